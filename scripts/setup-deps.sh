@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package Cadre needs to build, test and run its quickstart.
+# Idempotent: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libcaf-dev                        # coordinator actor system (CAF 0.17)
+  libzmq3-dev cppzmq-dev            # wire transport
+  libmsgpack-cxx-dev                # wire encoding
+  libspdlog-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  libsqlite3-dev                    # coordinator state store
+  libopenblas-dev zlib1g-dev        # CPU kernels, IDX .gz reader
+  libopenmpi-dev openmpi-bin        # MPI collective backend and peer benchmark
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libfuzzer-14-dev            # protocol decoder fuzzing
+  clang-format
+  dataset-fashion-mnist             # quickstart and accuracy tests
+  python3 python3-torch python3-numpy  # PyTorch peer in benchmarks, DDP example
+  procps iproute2
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set-up, build and test on a fresh machine. Default run excludes tests labelled
+# gpu and slow; pass --all to include slow ones, or --labels REGEX to choose.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+exclude='gpu|slow'
+case "${1:-}" in
+  --all) exclude='gpu'; shift ;;
+  --labels) include="$2"; shift 2 ;;
+esac
+"$root/scripts/setup-deps.sh"
+"$root/scripts/build.sh"
+cd "$root/build"
+if [ -n "${include:-}" ]; then
+  ctest --output-on-failure -L "$include" "$@"
+else
+  ctest --output-on-failure -LE "$exclude" "$@"
+fi
