@@ -1,0 +1,35 @@
+// CURVE key pairs: generation, files, and socket set-up for both ends.
+//
+// Files: NAME.key holds "public = <z85>\nsecret = <z85>\n" (mode 0600);
+// NAME.pub holds the public key alone. The coordinator's allowlists are folders of
+// .pub files, one folder per role (see coordinator/zap_handler.h).
+#pragma once
+
+#include <string>
+
+#include <zmq.hpp>
+
+#include "protocol/status.h"
+
+namespace cadre::protocol {
+
+struct KeyPair {
+  std::string public_key;  // 40 Z85 characters
+  std::string secret_key;  // 40 Z85 characters
+};
+
+bool is_z85_key(const std::string& key);
+Result<KeyPair> generate_keypair();
+// Writes PREFIX.key (0600) and PREFIX.pub, creating parent folders.
+Status write_keypair(const std::string& prefix, const KeyPair& pair);
+Result<KeyPair> read_keypair(const std::string& key_file);
+// Reads a .pub file (or the public half of a .key file).
+Result<std::string> read_public_key(const std::string& file);
+
+// Server side: this socket authenticates peers through ZAP in `domain`.
+Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std::string& domain);
+// Client side: this socket proves `client` and expects `server_public_key`.
+Status make_curve_client(zmq::socket_t& socket, const KeyPair& client,
+                         const std::string& server_public_key);
+
+}  // namespace cadre::protocol
