@@ -22,10 +22,10 @@ Result<msgpack::object_handle> unpack_bounded(std::string_view bytes, const Deco
     return handle;
   } catch (const msgpack::insufficient_bytes&) {
     return InvalidArgument("truncated message (" + std::to_string(size) + " bytes)");
-  } catch (const msgpack::size_overflow& e) {
-    return InvalidArgument(std::string("message exceeds a decode limit: ") + e.what());
   } catch (const msgpack::depth_size_overflow&) {
     return InvalidArgument("message nests deeper than " + std::to_string(limits.max_depth));
+  } catch (const msgpack::size_overflow& e) {
+    return InvalidArgument(std::string("message exceeds a decode limit: ") + e.what());
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("malformed msgpack: ") + e.what());
   }

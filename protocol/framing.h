@@ -19,14 +19,14 @@ struct Envelope {
 };
 
 // Wraps a ZeroMQ call and turns its exception into a Status that names the call.
-#define ZMQ_CHECK(call)                                                             \
-  [&]() -> ::cadre::Status {                                                        \
-    try {                                                                           \
-      call;                                                                         \
-      return ::cadre::Status::Ok();                                                 \
-    } catch (const zmq::error_t& e) {                                               \
-      return ::cadre::Unavailable(std::string(#call) + " failed: " + e.what());     \
-    }                                                                               \
+#define ZMQ_CHECK(call)                                                         \
+  [&]() -> ::cadre::Status {                                                    \
+    try {                                                                       \
+      call;                                                                     \
+      return ::cadre::Status::Ok();                                             \
+    } catch (const zmq::error_t& e) {                                           \
+      return ::cadre::Unavailable(std::string(#call) + " failed: " + e.what()); \
+    }                                                                           \
   }()
 
 // Receives all parts of one multipart message (never leaving a partial message

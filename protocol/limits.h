@@ -10,8 +10,8 @@ namespace cadre::protocol {
 inline constexpr int64_t kDefaultMaxMessageBytes = 64ll << 20;
 
 struct DecodeLimits {
-  size_t max_depth = 16;           // nesting of arrays/maps
-  size_t max_elements = 1 << 20;   // entries of one array or map
+  size_t max_depth = 16;                // nesting of arrays/maps
+  size_t max_elements = 1 << 20;        // entries of one array or map
   size_t max_string_bytes = 64u << 20;  // one str/bin/ext
 };
 

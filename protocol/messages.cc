@@ -4,28 +4,50 @@ namespace cadre::protocol {
 
 const char* kind_name(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kInvalid: return "Invalid";
-    case MessageKind::kRegister: return "Register";
-    case MessageKind::kRegisterReply: return "RegisterReply";
-    case MessageKind::kHeartbeat: return "Heartbeat";
-    case MessageKind::kHeartbeatAck: return "HeartbeatAck";
-    case MessageKind::kLaunchReplica: return "LaunchReplica";
-    case MessageKind::kKillReplica: return "KillReplica";
-    case MessageKind::kReplicaStarted: return "ReplicaStarted";
-    case MessageKind::kReplicaExited: return "ReplicaExited";
-    case MessageKind::kReplicaExitedAck: return "ReplicaExitedAck";
-    case MessageKind::kMetrics: return "Metrics";
-    case MessageKind::kReadLogs: return "ReadLogs";
-    case MessageKind::kLogsChunk: return "LogsChunk";
-    case MessageKind::kApply: return "Apply";
-    case MessageKind::kApplyReply: return "ApplyReply";
-    case MessageKind::kGet: return "Get";
-    case MessageKind::kGetReply: return "GetReply";
-    case MessageKind::kDelete: return "Delete";
-    case MessageKind::kDeleteReply: return "DeleteReply";
-    case MessageKind::kLogs: return "Logs";
-    case MessageKind::kLogsReply: return "LogsReply";
-    case MessageKind::kError: return "Error";
+    case MessageKind::kInvalid:
+      return "Invalid";
+    case MessageKind::kRegister:
+      return "Register";
+    case MessageKind::kRegisterReply:
+      return "RegisterReply";
+    case MessageKind::kHeartbeat:
+      return "Heartbeat";
+    case MessageKind::kHeartbeatAck:
+      return "HeartbeatAck";
+    case MessageKind::kLaunchReplica:
+      return "LaunchReplica";
+    case MessageKind::kKillReplica:
+      return "KillReplica";
+    case MessageKind::kReplicaStarted:
+      return "ReplicaStarted";
+    case MessageKind::kReplicaExited:
+      return "ReplicaExited";
+    case MessageKind::kReplicaExitedAck:
+      return "ReplicaExitedAck";
+    case MessageKind::kMetrics:
+      return "Metrics";
+    case MessageKind::kReadLogs:
+      return "ReadLogs";
+    case MessageKind::kLogsChunk:
+      return "LogsChunk";
+    case MessageKind::kApply:
+      return "Apply";
+    case MessageKind::kApplyReply:
+      return "ApplyReply";
+    case MessageKind::kGet:
+      return "Get";
+    case MessageKind::kGetReply:
+      return "GetReply";
+    case MessageKind::kDelete:
+      return "Delete";
+    case MessageKind::kDeleteReply:
+      return "DeleteReply";
+    case MessageKind::kLogs:
+      return "Logs";
+    case MessageKind::kLogsReply:
+      return "LogsReply";
+    case MessageKind::kError:
+      return "Error";
   }
   return "Unknown";
 }

@@ -23,18 +23,18 @@ inline constexpr int kProtocolVersion = 1;
 enum class MessageKind : uint16_t {
   kInvalid = 0,
   // ---- agent <-> coordinator (port 7070) ----
-  kRegister = 100,        // A->C RegisterRequest
-  kRegisterReply = 101,   // C->A RegisterReply
-  kHeartbeat = 102,       // A->C Heartbeat
-  kHeartbeatAck = 103,    // C->A HeartbeatAck
-  kLaunchReplica = 104,   // C->A LaunchReplica
-  kKillReplica = 105,     // C->A KillReplica
-  kReplicaStarted = 106,  // A->C ReplicaStarted
-  kReplicaExited = 107,   // A->C ReplicaExited (resent until acknowledged)
+  kRegister = 100,          // A->C RegisterRequest
+  kRegisterReply = 101,     // C->A RegisterReply
+  kHeartbeat = 102,         // A->C Heartbeat
+  kHeartbeatAck = 103,      // C->A HeartbeatAck
+  kLaunchReplica = 104,     // C->A LaunchReplica
+  kKillReplica = 105,       // C->A KillReplica
+  kReplicaStarted = 106,    // A->C ReplicaStarted
+  kReplicaExited = 107,     // A->C ReplicaExited (resent until acknowledged)
   kReplicaExitedAck = 108,  // C->A ReplicaExitedAck
-  kMetrics = 109,         // A->C MetricsReport
-  kReadLogs = 110,        // C->A ReadLogs
-  kLogsChunk = 111,       // A->C LogsChunk
+  kMetrics = 109,           // A->C MetricsReport
+  kReadLogs = 110,          // C->A ReadLogs
+  kLogsChunk = 111,         // A->C LogsChunk
   // ---- client <-> coordinator (port 7071) ----
   kApply = 200,        // U->C ApplyRequest
   kApplyReply = 201,   // C->U ApplyReply
@@ -53,11 +53,11 @@ bool is_known_kind(MessageKind kind);
 const char* kind_name(MessageKind kind);
 
 struct Header {
-  int v = kProtocolVersion;  // protocol version of the sender; must equal ours
+  int v = kProtocolVersion;                  // protocol version of the sender; must equal ours
   MessageKind kind = MessageKind::kInvalid;  // what the body is
-  uint64_t id = 0;        // sender-chosen id, unique per sender connection
-  uint64_t reply_to = 0;  // id of the request this answers; 0 if not a reply
-  uint64_t epoch = 0;     // agent registration epoch (fencing); 0 on the client wire
+  uint64_t id = 0;                           // sender-chosen id, unique per sender connection
+  uint64_t reply_to = 0;                     // id of the request this answers; 0 if not a reply
+  uint64_t epoch = 0;  // agent registration epoch (fencing); 0 on the client wire
   MSGPACK_DEFINE_MAP(v, kind, id, reply_to, epoch)
 };
 
@@ -68,32 +68,32 @@ struct Header {
 // A replica the agent is running (or has finished) when it registers, so a
 // restarted coordinator can adopt it instead of starting it twice.
 struct ReplicaReport {
-  std::string uid;   // replica instance id assigned by the coordinator
-  std::string job;   // owning job name
-  int64_t pid = 0;   // process id on the node (its process group id too)
+  std::string uid;    // replica instance id assigned by the coordinator
+  std::string job;    // owning job name
+  int64_t pid = 0;    // process id on the node (its process group id too)
   int64_t epoch = 0;  // registration epoch under which it was launched
   MSGPACK_DEFINE_MAP(uid, job, pid, epoch)
 };
 
 struct RegisterRequest {
-  std::string name;           // node name, unique in the cluster (DNS label)
-  std::string address;        // host or IP other replicas use to reach this node
-  int64_t cpu_millis = 0;     // allocatable CPU in millicores
-  int64_t memory_bytes = 0;   // allocatable memory
-  int32_t gpus = 0;           // number of whole GPUs, indices 0..gpus-1
-  std::vector<std::string> gpu_models;  // one name per GPU, from nvidia-smi
+  std::string name;                           // node name, unique in the cluster (DNS label)
+  std::string address;                        // host or IP other replicas use to reach this node
+  int64_t cpu_millis = 0;                     // allocatable CPU in millicores
+  int64_t memory_bytes = 0;                   // allocatable memory
+  int32_t gpus = 0;                           // number of whole GPUs, indices 0..gpus-1
+  std::vector<std::string> gpu_models;        // one name per GPU, from nvidia-smi
   std::map<std::string, std::string> labels;  // free-form node labels
-  std::vector<ReplicaReport> running;  // replicas alive on this node now
-  std::string agent_version;           // cadre version string of the agent
+  std::vector<ReplicaReport> running;         // replicas alive on this node now
+  std::string agent_version;                  // cadre version string of the agent
   MSGPACK_DEFINE_MAP(name, address, cpu_millis, memory_bytes, gpus, gpu_models, labels, running,
                      agent_version)
 };
 
 struct RegisterReply {
-  std::string node;   // the accepted node name
-  uint64_t epoch = 0;  // fencing epoch: every later command carries it
+  std::string node;                      // the accepted node name
+  uint64_t epoch = 0;                    // fencing epoch: every later command carries it
   int64_t heartbeat_interval_ms = 1000;  // how often the agent must heartbeat
-  std::vector<std::string> kill;  // uids of reported replicas the agent must kill (stale)
+  std::vector<std::string> kill;         // uids of reported replicas the agent must kill (stale)
   MSGPACK_DEFINE_MAP(node, epoch, heartbeat_interval_ms, kill)
 };
 
@@ -109,46 +109,46 @@ struct HeartbeatAck {
 };
 
 struct LaunchReplica {
-  std::string uid;           // replica instance id (unique across restarts)
-  std::string job;           // job name
-  std::string ns;            // namespace (CADRE_NAMESPACE)
-  std::string replica_type;  // e.g. "Main", "Worker" (CADRE_REPLICA_TYPE)
-  int32_t replica_index = 0;  // index within its type (CADRE_REPLICA_INDEX)
-  int32_t rank = 0;           // global rank (CADRE_RANK)
-  int32_t world_size = 1;     // number of ranks (CADRE_WORLD_SIZE)
-  std::vector<std::string> command;  // argv[0..]: the executable and its leading args
-  std::vector<std::string> args;     // appended to command
+  std::string uid;                         // replica instance id (unique across restarts)
+  std::string job;                         // job name
+  std::string ns;                          // namespace (CADRE_NAMESPACE)
+  std::string replica_type;                // e.g. "Main", "Worker" (CADRE_REPLICA_TYPE)
+  int32_t replica_index = 0;               // index within its type (CADRE_REPLICA_INDEX)
+  int32_t rank = 0;                        // global rank (CADRE_RANK)
+  int32_t world_size = 1;                  // number of ranks (CADRE_WORLD_SIZE)
+  std::vector<std::string> command;        // argv[0..]: the executable and its leading args
+  std::vector<std::string> args;           // appended to command
   std::map<std::string, std::string> env;  // user env plus the contract computed by C
-  std::string working_dir;    // relative to the replica dir, or absolute; empty: replica dir
-  int64_t cpu_millis = 0;     // requested CPU (informational; not a cgroup limit yet)
-  int64_t memory_bytes = 0;   // requested memory
+  std::string working_dir;           // relative to the replica dir, or absolute; empty: replica dir
+  int64_t cpu_millis = 0;            // requested CPU (informational; not a cgroup limit yet)
+  int64_t memory_bytes = 0;          // requested memory
   std::vector<int32_t> gpu_indices;  // GPUs assigned: CUDA_VISIBLE_DEVICES
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
                      env, working_dir, cpu_millis, memory_bytes, gpu_indices)
 };
 
 struct KillReplica {
-  std::string uid;         // replica to stop
+  std::string uid;           // replica to stop
   int64_t grace_ms = 10000;  // SIGTERM, then SIGKILL after this long
-  std::string reason;      // why, for the agent's log
+  std::string reason;        // why, for the agent's log
   MSGPACK_DEFINE_MAP(uid, grace_ms, reason)
 };
 
 struct ReplicaStarted {
-  std::string uid;   // replica instance id
-  std::string job;   // job name
-  int64_t pid = 0;   // process id (and process group id)
+  std::string uid;         // replica instance id
+  std::string job;         // job name
+  int64_t pid = 0;         // process id (and process group id)
   int64_t started_ms = 0;  // wall clock, ms since the Unix epoch
   MSGPACK_DEFINE_MAP(uid, job, pid, started_ms)
 };
 
 struct ReplicaExited {
-  std::string uid;   // replica instance id
-  std::string job;   // job name
-  int32_t exit_code = 0;  // exit status when it exited normally, else 128+signal
-  int32_t signal = 0;     // terminating signal, 0 if it exited normally
-  std::string reason;     // "Completed", "Error", "Killed", "LaunchFailed", ...
-  std::string message;    // detail, e.g. "execvp(foo): No such file or directory"
+  std::string uid;          // replica instance id
+  std::string job;          // job name
+  int32_t exit_code = 0;    // exit status when it exited normally, else 128+signal
+  int32_t signal = 0;       // terminating signal, 0 if it exited normally
+  std::string reason;       // "Completed", "Error", "Killed", "LaunchFailed", ...
+  std::string message;      // detail, e.g. "execvp(foo): No such file or directory"
   int64_t finished_ms = 0;  // wall clock, ms since the Unix epoch
   MSGPACK_DEFINE_MAP(uid, job, exit_code, signal, reason, message, finished_ms)
 };
@@ -159,33 +159,33 @@ struct ReplicaExitedAck {
 };
 
 struct MetricSample {
-  std::string name;   // metric name, e.g. "accuracy"
-  double value = 0;   // its value
-  int64_t step = 0;   // the epoch/step/iteration field of the line, else a line counter
+  std::string name;     // metric name, e.g. "accuracy"
+  double value = 0;     // its value
+  int64_t step = 0;     // the epoch/step/iteration field of the line, else a line counter
   int64_t time_ms = 0;  // when the agent read it
   MSGPACK_DEFINE_MAP(name, value, step, time_ms)
 };
 
 struct MetricsReport {
-  std::string uid;  // replica that printed them
-  std::string job;  // job name
+  std::string uid;                    // replica that printed them
+  std::string job;                    // job name
   std::vector<MetricSample> samples;  // in the order printed
   MSGPACK_DEFINE_MAP(uid, job, samples)
 };
 
 struct ReadLogs {
-  std::string uid;     // replica whose log to read
-  int64_t offset = 0;  // byte offset to start from; negative: from the end
+  std::string uid;              // replica whose log to read
+  int64_t offset = 0;           // byte offset to start from; negative: from the end
   int64_t max_bytes = 1 << 20;  // most bytes to return
   MSGPACK_DEFINE_MAP(uid, offset, max_bytes)
 };
 
 struct LogsChunk {
-  std::string uid;        // replica
-  bool found = true;      // false: no log for this uid on the node
-  int64_t offset = 0;     // offset of data[0]
-  std::string data;       // the bytes
-  int64_t size = 0;       // file size when read
+  std::string uid;     // replica
+  bool found = true;   // false: no log for this uid on the node
+  int64_t offset = 0;  // offset of data[0]
+  std::string data;    // the bytes
+  int64_t size = 0;    // file size when read
   MSGPACK_DEFINE_MAP(uid, found, offset, data, size)
 };
 
@@ -212,29 +212,29 @@ struct GetRequest {
 };
 
 struct NodeStatus {
-  std::string name;     // node name
-  std::string address;  // as registered
-  std::string state;    // "Ready", "NotReady", "Lost"
-  int64_t cpu_millis = 0;  // allocatable CPU
-  int64_t memory_bytes = 0;  // allocatable memory
-  int32_t gpus = 0;        // GPUs
+  std::string name;                  // node name
+  std::string address;               // as registered
+  std::string state;                 // "Ready", "NotReady", "Lost"
+  int64_t cpu_millis = 0;            // allocatable CPU
+  int64_t memory_bytes = 0;          // allocatable memory
+  int32_t gpus = 0;                  // GPUs
   int64_t allocated_cpu_millis = 0;  // held by placed replicas
   int64_t allocated_memory_bytes = 0;
   int32_t allocated_gpus = 0;
   std::map<std::string, std::string> labels;  // node labels
-  uint64_t epoch = 0;        // current registration epoch
-  int64_t last_heartbeat_ms = 0;  // wall clock of the last heartbeat
-  std::vector<std::string> replicas;  // uids placed here
+  uint64_t epoch = 0;                         // current registration epoch
+  int64_t last_heartbeat_ms = 0;              // wall clock of the last heartbeat
+  std::vector<std::string> replicas;          // uids placed here
   MSGPACK_DEFINE_MAP(name, address, state, cpu_millis, memory_bytes, gpus, allocated_cpu_millis,
                      allocated_memory_bytes, allocated_gpus, labels, epoch, last_heartbeat_ms,
                      replicas)
 };
 
 struct JobEvent {
-  int64_t time_ms = 0;   // wall clock
-  std::string type;      // "Normal" or "Warning"
-  std::string reason;    // CamelCase reason, e.g. "Scheduled"
-  std::string message;   // human sentence
+  int64_t time_ms = 0;  // wall clock
+  std::string type;     // "Normal" or "Warning"
+  std::string reason;   // CamelCase reason, e.g. "Scheduled"
+  std::string message;  // human sentence
   MSGPACK_DEFINE_MAP(time_ms, type, reason, message)
 };
 
@@ -245,14 +245,14 @@ struct JobStatus {
   std::string reason;   // why it is in that phase ("Completed", "Error", "Unschedulable", ...)
   std::string message;  // detail for the reason
   std::optional<int32_t> exit_code;  // of the replica, once it exited
-  std::string node;     // where the replica runs or ran
-  std::string replica;  // current replica uid
+  std::string node;                  // where the replica runs or ran
+  std::string replica;               // current replica uid
   int64_t created_ms = 0;
-  int64_t started_ms = 0;   // 0 until Running
-  int64_t finished_ms = 0;  // 0 until Succeeded/Failed
+  int64_t started_ms = 0;                 // 0 until Running
+  int64_t finished_ms = 0;                // 0 until Succeeded/Failed
   std::map<std::string, double> metrics;  // latest value per metric name
-  std::vector<JobEvent> events;  // only in replies for a single named job
-  std::string manifest;          // the applied YAML; only for a single named job
+  std::vector<JobEvent> events;           // only in replies for a single named job
+  std::string manifest;                   // the applied YAML; only for a single named job
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest)
 };
@@ -275,19 +275,19 @@ struct DeleteReply {
 };
 
 struct LogsRequest {
-  std::string resource;  // "jobs"
-  std::string name;      // job name
-  std::string replica;   // replica name within the job; empty: the only/first one
-  int64_t offset = 0;    // byte offset; negative: that many bytes from the end
+  std::string resource;         // "jobs"
+  std::string name;             // job name
+  std::string replica;          // replica name within the job; empty: the only/first one
+  int64_t offset = 0;           // byte offset; negative: that many bytes from the end
   int64_t max_bytes = 1 << 20;  // most bytes to return
   MSGPACK_DEFINE_MAP(resource, name, replica, offset, max_bytes)
 };
 
 struct LogsReply {
-  std::string data;     // bytes from the log
-  int64_t offset = 0;   // offset of data[0]
+  std::string data;         // bytes from the log
+  int64_t offset = 0;       // offset of data[0]
   int64_t next_offset = 0;  // where to continue
-  bool finished = false;  // the replica has ended and all of its log was returned
+  bool finished = false;    // the replica has ended and all of its log was returned
   MSGPACK_DEFINE_MAP(data, offset, next_offset, finished)
 };
 

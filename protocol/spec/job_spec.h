@@ -1,0 +1,61 @@
+// The `Job` kind: one replica running a command (a Kubernetes Job, flattened).
+// docs/specs.md documents every field.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::spec {
+
+inline constexpr const char* kApiVersion = "cadre/v1";
+
+struct ObjectMeta {
+  std::string name;                           // DNS label, unique per kind
+  std::string ns = "default";                 // namespace (CADRE_NAMESPACE)
+  std::map<std::string, std::string> labels;  // free-form
+};
+
+struct ResourceRequest {
+  int64_t cpu_millis = 0;    // 0: best effort, placed anywhere
+  int64_t memory_bytes = 0;  // 0: best effort
+  int32_t gpus = 0;          // whole devices
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+};
+
+struct ReplicaTemplate {
+  std::vector<std::string> command;  // argv prefix; required
+  std::vector<std::string> args;     // appended to command
+  std::vector<EnvVar> env;           // in declaration order
+  std::string working_dir;           // empty: the replica's own folder on the node
+  ResourceRequest resources;
+  std::optional<int64_t> termination_grace_seconds;  // SIGTERM-to-SIGKILL; default per cluster
+};
+
+struct JobSpec {
+  ObjectMeta metadata;
+  ReplicaTemplate replica;                         // spec.template
+  std::optional<int64_t> active_deadline_seconds;  // from creation; then Failed/DeadlineExceeded
+};
+
+// A parsed and validated manifest of any supported kind.
+struct Manifest {
+  std::string kind;  // "Job"
+  ObjectMeta metadata;
+  std::optional<JobSpec> job;  // set when kind == "Job"
+};
+
+// Parses one YAML document. Errors name the field path:
+// "spec.template.command: required". Nothing is defaulted silently except the
+// documented defaults above.
+Result<Manifest> parse_manifest(const std::string& yaml_text);
+
+}  // namespace cadre::spec

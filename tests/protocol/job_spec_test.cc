@@ -1,0 +1,101 @@
+#include "protocol/spec/job_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/spec/quantity.h"
+
+namespace cadre::spec {
+namespace {
+
+const char* kHello = R"(
+apiVersion: cadre/v1
+kind: Job
+metadata:
+  name: hello
+spec:
+  activeDeadlineSeconds: 60
+  template:
+    command: [sh, -c]
+    args: ["echo hello-cadre"]
+    env:
+      - name: GREETING
+        value: hi
+    workingDir: /tmp
+    resources: {cpu: 500m, memory: 128Mi, gpu: 1}
+)";
+
+std::string error_of(const std::string& yaml) {
+  auto result = parse_manifest(yaml);
+  return result.ok() ? "" : result.status().message();
+}
+
+std::string with(const std::string& from, const std::string& to) {
+  std::string text = kHello;
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(JobSpec, ParsesEveryField) {
+  auto manifest = parse_manifest(kHello);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  const JobSpec& job = *manifest->job;
+  EXPECT_EQ(job.metadata.name, "hello");
+  EXPECT_EQ(job.metadata.ns, "default");
+  EXPECT_EQ(job.replica.command, (std::vector<std::string>{"sh", "-c"}));
+  EXPECT_EQ(job.replica.args.at(0), "echo hello-cadre");
+  EXPECT_EQ(job.replica.env.at(0).name, "GREETING");
+  EXPECT_EQ(job.replica.working_dir, "/tmp");
+  EXPECT_EQ(job.replica.resources.cpu_millis, 500);
+  EXPECT_EQ(job.replica.resources.memory_bytes, 128ll << 20);
+  EXPECT_EQ(job.replica.resources.gpus, 1);
+  EXPECT_EQ(job.active_deadline_seconds, 60);
+}
+
+TEST(JobSpec, ErrorsNameTheFieldPath) {
+  EXPECT_EQ(error_of(with("cpu: 500m", "cpu: lots")),
+            "spec.template.resources.cpu: 'lots' is not a CPU quantity (examples: 2, 0.5, 500m)");
+  EXPECT_EQ(error_of(with("name: hello", "name: Hello_World")).rfind("metadata.name:", 0), 0u);
+  EXPECT_EQ(error_of(with("command: [sh, -c]", "comand: [sh]")), "spec.template.command: required");
+  EXPECT_EQ(error_of(with("workingDir", "workDir")), "spec.template.workDir: unknown field");
+  EXPECT_EQ(error_of(with("activeDeadlineSeconds: 60", "activeDeadlineSeconds: 0")),
+            "spec.activeDeadlineSeconds: must be >= 1");
+  EXPECT_EQ(error_of(with("gpu: 1", "gpu: -1")), "spec.template.resources.gpu: must be >= 0");
+  EXPECT_EQ(error_of(with("value: hi", "value: [1]")),
+            "spec.template.env[0].value: must be a string");
+  EXPECT_EQ(error_of(with("kind: Job", "kind: Pod")),
+            "kind: 'Pod' is not supported (supported: Job)");
+  EXPECT_EQ(error_of(with("cadre/v1", "v1")).rfind("apiVersion:", 0), 0u);
+}
+
+TEST(JobSpec, RejectsNonYamlAndNonMaps) {
+  EXPECT_NE(error_of("{{{").find("not valid YAML"), std::string::npos);
+  EXPECT_EQ(error_of(""), "manifest is empty");
+  EXPECT_EQ(error_of("- a\n- b\n"), "manifest: must be a map");
+}
+
+TEST(JobSpec, AcceptsEnvAsAPlainMap) {
+  auto manifest = parse_manifest(
+      with("env:\n      - name: GREETING\n        value: hi", "env: {GREETING: hi}"));
+  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  EXPECT_EQ(manifest->job->replica.env.at(0).value, "hi");
+}
+
+TEST(Quantity, ParsesKubernetesCpuAndMemoryForms) {
+  EXPECT_EQ(parse_cpu_millis("2").value(), 2000);
+  EXPECT_EQ(parse_cpu_millis("0.25").value(), 250);
+  EXPECT_EQ(parse_cpu_millis("750m").value(), 750);
+  EXPECT_FALSE(parse_cpu_millis("-1").ok());
+  EXPECT_FALSE(parse_cpu_millis("1.2.3").ok());
+  EXPECT_FALSE(parse_cpu_millis("0.0001").ok());
+  EXPECT_EQ(parse_memory_bytes("1Gi").value(), 1ll << 30);
+  EXPECT_EQ(parse_memory_bytes("1G").value(), 1000000000);
+  EXPECT_EQ(parse_memory_bytes("4096").value(), 4096);
+  EXPECT_FALSE(parse_memory_bytes("12Qi").ok());
+  EXPECT_EQ(format_memory(128ll << 20), "128Mi");
+  EXPECT_EQ(format_cpu(2500), "2.5");
+  EXPECT_EQ(format_cpu(500), "500m");
+}
+
+}  // namespace
+}  // namespace cadre::spec
