@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "training/model.h"
+#include "training/softmax_cross_entropy.h"
+
+namespace cadre::training {
+namespace {
+
+std::unique_ptr<kernels::Backend> cpu() {
+  return std::move(kernels::create_backend({kernels::Device::kCpu, 2, 0})).value();
+}
+
+TEST(Model, BuildsTheCatalogueArchitecturesWithFlatParameters) {
+  auto be = cpu();
+  for (const char* name : {"mlp", "cnn"}) {
+    auto def = model_definition(name);
+    ASSERT_TRUE(def.ok());
+    auto model = Model::Create(be.get(), *def);
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    size_t total = 0;
+    for (const auto& p : (*model)->param_info()) {
+      EXPECT_EQ(p.offset, total) << p.name;
+      total += shape_size(p.shape);
+    }
+    EXPECT_EQ((*model)->parameters().size(), total);
+    EXPECT_EQ((*model)->gradients().size(), total);
+  }
+  EXPECT_FALSE(model_definition("resnet").ok());
+}
+
+TEST(Model, SameSeedGivesSameParametersAndDifferentSeedDoesNot) {
+  auto be = cpu();
+  auto def = *model_definition("cnn");
+  auto a = std::move(Model::Create(be.get(), def)).value();
+  auto b = std::move(Model::Create(be.get(), def)).value();
+  ASSERT_TRUE(a->initialize(5).ok());
+  ASSERT_TRUE(b->initialize(5).ok());
+  EXPECT_EQ(*a->parameters().to_host(), *b->parameters().to_host());
+  ASSERT_TRUE(b->initialize(6).ok());
+  EXPECT_NE(*a->parameters().to_host(), *b->parameters().to_host());
+}
+
+TEST(Model, CnnGradientMatchesFiniteDifferencesThroughEveryLayer) {
+  // The full composition: conv, relu, pool, flatten, dense, dropout, loss.
+  auto be = cpu();
+  auto model = std::move(Model::Create(be.get(), *model_definition("cnn"))).value();
+  ASSERT_TRUE(model->initialize(3).ok());
+  const int n = 2;
+  std::vector<float> x_host(n * 28 * 28);
+  for (size_t i = 0; i < x_host.size(); ++i) x_host[i] = std::sin(0.37 * i);
+  auto x = std::move(Tensor::Create(be.get(), {n, 1, 28, 28})).value();
+  ASSERT_TRUE(x.copy_from_host(x_host.data(), x_host.size()).ok());
+  std::vector<int32_t> labels{3, 8};
+  SoftmaxCrossEntropy loss(be.get());
+  ASSERT_TRUE(loss.set_labels(labels.data(), n).ok());
+  const Pass pass{true, 11};
+  auto loss_at = [&]() {
+    EXPECT_TRUE(model->forward(x, pass).ok());
+    return loss.compute(model->output(), false)->loss_sum / n;
+  };
+  ASSERT_TRUE(model->forward(x, pass).ok());
+  ASSERT_TRUE(loss.compute(model->output(), true).ok());
+  ASSERT_TRUE(model->backward(x, loss.gradient()).ok());
+  auto grads = *model->gradients().to_host();
+  auto params = *model->parameters().to_host();
+  // Probe the largest-gradient entry of every parameter tensor: small gradients
+  // drown in float rounding, large ones must match to a few percent.
+  for (const auto& info : model->param_info()) {
+    size_t best = info.offset;
+    for (size_t i = info.offset; i < info.offset + shape_size(info.shape); ++i)
+      if (std::fabs(grads[i]) > std::fabs(grads[best])) best = i;
+    const float eps = 1e-2f;
+    auto p = params;
+    p[best] += eps;
+    ASSERT_TRUE(model->parameters().copy_from_host(p.data(), p.size()).ok());
+    const double lp = loss_at();
+    p[best] -= 2 * eps;
+    ASSERT_TRUE(model->parameters().copy_from_host(p.data(), p.size()).ok());
+    const double lm = loss_at();
+    ASSERT_TRUE(model->parameters().copy_from_host(params.data(), params.size()).ok());
+    const double numeric = (lp - lm) / (2 * eps);
+    EXPECT_NEAR(grads[best], numeric, 0.05 * std::fabs(numeric) + 1e-4) << info.name;
+  }
+}
+
+}  // namespace
+}  // namespace cadre::training

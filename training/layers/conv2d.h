@@ -1,0 +1,33 @@
+// 2-D convolution over NCHW input as one batched im2col + GEMM; weights are
+// [out_channels, in_channels, k, k] (PyTorch layout).
+#pragma once
+
+#include "training/layers/layer.h"
+
+namespace cadre::training {
+
+class Conv2D final : public Layer {
+ public:
+  // in_shape is [channels, height, width]; "same" padding when pad = k / 2.
+  Conv2D(const Shape& in_shape, int out_channels, int kernel, int pad, int stride = 1);
+
+  std::string type() const override { return "conv2d"; }
+  nlohmann::json config() const override;
+  Shape output_shape() const override;
+  std::vector<ParamSpec> param_specs() const override;
+  void bind(std::vector<Tensor> values, std::vector<Tensor> grads) override;
+  Status forward(const Tensor& x, Tensor* y, const Pass& pass) override;
+  Status backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+ private:
+  kernels::ConvShape conv_shape(int batch) const;
+
+  Shape in_;
+  int out_channels_, kernel_, pad_, stride_;
+  Tensor w_, b_, dw_, db_;
+  // Scratch kept from forward to backward: the im2col columns of x, and the
+  // channel-major output (then its gradient) and column gradient.
+  Tensor col_, cn_, dcol_;
+};
+
+}  // namespace cadre::training
