@@ -1,0 +1,105 @@
+// Wire structs of the training engine: the collective rendezvous (ring backend,
+// MASTER_ADDR rendezvous) and the parameter-server protocol. Every frame is one
+// msgpack map (MSGPACK_DEFINE_MAP: named fields, new ones optional), optionally
+// followed by raw little-endian float32 tensor bytes in a second frame.
+//
+// Transports: the ring handshake and rendezvous use TCP frames prefixed by a
+// 4-byte big-endian length; the parameter server uses ZeroMQ multipart messages
+// [PsHeader][tensor bytes]. Nothing outside this file packs these by hand.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::protocol {
+
+// Bumped on any incompatible change to the structs below.
+constexpr uint32_t kTrainingWireVersion = 1;
+
+// Sent by each ring rank on both of its connections (to next, from previous).
+struct RingHello {
+  uint32_t v = kTrainingWireVersion;  // wire version; peers must agree
+  int32_t rank = -1;                  // sender's rank in [0, world_size)
+  int32_t world_size = 0;             // sender's idea of the world size; must match
+  std::string host_id;                // hostname + boot id: equal means shared memory works
+  std::string shm_name;  // set by the sending side of a link when it offers shared memory
+  MSGPACK_DEFINE_MAP(v, rank, world_size, host_id, shm_name);
+};
+
+// Answer to a RingHello that offered shared memory.
+struct RingShmAck {
+  uint32_t v = kTrainingWireVersion;  // wire version
+  bool mapped = false;                // receiver mapped the segment; sender may unlink it
+  std::string error;                  // why mapping failed (the link then falls back to TCP)
+  MSGPACK_DEFINE_MAP(v, mapped, error);
+};
+
+// MASTER_ADDR rendezvous: every rank tells rank 0 where its ring listener is.
+struct RendezvousJoin {
+  uint32_t v = kTrainingWireVersion;  // wire version
+  int32_t rank = -1;                  // joining rank
+  int32_t world_size = 0;             // must equal rank 0's WORLD_SIZE
+  std::string address;                // host:port of the joiner's ring listener
+  MSGPACK_DEFINE_MAP(v, rank, world_size, address);
+};
+
+// Rank 0's reply once all ranks joined: the rank-ordered peer list.
+struct RendezvousPeers {
+  uint32_t v = kTrainingWireVersion;  // wire version
+  std::vector<std::string> peers;     // host:port per rank, index = rank
+  std::string error;                  // non-empty: the rendezvous failed, for this reason
+  MSGPACK_DEFINE_MAP(v, peers, error);
+};
+
+// Parameter-server request and reply header; the tensor (gradient slice on a
+// push, parameter slice on a reply) travels as a second frame of count floats.
+struct PsHeader {
+  uint32_t v = kTrainingWireVersion;  // wire version
+  // Requests: "pull" (current parameters), "push" (gradient; the reply carries
+  // updated parameters), "done" (worker finished). Replies: "params", "ack",
+  // "error".
+  std::string kind;
+  int32_t worker = -1;  // worker index in [0, num_workers)
+  int64_t step = 0;     // worker's global step; sync mode aggregates per step
+  int32_t shard = -1;   // parameter-server index the frame is for
+  uint64_t offset = 0;  // first parameter of the shard within the flat vector
+  uint64_t count = 0;   // floats in the tensor frame (0: none)
+  float lr = 0.0f;      // push: learning rate to apply for this step
+  std::string error;    // kind == "error": what was wrong
+  MSGPACK_DEFINE_MAP(v, kind, worker, step, shard, offset, count, lr, error);
+};
+
+template <typename T>
+msgpack::sbuffer encode(const T& message) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, message);
+  return buffer;
+}
+
+// Decodes one message from untrusted bytes: limits stop a frame from making us
+// allocate what it merely claims, and any malformed input is a DataLoss value.
+template <typename T>
+Result<T> decode(const void* data, size_t size, const char* what) {
+  try {
+    // arrays, maps, strings, bin, ext (elements/bytes), nesting depth
+    const msgpack::unpack_limit limit(4096, 64, 1 << 16, 1 << 16, 1 << 10, 8);
+    msgpack::object_handle handle =
+        msgpack::unpack(static_cast<const char*>(data), size, nullptr, nullptr, limit);
+    T message;
+    handle.get().convert(message);
+    if (message.v != kTrainingWireVersion)
+      return DataLoss(std::string(what) + ": wire version " + std::to_string(message.v) +
+                      ", expected " + std::to_string(kTrainingWireVersion));
+    return message;
+  } catch (const std::exception& e) {
+    return DataLoss(std::string(what) + ": malformed frame of " + std::to_string(size) +
+                    " bytes (" + e.what() + ")");
+  }
+}
+
+}  // namespace cadre::protocol
