@@ -1,0 +1,107 @@
+#include "client/commands.h"
+
+#include <filesystem>
+
+#include "client/json_output.h"
+#include "client/manifest.h"
+#include "client/table_output.h"
+#include "client/time_format.h"
+#include "protocol/curve_keys.h"
+
+namespace cadre::client {
+
+Result<OutputFormat> parse_output_format(const std::string& value) {
+  if (value.empty()) return OutputFormat::kTable;
+  if (value == "wide") return OutputFormat::kWide;
+  if (value == "json") return OutputFormat::kJson;
+  return InvalidArgument("-o " + value + ": expected json or wide");
+}
+
+Status apply_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::string text, read_manifest_source(file));
+  const std::vector<std::string> documents = split_documents(text);
+  if (documents.empty()) return InvalidArgument(file + ": no YAML documents to apply");
+  for (size_t i = 0; i < documents.size(); ++i) {
+    auto reply = coordinator.apply(protocol::ApplyRequest{documents[i]});
+    if (!reply.ok()) {
+      if (documents.size() == 1) return reply.status();
+      return reply.status().annotate(file + " document " + std::to_string(i + 1));
+    }
+    out << lowercase(reply->kind) << "/" << reply->name << " "
+        << (reply->action.empty() ? "created" : reply->action) << "\n";
+  }
+  return Status::Ok();
+}
+
+Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                     std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
+  const bool single = !ref.name.empty();
+  const bool nodes = ref.type.resource == "nodes";
+  const size_t count = nodes ? reply.nodes.size() : reply.jobs.size();
+  if (single && count == 0) return NotFound(ref.display() + " not found");
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json;
+    if (nodes)
+      json = single ? node_to_json(reply.nodes[0]) : nodes_to_json(reply.nodes);
+    else
+      json = single ? job_to_json(reply.jobs[0], false) : jobs_to_json(reply.jobs);
+    out << json.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (count == 0) {
+    out << "No " << ref.type.resource << " found.\n";
+    return Status::Ok();
+  }
+  const bool wide = format == OutputFormat::kWide;
+  out << (nodes ? nodes_table(reply.nodes, now_unix_ms(), wide)
+                : jobs_table(reply.jobs, now_unix_ms(), wide));
+  return Status::Ok();
+}
+
+Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
+  if (ref.type.resource != "jobs") return InvalidArgument("describe supports jobs only");
+  if (ref.name.empty()) return InvalidArgument("describe needs a name: describe job NAME");
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
+  if (reply.jobs.empty()) return NotFound(ref.display() + " not found");
+  out << describe_job(reply.jobs[0], now_unix_ms());
+  return Status::Ok();
+}
+
+Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
+  if (ref.type.resource != "jobs") return InvalidArgument("only jobs can be deleted");
+  if (ref.name.empty()) return InvalidArgument("delete needs a name: delete job/NAME");
+  ASSIGN_OR_RETURN(protocol::DeleteReply reply,
+                   coordinator.remove(protocol::DeleteRequest{ref.type.resource, ref.name}));
+  out << ref.type.singular << "/" << (reply.name.empty() ? ref.name : reply.name) << " deleted\n";
+  return Status::Ok();
+}
+
+Status delete_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::string text, read_manifest_source(file));
+  const std::vector<std::string> documents = split_documents(text);
+  if (documents.empty()) return InvalidArgument(file + ": no YAML documents");
+  for (size_t i = 0; i < documents.size(); ++i) {
+    ASSIGN_OR_RETURN(ManifestIdentity identity, manifest_identity(documents[i], i));
+    ASSIGN_OR_RETURN(ResourceType type, parse_resource_type(identity.kind));
+    RETURN_IF_ERROR(delete_resource(coordinator, ResourceRef{type, identity.name}, out));
+  }
+  return Status::Ok();
+}
+
+Status generate_keys(const std::string& prefix, bool force, std::ostream& out) {
+  std::error_code ec;
+  if (!force && (std::filesystem::exists(prefix + ".key", ec) ||
+                 std::filesystem::exists(prefix + ".pub", ec))) {
+    return AlreadyExists(prefix + ".key or " + prefix +
+                         ".pub exists; pass --force to replace the key pair");
+  }
+  ASSIGN_OR_RETURN(protocol::KeyPair pair, protocol::generate_keypair());
+  RETURN_IF_ERROR(protocol::write_keypair(prefix, pair));
+  out << pair.public_key << "\n";
+  return Status::Ok();
+}
+
+}  // namespace cadre::client

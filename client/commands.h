@@ -1,0 +1,37 @@
+// The request/response commands: apply, get, describe, delete, keys. Each writes
+// its result to `out` and returns a Status whose message main prints as
+// "error: <message>".
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "client/coordinator.h"
+#include "client/resource_ref.h"
+
+namespace cadre::client {
+
+enum class OutputFormat { kTable, kWide, kJson };
+
+Result<OutputFormat> parse_output_format(const std::string& value);
+
+// Sends each document of FILE ("-": stdin) in order; prints `kind/name action`
+// per document and stops at the first one the coordinator refuses.
+Status apply_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);
+
+// Lists nodes or jobs, or shows one by name (with -o json: one object, not a list).
+Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                     std::ostream& out);
+
+Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
+
+// Deletes one named resource; prints `job/NAME deleted`.
+Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
+
+// Deletes what each document of FILE names (kind + metadata.name).
+Status delete_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);
+
+// Writes PREFIX.key (0600) and PREFIX.pub; refuses to overwrite unless `force`.
+Status generate_keys(const std::string& prefix, bool force, std::ostream& out);
+
+}  // namespace cadre::client

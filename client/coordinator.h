@@ -1,0 +1,22 @@
+// What the CLI asks of a coordinator: the four client requests of protocol/.
+// Commands depend on this small interface so their logic (polling, waiting,
+// following logs) is tested against a fake; CoordinatorClient is the real one.
+#pragma once
+
+#include "protocol/messages.h"
+#include "protocol/status.h"
+
+namespace cadre::client {
+
+class Coordinator {
+ public:
+  virtual ~Coordinator() = default;
+  // Each returns the reply, the coordinator's ErrorReply as a Status (same code
+  // name, its message verbatim), or a transport error.
+  virtual Result<protocol::ApplyReply> apply(const protocol::ApplyRequest& request) = 0;
+  virtual Result<protocol::GetReply> get(const protocol::GetRequest& request) = 0;
+  virtual Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) = 0;
+  virtual Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) = 0;
+};
+
+}  // namespace cadre::client

@@ -1,0 +1,24 @@
+// The stable `-o json` shapes (documented in docs/cli.md). Keys are camelCase as
+// in Kubernetes; a key is only ever added, never renamed or retyped.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/messages.h"
+
+namespace cadre::client {
+
+// {name, state, address, cpus, memory, gpus, labels, allocated{cpus,memory,gpus},
+//  epoch, lastHeartbeat, replicas}
+nlohmann::json node_to_json(const protocol::NodeStatus& node);
+
+// {name, kind, phase, reason, message, exitCode, node, replica, metrics,
+//  createdAt, startedAt, finishedAt}; with `detail`, also events and manifest.
+nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail);
+
+nlohmann::json nodes_to_json(const std::vector<protocol::NodeStatus>& nodes);
+nlohmann::json jobs_to_json(const std::vector<protocol::JobStatus>& jobs);
+
+}  // namespace cadre::client

@@ -1,0 +1,305 @@
+#include "client/local_cluster.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "client/config.h"
+#include "client/coordinator_client.h"
+#include "client/daemon.h"
+#include "protocol/curve_keys.h"
+
+namespace cadre::client {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+constexpr size_t kLogTailLines = 25;
+
+// One process we started, kept so a failed start-up can be undone.
+struct Started {
+  std::string name;     // "coordinator", "agent-1"
+  std::string program;  // "cadre-coordinator", "cadre-agent"
+  pid_t pid = 0;
+};
+
+Status make_dirs(const LocalLayout& layout, int agents) {
+  std::vector<std::string> dirs = {layout.keys_dir(),
+                                   layout.coordinator_dir() + "/authorized/clients",
+                                   layout.coordinator_dir() + "/authorized/agents",
+                                   layout.state_dir(),
+                                   layout.logs_dir(),
+                                   layout.pids_dir()};
+  for (int i = 1; i <= agents; ++i) dirs.push_back(layout.agent_work_dir(i));
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Status copy_file(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec) return Internal("cannot copy " + from + " to " + to + ": " + ec.message());
+  return Status::Ok();
+}
+
+// Keys are generated only when absent so that a restart keeps every identity, then
+// wired: the server key into the coordinator's config dir, and one allowlist
+// entry per role.
+Status ensure_keys(const LocalLayout& layout) {
+  for (const char* role : {"server", "client", "agent"}) {
+    const std::string prefix = layout.key_prefix(role);
+    std::error_code ec;
+    if (fs::exists(prefix + ".key", ec) && fs::exists(prefix + ".pub", ec)) continue;
+    ASSIGN_OR_RETURN(protocol::KeyPair pair, protocol::generate_keypair());
+    RETURN_IF_ERROR(protocol::write_keypair(prefix, pair));
+  }
+  const std::string server_key = layout.coordinator_dir() + "/server.key";
+  RETURN_IF_ERROR(copy_file(layout.key_prefix("server") + ".key", server_key));
+  ::chmod(server_key.c_str(), 0600);
+  RETURN_IF_ERROR(copy_file(layout.key_prefix("client") + ".pub",
+                            layout.coordinator_dir() + "/authorized/clients/client.pub"));
+  return copy_file(layout.key_prefix("agent") + ".pub",
+                   layout.coordinator_dir() + "/authorized/agents/agent.pub");
+}
+
+std::optional<pid_t> running_pid(const LocalLayout& layout, const std::string& name,
+                                 const std::string& program) {
+  const auto pid = read_pid_file(layout.pid_file(name));
+  if (pid && process_alive(*pid) && process_runs(*pid, program)) return pid;
+  return std::nullopt;
+}
+
+// The pid-file names of agents, from any earlier run too (agent-1, agent-2, ...).
+std::vector<std::string> agent_pid_names(const LocalLayout& layout) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(layout.pids_dir(), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("agent-", 0) == 0 && entry.path().extension() == ".pid") {
+      names.push_back(entry.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status died_during_startup(const LocalLayout& layout, const Started& process,
+                           const std::string& how) {
+  return Unavailable(process.program + " (" + process.name + ") " + how +
+                     " during start-up; last lines of " + layout.log_file(process.name) + ":\n" +
+                     tail_file(layout.log_file(process.name), kLogTailLines));
+}
+
+// Undoes a failed start-up so that the next `local up` starts clean.
+void stop_started(const LocalLayout& layout, const std::vector<Started>& started) {
+  for (auto it = started.rbegin(); it != started.rend(); ++it) {
+    bool killed = false;
+    stop_process(it->pid, std::chrono::seconds(5), &killed);
+    (void)reap_child(it->pid);
+    std::error_code ec;
+    fs::remove(layout.pid_file(it->name), ec);
+  }
+}
+
+Status check_alive(const LocalLayout& layout, const std::vector<Started>& started) {
+  for (const Started& process : started) {
+    if (auto how = reap_child(process.pid)) return died_during_startup(layout, process, *how);
+  }
+  return Status::Ok();
+}
+
+Result<Started> start(const LocalLayout& layout, const std::string& name,
+                      const std::string& program, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(pid_t pid, spawn_daemon(argv, layout.log_file(name)));
+  RETURN_IF_ERROR(write_pid_file(layout.pid_file(name), pid));
+  return Started{name, program, pid};
+}
+
+Result<Endpoints> wait_for_endpoints(const LocalLayout& layout, const LocalUpOptions& options,
+                                     const std::vector<Started>& started) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
+  while (Clock::now() < deadline) {
+    RETURN_IF_ERROR(check_alive(layout, started));
+    std::ifstream in(layout.endpoints_file());
+    if (in) {
+      std::stringstream text;
+      text << in.rdbuf();
+      // The coordinator writes the file atomically (rename), so a parse error is real.
+      return parse_endpoints(text.str());
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return DeadlineExceeded("the coordinator did not write " + layout.endpoints_file() + " within " +
+                          std::to_string(static_cast<int>(options.timeout_seconds)) + "s; see " +
+                          layout.log_file("coordinator"));
+}
+
+Status wait_for_ready_nodes(const LocalLayout& layout, const LocalUpOptions& options,
+                            const ClientConfig& config, const std::vector<Started>& started) {
+  CoordinatorClientOptions client_options;
+  client_options.endpoint = config.coordinator;
+  client_options.server_key_file = config.server_key;
+  client_options.key_file = config.key;
+  client_options.timeout = std::chrono::seconds(2);
+  ASSIGN_OR_RETURN(auto client, CoordinatorClient::Create(client_options));
+  const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
+  std::string last = "no answer yet";
+  while (Clock::now() < deadline) {
+    RETURN_IF_ERROR(check_alive(layout, started));
+    auto reply = client->get(protocol::GetRequest{"nodes", ""});
+    if (reply.ok()) {
+      int ready = 0;
+      for (const auto& node : reply->nodes) {
+        if (node.name.rfind("local-", 0) == 0 && node.state == "Ready") ++ready;
+      }
+      if (ready >= options.agents) return Status::Ok();
+      last = std::to_string(ready) + " of " + std::to_string(options.agents) + " agents Ready";
+    } else if (reply.status().code() == StatusCode::kPermissionDenied) {
+      return reply.status();
+    } else {
+      last = reply.status().message();
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return DeadlineExceeded("agents not Ready within " +
+                          std::to_string(static_cast<int>(options.timeout_seconds)) + "s (" + last +
+                          "); see " + layout.logs_dir());
+}
+
+Status write_text_file(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out) return Internal("cannot write " + temp);
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) return Internal("cannot write " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+// Starts the coordinator, then the agents, then waits for them; `started` lists
+// what runs so far, for the caller to undo on failure.
+Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
+                     std::vector<Started>& started, ClientConfig* config) {
+  ASSIGN_OR_RETURN(std::string coordinator_bin, find_sibling_binary("cadre-coordinator"));
+  ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
+
+  // A stale endpoints file would point at a previous coordinator's ports.
+  std::error_code ec;
+  fs::remove(layout.endpoints_file(), ec);
+  ASSIGN_OR_RETURN(Started coordinator,
+                   start(layout, "coordinator", "cadre-coordinator",
+                         coordinator_command(coordinator_bin, layout, options)));
+  started.push_back(coordinator);
+  ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
+
+  for (int i = 1; i <= options.agents; ++i) {
+    ASSIGN_OR_RETURN(Started agent,
+                     start(layout, layout.agent_name(i), "cadre-agent",
+                           agent_command(agent_bin, layout, options, i, endpoints.agents)));
+    started.push_back(agent);
+  }
+
+  config->coordinator = endpoints.clients;
+  config->server_key = layout.key_prefix("server") + ".pub";
+  config->key = layout.key_prefix("client") + ".key";
+  config->source = layout.config_file();
+  RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*config)));
+  return wait_for_ready_nodes(layout, options, *config, started);
+}
+
+// Agents left running by an earlier cluster whose coordinator is gone would
+// register twice under the same names; stop them first.
+void stop_leftover_agents(const LocalLayout& layout, std::ostream& out) {
+  for (const std::string& name : agent_pid_names(layout)) {
+    if (auto pid = running_pid(layout, name, "cadre-agent")) {
+      bool killed = false;
+      stop_process(*pid, std::chrono::seconds(10), &killed);
+      out << "stopped leftover " << name << " (pid " << *pid << ")\n";
+    }
+    std::error_code ec;
+    fs::remove(layout.pid_file(name), ec);
+  }
+}
+
+}  // namespace
+
+Status local_up(const LocalUpOptions& options, std::ostream& out) {
+  if (options.agents < 0) return InvalidArgument("--agents must be >= 0");
+  const LocalLayout layout = LocalLayout::at(options.dir);
+  if (auto pid = running_pid(layout, "coordinator", "cadre-coordinator")) {
+    out << "cadre local cluster already running in " << layout.root << " (coordinator pid " << *pid
+        << "); config " << layout.config_file() << "\n";
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(make_dirs(layout, options.agents));
+  RETURN_IF_ERROR(ensure_keys(layout));
+  stop_leftover_agents(layout, out);
+
+  std::vector<Started> started;
+  ClientConfig config;
+  Status status = start_cluster(layout, options, started, &config);
+  if (!status.ok()) {
+    stop_started(layout, started);
+    return status;
+  }
+  out << "cadre local cluster up: coordinator " << config.coordinator << ", " << options.agents
+      << (options.agents == 1 ? " agent" : " agents") << " Ready; config " << layout.config_file()
+      << "\n";
+  if (layout.config_file() != LocalLayout::at("./.cadre").config_file()) {
+    out << "use it with: cadre --config " << layout.config_file()
+        << " ...  (or export CADRE_CONFIG=" << layout.config_file() << ")\n";
+  }
+  return Status::Ok();
+}
+
+Status local_down(const std::string& dir, std::chrono::milliseconds grace, std::ostream& out) {
+  const LocalLayout layout = LocalLayout::at(dir);
+  std::vector<Started> targets;
+  for (const std::string& name : agent_pid_names(layout)) {
+    targets.push_back({name, "cadre-agent", 0});
+  }
+  targets.push_back({"coordinator", "cadre-coordinator", 0});
+
+  // Agents first, all at once, so none of them sees its coordinator vanish and
+  // starts reconnecting; then the coordinator.
+  int stopped = 0;
+  for (Started& target : targets) {
+    auto pid = running_pid(layout, target.name, target.program);
+    if (pid) {
+      target.pid = *pid;
+      if (target.program == "cadre-agent") ::kill(*pid, SIGTERM);
+    }
+  }
+  for (const Started& target : targets) {
+    std::error_code ec;
+    if (target.pid > 0) {
+      bool killed = false;
+      const bool gone = stop_process(target.pid, grace, &killed);
+      out << (gone ? (killed ? "killed " : "stopped ") : "could not stop ") << target.name
+          << " (pid " << target.pid << ")" << (killed ? " after it ignored SIGTERM" : "") << "\n";
+      ++stopped;
+      if (!gone) continue;  // keep its pid file: it still runs
+    }
+    fs::remove(layout.pid_file(target.name), ec);
+  }
+  std::error_code ec;
+  fs::remove(layout.endpoints_file(), ec);
+  if (stopped == 0) out << "no local cluster running in " << layout.root << "\n";
+  return Status::Ok();
+}
+
+}  // namespace cadre::client

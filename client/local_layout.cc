@@ -1,0 +1,75 @@
+#include "client/local_layout.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+namespace cadre::client {
+
+LocalLayout LocalLayout::at(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path path = std::filesystem::absolute(dir, ec);
+  if (ec) path = dir;
+  std::string root = path.lexically_normal().string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return LocalLayout{root};
+}
+
+std::vector<std::string> coordinator_command(const std::string& binary, const LocalLayout& layout,
+                                             const LocalUpOptions& options) {
+  return {binary,
+          "--config-dir",
+          layout.coordinator_dir(),
+          "--state-dir",
+          layout.state_dir(),
+          "--bind-address",
+          "127.0.0.1",
+          "--agent-port",
+          std::to_string(options.agent_port),
+          "--client-port",
+          std::to_string(options.client_port),
+          "--endpoints-file",
+          layout.endpoints_file()};
+}
+
+std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,
+                                       const LocalUpOptions& options, int index,
+                                       const std::string& agents_endpoint) {
+  std::vector<std::string> argv = {binary,
+                                   "--coordinator",
+                                   agents_endpoint,
+                                   "--server-key",
+                                   layout.key_prefix("server") + ".pub",
+                                   "--key",
+                                   layout.key_prefix("agent") + ".key",
+                                   "--name",
+                                   "local-" + std::to_string(index),
+                                   "--address",
+                                   "127.0.0.1",
+                                   "--work-dir",
+                                   layout.agent_work_dir(index)};
+  if (options.cpus_per_agent) {
+    char cpus[32];
+    std::snprintf(cpus, sizeof(cpus), "%g", *options.cpus_per_agent);
+    argv.insert(argv.end(), {"--cpus", cpus});
+  }
+  argv.insert(argv.end(), {"--gpus", std::to_string(options.gpus_per_agent)});
+  return argv;
+}
+
+Result<Endpoints> parse_endpoints(const std::string& json_text) {
+  try {
+    const nlohmann::json json = nlohmann::json::parse(json_text);
+    Endpoints endpoints;
+    endpoints.agents = json.at("agents").get<std::string>();
+    endpoints.clients = json.at("clients").get<std::string>();
+    if (json.contains("pid")) endpoints.pid = json.at("pid").get<long>();
+    return endpoints;
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("endpoints file is not {agents, clients, pid}: ") +
+                           e.what());
+  }
+}
+
+}  // namespace cadre::client

@@ -1,0 +1,72 @@
+// Where `cadre local` keeps everything for one local cluster, and the command
+// lines it starts. Pure: computed from the options, so it is unit-tested.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::client {
+
+// DIR/
+//   keys/{server,client,agent}.{key,pub}   generated once; a restart keeps them
+//   coordinator/server.key                 the coordinator's --config-dir
+//   coordinator/authorized/{clients,agents}/*.pub   allowlists per role
+//   state/                                 coordinator state (SQLite)
+//   logs/{coordinator,agent-I}.log
+//   agents/agent-I/                        agent work dirs
+//   pids/{coordinator,agent-I}.pid
+//   endpoints.json                         written by the coordinator once bound
+//   config                                 the client config
+struct LocalLayout {
+  std::string root;  // absolute
+
+  static LocalLayout at(const std::string& dir);  // makes `dir` absolute
+
+  std::string keys_dir() const { return root + "/keys"; }
+  std::string key_prefix(const std::string& role) const { return keys_dir() + "/" + role; }
+  std::string coordinator_dir() const { return root + "/coordinator"; }
+  std::string state_dir() const { return root + "/state"; }
+  std::string logs_dir() const { return root + "/logs"; }
+  std::string pids_dir() const { return root + "/pids"; }
+  std::string endpoints_file() const { return root + "/endpoints.json"; }
+  std::string config_file() const { return root + "/config"; }
+  std::string agent_name(int i) const { return "agent-" + std::to_string(i); }
+  std::string agent_work_dir(int i) const { return root + "/agents/" + agent_name(i); }
+  std::string log_file(const std::string& process) const {
+    return logs_dir() + "/" + process + ".log";
+  }
+  std::string pid_file(const std::string& process) const {
+    return pids_dir() + "/" + process + ".pid";
+  }
+};
+
+struct LocalUpOptions {
+  std::string dir = "./.cadre";          // where the cluster lives
+  int agents = 2;                        // number of agents
+  int agent_port = 0;                    // coordinator agent port; 0: the coordinator picks
+  int client_port = 0;                   // coordinator client port; 0: the coordinator picks
+  std::optional<double> cpus_per_agent;  // default: what the agent detects
+  int gpus_per_agent = 0;                // 0 keeps local clusters deterministic on GPU hosts
+  double timeout_seconds = 15;           // for each start-up step
+};
+
+std::vector<std::string> coordinator_command(const std::string& binary, const LocalLayout& layout,
+                                             const LocalUpOptions& options);
+
+std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,
+                                       const LocalUpOptions& options, int index,
+                                       const std::string& agents_endpoint);
+
+// What the coordinator wrote to endpoints.json after binding.
+struct Endpoints {
+  std::string agents;   // tcp://127.0.0.1:PORT
+  std::string clients;  // tcp://127.0.0.1:PORT
+  long pid = 0;
+};
+
+Result<Endpoints> parse_endpoints(const std::string& json_text);
+
+}  // namespace cadre::client

@@ -1,0 +1,74 @@
+#include "client/resource_ref.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cadre::client {
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+Result<ResourceType> parse_resource_type(const std::string& word) {
+  const std::string w = lowercase(word);
+  if (w == "job" || w == "jobs") return ResourceType{"jobs", "job"};
+  if (w == "node" || w == "nodes" || w == "no") return ResourceType{"nodes", "node"};
+  return InvalidArgument("unknown resource type '" + word + "' (known: jobs, nodes)");
+}
+
+Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2) {
+    return InvalidArgument("expected TYPE/NAME, TYPE NAME or TYPE");
+  }
+  std::string type_word = args[0];
+  std::string name;
+  const auto slash = args[0].find('/');
+  if (slash != std::string::npos) {
+    if (args.size() == 2) {
+      return InvalidArgument("'" + args[0] + "' already names the resource; unexpected '" +
+                             args[1] + "'");
+    }
+    type_word = args[0].substr(0, slash);
+    name = args[0].substr(slash + 1);
+    if (name.empty()) return InvalidArgument("'" + args[0] + "': the name after '/' is empty");
+  } else if (args.size() == 2) {
+    name = args[1];
+  }
+  ASSIGN_OR_RETURN(ResourceType type, parse_resource_type(type_word));
+  return ResourceRef{type, name};
+}
+
+Result<ResourceRef> parse_named_ref(const std::vector<std::string>& args,
+                                    const std::string& expected_resource) {
+  ASSIGN_OR_RETURN(ResourceRef ref, parse_resource_ref(args));
+  if (ref.type.resource != expected_resource) {
+    return InvalidArgument("this command works on " + expected_resource + ", not " +
+                           ref.type.resource);
+  }
+  if (ref.name.empty()) {
+    return InvalidArgument("a name is required, e.g. " + ref.type.singular + "/NAME");
+  }
+  return ref;
+}
+
+Result<std::string> parse_wait_condition(const std::string& value) {
+  std::string condition = value;
+  const std::string prefix = "condition=";
+  if (lowercase(condition).rfind(prefix, 0) == 0) condition = condition.substr(prefix.size());
+  const std::string c = lowercase(condition);
+  if (c == "succeeded" || c == "complete") return std::string("Succeeded");
+  if (c == "failed") return std::string("Failed");
+  if (c == "running") return std::string("Running");
+  if (c == "queued") return std::string("Queued");
+  return InvalidArgument("--for '" + value +
+                         "': expected Succeeded, Failed, Running or Queued "
+                         "(optionally as condition=NAME)");
+}
+
+bool is_terminal_phase(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+}  // namespace cadre::client

@@ -1,0 +1,45 @@
+// How users name things on the command line: `job/NAME`, `job NAME`, `jobs`,
+// and kubectl's `--for=condition=Succeeded`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::client {
+
+// A resource type as the coordinator knows it, with the names users type for it.
+struct ResourceType {
+  std::string resource;  // wire name in Get/Delete/Logs requests: "jobs", "nodes"
+  std::string singular;  // used in output: "job/hello", "node/local-1"
+};
+
+// Accepts the singular, the plural and short forms, case-insensitively:
+// job|jobs, node|nodes|no.
+Result<ResourceType> parse_resource_type(const std::string& word);
+
+struct ResourceRef {
+  ResourceType type;
+  std::string name;  // empty: all of that type
+  std::string display() const { return type.singular + "/" + name; }
+};
+
+// Parses `job/NAME` (one argument) or `job NAME` (two) or `jobs` (one, no name).
+Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args);
+
+// Like parse_resource_ref but a name is required and the type must be `expected`.
+Result<ResourceRef> parse_named_ref(const std::vector<std::string>& args,
+                                    const std::string& expected_resource);
+
+// The phases a job can be waited for; the condition is matched case-insensitively
+// and returned in its canonical spelling. Accepts `Succeeded`, `condition=Succeeded`,
+// and kubectl's `condition=Complete` for Succeeded.
+Result<std::string> parse_wait_condition(const std::string& value);
+
+bool is_terminal_phase(const std::string& phase);
+
+// "Job" -> "job", for `job/NAME created`.
+std::string lowercase(std::string text);
+
+}  // namespace cadre::client

@@ -1,0 +1,138 @@
+#include "client/watch_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace cadre::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How far back to start reading for --tail N: generous per line, bounded so a huge
+// N cannot ask the coordinator for an unbounded read.
+int64_t tail_window_bytes(int64_t lines) {
+  const int64_t wanted = std::max<int64_t>(lines, 1) * 1024;
+  return std::min<int64_t>(std::max<int64_t>(wanted, 64 * 1024), 8 << 20);
+}
+
+// The last `lines` lines of `data`; when `data` starts mid-file, its first line
+// may be partial and is never counted as one of them.
+std::string last_lines(std::string data, int64_t lines, bool starts_mid_file) {
+  if (starts_mid_file) {
+    const size_t first_newline = data.find('\n');
+    data = first_newline == std::string::npos ? "" : data.substr(first_newline + 1);
+  }
+  if (lines <= 0) return "";
+  size_t end = data.size();
+  if (end > 0 && data[end - 1] == '\n') --end;  // a trailing newline ends the last line
+  int64_t found = 0;
+  for (size_t pos = end; pos > 0; --pos) {
+    if (data[pos - 1] == '\n' && ++found == lines) return data.substr(pos);
+  }
+  return data;
+}
+
+// Errors a follower outlives: the job may not have a replica (or a log) yet.
+bool worth_retrying(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition ||
+         status.code() == StatusCode::kUnavailable;
+}
+
+std::string seconds_text(std::chrono::milliseconds span) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%gs", span.count() / 1000.0);
+  return buffer;
+}
+
+}  // namespace
+
+Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out) {
+  protocol::LogsRequest request;
+  request.resource = options.ref.type.resource;
+  request.name = options.ref.name;
+  request.replica = options.replica;
+  request.offset = options.tail ? -tail_window_bytes(*options.tail) : 0;
+  bool first = true;
+  while (true) {
+    auto reply = coordinator.logs(request);
+    if (!reply.ok()) {
+      if (!options.follow || !worth_retrying(reply.status())) return reply.status();
+      std::this_thread::sleep_for(options.poll_interval);
+      continue;
+    }
+    if (first && options.tail) {
+      out << last_lines(reply->data, *options.tail, reply->offset > 0);
+    } else {
+      out << reply->data;
+    }
+    out.flush();
+    first = false;
+    request.offset = reply->next_offset;
+    if (reply->finished) return Status::Ok();
+    if (!reply->data.empty()) continue;  // more may be waiting right now
+    if (!options.follow) return Status::Ok();
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+}
+
+std::string describe_phase(const protocol::JobStatus& job) {
+  std::string detail = job.message;
+  if (detail.empty() && job.exit_code) detail = "exit code " + std::to_string(*job.exit_code);
+  std::string why = job.reason;
+  if (!detail.empty()) why += (why.empty() ? "" : ": ") + detail;
+  return job.phase + (why.empty() ? "" : " (" + why + ")");
+}
+
+Status wait_for_job(Coordinator& coordinator, const WaitOptions& options) {
+  const auto deadline = Clock::now() + options.timeout;
+  const std::string what = options.ref.display();
+  while (true) {
+    auto reply = coordinator.get(protocol::GetRequest{options.ref.type.resource, options.ref.name});
+    if (!reply.ok()) return reply.status();
+    if (reply->jobs.empty()) return NotFound(what + " not found");
+    const protocol::JobStatus& job = reply->jobs[0];
+    if (job.phase == options.condition) return Status::Ok();
+    if (is_terminal_phase(job.phase)) {
+      return FailedPrecondition(what + " is " + describe_phase(job) + ", not " + options.condition);
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return DeadlineExceeded("timed out after " + seconds_text(options.timeout) + " waiting for " +
+                              what + " to be " + options.condition + " (phase " + job.phase + ")");
+    }
+    // The last poll lands on the deadline itself, so a job finishing just in time counts.
+    std::this_thread::sleep_for(std::min<Clock::duration>(options.poll_interval, deadline - now));
+  }
+}
+
+Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  if (text.empty()) return InvalidArgument("empty duration");
+  double scale = 1000;
+  std::string number = text;
+  switch (text.back()) {
+    case 's':
+      number.pop_back();
+      break;
+    case 'm':
+      scale = 60e3;
+      number.pop_back();
+      break;
+    case 'h':
+      scale = 3600e3;
+      number.pop_back();
+      break;
+    default:
+      break;
+  }
+  try {
+    size_t used = 0;
+    const double value = std::stod(number, &used);
+    if (used != number.size() || value < 0) throw std::invalid_argument(text);
+    return std::chrono::milliseconds(static_cast<int64_t>(value * scale));
+  } catch (const std::exception&) {
+    return InvalidArgument("'" + text + "' is not a duration (e.g. 60, 90s, 5m, 1h)");
+  }
+}
+
+}  // namespace cadre::client

@@ -1,0 +1,46 @@
+// Commands that poll until something happens: logs (-f) and wait.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "client/coordinator.h"
+#include "client/resource_ref.h"
+
+namespace cadre::client {
+
+struct LogsOptions {
+  ResourceRef ref;              // job/NAME
+  std::string replica;          // empty: the job's only/first replica
+  bool follow = false;          // keep polling until the replica has ended
+  std::optional<int64_t> tail;  // print only the last N lines of what exists now
+  // Between polls while following; a log has no push channel, and 250 ms keeps
+  // output prompt without loading the coordinator.
+  std::chrono::milliseconds poll_interval{250};
+};
+
+// Prints the log from the start (or the last `tail` lines). Without follow it
+// stops at the current end; with follow it stops once the coordinator says the
+// replica finished and all of its log was returned.
+Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out);
+
+struct WaitOptions {
+  ResourceRef ref;                      // job/NAME
+  std::string condition = "Succeeded";  // phase to wait for (parse_wait_condition)
+  std::chrono::milliseconds timeout{300000};
+  std::chrono::milliseconds poll_interval{200};
+};
+
+// Ok once the job's phase equals the condition; an error naming the phase when it
+// ends in another terminal phase, is not found, or time runs out.
+Status wait_for_job(Coordinator& coordinator, const WaitOptions& options);
+
+// "Failed (Error: exit code 3)": the phase and why, for wait's messages.
+std::string describe_phase(const protocol::JobStatus& job);
+
+// "60", "1.5s", "5m", "2h" → milliseconds; a bare number means seconds.
+Result<std::chrono::milliseconds> parse_duration(const std::string& text);
+
+}  // namespace cadre::client

@@ -1,0 +1,94 @@
+#include "client/json_output.h"
+
+#include <gtest/gtest.h>
+
+namespace cadre::client {
+namespace {
+
+protocol::NodeStatus a_node() {
+  protocol::NodeStatus node;
+  node.name = "local-1";
+  node.address = "127.0.0.1";
+  node.state = "Ready";
+  node.cpu_millis = 1500;
+  node.memory_bytes = 8ll << 30;
+  node.gpus = 2;
+  node.allocated_cpu_millis = 500;
+  node.allocated_memory_bytes = 1 << 20;
+  node.allocated_gpus = 1;
+  node.labels = {{"zone", "a"}};
+  node.epoch = 7;
+  return node;
+}
+
+protocol::JobStatus a_queued_job() {
+  protocol::JobStatus job;
+  job.name = "hello";
+  job.kind = "Job";
+  job.phase = "Queued";
+  job.created_ms = 1714564800000;  // 2024-05-01T12:00:00Z
+  return job;
+}
+
+TEST(NodeToJson, GivesCoresMemoryBytesAndGpusAsNumbers) {
+  const auto json = node_to_json(a_node());
+  EXPECT_EQ(json["name"], "local-1");
+  EXPECT_EQ(json["state"], "Ready");
+  EXPECT_DOUBLE_EQ(json["cpus"].get<double>(), 1.5);
+  EXPECT_TRUE(json["memory"].is_number_integer());
+  EXPECT_EQ(json["memory"].get<int64_t>(), 8ll << 30);
+  EXPECT_EQ(json["gpus"], 2);
+  EXPECT_EQ(json["address"], "127.0.0.1");
+  EXPECT_EQ(json["labels"]["zone"], "a");
+  EXPECT_DOUBLE_EQ(json["allocated"]["cpus"].get<double>(), 0.5);
+  EXPECT_EQ(json["allocated"]["memory"], 1 << 20);
+  EXPECT_EQ(json["allocated"]["gpus"], 1);
+  EXPECT_EQ(json["epoch"], 7);
+  EXPECT_TRUE(json["lastHeartbeat"].is_null());
+}
+
+TEST(JobToJson, HasEveryDocumentedKeyWithNullsUntilTheJobGetsThere) {
+  const auto json = job_to_json(a_queued_job(), false);
+  for (const char* key : {"name", "kind", "phase", "reason", "message", "exitCode", "node",
+                          "replica", "metrics", "createdAt", "startedAt", "finishedAt"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+  EXPECT_TRUE(json["exitCode"].is_null());
+  EXPECT_TRUE(json["startedAt"].is_null());
+  EXPECT_TRUE(json["finishedAt"].is_null());
+  EXPECT_EQ(json["createdAt"], "2024-05-01T12:00:00Z");
+  EXPECT_TRUE(json["metrics"].is_object());
+  EXPECT_FALSE(json.contains("events"));
+  EXPECT_FALSE(json.contains("manifest"));
+}
+
+TEST(JobToJson, ReportsExitCodeZeroAndLatestMetricsOnceExited) {
+  auto job = a_queued_job();
+  job.phase = "Succeeded";
+  job.exit_code = 0;
+  job.metrics = {{"accuracy", 0.5}};
+  const auto json = job_to_json(job, false);
+  ASSERT_TRUE(json["exitCode"].is_number_integer());
+  EXPECT_EQ(json["exitCode"], 0);
+  EXPECT_DOUBLE_EQ(json["metrics"]["accuracy"].get<double>(), 0.5);
+}
+
+TEST(JobToJson, AddsEventsAndManifestInDetail) {
+  auto job = a_queued_job();
+  job.events.push_back({1714564801000, "Normal", "Scheduled", "placed on local-1"});
+  job.manifest = "kind: Job\n";
+  const auto json = job_to_json(job, true);
+  ASSERT_EQ(json["events"].size(), 1u);
+  EXPECT_EQ(json["events"][0]["reason"], "Scheduled");
+  EXPECT_EQ(json["events"][0]["time"], "2024-05-01T12:00:01Z");
+  EXPECT_EQ(json["manifest"], "kind: Job\n");
+}
+
+TEST(ListsToJson, AreArraysEvenWhenEmpty) {
+  EXPECT_TRUE(nodes_to_json({}).is_array());
+  EXPECT_EQ(jobs_to_json({}).dump(), "[]");
+  EXPECT_EQ(nodes_to_json({a_node(), a_node()}).size(), 2u);
+}
+
+}  // namespace
+}  // namespace cadre::client

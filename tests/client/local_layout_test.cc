@@ -1,0 +1,83 @@
+#include "client/local_layout.h"
+
+#include <gtest/gtest.h>
+
+namespace cadre::client {
+namespace {
+
+TEST(LocalLayout, MakesRelativeFoldersAbsolute) {
+  const auto layout = LocalLayout::at("some/dir/");
+  EXPECT_EQ(layout.root.front(), '/');
+  EXPECT_NE(layout.root.find("some/dir"), std::string::npos);
+  EXPECT_NE(layout.root.back(), '/');
+  EXPECT_EQ(LocalLayout::at("/x/./y").root, "/x/y");
+}
+
+TEST(CoordinatorCommand, IsExactlyTheDocumentedCommandLine) {
+  LocalUpOptions options;
+  options.client_port = 7071;
+  const auto argv = coordinator_command("/bin/cadre-coordinator", LocalLayout::at("/c"), options);
+  const std::vector<std::string> expected = {"/bin/cadre-coordinator",
+                                             "--config-dir",
+                                             "/c/coordinator",
+                                             "--state-dir",
+                                             "/c/state",
+                                             "--bind-address",
+                                             "127.0.0.1",
+                                             "--agent-port",
+                                             "0",
+                                             "--client-port",
+                                             "7071",
+                                             "--endpoints-file",
+                                             "/c/endpoints.json"};
+  EXPECT_EQ(argv, expected);
+}
+
+TEST(AgentCommand, NamesTheAgentAndDefaultsToNoGpus) {
+  LocalUpOptions options;
+  const auto argv =
+      agent_command("/bin/cadre-agent", LocalLayout::at("/c"), options, 2, "tcp://127.0.0.1:5");
+  const std::vector<std::string> expected = {"/bin/cadre-agent",
+                                             "--coordinator",
+                                             "tcp://127.0.0.1:5",
+                                             "--server-key",
+                                             "/c/keys/server.pub",
+                                             "--key",
+                                             "/c/keys/agent.key",
+                                             "--name",
+                                             "local-2",
+                                             "--address",
+                                             "127.0.0.1",
+                                             "--work-dir",
+                                             "/c/agents/agent-2",
+                                             "--gpus",
+                                             "0"};
+  EXPECT_EQ(argv, expected);
+}
+
+TEST(AgentCommand, PassesCpusOnlyWhenAsked) {
+  LocalUpOptions options;
+  options.cpus_per_agent = 1.5;
+  options.gpus_per_agent = 1;
+  const auto argv = agent_command("a", LocalLayout::at("/c"), options, 1, "tcp://h:1");
+  const std::vector<std::string> tail(argv.end() - 4, argv.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"--cpus", "1.5", "--gpus", "1"}));
+}
+
+TEST(ParseEndpoints, ReadsWhatTheCoordinatorWrites) {
+  const auto endpoints = parse_endpoints(
+      R"({"agents":"tcp://127.0.0.1:40001","clients":"tcp://127.0.0.1:40002","pid":99})");
+  ASSERT_TRUE(endpoints.ok());
+  EXPECT_EQ(endpoints->agents, "tcp://127.0.0.1:40001");
+  EXPECT_EQ(endpoints->clients, "tcp://127.0.0.1:40002");
+  EXPECT_EQ(endpoints->pid, 99);
+}
+
+TEST(ParseEndpoints, RejectsPartialOrMalformedFiles) {
+  EXPECT_FALSE(parse_endpoints(R"({"agents":"tcp://h:1"})").ok());
+  EXPECT_FALSE(parse_endpoints("{").ok());
+  EXPECT_FALSE(parse_endpoints(R"({"agents":1,"clients":"x"})").ok());
+}
+
+}  // namespace
+}  // namespace cadre::client

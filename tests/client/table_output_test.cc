@@ -1,0 +1,98 @@
+#include "client/table_output.h"
+
+#include <gtest/gtest.h>
+
+#include "client/time_format.h"
+
+namespace cadre::client {
+namespace {
+
+constexpr int64_t kNow = 1714564800000;
+
+TEST(RenderTable, AlignsColumnsThreeSpacesApartWithoutTrailingSpaces) {
+  EXPECT_EQ(render_table({"NAME", "PHASE"}, {{"a", "Running"}, {"longer-name", ""}}),
+            "NAME          PHASE\n"
+            "a             Running\n"
+            "longer-name   -\n");
+}
+
+TEST(JobsTable, ShowsKubectlColumnsWithDashesForUnsetValues) {
+  protocol::JobStatus running;
+  running.name = "hello";
+  running.kind = "Job";
+  running.phase = "Running";
+  running.node = "local-1";
+  running.created_ms = kNow - 65000;
+  protocol::JobStatus failed = running;
+  failed.name = "fail";
+  failed.phase = "Failed";
+  failed.reason = "Error";
+  failed.exit_code = 3;
+  EXPECT_EQ(jobs_table({running, failed}, kNow, false),
+            "NAME    KIND   PHASE     REASON   EXIT   NODE      AGE\n"
+            "hello   Job    Running   -        -      local-1   1m5s\n"
+            "fail    Job    Failed    Error    3      local-1   1m5s\n");
+}
+
+TEST(JobsTable, WideAddsMetricsAndMessage) {
+  protocol::JobStatus job;
+  job.name = "m";
+  job.metrics = {{"accuracy", 0.5}, {"loss", 0.25}};
+  job.message = "ok";
+  const std::string table = jobs_table({job}, kNow, true);
+  EXPECT_NE(table.find("METRICS"), std::string::npos);
+  EXPECT_NE(table.find("accuracy=0.5 loss=0.25"), std::string::npos);
+}
+
+TEST(NodesTable, ShowsAllocatedOverAllocatable) {
+  protocol::NodeStatus node;
+  node.name = "local-1";
+  node.state = "Ready";
+  node.cpu_millis = 4000;
+  node.allocated_cpu_millis = 500;
+  node.memory_bytes = 16ll << 30;
+  node.allocated_memory_bytes = 512ll << 20;
+  node.gpus = 0;
+  node.last_heartbeat_ms = kNow - 1000;
+  EXPECT_EQ(nodes_table({node}, kNow, false),
+            "NAME      STATE   CPU     MEMORY       GPUS   HEARTBEAT\n"
+            "local-1   Ready   0.5/4   512Mi/16Gi   0/0    1s ago\n");
+}
+
+TEST(TimeFormat, RendersAgesBytesCoresAndRfc3339) {
+  EXPECT_EQ(format_age(0), "0s");
+  EXPECT_EQ(format_age(59999), "59s");
+  EXPECT_EQ(format_age(3600000), "1h");
+  EXPECT_EQ(format_age(90061000), "1d1h");
+  EXPECT_EQ(age_since(0, kNow), "-");
+  EXPECT_EQ(format_bytes(900), "900");
+  EXPECT_EQ(format_bytes(1536), "1.5Ki");
+  EXPECT_EQ(format_bytes(16ll << 30), "16Gi");
+  EXPECT_EQ(format_cores(250), "0.25");
+  EXPECT_EQ(format_cores(4000), "4");
+  EXPECT_EQ(rfc3339(kNow), "2024-05-01T12:00:00Z");
+}
+
+TEST(DescribeJob, ShowsStatusMetricsManifestAndEvents) {
+  protocol::JobStatus job;
+  job.name = "fail";
+  job.kind = "Job";
+  job.phase = "Failed";
+  job.reason = "Error";
+  job.exit_code = 3;
+  job.created_ms = kNow - 10000;
+  job.metrics = {{"accuracy", 0.5}};
+  job.manifest = "kind: Job\nmetadata:\n  name: fail\n";
+  job.events.push_back({kNow - 5000, "Warning", "Failed", "exit code 3"});
+  const std::string page = describe_job(job, kNow);
+  EXPECT_NE(page.find("Phase:      Failed\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Exit Code:  3\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Started:    -\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Created:    2024-05-01T11:59:50Z (10s ago)"), std::string::npos) << page;
+  EXPECT_NE(page.find("  accuracy   0.5\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("  metadata:\n    name: fail\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("  5s    Warning   Failed   exit code 3\n"), std::string::npos) << page;
+}
+
+}  // namespace
+}  // namespace cadre::client

@@ -1,0 +1,204 @@
+#include "client/watch_commands.h"
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "client/commands.h"
+
+namespace cadre::client {
+namespace {
+
+// Answers from scripts; the last answer repeats once a script runs out.
+class FakeCoordinator : public Coordinator {
+ public:
+  std::deque<Result<protocol::GetReply>> gets;
+  std::deque<Result<protocol::LogsReply>> logs_replies;
+  std::vector<protocol::LogsRequest> logs_requests;
+  std::vector<protocol::ApplyRequest> applies;
+  int get_calls = 0;
+
+  Result<protocol::ApplyReply> apply(const protocol::ApplyRequest& request) override {
+    applies.push_back(request);
+    if (request.manifest.find("bad") != std::string::npos) {
+      return InvalidArgument("spec.template.command: must not be empty");
+    }
+    return protocol::ApplyReply{"Job", "n" + std::to_string(applies.size()), "created"};
+  }
+  Result<protocol::GetReply> get(const protocol::GetRequest&) override {
+    ++get_calls;
+    return next(gets);
+  }
+  Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
+    return protocol::DeleteReply{request.name};
+  }
+  Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override {
+    logs_requests.push_back(request);
+    return next(logs_replies);
+  }
+
+ private:
+  template <typename T>
+  static T next(std::deque<T>& script) {
+    T value = script.front();
+    if (script.size() > 1) script.pop_front();
+    return value;
+  }
+};
+
+protocol::GetReply job_in(const std::string& phase, std::optional<int32_t> exit_code = {},
+                          const std::string& reason = "") {
+  protocol::JobStatus job;
+  job.name = "hello";
+  job.phase = phase;
+  job.exit_code = exit_code;
+  job.reason = reason;
+  protocol::GetReply reply;
+  reply.jobs.push_back(job);
+  return reply;
+}
+
+WaitOptions wait_for(const std::string& condition, int timeout_ms = 2000) {
+  WaitOptions options;
+  options.ref = *parse_resource_ref({"job/hello"});
+  options.condition = condition;
+  options.timeout = std::chrono::milliseconds(timeout_ms);
+  options.poll_interval = std::chrono::milliseconds(1);
+  return options;
+}
+
+TEST(WaitForJob, SucceedsOnceThePhaseIsReached) {
+  FakeCoordinator fake;
+  fake.gets = {job_in("Queued"), job_in("Running"), job_in("Succeeded", 0)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for("Succeeded")).ok());
+  EXPECT_EQ(fake.get_calls, 3);
+}
+
+TEST(WaitForJob, FailsNamingThePhaseWhenTheJobEndsOtherwise) {
+  FakeCoordinator fake;
+  fake.gets = {job_in("Running"), job_in("Failed", 3, "Error")};
+  const Status status = wait_for_job(fake, wait_for("Succeeded"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "job/hello is Failed (Error: exit code 3), not Succeeded");
+}
+
+TEST(WaitForJob, WaitingForFailedSucceedsOnFailure) {
+  FakeCoordinator fake;
+  fake.gets = {job_in("Failed", 3, "Error")};
+  EXPECT_TRUE(wait_for_job(fake, wait_for("Failed")).ok());
+}
+
+TEST(WaitForJob, TimesOutReportingTheCurrentPhase) {
+  FakeCoordinator fake;
+  fake.gets = {job_in("Running")};
+  const Status status = wait_for_job(fake, wait_for("Succeeded", 50));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(status.message(),
+            "timed out after 0.05s waiting for job/hello to be Succeeded (phase Running)");
+}
+
+TEST(WaitForJob, FailsAtOnceWhenTheJobDoesNotExist) {
+  FakeCoordinator fake;
+  fake.gets = {Result<protocol::GetReply>(NotFound("job hello not found"))};
+  const Status status = wait_for_job(fake, wait_for("Succeeded"));
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(fake.get_calls, 1);
+  fake.gets = {protocol::GetReply{}};
+  EXPECT_EQ(wait_for_job(fake, wait_for("Succeeded")).code(), StatusCode::kNotFound);
+}
+
+protocol::LogsReply chunk(const std::string& data, int64_t offset, bool finished) {
+  return protocol::LogsReply{data, offset, offset + static_cast<int64_t>(data.size()), finished};
+}
+
+LogsOptions logs_of_hello(bool follow) {
+  LogsOptions options;
+  options.ref = *parse_resource_ref({"job/hello"});
+  options.follow = follow;
+  options.poll_interval = std::chrono::milliseconds(1);
+  return options;
+}
+
+TEST(PrintLogs, PrintsUpToTheCurrentEndWithoutFollow) {
+  FakeCoordinator fake;
+  fake.logs_replies = {chunk("hello-", 0, false), chunk("cadre\n", 6, false), chunk("", 12, false)};
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, logs_of_hello(false), out).ok());
+  EXPECT_EQ(out.str(), "hello-cadre\n");
+  ASSERT_EQ(fake.logs_requests.size(), 3u);
+  EXPECT_EQ(fake.logs_requests[1].offset, 6);
+  EXPECT_EQ(fake.logs_requests[2].offset, 12);
+}
+
+TEST(PrintLogs, FollowKeepsPollingFromNextOffsetUntilFinished) {
+  FakeCoordinator fake;
+  fake.logs_replies = {chunk("a\n", 0, false), chunk("", 2, false), chunk("", 2, false),
+                       chunk("b\n", 2, true)};
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, logs_of_hello(true), out).ok());
+  EXPECT_EQ(out.str(), "a\nb\n");
+  EXPECT_EQ(fake.logs_requests.size(), 4u);
+}
+
+TEST(PrintLogs, FollowWaitsOutAJobThatHasNoReplicaYet) {
+  FakeCoordinator fake;
+  fake.logs_replies = {Result<protocol::LogsReply>(FailedPrecondition("job hello is Queued")),
+                       chunk("x\n", 0, true)};
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, logs_of_hello(true), out).ok());
+  EXPECT_EQ(out.str(), "x\n");
+  fake.logs_replies = {Result<protocol::LogsReply>(FailedPrecondition("job hello is Queued"))};
+  EXPECT_FALSE(print_logs(fake, logs_of_hello(false), out).ok());
+}
+
+TEST(PrintLogs, TailPrintsOnlyTheLastWholeLines) {
+  FakeCoordinator fake;
+  fake.logs_replies = {chunk("tial line\nl2\nl3\nl4\n", 100, true)};
+  LogsOptions options = logs_of_hello(false);
+  options.tail = 2;
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  EXPECT_EQ(out.str(), "l3\nl4\n");
+  EXPECT_LT(fake.logs_requests[0].offset, 0);
+
+  fake.logs_replies = {chunk("tial line\nl2\n", 100, true)};
+  options.tail = 5;
+  out.str("");
+  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  EXPECT_EQ(out.str(), "l2\n");  // the partial first line is not a line of the log
+}
+
+TEST(ApplyManifests, SendsEachDocumentAndStopsAtTheFirstRefusal) {
+  const std::string path = ::testing::TempDir() + "/cadre-apply-test.yaml";
+  {
+    std::ofstream file(path);
+    file << "kind: Job\nmetadata: {name: a}\n---\nkind: Job # bad\n---\nkind: Job\n";
+  }
+  FakeCoordinator fake;
+  std::ostringstream out;
+  const Status status = apply_manifests(fake, path, out);
+  EXPECT_EQ(out.str(), "job/n1 created\n");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("document 2: spec.template.command"), std::string::npos);
+  ASSERT_EQ(fake.applies.size(), 2u);
+  EXPECT_EQ(fake.applies[0].manifest, "kind: Job\nmetadata: {name: a}\n");
+}
+
+TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {
+  protocol::JobStatus job;
+  job.phase = "Failed";
+  job.reason = "DeadlineExceeded";
+  job.message = "ran longer than 10s";
+  job.exit_code = 137;
+  EXPECT_EQ(describe_phase(job), "Failed (DeadlineExceeded: ran longer than 10s)");
+  job.reason.clear();
+  job.message.clear();
+  job.exit_code.reset();
+  EXPECT_EQ(describe_phase(job), "Failed");
+}
+
+}  // namespace
+}  // namespace cadre::client
