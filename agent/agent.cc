@@ -1,0 +1,420 @@
+#include "agent/agent.h"
+
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#ifndef CADRE_VERSION
+#define CADRE_VERSION "unknown"
+#endif
+
+namespace cadre::agent {
+
+using protocol::MessageKind;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+// Metric samples per MetricsReport, so one burst of output stays one modest message.
+constexpr size_t kMaxSamplesPerReport = 4096;
+// Messages handled per tick before timers get their turn.
+constexpr int kMaxMessagesPerTick = 1000;
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
+  for (const char* sub : {"replicas", "checkpoints"}) {
+    std::error_code ec;
+    const auto dir = std::filesystem::path(options.work_dir) / sub;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return FailedPrecondition("cannot create " + dir.string() + ": " + ec.message());
+  }
+  ASSIGN_OR_RETURN(auto link, CoordinatorLink::Create(options.link));
+  ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(ProcessLauncherOptions{}));
+  return std::unique_ptr<Agent>(new Agent(options, std::move(link), std::move(launcher)));
+}
+
+Agent::Agent(AgentOptions options, std::unique_ptr<CoordinatorLink> link,
+             std::unique_ptr<ProcessLauncher> launcher)
+    : options_(std::move(options)),
+      link_(std::move(link)),
+      launcher_(std::move(launcher)),
+      base_env_(current_environment()) {
+  session_.node = options_.name;
+}
+
+template <typename T>
+void Agent::send(MessageKind kind, const T& body, uint64_t reply_to) {
+  auto sent = link_->send(kind, body, session_.epoch, reply_to);
+  if (!sent.ok()) {
+    spdlog::warn("node={} sending {} failed: {}", session_.node, protocol::kind_name(kind),
+                 sent.status().message());
+  }
+}
+
+Status Agent::run(const std::function<bool()>& should_stop) {
+  spdlog::info("node={} agent {} connecting to {} ({} mCPU, {} bytes, {} GPUs)", options_.name,
+               CADRE_VERSION, options_.link.endpoint, options_.resources.cpu_millis,
+               options_.resources.memory_bytes, options_.resources.gpus);
+  send_register();
+  while (!should_stop()) {
+    zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 1, options_.timings.poll);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) return Internal(std::string("zmq_poll: ") + e.what());
+    }
+    drain_socket();
+    tick(Clock::now());
+  }
+  stop_replicas();
+  return Status::Ok();
+}
+
+void Agent::tick(Clock::time_point now) {
+  launcher_->escalate(now);
+  collect_exits();
+  if (now - tailed_ >= options_.timings.tail_interval) {
+    tailed_ = now;
+    tail_logs();
+  }
+  if (session_.awaiting_reply && now - session_.register_sent >= options_.timings.register_resend) {
+    send_register();
+  }
+  if (session_.epoch == 0) return;  // nothing below makes sense before the first reply
+  if (now - session_.heartbeat_sent >= session_.heartbeat_interval) send_heartbeat();
+  if (!session_.awaiting_reply && now - session_.last_ack >= options_.timings.ack_timeout) {
+    // ZeroMQ reconnects silently: a coordinator restarted on a new socket would
+    // otherwise never hear from us again except as an unknown heartbeat.
+    spdlog::warn("node={} no HeartbeatAck for {} ms; registering again", session_.node,
+                 options_.timings.ack_timeout.count());
+    send_register();
+  }
+  if (now - session_.exits_resent >= options_.timings.exit_resend) resend_exits();
+}
+
+void Agent::drain_socket() {
+  for (int i = 0; i < kMaxMessagesPerTick; ++i) {
+    auto envelope = link_->receive();
+    if (!envelope.ok()) {
+      if (envelope.status().code() == StatusCode::kUnavailable) return;
+      spdlog::warn("node={} dropped a malformed message: {}", session_.node,
+                   envelope.status().message());
+      continue;
+    }
+    handle(*envelope);
+  }
+}
+
+void Agent::handle(const protocol::Envelope& envelope) {
+  switch (envelope.header.kind) {
+    case MessageKind::kRegisterReply:
+      return on_register_reply(envelope);
+    case MessageKind::kHeartbeatAck:
+      return on_heartbeat_ack(envelope);
+    case MessageKind::kLaunchReplica:
+      return on_launch(envelope);
+    case MessageKind::kKillReplica:
+      return on_kill(envelope);
+    case MessageKind::kReplicaExitedAck:
+      return on_exited_ack(envelope);
+    case MessageKind::kReadLogs:
+      return on_read_logs(envelope);
+    case MessageKind::kError: {
+      auto error = protocol::decode_body<protocol::ErrorReply>(envelope, link_->limits());
+      spdlog::error("node={} coordinator refused message {}: {} {}", session_.node,
+                    envelope.header.reply_to, error.ok() ? error->code : "?",
+                    error.ok() ? error->message : error.status().message());
+      return;
+    }
+    default:
+      spdlog::warn("node={} ignoring unexpected {} from the coordinator", session_.node,
+                   protocol::kind_name(envelope.header.kind));
+  }
+}
+
+// Fencing: a command issued under an older registration may come from a
+// coordinator that has since declared this node lost and moved its replicas.
+bool Agent::is_current_epoch(const protocol::Envelope& envelope, const char* what) {
+  if (session_.epoch != 0 && envelope.header.epoch == session_.epoch) return true;
+  spdlog::warn("node={} dropping {} from epoch {} (current epoch {})", session_.node, what,
+               envelope.header.epoch, session_.epoch);
+  return false;
+}
+
+void Agent::on_register_reply(const protocol::Envelope& envelope) {
+  auto reply = protocol::decode_body<protocol::RegisterReply>(envelope, link_->limits());
+  if (!reply.ok()) {
+    spdlog::warn("node={} bad RegisterReply: {}", session_.node, reply.status().message());
+    return;
+  }
+  if (envelope.header.reply_to != 0 && envelope.header.reply_to < session_.register_id) {
+    spdlog::debug("node={} ignoring a reply to an older Register", session_.node);
+    return;
+  }
+  const auto now = Clock::now();
+  session_.epoch = reply->epoch;
+  if (!reply->node.empty()) session_.node = reply->node;
+  session_.heartbeat_interval =
+      std::max(milliseconds(50), milliseconds(reply->heartbeat_interval_ms));
+  session_.awaiting_reply = false;
+  session_.last_ack = now;
+  spdlog::info("node={} registered, epoch {}, heartbeat every {} ms", session_.node, session_.epoch,
+               session_.heartbeat_interval.count());
+  for (const auto& uid : reply->kill) {
+    if (!launcher_->is_running(uid)) continue;
+    spdlog::warn("node={} replica={} job={} killing stale replica (fenced by the coordinator)",
+                 session_.node, uid, replicas_.at(uid).job);
+    const Status killed = launcher_->kill_now(uid);
+    if (!killed.ok()) spdlog::error("node={} replica={} {}", session_.node, uid, killed.message());
+  }
+  send_heartbeat();
+  resend_exits();
+}
+
+void Agent::on_heartbeat_ack(const protocol::Envelope& envelope) {
+  auto ack = protocol::decode_body<protocol::HeartbeatAck>(envelope, link_->limits());
+  if (!ack.ok()) return;
+  if (ack->known) {
+    session_.last_ack = Clock::now();
+    return;
+  }
+  // The coordinator restarted or declared us lost. Replicas keep running; the new
+  // Register lists them so the coordinator can adopt or fence them.
+  const bool register_is_fresh = session_.awaiting_reply && Clock::now() - session_.register_sent <
+                                                                options_.timings.register_resend;
+  if (register_is_fresh) return;
+  spdlog::warn("node={} coordinator does not know epoch {}; registering again", session_.node,
+               session_.epoch);
+  send_register();
+}
+
+void Agent::on_launch(const protocol::Envelope& envelope) {
+  auto msg = protocol::decode_body<protocol::LaunchReplica>(envelope, link_->limits());
+  if (!msg.ok()) {
+    spdlog::warn("node={} bad LaunchReplica: {}", session_.node, msg.status().message());
+    return;
+  }
+  if (!is_current_epoch(envelope, "LaunchReplica")) return;
+  if (stopping_) {
+    spdlog::warn("node={} replica={} not launched: the agent is stopping", session_.node, msg->uid);
+    return;
+  }
+  if (replicas_.count(msg->uid) != 0) {
+    spdlog::info("node={} replica={} job={} already running; launch ignored", session_.node,
+                 msg->uid, msg->job);
+    return;
+  }
+  if (auto pending = pending_exits_.find(msg->uid); pending != pending_exits_.end()) {
+    spdlog::info("node={} replica={} job={} already exited; resending its exit", session_.node,
+                 msg->uid, msg->job);
+    send(MessageKind::kReplicaExited, pending->second);
+    return;
+  }
+  auto spec = make_launch_spec(*msg, options_.work_dir, base_env_);
+  if (!spec.ok()) return report_launch_failure(*msg, spec.status().message());
+  const int64_t log_start = file_size(spec->log_path);
+  auto pid = launcher_->launch(*spec);
+  if (!pid.ok()) return report_launch_failure(*msg, pid.status().message());
+
+  replicas_.emplace(msg->uid,
+                    Replica{msg->job, *pid, session_.epoch, LogTailer(spec->log_path, log_start)});
+  spdlog::info("node={} replica={} job={} started pid={} command={}", session_.node, msg->uid,
+               msg->job, *pid, spec->argv.front());
+  protocol::ReplicaStarted started;
+  started.uid = msg->uid;
+  started.job = msg->job;
+  started.pid = *pid;
+  started.started_ms = wall_ms();
+  send(MessageKind::kReplicaStarted, started);
+}
+
+void Agent::report_launch_failure(const protocol::LaunchReplica& msg, const std::string& message) {
+  spdlog::warn("node={} replica={} job={} launch failed: {}", session_.node, msg.uid, msg.job,
+               message);
+  protocol::ReplicaExited exit;
+  exit.uid = msg.uid;
+  exit.job = msg.job;
+  exit.exit_code = 127;  // what a shell reports for a command it could not run
+  exit.reason = "LaunchFailed";
+  exit.message = message;
+  exit.finished_ms = wall_ms();
+  report_exit(std::move(exit));
+}
+
+void Agent::on_kill(const protocol::Envelope& envelope) {
+  auto msg = protocol::decode_body<protocol::KillReplica>(envelope, link_->limits());
+  if (!msg.ok()) {
+    spdlog::warn("node={} bad KillReplica: {}", session_.node, msg.status().message());
+    return;
+  }
+  if (!is_current_epoch(envelope, "KillReplica")) return;
+  if (auto it = replicas_.find(msg->uid); it != replicas_.end()) {
+    spdlog::info("node={} replica={} job={} stopping (grace {} ms): {}", session_.node, msg->uid,
+                 it->second.job, msg->grace_ms, msg->reason);
+    const Status status = launcher_->terminate(msg->uid, milliseconds(msg->grace_ms));
+    if (!status.ok())
+      spdlog::error("node={} replica={} {}", session_.node, msg->uid, status.message());
+    return;
+  }
+  if (auto pending = pending_exits_.find(msg->uid); pending != pending_exits_.end()) {
+    send(MessageKind::kReplicaExited, pending->second);  // the coordinator missed it
+    return;
+  }
+  spdlog::debug("node={} replica={} kill for an unknown replica ignored", session_.node, msg->uid);
+}
+
+void Agent::on_exited_ack(const protocol::Envelope& envelope) {
+  auto ack = protocol::decode_body<protocol::ReplicaExitedAck>(envelope, link_->limits());
+  if (ack.ok()) pending_exits_.erase(ack->uid);
+}
+
+void Agent::on_read_logs(const protocol::Envelope& envelope) {
+  auto msg = protocol::decode_body<protocol::ReadLogs>(envelope, link_->limits());
+  if (!msg.ok()) {
+    spdlog::warn("node={} bad ReadLogs: {}", session_.node, msg.status().message());
+    return;
+  }
+  protocol::LogsChunk chunk;
+  chunk.uid = msg->uid;
+  chunk.found = false;
+  // The uid names a folder: anything that could walk out of replicas/ is unknown.
+  if (is_safe_path_component(msg->uid)) {
+    auto range =
+        read_log_range(replica_log_path(options_.work_dir, msg->uid), msg->offset, msg->max_bytes);
+    if (range.ok()) {
+      chunk.found = true;
+      chunk.offset = range->offset;
+      chunk.data = std::move(range->data);
+      chunk.size = range->size;
+    }
+  }
+  send(MessageKind::kLogsChunk, chunk, envelope.header.id);
+}
+
+void Agent::send_register() {
+  protocol::RegisterRequest request;
+  request.name = options_.name;
+  request.address = options_.address;
+  request.cpu_millis = options_.resources.cpu_millis;
+  request.memory_bytes = options_.resources.memory_bytes;
+  request.gpus = options_.resources.gpus;
+  request.gpu_models = options_.resources.gpu_models;
+  request.labels = options_.labels;
+  request.agent_version = CADRE_VERSION;
+  for (const auto& [uid, replica] : replicas_) {
+    request.running.push_back(protocol::ReplicaReport{uid, replica.job, replica.pid,
+                                                      static_cast<int64_t>(replica.epoch)});
+  }
+  auto id = link_->send(MessageKind::kRegister, request, session_.epoch);
+  if (id.ok()) session_.register_id = *id;
+  session_.awaiting_reply = true;
+  session_.register_sent = Clock::now();
+}
+
+void Agent::send_heartbeat() {
+  protocol::Heartbeat heartbeat;
+  heartbeat.node = session_.node;
+  heartbeat.running = launcher_->running_uids();
+  send(MessageKind::kHeartbeat, heartbeat);
+  session_.heartbeat_sent = Clock::now();
+}
+
+void Agent::resend_exits() {
+  for (const auto& [uid, exit] : pending_exits_) send(MessageKind::kReplicaExited, exit);
+  session_.exits_resent = Clock::now();
+}
+
+void Agent::report_exit(protocol::ReplicaExited exit) {
+  send(MessageKind::kReplicaExited, exit);
+  std::string uid = exit.uid;
+  pending_exits_[uid] = std::move(exit);
+}
+
+void Agent::send_metrics(const std::string& uid, const std::string& job,
+                         std::vector<protocol::MetricSample> samples) {
+  for (size_t begin = 0; begin < samples.size(); begin += kMaxSamplesPerReport) {
+    const size_t end = std::min(samples.size(), begin + kMaxSamplesPerReport);
+    protocol::MetricsReport report;
+    report.uid = uid;
+    report.job = job;
+    report.samples.assign(std::make_move_iterator(samples.begin() + begin),
+                          std::make_move_iterator(samples.begin() + end));
+    send(MessageKind::kMetrics, report);
+  }
+}
+
+void Agent::tail_logs() {
+  const int64_t now = wall_ms();
+  for (auto& [uid, replica] : replicas_) send_metrics(uid, replica.job, replica.tailer.poll(now));
+}
+
+void Agent::collect_exits() {
+  for (auto& exited : launcher_->reap()) {
+    auto it = replicas_.find(exited.uid);
+    if (it != replicas_.end()) {
+      // The last metrics go out before the exit, so the coordinator has them when
+      // it decides the job's phase.
+      send_metrics(exited.uid, exited.job, it->second.tailer.finish(wall_ms()));
+      replicas_.erase(it);
+    }
+    spdlog::info("node={} replica={} job={} exited code={} signal={} reason={}", session_.node,
+                 exited.uid, exited.job, exited.exit_code, exited.signal, exited.reason);
+    protocol::ReplicaExited exit;
+    exit.uid = exited.uid;
+    exit.job = exited.job;
+    exit.exit_code = exited.exit_code;
+    exit.signal = exited.signal;
+    exit.reason = exited.reason;
+    if (exited.signal != 0) exit.message = std::string("terminated by ") + strsignal(exited.signal);
+    exit.finished_ms = wall_ms();
+    report_exit(std::move(exit));
+  }
+}
+
+void Agent::stop_replicas() {
+  stopping_ = true;
+  spdlog::info("node={} stopping {} replicas (grace {} ms)", session_.node, replicas_.size(),
+               options_.shutdown_grace.count());
+  for (const auto& [uid, replica] : replicas_) {
+    const Status status = launcher_->terminate(uid, options_.shutdown_grace);
+    if (!status.ok()) spdlog::error("node={} replica={} {}", session_.node, uid, status.message());
+  }
+  // Reap them (SIGKILL follows the grace), then give the coordinator a moment to
+  // acknowledge the exits; what it misses it will learn as a lost node.
+  const auto reaped_by = Clock::now() + options_.shutdown_grace + milliseconds(2000);
+  const auto acked_by = [&] { return Clock::now() + milliseconds(1000); };
+  auto deadline = reaped_by;
+  bool reaped = false;
+  while (Clock::now() < deadline) {
+    if (!reaped && replicas_.empty()) {
+      reaped = true;
+      deadline = std::min(reaped_by, acked_by());
+    }
+    if (reaped && pending_exits_.empty()) break;
+    zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 1, milliseconds(50));
+    } catch (const zmq::error_t&) {
+    }
+    drain_socket();
+    launcher_->escalate(Clock::now());
+    collect_exits();
+  }
+}
+
+}  // namespace cadre::agent

@@ -1,0 +1,123 @@
+// The agent's loop: ties the coordinator link, the process launcher and the log
+// tailers together and keeps the registration session (epoch, heartbeats,
+// unacknowledged exits).
+//
+// Threading: everything below runs on the one thread that calls run(): socket
+// reads and writes, timers, reaping and log tailing all happen between two
+// zmq::poll calls, so no state is shared and nothing is locked. (ZeroMQ's own I/O
+// threads touch only the socket's queues.)
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/coordinator_link.h"
+#include "agent/log_tailer.h"
+#include "agent/process_launcher.h"
+#include "agent/resource_discovery.h"
+#include "protocol/messages.h"
+#include "protocol/status.h"
+
+namespace cadre::agent {
+
+using std::chrono::milliseconds;
+
+// The loop's clocks. Defaults follow DESIGN.md's failure model (1 s heartbeats,
+// NotReady after 5 s); tests shorten none of them.
+struct AgentTimings {
+  milliseconds poll{100};              // zmq::poll timeout: the loop's tick
+  milliseconds register_resend{2000};  // resend Register until a RegisterReply arrives
+  milliseconds exit_resend{2000};      // resend each ReplicaExited until its ack
+  milliseconds ack_timeout{5000};      // no HeartbeatAck for this long: register again
+  milliseconds tail_interval{200};     // read new log bytes for metric lines
+};
+
+struct AgentOptions {
+  std::string name;      // node name as registered
+  std::string address;   // host other nodes use to reach this one
+  std::string work_dir;  // absolute; replicas/<uid>/ and checkpoints/<job>/ live here
+  std::map<std::string, std::string> labels;
+  NodeResources resources;
+  CoordinatorLinkOptions link;
+  milliseconds shutdown_grace{5000};  // SIGTERM..SIGKILL for replicas when the agent stops
+  AgentTimings timings;
+};
+
+class Agent {
+ public:
+  static Result<std::unique_ptr<Agent>> Create(const AgentOptions& options);
+
+  // Serves until should_stop() returns true (checked every tick), then stops every
+  // replica, reports their exits and returns.
+  Status run(const std::function<bool()>& should_stop);
+
+ private:
+  using Clock = SteadyClock;
+
+  // A replica the agent started and has not reaped yet.
+  struct Replica {
+    std::string job;
+    pid_t pid = 0;
+    uint64_t epoch = 0;  // registration epoch it was launched under
+    LogTailer tailer;
+  };
+
+  // The registration with the coordinator. epoch 0: never registered.
+  struct Session {
+    uint64_t epoch = 0;
+    std::string node;  // the name the coordinator accepted
+    milliseconds heartbeat_interval{1000};
+    bool awaiting_reply = true;  // a Register is out and unanswered
+    uint64_t register_id = 0;    // id of the newest Register sent
+    Clock::time_point register_sent{};
+    Clock::time_point heartbeat_sent{};
+    Clock::time_point last_ack{};
+    Clock::time_point exits_resent{};
+  };
+
+  Agent(AgentOptions options, std::unique_ptr<CoordinatorLink> link,
+        std::unique_ptr<ProcessLauncher> launcher);
+
+  // One pass of the loop after poll: timers, escalation, reaping, tailing.
+  void tick(Clock::time_point now);
+  void drain_socket();
+  void handle(const protocol::Envelope& envelope);
+  bool is_current_epoch(const protocol::Envelope& envelope, const char* what);
+
+  void on_register_reply(const protocol::Envelope& envelope);
+  void on_heartbeat_ack(const protocol::Envelope& envelope);
+  void on_launch(const protocol::Envelope& envelope);
+  void on_kill(const protocol::Envelope& envelope);
+  void on_exited_ack(const protocol::Envelope& envelope);
+  void on_read_logs(const protocol::Envelope& envelope);
+
+  void send_register();
+  void send_heartbeat();
+  void resend_exits();
+  void report_exit(protocol::ReplicaExited exit);
+  void report_launch_failure(const protocol::LaunchReplica& msg, const std::string& message);
+  void send_metrics(const std::string& uid, const std::string& job,
+                    std::vector<protocol::MetricSample> samples);
+  void tail_logs();
+  void collect_exits();
+  void stop_replicas();
+
+  template <typename T>
+  void send(protocol::MessageKind kind, const T& body, uint64_t reply_to = 0);
+
+  AgentOptions options_;
+  std::unique_ptr<CoordinatorLink> link_;
+  std::unique_ptr<ProcessLauncher> launcher_;
+  std::map<std::string, std::string> base_env_;  // the agent's own environment
+  Session session_;
+  std::map<std::string, Replica> replicas_;                       // by uid
+  std::map<std::string, protocol::ReplicaExited> pending_exits_;  // sent, not yet acked
+  Clock::time_point tailed_{};
+  bool stopping_ = false;
+};
+
+}  // namespace cadre::agent

@@ -1,0 +1,205 @@
+#include "agent/agent_config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+#include <CLI/CLI.hpp>
+
+namespace cadre::agent {
+namespace {
+
+std::string hostname() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return "localhost";
+  return buffer;
+}
+
+// The single declaration of every setting.
+void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labels) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--config", c.config_file,
+                 "YAML file with any of these settings as keys (flags override it)");
+  app.add_option("--coordinator", c.coordinator, "Coordinator agent endpoint")
+      ->capture_default_str();
+  app.add_option("--server-key", c.server_key,
+                 "Coordinator's public key file (.pub); required unless --insecure");
+  app.add_option("--key", c.key, "This agent's key pair file (.key); required unless --insecure");
+  app.add_flag("--insecure", c.insecure,
+               "Disable CURVE encryption and authentication (explicit opt-out)");
+  app.add_option("--name", c.name, "Node name, unique in the cluster (default: the hostname)");
+  app.add_option("--address", c.address,
+                 "Host or IP other nodes use to reach this one (default: the hostname)");
+  app.add_option("--work-dir", c.work_dir, "Folder for replica dirs, logs and checkpoints")
+      ->capture_default_str();
+  app.add_option("--cpus", c.cpus, "Allocatable CPU cores, fractional allowed (default: all)");
+  app.add_option("--memory", c.memory,
+                 "Allocatable memory: bytes or 512Mi, 4Gi, ... (default: MemTotal)");
+  app.add_option("--gpus", c.gpus, "GPUs: auto (ask nvidia-smi; 0 without it) or a number")
+      ->capture_default_str();
+  app.add_option("--label", labels, "Node label k=v (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--max-message-bytes", c.max_message_bytes,
+                 "Largest message accepted from the coordinator (ZMQ_MAXMSGSIZE)")
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--shutdown-grace", c.shutdown_grace_s,
+                 "Seconds replicas get between SIGTERM and SIGKILL when the agent stops")
+      ->capture_default_str();
+}
+
+// Turns the YAML file into flags placed before the real ones, so the command line
+// wins and both go through the same validation.
+Result<std::vector<std::string>> yaml_to_flags(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return InvalidArgument("--config " + path + ": " + e.what());
+  }
+  std::vector<std::string> flags;
+  if (root.IsNull()) return flags;
+  if (!root.IsMap()) return InvalidArgument("--config " + path + ": expected a map of settings");
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    const YAML::Node& value = entry.second;
+    if (key == "config") return InvalidArgument("--config " + path + ": 'config' cannot nest");
+    if (key == "insecure") {
+      bool on = false;
+      if (!YAML::convert<bool>::decode(value, on)) {
+        return InvalidArgument("--config " + path + ": insecure: expected true or false");
+      }
+      if (on) flags.push_back("--insecure");
+    } else if (key == "label" || key == "labels") {
+      if (value.IsMap()) {
+        for (const auto& kv : value) {
+          flags.push_back("--label");
+          flags.push_back(kv.first.as<std::string>() + "=" + kv.second.as<std::string>());
+        }
+      } else if (value.IsSequence()) {
+        for (const auto& item : value) {
+          flags.push_back("--label");
+          flags.push_back(item.as<std::string>());
+        }
+      } else {
+        return InvalidArgument("--config " + path + ": " + key + ": expected a map or a list");
+      }
+    } else if (value.IsScalar()) {
+      flags.push_back("--" + key);
+      flags.push_back(value.as<std::string>());
+    } else {
+      return InvalidArgument("--config " + path + ": " + key + ": expected a single value");
+    }
+  }
+  return flags;
+}
+
+std::string find_config_flag(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
+  }
+  return "";
+}
+
+Status check_readable(const char* flag, const std::string& path) {
+  if (path.empty()) {
+    return InvalidArgument(std::string(flag) + " is required unless --insecure is given");
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return InvalidArgument(std::string(flag) + ": cannot read '" + path + "'");
+  }
+  return Status::Ok();
+}
+
+// Checks and resolves everything CLI11 took as text.
+Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
+  for (const auto& label : labels) {
+    const size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--label: invalid value '" + label + "' (expected key=value)");
+    }
+    c.labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  if (!c.cpus.empty()) {
+    auto millis = parse_cpu_quantity(c.cpus);
+    if (!millis.ok()) return millis.status().annotate("--cpus");
+    c.resources.cpu_millis = *millis;
+  }
+  if (!c.memory.empty()) {
+    auto bytes = parse_memory_quantity(c.memory);
+    if (!bytes.ok()) return bytes.status().annotate("--memory");
+    c.resources.memory_bytes = *bytes;
+  }
+  auto gpus = parse_gpu_count(c.gpus);
+  if (!gpus.ok()) return gpus.status().annotate("--gpus");
+  c.resources.gpus = *gpus;
+  if (c.max_message_bytes <= 0) {
+    return InvalidArgument("--max-message-bytes: invalid value '" +
+                           std::to_string(c.max_message_bytes) + "' (must be positive)");
+  }
+  if (c.shutdown_grace_s < 0) {
+    return InvalidArgument("--shutdown-grace: invalid value '" +
+                           std::to_string(c.shutdown_grace_s) + "' (must be >= 0)");
+  }
+  if (c.coordinator.rfind("tcp://", 0) != 0 && c.coordinator.rfind("ipc://", 0) != 0) {
+    return InvalidArgument("--coordinator: invalid value '" + c.coordinator +
+                           "' (expected tcp://HOST:PORT)");
+  }
+  if (c.name.empty()) c.name = hostname();
+  if (c.address.empty()) c.address = hostname();
+  if (c.work_dir.empty()) return InvalidArgument("--work-dir must not be empty");
+  c.work_dir = std::filesystem::absolute(c.work_dir).lexically_normal().string();
+  if (!c.insecure) {
+    RETURN_IF_ERROR(check_readable("--key", c.key));
+    RETURN_IF_ERROR(check_readable("--server-key", c.server_key));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+ParsedCommandLine parse_agent_command_line(int argc, const char* const* argv) {
+  AgentConfig config;
+  std::vector<std::string> labels;
+  CLI::App app("cadre-agent: runs Cadre replicas on this node", "cadre-agent");
+  declare_flags(app, config, labels);
+
+  std::vector<std::string> args;
+  const std::string config_file = find_config_flag(argc, argv);
+  if (!config_file.empty()) {
+    auto from_file = yaml_to_flags(config_file);
+    if (!from_file.ok()) {
+      std::cerr << "cadre-agent: " << from_file.status().message() << "\n";
+      return {std::nullopt, 2};
+    }
+    args = *from_file;
+  }
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+
+  try {
+    // CLI11 parses a reversed vector (it pops from the back).
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return {std::nullopt, 0};
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "cadre-agent: " << e.what() << "\nRun with --help for the settings.\n";
+    return {std::nullopt, 2};
+  }
+  const Status status = resolve(config, labels);
+  if (!status.ok()) {
+    std::cerr << "cadre-agent: " << status.message() << "\n";
+    return {std::nullopt, 2};
+  }
+  return {std::move(config), 0};
+}
+
+}  // namespace cadre::agent

@@ -1,0 +1,49 @@
+// Every setting of cadre-agent, declared once: its flag, default and one-line doc
+// live together in declare_flags() (agent_config.cc), and the same names are the
+// keys of the optional YAML file given by --config. Flags override the file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "agent/resource_discovery.h"
+#include "protocol/limits.h"
+#include "protocol/status.h"
+
+namespace cadre::agent {
+
+struct AgentConfig {
+  std::string config_file;                           // --config
+  std::string coordinator = "tcp://127.0.0.1:7070";  // --coordinator
+  std::string server_key;                            // --server-key (coordinator's .pub)
+  std::string key;                                   // --key (this agent's .key)
+  bool insecure = false;                             // --insecure
+  std::string name;                                  // --name (default: hostname)
+  std::string address;                               // --address (default: hostname)
+  std::string work_dir = "/var/lib/cadre-agent";     // --work-dir
+  std::string cpus;                                  // --cpus (empty: all)
+  std::string memory;                                // --memory (empty: MemTotal)
+  std::string gpus = "auto";                         // --gpus
+  std::map<std::string, std::string> labels;         // --label k=v
+  int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;  // --max-message-bytes
+  std::string log_level = "info";                                 // --log-level
+  double shutdown_grace_s = 5;                                    // --shutdown-grace
+
+  // Resolved from the strings above by parse_agent_config.
+  ResourceRequest resources;
+};
+
+// Outcome of reading the command line: a config to run with, or a request to exit
+// now with `exit_code` after `output` was printed (--help, or a bad value).
+struct ParsedCommandLine {
+  std::optional<AgentConfig> config;
+  int exit_code = 0;
+};
+
+// Parses flags (and --config FILE), validates every value and prints --help or
+// the error itself. Errors name the flag and the value, and exit with code 2.
+ParsedCommandLine parse_agent_command_line(int argc, const char* const* argv);
+
+}  // namespace cadre::agent

@@ -1,0 +1,90 @@
+#include "agent/launch_spec.h"
+
+#include <filesystem>
+
+extern char** environ;
+
+namespace cadre::agent {
+
+bool is_safe_path_component(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name == "." || name == "..") return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string replica_log_path(const std::string& work_dir, const std::string& uid) {
+  return (std::filesystem::path(work_dir) / "replicas" / uid / "output.log").string();
+}
+
+std::map<std::string, std::string> current_environment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    env.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return env;
+}
+
+Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const std::string& work_dir,
+                                    const std::map<std::string, std::string>& base_env) {
+  if (!is_safe_path_component(msg.uid)) {
+    return InvalidArgument("replica uid '" + msg.uid + "' is not a safe folder name");
+  }
+  if (!is_safe_path_component(msg.job)) {
+    return InvalidArgument("job name '" + msg.job + "' is not a safe folder name");
+  }
+  if (msg.command.empty() || msg.command.front().empty()) {
+    return InvalidArgument("replica " + msg.uid + " has an empty command");
+  }
+  namespace fs = std::filesystem;
+  const fs::path replica_dir = fs::path(work_dir) / "replicas" / msg.uid;
+  const fs::path checkpoint_dir = fs::path(work_dir) / "checkpoints" / msg.job;
+
+  LaunchSpec spec;
+  spec.uid = msg.uid;
+  spec.job = msg.job;
+  spec.argv = msg.command;
+  spec.argv.insert(spec.argv.end(), msg.args.begin(), msg.args.end());
+  spec.replica_dir = replica_dir.string();
+  spec.log_path = replica_log_path(work_dir, msg.uid);
+  spec.create_dirs.push_back(spec.replica_dir);
+
+  if (msg.working_dir.empty()) {
+    spec.working_dir = spec.replica_dir;
+  } else if (fs::path(msg.working_dir).is_absolute()) {
+    spec.working_dir = msg.working_dir;  // the user's folder: must already exist
+  } else {
+    spec.working_dir = (replica_dir / msg.working_dir).lexically_normal().string();
+    spec.create_dirs.push_back(spec.working_dir);
+  }
+
+  spec.env = base_env;
+  spec.env["CADRE_JOB"] = msg.job;
+  spec.env["CADRE_NAMESPACE"] = msg.ns;
+  spec.env["CADRE_REPLICA_TYPE"] = msg.replica_type;
+  spec.env["CADRE_REPLICA_INDEX"] = std::to_string(msg.replica_index);
+  spec.env["CADRE_RANK"] = std::to_string(msg.rank);
+  spec.env["CADRE_WORLD_SIZE"] = std::to_string(msg.world_size);
+  for (const auto& [name, value] : msg.env) spec.env[name] = value;
+
+  std::string devices;
+  for (int32_t index : msg.gpu_indices) {
+    if (!devices.empty()) devices += ",";
+    devices += std::to_string(index);
+  }
+  spec.env["CUDA_VISIBLE_DEVICES"] = devices;
+
+  if (msg.env.count("CADRE_CHECKPOINT_DIR") == 0) {
+    spec.env["CADRE_CHECKPOINT_DIR"] = checkpoint_dir.string();
+    spec.create_dirs.push_back(checkpoint_dir.string());
+  }
+  return spec;
+}
+
+}  // namespace cadre::agent

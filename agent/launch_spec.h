@@ -1,0 +1,46 @@
+// What the process launcher needs to start one replica, computed from a
+// LaunchReplica message: argv, the full environment (the environment contract of
+// DESIGN.md), and the folders it runs and logs in. Pure functions; no side effects.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/status.h"
+
+namespace cadre::agent {
+
+struct LaunchSpec {
+  std::string uid;                         // replica instance id
+  std::string job;                         // owning job (for logs)
+  std::vector<std::string> argv;           // command followed by args
+  std::map<std::string, std::string> env;  // the complete environment of the process
+  std::string replica_dir;                 // <work-dir>/replicas/<uid>
+  std::string working_dir;                 // absolute; the process starts here
+  std::string log_path;                    // stdout and stderr are appended here
+  std::vector<std::string> create_dirs;    // folders to create before starting
+};
+
+// True for names safe to use as one path component: [A-Za-z0-9_.-], not "." or "..",
+// at most 253 bytes. Uids and job names become folder names, so anything else
+// (a '/' above all) is refused rather than escaped.
+bool is_safe_path_component(const std::string& name);
+
+// <work-dir>/replicas/<uid>/output.log
+std::string replica_log_path(const std::string& work_dir, const std::string& uid);
+
+// The agent's own environment as a map (PATH, HOME, ...).
+std::map<std::string, std::string> current_environment();
+
+// Builds the spec: `base_env`, then msg.env on top (the contract the coordinator
+// computed), then CUDA_VISIBLE_DEVICES from gpu_indices (empty when none, so a
+// CPU replica never grabs the node's GPUs), then CADRE_CHECKPOINT_DIR =
+// <work-dir>/checkpoints/<job> unless msg.env sets it. CADRE_JOB, CADRE_NAMESPACE,
+// CADRE_REPLICA_TYPE, CADRE_REPLICA_INDEX, CADRE_RANK and CADRE_WORLD_SIZE are filled
+// from the message's own fields when msg.env lacks them.
+Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const std::string& work_dir,
+                                    const std::map<std::string, std::string>& base_env);
+
+}  // namespace cadre::agent

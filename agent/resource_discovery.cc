@@ -1,0 +1,143 @@
+#include "agent/resource_discovery.h"
+
+#include <sched.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace cadre::agent {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// Strict decimal: digits with at most one '.', nothing else.
+std::optional<double> parse_plain_number(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  int dots = 0;
+  for (char c : text) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+  }
+  if (dots > 1 || text == ".") return std::nullopt;
+  return std::strtod(text.c_str(), nullptr);
+}
+
+}  // namespace
+
+Result<int64_t> parse_cpu_quantity(const std::string& text) {
+  const auto cores = parse_plain_number(text);
+  if (!cores || *cores <= 0 || *cores > 1e6) {
+    return InvalidArgument("invalid CPU count '" + text +
+                           "' (expected a positive number of cores, e.g. 2 or 0.5)");
+  }
+  const auto millis = static_cast<int64_t>(std::llround(*cores * 1000));
+  if (millis <= 0) return InvalidArgument("CPU count '" + text + "' is below one millicore");
+  return millis;
+}
+
+Result<int64_t> parse_memory_quantity(const std::string& text) {
+  static const std::pair<const char*, double> kSuffixes[] = {
+      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+      {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12}};
+  std::string number = text;
+  double scale = 1;
+  for (const auto& [suffix, factor] : kSuffixes) {
+    const std::string s(suffix);
+    if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) {
+      number = text.substr(0, text.size() - s.size());
+      scale = factor;
+      break;
+    }
+  }
+  const auto value = parse_plain_number(number);
+  const double bytes = value ? *value * scale : 0;
+  if (!value || bytes < 1 || bytes > 9.0e18) {
+    return InvalidArgument("invalid memory size '" + text +
+                           "' (expected bytes or a quantity like 512Mi, 4Gi)");
+  }
+  return static_cast<int64_t>(bytes);
+}
+
+Result<std::optional<int32_t>> parse_gpu_count(const std::string& text) {
+  if (text == "auto") return std::optional<int32_t>();
+  const auto value = parse_plain_number(text);
+  if (!value || text.find('.') != std::string::npos || *value > 64) {
+    return InvalidArgument("invalid GPU count '" + text + "' (expected auto or 0..64)");
+  }
+  return std::optional<int32_t>(static_cast<int32_t>(*value));
+}
+
+int64_t detect_cpu_millis() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int cpus = 0;
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return static_cast<int64_t>(std::max(cpus, 1)) * 1000;
+}
+
+Result<int64_t> detect_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key, unit;
+    int64_t value = 0;
+    if (fields >> key >> value >> unit && key == "MemTotal:") {
+      return unit == "kB" ? value * 1024 : value;
+    }
+  }
+  return Unavailable("no MemTotal in /proc/meminfo; pass --memory");
+}
+
+std::vector<std::string> detect_gpu_models(const std::string& nvidia_smi) {
+  std::vector<std::string> models;
+  const std::string command = nvidia_smi + " --query-gpu=name --format=csv,noheader 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return models;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) {
+    const std::string name = trim(buffer);
+    if (!name.empty()) models.push_back(name);
+  }
+  const int status = ::pclose(pipe);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // 127: not installed (a CPU node); anything else: driver trouble. Either way no GPUs.
+    spdlog::info("nvidia-smi unavailable or failed (status {}); reporting 0 GPUs", status);
+    models.clear();
+  }
+  return models;
+}
+
+Result<NodeResources> discover_resources(const ResourceRequest& request) {
+  NodeResources resources;
+  resources.cpu_millis = request.cpu_millis.value_or(detect_cpu_millis());
+  if (request.memory_bytes) {
+    resources.memory_bytes = *request.memory_bytes;
+  } else {
+    ASSIGN_OR_RETURN(resources.memory_bytes, detect_memory_bytes());
+  }
+  if (request.gpus) {
+    resources.gpus = *request.gpus;
+  } else {
+    resources.gpu_models = detect_gpu_models(request.nvidia_smi);
+    resources.gpus = static_cast<int32_t>(resources.gpu_models.size());
+  }
+  return resources;
+}
+
+}  // namespace cadre::agent

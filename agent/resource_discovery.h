@@ -1,0 +1,47 @@
+// What this node offers to the scheduler: CPUs, memory and GPUs, either found on
+// the machine or given by the operator (tests pretend to have GPUs this way).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::agent {
+
+struct NodeResources {
+  int64_t cpu_millis = 0;
+  int64_t memory_bytes = 0;
+  int32_t gpus = 0;
+  std::vector<std::string> gpu_models;  // one per GPU when discovered; empty when given
+};
+
+// What the operator asked for; unset fields are discovered.
+struct ResourceRequest {
+  std::optional<int64_t> cpu_millis;
+  std::optional<int64_t> memory_bytes;
+  std::optional<int32_t> gpus;  // nullopt: "auto", ask nvidia-smi
+  std::string nvidia_smi = "nvidia-smi";
+};
+
+// "2", "0.5" (cores) -> millicores. Rejects zero, negatives and junk.
+Result<int64_t> parse_cpu_quantity(const std::string& text);
+// "1073741824", "512Mi", "4Gi", "1G", "100k" -> bytes (binary Ki/Mi/Gi/Ti, decimal
+// k/M/G/T, as Kubernetes quantities). Rejects zero, negatives and junk.
+Result<int64_t> parse_memory_quantity(const std::string& text);
+// "auto" -> nullopt; "0".."64" -> that number.
+Result<std::optional<int32_t>> parse_gpu_count(const std::string& text);
+
+// CPUs this process may run on (sched_getaffinity), in millicores.
+int64_t detect_cpu_millis();
+// MemTotal from /proc/meminfo.
+Result<int64_t> detect_memory_bytes();
+// One model name per GPU from `nvidia-smi --query-gpu=name --format=csv,noheader`;
+// empty when nvidia-smi is missing or fails (a CPU node).
+std::vector<std::string> detect_gpu_models(const std::string& nvidia_smi);
+
+Result<NodeResources> discover_resources(const ResourceRequest& request);
+
+}  // namespace cadre::agent

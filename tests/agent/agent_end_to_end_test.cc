@@ -1,0 +1,434 @@
+// Drives the real cadre-agent binary against a fake coordinator: a CURVE ROUTER
+// socket in this test that speaks protocol/ structs.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <zmq.hpp>
+
+#include "protocol/codec.h"
+#include "protocol/curve_keys.h"
+#include "protocol/framing.h"
+
+namespace cadre::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::MessageKind;
+using Clock = std::chrono::steady_clock;
+
+// The coordinator's side of the agent port, reduced to what a test needs.
+class FakeCoordinator {
+ public:
+  explicit FakeCoordinator(const protocol::KeyPair& keys)
+      : socket_(context_, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  }
+
+  const std::string& endpoint() const { return endpoint_; }
+  // Whether heartbeats are answered with HeartbeatAck{known=true}.
+  void set_ack_heartbeats(bool on) { ack_heartbeats_ = on; }
+
+  template <typename T>
+  uint64_t send(MessageKind kind, const T& body, uint64_t epoch, uint64_t reply_to = 0) {
+    protocol::Header header;
+    header.kind = kind;
+    header.id = ++last_id_;
+    header.epoch = epoch;
+    header.reply_to = reply_to;
+    EXPECT_TRUE(
+        protocol::send_envelope(socket_, identity_, true, header, protocol::encode(body)).ok());
+    return header.id;
+  }
+
+  // Waits for the next message of `kind`, remembering everything received.
+  std::optional<protocol::Envelope> expect(MessageKind kind, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto envelope =
+          receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+      if (envelope && envelope->header.kind == kind) return envelope;
+    }
+    return std::nullopt;
+  }
+
+  template <typename T>
+  T body(const protocol::Envelope& envelope) {
+    auto decoded = protocol::decode_body<T>(envelope, protocol::DecodeLimits{});
+    EXPECT_TRUE(decoded.ok()) << decoded.status().to_string();
+    return decoded.ok() ? *decoded : T{};
+  }
+
+  // Registers the agent: waits for its Register and answers with `epoch`.
+  protocol::RegisterRequest accept_registration(uint64_t epoch,
+                                                std::vector<std::string> kill = {}) {
+    auto reg = expect(MessageKind::kRegister, 10s);
+    EXPECT_TRUE(reg.has_value()) << "the agent never registered";
+    if (!reg) return {};
+    protocol::RegisterReply reply;
+    reply.node = "e2e-node";
+    reply.epoch = epoch;
+    reply.heartbeat_interval_ms = 200;
+    reply.kill = std::move(kill);
+    send(MessageKind::kRegisterReply, reply, epoch, reg->header.id);
+    return body<protocol::RegisterRequest>(*reg);
+  }
+
+  const std::vector<protocol::Envelope>& received() const { return received_; }
+
+ private:
+  std::optional<protocol::Envelope> receive(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::max(timeout, 1ms));
+    if (!(items[0].revents & ZMQ_POLLIN)) return std::nullopt;
+    auto envelope = protocol::recv_envelope(socket_, true, protocol::DecodeLimits{});
+    EXPECT_TRUE(envelope.ok()) << envelope.status().to_string();
+    if (!envelope.ok()) return std::nullopt;
+    identity_ = envelope->identity;
+    received_.push_back(*envelope);
+    if (ack_heartbeats_ && envelope->header.kind == MessageKind::kHeartbeat) {
+      send(MessageKind::kHeartbeatAck, protocol::HeartbeatAck{true}, envelope->header.epoch);
+    }
+    return *envelope;
+  }
+
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::string identity_;
+  uint64_t last_id_ = 1000;
+  bool ack_heartbeats_ = true;
+  std::vector<protocol::Envelope> received_;
+};
+
+// One cadre-agent process, stopped (SIGTERM, then SIGKILL) when the test ends.
+class AgentProcess {
+ public:
+  AgentProcess(const std::vector<std::string>& args, const std::string& stderr_path) {
+    std::vector<std::string> argv_storage{CADRE_AGENT_BINARY};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, STDERR_FILENO);
+      ::dup2(fd, STDOUT_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(126);
+    }
+  }
+  ~AgentProcess() {
+    if (pid_ <= 0 || exited_) return;
+    ::kill(pid_, SIGTERM);
+    if (!wait(8s)) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) { ::kill(pid_, sig); }
+
+  // Waits for the process to exit; returns its exit code, or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+class AgentEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cadre-agent-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto server_keys = protocol::generate_keypair();
+    auto agent_keys = protocol::generate_keypair();
+    ASSERT_TRUE(server_keys.ok() && agent_keys.ok());
+    ASSERT_TRUE(protocol::write_keypair((dir_ / "coordinator").string(), *server_keys).ok());
+    ASSERT_TRUE(protocol::write_keypair((dir_ / "agent").string(), *agent_keys).ok());
+    coordinator_ = std::make_unique<FakeCoordinator>(*server_keys);
+  }
+  void TearDown() override {
+    agent_.reset();
+    if (HasFailure()) {
+      std::ifstream log(dir_ / "agent.log");
+      std::stringstream text;
+      text << log.rdbuf();
+      std::cerr << "---- agent log ----\n" << text.str() << "-------------------\n";
+    }
+    coordinator_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::vector<std::string> agent_args() const {
+    return {"--coordinator",
+            coordinator_->endpoint(),
+            "--server-key",
+            (dir_ / "coordinator.pub").string(),
+            "--key",
+            (dir_ / "agent.key").string(),
+            "--work-dir",
+            (dir_ / "work").string(),
+            "--name",
+            "e2e-node",
+            "--cpus",
+            "2",
+            "--memory",
+            "1Gi",
+            "--gpus",
+            "2",
+            "--label",
+            "zone=a",
+            "--shutdown-grace",
+            "2",
+            "--log-level",
+            "debug"};
+  }
+  void start_agent() {
+    agent_ = std::make_unique<AgentProcess>(agent_args(), (dir_ / "agent.log").string());
+  }
+
+  static protocol::LaunchReplica shell_replica(const std::string& uid, const std::string& script) {
+    protocol::LaunchReplica launch;
+    launch.uid = uid;
+    launch.job = "job";
+    launch.command = {"sh", "-c", script};
+    launch.env = {{"CADRE_RANK", "0"}};
+    return launch;
+  }
+
+  // The next ReplicaStarted or ReplicaExited for `uid`, skipping other replicas'.
+  template <typename T>
+  std::optional<T> expect_for(MessageKind kind, const std::string& uid,
+                              std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto envelope = coordinator_->expect(
+          kind, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+      if (!envelope) break;
+      T body = coordinator_->body<T>(*envelope);
+      if (body.uid == uid) return body;
+    }
+    return std::nullopt;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<FakeCoordinator> coordinator_;
+  std::unique_ptr<AgentProcess> agent_;
+};
+
+TEST_F(AgentEndToEndTest, RegistersLaunchesAndResendsTheExitUntilAcknowledged) {
+  start_agent();
+  const auto reg = coordinator_->accept_registration(7);
+  EXPECT_EQ(reg.name, "e2e-node");
+  EXPECT_EQ(reg.cpu_millis, 2000);
+  EXPECT_EQ(reg.memory_bytes, 1ll << 30);
+  EXPECT_EQ(reg.gpus, 2);
+  EXPECT_EQ(reg.labels.at("zone"), "a");
+  EXPECT_TRUE(reg.running.empty());
+  EXPECT_FALSE(reg.agent_version.empty());
+
+  auto heartbeat = coordinator_->expect(MessageKind::kHeartbeat, 3s);
+  ASSERT_TRUE(heartbeat.has_value());
+  EXPECT_EQ(heartbeat->header.epoch, 7u);
+
+  coordinator_->send(MessageKind::kLaunchReplica,
+                     shell_replica("job-0", "echo hello-cadre; echo accuracy=0.5; exit 3"), 7);
+  auto started = expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "job-0", 5s);
+  ASSERT_TRUE(started.has_value());
+  EXPECT_GT(started->pid, 0);
+
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "job-0", 5s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->exit_code, 3);
+  EXPECT_EQ(exited->reason, "Error");
+
+  // The metric line reached the coordinator before the exit did.
+  bool saw_metric = false;
+  for (const auto& envelope : coordinator_->received()) {
+    if (envelope.header.kind == MessageKind::kReplicaExited) break;
+    if (envelope.header.kind != MessageKind::kMetrics) continue;
+    for (const auto& sample : coordinator_->body<protocol::MetricsReport>(envelope).samples) {
+      saw_metric |= sample.name == "accuracy" && sample.value == 0.5;
+    }
+  }
+  EXPECT_TRUE(saw_metric);
+
+  // Unacknowledged, the exit comes again; acknowledged, it stops.
+  ASSERT_TRUE(expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "job-0", 4s));
+  coordinator_->send(MessageKind::kReplicaExitedAck, protocol::ReplicaExitedAck{"job-0"}, 7);
+  coordinator_->expect(MessageKind::kHeartbeat, 1s);  // the ack has been read by now
+  EXPECT_FALSE(expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "job-0", 2500ms));
+
+  // The log outlives the replica.
+  const uint64_t request =
+      coordinator_->send(MessageKind::kReadLogs, protocol::ReadLogs{"job-0", 0, 1 << 20}, 7);
+  auto chunk_envelope = coordinator_->expect(MessageKind::kLogsChunk, 3s);
+  ASSERT_TRUE(chunk_envelope.has_value());
+  EXPECT_EQ(chunk_envelope->header.reply_to, request);
+  auto chunk = coordinator_->body<protocol::LogsChunk>(*chunk_envelope);
+  EXPECT_TRUE(chunk.found);
+  EXPECT_EQ(chunk.data, "hello-cadre\naccuracy=0.5\n");
+  EXPECT_EQ(chunk.size, static_cast<int64_t>(chunk.data.size()));
+
+  coordinator_->send(MessageKind::kReadLogs, protocol::ReadLogs{"../../etc", 0, 100}, 7);
+  auto unknown = coordinator_->expect(MessageKind::kLogsChunk, 3s);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_FALSE(coordinator_->body<protocol::LogsChunk>(*unknown).found);
+}
+
+TEST_F(AgentEndToEndTest, DropsCommandsFromAStaleEpoch) {
+  start_agent();
+  coordinator_->accept_registration(5);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("stale", "exec sleep 30"), 4);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("fresh", "exec sleep 30"), 5);
+  auto started = coordinator_->expect(MessageKind::kReplicaStarted, 5s);
+  ASSERT_TRUE(started.has_value());
+  EXPECT_EQ(coordinator_->body<protocol::ReplicaStarted>(*started).uid, "fresh");
+
+  // A stale kill is ignored; the current one stops the replica with SIGTERM.
+  coordinator_->send(MessageKind::kKillReplica, protocol::KillReplica{"fresh", 100, "old"}, 4);
+  EXPECT_FALSE(expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "fresh", 1s));
+  coordinator_->send(MessageKind::kKillReplica, protocol::KillReplica{"fresh", 5000, "delete"}, 5);
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "fresh", 3s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->reason, "Killed");
+  EXPECT_EQ(exited->signal, SIGTERM);
+
+  for (const auto& envelope : coordinator_->received()) {
+    if (envelope.header.kind == MessageKind::kReplicaStarted) {
+      EXPECT_NE(coordinator_->body<protocol::ReplicaStarted>(envelope).uid, "stale");
+    }
+  }
+}
+
+TEST_F(AgentEndToEndTest, ReportsAMissingBinaryAsLaunchFailed) {
+  start_agent();
+  coordinator_->accept_registration(1);
+  protocol::LaunchReplica launch;
+  launch.uid = "nobin";
+  launch.job = "job";
+  launch.command = {"cadre-test-no-such-binary"};
+  coordinator_->send(MessageKind::kLaunchReplica, launch, 1);
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "nobin", 5s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->exit_code, 127);
+  EXPECT_EQ(exited->reason, "LaunchFailed");
+  EXPECT_EQ(exited->message, "execvp(cadre-test-no-such-binary): No such file or directory");
+}
+
+TEST_F(AgentEndToEndTest, ReregistersWithItsRunningReplicasWhenTheCoordinatorForgetsIt) {
+  start_agent();
+  coordinator_->accept_registration(1);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("keep", "exec sleep 30"), 1);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("stale", "exec sleep 30"), 1);
+  ASSERT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "keep", 5s));
+  ASSERT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "stale", 5s));
+
+  coordinator_->set_ack_heartbeats(false);
+  auto heartbeat = coordinator_->expect(MessageKind::kHeartbeat, 3s);
+  ASSERT_TRUE(heartbeat.has_value());
+  coordinator_->send(MessageKind::kHeartbeatAck, protocol::HeartbeatAck{false}, 1);
+  coordinator_->set_ack_heartbeats(true);
+
+  // The new registration lists both replicas, and the coordinator fences one.
+  const auto reg = coordinator_->accept_registration(2, {"stale"});
+  std::vector<std::string> running;
+  for (const auto& report : reg.running) {
+    running.push_back(report.uid);
+    EXPECT_EQ(report.epoch, 1);
+    EXPECT_GT(report.pid, 0);
+  }
+  std::sort(running.begin(), running.end());
+  EXPECT_EQ(running, (std::vector<std::string>{"keep", "stale"}));
+
+  auto killed = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "stale", 3s);
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_EQ(killed->reason, "Killed");
+  EXPECT_EQ(killed->signal, SIGKILL);
+
+  // Heartbeats now carry the new epoch and only the surviving replica.
+  auto next = coordinator_->expect(MessageKind::kHeartbeat, 3s);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->header.epoch, 2u);
+  EXPECT_EQ(coordinator_->body<protocol::Heartbeat>(*next).running,
+            std::vector<std::string>{"keep"});
+}
+
+TEST_F(AgentEndToEndTest, ReregistersWhenHeartbeatAcksStopComing) {
+  start_agent();
+  coordinator_->set_ack_heartbeats(false);
+  const auto start = Clock::now();
+  coordinator_->accept_registration(3);
+  auto again = coordinator_->expect(MessageKind::kRegister, 9s);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_GE(Clock::now() - start, 4500ms);
+  // It kept heartbeating while it waited.
+  const auto& received = coordinator_->received();
+  EXPECT_GT(std::count_if(received.begin(), received.end(),
+                          [](const auto& e) { return e.header.kind == MessageKind::kHeartbeat; }),
+            10);
+}
+
+TEST_F(AgentEndToEndTest, StopsItsReplicasAndExitsCleanlyOnSigterm) {
+  start_agent();
+  coordinator_->accept_registration(1);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("busy", "exec sleep 30"), 1);
+  auto started = expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "busy", 5s);
+  ASSERT_TRUE(started.has_value());
+
+  agent_->signal(SIGTERM);
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "busy", 5s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->reason, "Killed");
+  coordinator_->send(MessageKind::kReplicaExitedAck, protocol::ReplicaExitedAck{"busy"}, 1);
+  EXPECT_EQ(agent_->wait(5s), std::optional<int>(0));
+  EXPECT_NE(::kill(static_cast<pid_t>(started->pid), 0), 0);  // the replica is gone
+}
+
+TEST_F(AgentEndToEndTest, RefusesABadFlagValueWithExitCodeTwo) {
+  AgentProcess bad({"--insecure", "--cpus", "lots"}, (dir_ / "agent.log").string());
+  EXPECT_EQ(bad.wait(5s), std::optional<int>(2));
+  std::ifstream log(dir_ / "agent.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("--cpus"), std::string::npos);
+  EXPECT_NE(text.str().find("lots"), std::string::npos);
+
+  AgentProcess keyless({"--key", (dir_ / "missing.key").string(), "--server-key",
+                        (dir_ / "coordinator.pub").string()},
+                       (dir_ / "agent.log").string());
+  EXPECT_EQ(keyless.wait(5s), std::optional<int>(2));
+}
+
+}  // namespace
+}  // namespace cadre::agent

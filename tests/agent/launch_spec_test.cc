@@ -1,0 +1,91 @@
+#include "agent/launch_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace cadre::agent {
+namespace {
+
+protocol::LaunchReplica sample_launch() {
+  protocol::LaunchReplica msg;
+  msg.uid = "fmnist-main-0-a1";
+  msg.job = "fmnist";
+  msg.ns = "default";
+  msg.replica_type = "Worker";
+  msg.replica_index = 1;
+  msg.rank = 2;
+  msg.world_size = 4;
+  msg.command = {"python3", "-u"};
+  msg.args = {"train.py", "--epochs=3"};
+  msg.env = {{"CADRE_PEERS", "a:1,b:2"}, {"USER_VAR", "x"}};
+  return msg;
+}
+
+TEST(MakeLaunchSpec, AppendsArgsToTheCommand) {
+  auto spec = make_launch_spec(sample_launch(), "/w", {});
+  ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+  EXPECT_EQ(spec->argv, (std::vector<std::string>{"python3", "-u", "train.py", "--epochs=3"}));
+}
+
+TEST(MakeLaunchSpec, LayersAgentEnvThenMessageEnvThenTheContract) {
+  auto spec = make_launch_spec(
+      sample_launch(), "/w",
+      {{"PATH", "/usr/bin"}, {"USER_VAR", "agent"}, {"CUDA_VISIBLE_DEVICES", "0,1,2,3"}});
+  ASSERT_TRUE(spec.ok());
+  const auto& env = spec->env;
+  EXPECT_EQ(env.at("PATH"), "/usr/bin");
+  EXPECT_EQ(env.at("USER_VAR"), "x");  // the message wins over the agent
+  EXPECT_EQ(env.at("CADRE_PEERS"), "a:1,b:2");
+  EXPECT_EQ(env.at("CADRE_JOB"), "fmnist");
+  EXPECT_EQ(env.at("CADRE_NAMESPACE"), "default");
+  EXPECT_EQ(env.at("CADRE_REPLICA_TYPE"), "Worker");
+  EXPECT_EQ(env.at("CADRE_REPLICA_INDEX"), "1");
+  EXPECT_EQ(env.at("CADRE_RANK"), "2");
+  EXPECT_EQ(env.at("CADRE_WORLD_SIZE"), "4");
+  // No GPUs assigned: an empty list, never the agent's own devices.
+  EXPECT_EQ(env.at("CUDA_VISIBLE_DEVICES"), "");
+  EXPECT_EQ(env.at("CADRE_CHECKPOINT_DIR"), "/w/checkpoints/fmnist");
+}
+
+TEST(MakeLaunchSpec, ListsAssignedGpusInCudaVisibleDevices) {
+  auto msg = sample_launch();
+  msg.gpu_indices = {2, 3};
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->env.at("CUDA_VISIBLE_DEVICES"), "2,3");
+}
+
+TEST(MakeLaunchSpec, KeepsACheckpointDirTheCoordinatorChose) {
+  auto msg = sample_launch();
+  msg.env["CADRE_CHECKPOINT_DIR"] = "/shared/ckpt";
+  auto spec = make_launch_spec(msg, "/w", {});
+  EXPECT_EQ(spec->env.at("CADRE_CHECKPOINT_DIR"), "/shared/ckpt");
+  for (const auto& dir : spec->create_dirs) EXPECT_NE(dir, "/w/checkpoints/fmnist");
+}
+
+TEST(MakeLaunchSpec, PlacesRelativeWorkingDirsInsideTheReplicaDir) {
+  auto msg = sample_launch();
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/w/replicas/fmnist-main-0-a1");
+  msg.working_dir = "src";
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/w/replicas/fmnist-main-0-a1/src");
+  msg.working_dir = "/opt/code";
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/opt/code");
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->log_path, "/w/replicas/fmnist-main-0-a1/output.log");
+}
+
+TEST(MakeLaunchSpec, RefusesUidsAndJobsThatAreNotPlainFolderNames) {
+  for (const std::string bad : {"", ".", "..", "../etc", "a/b", "x y"}) {
+    auto msg = sample_launch();
+    msg.uid = bad;
+    EXPECT_FALSE(make_launch_spec(msg, "/w", {}).ok()) << "uid '" << bad << "'";
+    msg = sample_launch();
+    msg.job = bad;
+    EXPECT_FALSE(make_launch_spec(msg, "/w", {}).ok()) << "job '" << bad << "'";
+  }
+}
+
+TEST(MakeLaunchSpec, RefusesAnEmptyCommand) {
+  auto msg = sample_launch();
+  msg.command.clear();
+  EXPECT_EQ(make_launch_spec(msg, "/w", {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cadre::agent

@@ -1,0 +1,197 @@
+#include "agent/process_launcher.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace cadre::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProcessLauncherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = std::filesystem::temp_directory_path() /
+            ("cadre-launcher-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(work_);
+    auto launcher = ProcessLauncher::Create({});
+    ASSERT_TRUE(launcher.ok());
+    launcher_ = std::move(*launcher);
+  }
+  void TearDown() override {
+    launcher_.reset();
+    std::filesystem::remove_all(work_);
+  }
+
+  LaunchSpec shell(const std::string& uid, const std::string& script,
+                   protocol::LaunchReplica msg = {}) {
+    msg.uid = uid;
+    msg.job = "job";
+    msg.command = {"sh", "-c", script};
+    auto spec = make_launch_spec(msg, work_.string(), current_environment());
+    EXPECT_TRUE(spec.ok()) << spec.status().to_string();
+    return *spec;
+  }
+
+  // Reaps until `uid` exits or `timeout` passes.
+  std::optional<ProcessExit> wait_exit(const std::string& uid, std::chrono::milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      launcher_->escalate(SteadyClock::now());
+      for (auto& exit : launcher_->reap()) {
+        if (exit.uid == uid) return exit;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::filesystem::path work_;
+  std::unique_ptr<ProcessLauncher> launcher_;
+};
+
+TEST_F(ProcessLauncherTest, ReportsTheExitCodeAndCapturesStdoutAndStderr) {
+  auto spec = shell("r1", "echo hi; echo oops >&2; exit 3");
+  auto pid = launcher_->launch(spec);
+  ASSERT_TRUE(pid.ok()) << pid.status().to_string();
+  EXPECT_GT(*pid, 0);
+  auto exit = wait_exit("r1", 5s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 3);
+  EXPECT_EQ(exit->signal, 0);
+  EXPECT_EQ(exit->reason, "Error");
+  EXPECT_EQ(read(spec.log_path), "hi\noops\n");
+  EXPECT_FALSE(launcher_->is_running("r1"));
+}
+
+TEST_F(ProcessLauncherTest, CallsASuccessfulExitCompleted) {
+  ASSERT_TRUE(launcher_->launch(shell("ok", "true")).ok());
+  auto exit = wait_exit("ok", 5s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0);
+  EXPECT_EQ(exit->reason, "Completed");
+}
+
+TEST_F(ProcessLauncherTest, AppendsToAnExistingLog) {
+  auto spec = shell("r2", "echo second");
+  std::filesystem::create_directories(spec.replica_dir);
+  std::ofstream(spec.log_path) << "first\n";
+  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_TRUE(wait_exit("r2", 5s).has_value());
+  EXPECT_EQ(read(spec.log_path), "first\nsecond\n");
+}
+
+TEST_F(ProcessLauncherTest, ReportsAMissingBinaryAsAnExecFailure) {
+  protocol::LaunchReplica msg;
+  msg.uid = "missing";
+  msg.job = "job";
+  msg.command = {"/nonexistent/cadre-no-such-binary"};
+  auto spec = make_launch_spec(msg, work_.string(), current_environment());
+  auto pid = launcher_->launch(*spec);
+  ASSERT_FALSE(pid.ok());
+  EXPECT_EQ(pid.status().message(),
+            "execvp(/nonexistent/cadre-no-such-binary): No such file or directory");
+  EXPECT_FALSE(launcher_->is_running("missing"));
+}
+
+TEST_F(ProcessLauncherTest, ReportsAMissingWorkingDirAsAChdirFailure) {
+  protocol::LaunchReplica msg;
+  msg.working_dir = "/nonexistent/cadre-dir";
+  auto pid = launcher_->launch(shell("nodir", "true", msg));
+  ASSERT_FALSE(pid.ok());
+  EXPECT_EQ(pid.status().message(), "chdir(/nonexistent/cadre-dir): No such file or directory");
+}
+
+TEST_F(ProcessLauncherTest, PassesTheEnvironmentContractAndStartsInTheWorkingDir) {
+  protocol::LaunchReplica msg;
+  msg.env = {{"CADRE_RANK", "5"}, {"MY_SETTING", "on"}};
+  msg.gpu_indices = {1};
+  msg.working_dir = "sub";
+  auto spec = shell("env", "echo \"$CUDA_VISIBLE_DEVICES|$CADRE_RANK|$MY_SETTING|$PWD\"", msg);
+  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_TRUE(wait_exit("env", 5s).has_value());
+  EXPECT_EQ(read(spec.log_path), "1|5|on|" + spec.working_dir + "\n");
+}
+
+TEST_F(ProcessLauncherTest, StopsASleepingProcessWellWithinTheGrace) {
+  ASSERT_TRUE(launcher_->launch(shell("sleepy", "exec sleep 30")).ok());
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(launcher_->terminate("sleepy", 5000ms).ok());
+  auto exit = wait_exit("sleepy", 5s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_LT(SteadyClock::now() - start, 2s);
+  EXPECT_EQ(exit->signal, SIGTERM);
+  EXPECT_EQ(exit->exit_code, 128 + SIGTERM);
+  EXPECT_EQ(exit->reason, "Killed");
+}
+
+TEST_F(ProcessLauncherTest, KillsAProcessIgnoringSigtermOnceTheGraceRunsOut) {
+  auto spec = shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done");
+  ASSERT_TRUE(launcher_->launch(spec).ok());
+  // Let the shell install its trap before signalling it.
+  for (int i = 0; i < 200 && read(spec.log_path).empty(); ++i) std::this_thread::sleep_for(10ms);
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(launcher_->terminate("stubborn", 300ms).ok());
+  auto exit = wait_exit("stubborn", 5s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_GE(SteadyClock::now() - start, 300ms);
+  EXPECT_EQ(exit->signal, SIGKILL);
+  EXPECT_EQ(exit->exit_code, 137);
+  EXPECT_EQ(exit->reason, "Killed");
+}
+
+TEST_F(ProcessLauncherTest, KillingTheGroupTakesGrandchildrenToo) {
+  auto spec = shell("family", "sleep 30 & echo $! > child.pid; wait");
+  ASSERT_TRUE(launcher_->launch(spec).ok());
+  const std::string pid_file = spec.working_dir + "/child.pid";
+  for (int i = 0; i < 200 && read(pid_file).empty(); ++i) std::this_thread::sleep_for(10ms);
+  const pid_t grandchild = std::stoi(read(pid_file));
+  ASSERT_EQ(::kill(grandchild, 0), 0);
+  ASSERT_TRUE(launcher_->terminate("family", 1000ms).ok());
+  ASSERT_TRUE(wait_exit("family", 5s).has_value());
+  // The grandchild was not our child, so nobody reaps it here: wait for it to vanish
+  // or turn zombie under init.
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    const std::string stat = read("/proc/" + std::to_string(grandchild) + "/stat");
+    gone = stat.empty() || stat.find(") Z") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone);
+}
+
+TEST_F(ProcessLauncherTest, ReportsAnUnrequestedSignalAsSignaled) {
+  ASSERT_TRUE(launcher_->launch(shell("self", "kill -9 $$")).ok());
+  auto exit = wait_exit("self", 5s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->signal, SIGKILL);
+  EXPECT_EQ(exit->reason, "Signaled");
+}
+
+TEST_F(ProcessLauncherTest, RefusesASecondLaunchOfARunningUid) {
+  ASSERT_TRUE(launcher_->launch(shell("twice", "exec sleep 30")).ok());
+  auto again = launcher_->launch(shell("twice", "exec sleep 30"));
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(launcher_->running_uids(), std::vector<std::string>{"twice"});
+}
+
+TEST_F(ProcessLauncherTest, TerminatingAnUnknownUidIsNotFound) {
+  EXPECT_EQ(launcher_->terminate("ghost", 10ms).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace cadre::agent
