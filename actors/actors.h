@@ -1,0 +1,29 @@
+// Factories for the coordinator's actors. Each is described where it is defined.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "actors/atoms.h"
+
+namespace cadre::actors {
+
+// Owns SQLite; runs detached (it blocks on fsync).
+caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store);
+
+// Owns node state: registration, epochs, heartbeats, NotReady/Lost. Send it
+// (put_atom, manager) once the manager exists.
+caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx);
+
+// Owns placement: capacities, allocations and the queue of unplaced replicas.
+caf::actor spawn_scheduler(caf::actor_system& system);
+
+// The API: creates job supervisors, answers clients, routes agent reports to jobs.
+caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
+                         std::vector<JobRecord> restored);
+
+// One per Job: its state machine from Queued to Succeeded/Failed.
+caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,
+                     spec::JobSpec spec, bool restored);
+
+}  // namespace cadre::actors

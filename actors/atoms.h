@@ -1,0 +1,96 @@
+// The coordinator's internal actor vocabulary (CAF 0.17). Only actors/ and
+// coordinator/ include this: CAF headers cost seconds per file to compile.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include "actors/cluster_policy.h"
+#include "actors/outbox.h"
+#include "actors/scheduler.h"
+#include "actors/state_store.h"
+#include "protocol/messages.h"
+#include "protocol/spec/job_spec.h"
+
+namespace cadre::actors {
+
+// Atoms are at most 10 characters in CAF 0.17.
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using logs_atom = caf::atom_constant<caf::atom("logs")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using started_atom = caf::atom_constant<caf::atom("started")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using node_up_atom = caf::atom_constant<caf::atom("node_up")>;
+using node_state_atom = caf::atom_constant<caf::atom("node_state")>;
+using node_lost_atom = caf::atom_constant<caf::atom("node_lost")>;
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using placed_atom = caf::atom_constant<caf::atom("placed")>;
+using never_atom = caf::atom_constant<caf::atom("never")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using alloc_atom = caf::atom_constant<caf::atom("alloc")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
+using epoch_atom = caf::atom_constant<caf::atom("epoch")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using where_atom = caf::atom_constant<caf::atom("where")>;
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
+
+// Where a job's replica runs, for log reads.
+struct ReplicaLocation {
+  bool found = false;  // the job has (had) a replica on some node
+  std::string node;
+  uint64_t epoch = 0;
+  std::string uid;
+  bool finished = false;  // the replica has exited: its log will not grow
+};
+
+// The actors every supervisor needs, handed down at spawn.
+struct ActorContext {
+  caf::actor store;
+  caf::actor registry;
+  caf::actor scheduler;
+  caf::actor manager;
+  std::shared_ptr<Outbox> outbox;
+  ClusterPolicy policy;
+};
+
+}  // namespace cadre::actors
+
+// Local-only message types: the coordinator never serializes actor messages.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ClientRef)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::JobRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NodeCapacity)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Placement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Allocation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ReplicaLocation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::spec::ResourceRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RegisterRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::Heartbeat)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaStarted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaExited)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::LogsChunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ApplyRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::GetRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::DeleteRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::LogsRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobEvent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::NodeStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::NodeStatus>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::JobEvent>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)

@@ -1,0 +1,331 @@
+// The manager: the coordinator's API. It validates and admits manifests, keeps a
+// summary of every job (pushed by the job supervisors) to answer list queries
+// without a fan-out, routes agent reports to the owning job, and relays log reads
+// between clients and agents.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "actors/actors.h"
+
+namespace cadre::actors {
+namespace {
+
+using protocol::MessageKind;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct PendingLogRead {
+  ClientRef client;
+  ReplicaLocation location;
+};
+
+struct ManagerState {
+  ActorContext ctx;
+  std::map<std::string, caf::actor> jobs;              // by name
+  std::map<std::string, protocol::JobStatus> summary;  // by name; pushed by job actors
+  std::set<std::string> creating;                      // names being written to the store right now
+  std::map<uint64_t, PendingLogRead> log_reads;        // by ReadLogs header id
+  uint64_t next_log_read = 1;
+};
+
+using Self = caf::stateful_actor<ManagerState>;
+
+caf::actor spawn_for(Self* self, JobRecord record, spec::JobSpec spec, bool restored) {
+  const std::string name = record.status.name;
+  auto actor =
+      spawn_job(self->system(), self->state.ctx, std::move(record), std::move(spec), restored);
+  self->state.jobs[name] = actor;
+  return actor;
+}
+
+void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
+  auto& st = self->state;
+  auto manifest = spec::parse_manifest(request.manifest);
+  if (!manifest.ok()) {
+    st.ctx.outbox->client_error(client, manifest.status());
+    return;
+  }
+  const std::string name = manifest->metadata.name;
+  auto known = st.summary.find(name);
+  if (known != st.summary.end() || st.creating.count(name)) {
+    // Jobs are immutable once created (as in Kubernetes): same text is a no-op.
+    auto job = st.jobs.find(name);
+    if (job == st.jobs.end()) {
+      st.ctx.outbox->client_error(client, AlreadyExists("job/" + name + " is being created"));
+      return;
+    }
+    self->request(job->second, caf::infinite, get_atom::value)
+        .then([=](const protocol::JobStatus& status) {
+          if (status.manifest == request.manifest) {
+            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                           protocol::ApplyReply{"Job", name, "unchanged"});
+          } else {
+            self->state.ctx.outbox->client_error(
+                client, AlreadyExists("job/" + name +
+                                      " already exists with a different spec; jobs are "
+                                      "immutable, delete it first"));
+          }
+        });
+    return;
+  }
+  JobRecord record;
+  record.status.name = name;
+  record.status.kind = manifest->kind;
+  record.status.phase = "Queued";
+  record.status.reason = "Created";
+  record.status.created_ms = wall_ms();
+  record.status.manifest = request.manifest;
+  st.creating.insert(name);
+  // Acknowledge only what is durable: the reply waits for the store.
+  self->request(st.ctx.store, caf::infinite, put_atom::value, record)
+      .then([=](const std::string& error) {
+        self->state.creating.erase(name);
+        if (!error.empty()) {
+          self->state.ctx.outbox->client_error(client, Internal("job not stored: " + error));
+          return;
+        }
+        spawn_for(self, record, *manifest->job, false);
+        self->send(self->state.ctx.store, event_atom::value, name,
+                   protocol::JobEvent{wall_ms(), "Normal", "Created", "job created"});
+        self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                       protocol::ApplyReply{manifest->kind, name, "created"});
+      });
+}
+
+void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
+  auto& st = self->state;
+  if (request.resource == "nodes") {
+    self->request(st.ctx.registry, caf::infinite, get_atom::value)
+        .then([=](const std::vector<protocol::NodeStatus>& nodes) {
+          self->request(self->state.ctx.scheduler, caf::infinite, alloc_atom::value, nodes)
+              .then([=](const std::vector<protocol::NodeStatus>& with_alloc) {
+                protocol::GetReply reply;
+                for (const auto& node : with_alloc) {
+                  if (request.name.empty() || node.name == request.name) {
+                    reply.nodes.push_back(node);
+                  }
+                }
+                if (!request.name.empty() && reply.nodes.empty()) {
+                  self->state.ctx.outbox->client_error(
+                      client, NotFound("node/" + request.name + " not found"));
+                  return;
+                }
+                self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+              });
+        });
+    return;
+  }
+  if (request.resource != "jobs") {
+    st.ctx.outbox->client_error(
+        client, InvalidArgument("unknown resource '" + request.resource + "' (nodes, jobs)"));
+    return;
+  }
+  if (request.name.empty()) {
+    protocol::GetReply reply;
+    for (const auto& [name, status] : st.summary) reply.jobs.push_back(status);
+    std::sort(reply.jobs.begin(), reply.jobs.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.created_ms, a.name) < std::tie(b.created_ms, b.name);
+    });
+    st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+    return;
+  }
+  auto job = st.jobs.find(request.name);
+  if (job == st.jobs.end()) {
+    st.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
+    return;
+  }
+  self->request(job->second, caf::infinite, get_atom::value).then([=](protocol::JobStatus status) {
+    self->request(self->state.ctx.store, caf::infinite, events_atom::value, request.name)
+        .then([=](const std::vector<protocol::JobEvent>& events) mutable {
+          status.events = events;
+          protocol::GetReply reply;
+          reply.jobs.push_back(std::move(status));
+          self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+        });
+  });
+}
+
+void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
+  auto job = self->state.jobs.find(request.name);
+  if (request.resource != "jobs" || job == self->state.jobs.end()) {
+    self->state.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
+    return;
+  }
+  self->request(job->second, caf::infinite, delete_atom::value).then([=](const std::string& name) {
+    self->state.ctx.outbox->client(client, MessageKind::kDeleteReply, protocol::DeleteReply{name});
+  });
+}
+
+void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& request) {
+  auto job = self->state.jobs.find(request.name);
+  if (request.resource != "jobs" || job == self->state.jobs.end()) {
+    self->state.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
+    return;
+  }
+  self->request(job->second, caf::infinite, where_atom::value)
+      .then([=](const ReplicaLocation& location) {
+        auto& st = self->state;
+        if (!location.found) {
+          // Not placed yet: nothing to read, but more will come.
+          protocol::LogsReply reply;
+          reply.offset = reply.next_offset = std::max<int64_t>(0, request.offset);
+          reply.finished = location.finished;
+          st.ctx.outbox->client(client, MessageKind::kLogsReply, reply);
+          return;
+        }
+        const uint64_t id = st.next_log_read++;
+        st.log_reads[id] = PendingLogRead{client, location};
+        st.ctx.outbox->agent(location.node, location.epoch, MessageKind::kReadLogs,
+                             protocol::ReadLogs{location.uid, request.offset, request.max_bytes},
+                             id);
+        self->delayed_send(self, st.ctx.policy.log_read_timeout, timeout_atom::value, id);
+      });
+}
+
+void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {
+  auto it = self->state.log_reads.find(id);
+  if (it == self->state.log_reads.end()) return;  // answered late: the client got a timeout
+  const PendingLogRead read = it->second;
+  self->state.log_reads.erase(it);
+  if (!chunk.found) {
+    self->state.ctx.outbox->client_error(
+        read.client, NotFound("log of replica " + read.location.uid + " not found on node " +
+                              read.location.node));
+    return;
+  }
+  protocol::LogsReply reply;
+  reply.data = chunk.data;
+  reply.offset = chunk.offset;
+  reply.next_offset = chunk.offset + static_cast<int64_t>(chunk.data.size());
+  reply.finished = read.location.finished && reply.next_offset >= chunk.size;
+  self->state.ctx.outbox->client(read.client, MessageKind::kLogsReply, reply);
+}
+
+// A node registered: adopt what it still runs, kill what no job owns any more.
+void adopt(Self* self, const std::string& node, uint64_t epoch,
+           const std::vector<protocol::ReplicaReport>& running) {
+  auto& st = self->state;
+  std::map<std::string, std::set<std::string>> by_job;
+  for (const auto& report : running) {
+    if (st.jobs.count(report.job) == 0) {
+      spdlog::warn("node={} runs replica {} of unknown job {}; killing it", node, report.uid,
+                   report.job);
+      st.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
+                           protocol::KillReplica{report.uid, 0, "no such job"});
+      continue;
+    }
+    by_job[report.job].insert(report.uid);
+  }
+  for (const auto& [name, status] : st.summary) {
+    auto reported = by_job.find(name);
+    if (reported != by_job.end()) {
+      for (const auto& uid : reported->second) {
+        // The job decides: its current replica is adopted, anything else is stale.
+        const bool current = uid == status.replica && status.node == node;
+        if (current) {
+          self->send(st.jobs[name], adopt_atom::value, node, epoch, true);
+        } else {
+          st.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
+                               protocol::KillReplica{uid, 0, "stale replica"});
+        }
+      }
+      if (reported->second.count(status.replica) == 0 && status.node == node) {
+        self->send(st.jobs[name], adopt_atom::value, node, epoch, false);
+      }
+    } else if (status.node == node) {
+      self->send(st.jobs[name], adopt_atom::value, node, epoch, false);
+    }
+  }
+}
+
+template <typename Body>
+void to_job(Self* self, const std::string& job, caf::atom_value atom, const std::string& node,
+            const Body& body) {
+  auto it = self->state.jobs.find(job);
+  if (it != self->state.jobs.end()) self->send(it->second, atom, node, body);
+}
+
+caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> restored) {
+  self->state.ctx = std::move(ctx);
+  for (auto& record : restored) {
+    auto manifest = spec::parse_manifest(record.status.manifest);
+    if (!manifest.ok() || !manifest->job) {
+      spdlog::error("job={} cannot be restored: {}", record.status.name,
+                    manifest.status().to_string());
+      continue;
+    }
+    self->state.summary[record.status.name] = record.status;
+    spawn_for(self, std::move(record), *manifest->job, true);
+  }
+  return {
+      [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
+      [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
+      [=](delete_atom, const ClientRef& c, const protocol::DeleteRequest& r) {
+        remove(self, c, r);
+      },
+      [=](logs_atom, const ClientRef& c, const protocol::LogsRequest& r) { logs(self, c, r); },
+      [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
+        logs_chunk(self, id, chunk);
+      },
+      [=](timeout_atom, uint64_t id) {
+        auto it = self->state.log_reads.find(id);
+        if (it == self->state.log_reads.end()) return;
+        self->state.ctx.outbox->client_error(it->second.client,
+                                             Unavailable("node " + it->second.location.node +
+                                                         " did not answer the log read in time"));
+        self->state.log_reads.erase(it);
+      },
+      [=](started_atom, const std::string& node, uint64_t epoch,
+          const protocol::ReplicaStarted& started) {
+        if (self->state.jobs.count(started.job) == 0) {
+          self->state.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
+                                        protocol::KillReplica{started.uid, 0, "no such job"});
+          return;
+        }
+        to_job(self, started.job, started_atom::value, node, started);
+      },
+      [=](exited_atom, const std::string& node, uint64_t epoch,
+          const protocol::ReplicaExited& exit) {
+        if (self->state.jobs.count(exit.job) == 0) {
+          self->state.ctx.outbox->agent(node, epoch, MessageKind::kReplicaExitedAck,
+                                        protocol::ReplicaExitedAck{exit.uid});
+          return;
+        }
+        to_job(self, exit.job, exited_atom::value, node, exit);
+      },
+      [=](metrics_atom, const std::string& node, uint64_t, const protocol::MetricsReport& r) {
+        auto it = self->state.jobs.find(r.job);
+        if (it != self->state.jobs.end()) self->send(it->second, metrics_atom::value, r);
+      },
+      [=](adopt_atom, const std::string& node, uint64_t epoch,
+          const std::vector<protocol::ReplicaReport>& running) {
+        adopt(self, node, epoch, running);
+      },
+      [=](node_lost_atom, const std::string& node) {
+        for (const auto& [name, status] : self->state.summary) {
+          if (status.node == node) self->send(self->state.jobs[name], node_lost_atom::value, node);
+        }
+      },
+      [=](status_atom, const protocol::JobStatus& status) {
+        if (self->state.jobs.count(status.name)) self->state.summary[status.name] = status;
+      },
+      [=](gone_atom, const std::string& name) {
+        self->state.jobs.erase(name);
+        self->state.summary.erase(name);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
+                         std::vector<JobRecord> restored) {
+  return system.spawn(manager, std::move(ctx), std::move(restored));
+}
+
+}  // namespace cadre::actors

@@ -1,0 +1,152 @@
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "actors/actors.h"
+#include "protocol/spec/yaml_reader.h"
+
+namespace cadre::actors {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using protocol::MessageKind;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct NodeEntry {
+  protocol::RegisterRequest info;
+  std::string identity;  // ROUTER identity of the current connection
+  uint64_t epoch = 0;
+  std::string state = "Ready";  // Ready, NotReady, Lost
+  Clock::time_point last_seen;
+  int64_t last_seen_ms = 0;
+};
+
+struct RegistryState {
+  ActorContext ctx;
+  std::map<std::string, NodeEntry> nodes;
+};
+
+// Health transitions are driven by a periodic tick rather than per-node timers:
+// one timer for thousands of nodes, and a state change at most one tick late.
+constexpr auto kTick = std::chrono::milliseconds(250);
+
+void check_health(caf::stateful_actor<RegistryState>* self) {
+  const ActorContext& ctx = self->state.ctx;
+  const auto now = Clock::now();
+  for (auto& [name, node] : self->state.nodes) {
+    const auto silent = now - node.last_seen;
+    if (node.state == "Ready" && silent > ctx.policy.not_ready_after) {
+      node.state = "NotReady";
+      spdlog::warn("registry: node={} NotReady (no heartbeat for {} ms)", name,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(silent).count());
+      self->send(ctx.scheduler, node_state_atom::value, name, false);
+    }
+    if (node.state == "NotReady" && silent > ctx.policy.lost_after) {
+      node.state = "Lost";
+      spdlog::error("registry: node={} Lost; its replicas count as failed", name);
+      self->send(ctx.manager, node_lost_atom::value, name);
+    }
+  }
+}
+
+caf::behavior registry(caf::stateful_actor<RegistryState>* self, ActorContext base) {
+  self->state.ctx = std::move(base);
+  self->delayed_send(self, kTick, tick_atom::value);
+  return {
+      // The manager is spawned after the registry (each needs the other).
+      [=](put_atom, caf::actor manager) { self->state.ctx.manager = std::move(manager); },
+      [=](register_atom, const std::string& identity, uint64_t request_id,
+          const protocol::RegisterRequest& request) {
+        if (!spec::is_dns_label(request.name)) {
+          self->state.ctx.outbox->to_agent_identity(
+              identity, 0, MessageKind::kError,
+              protocol::encode(protocol::ErrorReply{
+                  "InvalidArgument", "node name '" + request.name + "' must be a DNS label"}),
+              request_id);
+          return;
+        }
+        // Every registration gets a fresh durable epoch: commands from before it are
+        // refused by the agent, and replicas it reports are checked against the jobs.
+        self->request(self->state.ctx.store, caf::infinite, epoch_atom::value)
+            .then([=](uint64_t epoch) {
+              auto& node = self->state.nodes[request.name];
+              const bool returning = node.epoch != 0;
+              node.info = request;
+              node.identity = identity;
+              node.epoch = epoch;
+              node.state = "Ready";
+              node.last_seen = Clock::now();
+              node.last_seen_ms = wall_ms();
+              spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}",
+                           request.name, epoch, request.cpu_millis, request.memory_bytes,
+                           request.gpus, returning ? " (re-registration)" : "");
+              self->state.ctx.outbox->set_agent_route(request.name, identity);
+              protocol::RegisterReply reply;
+              reply.node = request.name;
+              reply.epoch = epoch;
+              reply.heartbeat_interval_ms = self->state.ctx.policy.heartbeat_interval.count();
+              self->state.ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply,
+                                            0, request_id);
+              self->send(self->state.ctx.scheduler, node_up_atom::value,
+                         NodeCapacity{request.name, epoch, request.cpu_millis, request.memory_bytes,
+                                      request.gpus});
+              self->send(self->state.ctx.manager, adopt_atom::value, request.name, epoch,
+                         request.running);
+            });
+      },
+      [=](heartbeat_atom, const std::string& identity, uint64_t epoch,
+          const protocol::Heartbeat& beat) {
+        auto it = self->state.nodes.find(beat.node);
+        // A Lost node must register again: that is what fences its old commands.
+        const bool known = it != self->state.nodes.end() && it->second.epoch == epoch &&
+                           it->second.state != "Lost";
+        if (known) {
+          auto& node = it->second;
+          node.last_seen = Clock::now();
+          node.last_seen_ms = wall_ms();
+          node.identity = identity;
+          if (node.state != "Ready") {
+            spdlog::info("registry: node={} Ready again", beat.node);
+            node.state = "Ready";
+            self->send(self->state.ctx.scheduler, node_state_atom::value, beat.node, true);
+          }
+        }
+        self->state.ctx.outbox->to_agent_identity(identity, epoch, MessageKind::kHeartbeatAck,
+                                                  protocol::encode(protocol::HeartbeatAck{known}));
+      },
+      [=](tick_atom) {
+        check_health(self);
+        self->delayed_send(self, kTick, tick_atom::value);
+      },
+      [=](get_atom) -> std::vector<protocol::NodeStatus> {
+        std::vector<protocol::NodeStatus> out;
+        for (const auto& [name, node] : self->state.nodes) {
+          protocol::NodeStatus s;
+          s.name = name;
+          s.address = node.info.address;
+          s.state = node.state;
+          s.cpu_millis = node.info.cpu_millis;
+          s.memory_bytes = node.info.memory_bytes;
+          s.gpus = node.info.gpus;
+          s.labels = node.info.labels;
+          s.epoch = node.epoch;
+          s.last_heartbeat_ms = node.last_seen_ms;
+          out.push_back(std::move(s));
+        }
+        return out;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx) {
+  return system.spawn(registry, std::move(ctx));
+}
+
+}  // namespace cadre::actors

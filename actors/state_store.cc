@@ -1,0 +1,234 @@
+#include "actors/state_store.h"
+
+#include <filesystem>
+
+namespace cadre::actors {
+namespace {
+
+// A prepared statement that finalizes itself; bind() is positional from 1.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Status prepared() const {
+    return rc_ == SQLITE_OK ? Status::Ok()
+                            : Internal(std::string("sqlite3_prepare_v2: ") + sqlite3_errmsg(db_));
+  }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(stmt_); }
+  Status run() {
+    const int rc = step();
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::Ok();
+    return Internal(std::string("sqlite3_step: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS jobs (
+  name TEXT PRIMARY KEY, kind TEXT, phase TEXT, reason TEXT, message TEXT,
+  exit_code INTEGER, node TEXT, replica TEXT, created_ms INTEGER, started_ms INTEGER,
+  finished_ms INTEGER, manifest TEXT, node_epoch INTEGER, attempts INTEGER);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT, time_ms INTEGER, type TEXT, reason TEXT,
+  message TEXT);
+CREATE INDEX IF NOT EXISTS events_by_job ON events(job);
+CREATE TABLE IF NOT EXISTS metrics (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT, uid TEXT, name TEXT, value REAL,
+  step INTEGER, time_ms INTEGER);
+CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
+)";
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Unavailable("cannot open state database " + path + ": " + why);
+  }
+  std::unique_ptr<StateStore> store(new StateStore(db));
+  // WAL keeps readers off the writer's back; FULL syncs the WAL on every commit, so
+  // an acknowledged change survives power loss, not only a process crash.
+  RETURN_IF_ERROR(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  RETURN_IF_ERROR(store->exec(kSchema));
+  return store;
+}
+
+StateStore::~StateStore() { sqlite3_close(db_); }
+
+Status StateStore::exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string why = error ? error : "unknown";
+    sqlite3_free(error);
+    return Internal("sqlite: " + why);
+  }
+  return Status::Ok();
+}
+
+Status StateStore::put_job(const JobRecord& r) {
+  Statement s(db_,
+              "INSERT OR REPLACE INTO jobs (name, kind, phase, reason, message, exit_code, node, "
+              "replica, created_ms, started_ms, finished_ms, manifest, node_epoch, attempts) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  const auto& j = r.status;
+  s.bind(1, j.name).bind(2, j.kind).bind(3, j.phase).bind(4, j.reason).bind(5, j.message);
+  if (j.exit_code) {
+    s.bind(6, static_cast<int64_t>(*j.exit_code));
+  } else {
+    s.bind_null(6);
+  }
+  s.bind(7, j.node).bind(8, j.replica).bind(9, j.created_ms).bind(10, j.started_ms);
+  s.bind(11, j.finished_ms).bind(12, j.manifest).bind(13, static_cast<int64_t>(r.node_epoch));
+  s.bind(14, static_cast<int64_t>(r.attempts));
+  return s.run().annotate("storing job " + j.name);
+}
+
+Status StateStore::delete_job(const std::string& name) {
+  for (const char* sql : {"DELETE FROM jobs WHERE name = ?", "DELETE FROM events WHERE job = ?",
+                          "DELETE FROM metrics WHERE job = ?"}) {
+    Statement s(db_, sql);
+    RETURN_IF_ERROR(s.prepared());
+    RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting job " + name));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<JobRecord>> StateStore::load_jobs() {
+  std::vector<JobRecord> out;
+  Statement s(db_,
+              "SELECT name, kind, phase, reason, message, exit_code, node, replica, created_ms, "
+              "started_ms, finished_ms, manifest, node_epoch, attempts FROM jobs "
+              "ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    JobRecord r;
+    auto& j = r.status;
+    j.name = s.text(0);
+    j.kind = s.text(1);
+    j.phase = s.text(2);
+    j.reason = s.text(3);
+    j.message = s.text(4);
+    if (!s.null(5)) j.exit_code = static_cast<int32_t>(s.integer(5));
+    j.node = s.text(6);
+    j.replica = s.text(7);
+    j.created_ms = s.integer(8);
+    j.started_ms = s.integer(9);
+    j.finished_ms = s.integer(10);
+    j.manifest = s.text(11);
+    r.node_epoch = static_cast<uint64_t>(s.integer(12));
+    r.attempts = static_cast<int32_t>(s.integer(13));
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading jobs: ") + sqlite3_errmsg(db_));
+  // Latest value per metric name: the row with the highest id wins.
+  Statement m(db_,
+              "SELECT job, name, value FROM metrics WHERE id IN "
+              "(SELECT MAX(id) FROM metrics GROUP BY job, name)");
+  RETURN_IF_ERROR(m.prepared());
+  std::map<std::string, std::map<std::string, double>> latest;
+  while (m.step() == SQLITE_ROW) latest[m.text(0)][m.text(1)] = m.real(2);
+  for (auto& r : out) r.status.metrics = latest[r.status.name];
+  return out;
+}
+
+Status StateStore::append_event(const std::string& job, const protocol::JobEvent& e) {
+  Statement s(db_, "INSERT INTO events (job, time_ms, type, reason, message) VALUES (?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, job)
+      .bind(2, e.time_ms)
+      .bind(3, e.type)
+      .bind(4, e.reason)
+      .bind(5, e.message)
+      .run();
+}
+
+Result<std::vector<protocol::JobEvent>> StateStore::events(const std::string& job, int limit) {
+  Statement s(db_,
+              "SELECT time_ms, type, reason, message FROM (SELECT * FROM events WHERE job = ? "
+              "ORDER BY id DESC LIMIT ?) ORDER BY id");
+  RETURN_IF_ERROR(s.prepared());
+  s.bind(1, job).bind(2, static_cast<int64_t>(limit));
+  std::vector<protocol::JobEvent> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3)});
+  }
+  return out;
+}
+
+Status StateStore::append_metrics(const std::string& job, const std::string& uid,
+                                  const std::vector<protocol::MetricSample>& samples) {
+  RETURN_IF_ERROR(exec("BEGIN"));
+  Statement s(db_,
+              "INSERT INTO metrics (job, uid, name, value, step, time_ms) VALUES (?,?,?,?,?,?)");
+  Status status = s.prepared();
+  for (const auto& sample : samples) {
+    if (!status.ok()) break;
+    status = s.bind(1, job)
+                 .bind(2, uid)
+                 .bind(3, sample.name)
+                 .bind(4, sample.value)
+                 .bind(5, sample.step)
+                 .bind(6, sample.time_ms)
+                 .run();
+    s.reset();
+  }
+  if (!status.ok()) {
+    exec("ROLLBACK");
+    return status;
+  }
+  return exec("COMMIT");
+}
+
+Result<uint64_t> StateStore::next_epoch() {
+  RETURN_IF_ERROR(
+      exec("INSERT INTO meta (key, value) VALUES ('epoch', 1) "
+           "ON CONFLICT(key) DO UPDATE SET value = value + 1"));
+  Statement s(db_, "SELECT value FROM meta WHERE key = 'epoch'");
+  RETURN_IF_ERROR(s.prepared());
+  if (s.step() != SQLITE_ROW) return Internal("epoch counter missing");
+  return static_cast<uint64_t>(s.integer(0));
+}
+
+}  // namespace cadre::actors

@@ -1,0 +1,50 @@
+// Durable coordinator state in SQLite (WAL, synchronous=FULL): jobs, their events
+// and metric samples, and the registration epoch counter. Owned by the store actor;
+// not thread-safe by design (one owner, one connection).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/status.h"
+
+namespace cadre::actors {
+
+// What survives a coordinator restart for one job.
+struct JobRecord {
+  protocol::JobStatus status;  // phase, reason, node, replica uid, times, manifest
+  uint64_t node_epoch = 0;     // registration epoch its replica was launched under
+  int32_t attempts = 0;        // replicas launched so far
+};
+
+class StateStore {
+ public:
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  Status put_job(const JobRecord& record);     // insert or replace
+  Status delete_job(const std::string& name);  // with its events and metrics
+  Result<std::vector<JobRecord>> load_jobs();  // metrics filled with the latest values
+
+  Status append_event(const std::string& job, const protocol::JobEvent& event);
+  Result<std::vector<protocol::JobEvent>> events(const std::string& job, int limit);
+  Status append_metrics(const std::string& job, const std::string& uid,
+                        const std::vector<protocol::MetricSample>& samples);
+
+  // Strictly increasing across restarts: the fencing epoch for a registration.
+  Result<uint64_t> next_epoch();
+
+ private:
+  explicit StateStore(sqlite3* db) : db_(db) {}
+  Status exec(const char* sql);
+  sqlite3* db_;
+};
+
+}  // namespace cadre::actors

@@ -1,0 +1,38 @@
+// Every coordinator setting, declared once with its default and a one-line doc
+// (Ray's ray_config_def.h habit). Parsed at start-up from flags and an optional
+// YAML file (flags win), then passed down; nothing else reads the environment.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "actors/cluster_policy.h"
+#include "protocol/status.h"
+
+namespace cadre::coordinator {
+
+struct CoordinatorConfig {
+  std::string config_dir = "/etc/cadre";     // server.key and authorized/{agents,clients}/*.pub
+  std::string state_dir = "/var/lib/cadre";  // SQLite state (cadre.db)
+  std::string bind_address =
+      "127.0.0.1";             // interface for both ports; other hosts need an explicit address
+  int agent_port = 7070;       // agents' ROUTER port; 0 picks a free one
+  int client_port = 7071;      // clients' ROUTER port; 0 picks a free one
+  std::string endpoints_file;  // if set, the bound endpoints are written here (JSON)
+  bool insecure = false;       // disable CURVE and ZAP (testing only)
+  int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger frames drop the connection
+  int64_t heartbeat_interval_ms = 1000;    // agents heartbeat this often
+  int64_t not_ready_after_ms = 5000;       // silence before a node is NotReady
+  int64_t lost_after_ms = 15000;           // silence before a node is Lost
+  int64_t kill_grace_ms = 10000;           // SIGTERM to SIGKILL when a spec does not say
+  std::string log_level = "info";          // trace, debug, info, warn, error
+
+  actors::ClusterPolicy policy() const;
+  Status validate() const;
+};
+
+// Parses argv (and --config FILE). On --help prints usage and returns kOk with
+// *exit_now = true. Errors name the flag or key and the value.
+Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* exit_now);
+
+}  // namespace cadre::coordinator

@@ -1,0 +1,239 @@
+#include "coordinator/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include "coordinator/zmq_outbox.h"
+
+namespace cadre::coordinator {
+
+using protocol::MessageKind;
+
+Gateway::Gateway(zmq::context_t& context)
+    : agents_(context, zmq::socket_type::router),
+      clients_(context, zmq::socket_type::router),
+      outbox_pull_(context, zmq::socket_type::pull) {}
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
+                                                 const GatewayOptions& options) {
+  std::unique_ptr<Gateway> g(new Gateway(context));
+  g->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
+  auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain,
+                  std::string* endpoint) -> Status {
+    RETURN_IF_ERROR(ZMQ_CHECK({
+      socket.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
+      socket.set(zmq::sockopt::linger, 0);
+      // Replies to a peer that has gone are dropped rather than blocking the loop.
+      socket.set(zmq::sockopt::router_mandatory, 0);
+      socket.set(zmq::sockopt::sndhwm, 100000);
+    }));
+    if (!options.insecure) {
+      RETURN_IF_ERROR(protocol::make_curve_server(socket, options.server_keys, domain));
+    }
+    const std::string address = "tcp://" + options.bind_address + ":" +
+                                (port == 0 ? std::string("*") : std::to_string(port));
+    RETURN_IF_ERROR(ZMQ_CHECK(socket.bind(address)).annotate("binding " + domain + " port"));
+    *endpoint = socket.get(zmq::sockopt::last_endpoint);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(bind(g->agents_, options.agent_port, "agents", &g->agent_endpoint_));
+  RETURN_IF_ERROR(bind(g->clients_, options.client_port, "clients", &g->client_endpoint_));
+  RETURN_IF_ERROR(ZMQ_CHECK(g->outbox_pull_.bind(kOutboxEndpoint)));
+  g->outbox_ = std::make_shared<ZmqOutbox>(context);
+  return g;
+}
+
+void Gateway::run(const actors::ActorContext& actors, const std::atomic<bool>& stop) {
+  zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0},
+                             {clients_.handle(), 0, ZMQ_POLLIN, 0},
+                             {outbox_pull_.handle(), 0, ZMQ_POLLIN, 0}};
+  while (!stop) {
+    try {
+      zmq::poll(items, 3, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return;
+      if (e.num() == EINTR) continue;
+      spdlog::error("gateway: poll failed: {}", e.what());
+      continue;
+    }
+    // Drain each socket in bounded batches so no side starves the others.
+    for (int i = 0; i < 256 && (agents_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
+      on_agent_frame(actors);
+    }
+    for (int i = 0; i < 256 && (clients_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
+      on_client_frame(actors);
+    }
+    for (int i = 0; i < 1024 && (outbox_pull_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
+      on_outbox_frame();
+    }
+  }
+}
+
+void Gateway::reject(const char* port, const std::string& identity, const Status& why) {
+  ++rejected_;
+  // Logged at warn for the first few, then sampled: a flood must not flood the log.
+  if (rejected_ <= 10 || rejected_ % 1000 == 0) {
+    spdlog::warn("gateway: rejected frame #{} on {} port: {}", rejected_, port, why.message());
+  }
+}
+
+void Gateway::on_agent_frame(const actors::ActorContext& actors) {
+  std::string identity;
+  auto envelope = protocol::recv_envelope(agents_, true, limits_, &identity);
+  if (!envelope.ok()) {
+    if (envelope.status().code() != StatusCode::kUnavailable) {
+      reject("agent", identity, envelope.status());
+    }
+    return;
+  }
+  const auto& h = envelope->header;
+  auto fail = [&](const Status& s) { reject("agent", identity, s); };
+  auto node_it = identity_node_.find(identity);
+  const std::string node = node_it == identity_node_.end() ? "" : node_it->second;
+  using namespace actors;
+  switch (h.kind) {
+    case MessageKind::kRegister: {
+      auto body = protocol::decode_body<protocol::RegisterRequest>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.registry, register_atom::value, identity, h.id, *body);
+      return;
+    }
+    case MessageKind::kHeartbeat: {
+      auto body = protocol::decode_body<protocol::Heartbeat>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.registry, heartbeat_atom::value, identity, h.epoch, *body);
+      return;
+    }
+    default:
+      break;
+  }
+  // Everything else must come from a registered connection.
+  if (node.empty()) {
+    return fail(FailedPrecondition(std::string(protocol::kind_name(h.kind)) +
+                                   " from an unregistered connection"));
+  }
+  switch (h.kind) {
+    case MessageKind::kReplicaStarted: {
+      auto body = protocol::decode_body<protocol::ReplicaStarted>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.manager, started_atom::value, node, h.epoch, *body);
+      return;
+    }
+    case MessageKind::kReplicaExited: {
+      auto body = protocol::decode_body<protocol::ReplicaExited>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.manager, exited_atom::value, node, h.epoch, *body);
+      return;
+    }
+    case MessageKind::kMetrics: {
+      auto body = protocol::decode_body<protocol::MetricsReport>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.manager, metrics_atom::value, node, h.epoch, *body);
+      return;
+    }
+    case MessageKind::kLogsChunk: {
+      auto body = protocol::decode_body<protocol::LogsChunk>(*envelope, limits_);
+      if (!body.ok()) return fail(body.status());
+      caf::anon_send(actors.manager, chunk_atom::value, h.reply_to, *body);
+      return;
+    }
+    default:
+      return fail(InvalidArgument(std::string(protocol::kind_name(h.kind)) +
+                                  " is not accepted on the agent port"));
+  }
+}
+
+void Gateway::on_client_frame(const actors::ActorContext& actors) {
+  std::string identity;
+  auto envelope = protocol::recv_envelope(clients_, true, limits_, &identity);
+  actors::ClientRef client{identity, 0};
+  auto answer_error = [&](const Status& s) {
+    reject("client", identity, s);
+    if (identity.empty()) return;
+    protocol::Header h;
+    h.kind = MessageKind::kError;
+    h.reply_to = client.request_id;
+    protocol::send_envelope(clients_, identity, true, h,
+                            protocol::encode(protocol::ErrorReply{status_code_name(s.code()),
+                                                                  "bad request: " + s.message()}));
+  };
+  if (!envelope.ok()) {
+    if (envelope.status().code() != StatusCode::kUnavailable) answer_error(envelope.status());
+    return;
+  }
+  client.request_id = envelope->header.id;
+  using namespace actors;
+  switch (envelope->header.kind) {
+    case MessageKind::kApply: {
+      auto body = protocol::decode_body<protocol::ApplyRequest>(*envelope, limits_);
+      if (!body.ok()) return answer_error(body.status());
+      caf::anon_send(actors.manager, apply_atom::value, client, *body);
+      return;
+    }
+    case MessageKind::kGet: {
+      auto body = protocol::decode_body<protocol::GetRequest>(*envelope, limits_);
+      if (!body.ok()) return answer_error(body.status());
+      caf::anon_send(actors.manager, get_atom::value, client, *body);
+      return;
+    }
+    case MessageKind::kDelete: {
+      auto body = protocol::decode_body<protocol::DeleteRequest>(*envelope, limits_);
+      if (!body.ok()) return answer_error(body.status());
+      caf::anon_send(actors.manager, delete_atom::value, client, *body);
+      return;
+    }
+    case MessageKind::kLogs: {
+      auto body = protocol::decode_body<protocol::LogsRequest>(*envelope, limits_);
+      if (!body.ok()) return answer_error(body.status());
+      caf::anon_send(actors.manager, logs_atom::value, client, *body);
+      return;
+    }
+    default:
+      return answer_error(InvalidArgument(std::string(protocol::kind_name(envelope->header.kind)) +
+                                          " is not accepted on the client port"));
+  }
+}
+
+void Gateway::on_outbox_frame() {
+  std::vector<zmq::message_t> parts;
+  do {
+    zmq::message_t part;
+    if (!outbox_pull_.recv(part, zmq::recv_flags::dontwait)) break;
+    parts.push_back(std::move(part));
+  } while (parts.back().more());
+  if (parts.size() != 4) return;  // our own frames: cannot happen
+  const auto target = static_cast<OutboxTarget>(parts[0].data<char>()[0]);
+  const std::string address = parts[1].to_string();
+  auto send = [&](zmq::socket_t& socket, const std::string& identity) {
+    try {
+      socket.send(zmq::buffer(identity), zmq::send_flags::sndmore);
+      socket.send(parts[2], zmq::send_flags::sndmore);
+      socket.send(parts[3], zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("gateway: dropping reply: {}", e.what());
+    }
+  };
+  switch (target) {
+    case OutboxTarget::kRoute: {
+      const std::string identity = parts[2].to_string();
+      auto old = node_identity_.find(address);
+      if (old != node_identity_.end()) identity_node_.erase(old->second);
+      node_identity_[address] = identity;
+      identity_node_[identity] = address;
+      return;
+    }
+    case OutboxTarget::kAgentByNode: {
+      auto it = node_identity_.find(address);
+      if (it == node_identity_.end()) {
+        spdlog::warn("gateway: no connection for node={}; message dropped", address);
+        return;
+      }
+      return send(agents_, it->second);
+    }
+    case OutboxTarget::kAgentByIdentity:
+      return send(agents_, address);
+    case OutboxTarget::kClient:
+      return send(clients_, address);
+  }
+}
+
+}  // namespace cadre::coordinator

@@ -1,0 +1,62 @@
+// The coordinator's ZeroMQ edge. One thread owns both ROUTER sockets (agents and
+// clients) and the outbox's PULL end: it decodes every inbound frame with bounded
+// limits, hands typed messages to the actors, and forwards the actors' outbound
+// messages. A malformed frame is answered (clients) or dropped (agents) and counted;
+// it never reaches an actor.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "actors/atoms.h"
+#include "protocol/curve_keys.h"
+#include "protocol/framing.h"
+
+namespace cadre::coordinator {
+
+struct GatewayOptions {
+  std::string bind_address = "127.0.0.1";
+  int agent_port = 7070;          // 0: any free port
+  int client_port = 7071;         // 0: any free port
+  bool insecure = false;          // no CURVE
+  protocol::KeyPair server_keys;  // CURVE server keys unless insecure
+  int64_t max_message_bytes = 64ll << 20;
+};
+
+class Gateway {
+ public:
+  // Binds both ports and the outbox; the ZAP handler must already be running.
+  static Result<std::unique_ptr<Gateway>> Create(zmq::context_t& context,
+                                                 const GatewayOptions& options);
+
+  const std::string& agent_endpoint() const { return agent_endpoint_; }
+  const std::string& client_endpoint() const { return client_endpoint_; }
+  std::shared_ptr<actors::Outbox> outbox() const { return outbox_; }
+
+  // Runs the loop on the calling thread until `stop` becomes true.
+  void run(const actors::ActorContext& actors, const std::atomic<bool>& stop);
+
+ private:
+  Gateway(zmq::context_t& context);
+  void on_agent_frame(const actors::ActorContext& actors);
+  void on_client_frame(const actors::ActorContext& actors);
+  void on_outbox_frame();
+  void reject(const char* port, const std::string& identity, const Status& why);
+
+  zmq::socket_t agents_;
+  zmq::socket_t clients_;
+  zmq::socket_t outbox_pull_;
+  std::shared_ptr<actors::Outbox> outbox_;
+  std::string agent_endpoint_;
+  std::string client_endpoint_;
+  protocol::DecodeLimits limits_;
+  std::map<std::string, std::string> node_identity_;  // node -> ROUTER identity
+  std::map<std::string, std::string> identity_node_;  // ROUTER identity -> node
+  uint64_t rejected_ = 0;
+};
+
+}  // namespace cadre::coordinator

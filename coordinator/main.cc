@@ -1,0 +1,123 @@
+// cadre-coordinator: the head node process. Wires the ZeroMQ gateway, the ZAP
+// handler and the CAF actors together, restores state from SQLite, and serves.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "actors/actors.h"
+#include "coordinator/coordinator_config.h"
+#include "coordinator/gateway.h"
+#include "coordinator/zap_handler.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+// Written atomically (temp + rename) so a reader never sees half a file.
+cadre::Status write_endpoints(const std::string& path, const std::string& agents,
+                              const std::string& clients) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients
+        << "\",\"pid\":" << ::getpid() << "}\n";
+    if (!out) return cadre::Internal("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return cadre::Internal("cannot rename " + tmp + ": " + ec.message());
+  return cadre::Status::Ok();
+}
+
+int fail(const cadre::Status& status) {
+  spdlog::critical("cadre-coordinator: {}", status.to_string());
+  std::fprintf(stderr, "cadre-coordinator: %s\n", status.message().c_str());
+  return status.code() == cadre::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int run(const cadre::coordinator::CoordinatorConfig& config) {
+  using namespace cadre;
+  namespace fs = std::filesystem;
+  auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string());
+  if (!store.ok()) return fail(store.status());
+  auto restored = (*store)->load_jobs();
+  if (!restored.ok()) return fail(restored.status());
+
+  zmq::context_t context;
+  std::unique_ptr<coordinator::ZapHandler> zap;
+  coordinator::GatewayOptions gateway_options;
+  gateway_options.bind_address = config.bind_address;
+  gateway_options.agent_port = config.agent_port;
+  gateway_options.client_port = config.client_port;
+  gateway_options.insecure = config.insecure;
+  gateway_options.max_message_bytes = config.max_message_bytes;
+  if (config.insecure) {
+    spdlog::warn(
+        "CURVE authentication is OFF (--insecure): anyone who can reach the ports "
+        "can act as an agent or a client");
+  } else {
+    auto keys = protocol::read_keypair((fs::path(config.config_dir) / "server.key").string());
+    if (!keys.ok()) {
+      return fail(keys.status().annotate("server key (create it with `cadre keys generate --out " +
+                                         config.config_dir + "/server`)"));
+    }
+    gateway_options.server_keys = *keys;
+    coordinator::ZapOptions zap_options;
+    for (const char* role : {"agents", "clients"}) {
+      const auto dir = fs::path(config.config_dir) / "authorized" / role;
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      zap_options.allowlist_dirs[role] = dir.string();
+    }
+    auto handler = coordinator::ZapHandler::Create(context, zap_options);
+    if (!handler.ok()) return fail(handler.status());
+    zap = std::move(*handler);
+  }
+  auto gateway = coordinator::Gateway::Create(context, gateway_options);
+  if (!gateway.ok()) return fail(gateway.status());
+  auto& g = **gateway;
+  if (!config.endpoints_file.empty()) {
+    Status s = write_endpoints(config.endpoints_file, g.agent_endpoint(), g.client_endpoint());
+    if (!s.ok()) return fail(s);
+  }
+
+  caf::actor_system_config caf_config;
+  caf::actor_system system{caf_config};
+  actors::ActorContext ctx;
+  ctx.outbox = g.outbox();
+  ctx.policy = config.policy();
+  ctx.store = actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)));
+  ctx.scheduler = actors::spawn_scheduler(system);
+  ctx.registry = actors::spawn_registry(system, ctx);
+  ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));
+  caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
+
+  spdlog::info("cadre-coordinator serving: agents {} clients {} state {} ({} jobs restored)",
+               g.agent_endpoint(), g.client_endpoint(), config.state_dir, restored->size());
+  g.run(ctx, g_stop);
+  spdlog::info("cadre-coordinator stopping");
+  spdlog::shutdown();
+  // Every acknowledged change is already durable (synchronous=FULL), so there is
+  // nothing to flush; skip waiting for actors that never terminate on their own.
+  std::_Exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool exit_now = false;
+  auto config = cadre::coordinator::parse_coordinator_config(argc, argv, &exit_now);
+  if (!config.ok()) return fail(config.status());
+  if (exit_now) return 0;
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return run(*config);
+}
