@@ -1,0 +1,239 @@
+// Ring collectives with every rank as a thread over real sockets and shared
+// memory, in the manner of gloo's allreduce_test: ranks 1..8, sizes 0, 1,
+// primes, not divisible by the rank count, and large; integer-valued floats so
+// sums are exact and results must match bit for bit.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "training/collectives/rendezvous.h"
+#include "training/collectives/ring/ring_communicator.h"
+#include "training/collectives/socket.h"
+
+namespace cadre::training {
+namespace {
+
+using std::chrono::milliseconds;
+
+#define ASSERT_OK(expr)                                      \
+  do {                                                       \
+    const ::cadre::Status _s = (expr);                       \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.to_string(); \
+  } while (0)
+
+std::vector<int> free_ports(int n) {
+  std::vector<net::Socket> held;
+  std::vector<int> ports;
+  for (int i = 0; i < n; ++i) {
+    auto s = net::listen_on(0);
+    ports.push_back(*net::local_port(*s));
+    held.push_back(std::move(s).value());
+  }
+  return ports;
+}
+
+CommunicatorOptions options_for(int rank, const std::vector<int>& ports,
+                                const std::string& transport,
+                                milliseconds timeout = milliseconds(20000)) {
+  CommunicatorOptions o;
+  o.rendezvous.rank = rank;
+  o.rendezvous.world_size = static_cast<int>(ports.size());
+  for (int p : ports) o.rendezvous.peers.push_back("127.0.0.1:" + std::to_string(p));
+  o.rendezvous.timeout = timeout;
+  o.ring_transport = transport;
+  o.ring_slice_bytes = 64 << 10;  // small slices: many wrap-arounds in the shm ring
+  return o;
+}
+
+// Runs body(rank, communicator) on world threads; fails the test on any error.
+void run_ranks(int world, const std::string& transport,
+               const std::function<void(int, Communicator&)>& body) {
+  auto ports = free_ports(world);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      auto comm = ring::RingCommunicator::Create(options_for(r, ports, transport));
+      ASSERT_TRUE(comm.ok()) << comm.status().to_string();
+      body(r, **comm);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+class RingAllreduce : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RingAllreduce, SumsEveryElementForAnyRankCountAndSize) {
+  for (int world = 1; world <= 8; ++world) {
+    run_ranks(world, GetParam(), [&](int rank, Communicator& comm) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{97},
+                           size_t{1031}, static_cast<size_t>(world * 1000 + 1)}) {
+        std::vector<float> data(count);
+        for (size_t i = 0; i < count; ++i) data[i] = static_cast<float>((i % 1000) * (rank + 1));
+        ASSERT_OK(comm.allreduce(data.data(), count, ReduceOp::kSum));
+        const float ranks_sum = world * (world + 1) / 2.0f;
+        for (size_t i = 0; i < count; ++i)
+          ASSERT_EQ(data[i], static_cast<float>(i % 1000) * ranks_sum)
+              << "world " << world << " count " << count << " index " << i;
+      }
+    });
+  }
+}
+
+TEST_P(RingAllreduce, AveragesALargeBufferExactly) {
+  const size_t count = (size_t{3} << 20) + 5;  // 12 MiB, not divisible by 4 ranks
+  run_ranks(4, GetParam(), [&](int rank, Communicator& comm) {
+    std::vector<float> data(count, static_cast<float>(4 * rank));
+    ASSERT_OK(comm.allreduce(data.data(), count, ReduceOp::kAverage));
+    for (size_t i = 0; i < count; ++i) ASSERT_EQ(data[i], 6.0f) << i;
+  });
+}
+
+TEST_P(RingAllreduce, BroadcastAllgatherAndBarrierDeliverEveryRanksBytes) {
+  for (int world : {1, 2, 3, 5}) {
+    run_ranks(world, GetParam(), [&](int rank, Communicator& comm) {
+      for (int root = 0; root < world; ++root) {
+        for (size_t bytes : {size_t{0}, size_t{3}, size_t{100003}}) {
+          std::vector<char> buf(bytes, static_cast<char>(rank == root ? 'a' + root : 0));
+          ASSERT_OK(comm.broadcast(buf.data(), bytes, root));
+          for (char c : buf) ASSERT_EQ(c, static_cast<char>('a' + root));
+        }
+      }
+      for (size_t bytes : {size_t{1}, size_t{5}, size_t{65537}}) {
+        std::vector<char> mine(bytes, static_cast<char>('A' + rank)), all(bytes * world);
+        ASSERT_OK(comm.allgather(mine.data(), bytes, all.data()));
+        for (int r = 0; r < world; ++r)
+          for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(all[r * bytes + i], 'A' + r);
+      }
+      // Odd-sized copies above leave the shared-memory ring unaligned; a sum must
+      // still be exact afterwards.
+      std::vector<float> v(1001, 1.0f);
+      ASSERT_OK(comm.allreduce(v.data(), v.size(), ReduceOp::kSum));
+      for (float x : v) ASSERT_EQ(x, static_cast<float>(world));
+      ASSERT_OK(comm.barrier());
+    });
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, RingAllreduce, ::testing::Values("auto", "tcp"));
+
+TEST(RingRendezvous, UsesSharedMemoryOnOneHostAndTcpWhenAsked) {
+  for (std::string transport : {"auto", "tcp"}) {
+    auto ports = free_ports(2);
+    std::vector<std::string> seen(2);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r)
+      threads.emplace_back([&, r] {
+        auto c = ring::RingCommunicator::Create(options_for(r, ports, transport));
+        ASSERT_TRUE(c.ok());
+        seen[r] = (*c)->next_transport();
+      });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(seen[0], transport == "auto" ? "shm" : "tcp");
+    EXPECT_EQ(seen[1], seen[0]);
+  }
+}
+
+TEST(RingRendezvous, PeerThatNeverComesIsADeadlineErrorNamingIt) {
+  auto ports = free_ports(3);
+  const auto start = std::chrono::steady_clock::now();
+  auto c = ring::RingCommunicator::Create(options_for(0, ports, "auto", milliseconds(600)));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(c.status().message().find("peer rank 1"), std::string::npos) << c.status().to_string();
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+TEST(RingAllreduceFailure, PeerDyingMidCollectiveIsAnErrorNotAHang) {
+  for (std::string transport : {"auto", "tcp"}) {
+    auto ports = free_ports(3);
+    std::vector<Status> results(3);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 3; ++r)
+      threads.emplace_back([&, r] {
+        auto c =
+            ring::RingCommunicator::Create(options_for(r, ports, transport, milliseconds(5000)));
+        ASSERT_TRUE(c.ok());
+        std::vector<float> v(1 << 20, 1.0f);
+        ASSERT_OK((*c)->allreduce(v.data(), v.size(), ReduceOp::kSum));
+        if (r == 2) return;  // rank 2 "dies": its sockets close as the communicator goes
+        results[r] = (*c)->allreduce(v.data(), v.size(), ReduceOp::kSum);
+        // A broken communicator stays broken.
+        EXPECT_FALSE((*c)->barrier().ok());
+      });
+    const auto start = std::chrono::steady_clock::now();
+    for (auto& t : threads) t.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_FALSE(results[r].ok()) << transport << " rank " << r;
+      EXPECT_TRUE(results[r].code() == StatusCode::kUnavailable ||
+                  results[r].code() == StatusCode::kDeadlineExceeded)
+          << results[r].to_string();
+    }
+  }
+}
+
+TEST(RingRendezvous, MasterAddressFormHandsOutThePeerList) {
+  auto ports = free_ports(1);
+  const int world = 4;
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      CommunicatorOptions o;
+      o.rendezvous.rank = r;
+      o.rendezvous.world_size = world;
+      o.rendezvous.master_addr = "127.0.0.1";
+      o.rendezvous.master_port = ports[0];
+      o.rendezvous.timeout = milliseconds(10000);
+      auto c = ring::RingCommunicator::Create(o);
+      ASSERT_TRUE(c.ok()) << c.status().to_string();
+      float v = static_cast<float>(r);
+      ASSERT_OK((*c)->allreduce(&v, 1, ReduceOp::kSum));
+      EXPECT_EQ(v, 6.0f);
+    });
+  for (auto& t : threads) t.join();
+}
+
+TEST(RendezvousEnvironment, ReadsCadreVariablesAndPrefersThemOverTorchrunOnes) {
+  auto o = rendezvous_from_environment({{"CADRE_RANK", "1"},
+                                        {"CADRE_WORLD_SIZE", "2"},
+                                        {"CADRE_PEERS", "a:1,b:2"},
+                                        {"RANK", "0"},
+                                        {"WORLD_SIZE", "5"}});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->rank, 1);
+  EXPECT_EQ(o->world_size, 2);
+  EXPECT_EQ(o->peers, (std::vector<std::string>{"a:1", "b:2"}));
+  auto t = rendezvous_from_environment(
+      {{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29500"}});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->master_port, 29500);
+  auto none = rendezvous_from_environment({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->world_size, 1);
+}
+
+TEST(RendezvousEnvironment, NamesTheVariableThatIsWrong) {
+  auto count = rendezvous_from_environment(
+      {{"CADRE_RANK", "0"}, {"CADRE_WORLD_SIZE", "3"}, {"CADRE_PEERS", "a:1,b:2"}});
+  ASSERT_FALSE(count.ok());
+  EXPECT_NE(count.status().message().find("CADRE_PEERS"), std::string::npos);
+  auto rank = rendezvous_from_environment({{"CADRE_RANK", "3"}, {"CADRE_WORLD_SIZE", "3"}});
+  ASSERT_FALSE(rank.ok());
+  EXPECT_NE(rank.status().message().find("CADRE_RANK='3'"), std::string::npos);
+  auto port = rendezvous_from_environment(
+      {{"CADRE_RANK", "0"}, {"CADRE_WORLD_SIZE", "2"}, {"CADRE_PEERS", "a:1,b:99999"}});
+  ASSERT_FALSE(port.ok());
+  auto master = rendezvous_from_environment({{"RANK", "0"}, {"WORLD_SIZE", "2"}});
+  ASSERT_FALSE(master.ok());
+  EXPECT_NE(master.status().message().find("MASTER_ADDR"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cadre::training

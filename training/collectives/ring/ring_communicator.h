@@ -1,0 +1,61 @@
+// Our own bandwidth-optimal ring collectives (Patarasuk & Yuan, 2009; the
+// algorithm of Baidu's ring-allreduce and Horovod): every rank talks only to its
+// ring neighbours, each link carries 2(n-1)/n of the data, and all steps are
+// streamed through one pipelined loop so a rank forwards a slice as soon as it
+// has reduced it. Links use shared memory between ranks on one host and TCP
+// otherwise.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "training/collectives/communicator.h"
+#include "training/collectives/ring/channel.h"
+#include "training/collectives/socket.h"
+
+namespace cadre::training::ring {
+
+class RingCommunicator final : public Communicator {
+ public:
+  // Connects the ring: listens on this rank's port, connects to the next rank,
+  // accepts the previous one, then offers shared memory where hosts match.
+  // Fails with DeadlineExceeded naming the peer that never came.
+  static Result<std::unique_ptr<RingCommunicator>> Create(const CommunicatorOptions& options);
+
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_; }
+  const char* name() const override { return "ring"; }
+  Status allreduce(float* data, size_t count, ReduceOp op) override;
+  Status broadcast(void* data, size_t bytes, int root) override;
+  Status allgather(const void* send, size_t bytes, void* recv) override;
+  Status barrier() override;
+
+  // "shm" or "tcp" for the link to the next rank (tests and logs).
+  const char* next_transport() const { return next_shm_ ? "shm" : "tcp"; }
+
+ private:
+  // One step of a streamed schedule. The send of a step may be gated on the
+  // receive of an earlier step (its data is what that step reduced or received).
+  struct Step {
+    const char* send = nullptr;
+    size_t send_bytes = 0;
+    char* recv = nullptr;
+    size_t recv_bytes = 0;
+    bool accumulate = false;
+    int send_gate = -1;
+  };
+  Status run(const std::vector<Step>& steps, const char* what);
+  Status wait_for_progress(bool sending, bool receiving);
+
+  int rank_ = 0, world_ = 1;
+  std::vector<std::string> peers_;
+  CommunicatorOptions options_;
+  net::Socket out_, in_;  // TCP to next / from previous (data or control)
+  std::unique_ptr<SendChannel> send_;
+  std::unique_ptr<RecvChannel> recv_;
+  bool next_shm_ = false;
+  std::string closed_peer_;  // "next"/"previous" once its control socket hit EOF
+  Status broken_;            // first failure; every later collective returns it
+};
+
+}  // namespace cadre::training::ring
