@@ -25,7 +25,9 @@ Result<std::string> resolve_config_path(const ConfigSources& sources) {
   std::vector<std::string> looked;
   for (const ConfigCandidate& candidate : config_candidates(sources)) {
     std::error_code ec;
-    if (fs::is_regular_file(candidate.path, ec)) return candidate.path;
+    if (fs::exists(candidate.path, ec) && !fs::is_directory(candidate.path, ec)) {
+      return candidate.path;
+    }
     if (candidate.explicit_choice) {
       const char* from = !sources.flag.empty() ? "--config" : "$CADRE_CONFIG";
       return NotFound("config file " + candidate.path + " (from " + from + ") does not exist");

@@ -96,9 +96,11 @@ std::vector<std::string> agent_pid_names(const LocalLayout& layout) {
 
 Status died_during_startup(const LocalLayout& layout, const Started& process,
                            const std::string& how) {
+  std::string tail = tail_file(layout.log_file(process.name), kLogTailLines);
+  if (!tail.empty() && tail.back() == '\n') tail.pop_back();
   return Unavailable(process.program + " (" + process.name + ") " + how +
                      " during start-up; last lines of " + layout.log_file(process.name) + ":\n" +
-                     tail_file(layout.log_file(process.name), kLogTailLines));
+                     tail);
 }
 
 // Undoes a failed start-up so that the next `local up` starts clean.

@@ -133,37 +133,31 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
       {"Started:", when(job.started_ms, now_ms)},
       {"Finished:", when(job.finished_ms, now_ms)},
   };
+  // Labels pad to one column so every value, and every <none>, lines up.
+  const auto label = [](const char* name) {
+    char padded[64];
+    std::snprintf(padded, sizeof(padded), "%-12s", name);
+    return std::string(padded);
+  };
   std::string out;
-  for (const auto& field : fields) {
-    char line[64];
-    std::snprintf(line, sizeof(line), "%-12s", field[0].c_str());
-    out += line + cell(field[1]) + "\n";
+  for (const auto& field : fields) out += label(field[0].c_str()) + cell(field[1]) + "\n";
+  const auto section = [&](const char* name, const std::string& body) {
+    out += body.empty() ? label(name) + "<none>\n" : std::string(name) + "\n" + body;
+  };
+  std::vector<std::vector<std::string>> metric_rows;
+  for (const auto& [name, value] : job.metrics) metric_rows.push_back({name, format_number(value)});
+  section("Metrics:",
+          metric_rows.empty() ? "" : indent(render_table({"NAME", "VALUE"}, metric_rows), "  "));
+  section("Manifest:", job.manifest.empty() ? "" : indent(job.manifest, "  "));
+  std::vector<std::vector<std::string>> event_rows;
+  for (const auto& event : job.events) {
+    event_rows.push_back(
+        {age_since(event.time_ms, now_ms), event.type, event.reason, event.message});
   }
-  out += "Metrics:";
-  if (job.metrics.empty())
-    out += "     <none>\n";
-  else {
-    out += "\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& [name, value] : job.metrics) rows.push_back({name, format_number(value)});
-    out += indent(render_table({"NAME", "VALUE"}, rows), "  ");
-  }
-  out += "Manifest:";
-  if (job.manifest.empty())
-    out += "    <none>\n";
-  else
-    out += "\n" + indent(job.manifest, "  ");
-  out += "Events:";
-  if (job.events.empty())
-    out += "      <none>\n";
-  else {
-    out += "\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& event : job.events) {
-      rows.push_back({age_since(event.time_ms, now_ms), event.type, event.reason, event.message});
-    }
-    out += indent(render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, rows), "  ");
-  }
+  section("Events:",
+          event_rows.empty()
+              ? ""
+              : indent(render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, event_rows), "  "));
   return out;
 }
 

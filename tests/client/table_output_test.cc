@@ -94,5 +94,15 @@ TEST(DescribeJob, ShowsStatusMetricsManifestAndEvents) {
   EXPECT_NE(page.find("  5s    Warning   Failed   exit code 3\n"), std::string::npos) << page;
 }
 
+TEST(DescribeJob, AlignsNoneWithTheOtherValues) {
+  protocol::JobStatus job;
+  job.name = "q";
+  const std::string page = describe_job(job, kNow);
+  EXPECT_NE(page.find("Name:       q\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Metrics:    <none>\nManifest:   <none>\nEvents:     <none>\n"),
+            std::string::npos)
+      << page;
+}
+
 }  // namespace
 }  // namespace cadre::client
