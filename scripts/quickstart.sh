@@ -19,8 +19,7 @@ run "$cadre" local up --agents 2
 run "$cadre" get nodes
 
 step "A one-replica job"
-# A job left from an earlier run would make `apply` report it unchanged.
-"$cadre" delete job/hello >/dev/null 2>&1 || true
+# On a second run the job is already there and `apply` reports it unchanged.
 run "$cadre" apply -f examples/hello-job.yaml
 run "$cadre" wait job/hello --for Succeeded --timeout 60
 run "$cadre" logs job/hello
