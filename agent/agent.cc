@@ -136,9 +136,14 @@ void Agent::handle(const protocol::Envelope& envelope) {
       return on_read_logs(envelope);
     case MessageKind::kError: {
       auto error = protocol::decode_body<protocol::ErrorReply>(envelope, link_->limits());
-      spdlog::error("node={} coordinator refused message {}: {} {}", session_.node,
-                    envelope.header.reply_to, error.ok() ? error->code : "?",
-                    error.ok() ? error->message : error.status().message());
+      const std::string text =
+          error.ok() ? error->code + ": " + error->message : error.status().message();
+      // A refused registration needs the operator; anything else is usually a
+      // message that raced a coordinator restart and is resent after registering.
+      const bool registration = envelope.header.reply_to == session_.register_id;
+      spdlog::log(registration ? spdlog::level::err : spdlog::level::warn,
+                  "node={} coordinator refused {}: {}", session_.node,
+                  registration ? "the registration" : "a message", text);
       return;
     }
     default:
@@ -189,6 +194,10 @@ void Agent::on_register_reply(const protocol::Envelope& envelope) {
 void Agent::on_heartbeat_ack(const protocol::Envelope& envelope) {
   auto ack = protocol::decode_body<protocol::HeartbeatAck>(envelope, link_->limits());
   if (!ack.ok()) return;
+  // An ack carries the epoch of the heartbeat it answers. One about an older
+  // registration says nothing about the current one; acting on its known=false
+  // would re-register again and again.
+  if (envelope.header.epoch != session_.epoch) return;
   if (ack->known) {
     session_.last_ack = Clock::now();
     return;

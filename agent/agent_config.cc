@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <vector>
@@ -18,6 +19,14 @@ std::string hostname() {
   return buffer;
 }
 
+// Node names are DNS labels: "GPU-2.example.com" registers as "gpu-2".
+std::string default_node_name() {
+  std::string name = hostname();
+  name = name.substr(0, name.find('.'));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.empty() ? "localhost" : name;
+}
+
 // The single declaration of every setting.
 void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labels) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -30,7 +39,8 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
   app.add_option("--key", c.key, "This agent's key pair file (.key); required unless --insecure");
   app.add_flag("--insecure", c.insecure,
                "Disable CURVE encryption and authentication (explicit opt-out)");
-  app.add_option("--name", c.name, "Node name, unique in the cluster (default: the hostname)");
+  app.add_option("--name", c.name,
+                 "Node name, a DNS label unique in the cluster (default: the short hostname)");
   app.add_option("--address", c.address,
                  "Host or IP other nodes use to reach this one (default: the hostname)");
   app.add_option("--work-dir", c.work_dir, "Folder for replica dirs, logs and checkpoints")
@@ -152,7 +162,7 @@ Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
     return InvalidArgument("--coordinator: invalid value '" + c.coordinator +
                            "' (expected tcp://HOST:PORT)");
   }
-  if (c.name.empty()) c.name = hostname();
+  if (c.name.empty()) c.name = default_node_name();
   if (c.address.empty()) c.address = hostname();
   if (c.work_dir.empty()) return InvalidArgument("--work-dir must not be empty");
   c.work_dir = std::filesystem::absolute(c.work_dir).lexically_normal().string();

@@ -20,7 +20,7 @@ struct AgentConfig {
   std::string server_key;                            // --server-key (coordinator's .pub)
   std::string key;                                   // --key (this agent's .key)
   bool insecure = false;                             // --insecure
-  std::string name;                                  // --name (default: hostname)
+  std::string name;                                  // --name (default: short hostname)
   std::string address;                               // --address (default: hostname)
   std::string work_dir = "/var/lib/cadre-agent";     // --work-dir
   std::string cpus;                                  // --cpus (empty: all)

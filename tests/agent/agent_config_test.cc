@@ -25,8 +25,10 @@ TEST(AgentConfig, HasTheDocumentedDefaults) {
   EXPECT_EQ(c.work_dir, "/var/lib/cadre-agent");
   EXPECT_FALSE(c.resources.gpus.has_value());  // auto
   EXPECT_FALSE(c.resources.cpu_millis.has_value());
-  EXPECT_FALSE(c.name.empty());  // the hostname
-  EXPECT_EQ(c.address, c.name);
+  // The short hostname, as a DNS label; the address keeps the full hostname.
+  EXPECT_FALSE(c.name.empty());
+  EXPECT_EQ(c.name.find('.'), std::string::npos);
+  EXPECT_FALSE(c.address.empty());
   EXPECT_EQ(c.log_level, "info");
 }
 

@@ -382,6 +382,10 @@ TEST_F(AgentEndToEndTest, ReregistersWithItsRunningReplicasWhenTheCoordinatorFor
   EXPECT_EQ(next->header.epoch, 2u);
   EXPECT_EQ(coordinator_->body<protocol::Heartbeat>(*next).running,
             std::vector<std::string>{"keep"});
+
+  // A late "unknown" answer to a heartbeat of the old epoch changes nothing.
+  coordinator_->send(MessageKind::kHeartbeatAck, protocol::HeartbeatAck{false}, 1);
+  EXPECT_FALSE(coordinator_->expect(MessageKind::kRegister, 1s).has_value());
 }
 
 TEST_F(AgentEndToEndTest, ReregistersWhenHeartbeatAcksStopComing) {
