@@ -70,19 +70,51 @@ Status Agent::run(const std::function<bool()>& should_stop) {
   spdlog::info("node={} agent {} connecting to {} ({} mCPU, {} bytes, {} GPUs)", options_.name,
                CADRE_VERSION, options_.link.endpoint, options_.resources.cpu_millis,
                options_.resources.memory_bytes, options_.resources.gpus);
-  send_register();
+  // The first Register goes out once the handshake succeeds (handle_link_events).
+  session_.awaiting_reply = true;
   while (!should_stop()) {
-    zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 1, options_.timings.poll);
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) return Internal(std::string("zmq_poll: ") + e.what());
-    }
-    drain_socket();
+    poll_once(options_.timings.poll);
     tick(Clock::now());
   }
   stop_replicas();
   return Status::Ok();
+}
+
+void Agent::poll_once(milliseconds timeout) {
+  zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0},
+                             {link_->monitor().handle(), 0, ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, 2, timeout);
+  } catch (const zmq::error_t& e) {
+    // EINTR: a stop signal arrived; the caller checks for it.
+    if (e.num() != EINTR) spdlog::error("node={} zmq_poll: {}", session_.node, e.what());
+  }
+  handle_link_events();
+  drain_socket();
+}
+
+void Agent::handle_link_events() {
+  for (const LinkEvent& event : link_->events()) {
+    switch (event.kind) {
+      case LinkEvent::Kind::kConnected:
+        spdlog::info("node={} connected to {}", session_.node, options_.link.endpoint);
+        handshake_failure_logged_ = false;
+        // Register at once rather than at the next resend; heartbeats will tell a
+        // registered agent whether this is a new coordinator.
+        if (session_.awaiting_reply) send_register();
+        break;
+      case LinkEvent::Kind::kDisconnected:
+        spdlog::warn("node={} lost the connection to {}; reconnecting", session_.node,
+                     options_.link.endpoint);
+        break;
+      case LinkEvent::Kind::kHandshakeFailed:
+        spdlog::log(handshake_failure_logged_ ? spdlog::level::debug : spdlog::level::err,
+                    "node={} cannot connect to {}: {}", session_.node, options_.link.endpoint,
+                    event.detail);
+        handshake_failure_logged_ = true;
+        break;
+    }
+  }
 }
 
 void Agent::tick(Clock::time_point now) {
@@ -92,10 +124,14 @@ void Agent::tick(Clock::time_point now) {
     tailed_ = now;
     tail_logs();
   }
+  // Registers and heartbeats queued toward a dead connection would arrive as a
+  // stale burst once it is back; send them only while a session is up.
+  if (!link_->connected()) return;
   if (session_.awaiting_reply && now - session_.register_sent >= options_.timings.register_resend) {
     send_register();
   }
   if (session_.epoch == 0) return;  // nothing below makes sense before the first reply
+  if (now - session_.exits_resent >= options_.timings.exit_resend) resend_exits();
   if (now - session_.heartbeat_sent >= session_.heartbeat_interval) send_heartbeat();
   if (!session_.awaiting_reply && now - session_.last_ack >= options_.timings.ack_timeout) {
     // ZeroMQ reconnects silently: a coordinator restarted on a new socket would
@@ -104,7 +140,6 @@ void Agent::tick(Clock::time_point now) {
                  options_.timings.ack_timeout.count());
     send_register();
   }
-  if (now - session_.exits_resent >= options_.timings.exit_resend) resend_exits();
 }
 
 void Agent::drain_socket() {
@@ -415,12 +450,7 @@ void Agent::stop_replicas() {
       deadline = std::min(reaped_by, acked_by());
     }
     if (reaped && pending_exits_.empty()) break;
-    zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 1, milliseconds(50));
-    } catch (const zmq::error_t&) {
-    }
-    drain_socket();
+    poll_once(milliseconds(50));
     launcher_->escalate(Clock::now());
     collect_exits();
   }

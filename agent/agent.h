@@ -84,6 +84,8 @@ class Agent {
 
   // One pass of the loop after poll: timers, escalation, reaping, tailing.
   void tick(Clock::time_point now);
+  void poll_once(milliseconds timeout);
+  void handle_link_events();
   void drain_socket();
   void handle(const protocol::Envelope& envelope);
   bool is_current_epoch(const protocol::Envelope& envelope, const char* what);
@@ -118,6 +120,7 @@ class Agent {
   std::map<std::string, protocol::ReplicaExited> pending_exits_;  // sent, not yet acked
   Clock::time_point tailed_{};
   bool stopping_ = false;
+  bool handshake_failure_logged_ = false;  // one error per outage, not one per retry
 };
 
 }  // namespace cadre::agent

@@ -1,5 +1,7 @@
 #include "agent/coordinator_link.h"
 
+#include <cstring>
+
 #include "protocol/curve_keys.h"
 
 namespace cadre::agent {
@@ -19,6 +21,10 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     // (host down, partition) and make ZeroMQ reconnect.
     socket.set(zmq::sockopt::heartbeat_ivl, 1000);
     socket.set(zmq::sockopt::heartbeat_timeout, 5000);
+    // Retry quickly at first (a restarting coordinator is back within seconds),
+    // backing off to 2 s so a refused key does not hammer the coordinator.
+    socket.set(zmq::sockopt::reconnect_ivl, 100);
+    socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
   }));
   if (!options.insecure) {
     auto own = protocol::read_keypair(options.key_file);
@@ -30,8 +36,63 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
   // A message larger than the ceiling cannot arrive (ZMQ_MAXMSGSIZE drops it), so
   // decoding never needs to allow more.
   link->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
+  // The monitor must be attached before connect so the first handshake is seen.
+  // inproc names are per context, and each link owns its context.
+  const std::string monitor_endpoint = "inproc://coordinator-link-monitor";
+  if (zmq_socket_monitor(socket.handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+    return Internal(std::string("zmq_socket_monitor failed: ") + zmq_strerror(zmq_errno()));
+  }
+  RETURN_IF_ERROR(ZMQ_CHECK({
+    link->monitor_ = zmq::socket_t(link->context_, zmq::socket_type::pair);
+    link->monitor_.set(zmq::sockopt::linger, 0);
+    link->monitor_.connect(monitor_endpoint);
+  }));
   RETURN_IF_ERROR(ZMQ_CHECK(socket.connect(options.endpoint)));
   return link;
+}
+
+std::vector<LinkEvent> CoordinatorLink::events() {
+  std::vector<LinkEvent> out;
+  while (true) {
+    // Each event is two frames: [uint16 event, uint32 value] and the endpoint.
+    zmq::message_t head, address;
+    try {
+      if (!monitor_.recv(head, zmq::recv_flags::dontwait)) break;
+      if (head.more()) (void)monitor_.recv(address, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      break;
+    }
+    if (head.size() < 6) continue;
+    uint16_t event = 0;
+    uint32_t value = 0;
+    std::memcpy(&event, head.data(), sizeof(event));
+    std::memcpy(&value, static_cast<const char*>(head.data()) + 2, sizeof(value));
+    switch (event) {
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        connected_ = true;
+        out.push_back({LinkEvent::Kind::kConnected, ""});
+        break;
+      case ZMQ_EVENT_DISCONNECTED:
+        if (connected_) out.push_back({LinkEvent::Kind::kDisconnected, ""});
+        connected_ = false;
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        out.push_back({LinkEvent::Kind::kHandshakeFailed,
+                       "the coordinator refused this agent's key (ZAP status " +
+                           std::to_string(value) +
+                           "); is its .pub in the coordinator's agent allowlist?"});
+        break;
+      default:
+        out.push_back({LinkEvent::Kind::kHandshakeFailed,
+                       "CURVE handshake failed (event " + std::to_string(event) + ", value " +
+                           std::to_string(value) +
+                           "); do --server-key and the coordinator's key match?"});
+    }
+  }
+  return out;
 }
 
 }  // namespace cadre::agent

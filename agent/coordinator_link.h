@@ -1,15 +1,18 @@
 // The agent's connection to the coordinator: one ZeroMQ DEALER socket, CURVE
 // unless explicitly insecure, speaking protocol/ framing.
 //
-// ZeroMQ reconnects on its own, so a link is never "down" from the caller's view;
-// the agent notices a restarted coordinator through its acks instead. Sends never
-// block (ZMQ_SNDTIMEO 0): when the queue toward an unreachable coordinator is full
-// the message is dropped, which the agent's resend timers make safe.
+// ZeroMQ reconnects on its own. A socket monitor tells the link when a session
+// with the coordinator is up (the CURVE handshake succeeded) or gone, so the agent
+// does not pile Registers and heartbeats into the queue of a dead connection, and
+// a refused key is reported instead of retried in silence. Sends never block
+// (ZMQ_SNDTIMEO 0): when the queue toward an unreachable coordinator is full the
+// message is dropped, which the agent's resend timers make safe.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -26,6 +29,12 @@ struct CoordinatorLinkOptions {
   std::string key_file;         // this agent's .key (CURVE)
   std::string server_key_file;  // the coordinator's .pub (CURVE)
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;
+};
+
+// A change of the connection seen by the socket monitor.
+struct LinkEvent {
+  enum class Kind { kConnected, kDisconnected, kHandshakeFailed } kind;
+  std::string detail;  // for kHandshakeFailed: why, in words
 };
 
 class CoordinatorLink {
@@ -49,14 +58,23 @@ class CoordinatorLink {
   // for a malformed one (already drained from the socket).
   Result<protocol::Envelope> receive() { return protocol::recv_envelope(socket_, false, limits_); }
 
+  // Connection changes since the last call (never blocks).
+  std::vector<LinkEvent> events();
+  // True while a session with the coordinator is established.
+  bool connected() const { return connected_; }
+
   const protocol::DecodeLimits& limits() const { return limits_; }
   zmq::socket_t& socket() { return socket_; }
+  // Readable when events() has something; poll it next to socket().
+  zmq::socket_t& monitor() { return monitor_; }
 
  private:
   CoordinatorLink() = default;
 
   zmq::context_t context_{1};
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;
+  bool connected_ = false;
   protocol::DecodeLimits limits_;
   uint64_t last_id_ = 0;
 };

@@ -28,12 +28,13 @@ using Clock = std::chrono::steady_clock;
 // The coordinator's side of the agent port, reduced to what a test needs.
 class FakeCoordinator {
  public:
-  explicit FakeCoordinator(const protocol::KeyPair& keys)
+  explicit FakeCoordinator(const protocol::KeyPair& keys,
+                           const std::string& endpoint = "tcp://127.0.0.1:*")
       : socket_(context_, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::curve_server, 1);
     socket_.set(zmq::sockopt::curve_secretkey, keys.secret_key);
     socket_.set(zmq::sockopt::linger, 0);
-    socket_.bind("tcp://127.0.0.1:*");
+    socket_.bind(endpoint);
     endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
   }
 
@@ -175,7 +176,8 @@ class AgentEndToEndTest : public ::testing::Test {
     ASSERT_TRUE(server_keys.ok() && agent_keys.ok());
     ASSERT_TRUE(protocol::write_keypair((dir_ / "coordinator").string(), *server_keys).ok());
     ASSERT_TRUE(protocol::write_keypair((dir_ / "agent").string(), *agent_keys).ok());
-    coordinator_ = std::make_unique<FakeCoordinator>(*server_keys);
+    server_keys_ = *server_keys;
+    coordinator_ = std::make_unique<FakeCoordinator>(server_keys_);
   }
   void TearDown() override {
     agent_.reset();
@@ -242,6 +244,7 @@ class AgentEndToEndTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  protocol::KeyPair server_keys_;
   std::unique_ptr<FakeCoordinator> coordinator_;
   std::unique_ptr<AgentProcess> agent_;
 };
@@ -386,6 +389,27 @@ TEST_F(AgentEndToEndTest, ReregistersWithItsRunningReplicasWhenTheCoordinatorFor
   // A late "unknown" answer to a heartbeat of the old epoch changes nothing.
   coordinator_->send(MessageKind::kHeartbeatAck, protocol::HeartbeatAck{false}, 1);
   EXPECT_FALSE(coordinator_->expect(MessageKind::kRegister, 1s).has_value());
+}
+
+TEST_F(AgentEndToEndTest, RegistersWithARestartedCoordinatorKeepingItsReplicas) {
+  start_agent();
+  coordinator_->accept_registration(1);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("survivor", "exec sleep 30"), 1);
+  ASSERT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "survivor", 5s));
+
+  // The coordinator dies and a new process binds the same port, knowing nobody.
+  const std::string endpoint = coordinator_->endpoint();
+  coordinator_.reset();
+  coordinator_ = std::make_unique<FakeCoordinator>(server_keys_, endpoint);
+  coordinator_->set_ack_heartbeats(false);
+  auto heartbeat = coordinator_->expect(MessageKind::kHeartbeat, 5s);
+  ASSERT_TRUE(heartbeat.has_value());
+  coordinator_->send(MessageKind::kHeartbeatAck, protocol::HeartbeatAck{false},
+                     heartbeat->header.epoch);
+
+  const auto reg = coordinator_->accept_registration(2);
+  ASSERT_EQ(reg.running.size(), 1u);
+  EXPECT_EQ(reg.running[0].uid, "survivor");
 }
 
 TEST_F(AgentEndToEndTest, ReregistersWhenHeartbeatAcksStopComing) {
