@@ -81,6 +81,16 @@ class Backend {
   virtual Status cn_to_nchw(int n, int c, int hw, const float* src, float* dst) = 0;
   virtual Status nchw_to_cn(int n, int c, int hw, const float* src, float* dst) = 0;
 
+  // Fused convolution of a whole batch: y[N, OC, OH, OW] = conv(x, w) + b with
+  // w [OC, C, kh, kw]. Backends choose how to tile it (CPU: image groups whose
+  // columns stay in cache, one thread each).
+  virtual Status conv2d_forward(const ConvShape& s, int out_channels, const float* x,
+                                const float* w, const float* b, float* y) = 0;
+  // Overwrites dw and db; dx too unless it is null (a first layer needs none).
+  virtual Status conv2d_backward(const ConvShape& s, int out_channels, const float* x,
+                                 const float* w, const float* dy, float* dw, float* db,
+                                 float* dx) = 0;
+
   // y[o, c, i] += bias[c] for a tensor viewed as [outer, channels, inner].
   virtual Status bias_add(int outer, int channels, int inner, const float* bias, float* y) = 0;
   // db[c] = sum over o, i of dy[o, c, i] (overwrites db).

@@ -3,13 +3,18 @@
 // applied to both OpenBLAS and our own loops.
 #pragma once
 
+#include <memory>
+#include <vector>
+
 #include "kernels/backend.h"
+#include "kernels/cpu/thread_pool.h"
 
 namespace cadre::kernels {
 
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads);
+  ~CpuBackend() override;
 
   Device device() const override { return Device::kCpu; }
   int threads() const override { return threads_; }
@@ -31,6 +36,10 @@ class CpuBackend final : public Backend {
   Status col2im(const ConvShape& s, const float* col, float* dx) override;
   Status cn_to_nchw(int n, int c, int hw, const float* src, float* dst) override;
   Status nchw_to_cn(int n, int c, int hw, const float* src, float* dst) override;
+  Status conv2d_forward(const ConvShape& s, int out_channels, const float* x, const float* w,
+                        const float* b, float* y) override;
+  Status conv2d_backward(const ConvShape& s, int out_channels, const float* x, const float* w,
+                         const float* dy, float* dw, float* db, float* dx) override;
   Status bias_add(int outer, int channels, int inner, const float* bias, float* y) override;
   Status bias_grad(int outer, int channels, int inner, const float* dy, float* db) override;
 
@@ -53,7 +62,18 @@ class CpuBackend final : public Backend {
                      const float* grad, float* m, float* v, float* param) override;
 
  private:
+  // Runs body(lo, hi) over [0, n) on the pool when `work` is worth a fork-join.
+  template <typename F>
+  void parallel(size_t n, size_t work, F&& body);
+
+  // Per-thread convolution scratch, grown on demand (cpu_conv.cc).
+  struct ConvScratch {
+    std::vector<float> col, cn, dcol, dw;
+  };
+
   int threads_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<ConvScratch> scratch_;
 };
 
 }  // namespace cadre::kernels

@@ -103,6 +103,70 @@ TEST(CpuConv, Im2colGemmEqualsDirectConvolutionWithPaddingAndStride) {
     }
 }
 
+TEST(CpuGemm, SplitsLargeProductsAcrossThreadsWithoutChangingTheResult) {
+  auto one = cpu(1), two = cpu(2);
+  for (auto [m, n, k] : {std::tuple{33, 1000, 129}, {1000, 33, 129}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        auto a = random_vector(static_cast<size_t>(m) * k, 21);
+        auto b = random_vector(static_cast<size_t>(k) * n, 22);
+        std::vector<float> c1(static_cast<size_t>(m) * n, 1.0f), c2 = c1;
+        ASSERT_TRUE(one->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c1.data()).ok());
+        ASSERT_TRUE(two->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c2.data()).ok());
+        expect_near_all(c2, c1, 1e-5f);
+      }
+}
+
+TEST(CpuConv, FusedConvolutionMatchesDirectConvolutionAcrossImageGroupsAndThreads) {
+  // 13 images of 16x10x10 with a 5x5 kernel: several image groups per batch, so
+  // the grouping, the per-thread weight-gradient partials and their sum all run.
+  for (int threads : {1, 2}) {
+    auto be = cpu(threads);
+    ConvShape s{13, 16, 10, 10, 5, 5, 2, 1};
+    const int oc = 8, oh = s.out_height(), ow = s.out_width();
+    const size_t in_n = static_cast<size_t>(s.batch) * s.channels * s.height * s.width;
+    const size_t out_n = static_cast<size_t>(s.batch) * oc * oh * ow;
+    const size_t w_n = static_cast<size_t>(oc) * s.channels * 25;
+    auto x = random_vector(in_n, 31), w = random_vector(w_n, 32), b = random_vector(oc, 33);
+    auto dy = random_vector(out_n, 34);
+    std::vector<float> y(out_n), dw(w_n, 7.0f), db(oc, 7.0f), dx(in_n, 7.0f);
+    ASSERT_TRUE(be->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()).ok());
+    auto want = naive_conv(s, oc, x, w);
+    for (size_t i = 0; i < out_n; ++i) want[i] += b[(i / (oh * ow)) % oc];
+    expect_near_all(y, want);
+    ASSERT_TRUE(
+        be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(), dx.data())
+            .ok());
+    std::vector<float> want_dw(w_n, 0.0f), want_db(oc, 0.0f), want_dx(in_n, 0.0f);
+    for (int n = 0; n < s.batch; ++n)
+      for (int o = 0; o < oc; ++o)
+        for (int yo = 0; yo < oh; ++yo)
+          for (int xo = 0; xo < ow; ++xo) {
+            const float g = dy[((static_cast<size_t>(n) * oc + o) * oh + yo) * ow + xo];
+            want_db[o] += g;
+            for (int c = 0; c < s.channels; ++c)
+              for (int i = 0; i < 5; ++i)
+                for (int j = 0; j < 5; ++j) {
+                  const int iy = yo - 2 + i, ix = xo - 2 + j;
+                  if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
+                  const size_t xi =
+                      ((static_cast<size_t>(n) * s.channels + c) * s.height + iy) * s.width + ix;
+                  const size_t wi = ((static_cast<size_t>(o) * s.channels + c) * 5 + i) * 5 + j;
+                  want_dw[wi] += g * x[xi];
+                  want_dx[xi] += g * w[wi];
+                }
+          }
+    expect_near_all(db, want_db, 1e-3f);
+    expect_near_all(dw, want_dw, 1e-3f);
+    expect_near_all(dx, want_dx, 1e-3f);
+    std::vector<float> dw_only(w_n), db_only(oc);
+    ASSERT_TRUE(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw_only.data(),
+                                    db_only.data(), nullptr)
+                    .ok());
+    expect_near_all(dw_only, want_dw, 1e-3f);
+  }
+}
+
 TEST(CpuConv, Col2imIsTheAdjointOfIm2col) {
   // <im2col(x), c> == <x, col2im(c)> for every x, c: the defining property of the
   // backward scatter, which catches any misplaced or dropped accumulation.

@@ -37,47 +37,15 @@ Status Conv2D::forward(const Tensor& x, Tensor* y, const Pass&) {
   if (x.shape() != batched(n, in_))
     return InvalidArgument("conv2d: input " + shape_string(x.shape()) + ", expected " +
                            shape_string(batched(n, in_)));
-  auto* be = x.backend();
-  const auto s = conv_shape(n);
-  const int rows = in_[0] * kernel_ * kernel_;
-  const int hw = s.out_height() * s.out_width();
-  const int cols = n * hw;
-  if (!col_.backend()) {
-    ASSIGN_OR_RETURN(col_, Tensor::Create(be, {rows, cols}));
-    ASSIGN_OR_RETURN(cn_, Tensor::Create(be, {out_channels_, cols}));
-  }
-  RETURN_IF_ERROR(col_.ensure({rows, cols}));
-  RETURN_IF_ERROR(cn_.ensure({out_channels_, cols}));
   RETURN_IF_ERROR(y->ensure(batched(n, output_shape())));
-  RETURN_IF_ERROR(be->im2col(s, x.data(), col_.data()));
-  // cn[OC, N*OH*OW] = W[OC, C*k*k] col ; bias per channel row ; then to NCHW.
-  RETURN_IF_ERROR(be->gemm(false, false, out_channels_, cols, rows, 1.0f, w_.data(), col_.data(),
-                           0.0f, cn_.data()));
-  RETURN_IF_ERROR(be->bias_add(1, out_channels_, cols, b_.data(), cn_.data()));
-  return be->cn_to_nchw(n, out_channels_, hw, cn_.data(), y->data());
+  return x.backend()->conv2d_forward(conv_shape(n), out_channels_, x.data(), w_.data(), b_.data(),
+                                     y->data());
 }
 
 Status Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  const int n = x.dim(0);
-  auto* be = x.backend();
-  const auto s = conv_shape(n);
-  const int rows = in_[0] * kernel_ * kernel_;
-  const int hw = s.out_height() * s.out_width();
-  const int cols = n * hw;
-  // Reuse cn_ for dy in channel-major layout: forward's output is no longer needed.
-  RETURN_IF_ERROR(be->nchw_to_cn(n, out_channels_, hw, dy.data(), cn_.data()));
-  RETURN_IF_ERROR(be->gemm(false, true, out_channels_, rows, cols, 1.0f, cn_.data(), col_.data(),
-                           0.0f, dw_.data()));
-  RETURN_IF_ERROR(be->bias_grad(1, out_channels_, cols, cn_.data(), db_.data()));
-  if (!dx) return Status::Ok();  // first layer: the input gradient is never used
-  if (!dcol_.backend()) {
-    ASSIGN_OR_RETURN(dcol_, Tensor::Create(be, {rows, cols}));
-  }
-  RETURN_IF_ERROR(dcol_.ensure({rows, cols}));
-  RETURN_IF_ERROR(be->gemm(true, false, rows, cols, out_channels_, 1.0f, w_.data(), cn_.data(),
-                           0.0f, dcol_.data()));
-  RETURN_IF_ERROR(dx->ensure(x.shape()));
-  return be->col2im(s, dcol_.data(), dx->data());
+  if (dx) RETURN_IF_ERROR(dx->ensure(x.shape()));
+  return x.backend()->conv2d_backward(conv_shape(x.dim(0)), out_channels_, x.data(), w_.data(),
+                                      dy.data(), dw_.data(), db_.data(), dx ? dx->data() : nullptr);
 }
 
 }  // namespace cadre::training

@@ -1,5 +1,5 @@
-// 2-D convolution over NCHW input as one batched im2col + GEMM; weights are
-// [out_channels, in_channels, k, k] (PyTorch layout).
+// 2-D convolution over NCHW input; weights are [out_channels, in_channels, k, k]
+// (PyTorch layout). The arithmetic is the backend's fused conv2d kernels.
 #pragma once
 
 #include "training/layers/layer.h"
@@ -25,9 +25,6 @@ class Conv2D final : public Layer {
   Shape in_;
   int out_channels_, kernel_, pad_, stride_;
   Tensor w_, b_, dw_, db_;
-  // Scratch kept from forward to backward: the im2col columns of x, and the
-  // channel-major output (then its gradient) and column gradient.
-  Tensor col_, cn_, dcol_;
 };
 
 }  // namespace cadre::training

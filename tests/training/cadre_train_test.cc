@@ -1,0 +1,132 @@
+// cadre-train as a process: the metric line, resuming from checkpoints,
+// two-rank data parallelism over the ring, parameter-server mode, and clear
+// failures (missing data, a peer that never comes) with a non-zero exit.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "training/collectives/socket.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Run run(const std::string& command) {
+  Run r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+int free_port() {
+  auto s = cadre::training::net::listen_on(0);
+  return *cadre::training::net::local_port(*s);
+}
+
+const std::string kTrain = CADRE_TRAIN_BINARY;
+const std::string kQuick = " --model mlp --threads 1 --train-limit 3000 --log-level error";
+
+class CadreTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cadre-train-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+const std::regex kMetricLine(
+    R"(epoch=(\d+) loss=[0-9.]+ accuracy=(0\.\d{4}) images_per_sec=[0-9.]+)");
+
+TEST_F(CadreTrain, PrintsOneMetricLinePerEpochAndExportsTheModel) {
+  auto r = run(kTrain + kQuick + " --epochs 2 --export " + (dir_ / "m.cadre").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::smatch m;
+  std::string rest = r.out;
+  int lines = 0;
+  while (std::regex_search(rest, m, kMetricLine)) {
+    EXPECT_EQ(std::stoi(m[1]), ++lines);
+    rest = m.suffix();
+  }
+  EXPECT_EQ(lines, 2) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "m.cadre"));
+}
+
+TEST_F(CadreTrain, ResumesFromTheLatestCheckpointInCadreCheckpointDir) {
+  const std::string env = "CADRE_CHECKPOINT_DIR=" + (dir_ / "ckpt").string() + " ";
+  auto first = run(env + kTrain + kQuick + " --epochs 1");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_TRUE(fs::exists(dir_ / "ckpt" / "ckpt-000001.cadre"));
+  auto second = run(env + kTrain + kQuick + " --epochs 2");
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_EQ(second.out.find("epoch=1 "), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("epoch=2 "), std::string::npos) << second.out;
+}
+
+TEST_F(CadreTrain, MissingDataIsAClearErrorWithExitCodeTwo) {
+  auto r = run(kTrain + kQuick + " --epochs 1 --data " + (dir_ / "nope").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("train-images-idx3-ubyte.gz"), std::string::npos) << r.out;
+}
+
+TEST_F(CadreTrain, PeerThatNeverComesFailsWithinTheTimeout) {
+  const std::string peers =
+      "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " " + kTrain + kQuick +
+               " --epochs 1 --timeout 2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("DeadlineExceeded"), std::string::npos) << r.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST_F(CadreTrain, TwoRanksTrainTogetherOverTheRing) {
+  const std::string peers =
+      "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
+  const std::string env = "CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " ";
+  const std::string rank1 = dir_ / "rank1.log";
+  auto r = run("(CADRE_RANK=1 " + env + kTrain + kQuick + " --epochs 1 --timeout 30 > " + rank1 +
+               " 2>&1 &) ; CADRE_RANK=0 " + env + kTrain + kQuick + " --epochs 1 --timeout 30");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, kMetricLine)) << r.out;
+  EXPECT_GT(std::stod(m[2]), 0.6);
+}
+
+TEST_F(CadreTrain, ParameterServerModeTrainsWithTwoServersAndTwoWorkers) {
+  std::string peers;
+  for (int i = 0; i < 4; ++i)
+    peers += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(free_port());
+  const std::string env = "CADRE_WORLD_SIZE=4 CADRE_PEERS=" + peers + " ";
+  const std::string flags = kQuick + " --epochs 1 --mode ps --ps-replicas 2 --timeout 30";
+  std::string background;
+  for (int rank : {0, 1, 3})
+    background += "(CADRE_RANK=" + std::to_string(rank) + " " + env + kTrain + flags + " > " +
+                  (dir_ / ("r" + std::to_string(rank))).string() + " 2>&1 &) ; ";
+  auto r = run(background + "CADRE_RANK=2 " + env + kTrain + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, kMetricLine)) << r.out;
+  EXPECT_GT(std::stod(m[2]), 0.6);
+}
+
+}  // namespace

@@ -1,0 +1,97 @@
+#include "training/ps/ps_worker.h"
+
+#include <cstring>
+
+#include "protocol/ps_messages.h"
+#include "training/collectives/socket.h"
+#include "training/ps/zmq_check.h"
+
+namespace cadre::training::ps {
+
+Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& options,
+                                                   size_t num_params) {
+  auto w = std::unique_ptr<PsWorker>(new PsWorker());
+  w->options_ = options;
+  w->num_params_ = num_params;
+  w->host_params_.resize(num_params);
+  const int n = static_cast<int>(options.servers.size());
+  for (int i = 0; i < n; ++i) {
+    ASSIGN_OR_RETURN(auto addr, net::parse_host_port(options.servers[i]));
+    w->ranges_.push_back(shard_range(num_params, n, i));
+    zmq::socket_t s(w->context_, zmq::socket_type::dealer);
+    ZMQCHECK(s.set(zmq::sockopt::linger, 0));
+    ZMQCHECK(s.set(zmq::sockopt::maxmsgsize,
+                   static_cast<int64_t>(w->ranges_.back().count * sizeof(float) + 4096)));
+    ZMQCHECK(s.connect("tcp://" + addr.first + ":" + std::to_string(addr.second)));
+    w->sockets_.push_back(std::move(s));
+  }
+  return w;
+}
+
+Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, const float* grads) {
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    protocol::PsHeader h;
+    h.kind = kind;
+    h.worker = options_.worker;
+    h.step = step;
+    h.shard = static_cast<int32_t>(i);
+    h.offset = ranges_[i].offset;
+    h.count = grads ? ranges_[i].count : 0;
+    h.lr = lr;
+    auto header = protocol::encode(h);
+    ZMQCHECK(sockets_[i].send(zmq::buffer(header.data(), header.size()), zmq::send_flags::sndmore));
+    ZMQCHECK(sockets_[i].send(
+        zmq::buffer(grads ? grads + ranges_[i].offset : nullptr, h.count * sizeof(float)),
+        zmq::send_flags::none));
+  }
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    zmq::pollitem_t item{static_cast<void*>(sockets_[i]), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, options_.timeout);
+    } catch (const zmq::error_t& e) {
+      return Unavailable(std::string("zmq::poll failed: ") + e.what());
+    }
+    if (!(item.revents & ZMQ_POLLIN))
+      return DeadlineExceeded("parameter server " + std::to_string(i) + " at " +
+                              options_.servers[i] + " did not answer '" + kind + "' within " +
+                              std::to_string(options_.timeout.count()) + " ms");
+    zmq::message_t header, tensor;
+    try {
+      if (!sockets_[i].recv(header, zmq::recv_flags::none) || !header.more() ||
+          !sockets_[i].recv(tensor, zmq::recv_flags::none))
+        return DataLoss("parameter server " + std::to_string(i) + ": incomplete reply");
+    } catch (const zmq::error_t& e) {
+      return Unavailable(std::string("recv from parameter server failed: ") + e.what());
+    }
+    ASSIGN_OR_RETURN(
+        auto h, protocol::decode<protocol::PsHeader>(header.data(), header.size(), "ps reply"));
+    if (h.kind == "error")
+      return FailedPrecondition("parameter server " + std::to_string(i) + ": " + h.error);
+    if (h.kind == "params") {
+      if (h.offset != ranges_[i].offset || h.count != ranges_[i].count ||
+          tensor.size() != h.count * sizeof(float))
+        return DataLoss("parameter server " + std::to_string(i) + " answered with " +
+                        std::to_string(tensor.size()) + " bytes for a shard of " +
+                        std::to_string(ranges_[i].count) + " floats (model mismatch?)");
+      std::memcpy(host_params_.data() + h.offset, tensor.data(), tensor.size());
+    }
+  }
+  return Status::Ok();
+}
+
+Status PsWorker::start(Model& model, TrainProgress*) {
+  if (model.parameters().size() != num_params_)
+    return Internal("ps worker built for a different model size");
+  RETURN_IF_ERROR(round_trip("pull", -1, 0.0f, nullptr));
+  return model.parameters().copy_from_host(host_params_.data(), host_params_.size());
+}
+
+Status PsWorker::update(Model& model, int64_t step, float lr) {
+  ASSIGN_OR_RETURN(host_grads_, model.gradients().to_host());
+  RETURN_IF_ERROR(round_trip("push", step, lr, host_grads_.data()));
+  return model.parameters().copy_from_host(host_params_.data(), host_params_.size());
+}
+
+Status PsWorker::finish() { return round_trip("done", -1, 0.0f, nullptr); }
+
+}  // namespace cadre::training::ps

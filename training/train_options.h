@@ -1,0 +1,67 @@
+// Every setting of cadre-train, declared once with its default and a one-line
+// doc (the CLI11 flags in train_options.cc), plus what the replica environment
+// contract says (rank, peers, checkpoint dir, PS role). Parsed at start-up and
+// passed down; nothing else reads the environment.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "training/collectives/communicator.h"
+
+namespace cadre::training {
+
+struct PsOptions {
+  // "server" or "worker"; from --ps-role, else CADRE_REPLICA_TYPE / TF_CONFIG.
+  std::string role;
+  int index = 0;                     // this replica's index among its role
+  std::vector<std::string> servers;  // host:port of every parameter server
+  int num_workers = 1;
+  bool sync = true;  // --ps-sync sync|async
+};
+
+struct TrainOptions {
+  std::string model = "cnn";
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  int epochs = 10;
+  int batch_size = 64;  // per rank, as in PyTorch DDP
+  float lr = 1e-3f;
+  std::string optimizer = "adam";
+  float momentum = 0.9f;
+  float weight_decay = 0.0f;
+  std::string lr_schedule = "cosine";
+  int warmup_steps = 0;
+  std::string mode = "allreduce";
+  std::string backend = "ring";
+  std::string device = "cpu";
+  uint64_t seed = 42;
+  std::string checkpoint_dir;
+  std::string export_path;
+  int threads = 0;  // 0: all cores
+  int timeout_s = 60;
+  std::string ring_transport = "auto";
+  int train_limit = 0;  // 0: the whole training set
+  int eval_batch_size = 1000;
+  std::string log_level = "warn";
+  // PS mode
+  std::string ps_role;
+  std::string ps_sync = "sync";
+  int ps_replicas = 0;  // 0: from TF_CONFIG, else 1
+
+  // Filled from the environment by apply_environment().
+  RendezvousOptions rendezvous;
+  PsOptions ps;
+  std::string job = "local";  // CADRE_JOB, for log context
+};
+
+// Declares the flags on app, writing into options.
+void add_train_flags(CLI::App* app, TrainOptions* options);
+
+// Reads the environment contract (a snapshot of environ) into options and
+// validates the whole; errors name the flag or variable and its value.
+Status apply_environment(const std::map<std::string, std::string>& env, TrainOptions* options);
+
+}  // namespace cadre::training

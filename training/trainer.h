@@ -1,0 +1,65 @@
+// The training loop shared by every mode: per-epoch sharded batches, forward,
+// loss, backward, an update through the ParameterUpdater, then (on the chief)
+// test-set evaluation, the metric line, a checkpoint; an export at the end.
+#pragma once
+
+#include <memory>
+#include <ostream>
+#include <random>
+
+#include "training/data/dataset.h"
+#include "training/parameter_updater.h"
+#include "training/softmax_cross_entropy.h"
+#include "training/train_options.h"
+
+namespace cadre::training {
+
+struct TrainerRole {
+  int rank = 0;             // index among the ranks that train
+  int world = 1;            // number of ranks that train
+  bool chief = true;        // evaluates, prints metrics, checkpoints, exports
+  bool checkpoints = true;  // false in PS mode (state lives on the servers)
+};
+
+struct EpochMetrics {
+  int epoch = 0;
+  double loss = 0;
+  double accuracy = 0;
+  double images_per_sec = 0;
+};
+
+class Trainer {
+ public:
+  static Result<std::unique_ptr<Trainer>> Create(const TrainOptions& options,
+                                                 kernels::Backend* backend, TrainerRole role,
+                                                 ParameterUpdater* updater);
+  // Runs the remaining epochs; the chief writes one metric line per epoch to out:
+  // "epoch=N loss=X accuracy=Y images_per_sec=Z".
+  Status run(std::ostream& out);
+  // Top-1 accuracy and mean loss of the current model on a dataset.
+  Result<std::pair<double, double>> evaluate(const Dataset& data);
+  const std::vector<EpochMetrics>& history() const { return history_; }
+  Model& model() { return *model_; }
+
+ private:
+  Trainer() = default;
+  Status resume();
+  Status train_epoch(int epoch, uint64_t shuffle_seed, EpochMetrics* metrics);
+  Status save(int epochs_completed);
+
+  TrainOptions options_;
+  kernels::Backend* backend_ = nullptr;
+  TrainerRole role_;
+  ParameterUpdater* updater_ = nullptr;
+  Dataset train_, test_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<SoftmaxCrossEntropy> loss_;
+  Tensor input_;
+  TrainProgress progress_;
+  // Draws one shuffle seed per epoch; identical on every rank, and restored on
+  // resume by replaying epochs_completed draws.
+  std::mt19937_64 rng_;
+  std::vector<EpochMetrics> history_;
+};
+
+}  // namespace cadre::training
