@@ -45,7 +45,8 @@ class RingCommunicator final : public Communicator {
     int send_gate = -1;
   };
   Status run(const std::vector<Step>& steps, const char* what);
-  Status wait_for_progress(bool sending, bool receiving);
+  // idle: consecutive rounds without progress so far.
+  Status wait_for_progress(bool sending, bool receiving, int64_t idle);
 
   int rank_ = 0, world_ = 1;
   std::vector<std::string> peers_;
