@@ -15,6 +15,13 @@
 #include "kernels/device.h"
 #include "protocol/status.h"
 
+// ConvShape's helpers run in CUDA kernels too.
+#ifdef __CUDACC__
+#define CADRE_HOST_DEVICE __host__ __device__
+#else
+#define CADRE_HOST_DEVICE
+#endif
+
 namespace cadre::kernels {
 
 struct BackendOptions {
@@ -35,8 +42,8 @@ struct ConvShape {
   int kernel_w = 1;
   int pad = 0;
   int stride = 1;
-  int out_height() const { return (height + 2 * pad - kernel_h) / stride + 1; }
-  int out_width() const { return (width + 2 * pad - kernel_w) / stride + 1; }
+  CADRE_HOST_DEVICE int out_height() const { return (height + 2 * pad - kernel_h) / stride + 1; }
+  CADRE_HOST_DEVICE int out_width() const { return (width + 2 * pad - kernel_w) / stride + 1; }
 };
 
 // What softmax_cross_entropy reports to the host: summed loss over the batch and

@@ -11,32 +11,14 @@
 #include <regex>
 #include <string>
 
-#include "training/collectives/socket.h"
+#include "process_runner.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-int free_port() {
-  auto s = cadre::training::net::listen_on(0);
-  return *cadre::training::net::local_port(*s);
-}
+using cadre::testing::free_port;
+using cadre::testing::run;
 
 const std::string kTrain = CADRE_TRAIN_BINARY;
 const std::string kQuick = " --model mlp --threads 1 --train-limit 3000 --log-level error";
