@@ -72,7 +72,7 @@ TEST_P(RingAllreduce, SumsEveryElementForAnyRankCountAndSize) {
   for (int world = 1; world <= 8; ++world) {
     run_ranks(world, GetParam(), [&](int rank, Communicator& comm) {
       for (size_t count : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{97},
-                           size_t{1031}, static_cast<size_t>(world * 1000 + 1)}) {
+                           size_t{1031}, size_t{20011}, static_cast<size_t>(world * 1000 + 1)}) {
         std::vector<float> data(count);
         for (size_t i = 0; i < count; ++i) data[i] = static_cast<float>((i % 1000) * (rank + 1));
         ASSERT_OK(comm.allreduce(data.data(), count, ReduceOp::kSum));
