@@ -69,7 +69,10 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
     popts.sync = o.ps.sync;
     popts.optimizer = optimizer_options(o);
     popts.idle_timeout = std::chrono::seconds(std::max(o.timeout_s, 1));
-    ASSIGN_OR_RETURN(auto server, ps::ParameterServer::Create(popts, backend, initial));
+    // Servers keep their shard in host memory: replies go out of it zero-copy.
+    ASSIGN_OR_RETURN(auto host_backend,
+                     kernels::create_backend({kernels::Device::kCpu, backend->threads(), 0}));
+    ASSIGN_OR_RETURN(auto server, ps::ParameterServer::Create(popts, host_backend.get(), initial));
     spdlog::info("parameter server {} of {} serving {} parameters on port {} ({})", o.ps.index,
                  popts.num_servers, server->range().count, server->bound_port(),
                  o.ps.sync ? "sync" : "async");
@@ -102,7 +105,12 @@ int main(int argc, char** argv) {
       "CADRE_PEERS (or MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE), "
       "CADRE_CHECKPOINT_DIR, CADRE_JOB, and TF_CONFIG in ps mode."};
   add_train_flags(&app, &options);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a bad flag is bad input, exit 2 like every other one.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto logger = spdlog::stderr_color_mt("cadre-train");
   spdlog::set_default_logger(logger);

@@ -12,10 +12,10 @@ namespace {
 using cadre::testing::accuracies;
 using cadre::testing::run;
 
-const std::string kTrain = std::string(CADRE_TRAIN_BINARY) + " --threads 2 --log-level error";
+const std::string kTrain = std::string(CADRE_TRAIN_BINARY) + " --log-level error";
 
 TEST(Accuracy, CnnReachesNinetyOnePercent) {
-  auto r = run(kTrain + " --model cnn --epochs 6");
+  auto r = run(kTrain + " --model cnn --epochs 6 --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto acc = accuracies(r.out);
   ASSERT_EQ(acc.size(), 6u) << r.out;
@@ -23,7 +23,7 @@ TEST(Accuracy, CnnReachesNinetyOnePercent) {
 }
 
 TEST(Accuracy, MlpReachesEightyEightPercent) {
-  auto r = run(kTrain + " --model mlp --epochs 8");
+  auto r = run(kTrain + " --model mlp --epochs 8 --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto acc = accuracies(r.out);
   ASSERT_EQ(acc.size(), 8u) << r.out;

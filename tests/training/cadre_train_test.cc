@@ -70,6 +70,15 @@ TEST_F(CadreTrain, MissingDataIsAClearErrorWithExitCodeTwo) {
   EXPECT_NE(r.out.find("train-images-idx3-ubyte.gz"), std::string::npos) << r.out;
 }
 
+TEST_F(CadreTrain, BadFlagsAndEnvironmentExitWithCodeTwoNamingTheProblem) {
+  auto flag = run(kTrain + kQuick + " --epochs 0");
+  EXPECT_EQ(flag.exit_code, 2) << flag.out;
+  EXPECT_NE(flag.out.find("--epochs"), std::string::npos) << flag.out;
+  auto env = run("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=127.0.0.1:1 " + kTrain + kQuick);
+  EXPECT_EQ(env.exit_code, 2) << env.out;
+  EXPECT_NE(env.out.find("CADRE_PEERS"), std::string::npos) << env.out;
+}
+
 TEST_F(CadreTrain, PeerThatNeverComesFailsWithinTheTimeout) {
   const std::string peers =
       "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
