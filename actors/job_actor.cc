@@ -230,6 +230,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::JobSpec 
     arm_deadline(self);
   }
   notify_manager(self);
+  self->set_error_handler([](caf::scheduled_actor* actor, caf::error& error) {
+    spdlog::warn("job supervisor {}: request failed: {}", actor->id(), caf::to_string(error));
+  });
   return {
       [=](placed_atom, const Placement& placement) { on_placed(self, placement); },
       [=](never_atom, const std::string& uid, const std::string& reason) {
@@ -336,7 +339,8 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::JobSpec 
         }
         persist(self);
       },
-      [=](delete_atom) -> caf::result<std::string> {
+      [=](delete_atom) {
+        // Answered by complete_delete once the replica is gone.
         self->state.delete_promise = self->make_response_promise();
         self->state.deleting = true;
         if (self->state.replica_active) {
@@ -346,7 +350,6 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::JobSpec 
         } else {
           complete_delete(self);
         }
-        return self->state.delete_promise;
       },
       [=](timeout_atom) { complete_delete(self); },
       [=](get_atom) { return self->state.rec.status; },

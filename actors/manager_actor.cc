@@ -252,6 +252,13 @@ void to_job(Self* self, const std::string& job, caf::atom_value atom, const std:
 
 caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> restored) {
   self->state.ctx = std::move(ctx);
+  // Job supervisors report back to us; the context we were given predates our handle.
+  self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
+  // A failed request (e.g. to a job that just quit) must not take the API down.
+  self->set_error_handler([](caf::scheduled_actor*, caf::error& error) {
+    spdlog::warn("manager: request failed: {}", caf::to_string(error));
+  });
+  self->set_default_handler(caf::print_and_drop);
   for (auto& record : restored) {
     auto manifest = spec::parse_manifest(record.status.manifest);
     if (!manifest.ok() || !manifest->job) {

@@ -18,19 +18,27 @@ LocalLayout LocalLayout::at(const std::string& dir) {
 
 std::vector<std::string> coordinator_command(const std::string& binary, const LocalLayout& layout,
                                              const LocalUpOptions& options) {
-  return {binary,
-          "--config-dir",
-          layout.coordinator_dir(),
-          "--state-dir",
-          layout.state_dir(),
-          "--bind-address",
-          "127.0.0.1",
-          "--agent-port",
-          std::to_string(options.agent_port),
-          "--client-port",
-          std::to_string(options.client_port),
-          "--endpoints-file",
-          layout.endpoints_file()};
+  std::vector<std::string> argv = {binary,
+                                   "--config-dir",
+                                   layout.coordinator_dir(),
+                                   "--state-dir",
+                                   layout.state_dir(),
+                                   "--bind-address",
+                                   "127.0.0.1",
+                                   "--agent-port",
+                                   std::to_string(options.agent_port),
+                                   "--client-port",
+                                   std::to_string(options.client_port),
+                                   "--endpoints-file",
+                                   layout.endpoints_file()};
+  // Operators (and tests) tune timeouts in DIR/coordinator/coordinator.yaml.
+  const std::string tuning = layout.coordinator_dir() + "/coordinator.yaml";
+  std::error_code ec;
+  if (std::filesystem::exists(tuning, ec)) {
+    argv.push_back("--config");
+    argv.push_back(tuning);
+  }
+  return argv;
 }
 
 std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,

@@ -15,6 +15,7 @@ Status bad(const std::string& path, const std::string& what) {
 Result<ObjectMeta> parse_metadata(YamlReader& top) {
   ASSIGN_OR_RETURN(auto reader, top.map("metadata"));
   if (!reader) return bad("metadata", "required");
+  RETURN_IF_ERROR(reader->only({"name", "namespace", "labels"}));
   ObjectMeta meta;
   ASSIGN_OR_RETURN(auto name, reader->string("name"));
   if (!name) return bad("metadata.name", "required");
@@ -36,6 +37,7 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
 }
 
 Result<ResourceRequest> parse_resources(YamlReader& reader) {
+  RETURN_IF_ERROR(reader.only({"cpu", "memory", "gpu"}));
   ResourceRequest out;
   ASSIGN_OR_RETURN(auto cpu, reader.scalar("cpu"));
   if (cpu) {
@@ -82,6 +84,8 @@ Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
 }  // namespace
 
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
+  RETURN_IF_ERROR(reader.only(
+      {"command", "args", "env", "workingDir", "resources", "terminationGracePeriodSeconds"}));
   ReplicaTemplate out;
   ASSIGN_OR_RETURN(auto command, reader.string_list("command"));
   if (!command || command->empty()) return bad(reader.child_path("command"), "required");
@@ -108,6 +112,7 @@ Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata) {
   job.metadata = std::move(metadata);
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
   if (!spec) return bad("spec", "required");
+  RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds"}));
   ASSIGN_OR_RETURN(auto tmpl, spec->map("template"));
   if (!tmpl) return bad("spec.template", "required");
   ASSIGN_OR_RETURN(job.replica, parse_replica_template(*tmpl));
@@ -129,6 +134,7 @@ Result<Manifest> parse_manifest(const std::string& yaml_text) {
   }
   if (!root.IsDefined() || root.IsNull()) return InvalidArgument("manifest is empty");
   ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
+  RETURN_IF_ERROR(top.only({"apiVersion", "kind", "metadata", "spec"}));
   ASSIGN_OR_RETURN(auto api, top.string("apiVersion"));
   if (!api) return bad("apiVersion", "required (" + std::string(kApiVersion) + ")");
   if (*api != kApiVersion) {

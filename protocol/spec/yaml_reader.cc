@@ -99,6 +99,16 @@ Status YamlReader::reject_unknown() const {
   return Status::Ok();
 }
 
+Status YamlReader::only(std::initializer_list<const char*> known) const {
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.Scalar();
+    bool found = false;
+    for (const char* k : known) found = found || key == k;
+    if (!found) return error(key, "unknown field");
+  }
+  return Status::Ok();
+}
+
 bool is_dns_label(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   for (char c : name) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,6 +40,9 @@ class YamlReader {
 
   // Fails on the first key that was never read: "spec.templat: unknown field".
   Status reject_unknown() const;
+  // Fails on the first key not in `known`; called before reading, so a typo is
+  // reported as itself rather than as the required field it hid.
+  Status only(std::initializer_list<const char*> known) const;
 
  private:
   YamlReader(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}

@@ -56,8 +56,11 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(with("cpu: 500m", "cpu: lots")),
             "spec.template.resources.cpu: 'lots' is not a CPU quantity (examples: 2, 0.5, 500m)");
   EXPECT_EQ(error_of(with("name: hello", "name: Hello_World")).rfind("metadata.name:", 0), 0u);
-  EXPECT_EQ(error_of(with("command: [sh, -c]", "comand: [sh]")), "spec.template.command: required");
+  EXPECT_EQ(error_of(with("command: [sh, -c]", "comand: [sh]")), "spec.template.comand: unknown field");
+  EXPECT_EQ(error_of(with("    command: [sh, -c]\n", "")), "spec.template.command: required");
   EXPECT_EQ(error_of(with("workingDir", "workDir")), "spec.template.workDir: unknown field");
+  // A misspelt required field is reported as the typo, not as the missing field.
+  EXPECT_EQ(error_of(with("  template:", "  templte:")), "spec.templte: unknown field");
   EXPECT_EQ(error_of(with("activeDeadlineSeconds: 60", "activeDeadlineSeconds: 0")),
             "spec.activeDeadlineSeconds: must be >= 1");
   EXPECT_EQ(error_of(with("gpu: 1", "gpu: -1")), "spec.template.resources.gpu: must be >= 0");

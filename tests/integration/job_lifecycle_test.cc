@@ -1,0 +1,153 @@
+// The walking skeleton's acceptance, through the real binaries on 127.0.0.1.
+#include <signal.h>
+
+#include "tests/integration/local_cluster.h"
+
+namespace cadre::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class JobLifecycle : public LocalCluster {};
+
+TEST_F(JobLifecycle, TwoNodesAreReadyWithinFiveSeconds) {
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto nodes = get_json("nodes");
+        if (!nodes.is_array() || nodes.size() != 2) return false;
+        for (const auto& node : nodes) {
+          if (node.value("state", "") != "Ready") return false;
+        }
+        return true;
+      },
+      5s));
+  auto nodes = get_json("nodes");
+  for (const auto& node : nodes) {
+    EXPECT_TRUE(node.contains("name"));
+    EXPECT_GT(node.value("cpus", 0.0), 0.0);
+    EXPECT_GT(node.value("memory", int64_t{0}), 0);
+    EXPECT_TRUE(node.contains("gpus"));
+  }
+}
+
+TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetrics) {
+  auto applied = apply(shell_job("hello", "echo hello-cadre; echo accuracy=0.5"));
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_NE(applied.output.find("job/hello created"), std::string::npos) << applied.output;
+
+  auto waited = cadre("wait job/hello --for Succeeded --timeout 30");
+  ASSERT_EQ(waited.exit_code, 0) << waited.output;
+  auto logs = cadre("logs job/hello");
+  EXPECT_EQ(logs.exit_code, 0);
+  EXPECT_NE(logs.output.find("hello-cadre"), std::string::npos) << logs.output;
+
+  auto jobs = get_json("jobs");
+  ASSERT_TRUE(jobs.is_array());
+  ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["name"], "hello");
+  EXPECT_EQ(jobs[0]["kind"], "Job");
+  EXPECT_EQ(jobs[0]["phase"], "Succeeded");
+  EXPECT_EQ(jobs[0]["exitCode"], 0);
+  EXPECT_DOUBLE_EQ(jobs[0]["metrics"]["accuracy"].get<double>(), 0.5);
+  EXPECT_FALSE(jobs[0]["node"].get<std::string>().empty());
+}
+
+TEST_F(JobLifecycle, ReplicaSeesTheEnvironmentContract) {
+  ASSERT_EQ(apply(shell_job("env",
+                            "echo job=$CADRE_JOB rank=$CADRE_RANK world=$WORLD_SIZE "
+                            "type=$CADRE_REPLICA_TYPE ckpt=$CADRE_CHECKPOINT_DIR"))
+                .exit_code,
+            0);
+  ASSERT_EQ(cadre("wait job/env --for Succeeded --timeout 30").exit_code, 0);
+  auto logs = cadre("logs job/env").output;
+  EXPECT_NE(logs.find("job=env rank=0 world=1 type=Main ckpt=/"), std::string::npos) << logs;
+}
+
+TEST_F(JobLifecycle, ExitCodeThreeEndsFailedWithThatCode) {
+  ASSERT_EQ(apply(shell_job("three", "exit 3")).exit_code, 0);
+  auto waited = cadre("wait job/three --for Succeeded --timeout 30");
+  EXPECT_NE(waited.exit_code, 0);
+  EXPECT_NE(waited.output.find("Failed"), std::string::npos) << waited.output;
+  auto job = get_json("jobs three");
+  EXPECT_EQ(job["phase"], "Failed");
+  EXPECT_EQ(job["exitCode"], 3);
+  EXPECT_EQ(cadre("wait job/three --for Failed --timeout 5").exit_code, 0);
+}
+
+TEST_F(JobLifecycle, MissingCommandFailsAsLaunchFailed) {
+  ASSERT_EQ(apply("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: nobin}\nspec:\n  template:\n"
+                  "    command: [/no/such/binary]\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually([&] { return job_phase("nobin") == "Failed"; }, 15s));
+  EXPECT_EQ(get_json("jobs nobin")["reason"], "LaunchFailed");
+}
+
+TEST_F(JobLifecycle, DeleteStopsASleepingJobWithinTheGracePeriod) {
+  // A marker in the command line lets us find exactly this process.
+  const std::string marker = "sleep 600." + std::to_string(::getpid());
+  // "[s]leep" matches the process but not the shell running pgrep.
+  const std::string pattern = "[s]" + marker.substr(1);
+  ASSERT_EQ(
+      apply(shell_job("sleeper", "exec " + marker, "  activeDeadlineSeconds: 3600\n")).exit_code,
+      0);
+  ASSERT_TRUE(eventually([&] { return job_phase("sleeper") == "Running"; }, 15s));
+  ASSERT_TRUE(
+      eventually([&] { return run_command("pgrep -f '" + pattern + "'").exit_code == 0; }, 5s));
+
+  const auto start = std::chrono::steady_clock::now();
+  auto deleted = cadre("delete job/sleeper");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_NE(deleted.output.find("job/sleeper deleted"), std::string::npos);
+  // sleep dies on SIGTERM at once; the default grace period is 10 s.
+  EXPECT_TRUE(
+      eventually([&] { return run_command("pgrep -f '" + pattern + "'").exit_code != 0; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_NE(cadre("get jobs sleeper").exit_code, 0);
+  // The API is still serving after a delete.
+  EXPECT_EQ(cadre("get nodes").exit_code, 0);
+  EXPECT_TRUE(get_json("jobs").empty());
+}
+
+TEST_F(JobLifecycle, ActiveDeadlineStopsTheJobAsDeadlineExceeded) {
+  ASSERT_EQ(apply(shell_job("late", "sleep 600", "  activeDeadlineSeconds: 1\n")).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("late") == "Failed"; }, 15s));
+  EXPECT_EQ(get_json("jobs late")["reason"], "DeadlineExceeded");
+}
+
+TEST_F(JobLifecycle, BadSpecIsRefusedWithItsFieldPathAndNothingIsCreated) {
+  auto refused = apply(
+      "apiVersion: cadre/v1\nkind: Job\nmetadata: {name: bad}\nspec:\n  template:\n"
+      "    command: [sh]\n    resources: {cpu: lots}\n");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("spec.template.resources.cpu"), std::string::npos)
+      << refused.output;
+  auto unknown =
+      apply("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: bad}\nspec:\n  templte: {}\n");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("spec.templte: unknown field"), std::string::npos)
+      << unknown.output;
+  EXPECT_TRUE(get_json("jobs").empty());
+}
+
+TEST_F(JobLifecycle, ReapplyingTheSameSpecIsUnchangedAndADifferentOneIsRefused) {
+  const std::string spec = shell_job("same", "true");
+  ASSERT_EQ(apply(spec).exit_code, 0);
+  auto again = apply(spec);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.output.find("unchanged"), std::string::npos) << again.output;
+  auto different = apply(shell_job("same", "false"));
+  EXPECT_NE(different.exit_code, 0);
+  EXPECT_NE(different.output.find("already exists"), std::string::npos) << different.output;
+}
+
+TEST_F(JobLifecycle, RequestNoNodeCouldHoldFailsUnschedulableAtOnce) {
+  ASSERT_EQ(apply(shell_job("huge", "true") + "    resources: {gpu: 8}\n").exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("huge") == "Failed"; }, 5s));
+  auto job = get_json("jobs huge");
+  EXPECT_EQ(job["reason"], "Unschedulable");
+  EXPECT_NE(job["message"].get<std::string>().find("gpu=8"), std::string::npos) << job.dump();
+}
+
+}  // namespace
+}  // namespace cadre::testing

@@ -1,0 +1,273 @@
+// Authentication, hostile input, and the failure model, on a real local cluster.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <zmq.hpp>
+
+#include "protocol/curve_keys.h"
+#include "protocol/framing.h"
+#include "tests/integration/local_cluster.h"
+
+namespace cadre::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Security : public LocalCluster {
+ protected:
+  // A client config like the cluster's, but proving `key_file`.
+  std::string config_with_key(const std::string& key_file) {
+    std::string config = read_file(path("config"));
+    const auto at = config.find("key: ", config.find("server_key:") + 11);
+    const auto end = config.find('\n', at);
+    config.replace(at, end - at, "key: " + key_file);
+    const std::string file = path("other-config");
+    std::ofstream(file) << config;
+    return file;
+  }
+};
+
+TEST_F(Security, UnknownClientKeyIsRefusedClearly) {
+  auto generated = run_command(bin("cadre") + " keys generate --out " + path("stranger"));
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  auto result = run_command(bin("cadre") + " --config " + config_with_key(path("stranger.key")) +
+                            " get nodes");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("refused"), std::string::npos) << result.output;
+}
+
+TEST_F(Security, AgentKeyCannotActAsAClient) {
+  auto result = run_command(bin("cadre") + " --config " + config_with_key(path("keys/agent.key")) +
+                            " get nodes");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("refused"), std::string::npos) << result.output;
+}
+
+TEST_F(Security, ClientKeyCannotRegisterAsAnAgent) {
+  const auto endpoints = nlohmann::json::parse(read_file(path("endpoints.json")));
+  // The intruder runs for 3 s; its output goes to a file so the pipe closes.
+  auto result = run_command("timeout 3 " + bin("cadre-agent") + " --coordinator " +
+                            endpoints["agents"].get<std::string>() + " --server-key " +
+                            path("keys/server.pub") + " --key " + path("keys/client.key") +
+                            " --name intruder --work-dir " + path("intruder") + " --gpus 0 > " +
+                            path("intruder.log") + " 2>&1");
+  EXPECT_NE(result.exit_code, 0);
+  auto nodes = get_json("nodes");
+  for (const auto& node : nodes) EXPECT_NE(node["name"], "intruder");
+  EXPECT_EQ(nodes.size(), 2u);
+}
+
+// Sends hostile frames at a port; the coordinator must keep serving.
+class HostileInput : public LocalCluster {
+ protected:
+  std::string endpoint(const char* which) {
+    return nlohmann::json::parse(read_file(path("endpoints.json")))[which].get<std::string>();
+  }
+  zmq::socket_t dealer(zmq::context_t& ctx, const char* which, const char* key) {
+    zmq::socket_t socket(ctx, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
+    auto keys = protocol::read_keypair(path(std::string("keys/") + key + ".key"));
+    auto server = protocol::read_public_key(path("keys/server.pub"));
+    EXPECT_TRUE(protocol::make_curve_client(socket, *keys, *server).ok());
+    socket.connect(endpoint(which));
+    return socket;
+  }
+  static void send_parts(zmq::socket_t& socket, const std::vector<std::string>& parts) {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      socket.send(zmq::buffer(parts[i]),
+                  i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+  // Raw bytes on the TCP port, with no ZMTP handshake at all.
+  static void send_raw_tcp(const std::string& endpoint, const std::string& bytes) {
+    const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      (void)!::write(fd, bytes.data(), bytes.size());
+    }
+    ::close(fd);
+  }
+  std::vector<std::string> bad_messages() {
+    protocol::Header header;
+    header.kind = protocol::MessageKind::kApply;
+    header.id = 1;
+    protocol::Header wrong_version = header;
+    wrong_version.v = 42;
+    protocol::Header unknown_kind = header;
+    unknown_kind.kind = static_cast<protocol::MessageKind>(999);
+    return {protocol::encode(header) + "|" + "\x91\x01",  // separator marks two frames
+            std::string("\xdd\xff\xff\xff\xff", 5) + "|" + "x",
+            protocol::encode(wrong_version) + "|" + protocol::encode(protocol::ApplyRequest{}),
+            protocol::encode(unknown_kind) + "|" + protocol::encode(protocol::ApplyRequest{}),
+            protocol::encode(header) + "|" + std::string("\xdb\xff\xff\xff\xff", 5)};
+  }
+};
+
+TEST_F(HostileInput, MalformedFramesOnTheClientPortGetErrorsAndServiceContinues) {
+  zmq::context_t ctx;
+  auto socket = dealer(ctx, "clients", "client");
+  send_parts(socket, {"one lonely part"});
+  send_parts(socket, {"a", "b", "c", "d"});
+  for (const auto& message : bad_messages()) {
+    const auto bar = message.find('|');
+    send_parts(socket, {message.substr(0, bar), message.substr(bar + 1)});
+  }
+  // Each bad request is answered with an error reply, not silence or a crash.
+  int errors = 0;
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  while (errors < 7 && zmq::poll(&item, 1, std::chrono::milliseconds(3000)) > 0) {
+    auto reply = protocol::recv_envelope(socket, false, protocol::DecodeLimits{});
+    if (reply.ok() && reply->header.kind == protocol::MessageKind::kError) ++errors;
+  }
+  EXPECT_EQ(errors, 7);
+  send_raw_tcp(endpoint("clients"), std::string(4096, '\xff'));
+  auto get = cadre("get nodes");
+  EXPECT_EQ(get.exit_code, 0) << get.output;
+}
+
+TEST_F(HostileInput, OversizedFrameDropsOnlyThatConnection) {
+  zmq::context_t ctx;
+  auto socket = dealer(ctx, "clients", "client");
+  protocol::Header header;
+  header.kind = protocol::MessageKind::kApply;
+  send_parts(socket, {protocol::encode(header), std::string((64 << 20) + 1024, 'x')});
+  std::this_thread::sleep_for(500ms);
+  auto get = cadre("get nodes");
+  EXPECT_EQ(get.exit_code, 0) << get.output;
+}
+
+TEST_F(HostileInput, MalformedFramesOnTheAgentPortAreDroppedAndNodesStayReady) {
+  zmq::context_t ctx;
+  auto socket = dealer(ctx, "agents", "agent");
+  send_parts(socket, {"garbage"});
+  for (const auto& message : bad_messages()) {
+    const auto bar = message.find('|');
+    send_parts(socket, {message.substr(0, bar), message.substr(bar + 1)});
+  }
+  // A started report from a connection that never registered is refused too.
+  protocol::Header header;
+  header.kind = protocol::MessageKind::kReplicaExited;
+  send_parts(socket, {protocol::encode(header),
+                      protocol::encode(protocol::ReplicaExited{"x", "y", 0, 0, "", "", 0})});
+  send_raw_tcp(endpoint("agents"), std::string("\x00\x01\x02 not zmtp", 14));
+  std::this_thread::sleep_for(1500ms);
+  auto nodes = get_json("nodes");
+  ASSERT_EQ(nodes.size(), 2u);
+  for (const auto& node : nodes) EXPECT_EQ(node["state"], "Ready");
+}
+
+class NodeFailure : public LocalCluster {
+ protected:
+  std::string coordinator_yaml() const override {
+    return "not-ready-after-ms: 2000\nlost-after-ms: 4000\n";
+  }
+  std::string node_state(const std::string& name) {
+    auto result = cadre("get nodes " + name + " -o json");
+    if (result.exit_code != 0) return "";
+    try {
+      return nlohmann::json::parse(result.output).value("state", "");
+    } catch (...) {
+      return "";
+    }
+  }
+};
+
+TEST_F(NodeFailure, KilledAgentBecomesNotReadyThenLostWithinTheTimeouts) {
+  ASSERT_TRUE(eventually([&] { return node_state("local-1") == "Ready"; }, 5s));
+  ASSERT_EQ(::kill(pid_of("agent-1"), SIGKILL), 0);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return node_state("local-1") == "NotReady"; }, 4s));
+  EXPECT_GE(std::chrono::steady_clock::now() - killed, 1500ms);
+  ASSERT_TRUE(eventually([&] { return node_state("local-1") == "Lost"; }, 5s));
+  EXPECT_EQ(node_state("local-2"), "Ready");
+}
+
+TEST_F(NodeFailure, JobOnALostNodeFailsAsNodeLost) {
+  ASSERT_EQ(apply(shell_job("doomed", "sleep 600")).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("doomed") == "Running"; }, 10s));
+  const std::string node = get_json("jobs doomed")["node"];
+  const int pid = pid_of(node == "local-1" ? "agent-1" : "agent-2");
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("doomed") == "Failed"; }, 10s));
+  EXPECT_EQ(get_json("jobs doomed")["reason"], "NodeLost");
+}
+
+// The coordinator restarts on the same ports, as a supervisor (systemd) would.
+class CoordinatorRestart : public LocalCluster {
+ protected:
+  static int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+  std::string up_flags() const override {
+    return "--agents 2 --agent-port " + std::to_string(agent_port_) + " --client-port " +
+           std::to_string(client_port_);
+  }
+  void kill9_and_restart() {
+    const int pid = pid_of("coordinator");
+    std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string command;
+    for (size_t at = 0; at < cmdline.size();) {
+      const auto end = cmdline.find('\0', at);
+      command += "'" + cmdline.substr(at, end - at) + "' ";
+      at = end + 1;
+    }
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 5s));
+    auto restarted = run_command("setsid " + command + ">> " + path("logs/coordinator.log") +
+                                 " 2>&1 < /dev/null & echo $! > " + path("pids/coordinator.pid"));
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  }
+  int agent_port_ = free_port();
+  int client_port_ = free_port();
+};
+
+TEST_F(CoordinatorRestart, Kill9AndRestartKeepsEveryJobAndItsPhase) {
+  const std::string marker = "sleep 700." + std::to_string(::getpid());
+  const std::string pattern = "[s]" + marker.substr(1);  // not matching pgrep's own shell
+  ASSERT_EQ(apply(shell_job("done", "echo accuracy=0.75")).exit_code, 0);
+  ASSERT_EQ(apply(shell_job("broken", "exit 4")).exit_code, 0);
+  ASSERT_EQ(apply(shell_job("long", "exec " + marker)).exit_code, 0);
+  ASSERT_EQ(cadre("wait job/done --for Succeeded --timeout 30").exit_code, 0);
+  ASSERT_EQ(cadre("wait job/broken --for Failed --timeout 30").exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("long") == "Running"; }, 10s));
+
+  kill9_and_restart();
+  ASSERT_TRUE(eventually([&] { return cadre("get nodes").exit_code == 0; }, 10s));
+
+  EXPECT_EQ(job_phase("done"), "Succeeded");
+  EXPECT_DOUBLE_EQ(get_json("jobs done")["metrics"]["accuracy"].get<double>(), 0.75);
+  EXPECT_EQ(job_phase("broken"), "Failed");
+  EXPECT_EQ(get_json("jobs broken")["exitCode"], 4);
+  // The running replica is adopted, not restarted: still one process, still Running.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto nodes = get_json("nodes");
+        return nodes.size() == 2 && nodes[0]["state"] == "Ready" && nodes[1]["state"] == "Ready";
+      },
+      10s));
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(job_phase("long"), "Running");
+  auto count = run_command("pgrep -fc '" + pattern + "'");
+  EXPECT_EQ(count.output, "1\n");
+  // And it is still under control: delete stops it.
+  ASSERT_EQ(cadre("delete job/long").exit_code, 0);
+  EXPECT_TRUE(
+      eventually([&] { return run_command("pgrep -f '" + pattern + "'").exit_code != 0; }, 10s));
+}
+
+}  // namespace
+}  // namespace cadre::testing
