@@ -91,89 +91,98 @@ Result<std::unique_ptr<RingCommunicator>> RingCommunicator::Create(
         routable_address(rv.master_addr, rv.master_port) + ":" + std::to_string(port);
     ASSIGN_OR_RETURN(comm->peers_, exchange_peers_via_master(rv, me));
   }
-  const int next = (rv.rank + 1) % rv.world_size;
-  const int prev = (rv.rank + rv.world_size - 1) % rv.world_size;
-  ASSIGN_OR_RETURN(auto next_addr, net::parse_host_port(comm->peers_[next]));
-  auto named = [&](Status s, int peer) {
-    return s.annotate("ring rank " + std::to_string(rv.rank) + ": peer rank " +
-                      std::to_string(peer) + " at " + comm->peers_[peer]);
-  };
+  ASSIGN_OR_RETURN(bool next_on_this_host, comm->connect(listener, deadline));
+  RETURN_IF_ERROR(comm->open_channels(next_on_this_host, deadline));
+  return comm;
+}
 
+Status RingCommunicator::about_peer(const Status& s, int peer) const {
+  return s.annotate("ring rank " + std::to_string(rank_) + ": peer rank " + std::to_string(peer) +
+                    " at " + peers_[peer]);
+}
+
+Result<bool> RingCommunicator::connect(const net::Socket& listener,
+                                       net::Clock::time_point deadline) {
+  const int next = (rank_ + 1) % world_, prev = (rank_ + world_ - 1) % world_;
+  ASSIGN_OR_RETURN(auto next_addr, net::parse_host_port(peers_[next]));
   // Handshake order cannot deadlock: every rank connects and says hello before
   // it waits for anyone (the kernel accepts into the backlog for us).
   protocol::RingHello hello;
-  hello.rank = rv.rank;
-  hello.world_size = rv.world_size;
+  hello.rank = rank_;
+  hello.world_size = world_;
   hello.host_id = net::host_identity();
   auto out = net::connect_until(next_addr.first, next_addr.second, deadline);
-  if (!out.ok()) return named(out.status(), next);
-  comm->out_ = std::move(out).value();
-  RETURN_IF_ERROR(named(send_message(comm->out_, protocol::encode(hello), deadline), next));
+  if (!out.ok()) return about_peer(out.status(), next);
+  out_ = std::move(out).value();
+  RETURN_IF_ERROR(about_peer(send_message(out_, protocol::encode(hello), deadline), next));
   auto in = net::accept_until(listener, deadline);
-  if (!in.ok()) return named(in.status(), prev);
-  comm->in_ = std::move(in).value();
-  auto prev_hello = read_message<protocol::RingHello>(comm->in_, deadline, "ring hello");
-  if (!prev_hello.ok()) return named(prev_hello.status(), prev);
-  if (prev_hello->rank != prev || prev_hello->world_size != rv.world_size)
-    return FailedPrecondition("ring rank " + std::to_string(rv.rank) + ": expected rank " +
-                              std::to_string(prev) + " of " + std::to_string(rv.world_size) +
+  if (!in.ok()) return about_peer(in.status(), prev);
+  in_ = std::move(in).value();
+  auto prev_hello = read_message<protocol::RingHello>(in_, deadline, "ring hello");
+  if (!prev_hello.ok()) return about_peer(prev_hello.status(), prev);
+  if (prev_hello->rank != prev || prev_hello->world_size != world_)
+    return FailedPrecondition("ring rank " + std::to_string(rank_) + ": expected rank " +
+                              std::to_string(prev) + " of " + std::to_string(world_) +
                               " to connect, got rank " + std::to_string(prev_hello->rank) + " of " +
                               std::to_string(prev_hello->world_size));
-  RETURN_IF_ERROR(named(send_message(comm->in_, protocol::encode(hello), deadline), prev));
-  auto next_hello = read_message<protocol::RingHello>(comm->out_, deadline, "ring hello");
-  if (!next_hello.ok()) return named(next_hello.status(), next);
-  if (next_hello->rank != next || next_hello->world_size != rv.world_size)
-    return FailedPrecondition("ring rank " + std::to_string(rv.rank) + ": rank " +
+  RETURN_IF_ERROR(about_peer(send_message(in_, protocol::encode(hello), deadline), prev));
+  auto next_hello = read_message<protocol::RingHello>(out_, deadline, "ring hello");
+  if (!next_hello.ok()) return about_peer(next_hello.status(), next);
+  if (next_hello->rank != next || next_hello->world_size != world_)
+    return FailedPrecondition("ring rank " + std::to_string(rank_) + ": rank " +
                               std::to_string(next) + " answered as rank " +
                               std::to_string(next_hello->rank));
+  return next_hello->host_id == hello.host_id;
+}
 
+Status RingCommunicator::open_channels(bool next_on_this_host, net::Clock::time_point deadline) {
+  const int next = (rank_ + 1) % world_, prev = (rank_ + world_ - 1) % world_;
   // Shared-memory offer for the link to next. The offer frame is always sent
   // (empty name: TCP) so both sides agree even if their settings differ.
-  const bool try_shm = options.ring_transport == "auto" && next_hello->host_id == hello.host_id;
   std::unique_ptr<ShmSegment> out_segment;
-  protocol::RingHello offer = hello;
-  if (try_shm) {
-    auto seg = ShmSegment::Create(shm_name(rv.rank), 4 * options.ring_slice_bytes);
+  protocol::RingHello offer;
+  offer.rank = rank_;
+  offer.world_size = world_;
+  if (options_.ring_transport == "auto" && next_on_this_host) {
+    auto seg = ShmSegment::Create(shm_name(rank_), 4 * options_.ring_slice_bytes);
     if (seg.ok()) {
       out_segment = std::move(seg).value();
       offer.shm_name = out_segment->name();
     }
   }
-  RETURN_IF_ERROR(named(send_message(comm->out_, protocol::encode(offer), deadline), next));
-  auto prev_offer = read_message<protocol::RingHello>(comm->in_, deadline, "ring shm offer");
-  if (!prev_offer.ok()) return named(prev_offer.status(), prev);
-  protocol::RingShmAck ack;
+  RETURN_IF_ERROR(about_peer(send_message(out_, protocol::encode(offer), deadline), next));
+  auto prev_offer = read_message<protocol::RingHello>(in_, deadline, "ring shm offer");
+  if (!prev_offer.ok()) return about_peer(prev_offer.status(), prev);
   std::unique_ptr<ShmSegment> in_segment;
   if (!prev_offer->shm_name.empty()) {
+    protocol::RingShmAck ack;
     auto seg = ShmSegment::Open(prev_offer->shm_name);
     ack.mapped = seg.ok();
     if (seg.ok())
       in_segment = std::move(seg).value();
     else
       ack.error = seg.status().to_string();
-    RETURN_IF_ERROR(named(send_message(comm->in_, protocol::encode(ack), deadline), prev));
+    RETURN_IF_ERROR(about_peer(send_message(in_, protocol::encode(ack), deadline), prev));
   }
   if (out_segment) {
-    auto next_ack = read_message<protocol::RingShmAck>(comm->out_, deadline, "ring shm ack");
-    if (!next_ack.ok()) return named(next_ack.status(), next);
+    auto next_ack = read_message<protocol::RingShmAck>(out_, deadline, "ring shm ack");
+    if (!next_ack.ok()) return about_peer(next_ack.status(), next);
     out_segment->unlink();  // both sides have it mapped; nothing leaks if we die now
     if (!next_ack->mapped) out_segment.reset();
   }
 
-  RETURN_IF_ERROR(net::tune_for_bulk(comm->out_));
-  RETURN_IF_ERROR(net::tune_for_bulk(comm->in_));
-  if (out_segment) {
-    comm->next_shm_ = true;
-    comm->send_ = std::make_unique<ShmSendChannel>(std::move(out_segment), &comm->out_);
-  } else {
-    comm->send_ = std::make_unique<TcpSendChannel>(&comm->out_);
-  }
-  if (in_segment) {
-    comm->recv_ = std::make_unique<ShmRecvChannel>(std::move(in_segment), &comm->in_);
-  } else {
-    comm->recv_ = std::make_unique<TcpRecvChannel>(&comm->in_);
-  }
-  return comm;
+  RETURN_IF_ERROR(net::tune_for_bulk(out_));
+  RETURN_IF_ERROR(net::tune_for_bulk(in_));
+  next_shm_ = out_segment != nullptr;
+  if (out_segment)
+    send_ = std::make_unique<ShmSendChannel>(std::move(out_segment), &out_);
+  else
+    send_ = std::make_unique<TcpSendChannel>(&out_);
+  if (in_segment)
+    recv_ = std::make_unique<ShmRecvChannel>(std::move(in_segment), &in_);
+  else
+    recv_ = std::make_unique<TcpRecvChannel>(&in_);
+  return Status::Ok();
 }
 
 Status RingCommunicator::wait_for_progress(bool sending, bool receiving, int64_t idle) {

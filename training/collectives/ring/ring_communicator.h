@@ -44,6 +44,12 @@ class RingCommunicator final : public Communicator {
     bool accumulate = false;
     int send_gate = -1;
   };
+  // Connects to next and accepts previous, checking both hellos; returns
+  // whether next runs on this host.
+  Result<bool> connect(const net::Socket& listener, net::Clock::time_point deadline);
+  // Offers shared memory to next, answers previous's offer, builds channels.
+  Status open_channels(bool next_on_this_host, net::Clock::time_point deadline);
+  Status about_peer(const Status& s, int peer) const;
   Status run(const std::vector<Step>& steps, const char* what);
   // idle: consecutive rounds without progress so far.
   Status wait_for_progress(bool sending, bool receiving, int64_t idle);
