@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -198,6 +199,11 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
                      std::vector<Started>& started, ClientConfig* config) {
   ASSIGN_OR_RETURN(std::string coordinator_bin, find_sibling_binary("cadre-coordinator"));
   ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
+  // Replicas inherit the agents' PATH: put Cadre's own programs (cadre-train,
+  // cadre-serve) first, so examples can name them as they would on an installed node.
+  const std::string bin_dir = fs::path(agent_bin).parent_path().string();
+  const char* path = std::getenv("PATH");
+  ::setenv("PATH", (bin_dir + ":" + (path != nullptr ? path : "/usr/bin:/bin")).c_str(), 1);
 
   // A stale endpoints file would point at a previous coordinator's ports.
   std::error_code ec;

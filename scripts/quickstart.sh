@@ -25,6 +25,12 @@ run "$cadre" wait job/hello --for Succeeded --timeout 60
 run "$cadre" logs job/hello
 run "$cadre" get jobs
 
+step "Train Fashion-MNIST (MLP, 5 epochs) as a job"
+run "$cadre" apply -f examples/train-fmnist-job.yaml
+run "$cadre" logs job/fmnist-mlp -f
+run "$cadre" wait job/fmnist-mlp --for Succeeded --timeout 600
+run "$cadre" get jobs
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).

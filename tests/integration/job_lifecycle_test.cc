@@ -149,5 +149,21 @@ TEST_F(JobLifecycle, RequestNoNodeCouldHoldFailsUnschedulableAtOnce) {
   EXPECT_NE(job["message"].get<std::string>().find("gpu=8"), std::string::npos) << job.dump();
 }
 
+TEST_F(JobLifecycle, TrainingJobReportsItsEpochMetrics) {
+  // cadre-train is on the replicas' PATH in a local cluster, as on an installed node.
+  ASSERT_EQ(
+      apply("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: train}\nspec:\n"
+            "  template:\n    command: [cadre-train]\n"
+            "    args: [--model, mlp, --epochs, '2', --threads, '1', --train-limit, '6000']\n")
+          .exit_code,
+      0);
+  auto waited = cadre("wait job/train --for Succeeded --timeout 120");
+  ASSERT_EQ(waited.exit_code, 0) << waited.output << cadre("logs job/train").output;
+  auto job = get_json("jobs train");
+  EXPECT_EQ(job["metrics"]["epoch"], 2);
+  EXPECT_GT(job["metrics"]["accuracy"].get<double>(), 0.6);
+  EXPECT_GT(job["metrics"]["images_per_sec"].get<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace cadre::testing
