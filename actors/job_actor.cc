@@ -12,17 +12,12 @@
 #include <chrono>
 
 #include "actors/actors.h"
+#include "actors/wall_clock.h"
 
 namespace cadre::actors {
 namespace {
 
 using protocol::MessageKind;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct JobState {
   ActorContext ctx;

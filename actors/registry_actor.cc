@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/actors.h"
+#include "actors/wall_clock.h"
 #include "protocol/spec/yaml_reader.h"
 
 namespace cadre::actors {
@@ -10,12 +11,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using protocol::MessageKind;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct NodeEntry {
   protocol::RegisterRequest info;

@@ -1,0 +1,110 @@
+#include "actors/state_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace cadre::actors {
+namespace {
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/state_store_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    std::filesystem::remove(path_);
+    std::filesystem::remove(path_ + "-wal");
+    std::filesystem::remove(path_ + "-shm");
+  }
+  std::unique_ptr<StateStore> open() {
+    auto store = StateStore::Open(path_);
+    EXPECT_TRUE(store.ok()) << store.status().to_string();
+    return std::move(*store);
+  }
+  std::string path_;
+};
+
+JobRecord record(const std::string& name) {
+  JobRecord r;
+  r.status.name = name;
+  r.status.kind = "Job";
+  r.status.phase = "Running";
+  r.status.node = "n1";
+  r.status.replica = name + "-main-0-0";
+  r.status.created_ms = 1000;
+  r.status.manifest = "apiVersion: cadre/v1";
+  r.node_epoch = 9;
+  r.attempts = 1;
+  return r;
+}
+
+TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
+  {
+    auto store = open();
+    JobRecord r = record("a");
+    r.status.exit_code = 3;
+    ASSERT_TRUE(store->put_job(r).ok());
+    ASSERT_TRUE(store->put_job(record("b")).ok());
+  }
+  auto jobs = open()->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  const JobRecord& a = (*jobs)[0];
+  EXPECT_EQ(a.status.name, "a");
+  EXPECT_EQ(a.status.exit_code, 3);
+  EXPECT_EQ(a.status.node, "n1");
+  EXPECT_EQ(a.node_epoch, 9u);
+  EXPECT_EQ(a.attempts, 1);
+  EXPECT_EQ(a.status.manifest, "apiVersion: cadre/v1");
+  EXPECT_FALSE((*jobs)[1].status.exit_code.has_value());
+}
+
+TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {
+  auto store = open();
+  ASSERT_TRUE(store->put_job(record("a")).ok());
+  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 0.9, 1, 0}, {"accuracy", 0.5, 1, 0}}).ok());
+  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 0.4, 2, 0}}).ok());
+  auto jobs = store->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("loss"), 0.4);
+  EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("accuracy"), 0.5);
+}
+
+TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
+  auto store = open();
+  ASSERT_TRUE(store->put_job(record("a")).ok());
+  ASSERT_TRUE(store->append_event("a", {1, "Normal", "Created", "job created"}).ok());
+  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}).ok());
+  ASSERT_TRUE(store->delete_job("a").ok());
+  EXPECT_TRUE(store->load_jobs()->empty());
+  EXPECT_TRUE(store->events("a", 10)->empty());
+}
+
+TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
+  auto store = open();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store->append_event("a", {i, "Normal", "R" + std::to_string(i), ""}).ok());
+  }
+  auto events = store->events("a", 3);
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].reason, "R2");
+  EXPECT_EQ((*events)[2].reason, "R4");
+}
+
+TEST_F(StateStoreTest, EpochsStrictlyIncreaseAcrossRestarts) {
+  uint64_t first = 0;
+  {
+    auto store = open();
+    first = *store->next_epoch();
+    EXPECT_EQ(*store->next_epoch(), first + 1);
+  }
+  EXPECT_EQ(*open()->next_epoch(), first + 2);
+}
+
+TEST(StateStoreOpen, UnwritableLocationIsAnErrorValue) {
+  auto store = StateStore::Open("/proc/cadre-cannot-write-here/state.db");
+  EXPECT_FALSE(store.ok());
+}
+
+}  // namespace
+}  // namespace cadre::actors
