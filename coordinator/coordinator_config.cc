@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace cadre::coordinator {
@@ -31,6 +32,11 @@ Status CoordinatorConfig::validate() const {
   if (lost_after_ms <= not_ready_after_ms) {
     return InvalidArgument("lost-after-ms: must exceed not-ready-after-ms (" +
                            std::to_string(not_ready_after_ms) + ")");
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), log_level) == std::end(kLevels)) {
+    return InvalidArgument("log-level: '" + log_level +
+                           "' is not one of trace, debug, info, warn, error, critical, off");
   }
   if (max_message_bytes < 4096) return InvalidArgument("max-message-bytes: must be >= 4096");
   return Status::Ok();
@@ -86,7 +92,11 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
     try {
       for (const auto& entry : yaml) {
         const std::string key = entry.first.as<std::string>();
-        if (app.count("--" + key) > 0) continue;  // the flag was given explicitly
+        const CLI::Option* flag = app.get_option_no_throw("--" + key);
+        if (flag == nullptr || key == "config") {
+          return InvalidArgument("--config " + config_file + ": unknown key '" + key + "'");
+        }
+        if (flag->count() > 0) continue;  // the flag was given explicitly
         const YAML::Node& v = entry.second;
         if (key == "config-dir")
           from_file.config_dir = v.as<std::string>();

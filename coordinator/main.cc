@@ -33,7 +33,6 @@ cadre::Status write_endpoints(const std::string& path, const std::string& agents
 }
 
 int fail(const cadre::Status& status) {
-  spdlog::critical("cadre-coordinator: {}", status.to_string());
   std::fprintf(stderr, "cadre-coordinator: %s\n", status.message().c_str());
   return status.code() == cadre::StatusCode::kInvalidArgument ? 2 : 1;
 }

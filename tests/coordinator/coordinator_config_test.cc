@@ -1,0 +1,63 @@
+#include "coordinator/coordinator_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <vector>
+
+namespace cadre::coordinator {
+namespace {
+
+Result<CoordinatorConfig> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "cadre-coordinator");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  bool exit_now = false;
+  return parse_coordinator_config(static_cast<int>(argv.size()), argv.data(), &exit_now);
+}
+
+std::string write_yaml(const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/coordinator_config_test.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(CoordinatorConfig, DefaultsMatchTheDesign) {
+  auto config = parse({});
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->bind_address, "127.0.0.1");
+  EXPECT_EQ(config->agent_port, 7070);
+  EXPECT_EQ(config->client_port, 7071);
+  EXPECT_EQ(config->heartbeat_interval_ms, 1000);
+  EXPECT_EQ(config->not_ready_after_ms, 5000);
+  EXPECT_EQ(config->lost_after_ms, 15000);
+  EXPECT_EQ(config->max_message_bytes, 64ll << 20);
+  EXPECT_FALSE(config->insecure);
+}
+
+TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {
+  const auto file = write_yaml("agent-port: 9000\nclient-port: 9001\nlost-after-ms: 20000\n");
+  auto config = parse({"--config", file, "--client-port", "9100"});
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->agent_port, 9000);
+  EXPECT_EQ(config->client_port, 9100);
+  EXPECT_EQ(config->lost_after_ms, 20000);
+}
+
+TEST(CoordinatorConfig, UnknownFileKeyIsNamed) {
+  auto config = parse({"--config", write_yaml("agent-prot: 1\n")});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("unknown key 'agent-prot'"), std::string::npos);
+}
+
+TEST(CoordinatorConfig, InconsistentTimeoutsAreRefusedWithTheSetting) {
+  auto config = parse({"--not-ready-after-ms", "20000"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message().rfind("lost-after-ms:", 0), 0u) << config.status().message();
+  EXPECT_FALSE(parse({"--agent-port", "70000"}).ok());
+  EXPECT_FALSE(parse({"--log-level", "loud"}).ok());
+  EXPECT_FALSE(parse({"--agent-port", "seven"}).ok());
+}
+
+}  // namespace
+}  // namespace cadre::coordinator
