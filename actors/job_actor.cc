@@ -23,7 +23,6 @@ struct JobState {
   ActorContext ctx;
   JobRecord rec;
   spec::JobSpec spec;
-  std::vector<int32_t> gpus;    // assigned to the current replica
   bool replica_active = false;  // it holds resources and its process may be alive
   bool confirmed = true;        // its node has reported it since the last restart/registration
   bool deleting = false;
@@ -115,7 +114,7 @@ protocol::LaunchReplica make_launch(Self* self) {
   launch.working_dir = tmpl.working_dir;
   launch.cpu_millis = tmpl.resources.cpu_millis;
   launch.memory_bytes = tmpl.resources.memory_bytes;
-  launch.gpu_indices = self->state.gpus;
+  launch.gpu_indices = rec.gpus;
   // The environment contract (DESIGN.md) for a single replica; user env wins.
   launch.env = {{"CADRE_JOB", rec.status.name},
                 {"CADRE_NAMESPACE", launch.ns},
@@ -139,7 +138,7 @@ void on_placed(Self* self, const Placement& placement) {
   rec.status.node = placement.node;
   rec.node_epoch = placement.epoch;
   rec.attempts += 1;
-  self->state.gpus = placement.gpu_indices;
+  rec.gpus = placement.gpu_indices;
   self->state.replica_active = true;
   event(self, "Normal", "Scheduled", "replica " + placement.uid + " placed on " + placement.node);
   // Launch only once the placement is durable, so a restart can find the replica.
@@ -217,7 +216,7 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::JobSpec 
       st.replica_active = true;
       st.confirmed = false;
       self->send(st.ctx.scheduler, reserve_atom::value, st.rec.status.replica, st.rec.status.node,
-                 st.spec.replica.resources, std::vector<int32_t>{});
+                 st.spec.replica.resources, st.rec.gpus);
       self->delayed_send(self, st.ctx.policy.lost_after, gone_atom::value, st.rec.status.replica);
     } else {
       request_placement(self);
@@ -285,7 +284,6 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::JobSpec 
         event(self, "Normal", "Adopted",
               "replica " + rec.status.replica + " still running on " + node + " (epoch " +
                   std::to_string(epoch) + ")");
-        self->state.gpus.clear();
         persist(self);
       },
       [=](gone_atom, const std::string& uid) {

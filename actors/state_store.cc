@@ -1,6 +1,7 @@
 #include "actors/state_store.h"
 
 #include <filesystem>
+#include <sstream>
 
 namespace cadre::actors {
 namespace {
@@ -90,6 +91,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   // an acknowledged change survives power loss, not only a process crash.
   RETURN_IF_ERROR(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   RETURN_IF_ERROR(store->exec(kSchema));
+  // Columns added after the first release; "duplicate column" means already there.
+  (void)store->exec("ALTER TABLE jobs ADD COLUMN gpus TEXT DEFAULT ''");
   return store;
 }
 
@@ -108,8 +111,8 @@ Status StateStore::exec(const char* sql) {
 Status StateStore::put_job(const JobRecord& r) {
   Statement s(db_,
               "INSERT OR REPLACE INTO jobs (name, kind, phase, reason, message, exit_code, node, "
-              "replica, created_ms, started_ms, finished_ms, manifest, node_epoch, attempts) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+              "replica, created_ms, started_ms, finished_ms, manifest, node_epoch, attempts, gpus) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
   const auto& j = r.status;
   s.bind(1, j.name).bind(2, j.kind).bind(3, j.phase).bind(4, j.reason).bind(5, j.message);
@@ -121,6 +124,9 @@ Status StateStore::put_job(const JobRecord& r) {
   s.bind(7, j.node).bind(8, j.replica).bind(9, j.created_ms).bind(10, j.started_ms);
   s.bind(11, j.finished_ms).bind(12, j.manifest).bind(13, static_cast<int64_t>(r.node_epoch));
   s.bind(14, static_cast<int64_t>(r.attempts));
+  std::string gpus;
+  for (int32_t g : r.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(g);
+  s.bind(15, gpus);
   return s.run().annotate("storing job " + j.name);
 }
 
@@ -138,7 +144,7 @@ Result<std::vector<JobRecord>> StateStore::load_jobs() {
   std::vector<JobRecord> out;
   Statement s(db_,
               "SELECT name, kind, phase, reason, message, exit_code, node, replica, created_ms, "
-              "started_ms, finished_ms, manifest, node_epoch, attempts FROM jobs "
+              "started_ms, finished_ms, manifest, node_epoch, attempts, gpus FROM jobs "
               "ORDER BY created_ms, name");
   RETURN_IF_ERROR(s.prepared());
   int rc;
@@ -159,6 +165,10 @@ Result<std::vector<JobRecord>> StateStore::load_jobs() {
     j.manifest = s.text(11);
     r.node_epoch = static_cast<uint64_t>(s.integer(12));
     r.attempts = static_cast<int32_t>(s.integer(13));
+    std::stringstream gpus(s.text(14));
+    for (std::string g; std::getline(gpus, g, ',');) {
+      if (!g.empty()) r.gpus.push_back(static_cast<int32_t>(std::stoi(g)));
+    }
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading jobs: ") + sqlite3_errmsg(db_));

@@ -20,6 +20,7 @@ struct JobRecord {
   protocol::JobStatus status;  // phase, reason, node, replica uid, times, manifest
   uint64_t node_epoch = 0;     // registration epoch its replica was launched under
   int32_t attempts = 0;        // replicas launched so far
+  std::vector<int32_t> gpus;   // GPU indices held by the current replica
 };
 
 class StateStore {

@@ -69,7 +69,7 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   app.add_option("--lost-after-ms", c.lost_after_ms, "silence before Lost")->capture_default_str();
   app.add_option("--kill-grace-ms", c.kill_grace_ms, "SIGTERM to SIGKILL grace")
       ->capture_default_str();
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   try {
     app.parse(argc, argv);

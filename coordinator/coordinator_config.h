@@ -25,7 +25,7 @@ struct CoordinatorConfig {
   int64_t not_ready_after_ms = 5000;       // silence before a node is NotReady
   int64_t lost_after_ms = 15000;           // silence before a node is Lost
   int64_t kill_grace_ms = 10000;           // SIGTERM to SIGKILL when a spec does not say
-  std::string log_level = "info";          // trace, debug, info, warn, error
+  std::string log_level = "info";          // trace, debug, info, warn, error, critical, off
 
   actors::ClusterPolicy policy() const;
   Status validate() const;

@@ -9,8 +9,8 @@
 
 namespace cadre::coordinator {
 
-// An unknown key triggers a rescan at most this often, so keys can be added to the
-// allowlist folders without a restart, and a flood of bad keys costs no disk reads.
+// The allowlist folders are rescanned at most this often, so a flood of
+// connection attempts costs few disk reads.
 constexpr auto kRescanInterval = std::chrono::seconds(1);
 
 ZapHandler::ZapHandler(zmq::context_t& context, ZapOptions options)
@@ -58,7 +58,8 @@ void ZapHandler::rescan(const std::string& domain) {
 
 bool ZapHandler::allowed(const std::string& domain, const std::string& key) {
   if (options_.allowlist_dirs.count(domain) == 0) return false;  // unknown domains never pass
-  if (keys_[domain].count(key)) return true;
+  // Rescanning (at most once a second) both admits new keys and revokes removed ones
+  // without a restart; ZAP runs once per connection, not per message.
   if (std::chrono::steady_clock::now() - scanned_[domain] > kRescanInterval) rescan(domain);
   return keys_[domain].count(key) > 0;
 }

@@ -29,7 +29,7 @@ class ZapHandler {
   static Result<std::unique_ptr<ZapHandler>> Create(zmq::context_t& context, ZapOptions options);
   ~ZapHandler();
 
-  // Whether `z85_key` is allowed in `domain` (rescans the folder for unknown keys).
+  // Whether `z85_key` is allowed in `domain` (rescanning the folder at most once a second).
   bool allowed(const std::string& domain, const std::string& z85_key);
 
  private:

@@ -43,6 +43,7 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
     auto store = open();
     JobRecord r = record("a");
     r.status.exit_code = 3;
+    r.gpus = {1, 3};  // a restarted coordinator must not hand these out again
     ASSERT_TRUE(store->put_job(r).ok());
     ASSERT_TRUE(store->put_job(record("b")).ok());
   }
@@ -56,7 +57,9 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
   EXPECT_EQ(a.node_epoch, 9u);
   EXPECT_EQ(a.attempts, 1);
   EXPECT_EQ(a.status.manifest, "apiVersion: cadre/v1");
+  EXPECT_EQ(a.gpus, (std::vector<int32_t>{1, 3}));
   EXPECT_FALSE((*jobs)[1].status.exit_code.has_value());
+  EXPECT_TRUE((*jobs)[1].gpus.empty());
 }
 
 TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {
