@@ -2,6 +2,8 @@
 # Benchmarks against peers. Usage: scripts/bench.sh <benchmark> [--quick]
 #   allreduce  Cadre's ring vs MPI_Allreduce (OpenMPI), 2 and 4 ranks, 4 KiB..64 MiB
 #   training   cadre-train vs the same model in PyTorch, 1 and 2 threads
+#   scheduler  a real coordinator: 1,000 simulated agents, 10,000 Jobs; plus a real
+#              local job's submit-to-Running ($CADRE_BIN_DIR overrides $build/bin)
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -94,8 +96,21 @@ print(json.dumps({"benchmark": "training", "quick": quick, "machine": machine, "
 PY
 }
 
+bench_scheduler() {
+  # A real coordinator (CURVE on) with simulated agents speaking the real protocol,
+  # then a real `cadre local up --agents 2` cluster. The binary kills what it starts.
+  # Extra flags pass through (--agents, --jobs, --window, --skip-local, --keep, ...).
+  local bin="${CADRE_BIN_DIR:-$build/bin}"
+  if [ -z "${CADRE_BIN_DIR:-}" ]; then
+    ensure_built scheduler_bench cadre-coordinator cadre-agent cadre
+  fi
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  "$bin/scheduler_bench" --bin-dir "$bin" "$@"
+}
+
 case "${1:-}" in
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
-  *) echo "usage: $0 allreduce|training [--quick]" >&2; exit 2 ;;
+  scheduler) shift; bench_scheduler "$@" ;;
+  *) echo "usage: $0 allreduce|training|scheduler [--quick]" >&2; exit 2 ;;
 esac
