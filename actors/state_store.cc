@@ -207,9 +207,15 @@ Result<std::vector<protocol::JobEvent>> StateStore::events(const std::string& jo
   return out;
 }
 
+Status StateStore::begin() { return exec("BEGIN"); }
+Status StateStore::commit() { return exec("COMMIT"); }
+void StateStore::rollback() { (void)exec("ROLLBACK"); }
+
 Status StateStore::append_metrics(const std::string& job, const std::string& uid,
                                   const std::vector<protocol::MetricSample>& samples) {
-  RETURN_IF_ERROR(exec("BEGIN"));
+  // Inside a group commit the caller's transaction covers these rows.
+  const bool own_transaction = sqlite3_get_autocommit(db_) != 0;
+  if (own_transaction) RETURN_IF_ERROR(exec("BEGIN"));
   Statement s(db_,
               "INSERT INTO metrics (job, uid, name, value, step, time_ms) VALUES (?,?,?,?,?,?)");
   Status status = s.prepared();
@@ -224,8 +230,9 @@ Status StateStore::append_metrics(const std::string& job, const std::string& uid
                  .run();
     s.reset();
   }
+  if (!own_transaction) return status;
   if (!status.ok()) {
-    exec("ROLLBACK");
+    rollback();
     return status;
   }
   return exec("COMMIT");

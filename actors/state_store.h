@@ -42,6 +42,12 @@ class StateStore {
   // Strictly increasing across restarts: the fencing epoch for a registration.
   Result<uint64_t> next_epoch();
 
+  // Group commit: writes between begin() and commit() share one transaction and
+  // so one fsync. Outside a transaction every write commits on its own.
+  Status begin();
+  Status commit();
+  void rollback();
+
  private:
   explicit StateStore(sqlite3* db) : db_(db) {}
   Status exec(const char* sql);

@@ -1,40 +1,109 @@
 #include <spdlog/spdlog.h>
 
+#include <variant>
+
 #include "actors/actors.h"
 
 namespace cadre::actors {
-
-// Runs detached: every write is a synchronous SQLite transaction (synchronous=FULL),
-// so callers that must not acknowledge before the write wait for the reply.
 namespace {
 
-caf::behavior store_actor(caf::event_based_actor* self, std::shared_ptr<StateStore> store) {
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+struct PutJob {
+  JobRecord record;
+  caf::response_promise promise;  // answered after the commit
+};
+struct AppendEvent {
+  std::string job;
+  protocol::JobEvent event;
+};
+struct AppendMetrics {
+  std::string job, uid;
+  std::vector<protocol::MetricSample> samples;
+};
+using Write = std::variant<PutJob, AppendEvent, AppendMetrics>;
+
+struct StoreState {
+  std::shared_ptr<StateStore> store;
+  std::vector<Write> pending;  // in arrival order
+  bool flush_queued = false;
+};
+
+using Self = caf::stateful_actor<StoreState>;
+
+// Group commit: every write that reached the mailbox before the flush message is
+// applied in one transaction, so a burst of N writes costs one fsync instead of N
+// (synchronous=FULL makes each commit a disk sync). Nobody hears "stored" before
+// the commit that holds their write.
+void flush(Self* self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.pending.empty()) return;
+  std::vector<Write> batch;
+  batch.swap(st.pending);
+  Status status = st.store->begin();
+  for (auto& write : batch) {
+    if (!status.ok()) break;
+    if (auto* put = std::get_if<PutJob>(&write)) {
+      status = st.store->put_job(put->record);
+    } else if (auto* event = std::get_if<AppendEvent>(&write)) {
+      Status s = st.store->append_event(event->job, event->event);
+      if (!s.ok()) spdlog::warn("store: job={} event not stored: {}", event->job, s.to_string());
+    } else if (auto* metrics = std::get_if<AppendMetrics>(&write)) {
+      Status s = st.store->append_metrics(metrics->job, metrics->uid, metrics->samples);
+      if (!s.ok())
+        spdlog::warn("store: job={} metrics not stored: {}", metrics->job, s.to_string());
+    }
+  }
+  status = status.ok() ? st.store->commit() : status;
+  if (!status.ok()) {
+    st.store->rollback();
+    spdlog::error("store: batch of {} writes not stored: {}", batch.size(), status.to_string());
+  }
+  const std::string verdict = status.ok() ? "" : status.message();
+  for (auto& write : batch) {
+    if (auto* put = std::get_if<PutJob>(&write)) put->promise.deliver(verdict);
+  }
+}
+
+void enqueue(Self* self, Write write) {
+  self->state.pending.push_back(std::move(write));
+  if (!self->state.flush_queued) {
+    self->state.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+// Runs detached: it blocks on fsync, and must not hold a scheduler thread.
+caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
+  self->state.store = std::move(store);
   return {
-      [=](put_atom, const JobRecord& record) -> std::string {
-        Status s = store->put_job(record);
-        if (!s.ok()) spdlog::error("store: {}", s.to_string());
-        return s.ok() ? "" : s.message();
-      },
-      [=](delete_atom, const std::string& job) -> std::string {
-        Status s = store->delete_job(job);
-        if (!s.ok()) spdlog::error("store: {}", s.to_string());
-        return s.ok() ? "" : s.message();
+      [=](flush_atom) { flush(self); },
+      [=](put_atom, const JobRecord& record) {
+        enqueue(self, PutJob{record, self->make_response_promise()});
       },
       [=](event_atom, const std::string& job, const protocol::JobEvent& event) {
-        Status s = store->append_event(job, event);
-        if (!s.ok()) spdlog::warn("store: job={} event not stored: {}", job, s.to_string());
-      },
-      [=](events_atom, const std::string& job) -> std::vector<protocol::JobEvent> {
-        auto events = store->events(job, 200);
-        return events.ok() ? *events : std::vector<protocol::JobEvent>{};
+        enqueue(self, AppendEvent{job, event});
       },
       [=](metrics_atom, const std::string& job, const std::string& uid,
           const std::vector<protocol::MetricSample>& samples) {
-        Status s = store->append_metrics(job, uid, samples);
-        if (!s.ok()) spdlog::warn("store: job={} metrics not stored: {}", job, s.to_string());
+        enqueue(self, AppendMetrics{job, uid, samples});
+      },
+      // Reads and deletes see every earlier write: flush first.
+      [=](delete_atom, const std::string& job) -> std::string {
+        flush(self);
+        Status s = self->state.store->delete_job(job);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s.ok() ? "" : s.message();
+      },
+      [=](events_atom, const std::string& job) -> std::vector<protocol::JobEvent> {
+        flush(self);
+        auto events = self->state.store->events(job, 200);
+        return events.ok() ? *events : std::vector<protocol::JobEvent>{};
       },
       [=](epoch_atom) -> uint64_t {
-        auto epoch = store->next_epoch();
+        flush(self);
+        auto epoch = self->state.store->next_epoch();
         if (!epoch.ok()) {
           // Without a durable epoch fencing is unsafe; refuse to go on.
           spdlog::critical("store: cannot advance epoch: {}", epoch.status().to_string());

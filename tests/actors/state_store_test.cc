@@ -104,6 +104,20 @@ TEST_F(StateStoreTest, EpochsStrictlyIncreaseAcrossRestarts) {
   EXPECT_EQ(*open()->next_epoch(), first + 2);
 }
 
+TEST_F(StateStoreTest, GroupCommitHoldsManyWritesAndRollbackDropsThemAll) {
+  auto store = open();
+  ASSERT_TRUE(store->begin().ok());
+  ASSERT_TRUE(store->put_job(record("a")).ok());
+  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}).ok());  // joins, no nested BEGIN
+  ASSERT_TRUE(store->commit().ok());
+  ASSERT_TRUE(store->begin().ok());
+  ASSERT_TRUE(store->put_job(record("b")).ok());
+  store->rollback();
+  auto jobs = open()->load_jobs();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("loss"), 1.0);
+}
+
 TEST(StateStoreOpen, UnwritableLocationIsAnErrorValue) {
   auto store = StateStore::Open("/proc/cadre-cannot-write-here/state.db");
   EXPECT_FALSE(store.ok());
