@@ -1,7 +1,8 @@
 // Ring collectives with every rank as a thread over real sockets and shared
 // memory, in the manner of gloo's allreduce_test: ranks 1..8, sizes 0, 1,
-// primes, not divisible by the rank count, and large; integer-valued floats so
-// sums are exact and results must match bit for bit.
+// primes, not divisible by the rank count, either side of the small-buffer
+// threshold, and large; integer-valued floats so sums are exact, and
+// non-integer ones so every rank must agree bit for bit on rounded sums.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -66,13 +69,18 @@ void run_ranks(int world, const std::string& transport,
   for (auto& t : threads) t.join();
 }
 
+// Largest float count that takes the small-buffer (gathered) path on 3+ ranks.
+const size_t kSmallFloats = CommunicatorOptions().ring_small_bytes / sizeof(float);
+
 class RingAllreduce : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RingAllreduce, SumsEveryElementForAnyRankCountAndSize) {
   for (int world = 1; world <= 8; ++world) {
     run_ranks(world, GetParam(), [&](int rank, Communicator& comm) {
-      for (size_t count : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{97},
-                           size_t{1031}, size_t{20011}, static_cast<size_t>(world * 1000 + 1)}) {
+      for (size_t count :
+           {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{97}, size_t{1031},
+            kSmallFloats - 1, kSmallFloats, kSmallFloats + 1, size_t{20011},
+            static_cast<size_t>(world * 1000 + 1), static_cast<size_t>(world * 10000 + 3)}) {
         std::vector<float> data(count);
         for (size_t i = 0; i < count; ++i) data[i] = static_cast<float>((i % 1000) * (rank + 1));
         ASSERT_OK(comm.allreduce(data.data(), count, ReduceOp::kSum));
@@ -82,6 +90,48 @@ TEST_P(RingAllreduce, SumsEveryElementForAnyRankCountAndSize) {
               << "world " << world << " count " << count << " index " << i;
       }
     });
+  }
+}
+
+// A non-integer value whose sums round differently in different orders.
+float rounding_value(int rank, size_t i) {
+  return static_cast<float>(std::sin(0.37 * static_cast<double>(i) + 1.3 * rank) * (rank + 1)) /
+         3.0f;
+}
+
+TEST_P(RingAllreduce, GivesEveryRankBitwiseIdenticalSumsOfNonIntegerFloats) {
+  for (int world = 2; world <= 8; ++world) {
+    const std::vector<size_t> counts = {size_t{1}, size_t{1031}, kSmallFloats, kSmallFloats + 1,
+                                        static_cast<size_t>(world * 10000 + 3)};
+    // results[rank][k]: what rank got for counts[k]; compared after all join.
+    std::vector<std::vector<std::vector<float>>> results(world);
+    run_ranks(world, GetParam(), [&](int rank, Communicator& comm) {
+      for (size_t count : counts) {
+        std::vector<float> data(count);
+        for (size_t i = 0; i < count; ++i) data[i] = rounding_value(rank, i);
+        ASSERT_OK(comm.allreduce(data.data(), count, ReduceOp::kSum));
+        results[rank].push_back(std::move(data));
+      }
+    });
+    for (size_t k = 0; k < counts.size(); ++k) {
+      const size_t count = counts[k];
+      for (int r = 0; r < world; ++r) {
+        ASSERT_EQ(results[r].size(), counts.size()) << "world " << world << " rank " << r;
+        ASSERT_EQ(std::memcmp(results[r][k].data(), results[0][k].data(), count * sizeof(float)), 0)
+            << "world " << world << " count " << count << ": rank " << r << " differs from rank 0";
+      }
+      for (size_t i = 0; i < count; ++i) {
+        // Below the threshold the sum is taken in rank order on every rank (with
+        // 2 ranks the ring adds once: the same sum).
+        float in_rank_order = rounding_value(0, i);
+        for (int r = 1; r < world; ++r) in_rank_order += rounding_value(r, i);
+        if (count <= kSmallFloats)
+          ASSERT_EQ(results[0][k][i], in_rank_order) << "world " << world << " index " << i;
+        else
+          ASSERT_NEAR(results[0][k][i], in_rank_order, 1e-4f)
+              << "world " << world << " index " << i;
+      }
+    }
   }
 }
 
@@ -151,32 +201,34 @@ TEST(RingRendezvous, PeerThatNeverComesIsADeadlineErrorNamingIt) {
 }
 
 TEST(RingAllreduceFailure, PeerDyingMidCollectiveIsAnErrorNotAHang) {
-  for (std::string transport : {"auto", "tcp"}) {
-    auto ports = free_ports(3);
-    std::vector<Status> results(3);
-    std::vector<std::thread> threads;
-    for (int r = 0; r < 3; ++r)
-      threads.emplace_back([&, r] {
-        auto c =
-            ring::RingCommunicator::Create(options_for(r, ports, transport, milliseconds(5000)));
-        ASSERT_TRUE(c.ok());
-        std::vector<float> v(1 << 20, 1.0f);
-        ASSERT_OK((*c)->allreduce(v.data(), v.size(), ReduceOp::kSum));
-        if (r == 2) return;  // rank 2 "dies": its sockets close as the communicator goes
-        results[r] = (*c)->allreduce(v.data(), v.size(), ReduceOp::kSum);
-        // A broken communicator stays broken.
-        EXPECT_FALSE((*c)->barrier().ok());
-      });
-    const auto start = std::chrono::steady_clock::now();
-    for (auto& t : threads) t.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
-    for (int r = 0; r < 2; ++r) {
-      EXPECT_FALSE(results[r].ok()) << transport << " rank " << r;
-      EXPECT_TRUE(results[r].code() == StatusCode::kUnavailable ||
-                  results[r].code() == StatusCode::kDeadlineExceeded)
-          << results[r].to_string();
+  // Above and below the small-buffer threshold: both paths must notice.
+  for (size_t count : {size_t{1} << 20, size_t{100}})
+    for (std::string transport : {"auto", "tcp"}) {
+      auto ports = free_ports(3);
+      std::vector<Status> results(3);
+      std::vector<std::thread> threads;
+      for (int r = 0; r < 3; ++r)
+        threads.emplace_back([&, r] {
+          auto c =
+              ring::RingCommunicator::Create(options_for(r, ports, transport, milliseconds(5000)));
+          ASSERT_TRUE(c.ok());
+          std::vector<float> v(count, 1.0f);
+          ASSERT_OK((*c)->allreduce(v.data(), v.size(), ReduceOp::kSum));
+          if (r == 2) return;  // rank 2 "dies": its sockets close as the communicator goes
+          results[r] = (*c)->allreduce(v.data(), v.size(), ReduceOp::kSum);
+          // A broken communicator stays broken.
+          EXPECT_FALSE((*c)->barrier().ok());
+        });
+      const auto start = std::chrono::steady_clock::now();
+      for (auto& t : threads) t.join();
+      EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
+      for (int r = 0; r < 2; ++r) {
+        EXPECT_FALSE(results[r].ok()) << transport << " count " << count << " rank " << r;
+        EXPECT_TRUE(results[r].code() == StatusCode::kUnavailable ||
+                    results[r].code() == StatusCode::kDeadlineExceeded)
+            << results[r].to_string();
+      }
     }
-  }
 }
 
 TEST(RingRendezvous, MasterAddressFormHandsOutThePeerList) {

@@ -61,6 +61,9 @@ struct CommunicatorOptions {
   std::string ring_transport = "auto";
   // ring: bytes per pipelined slice; also the shared-memory ring capacity / 4.
   size_t ring_slice_bytes = size_t{1} << 20;
+  // ring: all-reduces of at most this many bytes over 3+ ranks take the latency
+  // path (n-1 steps of whole buffers, not 2(n-1) of 1/n); ring/ring_communicator.h.
+  size_t ring_small_bytes = size_t{16} << 10;
   // nccl: CUDA device of this rank.
   int cuda_device = 0;
 };

@@ -284,33 +284,62 @@ Status RingCommunicator::run(const std::vector<Step>& steps, const char* what) {
 Status RingCommunicator::allreduce(float* data, size_t count, ReduceOp op) {
   if (!broken_.ok()) return broken_;
   if (world_ > 1 && count > 0) {
-    const int n = world_;
-    std::vector<Step> steps(2 * (n - 1));
-    // Global step g sends segment (rank - g) and receives segment (rank - g - 1),
-    // both mod n. Reduce-scatter, g < n-1: after step g this rank holds the sum
-    // of g+2 ranks' values of the segment it received, and after the last step
-    // the complete sum of segment rank+1. All-gather, g >= n-1: the complete
-    // segments travel once more around the ring and are copied, not added.
-    for (int g = 0; g < 2 * (n - 1); ++g) {
-      const int s = ((rank_ - g) % n + n) % n, r = ((rank_ - g - 1) % n + n) % n;
-      Step& st = steps[g];
-      const size_t sb = segment_begin(count, n, s), se = segment_begin(count, n, s + 1);
-      const size_t rb = segment_begin(count, n, r), re = segment_begin(count, n, r + 1);
-      st.send = reinterpret_cast<const char*>(data + sb);
-      st.send_bytes = (se - sb) * sizeof(float);
-      st.recv = reinterpret_cast<char*>(data + rb);
-      st.recv_bytes = (re - rb) * sizeof(float);
-      st.accumulate = g < n - 1;
-      // What step g sends is exactly what step g-1 received (and reduced).
-      st.send_gate = g - 1;
-    }
-    Status s = run(steps, "ring allreduce");
+    // Two ranks gain nothing from gathering: their ring is two half-size
+    // exchanges, and measured the same as one whole-buffer exchange at 4 KiB.
+    const bool small = world_ > 2 && count * sizeof(float) <= options_.ring_small_bytes;
+    Status s = small ? allreduce_gathered(data, count) : allreduce_ring(data, count);
     if (!s.ok()) return broken_ = s.annotate("rank " + std::to_string(rank_));
   }
   if (op == ReduceOp::kAverage && world_ > 1) {
     const float inv = 1.0f / static_cast<float>(world_);
 #pragma omp simd
     for (size_t i = 0; i < count; ++i) data[i] *= inv;
+  }
+  return Status::Ok();
+}
+
+Status RingCommunicator::allreduce_ring(float* data, size_t count) {
+  const int n = world_;
+  std::vector<Step> steps(2 * (n - 1));
+  // Global step g sends segment (rank - g) and receives segment (rank - g - 1),
+  // both mod n. Reduce-scatter, g < n-1: after step g this rank holds the sum
+  // of g+2 ranks' values of the segment it received, and after the last step
+  // the complete sum of segment rank+1. All-gather, g >= n-1: the complete
+  // segments travel once more around the ring and are copied, not added.
+  for (int g = 0; g < 2 * (n - 1); ++g) {
+    const int s = ((rank_ - g) % n + n) % n, r = ((rank_ - g - 1) % n + n) % n;
+    Step& st = steps[g];
+    const size_t sb = segment_begin(count, n, s), se = segment_begin(count, n, s + 1);
+    const size_t rb = segment_begin(count, n, r), re = segment_begin(count, n, r + 1);
+    st.send = reinterpret_cast<const char*>(data + sb);
+    st.send_bytes = (se - sb) * sizeof(float);
+    st.recv = reinterpret_cast<char*>(data + rb);
+    st.recv_bytes = (re - rb) * sizeof(float);
+    st.accumulate = g < n - 1;
+    // What step g sends is exactly what step g-1 received (and reduced).
+    st.send_gate = g - 1;
+  }
+  return run(steps, "ring allreduce");
+}
+
+Status RingCommunicator::allreduce_gathered(float* data, size_t count) {
+  // Latency path: below ring_small_bytes the 2(n-1) dependent hand-offs of the
+  // ring, not bandwidth, set the time. Gathering whole buffers takes n-1
+  // on the same links, at (n-1)x the bytes per link.
+  // Every rank then adds the same n blocks in rank order, ((b0 + b1) + b2)...,
+  // so all ranks compute the same float sums: results are bitwise identical.
+  const int n = world_;
+  const size_t bytes = count * sizeof(float);
+  gathered_.resize(static_cast<size_t>(n) * count);
+  char* all = reinterpret_cast<char*>(gathered_.data());
+  std::memcpy(all + rank_ * bytes, data, bytes);
+  RETURN_IF_ERROR(run(allgather_steps(all, bytes), "ring allreduce"));
+  const float* blocks = gathered_.data();
+  std::memcpy(data, blocks, bytes);
+  for (int r = 1; r < n; ++r) {
+    const float* b = blocks + static_cast<size_t>(r) * count;
+#pragma omp simd
+    for (size_t i = 0; i < count; ++i) data[i] += b[i];
   }
   return Status::Ok();
 }
@@ -339,6 +368,13 @@ Status RingCommunicator::allgather(const void* send, size_t bytes, void* recv) {
   char* out = static_cast<char*>(recv);
   if (bytes && out + rank_ * bytes != send) std::memmove(out + rank_ * bytes, send, bytes);
   if (world_ == 1 || bytes == 0) return Status::Ok();
+  Status s = run(allgather_steps(out, bytes), "ring allgather");
+  if (!s.ok()) return broken_ = s.annotate("rank " + std::to_string(rank_));
+  return Status::Ok();
+}
+
+std::vector<RingCommunicator::Step> RingCommunicator::allgather_steps(char* out,
+                                                                      size_t bytes) const {
   const int n = world_;
   std::vector<Step> steps(n - 1);
   // Step g forwards block (rank - g), which arrived at step g-1 (own block first).
@@ -350,9 +386,7 @@ Status RingCommunicator::allgather(const void* send, size_t bytes, void* recv) {
     steps[g].recv_bytes = bytes;
     steps[g].send_gate = g - 1;
   }
-  Status s = run(steps, "ring allgather");
-  if (!s.ok()) return broken_ = s.annotate("rank " + std::to_string(rank_));
-  return Status::Ok();
+  return steps;
 }
 
 Status RingCommunicator::barrier() {

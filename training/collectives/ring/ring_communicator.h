@@ -2,8 +2,11 @@
 // algorithm of Baidu's ring-allreduce and Horovod): every rank talks only to its
 // ring neighbours, each link carries 2(n-1)/n of the data, and all steps are
 // streamed through one pipelined loop so a rank forwards a slice as soon as it
-// has reduced it. Links use shared memory between ranks on one host and TCP
-// otherwise.
+// has reduced it. Small all-reduces over 3+ ranks (options.ring_small_bytes,
+// 16 KiB by default: the measured crossover with 4 ranks) instead gather
+// every rank's whole buffer around the ring and sum locally: n-1 dependent
+// steps instead of 2(n-1). Links use shared memory between ranks on one host
+// and TCP otherwise.
 #pragma once
 
 #include <memory>
@@ -51,6 +54,11 @@ class RingCommunicator final : public Communicator {
   Status open_channels(bool next_on_this_host, net::Clock::time_point deadline);
   Status about_peer(const Status& s, int peer) const;
   Status run(const std::vector<Step>& steps, const char* what);
+  // Steps that pass every rank's `bytes`-sized block of out around the ring;
+  // this rank's block must already be in place.
+  std::vector<Step> allgather_steps(char* out, size_t bytes) const;
+  Status allreduce_ring(float* data, size_t count);
+  Status allreduce_gathered(float* data, size_t count);
   // idle: consecutive rounds without progress so far.
   Status wait_for_progress(bool sending, bool receiving, int64_t idle);
 
@@ -63,6 +71,9 @@ class RingCommunicator final : public Communicator {
   bool next_shm_ = false;
   std::string closed_peer_;  // "next"/"previous" once its control socket hit EOF
   Status broken_;            // first failure; every later collective returns it
+  // Scratch of allreduce_gathered (world_ blocks), kept to avoid an allocation
+  // per call; like the rest of the communicator, used by the caller's thread only.
+  std::vector<float> gathered_;
 };
 
 }  // namespace cadre::training::ring

@@ -12,6 +12,10 @@ namespace cadre::training::ring {
 namespace {
 
 constexpr uint64_t kMagic = 0x43414452454d5348ull;  // "CADREMSH"
+// MAP_POPULATE maps every page up front. Otherwise each side takes a minor
+// fault on each new page until the ring has wrapped once: with 4 KiB
+// all-reduces that is the first ~1,000 calls, at ~4x their steady latency.
+constexpr int kMapFlags = MAP_SHARED | MAP_POPULATE;
 
 }  // namespace
 
@@ -31,7 +35,7 @@ Result<std::unique_ptr<ShmSegment>> ShmSegment::Create(const std::string& name, 
     return Unavailable("reserving " + std::to_string(seg->bytes_) +
                        " bytes of shared memory: " + std::strerror(rc));
   }
-  seg->base_ = ::mmap(nullptr, seg->bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  seg->base_ = ::mmap(nullptr, seg->bytes_, PROT_READ | PROT_WRITE, kMapFlags, fd, 0);
   ::close(fd);
   if (seg->base_ == MAP_FAILED) {
     seg->base_ = nullptr;
@@ -57,7 +61,7 @@ Result<std::unique_ptr<ShmSegment>> ShmSegment::Open(const std::string& name) {
     return DataLoss("shared memory segment " + name + " is too small");
   }
   seg->bytes_ = static_cast<size_t>(st.st_size);
-  seg->base_ = ::mmap(nullptr, seg->bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  seg->base_ = ::mmap(nullptr, seg->bytes_, PROT_READ | PROT_WRITE, kMapFlags, fd, 0);
   ::close(fd);
   if (seg->base_ == MAP_FAILED) {
     seg->base_ = nullptr;
