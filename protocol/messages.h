@@ -85,8 +85,10 @@ struct RegisterRequest {
   std::map<std::string, std::string> labels;  // free-form node labels
   std::vector<ReplicaReport> running;         // replicas alive on this node now
   std::string agent_version;                  // cadre version string of the agent
+  int32_t port_min = 0;  // first port of the range the coordinator may assign to replicas here
+  int32_t port_max = 0;  // last port of that range (inclusive); 0 and 0: no ports to assign
   MSGPACK_DEFINE_MAP(name, address, cpu_millis, memory_bytes, gpus, gpu_models, labels, running,
-                     agent_version)
+                     agent_version, port_min, port_max)
 };
 
 struct RegisterReply {
@@ -94,7 +96,11 @@ struct RegisterReply {
   uint64_t epoch = 0;                    // fencing epoch: every later command carries it
   int64_t heartbeat_interval_ms = 1000;  // how often the agent must heartbeat
   std::vector<std::string> kill;         // uids of reported replicas the agent must kill (stale)
-  MSGPACK_DEFINE_MAP(node, epoch, heartbeat_interval_ms, kill)
+  // Fencing lease: an agent that has not had a HeartbeatAck for this long kills all of its
+  // replicas, so that they are dead before the coordinator declares the node Lost and
+  // starts them elsewhere. 0: no lease.
+  int64_t lease_ms = 0;
+  MSGPACK_DEFINE_MAP(node, epoch, heartbeat_interval_ms, kill, lease_ms)
 };
 
 struct Heartbeat {
@@ -123,8 +129,12 @@ struct LaunchReplica {
   int64_t cpu_millis = 0;            // requested CPU (informational; not a cgroup limit yet)
   int64_t memory_bytes = 0;          // requested memory
   std::vector<int32_t> gpu_indices;  // GPUs assigned: CUDA_VISIBLE_DEVICES
+  int32_t port = 0;                  // port reserved for it on this node (its CADRE_PEERS entry)
+  // MPI hostfile text; when set the agent writes it to the replica dir as "hostfile" and
+  // points CADRE_HOSTFILE and OMPI_MCA_orte_default_hostfile at it.
+  std::string hostfile;
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
-                     env, working_dir, cpu_millis, memory_bytes, gpu_indices)
+                     env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile)
 };
 
 struct KillReplica {
@@ -206,7 +216,7 @@ struct ApplyReply {
 };
 
 struct GetRequest {
-  std::string resource;  // "nodes" or "jobs"
+  std::string resource;  // "nodes", "jobs" or "trainjobs"
   std::string name;      // empty: all
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -238,10 +248,49 @@ struct JobEvent {
   MSGPACK_DEFINE_MAP(time_ms, type, reason, message)
 };
 
+// A Kubeflow-style condition: the latest transition into or out of one state.
+struct JobCondition {
+  std::string type;    // "Created", "Queued", "Running", "Restarting", "Succeeded", "Failed"
+  std::string status;  // "True" or "False"
+  std::string reason;  // CamelCase, e.g. "GangScheduled", "BackoffLimitExceeded"
+  std::string message;
+  int64_t last_transition_ms = 0;  // wall clock
+  MSGPACK_DEFINE_MAP(type, status, reason, message, last_transition_ms)
+};
+
+// One replica of a job (a Job has one, "main-0"; a TrainJob one per type and index).
+struct ReplicaStatus {
+  std::string name;     // type in lower case, '-', index: "worker-1"
+  std::string type;     // "Main", "Chief", "Master", "PS", "Worker", "Evaluator", "Launcher"
+  int32_t index = 0;    // within its type
+  int32_t rank = 0;     // CADRE_RANK
+  std::string uid;      // current instance: "<job>-<name>-<attempt>"; changes on each restart
+  std::string state;    // "Pending", "Starting", "Running", "Succeeded", "Failed"
+  std::string node;     // where the instance runs or ran; empty while Pending
+  std::string address;  // host peers reach it at (the node's address)
+  int32_t port = 0;     // its reserved port on that node (0: the node has no port range)
+  std::vector<int32_t> gpu_indices;  // CUDA_VISIBLE_DEVICES
+  uint64_t epoch = 0;                // node registration epoch it was launched under
+  std::optional<int32_t> exit_code;  // of the last instance that exited
+  std::string reason;                // of the last exit: "Completed", "Error", "NodeLost", ...
+  int32_t restarts = 0;              // instances started after the first
+  int64_t started_ms = 0;            // of the current instance; 0 until it runs
+  MSGPACK_DEFINE_MAP(name, type, index, rank, uid, state, node, address, port, gpu_indices,
+                     epoch, exit_code, reason, restarts, started_ms)
+};
+
+// Per replica type, like Kubeflow's replicaStatuses.
+struct ReplicaCounts {
+  int32_t active = 0;     // placed and not yet exited
+  int32_t succeeded = 0;  // current instance exited 0
+  int32_t failed = 0;     // current instance failed
+  MSGPACK_DEFINE_MAP(active, succeeded, failed)
+};
+
 struct JobStatus {
   std::string name;     // metadata.name
-  std::string kind;     // "Job"
-  std::string phase;    // "Queued", "Running", "Succeeded", "Failed"
+  std::string kind;     // "Job" or "TrainJob"
+  std::string phase;    // "Queued", "Running", "Restarting", "Succeeded", "Failed"
   std::string reason;   // why it is in that phase ("Completed", "Error", "Unschedulable", ...)
   std::string message;  // detail for the reason
   std::optional<int32_t> exit_code;  // of the replica, once it exited
@@ -253,18 +302,25 @@ struct JobStatus {
   std::map<std::string, double> metrics;  // latest value per metric name
   std::vector<JobEvent> events;           // only in replies for a single named job
   std::string manifest;                   // the applied YAML; only for a single named job
+  std::vector<JobCondition> conditions;   // one per type, in the order they first happened
+  std::vector<ReplicaStatus> replicas;    // in rank order
+  std::map<std::string, ReplicaCounts> replica_statuses;  // by replica type
+  int32_t restarts = 0;  // restarts so far (whole gang or single replica), against backoffLimit
+  int32_t priority = 0;  // runPolicy.schedulingPolicy.priority
+  std::string queue;     // runPolicy.schedulingPolicy.queue
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
-                     started_ms, finished_ms, metrics, events, manifest)
+                     started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
+                     replica_statuses, restarts, priority, queue)
 };
 
 struct GetReply {
   std::vector<NodeStatus> nodes;  // for resource "nodes"
-  std::vector<JobStatus> jobs;    // for resource "jobs"
+  std::vector<JobStatus> jobs;    // for resources "jobs" and "trainjobs"
   MSGPACK_DEFINE_MAP(nodes, jobs)
 };
 
 struct DeleteRequest {
-  std::string resource;  // "jobs"
+  std::string resource;  // "jobs" or "trainjobs"
   std::string name;      // job name
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -275,9 +331,9 @@ struct DeleteReply {
 };
 
 struct LogsRequest {
-  std::string resource;         // "jobs"
+  std::string resource;         // "jobs" or "trainjobs"
   std::string name;             // job name
-  std::string replica;          // replica name within the job; empty: the only/first one
+  std::string replica;          // replica name ("worker-1"); empty: the first one (rank 0)
   int64_t offset = 0;           // byte offset; negative: that many bytes from the end
   int64_t max_bytes = 1 << 20;  // most bytes to return
   MSGPACK_DEFINE_MAP(resource, name, replica, offset, max_bytes)
