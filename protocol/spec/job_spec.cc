@@ -1,33 +1,29 @@
 #include "protocol/spec/job_spec.h"
 
 #include "protocol/spec/quantity.h"
-#include "protocol/spec/yaml_reader.h"
+#include "protocol/spec/spec_parsers.h"
 
 namespace cadre::spec {
-namespace {
-
-constexpr int64_t kMaxSeconds = 10ll * 365 * 24 * 3600;
-
-Status bad(const std::string& path, const std::string& what) {
-  return InvalidArgument(path + ": " + what);
-}
 
 Result<ObjectMeta> parse_metadata(YamlReader& top) {
   ASSIGN_OR_RETURN(auto reader, top.map("metadata"));
-  if (!reader) return bad("metadata", "required");
+  if (!reader) return field_error("metadata", "required");
   RETURN_IF_ERROR(reader->only({"name", "namespace", "labels"}));
   ObjectMeta meta;
   ASSIGN_OR_RETURN(auto name, reader->string("name"));
-  if (!name) return bad("metadata.name", "required");
+  if (!name) return field_error("metadata.name", "required");
   if (!is_dns_label(*name)) {
-    return bad("metadata.name", "'" + *name +
-                                    "' must be a DNS label: at most 63 lowercase letters, digits "
-                                    "or '-', starting and ending with a letter or digit");
+    return field_error("metadata.name",
+                       "'" + *name +
+                           "' must be a DNS label: at most 63 lowercase letters, digits "
+                           "or '-', starting and ending with a letter or digit");
   }
   meta.name = *name;
   ASSIGN_OR_RETURN(auto ns, reader->string("namespace"));
   if (ns) {
-    if (!is_dns_label(*ns)) return bad("metadata.namespace", "'" + *ns + "' must be a DNS label");
+    if (!is_dns_label(*ns)) {
+      return field_error("metadata.namespace", "'" + *ns + "' must be a DNS label");
+    }
     meta.ns = *ns;
   }
   ASSIGN_OR_RETURN(auto labels, reader->string_map("labels"));
@@ -36,19 +32,21 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
   return meta;
 }
 
+namespace {
+
 Result<ResourceRequest> parse_resources(YamlReader& reader) {
   RETURN_IF_ERROR(reader.only({"cpu", "memory", "gpu"}));
   ResourceRequest out;
   ASSIGN_OR_RETURN(auto cpu, reader.scalar("cpu"));
   if (cpu) {
     auto millis = parse_cpu_millis(*cpu);
-    if (!millis.ok()) return bad(reader.child_path("cpu"), millis.status().message());
+    if (!millis.ok()) return field_error(reader.child_path("cpu"), millis.status().message());
     out.cpu_millis = *millis;
   }
   ASSIGN_OR_RETURN(auto memory, reader.scalar("memory"));
   if (memory) {
     auto bytes = parse_memory_bytes(*memory);
-    if (!bytes.ok()) return bad(reader.child_path("memory"), bytes.status().message());
+    if (!bytes.ok()) return field_error(reader.child_path("memory"), bytes.status().message());
     out.memory_bytes = *bytes;
   }
   ASSIGN_OR_RETURN(auto gpu, reader.integer("gpu", 0, 1024));
@@ -65,15 +63,17 @@ Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
   if (!env.IsDefined() || env.IsNull()) return out;
   if (env.IsMap()) {
     ASSIGN_OR_RETURN(auto map, reader.string_map("env"));
-    for (auto& [name, value] : *map) out.push_back({name, value});
+    if (map) {
+      for (auto& [name, value] : *map) out.push_back({name, value});
+    }
     return out;
   }
-  if (!env.IsSequence()) return bad(path, "must be a list of {name, value} or a map");
+  if (!env.IsSequence()) return field_error(path, "must be a list of {name, value} or a map");
   for (size_t i = 0; i < env.size(); ++i) {
     ASSIGN_OR_RETURN(YamlReader item,
                      YamlReader::Map(env[i], path + "[" + std::to_string(i) + "]"));
     ASSIGN_OR_RETURN(auto name, item.string("name"));
-    if (!name || name->empty()) return bad(item.child_path("name"), "required");
+    if (!name || name->empty()) return field_error(item.child_path("name"), "required");
     ASSIGN_OR_RETURN(auto value, item.string("value"));
     RETURN_IF_ERROR(item.reject_unknown());
     out.push_back({*name, value.value_or("")});
@@ -88,7 +88,7 @@ Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
       {"command", "args", "env", "workingDir", "resources", "terminationGracePeriodSeconds"}));
   ReplicaTemplate out;
   ASSIGN_OR_RETURN(auto command, reader.string_list("command"));
-  if (!command || command->empty()) return bad(reader.child_path("command"), "required");
+  if (!command || command->empty()) return field_error(reader.child_path("command"), "required");
   out.command = *command;
   ASSIGN_OR_RETURN(auto args, reader.string_list("args"));
   if (args) out.args = *args;
@@ -105,53 +105,19 @@ Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
   return out;
 }
 
-namespace {
-
 Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata) {
   JobSpec job;
   job.metadata = std::move(metadata);
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
-  if (!spec) return bad("spec", "required");
+  if (!spec) return field_error("spec", "required");
   RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds"}));
   ASSIGN_OR_RETURN(auto tmpl, spec->map("template"));
-  if (!tmpl) return bad("spec.template", "required");
+  if (!tmpl) return field_error("spec.template", "required");
   ASSIGN_OR_RETURN(job.replica, parse_replica_template(*tmpl));
   ASSIGN_OR_RETURN(job.active_deadline_seconds,
                    spec->integer("activeDeadlineSeconds", 1, kMaxSeconds));
   RETURN_IF_ERROR(spec->reject_unknown());
   return job;
-}
-
-}  // namespace
-
-Result<Manifest> parse_manifest(const std::string& yaml_text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument("manifest is not valid YAML: " + e.msg + " (line " +
-                           std::to_string(e.mark.line + 1) + ")");
-  }
-  if (!root.IsDefined() || root.IsNull()) return InvalidArgument("manifest is empty");
-  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
-  RETURN_IF_ERROR(top.only({"apiVersion", "kind", "metadata", "spec"}));
-  ASSIGN_OR_RETURN(auto api, top.string("apiVersion"));
-  if (!api) return bad("apiVersion", "required (" + std::string(kApiVersion) + ")");
-  if (*api != kApiVersion) {
-    return bad("apiVersion", "'" + *api + "' is not supported (use " + kApiVersion + ")");
-  }
-  ASSIGN_OR_RETURN(auto kind, top.string("kind"));
-  if (!kind) return bad("kind", "required");
-  Manifest manifest;
-  manifest.kind = *kind;
-  ASSIGN_OR_RETURN(manifest.metadata, parse_metadata(top));
-  if (*kind == "Job") {
-    ASSIGN_OR_RETURN(manifest.job, parse_job(top, manifest.metadata));
-  } else {
-    return bad("kind", "'" + *kind + "' is not supported (supported: Job)");
-  }
-  RETURN_IF_ERROR(top.reject_unknown());
-  return manifest;
 }
 
 }  // namespace cadre::spec

@@ -1,5 +1,5 @@
 // The `Job` kind: one replica running a command (a Kubernetes Job, flattened).
-// docs/specs.md documents every field.
+// docs/specs.md documents every field; manifest.h parses it.
 #pragma once
 
 #include <cstdint>
@@ -45,17 +45,5 @@ struct JobSpec {
   ReplicaTemplate replica;                         // spec.template
   std::optional<int64_t> active_deadline_seconds;  // from creation; then Failed/DeadlineExceeded
 };
-
-// A parsed and validated manifest of any supported kind.
-struct Manifest {
-  std::string kind;  // "Job"
-  ObjectMeta metadata;
-  std::optional<JobSpec> job;  // set when kind == "Job"
-};
-
-// Parses one YAML document. Errors name the field path:
-// "spec.template.command: required". Nothing is defaulted silently except the
-// documented defaults above.
-Result<Manifest> parse_manifest(const std::string& yaml_text);
 
 }  // namespace cadre::spec

@@ -56,8 +56,8 @@ struct SchedulingPolicy {
   // Replicas that must be placeable together before any starts. Cadre admits a gang
   // whole, so only the total replica count (the default) is accepted.
   std::optional<int32_t> min_available;
-  int32_t priority = 0;            // higher is placed first; FIFO within a priority
-  std::string queue = "default";   // a label for grouping (DNS label)
+  int32_t priority = 0;           // higher is placed first; FIFO within a priority
+  std::string queue = "default";  // a label for grouping (DNS label)
   PlacementPolicy placement = PlacementPolicy::kPack;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/spec/manifest.h"
 #include "protocol/spec/quantity.h"
 
 namespace cadre::spec {
@@ -56,7 +57,8 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(with("cpu: 500m", "cpu: lots")),
             "spec.template.resources.cpu: 'lots' is not a CPU quantity (examples: 2, 0.5, 500m)");
   EXPECT_EQ(error_of(with("name: hello", "name: Hello_World")).rfind("metadata.name:", 0), 0u);
-  EXPECT_EQ(error_of(with("command: [sh, -c]", "comand: [sh]")), "spec.template.comand: unknown field");
+  EXPECT_EQ(error_of(with("command: [sh, -c]", "comand: [sh]")),
+            "spec.template.comand: unknown field");
   EXPECT_EQ(error_of(with("    command: [sh, -c]\n", "")), "spec.template.command: required");
   EXPECT_EQ(error_of(with("workingDir", "workDir")), "spec.template.workDir: unknown field");
   // A misspelt required field is reported as the typo, not as the missing field.
@@ -67,7 +69,7 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(with("value: hi", "value: [1]")),
             "spec.template.env[0].value: must be a string");
   EXPECT_EQ(error_of(with("kind: Job", "kind: Pod")),
-            "kind: 'Pod' is not supported (supported: Job)");
+            "kind: 'Pod' is not supported (supported: Job, TrainJob)");
   EXPECT_EQ(error_of(with("cadre/v1", "v1")).rfind("apiVersion:", 0), 0u);
 }
 

@@ -1,0 +1,30 @@
+// A parsed manifest of any supported kind, and the one entry point that parses it.
+// docs/specs.md documents every kind and field.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "protocol/spec/job_spec.h"
+#include "protocol/spec/train_job_spec.h"
+#include "protocol/status.h"
+
+namespace cadre::spec {
+
+// A parsed and validated manifest. Exactly one of the kind's specs is set.
+struct Manifest {
+  std::string kind;  // "Job" or "TrainJob"
+  ObjectMeta metadata;
+  std::optional<JobSpec> job;             // set when kind == "Job"
+  std::optional<TrainJobSpec> train_job;  // set when kind == "TrainJob"
+
+  // What the supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
+  TrainJobSpec gang() const;
+};
+
+// Parses one YAML document. Errors name the field path:
+// "spec.template.command: required". Nothing is defaulted silently except the
+// documented defaults.
+Result<Manifest> parse_manifest(const std::string& yaml_text);
+
+}  // namespace cadre::spec

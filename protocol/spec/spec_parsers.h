@@ -1,0 +1,30 @@
+// Parsers shared by the kinds' .cc files (not part of the spec API: include
+// manifest.h for parse_manifest). Each reads one map with a YamlReader, refuses
+// unknown fields and returns errors that start with the field path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/spec/job_spec.h"
+#include "protocol/spec/train_job_spec.h"
+#include "protocol/spec/yaml_reader.h"
+#include "protocol/status.h"
+
+namespace cadre::spec {
+
+// Upper bound for every duration in seconds (10 years): large enough to mean
+// "never", small enough that adding it to a timestamp cannot overflow.
+inline constexpr int64_t kMaxSeconds = 10ll * 365 * 24 * 3600;
+
+// "spec.replicaSpecs.Worker.replicas: must be >= 1, got 0".
+inline Status field_error(const std::string& path, const std::string& what) {
+  return InvalidArgument(path + ": " + what);
+}
+
+Result<ObjectMeta> parse_metadata(YamlReader& top);                          // top-level "metadata"
+Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);          // a "template" map
+Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata);             // kind: Job's "spec"
+Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata);  // kind: TrainJob
+
+}  // namespace cadre::spec
