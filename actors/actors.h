@@ -22,8 +22,8 @@ caf::actor spawn_scheduler(caf::actor_system& system);
 caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
                          std::vector<JobRecord> restored);
 
-// One per Job: its state machine from Queued to Succeeded/Failed.
+// One per Job or TrainJob: its gang's state machine from Queued to Succeeded/Failed.
 caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,
-                     spec::JobSpec spec, bool restored);
+                     spec::TrainJobSpec spec, bool restored);
 
 }  // namespace cadre::actors

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <set>
+
 #include "actors/cluster_policy.h"
 #include "actors/outbox.h"
 #include "actors/scheduler.h"
@@ -45,8 +47,10 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
-// Where a job's replica runs, for log reads.
+// Where one replica of a job runs, for log reads.
 struct ReplicaLocation {
   bool found = false;  // the job has (had) a replica on some node
   std::string node;
@@ -65,6 +69,14 @@ struct ActorContext {
   ClusterPolicy policy;
 };
 
+// A node's registration as the manager forwards it to one job: the uids of that
+// job's replicas the node reported alive.
+struct NodeReport {
+  std::string node;
+  uint64_t epoch = 0;
+  std::set<std::string> running;
+};
+
 }  // namespace cadre::actors
 
 // Local-only message types: the coordinator never serializes actor messages.
@@ -72,6 +84,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ClientRef)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::JobRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NodeCapacity)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Placement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::Placement>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::GangRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NodeReport)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Allocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ReplicaLocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::spec::ResourceRequest)

@@ -4,10 +4,15 @@
 // between clients and agents.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <optional>
+#include <random>
 
 #include "actors/actors.h"
 #include "actors/wall_clock.h"
+#include "protocol/spec/manifest.h"
 
 namespace cadre::actors {
 namespace {
@@ -30,12 +35,28 @@ struct ManagerState {
 
 using Self = caf::stateful_actor<ManagerState>;
 
-caf::actor spawn_for(Self* self, JobRecord record, spec::JobSpec spec, bool restored) {
+caf::actor spawn_for(Self* self, JobRecord record, spec::TrainJobSpec spec, bool restored) {
   const std::string name = record.status.name;
   auto actor =
       spawn_job(self->system(), self->state.ctx, std::move(record), std::move(spec), restored);
   self->state.jobs[name] = actor;
   return actor;
+}
+
+// "jobs" lists kind Job, "trainjobs" kind TrainJob; names are unique across both.
+const char* resource_of(const std::string& kind) { return kind == "Job" ? "jobs" : "trainjobs"; }
+std::string ref(const std::string& resource, const std::string& name) {
+  return (resource == "jobs" ? "job/" : "trainjob/") + name;
+}
+bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
+
+// A random 128-bit hex token shared by a job's replicas (CADRE_JOB_TOKEN).
+std::string new_token() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char text[33];
+  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return text;
 }
 
 void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
@@ -46,22 +67,23 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
     return;
   }
   const std::string name = manifest->metadata.name;
+  const std::string what = ref(resource_of(manifest->kind), name);
   auto known = st.summary.find(name);
   if (known != st.summary.end() || st.creating.count(name)) {
     // Jobs are immutable once created (as in Kubernetes): same text is a no-op.
     auto job = st.jobs.find(name);
     if (job == st.jobs.end()) {
-      st.ctx.outbox->client_error(client, AlreadyExists("job/" + name + " is being created"));
+      st.ctx.outbox->client_error(client, AlreadyExists(what + " is being created"));
       return;
     }
     self->request(job->second, caf::infinite, get_atom::value)
         .then([=](const protocol::JobStatus& status) {
           if (status.manifest == request.manifest) {
             self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                           protocol::ApplyReply{"Job", name, "unchanged"});
+                                           protocol::ApplyReply{status.kind, name, "unchanged"});
           } else {
             self->state.ctx.outbox->client_error(
-                client, AlreadyExists("job/" + name +
+                client, AlreadyExists(ref(resource_of(status.kind), name) +
                                       " already exists with a different spec; jobs are "
                                       "immutable, delete it first"));
           }
@@ -75,6 +97,7 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
   record.status.reason = "Created";
   record.status.created_ms = wall_ms();
   record.status.manifest = request.manifest;
+  record.token = new_token();
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, caf::infinite, put_atom::value, record)
@@ -84,12 +107,31 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
           self->state.ctx.outbox->client_error(client, Internal("job not stored: " + error));
           return;
         }
-        spawn_for(self, record, *manifest->job, false);
+        spawn_for(self, record, manifest->gang(), false);
         self->send(self->state.ctx.store, event_atom::value, name,
                    protocol::JobEvent{wall_ms(), "Normal", "Created", "job created"});
         self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
                                        protocol::ApplyReply{manifest->kind, name, "created"});
       });
+}
+
+// The supervisor of `name` if it is of the kind `resource` lists; else answers NotFound.
+std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const std::string& resource,
+                                   const std::string& name) {
+  auto& st = self->state;
+  auto job = st.jobs.find(name);
+  auto summary = st.summary.find(name);
+  if (!workload(resource)) {
+    st.ctx.outbox->client_error(
+        client, InvalidArgument("unknown resource '" + resource + "' (jobs, trainjobs)"));
+    return std::nullopt;
+  }
+  if (job == st.jobs.end() || summary == st.summary.end() ||
+      resource_of(summary->second.kind) != resource) {
+    st.ctx.outbox->client_error(client, NotFound(ref(resource, name) + " not found"));
+    return std::nullopt;
+  }
+  return job->second;
 }
 
 void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
@@ -115,26 +157,25 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
         });
     return;
   }
-  if (request.resource != "jobs") {
-    st.ctx.outbox->client_error(
-        client, InvalidArgument("unknown resource '" + request.resource + "' (nodes, jobs)"));
+  if (!workload(request.resource)) {
+    st.ctx.outbox->client_error(client, InvalidArgument("unknown resource '" + request.resource +
+                                                        "' (nodes, jobs, trainjobs)"));
     return;
   }
   if (request.name.empty()) {
     protocol::GetReply reply;
-    for (const auto& [name, status] : st.summary) reply.jobs.push_back(status);
+    for (const auto& [name, status] : st.summary) {
+      if (resource_of(status.kind) == request.resource) reply.jobs.push_back(status);
+    }
     std::sort(reply.jobs.begin(), reply.jobs.end(), [](const auto& a, const auto& b) {
       return std::tie(a.created_ms, a.name) < std::tie(b.created_ms, b.name);
     });
     st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
     return;
   }
-  auto job = st.jobs.find(request.name);
-  if (job == st.jobs.end()) {
-    st.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
-    return;
-  }
-  self->request(job->second, caf::infinite, get_atom::value).then([=](protocol::JobStatus status) {
+  auto job = find_job(self, client, request.resource, request.name);
+  if (!job) return;
+  self->request(*job, caf::infinite, get_atom::value).then([=](protocol::JobStatus status) {
     self->request(self->state.ctx.store, caf::infinite, events_atom::value, request.name)
         .then([=](const std::vector<protocol::JobEvent>& events) mutable {
           status.events = events;
@@ -146,25 +187,26 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
 }
 
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
-  auto job = self->state.jobs.find(request.name);
-  if (request.resource != "jobs" || job == self->state.jobs.end()) {
-    self->state.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
-    return;
-  }
-  self->request(job->second, caf::infinite, delete_atom::value).then([=](const std::string& name) {
+  auto job = find_job(self, client, request.resource, request.name);
+  if (!job) return;
+  self->request(*job, caf::infinite, delete_atom::value).then([=](const std::string& name) {
     self->state.ctx.outbox->client(client, MessageKind::kDeleteReply, protocol::DeleteReply{name});
   });
 }
 
 void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& request) {
-  auto job = self->state.jobs.find(request.name);
-  if (request.resource != "jobs" || job == self->state.jobs.end()) {
-    self->state.ctx.outbox->client_error(client, NotFound("job/" + request.name + " not found"));
-    return;
-  }
-  self->request(job->second, caf::infinite, where_atom::value)
+  auto job = find_job(self, client, request.resource, request.name);
+  if (!job) return;
+  self->request(*job, caf::infinite, where_atom::value, request.replica)
       .then([=](const ReplicaLocation& location) {
         auto& st = self->state;
+        if (location.uid.empty() && !request.replica.empty()) {
+          st.ctx.outbox->client_error(
+              client,
+              NotFound("replica " + request.replica + " of " + ref(request.resource, request.name) +
+                       " not found (names are like worker-0, ps-1, chief-0)"));
+          return;
+        }
         if (!location.found) {
           // Not placed yet: nothing to read, but more will come.
           protocol::LogsReply reply;
@@ -201,11 +243,12 @@ void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {
   self->state.ctx.outbox->client(read.client, MessageKind::kLogsReply, reply);
 }
 
-// A node registered: adopt what it still runs, kill what no job owns any more.
+// A node registered: each job with replicas there (or reported by it) decides
+// what to adopt and what to kill; replicas of unknown jobs are killed here.
 void adopt(Self* self, const std::string& node, uint64_t epoch,
            const std::vector<protocol::ReplicaReport>& running) {
   auto& st = self->state;
-  std::map<std::string, std::set<std::string>> by_job;
+  std::map<std::string, NodeReport> by_job;
   for (const auto& report : running) {
     if (st.jobs.count(report.job) == 0) {
       spdlog::warn("node={} runs replica {} of unknown job {}; killing it", node, report.uid,
@@ -214,27 +257,17 @@ void adopt(Self* self, const std::string& node, uint64_t epoch,
                            protocol::KillReplica{report.uid, 0, "no such job"});
       continue;
     }
-    by_job[report.job].insert(report.uid);
+    by_job[report.job].running.insert(report.uid);
   }
   for (const auto& [name, status] : st.summary) {
-    auto reported = by_job.find(name);
-    if (reported != by_job.end()) {
-      for (const auto& uid : reported->second) {
-        // The job decides: its current replica is adopted, anything else is stale.
-        const bool current = uid == status.replica && status.node == node;
-        if (current) {
-          self->send(st.jobs[name], adopt_atom::value, node, epoch, true);
-        } else {
-          st.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
-                               protocol::KillReplica{uid, 0, "stale replica"});
-        }
-      }
-      if (reported->second.count(status.replica) == 0 && status.node == node) {
-        self->send(st.jobs[name], adopt_atom::value, node, epoch, false);
-      }
-    } else if (status.node == node) {
-      self->send(st.jobs[name], adopt_atom::value, node, epoch, false);
-    }
+    const bool placed_here = std::any_of(status.replicas.begin(), status.replicas.end(),
+                                         [&](const auto& r) { return r.node == node; });
+    if (placed_here && by_job.count(name) == 0) by_job[name];
+  }
+  for (auto& [name, report] : by_job) {
+    report.node = node;
+    report.epoch = epoch;
+    self->send(st.jobs[name], adopt_atom::value, report);
   }
 }
 
@@ -256,13 +289,13 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
   self->set_default_handler(caf::print_and_drop);
   for (auto& record : restored) {
     auto manifest = spec::parse_manifest(record.status.manifest);
-    if (!manifest.ok() || !manifest->job) {
+    if (!manifest.ok()) {
       spdlog::error("job={} cannot be restored: {}", record.status.name,
                     manifest.status().to_string());
       continue;
     }
     self->state.summary[record.status.name] = record.status;
-    spawn_for(self, std::move(record), *manifest->job, true);
+    spawn_for(self, std::move(record), manifest->gang(), true);
   }
   return {
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
@@ -310,7 +343,9 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
       },
       [=](node_lost_atom, const std::string& node) {
         for (const auto& [name, status] : self->state.summary) {
-          if (status.node == node) self->send(self->state.jobs[name], node_lost_atom::value, node);
+          const bool there = std::any_of(status.replicas.begin(), status.replicas.end(),
+                                         [&](const auto& r) { return r.node == node; });
+          if (there) self->send(self->state.jobs[name], node_lost_atom::value, node);
         }
       },
       [=](status_atom, const protocol::JobStatus& status) {

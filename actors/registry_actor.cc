@@ -85,11 +85,19 @@ caf::behavior registry(caf::stateful_actor<RegistryState>* self, ActorContext ba
               reply.node = request.name;
               reply.epoch = epoch;
               reply.heartbeat_interval_ms = self->state.ctx.policy.heartbeat_interval.count();
+              reply.lease_ms = self->state.ctx.policy.lease.count();
               self->state.ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply,
                                             0, request_id);
-              self->send(self->state.ctx.scheduler, node_up_atom::value,
-                         NodeCapacity{request.name, epoch, request.cpu_millis, request.memory_bytes,
-                                      request.gpus});
+              NodeCapacity capacity;
+              capacity.name = request.name;
+              capacity.address = request.address;
+              capacity.epoch = epoch;
+              capacity.cpu_millis = request.cpu_millis;
+              capacity.memory_bytes = request.memory_bytes;
+              capacity.gpus = request.gpus;
+              capacity.port_min = request.port_min;
+              capacity.port_max = request.port_max;
+              self->send(self->state.ctx.scheduler, node_up_atom::value, capacity);
               self->send(self->state.ctx.manager, adopt_atom::value, request.name, epoch,
                          request.running);
             });

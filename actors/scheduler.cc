@@ -1,5 +1,8 @@
 #include "actors/scheduler.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "protocol/spec/quantity.h"
 
 namespace cadre::actors {
@@ -7,7 +10,11 @@ namespace cadre::actors {
 void Scheduler::upsert_node(const NodeCapacity& node) {
   auto& state = nodes_[node.name];
   state.capacity = node;
+  totals_.reset();
   state.schedulable = true;
+  if (state.next_port < node.port_min || state.next_port > node.port_max) {
+    state.next_port = node.port_min;
+  }
 }
 
 void Scheduler::set_schedulable(const std::string& node, bool schedulable) {
@@ -20,67 +27,211 @@ bool Scheduler::fits_total(const NodeState& n, const spec::ResourceRequest& r) {
          r.gpus <= n.capacity.gpus;
 }
 
+bool Scheduler::has_port(const NodeState& n) {
+  if (n.capacity.port_max == 0) return true;  // no range: replicas get port 0
+  const int64_t range = int64_t{n.capacity.port_max} - n.capacity.port_min + 1;
+  return static_cast<int64_t>(n.used_ports.size()) < range;
+}
+
 bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
   return n.schedulable && r.cpu_millis <= n.capacity.cpu_millis - n.used_cpu &&
          r.memory_bytes <= n.capacity.memory_bytes - n.used_memory &&
-         r.gpus <= n.capacity.gpus - static_cast<int32_t>(n.used_gpus.size());
+         r.gpus <= n.capacity.gpus - static_cast<int32_t>(n.used_gpus.size()) && has_port(n);
 }
 
-Scheduler::Fit Scheduler::place(const std::string& uid, const spec::ResourceRequest& request,
-                                Placement* out) {
-  bool could_ever = false;
-  for (auto& [name, node] : nodes_) {
-    if (!fits_total(node, request)) continue;
-    could_ever = true;
-    if (!fits_free(node, request)) continue;
-    std::vector<int32_t> gpus;
-    for (int32_t g = 0; g < node.capacity.gpus && static_cast<int32_t>(gpus.size()) < request.gpus;
-         ++g) {
-      if (node.used_gpus.count(g) == 0) gpus.push_back(g);
+// Pack: nodes this gang already uses first (fewer hosts, shared memory between
+// ranks), then first fit in name order. Spread: the node holding the fewest of this
+// gang's replicas, then the one with the most free CPU.
+Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
+                                        const spec::ResourceRequest& request,
+                                        const std::vector<std::string>& used) {
+  if (gang.placement == spec::PlacementPolicy::kPack) {
+    for (const auto& name : used) {
+      auto& node = nodes_.at(name);
+      if (fits_free(node, request)) return &node;
     }
-    reserve(uid, name, request, gpus);
-    *out = Placement{uid, name, node.capacity.epoch, gpus};
-    return Fit::kPlaced;
+    for (auto& [name, node] : nodes_) {
+      if (fits_free(node, request)) return &node;
+    }
+    return nullptr;
   }
-  // With no node registered yet nothing is known to be impossible: wait.
-  return could_ever || nodes_.empty() ? Fit::kWait : Fit::kNever;
+  NodeState* best = nullptr;
+  int best_count = 0;
+  for (auto& [name, node] : nodes_) {
+    if (!fits_free(node, request)) continue;
+    const int count = static_cast<int>(std::count(used.begin(), used.end(), name));
+    if (best == nullptr || count < best_count ||
+        (count == best_count &&
+         node.capacity.cpu_millis - node.used_cpu > best->capacity.cpu_millis - best->used_cpu)) {
+      best = &node;
+      best_count = count;
+    }
+  }
+  return best;
 }
 
-void Scheduler::reserve(const std::string& uid, const std::string& node,
-                        const spec::ResourceRequest& request, const std::vector<int32_t>& gpus) {
-  release(uid);
+Placement Scheduler::take(NodeState& node, const std::string& key,
+                          const spec::ResourceRequest& request) {
+  std::vector<int32_t> gpus;
+  for (int32_t g = 0; g < node.capacity.gpus && static_cast<int32_t>(gpus.size()) < request.gpus;
+       ++g) {
+    if (node.used_gpus.count(g) == 0) gpus.push_back(g);
+  }
+  int32_t port = 0;
+  if (node.capacity.port_max != 0) {
+    // fits_free checked that a port is free; walk from the cursor to it.
+    for (port = node.next_port; node.used_ports.count(port) != 0;) {
+      port = port >= node.capacity.port_max ? node.capacity.port_min : port + 1;
+    }
+    node.next_port = port >= node.capacity.port_max ? node.capacity.port_min : port + 1;
+  }
+  reserve(key, node.capacity.name, request, gpus, port);
+  return Placement{key, node.capacity.name, node.capacity.address, node.capacity.epoch, gpus, port};
+}
+
+Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>* out,
+                                std::string* why) {
+  out->clear();
+  if (auto never = never_fits(gang)) {
+    *why = *never;
+    return Fit::kNever;
+  }
+  // Largest requests first: first fit packs far better that way. Placements are
+  // reported in member (rank) order.
+  std::vector<size_t> order(gang.members.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const auto& x = gang.members[a].request;
+    const auto& y = gang.members[b].request;
+    return std::tie(x.gpus, x.cpu_millis, x.memory_bytes) >
+           std::tie(y.gpus, y.cpu_millis, y.memory_bytes);
+  });
+  std::vector<Placement> placed(gang.members.size());
+  std::vector<std::string> used;
+  for (size_t i : order) {
+    const auto& member = gang.members[i];
+    NodeState* node = choose(gang, member.request, used);
+    if (node == nullptr) {
+      // All or nothing: give back what this attempt took.
+      for (const auto& p : placed) {
+        if (!p.key.empty()) release(p.key);
+      }
+      return Fit::kWait;
+    }
+    placed[i] = take(*node, member.key, member.request);
+    used.push_back(node->capacity.name);
+  }
+  *out = std::move(placed);
+  return Fit::kPlaced;
+}
+
+std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const {
+  if (nodes_.empty()) return std::nullopt;
+  // Sound checks only (never a false "never"): one member larger than every node, or
+  // the gang's total larger than the whole cluster in some resource.
+  const Totals& t = totals();
+  const std::string largest = " (largest of " + std::to_string(nodes_.size()) +
+                              " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
+                              " memory=" + spec::format_memory(t.largest_memory) +
+                              " gpu=" + std::to_string(t.largest_gpus) + ")";
+  int64_t want_cpu = 0, want_memory = 0;
+  int32_t want_gpus = 0;
+  for (const auto& member : gang.members) {
+    const auto& r = member.request;
+    bool fits_somewhere = false;
+    const bool under_largest = r.cpu_millis <= t.largest_cpu &&
+                               r.memory_bytes <= t.largest_memory && r.gpus <= t.largest_gpus;
+    for (auto it = nodes_.begin(); under_largest && it != nodes_.end(); ++it) {
+      const auto& node = it->second;
+      if (fits_total(node, r)) {
+        fits_somewhere = true;
+        break;
+      }
+    }
+    if (!fits_somewhere) {
+      const auto slash = member.key.find('/');
+      return "no node can ever hold replica " + member.key.substr(slash + 1) +
+             " (cpu=" + spec::format_cpu(r.cpu_millis) +
+             " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus) +
+             ")" + largest;
+    }
+    want_cpu += r.cpu_millis;
+    want_memory += r.memory_bytes;
+    want_gpus += r.gpus;
+  }
+  const std::string count = std::to_string(gang.members.size()) + " replicas";
+  if (want_cpu > t.total_cpu || want_memory > t.total_memory || want_gpus > t.total_gpus) {
+    return "the gang of " + count + " needs cpu=" + spec::format_cpu(want_cpu) +
+           " memory=" + spec::format_memory(want_memory) + " gpu=" + std::to_string(want_gpus) +
+           " in total; all " + std::to_string(nodes_.size()) +
+           " nodes together hold cpu=" + spec::format_cpu(t.total_cpu) +
+           " memory=" + spec::format_memory(t.total_memory) +
+           " gpu=" + std::to_string(t.total_gpus);
+  }
+  if (!t.unlimited_ports && static_cast<int64_t>(gang.members.size()) > t.total_ports) {
+    return "the gang of " + count + " needs one port each; the nodes' port ranges hold " +
+           std::to_string(t.total_ports);
+  }
+  return std::nullopt;
+}
+
+const Scheduler::Totals& Scheduler::totals() const {
+  if (totals_) return *totals_;
+  Totals t;
+  for (const auto& [name, node] : nodes_) {
+    const auto& c = node.capacity;
+    t.largest_cpu = std::max(t.largest_cpu, c.cpu_millis);
+    t.largest_memory = std::max(t.largest_memory, c.memory_bytes);
+    t.largest_gpus = std::max(t.largest_gpus, c.gpus);
+    t.total_cpu += c.cpu_millis;
+    t.total_memory += c.memory_bytes;
+    t.total_gpus += c.gpus;
+    if (c.port_max == 0) {
+      t.unlimited_ports = true;
+    } else {
+      t.total_ports += int64_t{c.port_max} - c.port_min + 1;
+    }
+  }
+  totals_ = t;
+  return *totals_;
+}
+
+void Scheduler::reserve(const std::string& key, const std::string& node,
+                        const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
+                        int32_t port) {
+  release(key);
   auto& state = nodes_[node];
-  if (state.capacity.name.empty()) state.capacity.name = node;  // adopted before it registered
+  if (state.capacity.name.empty()) {
+    state.capacity.name = node;  // adopted before it registered
+    totals_.reset();
+  }
   state.used_cpu += request.cpu_millis;
   state.used_memory += request.memory_bytes;
   state.used_gpus.insert(gpus.begin(), gpus.end());
-  held_[uid] = Held{node, request.cpu_millis, request.memory_bytes, gpus};
+  if (port != 0) state.used_ports.insert(port);
+  held_[key] = Held{node, request.cpu_millis, request.memory_bytes, gpus, port};
 }
 
-void Scheduler::release(const std::string& uid) {
-  auto it = held_.find(uid);
+void Scheduler::release(const std::string& key) {
+  auto it = held_.find(key);
   if (it == held_.end()) return;
   auto node = nodes_.find(it->second.node);
   if (node != nodes_.end()) {
     node->second.used_cpu -= it->second.cpu;
     node->second.used_memory -= it->second.memory;
     for (int32_t g : it->second.gpus) node->second.used_gpus.erase(g);
+    if (it->second.port != 0) node->second.used_ports.erase(it->second.port);
   }
   held_.erase(it);
 }
 
-std::string Scheduler::never_fits_reason(const spec::ResourceRequest& r) const {
-  int64_t cpu = 0, memory = 0;
-  int32_t gpus = 0;
-  for (const auto& [name, node] : nodes_) {
-    cpu = std::max(cpu, node.capacity.cpu_millis);
-    memory = std::max(memory, node.capacity.memory_bytes);
-    gpus = std::max(gpus, node.capacity.gpus);
+void Scheduler::release_job(const std::string& job) {
+  const std::string prefix = job + "/";
+  for (auto it = held_.lower_bound(prefix);
+       it != held_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    const std::string key = (it++)->first;
+    release(key);
   }
-  return "no node can ever hold cpu=" + spec::format_cpu(r.cpu_millis) +
-         " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus) +
-         " (largest of " + std::to_string(nodes_.size()) + " nodes: cpu=" + spec::format_cpu(cpu) +
-         " memory=" + spec::format_memory(memory) + " gpu=" + std::to_string(gpus) + ")";
 }
 
 Allocation Scheduler::allocated_on(const std::string& node) const {
@@ -91,6 +242,11 @@ Allocation Scheduler::allocated_on(const std::string& node) const {
   out.memory_bytes = it->second.used_memory;
   out.gpu_indices.assign(it->second.used_gpus.begin(), it->second.used_gpus.end());
   return out;
+}
+
+std::string Scheduler::address_of(const std::string& node) const {
+  auto it = nodes_.find(node);
+  return it == nodes_.end() ? std::string() : it->second.capacity.address;
 }
 
 }  // namespace cadre::actors

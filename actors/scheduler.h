@@ -1,6 +1,10 @@
 // Placement logic, free of CAF so it is unit-testable and fast: node capacities,
-// what each placed replica holds, and first-fit placement over cpu/memory/gpu.
-// Owned by the scheduler actor (one thread at a time).
+// what each placed replica holds, and all-or-nothing gang placement over
+// cpu/memory/gpu/ports. Owned by the scheduler actor (one thread at a time).
+//
+// Holdings are keyed by replica slot ("<job>/<replica name>", e.g. "fmnist/worker-1"),
+// not by instance uid: a replica restarted in place keeps its node, GPUs and port
+// without a round trip, and a whole job is released by key prefix.
 #pragma once
 
 #include <cstdint>
@@ -11,28 +15,47 @@
 #include <vector>
 
 #include "protocol/spec/job_spec.h"
+#include "protocol/spec/train_job_spec.h"
 
 namespace cadre::actors {
 
 struct NodeCapacity {
   std::string name;
+  std::string address;  // where peers reach replicas on this node
   uint64_t epoch = 0;
   int64_t cpu_millis = 0;
   int64_t memory_bytes = 0;
   int32_t gpus = 0;
+  int32_t port_min = 0;  // replica port range, inclusive; 0/0: none to assign
+  int32_t port_max = 0;
 };
 
 struct Placement {
-  std::string uid;
+  std::string key;  // replica slot, "<job>/<name>"
   std::string node;
+  std::string address;
   uint64_t epoch = 0;
   std::vector<int32_t> gpu_indices;
+  int32_t port = 0;  // 0 when the node has no port range
 };
 
 struct Allocation {
   int64_t cpu_millis = 0;
   int64_t memory_bytes = 0;
   std::vector<int32_t> gpu_indices;
+};
+
+// The replicas of one job, placed together or not at all.
+struct GangRequest {
+  std::string job;
+  int64_t attempt = 0;  // echoed back so a late answer for an older attempt is ignored
+  struct Member {
+    std::string key;  // "<job>/<name>"
+    spec::ResourceRequest request;
+  };
+  std::vector<Member> members;  // rank order
+  spec::PlacementPolicy placement = spec::PlacementPolicy::kPack;
+  int32_t priority = 0;
 };
 
 class Scheduler {
@@ -44,16 +67,22 @@ class Scheduler {
   void set_schedulable(const std::string& node, bool schedulable);
   size_t node_count() const { return nodes_.size(); }
 
-  // First fit in node-name order (pack). kNever: no node, even empty, could hold it.
-  Fit place(const std::string& uid, const spec::ResourceRequest& request, Placement* out);
-  // Re-asserts a placement that already exists (adoption after a coordinator restart).
-  void reserve(const std::string& uid, const std::string& node,
-               const spec::ResourceRequest& request, const std::vector<int32_t>& gpus);
-  void release(const std::string& uid);
+  // Places every member or none. kNever (with *why set) when no node set, even
+  // empty, could hold the gang; kWait when it could but the free capacity cannot now.
+  Fit place(const GangRequest& gang, std::vector<Placement>* out, std::string* why);
+  // Whether the gang could fit an empty cluster; the reason when not. Empty
+  // clusters wait: with no node registered yet nothing is known to be impossible.
+  std::optional<std::string> never_fits(const GangRequest& gang) const;
 
-  // Why kNever, in a sentence naming the largest node.
-  std::string never_fits_reason(const spec::ResourceRequest& request) const;
+  // Re-asserts a placement that already exists (adoption after a coordinator restart).
+  void reserve(const std::string& key, const std::string& node,
+               const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
+               int32_t port);
+  void release(const std::string& key);
+  void release_job(const std::string& job);  // every slot "<job>/..."
+
   Allocation allocated_on(const std::string& node) const;
+  std::string address_of(const std::string& node) const;
 
  private:
   struct NodeState {
@@ -62,18 +91,35 @@ class Scheduler {
     int64_t used_cpu = 0;
     int64_t used_memory = 0;
     std::set<int32_t> used_gpus;
+    std::set<int32_t> used_ports;
+    int32_t next_port = 0;  // rotates, so a restarted gang avoids ports in TIME_WAIT
   };
   struct Held {
     std::string node;
     int64_t cpu = 0;
     int64_t memory = 0;
     std::vector<int32_t> gpus;
+    int32_t port = 0;
   };
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
+  static bool has_port(const NodeState& n);
+  NodeState* choose(const GangRequest& gang, const spec::ResourceRequest& request,
+                    const std::vector<std::string>& used);
+  Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request);
 
-  std::map<std::string, NodeState> nodes_;  // by name: deterministic first fit
-  std::map<std::string, Held> held_;        // by replica uid
+  // Cluster-wide largest and total capacities, recomputed after a node changes.
+  struct Totals {
+    int64_t largest_cpu = 0, largest_memory = 0, total_cpu = 0, total_memory = 0;
+    int32_t largest_gpus = 0, total_gpus = 0;
+    int64_t total_ports = 0;
+    bool unlimited_ports = false;
+  };
+  const Totals& totals() const;
+
+  std::map<std::string, NodeState> nodes_;  // by name: deterministic placement
+  mutable std::optional<Totals> totals_;    // reset by upsert_node
+  std::map<std::string, Held> held_;        // by slot key
 };
 
 }  // namespace cadre::actors

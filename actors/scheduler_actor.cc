@@ -1,3 +1,11 @@
+// The scheduler actor: owns Scheduler (placement state) and the queue of gangs
+// waiting for capacity, ordered by priority (higher first) and FIFO within one.
+// A gang that fits is placed even if an earlier one does not (backfill), so a
+// large gang can wait behind a stream of small ones; priorities are the lever.
+//
+// Messages: (schedule, GangRequest, job) answered later with (placed, attempt,
+// placements) or (never, attempt, reason); (cancel, job) drops a queued gang;
+// (release, "<job>/<replica>") frees one slot and (release, "<job>/") all of a job's.
 #include <spdlog/spdlog.h>
 
 #include <list>
@@ -8,30 +16,32 @@ namespace cadre::actors {
 namespace {
 
 struct Pending {
-  std::string uid;
-  spec::ResourceRequest request;
-  caf::actor job;  // told (placed_atom, Placement) or (never_atom, uid, reason)
+  GangRequest gang;
+  caf::actor job;
+  uint64_t seq = 0;  // arrival order
 };
 
 struct SchedulerState {
   Scheduler scheduler;
-  std::list<Pending>
-      queue;  // arrival order; a request that fits never waits behind one that does not
+  std::list<Pending> queue;  // priority descending, then arrival
+  uint64_t next_seq = 0;
 };
 
+using Self = caf::stateful_actor<SchedulerState>;
+
 // Places what fits now, answers what can never fit, keeps the rest queued.
-void drain(caf::stateful_actor<SchedulerState>* self) {
+void drain(Self* self) {
   auto& st = self->state;
   for (auto it = st.queue.begin(); it != st.queue.end();) {
-    Placement placement;
-    switch (st.scheduler.place(it->uid, it->request, &placement)) {
+    std::vector<Placement> placements;
+    std::string why;
+    switch (st.scheduler.place(it->gang, &placements, &why)) {
       case Scheduler::Fit::kPlaced:
-        self->send(it->job, placed_atom::value, placement);
+        self->send(it->job, placed_atom::value, it->gang.attempt, placements);
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kNever:
-        self->send(it->job, never_atom::value, it->uid,
-                   st.scheduler.never_fits_reason(it->request));
+        self->send(it->job, never_atom::value, it->gang.attempt, why);
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kWait:
@@ -41,7 +51,15 @@ void drain(caf::stateful_actor<SchedulerState>* self) {
   }
 }
 
-caf::behavior scheduler(caf::stateful_actor<SchedulerState>* self) {
+void enqueue(Self* self, GangRequest gang, caf::actor job) {
+  auto& queue = self->state.queue;
+  queue.remove_if([&](const Pending& p) { return p.gang.job == gang.job; });
+  auto at = std::find_if(queue.begin(), queue.end(),
+                         [&](const Pending& p) { return p.gang.priority < gang.priority; });
+  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++});
+}
+
+caf::behavior scheduler(Self* self) {
   return {
       [=](node_up_atom, const NodeCapacity& node) {
         self->state.scheduler.upsert_node(node);
@@ -51,24 +69,24 @@ caf::behavior scheduler(caf::stateful_actor<SchedulerState>* self) {
         self->state.scheduler.set_schedulable(node, schedulable);
         if (schedulable) drain(self);
       },
-      [=](schedule_atom, const std::string& uid, const spec::ResourceRequest& request,
-          caf::actor job) {
-        self->state.queue.push_back(Pending{uid, request, std::move(job)});
+      [=](schedule_atom, GangRequest gang, caf::actor job) {
+        enqueue(self, std::move(gang), std::move(job));
         drain(self);
       },
-      [=](cancel_atom, const std::string& uid) {
-        self->state.queue.remove_if([&](const Pending& p) { return p.uid == uid; });
-        self->state.scheduler.release(uid);
+      [=](cancel_atom, const std::string& job) {
+        self->state.queue.remove_if([&](const Pending& p) { return p.gang.job == job; });
+      },
+      [=](release_atom, const std::string& key) {
+        if (!key.empty() && key.back() == '/') {
+          self->state.scheduler.release_job(key.substr(0, key.size() - 1));
+        } else {
+          self->state.scheduler.release(key);
+        }
         drain(self);
       },
-      [=](release_atom, const std::string& uid) {
-        self->state.scheduler.release(uid);
-        drain(self);
-      },
-      [=](reserve_atom, const std::string& uid, const std::string& node,
-          const spec::ResourceRequest& request, const std::vector<int32_t>& gpus) {
-        self->state.scheduler.reserve(uid, node, request, gpus);
-      },
+      [=](reserve_atom, const std::string& key, const std::string& node,
+          const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
+          int32_t port) { self->state.scheduler.reserve(key, node, request, gpus, port); },
       [=](alloc_atom, std::vector<protocol::NodeStatus> nodes) {
         for (auto& node : nodes) {
           const Allocation a = self->state.scheduler.allocated_on(node.name);

@@ -1,5 +1,7 @@
 #include "actors/state_store.h"
 
+#include "protocol/codec.h"
+
 #include <filesystem>
 #include <sstream>
 
@@ -29,6 +31,10 @@ class Statement {
     sqlite3_bind_double(stmt_, i, v);
     return *this;
   }
+  Statement& bind_blob(int i, const std::string& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   Statement& bind_null(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -47,6 +53,10 @@ class Statement {
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  std::string blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : "";
   }
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
@@ -93,6 +103,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   RETURN_IF_ERROR(store->exec(kSchema));
   // Columns added after the first release; "duplicate column" means already there.
   (void)store->exec("ALTER TABLE jobs ADD COLUMN gpus TEXT DEFAULT ''");
+  (void)store->exec("ALTER TABLE jobs ADD COLUMN detail BLOB");
+  (void)store->exec("ALTER TABLE jobs ADD COLUMN token TEXT DEFAULT ''");
   return store;
 }
 
@@ -111,7 +123,7 @@ Status StateStore::exec(const char* sql) {
 Status StateStore::put_job(const JobRecord& r) {
   Statement s(db_,
               "INSERT OR REPLACE INTO jobs (name, kind, phase, reason, message, exit_code, node, "
-              "replica, created_ms, started_ms, finished_ms, manifest, node_epoch, attempts, gpus) "
+              "replica, created_ms, started_ms, finished_ms, manifest, attempts, detail, token) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
   const auto& j = r.status;
@@ -122,11 +134,14 @@ Status StateStore::put_job(const JobRecord& r) {
     s.bind_null(6);
   }
   s.bind(7, j.node).bind(8, j.replica).bind(9, j.created_ms).bind(10, j.started_ms);
-  s.bind(11, j.finished_ms).bind(12, j.manifest).bind(13, static_cast<int64_t>(r.node_epoch));
-  s.bind(14, static_cast<int64_t>(r.attempts));
-  std::string gpus;
-  for (int32_t g : r.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(g);
-  s.bind(15, gpus);
+  s.bind(11, j.finished_ms).bind(12, j.manifest).bind(13, static_cast<int64_t>(r.attempts));
+  // Conditions and replicas travel as one msgpack blob of the status itself; the
+  // manifest has its own column and metrics their own table.
+  protocol::JobStatus detail = j;
+  detail.manifest.clear();
+  detail.metrics.clear();
+  detail.events.clear();
+  s.bind_blob(14, protocol::encode(detail)).bind(15, r.token);
   return s.run().annotate("storing job " + j.name);
 }
 
@@ -143,32 +158,23 @@ Status StateStore::delete_job(const std::string& name) {
 Result<std::vector<JobRecord>> StateStore::load_jobs() {
   std::vector<JobRecord> out;
   Statement s(db_,
-              "SELECT name, kind, phase, reason, message, exit_code, node, replica, created_ms, "
-              "started_ms, finished_ms, manifest, node_epoch, attempts, gpus FROM jobs "
+              "SELECT name, manifest, attempts, detail, token FROM jobs "
               "ORDER BY created_ms, name");
   RETURN_IF_ERROR(s.prepared());
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
     JobRecord r;
-    auto& j = r.status;
-    j.name = s.text(0);
-    j.kind = s.text(1);
-    j.phase = s.text(2);
-    j.reason = s.text(3);
-    j.message = s.text(4);
-    if (!s.null(5)) j.exit_code = static_cast<int32_t>(s.integer(5));
-    j.node = s.text(6);
-    j.replica = s.text(7);
-    j.created_ms = s.integer(8);
-    j.started_ms = s.integer(9);
-    j.finished_ms = s.integer(10);
-    j.manifest = s.text(11);
-    r.node_epoch = static_cast<uint64_t>(s.integer(12));
-    r.attempts = static_cast<int32_t>(s.integer(13));
-    std::stringstream gpus(s.text(14));
-    for (std::string g; std::getline(gpus, g, ',');) {
-      if (!g.empty()) r.gpus.push_back(static_cast<int32_t>(std::stoi(g)));
+    const std::string name = s.text(0);
+    auto detail = protocol::decode<protocol::JobStatus>(s.blob(3), protocol::DecodeLimits{});
+    if (!detail.ok()) {
+      return Internal("job " + name +
+                      " has an unreadable stored status: " + detail.status().message());
     }
+    r.status = std::move(*detail);
+    r.status.name = name;
+    r.status.manifest = s.text(1);
+    r.attempts = static_cast<int32_t>(s.integer(2));
+    r.token = s.text(4);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading jobs: ") + sqlite3_errmsg(db_));

@@ -17,10 +17,11 @@ namespace cadre::actors {
 
 // What survives a coordinator restart for one job.
 struct JobRecord {
-  protocol::JobStatus status;  // phase, reason, node, replica uid, times, manifest
-  uint64_t node_epoch = 0;     // registration epoch its replica was launched under
-  int32_t attempts = 0;        // replicas launched so far
-  std::vector<int32_t> gpus;   // GPU indices held by the current replica
+  // Phase, conditions, times, manifest, and every replica with its node, epoch,
+  // GPUs, port and restart count: all a restarted coordinator needs to adopt them.
+  protocol::JobStatus status;
+  int32_t attempts = 0;  // replica instances launched so far: the next uid suffix
+  std::string token;     // CADRE_JOB_TOKEN shared by the job's replicas (MPI remote exec)
 };
 
 class StateStore {

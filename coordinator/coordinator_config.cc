@@ -14,6 +14,8 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.not_ready_after = std::chrono::milliseconds(not_ready_after_ms);
   p.lost_after = std::chrono::milliseconds(lost_after_ms);
   p.kill_grace = std::chrono::milliseconds(kill_grace_ms);
+  p.lease = std::chrono::milliseconds(lease_ms < 0 ? lost_after_ms * 2 / 3 : lease_ms);
+  p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
   return p;
 }
 
@@ -33,6 +35,14 @@ Status CoordinatorConfig::validate() const {
     return InvalidArgument("lost-after-ms: must exceed not-ready-after-ms (" +
                            std::to_string(not_ready_after_ms) + ")");
   }
+  if (lease_ms > 0 && (lease_ms <= heartbeat_interval_ms || lease_ms >= lost_after_ms)) {
+    return InvalidArgument("lease-ms: " + std::to_string(lease_ms) +
+                           " must exceed heartbeat-interval-ms (" +
+                           std::to_string(heartbeat_interval_ms) +
+                           ") and be below lost-after-ms (" + std::to_string(lost_after_ms) +
+                           "): replicas must be dead before their node is declared Lost");
+  }
+  if (lease_ms < -1) return InvalidArgument("lease-ms: must be -1 (derived), 0 (off) or > 0");
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), log_level) == std::end(kLevels)) {
     return InvalidArgument("log-level: '" + log_level +
@@ -69,6 +79,12 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   app.add_option("--lost-after-ms", c.lost_after_ms, "silence before Lost")->capture_default_str();
   app.add_option("--kill-grace-ms", c.kill_grace_ms, "SIGTERM to SIGKILL grace")
       ->capture_default_str();
+  app.add_option("--lease-ms", c.lease_ms,
+                 "agents kill their replicas after this long without contact (-1: 2/3 of "
+                 "lost-after-ms, 0: off)")
+      ->capture_default_str();
+  app.add_option("--checkpoint-root", c.checkpoint_root,
+                 "shared folder for CADRE_CHECKPOINT_DIR (default: <state-dir>/checkpoints)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   try {
@@ -122,6 +138,10 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
           from_file.lost_after_ms = v.as<int64_t>();
         else if (key == "kill-grace-ms")
           from_file.kill_grace_ms = v.as<int64_t>();
+        else if (key == "lease-ms")
+          from_file.lease_ms = v.as<int64_t>();
+        else if (key == "checkpoint-root")
+          from_file.checkpoint_root = v.as<std::string>();
         else if (key == "log-level")
           from_file.log_level = v.as<std::string>();
         else

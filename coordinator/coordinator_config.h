@@ -25,7 +25,14 @@ struct CoordinatorConfig {
   int64_t not_ready_after_ms = 5000;       // silence before a node is NotReady
   int64_t lost_after_ms = 15000;           // silence before a node is Lost
   int64_t kill_grace_ms = 10000;           // SIGTERM to SIGKILL when a spec does not say
-  std::string log_level = "info";          // trace, debug, info, warn, error, critical, off
+  // Agents kill their replicas after this long without a heartbeat ack, so nothing
+  // runs twice once a node is declared Lost. -1: two thirds of lost_after_ms; 0: off.
+  int64_t lease_ms = -1;
+  // Shared folder for CADRE_CHECKPOINT_DIR (<root>/<namespace>/<job>), so a gang
+  // restarted on other nodes resumes; empty: <state_dir>/checkpoints. Multi-host
+  // clusters point it at a mount every node shares (NFS), like a Kubeflow PVC.
+  std::string checkpoint_root;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 
   actors::ClusterPolicy policy() const;
   Status validate() const;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace cadre::actors {
 namespace {
 
@@ -9,70 +11,214 @@ spec::ResourceRequest request(int64_t cpu, int64_t memory = 0, int32_t gpus = 0)
   return spec::ResourceRequest{cpu, memory, gpus};
 }
 
+NodeCapacity node(const std::string& name, int64_t cpu, int32_t gpus = 0, int32_t port_min = 0,
+                  int32_t port_max = 0, uint64_t epoch = 1) {
+  NodeCapacity n;
+  n.name = name;
+  n.address = "10.0.0." + std::to_string(name.size());
+  n.epoch = epoch;
+  n.cpu_millis = cpu;
+  n.memory_bytes = 1ll << 34;
+  n.gpus = gpus;
+  n.port_min = port_min;
+  n.port_max = port_max;
+  return n;
+}
+
+GangRequest gang(const std::string& job, int replicas, spec::ResourceRequest each,
+                 spec::PlacementPolicy placement = spec::PlacementPolicy::kPack) {
+  GangRequest g;
+  g.job = job;
+  g.placement = placement;
+  for (int i = 0; i < replicas; ++i)
+    g.members.push_back({job + "/worker-" + std::to_string(i), each});
+  return g;
+}
+
+Scheduler::Fit place(Scheduler& s, const GangRequest& g, std::vector<Placement>* out = nullptr) {
+  std::vector<Placement> ignored;
+  std::string why;
+  return s.place(g, out ? out : &ignored, &why);
+}
+
 TEST(Scheduler, WaitsWhileNoNodeIsRegistered) {
   Scheduler s;
-  Placement p;
-  EXPECT_EQ(s.place("a", request(1000), &p), Scheduler::Fit::kWait);
+  EXPECT_EQ(place(s, gang("a", 1, request(1000))), Scheduler::Fit::kWait);
 }
 
 TEST(Scheduler, PlacesFirstFitInNodeOrderAndPacks) {
   Scheduler s;
-  s.upsert_node({"n2", 7, 4000, 1 << 30, 0});
-  s.upsert_node({"n1", 3, 4000, 1 << 30, 0});
-  Placement p;
-  ASSERT_EQ(s.place("a", request(3000), &p), Scheduler::Fit::kPlaced);
-  EXPECT_EQ(p.node, "n1");
-  EXPECT_EQ(p.epoch, 3u);
-  ASSERT_EQ(s.place("b", request(1000), &p), Scheduler::Fit::kPlaced);
-  EXPECT_EQ(p.node, "n1");  // packs onto the first node while it fits
-  ASSERT_EQ(s.place("c", request(1000), &p), Scheduler::Fit::kPlaced);
-  EXPECT_EQ(p.node, "n2");
+  s.upsert_node(node("n2", 4000, 0, 0, 0, 7));
+  s.upsert_node(node("n1", 4000, 0, 0, 0, 3));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("a", 1, request(3000)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "n1");
+  EXPECT_EQ(p[0].epoch, 3u);
+  EXPECT_EQ(p[0].key, "a/worker-0");
+  ASSERT_EQ(place(s, gang("b", 1, request(1000)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "n1");  // packs onto the first node while it fits
+  ASSERT_EQ(place(s, gang("c", 1, request(1000)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "n2");
   EXPECT_EQ(s.allocated_on("n1").cpu_millis, 4000);
+}
+
+TEST(Scheduler, PlacesAWholeGangOrNothing) {
+  Scheduler s;
+  s.upsert_node(node("n1", 2000));
+  s.upsert_node(node("n2", 2000));
+  ASSERT_EQ(place(s, gang("small", 1, request(1000))), Scheduler::Fit::kPlaced);
+  // Three 1-CPU replicas fit the 3 free CPUs; four do not, and none may be held.
+  EXPECT_EQ(place(s, gang("big", 4, request(1000))), Scheduler::Fit::kWait);
+  EXPECT_EQ(s.allocated_on("n1").cpu_millis, 1000);
+  EXPECT_EQ(s.allocated_on("n2").cpu_millis, 0);
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("fits", 3, request(1000)), &p), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(p.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(p[i].key, "fits/worker-" + std::to_string(i));
+  EXPECT_EQ(s.allocated_on("n1").cpu_millis + s.allocated_on("n2").cpu_millis, 4000);
+}
+
+TEST(Scheduler, PackKeepsAGangOnTheNodesItAlreadyUses) {
+  Scheduler s;
+  s.upsert_node(node("a", 8000));
+  s.upsert_node(node("b", 8000));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("g", 4, request(2000)), &p), Scheduler::Fit::kPlaced);
+  for (const auto& placement : p) EXPECT_EQ(placement.node, "a");
+}
+
+TEST(Scheduler, SpreadPutsOneReplicaPerNodeBeforeDoublingUp) {
+  Scheduler s;
+  for (const char* n : {"a", "b", "c"}) s.upsert_node(node(n, 8000));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("g", 4, request(1000), spec::PlacementPolicy::kSpread), &p),
+            Scheduler::Fit::kPlaced);
+  std::map<std::string, int> per_node;
+  for (const auto& placement : p) per_node[placement.node]++;
+  EXPECT_EQ(per_node.size(), 3u);
+  for (const auto& [name, count] : per_node) EXPECT_LE(count, 2) << name;
+}
+
+TEST(Scheduler, PlacesLargestMembersFirstSoMixedGangsPackTightly) {
+  Scheduler s;
+  s.upsert_node(node("a", 3000));
+  s.upsert_node(node("b", 2000));
+  GangRequest g = gang("g", 0, request(0));
+  g.members.push_back({"g/worker-0", request(1000)});
+  g.members.push_back({"g/worker-1", request(1000)});
+  g.members.push_back({"g/ps-0", request(3000)});
+  // In member order first fit would put both workers on a and strand the 3-CPU PS.
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, g, &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[2].node, "a");
+  EXPECT_EQ(p[0].node, "b");
+  EXPECT_EQ(p[1].node, "b");
 }
 
 TEST(Scheduler, HandsOutDistinctGpuIndicesAndTakesThemBack) {
   Scheduler s;
-  s.upsert_node({"gpu", 1, 64000, 1ll << 36, 4});
-  Placement a, b, c;
-  ASSERT_EQ(s.place("a", request(0, 0, 2), &a), Scheduler::Fit::kPlaced);
-  ASSERT_EQ(s.place("b", request(0, 0, 2), &b), Scheduler::Fit::kPlaced);
-  EXPECT_EQ(a.gpu_indices, (std::vector<int32_t>{0, 1}));
-  EXPECT_EQ(b.gpu_indices, (std::vector<int32_t>{2, 3}));
-  EXPECT_EQ(s.place("c", request(0, 0, 1), &c), Scheduler::Fit::kWait);
-  s.release("a");
-  ASSERT_EQ(s.place("c", request(0, 0, 1), &c), Scheduler::Fit::kPlaced);
-  EXPECT_EQ(c.gpu_indices, (std::vector<int32_t>{0}));
+  s.upsert_node(node("gpu", 64000, 4));
+  std::vector<Placement> a, b, c;
+  ASSERT_EQ(place(s, gang("a", 1, request(0, 0, 2)), &a), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(place(s, gang("b", 1, request(0, 0, 2)), &b), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(a[0].gpu_indices, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(b[0].gpu_indices, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(place(s, gang("c", 1, request(0, 0, 1)), &c), Scheduler::Fit::kWait);
+  s.release_job("a");
+  ASSERT_EQ(place(s, gang("c", 1, request(0, 0, 1)), &c), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(c[0].gpu_indices, (std::vector<int32_t>{0}));
 }
 
-TEST(Scheduler, RequestLargerThanEveryNodeNeverFitsAndSaysWhy) {
+TEST(Scheduler, AssignsDistinctPortsFromTheNodeRangeAndRotatesThem) {
   Scheduler s;
-  s.upsert_node({"small", 1, 2000, 1 << 30, 0});
-  Placement p;
-  EXPECT_EQ(s.place("a", request(4000), &p), Scheduler::Fit::kNever);
-  const std::string why = s.never_fits_reason(request(4000));
+  s.upsert_node(node("n", 64000, 0, 31000, 31003));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("a", 3, request(100)), &p), Scheduler::Fit::kPlaced);
+  std::set<int32_t> ports;
+  for (const auto& placement : p) {
+    EXPECT_GE(placement.port, 31000);
+    EXPECT_LE(placement.port, 31003);
+    EXPECT_EQ(placement.address, "10.0.0.1");
+    ports.insert(placement.port);
+  }
+  EXPECT_EQ(ports.size(), 3u);
+  s.release_job("a");
+  // The next gang does not get the ports just released first (they may be in TIME_WAIT).
+  ASSERT_EQ(place(s, gang("c", 1, request(100)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].port, 31003);
+}
+
+TEST(Scheduler, AGangWaitsForPortsEvenWithCpuFree) {
+  Scheduler s;
+  s.upsert_node(node("n", 64000, 0, 31000, 31002));
+  ASSERT_EQ(place(s, gang("a", 2, request(100))), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(place(s, gang("b", 2, request(100))), Scheduler::Fit::kWait);
+  EXPECT_EQ(place(s, gang("c", 1, request(100))), Scheduler::Fit::kPlaced);
+}
+
+TEST(Scheduler, NodesWithoutAPortRangeGivePortZero) {
+  Scheduler s;
+  s.upsert_node(node("n", 4000));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("a", 2, request(100)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].port, 0);
+  EXPECT_EQ(p[1].port, 0);
+}
+
+TEST(Scheduler, ReplicaLargerThanEveryNodeNeverFitsAndSaysWhich) {
+  Scheduler s;
+  s.upsert_node(node("small", 2000));
+  std::vector<Placement> p;
+  std::string why;
+  GangRequest g = gang("a", 1, request(1000));
+  g.members.push_back({"a/ps-0", request(4000)});
+  EXPECT_EQ(s.place(g, &p, &why), Scheduler::Fit::kNever);
+  EXPECT_NE(why.find("replica ps-0"), std::string::npos) << why;
   EXPECT_NE(why.find("cpu=4"), std::string::npos) << why;
   EXPECT_NE(why.find("largest of 1 nodes: cpu=2"), std::string::npos) << why;
+  EXPECT_EQ(s.allocated_on("small").cpu_millis, 0);
+}
+
+TEST(Scheduler, GangLargerThanTheWholeClusterNeverFits) {
+  Scheduler s;
+  s.upsert_node(node("a", 2000));
+  s.upsert_node(node("b", 2000));
+  std::string why;
+  std::vector<Placement> p;
+  EXPECT_EQ(s.place(gang("g", 5, request(1000)), &p, &why), Scheduler::Fit::kNever);
+  EXPECT_NE(why.find("gang of 5 replicas"), std::string::npos) << why;
+  // Four fit an empty cluster: while others hold capacity, it waits instead.
+  ASSERT_EQ(place(s, gang("x", 1, request(1000))), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(s.place(gang("g", 4, request(1000)), &p, &why), Scheduler::Fit::kWait);
 }
 
 TEST(Scheduler, UnschedulableNodesGetNothingButStillCountForNever) {
   Scheduler s;
-  s.upsert_node({"n", 1, 2000, 1 << 30, 0});
+  s.upsert_node(node("n", 2000));
   s.set_schedulable("n", false);
-  Placement p;
-  EXPECT_EQ(s.place("a", request(1000), &p), Scheduler::Fit::kWait);
+  EXPECT_EQ(place(s, gang("a", 1, request(1000))), Scheduler::Fit::kWait);
   s.set_schedulable("n", true);
-  EXPECT_EQ(s.place("a", request(1000), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(place(s, gang("a", 1, request(1000))), Scheduler::Fit::kPlaced);
 }
 
 TEST(Scheduler, ReleaseIsIdempotentAndReserveReplacesAnEarlierHold) {
   Scheduler s;
-  s.upsert_node({"n", 1, 2000, 1 << 30, 0});
-  s.reserve("a", "n", request(1500), {});
-  s.reserve("a", "n", request(1500), {});
+  s.upsert_node(node("n", 2000, 0, 31000, 31010));
+  s.reserve("a/main-0", "n", request(1500), {}, 31005);
+  s.reserve("a/main-0", "n", request(1500), {}, 31005);
   EXPECT_EQ(s.allocated_on("n").cpu_millis, 1500);
-  s.release("a");
-  s.release("a");
+  s.release("a/main-0");
+  s.release("a/main-0");
   EXPECT_EQ(s.allocated_on("n").cpu_millis, 0);
+}
+
+TEST(Scheduler, ReleaseJobFreesEverySlotOfThatJobOnly) {
+  Scheduler s;
+  s.upsert_node(node("n", 8000));
+  ASSERT_EQ(place(s, gang("ab", 2, request(1000))), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(place(s, gang("a", 3, request(1000))), Scheduler::Fit::kPlaced);
+  s.release_job("a");
+  EXPECT_EQ(s.allocated_on("n").cpu_millis, 2000);  // "ab/..." is not "a/..."
 }
 
 }  // namespace

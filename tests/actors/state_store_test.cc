@@ -33,8 +33,8 @@ JobRecord record(const std::string& name) {
   r.status.replica = name + "-main-0-0";
   r.status.created_ms = 1000;
   r.status.manifest = "apiVersion: cadre/v1";
-  r.node_epoch = 9;
   r.attempts = 1;
+  r.token = "secret-" + name;
   return r;
 }
 
@@ -43,7 +43,19 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
     auto store = open();
     JobRecord r = record("a");
     r.status.exit_code = 3;
-    r.gpus = {1, 3};  // a restarted coordinator must not hand these out again
+    r.status.restarts = 2;
+    r.status.conditions.push_back({"Running", "True", "GangStarted", "all 2 replicas run", 5});
+    protocol::ReplicaStatus replica;
+    replica.name = "worker-1";
+    replica.type = "Worker";
+    replica.index = 1;
+    replica.uid = "a-worker-1-4";
+    replica.node = "n2";
+    replica.epoch = 9;
+    replica.port = 31007;
+    replica.gpu_indices = {1, 3};  // a restarted coordinator must not hand these out again
+    replica.restarts = 2;
+    r.status.replicas.push_back(replica);
     ASSERT_TRUE(store->put_job(r).ok());
     ASSERT_TRUE(store->put_job(record("b")).ok());
   }
@@ -54,12 +66,22 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
   EXPECT_EQ(a.status.name, "a");
   EXPECT_EQ(a.status.exit_code, 3);
   EXPECT_EQ(a.status.node, "n1");
-  EXPECT_EQ(a.node_epoch, 9u);
   EXPECT_EQ(a.attempts, 1);
+  EXPECT_EQ(a.token, "secret-a");
   EXPECT_EQ(a.status.manifest, "apiVersion: cadre/v1");
-  EXPECT_EQ(a.gpus, (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(a.status.restarts, 2);
+  ASSERT_EQ(a.status.conditions.size(), 1u);
+  EXPECT_EQ(a.status.conditions[0].reason, "GangStarted");
+  ASSERT_EQ(a.status.replicas.size(), 1u);
+  const auto& replica = a.status.replicas[0];
+  EXPECT_EQ(replica.uid, "a-worker-1-4");
+  EXPECT_EQ(replica.node, "n2");
+  EXPECT_EQ(replica.epoch, 9u);
+  EXPECT_EQ(replica.port, 31007);
+  EXPECT_EQ(replica.gpu_indices, (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(replica.restarts, 2);
   EXPECT_FALSE((*jobs)[1].status.exit_code.has_value());
-  EXPECT_TRUE((*jobs)[1].gpus.empty());
+  EXPECT_TRUE((*jobs)[1].status.replicas.empty());
 }
 
 TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {

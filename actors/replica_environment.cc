@@ -1,0 +1,129 @@
+#include "actors/replica_environment.h"
+
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+namespace cadre::actors {
+namespace {
+
+using protocol::ReplicaStatus;
+
+std::string endpoint(const ReplicaStatus& r) { return r.address + ":" + std::to_string(r.port); }
+
+std::string lower(std::string type) {
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+// The replicas that form a PyTorch world: Chief/Master first (rank 0), then Workers.
+bool in_torch_world(const ReplicaStatus& r) {
+  return r.type == "Main" || r.type == "Chief" || r.type == "Master" || r.type == "Worker";
+}
+
+// TFJob's TF_CONFIG: the cluster without evaluators and launchers, and this task.
+std::string tf_config(const std::vector<ReplicaStatus>& replicas, const ReplicaStatus& self) {
+  nlohmann::json cluster = nlohmann::json::object();
+  for (const auto& r : replicas) {
+    if (r.type == "PS" || r.type == "Chief" || r.type == "Master" || r.type == "Worker") {
+      cluster[lower(r.type)].push_back(endpoint(r));
+    }
+  }
+  nlohmann::json config = {{"cluster", cluster},
+                           {"task", {{"type", lower(self.type)}, {"index", self.index}}},
+                           {"environment", "cloud"}};
+  return config.dump();
+}
+
+}  // namespace
+
+std::string mpi_host_name(const std::string& job, const ReplicaStatus& replica) {
+  return job + "-" + replica.name;
+}
+
+protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
+                                    const std::vector<ReplicaStatus>& replicas, size_t i,
+                                    const JobIdentity& job) {
+  const ReplicaStatus& self = replicas[i];
+  const spec::ReplicaSpec& rs = *spec.find(self.type);
+  const auto& tmpl = rs.tmpl;
+  protocol::LaunchReplica launch;
+  launch.uid = self.uid;
+  launch.job = job.name;
+  launch.ns = job.ns;
+  launch.replica_type = self.type;
+  launch.replica_index = self.index;
+  launch.rank = self.rank;
+  launch.world_size = static_cast<int32_t>(replicas.size());
+  launch.command = tmpl.command;
+  launch.args = tmpl.args;
+  launch.working_dir = tmpl.working_dir;
+  launch.cpu_millis = tmpl.resources.cpu_millis;
+  launch.memory_bytes = tmpl.resources.memory_bytes;
+  launch.gpu_indices = self.gpu_indices;
+  launch.port = self.port;
+
+  auto& env = launch.env;
+  env["CADRE_JOB"] = job.name;
+  env["CADRE_NAMESPACE"] = job.ns;
+  env["CADRE_REPLICA_TYPE"] = self.type;
+  env["CADRE_REPLICA_INDEX"] = std::to_string(self.index);
+  env["CADRE_RANK"] = std::to_string(self.rank);
+  env["CADRE_WORLD_SIZE"] = std::to_string(replicas.size());
+  env["CADRE_JOB_TOKEN"] = job.token;
+  if (!job.checkpoint_dir.empty()) env["CADRE_CHECKPOINT_DIR"] = job.checkpoint_dir;
+  bool all_ports = true;
+  std::string peers;
+  for (const auto& r : replicas) {
+    all_ports = all_ports && r.port != 0;
+    peers += (peers.empty() ? "" : ",") + endpoint(r);
+  }
+  // Without ports (an agent with no port range) an endpoint would be a lie.
+  if (all_ports) env["CADRE_PEERS"] = peers;
+
+  if (self.type != "Main" && self.type != "Launcher" && all_ports) {
+    env["TF_CONFIG"] = tf_config(replicas, self);
+  }
+
+  // PyTorchJob: the Chief/Master (else worker 0) is rank 0 and hosts the rendezvous.
+  if (in_torch_world(self)) {
+    int32_t rank = 0, world = 0, local_rank = 0;
+    const ReplicaStatus* master = nullptr;
+    for (const auto& r : replicas) {
+      if (!in_torch_world(r)) continue;
+      if (master == nullptr) master = &r;
+      if (&r == &self) rank = world;
+      ++world;
+    }
+    // LOCAL_RANK: this replica's position among the world's replicas on its node.
+    for (const auto& r : replicas) {
+      if (&r == &self) break;
+      if (in_torch_world(r) && r.node == self.node) ++local_rank;
+    }
+    env["RANK"] = std::to_string(rank);
+    env["WORLD_SIZE"] = std::to_string(world);
+    env["LOCAL_RANK"] = std::to_string(local_rank);
+    if (master != nullptr && master->port != 0) {
+      env["MASTER_ADDR"] = master->address;
+      env["MASTER_PORT"] = std::to_string(master->port);
+    }
+  }
+
+  // MPIJob: the launcher's mpirun reaches the workers through cadre-rsh (docs/mpi.md).
+  if (self.type == "Launcher") {
+    std::string hosts;
+    for (const auto& r : replicas) {
+      if (r.type != "Worker") continue;
+      const std::string host = mpi_host_name(job.name, r);
+      launch.hostfile += host + " slots=1\n";
+      hosts += (hosts.empty() ? "" : ",") + host + "=" + endpoint(r);
+    }
+    env["CADRE_MPI_HOSTS"] = hosts;
+    env["OMPI_MCA_plm_rsh_agent"] = "cadre-rsh";
+  }
+
+  for (const auto& var : tmpl.env) env[var.name] = var.value;
+  return launch;
+}
+
+}  // namespace cadre::actors

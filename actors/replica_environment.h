@@ -1,0 +1,32 @@
+// The replica environment contract (DESIGN.md): what every replica of a job is told
+// about itself and its peers, computed once the whole gang is placed. Cadre's own
+// variables, plus TF_CONFIG as TFJob writes it, MASTER_ADDR/MASTER_PORT/RANK/
+// WORLD_SIZE/LOCAL_RANK as PyTorchJob writes them, and an MPI hostfile for
+// Launcher jobs. docs/training-jobs.md lists them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/spec/train_job_spec.h"
+
+namespace cadre::actors {
+
+struct JobIdentity {
+  std::string name;
+  std::string ns;
+  std::string token;           // CADRE_JOB_TOKEN: authenticates the job's replicas to each other
+  std::string checkpoint_dir;  // CADRE_CHECKPOINT_DIR; empty: the agent picks a local one
+};
+
+// The LaunchReplica for replicas[i]; every replica must have its node address and
+// port set. User env from the template wins over the contract.
+protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
+                                    const std::vector<protocol::ReplicaStatus>& replicas, size_t i,
+                                    const JobIdentity& job);
+
+// The host name an MPI hostfile uses for a Worker replica ("<job>-worker-0").
+std::string mpi_host_name(const std::string& job, const protocol::ReplicaStatus& replica);
+
+}  // namespace cadre::actors
