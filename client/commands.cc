@@ -1,5 +1,6 @@
 #include "client/commands.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "client/json_output.h"
@@ -9,6 +10,14 @@
 #include "protocol/curve_keys.h"
 
 namespace cadre::client {
+namespace {
+
+bool runs_replicas(const ResourceRef& ref) {
+  return std::find(kJobResources.begin(), kJobResources.end(), ref.type.resource) !=
+         kJobResources.end();
+}
+
+}  // namespace
 
 Result<OutputFormat> parse_output_format(const std::string& value) {
   if (value.empty()) return OutputFormat::kTable;
@@ -55,14 +64,21 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
     return Status::Ok();
   }
   const bool wide = format == OutputFormat::kWide;
-  out << (nodes ? nodes_table(reply.nodes, now_unix_ms(), wide)
-                : jobs_table(reply.jobs, now_unix_ms(), wide));
+  if (nodes) {
+    out << nodes_table(reply.nodes, now_unix_ms(), wide);
+  } else if (ref.type.resource == "trainjobs") {
+    out << trainjobs_table(reply.jobs, now_unix_ms(), wide);
+  } else {
+    out << jobs_table(reply.jobs, now_unix_ms(), wide);
+  }
   return Status::Ok();
 }
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (ref.type.resource != "jobs") return InvalidArgument("describe supports jobs only");
-  if (ref.name.empty()) return InvalidArgument("describe needs a name: describe job NAME");
+  if (!runs_replicas(ref)) return InvalidArgument("describe supports jobs and trainjobs only");
+  if (ref.name.empty()) {
+    return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
+  }
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   if (reply.jobs.empty()) return NotFound(ref.display() + " not found");
@@ -71,8 +87,10 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 }
 
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (ref.type.resource != "jobs") return InvalidArgument("only jobs can be deleted");
-  if (ref.name.empty()) return InvalidArgument("delete needs a name: delete job/NAME");
+  if (!runs_replicas(ref)) return InvalidArgument("only jobs and trainjobs can be deleted");
+  if (ref.name.empty()) {
+    return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");
+  }
   ASSIGN_OR_RETURN(protocol::DeleteReply reply,
                    coordinator.remove(protocol::DeleteRequest{ref.type.resource, ref.name}));
   out << ref.type.singular << "/" << (reply.name.empty() ? ref.name : reply.name) << " deleted\n";

@@ -19,13 +19,15 @@ Result<OutputFormat> parse_output_format(const std::string& value);
 // per document and stops at the first one the coordinator refuses.
 Status apply_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);
 
-// Lists nodes or jobs, or shows one by name (with -o json: one object, not a list).
+// Lists nodes, jobs or trainjobs, or shows one by name (with -o json: one object,
+// not a list). The GetRequest's resource is the ref's wire name.
 Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
                      std::ostream& out);
 
+// The describe page of one job or trainjob.
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
 
-// Deletes one named resource; prints `job/NAME deleted`.
+// Deletes one job or trainjob; prints `job/NAME deleted` or `trainjob/NAME deleted`.
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
 
 // Deletes what each document of FILE names (kind + metadata.name).

@@ -1,5 +1,7 @@
 #include "client/json_output.h"
 
+#include <optional>
+
 #include "client/time_format.h"
 
 namespace cadre::client {
@@ -12,6 +14,40 @@ nlohmann::json time_or_null(int64_t unix_ms) {
 }
 
 double cores(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
+
+nlohmann::json exit_code_or_null(const std::optional<int32_t>& exit_code) {
+  return exit_code ? nlohmann::json(*exit_code) : nlohmann::json(nullptr);
+}
+
+nlohmann::json condition_to_json(const protocol::JobCondition& condition) {
+  return {
+      {"type", condition.type},
+      {"status", condition.status},
+      {"reason", condition.reason},
+      {"message", condition.message},
+      {"lastTransitionTime", time_or_null(condition.last_transition_ms)},
+  };
+}
+
+nlohmann::json replica_to_json(const protocol::ReplicaStatus& replica) {
+  return {
+      {"name", replica.name},
+      {"type", replica.type},
+      {"index", replica.index},
+      {"rank", replica.rank},
+      {"uid", replica.uid},
+      {"state", replica.state},
+      {"node", replica.node},
+      {"address", replica.address},
+      {"port", replica.port},
+      {"gpuIndices", replica.gpu_indices},
+      {"epoch", replica.epoch},
+      {"exitCode", exit_code_or_null(replica.exit_code)},
+      {"reason", replica.reason},
+      {"restarts", replica.restarts},
+      {"startedAt", time_or_null(replica.started_ms)},
+  };
+}
 
 }  // namespace
 
@@ -41,14 +77,30 @@ nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail) {
       {"phase", job.phase},
       {"reason", job.reason},
       {"message", job.message},
-      {"exitCode", job.exit_code ? nlohmann::json(*job.exit_code) : nlohmann::json(nullptr)},
+      {"exitCode", exit_code_or_null(job.exit_code)},
       {"node", job.node},
       {"replica", job.replica},
       {"metrics", job.metrics},
       {"createdAt", time_or_null(job.created_ms)},
       {"startedAt", time_or_null(job.started_ms)},
       {"finishedAt", time_or_null(job.finished_ms)},
+      {"restarts", job.restarts},
+      {"priority", job.priority},
+      {"queue", job.queue},
   };
+  nlohmann::json conditions = nlohmann::json::array();
+  for (const auto& condition : job.conditions) conditions.push_back(condition_to_json(condition));
+  out["conditions"] = std::move(conditions);
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const auto& replica : job.replicas) replicas.push_back(replica_to_json(replica));
+  out["replicas"] = std::move(replicas);
+  // Kubeflow's replicaStatuses: replica type -> counts; an object even when empty.
+  nlohmann::json replica_statuses = nlohmann::json::object();
+  for (const auto& [type, counts] : job.replica_statuses) {
+    replica_statuses[type] = {
+        {"active", counts.active}, {"succeeded", counts.succeeded}, {"failed", counts.failed}};
+  }
+  out["replicaStatuses"] = std::move(replica_statuses);
   if (detail) {
     nlohmann::json events = nlohmann::json::array();
     for (const protocol::JobEvent& event : job.events) {

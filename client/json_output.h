@@ -14,8 +14,10 @@ namespace cadre::client {
 //  epoch, lastHeartbeat, replicas}
 nlohmann::json node_to_json(const protocol::NodeStatus& node);
 
-// {name, kind, phase, reason, message, exitCode, node, replica, metrics,
-//  createdAt, startedAt, finishedAt}; with `detail`, also events and manifest.
+// {name, kind, phase, reason, message, exitCode, node, replica, metrics, createdAt,
+//  startedAt, finishedAt, restarts, priority, queue, conditions[], replicas[],
+//  replicaStatuses{}}, the same shape for Jobs and TrainJobs; with `detail`, also
+//  events and manifest.
 nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail);
 
 nlohmann::json nodes_to_json(const std::vector<protocol::NodeStatus>& nodes);

@@ -78,10 +78,12 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("get", "List nodes or jobs, or show one");
+  auto* cmd = app.add_subcommand("get", "List nodes, jobs or trainjobs, or show one");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
-  cmd->add_option("resource", *args, "nodes|jobs [NAME], or job/NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "nodes|jobs|trainjobs [NAME], or job/NAME")
+      ->required()
+      ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
@@ -96,12 +98,12 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("describe", "Show a job in detail, with its events");
+  auto* cmd = app.add_subcommand("describe", "Show a job or trainjob in detail, with its events");
   auto args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("resource", *args, "job NAME, or job/NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "job|trainjob NAME, or job/NAME")->required()->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, "jobs");
+      auto ref = parse_named_ref(*args, kJobResources);
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -110,18 +112,22 @@ void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("logs", "Print a job's log");
+  auto* cmd = app.add_subcommand("logs", "Print a replica's log");
   auto args = std::make_shared<std::vector<std::string>>();
   auto options = std::make_shared<LogsOptions>();
   auto tail = std::make_shared<int64_t>(-1);
-  cmd->add_option("resource", *args, "job/NAME, or job NAME")->required()->expected(1, 2);
-  cmd->add_flag("-f,--follow", options->follow, "Keep printing until the job's replica ends");
-  cmd->add_option("--replica", options->replica, "Replica within the job (default: the first)");
+  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
+  cmd->add_flag("-f,--follow", options->follow, "Keep printing until the replica ends");
+  cmd->add_option("--replica", options->replica, "Replica name, e.g. worker-1 (default: rank 0)");
   cmd->add_option("--tail", *tail, "Only the last N lines")->check(CLI::NonNegativeNumber);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, "jobs");
+      auto ref = parse_named_ref(*args, kJobResources);
       if (!ref.ok()) return usage_error(ref.status());
+      if (!options->replica.empty()) {
+        const Status replica = check_replica_name(options->replica);
+        if (!replica.ok()) return usage_error(replica);
+      }
       LogsOptions run = *options;
       run.ref = *ref;
       if (*tail >= 0) run.tail = *tail;
@@ -131,19 +137,19 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("wait", "Wait until a job reaches a phase");
+  auto* cmd = app.add_subcommand("wait", "Wait until a job or trainjob reaches a phase");
   auto args = std::make_shared<std::vector<std::string>>();
   auto condition = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("300");
-  cmd->add_option("resource", *args, "job/NAME, or job NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
   cmd->add_option("--for", *condition,
-                  "Succeeded, Failed, Running or Queued (also condition=Succeeded)")
+                  "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded)")
       ->required();
   cmd->add_option("--timeout", *timeout, "Give up after this long: 60, 90s, 5m (default 300s)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       WaitOptions options;
-      auto ref = parse_named_ref(*args, "jobs");
+      auto ref = parse_named_ref(*args, kJobResources);
       if (!ref.ok()) return usage_error(ref.status());
       auto phase = parse_wait_condition(*condition);
       if (!phase.ok()) return usage_error(phase.status());
@@ -158,10 +164,11 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("delete", "Delete a job (its replica is stopped)");
+  auto* cmd = app.add_subcommand("delete", "Delete a job or trainjob (its replicas are stopped)");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
-  auto* positional = cmd->add_option("resource", *args, "job/NAME, or job NAME")->expected(1, 2);
+  auto* positional =
+      cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
@@ -169,8 +176,9 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
         return with_coordinator(
             flags, [&](Coordinator& c) { return delete_manifests(c, *file, std::cout); });
       }
-      if (args->empty()) return usage_error(InvalidArgument("delete needs job/NAME or -f FILE"));
-      auto ref = parse_named_ref(*args, "jobs");
+      if (args->empty())
+        return usage_error(InvalidArgument("delete needs job/NAME, trainjob/NAME or -f FILE"));
+      auto ref = parse_named_ref(*args, kJobResources);
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });

@@ -14,8 +14,11 @@ std::string lowercase(std::string text) {
 Result<ResourceType> parse_resource_type(const std::string& word) {
   const std::string w = lowercase(word);
   if (w == "job" || w == "jobs") return ResourceType{"jobs", "job"};
+  if (w == "trainjob" || w == "trainjobs" || w == "tj") {
+    return ResourceType{"trainjobs", "trainjob"};
+  }
   if (w == "node" || w == "nodes" || w == "no") return ResourceType{"nodes", "node"};
-  return InvalidArgument("unknown resource type '" + word + "' (known: jobs, nodes)");
+  return InvalidArgument("unknown resource type '" + word + "' (known: jobs, trainjobs, nodes)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {
@@ -41,16 +44,35 @@ Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {
 }
 
 Result<ResourceRef> parse_named_ref(const std::vector<std::string>& args,
-                                    const std::string& expected_resource) {
+                                    const std::vector<std::string>& accepted) {
   ASSIGN_OR_RETURN(ResourceRef ref, parse_resource_ref(args));
-  if (ref.type.resource != expected_resource) {
-    return InvalidArgument("this command works on " + expected_resource + ", not " +
-                           ref.type.resource);
+  if (std::find(accepted.begin(), accepted.end(), ref.type.resource) == accepted.end()) {
+    std::string known;
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      known += (i == 0 ? "" : i + 1 == accepted.size() ? " or " : ", ") + accepted[i];
+    }
+    return InvalidArgument("this command works on " + known + ", not " + ref.type.resource);
   }
   if (ref.name.empty()) {
     return InvalidArgument("a name is required, e.g. " + ref.type.singular + "/NAME");
   }
   return ref;
+}
+
+Status check_replica_name(const std::string& name) {
+  // Checked here rather than left to the coordinator so that a typo such as
+  // "Worker-1" or "worker1" is a usage error with the expected shape, not a NotFound.
+  const size_t dash = name.rfind('-');
+  const bool type_ok = dash != std::string::npos && dash > 0 &&
+                       std::all_of(name.begin(), name.begin() + dash,
+                                   [](unsigned char c) { return c >= 'a' && c <= 'z'; });
+  const std::string index = dash == std::string::npos ? "" : name.substr(dash + 1);
+  const bool index_ok =
+      !index.empty() && (index == "0" || index[0] != '0') &&
+      std::all_of(index.begin(), index.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+  if (type_ok && index_ok) return Status::Ok();
+  return InvalidArgument("--replica '" + name +
+                         "': expected <type>-<index> in lower case, e.g. worker-1 or ps-0");
 }
 
 Result<std::string> parse_wait_condition(const std::string& value) {
@@ -61,9 +83,10 @@ Result<std::string> parse_wait_condition(const std::string& value) {
   if (c == "succeeded" || c == "complete") return std::string("Succeeded");
   if (c == "failed") return std::string("Failed");
   if (c == "running") return std::string("Running");
+  if (c == "restarting") return std::string("Restarting");
   if (c == "queued") return std::string("Queued");
   return InvalidArgument("--for '" + value +
-                         "': expected Succeeded, Failed, Running or Queued "
+                         "': expected Succeeded, Failed, Running, Restarting or Queued "
                          "(optionally as condition=NAME)");
 }
 

@@ -1,5 +1,5 @@
-// How users name things on the command line: `job/NAME`, `job NAME`, `jobs`,
-// and kubectl's `--for=condition=Succeeded`.
+// How users name things on the command line: `job/NAME`, `trainjob NAME`, `jobs`,
+// `--replica worker-1` and kubectl's `--for=condition=Succeeded`.
 #pragma once
 
 #include <string>
@@ -11,12 +11,12 @@ namespace cadre::client {
 
 // A resource type as the coordinator knows it, with the names users type for it.
 struct ResourceType {
-  std::string resource;  // wire name in Get/Delete/Logs requests: "jobs", "nodes"
-  std::string singular;  // used in output: "job/hello", "node/local-1"
+  std::string resource;  // wire name in Get/Delete/Logs requests: "jobs", "trainjobs", "nodes"
+  std::string singular;  // used in output: "job/hello", "trainjob/mnist", "node/local-1"
 };
 
 // Accepts the singular, the plural and short forms, case-insensitively:
-// job|jobs, node|nodes|no.
+// job|jobs, trainjob|trainjobs|tj, node|nodes|no.
 Result<ResourceType> parse_resource_type(const std::string& word);
 
 struct ResourceRef {
@@ -28,9 +28,16 @@ struct ResourceRef {
 // Parses `job/NAME` (one argument) or `job NAME` (two) or `jobs` (one, no name).
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args);
 
-// Like parse_resource_ref but a name is required and the type must be `expected`.
+// The resources that run replicas: what logs, wait, describe and delete work on.
+inline const std::vector<std::string> kJobResources = {"jobs", "trainjobs"};
+
+// Like parse_resource_ref but a name is required and the type must be one of `accepted`.
 Result<ResourceRef> parse_named_ref(const std::vector<std::string>& args,
-                                    const std::string& expected_resource);
+                                    const std::vector<std::string>& accepted);
+
+// A replica name as the coordinator reports it: the type in lower case, '-', the
+// index without leading zeros ("worker-1", "ps-0"). The error names the value.
+Status check_replica_name(const std::string& name);
 
 // The phases a job can be waited for; the condition is matched case-insensitively
 // and returned in its canonical spelling. Accepts `Succeeded`, `condition=Succeeded`,

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "client/time_format.h"
 
@@ -34,6 +36,119 @@ std::string indent(const std::string& text, const std::string& prefix) {
   std::string line, out;
   while (std::getline(in, line)) out += prefix + line + "\n";
   return out;
+}
+
+// Describe's label column is wide enough for "Exit Code:" so values line up; a
+// longer label still keeps one space before its value.
+std::string label(const std::string& name) {
+  constexpr size_t kWidth = 12;
+  return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');
+}
+
+std::string run_duration(const protocol::JobStatus& job, int64_t now_ms) {
+  if (job.started_ms <= 0) return "";
+  return format_age((job.finished_ms > 0 ? job.finished_ms : now_ms) - job.started_ms);
+}
+
+std::string exit_text(const std::optional<int32_t>& exit_code) {
+  return exit_code ? std::to_string(*exit_code) : "";
+}
+
+// "host:port" peers reach a replica at; the host alone when its node has no ports.
+std::string endpoint(const protocol::ReplicaStatus& replica) {
+  if (replica.address.empty() || replica.port <= 0) return replica.address;
+  return replica.address + ":" + std::to_string(replica.port);
+}
+
+std::string join_gpus(const std::vector<int32_t>& gpus) {
+  std::string out;
+  for (const int32_t gpu : gpus) out += (out.empty() ? "" : ",") + std::to_string(gpu);
+  return out;
+}
+
+// Each replica type with its number of replicas, in the order the types first
+// appear in rank order; then any type only the per-type counts name (counted from
+// them), so a status whose replica list is not filled in yet still shows its types.
+std::vector<std::pair<std::string, int32_t>> replica_types(const protocol::JobStatus& job) {
+  std::vector<std::pair<std::string, int32_t>> types;
+  for (const auto& replica : job.replicas) {
+    auto known = std::find_if(types.begin(), types.end(),
+                              [&](const auto& type) { return type.first == replica.type; });
+    if (known == types.end()) {
+      types.emplace_back(replica.type, 1);
+    } else {
+      ++known->second;
+    }
+  }
+  for (const auto& [type, counts] : job.replica_statuses) {
+    const bool listed = std::any_of(types.begin(), types.end(),
+                                    [&](const auto& known) { return known.first == type; });
+    if (!listed) types.emplace_back(type, counts.active + counts.succeeded + counts.failed);
+  }
+  return types;
+}
+
+// Each header field of describe: a TrainJob's state is its gang's, so it shows
+// priority, queue and restarts; a Job's is its one replica's exit code and node.
+std::vector<std::pair<std::string, std::string>> header_fields(const protocol::JobStatus& job,
+                                                               int64_t now_ms) {
+  std::vector<std::pair<std::string, std::string>> fields = {{"Name:", job.name},
+                                                             {"Kind:", job.kind}};
+  if (job.kind == "TrainJob") {
+    fields.insert(fields.end(), {{"State:", job.phase},
+                                 {"Reason:", job.reason},
+                                 {"Message:", job.message},
+                                 {"Priority:", std::to_string(job.priority)},
+                                 {"Queue:", job.queue},
+                                 {"Restarts:", std::to_string(job.restarts)}});
+  } else {
+    fields.insert(fields.end(), {{"Phase:", job.phase},
+                                 {"Reason:", job.reason},
+                                 {"Message:", job.message},
+                                 {"Exit Code:", exit_text(job.exit_code)},
+                                 {"Node:", job.node},
+                                 {"Replica:", job.replica}});
+  }
+  fields.insert(fields.end(), {{"Created:", when(job.created_ms, now_ms)},
+                               {"Started:", when(job.started_ms, now_ms)},
+                               {"Finished:", when(job.finished_ms, now_ms)}});
+  return fields;
+}
+
+std::string conditions_table(const std::vector<protocol::JobCondition>& conditions,
+                             int64_t now_ms) {
+  if (conditions.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& condition : conditions) {
+    rows.push_back({condition.type, condition.status, condition.reason,
+                    age_since(condition.last_transition_ms, now_ms), condition.message});
+  }
+  return render_table({"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}, rows);
+}
+
+std::string replicas_table(const std::vector<protocol::ReplicaStatus>& replicas) {
+  if (replicas.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& replica : replicas) {
+    rows.push_back({replica.name, replica.state, replica.node, endpoint(replica),
+                    join_gpus(replica.gpu_indices), std::to_string(replica.restarts),
+                    exit_text(replica.exit_code), replica.reason});
+  }
+  return render_table({"NAME", "STATE", "NODE", "ENDPOINT", "GPUS", "RESTARTS", "EXIT", "REASON"},
+                      rows);
+}
+
+std::string replica_counts_table(const protocol::JobStatus& job) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [type, total] : replica_types(job)) {
+    const auto found = job.replica_statuses.find(type);
+    const protocol::ReplicaCounts counts =
+        found == job.replica_statuses.end() ? protocol::ReplicaCounts{} : found->second;
+    rows.push_back({type, std::to_string(total), std::to_string(counts.active),
+                    std::to_string(counts.succeeded), std::to_string(counts.failed)});
+  }
+  if (rows.empty()) return "";
+  return render_table({"TYPE", "REPLICAS", "ACTIVE", "SUCCEEDED", "FAILED"}, rows);
 }
 
 }  // namespace
@@ -103,16 +218,45 @@ std::string jobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now
         job.kind,
         job.phase,
         job.reason,
-        job.exit_code ? std::to_string(*job.exit_code) : "",
+        exit_text(job.exit_code),
         job.node,
         age_since(job.created_ms, now_ms),
     };
     if (wide) {
-      std::string duration;
-      if (job.started_ms > 0) {
-        duration = format_age((job.finished_ms > 0 ? job.finished_ms : now_ms) - job.started_ms);
-      }
-      row.insert(row.end(), {job.replica, duration, format_metrics(job.metrics), job.message});
+      row.insert(row.end(), {job.replica, run_duration(job, now_ms), format_metrics(job.metrics),
+                             job.message});
+    }
+    rows.push_back(std::move(row));
+  }
+  return render_table(headers, rows);
+}
+
+std::string replica_summary(const protocol::JobStatus& job) {
+  std::string out;
+  for (const auto& [type, total] : replica_types(job)) {
+    const auto counts = job.replica_statuses.find(type);
+    const int32_t active = counts == job.replica_statuses.end() ? 0 : counts->second.active;
+    out += (out.empty() ? "" : " ") + type + " " + std::to_string(active) + "/" +
+           std::to_string(total);
+  }
+  return out;
+}
+
+std::string trainjobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now_ms,
+                            bool wide) {
+  std::vector<std::string> headers = {"NAME", "STATE", "REPLICAS", "RESTARTS", "AGE"};
+  if (wide) {
+    headers.insert(headers.end(),
+                   {"REASON", "PRIORITY", "QUEUE", "DURATION", "METRICS", "MESSAGE"});
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& job : jobs) {
+    std::vector<std::string> row = {job.name, job.phase, replica_summary(job),
+                                    std::to_string(job.restarts),
+                                    age_since(job.created_ms, now_ms)};
+    if (wide) {
+      row.insert(row.end(), {job.reason, std::to_string(job.priority), job.queue,
+                             run_duration(job, now_ms), format_metrics(job.metrics), job.message});
     }
     rows.push_back(std::move(row));
   }
@@ -120,44 +264,34 @@ std::string jobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now
 }
 
 std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
-  std::vector<std::vector<std::string>> fields = {
-      {"Name:", job.name},
-      {"Kind:", job.kind},
-      {"Phase:", job.phase},
-      {"Reason:", job.reason},
-      {"Message:", job.message},
-      {"Exit Code:", job.exit_code ? std::to_string(*job.exit_code) : ""},
-      {"Node:", job.node},
-      {"Replica:", job.replica},
-      {"Created:", when(job.created_ms, now_ms)},
-      {"Started:", when(job.started_ms, now_ms)},
-      {"Finished:", when(job.finished_ms, now_ms)},
-  };
-  // Labels pad to one column so every value, and every <none>, lines up.
-  const auto label = [](const char* name) {
-    char padded[64];
-    std::snprintf(padded, sizeof(padded), "%-12s", name);
-    return std::string(padded);
-  };
+  const bool train_job = job.kind == "TrainJob";
   std::string out;
-  for (const auto& field : fields) out += label(field[0].c_str()) + cell(field[1]) + "\n";
-  const auto section = [&](const char* name, const std::string& body) {
-    out += body.empty() ? label(name) + "<none>\n" : std::string(name) + "\n" + body;
+  for (const auto& [name, value] : header_fields(job, now_ms)) {
+    out += label(name) + cell(value) + "\n";
+  }
+  const auto section = [&](const std::string& name, const std::string& body) {
+    out += body.empty() ? label(name) + "<none>\n" : name + "\n" + indent(body, "  ");
   };
+  // A Job's page shows these only when the coordinator sent them, so a Job from an
+  // older coordinator reads as before; a TrainJob's page always has them.
+  if (train_job || !job.conditions.empty()) {
+    section("Conditions:", conditions_table(job.conditions, now_ms));
+  }
+  if (train_job || !job.replicas.empty()) section("Replicas:", replicas_table(job.replicas));
+  if (train_job || !job.replica_statuses.empty()) {
+    section("Replica Statuses:", replica_counts_table(job));
+  }
   std::vector<std::vector<std::string>> metric_rows;
   for (const auto& [name, value] : job.metrics) metric_rows.push_back({name, format_number(value)});
-  section("Metrics:",
-          metric_rows.empty() ? "" : indent(render_table({"NAME", "VALUE"}, metric_rows), "  "));
-  section("Manifest:", job.manifest.empty() ? "" : indent(job.manifest, "  "));
+  section("Metrics:", metric_rows.empty() ? "" : render_table({"NAME", "VALUE"}, metric_rows));
+  section("Manifest:", job.manifest);
   std::vector<std::vector<std::string>> event_rows;
   for (const auto& event : job.events) {
     event_rows.push_back(
         {age_since(event.time_ms, now_ms), event.type, event.reason, event.message});
   }
   section("Events:",
-          event_rows.empty()
-              ? ""
-              : indent(render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, event_rows), "  "));
+          event_rows.empty() ? "" : render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, event_rows));
   return out;
 }
 

@@ -21,10 +21,21 @@ std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t 
 // NAME KIND PHASE REASON EXIT NODE AGE (+ REPLICA DURATION METRICS MESSAGE when wide).
 std::string jobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now_ms, bool wide);
 
+// NAME STATE REPLICAS RESTARTS AGE (+ REASON PRIORITY QUEUE DURATION METRICS MESSAGE when
+// wide), for TrainJobs.
+std::string trainjobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now_ms,
+                            bool wide);
+
+// Active over total replicas per type, in rank order: "PS 1/1 Worker 2/2".
+std::string replica_summary(const protocol::JobStatus& job);
+
 // "accuracy=0.5 loss=0.31", by name.
 std::string format_metrics(const std::map<std::string, double>& metrics);
 
-// The `describe job` page: status fields, times, metrics, manifest, events.
+// The `describe job` / `describe trainjob` page: status fields, times, then the
+// conditions, replicas and per-type counts when the job has them, metrics,
+// manifest and events. A TrainJob's page leads with state, priority, queue and
+// restarts instead of the single replica's exit code and node.
 std::string describe_job(const protocol::JobStatus& job, int64_t now_ms);
 
 }  // namespace cadre::client

@@ -87,12 +87,15 @@ std::string describe_phase(const protocol::JobStatus& job) {
 Status wait_for_job(Coordinator& coordinator, const WaitOptions& options) {
   const auto deadline = Clock::now() + options.timeout;
   const std::string what = options.ref.display();
+  std::optional<int32_t> first_restarts;  // the restart count at the first poll
   while (true) {
     auto reply = coordinator.get(protocol::GetRequest{options.ref.type.resource, options.ref.name});
     if (!reply.ok()) return reply.status();
     if (reply->jobs.empty()) return NotFound(what + " not found");
     const protocol::JobStatus& job = reply->jobs[0];
+    if (!first_restarts) first_restarts = job.restarts;
     if (job.phase == options.condition) return Status::Ok();
+    if (options.condition == "Restarting" && job.restarts > *first_restarts) return Status::Ok();
     if (is_terminal_phase(job.phase)) {
       return FailedPrecondition(what + " is " + describe_phase(job) + ", not " + options.condition);
     }

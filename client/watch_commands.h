@@ -12,8 +12,8 @@
 namespace cadre::client {
 
 struct LogsOptions {
-  ResourceRef ref;              // job/NAME
-  std::string replica;          // empty: the job's only/first replica
+  ResourceRef ref;              // job/NAME or trainjob/NAME
+  std::string replica;          // replica name ("worker-1"); empty: rank 0
   bool follow = false;          // keep polling until the replica has ended
   std::optional<int64_t> tail;  // print only the last N lines of what exists now
   // Between polls while following; a log has no push channel, and 250 ms keeps
@@ -27,14 +27,16 @@ struct LogsOptions {
 Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out);
 
 struct WaitOptions {
-  ResourceRef ref;                      // job/NAME
+  ResourceRef ref;                      // job/NAME or trainjob/NAME
   std::string condition = "Succeeded";  // phase to wait for (parse_wait_condition)
   std::chrono::milliseconds timeout{300000};
   std::chrono::milliseconds poll_interval{200};
 };
 
 // Ok once the job's phase equals the condition; an error naming the phase when it
-// ends in another terminal phase, is not found, or time runs out.
+// ends in another terminal phase, is not found, or time runs out. "Restarting" is
+// also reached when the job's restart count rose since the first poll, since a
+// restart can begin and end between two polls.
 Status wait_for_job(Coordinator& coordinator, const WaitOptions& options);
 
 // "Failed (Error: exit code 3)": the phase and why, for wait's messages.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/client/train_job_fixture.h"
+
 namespace cadre::client {
 namespace {
 
@@ -50,7 +52,8 @@ TEST(NodeToJson, GivesCoresMemoryBytesAndGpusAsNumbers) {
 TEST(JobToJson, HasEveryDocumentedKeyWithNullsUntilTheJobGetsThere) {
   const auto json = job_to_json(a_queued_job(), false);
   for (const char* key : {"name", "kind", "phase", "reason", "message", "exitCode", "node",
-                          "replica", "metrics", "createdAt", "startedAt", "finishedAt"}) {
+                          "replica", "metrics", "createdAt", "startedAt", "finishedAt", "restarts",
+                          "priority", "queue", "conditions", "replicas", "replicaStatuses"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
   EXPECT_TRUE(json["exitCode"].is_null());
@@ -82,6 +85,60 @@ TEST(JobToJson, AddsEventsAndManifestInDetail) {
   EXPECT_EQ(json["events"][0]["reason"], "Scheduled");
   EXPECT_EQ(json["events"][0]["time"], "2024-05-01T12:00:01Z");
   EXPECT_EQ(json["manifest"], "kind: Job\n");
+}
+
+constexpr int64_t kNow = 1714564800000;  // 2024-05-01T12:00:00Z
+
+TEST(JobToJson, GivesATrainJobItsConditionsReplicasCountsAndSchedulingFields) {
+  const auto json = job_to_json(testing::a_ps_train_job(kNow), false);
+  EXPECT_EQ(json["kind"], "TrainJob");
+  EXPECT_EQ(json["restarts"], 1);
+  EXPECT_EQ(json["priority"], 5);
+  EXPECT_EQ(json["queue"], "research");
+  ASSERT_EQ(json["conditions"].size(), 3u);
+  EXPECT_EQ(json["conditions"][1],
+            nlohmann::json({{"type", "Running"},
+                            {"status", "True"},
+                            {"reason", "GangScheduled"},
+                            {"message", "all 3 replicas running"},
+                            {"lastTransitionTime", "2024-05-01T11:59:30Z"}}));
+  EXPECT_EQ(json["replicaStatuses"],
+            nlohmann::json::parse(R"({"PS": {"active": 1, "succeeded": 0, "failed": 0},
+                                      "Worker": {"active": 2, "succeeded": 0, "failed": 0}})"));
+}
+
+TEST(JobToJson, ListsReplicasInRankOrderWithEveryDocumentedKey) {
+  const auto json = job_to_json(testing::a_ps_train_job(kNow), false);
+  ASSERT_EQ(json["replicas"].size(), 3u);
+  EXPECT_EQ(json["replicas"][2], nlohmann::json({{"name", "worker-1"},
+                                                 {"type", "Worker"},
+                                                 {"index", 1},
+                                                 {"rank", 2},
+                                                 {"uid", "mnist-worker-1-1"},
+                                                 {"state", "Running"},
+                                                 {"node", "gpu-2"},
+                                                 {"address", "10.0.0.2"},
+                                                 {"port", 30000},
+                                                 {"gpuIndices", {0, 1}},
+                                                 {"epoch", 3},
+                                                 {"exitCode", 137},
+                                                 {"reason", "NodeLost"},
+                                                 {"restarts", 1},
+                                                 {"startedAt", "2024-05-01T11:59:30Z"}}));
+  EXPECT_EQ(json["replicas"][0]["name"], "ps-0");
+  EXPECT_TRUE(json["replicas"][0]["exitCode"].is_null());
+  EXPECT_TRUE(json["replicas"][0]["gpuIndices"].is_array());
+  EXPECT_TRUE(json["replicas"][0]["gpuIndices"].empty());
+}
+
+TEST(JobToJson, GivesAJobWithoutReplicasEmptyListsAndZeroCountsNotMissingKeys) {
+  const auto json = job_to_json(a_queued_job(), false);
+  EXPECT_EQ(json["conditions"], nlohmann::json::array());
+  EXPECT_EQ(json["replicas"], nlohmann::json::array());
+  EXPECT_EQ(json["replicaStatuses"], nlohmann::json::object());
+  EXPECT_EQ(json["restarts"], 0);
+  EXPECT_EQ(json["priority"], 0);
+  EXPECT_EQ(json["queue"], "");
 }
 
 TEST(ListsToJson, AreArraysEvenWhenEmpty) {

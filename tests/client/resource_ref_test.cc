@@ -38,10 +38,60 @@ TEST(ParseResourceRef, RejectsUnknownTypesEmptyNamesAndExtraArguments) {
   EXPECT_FALSE(parse_resource_ref({}).ok());
 }
 
-TEST(ParseNamedRef, RequiresANameAndTheExpectedType) {
-  EXPECT_TRUE(parse_named_ref({"job/a"}, "jobs").ok());
-  EXPECT_FALSE(parse_named_ref({"jobs"}, "jobs").ok());
-  EXPECT_FALSE(parse_named_ref({"node/a"}, "jobs").ok());
+TEST(ParseResourceRef, ReadsTrainJobInEverySpellingUsersType) {
+  const std::vector<std::vector<std::string>> forms = {
+      {"trainjob/mnist"},    {"trainjobs/mnist"}, {"tj/mnist"},          {"TrainJob/mnist"},
+      {"trainjob", "mnist"}, {"tj", "mnist"},     {"TRAINJOBS", "mnist"}};
+  for (const auto& form : forms) {
+    const auto ref = parse_resource_ref(form);
+    ASSERT_TRUE(ref.ok()) << form[0];
+    EXPECT_EQ(ref->type.resource, "trainjobs") << form[0];
+    EXPECT_EQ(ref->name, "mnist") << form[0];
+    EXPECT_EQ(ref->display(), "trainjob/mnist") << form[0];
+  }
+  const auto all = parse_resource_ref({"tj"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->type.resource, "trainjobs");
+  EXPECT_TRUE(all->name.empty());
+}
+
+TEST(ParseResourceRef, RejectsMisspelledTrainJobFormsNamingTheKnownTypes) {
+  for (const char* word : {"train-job/a", "tjs/a", "trainjobz", "pytorchjob/a"}) {
+    const auto ref = parse_resource_ref({word});
+    ASSERT_FALSE(ref.ok()) << word;
+    EXPECT_NE(ref.status().message().find("known: jobs, trainjobs, nodes"), std::string::npos)
+        << ref.status().message();
+  }
+  EXPECT_FALSE(parse_resource_ref({"trainjob/"}).ok());
+  EXPECT_FALSE(parse_resource_ref({"tj/a", "b"}).ok());
+}
+
+TEST(ParseNamedRef, RequiresANameAndAJobOrTrainJob) {
+  EXPECT_TRUE(parse_named_ref({"job/a"}, kJobResources).ok());
+  EXPECT_TRUE(parse_named_ref({"trainjob/a"}, kJobResources).ok());
+  EXPECT_TRUE(parse_named_ref({"tj", "a"}, kJobResources).ok());
+  EXPECT_FALSE(parse_named_ref({"jobs"}, kJobResources).ok());
+  EXPECT_FALSE(parse_named_ref({"trainjobs"}, kJobResources).ok());
+  const auto node = parse_named_ref({"node/a"}, kJobResources);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().message(), "this command works on jobs or trainjobs, not nodes");
+}
+
+TEST(CheckReplicaName, AcceptsLowerCaseTypeDashIndex) {
+  for (const char* name : {"worker-1", "ps-0", "main-0", "chief-0", "worker-10"}) {
+    EXPECT_TRUE(check_replica_name(name).ok()) << name;
+  }
+}
+
+TEST(CheckReplicaName, RejectsOtherShapesNamingTheValueAndTheExpectedForm) {
+  for (const char* name : {"Worker-1", "worker1", "worker-", "-1", "worker-01", "worker-1a",
+                           "worker_1", "worker--1", "rank-0-1", "1", ""}) {
+    const Status status = check_replica_name(name);
+    ASSERT_FALSE(status.ok()) << name;
+    EXPECT_EQ(status.message(), std::string("--replica '") + name +
+                                    "': expected <type>-<index> in lower case, e.g. worker-1 "
+                                    "or ps-0");
+  }
 }
 
 TEST(ParseWaitCondition, AcceptsPhasesBareOrAsKubectlConditions) {
@@ -51,6 +101,9 @@ TEST(ParseWaitCondition, AcceptsPhasesBareOrAsKubectlConditions) {
   EXPECT_EQ(*parse_wait_condition("failed"), "Failed");
   EXPECT_EQ(*parse_wait_condition("Condition=Failed"), "Failed");
   EXPECT_EQ(*parse_wait_condition("Running"), "Running");
+  EXPECT_EQ(*parse_wait_condition("restarting"), "Restarting");
+  EXPECT_EQ(*parse_wait_condition("condition=Restarting"), "Restarting");
+  EXPECT_EQ(*parse_wait_condition("Queued"), "Queued");
 }
 
 TEST(ParseWaitCondition, RejectsAnythingElseNamingTheValue) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "client/time_format.h"
+#include "tests/client/train_job_fixture.h"
 
 namespace cadre::client {
 namespace {
@@ -102,6 +103,117 @@ TEST(DescribeJob, AlignsNoneWithTheOtherValues) {
   EXPECT_NE(page.find("Metrics:    <none>\nManifest:   <none>\nEvents:     <none>\n"),
             std::string::npos)
       << page;
+}
+
+TEST(TrainJobsTable, ShowsActiveOverTotalPerTypeInRankOrderAndRestarts) {
+  EXPECT_EQ(trainjobs_table({testing::a_ps_train_job(kNow)}, kNow, false),
+            "NAME    STATE     REPLICAS            RESTARTS   AGE\n"
+            "mnist   Running   PS 1/1 Worker 2/2   1          2m5s\n");
+}
+
+TEST(TrainJobsTable, WideAddsReasonPriorityQueueDurationAndLatestMetrics) {
+  EXPECT_EQ(trainjobs_table({testing::a_ps_train_job(kNow)}, kNow, true),
+            "NAME    STATE     REPLICAS            RESTARTS   AGE    REASON          PRIORITY   "
+            "QUEUE      DURATION   METRICS                    MESSAGE\n"
+            "mnist   Running   PS 1/1 Worker 2/2   1          2m5s   GangScheduled   5          "
+            "research   2m         accuracy=0.875 loss=0.25   -\n");
+}
+
+TEST(ReplicaSummary, CountsOnlyActiveReplicasOverEveryReplicaOfTheType) {
+  protocol::JobStatus job = testing::a_ps_train_job(kNow);
+  job.replica_statuses["Worker"] = protocol::ReplicaCounts{1, 0, 1};
+  EXPECT_EQ(replica_summary(job), "PS 1/1 Worker 1/2");
+}
+
+TEST(ReplicaSummary, FallsBackToTheCountsForTypesWithoutListedReplicas) {
+  protocol::JobStatus job;
+  job.replica_statuses["Worker"] = protocol::ReplicaCounts{1, 2, 1};
+  EXPECT_EQ(replica_summary(job), "Worker 1/4");
+  EXPECT_EQ(replica_summary(protocol::JobStatus{}), "");
+}
+
+TEST(DescribeTrainJob, LeadsWithStatePriorityQueueAndRestartsInsteadOfOneReplica) {
+  const std::string page = describe_job(testing::a_ps_train_job(kNow), kNow);
+  EXPECT_EQ(page.rfind("Name:       mnist\n"
+                       "Kind:       TrainJob\n"
+                       "State:      Running\n"
+                       "Reason:     GangScheduled\n"
+                       "Message:    -\n"
+                       "Priority:   5\n"
+                       "Queue:      research\n"
+                       "Restarts:   1\n"
+                       "Created:    2024-05-01T11:57:55Z (2m5s ago)\n"
+                       "Started:    2024-05-01T11:58:00Z (2m ago)\n"
+                       "Finished:   -\n",
+                       0),
+            0u)
+      << page;
+  EXPECT_EQ(page.find("Exit Code:"), std::string::npos) << page;
+}
+
+TEST(DescribeTrainJob, ListsConditionsReplicasWithEndpointsAndPerTypeCounts) {
+  const std::string page = describe_job(testing::a_ps_train_job(kNow), kNow);
+  EXPECT_NE(
+      page.find("Conditions:\n"
+                "  TYPE         STATUS   REASON             AGE    MESSAGE\n"
+                "  Created      True     TrainJobCreated    2m5s   -\n"
+                "  Running      True     GangScheduled      30s    all 3 replicas running\n"
+                "  Restarting   False    ReplicaRestarted   31s    worker-1: node gpu-3 lost\n"
+                "Replicas:\n"),
+      std::string::npos)
+      << page;
+  EXPECT_NE(
+      page.find(
+          "Replicas:\n"
+          "  NAME       STATE     NODE    ENDPOINT         GPUS   RESTARTS   EXIT   REASON\n"
+          "  ps-0       Running   gpu-1   10.0.0.1:30001   -      0          -      -\n"
+          "  worker-0   Running   gpu-1   10.0.0.1:30002   0      0          -      -\n"
+          "  worker-1   Running   gpu-2   10.0.0.2:30000   0,1    1          137    NodeLost\n"
+          "Replica Statuses:\n"
+          "  TYPE     REPLICAS   ACTIVE   SUCCEEDED   FAILED\n"
+          "  PS       1          1        0           0\n"
+          "  Worker   2          2        0           0\n"
+          "Metrics:\n"
+          "  NAME       VALUE\n"
+          "  accuracy   0.875\n"
+          "  loss       0.25\n"),
+      std::string::npos)
+      << page;
+  EXPECT_NE(page.find("  31s   Warning   NodeLost   worker-1 on gpu-3\n"), std::string::npos)
+      << page;
+}
+
+TEST(DescribeTrainJob, SaysNoneForSectionsTheCoordinatorHasNotFilledYet) {
+  protocol::JobStatus job;
+  job.name = "queued";
+  job.kind = "TrainJob";
+  job.phase = "Queued";
+  const std::string page = describe_job(job, kNow);
+  EXPECT_NE(page.find("Conditions: <none>\nReplicas:   <none>\nReplica Statuses: <none>\n"
+                      "Metrics:    <none>\n"),
+            std::string::npos)
+      << page;
+}
+
+TEST(DescribeJob, ShowsTheMainReplicaWhenTheCoordinatorSendsIt) {
+  protocol::JobStatus job;
+  job.name = "hello";
+  job.kind = "Job";
+  protocol::ReplicaStatus main;
+  main.name = "main-0";
+  main.type = "Main";
+  main.state = "Succeeded";
+  main.node = "local-1";
+  main.address = "127.0.0.1";
+  main.exit_code = 0;
+  main.reason = "Completed";
+  job.replicas = {main};
+  const std::string page = describe_job(job, kNow);
+  EXPECT_NE(page.find("  main-0   Succeeded   local-1   127.0.0.1   -      0          0      "
+                      "Completed\n"),
+            std::string::npos)
+      << page;
+  EXPECT_EQ(page.find("Conditions:"), std::string::npos) << page;
 }
 
 }  // namespace

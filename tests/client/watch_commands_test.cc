@@ -18,6 +18,8 @@ class FakeCoordinator : public Coordinator {
   std::deque<Result<protocol::LogsReply>> logs_replies;
   std::vector<protocol::LogsRequest> logs_requests;
   std::vector<protocol::ApplyRequest> applies;
+  std::vector<protocol::GetRequest> get_requests;
+  std::vector<protocol::DeleteRequest> delete_requests;
   int get_calls = 0;
 
   Result<protocol::ApplyReply> apply(const protocol::ApplyRequest& request) override {
@@ -27,11 +29,13 @@ class FakeCoordinator : public Coordinator {
     }
     return protocol::ApplyReply{"Job", "n" + std::to_string(applies.size()), "created"};
   }
-  Result<protocol::GetReply> get(const protocol::GetRequest&) override {
+  Result<protocol::GetReply> get(const protocol::GetRequest& request) override {
     ++get_calls;
+    get_requests.push_back(request);
     return next(gets);
   }
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
+    delete_requests.push_back(request);
     return protocol::DeleteReply{request.name};
   }
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override {
@@ -185,6 +189,134 @@ TEST(ApplyManifests, SendsEachDocumentAndStopsAtTheFirstRefusal) {
   EXPECT_NE(status.message().find("document 2: spec.template.command"), std::string::npos);
   ASSERT_EQ(fake.applies.size(), 2u);
   EXPECT_EQ(fake.applies[0].manifest, "kind: Job\nmetadata: {name: a}\n");
+}
+
+protocol::GetReply train_job_in(const std::string& phase, int32_t restarts) {
+  protocol::GetReply reply = job_in(phase);
+  reply.jobs[0].kind = "TrainJob";
+  reply.jobs[0].restarts = restarts;
+  return reply;
+}
+
+WaitOptions wait_for_train_job(const std::string& condition, int timeout_ms = 2000) {
+  WaitOptions options = wait_for(condition, timeout_ms);
+  options.ref = *parse_resource_ref({"trainjob/hello"});
+  return options;
+}
+
+TEST(WaitForTrainJob, AsksForTrainJobsAndSucceedsOnceThePhaseIsReached) {
+  FakeCoordinator fake;
+  fake.gets = {train_job_in("Queued", 0), train_job_in("Running", 0)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Running")).ok());
+  ASSERT_EQ(fake.get_requests.size(), 2u);
+  EXPECT_EQ(fake.get_requests[0].resource, "trainjobs");
+  EXPECT_EQ(fake.get_requests[0].name, "hello");
+}
+
+TEST(WaitForTrainJob, RestartingIsReachedInThePhaseOrByARestartBetweenPolls) {
+  FakeCoordinator fake;
+  fake.gets = {train_job_in("Running", 1), train_job_in("Restarting", 1)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Restarting")).ok());
+  EXPECT_EQ(fake.get_calls, 2);
+
+  // The restart began and ended between two polls: only the count shows it.
+  fake.get_calls = 0;
+  fake.gets = {train_job_in("Running", 1), train_job_in("Running", 1), train_job_in("Running", 2)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Restarting")).ok());
+  EXPECT_EQ(fake.get_calls, 3);
+
+  // Restarts from before the wait began do not count.
+  fake.gets = {train_job_in("Running", 3)};
+  EXPECT_EQ(wait_for_job(fake, wait_for_train_job("Restarting", 20)).code(),
+            StatusCode::kDeadlineExceeded);
+}
+
+TEST(WaitForTrainJob, FailsNamingTheTrainJobWhenItEndsOtherwise) {
+  FakeCoordinator fake;
+  protocol::GetReply failed = train_job_in("Failed", 6);
+  failed.jobs[0].reason = "BackoffLimitExceeded";
+  failed.jobs[0].message = "7 restarts, backoffLimit 6";
+  fake.gets = {failed};
+  const Status status = wait_for_job(fake, wait_for_train_job("Succeeded"));
+  EXPECT_EQ(status.message(),
+            "trainjob/hello is Failed (BackoffLimitExceeded: 7 restarts, backoffLimit 6), "
+            "not Succeeded");
+}
+
+TEST(PrintLogs, SendsTheTrainJobResourceAndTheReplicaName) {
+  FakeCoordinator fake;
+  fake.logs_replies = {chunk("w1\n", 0, true)};
+  LogsOptions options = logs_of_hello(false);
+  options.ref = *parse_resource_ref({"tj/hello"});
+  options.replica = "worker-1";
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  EXPECT_EQ(out.str(), "w1\n");
+  ASSERT_EQ(fake.logs_requests.size(), 1u);
+  EXPECT_EQ(fake.logs_requests[0].resource, "trainjobs");
+  EXPECT_EQ(fake.logs_requests[0].name, "hello");
+  EXPECT_EQ(fake.logs_requests[0].replica, "worker-1");
+}
+
+TEST(PrintLogs, LeavesTheReplicaEmptyForRankZeroByDefault) {
+  FakeCoordinator fake;
+  fake.logs_replies = {chunk("", 0, true)};
+  std::ostringstream out;
+  ASSERT_TRUE(print_logs(fake, logs_of_hello(false), out).ok());
+  EXPECT_EQ(fake.logs_requests[0].resource, "jobs");
+  EXPECT_EQ(fake.logs_requests[0].replica, "");
+}
+
+TEST(DeleteResource, SendsTheTrainJobResourceAndPrintsTheSingularRef) {
+  FakeCoordinator fake;
+  std::ostringstream out;
+  ASSERT_TRUE(delete_resource(fake, *parse_resource_ref({"trainjob/mnist"}), out).ok());
+  ASSERT_EQ(fake.delete_requests.size(), 1u);
+  EXPECT_EQ(fake.delete_requests[0].resource, "trainjobs");
+  EXPECT_EQ(fake.delete_requests[0].name, "mnist");
+  EXPECT_EQ(out.str(), "trainjob/mnist deleted\n");
+  EXPECT_FALSE(delete_resource(fake, *parse_resource_ref({"node/a"}), out).ok());
+}
+
+TEST(DeleteManifests, DeletesATrainJobByItsKind) {
+  const std::string path = ::testing::TempDir() + "/cadre-delete-trainjob-test.yaml";
+  {
+    std::ofstream file(path);
+    file << "kind: TrainJob\nmetadata:\n  name: mnist\n";
+  }
+  FakeCoordinator fake;
+  std::ostringstream out;
+  ASSERT_TRUE(delete_manifests(fake, path, out).ok());
+  ASSERT_EQ(fake.delete_requests.size(), 1u);
+  EXPECT_EQ(fake.delete_requests[0].resource, "trainjobs");
+  EXPECT_EQ(out.str(), "trainjob/mnist deleted\n");
+}
+
+TEST(GetResources, ListsTrainJobsWithTheirOwnTableAndJobsWithTheirs) {
+  FakeCoordinator fake;
+  fake.gets = {train_job_in("Running", 2)};
+  std::ostringstream out;
+  ASSERT_TRUE(
+      get_resources(fake, *parse_resource_ref({"trainjobs"}), OutputFormat::kTable, out).ok());
+  EXPECT_EQ(fake.get_requests[0].resource, "trainjobs");
+  EXPECT_EQ(out.str().rfind("NAME    STATE     REPLICAS   RESTARTS   AGE\n", 0), 0u) << out.str();
+
+  out.str("");
+  fake.gets = {job_in("Running")};
+  fake.gets.front().value().jobs[0].kind = "Job";
+  ASSERT_TRUE(get_resources(fake, *parse_resource_ref({"jobs"}), OutputFormat::kTable, out).ok());
+  EXPECT_EQ(fake.get_requests[1].resource, "jobs");
+  EXPECT_EQ(out.str().rfind("NAME    KIND   PHASE     REASON", 0), 0u) << out.str();
+}
+
+TEST(GetResources, SaysWhichTrainJobWasNotFound) {
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}};
+  std::ostringstream out;
+  const Status status =
+      get_resources(fake, *parse_resource_ref({"tj", "nope"}), OutputFormat::kJson, out);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "trainjob/nope not found");
 }
 
 TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {
