@@ -119,7 +119,14 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
       hosts += (hosts.empty() ? "" : ",") + host + "=" + endpoint(r);
     }
     env["CADRE_MPI_HOSTS"] = hosts;
-    env["OMPI_MCA_plm_rsh_agent"] = "cadre-rsh";
+    // docs/mpi.md says why each is needed (OpenMPI 4.1).
+    env["OMPI_MCA_plm_rsh_agent"] = "cadre-rsh";         // start orted through the Workers
+    env["OMPI_MCA_plm_rsh_no_tree_spawn"] = "1";         // only the launcher knows the hosts
+    env["OMPI_MCA_orte_leave_session_attached"] = "1";   // orted dies with its session
+    env["OMPI_MCA_orte_keep_fqdn_hostnames"] = "1";      // names are opaque, dots included
+    env["OMPI_MCA_hwloc_base_binding_policy"] = "none";  // Cadre places; no core-0 pinning
+    env["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+    env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
   }
 
   for (const auto& var : tmpl.env) env[var.name] = var.value;

@@ -94,6 +94,8 @@ TEST(ReplicaEnvironment, MpiLauncherGetsAHostfileOfWorkersAndTheirEndpoints) {
   EXPECT_EQ(launch.env.at("CADRE_MPI_HOSTS"),
             "fm-worker-0=10.0.0.0:31000,fm-worker-1=10.0.0.1:31001");
   EXPECT_EQ(launch.env.at("OMPI_MCA_plm_rsh_agent"), "cadre-rsh");
+  EXPECT_EQ(launch.env.at("OMPI_MCA_plm_rsh_no_tree_spawn"), "1");
+  EXPECT_EQ(launch.env.at("OMPI_MCA_orte_keep_fqdn_hostnames"), "1");
   EXPECT_TRUE(make_launch(s, replicas, 0, kJob).hostfile.empty());
 }
 
