@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/port_check.h"
+
 #ifndef CADRE_VERSION
 #define CADRE_VERSION "unknown"
 #endif
@@ -33,6 +35,9 @@ int64_t file_size(const std::string& path) {
 constexpr size_t kMaxSamplesPerReport = 4096;
 // Messages handled per tick before timers get their turn.
 constexpr int kMaxMessagesPerTick = 1000;
+// Unanswered heartbeats remembered for the lease. Past this the newest are not
+// recorded, which can only make renewals count from older sends (shorter leases).
+constexpr size_t kMaxHeartbeatsInFlight = 64;
 
 }  // namespace
 
@@ -43,14 +48,20 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return FailedPrecondition("cannot create " + dir.string() + ": " + ec.message());
   }
+  // Forked before ZeroMQ starts its threads and opens sockets.
+  ASSIGN_OR_RETURN(auto watchdog, LeaseWatchdog::Create(LeaseWatchdogOptions{}));
   ASSIGN_OR_RETURN(auto link, CoordinatorLink::Create(options.link));
-  ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(ProcessLauncherOptions{}));
-  return std::unique_ptr<Agent>(new Agent(options, std::move(link), std::move(launcher)));
+  ProcessLauncherOptions launcher_options;
+  launcher_options.groups = watchdog.get();
+  ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(launcher_options));
+  return std::unique_ptr<Agent>(
+      new Agent(options, std::move(watchdog), std::move(link), std::move(launcher)));
 }
 
-Agent::Agent(AgentOptions options, std::unique_ptr<CoordinatorLink> link,
-             std::unique_ptr<ProcessLauncher> launcher)
+Agent::Agent(AgentOptions options, std::unique_ptr<LeaseWatchdog> watchdog,
+             std::unique_ptr<CoordinatorLink> link, std::unique_ptr<ProcessLauncher> launcher)
     : options_(std::move(options)),
+      watchdog_(std::move(watchdog)),
       link_(std::move(link)),
       launcher_(std::move(launcher)),
       base_env_(current_environment()) {
@@ -104,6 +115,8 @@ void Agent::handle_link_events() {
         if (session_.awaiting_reply) send_register();
         break;
       case LinkEvent::Kind::kDisconnected:
+        // What was in flight on the old connection is gone, answers included.
+        lease_.heartbeats.clear();
         spdlog::warn("node={} lost the connection to {}; reconnecting", session_.node,
                      options_.link.endpoint);
         break;
@@ -118,6 +131,8 @@ void Agent::handle_link_events() {
 }
 
 void Agent::tick(Clock::time_point now) {
+  check_lease(now);  // before reaping, so replicas the watchdog killed are reported as such
+  check_watchdog();
   launcher_->escalate(now);
   collect_exits();
   if (now - tailed_ >= options_.timings.tail_interval) {
@@ -143,6 +158,9 @@ void Agent::tick(Clock::time_point now) {
 }
 
 void Agent::drain_socket() {
+  // An agent that was frozen must see its lease expired before it reads the acks
+  // that queued up meanwhile.
+  check_lease(Clock::now());
   for (int i = 0; i < kMaxMessagesPerTick; ++i) {
     auto envelope = link_->receive();
     if (!envelope.ok()) {
@@ -190,6 +208,12 @@ void Agent::handle(const protocol::Envelope& envelope) {
 // Fencing: a command issued under an older registration may come from a
 // coordinator that has since declared this node lost and moved its replicas.
 bool Agent::is_current_epoch(const protocol::Envelope& envelope, const char* what) {
+  if (lease_.expired) {
+    // The coordinator may already have moved this node's work elsewhere.
+    spdlog::warn("node={} dropping {} from epoch {}: the lease expired; registering again",
+                 session_.node, what, envelope.header.epoch);
+    return false;
+  }
   if (session_.epoch != 0 && envelope.header.epoch == session_.epoch) return true;
   spdlog::warn("node={} dropping {} from epoch {} (current epoch {})", session_.node, what,
                envelope.header.epoch, session_.epoch);
@@ -206,6 +230,11 @@ void Agent::on_register_reply(const protocol::Envelope& envelope) {
     spdlog::debug("node={} ignoring a reply to an older Register", session_.node);
     return;
   }
+  if (lease_.expired && session_.register_sent < lease_.expired_at) {
+    spdlog::debug("node={} ignoring a reply to a Register sent before the lease expired",
+                  session_.node);
+    return;
+  }
   const auto now = Clock::now();
   session_.epoch = reply->epoch;
   if (!reply->node.empty()) session_.node = reply->node;
@@ -213,8 +242,24 @@ void Agent::on_register_reply(const protocol::Envelope& envelope) {
       std::max(milliseconds(50), milliseconds(reply->heartbeat_interval_ms));
   session_.awaiting_reply = false;
   session_.last_ack = now;
-  spdlog::info("node={} registered, epoch {}, heartbeat every {} ms", session_.node, session_.epoch,
-               session_.heartbeat_interval.count());
+  // A new lease, counted from the Register this answers.
+  lease_.length = milliseconds(std::max<int64_t>(0, reply->lease_ms));
+  lease_.expired = false;
+  lease_.heartbeats.clear();
+  lease_.expirations_seen = watchdog_->expirations();
+  if (lease_.length.count() > 0) {
+    watchdog_->reset(session_.register_sent + lease_.length);
+  } else {
+    watchdog_->reset(std::nullopt);
+  }
+  spdlog::info("node={} registered, epoch {}, heartbeat every {} ms, lease {} ms", session_.node,
+               session_.epoch, session_.heartbeat_interval.count(), lease_.length.count());
+  if (lease_.length.count() > 0 && lease_.length <= 2 * session_.heartbeat_interval) {
+    spdlog::warn(
+        "node={} lease {} ms is at most two heartbeat intervals: a single late ack can "
+        "kill every replica",
+        session_.node, lease_.length.count());
+  }
   for (const auto& uid : reply->kill) {
     if (!launcher_->is_running(uid)) continue;
     spdlog::warn("node={} replica={} job={} killing stale replica (fenced by the coordinator)",
@@ -233,8 +278,17 @@ void Agent::on_heartbeat_ack(const protocol::Envelope& envelope) {
   // registration says nothing about the current one; acting on its known=false
   // would re-register again and again.
   if (envelope.header.epoch != session_.epoch) return;
+  std::optional<Clock::time_point> answered;
+  if (!lease_.heartbeats.empty()) {
+    answered = lease_.heartbeats.front();
+    lease_.heartbeats.pop_front();
+  }
   if (ack->known) {
     session_.last_ack = Clock::now();
+    // Refused once expired: the watchdog may already have killed the replicas.
+    if (answered && lease_.length.count() > 0 && !lease_.expired) {
+      watchdog_->extend(*answered + lease_.length);
+    }
     return;
   }
   // The coordinator restarted or declared us lost. Replicas keep running; the new
@@ -270,15 +324,22 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
     return;
   }
   auto spec = make_launch_spec(*msg, options_.work_dir, base_env_);
-  if (!spec.ok()) return report_launch_failure(*msg, spec.status().message());
+  if (!spec.ok()) return report_launch_failure(*msg, "LaunchFailed", spec.status().message());
+  if (msg->port != 0) {
+    const Status port = check_port_free(msg->port);
+    if (!port.ok()) {
+      const bool taken = port.code() == StatusCode::kAlreadyExists;
+      return report_launch_failure(*msg, taken ? "PortInUse" : "LaunchFailed", port.message());
+    }
+  }
   const int64_t log_start = file_size(spec->log_path);
   auto pid = launcher_->launch(*spec);
-  if (!pid.ok()) return report_launch_failure(*msg, pid.status().message());
+  if (!pid.ok()) return report_launch_failure(*msg, "LaunchFailed", pid.status().message());
 
   replicas_.emplace(msg->uid,
                     Replica{msg->job, *pid, session_.epoch, LogTailer(spec->log_path, log_start)});
-  spdlog::info("node={} replica={} job={} started pid={} command={}", session_.node, msg->uid,
-               msg->job, *pid, spec->argv.front());
+  spdlog::info("node={} replica={} job={} started pid={} port={} command={}", session_.node,
+               msg->uid, msg->job, *pid, msg->port, spec->argv.front());
   protocol::ReplicaStarted started;
   started.uid = msg->uid;
   started.job = msg->job;
@@ -287,14 +348,15 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
   send(MessageKind::kReplicaStarted, started);
 }
 
-void Agent::report_launch_failure(const protocol::LaunchReplica& msg, const std::string& message) {
-  spdlog::warn("node={} replica={} job={} launch failed: {}", session_.node, msg.uid, msg.job,
-               message);
+void Agent::report_launch_failure(const protocol::LaunchReplica& msg, const std::string& reason,
+                                  const std::string& message) {
+  spdlog::warn("node={} replica={} job={} not started ({}): {}", session_.node, msg.uid, msg.job,
+               reason, message);
   protocol::ReplicaExited exit;
   exit.uid = msg.uid;
   exit.job = msg.job;
   exit.exit_code = 127;  // what a shell reports for a command it could not run
-  exit.reason = "LaunchFailed";
+  exit.reason = reason;
   exit.message = message;
   exit.finished_ms = wall_ms();
   report_exit(std::move(exit));
@@ -350,6 +412,50 @@ void Agent::on_read_logs(const protocol::Envelope& envelope) {
   send(MessageKind::kLogsChunk, chunk, envelope.header.id);
 }
 
+// The watchdog kills the replicas on its own, even while this loop is frozen;
+// here the loop catches up: it marks them so their exits say why, kills them
+// itself in case it got here first, and stops acting for the old registration.
+void Agent::check_lease(Clock::time_point now) {
+  if (lease_.expired) return;
+  const uint64_t fired = watchdog_->expirations();
+  if (!watchdog_->expired(now) && fired == lease_.expirations_seen) return;
+  lease_.expirations_seen = fired;
+  lease_.expired = true;
+  lease_.expired_at = now;
+  spdlog::warn(
+      "node={} lease of {} ms expired without a HeartbeatAck; killing {} replicas and "
+      "registering again",
+      session_.node, lease_.length.count(), replicas_.size());
+  for (auto& [uid, replica] : replicas_) {
+    replica.fenced = true;
+    spdlog::warn("node={} replica={} job={} killed: the node's lease expired", session_.node, uid,
+                 replica.job);
+    const Status killed = launcher_->kill_now(uid);
+    if (!killed.ok()) spdlog::error("node={} replica={} {}", session_.node, uid, killed.message());
+  }
+  // The coordinator has likely declared this node lost; a fresh registration
+  // (sent by the next tick, once the dead are reaped) starts a new lease.
+  session_.awaiting_reply = true;
+  session_.register_sent = {};
+}
+
+void Agent::check_watchdog() {
+  auto restarted = watchdog_->ensure_running();
+  if (!restarted.ok()) {
+    if (!watchdog_failure_logged_) {
+      spdlog::error("node={} the lease watchdog died and cannot be restarted: {}", session_.node,
+                    restarted.status().message());
+    }
+    watchdog_failure_logged_ = true;
+    return;
+  }
+  watchdog_failure_logged_ = false;
+  if (*restarted) {
+    spdlog::error("node={} the lease watchdog died; started another (pid {})", session_.node,
+                  watchdog_->pid());
+  }
+}
+
 void Agent::send_register() {
   protocol::RegisterRequest request;
   request.name = options_.name;
@@ -360,7 +466,10 @@ void Agent::send_register() {
   request.gpu_models = options_.resources.gpu_models;
   request.labels = options_.labels;
   request.agent_version = CADRE_VERSION;
+  request.port_min = options_.port_min;
+  request.port_max = options_.port_max;
   for (const auto& [uid, replica] : replicas_) {
+    if (replica.fenced) continue;  // dead or dying: the coordinator must not adopt it
     request.running.push_back(protocol::ReplicaReport{uid, replica.job, replica.pid,
                                                       static_cast<int64_t>(replica.epoch)});
   }
@@ -376,6 +485,9 @@ void Agent::send_heartbeat() {
   heartbeat.running = launcher_->running_uids();
   send(MessageKind::kHeartbeat, heartbeat);
   session_.heartbeat_sent = Clock::now();
+  if (lease_.heartbeats.size() < kMaxHeartbeatsInFlight) {
+    lease_.heartbeats.push_back(session_.heartbeat_sent);
+  }
 }
 
 void Agent::resend_exits() {
@@ -410,21 +522,28 @@ void Agent::tail_logs() {
 void Agent::collect_exits() {
   for (auto& exited : launcher_->reap()) {
     auto it = replicas_.find(exited.uid);
+    bool fenced = false;
     if (it != replicas_.end()) {
+      fenced = it->second.fenced && exited.signal == SIGKILL;
       // The last metrics go out before the exit, so the coordinator has them when
       // it decides the job's phase.
       send_metrics(exited.uid, exited.job, it->second.tailer.finish(wall_ms()));
       replicas_.erase(it);
     }
-    spdlog::info("node={} replica={} job={} exited code={} signal={} reason={}", session_.node,
-                 exited.uid, exited.job, exited.exit_code, exited.signal, exited.reason);
     protocol::ReplicaExited exit;
     exit.uid = exited.uid;
     exit.job = exited.job;
     exit.exit_code = exited.exit_code;
     exit.signal = exited.signal;
-    exit.reason = exited.reason;
-    if (exited.signal != 0) exit.message = std::string("terminated by ") + strsignal(exited.signal);
+    exit.reason = fenced ? "LeaseExpired" : exited.reason;
+    if (fenced) {
+      exit.message = "killed when the node's lease of " + std::to_string(lease_.length.count()) +
+                     " ms expired without a HeartbeatAck";
+    } else if (exited.signal != 0) {
+      exit.message = std::string("terminated by ") + strsignal(exited.signal);
+    }
+    spdlog::info("node={} replica={} job={} exited code={} signal={} reason={}", session_.node,
+                 exited.uid, exited.job, exited.exit_code, exited.signal, exit.reason);
     exit.finished_ms = wall_ms();
     report_exit(std::move(exit));
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "agent/coordinator_link.h"
+#include "agent/lease_watchdog.h"
 #include "agent/log_tailer.h"
 #include "agent/process_launcher.h"
 #include "agent/resource_discovery.h"
@@ -42,6 +44,8 @@ struct AgentOptions {
   std::string work_dir;  // absolute; replicas/<uid>/ and checkpoints/<job>/ live here
   std::map<std::string, std::string> labels;
   NodeResources resources;
+  int32_t port_min = 0;  // ports the coordinator may assign to replicas here (--port-range)
+  int32_t port_max = 0;
   CoordinatorLinkOptions link;
   milliseconds shutdown_grace{5000};  // SIGTERM..SIGKILL for replicas when the agent stops
   AgentTimings timings;
@@ -64,6 +68,7 @@ class Agent {
     pid_t pid = 0;
     uint64_t epoch = 0;  // registration epoch it was launched under
     LogTailer tailer;
+    bool fenced = false;  // killed because the lease expired
   };
 
   // The registration with the coordinator. epoch 0: never registered.
@@ -79,8 +84,23 @@ class Agent {
     Clock::time_point exits_resent{};
   };
 
-  Agent(AgentOptions options, std::unique_ptr<CoordinatorLink> link,
-        std::unique_ptr<ProcessLauncher> launcher);
+  // The fencing lease (RegisterReply.lease_ms), enforced by the watchdog process.
+  // A renewal counts from when the message it answers was sent, not from when the
+  // answer arrived: the coordinator's silence clock started no earlier than that
+  // send, and an agent frozen just after sending must not stretch its lease past
+  // the coordinator's patience.
+  struct Lease {
+    milliseconds length{0};          // 0: no lease
+    bool expired = false;            // noticed by the loop; ends with the next registration
+    Clock::time_point expired_at{};  // when the loop noticed
+    uint64_t expirations_seen = 0;   // the watchdog's counter when last read
+    // Send times of heartbeats not yet answered, oldest first. HeartbeatAcks carry
+    // no reply_to; the connection keeps order, so each ack answers the oldest.
+    std::deque<Clock::time_point> heartbeats;
+  };
+
+  Agent(AgentOptions options, std::unique_ptr<LeaseWatchdog> watchdog,
+        std::unique_ptr<CoordinatorLink> link, std::unique_ptr<ProcessLauncher> launcher);
 
   // One pass of the loop after poll: timers, escalation, reaping, tailing.
   void tick(Clock::time_point now);
@@ -97,11 +117,15 @@ class Agent {
   void on_exited_ack(const protocol::Envelope& envelope);
   void on_read_logs(const protocol::Envelope& envelope);
 
+  void check_lease(Clock::time_point now);
+  void check_watchdog();
+
   void send_register();
   void send_heartbeat();
   void resend_exits();
   void report_exit(protocol::ReplicaExited exit);
-  void report_launch_failure(const protocol::LaunchReplica& msg, const std::string& message);
+  void report_launch_failure(const protocol::LaunchReplica& msg, const std::string& reason,
+                             const std::string& message);
   void send_metrics(const std::string& uid, const std::string& job,
                     std::vector<protocol::MetricSample> samples);
   void tail_logs();
@@ -112,15 +136,19 @@ class Agent {
   void send(protocol::MessageKind kind, const T& body, uint64_t reply_to = 0);
 
   AgentOptions options_;
+  // Before launcher_, so it is destroyed after: the launcher unlists groups in it.
+  std::unique_ptr<LeaseWatchdog> watchdog_;
   std::unique_ptr<CoordinatorLink> link_;
   std::unique_ptr<ProcessLauncher> launcher_;
   std::map<std::string, std::string> base_env_;  // the agent's own environment
   Session session_;
+  Lease lease_;
   std::map<std::string, Replica> replicas_;                       // by uid
   std::map<std::string, protocol::ReplicaExited> pending_exits_;  // sent, not yet acked
   Clock::time_point tailed_{};
   bool stopping_ = false;
   bool handshake_failure_logged_ = false;  // one error per outage, not one per retry
+  bool watchdog_failure_logged_ = false;   // likewise for restarting the watchdog
 };
 
 }  // namespace cadre::agent

@@ -61,6 +61,11 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
   app.add_option("--shutdown-grace", c.shutdown_grace_s,
                  "Seconds replicas get between SIGTERM and SIGKILL when the agent stops")
       ->capture_default_str();
+  // Below Linux's default ephemeral range (32768-60999), so outgoing connections
+  // never sit on a port the coordinator hands to a replica.
+  app.add_option("--port-range", c.port_range,
+                 "Ports MIN-MAX the coordinator may assign to replicas here, one each")
+      ->capture_default_str();
 }
 
 // Turns the YAML file into flags placed before the real ones, so the command line
@@ -118,6 +123,29 @@ std::string find_config_flag(int argc, const char* const* argv) {
   return "";
 }
 
+// "MIN-MAX", with 1024 <= MIN <= MAX <= 65535: no privileged ports.
+Status parse_port_range(const std::string& text, int32_t& min, int32_t& max) {
+  const auto invalid = [&] {
+    return InvalidArgument("--port-range: invalid value '" + text +
+                           "' (expected MIN-MAX with 1024 <= MIN <= MAX <= 65535)");
+  };
+  const size_t dash = text.find('-');
+  if (dash == std::string::npos) return invalid();
+  const auto parse_port = [](const std::string& digits, int32_t& out) {
+    if (digits.empty() || digits.size() > 5) return false;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+    }
+    out = std::stoi(digits);
+    return true;
+  };
+  if (!parse_port(text.substr(0, dash), min) || !parse_port(text.substr(dash + 1), max)) {
+    return invalid();
+  }
+  if (min < 1024 || min > max || max > 65535) return invalid();
+  return Status::Ok();
+}
+
 Status check_readable(const char* flag, const std::string& path) {
   if (path.empty()) {
     return InvalidArgument(std::string(flag) + " is required unless --insecure is given");
@@ -158,6 +186,7 @@ Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
     return InvalidArgument("--shutdown-grace: invalid value '" +
                            std::to_string(c.shutdown_grace_s) + "' (must be >= 0)");
   }
+  RETURN_IF_ERROR(parse_port_range(c.port_range, c.port_min, c.port_max));
   if (c.coordinator.rfind("tcp://", 0) != 0 && c.coordinator.rfind("ipc://", 0) != 0) {
     return InvalidArgument("--coordinator: invalid value '" + c.coordinator +
                            "' (expected tcp://HOST:PORT)");

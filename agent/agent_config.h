@@ -30,9 +30,12 @@ struct AgentConfig {
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;  // --max-message-bytes
   std::string log_level = "info";                                 // --log-level
   double shutdown_grace_s = 5;                                    // --shutdown-grace
+  std::string port_range = "30000-32767";                         // --port-range MIN-MAX
 
   // Resolved from the strings above by parse_agent_config.
   ResourceRequest resources;
+  int32_t port_min = 0;  // from --port-range
+  int32_t port_max = 0;
 };
 
 // Outcome of reading the command line: a config to run with, or a request to exit

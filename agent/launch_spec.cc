@@ -80,6 +80,13 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   }
   spec.env["CUDA_VISIBLE_DEVICES"] = devices;
 
+  if (!msg.hostfile.empty()) {
+    const std::string hostfile = (replica_dir / "hostfile").string();
+    spec.files[hostfile] = msg.hostfile;
+    spec.env["CADRE_HOSTFILE"] = hostfile;
+    spec.env["OMPI_MCA_orte_default_hostfile"] = hostfile;
+  }
+
   if (msg.env.count("CADRE_CHECKPOINT_DIR") == 0) {
     spec.env["CADRE_CHECKPOINT_DIR"] = checkpoint_dir.string();
     spec.create_dirs.push_back(checkpoint_dir.string());

@@ -13,14 +13,15 @@
 namespace cadre::agent {
 
 struct LaunchSpec {
-  std::string uid;                         // replica instance id
-  std::string job;                         // owning job (for logs)
-  std::vector<std::string> argv;           // command followed by args
-  std::map<std::string, std::string> env;  // the complete environment of the process
-  std::string replica_dir;                 // <work-dir>/replicas/<uid>
-  std::string working_dir;                 // absolute; the process starts here
-  std::string log_path;                    // stdout and stderr are appended here
-  std::vector<std::string> create_dirs;    // folders to create before starting
+  std::string uid;                           // replica instance id
+  std::string job;                           // owning job (for logs)
+  std::vector<std::string> argv;             // command followed by args
+  std::map<std::string, std::string> env;    // the complete environment of the process
+  std::string replica_dir;                   // <work-dir>/replicas/<uid>
+  std::string working_dir;                   // absolute; the process starts here
+  std::string log_path;                      // stdout and stderr are appended here
+  std::vector<std::string> create_dirs;      // folders to create before starting
+  std::map<std::string, std::string> files;  // path -> contents, written before starting
 };
 
 // True for names safe to use as one path component: [A-Za-z0-9_.-], not "." or "..",
@@ -39,7 +40,10 @@ std::map<std::string, std::string> current_environment();
 // CPU replica never grabs the node's GPUs), then CADRE_CHECKPOINT_DIR =
 // <work-dir>/checkpoints/<job> unless msg.env sets it. CADRE_JOB, CADRE_NAMESPACE,
 // CADRE_REPLICA_TYPE, CADRE_REPLICA_INDEX, CADRE_RANK and CADRE_WORLD_SIZE are filled
-// from the message's own fields when msg.env lacks them.
+// from the message's own fields when msg.env lacks them. A non-empty msg.hostfile
+// becomes <replica dir>/hostfile, and CADRE_HOSTFILE and OpenMPI's
+// OMPI_MCA_orte_default_hostfile point at it whatever msg.env says (the file is
+// what the coordinator computed for this incarnation).
 Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const std::string& work_dir,
                                     const std::map<std::string, std::string>& base_env);
 

@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   options.work_dir = config.work_dir;
   options.labels = config.labels;
   options.resources = *resources;
+  options.port_min = config.port_min;
+  options.port_max = config.port_max;
   options.link.endpoint = config.coordinator;
   options.link.insecure = config.insecure;
   options.link.key_file = config.key;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 extern char** environ;
 
@@ -115,6 +116,7 @@ Result<std::unique_ptr<ProcessLauncher>> ProcessLauncher::Create(
 
 ProcessLauncher::~ProcessLauncher() {
   for (auto& [uid, child] : children_) {
+    if (options_.groups != nullptr) options_.groups->remove(child.pid);
     ::kill(-child.pid, SIGKILL);
     ::waitpid(child.pid, nullptr, 0);
   }
@@ -127,6 +129,12 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return FailedPrecondition("mkdir(" + dir + "): " + ec.message());
+  }
+  for (const auto& [path, contents] : spec.files) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.close();
+    if (!out) return FailedPrecondition("write(" + path + "): " + std::strerror(errno));
   }
   Fd log{::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
   if (log.fd < 0) return FailedPrecondition("open(" + spec.log_path + "): " + std::strerror(errno));
@@ -152,6 +160,9 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   ::setpgid(pid, pid);
   ::close(write_end.fd);
   write_end.fd = -1;
+  // Listed before launch() returns, so the agent never has a replica the lease
+  // watchdog would miss. A full table (thousands of replicas) kills the child.
+  Status listed = options_.groups != nullptr ? options_.groups->add(pid) : Status::Ok();
 
   // EOF means exec succeeded (the pipe closed on exec); a record means it failed.
   ChildFailure failure{};
@@ -159,9 +170,12 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   do {
     n = ::read(read_end.fd, &failure, sizeof(failure));
   } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(failure))) {
+  const bool exec_failed = n == static_cast<ssize_t>(sizeof(failure));
+  if (exec_failed || !listed.ok()) {
+    if (options_.groups != nullptr && listed.ok()) options_.groups->remove(pid);
+    ::kill(-pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    return FailedPrecondition(describe_failure(spec, failure));
+    return exec_failed ? FailedPrecondition(describe_failure(spec, failure)) : listed;
   }
   children_[spec.uid] = Child{pid, spec.job, false, std::nullopt};
   return pid;
@@ -223,16 +237,30 @@ void ProcessLauncher::escalate(SteadyClock::time_point now) {
 std::vector<ProcessExit> ProcessLauncher::reap() {
   std::vector<ProcessExit> exits;
   for (auto it = children_.begin(); it != children_.end();) {
-    int status = 0;
-    const pid_t done = ::waitpid(it->second.pid, &status, WNOHANG);
-    if (done == 0 || (done < 0 && errno == EINTR)) {
+    const pid_t pid = it->second.pid;
+    // Look without reaping first: until the leader is reaped its pid, and so the
+    // group id, cannot be reused, so unlisting it and killing what it left in its
+    // group can never hit an unrelated process.
+    siginfo_t info{};
+    const int peeked = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if ((peeked == 0 && info.si_pid == 0) || (peeked < 0 && errno == EINTR)) {
       ++it;
       continue;
     }
+    if (options_.groups != nullptr) options_.groups->remove(pid);
+    int status = 0;
+    pid_t done = -1;  // stays -1 when someone else reaped it (ECHILD): the pid may be reused
+    if (peeked == 0) {
+      ::kill(-pid, SIGKILL);  // what the main process left behind dies with it
+      do {
+        done = ::waitpid(pid, &status, 0);  // exited already: does not block
+      } while (done < 0 && errno == EINTR);
+    }
+
     ProcessExit exit;
     exit.uid = it->first;
     exit.job = it->second.job;
-    exit.pid = it->second.pid;
+    exit.pid = pid;
     if (done > 0 && WIFSIGNALED(status)) {
       exit.signal = WTERMSIG(status);
       exit.exit_code = 128 + exit.signal;
@@ -249,9 +277,6 @@ std::vector<ProcessExit> ProcessLauncher::reap() {
     } else {
       exit.reason = exit.exit_code == 0 ? "Completed" : "Error";
     }
-    // The group id stays reserved while members remain, so this cannot hit a
-    // recycled pid.
-    ::kill(-it->second.pid, SIGKILL);
     exits.push_back(std::move(exit));
     it = children_.erase(it);
   }

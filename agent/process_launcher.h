@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agent/launch_spec.h"
+#include "agent/process_group_table.h"
 #include "protocol/status.h"
 
 namespace cadre::agent {
@@ -41,6 +42,9 @@ struct ProcessExit {
 struct ProcessLauncherOptions {
   // Stdin of every replica; replicas are batch programs, never interactive.
   std::string stdin_path = "/dev/null";
+  // Told of every replica's group from its start until just before it is reaped
+  // (the lease watchdog). Not owned; must outlive the launcher. nullptr: nobody.
+  ProcessGroupTable* groups = nullptr;
 };
 
 class ProcessLauncher {
@@ -51,7 +55,7 @@ class ProcessLauncher {
   ProcessLauncher(const ProcessLauncher&) = delete;
   ProcessLauncher& operator=(const ProcessLauncher&) = delete;
 
-  // Creates the spec's folders, opens its log (O_APPEND), forks and execs. Returns
+  // Creates the spec's folders and files, opens its log (O_APPEND), forks and execs. Returns
   // the pid once exec succeeded. When the child could not start, returns
   // FailedPrecondition with the failing call and errno, e.g.
   // "execvp(foo): No such file or directory"; the child is already reaped.

@@ -215,9 +215,12 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
 
   for (int i = 1; i <= options.agents; ++i) {
-    ASSIGN_OR_RETURN(Started agent,
-                     start(layout, layout.agent_name(i), "cadre-agent",
-                           agent_command(agent_bin, layout, options, i, endpoints.agents)));
+    // Agents sharing this host must never hand out the same replica port.
+    std::vector<std::string> argv = agent_command(agent_bin, layout, options, i, endpoints.agents);
+    const int first_port = 31000 + i * 200;
+    argv.insert(argv.end(), {"--port-range",
+                             std::to_string(first_port) + "-" + std::to_string(first_port + 199)});
+    ASSIGN_OR_RETURN(Started agent, start(layout, layout.agent_name(i), "cadre-agent", argv));
     started.push_back(agent);
   }
 

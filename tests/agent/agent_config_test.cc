@@ -59,6 +59,37 @@ TEST(AgentConfig, RejectsABadValueWithExitCodeTwo) {
   }
 }
 
+TEST(AgentConfig, ParsesThePortRangeAndDefaultsTo30000Through32767) {
+  auto parsed = parse({"--insecure"});
+  ASSERT_TRUE(parsed.config.has_value());
+  EXPECT_EQ(parsed.config->port_min, 30000);
+  EXPECT_EQ(parsed.config->port_max, 32767);
+  parsed = parse({"--insecure", "--port-range", "31200-31399"});
+  ASSERT_TRUE(parsed.config.has_value());
+  EXPECT_EQ(parsed.config->port_min, 31200);
+  EXPECT_EQ(parsed.config->port_max, 31399);
+  parsed = parse({"--insecure", "--port-range", "1024-1024"});  // one port is a range
+  ASSERT_TRUE(parsed.config.has_value());
+  EXPECT_EQ(parsed.config->port_min, 1024);
+  EXPECT_EQ(parsed.config->port_max, 1024);
+  parsed = parse({"--insecure", "--port-range", "60000-65535"});
+  ASSERT_TRUE(parsed.config.has_value());
+  EXPECT_EQ(parsed.config->port_max, 65535);
+}
+
+TEST(AgentConfig, RejectsAPortRangeThatIsReversedPrivilegedOrNotMinDashMax) {
+  for (const std::string bad :
+       {"80-90", "1023-2000", "32000-31000", "30000-65536", "30000", "30000-", "a-b",
+        "30000-31000-32000", "3e4-31000", "000030000-31000"}) {
+    testing::internal::CaptureStderr();
+    auto parsed = parse({"--insecure", "--port-range", bad});
+    const std::string error = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(parsed.config.has_value()) << "'" << bad << "'";
+    EXPECT_EQ(parsed.exit_code, 2) << "'" << bad << "'";
+    EXPECT_NE(error.find("--port-range: invalid value '" + bad + "'"), std::string::npos) << error;
+  }
+}
+
 TEST(AgentConfig, RequiresKeyFilesUnlessInsecure) {
   auto parsed = parse({});
   EXPECT_FALSE(parsed.config.has_value());

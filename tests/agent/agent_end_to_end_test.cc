@@ -1,8 +1,11 @@
 // Drives the real cadre-agent binary against a fake coordinator: a CURVE ROUTER
 // socket in this test that speaks protocol/ structs.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,8 +76,8 @@ class FakeCoordinator {
   }
 
   // Registers the agent: waits for its Register and answers with `epoch`.
-  protocol::RegisterRequest accept_registration(uint64_t epoch,
-                                                std::vector<std::string> kill = {}) {
+  protocol::RegisterRequest accept_registration(uint64_t epoch, std::vector<std::string> kill = {},
+                                                int64_t lease_ms = 0) {
     auto reg = expect(MessageKind::kRegister, 10s);
     EXPECT_TRUE(reg.has_value()) << "the agent never registered";
     if (!reg) return {};
@@ -83,6 +86,7 @@ class FakeCoordinator {
     reply.epoch = epoch;
     reply.heartbeat_interval_ms = 200;
     reply.kill = std::move(kill);
+    reply.lease_ms = lease_ms;
     send(MessageKind::kRegisterReply, reply, epoch, reg->header.id);
     return body<protocol::RegisterRequest>(*reg);
   }
@@ -135,6 +139,7 @@ class AgentProcess {
   ~AgentProcess() {
     if (pid_ <= 0 || exited_) return;
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // in case a test froze it
     if (!wait(8s)) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
@@ -213,7 +218,9 @@ class AgentEndToEndTest : public ::testing::Test {
             "--shutdown-grace",
             "2",
             "--log-level",
-            "debug"};
+            "debug",
+            "--port-range",
+            "31000-31099"};
   }
   void start_agent() {
     agent_ = std::make_unique<AgentProcess>(agent_args(), (dir_ / "agent.log").string());
@@ -243,6 +250,28 @@ class AgentEndToEndTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  // True once `pid` has exited: gone, or a zombie its (possibly frozen) parent
+  // has not reaped yet.
+  static bool is_dead(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    return paren == std::string::npos || text.compare(paren, 3, ") Z") == 0 ||
+           text.compare(paren, 3, ") X") == 0;
+  }
+
+  // Polls until `pid` is dead; how long that took from `since`, or nullopt.
+  static std::optional<std::chrono::milliseconds> wait_dead(pid_t pid, Clock::time_point since,
+                                                            std::chrono::milliseconds timeout) {
+    while (Clock::now() < since + timeout) {
+      if (is_dead(pid)) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
   std::filesystem::path dir_;
   protocol::KeyPair server_keys_;
   std::unique_ptr<FakeCoordinator> coordinator_;
@@ -259,6 +288,8 @@ TEST_F(AgentEndToEndTest, RegistersLaunchesAndResendsTheExitUntilAcknowledged) {
   EXPECT_EQ(reg.labels.at("zone"), "a");
   EXPECT_TRUE(reg.running.empty());
   EXPECT_FALSE(reg.agent_version.empty());
+  EXPECT_EQ(reg.port_min, 31000);
+  EXPECT_EQ(reg.port_max, 31099);
 
   auto heartbeat = coordinator_->expect(MessageKind::kHeartbeat, 3s);
   ASSERT_TRUE(heartbeat.has_value());
@@ -347,6 +378,106 @@ TEST_F(AgentEndToEndTest, ReportsAMissingBinaryAsLaunchFailed) {
   EXPECT_EQ(exited->exit_code, 127);
   EXPECT_EQ(exited->reason, "LaunchFailed");
   EXPECT_EQ(exited->message, "execvp(cadre-test-no-such-binary): No such file or directory");
+}
+
+TEST_F(AgentEndToEndTest, ReportsATakenPortAsPortInUseWithoutStartingTheReplica) {
+  // Another program listens on the port the coordinator reserved.
+  // (Close-on-exec, or the agent started below would hold it open too.)
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+
+  start_agent();
+  coordinator_->accept_registration(1);
+  const auto marker = dir_ / "started";
+  auto launch = shell_replica("taken", "touch " + marker.string() + "; exec sleep 30");
+  launch.port = port;
+  coordinator_->send(MessageKind::kLaunchReplica, launch, 1);
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "taken", 5s);
+  ::close(listener);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->exit_code, 127);
+  EXPECT_EQ(exited->reason, "PortInUse");
+  EXPECT_NE(exited->message.find("port " + std::to_string(port)), std::string::npos)
+      << exited->message;
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  for (const auto& envelope : coordinator_->received()) {
+    EXPECT_NE(envelope.header.kind, MessageKind::kReplicaStarted);
+  }
+
+  // A free port is no obstacle.
+  launch = shell_replica("free", "exit 0");
+  launch.port = port;
+  coordinator_->send(MessageKind::kLaunchReplica, launch, 1);
+  EXPECT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "free", 5s));
+}
+
+TEST_F(AgentEndToEndTest, KillsItsReplicasWhenHeartbeatAcksStopForTheLease) {
+  constexpr auto kLease = 1500ms;
+  start_agent();
+  coordinator_->accept_registration(1, {}, kLease.count());
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("fenced", "exec sleep 60"), 1);
+  auto started = expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "fenced", 5s);
+  ASSERT_TRUE(started.has_value());
+  // Renewals keep it alive past a whole lease.
+  coordinator_->expect(MessageKind::kRegister, kLease + 500ms);
+  ASSERT_FALSE(is_dead(static_cast<pid_t>(started->pid)));
+
+  coordinator_->set_ack_heartbeats(false);
+  const auto silent_since = Clock::now();
+  auto died = wait_dead(static_cast<pid_t>(started->pid), silent_since, kLease + 1s);
+  ASSERT_TRUE(died.has_value()) << "the replica outlived the lease";
+  // The last acked heartbeat went out at most a heartbeat interval (200 ms) before.
+  EXPECT_GE(*died, kLease - 300ms);
+
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "fenced", 3s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->reason, "LeaseExpired");
+  EXPECT_EQ(exited->signal, SIGKILL);
+  // The coordinator has moved on: the agent registers again, without the replica.
+  coordinator_->set_ack_heartbeats(true);
+  const auto reg = coordinator_->accept_registration(2, {}, kLease.count());
+  EXPECT_TRUE(reg.running.empty());
+}
+
+TEST_F(AgentEndToEndTest, ItsWatchdogKillsTheReplicasOfAFrozenAgent) {
+  constexpr auto kLease = 1000ms;
+  start_agent();
+  coordinator_->accept_registration(1, {}, kLease.count());
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("frozen", "exec sleep 60"), 1);
+  auto started = expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "frozen", 5s);
+  ASSERT_TRUE(started.has_value());
+  const auto replica = static_cast<pid_t>(started->pid);
+
+  agent_->signal(SIGSTOP);
+  const auto frozen_since = Clock::now();
+  auto died = wait_dead(replica, frozen_since, kLease + 1s);
+  ASSERT_TRUE(died.has_value()) << "the replica outlived the lease of its frozen agent";
+  EXPECT_GE(*died, kLease - 300ms);
+  agent_->signal(SIGCONT);
+
+  // Thawed, the agent learns what happened: the exit says why, and the acks that
+  // queued up meanwhile do not revive the lease.
+  auto exited = expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "frozen", 3s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->reason, "LeaseExpired");
+  EXPECT_EQ(exited->exit_code, 128 + SIGKILL);
+  // Commands of the old registration are refused until it registers again.
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("late", "exec sleep 60"), 1);
+  const auto reg = coordinator_->accept_registration(2, {}, kLease.count());
+  EXPECT_TRUE(reg.running.empty());
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("after", "exec sleep 60"), 2);
+  EXPECT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "after", 5s));
+  for (const auto& envelope : coordinator_->received()) {
+    if (envelope.header.kind == MessageKind::kReplicaStarted) {
+      EXPECT_NE(coordinator_->body<protocol::ReplicaStarted>(envelope).uid, "late");
+    }
+  }
 }
 
 TEST_F(AgentEndToEndTest, ReregistersWithItsRunningReplicasWhenTheCoordinatorForgetsIt) {

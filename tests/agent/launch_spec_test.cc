@@ -81,6 +81,29 @@ TEST(MakeLaunchSpec, RefusesUidsAndJobsThatAreNotPlainFolderNames) {
   }
 }
 
+TEST(MakeLaunchSpec, WritesTheHostfileIntoTheReplicaDirAndPointsMpiAtIt) {
+  auto msg = sample_launch();
+  msg.hostfile = "10.0.0.1 slots=1\n10.0.0.2 slots=1\n";
+  // The file is this incarnation's truth, whatever the user's env said.
+  msg.env["CADRE_HOSTFILE"] = "/stale/hostfile";
+  msg.env["OMPI_MCA_orte_default_hostfile"] = "/stale/hostfile";
+  auto spec = make_launch_spec(msg, "/w", {});
+  ASSERT_TRUE(spec.ok());
+  const std::string path = "/w/replicas/fmnist-main-0-a1/hostfile";
+  EXPECT_EQ(spec->files, (std::map<std::string, std::string>{{path, msg.hostfile}}));
+  EXPECT_EQ(spec->env.at("CADRE_HOSTFILE"), path);
+  EXPECT_EQ(spec->env.at("OMPI_MCA_orte_default_hostfile"), path);
+  EXPECT_EQ(spec->env.at("USER_VAR"), "x");  // other user variables still win
+}
+
+TEST(MakeLaunchSpec, WritesNoHostfileWhenTheMessageHasNone) {
+  auto spec = make_launch_spec(sample_launch(), "/w", {});
+  ASSERT_TRUE(spec.ok());
+  EXPECT_TRUE(spec->files.empty());
+  EXPECT_EQ(spec->env.count("CADRE_HOSTFILE"), 0u);
+  EXPECT_EQ(spec->env.count("OMPI_MCA_orte_default_hostfile"), 0u);
+}
+
 TEST(MakeLaunchSpec, RefusesAnEmptyCommand) {
   auto msg = sample_launch();
   msg.command.clear();

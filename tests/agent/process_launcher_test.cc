@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -187,6 +189,59 @@ TEST_F(ProcessLauncherTest, RefusesASecondLaunchOfARunningUid) {
   auto again = launcher_->launch(shell("twice", "exec sleep 30"));
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(launcher_->running_uids(), std::vector<std::string>{"twice"});
+}
+
+TEST_F(ProcessLauncherTest, WritesTheSpecsFilesBeforeTheReplicaStarts) {
+  protocol::LaunchReplica msg;
+  msg.hostfile = "node-a slots=1\nnode-b slots=1\n";
+  auto spec = shell("mpi", "cat \"$CADRE_HOSTFILE\"", msg);
+  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_TRUE(wait_exit("mpi", 5s).has_value());
+  EXPECT_EQ(read(spec.log_path), "node-a slots=1\nnode-b slots=1\n");
+}
+
+// Records what the launcher tells the lease watchdog's table, and whether each
+// group's leader was still unreaped (so its id not reusable) when it was removed.
+class RecordingGroupTable : public ProcessGroupTable {
+ public:
+  Status add(pid_t pgid) override {
+    listed.push_back(pgid);
+    return Status::Ok();
+  }
+  void remove(pid_t pgid) override {
+    listed.erase(std::remove(listed.begin(), listed.end(), pgid), listed.end());
+    siginfo_t info{};
+    const bool unreaped =
+        ::waitid(P_PID, static_cast<id_t>(pgid), &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+    removed_unreaped.push_back(unreaped);
+  }
+  std::vector<pid_t> listed;
+  std::vector<bool> removed_unreaped;
+};
+
+TEST_F(ProcessLauncherTest, ListsEachReplicasGroupFromItsStartUntilJustBeforeItIsReaped) {
+  RecordingGroupTable table;
+  ProcessLauncherOptions options;
+  options.groups = &table;
+  auto launcher = ProcessLauncher::Create(options);
+  ASSERT_TRUE(launcher.ok());
+  launcher_ = std::move(*launcher);
+
+  auto pid = launcher_->launch(shell("listed", "exec sleep 30"));
+  ASSERT_TRUE(pid.ok());
+  EXPECT_EQ(table.listed, std::vector<pid_t>{*pid});
+  ASSERT_TRUE(launcher_->kill_now("listed").ok());
+  ASSERT_TRUE(wait_exit("listed", 5s).has_value());
+  EXPECT_TRUE(table.listed.empty());
+  EXPECT_EQ(table.removed_unreaped, std::vector<bool>{true});
+
+  // A replica that never started leaves nothing listed either.
+  protocol::LaunchReplica msg;
+  msg.uid = "nobin";
+  msg.job = "job";
+  msg.command = {"/nonexistent/cadre-no-such-binary"};
+  EXPECT_FALSE(launcher_->launch(*make_launch_spec(msg, work_.string(), {})).ok());
+  EXPECT_TRUE(table.listed.empty());
 }
 
 TEST_F(ProcessLauncherTest, TerminatingAnUnknownUidIsNotFound) {
