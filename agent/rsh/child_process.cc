@@ -25,6 +25,20 @@ struct ChildFailure {
   int error;
 };
 
+// The serve replica's own identity in the environment contract. Commands run for
+// mpirun are MPI ranks whose identity comes from MPI; inheriting the Worker's
+// rank and world (which counts the Launcher) would contradict it.
+bool replica_identity(std::string_view name) {
+  static const char* const kNames[] = {
+      "CADRE_RANK", "CADRE_WORLD_SIZE", "CADRE_PEERS", "CADRE_REPLICA_TYPE", "CADRE_REPLICA_INDEX",
+      "RANK",       "WORLD_SIZE",       "LOCAL_RANK",  "MASTER_ADDR",        "MASTER_PORT",
+      "TF_CONFIG"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
 // argv/envp built before fork: the server is multi-threaded, so the child may only
 // make async-signal-safe calls until exec and must not allocate.
 struct ExecArrays {
@@ -38,7 +52,8 @@ struct ExecArrays {
     argv.push_back(nullptr);
     for (char** entry = environ; *entry != nullptr; ++entry) {
       const std::string_view text(*entry);
-      if (extra_env.count(std::string(text.substr(0, text.find('=')))) == 0) {
+      const std::string_view name = text.substr(0, text.find('='));
+      if (extra_env.count(std::string(name)) == 0 && !replica_identity(name)) {
         env_storage.emplace_back(text);
       }
     }
