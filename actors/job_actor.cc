@@ -327,8 +327,11 @@ void handle_end(Self* self, size_t i, bool was_terminating, int32_t signal,
     case Verdict::kFail:
       release(self, r);
       st.rec.status.exit_code = r.exit_code;
-      finish(self, d.verdict == Verdict::kSucceeded ? "Succeeded" : "Failed", d.reason,
-             d.message.empty() ? what : what + "; " + d.message);
+      if (d.verdict == Verdict::kSucceeded) {
+        finish(self, "Succeeded", d.reason, d.message);
+      } else {
+        finish(self, "Failed", d.reason, d.message.empty() ? what : what + "; " + d.message);
+      }
       return;
     case Verdict::kRestartReplica:
     case Verdict::kRestartGang:
