@@ -3,7 +3,11 @@
 // mocked; only 127.0.0.1 is used.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,8 +122,43 @@ class LocalCluster : public ::testing::Test {
     return std::stoi(read_file(path("pids/" + process + ".pid")));
   }
 
+  static int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+  // Fixed ports, so a restarted coordinator is where agents and clients expect it.
+  std::string fixed_ports_flags() const {
+    return "--agents 2 --agent-port " + std::to_string(agent_port_) + " --client-port " +
+           std::to_string(client_port_);
+  }
+  // kill -9 of the coordinator, then the same command line again (as systemd would).
+  void kill9_and_restart_coordinator() {
+    const int pid = pid_of("coordinator");
+    std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string command;
+    for (size_t at = 0; at < cmdline.size();) {
+      const auto end = cmdline.find('\0', at);
+      command += "'" + cmdline.substr(at, end - at) + "' ";
+      at = end + 1;
+    }
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5)));
+    auto restarted = run_command("setsid " + command + ">> " + path("logs/coordinator.log") +
+                                 " 2>&1 < /dev/null & echo $! > " + path("pids/coordinator.pid"));
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  }
+
   std::filesystem::path dir_;
   mutable int manifests_ = 0;
+  int agent_port_ = free_port();
+  int client_port_ = free_port();
 };
 
 // A one-replica Job manifest running `sh -c SCRIPT`.

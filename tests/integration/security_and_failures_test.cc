@@ -155,7 +155,7 @@ TEST_F(HostileInput, MalformedFramesOnTheAgentPortAreDroppedAndNodesStayReady) {
   header.kind = protocol::MessageKind::kReplicaExited;
   send_parts(socket, {protocol::encode(header),
                       protocol::encode(protocol::ReplicaExited{"x", "y", 0, 0, "", "", 0})});
-  send_raw_tcp(endpoint("agents"), std::string("\x00\x01\x02 not zmtp", 14));
+  send_raw_tcp(endpoint("agents"), std::string("\x00\x01\x02 not zmtp", 12));
   std::this_thread::sleep_for(1500ms);
   auto nodes = get_json("nodes");
   ASSERT_EQ(nodes.size(), 2u);
@@ -201,38 +201,8 @@ TEST_F(NodeFailure, JobOnALostNodeFailsAsNodeLost) {
 // The coordinator restarts on the same ports, as a supervisor (systemd) would.
 class CoordinatorRestart : public LocalCluster {
  protected:
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-  std::string up_flags() const override {
-    return "--agents 2 --agent-port " + std::to_string(agent_port_) + " --client-port " +
-           std::to_string(client_port_);
-  }
-  void kill9_and_restart() {
-    const int pid = pid_of("coordinator");
-    std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string command;
-    for (size_t at = 0; at < cmdline.size();) {
-      const auto end = cmdline.find('\0', at);
-      command += "'" + cmdline.substr(at, end - at) + "' ";
-      at = end + 1;
-    }
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 5s));
-    auto restarted = run_command("setsid " + command + ">> " + path("logs/coordinator.log") +
-                                 " 2>&1 < /dev/null & echo $! > " + path("pids/coordinator.pid"));
-    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
-  }
-  int agent_port_ = free_port();
-  int client_port_ = free_port();
+  std::string up_flags() const override { return fixed_ports_flags(); }
+  void kill9_and_restart() { kill9_and_restart_coordinator(); }
 };
 
 TEST_F(CoordinatorRestart, Kill9AndRestartKeepsEveryJobAndItsPhase) {
