@@ -90,6 +90,9 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   if (msg.env.count("CADRE_CHECKPOINT_DIR") == 0) {
     spec.env["CADRE_CHECKPOINT_DIR"] = checkpoint_dir.string();
     spec.create_dirs.push_back(checkpoint_dir.string());
+  } else if (fs::path(msg.env.at("CADRE_CHECKPOINT_DIR")).is_absolute()) {
+    // The coordinator's shared checkpoint root: programs may expect it to exist.
+    spec.create_dirs.push_back(msg.env.at("CADRE_CHECKPOINT_DIR"));
   }
   return spec;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace cadre::agent {
 namespace {
 
@@ -58,6 +60,9 @@ TEST(MakeLaunchSpec, KeepsACheckpointDirTheCoordinatorChose) {
   auto spec = make_launch_spec(msg, "/w", {});
   EXPECT_EQ(spec->env.at("CADRE_CHECKPOINT_DIR"), "/shared/ckpt");
   for (const auto& dir : spec->create_dirs) EXPECT_NE(dir, "/w/checkpoints/fmnist");
+  // Created before start, like the agent's own default.
+  EXPECT_NE(std::find(spec->create_dirs.begin(), spec->create_dirs.end(), "/shared/ckpt"),
+            spec->create_dirs.end());
 }
 
 TEST(MakeLaunchSpec, PlacesRelativeWorkingDirsInsideTheReplicaDir) {
