@@ -31,10 +31,19 @@ run "$cadre" logs job/fmnist-mlp -f
 run "$cadre" wait job/fmnist-mlp --for Succeeded --timeout 600
 run "$cadre" get jobs
 
+step "Distributed training: a TrainJob of 2 workers, ring all-reduce (cnn, 3 epochs)"
+run "$cadre" apply -f examples/train-fmnist-allreduce.yaml
+run "$cadre" logs trainjob/fmnist-cnn --replica worker-0 -f
+run "$cadre" wait trainjob/fmnist-cnn --for Succeeded --timeout 900
+run "$cadre" get trainjobs
+run "$cadre" describe trainjob fmnist-cnn
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
 Try: $cadre describe job hello
+     $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
+     $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
 Stop it with: $cadre local down
 MSG
