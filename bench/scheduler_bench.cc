@@ -3,7 +3,7 @@
 // all speaking the real wire (protocol/messages.h). Then a real `cadre local up`
 // cluster for the submit-to-Running latency of one real local job.
 //
-// Workload: single-replica `Job`s (TrainJob does not exist yet, so gang placement
+// Workload: single-replica `Job`s, as the issue asks (each goes through the gang
 // is not measured). Every simulated agent registers, heartbeats every second and
 // answers each LaunchReplica with ReplicaStarted at once; nothing ever exits, so
 // nodes are sized to hold every job (ceil(jobs/agents) replicas each, which also
@@ -694,7 +694,7 @@ nlohmann::json run(const BenchOptions& o, const fs::path& work) {
 
   nlohmann::json out = {
       {"benchmark", "scheduler"},
-      {"workload", "single-replica Job (TrainJob not implemented yet)"},
+      {"workload", "single-replica Job (through the gang scheduler)"},
       {"agents", o.agents},
       {"jobs", o.jobs},
       {"window", o.window},
