@@ -4,7 +4,7 @@
 // cluster for the submit-to-Running latency of one real local job.
 //
 // Workload: single-replica `Job`s, as the issue asks (each goes through the gang
-// is not measured). Every simulated agent registers, heartbeats every second and
+// scheduler as a one-member gang). Every simulated agent registers, heartbeats every second and
 // answers each LaunchReplica with ReplicaStarted at once; nothing ever exits, so
 // nodes are sized to hold every job (ceil(jobs/agents) replicas each, which also
 // makes the first-fit scheduler walk past full nodes, i.e. all N agents matter).
