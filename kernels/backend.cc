@@ -25,7 +25,7 @@ bool cuda_available() {
 
 Result<std::unique_ptr<Backend>> create_backend(const BackendOptions& options) {
   if (options.device == Device::kCpu) {
-    return std::unique_ptr<Backend>(new CpuBackend(options.threads));
+    return std::unique_ptr<Backend>(new CpuBackend(options.threads, options.cpu_direct_conv));
   }
 #ifdef CADRE_WITH_CUDA
   return CudaBackend::Create(options);

@@ -30,6 +30,9 @@ struct BackendOptions {
   int threads = 1;
   // CUDA device ordinal within CUDA_VISIBLE_DEVICES.
   int cuda_device = 0;
+  // CPU: stride-1 convolutions run the AVX-512 direct kernels when the CPU has
+  // AVX-512 (kernels/cpu/direct_conv.h); false keeps im2col + GEMM everywhere.
+  bool cpu_direct_conv = true;
 };
 
 // Shape of a 2-D convolution or pooling window over an NCHW batch.

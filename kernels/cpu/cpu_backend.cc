@@ -20,7 +20,7 @@ constexpr size_t kParallelThreshold = 1 << 15;
 
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) {
+CpuBackend::CpuBackend(int threads, bool direct_conv) : direct_conv_(direct_conv) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads_ = threads;
   // Parallelism is ours (see gemm()); OpenBLAS's pool is process-wide.

@@ -13,7 +13,8 @@ namespace cadre::kernels {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads);
+  // direct_conv: use the AVX-512 direct convolution where it applies.
+  CpuBackend(int threads, bool direct_conv);
   ~CpuBackend() override;
 
   Device device() const override { return Device::kCpu; }
@@ -66,14 +67,27 @@ class CpuBackend final : public Backend {
   template <typename F>
   void parallel(size_t n, size_t work, F&& body);
 
-  // Per-thread convolution scratch, grown on demand (cpu_conv.cc).
+  // Per-thread convolution scratch, grown on demand (cpu_conv.cc): columns and
+  // partial weight gradients for im2col + GEMM; padded images, pixel-major dy,
+  // a row tile and packed weight gradients for the direct kernels.
   struct ConvScratch {
     std::vector<float> col, cn, dcol, dw;
+    std::vector<float> padded, pixel_major, padded_dy, tile, packed_dw;
   };
 
+  bool use_direct_conv(const ConvShape& s) const;
+  Status direct_conv2d_forward(const ConvShape& s, int out_channels, const float* x, const float* w,
+                               const float* b, float* y);
+  Status direct_conv2d_backward(const ConvShape& s, int out_channels, const float* x,
+                                const float* w, const float* dy, float* dw, float* dx);
+
   int threads_;
+  bool direct_conv_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<ConvScratch> scratch_;
+  // Weights and bias repacked once per call for the direct kernels, shared
+  // read-only by the threads.
+  std::vector<float> packed_w_, packed_bias_;
 };
 
 }  // namespace cadre::kernels

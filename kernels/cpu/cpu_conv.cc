@@ -2,11 +2,14 @@
 // whose im2col columns fit in about 1 MiB (so the GEMM reads them from cache),
 // and each thread convolves a contiguous run of groups with single-threaded
 // OpenBLAS calls. Weight gradients are accumulated per thread and summed once.
+// Stride-1 convolutions on AVX-512 CPUs take the direct kernels instead
+// (direct_conv.h), split across threads by image the same way.
 #include <cblas.h>
 
 #include <algorithm>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/direct_conv.h"
 #include "kernels/cpu/im2col.h"
 
 namespace cadre::kernels {
@@ -39,10 +42,107 @@ void grow(std::vector<float>* v, size_t n) {
   if (v->size() < n) v->resize(n);
 }
 
+direct_conv::Geometry geometry_of(const ConvShape& s, int out_channels) {
+  return direct_conv::make_geometry(s.channels, s.height, s.width, s.kernel_h, s.kernel_w, s.pad,
+                                    s.pad, out_channels);
+}
+
 }  // namespace
+
+bool CpuBackend::use_direct_conv(const ConvShape& s) const {
+  // The data gradient is a convolution padded by k-1-pad, so pad must not
+  // exceed k-1 (a wider pad only adds zero rows around the output).
+  return direct_conv_ && s.stride == 1 && s.pad <= std::min(s.kernel_h, s.kernel_w) - 1 &&
+         direct_conv::available();
+}
+
+Status CpuBackend::direct_conv2d_forward(const ConvShape& s, int out_channels, const float* x,
+                                         const float* w, const float* b, float* y) {
+  const direct_conv::Geometry g = geometry_of(s, out_channels);
+  grow(&packed_w_, direct_conv::packed_weights_size(g));
+  grow(&packed_bias_, g.out_lanes);
+  direct_conv::pack_weights(g, w, packed_w_.data());
+  direct_conv::pack_bias(g, b, packed_bias_.data());
+  const size_t in_image = static_cast<size_t>(s.channels) * s.height * s.width;
+  const size_t out_image = static_cast<size_t>(out_channels) * g.out_h * g.out_w;
+  const int workers = std::min(threads_, s.batch);
+  if (scratch_.size() < static_cast<size_t>(threads_)) scratch_.resize(threads_);
+  auto body = [&](size_t t) {
+    ConvScratch& sc = scratch_[t];
+    grow(&sc.padded, direct_conv::padded_input_size(g));
+    grow(&sc.tile, direct_conv::row_tile_size(g));
+    const int first = static_cast<int>(s.batch * t / workers);
+    const int last = static_cast<int>(s.batch * (t + 1) / workers);
+    for (int n = first; n < last; ++n) {
+      direct_conv::pad_input(g, x + n * in_image, sc.padded.data());
+      direct_conv::forward(g, sc.padded.data(), packed_w_.data(), packed_bias_.data(),
+                           y + n * out_image, sc.tile.data());
+    }
+  };
+  if (workers <= 1) {
+    body(0);
+  } else {
+    pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
+      for (size_t t = lo; t < hi; ++t) body(t);
+    });
+  }
+  return Status::Ok();
+}
+
+Status CpuBackend::direct_conv2d_backward(const ConvShape& s, int out_channels, const float* x,
+                                          const float* w, const float* dy, float* dw, float* dx) {
+  const direct_conv::Geometry g = geometry_of(s, out_channels);
+  const direct_conv::Geometry d = direct_conv::data_grad_geometry(g);
+  if (dx) {
+    grow(&packed_w_, direct_conv::packed_weights_size(d));
+    grow(&packed_bias_, d.out_lanes);
+    direct_conv::pack_data_grad_weights(g, w, packed_w_.data());
+    direct_conv::pack_bias(d, nullptr, packed_bias_.data());
+  }
+  const size_t in_image = static_cast<size_t>(s.channels) * s.height * s.width;
+  const size_t out_image = static_cast<size_t>(out_channels) * g.out_h * g.out_w;
+  const size_t dw_size = direct_conv::packed_weights_size(g);
+  const int workers = std::min(threads_, s.batch);
+  if (scratch_.size() < static_cast<size_t>(threads_)) scratch_.resize(threads_);
+  auto body = [&](size_t t) {
+    ConvScratch& sc = scratch_[t];
+    grow(&sc.padded, direct_conv::padded_input_size(g));
+    grow(&sc.pixel_major, direct_conv::pixel_major_output_size(g));
+    grow(&sc.packed_dw, dw_size);
+    std::fill_n(sc.packed_dw.begin(), dw_size, 0.0f);
+    if (dx) {
+      grow(&sc.padded_dy, direct_conv::padded_input_size(d));
+      grow(&sc.tile, direct_conv::row_tile_size(d));
+    }
+    const int first = static_cast<int>(s.batch * t / workers);
+    const int last = static_cast<int>(s.batch * (t + 1) / workers);
+    for (int n = first; n < last; ++n) {
+      const float* dyn = dy + n * out_image;
+      direct_conv::pad_input(g, x + n * in_image, sc.padded.data());
+      direct_conv::to_pixel_major(g, dyn, sc.pixel_major.data());
+      direct_conv::weight_grad(g, sc.padded.data(), sc.pixel_major.data(), sc.packed_dw.data());
+      if (!dx) continue;
+      direct_conv::pad_input(d, dyn, sc.padded_dy.data());
+      direct_conv::forward(d, sc.padded_dy.data(), packed_w_.data(), packed_bias_.data(),
+                           dx + n * in_image, sc.tile.data());
+    }
+  };
+  if (workers <= 1) {
+    body(0);
+  } else {
+    pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
+      for (size_t t = lo; t < hi; ++t) body(t);
+    });
+  }
+  std::vector<const float*> parts;
+  for (int t = 0; t < std::max(workers, 1); ++t) parts.push_back(scratch_[t].packed_dw.data());
+  direct_conv::unpack_weight_grad(g, parts.data(), static_cast<int>(parts.size()), dw);
+  return Status::Ok();
+}
 
 Status CpuBackend::conv2d_forward(const ConvShape& s, int out_channels, const float* x,
                                   const float* w, const float* b, float* y) {
+  if (use_direct_conv(s)) return direct_conv2d_forward(s, out_channels, x, w, b, y);
   const Plan p = plan_for(s, out_channels);
   const int workers = std::min(threads_, p.groups);
   if (scratch_.size() < static_cast<size_t>(threads_)) scratch_.resize(threads_);
@@ -87,6 +187,7 @@ Status CpuBackend::conv2d_backward(const ConvShape& s, int out_channels, const f
                                    float* dx) {
   const Plan p = plan_for(s, out_channels);
   RETURN_IF_ERROR(bias_grad(s.batch, out_channels, p.hw, dy, db));
+  if (use_direct_conv(s)) return direct_conv2d_backward(s, out_channels, x, w, dy, dw, dx);
   const int workers = std::min(threads_, p.groups);
   if (scratch_.size() < static_cast<size_t>(threads_)) scratch_.resize(threads_);
   const size_t dw_size = static_cast<size_t>(out_channels) * p.rows;

@@ -2,63 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "kernels/backend.h"
+#include "tests/kernels/kernel_test_support.h"
 
 namespace cadre::kernels {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-std::unique_ptr<Backend> cpu(int threads) {
-  auto b = create_backend({Device::kCpu, threads, 0});
-  EXPECT_TRUE(b.ok());
-  return std::move(b).value();
-}
-
-void expect_near_all(const std::vector<float>& got, const std::vector<float>& want,
-                     float tol = 1e-4f) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * (1.0f + std::fabs(want[i]))) << "at index " << i;
-}
-
 float at(const std::vector<float>& m, int rows, int cols, int r, int c, bool trans) {
   return trans ? m[static_cast<size_t>(c) * rows + r] : m[static_cast<size_t>(r) * cols + c];
-}
-
-// Direct convolution: out[n, o, y, x] = sum_c,i,j w[o, c, i, j] * x[n, c, y*s-p+i, x*s-p+j].
-std::vector<float> naive_conv(const ConvShape& s, int out_channels, const std::vector<float>& x,
-                              const std::vector<float>& w) {
-  const int oh = s.out_height(), ow = s.out_width();
-  std::vector<float> out(static_cast<size_t>(s.batch) * out_channels * oh * ow, 0.0f);
-  for (int n = 0; n < s.batch; ++n)
-    for (int o = 0; o < out_channels; ++o)
-      for (int y = 0; y < oh; ++y)
-        for (int xo = 0; xo < ow; ++xo) {
-          double acc = 0;
-          for (int c = 0; c < s.channels; ++c)
-            for (int i = 0; i < s.kernel_h; ++i)
-              for (int j = 0; j < s.kernel_w; ++j) {
-                int iy = y * s.stride - s.pad + i, ix = xo * s.stride - s.pad + j;
-                if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
-                acc +=
-                    w[((static_cast<size_t>(o) * s.channels + c) * s.kernel_h + i) * s.kernel_w +
-                      j] *
-                    x[((static_cast<size_t>(n) * s.channels + c) * s.height + iy) * s.width + ix];
-              }
-          out[((static_cast<size_t>(n) * out_channels + o) * oh + y) * ow + xo] =
-              static_cast<float>(acc);
-        }
-  return out;
 }
 
 TEST(CpuGemm, MatchesTripleLoopForEveryTransposeOnAwkwardSizes) {
@@ -99,7 +52,7 @@ TEST(CpuConv, Im2colGemmEqualsDirectConvolutionWithPaddingAndStride) {
       ASSERT_TRUE(
           be->gemm(false, false, oc, cols, rows, 1, w.data(), col.data(), 0, cn.data()).ok());
       ASSERT_TRUE(be->cn_to_nchw(s.batch, oc, oh * ow, cn.data(), out.data()).ok());
-      expect_near_all(out, naive_conv(s, oc, x, w));
+      expect_near_all(out, naive_conv_forward(s, oc, x, w, {}));
     }
 }
 
@@ -115,56 +68,6 @@ TEST(CpuGemm, SplitsLargeProductsAcrossThreadsWithoutChangingTheResult) {
         ASSERT_TRUE(two->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c2.data()).ok());
         expect_near_all(c2, c1, 1e-5f);
       }
-}
-
-TEST(CpuConv, FusedConvolutionMatchesDirectConvolutionAcrossImageGroupsAndThreads) {
-  // 13 images of 16x10x10 with a 5x5 kernel: several image groups per batch, so
-  // the grouping, the per-thread weight-gradient partials and their sum all run.
-  for (int threads : {1, 2}) {
-    auto be = cpu(threads);
-    ConvShape s{13, 16, 10, 10, 5, 5, 2, 1};
-    const int oc = 8, oh = s.out_height(), ow = s.out_width();
-    const size_t in_n = static_cast<size_t>(s.batch) * s.channels * s.height * s.width;
-    const size_t out_n = static_cast<size_t>(s.batch) * oc * oh * ow;
-    const size_t w_n = static_cast<size_t>(oc) * s.channels * 25;
-    auto x = random_vector(in_n, 31), w = random_vector(w_n, 32), b = random_vector(oc, 33);
-    auto dy = random_vector(out_n, 34);
-    std::vector<float> y(out_n), dw(w_n, 7.0f), db(oc, 7.0f), dx(in_n, 7.0f);
-    ASSERT_TRUE(be->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()).ok());
-    auto want = naive_conv(s, oc, x, w);
-    for (size_t i = 0; i < out_n; ++i) want[i] += b[(i / (oh * ow)) % oc];
-    expect_near_all(y, want);
-    ASSERT_TRUE(
-        be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(), dx.data())
-            .ok());
-    std::vector<float> want_dw(w_n, 0.0f), want_db(oc, 0.0f), want_dx(in_n, 0.0f);
-    for (int n = 0; n < s.batch; ++n)
-      for (int o = 0; o < oc; ++o)
-        for (int yo = 0; yo < oh; ++yo)
-          for (int xo = 0; xo < ow; ++xo) {
-            const float g = dy[((static_cast<size_t>(n) * oc + o) * oh + yo) * ow + xo];
-            want_db[o] += g;
-            for (int c = 0; c < s.channels; ++c)
-              for (int i = 0; i < 5; ++i)
-                for (int j = 0; j < 5; ++j) {
-                  const int iy = yo - 2 + i, ix = xo - 2 + j;
-                  if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
-                  const size_t xi =
-                      ((static_cast<size_t>(n) * s.channels + c) * s.height + iy) * s.width + ix;
-                  const size_t wi = ((static_cast<size_t>(o) * s.channels + c) * 5 + i) * 5 + j;
-                  want_dw[wi] += g * x[xi];
-                  want_dx[xi] += g * w[wi];
-                }
-          }
-    expect_near_all(db, want_db, 1e-3f);
-    expect_near_all(dw, want_dw, 1e-3f);
-    expect_near_all(dx, want_dx, 1e-3f);
-    std::vector<float> dw_only(w_n), db_only(oc);
-    ASSERT_TRUE(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw_only.data(),
-                                    db_only.data(), nullptr)
-                    .ok());
-    expect_near_all(dw_only, want_dw, 1e-3f);
-  }
 }
 
 TEST(CpuConv, Col2imIsTheAdjointOfIm2col) {
