@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -186,6 +187,28 @@ TEST(RingRendezvous, UsesSharedMemoryOnOneHostAndTcpWhenAsked) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(seen[0], transport == "auto" ? "shm" : "tcp");
     EXPECT_EQ(seen[1], seen[0]);
+  }
+}
+
+TEST(RingRendezvous, RanksSpinOnlyWhileThisHostHasACoreForEachOfThem) {
+  cpu_set_t cpus;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+  const int cores = CPU_COUNT(&cpus);
+  // Every rank is a thread of this process, so all of them share its cores.
+  for (int world : {2, cores, cores + 1}) {
+    if (world < 2) continue;
+    auto ports = free_ports(world);
+    std::vector<int> spins(world, -1);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < world; ++r)
+      threads.emplace_back([&, r] {
+        auto c = ring::RingCommunicator::Create(options_for(r, ports, "auto"));
+        ASSERT_TRUE(c.ok()) << c.status().to_string();
+        spins[r] = (*c)->spins_while_waiting();
+      });
+    for (auto& t : threads) t.join();
+    for (int r = 0; r < world; ++r)
+      EXPECT_EQ(spins[r], world <= cores ? 1 : 0) << "world " << world << " rank " << r;
   }
 }
 

@@ -35,6 +35,9 @@ class RingCommunicator final : public Communicator {
 
   // "shm" or "tcp" for the link to the next rank (tests and logs).
   const char* next_transport() const { return next_shm_ ? "shm" : "tcp"; }
+  // Whether a wait on shared memory spins before yielding the core: only while
+  // this host has a core for each of its ranks (choose_wait_policy()).
+  bool spins_while_waiting() const { return spin_rounds_ > 0; }
 
  private:
   // One step of a streamed schedule. The send of a step may be gated on the
@@ -53,6 +56,8 @@ class RingCommunicator final : public Communicator {
   // Offers shared memory to next, answers previous's offer, builds channels.
   Status open_channels(bool next_on_this_host, net::Clock::time_point deadline);
   Status about_peer(const Status& s, int peer) const;
+  // Sets spin_rounds_ from how many ranks share this host's cores.
+  Status choose_wait_policy();
   Status run(const std::vector<Step>& steps, const char* what);
   // Steps that pass every rank's `bytes`-sized block of out around the ring;
   // this rank's block must already be in place.
@@ -71,6 +76,9 @@ class RingCommunicator final : public Communicator {
   bool next_shm_ = false;
   std::string closed_peer_;  // "next"/"previous" once its control socket hit EOF
   Status broken_;            // first failure; every later collective returns it
+  // Pause rounds a shared-memory wait spins before it yields (0: yield at once).
+  static constexpr int64_t kSpinRounds = 512;
+  int64_t spin_rounds_ = kSpinRounds;
   // Scratch of allreduce_gathered (world_ blocks), kept to avoid an allocation
   // per call; like the rest of the communicator, used by the caller's thread only.
   std::vector<float> gathered_;
