@@ -1,6 +1,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/vector_loops.h"
 
 #include <cblas.h>
 
@@ -98,19 +99,13 @@ Status CpuBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float a
 }
 
 Status CpuBackend::axpy(size_t n, float alpha, const float* x, float* y) {
-  parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) y[i] += alpha * x[i];
-  });
+  parallel(n, n, [&](size_t lo, size_t hi) { loops::axpy(lo, hi, alpha, x, y); });
   return Status::Ok();
 }
 
 Status CpuBackend::scale(size_t n, float alpha, float* x) {
   if (alpha == 0.0f) return fill(x, 0.0f, n);  // beta = 0 must also clear NaNs
-  parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) x[i] *= alpha;
-  });
+  parallel(n, n, [&](size_t lo, size_t hi) { loops::scale(lo, hi, alpha, x); });
   return Status::Ok();
 }
 
@@ -204,18 +199,12 @@ Status CpuBackend::bias_grad(int outer, int channels, int inner, const float* dy
 }
 
 Status CpuBackend::relu_forward(size_t n, const float* x, float* y) {
-  parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-  });
+  parallel(n, n, [&](size_t lo, size_t hi) { loops::relu_forward(lo, hi, x, y); });
   return Status::Ok();
 }
 
 Status CpuBackend::relu_backward(size_t n, const float* y, const float* dy, float* dx) {
-  parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-  });
+  parallel(n, n, [&](size_t lo, size_t hi) { loops::relu_backward(lo, hi, y, dy, dx); });
   return Status::Ok();
 }
 
@@ -224,34 +213,19 @@ Status CpuBackend::maxpool_forward(const ConvShape& s, const float* x, float* y,
   const int planes = s.batch * s.channels;
   const size_t in_plane = static_cast<size_t>(s.height) * s.width;
   const size_t out_plane = static_cast<size_t>(oh) * ow;
-  const bool two_by_two = s.kernel_h == 2 && s.kernel_w == 2 && s.stride == 2 && s.pad == 0;
+  if (s.kernel_h == 2 && s.kernel_w == 2 && s.stride == 2 && s.pad == 0) {
+    // The common case, in vector_loops.cc.
+    parallel(planes, planes * in_plane, [&](size_t lo, size_t hi) {
+      loops::maxpool2x2(lo, hi, s.height, s.width, x, y, argmax);
+    });
+    return Status::Ok();
+  }
   parallel(planes, planes * in_plane, [&](size_t lo, size_t hi) {
     for (size_t p = lo; p < hi; ++p) {
       const float* src = x + p * in_plane;
       float* dst = y + p * out_plane;
       int32_t* arg = argmax + p * out_plane;
       const int32_t base = static_cast<int32_t>(p * in_plane);
-      if (two_by_two) {
-        // The common case: four loads per output, no bounds checks, and no
-        // branches: data-dependent branches here mispredicted half the time.
-        for (int yo = 0; yo < oh; ++yo) {
-          const float* r0 = src + 2 * yo * s.width;
-          const float* r1 = r0 + s.width;
-          const int32_t row = base + 2 * yo * s.width;
-          for (int xo = 0; xo < ow; ++xo) {
-            const int c = 2 * xo;
-            const float a = r0[c], b = r0[c + 1], d = r1[c], e = r1[c + 1];
-            const int top_right = b > a, bottom_right = e > d;
-            const float top = std::max(a, b), bottom = std::max(d, e);
-            const int lower = bottom > top;
-            dst[yo * ow + xo] = std::max(top, bottom);
-            // Index arithmetic instead of a select: g++ turned the select into a
-            // branch that mispredicted on every other output.
-            arg[yo * ow + xo] = row + c + top_right + lower * (s.width + bottom_right - top_right);
-          }
-        }
-        continue;
-      }
       for (int yo = 0; yo < oh; ++yo) {
         for (int xo = 0; xo < ow; ++xo) {
           float best = -std::numeric_limits<float>::infinity();
@@ -312,10 +286,7 @@ Status CpuBackend::dropout_forward(size_t n, float p, uint64_t seed, const float
 }
 
 Status CpuBackend::multiply(size_t n, const float* x, const float* y, float* z) {
-  parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) z[i] = x[i] * y[i];
-  });
+  parallel(n, n, [&](size_t lo, size_t hi) { loops::multiply(lo, hi, x, y, z); });
   return Status::Ok();
 }
 
@@ -364,12 +335,7 @@ Result<XentResult> CpuBackend::softmax_cross_entropy(int n, int classes, const f
 Status CpuBackend::sgd_momentum_update(size_t n, float lr, float momentum, float weight_decay,
                                        const float* grad, float* velocity, float* param) {
   parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) {
-      const float g = grad[i] + weight_decay * param[i];
-      velocity[i] = momentum * velocity[i] + g;
-      param[i] -= lr * velocity[i];
-    }
+    loops::sgd_momentum(lo, hi, lr, momentum, weight_decay, grad, velocity, param);
   });
   return Status::Ok();
 }
@@ -381,12 +347,7 @@ Status CpuBackend::adam_update(size_t n, float lr, float beta1, float beta2, flo
   const float step = lr / c1;
   const float inv_sqrt_c2 = 1.0f / std::sqrt(c2);
   parallel(n, n, [&](size_t lo, size_t hi) {
-#pragma omp simd
-    for (size_t i = lo; i < hi; ++i) {
-      m[i] = beta1 * m[i] + (1.0f - beta1) * grad[i];
-      v[i] = beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i];
-      param[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-    }
+    loops::adam(lo, hi, beta1, beta2, eps, step, inv_sqrt_c2, grad, m, v, param);
   });
   return Status::Ok();
 }
