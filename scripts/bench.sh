@@ -24,8 +24,14 @@ ensure_built() {
 machine_json() {
   $python - <<'PY'
 import json, os, platform
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(json.dumps({"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}))
+info = open("/proc/cpuinfo").read().splitlines()
+cpu = next((l.split(":", 1)[1].strip() for l in info if l.startswith("model name")), "?")
+flags = next((l.split(":", 1)[1].split() for l in info if l.startswith("flags")), [])
+# OPENBLAS_CORETYPE, when the environment sets it, decides which GEMM kernels
+# OpenBLAS runs (and so the speed of dense layers and im2col convolutions).
+print(json.dumps({"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+                  "avx512f": "avx512f" in flags,
+                  "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "auto")}))
 PY
 }
 
