@@ -60,9 +60,13 @@ struct RendezvousPeers {
 // push, parameter slice on a reply) travels as a second frame of count floats.
 struct PsHeader {
   uint32_t v = kTrainingWireVersion;  // wire version
-  // Requests: "pull" (current parameters), "push" (gradient; the reply carries
-  // updated parameters), "done" (worker finished). Replies: "params", "ack",
-  // "error".
+  // Requests: "restore" (the chief, worker 0, at start: reset the shard to
+  // committed epoch `epoch` at global step `step`; replies with parameters),
+  // "join" (any other worker at start: replies with parameters, `epoch` and
+  // `step` once the chief has restored), "pull" (current parameters), "push"
+  // (gradient; the reply carries updated parameters), "checkpoint" (the chief
+  // after an epoch: save the shard as epoch `epoch`), "done" (worker finished).
+  // Replies: "params", "ack", "error".
   std::string kind;
   int32_t worker = -1;  // worker index in [0, num_workers)
   int64_t step = 0;     // worker's global step; sync mode aggregates per step
@@ -71,7 +75,8 @@ struct PsHeader {
   uint64_t count = 0;   // floats in the tensor frame (0: none)
   float lr = 0.0f;      // push: learning rate to apply for this step
   std::string error;    // kind == "error": what was wrong
-  MSGPACK_DEFINE_MAP(v, kind, worker, step, shard, offset, count, lr, error);
+  int32_t epoch = 0;    // epochs completed: restore/checkpoint requests, join replies
+  MSGPACK_DEFINE_MAP(v, kind, worker, step, shard, offset, count, lr, error, epoch);
 };
 
 template <typename T>

@@ -68,6 +68,8 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
     popts.num_workers = o.ps.num_workers;
     popts.sync = o.ps.sync;
     popts.optimizer = optimizer_options(o);
+    popts.model = o.model;
+    popts.checkpoint_dir = o.checkpoint_dir;
     popts.idle_timeout = std::chrono::seconds(std::max(o.timeout_s, 1));
     // Servers keep their shard in host memory: replies go out of it zero-copy.
     ASSIGN_OR_RETURN(auto host_backend,
@@ -84,7 +86,7 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
   wopts.timeout = std::chrono::seconds(o.timeout_s);
   ASSIGN_OR_RETURN(auto worker, ps::PsWorker::Create(wopts, model->parameters().size()));
   model.reset();
-  TrainerRole role{o.ps.index, o.ps.num_workers, o.ps.index == 0, false};
+  TrainerRole role{o.ps.index, o.ps.num_workers, o.ps.index == 0, true};
   ASSIGN_OR_RETURN(auto trainer, Trainer::Create(o, backend, role, worker.get()));
   return trainer->run(std::cout);
 }

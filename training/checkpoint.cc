@@ -24,6 +24,30 @@ std::vector<fs::path> checkpoints_in(const std::string& dir) {
   return out;
 }
 
+Result<CheckpointState> read_checkpoint(const fs::path& path) {
+  ASSIGN_OR_RETURN(auto file, read_tensor_file(path.string(), kCheckpointMagic));
+  CheckpointState s;
+  try {
+    const auto& h = file.header;
+    s.model = h.at("model").get<std::string>();
+    s.epochs_completed = h.at("epochs_completed").get<int>();
+    s.global_step = h.at("global_step").get<int64_t>();
+    s.seed = h.at("seed").get<uint64_t>();
+    s.rng_state = h.at("rng_state").get<std::string>();
+    s.optimizer = h.at("optimizer").get<std::string>();
+    s.optimizer_steps = h.at("optimizer_steps").get<int64_t>();
+  } catch (const std::exception& e) {
+    return DataLoss("checkpoint " + path.string() + ": " + e.what());
+  }
+  for (auto& t : file.tensors) {
+    if (t.name == "parameters")
+      s.parameters = std::move(t.values);
+    else if (t.name.rfind("optimizer.", 0) == 0)
+      s.optimizer_state.push_back({t.name.substr(10), t.shape, std::move(t.values)});
+  }
+  return s;
+}
+
 }  // namespace
 
 Status save_checkpoint(const std::string& dir, const CheckpointState& state, int keep) {
@@ -53,34 +77,23 @@ Status save_checkpoint(const std::string& dir, const CheckpointState& state, int
   return Status::Ok();
 }
 
+Result<CheckpointState> load_checkpoint(const std::string& dir, int epochs_completed) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "ckpt-%06d.cadre", epochs_completed);
+  const fs::path path = fs::path(dir) / name;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return NotFound("checkpoint " + path.string() + " does not exist");
+  return read_checkpoint(path);
+}
+
 Result<std::optional<CheckpointState>> load_latest_checkpoint(const std::string& dir) {
   for (const auto& path : checkpoints_in(dir)) {
-    auto file = read_tensor_file(path.string(), kCheckpointMagic);
-    if (!file.ok()) {
-      spdlog::warn("skipping unreadable checkpoint: {}", file.status().to_string());
+    auto state = read_checkpoint(path);
+    if (!state.ok()) {
+      spdlog::warn("skipping unreadable checkpoint: {}", state.status().to_string());
       continue;
     }
-    CheckpointState s;
-    try {
-      const auto& h = file->header;
-      s.model = h.at("model").get<std::string>();
-      s.epochs_completed = h.at("epochs_completed").get<int>();
-      s.global_step = h.at("global_step").get<int64_t>();
-      s.seed = h.at("seed").get<uint64_t>();
-      s.rng_state = h.at("rng_state").get<std::string>();
-      s.optimizer = h.at("optimizer").get<std::string>();
-      s.optimizer_steps = h.at("optimizer_steps").get<int64_t>();
-    } catch (const std::exception& e) {
-      spdlog::warn("skipping checkpoint {}: {}", path.string(), e.what());
-      continue;
-    }
-    for (auto& t : file->tensors) {
-      if (t.name == "parameters")
-        s.parameters = std::move(t.values);
-      else if (t.name.rfind("optimizer.", 0) == 0)
-        s.optimizer_state.push_back({t.name.substr(10), t.shape, std::move(t.values)});
-    }
-    return std::optional<CheckpointState>(std::move(s));
+    return std::optional<CheckpointState>(std::move(state).value());
   }
   return std::optional<CheckpointState>();
 }

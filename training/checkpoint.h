@@ -27,6 +27,10 @@ struct CheckpointState {
 // `keep` checkpoints, deleting older ones.
 Status save_checkpoint(const std::string& dir, const CheckpointState& state, int keep = 2);
 
+// The checkpoint of exactly `epochs_completed` in dir; NotFound or DataLoss
+// naming the file when it is missing or unreadable.
+Result<CheckpointState> load_checkpoint(const std::string& dir, int epochs_completed);
+
 // The newest checkpoint in dir that reads back intact (a corrupt newest one is
 // skipped in favour of its predecessor), or nullopt when there is none.
 Result<std::optional<CheckpointState>> load_latest_checkpoint(const std::string& dir);

@@ -27,6 +27,11 @@ class ParameterUpdater {
   virtual Status sum_across_ranks(double* values, int n) = 0;
   // The optimizer whose state belongs in checkpoints, when it is local.
   virtual Optimizer* local_optimizer() { return nullptr; }
+  // On the chief, after epoch epochs_completed and before its own checkpoint
+  // commits the epoch: state held elsewhere is saved (PS: each server's shard).
+  virtual Status checkpoint(int /*epochs_completed*/, int64_t /*global_step*/) {
+    return Status::Ok();
+  }
   // After the last step (PS: tell the servers this worker is done).
   virtual Status finish() { return Status::Ok(); }
 };

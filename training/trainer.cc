@@ -185,7 +185,11 @@ Status Trainer::run(std::ostream& out) {
     std::snprintf(line, sizeof(line), "epoch=%d loss=%.4f accuracy=%.4f images_per_sec=%.1f",
                   m.epoch, m.loss, m.accuracy, m.images_per_sec);
     out << line << std::endl;  // flushed: the agent parses it as it arrives
-    if (role_.checkpoints && !options_.checkpoint_dir.empty()) RETURN_IF_ERROR(save(epoch));
+    if (role_.checkpoints && !options_.checkpoint_dir.empty()) {
+      // The chief's file is written last: it commits the epoch (PS shards first).
+      RETURN_IF_ERROR(updater_->checkpoint(epoch, progress_.global_step));
+      RETURN_IF_ERROR(save(epoch));
+    }
   }
   RETURN_IF_ERROR(updater_->finish());
   if (role_.chief && !options_.export_path.empty()) {

@@ -18,7 +18,7 @@ struct TrainerRole {
   int rank = 0;             // index among the ranks that train
   int world = 1;            // number of ranks that train
   bool chief = true;        // evaluates, prints metrics, checkpoints, exports
-  bool checkpoints = true;  // false in PS mode (state lives on the servers)
+  bool checkpoints = true;  // the chief writes per-epoch checkpoints and resumes from them
 };
 
 struct EpochMetrics {

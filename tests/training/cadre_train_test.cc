@@ -120,4 +120,72 @@ TEST_F(CadreTrain, ParameterServerModeTrainsWithTwoServersAndTwoWorkers) {
   EXPECT_GT(std::stod(m[2]), 0.6);
 }
 
+// One parameter server (rank 0) and one worker (rank 1) in ps mode, sharing a
+// checkpoint dir; the server runs in the background and exits once the worker
+// says done. Returns the worker's run.
+cadre::testing::Run run_ps_pair(const fs::path& checkpoints, int epochs,
+                                const fs::path& server_log) {
+  const std::string peers =
+      "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
+  const std::string env = "CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers +
+                          " CADRE_CHECKPOINT_DIR=" + checkpoints.string() + " ";
+  const std::string flags =
+      kQuick + " --mode ps --ps-replicas 1 --timeout 30 --lr-schedule constant --epochs " +
+      std::to_string(epochs);
+  return run("(CADRE_RANK=0 " + env + kTrain + flags + " > " + server_log.string() +
+             " 2>&1 &) ; CADRE_RANK=1 " + env + kTrain + flags);
+}
+
+// "loss=... accuracy=..." of the metric line of `epoch`, or "" when absent.
+std::string epoch_result(const std::string& out, int epoch) {
+  std::smatch m;
+  const std::regex line("epoch=" + std::to_string(epoch) + R"( (loss=[0-9.]+ accuracy=[0-9.]+))");
+  return std::regex_search(out, m, line) ? m[1].str() : "";
+}
+
+TEST_F(CadreTrain, ParameterServersCheckpointTheirShardsAndTheJobResumesExactlyFromTheChiefsEpoch) {
+  const fs::path resumed_dir = dir_ / "resumed", straight_dir = dir_ / "straight";
+  auto first = run_ps_pair(resumed_dir, 1, dir_ / "server-1.log");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_TRUE(fs::exists(resumed_dir / "ckpt-000001.cadre"));           // the chief's commit
+  EXPECT_TRUE(fs::exists(resumed_dir / "ps-0" / "ckpt-000001.cadre"));  // the server's shard
+
+  // Fresh processes, same dir, one more epoch: only epoch 2 runs.
+  auto resumed = run_ps_pair(resumed_dir, 2, dir_ / "server-2.log");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(epoch_result(resumed.out, 1), "") << resumed.out;
+  EXPECT_TRUE(fs::exists(resumed_dir / "ps-0" / "ckpt-000002.cadre"));
+
+  // Synchronous training with one worker is deterministic, so resuming from the
+  // shard (parameters and Adam state) must give exactly the uninterrupted run
+  // (with a constant learning rate: a schedule's length depends on --epochs).
+  auto straight = run_ps_pair(straight_dir, 2, dir_ / "server-3.log");
+  ASSERT_EQ(straight.exit_code, 0) << straight.out;
+  ASSERT_NE(epoch_result(straight.out, 2), "") << straight.out;
+  EXPECT_EQ(epoch_result(resumed.out, 2), epoch_result(straight.out, 2))
+      << "resumed:\n"
+      << resumed.out << "\nstraight:\n"
+      << straight.out;
+}
+
+TEST_F(CadreTrain, WorkerWhoseParameterServerRestartsMidRunExitsNamingTheServer) {
+  const std::string peers =
+      "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
+  const std::string env = "CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " ";
+  const std::string flags = kQuick + " --mode ps --ps-replicas 1 --timeout 5 --epochs 50";
+  const std::string server = "CADRE_RANK=0 " + env + kTrain + flags;
+  const std::string pid = (dir_ / "server.pid").string();
+  // The server is killed while the worker trains and comes back without its
+  // shard; the worker must stop with the reason (or, if its request died with
+  // the old server, a timeout naming it), never train on from a fresh shard.
+  auto r = run("sh -c 'echo $$ > " + pid + "; exec env " + server + "' > /dev/null 2>&1 & " +
+               "CADRE_RANK=1 " + env + kTrain + flags + " 2>&1 & worker=$!; sleep 2; " +
+               "kill -9 $(cat " + pid + "); sh -c 'echo $$ > " + pid + "; exec env " + server +
+               "' > /dev/null 2>&1 & wait $worker; code=$?; kill -9 $(cat " + pid +
+               ") 2>/dev/null; exit $code");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("parameter server 0"), std::string::npos) << r.out;
+  EXPECT_EQ(epoch_result(r.out, 50), "") << r.out;
+}
+
 }  // namespace

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "protocol/ps_messages.h"
+#include "training/checkpoint.h"
 #include "training/ps/zmq_check.h"
 
 namespace cadre::training::ps {
@@ -20,6 +22,9 @@ Result<std::unique_ptr<ParameterServer>> ParameterServer::Create(
   ASSIGN_OR_RETURN(s->params_, Tensor::Create(backend, shape));
   ASSIGN_OR_RETURN(s->grad_sum_, Tensor::Create(backend, shape));
   RETURN_IF_ERROR(s->params_.copy_from_host(initial.data() + s->range_.offset, s->range_.count));
+  s->initial_.assign(initial.begin() + s->range_.offset,
+                     initial.begin() + s->range_.offset + s->range_.count);
+  s->joined_.assign(options.num_workers, false);
   ASSIGN_OR_RETURN(s->optimizer_, Optimizer::Create(options.optimizer, backend, s->range_.count));
   s->done_.assign(options.num_workers, false);
   s->socket_ = zmq::socket_t(s->context_, zmq::socket_type::router);
@@ -41,6 +46,7 @@ Status ParameterServer::reply(const zmq::message_t& identity, const std::string&
   h.shard = options_.index;
   h.offset = range_.offset;
   h.count = kind == "params" ? range_.count : 0;
+  h.epoch = epoch_;
   auto header = protocol::encode(h);
   zmq::message_t id(identity.data(), identity.size());
   ZMQCHECK(socket_.send(id, zmq::send_flags::sndmore));
@@ -66,42 +72,131 @@ Status ParameterServer::reply_error(const zmq::message_t& identity, const std::s
 
 Status ParameterServer::apply(float lr) { return optimizer_->step(lr, grad_sum_, &params_); }
 
-Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::message_t>& f) {
-  if (f.size() != 2) return reply_error(identity, "expected [header][tensor] frames");
-  auto h = protocol::decode<protocol::PsHeader>(f[0].data(), f[0].size(), "ps request");
-  if (!h.ok()) return reply_error(identity, h.status().message());
-  if (h->worker < 0 || h->worker >= options_.num_workers)
-    return reply_error(identity, "worker index " + std::to_string(h->worker) + " outside [0, " +
-                                     std::to_string(options_.num_workers) + ")");
-  if (h->kind == "pull") return reply(identity, "params", h->step);
-  if (h->kind == "done") {
-    done_[h->worker] = true;
-    return reply(identity, "ack", h->step);
+std::string ParameterServer::shard_dir() const {
+  return (std::filesystem::path(options_.checkpoint_dir) / ("ps-" + std::to_string(options_.index)))
+      .string();
+}
+
+Status ParameterServer::load_epoch(int epoch) {
+  const auto state = optimizer_->state();
+  if (epoch == 0) {
+    RETURN_IF_ERROR(params_.copy_from_host(initial_.data(), initial_.size()));
+    for (auto& [name, tensor] : state)
+      RETURN_IF_ERROR(backend_->fill(tensor->data(), 0.0f, tensor->size()));
+    optimizer_->set_steps(0);
+    return Status::Ok();
   }
-  if (h->kind != "push") return reply_error(identity, "unknown request kind '" + h->kind + "'");
-  if (h->count != range_.count || f[1].size() != range_.count * sizeof(float) ||
-      h->offset != range_.offset)
-    return reply_error(identity, "push for shard offset " + std::to_string(h->offset) + " with " +
-                                     std::to_string(f[1].size()) + " bytes; this shard is " +
-                                     std::to_string(range_.count) + " floats at " +
-                                     std::to_string(range_.offset));
-  const float* grad = static_cast<const float*>(f[1].data());
+  if (options_.checkpoint_dir.empty())
+    return FailedPrecondition("restore to epoch " + std::to_string(epoch) +
+                              ": this server has no checkpoint dir (CADRE_CHECKPOINT_DIR)");
+  ASSIGN_OR_RETURN(auto saved, load_checkpoint(shard_dir(), epoch));
+  if (saved.parameters.size() != range_.count || saved.optimizer != options_.optimizer.kind)
+    return DataLoss("shard checkpoint of epoch " + std::to_string(epoch) + " in " + shard_dir() +
+                    " holds " + std::to_string(saved.parameters.size()) + " " + saved.optimizer +
+                    " parameters; this shard is " + std::to_string(range_.count) + " " +
+                    options_.optimizer.kind + " parameters");
+  RETURN_IF_ERROR(params_.copy_from_host(saved.parameters.data(), saved.parameters.size()));
+  for (auto& [name, tensor] : state) {
+    const NamedTensor* found = nullptr;
+    for (const auto& t : saved.optimizer_state)
+      if (t.name == name && t.values.size() == tensor->size()) found = &t;
+    if (!found) return DataLoss("shard checkpoint in " + shard_dir() + " lacks '" + name + "'");
+    RETURN_IF_ERROR(tensor->copy_from_host(found->values.data(), found->values.size()));
+  }
+  optimizer_->set_steps(saved.optimizer_steps);
+  return Status::Ok();
+}
+
+Status ParameterServer::abandon_run(const zmq::message_t& identity, const std::string& reason) {
+  spdlog::warn("parameter server {}: {}", options_.index, reason);
+  for (auto& p : pending_) RETURN_IF_ERROR(reply_error(p.identity, reason));
+  for (auto& p : joins_) RETURN_IF_ERROR(reply_error(p.identity, reason));
+  pending_.clear();
+  joins_.clear();
+  received_ = 0;
+  restored_ = false;
+  joined_.assign(options_.num_workers, false);
+  return reply_error(identity, reason);
+}
+
+Status ParameterServer::on_restore(const zmq::message_t& identity, const protocol::PsHeader& h) {
+  if (h.worker != 0) return reply_error(identity, "only the chief (worker 0) restores the job");
+  if (Status loaded = load_epoch(h.epoch); !loaded.ok())
+    return reply_error(identity, loaded.to_string());
+  // Whatever was in flight belongs to the run before the chief's restart.
+  const std::string reason =
+      "the chief restored the job to epoch " + std::to_string(h.epoch) + "; restart from there";
+  for (auto& p : pending_) RETURN_IF_ERROR(reply_error(p.identity, reason));
+  pending_.clear();
+  received_ = 0;
+  restored_ = true;
+  epoch_ = h.epoch;
+  restored_step_ = h.step;
+  joined_.assign(options_.num_workers, false);
+  joined_[0] = true;
+  spdlog::info("parameter server {}: restored epoch {} (step {})", options_.index, epoch_,
+               restored_step_);
+  RETURN_IF_ERROR(reply(identity, "params", restored_step_));
+  for (auto& p : joins_) {
+    joined_[p.worker] = true;
+    RETURN_IF_ERROR(reply(p.identity, "params", restored_step_));
+  }
+  joins_.clear();
+  return Status::Ok();
+}
+
+Status ParameterServer::on_join(zmq::message_t& identity, const protocol::PsHeader& h) {
+  if (!restored_) {
+    joins_.push_back({zmq::message_t(identity.data(), identity.size()), h.worker});
+    return Status::Ok();
+  }
+  // Asynchronous training tolerates a worker that comes back; synchronous
+  // steps would wait on (or mix in) a worker that lost its place.
+  if (joined_[h.worker] && options_.sync)
+    return abandon_run(identity, "worker " + std::to_string(h.worker) +
+                                     " restarted mid-run; every worker restarts from the last "
+                                     "checkpoint");
+  joined_[h.worker] = true;
+  return reply(identity, "params", restored_step_);
+}
+
+Status ParameterServer::on_checkpoint(const zmq::message_t& identity, const protocol::PsHeader& h) {
+  if (options_.checkpoint_dir.empty())
+    return reply_error(identity, "checkpoint requested but this server has no checkpoint dir");
+  CheckpointState state;
+  state.model = options_.model;
+  state.epochs_completed = h.epoch;
+  state.global_step = h.step;
+  state.optimizer = options_.optimizer.kind;
+  state.optimizer_steps = optimizer_->steps();
+  ASSIGN_OR_RETURN(state.parameters, params_.to_host());
+  for (auto& [name, tensor] : optimizer_->state()) {
+    ASSIGN_OR_RETURN(auto values, tensor->to_host());
+    state.optimizer_state.push_back({name, tensor->shape(), std::move(values)});
+  }
+  if (Status saved = save_checkpoint(shard_dir(), state); !saved.ok())
+    return reply_error(identity, saved.to_string());
+  return reply(identity, "ack", h.step);
+}
+
+Status ParameterServer::on_push(zmq::message_t& identity, const protocol::PsHeader& h,
+                                const float* grad) {
   if (!options_.sync) {
     RETURN_IF_ERROR(grad_sum_.copy_from_host(grad, range_.count));
-    RETURN_IF_ERROR(apply(h->lr));
-    return reply(identity, "params", h->step);
+    RETURN_IF_ERROR(apply(h.lr));
+    return reply(identity, "params", h.step);
   }
   if (received_ == 0) {
-    step_ = h->step;
-    step_lr_ = h->lr;
+    step_ = h.step;
+    step_lr_ = h.lr;
     RETURN_IF_ERROR(grad_sum_.copy_from_host(grad, range_.count));
   } else {
-    if (h->step != step_)
-      return reply_error(identity, "sync push for step " + std::to_string(h->step) +
+    if (h.step != step_)
+      return reply_error(identity, "sync push for step " + std::to_string(h.step) +
                                        " while aggregating step " + std::to_string(step_));
     RETURN_IF_ERROR(backend_->axpy(range_.count, 1.0f, grad, grad_sum_.data()));
   }
-  pending_.push_back({zmq::message_t(identity.data(), identity.size())});
+  pending_.push_back({zmq::message_t(identity.data(), identity.size()), h.worker});
   if (++received_ < options_.num_workers) return Status::Ok();
   // Every worker's gradient for this step is in: one step with their mean.
   RETURN_IF_ERROR(backend_->scale(range_.count, 1.0f / options_.num_workers, grad_sum_.data()));
@@ -110,6 +205,40 @@ Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::
   pending_.clear();
   received_ = 0;
   return Status::Ok();
+}
+
+Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::message_t>& f) {
+  if (f.size() != 2) return reply_error(identity, "expected [header][tensor] frames");
+  auto h = protocol::decode<protocol::PsHeader>(f[0].data(), f[0].size(), "ps request");
+  if (!h.ok()) return reply_error(identity, h.status().message());
+  if (h->worker < 0 || h->worker >= options_.num_workers)
+    return reply_error(identity, "worker index " + std::to_string(h->worker) + " outside [0, " +
+                                     std::to_string(options_.num_workers) + ")");
+  if (h->kind == "restore") return on_restore(identity, *h);
+  if (h->kind == "join") return on_join(identity, *h);
+  if (h->kind == "done") {
+    done_[h->worker] = true;
+    return reply(identity, "ack", h->step);
+  }
+  if (h->kind != "push" && h->kind != "pull" && h->kind != "checkpoint")
+    return reply_error(identity, "unknown request kind '" + h->kind + "'");
+  if (!restored_)
+    return abandon_run(identity,
+                       "restarted and lost its state; every worker restarts from the last "
+                       "checkpoint");
+  if (!joined_[h->worker])
+    return reply_error(identity, "worker " + std::to_string(h->worker) +
+                                     " has not joined since the chief restored epoch " +
+                                     std::to_string(epoch_) + "; restart it");
+  if (h->kind == "pull") return reply(identity, "params", h->step);
+  if (h->kind == "checkpoint") return on_checkpoint(identity, *h);
+  if (h->count != range_.count || f[1].size() != range_.count * sizeof(float) ||
+      h->offset != range_.offset)
+    return reply_error(identity, "push for shard offset " + std::to_string(h->offset) + " with " +
+                                     std::to_string(f[1].size()) + " bytes; this shard is " +
+                                     std::to_string(range_.count) + " floats at " +
+                                     std::to_string(range_.offset));
+  return on_push(identity, *h, static_cast<const float*>(f[1].data()));
 }
 
 Status ParameterServer::serve() {

@@ -7,6 +7,17 @@
 // parameters. Asynchronous mode applies each gradient as it arrives (Dean et
 // al., "Large Scale Distributed Deep Networks", 2012) and answers at once.
 //
+// Checkpoints and restarts (docs/training.md): after each epoch the chief
+// (worker 0) asks every server to save its shard, parameters and optimizer
+// state, as <checkpoint_dir>/ps-<index>/ckpt-<epoch>.cadre, then writes its own
+// checkpoint, which commits the epoch. At start the chief sends "restore" with
+// the epoch it committed last (0: none) and the servers reset to exactly that
+// state; the other workers "join" and learn the epoch and step to resume from.
+// A server that restarted (no restore yet) or a worker that joins twice in sync
+// mode means some replica lost its state mid-epoch: the server fails every
+// waiting request with the reason, so all workers exit, restart and resume
+// together from the committed epoch.
+//
 // serve() is single-threaded: the socket, the shard and the pending replies are
 // owned by the thread that calls it.
 #pragma once
@@ -18,6 +29,7 @@
 
 #include <zmq.hpp>
 
+#include "protocol/ps_messages.h"
 #include "training/model.h"
 #include "training/optim/optimizer.h"
 #include "training/ps/shard.h"
@@ -31,6 +43,8 @@ struct ParameterServerOptions {
   int num_workers = 1;
   bool sync = true;
   OptimizerOptions optimizer;
+  std::string model;           // architecture name, recorded in shard checkpoints
+  std::string checkpoint_dir;  // the job's CADRE_CHECKPOINT_DIR; empty: no checkpoints
   // Give up when no worker has sent anything for this long while some are
   // still training.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(120)};
@@ -51,11 +65,22 @@ class ParameterServer {
  private:
   struct Pending {
     zmq::message_t identity;
+    int worker = -1;
   };
   Status handle(zmq::message_t& identity, const std::vector<zmq::message_t>& frames);
+  Status on_restore(const zmq::message_t& identity, const protocol::PsHeader& h);
+  Status on_join(zmq::message_t& identity, const protocol::PsHeader& h);
+  Status on_checkpoint(const zmq::message_t& identity, const protocol::PsHeader& h);
+  Status on_push(zmq::message_t& identity, const protocol::PsHeader& h, const float* grad);
+  // Loads the shard and optimizer state of a committed epoch (0: the initial ones).
+  Status load_epoch(int epoch);
+  // Some replica lost its state: fail every waiting request (and the caller's)
+  // with the reason and wait for the chief's next restore.
+  Status abandon_run(const zmq::message_t& identity, const std::string& reason);
   Status reply(const zmq::message_t& identity, const std::string& kind, int64_t step);
   Status reply_error(const zmq::message_t& identity, const std::string& error);
   Status apply(float lr);
+  std::string shard_dir() const;
 
   ParameterServerOptions options_;
   kernels::Backend* backend_ = nullptr;
@@ -71,6 +96,14 @@ class ParameterServer {
   float step_lr_ = 0;
   std::vector<Pending> pending_;
   std::vector<bool> done_;
+  std::vector<float> initial_;  // this shard at epoch 0, for a restore to it
+  // Set by the chief's restore: the job's committed epoch and step, and which
+  // workers have joined since. Until then joins wait in joins_.
+  bool restored_ = false;
+  int epoch_ = 0;
+  int64_t restored_step_ = 0;
+  std::vector<bool> joined_;
+  std::vector<Pending> joins_;
 };
 
 }  // namespace cadre::training::ps

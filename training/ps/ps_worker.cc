@@ -28,7 +28,8 @@ Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& option
   return w;
 }
 
-Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, const float* grads) {
+Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, const float* grads,
+                            int epoch, TrainProgress* replied) {
   for (size_t i = 0; i < sockets_.size(); ++i) {
     protocol::PsHeader h;
     h.kind = kind;
@@ -38,6 +39,7 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
     h.offset = ranges_[i].offset;
     h.count = grads ? ranges_[i].count : 0;
     h.lr = lr;
+    h.epoch = epoch;
     auto header = protocol::encode(h);
     ZMQCHECK(sockets_[i].send(zmq::buffer(header.data(), header.size()), zmq::send_flags::sndmore));
     ZMQCHECK(sockets_[i].send(
@@ -67,6 +69,15 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
         auto h, protocol::decode<protocol::PsHeader>(header.data(), header.size(), "ps reply"));
     if (h.kind == "error")
       return FailedPrecondition("parameter server " + std::to_string(i) + ": " + h.error);
+    if (replied) {
+      if (i > 0 && (h.epoch != replied->epochs_completed || h.step != replied->global_step))
+        return FailedPrecondition(
+            "parameter servers disagree on the job's progress: server 0 is at epoch " +
+            std::to_string(replied->epochs_completed) + ", server " + std::to_string(i) +
+            " at epoch " + std::to_string(h.epoch));
+      replied->epochs_completed = h.epoch;
+      replied->global_step = h.step;
+    }
     if (h.kind == "params") {
       if (h.offset != ranges_[i].offset || h.count != ranges_[i].count ||
           tensor.size() != h.count * sizeof(float))
@@ -79,11 +90,20 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
   return Status::Ok();
 }
 
-Status PsWorker::start(Model& model, TrainProgress*) {
+Status PsWorker::start(Model& model, TrainProgress* progress) {
   if (model.parameters().size() != num_params_)
     return Internal("ps worker built for a different model size");
-  RETURN_IF_ERROR(round_trip("pull", -1, 0.0f, nullptr));
+  if (options_.worker == 0) {
+    RETURN_IF_ERROR(
+        round_trip("restore", progress->global_step, 0.0f, nullptr, progress->epochs_completed));
+  } else {
+    RETURN_IF_ERROR(round_trip("join", -1, 0.0f, nullptr, 0, progress));
+  }
   return model.parameters().copy_from_host(host_params_.data(), host_params_.size());
+}
+
+Status PsWorker::checkpoint(int epochs_completed, int64_t global_step) {
+  return round_trip("checkpoint", global_step, 0.0f, nullptr, epochs_completed);
 }
 
 Status PsWorker::update(Model& model, int64_t step, float lr) {

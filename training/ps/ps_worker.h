@@ -27,15 +27,21 @@ class PsWorker final : public ParameterUpdater {
   static Result<std::unique_ptr<PsWorker>> Create(const PsWorkerOptions& options,
                                                   size_t num_params);
 
+  // The chief restores every server to its committed progress; the others
+  // join and adopt the progress the servers answer with.
   Status start(Model& model, TrainProgress* progress) override;
   Status update(Model& model, int64_t step, float lr) override;
   Status sum_across_ranks(double*, int) override { return Status::Ok(); }
+  // Every server saves its shard as epoch epochs_completed; returns once all have.
+  Status checkpoint(int epochs_completed, int64_t global_step) override;
   Status finish() override;
 
  private:
   // Sends kind to every server (with gradient slices for "push"), then waits for
-  // each reply, copying returned parameter slices into host_params_.
-  Status round_trip(const std::string& kind, int64_t step, float lr, const float* grads);
+  // each reply, copying returned parameter slices into host_params_. Replies'
+  // progress lands in *replied when it is given; servers must agree on it.
+  Status round_trip(const std::string& kind, int64_t step, float lr, const float* grads,
+                    int epoch = 0, TrainProgress* replied = nullptr);
 
   PsWorkerOptions options_;
   size_t num_params_ = 0;
