@@ -42,6 +42,18 @@ void grow(std::vector<float>* v, size_t n) {
   if (v->size() < n) v->resize(n);
 }
 
+// Runs body(t) for every worker t in [0, workers): inline for one, else on the pool.
+template <typename F>
+void on_workers(ThreadPool* pool, int workers, F&& body) {
+  if (workers <= 1) {
+    body(0);
+    return;
+  }
+  pool->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
+    for (size_t t = lo; t < hi; ++t) body(t);
+  });
+}
+
 direct_conv::Geometry geometry_of(const ConvShape& s, int out_channels) {
   return direct_conv::make_geometry(s.channels, s.height, s.width, s.kernel_h, s.kernel_w, s.pad,
                                     s.pad, out_channels);
@@ -79,13 +91,7 @@ Status CpuBackend::direct_conv2d_forward(const ConvShape& s, int out_channels, c
                            y + n * out_image, sc.tile.data());
     }
   };
-  if (workers <= 1) {
-    body(0);
-  } else {
-    pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
-      for (size_t t = lo; t < hi; ++t) body(t);
-    });
-  }
+  on_workers(pool_.get(), workers, body);
   return Status::Ok();
 }
 
@@ -127,13 +133,7 @@ Status CpuBackend::direct_conv2d_backward(const ConvShape& s, int out_channels, 
                            dx + n * in_image, sc.tile.data());
     }
   };
-  if (workers <= 1) {
-    body(0);
-  } else {
-    pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
-      for (size_t t = lo; t < hi; ++t) body(t);
-    });
-  }
+  on_workers(pool_.get(), workers, body);
   std::vector<const float*> parts;
   for (int t = 0; t < std::max(workers, 1); ++t) parts.push_back(scratch_[t].packed_dw.data());
   direct_conv::unpack_weight_grad(g, parts.data(), static_cast<int>(parts.size()), dw);
@@ -172,13 +172,7 @@ Status CpuBackend::conv2d_forward(const ConvShape& s, int out_channels, const fl
         }
     }
   };
-  if (workers <= 1) {
-    body(0);
-  } else {
-    pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
-      for (size_t t = lo; t < hi; ++t) body(t);
-    });
-  }
+  on_workers(pool_.get(), workers, body);
   return Status::Ok();
 }
 
@@ -228,13 +222,7 @@ Status CpuBackend::conv2d_backward(const ConvShape& s, int out_channels, const f
       col2im_channels(gs, sc.dcol.data(), dx + g0 * p.in_image, 0, s.channels);
     }
   };
-  if (workers <= 1) {
-    body(0);
-    return Status::Ok();
-  }
-  pool_->parallel_for(workers, 1, [&](size_t lo, size_t hi) {
-    for (size_t t = lo; t < hi; ++t) body(t);
-  });
+  on_workers(pool_.get(), workers, body);
   for (int t = 1; t < workers; ++t) {
     const float* part = scratch_[t].dw.data();
 #pragma omp simd
