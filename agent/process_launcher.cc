@@ -1,102 +1,26 @@
 #include "agent/process_launcher.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-extern char** environ;
+#include "agent/child_exec.h"
 
 namespace cadre::agent {
 namespace {
 
-// Which step of the child's set-up failed; sent to the parent with errno.
-enum class ChildStage : int { kSetpgid = 1, kStdio, kChdir, kExec };
-
-struct ChildFailure {
-  ChildStage stage;
-  int error;
-};
-
-// The argv/envp arrays, built before fork: after fork in a multi-threaded process
-// (ZeroMQ runs I/O threads) the child may only make async-signal-safe calls, so it
-// must not allocate.
-struct ExecArrays {
-  std::vector<std::string> env_storage;
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-
-  explicit ExecArrays(const LaunchSpec& spec) {
-    for (const auto& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    env_storage.reserve(spec.env.size());
-    for (const auto& [name, value] : spec.env) env_storage.push_back(name + "=" + value);
-    for (auto& entry : env_storage) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-  }
-};
-
-[[noreturn]] void fail_child(int pipe_fd, ChildStage stage) {
-  const ChildFailure failure{stage, errno};
-  ssize_t ignored = ::write(pipe_fd, &failure, sizeof(failure));
-  (void)ignored;
-  ::_exit(127);
-}
-
-// Runs in the child between fork and exec. Async-signal-safe calls only.
-[[noreturn]] void exec_child(const LaunchSpec& spec, ExecArrays& arrays, int log_fd, int stdin_fd,
-                             int pipe_fd, pid_t agent_pid) {
-  // Replica dies with the agent (see the header for why).
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != agent_pid) ::_exit(127);  // the agent died before prctl took effect
-
-  if (::setpgid(0, 0) != 0) fail_child(pipe_fd, ChildStage::kSetpgid);
-
-  // The agent blocks or handles some signals; a replica starts from the defaults.
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
-
-  if (::dup2(stdin_fd, STDIN_FILENO) < 0 || ::dup2(log_fd, STDOUT_FILENO) < 0 ||
-      ::dup2(log_fd, STDERR_FILENO) < 0) {
-    fail_child(pipe_fd, ChildStage::kStdio);
-  }
-  // Sockets and files of the agent must not leak into user programs; the failure
-  // pipe is already close-on-exec, so marking (not closing) keeps it usable here.
-  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
-    const long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
-    for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  if (::chdir(spec.working_dir.c_str()) != 0) fail_child(pipe_fd, ChildStage::kChdir);
-
-  environ = arrays.envp.data();  // so execvp searches the replica's PATH
-  ::execvp(arrays.argv[0], arrays.argv.data());
-  fail_child(pipe_fd, ChildStage::kExec);
-}
-
-std::string describe_failure(const LaunchSpec& spec, const ChildFailure& failure) {
-  const std::string error = std::strerror(failure.error);
-  switch (failure.stage) {
-    case ChildStage::kSetpgid:
-      return "setpgid: " + error;
-    case ChildStage::kStdio:
-      return "dup2(" + spec.log_path + "): " + error;
-    case ChildStage::kChdir:
-      return "chdir(" + spec.working_dir + "): " + error;
-    case ChildStage::kExec:
-      return "execvp(" + spec.argv.front() + "): " + error;
-  }
-  return "launch: " + error;
+// The replica's environment as "NAME=value" entries: exactly the spec's.
+std::vector<std::string> environment_of(const LaunchSpec& spec) {
+  std::vector<std::string> env;
+  env.reserve(spec.env.size());
+  for (const auto& [name, value] : spec.env) env.push_back(name + "=" + value);
+  return env;
 }
 
 // Closes a descriptor when it goes out of scope.
@@ -149,33 +73,31 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   Fd read_end{pipe_fds[0]};
   Fd write_end{pipe_fds[1]};
 
-  ExecArrays arrays(spec);
-  const pid_t agent_pid = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return Internal(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) exec_child(spec, arrays, log.fd, in.fd, write_end.fd, agent_pid);
-
-  // Also set the group from the parent: whichever runs first, a kill sent right
-  // after launch() returns already reaches the whole group.
-  ::setpgid(pid, pid);
+  // Prepared before fork: after fork in a multi-threaded process (ZeroMQ runs I/O
+  // threads) the child may only make async-signal-safe calls (agent/child_exec.h).
+  const ExecArrays arrays(spec.argv, environment_of(spec));
+  ChildExec exec;
+  exec.parent_pid = ::getpid();
+  exec.stdin_fd = in.fd;
+  exec.stdout_fd = log.fd;
+  exec.stderr_fd = log.fd;
+  exec.status_fd = write_end.fd;
+  exec.working_dir = spec.working_dir.c_str();
+  exec.argv = arrays.argv();
+  exec.envp = arrays.envp();
+  ASSIGN_OR_RETURN(const pid_t pid, fork_child(exec));
   ::close(write_end.fd);
   write_end.fd = -1;
   // Listed before launch() returns, so the agent never has a replica the lease
   // watchdog would miss. A full table (thousands of replicas) kills the child.
   Status listed = options_.groups != nullptr ? options_.groups->add(pid) : Status::Ok();
 
-  // EOF means exec succeeded (the pipe closed on exec); a record means it failed.
-  ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = ::read(read_end.fd, &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  const bool exec_failed = n == static_cast<ssize_t>(sizeof(failure));
-  if (exec_failed || !listed.ok()) {
+  const Status exec_status = await_exec(read_end.fd, exec, spec.log_path);
+  if (!exec_status.ok() || !listed.ok()) {
     if (options_.groups != nullptr && listed.ok()) options_.groups->remove(pid);
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    return exec_failed ? FailedPrecondition(describe_failure(spec, failure)) : listed;
+    return !exec_status.ok() ? exec_status : listed;
   }
   children_[spec.uid] = Child{pid, spec.job, false, std::nullopt};
   return pid;

@@ -1,29 +1,19 @@
 #include "agent/rsh/child_process.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "agent/child_exec.h"
 
 extern char** environ;
 
 namespace cadre::agent::rsh {
 namespace {
-
-// Which step of the child's set-up failed; sent to the parent with errno.
-enum class ChildStage : int { kSetpgid = 1, kStdio, kExec };
-
-struct ChildFailure {
-  ChildStage stage;
-  int error;
-};
 
 // The serve replica's own identity in the environment contract. Commands run for
 // mpirun are MPI ranks whose identity comes from MPI; inheriting the Worker's
@@ -39,73 +29,17 @@ bool replica_identity(std::string_view name) {
   return false;
 }
 
-// argv/envp built before fork: the server is multi-threaded, so the child may only
-// make async-signal-safe calls until exec and must not allocate.
-struct ExecArrays {
-  std::vector<std::string> env_storage;
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-
-  ExecArrays(const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& extra_env) {
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      const std::string_view text(*entry);
-      const std::string_view name = text.substr(0, text.find('='));
-      if (extra_env.count(std::string(name)) == 0 && !replica_identity(name)) {
-        env_storage.emplace_back(text);
-      }
-    }
-    for (const auto& [name, value] : extra_env) env_storage.push_back(name + "=" + value);
-    for (auto& entry : env_storage) envp.push_back(entry.data());
-    envp.push_back(nullptr);
+// The command's environment: the server's own, less the serve replica's identity,
+// with `extra_env` on top.
+std::vector<std::string> command_environment(const std::map<std::string, std::string>& extra_env) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::string_view name = text.substr(0, text.find('='));
+    if (extra_env.count(std::string(name)) == 0 && !replica_identity(name)) env.emplace_back(text);
   }
-};
-
-[[noreturn]] void fail_child(int pipe_fd, ChildStage stage) {
-  const ChildFailure failure{stage, errno};
-  ssize_t ignored = ::write(pipe_fd, &failure, sizeof(failure));
-  (void)ignored;
-  ::_exit(127);
-}
-
-// Runs in the child between fork and exec. Async-signal-safe calls only.
-[[noreturn]] void exec_child(ExecArrays& arrays, int null_fd, int out_fd, int err_fd, int pipe_fd,
-                             pid_t server_pid) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != server_pid) ::_exit(127);  // the server died before prctl took effect
-  if (::setpgid(0, 0) != 0) fail_child(pipe_fd, ChildStage::kSetpgid);
-  // The server handles SIGTERM and ignores SIGPIPE; a command starts from the defaults.
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
-  if (::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
-      ::dup2(err_fd, STDERR_FILENO) < 0) {
-    fail_child(pipe_fd, ChildStage::kStdio);
-  }
-  // Other sessions' pipes and sockets, opened by other threads, must not leak in.
-  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
-    const long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
-    for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  environ = arrays.envp.data();  // so execvp searches the command's PATH
-  ::execvp(arrays.argv[0], arrays.argv.data());
-  fail_child(pipe_fd, ChildStage::kExec);
-}
-
-std::string describe(const std::vector<std::string>& argv, const ChildFailure& failure) {
-  const std::string error = std::strerror(failure.error);
-  switch (failure.stage) {
-    case ChildStage::kSetpgid:
-      return "setpgid: " + error;
-    case ChildStage::kStdio:
-      return "dup2: " + error;
-    case ChildStage::kExec:
-      return "execvp(" + argv.front() + "): " + error;
-  }
-  return "spawn: " + error;
+  for (const auto& [name, value] : extra_env) env.push_back(name + "=" + value);
+  return env;
 }
 
 Result<std::pair<Fd, Fd>> make_pipe() {
@@ -125,29 +59,25 @@ Result<ChildProcess> spawn_child(const std::vector<std::string>& argv,
   ASSIGN_OR_RETURN(auto err, make_pipe());
   ASSIGN_OR_RETURN(auto status, make_pipe());
 
-  ExecArrays arrays(argv, extra_env);
-  const pid_t server_pid = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return Internal(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    exec_child(arrays, null_fd.get(), out.second.get(), err.second.get(), status.second.get(),
-               server_pid);
-  }
-  // Also from the parent: a hang-up right after spawn_child returns reaches the group.
-  ::setpgid(pid, pid);
+  // Prepared before fork: the server is multi-threaded, so the child may only make
+  // async-signal-safe calls until exec (agent/child_exec.h).
+  const ExecArrays arrays(argv, command_environment(extra_env));
+  ChildExec exec;
+  exec.parent_pid = ::getpid();
+  exec.stdin_fd = null_fd.get();
+  exec.stdout_fd = out.second.get();
+  exec.stderr_fd = err.second.get();
+  exec.status_fd = status.second.get();
+  exec.argv = arrays.argv();
+  exec.envp = arrays.envp();
+  ASSIGN_OR_RETURN(const pid_t pid, fork_child(exec));
   out.second.reset();
   err.second.reset();
   status.second.reset();
 
-  // EOF means exec succeeded (the pipe closed on exec); a record means it failed.
-  ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = ::read(status.first.get(), &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(failure))) {
+  if (Status started = await_exec(status.first.get(), exec); !started.ok()) {
     ::waitpid(pid, nullptr, 0);
-    return FailedPrecondition(describe(argv, failure));
+    return started;
   }
   ChildProcess child;
   child.pid = pid;
