@@ -115,6 +115,7 @@ Status ParameterServer::abandon_run(const zmq::message_t& identity, const std::s
   joins_.clear();
   received_ = 0;
   restored_ = false;
+  abandoned_ = reason;
   joined_.assign(options_.num_workers, false);
   return reply_error(identity, reason);
 }
@@ -130,6 +131,7 @@ Status ParameterServer::on_restore(const zmq::message_t& identity, const protoco
   pending_.clear();
   received_ = 0;
   restored_ = true;
+  abandoned_.clear();
   epoch_ = h.epoch;
   restored_step_ = h.step;
   joined_.assign(options_.num_workers, false);
@@ -222,10 +224,13 @@ Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::
   }
   if (h->kind != "push" && h->kind != "pull" && h->kind != "checkpoint")
     return reply_error(identity, "unknown request kind '" + h->kind + "'");
+  // Not restored: either this process is new (it restarted and lost its shard)
+  // or it abandoned the run, whose cause every late request should still hear.
   if (!restored_)
-    return abandon_run(identity,
-                       "restarted and lost its state; every worker restarts from the last "
-                       "checkpoint");
+    return abandon_run(identity, !abandoned_.empty()
+                                     ? abandoned_
+                                     : "restarted and lost its state; every worker restarts "
+                                       "from the last checkpoint");
   if (!joined_[h->worker])
     return reply_error(identity, "worker " + std::to_string(h->worker) +
                                      " has not joined since the chief restored epoch " +

@@ -104,6 +104,8 @@ class ParameterServer {
   int64_t restored_step_ = 0;
   std::vector<bool> joined_;
   std::vector<Pending> joins_;
+  // Why the run was abandoned, until the next restore; empty in a new process.
+  std::string abandoned_;
 };
 
 }  // namespace cadre::training::ps
