@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/free_port.h"
+
 namespace cadre::testing {
 
 struct CommandResult {
@@ -122,17 +124,6 @@ class LocalCluster : public ::testing::Test {
     return std::stoi(read_file(path("pids/" + process + ".pid")));
   }
 
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
   // Fixed ports, so a restarted coordinator is where agents and clients expect it.
   std::string fixed_ports_flags() const {
     return "--agents 2 --agent-port " + std::to_string(agent_port_) + " --client-port " +

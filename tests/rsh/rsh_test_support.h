@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "tests/support/free_port.h"
 
 #include <chrono>
 #include <filesystem>
@@ -63,12 +64,6 @@ inline bool eventually(const std::function<bool()>& condition,
 }
 
 inline bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
-
-// A port nobody listens on right now (the kernel's next ephemeral one).
-inline int free_port() {
-  auto listener = agent::rsh::listen_tcp("127.0.0.1", 0);
-  return *agent::rsh::bound_port(*listener);
-}
 
 // A child process: argv with our environment plus `env` (an empty value unsets),
 // stdout and stderr together in `log_path`. Killed and reaped when destroyed.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/free_port.h"
 #include "training/collectives/socket.h"
 
 namespace cadre::testing {
@@ -27,11 +28,6 @@ inline Run run(const std::string& command) {
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-inline int free_port() {
-  auto s = training::net::listen_on(0);
-  return *training::net::local_port(*s);
 }
 
 inline std::string local_peers(int n) {
