@@ -1,0 +1,135 @@
+// The states Cadre's status messages carry, as enums (protocol/string_enum.h): on
+// the wire, in the store and in `-o json` they read as their names, exactly as the
+// strings they replace. Reasons stay open strings (agents report their own, and
+// users read them), but every reason Cadre itself sets is a constant here.
+#pragma once
+
+#include <string_view>
+#include <utility>
+
+#include "protocol/string_enum.h"
+
+namespace cadre::protocol {
+
+// A job's phase (JobStatus.phase).
+enum class JobPhase { kQueued, kRunning, kRestarting, kSucceeded, kFailed };
+// One replica's current instance (ReplicaStatus.state).
+enum class ReplicaState { kPending, kStarting, kRunning, kTerminating, kSucceeded, kFailed };
+// A node's health as the registry sees it (NodeStatus.state).
+enum class NodeState { kReady, kNotReady, kLost };
+// Kubeflow-style condition types (JobCondition.type): the phases plus Created.
+enum class ConditionType { kCreated, kQueued, kRunning, kRestarting, kSucceeded, kFailed };
+// JobCondition.status, as Kubernetes spells it.
+enum class ConditionStatus { kFalse, kTrue };
+// JobEvent.type, as Kubernetes events have it.
+enum class EventType { kNormal, kWarning };
+
+template <>
+struct EnumNames<JobPhase> {
+  static constexpr std::pair<JobPhase, std::string_view> kTable[] = {
+      {JobPhase::kQueued, "Queued"},         {JobPhase::kRunning, "Running"},
+      {JobPhase::kRestarting, "Restarting"}, {JobPhase::kSucceeded, "Succeeded"},
+      {JobPhase::kFailed, "Failed"},
+  };
+};
+
+template <>
+struct EnumNames<ReplicaState> {
+  static constexpr std::pair<ReplicaState, std::string_view> kTable[] = {
+      {ReplicaState::kPending, "Pending"},     {ReplicaState::kStarting, "Starting"},
+      {ReplicaState::kRunning, "Running"},     {ReplicaState::kTerminating, "Terminating"},
+      {ReplicaState::kSucceeded, "Succeeded"}, {ReplicaState::kFailed, "Failed"},
+  };
+};
+
+template <>
+struct EnumNames<NodeState> {
+  static constexpr std::pair<NodeState, std::string_view> kTable[] = {
+      {NodeState::kReady, "Ready"},
+      {NodeState::kNotReady, "NotReady"},
+      {NodeState::kLost, "Lost"},
+  };
+};
+
+template <>
+struct EnumNames<ConditionType> {
+  static constexpr std::pair<ConditionType, std::string_view> kTable[] = {
+      {ConditionType::kCreated, "Created"},     {ConditionType::kQueued, "Queued"},
+      {ConditionType::kRunning, "Running"},     {ConditionType::kRestarting, "Restarting"},
+      {ConditionType::kSucceeded, "Succeeded"}, {ConditionType::kFailed, "Failed"},
+  };
+};
+
+template <>
+struct EnumNames<ConditionStatus> {
+  static constexpr std::pair<ConditionStatus, std::string_view> kTable[] = {
+      {ConditionStatus::kFalse, "False"},
+      {ConditionStatus::kTrue, "True"},
+  };
+};
+
+template <>
+struct EnumNames<EventType> {
+  static constexpr std::pair<EventType, std::string_view> kTable[] = {
+      {EventType::kNormal, "Normal"},
+      {EventType::kWarning, "Warning"},
+  };
+};
+
+inline bool is_terminal(JobPhase phase) {
+  return phase == JobPhase::kSucceeded || phase == JobPhase::kFailed;
+}
+// Placed and not yet known to have ended: holds its slot, may still write.
+inline bool is_alive(ReplicaState state) {
+  return state == ReplicaState::kStarting || state == ReplicaState::kRunning ||
+         state == ReplicaState::kTerminating;
+}
+// The condition a phase sets.
+inline ConditionType condition_of(JobPhase phase) {
+  switch (phase) {
+    case JobPhase::kQueued:
+      return ConditionType::kQueued;
+    case JobPhase::kRunning:
+      return ConditionType::kRunning;
+    case JobPhase::kRestarting:
+      return ConditionType::kRestarting;
+    case JobPhase::kSucceeded:
+      return ConditionType::kSucceeded;
+    case JobPhase::kFailed:
+      return ConditionType::kFailed;
+  }
+  return ConditionType::kQueued;
+}
+
+// Reasons Cadre sets on jobs, replicas, conditions and events (docs/specs.md).
+namespace reason {
+// Job and condition reasons.
+inline constexpr const char* kCreated = "Created";
+inline constexpr const char* kQueued = "Queued";
+inline constexpr const char* kStarted = "Started";
+inline constexpr const char* kAdopted = "Adopted";
+inline constexpr const char* kCompleted = "Completed";  // also: a replica exited 0
+inline constexpr const char* kError = "Error";          // also: a replica exited non-zero
+inline constexpr const char* kUnschedulable = "Unschedulable";
+inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
+inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";
+inline constexpr const char* kReplicaRestart = "ReplicaRestart";
+inline constexpr const char* kGangRestart = "GangRestart";
+inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
+// Event-only reasons.
+inline constexpr const char* kScheduled = "Scheduled";
+inline constexpr const char* kReplicaCompleted = "ReplicaCompleted";
+inline constexpr const char* kExpired = "Expired";
+inline constexpr const char* kStoreRetry = "StoreRetry";
+// Replica exit reasons that say nothing about the program (infrastructure).
+inline constexpr const char* kNodeLost = "NodeLost";
+inline constexpr const char* kReplicaLost = "ReplicaLost";
+inline constexpr const char* kLaunchLost = "LaunchLost";
+inline constexpr const char* kLeaseExpired = "LeaseExpired";
+inline constexpr const char* kPortInUse = "PortInUse";
+// Replica exit reasons the agent reports about the program or its launch.
+inline constexpr const char* kKilled = "Killed";
+inline constexpr const char* kLaunchFailed = "LaunchFailed";
+}  // namespace reason
+
+}  // namespace cadre::protocol
