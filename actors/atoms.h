@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/cluster_policy.h"
+#include "actors/job_state_machine.h"
 #include "actors/outbox.h"
 #include "actors/scheduler.h"
 #include "actors/state_store.h"
@@ -43,21 +44,10 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using epoch_atom = caf::atom_constant<caf::atom("epoch")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
-using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
-using expire_atom = caf::atom_constant<caf::atom("expire")>;
-
-// Where one replica of a job runs, for log reads.
-struct ReplicaLocation {
-  bool found = false;  // the job has (had) a replica on some node
-  std::string node;
-  uint64_t epoch = 0;
-  std::string uid;
-  bool finished = false;  // the replica has exited: its log will not grow
-};
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -67,14 +57,6 @@ struct ActorContext {
   caf::actor manager;
   std::shared_ptr<Outbox> outbox;
   ClusterPolicy policy;
-};
-
-// A node's registration as the manager forwards it to one job: the uids of that
-// job's replicas the node reported alive.
-struct NodeReport {
-  std::string node;
-  uint64_t epoch = 0;
-  std::set<std::string> running;
 };
 
 }  // namespace cadre::actors
@@ -89,6 +71,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::GangRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NodeReport)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Allocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ReplicaLocation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::JobTimer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::Status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::spec::ResourceRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RegisterRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::Heartbeat)

@@ -7,12 +7,25 @@
 
 namespace cadre::actors {
 
+// How a supervisor retries a write the store refused: backoff doubles from
+// `initial` up to `max`; after `attempts` consecutive failures the workload fails
+// (reason StoreUnavailable) and nothing that waited for the write happens.
+struct StoreRetryPolicy {
+  std::chrono::milliseconds initial{100};
+  std::chrono::milliseconds max{5000};
+  int attempts = 8;
+};
+
 struct ClusterPolicy {
   std::chrono::milliseconds heartbeat_interval{1000};  // what agents are told to use
   std::chrono::milliseconds not_ready_after{5000};     // silence before NotReady
   std::chrono::milliseconds lost_after{15000};         // silence before Lost
   std::chrono::milliseconds kill_grace{10000};         // SIGTERM to SIGKILL, unless the spec says
   std::chrono::milliseconds log_read_timeout{5000};    // an agent that does not answer a log read
+  // One actor asking another (the store, the registry, a job): past this the asker
+  // gives up and answers whoever waits on it with an error instead of silence.
+  std::chrono::milliseconds request_timeout{10000};
+  StoreRetryPolicy store_retry;
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
 };

@@ -4,7 +4,9 @@
 
 namespace cadre::actors {
 
+using protocol::ReplicaState;
 using protocol::ReplicaStatus;
+namespace reason = protocol::reason;
 using Verdict = ExitDecision::Verdict;
 
 std::string replica_name(const std::string& type, int32_t index) {
@@ -24,7 +26,7 @@ std::vector<ReplicaStatus> initial_replicas(const spec::TrainJobSpec& spec) {
       r.type = type;
       r.index = i;
       r.rank = static_cast<int32_t>(out.size());
-      r.state = "Pending";
+      r.state = ReplicaState::kPending;
       out.push_back(std::move(r));
     }
   }
@@ -61,17 +63,22 @@ bool retryable(spec::RestartPolicy policy, const ReplicaStatus& r) {
 
 }  // namespace
 
-bool infrastructure_failure(const std::string& reason) {
-  return reason == "NodeLost" || reason == "ReplicaLost" || reason == "LeaseExpired" ||
-         reason == "PortInUse" || reason == "LaunchLost";
+bool infrastructure_failure(const std::string& why) {
+  for (const char* infra : {reason::kNodeLost, reason::kReplicaLost, reason::kLeaseExpired,
+                            reason::kPortInUse, reason::kLaunchLost}) {
+    if (why == infra) return true;
+  }
+  return false;
 }
 
 bool job_succeeded(const spec::TrainJobSpec& spec, const std::vector<ReplicaStatus>& replicas) {
-  auto done = [](const ReplicaStatus* r) { return r != nullptr && r->state == "Succeeded"; };
+  auto done = [](const ReplicaStatus* r) {
+    return r != nullptr && r->state == ReplicaState::kSucceeded;
+  };
   if (spec.success_policy == spec::SuccessPolicy::kAllWorkers) {
     for (const auto& r : replicas) {
       const bool decides = r.type == "Worker" || r.type == "Chief" || r.type == "Master";
-      if (decides && r.state != "Succeeded") return false;
+      if (decides && r.state != ReplicaState::kSucceeded) return false;
     }
     return true;
   }
@@ -101,10 +108,10 @@ ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
   const spec::ReplicaSpec* rs = spec.find(r.type);
   const auto policy = rs ? rs->restart_policy : spec::RestartPolicy::kNever;
   ExitDecision d;
-  if (r.state == "Succeeded") {
+  if (r.state == ReplicaState::kSucceeded) {
     if (job_succeeded(spec, replicas)) {
       d.verdict = Verdict::kSucceeded;
-      d.reason = "Completed";
+      d.reason = reason::kCompleted;
       d.message = spec.success_policy == spec::SuccessPolicy::kAllWorkers
                       ? "every worker exited with code 0"
                       : "replica " + r.name + " exited with code 0";
@@ -113,14 +120,14 @@ ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
     if (policy != spec::RestartPolicy::kAlways) return d;
   } else if (!retryable(policy, r)) {
     d.verdict = Verdict::kFail;
-    d.reason = r.reason.empty() ? "Error" : r.reason;
+    d.reason = r.reason.empty() ? reason::kError : r.reason;
     return d;
   }
   // A launch that never reached the node is not the program's fault: free retry.
-  d.counts = r.reason != "LaunchLost";
+  d.counts = r.reason != reason::kLaunchLost;
   if (d.counts && restarts >= spec.run_policy.backoff_limit) {
     d.verdict = Verdict::kFail;
-    d.reason = "BackoffLimitExceeded";
+    d.reason = reason::kBackoffLimitExceeded;
     d.message =
         "backoffLimit of " + std::to_string(spec.run_policy.backoff_limit) + " restarts reached";
     return d;
@@ -129,7 +136,7 @@ ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
   // or a taken port that is impossible, so even a PS job moves as a whole.
   const bool moved = infrastructure_failure(r.reason);
   d.verdict = restarts_as_gang(spec) || moved ? Verdict::kRestartGang : Verdict::kRestartReplica;
-  d.reason = "Restarting";
+  d.reason = protocol::to_string(protocol::JobPhase::kRestarting);
   return d;
 }
 

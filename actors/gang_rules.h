@@ -28,7 +28,7 @@ bool job_succeeded(const spec::TrainJobSpec& spec,
                    const std::vector<protocol::ReplicaStatus>& replicas);
 
 // Exit reasons that say nothing about the program: the node or the launch failed.
-bool infrastructure_failure(const std::string& reason);
+bool infrastructure_failure(const std::string& why);
 
 struct ExitDecision {
   enum class Verdict {

@@ -59,6 +59,16 @@ std::string new_token() {
   return text;
 }
 
+// The error continuation of a request made for a client: the client hears why at
+// once instead of waiting out its own timeout.
+auto answer_error(Self* self, const ClientRef& client, const std::string& asked) {
+  return [=](const caf::error& error) {
+    spdlog::warn("manager: {} did not answer: {}", asked, caf::to_string(error));
+    self->state.ctx.outbox->client_error(
+        client, Unavailable(asked + " did not answer: " + caf::to_string(error)));
+  };
+}
+
 void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
   auto& st = self->state;
   auto manifest = spec::parse_manifest(request.manifest);
@@ -76,43 +86,53 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
       st.ctx.outbox->client_error(client, AlreadyExists(what + " is being created"));
       return;
     }
-    self->request(job->second, caf::infinite, get_atom::value)
-        .then([=](const protocol::JobStatus& status) {
-          if (status.manifest == request.manifest) {
-            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                           protocol::ApplyReply{status.kind, name, "unchanged"});
-          } else {
-            self->state.ctx.outbox->client_error(
-                client, AlreadyExists(ref(resource_of(status.kind), name) +
-                                      " already exists with a different spec; jobs are "
-                                      "immutable, delete it first"));
-          }
-        });
+    self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
+        .then(
+            [=](const protocol::JobStatus& status) {
+              if (status.manifest == request.manifest) {
+                self->state.ctx.outbox->client(
+                    client, MessageKind::kApplyReply,
+                    protocol::ApplyReply{status.kind, name, "unchanged"});
+              } else {
+                self->state.ctx.outbox->client_error(
+                    client, AlreadyExists(ref(resource_of(status.kind), name) +
+                                          " already exists with a different spec; jobs are "
+                                          "immutable, delete it first"));
+              }
+            },
+            answer_error(self, client, "the supervisor of " + what));
     return;
   }
   JobRecord record;
   record.status.name = name;
   record.status.kind = manifest->kind;
-  record.status.phase = "Queued";
-  record.status.reason = "Created";
+  record.status.phase = protocol::JobPhase::kQueued;
+  record.status.reason = protocol::reason::kCreated;
   record.status.created_ms = wall_ms();
   record.status.manifest = request.manifest;
   record.token = new_token();
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
-  self->request(st.ctx.store, caf::infinite, put_atom::value, record)
-      .then([=](const std::string& error) {
-        self->state.creating.erase(name);
-        if (!error.empty()) {
-          self->state.ctx.outbox->client_error(client, Internal("job not stored: " + error));
-          return;
-        }
-        spawn_for(self, record, manifest->gang(), false);
-        self->send(self->state.ctx.store, event_atom::value, name,
-                   protocol::JobEvent{wall_ms(), "Normal", "Created", "job created"});
-        self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                       protocol::ApplyReply{manifest->kind, name, "created"});
-      });
+  auto not_stored = [=](const Status& why) {
+    self->state.creating.erase(name);
+    self->state.ctx.outbox->client_error(client,
+                                         Unavailable(what + " not created: " + why.message()));
+  };
+  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
+      .then(
+          [=](const Status& stored) {
+            if (!stored.ok()) return not_stored(stored);
+            self->state.creating.erase(name);
+            spawn_for(self, record, manifest->gang(), false);
+            self->send(self->state.ctx.store, event_atom::value, name,
+                       protocol::JobEvent{wall_ms(), protocol::EventType::kNormal,
+                                          protocol::reason::kCreated, "job created"});
+            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                           protocol::ApplyReply{manifest->kind, name, "created"});
+          },
+          [=](const caf::error& error) {
+            not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
+          });
 }
 
 // The supervisor of `name` if it is of the kind `resource` lists; else answers NotFound.
@@ -137,24 +157,29 @@ std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const st
 void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
   auto& st = self->state;
   if (request.resource == "nodes") {
-    self->request(st.ctx.registry, caf::infinite, get_atom::value)
-        .then([=](const std::vector<protocol::NodeStatus>& nodes) {
-          self->request(self->state.ctx.scheduler, caf::infinite, alloc_atom::value, nodes)
-              .then([=](const std::vector<protocol::NodeStatus>& with_alloc) {
-                protocol::GetReply reply;
-                for (const auto& node : with_alloc) {
-                  if (request.name.empty() || node.name == request.name) {
-                    reply.nodes.push_back(node);
-                  }
-                }
-                if (!request.name.empty() && reply.nodes.empty()) {
-                  self->state.ctx.outbox->client_error(
-                      client, NotFound("node/" + request.name + " not found"));
-                  return;
-                }
-                self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
-              });
-        });
+    const auto timeout = st.ctx.policy.request_timeout;
+    self->request(st.ctx.registry, timeout, get_atom::value)
+        .then(
+            [=](const std::vector<protocol::NodeStatus>& nodes) {
+              self->request(self->state.ctx.scheduler, timeout, alloc_atom::value, nodes)
+                  .then(
+                      [=](const std::vector<protocol::NodeStatus>& with_alloc) {
+                        protocol::GetReply reply;
+                        for (const auto& node : with_alloc) {
+                          if (request.name.empty() || node.name == request.name) {
+                            reply.nodes.push_back(node);
+                          }
+                        }
+                        if (!request.name.empty() && reply.nodes.empty()) {
+                          self->state.ctx.outbox->client_error(
+                              client, NotFound("node/" + request.name + " not found"));
+                          return;
+                        }
+                        self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+                      },
+                      answer_error(self, client, "the scheduler"));
+            },
+            answer_error(self, client, "the node registry"));
     return;
   }
   if (!workload(request.resource)) {
@@ -175,53 +200,73 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
-  self->request(*job, caf::infinite, get_atom::value).then([=](protocol::JobStatus status) {
-    self->request(self->state.ctx.store, caf::infinite, events_atom::value, request.name)
-        .then([=](const std::vector<protocol::JobEvent>& events) mutable {
-          status.events = events;
-          protocol::GetReply reply;
-          reply.jobs.push_back(std::move(status));
-          self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
-        });
-  });
+  const auto timeout = st.ctx.policy.request_timeout;
+  const std::string what = ref(request.resource, request.name);
+  self->request(*job, timeout, get_atom::value)
+      .then(
+          [=](protocol::JobStatus status) {
+            self->request(self->state.ctx.store, timeout, events_atom::value, request.name)
+                .then(
+                    [=](const std::vector<protocol::JobEvent>& events) mutable {
+                      status.events = events;
+                      protocol::GetReply reply;
+                      reply.jobs.push_back(std::move(status));
+                      self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+                    },
+                    answer_error(self, client, "the store (events of " + what + ")"));
+          },
+          answer_error(self, client, "the supervisor of " + what));
 }
 
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
-  self->request(*job, caf::infinite, delete_atom::value).then([=](const std::string& name) {
-    self->state.ctx.outbox->client(client, MessageKind::kDeleteReply, protocol::DeleteReply{name});
-  });
+  // A delete waits for the replicas' grace period; the supervisor answers by then
+  // (it gives up on replicas that never report), so this bound only catches a stuck actor.
+  const auto& policy = self->state.ctx.policy;
+  const auto timeout = policy.request_timeout + policy.kill_grace + policy.lost_after;
+  const std::string what = ref(request.resource, request.name);
+  self->request(*job, timeout, delete_atom::value)
+      .then(
+          [=](const Status& deleted) {
+            if (!deleted.ok()) return self->state.ctx.outbox->client_error(client, deleted);
+            self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
+                                           protocol::DeleteReply{request.name});
+          },
+          answer_error(self, client, "the supervisor of " + what));
 }
 
 void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& request) {
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
-  self->request(*job, caf::infinite, where_atom::value, request.replica)
-      .then([=](const ReplicaLocation& location) {
-        auto& st = self->state;
-        if (location.uid.empty() && !request.replica.empty()) {
-          st.ctx.outbox->client_error(
-              client,
-              NotFound("replica " + request.replica + " of " + ref(request.resource, request.name) +
-                       " not found (names are like worker-0, ps-1, chief-0)"));
-          return;
-        }
-        if (!location.found) {
-          // Not placed yet: nothing to read, but more will come.
-          protocol::LogsReply reply;
-          reply.offset = reply.next_offset = std::max<int64_t>(0, request.offset);
-          reply.finished = location.finished;
-          st.ctx.outbox->client(client, MessageKind::kLogsReply, reply);
-          return;
-        }
-        const uint64_t id = st.next_log_read++;
-        st.log_reads[id] = PendingLogRead{client, location};
-        st.ctx.outbox->agent(location.node, location.epoch, MessageKind::kReadLogs,
-                             protocol::ReadLogs{location.uid, request.offset, request.max_bytes},
-                             id);
-        self->delayed_send(self, st.ctx.policy.log_read_timeout, timeout_atom::value, id);
-      });
+  const std::string what = ref(request.resource, request.name);
+  self->request(*job, self->state.ctx.policy.request_timeout, where_atom::value, request.replica)
+      .then(
+          [=](const ReplicaLocation& location) {
+            auto& st = self->state;
+            if (location.uid.empty() && !request.replica.empty()) {
+              st.ctx.outbox->client_error(
+                  client, NotFound("replica " + request.replica + " of " +
+                                   ref(request.resource, request.name) +
+                                   " not found (names are like worker-0, ps-1, chief-0)"));
+              return;
+            }
+            if (!location.found) {
+              // Not placed yet: nothing to read, but more will come.
+              protocol::LogsReply reply;
+              reply.offset = reply.next_offset = std::max<int64_t>(0, request.offset);
+              reply.finished = location.finished;
+              st.ctx.outbox->client(client, MessageKind::kLogsReply, reply);
+              return;
+            }
+            const uint64_t id = st.next_log_read++;
+            st.log_reads[id] = PendingLogRead{client, location};
+            st.ctx.outbox->agent(
+                location.node, location.epoch, MessageKind::kReadLogs,
+                protocol::ReadLogs{location.uid, request.offset, request.max_bytes}, id);
+            self->delayed_send(self, st.ctx.policy.log_read_timeout, timeout_atom::value, id);
+          },
+          answer_error(self, client, "the supervisor of " + what));
 }
 
 void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {

@@ -11,12 +11,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using protocol::MessageKind;
+using protocol::NodeState;
 
 struct NodeEntry {
   protocol::RegisterRequest info;
   std::string identity;  // ROUTER identity of the current connection
   uint64_t epoch = 0;
-  std::string state = "Ready";  // Ready, NotReady, Lost
+  NodeState state = NodeState::kReady;
   Clock::time_point last_seen;
   int64_t last_seen_ms = 0;
 };
@@ -35,14 +36,14 @@ void check_health(caf::stateful_actor<RegistryState>* self) {
   const auto now = Clock::now();
   for (auto& [name, node] : self->state.nodes) {
     const auto silent = now - node.last_seen;
-    if (node.state == "Ready" && silent > ctx.policy.not_ready_after) {
-      node.state = "NotReady";
+    if (node.state == NodeState::kReady && silent > ctx.policy.not_ready_after) {
+      node.state = NodeState::kNotReady;
       spdlog::warn("registry: node={} NotReady (no heartbeat for {} ms)", name,
                    std::chrono::duration_cast<std::chrono::milliseconds>(silent).count());
       self->send(ctx.scheduler, node_state_atom::value, name, false);
     }
-    if (node.state == "NotReady" && silent > ctx.policy.lost_after) {
-      node.state = "Lost";
+    if (node.state == NodeState::kNotReady && silent > ctx.policy.lost_after) {
+      node.state = NodeState::kLost;
       spdlog::error("registry: node={} Lost; its replicas count as failed", name);
       self->send(ctx.manager, node_lost_atom::value, name);
     }
@@ -67,55 +68,67 @@ caf::behavior registry(caf::stateful_actor<RegistryState>* self, ActorContext ba
         }
         // Every registration gets a fresh durable epoch: commands from before it are
         // refused by the agent, and replicas it reports are checked against the jobs.
-        self->request(self->state.ctx.store, caf::infinite, epoch_atom::value)
-            .then([=](uint64_t epoch) {
-              auto& node = self->state.nodes[request.name];
-              const bool returning = node.epoch != 0;
-              node.info = request;
-              node.identity = identity;
-              node.epoch = epoch;
-              node.state = "Ready";
-              node.last_seen = Clock::now();
-              node.last_seen_ms = wall_ms();
-              spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}",
-                           request.name, epoch, request.cpu_millis, request.memory_bytes,
-                           request.gpus, returning ? " (re-registration)" : "");
-              self->state.ctx.outbox->set_agent_route(request.name, identity);
-              protocol::RegisterReply reply;
-              reply.node = request.name;
-              reply.epoch = epoch;
-              reply.heartbeat_interval_ms = self->state.ctx.policy.heartbeat_interval.count();
-              reply.lease_ms = self->state.ctx.policy.lease.count();
-              self->state.ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply,
-                                            0, request_id);
-              NodeCapacity capacity;
-              capacity.name = request.name;
-              capacity.address = request.address;
-              capacity.epoch = epoch;
-              capacity.cpu_millis = request.cpu_millis;
-              capacity.memory_bytes = request.memory_bytes;
-              capacity.gpus = request.gpus;
-              capacity.port_min = request.port_min;
-              capacity.port_max = request.port_max;
-              self->send(self->state.ctx.scheduler, node_up_atom::value, capacity);
-              self->send(self->state.ctx.manager, adopt_atom::value, request.name, epoch,
-                         request.running);
-            });
+        self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout,
+                      epoch_atom::value)
+            .then(
+                [=](uint64_t epoch) {
+                  auto& node = self->state.nodes[request.name];
+                  const bool returning = node.epoch != 0;
+                  node.info = request;
+                  node.identity = identity;
+                  node.epoch = epoch;
+                  node.state = NodeState::kReady;
+                  node.last_seen = Clock::now();
+                  node.last_seen_ms = wall_ms();
+                  spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}",
+                               request.name, epoch, request.cpu_millis, request.memory_bytes,
+                               request.gpus, returning ? " (re-registration)" : "");
+                  self->state.ctx.outbox->set_agent_route(request.name, identity);
+                  protocol::RegisterReply reply;
+                  reply.node = request.name;
+                  reply.epoch = epoch;
+                  reply.heartbeat_interval_ms = self->state.ctx.policy.heartbeat_interval.count();
+                  reply.lease_ms = self->state.ctx.policy.lease.count();
+                  self->state.ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply,
+                                                reply, 0, request_id);
+                  NodeCapacity capacity;
+                  capacity.name = request.name;
+                  capacity.address = request.address;
+                  capacity.epoch = epoch;
+                  capacity.cpu_millis = request.cpu_millis;
+                  capacity.memory_bytes = request.memory_bytes;
+                  capacity.gpus = request.gpus;
+                  capacity.port_min = request.port_min;
+                  capacity.port_max = request.port_max;
+                  self->send(self->state.ctx.scheduler, node_up_atom::value, capacity);
+                  self->send(self->state.ctx.manager, adopt_atom::value, request.name, epoch,
+                             request.running);
+                },
+                [=](const caf::error& error) {
+                  // The agent retries its registration; without an epoch it must not run anything.
+                  spdlog::error("registry: node={} not registered: the store did not answer: {}",
+                                request.name, caf::to_string(error));
+                  self->state.ctx.outbox->to_agent_identity(
+                      identity, 0, MessageKind::kError,
+                      protocol::encode(
+                          protocol::ErrorReply{"Unavailable", "registration not stored; retry"}),
+                      request_id);
+                });
       },
       [=](heartbeat_atom, const std::string& identity, uint64_t epoch,
           const protocol::Heartbeat& beat) {
         auto it = self->state.nodes.find(beat.node);
         // A Lost node must register again: that is what fences its old commands.
         const bool known = it != self->state.nodes.end() && it->second.epoch == epoch &&
-                           it->second.state != "Lost";
+                           it->second.state != NodeState::kLost;
         if (known) {
           auto& node = it->second;
           node.last_seen = Clock::now();
           node.last_seen_ms = wall_ms();
           node.identity = identity;
-          if (node.state != "Ready") {
+          if (node.state != NodeState::kReady) {
             spdlog::info("registry: node={} Ready again", beat.node);
-            node.state = "Ready";
+            node.state = NodeState::kReady;
             self->send(self->state.ctx.scheduler, node_state_atom::value, beat.node, true);
           }
         }

@@ -127,7 +127,11 @@ Status StateStore::put_job(const JobRecord& r) {
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
   const auto& j = r.status;
-  s.bind(1, j.name).bind(2, j.kind).bind(3, j.phase).bind(4, j.reason).bind(5, j.message);
+  s.bind(1, j.name)
+      .bind(2, j.kind)
+      .bind(3, protocol::to_string(j.phase))
+      .bind(4, j.reason)
+      .bind(5, j.message);
   if (j.exit_code) {
     s.bind(6, static_cast<int64_t>(*j.exit_code));
   } else {
@@ -194,7 +198,7 @@ Status StateStore::append_event(const std::string& job, const protocol::JobEvent
   RETURN_IF_ERROR(s.prepared());
   return s.bind(1, job)
       .bind(2, e.time_ms)
-      .bind(3, e.type)
+      .bind(3, protocol::to_string(e.type))
       .bind(4, e.reason)
       .bind(5, e.message)
       .run();
@@ -208,7 +212,9 @@ Result<std::vector<protocol::JobEvent>> StateStore::events(const std::string& jo
   s.bind(1, job).bind(2, static_cast<int64_t>(limit));
   std::vector<protocol::JobEvent> out;
   while (s.step() == SQLITE_ROW) {
-    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3)});
+    const auto type = protocol::parse_enum<protocol::EventType>(s.text(1));
+    out.push_back(
+        {s.integer(0), type.value_or(protocol::EventType::kNormal), s.text(2), s.text(3)});
   }
   return out;
 }

@@ -60,7 +60,7 @@ void flush(Self* self) {
     st.store->rollback();
     spdlog::error("store: batch of {} writes not stored: {}", batch.size(), status.to_string());
   }
-  const std::string verdict = status.ok() ? "" : status.message();
+  const Status verdict = status.annotate("store");
   for (auto& write : batch) {
     if (auto* put = std::get_if<PutJob>(&write)) put->promise.deliver(verdict);
   }
@@ -90,11 +90,11 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
         enqueue(self, AppendMetrics{job, uid, samples});
       },
       // Reads and deletes see every earlier write: flush first.
-      [=](delete_atom, const std::string& job) -> std::string {
+      [=](delete_atom, const std::string& job) -> Status {
         flush(self);
         Status s = self->state.store->delete_job(job);
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
-        return s.ok() ? "" : s.message();
+        return s;
       },
       [=](events_atom, const std::string& job) -> std::vector<protocol::JobEvent> {
         flush(self);

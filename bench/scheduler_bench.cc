@@ -461,7 +461,7 @@ void Simulation::on_client(const protocol::Envelope& env) {
       auto reply =
           value_or_die(protocol::decode_body<protocol::GetReply>(env, kLimits), "GetReply");
       int running = 0;
-      for (const auto& job : reply.jobs) running += job.phase == "Running";
+      for (const auto& job : reply.jobs) running += job.phase == protocol::JobPhase::kRunning;
       get_replies_running_[id] = running;
       return;
     }
@@ -578,12 +578,14 @@ LocalResult measure_local_once(zmq::socket_t& client, int jobs) {
       auto reply =
           value_or_die(protocol::decode_body<protocol::GetReply>(env, kLimits), "GetReply");
       const auto& job = reply.jobs.at(0);
-      if (job.phase == "Running") {
+      if (job.phase == protocol::JobPhase::kRunning) {
         out.client_ms.push_back(ms_between(t0, Clock::now()));
         out.coordinator_ms.push_back(static_cast<double>(job.started_ms - job.created_ms));
         break;
       }
-      if (job.phase != "Queued") die("local job " + name + " is " + job.phase);
+      if (job.phase != protocol::JobPhase::kQueued) {
+        die("local job " + name + " is " + protocol::to_string(job.phase));
+      }
       if (ms_between(t0, Clock::now()) > 30000) die("local job " + name + " never ran");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -616,7 +618,7 @@ LocalResult measure_local(const BenchOptions& o, const fs::path& work) {
                        protocol::encode(protocol::GetRequest{"nodes", ""}));
     auto nodes = value_or_die(protocol::decode_body<protocol::GetReply>(env, kLimits), "nodes");
     int ready = 0;
-    for (const auto& n : nodes.nodes) ready += n.state == "Ready";
+    for (const auto& n : nodes.nodes) ready += n.state == protocol::NodeState::kReady;
     if (ready >= 2) break;
     if (tries > 150) die("local agents never became Ready");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -21,8 +21,8 @@ nlohmann::json exit_code_or_null(const std::optional<int32_t>& exit_code) {
 
 nlohmann::json condition_to_json(const protocol::JobCondition& condition) {
   return {
-      {"type", condition.type},
-      {"status", condition.status},
+      {"type", protocol::to_string(condition.type)},
+      {"status", protocol::to_string(condition.status)},
       {"reason", condition.reason},
       {"message", condition.message},
       {"lastTransitionTime", time_or_null(condition.last_transition_ms)},
@@ -36,7 +36,7 @@ nlohmann::json replica_to_json(const protocol::ReplicaStatus& replica) {
       {"index", replica.index},
       {"rank", replica.rank},
       {"uid", replica.uid},
-      {"state", replica.state},
+      {"state", protocol::to_string(replica.state)},
       {"node", replica.node},
       {"address", replica.address},
       {"port", replica.port},
@@ -54,7 +54,7 @@ nlohmann::json replica_to_json(const protocol::ReplicaStatus& replica) {
 nlohmann::json node_to_json(const protocol::NodeStatus& node) {
   return {
       {"name", node.name},
-      {"state", node.state},
+      {"state", protocol::to_string(node.state)},
       {"address", node.address},
       {"cpus", cores(node.cpu_millis)},
       {"memory", node.memory_bytes},
@@ -74,7 +74,7 @@ nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail) {
   nlohmann::json out = {
       {"name", job.name},
       {"kind", job.kind},
-      {"phase", job.phase},
+      {"phase", protocol::to_string(job.phase)},
       {"reason", job.reason},
       {"message", job.message},
       {"exitCode", exit_code_or_null(job.exit_code)},
@@ -105,7 +105,7 @@ nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail) {
     nlohmann::json events = nlohmann::json::array();
     for (const protocol::JobEvent& event : job.events) {
       events.push_back({{"time", time_or_null(event.time_ms)},
-                        {"type", event.type},
+                        {"type", protocol::to_string(event.type)},
                         {"reason", event.reason},
                         {"message", event.message}});
     }

@@ -164,7 +164,7 @@ Status wait_for_ready_nodes(const LocalLayout& layout, const LocalUpOptions& opt
     if (reply.ok()) {
       int ready = 0;
       for (const auto& node : reply->nodes) {
-        if (node.name.rfind("local-", 0) == 0 && node.state == "Ready") ++ready;
+        if (node.name.rfind("local-", 0) == 0 && node.state == protocol::NodeState::kReady) ++ready;
       }
       if (ready >= options.agents) return Status::Ok();
       last = std::to_string(ready) + " of " + std::to_string(options.agents) + " agents Ready";

@@ -75,23 +75,18 @@ Status check_replica_name(const std::string& name) {
                          "': expected <type>-<index> in lower case, e.g. worker-1 or ps-0");
 }
 
-Result<std::string> parse_wait_condition(const std::string& value) {
+Result<protocol::JobPhase> parse_wait_condition(const std::string& value) {
   std::string condition = value;
   const std::string prefix = "condition=";
   if (lowercase(condition).rfind(prefix, 0) == 0) condition = condition.substr(prefix.size());
   const std::string c = lowercase(condition);
-  if (c == "succeeded" || c == "complete") return std::string("Succeeded");
-  if (c == "failed") return std::string("Failed");
-  if (c == "running") return std::string("Running");
-  if (c == "restarting") return std::string("Restarting");
-  if (c == "queued") return std::string("Queued");
+  if (c == "complete") return protocol::JobPhase::kSucceeded;  // kubectl's name for it
+  for (const auto& [phase, name] : protocol::EnumNames<protocol::JobPhase>::kTable) {
+    if (c == lowercase(std::string(name))) return phase;
+  }
   return InvalidArgument("--for '" + value +
                          "': expected Succeeded, Failed, Running, Restarting or Queued "
                          "(optionally as condition=NAME)");
-}
-
-bool is_terminal_phase(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed";
 }
 
 }  // namespace cadre::client

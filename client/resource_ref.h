@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/states.h"
 #include "protocol/status.h"
 
 namespace cadre::client {
@@ -42,9 +43,7 @@ Status check_replica_name(const std::string& name);
 // The phases a job can be waited for; the condition is matched case-insensitively
 // and returned in its canonical spelling. Accepts `Succeeded`, `condition=Succeeded`,
 // and kubectl's `condition=Complete` for Succeeded.
-Result<std::string> parse_wait_condition(const std::string& value);
-
-bool is_terminal_phase(const std::string& phase);
+Result<protocol::JobPhase> parse_wait_condition(const std::string& value);
 
 // "Job" -> "job", for `job/NAME created`.
 std::string lowercase(std::string text);

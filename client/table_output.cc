@@ -95,14 +95,14 @@ std::vector<std::pair<std::string, std::string>> header_fields(const protocol::J
   std::vector<std::pair<std::string, std::string>> fields = {{"Name:", job.name},
                                                              {"Kind:", job.kind}};
   if (job.kind == "TrainJob") {
-    fields.insert(fields.end(), {{"State:", job.phase},
+    fields.insert(fields.end(), {{"State:", protocol::to_string(job.phase)},
                                  {"Reason:", job.reason},
                                  {"Message:", job.message},
                                  {"Priority:", std::to_string(job.priority)},
                                  {"Queue:", job.queue},
                                  {"Restarts:", std::to_string(job.restarts)}});
   } else {
-    fields.insert(fields.end(), {{"Phase:", job.phase},
+    fields.insert(fields.end(), {{"Phase:", protocol::to_string(job.phase)},
                                  {"Reason:", job.reason},
                                  {"Message:", job.message},
                                  {"Exit Code:", exit_text(job.exit_code)},
@@ -120,8 +120,9 @@ std::string conditions_table(const std::vector<protocol::JobCondition>& conditio
   if (conditions.empty()) return "";
   std::vector<std::vector<std::string>> rows;
   for (const auto& condition : conditions) {
-    rows.push_back({condition.type, condition.status, condition.reason,
-                    age_since(condition.last_transition_ms, now_ms), condition.message});
+    rows.push_back({protocol::to_string(condition.type), protocol::to_string(condition.status),
+                    condition.reason, age_since(condition.last_transition_ms, now_ms),
+                    condition.message});
   }
   return render_table({"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}, rows);
 }
@@ -130,9 +131,10 @@ std::string replicas_table(const std::vector<protocol::ReplicaStatus>& replicas)
   if (replicas.empty()) return "";
   std::vector<std::vector<std::string>> rows;
   for (const auto& replica : replicas) {
-    rows.push_back({replica.name, replica.state, replica.node, endpoint(replica),
-                    join_gpus(replica.gpu_indices), std::to_string(replica.restarts),
-                    exit_text(replica.exit_code), replica.reason});
+    rows.push_back({replica.name, protocol::to_string(replica.state), replica.node,
+                    endpoint(replica), join_gpus(replica.gpu_indices),
+                    std::to_string(replica.restarts), exit_text(replica.exit_code),
+                    replica.reason});
   }
   return render_table({"NAME", "STATE", "NODE", "ENDPOINT", "GPUS", "RESTARTS", "EXIT", "REASON"},
                       rows);
@@ -186,7 +188,7 @@ std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t 
   for (const auto& node : nodes) {
     std::vector<std::string> row = {
         node.name,
-        node.state,
+        protocol::to_string(node.state),
         format_cores(node.allocated_cpu_millis) + "/" + format_cores(node.cpu_millis),
         format_bytes(node.allocated_memory_bytes) + "/" + format_bytes(node.memory_bytes),
         std::to_string(node.allocated_gpus) + "/" + std::to_string(node.gpus),
@@ -216,7 +218,7 @@ std::string jobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now
     std::vector<std::string> row = {
         job.name,
         job.kind,
-        job.phase,
+        protocol::to_string(job.phase),
         job.reason,
         exit_text(job.exit_code),
         job.node,
@@ -251,7 +253,7 @@ std::string trainjobs_table(const std::vector<protocol::JobStatus>& jobs, int64_
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& job : jobs) {
-    std::vector<std::string> row = {job.name, job.phase, replica_summary(job),
+    std::vector<std::string> row = {job.name, protocol::to_string(job.phase), replica_summary(job),
                                     std::to_string(job.restarts),
                                     age_since(job.created_ms, now_ms)};
     if (wide) {
@@ -287,8 +289,8 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
   section("Manifest:", job.manifest);
   std::vector<std::vector<std::string>> event_rows;
   for (const auto& event : job.events) {
-    event_rows.push_back(
-        {age_since(event.time_ms, now_ms), event.type, event.reason, event.message});
+    event_rows.push_back({age_since(event.time_ms, now_ms), protocol::to_string(event.type),
+                          event.reason, event.message});
   }
   section("Events:",
           event_rows.empty() ? "" : render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, event_rows));

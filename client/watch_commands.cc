@@ -81,7 +81,7 @@ std::string describe_phase(const protocol::JobStatus& job) {
   if (detail.empty() && job.exit_code) detail = "exit code " + std::to_string(*job.exit_code);
   std::string why = job.reason;
   if (!detail.empty()) why += (why.empty() ? "" : ": ") + detail;
-  return job.phase + (why.empty() ? "" : " (" + why + ")");
+  return protocol::to_string(job.phase) + (why.empty() ? "" : " (" + why + ")");
 }
 
 Status wait_for_job(Coordinator& coordinator, const WaitOptions& options) {
@@ -95,14 +95,18 @@ Status wait_for_job(Coordinator& coordinator, const WaitOptions& options) {
     const protocol::JobStatus& job = reply->jobs[0];
     if (!first_restarts) first_restarts = job.restarts;
     if (job.phase == options.condition) return Status::Ok();
-    if (options.condition == "Restarting" && job.restarts > *first_restarts) return Status::Ok();
-    if (is_terminal_phase(job.phase)) {
-      return FailedPrecondition(what + " is " + describe_phase(job) + ", not " + options.condition);
+    if (options.condition == protocol::JobPhase::kRestarting && job.restarts > *first_restarts) {
+      return Status::Ok();
+    }
+    if (protocol::is_terminal(job.phase)) {
+      return FailedPrecondition(what + " is " + describe_phase(job) + ", not " +
+                                protocol::to_string(options.condition));
     }
     const auto now = Clock::now();
     if (now >= deadline) {
       return DeadlineExceeded("timed out after " + seconds_text(options.timeout) + " waiting for " +
-                              what + " to be " + options.condition + " (phase " + job.phase + ")");
+                              what + " to be " + protocol::to_string(options.condition) +
+                              " (phase " + protocol::to_string(job.phase) + ")");
     }
     // The last poll lands on the deadline itself, so a job finishing just in time counts.
     std::this_thread::sleep_for(std::min<Clock::duration>(options.poll_interval, deadline - now));

@@ -27,8 +27,8 @@ struct LogsOptions {
 Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out);
 
 struct WaitOptions {
-  ResourceRef ref;                      // job/NAME or trainjob/NAME
-  std::string condition = "Succeeded";  // phase to wait for (parse_wait_condition)
+  ResourceRef ref;                                                // job/NAME or trainjob/NAME
+  protocol::JobPhase condition = protocol::JobPhase::kSucceeded;  // phase to wait for
   std::chrono::milliseconds timeout{300000};
   std::chrono::milliseconds poll_interval{200};
 };

@@ -16,6 +16,8 @@
 
 #include <msgpack.hpp>
 
+#include "protocol/states.h"
+
 namespace cadre::protocol {
 
 inline constexpr int kProtocolVersion = 1;
@@ -222,13 +224,13 @@ struct GetRequest {
 };
 
 struct NodeStatus {
-  std::string name;                  // node name
-  std::string address;               // as registered
-  std::string state;                 // "Ready", "NotReady", "Lost"
-  int64_t cpu_millis = 0;            // allocatable CPU
-  int64_t memory_bytes = 0;          // allocatable memory
-  int32_t gpus = 0;                  // GPUs
-  int64_t allocated_cpu_millis = 0;  // held by placed replicas
+  std::string name;                     // node name
+  std::string address;                  // as registered
+  NodeState state = NodeState::kReady;  // health as the registry sees it
+  int64_t cpu_millis = 0;               // allocatable CPU
+  int64_t memory_bytes = 0;             // allocatable memory
+  int32_t gpus = 0;                     // GPUs
+  int64_t allocated_cpu_millis = 0;     // held by placed replicas
   int64_t allocated_memory_bytes = 0;
   int32_t allocated_gpus = 0;
   std::map<std::string, std::string> labels;  // node labels
@@ -241,17 +243,17 @@ struct NodeStatus {
 };
 
 struct JobEvent {
-  int64_t time_ms = 0;  // wall clock
-  std::string type;     // "Normal" or "Warning"
-  std::string reason;   // CamelCase reason, e.g. "Scheduled"
-  std::string message;  // human sentence
+  int64_t time_ms = 0;                  // wall clock
+  EventType type = EventType::kNormal;  // Normal or Warning
+  std::string reason;                   // CamelCase reason, e.g. "Scheduled"
+  std::string message;                  // human sentence
   MSGPACK_DEFINE_MAP(time_ms, type, reason, message)
 };
 
 // A Kubeflow-style condition: the latest transition into or out of one state.
 struct JobCondition {
-  std::string type;    // "Created", "Queued", "Running", "Restarting", "Succeeded", "Failed"
-  std::string status;  // "True" or "False"
+  ConditionType type = ConditionType::kCreated;      // Created or one of the phases
+  ConditionStatus status = ConditionStatus::kFalse;  // True or False
   std::string reason;  // CamelCase, e.g. "GangScheduled", "BackoffLimitExceeded"
   std::string message;
   int64_t last_transition_ms = 0;  // wall clock
@@ -260,12 +262,12 @@ struct JobCondition {
 
 // One replica of a job (a Job has one, "main-0"; a TrainJob one per type and index).
 struct ReplicaStatus {
-  std::string name;     // type in lower case, '-', index: "worker-1"
-  std::string type;     // "Main", "Chief", "Master", "PS", "Worker", "Evaluator", "Launcher"
-  int32_t index = 0;    // within its type
-  int32_t rank = 0;     // CADRE_RANK
-  std::string uid;      // current instance: "<job>-<name>-<attempt>"; changes on each restart
-  std::string state;    // "Pending", "Starting", "Running", "Succeeded", "Failed"
+  std::string name;   // type in lower case, '-', index: "worker-1"
+  std::string type;   // "Main", "Chief", "Master", "PS", "Worker", "Evaluator", "Launcher"
+  int32_t index = 0;  // within its type
+  int32_t rank = 0;   // CADRE_RANK
+  std::string uid;    // current instance: "<job>-<name>-<attempt>"; changes on each restart
+  ReplicaState state = ReplicaState::kPending;  // of the current instance
   std::string node;     // where the instance runs or ran; empty while Pending
   std::string address;  // host peers reach it at (the node's address)
   int32_t port = 0;     // its reserved port on that node (0: the node has no port range)
@@ -275,8 +277,8 @@ struct ReplicaStatus {
   std::string reason;                // of the last exit: "Completed", "Error", "NodeLost", ...
   int32_t restarts = 0;              // instances started after the first
   int64_t started_ms = 0;            // of the current instance; 0 until it runs
-  MSGPACK_DEFINE_MAP(name, type, index, rank, uid, state, node, address, port, gpu_indices,
-                     epoch, exit_code, reason, restarts, started_ms)
+  MSGPACK_DEFINE_MAP(name, type, index, rank, uid, state, node, address, port, gpu_indices, epoch,
+                     exit_code, reason, restarts, started_ms)
 };
 
 // Per replica type, like Kubeflow's replicaStatuses.
@@ -288,9 +290,9 @@ struct ReplicaCounts {
 };
 
 struct JobStatus {
-  std::string name;     // metadata.name
-  std::string kind;     // "Job" or "TrainJob"
-  std::string phase;    // "Queued", "Running", "Restarting", "Succeeded", "Failed"
+  std::string name;                    // metadata.name
+  std::string kind;                    // "Job" or "TrainJob"
+  JobPhase phase = JobPhase::kQueued;  // where the job is in its lifecycle
   std::string reason;   // why it is in that phase ("Completed", "Error", "Unschedulable", ...)
   std::string message;  // detail for the reason
   std::optional<int32_t> exit_code;  // of the replica, once it exited

@@ -6,6 +6,9 @@ namespace cadre::actors {
 namespace {
 
 using Verdict = ExitDecision::Verdict;
+using protocol::ReplicaState;
+constexpr auto kSucceeded = ReplicaState::kSucceeded;
+constexpr auto kFailed = ReplicaState::kFailed;
 
 spec::TrainJobSpec train_job(std::vector<std::pair<std::string, int>> types,
                              spec::RestartPolicy policy = spec::RestartPolicy::kOnFailure) {
@@ -24,11 +27,11 @@ spec::TrainJobSpec train_job(std::vector<std::pair<std::string, int>> types,
 }
 
 std::vector<protocol::ReplicaStatus> ended(const spec::TrainJobSpec& s, const std::string& name,
-                                           const std::string& state, int code,
+                                           ReplicaState state, int code,
                                            const std::string& reason = "") {
   auto replicas = initial_replicas(s);
   for (auto& r : replicas) {
-    r.state = "Running";
+    r.state = ReplicaState::kRunning;
     if (r.name == name) {
       r.state = state;
       r.exit_code = code;
@@ -45,7 +48,7 @@ size_t index_of(const std::vector<protocol::ReplicaStatus>& replicas, const std:
   return replicas.size();
 }
 
-ExitDecision decide(const spec::TrainJobSpec& s, const std::string& name, const std::string& state,
+ExitDecision decide(const spec::TrainJobSpec& s, const std::string& name, ReplicaState state,
                     int code, int restarts = 0, const std::string& reason = "") {
   auto replicas = ended(s, name, state, code, reason);
   return decide_after_exit(s, replicas, index_of(replicas, name), restarts);
@@ -61,7 +64,7 @@ TEST(GangRules, RanksFollowTypeOrderPsFirstThenChiefWorkersEvaluator) {
   for (const auto& r : replicas) {
     names.push_back(r.name);
     EXPECT_EQ(r.rank, static_cast<int>(names.size()) - 1);
-    EXPECT_EQ(r.state, "Pending");
+    EXPECT_EQ(r.state, ReplicaState::kPending);
   }
   EXPECT_EQ(names,
             (std::vector<std::string>{"ps-0", "chief-0", "worker-0", "worker-1", "evaluator-0"}));
@@ -75,73 +78,73 @@ TEST(GangRules, OnlyJobsWithoutParameterServersRestartAsAGang) {
 
 TEST(GangRules, WorkerZeroDecidesWithoutAChiefAndOthersFinishingDoNot) {
   auto s = train_job({{"Worker", 3}});
-  EXPECT_EQ(decide(s, "worker-1", "Succeeded", 0).verdict, Verdict::kNone);
-  EXPECT_EQ(decide(s, "worker-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(s, "worker-1", kSucceeded, 0).verdict, Verdict::kNone);
+  EXPECT_EQ(decide(s, "worker-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
 }
 
 TEST(GangRules, TheChiefOrMasterDecidesWhenPresent) {
   auto s = train_job({{"Chief", 1}, {"Worker", 2}});
-  EXPECT_EQ(decide(s, "worker-0", "Succeeded", 0).verdict, Verdict::kNone);
-  EXPECT_EQ(decide(s, "chief-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(s, "worker-0", kSucceeded, 0).verdict, Verdict::kNone);
+  EXPECT_EQ(decide(s, "chief-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
   auto m = train_job({{"Master", 1}, {"Worker", 1}});
-  EXPECT_EQ(decide(m, "master-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(m, "master-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
   auto mpi = train_job({{"Launcher", 1}, {"Worker", 2}});
-  EXPECT_EQ(decide(mpi, "worker-0", "Succeeded", 0).verdict, Verdict::kNone);
-  EXPECT_EQ(decide(mpi, "launcher-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(mpi, "worker-0", kSucceeded, 0).verdict, Verdict::kNone);
+  EXPECT_EQ(decide(mpi, "launcher-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
 }
 
 TEST(GangRules, AllWorkersPolicyWaitsForEveryWorker) {
   auto s = train_job({{"PS", 1}, {"Worker", 2}});
   s.success_policy = spec::SuccessPolicy::kAllWorkers;
-  auto replicas = ended(s, "worker-0", "Succeeded", 0);
+  auto replicas = ended(s, "worker-0", kSucceeded, 0);
   EXPECT_FALSE(job_succeeded(s, replicas));
-  replicas[index_of(replicas, "worker-1")].state = "Succeeded";
+  replicas[index_of(replicas, "worker-1")].state = kSucceeded;
   EXPECT_TRUE(job_succeeded(s, replicas));  // the PS still running does not matter
 }
 
 TEST(GangRules, NeverFailsTheJobOnAnyFailureWithTheReplicasReason) {
   auto s = train_job({{"Worker", 2}}, spec::RestartPolicy::kNever);
-  auto d = decide(s, "worker-1", "Failed", 3);
+  auto d = decide(s, "worker-1", kFailed, 3);
   EXPECT_EQ(d.verdict, Verdict::kFail);
   EXPECT_EQ(d.reason, "Error");
 }
 
 TEST(GangRules, OnFailureRestartsCollectivesAsAGangAndPsJobsInPlace) {
-  EXPECT_EQ(decide(train_job({{"Worker", 2}}), "worker-1", "Failed", 1).verdict,
+  EXPECT_EQ(decide(train_job({{"Worker", 2}}), "worker-1", kFailed, 1).verdict,
             Verdict::kRestartGang);
-  EXPECT_EQ(decide(train_job({{"PS", 1}, {"Worker", 2}}), "worker-1", "Failed", 1).verdict,
+  EXPECT_EQ(decide(train_job({{"PS", 1}, {"Worker", 2}}), "worker-1", kFailed, 1).verdict,
             Verdict::kRestartReplica);
 }
 
 TEST(GangRules, ALostNodeMovesEvenAPsJobAsAWhole) {
   auto s = train_job({{"PS", 1}, {"Worker", 2}});
-  EXPECT_EQ(decide(s, "ps-0", "Failed", 0, 0, "NodeLost").verdict, Verdict::kRestartGang);
+  EXPECT_EQ(decide(s, "ps-0", kFailed, 0, 0, "NodeLost").verdict, Verdict::kRestartGang);
 }
 
 TEST(GangRules, ExitCodePolicyRetriesSignalsAndLostNodesButNotProgramErrors) {
   auto s = train_job({{"Worker", 2}}, spec::RestartPolicy::kExitCode);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 137).verdict, Verdict::kRestartGang);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 128).verdict, Verdict::kRestartGang);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 255).verdict, Verdict::kRestartGang);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 127).verdict, Verdict::kFail);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 1).verdict, Verdict::kFail);
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 0, 0, "NodeLost").verdict, Verdict::kRestartGang);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 137).verdict, Verdict::kRestartGang);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 128).verdict, Verdict::kRestartGang);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 255).verdict, Verdict::kRestartGang);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 127).verdict, Verdict::kFail);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 1).verdict, Verdict::kFail);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 0, 0, "NodeLost").verdict, Verdict::kRestartGang);
 }
 
 TEST(GangRules, AlwaysRestartsEvenAfterSuccessUnlessTheJobSucceeded) {
   auto s = train_job({{"PS", 1}, {"Worker", 1}}, spec::RestartPolicy::kAlways);
-  EXPECT_EQ(decide(s, "ps-0", "Succeeded", 0).verdict, Verdict::kRestartReplica);
-  EXPECT_EQ(decide(s, "worker-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(s, "ps-0", kSucceeded, 0).verdict, Verdict::kRestartReplica);
+  EXPECT_EQ(decide(s, "worker-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
 }
 
 TEST(GangRules, BackoffLimitCountsRestartsAndEndsTheJob) {
   auto s = train_job({{"Worker", 2}});  // backoffLimit 2
-  EXPECT_EQ(decide(s, "worker-0", "Failed", 1, 1).verdict, Verdict::kRestartGang);
-  auto d = decide(s, "worker-0", "Failed", 1, 2);
+  EXPECT_EQ(decide(s, "worker-0", kFailed, 1, 1).verdict, Verdict::kRestartGang);
+  auto d = decide(s, "worker-0", kFailed, 1, 2);
   EXPECT_EQ(d.verdict, Verdict::kFail);
   EXPECT_EQ(d.reason, "BackoffLimitExceeded");
   // A launch lost with a restarted coordinator is retried for free.
-  auto lost = decide(s, "worker-0", "Failed", 0, 2, "LaunchLost");
+  auto lost = decide(s, "worker-0", kFailed, 0, 2, "LaunchLost");
   EXPECT_EQ(lost.verdict, Verdict::kRestartGang);
   EXPECT_FALSE(lost.counts);
 }
@@ -154,9 +157,9 @@ TEST(GangRules, AJobIsOneMainReplicaThatNeverRestarts) {
   auto replicas = initial_replicas(s);
   ASSERT_EQ(replicas.size(), 1u);
   EXPECT_EQ(replicas[0].name, "main-0");
-  EXPECT_EQ(decide(s, "main-0", "Succeeded", 0).verdict, Verdict::kSucceeded);
-  EXPECT_EQ(decide(s, "main-0", "Failed", 3).verdict, Verdict::kFail);
-  EXPECT_EQ(decide(s, "main-0", "Failed", 0, 0, "NodeLost").verdict, Verdict::kFail);
+  EXPECT_EQ(decide(s, "main-0", kSucceeded, 0).verdict, Verdict::kSucceeded);
+  EXPECT_EQ(decide(s, "main-0", kFailed, 3).verdict, Verdict::kFail);
+  EXPECT_EQ(decide(s, "main-0", kFailed, 0, 0, "NodeLost").verdict, Verdict::kFail);
 }
 
 TEST(GangRules, ExitDescriptionsNameTheReplicaAndWhatHappened) {

@@ -28,7 +28,7 @@ JobRecord record(const std::string& name) {
   JobRecord r;
   r.status.name = name;
   r.status.kind = "Job";
-  r.status.phase = "Running";
+  r.status.phase = protocol::JobPhase::kRunning;
   r.status.node = "n1";
   r.status.replica = name + "-main-0-0";
   r.status.created_ms = 1000;
@@ -44,7 +44,9 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
     JobRecord r = record("a");
     r.status.exit_code = 3;
     r.status.restarts = 2;
-    r.status.conditions.push_back({"Running", "True", "GangStarted", "all 2 replicas run", 5});
+    r.status.conditions.push_back({protocol::ConditionType::kRunning,
+                                   protocol::ConditionStatus::kTrue, "GangStarted",
+                                   "all 2 replicas run", 5});
     protocol::ReplicaStatus replica;
     replica.name = "worker-1";
     replica.type = "Worker";
@@ -98,7 +100,8 @@ TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {
 TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
   auto store = open();
   ASSERT_TRUE(store->put_job(record("a")).ok());
-  ASSERT_TRUE(store->append_event("a", {1, "Normal", "Created", "job created"}).ok());
+  ASSERT_TRUE(
+      store->append_event("a", {1, protocol::EventType::kNormal, "Created", "job created"}).ok());
   ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}).ok());
   ASSERT_TRUE(store->delete_job("a").ok());
   EXPECT_TRUE(store->load_jobs()->empty());
@@ -108,7 +111,9 @@ TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
 TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
   auto store = open();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(store->append_event("a", {i, "Normal", "R" + std::to_string(i), ""}).ok());
+    ASSERT_TRUE(
+        store->append_event("a", {i, protocol::EventType::kNormal, "R" + std::to_string(i), ""})
+            .ok());
   }
   auto events = store->events("a", 3);
   ASSERT_EQ(events->size(), 3u);

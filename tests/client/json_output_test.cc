@@ -11,7 +11,7 @@ protocol::NodeStatus a_node() {
   protocol::NodeStatus node;
   node.name = "local-1";
   node.address = "127.0.0.1";
-  node.state = "Ready";
+  node.state = protocol::NodeState::kReady;
   node.cpu_millis = 1500;
   node.memory_bytes = 8ll << 30;
   node.gpus = 2;
@@ -27,7 +27,7 @@ protocol::JobStatus a_queued_job() {
   protocol::JobStatus job;
   job.name = "hello";
   job.kind = "Job";
-  job.phase = "Queued";
+  job.phase = protocol::JobPhase::kQueued;
   job.created_ms = 1714564800000;  // 2024-05-01T12:00:00Z
   return job;
 }
@@ -67,7 +67,7 @@ TEST(JobToJson, HasEveryDocumentedKeyWithNullsUntilTheJobGetsThere) {
 
 TEST(JobToJson, ReportsExitCodeZeroAndLatestMetricsOnceExited) {
   auto job = a_queued_job();
-  job.phase = "Succeeded";
+  job.phase = protocol::JobPhase::kSucceeded;
   job.exit_code = 0;
   job.metrics = {{"accuracy", 0.5}};
   const auto json = job_to_json(job, false);
@@ -78,7 +78,8 @@ TEST(JobToJson, ReportsExitCodeZeroAndLatestMetricsOnceExited) {
 
 TEST(JobToJson, AddsEventsAndManifestInDetail) {
   auto job = a_queued_job();
-  job.events.push_back({1714564801000, "Normal", "Scheduled", "placed on local-1"});
+  job.events.push_back(
+      {1714564801000, protocol::EventType::kNormal, "Scheduled", "placed on local-1"});
   job.manifest = "kind: Job\n";
   const auto json = job_to_json(job, true);
   ASSERT_EQ(json["events"].size(), 1u);

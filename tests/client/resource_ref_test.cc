@@ -95,15 +95,15 @@ TEST(CheckReplicaName, RejectsOtherShapesNamingTheValueAndTheExpectedForm) {
 }
 
 TEST(ParseWaitCondition, AcceptsPhasesBareOrAsKubectlConditions) {
-  EXPECT_EQ(*parse_wait_condition("Succeeded"), "Succeeded");
-  EXPECT_EQ(*parse_wait_condition("condition=Succeeded"), "Succeeded");
-  EXPECT_EQ(*parse_wait_condition("condition=complete"), "Succeeded");
-  EXPECT_EQ(*parse_wait_condition("failed"), "Failed");
-  EXPECT_EQ(*parse_wait_condition("Condition=Failed"), "Failed");
-  EXPECT_EQ(*parse_wait_condition("Running"), "Running");
-  EXPECT_EQ(*parse_wait_condition("restarting"), "Restarting");
-  EXPECT_EQ(*parse_wait_condition("condition=Restarting"), "Restarting");
-  EXPECT_EQ(*parse_wait_condition("Queued"), "Queued");
+  EXPECT_EQ(*parse_wait_condition("Succeeded"), protocol::JobPhase::kSucceeded);
+  EXPECT_EQ(*parse_wait_condition("condition=Succeeded"), protocol::JobPhase::kSucceeded);
+  EXPECT_EQ(*parse_wait_condition("condition=complete"), protocol::JobPhase::kSucceeded);
+  EXPECT_EQ(*parse_wait_condition("failed"), protocol::JobPhase::kFailed);
+  EXPECT_EQ(*parse_wait_condition("Condition=Failed"), protocol::JobPhase::kFailed);
+  EXPECT_EQ(*parse_wait_condition("Running"), protocol::JobPhase::kRunning);
+  EXPECT_EQ(*parse_wait_condition("restarting"), protocol::JobPhase::kRestarting);
+  EXPECT_EQ(*parse_wait_condition("condition=Restarting"), protocol::JobPhase::kRestarting);
+  EXPECT_EQ(*parse_wait_condition("Queued"), protocol::JobPhase::kQueued);
 }
 
 TEST(ParseWaitCondition, RejectsAnythingElseNamingTheValue) {

@@ -21,12 +21,12 @@ TEST(JobsTable, ShowsKubectlColumnsWithDashesForUnsetValues) {
   protocol::JobStatus running;
   running.name = "hello";
   running.kind = "Job";
-  running.phase = "Running";
+  running.phase = protocol::JobPhase::kRunning;
   running.node = "local-1";
   running.created_ms = kNow - 65000;
   protocol::JobStatus failed = running;
   failed.name = "fail";
-  failed.phase = "Failed";
+  failed.phase = protocol::JobPhase::kFailed;
   failed.reason = "Error";
   failed.exit_code = 3;
   EXPECT_EQ(jobs_table({running, failed}, kNow, false),
@@ -48,7 +48,7 @@ TEST(JobsTable, WideAddsMetricsAndMessage) {
 TEST(NodesTable, ShowsAllocatedOverAllocatable) {
   protocol::NodeStatus node;
   node.name = "local-1";
-  node.state = "Ready";
+  node.state = protocol::NodeState::kReady;
   node.cpu_millis = 4000;
   node.allocated_cpu_millis = 500;
   node.memory_bytes = 16ll << 30;
@@ -78,13 +78,13 @@ TEST(DescribeJob, ShowsStatusMetricsManifestAndEvents) {
   protocol::JobStatus job;
   job.name = "fail";
   job.kind = "Job";
-  job.phase = "Failed";
+  job.phase = protocol::JobPhase::kFailed;
   job.reason = "Error";
   job.exit_code = 3;
   job.created_ms = kNow - 10000;
   job.metrics = {{"accuracy", 0.5}};
   job.manifest = "kind: Job\nmetadata:\n  name: fail\n";
-  job.events.push_back({kNow - 5000, "Warning", "Failed", "exit code 3"});
+  job.events.push_back({kNow - 5000, protocol::EventType::kWarning, "Failed", "exit code 3"});
   const std::string page = describe_job(job, kNow);
   EXPECT_NE(page.find("Phase:      Failed\n"), std::string::npos) << page;
   EXPECT_NE(page.find("Exit Code:  3\n"), std::string::npos) << page;
@@ -187,7 +187,7 @@ TEST(DescribeTrainJob, SaysNoneForSectionsTheCoordinatorHasNotFilledYet) {
   protocol::JobStatus job;
   job.name = "queued";
   job.kind = "TrainJob";
-  job.phase = "Queued";
+  job.phase = protocol::JobPhase::kQueued;
   const std::string page = describe_job(job, kNow);
   EXPECT_NE(page.find("Conditions: <none>\nReplicas:   <none>\nReplica Statuses: <none>\n"
                       "Metrics:    <none>\n"),
@@ -202,7 +202,7 @@ TEST(DescribeJob, ShowsTheMainReplicaWhenTheCoordinatorSendsIt) {
   protocol::ReplicaStatus main;
   main.name = "main-0";
   main.type = "Main";
-  main.state = "Succeeded";
+  main.state = protocol::ReplicaState::kSucceeded;
   main.node = "local-1";
   main.address = "127.0.0.1";
   main.exit_code = 0;

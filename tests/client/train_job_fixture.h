@@ -18,7 +18,7 @@ inline protocol::ReplicaStatus a_replica(const std::string& type, int32_t index,
   replica.name =
       (type == "PS" ? std::string("ps") : std::string("worker")) + "-" + std::to_string(index);
   replica.uid = "mnist-" + replica.name + "-0";
-  replica.state = "Running";
+  replica.state = protocol::ReplicaState::kRunning;
   replica.node = node;
   replica.address = node == "gpu-1" ? "10.0.0.1" : "10.0.0.2";
   replica.port = port;
@@ -31,7 +31,7 @@ inline protocol::JobStatus a_ps_train_job(int64_t now_ms) {
   protocol::JobStatus job;
   job.name = "mnist";
   job.kind = "TrainJob";
-  job.phase = "Running";
+  job.phase = protocol::JobPhase::kRunning;
   job.reason = "GangScheduled";
   job.created_ms = now_ms - 125000;
   job.started_ms = now_ms - 120000;
@@ -58,11 +58,15 @@ inline protocol::JobStatus a_ps_train_job(int64_t now_ms) {
   job.replica_statuses["Worker"] = protocol::ReplicaCounts{2, 0, 0};
 
   job.conditions = {
-      {"Created", "True", "TrainJobCreated", "", now_ms - 125000},
-      {"Running", "True", "GangScheduled", "all 3 replicas running", now_ms - 30000},
-      {"Restarting", "False", "ReplicaRestarted", "worker-1: node gpu-3 lost", now_ms - 31000},
+      {protocol::ConditionType::kCreated, protocol::ConditionStatus::kTrue, "TrainJobCreated", "",
+       now_ms - 125000},
+      {protocol::ConditionType::kRunning, protocol::ConditionStatus::kTrue, "GangScheduled",
+       "all 3 replicas running", now_ms - 30000},
+      {protocol::ConditionType::kRestarting, protocol::ConditionStatus::kFalse, "ReplicaRestarted",
+       "worker-1: node gpu-3 lost", now_ms - 31000},
   };
-  job.events.push_back({now_ms - 31000, "Warning", "NodeLost", "worker-1 on gpu-3"});
+  job.events.push_back(
+      {now_ms - 31000, protocol::EventType::kWarning, "NodeLost", "worker-1 on gpu-3"});
   return job;
 }
 

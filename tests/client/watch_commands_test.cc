@@ -52,7 +52,7 @@ class FakeCoordinator : public Coordinator {
   }
 };
 
-protocol::GetReply job_in(const std::string& phase, std::optional<int32_t> exit_code = {},
+protocol::GetReply job_in(protocol::JobPhase phase, std::optional<int32_t> exit_code = {},
                           const std::string& reason = "") {
   protocol::JobStatus job;
   job.name = "hello";
@@ -64,7 +64,7 @@ protocol::GetReply job_in(const std::string& phase, std::optional<int32_t> exit_
   return reply;
 }
 
-WaitOptions wait_for(const std::string& condition, int timeout_ms = 2000) {
+WaitOptions wait_for(protocol::JobPhase condition, int timeout_ms = 2000) {
   WaitOptions options;
   options.ref = *parse_resource_ref({"job/hello"});
   options.condition = condition;
@@ -75,29 +75,31 @@ WaitOptions wait_for(const std::string& condition, int timeout_ms = 2000) {
 
 TEST(WaitForJob, SucceedsOnceThePhaseIsReached) {
   FakeCoordinator fake;
-  fake.gets = {job_in("Queued"), job_in("Running"), job_in("Succeeded", 0)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for("Succeeded")).ok());
+  fake.gets = {job_in(protocol::JobPhase::kQueued), job_in(protocol::JobPhase::kRunning),
+               job_in(protocol::JobPhase::kSucceeded, 0)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded)).ok());
   EXPECT_EQ(fake.get_calls, 3);
 }
 
 TEST(WaitForJob, FailsNamingThePhaseWhenTheJobEndsOtherwise) {
   FakeCoordinator fake;
-  fake.gets = {job_in("Running"), job_in("Failed", 3, "Error")};
-  const Status status = wait_for_job(fake, wait_for("Succeeded"));
+  fake.gets = {job_in(protocol::JobPhase::kRunning),
+               job_in(protocol::JobPhase::kFailed, 3, "Error")};
+  const Status status = wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded));
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.message(), "job/hello is Failed (Error: exit code 3), not Succeeded");
 }
 
 TEST(WaitForJob, WaitingForFailedSucceedsOnFailure) {
   FakeCoordinator fake;
-  fake.gets = {job_in("Failed", 3, "Error")};
-  EXPECT_TRUE(wait_for_job(fake, wait_for("Failed")).ok());
+  fake.gets = {job_in(protocol::JobPhase::kFailed, 3, "Error")};
+  EXPECT_TRUE(wait_for_job(fake, wait_for(protocol::JobPhase::kFailed)).ok());
 }
 
 TEST(WaitForJob, TimesOutReportingTheCurrentPhase) {
   FakeCoordinator fake;
-  fake.gets = {job_in("Running")};
-  const Status status = wait_for_job(fake, wait_for("Succeeded", 50));
+  fake.gets = {job_in(protocol::JobPhase::kRunning)};
+  const Status status = wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded, 50));
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(status.message(),
@@ -107,11 +109,12 @@ TEST(WaitForJob, TimesOutReportingTheCurrentPhase) {
 TEST(WaitForJob, FailsAtOnceWhenTheJobDoesNotExist) {
   FakeCoordinator fake;
   fake.gets = {Result<protocol::GetReply>(NotFound("job hello not found"))};
-  const Status status = wait_for_job(fake, wait_for("Succeeded"));
+  const Status status = wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded));
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(fake.get_calls, 1);
   fake.gets = {protocol::GetReply{}};
-  EXPECT_EQ(wait_for_job(fake, wait_for("Succeeded")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded)).code(),
+            StatusCode::kNotFound);
 }
 
 protocol::LogsReply chunk(const std::string& data, int64_t offset, bool finished) {
@@ -191,14 +194,14 @@ TEST(ApplyManifests, SendsEachDocumentAndStopsAtTheFirstRefusal) {
   EXPECT_EQ(fake.applies[0].manifest, "kind: Job\nmetadata: {name: a}\n");
 }
 
-protocol::GetReply train_job_in(const std::string& phase, int32_t restarts) {
+protocol::GetReply train_job_in(protocol::JobPhase phase, int32_t restarts) {
   protocol::GetReply reply = job_in(phase);
   reply.jobs[0].kind = "TrainJob";
   reply.jobs[0].restarts = restarts;
   return reply;
 }
 
-WaitOptions wait_for_train_job(const std::string& condition, int timeout_ms = 2000) {
+WaitOptions wait_for_train_job(protocol::JobPhase condition, int timeout_ms = 2000) {
   WaitOptions options = wait_for(condition, timeout_ms);
   options.ref = *parse_resource_ref({"trainjob/hello"});
   return options;
@@ -206,8 +209,9 @@ WaitOptions wait_for_train_job(const std::string& condition, int timeout_ms = 20
 
 TEST(WaitForTrainJob, AsksForTrainJobsAndSucceedsOnceThePhaseIsReached) {
   FakeCoordinator fake;
-  fake.gets = {train_job_in("Queued", 0), train_job_in("Running", 0)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Running")).ok());
+  fake.gets = {train_job_in(protocol::JobPhase::kQueued, 0),
+               train_job_in(protocol::JobPhase::kRunning, 0)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRunning)).ok());
   ASSERT_EQ(fake.get_requests.size(), 2u);
   EXPECT_EQ(fake.get_requests[0].resource, "trainjobs");
   EXPECT_EQ(fake.get_requests[0].name, "hello");
@@ -215,29 +219,32 @@ TEST(WaitForTrainJob, AsksForTrainJobsAndSucceedsOnceThePhaseIsReached) {
 
 TEST(WaitForTrainJob, RestartingIsReachedInThePhaseOrByARestartBetweenPolls) {
   FakeCoordinator fake;
-  fake.gets = {train_job_in("Running", 1), train_job_in("Restarting", 1)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Restarting")).ok());
+  fake.gets = {train_job_in(protocol::JobPhase::kRunning, 1),
+               train_job_in(protocol::JobPhase::kRestarting, 1)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)).ok());
   EXPECT_EQ(fake.get_calls, 2);
 
   // The restart began and ended between two polls: only the count shows it.
   fake.get_calls = 0;
-  fake.gets = {train_job_in("Running", 1), train_job_in("Running", 1), train_job_in("Running", 2)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job("Restarting")).ok());
+  fake.gets = {train_job_in(protocol::JobPhase::kRunning, 1),
+               train_job_in(protocol::JobPhase::kRunning, 1),
+               train_job_in(protocol::JobPhase::kRunning, 2)};
+  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)).ok());
   EXPECT_EQ(fake.get_calls, 3);
 
   // Restarts from before the wait began do not count.
-  fake.gets = {train_job_in("Running", 3)};
-  EXPECT_EQ(wait_for_job(fake, wait_for_train_job("Restarting", 20)).code(),
+  fake.gets = {train_job_in(protocol::JobPhase::kRunning, 3)};
+  EXPECT_EQ(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting, 20)).code(),
             StatusCode::kDeadlineExceeded);
 }
 
 TEST(WaitForTrainJob, FailsNamingTheTrainJobWhenItEndsOtherwise) {
   FakeCoordinator fake;
-  protocol::GetReply failed = train_job_in("Failed", 6);
+  protocol::GetReply failed = train_job_in(protocol::JobPhase::kFailed, 6);
   failed.jobs[0].reason = "BackoffLimitExceeded";
   failed.jobs[0].message = "7 restarts, backoffLimit 6";
   fake.gets = {failed};
-  const Status status = wait_for_job(fake, wait_for_train_job("Succeeded"));
+  const Status status = wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kSucceeded));
   EXPECT_EQ(status.message(),
             "trainjob/hello is Failed (BackoffLimitExceeded: 7 restarts, backoffLimit 6), "
             "not Succeeded");
@@ -294,7 +301,7 @@ TEST(DeleteManifests, DeletesATrainJobByItsKind) {
 
 TEST(GetResources, ListsTrainJobsWithTheirOwnTableAndJobsWithTheirs) {
   FakeCoordinator fake;
-  fake.gets = {train_job_in("Running", 2)};
+  fake.gets = {train_job_in(protocol::JobPhase::kRunning, 2)};
   std::ostringstream out;
   ASSERT_TRUE(
       get_resources(fake, *parse_resource_ref({"trainjobs"}), OutputFormat::kTable, out).ok());
@@ -302,7 +309,7 @@ TEST(GetResources, ListsTrainJobsWithTheirOwnTableAndJobsWithTheirs) {
   EXPECT_EQ(out.str().rfind("NAME    STATE     REPLICAS   RESTARTS   AGE\n", 0), 0u) << out.str();
 
   out.str("");
-  fake.gets = {job_in("Running")};
+  fake.gets = {job_in(protocol::JobPhase::kRunning)};
   fake.gets.front().value().jobs[0].kind = "Job";
   ASSERT_TRUE(get_resources(fake, *parse_resource_ref({"jobs"}), OutputFormat::kTable, out).ok());
   EXPECT_EQ(fake.get_requests[1].resource, "jobs");
@@ -321,7 +328,7 @@ TEST(GetResources, SaysWhichTrainJobWasNotFound) {
 
 TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {
   protocol::JobStatus job;
-  job.phase = "Failed";
+  job.phase = protocol::JobPhase::kFailed;
   job.reason = "DeadlineExceeded";
   job.message = "ran longer than 10s";
   job.exit_code = 137;

@@ -1,0 +1,696 @@
+#include "actors/job_state_machine.h"
+
+#include <algorithm>
+
+#include "actors/replica_environment.h"
+#include "actors/wall_clock.h"
+
+namespace cadre::actors {
+
+using protocol::ConditionStatus;
+using protocol::ConditionType;
+using protocol::EventType;
+using protocol::JobPhase;
+using protocol::ReplicaState;
+using Verdict = ExitDecision::Verdict;
+namespace reason = protocol::reason;
+namespace fx = job_effect;
+
+JobStateMachine::JobStateMachine(JobRecord record, spec::TrainJobSpec spec,
+                                 JobMachineOptions options)
+    : rec_(std::move(record)), spec_(std::move(spec)), options_(std::move(options)) {
+  if (!options_.now_ms) options_.now_ms = wall_ms;
+  if (rec_.status.replicas.empty()) rec_.status.replicas = initial_replicas(spec_);
+  confirmed_.assign(replicas().size(), true);
+  rec_.status.priority = spec_.run_policy.scheduling.priority;
+  rec_.status.queue = spec_.run_policy.scheduling.queue;
+}
+
+// ---- queries ---------------------------------------------------------------
+
+std::optional<size_t> JobStateMachine::find_uid(const std::string& uid) const {
+  for (size_t i = 0; i < replicas().size(); ++i) {
+    if (replicas()[i].uid == uid) return i;
+  }
+  return std::nullopt;
+}
+
+bool JobStateMachine::none_alive() const {
+  return std::none_of(replicas().begin(), replicas().end(),
+                      [](const ReplicaStatus& r) { return protocol::is_alive(r.state); });
+}
+
+bool JobStateMachine::all_up() const {
+  return std::all_of(replicas().begin(), replicas().end(), [](const ReplicaStatus& r) {
+    return r.state == ReplicaState::kRunning || r.state == ReplicaState::kSucceeded;
+  });
+}
+
+int64_t JobStateMachine::grace_ms(const ReplicaStatus& r) const {
+  const auto& g = spec_of(r).tmpl.termination_grace_seconds;
+  return g ? *g * 1000 : options_.policy.kill_grace.count();
+}
+
+protocol::JobStatus JobStateMachine::status() const {
+  protocol::JobStatus st = rec_.status;
+  // The summary fields older clients read, and the per-type counts.
+  st.replica_statuses.clear();
+  for (const auto& r : st.replicas) {
+    auto& counts = st.replica_statuses[r.type];
+    if (protocol::is_alive(r.state)) counts.active++;
+    if (r.state == ReplicaState::kSucceeded) counts.succeeded++;
+    if (r.state == ReplicaState::kFailed) counts.failed++;
+  }
+  if (!st.replicas.empty()) {
+    st.node = st.replicas.front().node;
+    st.replica = st.replicas.front().uid;
+  }
+  return st;
+}
+
+protocol::JobStatus JobStateMachine::summary() const {
+  protocol::JobStatus st = status();
+  st.manifest.clear();  // the manager's cache holds summaries only
+  return st;
+}
+
+ReplicaLocation JobStateMachine::locate(const std::string& replica) const {
+  const ReplicaStatus* r = nullptr;
+  if (replica.empty()) {
+    // The replica whose exit decides the job (chief, master, launcher, else rank 0).
+    for (const char* leader : {"Main", "Chief", "Master", "Launcher", "Worker"}) {
+      for (const auto& x : replicas()) {
+        if (r == nullptr && x.type == leader && x.index == 0) r = &x;
+      }
+    }
+    if (r == nullptr && !replicas().empty()) r = &replicas().front();
+  } else {
+    for (const auto& x : replicas()) {
+      if (x.name == replica) r = &x;
+    }
+  }
+  ReplicaLocation loc;
+  if (r == nullptr) return loc;
+  loc.found = !r->node.empty() && !r->uid.empty();
+  loc.node = r->node;
+  loc.epoch = r->epoch;
+  loc.uid = r->uid;
+  loc.finished = !protocol::is_alive(r->state) && r->state != ReplicaState::kPending;
+  return loc;
+}
+
+// ---- durability --------------------------------------------------------------
+
+void JobStateMachine::persist(JobEffects& out, std::vector<Deferred> then) {
+  const uint64_t seq = ++next_seq_;
+  then.insert(then.begin(), Publish{});
+  for (auto& d : then) deferred_.emplace_back(seq, std::move(d));
+  out.push_back(fx::Persist{seq});
+}
+
+JobEffects JobStateMachine::on_stored(uint64_t seq, const Status& status) {
+  JobEffects out;
+  if (status.ok()) {
+    store_failures_ = 0;
+    release_deferred(out, seq);
+    return out;
+  }
+  // A later write is on its way and holds this one's changes too: let it decide.
+  if (seq < next_seq_) return out;
+  ++store_failures_;
+  if (store_failures_ == options_.policy.store_retry.attempts + 1 && !gave_up_on_store_) {
+    give_up_on_store(out, status);
+  } else if (store_failures_ <= options_.policy.store_retry.attempts) {
+    event(out, EventType::kWarning, reason::kStoreRetry,
+          "state not stored (" + status.message() + "); retry " + std::to_string(store_failures_) +
+              " of " + std::to_string(options_.policy.store_retry.attempts));
+  }
+  if (!retry_armed_) {
+    // Doubling backoff, capped: the write is retried as long as the job lives, so the
+    // final state reaches the store once it comes back.
+    auto delay = options_.policy.store_retry.initial;
+    for (int k = 1; k < store_failures_ && delay < options_.policy.store_retry.max; ++k) delay *= 2;
+    delay = std::min(delay, options_.policy.store_retry.max);
+    retry_armed_ = true;
+    out.push_back(fx::StartTimer{delay, JobTimer{JobTimer::Kind::kStoreRetry, ""}});
+  }
+  return out;
+}
+
+void JobStateMachine::release_deferred(JobEffects& out, uint64_t upto) {
+  // Take the ready ones out first: running one may persist and defer more.
+  std::vector<Deferred> ready;
+  auto it = deferred_.begin();
+  for (; it != deferred_.end() && it->first <= upto; ++it) ready.push_back(std::move(it->second));
+  deferred_.erase(deferred_.begin(), it);
+  bool published = false;
+  for (const auto& d : ready) {
+    if (std::holds_alternative<Publish>(d)) {
+      if (published) continue;  // one summary per release is enough: it is the latest
+      published = true;
+    }
+    run_deferred(out, d);
+  }
+}
+
+void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
+  if (const auto* l = std::get_if<LaunchIfCurrent>(&d)) {
+    const auto& r = replicas()[l->index];
+    if (r.uid != l->uid || r.state != ReplicaState::kStarting) return;
+    const JobIdentity id{
+        name(), spec_.metadata.ns, rec_.token,
+        options_.policy.checkpoint_root.empty()
+            ? ""
+            : options_.policy.checkpoint_root + "/" + spec_.metadata.ns + "/" + name()};
+    out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
+  } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
+    out.push_back(fx::AckExit{a->node, a->epoch, a->uid});
+  } else if (std::holds_alternative<FinishDeleteIfDone>(d)) {
+    if (deleting_ && none_alive()) complete_delete(out);
+  } else if (std::holds_alternative<Publish>(d)) {
+    out.push_back(fx::PublishSummary{});
+  }
+}
+
+// The store refused every retry: nothing held back may happen now. Launches never
+// sent are abandoned (their replicas never ran), exits stay unacknowledged (agents
+// resend them), and the job fails with the reason; its replicas are stopped.
+void JobStateMachine::give_up_on_store(JobEffects& out, const Status& status) {
+  gave_up_on_store_ = true;
+  std::vector<std::pair<uint64_t, Deferred>> kept;
+  for (auto& [seq, d] : deferred_) {
+    if (std::holds_alternative<FinishDeleteIfDone>(d)) kept.emplace_back(seq, std::move(d));
+  }
+  deferred_ = std::move(kept);
+  for (auto& r : replicas()) {
+    if (r.state != ReplicaState::kStarting) continue;
+    r.state = ReplicaState::kFailed;
+    r.reason = reason::kStoreUnavailable;
+    out.push_back(fx::Release{slot_key(r)});
+  }
+  const std::string message = "the coordinator could not store the job's state after " +
+                              std::to_string(options_.policy.store_retry.attempts) +
+                              " retries: " + status.message();
+  if (!protocol::is_terminal(rec_.status.phase)) {
+    finish(out, JobPhase::kFailed, reason::kStoreUnavailable, message, /*kill_all=*/true);
+  }
+  // Tell readers now: this job's state may not survive a restart.
+  out.push_back(fx::PublishSummary{});
+}
+
+// ---- small transitions ---------------------------------------------------------
+
+void JobStateMachine::event(JobEffects& out, EventType type, const std::string& why,
+                            const std::string& message) {
+  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+}
+
+// Kubeflow-style conditions: one entry per type; Queued, Running and Restarting
+// exclude each other, and a finished job has none of them True.
+void JobStateMachine::set_condition(ConditionType type, const std::string& why,
+                                    const std::string& message) {
+  auto& conditions = rec_.status.conditions;
+  const bool finished = type == ConditionType::kSucceeded || type == ConditionType::kFailed;
+  for (auto& c : conditions) {
+    const bool exclusive = c.type == ConditionType::kQueued || c.type == ConditionType::kRunning ||
+                           c.type == ConditionType::kRestarting;
+    if (c.type != type && c.status == ConditionStatus::kTrue && (exclusive || finished) &&
+        c.type != ConditionType::kCreated) {
+      c.status = ConditionStatus::kFalse;
+      c.last_transition_ms = now();
+    }
+  }
+  auto it = std::find_if(conditions.begin(), conditions.end(),
+                         [&](const auto& c) { return c.type == type; });
+  const protocol::JobCondition condition{type, ConditionStatus::kTrue, why, message, now()};
+  if (it == conditions.end()) {
+    conditions.push_back(condition);
+  } else {
+    *it = condition;
+  }
+}
+
+void JobStateMachine::set_phase(JobPhase phase, const std::string& why,
+                                const std::string& message) {
+  rec_.status.phase = phase;
+  rec_.status.reason = why;
+  rec_.status.message = message;
+  set_condition(protocol::condition_of(phase), why, message);
+}
+
+// Sends the kill and marks the replica Terminating; if its end is never reported
+// (its node went silent) a timer declares it gone once the lease has surely killed it.
+void JobStateMachine::terminate(JobEffects& out, ReplicaStatus& r, const std::string& why) {
+  if (!protocol::is_alive(r.state)) return;
+  r.state = ReplicaState::kTerminating;
+  out.push_back(fx::Kill{r.node, r.epoch, protocol::KillReplica{r.uid, grace_ms(r), why}});
+  const auto wait = std::chrono::milliseconds(grace_ms(r)) + options_.policy.lost_after;
+  out.push_back(fx::StartTimer{wait, JobTimer{JobTimer::Kind::kKillUnanswered, r.uid}});
+}
+
+void JobStateMachine::request_placement(JobEffects& out) {
+  GangRequest gang;
+  gang.job = name();
+  gang.attempt = ++placement_attempt_;
+  gang.placement = spec_.run_policy.scheduling.placement;
+  gang.priority = spec_.run_policy.scheduling.priority;
+  for (const auto& r : replicas()) gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources});
+  out.push_back(fx::RequestPlacement{std::move(gang)});
+}
+
+// A new instance of a replica: a fresh uid, so the agent's folder, log and any
+// late report of the old instance stay apart.
+void JobStateMachine::new_instance(ReplicaStatus& r) {
+  r.uid = name() + "-" + r.name + "-" + std::to_string(rec_.attempts++);
+  r.state = ReplicaState::kStarting;
+  r.started_ms = 0;
+}
+
+void JobStateMachine::arm_deadline(JobEffects& out) {
+  const auto& deadline = spec_.run_policy.active_deadline_seconds;
+  if (!deadline || protocol::is_terminal(rec_.status.phase)) return;
+  const int64_t due = rec_.status.created_ms + *deadline * 1000;
+  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
+                               JobTimer{JobTimer::Kind::kDeadline, ""}});
+}
+
+void JobStateMachine::arm_ttl(JobEffects& out) {
+  const auto& ttl = spec_.run_policy.ttl_seconds_after_finished;
+  if (!ttl) return;
+  const int64_t due = rec_.status.finished_ms + *ttl * 1000;
+  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
+                               JobTimer{JobTimer::Kind::kExpire, ""}});
+}
+
+// ---- lifecycle ------------------------------------------------------------------
+
+JobEffects JobStateMachine::create() {
+  JobEffects out;
+  set_condition(ConditionType::kCreated, reason::kCreated, "job created");
+  set_condition(ConditionType::kQueued, reason::kQueued, "waiting for the whole gang to fit");
+  request_placement(out);
+  arm_deadline(out);
+  out.push_back(fx::PublishSummary{});
+  return out;
+}
+
+// After a coordinator restart: hold what placed instances hold and wait for their
+// nodes to report them; place again what was waiting.
+JobEffects JobStateMachine::restore() {
+  JobEffects out;
+  bool any_alive = false;
+  for (size_t i = 0; i < replicas().size(); ++i) {
+    auto& r = replicas()[i];
+    if (!protocol::is_alive(r.state)) continue;
+    any_alive = true;
+    confirmed_[i] = false;
+    out.push_back(
+        fx::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices, r.port});
+    out.push_back(fx::StartTimer{options_.policy.lost_after,
+                                 JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
+  }
+  if (protocol::is_terminal(rec_.status.phase)) {
+    arm_ttl(out);
+  } else if (!any_alive) {
+    place_gang_again(out);
+  }
+  arm_deadline(out);
+  out.push_back(fx::PublishSummary{});
+  return out;
+}
+
+JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placement>& placements) {
+  JobEffects out;
+  if (attempt != placement_attempt_ || protocol::is_terminal(rec_.status.phase) || deleting_ ||
+      placements.size() != replicas().size()) {
+    // Nothing of this job runs while its gang waits for placement: free it all.
+    out.push_back(fx::Release{name() + "/"});
+    return out;
+  }
+  std::string where;
+  std::vector<Deferred> launches;
+  for (size_t i = 0; i < placements.size(); ++i) {
+    auto& r = replicas()[i];
+    const auto& p = placements[i];
+    r.node = p.node;
+    r.address = p.address;
+    r.epoch = p.epoch;
+    r.port = p.port;
+    r.gpu_indices = p.gpu_indices;
+    new_instance(r);
+    confirmed_[i] = true;
+    launches.push_back(LaunchIfCurrent{i, r.uid});
+    where += (where.empty() ? "" : ", ") + r.name + "@" + p.node +
+             (p.port ? ":" + std::to_string(p.port) : "");
+  }
+  event(out, EventType::kNormal, reason::kScheduled,
+        "gang of " + std::to_string(placements.size()) + " placed: " + where);
+  // Launch only once the placement is durable, so a restart can find the replicas.
+  persist(out, std::move(launches));
+  return out;
+}
+
+JobEffects JobStateMachine::on_unschedulable(int64_t attempt, const std::string& why) {
+  JobEffects out;
+  if (attempt != placement_attempt_ || protocol::is_terminal(rec_.status.phase)) return out;
+  finish(out, JobPhase::kFailed, reason::kUnschedulable, why);
+  persist(out);
+  return out;
+}
+
+// The job is over: record why and stop what cleanPodPolicy says to stop.
+void JobStateMachine::finish(JobEffects& out, JobPhase phase, const std::string& why,
+                             const std::string& message, bool kill_all) {
+  set_phase(phase, why, message);
+  rec_.status.finished_ms = now();
+  event(out, phase == JobPhase::kSucceeded ? EventType::kNormal : EventType::kWarning, why,
+        message);
+  out.push_back(fx::CancelPlacement{});
+  if (kill_all || spec_.run_policy.clean_pod_policy != spec::CleanPodPolicy::kNone) {
+    for (auto& r : replicas()) terminate(out, r, "job " + protocol::to_string(phase));
+  }
+  arm_ttl(out);
+}
+
+// Every old instance has ended: place the whole gang again.
+void JobStateMachine::place_gang_again(JobEffects& out) {
+  out.push_back(fx::Release{name() + "/"});
+  for (auto& r : replicas()) {
+    r.state = ReplicaState::kPending;
+    r.node.clear();
+    r.address.clear();
+    r.port = 0;
+    r.gpu_indices.clear();
+    r.started_ms = 0;
+  }
+  request_placement(out);
+}
+
+void JobStateMachine::restart(JobEffects& out, std::vector<Deferred>& then, size_t i,
+                              const ExitDecision& d, const std::string& what) {
+  auto& r = replicas()[i];
+  if (d.counts) rec_.status.restarts++;
+  const std::string count = d.counts
+                                ? " (restart " + std::to_string(rec_.status.restarts) + " of " +
+                                      std::to_string(spec_.run_policy.backoff_limit) + ")"
+                                : " (not counted: the launch never ran)";
+  if (d.verdict == Verdict::kRestartReplica) {
+    const std::string message = what + "; restarting it in place" + count;
+    set_phase(JobPhase::kRestarting, reason::kReplicaRestart, message);
+    event(out, EventType::kWarning, reason::kReplicaRestart, message);
+    r.restarts++;
+    new_instance(r);
+    then.push_back(LaunchIfCurrent{i, r.uid});
+    return;
+  }
+  const std::string message = what + "; restarting the whole gang" + count;
+  set_phase(JobPhase::kRestarting, reason::kGangRestart, message);
+  event(out, EventType::kWarning, reason::kGangRestart, message);
+  for (auto& other : replicas()) {
+    other.restarts++;
+    terminate(out, other, "gang restart");
+  }
+  if (none_alive()) place_gang_again(out);
+}
+
+// Replica i's instance has ended (state, exit_code and reason are set); it was
+// Terminating when we had asked it to stop. What must wait for the write goes to `then`.
+void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, size_t i,
+                                 bool was_terminating, int32_t signal, const std::string& detail) {
+  auto& r = replicas()[i];
+  const std::string what = describe_exit(r, signal, detail);
+  const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
+  if (over || was_terminating) {
+    out.push_back(fx::Release{slot_key(r)});
+    // The last old instance of a gang restart is gone: now the new gang may start.
+    if (!over && rec_.status.phase == JobPhase::kRestarting && none_alive()) {
+      place_gang_again(out);
+    }
+    return;
+  }
+  const ExitDecision d = decide_after_exit(spec_, replicas(), i, rec_.status.restarts);
+  switch (d.verdict) {
+    case Verdict::kNone:
+      out.push_back(fx::Release{slot_key(r)});
+      event(out, EventType::kNormal, reason::kReplicaCompleted, what);
+      return;
+    case Verdict::kSucceeded:
+      out.push_back(fx::Release{slot_key(r)});
+      rec_.status.exit_code = r.exit_code;
+      finish(out, JobPhase::kSucceeded, d.reason, d.message);
+      return;
+    case Verdict::kFail:
+      out.push_back(fx::Release{slot_key(r)});
+      rec_.status.exit_code = r.exit_code;
+      finish(out, JobPhase::kFailed, d.reason, d.message.empty() ? what : what + "; " + d.message);
+      return;
+    case Verdict::kRestartReplica:
+      restart(out, then, i, d, what);
+      return;
+    case Verdict::kRestartGang:
+      out.push_back(fx::Release{slot_key(r)});
+      restart(out, then, i, d, what);
+      return;
+  }
+}
+
+JobEffects JobStateMachine::on_exited(const std::string& node,
+                                      const protocol::ReplicaExited& exit) {
+  JobEffects out;
+  auto i = find_uid(exit.uid);
+  if (!i || replicas()[*i].node != node || !protocol::is_alive(replicas()[*i].state)) {
+    // Stale or repeated: nothing to store, let the agent forget it.
+    out.push_back(fx::AckExit{node, i ? replicas()[*i].epoch : 0, exit.uid});
+    return out;
+  }
+  auto& r = replicas()[*i];
+  const bool was_terminating = r.state == ReplicaState::kTerminating;
+  const bool ok = exit.exit_code == 0 && exit.signal == 0;
+  r.state = ok ? ReplicaState::kSucceeded : ReplicaState::kFailed;
+  r.exit_code = exit.exit_code;
+  r.reason = exit.reason.empty() ? (ok ? reason::kCompleted : reason::kError) : exit.reason;
+  std::vector<Deferred> then{AckIfStored{node, r.epoch, exit.uid}};
+  handle_end(out, then, *i, was_terminating, exit.signal, exit.message);
+  then.push_back(FinishDeleteIfDone{});
+  persist(out, std::move(then));
+  return out;
+}
+
+// An instance that ended without a report: its node was lost, or it was missing
+// after a restart or re-registration, or a kill was never answered.
+JobEffects JobStateMachine::end_unreported(size_t i, const std::string& why,
+                                           const std::string& detail) {
+  JobEffects out;
+  std::vector<Deferred> then;
+  auto& r = replicas()[i];
+  const bool was_terminating = r.state == ReplicaState::kTerminating;
+  r.state = ReplicaState::kFailed;
+  r.exit_code.reset();
+  r.reason = why;
+  handle_end(out, then, i, was_terminating, 0, detail);
+  then.push_back(FinishDeleteIfDone{});
+  persist(out, std::move(then));
+  return out;
+}
+
+JobEffects JobStateMachine::on_node_lost(const std::string& node) {
+  JobEffects out;
+  std::vector<Deferred> then;
+  bool any = false;
+  for (size_t i = 0; i < replicas().size(); ++i) {
+    auto& r = replicas()[i];
+    if (r.node != node || !protocol::is_alive(r.state)) continue;
+    any = true;
+    const bool was_terminating = r.state == ReplicaState::kTerminating;
+    r.state = ReplicaState::kFailed;
+    r.exit_code.reset();
+    r.reason = reason::kNodeLost;
+    handle_end(out, then, i, was_terminating, 0, "node " + node + " stopped heartbeating");
+  }
+  if (!any) return out;
+  then.push_back(FinishDeleteIfDone{});
+  persist(out, std::move(then));
+  return out;
+}
+
+void JobStateMachine::mark_up(JobEffects& out, const std::string& why, const std::string& message) {
+  if (rec_.status.started_ms == 0) rec_.status.started_ms = now();
+  set_phase(JobPhase::kRunning, why, message);
+  event(out, EventType::kNormal, why, message);
+}
+
+JobEffects JobStateMachine::on_started(const std::string& node,
+                                       const protocol::ReplicaStarted& started) {
+  JobEffects out;
+  auto i = find_uid(started.uid);
+  if (!i || replicas()[*i].node != node) return out;
+  auto& r = replicas()[*i];
+  confirmed_[*i] = true;
+  if (r.state != ReplicaState::kStarting) return out;
+  r.state = ReplicaState::kRunning;
+  r.started_ms = started.started_ms ? started.started_ms : now();
+  const auto phase = rec_.status.phase;
+  if (all_up() && (phase == JobPhase::kQueued || phase == JobPhase::kRestarting)) {
+    mark_up(out, reason::kStarted,
+            replicas().size() == 1
+                ? "replica " + r.name + " pid " + std::to_string(started.pid) + " on " + node
+                : "all " + std::to_string(replicas().size()) + " replicas running");
+  }
+  persist(out);
+  return out;
+}
+
+JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report) {
+  JobEffects out;
+  if (!find_uid(report.uid) || report.samples.empty()) return out;
+  // The job's headline metrics are its leader's (rank 0 prints them for cadre-train).
+  if (report.uid == locate("").uid || replicas().size() == 1) {
+    for (const auto& sample : report.samples) rec_.status.metrics[sample.name] = sample.value;
+    out.push_back(fx::PublishSummary{});
+  }
+  out.push_back(fx::StoreMetrics{report.uid, report.samples});
+  return out;
+}
+
+// The node (re)registered, reporting which of our instances it still runs.
+JobEffects JobStateMachine::on_node_report(const NodeReport& report) {
+  JobEffects out;
+  for (const auto& uid : report.running) {
+    auto i = find_uid(uid);
+    if (!i || replicas()[*i].node != report.node || !protocol::is_alive(replicas()[*i].state)) {
+      out.push_back(
+          fx::Kill{report.node, report.epoch, protocol::KillReplica{uid, 0, "stale replica"}});
+    }
+  }
+  bool changed = false;
+  for (size_t i = 0; i < replicas().size(); ++i) {
+    auto& r = replicas()[i];
+    if (r.node != report.node || !protocol::is_alive(r.state)) continue;
+    r.epoch = report.epoch;
+    if (report.running.count(r.uid) == 0) {
+      // The exit may still be on its way: agents resend exits after registering.
+      confirmed_[i] = false;
+      out.push_back(fx::StartTimer{options_.policy.heartbeat_interval * 3,
+                                   JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
+      continue;
+    }
+    confirmed_[i] = true;
+    changed = true;
+    if (r.state == ReplicaState::kTerminating) {
+      terminate(out, r, "stopping");  // the kill may have been lost with the old epoch
+      continue;
+    }
+    if (r.state == ReplicaState::kStarting) {
+      r.state = ReplicaState::kRunning;
+      r.started_ms = now();
+    }
+    event(out, EventType::kNormal, reason::kAdopted,
+          "replica " + r.name + " (" + r.uid + ") still running on " + report.node + " (epoch " +
+              std::to_string(report.epoch) + ")");
+  }
+  if (!changed) return out;
+  if (rec_.status.phase == JobPhase::kQueued && all_up()) {
+    if (rec_.status.started_ms == 0) rec_.status.started_ms = now();
+    set_phase(JobPhase::kRunning, reason::kAdopted, "replicas adopted after a restart");
+  }
+  persist(out);
+  return out;
+}
+
+JobEffects JobStateMachine::on_timer(const JobTimer& timer) {
+  using Kind = JobTimer::Kind;
+  JobEffects out;
+  switch (timer.kind) {
+    case Kind::kKillUnanswered: {
+      auto i = find_uid(timer.uid);
+      if (!i || replicas()[*i].state != ReplicaState::kTerminating) return out;
+      return end_unreported(*i, reason::kReplicaLost, "no exit reported after the kill");
+    }
+    case Kind::kReportMissing: {
+      auto i = find_uid(timer.uid);
+      if (!i || confirmed_[*i] || !protocol::is_alive(replicas()[*i].state)) return out;
+      const auto& r = replicas()[*i];
+      const bool never_ran = r.state == ReplicaState::kStarting;
+      return end_unreported(*i, never_ran ? reason::kLaunchLost : reason::kReplicaLost,
+                            "not reported by node " + r.node);
+    }
+    case Kind::kDeadline:
+      if (protocol::is_terminal(rec_.status.phase)) return out;
+      finish(out, JobPhase::kFailed, reason::kDeadlineExceeded,
+             "active deadline of " + std::to_string(*spec_.run_policy.active_deadline_seconds) +
+                 "s exceeded",
+             /*kill_all=*/true);
+      persist(out);
+      return out;
+    case Kind::kExpire:
+      if (!protocol::is_terminal(rec_.status.phase) || deleting_) return out;
+      event(out, EventType::kNormal, reason::kExpired,
+            "ttlSecondsAfterFinished passed; deleting the job");
+      start_delete(out);
+      return out;
+    case Kind::kDeleteTimeout:
+      complete_delete(out);
+      return out;
+    case Kind::kStoreRetry:
+      retry_armed_ = false;
+      // Deferred work stays queued; this write, when it succeeds, releases it.
+      if (store_failures_ > 0) persist(out);
+      return out;
+  }
+  return out;
+}
+
+// ---- deletion -------------------------------------------------------------------
+
+// Deletion (by a client or ttlSecondsAfterFinished) completes once every replica is gone.
+JobEffects JobStateMachine::on_delete(uint64_t request) {
+  JobEffects out;
+  delete_requests_.push_back(request);
+  if (!deleting_) start_delete(out);
+  return out;
+}
+
+void JobStateMachine::start_delete(JobEffects& out) {
+  deleting_ = true;
+  int64_t longest = 0;
+  for (auto& r : replicas()) {
+    if (!protocol::is_alive(r.state)) continue;
+    longest = std::max(longest, grace_ms(r));
+    terminate(out, r, "job deleted");
+  }
+  if (none_alive()) {
+    complete_delete(out);
+    return;
+  }
+  persist(out);
+  out.push_back(fx::StartTimer{std::chrono::milliseconds(longest + 5000),
+                               JobTimer{JobTimer::Kind::kDeleteTimeout, ""}});
+}
+
+void JobStateMachine::complete_delete(JobEffects& out) {
+  if (!deleting_ || erasing_) return;
+  erasing_ = true;
+  out.push_back(fx::CancelPlacement{});
+  out.push_back(fx::Release{name() + "/"});
+  out.push_back(fx::EraseRecord{});
+}
+
+JobEffects JobStateMachine::on_erased(const Status& status) {
+  JobEffects out;
+  erasing_ = false;
+  std::vector<uint64_t> waiting;
+  waiting.swap(delete_requests_);
+  if (!status.ok()) {
+    // The job stays, with its replicas stopped: a later delete may try again.
+    deleting_ = false;
+    out.push_back(fx::AnswerDelete{
+        std::move(waiting),
+        Unavailable("job " + name() + " not removed from the store: " + status.message())});
+    return out;
+  }
+  out.push_back(fx::AnswerDelete{std::move(waiting), Status::Ok()});
+  out.push_back(fx::Stop{});
+  return out;
+}
+
+}  // namespace cadre::actors

@@ -1,0 +1,246 @@
+// The supervisor of one Job or TrainJob as a pure state machine: events in,
+// effects out, no CAF. The job actor (job_actor.cc) is a thin shell that turns
+// messages into calls here and carries out the effects returned, in order.
+//
+// clang-format off
+//   Queued     --gang placed and stored, every replica started-------> Running
+//   Running    --success policy met-----------------------------------> Succeeded
+//   Running    --a replica failed, restart policy says retry----------> Restarting
+//   Restarting --every old instance ended, new gang placed, started---> Running
+//   Running    --permanent failure, or backoffLimit reached-----------> Failed
+//   Queued     --no node set could ever hold the gang-----------------> Failed/Unschedulable
+//   any        --activeDeadlineSeconds passed-------------------------> Failed/DeadlineExceeded
+//   any        --the store refused every retry------------------------> Failed/StoreUnavailable
+// clang-format on
+//
+// A replica is Pending (not placed), Starting (launch sent), Running, Terminating
+// (kill sent), Succeeded or Failed. A collective gang restarts as a whole, and only
+// once every old instance has ended: no two instances of a rank ever run together.
+// gang_rules.h decides what an exit means; replica_environment.h builds each launch.
+//
+// Durability (DESIGN.md: a change is on disk before anyone hears of it): every
+// transition emits Persist{seq}; what depends on it — launches, exit acknowledgements,
+// the summary other clients read, finishing a delete — is held back and released only
+// by on_stored(seq, Ok) for that write or a later one (each write holds the whole
+// record). A failed write is retried with backoff; past the retry limit the job fails
+// with reason StoreUnavailable, its held-back launches are never sent and its
+// replicas are stopped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/cluster_policy.h"
+#include "actors/gang_rules.h"
+#include "actors/scheduler.h"
+#include "actors/state_store.h"
+#include "protocol/messages.h"
+#include "protocol/spec/train_job_spec.h"
+#include "protocol/status.h"
+
+namespace cadre::actors {
+
+// A node's registration as the manager forwards it to one job: the uids of that
+// job's replicas the node reported alive.
+struct NodeReport {
+  std::string node;
+  uint64_t epoch = 0;
+  std::set<std::string> running;
+};
+
+// Where one replica of a job runs, for log reads.
+struct ReplicaLocation {
+  bool found = false;  // the job has (had) a replica on some node
+  std::string node;
+  uint64_t epoch = 0;
+  std::string uid;
+  bool finished = false;  // the replica has exited: its log will not grow
+};
+
+// A timer the machine asked for, handed back to on_timer when it fires.
+struct JobTimer {
+  enum class Kind {
+    kKillUnanswered,  // a kill of `uid` was never answered: its node's lease has killed it
+    kReportMissing,   // `uid` was not reported by its node: its exit may still be on its way
+    kDeadline,        // runPolicy.activeDeadlineSeconds
+    kExpire,          // runPolicy.ttlSecondsAfterFinished
+    kDeleteTimeout,   // replicas being deleted did not all report their end
+    kStoreRetry,      // write the record again after a failed write
+  };
+  Kind kind = Kind::kDeadline;
+  std::string uid;  // for the replica timers
+};
+
+namespace job_effect {
+struct Persist {  // write record(); answer with on_stored(seq, status)
+  uint64_t seq = 0;
+};
+struct PublishSummary {};  // the manager's list cache gets summary()
+struct RecordEvent {       // append to the job's event log (and the process log)
+  protocol::JobEvent event;
+};
+struct RequestPlacement {  // ask the scheduler for the whole gang
+  GangRequest gang;
+};
+struct CancelPlacement {};  // drop the job's queued gang, if any
+struct Release {            // free a slot ("<job>/<replica>") or all of the job's ("<job>/")
+  std::string key;
+};
+struct Reserve {  // re-assert a slot that survived a coordinator restart
+  std::string key;
+  std::string node;
+  spec::ResourceRequest request;
+  std::vector<int32_t> gpu_indices;
+  int32_t port = 0;
+};
+struct Launch {
+  std::string node;
+  uint64_t epoch = 0;
+  protocol::LaunchReplica launch;
+};
+struct Kill {
+  std::string node;
+  uint64_t epoch = 0;
+  protocol::KillReplica kill;
+};
+struct AckExit {  // the exit is durable: the agent may forget it
+  std::string node;
+  uint64_t epoch = 0;
+  std::string uid;
+};
+struct StoreMetrics {
+  std::string uid;
+  std::vector<protocol::MetricSample> samples;
+};
+struct StartTimer {
+  std::chrono::milliseconds after{0};
+  JobTimer timer;
+};
+struct EraseRecord {};  // delete the job from the store; answer with on_erased(status)
+struct AnswerDelete {   // answer each waiting delete request
+  std::vector<uint64_t> requests;
+  Status status;
+};
+struct Stop {};  // the job is gone: the shell tells the manager and quits
+}  // namespace job_effect
+
+using JobEffect =
+    std::variant<job_effect::Persist, job_effect::PublishSummary, job_effect::RecordEvent,
+                 job_effect::RequestPlacement, job_effect::CancelPlacement, job_effect::Release,
+                 job_effect::Reserve, job_effect::Launch, job_effect::Kill, job_effect::AckExit,
+                 job_effect::StoreMetrics, job_effect::StartTimer, job_effect::EraseRecord,
+                 job_effect::AnswerDelete, job_effect::Stop>;
+using JobEffects = std::vector<JobEffect>;
+
+struct JobMachineOptions {
+  ClusterPolicy policy;             // timings, retries and the checkpoint root
+  std::function<int64_t()> now_ms;  // wall clock for status times; default wall_ms()
+};
+
+class JobStateMachine {
+ public:
+  JobStateMachine(JobRecord record, spec::TrainJobSpec spec, JobMachineOptions options);
+
+  // Exactly one of these starts the machine.
+  JobEffects create();   // a new job: Created, Queued, ask for placement
+  JobEffects restore();  // after a coordinator restart: hold placed slots, await reports
+
+  JobEffects on_placed(int64_t attempt, const std::vector<Placement>& placements);
+  JobEffects on_unschedulable(int64_t attempt, const std::string& why);
+  JobEffects on_started(const std::string& node, const protocol::ReplicaStarted& started);
+  JobEffects on_exited(const std::string& node, const protocol::ReplicaExited& exit);
+  JobEffects on_metrics(const protocol::MetricsReport& report);
+  JobEffects on_node_report(const NodeReport& report);
+  JobEffects on_node_lost(const std::string& node);
+  JobEffects on_timer(const JobTimer& timer);
+  // A delete request (`request` names the caller for AnswerDelete); every caller of a
+  // delete in progress is answered when it completes.
+  JobEffects on_delete(uint64_t request);
+  JobEffects on_stored(uint64_t seq, const Status& status);
+  JobEffects on_erased(const Status& status);
+
+  const JobRecord& record() const { return rec_; }
+  const std::string& name() const { return rec_.status.name; }
+  // The status with per-type counts, as `cadre get` shows it.
+  protocol::JobStatus status() const;
+  // status() without the manifest: what the manager's list cache holds.
+  protocol::JobStatus summary() const;
+  // Where replica `name` runs; empty name: the replica whose exit decides the job.
+  ReplicaLocation locate(const std::string& name) const;
+  bool deleting() const { return deleting_; }
+
+ private:
+  // Work that waits for a durable write (see the file comment).
+  struct LaunchIfCurrent {
+    size_t index;
+    std::string uid;  // skipped if the replica has a newer instance or left Starting
+  };
+  struct AckIfStored {
+    std::string node;
+    uint64_t epoch;
+    std::string uid;
+  };
+  struct FinishDeleteIfDone {};
+  struct Publish {};
+  using Deferred = std::variant<LaunchIfCurrent, AckIfStored, FinishDeleteIfDone, Publish>;
+
+  using ReplicaStatus = protocol::ReplicaStatus;
+  std::vector<ReplicaStatus>& replicas() { return rec_.status.replicas; }
+  const std::vector<ReplicaStatus>& replicas() const { return rec_.status.replicas; }
+  const spec::ReplicaSpec& spec_of(const ReplicaStatus& r) const { return *spec_.find(r.type); }
+  std::string slot_key(const ReplicaStatus& r) const { return name() + "/" + r.name; }
+  std::optional<size_t> find_uid(const std::string& uid) const;
+  bool none_alive() const;
+  bool all_up() const;  // every replica Running or Succeeded
+  int64_t now() const { return options_.now_ms(); }
+  int64_t grace_ms(const ReplicaStatus& r) const;
+
+  void persist(JobEffects& out, std::vector<Deferred> then = {});
+  void release_deferred(JobEffects& out, uint64_t upto);
+  void run_deferred(JobEffects& out, const Deferred& d);
+  void give_up_on_store(JobEffects& out, const Status& status);
+
+  void event(JobEffects& out, protocol::EventType type, const std::string& reason,
+             const std::string& message);
+  void set_condition(protocol::ConditionType type, const std::string& reason,
+                     const std::string& message);
+  void set_phase(protocol::JobPhase phase, const std::string& reason, const std::string& message);
+  void terminate(JobEffects& out, ReplicaStatus& r, const std::string& why);
+  void request_placement(JobEffects& out);
+  void new_instance(ReplicaStatus& r);
+  void finish(JobEffects& out, protocol::JobPhase phase, const std::string& reason,
+              const std::string& message, bool kill_all = false);
+  void place_gang_again(JobEffects& out);
+  void restart(JobEffects& out, std::vector<Deferred>& then, size_t i, const ExitDecision& d,
+               const std::string& what);
+  void handle_end(JobEffects& out, std::vector<Deferred>& then, size_t i, bool was_terminating,
+                  int32_t signal, const std::string& detail);
+  JobEffects end_unreported(size_t i, const std::string& why, const std::string& detail);
+  void start_delete(JobEffects& out);
+  void complete_delete(JobEffects& out);
+  void arm_deadline(JobEffects& out);
+  void arm_ttl(JobEffects& out);
+  void mark_up(JobEffects& out, const std::string& reason, const std::string& message);
+
+  JobRecord rec_;
+  spec::TrainJobSpec spec_;
+  JobMachineOptions options_;
+  std::vector<bool> confirmed_;    // per replica: its node reported it since restore/registration
+  int64_t placement_attempt_ = 0;  // answers for an older gang request are ignored
+  bool deleting_ = false;
+  bool erasing_ = false;                   // EraseRecord sent, on_erased pending
+  std::vector<uint64_t> delete_requests_;  // callers waiting for the delete to complete
+  uint64_t next_seq_ = 0;                  // last Persist seq issued
+  std::vector<std::pair<uint64_t, Deferred>> deferred_;  // by seq, ascending
+  int store_failures_ = 0;                               // consecutive failed writes
+  bool retry_armed_ = false;                             // a kStoreRetry timer is pending
+  bool gave_up_on_store_ = false;
+};
+
+}  // namespace cadre::actors

@@ -1,0 +1,649 @@
+// The job supervisor's state machine, transition by transition, with no actors:
+// each test feeds events and reads the effects a shell would carry out.
+#include "actors/job_state_machine.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace cadre::actors {
+namespace {
+
+using protocol::ConditionStatus;
+using protocol::ConditionType;
+using protocol::JobPhase;
+using protocol::ReplicaState;
+using Kind = JobTimer::Kind;
+namespace fx = job_effect;
+namespace reason = protocol::reason;
+
+// ---- effect helpers ---------------------------------------------------------
+
+template <typename E>
+std::vector<E> all(const JobEffects& effects) {
+  std::vector<E> out;
+  for (const auto& e : effects) {
+    if (const auto* x = std::get_if<E>(&e)) out.push_back(*x);
+  }
+  return out;
+}
+template <typename E>
+size_t count(const JobEffects& effects) {
+  return all<E>(effects).size();
+}
+std::vector<JobTimer> timers(const JobEffects& effects, Kind kind) {
+  std::vector<JobTimer> out;
+  for (const auto& t : all<fx::StartTimer>(effects)) {
+    if (t.timer.kind == kind) out.push_back(t.timer);
+  }
+  return out;
+}
+std::vector<std::string> launched_uids(const JobEffects& effects) {
+  std::vector<std::string> out;
+  for (const auto& l : all<fx::Launch>(effects)) out.push_back(l.launch.uid);
+  return out;
+}
+std::vector<std::string> killed_uids(const JobEffects& effects) {
+  std::vector<std::string> out;
+  for (const auto& k : all<fx::Kill>(effects)) out.push_back(k.kill.uid);
+  return out;
+}
+void append(JobEffects& to, const JobEffects& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+// ---- specs -----------------------------------------------------------------
+
+spec::ReplicaSpec replica_spec(const std::string& type, int count, spec::RestartPolicy policy) {
+  spec::ReplicaSpec rs;
+  rs.type = type;
+  rs.replicas = count;
+  rs.restart_policy = policy;
+  rs.tmpl.command = {"train"};
+  rs.tmpl.resources.cpu_millis = 1000;
+  return rs;
+}
+
+spec::TrainJobSpec gang(int workers, spec::RestartPolicy policy = spec::RestartPolicy::kOnFailure) {
+  spec::TrainJobSpec s;
+  s.metadata.name = "fmnist";
+  s.metadata.ns = "default";
+  s.replica_specs.push_back(replica_spec("Worker", workers, policy));
+  s.run_policy.backoff_limit = 2;
+  return s;
+}
+
+spec::TrainJobSpec ps_job() {
+  spec::TrainJobSpec s = gang(2);
+  s.replica_specs.insert(s.replica_specs.begin(),
+                         replica_spec("PS", 1, spec::RestartPolicy::kOnFailure));
+  return s;
+}
+
+spec::TrainJobSpec single_job(spec::RestartPolicy policy = spec::RestartPolicy::kNever) {
+  spec::TrainJobSpec s;
+  s.metadata.name = "hello";
+  s.metadata.ns = "default";
+  s.replica_specs.push_back(replica_spec("Main", 1, policy));
+  return s;
+}
+
+protocol::ReplicaExited exit_of(const std::string& uid, int code, int signal = 0) {
+  protocol::ReplicaExited e;
+  e.uid = uid;
+  e.job = "fmnist";
+  e.exit_code = code;
+  e.signal = signal;
+  return e;
+}
+
+// ---- fixture -----------------------------------------------------------------
+
+class JobMachine : public ::testing::Test {
+ protected:
+  JobEffects start(spec::TrainJobSpec s, JobRecord record = {}, bool restored = false) {
+    if (record.status.name.empty()) record.status.name = s.metadata.name;
+    if (record.status.created_ms == 0) record.status.created_ms = now;
+    record.token = "token";
+    JobMachineOptions options;
+    options.policy.checkpoint_root = "/ckpt";
+    options.policy.kill_grace = std::chrono::milliseconds(1000);
+    options.policy.lost_after = std::chrono::milliseconds(15000);
+    options.policy.store_retry = retry;
+    options.now_ms = [this] { return now; };
+    m = std::make_unique<JobStateMachine>(std::move(record), std::move(s), options);
+    return restored ? m->restore() : m->create();
+  }
+
+  // Answers every Persist in `effects` (and in what those answers release) as the
+  // store would: Ok, or the failure set in store_error.
+  JobEffects settle(JobEffects effects) {
+    JobEffects out = effects;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (const auto* p = std::get_if<fx::Persist>(&out[i])) {
+        append(out, m->on_stored(p->seq, store_error));
+      }
+    }
+    return out;
+  }
+
+  // Places every replica on nodes a, b, ... (ports 9000+rank) and lets the store answer.
+  JobEffects place() {
+    std::vector<Placement> placements;
+    for (size_t i = 0; i < m->record().status.replicas.size(); ++i) {
+      Placement p;
+      p.node = std::string(1, static_cast<char>('a' + i));
+      p.address = "10.0.0." + std::to_string(i + 1);
+      p.epoch = 7;
+      p.port = 9000 + static_cast<int32_t>(i);
+      placements.push_back(p);
+    }
+    return settle(m->on_placed(attempt(), placements));
+  }
+
+  int64_t attempt() const { return placement_attempt; }
+
+  JobEffects track(JobEffects effects) {
+    for (const auto& r : all<fx::RequestPlacement>(effects)) placement_attempt = r.gang.attempt;
+    return effects;
+  }
+
+  const protocol::ReplicaStatus& replica(size_t i) const { return m->record().status.replicas[i]; }
+  std::string uid(size_t i) const { return replica(i).uid; }
+  std::string node(size_t i) const { return replica(i).node; }
+
+  // Starts every replica and returns the effects.
+  JobEffects start_all() {
+    JobEffects out;
+    for (size_t i = 0; i < m->record().status.replicas.size(); ++i) {
+      protocol::ReplicaStarted started;
+      started.uid = uid(i);
+      started.pid = 100 + static_cast<int64_t>(i);
+      append(out, settle(m->on_started(node(i), started)));
+    }
+    return out;
+  }
+
+  JobEffects running(spec::TrainJobSpec s) {
+    track(start(std::move(s)));
+    place();
+    return start_all();
+  }
+
+  JobEffects exit(size_t i, int code) {
+    return track(settle(m->on_exited(node(i), exit_of(uid(i), code))));
+  }
+
+  const protocol::JobStatus& status() const { return m->record().status; }
+
+  int64_t now = 1'700'000'000'000;
+  StoreRetryPolicy retry{std::chrono::milliseconds(100), std::chrono::milliseconds(800), 4};
+  Status store_error;
+  int64_t placement_attempt = 0;
+  std::unique_ptr<JobStateMachine> m;
+};
+
+// ---- creation and placement ------------------------------------------------------
+
+TEST_F(JobMachine, NewJobIsCreatedAndQueuedAndAsksForItsWholeGang) {
+  auto out = track(start(gang(3)));
+  EXPECT_EQ(status().phase, JobPhase::kQueued);
+  ASSERT_EQ(status().conditions.size(), 2u);
+  EXPECT_EQ(status().conditions[0].type, ConditionType::kCreated);
+  EXPECT_EQ(status().conditions[1].type, ConditionType::kQueued);
+  auto requests = all<fx::RequestPlacement>(out);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].gang.members.size(), 3u);
+  EXPECT_EQ(requests[0].gang.members[2].key, "fmnist/worker-2");
+  EXPECT_EQ(count<fx::Launch>(out), 0u);
+}
+
+TEST_F(JobMachine, PlacementIsStoredBeforeAnyReplicaIsLaunched) {
+  track(start(gang(2)));
+  std::vector<Placement> placements(2);
+  placements[0].node = "a";
+  placements[1].node = "b";
+  auto placed = m->on_placed(attempt(), placements);
+  EXPECT_EQ(count<fx::Launch>(placed), 0u) << "launched before the placement was durable";
+  auto persists = all<fx::Persist>(placed);
+  ASSERT_EQ(persists.size(), 1u);
+  EXPECT_EQ(replica(0).state, ReplicaState::kStarting);
+
+  auto stored = m->on_stored(persists[0].seq, Status::Ok());
+  auto launches = all<fx::Launch>(stored);
+  ASSERT_EQ(launches.size(), 2u);
+  EXPECT_EQ(launches[0].node, "a");
+  EXPECT_EQ(launches[0].launch.uid, "fmnist-worker-0-0");
+  EXPECT_EQ(launches[1].launch.uid, "fmnist-worker-1-1");
+  EXPECT_EQ(launches[0].launch.env.at("CADRE_CHECKPOINT_DIR"), "/ckpt/default/fmnist");
+  EXPECT_EQ(count<fx::PublishSummary>(stored), 1u);
+}
+
+TEST_F(JobMachine, AnswerForAnOlderPlacementAttemptFreesItsSlotsAndLaunchesNothing) {
+  track(start(gang(1)));
+  auto out = m->on_placed(attempt() + 5, std::vector<Placement>(1));
+  ASSERT_EQ(all<fx::Release>(out).size(), 1u);
+  EXPECT_EQ(all<fx::Release>(out)[0].key, "fmnist/");
+  EXPECT_EQ(replica(0).state, ReplicaState::kPending);
+}
+
+TEST_F(JobMachine, GangThatCanNeverFitFailsUnschedulable) {
+  track(start(gang(2)));
+  settle(m->on_unschedulable(attempt(), "needs 64 cpus"));
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kUnschedulable);
+  EXPECT_EQ(status().message, "needs 64 cpus");
+  EXPECT_TRUE(settle(m->on_unschedulable(attempt() - 1, "stale")).empty());
+}
+
+TEST_F(JobMachine, JobIsRunningOnlyOnceEveryReplicaHasStarted) {
+  track(start(gang(2)));
+  place();
+  protocol::ReplicaStarted first;
+  first.uid = uid(0);
+  settle(m->on_started(node(0), first));
+  EXPECT_EQ(status().phase, JobPhase::kQueued);
+  protocol::ReplicaStarted second;
+  second.uid = uid(1);
+  settle(m->on_started(node(1), second));
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+  EXPECT_EQ(status().message, "all 2 replicas running");
+  EXPECT_EQ(status().started_ms, now);
+}
+
+TEST_F(JobMachine, StartReportFromAnotherNodeIsIgnored) {
+  track(start(gang(1)));
+  place();
+  protocol::ReplicaStarted started;
+  started.uid = uid(0);
+  EXPECT_TRUE(m->on_started("intruder", started).empty());
+  EXPECT_EQ(replica(0).state, ReplicaState::kStarting);
+}
+
+// ---- a store that fails ----------------------------------------------------------
+
+TEST_F(JobMachine, FailedWriteLaunchesNothingAndIsRetriedWithDoublingBackoff) {
+  track(start(gang(1)));
+  store_error = Internal("disk I/O error");
+  auto out = place();
+  EXPECT_EQ(count<fx::Launch>(out), 0u);
+  auto retries = all<fx::StartTimer>(out);
+  ASSERT_EQ(retries.size(), 1u);
+  EXPECT_EQ(retries[0].after, std::chrono::milliseconds(100));
+
+  // Each retry that fails waits twice as long, up to the cap.
+  std::vector<int64_t> delays;
+  for (int i = 0; i < 3; ++i) {
+    auto again = settle(m->on_timer(JobTimer{Kind::kStoreRetry, ""}));
+    EXPECT_EQ(count<fx::Launch>(again), 0u);
+    for (const auto& t : all<fx::StartTimer>(again)) delays.push_back(t.after.count());
+  }
+  EXPECT_EQ(delays, (std::vector<int64_t>{200, 400, 800}));
+
+  // The store comes back: the retried write releases the launch held since placement.
+  store_error = Status::Ok();
+  auto recovered = settle(m->on_timer(JobTimer{Kind::kStoreRetry, ""}));
+  EXPECT_EQ(launched_uids(recovered), std::vector<std::string>{uid(0)});
+  EXPECT_EQ(status().phase, JobPhase::kQueued);
+}
+
+TEST_F(JobMachine, StoreThatNeverRecoversFailsTheJobWithoutLaunchingAnything) {
+  track(start(gang(2)));
+  store_error = Unavailable("database is locked");
+  JobEffects everything = place();
+  for (int i = 0; i < retry.attempts + 2; ++i) {
+    append(everything, settle(m->on_timer(JobTimer{Kind::kStoreRetry, ""})));
+  }
+  EXPECT_EQ(count<fx::Launch>(everything), 0u);
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kStoreUnavailable);
+  EXPECT_NE(status().message.find("database is locked"), std::string::npos);
+  EXPECT_EQ(replica(0).state, ReplicaState::kFailed);
+  EXPECT_EQ(replica(1).state, ReplicaState::kFailed);
+  // Readers are told even though it could not be stored.
+  EXPECT_GE(count<fx::PublishSummary>(everything), 1u);
+
+  // Launches abandoned at the give-up stay abandoned when the store returns.
+  store_error = Status::Ok();
+  auto later = settle(m->on_timer(JobTimer{Kind::kStoreRetry, ""}));
+  EXPECT_EQ(count<fx::Launch>(later), 0u);
+}
+
+TEST_F(JobMachine, ExitIsAcknowledgedOnlyAfterItIsStored) {
+  running(gang(1, spec::RestartPolicy::kNever));
+  auto out = m->on_exited(node(0), exit_of(uid(0), 0));
+  EXPECT_EQ(count<fx::AckExit>(out), 0u);
+  auto persist = all<fx::Persist>(out);
+  ASSERT_EQ(persist.size(), 1u);
+
+  // A failed write keeps the acknowledgement back: the agent will resend the exit.
+  auto failed = m->on_stored(persist[0].seq, Internal("disk full"));
+  EXPECT_EQ(count<fx::AckExit>(failed), 0u);
+
+  auto retried = m->on_timer(JobTimer{Kind::kStoreRetry, ""});
+  auto stored = m->on_stored(all<fx::Persist>(retried).at(0).seq, Status::Ok());
+  auto acks = all<fx::AckExit>(stored);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].uid, uid(0));
+  EXPECT_EQ(acks[0].epoch, 7u);
+}
+
+TEST_F(JobMachine, FailureOfAnOlderWriteWaitsForTheNewerOneThatHoldsItsChanges) {
+  track(start(gang(2)));
+  std::vector<Placement> placements(2);
+  auto placed = m->on_placed(attempt(), placements);
+  const uint64_t first = all<fx::Persist>(placed).at(0).seq;
+  protocol::ReplicaStarted started;
+  started.uid = uid(0);
+  const uint64_t second = all<fx::Persist>(m->on_started("", started)).at(0).seq;
+  EXPECT_TRUE(m->on_stored(first, Internal("busy")).empty())
+      << "no retry while a newer write flies";
+  auto stored = m->on_stored(second, Status::Ok());
+  EXPECT_EQ(launched_uids(stored).size(), 1u) << "worker-0 already started; worker-1 launches";
+}
+
+// ---- exits, success and failure ------------------------------------------------------
+
+TEST_F(JobMachine, JobSucceedsWhenItsLeaderExitsZeroAndStopsTheRest) {
+  running(gang(2));
+  auto out = exit(0, 0);
+  EXPECT_EQ(status().phase, JobPhase::kSucceeded);
+  EXPECT_EQ(status().reason, reason::kCompleted);
+  EXPECT_EQ(status().exit_code, 0);
+  EXPECT_EQ(status().finished_ms, now);
+  EXPECT_EQ(killed_uids(out), std::vector<std::string>{uid(1)}) << "cleanPodPolicy Running";
+  EXPECT_EQ(status().conditions.back().type, ConditionType::kSucceeded);
+  for (const auto& c : status().conditions) {
+    if (c.type == ConditionType::kRunning) {
+      EXPECT_EQ(c.status, ConditionStatus::kFalse);
+    }
+  }
+}
+
+TEST_F(JobMachine, CleanPodPolicyNoneLeavesTheOtherReplicasRunning) {
+  auto s = gang(2);
+  s.run_policy.clean_pod_policy = spec::CleanPodPolicy::kNone;
+  running(s);
+  auto out = exit(0, 0);
+  EXPECT_EQ(status().phase, JobPhase::kSucceeded);
+  EXPECT_TRUE(killed_uids(out).empty());
+}
+
+TEST_F(JobMachine, WorkerOtherThanTheLeaderFinishingIsNotTheEnd) {
+  running(gang(2));
+  auto out = exit(1, 0);
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+  EXPECT_EQ(replica(1).state, ReplicaState::kSucceeded);
+  ASSERT_EQ(all<fx::Release>(out).size(), 1u);
+  EXPECT_EQ(all<fx::Release>(out)[0].key, "fmnist/worker-1");
+}
+
+TEST_F(JobMachine, NeverRestartFailsTheJobWithTheExitCode) {
+  running(single_job(spec::RestartPolicy::kNever));
+  exit(0, 3);
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kError);
+  EXPECT_EQ(status().exit_code, 3);
+  EXPECT_EQ(status().message, "replica main-0 exited with code 3");
+}
+
+TEST_F(JobMachine, CollectiveGangRestartsOnlyAfterEveryOldInstanceHasEnded) {
+  running(gang(3));
+  const std::string old0 = uid(0), old2 = uid(2);
+  auto out = exit(1, 1);
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(status().reason, reason::kGangRestart);
+  EXPECT_EQ(status().restarts, 1);
+  EXPECT_EQ(killed_uids(out), (std::vector<std::string>{old0, old2}));
+  EXPECT_EQ(count<fx::RequestPlacement>(out), 0u) << "old instances still alive";
+
+  auto after_first = exit(0, 143);
+  EXPECT_EQ(count<fx::RequestPlacement>(after_first), 0u);
+  auto after_last = exit(2, 143);
+  ASSERT_EQ(count<fx::RequestPlacement>(after_last), 1u);
+  EXPECT_EQ(replica(0).state, ReplicaState::kPending);
+
+  auto placed = place();
+  EXPECT_EQ(launched_uids(placed).size(), 3u);
+  EXPECT_NE(uid(0), old0) << "a new instance has a new uid";
+  EXPECT_EQ(replica(0).restarts, 1);
+}
+
+TEST_F(JobMachine, ParameterServerJobRestartsAFailedReplicaInPlace) {
+  running(ps_job());
+  const std::string old_uid = uid(1), old_node = node(1);
+  auto out = exit(1, 1);  // worker-0 (rank 1)
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(status().reason, reason::kReplicaRestart);
+  EXPECT_EQ(count<fx::RequestPlacement>(out), 0u);
+  EXPECT_TRUE(killed_uids(out).empty());
+  EXPECT_EQ(node(1), old_node);
+  auto launched = launched_uids(out);
+  ASSERT_EQ(launched.size(), 1u);
+  EXPECT_EQ(launched[0], uid(1));
+  EXPECT_NE(uid(1), old_uid);
+  EXPECT_EQ(count<fx::Release>(out), 0u) << "keeps its node, GPUs and port";
+}
+
+TEST_F(JobMachine, RestartsPastTheBackoffLimitFailTheJob) {
+  running(single_job(spec::RestartPolicy::kOnFailure));  // backoffLimit 6 by default
+  for (int i = 0; i < 6; ++i) {
+    exit(0, 1);
+    place();
+    start_all();
+  }
+  EXPECT_EQ(status().restarts, 6);
+  exit(0, 1);
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kBackoffLimitExceeded);
+}
+
+TEST_F(JobMachine, StaleOrRepeatedExitIsAcknowledgedAtOnceWithoutAWrite) {
+  running(gang(1));
+  auto out = m->on_exited(node(0), exit_of("fmnist-worker-0-99", 1));
+  EXPECT_EQ(count<fx::Persist>(out), 0u);
+  ASSERT_EQ(all<fx::AckExit>(out).size(), 1u);
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+}
+
+// ---- nodes ---------------------------------------------------------------------------
+
+TEST_F(JobMachine, LostNodeFailsItsReplicasAndRestartsTheGangElsewhere) {
+  running(gang(2));
+  auto out = track(settle(m->on_node_lost(node(1))));
+  EXPECT_EQ(replica(1).reason, reason::kNodeLost);
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(killed_uids(out), std::vector<std::string>{uid(0)});
+  auto done = exit(0, 143);
+  EXPECT_EQ(count<fx::RequestPlacement>(done), 1u);
+}
+
+TEST_F(JobMachine, KillThatIsNeverAnsweredCountsTheReplicaLost) {
+  auto s = gang(2);
+  running(s);
+  auto out = m->on_delete(1);
+  auto unanswered = timers(out, Kind::kKillUnanswered);
+  ASSERT_EQ(unanswered.size(), 2u);
+  settle(m->on_timer(unanswered[0]));
+  EXPECT_EQ(replica(0).state, ReplicaState::kFailed);
+  EXPECT_EQ(replica(0).reason, reason::kReplicaLost);
+}
+
+// ---- restore and adoption ------------------------------------------------------------------
+
+JobRecord stored_running_gang() {
+  JobRecord record;
+  record.status.name = "fmnist";
+  record.status.phase = JobPhase::kRunning;
+  record.attempts = 2;
+  for (int i = 0; i < 2; ++i) {
+    protocol::ReplicaStatus r;
+    r.name = "worker-" + std::to_string(i);
+    r.type = "Worker";
+    r.index = i;
+    r.rank = i;
+    r.uid = "fmnist-worker-" + std::to_string(i) + "-" + std::to_string(i);
+    r.state = i == 0 ? ReplicaState::kRunning : ReplicaState::kStarting;
+    r.node = "a";
+    r.epoch = 3;
+    r.port = 9000 + i;
+    record.status.replicas.push_back(r);
+  }
+  return record;
+}
+
+TEST_F(JobMachine, RestoredJobHoldsItsSlotsAndAdoptsWhatItsNodeReports) {
+  auto out = start(gang(2), stored_running_gang(), /*restored=*/true);
+  EXPECT_EQ(all<fx::Reserve>(out).size(), 2u);
+  EXPECT_EQ(timers(out, Kind::kReportMissing).size(), 2u);
+  EXPECT_EQ(count<fx::RequestPlacement>(out), 0u);
+
+  NodeReport report{"a", 4, {uid(0), uid(1)}};
+  auto adopted = settle(m->on_node_report(report));
+  EXPECT_EQ(replica(0).state, ReplicaState::kRunning);
+  EXPECT_EQ(replica(1).state, ReplicaState::kRunning);
+  EXPECT_EQ(replica(1).epoch, 4u);
+  EXPECT_EQ(count<fx::Launch>(adopted), 0u) << "adopted, never started twice";
+  EXPECT_EQ(status().restarts, 0);
+  // Both were confirmed: the missing-report timers do nothing.
+  for (const auto& t : timers(out, Kind::kReportMissing)) EXPECT_TRUE(m->on_timer(t).empty());
+}
+
+TEST_F(JobMachine, ReplicaNeverReportedAfterRestoreIsLostAndALaunchThatNeverRanIsNotCounted) {
+  auto out = track(start(gang(2), stored_running_gang(), /*restored=*/true));
+  auto missing = timers(out, Kind::kReportMissing);
+  // worker-1 was only Starting: its launch never ran, so the restart is free.
+  auto lost = track(settle(m->on_timer(missing[1])));
+  EXPECT_EQ(replica(1).reason, reason::kLaunchLost);
+  EXPECT_EQ(status().restarts, 0);
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(killed_uids(lost), std::vector<std::string>{uid(0)});
+}
+
+TEST_F(JobMachine, RestoredJobWithNothingPlacedAsksForPlacementAgain) {
+  JobRecord record;
+  record.status.name = "fmnist";
+  auto out = start(gang(2), record, /*restored=*/true);
+  EXPECT_EQ(count<fx::RequestPlacement>(out), 1u);
+}
+
+TEST_F(JobMachine, NodeReportingAnInstanceWeNoLongerOwnIsToldToKillIt) {
+  running(gang(1));
+  NodeReport report{node(0), 9, {uid(0), "fmnist-worker-0-old"}};
+  auto out = m->on_node_report(report);
+  EXPECT_EQ(killed_uids(out), std::vector<std::string>{"fmnist-worker-0-old"});
+}
+
+// ---- deadlines, TTL and deletion -------------------------------------------------------------
+
+TEST_F(JobMachine, ActiveDeadlineFailsTheJobAndStopsEveryReplica) {
+  auto s = gang(2);
+  s.run_policy.active_deadline_seconds = 30;
+  auto created = track(start(s));
+  auto deadline = all<fx::StartTimer>(created);
+  ASSERT_EQ(deadline.size(), 1u);
+  EXPECT_EQ(deadline[0].after, std::chrono::seconds(30));
+  place();
+  start_all();
+  auto out = settle(m->on_timer(deadline[0].timer));
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kDeadlineExceeded);
+  EXPECT_EQ(killed_uids(out).size(), 2u);
+}
+
+TEST_F(JobMachine, FinishedJobIsDeletedAfterItsTtl) {
+  auto s = single_job();
+  s.run_policy.ttl_seconds_after_finished = 60;
+  running(s);
+  auto out = exit(0, 0);
+  auto expire = timers(out, Kind::kExpire);
+  ASSERT_EQ(expire.size(), 1u);
+  auto deleting = m->on_timer(expire[0]);
+  EXPECT_EQ(count<fx::EraseRecord>(deleting), 1u);
+  auto erased = m->on_erased(Status::Ok());
+  EXPECT_EQ(count<fx::Stop>(erased), 1u);
+}
+
+TEST_F(JobMachine, DeleteStopsReplicasAndCompletesWhenTheLastOneEnds) {
+  running(gang(2));
+  auto out = m->on_delete(1);
+  EXPECT_EQ(killed_uids(out).size(), 2u);
+  EXPECT_EQ(count<fx::EraseRecord>(out), 0u);
+  EXPECT_EQ(count<fx::EraseRecord>(exit(0, 143)), 0u);
+  auto last = exit(1, 143);
+  EXPECT_EQ(count<fx::EraseRecord>(last), 1u) << "erased once the last exit is stored";
+  auto erased = m->on_erased(Status::Ok());
+  auto answers = all<fx::AnswerDelete>(erased);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].requests, std::vector<uint64_t>{1});
+  EXPECT_TRUE(answers[0].status.ok());
+}
+
+TEST_F(JobMachine, ConcurrentDeletesAreAllAnswered) {
+  running(gang(1));
+  m->on_delete(1);
+  auto second = m->on_delete(2);
+  EXPECT_TRUE(killed_uids(second).empty()) << "the first delete already stopped it";
+  exit(0, 143);
+  auto answers = all<fx::AnswerDelete>(m->on_erased(Status::Ok()));
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].requests, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(JobMachine, DeleteThatTheStoreRefusesIsReportedAndTheJobStays) {
+  running(single_job());
+  exit(0, 0);
+  auto out = m->on_delete(4);
+  ASSERT_EQ(count<fx::EraseRecord>(out), 1u);
+  auto erased = m->on_erased(Internal("disk I/O error"));
+  EXPECT_EQ(count<fx::Stop>(erased), 0u);
+  auto answers = all<fx::AnswerDelete>(erased);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].status.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(m->deleting());
+  EXPECT_EQ(count<fx::EraseRecord>(m->on_delete(5)), 1u) << "a later delete tries again";
+}
+
+TEST_F(JobMachine, DeleteCompletesAfterItsTimeoutEvenIfNoReplicaReports) {
+  running(gang(1));
+  auto out = m->on_delete(1);
+  auto timeout = timers(out, Kind::kDeleteTimeout);
+  ASSERT_EQ(timeout.size(), 1u);
+  EXPECT_EQ(count<fx::EraseRecord>(m->on_timer(timeout[0])), 1u);
+}
+
+// ---- metrics and queries
+// -------------------------------------------------------------------------
+
+TEST_F(JobMachine, LeaderMetricsBecomeTheJobsHeadlineAndEveryReplicasAreStored) {
+  running(gang(2));
+  protocol::MetricsReport leader{uid(0), "fmnist", {{"accuracy", 0.9, 1, now}}};
+  auto out = m->on_metrics(leader);
+  EXPECT_EQ(count<fx::StoreMetrics>(out), 1u);
+  EXPECT_DOUBLE_EQ(status().metrics.at("accuracy"), 0.9);
+  protocol::MetricsReport other{uid(1), "fmnist", {{"accuracy", 0.1, 1, now}}};
+  auto other_out = m->on_metrics(other);
+  EXPECT_EQ(count<fx::StoreMetrics>(other_out), 1u);
+  EXPECT_DOUBLE_EQ(status().metrics.at("accuracy"), 0.9);
+}
+
+TEST_F(JobMachine, LocateFindsTheLeaderOrANamedReplica) {
+  running(ps_job());
+  EXPECT_EQ(m->locate("").uid, uid(1)) << "worker-0 decides a PS job";
+  EXPECT_EQ(m->locate("ps-0").uid, uid(0));
+  EXPECT_FALSE(m->locate("ps-0").finished);
+  EXPECT_TRUE(m->locate("nope").uid.empty());
+}
+
+TEST_F(JobMachine, StatusCountsReplicasPerType) {
+  running(ps_job());
+  exit(2, 0);  // worker-1
+  const auto st = m->status();
+  EXPECT_EQ(st.replica_statuses.at("PS").active, 1);
+  EXPECT_EQ(st.replica_statuses.at("Worker").active, 1);
+  EXPECT_EQ(st.replica_statuses.at("Worker").succeeded, 1);
+  EXPECT_TRUE(m->summary().manifest.empty());
+}
+
+}  // namespace
+}  // namespace cadre::actors
