@@ -125,6 +125,10 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
     env["OMPI_MCA_orte_leave_session_attached"] = "1";   // orted dies with its session
     env["OMPI_MCA_orte_keep_fqdn_hostnames"] = "1";      // names are opaque, dots included
     env["OMPI_MCA_hwloc_base_binding_policy"] = "none";  // Cadre places; no core-0 pinning
+    // orted maps hwloc's topology into a "hole" it guesses in its address space; when
+    // the guess collides (ASLR) orted segfaults in hwloc_shmem_topology_write. Without
+    // binding the shared topology buys nothing, so do not share it.
+    env["OMPI_MCA_rtc_hwloc_vmhole"] = "none";
     env["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
     env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
   }
