@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set-up, build and test on a fresh machine. Default run excludes tests labelled
-# gpu and slow; pass --all to include slow ones, or --labels REGEX to choose.
+# Set-up, build and test on a fresh machine: installs what is missing, checks the
+# formatting, builds with warnings as errors, runs ctest. Default run excludes tests
+# labelled gpu and slow; pass --all to include slow ones, or --labels REGEX to choose.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 exclude='gpu|slow'
@@ -9,7 +10,8 @@ case "${1:-}" in
   --labels) include="$2"; shift 2 ;;
 esac
 "$root/scripts/setup-deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/check-format.sh"
+"$root/scripts/build.sh" -DCADRE_WERROR=ON
 cd "$root/build"
 if [ -n "${include:-}" ]; then
   ctest --output-on-failure -L "$include" "$@"
