@@ -195,9 +195,8 @@ TEST_F(SupervisorActors, FailingStoreStartsNoReplicaAndFailsTheJobWithTheReason)
   ASSERT_TRUE(created.has_value());
   ASSERT_EQ(created->kind, MessageKind::kApplyReply) << "creation itself was stored";
 
-  auto job = wait_for_job("hello", [](const protocol::JobStatus& s) {
-    return s.phase == protocol::JobPhase::kFailed;
-  });
+  auto job = wait_for_job(
+      "hello", [](const protocol::JobStatus& s) { return s.phase == protocol::JobPhase::kFailed; });
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->phase, protocol::JobPhase::kFailed);
   EXPECT_EQ(job->reason, protocol::reason::kStoreUnavailable);
