@@ -5,10 +5,12 @@
 #include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
+
+#include "protocol/config_file.h"
 
 namespace cadre::agent {
 namespace {
@@ -50,7 +52,7 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
                  "Allocatable memory: bytes or 512Mi, 4Gi, ... (default: MemTotal)");
   app.add_option("--gpus", c.gpus, "GPUs: auto (ask nvidia-smi; 0 without it) or a number")
       ->capture_default_str();
-  app.add_option("--label", labels, "Node label k=v (repeatable)")
+  app.add_option("--label,--labels", labels, "Node label k=v (repeatable)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--max-message-bytes", c.max_message_bytes,
                  "Largest message accepted from the coordinator (ZMQ_MAXMSGSIZE)")
@@ -66,61 +68,6 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
   app.add_option("--port-range", c.port_range,
                  "Ports MIN-MAX the coordinator may assign to replicas here, one each")
       ->capture_default_str();
-}
-
-// Turns the YAML file into flags placed before the real ones, so the command line
-// wins and both go through the same validation.
-Result<std::vector<std::string>> yaml_to_flags(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const std::exception& e) {
-    return InvalidArgument("--config " + path + ": " + e.what());
-  }
-  std::vector<std::string> flags;
-  if (root.IsNull()) return flags;
-  if (!root.IsMap()) return InvalidArgument("--config " + path + ": expected a map of settings");
-  for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
-    const YAML::Node& value = entry.second;
-    if (key == "config") return InvalidArgument("--config " + path + ": 'config' cannot nest");
-    if (key == "insecure") {
-      bool on = false;
-      if (!YAML::convert<bool>::decode(value, on)) {
-        return InvalidArgument("--config " + path + ": insecure: expected true or false");
-      }
-      if (on) flags.push_back("--insecure");
-    } else if (key == "label" || key == "labels") {
-      if (value.IsMap()) {
-        for (const auto& kv : value) {
-          flags.push_back("--label");
-          flags.push_back(kv.first.as<std::string>() + "=" + kv.second.as<std::string>());
-        }
-      } else if (value.IsSequence()) {
-        for (const auto& item : value) {
-          flags.push_back("--label");
-          flags.push_back(item.as<std::string>());
-        }
-      } else {
-        return InvalidArgument("--config " + path + ": " + key + ": expected a map or a list");
-      }
-    } else if (value.IsScalar()) {
-      flags.push_back("--" + key);
-      flags.push_back(value.as<std::string>());
-    } else {
-      return InvalidArgument("--config " + path + ": " + key + ": expected a single value");
-    }
-  }
-  return flags;
-}
-
-std::string find_config_flag(int argc, const char* const* argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
-    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
-  }
-  return "";
 }
 
 // "MIN-MAX", with 1024 <= MIN <= MAX <= 65535: no privileged ports.
@@ -210,28 +157,16 @@ ParsedCommandLine parse_agent_command_line(int argc, const char* const* argv) {
   CLI::App app("cadre-agent: runs Cadre replicas on this node", "cadre-agent");
   declare_flags(app, config, labels);
 
-  std::vector<std::string> args;
-  const std::string config_file = find_config_flag(argc, argv);
-  if (!config_file.empty()) {
-    auto from_file = yaml_to_flags(config_file);
-    if (!from_file.ok()) {
-      std::cerr << "cadre-agent: " << from_file.status().message() << "\n";
-      return {std::nullopt, 2};
-    }
-    args = *from_file;
-  }
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-
-  try {
-    // CLI11 parses a reversed vector (it pops from the back).
-    std::vector<std::string> reversed(args.rbegin(), args.rend());
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return {std::nullopt, 0};
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "cadre-agent: " << e.what() << "\nRun with --help for the settings.\n";
+  std::ostringstream help;
+  auto parsed = config::parse_command_line(app, argc, argv, help);
+  if (!parsed.ok()) {
+    std::cerr << "cadre-agent: " << parsed.status().message()
+              << "\nRun with --help for the settings.\n";
     return {std::nullopt, 2};
+  }
+  if (*parsed == config::Parsed::kHelpShown) {
+    std::cout << help.str();
+    return {std::nullopt, 0};
   }
   const Status status = resolve(config, labels);
   if (!status.ok()) {

@@ -1,6 +1,7 @@
 #include "coordinator/coordinator_config.h"
 
-#include <yaml-cpp/yaml.h>
+#include "protocol/config_file.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -14,6 +15,7 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.not_ready_after = std::chrono::milliseconds(not_ready_after_ms);
   p.lost_after = std::chrono::milliseconds(lost_after_ms);
   p.kill_grace = std::chrono::milliseconds(kill_grace_ms);
+  p.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   p.lease = std::chrono::milliseconds(lease_ms < 0 ? lost_after_ms * 2 / 3 : lease_ms);
   p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
   return p;
@@ -49,6 +51,7 @@ Status CoordinatorConfig::validate() const {
                            "' is not one of trace, debug, info, warn, error, critical, off");
   }
   if (max_message_bytes < 4096) return InvalidArgument("max-message-bytes: must be >= 4096");
+  if (request_timeout_ms <= 0) return InvalidArgument("request-timeout-ms: must be > 0");
   return Status::Ok();
 }
 
@@ -56,7 +59,7 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   *exit_now = false;
   CoordinatorConfig c;
   CLI::App app{"cadre-coordinator: schedules Cadre jobs onto agents"};
-  std::string config_file;
+  std::string config_file;  // read by config::parse_command_line
   app.add_option("--config", config_file, "YAML file with any of the settings below (flags win)");
   app.add_option("--config-dir", c.config_dir,
                  "folder with server.key and authorized/{agents,clients}/*.pub")
@@ -79,6 +82,10 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   app.add_option("--lost-after-ms", c.lost_after_ms, "silence before Lost")->capture_default_str();
   app.add_option("--kill-grace-ms", c.kill_grace_ms, "SIGTERM to SIGKILL grace")
       ->capture_default_str();
+  app.add_option("--request-timeout-ms", c.request_timeout_ms,
+                 "how long one coordinator actor waits for another before answering the "
+                 "client with an error")
+      ->capture_default_str();
   app.add_option("--lease-ms", c.lease_ms,
                  "agents kill their replicas after this long without contact (-1: 2/3 of "
                  "lost-after-ms, 0: off)")
@@ -87,70 +94,10 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
                  "shared folder for CADRE_CHECKPOINT_DIR (default: <state-dir>/checkpoints)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::cout << app.help();
+  ASSIGN_OR_RETURN(config::Parsed parsed, config::parse_command_line(app, argc, argv, std::cout));
+  if (parsed == config::Parsed::kHelpShown) {
     *exit_now = true;
     return c;
-  } catch (const CLI::ParseError& e) {
-    return InvalidArgument(e.what());
-  }
-  if (!config_file.empty()) {
-    YAML::Node yaml;
-    try {
-      yaml = YAML::LoadFile(config_file);
-    } catch (const YAML::Exception& e) {
-      return InvalidArgument("--config " + config_file + ": " + e.what());
-    }
-    // Re-parse with the file's values as defaults so explicit flags still win.
-    CoordinatorConfig from_file = c;
-    try {
-      for (const auto& entry : yaml) {
-        const std::string key = entry.first.as<std::string>();
-        const CLI::Option* flag = app.get_option_no_throw("--" + key);
-        if (flag == nullptr || key == "config") {
-          return InvalidArgument("--config " + config_file + ": unknown key '" + key + "'");
-        }
-        if (flag->count() > 0) continue;  // the flag was given explicitly
-        const YAML::Node& v = entry.second;
-        if (key == "config-dir")
-          from_file.config_dir = v.as<std::string>();
-        else if (key == "state-dir")
-          from_file.state_dir = v.as<std::string>();
-        else if (key == "bind-address")
-          from_file.bind_address = v.as<std::string>();
-        else if (key == "agent-port")
-          from_file.agent_port = v.as<int>();
-        else if (key == "client-port")
-          from_file.client_port = v.as<int>();
-        else if (key == "endpoints-file")
-          from_file.endpoints_file = v.as<std::string>();
-        else if (key == "insecure")
-          from_file.insecure = v.as<bool>();
-        else if (key == "max-message-bytes")
-          from_file.max_message_bytes = v.as<int64_t>();
-        else if (key == "heartbeat-interval-ms")
-          from_file.heartbeat_interval_ms = v.as<int64_t>();
-        else if (key == "not-ready-after-ms")
-          from_file.not_ready_after_ms = v.as<int64_t>();
-        else if (key == "lost-after-ms")
-          from_file.lost_after_ms = v.as<int64_t>();
-        else if (key == "kill-grace-ms")
-          from_file.kill_grace_ms = v.as<int64_t>();
-        else if (key == "lease-ms")
-          from_file.lease_ms = v.as<int64_t>();
-        else if (key == "checkpoint-root")
-          from_file.checkpoint_root = v.as<std::string>();
-        else if (key == "log-level")
-          from_file.log_level = v.as<std::string>();
-        else
-          return InvalidArgument("--config " + config_file + ": unknown key '" + key + "'");
-      }
-    } catch (const YAML::Exception& e) {
-      return InvalidArgument("--config " + config_file + ": " + e.what());
-    }
-    c = from_file;
   }
   RETURN_IF_ERROR(c.validate());
   return c;

@@ -25,6 +25,7 @@ struct CoordinatorConfig {
   int64_t not_ready_after_ms = 5000;       // silence before a node is NotReady
   int64_t lost_after_ms = 15000;           // silence before a node is Lost
   int64_t kill_grace_ms = 10000;           // SIGTERM to SIGKILL when a spec does not say
+  int64_t request_timeout_ms = 10000;  // an actor asking another; then the waiting client hears why
   // Agents kill their replicas after this long without a heartbeat ack, so nothing
   // runs twice once a node is declared Lost. -1: two thirds of lost_after_ms; 0: off.
   int64_t lease_ms = -1;

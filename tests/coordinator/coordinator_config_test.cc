@@ -32,7 +32,15 @@ TEST(CoordinatorConfig, DefaultsMatchTheDesign) {
   EXPECT_EQ(config->not_ready_after_ms, 5000);
   EXPECT_EQ(config->lost_after_ms, 15000);
   EXPECT_EQ(config->max_message_bytes, 64ll << 20);
+  EXPECT_EQ(config->request_timeout_ms, 10000);
   EXPECT_FALSE(config->insecure);
+}
+
+TEST(CoordinatorConfig, RequestTimeoutReachesTheActorsPolicy) {
+  auto config = parse({"--config", write_yaml("request-timeout-ms: 250\n")});
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->policy().request_timeout, std::chrono::milliseconds(250));
+  EXPECT_FALSE(parse({"--request-timeout-ms", "0"}).ok());
 }
 
 TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {
@@ -47,7 +55,8 @@ TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {
 TEST(CoordinatorConfig, UnknownFileKeyIsNamed) {
   auto config = parse({"--config", write_yaml("agent-prot: 1\n")});
   ASSERT_FALSE(config.ok());
-  EXPECT_NE(config.status().message().find("unknown key 'agent-prot'"), std::string::npos);
+  EXPECT_NE(config.status().message().find("agent-prot: unknown setting"), std::string::npos)
+      << config.status().message();
 }
 
 TEST(CoordinatorConfig, InconsistentTimeoutsAreRefusedWithTheSetting) {
