@@ -12,6 +12,7 @@
 namespace cadre::coordinator {
 
 struct CoordinatorConfig {
+  static inline const actors::ClusterPolicy kPolicy{};  // the defaults below come from here
   std::string config_dir = "/etc/cadre";     // server.key and authorized/{agents,clients}/*.pub
   std::string state_dir = "/var/lib/cadre";  // SQLite state (cadre.db)
   std::string bind_address =
@@ -21,11 +22,14 @@ struct CoordinatorConfig {
   std::string endpoints_file;  // if set, the bound endpoints are written here (JSON)
   bool insecure = false;       // disable CURVE and ZAP (testing only)
   int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger frames drop the connection
-  int64_t heartbeat_interval_ms = 1000;    // agents heartbeat this often
-  int64_t not_ready_after_ms = 5000;       // silence before a node is NotReady
-  int64_t lost_after_ms = 15000;           // silence before a node is Lost
-  int64_t kill_grace_ms = 10000;           // SIGTERM to SIGKILL when a spec does not say
-  int64_t request_timeout_ms = 10000;  // an actor asking another; then the waiting client hears why
+  // The actors' timings default to actors::ClusterPolicy's, declared there once.
+  int64_t heartbeat_interval_ms =
+      kPolicy.heartbeat_interval.count();                        // agents heartbeat this often
+  int64_t not_ready_after_ms = kPolicy.not_ready_after.count();  // silence before NotReady
+  int64_t lost_after_ms = kPolicy.lost_after.count();            // silence before Lost
+  int64_t kill_grace_ms = kPolicy.kill_grace.count();  // SIGTERM to SIGKILL unless a spec says
+  // An actor asking another gives up after this and the waiting client hears why.
+  int64_t request_timeout_ms = kPolicy.request_timeout.count();
   // Agents kill their replicas after this long without a heartbeat ack, so nothing
   // runs twice once a node is declared Lost. -1: two thirds of lost_after_ms; 0: off.
   int64_t lease_ms = -1;
