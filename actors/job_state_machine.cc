@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "actors/replica_environment.h"
-#include "actors/wall_clock.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::actors {
 

@@ -11,8 +11,8 @@
 #include <random>
 
 #include "actors/actors.h"
-#include "actors/wall_clock.h"
 #include "protocol/spec/manifest.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::actors {
 namespace {

@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "actors/actors.h"
-#include "actors/wall_clock.h"
 #include "protocol/spec/yaml_reader.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::actors {
 namespace {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/port_check.h"
+#include "protocol/wall_clock.h"
 
 #ifndef CADRE_VERSION
 #define CADRE_VERSION "unknown"
@@ -19,12 +20,6 @@ namespace cadre::agent {
 using protocol::MessageKind;
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t file_size(const std::string& path) {
   struct stat st {};

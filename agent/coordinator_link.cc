@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "protocol/checks.h"
 #include "protocol/curve_keys.h"
 
 namespace cadre::agent {
@@ -10,9 +11,9 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     const CoordinatorLinkOptions& options) {
   std::unique_ptr<CoordinatorLink> link(new CoordinatorLink());
   RETURN_IF_ERROR(
-      ZMQ_CHECK(link->socket_ = zmq::socket_t(link->context_, zmq::socket_type::dealer)));
+      ZMQ_STATUS(link->socket_ = zmq::socket_t(link->context_, zmq::socket_type::dealer)));
   zmq::socket_t& socket = link->socket_;
-  RETURN_IF_ERROR(ZMQ_CHECK({
+  ZMQCHECK({
     socket.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
     // Unsent messages are resent after a restart anyway; do not hold exit on them.
     socket.set(zmq::sockopt::linger, 500);
@@ -25,7 +26,7 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     // backing off to 2 s so a refused key does not hammer the coordinator.
     socket.set(zmq::sockopt::reconnect_ivl, 100);
     socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
-  }));
+  });
   if (!options.insecure) {
     auto own = protocol::read_keypair(options.key_file);
     if (!own.ok()) return own.status().annotate("--key");
@@ -45,12 +46,12 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
                              ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
     return Internal(std::string("zmq_socket_monitor failed: ") + zmq_strerror(zmq_errno()));
   }
-  RETURN_IF_ERROR(ZMQ_CHECK({
+  ZMQCHECK({
     link->monitor_ = zmq::socket_t(link->context_, zmq::socket_type::pair);
     link->monitor_.set(zmq::sockopt::linger, 0);
     link->monitor_.connect(monitor_endpoint);
-  }));
-  RETURN_IF_ERROR(ZMQ_CHECK(socket.connect(options.endpoint)));
+  });
+  ZMQCHECK(socket.connect(options.endpoint));
   return link;
 }
 

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-extern char** environ;
+#include "protocol/environment.h"
 
 namespace cadre::agent {
 
@@ -20,16 +20,7 @@ std::string replica_log_path(const std::string& work_dir, const std::string& uid
   return (std::filesystem::path(work_dir) / "replicas" / uid / "output.log").string();
 }
 
-std::map<std::string, std::string> current_environment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string text(*entry);
-    const size_t eq = text.find('=');
-    if (eq == std::string::npos || eq == 0) continue;
-    env.emplace(text.substr(0, eq), text.substr(eq + 1));
-  }
-  return env;
-}
+std::map<std::string, std::string> current_environment() { return environment_map(); }
 
 Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const std::string& work_dir,
                                     const std::map<std::string, std::string>& base_env) {

@@ -42,6 +42,7 @@
 
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
+#include "protocol/wall_clock.h"
 
 namespace {
 
@@ -139,12 +140,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -173,14 +168,14 @@ void send(zmq::socket_t& socket, MessageKind kind, uint64_t id, uint64_t epoch, 
 zmq::socket_t curve_dealer(zmq::context_t& ctx, const protocol::KeyPair& keys,
                            const std::string& server_public, const std::string& endpoint) {
   zmq::socket_t socket(ctx, zmq::socket_type::dealer);
-  check(ZMQ_CHECK({
+  check(ZMQ_STATUS({
           socket.set(zmq::sockopt::linger, 0);
           socket.set(zmq::sockopt::sndhwm, 0);  // never drop: we bound what is in flight
           socket.set(zmq::sockopt::rcvhwm, 0);
         }),
         "socket options");
   check(protocol::make_curve_client(socket, keys, server_public), "CURVE client");
-  check(ZMQ_CHECK(socket.connect(endpoint)), "connect " + endpoint);
+  check(ZMQ_STATUS(socket.connect(endpoint)), "connect " + endpoint);
   return socket;
 }
 

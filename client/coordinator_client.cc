@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "protocol/checks.h"
 #include "protocol/curve_keys.h"
 
 namespace cadre::client {
@@ -56,13 +57,13 @@ Result<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Create(
 
 Status CoordinatorClient::connect() {
   const int timeout_ms = static_cast<int>(options_.timeout.count());
-  RETURN_IF_ERROR(ZMQ_CHECK({
+  ZMQCHECK({
     dealer_.set(zmq::sockopt::linger, 0);
     dealer_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
     // A send never blocks longer than a request may take in all.
     dealer_.set(zmq::sockopt::sndtimeo, timeout_ms);
     monitor_.set(zmq::sockopt::linger, 0);
-  }));
+  });
   if (!options_.insecure) {
     auto server_key = protocol::read_public_key(options_.server_key_file);
     if (!server_key.ok()) return server_key.status().annotate("server_key");
@@ -77,8 +78,8 @@ Status CoordinatorClient::connect() {
   if (zmq_socket_monitor(dealer_.handle(), address.c_str(), events) != 0) {
     return Internal(std::string("zmq_socket_monitor failed: ") + zmq_strerror(zmq_errno()));
   }
-  RETURN_IF_ERROR(ZMQ_CHECK(monitor_.connect(address)));
-  Status status = ZMQ_CHECK(dealer_.connect(options_.endpoint));
+  ZMQCHECK(monitor_.connect(address));
+  Status status = ZMQ_STATUS(dealer_.connect(options_.endpoint));
   if (!status.ok()) {
     return InvalidArgument("cannot connect to coordinator endpoint '" + options_.endpoint +
                            "': " + status.message());
@@ -88,7 +89,7 @@ Status CoordinatorClient::connect() {
 
 Status CoordinatorClient::on_monitor_event() {
   zmq::message_t event_frame, address_frame;
-  Status status = ZMQ_CHECK({
+  Status status = ZMQ_STATUS({
     (void)monitor_.recv(event_frame, zmq::recv_flags::dontwait);
     if (event_frame.more()) (void)monitor_.recv(address_frame, zmq::recv_flags::dontwait);
   });
@@ -154,7 +155,7 @@ Result<protocol::Envelope> CoordinatorClient::exchange(MessageKind kind, const s
     if (remaining.count() <= 0) return timeout_error();
     zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
                                {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
-    RETURN_IF_ERROR(ZMQ_CHECK(zmq::poll(items, 2, remaining)));
+    ZMQCHECK(zmq::poll(items, 2, remaining));
     if (items[1].revents & ZMQ_POLLIN) RETURN_IF_ERROR(on_monitor_event());
     if (!(items[0].revents & ZMQ_POLLIN)) continue;
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "protocol/wall_clock.h"
+
 namespace cadre::client {
 
 std::string rfc3339(int64_t unix_ms) {
@@ -64,10 +66,6 @@ std::string format_bytes(int64_t bytes) {
 
 std::string format_cores(int64_t millis) { return trim_number(millis / 1000.0, 3); }
 
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_unix_ms() { return wall_ms(); }
 
 }  // namespace cadre::client

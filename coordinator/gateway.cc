@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/zmq_outbox.h"
+#include "protocol/checks.h"
 
 namespace cadre::coordinator {
 
@@ -19,26 +20,26 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
   g->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
   auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain,
                   std::string* endpoint) -> Status {
-    RETURN_IF_ERROR(ZMQ_CHECK({
+    ZMQCHECK({
       socket.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
       socket.set(zmq::sockopt::linger, 0);
       // Replies to a peer that has gone are dropped rather than blocking the loop.
       socket.set(zmq::sockopt::router_mandatory, 0);
       socket.set(zmq::sockopt::sndhwm, 100000);
-    }));
+    });
     if (!options.insecure) {
       RETURN_IF_ERROR(protocol::make_curve_server(socket, options.server_keys, domain));
     }
     const std::string address = "tcp://" + options.bind_address + ":" +
                                 (port == 0 ? std::string("*") : std::to_string(port));
-    RETURN_IF_ERROR(ZMQ_CHECK(socket.bind(address)).annotate("binding " + domain + " port"));
+    RETURN_IF_ERROR(ZMQ_STATUS(socket.bind(address)).annotate("binding " + domain + " port"));
     *endpoint = socket.get(zmq::sockopt::last_endpoint);
     return Status::Ok();
   };
   RETURN_IF_ERROR(bind(g->agents_, options.agent_port, "agents", &g->agent_endpoint_));
   RETURN_IF_ERROR(bind(g->clients_, options.client_port, "clients", &g->client_endpoint_));
-  RETURN_IF_ERROR(ZMQ_CHECK(g->outbox_pull_.bind(kOutboxEndpoint)));
-  g->outbox_ = std::make_shared<ZmqOutbox>(context);
+  ZMQCHECK(g->outbox_pull_.bind(kOutboxEndpoint));
+  ASSIGN_OR_RETURN(g->outbox_, ZmqOutbox::Create(context));
   return g;
 }
 
@@ -152,9 +153,12 @@ void Gateway::on_client_frame(const actors::ActorContext& actors) {
     protocol::Header h;
     h.kind = MessageKind::kError;
     h.reply_to = client.request_id;
-    protocol::send_envelope(clients_, identity, true, h,
-                            protocol::encode(protocol::ErrorReply{status_code_name(s.code()),
-                                                                  "bad request: " + s.message()}));
+    const Status sent =
+        protocol::send_envelope(clients_, identity, true, h,
+                                protocol::encode(protocol::ErrorReply{
+                                    status_code_name(s.code()), "bad request: " + s.message()}));
+    // The client may be gone already; its request is dropped either way.
+    if (!sent.ok()) spdlog::debug("gateway: error reply not sent: {}", sent.message());
   };
   if (!envelope.ok()) {
     if (envelope.status().code() != StatusCode::kUnavailable) answer_error(envelope.status());

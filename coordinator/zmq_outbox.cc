@@ -2,11 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/checks.h"
+
 namespace cadre::coordinator {
 
-ZmqOutbox::ZmqOutbox(zmq::context_t& context) : push_(context, zmq::socket_type::push) {
-  push_.set(zmq::sockopt::sndhwm, 0);  // never drop: the gateway drains continuously
-  push_.connect(kOutboxEndpoint);
+Result<std::shared_ptr<ZmqOutbox>> ZmqOutbox::Create(zmq::context_t& context) {
+  std::shared_ptr<ZmqOutbox> outbox(new ZmqOutbox());
+  ZMQCHECK({
+    outbox->push_ = zmq::socket_t(context, zmq::socket_type::push);
+    outbox->push_.set(zmq::sockopt::sndhwm, 0);  // never drop: the gateway drains continuously
+    outbox->push_.connect(kOutboxEndpoint);
+  });
+  return outbox;
 }
 
 void ZmqOutbox::push(OutboxTarget target, const std::string& address, const std::string& header,

@@ -4,6 +4,7 @@
 // the PUSH socket (a full barrier, which is what ZeroMQ asks of shared sockets).
 #pragma once
 
+#include <memory>
 #include <mutex>
 
 #include <zmq.hpp>
@@ -25,7 +26,7 @@ enum class OutboxTarget : char {
 class ZmqOutbox : public actors::Outbox {
  public:
   // The gateway's PULL socket must already be bound to kOutboxEndpoint.
-  explicit ZmqOutbox(zmq::context_t& context);
+  static Result<std::shared_ptr<ZmqOutbox>> Create(zmq::context_t& context);
 
   void to_agent(const std::string& node, uint64_t epoch, protocol::MessageKind kind,
                 std::string body, uint64_t id, uint64_t reply_to) override;
@@ -36,6 +37,7 @@ class ZmqOutbox : public actors::Outbox {
   void set_agent_route(const std::string& node, const std::string& identity) override;
 
  private:
+  ZmqOutbox() = default;
   void push(OutboxTarget target, const std::string& address, const std::string& header,
             const std::string& body);
 

@@ -96,7 +96,7 @@ Result<std::string> read_public_key(const std::string& file) {
 }
 
 Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std::string& domain) {
-  return ZMQ_CHECK({
+  return ZMQ_STATUS({
     socket.set(zmq::sockopt::curve_server, 1);
     socket.set(zmq::sockopt::curve_secretkey, server.secret_key);
     socket.set(zmq::sockopt::zap_domain, domain);
@@ -105,7 +105,7 @@ Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std
 
 Status make_curve_client(zmq::socket_t& socket, const KeyPair& client,
                          const std::string& server_public_key) {
-  return ZMQ_CHECK({
+  return ZMQ_STATUS({
     socket.set(zmq::sockopt::curve_serverkey, server_public_key);
     socket.set(zmq::sockopt::curve_publickey, client.public_key);
     socket.set(zmq::sockopt::curve_secretkey, client.secret_key);

@@ -41,7 +41,7 @@ Result<Envelope> recv_envelope(zmq::socket_t& socket, bool with_identity,
 Status send_envelope(zmq::socket_t& socket, const std::string& identity, bool with_identity,
                      const Header& header, const std::string& body) {
   const std::string head = encode(header);
-  return ZMQ_CHECK({
+  return ZMQ_STATUS({
     if (with_identity) socket.send(zmq::buffer(identity), zmq::send_flags::sndmore);
     socket.send(zmq::buffer(head), zmq::send_flags::sndmore);
     socket.send(zmq::buffer(body), zmq::send_flags::none);

@@ -7,6 +7,7 @@
 
 #include <zmq.hpp>
 
+#include "protocol/checks.h"
 #include "protocol/codec.h"
 
 namespace cadre::protocol {
@@ -17,17 +18,6 @@ struct Envelope {
   Header header;
   std::string body;
 };
-
-// Wraps a ZeroMQ call and turns its exception into a Status that names the call.
-#define ZMQ_CHECK(call)                                                         \
-  [&]() -> ::cadre::Status {                                                    \
-    try {                                                                       \
-      call;                                                                     \
-      return ::cadre::Status::Ok();                                             \
-    } catch (const zmq::error_t& e) {                                           \
-      return ::cadre::Unavailable(std::string(#call) + " failed: " + e.what()); \
-    }                                                                           \
-  }()
 
 // Receives all parts of one multipart message (never leaving a partial message
 // in the socket) and validates its shape and header. Returns kUnavailable when

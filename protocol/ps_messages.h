@@ -5,7 +5,8 @@
 //
 // Transports: the ring handshake and rendezvous use TCP frames prefixed by a
 // 4-byte big-endian length; the parameter server uses ZeroMQ multipart messages
-// [PsHeader][tensor bytes]. Nothing outside this file packs these by hand.
+// [PsHeader][tensor bytes]. They are encoded and decoded by the one codec,
+// protocol/codec.h, like every other message.
 #pragma once
 
 #include <msgpack.hpp>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/codec.h"
 #include "protocol/status.h"
 
 namespace cadre::protocol {
@@ -79,32 +81,25 @@ struct PsHeader {
   MSGPACK_DEFINE_MAP(v, kind, worker, step, shard, offset, count, lr, error, epoch);
 };
 
+// Decodes one training-wire message from untrusted bytes through the one codec
+// (protocol/codec.h), under the training wire's limits, and checks its version.
+// Encoding is protocol::encode. Any malformed input is a DataLoss value naming `what`.
 template <typename T>
-msgpack::sbuffer encode(const T& message) {
-  msgpack::sbuffer buffer;
-  msgpack::pack(buffer, message);
-  return buffer;
-}
-
-// Decodes one message from untrusted bytes: limits stop a frame from making us
-// allocate what it merely claims, and any malformed input is a DataLoss value.
-template <typename T>
-Result<T> decode(const void* data, size_t size, const char* what) {
-  try {
-    // arrays, maps, strings, bin, ext (elements/bytes), nesting depth
-    const msgpack::unpack_limit limit(4096, 64, 1 << 16, 1 << 16, 1 << 10, 8);
-    msgpack::object_handle handle =
-        msgpack::unpack(static_cast<const char*>(data), size, nullptr, nullptr, limit);
-    T message;
-    handle.get().convert(message);
-    if (message.v != kTrainingWireVersion)
-      return DataLoss(std::string(what) + ": wire version " + std::to_string(message.v) +
-                      ", expected " + std::to_string(kTrainingWireVersion));
-    return message;
-  } catch (const std::exception& e) {
-    return DataLoss(std::string(what) + ": malformed frame of " + std::to_string(size) +
-                    " bytes (" + e.what() + ")");
+Result<T> decode_training(std::string_view bytes, const char* what) {
+  DecodeLimits limits;
+  limits.max_elements = 4096;         // the largest: RendezvousPeers.peers, one per rank
+  limits.max_string_bytes = 1 << 16;  // addresses, host ids, error texts
+  limits.max_depth = 8;
+  auto message = decode<T>(bytes, limits, what);
+  if (!message.ok()) {
+    return DataLoss(std::string(what) + ": malformed frame of " + std::to_string(bytes.size()) +
+                    " bytes (" + message.status().message() + ")");
   }
+  if (message->v != kTrainingWireVersion) {
+    return DataLoss(std::string(what) + ": wire version " + std::to_string(message->v) +
+                    ", expected " + std::to_string(kTrainingWireVersion));
+  }
+  return message;
 }
 
 }  // namespace cadre::protocol

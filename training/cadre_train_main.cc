@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 
+#include "protocol/environment.h"
 #include "training/allreduce_updater.h"
 #include "training/collectives/communicator.h"
 #include "training/collectives/socket.h"
@@ -14,20 +15,8 @@
 #include "training/ps/ps_worker.h"
 #include "training/trainer.h"
 
-extern char** environ;
-
 namespace cadre::training {
 namespace {
-
-std::map<std::string, std::string> environment_snapshot() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string kv = *e;
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
 
 OptimizerOptions optimizer_options(const TrainOptions& o) {
   OptimizerOptions opt;
@@ -118,7 +107,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
 
-  cadre::Status s = apply_environment(environment_snapshot(), &options);
+  cadre::Status s = apply_environment(cadre::environment_map(), &options);
   if (!s.ok()) {
     std::cerr << "cadre-train: " << s.to_string() << std::endl;
     return exit_code(s);

@@ -9,8 +9,7 @@
 #include <cstring>
 
 #include "agent/child_exec.h"
-
-extern char** environ;
+#include "protocol/environment.h"
 
 namespace cadre::agent::rsh {
 namespace {
@@ -33,10 +32,8 @@ bool replica_identity(std::string_view name) {
 // with `extra_env` on top.
 std::vector<std::string> command_environment(const std::map<std::string, std::string>& extra_env) {
   std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const std::string_view name = text.substr(0, text.find('='));
-    if (extra_env.count(std::string(name)) == 0 && !replica_identity(name)) env.emplace_back(text);
+  for (const auto& [name, value] : environment_map()) {
+    if (extra_env.count(name) == 0 && !replica_identity(name)) env.push_back(name + "=" + value);
   }
   for (const auto& [name, value] : extra_env) env.push_back(name + "=" + value);
   return env;

@@ -138,7 +138,7 @@ class Relay {
 // connection that has not sent it yet.
 Result<ExecRequest> read_request(const Fd& connection, const ExecSessionOptions& options,
                                  const std::atomic<bool>& stop) {
-  FrameDecoder decoder;
+  protocol::FrameDecoder decoder(protocol::kMaxExecFrameBytes);
   const Clock::time_point deadline = Clock::now() + options.auth_timeout;
   while (true) {
     const Clock::time_point slice =

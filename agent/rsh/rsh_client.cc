@@ -25,7 +25,7 @@ Result<int> run_remote(const ClientConfig& config, const ClientStreams& streams)
   RETURN_IF_ERROR(send_message(connection, request).annotate("sending the request"));
 
   // No deadline once running: orted lives as long as the MPI job.
-  FrameDecoder decoder;
+  protocol::FrameDecoder decoder(protocol::kMaxExecFrameBytes);
   while (true) {
     auto payload = recv_frame(connection, decoder, Clock::time_point::max());
     if (!payload.ok()) {

@@ -154,7 +154,7 @@ Result<std::string> read_some(int fd, size_t max_bytes) {
   }
 }
 
-Result<std::string> recv_frame(const Fd& socket, FrameDecoder& decoder,
+Result<std::string> recv_frame(const Fd& socket, protocol::FrameDecoder& decoder,
                                Clock::time_point deadline) {
   while (true) {
     ASSIGN_OR_RETURN(std::optional<std::string> frame, decoder.next());

@@ -1,5 +1,5 @@
 // The few TCP and descriptor helpers cadre-rsh needs: an owning Fd, listen and
-// connect, and sending/receiving frames (frame_codec.h) with errors as values.
+// connect, and sending/receiving frames (protocol/stream_framing.h) with errors as values.
 // Every descriptor is close-on-exec, so the commands a server runs inherit none.
 #pragma once
 
@@ -8,9 +8,10 @@
 #include <string_view>
 #include <utility>
 
-#include "agent/rsh/frame_codec.h"
 #include "protocol/codec.h"
+#include "protocol/exec_messages.h"
 #include "protocol/status.h"
+#include "protocol/stream_framing.h"
 
 namespace cadre::agent::rsh {
 
@@ -57,13 +58,15 @@ Result<std::string> read_some(int fd, size_t max_bytes);
 // Sends `message` as one frame.
 template <typename T>
 Status send_message(const Fd& socket, const T& message) {
-  ASSIGN_OR_RETURN(std::string frame, encode_frame(protocol::encode(message)));
+  ASSIGN_OR_RETURN(std::string frame,
+                   protocol::encode_frame(protocol::encode(message), protocol::kMaxExecFrameBytes));
   return write_all(socket.get(), frame);
 }
 
 // Reads until `decoder` yields a frame. Unavailable when the peer closes first
 // (naming a truncated frame), DeadlineExceeded when the deadline passes,
 // InvalidArgument for a bad length prefix.
-Result<std::string> recv_frame(const Fd& socket, FrameDecoder& decoder, Clock::time_point deadline);
+Result<std::string> recv_frame(const Fd& socket, protocol::FrameDecoder& decoder,
+                               Clock::time_point deadline);
 
 }  // namespace cadre::agent::rsh

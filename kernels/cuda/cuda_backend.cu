@@ -6,24 +6,10 @@
 #include <vector>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_checks.h"
 
 namespace cadre::kernels {
 namespace {
-
-Status cuda_status(cudaError_t e, const char* call) {
-  if (e == cudaSuccess) return Status::Ok();
-  return Unavailable(std::string(call) + " failed: " + cudaGetErrorString(e));
-}
-Status cublas_status(cublasStatus_t e, const char* call) {
-  if (e == CUBLAS_STATUS_SUCCESS) return Status::Ok();
-  return Internal(std::string(call) + " failed with cuBLAS status " + std::to_string(e));
-}
-
-// Name the failing call, as NCCL's NCCLCHECK does.
-#define CUDACHECK(call) RETURN_IF_ERROR(cuda_status((call), #call))
-#define CUBLASCHECK(call) RETURN_IF_ERROR(cublas_status((call), #call))
-// After a kernel launch: launch-configuration errors surface here.
-#define LAUNCHCHECK(what) RETURN_IF_ERROR(cuda_status(cudaGetLastError(), what))
 
 constexpr int kThreads = 256;
 inline unsigned blocks_for(size_t n) {

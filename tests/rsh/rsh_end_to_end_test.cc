@@ -7,6 +7,7 @@
 #include "agent/rsh/socket_io.h"
 #include "protocol/exec_messages.h"
 #include "tests/rsh/rsh_test_support.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::testing {
 namespace {
@@ -35,11 +36,11 @@ class RshEndToEnd : public ::testing::Test {
   }
 
   // `cadre-rsh ARGS...` as mpirun runs it, output in <name>.log.
-  std::unique_ptr<Process> client(std::vector<std::string> args, const std::string& name,
-                                  std::map<std::string, std::string> env = {}) {
+  std::unique_ptr<ChildProcess> client(std::vector<std::string> args, const std::string& name,
+                                       std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), kBinary);
     if (env.empty()) env = client_env();
-    return std::make_unique<Process>(args, env, dir_.file(name + ".log"));
+    return std::make_unique<ChildProcess>(args, env, dir_.file(name + ".log"));
   }
 
   ScratchDir dir_;
@@ -49,7 +50,7 @@ class RshEndToEnd : public ::testing::Test {
 
 TEST_F(RshEndToEnd, RelaysStdoutAndStderrSeparatelyAndReturnsTheRemoteExitCode) {
   const std::string err = dir_.file("stderr");
-  Process run(
+  ChildProcess run(
       {"/bin/sh", "-c",
        "exec " + kBinary + " -x rsh-e2e-worker-0 'echo out; echo err >&2; exit 7' 2>" + err},
       client_env(), dir_.file("client.log"));
@@ -139,13 +140,13 @@ TEST_F(RshEndToEnd, SigtermEndsRunningCommandsAndTheServerExitsZero) {
 TEST_F(RshEndToEnd, GarbageOnTheWireIsRefusedAndTheServerKeepsServing) {
   using namespace agent::rsh;
   auto socket = connect_tcp("127.0.0.1", port_, Clock::now() + 2s);
-  ASSERT_TRUE(socket.ok()) << socket.status().to_string();
-  ASSERT_TRUE(write_all(socket->get(), std::string("\xff\xff\xff\xff", 4)).ok());
-  FrameDecoder decoder;
+  ASSERT_OK(socket);
+  ASSERT_OK(write_all(socket->get(), std::string("\xff\xff\xff\xff", 4)));
+  protocol::FrameDecoder decoder(protocol::kMaxExecFrameBytes);
   auto reply = recv_frame(*socket, decoder, Clock::now() + 5s);
-  ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+  ASSERT_OK(reply);
   auto event = protocol::decode_exec<protocol::ExecEvent>(*reply, "ExecEvent");
-  ASSERT_TRUE(event.ok());
+  ASSERT_OK(event);
   EXPECT_EQ(event->kind, protocol::ExecEventKind::kError);
   EXPECT_NE(event->error.find("bad request"), std::string::npos) << event->error;
 
@@ -156,8 +157,8 @@ TEST_F(RshEndToEnd, GarbageOnTheWireIsRefusedAndTheServerKeepsServing) {
 
 TEST(RshServe, RefusesToStartWithoutAJobToken) {
   ScratchDir dir;
-  Process serve({kBinary, "serve", "--port", "0"}, {{"CADRE_JOB_TOKEN", ""}},
-                dir.file("serve.log"));
+  ChildProcess serve({kBinary, "serve", "--port", "0"}, {{"CADRE_JOB_TOKEN", ""}},
+                     dir.file("serve.log"));
   EXPECT_EQ(serve.wait(), 2);
   EXPECT_NE(serve.output().find("CADRE_JOB_TOKEN"), std::string::npos) << serve.output();
 }

@@ -90,7 +90,7 @@ class MpirunThroughCadreRsh : public ::testing::Test {
 };
 
 TEST_F(MpirunThroughCadreRsh, RunsOneRankUnderEachWorkerAndAllReducesTheirRanks) {
-  Process mpirun({kMpirun, "-np", "2", kProbe}, launcher_env(kToken), dir_.file("mpirun.log"));
+  ChildProcess mpirun({kMpirun, "-np", "2", kProbe}, launcher_env(kToken), dir_.file("mpirun.log"));
   const auto exit_code = mpirun.wait(90s);
   ASSERT_TRUE(exit_code.has_value()) << "mpirun hung:\n" << mpirun.output();
   ASSERT_EQ(*exit_code, 0) << mpirun.output();
@@ -124,7 +124,8 @@ TEST_F(MpirunThroughCadreRsh, RunsOneRankUnderEachWorkerAndAllReducesTheirRanks)
 }
 
 TEST_F(MpirunThroughCadreRsh, AWrongTokenFailsTheLaunchAndNoRankRuns) {
-  Process mpirun({kMpirun, "-np", "2", kProbe}, launcher_env("stolen?"), dir_.file("mpirun.log"));
+  ChildProcess mpirun({kMpirun, "-np", "2", kProbe}, launcher_env("stolen?"),
+                      dir_.file("mpirun.log"));
   const auto exit_code = mpirun.wait(90s);
   ASSERT_TRUE(exit_code.has_value()) << "mpirun hung:\n" << mpirun.output();
   EXPECT_NE(*exit_code, 0);

@@ -84,10 +84,11 @@ Result<std::vector<std::string>> exchange_peers_via_master(const RendezvousOptio
     join.world_size = options.world_size;
     join.address = my_address;
     auto buf = protocol::encode(join);
-    RETURN_IF_ERROR(net::write_frame(s, std::string(buf.data(), buf.size()), deadline));
+    RETURN_IF_ERROR(net::write_frame(s, buf, deadline));
     ASSIGN_OR_RETURN(auto frame, net::read_frame(s, kMaxFrame, deadline));
-    ASSIGN_OR_RETURN(auto reply, protocol::decode<protocol::RendezvousPeers>(
-                                     frame.data(), frame.size(), "rendezvous reply"));
+    ASSIGN_OR_RETURN(auto reply,
+                     protocol::decode_training<protocol::RendezvousPeers>(
+                         std::string_view(frame.data(), frame.size()), "rendezvous reply"));
     if (!reply.error.empty()) return FailedPrecondition("rendezvous: " + reply.error);
     if (static_cast<int>(reply.peers.size()) != options.world_size)
       return DataLoss("rendezvous: master sent " + std::to_string(reply.peers.size()) + " peers");
@@ -106,8 +107,8 @@ Result<std::vector<std::string>> exchange_peers_via_master(const RendezvousOptio
                                  std::to_string(options.world_size) + " ranks joined");
     auto frame = net::read_frame(*s, kMaxFrame, deadline);
     if (!frame.ok()) continue;  // a stray connection is not a rank; keep waiting
-    auto join =
-        protocol::decode<protocol::RendezvousJoin>(frame->data(), frame->size(), "rendezvous join");
+    auto join = protocol::decode_training<protocol::RendezvousJoin>(
+        std::string_view(frame->data(), frame->size()), "rendezvous join");
     if (!join.ok()) continue;
     if (join->world_size != options.world_size || join->rank <= 0 ||
         join->rank >= options.world_size || !peers[join->rank].empty()) {
@@ -124,8 +125,7 @@ Result<std::vector<std::string>> exchange_peers_via_master(const RendezvousOptio
   reply.peers = peers;
   reply.error = error;
   auto buf = protocol::encode(reply);
-  for (auto& s : joined)
-    RETURN_IF_ERROR(net::write_frame(s, std::string(buf.data(), buf.size()), deadline));
+  for (auto& s : joined) RETURN_IF_ERROR(net::write_frame(s, buf, deadline));
   if (!error.empty()) return FailedPrecondition("rendezvous: " + error);
   return peers;
 }

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <thread>
+
+#include "protocol/stream_framing.h"
 
 namespace cadre::training::net {
 namespace {
@@ -158,23 +161,17 @@ Status read_all(const Socket& s, void* data, size_t n, Clock::time_point deadlin
 }
 
 Status write_frame(const Socket& s, const std::string& payload, Clock::time_point deadline) {
-  const uint32_t n = static_cast<uint32_t>(payload.size());
-  const unsigned char len[4] = {static_cast<unsigned char>(n >> 24),
-                                static_cast<unsigned char>(n >> 16),
-                                static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
-  RETURN_IF_ERROR(write_all(s, len, 4, deadline));
-  return write_all(s, payload.data(), payload.size(), deadline);
+  ASSIGN_OR_RETURN(std::string frame, protocol::encode_frame(payload, UINT32_MAX));
+  return write_all(s, frame.data(), frame.size(), deadline);
 }
 
 Result<std::string> read_frame(const Socket& s, size_t max_bytes, Clock::time_point deadline) {
-  unsigned char len[4];
-  RETURN_IF_ERROR(read_all(s, len, 4, deadline));
-  const size_t n = (size_t{len[0]} << 24) | (size_t{len[1]} << 16) | (size_t{len[2]} << 8) | len[3];
-  if (n > max_bytes)
-    return DataLoss("frame of " + std::to_string(n) + " bytes exceeds the limit of " +
-                    std::to_string(max_bytes));
-  std::string payload(n, '\0');
-  RETURN_IF_ERROR(read_all(s, payload.data(), n, deadline));
+  char header[protocol::kFrameHeaderBytes];
+  RETURN_IF_ERROR(read_all(s, header, sizeof header, deadline));
+  auto n = protocol::frame_length(std::string_view(header, sizeof header), max_bytes);
+  if (!n.ok()) return DataLoss(n.status().message());
+  std::string payload(*n, '\0');
+  RETURN_IF_ERROR(read_all(s, payload.data(), *n, deadline));
   return payload;
 }
 

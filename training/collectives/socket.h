@@ -42,7 +42,7 @@ Result<Socket> accept_until(const Socket& listener, Clock::time_point deadline);
 Status write_all(const Socket& s, const void* data, size_t n, Clock::time_point deadline);
 Status read_all(const Socket& s, void* data, size_t n, Clock::time_point deadline);
 
-// Length-prefixed frames (4-byte big-endian length), bounded by max_bytes.
+// Length-prefixed frames (protocol/stream_framing.h), bounded by max_bytes.
 Status write_frame(const Socket& s, const std::string& payload, Clock::time_point deadline);
 Result<std::string> read_frame(const Socket& s, size_t max_bytes, Clock::time_point deadline);
 

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "protocol/checks.h"
 #include "protocol/ps_messages.h"
 #include "training/checkpoint.h"
-#include "training/ps/zmq_check.h"
 
 namespace cadre::training::ps {
 
@@ -211,7 +211,8 @@ Status ParameterServer::on_push(zmq::message_t& identity, const protocol::PsHead
 
 Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::message_t>& f) {
   if (f.size() != 2) return reply_error(identity, "expected [header][tensor] frames");
-  auto h = protocol::decode<protocol::PsHeader>(f[0].data(), f[0].size(), "ps request");
+  auto h = protocol::decode_training<protocol::PsHeader>(
+      std::string_view(static_cast<const char*>(f[0].data()), f[0].size()), "ps request");
   if (!h.ok()) return reply_error(identity, h.status().message());
   if (h->worker < 0 || h->worker >= options_.num_workers)
     return reply_error(identity, "worker index " + std::to_string(h->worker) + " outside [0, " +

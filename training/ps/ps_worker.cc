@@ -2,9 +2,9 @@
 
 #include <cstring>
 
+#include "protocol/checks.h"
 #include "protocol/ps_messages.h"
 #include "training/collectives/socket.h"
-#include "training/ps/zmq_check.h"
 
 namespace cadre::training::ps {
 
@@ -66,7 +66,9 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
       return Unavailable(std::string("recv from parameter server failed: ") + e.what());
     }
     ASSIGN_OR_RETURN(
-        auto h, protocol::decode<protocol::PsHeader>(header.data(), header.size(), "ps reply"));
+        auto h,
+        protocol::decode_training<protocol::PsHeader>(
+            std::string_view(static_cast<const char*>(header.data()), header.size()), "ps reply"));
     if (h.kind == "error")
       return FailedPrecondition("parameter server " + std::to_string(i) + ": " + h.error);
     if (replied) {

@@ -5,10 +5,13 @@
 #include <climits>
 #include <string>
 
-namespace cadre::training::mpi {
-namespace {
+#include "protocol/checks.h"
 
-Status mpi_status(int rc, const char* call) {
+namespace cadre {
+
+// MPI results for MPICHECK (protocol/checks.h). MPI's codes are plain ints, so this
+// overload is visible only here.
+Status check_status(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return Status::Ok();
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
@@ -16,8 +19,10 @@ Status mpi_status(int rc, const char* call) {
   return Unavailable(std::string(call) + " failed: " + std::string(text, len));
 }
 
-// Names the MPI call in the error, as NCCL's NCCLCHECK does.
-#define MPICHECK(call) RETURN_IF_ERROR(mpi_status((call), #call))
+}  // namespace cadre
+
+namespace cadre::training::mpi {
+namespace {
 
 // MPI counts are int: large buffers go in pieces of at most INT_MAX elements.
 constexpr size_t kMaxCount = INT_MAX / 2;

@@ -48,14 +48,14 @@ std::string shm_name(int rank) {
          std::to_string(counter++) + "-" + std::to_string(rd());
 }
 
-Status send_message(const net::Socket& s, const msgpack::sbuffer& b, net::Clock::time_point d) {
-  return net::write_frame(s, std::string(b.data(), b.size()), d);
+Status send_message(const net::Socket& s, const std::string& b, net::Clock::time_point d) {
+  return net::write_frame(s, b, d);
 }
 
 template <typename T>
 Result<T> read_message(const net::Socket& s, net::Clock::time_point d, const char* what) {
   ASSIGN_OR_RETURN(auto frame, net::read_frame(s, kMaxHandshakeFrame, d));
-  return protocol::decode<T>(frame.data(), frame.size(), what);
+  return protocol::decode_training<T>(std::string_view(frame.data(), frame.size()), what);
 }
 
 // Balanced partition of count elements into n segments: the first count % n

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace cadre::actors {
+namespace cadre {
 
 inline int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -13,4 +13,4 @@ inline int64_t wall_ms() {
       .count();
 }
 
-}  // namespace cadre::actors
+}  // namespace cadre

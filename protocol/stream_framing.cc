@@ -1,8 +1,8 @@
-#include "agent/rsh/frame_codec.h"
+#include "protocol/stream_framing.h"
 
 #include <cstdint>
 
-namespace cadre::agent::rsh {
+namespace cadre::protocol {
 
 Result<std::string> encode_frame(std::string_view payload, size_t max_frame_bytes) {
   if (payload.empty()) return InvalidArgument("frame: empty payload");
@@ -18,20 +18,30 @@ Result<std::string> encode_frame(std::string_view payload, size_t max_frame_byte
   return frame;
 }
 
+Result<size_t> frame_length(std::string_view header, size_t max_frame_bytes) {
+  if (header.size() < kFrameHeaderBytes) return InvalidArgument("frame: truncated length");
+  uint32_t size = 0;
+  for (size_t i = 0; i < kFrameHeaderBytes; ++i) {
+    size = (size << 8) | static_cast<unsigned char>(header[i]);
+  }
+  if (size == 0 || size > max_frame_bytes) {
+    return InvalidArgument("frame: length " + std::to_string(size) + " is outside [1, " +
+                           std::to_string(max_frame_bytes) + "]");
+  }
+  return size_t{size};
+}
+
 Result<std::optional<std::string>> FrameDecoder::next() {
   if (!poisoned_.ok()) return poisoned_;
   const size_t available = buffer_.size() - consumed_;
   if (available < kFrameHeaderBytes) return std::optional<std::string>();
-  uint32_t size = 0;
-  for (size_t i = 0; i < kFrameHeaderBytes; ++i) {
-    size = (size << 8) | static_cast<unsigned char>(buffer_[consumed_ + i]);
-  }
   // Checked before waiting for the payload: a peer cannot make us buffer what it claims.
-  if (size == 0 || size > max_frame_bytes_) {
-    poisoned_ = InvalidArgument("frame: length " + std::to_string(size) + " is outside [1, " +
-                                std::to_string(max_frame_bytes_) + "]");
+  auto length = frame_length(std::string_view(buffer_).substr(consumed_), max_frame_bytes_);
+  if (!length.ok()) {
+    poisoned_ = length.status();
     return poisoned_;
   }
+  const size_t size = *length;
   if (available - kFrameHeaderBytes < size) return std::optional<std::string>();
   std::string payload = buffer_.substr(consumed_ + kFrameHeaderBytes, size);
   consumed_ += kFrameHeaderBytes + size;
@@ -43,4 +53,4 @@ Result<std::optional<std::string>> FrameDecoder::next() {
   return std::optional<std::string>(std::move(payload));
 }
 
-}  // namespace cadre::agent::rsh
+}  // namespace cadre::protocol
