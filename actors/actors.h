@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "actors/atoms.h"
+#include "actors/inbound.h"
 
 namespace cadre::actors {
 
@@ -21,6 +22,10 @@ caf::actor spawn_scheduler(caf::actor_system& system);
 // The API: creates job supervisors, answers clients, routes agent reports to jobs.
 caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
                          std::vector<JobRecord> restored);
+
+// What the gateway calls with each decoded message: one message to the actor that
+// handles it (agent registration and heartbeats to the registry, the rest to the manager).
+std::unique_ptr<Inbound> make_actor_inbound(const ActorContext& actors);
 
 // One per Job or TrainJob: its gang's state machine from Queued to Succeeded/Failed.
 caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,

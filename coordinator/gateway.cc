@@ -43,7 +43,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
   return g;
 }
 
-void Gateway::run(const actors::ActorContext& actors, const std::atomic<bool>& stop) {
+void Gateway::run(actors::Inbound& inbound, const std::atomic<bool>& stop) {
   zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0},
                              {clients_.handle(), 0, ZMQ_POLLIN, 0},
                              {outbox_pull_.handle(), 0, ZMQ_POLLIN, 0}};
@@ -58,10 +58,10 @@ void Gateway::run(const actors::ActorContext& actors, const std::atomic<bool>& s
     }
     // Drain each socket in bounded batches so no side starves the others.
     for (int i = 0; i < 256 && (agents_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
-      on_agent_frame(actors);
+      on_agent_frame(inbound);
     }
     for (int i = 0; i < 256 && (clients_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
-      on_client_frame(actors);
+      on_client_frame(inbound);
     }
     for (int i = 0; i < 1024 && (outbox_pull_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
       on_outbox_frame();
@@ -77,7 +77,7 @@ void Gateway::reject(const char* port, const std::string& identity, const Status
   }
 }
 
-void Gateway::on_agent_frame(const actors::ActorContext& actors) {
+void Gateway::on_agent_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(agents_, true, limits_, &identity);
   if (!envelope.ok()) {
@@ -90,18 +90,17 @@ void Gateway::on_agent_frame(const actors::ActorContext& actors) {
   auto fail = [&](const Status& s) { reject("agent", identity, s); };
   auto node_it = identity_node_.find(identity);
   const std::string node = node_it == identity_node_.end() ? "" : node_it->second;
-  using namespace actors;
   switch (h.kind) {
     case MessageKind::kRegister: {
       auto body = protocol::decode_body<protocol::RegisterRequest>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.registry, register_atom::value, identity, h.id, *body);
+      inbound.agent_register(identity, h.id, std::move(*body));
       return;
     }
     case MessageKind::kHeartbeat: {
       auto body = protocol::decode_body<protocol::Heartbeat>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.registry, heartbeat_atom::value, identity, h.epoch, *body);
+      inbound.agent_heartbeat(identity, h.epoch, std::move(*body));
       return;
     }
     default:
@@ -116,25 +115,25 @@ void Gateway::on_agent_frame(const actors::ActorContext& actors) {
     case MessageKind::kReplicaStarted: {
       auto body = protocol::decode_body<protocol::ReplicaStarted>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.manager, started_atom::value, node, h.epoch, *body);
+      inbound.replica_started(node, h.epoch, std::move(*body));
       return;
     }
     case MessageKind::kReplicaExited: {
       auto body = protocol::decode_body<protocol::ReplicaExited>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.manager, exited_atom::value, node, h.epoch, *body);
+      inbound.replica_exited(node, h.epoch, std::move(*body));
       return;
     }
     case MessageKind::kMetrics: {
       auto body = protocol::decode_body<protocol::MetricsReport>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.manager, metrics_atom::value, node, h.epoch, *body);
+      inbound.metrics(node, h.epoch, std::move(*body));
       return;
     }
     case MessageKind::kLogsChunk: {
       auto body = protocol::decode_body<protocol::LogsChunk>(*envelope, limits_);
       if (!body.ok()) return fail(body.status());
-      caf::anon_send(actors.manager, chunk_atom::value, h.reply_to, *body);
+      inbound.logs_chunk(h.reply_to, std::move(*body));
       return;
     }
     default:
@@ -143,7 +142,7 @@ void Gateway::on_agent_frame(const actors::ActorContext& actors) {
   }
 }
 
-void Gateway::on_client_frame(const actors::ActorContext& actors) {
+void Gateway::on_client_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(clients_, true, limits_, &identity);
   actors::ClientRef client{identity, 0};
@@ -165,30 +164,29 @@ void Gateway::on_client_frame(const actors::ActorContext& actors) {
     return;
   }
   client.request_id = envelope->header.id;
-  using namespace actors;
   switch (envelope->header.kind) {
     case MessageKind::kApply: {
       auto body = protocol::decode_body<protocol::ApplyRequest>(*envelope, limits_);
       if (!body.ok()) return answer_error(body.status());
-      caf::anon_send(actors.manager, apply_atom::value, client, *body);
+      inbound.apply(client, std::move(*body));
       return;
     }
     case MessageKind::kGet: {
       auto body = protocol::decode_body<protocol::GetRequest>(*envelope, limits_);
       if (!body.ok()) return answer_error(body.status());
-      caf::anon_send(actors.manager, get_atom::value, client, *body);
+      inbound.get(client, std::move(*body));
       return;
     }
     case MessageKind::kDelete: {
       auto body = protocol::decode_body<protocol::DeleteRequest>(*envelope, limits_);
       if (!body.ok()) return answer_error(body.status());
-      caf::anon_send(actors.manager, delete_atom::value, client, *body);
+      inbound.remove(client, std::move(*body));
       return;
     }
     case MessageKind::kLogs: {
       auto body = protocol::decode_body<protocol::LogsRequest>(*envelope, limits_);
       if (!body.ok()) return answer_error(body.status());
-      caf::anon_send(actors.manager, logs_atom::value, client, *body);
+      inbound.logs(client, std::move(*body));
       return;
     }
     default:

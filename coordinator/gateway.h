@@ -2,7 +2,8 @@
 // clients) and the outbox's PULL end: it decodes every inbound frame with bounded
 // limits, hands typed messages to the actors, and forwards the actors' outbound
 // messages. A malformed frame is answered (clients) or dropped (agents) and counted;
-// it never reaches an actor.
+// it never reaches an actor. Decoded messages go out through actors::Inbound, so
+// the routing rules are tested without an actor system (tests/coordinator).
 #pragma once
 
 #include <atomic>
@@ -12,7 +13,7 @@
 
 #include <zmq.hpp>
 
-#include "actors/atoms.h"
+#include "actors/inbound.h"
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 
@@ -38,12 +39,15 @@ class Gateway {
   std::shared_ptr<actors::Outbox> outbox() const { return outbox_; }
 
   // Runs the loop on the calling thread until `stop` becomes true.
-  void run(const actors::ActorContext& actors, const std::atomic<bool>& stop);
+  void run(actors::Inbound& inbound, const std::atomic<bool>& stop);
+
+  // Frames refused so far (malformed, oversized, wrong port, unregistered sender).
+  uint64_t rejected() const { return rejected_; }
 
  private:
   Gateway(zmq::context_t& context);
-  void on_agent_frame(const actors::ActorContext& actors);
-  void on_client_frame(const actors::ActorContext& actors);
+  void on_agent_frame(actors::Inbound& inbound);
+  void on_client_frame(actors::Inbound& inbound);
   void on_outbox_frame();
   void reject(const char* port, const std::string& identity, const Status& why);
 
@@ -56,7 +60,7 @@ class Gateway {
   protocol::DecodeLimits limits_;
   std::map<std::string, std::string> node_identity_;  // node -> ROUTER identity
   std::map<std::string, std::string> identity_node_;  // ROUTER identity -> node
-  uint64_t rejected_ = 0;
+  std::atomic<uint64_t> rejected_{0};                 // written by the loop thread, read by anyone
 };
 
 }  // namespace cadre::coordinator

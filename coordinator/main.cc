@@ -96,7 +96,8 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
 
   spdlog::info("cadre-coordinator serving: agents {} clients {} state {} ({} jobs restored)",
                g.agent_endpoint(), g.client_endpoint(), config.state_dir, restored->size());
-  g.run(ctx, g_stop);
+  auto inbound = actors::make_actor_inbound(ctx);
+  g.run(*inbound, g_stop);
   spdlog::info("cadre-coordinator stopping");
   spdlog::shutdown();
   // Every acknowledged change is already durable (synchronous=FULL), so there is

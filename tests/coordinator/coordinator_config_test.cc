@@ -1,4 +1,5 @@
 #include "coordinator/coordinator_config.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ std::string write_yaml(const std::string& text) {
 
 TEST(CoordinatorConfig, DefaultsMatchTheDesign) {
   auto config = parse({});
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->bind_address, "127.0.0.1");
   EXPECT_EQ(config->agent_port, 7070);
   EXPECT_EQ(config->client_port, 7071);
@@ -38,7 +39,7 @@ TEST(CoordinatorConfig, DefaultsMatchTheDesign) {
 
 TEST(CoordinatorConfig, RequestTimeoutReachesTheActorsPolicy) {
   auto config = parse({"--config", write_yaml("request-timeout-ms: 250\n")});
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->policy().request_timeout, std::chrono::milliseconds(250));
   EXPECT_FALSE(parse({"--request-timeout-ms", "0"}).ok());
 }
@@ -46,7 +47,7 @@ TEST(CoordinatorConfig, RequestTimeoutReachesTheActorsPolicy) {
 TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {
   const auto file = write_yaml("agent-port: 9000\nclient-port: 9001\nlost-after-ms: 20000\n");
   auto config = parse({"--config", file, "--client-port", "9100"});
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->agent_port, 9000);
   EXPECT_EQ(config->client_port, 9100);
   EXPECT_EQ(config->lost_after_ms, 20000);

@@ -1,0 +1,300 @@
+// The coordinator's ZeroMQ edge without actors: a real Gateway on 127.0.0.1, real
+// DEALER sockets as agents and clients, and a recording Inbound in place of the
+// actor system. Covers which kinds each port accepts, what a bad frame gets, and
+// the ZAP handler's per-role allowlists with CURVE on.
+#include "coordinator/gateway.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "coordinator/zap_handler.h"
+#include "protocol/curve_keys.h"
+#include "protocol/framing.h"
+#include "tests/support/status_matchers.h"
+
+namespace cadre::coordinator {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::MessageKind;
+namespace fs = std::filesystem;
+
+// What reached the actors, one line per call ("apply <identity> <id>", ...).
+class RecordingInbound : public actors::Inbound {
+ public:
+  void agent_register(const std::string& identity, uint64_t id,
+                      protocol::RegisterRequest r) override {
+    record("register " + r.name, identity);
+  }
+  void agent_heartbeat(const std::string& identity, uint64_t, protocol::Heartbeat b) override {
+    record("heartbeat " + b.node, identity);
+  }
+  void replica_started(const std::string& node, uint64_t, protocol::ReplicaStarted s) override {
+    record("started " + s.uid + " on " + node);
+  }
+  void replica_exited(const std::string& node, uint64_t, protocol::ReplicaExited e) override {
+    record("exited " + e.uid + " on " + node);
+  }
+  void metrics(const std::string& node, uint64_t, protocol::MetricsReport r) override {
+    record("metrics " + r.uid + " on " + node);
+  }
+  void logs_chunk(uint64_t reply_to, protocol::LogsChunk c) override {
+    record("chunk " + std::to_string(reply_to));
+  }
+  void apply(const actors::ClientRef& c, protocol::ApplyRequest r) override {
+    record("apply " + std::to_string(c.request_id) + " " + r.manifest, c.identity);
+  }
+  void get(const actors::ClientRef& c, protocol::GetRequest r) override {
+    record("get " + std::to_string(c.request_id) + " " + r.resource, c.identity);
+  }
+  void remove(const actors::ClientRef& c, protocol::DeleteRequest r) override {
+    record("delete " + r.name, c.identity);
+  }
+  void logs(const actors::ClientRef& c, protocol::LogsRequest r) override {
+    record("logs " + r.name, c.identity);
+  }
+
+  // The next call within `timeout`, or "" if none came.
+  std::string next(std::chrono::milliseconds timeout = 2s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!arrived_.wait_for(lock, timeout, [&] { return !calls_.empty(); })) return "";
+    std::string call = calls_.front();
+    calls_.erase(calls_.begin());
+    return call;
+  }
+  std::string last_identity() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_identity_;
+  }
+
+ private:
+  void record(std::string call, const std::string& identity = "") {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      calls_.push_back(std::move(call));
+      if (!identity.empty()) last_identity_ = identity;
+    }
+    arrived_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::string> calls_;  // guarded by mutex_
+  std::string last_identity_;       // guarded by mutex_
+};
+
+protocol::RegisterRequest registration(const std::string& node) {
+  protocol::RegisterRequest r;
+  r.name = node;
+  return r;
+}
+
+// No CURVE: the routing tests need no keys (ZapTest below runs with them).
+GatewayOptions insecure(int64_t max_message_bytes = 64ll << 20) {
+  GatewayOptions options;
+  options.insecure = true;
+  options.max_message_bytes = max_message_bytes;
+  return options;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void start(GatewayOptions options) {
+    options.bind_address = "127.0.0.1";
+    options.agent_port = 0;
+    options.client_port = 0;
+    auto created = Gateway::Create(context_, options);
+    ASSERT_OK(created);
+    gateway_ = std::move(*created);
+    loop_ = std::thread([this] { gateway_->run(inbound_, stop_); });
+  }
+  void TearDown() override {
+    stop_ = true;
+    if (loop_.joinable()) loop_.join();
+  }
+
+  // A DEALER connected to the agent or client port, optionally with CURVE keys.
+  zmq::socket_t peer(const std::string& endpoint, const protocol::KeyPair* keys = nullptr,
+                     const std::string& server_public = "") {
+    zmq::socket_t s(context_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    if (keys != nullptr) {
+      EXPECT_OK(protocol::make_curve_client(s, *keys, server_public));
+    }
+    s.connect(endpoint);
+    return s;
+  }
+  template <typename T>
+  void send(zmq::socket_t& s, MessageKind kind, const T& body, uint64_t id = 7) {
+    protocol::Header h;
+    h.kind = kind;
+    h.id = id;
+    ASSERT_OK(protocol::send_envelope(s, "", false, h, protocol::encode(body)));
+  }
+  // The next reply on `s`: its kind and, for errors, the message.
+  std::pair<MessageKind, std::string> reply(zmq::socket_t& s) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(2000));  // recv_envelope does not wait
+    auto envelope = protocol::recv_envelope(s, false, protocol::DecodeLimits{});
+    if (!envelope.ok()) return {MessageKind::kInvalid, envelope.status().message()};
+    std::string text;
+    if (envelope->header.kind == MessageKind::kError) {
+      auto e = protocol::decode_body<protocol::ErrorReply>(*envelope, protocol::DecodeLimits{});
+      if (e.ok()) text = e->message;
+    }
+    return {envelope->header.kind, text};
+  }
+
+  zmq::context_t context_;
+  RecordingInbound inbound_;
+  std::unique_ptr<Gateway> gateway_;
+  std::atomic<bool> stop_{false};
+  std::thread loop_;
+};
+
+TEST_F(GatewayTest, ClientRequestsReachTheActorsWithTheirRequestId) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kApply, protocol::ApplyRequest{"kind: Job"}, 41);
+  EXPECT_EQ(inbound_.next(), "apply 41 kind: Job");
+  send(client, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, 42);
+  EXPECT_EQ(inbound_.next(), "get 42 nodes");
+}
+
+TEST_F(GatewayTest, AgentKindOnTheClientPortIsAnsweredWithAnErrorAndGoesNowhere) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kRegister, registration("n1"));
+  auto [kind, text] = reply(client);
+  EXPECT_EQ(kind, MessageKind::kError);
+  EXPECT_NE(text.find("Register is not accepted on the client port"), std::string::npos) << text;
+  EXPECT_EQ(inbound_.next(200ms), "");
+}
+
+TEST_F(GatewayTest, MalformedClientFrameGetsAnErrorAndTheNextRequestIsServed) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  client.send(zmq::str_buffer("\xc1not msgpack"), zmq::send_flags::sndmore);
+  client.send(zmq::str_buffer("body"), zmq::send_flags::none);
+  EXPECT_EQ(reply(client).first, MessageKind::kError);
+  send(client, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 43);
+  EXPECT_EQ(inbound_.next(), "get 43 jobs");
+  EXPECT_GE(gateway_->rejected(), 1u);
+}
+
+TEST_F(GatewayTest, ReportsCarryTheNodeNameOnlyOnceTheConnectionIsRegistered) {
+  start(insecure());
+  auto agent = peer(gateway_->agent_endpoint());
+  protocol::ReplicaStarted started;
+  started.uid = "job-main-0-0";
+  send(agent, MessageKind::kReplicaStarted, started);
+  EXPECT_EQ(inbound_.next(300ms), "") << "a report from an unregistered connection got through";
+
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+  // The registry binds the node to this connection, through the outbox.
+  gateway_->outbox()->set_agent_route("n1", inbound_.last_identity());
+  std::this_thread::sleep_for(100ms);  // the route travels through the gateway's own queue
+  send(agent, MessageKind::kReplicaStarted, started);
+  EXPECT_EQ(inbound_.next(), "started job-main-0-0 on n1");
+}
+
+TEST_F(GatewayTest, ClientKindOnTheAgentPortIsDropped) {
+  start(insecure());
+  auto agent = peer(gateway_->agent_endpoint());
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+  gateway_->outbox()->set_agent_route("n1", inbound_.last_identity());
+  std::this_thread::sleep_for(100ms);
+  const uint64_t before = gateway_->rejected();
+  send(agent, MessageKind::kApply, protocol::ApplyRequest{"kind: Job"});
+  EXPECT_EQ(inbound_.next(300ms), "");
+  EXPECT_EQ(gateway_->rejected(), before + 1);
+}
+
+TEST_F(GatewayTest, OutboxRepliesReachTheClientThatAsked) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 44);
+  ASSERT_EQ(inbound_.next(), "get 44 jobs");
+  gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44},
+                             MessageKind::kGetReply, protocol::GetReply{});
+  EXPECT_EQ(reply(client).first, MessageKind::kGetReply);
+}
+
+TEST_F(GatewayTest, OversizedFrameDropsThatConnectionOnly) {
+  start(insecure(4096));
+  auto big = peer(gateway_->client_endpoint());
+  send(big, MessageKind::kApply, protocol::ApplyRequest{std::string(10000, 'x')});
+  auto small = peer(gateway_->client_endpoint());
+  send(small, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, 45);
+  EXPECT_EQ(inbound_.next(), "get 45 nodes") << "the oversized frame must not reach the actors";
+}
+
+// ---- the ZAP handler with CURVE on ----------------------------------------------
+
+class ZapTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("zap-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_));
+    server_ = *protocol::generate_keypair();
+    agent_ = *protocol::generate_keypair();
+    client_ = *protocol::generate_keypair();
+    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/agents/n1").string(), agent_));
+    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/clients/alice").string(), client_));
+    ZapOptions zap;
+    zap.allowlist_dirs["agents"] = (dir_ / "authorized/agents").string();
+    zap.allowlist_dirs["clients"] = (dir_ / "authorized/clients").string();
+    auto handler = ZapHandler::Create(context_, zap);
+    ASSERT_OK(handler);
+    zap_ = std::move(*handler);
+    GatewayOptions options;
+    options.server_keys = server_;
+    start(options);
+  }
+  void TearDown() override {
+    GatewayTest::TearDown();
+    zap_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // Whether a Get sent with `keys` to the client port reaches the actors.
+  bool client_port_admits(const protocol::KeyPair& keys, uint64_t id) {
+    auto s = peer(gateway_->client_endpoint(), &keys, server_.public_key);
+    send(s, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, id);
+    return inbound_.next(1s) == "get " + std::to_string(id) + " nodes";
+  }
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+  protocol::KeyPair server_, agent_, client_;
+  std::unique_ptr<ZapHandler> zap_;
+};
+
+TEST_F(ZapTest, EachRolesKeyWorksOnlyOnItsOwnPort) {
+  EXPECT_TRUE(client_port_admits(client_, 1));
+  EXPECT_FALSE(client_port_admits(agent_, 2)) << "an agent key acted as a client";
+  auto unknown = *protocol::generate_keypair();
+  EXPECT_FALSE(client_port_admits(unknown, 3));
+
+  auto as_agent = peer(gateway_->agent_endpoint(), &client_, server_.public_key);
+  send(as_agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(1s), "") << "a client key registered as an agent";
+  auto agent = peer(gateway_->agent_endpoint(), &agent_, server_.public_key);
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+}
+
+TEST_F(ZapTest, RemovedKeyIsRefusedOnItsNextConnectionWithoutARestart) {
+  EXPECT_TRUE(client_port_admits(client_, 1));
+  fs::remove(dir_ / "authorized/clients/alice.pub");
+  std::this_thread::sleep_for(1200ms);  // the allowlist is rescanned at most once a second
+  EXPECT_FALSE(client_port_admits(client_, 2));
+}
+
+}  // namespace
+}  // namespace cadre::coordinator
