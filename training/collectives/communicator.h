@@ -5,6 +5,13 @@
 // Collectives are blocking and must be entered by every rank in the same order,
 // as with MPI. A failure (timeout, peer gone) leaves the communicator broken:
 // every later call returns the same error, so a gang restarts together.
+//
+// The timeout promise (RendezvousOptions::timeout) holds for ring (its own
+// sockets and deadlines) and nccl (a watchdog polls the stream and NCCL's
+// asynchronous error, then ncclCommAbort). It does not hold for mpi: when a rank
+// dies, OpenMPI's runtime aborts the whole job (or, in some failure modes, the
+// collective blocks), so the process exits and the agent reports it; the TrainJob
+// supervisor's whole-gang restart from the last checkpoint is the recovery path.
 #pragma once
 
 #include <chrono>

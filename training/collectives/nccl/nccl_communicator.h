@@ -1,6 +1,8 @@
 // Collectives on GPU buffers through NCCL. Rank 0 creates the ncclUniqueId and
 // hands it to the others over a TCP ring (the same rendezvous as the ring
-// backend), which also serves the barrier.
+// backend), which also serves the barrier. A collective that makes no progress for
+// the rendezvous timeout, or that NCCL reports failed (a dead peer), aborts the
+// communicator (ncclCommAbort) and fails; every later call returns that error.
 #pragma once
 
 #include <memory>
@@ -24,7 +26,9 @@ class NcclCommunicator final : public Communicator {
   Status barrier() override;
 
  private:
-  struct Impl;  // ncclComm_t, cudaStream_t, the bootstrap ring
+  Status wait(const char* what);  // the watchdog: see nccl_communicator.cc
+  Status fail(Status why);        // aborts the communicator; it stays broken
+  struct Impl;                    // ncclComm_t, cudaStream_t, the bootstrap ring
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, world_ = 1;
 };
