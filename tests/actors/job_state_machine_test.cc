@@ -1,6 +1,7 @@
 // The job supervisor's state machine, transition by transition, with no actors:
 // each test feeds events and reads the effects a shell would carry out.
 #include "actors/job_state_machine.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -576,7 +577,7 @@ TEST_F(JobMachine, DeleteStopsReplicasAndCompletesWhenTheLastOneEnds) {
   auto answers = all<fx::AnswerDelete>(erased);
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_EQ(answers[0].requests, std::vector<uint64_t>{1});
-  EXPECT_TRUE(answers[0].status.ok());
+  EXPECT_OK(answers[0].status);
 }
 
 TEST_F(JobMachine, ConcurrentDeletesAreAllAnswered) {

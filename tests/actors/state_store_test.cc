@@ -1,4 +1,5 @@
 #include "actors/state_store.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +19,7 @@ class StateStoreTest : public ::testing::Test {
   }
   std::unique_ptr<StateStore> open() {
     auto store = StateStore::Open(path_);
-    EXPECT_TRUE(store.ok()) << store.status().to_string();
+    EXPECT_OK(store);
     return std::move(*store);
   }
   std::string path_;
@@ -58,11 +59,11 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
     replica.gpu_indices = {1, 3};  // a restarted coordinator must not hand these out again
     replica.restarts = 2;
     r.status.replicas.push_back(replica);
-    ASSERT_TRUE(store->put_job(r).ok());
-    ASSERT_TRUE(store->put_job(record("b")).ok());
+    ASSERT_OK(store->put_job(r));
+    ASSERT_OK(store->put_job(record("b")));
   }
   auto jobs = open()->load_jobs();
-  ASSERT_TRUE(jobs.ok());
+  ASSERT_OK(jobs);
   ASSERT_EQ(jobs->size(), 2u);
   const JobRecord& a = (*jobs)[0];
   EXPECT_EQ(a.status.name, "a");
@@ -88,22 +89,21 @@ TEST_F(StateStoreTest, JobsSurviveReopeningWithEveryField) {
 
 TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {
   auto store = open();
-  ASSERT_TRUE(store->put_job(record("a")).ok());
-  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 0.9, 1, 0}, {"accuracy", 0.5, 1, 0}}).ok());
-  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 0.4, 2, 0}}).ok());
+  ASSERT_OK(store->put_job(record("a")));
+  ASSERT_OK(store->append_metrics("a", "u", {{"loss", 0.9, 1, 0}, {"accuracy", 0.5, 1, 0}}));
+  ASSERT_OK(store->append_metrics("a", "u", {{"loss", 0.4, 2, 0}}));
   auto jobs = store->load_jobs();
-  ASSERT_TRUE(jobs.ok());
+  ASSERT_OK(jobs);
   EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("loss"), 0.4);
   EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("accuracy"), 0.5);
 }
 
 TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
   auto store = open();
-  ASSERT_TRUE(store->put_job(record("a")).ok());
-  ASSERT_TRUE(
-      store->append_event("a", {1, protocol::EventType::kNormal, "Created", "job created"}).ok());
-  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}).ok());
-  ASSERT_TRUE(store->delete_job("a").ok());
+  ASSERT_OK(store->put_job(record("a")));
+  ASSERT_OK(store->append_event("a", {1, protocol::EventType::kNormal, "Created", "job created"}));
+  ASSERT_OK(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}));
+  ASSERT_OK(store->delete_job("a"));
   EXPECT_TRUE(store->load_jobs()->empty());
   EXPECT_TRUE(store->events("a", 10)->empty());
 }
@@ -111,9 +111,8 @@ TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
 TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
   auto store = open();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(
-        store->append_event("a", {i, protocol::EventType::kNormal, "R" + std::to_string(i), ""})
-            .ok());
+    ASSERT_OK(
+        store->append_event("a", {i, protocol::EventType::kNormal, "R" + std::to_string(i), ""}));
   }
   auto events = store->events("a", 3);
   ASSERT_EQ(events->size(), 3u);
@@ -133,12 +132,12 @@ TEST_F(StateStoreTest, EpochsStrictlyIncreaseAcrossRestarts) {
 
 TEST_F(StateStoreTest, GroupCommitHoldsManyWritesAndRollbackDropsThemAll) {
   auto store = open();
-  ASSERT_TRUE(store->begin().ok());
-  ASSERT_TRUE(store->put_job(record("a")).ok());
-  ASSERT_TRUE(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}).ok());  // joins, no nested BEGIN
-  ASSERT_TRUE(store->commit().ok());
-  ASSERT_TRUE(store->begin().ok());
-  ASSERT_TRUE(store->put_job(record("b")).ok());
+  ASSERT_OK(store->begin());
+  ASSERT_OK(store->put_job(record("a")));
+  ASSERT_OK(store->append_metrics("a", "u", {{"loss", 1, 1, 0}}));  // joins, no nested BEGIN
+  ASSERT_OK(store->commit());
+  ASSERT_OK(store->begin());
+  ASSERT_OK(store->put_job(record("b")));
   store->rollback();
   auto jobs = open()->load_jobs();
   ASSERT_EQ(jobs->size(), 1u);

@@ -8,6 +8,7 @@
 
 #include "actors/actors.h"
 #include "protocol/codec.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::actors {
 namespace {
@@ -175,7 +176,7 @@ TEST_F(SupervisorActors, ClientHearsAnErrorWithinTheTimeoutWhenTheStoreNeverAnsw
   ASSERT_TRUE(reply.has_value()) << "the client heard nothing";
   EXPECT_EQ(reply->kind, MessageKind::kError);
   auto error = protocol::decode<protocol::ErrorReply>(reply->body, protocol::DecodeLimits{});
-  ASSERT_TRUE(error.ok());
+  ASSERT_OK(error);
   EXPECT_EQ(error->code, "Unavailable");
   EXPECT_NE(error->message.find("job/hello not created: the store did not answer"),
             std::string::npos)

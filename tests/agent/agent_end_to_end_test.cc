@@ -20,6 +20,8 @@
 #include "protocol/codec.h"
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
+#include "tests/support/child_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::agent {
 namespace {
@@ -52,8 +54,7 @@ class FakeCoordinator {
     header.id = ++last_id_;
     header.epoch = epoch;
     header.reply_to = reply_to;
-    EXPECT_TRUE(
-        protocol::send_envelope(socket_, identity_, true, header, protocol::encode(body)).ok());
+    EXPECT_OK(protocol::send_envelope(socket_, identity_, true, header, protocol::encode(body)));
     return header.id;
   }
 
@@ -71,7 +72,7 @@ class FakeCoordinator {
   template <typename T>
   T body(const protocol::Envelope& envelope) {
     auto decoded = protocol::decode_body<T>(envelope, protocol::DecodeLimits{});
-    EXPECT_TRUE(decoded.ok()) << decoded.status().to_string();
+    EXPECT_OK(decoded);
     return decoded.ok() ? *decoded : T{};
   }
 
@@ -99,7 +100,7 @@ class FakeCoordinator {
     zmq::poll(items, 1, std::max(timeout, 1ms));
     if (!(items[0].revents & ZMQ_POLLIN)) return std::nullopt;
     auto envelope = protocol::recv_envelope(socket_, true, protocol::DecodeLimits{});
-    EXPECT_TRUE(envelope.ok()) << envelope.status().to_string();
+    EXPECT_OK(envelope);
     if (!envelope.ok()) return std::nullopt;
     identity_ = envelope->identity;
     received_.push_back(*envelope);
@@ -119,53 +120,17 @@ class FakeCoordinator {
 };
 
 // One cadre-agent process, stopped (SIGTERM, then SIGKILL) when the test ends.
-class AgentProcess {
+class AgentProcess : public cadre::testing::ChildProcess {
  public:
-  AgentProcess(const std::vector<std::string>& args, const std::string& stderr_path) {
-    std::vector<std::string> argv_storage{CADRE_AGENT_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDERR_FILENO);
-      ::dup2(fd, STDOUT_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(126);
-    }
-  }
-  ~AgentProcess() {
-    if (pid_ <= 0 || exited_) return;
-    ::kill(pid_, SIGTERM);
-    ::kill(pid_, SIGCONT);  // in case a test froze it
-    if (!wait(8s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  void signal(int sig) { ::kill(pid_, sig); }
-
-  // Waits for the process to exit; returns its exit code, or nullopt on timeout.
-  std::optional<int> wait(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return std::nullopt;
-  }
+  AgentProcess(const std::vector<std::string>& args, const std::string& log_path)
+      : ChildProcess(with_binary(args), {}, log_path, 8s) {}
 
  private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  static std::vector<std::string> with_binary(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{CADRE_AGENT_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
 };
 
 class AgentEndToEndTest : public ::testing::Test {
@@ -179,8 +144,8 @@ class AgentEndToEndTest : public ::testing::Test {
     auto server_keys = protocol::generate_keypair();
     auto agent_keys = protocol::generate_keypair();
     ASSERT_TRUE(server_keys.ok() && agent_keys.ok());
-    ASSERT_TRUE(protocol::write_keypair((dir_ / "coordinator").string(), *server_keys).ok());
-    ASSERT_TRUE(protocol::write_keypair((dir_ / "agent").string(), *agent_keys).ok());
+    ASSERT_OK(protocol::write_keypair((dir_ / "coordinator").string(), *server_keys));
+    ASSERT_OK(protocol::write_keypair((dir_ / "agent").string(), *agent_keys));
     server_keys_ = *server_keys;
     coordinator_ = std::make_unique<FakeCoordinator>(server_keys_);
   }

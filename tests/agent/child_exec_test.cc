@@ -1,4 +1,5 @@
 #include "agent/child_exec.h"
+#include "tests/support/status_matchers.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -43,7 +44,7 @@ ChildRun run(const std::vector<std::string>& argv, std::vector<std::string> env,
 
   ChildRun result;
   auto pid = fork_child(exec);
-  EXPECT_TRUE(pid.ok());
+  EXPECT_OK(pid);
   result.own_group = ::getpgid(*pid) == *pid;
   ::close(out[1]);
   ::close(status[1]);
@@ -66,7 +67,7 @@ ChildRun run(const std::vector<std::string>& argv,
 TEST(ChildExec, RunsTheProgramInItsOwnGroupWithExactlyTheGivenEnvironment) {
   const ChildRun r = run({"sh", "-c", "echo \"$GREETING ${HOME-unset}\""},
                          {"PATH=/usr/bin:/bin", "GREETING=hello"});
-  EXPECT_TRUE(r.started.ok()) << r.started.to_string();
+  EXPECT_OK(r.started);
   EXPECT_EQ(r.output, "hello unset\n");
   EXPECT_TRUE(r.own_group);
   EXPECT_TRUE(WIFEXITED(r.wait_status) && WEXITSTATUS(r.wait_status) == 0);
@@ -75,7 +76,7 @@ TEST(ChildExec, RunsTheProgramInItsOwnGroupWithExactlyTheGivenEnvironment) {
 TEST(ChildExec, StartsInTheWorkingDir) {
   const ChildRun r =
       run({"pwd"}, {"PATH=/usr/bin:/bin"}, [](ChildExec& e) { e.working_dir = "/"; });
-  EXPECT_TRUE(r.started.ok()) << r.started.to_string();
+  EXPECT_OK(r.started);
   EXPECT_EQ(r.output, "/\n");
 }
 

@@ -1,4 +1,5 @@
 #include "agent/launch_spec.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ protocol::LaunchReplica sample_launch() {
 
 TEST(MakeLaunchSpec, AppendsArgsToTheCommand) {
   auto spec = make_launch_spec(sample_launch(), "/w", {});
-  ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+  ASSERT_OK(spec);
   EXPECT_EQ(spec->argv, (std::vector<std::string>{"python3", "-u", "train.py", "--epochs=3"}));
 }
 
@@ -32,7 +33,7 @@ TEST(MakeLaunchSpec, LayersAgentEnvThenMessageEnvThenTheContract) {
   auto spec = make_launch_spec(
       sample_launch(), "/w",
       {{"PATH", "/usr/bin"}, {"USER_VAR", "agent"}, {"CUDA_VISIBLE_DEVICES", "0,1,2,3"}});
-  ASSERT_TRUE(spec.ok());
+  ASSERT_OK(spec);
   const auto& env = spec->env;
   EXPECT_EQ(env.at("PATH"), "/usr/bin");
   EXPECT_EQ(env.at("USER_VAR"), "x");  // the message wins over the agent
@@ -93,7 +94,7 @@ TEST(MakeLaunchSpec, WritesTheHostfileIntoTheReplicaDirAndPointsMpiAtIt) {
   msg.env["CADRE_HOSTFILE"] = "/stale/hostfile";
   msg.env["OMPI_MCA_orte_default_hostfile"] = "/stale/hostfile";
   auto spec = make_launch_spec(msg, "/w", {});
-  ASSERT_TRUE(spec.ok());
+  ASSERT_OK(spec);
   const std::string path = "/w/replicas/fmnist-main-0-a1/hostfile";
   EXPECT_EQ(spec->files, (std::map<std::string, std::string>{{path, msg.hostfile}}));
   EXPECT_EQ(spec->env.at("CADRE_HOSTFILE"), path);
@@ -103,7 +104,7 @@ TEST(MakeLaunchSpec, WritesTheHostfileIntoTheReplicaDirAndPointsMpiAtIt) {
 
 TEST(MakeLaunchSpec, WritesNoHostfileWhenTheMessageHasNone) {
   auto spec = make_launch_spec(sample_launch(), "/w", {});
-  ASSERT_TRUE(spec.ok());
+  ASSERT_OK(spec);
   EXPECT_TRUE(spec->files.empty());
   EXPECT_EQ(spec->env.count("CADRE_HOSTFILE"), 0u);
   EXPECT_EQ(spec->env.count("OMPI_MCA_orte_default_hostfile"), 0u);

@@ -1,5 +1,6 @@
 // The watchdog against real process groups, with short leases.
 #include "agent/lease_watchdog.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -51,7 +52,7 @@ std::unique_ptr<LeaseWatchdog> make_watchdog() {
   LeaseWatchdogOptions options;
   options.poll = 20ms;
   auto watchdog = LeaseWatchdog::Create(options);
-  EXPECT_TRUE(watchdog.ok()) << watchdog.status().to_string();
+  EXPECT_OK(watchdog);
   return watchdog.ok() ? std::move(*watchdog) : nullptr;
 }
 
@@ -59,7 +60,7 @@ TEST(LeaseWatchdog, KillsAListedGroupOnceTheLeasePassesAndNotBefore) {
   auto watchdog = make_watchdog();
   ASSERT_NE(watchdog, nullptr);
   const pid_t group = start_group();
-  ASSERT_TRUE(watchdog->add(group).ok());
+  ASSERT_OK(watchdog->add(group));
   const auto start = Clock::now();
   watchdog->reset(start + kLease);
 
@@ -78,7 +79,7 @@ TEST(LeaseWatchdog, DoesNothingWhileTheLeaseIsRenewed) {
   auto watchdog = make_watchdog();
   ASSERT_NE(watchdog, nullptr);
   const pid_t group = start_group();
-  ASSERT_TRUE(watchdog->add(group).ok());
+  ASSERT_OK(watchdog->add(group));
   watchdog->reset(Clock::now() + kLease);
   // Four leases long, renewed every 100 ms as acks would.
   for (int i = 0; i < 12; ++i) {
@@ -96,8 +97,8 @@ TEST(LeaseWatchdog, SparesGroupsNoLongerListedAndKillsNothingWithoutALease) {
   ASSERT_NE(watchdog, nullptr);
   const pid_t listed = start_group();
   const pid_t unlisted = start_group();
-  ASSERT_TRUE(watchdog->add(listed).ok());
-  ASSERT_TRUE(watchdog->add(unlisted).ok());
+  ASSERT_OK(watchdog->add(listed));
+  ASSERT_OK(watchdog->add(unlisted));
   watchdog->remove(unlisted);
 
   watchdog->reset(std::nullopt);
@@ -178,14 +179,14 @@ TEST(LeaseWatchdog, StartsAnotherWatchdogWhenItsProcessDies) {
   ASSERT_NE(watchdog, nullptr);
   const pid_t first = watchdog->pid();
   auto restarted = watchdog->ensure_running();
-  ASSERT_TRUE(restarted.ok());
+  ASSERT_OK(restarted);
   EXPECT_FALSE(*restarted);
 
   ::kill(first, SIGKILL);
   bool again = false;
   for (int i = 0; i < 100 && !again; ++i) {
     auto result = watchdog->ensure_running();
-    ASSERT_TRUE(result.ok());
+    ASSERT_OK(result);
     again = *result;
     if (!again) std::this_thread::sleep_for(10ms);
   }
@@ -194,7 +195,7 @@ TEST(LeaseWatchdog, StartsAnotherWatchdogWhenItsProcessDies) {
 
   // The new one enforces the same lease over the same table.
   const pid_t group = start_group();
-  ASSERT_TRUE(watchdog->add(group).ok());
+  ASSERT_OK(watchdog->add(group));
   watchdog->reset(Clock::now() + 50ms);
   EXPECT_TRUE(wait_for(group, 1s).has_value());
   watchdog->remove(group);

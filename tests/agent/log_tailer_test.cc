@@ -1,4 +1,5 @@
 #include "agent/log_tailer.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -80,7 +81,7 @@ TEST_F(LogFileTest, TailerDropsOverlongLinesButKeepsFollowingOnes) {
 TEST_F(LogFileTest, ReadLogRangeHonoursOffsetsFromStartAndEnd) {
   append("0123456789");
   auto head = read_log_range(path_, 0, 4);
-  ASSERT_TRUE(head.ok());
+  ASSERT_OK(head);
   EXPECT_EQ(head->data, "0123");
   EXPECT_EQ(head->offset, 0);
   EXPECT_EQ(head->size, 10);
@@ -104,7 +105,7 @@ TEST_F(LogFileTest, ReadLogRangeHonoursOffsetsFromStartAndEnd) {
 TEST_F(LogFileTest, ReadLogRangeClampsTheRequestedSize) {
   append(std::string(kMaxLogChunkBytes + 10, 'a'));
   auto huge = read_log_range(path_, 0, int64_t{1} << 40);
-  ASSERT_TRUE(huge.ok());
+  ASSERT_OK(huge);
   EXPECT_EQ(static_cast<int64_t>(huge->data.size()), kMaxLogChunkBytes);
   EXPECT_EQ(read_log_range(path_, 0, -5)->data.size(), 0u);
 }

@@ -1,4 +1,5 @@
 #include "agent/port_check.h"
+#include "tests/support/status_matchers.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -46,7 +47,7 @@ TEST(CheckPortFree, ReportsAPortWithAListenerAsInUseNamingThePort) {
     // Once its owner closes it, the same port is free again.
     const int port = listener.port();
     listener.close();
-    EXPECT_TRUE(check_port_free(port).ok()) << host << ":" << port;
+    EXPECT_OK(check_port_free(port)) << host << ":" << port;
   }
 }
 
@@ -54,9 +55,9 @@ TEST(CheckPortFree, LeavesTheFreePortItCheckedFree) {
   Listener probe("0.0.0.0");
   const int port = probe.port();
   probe.close();
-  ASSERT_TRUE(check_port_free(port).ok());
-  ASSERT_TRUE(check_port_free(port).ok());  // the check itself holds nothing open
-  Listener again("0.0.0.0", port);          // and anyone may bind it afterwards
+  ASSERT_OK(check_port_free(port));
+  ASSERT_OK(check_port_free(port));  // the check itself holds nothing open
+  Listener again("0.0.0.0", port);   // and anyone may bind it afterwards
   EXPECT_EQ(again.port(), port);
 }
 

@@ -1,4 +1,5 @@
 #include "agent/process_launcher.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -24,7 +25,7 @@ class ProcessLauncherTest : public ::testing::Test {
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(work_);
     auto launcher = ProcessLauncher::Create({});
-    ASSERT_TRUE(launcher.ok());
+    ASSERT_OK(launcher);
     launcher_ = std::move(*launcher);
   }
   void TearDown() override {
@@ -38,7 +39,7 @@ class ProcessLauncherTest : public ::testing::Test {
     msg.job = "job";
     msg.command = {"sh", "-c", script};
     auto spec = make_launch_spec(msg, work_.string(), current_environment());
-    EXPECT_TRUE(spec.ok()) << spec.status().to_string();
+    EXPECT_OK(spec);
     return *spec;
   }
 
@@ -69,7 +70,7 @@ class ProcessLauncherTest : public ::testing::Test {
 TEST_F(ProcessLauncherTest, ReportsTheExitCodeAndCapturesStdoutAndStderr) {
   auto spec = shell("r1", "echo hi; echo oops >&2; exit 3");
   auto pid = launcher_->launch(spec);
-  ASSERT_TRUE(pid.ok()) << pid.status().to_string();
+  ASSERT_OK(pid);
   EXPECT_GT(*pid, 0);
   auto exit = wait_exit("r1", 5s);
   ASSERT_TRUE(exit.has_value());
@@ -81,7 +82,7 @@ TEST_F(ProcessLauncherTest, ReportsTheExitCodeAndCapturesStdoutAndStderr) {
 }
 
 TEST_F(ProcessLauncherTest, CallsASuccessfulExitCompleted) {
-  ASSERT_TRUE(launcher_->launch(shell("ok", "true")).ok());
+  ASSERT_OK(launcher_->launch(shell("ok", "true")));
   auto exit = wait_exit("ok", 5s);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 0);
@@ -92,7 +93,7 @@ TEST_F(ProcessLauncherTest, AppendsToAnExistingLog) {
   auto spec = shell("r2", "echo second");
   std::filesystem::create_directories(spec.replica_dir);
   std::ofstream(spec.log_path) << "first\n";
-  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_OK(launcher_->launch(spec));
   ASSERT_TRUE(wait_exit("r2", 5s).has_value());
   EXPECT_EQ(read(spec.log_path), "first\nsecond\n");
 }
@@ -124,15 +125,15 @@ TEST_F(ProcessLauncherTest, PassesTheEnvironmentContractAndStartsInTheWorkingDir
   msg.gpu_indices = {1};
   msg.working_dir = "sub";
   auto spec = shell("env", "echo \"$CUDA_VISIBLE_DEVICES|$CADRE_RANK|$MY_SETTING|$PWD\"", msg);
-  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_OK(launcher_->launch(spec));
   ASSERT_TRUE(wait_exit("env", 5s).has_value());
   EXPECT_EQ(read(spec.log_path), "1|5|on|" + spec.working_dir + "\n");
 }
 
 TEST_F(ProcessLauncherTest, StopsASleepingProcessWellWithinTheGrace) {
-  ASSERT_TRUE(launcher_->launch(shell("sleepy", "exec sleep 30")).ok());
+  ASSERT_OK(launcher_->launch(shell("sleepy", "exec sleep 30")));
   const auto start = SteadyClock::now();
-  ASSERT_TRUE(launcher_->terminate("sleepy", 5000ms).ok());
+  ASSERT_OK(launcher_->terminate("sleepy", 5000ms));
   auto exit = wait_exit("sleepy", 5s);
   ASSERT_TRUE(exit.has_value());
   EXPECT_LT(SteadyClock::now() - start, 2s);
@@ -143,11 +144,11 @@ TEST_F(ProcessLauncherTest, StopsASleepingProcessWellWithinTheGrace) {
 
 TEST_F(ProcessLauncherTest, KillsAProcessIgnoringSigtermOnceTheGraceRunsOut) {
   auto spec = shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done");
-  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_OK(launcher_->launch(spec));
   // Let the shell install its trap before signalling it.
   for (int i = 0; i < 200 && read(spec.log_path).empty(); ++i) std::this_thread::sleep_for(10ms);
   const auto start = SteadyClock::now();
-  ASSERT_TRUE(launcher_->terminate("stubborn", 300ms).ok());
+  ASSERT_OK(launcher_->terminate("stubborn", 300ms));
   auto exit = wait_exit("stubborn", 5s);
   ASSERT_TRUE(exit.has_value());
   EXPECT_GE(SteadyClock::now() - start, 300ms);
@@ -158,12 +159,12 @@ TEST_F(ProcessLauncherTest, KillsAProcessIgnoringSigtermOnceTheGraceRunsOut) {
 
 TEST_F(ProcessLauncherTest, KillingTheGroupTakesGrandchildrenToo) {
   auto spec = shell("family", "sleep 30 & echo $! > child.pid; wait");
-  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_OK(launcher_->launch(spec));
   const std::string pid_file = spec.working_dir + "/child.pid";
   for (int i = 0; i < 200 && read(pid_file).empty(); ++i) std::this_thread::sleep_for(10ms);
   const pid_t grandchild = std::stoi(read(pid_file));
   ASSERT_EQ(::kill(grandchild, 0), 0);
-  ASSERT_TRUE(launcher_->terminate("family", 1000ms).ok());
+  ASSERT_OK(launcher_->terminate("family", 1000ms));
   ASSERT_TRUE(wait_exit("family", 5s).has_value());
   // The grandchild was not our child, so nobody reaps it here: wait for it to vanish
   // or turn zombie under init.
@@ -177,7 +178,7 @@ TEST_F(ProcessLauncherTest, KillingTheGroupTakesGrandchildrenToo) {
 }
 
 TEST_F(ProcessLauncherTest, ReportsAnUnrequestedSignalAsSignaled) {
-  ASSERT_TRUE(launcher_->launch(shell("self", "kill -9 $$")).ok());
+  ASSERT_OK(launcher_->launch(shell("self", "kill -9 $$")));
   auto exit = wait_exit("self", 5s);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->signal, SIGKILL);
@@ -185,7 +186,7 @@ TEST_F(ProcessLauncherTest, ReportsAnUnrequestedSignalAsSignaled) {
 }
 
 TEST_F(ProcessLauncherTest, RefusesASecondLaunchOfARunningUid) {
-  ASSERT_TRUE(launcher_->launch(shell("twice", "exec sleep 30")).ok());
+  ASSERT_OK(launcher_->launch(shell("twice", "exec sleep 30")));
   auto again = launcher_->launch(shell("twice", "exec sleep 30"));
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(launcher_->running_uids(), std::vector<std::string>{"twice"});
@@ -195,7 +196,7 @@ TEST_F(ProcessLauncherTest, WritesTheSpecsFilesBeforeTheReplicaStarts) {
   protocol::LaunchReplica msg;
   msg.hostfile = "node-a slots=1\nnode-b slots=1\n";
   auto spec = shell("mpi", "cat \"$CADRE_HOSTFILE\"", msg);
-  ASSERT_TRUE(launcher_->launch(spec).ok());
+  ASSERT_OK(launcher_->launch(spec));
   ASSERT_TRUE(wait_exit("mpi", 5s).has_value());
   EXPECT_EQ(read(spec.log_path), "node-a slots=1\nnode-b slots=1\n");
 }
@@ -224,13 +225,13 @@ TEST_F(ProcessLauncherTest, ListsEachReplicasGroupFromItsStartUntilJustBeforeItI
   ProcessLauncherOptions options;
   options.groups = &table;
   auto launcher = ProcessLauncher::Create(options);
-  ASSERT_TRUE(launcher.ok());
+  ASSERT_OK(launcher);
   launcher_ = std::move(*launcher);
 
   auto pid = launcher_->launch(shell("listed", "exec sleep 30"));
-  ASSERT_TRUE(pid.ok());
+  ASSERT_OK(pid);
   EXPECT_EQ(table.listed, std::vector<pid_t>{*pid});
-  ASSERT_TRUE(launcher_->kill_now("listed").ok());
+  ASSERT_OK(launcher_->kill_now("listed"));
   ASSERT_TRUE(wait_exit("listed", 5s).has_value());
   EXPECT_TRUE(table.listed.empty());
   EXPECT_EQ(table.removed_unreaped, std::vector<bool>{true});

@@ -1,4 +1,5 @@
 #include "agent/resource_discovery.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -48,7 +49,7 @@ TEST(ParseGpuCount, AcceptsAutoOrAWholeNumber) {
 
 TEST(DiscoverResources, FindsCpusAndMemoryOfThisMachine) {
   auto found = discover_resources(ResourceRequest{std::nullopt, std::nullopt, 0, ""});
-  ASSERT_TRUE(found.ok());
+  ASSERT_OK(found);
   EXPECT_GE(found->cpu_millis, 1000);
   EXPECT_GT(found->memory_bytes, 0);
   EXPECT_EQ(found->gpus, 0);
@@ -56,7 +57,7 @@ TEST(DiscoverResources, FindsCpusAndMemoryOfThisMachine) {
 
 TEST(DiscoverResources, UsesTheGivenValuesOverDiscovery) {
   auto given = discover_resources(ResourceRequest{1500, 1 << 30, 2, ""});
-  ASSERT_TRUE(given.ok());
+  ASSERT_OK(given);
   EXPECT_EQ(given->cpu_millis, 1500);
   EXPECT_EQ(given->memory_bytes, 1 << 30);
   EXPECT_EQ(given->gpus, 2);

@@ -1,4 +1,6 @@
 #include "client/config.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -13,21 +15,17 @@ namespace fs = std::filesystem;
 class ConfigResolution : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("cadre-config-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     fs::create_directories(cwd() + "/.cadre");
     fs::create_directories(home() + "/.cadre");
   }
-  void TearDown() override { fs::remove_all(root_); }
   std::string cwd() const { return (root_ / "cwd").string(); }
   std::string home() const { return (root_ / "home").string(); }
   std::string write(const std::string& path, const std::string& text = "insecure: true\n") {
     std::ofstream(path) << text;
     return path;
   }
-  fs::path root_;
+  cadre::testing::TempDir scratch_{"cadre-config-test"};
+  const fs::path root_ = scratch_.path();
 };
 
 TEST_F(ConfigResolution, PrefersTheFlagOverEverythingElse) {
@@ -35,7 +33,7 @@ TEST_F(ConfigResolution, PrefersTheFlagOverEverythingElse) {
   const auto env = write(root_ / "env.yaml");
   write(cwd() + "/.cadre/config");
   const auto path = resolve_config_path({flag, env, cwd(), home()});
-  ASSERT_TRUE(path.ok()) << path.status().to_string();
+  ASSERT_OK(path);
   EXPECT_EQ(*path, flag);
 }
 
@@ -77,7 +75,7 @@ TEST(ParseConfig, ReadsEveryKeyAndResolvesKeyPathsAgainstTheConfigFolder) {
       "coordinator: tcp://10.0.0.1:7071\nserver_key: keys/server.pub\n"
       "key: /abs/client.key\ntimeout_seconds: 2.5\n",
       "/etc/cadre", "test");
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->coordinator, "tcp://10.0.0.1:7071");
   EXPECT_EQ(config->server_key, "/etc/cadre/keys/server.pub");
   EXPECT_EQ(config->key, "/abs/client.key");
@@ -87,7 +85,7 @@ TEST(ParseConfig, ReadsEveryKeyAndResolvesKeyPathsAgainstTheConfigFolder) {
 
 TEST(ParseConfig, DefaultsTheTimeoutToTenSeconds) {
   const auto config = parse_config("insecure: true\n", "", "test");
-  ASSERT_TRUE(config.ok());
+  ASSERT_OK(config);
   EXPECT_DOUBLE_EQ(config->timeout_seconds, 10);
   EXPECT_EQ(config->coordinator, "tcp://127.0.0.1:7071");
 }
@@ -117,7 +115,7 @@ TEST(RenderConfig, WritesWhatParseConfigReadsBack) {
   written.server_key = "/x/keys/server.pub";
   written.key = "/x/keys/client.key";
   const auto read = parse_config(render_config(written), "/elsewhere", "rendered");
-  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  ASSERT_OK(read);
   EXPECT_EQ(read->coordinator, written.coordinator);
   EXPECT_EQ(read->server_key, written.server_key);
   EXPECT_EQ(read->key, written.key);

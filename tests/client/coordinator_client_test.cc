@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/curve_keys.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::client {
 namespace {
@@ -28,7 +29,7 @@ class FakeCoordinatorPort {
         zap_(context_, zmq::socket_type::rep) {
     zap_.bind("inproc://zeromq.zap.01");  // libzmq asks this address to authenticate
     router_.set(zmq::sockopt::linger, 0);
-    EXPECT_TRUE(protocol::make_curve_server(router_, server_, "clients").ok());
+    EXPECT_OK(protocol::make_curve_server(router_, server_, "clients"));
     router_.bind("tcp://127.0.0.1:*");
     endpoint_ = router_.get(zmq::sockopt::last_endpoint);
     thread_ = std::thread([this] { serve(); });
@@ -74,7 +75,7 @@ class FakeCoordinatorPort {
 
   void answer() {
     auto envelope = protocol::recv_envelope(router_, true, protocol::DecodeLimits{});
-    ASSERT_TRUE(envelope.ok()) << envelope.status().to_string();
+    ASSERT_OK(envelope);
     protocol::Header reply;
     reply.reply_to = envelope->header.id;
     if (behaviour_ == Behaviour::kError) {
@@ -97,7 +98,7 @@ class FakeCoordinatorPort {
   }
 
   void send(const protocol::Header& header, const std::string& body, const std::string& to) {
-    EXPECT_TRUE(protocol::send_envelope(router_, to, true, header, body).ok());
+    EXPECT_OK(protocol::send_envelope(router_, to, true, header, body));
   }
 
   protocol::KeyPair server_;
@@ -119,10 +120,9 @@ class CoordinatorClientTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     server_ = *protocol::generate_keypair();
     client_ = *protocol::generate_keypair();
-    ASSERT_TRUE(protocol::write_keypair((dir_ / "server").string(), server_).ok());
-    ASSERT_TRUE(protocol::write_keypair((dir_ / "client").string(), client_).ok());
-    ASSERT_TRUE(
-        protocol::write_keypair((dir_ / "stranger").string(), *protocol::generate_keypair()).ok());
+    ASSERT_OK(protocol::write_keypair((dir_ / "server").string(), server_));
+    ASSERT_OK(protocol::write_keypair((dir_ / "client").string(), client_));
+    ASSERT_OK(protocol::write_keypair((dir_ / "stranger").string(), *protocol::generate_keypair()));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -143,10 +143,10 @@ class CoordinatorClientTest : public ::testing::Test {
 TEST_F(CoordinatorClientTest, GetsTheReplyToItsRequest) {
   FakeCoordinatorPort port(server_, client_.public_key, Behaviour::kAnswer);
   auto client = CoordinatorClient::Create(options(port.endpoint()));
-  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  ASSERT_OK(client);
   for (int i = 0; i < 3; ++i) {
     auto reply = (*client)->get(protocol::GetRequest{"nodes", ""});
-    ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+    ASSERT_OK(reply);
     ASSERT_EQ(reply->nodes.size(), 1u);
     EXPECT_EQ(reply->nodes[0].name, "local-1");
   }
@@ -156,7 +156,7 @@ TEST_F(CoordinatorClientTest, SkipsRepliesThatAnswerAnotherRequest) {
   FakeCoordinatorPort port(server_, client_.public_key, Behaviour::kStaleThenAnswer);
   auto client = CoordinatorClient::Create(options(port.endpoint()));
   auto reply = (*client)->get(protocol::GetRequest{"nodes", ""});
-  ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+  ASSERT_OK(reply);
   EXPECT_EQ(reply->nodes.size(), 1u);
 }
 
@@ -194,7 +194,7 @@ TEST_F(CoordinatorClientTest, SaysNobodyAnswersWhenNothingListens) {
   auto o = options("tcp://127.0.0.1:1");
   o.timeout = std::chrono::milliseconds(200);
   auto client = CoordinatorClient::Create(o);
-  ASSERT_TRUE(client.ok());
+  ASSERT_OK(client);
   auto reply = (*client)->get(protocol::GetRequest{"nodes", ""});
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().message(),

@@ -1,4 +1,5 @@
 #include "client/local_layout.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -67,7 +68,7 @@ TEST(AgentCommand, PassesCpusOnlyWhenAsked) {
 TEST(ParseEndpoints, ReadsWhatTheCoordinatorWrites) {
   const auto endpoints = parse_endpoints(
       R"({"agents":"tcp://127.0.0.1:40001","clients":"tcp://127.0.0.1:40002","pid":99})");
-  ASSERT_TRUE(endpoints.ok());
+  ASSERT_OK(endpoints);
   EXPECT_EQ(endpoints->agents, "tcp://127.0.0.1:40001");
   EXPECT_EQ(endpoints->clients, "tcp://127.0.0.1:40002");
   EXPECT_EQ(endpoints->pid, 99);

@@ -1,4 +1,5 @@
 #include "client/manifest.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ TEST(SplitDocuments, ReturnsNothingForEmptyInput) {
 
 TEST(ManifestIdentity, ReadsKindAndName) {
   const auto identity = manifest_identity("kind: Job\nmetadata:\n  name: hello\n", 0);
-  ASSERT_TRUE(identity.ok());
+  ASSERT_OK(identity);
   EXPECT_EQ(identity->kind, "Job");
   EXPECT_EQ(identity->name, "hello");
 }

@@ -3,13 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "client/watch_commands.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::client {
 namespace {
 
 TEST(ParseResourceRef, ReadsTypeSlashName) {
   const auto ref = parse_resource_ref({"job/hello"});
-  ASSERT_TRUE(ref.ok());
+  ASSERT_OK(ref);
   EXPECT_EQ(ref->type.resource, "jobs");
   EXPECT_EQ(ref->name, "hello");
   EXPECT_EQ(ref->display(), "job/hello");
@@ -17,7 +18,7 @@ TEST(ParseResourceRef, ReadsTypeSlashName) {
 
 TEST(ParseResourceRef, ReadsTypeThenNameAsTwoArguments) {
   const auto ref = parse_resource_ref({"jobs", "hello"});
-  ASSERT_TRUE(ref.ok());
+  ASSERT_OK(ref);
   EXPECT_EQ(ref->type.resource, "jobs");
   EXPECT_EQ(ref->name, "hello");
 }
@@ -25,7 +26,7 @@ TEST(ParseResourceRef, ReadsTypeThenNameAsTwoArguments) {
 TEST(ParseResourceRef, ReadsAPluralAloneAsEveryResourceOfThatType) {
   for (const char* word : {"nodes", "node", "no", "NODES"}) {
     const auto ref = parse_resource_ref({word});
-    ASSERT_TRUE(ref.ok()) << word;
+    ASSERT_OK(ref) << word;
     EXPECT_EQ(ref->type.resource, "nodes");
     EXPECT_TRUE(ref->name.empty());
   }
@@ -44,13 +45,13 @@ TEST(ParseResourceRef, ReadsTrainJobInEverySpellingUsersType) {
       {"trainjob", "mnist"}, {"tj", "mnist"},     {"TRAINJOBS", "mnist"}};
   for (const auto& form : forms) {
     const auto ref = parse_resource_ref(form);
-    ASSERT_TRUE(ref.ok()) << form[0];
+    ASSERT_OK(ref) << form[0];
     EXPECT_EQ(ref->type.resource, "trainjobs") << form[0];
     EXPECT_EQ(ref->name, "mnist") << form[0];
     EXPECT_EQ(ref->display(), "trainjob/mnist") << form[0];
   }
   const auto all = parse_resource_ref({"tj"});
-  ASSERT_TRUE(all.ok());
+  ASSERT_OK(all);
   EXPECT_EQ(all->type.resource, "trainjobs");
   EXPECT_TRUE(all->name.empty());
 }
@@ -67,9 +68,9 @@ TEST(ParseResourceRef, RejectsMisspelledTrainJobFormsNamingTheKnownTypes) {
 }
 
 TEST(ParseNamedRef, RequiresANameAndAJobOrTrainJob) {
-  EXPECT_TRUE(parse_named_ref({"job/a"}, kJobResources).ok());
-  EXPECT_TRUE(parse_named_ref({"trainjob/a"}, kJobResources).ok());
-  EXPECT_TRUE(parse_named_ref({"tj", "a"}, kJobResources).ok());
+  EXPECT_OK(parse_named_ref({"job/a"}, kJobResources));
+  EXPECT_OK(parse_named_ref({"trainjob/a"}, kJobResources));
+  EXPECT_OK(parse_named_ref({"tj", "a"}, kJobResources));
   EXPECT_FALSE(parse_named_ref({"jobs"}, kJobResources).ok());
   EXPECT_FALSE(parse_named_ref({"trainjobs"}, kJobResources).ok());
   const auto node = parse_named_ref({"node/a"}, kJobResources);
@@ -79,7 +80,7 @@ TEST(ParseNamedRef, RequiresANameAndAJobOrTrainJob) {
 
 TEST(CheckReplicaName, AcceptsLowerCaseTypeDashIndex) {
   for (const char* name : {"worker-1", "ps-0", "main-0", "chief-0", "worker-10"}) {
-    EXPECT_TRUE(check_replica_name(name).ok()) << name;
+    EXPECT_OK(check_replica_name(name)) << name;
   }
 }
 

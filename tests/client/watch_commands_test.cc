@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "client/commands.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::client {
 namespace {
@@ -77,7 +78,7 @@ TEST(WaitForJob, SucceedsOnceThePhaseIsReached) {
   FakeCoordinator fake;
   fake.gets = {job_in(protocol::JobPhase::kQueued), job_in(protocol::JobPhase::kRunning),
                job_in(protocol::JobPhase::kSucceeded, 0)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded)).ok());
+  EXPECT_OK(wait_for_job(fake, wait_for(protocol::JobPhase::kSucceeded)));
   EXPECT_EQ(fake.get_calls, 3);
 }
 
@@ -93,7 +94,7 @@ TEST(WaitForJob, FailsNamingThePhaseWhenTheJobEndsOtherwise) {
 TEST(WaitForJob, WaitingForFailedSucceedsOnFailure) {
   FakeCoordinator fake;
   fake.gets = {job_in(protocol::JobPhase::kFailed, 3, "Error")};
-  EXPECT_TRUE(wait_for_job(fake, wait_for(protocol::JobPhase::kFailed)).ok());
+  EXPECT_OK(wait_for_job(fake, wait_for(protocol::JobPhase::kFailed)));
 }
 
 TEST(WaitForJob, TimesOutReportingTheCurrentPhase) {
@@ -133,7 +134,7 @@ TEST(PrintLogs, PrintsUpToTheCurrentEndWithoutFollow) {
   FakeCoordinator fake;
   fake.logs_replies = {chunk("hello-", 0, false), chunk("cadre\n", 6, false), chunk("", 12, false)};
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, logs_of_hello(false), out).ok());
+  ASSERT_OK(print_logs(fake, logs_of_hello(false), out));
   EXPECT_EQ(out.str(), "hello-cadre\n");
   ASSERT_EQ(fake.logs_requests.size(), 3u);
   EXPECT_EQ(fake.logs_requests[1].offset, 6);
@@ -145,7 +146,7 @@ TEST(PrintLogs, FollowKeepsPollingFromNextOffsetUntilFinished) {
   fake.logs_replies = {chunk("a\n", 0, false), chunk("", 2, false), chunk("", 2, false),
                        chunk("b\n", 2, true)};
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, logs_of_hello(true), out).ok());
+  ASSERT_OK(print_logs(fake, logs_of_hello(true), out));
   EXPECT_EQ(out.str(), "a\nb\n");
   EXPECT_EQ(fake.logs_requests.size(), 4u);
 }
@@ -155,7 +156,7 @@ TEST(PrintLogs, FollowWaitsOutAJobThatHasNoReplicaYet) {
   fake.logs_replies = {Result<protocol::LogsReply>(FailedPrecondition("job hello is Queued")),
                        chunk("x\n", 0, true)};
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, logs_of_hello(true), out).ok());
+  ASSERT_OK(print_logs(fake, logs_of_hello(true), out));
   EXPECT_EQ(out.str(), "x\n");
   fake.logs_replies = {Result<protocol::LogsReply>(FailedPrecondition("job hello is Queued"))};
   EXPECT_FALSE(print_logs(fake, logs_of_hello(false), out).ok());
@@ -167,14 +168,14 @@ TEST(PrintLogs, TailPrintsOnlyTheLastWholeLines) {
   LogsOptions options = logs_of_hello(false);
   options.tail = 2;
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  ASSERT_OK(print_logs(fake, options, out));
   EXPECT_EQ(out.str(), "l3\nl4\n");
   EXPECT_LT(fake.logs_requests[0].offset, 0);
 
   fake.logs_replies = {chunk("tial line\nl2\n", 100, true)};
   options.tail = 5;
   out.str("");
-  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  ASSERT_OK(print_logs(fake, options, out));
   EXPECT_EQ(out.str(), "l2\n");  // the partial first line is not a line of the log
 }
 
@@ -211,7 +212,7 @@ TEST(WaitForTrainJob, AsksForTrainJobsAndSucceedsOnceThePhaseIsReached) {
   FakeCoordinator fake;
   fake.gets = {train_job_in(protocol::JobPhase::kQueued, 0),
                train_job_in(protocol::JobPhase::kRunning, 0)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRunning)).ok());
+  EXPECT_OK(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRunning)));
   ASSERT_EQ(fake.get_requests.size(), 2u);
   EXPECT_EQ(fake.get_requests[0].resource, "trainjobs");
   EXPECT_EQ(fake.get_requests[0].name, "hello");
@@ -221,7 +222,7 @@ TEST(WaitForTrainJob, RestartingIsReachedInThePhaseOrByARestartBetweenPolls) {
   FakeCoordinator fake;
   fake.gets = {train_job_in(protocol::JobPhase::kRunning, 1),
                train_job_in(protocol::JobPhase::kRestarting, 1)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)).ok());
+  EXPECT_OK(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)));
   EXPECT_EQ(fake.get_calls, 2);
 
   // The restart began and ended between two polls: only the count shows it.
@@ -229,7 +230,7 @@ TEST(WaitForTrainJob, RestartingIsReachedInThePhaseOrByARestartBetweenPolls) {
   fake.gets = {train_job_in(protocol::JobPhase::kRunning, 1),
                train_job_in(protocol::JobPhase::kRunning, 1),
                train_job_in(protocol::JobPhase::kRunning, 2)};
-  EXPECT_TRUE(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)).ok());
+  EXPECT_OK(wait_for_job(fake, wait_for_train_job(protocol::JobPhase::kRestarting)));
   EXPECT_EQ(fake.get_calls, 3);
 
   // Restarts from before the wait began do not count.
@@ -257,7 +258,7 @@ TEST(PrintLogs, SendsTheTrainJobResourceAndTheReplicaName) {
   options.ref = *parse_resource_ref({"tj/hello"});
   options.replica = "worker-1";
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, options, out).ok());
+  ASSERT_OK(print_logs(fake, options, out));
   EXPECT_EQ(out.str(), "w1\n");
   ASSERT_EQ(fake.logs_requests.size(), 1u);
   EXPECT_EQ(fake.logs_requests[0].resource, "trainjobs");
@@ -269,7 +270,7 @@ TEST(PrintLogs, LeavesTheReplicaEmptyForRankZeroByDefault) {
   FakeCoordinator fake;
   fake.logs_replies = {chunk("", 0, true)};
   std::ostringstream out;
-  ASSERT_TRUE(print_logs(fake, logs_of_hello(false), out).ok());
+  ASSERT_OK(print_logs(fake, logs_of_hello(false), out));
   EXPECT_EQ(fake.logs_requests[0].resource, "jobs");
   EXPECT_EQ(fake.logs_requests[0].replica, "");
 }
@@ -277,7 +278,7 @@ TEST(PrintLogs, LeavesTheReplicaEmptyForRankZeroByDefault) {
 TEST(DeleteResource, SendsTheTrainJobResourceAndPrintsTheSingularRef) {
   FakeCoordinator fake;
   std::ostringstream out;
-  ASSERT_TRUE(delete_resource(fake, *parse_resource_ref({"trainjob/mnist"}), out).ok());
+  ASSERT_OK(delete_resource(fake, *parse_resource_ref({"trainjob/mnist"}), out));
   ASSERT_EQ(fake.delete_requests.size(), 1u);
   EXPECT_EQ(fake.delete_requests[0].resource, "trainjobs");
   EXPECT_EQ(fake.delete_requests[0].name, "mnist");
@@ -293,7 +294,7 @@ TEST(DeleteManifests, DeletesATrainJobByItsKind) {
   }
   FakeCoordinator fake;
   std::ostringstream out;
-  ASSERT_TRUE(delete_manifests(fake, path, out).ok());
+  ASSERT_OK(delete_manifests(fake, path, out));
   ASSERT_EQ(fake.delete_requests.size(), 1u);
   EXPECT_EQ(fake.delete_requests[0].resource, "trainjobs");
   EXPECT_EQ(out.str(), "trainjob/mnist deleted\n");
@@ -303,15 +304,14 @@ TEST(GetResources, ListsTrainJobsWithTheirOwnTableAndJobsWithTheirs) {
   FakeCoordinator fake;
   fake.gets = {train_job_in(protocol::JobPhase::kRunning, 2)};
   std::ostringstream out;
-  ASSERT_TRUE(
-      get_resources(fake, *parse_resource_ref({"trainjobs"}), OutputFormat::kTable, out).ok());
+  ASSERT_OK(get_resources(fake, *parse_resource_ref({"trainjobs"}), OutputFormat::kTable, out));
   EXPECT_EQ(fake.get_requests[0].resource, "trainjobs");
   EXPECT_EQ(out.str().rfind("NAME    STATE     REPLICAS   RESTARTS   AGE\n", 0), 0u) << out.str();
 
   out.str("");
   fake.gets = {job_in(protocol::JobPhase::kRunning)};
   fake.gets.front().value().jobs[0].kind = "Job";
-  ASSERT_TRUE(get_resources(fake, *parse_resource_ref({"jobs"}), OutputFormat::kTable, out).ok());
+  ASSERT_OK(get_resources(fake, *parse_resource_ref({"jobs"}), OutputFormat::kTable, out));
   EXPECT_EQ(fake.get_requests[1].resource, "jobs");
   EXPECT_EQ(out.str().rfind("NAME    KIND   PHASE     REASON", 0), 0u) << out.str();
 }

@@ -9,6 +9,7 @@
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 #include "tests/integration/local_cluster.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::testing {
 namespace {
@@ -70,7 +71,7 @@ class HostileInput : public LocalCluster {
     socket.set(zmq::sockopt::linger, 0);
     auto keys = protocol::read_keypair(path(std::string("keys/") + key + ".key"));
     auto server = protocol::read_public_key(path("keys/server.pub"));
-    EXPECT_TRUE(protocol::make_curve_client(socket, *keys, *server).ok());
+    EXPECT_OK(protocol::make_curve_client(socket, *keys, *server));
     socket.connect(endpoint(which));
     return socket;
   }

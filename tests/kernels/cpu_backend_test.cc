@@ -6,6 +6,7 @@
 
 #include "kernels/backend.h"
 #include "tests/kernels/kernel_test_support.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::kernels {
 namespace {
@@ -31,7 +32,7 @@ TEST(CpuGemm, MatchesTripleLoopForEveryTransposeOnAwkwardSizes) {
                 for (int p = 0; p < k; ++p) acc += at(a, m, k, i, p, ta) * at(b, k, n, p, j, tb);
                 want[static_cast<size_t>(i) * n + j] = 0.5f * acc + 2.0f * c[i * n + j];
               }
-            ASSERT_TRUE(be->gemm(ta, tb, m, n, k, 0.5f, a.data(), b.data(), 2.0f, c.data()).ok());
+            ASSERT_OK(be->gemm(ta, tb, m, n, k, 0.5f, a.data(), b.data(), 2.0f, c.data()));
             expect_near_all(c, want);
           }
 }
@@ -48,10 +49,9 @@ TEST(CpuConv, Im2colGemmEqualsDirectConvolutionWithPaddingAndStride) {
       const int cols = s.batch * oh * ow;
       std::vector<float> col(static_cast<size_t>(rows) * cols), cn(static_cast<size_t>(oc) * cols),
           out(cn.size());
-      ASSERT_TRUE(be->im2col(s, x.data(), col.data()).ok());
-      ASSERT_TRUE(
-          be->gemm(false, false, oc, cols, rows, 1, w.data(), col.data(), 0, cn.data()).ok());
-      ASSERT_TRUE(be->cn_to_nchw(s.batch, oc, oh * ow, cn.data(), out.data()).ok());
+      ASSERT_OK(be->im2col(s, x.data(), col.data()));
+      ASSERT_OK(be->gemm(false, false, oc, cols, rows, 1, w.data(), col.data(), 0, cn.data()));
+      ASSERT_OK(be->cn_to_nchw(s.batch, oc, oh * ow, cn.data(), out.data()));
       expect_near_all(out, naive_conv_forward(s, oc, x, w, {}));
     }
 }
@@ -64,8 +64,8 @@ TEST(CpuGemm, SplitsLargeProductsAcrossThreadsWithoutChangingTheResult) {
         auto a = random_vector(static_cast<size_t>(m) * k, 21);
         auto b = random_vector(static_cast<size_t>(k) * n, 22);
         std::vector<float> c1(static_cast<size_t>(m) * n, 1.0f), c2 = c1;
-        ASSERT_TRUE(one->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c1.data()).ok());
-        ASSERT_TRUE(two->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c2.data()).ok());
+        ASSERT_OK(one->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c1.data()));
+        ASSERT_OK(two->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c2.data()));
         expect_near_all(c2, c1, 1e-5f);
       }
 }
@@ -81,8 +81,8 @@ TEST(CpuConv, Col2imIsTheAdjointOfIm2col) {
                          s.out_height() * s.out_width();
     auto x = random_vector(in_n, 6), c = random_vector(col_n, 7);
     std::vector<float> col(col_n), dx(in_n, 99.0f);
-    ASSERT_TRUE(be->im2col(s, x.data(), col.data()).ok());
-    ASSERT_TRUE(be->col2im(s, c.data(), dx.data()).ok());
+    ASSERT_OK(be->im2col(s, x.data(), col.data()));
+    ASSERT_OK(be->col2im(s, c.data(), dx.data()));
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < col_n; ++i) lhs += static_cast<double>(col[i]) * c[i];
     for (size_t i = 0; i < in_n; ++i) rhs += static_cast<double>(x[i]) * dx[i];
@@ -94,9 +94,9 @@ TEST(CpuLayout, NchwAndChannelMajorRoundTrip) {
   auto be = cpu(1);
   auto x = random_vector(3 * 5 * 7, 8);
   std::vector<float> cn(x.size()), back(x.size());
-  ASSERT_TRUE(be->nchw_to_cn(3, 5, 7, x.data(), cn.data()).ok());
+  ASSERT_OK(be->nchw_to_cn(3, 5, 7, x.data(), cn.data()));
   EXPECT_EQ(cn[1 * 21 + 2 * 7 + 4], x[(2 * 5 + 1) * 7 + 4]);
-  ASSERT_TRUE(be->cn_to_nchw(3, 5, 7, cn.data(), back.data()).ok());
+  ASSERT_OK(be->cn_to_nchw(3, 5, 7, cn.data(), back.data()));
   EXPECT_EQ(back, x);
 }
 
@@ -114,8 +114,8 @@ TEST(CpuBias, AddsAndReducesPerChannelForDenseAndSpatialLayouts) {
           want[(o * ch + c) * inner + i] += b[c];
           want_db[c] += y[(o * ch + c) * inner + i];
         }
-    ASSERT_TRUE(be->bias_grad(outer, ch, inner, y.data(), db.data()).ok());
-    ASSERT_TRUE(be->bias_add(outer, ch, inner, b.data(), y.data()).ok());
+    ASSERT_OK(be->bias_grad(outer, ch, inner, y.data(), db.data()));
+    ASSERT_OK(be->bias_add(outer, ch, inner, b.data(), y.data()));
     expect_near_all(y, want);
     expect_near_all(db, want_db);
   }
@@ -124,9 +124,9 @@ TEST(CpuBias, AddsAndReducesPerChannelForDenseAndSpatialLayouts) {
 TEST(CpuRelu, ZeroesNegativesAndGatesTheGradient) {
   auto be = cpu(1);
   std::vector<float> x{-2, -0.0f, 0.5f, 3}, y(4), dy{1, 2, 3, 4}, dx(4);
-  ASSERT_TRUE(be->relu_forward(4, x.data(), y.data()).ok());
+  ASSERT_OK(be->relu_forward(4, x.data(), y.data()));
   EXPECT_EQ(y, (std::vector<float>{0, 0, 0.5f, 3}));
-  ASSERT_TRUE(be->relu_backward(4, y.data(), dy.data(), dx.data()).ok());
+  ASSERT_OK(be->relu_backward(4, y.data(), dy.data(), dx.data()));
   EXPECT_EQ(dx, (std::vector<float>{0, 0, 3, 4}));
 }
 
@@ -141,7 +141,7 @@ TEST(CpuMaxPool, PicksTheWindowMaximumAndRoutesGradientsToIt) {
     auto dy = random_vector(out_n, 12);
     std::vector<float> y(out_n), dx(in_n), want_dx(in_n, 0.0f);
     std::vector<int32_t> arg(out_n);
-    ASSERT_TRUE(be->maxpool_forward(s, x.data(), y.data(), arg.data()).ok());
+    ASSERT_OK(be->maxpool_forward(s, x.data(), y.data(), arg.data()));
     for (int p = 0; p < s.batch * s.channels; ++p)
       for (int yo = 0; yo < oh; ++yo)
         for (int xo = 0; xo < ow; ++xo) {
@@ -158,7 +158,7 @@ TEST(CpuMaxPool, PicksTheWindowMaximumAndRoutesGradientsToIt) {
           ASSERT_EQ(y[o], best);
           want_dx[bi] += dy[o];
         }
-    ASSERT_TRUE(be->maxpool_backward(s, dy.data(), arg.data(), dx.data()).ok());
+    ASSERT_OK(be->maxpool_backward(s, dy.data(), arg.data(), dx.data()));
     expect_near_all(dx, want_dx);
   }
 }
@@ -187,7 +187,7 @@ TEST(CpuSoftmaxXent, MatchesNaiveLossGradientAndAccuracy) {
   }
   auto r =
       be->softmax_cross_entropy(n, classes, logits.data(), labels.data(), 1.0f / n, grad.data());
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_NEAR(r->loss_sum, want_loss, 1e-4 * want_loss);
   EXPECT_EQ(r->correct, want_correct);
   expect_near_all(grad, want);
@@ -206,8 +206,8 @@ TEST(CpuDropout, KeepsAboutOneMinusPAndScalesSurvivors) {
   auto be = cpu(2);
   const size_t n = 100003;
   std::vector<float> x(n, 1.0f), y(n), mask(n), again_y(n), again_mask(n);
-  ASSERT_TRUE(be->dropout_forward(n, 0.25f, 42, x.data(), y.data(), mask.data()).ok());
-  ASSERT_TRUE(be->dropout_forward(n, 0.25f, 42, x.data(), again_y.data(), again_mask.data()).ok());
+  ASSERT_OK(be->dropout_forward(n, 0.25f, 42, x.data(), y.data(), mask.data()));
+  ASSERT_OK(be->dropout_forward(n, 0.25f, 42, x.data(), again_y.data(), again_mask.data()));
   size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     ASSERT_TRUE(y[i] == 0.0f || std::fabs(y[i] - 1.0f / 0.75f) < 1e-6f);
@@ -235,12 +235,10 @@ TEST(CpuOptimizers, SgdMomentumAndAdamFollowTheirReferenceFormulas) {
       want_adam[i] -= 0.01f * mh / (std::sqrt(vh) + 1e-8f);
     }
   }
-  ASSERT_TRUE(
-      be->sgd_momentum_update(n, 0.05f, 0.9f, 1e-4f, g.data(), vel.data(), w_sgd.data()).ok());
+  ASSERT_OK(be->sgd_momentum_update(n, 0.05f, 0.9f, 1e-4f, g.data(), vel.data(), w_sgd.data()));
   for (int t = 1; t <= 2; ++t)
-    ASSERT_TRUE(be->adam_update(n, 0.01f, 0.9f, 0.999f, 1e-8f, t, g.data(), m.data(), v.data(),
-                                w_adam.data())
-                    .ok());
+    ASSERT_OK(be->adam_update(n, 0.01f, 0.9f, 0.999f, 1e-8f, t, g.data(), m.data(), v.data(),
+                              w_adam.data()));
   expect_near_all(w_sgd, want_sgd);
   expect_near_all(w_adam, want_adam, 1e-3f);
 }

@@ -11,6 +11,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/direct_conv.h"
 #include "tests/kernels/kernel_test_support.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::kernels {
 namespace {
@@ -73,14 +74,13 @@ TEST(CpuConv, EveryPathMatchesTheNaiveConvolutionOnAwkwardShapes) {
         auto b = random_vector(oc, ++seed), dy = random_vector(out_n, ++seed);
 
         std::vector<float> y(out_n, 7.0f);
-        ASSERT_TRUE(be->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()).ok());
+        ASSERT_OK(be->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()));
         expect_near_all(y, naive_conv_forward(s, oc, x, w, b));
 
         // Outputs start as garbage: backward must overwrite, not accumulate.
         std::vector<float> dw(w_n, 7.0f), db(oc, 7.0f), dx(in_n, 7.0f);
-        ASSERT_TRUE(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(),
-                                        dx.data())
-                        .ok());
+        ASSERT_OK(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(),
+                                      dx.data()));
         const ConvGradients want = naive_conv_backward(s, oc, x, w, dy);
         expect_near_all(db, want.db, 1e-3f);
         expect_near_all(dw, want.dw, 1e-3f);
@@ -88,9 +88,8 @@ TEST(CpuConv, EveryPathMatchesTheNaiveConvolutionOnAwkwardShapes) {
 
         // A first layer asks for no input gradient.
         std::vector<float> dw_only(w_n, 7.0f), db_only(oc);
-        ASSERT_TRUE(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw_only.data(),
-                                        db_only.data(), nullptr)
-                        .ok());
+        ASSERT_OK(be->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw_only.data(),
+                                      db_only.data(), nullptr));
         expect_near_all(dw_only, want.dw, 1e-3f);
       }
 }

@@ -7,6 +7,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/buffer.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::kernels {
 namespace {
@@ -17,7 +18,7 @@ class CudaVsCpu : public ::testing::Test {
     if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
     cpu_ = std::move(create_backend({Device::kCpu, 2, 0})).value();
     auto g = create_backend({Device::kCuda, 1, 0});
-    ASSERT_TRUE(g.ok()) << g.status().to_string();
+    ASSERT_OK(g);
     gpu_ = std::move(g).value();
   }
   std::vector<float> random(size_t n, uint32_t seed) {
@@ -30,12 +31,12 @@ class CudaVsCpu : public ::testing::Test {
   // Device copy of host values, kept alive by the test.
   float* up(const std::vector<float>& v) {
     buffers_.push_back(std::move(Buffer::Create(gpu_.get(), v.size() * 4 + 4)).value());
-    EXPECT_TRUE(gpu_->copy_from_host(buffers_.back().data(), v.data(), v.size() * 4).ok());
+    EXPECT_OK(gpu_->copy_from_host(buffers_.back().data(), v.data(), v.size() * 4));
     return buffers_.back().as<float>();
   }
   std::vector<float> down(const float* p, size_t n) {
     std::vector<float> v(n);
-    EXPECT_TRUE(gpu_->copy_to_host(v.data(), p, n * 4).ok());
+    EXPECT_OK(gpu_->copy_to_host(v.data(), p, n * 4));
     return v;
   }
   static void expect_close(const std::vector<float>& gpu, const std::vector<float>& cpu) {
@@ -56,8 +57,8 @@ TEST_F(CudaVsCpu, GemmAgreesForEveryTranspose) {
     for (bool tb : {false, true}) {
       auto a = random(m * k, 1), b = random(k * n, 2), c = random(m * n, 3);
       float *da = up(a), *db = up(b), *dc = up(c);
-      ASSERT_TRUE(cpu_->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c.data()).ok());
-      ASSERT_TRUE(gpu_->gemm(ta, tb, m, n, k, 1.0f, da, db, 0.5f, dc).ok());
+      ASSERT_OK(cpu_->gemm(ta, tb, m, n, k, 1.0f, a.data(), b.data(), 0.5f, c.data()));
+      ASSERT_OK(gpu_->gemm(ta, tb, m, n, k, 1.0f, da, db, 0.5f, dc));
       expect_close(down(dc, c.size()), c);
     }
 }
@@ -70,13 +71,12 @@ TEST_F(CudaVsCpu, ConvolutionForwardAndBackwardAgree) {
   std::vector<float> y(out_n), dw(w_n), db(oc), dx(in_n);
   float *gx = up(x), *gw = up(w), *gb = up(b), *gdy = up(dy);
   float *gy = up(y), *gdw = up(dw), *gdb = up(db), *gdx = up(dx);
-  ASSERT_TRUE(cpu_->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()).ok());
-  ASSERT_TRUE(gpu_->conv2d_forward(s, oc, gx, gw, gb, gy).ok());
+  ASSERT_OK(cpu_->conv2d_forward(s, oc, x.data(), w.data(), b.data(), y.data()));
+  ASSERT_OK(gpu_->conv2d_forward(s, oc, gx, gw, gb, gy));
   expect_close(down(gy, out_n), y);
-  ASSERT_TRUE(
-      cpu_->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(), dx.data())
-          .ok());
-  ASSERT_TRUE(gpu_->conv2d_backward(s, oc, gx, gw, gdy, gdw, gdb, gdx).ok());
+  ASSERT_OK(
+      cpu_->conv2d_backward(s, oc, x.data(), w.data(), dy.data(), dw.data(), db.data(), dx.data()));
+  ASSERT_OK(gpu_->conv2d_backward(s, oc, gx, gw, gdy, gdw, gdb, gdx));
   expect_close(down(gdw, w_n), dw);
   expect_close(down(gdb, oc), db);
   expect_close(down(gdx, in_n), dx);
@@ -90,20 +90,20 @@ TEST_F(CudaVsCpu, PoolingActivationsDropoutLossAndOptimizersAgree) {
   std::vector<int32_t> arg(out_n);
   float *gx = up(x), *gy = up(y), *gdy = up(dy), *gdx = up(dx);
   auto garg_buf = std::move(Buffer::Create(gpu_.get(), out_n * 4)).value();
-  ASSERT_TRUE(cpu_->maxpool_forward(s, x.data(), y.data(), arg.data()).ok());
-  ASSERT_TRUE(gpu_->maxpool_forward(s, gx, gy, garg_buf.as<int32_t>()).ok());
+  ASSERT_OK(cpu_->maxpool_forward(s, x.data(), y.data(), arg.data()));
+  ASSERT_OK(gpu_->maxpool_forward(s, gx, gy, garg_buf.as<int32_t>()));
   expect_close(down(gy, out_n), y);
-  ASSERT_TRUE(cpu_->maxpool_backward(s, dy.data(), arg.data(), dx.data()).ok());
-  ASSERT_TRUE(gpu_->maxpool_backward(s, gdy, garg_buf.as<int32_t>(), gdx).ok());
+  ASSERT_OK(cpu_->maxpool_backward(s, dy.data(), arg.data(), dx.data()));
+  ASSERT_OK(gpu_->maxpool_backward(s, gdy, garg_buf.as<int32_t>(), gdx));
   expect_close(down(gdx, in_n), dx);
 
   std::vector<float> r(in_n), mask(in_n);
   float *gr = up(r), *gmask = up(mask);
-  ASSERT_TRUE(cpu_->dropout_forward(in_n, 0.3f, 77, x.data(), r.data(), mask.data()).ok());
-  ASSERT_TRUE(gpu_->dropout_forward(in_n, 0.3f, 77, gx, gr, gmask).ok());
+  ASSERT_OK(cpu_->dropout_forward(in_n, 0.3f, 77, x.data(), r.data(), mask.data()));
+  ASSERT_OK(gpu_->dropout_forward(in_n, 0.3f, 77, gx, gr, gmask));
   EXPECT_EQ(down(gmask, in_n), mask) << "dropout masks must be identical";
-  ASSERT_TRUE(cpu_->relu_forward(in_n, x.data(), r.data()).ok());
-  ASSERT_TRUE(gpu_->relu_forward(in_n, gx, gr).ok());
+  ASSERT_OK(cpu_->relu_forward(in_n, x.data(), r.data()));
+  ASSERT_OK(gpu_->relu_forward(in_n, gx, gr));
   expect_close(down(gr, in_n), r);
 
   const int n = 33, classes = 10;
@@ -113,7 +113,7 @@ TEST_F(CudaVsCpu, PoolingActivationsDropoutLossAndOptimizersAgree) {
   std::vector<float> grad(n * classes);
   float *glog = up(logits), *ggrad = up(grad);
   auto glab = std::move(Buffer::Create(gpu_.get(), n * 4)).value();
-  ASSERT_TRUE(gpu_->copy_from_host(glab.data(), labels.data(), n * 4).ok());
+  ASSERT_OK(gpu_->copy_from_host(glab.data(), labels.data(), n * 4));
   auto c = cpu_->softmax_cross_entropy(n, classes, logits.data(), labels.data(), 0.5f, grad.data());
   auto g = gpu_->softmax_cross_entropy(n, classes, glog, glab.as<int32_t>(), 0.5f, ggrad);
   ASSERT_TRUE(c.ok() && g.ok());
@@ -125,10 +125,9 @@ TEST_F(CudaVsCpu, PoolingActivationsDropoutLossAndOptimizersAgree) {
   std::vector<float> m(1000, 0.0f), v(1000, 0.0f);
   float *gw = up(w), *gg = up(gr2), *gm = up(m), *gv = up(v);
   for (int t = 1; t <= 3; ++t) {
-    ASSERT_TRUE(cpu_->adam_update(1000, 0.01f, 0.9f, 0.999f, 1e-8f, t, gr2.data(), m.data(),
-                                  v.data(), w.data())
-                    .ok());
-    ASSERT_TRUE(gpu_->adam_update(1000, 0.01f, 0.9f, 0.999f, 1e-8f, t, gg, gm, gv, gw).ok());
+    ASSERT_OK(cpu_->adam_update(1000, 0.01f, 0.9f, 0.999f, 1e-8f, t, gr2.data(), m.data(), v.data(),
+                                w.data()));
+    ASSERT_OK(gpu_->adam_update(1000, 0.01f, 0.9f, 0.999f, 1e-8f, t, gg, gm, gv, gw));
   }
   expect_close(down(gw, 1000), w);
 }

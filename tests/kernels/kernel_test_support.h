@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::kernels {
 
@@ -28,7 +29,7 @@ inline std::unique_ptr<Backend> cpu(int threads, bool direct_conv = true) {
   options.threads = threads;
   options.cpu_direct_conv = direct_conv;
   auto b = create_backend(options);
-  EXPECT_TRUE(b.ok());
+  EXPECT_OK(b);
   return std::move(b).value();
 }
 

@@ -1,4 +1,5 @@
 #include "protocol/codec.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -28,7 +29,7 @@ TEST(Codec, RoundTripsEveryFieldOfALaunch) {
   launch.gpu_indices = {0, 3};
   launch.memory_bytes = 1ll << 33;
   auto decoded = decode<LaunchReplica>(encode(launch), DecodeLimits{});
-  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+  ASSERT_OK(decoded);
   EXPECT_EQ(decoded->uid, launch.uid);
   EXPECT_EQ(decoded->command, launch.command);
   EXPECT_EQ(decoded->args, launch.args);
@@ -48,7 +49,7 @@ TEST(Codec, RoundTripsOptionalExitCodeBothWays) {
 TEST(Codec, MissingFieldsKeepDefaultsAndUnknownFieldsAreIgnored) {
   // An older or newer peer: fields by name, so both directions stay compatible.
   auto decoded = decode<KillReplica>(encode(Newer{}), DecodeLimits{});
-  ASSERT_TRUE(decoded.ok());
+  ASSERT_OK(decoded);
   EXPECT_EQ(decoded->uid, "u");
   EXPECT_EQ(decoded->grace_ms, KillReplica{}.grace_ms);
 }
@@ -90,7 +91,7 @@ TEST(Codec, RefusesNestingDeeperThanTheLimit) {
 TEST(Codec, HeaderWithWrongVersionOrUnknownKindIsRefused) {
   Header header;
   header.kind = MessageKind::kApply;
-  EXPECT_TRUE(decode_header(encode(header), DecodeLimits{}).ok());
+  EXPECT_OK(decode_header(encode(header), DecodeLimits{}));
   header.v = 99;
   auto wrong_version = decode_header(encode(header), DecodeLimits{});
   ASSERT_FALSE(wrong_version.ok());

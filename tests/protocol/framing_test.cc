@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/curve_keys.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::protocol {
 namespace {
@@ -28,13 +29,13 @@ TEST(Framing, DeliversHeaderAndBodyWithTheSendersIdentity) {
   Header header;
   header.kind = MessageKind::kHeartbeat;
   header.id = 7;
-  ASSERT_TRUE(send_envelope(pair.dealer, "", false, header, encode(Heartbeat{"n1", {"u"}})).ok());
+  ASSERT_OK(send_envelope(pair.dealer, "", false, header, encode(Heartbeat{"n1", {"u"}})));
   auto envelope = pair.receive();
-  ASSERT_TRUE(envelope.ok()) << envelope.status().to_string();
+  ASSERT_OK(envelope);
   EXPECT_FALSE(envelope->identity.empty());
   EXPECT_EQ(envelope->header.id, 7u);
   auto body = decode_body<Heartbeat>(*envelope, DecodeLimits{});
-  ASSERT_TRUE(body.ok());
+  ASSERT_OK(body);
   EXPECT_EQ(body->node, "n1");
 }
 
@@ -48,8 +49,8 @@ TEST(Framing, WrongPartCountIsAnErrorThatStillNamesTheSender) {
   // The socket is still usable afterwards: the bad message was fully drained.
   Header header;
   header.kind = MessageKind::kGet;
-  ASSERT_TRUE(send_envelope(pair.dealer, "", false, header, encode(GetRequest{"nodes", ""})).ok());
-  EXPECT_TRUE(pair.receive().ok());
+  ASSERT_OK(send_envelope(pair.dealer, "", false, header, encode(GetRequest{"nodes", ""})));
+  EXPECT_OK(pair.receive());
 }
 
 TEST(Framing, GarbageHeaderIsRefused) {
@@ -61,11 +62,11 @@ TEST(Framing, GarbageHeaderIsRefused) {
 
 TEST(CurveKeys, GeneratedPairsSurviveTheirFiles) {
   auto pair = generate_keypair();
-  ASSERT_TRUE(pair.ok()) << pair.status().to_string();
+  ASSERT_OK(pair);
   const std::string prefix = ::testing::TempDir() + "/curve_keys_test/node";
-  ASSERT_TRUE(write_keypair(prefix, *pair).ok());
+  ASSERT_OK(write_keypair(prefix, *pair));
   auto loaded = read_keypair(prefix + ".key");
-  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_OK(loaded);
   EXPECT_EQ(loaded->secret_key, pair->secret_key);
   EXPECT_EQ(read_public_key(prefix + ".pub").value(), pair->public_key);
   EXPECT_FALSE(read_keypair(prefix + ".pub").ok());

@@ -4,6 +4,7 @@
 
 #include "protocol/spec/manifest.h"
 #include "protocol/spec/quantity.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::spec {
 namespace {
@@ -39,7 +40,7 @@ std::string with(const std::string& from, const std::string& to) {
 
 TEST(JobSpec, ParsesEveryField) {
   auto manifest = parse_manifest(kHello);
-  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  ASSERT_OK(manifest);
   const JobSpec& job = *manifest->job;
   EXPECT_EQ(job.metadata.name, "hello");
   EXPECT_EQ(job.metadata.ns, "default");
@@ -82,7 +83,7 @@ TEST(JobSpec, RejectsNonYamlAndNonMaps) {
 TEST(JobSpec, AcceptsEnvAsAPlainMap) {
   auto manifest = parse_manifest(
       with("env:\n      - name: GREETING\n        value: hi", "env: {GREETING: hi}"));
-  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  ASSERT_OK(manifest);
   EXPECT_EQ(manifest->job->replica.env.at(0).value, "hi");
 }
 

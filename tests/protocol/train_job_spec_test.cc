@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "protocol/spec/manifest.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::spec {
 namespace {
@@ -78,14 +79,14 @@ std::string train_job(const std::string& replica_specs, const std::string& spec_
 
 TrainJobSpec parsed(const std::string& yaml) {
   auto manifest = parse_manifest(yaml);
-  EXPECT_TRUE(manifest.ok()) << manifest.status().to_string();
+  EXPECT_OK(manifest);
   if (!manifest.ok() || !manifest->train_job) return {};
   return *manifest->train_job;
 }
 
 TEST(TrainJobSpec, ParsesAFullSpecIntoEveryField) {
   auto manifest = parse_manifest(kFull);
-  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  ASSERT_OK(manifest);
   EXPECT_EQ(manifest->kind, "TrainJob");
   EXPECT_FALSE(manifest->job.has_value());
   ASSERT_TRUE(manifest->train_job.has_value());
@@ -371,7 +372,7 @@ spec:
 
 TEST(ToTrainJob, RunsAJobAsOneMainReplicaThatIsNeverRestarted) {
   auto manifest = parse_manifest(kJob);
-  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string();
+  ASSERT_OK(manifest);
   ASSERT_TRUE(manifest->job.has_value());
   EXPECT_FALSE(manifest->train_job.has_value());
   const TrainJobSpec gang = to_train_job(*manifest->job);
@@ -394,11 +395,11 @@ TEST(ToTrainJob, RunsAJobAsOneMainReplicaThatIsNeverRestarted) {
 
 TEST(Manifest, GangIsTheTrainJobItselfOrTheJobAsOneReplica) {
   auto train = parse_manifest(kFull);
-  ASSERT_TRUE(train.ok()) << train.status().to_string();
+  ASSERT_OK(train);
   EXPECT_EQ(train->gang().total_replicas(), 4);
   EXPECT_EQ(train->gang().run_policy.backoff_limit, 3);
   auto job = parse_manifest(kJob);
-  ASSERT_TRUE(job.ok()) << job.status().to_string();
+  ASSERT_OK(job);
   EXPECT_EQ(job->gang().replica_specs.at(0).type, "Main");
   EXPECT_EQ(job->gang().run_policy.backoff_limit, 0);
 }

@@ -1,6 +1,7 @@
 // Parsing CADRE_MPI_HOSTS and CADRE_PEERS, including what a broken coordinator or
 // a hand-written environment could put there.
 #include "agent/rsh/host_map.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ namespace {
 
 TEST(HostMap, ParsesNamesToEndpointsIncludingBracketedIpv6) {
   auto hosts = parse_host_map("job-worker-0=10.0.0.2:30001,job-worker-1=[fd00::3]:30002");
-  ASSERT_TRUE(hosts.ok()) << hosts.status().to_string();
+  ASSERT_OK(hosts);
   ASSERT_EQ(hosts->size(), 2u);
   EXPECT_EQ(hosts->at("job-worker-0").host, "10.0.0.2");
   EXPECT_EQ(hosts->at("job-worker-0").port, 30001);
@@ -53,10 +54,10 @@ TEST(HostMap, RepeatedNamesAreAnErrorNotALastOneWins) {
 
 TEST(Endpoint, KeepsHostNamesAndRejectsPortsOutsideTheRange) {
   auto endpoint = parse_endpoint("node-a.example:1");
-  ASSERT_TRUE(endpoint.ok());
+  ASSERT_OK(endpoint);
   EXPECT_EQ(endpoint->host, "node-a.example");
   EXPECT_EQ(endpoint->port, 1);
-  EXPECT_TRUE(parse_endpoint("h:65535").ok());
+  EXPECT_OK(parse_endpoint("h:65535"));
   EXPECT_FALSE(parse_endpoint("h:65536").ok());
   EXPECT_FALSE(parse_endpoint("h: 80").ok());
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "agent/rsh/exec_session.h"
+#include "tests/support/status_matchers.h"
 
 namespace cadre::agent::rsh {
 namespace {
@@ -28,7 +29,7 @@ TEST(ClientConfig, SkipsSshOptionsAndTheirArgumentsThenTakesHostAndCommand) {
       parse_client_config({"-x", "-T", "-o", "StrictHostKeyChecking=no", "-p", "22", "-p2222",
                            "-xTl", "root", "job-worker-1", " orted", "-mca", "ess", "\"env\""},
                           env_of(kLauncherEnv));
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->host, "job-worker-1");
   EXPECT_EQ(config->endpoint.host, "10.0.0.3");
   EXPECT_EQ(config->endpoint.port, 30002);
@@ -39,7 +40,7 @@ TEST(ClientConfig, SkipsSshOptionsAndTheirArgumentsThenTakesHostAndCommand) {
 
 TEST(ClientConfig, DropsAUserPrefixAndStopsOptionsAtADoubleDash) {
   auto config = parse_client_config({"--", "root@job-worker-0", "hostname"}, env_of(kLauncherEnv));
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->host, "job-worker-0");
   EXPECT_EQ(config->command, "hostname");
 }
@@ -78,7 +79,7 @@ TEST(ClientConfig, SendsOnlyTheNamedVariablesThatAreSet) {
   env["LD_LIBRARY_PATH"] = "/opt/lib";
   env["CADRE_RSH_CONNECT_TIMEOUT_S"] = "5";
   auto config = parse_client_config({"job-worker-0", "true"}, env_of(env));
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   ASSERT_EQ(config->env.size(), 1u);
   EXPECT_EQ(config->env[0].first, "LD_LIBRARY_PATH");
   EXPECT_EQ(config->env[0].second, "/opt/lib");
@@ -94,7 +95,7 @@ TEST(ServeConfig, TakesItsPortFromCadrePeersAtCadreRank) {
                                                {"CADRE_JOB", "mpi"},
                                                {"CADRE_REPLICA_TYPE", "Worker"},
                                                {"CADRE_REPLICA_INDEX", "0"}}));
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->port, 4001);
   EXPECT_EQ(config->entity, "job=mpi replica=worker-0");
   EXPECT_EQ(config->token, "t");
@@ -103,7 +104,7 @@ TEST(ServeConfig, TakesItsPortFromCadrePeersAtCadreRank) {
 TEST(ServeConfig, AnExplicitPortWinsAndTheCommandsPathGainsOurFolder) {
   auto config = parse_serve_config({"--port", "0", "--bind", "127.0.0.1", "--max-sessions", "3"},
                                    env_of({{"CADRE_JOB_TOKEN", "t"}, {"PATH", "/usr/bin"}}));
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  ASSERT_OK(config);
   EXPECT_EQ(config->port, 0);
   EXPECT_EQ(config->bind_address, "127.0.0.1");
   EXPECT_EQ(config->max_sessions, 3);

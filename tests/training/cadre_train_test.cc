@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using cadre::testing::free_port;
-using cadre::testing::run;
+using cadre::testing::run_command;
 
 const std::string kTrain = CADRE_TRAIN_BINARY;
 const std::string kQuick = " --model mlp --threads 1 --train-limit 3000 --log-level error";
@@ -40,53 +40,54 @@ const std::regex kMetricLine(
     R"(epoch=(\d+) loss=[0-9.]+ accuracy=(0\.\d{4}) images_per_sec=[0-9.]+)");
 
 TEST_F(CadreTrain, PrintsOneMetricLinePerEpochAndExportsTheModel) {
-  auto r = run(kTrain + kQuick + " --epochs 2 --export " + (dir_ / "m.cadre").string());
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto r = run_command(kTrain + kQuick + " --epochs 2 --export " + (dir_ / "m.cadre").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   std::smatch m;
-  std::string rest = r.out;
+  std::string rest = r.output;
   int lines = 0;
   while (std::regex_search(rest, m, kMetricLine)) {
     EXPECT_EQ(std::stoi(m[1]), ++lines);
     rest = m.suffix();
   }
-  EXPECT_EQ(lines, 2) << r.out;
+  EXPECT_EQ(lines, 2) << r.output;
   EXPECT_TRUE(fs::exists(dir_ / "m.cadre"));
 }
 
 TEST_F(CadreTrain, ResumesFromTheLatestCheckpointInCadreCheckpointDir) {
   const std::string env = "CADRE_CHECKPOINT_DIR=" + (dir_ / "ckpt").string() + " ";
-  auto first = run(env + kTrain + kQuick + " --epochs 1");
-  ASSERT_EQ(first.exit_code, 0) << first.out;
+  auto first = run_command(env + kTrain + kQuick + " --epochs 1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_TRUE(fs::exists(dir_ / "ckpt" / "ckpt-000001.cadre"));
-  auto second = run(env + kTrain + kQuick + " --epochs 2");
-  ASSERT_EQ(second.exit_code, 0) << second.out;
-  EXPECT_EQ(second.out.find("epoch=1 "), std::string::npos) << second.out;
-  EXPECT_NE(second.out.find("epoch=2 "), std::string::npos) << second.out;
+  auto second = run_command(env + kTrain + kQuick + " --epochs 2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(second.output.find("epoch=1 "), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("epoch=2 "), std::string::npos) << second.output;
 }
 
 TEST_F(CadreTrain, MissingDataIsAClearErrorWithExitCodeTwo) {
-  auto r = run(kTrain + kQuick + " --epochs 1 --data " + (dir_ / "nope").string());
+  auto r = run_command(kTrain + kQuick + " --epochs 1 --data " + (dir_ / "nope").string());
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.out.find("train-images-idx3-ubyte.gz"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("train-images-idx3-ubyte.gz"), std::string::npos) << r.output;
 }
 
 TEST_F(CadreTrain, BadFlagsAndEnvironmentExitWithCodeTwoNamingTheProblem) {
-  auto flag = run(kTrain + kQuick + " --epochs 0");
-  EXPECT_EQ(flag.exit_code, 2) << flag.out;
-  EXPECT_NE(flag.out.find("--epochs"), std::string::npos) << flag.out;
-  auto env = run("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=127.0.0.1:1 " + kTrain + kQuick);
-  EXPECT_EQ(env.exit_code, 2) << env.out;
-  EXPECT_NE(env.out.find("CADRE_PEERS"), std::string::npos) << env.out;
+  auto flag = run_command(kTrain + kQuick + " --epochs 0");
+  EXPECT_EQ(flag.exit_code, 2) << flag.output;
+  EXPECT_NE(flag.output.find("--epochs"), std::string::npos) << flag.output;
+  auto env =
+      run_command("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=127.0.0.1:1 " + kTrain + kQuick);
+  EXPECT_EQ(env.exit_code, 2) << env.output;
+  EXPECT_NE(env.output.find("CADRE_PEERS"), std::string::npos) << env.output;
 }
 
 TEST_F(CadreTrain, PeerThatNeverComesFailsWithinTheTimeout) {
   const std::string peers =
       "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
   const auto start = std::chrono::steady_clock::now();
-  auto r = run("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " " + kTrain + kQuick +
-               " --epochs 1 --timeout 2");
+  auto r = run_command("CADRE_RANK=0 CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " " + kTrain +
+                       kQuick + " --epochs 1 --timeout 2");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.out.find("DeadlineExceeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("DeadlineExceeded"), std::string::npos) << r.output;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
@@ -95,11 +96,12 @@ TEST_F(CadreTrain, TwoRanksTrainTogetherOverTheRing) {
       "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
   const std::string env = "CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers + " ";
   const std::string rank1 = dir_ / "rank1.log";
-  auto r = run("(CADRE_RANK=1 " + env + kTrain + kQuick + " --epochs 1 --timeout 30 > " + rank1 +
-               " 2>&1 &) ; CADRE_RANK=0 " + env + kTrain + kQuick + " --epochs 1 --timeout 30");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto r =
+      run_command("(CADRE_RANK=1 " + env + kTrain + kQuick + " --epochs 1 --timeout 30 > " + rank1 +
+                  " 2>&1 &) ; CADRE_RANK=0 " + env + kTrain + kQuick + " --epochs 1 --timeout 30");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, kMetricLine)) << r.out;
+  ASSERT_TRUE(std::regex_search(r.output, m, kMetricLine)) << r.output;
   EXPECT_GT(std::stod(m[2]), 0.6);
 }
 
@@ -113,18 +115,18 @@ TEST_F(CadreTrain, ParameterServerModeTrainsWithTwoServersAndTwoWorkers) {
   for (int rank : {0, 1, 3})
     background += "(CADRE_RANK=" + std::to_string(rank) + " " + env + kTrain + flags + " > " +
                   (dir_ / ("r" + std::to_string(rank))).string() + " 2>&1 &) ; ";
-  auto r = run(background + "CADRE_RANK=2 " + env + kTrain + flags);
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto r = run_command(background + "CADRE_RANK=2 " + env + kTrain + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, kMetricLine)) << r.out;
+  ASSERT_TRUE(std::regex_search(r.output, m, kMetricLine)) << r.output;
   EXPECT_GT(std::stod(m[2]), 0.6);
 }
 
 // One parameter server (rank 0) and one worker (rank 1) in ps mode, sharing a
 // checkpoint dir; the server runs in the background and exits once the worker
 // says done. Returns the worker's run.
-cadre::testing::Run run_ps_pair(const fs::path& checkpoints, int epochs,
-                                const fs::path& server_log) {
+cadre::testing::CommandResult run_ps_pair(const fs::path& checkpoints, int epochs,
+                                          const fs::path& server_log) {
   const std::string peers =
       "127.0.0.1:" + std::to_string(free_port()) + ",127.0.0.1:" + std::to_string(free_port());
   const std::string env = "CADRE_WORLD_SIZE=2 CADRE_PEERS=" + peers +
@@ -132,8 +134,8 @@ cadre::testing::Run run_ps_pair(const fs::path& checkpoints, int epochs,
   const std::string flags =
       kQuick + " --mode ps --ps-replicas 1 --timeout 30 --lr-schedule constant --epochs " +
       std::to_string(epochs);
-  return run("(CADRE_RANK=0 " + env + kTrain + flags + " > " + server_log.string() +
-             " 2>&1 &) ; CADRE_RANK=1 " + env + kTrain + flags);
+  return run_command("(CADRE_RANK=0 " + env + kTrain + flags + " > " + server_log.string() +
+                     " 2>&1 &) ; CADRE_RANK=1 " + env + kTrain + flags);
 }
 
 // "loss=... accuracy=..." of the metric line of `epoch`, or "" when absent.
@@ -146,26 +148,26 @@ std::string epoch_result(const std::string& out, int epoch) {
 TEST_F(CadreTrain, ParameterServersCheckpointTheirShardsAndTheJobResumesExactlyFromTheChiefsEpoch) {
   const fs::path resumed_dir = dir_ / "resumed", straight_dir = dir_ / "straight";
   auto first = run_ps_pair(resumed_dir, 1, dir_ / "server-1.log");
-  ASSERT_EQ(first.exit_code, 0) << first.out;
+  ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_TRUE(fs::exists(resumed_dir / "ckpt-000001.cadre"));           // the chief's commit
   EXPECT_TRUE(fs::exists(resumed_dir / "ps-0" / "ckpt-000001.cadre"));  // the server's shard
 
   // Fresh processes, same dir, one more epoch: only epoch 2 runs.
   auto resumed = run_ps_pair(resumed_dir, 2, dir_ / "server-2.log");
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
-  EXPECT_EQ(epoch_result(resumed.out, 1), "") << resumed.out;
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(epoch_result(resumed.output, 1), "") << resumed.output;
   EXPECT_TRUE(fs::exists(resumed_dir / "ps-0" / "ckpt-000002.cadre"));
 
   // Synchronous training with one worker is deterministic, so resuming from the
   // shard (parameters and Adam state) must give exactly the uninterrupted run
   // (with a constant learning rate: a schedule's length depends on --epochs).
   auto straight = run_ps_pair(straight_dir, 2, dir_ / "server-3.log");
-  ASSERT_EQ(straight.exit_code, 0) << straight.out;
-  ASSERT_NE(epoch_result(straight.out, 2), "") << straight.out;
-  EXPECT_EQ(epoch_result(resumed.out, 2), epoch_result(straight.out, 2))
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  ASSERT_NE(epoch_result(straight.output, 2), "") << straight.output;
+  EXPECT_EQ(epoch_result(resumed.output, 2), epoch_result(straight.output, 2))
       << "resumed:\n"
-      << resumed.out << "\nstraight:\n"
-      << straight.out;
+      << resumed.output << "\nstraight:\n"
+      << straight.output;
 }
 
 TEST_F(CadreTrain, WorkerWhoseParameterServerRestartsMidRunExitsNamingTheServer) {
@@ -178,14 +180,15 @@ TEST_F(CadreTrain, WorkerWhoseParameterServerRestartsMidRunExitsNamingTheServer)
   // The server is killed while the worker trains and comes back without its
   // shard; the worker must stop with the reason (or, if its request died with
   // the old server, a timeout naming it), never train on from a fresh shard.
-  auto r = run("sh -c 'echo $$ > " + pid + "; exec env " + server + "' > /dev/null 2>&1 & " +
-               "CADRE_RANK=1 " + env + kTrain + flags + " 2>&1 & worker=$!; sleep 2; " +
-               "kill -9 $(cat " + pid + "); sh -c 'echo $$ > " + pid + "; exec env " + server +
-               "' > /dev/null 2>&1 & wait $worker; code=$?; kill -9 $(cat " + pid +
-               ") 2>/dev/null; exit $code");
-  EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("parameter server 0"), std::string::npos) << r.out;
-  EXPECT_EQ(epoch_result(r.out, 50), "") << r.out;
+  auto r =
+      run_command("sh -c 'echo $$ > " + pid + "; exec env " + server + "' > /dev/null 2>&1 & " +
+                  "CADRE_RANK=1 " + env + kTrain + flags + " 2>&1 & worker=$!; sleep 2; " +
+                  "kill -9 $(cat " + pid + "); sh -c 'echo $$ > " + pid + "; exec env " + server +
+                  "' > /dev/null 2>&1 & wait $worker; code=$?; kill -9 $(cat " + pid +
+                  ") 2>/dev/null; exit $code");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameter server 0"), std::string::npos) << r.output;
+  EXPECT_EQ(epoch_result(r.output, 50), "") << r.output;
 }
 
 }  // namespace

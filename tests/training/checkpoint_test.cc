@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include "training/checkpoint.h"
 #include "training/model_export.h"
 
@@ -14,15 +16,6 @@ namespace fs = std::filesystem;
 
 class Files : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cadre-ckpt-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static CheckpointState state(int epoch) {
     CheckpointState s;
     s.model = "mlp";
@@ -45,11 +38,12 @@ class Files : public ::testing::Test {
     f.put(static_cast<char>(c ^ 0x5a));
   }
 
-  fs::path dir_;
+  cadre::testing::TempDir scratch_{"cadre-ckpt"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(Files, CheckpointRoundTripsEveryFieldAndKeepsTheNewestTwo) {
-  for (int e = 1; e <= 3; ++e) ASSERT_TRUE(save_checkpoint(dir_.string(), state(e)).ok());
+  for (int e = 1; e <= 3; ++e) ASSERT_OK(save_checkpoint(dir_.string(), state(e)));
   size_t files = 0;
   for (const auto& entry : fs::directory_iterator(dir_)) {
     ++files;
@@ -57,7 +51,7 @@ TEST_F(Files, CheckpointRoundTripsEveryFieldAndKeepsTheNewestTwo) {
   }
   EXPECT_EQ(files, 2u);
   auto loaded = load_latest_checkpoint(dir_.string());
-  ASSERT_TRUE(loaded.ok());
+  ASSERT_OK(loaded);
   ASSERT_TRUE(loaded->has_value());
   const CheckpointState& s = **loaded;
   EXPECT_EQ(s.epochs_completed, 3);
@@ -70,37 +64,37 @@ TEST_F(Files, CheckpointRoundTripsEveryFieldAndKeepsTheNewestTwo) {
 }
 
 TEST_F(Files, CorruptNewestCheckpointFallsBackToThePreviousOne) {
-  ASSERT_TRUE(save_checkpoint(dir_.string(), state(1)).ok());
-  ASSERT_TRUE(save_checkpoint(dir_.string(), state(2)).ok());
+  ASSERT_OK(save_checkpoint(dir_.string(), state(1)));
+  ASSERT_OK(save_checkpoint(dir_.string(), state(2)));
   flip_byte(dir_ / "ckpt-000002.cadre", 200);
   auto loaded = load_latest_checkpoint(dir_.string());
-  ASSERT_TRUE(loaded.ok());
+  ASSERT_OK(loaded);
   ASSERT_TRUE(loaded->has_value());
   EXPECT_EQ((*loaded)->epochs_completed, 1);
 }
 
 TEST_F(Files, EmptyOrMissingDirectoryMeansAFreshStart) {
   auto loaded = load_latest_checkpoint((dir_ / "nothing-here").string());
-  ASSERT_TRUE(loaded.ok());
+  ASSERT_OK(loaded);
   EXPECT_FALSE(loaded->has_value());
 }
 
 TEST_F(Files, ExportedModelReloadsWithTheSameOutputs) {
   auto be = std::move(kernels::create_backend({kernels::Device::kCpu, 1, 0})).value();
   auto model = std::move(Model::Create(be.get(), *model_definition("cnn"))).value();
-  ASSERT_TRUE(model->initialize(99).ok());
+  ASSERT_OK(model->initialize(99));
   const std::string path = (dir_ / "model.cadre").string();
-  ASSERT_TRUE(export_model(path, *model, {Normalization{}, fashion_mnist_labels()}).ok());
+  ASSERT_OK(export_model(path, *model, {Normalization{}, fashion_mnist_labels()}));
   auto loaded = load_exported_model(path, be.get());
-  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_OK(loaded);
   EXPECT_EQ(loaded->info.labels.size(), 10u);
   EXPECT_FLOAT_EQ(loaded->info.normalization.mean, 0.2860f);
   std::vector<float> x_host(3 * 784);
   for (size_t i = 0; i < x_host.size(); ++i) x_host[i] = static_cast<float>(i % 17) / 17.0f;
   auto x = std::move(Tensor::Create(be.get(), {3, 1, 28, 28})).value();
-  ASSERT_TRUE(x.copy_from_host(x_host.data(), x_host.size()).ok());
-  ASSERT_TRUE(model->forward(x, Pass{}).ok());
-  ASSERT_TRUE(loaded->model->forward(x, Pass{}).ok());
+  ASSERT_OK(x.copy_from_host(x_host.data(), x_host.size()));
+  ASSERT_OK(model->forward(x, Pass{}));
+  ASSERT_OK(loaded->model->forward(x, Pass{}));
   EXPECT_EQ(*model->output().to_host(), *loaded->model->output().to_host());
 }
 
@@ -108,13 +102,13 @@ TEST_F(Files, TruncatedOrTamperedModelFilesAreDataLossNamingTheFile) {
   auto be = std::move(kernels::create_backend({kernels::Device::kCpu, 1, 0})).value();
   auto model = std::move(Model::Create(be.get(), *model_definition("mlp"))).value();
   const std::string path = (dir_ / "m.cadre").string();
-  ASSERT_TRUE(export_model(path, *model, {}).ok());
+  ASSERT_OK(export_model(path, *model, {}));
   fs::resize_file(path, fs::file_size(path) - 10);
   auto truncated = load_exported_model(path, be.get());
   ASSERT_FALSE(truncated.ok());
   EXPECT_EQ(truncated.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(truncated.status().message().find("m.cadre"), std::string::npos);
-  ASSERT_TRUE(export_model(path, *model, {}).ok());
+  ASSERT_OK(export_model(path, *model, {}));
   flip_byte(path, 40);  // inside the JSON header
   EXPECT_EQ(load_exported_model(path, be.get()).status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(load_exported_model((dir_ / "none").string(), be.get()).status().code(),

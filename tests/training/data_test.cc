@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <set>
 
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include "training/data/dataset.h"
 #include "training/data/idx_reader.h"
 
@@ -16,14 +18,6 @@ namespace fs = std::filesystem;
 
 class IdxFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cadre-idx-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write_gz(const std::string& name, const std::vector<uint8_t>& bytes) {
     const std::string path = (dir_ / name).string();
     gzFile f = gzopen(path.c_str(), "wb");
@@ -39,13 +33,14 @@ class IdxFiles : public ::testing::Test {
     return b;
   }
 
-  fs::path dir_;
+  cadre::testing::TempDir scratch_{"cadre-idx"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(IdxFiles, ReadsDimensionsAndValues) {
   auto path = write_gz("a.gz", idx({2, 3}, 6));
   auto a = read_idx(path);
-  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_OK(a);
   EXPECT_EQ(a->dims, (std::vector<uint32_t>{2, 3}));
   EXPECT_EQ(a->values, (std::vector<uint8_t>{0, 1, 2, 3, 4, 5}));
 }
@@ -101,9 +96,9 @@ TEST(FashionMnist, LoadsBothSplitsNormalised) {
   auto train = load_fashion_mnist(CADRE_FASHION_MNIST_DIR, Split::kTrain);
   if (!train.ok() && train.status().code() == StatusCode::kNotFound)
     GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  ASSERT_TRUE(train.ok()) << train.status().to_string();
+  ASSERT_OK(train);
   auto test = load_fashion_mnist(CADRE_FASHION_MNIST_DIR, Split::kTest);
-  ASSERT_TRUE(test.ok());
+  ASSERT_OK(test);
   EXPECT_EQ(train->count, 60000);
   EXPECT_EQ(test->count, 10000);
   EXPECT_EQ(train->sample_shape, (Shape{1, 28, 28}));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "tests/support/status_matchers.h"
 #include "training/layers/layer_factory.h"
 #include "training/softmax_cross_entropy.h"
 
@@ -18,7 +19,7 @@ class GradientCheck : public ::testing::Test {
  protected:
   void SetUp() override {
     auto b = kernels::create_backend({kernels::Device::kCpu, 1, 0});
-    ASSERT_TRUE(b.ok());
+    ASSERT_OK(b);
     backend_ = std::move(b).value();
   }
 
@@ -31,8 +32,8 @@ class GradientCheck : public ::testing::Test {
 
   Tensor tensor(const Shape& shape, const std::vector<float>& values) {
     auto t = Tensor::Create(backend_.get(), shape);
-    EXPECT_TRUE(t.ok());
-    EXPECT_TRUE(t->copy_from_host(values.data(), values.size()).ok());
+    EXPECT_OK(t);
+    EXPECT_OK(t->copy_from_host(values.data(), values.size()));
     return std::move(t).value();
   }
 
@@ -40,7 +41,7 @@ class GradientCheck : public ::testing::Test {
   void check(const json& spec, const Shape& in_shape, int batch, std::vector<float> x_values,
              float eps = 1e-2f, float tol = 2e-2f) {
     auto made = make_layer(spec, in_shape);
-    ASSERT_TRUE(made.ok()) << made.status().to_string();
+    ASSERT_OK(made);
     auto layer = std::move(made).value();
     std::vector<Tensor> values, grads;
     std::vector<std::vector<float>> host_values;
@@ -53,14 +54,14 @@ class GradientCheck : public ::testing::Test {
     Tensor x = tensor(batched(batch, in_shape), x_values);
     Tensor y = tensor({0}, {});
     const Pass pass{true, 7};
-    ASSERT_TRUE(layer->forward(x, &y, pass).ok());
+    ASSERT_OK(layer->forward(x, &y, pass));
     const auto r = random(y.size(), -1.0f, 1.0f);
     Tensor dy = tensor(y.shape(), r), dx = tensor({0}, {});
-    ASSERT_TRUE(layer->backward(x, y, dy, &dx).ok());
+    ASSERT_OK(layer->backward(x, y, dy, &dx));
 
     auto objective = [&]() {
       Tensor out = tensor({0}, {});
-      EXPECT_TRUE(layer->forward(x, &out, pass).ok());
+      EXPECT_OK(layer->forward(x, &out, pass));
       auto host = *out.to_host();
       double s = 0;
       for (size_t i = 0; i < host.size(); ++i) s += static_cast<double>(host[i]) * r[i];
@@ -72,15 +73,15 @@ class GradientCheck : public ::testing::Test {
       for (size_t i = 0; i < base.size(); ++i) {
         auto plus = base, minus = base;
         plus[i] += eps, minus[i] -= eps;
-        ASSERT_TRUE(wrt.copy_from_host(plus.data(), plus.size()).ok());
+        ASSERT_OK(wrt.copy_from_host(plus.data(), plus.size()));
         const double lp = objective();
-        ASSERT_TRUE(wrt.copy_from_host(minus.data(), minus.size()).ok());
+        ASSERT_OK(wrt.copy_from_host(minus.data(), minus.size()));
         const double lm = objective();
         const double numeric = (lp - lm) / (2.0 * eps);
         ASSERT_NEAR(analytic[i], numeric, tol * std::max(1.0, std::fabs(numeric)))
             << spec.dump() << " d/d" << what << "[" << i << "]";
       }
-      ASSERT_TRUE(wrt.copy_from_host(base.data(), base.size()).ok());
+      ASSERT_OK(wrt.copy_from_host(base.data(), base.size()));
     };
     compare(x, x_values, *dx.to_host(), "input");
     for (size_t p = 0; p < values.size(); ++p)
@@ -133,16 +134,16 @@ TEST_F(GradientCheck, SoftmaxCrossEntropyMatchesFiniteDifferences) {
   std::vector<int32_t> labels{0, 5, 2, 2};
   Tensor logits = tensor({n, classes}, logits_host);
   SoftmaxCrossEntropy loss(backend_.get());
-  ASSERT_TRUE(loss.set_labels(labels.data(), n).ok());
-  ASSERT_TRUE(loss.compute(logits, true).ok());
+  ASSERT_OK(loss.set_labels(labels.data(), n));
+  ASSERT_OK(loss.compute(logits, true));
   auto analytic = *loss.gradient().to_host();
   const float eps = 1e-2f;
   for (size_t i = 0; i < logits_host.size(); ++i) {
     auto p = logits_host, m = logits_host;
     p[i] += eps, m[i] -= eps;
-    ASSERT_TRUE(logits.copy_from_host(p.data(), p.size()).ok());
+    ASSERT_OK(logits.copy_from_host(p.data(), p.size()));
     double lp = loss.compute(logits, false)->loss_sum / n;
-    ASSERT_TRUE(logits.copy_from_host(m.data(), m.size()).ok());
+    ASSERT_OK(logits.copy_from_host(m.data(), m.size()));
     double lm = loss.compute(logits, false)->loss_sum / n;
     EXPECT_NEAR(analytic[i], (lp - lm) / (2 * eps), 1e-3) << "logit " << i;
   }

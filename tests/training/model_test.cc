@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tests/support/status_matchers.h"
 #include "training/model.h"
 #include "training/softmax_cross_entropy.h"
 
@@ -16,9 +17,9 @@ TEST(Model, BuildsTheCatalogueArchitecturesWithFlatParameters) {
   auto be = cpu();
   for (const char* name : {"mlp", "cnn"}) {
     auto def = model_definition(name);
-    ASSERT_TRUE(def.ok());
+    ASSERT_OK(def);
     auto model = Model::Create(be.get(), *def);
-    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    ASSERT_OK(model);
     size_t total = 0;
     for (const auto& p : (*model)->param_info()) {
       EXPECT_EQ(p.offset, total) << p.name;
@@ -35,10 +36,10 @@ TEST(Model, SameSeedGivesSameParametersAndDifferentSeedDoesNot) {
   auto def = *model_definition("cnn");
   auto a = std::move(Model::Create(be.get(), def)).value();
   auto b = std::move(Model::Create(be.get(), def)).value();
-  ASSERT_TRUE(a->initialize(5).ok());
-  ASSERT_TRUE(b->initialize(5).ok());
+  ASSERT_OK(a->initialize(5));
+  ASSERT_OK(b->initialize(5));
   EXPECT_EQ(*a->parameters().to_host(), *b->parameters().to_host());
-  ASSERT_TRUE(b->initialize(6).ok());
+  ASSERT_OK(b->initialize(6));
   EXPECT_NE(*a->parameters().to_host(), *b->parameters().to_host());
 }
 
@@ -46,23 +47,23 @@ TEST(Model, CnnGradientMatchesFiniteDifferencesThroughEveryLayer) {
   // The full composition: conv, relu, pool, flatten, dense, dropout, loss.
   auto be = cpu();
   auto model = std::move(Model::Create(be.get(), *model_definition("cnn"))).value();
-  ASSERT_TRUE(model->initialize(3).ok());
+  ASSERT_OK(model->initialize(3));
   const int n = 2;
   std::vector<float> x_host(n * 28 * 28);
   for (size_t i = 0; i < x_host.size(); ++i) x_host[i] = std::sin(0.37 * i);
   auto x = std::move(Tensor::Create(be.get(), {n, 1, 28, 28})).value();
-  ASSERT_TRUE(x.copy_from_host(x_host.data(), x_host.size()).ok());
+  ASSERT_OK(x.copy_from_host(x_host.data(), x_host.size()));
   std::vector<int32_t> labels{3, 8};
   SoftmaxCrossEntropy loss(be.get());
-  ASSERT_TRUE(loss.set_labels(labels.data(), n).ok());
+  ASSERT_OK(loss.set_labels(labels.data(), n));
   const Pass pass{true, 11};
   auto loss_at = [&]() {
-    EXPECT_TRUE(model->forward(x, pass).ok());
+    EXPECT_OK(model->forward(x, pass));
     return loss.compute(model->output(), false)->loss_sum / n;
   };
-  ASSERT_TRUE(model->forward(x, pass).ok());
-  ASSERT_TRUE(loss.compute(model->output(), true).ok());
-  ASSERT_TRUE(model->backward(x, loss.gradient()).ok());
+  ASSERT_OK(model->forward(x, pass));
+  ASSERT_OK(loss.compute(model->output(), true));
+  ASSERT_OK(model->backward(x, loss.gradient()));
   auto grads = *model->gradients().to_host();
   auto params = *model->parameters().to_host();
   // Probe the largest-gradient entry of every parameter tensor: small gradients
@@ -74,12 +75,12 @@ TEST(Model, CnnGradientMatchesFiniteDifferencesThroughEveryLayer) {
     const float eps = 1e-2f;
     auto p = params;
     p[best] += eps;
-    ASSERT_TRUE(model->parameters().copy_from_host(p.data(), p.size()).ok());
+    ASSERT_OK(model->parameters().copy_from_host(p.data(), p.size()));
     const double lp = loss_at();
     p[best] -= 2 * eps;
-    ASSERT_TRUE(model->parameters().copy_from_host(p.data(), p.size()).ok());
+    ASSERT_OK(model->parameters().copy_from_host(p.data(), p.size()));
     const double lm = loss_at();
-    ASSERT_TRUE(model->parameters().copy_from_host(params.data(), params.size()).ok());
+    ASSERT_OK(model->parameters().copy_from_host(params.data(), params.size()));
     const double numeric = (lp - lm) / (2 * eps);
     EXPECT_NEAR(grads[best], numeric, 0.05 * std::fabs(numeric) + 1e-4) << info.name;
   }

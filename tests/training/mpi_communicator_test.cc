@@ -2,6 +2,7 @@
 // exact sums on integer-valued floats for sizes 0, 1, primes and large.
 #include <gtest/gtest.h>
 
+#include "tests/support/status_matchers.h"
 #include "training/collectives/communicator.h"
 
 namespace cadre::training {
@@ -14,24 +15,24 @@ TEST(MpiCommunicator, SumsAndAveragesExactlyForEverySize) {
   for (size_t count : {size_t{0}, size_t{1}, size_t{13}, size_t{1031}, size_t{(1 << 20) + 7}}) {
     std::vector<float> v(count);
     for (size_t i = 0; i < count; ++i) v[i] = static_cast<float>((i % 100) * (rank + 1));
-    ASSERT_TRUE(comm->allreduce(v.data(), count, ReduceOp::kSum).ok());
+    ASSERT_OK(comm->allreduce(v.data(), count, ReduceOp::kSum));
     for (size_t i = 0; i < count; ++i)
       ASSERT_EQ(v[i], static_cast<float>((i % 100) * world * (world + 1) / 2)) << i;
   }
   std::vector<float> avg(7, static_cast<float>(2 * world * rank));
-  ASSERT_TRUE(comm->allreduce(avg.data(), avg.size(), ReduceOp::kAverage).ok());
+  ASSERT_OK(comm->allreduce(avg.data(), avg.size(), ReduceOp::kAverage));
   for (float x : avg) EXPECT_EQ(x, static_cast<float>(world * (world - 1)));
 }
 
 TEST(MpiCommunicator, BroadcastsAndGathersBytes) {
   const int rank = comm->rank(), world = comm->world_size();
   std::vector<char> b(1001, rank == 1 ? 'x' : 'o');
-  ASSERT_TRUE(comm->broadcast(b.data(), b.size(), 1 % world).ok());
+  ASSERT_OK(comm->broadcast(b.data(), b.size(), 1 % world));
   for (char c : b) ASSERT_EQ(c, world > 1 ? 'x' : 'o');
   std::vector<char> mine(3, static_cast<char>('a' + rank)), all(3 * world);
-  ASSERT_TRUE(comm->allgather(mine.data(), 3, all.data()).ok());
+  ASSERT_OK(comm->allgather(mine.data(), 3, all.data()));
   for (int r = 0; r < world; ++r) EXPECT_EQ(all[3 * r], 'a' + r);
-  EXPECT_TRUE(comm->barrier().ok());
+  EXPECT_OK(comm->barrier());
 }
 
 }  // namespace

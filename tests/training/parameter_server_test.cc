@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/eventually.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include "training/ps/parameter_server.h"
 #include "training/ps/ps_worker.h"
 
@@ -23,29 +26,24 @@ namespace fs = std::filesystem;
 class ParameterServerRestarts : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cadre-ps-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     auto backend = kernels::create_backend({kernels::Device::kCpu, 1, 0});
-    ASSERT_TRUE(backend.ok()) << backend.status().to_string();
+    ASSERT_OK(backend);
     backend_ = std::move(*backend);
     auto def = model_definition("mlp");
-    ASSERT_TRUE(def.ok()) << def.status().to_string();
+    ASSERT_OK(def);
     auto model = Model::Create(backend_.get(), *def);
-    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    ASSERT_OK(model);
     model_ = std::move(*model);
-    ASSERT_TRUE(model_->initialize(7).ok());
+    ASSERT_OK(model_->initialize(7));
     auto initial = model_->parameters().to_host();
-    ASSERT_TRUE(initial.ok());
+    ASSERT_OK(initial);
     initial_ = std::move(*initial);
     // A fixed, non-trivial gradient: every push is the same, so results differ
     // only through the server's parameters and Adam state.
     std::vector<float> grad(initial_.size());
     for (size_t i = 0; i < grad.size(); ++i) grad[i] = 0.01f * static_cast<float>(i % 13) - 0.06f;
-    ASSERT_TRUE(model_->gradients().copy_from_host(grad.data(), grad.size()).ok());
+    ASSERT_OK(model_->gradients().copy_from_host(grad.data(), grad.size()));
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A server on an ephemeral port, serving on its own thread until every
   // worker said done.
@@ -61,7 +59,7 @@ class ParameterServerRestarts : public ::testing::Test {
     o.checkpoint_dir = dir_.string();
     o.idle_timeout = std::chrono::seconds(20);
     auto created = ParameterServer::Create(o, backend_.get(), initial_);
-    EXPECT_TRUE(created.ok()) << created.status().to_string();
+    EXPECT_OK(created);
     RunningServer r;
     r.server = std::move(*created);
     r.address = "127.0.0.1:" + std::to_string(r.server->bound_port());
@@ -75,18 +73,19 @@ class ParameterServerRestarts : public ::testing::Test {
     o.worker = index;
     o.timeout = std::chrono::seconds(10);
     auto w = PsWorker::Create(o, initial_.size());
-    EXPECT_TRUE(w.ok()) << w.status().to_string();
+    EXPECT_OK(w);
     return std::move(*w);
   }
   std::vector<float> parameters() { return *model_->parameters().to_host(); }
   // A second worker's model (each worker thread trains its own).
   std::unique_ptr<Model> another_model() {
     auto model = Model::Create(backend_.get(), *model_definition("mlp"));
-    EXPECT_TRUE(model.ok()) << model.status().to_string();
+    EXPECT_OK(model);
     return std::move(model).value();
   }
 
-  fs::path dir_;
+  cadre::testing::TempDir scratch_{"cadre-ps"};
+  const fs::path dir_ = scratch_.path();
   std::unique_ptr<kernels::Backend> backend_;
   std::unique_ptr<Model> model_;
   std::vector<float> initial_;
@@ -98,15 +97,15 @@ TEST_F(ParameterServerRestarts, ServesTheCheckpointedShardAndAdamStateAfterARest
     auto server = start_server(1);
     auto chief = worker(server, 0);
     TrainProgress fresh;
-    ASSERT_TRUE(chief->start(*model_, &fresh).ok());
+    ASSERT_OK(chief->start(*model_, &fresh));
     EXPECT_EQ(parameters(), initial_);
-    for (int step = 0; step < 3; ++step) ASSERT_TRUE(chief->update(*model_, step, 0.01f).ok());
-    ASSERT_TRUE(chief->checkpoint(1, 3).ok());
+    for (int step = 0; step < 3; ++step) ASSERT_OK(chief->update(*model_, step, 0.01f));
+    ASSERT_OK(chief->checkpoint(1, 3));
     committed = parameters();
-    ASSERT_TRUE(chief->update(*model_, 3, 0.01f).ok());
+    ASSERT_OK(chief->update(*model_, 3, 0.01f));
     next = parameters();
-    ASSERT_TRUE(chief->finish().ok());
-    ASSERT_TRUE(server.serving.get().ok());
+    ASSERT_OK(chief->finish());
+    ASSERT_OK(server.serving.get());
   }
   EXPECT_TRUE(fs::exists(dir_ / "ps-0" / "ckpt-000001.cadre"));
   ASSERT_NE(committed, initial_);
@@ -117,12 +116,12 @@ TEST_F(ParameterServerRestarts, ServesTheCheckpointedShardAndAdamStateAfterARest
   auto server = start_server(1);
   auto chief = worker(server, 0);
   TrainProgress resumed{1, 3};
-  ASSERT_TRUE(chief->start(*model_, &resumed).ok());
+  ASSERT_OK(chief->start(*model_, &resumed));
   EXPECT_EQ(parameters(), committed);
-  ASSERT_TRUE(chief->update(*model_, 3, 0.01f).ok());
+  ASSERT_OK(chief->update(*model_, 3, 0.01f));
   EXPECT_EQ(parameters(), next);
-  ASSERT_TRUE(chief->finish().ok());
-  EXPECT_TRUE(server.serving.get().ok());
+  ASSERT_OK(chief->finish());
+  EXPECT_OK(server.serving.get());
 }
 
 TEST_F(ParameterServerRestarts, RestoringAnEpochWithoutItsShardCheckpointNamesTheMissingFile) {
@@ -133,8 +132,8 @@ TEST_F(ParameterServerRestarts, RestoringAnEpochWithoutItsShardCheckpointNamesTh
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find((dir_ / "ps-0" / "ckpt-000004.cadre").string()), std::string::npos)
       << s.to_string();
-  ASSERT_TRUE(chief->finish().ok());
-  EXPECT_TRUE(server.serving.get().ok());
+  ASSERT_OK(chief->finish());
+  EXPECT_OK(server.serving.get());
 }
 
 TEST_F(ParameterServerRestarts,
@@ -148,9 +147,9 @@ TEST_F(ParameterServerRestarts,
     return other->start(*other_model, &p);
   });
   // ...when a push arrives from a chief that trained against the server's
-  // previous incarnation. (The pause lets the join arrive first: a join that
-  // comes after the failure rightly waits for the next restore instead.)
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // previous incarnation. (The join must arrive first: a join that comes after
+  // the failure rightly waits for the next restore instead.)
+  ASSERT_TRUE(cadre::testing::eventually([&] { return server.server->waiting_joins() == 1; }));
   auto chief = worker(server, 0);
   const Status pushed = chief->update(*model_, 17, 0.01f);
   const Status joined = joining.get();
@@ -159,9 +158,9 @@ TEST_F(ParameterServerRestarts,
       << pushed.to_string();
   EXPECT_NE(joined.message().find("restarted and lost its state"), std::string::npos)
       << joined.to_string();
-  ASSERT_TRUE(chief->finish().ok());
-  ASSERT_TRUE(other->finish().ok());
-  EXPECT_TRUE(server.serving.get().ok());
+  ASSERT_OK(chief->finish());
+  ASSERT_OK(other->finish());
+  EXPECT_OK(server.serving.get());
 }
 
 TEST_F(ParameterServerRestarts, ASyncWorkerThatJoinsTwiceFailsTheRunForEveryWorkerWithItsName) {
@@ -174,8 +173,8 @@ TEST_F(ParameterServerRestarts, ASyncWorkerThatJoinsTwiceFailsTheRunForEveryWork
     return first->start(*other_model, &p);
   });
   TrainProgress fresh;
-  ASSERT_TRUE(chief->start(*model_, &fresh).ok());
-  ASSERT_TRUE(joining.get().ok());
+  ASSERT_OK(chief->start(*model_, &fresh));
+  ASSERT_OK(joining.get());
   // The chief's step waits for worker 1, which restarts and joins again. In
   // whichever order the two arrive, both hear the same cause.
   auto pushing = std::async(std::launch::async, [&] { return chief->update(*model_, 0, 0.01f); });
@@ -191,9 +190,9 @@ TEST_F(ParameterServerRestarts, ASyncWorkerThatJoinsTwiceFailsTheRunForEveryWork
   const Status late = chief->update(*model_, 1, 0.01f);
   EXPECT_NE(late.message().find("worker 1 restarted mid-run"), std::string::npos)
       << late.to_string();
-  ASSERT_TRUE(chief->finish().ok());
-  ASSERT_TRUE(again->finish().ok());
-  EXPECT_TRUE(server.serving.get().ok());
+  ASSERT_OK(chief->finish());
+  ASSERT_OK(again->finish());
+  EXPECT_OK(server.serving.get());
 }
 
 }  // namespace

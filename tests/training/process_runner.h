@@ -1,4 +1,5 @@
-// Runs cadre-train (or any command) as a child process for end-to-end tests.
+// Helpers for end-to-end tests of cadre-train: peers on free local ports and the
+// metric lines it prints (commands run through tests/support/child_process.h).
 #pragma once
 
 #include <sys/wait.h>
@@ -9,26 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/child_process.h"
 #include "tests/support/free_port.h"
 #include "training/collectives/socket.h"
 
 namespace cadre::testing {
-
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-inline Run run(const std::string& command) {
-  Run r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 inline std::string local_peers(int n) {
   std::string peers;

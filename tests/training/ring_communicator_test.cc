@@ -16,6 +16,8 @@
 #include <functional>
 #include <thread>
 
+#include "tests/support/free_port.h"
+#include "tests/support/status_matchers.h"
 #include "training/collectives/rendezvous.h"
 #include "training/collectives/ring/ring_communicator.h"
 #include "training/collectives/socket.h"
@@ -25,20 +27,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-#define ASSERT_OK(expr)                                      \
-  do {                                                       \
-    const ::cadre::Status _s = (expr);                       \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.to_string(); \
-  } while (0)
-
+// Ports below the ephemeral range, each handed out once (tests/support/free_port.h).
 std::vector<int> free_ports(int n) {
-  std::vector<net::Socket> held;
   std::vector<int> ports;
-  for (int i = 0; i < n; ++i) {
-    auto s = net::listen_on(0);
-    ports.push_back(*net::local_port(*s));
-    held.push_back(std::move(s).value());
-  }
+  for (int i = 0; i < n; ++i) ports.push_back(cadre::testing::free_port());
   return ports;
 }
 
@@ -63,7 +55,7 @@ void run_ranks(int world, const std::string& transport,
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
       auto comm = ring::RingCommunicator::Create(options_for(r, ports, transport));
-      ASSERT_TRUE(comm.ok()) << comm.status().to_string();
+      ASSERT_OK(comm);
       body(r, **comm);
     });
   }
@@ -181,7 +173,7 @@ TEST(RingRendezvous, UsesSharedMemoryOnOneHostAndTcpWhenAsked) {
     for (int r = 0; r < 2; ++r)
       threads.emplace_back([&, r] {
         auto c = ring::RingCommunicator::Create(options_for(r, ports, transport));
-        ASSERT_TRUE(c.ok());
+        ASSERT_OK(c);
         seen[r] = (*c)->next_transport();
       });
     for (auto& t : threads) t.join();
@@ -203,7 +195,7 @@ TEST(RingRendezvous, RanksSpinOnlyWhileThisHostHasACoreForEachOfThem) {
     for (int r = 0; r < world; ++r)
       threads.emplace_back([&, r] {
         auto c = ring::RingCommunicator::Create(options_for(r, ports, "auto"));
-        ASSERT_TRUE(c.ok()) << c.status().to_string();
+        ASSERT_OK(c);
         spins[r] = (*c)->spins_while_waiting();
       });
     for (auto& t : threads) t.join();
@@ -234,7 +226,7 @@ TEST(RingAllreduceFailure, PeerDyingMidCollectiveIsAnErrorNotAHang) {
         threads.emplace_back([&, r] {
           auto c =
               ring::RingCommunicator::Create(options_for(r, ports, transport, milliseconds(5000)));
-          ASSERT_TRUE(c.ok());
+          ASSERT_OK(c);
           std::vector<float> v(count, 1.0f);
           ASSERT_OK((*c)->allreduce(v.data(), v.size(), ReduceOp::kSum));
           if (r == 2) return;  // rank 2 "dies": its sockets close as the communicator goes
@@ -267,7 +259,7 @@ TEST(RingRendezvous, MasterAddressFormHandsOutThePeerList) {
       o.rendezvous.master_port = ports[0];
       o.rendezvous.timeout = milliseconds(10000);
       auto c = ring::RingCommunicator::Create(o);
-      ASSERT_TRUE(c.ok()) << c.status().to_string();
+      ASSERT_OK(c);
       float v = static_cast<float>(r);
       ASSERT_OK((*c)->allreduce(&v, 1, ReduceOp::kSum));
       EXPECT_EQ(v, 6.0f);
@@ -281,16 +273,16 @@ TEST(RendezvousEnvironment, ReadsCadreVariablesAndPrefersThemOverTorchrunOnes) {
                                         {"CADRE_PEERS", "a:1,b:2"},
                                         {"RANK", "0"},
                                         {"WORLD_SIZE", "5"}});
-  ASSERT_TRUE(o.ok());
+  ASSERT_OK(o);
   EXPECT_EQ(o->rank, 1);
   EXPECT_EQ(o->world_size, 2);
   EXPECT_EQ(o->peers, (std::vector<std::string>{"a:1", "b:2"}));
   auto t = rendezvous_from_environment(
       {{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29500"}});
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_EQ(t->master_port, 29500);
   auto none = rendezvous_from_environment({});
-  ASSERT_TRUE(none.ok());
+  ASSERT_OK(none);
   EXPECT_EQ(none->world_size, 1);
 }
 

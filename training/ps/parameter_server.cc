@@ -113,6 +113,7 @@ Status ParameterServer::abandon_run(const zmq::message_t& identity, const std::s
   for (auto& p : joins_) RETURN_IF_ERROR(reply_error(p.identity, reason));
   pending_.clear();
   joins_.clear();
+  waiting_joins_ = 0;
   received_ = 0;
   restored_ = false;
   abandoned_ = reason;
@@ -144,12 +145,14 @@ Status ParameterServer::on_restore(const zmq::message_t& identity, const protoco
     RETURN_IF_ERROR(reply(p.identity, "params", restored_step_));
   }
   joins_.clear();
+  waiting_joins_ = 0;
   return Status::Ok();
 }
 
 Status ParameterServer::on_join(zmq::message_t& identity, const protocol::PsHeader& h) {
   if (!restored_) {
     joins_.push_back({zmq::message_t(identity.data(), identity.size()), h.worker});
+    waiting_joins_ = joins_.size();
     return Status::Ok();
   }
   // Asynchronous training tolerates a worker that comes back; synchronous

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+
 #include <zmq.hpp>
 
 #include "protocol/ps_messages.h"
@@ -61,6 +63,9 @@ class ParameterServer {
   Status serve();
   int bound_port() const { return port_; }
   const ShardRange& range() const { return range_; }
+  // Joins waiting for the chief's restore; safe to read from any thread (the
+  // serving thread publishes it whenever the list changes).
+  size_t waiting_joins() const { return waiting_joins_.load(); }
 
  private:
   struct Pending {
@@ -104,6 +109,7 @@ class ParameterServer {
   int64_t restored_step_ = 0;
   std::vector<bool> joined_;
   std::vector<Pending> joins_;
+  std::atomic<size_t> waiting_joins_{0};  // joins_.size(), for other threads
   // Why the run was abandoned, until the next restore; empty in a new process.
   std::string abandoned_;
 };
