@@ -1,4 +1,8 @@
-// Every message kind on Cadre's wire, in one place (STYLE.md §2).
+// Every message of the coordinator's wire — agents and clients — in one place
+// (STYLE.md §2). The data-plane wires between replicas have their own schema files
+// beside this one: protocol/ps_messages.h (training rendezvous and parameter
+// servers) and protocol/exec_messages.h (cadre-rsh). All are encoded by the one
+// codec, protocol/codec.h.
 //
 // A message is a ZeroMQ multipart [header][body]; both parts are msgpack maps
 // (MSGPACK_DEFINE_MAP), so fields travel by name and a field a peer does not know
@@ -47,7 +51,8 @@ enum class MessageKind : uint16_t {
   kLogs = 206,         // U->C LogsRequest
   kLogsReply = 207,    // C->U LogsReply
   kError = 299,        // C->U or C->A ErrorReply to any request
-  // 300-399 are reserved for the parameter-server wire (protocol/ps_messages.h).
+  // The replica-to-replica wires are separate schemas (see the top of this file);
+  // they carry their own kinds and never reach these ports.
 };
 
 // True for the kinds listed above; decoding rejects any other number.
