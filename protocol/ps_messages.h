@@ -17,6 +17,7 @@
 
 #include "protocol/codec.h"
 #include "protocol/status.h"
+#include "protocol/string_enum.h"
 
 namespace cadre::protocol {
 
@@ -58,26 +59,47 @@ struct RendezvousPeers {
   MSGPACK_DEFINE_MAP(v, peers, error);
 };
 
+// What a parameter-server frame is; it travels as its lower-case name.
+// Requests: kRestore (the chief, worker 0, at start: reset the shard to committed
+// epoch `epoch` at global step `step`; replies with parameters), kJoin (any other
+// worker at start: replies with parameters, `epoch` and `step` once the chief has
+// restored), kPull (current parameters), kPush (gradient; the reply carries updated
+// parameters), kCheckpoint (the chief after an epoch: save the shard as epoch
+// `epoch`), kDone (worker finished). Replies: kParams, kAck, kError.
+enum class PsKind { kRestore, kJoin, kPull, kPush, kCheckpoint, kDone, kParams, kAck, kError };
+
+template <>
+struct EnumNames<PsKind> {
+  static constexpr std::pair<PsKind, std::string_view> kTable[] = {
+      {PsKind::kRestore, "restore"},
+      {PsKind::kJoin, "join"},
+      {PsKind::kPull, "pull"},
+      {PsKind::kPush, "push"},
+      {PsKind::kCheckpoint, "checkpoint"},
+      {PsKind::kDone, "done"},
+      {PsKind::kParams, "params"},
+      {PsKind::kAck, "ack"},
+      {PsKind::kError, "error"},
+  };
+};
+
+inline bool is_request(PsKind kind) {
+  return kind != PsKind::kParams && kind != PsKind::kAck && kind != PsKind::kError;
+}
+
 // Parameter-server request and reply header; the tensor (gradient slice on a
 // push, parameter slice on a reply) travels as a second frame of count floats.
 struct PsHeader {
   uint32_t v = kTrainingWireVersion;  // wire version
-  // Requests: "restore" (the chief, worker 0, at start: reset the shard to
-  // committed epoch `epoch` at global step `step`; replies with parameters),
-  // "join" (any other worker at start: replies with parameters, `epoch` and
-  // `step` once the chief has restored), "pull" (current parameters), "push"
-  // (gradient; the reply carries updated parameters), "checkpoint" (the chief
-  // after an epoch: save the shard as epoch `epoch`), "done" (worker finished).
-  // Replies: "params", "ack", "error".
-  std::string kind;
-  int32_t worker = -1;  // worker index in [0, num_workers)
-  int64_t step = 0;     // worker's global step; sync mode aggregates per step
-  int32_t shard = -1;   // parameter-server index the frame is for
-  uint64_t offset = 0;  // first parameter of the shard within the flat vector
-  uint64_t count = 0;   // floats in the tensor frame (0: none)
-  float lr = 0.0f;      // push: learning rate to apply for this step
-  std::string error;    // kind == "error": what was wrong
-  int32_t epoch = 0;    // epochs completed: restore/checkpoint requests, join replies
+  PsKind kind = PsKind::kPull;        // see PsKind
+  int32_t worker = -1;                // worker index in [0, num_workers)
+  int64_t step = 0;                   // worker's global step; sync mode aggregates per step
+  int32_t shard = -1;                 // parameter-server index the frame is for
+  uint64_t offset = 0;                // first parameter of the shard within the flat vector
+  uint64_t count = 0;                 // floats in the tensor frame (0: none)
+  float lr = 0.0f;                    // push: learning rate to apply for this step
+  std::string error;                  // kind kError: what was wrong
+  int32_t epoch = 0;                  // epochs completed: restore/checkpoint requests, join replies
   MSGPACK_DEFINE_MAP(v, kind, worker, step, shard, offset, count, lr, error, epoch);
 };
 

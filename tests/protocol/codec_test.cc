@@ -1,4 +1,6 @@
 #include "protocol/codec.h"
+
+#include "protocol/ps_messages.h"
 #include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
@@ -99,6 +101,39 @@ TEST(Codec, HeaderWithWrongVersionOrUnknownKindIsRefused) {
   header.v = kProtocolVersion;
   header.kind = static_cast<MessageKind>(4242);
   EXPECT_FALSE(decode_header(encode(header), DecodeLimits{}).ok());
+}
+
+TEST(Codec, StatesTravelAsTheirNamesAndAnUnknownNameIsRefused) {
+  JobStatus status;
+  status.phase = JobPhase::kRestarting;
+  status.conditions.push_back({ConditionType::kRunning, ConditionStatus::kFalse, "r", "m", 1});
+  auto decoded = decode<JobStatus>(encode(status), DecodeLimits{});
+  ASSERT_OK(decoded);
+  EXPECT_EQ(decoded->phase, JobPhase::kRestarting);
+  EXPECT_EQ(decoded->conditions.at(0).type, ConditionType::kRunning);
+  // On the wire the phase is the string "Restarting", as before it was an enum.
+  EXPECT_NE(encode(status).find("Restarting"), std::string::npos);
+  std::string wire = encode(status);
+  wire.replace(wire.find("Restarting"), 10, "Restartinx");
+  EXPECT_FALSE(decode<JobStatus>(wire, DecodeLimits{}).ok());
+}
+
+TEST(Codec, TrainingWireRefusesAnUnknownKindAndAnotherVersionByName) {
+  PsHeader header;
+  header.kind = PsKind::kPush;
+  auto decoded = decode_training<PsHeader>(encode(header), "ps request");
+  ASSERT_OK(decoded);
+  EXPECT_EQ(decoded->kind, PsKind::kPush);
+  std::string wire = encode(header);
+  wire.replace(wire.find("push"), 4, "pusk");
+  auto unknown = decode_training<PsHeader>(wire, "ps request");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(unknown.status().message().find("ps request: malformed frame"), std::string::npos);
+  header.v = kTrainingWireVersion + 1;
+  auto newer = decode_training<PsHeader>(encode(header), "ps request");
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("wire version"), std::string::npos);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 
 namespace cadre::training::ps {
 
+using protocol::PsKind;
+
 Result<std::unique_ptr<ParameterServer>> ParameterServer::Create(
     const ParameterServerOptions& options, kernels::Backend* backend,
     const std::vector<float>& initial) {
@@ -38,14 +40,13 @@ Result<std::unique_ptr<ParameterServer>> ParameterServer::Create(
   return s;
 }
 
-Status ParameterServer::reply(const zmq::message_t& identity, const std::string& kind,
-                              int64_t step) {
+Status ParameterServer::reply(const zmq::message_t& identity, protocol::PsKind kind, int64_t step) {
   protocol::PsHeader h;
   h.kind = kind;
   h.step = step;
   h.shard = options_.index;
   h.offset = range_.offset;
-  h.count = kind == "params" ? range_.count : 0;
+  h.count = kind == PsKind::kParams ? range_.count : 0;
   h.epoch = epoch_;
   auto header = protocol::encode(h);
   zmq::message_t id(identity.data(), identity.size());
@@ -59,7 +60,7 @@ Status ParameterServer::reply(const zmq::message_t& identity, const std::string&
 
 Status ParameterServer::reply_error(const zmq::message_t& identity, const std::string& error) {
   protocol::PsHeader h;
-  h.kind = "error";
+  h.kind = PsKind::kError;
   h.shard = options_.index;
   h.error = error;
   auto header = protocol::encode(h);
@@ -139,10 +140,10 @@ Status ParameterServer::on_restore(const zmq::message_t& identity, const protoco
   joined_[0] = true;
   spdlog::info("parameter server {}: restored epoch {} (step {})", options_.index, epoch_,
                restored_step_);
-  RETURN_IF_ERROR(reply(identity, "params", restored_step_));
+  RETURN_IF_ERROR(reply(identity, PsKind::kParams, restored_step_));
   for (auto& p : joins_) {
     joined_[p.worker] = true;
-    RETURN_IF_ERROR(reply(p.identity, "params", restored_step_));
+    RETURN_IF_ERROR(reply(p.identity, PsKind::kParams, restored_step_));
   }
   joins_.clear();
   waiting_joins_ = 0;
@@ -162,7 +163,7 @@ Status ParameterServer::on_join(zmq::message_t& identity, const protocol::PsHead
                                      " restarted mid-run; every worker restarts from the last "
                                      "checkpoint");
   joined_[h.worker] = true;
-  return reply(identity, "params", restored_step_);
+  return reply(identity, PsKind::kParams, restored_step_);
 }
 
 Status ParameterServer::on_checkpoint(const zmq::message_t& identity, const protocol::PsHeader& h) {
@@ -181,7 +182,7 @@ Status ParameterServer::on_checkpoint(const zmq::message_t& identity, const prot
   }
   if (Status saved = save_checkpoint(shard_dir(), state); !saved.ok())
     return reply_error(identity, saved.to_string());
-  return reply(identity, "ack", h.step);
+  return reply(identity, PsKind::kAck, h.step);
 }
 
 Status ParameterServer::on_push(zmq::message_t& identity, const protocol::PsHeader& h,
@@ -189,7 +190,7 @@ Status ParameterServer::on_push(zmq::message_t& identity, const protocol::PsHead
   if (!options_.sync) {
     RETURN_IF_ERROR(grad_sum_.copy_from_host(grad, range_.count));
     RETURN_IF_ERROR(apply(h.lr));
-    return reply(identity, "params", h.step);
+    return reply(identity, PsKind::kParams, h.step);
   }
   if (received_ == 0) {
     step_ = h.step;
@@ -206,7 +207,7 @@ Status ParameterServer::on_push(zmq::message_t& identity, const protocol::PsHead
   // Every worker's gradient for this step is in: one step with their mean.
   RETURN_IF_ERROR(backend_->scale(range_.count, 1.0f / options_.num_workers, grad_sum_.data()));
   RETURN_IF_ERROR(apply(step_lr_));
-  for (auto& p : pending_) RETURN_IF_ERROR(reply(p.identity, "params", step_));
+  for (auto& p : pending_) RETURN_IF_ERROR(reply(p.identity, PsKind::kParams, step_));
   pending_.clear();
   received_ = 0;
   return Status::Ok();
@@ -220,14 +221,15 @@ Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::
   if (h->worker < 0 || h->worker >= options_.num_workers)
     return reply_error(identity, "worker index " + std::to_string(h->worker) + " outside [0, " +
                                      std::to_string(options_.num_workers) + ")");
-  if (h->kind == "restore") return on_restore(identity, *h);
-  if (h->kind == "join") return on_join(identity, *h);
-  if (h->kind == "done") {
+  if (h->kind == PsKind::kRestore) return on_restore(identity, *h);
+  if (h->kind == PsKind::kJoin) return on_join(identity, *h);
+  if (h->kind == PsKind::kDone) {
     done_[h->worker] = true;
-    return reply(identity, "ack", h->step);
+    return reply(identity, PsKind::kAck, h->step);
   }
-  if (h->kind != "push" && h->kind != "pull" && h->kind != "checkpoint")
-    return reply_error(identity, "unknown request kind '" + h->kind + "'");
+  if (!protocol::is_request(h->kind))
+    return reply_error(identity,
+                       "'" + protocol::to_string(h->kind) + "' is a reply, not a request");
   // Not restored: either this process is new (it restarted and lost its shard)
   // or it abandoned the run, whose cause every late request should still hear.
   if (!restored_)
@@ -239,8 +241,8 @@ Status ParameterServer::handle(zmq::message_t& identity, const std::vector<zmq::
     return reply_error(identity, "worker " + std::to_string(h->worker) +
                                      " has not joined since the chief restored epoch " +
                                      std::to_string(epoch_) + "; restart it");
-  if (h->kind == "pull") return reply(identity, "params", h->step);
-  if (h->kind == "checkpoint") return on_checkpoint(identity, *h);
+  if (h->kind == PsKind::kPull) return reply(identity, PsKind::kParams, h->step);
+  if (h->kind == PsKind::kCheckpoint) return on_checkpoint(identity, *h);
   if (h->count != range_.count || f[1].size() != range_.count * sizeof(float) ||
       h->offset != range_.offset)
     return reply_error(identity, "push for shard offset " + std::to_string(h->offset) + " with " +

@@ -82,7 +82,7 @@ class ParameterServer {
   // Some replica lost its state: fail every waiting request (and the caller's)
   // with the reason and wait for the chief's next restore.
   Status abandon_run(const zmq::message_t& identity, const std::string& reason);
-  Status reply(const zmq::message_t& identity, const std::string& kind, int64_t step);
+  Status reply(const zmq::message_t& identity, protocol::PsKind kind, int64_t step);
   Status reply_error(const zmq::message_t& identity, const std::string& error);
   Status apply(float lr);
   std::string shard_dir() const;

@@ -8,6 +8,8 @@
 
 namespace cadre::training::ps {
 
+using protocol::PsKind;
+
 Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& options,
                                                    size_t num_params) {
   auto w = std::unique_ptr<PsWorker>(new PsWorker());
@@ -28,7 +30,7 @@ Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& option
   return w;
 }
 
-Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, const float* grads,
+Status PsWorker::round_trip(protocol::PsKind kind, int64_t step, float lr, const float* grads,
                             int epoch, TrainProgress* replied) {
   for (size_t i = 0; i < sockets_.size(); ++i) {
     protocol::PsHeader h;
@@ -55,7 +57,8 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
     }
     if (!(item.revents & ZMQ_POLLIN))
       return DeadlineExceeded("parameter server " + std::to_string(i) + " at " +
-                              options_.servers[i] + " did not answer '" + kind + "' within " +
+                              options_.servers[i] + " did not answer '" +
+                              protocol::to_string(kind) + "' within " +
                               std::to_string(options_.timeout.count()) + " ms");
     zmq::message_t header, tensor;
     try {
@@ -69,7 +72,7 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
         auto h,
         protocol::decode_training<protocol::PsHeader>(
             std::string_view(static_cast<const char*>(header.data()), header.size()), "ps reply"));
-    if (h.kind == "error")
+    if (h.kind == PsKind::kError)
       return FailedPrecondition("parameter server " + std::to_string(i) + ": " + h.error);
     if (replied) {
       if (i > 0 && (h.epoch != replied->epochs_completed || h.step != replied->global_step))
@@ -80,7 +83,7 @@ Status PsWorker::round_trip(const std::string& kind, int64_t step, float lr, con
       replied->epochs_completed = h.epoch;
       replied->global_step = h.step;
     }
-    if (h.kind == "params") {
+    if (h.kind == PsKind::kParams) {
       if (h.offset != ranges_[i].offset || h.count != ranges_[i].count ||
           tensor.size() != h.count * sizeof(float))
         return DataLoss("parameter server " + std::to_string(i) + " answered with " +
@@ -96,24 +99,24 @@ Status PsWorker::start(Model& model, TrainProgress* progress) {
   if (model.parameters().size() != num_params_)
     return Internal("ps worker built for a different model size");
   if (options_.worker == 0) {
-    RETURN_IF_ERROR(
-        round_trip("restore", progress->global_step, 0.0f, nullptr, progress->epochs_completed));
+    RETURN_IF_ERROR(round_trip(PsKind::kRestore, progress->global_step, 0.0f, nullptr,
+                               progress->epochs_completed));
   } else {
-    RETURN_IF_ERROR(round_trip("join", -1, 0.0f, nullptr, 0, progress));
+    RETURN_IF_ERROR(round_trip(PsKind::kJoin, -1, 0.0f, nullptr, 0, progress));
   }
   return model.parameters().copy_from_host(host_params_.data(), host_params_.size());
 }
 
 Status PsWorker::checkpoint(int epochs_completed, int64_t global_step) {
-  return round_trip("checkpoint", global_step, 0.0f, nullptr, epochs_completed);
+  return round_trip(PsKind::kCheckpoint, global_step, 0.0f, nullptr, epochs_completed);
 }
 
 Status PsWorker::update(Model& model, int64_t step, float lr) {
   ASSIGN_OR_RETURN(host_grads_, model.gradients().to_host());
-  RETURN_IF_ERROR(round_trip("push", step, lr, host_grads_.data()));
+  RETURN_IF_ERROR(round_trip(PsKind::kPush, step, lr, host_grads_.data()));
   return model.parameters().copy_from_host(host_params_.data(), host_params_.size());
 }
 
-Status PsWorker::finish() { return round_trip("done", -1, 0.0f, nullptr); }
+Status PsWorker::finish() { return round_trip(PsKind::kDone, -1, 0.0f, nullptr); }
 
 }  // namespace cadre::training::ps

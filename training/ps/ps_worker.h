@@ -11,6 +11,7 @@
 
 #include <zmq.hpp>
 
+#include "protocol/ps_messages.h"
 #include "training/parameter_updater.h"
 #include "training/ps/shard.h"
 
@@ -40,7 +41,7 @@ class PsWorker final : public ParameterUpdater {
   // Sends kind to every server (with gradient slices for "push"), then waits for
   // each reply, copying returned parameter slices into host_params_. Replies'
   // progress lands in *replied when it is given; servers must agree on it.
-  Status round_trip(const std::string& kind, int64_t step, float lr, const float* grads,
+  Status round_trip(protocol::PsKind kind, int64_t step, float lr, const float* grads,
                     int epoch = 0, TrainProgress* replied = nullptr);
 
   PsWorkerOptions options_;
