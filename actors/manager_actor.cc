@@ -69,48 +69,54 @@ auto answer_error(Self* self, const ClientRef& client, const std::string& asked)
   };
 }
 
-void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
+// Jobs are immutable once created (as in Kubernetes): the same text is a no-op,
+// different text is refused.
+void apply_existing(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+                    const std::string& name, const std::string& what) {
   auto& st = self->state;
-  auto manifest = spec::parse_manifest(request.manifest);
-  if (!manifest.ok()) {
-    st.ctx.outbox->client_error(client, manifest.status());
+  auto job = st.jobs.find(name);
+  if (job == st.jobs.end()) {
+    st.ctx.outbox->client_error(client, AlreadyExists(what + " is being created"));
     return;
   }
-  const std::string name = manifest->metadata.name;
-  const std::string what = ref(resource_of(manifest->kind), name);
-  auto known = st.summary.find(name);
-  if (known != st.summary.end() || st.creating.count(name)) {
-    // Jobs are immutable once created (as in Kubernetes): same text is a no-op.
-    auto job = st.jobs.find(name);
-    if (job == st.jobs.end()) {
-      st.ctx.outbox->client_error(client, AlreadyExists(what + " is being created"));
-      return;
-    }
-    self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
-        .then(
-            [=](const protocol::JobStatus& status) {
-              if (status.manifest == request.manifest) {
-                self->state.ctx.outbox->client(
-                    client, MessageKind::kApplyReply,
-                    protocol::ApplyReply{status.kind, name, "unchanged"});
-              } else {
-                self->state.ctx.outbox->client_error(
-                    client, AlreadyExists(ref(resource_of(status.kind), name) +
-                                          " already exists with a different spec; jobs are "
-                                          "immutable, delete it first"));
-              }
-            },
-            answer_error(self, client, "the supervisor of " + what));
-    return;
-  }
+  self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
+      .then(
+          [=](const protocol::JobStatus& status) {
+            if (status.manifest == request.manifest) {
+              self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                             protocol::ApplyReply{status.kind, name, "unchanged"});
+            } else {
+              self->state.ctx.outbox->client_error(
+                  client, AlreadyExists(ref(resource_of(status.kind), name) +
+                                        " already exists with a different spec; jobs are "
+                                        "immutable, delete it first"));
+            }
+          },
+          answer_error(self, client, "the supervisor of " + what));
+}
+
+JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
   JobRecord record;
-  record.status.name = name;
-  record.status.kind = manifest->kind;
+  record.status.name = manifest.metadata.name;
+  record.status.kind = manifest.kind;
   record.status.phase = protocol::JobPhase::kQueued;
   record.status.reason = protocol::reason::kCreated;
   record.status.created_ms = wall_ms();
-  record.status.manifest = request.manifest;
+  record.status.manifest = text;
   record.token = new_token();
+  return record;
+}
+
+void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
+  auto& st = self->state;
+  auto manifest = spec::parse_manifest(request.manifest);
+  if (!manifest.ok()) return st.ctx.outbox->client_error(client, manifest.status());
+  const std::string name = manifest->metadata.name;
+  const std::string what = ref(resource_of(manifest->kind), name);
+  if (st.summary.count(name) || st.creating.count(name)) {
+    return apply_existing(self, client, request, name, what);
+  }
+  const JobRecord record = new_record(*manifest, request.manifest);
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
   auto not_stored = [=](const Status& why) {
@@ -154,53 +160,33 @@ std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const st
   return job->second;
 }
 
-void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
-  auto& st = self->state;
-  if (request.resource == "nodes") {
-    const auto timeout = st.ctx.policy.request_timeout;
-    self->request(st.ctx.registry, timeout, get_atom::value)
-        .then(
-            [=](const std::vector<protocol::NodeStatus>& nodes) {
-              self->request(self->state.ctx.scheduler, timeout, alloc_atom::value, nodes)
-                  .then(
-                      [=](const std::vector<protocol::NodeStatus>& with_alloc) {
-                        protocol::GetReply reply;
-                        for (const auto& node : with_alloc) {
-                          if (request.name.empty() || node.name == request.name) {
-                            reply.nodes.push_back(node);
-                          }
-                        }
-                        if (!request.name.empty() && reply.nodes.empty()) {
-                          self->state.ctx.outbox->client_error(
-                              client, NotFound("node/" + request.name + " not found"));
-                          return;
-                        }
-                        self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
-                      },
-                      answer_error(self, client, "the scheduler"));
-            },
-            answer_error(self, client, "the node registry"));
-    return;
-  }
-  if (!workload(request.resource)) {
-    st.ctx.outbox->client_error(client, InvalidArgument("unknown resource '" + request.resource +
-                                                        "' (nodes, jobs, trainjobs)"));
-    return;
-  }
-  if (request.name.empty()) {
+// Nodes from the registry, with what the scheduler has allocated on each.
+void get_nodes(Self* self, const ClientRef& client, const std::string& name) {
+  const auto timeout = self->state.ctx.policy.request_timeout;
+  auto answer = [=](const std::vector<protocol::NodeStatus>& nodes) {
     protocol::GetReply reply;
-    for (const auto& [name, status] : st.summary) {
-      if (resource_of(status.kind) == request.resource) reply.jobs.push_back(status);
+    for (const auto& node : nodes) {
+      if (name.empty() || node.name == name) reply.nodes.push_back(node);
     }
-    std::sort(reply.jobs.begin(), reply.jobs.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.created_ms, a.name) < std::tie(b.created_ms, b.name);
-    });
-    st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
-    return;
-  }
+    if (!name.empty() && reply.nodes.empty()) {
+      return self->state.ctx.outbox->client_error(client, NotFound("node/" + name + " not found"));
+    }
+    self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+  };
+  self->request(self->state.ctx.registry, timeout, get_atom::value)
+      .then(
+          [=](const std::vector<protocol::NodeStatus>& nodes) {
+            self->request(self->state.ctx.scheduler, timeout, alloc_atom::value, nodes)
+                .then(answer, answer_error(self, client, "the scheduler"));
+          },
+          answer_error(self, client, "the node registry"));
+}
+
+// One job: its supervisor's status with the stored events.
+void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
-  const auto timeout = st.ctx.policy.request_timeout;
+  const auto timeout = self->state.ctx.policy.request_timeout;
   const std::string what = ref(request.resource, request.name);
   self->request(*job, timeout, get_atom::value)
       .then(
@@ -216,6 +202,26 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
                     answer_error(self, client, "the store (events of " + what + ")"));
           },
           answer_error(self, client, "the supervisor of " + what));
+}
+
+void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
+  auto& st = self->state;
+  if (request.resource == "nodes") return get_nodes(self, client, request.name);
+  if (!workload(request.resource)) {
+    return st.ctx.outbox->client_error(
+        client,
+        InvalidArgument("unknown resource '" + request.resource + "' (nodes, jobs, trainjobs)"));
+  }
+  if (!request.name.empty()) return get_job(self, client, request);
+  // Lists come from the summaries the supervisors push: no fan-out.
+  protocol::GetReply reply;
+  for (const auto& [name, status] : st.summary) {
+    if (resource_of(status.kind) == request.resource) reply.jobs.push_back(status);
+  }
+  std::sort(reply.jobs.begin(), reply.jobs.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.created_ms, a.name) < std::tie(b.created_ms, b.name);
+  });
+  st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
 }
 
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
@@ -323,15 +329,29 @@ void to_job(Self* self, const std::string& job, caf::atom_value atom, const std:
   if (it != self->state.jobs.end()) self->send(it->second, atom, node, body);
 }
 
-caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> restored) {
-  self->state.ctx = std::move(ctx);
-  // Job supervisors report back to us; the context we were given predates our handle.
-  self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
-  // A failed request (e.g. to a job that just quit) must not take the API down.
-  self->set_error_handler([](caf::scheduled_actor*, caf::error& error) {
-    spdlog::warn("manager: request failed: {}", caf::to_string(error));
-  });
-  self->set_default_handler(caf::print_and_drop);
+// A replica of a job that no longer exists is killed; its exit is acknowledged.
+void on_started(Self* self, const std::string& node, uint64_t epoch,
+                const protocol::ReplicaStarted& started) {
+  if (self->state.jobs.count(started.job) == 0) {
+    self->state.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
+                                  protocol::KillReplica{started.uid, 0, "no such job"});
+    return;
+  }
+  to_job(self, started.job, started_atom::value, node, started);
+}
+
+void on_exited(Self* self, const std::string& node, uint64_t epoch,
+               const protocol::ReplicaExited& exit) {
+  if (self->state.jobs.count(exit.job) == 0) {
+    self->state.ctx.outbox->agent(node, epoch, MessageKind::kReplicaExitedAck,
+                                  protocol::ReplicaExitedAck{exit.uid});
+    return;
+  }
+  to_job(self, exit.job, exited_atom::value, node, exit);
+}
+
+// One supervisor per stored job, restored (it re-reserves and adopts, see job_state_machine.h).
+void restore_jobs(Self* self, std::vector<JobRecord> restored) {
   for (auto& record : restored) {
     auto manifest = spec::parse_manifest(record.status.manifest);
     if (!manifest.ok()) {
@@ -342,6 +362,18 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
     self->state.summary[record.status.name] = record.status;
     spawn_for(self, std::move(record), manifest->gang(), true);
   }
+}
+
+caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> restored) {
+  self->state.ctx = std::move(ctx);
+  // Job supervisors report back to us; the context we were given predates our handle.
+  self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
+  // A failed request (e.g. to a job that just quit) must not take the API down.
+  self->set_error_handler([](caf::scheduled_actor*, caf::error& error) {
+    spdlog::warn("manager: request failed: {}", caf::to_string(error));
+  });
+  self->set_default_handler(caf::print_and_drop);
+  restore_jobs(self, std::move(restored));
   return {
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
@@ -361,23 +393,9 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
         self->state.log_reads.erase(it);
       },
       [=](started_atom, const std::string& node, uint64_t epoch,
-          const protocol::ReplicaStarted& started) {
-        if (self->state.jobs.count(started.job) == 0) {
-          self->state.ctx.outbox->agent(node, epoch, MessageKind::kKillReplica,
-                                        protocol::KillReplica{started.uid, 0, "no such job"});
-          return;
-        }
-        to_job(self, started.job, started_atom::value, node, started);
-      },
+          const protocol::ReplicaStarted& started) { on_started(self, node, epoch, started); },
       [=](exited_atom, const std::string& node, uint64_t epoch,
-          const protocol::ReplicaExited& exit) {
-        if (self->state.jobs.count(exit.job) == 0) {
-          self->state.ctx.outbox->agent(node, epoch, MessageKind::kReplicaExitedAck,
-                                        protocol::ReplicaExitedAck{exit.uid});
-          return;
-        }
-        to_job(self, exit.job, exited_atom::value, node, exit);
-      },
+          const protocol::ReplicaExited& exit) { on_exited(self, node, epoch, exit); },
       [=](metrics_atom, const std::string& node, uint64_t, const protocol::MetricsReport& r) {
         auto it = self->state.jobs.find(r.job);
         if (it != self->state.jobs.end()) self->send(it->second, metrics_atom::value, r);

@@ -50,7 +50,114 @@ void check_health(caf::stateful_actor<RegistryState>* self) {
   }
 }
 
-caf::behavior registry(caf::stateful_actor<RegistryState>* self, ActorContext base) {
+using Self = caf::stateful_actor<RegistryState>;
+
+void refuse_registration(Self* self, const std::string& identity, uint64_t request_id,
+                         const char* code, const std::string& why) {
+  self->state.ctx.outbox->to_agent_identity(identity, 0, MessageKind::kError,
+                                            protocol::encode(protocol::ErrorReply{code, why}),
+                                            request_id);
+}
+
+NodeCapacity capacity_of(const protocol::RegisterRequest& request, uint64_t epoch) {
+  NodeCapacity capacity;
+  capacity.name = request.name;
+  capacity.address = request.address;
+  capacity.epoch = epoch;
+  capacity.cpu_millis = request.cpu_millis;
+  capacity.memory_bytes = request.memory_bytes;
+  capacity.gpus = request.gpus;
+  capacity.port_min = request.port_min;
+  capacity.port_max = request.port_max;
+  return capacity;
+}
+
+// The registration is durable under `epoch`: record the node, answer the agent,
+// and tell the scheduler (capacity) and the manager (replicas to adopt).
+void registered(Self* self, const std::string& identity, uint64_t request_id,
+                const protocol::RegisterRequest& request, uint64_t epoch) {
+  auto& ctx = self->state.ctx;
+  auto& node = self->state.nodes[request.name];
+  const bool returning = node.epoch != 0;
+  node.info = request;
+  node.identity = identity;
+  node.epoch = epoch;
+  node.state = NodeState::kReady;
+  node.last_seen = Clock::now();
+  node.last_seen_ms = wall_ms();
+  spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}", request.name,
+               epoch, request.cpu_millis, request.memory_bytes, request.gpus,
+               returning ? " (re-registration)" : "");
+  ctx.outbox->set_agent_route(request.name, identity);
+  protocol::RegisterReply reply;
+  reply.node = request.name;
+  reply.epoch = epoch;
+  reply.heartbeat_interval_ms = ctx.policy.heartbeat_interval.count();
+  reply.lease_ms = ctx.policy.lease.count();
+  ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply, 0, request_id);
+  self->send(ctx.scheduler, node_up_atom::value, capacity_of(request, epoch));
+  self->send(ctx.manager, adopt_atom::value, request.name, epoch, request.running);
+}
+
+void on_register(Self* self, const std::string& identity, uint64_t request_id,
+                 const protocol::RegisterRequest& request) {
+  if (!spec::is_dns_label(request.name)) {
+    return refuse_registration(self, identity, request_id, "InvalidArgument",
+                               "node name '" + request.name + "' must be a DNS label");
+  }
+  // Every registration gets a fresh durable epoch: commands from before it are
+  // refused by the agent, and replicas it reports are checked against the jobs.
+  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, epoch_atom::value)
+      .then([=](uint64_t epoch) { registered(self, identity, request_id, request, epoch); },
+            [=](const caf::error& error) {
+              // The agent retries; without an epoch it must not run anything.
+              spdlog::error("registry: node={} not registered: the store did not answer: {}",
+                            request.name, caf::to_string(error));
+              refuse_registration(self, identity, request_id, "Unavailable",
+                                  "registration not stored; retry");
+            });
+}
+
+void on_heartbeat(Self* self, const std::string& identity, uint64_t epoch,
+                  const protocol::Heartbeat& beat) {
+  auto it = self->state.nodes.find(beat.node);
+  // A Lost node must register again: that is what fences its old commands.
+  const bool known = it != self->state.nodes.end() && it->second.epoch == epoch &&
+                     it->second.state != NodeState::kLost;
+  if (known) {
+    auto& node = it->second;
+    node.last_seen = Clock::now();
+    node.last_seen_ms = wall_ms();
+    node.identity = identity;
+    if (node.state != NodeState::kReady) {
+      spdlog::info("registry: node={} Ready again", beat.node);
+      node.state = NodeState::kReady;
+      self->send(self->state.ctx.scheduler, node_state_atom::value, beat.node, true);
+    }
+  }
+  self->state.ctx.outbox->to_agent_identity(identity, epoch, MessageKind::kHeartbeatAck,
+                                            protocol::encode(protocol::HeartbeatAck{known}));
+}
+
+std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
+  std::vector<protocol::NodeStatus> out;
+  for (const auto& [name, node] : state.nodes) {
+    protocol::NodeStatus s;
+    s.name = name;
+    s.address = node.info.address;
+    s.state = node.state;
+    s.cpu_millis = node.info.cpu_millis;
+    s.memory_bytes = node.info.memory_bytes;
+    s.gpus = node.info.gpus;
+    s.labels = node.info.labels;
+    s.epoch = node.epoch;
+    s.last_heartbeat_ms = node.last_seen_ms;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+caf::behavior registry(Self* self, ActorContext base) {
   self->state.ctx = std::move(base);
   self->delayed_send(self, kTick, tick_atom::value);
   return {
@@ -58,104 +165,15 @@ caf::behavior registry(caf::stateful_actor<RegistryState>* self, ActorContext ba
       [=](put_atom, caf::actor manager) { self->state.ctx.manager = std::move(manager); },
       [=](register_atom, const std::string& identity, uint64_t request_id,
           const protocol::RegisterRequest& request) {
-        if (!spec::is_dns_label(request.name)) {
-          self->state.ctx.outbox->to_agent_identity(
-              identity, 0, MessageKind::kError,
-              protocol::encode(protocol::ErrorReply{
-                  "InvalidArgument", "node name '" + request.name + "' must be a DNS label"}),
-              request_id);
-          return;
-        }
-        // Every registration gets a fresh durable epoch: commands from before it are
-        // refused by the agent, and replicas it reports are checked against the jobs.
-        self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout,
-                      epoch_atom::value)
-            .then(
-                [=](uint64_t epoch) {
-                  auto& node = self->state.nodes[request.name];
-                  const bool returning = node.epoch != 0;
-                  node.info = request;
-                  node.identity = identity;
-                  node.epoch = epoch;
-                  node.state = NodeState::kReady;
-                  node.last_seen = Clock::now();
-                  node.last_seen_ms = wall_ms();
-                  spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}",
-                               request.name, epoch, request.cpu_millis, request.memory_bytes,
-                               request.gpus, returning ? " (re-registration)" : "");
-                  self->state.ctx.outbox->set_agent_route(request.name, identity);
-                  protocol::RegisterReply reply;
-                  reply.node = request.name;
-                  reply.epoch = epoch;
-                  reply.heartbeat_interval_ms = self->state.ctx.policy.heartbeat_interval.count();
-                  reply.lease_ms = self->state.ctx.policy.lease.count();
-                  self->state.ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply,
-                                                reply, 0, request_id);
-                  NodeCapacity capacity;
-                  capacity.name = request.name;
-                  capacity.address = request.address;
-                  capacity.epoch = epoch;
-                  capacity.cpu_millis = request.cpu_millis;
-                  capacity.memory_bytes = request.memory_bytes;
-                  capacity.gpus = request.gpus;
-                  capacity.port_min = request.port_min;
-                  capacity.port_max = request.port_max;
-                  self->send(self->state.ctx.scheduler, node_up_atom::value, capacity);
-                  self->send(self->state.ctx.manager, adopt_atom::value, request.name, epoch,
-                             request.running);
-                },
-                [=](const caf::error& error) {
-                  // The agent retries its registration; without an epoch it must not run anything.
-                  spdlog::error("registry: node={} not registered: the store did not answer: {}",
-                                request.name, caf::to_string(error));
-                  self->state.ctx.outbox->to_agent_identity(
-                      identity, 0, MessageKind::kError,
-                      protocol::encode(
-                          protocol::ErrorReply{"Unavailable", "registration not stored; retry"}),
-                      request_id);
-                });
+        on_register(self, identity, request_id, request);
       },
       [=](heartbeat_atom, const std::string& identity, uint64_t epoch,
-          const protocol::Heartbeat& beat) {
-        auto it = self->state.nodes.find(beat.node);
-        // A Lost node must register again: that is what fences its old commands.
-        const bool known = it != self->state.nodes.end() && it->second.epoch == epoch &&
-                           it->second.state != NodeState::kLost;
-        if (known) {
-          auto& node = it->second;
-          node.last_seen = Clock::now();
-          node.last_seen_ms = wall_ms();
-          node.identity = identity;
-          if (node.state != NodeState::kReady) {
-            spdlog::info("registry: node={} Ready again", beat.node);
-            node.state = NodeState::kReady;
-            self->send(self->state.ctx.scheduler, node_state_atom::value, beat.node, true);
-          }
-        }
-        self->state.ctx.outbox->to_agent_identity(identity, epoch, MessageKind::kHeartbeatAck,
-                                                  protocol::encode(protocol::HeartbeatAck{known}));
-      },
+          const protocol::Heartbeat& beat) { on_heartbeat(self, identity, epoch, beat); },
       [=](tick_atom) {
         check_health(self);
         self->delayed_send(self, kTick, tick_atom::value);
       },
-      [=](get_atom) -> std::vector<protocol::NodeStatus> {
-        std::vector<protocol::NodeStatus> out;
-        for (const auto& [name, node] : self->state.nodes) {
-          protocol::NodeStatus s;
-          s.name = name;
-          s.address = node.info.address;
-          s.state = node.state;
-          s.cpu_millis = node.info.cpu_millis;
-          s.memory_bytes = node.info.memory_bytes;
-          s.gpus = node.info.gpus;
-          s.labels = node.info.labels;
-          s.epoch = node.epoch;
-          s.last_heartbeat_ms = node.last_seen_ms;
-          out.push_back(std::move(s));
-        }
-        return out;
-      },
+      [=](get_atom) { return node_statuses(self->state); },
   };
 }
 
