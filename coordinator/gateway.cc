@@ -77,122 +77,112 @@ void Gateway::reject(const char* port, const std::string& identity, const Status
   }
 }
 
-void Gateway::on_agent_frame(actors::Inbound& inbound) {
-  std::string identity;
-  auto envelope = protocol::recv_envelope(agents_, true, limits_, &identity);
-  if (!envelope.ok()) {
-    if (envelope.status().code() != StatusCode::kUnavailable) {
-      reject("agent", identity, envelope.status());
-    }
-    return;
-  }
-  const auto& h = envelope->header;
-  auto fail = [&](const Status& s) { reject("agent", identity, s); };
-  auto node_it = identity_node_.find(identity);
-  const std::string node = node_it == identity_node_.end() ? "" : node_it->second;
+namespace {
+
+// Decodes the envelope's body as T and hands it to `deliver`; a body that does not
+// decode is the frame's error and reaches no actor.
+template <typename T, typename Deliver>
+Status decoded(const protocol::Envelope& envelope, const protocol::DecodeLimits& limits,
+               Deliver deliver) {
+  auto body = protocol::decode_body<T>(envelope, limits);
+  if (!body.ok()) return body.status();
+  deliver(std::move(*body));
+  return Status::Ok();
+}
+
+Status not_accepted(MessageKind kind, const char* port) {
+  return InvalidArgument(std::string(protocol::kind_name(kind)) + " is not accepted on the " +
+                         port + " port");
+}
+
+}  // namespace
+
+// Registration and heartbeats come from any authenticated agent connection;
+// everything else only from the connection registered as a node.
+Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inbound) {
+  const auto& h = e.header;
+  const std::string& identity = e.identity;
   switch (h.kind) {
-    case MessageKind::kRegister: {
-      auto body = protocol::decode_body<protocol::RegisterRequest>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.agent_register(identity, h.id, std::move(*body));
-      return;
-    }
-    case MessageKind::kHeartbeat: {
-      auto body = protocol::decode_body<protocol::Heartbeat>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.agent_heartbeat(identity, h.epoch, std::move(*body));
-      return;
-    }
+    case MessageKind::kRegister:
+      return decoded<protocol::RegisterRequest>(
+          e, limits_, [&](auto b) { inbound.agent_register(identity, h.id, std::move(b)); });
+    case MessageKind::kHeartbeat:
+      return decoded<protocol::Heartbeat>(
+          e, limits_, [&](auto b) { inbound.agent_heartbeat(identity, h.epoch, std::move(b)); });
     default:
       break;
   }
-  // Everything else must come from a registered connection.
-  if (node.empty()) {
-    return fail(FailedPrecondition(std::string(protocol::kind_name(h.kind)) +
-                                   " from an unregistered connection"));
+  auto node_it = identity_node_.find(identity);
+  if (node_it == identity_node_.end()) {
+    return FailedPrecondition(std::string(protocol::kind_name(h.kind)) +
+                              " from an unregistered connection");
   }
+  const std::string& node = node_it->second;
   switch (h.kind) {
-    case MessageKind::kReplicaStarted: {
-      auto body = protocol::decode_body<protocol::ReplicaStarted>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.replica_started(node, h.epoch, std::move(*body));
-      return;
-    }
-    case MessageKind::kReplicaExited: {
-      auto body = protocol::decode_body<protocol::ReplicaExited>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.replica_exited(node, h.epoch, std::move(*body));
-      return;
-    }
-    case MessageKind::kMetrics: {
-      auto body = protocol::decode_body<protocol::MetricsReport>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.metrics(node, h.epoch, std::move(*body));
-      return;
-    }
-    case MessageKind::kLogsChunk: {
-      auto body = protocol::decode_body<protocol::LogsChunk>(*envelope, limits_);
-      if (!body.ok()) return fail(body.status());
-      inbound.logs_chunk(h.reply_to, std::move(*body));
-      return;
-    }
+    case MessageKind::kReplicaStarted:
+      return decoded<protocol::ReplicaStarted>(
+          e, limits_, [&](auto b) { inbound.replica_started(node, h.epoch, std::move(b)); });
+    case MessageKind::kReplicaExited:
+      return decoded<protocol::ReplicaExited>(
+          e, limits_, [&](auto b) { inbound.replica_exited(node, h.epoch, std::move(b)); });
+    case MessageKind::kMetrics:
+      return decoded<protocol::MetricsReport>(
+          e, limits_, [&](auto b) { inbound.metrics(node, h.epoch, std::move(b)); });
+    case MessageKind::kLogsChunk:
+      return decoded<protocol::LogsChunk>(
+          e, limits_, [&](auto b) { inbound.logs_chunk(h.reply_to, std::move(b)); });
     default:
-      return fail(InvalidArgument(std::string(protocol::kind_name(h.kind)) +
-                                  " is not accepted on the agent port"));
+      return not_accepted(h.kind, "agent");
   }
 }
 
+Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbound) {
+  const actors::ClientRef client{e.identity, e.header.id};
+  switch (e.header.kind) {
+    case MessageKind::kApply:
+      return decoded<protocol::ApplyRequest>(e, limits_,
+                                             [&](auto b) { inbound.apply(client, std::move(b)); });
+    case MessageKind::kGet:
+      return decoded<protocol::GetRequest>(e, limits_,
+                                           [&](auto b) { inbound.get(client, std::move(b)); });
+    case MessageKind::kDelete:
+      return decoded<protocol::DeleteRequest>(
+          e, limits_, [&](auto b) { inbound.remove(client, std::move(b)); });
+    case MessageKind::kLogs:
+      return decoded<protocol::LogsRequest>(e, limits_,
+                                            [&](auto b) { inbound.logs(client, std::move(b)); });
+    default:
+      return not_accepted(e.header.kind, "client");
+  }
+}
+
+// Agents get no answer to a bad frame (they may be anyone's socket); it is counted.
+void Gateway::on_agent_frame(actors::Inbound& inbound) {
+  std::string identity;
+  auto envelope = protocol::recv_envelope(agents_, true, limits_, &identity);
+  Status status = envelope.ok() ? route_agent(*envelope, inbound) : envelope.status();
+  if (!status.ok() && status.code() != StatusCode::kUnavailable) {
+    reject("agent", identity, status);
+  }
+}
+
+// A client's bad request is answered with an ErrorReply naming what was wrong.
 void Gateway::on_client_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(clients_, true, limits_, &identity);
-  actors::ClientRef client{identity, 0};
-  auto answer_error = [&](const Status& s) {
-    reject("client", identity, s);
-    if (identity.empty()) return;
-    protocol::Header h;
-    h.kind = MessageKind::kError;
-    h.reply_to = client.request_id;
-    const Status sent =
-        protocol::send_envelope(clients_, identity, true, h,
-                                protocol::encode(protocol::ErrorReply{
-                                    status_code_name(s.code()), "bad request: " + s.message()}));
-    // The client may be gone already; its request is dropped either way.
-    if (!sent.ok()) spdlog::debug("gateway: error reply not sent: {}", sent.message());
-  };
-  if (!envelope.ok()) {
-    if (envelope.status().code() != StatusCode::kUnavailable) answer_error(envelope.status());
-    return;
-  }
-  client.request_id = envelope->header.id;
-  switch (envelope->header.kind) {
-    case MessageKind::kApply: {
-      auto body = protocol::decode_body<protocol::ApplyRequest>(*envelope, limits_);
-      if (!body.ok()) return answer_error(body.status());
-      inbound.apply(client, std::move(*body));
-      return;
-    }
-    case MessageKind::kGet: {
-      auto body = protocol::decode_body<protocol::GetRequest>(*envelope, limits_);
-      if (!body.ok()) return answer_error(body.status());
-      inbound.get(client, std::move(*body));
-      return;
-    }
-    case MessageKind::kDelete: {
-      auto body = protocol::decode_body<protocol::DeleteRequest>(*envelope, limits_);
-      if (!body.ok()) return answer_error(body.status());
-      inbound.remove(client, std::move(*body));
-      return;
-    }
-    case MessageKind::kLogs: {
-      auto body = protocol::decode_body<protocol::LogsRequest>(*envelope, limits_);
-      if (!body.ok()) return answer_error(body.status());
-      inbound.logs(client, std::move(*body));
-      return;
-    }
-    default:
-      return answer_error(InvalidArgument(std::string(protocol::kind_name(envelope->header.kind)) +
-                                          " is not accepted on the client port"));
-  }
+  Status status = envelope.ok() ? route_client(*envelope, inbound) : envelope.status();
+  if (status.ok() || status.code() == StatusCode::kUnavailable) return;
+  reject("client", identity, status);
+  if (identity.empty()) return;
+  protocol::Header h;
+  h.kind = MessageKind::kError;
+  h.reply_to = envelope.ok() ? envelope->header.id : 0;
+  const Status sent = protocol::send_envelope(
+      clients_, identity, true, h,
+      protocol::encode(protocol::ErrorReply{status_code_name(status.code()),
+                                            "bad request: " + status.message()}));
+  // The client may be gone already; its request is dropped either way.
+  if (!sent.ok()) spdlog::debug("gateway: error reply not sent: {}", sent.message());
 }
 
 void Gateway::on_outbox_frame() {

@@ -48,6 +48,9 @@ class Gateway {
   Gateway(zmq::context_t& context);
   void on_agent_frame(actors::Inbound& inbound);
   void on_client_frame(actors::Inbound& inbound);
+  // Which kinds each port accepts, and from whom: an error is the frame's rejection.
+  Status route_agent(const protocol::Envelope& envelope, actors::Inbound& inbound);
+  Status route_client(const protocol::Envelope& envelope, actors::Inbound& inbound);
   void on_outbox_frame();
   void reject(const char* port, const std::string& identity, const Status& why);
 

@@ -37,6 +37,42 @@ int fail(const cadre::Status& status) {
   return status.code() == cadre::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+// The ZeroMQ edge: the ZAP handler with one allowlist folder per role (unless
+// --insecure), then the gateway's sockets. `zap` must outlive the gateway.
+cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
+    const cadre::coordinator::CoordinatorConfig& config, zmq::context_t& context,
+    std::unique_ptr<cadre::coordinator::ZapHandler>* zap) {
+  using namespace cadre;
+  namespace fs = std::filesystem;
+  coordinator::GatewayOptions options;
+  options.bind_address = config.bind_address;
+  options.agent_port = config.agent_port;
+  options.client_port = config.client_port;
+  options.insecure = config.insecure;
+  options.max_message_bytes = config.max_message_bytes;
+  if (config.insecure) {
+    spdlog::warn(
+        "CURVE authentication is OFF (--insecure): anyone who can reach the ports "
+        "can act as an agent or a client");
+    return coordinator::Gateway::Create(context, options);
+  }
+  auto keys = protocol::read_keypair((fs::path(config.config_dir) / "server.key").string());
+  if (!keys.ok()) {
+    return keys.status().annotate("server key (create it with `cadre keys generate --out " +
+                                  config.config_dir + "/server`)");
+  }
+  options.server_keys = *keys;
+  coordinator::ZapOptions zap_options;
+  for (const char* role : {"agents", "clients"}) {
+    const auto dir = fs::path(config.config_dir) / "authorized" / role;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    zap_options.allowlist_dirs[role] = dir.string();
+  }
+  ASSIGN_OR_RETURN(*zap, coordinator::ZapHandler::Create(context, zap_options));
+  return coordinator::Gateway::Create(context, options);
+}
+
 int run(const cadre::coordinator::CoordinatorConfig& config) {
   using namespace cadre;
   namespace fs = std::filesystem;
@@ -47,35 +83,7 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
 
   zmq::context_t context;
   std::unique_ptr<coordinator::ZapHandler> zap;
-  coordinator::GatewayOptions gateway_options;
-  gateway_options.bind_address = config.bind_address;
-  gateway_options.agent_port = config.agent_port;
-  gateway_options.client_port = config.client_port;
-  gateway_options.insecure = config.insecure;
-  gateway_options.max_message_bytes = config.max_message_bytes;
-  if (config.insecure) {
-    spdlog::warn(
-        "CURVE authentication is OFF (--insecure): anyone who can reach the ports "
-        "can act as an agent or a client");
-  } else {
-    auto keys = protocol::read_keypair((fs::path(config.config_dir) / "server.key").string());
-    if (!keys.ok()) {
-      return fail(keys.status().annotate("server key (create it with `cadre keys generate --out " +
-                                         config.config_dir + "/server`)"));
-    }
-    gateway_options.server_keys = *keys;
-    coordinator::ZapOptions zap_options;
-    for (const char* role : {"agents", "clients"}) {
-      const auto dir = fs::path(config.config_dir) / "authorized" / role;
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      zap_options.allowlist_dirs[role] = dir.string();
-    }
-    auto handler = coordinator::ZapHandler::Create(context, zap_options);
-    if (!handler.ok()) return fail(handler.status());
-    zap = std::move(*handler);
-  }
-  auto gateway = coordinator::Gateway::Create(context, gateway_options);
+  auto gateway = open_edge(config, context, &zap);
   if (!gateway.ok()) return fail(gateway.status());
   auto& g = **gateway;
   if (!config.endpoints_file.empty()) {
