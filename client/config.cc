@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
+#include <CLI/CLI.hpp>
+
+#include "protocol/config_file.h"
 
 namespace cadre::client {
 namespace fs = std::filesystem;
@@ -47,46 +50,26 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
   return (fs::path(base_dir) / path).lexically_normal().string();
 }
 
-// Reads one scalar key, naming the key and the file when the value has the wrong type.
-template <typename T>
-Status read_key(const YAML::Node& root, const char* key, const std::string& source, T* out) {
-  const YAML::Node node = root[key];
-  if (!node) return Status::Ok();
-  try {
-    *out = node.as<T>();
-    return Status::Ok();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(source + ": " + key + ": has the wrong type");
-  }
+// The client config's keys, declared once, read by the same mechanism as the
+// daemons' --config files (protocol/config_file.h).
+void declare_settings(CLI::App& app, ClientConfig& c) {
+  app.add_option("--coordinator", c.coordinator, "the coordinator's client endpoint");
+  app.add_option("--server_key", c.server_key, "the coordinator's public key file");
+  app.add_option("--key", c.key, "this client's key pair file");
+  app.add_option("--timeout_seconds", c.timeout_seconds, "how long a request may take");
+  app.add_flag("--insecure", c.insecure, "no CURVE (a coordinator started with --insecure)");
 }
 
 }  // namespace
 
 Result<ClientConfig> parse_config(const std::string& yaml_text, const std::string& base_dir,
                                   const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(source + ": not valid YAML: " + e.what());
-  }
   ClientConfig config;
   config.source = source;
-  if (root.IsNull()) return config;
-  if (!root.IsMap()) return InvalidArgument(source + ": must be a YAML map of settings");
-  for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
-    if (key != "coordinator" && key != "server_key" && key != "key" && key != "timeout_seconds" &&
-        key != "insecure") {
-      return InvalidArgument(source + ": unknown setting '" + key +
-                             "' (known: coordinator, server_key, key, timeout_seconds, insecure)");
-    }
-  }
-  RETURN_IF_ERROR(read_key(root, "coordinator", source, &config.coordinator));
-  RETURN_IF_ERROR(read_key(root, "server_key", source, &config.server_key));
-  RETURN_IF_ERROR(read_key(root, "key", source, &config.key));
-  RETURN_IF_ERROR(read_key(root, "timeout_seconds", source, &config.timeout_seconds));
-  RETURN_IF_ERROR(read_key(root, "insecure", source, &config.insecure));
+  CLI::App app{"cadre client config"};
+  declare_settings(app, config);
+  ASSIGN_OR_RETURN(auto flags, cadre::config::text_flags(app, yaml_text, source));
+  RETURN_IF_ERROR(cadre::config::apply_flags(app, flags).annotate(source));
   if (config.timeout_seconds <= 0) {
     return InvalidArgument(source + ": timeout_seconds: must be > 0");
   }

@@ -63,16 +63,20 @@ std::string config_path(int argc, const char* const* argv) {
   return "";
 }
 
-}  // namespace
-
-Result<std::vector<std::string>> file_flags(const CLI::App& app, const std::string& path) {
-  const std::string source = "--config " + path;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(source + ": " + e.what());
+// "agent-port, client-port, ...": every setting a file may name.
+std::string known_settings(const CLI::App& app) {
+  std::string names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      if (name == "help" || name == "config") continue;
+      names += (names.empty() ? "" : ", ") + name;
+    }
   }
+  return names;
+}
+
+Result<std::vector<std::string>> flags_of(const CLI::App& app, const YAML::Node& root,
+                                          const std::string& source) {
   std::vector<std::string> flags;
   if (root.IsNull()) return flags;
   if (!root.IsMap()) return InvalidArgument(source + ": expected a map of settings");
@@ -82,11 +86,40 @@ Result<std::vector<std::string>> file_flags(const CLI::App& app, const std::stri
     if (key == "config") return InvalidArgument(where + ": a config file cannot name another");
     const CLI::Option* option = app.get_option_no_throw("--" + key);
     if (option == nullptr || key.rfind("-", 0) == 0) {
-      return InvalidArgument(where + ": unknown setting (see --help for the settings)");
+      return InvalidArgument(where + ": unknown setting (known: " + known_settings(app) + ")");
     }
     RETURN_IF_ERROR(append_values(*option, key, entry.second, where, flags));
   }
   return flags;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> file_flags(const CLI::App& app, const std::string& path) {
+  try {
+    return flags_of(app, YAML::LoadFile(path), "--config " + path);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("--config " + path + ": " + e.what());
+  }
+}
+
+Result<std::vector<std::string>> text_flags(const CLI::App& app, const std::string& yaml,
+                                            const std::string& source) {
+  try {
+    return flags_of(app, YAML::Load(yaml), source);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": not valid YAML: " + e.what());
+  }
+}
+
+Status apply_flags(CLI::App& app, const std::vector<std::string>& flags) {
+  try {
+    std::vector<std::string> reversed(flags.rbegin(), flags.rend());  // CLI11 pops from the back
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return InvalidArgument(e.what());
+  }
+  return Status::Ok();
 }
 
 Result<Parsed> parse_command_line(CLI::App& app, int argc, const char* const* argv,

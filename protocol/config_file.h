@@ -26,6 +26,13 @@ namespace cadre::config {
 
 // The flags a YAML settings file stands for, in file order.
 Result<std::vector<std::string>> file_flags(const CLI::App& app, const std::string& path);
+// The same for YAML text; errors name `source` (a file, usually).
+Result<std::vector<std::string>> text_flags(const CLI::App& app, const std::string& yaml,
+                                            const std::string& source);
+
+// Applies `flags` (from file_flags or text_flags) to `app`, as a parse with no command
+// line. For settings files that are not daemon command lines (the client's config).
+Status apply_flags(CLI::App& app, const std::vector<std::string>& flags);
 
 enum class Parsed { kRun, kHelpShown };
 
