@@ -134,6 +134,15 @@ class GatewayTest : public ::testing::Test {
     h.id = id;
     ASSERT_OK(protocol::send_envelope(s, "", false, h, protocol::encode(body)));
   }
+  // Binds `node` to the agent connection that last registered, as the registry does,
+  // and returns once the route is in place: the outbox is FIFO, so a message sent
+  // to the node by name after the route arrives only once the route is set.
+  void bind_route(zmq::socket_t& agent, const std::string& node) {
+    gateway_->outbox()->set_agent_route(node, inbound_.last_identity());
+    gateway_->outbox()->agent(node, 1, MessageKind::kHeartbeatAck, protocol::HeartbeatAck{});
+    ASSERT_EQ(reply(agent).first, MessageKind::kHeartbeatAck);
+  }
+
   // The next reply on `s`: its kind and, for errors, the message.
   std::pair<MessageKind, std::string> reply(zmq::socket_t& s) {
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
@@ -196,8 +205,7 @@ TEST_F(GatewayTest, ReportsCarryTheNodeNameOnlyOnceTheConnectionIsRegistered) {
   send(agent, MessageKind::kRegister, registration("n1"));
   EXPECT_EQ(inbound_.next(), "register n1");
   // The registry binds the node to this connection, through the outbox.
-  gateway_->outbox()->set_agent_route("n1", inbound_.last_identity());
-  std::this_thread::sleep_for(100ms);  // the route travels through the gateway's own queue
+  bind_route(agent, "n1");
   send(agent, MessageKind::kReplicaStarted, started);
   EXPECT_EQ(inbound_.next(), "started job-main-0-0 on n1");
 }
@@ -207,8 +215,7 @@ TEST_F(GatewayTest, ClientKindOnTheAgentPortIsDropped) {
   auto agent = peer(gateway_->agent_endpoint());
   send(agent, MessageKind::kRegister, registration("n1"));
   EXPECT_EQ(inbound_.next(), "register n1");
-  gateway_->outbox()->set_agent_route("n1", inbound_.last_identity());
-  std::this_thread::sleep_for(100ms);
+  bind_route(agent, "n1");
   const uint64_t before = gateway_->rejected();
   send(agent, MessageKind::kApply, protocol::ApplyRequest{"kind: Job"});
   EXPECT_EQ(inbound_.next(300ms), "");
