@@ -143,7 +143,9 @@ Result<std::string> find_sibling_binary(const std::string& name) {
     const fs::path sibling = self.parent_path() / name;
     if (::access(sibling.c_str(), X_OK) == 0) return sibling.string();
   }
-  const char* path_env = std::getenv("PATH");  // the one place PATH is consulted
+  // Then the search path a shell would use (local_cluster.cc also hands PATH to the
+  // agents it starts, with this binary's folder first).
+  const char* path_env = std::getenv("PATH");
   std::istringstream dirs(path_env != nullptr ? path_env : "");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
