@@ -388,6 +388,29 @@ TEST_F(JobMachine, NeverRestartFailsTheJobWithTheExitCode) {
   EXPECT_EQ(status().message, "replica main-0 exited with code 3");
 }
 
+TEST_F(JobMachine, AllWorkersSuccessPolicyWaitsForEveryWorker) {
+  auto s = gang(2);
+  s.success_policy = spec::SuccessPolicy::kAllWorkers;
+  running(s);
+  exit(0, 0);
+  EXPECT_EQ(status().phase, JobPhase::kRunning) << "worker-1 is still running";
+  exit(1, 0);
+  EXPECT_EQ(status().phase, JobPhase::kSucceeded);
+  EXPECT_EQ(status().message, "every worker exited with code 0");
+}
+
+TEST_F(JobMachine, ExitCodePolicyRetriesSignalsButNotTheProgramsOwnVerdict) {
+  running(gang(1, spec::RestartPolicy::kExitCode));
+  auto killed = exit(0, 137);
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(count<fx::RequestPlacement>(killed), 1u);
+  place();
+  start_all();
+  exit(0, 2);
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().exit_code, 2);
+}
+
 TEST_F(JobMachine, CollectiveGangRestartsOnlyAfterEveryOldInstanceHasEnded) {
   running(gang(3));
   const std::string old0 = uid(0), old2 = uid(2);
