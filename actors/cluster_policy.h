@@ -26,6 +26,9 @@ struct ClusterPolicy {
   // gives up and answers whoever waits on it with an error instead of silence.
   std::chrono::milliseconds request_timeout{10000};
   StoreRetryPolicy store_retry;
+  // A manifest's text is refused past this size before it is parsed; aliases and
+  // nesting are bounded while it is read (protocol/spec/manifest_limits.h).
+  int64_t max_manifest_bytes = 1 << 20;
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
 };

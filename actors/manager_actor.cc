@@ -109,7 +109,9 @@ JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
 
 void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
   auto& st = self->state;
-  auto manifest = spec::parse_manifest(request.manifest);
+  spec::ManifestLimits limits;
+  limits.max_bytes = static_cast<size_t>(st.ctx.policy.max_manifest_bytes);
+  auto manifest = spec::parse_manifest(request.manifest, limits);
   if (!manifest.ok()) return st.ctx.outbox->client_error(client, manifest.status());
   const std::string name = manifest->metadata.name;
   const std::string what = ref(resource_of(manifest->kind), name);
@@ -353,7 +355,8 @@ void on_exited(Self* self, const std::string& node, uint64_t epoch,
 // One supervisor per stored job, restored (it re-reserves and adopts, see job_state_machine.h).
 void restore_jobs(Self* self, std::vector<JobRecord> restored) {
   for (auto& record : restored) {
-    auto manifest = spec::parse_manifest(record.status.manifest);
+    // Accepted when it was applied, under whatever limits held then.
+    auto manifest = spec::parse_manifest(record.status.manifest, spec::ManifestLimits::none());
     if (!manifest.ok()) {
       spdlog::error("job={} cannot be restored: {}", record.status.name,
                     manifest.status().to_string());

@@ -16,6 +16,7 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.lost_after = std::chrono::milliseconds(lost_after_ms);
   p.kill_grace = std::chrono::milliseconds(kill_grace_ms);
   p.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  p.max_manifest_bytes = max_manifest_bytes;
   p.lease = std::chrono::milliseconds(lease_ms < 0 ? lost_after_ms * 2 / 3 : lease_ms);
   p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
   return p;
@@ -52,6 +53,10 @@ Status CoordinatorConfig::validate() const {
   }
   if (max_message_bytes < 4096) return InvalidArgument("max-message-bytes: must be >= 4096");
   if (request_timeout_ms <= 0) return InvalidArgument("request-timeout-ms: must be > 0");
+  if (max_manifest_bytes < 1024 || max_manifest_bytes > max_message_bytes) {
+    return InvalidArgument("max-manifest-bytes: must be between 1024 and max-message-bytes (" +
+                           std::to_string(max_message_bytes) + ")");
+  }
   return Status::Ok();
 }
 
@@ -85,6 +90,9 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   app.add_option("--request-timeout-ms", c.request_timeout_ms,
                  "how long one coordinator actor waits for another before answering the "
                  "client with an error")
+      ->capture_default_str();
+  app.add_option("--max-manifest-bytes", c.max_manifest_bytes,
+                 "largest manifest accepted by apply; checked before it is parsed")
       ->capture_default_str();
   app.add_option("--lease-ms", c.lease_ms,
                  "agents kill their replicas after this long without contact (-1: 2/3 of "

@@ -30,6 +30,7 @@ struct CoordinatorConfig {
   int64_t kill_grace_ms = kPolicy.kill_grace.count();  // SIGTERM to SIGKILL unless a spec says
   // An actor asking another gives up after this and the waiting client hears why.
   int64_t request_timeout_ms = kPolicy.request_timeout.count();
+  int64_t max_manifest_bytes = kPolicy.max_manifest_bytes;  // larger applies are refused unread
   // Agents kill their replicas after this long without a heartbeat ack, so nothing
   // runs twice once a node is declared Lost. -1: two thirds of lost_after_ms; 0: off.
   int64_t lease_ms = -1;

@@ -1,5 +1,8 @@
 #include "protocol/spec/job_spec.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "protocol/spec/quantity.h"
 #include "protocol/spec/spec_parsers.h"
 
@@ -14,15 +17,15 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
   if (!name) return field_error("metadata.name", "required");
   if (!is_dns_label(*name)) {
     return field_error("metadata.name",
-                       "'" + *name +
-                           "' must be a DNS label: at most 63 lowercase letters, digits "
+                       quoted(*name) +
+                           " must be a DNS label: at most 63 lowercase letters, digits "
                            "or '-', starting and ending with a letter or digit");
   }
   meta.name = *name;
   ASSIGN_OR_RETURN(auto ns, reader->string("namespace"));
   if (ns) {
     if (!is_dns_label(*ns)) {
-      return field_error("metadata.namespace", "'" + *ns + "' must be a DNS label");
+      return field_error("metadata.namespace", quoted(*ns) + " must be a DNS label");
     }
     meta.ns = *ns;
   }
@@ -55,6 +58,24 @@ Result<ResourceRequest> parse_resources(YamlReader& reader) {
   return out;
 }
 
+// A variable name a shell and execve accept: letters, digits and '_', not starting
+// with a digit (POSIX portable names). '=' would split the entry, NUL would cut it.
+Status check_env_var(const std::string& path, const std::string& name, const std::string& value) {
+  const bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                     });
+  if (!valid) {
+    return field_error(path, quoted(name) +
+                                 " is not a variable name (letters, digits and '_', not "
+                                 "starting with a digit)");
+  }
+  if (value.find('\0') != std::string::npos) {
+    return field_error(path, "the value of " + quoted(name) + " contains a NUL byte");
+  }
+  return Status::Ok();
+}
+
 // env as Kubernetes writes it ([{name, value}]) or as a plain map.
 Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
   std::vector<EnvVar> out;
@@ -64,7 +85,10 @@ Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
   if (env.IsMap()) {
     ASSIGN_OR_RETURN(auto map, reader.string_map("env"));
     if (map) {
-      for (auto& [name, value] : *map) out.push_back({name, value});
+      for (auto& [name, value] : *map) {
+        RETURN_IF_ERROR(check_env_var(path + "." + name.substr(0, 64), name, value));
+        out.push_back({name, value});
+      }
     }
     return out;
   }
@@ -76,6 +100,7 @@ Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
     if (!name || name->empty()) return field_error(item.child_path("name"), "required");
     ASSIGN_OR_RETURN(auto value, item.string("value"));
     RETURN_IF_ERROR(item.reject_unknown());
+    RETURN_IF_ERROR(check_env_var(item.child_path("name"), *name, value.value_or("")));
     out.push_back({*name, value.value_or("")});
   }
   return out;

@@ -6,21 +6,31 @@ namespace cadre::spec {
 
 TrainJobSpec Manifest::gang() const { return train_job ? *train_job : to_train_job(*job); }
 
-Result<Manifest> parse_manifest(const std::string& yaml_text) {
-  YAML::Node root;
+Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits) {
+  if (yaml_text.size() > limits.max_bytes) {
+    return InvalidArgument("manifest is " + std::to_string(yaml_text.size()) +
+                           " bytes; the limit is " + std::to_string(limits.max_bytes));
+  }
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(yaml_text);
+    documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::Exception& e) {
     return InvalidArgument("manifest is not valid YAML: " + e.msg + " (line " +
                            std::to_string(e.mark.line + 1) + ")");
   }
-  if (!root.IsDefined() || root.IsNull()) return InvalidArgument("manifest is empty");
+  if (documents.size() > 1) {
+    return InvalidArgument("manifest has " + std::to_string(documents.size()) +
+                           " YAML documents; send one per request (cadre apply -f splits a file)");
+  }
+  if (documents.empty() || documents[0].IsNull()) return InvalidArgument("manifest is empty");
+  const YAML::Node& root = documents[0];
+  RETURN_IF_ERROR(check_document(root, limits));
   ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
   RETURN_IF_ERROR(top.only({"apiVersion", "kind", "metadata", "spec"}));
   ASSIGN_OR_RETURN(auto api, top.string("apiVersion"));
   if (!api) return field_error("apiVersion", "required (" + std::string(kApiVersion) + ")");
   if (*api != kApiVersion) {
-    return field_error("apiVersion", "'" + *api + "' is not supported (use " + kApiVersion + ")");
+    return field_error("apiVersion", quoted(*api) + " is not supported (use " + kApiVersion + ")");
   }
   ASSIGN_OR_RETURN(auto kind, top.string("kind"));
   if (!kind) return field_error("kind", "required");
@@ -32,7 +42,7 @@ Result<Manifest> parse_manifest(const std::string& yaml_text) {
   } else if (*kind == "TrainJob") {
     ASSIGN_OR_RETURN(manifest.train_job, parse_train_job(top, manifest.metadata));
   } else {
-    return field_error("kind", "'" + *kind + "' is not supported (supported: Job, TrainJob)");
+    return field_error("kind", quoted(*kind) + " is not supported (supported: Job, TrainJob)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocol/spec/job_spec.h"
+#include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/train_job_spec.h"
 #include "protocol/status.h"
 
@@ -22,9 +23,10 @@ struct Manifest {
   TrainJobSpec gang() const;
 };
 
-// Parses one YAML document. Errors name the field path:
-// "spec.template.command: required". Nothing is defaulted silently except the
-// documented defaults.
-Result<Manifest> parse_manifest(const std::string& yaml_text);
+// Parses one YAML document within `limits` (checked before anything is read).
+// Errors name the field path: "spec.template.command: required". Nothing is
+// defaulted silently except the documented defaults; a second document is refused,
+// not ignored.
+Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits = {});
 
 }  // namespace cadre::spec

@@ -46,14 +46,20 @@ class YamlReader {
 
  private:
   YamlReader(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+  // A key past 64 characters is shortened: errors never echo a huge field back.
   Status error(const std::string& key, const std::string& what) const {
-    return InvalidArgument(child_path(key) + ": " + what);
+    return InvalidArgument(child_path(key.size() > 64 ? key.substr(0, 64) + "..." : key) + ": " +
+                           what);
   }
 
   YAML::Node node_;
   std::string path_;
   std::set<std::string> read_;
 };
+
+// A value quoted for an error message: 'value', or its first 64 characters and its
+// size when longer, so a 10 MB field is not echoed back whole.
+std::string quoted(const std::string& value);
 
 // DNS-1123 label: lowercase alphanumerics and '-', starting and ending alphanumeric,
 // at most 63 characters (Kubernetes object names).

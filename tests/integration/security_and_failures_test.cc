@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <sstream>
+
 #include <zmq.hpp>
 
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 #include "tests/integration/local_cluster.h"
+#include "tests/support/hostile_yaml.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::testing {
@@ -141,6 +144,35 @@ TEST_F(HostileInput, OversizedFrameDropsOnlyThatConnection) {
   std::this_thread::sleep_for(500ms);
   auto get = cadre("get nodes");
   EXPECT_EQ(get.exit_code, 0) << get.output;
+}
+
+// Resident memory of a process (VmRSS), in bytes.
+int64_t rss_bytes(int pid) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+TEST_F(HostileInput, YamlAliasBombIsRefusedAtOnceAndTheClusterStaysWell) {
+  const int coordinator = pid_of("coordinator");
+  const int64_t idle = rss_bytes(coordinator);
+  ASSERT_GT(idle, 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto applied = apply(alias_bomb_manifest());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(applied.exit_code, 1) << applied.output;
+  EXPECT_NE(applied.output.find("YAML nodes (aliases count each time they are used)"),
+            std::string::npos)
+      << applied.output;
+  auto nodes = get_json("nodes");
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0]["state"], "Ready");
+  EXPECT_EQ(nodes[1]["state"], "Ready");
+  EXPECT_EQ(get_json("jobs").size(), 0u) << "the bomb was not created";
+  EXPECT_LT(rss_bytes(coordinator) - idle, 20 << 20) << "coordinator grew reading the bomb";
 }
 
 TEST_F(HostileInput, MalformedFramesOnTheAgentPortAreDroppedAndNodesStayReady) {

@@ -179,7 +179,7 @@ TEST(TrainJobSpec, RefusesUnknownReplicaTypesListingTheAllowedOnes) {
             "spec.replicaSpecs.worker: unknown replica type " + allowed +
                 "; types are case-sensitive, did you mean Worker?");
   EXPECT_EQ(error_of(train_job(role("Worker") + role("Worker"))),
-            "spec.replicaSpecs.Worker: given twice");
+            "spec.replicaSpecs.Worker: duplicate key");
 }
 
 TEST(TrainJobSpec, RequiresANonEmptyReplicaSpecsMap) {
