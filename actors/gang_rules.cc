@@ -107,6 +107,9 @@ ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
   const ReplicaStatus& r = replicas[i];
   const spec::ReplicaSpec* rs = spec.find(r.type);
   const auto policy = rs ? rs->restart_policy : spec::RestartPolicy::kNever;
+  // A launch that never ran (lost with a crashed coordinator) is placed again
+  // whatever the policy, and free: the program has not failed, it has not started.
+  const bool never_ran = r.reason == reason::kLaunchLost;
   ExitDecision d;
   if (r.state == ReplicaState::kSucceeded) {
     if (job_succeeded(spec, replicas)) {
@@ -118,13 +121,13 @@ ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
       return d;
     }
     if (policy != spec::RestartPolicy::kAlways) return d;
-  } else if (!retryable(policy, r)) {
+  } else if (!never_ran && !retryable(policy, r)) {
     d.verdict = Verdict::kFail;
     d.reason = r.reason.empty() ? reason::kError : r.reason;
     return d;
   }
   // A launch that never reached the node is not the program's fault: free retry.
-  d.counts = r.reason != reason::kLaunchLost;
+  d.counts = !never_ran;
   if (d.counts && restarts >= spec.run_policy.backoff_limit) {
     d.verdict = Verdict::kFail;
     d.reason = reason::kBackoffLimitExceeded;

@@ -403,9 +403,13 @@ void JobStateMachine::restart(JobEffects& out, std::vector<Deferred>& then, size
     then.push_back(LaunchIfCurrent{i, r.uid});
     return;
   }
-  const std::string message = what + "; restarting the whole gang" + count;
-  set_phase(JobPhase::kRestarting, reason::kGangRestart, message);
-  event(out, EventType::kWarning, reason::kGangRestart, message);
+  // A launch lost with a crashed coordinator never ran: place it again, free.
+  const char* why = d.counts ? reason::kGangRestart : reason::kRescheduled;
+  const std::string message =
+      what + (d.counts ? "; restarting the whole gang" + count
+                       : "; the launch never ran, placing the gang again (not counted)");
+  set_phase(JobPhase::kRestarting, why, message);
+  event(out, EventType::kWarning, why, message);
   for (auto& other : replicas()) {
     other.restarts++;
     terminate(out, other, "gang restart");

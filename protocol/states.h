@@ -115,6 +115,7 @@ inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
 inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";
 inline constexpr const char* kReplicaRestart = "ReplicaRestart";
 inline constexpr const char* kGangRestart = "GangRestart";
+inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that never ran, placed again
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
 // Event-only reasons.
 inline constexpr const char* kScheduled = "Scheduled";

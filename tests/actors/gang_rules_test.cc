@@ -162,6 +162,16 @@ TEST(GangRules, AJobIsOneMainReplicaThatNeverRestarts) {
   EXPECT_EQ(decide(s, "main-0", kFailed, 0, 0, "NodeLost").verdict, Verdict::kFail);
 }
 
+TEST(GangRules, ALaunchThatNeverRanIsPlacedAgainFreeWhateverThePolicy) {
+  for (auto policy : {spec::RestartPolicy::kNever, spec::RestartPolicy::kExitCode,
+                      spec::RestartPolicy::kOnFailure}) {
+    auto s = train_job({{"Worker", 2}}, policy);
+    auto d = decide(s, "worker-1", kFailed, 0, 2, "LaunchLost");
+    EXPECT_EQ(d.verdict, Verdict::kRestartGang) << spec::to_string(policy);
+    EXPECT_FALSE(d.counts) << "the backoffLimit of 2 is already used up, and it still restarts";
+  }
+}
+
 TEST(GangRules, ExitDescriptionsNameTheReplicaAndWhatHappened) {
   protocol::ReplicaStatus r;
   r.name = "worker-1";

@@ -544,6 +544,29 @@ TEST_F(JobMachine, ReplicaNeverReportedAfterRestoreIsLostAndALaunchThatNeverRanI
   EXPECT_EQ(killed_uids(lost), std::vector<std::string>{uid(0)});
 }
 
+TEST_F(JobMachine, JobWhoseLaunchWasLostWithTheCoordinatorIsPlacedAgainNotFailed) {
+  JobRecord record;
+  record.status.name = "hello";
+  protocol::ReplicaStatus r;
+  r.name = "main-0";
+  r.type = "Main";
+  r.uid = "hello-main-0-0";
+  r.state = ReplicaState::kStarting;  // stored as placed; the launch died with the old process
+  r.node = "a";
+  record.status.replicas.push_back(r);
+  record.attempts = 1;
+  auto out = track(start(single_job(spec::RestartPolicy::kNever), record, /*restored=*/true));
+  auto lost = track(settle(m->on_timer(timers(out, Kind::kReportMissing).at(0))));
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(status().reason, reason::kRescheduled) << status().message;
+  EXPECT_EQ(count<fx::RequestPlacement>(lost), 1u);
+  EXPECT_EQ(status().restarts, 0);
+  auto placed = place();
+  EXPECT_EQ(launched_uids(placed), std::vector<std::string>{"hello-main-0-1"});
+  start_all();
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+}
+
 TEST_F(JobMachine, RestoredJobWithNothingPlacedAsksForPlacementAgain) {
   JobRecord record;
   record.status.name = "fmnist";
