@@ -18,7 +18,10 @@ namespace fx = job_effect;
 
 JobStateMachine::JobStateMachine(JobRecord record, spec::TrainJobSpec spec,
                                  JobMachineOptions options)
-    : rec_(std::move(record)), spec_(std::move(spec)), options_(std::move(options)) {
+    : rec_(std::move(record)),
+      spec_(std::move(spec)),
+      options_(std::move(options)),
+      writes_(options_.policy.store_retry) {
   if (!options_.now_ms) options_.now_ms = wall_ms;
   if (rec_.status.replicas.empty()) rec_.status.replicas = initial_replicas(spec_);
   confirmed_.assign(replicas().size(), true);
@@ -102,55 +105,36 @@ ReplicaLocation JobStateMachine::locate(const std::string& replica) const {
 // ---- durability --------------------------------------------------------------
 
 void JobStateMachine::persist(JobEffects& out, std::vector<Deferred> then) {
-  const uint64_t seq = ++next_seq_;
   then.insert(then.begin(), Publish{});
-  for (auto& d : then) deferred_.emplace_back(seq, std::move(d));
-  out.push_back(fx::Persist{seq});
+  out.push_back(fx::Persist{writes_.write(std::move(then))});
 }
 
 JobEffects JobStateMachine::on_stored(uint64_t seq, const Status& status) {
   JobEffects out;
   if (status.ok()) {
-    store_failures_ = 0;
-    release_deferred(out, seq);
+    bool published = false;
+    for (const auto& d : writes_.stored(seq)) {
+      if (std::holds_alternative<Publish>(d)) {
+        if (published) continue;  // one summary per release is enough: it is the latest
+        published = true;
+      }
+      run_deferred(out, d);
+    }
     return out;
   }
-  // A later write is on its way and holds this one's changes too: let it decide.
-  if (seq < next_seq_) return out;
-  ++store_failures_;
-  if (store_failures_ == options_.policy.store_retry.attempts + 1 && !gave_up_on_store_) {
+  const auto failure = writes_.failed(seq);
+  if (failure.superseded) return out;
+  if (failure.give_up) {
     give_up_on_store(out, status);
-  } else if (store_failures_ <= options_.policy.store_retry.attempts) {
+  } else if (failure.failures <= writes_.retry_limit()) {
     event(out, EventType::kWarning, reason::kStoreRetry,
-          "state not stored (" + status.message() + "); retry " + std::to_string(store_failures_) +
-              " of " + std::to_string(options_.policy.store_retry.attempts));
+          "state not stored (" + status.message() + "); retry " + std::to_string(failure.failures) +
+              " of " + std::to_string(writes_.retry_limit()));
   }
-  if (!retry_armed_) {
-    // Doubling backoff, capped: the write is retried as long as the job lives, so the
-    // final state reaches the store once it comes back.
-    auto delay = options_.policy.store_retry.initial;
-    for (int k = 1; k < store_failures_ && delay < options_.policy.store_retry.max; ++k) delay *= 2;
-    delay = std::min(delay, options_.policy.store_retry.max);
-    retry_armed_ = true;
-    out.push_back(fx::StartTimer{delay, JobTimer{JobTimer::Kind::kStoreRetry, ""}});
+  if (failure.retry_in) {
+    out.push_back(fx::StartTimer{*failure.retry_in, JobTimer{JobTimer::Kind::kStoreRetry, ""}});
   }
   return out;
-}
-
-void JobStateMachine::release_deferred(JobEffects& out, uint64_t upto) {
-  // Take the ready ones out first: running one may persist and defer more.
-  std::vector<Deferred> ready;
-  auto it = deferred_.begin();
-  for (; it != deferred_.end() && it->first <= upto; ++it) ready.push_back(std::move(it->second));
-  deferred_.erase(deferred_.begin(), it);
-  bool published = false;
-  for (const auto& d : ready) {
-    if (std::holds_alternative<Publish>(d)) {
-      if (published) continue;  // one summary per release is enough: it is the latest
-      published = true;
-    }
-    run_deferred(out, d);
-  }
 }
 
 void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
@@ -176,12 +160,8 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
 // sent are abandoned (their replicas never ran), exits stay unacknowledged (agents
 // resend them), and the job fails with the reason; its replicas are stopped.
 void JobStateMachine::give_up_on_store(JobEffects& out, const Status& status) {
-  gave_up_on_store_ = true;
-  std::vector<std::pair<uint64_t, Deferred>> kept;
-  for (auto& [seq, d] : deferred_) {
-    if (std::holds_alternative<FinishDeleteIfDone>(d)) kept.emplace_back(seq, std::move(d));
-  }
-  deferred_ = std::move(kept);
+  writes_.keep_only(
+      [](const Deferred& d) { return std::holds_alternative<FinishDeleteIfDone>(d); });
   for (auto& r : replicas()) {
     if (r.state != ReplicaState::kStarting) continue;
     r.state = ReplicaState::kFailed;
@@ -189,7 +169,7 @@ void JobStateMachine::give_up_on_store(JobEffects& out, const Status& status) {
     out.push_back(fx::Release{slot_key(r)});
   }
   const std::string message = "the coordinator could not store the job's state after " +
-                              std::to_string(options_.policy.store_retry.attempts) +
+                              std::to_string(writes_.retry_limit()) +
                               " retries: " + status.message();
   if (!protocol::is_terminal(rec_.status.phase)) {
     finish(out, JobPhase::kFailed, reason::kStoreUnavailable, message, /*kill_all=*/true);
@@ -386,137 +366,6 @@ void JobStateMachine::place_gang_again(JobEffects& out) {
   request_placement(out);
 }
 
-void JobStateMachine::restart(JobEffects& out, std::vector<Deferred>& then, size_t i,
-                              const ExitDecision& d, const std::string& what) {
-  auto& r = replicas()[i];
-  if (d.counts) rec_.status.restarts++;
-  const std::string count = d.counts
-                                ? " (restart " + std::to_string(rec_.status.restarts) + " of " +
-                                      std::to_string(spec_.run_policy.backoff_limit) + ")"
-                                : " (not counted: the launch never ran)";
-  if (d.verdict == Verdict::kRestartReplica) {
-    const std::string message = what + "; restarting it in place" + count;
-    set_phase(JobPhase::kRestarting, reason::kReplicaRestart, message);
-    event(out, EventType::kWarning, reason::kReplicaRestart, message);
-    r.restarts++;
-    new_instance(r);
-    then.push_back(LaunchIfCurrent{i, r.uid});
-    return;
-  }
-  // A launch lost with a crashed coordinator never ran: place it again, free.
-  const char* why = d.counts ? reason::kGangRestart : reason::kRescheduled;
-  const std::string message =
-      what + (d.counts ? "; restarting the whole gang" + count
-                       : "; the launch never ran, placing the gang again (not counted)");
-  set_phase(JobPhase::kRestarting, why, message);
-  event(out, EventType::kWarning, why, message);
-  for (auto& other : replicas()) {
-    other.restarts++;
-    terminate(out, other, "gang restart");
-  }
-  if (none_alive()) place_gang_again(out);
-}
-
-// Replica i's instance has ended (state, exit_code and reason are set); it was
-// Terminating when we had asked it to stop. What must wait for the write goes to `then`.
-void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, size_t i,
-                                 bool was_terminating, int32_t signal, const std::string& detail) {
-  auto& r = replicas()[i];
-  const std::string what = describe_exit(r, signal, detail);
-  const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
-  if (over || was_terminating) {
-    out.push_back(fx::Release{slot_key(r)});
-    // The last old instance of a gang restart is gone: now the new gang may start.
-    if (!over && rec_.status.phase == JobPhase::kRestarting && none_alive()) {
-      place_gang_again(out);
-    }
-    return;
-  }
-  const ExitDecision d = decide_after_exit(spec_, replicas(), i, rec_.status.restarts);
-  switch (d.verdict) {
-    case Verdict::kNone:
-      out.push_back(fx::Release{slot_key(r)});
-      event(out, EventType::kNormal, reason::kReplicaCompleted, what);
-      return;
-    case Verdict::kSucceeded:
-      out.push_back(fx::Release{slot_key(r)});
-      rec_.status.exit_code = r.exit_code;
-      finish(out, JobPhase::kSucceeded, d.reason, d.message);
-      return;
-    case Verdict::kFail:
-      out.push_back(fx::Release{slot_key(r)});
-      rec_.status.exit_code = r.exit_code;
-      finish(out, JobPhase::kFailed, d.reason, d.message.empty() ? what : what + "; " + d.message);
-      return;
-    case Verdict::kRestartReplica:
-      restart(out, then, i, d, what);
-      return;
-    case Verdict::kRestartGang:
-      out.push_back(fx::Release{slot_key(r)});
-      restart(out, then, i, d, what);
-      return;
-  }
-}
-
-JobEffects JobStateMachine::on_exited(const std::string& node,
-                                      const protocol::ReplicaExited& exit) {
-  JobEffects out;
-  auto i = find_uid(exit.uid);
-  if (!i || replicas()[*i].node != node || !protocol::is_alive(replicas()[*i].state)) {
-    // Stale or repeated: nothing to store, let the agent forget it.
-    out.push_back(fx::AckExit{node, i ? replicas()[*i].epoch : 0, exit.uid});
-    return out;
-  }
-  auto& r = replicas()[*i];
-  const bool was_terminating = r.state == ReplicaState::kTerminating;
-  const bool ok = exit.exit_code == 0 && exit.signal == 0;
-  r.state = ok ? ReplicaState::kSucceeded : ReplicaState::kFailed;
-  r.exit_code = exit.exit_code;
-  r.reason = exit.reason.empty() ? (ok ? reason::kCompleted : reason::kError) : exit.reason;
-  std::vector<Deferred> then{AckIfStored{node, r.epoch, exit.uid}};
-  handle_end(out, then, *i, was_terminating, exit.signal, exit.message);
-  then.push_back(FinishDeleteIfDone{});
-  persist(out, std::move(then));
-  return out;
-}
-
-// An instance that ended without a report: its node was lost, or it was missing
-// after a restart or re-registration, or a kill was never answered.
-JobEffects JobStateMachine::end_unreported(size_t i, const std::string& why,
-                                           const std::string& detail) {
-  JobEffects out;
-  std::vector<Deferred> then;
-  auto& r = replicas()[i];
-  const bool was_terminating = r.state == ReplicaState::kTerminating;
-  r.state = ReplicaState::kFailed;
-  r.exit_code.reset();
-  r.reason = why;
-  handle_end(out, then, i, was_terminating, 0, detail);
-  then.push_back(FinishDeleteIfDone{});
-  persist(out, std::move(then));
-  return out;
-}
-
-JobEffects JobStateMachine::on_node_lost(const std::string& node) {
-  JobEffects out;
-  std::vector<Deferred> then;
-  bool any = false;
-  for (size_t i = 0; i < replicas().size(); ++i) {
-    auto& r = replicas()[i];
-    if (r.node != node || !protocol::is_alive(r.state)) continue;
-    any = true;
-    const bool was_terminating = r.state == ReplicaState::kTerminating;
-    r.state = ReplicaState::kFailed;
-    r.exit_code.reset();
-    r.reason = reason::kNodeLost;
-    handle_end(out, then, i, was_terminating, 0, "node " + node + " stopped heartbeating");
-  }
-  if (!any) return out;
-  then.push_back(FinishDeleteIfDone{});
-  persist(out, std::move(then));
-  return out;
-}
-
 void JobStateMachine::mark_up(JobEffects& out, const std::string& why, const std::string& message) {
   if (rec_.status.started_ms == 0) rec_.status.started_ms = now();
   set_phase(JobPhase::kRunning, why, message);
@@ -636,9 +485,8 @@ JobEffects JobStateMachine::on_timer(const JobTimer& timer) {
       complete_delete(out);
       return out;
     case Kind::kStoreRetry:
-      retry_armed_ = false;
       // Deferred work stays queued; this write, when it succeeds, releases it.
-      if (store_failures_ > 0) persist(out);
+      if (writes_.retry_due()) persist(out);
       return out;
   }
   return out;

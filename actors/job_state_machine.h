@@ -40,6 +40,7 @@
 #include "actors/gang_rules.h"
 #include "actors/scheduler.h"
 #include "actors/state_store.h"
+#include "actors/write_barrier.h"
 #include "protocol/messages.h"
 #include "protocol/spec/train_job_spec.h"
 #include "protocol/status.h"
@@ -202,7 +203,6 @@ class JobStateMachine {
   int64_t grace_ms(const ReplicaStatus& r) const;
 
   void persist(JobEffects& out, std::vector<Deferred> then = {});
-  void release_deferred(JobEffects& out, uint64_t upto);
   void run_deferred(JobEffects& out, const Deferred& d);
   void give_up_on_store(JobEffects& out, const Status& status);
 
@@ -236,11 +236,7 @@ class JobStateMachine {
   bool deleting_ = false;
   bool erasing_ = false;                   // EraseRecord sent, on_erased pending
   std::vector<uint64_t> delete_requests_;  // callers waiting for the delete to complete
-  uint64_t next_seq_ = 0;                  // last Persist seq issued
-  std::vector<std::pair<uint64_t, Deferred>> deferred_;  // by seq, ascending
-  int store_failures_ = 0;                               // consecutive failed writes
-  bool retry_armed_ = false;                             // a kStoreRetry timer is pending
-  bool gave_up_on_store_ = false;
+  WriteBarrier<Deferred> writes_;          // what waits for which Persist (write_barrier.h)
 };
 
 }  // namespace cadre::actors
