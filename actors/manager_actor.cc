@@ -226,7 +226,20 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
 }
 
+void remove_node(Self* self, const ClientRef& client, const std::string& name) {
+  self->request(self->state.ctx.registry, self->state.ctx.policy.request_timeout,
+                delete_atom::value, name)
+      .then(
+          [=](const Status& deleted) {
+            if (!deleted.ok()) return self->state.ctx.outbox->client_error(client, deleted);
+            self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
+                                           protocol::DeleteReply{name});
+          },
+          answer_error(self, client, "the node registry"));
+}
+
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
+  if (request.resource == "nodes") return remove_node(self, client, request.name);
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then

@@ -46,6 +46,7 @@ void check_health(caf::stateful_actor<RegistryState>* self) {
       node.state = NodeState::kLost;
       spdlog::error("registry: node={} Lost; its replicas count as failed", name);
       self->send(ctx.manager, node_lost_atom::value, name);
+      self->send(ctx.scheduler, node_lost_atom::value, name);
     }
   }
 }
@@ -139,6 +140,25 @@ void on_heartbeat(Self* self, const std::string& identity, uint64_t epoch,
                                             protocol::encode(protocol::HeartbeatAck{known}));
 }
 
+// `cadre delete node/NAME`: forgets a node that is not Ready. A node still NotReady
+// is declared lost first, so its replicas fail NodeLost and their jobs move on.
+Status delete_node(Self* self, const std::string& name) {
+  auto it = self->state.nodes.find(name);
+  if (it == self->state.nodes.end()) return NotFound("node/" + name + " not found");
+  if (it->second.state == NodeState::kReady) {
+    return FailedPrecondition("node/" + name +
+                              " is Ready (its agent heartbeats); stop the agent first: only "
+                              "NotReady and Lost nodes are deleted");
+  }
+  if (it->second.state == NodeState::kNotReady) {
+    self->send(self->state.ctx.manager, node_lost_atom::value, name);
+  }
+  self->state.nodes.erase(it);
+  self->send(self->state.ctx.scheduler, delete_atom::value, name);
+  spdlog::info("registry: node={} deleted", name);
+  return Status::Ok();
+}
+
 std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
   std::vector<protocol::NodeStatus> out;
   for (const auto& [name, node] : state.nodes) {
@@ -174,6 +194,7 @@ caf::behavior registry(Self* self, ActorContext base) {
         self->delayed_send(self, kTick, tick_atom::value);
       },
       [=](get_atom) { return node_statuses(self->state); },
+      [=](delete_atom, const std::string& name) { return delete_node(self, name); },
   };
 }
 

@@ -12,6 +12,7 @@ void Scheduler::upsert_node(const NodeCapacity& node) {
   state.capacity = node;
   totals_.reset();
   state.schedulable = true;
+  state.lost = false;
   if (state.next_port < node.port_min || state.next_port > node.port_max) {
     state.next_port = node.port_min;
   }
@@ -20,6 +21,22 @@ void Scheduler::upsert_node(const NodeCapacity& node) {
 void Scheduler::set_schedulable(const std::string& node, bool schedulable) {
   auto it = nodes_.find(node);
   if (it != nodes_.end()) it->second.schedulable = schedulable;
+}
+
+void Scheduler::set_lost(const std::string& node) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return;
+  it->second.schedulable = false;
+  it->second.lost = true;
+  totals_.reset();
+}
+
+void Scheduler::remove_node(const std::string& node) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    it = it->second.node == node ? held_.erase(it) : std::next(it);
+  }
+  nodes_.erase(node);
+  totals_.reset();
 }
 
 bool Scheduler::fits_total(const NodeState& n, const spec::ResourceRequest& r) {
@@ -126,11 +143,12 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
 }
 
 std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const {
-  if (nodes_.empty()) return std::nullopt;
   // Sound checks only (never a false "never"): one member larger than every node, or
-  // the gang's total larger than the whole cluster in some resource.
+  // the gang's total larger than the whole cluster in some resource. With no node
+  // that counts (none registered, or all Lost) nothing is known to be impossible.
   const Totals& t = totals();
-  const std::string largest = " (largest of " + std::to_string(nodes_.size()) +
+  if (t.nodes == 0) return std::nullopt;
+  const std::string largest = " (largest of " + std::to_string(t.nodes) +
                               " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
                               " memory=" + spec::format_memory(t.largest_memory) +
                               " gpu=" + std::to_string(t.largest_gpus) + ")";
@@ -143,7 +161,7 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
                                r.memory_bytes <= t.largest_memory && r.gpus <= t.largest_gpus;
     for (auto it = nodes_.begin(); under_largest && it != nodes_.end(); ++it) {
       const auto& node = it->second;
-      if (fits_total(node, r)) {
+      if (!node.lost && fits_total(node, r)) {
         fits_somewhere = true;
         break;
       }
@@ -163,7 +181,7 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
   if (want_cpu > t.total_cpu || want_memory > t.total_memory || want_gpus > t.total_gpus) {
     return "the gang of " + count + " needs cpu=" + spec::format_cpu(want_cpu) +
            " memory=" + spec::format_memory(want_memory) + " gpu=" + std::to_string(want_gpus) +
-           " in total; all " + std::to_string(nodes_.size()) +
+           " in total; all " + std::to_string(t.nodes) +
            " nodes together hold cpu=" + spec::format_cpu(t.total_cpu) +
            " memory=" + spec::format_memory(t.total_memory) +
            " gpu=" + std::to_string(t.total_gpus);
@@ -179,6 +197,8 @@ const Scheduler::Totals& Scheduler::totals() const {
   if (totals_) return *totals_;
   Totals t;
   for (const auto& [name, node] : nodes_) {
+    if (node.lost) continue;
+    ++t.nodes;
     const auto& c = node.capacity;
     t.largest_cpu = std::max(t.largest_cpu, c.cpu_millis);
     t.largest_memory = std::max(t.largest_memory, c.memory_bytes);

@@ -65,6 +65,11 @@ class Scheduler {
   // Adds a node or updates its capacity/epoch; a node is schedulable while Ready.
   void upsert_node(const NodeCapacity& node);
   void set_schedulable(const std::string& node, bool schedulable);
+  // A Lost node holds nothing new and no longer counts toward what could ever fit
+  // (it may never come back); registering again makes it count again.
+  void set_lost(const std::string& node);
+  // Forgets a node (cadre delete node/NAME) and whatever its slots still held.
+  void remove_node(const std::string& node);
   size_t node_count() const { return nodes_.size(); }
 
   // Places every member or none. kNever (with *why set) when no node set, even
@@ -88,6 +93,7 @@ class Scheduler {
   struct NodeState {
     NodeCapacity capacity;
     bool schedulable = true;
+    bool lost = false;  // excluded from Totals until it registers again
     int64_t used_cpu = 0;
     int64_t used_memory = 0;
     std::set<int32_t> used_gpus;
@@ -110,6 +116,7 @@ class Scheduler {
 
   // Cluster-wide largest and total capacities, recomputed after a node changes.
   struct Totals {
+    size_t nodes = 0;  // counted: not Lost
     int64_t largest_cpu = 0, largest_memory = 0, total_cpu = 0, total_memory = 0;
     int32_t largest_gpus = 0, total_gpus = 0;
     int64_t total_ports = 0;

@@ -65,6 +65,15 @@ caf::behavior scheduler(Self* self) {
         self->state.scheduler.upsert_node(node);
         drain(self);
       },
+      // Lost: it no longer counts toward what could ever fit; deleted: forgotten.
+      [=](node_lost_atom, const std::string& node) {
+        self->state.scheduler.set_lost(node);
+        drain(self);
+      },
+      [=](delete_atom, const std::string& node) {
+        self->state.scheduler.remove_node(node);
+        drain(self);
+      },
       [=](node_state_atom, const std::string& node, bool schedulable) {
         self->state.scheduler.set_schedulable(node, schedulable);
         if (schedulable) drain(self);

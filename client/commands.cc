@@ -87,7 +87,9 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 }
 
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref)) return InvalidArgument("only jobs and trainjobs can be deleted");
+  if (!runs_replicas(ref) && ref.type.resource != "nodes") {
+    return InvalidArgument("only jobs, trainjobs and nodes can be deleted");
+  }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");
   }

@@ -164,11 +164,12 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("delete", "Delete a job or trainjob (its replicas are stopped)");
+  auto* cmd = app.add_subcommand(
+      "delete", "Delete a job or trainjob (its replicas are stopped), or a node that is not Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
-      cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->expected(1, 2);
+      cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or node/NAME")->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
@@ -177,8 +178,9 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
             flags, [&](Coordinator& c) { return delete_manifests(c, *file, std::cout); });
       }
       if (args->empty())
-        return usage_error(InvalidArgument("delete needs job/NAME, trainjob/NAME or -f FILE"));
-      auto ref = parse_named_ref(*args, kJobResources);
+        return usage_error(
+            InvalidArgument("delete needs job/NAME, trainjob/NAME, node/NAME or -f FILE"));
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });

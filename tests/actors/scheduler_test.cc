@@ -201,6 +201,40 @@ TEST(Scheduler, UnschedulableNodesGetNothingButStillCountForNever) {
   EXPECT_EQ(place(s, gang("a", 1, request(1000))), Scheduler::Fit::kPlaced);
 }
 
+TEST(Scheduler, LostNodesDoNotCountTowardWhatCouldEverFit) {
+  Scheduler s;
+  s.upsert_node(node("big", 8000));
+  s.upsert_node(node("small", 2000));
+  s.set_lost("big");
+  std::string why;
+  std::vector<Placement> p;
+  EXPECT_EQ(s.place(gang("g", 1, request(4000)), &p, &why), Scheduler::Fit::kNever);
+  EXPECT_NE(why.find("largest of 1 nodes: cpu=2"), std::string::npos) << why;
+  // Registering again makes it count (and hold work) again.
+  s.upsert_node(node("big", 8000, 0, 0, 0, 2));
+  EXPECT_EQ(place(s, gang("g", 1, request(4000))), Scheduler::Fit::kPlaced);
+}
+
+TEST(Scheduler, WhenEveryNodeIsLostNothingIsKnownToBeImpossible) {
+  Scheduler s;
+  s.upsert_node(node("a", 2000));
+  s.set_lost("a");
+  EXPECT_EQ(place(s, gang("g", 1, request(4000))), Scheduler::Fit::kWait);
+}
+
+TEST(Scheduler, RemovedNodeIsForgottenWithWhatItHeld) {
+  Scheduler s;
+  s.upsert_node(node("a", 2000));
+  s.upsert_node(node("b", 2000));
+  s.reserve("old/main-0", "a", request(2000), {}, 0);
+  s.remove_node("a");
+  EXPECT_EQ(s.node_count(), 1u);
+  EXPECT_EQ(s.allocated_on("a").cpu_millis, 0);
+  // Removing the held slot's node removed the hold: its release is harmless.
+  s.release("old/main-0");
+  EXPECT_EQ(place(s, gang("g", 1, request(2000))), Scheduler::Fit::kPlaced);
+}
+
 TEST(Scheduler, ReleaseIsIdempotentAndReserveReplacesAnEarlierHold) {
   Scheduler s;
   s.upsert_node(node("n", 2000, 0, 31000, 31010));

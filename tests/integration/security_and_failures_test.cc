@@ -221,6 +221,38 @@ TEST_F(NodeFailure, KilledAgentBecomesNotReadyThenLostWithinTheTimeouts) {
   EXPECT_EQ(node_state("local-2"), "Ready");
 }
 
+TEST_F(NodeFailure, ALostNodeCanBeDeletedAndNoLongerCountsTowardWhatCouldEverFit) {
+  ASSERT_TRUE(eventually([&] { return node_state("local-1") == "Ready"; }, 5s));
+  auto ready = cadre("delete node/local-2");
+  EXPECT_EQ(ready.exit_code, 1);
+  EXPECT_NE(ready.output.find("node/local-2 is Ready"), std::string::npos) << ready.output;
+  EXPECT_NE(cadre("delete node/nope").output.find("node/nope not found"), std::string::npos);
+
+  ASSERT_EQ(::kill(pid_of("agent-1"), SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return node_state("local-1") == "Lost"; }, 10s));
+  // A pair of workers that each need a whole node fits only if the Lost node counted.
+  const std::string cpus = get_json("nodes local-2")["cpus"].dump();
+  ASSERT_EQ(apply("apiVersion: cadre/v1\nkind: TrainJob\nmetadata: {name: pair}\nspec:\n"
+                  "  replicaSpecs:\n    Worker:\n      replicas: 2\n      template:\n"
+                  "        command: [sleep, '1']\n        resources: {cpu: " +
+                  cpus + "}\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto pair = cadre("get trainjobs pair -o json");
+        return pair.output.find("Unschedulable") != std::string::npos;
+      },
+      5s));
+
+  auto deleted = cadre("delete node/local-1");
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_NE(deleted.output.find("node/local-1 deleted"), std::string::npos);
+  auto nodes = get_json("nodes");
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0]["name"], "local-2");
+}
+
 TEST_F(NodeFailure, JobOnALostNodeFailsAsNodeLost) {
   ASSERT_EQ(apply(shell_job("doomed", "sleep 600")).exit_code, 0);
   ASSERT_TRUE(eventually([&] { return job_phase("doomed") == "Running"; }, 10s));
