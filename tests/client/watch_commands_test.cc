@@ -283,7 +283,17 @@ TEST(DeleteResource, SendsTheTrainJobResourceAndPrintsTheSingularRef) {
   EXPECT_EQ(fake.delete_requests[0].resource, "trainjobs");
   EXPECT_EQ(fake.delete_requests[0].name, "mnist");
   EXPECT_EQ(out.str(), "trainjob/mnist deleted\n");
-  EXPECT_FALSE(delete_resource(fake, *parse_resource_ref({"node/a"}), out).ok());
+}
+
+TEST(DeleteResource, SendsANodeDeleteAndNeedsAName) {
+  FakeCoordinator fake;
+  std::ostringstream out;
+  ASSERT_OK(delete_resource(fake, *parse_resource_ref({"node/gpu-3"}), out));
+  ASSERT_EQ(fake.delete_requests.size(), 1u);
+  EXPECT_EQ(fake.delete_requests[0].resource, "nodes");
+  EXPECT_EQ(fake.delete_requests[0].name, "gpu-3");
+  EXPECT_EQ(out.str(), "node/gpu-3 deleted\n");
+  EXPECT_FALSE(delete_resource(fake, *parse_resource_ref({"nodes"}), out).ok());
 }
 
 TEST(DeleteManifests, DeletesATrainJobByItsKind) {
