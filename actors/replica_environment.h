@@ -16,8 +16,9 @@ namespace cadre::actors {
 struct JobIdentity {
   std::string name;
   std::string ns;
-  std::string token;           // CADRE_JOB_TOKEN: authenticates the job's replicas to each other
-  std::string checkpoint_dir;  // CADRE_CHECKPOINT_DIR; empty: the agent picks a local one
+  std::string token;            // CADRE_JOB_TOKEN: authenticates the job's replicas to each other
+  std::string checkpoint_dir;   // CADRE_CHECKPOINT_DIR; empty: the agent picks a local one
+  std::string checkpoint_root;  // the shared folder checkpoint_dir lies in (LaunchReplica)
 };
 
 // The LaunchReplica for replicas[i]; every replica must have its node address and

@@ -22,6 +22,20 @@ std::string replica_log_path(const std::string& work_dir, const std::string& uid
 
 std::map<std::string, std::string> current_environment() { return environment_map(); }
 
+namespace {
+
+// Whether `path` is `root` or lies below it (both already lexically normal).
+bool inside(const std::filesystem::path& path, const std::filesystem::path& root) {
+  auto p = path.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+    if (r->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *r) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const std::string& work_dir,
                                     const std::map<std::string, std::string>& base_env) {
   if (!is_safe_path_component(msg.uid)) {
@@ -51,7 +65,14 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   } else if (fs::path(msg.working_dir).is_absolute()) {
     spec.working_dir = msg.working_dir;  // the user's folder: must already exist
   } else {
-    spec.working_dir = (replica_dir / msg.working_dir).lexically_normal().string();
+    // Relative: inside the replica folder, which the agent creates. "../.." would
+    // make the agent create (and the replica start in) a folder of its choosing.
+    const fs::path dir = (replica_dir / msg.working_dir).lexically_normal();
+    if (!inside(dir, replica_dir)) {
+      return InvalidArgument("workingDir '" + msg.working_dir.substr(0, 64) +
+                             "' leaves the replica's folder");
+    }
+    spec.working_dir = dir.string();
     spec.create_dirs.push_back(spec.working_dir);
   }
 
@@ -81,9 +102,15 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   if (msg.env.count("CADRE_CHECKPOINT_DIR") == 0) {
     spec.env["CADRE_CHECKPOINT_DIR"] = checkpoint_dir.string();
     spec.create_dirs.push_back(checkpoint_dir.string());
-  } else if (fs::path(msg.env.at("CADRE_CHECKPOINT_DIR")).is_absolute()) {
-    // The coordinator's shared checkpoint root: programs may expect it to exist.
-    spec.create_dirs.push_back(msg.env.at("CADRE_CHECKPOINT_DIR"));
+  } else {
+    // The coordinator's shared checkpoint root: programs may expect it to exist. A
+    // spec may override the variable, but the agent creates only what lies in that
+    // root or its own work dir, never a folder a job merely names.
+    const fs::path dir = fs::path(msg.env.at("CADRE_CHECKPOINT_DIR")).lexically_normal();
+    const bool ours = (!msg.checkpoint_root.empty() &&
+                       inside(dir, fs::path(msg.checkpoint_root).lexically_normal())) ||
+                      inside(dir, fs::path(work_dir).lexically_normal());
+    if (dir.is_absolute() && ours) spec.create_dirs.push_back(dir.string());
   }
   return spec;
 }

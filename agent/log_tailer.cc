@@ -21,7 +21,10 @@ constexpr int64_t kMaxReadPerPoll = 4 << 20;
 // Owns one file descriptor for the duration of a read.
 class FileReader {
  public:
-  explicit FileReader(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  // O_NOFOLLOW: a replica can write its own folder, where its log lives; a symlink
+  // it puts in place of the log must not make the agent read (and relay) another file.
+  explicit FileReader(const std::string& path)
+      : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) {}
   ~FileReader() {
     if (fd_ >= 0) ::close(fd_);
   }

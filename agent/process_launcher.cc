@@ -60,7 +60,8 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
     out.close();
     if (!out) return FailedPrecondition("write(" + path + "): " + std::strerror(errno));
   }
-  Fd log{::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
+  Fd log{
+      ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)};
   if (log.fd < 0) return FailedPrecondition("open(" + spec.log_path + "): " + std::strerror(errno));
   Fd in{::open(options_.stdin_path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) {

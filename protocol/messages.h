@@ -140,8 +140,13 @@ struct LaunchReplica {
   // MPI hostfile text; when set the agent writes it to the replica dir as "hostfile" and
   // points CADRE_HOSTFILE and OMPI_MCA_orte_default_hostfile at it.
   std::string hostfile;
+  // The coordinator's shared checkpoint root: the agent creates CADRE_CHECKPOINT_DIR
+  // before launch only when it lies inside this root or the agent's own work dir, so
+  // a spec that overrides the variable cannot make the agent create folders elsewhere.
+  std::string checkpoint_root;
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
-                     env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile)
+                     env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile,
+                     checkpoint_root)
 };
 
 struct KillReplica {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "protocol/spec/quantity.h"
 #include "protocol/spec/spec_parsers.h"
@@ -17,7 +18,7 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
   if (!name) return field_error("metadata.name", "required");
   if (!is_dns_label(*name)) {
     return field_error("metadata.name",
-                       quoted(*name) +
+                       quote_value(*name) +
                            " must be a DNS label: at most 63 lowercase letters, digits "
                            "or '-', starting and ending with a letter or digit");
   }
@@ -25,7 +26,7 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
   ASSIGN_OR_RETURN(auto ns, reader->string("namespace"));
   if (ns) {
     if (!is_dns_label(*ns)) {
-      return field_error("metadata.namespace", quoted(*ns) + " must be a DNS label");
+      return field_error("metadata.namespace", quote_value(*ns) + " must be a DNS label");
     }
     meta.ns = *ns;
   }
@@ -66,12 +67,12 @@ Status check_env_var(const std::string& path, const std::string& name, const std
                        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
                      });
   if (!valid) {
-    return field_error(path, quoted(name) +
+    return field_error(path, quote_value(name) +
                                  " is not a variable name (letters, digits and '_', not "
                                  "starting with a digit)");
   }
   if (value.find('\0') != std::string::npos) {
-    return field_error(path, "the value of " + quoted(name) + " contains a NUL byte");
+    return field_error(path, "the value of " + quote_value(name) + " contains a NUL byte");
   }
   return Status::Ok();
 }
@@ -119,7 +120,17 @@ Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
   if (args) out.args = *args;
   ASSIGN_OR_RETURN(out.env, parse_env(reader));
   ASSIGN_OR_RETURN(auto dir, reader.string("workingDir"));
-  if (dir) out.working_dir = *dir;
+  if (dir) {
+    // A relative workingDir is a folder inside the replica's own; ".." may not leave it.
+    const auto normal = std::filesystem::path(*dir).lexically_normal();
+    if (normal.is_relative() && !normal.empty() && *normal.begin() == "..") {
+      return field_error(reader.child_path("workingDir"),
+                         quote_value(*dir) +
+                             " leaves the replica's folder (a relative workingDir "
+                             "stays inside it; use an absolute path for another)");
+    }
+    out.working_dir = *dir;
+  }
   ASSIGN_OR_RETURN(auto resources, reader.map("resources"));
   if (resources) {
     ASSIGN_OR_RETURN(out.resources, parse_resources(*resources));

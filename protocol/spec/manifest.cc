@@ -30,7 +30,8 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   ASSIGN_OR_RETURN(auto api, top.string("apiVersion"));
   if (!api) return field_error("apiVersion", "required (" + std::string(kApiVersion) + ")");
   if (*api != kApiVersion) {
-    return field_error("apiVersion", quoted(*api) + " is not supported (use " + kApiVersion + ")");
+    return field_error("apiVersion",
+                       quote_value(*api) + " is not supported (use " + kApiVersion + ")");
   }
   ASSIGN_OR_RETURN(auto kind, top.string("kind"));
   if (!kind) return field_error("kind", "required");
@@ -42,7 +43,7 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   } else if (*kind == "TrainJob") {
     ASSIGN_OR_RETURN(manifest.train_job, parse_train_job(top, manifest.metadata));
   } else {
-    return field_error("kind", quoted(*kind) + " is not supported (supported: Job, TrainJob)");
+    return field_error("kind", quote_value(*kind) + " is not supported (supported: Job, TrainJob)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

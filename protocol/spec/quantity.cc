@@ -32,12 +32,12 @@ Result<int64_t> parse_cpu_millis(const std::string& text) {
   double number = 0;
   std::string suffix;
   if (!split_number(text, &number, &suffix) || (suffix != "" && suffix != "m")) {
-    return InvalidArgument(quoted(text) + " is not a CPU quantity (examples: 2, 0.5, 500m)");
+    return InvalidArgument(quote_value(text) + " is not a CPU quantity (examples: 2, 0.5, 500m)");
   }
   const double millis = suffix == "m" ? number : number * 1000.0;
-  if (millis > 1e12) return InvalidArgument(quoted(text) + " is too large");
+  if (millis > 1e12) return InvalidArgument(quote_value(text) + " is too large");
   if (millis != std::floor(millis)) {
-    return InvalidArgument(quoted(text) + " is finer than 1m (one millicore)");
+    return InvalidArgument(quote_value(text) + " is finer than 1m (one millicore)");
   }
   return static_cast<int64_t>(millis);
 }
@@ -53,11 +53,11 @@ Result<int64_t> parse_memory_bytes(const std::string& text) {
     for (const auto& [name, scale] : kUnits) {
       if (suffix != name) continue;
       const double bytes = number * scale;
-      if (bytes > 9e18) return InvalidArgument(quoted(text) + " is too large");
+      if (bytes > 9e18) return InvalidArgument(quote_value(text) + " is too large");
       return static_cast<int64_t>(std::llround(bytes));
     }
   }
-  return InvalidArgument(quoted(text) +
+  return InvalidArgument(quote_value(text) +
                          " is not a memory quantity (examples: 512Mi, 4Gi, 1G, 1048576)");
 }
 

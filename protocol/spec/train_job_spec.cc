@@ -61,7 +61,7 @@ Status read_enum(YamlReader& reader, const std::string& key, const EnumName<E> (
     }
     allowed += (allowed.empty() ? "" : ", ") + std::string(entry.name);
   }
-  return field_error(reader.child_path(key), quoted(*text) + " is not one of " + allowed);
+  return field_error(reader.child_path(key), quote_value(*text) + " is not one of " + allowed);
 }
 
 // YamlReader::integer, with the offending value in the error: "must be >= 1, got 0".
@@ -211,7 +211,7 @@ Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& run, int32_t total)
   ASSIGN_OR_RETURN(auto queue, reader->string("queue"));
   if (queue) {
     if (!is_dns_label(*queue)) {
-      return field_error(reader->child_path("queue"), quoted(*queue) + " must be a DNS label");
+      return field_error(reader->child_path("queue"), quote_value(*queue) + " must be a DNS label");
     }
     out.queue = *queue;
   }
@@ -245,7 +245,8 @@ Result<SuccessPolicy> parse_success_policy(YamlReader& spec, const TrainJobSpec&
   ASSIGN_OR_RETURN(auto text, spec.string("successPolicy"));
   if (!text || text->empty()) return SuccessPolicy::kDefault;
   if (*text != "AllWorkers") {
-    return field_error(path, quoted(*text) + " is not one of AllWorkers, or empty for the default");
+    return field_error(path,
+                       quote_value(*text) + " is not one of AllWorkers, or empty for the default");
   }
   if (job.find("Worker") == nullptr) return field_error(path, "AllWorkers needs Worker replicas");
   return SuccessPolicy::kAllWorkers;

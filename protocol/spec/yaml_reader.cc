@@ -38,7 +38,8 @@ Result<std::optional<int64_t>> YamlReader::integer(const std::string& key, int64
   if (!child.IsDefined() || child.IsNull()) return std::optional<int64_t>();
   int64_t value = 0;
   if (!child.IsScalar() || !YAML::convert<int64_t>::decode(child, value)) {
-    return error(key, "must be an integer, got " + quoted(child.IsScalar() ? child.Scalar() : ""));
+    return error(key,
+                 "must be an integer, got " + quote_value(child.IsScalar() ? child.Scalar() : ""));
   }
   if (value < min) return error(key, "must be >= " + std::to_string(min));
   if (value > max) return error(key, "must be <= " + std::to_string(max));
@@ -109,7 +110,7 @@ Status YamlReader::only(std::initializer_list<const char*> known) const {
   return Status::Ok();
 }
 
-std::string quoted(const std::string& value) {
+std::string quote_value(const std::string& value) {
   constexpr size_t kShown = 64;
   if (value.size() <= kShown) return "'" + value + "'";
   return "'" + value.substr(0, kShown) + "...' (" + std::to_string(value.size()) + " bytes)";

@@ -59,7 +59,7 @@ class YamlReader {
 
 // A value quoted for an error message: 'value', or its first 64 characters and its
 // size when longer, so a 10 MB field is not echoed back whole.
-std::string quoted(const std::string& value);
+std::string quote_value(const std::string& value);
 
 // DNS-1123 label: lowercase alphanumerics and '-', starting and ending alphanumeric,
 // at most 63 characters (Kubernetes object names).

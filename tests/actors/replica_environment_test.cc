@@ -36,7 +36,7 @@ std::vector<protocol::ReplicaStatus> placed(const spec::TrainJobSpec& s, int nod
   return replicas;
 }
 
-const JobIdentity kJob{"fm", "default", "tok", "/ckpt/default/fm"};
+const JobIdentity kJob{"fm", "default", "tok", "/ckpt/default/fm", "/ckpt"};
 
 TEST(ReplicaEnvironment, EveryReplicaGetsCadreVariablesAndRankOrderedPeers) {
   auto s = train_job({{"Worker", 3}});
@@ -51,6 +51,7 @@ TEST(ReplicaEnvironment, EveryReplicaGetsCadreVariablesAndRankOrderedPeers) {
     EXPECT_EQ(launch.env.at("CADRE_REPLICA_INDEX"), std::to_string(i));
     EXPECT_EQ(launch.env.at("CADRE_PEERS"), "10.0.0.0:31000,10.0.0.1:31001,10.0.0.0:31002");
     EXPECT_EQ(launch.env.at("CADRE_CHECKPOINT_DIR"), "/ckpt/default/fm");
+    EXPECT_EQ(launch.checkpoint_root, "/ckpt");
     EXPECT_EQ(launch.env.at("CADRE_JOB_TOKEN"), "tok");
   }
 }

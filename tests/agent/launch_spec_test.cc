@@ -58,6 +58,7 @@ TEST(MakeLaunchSpec, ListsAssignedGpusInCudaVisibleDevices) {
 TEST(MakeLaunchSpec, KeepsACheckpointDirTheCoordinatorChose) {
   auto msg = sample_launch();
   msg.env["CADRE_CHECKPOINT_DIR"] = "/shared/ckpt";
+  msg.checkpoint_root = "/shared";
   auto spec = make_launch_spec(msg, "/w", {});
   EXPECT_EQ(spec->env.at("CADRE_CHECKPOINT_DIR"), "/shared/ckpt");
   for (const auto& dir : spec->create_dirs) EXPECT_NE(dir, "/w/checkpoints/fmnist");
@@ -74,6 +75,36 @@ TEST(MakeLaunchSpec, PlacesRelativeWorkingDirsInsideTheReplicaDir) {
   msg.working_dir = "/opt/code";
   EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/opt/code");
   EXPECT_EQ(make_launch_spec(msg, "/w", {})->log_path, "/w/replicas/fmnist-main-0-a1/output.log");
+}
+
+TEST(MakeLaunchSpec, RefusesARelativeWorkingDirThatLeavesTheReplicaDir) {
+  auto msg = sample_launch();
+  for (const std::string escape : {"..", "../..", "../../../etc", "a/../../b"}) {
+    msg.working_dir = escape;
+    auto spec = make_launch_spec(msg, "/w", {});
+    ASSERT_FALSE(spec.ok()) << escape;
+    EXPECT_NE(spec.status().message().find("leaves the replica's folder"), std::string::npos);
+  }
+  msg.working_dir = "a/../b";
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/w/replicas/fmnist-main-0-a1/b");
+}
+
+TEST(MakeLaunchSpec, CreatesACheckpointDirOnlyInsideTheSharedRootOrItsWorkDir) {
+  auto msg = sample_launch();
+  msg.checkpoint_root = "/shared";
+  auto created = [&](const std::string& dir) {
+    msg.env["CADRE_CHECKPOINT_DIR"] = dir;
+    auto spec = make_launch_spec(msg, "/w", {});
+    EXPECT_EQ(spec->env.at("CADRE_CHECKPOINT_DIR"), dir) << "the job still sees its value";
+    return std::find(spec->create_dirs.begin(), spec->create_dirs.end(), dir) !=
+           spec->create_dirs.end();
+  };
+  EXPECT_TRUE(created("/shared/default/fmnist"));
+  EXPECT_TRUE(created("/w/mine"));
+  EXPECT_FALSE(created("/etc/cron.d/evil"));
+  EXPECT_FALSE(created("/shared/../etc"));
+  EXPECT_FALSE(created("/sharedother/x"));
+  EXPECT_FALSE(created("relative/dir"));
 }
 
 TEST(MakeLaunchSpec, RefusesUidsAndJobsThatAreNotPlainFolderNames) {

@@ -110,6 +110,18 @@ TEST_F(LogFileTest, ReadLogRangeClampsTheRequestedSize) {
   EXPECT_EQ(read_log_range(path_, 0, -5)->data.size(), 0u);
 }
 
+TEST_F(LogFileTest, ALogReplacedByASymlinkIsNotFollowed) {
+  const auto secret = (dir_ / "secret").string();
+  std::ofstream(secret) << "root:password-hash\n";
+  std::filesystem::create_symlink(secret, path_);
+  auto range = read_log_range(path_, 0, 1 << 20);
+  ASSERT_FALSE(range.ok()) << "read through the link: " << range->data;
+  EXPECT_EQ(range.status().code(), StatusCode::kNotFound);
+  LogTailer tailer(path_, 0);
+  std::ofstream(secret, std::ios::app) << "accuracy=0.99\n";
+  EXPECT_TRUE(tailer.poll(1).empty()) << "metrics read through the link";
+}
+
 TEST_F(LogFileTest, ReadLogRangeOfAMissingFileIsNotFound) {
   auto missing = read_log_range((dir_ / "nope.log").string(), 0, 10);
   ASSERT_FALSE(missing.ok());

@@ -74,6 +74,15 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(with("cadre/v1", "v1")).rfind("apiVersion:", 0), 0u);
 }
 
+TEST(JobSpec, ARelativeWorkingDirMayNotLeaveTheReplicaFolder) {
+  for (const std::string dir : {"..", "../../..", "a/../../b"}) {
+    const std::string manifest = with("workingDir: /tmp", "workingDir: '" + dir + "'");
+    EXPECT_EQ(error_of(manifest).rfind("spec.template.workingDir: '" + dir + "' leaves", 0), 0u)
+        << error_of(manifest);
+  }
+  EXPECT_EQ(error_of(with("workingDir: /tmp", "workingDir: src/../build")), "");
+}
+
 TEST(JobSpec, RejectsNonYamlAndNonMaps) {
   EXPECT_NE(error_of("{{{").find("not valid YAML"), std::string::npos);
   EXPECT_EQ(error_of(""), "manifest is empty");
