@@ -77,6 +77,9 @@ class MpirunThroughCadreRsh : public ::testing::Test {
             {"OMPI_MCA_orte_leave_session_attached", "1"},
             {"OMPI_MCA_orte_keep_fqdn_hostnames", "1"},
             {"OMPI_MCA_hwloc_base_binding_policy", "none"},
+            // As Cadre's launchers have it (actors/replica_environment.cc): orted
+            // otherwise segfaults now and then in hwloc_shmem_topology_write.
+            {"OMPI_MCA_rtc_hwloc_vmhole", "none"},
             {"OMPI_ALLOW_RUN_AS_ROOT", "1"},
             {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"},
             {"CADRE_RSH_CONNECT_TIMEOUT_S", "5"},
