@@ -48,6 +48,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   ASSIGN_OR_RETURN(auto link, CoordinatorLink::Create(options.link));
   ProcessLauncherOptions launcher_options;
   launcher_options.groups = watchdog.get();
+  launcher_options.sandbox = options.sandbox;
   ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(launcher_options));
   return std::unique_ptr<Agent>(
       new Agent(options, std::move(watchdog), std::move(link), std::move(launcher)));

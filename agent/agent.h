@@ -49,6 +49,7 @@ struct AgentOptions {
   CoordinatorLinkOptions link;
   milliseconds shutdown_grace{5000};  // SIGTERM..SIGKILL for replicas when the agent stops
   AgentTimings timings;
+  ReplicaSandbox sandbox;  // how replicas are confined (agent/replica_sandbox.h)
 };
 
 class Agent {

@@ -68,6 +68,22 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
   app.add_option("--port-range", c.port_range,
                  "Ports MIN-MAX the coordinator may assign to replicas here, one each")
       ->capture_default_str();
+  app.add_option("--run-as", c.run_as,
+                 "User replicas run as when the agent runs as root (name or uid)")
+      ->capture_default_str();
+  app.add_flag("--allow-root-replicas", c.allow_root_replicas,
+               "Let --run-as name root (replicas then hold every privilege of the node)");
+  app.add_option("--cgroups", c.cgroups,
+                 "One cgroup per replica enforcing memory, CPU weight and pids: auto (when "
+                 "available), required, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "required", "off"}));
+  app.add_option("--replica-pids-max", c.replica_pids_max,
+                 "Processes and threads one replica may have at once (its pids cgroup)")
+      ->capture_default_str();
+  app.add_option("--replica-open-files", c.replica_open_files,
+                 "Open files per replica process (RLIMIT_NOFILE)")
+      ->capture_default_str();
 }
 
 // "MIN-MAX", with 1024 <= MIN <= MAX <= 65535: no privileged ports.
@@ -134,6 +150,18 @@ Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
                            std::to_string(c.shutdown_grace_s) + "' (must be >= 0)");
   }
   RETURN_IF_ERROR(parse_port_range(c.port_range, c.port_min, c.port_max));
+  if (c.replica_pids_max < 1 || c.replica_open_files < 16) {
+    return InvalidArgument("--replica-pids-max must be >= 1 and --replica-open-files >= 16 (got " +
+                           std::to_string(c.replica_pids_max) + ", " +
+                           std::to_string(c.replica_open_files) + ")");
+  }
+  c.sandbox.run_as = c.run_as;
+  c.sandbox.allow_root = c.allow_root_replicas;
+  c.sandbox.cgroups = c.cgroups == "required" ? CgroupMode::kRequired
+                      : c.cgroups == "off"    ? CgroupMode::kOff
+                                              : CgroupMode::kAuto;
+  c.sandbox.pids_max = c.replica_pids_max;
+  c.sandbox.max_open_files = static_cast<rlim_t>(c.replica_open_files);
   if (c.coordinator.rfind("tcp://", 0) != 0 && c.coordinator.rfind("ipc://", 0) != 0) {
     return InvalidArgument("--coordinator: invalid value '" + c.coordinator +
                            "' (expected tcp://HOST:PORT)");

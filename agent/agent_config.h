@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/replica_sandbox.h"
 #include "agent/resource_discovery.h"
 #include "protocol/limits.h"
 #include "protocol/status.h"
@@ -31,11 +32,17 @@ struct AgentConfig {
   std::string log_level = "info";                                 // --log-level
   double shutdown_grace_s = 5;                                    // --shutdown-grace
   std::string port_range = "30000-32767";                         // --port-range MIN-MAX
+  std::string run_as = "cadre-run";                               // --run-as
+  bool allow_root_replicas = false;                               // --allow-root-replicas
+  std::string cgroups = "auto";                                   // --cgroups auto|required|off
+  int64_t replica_pids_max = 4096;                                // --replica-pids-max
+  int64_t replica_open_files = 65536;                             // --replica-open-files
 
   // Resolved from the strings above by parse_agent_config.
   ResourceRequest resources;
   int32_t port_min = 0;  // from --port-range
   int32_t port_max = 0;
+  SandboxOptions sandbox;  // from --run-as, --allow-root-replicas, --cgroups, --replica-*
 };
 
 // Outcome of reading the command line: a config to run with, or a request to exit

@@ -1,6 +1,7 @@
 #include "agent/child_exec.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -42,7 +43,21 @@ std::string describe(const ChildFailure& failure, const ChildExec& exec,
     case ChildStage::kChdir:
       return "chdir(" + std::string(exec.working_dir) + "): " + error;
     case ChildStage::kExec:
+      if (failure.error == EACCES && exec.change_user) {
+        return "execvp(" + std::string(exec.argv[0]) + "): " + error + " (as uid " +
+               std::to_string(exec.uid) +
+               ": not found, or the program or a folder on its PATH is not accessible to the "
+               "replica's user)";
+      }
       return "execvp(" + std::string(exec.argv[0]) + "): " + error;
+    case ChildStage::kCgroup:
+      return "joining the replica's cgroup: " + error;
+    case ChildStage::kRlimit:
+      return "setrlimit: " + error;
+    case ChildStage::kSetuid:
+      return "switching to uid " + std::to_string(exec.uid) + ": " + error;
+    case ChildStage::kNoNewPrivs:
+      return "prctl(PR_SET_NO_NEW_PRIVS): " + error;
   }
   return "exec: " + error;
 }
@@ -67,6 +82,18 @@ ExecArrays::ExecArrays(const std::vector<std::string>& argv, std::vector<std::st
 
   if (::setpgid(0, 0) != 0) fail_child(exec.status_fd, ChildStage::kSetpgid);
 
+  // Into the cgroups before anything of the program runs, so every process it
+  // starts is limited and killable with it.
+  for (int i = 0; i < exec.cgroup_fd_count; ++i) {
+    if (::write(exec.cgroup_fds[i], "0", 1) != 1) fail_child(exec.status_fd, ChildStage::kCgroup);
+  }
+  for (int i = 0; i < exec.rlimit_count; ++i) {
+    const struct rlimit limit { exec.rlimits[i].value, exec.rlimits[i].value };
+    if (::setrlimit(exec.rlimits[i].resource, &limit) != 0) {
+      fail_child(exec.status_fd, ChildStage::kRlimit);
+    }
+  }
+
   // The parent blocks or handles some signals and ignores SIGPIPE; a program starts
   // from the defaults.
   sigset_t none;
@@ -85,6 +112,18 @@ ExecArrays::ExecArrays(const std::vector<std::string>& argv, std::vector<std::st
     const long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
     for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  if (exec.change_user) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(exec.gid) != 0 || ::setuid(exec.uid) != 0) {
+      fail_child(exec.status_fd, ChildStage::kSetuid);
+    }
+    // Changing credentials clears the parent-death signal; set it again.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != exec.parent_pid) ::_exit(127);
+  }
+  if (exec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    fail_child(exec.status_fd, ChildStage::kNoNewPrivs);
+  }
+  // After the switch, so the folder is entered with the replica's own rights.
   if (exec.working_dir != nullptr && ::chdir(exec.working_dir) != 0) {
     fail_child(exec.status_fd, ChildStage::kChdir);
   }

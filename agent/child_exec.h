@@ -11,6 +11,7 @@
 // exec succeeded.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <string>
@@ -22,7 +23,22 @@
 namespace cadre::agent {
 
 // Which step of the child's set-up failed; sent to the parent with errno.
-enum class ChildStage : int { kSetpgid = 1, kStdio, kChdir, kExec };
+enum class ChildStage : int {
+  kSetpgid = 1,
+  kStdio,
+  kChdir,
+  kExec,
+  kCgroup,
+  kRlimit,
+  kSetuid,
+  kNoNewPrivs
+};
+
+// One resource limit (soft and hard) the child sets on itself.
+struct ChildRlimit {
+  int resource = 0;  // RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE, ...
+  rlim_t value = 0;
+};
 
 // argv and envp as execvp wants them, built before fork so the child allocates
 // nothing. argv points into the caller's strings, which must outlive this; the
@@ -59,13 +75,26 @@ struct ChildExec {
   // From ExecArrays. argv[0] is searched in envp's PATH.
   char* const* argv = nullptr;
   char* const* envp = nullptr;
+  // cgroup.procs files the child joins by writing "0" (agent/replica_cgroups.h).
+  const int* cgroup_fds = nullptr;
+  int cgroup_fd_count = 0;
+  const ChildRlimit* rlimits = nullptr;
+  int rlimit_count = 0;
+  // When set: supplementary groups dropped, then setgid(gid), setuid(uid). A root
+  // agent's replica loses every capability with it.
+  bool change_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // PR_SET_NO_NEW_PRIVS: no setuid binary or file capability can raise the program.
+  bool no_new_privs = false;
 };
 
 // Runs in the child after fork; async-signal-safe. Ties the child's life to the
 // forking thread (PR_SET_PDEATHSIG, SIGKILL), makes it lead its own process group,
-// restores the default signal mask and dispositions, puts the three fds on stdio,
-// marks every other fd close-on-exec, changes folder and execs. On a failure it
-// writes the stage and errno to status_fd and exits 127.
+// joins its cgroups, sets its rlimits, restores the default signal mask and
+// dispositions, puts the three fds on stdio, marks every other fd close-on-exec,
+// drops to its user, sets no_new_privs, changes folder (as that user) and execs. On
+// a failure it writes the stage and errno to status_fd and exits 127.
 [[noreturn]] void exec_child(const ChildExec& exec);
 
 // Forks a child that runs exec_child(exec). The parent also puts the child in its

@@ -17,7 +17,7 @@ bool is_safe_path_component(const std::string& name) {
 }
 
 std::string replica_log_path(const std::string& work_dir, const std::string& uid) {
-  return (std::filesystem::path(work_dir) / "replicas" / uid / "output.log").string();
+  return (std::filesystem::path(work_dir) / "logs" / (uid + ".log")).string();
 }
 
 std::map<std::string, std::string> current_environment() { return environment_map(); }
@@ -59,6 +59,8 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   spec.replica_dir = replica_dir.string();
   spec.log_path = replica_log_path(work_dir, msg.uid);
   spec.create_dirs.push_back(spec.replica_dir);
+  spec.memory_bytes = msg.memory_bytes;
+  spec.cpu_millis = msg.cpu_millis;
 
   if (msg.working_dir.empty()) {
     spec.working_dir = spec.replica_dir;

@@ -22,6 +22,8 @@ struct LaunchSpec {
   std::string log_path;                      // stdout and stderr are appended here
   std::vector<std::string> create_dirs;      // folders to create before starting
   std::map<std::string, std::string> files;  // path -> contents, written before starting
+  int64_t memory_bytes = 0;                  // the request: the replica's cgroup memory limit
+  int64_t cpu_millis = 0;                    // the request: the replica's cgroup CPU weight
 };
 
 // True for names safe to use as one path component: [A-Za-z0-9_.-], not "." or "..",
@@ -29,7 +31,7 @@ struct LaunchSpec {
 // (a '/' above all) is refused rather than escaped.
 bool is_safe_path_component(const std::string& name);
 
-// <work-dir>/replicas/<uid>/output.log
+// <work-dir>/logs/<uid>.log: outside the replica's folder, in one it cannot write
 std::string replica_log_path(const std::string& work_dir, const std::string& uid);
 
 // The agent's own environment as a map (PATH, HOME, ...).

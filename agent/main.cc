@@ -66,6 +66,13 @@ int main(int argc, char** argv) {
   options.shutdown_grace =
       std::chrono::milliseconds(static_cast<int64_t>(config.shutdown_grace_s * 1000));
 
+  auto sandbox = make_replica_sandbox(config.sandbox);
+  if (!sandbox.ok()) {
+    std::fprintf(stderr, "cadre-agent: %s\n", sandbox.status().message().c_str());
+    return 2;
+  }
+  options.sandbox = std::move(*sandbox);
+
   install_signal_handlers();
   auto agent = Agent::Create(options);
   if (!agent.ok()) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "agent/child_exec.h"
+#include "protocol/states.h"
 
 namespace cadre::agent {
 namespace {
@@ -30,6 +31,12 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
+struct Fds {
+  std::vector<int> fds;
+  ~Fds() {
+    for (int fd : fds) ::close(fd);
+  }
+};
 
 }  // namespace
 
@@ -41,18 +48,42 @@ Result<std::unique_ptr<ProcessLauncher>> ProcessLauncher::Create(
 ProcessLauncher::~ProcessLauncher() {
   for (auto& [uid, child] : children_) {
     if (options_.groups != nullptr) options_.groups->remove(child.pid);
-    ::kill(-child.pid, SIGKILL);
+    kill_everything(uid, child.pid);
     ::waitpid(child.pid, nullptr, 0);
+    if (options_.sandbox.cgroups) options_.sandbox.cgroups->remove(uid);
   }
 }
 
-Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
-  if (spec.argv.empty()) return InvalidArgument("replica " + spec.uid + " has an empty command");
-  if (is_running(spec.uid)) return AlreadyExists("replica " + spec.uid + " is already running");
+void ProcessLauncher::kill_everything(const std::string& uid, pid_t pgid) {
+  ::kill(-pgid, SIGKILL);
+  // A process that left the group (setsid) is still in the replica's cgroup.
+  if (options_.sandbox.cgroups) options_.sandbox.cgroups->kill_all(uid);
+}
+
+Status ProcessLauncher::prepare_files(const LaunchSpec& spec) {
+  namespace fs = std::filesystem;
+  const std::optional<RunAs>& user = options_.sandbox.run_as;
+  // The replica owns what is made for it: every folder from its replica folder down
+  // to a working dir, and the leaf of anything else (its checkpoint folder), never
+  // the shared folders above.
+  auto own = [&](const fs::path& path) -> Status {
+    if (!user || ::lchown(path.c_str(), user->uid, user->gid) == 0) return Status::Ok();
+    return FailedPrecondition("chown(" + path.string() + ", " + user->user +
+                              "): " + std::strerror(errno));
+  };
+  const fs::path replica_dir(spec.replica_dir);
   for (const auto& dir : spec.create_dirs) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    fs::create_directories(dir, ec);
     if (ec) return FailedPrecondition("mkdir(" + dir + "): " + ec.message());
+    fs::path path(dir);
+    RETURN_IF_ERROR(own(path));
+    const auto relative = path.lexically_relative(replica_dir);
+    if (!relative.empty() && *relative.begin() != "..") {
+      for (fs::path p = path; p != replica_dir && p.has_parent_path(); p = p.parent_path()) {
+        RETURN_IF_ERROR(own(p));
+      }
+    }
   }
   for (const auto& [path, contents] : spec.files) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -60,12 +91,30 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
     out.close();
     if (!out) return FailedPrecondition("write(" + path + "): " + std::strerror(errno));
   }
+  // Logs live in a folder only the agent writes, so a replica cannot swap its log
+  // for a symlink to a file the agent would then serve.
+  std::error_code ec;
+  fs::create_directories(fs::path(spec.log_path).parent_path(), ec);
+  if (ec) return FailedPrecondition("mkdir(" + spec.log_path + "): " + ec.message());
+  return Status::Ok();
+}
+
+Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
+  if (spec.argv.empty()) return InvalidArgument("replica " + spec.uid + " has an empty command");
+  if (is_running(spec.uid)) return AlreadyExists("replica " + spec.uid + " is already running");
+  RETURN_IF_ERROR(prepare_files(spec));
   Fd log{
       ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)};
   if (log.fd < 0) return FailedPrecondition("open(" + spec.log_path + "): " + std::strerror(errno));
   Fd in{::open(options_.stdin_path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) {
     return FailedPrecondition("open(" + options_.stdin_path + "): " + std::strerror(errno));
+  }
+  const ReplicaSandbox& sandbox = options_.sandbox;
+  Fds cgroup_procs;  // the child joins through these; closed once it has exec'd
+  if (sandbox.cgroups) {
+    const CgroupLimits limits{spec.memory_bytes, spec.cpu_millis, sandbox.pids_max};
+    ASSIGN_OR_RETURN(cgroup_procs.fds, sandbox.cgroups->create(spec.uid, limits));
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -86,7 +135,19 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   exec.working_dir = spec.working_dir.c_str();
   exec.argv = arrays.argv();
   exec.envp = arrays.envp();
-  ASSIGN_OR_RETURN(const pid_t pid, fork_child(exec));
+  exec.cgroup_fds = cgroup_procs.fds.data();
+  exec.cgroup_fd_count = static_cast<int>(cgroup_procs.fds.size());
+  exec.rlimits = sandbox.rlimits.data();
+  exec.rlimit_count = static_cast<int>(sandbox.rlimits.size());
+  exec.no_new_privs = sandbox.no_new_privs;
+  if (sandbox.run_as) {
+    exec.change_user = true;
+    exec.uid = sandbox.run_as->uid;
+    exec.gid = sandbox.run_as->gid;
+  }
+  auto forked = fork_child(exec);
+  if (!forked.ok() && sandbox.cgroups) sandbox.cgroups->remove(spec.uid);
+  ASSIGN_OR_RETURN(const pid_t pid, std::move(forked));
   ::close(write_end.fd);
   write_end.fd = -1;
   // Listed before launch() returns, so the agent never has a replica the lease
@@ -96,8 +157,9 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   const Status exec_status = await_exec(read_end.fd, exec, spec.log_path);
   if (!exec_status.ok() || !listed.ok()) {
     if (options_.groups != nullptr && listed.ok()) options_.groups->remove(pid);
-    ::kill(-pid, SIGKILL);
+    kill_everything(spec.uid, pid);
     ::waitpid(pid, nullptr, 0);
+    if (sandbox.cgroups) sandbox.cgroups->remove(spec.uid);
     return !exec_status.ok() ? exec_status : listed;
   }
   children_[spec.uid] = Child{pid, spec.job, false, std::nullopt};
@@ -145,13 +207,14 @@ Status ProcessLauncher::kill_now(const std::string& uid) {
     return Internal("kill(-" + std::to_string(it->second.pid) +
                     ", SIGKILL): " + std::strerror(errno));
   }
+  if (options_.sandbox.cgroups) options_.sandbox.cgroups->kill_all(uid);
   return Status::Ok();
 }
 
 void ProcessLauncher::escalate(SteadyClock::time_point now) {
   for (auto& [uid, child] : children_) {
     if (child.kill_deadline && now >= *child.kill_deadline) {
-      ::kill(-child.pid, SIGKILL);
+      kill_everything(uid, child.pid);
       child.kill_deadline.reset();  // once is enough; reap() collects it
     }
   }
@@ -159,6 +222,7 @@ void ProcessLauncher::escalate(SteadyClock::time_point now) {
 
 std::vector<ProcessExit> ProcessLauncher::reap() {
   std::vector<ProcessExit> exits;
+  if (options_.sandbox.cgroups) options_.sandbox.cgroups->retry_removals();
   for (auto it = children_.begin(); it != children_.end();) {
     const pid_t pid = it->second.pid;
     // Look without reaping first: until the leader is reaped its pid, and so the
@@ -174,7 +238,7 @@ std::vector<ProcessExit> ProcessLauncher::reap() {
     int status = 0;
     pid_t done = -1;  // stays -1 when someone else reaped it (ECHILD): the pid may be reused
     if (peeked == 0) {
-      ::kill(-pid, SIGKILL);  // what the main process left behind dies with it
+      kill_everything(it->first, pid);  // what the main process left behind dies with it
       do {
         done = ::waitpid(pid, &status, 0);  // exited already: does not block
       } while (done < 0 && errno == EINTR);
@@ -193,12 +257,17 @@ std::vector<ProcessExit> ProcessLauncher::reap() {
       exit.exit_code = 128 + SIGKILL;  // ECHILD: someone else reaped it; assume the worst
       exit.signal = SIGKILL;
     }
+    const std::shared_ptr<ReplicaCgroups>& cgroups = options_.sandbox.cgroups;
+    const bool oom = cgroups && exit.exit_code != 0 && cgroups->oom_killed(exit.uid);
+    if (cgroups) cgroups->remove(exit.uid);
     if (it->second.kill_requested) {
-      exit.reason = "Killed";
+      exit.reason = protocol::reason::kKilled;
+    } else if (oom) {
+      exit.reason = protocol::reason::kOOMKilled;
     } else if (exit.signal != 0) {
-      exit.reason = "Signaled";
+      exit.reason = protocol::reason::kSignaled;
     } else {
-      exit.reason = exit.exit_code == 0 ? "Completed" : "Error";
+      exit.reason = exit.exit_code == 0 ? protocol::reason::kCompleted : protocol::reason::kError;
     }
     exits.push_back(std::move(exit));
     it = children_.erase(it);

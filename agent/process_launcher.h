@@ -1,8 +1,9 @@
 // Starts replicas as child processes, signals them, and reaps them. Knows nothing
 // of the wire: the agent turns its results into protocol messages.
 //
-// Each replica leads its own process group (setpgid), so a kill reaches every
-// process it forked, and carries PR_SET_PDEATHSIG(SIGKILL): when the agent dies,
+// Each replica leads its own process group (setpgid) and, where cgroups are
+// available, has its own cgroup, so a kill reaches every process it forked (even
+// one that called setsid), and carries PR_SET_PDEATHSIG(SIGKILL): when the agent dies,
 // its replicas die with it. The coordinator counts a lost agent's replicas as
 // failed and starts them again elsewhere; an orphan left running would be a
 // duplicate rank writing the same checkpoints.
@@ -23,6 +24,7 @@
 
 #include "agent/launch_spec.h"
 #include "agent/process_group_table.h"
+#include "agent/replica_sandbox.h"
 #include "protocol/status.h"
 
 namespace cadre::agent {
@@ -34,9 +36,11 @@ struct ProcessExit {
   std::string uid;
   std::string job;
   pid_t pid = 0;
-  int exit_code = 0;   // exit status, or 128+signal when a signal ended it
-  int signal = 0;      // the terminating signal, 0 for a normal exit
-  std::string reason;  // "Completed", "Error", "Killed" (we were asked to stop it), "Signaled"
+  int exit_code = 0;  // exit status, or 128+signal when a signal ended it
+  int signal = 0;     // the terminating signal, 0 for a normal exit
+  // "Completed", "Error", "Killed" (we were asked to stop it), "OOMKilled" (its cgroup
+  // hit the memory limit), "Signaled"
+  std::string reason;
 };
 
 struct ProcessLauncherOptions {
@@ -45,6 +49,8 @@ struct ProcessLauncherOptions {
   // Told of every replica's group from its start until just before it is reaped
   // (the lease watchdog). Not owned; must outlive the launcher. nullptr: nobody.
   ProcessGroupTable* groups = nullptr;
+  // User, rlimits and cgroups of every replica (agent/replica_sandbox.h).
+  ReplicaSandbox sandbox;
 };
 
 class ProcessLauncher {
@@ -88,6 +94,10 @@ class ProcessLauncher {
   };
 
   explicit ProcessLauncher(ProcessLauncherOptions options) : options_(std::move(options)) {}
+  // Creates the spec's folders and files, owned by the replica's user.
+  Status prepare_files(const LaunchSpec& spec);
+  // SIGKILL to the replica's group and every process in its cgroup.
+  void kill_everything(const std::string& uid, pid_t pgid);
 
   ProcessLauncherOptions options_;
   std::map<std::string, Child> children_;  // by uid

@@ -1,7 +1,9 @@
 #include "client/local_cluster.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -232,6 +234,46 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   return wait_for_ready_nodes(layout, options, *config, started);
 }
 
+// Whether the user (uid, gid) may traverse every folder down to `path` (so a replica
+// running as that user can start in, or run programs from, it).
+bool reachable_by(uid_t uid, gid_t gid, const fs::path& path) {
+  fs::path walked;
+  for (const auto& part : fs::absolute(path).lexically_normal()) {
+    walked /= part;
+    struct stat st {};
+    if (::stat(walked.c_str(), &st) != 0) return false;
+    if (!S_ISDIR(st.st_mode)) continue;
+    const bool ok = (st.st_uid == uid && (st.st_mode & S_IXUSR)) ||
+                    (st.st_gid == gid && (st.st_mode & S_IXGRP)) || (st.st_mode & S_IXOTH);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A root `local up` runs replicas as cadre-run when that can work here; the
+// embedded cluster is a developer's own machine, so otherwise it says why it falls
+// back to root rather than failing every replica with a permission error.
+std::string choose_run_as(const LocalLayout& layout, std::ostream& out) {
+  if (::geteuid() != 0) return "";
+  const char* user = "cadre-run";
+  const struct passwd* entry = ::getpwnam(user);
+  std::string why;
+  if (entry == nullptr) {
+    why = "there is no user cadre-run (scripts/setup-deps.sh creates it)";
+  } else {
+    auto bin = find_sibling_binary("cadre-agent");
+    for (const std::string& dir :
+         {layout.root, bin.ok() ? fs::path(*bin).parent_path().string() : std::string("/")}) {
+      if (why.empty() && !reachable_by(entry->pw_uid, entry->pw_gid, dir)) {
+        why = "cadre-run cannot reach " + dir;
+      }
+    }
+  }
+  if (why.empty()) return user;
+  out << "note: replicas run as root: " << why << "; pass --run-as USER to choose\n";
+  return "root";
+}
+
 // Agents left running by an earlier cluster whose coordinator is gone would
 // register twice under the same names; stop them first.
 void stop_leftover_agents(const LocalLayout& layout, std::ostream& out) {
@@ -260,9 +302,11 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
   RETURN_IF_ERROR(ensure_keys(layout));
   stop_leftover_agents(layout, out);
 
+  LocalUpOptions resolved = options;
+  if (resolved.run_as.empty()) resolved.run_as = choose_run_as(layout, out);
   std::vector<Started> started;
   ClientConfig config;
-  Status status = start_cluster(layout, options, started, &config);
+  Status status = start_cluster(layout, resolved, started, &config);
   if (!status.ok()) {
     stop_started(layout, started);
     return status;

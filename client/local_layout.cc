@@ -63,6 +63,10 @@ std::vector<std::string> agent_command(const std::string& binary, const LocalLay
     argv.insert(argv.end(), {"--cpus", cpus});
   }
   argv.insert(argv.end(), {"--gpus", std::to_string(options.gpus_per_agent)});
+  if (!options.run_as.empty()) {
+    argv.insert(argv.end(), {"--run-as", options.run_as});
+    if (options.run_as == "root" || options.run_as == "0") argv.push_back("--allow-root-replicas");
+  }
   return argv;
 }
 

@@ -51,6 +51,10 @@ struct LocalUpOptions {
   std::optional<double> cpus_per_agent;  // default: what the agent detects
   int gpus_per_agent = 0;                // 0 keeps local clusters deterministic on GPU hosts
   double timeout_seconds = 15;           // for each start-up step
+  // User the agents run replicas as when `local up` runs as root. Empty: cadre-run
+  // when it exists and can reach the cluster folder and Cadre's programs, else root
+  // (said so on the terminal). "root" runs them as root on purpose.
+  std::string run_as;
 };
 
 std::vector<std::string> coordinator_command(const std::string& binary, const LocalLayout& layout,

@@ -214,6 +214,9 @@ void add_local(CLI::App& app, Action* action) {
   up->add_option("--cpus-per-agent", *cpus, "CPU cores each agent offers (default: detected)");
   up->add_option("--gpus-per-agent", options->gpus_per_agent, "GPUs each agent offers")
       ->capture_default_str();
+  up->add_option("--run-as", options->run_as,
+                 "User replicas run as when run as root (default: cadre-run if it can reach the "
+                 "cluster folder, else root)");
   up->callback([=] {
     *action = [=]() -> Outcome {
       LocalUpOptions run = *options;

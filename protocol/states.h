@@ -130,6 +130,8 @@ inline constexpr const char* kLeaseExpired = "LeaseExpired";
 inline constexpr const char* kPortInUse = "PortInUse";
 // Replica exit reasons the agent reports about the program or its launch.
 inline constexpr const char* kKilled = "Killed";
+inline constexpr const char* kOOMKilled = "OOMKilled";  // over its memory request (cgroup)
+inline constexpr const char* kSignaled = "Signaled";
 inline constexpr const char* kLaunchFailed = "LaunchFailed";
 }  // namespace reason
 

@@ -27,6 +27,13 @@ else
   SUDO=
 fi
 
+# Agents running as root start replicas as this unprivileged user (docs/agent.md).
+if ! getent passwd cadre-run >/dev/null; then
+  echo "setup-deps: creating the system user cadre-run (replicas run as it)"
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    cadre-run
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

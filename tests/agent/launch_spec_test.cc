@@ -74,7 +74,7 @@ TEST(MakeLaunchSpec, PlacesRelativeWorkingDirsInsideTheReplicaDir) {
   EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/w/replicas/fmnist-main-0-a1/src");
   msg.working_dir = "/opt/code";
   EXPECT_EQ(make_launch_spec(msg, "/w", {})->working_dir, "/opt/code");
-  EXPECT_EQ(make_launch_spec(msg, "/w", {})->log_path, "/w/replicas/fmnist-main-0-a1/output.log");
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->log_path, "/w/logs/fmnist-main-0-a1.log");
 }
 
 TEST(MakeLaunchSpec, RefusesARelativeWorkingDirThatLeavesTheReplicaDir) {

@@ -91,7 +91,7 @@ TEST_F(ProcessLauncherTest, CallsASuccessfulExitCompleted) {
 
 TEST_F(ProcessLauncherTest, AppendsToAnExistingLog) {
   auto spec = shell("r2", "echo second");
-  std::filesystem::create_directories(spec.replica_dir);
+  std::filesystem::create_directories(std::filesystem::path(spec.log_path).parent_path());
   std::ofstream(spec.log_path) << "first\n";
   ASSERT_OK(launcher_->launch(spec));
   ASSERT_TRUE(wait_exit("r2", 5s).has_value());

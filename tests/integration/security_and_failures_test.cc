@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
 
 #include <zmq.hpp>
@@ -61,6 +64,46 @@ TEST_F(Security, ClientKeyCannotRegisterAsAnAgent) {
   auto nodes = get_json("nodes");
   for (const auto& node : nodes) EXPECT_NE(node["name"], "intruder");
   EXPECT_EQ(nodes.size(), 2u);
+}
+
+// What a job can reach on its node. Needs a root `local up` (CI runs as root), which
+// runs replicas as cadre-run.
+class ReplicaIsolation : public LocalCluster {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "replicas change user only under a root agent";
+    LocalCluster::SetUp();
+  }
+};
+
+TEST_F(ReplicaIsolation, AJobRunsUnprivilegedAndCannotReadTheAgentsKey) {
+  ASSERT_EQ(apply(shell_job("snoop", "id -un; grep CapEff /proc/self/status; cat " +
+                                         path("keys/agent.key") + " || echo no-key-for-me"))
+                .exit_code,
+            0);
+  ASSERT_EQ(cadre("wait job/snoop --for Succeeded --timeout 30").exit_code, 0);
+  const std::string log = cadre("logs job/snoop").output;
+  EXPECT_NE(log.find("cadre-run"), std::string::npos) << log;
+  EXPECT_NE(log.find("CapEff:\t0000000000000000"), std::string::npos) << log;
+  EXPECT_NE(log.find("no-key-for-me"), std::string::npos) << log;
+  EXPECT_EQ(log.find("secret"), std::string::npos) << log;
+}
+
+TEST_F(ReplicaIsolation, AJobOverItsMemoryRequestFailsOOMKilled) {
+  if (!std::filesystem::exists("/sys/fs/cgroup/memory") &&
+      !std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
+    GTEST_SKIP() << "no cgroups on this machine";
+  }
+  // 300 MB held in a shell variable against a 32 MiB request.
+  ASSERT_EQ(apply("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: hog}\nspec:\n"
+                  "  template:\n    command: [sh, -c]\n"
+                  "    args: ['x=$(head -c 300000000 /dev/zero | tr \"\\\\0\" a); echo done']\n"
+                  "    resources: {memory: 32Mi}\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(cadre("wait job/hog --for Failed --timeout 60").exit_code, 0);
+  const auto job = get_json("jobs hog");
+  EXPECT_EQ(job["reason"], "OOMKilled") << job.dump();
 }
 
 // Sends hostile frames at a port; the coordinator must keep serving.

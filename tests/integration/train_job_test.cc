@@ -18,7 +18,7 @@ std::string replica_spec(const std::string& type, int replicas, const std::strin
                          const std::string& restart = "OnFailure") {
   return "    " + type + ":\n      replicas: " + std::to_string(replicas) +
          "\n      restartPolicy: " + restart + "\n      template:\n        command: " + command +
-         "\n        args: " + args + "\n        resources: {cpu: " + cpu + ", memory: 256Mi}\n";
+         "\n        args: " + args + "\n        resources: {cpu: " + cpu + ", memory: 1Gi}\n";
 }
 
 std::string train_job(const std::string& name, const std::string& replica_specs,

@@ -1,0 +1,270 @@
+#include "agent/replica_cgroups.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+namespace cadre::agent {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu"};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status write_text(const std::string& path, const std::string& value) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return FailedPrecondition("open(" + path + "): " + std::strerror(errno));
+  const ssize_t n = ::write(fd, value.data(), value.size());
+  const int error = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(value.size())) {
+    return FailedPrecondition("write(" + path + ", " + value + "): " + std::strerror(error));
+  }
+  return Status::Ok();
+}
+
+Status make_dir(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return FailedPrecondition("mkdir(" + path + "): " + ec.message());
+  return Status::Ok();
+}
+
+// The value of "key N" in a flat-keyed cgroup file (memory.events, memory.oom_control).
+int64_t keyed_value(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string name;
+  int64_t value = 0;
+  while (in >> name >> value) {
+    if (name == key) return value;
+  }
+  return 0;
+}
+
+struct Mount {
+  std::string point;
+  std::string type;
+  std::string options;
+};
+
+std::vector<Mount> cgroup_mounts() {
+  std::vector<Mount> mounts;
+  std::ifstream in("/proc/self/mounts");
+  std::string device, point, type, options, rest;
+  while (in >> device >> point >> type >> options && std::getline(in, rest)) {
+    if (type == "cgroup" || type == "cgroup2") mounts.push_back({point, type, options});
+  }
+  return mounts;
+}
+
+// From /proc/self/cgroup: "0::/path" for v2, "N:memory:/path" (controllers comma
+// separated) for v1. Returns the path of `controller` ("" for the unified line).
+std::optional<std::string> own_path(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    std::istringstream list(controllers);
+    std::string name;
+    bool match = controller.empty() && controllers.empty();
+    while (!match && std::getline(list, name, ',')) match = name == controller;
+    if (match) return line.substr(second + 1);
+  }
+  return std::nullopt;
+}
+
+bool has_option(const std::string& options, const std::string& name) {
+  std::istringstream list(options);
+  std::string option;
+  while (std::getline(list, option, ',')) {
+    if (option == name) return true;
+  }
+  return false;
+}
+
+// v2: the agent's own group gets an "agent" leaf it moves itself into (a group
+// whose children have controllers may hold no processes), and `parent_name`
+// beside it with memory, pids and cpu enabled for the replicas below.
+Result<std::string> setup_v2(const std::string& mount, const std::string& parent_name) {
+  const std::string own = mount + own_path("").value_or("/");
+  const std::string controllers = read_text(own + "/cgroup.controllers");
+  for (const char* needed : {"memory", "pids"}) {
+    if (controllers.find(needed) == std::string::npos) {
+      return Unavailable(std::string("cgroup v2 group ") + own + " does not delegate " + needed);
+    }
+  }
+  if (fs::path(own) != fs::path(mount)) {
+    RETURN_IF_ERROR(make_dir(own + "/agent"));
+    RETURN_IF_ERROR(write_text(own + "/agent/cgroup.procs", "0"));
+  }
+  const std::string enable =
+      controllers.find("cpu") != std::string::npos ? "+memory +pids +cpu" : "+memory +pids";
+  RETURN_IF_ERROR(write_text(own + "/cgroup.subtree_control", enable));
+  const std::string parent = own + "/" + parent_name;
+  RETURN_IF_ERROR(make_dir(parent));
+  RETURN_IF_ERROR(write_text(parent + "/cgroup.subtree_control", enable));
+  return parent;
+}
+
+}  // namespace
+
+ReplicaCgroups::ReplicaCgroups(CgroupVersion version, std::vector<std::string> parents)
+    : version_(version), parents_(std::move(parents)) {}
+
+Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string& parent_name) {
+  const std::vector<Mount> mounts = cgroup_mounts();
+  // Pure v2 (cgroup2 at the root with controllers) wins; a hybrid system's empty
+  // unified mount is ignored in favour of its v1 controllers.
+  for (const Mount& m : mounts) {
+    if (m.type != "cgroup2") continue;
+    if (read_text(m.point + "/cgroup.controllers").find("memory") == std::string::npos) continue;
+    ASSIGN_OR_RETURN(std::string parent, setup_v2(m.point, parent_name));
+    return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV2, {parent}));
+  }
+  std::vector<std::string> parents;
+  for (const char* controller : kV1Controllers) {
+    const Mount* found = nullptr;
+    for (const Mount& m : mounts) {
+      if (m.type == "cgroup" && has_option(m.options, controller)) found = &m;
+    }
+    if (found == nullptr) {
+      // memory and pids are what isolation needs; cpu only shares out time.
+      if (std::string(controller) == "cpu") continue;
+      return Unavailable(std::string("no cgroup v1 '") + controller +
+                         "' hierarchy and no cgroup v2 with memory is mounted");
+    }
+    const std::string parent =
+        found->point + own_path(controller).value_or("/") + "/" + parent_name;
+    RETURN_IF_ERROR(make_dir(parent));
+    parents.push_back(fs::path(parent).lexically_normal().string());
+  }
+  return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV1, parents));
+}
+
+std::vector<std::string> ReplicaCgroups::dirs_of(const std::string& uid) const {
+  std::vector<std::string> dirs;
+  for (const std::string& parent : parents_) dirs.push_back(parent + "/" + uid);
+  return dirs;
+}
+
+Result<std::vector<int>> ReplicaCgroups::create(const std::string& uid,
+                                                const CgroupLimits& limits) {
+  retry_removals();
+  remove(uid);  // a leftover of an earlier incarnation with the same uid
+  std::vector<int> fds;
+  auto fail = [&](Status status) {
+    for (int fd : fds) ::close(fd);
+    remove(uid);
+    return status;
+  };
+  for (const std::string& dir : dirs_of(uid)) {
+    Status made = make_dir(dir);
+    if (!made.ok()) return fail(made);
+    // Each limit is written where its controller lives (v1) or all in one (v2).
+    std::vector<std::pair<std::string, std::string>> settings;
+    const bool v2 = version_ == CgroupVersion::kV2;
+    if (limits.memory_bytes > 0) {
+      if (v2) {
+        settings.push_back({"memory.max", std::to_string(limits.memory_bytes)});
+        settings.push_back({"memory.swap.max", "0"});
+      } else if (fs::exists(dir + "/memory.limit_in_bytes")) {
+        settings.push_back({"memory.limit_in_bytes", std::to_string(limits.memory_bytes)});
+      }
+    }
+    if (limits.pids_max > 0 && (v2 || fs::exists(dir + "/pids.max"))) {
+      settings.push_back({"pids.max", std::to_string(limits.pids_max)});
+    }
+    if (limits.cpu_millis > 0) {
+      // Kubernetes' conversion: shares = millis * 1024 / 1000, weight from shares.
+      const int64_t shares = std::max<int64_t>(2, limits.cpu_millis * 1024 / 1000);
+      if (v2 && fs::exists(dir + "/cpu.weight")) {
+        const int64_t weight = 1 + ((std::min<int64_t>(shares, 262144) - 2) * 9999) / 262142;
+        settings.push_back({"cpu.weight", std::to_string(weight)});
+      } else if (!v2 && fs::exists(dir + "/cpu.shares")) {
+        settings.push_back({"cpu.shares", std::to_string(shares)});
+      }
+    }
+    for (const auto& [file, value] : settings) {
+      Status written = write_text(dir + "/" + file, value);
+      // Swap accounting may be off; the memory limit itself is what matters.
+      if (!written.ok() && file != "memory.swap.max") return fail(written);
+    }
+    if (!v2 && limits.memory_bytes > 0 && fs::exists(dir + "/memory.memsw.limit_in_bytes")) {
+      (void)write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes));
+    }
+    const int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return fail(FailedPrecondition("open(" + dir + "/cgroup.procs): " + std::strerror(errno)));
+    }
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+int ReplicaCgroups::kill_all(const std::string& uid) {
+  int signalled = 0;
+  // A few rounds: a process forking while we read the list lands in the group too
+  // (the pids limit bounds how many), and is caught by the next round.
+  for (int round = 0; round < 8; ++round) {
+    int this_round = 0;
+    for (const std::string& dir : dirs_of(uid)) {
+      std::istringstream procs(read_text(dir + "/cgroup.procs"));
+      pid_t pid = 0;
+      while (procs >> pid) {
+        if (pid > 0 && ::kill(pid, SIGKILL) == 0) ++this_round;
+      }
+    }
+    signalled += this_round;
+    if (this_round == 0) break;
+  }
+  return signalled;
+}
+
+bool ReplicaCgroups::oom_killed(const std::string& uid) const {
+  for (const std::string& dir : dirs_of(uid)) {
+    if (version_ == CgroupVersion::kV2) {
+      return keyed_value(read_text(dir + "/memory.events"), "oom_kill") > 0;
+    }
+    if (fs::exists(dir + "/memory.oom_control")) {
+      return keyed_value(read_text(dir + "/memory.oom_control"), "oom_kill") > 0;
+    }
+  }
+  return false;
+}
+
+void ReplicaCgroups::remove(const std::string& uid) {
+  for (const std::string& dir : dirs_of(uid)) {
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) pending_removal_.push_back(dir);
+  }
+}
+
+void ReplicaCgroups::retry_removals() {
+  std::vector<std::string> still;
+  for (const std::string& dir : pending_removal_) {
+    if (::rmdir(dir.c_str()) != 0 && errno == EBUSY) still.push_back(dir);
+  }
+  if (still.size() > 1000) {
+    spdlog::warn("cgroups: {} replica groups could not be removed yet", still.size());
+  }
+  pending_removal_ = std::move(still);
+}
+
+}  // namespace cadre::agent

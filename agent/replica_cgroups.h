@@ -1,0 +1,72 @@
+// One control group per replica, so that what a spec asks for is what a replica
+// gets: its memory request is a hard limit (going over it ends the replica
+// OOMKilled, Kubernetes' reason), its CPU request a weight (cpu.shares /
+// cpu.weight, Kubernetes' conversion), and a pids limit stops a fork bomb. The
+// group is also how a replica is killed: a program that left its process group
+// (setsid) is still in its cgroup.
+//
+// Both hierarchies exist on real nodes: cgroup v2 (unified; the agent's own group,
+// delegated by systemd, gets an "agent" leaf for the agent and a "replicas" subtree)
+// and v1 (one mount per controller; memory, pids and cpu are used). Detection reads
+// /proc/self/mounts and /proc/self/cgroup, so the agent nests under whatever group
+// it was started in.
+//
+// Not thread-safe: owned by the process launcher, on the agent's loop thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::agent {
+
+enum class CgroupVersion { kV1, kV2 };
+
+struct CgroupLimits {
+  int64_t memory_bytes = 0;  // 0: no memory limit
+  int64_t cpu_millis = 0;    // 0: the default weight
+  int64_t pids_max = 0;      // 0: no pids limit
+};
+
+class ReplicaCgroups {
+ public:
+  // Finds the hierarchy and creates the agent's replica parent groups. Unavailable
+  // (with why) when no usable hierarchy is mounted or it is not writable.
+  // `parent_name` names the subtree, e.g. "cadre-replicas".
+  static Result<std::unique_ptr<ReplicaCgroups>> Create(const std::string& parent_name);
+  ~ReplicaCgroups() = default;
+
+  CgroupVersion version() const { return version_; }
+  // The parent folders replicas are created under, one per controller (v1) or one (v2).
+  const std::vector<std::string>& parents() const { return parents_; }
+
+  // Creates the group of `uid` with `limits` and opens its cgroup.procs files (the
+  // caller closes them): the child writes "0" to each between fork and exec
+  // (async-signal-safe), so it and everything it starts are inside before its
+  // program runs.
+  Result<std::vector<int>> create(const std::string& uid, const CgroupLimits& limits);
+  // SIGKILLs every process in the group; returns how many it signalled.
+  int kill_all(const std::string& uid);
+  // Whether the kernel's OOM killer has ended a process of this group.
+  bool oom_killed(const std::string& uid) const;
+  // Removes the group's folders; a folder still busy (a process not yet gone) is
+  // retried on later calls.
+  void remove(const std::string& uid);
+  // Removes the folders whose processes have gone since (called on every reap).
+  void retry_removals();
+
+ private:
+  ReplicaCgroups(CgroupVersion version, std::vector<std::string> parents);
+  std::vector<std::string> dirs_of(const std::string& uid) const;
+
+  CgroupVersion version_;
+  std::vector<std::string> parents_;  // v1: memory, pids, cpu; v2: one
+  std::vector<std::string> pending_removal_;
+};
+
+}  // namespace cadre::agent

@@ -1,0 +1,209 @@
+// The replica sandbox on a real kernel: these need root (to switch users and make
+// cgroups) and skip, saying so, without it. CI runs as root.
+#include "agent/replica_sandbox.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/process_launcher.h"
+#include "tests/support/status_matchers.h"
+
+namespace cadre::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ReplicaSandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users and create cgroups";
+    work_ = std::filesystem::temp_directory_path() /
+            ("cadre-sandbox-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(work_);
+    std::filesystem::create_directories(work_);
+    std::filesystem::permissions(work_, std::filesystem::perms(0755));
+  }
+  void TearDown() override {
+    launcher_.reset();
+    if (!work_.empty()) std::filesystem::remove_all(work_);
+  }
+
+  // Test processes run in parallel: each has its own parent group.
+  static std::string parent_name() { return "cadre-sandbox-test-" + std::to_string(::getpid()); }
+
+  // A launcher whose replicas run as `nobody` with cgroups as `mode`.
+  void start(CgroupMode mode) {
+    SandboxOptions options;
+    options.run_as = "nobody";
+    options.cgroups = mode;
+    options.cgroup_parent = parent_name();
+    options.pids_max = 64;
+    auto sandbox = make_replica_sandbox(options);
+    ASSERT_OK(sandbox);
+    ProcessLauncherOptions launcher_options;
+    launcher_options.sandbox = *sandbox;
+    auto launcher = ProcessLauncher::Create(launcher_options);
+    ASSERT_OK(launcher);
+    launcher_ = std::move(*launcher);
+  }
+
+  LaunchSpec shell(const std::string& uid, const std::string& script, int64_t memory = 0) {
+    protocol::LaunchReplica msg;
+    msg.uid = uid;
+    msg.job = "job";
+    msg.command = {"sh", "-c", script};
+    msg.memory_bytes = memory;
+    auto spec = make_launch_spec(msg, work_.string(), current_environment());
+    EXPECT_OK(spec);
+    return *spec;
+  }
+
+  std::optional<ProcessExit> wait_exit(const std::string& uid, std::chrono::milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      launcher_->escalate(SteadyClock::now());
+      for (auto& exit : launcher_->reap()) {
+        if (exit.uid == uid) return exit;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::filesystem::path work_;
+  std::unique_ptr<ProcessLauncher> launcher_;
+};
+
+TEST_F(ReplicaSandboxTest, ARootAgentRefusesToRunReplicasAsRootUnlessAllowed) {
+  SandboxOptions options;
+  options.run_as = "root";
+  options.cgroups = CgroupMode::kOff;
+  auto refused = make_replica_sandbox(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--allow-root-replicas"), std::string::npos);
+  options.allow_root = true;
+  EXPECT_OK(make_replica_sandbox(options));
+  options.run_as = "no-such-user-here";
+  auto missing = make_replica_sandbox(options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no user 'no-such-user-here'"), std::string::npos);
+}
+
+TEST_F(ReplicaSandboxTest, AReplicaRunsUnprivilegedAndCannotReadTheAgentsKey) {
+  start(CgroupMode::kOff);
+  const std::string key = (work_ / "agent.key").string();
+  std::ofstream(key) << "secret = do-not-leak\n";
+  ::chmod(key.c_str(), 0600);
+  auto spec = shell("r1",
+                    "id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; ulimit -c; "
+                    "cat " +
+                        key + " || echo unreadable; touch ./mine && echo wrote-own-dir");
+  ASSERT_OK(launcher_->launch(spec));
+  auto exit = wait_exit("r1", 10s);
+  ASSERT_TRUE(exit.has_value());
+  const std::string out = read(spec.log_path);
+  EXPECT_NE(out.find("65534\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("NoNewPrivs:\t1"), std::string::npos) << out;
+  EXPECT_NE(out.find("CapEff:\t0000000000000000"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n0\n"), std::string::npos) << "core dumps off: " << out;
+  EXPECT_EQ(out.find("do-not-leak"), std::string::npos) << out;
+  EXPECT_NE(out.find("unreadable"), std::string::npos) << out;
+  EXPECT_NE(out.find("wrote-own-dir"), std::string::npos) << out;
+}
+
+TEST_F(ReplicaSandboxTest, AReplicaCannotReplaceItsLogWithASymlink) {
+  start(CgroupMode::kOff);
+  auto spec = shell("r1", "");
+  spec = shell("r1", "ln -sf /etc/shadow '" + spec.log_path + "' 2>/dev/null || echo refused");
+  ASSERT_OK(launcher_->launch(spec));
+  ASSERT_TRUE(wait_exit("r1", 10s).has_value());
+  EXPECT_FALSE(std::filesystem::is_symlink(spec.log_path));
+  EXPECT_NE(read(spec.log_path).find("refused"), std::string::npos);
+}
+
+class ReplicaCgroupTest : public ReplicaSandboxTest {
+ protected:
+  void SetUp() override {
+    ReplicaSandboxTest::SetUp();
+    if (IsSkipped()) return;
+    auto probe = ReplicaCgroups::Create(parent_name());
+    if (!probe.ok()) GTEST_SKIP() << "no usable cgroups here: " << probe.status().message();
+    start(CgroupMode::kRequired);
+  }
+};
+
+TEST_F(ReplicaCgroupTest, AReplicaOverItsMemoryRequestEndsOOMKilled) {
+  // 200 MB held in a shell variable against a 32 MiB limit.
+  auto spec =
+      shell("r1", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", 32ll << 20);
+  ASSERT_OK(launcher_->launch(spec));
+  auto exit = wait_exit("r1", 60s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->reason, "OOMKilled") << read(spec.log_path);
+  EXPECT_NE(exit->exit_code, 0);
+  EXPECT_EQ(read(spec.log_path).find("survived"), std::string::npos);
+}
+
+TEST_F(ReplicaCgroupTest, AReplicaWithinItsMemoryCompletes) {
+  auto spec = shell("r1", "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ok", 64ll << 20);
+  ASSERT_OK(launcher_->launch(spec));
+  auto exit = wait_exit("r1", 30s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->reason, "Completed") << read(spec.log_path);
+}
+
+TEST_F(ReplicaCgroupTest, AChildThatCalledSetsidDiesWithItsReplica) {
+  auto spec = shell("r1", "setsid sleep 300 & echo $! > escaped.pid; sleep 300");
+  const std::string pid_file = spec.replica_dir + "/escaped.pid";
+  ASSERT_OK(launcher_->launch(spec));
+  pid_t escaped = 0;
+  for (int i = 0; i < 200 && escaped == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    std::istringstream(read(pid_file)) >> escaped;
+  }
+  ASSERT_GT(escaped, 0);
+  ASSERT_NE(::getpgid(escaped), ::getpgid(*launcher_->pid_of("r1"))) << "setsid left the group";
+  ASSERT_OK(launcher_->kill_now("r1"));
+  ASSERT_TRUE(wait_exit("r1", 10s).has_value());
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = ::kill(escaped, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "pid " << escaped << " outlived its replica";
+}
+
+TEST_F(ReplicaCgroupTest, AForkBombStopsAtThePidsLimit) {
+  // 64 pids: of 100 sleeps only some start; the rest fail to fork.
+  auto spec = shell("r1", "for i in $(seq 100); do sleep 30 || exit 7 & done; wait; echo done");
+  ASSERT_OK(launcher_->launch(spec));
+  auto exit = wait_exit("r1", 30s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_NE(read(spec.log_path).find("fork"), std::string::npos) << read(spec.log_path);
+  const std::string parent = ReplicaCgroups::Create(parent_name()).value()->parents()[0];
+  bool removed = false;
+  for (int i = 0; i < 200 && !removed; ++i) {
+    (void)launcher_->reap();
+    removed = !std::filesystem::exists(parent + "/r1");
+    if (!removed) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(removed) << "the replica's group is removed once its processes are gone";
+}
+
+}  // namespace
+}  // namespace cadre::agent
