@@ -209,9 +209,11 @@ ClusterKeys write_config_dir(const fs::path& dir, int agents) {
         "client key");
   for (int i = 0; i < agents; ++i) {
     keys.agents.push_back(value_or_die(protocol::generate_keypair(), "agent key"));
+    char node[32];
+    std::snprintf(node, sizeof node, "sim-%04d", i);  // the name the simulated agent registers
     check(
         protocol::write_keypair((dir / "authorized/agents" / ("sim-" + std::to_string(i))).string(),
-                                keys.agents.back()),
+                                keys.agents.back(), node),
         "agent key");
     fs::remove(dir / "authorized/agents" / ("sim-" + std::to_string(i) + ".key"));
   }

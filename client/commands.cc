@@ -8,6 +8,7 @@
 #include "client/table_output.h"
 #include "client/time_format.h"
 #include "protocol/curve_keys.h"
+#include "protocol/spec/yaml_reader.h"
 
 namespace cadre::client {
 namespace {
@@ -111,7 +112,12 @@ Status delete_manifests(Coordinator& coordinator, const std::string& file, std::
   return Status::Ok();
 }
 
-Status generate_keys(const std::string& prefix, bool force, std::ostream& out) {
+Status generate_keys(const std::string& prefix, bool force, const std::string& node,
+                     std::ostream& out) {
+  if (!node.empty() && !spec::is_dns_label(node)) {
+    return InvalidArgument("--node: " + spec::quote_value(node) +
+                           " is not a node name (a DNS label: lower-case letters, digits, '-')");
+  }
   std::error_code ec;
   if (!force && (std::filesystem::exists(prefix + ".key", ec) ||
                  std::filesystem::exists(prefix + ".pub", ec))) {
@@ -119,7 +125,7 @@ Status generate_keys(const std::string& prefix, bool force, std::ostream& out) {
                          ".pub exists; pass --force to replace the key pair");
   }
   ASSIGN_OR_RETURN(protocol::KeyPair pair, protocol::generate_keypair());
-  RETURN_IF_ERROR(protocol::write_keypair(prefix, pair));
+  RETURN_IF_ERROR(protocol::write_keypair(prefix, pair, node));
   out << pair.public_key << "\n";
   return Status::Ok();
 }

@@ -34,6 +34,8 @@ Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::os
 Status delete_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);
 
 // Writes PREFIX.key (0600) and PREFIX.pub; refuses to overwrite unless `force`.
-Status generate_keys(const std::string& prefix, bool force, std::ostream& out);
+// `node`, when not empty, binds the key to that node name (an agent key).
+Status generate_keys(const std::string& prefix, bool force, const std::string& node,
+                     std::ostream& out);
 
 }  // namespace cadre::client

@@ -58,22 +58,29 @@ Status copy_file(const std::string& from, const std::string& to) {
 
 // Keys are generated only when absent so that a restart keeps every identity, then
 // wired: the server key into the coordinator's config dir, and one allowlist
-// entry per role.
-Status ensure_keys(const LocalLayout& layout) {
-  for (const char* role : {"server", "client", "agent"}) {
-    const std::string prefix = layout.key_prefix(role);
+// entry per role. Each agent has its own key, bound to its node name, so one
+// agent's key cannot register as another node.
+Status ensure_keys(const LocalLayout& layout, int agents) {
+  auto ensure = [&](const std::string& prefix, const std::string& node) -> Status {
     std::error_code ec;
-    if (fs::exists(prefix + ".key", ec) && fs::exists(prefix + ".pub", ec)) continue;
+    if (fs::exists(prefix + ".key", ec) && fs::exists(prefix + ".pub", ec)) return Status::Ok();
     ASSIGN_OR_RETURN(protocol::KeyPair pair, protocol::generate_keypair());
-    RETURN_IF_ERROR(protocol::write_keypair(prefix, pair));
-  }
+    return protocol::write_keypair(prefix, pair, node);
+  };
+  RETURN_IF_ERROR(ensure(layout.key_prefix("server"), ""));
+  RETURN_IF_ERROR(ensure(layout.key_prefix("client"), ""));
   const std::string server_key = layout.coordinator_dir() + "/server.key";
   RETURN_IF_ERROR(copy_file(layout.key_prefix("server") + ".key", server_key));
   ::chmod(server_key.c_str(), 0600);
   RETURN_IF_ERROR(copy_file(layout.key_prefix("client") + ".pub",
                             layout.coordinator_dir() + "/authorized/clients/client.pub"));
-  return copy_file(layout.key_prefix("agent") + ".pub",
-                   layout.coordinator_dir() + "/authorized/agents/agent.pub");
+  for (int i = 1; i <= agents; ++i) {
+    const std::string name = layout.agent_name(i);
+    RETURN_IF_ERROR(ensure(layout.key_prefix(name), LocalLayout::node_name(i)));
+    RETURN_IF_ERROR(copy_file(layout.key_prefix(name) + ".pub",
+                              layout.coordinator_dir() + "/authorized/agents/" + name + ".pub"));
+  }
+  return Status::Ok();
 }
 
 std::optional<pid_t> running_pid(const LocalLayout& layout, const std::string& name,
@@ -299,7 +306,7 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
     return Status::Ok();
   }
   RETURN_IF_ERROR(make_dirs(layout, options.agents));
-  RETURN_IF_ERROR(ensure_keys(layout));
+  RETURN_IF_ERROR(ensure_keys(layout, options.agents));
   stop_leftover_agents(layout, out);
 
   LocalUpOptions resolved = options;

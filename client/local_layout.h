@@ -34,6 +34,8 @@ struct LocalLayout {
   std::string endpoints_file() const { return root + "/endpoints.json"; }
   std::string config_file() const { return root + "/config"; }
   std::string agent_name(int i) const { return "agent-" + std::to_string(i); }
+  // The node name agent i registers as (its key is bound to it).
+  static std::string node_name(int i) { return "local-" + std::to_string(i); }
   std::string agent_work_dir(int i) const { return root + "/agents/" + agent_name(i); }
   std::string log_file(const std::string& process) const {
     return logs_dir() + "/" + process + ".log";

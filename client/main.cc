@@ -195,8 +195,13 @@ void add_keys(CLI::App& app, Action* action) {
   auto force = std::make_shared<bool>(false);
   generate->add_option("--out", *prefix, "Path prefix of the files")->required();
   generate->add_flag("--force", *force, "Replace an existing key pair");
-  generate->callback(
-      [=] { *action = [=]() -> Outcome { return {generate_keys(*prefix, *force, std::cout)}; }; });
+  auto node = std::make_shared<std::string>();
+  generate->add_option("--node", *node,
+                       "Bind an agent key to this node name: the coordinator refuses it under "
+                       "any other name");
+  generate->callback([=] {
+    *action = [=]() -> Outcome { return {generate_keys(*prefix, *force, *node, std::cout)}; };
+  });
 }
 
 void add_local(CLI::App& app, Action* action) {

@@ -4,6 +4,7 @@
 
 #include "coordinator/zmq_outbox.h"
 #include "protocol/checks.h"
+#include "protocol/spec/yaml_reader.h"
 
 namespace cadre::coordinator {
 
@@ -17,6 +18,7 @@ Gateway::Gateway(zmq::context_t& context)
 Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
                                                  const GatewayOptions& options) {
   std::unique_ptr<Gateway> g(new Gateway(context));
+  g->keys_ = options.insecure ? nullptr : options.keys;
   g->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
   auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain,
                   std::string* endpoint) -> Status {
@@ -97,15 +99,47 @@ Status not_accepted(MessageKind kind, const char* port) {
 
 }  // namespace
 
+Status Gateway::check_key(const protocol::Envelope& e, const char* domain,
+                          const std::string* node) {
+  if (keys_ == nullptr) return Status::Ok();
+  const auto grant = keys_->grant(domain, e.user_id);
+  if (!grant) {
+    return PermissionDenied("the key " + e.user_id + " is no longer allowed in domain " + domain);
+  }
+  if (node == nullptr) return Status::Ok();
+  if (grant->node.empty()) {
+    return PermissionDenied("agent key " + e.user_id +
+                            " is not bound to a node name; make agent keys with `cadre keys "
+                            "generate --node NAME`");
+  }
+  if (grant->node != *node) {
+    return PermissionDenied("agent key " + e.user_id + " may register only as node '" +
+                            grant->node + "', not " + spec::quote_value(*node));
+  }
+  return Status::Ok();
+}
+
 // Registration and heartbeats come from any authenticated agent connection;
 // everything else only from the connection registered as a node.
 Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inbound) {
   const auto& h = e.header;
   const std::string& identity = e.identity;
+  if (h.kind != MessageKind::kRegister) RETURN_IF_ERROR(check_key(e, "agents"));
   switch (h.kind) {
-    case MessageKind::kRegister:
-      return decoded<protocol::RegisterRequest>(
-          e, limits_, [&](auto b) { inbound.agent_register(identity, h.id, std::move(b)); });
+    case MessageKind::kRegister: {
+      auto body = protocol::decode_body<protocol::RegisterRequest>(e, limits_);
+      if (!body.ok()) return body.status();
+      const Status bound = check_key(e, "agents", &body->name);
+      if (!bound.ok()) {
+        // An allowed key asking for a name that is not its own: tell the agent's
+        // operator, and log it here, every time (it cannot flood: the key is known).
+        spdlog::error("gateway: registration refused: {}", bound.message());
+        reply_error(agents_, identity, h.id, bound);
+        return Status::Ok();
+      }
+      inbound.agent_register(identity, h.id, std::move(*body));
+      return Status::Ok();
+    }
     case MessageKind::kHeartbeat:
       return decoded<protocol::Heartbeat>(
           e, limits_, [&](auto b) { inbound.agent_heartbeat(identity, h.epoch, std::move(b)); });
@@ -137,6 +171,7 @@ Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inboun
 }
 
 Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbound) {
+  RETURN_IF_ERROR(check_key(e, "clients"));
   const actors::ClientRef client{e.identity, e.header.id};
   switch (e.header.kind) {
     case MessageKind::kApply:
@@ -174,14 +209,21 @@ void Gateway::on_client_frame(actors::Inbound& inbound) {
   if (status.ok() || status.code() == StatusCode::kUnavailable) return;
   reject("client", identity, status);
   if (identity.empty()) return;
+  reply_error(clients_, identity, envelope.ok() ? envelope->header.id : 0,
+              status.code() == StatusCode::kPermissionDenied
+                  ? status
+                  : Status(status.code(), "bad request: " + status.message()));
+}
+
+void Gateway::reply_error(zmq::socket_t& socket, const std::string& identity, uint64_t reply_to,
+                          const Status& why) {
   protocol::Header h;
   h.kind = MessageKind::kError;
-  h.reply_to = envelope.ok() ? envelope->header.id : 0;
+  h.reply_to = reply_to;
   const Status sent = protocol::send_envelope(
-      clients_, identity, true, h,
-      protocol::encode(protocol::ErrorReply{status_code_name(status.code()),
-                                            "bad request: " + status.message()}));
-  // The client may be gone already; its request is dropped either way.
+      socket, identity, true, h,
+      protocol::encode(protocol::ErrorReply{status_code_name(why.code()), why.message()}));
+  // The peer may be gone already; its request is dropped either way.
   if (!sent.ok()) spdlog::debug("gateway: error reply not sent: {}", sent.message());
 }
 

@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "actors/inbound.h"
+#include "coordinator/zap_handler.h"
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 
@@ -26,6 +27,10 @@ struct GatewayOptions {
   bool insecure = false;          // no CURVE
   protocol::KeyPair server_keys;  // CURVE server keys unless insecure
   int64_t max_message_bytes = 64ll << 20;
+  // Asked on every message whether the sender's key is still allowed, and on
+  // registration which node an agent key is bound to. Not owned; nullptr when
+  // insecure.
+  ZapHandler* keys = nullptr;
 };
 
 class Gateway {
@@ -53,7 +58,15 @@ class Gateway {
   Status route_client(const protocol::Envelope& envelope, actors::Inbound& inbound);
   void on_outbox_frame();
   void reject(const char* port, const std::string& identity, const Status& why);
+  // Answers a request with an ErrorReply naming `why`.
+  void reply_error(zmq::socket_t& socket, const std::string& identity, uint64_t reply_to,
+                   const Status& why);
+  // PermissionDenied unless the connection's key is (still) allowed in `domain`;
+  // for an agent's registration, also unless the key is bound to `node`.
+  Status check_key(const protocol::Envelope& envelope, const char* domain,
+                   const std::string* node = nullptr);
 
+  ZapHandler* keys_ = nullptr;
   zmq::socket_t agents_;
   zmq::socket_t clients_;
   zmq::socket_t outbox_pull_;

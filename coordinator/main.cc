@@ -70,6 +70,7 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
     zap_options.allowlist_dirs[role] = dir.string();
   }
   ASSIGN_OR_RETURN(*zap, coordinator::ZapHandler::Create(context, zap_options));
+  options.keys = zap->get();
   return coordinator::Gateway::Create(context, options);
 }
 

@@ -25,6 +25,7 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::Create(zmq::context_t& context,
     return Internal(std::string("binding ZAP handler: ") + e.what());
   }
   for (const auto& [domain, dir] : handler->options_.allowlist_dirs) {
+    std::lock_guard<std::mutex> lock(handler->mutex_);
     handler->rescan(domain);
     spdlog::info("zap: domain={} allows {} keys from {}", domain, handler->keys_[domain].size(),
                  dir);
@@ -42,26 +43,54 @@ void ZapHandler::rescan(const std::string& domain) {
   scanned_[domain] = std::chrono::steady_clock::now();
   auto dir = options_.allowlist_dirs.find(domain);
   if (dir == options_.allowlist_dirs.end()) return;
-  std::set<std::string> keys;
+  std::map<std::string, KeyGrant> keys;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir->second, ec)) {
     if (entry.path().extension() != ".pub") continue;
-    auto key = protocol::read_public_key(entry.path().string());
-    if (key.ok()) {
-      keys.insert(*key);
-    } else {
+    auto key = protocol::read_authorized_key(entry.path().string());
+    if (!key.ok()) {
       spdlog::warn("zap: ignoring {}", key.status().message());
+      continue;
+    }
+    auto [it, added] = keys.emplace(key->public_key, KeyGrant{key->node});
+    // One key in two files with different nodes would let it pick either: it gets neither.
+    if (!added && it->second.node != key->node) {
+      spdlog::warn("zap: key {} is bound to both '{}' and '{}'; it may register as no node",
+                   key->public_key, it->second.node, key->node);
+      it->second.node = "\n";  // matches no node name
     }
   }
   keys_[domain] = std::move(keys);
 }
 
-bool ZapHandler::allowed(const std::string& domain, const std::string& key) {
-  if (options_.allowlist_dirs.count(domain) == 0) return false;  // unknown domains never pass
+std::optional<KeyGrant> ZapHandler::grant(const std::string& domain, const std::string& key) {
+  if (options_.allowlist_dirs.count(domain) == 0) return std::nullopt;  // unknown: never
+  std::lock_guard<std::mutex> lock(mutex_);
   // Rescanning (at most once a second) both admits new keys and revokes removed ones
-  // without a restart; ZAP runs once per connection, not per message.
+  // without a restart.
   if (std::chrono::steady_clock::now() - scanned_[domain] > kRescanInterval) rescan(domain);
-  return keys_[domain].count(key) > 0;
+  auto& keys = keys_[domain];
+  auto it = keys.find(key);
+  if (it == keys.end()) return std::nullopt;
+  return it->second;
+}
+
+// A flood of unkeyed connection attempts must not become a flood of log lines:
+// the first few are logged each, then one summary line at most every 10 s.
+void ZapHandler::log_refusal(const std::string& key, const std::string& address,
+                             const std::string& domain) {
+  const uint64_t count = ++refused_;
+  const auto now = std::chrono::steady_clock::now();
+  if (count <= 10) {
+    spdlog::warn("zap: refused key {} from {} in domain '{}'", key, address, domain);
+    last_refusal_log_ = now;
+    refusals_at_last_log_ = count;
+  } else if (now - last_refusal_log_ >= std::chrono::seconds(10)) {
+    spdlog::warn("zap: refused {} more connection attempts ({} in all; latest key {} from {})",
+                 count - refusals_at_last_log_, count, key, address);
+    last_refusal_log_ = now;
+    refusals_at_last_log_ = count;
+  }
 }
 
 void ZapHandler::run() {
@@ -83,6 +112,7 @@ void ZapHandler::run() {
         const std::string mechanism = frames[5].to_string();
         if (mechanism != "CURVE" || frames[6].size() != 32) {
           text = "CURVE required";
+          log_refusal("(none)", frames[3].to_string(), domain);
         } else {
           char z85[41];
           zmq_z85_encode(z85, static_cast<const uint8_t*>(frames[6].data()), 32);
@@ -92,8 +122,7 @@ void ZapHandler::run() {
             user = z85;
           } else {
             text = "key not allowed in domain " + domain;
-            spdlog::warn("zap: refused key {} from {} in domain '{}'", z85, frames[3].to_string(),
-                         domain);
+            log_refusal(z85, frames[3].to_string(), domain);
           }
         }
       }

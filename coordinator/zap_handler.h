@@ -1,7 +1,14 @@
 // ZAP (ZeroMQ RFC 27) handler: decides which CURVE public keys may connect to which
 // socket. Each coordinator socket sets its own ZAP domain ("agents", "clients"), and
 // each domain has its own allowlist folder of .pub files, so an agent key cannot act
-// as a client and a client key cannot register as an agent.
+// as a client and a client key cannot register as an agent. An agent key's .pub may
+// bind it to one node name ("node = gpu-1"); the gateway refuses its registration
+// under any other. The connection's ZAP User-Id is the peer's Z85 key, so the
+// gateway can ask, per message, whether that key is still allowed (revocation
+// takes effect on open connections too).
+//
+// Thread-safety: grant() and refused() may be called from any thread (the gateway's
+// loop); the allowlists are guarded by a mutex, held briefly.
 #pragma once
 
 #include <atomic>
@@ -9,7 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,24 +30,40 @@ struct ZapOptions {
   std::map<std::string, std::string> allowlist_dirs;  // ZAP domain -> folder of *.pub
 };
 
+// What an allowed key may do.
+struct KeyGrant {
+  std::string node;  // the node name an agent key is bound to; "" when unbound
+};
+
 class ZapHandler {
  public:
   // Binds inproc://zeromq.zap.01 on `context`; must run before any CURVE socket binds.
   static Result<std::unique_ptr<ZapHandler>> Create(zmq::context_t& context, ZapOptions options);
   ~ZapHandler();
 
-  // Whether `z85_key` is allowed in `domain` (rescanning the folder at most once a second).
-  bool allowed(const std::string& domain, const std::string& z85_key);
+  // The grant of `z85_key` in `domain`, or nullopt when it is not (or no longer)
+  // allowed. The folder is rescanned at most once a second.
+  std::optional<KeyGrant> grant(const std::string& domain, const std::string& z85_key);
+  bool allowed(const std::string& domain, const std::string& z85_key) {
+    return grant(domain, z85_key).has_value();
+  }
+  // Connection attempts refused so far (each is logged only while few, then sampled).
+  uint64_t refused() const { return refused_; }
 
  private:
   ZapHandler(zmq::context_t& context, ZapOptions options);
   void run();
-  void rescan(const std::string& domain);
+  void rescan(const std::string& domain);  // mutex_ held
+  void log_refusal(const std::string& key, const std::string& address, const std::string& domain);
 
   zmq::socket_t socket_;  // owned by the handler thread once started
   ZapOptions options_;
-  std::map<std::string, std::set<std::string>> keys_;  // domain -> allowed keys (thread only)
+  std::mutex mutex_;                                             // guards keys_ and scanned_
+  std::map<std::string, std::map<std::string, KeyGrant>> keys_;  // domain -> key -> grant
   std::map<std::string, std::chrono::steady_clock::time_point> scanned_;
+  std::atomic<uint64_t> refused_{0};
+  std::chrono::steady_clock::time_point last_refusal_log_{};  // handler thread only
+  uint64_t refusals_at_last_log_ = 0;                         // handler thread only
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

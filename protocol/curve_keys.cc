@@ -54,7 +54,8 @@ Result<KeyPair> generate_keypair() {
   return KeyPair{pub, sec};
 }
 
-Status write_keypair(const std::string& prefix, const KeyPair& pair) {
+Status write_keypair(const std::string& prefix, const KeyPair& pair, const std::string& node) {
+  const std::string binding = node.empty() ? "" : "node = " + node + "\n";
   std::error_code ec;
   const auto parent = std::filesystem::path(prefix).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -66,11 +67,16 @@ Status write_keypair(const std::string& prefix, const KeyPair& pair) {
     ::chmod(key_file.c_str(), 0600);
     std::ofstream out(key_file, std::ios::trunc);
     out << "# Cadre CURVE key pair; keep secret\npublic = " << pair.public_key
-        << "\nsecret = " << pair.secret_key << "\n";
+        << "\nsecret = " << pair.secret_key << "\n"
+        << binding;
     if (!out) return Internal("cannot write " + key_file);
   }
   std::ofstream pub(prefix + ".pub", std::ios::trunc);
-  pub << pair.public_key << "\n";
+  if (node.empty()) {
+    pub << pair.public_key << "\n";
+  } else {
+    pub << "public = " << pair.public_key << "\n" << binding;
+  }
   if (!pub) return Internal("cannot write " + prefix + ".pub");
   return Status::Ok();
 }
@@ -93,6 +99,12 @@ Result<std::string> read_public_key(const std::string& file) {
     return InvalidArgument("public key file " + file + " does not hold a 40-character Z85 key");
   }
   return key;
+}
+
+Result<AuthorizedKey> read_authorized_key(const std::string& file) {
+  ASSIGN_OR_RETURN(std::string key, read_public_key(file));
+  ASSIGN_OR_RETURN(std::string text, read_file(file));
+  return AuthorizedKey{key, field(text, "node")};
 }
 
 Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std::string& domain) {

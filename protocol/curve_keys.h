@@ -1,7 +1,8 @@
 // CURVE key pairs: generation, files, and socket set-up for both ends.
 //
 // Files: NAME.key holds "public = <z85>\nsecret = <z85>\n" (mode 0600);
-// NAME.pub holds the public key alone. The coordinator's allowlists are folders of
+// NAME.pub holds the public key alone, or "public = <z85>\nnode = <name>\n" for an
+// agent key bound to one node name. The coordinator's allowlists are folders of
 // .pub files, one folder per role (see coordinator/zap_handler.h).
 #pragma once
 
@@ -20,11 +21,19 @@ struct KeyPair {
 
 bool is_z85_key(const std::string& key);
 Result<KeyPair> generate_keypair();
-// Writes PREFIX.key (0600) and PREFIX.pub, creating parent folders.
-Status write_keypair(const std::string& prefix, const KeyPair& pair);
+// Writes PREFIX.key (0600) and PREFIX.pub, creating parent folders. A non-empty
+// `node` binds the key to that node name (written to both files).
+Status write_keypair(const std::string& prefix, const KeyPair& pair, const std::string& node = "");
 Result<KeyPair> read_keypair(const std::string& key_file);
 // Reads a .pub file (or the public half of a .key file).
 Result<std::string> read_public_key(const std::string& file);
+
+// An allowlist entry: the key, and the node name it is bound to ("" if none).
+struct AuthorizedKey {
+  std::string public_key;
+  std::string node;
+};
+Result<AuthorizedKey> read_authorized_key(const std::string& file);
 
 // Server side: this socket authenticates peers through ZAP in `domain`.
 Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std::string& domain);

@@ -33,6 +33,7 @@ Result<Envelope> recv_envelope(zmq::socket_t& socket, bool with_identity,
     return InvalidArgument("expected 2 message parts [header][body], got " +
                            std::to_string(parts.size() - first));
   }
+  if (const char* user = zmq_msg_gets(parts[first].handle(), "User-Id")) envelope.user_id = user;
   ASSIGN_OR_RETURN(envelope.header, decode_header(parts[first].to_string_view(), limits));
   envelope.body = parts[first + 1].to_string();
   return envelope;

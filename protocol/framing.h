@@ -15,6 +15,9 @@ namespace cadre::protocol {
 // One received message, header checked, body still encoded.
 struct Envelope {
   std::string identity;  // ROUTER routing id; empty on DEALER sockets
+  // The connection's ZAP User-Id (under Cadre's ZAP handler: the peer's Z85 CURVE
+  // public key); empty when the socket has no ZAP authentication.
+  std::string user_id;
   Header header;
   std::string body;
 };

@@ -44,7 +44,7 @@ TEST(AgentCommand, NamesTheAgentAndDefaultsToNoGpus) {
                                              "--server-key",
                                              "/c/keys/server.pub",
                                              "--key",
-                                             "/c/keys/agent.key",
+                                             "/c/keys/agent-2.key",
                                              "--name",
                                              "local-2",
                                              "--address",

@@ -251,7 +251,9 @@ class ZapTest : public GatewayTest {
     server_ = *protocol::generate_keypair();
     agent_ = *protocol::generate_keypair();
     client_ = *protocol::generate_keypair();
-    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/agents/n1").string(), agent_));
+    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/agents/n1").string(), agent_, "n1"));
+    unbound_ = *protocol::generate_keypair();
+    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/agents/old").string(), unbound_));
     ASSERT_OK(protocol::write_keypair((dir_ / "authorized/clients/alice").string(), client_));
     ZapOptions zap;
     zap.allowlist_dirs["agents"] = (dir_ / "authorized/agents").string();
@@ -261,6 +263,7 @@ class ZapTest : public GatewayTest {
     zap_ = std::move(*handler);
     GatewayOptions options;
     options.server_keys = server_;
+    options.keys = zap_.get();
     start(options);
   }
   void TearDown() override {
@@ -278,7 +281,7 @@ class ZapTest : public GatewayTest {
 
   static inline int counter_ = 0;
   fs::path dir_;
-  protocol::KeyPair server_, agent_, client_;
+  protocol::KeyPair server_, agent_, client_, unbound_;
   std::unique_ptr<ZapHandler> zap_;
 };
 
@@ -301,6 +304,46 @@ TEST_F(ZapTest, RemovedKeyIsRefusedOnItsNextConnectionWithoutARestart) {
   fs::remove(dir_ / "authorized/clients/alice.pub");
   std::this_thread::sleep_for(1200ms);  // the allowlist is rescanned at most once a second
   EXPECT_FALSE(client_port_admits(client_, 2));
+}
+
+TEST_F(ZapTest, ARevokedKeysOpenConnectionIsRefusedFromItsNextMessage) {
+  auto client = peer(gateway_->client_endpoint(), &client_, server_.public_key);
+  send(client, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, 1);
+  ASSERT_EQ(inbound_.next(1s), "get 1 nodes");
+  fs::remove(dir_ / "authorized/clients/alice.pub");
+  std::this_thread::sleep_for(1200ms);
+  send(client, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, 2);
+  const auto [kind, text] = reply(client);
+  EXPECT_EQ(kind, MessageKind::kError);
+  EXPECT_NE(text.find("no longer allowed"), std::string::npos) << text;
+  EXPECT_EQ(inbound_.next(300ms), "") << "a revoked key's request reached the actors";
+}
+
+TEST_F(ZapTest, AnAgentKeyRegistersOnlyUnderTheNodeNameItIsBoundTo) {
+  auto agent = peer(gateway_->agent_endpoint(), &agent_, server_.public_key);
+  send(agent, MessageKind::kRegister, registration("n2"));
+  const auto [kind, text] = reply(agent);
+  EXPECT_EQ(kind, MessageKind::kError) << "the impostor is told why";
+  EXPECT_NE(text.find("may register only as node 'n1', not 'n2'"), std::string::npos) << text;
+  EXPECT_EQ(inbound_.next(300ms), "") << "registered under a foreign name";
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+}
+
+TEST_F(ZapTest, AnAgentKeyBoundToNoNodeCannotRegister) {
+  auto agent = peer(gateway_->agent_endpoint(), &unbound_, server_.public_key);
+  send(agent, MessageKind::kRegister, registration("n1"));
+  const auto [kind, text] = reply(agent);
+  EXPECT_EQ(kind, MessageKind::kError);
+  EXPECT_NE(text.find("cadre keys generate --node"), std::string::npos) << text;
+  EXPECT_EQ(inbound_.next(300ms), "");
+}
+
+TEST_F(ZapTest, RefusedConnectionsAreCounted) {
+  const uint64_t before = zap_->refused();
+  auto unknown = *protocol::generate_keypair();
+  for (uint64_t id = 1; id <= 3; ++id) EXPECT_FALSE(client_port_admits(unknown, id));
+  EXPECT_GE(zap_->refused(), before + 1);
 }
 
 }  // namespace

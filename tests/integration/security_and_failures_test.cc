@@ -46,8 +46,8 @@ TEST_F(Security, UnknownClientKeyIsRefusedClearly) {
 }
 
 TEST_F(Security, AgentKeyCannotActAsAClient) {
-  auto result = run_command(bin("cadre") + " --config " + config_with_key(path("keys/agent.key")) +
-                            " get nodes");
+  auto result = run_command(bin("cadre") + " --config " +
+                            config_with_key(path("keys/agent-1.key")) + " get nodes");
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("refused"), std::string::npos) << result.output;
 }
@@ -66,6 +66,22 @@ TEST_F(Security, ClientKeyCannotRegisterAsAnAgent) {
   EXPECT_EQ(nodes.size(), 2u);
 }
 
+TEST_F(Security, AnAgentKeyCannotRegisterUnderAnotherNodesName) {
+  const auto endpoints = nlohmann::json::parse(read_file(path("endpoints.json")));
+  auto result = run_command(
+      "timeout 3 " + bin("cadre-agent") + " --coordinator " +
+      endpoints["agents"].get<std::string>() + " --server-key " + path("keys/server.pub") +
+      " --key " + path("keys/agent-1.key") + " --name impostor --work-dir " + path("impostor") +
+      " --run-as root --allow-root-replicas --gpus 0 > " + path("impostor.log") + " 2>&1");
+  const std::string log = read_file(path("impostor.log"));
+  EXPECT_NE(log.find("may register only as node 'local-1'"), std::string::npos) << log;
+  auto nodes = get_json("nodes");
+  for (const auto& node : nodes) EXPECT_NE(node["name"], "impostor");
+  EXPECT_EQ(nodes.size(), 2u);
+  EXPECT_NE(read_file(path("logs/coordinator.log")).find("registration refused"),
+            std::string::npos);
+}
+
 // What a job can reach on its node. Needs a root `local up` (CI runs as root), which
 // runs replicas as cadre-run.
 class ReplicaIsolation : public LocalCluster {
@@ -78,7 +94,7 @@ class ReplicaIsolation : public LocalCluster {
 
 TEST_F(ReplicaIsolation, AJobRunsUnprivilegedAndCannotReadTheAgentsKey) {
   ASSERT_EQ(apply(shell_job("snoop", "id -un; grep CapEff /proc/self/status; cat " +
-                                         path("keys/agent.key") + " || echo no-key-for-me"))
+                                         path("keys/agent-1.key") + " || echo no-key-for-me"))
                 .exit_code,
             0);
   ASSERT_EQ(cadre("wait job/snoop --for Succeeded --timeout 30").exit_code, 0);
@@ -220,7 +236,7 @@ TEST_F(HostileInput, YamlAliasBombIsRefusedAtOnceAndTheClusterStaysWell) {
 
 TEST_F(HostileInput, MalformedFramesOnTheAgentPortAreDroppedAndNodesStayReady) {
   zmq::context_t ctx;
-  auto socket = dealer(ctx, "agents", "agent");
+  auto socket = dealer(ctx, "agents", "agent-1");
   send_parts(socket, {"garbage"});
   for (const auto& message : bad_messages()) {
     const auto bar = message.find('|');
