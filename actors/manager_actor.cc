@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
-#include <random>
 
 #include "actors/actors.h"
+#include "protocol/peer_auth.h"
 #include "protocol/spec/manifest.h"
 #include "protocol/wall_clock.h"
 
@@ -50,14 +50,9 @@ std::string ref(const std::string& resource, const std::string& name) {
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
 
-// A random 128-bit hex token shared by a job's replicas (CADRE_JOB_TOKEN).
-std::string new_token() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char text[33];
-  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return text;
-}
+// A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
+// CSPRNG, since every replica-to-replica channel of the job is keyed by it.
+std::string new_token() { return protocol::new_job_token(); }
 
 // The error continuation of a request made for a client: the client hears why at
 // once instead of waiting out its own timeout.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "protocol/curve_keys.h"
+#include "protocol/zap.h"
 
 namespace cadre::coordinator {
 
@@ -94,45 +95,20 @@ void ZapHandler::log_refusal(const std::string& key, const std::string& address,
 }
 
 void ZapHandler::run() {
+  const auto decide = [this](const protocol::ZapRequest& r) -> protocol::ZapDecision {
+    if (r.mechanism != "CURVE" || r.key.empty()) {
+      log_refusal("(none)", r.address, r.domain);
+      return {false, "", "CURVE required"};
+    }
+    if (!allowed(r.domain, r.key)) {
+      log_refusal(r.key, r.address, r.domain);
+      return {false, "", "key not allowed in domain " + r.domain};
+    }
+    return {true, r.key, ""};  // the User-Id: the gateway checks this key per message
+  };
   while (!stop_) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     try {
-      zmq::poll(&item, 1, std::chrono::milliseconds(200));
-      if (!(item.revents & ZMQ_POLLIN)) continue;
-      std::vector<zmq::message_t> frames;
-      do {
-        zmq::message_t frame;
-        if (!socket_.recv(frame)) break;
-        frames.push_back(std::move(frame));
-      } while (frames.back().more());
-      // Request: version, request id, domain, address, identity, mechanism, credentials.
-      std::string status = "400", text = "malformed ZAP request", user;
-      if (frames.size() >= 7 && frames[0].to_string() == "1.0") {
-        const std::string domain = frames[2].to_string();
-        const std::string mechanism = frames[5].to_string();
-        if (mechanism != "CURVE" || frames[6].size() != 32) {
-          text = "CURVE required";
-          log_refusal("(none)", frames[3].to_string(), domain);
-        } else {
-          char z85[41];
-          zmq_z85_encode(z85, static_cast<const uint8_t*>(frames[6].data()), 32);
-          if (allowed(domain, z85)) {
-            status = "200";
-            text = "OK";
-            user = z85;
-          } else {
-            text = "key not allowed in domain " + domain;
-            log_refusal(z85, frames[3].to_string(), domain);
-          }
-        }
-      }
-      const std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
-      socket_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(status), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(text), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(user), zmq::send_flags::sndmore);
-      socket_.send(zmq::str_buffer(""), zmq::send_flags::none);
+      protocol::serve_zap_request(socket_, std::chrono::milliseconds(200), decide);
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;
       spdlog::error("zap: {}", e.what());

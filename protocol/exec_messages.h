@@ -40,7 +40,9 @@ inline constexpr size_t kExecOutputChunkBytes = 64u << 10;
 // The first and only frame from the client.
 struct ExecRequest {
   uint32_t v = kExecWireVersion;  // wire version; the server refuses any other
-  std::string token;  // the job's shared secret (CADRE_JOB_TOKEN); compared in constant time
+  // Unused and left empty: the connection proves CADRE_JOB_TOKEN in the handshake
+  // before this request (protocol/peer_auth.h), so the secret never travels.
+  std::string token;
   std::vector<std::string> argv;  // program and arguments, run with execvp; never empty
   // Set in the command's environment on top of the server's own (the Worker
   // replica's), overriding variables of the same name.

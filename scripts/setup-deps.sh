@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libcaf-dev                        # coordinator actor system (CAF 0.17)
   libzmq3-dev cppzmq-dev            # wire transport
+  libsodium-dev                     # HMAC and Curve25519 for replica-to-replica authentication
   libmsgpack-cxx-dev                # wire encoding
   libspdlog-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
