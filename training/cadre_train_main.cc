@@ -52,6 +52,8 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
     ps::ParameterServerOptions popts;
     ASSIGN_OR_RETURN(auto addr, net::parse_host_port(o.ps.servers[o.ps.index]));
     popts.port = addr.second;
+    popts.host = addr.first;
+    popts.token = o.rendezvous.token;
     popts.index = o.ps.index;
     popts.num_servers = static_cast<int>(o.ps.servers.size());
     popts.num_workers = o.ps.num_workers;
@@ -72,6 +74,7 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
   ps::PsWorkerOptions wopts;
   wopts.servers = o.ps.servers;
   wopts.worker = o.ps.index;
+  wopts.token = o.rendezvous.token;
   wopts.timeout = std::chrono::seconds(o.timeout_s);
   ASSIGN_OR_RETURN(auto worker, ps::PsWorker::Create(wopts, model->parameters().size()));
   model.reset();

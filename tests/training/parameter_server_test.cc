@@ -18,10 +18,18 @@
 #include "training/ps/parameter_server.h"
 #include "training/ps/ps_worker.h"
 
+#include <zmq.hpp>
+
+#include "protocol/ps_messages.h"
+
 namespace cadre::training::ps {
 namespace {
 
 namespace fs = std::filesystem;
+using protocol::PsKind;
+
+// Every replica of the job has it (CADRE_JOB_TOKEN).
+const char* kToken = "ps-test-job-token-0123456789";
 
 class ParameterServerRestarts : public ::testing::Test {
  protected:
@@ -58,6 +66,8 @@ class ParameterServerRestarts : public ::testing::Test {
     o.model = "mlp";
     o.checkpoint_dir = dir_.string();
     o.idle_timeout = std::chrono::seconds(20);
+    o.host = "127.0.0.1";
+    o.token = kToken;
     auto created = ParameterServer::Create(o, backend_.get(), initial_);
     EXPECT_OK(created);
     RunningServer r;
@@ -67,11 +77,14 @@ class ParameterServerRestarts : public ::testing::Test {
     r.serving = std::async(std::launch::async, [s] { return s->serve(); });
     return r;
   }
-  std::unique_ptr<PsWorker> worker(const RunningServer& server, int index) {
+  std::unique_ptr<PsWorker> worker(const RunningServer& server, int index,
+                                   const std::string& token = kToken,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     PsWorkerOptions o;
     o.servers = {server.address};
     o.worker = index;
-    o.timeout = std::chrono::seconds(10);
+    o.timeout = timeout;
+    o.token = token;
     auto w = PsWorker::Create(o, initial_.size());
     EXPECT_OK(w);
     return std::move(*w);
@@ -192,6 +205,45 @@ TEST_F(ParameterServerRestarts, ASyncWorkerThatJoinsTwiceFailsTheRunForEveryWork
       << late.to_string();
   ASSERT_OK(chief->finish());
   ASSERT_OK(again->finish());
+  EXPECT_OK(server.serving.get());
+}
+
+using ParameterServerAuthentication = ParameterServerRestarts;
+
+TEST_F(ParameterServerAuthentication, AnUnkeyedOrOtherJobsPeerGetsNothingAndChangesNothing) {
+  auto server = start_server(1);
+  // An unkeyed socket pushes a forged gradient and asks for the parameters.
+  zmq::context_t context;
+  zmq::socket_t intruder(context, zmq::socket_type::dealer);
+  intruder.set(zmq::sockopt::linger, 0);
+  intruder.connect("tcp://" + server.address);
+  for (PsKind kind : {PsKind::kRestore, PsKind::kPush, PsKind::kPull}) {
+    protocol::PsHeader h;
+    h.kind = kind;
+    h.count = kind == PsKind::kPush ? static_cast<int64_t>(initial_.size()) : 0;
+    const std::string header = protocol::encode(h);
+    std::vector<float> forged(static_cast<size_t>(h.count), 1e6f);
+    intruder.send(zmq::buffer(header), zmq::send_flags::sndmore);
+    intruder.send(zmq::buffer(forged.data(), forged.size() * sizeof(float)),
+                  zmq::send_flags::dontwait);
+  }
+  zmq::pollitem_t item{intruder.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(500));
+  EXPECT_FALSE(item.revents & ZMQ_POLLIN) << "an unkeyed peer got an answer";
+
+  // A worker holding another job's token cannot reach it either.
+  auto stranger =
+      worker(server, 0, "another-jobs-token-0123456789", std::chrono::milliseconds(700));
+  TrainProgress progress;
+  const Status refused = stranger->start(*model_, &progress);
+  EXPECT_EQ(refused.code(), StatusCode::kDeadlineExceeded) << refused.message();
+
+  // The job's own worker finds the parameters untouched.
+  auto chief = worker(server, 0);
+  TrainProgress fresh;
+  ASSERT_OK(chief->start(*model_, &fresh));
+  EXPECT_EQ(parameters(), initial_);
+  ASSERT_OK(chief->finish());
   EXPECT_OK(server.serving.get());
 }
 

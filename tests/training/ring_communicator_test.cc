@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -34,6 +35,8 @@ std::vector<int> free_ports(int n) {
   return ports;
 }
 
+const char* kJobToken = "ring-test-job-token-0123456789";
+
 CommunicatorOptions options_for(int rank, const std::vector<int>& ports,
                                 const std::string& transport,
                                 milliseconds timeout = milliseconds(20000)) {
@@ -42,6 +45,7 @@ CommunicatorOptions options_for(int rank, const std::vector<int>& ports,
   o.rendezvous.world_size = static_cast<int>(ports.size());
   for (int p : ports) o.rendezvous.peers.push_back("127.0.0.1:" + std::to_string(p));
   o.rendezvous.timeout = timeout;
+  o.rendezvous.token = kJobToken;  // as every replica of a Cadre job has it
   o.ring_transport = transport;
   o.ring_slice_bytes = 64 << 10;  // small slices: many wrap-arounds in the shm ring
   return o;
@@ -258,6 +262,7 @@ TEST(RingRendezvous, MasterAddressFormHandsOutThePeerList) {
       o.rendezvous.master_addr = "127.0.0.1";
       o.rendezvous.master_port = ports[0];
       o.rendezvous.timeout = milliseconds(10000);
+      o.rendezvous.token = kJobToken;
       auto c = ring::RingCommunicator::Create(o);
       ASSERT_OK(c);
       float v = static_cast<float>(r);
@@ -265,6 +270,68 @@ TEST(RingRendezvous, MasterAddressFormHandsOutThePeerList) {
       EXPECT_EQ(v, 6.0f);
     });
   for (auto& t : threads) t.join();
+}
+
+TEST(RingAuthentication, ARankWithAnotherJobsTokenIsRefusedAndNoRingForms) {
+  auto ports = free_ports(2);
+  std::vector<Status> results(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      auto o = options_for(r, ports, "tcp", milliseconds(2000));
+      if (r == 1) o.rendezvous.token = "some-other-jobs-token-0123456789";
+      results[r] = ring::RingCommunicator::Create(o).status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(results[0].ok());
+  EXPECT_FALSE(results[1].ok());
+  const bool named = results[0].message().find("CADRE_JOB_TOKEN") != std::string::npos ||
+                     results[1].message().find("CADRE_JOB_TOKEN") != std::string::npos;
+  EXPECT_TRUE(named) << results[0].message() << " | " << results[1].message();
+}
+
+TEST(RingAuthentication, AnUnkeyedConnectionGetsNoPayloadAndTheRingStillForms) {
+  auto ports = free_ports(2);
+  std::atomic<bool> done{false};
+  std::atomic<size_t> intruder_bytes{0};
+  std::atomic<int> intrusions{0};
+  // Keeps knocking on rank 0's port with a forged hello-sized message.
+  std::thread intruder([&] {
+    while (!done) {
+      auto s = net::connect_until("127.0.0.1", ports[0], net::Clock::now() + milliseconds(50));
+      if (!s.ok()) continue;
+      ++intrusions;
+      const std::string junk(32, 'x');
+      (void)net::write_all(*s, junk.data(), junk.size(), net::Clock::now() + milliseconds(200));
+      char buffer[4096];
+      while (true) {
+        const ssize_t n = ::recv(s->fd(), buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        intruder_bytes += static_cast<size_t>(n);
+        (void)net::write_all(*s, junk.data(), junk.size(), net::Clock::now() + milliseconds(200));
+      }
+    }
+  });
+  auto rank = [&](int r) {
+    auto comm = ring::RingCommunicator::Create(options_for(r, ports, "tcp"));
+    ASSERT_OK(comm);
+    std::vector<float> v(1000, static_cast<float>(r + 1));
+    ASSERT_OK((*comm)->allreduce(v.data(), v.size(), ReduceOp::kSum));
+    EXPECT_EQ(v[999], 3.0f);
+  };
+  // Rank 0 listens; the intruder gets in first, and only then does rank 1 start.
+  std::thread rank0(rank, 0);
+  for (int i = 0; i < 500 && intrusions == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_GT(intrusions.load(), 0) << "the intruder never reached rank 0";
+  std::thread rank1(rank, 1);
+  rank0.join();
+  rank1.join();
+  done = true;
+  intruder.join();
+  // At most the server's challenge (nonce and proof, 64 bytes) per attempt, never
+  // ring data: the handshake is all an unkeyed peer ever sees.
+  EXPECT_EQ(intruder_bytes % 64, 0u);
 }
 
 TEST(RendezvousEnvironment, ReadsCadreVariablesAndPrefersThemOverTorchrunOnes) {

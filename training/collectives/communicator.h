@@ -60,6 +60,10 @@ struct RendezvousOptions {
   // A peer that has not answered within this time is an error, never a hang:
   // applies to connecting, and to every collective making no progress.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // CADRE_JOB_TOKEN: every connection between ranks (ring, master rendezvous,
+  // parameter servers) proves it before any payload (protocol/peer_auth.h). Empty
+  // (a program started by hand, outside Cadre): connections are not authenticated.
+  std::string token;
 };
 
 struct CommunicatorOptions {

@@ -2,6 +2,9 @@
 
 #include <sstream>
 
+#include <optional>
+
+#include "protocol/peer_auth.h"
 #include "protocol/ps_messages.h"
 #include "training/collectives/socket.h"
 
@@ -36,6 +39,10 @@ Result<RendezvousOptions> rendezvous_from_environment(
   RendezvousOptions o;
   auto has = [&](const char* k) { return env.count(k) > 0 && !env.at(k).empty(); };
   constexpr int kMaxWorld = 1 << 16;
+  if (has("CADRE_JOB_TOKEN")) {
+    o.token = env.at("CADRE_JOB_TOKEN");
+    RETURN_IF_ERROR(protocol::JobCredentials::FromToken(o.token).status());
+  }
   if (has("CADRE_WORLD_SIZE") || has("CADRE_RANK") || has("CADRE_PEERS")) {
     if (!has("CADRE_WORLD_SIZE") || !has("CADRE_RANK"))
       return InvalidArgument("CADRE_RANK and CADRE_WORLD_SIZE must be set together");
@@ -76,9 +83,18 @@ Result<std::vector<std::string>> exchange_peers_via_master(const RendezvousOptio
                                                            const std::string& my_address) {
   const auto deadline = net::Clock::now() + options.timeout;
   const size_t kMaxFrame = 1 << 20;
+  std::optional<protocol::JobCredentials> credentials;
+  if (!options.token.empty()) {
+    ASSIGN_OR_RETURN(credentials, protocol::JobCredentials::FromToken(options.token));
+  }
   if (options.rank != 0) {
     ASSIGN_OR_RETURN(auto s,
                      net::connect_until(options.master_addr, options.master_port, deadline));
+    if (credentials) {
+      RETURN_IF_ERROR(protocol::authenticate_to_server(s.fd(), *credentials, "rendezvous", deadline)
+                          .annotate("rendezvous with " + options.master_addr + ":" +
+                                    std::to_string(options.master_port)));
+    }
     protocol::RendezvousJoin join;
     join.rank = options.rank;
     join.world_size = options.world_size;
@@ -95,12 +111,16 @@ Result<std::vector<std::string>> exchange_peers_via_master(const RendezvousOptio
     return reply.peers;
   }
   ASSIGN_OR_RETURN(auto listener, net::listen_on(options.master_port));
+  std::optional<protocol::AuthenticatedAcceptor> acceptor;
+  if (credentials)
+    acceptor.emplace(listener.fd(), *credentials, protocol::AcceptorOptions{"rendezvous"});
   std::vector<std::string> peers(options.world_size);
   std::vector<net::Socket> joined;
   peers[0] = my_address;
   std::string error;
   for (int got = 1; got < options.world_size;) {
-    auto s = net::accept_until(listener, deadline);
+    auto s =
+        acceptor ? net::adopt(acceptor->accept(deadline)) : net::accept_until(listener, deadline);
     if (!s.ok())
       return s.status().annotate("rendezvous on port " + std::to_string(options.master_port) +
                                  ": " + std::to_string(got) + " of " +

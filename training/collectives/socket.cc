@@ -1,5 +1,7 @@
 #include "training/collectives/socket.h"
 
+#include "protocol/bind_address.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -67,19 +69,38 @@ Result<std::pair<std::string, int>> parse_host_port(const std::string& text) {
   return std::make_pair(host, static_cast<int>(port));
 }
 
-Result<Socket> listen_on(int port) {
+namespace {
+
+Result<Socket> listen_at(in_addr_t address, int port, const std::string& what) {
   Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s.valid()) return Internal("socket: " + errno_text());
   int one = 1;
   ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_addr.s_addr = address;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return Unavailable("bind port " + std::to_string(port) + ": " + errno_text());
+    return Unavailable("bind " + what + ":" + std::to_string(port) + ": " + errno_text());
   if (::listen(s.fd(), 128) != 0) return Internal("listen: " + errno_text());
   return s;
+}
+
+}  // namespace
+
+Result<Socket> listen_on(int port) { return listen_at(htonl(INADDR_ANY), port, "*"); }
+
+Result<Socket> listen_on(const std::string& host, int port) {
+  ASSIGN_OR_RETURN(const std::string address, protocol::bind_address_for(host));
+  if (address == "*") return listen_on(port);
+  in_addr parsed{};
+  ::inet_pton(AF_INET, address.c_str(), &parsed);
+  return listen_at(parsed.s_addr, port, host);
+}
+
+Result<Socket> adopt(Result<int> fd) {
+  if (!fd.ok()) return fd.status();
+  return Socket(*fd);
 }
 
 Result<int> local_port(const Socket& s) {

@@ -33,6 +33,11 @@ class Socket {
 
 // Listens on all interfaces at port (0: an ephemeral port; see local_port()).
 Result<Socket> listen_on(int port);
+// Listens on the address protocol::bind_address_for(host) names: the node's
+// advertised address, so a rank's port is not open on every interface.
+Result<Socket> listen_on(const std::string& host, int port);
+// Wraps an fd from protocol::AuthenticatedAcceptor.
+Result<Socket> adopt(Result<int> fd);
 Result<int> local_port(const Socket& s);
 // Connects, retrying refused connections until the deadline (the peer may not
 // be listening yet).

@@ -4,10 +4,16 @@
 
 #include <cstring>
 #include <filesystem>
+#include <set>
+
+#include "protocol/bind_address.h"
+#include "protocol/peer_auth.h"
 
 #include "protocol/checks.h"
 #include "protocol/ps_messages.h"
 #include "training/checkpoint.h"
+#include "training/collectives/socket.h"
+#include "training/ps/ps_roles.h"
 
 namespace cadre::training::ps {
 
@@ -34,7 +40,20 @@ Result<std::unique_ptr<ParameterServer>> ParameterServer::Create(
   ZMQCHECK(s->socket_.set(zmq::sockopt::maxmsgsize,
                           static_cast<int64_t>(s->range_.count * sizeof(float) + 4096)));
   ZMQCHECK(s->socket_.set(zmq::sockopt::linger, 0));
-  ZMQCHECK(s->socket_.bind("tcp://*:" + std::to_string(options.port)));
+  // A connection that has not finished its handshake within this is dropped.
+  ZMQCHECK(s->socket_.set(zmq::sockopt::handshake_ivl, 5000));
+  if (!options.token.empty()) {
+    ASSIGN_OR_RETURN(auto credentials, protocol::JobCredentials::FromToken(options.token));
+    std::set<std::string> workers;
+    for (int w = 0; w < options.num_workers; ++w) {
+      workers.insert(credentials.curve_keys(ps_worker_role(w)).public_key);
+    }
+    ASSIGN_OR_RETURN(s->zap_, protocol::ZapAllowlist::Create(s->context_, std::move(workers)));
+    RETURN_IF_ERROR(protocol::make_curve_server(
+        s->socket_, credentials.curve_keys(ps_server_role(options.index)), "ps"));
+  }
+  ASSIGN_OR_RETURN(const std::string address, protocol::bind_address_for(options.host));
+  ZMQCHECK(s->socket_.bind("tcp://" + address + ":" + std::to_string(options.port)));
   const std::string endpoint = s->socket_.get(zmq::sockopt::last_endpoint);
   s->port_ = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
   return s;

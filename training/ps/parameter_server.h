@@ -32,6 +32,7 @@
 #include <zmq.hpp>
 
 #include "protocol/ps_messages.h"
+#include "protocol/zap.h"
 #include "training/model.h"
 #include "training/optim/optimizer.h"
 #include "training/ps/shard.h"
@@ -40,6 +41,13 @@ namespace cadre::training::ps {
 
 struct ParameterServerOptions {
   int port = 0;  // 0: ephemeral (tests); see bound_port()
+  // This server's advertised host (its TF_CONFIG / CADRE_PEERS entry): the socket
+  // binds there, not on every interface (protocol/bind_address.h). Empty: all.
+  std::string host;
+  // CADRE_JOB_TOKEN. Set: the socket is a CURVE server with this job's key for
+  // "ps-<index>", and only the keys of "worker-0".."worker-<n-1>" may connect
+  // (protocol/peer_auth.h). Empty (outside Cadre): no authentication.
+  std::string token;
   int index = 0;
   int num_servers = 1;
   int num_workers = 1;
@@ -91,6 +99,7 @@ class ParameterServer {
   kernels::Backend* backend_ = nullptr;
   ShardRange range_;
   zmq::context_t context_;
+  std::unique_ptr<protocol::ZapAllowlist> zap_;  // before socket_: closed after it
   zmq::socket_t socket_;
   int port_ = 0;
   Tensor params_, grad_sum_;

@@ -1,10 +1,14 @@
 #include "training/ps/ps_worker.h"
 
 #include <cstring>
+#include <optional>
+
+#include "protocol/peer_auth.h"
 
 #include "protocol/checks.h"
 #include "protocol/ps_messages.h"
 #include "training/collectives/socket.h"
+#include "training/ps/ps_roles.h"
 
 namespace cadre::training::ps {
 
@@ -17,6 +21,10 @@ Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& option
   w->num_params_ = num_params;
   w->host_params_.resize(num_params);
   const int n = static_cast<int>(options.servers.size());
+  std::optional<protocol::JobCredentials> credentials;
+  if (!options.token.empty()) {
+    ASSIGN_OR_RETURN(credentials, protocol::JobCredentials::FromToken(options.token));
+  }
   for (int i = 0; i < n; ++i) {
     ASSIGN_OR_RETURN(auto addr, net::parse_host_port(options.servers[i]));
     w->ranges_.push_back(shard_range(num_params, n, i));
@@ -24,6 +32,11 @@ Result<std::unique_ptr<PsWorker>> PsWorker::Create(const PsWorkerOptions& option
     ZMQCHECK(s.set(zmq::sockopt::linger, 0));
     ZMQCHECK(s.set(zmq::sockopt::maxmsgsize,
                    static_cast<int64_t>(w->ranges_.back().count * sizeof(float) + 4096)));
+    if (credentials) {
+      RETURN_IF_ERROR(
+          protocol::make_curve_client(s, credentials->curve_keys(ps_worker_role(options.worker)),
+                                      credentials->curve_keys(ps_server_role(i)).public_key));
+    }
     ZMQCHECK(s.connect("tcp://" + addr.first + ":" + std::to_string(addr.second)));
     w->sockets_.push_back(std::move(s));
   }

@@ -20,6 +20,9 @@ namespace cadre::training::ps {
 struct PsWorkerOptions {
   std::vector<std::string> servers;  // host:port per server, index order
   int worker = 0;
+  // CADRE_JOB_TOKEN: connects as "worker-<worker>" over CURVE and accepts only
+  // servers proving "ps-<i>" (training/ps/ps_roles.h). Empty: no authentication.
+  std::string token;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 

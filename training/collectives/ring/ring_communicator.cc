@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -78,13 +79,17 @@ Result<std::unique_ptr<RingCommunicator>> RingCommunicator::Create(
   comm->world_ = rv.world_size;
   comm->options_ = options;
   if (rv.world_size <= 1) return comm;
+  if (!rv.token.empty()) {
+    ASSIGN_OR_RETURN(auto credentials, protocol::JobCredentials::FromToken(rv.token));
+    comm->credentials_.emplace(std::move(credentials));
+  }
   const auto deadline = net::Clock::now() + rv.timeout;
 
   net::Socket listener;
   if (!rv.peers.empty()) {
     comm->peers_ = rv.peers;
     ASSIGN_OR_RETURN(auto me, net::parse_host_port(rv.peers[rv.rank]));
-    ASSIGN_OR_RETURN(listener, net::listen_on(me.second));
+    ASSIGN_OR_RETURN(listener, net::listen_on(me.first, me.second));
   } else {
     ASSIGN_OR_RETURN(listener, net::listen_on(0));
     ASSIGN_OR_RETURN(int port, net::local_port(listener));
@@ -149,10 +154,25 @@ Result<bool> RingCommunicator::connect(const net::Socket& listener,
   auto out = net::connect_until(next_addr.first, next_addr.second, deadline);
   if (!out.ok()) return about_peer(out.status(), next);
   out_ = std::move(out).value();
-  RETURN_IF_ERROR(about_peer(send_message(out_, protocol::encode(hello), deadline), next));
-  auto in = net::accept_until(listener, deadline);
-  if (!in.ok()) return about_peer(in.status(), prev);
-  in_ = std::move(in).value();
+  if (credentials_) {
+    // Both halves at once: rank r proves itself to r+1 while r-1 proves itself to
+    // r; one after the other, every rank would wait on its next and none accept.
+    auto proven = std::async(std::launch::async, [&] {
+      return protocol::authenticate_to_server(out_.fd(), *credentials_, "ring", deadline);
+    });
+    protocol::AuthenticatedAcceptor acceptor(listener.fd(), *credentials_,
+                                             protocol::AcceptorOptions{"ring"});
+    auto in = net::adopt(acceptor.accept(deadline));
+    RETURN_IF_ERROR(about_peer(proven.get(), next));
+    if (!in.ok()) return about_peer(in.status(), prev);
+    in_ = std::move(in).value();
+    RETURN_IF_ERROR(about_peer(send_message(out_, protocol::encode(hello), deadline), next));
+  } else {
+    RETURN_IF_ERROR(about_peer(send_message(out_, protocol::encode(hello), deadline), next));
+    auto in = net::accept_until(listener, deadline);
+    if (!in.ok()) return about_peer(in.status(), prev);
+    in_ = std::move(in).value();
+  }
   auto prev_hello = read_message<protocol::RingHello>(in_, deadline, "ring hello");
   if (!prev_hello.ok()) return about_peer(prev_hello.status(), prev);
   if (prev_hello->rank != prev || prev_hello->world_size != world_)

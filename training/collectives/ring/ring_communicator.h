@@ -10,8 +10,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "protocol/peer_auth.h"
 #include "training/collectives/communicator.h"
 #include "training/collectives/ring/channel.h"
 #include "training/collectives/socket.h"
@@ -70,6 +72,8 @@ class RingCommunicator final : public Communicator {
   int rank_ = 0, world_ = 1;
   std::vector<std::string> peers_;
   CommunicatorOptions options_;
+  // From CADRE_JOB_TOKEN: both ring links are authenticated before any payload.
+  std::optional<protocol::JobCredentials> credentials_;
   net::Socket out_, in_;  // TCP to next / from previous (data or control)
   std::unique_ptr<SendChannel> send_;
   std::unique_ptr<RecvChannel> recv_;
