@@ -157,18 +157,6 @@ Result<ExecRequest> read_request(const Fd& connection, const ExecSessionOptions&
 
 }  // namespace
 
-bool token_matches(std::string_view expected, std::string_view given) {
-  if (expected.empty()) return false;
-  // Every byte of `expected` is compared whatever `given` holds, and the length
-  // check folds into the same accumulator: no early exit to time.
-  volatile unsigned char diff = expected.size() == given.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    diff = diff | (static_cast<unsigned char>(expected[i]) ^ g);
-  }
-  return diff == 0;
-}
-
 void run_exec_session(Fd connection, uint64_t id, const ExecSessionOptions& options,
                       const std::atomic<bool>& stop) {
   const std::string who =
@@ -177,11 +165,6 @@ void run_exec_session(Fd connection, uint64_t id, const ExecSessionOptions& opti
   if (!request.ok()) {
     spdlog::warn("{} refused: no valid request: {}", who, request.status().message());
     send_error(connection, "bad request: " + request.status().message());
-    return;
-  }
-  if (!token_matches(options.token, request->token)) {
-    spdlog::warn("{} refused: wrong job token", who);
-    send_error(connection, "authentication failed: wrong job token (CADRE_JOB_TOKEN)");
     return;
   }
   if (request->argv.empty()) {

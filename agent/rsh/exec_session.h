@@ -1,5 +1,6 @@
 // One cadre-rsh connection on the server, from the request to the exit status:
-// authenticate, start the command, relay its output, report how it ended. Runs on
+// start the command, relay its output, report how it ended. The connection has
+// already proven the job's token (RshServer's acceptor). Runs on
 // a thread of its own (RshServer starts one per connection); everything here is
 // owned by that thread except `stop`, the server's shutdown flag, read-only here.
 #pragma once
@@ -16,7 +17,7 @@
 namespace cadre::agent::rsh {
 
 struct ExecSessionOptions {
-  std::string token;   // the job's secret; a request carrying anything else is refused
+  std::string token;   // the job's secret (CADRE_JOB_TOKEN) the acceptor checks
   std::string entity;  // "job=... replica=..." for log lines
   // Set for every command on top of the server's environment; a request's own
   // env still wins.
@@ -30,10 +31,6 @@ struct ExecSessionOptions {
   // for at most this long (a process that escaped the group may hold them open).
   std::chrono::milliseconds drain_limit{1000};
 };
-
-// True when `given` equals `expected` (which must be non-empty). The time taken
-// depends only on the lengths, never on where the first difference is.
-bool token_matches(std::string_view expected, std::string_view given);
 
 // Serves `connection` to the end and closes it. `id` numbers the session in logs.
 void run_exec_session(Fd connection, uint64_t id, const ExecSessionOptions& options,

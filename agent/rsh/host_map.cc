@@ -82,7 +82,7 @@ Result<HostMap> parse_host_map(std::string_view text) {
   return hosts;
 }
 
-Result<int> own_port_from_peers(std::string_view peers, int rank) {
+Result<Endpoint> own_endpoint_from_peers(std::string_view peers, int rank) {
   const std::vector<std::string_view> entries = split(peers, ',');
   if (peers.empty() || rank < 0 || static_cast<size_t>(rank) >= entries.size()) {
     return InvalidArgument("CADRE_RANK=" + std::to_string(rank) + " has no entry in CADRE_PEERS '" +
@@ -91,7 +91,7 @@ Result<int> own_port_from_peers(std::string_view peers, int rank) {
   auto endpoint = parse_endpoint(entries[static_cast<size_t>(rank)]);
   if (!endpoint.ok())
     return endpoint.status().annotate("CADRE_PEERS[" + std::to_string(rank) + "]");
-  return endpoint->port;
+  return *endpoint;
 }
 
 }  // namespace cadre::agent::rsh

@@ -27,7 +27,7 @@ using HostMap = std::map<std::string, Endpoint, std::less<>>;
 // repeated name and a bad endpoint are errors naming the entry.
 Result<HostMap> parse_host_map(std::string_view text);
 
-// The port of entry `rank` of a CADRE_PEERS list ("host:port,host:port,...").
-Result<int> own_port_from_peers(std::string_view peers, int rank);
+// Entry `rank` of a CADRE_PEERS list ("host:port,host:port,...").
+Result<Endpoint> own_endpoint_from_peers(std::string_view peers, int rank);
 
 }  // namespace cadre::agent::rsh

@@ -5,6 +5,7 @@
 
 #include "agent/rsh/socket_io.h"
 #include "protocol/exec_messages.h"
+#include "protocol/peer_auth.h"
 
 namespace cadre::agent::rsh {
 
@@ -15,10 +16,18 @@ Result<int> run_remote(const ClientConfig& config, const ClientStreams& streams)
   const auto connect_deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(config.connect_timeout_s));
+  ASSIGN_OR_RETURN(auto credentials, protocol::JobCredentials::FromToken(config.token));
   ASSIGN_OR_RETURN(Fd connection,
                    connect_tcp(config.endpoint.host, config.endpoint.port, connect_deadline));
+  // Both ends prove the token before the request; the token never travels.
+  const Status proven =
+      protocol::authenticate_to_server(connection.get(), credentials, "rsh", connect_deadline);
+  if (proven.code() == StatusCode::kPermissionDenied || proven.code() == StatusCode::kUnavailable) {
+    return PermissionDenied("refused: authentication failed: " + proven.message() +
+                            " (a wrong job token, CADRE_JOB_TOKEN, or not a cadre-rsh server)");
+  }
+  RETURN_IF_ERROR(proven);
   protocol::ExecRequest request;
-  request.token = config.token;
   // As sshd runs a command: the user's words, joined, for the shell to parse.
   request.argv = {"/bin/sh", "-c", config.command};
   for (const auto& [name, value] : config.env) request.env[name] = value;

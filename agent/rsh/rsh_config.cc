@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "protocol/bind_address.h"
+
 namespace cadre::agent::rsh {
 namespace {
 
@@ -68,6 +70,7 @@ bool is_serve_invocation(const std::vector<std::string>& args) {
 Result<ServeConfig> parse_serve_config(const std::vector<std::string>& args, const EnvLookup& env) {
   ServeConfig config;
   std::optional<int> port;
+  bool bind_given = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     if (i + 1 >= args.size()) return InvalidArgument(flag + ": unknown flag or missing value");
@@ -76,6 +79,7 @@ Result<ServeConfig> parse_serve_config(const std::vector<std::string>& args, con
       ASSIGN_OR_RETURN(port, parse_int(value, "--port", 0, 65535));
     } else if (flag == "--bind") {
       config.bind_address = value;
+      bind_given = true;
     } else if (flag == "--max-sessions") {
       ASSIGN_OR_RETURN(config.max_sessions, parse_int(value, "--max-sessions", 1, 4096));
     } else if (flag == "--log-level") {
@@ -104,7 +108,14 @@ Result<ServeConfig> parse_serve_config(const std::vector<std::string>& args, con
     return InvalidArgument("no --port, and CADRE_PEERS/CADRE_RANK are not both set");
   }
   ASSIGN_OR_RETURN(const int r, parse_int(*rank, "CADRE_RANK", 0, 1 << 20));
-  ASSIGN_OR_RETURN(config.port, own_port_from_peers(*peers, r));
+  ASSIGN_OR_RETURN(const Endpoint own, own_endpoint_from_peers(*peers, r));
+  config.port = own.port;
+  if (!bind_given) {
+    // A host this node cannot resolve itself leaves all interfaces: every
+    // connection must prove the job token first anyway.
+    auto address = protocol::bind_address_for(own.host);
+    config.bind_address = !address.ok() || *address == "*" ? "0.0.0.0" : *address;
+  }
   return config;
 }
 

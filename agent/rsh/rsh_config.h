@@ -22,13 +22,15 @@ EnvLookup process_environment();
 
 // `cadre-rsh serve`: what an MPI Worker replica runs.
 struct ServeConfig {
-  std::string bind_address = "0.0.0.0";  // --bind: IPv4 address to listen on
-  int port = 0;                          // --port, else the CADRE_RANK-th entry of CADRE_PEERS
-  std::string token;                     // CADRE_JOB_TOKEN; required, non-empty
-  int max_sessions = 64;                 // --max-sessions: concurrent commands; more are refused
-  double auth_timeout_s = 10;            // a connection must send its request within this
-  double kill_grace_s = 2;               // SIGTERM to SIGKILL, for a hung-up or shut-down session
-  std::string log_level = "info";        // --log-level: spdlog level
+  // --bind: IPv4 address to listen on. Default: this replica's own CADRE_PEERS host
+  // (protocol/bind_address.h), else all interfaces.
+  std::string bind_address = "0.0.0.0";
+  int port = 0;                    // --port, else the CADRE_RANK-th entry of CADRE_PEERS
+  std::string token;               // CADRE_JOB_TOKEN; required, non-empty
+  int max_sessions = 64;           // --max-sessions: concurrent commands; more are refused
+  double auth_timeout_s = 10;      // a connection must send its request within this
+  double kill_grace_s = 2;         // SIGTERM to SIGKILL, for a hung-up or shut-down session
+  std::string log_level = "info";  // --log-level: spdlog level
   std::string entity;  // "job=<CADRE_JOB> replica=<type>-<index>", the prefix of every log line
   // PATH of the commands: ours with cadre-rsh's own folder appended, because orted
   // insists that plm_rsh_agent (cadre-rsh, on its command line) resolves.

@@ -34,9 +34,11 @@ Result<std::unique_ptr<RshServer>> RshServer::Create(const RshServerOptions& opt
   if (options.max_sessions < 1) {
     return InvalidArgument("max_sessions " + std::to_string(options.max_sessions));
   }
+  ASSIGN_OR_RETURN(auto credentials, protocol::JobCredentials::FromToken(options.session.token));
   ASSIGN_OR_RETURN(Fd listener, listen_tcp(options.bind_address, options.port));
   ASSIGN_OR_RETURN(const int port, bound_port(listener));
-  return std::unique_ptr<RshServer>(new RshServer(options, std::move(listener), port));
+  return std::unique_ptr<RshServer>(
+      new RshServer(options, std::move(listener), port, std::move(credentials)));
 }
 
 RshServer::~RshServer() { stop_all(); }
@@ -44,11 +46,19 @@ RshServer::~RshServer() { stop_all(); }
 Status RshServer::run(const std::function<bool()>& should_stop) {
   spdlog::info("{} cadre-rsh serving on {}:{}", options_.session.entity, options_.bind_address,
                port_);
+  uint64_t refused_logged = 0;
   while (!should_stop()) {
-    pollfd pfd{listener_.get(), POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, 200);
-    if (ready < 0 && errno != EINTR) return Internal(std::string("poll: ") + std::strerror(errno));
-    if (ready > 0) accept_one();
+    auto connection =
+        acceptor_.accept(std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    if (connection.ok()) start_session(Fd(*connection));
+    // Sampled: a flood of strangers must not flood the log.
+    if (acceptor_.refused() > refused_logged &&
+        (refused_logged < 10 || acceptor_.refused() - refused_logged >= 1000)) {
+      spdlog::warn("{} refused {} connection(s) that did not prove the job token ({} in all)",
+                   options_.session.entity, acceptor_.refused() - refused_logged,
+                   acceptor_.refused());
+      refused_logged = acceptor_.refused();
+    }
     join_finished();
   }
   spdlog::info("{} cadre-rsh stopping; ending {} session(s)", options_.session.entity,
@@ -57,13 +67,7 @@ Status RshServer::run(const std::function<bool()>& should_stop) {
   return Status::Ok();
 }
 
-void RshServer::accept_one() {
-  Fd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!connection.valid()) {
-    // ECONNABORTED, EMFILE, ...: this connection is lost, the server is not.
-    spdlog::warn("{} accept: {}", options_.session.entity, std::strerror(errno));
-    return;
-  }
+void RshServer::start_session(Fd connection) {
   tune_connection(connection);
   const uint64_t id = next_id_++;
   if (sessions_.size() >= static_cast<size_t>(options_.max_sessions)) {

@@ -1,11 +1,18 @@
 // `cadre-rsh serve`: accepts connections on the Worker replica's port and runs one
 // ExecSession per connection on its own thread, like sshd in an MPIJob Worker.
 //
-// Threads: run() owns the listener and the session list; each session thread owns
-// its connection and command. They share only `stop_`, set by run() on shutdown.
+// A connection becomes a session only once it has proven the job's token
+// (protocol/peer_auth.h, label "rsh"); until then it waits in the acceptor's bounded
+// set with a short deadline, so idle connections from anyone never take a session
+// slot, and the token itself never crosses the wire.
+//
+// Threads: run() owns the listener, the acceptor and the session list; each session
+// thread owns its connection and command. They share only `stop_`, set by run() on
+// shutdown.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +21,7 @@
 
 #include "agent/rsh/exec_session.h"
 #include "agent/rsh/socket_io.h"
+#include "protocol/peer_auth.h"
 #include "protocol/status.h"
 
 namespace cadre::agent::rsh {
@@ -22,6 +30,9 @@ struct RshServerOptions {
   std::string bind_address = "0.0.0.0";  // IPv4 address to listen on
   int port = 0;                          // 0: an ephemeral port (tests), see port()
   int max_sessions = 64;                 // concurrent sessions; more are refused
+  // Connections still proving the token: how many are held, and for how long each.
+  size_t max_pending = 256;
+  std::chrono::milliseconds handshake_timeout{5000};
   ExecSessionOptions session;
 };
 
@@ -46,16 +57,25 @@ class RshServer {
     std::shared_ptr<std::atomic<bool>> done;
   };
 
-  RshServer(const RshServerOptions& options, Fd listener, int port)
-      : options_(options), listener_(std::move(listener)), port_(port) {}
+  RshServer(const RshServerOptions& options, Fd listener, int port,
+            protocol::JobCredentials credentials)
+      : options_(options),
+        listener_(std::move(listener)),
+        port_(port),
+        credentials_(std::move(credentials)),
+        acceptor_(
+            listener_.get(), credentials_,
+            protocol::AcceptorOptions{"rsh", options.handshake_timeout, options.max_pending}) {}
 
-  void accept_one();
+  void start_session(Fd connection);
   void join_finished();
   void stop_all();
 
   RshServerOptions options_;
   Fd listener_;
   int port_;
+  protocol::JobCredentials credentials_;
+  protocol::AuthenticatedAcceptor acceptor_;  // run()'s thread only
   std::atomic<bool> stop_{false};
   std::vector<Session> sessions_;  // run()'s thread only
   uint64_t next_id_ = 1;

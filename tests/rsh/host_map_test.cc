@@ -63,16 +63,17 @@ TEST(Endpoint, KeepsHostNamesAndRejectsPortsOutsideTheRange) {
 }
 
 TEST(OwnPort, IsThePortOfTheRankthPeer) {
-  EXPECT_EQ(*own_port_from_peers("a:1001,b:1002,c:1003", 0), 1001);
-  EXPECT_EQ(*own_port_from_peers("a:1001,b:1002,c:1003", 2), 1003);
+  EXPECT_EQ(own_endpoint_from_peers("a:1001,b:1002,c:1003", 0)->port, 1001);
+  EXPECT_EQ(own_endpoint_from_peers("a:1001,b:1002,c:1003", 0)->host, "a");
+  EXPECT_EQ(own_endpoint_from_peers("a:1001,b:1002,c:1003", 2)->port, 1003);
 }
 
 TEST(OwnPort, RejectsRanksOutsideTheListAndBrokenEntries) {
-  EXPECT_FALSE(own_port_from_peers("a:1001,b:1002", 2).ok());
-  EXPECT_FALSE(own_port_from_peers("a:1001,b:1002", -1).ok());
-  EXPECT_FALSE(own_port_from_peers("", 0).ok());
-  EXPECT_FALSE(own_port_from_peers("a:1001,,c:1003", 1).ok());
-  auto broken = own_port_from_peers("a:1001,b", 1);
+  EXPECT_FALSE(own_endpoint_from_peers("a:1001,b:1002", 2).ok());
+  EXPECT_FALSE(own_endpoint_from_peers("a:1001,b:1002", -1).ok());
+  EXPECT_FALSE(own_endpoint_from_peers("", 0).ok());
+  EXPECT_FALSE(own_endpoint_from_peers("a:1001,,c:1003", 1).ok());
+  auto broken = own_endpoint_from_peers("a:1001,b", 1);
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("CADRE_PEERS[1]"), std::string::npos);
 }

@@ -125,15 +125,5 @@ TEST(ServeConfig, RefusesToServeWithoutATokenOrAPortAndRejectsBadFlags) {
   EXPECT_FALSE(parse_serve_config({"--verbose", "1"}, env_of({{"CADRE_JOB_TOKEN", "t"}})).ok());
 }
 
-TEST(TokenMatches, AcceptsOnlyTheExactNonEmptyToken) {
-  EXPECT_TRUE(token_matches("s3cret", "s3cret"));
-  EXPECT_FALSE(token_matches("s3cret", "s3cre"));
-  EXPECT_FALSE(token_matches("s3cret", "s3cret!"));
-  EXPECT_FALSE(token_matches("s3cret", "S3cret"));
-  EXPECT_FALSE(token_matches("s3cret", ""));
-  EXPECT_FALSE(token_matches("", ""));  // an unset server token matches nothing
-  EXPECT_FALSE(token_matches(std::string("a\0b", 3), "a"));
-}
-
 }  // namespace
 }  // namespace cadre::agent::rsh

@@ -1,6 +1,7 @@
 // The cadre-rsh binary end to end: a real `serve` on 127.0.0.1 driven by the real
 // client, as mpirun would drive it. Fast (well under a second each); no label.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <memory>
 
@@ -75,13 +76,14 @@ TEST_F(RshEndToEnd, ACommandKilledByASignalExitsWith128PlusTheSignal) {
 
 TEST_F(RshEndToEnd, AWrongTokenIsRefusedWithExit255BeforeAnythingRuns) {
   const std::string marker = dir_.file("ran");
-  auto run = client({"rsh-e2e-worker-0", "touch " + marker}, "client", client_env("not-it"));
+  auto run = client({"rsh-e2e-worker-0", "touch " + marker}, "client",
+                    client_env("another-jobs-token-0123456789"));
   EXPECT_EQ(run->wait(), 255);
   EXPECT_NE(run->output().find("host rsh-e2e-worker-0"), std::string::npos) << run->output();
   EXPECT_NE(run->output().find("authentication failed"), std::string::npos) << run->output();
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_TRUE(eventually([&] {
-    return serve_->output().find("refused: wrong job token") != std::string::npos;
+    return serve_->output().find("did not prove the job token") != std::string::npos;
   })) << serve_->output();
 }
 
@@ -137,22 +139,36 @@ TEST_F(RshEndToEnd, SigtermEndsRunningCommandsAndTheServerExitsZero) {
   EXPECT_FALSE(process_alive(sleeper));
 }
 
-TEST_F(RshEndToEnd, GarbageOnTheWireIsRefusedAndTheServerKeepsServing) {
+TEST_F(RshEndToEnd, GarbageOnTheWireGetsOnlyTheChallengeAndTheServerKeepsServing) {
   using namespace agent::rsh;
   auto socket = connect_tcp("127.0.0.1", port_, Clock::now() + 2s);
   ASSERT_OK(socket);
-  ASSERT_OK(write_all(socket->get(), std::string("\xff\xff\xff\xff", 4)));
-  protocol::FrameDecoder decoder(protocol::kMaxExecFrameBytes);
-  auto reply = recv_frame(*socket, decoder, Clock::now() + 5s);
-  ASSERT_OK(reply);
-  auto event = protocol::decode_exec<protocol::ExecEvent>(*reply, "ExecEvent");
-  ASSERT_OK(event);
-  EXPECT_EQ(event->kind, protocol::ExecEventKind::kError);
-  EXPECT_NE(event->error.find("bad request"), std::string::npos) << event->error;
+  // A 32-byte "nonce" of junk, then a junk proof: the server answers with its own
+  // nonce and proof (64 bytes, nothing secret) and closes; no frame is ever read.
+  ASSERT_OK(write_all(socket->get(), std::string(32, '\xff')));
+  std::string received;
+  char buffer[256];
+  for (ssize_t n; (n = ::recv(socket->get(), buffer, sizeof buffer, 0)) > 0;) {
+    received.append(buffer, static_cast<size_t>(n));
+    if (received.size() >= 64) (void)write_all(socket->get(), std::string(32, '\x00'));
+  }
+  EXPECT_EQ(received.size(), 64u);
 
   auto run = client({"rsh-e2e-worker-0", "echo still here"}, "client");
   EXPECT_EQ(run->wait(), 0);
   EXPECT_EQ(run->output(), "still here\n");
+}
+
+TEST_F(RshEndToEnd, AThousandIdleConnectionsDoNotStopTheJobsLauncher) {
+  std::vector<agent::rsh::Fd> idle;
+  for (int i = 0; i < 1000; ++i) {
+    auto socket = agent::rsh::connect_tcp("127.0.0.1", port_, agent::rsh::Clock::now() + 2s);
+    ASSERT_OK(socket);
+    idle.push_back(std::move(*socket));
+  }
+  auto run = client({"rsh-e2e-worker-0", "echo through"}, "client");
+  EXPECT_EQ(run->wait(20s), 0) << run->output();
+  EXPECT_EQ(run->output(), "through\n");
 }
 
 TEST(RshServe, RefusesToStartWithoutAJobToken) {
