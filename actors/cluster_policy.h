@@ -29,6 +29,14 @@ struct ClusterPolicy {
   // A manifest's text is refused past this size before it is parsed; aliases and
   // nesting are bounded while it is read (protocol/spec/manifest_limits.h).
   int64_t max_manifest_bytes = 1 << 20;
+  // Distinct metric names one job may report; samples under further names are
+  // dropped (with one Warning event), so a job cannot grow the store without end.
+  int max_metric_names = 64;
+  // Points kept per series before older ones are thinned (actors/state_store.h).
+  int metric_points_per_series = 2000;
+  // Replies queued for one client that is not reading (ZMQ_SNDHWM per peer);
+  // past this its replies are dropped, not buffered without end.
+  int client_send_queue = 64;
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/replica_environment.h"
+#include "protocol/spec/yaml_reader.h"
 #include "protocol/wall_clock.h"
 
 namespace cadre::actors {
@@ -391,9 +392,28 @@ JobEffects JobStateMachine::on_started(const std::string& node,
   return out;
 }
 
-JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report) {
+JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report_in) {
   JobEffects out;
-  if (!find_uid(report.uid) || report.samples.empty()) return out;
+  if (!find_uid(report_in.uid) || report_in.samples.empty()) return out;
+  // A job may report at most max_metric_names distinct names; more are dropped,
+  // with one Warning event, so it cannot grow the store without end.
+  protocol::MetricsReport report{report_in.uid, report_in.job, {}};
+  for (const auto& sample : report_in.samples) {
+    const bool known = metric_names_.count(sample.name) > 0;
+    if (!known && static_cast<int>(metric_names_.size()) >= options_.policy.max_metric_names) {
+      if (!warned_metric_names_) {
+        warned_metric_names_ = true;
+        event(out, EventType::kWarning, reason::kMetricsDropped,
+              "more than " + std::to_string(options_.policy.max_metric_names) +
+                  " metric names; samples of " + spec::quote_value(sample.name) +
+                  " and any further names are dropped");
+      }
+      continue;
+    }
+    metric_names_.insert(sample.name);
+    report.samples.push_back(sample);
+  }
+  if (report.samples.empty()) return out;
   // The job's headline metrics are its leader's (rank 0 prints them for cadre-train).
   if (report.uid == locate("").uid || replicas().size() == 1) {
     for (const auto& sample : report.samples) rec_.status.metrics[sample.name] = sample.value;

@@ -231,6 +231,8 @@ class JobStateMachine {
   JobRecord rec_;
   spec::TrainJobSpec spec_;
   JobMachineOptions options_;
+  std::set<std::string> metric_names_;  // names this job has reported (max_metric_names)
+  bool warned_metric_names_ = false;
   std::vector<bool> confirmed_;    // per replica: its node reported it since restore/registration
   int64_t placement_attempt_ = 0;  // answers for an older gang request are ignored
   bool deleting_ = false;

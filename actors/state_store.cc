@@ -2,7 +2,9 @@
 
 #include "protocol/codec.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace cadre::actors {
@@ -81,12 +83,14 @@ CREATE TABLE IF NOT EXISTS metrics (
   id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT, uid TEXT, name TEXT, value REAL,
   step INTEGER, time_ms INTEGER);
 CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job);
+CREATE INDEX IF NOT EXISTS metrics_by_series ON metrics(job, uid, name, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 )";
 
 }  // namespace
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
+                                                     MetricRetention retention) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -96,7 +100,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     sqlite3_close(db);
     return Unavailable("cannot open state database " + path + ": " + why);
   }
-  std::unique_ptr<StateStore> store(new StateStore(db));
+  std::unique_ptr<StateStore> store(new StateStore(db, retention));
   // WAL keeps readers off the writer's back; FULL syncs the WAL on every commit, so
   // an acknowledged change survives power loss, not only a process crash.
   RETURN_IF_ERROR(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
@@ -242,12 +246,40 @@ Status StateStore::append_metrics(const std::string& job, const std::string& uid
                  .run();
     s.reset();
   }
+  std::set<std::string> names;
+  for (const auto& sample : samples) names.insert(sample.name);
+  for (const auto& name : names) {
+    if (status.ok()) status = thin_series(job, uid, name);
+  }
   if (!own_transaction) return status;
   if (!status.ok()) {
     rollback();
     return status;
   }
   return exec("COMMIT");
+}
+
+Result<int64_t> StateStore::metric_points(const std::string& job, const std::string& uid,
+                                          const std::string& name) {
+  Statement s(db_, "SELECT COUNT(*) FROM metrics WHERE job = ? AND uid = ? AND name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.bind(1, job).bind(2, uid).bind(3, name);
+  if (s.step() != SQLITE_ROW) return Internal("metric count failed");
+  return s.integer(0);
+}
+
+Status StateStore::thin_series(const std::string& job, const std::string& uid,
+                               const std::string& name) {
+  ASSIGN_OR_RETURN(const int64_t points, metric_points(job, uid, name));
+  const int64_t limit = std::max(2, retention_.points_per_series);
+  if (points <= limit) return Status::Ok();
+  // The newest limit / 2 stay; of the older ones every second goes.
+  Statement s(db_,
+              "DELETE FROM metrics WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
+              "(ORDER BY id) AS n FROM metrics WHERE job = ? AND uid = ? AND name = ? ORDER BY id "
+              "LIMIT ?) WHERE n % 2 = 0)");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, job).bind(2, uid).bind(3, name).bind(4, points - limit / 2).run();
 }
 
 Result<uint64_t> StateStore::next_epoch() {

@@ -24,9 +24,19 @@ struct JobRecord {
   std::string token;     // CADRE_JOB_TOKEN shared by the job's replicas (MPI remote exec)
 };
 
+// How much metric history one series (job, replica instance, name) keeps: once it
+// holds more than `points_per_series` points, the older half is thinned to every
+// second point, so the newest points_per_series / 2 stay exact and the history
+// before them gets sparser the older it is (a job printing a million lines costs
+// at most this many rows per name).
+struct MetricRetention {
+  int points_per_series = 2000;
+};
+
 class StateStore {
  public:
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
+                                                  MetricRetention retention = {});
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -37,8 +47,12 @@ class StateStore {
 
   Status append_event(const std::string& job, const protocol::JobEvent& event);
   Result<std::vector<protocol::JobEvent>> events(const std::string& job, int limit);
+  // Appends, then thins each touched series past its retention.
   Status append_metrics(const std::string& job, const std::string& uid,
                         const std::vector<protocol::MetricSample>& samples);
+  // Points stored for one series (tests, diagnostics).
+  Result<int64_t> metric_points(const std::string& job, const std::string& uid,
+                                const std::string& name);
 
   // Strictly increasing across restarts: the fencing epoch for a registration.
   Result<uint64_t> next_epoch();
@@ -50,9 +64,11 @@ class StateStore {
   void rollback();
 
  private:
-  explicit StateStore(sqlite3* db) : db_(db) {}
+  StateStore(sqlite3* db, MetricRetention retention) : db_(db), retention_(retention) {}
   Status exec(const char* sql);
+  Status thin_series(const std::string& job, const std::string& uid, const std::string& name);
   sqlite3* db_;
+  MetricRetention retention_;
 };
 
 }  // namespace cadre::actors

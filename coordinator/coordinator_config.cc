@@ -17,6 +17,9 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.kill_grace = std::chrono::milliseconds(kill_grace_ms);
   p.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   p.max_manifest_bytes = max_manifest_bytes;
+  p.max_metric_names = max_metric_names;
+  p.metric_points_per_series = metric_points_per_series;
+  p.client_send_queue = client_send_queue;
   p.lease = std::chrono::milliseconds(lease_ms < 0 ? lost_after_ms * 2 / 3 : lease_ms);
   p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
   return p;
@@ -57,6 +60,13 @@ Status CoordinatorConfig::validate() const {
     return InvalidArgument("max-manifest-bytes: must be between 1024 and max-message-bytes (" +
                            std::to_string(max_message_bytes) + ")");
   }
+  if (max_metric_names < 1 || metric_points_per_series < 10 || client_send_queue < 1) {
+    return InvalidArgument(
+        "max-metric-names must be >= 1, metric-points-per-series >= 10 and client-send-queue "
+        ">= 1 (got " +
+        std::to_string(max_metric_names) + ", " + std::to_string(metric_points_per_series) + ", " +
+        std::to_string(client_send_queue) + ")");
+  }
   return Status::Ok();
 }
 
@@ -93,6 +103,15 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
       ->capture_default_str();
   app.add_option("--max-manifest-bytes", c.max_manifest_bytes,
                  "largest manifest accepted by apply; checked before it is parsed")
+      ->capture_default_str();
+  app.add_option("--max-metric-names", c.max_metric_names,
+                 "distinct metric names one job may report; samples of more are dropped")
+      ->capture_default_str();
+  app.add_option("--metric-points-per-series", c.metric_points_per_series,
+                 "points kept per job, replica and metric name; older ones are thinned")
+      ->capture_default_str();
+  app.add_option("--client-send-queue", c.client_send_queue,
+                 "replies queued for a client that does not read them; more are dropped")
       ->capture_default_str();
   app.add_option("--lease-ms", c.lease_ms,
                  "agents kill their replicas after this long without contact (-1: 2/3 of "

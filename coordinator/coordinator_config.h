@@ -31,6 +31,9 @@ struct CoordinatorConfig {
   // An actor asking another gives up after this and the waiting client hears why.
   int64_t request_timeout_ms = kPolicy.request_timeout.count();
   int64_t max_manifest_bytes = kPolicy.max_manifest_bytes;  // larger applies are refused unread
+  int max_metric_names = kPolicy.max_metric_names;  // per job; samples of more names dropped
+  int metric_points_per_series = kPolicy.metric_points_per_series;  // older ones thinned past it
+  int client_send_queue = kPolicy.client_send_queue;  // replies held for a client not reading
   // Agents kill their replicas after this long without a heartbeat ack, so nothing
   // runs twice once a node is declared Lost. -1: two thirds of lost_after_ms; 0: off.
   int64_t lease_ms = -1;

@@ -20,14 +20,20 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
   std::unique_ptr<Gateway> g(new Gateway(context));
   g->keys_ = options.insecure ? nullptr : options.keys;
   g->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
-  auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain,
-                  std::string* endpoint) -> Status {
+  auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain, std::string* endpoint,
+                  int send_queue) -> Status {
     ZMQCHECK({
       socket.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
       socket.set(zmq::sockopt::linger, 0);
-      // Replies to a peer that has gone are dropped rather than blocking the loop.
+      // Replies to a peer that has gone, or that does not read, are dropped rather
+      // than blocking the loop or queueing without bound.
       socket.set(zmq::sockopt::router_mandatory, 0);
-      socket.set(zmq::sockopt::sndhwm, 100000);
+      socket.set(zmq::sockopt::sndhwm, send_queue);
+      // A connection that has not completed CURVE within 5 s is closed, so idle
+      // TCP connections cannot pile up; ZMTP heartbeats find peers that vanished.
+      socket.set(zmq::sockopt::handshake_ivl, 5000);
+      socket.set(zmq::sockopt::heartbeat_ivl, 10000);
+      socket.set(zmq::sockopt::heartbeat_timeout, 30000);
     });
     if (!options.insecure) {
       RETURN_IF_ERROR(protocol::make_curve_server(socket, options.server_keys, domain));
@@ -38,8 +44,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
     *endpoint = socket.get(zmq::sockopt::last_endpoint);
     return Status::Ok();
   };
-  RETURN_IF_ERROR(bind(g->agents_, options.agent_port, "agents", &g->agent_endpoint_));
-  RETURN_IF_ERROR(bind(g->clients_, options.client_port, "clients", &g->client_endpoint_));
+  // Agents always read (launches for a busy node must not be dropped); clients may not.
+  RETURN_IF_ERROR(bind(g->agents_, options.agent_port, "agents", &g->agent_endpoint_, 100000));
+  RETURN_IF_ERROR(bind(g->clients_, options.client_port, "clients", &g->client_endpoint_,
+                       options.client_send_queue));
   ZMQCHECK(g->outbox_pull_.bind(kOutboxEndpoint));
   ASSIGN_OR_RETURN(g->outbox_, ZmqOutbox::Create(context));
   return g;

@@ -27,6 +27,9 @@ struct GatewayOptions {
   bool insecure = false;          // no CURVE
   protocol::KeyPair server_keys;  // CURVE server keys unless insecure
   int64_t max_message_bytes = 64ll << 20;
+  // Replies queued for one client (ZMQ_SNDHWM per peer): a client that does not
+  // read loses replies past this instead of growing the coordinator.
+  int client_send_queue = 64;
   // Asked on every message whether the sender's key is still allowed, and on
   // registration which node an agent key is bound to. Not owned; nullptr when
   // insecure.

@@ -50,6 +50,7 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
   options.client_port = config.client_port;
   options.insecure = config.insecure;
   options.max_message_bytes = config.max_message_bytes;
+  options.client_send_queue = config.client_send_queue;
   if (config.insecure) {
     spdlog::warn(
         "CURVE authentication is OFF (--insecure): anyone who can reach the ports "
@@ -77,7 +78,8 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
 int run(const cadre::coordinator::CoordinatorConfig& config) {
   using namespace cadre;
   namespace fs = std::filesystem;
-  auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string());
+  auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string(),
+                                        {config.metric_points_per_series});
   if (!store.ok()) return fail(store.status());
   auto restored = (*store)->load_jobs();
   if (!restored.ok()) return fail(restored.status());

@@ -122,6 +122,7 @@ inline constexpr const char* kScheduled = "Scheduled";
 inline constexpr const char* kReplicaCompleted = "ReplicaCompleted";
 inline constexpr const char* kExpired = "Expired";
 inline constexpr const char* kStoreRetry = "StoreRetry";
+inline constexpr const char* kMetricsDropped = "MetricsDropped";  // past max-metric-names
 // Replica exit reasons that say nothing about the program (infrastructure).
 inline constexpr const char* kNodeLost = "NodeLost";
 inline constexpr const char* kReplicaLost = "ReplicaLost";

@@ -674,6 +674,23 @@ TEST_F(JobMachine, LeaderMetricsBecomeTheJobsHeadlineAndEveryReplicasAreStored) 
   EXPECT_DOUBLE_EQ(status().metrics.at("accuracy"), 0.9);
 }
 
+TEST_F(JobMachine, MetricNamesPastTheLimitAreDroppedWithOneWarning) {
+  running(gang(1));
+  const int limit = ClusterPolicy{}.max_metric_names;
+  protocol::MetricsReport many{uid(0), "fmnist", {}};
+  for (int i = 0; i < limit + 10; ++i) many.samples.push_back({"m" + std::to_string(i), 1, 1, now});
+  auto out = m->on_metrics(many);
+  auto stored = all<fx::StoreMetrics>(out);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].samples.size(), static_cast<size_t>(limit));
+  EXPECT_EQ(count<fx::RecordEvent>(out), 1u);
+  // Known names keep flowing; new ones stay dropped, and the warning is not repeated.
+  auto again = m->on_metrics({uid(0), "fmnist", {{"m0", 2, 2, now}, {"fresh", 1, 2, now}}});
+  ASSERT_EQ(all<fx::StoreMetrics>(again).size(), 1u);
+  EXPECT_EQ(all<fx::StoreMetrics>(again)[0].samples.size(), 1u);
+  EXPECT_EQ(count<fx::RecordEvent>(again), 0u);
+}
+
 TEST_F(JobMachine, LocateFindsTheLeaderOrANamedReplica) {
   running(ps_job());
   EXPECT_EQ(m->locate("").uid, uid(1)) << "worker-0 decides a PS job";

@@ -98,6 +98,32 @@ TEST_F(StateStoreTest, LoadKeepsTheLatestValueOfEachMetric) {
   EXPECT_DOUBLE_EQ((*jobs)[0].status.metrics.at("accuracy"), 0.5);
 }
 
+TEST_F(StateStoreTest, AFloodOfPointsKeepsItsRetentionWithTheNewestExactAndTheFirstKept) {
+  auto opened = StateStore::Open(path_, MetricRetention{200});
+  ASSERT_OK(opened);
+  auto& store = *opened;
+  for (int64_t batch = 0; batch < 100; ++batch) {
+    std::vector<protocol::MetricSample> samples;
+    for (int64_t i = 0; i < 100; ++i) {
+      const int64_t step = batch * 100 + i;
+      samples.push_back({"loss", static_cast<double>(step), step, 0});
+    }
+    ASSERT_OK(store->append_metrics("a", "u", samples));
+  }
+  auto points = store->metric_points("a", "u", "loss");
+  ASSERT_OK(points);
+  EXPECT_LE(*points, 200);
+  EXPECT_GE(*points, 100);
+  // Other series are untouched by this one's thinning.
+  ASSERT_OK(store->append_metrics("a", "u", {{"accuracy", 0.5, 1, 0}}));
+  EXPECT_EQ(*store->metric_points("a", "u", "accuracy"), 1);
+  // The latest value is still the one load_jobs reports.
+  ASSERT_OK(store->put_job(record("a")));
+  auto jobs = store->load_jobs();
+  ASSERT_OK(jobs);
+  EXPECT_DOUBLE_EQ(jobs->at(0).status.metrics.at("loss"), 9999.0);
+}
+
 TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
   auto store = open();
   ASSERT_OK(store->put_job(record("a")));

@@ -144,9 +144,10 @@ class GatewayTest : public ::testing::Test {
   }
 
   // The next reply on `s`: its kind and, for errors, the message.
-  std::pair<MessageKind, std::string> reply(zmq::socket_t& s) {
+  std::pair<MessageKind, std::string> reply(zmq::socket_t& s,
+                                            std::chrono::milliseconds wait = 2000ms) {
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(2000));  // recv_envelope does not wait
+    zmq::poll(&item, 1, wait);  // recv_envelope does not wait
     auto envelope = protocol::recv_envelope(s, false, protocol::DecodeLimits{});
     if (!envelope.ok()) return {MessageKind::kInvalid, envelope.status().message()};
     std::string text;
@@ -230,6 +231,26 @@ TEST_F(GatewayTest, OutboxRepliesReachTheClientThatAsked) {
   gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44},
                              MessageKind::kGetReply, protocol::GetReply{});
   EXPECT_EQ(reply(client).first, MessageKind::kGetReply);
+}
+
+TEST_F(GatewayTest, AClientThatDoesNotReadLosesRepliesInsteadOfGrowingTheCoordinator) {
+  GatewayOptions options = insecure();
+  options.client_send_queue = 4;
+  start(options);
+  auto client = peer(gateway_->client_endpoint());
+  client.set(zmq::sockopt::rcvhwm, 1);  // its own queue full at once: it reads nothing
+  send(client, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 44);
+  ASSERT_EQ(inbound_.next(), "get 44 jobs");
+  const std::string big(1 << 20, 'x');
+  for (int i = 0; i < 300; ++i) {
+    gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44}, MessageKind::kError,
+                               protocol::ErrorReply{"Internal", big});
+  }
+  std::this_thread::sleep_for(1500ms);  // the gateway forwards, queues or drops them
+  int received = 0;
+  while (reply(client, 200ms).first == MessageKind::kError) ++received;
+  // What the socket buffers and the 4-reply queue held; the rest was dropped.
+  EXPECT_LT(received, 100) << "300 MiB of replies were queued for a client that does not read";
 }
 
 TEST_F(GatewayTest, OversizedFrameDropsThatConnectionOnly) {
