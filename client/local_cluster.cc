@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -204,8 +205,10 @@ Status write_text_file(const std::string& path, const std::string& text) {
 
 // Starts the coordinator, then the agents, then waits for them; `started` lists
 // what runs so far, for the caller to undo on failure.
+// `keep`: indexes of agents still running from before; they reconnect on their own.
 Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
-                     std::vector<Started>& started, ClientConfig* config) {
+                     const std::set<int>& keep, std::vector<Started>& started,
+                     ClientConfig* config) {
   ASSIGN_OR_RETURN(std::string coordinator_bin, find_sibling_binary("cadre-coordinator"));
   ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
   // Replicas inherit the agents' PATH: put Cadre's own programs (cadre-train,
@@ -224,6 +227,7 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
 
   for (int i = 1; i <= options.agents; ++i) {
+    if (keep.count(i) > 0) continue;
     // Agents sharing this host must never hand out the same replica port.
     std::vector<std::string> argv = agent_command(agent_bin, layout, options, i, endpoints.agents);
     const int first_port = 31000 + i * 200;
@@ -281,10 +285,43 @@ std::string choose_run_as(const LocalLayout& layout, std::ostream& out) {
   return "root";
 }
 
-// Agents left running by an earlier cluster whose coordinator is gone would
-// register twice under the same names; stop them first.
-void stop_leftover_agents(const LocalLayout& layout, std::ostream& out) {
+int port_of(const std::string& endpoint) {
+  const auto colon = endpoint.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(endpoint.c_str() + colon + 1);
+}
+
+// After a coordinator crash its agents (and their replicas) may still run. They
+// are kept, and the new coordinator binds the ports they know, so they reconnect,
+// register again and report their replicas, which it adopts: nothing restarts.
+// Returns the agent indexes kept; `options` gets the old ports.
+std::set<int> keep_live_agents(const LocalLayout& layout, LocalUpOptions& options,
+                               std::ostream& out) {
+  std::set<int> keep;
+  std::ifstream in(layout.endpoints_file());
+  if (!in) return keep;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto previous = parse_endpoints(text.str());
+  if (!previous.ok()) return keep;
+  for (int i = 1; i <= options.agents; ++i) {
+    if (auto pid = running_pid(layout, layout.agent_name(i), "cadre-agent")) {
+      keep.insert(i);
+      out << "kept running " << layout.agent_name(i) << " (pid " << *pid << ")\n";
+    }
+  }
+  if (keep.empty()) return keep;
+  if (options.agent_port == 0) options.agent_port = port_of(previous->agents);
+  if (options.client_port == 0) options.client_port = port_of(previous->clients);
+  return keep;
+}
+
+// Agents left running by an earlier cluster whose coordinator is gone, and not
+// kept, would register twice under the same names; stop them first.
+void stop_leftover_agents(const LocalLayout& layout, const std::set<int>& keep, std::ostream& out) {
   for (const std::string& name : agent_pid_names(layout)) {
+    bool kept = false;
+    for (int i : keep) kept = kept || name == layout.agent_name(i);
+    if (kept) continue;
     if (auto pid = running_pid(layout, name, "cadre-agent")) {
       bool killed = false;
       stop_process(*pid, std::chrono::seconds(10), &killed);
@@ -307,13 +344,14 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
   }
   RETURN_IF_ERROR(make_dirs(layout, options.agents));
   RETURN_IF_ERROR(ensure_keys(layout, options.agents));
-  stop_leftover_agents(layout, out);
-
   LocalUpOptions resolved = options;
+  const std::set<int> keep = keep_live_agents(layout, resolved, out);
+  stop_leftover_agents(layout, keep, out);
+
   if (resolved.run_as.empty()) resolved.run_as = choose_run_as(layout, out);
   std::vector<Started> started;
   ClientConfig config;
-  Status status = start_cluster(layout, resolved, started, &config);
+  Status status = start_cluster(layout, resolved, keep, started, &config);
   if (!status.ok()) {
     stop_started(layout, started);
     return status;
