@@ -56,6 +56,9 @@ void add_cadre_env(const std::vector<ReplicaStatus>& replicas, const ReplicaStat
   env["CADRE_RANK"] = std::to_string(self.rank);
   env["CADRE_WORLD_SIZE"] = std::to_string(replicas.size());
   env["CADRE_JOB_TOKEN"] = job.token;
+  // The instance number ends the uid (JobStateMachine::new_instance) and only grows
+  // within a job: the fencing generation of this incarnation's checkpoint writes.
+  env["CADRE_GENERATION"] = self.uid.substr(self.uid.rfind('-') + 1);
   if (!job.checkpoint_dir.empty()) env["CADRE_CHECKPOINT_DIR"] = job.checkpoint_dir;
   bool all_ports = true;
   std::string peers;

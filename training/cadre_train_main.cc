@@ -61,6 +61,7 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
     popts.optimizer = optimizer_options(o);
     popts.model = o.model;
     popts.checkpoint_dir = o.checkpoint_dir;
+    popts.generation = o.generation;
     popts.idle_timeout = std::chrono::seconds(std::max(o.timeout_s, 1));
     // Servers keep their shard in host memory: replies go out of it zero-copy.
     ASSIGN_OR_RETURN(auto host_backend,

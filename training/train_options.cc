@@ -1,5 +1,8 @@
 #include "training/train_options.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "training/collectives/rendezvous.h"
@@ -136,6 +139,17 @@ Status apply_environment(const std::map<std::string, std::string>& env, TrainOpt
   ASSIGN_OR_RETURN(o->rendezvous, rendezvous_from_environment(env));
   o->rendezvous.timeout = std::chrono::seconds(o->timeout_s);
   if (o->checkpoint_dir.empty()) o->checkpoint_dir = get("CADRE_CHECKPOINT_DIR");
+  if (!get("CADRE_GENERATION").empty()) {
+    const std::string text = get("CADRE_GENERATION");
+    char* end = nullptr;
+    errno = 0;
+    const long long g = std::strtoll(text.c_str(), &end, 10);
+    if (*end != '\0' || errno != 0 || g < 0) {
+      return InvalidArgument("CADRE_GENERATION='" + text.substr(0, 32) +
+                             "': must be a non-negative integer");
+    }
+    o->generation = g;
+  }
   if (!get("CADRE_JOB").empty()) o->job = get("CADRE_JOB");
   if (!(o->lr > 0.0f)) return InvalidArgument("--lr: must be > 0, got " + std::to_string(o->lr));
   if (o->backend == "nccl" && o->device != "cuda")

@@ -39,6 +39,9 @@ struct TrainOptions {
   std::string device = "cpu";
   uint64_t seed = 42;
   std::string checkpoint_dir;
+  // CADRE_GENERATION: this replica instance's fencing generation (training/
+  // checkpoint_fence.h); 0 outside Cadre: no fencing.
+  int64_t generation = 0;
   std::string export_path;
   int threads = 0;  // 0: all cores
   int timeout_s = 60;

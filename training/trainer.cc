@@ -44,6 +44,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options,
 
 Status Trainer::resume() {
   if (role_.chief && role_.checkpoints && !options_.checkpoint_dir.empty()) {
+    // Claimed before reading: from here on an older incarnation cannot write.
+    ASSIGN_OR_RETURN(fence_, CheckpointFence::Claim(options_.checkpoint_dir, options_.generation));
     ASSIGN_OR_RETURN(auto state, load_latest_checkpoint(options_.checkpoint_dir));
     if (state) {
       if (state->model != options_.model)
@@ -168,7 +170,8 @@ Status Trainer::save(int epochs_completed) {
       s.optimizer_state.push_back({name, tensor->shape(), std::move(values)});
     }
   }
-  return save_checkpoint(options_.checkpoint_dir, s);
+  if (!fence_) return save_checkpoint(options_.checkpoint_dir, s);
+  return fence_->guarded([&] { return save_checkpoint(options_.checkpoint_dir, s); });
 }
 
 Status Trainer::run(std::ostream& out) {

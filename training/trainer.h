@@ -4,9 +4,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
 
+#include "training/checkpoint_fence.h"
 #include "training/data/dataset.h"
 #include "training/parameter_updater.h"
 #include "training/softmax_cross_entropy.h"
@@ -60,6 +62,8 @@ class Trainer {
   // resume by replaying epochs_completed draws.
   std::mt19937_64 rng_;
   std::vector<EpochMetrics> history_;
+  // The chief's claim on its checkpoint folder; every save goes through it.
+  std::optional<CheckpointFence> fence_;
 };
 
 }  // namespace cadre::training

@@ -7,6 +7,7 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "training/checkpoint.h"
+#include "training/checkpoint_fence.h"
 #include "training/model_export.h"
 
 namespace cadre::training {
@@ -77,6 +78,34 @@ TEST_F(Files, EmptyOrMissingDirectoryMeansAFreshStart) {
   auto loaded = load_latest_checkpoint((dir_ / "nothing-here").string());
   ASSERT_OK(loaded);
   EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(Files, AReplacedIncarnationCanNeitherClaimNorWriteItsCheckpointFolder) {
+  const std::string dir = (dir_ / "job").string();
+  auto zombie = CheckpointFence::Claim(dir, 3);
+  ASSERT_OK(zombie);
+  ASSERT_OK(zombie->guarded([&] { return save_checkpoint(dir, state(1)); }));
+  // The replacement (a higher generation) claims the folder...
+  auto successor = CheckpointFence::Claim(dir, 5);
+  ASSERT_OK(successor);
+  // ...and from then on the old incarnation writes nothing, and says why.
+  bool wrote = false;
+  const Status refused = zombie->guarded([&] {
+    wrote = true;
+    return save_checkpoint(dir, state(9));
+  });
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("generation 5"), std::string::npos) << refused.message();
+  EXPECT_FALSE(wrote);
+  EXPECT_FALSE(CheckpointFence::Claim(dir, 4).ok()) << "an older generation cannot claim back";
+  ASSERT_OK(successor->guarded([&] { return save_checkpoint(dir, state(2)); }));
+  auto latest = load_latest_checkpoint(dir);
+  ASSERT_OK(latest);
+  EXPECT_EQ((*latest)->epochs_completed, 2);
+  // Generation 0 (outside Cadre) is not fenced.
+  auto unfenced = CheckpointFence::Claim(dir, 0);
+  ASSERT_OK(unfenced);
+  EXPECT_OK(unfenced->guarded([] { return Status::Ok(); }));
 }
 
 TEST_F(Files, ExportedModelReloadsWithTheSameOutputs) {

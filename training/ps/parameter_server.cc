@@ -52,6 +52,9 @@ Result<std::unique_ptr<ParameterServer>> ParameterServer::Create(
     RETURN_IF_ERROR(protocol::make_curve_server(
         s->socket_, credentials.curve_keys(ps_server_role(options.index)), "ps"));
   }
+  if (!options.checkpoint_dir.empty()) {
+    ASSIGN_OR_RETURN(s->fence_, CheckpointFence::Claim(s->shard_dir(), options.generation));
+  }
   ASSIGN_OR_RETURN(const std::string address, protocol::bind_address_for(options.host));
   ZMQCHECK(s->socket_.bind("tcp://" + address + ":" + std::to_string(options.port)));
   const std::string endpoint = s->socket_.get(zmq::sockopt::last_endpoint);
@@ -199,8 +202,12 @@ Status ParameterServer::on_checkpoint(const zmq::message_t& identity, const prot
     ASSIGN_OR_RETURN(auto values, tensor->to_host());
     state.optimizer_state.push_back({name, tensor->shape(), std::move(values)});
   }
-  if (Status saved = save_checkpoint(shard_dir(), state); !saved.ok())
+  const auto save = [&] { return save_checkpoint(shard_dir(), state); };
+  if (Status saved = fence_ ? fence_->guarded(save) : save(); !saved.ok()) {
+    // A newer incarnation of this server owns the folder: this one must stop.
+    if (saved.code() == StatusCode::kFailedPrecondition) return saved;
     return reply_error(identity, saved.to_string());
+  }
   return reply(identity, PsKind::kAck, h.step);
 }
 

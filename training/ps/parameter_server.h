@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@
 
 #include "protocol/ps_messages.h"
 #include "protocol/zap.h"
+#include "training/checkpoint_fence.h"
 #include "training/model.h"
 #include "training/optim/optimizer.h"
 #include "training/ps/shard.h"
@@ -55,6 +57,7 @@ struct ParameterServerOptions {
   OptimizerOptions optimizer;
   std::string model;           // architecture name, recorded in shard checkpoints
   std::string checkpoint_dir;  // the job's CADRE_CHECKPOINT_DIR; empty: no checkpoints
+  int64_t generation = 0;      // CADRE_GENERATION: fences the shard folder (checkpoint_fence.h)
   // Give up when no worker has sent anything for this long while some are
   // still training.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(120)};
@@ -100,6 +103,7 @@ class ParameterServer {
   ShardRange range_;
   zmq::context_t context_;
   std::unique_ptr<protocol::ZapAllowlist> zap_;  // before socket_: closed after it
+  std::optional<CheckpointFence> fence_;         // this server's claim on its shard folder
   zmq::socket_t socket_;
   int port_ = 0;
   Tensor params_, grad_sum_;
