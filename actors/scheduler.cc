@@ -222,7 +222,11 @@ void Scheduler::reserve(const std::string& key, const std::string& node,
   release(key);
   auto& state = nodes_[node];
   if (state.capacity.name.empty()) {
-    state.capacity.name = node;  // adopted before it registered
+    // Restored before its node registered again (a coordinator restart): a
+    // placeholder with no capacity, which must not count as a node that can hold
+    // nothing (every new job would look Unschedulable) until it registers.
+    state.capacity.name = node;
+    state.lost = true;
     totals_.reset();
   }
   state.used_cpu += request.cpu_millis;

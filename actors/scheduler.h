@@ -93,7 +93,7 @@ class Scheduler {
   struct NodeState {
     NodeCapacity capacity;
     bool schedulable = true;
-    bool lost = false;  // excluded from Totals until it registers again
+    bool lost = false;  // Lost, or known only from a restored placement: not in Totals
     int64_t used_cpu = 0;
     int64_t used_memory = 0;
     std::set<int32_t> used_gpus;

@@ -222,6 +222,18 @@ TEST(Scheduler, WhenEveryNodeIsLostNothingIsKnownToBeImpossible) {
   EXPECT_EQ(place(s, gang("g", 1, request(4000))), Scheduler::Fit::kWait);
 }
 
+TEST(Scheduler, APlacementRestoredBeforeItsNodeRegistersMakesNothingUnschedulable) {
+  // After a coordinator restart jobs re-reserve their slots before the nodes
+  // register again: such a node is known, but holds nothing yet.
+  Scheduler s;
+  s.reserve("old/main-0", "a", request(100), {}, 0);
+  EXPECT_EQ(place(s, gang("g", 1, request(100))), Scheduler::Fit::kWait)
+      << "a node not registered yet is not a node that can never hold anything";
+  s.upsert_node(node("a", 2000));
+  EXPECT_EQ(place(s, gang("g", 1, request(100))), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(s.allocated_on("a").cpu_millis, 200) << "the restored hold still counts";
+}
+
 TEST(Scheduler, RemovedNodeIsForgottenWithWhatItHeld) {
   Scheduler s;
   s.upsert_node(node("a", 2000));
