@@ -205,6 +205,25 @@ Status write_text_file(const std::string& path, const std::string& text) {
 
 // Starts the coordinator, then the agents, then waits for them; `started` lists
 // what runs so far, for the caller to undo on failure.
+// Starts agents 1..options.agents except those in `keep`, against `endpoint`.
+Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
+                    const std::string& endpoint, const std::set<int>& keep,
+                    std::vector<Started>& started) {
+  ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
+  for (int i = 1; i <= options.agents; ++i) {
+    if (keep.count(i) > 0) continue;
+    // Agents sharing this host must never hand out the same replica port.
+    std::vector<std::string> argv = agent_command(agent_bin, layout, options, i, endpoint);
+    const int first_port = 31000 + i * 200;
+    argv.insert(argv.end(), {"--port-range",
+                             std::to_string(first_port) + "-" + std::to_string(first_port + 199)});
+    ASSIGN_OR_RETURN(Started agent, start(layout, layout.agent_name(i), "cadre-agent", argv));
+    started.push_back(agent);
+  }
+
+  return Status::Ok();
+}
+
 // `keep`: indexes of agents still running from before; they reconnect on their own.
 Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
                      const std::set<int>& keep, std::vector<Started>& started,
@@ -226,16 +245,7 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   started.push_back(coordinator);
   ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
 
-  for (int i = 1; i <= options.agents; ++i) {
-    if (keep.count(i) > 0) continue;
-    // Agents sharing this host must never hand out the same replica port.
-    std::vector<std::string> argv = agent_command(agent_bin, layout, options, i, endpoints.agents);
-    const int first_port = 31000 + i * 200;
-    argv.insert(argv.end(), {"--port-range",
-                             std::to_string(first_port) + "-" + std::to_string(first_port + 199)});
-    ASSIGN_OR_RETURN(Started agent, start(layout, layout.agent_name(i), "cadre-agent", argv));
-    started.push_back(agent);
-  }
+  RETURN_IF_ERROR(start_agents(layout, options, endpoints.agents, keep, started));
 
   config->coordinator = endpoints.clients;
   config->server_key = layout.key_prefix("server") + ".pub";
@@ -332,15 +342,49 @@ void stop_leftover_agents(const LocalLayout& layout, const std::set<int>& keep, 
   }
 }
 
+// The coordinator runs: start again whichever agents are down (an agent crashed,
+// or was killed), leaving the rest alone.
+Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& options,
+                              pid_t coordinator, std::ostream& out) {
+  std::set<int> live;
+  for (int i = 1; i <= options.agents; ++i) {
+    if (running_pid(layout, layout.agent_name(i), "cadre-agent")) live.insert(i);
+  }
+  if (static_cast<int>(live.size()) < options.agents) {
+    std::ifstream in(layout.endpoints_file());
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSIGN_OR_RETURN(Endpoints endpoints, parse_endpoints(text.str()));
+    LocalUpOptions resolved = options;
+    if (resolved.run_as.empty()) resolved.run_as = choose_run_as(layout, out);
+    RETURN_IF_ERROR(ensure_keys(layout, options.agents));
+    std::vector<Started> started;
+    Status status = start_agents(layout, resolved, endpoints.agents, live, started);
+    if (status.ok()) {
+      auto loaded = load_config(layout.config_file());
+      status =
+          loaded.ok() ? wait_for_ready_nodes(layout, resolved, *loaded, started) : loaded.status();
+    }
+    if (!status.ok()) {
+      stop_started(layout, started);
+      return status;
+    }
+    for (const Started& agent : started) {
+      out << "started " << agent.name << " again (pid " << agent.pid << ")\n";
+    }
+  }
+  out << "cadre local cluster running in " << layout.root << " (coordinator pid " << coordinator
+      << "); config " << layout.config_file() << "\n";
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status local_up(const LocalUpOptions& options, std::ostream& out) {
   if (options.agents < 0) return InvalidArgument("--agents must be >= 0");
   const LocalLayout layout = LocalLayout::at(options.dir);
   if (auto pid = running_pid(layout, "coordinator", "cadre-coordinator")) {
-    out << "cadre local cluster already running in " << layout.root << " (coordinator pid " << *pid
-        << "); config " << layout.config_file() << "\n";
-    return Status::Ok();
+    return restart_missing_agents(layout, options, *pid, out);
   }
   RETURN_IF_ERROR(make_dirs(layout, options.agents));
   RETURN_IF_ERROR(ensure_keys(layout, options.agents));
