@@ -106,9 +106,13 @@ void Agent::handle_link_events() {
       case LinkEvent::Kind::kConnected:
         spdlog::info("node={} connected to {}", session_.node, options_.link.endpoint);
         handshake_failure_logged_ = false;
-        // Register at once rather than at the next resend; heartbeats will tell a
-        // registered agent whether this is a new coordinator.
-        if (session_.awaiting_reply) send_register();
+        // Register at once on every new connection: it may be a new coordinator,
+        // or the same one after the link dropped (a message over
+        // --max-message-bytes ends the connection). Registering again points the
+        // coordinator's route at this connection and reports what runs here, so
+        // whatever was lost with the old connection is resent or rescheduled
+        // instead of the node going silent.
+        send_register();
         break;
       case LinkEvent::Kind::kDisconnected:
         // What was in flight on the old connection is gone, answers included.

@@ -9,12 +9,27 @@ namespace cadre::agent {
 
 Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     const CoordinatorLinkOptions& options) {
-  std::unique_ptr<CoordinatorLink> link(new CoordinatorLink());
-  RETURN_IF_ERROR(
-      ZMQ_STATUS(link->socket_ = zmq::socket_t(link->context_, zmq::socket_type::dealer)));
-  zmq::socket_t& socket = link->socket_;
+  std::unique_ptr<CoordinatorLink> link(new CoordinatorLink(options));
+  if (!options.insecure) {
+    auto own = protocol::read_keypair(options.key_file);
+    if (!own.ok()) return own.status().annotate("--key");
+    auto server = protocol::read_public_key(options.server_key_file);
+    if (!server.ok()) return server.status().annotate("--server-key");
+    link->own_keys_ = *own;
+    link->server_key_ = *server;
+  }
+  // A message larger than the ceiling cannot arrive (ZMQ_MAXMSGSIZE drops it), so
+  // decoding never needs to allow more.
+  link->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
+  RETURN_IF_ERROR(link->open());
+  return link;
+}
+
+Status CoordinatorLink::open() {
+  RETURN_IF_ERROR(ZMQ_STATUS(socket_ = zmq::socket_t(context_, zmq::socket_type::dealer)));
+  zmq::socket_t& socket = socket_;
   ZMQCHECK({
-    socket.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
+    socket.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
     // Unsent messages are resent after a restart anyway; do not hold exit on them.
     socket.set(zmq::sockopt::linger, 500);
     socket.set(zmq::sockopt::sndtimeo, 0);
@@ -27,19 +42,14 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     socket.set(zmq::sockopt::reconnect_ivl, 100);
     socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
   });
-  if (!options.insecure) {
-    auto own = protocol::read_keypair(options.key_file);
-    if (!own.ok()) return own.status().annotate("--key");
-    auto server = protocol::read_public_key(options.server_key_file);
-    if (!server.ok()) return server.status().annotate("--server-key");
-    RETURN_IF_ERROR(protocol::make_curve_client(socket, *own, *server));
+  if (!options_.insecure) {
+    RETURN_IF_ERROR(protocol::make_curve_client(socket, own_keys_, server_key_));
   }
-  // A message larger than the ceiling cannot arrive (ZMQ_MAXMSGSIZE drops it), so
-  // decoding never needs to allow more.
-  link->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
   // The monitor must be attached before connect so the first handshake is seen.
-  // inproc names are per context, and each link owns its context.
-  const std::string monitor_endpoint = "inproc://coordinator-link-monitor";
+  // inproc names are per context, and each link owns its context; each socket of
+  // the link gets its own name.
+  const std::string monitor_endpoint =
+      "inproc://coordinator-link-monitor-" + std::to_string(++incarnation_);
   if (zmq_socket_monitor(socket.handle(), monitor_endpoint.c_str(),
                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                              ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
@@ -47,17 +57,19 @@ Result<std::unique_ptr<CoordinatorLink>> CoordinatorLink::Create(
     return Internal(std::string("zmq_socket_monitor failed: ") + zmq_strerror(zmq_errno()));
   }
   ZMQCHECK({
-    link->monitor_ = zmq::socket_t(link->context_, zmq::socket_type::pair);
-    link->monitor_.set(zmq::sockopt::linger, 0);
-    link->monitor_.connect(monitor_endpoint);
+    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
   });
-  ZMQCHECK(socket.connect(options.endpoint));
-  return link;
+  connected_ = false;
+  ZMQCHECK(socket.connect(options_.endpoint));
+  return Status::Ok();
 }
 
 std::vector<LinkEvent> CoordinatorLink::events() {
   std::vector<LinkEvent> out;
-  while (true) {
+  bool reopen = false;
+  while (!reopen) {
     // Each event is two frames: [uint16 event, uint32 value] and the endpoint.
     zmq::message_t head, address;
     try {
@@ -77,7 +89,10 @@ std::vector<LinkEvent> CoordinatorLink::events() {
         out.push_back({LinkEvent::Kind::kConnected, ""});
         break;
       case ZMQ_EVENT_DISCONNECTED:
-        if (connected_) out.push_back({LinkEvent::Kind::kDisconnected, ""});
+        if (connected_) {
+          out.push_back({LinkEvent::Kind::kDisconnected, ""});
+          reopen = true;
+        }
         connected_ = false;
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -91,6 +106,15 @@ std::vector<LinkEvent> CoordinatorLink::events() {
                        "CURVE handshake failed (event " + std::to_string(event) + ", value " +
                            std::to_string(value) +
                            "); do --server-key and the coordinator's key match?"});
+    }
+  }
+  if (reopen) {
+    // The old socket may never reconnect (see the header); a new one does.
+    monitor_.close();
+    socket_.close();
+    const Status opened = open();
+    if (!opened.ok()) {
+      out.push_back({LinkEvent::Kind::kHandshakeFailed, "reconnecting: " + opened.message()});
     }
   }
   return out;

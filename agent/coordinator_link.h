@@ -1,10 +1,14 @@
 // The agent's connection to the coordinator: one ZeroMQ DEALER socket, CURVE
 // unless explicitly insecure, speaking protocol/ framing.
 //
-// ZeroMQ reconnects on its own. A socket monitor tells the link when a session
-// with the coordinator is up (the CURVE handshake succeeded) or gone, so the agent
-// does not pile Registers and heartbeats into the queue of a dead connection, and
-// a refused key is reported instead of retried in silence. Sends never block
+// ZeroMQ reconnects on its own after a connection error, but not after a protocol
+// error: a message over ZMQ_MAXMSGSIZE ends the session for good and the socket
+// stays silent. So on every disconnect the link replaces the socket with a fresh
+// one (the agent then registers again); that covers both. A socket monitor tells
+// the link when a session with the coordinator is up (the CURVE handshake
+// succeeded) or gone, so the agent does not pile Registers and heartbeats into the
+// queue of a dead connection, and a refused key is reported instead of retried in
+// silence. Sends never block
 // (ZMQ_SNDTIMEO 0): when the queue toward an unreachable coordinator is full the
 // message is dropped, which the agent's resend timers make safe.
 #pragma once
@@ -17,6 +21,7 @@
 #include <zmq.hpp>
 
 #include "protocol/codec.h"
+#include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 #include "protocol/limits.h"
 #include "protocol/status.h"
@@ -58,7 +63,8 @@ class CoordinatorLink {
   // for a malformed one (already drained from the socket).
   Result<protocol::Envelope> receive() { return protocol::recv_envelope(socket_, false, limits_); }
 
-  // Connection changes since the last call (never blocks).
+  // Connection changes since the last call (never blocks). After a disconnect the
+  // socket (and monitor) are new ones: take socket()/monitor() again.
   std::vector<LinkEvent> events();
   // True while a session with the coordinator is established.
   bool connected() const { return connected_; }
@@ -69,8 +75,14 @@ class CoordinatorLink {
   zmq::socket_t& monitor() { return monitor_; }
 
  private:
-  CoordinatorLink() = default;
+  explicit CoordinatorLink(CoordinatorLinkOptions options) : options_(std::move(options)) {}
+  // Makes the DEALER (keys, limits, timers), its monitor, and connects.
+  Status open();
 
+  CoordinatorLinkOptions options_;
+  protocol::KeyPair own_keys_;
+  std::string server_key_;
+  int incarnation_ = 0;  // names each socket's monitor endpoint
   zmq::context_t context_{1};
   zmq::socket_t socket_;
   zmq::socket_t monitor_;

@@ -510,6 +510,25 @@ TEST_F(AgentEndToEndTest, RegistersWithARestartedCoordinatorKeepingItsReplicas) 
   EXPECT_EQ(reg.running[0].uid, "survivor");
 }
 
+TEST_F(AgentEndToEndTest, AMessageOverItsLimitDropsTheLinkAndTheAgentRegistersAgainAtOnce) {
+  std::vector<std::string> args = agent_args();
+  args.insert(args.end(), {"--max-message-bytes", "65536"});
+  agent_ = std::make_unique<AgentProcess>(args, (dir_ / "agent.log").string());
+  coordinator_->accept_registration(1);
+  ASSERT_TRUE(coordinator_->expect(MessageKind::kHeartbeat, 3s).has_value());
+  // A launch of 1 MB: ZeroMQ drops the connection rather than deliver it.
+  auto huge = shell_replica("huge", "true");
+  huge.env["BIG"] = std::string(1 << 20, 'x');
+  const auto sent = Clock::now();
+  coordinator_->send(MessageKind::kLaunchReplica, huge, 1);
+  const auto again = coordinator_->accept_registration(2);
+  EXPECT_LT(Clock::now() - sent, 3s) << "the agent went silent instead of registering again";
+  EXPECT_EQ(again.name, "e2e-node");
+  // And the link works: a normal launch under the new epoch runs.
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("small", "true"), 2);
+  EXPECT_TRUE(expect_for<protocol::ReplicaStarted>(MessageKind::kReplicaStarted, "small", 5s));
+}
+
 TEST_F(AgentEndToEndTest, ReregistersWhenHeartbeatAcksStopComing) {
   start_agent();
   coordinator_->set_ack_heartbeats(false);
