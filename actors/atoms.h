@@ -13,6 +13,7 @@
 #include "actors/state_store.h"
 #include "protocol/messages.h"
 #include "protocol/spec/job_spec.h"
+#include "protocol/spec/manifest.h"
 
 namespace cadre::actors {
 
@@ -48,6 +49,7 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using parse_atom = caf::atom_constant<caf::atom("parse")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -74,6 +76,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ReplicaLocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::JobTimer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::Status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::spec::ResourceRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::spec::Manifest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RegisterRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::Heartbeat)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReport)

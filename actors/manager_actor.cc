@@ -29,7 +29,8 @@ struct ManagerState {
   std::map<std::string, caf::actor> jobs;              // by name
   std::map<std::string, protocol::JobStatus> summary;  // by name; pushed by job actors
   std::set<std::string> creating;                      // names being written to the store right now
-  std::map<uint64_t, PendingLogRead> log_reads;        // by ReadLogs header id
+  caf::actor parser;  // parses manifests off the manager's path (see parser())
+  std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
   uint64_t next_log_read = 1;
 };
 
@@ -102,12 +103,37 @@ JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
   return record;
 }
 
+// Parses manifests for the manager, so that reading a large or hostile one (up to
+// max-manifest-bytes, aliases and nesting bounded while it is read) runs on another
+// scheduler thread and never holds up the answers to other clients.
+caf::behavior parser(caf::event_based_actor*) {
+  return {[](parse_atom, const std::string& text, int64_t max_bytes) {
+    spec::ManifestLimits limits;
+    limits.max_bytes = static_cast<size_t>(max_bytes);
+    auto manifest = spec::parse_manifest(text, limits);
+    if (!manifest.ok()) return caf::make_message(manifest.status(), spec::Manifest{});
+    return caf::make_message(Status::Ok(), std::move(*manifest));
+  }};
+}
+
+void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+            const std::shared_ptr<const spec::Manifest>& manifest);
+
 void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& request) {
   auto& st = self->state;
-  spec::ManifestLimits limits;
-  limits.max_bytes = static_cast<size_t>(st.ctx.policy.max_manifest_bytes);
-  auto manifest = spec::parse_manifest(request.manifest, limits);
-  if (!manifest.ok()) return st.ctx.outbox->client_error(client, manifest.status());
+  self->request(st.parser, st.ctx.policy.request_timeout, parse_atom::value, request.manifest,
+                st.ctx.policy.max_manifest_bytes)
+      .then(
+          [=](const Status& parsed, const spec::Manifest& manifest) {
+            if (!parsed.ok()) return self->state.ctx.outbox->client_error(client, parsed);
+            create(self, client, request, std::make_shared<const spec::Manifest>(manifest));
+          },
+          answer_error(self, client, "the manifest parser"));
+}
+
+void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+            const std::shared_ptr<const spec::Manifest>& manifest) {
+  auto& st = self->state;
   const std::string name = manifest->metadata.name;
   const std::string what = ref(resource_of(manifest->kind), name);
   if (st.summary.count(name) || st.creating.count(name)) {
@@ -384,6 +410,7 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
     spdlog::warn("manager: request failed: {}", caf::to_string(error));
   });
   self->set_default_handler(caf::print_and_drop);
+  self->state.parser = self->spawn(parser);
   restore_jobs(self, std::move(restored));
   return {
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
