@@ -1,6 +1,7 @@
 // cadre-coordinator: the head node process. Wires the ZeroMQ gateway, the ZAP
 // handler and the CAF actors together, restores state from SQLite, and serves.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <filesystem>
@@ -75,9 +76,22 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
   return coordinator::Gateway::Create(context, options);
 }
 
+// Every agent and client connection is a descriptor, and so is each connection
+// still in its (5 s bounded) CURVE handshake: take the whole hard limit, so that a
+// flood of idle connections meets the handshake timeout before it meets EMFILE.
+void raise_open_file_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open files: soft limit raised to {}", static_cast<uint64_t>(limit.rlim_cur));
+  }
+}
+
 int run(const cadre::coordinator::CoordinatorConfig& config) {
   using namespace cadre;
   namespace fs = std::filesystem;
+  raise_open_file_limit();
   auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string(),
                                         {config.metric_points_per_series});
   if (!store.ok()) return fail(store.status());
