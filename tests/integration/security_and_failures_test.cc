@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -89,8 +90,14 @@ class ReplicaIsolation : public LocalCluster {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "replicas change user only under a root agent";
+    if (::getpwnam("cadre-run") == nullptr) {
+      GTEST_SKIP() << "no user cadre-run (scripts/setup-deps.sh creates it)";
+    }
     LocalCluster::SetUp();
   }
+  // Explicit: `local up` alone falls back to root where cadre-run cannot reach the
+  // build folder; these jobs run only system programs.
+  std::string up_flags() const override { return "--agents 2 --run-as cadre-run"; }
 };
 
 TEST_F(ReplicaIsolation, AJobRunsUnprivilegedAndCannotReadTheAgentsKey) {
