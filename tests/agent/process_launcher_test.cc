@@ -1,4 +1,5 @@
 #include "agent/process_launcher.h"
+#include "tests/agent/launcher_fixture.h"
 #include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
@@ -17,54 +18,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ProcessLauncherTest : public ::testing::Test {
+class ProcessLauncherTest : public LauncherFixture {
  protected:
-  void SetUp() override {
-    work_ = std::filesystem::temp_directory_path() /
-            ("cadre-launcher-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(work_);
-    auto launcher = ProcessLauncher::Create({});
-    ASSERT_OK(launcher);
-    launcher_ = std::move(*launcher);
-  }
-  void TearDown() override {
-    launcher_.reset();
-    std::filesystem::remove_all(work_);
-  }
-
-  LaunchSpec shell(const std::string& uid, const std::string& script,
-                   protocol::LaunchReplica msg = {}) {
-    msg.uid = uid;
-    msg.job = "job";
-    msg.command = {"sh", "-c", script};
-    auto spec = make_launch_spec(msg, work_.string(), current_environment());
-    EXPECT_OK(spec);
-    return *spec;
-  }
-
-  // Reaps until `uid` exits or `timeout` passes.
-  std::optional<ProcessExit> wait_exit(const std::string& uid, std::chrono::milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (SteadyClock::now() < deadline) {
-      launcher_->escalate(SteadyClock::now());
-      for (auto& exit : launcher_->reap()) {
-        if (exit.uid == uid) return exit;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-  }
-
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  std::filesystem::path work_;
-  std::unique_ptr<ProcessLauncher> launcher_;
+  void SetUp() override { start(); }
 };
 
 TEST_F(ProcessLauncherTest, ReportsTheExitCodeAndCapturesStdoutAndStderr) {

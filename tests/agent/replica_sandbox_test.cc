@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "agent/process_launcher.h"
+#include "tests/agent/launcher_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::agent {
@@ -20,27 +21,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ReplicaSandboxTest : public ::testing::Test {
+class ReplicaSandboxTest : public LauncherFixture {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users and create cgroups";
-    work_ = std::filesystem::temp_directory_path() /
-            ("cadre-sandbox-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(work_);
-    std::filesystem::create_directories(work_);
-    std::filesystem::permissions(work_, std::filesystem::perms(0755));
-  }
-  void TearDown() override {
-    launcher_.reset();
-    if (!work_.empty()) std::filesystem::remove_all(work_);
   }
 
   // Test processes run in parallel: each has its own parent group.
   static std::string parent_name() { return "cadre-sandbox-test-" + std::to_string(::getpid()); }
 
   // A launcher whose replicas run as `nobody` with cgroups as `mode`.
-  void start(CgroupMode mode) {
+  void start_sandboxed(CgroupMode mode) {
     SandboxOptions options;
     options.run_as = "nobody";
     options.cgroups = mode;
@@ -50,43 +41,14 @@ class ReplicaSandboxTest : public ::testing::Test {
     ASSERT_OK(sandbox);
     ProcessLauncherOptions launcher_options;
     launcher_options.sandbox = *sandbox;
-    auto launcher = ProcessLauncher::Create(launcher_options);
-    ASSERT_OK(launcher);
-    launcher_ = std::move(*launcher);
+    start(launcher_options);
   }
 
-  LaunchSpec shell(const std::string& uid, const std::string& script, int64_t memory = 0) {
+  LaunchSpec shell_with_memory(const std::string& uid, const std::string& script, int64_t memory) {
     protocol::LaunchReplica msg;
-    msg.uid = uid;
-    msg.job = "job";
-    msg.command = {"sh", "-c", script};
     msg.memory_bytes = memory;
-    auto spec = make_launch_spec(msg, work_.string(), current_environment());
-    EXPECT_OK(spec);
-    return *spec;
+    return shell(uid, script, msg);
   }
-
-  std::optional<ProcessExit> wait_exit(const std::string& uid, std::chrono::milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (SteadyClock::now() < deadline) {
-      launcher_->escalate(SteadyClock::now());
-      for (auto& exit : launcher_->reap()) {
-        if (exit.uid == uid) return exit;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-  }
-
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  std::filesystem::path work_;
-  std::unique_ptr<ProcessLauncher> launcher_;
 };
 
 TEST_F(ReplicaSandboxTest, ARootAgentRefusesToRunReplicasAsRootUnlessAllowed) {
@@ -105,7 +67,7 @@ TEST_F(ReplicaSandboxTest, ARootAgentRefusesToRunReplicasAsRootUnlessAllowed) {
 }
 
 TEST_F(ReplicaSandboxTest, AReplicaRunsUnprivilegedAndCannotReadTheAgentsKey) {
-  start(CgroupMode::kOff);
+  start_sandboxed(CgroupMode::kOff);
   const std::string key = (work_ / "agent.key").string();
   std::ofstream(key) << "secret = do-not-leak\n";
   ::chmod(key.c_str(), 0600);
@@ -127,7 +89,7 @@ TEST_F(ReplicaSandboxTest, AReplicaRunsUnprivilegedAndCannotReadTheAgentsKey) {
 }
 
 TEST_F(ReplicaSandboxTest, AReplicaCannotReplaceItsLogWithASymlink) {
-  start(CgroupMode::kOff);
+  start_sandboxed(CgroupMode::kOff);
   auto spec = shell("r1", "");
   spec = shell("r1", "ln -sf /etc/shadow '" + spec.log_path + "' 2>/dev/null || echo refused");
   ASSERT_OK(launcher_->launch(spec));
@@ -143,14 +105,14 @@ class ReplicaCgroupTest : public ReplicaSandboxTest {
     if (IsSkipped()) return;
     auto probe = ReplicaCgroups::Create(parent_name());
     if (!probe.ok()) GTEST_SKIP() << "no usable cgroups here: " << probe.status().message();
-    start(CgroupMode::kRequired);
+    start_sandboxed(CgroupMode::kRequired);
   }
 };
 
 TEST_F(ReplicaCgroupTest, AReplicaOverItsMemoryRequestEndsOOMKilled) {
   // 200 MB held in a shell variable against a 32 MiB limit.
-  auto spec =
-      shell("r1", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", 32ll << 20);
+  auto spec = shell_with_memory(
+      "r1", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", 32ll << 20);
   ASSERT_OK(launcher_->launch(spec));
   auto exit = wait_exit("r1", 60s);
   ASSERT_TRUE(exit.has_value());
@@ -160,7 +122,8 @@ TEST_F(ReplicaCgroupTest, AReplicaOverItsMemoryRequestEndsOOMKilled) {
 }
 
 TEST_F(ReplicaCgroupTest, AReplicaWithinItsMemoryCompletes) {
-  auto spec = shell("r1", "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ok", 64ll << 20);
+  auto spec =
+      shell_with_memory("r1", "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ok", 64ll << 20);
   ASSERT_OK(launcher_->launch(spec));
   auto exit = wait_exit("r1", 30s);
   ASSERT_TRUE(exit.has_value());
