@@ -93,9 +93,12 @@ Status ProcessLauncher::prepare_files(const LaunchSpec& spec) {
   }
   // Logs live in a folder only the agent writes, so a replica cannot swap its log
   // for a symlink to a file the agent would then serve.
+  const fs::path logs = fs::path(spec.log_path).parent_path();
   std::error_code ec;
-  fs::create_directories(fs::path(spec.log_path).parent_path(), ec);
-  if (ec) return FailedPrecondition("mkdir(" + spec.log_path + "): " + ec.message());
+  fs::create_directories(logs, ec);
+  if (ec) return FailedPrecondition("mkdir(" + logs.string() + "): " + ec.message());
+  // Nobody but the agent reads other replicas' output through it.
+  fs::permissions(logs, fs::perms::owner_all, fs::perm_options::replace, ec);
   return Status::Ok();
 }
 

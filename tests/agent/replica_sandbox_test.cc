@@ -95,6 +95,9 @@ TEST_F(ReplicaSandboxTest, AReplicaCannotReplaceItsLogWithASymlink) {
   ASSERT_OK(launcher_->launch(spec));
   ASSERT_TRUE(wait_exit("r1", 10s).has_value());
   EXPECT_FALSE(std::filesystem::is_symlink(spec.log_path));
+  const auto logs = std::filesystem::status(std::filesystem::path(spec.log_path).parent_path());
+  EXPECT_EQ(logs.permissions(), std::filesystem::perms::owner_all)
+      << "the logs folder is the agent's";
   EXPECT_NE(read(spec.log_path).find("refused"), std::string::npos);
 }
 
