@@ -203,13 +203,19 @@ Status write_text_file(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-// Starts the coordinator, then the agents, then waits for them; `started` lists
-// what runs so far, for the caller to undo on failure.
 // Starts agents 1..options.agents except those in `keep`, against `endpoint`.
 Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
                     const std::string& endpoint, const std::set<int>& keep,
                     std::vector<Started>& started) {
   ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
+  // Replicas inherit the agents' PATH: put Cadre's own programs (cadre-train,
+  // cadre-serve) first, so examples can name them as they would on an installed node.
+  const std::string bin_dir = fs::path(agent_bin).parent_path().string();
+  const char* path = std::getenv("PATH");
+  const std::string current = path != nullptr ? path : "/usr/bin:/bin";
+  if (current.rfind(bin_dir + ":", 0) != 0) {
+    ::setenv("PATH", (bin_dir + ":" + current).c_str(), 1);
+  }
   for (int i = 1; i <= options.agents; ++i) {
     if (keep.count(i) > 0) continue;
     // Agents sharing this host must never hand out the same replica port.
@@ -224,17 +230,13 @@ Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
   return Status::Ok();
 }
 
-// `keep`: indexes of agents still running from before; they reconnect on their own.
+// Starts the coordinator, then the agents, then waits for them; `started` lists
+// what runs so far, for the caller to undo on failure. `keep`: indexes of agents
+// still running from before; they reconnect on their own.
 Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
                      const std::set<int>& keep, std::vector<Started>& started,
                      ClientConfig* config) {
   ASSIGN_OR_RETURN(std::string coordinator_bin, find_sibling_binary("cadre-coordinator"));
-  ASSIGN_OR_RETURN(std::string agent_bin, find_sibling_binary("cadre-agent"));
-  // Replicas inherit the agents' PATH: put Cadre's own programs (cadre-train,
-  // cadre-serve) first, so examples can name them as they would on an installed node.
-  const std::string bin_dir = fs::path(agent_bin).parent_path().string();
-  const char* path = std::getenv("PATH");
-  ::setenv("PATH", (bin_dir + ":" + (path != nullptr ? path : "/usr/bin:/bin")).c_str(), 1);
 
   // A stale endpoints file would point at a previous coordinator's ports.
   std::error_code ec;

@@ -7,6 +7,8 @@ A local cluster with 3 agents runs a steady stream of Jobs and TrainJobs
 faults stopped, it waits for every job to end and checks the invariants:
 
   lost          every submitted job exists and reached a terminal phase
+  launch        no replica failed to start (exit 127, LaunchFailed): faults may
+                fail a replica, never leave an agent unable to start programs
   policy        the phase is one its policy allows: a Job whose program exits 0
                 ends Succeeded or Failed for an infrastructure reason (NodeLost,
                 ReplicaLost, LeaseExpired, ...), never Error; a TrainJob ends
@@ -265,6 +267,11 @@ def main():
             violate("lost", f"{name} was acknowledged but is gone")
             continue
         phase, reason = job["phase"], job.get("reason", "")
+        message = job.get("message", "")
+        # Faults may fail a replica, never its start: a program that cannot be
+        # found or started means an agent came back with a broken environment.
+        if "code 127" in message or reason == "LaunchFailed":
+            violate("launch", f"{name} {phase}/{reason}: {message}")
         if phase not in ("Succeeded", "Failed"):
             violate("lost", f"{name} still {phase}/{reason} after the drain")
         elif kind == "Job" and phase == "Failed" and reason not in INFRA_REASONS:

@@ -431,6 +431,25 @@ TEST_F(LocalUpAfterACrash, KeepsTheLiveAgentsAndAdoptsTheirReplicas) {
       eventually([&] { return run_command("pgrep -f '" + pattern + "'").exit_code != 0; }, 10s));
 }
 
+TEST_F(LocalUpAfterACrash, StartsAgainOnlyTheAgentsThatAreDownWithCadresProgramsOnTheirPath) {
+  const int survivor = pid_of("agent-2");
+  const int crashed = pid_of("agent-1");
+  ASSERT_EQ(::kill(crashed, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return ::kill(crashed, 0) != 0; }, 5s));
+  auto up = run_command(bin("cadre") + " local up --dir " + dir_.string() + " --agents 2");
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("started agent-1 again"), std::string::npos) << up.output;
+  EXPECT_EQ(pid_of("agent-2"), survivor);
+  // Whichever node it lands on, a replica finds cadre-train as on an installed node.
+  for (const char* name : {"which-a", "which-b", "which-c", "which-d"}) {
+    ASSERT_EQ(apply(shell_job(name, "command -v cadre-train")).exit_code, 0);
+  }
+  for (const char* name : {"which-a", "which-b", "which-c", "which-d"}) {
+    EXPECT_EQ(cadre(std::string("wait job/") + name + " --for Succeeded --timeout 30").exit_code, 0)
+        << cadre(std::string("describe job ") + name).output;
+  }
+}
+
 // kill -9 in the middle of a burst of submissions: every acknowledged or stored
 // job still runs exactly once and ends Succeeded (issue: 385 of 400 ended
 // Failed/LaunchLost before launches that were never confirmed were placed again).
