@@ -401,7 +401,7 @@ void Agent::on_read_logs(const protocol::Envelope& envelope) {
   // The uid names a folder: anything that could walk out of replicas/ is unknown.
   if (is_safe_path_component(msg->uid)) {
     auto range =
-        read_log_range(replica_log_path(options_.work_dir, msg->uid), msg->offset, msg->max_bytes);
+        read_log_range(existing_log_path(options_.work_dir, msg->uid), msg->offset, msg->max_bytes);
     if (range.ok()) {
       chunk.found = true;
       chunk.offset = range->offset;

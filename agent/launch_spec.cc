@@ -20,6 +20,14 @@ std::string replica_log_path(const std::string& work_dir, const std::string& uid
   return (std::filesystem::path(work_dir) / "logs" / (uid + ".log")).string();
 }
 
+std::string existing_log_path(const std::string& work_dir, const std::string& uid) {
+  const std::string current = replica_log_path(work_dir, uid);
+  std::error_code ec;
+  if (std::filesystem::exists(current, ec)) return current;
+  const auto legacy = std::filesystem::path(work_dir) / "replicas" / uid / "output.log";
+  return std::filesystem::exists(legacy, ec) ? legacy.string() : current;
+}
+
 std::map<std::string, std::string> current_environment() { return environment_map(); }
 
 namespace {

@@ -34,6 +34,11 @@ bool is_safe_path_component(const std::string& name);
 // <work-dir>/logs/<uid>.log: outside the replica's folder, in one it cannot write
 std::string replica_log_path(const std::string& work_dir, const std::string& uid);
 
+// Where the log of `uid` is to be read: replica_log_path, or, for a replica that
+// an agent from before logs moved out of the replica folder started (no such file),
+// its <work-dir>/replicas/<uid>/output.log, so upgrading agents keeps old logs.
+std::string existing_log_path(const std::string& work_dir, const std::string& uid);
+
 // The agent's own environment as a map (PATH, HOME, ...).
 std::map<std::string, std::string> current_environment();
 

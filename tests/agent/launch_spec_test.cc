@@ -1,9 +1,12 @@
 #include "agent/launch_spec.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 namespace cadre::agent {
 namespace {
@@ -21,6 +24,18 @@ protocol::LaunchReplica sample_launch() {
   msg.args = {"train.py", "--epochs=3"};
   msg.env = {{"CADRE_PEERS", "a:1,b:2"}, {"USER_VAR", "x"}};
   return msg;
+}
+
+TEST(ExistingLogPath, FindsLogsWhereOlderAgentsLeftThem) {
+  cadre::testing::TempDir work{"cadre-logs"};
+  const std::string dir = work.path().string();
+  EXPECT_EQ(existing_log_path(dir, "old-0"), replica_log_path(dir, "old-0")) << "neither exists";
+  std::filesystem::create_directories(work.path() / "replicas" / "old-0");
+  std::ofstream(work.path() / "replicas" / "old-0" / "output.log") << "old\n";
+  EXPECT_EQ(existing_log_path(dir, "old-0"), dir + "/replicas/old-0/output.log");
+  std::filesystem::create_directories(work.path() / "logs");
+  std::ofstream(replica_log_path(dir, "old-0")) << "new\n";
+  EXPECT_EQ(existing_log_path(dir, "old-0"), replica_log_path(dir, "old-0")) << "the new one wins";
 }
 
 TEST(MakeLaunchSpec, AppendsArgsToTheCommand) {
