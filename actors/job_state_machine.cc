@@ -143,8 +143,10 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
     const auto& r = replicas()[l->index];
     if (r.uid != l->uid || r.state != ReplicaState::kStarting) return;
     const auto& root = options_.policy.checkpoint_root;
-    const JobIdentity id{name(), spec_.metadata.ns, rec_.token,
-                         root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + name(), root};
+    const JobIdentity id{
+        name(),     spec_.metadata.ns,
+        rec_.token, root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + name(),
+        root,       rec_.status.created_ms};
     out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
   } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
     out.push_back(fx::AckExit{a->node, a->epoch, a->uid});

@@ -1,6 +1,7 @@
 #include "actors/replica_environment.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -56,9 +57,7 @@ void add_cadre_env(const std::vector<ReplicaStatus>& replicas, const ReplicaStat
   env["CADRE_RANK"] = std::to_string(self.rank);
   env["CADRE_WORLD_SIZE"] = std::to_string(replicas.size());
   env["CADRE_JOB_TOKEN"] = job.token;
-  // The instance number ends the uid (JobStateMachine::new_instance) and only grows
-  // within a job: the fencing generation of this incarnation's checkpoint writes.
-  env["CADRE_GENERATION"] = self.uid.substr(self.uid.rfind('-') + 1);
+  env["CADRE_GENERATION"] = std::to_string(fencing_generation(job.created_ms, self.uid));
   if (!job.checkpoint_dir.empty()) env["CADRE_CHECKPOINT_DIR"] = job.checkpoint_dir;
   bool all_ports = true;
   std::string peers;
@@ -151,6 +150,16 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
   if (self.type == "Launcher") add_mpi_launcher(replicas, job, launch);
   for (const auto& var : tmpl.env) launch.env[var.name] = var.value;  // the user's env wins
   return launch;
+}
+
+int64_t fencing_generation(int64_t created_ms, const std::string& uid) {
+  // The instance number ends the uid (JobStateMachine::new_instance). A million
+  // instances per job, and milliseconds until the year 2262, fit in 63 bits.
+  const std::string suffix = uid.substr(uid.rfind('-') + 1);
+  char* end = nullptr;
+  const long long instance = std::strtoll(suffix.c_str(), &end, 10);
+  const int64_t n = (end != suffix.c_str() && *end == '\0') ? instance % 1000000 : 0;
+  return created_ms * 1000000 + n;
 }
 
 }  // namespace cadre::actors

@@ -19,7 +19,14 @@ struct JobIdentity {
   std::string token;            // CADRE_JOB_TOKEN: authenticates the job's replicas to each other
   std::string checkpoint_dir;   // CADRE_CHECKPOINT_DIR; empty: the agent picks a local one
   std::string checkpoint_root;  // the shared folder checkpoint_dir lies in (LaunchReplica)
+  int64_t created_ms = 0;       // when the job was created: orders its generations (see below)
 };
+
+// CADRE_GENERATION of a replica instance: its instance number (the uid's suffix)
+// under the job's creation time, so it grows within a job and across a job that
+// is deleted and created again under the same name, whose checkpoint folder (and
+// its fence, training/checkpoint_fence.h) outlives the first.
+int64_t fencing_generation(int64_t created_ms, const std::string& uid);
 
 // The LaunchReplica for replicas[i]; every replica must have its node address and
 // port set. User env from the template wins over the contract.

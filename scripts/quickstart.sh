@@ -9,6 +9,18 @@ cadre="$root/build/bin/cadre"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# Jobs are immutable: when an example changed since an earlier run left its job in
+# this cluster, the old job is deleted and the example applied again.
+apply() {
+  local out
+  printf '$ %s apply -f %s\n' "$cadre" "$1"
+  if out="$("$cadre" apply -f "$1" 2>&1)"; then echo "$out"; return; fi
+  echo "$out"
+  case "$out" in
+    *"different spec"*) run "$cadre" delete -f "$1" && run "$cadre" apply -f "$1" ;;
+    *) return 1 ;;
+  esac
+}
 
 step "Dependencies and build (incremental)"
 "$root/scripts/setup-deps.sh"
@@ -20,19 +32,19 @@ run "$cadre" get nodes
 
 step "A one-replica job"
 # On a second run the job is already there and `apply` reports it unchanged.
-run "$cadre" apply -f examples/hello-job.yaml
+apply examples/hello-job.yaml
 run "$cadre" wait job/hello --for Succeeded --timeout 60
 run "$cadre" logs job/hello
 run "$cadre" get jobs
 
 step "Train Fashion-MNIST (MLP, 5 epochs) as a job"
-run "$cadre" apply -f examples/train-fmnist-job.yaml
+apply examples/train-fmnist-job.yaml
 run "$cadre" logs job/fmnist-mlp -f
 run "$cadre" wait job/fmnist-mlp --for Succeeded --timeout 600
 run "$cadre" get jobs
 
 step "Distributed training: a TrainJob of 2 workers, ring all-reduce (cnn, 3 epochs)"
-run "$cadre" apply -f examples/train-fmnist-allreduce.yaml
+apply examples/train-fmnist-allreduce.yaml
 run "$cadre" logs trainjob/fmnist-cnn --replica worker-0 -f
 run "$cadre" wait trainjob/fmnist-cnn --for Succeeded --timeout 900
 run "$cadre" get trainjobs

@@ -56,6 +56,13 @@ TEST(ReplicaEnvironment, EveryReplicaGetsCadreVariablesAndRankOrderedPeers) {
   }
 }
 
+TEST(ReplicaEnvironment, FencingGenerationsGrowWithinAJobAndAcrossItsRecreation) {
+  EXPECT_LT(fencing_generation(1000, "fm-worker-0-3"), fencing_generation(1000, "fm-worker-0-4"));
+  EXPECT_LT(fencing_generation(1000, "fm-worker-0-999"), fencing_generation(1001, "fm-worker-0-0"))
+      << "the same name created again later outranks every instance of the first";
+  EXPECT_EQ(fencing_generation(1764400000000, "fm-main-0-7"), 1764400000000000007);
+}
+
 TEST(ReplicaEnvironment, PyTorchVariablesMakeMasterRankZeroAndCountLocalRanksPerNode) {
   auto s = train_job({{"Master", 1}, {"Worker", 3}});
   auto replicas = placed(s, 2);  // master, worker-1 on n0; worker-0, worker-2 on n1
