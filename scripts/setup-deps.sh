@@ -15,6 +15,12 @@ packages=(
   libopenblas-dev zlib1g-dev        # CPU kernels, IDX .gz reader
   libopenmpi-dev openmpi-bin        # MPI collective backend and peer benchmark
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev                      # Boost.Beast: cadre-serve's HTTP front end
+  libprotobuf-dev protobuf-compiler # cadre-serve's config.pbtxt and V2 gRPC messages
+  libgrpc++-dev protobuf-compiler-grpc  # cadre-serve's gRPC front end
+  libtorch-dev                      # cadre-serve's pytorch (TorchScript) backend
+  prometheus curl                   # serving tests: a real Prometheus scrapes, curl talks V2
+  python3-grpcio python3-protobuf   # serving tests: a client generated from the published proto
   clang libfuzzer-14-dev            # protocol decoder fuzzing
   clang-format
   dataset-fashion-mnist             # quickstart and accuracy tests

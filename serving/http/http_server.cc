@@ -1,0 +1,241 @@
+#include "serving/http/http_server.h"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace cadre::serving::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, HttpHandler handler)
+      : options_(options),
+        handler_(std::move(handler)),
+        ioc_(std::max(1, options.threads)),
+        acceptor_(net::make_strand(ioc_)) {}
+
+  Status start();
+  void do_accept();
+  void stop_accepting() {
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+  void stop() {
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+  }
+
+  const HttpServerOptions options_;
+  HttpHandler handler_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> connections_{0};
+  int port_ = 0;
+};
+
+namespace {
+
+// One connection: reads a request, hands it to the handler, writes the answer,
+// repeats while keep-alive. Lives as long as an operation or a pending answer
+// holds it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)),
+        buffer_(server->options_.max_header_bytes + 64 * 1024),
+        server_(server) {
+    server_->connections_.fetch_add(1);
+  }
+  ~Session() { server_->connections_.fetch_sub(1); }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+ private:
+  const HttpServerOptions& opts() const { return server_->options_; }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
+    parser_->body_limit(opts().max_body_bytes);
+    stream_.expires_after(first_ ? opts().request_timeout : opts().idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_after(opts().request_timeout);
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      // curl waits for this before sending a body over 1 KiB.
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted)
+      return close();
+    keep_alive_ = false;
+    if (ec == bhttp::error::body_limit)
+      return write({413,
+                    "application/json",
+                    {},
+                    "{\"error\":\"request body larger than " +
+                        std::to_string(opts().max_body_bytes) + " bytes\"}"});
+    if (ec == bhttp::error::header_limit)
+      return write({431,
+                    "application/json",
+                    {},
+                    "{\"error\":\"request headers larger than " +
+                        std::to_string(opts().max_header_bytes) + " bytes\"}"});
+    if (ec == net::error::no_buffer_space || ec == bhttp::error::buffer_overflow)
+      return write({400, "application/json", {}, "{\"error\":\"request line or chunk too long\"}"});
+    return write({400,
+                  "application/json",
+                  {},
+                  "{\"error\":\"malformed HTTP request: " + ec.message() + "\"}"});
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_never();  // the handler answers; the batcher bounds its wait
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.content_type = std::string(req[bhttp::field::content_type]);
+    r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
+    r.body = std::move(req.body());
+    auto self = shared_from_this();
+    server_->handler_(std::move(r), [self](HttpResponse response) {
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable { self->write(response); });
+    });
+  }
+
+  void write(const HttpResponse& r) {
+    res_ = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), version_);
+    res_->set(bhttp::field::server, "cadre-serve");
+    res_->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res_->set(k, v);
+    res_->body() = r.body;
+    res_->keep_alive(keep_alive_);
+    res_->prepare_payload();
+    stream_.expires_after(opts().write_timeout);
+    bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec || !res_->keep_alive()) return close();
+    res_.reset();
+    first_ = false;
+    read_header();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // bounded: a request line or chunk header cannot grow it
+  HttpServer::Impl* server_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
+  bool first_ = true;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+Status HttpServer::Impl::start() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options_.host, ec);
+  if (ec)
+    return InvalidArgument(options_.name + ": host '" + options_.host +
+                           "' is not an IP address: " + ec.message());
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Unavailable(options_.name + ": cannot listen on " + options_.host + ":" +
+                       std::to_string(options_.port) + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  do_accept();
+  for (int i = 0; i < std::max(1, options_.threads); ++i)
+    threads_.emplace_back([this] { ioc_.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Impl::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      if (connections_.load() >= options_.max_connections) {
+        // Over the cap: closed at once, before a byte is read.
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), this)->start();
+      }
+    }
+    do_accept();
+  });
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
+                                                       HttpHandler handler) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  RETURN_IF_ERROR(impl->start());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() { stop(); }
+int HttpServer::port() const { return impl_->port_; }
+int HttpServer::open_connections() const { return impl_->connections_.load(); }
+void HttpServer::stop_accepting() { impl_->stop_accepting(); }
+void HttpServer::stop() { impl_->stop(); }
+
+}  // namespace cadre::serving::http

@@ -1,0 +1,74 @@
+// A bounded HTTP/1.1 server (Boost.Beast on Asio) for cadre-serve's V2 and metrics
+// endpoints, and later the ingress. Every input is bounded before it is read:
+// header bytes, body bytes (Content-Length checked before the body is read, and
+// chunked bodies counted as they arrive), the time a whole request may take to
+// arrive (slowloris), keep-alive idle time, and the number of open connections.
+// Handlers may answer later from any thread; the answer is written on the
+// connection's strand. Beast's headers stay in http_server.cc.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace cadre::serving::http {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string body;
+  // The headers a handler may need, lower-case names.
+  std::string content_type;
+  std::string inference_header_content_length;  // Triton's binary extension
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+using Responder = std::function<void(HttpResponse)>;
+// Called on a server thread; must not block. `respond` may be called later, from
+// any thread, exactly once.
+using HttpHandler = std::function<void(HttpRequest, Responder)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;  // 0: any free port (see HttpServer::port)
+  int threads = 2;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 64u << 20;
+  int max_connections = 1024;
+  std::chrono::milliseconds request_timeout{30000};  // a whole request must arrive within
+  std::chrono::milliseconds idle_timeout{60000};     // between keep-alive requests
+  std::chrono::milliseconds write_timeout{30000};
+  std::string name = "http";  // in logs
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                    HttpHandler handler);
+  ~HttpServer();
+  int port() const;
+  int open_connections() const;
+  // Stops accepting; open connections finish their current request.
+  void stop_accepting();
+  // Closes everything and joins the threads.
+  void stop();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cadre::serving::http
