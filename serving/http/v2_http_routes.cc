@@ -4,6 +4,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "serving/http/v2_metadata_json.h"
 #include "serving/metrics.h"
 
 namespace cadre::serving::http {

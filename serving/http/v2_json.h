@@ -12,7 +12,6 @@
 
 #include "protocol/status.h"
 #include "serving/infer_request.h"
-#include "serving/inference_server.h"
 
 namespace cadre::serving::http {
 
@@ -38,11 +37,5 @@ EncodedResponse encode_infer_response(const InferResponse& response, const Infer
 
 // {"error": "..."} — the V2 error body.
 std::string error_json(const std::string& message);
-
-nlohmann::json server_metadata_json(const std::string& version);
-nlohmann::json model_metadata_json(const ModelMetadata& md);
-nlohmann::json repository_index_json(const std::vector<ModelIndexEntry>& index);
-// Triton's statistics extension body: {"model_stats": [...]}.
-nlohmann::json statistics_json(const std::vector<VersionStats>& stats);
 
 }  // namespace cadre::serving::http
