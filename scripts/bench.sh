@@ -4,6 +4,8 @@
 #   training   cadre-train vs the same model in PyTorch, 1 and 2 threads
 #   scheduler  a real coordinator: 1,000 simulated agents, 10,000 Jobs; plus a real
 #              local job's submit-to-Running ($CADRE_BIN_DIR overrides $build/bin)
+#   serving    cadre-serve (mlp, cnn; batching off/on; HTTP JSON, HTTP binary, gRPC)
+#              vs the model in process, the pytorch backend and a FastAPI+PyTorch server
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -114,9 +116,159 @@ bench_scheduler() {
   "$bin/scheduler_bench" --bin-dir "$bin" "$@"
 }
 
+# Writes a model folder: DIR/NAME/1/FILE and a config.pbtxt with the given body.
+serving_model() {
+  local repo=$1 name=$2 file=$3 config=$4
+  mkdir -p "$repo/$name/1"
+  cp "$file" "$repo/$name/1/model.${file##*.}"
+  printf '%s\n' "$config" >"$repo/$name/config.pbtxt"
+}
+
+bench_serving() {
+  local quick=0
+  [ "${1:-}" = "--quick" ] && quick=1
+  ensure_built cadre-serve cadre-train serving_loadgen
+  local work pids=()
+  work="$(mktemp -d)"
+  trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' RETURN
+  local limit=2000 levels="1,2,4,8,16,32,64,128" window=1000
+  [ "$quick" = 1 ] && levels="1,16,64" && window=500
+  # Trained briefly: throughput does not depend on the weights.
+  for m in mlp cnn; do
+    "$build/bin/cadre-train" --model "$m" --epochs 1 --train-limit "$limit" \
+      --export "$work/$m.cadre" >&2
+    $python "$root/bench/serving_peers.py" torchscript "$m" "$work/$m.pt"
+  done
+  local repo="$work/repo" io
+  io='input [{name: "input" data_type: TYPE_FP32 dims: [1, 28, 28]}]
+output [{name: "logits" data_type: TYPE_FP32 dims: [10]}]'
+  local group='instance_group [{count: 2 kind: KIND_CPU}]'
+  for m in mlp cnn; do
+    serving_model "$repo" "$m" "$work/$m.cadre" "backend: \"cadre\" max_batch_size: 64
+$io
+dynamic_batching {}
+$group"
+    serving_model "$repo" "${m}_nobatch" "$work/$m.cadre" "backend: \"cadre\" max_batch_size: 64
+$io
+$group"
+  done
+  local tio='input [{name: "INPUT__0" data_type: TYPE_FP32 dims: [1, 28, 28]}]
+output [{name: "OUTPUT__0" data_type: TYPE_FP32 dims: [10]}]'
+  serving_model "$repo" cnn_torch "$work/cnn.pt" "platform: \"pytorch_libtorch\" max_batch_size: 64
+$tio
+dynamic_batching {}
+instance_group [{count: 1 kind: KIND_CPU}]"
+  serving_model "$repo" cnn_torch_nobatch "$work/cnn.pt" "platform: \"pytorch_libtorch\"
+max_batch_size: 64
+$tio
+instance_group [{count: 1 kind: KIND_CPU}]"
+
+  "$build/bin/cadre-serve" --model-repository "$repo" --http-port 0 --grpc-port 0 \
+    --metrics-port -1 --cpu-threads-per-instance 1 --ports-file "$work/ports.json" \
+    --log-level warn >&2 &
+  pids+=($!)
+  $python "$root/bench/serving_peers.py" fastapi cnn "$work/fastapi.port" >&2 &
+  pids+=($!)
+  for _ in $(seq 200); do [ -s "$work/ports.json" ] && [ -s "$work/fastapi.port" ] && break; sleep 0.1; done
+  local http grpc fastapi
+  http=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['http'])" "$work/ports.json")
+  grpc=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['grpc'])" "$work/ports.json")
+  fastapi=$(cat "$work/fastapi.port")
+  local rows="$work/rows.jsonl" lg="$build/bin/serving_loadgen"
+  # run MODEL SERVER BATCHING PROTOCOL PORT [loadgen flags...]: rows tagged for the summary
+  run() {
+    local model=$1 server=$2 batching=$3 protocol=$4 port=$5
+    shift 5
+    "$lg" --port "$port" --protocol "$protocol" --window-ms "$window" "$@" |
+      $python -c "import json,sys
+for l in sys.stdin:
+    r = json.loads(l); r.update(model=sys.argv[1], server=sys.argv[2], batching=sys.argv[3] == 'on')
+    print(json.dumps(r))" "$model" "$server" "$batching" | tee -a "$rows" >&2
+  }
+  for proto in http-json http-binary grpc; do
+    local port=$http
+    [ "$proto" = grpc ] && port=$grpc
+    run cnn cadre-serve on "$proto" "$port" --model cnn --concurrency "$levels"
+    run cnn cadre-serve off "$proto" "$port" --model cnn_nobatch --concurrency "$levels"
+    run mlp cadre-serve on "$proto" "$port" --model mlp --concurrency 1,64
+    run mlp cadre-serve off "$proto" "$port" --model mlp_nobatch --concurrency 64
+  done
+  run cnn cadre-serve-pytorch on http-binary "$http" --model cnn_torch --input INPUT__0 \
+    --output OUTPUT__0 --concurrency 1,64
+  run cnn cadre-serve-pytorch off http-binary "$http" --model cnn_torch_nobatch --input INPUT__0 \
+    --output OUTPUT__0 --concurrency 1,64
+  run cnn cadre-serve-pytorch on http-json "$http" --model cnn_torch --input INPUT__0 \
+    --output OUTPUT__0 --concurrency 1,64
+  run cnn fastapi off http-json "$fastapi" --model cnn --concurrency 1,64
+  # One open-loop point: gRPC at half the batched closed-loop rate at 64 clients.
+  local target
+  target=$($python -c "import json,sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(int(next(r['rps'] for r in rows if r['model'] == 'cnn' and r['protocol'] == 'grpc' and r['batching'] and r.get('concurrency') == 64) / 2))" "$rows")
+  run cnn cadre-serve on grpc "$grpc" --model cnn --concurrency 1 --open-loop-rps "$target" \
+    --open-loop-seconds 5 --max-windows 1
+  # The model's own limit on this machine: 2 instances running full batches.
+  "$lg" --in-process-limit "$work/cnn.cadre" --limit-instances 2 --limit-batch 64 \
+    --limit-seconds 3 >"$work/limit.json"
+  # A cross-check with a client nobody here wrote: wrk, HTTP JSON at 64 connections.
+  local wrk_rps=null
+  if command -v wrk >/dev/null; then
+    $python - "$work/body.json" <<'PY'
+import json, random, sys
+random.seed(42)
+json.dump({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 1, 28, 28],
+                       "data": [float(random.randint(0, 255)) for _ in range(784)]}],
+           "outputs": [{"name": "logits"}]}, open(sys.argv[1], "w"))
+PY
+    cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$work/body.json", "r"); wrk.body = f:read("*a"); f:close()
+LUA
+    wrk_rps=$(wrk -t2 -c64 -d5s -s "$work/post.lua" "http://127.0.0.1:$http/v2/models/cnn/infer" |
+      awk '/Requests\/sec/ {print $2}')
+  fi
+  $python - "$rows" "$work/limit.json" "$(machine_json)" "$quick" "$wrk_rps" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+limit = json.load(open(sys.argv[2]))["in_process_rps"]
+def row(model, server, protocol, batching, c):
+    return next(r for r in rows if r["model"] == model and r["server"] == server and
+                r["protocol"] == protocol and r["batching"] == batching and
+                r.get("concurrency") == c and "open_loop_target_rps" not in r)
+on = row("cnn", "cadre-serve", "grpc", True, 64)
+off = row("cnn", "cadre-serve", "grpc", False, 64)
+fa = row("cnn", "fastapi", "http-json", False, 64)
+json_on = row("cnn", "cadre-serve", "http-json", True, 64)
+binary_on = row("cnn", "cadre-serve", "http-binary", True, 64)
+torch_b = row("cnn", "cadre-serve-pytorch", "http-json", True, 64)
+torch_1 = row("cnn", "cadre-serve-pytorch", "http-json", True, 1)
+fa_1 = row("cnn", "fastapi", "http-json", False, 1)
+mlp1 = [row("mlp", "cadre-serve", p, True, 1) for p in ("http-binary", "grpc")]
+wrk = float(sys.argv[5]) if sys.argv[5] not in ("", "null") else None
+print(json.dumps({
+    "benchmark": "serving", "quick": sys.argv[4] == "1", "machine": json.loads(sys.argv[3]),
+    "rows": rows,
+    "cnn_in_process_rps": round(limit, 1),
+    "cnn_batching_speedup_c64": round(on["rps"] / off["rps"], 2),
+    "cnn_grpc_c64_fraction_of_limit": round(on["rps"] / limit, 3),
+    "cnn_http_binary_c64_fraction_of_limit": round(binary_on["rps"] / limit, 3),
+    "cnn_vs_fastapi_c64": round(json_on["rps"] / fa["rps"], 2),
+    "cnn_p99_ms_c64_cadre_json_vs_fastapi": [json_on["p99_ms"], fa["p99_ms"]],
+    "pytorch_backend_vs_fastapi_c1_rps": round(torch_1["rps"] / fa_1["rps"], 2),
+    "pytorch_backend_vs_fastapi_c64_rps": round(torch_b["rps"] / fa["rps"], 2),
+    "mlp_c1_p50_us": round(min(r["p50_ms"] for r in mlp1) * 1000, 1),
+    "mlp_c1_p50_us_by_protocol": {r["protocol"]: round(r["p50_ms"] * 1000, 1) for r in mlp1},
+    "wrk_cnn_http_json_c64_rps": wrk,
+    "loadgen_cnn_http_json_c64_rps": round(json_on["rps"], 1),
+}))
+PY
+}
+
 case "${1:-}" in
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
   scheduler) shift; bench_scheduler "$@" ;;
+  serving) shift; bench_serving "$@" ;;
   *) echo "usage: $0 allreduce|training|scheduler [--quick]" >&2; exit 2 ;;
 esac

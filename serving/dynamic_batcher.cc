@@ -301,9 +301,10 @@ void DynamicBatcher::execute(size_t index, Batch batch) {
     responses.emplace_back(std::move(p.done), std::move(r));
   }
   const auto finished = Clock::now();
-  stats_->compute_input.add(ns_between(start, gathered) * batch.items.size());
-  stats_->compute_infer.add(ns_between(gathered, computed) * batch.items.size());
-  stats_->compute_output.add(ns_between(computed, finished) * batch.items.size());
+  const uint64_t in_batch = batch.items.size();
+  stats_->compute_input.add(ns_between(start, gathered), in_batch);
+  stats_->compute_infer.add(ns_between(gathered, computed), in_batch);
+  stats_->compute_output.add(ns_between(computed, finished), in_batch);
   stats_->compute_infer_us.add(ns_between(gathered, computed) / 1000.0);
   stats_->add_batch(static_cast<int>(total_rows), ns_between(start, gathered),
                     ns_between(gathered, computed), ns_between(computed, finished));

@@ -12,12 +12,14 @@
 
 namespace cadre::serving {
 
+// Triton's {count, ns}: requests counted, and the time each spent summed (a
+// batch's duration counts once per request in it).
 struct DurationStat {
   std::atomic<uint64_t> count{0};
   std::atomic<uint64_t> ns{0};
-  void add(uint64_t nanoseconds) {
-    count.fetch_add(1, std::memory_order_relaxed);
-    ns.fetch_add(nanoseconds, std::memory_order_relaxed);
+  void add(uint64_t nanoseconds, uint64_t requests = 1) {
+    count.fetch_add(requests, std::memory_order_relaxed);
+    ns.fetch_add(nanoseconds * requests, std::memory_order_relaxed);
   }
 };
 

@@ -142,18 +142,19 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(req.body());
     auto self = shared_from_this();
     server_->handler_(std::move(r), [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->write(response); });
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->write(std::move(response));
+      });
     });
   }
 
-  void write(const HttpResponse& r) {
+  void write(HttpResponse r) {
     res_ = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version_);
     res_->set(bhttp::field::server, "cadre-serve");
     res_->set(bhttp::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) res_->set(k, v);
-    res_->body() = r.body;
+    res_->body() = std::move(r.body);
     res_->keep_alive(keep_alive_);
     res_->prepare_payload();
     stream_.expires_after(opts().write_timeout);
