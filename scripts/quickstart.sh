@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cadre in one command: installs dependencies, builds, starts a local cluster
 # (a coordinator and two agents on 127.0.0.1, everything under ./.cadre/) and
-# runs an example job. The cluster is left running for you to explore.
+# runs example jobs, then serves the trained model with cadre-serve and queries it
+# with curl. The cluster is left running for you to explore.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,6 +43,36 @@ apply examples/train-fmnist-job.yaml
 run "$cadre" logs job/fmnist-mlp -f
 run "$cadre" wait job/fmnist-mlp --for Succeeded --timeout 600
 run "$cadre" get jobs
+
+step "Serve the trained model: cadre-serve, queried with curl (Open Inference Protocol)"
+models="$root/.cadre/models"
+mkdir -p "$models/fmnist/1"
+run cp "$root/.cadre/state/checkpoints/default/fmnist-mlp/model.cadre" "$models/fmnist/1/model.cadre"
+rm -f "$models/ports.json"
+"$root/build/bin/cadre-serve" --model-repository "$models" --http-port 0 --grpc-port 0 \
+  --metrics-port 0 --ports-file "$models/ports.json" --log-level warn &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$models/ports.json" ] && break; sleep 0.1; done
+port=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['http'])" \
+  "$models/ports.json")
+run curl -sf "http://127.0.0.1:$port/v2/models/fmnist"
+echo
+# The first test image (an ankle boot) as a V2 request: 784 raw pixel values.
+/usr/bin/python3 - "$models/request.json" <<'PY'
+import gzip, json, sys
+images = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+pixels = list(images[16:16 + 784])
+json.dump({"id": "first-test-image", "inputs": [{"name": "input", "datatype": "FP32",
+           "shape": [1, 1, 28, 28], "data": pixels}],
+           "outputs": [{"name": "label"}, {"name": "probabilities"}]}, open(sys.argv[1], "w"))
+PY
+run curl -sf -X POST "http://127.0.0.1:$port/v2/models/fmnist/infer" \
+  -H 'Content-Type: application/json' --data-binary "@$models/request.json"
+echo
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+trap - EXIT
 
 step "Distributed training: a TrainJob of 2 workers, ring all-reduce (cnn, 3 epochs)"
 apply examples/train-fmnist-allreduce.yaml
