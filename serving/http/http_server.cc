@@ -22,7 +22,8 @@ class HttpServer::Impl {
       : options_(options),
         handler_(std::move(handler)),
         ioc_(std::max(1, options.threads)),
-        acceptor_(net::make_strand(ioc_)) {}
+        acceptor_(net::make_strand(ioc_)),
+        accept_retry_(acceptor_.get_executor()) {}
 
   Status start();
   void do_accept();
@@ -43,6 +44,7 @@ class HttpServer::Impl {
   HttpHandler handler_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;
   std::vector<std::thread> threads_;
   std::atomic<int> connections_{0};
   int port_ = 0;
@@ -212,14 +214,22 @@ Status HttpServer::Impl::start() {
 void HttpServer::Impl::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (connections_.load() >= options_.max_connections) {
-        // Over the cap: closed at once, before a byte is read.
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::make_shared<Session>(std::move(socket), this)->start();
-      }
+    if (ec) {
+      // Out of descriptors (or another transient failure): retry shortly rather
+      // than spin on an accept that fails at once.
+      spdlog::warn("{}: accept failed: {}", options_.name, ec.message());
+      accept_retry_.expires_after(std::chrono::milliseconds(50));
+      accept_retry_.async_wait([this](beast::error_code e) {
+        if (!e) do_accept();
+      });
+      return;
+    }
+    if (connections_.load() >= options_.max_connections) {
+      // Over the cap: closed at once, before a byte is read.
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), this)->start();
     }
     do_accept();
   });
