@@ -210,6 +210,9 @@ print(int(next(r['rps'] for r in rows if r['model'] == 'cnn' and r['protocol'] =
   # The model's own limit on this machine: 2 instances running full batches.
   "$lg" --in-process-limit "$work/cnn.cadre" --limit-instances 2 --limit-batch 64 \
     --limit-seconds 3 >"$work/limit.json"
+  # ... and at batch 1: the most batching could gain inside the model on this CPU.
+  "$lg" --in-process-limit "$work/cnn.cadre" --limit-instances 2 --limit-batch 1 \
+    --limit-seconds 3 >"$work/limit1.json"
   # A cross-check with a client nobody here wrote: wrk, HTTP JSON at 64 connections.
   local wrk_rps=null
   if command -v wrk >/dev/null; then
@@ -228,10 +231,12 @@ LUA
     wrk_rps=$(wrk -t2 -c64 -d5s -s "$work/post.lua" "http://127.0.0.1:$http/v2/models/cnn/infer" |
       awk '/Requests\/sec/ {print $2}')
   fi
-  $python - "$rows" "$work/limit.json" "$(machine_json)" "$quick" "$wrk_rps" <<'PY'
+  $python - "$rows" "$work/limit.json" "$(machine_json)" "$quick" "$wrk_rps" \
+    "$work/limit1.json" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 limit = json.load(open(sys.argv[2]))["in_process_rps"]
+limit1 = json.load(open(sys.argv[6]))["in_process_rps"]
 def row(model, server, protocol, batching, c):
     return next(r for r in rows if r["model"] == model and r["server"] == server and
                 r["protocol"] == protocol and r["batching"] == batching and
@@ -250,6 +255,8 @@ print(json.dumps({
     "benchmark": "serving", "quick": sys.argv[4] == "1", "machine": json.loads(sys.argv[3]),
     "rows": rows,
     "cnn_in_process_rps": round(limit, 1),
+    "cnn_in_process_batch1_rps": round(limit1, 1),
+    "cnn_in_process_batch64_over_batch1": round(limit / limit1, 2),
     "cnn_batching_speedup_c64": round(on["rps"] / off["rps"], 2),
     "cnn_grpc_c64_fraction_of_limit": round(on["rps"] / limit, 3),
     "cnn_http_binary_c64_fraction_of_limit": round(binary_on["rps"] / limit, 3),

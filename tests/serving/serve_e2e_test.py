@@ -451,7 +451,10 @@ class ServeTest(unittest.TestCase):
         for _ in range(3):
             for name, payload, status in corpus:
                 self.raw(payload)
-        grown_mb = (rss_kb(self.server.proc.pid) - rss_before) / 1024
+        rss_after = rss_kb(self.server.proc.pid)
+        grown_mb = (rss_after - rss_before) / 1024
+        print(f"\n  abusive corpus x3: RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MB",
+              file=sys.stderr)
         self.assertLess(grown_mb, 64, "RSS grew while the abusive corpus ran")
         self.assertIsNone(self.server.proc.poll())
         self.assertEqual(curl(self.port, "GET", "/v2/health/live")[0], 200)
