@@ -39,6 +39,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string protocol = "http-binary";
+  bool grpc_async = false;
   std::string model;
   std::string input = "input";
   std::string output = "logits";
@@ -121,7 +122,7 @@ class HttpClient : public Client {
 class GrpcClient : public Client {
  public:
   GrpcClient(const Options& o, std::shared_ptr<grpc::Channel> channel)
-      : stub_(inference::GRPCInferenceService::NewStub(channel)) {
+      : stub_(channel ? inference::GRPCInferenceService::NewStub(channel) : nullptr) {
     const auto x = random_images(o.batch);
     req_.set_model_name(o.model);
     auto* in = req_.add_inputs();
@@ -136,6 +137,7 @@ class GrpcClient : public Client {
     inference::ModelInferResponse res;
     return stub_->ModelInfer(&ctx, req_, &res).ok();
   }
+  const inference::ModelInferRequest& request() const { return req_; }
 
  private:
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
@@ -170,10 +172,65 @@ double percentile(std::vector<double>& v, double q) {
   return v[k];
 }
 
+// Latencies (ms) of answered requests, gathered from the load's threads.
+class LatencySink {
+ public:
+  void add(const std::vector<double>& ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    latencies_.insert(latencies_.end(), ms.begin(), ms.end());
+  }
+  std::vector<double> take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<double> out;
+    out.swap(latencies_);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<double> latencies_;
+};
+
+// Measurement windows over a running load: after a warm-up, windows until three
+// in a row agree within 10% on throughput; the result is over those three.
+json measure_windows(const Options& o, LatencySink& sink) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(o.window_ms / 2));
+  (void)sink.take();
+  std::vector<double> rps;
+  std::vector<std::vector<double>> lats;
+  bool stable = false;
+  for (int w = 0; w < o.max_windows && !stable; ++w) {
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.window_ms));
+    std::vector<double> taken = sink.take();
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    rps.push_back(taken.size() * o.batch / secs);
+    lats.push_back(std::move(taken));
+    if (rps.size() >= 3) {
+      const double a = rps[rps.size() - 3], b = rps[rps.size() - 2], c = rps.back();
+      const double mean = (a + b + c) / 3;
+      stable = std::max({a, b, c}) - std::min({a, b, c}) <= 0.1 * mean;
+    }
+  }
+  std::vector<double> all;
+  const size_t n = std::min<size_t>(3, lats.size());
+  double sum = 0;
+  for (size_t i = lats.size() - n; i < lats.size(); ++i) {
+    all.insert(all.end(), lats[i].begin(), lats[i].end());
+    sum += rps[i];
+  }
+  return {{"rps", sum / n},
+          {"p50_ms", percentile(all, 0.5)},
+          {"p90_ms", percentile(all, 0.9)},
+          {"p99_ms", percentile(all, 0.99)},
+          {"windows", rps.size()},
+          {"stable", stable}};
+}
+
+// Closed loop with one thread per client (perf_analyzer's default, sync mode).
 json closed_loop(const Options& o, int concurrency) {
   auto clients = make_clients(o, concurrency);
-  std::mutex mu;
-  std::vector<double> window_latencies;  // ms, current window
+  LatencySink sink;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> threads;
@@ -188,55 +245,89 @@ json closed_loop(const Options& o, int concurrency) {
         }
         local.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (local.size() >= 16) {
-          std::lock_guard<std::mutex> lock(mu);
-          window_latencies.insert(window_latencies.end(), local.begin(), local.end());
+          sink.add(local);
           local.clear();
         }
       }
     });
-  // Warm-up, then windows until three agree within 10%.
-  std::this_thread::sleep_for(std::chrono::milliseconds(o.window_ms / 2));
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    window_latencies.clear();
-  }
-  std::vector<double> rps;
-  std::vector<std::vector<double>> lats;
-  bool stable = false;
-  for (int w = 0; w < o.max_windows && !stable; ++w) {
-    const auto start = Clock::now();
-    std::this_thread::sleep_for(std::chrono::milliseconds(o.window_ms));
-    std::vector<double> taken;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      taken.swap(window_latencies);
-    }
-    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    rps.push_back(taken.size() * o.batch / secs);
-    lats.push_back(std::move(taken));
-    if (rps.size() >= 3) {
-      const double a = rps[rps.size() - 3], b = rps[rps.size() - 2], c = rps.back();
-      const double mean = (a + b + c) / 3;
-      stable = std::max({a, b, c}) - std::min({a, b, c}) <= 0.1 * mean;
-    }
-  }
+  json row = measure_windows(o, sink);
   stop = true;
   for (auto& t : threads) t.join();
-  std::vector<double> all;
-  const size_t n = std::min<size_t>(3, lats.size());
-  double sum = 0;
-  for (size_t i = lats.size() - n; i < lats.size(); ++i) {
-    all.insert(all.end(), lats[i].begin(), lats[i].end());
-    sum += rps[i];
+  row["concurrency"] = concurrency;
+  row["errors"] = errors.load();
+  return row;
+}
+
+// Closed loop over gRPC's asynchronous API (perf_analyzer --async): one
+// completion-queue thread keeps `concurrency` calls outstanding, so the client
+// spends its CPU on requests rather than on switching between 64 threads.
+json closed_loop_grpc_async(const Options& o, int concurrency) {
+  struct Call {
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse res;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>> reader;
+    Clock::time_point start;
+    inference::GRPCInferenceService::Stub* stub;
+  };
+  GrpcClient prototype(o, nullptr);
+  const inference::ModelInferRequest& request = prototype.request();
+  std::vector<std::unique_ptr<inference::GRPCInferenceService::Stub>> stubs;
+  for (int i = 0; i < (concurrency + 15) / 16; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("cadre.loadgen.channel", i);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    stubs.push_back(inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
+        o.host + ":" + std::to_string(o.port), grpc::InsecureChannelCredentials(), args)));
   }
-  return {{"concurrency", concurrency},
-          {"rps", sum / n},
-          {"p50_ms", percentile(all, 0.5)},
-          {"p90_ms", percentile(all, 0.9)},
-          {"p99_ms", percentile(all, 0.99)},
-          {"windows", rps.size()},
-          {"stable", stable},
-          {"errors", errors.load()}};
+  grpc::CompletionQueue cq;
+  auto issue = [&](inference::GRPCInferenceService::Stub* stub) {
+    auto* call = new Call;
+    call->stub = stub;
+    call->start = Clock::now();
+    call->reader = stub->AsyncModelInfer(&call->ctx, request, &cq);
+    call->reader->Finish(&call->res, &call->status, call);
+  };
+  LatencySink sink;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> errors{0};
+  for (int i = 0; i < concurrency; ++i) issue(stubs[i / 16].get());
+  std::thread driver([&] {
+    std::vector<double> local;
+    int outstanding = concurrency;
+    void* tag;
+    bool ok;
+    while (outstanding > 0 && cq.Next(&tag, &ok)) {
+      auto* call = static_cast<Call*>(tag);
+      if (ok && call->status.ok()) {
+        local.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - call->start).count());
+      } else {
+        errors++;
+      }
+      if (local.size() >= 64) {
+        sink.add(local);
+        local.clear();
+      }
+      if (stop) {
+        --outstanding;
+      } else {
+        issue(call->stub);
+      }
+      delete call;
+    }
+  });
+  json row = measure_windows(o, sink);
+  stop = true;
+  driver.join();
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+  row["concurrency"] = concurrency;
+  row["errors"] = errors.load();
+  return row;
 }
 
 json open_loop(const Options& o) {
@@ -321,6 +412,8 @@ int main(int argc, char** argv) {
   app.add_option("--host", o.host);
   app.add_option("--port", o.port);
   app.add_option("--protocol", o.protocol, "http-json, http-binary or grpc");
+  app.add_flag("--grpc-async", o.grpc_async,
+               "gRPC through the asynchronous API, one thread (perf_analyzer --async)");
   app.add_option("--model", o.model);
   app.add_option("--input", o.input, "Input tensor name");
   app.add_option("--output", o.output, "Output tensor name");
@@ -343,8 +436,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (int c : o.concurrency) {
-    json row = closed_loop(o, c);
+    const bool async = o.protocol == "grpc" && o.grpc_async;
+    json row = async ? closed_loop_grpc_async(o, c) : closed_loop(o, c);
     row["protocol"] = o.protocol;
+    if (async) row["client"] = "async";
     std::cout << row.dump() << std::endl;
     if (row["rps"].get<double>() == 0) {
       std::cerr << "serving_loadgen: every request to " << o.model << " failed\n";

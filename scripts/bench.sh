@@ -186,12 +186,15 @@ for l in sys.stdin:
     print(json.dumps(r))" "$model" "$server" "$batching" | tee -a "$rows" >&2
   }
   for proto in http-json http-binary grpc; do
-    local port=$http
-    [ "$proto" = grpc ] && port=$grpc
-    run cnn cadre-serve on "$proto" "$port" --model cnn --concurrency "$levels"
-    run cnn cadre-serve off "$proto" "$port" --model cnn_nobatch --concurrency "$levels"
-    run mlp cadre-serve on "$proto" "$port" --model mlp --concurrency 1,64
-    run mlp cadre-serve off "$proto" "$port" --model mlp_nobatch --concurrency 64
+    local port=$http flags=()
+    # gRPC clients use the asynchronous API (perf_analyzer --async): one thread
+    # keeps all calls outstanding, leaving the shared cores to the server.
+    [ "$proto" = grpc ] && port=$grpc && flags=(--grpc-async)
+    run cnn cadre-serve on "$proto" "$port" --model cnn --concurrency "$levels" "${flags[@]}"
+    run cnn cadre-serve off "$proto" "$port" --model cnn_nobatch --concurrency "$levels" \
+      "${flags[@]}"
+    run mlp cadre-serve on "$proto" "$port" --model mlp --concurrency 1,64 "${flags[@]}"
+    run mlp cadre-serve off "$proto" "$port" --model mlp_nobatch --concurrency 64 "${flags[@]}"
   done
   run cnn cadre-serve-pytorch on http-binary "$http" --model cnn_torch --input INPUT__0 \
     --output OUTPUT__0 --concurrency 1,64
