@@ -95,41 +95,40 @@ bool InferenceServer::ready() const {
   return true;
 }
 
-void InferenceServer::load_model(const std::string& name, std::function<void(Status)> done) {
+void InferenceServer::submit_repository_operation(std::function<Status()> operation,
+                                                  std::function<void(Status)> done) {
   if (options_.control_mode != ModelControlMode::kExplicit)
     return done(
         FailedPrecondition("explicit model load / unload is not allowed if polling is "
                            "enabled or the model control mode is none"));
+  bool queued = false;
   {
     std::lock_guard<std::mutex> lock(control_mu_);
-    if (tasks_.size() >= kMaxControlTasks || stop_control_)
-      return done(Unavailable("too many repository operations in progress; retry"));
-    tasks_.push_back([this, name, done] { done(load(name)); });
+    if (tasks_.size() < kMaxControlTasks && !stop_control_) {
+      tasks_.push_back([operation, done] { done(operation()); });
+      queued = true;
+    }
   }
+  if (!queued) return done(Unavailable("too many repository operations in progress; retry"));
   control_cv_.notify_one();
 }
 
+void InferenceServer::load_model(const std::string& name, std::function<void(Status)> done) {
+  submit_repository_operation([this, name] { return load(name); }, std::move(done));
+}
+
 void InferenceServer::unload_model(const std::string& name, std::function<void(Status)> done) {
-  if (options_.control_mode != ModelControlMode::kExplicit)
-    return done(
-        FailedPrecondition("explicit model load / unload is not allowed if polling is "
-                           "enabled or the model control mode is none"));
-  {
-    std::lock_guard<std::mutex> lock(control_mu_);
-    if (tasks_.size() >= kMaxControlTasks || stop_control_)
-      return done(Unavailable("too many repository operations in progress; retry"));
-    tasks_.push_back([this, name, done] {
-      {
-        std::shared_lock<std::shared_mutex> lock(mu_);
-        if (!models_.count(name))
-          return done(
-              NotFound("failed to unload '" + name + "', no " + "model with that name is known"));
-      }
-      unload(name);
-      done(Status::Ok());
-    });
-  }
-  control_cv_.notify_one();
+  submit_repository_operation(
+      [this, name] {
+        {
+          std::shared_lock<std::shared_mutex> lock(mu_);
+          if (!models_.count(name))
+            return NotFound("failed to unload '" + name + "', no model with that name is known");
+        }
+        unload(name);
+        return Status::Ok();
+      },
+      std::move(done));
 }
 
 void InferenceServer::control_loop() {

@@ -113,6 +113,9 @@ class InferenceServer {
 
   explicit InferenceServer(const ServerOptions& options);
   void control_loop();
+  // Queues a repository API operation for the control thread (explicit mode only).
+  void submit_repository_operation(std::function<Status()> operation,
+                                   std::function<void(Status)> done);
   Status load(const std::string& name);  // control thread
   void unload(const std::string& name);  // control thread
   void poll();                           // control thread
