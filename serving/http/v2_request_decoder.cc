@@ -1,9 +1,10 @@
-#include "serving/http/v2_json.h"
-
-#include <charconv>
-#include <cmath>
+// Decoding V2 inference requests: a SAX pass over the JSON that bounds depth and
+// element counts before storing anything, then the binary tensors.
 #include <cstring>
 #include <limits>
+
+#include "serving/half_float.h"
+#include "serving/http/v2_json.h"
 
 namespace cadre::serving::http {
 namespace {
@@ -325,53 +326,6 @@ class RequestDecoder : public nlohmann::json_sax<json> {
   int64_t json_elements_ = 0;
 };
 
-uint16_t float_to_half(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
-  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00);
-  if (exp <= 0) {
-    if (exp < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000;
-    const int shift = 14 - exp;
-    uint32_t half = mant >> shift;
-    if ((mant >> (shift - 1)) & 1) ++half;  // round half up
-    return static_cast<uint16_t>(sign | half);
-  }
-  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  if (mant & 0x1000) ++half;  // round half up; a carry moves into the exponent correctly
-  return static_cast<uint16_t>(half);
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t x;
-  if (exp == 0) {
-    if (mant == 0) {
-      x = sign;
-    } else {
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) {
-        mant <<= 1;
-        --exp;
-      }
-      x = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    x = sign | 0x7f800000 | (mant << 13);
-  } else {
-    x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
 template <typename T>
 void append_raw(std::string* data, T v) {
   data->append(reinterpret_cast<const char*>(&v), sizeof(T));
@@ -408,11 +362,7 @@ Status convert_values(PendingInput& in, DataType type, const std::string& where)
         } else if (type == DataType::kFp16) {
           append_raw<uint16_t>(&data, float_to_half(static_cast<float>(as_double)));
         } else {
-          const float f = static_cast<float>(as_double);
-          uint32_t x;
-          std::memcpy(&x, &f, 4);
-          x += 0x7fff + ((x >> 16) & 1);  // round to nearest even
-          append_raw<uint16_t>(&data, static_cast<uint16_t>(x >> 16));
+          append_raw<uint16_t>(&data, float_to_bf16(static_cast<float>(as_double)));
         }
         break;
       }
@@ -449,125 +399,6 @@ Status convert_values(PendingInput& in, DataType type, const std::string& where)
   in.values.shrink_to_fit();
   in.strings.clear();
   return Status::Ok();
-}
-
-void write_number(std::string* out, double v) {
-  char buf[32];
-  if (!std::isfinite(v)) {
-    *out += std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
-    return;
-  }
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
-}
-
-void write_float(std::string* out, float v) {
-  char buf[32];
-  if (!std::isfinite(v)) return write_number(out, v);
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
-}
-
-template <typename T>
-void write_ints(std::string* out, const std::string& data) {
-  const size_t n = data.size() / sizeof(T);
-  char buf[24];
-  for (size_t i = 0; i < n; ++i) {
-    T v;
-    std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
-    if (i) *out += ',';
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    out->append(buf, end);
-  }
-}
-
-void write_data(std::string* out, const InferTensor& t) {
-  *out += '[';
-  const std::string& d = t.data;
-  switch (t.datatype) {
-    case DataType::kBool:
-      for (size_t i = 0; i < d.size(); ++i)
-        *out += (i ? "," : "") + std::string(d[i] ? "true" : "false");
-      break;
-    case DataType::kUint8:
-      write_ints<uint8_t>(out, d);
-      break;
-    case DataType::kUint16:
-      write_ints<uint16_t>(out, d);
-      break;
-    case DataType::kUint32:
-      write_ints<uint32_t>(out, d);
-      break;
-    case DataType::kUint64:
-      write_ints<uint64_t>(out, d);
-      break;
-    case DataType::kInt8:
-      write_ints<int8_t>(out, d);
-      break;
-    case DataType::kInt16:
-      write_ints<int16_t>(out, d);
-      break;
-    case DataType::kInt32:
-      write_ints<int32_t>(out, d);
-      break;
-    case DataType::kInt64:
-      write_ints<int64_t>(out, d);
-      break;
-    case DataType::kFp32:
-      for (size_t i = 0; i < d.size() / 4; ++i) {
-        float v;
-        std::memcpy(&v, d.data() + i * 4, 4);
-        if (i) *out += ',';
-        write_float(out, v);
-      }
-      break;
-    case DataType::kFp64:
-      for (size_t i = 0; i < d.size() / 8; ++i) {
-        double v;
-        std::memcpy(&v, d.data() + i * 8, 8);
-        if (i) *out += ',';
-        write_number(out, v);
-      }
-      break;
-    case DataType::kFp16:
-    case DataType::kBf16:
-      for (size_t i = 0; i < d.size() / 2; ++i) {
-        uint16_t h;
-        std::memcpy(&h, d.data() + i * 2, 2);
-        float v;
-        if (t.datatype == DataType::kFp16) {
-          v = half_to_float(h);
-        } else {
-          const uint32_t x = static_cast<uint32_t>(h) << 16;
-          std::memcpy(&v, &x, 4);
-        }
-        if (i) *out += ',';
-        write_float(out, v);
-      }
-      break;
-    case DataType::kBytes: {
-      auto elements = split_bytes_elements(d);
-      if (!elements.ok()) break;
-      for (size_t i = 0; i < elements->size(); ++i) {
-        if (i) *out += ',';
-        *out +=
-            json(std::string((*elements)[i])).dump(-1, ' ', false, json::error_handler_t::replace);
-      }
-      break;
-    }
-    default:
-      break;
-  }
-  *out += ']';
-}
-
-void write_shape(std::string* out, const Dims& shape) {
-  *out += '[';
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) *out += ',';
-    *out += std::to_string(shape[i]);
-  }
-  *out += ']';
 }
 
 }  // namespace
@@ -627,42 +458,6 @@ Result<InferRequest> decode_infer_request(std::string_view text, std::string_vie
     if (request.outputs[k].name.empty())
       return InvalidArgument("outputs[" + std::to_string(k) + "].name: missing");
   return request;
-}
-
-EncodedResponse encode_infer_response(const InferResponse& response, const InferRequest& request) {
-  EncodedResponse out;
-  std::string& j = out.json;
-  j.reserve(256);
-  j += "{\"model_name\":";
-  j += json(response.model).dump();
-  j += ",\"model_version\":\"" + std::to_string(response.version) + "\"";
-  if (!response.id.empty())
-    j += ",\"id\":" + json(response.id).dump(-1, ' ', false, json::error_handler_t::replace);
-  j += ",\"outputs\":[";
-  for (size_t i = 0; i < response.outputs.size(); ++i) {
-    const InferTensor& t = response.outputs[i];
-    bool binary = request.binary_outputs;
-    for (const auto& o : request.outputs)
-      if (o.name == t.name) binary = o.binary || request.binary_outputs;
-    if (i) j += ',';
-    j += "{\"name\":" + json(t.name).dump() + ",\"datatype\":\"" + v2_name(t.datatype) +
-         "\",\"shape\":";
-    write_shape(&j, t.shape);
-    if (binary) {
-      j += ",\"parameters\":{\"binary_data_size\":" + std::to_string(t.data.size()) + "}}";
-      out.binary += t.data;
-    } else {
-      j += ",\"data\":";
-      write_data(&j, t);
-      j += '}';
-    }
-  }
-  j += "]}";
-  return out;
-}
-
-std::string error_json(const std::string& message) {
-  return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace cadre::serving::http
