@@ -1,5 +1,7 @@
 #include "serving/serve_config.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -65,10 +67,52 @@ void declare_flags(CLI::App& app, ServeConfig& c) {
   app.add_option("--drain-timeout-secs", c.drain_timeout_secs,
                  "On SIGTERM, how long in-flight gRPC calls may take to finish")
       ->capture_default_str();
+  app.add_option("--auth-token-file", c.auth_token_file,
+                 "File whose first line is the bearer token every request must carry "
+                 "(HTTP Authorization header, gRPC authorization metadata); health is public");
+  app.add_option("--auth-token-env", c.auth_token_env,
+                 "Name of an environment variable holding the bearer token (e.g. "
+                 "CADRE_JOB_TOKEN in a replica), instead of a file");
+  app.add_flag("--allow-unauthenticated", c.allow_unauthenticated,
+               "Serve without a token on an address other than loopback (explicit opt-out)");
   app.add_option("--ports-file", c.ports_file,
                  "Write the bound ports here as JSON once listening (for port 0)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// The bearer token from --auth-token-file or --auth-token-env; empty if neither.
+Result<std::string> read_token(const ServeConfig& c) {
+  if (!c.auth_token_file.empty() && !c.auth_token_env.empty())
+    return InvalidArgument("--auth-token-file and --auth-token-env: give one, not both");
+  std::string token;
+  std::string source;
+  if (!c.auth_token_file.empty()) {
+    source = "--auth-token-file " + c.auth_token_file;
+    std::ifstream in(c.auth_token_file);
+    if (!in) return NotFound(source + ": cannot be read");
+    std::getline(in, token);
+  } else if (!c.auth_token_env.empty()) {
+    source = "--auth-token-env " + c.auth_token_env;
+    // Read once here, where the setting is resolved, like every other input.
+    const char* value = std::getenv(c.auth_token_env.c_str());
+    if (!value) return NotFound(source + ": the variable is not set");
+    token = value;
+  } else {
+    return std::string();
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.size() < 16 || token.size() > 4096)
+    return InvalidArgument(source + ": a token has 16 to 4096 characters, this one " +
+                           std::to_string(token.size()));
+  for (char ch : token)
+    if (ch <= ' ' || ch > '~')
+      return InvalidArgument(source + ": a token is printable ASCII without spaces");
+  return token;
 }
 
 Status resolve(ServeConfig& c) {
@@ -93,6 +137,12 @@ Status resolve(ServeConfig& c) {
     return InvalidArgument("--cpu-threads-per-instance: must be in [1, 256]");
   if (c.repository_poll_secs <= 0) return InvalidArgument("--repository-poll-secs: must be > 0");
 
+  ASSIGN_OR_RETURN(const std::string token, read_token(c));
+  if (token.empty() && !is_loopback(c.host) && !c.allow_unauthenticated)
+    return InvalidArgument("--host " + c.host +
+                           ": serving beyond loopback needs --auth-token-file or "
+                           "--auth-token-env (or --allow-unauthenticated)");
+
   c.server.model_repository = c.model_repository;
   c.server.startup_models = c.load_models;
   c.server.poll_interval =
@@ -111,7 +161,10 @@ Status resolve(ServeConfig& c) {
       std::chrono::milliseconds(static_cast<int64_t>(c.http_request_timeout_secs * 1000));
   c.http.idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(c.http_idle_timeout_secs * 1000));
+  c.http.bearer_token = token;
+  c.http.public_path_prefixes = {"/v2/health/"};  // probes need no secret
   c.metrics = c.http;
+  c.metrics.public_path_prefixes.clear();
   c.metrics.name = "metrics";
   c.metrics.port = c.metrics_port;
   c.metrics.threads = 1;
@@ -125,6 +178,7 @@ Status resolve(ServeConfig& c) {
   c.grpc.port = c.grpc_port;
   c.grpc.max_message_bytes = static_cast<size_t>(c.max_request_bytes);
   c.grpc.server_version = CADRE_VERSION;
+  c.grpc.bearer_token = token;
   return Status::Ok();
 }
 

@@ -35,6 +35,9 @@ struct ServeConfig {
   int64_t max_json_elements = 1ll << 22;
   int cpu_threads_per_instance = 1;
   double drain_timeout_secs = 30;
+  std::string auth_token_file;
+  std::string auth_token_env;
+  bool allow_unauthenticated = false;
   std::string ports_file;
   std::string log_level = "info";
 

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "serving/grpc/grpc_predict_v2.grpc.pb.h"
+#include "serving/http/http_server.h"
 
 namespace cadre::serving::grpc_frontend {
 namespace {
@@ -158,6 +159,20 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   Service(InferenceServer* server, const GrpcServerOptions& options)
       : server_(server), options_(options) {}
 
+  // The call's bearer token, when one is configured.
+  bool authorized(grpc::CallbackServerContext* ctx) const {
+    if (options_.bearer_token.empty()) return true;
+    const auto& md = ctx->client_metadata();
+    const auto it = md.find("authorization");
+    return it != md.end() &&
+           http::bearer_token_matches(std::string_view(it->second.data(), it->second.size()),
+                                      options_.bearer_token);
+  }
+  static grpc::Status unauthenticated() {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "missing or wrong bearer token (metadata authorization: Bearer ...)");
+  }
+
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx,
                                        const pb::ServerLiveRequest*,
                                        pb::ServerLiveResponse* out) override {
@@ -173,6 +188,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx,
                                        const pb::ModelReadyRequest* in,
                                        pb::ModelReadyResponse* out) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     auto version = parse_version(in->version());
     if (!version.ok()) return finish(ctx, to_grpc(version.status()));
     auto ready = server_->model_ready(in->name(), *version);
@@ -183,6 +199,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* ctx,
                                            const pb::ServerMetadataRequest*,
                                            pb::ServerMetadataResponse* out) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     out->set_name("cadre-serve");
     out->set_version(options_.server_version);
     for (const char* e : {"binary_tensor_data", "parameters", "statistics", "model_repository",
@@ -193,6 +210,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* ctx,
                                           const pb::ModelMetadataRequest* in,
                                           pb::ModelMetadataResponse* out) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     auto version = parse_version(in->version());
     if (!version.ok()) return finish(ctx, to_grpc(version.status()));
     auto md = server_->model_metadata(in->name(), *version);
@@ -215,6 +233,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx,
                                        const pb::ModelInferRequest* in,
                                        pb::ModelInferResponse* out) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     auto* reactor = ctx->DefaultReactor();
     auto request = from_proto(*in);
     if (!request.ok()) {
@@ -233,6 +252,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* RepositoryIndex(grpc::CallbackServerContext* ctx,
                                             const pb::RepositoryIndexRequest* in,
                                             pb::RepositoryIndexResponse* out) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     for (const auto& e : server_->repository_index(in->ready())) {
       auto* m = out->add_models();
       m->set_name(e.name);
@@ -245,6 +265,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* RepositoryModelLoad(grpc::CallbackServerContext* ctx,
                                                 const pb::RepositoryModelLoadRequest* in,
                                                 pb::RepositoryModelLoadResponse*) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     auto* reactor = ctx->DefaultReactor();
     if (!in->parameters().empty()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -258,6 +279,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* RepositoryModelUnload(grpc::CallbackServerContext* ctx,
                                                   const pb::RepositoryModelUnloadRequest* in,
                                                   pb::RepositoryModelUnloadResponse*) override {
+    if (!authorized(ctx)) return finish(ctx, unauthenticated());
     auto* reactor = ctx->DefaultReactor();
     server_->unload_model(in->model_name(), [reactor](Status s) { reactor->Finish(to_grpc(s)); });
     return reactor;

@@ -22,6 +22,10 @@ struct GrpcServerOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds max_connection_idle{300000};
   std::string server_version;
+  // When set, every call but ServerLive and ServerReady must carry the metadata
+  // `authorization: Bearer <token>` (gRPC has read the message, bounded by
+  // max_message_bytes, before a handler can look; nothing else happens first).
+  std::string bearer_token;
 };
 
 class GrpcServer {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <thread>
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -82,8 +83,29 @@ class Session : public std::enable_shared_from_this<Session> {
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
+  // With a bearer token configured, only public paths go without it.
+  bool authorized() const {
+    if (opts().bearer_token.empty()) return true;
+    const auto& req = parser_->get();
+    const std::string_view target(req.target().data(), req.target().size());
+    for (const auto& prefix : opts().public_path_prefixes)
+      if (target.substr(0, prefix.size()) == prefix) return true;
+    const auto header = req[bhttp::field::authorization];
+    return bearer_token_matches(std::string_view(header.data(), header.size()),
+                                opts().bearer_token);
+  }
+
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    if (!authorized()) {
+      // Refused before the body is read; the connection closes after the answer.
+      keep_alive_ = false;
+      version_ = parser_->get().version();
+      return write({401,
+                    "application/json",
+                    {{"WWW-Authenticate", "Bearer"}},
+                    "{\"error\":\"missing or wrong bearer token (Authorization: Bearer ...)\"}"});
+    }
     stream_.expires_after(opts().request_timeout);
     if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // curl waits for this before sending a body over 1 KiB.
@@ -189,6 +211,16 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+bool bearer_token_matches(std::string_view authorization, const std::string& token) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() != kScheme.size() + token.size()) return false;
+  const std::string_view scheme = authorization.substr(0, kScheme.size());
+  if (!beast::iequals(beast::string_view(scheme.data(), scheme.size()),
+                      beast::string_view(kScheme.data(), kScheme.size())))
+    return false;
+  return sodium_memcmp(authorization.data() + kScheme.size(), token.data(), token.size()) == 0;
+}
 
 Status HttpServer::Impl::start() {
   beast::error_code ec;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,7 +51,16 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60000};     // between keep-alive requests
   std::chrono::milliseconds write_timeout{30000};
   std::string name = "http";  // in logs
+  // When set, every request but those under `public_path_prefixes` must carry
+  // `Authorization: Bearer <token>`; it is checked when the headers arrive, before
+  // a byte of the body is read, and a wrong or missing token gets 401.
+  std::string bearer_token;
+  std::vector<std::string> public_path_prefixes;
 };
+
+// Whether an Authorization header value carries `token` as a bearer token
+// (constant-time comparison).
+bool bearer_token_matches(std::string_view authorization, const std::string& token);
 
 class HttpServer {
  public:

@@ -635,6 +635,90 @@ scrape_configs:
             shutil.rmtree(work, ignore_errors=True)
 
 
+class AuthTest(unittest.TestCase):
+    """A bearer token, checked before a byte of the body is read."""
+
+    TOKEN = "s3cret-token-0123456789abcdef"
+
+    @classmethod
+    def setUpClass(cls):
+        Fixture.setup()
+        cls.f = Fixture
+        cls.root = tempfile.mkdtemp(prefix="cadre-serve-auth-")
+        shutil.copytree(os.path.join(Fixture.repo, "fmnist"), os.path.join(cls.root, "fmnist"))
+        cls.token_file = os.path.join(cls.root, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(cls.TOKEN + "\n")
+        cls.server = Server(cls.root, "--auth-token-file", cls.token_file)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def test_http_needs_the_token_except_for_health(self):
+        port, body = self.server.http, infer_json(self.f.images[:1])
+        status, headers, data = request(port, "POST", "/v2/models/fmnist/infer", body)
+        self.assertEqual(status, 401)
+        self.assertEqual(headers.get("WWW-Authenticate"), "Bearer")
+        status, _, _ = request(port, "POST", "/v2/models/fmnist/infer", body,
+                               {"Authorization": "Bearer wrong-token-0123456789abcdef"})
+        self.assertEqual(status, 401)
+        status, _, _ = request(port, "POST", "/v2/models/fmnist/infer", body,
+                               {"Authorization": "Bearer " + self.TOKEN})
+        self.assertEqual(status, 200)
+        self.assertEqual(request(port, "GET", "/v2/health/ready")[0], 200)
+        self.assertEqual(request(port, "GET", "/v2/models/fmnist")[0], 401)
+        self.assertEqual(request(self.server.metrics, "GET", "/metrics")[0], 401)
+        self.assertEqual(request(self.server.metrics, "GET", "/metrics", None,
+                                 {"Authorization": "Bearer " + self.TOKEN})[0], 200)
+
+    def test_an_unauthenticated_body_is_never_read(self):
+        # Headers announce 4 MB, none of it is sent: the 401 comes at once.
+        s = socket.create_connection(("127.0.0.1", self.server.http))
+        s.settimeout(5)
+        s.sendall(b"POST /v2/models/fmnist/infer HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 4000000\r\n\r\n")
+        start = time.time()
+        data = s.recv(4096)
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 401"), data)
+        self.assertLess(time.time() - start, 1)
+
+    def test_grpc_needs_the_token_in_metadata(self):
+        out = os.path.join(self.root, "py")
+        os.makedirs(out, exist_ok=True)
+        subprocess.run(["protoc", f"-I{os.path.dirname(PROTO)}", f"--python_out={out}",
+                        f"--grpc_out={out}", "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
+                        PROTO], check=True)
+        sys.path.insert(0, out)
+        import grpc
+        import grpc_predict_v2_pb2 as pb
+        import grpc_predict_v2_pb2_grpc as svc
+        stub = svc.GRPCInferenceServiceStub(
+            grpc.insecure_channel(f"127.0.0.1:{self.server.grpc}"))
+        self.assertTrue(stub.ServerLive(pb.ServerLiveRequest()).live)
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.ModelMetadata(pb.ModelMetadataRequest(name="fmnist"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        md = stub.ModelMetadata(pb.ModelMetadataRequest(name="fmnist"),
+                                metadata=[("authorization", "Bearer " + self.TOKEN)])
+        self.assertEqual(md.name, "fmnist")
+
+    def test_serving_beyond_loopback_without_a_token_is_refused(self):
+        r = subprocess.run([os.path.join(BIN, "cadre-serve"), "--model-repository", self.root,
+                            "--host", "0.0.0.0"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("needs --auth-token-file", r.stderr)
+        with open(self.token_file + ".short", "w") as f:
+            f.write("short\n")
+        r = subprocess.run([os.path.join(BIN, "cadre-serve"), "--model-repository", self.root,
+                            "--auth-token-file", self.token_file + ".short"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("16 to 4096 characters", r.stderr)
+
+
 class LifecycleTest(unittest.TestCase):
     """Model control modes and the SIGTERM drain, each on its own server."""
 
