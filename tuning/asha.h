@@ -1,0 +1,30 @@
+// Asynchronous successive halving (Li et al. 2018): rungs at min_resource·η^k up
+// to max_resource. When a slot frees, the highest rung with a trial in the top
+// 1/η of that rung's results, not yet promoted, promotes it (the same trial
+// continues from its checkpoint to the next rung's budget); otherwise a new
+// configuration starts at rung 0, drawn by the base sampler (random or TPE).
+#pragma once
+
+#include <vector>
+
+#include "tuning/multi_fidelity.h"
+#include "tuning/suggester.h"
+#include "tuning/tpe_sampler.h"
+
+namespace cadre::tuning {
+
+class Asha : public Suggester {
+ public:
+  Asha(SearchSpace space, MultiFidelityOptions options);
+  Result<Next> next(const TrialHistory& history) override;
+  // Rung k's budget: min_resource·η^k, the last one capped at max_resource.
+  const std::vector<int64_t>& rungs() const { return rungs_; }
+
+ private:
+  SearchSpace space_;
+  MultiFidelityOptions options_;
+  std::vector<int64_t> rungs_;
+  TpeSampler tpe_;
+};
+
+}  // namespace cadre::tuning

@@ -1,0 +1,30 @@
+// Settings shared by the budgeted algorithms (Hyperband, ASHA): which parameter
+// is the budget, the reduction factor, and the budget range.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
+#include "tuning/tpe_sampler.h"
+#include "tuning/trial_history.h"
+
+namespace cadre::tuning {
+
+struct MultiFidelityOptions {
+  int resource_index = -1;  // the parameter that is the budget
+  double eta = 3;
+  int64_t min_resource = 1;
+  int64_t max_resource = 1;
+  uint64_t seed = 0;
+  bool tpe = false;  // ASHA's base sampler
+  TpeOptions tpe_options;
+};
+
+// A trial's loss at a budget: what it reported at that step (or the last step
+// before), or its final objective if it ran exactly that budget without a curve;
+// nothing for failed trials or values that are not finite.
+std::optional<double> result_at(const TrialHistory& history, const TrialRecord& trial,
+                                int64_t resource);
+
+}  // namespace cadre::tuning
