@@ -6,7 +6,7 @@ namespace cadre::spec {
 
 TrainJobSpec Manifest::gang() const { return train_job ? *train_job : to_train_job(*job); }
 
-Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits) {
+Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLimits& limits) {
   if (yaml_text.size() > limits.max_bytes) {
     return InvalidArgument("manifest is " + std::to_string(yaml_text.size()) +
                            " bytes; the limit is " + std::to_string(limits.max_bytes));
@@ -23,9 +23,11 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
                            " YAML documents; send one per request (cadre apply -f splits a file)");
   }
   if (documents.empty() || documents[0].IsNull()) return InvalidArgument("manifest is empty");
-  const YAML::Node& root = documents[0];
-  RETURN_IF_ERROR(check_document(root, limits));
-  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
+  RETURN_IF_ERROR(check_document(documents[0], limits));
+  return documents[0];
+}
+
+Result<std::string> read_header(YamlReader& top) {
   RETURN_IF_ERROR(top.only({"apiVersion", "kind", "metadata", "spec"}));
   ASSIGN_OR_RETURN(auto api, top.string("apiVersion"));
   if (!api) return field_error("apiVersion", "required (" + std::string(kApiVersion) + ")");
@@ -35,6 +37,14 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   }
   ASSIGN_OR_RETURN(auto kind, top.string("kind"));
   if (!kind) return field_error("kind", "required");
+  return *kind;
+}
+
+Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits) {
+  ASSIGN_OR_RETURN(const YAML::Node root, load_document(yaml_text, limits));
+  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
+  ASSIGN_OR_RETURN(const std::string kind_name, read_header(top));
+  const std::optional<std::string> kind = kind_name;
   Manifest manifest;
   manifest.kind = *kind;
   ASSIGN_OR_RETURN(manifest.metadata, parse_metadata(top));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "protocol/spec/job_spec.h"
+#include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/train_job_spec.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/status.h"
@@ -21,6 +22,11 @@ inline constexpr int64_t kMaxSeconds = 10ll * 365 * 24 * 3600;
 inline Status field_error(const std::string& path, const std::string& what) {
   return InvalidArgument(path + ": " + what);
 }
+
+// One YAML document within `limits` (size, depth, node count, aliases), or why not.
+Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLimits& limits);
+// Checks apiVersion and the top-level fields; returns the kind.
+Result<std::string> read_header(YamlReader& top);
 
 Result<ObjectMeta> parse_metadata(YamlReader& top);                          // top-level "metadata"
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);          // a "template" map
