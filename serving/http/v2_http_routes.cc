@@ -49,7 +49,7 @@ class V2Routes {
 
   void operator()(HttpRequest req, const Responder& respond) {
     const auto parts = split_path(req.target);
-    const bool get = req.method == "GET", post = req.method == "POST";
+    const bool get = req.method == "GET";
     if (parts.empty() || parts[0] != "v2") return respond(not_found());
     // /v2
     if (parts.size() == 1) {
@@ -70,6 +70,14 @@ class V2Routes {
       return respond(stats("", 0));
     }
     if (parts.size() < 3) return respond(not_found());
+    return model_route(std::move(req), parts, respond);
+  }
+
+ private:
+  // /v2/models/{m}[/versions/{v}][/ready|/stats|/config|/infer]
+  void model_route(HttpRequest req, const std::vector<std::string>& parts,
+                   const Responder& respond) {
+    const bool get = req.method == "GET";
     const std::string& model = parts[2];
     size_t rest = 3;
     int64_t version = 0;
@@ -87,18 +95,19 @@ class V2Routes {
     }
     if (parts.size() != rest + 1) return respond(not_found());
     const std::string& action = parts[rest];
+    if (action == "infer") {
+      if (req.method != "POST") return respond(method_not_allowed());
+      return infer(std::move(req), model, version, respond);
+    }
+    if (action != "ready" && action != "stats" && action != "config") return respond(not_found());
+    if (!get) return respond(method_not_allowed());
     if (action == "ready") {
-      if (!get) return respond(method_not_allowed());
       auto ready = server_->model_ready(model, version);
       if (!ready.ok()) return respond(error_response(ready.status()));
       return respond(json_response(*ready ? 200 : 503, ""));
     }
-    if (action == "stats") {
-      if (!get) return respond(method_not_allowed());
-      return respond(stats(model, version));
-    }
+    if (action == "stats") return respond(stats(model, version));
     if (action == "config") {
-      if (!get) return respond(method_not_allowed());
       auto config = server_->model_config(model, version);
       if (!config.ok()) return respond(error_response(config.status()));
       std::string text;
@@ -107,14 +116,9 @@ class V2Routes {
       (void)google::protobuf::util::MessageToJsonString(*config, &text, o);
       return respond(json_response(200, text));
     }
-    if (action == "infer") {
-      if (!post) return respond(method_not_allowed());
-      return infer(std::move(req), model, version, respond);
-    }
     return respond(not_found());
   }
 
- private:
   static HttpResponse not_found() { return json_response(404, error_json("Not Found")); }
   static HttpResponse method_not_allowed() {
     return json_response(405, error_json("Method Not Allowed"));
