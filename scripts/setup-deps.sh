@@ -21,6 +21,7 @@ packages=(
   libtorch-dev                      # cadre-serve's pytorch (TorchScript) backend
   prometheus curl                   # serving tests: a real Prometheus scrapes, curl talks V2
   python3-grpcio python3-protobuf   # serving tests: a client generated from the published proto
+  python3-fastapi python3-uvicorn wrk  # serving benchmark: the Python peer and a cross-check client
   clang libfuzzer-14-dev            # protocol decoder fuzzing
   clang-format
   dataset-fashion-mnist             # quickstart and accuracy tests
