@@ -121,6 +121,15 @@ struct HeartbeatAck {
   MSGPACK_DEFINE_MAP(known)
 };
 
+// Where a replica's metrics come from (an experiment's metricsCollectorSpec). Every
+// replica may also push lines to CADRE_METRICS_ADDR, whatever the source.
+struct MetricsCollection {
+  std::string source;  // "" or "stdout": its output; "file": `file`; "push": pushes only
+  std::string file;    // "file": a path relative to the replica's working folder
+  std::vector<std::string> formats;  // regexes (name, value groups); empty: metric lines
+  MSGPACK_DEFINE_MAP(source, file, formats)
+};
+
 struct LaunchReplica {
   std::string uid;                         // replica instance id (unique across restarts)
   std::string job;                         // job name
@@ -144,9 +153,10 @@ struct LaunchReplica {
   // before launch only when it lies inside this root or the agent's own work dir, so
   // a spec that overrides the variable cannot make the agent create folders elsewhere.
   std::string checkpoint_root;
+  MetricsCollection metrics;  // where the agent reads the replica's metrics
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
                      env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile,
-                     checkpoint_root)
+                     checkpoint_root, metrics)
 };
 
 struct KillReplica {
@@ -228,7 +238,7 @@ struct ApplyReply {
 };
 
 struct GetRequest {
-  std::string resource;  // "nodes", "jobs" or "trainjobs"
+  std::string resource;  // "nodes", "jobs", "trainjobs" or "experiments"
   std::string name;      // empty: all
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -320,20 +330,93 @@ struct JobStatus {
   int32_t restarts = 0;  // restarts so far (whole gang or single replica), against backoffLimit
   int32_t priority = 0;  // runPolicy.schedulingPolicy.priority
   std::string queue;     // runPolicy.schedulingPolicy.queue
+  std::string owner;     // "experiment/<name>" for a trial's job; empty for the user's own
+  // The folder name under the checkpoint root (CADRE_CHECKPOINT_DIR); empty: the
+  // job's name. A trial's jobs share the trial's, so a promotion resumes.
+  std::string checkpoint_name;
+  MetricsCollection metrics_collection;  // a trial's: how its replicas' metrics are read
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
-                     replica_statuses, restarts, priority, queue)
+                     replica_statuses, restarts, priority, queue, owner, checkpoint_name,
+                     metrics_collection)
+};
+
+// One trial of an experiment: a point of the search space run as one or more jobs
+// (a promoted trial continues in a new job that shares its checkpoint folder).
+struct TrialStatus {
+  std::string name;                               // "<experiment>-<id>"
+  int64_t id = 0;                                 // 1, 2, ... in creation order
+  std::map<std::string, std::string> parameters;  // as the trial was given them
+  std::vector<double> assignment;                 // the same point as the algorithms see it
+  TrialPhase phase = TrialPhase::kRunning;
+  std::string reason;                     // why it is in that phase
+  std::string message;                    // detail for the reason
+  std::optional<double> objective;        // by the objective's metric strategy
+  std::map<std::string, double> metrics;  // objective and additional metrics, by strategy
+  std::map<int64_t, double> curve;        // objective value by step (epoch), as reported
+  int64_t resource = 0;                   // multi-fidelity budget given so far (e.g. epochs)
+  int32_t bracket = 0;                    // Hyperband bracket
+  int32_t rung = 0;                       // rung reached in the schedule
+  std::vector<std::string> jobs;          // its jobs in order; the last is the current one
+  int64_t epochs = 0;                     // steps trained and reported, every job together
+  int64_t epochs_resumed = 0;  // steps a promotion did not train again (from its checkpoint)
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;  // of its latest job; 0 while running
+  MSGPACK_DEFINE_MAP(name, id, parameters, assignment, phase, reason, message, objective, metrics,
+                     curve, resource, bracket, rung, jobs, epochs, epochs_resumed, created_ms,
+                     finished_ms)
+};
+
+// The best trial so far (Katib's currentOptimalTrial).
+struct OptimalTrial {
+  std::string best_trial_name;                               // empty until one succeeded
+  std::map<std::string, std::string> parameter_assignments;  // its parameters
+  std::map<std::string, double> observation;                 // its metrics
+  MSGPACK_DEFINE_MAP(best_trial_name, parameter_assignments, observation)
+};
+
+struct ExperimentStatus {
+  std::string name;
+  ExperimentPhase phase = ExperimentPhase::kCreated;
+  std::string reason;            // GoalReached, MaxTrialsReached, SearchSpaceExhausted, ...
+  std::string message;           // detail for the reason
+  std::string algorithm;         // spec.algorithm.algorithmName
+  std::string objective_metric;  // spec.objective.objectiveMetricName
+  std::string objective_type;    // "maximize" or "minimize"
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::string manifest;                  // the applied YAML; only for a single named one
+  std::vector<JobCondition> conditions;  // Created, Running, Succeeded or Failed
+  std::vector<JobEvent> events;          // only for a single named one
+  std::vector<TrialStatus> trials;       // only for a single named one
+  OptimalTrial current_optimal_trial;
+  int32_t trials_total = 0;  // created so far
+  int32_t trials_running = 0;
+  int32_t trials_succeeded = 0;
+  int32_t trials_failed = 0;
+  int32_t trials_early_stopped = 0;
+  int32_t trials_metrics_unavailable = 0;
+  int32_t trials_killed = 0;
+  int64_t epochs_consumed = 0;  // steps trained by every trial together
+  int64_t epochs_resumed = 0;   // steps promotions did not train again
+  MSGPACK_DEFINE_MAP(name, phase, reason, message, algorithm, objective_metric, objective_type,
+                     created_ms, started_ms, finished_ms, manifest, conditions, events, trials,
+                     current_optimal_trial, trials_total, trials_running, trials_succeeded,
+                     trials_failed, trials_early_stopped, trials_metrics_unavailable, trials_killed,
+                     epochs_consumed, epochs_resumed)
 };
 
 struct GetReply {
-  std::vector<NodeStatus> nodes;  // for resource "nodes"
-  std::vector<JobStatus> jobs;    // for resources "jobs" and "trainjobs"
-  MSGPACK_DEFINE_MAP(nodes, jobs)
+  std::vector<NodeStatus> nodes;              // for resource "nodes"
+  std::vector<JobStatus> jobs;                // for resources "jobs" and "trainjobs"
+  std::vector<ExperimentStatus> experiments;  // for resource "experiments"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments)
 };
 
 struct DeleteRequest {
-  std::string resource;  // "jobs" or "trainjobs"
-  std::string name;      // job name
+  std::string resource;  // "jobs", "trainjobs" or "experiments"
+  std::string name;      // job or experiment name
   MSGPACK_DEFINE_MAP(resource, name)
 };
 

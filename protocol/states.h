@@ -23,6 +23,17 @@ enum class ConditionType { kCreated, kQueued, kRunning, kRestarting, kSucceeded,
 enum class ConditionStatus { kFalse, kTrue };
 // JobEvent.type, as Kubernetes events have it.
 enum class EventType { kNormal, kWarning };
+// An experiment's phase (ExperimentStatus.phase), as Katib's conditions name them.
+enum class ExperimentPhase { kCreated, kRunning, kSucceeded, kFailed };
+// One trial (TrialStatus.phase), as Katib's trial conditions name them.
+enum class TrialPhase {
+  kRunning,             // its job is queued or running (a promoted trial runs again)
+  kSucceeded,           // its job succeeded and reported the objective
+  kFailed,              // its job failed, or its objective was NaN or infinite
+  kEarlyStopped,        // stopped by the early-stopping rule; keeps its metrics
+  kMetricsUnavailable,  // its job succeeded without ever reporting the objective
+  kKilled,              // stopped because the experiment ended or was deleted
+};
 
 template <>
 struct EnumNames<JobPhase> {
@@ -76,6 +87,32 @@ struct EnumNames<EventType> {
   };
 };
 
+template <>
+struct EnumNames<ExperimentPhase> {
+  static constexpr std::pair<ExperimentPhase, std::string_view> kTable[] = {
+      {ExperimentPhase::kCreated, "Created"},
+      {ExperimentPhase::kRunning, "Running"},
+      {ExperimentPhase::kSucceeded, "Succeeded"},
+      {ExperimentPhase::kFailed, "Failed"},
+  };
+};
+
+template <>
+struct EnumNames<TrialPhase> {
+  static constexpr std::pair<TrialPhase, std::string_view> kTable[] = {
+      {TrialPhase::kRunning, "Running"},
+      {TrialPhase::kSucceeded, "Succeeded"},
+      {TrialPhase::kFailed, "Failed"},
+      {TrialPhase::kEarlyStopped, "EarlyStopped"},
+      {TrialPhase::kMetricsUnavailable, "MetricsUnavailable"},
+      {TrialPhase::kKilled, "Killed"},
+  };
+};
+
+inline bool is_terminal(ExperimentPhase phase) {
+  return phase == ExperimentPhase::kSucceeded || phase == ExperimentPhase::kFailed;
+}
+
 inline bool is_terminal(JobPhase phase) {
   return phase == JobPhase::kSucceeded || phase == JobPhase::kFailed;
 }
@@ -117,6 +154,20 @@ inline constexpr const char* kReplicaRestart = "ReplicaRestart";
 inline constexpr const char* kGangRestart = "GangRestart";
 inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that never ran, placed again
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
+// Experiment and trial reasons (Katib's where Katib has them).
+inline constexpr const char* kGoalReached = "GoalReached";
+inline constexpr const char* kMaxTrialsReached = "MaxTrialsReached";
+inline constexpr const char* kSearchSpaceExhausted = "SearchSpaceExhausted";
+inline constexpr const char* kMaxFailedTrialsReached = "MaxFailedTrialsReached";
+inline constexpr const char* kInvalidMetric = "InvalidMetric";
+inline constexpr const char* kMetricsUnavailable = "MetricsUnavailable";
+inline constexpr const char* kEarlyStopped = "EarlyStopped";
+inline constexpr const char* kTrialCreated = "TrialCreated";
+inline constexpr const char* kTrialPromoted = "TrialPromoted";
+inline constexpr const char* kTrialFinished = "TrialFinished";
+inline constexpr const char* kTrialKilled = "TrialKilled";
+inline constexpr const char* kTrialJobLost = "TrialJobLost";  // its job was deleted under it
+inline constexpr const char* kStopped = "Stopped";            // a job stopped by its owner
 // Event-only reasons.
 inline constexpr const char* kScheduled = "Scheduled";
 inline constexpr const char* kReplicaCompleted = "ReplicaCompleted";

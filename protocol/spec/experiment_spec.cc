@@ -12,8 +12,9 @@ namespace cadre::spec {
 namespace {
 
 constexpr const char* kPlaceholder = "${trialParameters.";
-// Trial names are "<experiment>-<8 characters>"; both must fit a DNS label.
-constexpr size_t kMaxExperimentName = 54;
+// Trials' jobs are "<experiment>-<id>-r<k>" (id up to 6 digits, k up to 2): all
+// must fit a DNS label of 63.
+constexpr size_t kMaxExperimentName = 48;
 constexpr size_t kMaxListEntries = 1000;
 
 std::string item(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
@@ -225,7 +226,6 @@ Result<MetricsCollectorSpec> parse_collector(YamlReader& spec) {
   if (c.kind == CollectorKind::kFile && c.file_path.empty())
     return field_error("spec.metricsCollectorSpec.source.fileSystemPath.path",
                        "required for the File collector");
-  if (c.metrics_format.empty()) c.metrics_format = {kDefaultMetricsFormat};
   for (size_t i = 0; i < c.metrics_format.size(); ++i) {
     const std::string path = item("spec.metricsCollectorSpec.source.filter.metricsFormat", i);
     if (c.metrics_format[i].size() > 1024) return field_error(path, "longer than 1024 characters");
@@ -337,16 +337,19 @@ Result<TrialTemplateSpec> parse_trial_template(YamlReader& spec) {
 
 Result<ExperimentSpec> parse_experiment(const std::string& yaml_text,
                                         const ManifestLimits& limits) {
-  ASSIGN_OR_RETURN(const YAML::Node root, load_document(yaml_text, limits));
-  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
-  ASSIGN_OR_RETURN(const std::string kind, read_header(top));
-  if (kind != "Experiment") return field_error("kind", quote_value(kind) + " is not Experiment");
+  ASSIGN_OR_RETURN(Manifest manifest, parse_manifest(yaml_text, limits));
+  if (!manifest.experiment)
+    return field_error("kind", quote_value(manifest.kind) + " is not Experiment");
+  return *manifest.experiment;
+}
+
+Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadata) {
   ExperimentSpec e;
-  ASSIGN_OR_RETURN(e.metadata, parse_metadata(top));
+  e.metadata = std::move(metadata);
   if (e.metadata.name.size() > kMaxExperimentName)
     return field_error("metadata.name",
-                       "at most 54 characters for an Experiment (its trials "
-                       "are named <name>-<8 characters>)");
+                       "at most 48 characters for an Experiment (its trials' jobs "
+                       "are named <name>-<id>-r<k>)");
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
   if (!spec) return field_error("spec", "required");
   RETURN_IF_ERROR(spec->only({"objective", "parameters", "algorithm", "earlyStopping",
@@ -390,12 +393,15 @@ Result<ExperimentSpec> parse_experiment(const std::string& yaml_text,
   if (rp == "Never") {
     e.resume_policy = ResumePolicy::kNever;
   } else if (rp == "FromVolume") {
-    e.resume_policy = ResumePolicy::kFromVolume;
+    // Katib resumes a finished experiment whose maxTrialCount was raised; here an
+    // experiment is immutable, so there is nothing to resume into.
+    return field_error("spec.resumePolicy",
+                       "FromVolume is not supported: experiments are immutable and a finished "
+                       "one is never resumed (use Never)");
   } else {
     return field_error("spec.resumePolicy", quote_value(rp) + " is not Never or FromVolume");
   }
   RETURN_IF_ERROR(spec->reject_unknown());
-  RETURN_IF_ERROR(top.reject_unknown());
 
   // Every trial parameter references a parameter; the template renders to a
   // valid trial and uses every trial parameter.

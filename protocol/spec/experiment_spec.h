@@ -2,8 +2,8 @@
 // parameters to search, the algorithm and early stopping, trial counts, how
 // metrics are collected, and a trial template — a Job or TrainJob spec with
 // ${trialParameters.NAME} placeholders in its strings. docs/specs.md documents
-// every field. (The experiment supervisor that runs it is not built yet; this
-// parser and render_trial are what it will use.)
+// every field. The experiment supervisor (actors/experiment_state_machine.h)
+// runs it; parse_manifest returns it for kind Experiment.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +42,11 @@ enum class CollectorKind { kStdOut, kFile, kPush };
 
 struct MetricsCollectorSpec {
   CollectorKind kind = CollectorKind::kStdOut;
-  // Regexes with two groups (name, value); default Katib's.
+  // Regexes with two groups (name, value), each applied to every line; empty:
+  // Cadre's metric-line parser (agent/metric_line_parser.h), which takes what
+  // Katib's default format takes on lines that hold nothing else.
   std::vector<std::string> metrics_format;
-  std::string file_path;  // kFile
+  std::string file_path;  // kFile: relative to the trial's working folder
 };
 
 struct TrialParameterSpec {
@@ -76,7 +78,8 @@ struct ExperimentSpec {
   ResumePolicy resume_policy = ResumePolicy::kNever;
 };
 
-// Katib's default metricsFormat.
+// Katib's default metricsFormat (for reference: an experiment that names no format
+// gets Cadre's stricter line parser instead).
 inline constexpr const char* kDefaultMetricsFormat =
     R"(([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?))";
 

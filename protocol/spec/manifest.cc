@@ -1,5 +1,6 @@
 #include "protocol/spec/manifest.h"
 
+#include "protocol/spec/experiment_spec.h"
 #include "protocol/spec/spec_parsers.h"
 
 namespace cadre::spec {
@@ -52,8 +53,12 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
     ASSIGN_OR_RETURN(manifest.job, parse_job(top, manifest.metadata));
   } else if (*kind == "TrainJob") {
     ASSIGN_OR_RETURN(manifest.train_job, parse_train_job(top, manifest.metadata));
+  } else if (*kind == "Experiment") {
+    ASSIGN_OR_RETURN(auto experiment, parse_experiment_spec(top, manifest.metadata));
+    manifest.experiment = std::make_shared<const ExperimentSpec>(std::move(experiment));
   } else {
-    return field_error("kind", quote_value(*kind) + " is not supported (supported: Job, TrainJob)");
+    return field_error(
+        "kind", quote_value(*kind) + " is not supported (supported: Job, TrainJob, Experiment)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

@@ -2,6 +2,7 @@
 // docs/specs.md documents every kind and field.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,14 +13,17 @@
 
 namespace cadre::spec {
 
+struct ExperimentSpec;  // protocol/spec/experiment_spec.h
+
 // A parsed and validated manifest. Exactly one of the kind's specs is set.
 struct Manifest {
-  std::string kind;  // "Job" or "TrainJob"
+  std::string kind;  // "Job", "TrainJob" or "Experiment"
   ObjectMeta metadata;
-  std::optional<JobSpec> job;             // set when kind == "Job"
-  std::optional<TrainJobSpec> train_job;  // set when kind == "TrainJob"
+  std::optional<JobSpec> job;                        // set when kind == "Job"
+  std::optional<TrainJobSpec> train_job;             // set when kind == "TrainJob"
+  std::shared_ptr<const ExperimentSpec> experiment;  // set when kind == "Experiment"
 
-  // What the supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
+  // What a job supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
   TrainJobSpec gang() const;
 };
 

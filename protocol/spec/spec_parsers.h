@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "protocol/spec/experiment_spec.h"
 #include "protocol/spec/job_spec.h"
 #include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/train_job_spec.h"
@@ -32,5 +33,6 @@ Result<ObjectMeta> parse_metadata(YamlReader& top);                          // 
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);          // a "template" map
 Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata);             // kind: Job's "spec"
 Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata);  // kind: TrainJob
+Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadata);  // Experiment
 
 }  // namespace cadre::spec
