@@ -50,8 +50,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   launcher_options.groups = watchdog.get();
   launcher_options.sandbox = options.sandbox;
   ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(launcher_options));
-  return std::unique_ptr<Agent>(
+  ASSIGN_OR_RETURN(std::string push_dir, prepare_push_socket_dir(options.work_dir));
+  auto agent = std::unique_ptr<Agent>(
       new Agent(options, std::move(watchdog), std::move(link), std::move(launcher)));
+  agent->push_dir_ = std::move(push_dir);
+  return agent;
 }
 
 Agent::Agent(AgentOptions options, std::unique_ptr<LeaseWatchdog> watchdog,
@@ -84,17 +87,33 @@ Status Agent::run(const std::function<bool()>& should_stop) {
     tick(Clock::now());
   }
   stop_replicas();
+  // Each socket went with its replica; the folder goes if nothing else is in it.
+  std::error_code ec;
+  std::filesystem::remove(push_dir_, ec);
   return Status::Ok();
 }
 
 void Agent::poll_once(milliseconds timeout) {
-  zmq::pollitem_t items[] = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0},
-                             {link_->monitor().handle(), 0, ZMQ_POLLIN, 0}};
+  std::vector<zmq::pollitem_t> items = {{link_->socket().handle(), 0, ZMQ_POLLIN, 0},
+                                        {link_->monitor().handle(), 0, ZMQ_POLLIN, 0}};
+  // Replicas' push sockets wake the loop too: a sender blocks once a few datagrams
+  // wait (net.unix.max_dgram_qlen), so they are read as they come, not once a tick.
+  std::vector<std::pair<std::string, Replica*>> pushers;
+  for (auto& [uid, replica] : replicas_) {
+    if (!replica.push) continue;
+    items.push_back({nullptr, replica.push->fd(), ZMQ_POLLIN, 0});
+    pushers.emplace_back(uid, &replica);
+  }
   try {
-    zmq::poll(items, 2, timeout);
+    zmq::poll(items.data(), items.size(), timeout);
   } catch (const zmq::error_t& e) {
     // EINTR: a stop signal arrived; the caller checks for it.
     if (e.num() != EINTR) spdlog::error("node={} zmq_poll: {}", session_.node, e.what());
+  }
+  for (size_t i = 0; i < pushers.size(); ++i) {
+    if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
+    auto& [uid, replica] = pushers[i];
+    send_metrics(uid, replica->job, replica->push->poll(wall_ms()));
   }
   handle_link_events();
   drain_socket();
@@ -332,12 +351,36 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
       return report_launch_failure(*msg, taken ? "PortInUse" : "LaunchFailed", port.message());
     }
   }
+  auto formats = compile_metric_formats(spec->metrics.formats);
+  if (!formats.ok()) return report_launch_failure(*msg, "LaunchFailed", formats.status().message());
+  // The push socket exists before the program starts, so its first line is not lost.
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  if (options_.sandbox.run_as) owner = {options_.sandbox.run_as->uid, options_.sandbox.run_as->gid};
+  const std::string socket = push_dir_ + "/" + std::to_string(++push_sockets_) + ".sock";
+  auto push = MetricsSocket::Create(socket, owner, MetricLineParser(*formats));
+  if (!push.ok()) return report_launch_failure(*msg, "LaunchFailed", push.status().message());
+  spec->env["CADRE_METRICS_ADDR"] = MetricsSocket::address(socket);
   const int64_t log_start = file_size(spec->log_path);
   auto pid = launcher_->launch(*spec);
   if (!pid.ok()) return report_launch_failure(*msg, "LaunchFailed", pid.status().message());
 
-  replicas_.emplace(msg->uid,
-                    Replica{msg->job, *pid, session_.epoch, LogTailer(spec->log_path, log_start)});
+  TailOptions output;
+  output.metrics = spec->metrics.source == "stdout";
+  Replica replica{msg->job,
+                  *pid,
+                  session_.epoch,
+                  LogTailer(spec->log_path, log_start, MetricLineParser(*formats), output),
+                  /*fenced=*/false,
+                  /*metrics_file=*/std::nullopt,
+                  /*push=*/nullptr};
+  if (spec->metrics.source == "file") {
+    TailOptions file;
+    if (owner) file.owner = owner->first;
+    replica.metrics_file.emplace(spec->metrics.file, file_size(spec->metrics.file),
+                                 MetricLineParser(*formats), file);
+  }
+  replica.push = std::move(*push);
+  replicas_.emplace(msg->uid, std::move(replica));
   spdlog::info("node={} replica={} job={} started pid={} port={} command={}", session_.node,
                msg->uid, msg->job, *pid, msg->port, spec->argv.front());
   protocol::ReplicaStarted started;
@@ -516,7 +559,11 @@ void Agent::send_metrics(const std::string& uid, const std::string& job,
 
 void Agent::tail_logs() {
   const int64_t now = wall_ms();
-  for (auto& [uid, replica] : replicas_) send_metrics(uid, replica.job, replica.tailer.poll(now));
+  for (auto& [uid, replica] : replicas_) {
+    send_metrics(uid, replica.job, replica.tailer.poll(now));
+    if (replica.metrics_file) send_metrics(uid, replica.job, replica.metrics_file->poll(now));
+    if (replica.push) send_metrics(uid, replica.job, replica.push->poll(now));
+  }
 }
 
 void Agent::collect_exits() {
@@ -528,6 +575,10 @@ void Agent::collect_exits() {
       // The last metrics go out before the exit, so the coordinator has them when
       // it decides the job's phase.
       send_metrics(exited.uid, exited.job, it->second.tailer.finish(wall_ms()));
+      if (it->second.metrics_file) {
+        send_metrics(exited.uid, exited.job, it->second.metrics_file->finish(wall_ms()));
+      }
+      if (it->second.push) send_metrics(exited.uid, exited.job, it->second.push->poll(wall_ms()));
       replicas_.erase(it);
     }
     protocol::ReplicaExited exit;

@@ -19,6 +19,7 @@
 #include "agent/coordinator_link.h"
 #include "agent/lease_watchdog.h"
 #include "agent/log_tailer.h"
+#include "agent/metrics_socket.h"
 #include "agent/process_launcher.h"
 #include "agent/resource_discovery.h"
 #include "protocol/messages.h"
@@ -67,9 +68,11 @@ class Agent {
   struct Replica {
     std::string job;
     pid_t pid = 0;
-    uint64_t epoch = 0;  // registration epoch it was launched under
-    LogTailer tailer;
+    uint64_t epoch = 0;   // registration epoch it was launched under
+    LogTailer tailer;     // its output: the log, and metric lines unless they come from elsewhere
     bool fenced = false;  // killed because the lease expired
+    std::optional<LogTailer> metrics_file;  // the File metrics collector's file
+    std::unique_ptr<MetricsSocket> push;    // CADRE_METRICS_ADDR
   };
 
   // The registration with the coordinator. epoch 0: never registered.
@@ -141,6 +144,8 @@ class Agent {
   std::unique_ptr<LeaseWatchdog> watchdog_;
   std::unique_ptr<CoordinatorLink> link_;
   std::unique_ptr<ProcessLauncher> launcher_;
+  std::string push_dir_;       // replicas' CADRE_METRICS_ADDR sockets (metrics_socket.h)
+  uint64_t push_sockets_ = 0;  // names them: <push_dir_>/<n>.sock
   std::map<std::string, std::string> base_env_;  // the agent's own environment
   Session session_;
   Lease lease_;

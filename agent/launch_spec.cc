@@ -109,6 +109,20 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
     spec.env["OMPI_MCA_orte_default_hostfile"] = hostfile;
   }
 
+  spec.metrics = msg.metrics;
+  if (spec.metrics.source.empty()) spec.metrics.source = "stdout";
+  if (spec.metrics.source != "stdout" && spec.metrics.source != "file" &&
+      spec.metrics.source != "push") {
+    return InvalidArgument("unknown metrics source '" + spec.metrics.source.substr(0, 32) + "'");
+  }
+  if (spec.metrics.source == "file") {
+    if (spec.metrics.file.empty())
+      return InvalidArgument("the File metrics collector needs a path");
+    // Relative to where the program runs, as a program's own relative paths are.
+    spec.metrics.file =
+        (fs::path(spec.working_dir) / spec.metrics.file).lexically_normal().string();
+  }
+
   if (msg.env.count("CADRE_CHECKPOINT_DIR") == 0) {
     spec.env["CADRE_CHECKPOINT_DIR"] = checkpoint_dir.string();
     spec.create_dirs.push_back(checkpoint_dir.string());

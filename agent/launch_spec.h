@@ -24,6 +24,9 @@ struct LaunchSpec {
   std::map<std::string, std::string> files;  // path -> contents, written before starting
   int64_t memory_bytes = 0;                  // the request: the replica's cgroup memory limit
   int64_t cpu_millis = 0;                    // the request: the replica's cgroup CPU weight
+  // Metrics: the source ("stdout", "file", "push"), the file to tail for "file"
+  // (absolute), and the formats. The agent adds the push socket (CADRE_METRICS_ADDR).
+  protocol::MetricsCollection metrics;
 };
 
 // True for names safe to use as one path component: [A-Za-z0-9_.-], not "." or "..",

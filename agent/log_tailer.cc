@@ -23,8 +23,16 @@ class FileReader {
  public:
   // O_NOFOLLOW: a replica can write its own folder, where its log lives; a symlink
   // it puts in place of the log must not make the agent read (and relay) another file.
-  explicit FileReader(const std::string& path)
-      : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) {}
+  // O_NONBLOCK and the regular-file check: a FIFO in its place must not block the agent.
+  explicit FileReader(const std::string& path, std::optional<uid_t> owner = std::nullopt)
+      : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) {
+    struct stat st {};
+    if (fd_ < 0) return;
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || (owner && st.st_uid != *owner)) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
   ~FileReader() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -56,12 +64,17 @@ class FileReader {
 
 }  // namespace
 
-LogTailer::LogTailer(std::string path, int64_t start_offset)
-    : path_(std::move(path)), offset_(start_offset) {}
+LogTailer::LogTailer(std::string path, int64_t start_offset, MetricLineParser parser,
+                     TailOptions options)
+    : path_(std::move(path)),
+      offset_(start_offset),
+      options_(options),
+      parser_(std::move(parser)) {}
 
 std::vector<protocol::MetricSample> LogTailer::poll(int64_t now_ms) {
   std::vector<protocol::MetricSample> samples;
-  FileReader file(path_);
+  if (!options_.metrics) return samples;
+  FileReader file(path_, options_.owner);
   if (!file.ok()) return samples;
   const int64_t size = file.size();
   if (size < offset_) offset_ = size;  // truncated by someone: follow from its new end
@@ -81,7 +94,7 @@ std::vector<protocol::MetricSample> LogTailer::finish(int64_t now_ms) {
     samples.insert(samples.end(), more.begin(), more.end());
     if (offset_ == before) break;
   }
-  if (!discarding_ && !partial_.empty()) {
+  if (options_.metrics && !discarding_ && !partial_.empty()) {
     auto last = parser_.parse(partial_, now_ms);
     samples.insert(samples.end(), last.begin(), last.end());
   }

@@ -2,7 +2,10 @@
 // into samples; and reads byte ranges of a log for ReadLogs.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,11 +18,19 @@ namespace cadre::agent {
 // Largest byte range one ReadLogs answer carries, whatever the request asks.
 inline constexpr int64_t kMaxLogChunkBytes = 4ll << 20;
 
+struct TailOptions {
+  bool metrics = true;  // false: the file is not a metrics source; poll reads nothing
+  // Read the file only while it is a regular file owned by this user: a replica's
+  // own metrics file, never what a symlink or hard link it planted points at.
+  std::optional<uid_t> owner;
+};
+
 class LogTailer {
  public:
   // Tails `path` from `start_offset` (the file's size at launch, so text left by
   // an earlier process under the same folder is not parsed again).
-  LogTailer(std::string path, int64_t start_offset);
+  LogTailer(std::string path, int64_t start_offset, MetricLineParser parser = {},
+            TailOptions options = {});
 
   // Reads the bytes appended since the last call and returns the samples of every
   // complete line among them. A partial last line waits for its newline.
@@ -36,6 +47,7 @@ class LogTailer {
 
   std::string path_;
   int64_t offset_;
+  TailOptions options_;
   std::string partial_;      // bytes after the last newline seen
   bool discarding_ = false;  // inside an overlong line, skipping to its newline
   MetricLineParser parser_;

@@ -1,6 +1,7 @@
 // Recognises metric lines in a replica's output: whitespace-separated `name=value`
-// tokens with finite decimal values, Katib's StdOut format
-// (`epoch=3 loss=0.3123 accuracy=0.8841`).
+// tokens with decimal values, Katib's StdOut format
+// (`epoch=3 loss=0.3123 accuracy=0.8841`). `nan`, `inf` and `-inf` (any case)
+// are values too, so a diverged run's `loss=nan` reaches the experiment.
 //
 // A line counts only if EVERY token has that shape, so ordinary log text that
 // happens to contain an `=` ("using lr=0.1 for warmup") is never mistaken for
@@ -9,12 +10,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "protocol/messages.h"
+#include "protocol/status.h"
 
 namespace cadre::agent {
 
@@ -29,14 +32,30 @@ struct MetricLine {
 // nullopt when the line is not a metric line.
 std::optional<MetricLine> parse_metric_line(std::string_view line);
 
+// Katib's metricsFormat: every match of each regex in a line is one metric, its
+// first group the name and its second the value (a decimal, or nan/inf). Lines
+// longer than kMaxFormatLineBytes are not matched: std::regex backtracks, and a
+// user's pattern must not stall the agent on a long line.
+inline constexpr size_t kMaxFormatLineBytes = 4096;
+std::optional<MetricLine> parse_with_formats(std::string_view line,
+                                             const std::vector<std::regex>& formats);
+
+// Compiles metricsFormat regexes (ECMAScript); an error names the bad one.
+Result<std::vector<std::regex>> compile_metric_formats(const std::vector<std::string>& formats);
+
 // Turns a replica's metric lines into samples. Lines without a step field get the
 // number of metric lines this parser has seen before them, so samples still order.
-// One parser per replica.
+// One parser per replica and source. Without formats it reads metric lines
+// (parse_metric_line); with them, it applies them (parse_with_formats).
 class MetricLineParser {
  public:
+  MetricLineParser() = default;
+  explicit MetricLineParser(std::vector<std::regex> formats) : formats_(std::move(formats)) {}
+
   std::vector<protocol::MetricSample> parse(std::string_view line, int64_t now_ms);
 
  private:
+  std::vector<std::regex> formats_;
   int64_t metric_lines_ = 0;
 };
 

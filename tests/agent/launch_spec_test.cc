@@ -164,3 +164,27 @@ TEST(MakeLaunchSpec, RefusesAnEmptyCommand) {
 
 }  // namespace
 }  // namespace cadre::agent
+
+namespace cadre::agent {
+namespace {
+
+TEST(LaunchSpecMetrics, AMetricsFileIsResolvedFromTheWorkingFolder) {
+  auto msg = sample_launch();
+  msg.working_dir = "run";
+  msg.metrics.source = "file";
+  msg.metrics.file = "out/../metrics.txt";
+  auto spec = make_launch_spec(msg, "/work", {});
+  ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+  EXPECT_EQ(spec->metrics.file, "/work/replicas/fmnist-main-0-a1/run/metrics.txt");
+}
+
+TEST(LaunchSpecMetrics, AnUnknownSourceOrAFileSourceWithoutAPathIsRefused) {
+  auto msg = sample_launch();
+  msg.metrics.source = "carrier-pigeon";
+  EXPECT_FALSE(make_launch_spec(msg, "/work", {}).ok());
+  msg.metrics.source = "file";
+  EXPECT_FALSE(make_launch_spec(msg, "/work", {}).ok());
+}
+
+}  // namespace
+}  // namespace cadre::agent

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace cadre::agent {
 namespace {
 
@@ -120,6 +123,31 @@ TEST_F(LogFileTest, ALogReplacedByASymlinkIsNotFollowed) {
   LogTailer tailer(path_, 0);
   std::ofstream(secret, std::ios::app) << "accuracy=0.99\n";
   EXPECT_TRUE(tailer.poll(1).empty()) << "metrics read through the link";
+}
+
+TEST_F(LogFileTest, AMetricsFileIsReadOnlyWhileItIsARegularFileOfItsOwner) {
+  TailOptions options;
+  options.owner = ::getuid() + 1;  // somebody else
+  LogTailer foreign(path_, 0, MetricLineParser(), options);
+  append("loss=1\n");
+  EXPECT_TRUE(foreign.poll(0).empty()) << "not the replica's own file";
+  options.owner = ::getuid();
+  LogTailer own(path_, 0, MetricLineParser(), options);
+  EXPECT_EQ(own.poll(0).size(), 1u);
+  // A FIFO in its place neither blocks the agent nor yields anything.
+  const std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  LogTailer pipe(fifo, 0, MetricLineParser(), options);
+  EXPECT_TRUE(pipe.poll(0).empty());
+}
+
+TEST_F(LogFileTest, AnOutputThatIsNotTheMetricsSourceYieldsNoSamples) {
+  TailOptions options;
+  options.metrics = false;
+  LogTailer tailer(path_, 0, MetricLineParser(), options);
+  append("loss=1\n");
+  EXPECT_TRUE(tailer.poll(0).empty());
+  EXPECT_TRUE(tailer.finish(0).empty());
 }
 
 TEST_F(LogFileTest, ReadLogRangeOfAMissingFileIsNotFound) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace cadre::agent {
 namespace {
 
@@ -37,11 +40,26 @@ TEST(ParseMetricLine, RejectsLinesMixingTextWithMetrics) {
   EXPECT_FALSE(parse_metric_line("INFO accuracy=0.5"));
 }
 
-TEST(ParseMetricLine, RejectsNanInfinityAndNonDecimalValues) {
-  EXPECT_FALSE(parse_metric_line("loss=nan"));
-  EXPECT_FALSE(parse_metric_line("loss=NaN"));
-  EXPECT_FALSE(parse_metric_line("loss=inf"));
-  EXPECT_FALSE(parse_metric_line("loss=-Infinity"));
+TEST(ParseMetricLine, ReportsNanAndInfinitySpeltOutSoADivergedRunIsSeen) {
+  auto nan = parse_metric_line("epoch=3 loss=nan");
+  ASSERT_TRUE(nan);
+  EXPECT_TRUE(std::isnan(nan->values[1].second));
+  EXPECT_EQ(nan->step, 3);
+  auto upper = parse_metric_line("loss=NaN");
+  ASSERT_TRUE(upper);
+  EXPECT_TRUE(std::isnan(upper->values[0].second));
+  auto inf = parse_metric_line("loss=inf grad=-Infinity");
+  ASSERT_TRUE(inf);
+  EXPECT_EQ(inf->values[0].second, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(inf->values[1].second, -std::numeric_limits<double>::infinity());
+  auto step = parse_metric_line("epoch=nan loss=1");
+  ASSERT_TRUE(step);
+  EXPECT_FALSE(step->step) << "a NaN is no step";
+}
+
+TEST(ParseMetricLine, RejectsNonDecimalValues) {
+  EXPECT_FALSE(parse_metric_line("loss=nanx"));
+  EXPECT_FALSE(parse_metric_line("loss=nan(1)"));
   EXPECT_FALSE(parse_metric_line("loss=1e999"));  // overflows to infinity
   EXPECT_FALSE(parse_metric_line("loss=0x10"));
   EXPECT_FALSE(parse_metric_line("loss="));
@@ -80,6 +98,40 @@ TEST(MetricLineParser, NumbersLinesWithoutAStepByMetricLineCount) {
   EXPECT_EQ(with_epoch[1].step, 9);
   EXPECT_EQ(with_epoch[1].time_ms, 7);
   EXPECT_EQ(parser.parse("accuracy=0.4", 5)[0].step, 3);
+}
+
+TEST(MetricFormats, KatibsJsonLikeFormatTakesEveryMatchOfEveryRegex) {
+  // Katib's example for a custom format (examples/v1beta1/metrics-collector).
+  auto formats =
+      compile_metric_formats({R"(\{metricName: ([\w|-]+), metricValue: ((-?\d+)(\.\d+)?)\})"});
+  ASSERT_TRUE(formats.ok()) << formats.status().to_string();
+  auto line = parse_with_formats(
+      "epoch 3: {metricName: loss, metricValue: 0.25} {metricName: accuracy, metricValue: 0.9}",
+      *formats);
+  ASSERT_TRUE(line);
+  ASSERT_EQ(line->values.size(), 2u);
+  EXPECT_EQ(line->values[0].first, "loss");
+  EXPECT_DOUBLE_EQ(line->values[1].second, 0.9);
+  EXPECT_FALSE(parse_with_formats("no metrics here", *formats));
+}
+
+TEST(MetricFormats, KatibsDefaultFormatFindsMetricsInsideOtherTextAndItsStep) {
+  auto formats = compile_metric_formats({R"(([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?))"});
+  ASSERT_TRUE(formats.ok());
+  MetricLineParser parser(*formats);
+  auto samples = parser.parse("INFO epoch = 4 accuracy=0.75 (best)", 7);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples[1].name, "accuracy");
+  EXPECT_EQ(samples[1].step, 4);
+  EXPECT_EQ(samples[1].time_ms, 7);
+}
+
+TEST(MetricFormats, RefusesAFormatWithoutTwoGroupsAndSkipsOverlongLines) {
+  EXPECT_FALSE(compile_metric_formats({"([a-z]+)=.*"}).ok());
+  EXPECT_FALSE(compile_metric_formats({"(unclosed"}).ok());
+  auto formats = compile_metric_formats({R"((\w+)=(\d+))"});
+  ASSERT_TRUE(formats.ok());
+  EXPECT_FALSE(parse_with_formats(std::string(kMaxFormatLineBytes + 1, 'a') + " x=1", *formats));
 }
 
 }  // namespace
