@@ -19,9 +19,15 @@ caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx);
 // Owns placement: capacities, allocations and the queue of unplaced replicas.
 caf::actor spawn_scheduler(caf::actor_system& system);
 
-// The API: creates job supervisors, answers clients, routes agent reports to jobs.
-caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
-                         std::vector<JobRecord> restored);
+// What a restarted coordinator rebuilds its supervisors from.
+struct RestoredState {
+  std::vector<JobRecord> jobs;
+  std::vector<ExperimentRecord> experiments;
+};
+
+// The API: creates job and experiment supervisors, answers clients, routes agent
+// reports to jobs and trial jobs' status and metrics to their experiments.
+caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx, RestoredState restored);
 
 // What the gateway calls with each decoded message: one message to the actor that
 // handles it (agent registration and heartbeats to the registry, the rest to the manager).
@@ -30,5 +36,10 @@ std::unique_ptr<Inbound> make_actor_inbound(const ActorContext& actors);
 // One per Job or TrainJob: its gang's state machine from Queued to Succeeded/Failed.
 caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,
                      spec::TrainJobSpec spec, bool restored);
+
+// One per Experiment; started by a start_atom (new) or an adopt_atom carrying its
+// trial jobs' summaries and stored samples (restored).
+caf::actor spawn_experiment(caf::actor_system& system, ActorContext ctx,
+                            std::shared_ptr<ExperimentStateMachine> machine);
 
 }  // namespace cadre::actors

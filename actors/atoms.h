@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/cluster_policy.h"
+#include "actors/experiment_state_machine.h"
 #include "actors/job_state_machine.h"
 #include "actors/outbox.h"
 #include "actors/scheduler.h"
@@ -50,6 +51,10 @@ using where_atom = caf::atom_constant<caf::atom("where")>;
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using parse_atom = caf::atom_constant<caf::atom("parse")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using trial_atom = caf::atom_constant<caf::atom("trial")>;
+using experiment_atom = caf::atom_constant<caf::atom("experiment")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -89,6 +94,14 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::GetRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::DeleteRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::LogsRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ExperimentStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsCollection)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ExperimentRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::ExperimentRecord>)
+using CadreJobStatusMap = std::map<std::string, cadre::protocol::JobStatus>;
+using CadreSamplesMap = std::map<std::string, std::vector<cadre::protocol::MetricSample>>;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreJobStatusMap)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreSamplesMap)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobEvent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::NodeStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::NodeStatus>)

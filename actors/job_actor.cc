@@ -101,6 +101,8 @@ void carry_out_one(Self* self, const JobEffect& effect) {
                         protocol::ReplicaExitedAck{e.uid});
         } else if constexpr (std::is_same_v<E, fx::StoreMetrics>) {
           self->send(st.ctx.store, metrics_atom::value, name, e.uid, e.samples);
+        } else if constexpr (std::is_same_v<E, fx::ForwardMetrics>) {
+          self->send(st.ctx.manager, metrics_atom::value, name, e.samples);
         } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value, e.timer);
         } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
@@ -160,6 +162,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
         const uint64_t id = self->state.next_delete++;
         self->state.deletes.emplace(id, self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
+      },
+      [=](stop_atom, const std::string& reason, const std::string& message) {
+        carry_out(self, machine()->on_stop(reason, message));
       },
       [=](get_atom) { return machine()->status(); },
       [=](where_atom, const std::string& replica) { return machine()->locate(replica); },

@@ -143,10 +143,16 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
     const auto& r = replicas()[l->index];
     if (r.uid != l->uid || r.state != ReplicaState::kStarting) return;
     const auto& root = options_.policy.checkpoint_root;
-    const JobIdentity id{
-        name(),     spec_.metadata.ns,
-        rec_.token, root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + name(),
-        root,       rec_.status.created_ms};
+    // A trial's jobs share its folder (JobStatus.checkpoint_name), so a promotion resumes.
+    const std::string& folder =
+        rec_.status.checkpoint_name.empty() ? name() : rec_.status.checkpoint_name;
+    const JobIdentity id{name(),
+                         spec_.metadata.ns,
+                         rec_.token,
+                         root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + folder,
+                         root,
+                         rec_.status.created_ms,
+                         rec_.status.metrics_collection};
     out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
   } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
     out.push_back(fx::AckExit{a->node, a->epoch, a->uid});
@@ -420,6 +426,7 @@ JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report_in)
   if (report.uid == locate("").uid || replicas().size() == 1) {
     for (const auto& sample : report.samples) rec_.status.metrics[sample.name] = sample.value;
     out.push_back(fx::PublishSummary{});
+    if (!rec_.status.owner.empty()) out.push_back(fx::ForwardMetrics{report.samples});
   }
   out.push_back(fx::StoreMetrics{report.uid, report.samples});
   return out;
@@ -509,6 +516,14 @@ JobEffects JobStateMachine::on_timer(const JobTimer& timer) {
       if (writes_.retry_due()) persist(out);
       return out;
   }
+  return out;
+}
+
+JobEffects JobStateMachine::on_stop(const std::string& why, const std::string& message) {
+  JobEffects out;
+  if (protocol::is_terminal(rec_.status.phase) || deleting_) return out;
+  finish(out, JobPhase::kFailed, why, message, /*kill_all=*/true);
+  persist(out);
   return out;
 }
 

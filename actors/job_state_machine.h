@@ -119,6 +119,9 @@ struct StoreMetrics {
   std::string uid;
   std::vector<protocol::MetricSample> samples;
 };
+struct ForwardMetrics {  // the leader's samples, for the job's owner (an experiment)
+  std::vector<protocol::MetricSample> samples;
+};
 struct StartTimer {
   std::chrono::milliseconds after{0};
   JobTimer timer;
@@ -135,8 +138,8 @@ using JobEffect =
     std::variant<job_effect::Persist, job_effect::PublishSummary, job_effect::RecordEvent,
                  job_effect::RequestPlacement, job_effect::CancelPlacement, job_effect::Release,
                  job_effect::Reserve, job_effect::Launch, job_effect::Kill, job_effect::AckExit,
-                 job_effect::StoreMetrics, job_effect::StartTimer, job_effect::EraseRecord,
-                 job_effect::AnswerDelete, job_effect::Stop>;
+                 job_effect::StoreMetrics, job_effect::ForwardMetrics, job_effect::StartTimer,
+                 job_effect::EraseRecord, job_effect::AnswerDelete, job_effect::Stop>;
 using JobEffects = std::vector<JobEffect>;
 
 struct JobMachineOptions {
@@ -163,6 +166,9 @@ class JobStateMachine {
   // A delete request (`request` names the caller for AnswerDelete); every caller of a
   // delete in progress is answered when it completes.
   JobEffects on_delete(uint64_t request);
+  // The owner ends the job early (an experiment stopping a trial): its replicas are
+  // killed and it ends Failed with `reason`. Nothing happens to a finished job.
+  JobEffects on_stop(const std::string& reason, const std::string& message);
   JobEffects on_stored(uint64_t seq, const Status& status);
   JobEffects on_erased(const Status& status);
 

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "actors/actors.h"
+#include "actors/manager_state.h"
 #include "protocol/peer_auth.h"
 #include "protocol/spec/manifest.h"
 #include "protocol/wall_clock.h"
@@ -18,23 +18,7 @@ namespace cadre::actors {
 namespace {
 
 using protocol::MessageKind;
-
-struct PendingLogRead {
-  ClientRef client;
-  ReplicaLocation location;
-};
-
-struct ManagerState {
-  ActorContext ctx;
-  std::map<std::string, caf::actor> jobs;              // by name
-  std::map<std::string, protocol::JobStatus> summary;  // by name; pushed by job actors
-  std::set<std::string> creating;                      // names being written to the store right now
-  caf::actor parser;  // parses manifests off the manager's path (see parser())
-  std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
-  uint64_t next_log_read = 1;
-};
-
-using Self = caf::stateful_actor<ManagerState>;
+using Self = ManagerSelf;
 
 caf::actor spawn_for(Self* self, JobRecord record, spec::TrainJobSpec spec, bool restored) {
   const std::string name = record.status.name;
@@ -50,7 +34,7 @@ std::string ref(const std::string& resource, const std::string& name) {
   return (resource == "jobs" ? "job/" : "trainjob/") + name;
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
-
+constexpr const char* kResources = "nodes, jobs, trainjobs, experiments";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -63,32 +47,6 @@ auto answer_error(Self* self, const ClientRef& client, const std::string& asked)
     self->state.ctx.outbox->client_error(
         client, Unavailable(asked + " did not answer: " + caf::to_string(error)));
   };
-}
-
-// Jobs are immutable once created (as in Kubernetes): the same text is a no-op,
-// different text is refused.
-void apply_existing(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
-                    const std::string& name, const std::string& what) {
-  auto& st = self->state;
-  auto job = st.jobs.find(name);
-  if (job == st.jobs.end()) {
-    st.ctx.outbox->client_error(client, AlreadyExists(what + " is being created"));
-    return;
-  }
-  self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
-      .then(
-          [=](const protocol::JobStatus& status) {
-            if (status.manifest == request.manifest) {
-              self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                             protocol::ApplyReply{status.kind, name, "unchanged"});
-            } else {
-              self->state.ctx.outbox->client_error(
-                  client, AlreadyExists(ref(resource_of(status.kind), name) +
-                                        " already exists with a different spec; jobs are "
-                                        "immutable, delete it first"));
-            }
-          },
-          answer_error(self, client, "the supervisor of " + what));
 }
 
 JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
@@ -131,37 +89,83 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
           answer_error(self, client, "the manifest parser"));
 }
 
-void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
-            const std::shared_ptr<const spec::Manifest>& manifest) {
+}  // namespace
+
+namespace manager {
+
+void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifest,
+                const std::string& text, JobOrigin origin) {
   auto& st = self->state;
   const std::string name = manifest->metadata.name;
   const std::string what = ref(resource_of(manifest->kind), name);
   if (st.summary.count(name) || st.creating.count(name)) {
-    return apply_existing(self, client, request, name, what);
+    auto job = st.jobs.find(name);
+    if (job == st.jobs.end()) return origin.done(AlreadyExists(what + " is being created"), "");
+    self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
+        .then(
+            [=](const protocol::JobStatus& status) {
+              // Jobs are immutable once created (as in Kubernetes): the same text is a
+              // no-op, different text is refused.
+              if (status.manifest == text && status.owner == origin.owner) {
+                return origin.done(Status::Ok(), "unchanged");
+              }
+              origin.done(AlreadyExists(ref(resource_of(status.kind), name) +
+                                        " already exists with a different spec; jobs are "
+                                        "immutable, delete it first"),
+                          "");
+            },
+            [=](const caf::error& error) {
+              origin.done(Unavailable("the supervisor of " + what +
+                                      " did not answer: " + caf::to_string(error)),
+                          "");
+            });
+    return;
   }
-  const JobRecord record = new_record(*manifest, request.manifest);
+  JobRecord record = new_record(*manifest, text);
+  record.status.owner = origin.owner;
+  record.status.checkpoint_name = origin.checkpoint_name;
+  record.status.metrics_collection = origin.metrics;
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
   auto not_stored = [=](const Status& why) {
     self->state.creating.erase(name);
-    self->state.ctx.outbox->client_error(client,
-                                         Unavailable(what + " not created: " + why.message()));
+    origin.done(Unavailable(what + " not created: " + why.message()), "");
   };
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
       .then(
           [=](const Status& stored) {
             if (!stored.ok()) return not_stored(stored);
             self->state.creating.erase(name);
+            protocol::JobStatus summary = record.status;
+            summary.manifest.clear();
+            self->state.summary[name] = summary;
             spawn_for(self, record, manifest->gang(), false);
             self->send(self->state.ctx.store, event_atom::value, name,
                        protocol::JobEvent{wall_ms(), protocol::EventType::kNormal,
                                           protocol::reason::kCreated, "job created"});
-            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                           protocol::ApplyReply{manifest->kind, name, "created"});
+            origin.done(Status::Ok(), "created");
           },
           [=](const caf::error& error) {
             not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
           });
+}
+
+}  // namespace manager
+
+namespace {
+
+void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+            const std::shared_ptr<const spec::Manifest>& manifest) {
+  if (manifest->experiment) return manager::create_experiment(self, client, request, manifest);
+  const std::string kind = manifest->kind;
+  const std::string name = manifest->metadata.name;
+  manager::JobOrigin origin;
+  origin.done = [=](const Status& status, const std::string& action) {
+    if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
+    self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                   protocol::ApplyReply{kind, name, action});
+  };
+  manager::create_job(self, manifest, request.manifest, std::move(origin));
 }
 
 // The supervisor of `name` if it is of the kind `resource` lists; else answers NotFound.
@@ -172,7 +176,7 @@ std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const st
   auto summary = st.summary.find(name);
   if (!workload(resource)) {
     st.ctx.outbox->client_error(
-        client, InvalidArgument("unknown resource '" + resource + "' (jobs, trainjobs)"));
+        client, InvalidArgument("unknown resource '" + resource + "' (" + kResources + ")"));
     return std::nullopt;
   }
   if (job == st.jobs.end() || summary == st.summary.end() ||
@@ -230,10 +234,13 @@ void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& re
 void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
   auto& st = self->state;
   if (request.resource == "nodes") return get_nodes(self, client, request.name);
+  if (request.resource == "experiments") {
+    return manager::get_experiments(self, client, request.name);
+  }
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
-        InvalidArgument("unknown resource '" + request.resource + "' (nodes, jobs, trainjobs)"));
+        InvalidArgument("unknown resource '" + request.resource + "' (" + kResources + ")"));
   }
   if (!request.name.empty()) return get_job(self, client, request);
   // Lists come from the summaries the supervisors push: no fan-out.
@@ -261,6 +268,9 @@ void remove_node(Self* self, const ClientRef& client, const std::string& name) {
 
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
   if (request.resource == "nodes") return remove_node(self, client, request.name);
+  if (request.resource == "experiments") {
+    return manager::delete_experiment(self, client, request.name);
+  }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then
@@ -401,7 +411,7 @@ void restore_jobs(Self* self, std::vector<JobRecord> restored) {
   }
 }
 
-caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> restored) {
+caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState restored) {
   self->state.ctx = std::move(ctx);
   // Job supervisors report back to us; the context we were given predates our handle.
   self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
@@ -411,8 +421,10 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
   });
   self->set_default_handler(caf::print_and_drop);
   self->state.parser = self->spawn(parser);
-  restore_jobs(self, std::move(restored));
-  return {
+  restore_jobs(self, std::move(restored.jobs));
+  // After the jobs: each experiment adopts its trials' jobs as they are now.
+  manager::restore_experiments(self, std::move(restored.experiments));
+  caf::message_handler jobs_and_nodes{
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
       [=](delete_atom, const ClientRef& c, const protocol::DeleteRequest& r) {
@@ -450,20 +462,29 @@ caf::behavior manager(Self* self, ActorContext ctx, std::vector<JobRecord> resto
         }
       },
       [=](status_atom, const protocol::JobStatus& status) {
-        if (self->state.jobs.count(status.name)) self->state.summary[status.name] = status;
+        if (!self->state.jobs.count(status.name)) return;
+        self->state.summary[status.name] = status;
+        manager::forward_status(self, status);
+      },
+      [=](metrics_atom, const std::string& job,
+          const std::vector<protocol::MetricSample>& samples) {
+        manager::forward_metrics(self, job, samples);
       },
       [=](gone_atom, const std::string& name) {
+        auto summary = self->state.summary.find(name);
+        const std::string owner = summary == self->state.summary.end() ? "" : summary->second.owner;
         self->state.jobs.erase(name);
         self->state.summary.erase(name);
+        manager::forward_gone(self, name, owner);
       },
   };
+  return manager::experiment_requests(self).or_else(jobs_and_nodes);
 }
 
 }  // namespace
 
-caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx,
-                         std::vector<JobRecord> restored) {
-  return system.spawn(manager, std::move(ctx), std::move(restored));
+caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx, RestoredState restored) {
+  return system.spawn(manager_behavior, std::move(ctx), std::move(restored));
 }
 
 }  // namespace cadre::actors

@@ -20,6 +20,7 @@ struct JobIdentity {
   std::string checkpoint_dir;   // CADRE_CHECKPOINT_DIR; empty: the agent picks a local one
   std::string checkpoint_root;  // the shared folder checkpoint_dir lies in (LaunchReplica)
   int64_t created_ms = 0;       // when the job was created: orders its generations (see below)
+  protocol::MetricsCollection metrics;  // a trial's collector; default: its output
 };
 
 // CADRE_GENERATION of a replica instance: its instance number (the uid's suffix)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -85,6 +86,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job);
 CREATE INDEX IF NOT EXISTS metrics_by_series ON metrics(job, uid, name, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
+CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 )";
 
 }  // namespace
@@ -192,7 +194,8 @@ Result<std::vector<JobRecord>> StateStore::load_jobs() {
               "(SELECT MAX(id) FROM metrics GROUP BY job, name)");
   RETURN_IF_ERROR(m.prepared());
   std::map<std::string, std::map<std::string, double>> latest;
-  while (m.step() == SQLITE_ROW) latest[m.text(0)][m.text(1)] = m.real(2);
+  while (m.step() == SQLITE_ROW)
+    latest[m.text(0)][m.text(1)] = m.null(2) ? std::numeric_limits<double>::quiet_NaN() : m.real(2);
   for (auto& r : out) r.status.metrics = latest[r.status.name];
   return out;
 }
@@ -280,6 +283,69 @@ Status StateStore::thin_series(const std::string& job, const std::string& uid,
               "LIMIT ?) WHERE n % 2 = 0)");
   RETURN_IF_ERROR(s.prepared());
   return s.bind(1, job).bind(2, uid).bind(3, name).bind(4, points - limit / 2).run();
+}
+
+Status StateStore::put_experiment(const protocol::ExperimentStatus& e) {
+  Statement s(db_, "INSERT OR REPLACE INTO experiments (name, created_ms, detail) VALUES (?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::ExperimentStatus detail = e;
+  detail.events.clear();
+  return s.bind(1, e.name)
+      .bind(2, e.created_ms)
+      .bind_blob(3, protocol::encode(detail))
+      .run()
+      .annotate("storing experiment " + e.name);
+}
+
+Status StateStore::delete_experiment(const std::string& name) {
+  Statement s(db_, "DELETE FROM experiments WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting experiment " + name));
+  Statement e(db_, "DELETE FROM events WHERE job = ?");
+  RETURN_IF_ERROR(e.prepared());
+  return e.bind(1, experiment_events_key(name)).run().annotate("deleting experiment " + name);
+}
+
+Result<std::vector<ExperimentRecord>> StateStore::load_experiments() {
+  std::vector<ExperimentRecord> out;
+  Statement s(db_, "SELECT name, detail FROM experiments ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto e = protocol::decode<protocol::ExperimentStatus>(s.blob(1), limits);
+    if (!e.ok()) {
+      return Internal("experiment " + name +
+                      " has an unreadable stored status: " + e.status().message());
+    }
+    out.push_back(ExperimentRecord{std::move(*e), {}});
+  }
+  if (rc != SQLITE_DONE)
+    return Internal(std::string("loading experiments: ") + sqlite3_errmsg(db_));
+  for (auto& record : out) {
+    for (const auto& trial : record.status.trials) {
+      if (trial.phase != protocol::TrialPhase::kRunning || trial.jobs.empty()) continue;
+      ASSIGN_OR_RETURN(record.samples[trial.jobs.back()], metric_history(trial.jobs.back()));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<protocol::MetricSample>> StateStore::metric_history(const std::string& job) {
+  Statement s(db_, "SELECT name, value, step, time_ms FROM metrics WHERE job = ? ORDER BY id");
+  RETURN_IF_ERROR(s.prepared());
+  s.bind(1, job);
+  std::vector<protocol::MetricSample> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    std::string name = s.text(0);
+    // SQLite stores a NaN as NULL.
+    const double value = s.null(1) ? std::numeric_limits<double>::quiet_NaN() : s.real(1);
+    out.push_back({std::move(name), value, s.integer(2), s.integer(3)});
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("reading metrics: ") + sqlite3_errmsg(db_));
+  return out;
 }
 
 Result<uint64_t> StateStore::next_epoch() {

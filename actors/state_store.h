@@ -33,6 +33,18 @@ struct MetricRetention {
   int points_per_series = 2000;
 };
 
+// An experiment as loaded after a restart.
+struct ExperimentRecord {
+  protocol::ExperimentStatus status;  // trials and all
+  // Metric samples stored for each running trial's current job, by job name: what
+  // the trial reported before the restart.
+  std::map<std::string, std::vector<protocol::MetricSample>> samples;
+};
+
+// The events table holds an experiment's events under this key, which no job
+// name can be (a DNS label has no '/').
+inline std::string experiment_events_key(const std::string& name) { return "experiment/" + name; }
+
 class StateStore {
  public:
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
@@ -53,6 +65,15 @@ class StateStore {
   // Points stored for one series (tests, diagnostics).
   Result<int64_t> metric_points(const std::string& job, const std::string& uid,
                                 const std::string& name);
+
+  // Experiments: one row each, the whole status (trials included) as one blob.
+  Status put_experiment(const protocol::ExperimentStatus& experiment);  // insert or replace
+  Status delete_experiment(const std::string& name);                    // with its events
+  Result<std::vector<ExperimentRecord>> load_experiments();
+
+  // Every stored sample of `job` in the order reported (every replica instance). A
+  // NaN reads back as NaN.
+  Result<std::vector<protocol::MetricSample>> metric_history(const std::string& job);
 
   // Strictly increasing across restarts: the fencing epoch for a registration.
   Result<uint64_t> next_epoch();

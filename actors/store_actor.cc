@@ -13,6 +13,10 @@ struct PutJob {
   JobRecord record;
   caf::response_promise promise;  // answered after the commit
 };
+struct PutExperiment {
+  protocol::ExperimentStatus experiment;
+  caf::response_promise promise;  // answered after the commit
+};
 struct AppendEvent {
   std::string job;
   protocol::JobEvent event;
@@ -21,7 +25,7 @@ struct AppendMetrics {
   std::string job, uid;
   std::vector<protocol::MetricSample> samples;
 };
-using Write = std::variant<PutJob, AppendEvent, AppendMetrics>;
+using Write = std::variant<PutJob, PutExperiment, AppendEvent, AppendMetrics>;
 
 struct StoreState {
   std::shared_ptr<StateStore> store;
@@ -46,6 +50,8 @@ void flush(Self* self) {
     if (!status.ok()) break;
     if (auto* put = std::get_if<PutJob>(&write)) {
       status = st.store->put_job(put->record);
+    } else if (auto* experiment = std::get_if<PutExperiment>(&write)) {
+      status = st.store->put_experiment(experiment->experiment);
     } else if (auto* event = std::get_if<AppendEvent>(&write)) {
       Status s = st.store->append_event(event->job, event->event);
       if (!s.ok()) spdlog::warn("store: job={} event not stored: {}", event->job, s.to_string());
@@ -63,6 +69,7 @@ void flush(Self* self) {
   const Status verdict = status.annotate("store");
   for (auto& write : batch) {
     if (auto* put = std::get_if<PutJob>(&write)) put->promise.deliver(verdict);
+    if (auto* put = std::get_if<PutExperiment>(&write)) put->promise.deliver(verdict);
   }
 }
 
@@ -81,6 +88,15 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
       [=](flush_atom) { flush(self); },
       [=](put_atom, const JobRecord& record) {
         enqueue(self, PutJob{record, self->make_response_promise()});
+      },
+      [=](put_atom, const protocol::ExperimentStatus& experiment) {
+        enqueue(self, PutExperiment{experiment, self->make_response_promise()});
+      },
+      [=](delete_atom, experiment_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_experiment(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
       },
       [=](event_atom, const std::string& job, const protocol::JobEvent& event) {
         enqueue(self, AppendEvent{job, event});

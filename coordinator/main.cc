@@ -95,8 +95,14 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string(),
                                         {config.metric_points_per_series});
   if (!store.ok()) return fail(store.status());
-  auto restored = (*store)->load_jobs();
-  if (!restored.ok()) return fail(restored.status());
+  actors::RestoredState restored;
+  auto jobs = (*store)->load_jobs();
+  if (!jobs.ok()) return fail(jobs.status());
+  restored.jobs = std::move(*jobs);
+  auto experiments = (*store)->load_experiments();
+  if (!experiments.ok()) return fail(experiments.status());
+  restored.experiments = std::move(*experiments);
+  const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size();
 
   zmq::context_t context;
   std::unique_ptr<coordinator::ZapHandler> zap;
@@ -116,11 +122,12 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.store = actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)));
   ctx.scheduler = actors::spawn_scheduler(system);
   ctx.registry = actors::spawn_registry(system, ctx);
-  ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));
+  ctx.manager = actors::spawn_manager(system, ctx, std::move(restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 
-  spdlog::info("cadre-coordinator serving: agents {} clients {} state {} ({} jobs restored)",
-               g.agent_endpoint(), g.client_endpoint(), config.state_dir, restored->size());
+  spdlog::info(
+      "cadre-coordinator serving: agents {} clients {} state {} ({} jobs, {} experiments restored)",
+      g.agent_endpoint(), g.client_endpoint(), config.state_dir, job_count, experiment_count);
   auto inbound = actors::make_actor_inbound(ctx);
   g.run(*inbound, g_stop);
   spdlog::info("cadre-coordinator stopping");

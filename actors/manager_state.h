@@ -1,0 +1,68 @@
+// The manager actor's state and the functions its two files share: manager_actor.cc
+// (manifests, jobs, nodes, logs, agent reports) and manager_experiments.cc
+// (experiments and the trial jobs they ask for). Only those two include this.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "actors/actors.h"
+
+namespace cadre::actors {
+
+struct PendingLogRead {
+  ClientRef client;
+  ReplicaLocation location;
+};
+
+struct ManagerState {
+  ActorContext ctx;
+  std::map<std::string, caf::actor> jobs;              // by name
+  std::map<std::string, protocol::JobStatus> summary;  // by name; pushed by job actors
+  std::set<std::string> creating;                      // names being written to the store right now
+  std::map<std::string, caf::actor> experiments;       // by name
+  std::map<std::string, protocol::ExperimentStatus> experiment_summary;  // pushed by them
+  std::set<std::string> creating_experiments;  // being written to the store right now
+  caf::actor parser;  // parses manifests off the manager's path (see parser())
+  std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
+  uint64_t next_log_read = 1;
+};
+
+using ManagerSelf = caf::stateful_actor<ManagerState>;
+
+namespace manager {
+
+// What a created job is for: the client that applied it, or the experiment whose
+// trial it runs (owner "experiment/<name>", and the trial's checkpoint folder).
+struct JobOrigin {
+  std::string owner;
+  std::string checkpoint_name;
+  protocol::MetricsCollection metrics;
+  // Called once: Ok with "created" / "unchanged", or why not.
+  std::function<void(const Status&, const std::string& action)> done;
+};
+
+// Stores the job, then spawns its supervisor; the same manifest again is a no-op.
+void create_job(ManagerSelf* self, const std::shared_ptr<const spec::Manifest>& manifest,
+                const std::string& text, JobOrigin origin);
+
+// ---- manager_experiments.cc ----
+void create_experiment(ManagerSelf* self, const ClientRef& client,
+                       const protocol::ApplyRequest& request,
+                       const std::shared_ptr<const spec::Manifest>& manifest);
+void get_experiments(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_experiment(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void restore_experiments(ManagerSelf* self, std::vector<ExperimentRecord> restored);
+// The experiment supervisors' requests: a trial's job to create, stop or delete.
+caf::message_handler experiment_requests(ManagerSelf* self);
+// A trial job's news for the experiment that owns it, if any.
+void forward_status(ManagerSelf* self, const protocol::JobStatus& job);
+void forward_metrics(ManagerSelf* self, const std::string& job,
+                     const std::vector<protocol::MetricSample>& samples);
+void forward_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+
+}  // namespace manager
+}  // namespace cadre::actors
