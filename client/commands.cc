@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "client/experiment_output.h"
 #include "client/json_output.h"
 #include "client/manifest.h"
 #include "client/table_output.h"
@@ -18,7 +19,92 @@ bool runs_replicas(const ResourceRef& ref) {
          kJobResources.end();
 }
 
+// The experiment a trial belongs to: its name without the trailing "-<id>".
+Result<std::string> experiment_of_trial(const std::string& trial) {
+  const auto dash = trial.rfind('-');
+  const bool numbered = dash != std::string::npos && dash > 0 && dash + 1 < trial.size() &&
+                        trial.find_first_not_of("0123456789", dash + 1) == std::string::npos;
+  if (!numbered) {
+    return InvalidArgument("'" + trial + "' is not a trial name (trials are <experiment>-<id>)");
+  }
+  return trial.substr(0, dash);
+}
+
+Status get_experiments(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                       std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"experiments", ref.name}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json = ref.name.empty() ? experiments_to_json(reply.experiments)
+                                           : experiment_to_json(reply.experiments.at(0), true);
+    out << json.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.experiments.empty()) {
+    out << "No experiments found.\n";
+    return Status::Ok();
+  }
+  out << experiments_table(reply.experiments, now_unix_ms(), format == OutputFormat::kWide);
+  return Status::Ok();
+}
+
+// Trials live in their experiments: one experiment's (by label or by a trial's
+// name), or every experiment's.
+Status get_trials(Coordinator& coordinator, const ResourceRef& ref, const std::string& experiment,
+                  OutputFormat format, std::ostream& out) {
+  std::vector<std::string> names;
+  if (!experiment.empty()) {
+    names.push_back(experiment);
+  } else if (!ref.name.empty()) {
+    ASSIGN_OR_RETURN(std::string owner, experiment_of_trial(ref.name));
+    names.push_back(owner);
+  } else {
+    ASSIGN_OR_RETURN(protocol::GetReply all,
+                     coordinator.get(protocol::GetRequest{"experiments", ""}));
+    for (const auto& e : all.experiments) names.push_back(e.name);
+  }
+  std::vector<protocol::ExperimentStatus> experiments;
+  for (const auto& name : names) {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"experiments", name}));
+    for (auto& e : reply.experiments) {
+      if (!ref.name.empty()) {
+        auto& trials = e.trials;
+        trials.erase(std::remove_if(trials.begin(), trials.end(),
+                                    [&](const auto& t) { return t.name != ref.name; }),
+                     trials.end());
+        if (trials.empty()) return NotFound("trial/" + ref.name + " not found");
+      }
+      experiments.push_back(std::move(e));
+    }
+  }
+  if (format == OutputFormat::kJson) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& e : experiments)
+      for (const auto& t : e.trials) items.push_back(trial_to_json(e.name, t));
+    out << (ref.name.empty() ? items : items.at(0)).dump(2) << "\n";
+    return Status::Ok();
+  }
+  size_t count = 0;
+  for (const auto& e : experiments) count += e.trials.size();
+  if (count == 0) {
+    out << "No trials found.\n";
+    return Status::Ok();
+  }
+  out << trials_table(experiments, format == OutputFormat::kWide);
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<std::string> experiment_selector(const std::string& selector) {
+  if (selector.empty()) return std::string();
+  const std::string key = "experiment=";
+  if (selector.compare(0, key.size(), key) != 0 || selector.size() == key.size()) {
+    return InvalidArgument("-l " + selector + ": expected experiment=NAME");
+  }
+  return selector.substr(key.size());
+}
 
 Result<OutputFormat> parse_output_format(const std::string& value) {
   if (value.empty()) return OutputFormat::kTable;
@@ -44,7 +130,11 @@ Status apply_manifests(Coordinator& coordinator, const std::string& file, std::o
 }
 
 Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
-                     std::ostream& out) {
+                     std::ostream& out, const std::string& selector) {
+  ASSIGN_OR_RETURN(const std::string experiment, experiment_selector(selector));
+  if (ref.type.resource == "trials") return get_trials(coordinator, ref, experiment, format, out);
+  if (!experiment.empty()) return InvalidArgument("-l experiment=NAME selects trials only");
+  if (ref.type.resource == "experiments") return get_experiments(coordinator, ref, format, out);
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   const bool single = !ref.name.empty();
@@ -76,9 +166,18 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 }
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref)) return InvalidArgument("describe supports jobs and trainjobs only");
+  if (!runs_replicas(ref) && ref.type.resource != "experiments") {
+    return InvalidArgument("describe supports jobs, trainjobs and experiments");
+  }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
+  }
+  if (ref.type.resource == "experiments") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"experiments", ref.name}));
+    if (reply.experiments.empty()) return NotFound(ref.display() + " not found");
+    out << describe_experiment(reply.experiments[0], now_unix_ms());
+    return Status::Ok();
   }
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
@@ -88,8 +187,8 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 }
 
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref) && ref.type.resource != "nodes") {
-    return InvalidArgument("only jobs, trainjobs and nodes can be deleted");
+  if (!runs_replicas(ref) && ref.type.resource != "nodes" && ref.type.resource != "experiments") {
+    return InvalidArgument("only jobs, trainjobs, experiments and nodes can be deleted");
   }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");

@@ -19,12 +19,16 @@ Result<OutputFormat> parse_output_format(const std::string& value);
 // per document and stops at the first one the coordinator refuses.
 Status apply_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);
 
-// Lists nodes, jobs or trainjobs, or shows one by name (with -o json: one object,
-// not a list). The GetRequest's resource is the ref's wire name.
+// Lists nodes, jobs, trainjobs, experiments or trials, or shows one by name (with
+// -o json: one object, not a list). Trials come from their experiments; `selector`
+// ("experiment=NAME", from -l) picks one experiment's.
 Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
-                     std::ostream& out);
+                     std::ostream& out, const std::string& selector = "");
 
-// The describe page of one job or trainjob.
+// "experiment=NAME" -> NAME; "" -> "". Anything else is an error naming it.
+Result<std::string> experiment_selector(const std::string& selector);
+
+// The describe page of one job, trainjob or experiment.
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
 
 // Deletes one job or trainjob; prints `job/NAME deleted` or `trainjob/NAME deleted`.

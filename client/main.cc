@@ -78,32 +78,40 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("get", "List nodes, jobs or trainjobs, or show one");
+  auto* cmd = app.add_subcommand("get", "List nodes, jobs, trainjobs, experiments or trials");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
-  cmd->add_option("resource", *args, "nodes|jobs|trainjobs [NAME], or job/NAME")
+  auto selector = std::make_shared<std::string>();
+  cmd->add_option("resource", *args, "nodes|jobs|trainjobs|experiments|trials [NAME], or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
+  cmd->add_option("-l,--selector", *selector, "For trials: experiment=NAME");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       auto ref = parse_resource_ref(*args);
       if (!ref.ok()) return usage_error(ref.status());
       auto format = parse_output_format(*output);
       if (!format.ok()) return usage_error(format.status());
-      return with_coordinator(
-          flags, [&](Coordinator& c) { return get_resources(c, *ref, *format, std::cout); });
+      auto experiment = experiment_selector(*selector);
+      if (!experiment.ok()) return usage_error(experiment.status());
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return get_resources(c, *ref, *format, std::cout, *selector);
+      });
     };
   });
 }
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("describe", "Show a job or trainjob in detail, with its events");
+  auto* cmd = app.add_subcommand("describe",
+                                 "Show a job, trainjob or experiment in detail, with its events");
   auto args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("resource", *args, "job|trainjob NAME, or job/NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "job|trainjob|experiment NAME, or job/NAME")
+      ->required()
+      ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, kJobResources);
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -137,11 +145,14 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("wait", "Wait until a job or trainjob reaches a phase");
+  auto* cmd =
+      app.add_subcommand("wait", "Wait until a job, trainjob or experiment reaches a phase");
   auto args = std::make_shared<std::vector<std::string>>();
   auto condition = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("300");
-  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or experiment/NAME")
+      ->required()
+      ->expected(1, 2);
   cmd->add_option("--for", *condition,
                   "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded)")
       ->required();
@@ -149,7 +160,7 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       WaitOptions options;
-      auto ref = parse_named_ref(*args, kJobResources);
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments"});
       if (!ref.ok()) return usage_error(ref.status());
       auto phase = parse_wait_condition(*condition);
       if (!phase.ok()) return usage_error(phase.status());
@@ -165,11 +176,13 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
-      "delete", "Delete a job or trainjob (its replicas are stopped), or a node that is not Ready");
+      "delete",
+      "Delete a job, trainjob or experiment (replicas are stopped), or a node that is not Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
-      cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or node/NAME")->expected(1, 2);
+      cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, experiment/NAME or node/NAME")
+          ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
@@ -179,8 +192,9 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
       }
       if (args->empty())
         return usage_error(
-            InvalidArgument("delete needs job/NAME, trainjob/NAME, node/NAME or -f FILE"));
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "nodes"});
+            InvalidArgument("delete needs job/NAME, trainjob/NAME, experiment/NAME, node/NAME "
+                            "or -f FILE"));
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });

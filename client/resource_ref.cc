@@ -18,7 +18,12 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
     return ResourceType{"trainjobs", "trainjob"};
   }
   if (w == "node" || w == "nodes" || w == "no") return ResourceType{"nodes", "node"};
-  return InvalidArgument("unknown resource type '" + word + "' (known: jobs, trainjobs, nodes)");
+  if (w == "experiment" || w == "experiments" || w == "exp") {
+    return ResourceType{"experiments", "experiment"};
+  }
+  if (w == "trial" || w == "trials") return ResourceType{"trials", "trial"};
+  return InvalidArgument("unknown resource type '" + word +
+                         "' (known: jobs, trainjobs, nodes, experiments, trials)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {

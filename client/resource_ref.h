@@ -17,7 +17,8 @@ struct ResourceType {
 };
 
 // Accepts the singular, the plural and short forms, case-insensitively:
-// job|jobs, trainjob|trainjobs|tj, node|nodes|no.
+// job|jobs, trainjob|trainjobs|tj, node|nodes|no, experiment|experiments|exp,
+// trial|trials (trials are listed from their experiments).
 Result<ResourceType> parse_resource_type(const std::string& word);
 
 struct ResourceRef {

@@ -84,7 +84,40 @@ std::string describe_phase(const protocol::JobStatus& job) {
   return protocol::to_string(job.phase) + (why.empty() ? "" : " (" + why + ")");
 }
 
+// An experiment is Created, Running, Succeeded or Failed: the job phases of the
+// same name are what can be waited for.
+Status wait_for_experiment(Coordinator& coordinator, const WaitOptions& options) {
+  const auto deadline = Clock::now() + options.timeout;
+  const std::string what = options.ref.display();
+  const auto wanted =
+      protocol::parse_enum<protocol::ExperimentPhase>(protocol::to_string(options.condition));
+  if (!wanted) {
+    return InvalidArgument("an experiment is never " + protocol::to_string(options.condition) +
+                           " (Running, Succeeded or Failed)");
+  }
+  while (true) {
+    auto reply = coordinator.get(protocol::GetRequest{"experiments", options.ref.name});
+    if (!reply.ok()) return reply.status();
+    if (reply->experiments.empty()) return NotFound(what + " not found");
+    const auto& e = reply->experiments[0];
+    if (e.phase == *wanted) return Status::Ok();
+    if (protocol::is_terminal(e.phase)) {
+      return FailedPrecondition(what + " is " + protocol::to_string(e.phase) + " (" + e.reason +
+                                (e.message.empty() ? "" : ": " + e.message) + "), not " +
+                                protocol::to_string(*wanted));
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return DeadlineExceeded("timed out after " + seconds_text(options.timeout) + " waiting for " +
+                              what + " to be " + protocol::to_string(*wanted) + " (phase " +
+                              protocol::to_string(e.phase) + ")");
+    }
+    std::this_thread::sleep_for(std::min<Clock::duration>(options.poll_interval, deadline - now));
+  }
+}
+
 Status wait_for_job(Coordinator& coordinator, const WaitOptions& options) {
+  if (options.ref.type.resource == "experiments") return wait_for_experiment(coordinator, options);
   const auto deadline = Clock::now() + options.timeout;
   const std::string what = options.ref.display();
   std::optional<int32_t> first_restarts;  // the restart count at the first poll

@@ -33,7 +33,7 @@ struct WaitOptions {
   std::chrono::milliseconds poll_interval{200};
 };
 
-// Ok once the job's phase equals the condition; an error naming the phase when it
+// Ok once the job's (or experiment's) phase equals the condition; an error naming the phase when it
 // ends in another terminal phase, is not found, or time runs out. "Restarting" is
 // also reached when the job's restart count rose since the first poll, since a
 // restart can begin and end between two polls.
