@@ -155,12 +155,20 @@ std::string replica_counts_table(const protocol::JobStatus& job) {
 
 }  // namespace
 
+// Columns on a terminal: UTF-8 code points (a sparkline's blocks are 3 bytes each
+// but one column), not bytes.
+size_t display_width(const std::string& text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
 std::string render_table(const std::vector<std::string>& headers,
                          const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(headers.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], cell(row[i]).size());
+      widths[i] = std::max(widths[i], display_width(cell(row[i])));
     }
   };
   measure(headers);
@@ -171,7 +179,7 @@ std::string render_table(const std::vector<std::string>& headers,
     for (size_t i = 0; i < widths.size(); ++i) {
       const std::string text = i < row.size() ? cell(row[i]) : "-";
       line += text;
-      if (i + 1 < widths.size()) line += std::string(widths[i] - text.size() + 3, ' ');
+      if (i + 1 < widths.size()) line += std::string(widths[i] - display_width(text) + 3, ' ');
     }
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
