@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Cadre in one command: installs dependencies, builds, starts a local cluster
 # (a coordinator and two agents on 127.0.0.1, everything under ./.cadre/) and
-# runs example jobs, then serves the trained model with cadre-serve and queries it
-# with curl. The cluster is left running for you to explore.
+# runs example jobs, tunes the model with an ASHA experiment, then serves the
+# trained model with cadre-serve and queries it with curl. The cluster is left running for you to explore.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -43,6 +43,12 @@ apply examples/train-fmnist-job.yaml
 run "$cadre" logs job/fmnist-mlp -f
 run "$cadre" wait job/fmnist-mlp --for Succeeded --timeout 600
 run "$cadre" get jobs
+
+step "Tune it: an ASHA experiment over learning rate and batch size (epochs are the budget)"
+apply examples/tune-fmnist-asha.yaml
+run "$cadre" wait experiment/fmnist-asha --for Succeeded --timeout 900
+run "$cadre" describe experiment fmnist-asha
+run "$cadre" get trials -l experiment=fmnist-asha
 
 step "Serve the trained model: cadre-serve, queried with curl (Open Inference Protocol)"
 models="$root/.cadre/models"
