@@ -40,10 +40,11 @@ Status SearchSpace::validate() const {
     if (p.numeric()) {
       if (!std::isfinite(p.min) || !std::isfinite(p.max))
         return InvalidArgument(path(i, "feasibleSpace") + ": min and max must be finite numbers");
-      if (p.min >= p.max)
+      // An int may be one value (Katib allows it, its Hyperband example has 1..1).
+      if (p.min > p.max || (p.min == p.max && p.type != ParameterType::kInt))
         return InvalidArgument(path(i, "feasibleSpace.min") + ": must be < max (" +
                                format_value(p, p.min) + " >= " + format_value(p, p.max) + ")");
-      if (p.step < 0 || (p.step > 0 && p.step > p.max - p.min))
+      if (p.step < 0 || (p.step > 0 && p.min < p.max && p.step > p.max - p.min))
         return InvalidArgument(path(i, "feasibleSpace.step") + ": must be in (0, max - min]");
       if (p.type == ParameterType::kInt &&
           (p.min != std::floor(p.min) || p.max != std::floor(p.max) ||

@@ -76,11 +76,19 @@ Result<std::unique_ptr<Suggester>> create_suggester(const std::string& algorithm
     RETURN_IF_ERROR(check_known(s, {"random_state", "resource_name", "eta", "r_l"}, kPath));
     ASSIGN_OR_RETURN(auto o, budget_options(space, s, "eta", seed));
     const auto& p = space.parameters[o.resource_index];
-    o.max_resource = static_cast<int64_t>(p.max);
-    ASSIGN_OR_RETURN(o.min_resource, int_setting(s, "r_l", static_cast<int64_t>(p.min), 1, kPath));
-    if (o.min_resource >= o.max_resource)
-      return InvalidArgument(std::string(kPath) + ".r_l: must be below the budget's max (" +
-                             std::to_string(o.max_resource) + ")");
+    // Katib's r_l is R, the most a configuration gets (its brackets start at
+    // R·η^-s, at least 1); without it, the budget parameter's range is the schedule.
+    if (s.count("r_l")) {
+      ASSIGN_OR_RETURN(o.max_resource, int_setting(s, "r_l", 0, 2, kPath));
+      o.min_resource = 1;
+    } else {
+      o.max_resource = static_cast<int64_t>(p.max);
+      o.min_resource = std::max<int64_t>(1, static_cast<int64_t>(p.min));
+      if (o.min_resource >= o.max_resource)
+        return InvalidArgument(std::string(kPath) + ".r_l: required when '" + p.name +
+                               "' spans less than two budgets (its max is the largest budget, "
+                               "R; r_l sets R as in Katib)");
+    }
     return std::unique_ptr<Suggester>(new Hyperband(space, o));
   }
   if (algorithm == "asha") {

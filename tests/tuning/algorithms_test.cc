@@ -70,6 +70,8 @@ TEST(SearchSpace, RefusesBadParametersWithTheFieldPath) {
     std::string says;
   } cases[] = {
       {{{dbl("lr", 1, 0.1)}}, "spec.parameters[0].feasibleSpace.min: must be < max"},
+      {{{dbl("lr", 0.1, 0.1)}}, "spec.parameters[0].feasibleSpace.min: must be < max"},
+      {{{integer("n", 3, 2)}}, "spec.parameters[0].feasibleSpace.min: must be < max"},
       {{{categorical("opt", {})}}, "spec.parameters[0].feasibleSpace.list: must not be empty"},
       {{{dbl("lr", 0, 1, Distribution::kLogUniform)}}, "a log distribution needs min > 0"},
       {{{dbl("a", 0, 1), dbl("a", 0, 1)}}, "spec.parameters[1].name: 'a' is declared twice"},
@@ -81,6 +83,30 @@ TEST(SearchSpace, RefusesBadParametersWithTheFieldPath) {
     const Status s = c.space.validate();
     ASSERT_FALSE(s.ok()) << c.says;
     EXPECT_NE(s.message().find(c.says), std::string::npos) << s.message();
+  }
+}
+
+TEST(SearchSpace, AnIntOfOneValueIsAConstantEveryAlgorithmKeeps) {
+  SearchSpace space{{integer("epochs", 1, 1), dbl("lr", 0.01, 0.1)}};
+  ASSERT_TRUE(space.validate().ok());
+  EXPECT_EQ(space.parameters[0].choices(), 1);
+  for (const char* algorithm : {"random", "tpe"}) {
+    auto suggester = create_suggester(algorithm, space, {{"n_startup_trials", "2"}});
+    if (std::string(algorithm) == "random") suggester = create_suggester(algorithm, space, {});
+    ASSERT_TRUE(suggester.ok()) << suggester.status().to_string();
+    TrialHistory h;
+    for (int i = 0; i < 6; ++i) {
+      auto next = (*suggester)->next(h);
+      ASSERT_TRUE(next.ok());
+      ASSERT_EQ(next->decision, Decision::kSuggest);
+      EXPECT_EQ(next->suggestion.assignment[0], 1) << algorithm;
+      TrialRecord t;
+      t.id = i + 1;
+      t.assignment = next->suggestion.assignment;
+      t.state = TrialState::kSucceeded;
+      t.objective = next->suggestion.assignment[1];
+      h.trials.push_back(t);
+    }
   }
 }
 
