@@ -143,7 +143,9 @@ Result<std::vector<std::regex>> compile_metric_formats(const std::vector<std::st
   std::vector<std::regex> out;
   for (const auto& format : formats) {
     try {
-      out.emplace_back(format);
+      // libstdc++'s polynomial executor (no backtracking): a user's pattern such as
+      // (a+)+ cannot take exponential time on a line built to defeat it.
+      out.emplace_back(format, std::regex::ECMAScript | std::regex_constants::__polynomial);
     } catch (const std::regex_error& e) {
       return InvalidArgument("metrics format '" + format.substr(0, 64) +
                              "' is not a regular expression: " + e.what());

@@ -33,10 +33,11 @@ struct MetricLine {
 std::optional<MetricLine> parse_metric_line(std::string_view line);
 
 // Katib's metricsFormat: every match of each regex in a line is one metric, its
-// first group the name and its second the value (a decimal, or nan/inf). Lines
-// longer than kMaxFormatLineBytes are not matched: std::regex backtracks, and a
-// user's pattern must not stall the agent on a long line.
-inline constexpr size_t kMaxFormatLineBytes = 4096;
+// first group the name and its second the value (a decimal, or nan/inf). The
+// regexes run on libstdc++'s polynomial (non-backtracking) executor, and lines
+// longer than kMaxFormatLineBytes are not matched, so a user's pattern costs at
+// most quadratic time in a short line and cannot stall the agent.
+inline constexpr size_t kMaxFormatLineBytes = 1024;
 std::optional<MetricLine> parse_with_formats(std::string_view line,
                                              const std::vector<std::regex>& formats);
 

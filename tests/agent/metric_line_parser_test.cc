@@ -1,7 +1,9 @@
 #include "agent/metric_line_parser.h"
+#include "protocol/spec/experiment_spec.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -132,6 +134,47 @@ TEST(MetricFormats, RefusesAFormatWithoutTwoGroupsAndSkipsOverlongLines) {
   auto formats = compile_metric_formats({R"((\w+)=(\d+))"});
   ASSERT_TRUE(formats.ok());
   EXPECT_FALSE(parse_with_formats(std::string(kMaxFormatLineBytes + 1, 'a') + " x=1", *formats));
+}
+
+}  // namespace
+}  // namespace cadre::agent
+
+namespace cadre::agent {
+namespace {
+
+// An experiment's default format: Katib's, taking nan and inf as values too.
+TEST(MetricFormats, TheExperimentDefaultReadsKatibStyleLinesAndANaN) {
+  auto formats = compile_metric_formats({spec::kDefaultMetricsFormat});
+  ASSERT_TRUE(formats.ok()) << formats.status().to_string();
+  auto katib = parse_with_formats("Epoch[3] Validation-accuracy=0.91", *formats);
+  ASSERT_TRUE(katib);
+  ASSERT_EQ(katib->values.size(), 1u);
+  EXPECT_EQ(katib->values[0].first, "Validation-accuracy");
+  EXPECT_DOUBLE_EQ(katib->values[0].second, 0.91);
+  auto ours = parse_with_formats("epoch=3 loss=0.31 accuracy=0.88", *formats);
+  ASSERT_TRUE(ours);
+  EXPECT_EQ(ours->step, 3);
+  auto diverged = parse_with_formats("epoch=4 loss=nan accuracy=-inf", *formats);
+  ASSERT_TRUE(diverged);
+  EXPECT_TRUE(std::isnan(diverged->values[1].second));
+  EXPECT_EQ(diverged->values[2].second, -std::numeric_limits<double>::infinity());
+  auto word = parse_with_formats("unit=nanometer", *formats);
+  EXPECT_FALSE(word && !word->values.empty() && std::isnan(word->values[0].second))
+      << "a word that starts with nan is no NaN";
+}
+
+}  // namespace
+}  // namespace cadre::agent
+
+namespace cadre::agent {
+namespace {
+
+TEST(MetricFormats, APatternBuiltToBacktrackFinishesQuicklyOnALineBuiltToDefeatIt) {
+  auto formats = compile_metric_formats({"((a+)+)=(\\d)"});
+  ASSERT_TRUE(formats.ok()) << formats.status().to_string();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(parse_with_formats(std::string(kMaxFormatLineBytes - 1, 'a') + "!", *formats));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 }  // namespace
