@@ -226,11 +226,14 @@ Result<MetricsCollectorSpec> parse_collector(YamlReader& spec) {
   if (c.kind == CollectorKind::kFile && c.file_path.empty())
     return field_error("spec.metricsCollectorSpec.source.fileSystemPath.path",
                        "required for the File collector");
+  if (c.metrics_format.empty()) c.metrics_format = {kDefaultMetricsFormat};
   for (size_t i = 0; i < c.metrics_format.size(); ++i) {
     const std::string path = item("spec.metricsCollectorSpec.source.filter.metricsFormat", i);
     if (c.metrics_format[i].size() > 1024) return field_error(path, "longer than 1024 characters");
     try {
-      const std::regex re(c.metrics_format[i]);
+      // As the agent compiles it (agent/metric_line_parser.cc).
+      const std::regex re(c.metrics_format[i],
+                          std::regex::ECMAScript | std::regex_constants::__polynomial);
       if (re.mark_count() < 2)
         return field_error(path, "needs two groups, the metric's name and its value");
     } catch (const std::regex_error& e) {

@@ -42,9 +42,8 @@ enum class CollectorKind { kStdOut, kFile, kPush };
 
 struct MetricsCollectorSpec {
   CollectorKind kind = CollectorKind::kStdOut;
-  // Regexes with two groups (name, value), each applied to every line; empty:
-  // Cadre's metric-line parser (agent/metric_line_parser.h), which takes what
-  // Katib's default format takes on lines that hold nothing else.
+  // Regexes with two groups (name, value), each applied to every line; default
+  // kDefaultMetricsFormat.
   std::vector<std::string> metrics_format;
   std::string file_path;  // kFile: relative to the trial's working folder
 };
@@ -78,10 +77,12 @@ struct ExperimentSpec {
   ResumePolicy resume_policy = ResumePolicy::kNever;
 };
 
-// Katib's default metricsFormat (for reference: an experiment that names no format
-// gets Cadre's stricter line parser instead).
+// Katib's default metricsFormat, `([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)`,
+// so a program written for Katib ("Epoch[3] Validation-accuracy=0.91") works
+// unchanged; extended to take nan and inf as values, which Katib's reads as an
+// empty number, so a diverged trial ends InvalidMetric instead of waiting.
 inline constexpr const char* kDefaultMetricsFormat =
-    R"(([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?))";
+    R"(([\w|-]+)\s*=\s*([+-]?(?:[Nn]a[Nn]|[Ii]nf(?:inity)?)\b|[+-]?\d*(?:\.\d+)?(?:[Ee][+-]?\d+)?))";
 
 // Parses an Experiment manifest (apiVersion cadre/v1, kind Experiment) within
 // `limits`. Besides every field, it checks that the algorithm and its settings

@@ -275,6 +275,51 @@ TEST_F(Experiments, FileAndPushCollectorsReadTheirSourceAndNotTheOutput) {
   EXPECT_DOUBLE_EQ(experiment_json("pushed").at("bestTrial").at("objective").get<double>(), 0.4);
 }
 
+// A stand-in for Katib's mxnet-mnist program: the same flags, the same output
+// lines, an accuracy that peaks at lr 0.02.
+constexpr char kKatibMnistStandIn[] = R"(import argparse, math, time
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float, default=0.01)
+p.add_argument("--num-epochs", type=int, default=3)
+p.add_argument("--num-layers", type=int, default=2)
+p.add_argument("--batch-size", type=int, default=64)
+p.add_argument("--optimizer", default="sgd")
+a = p.parse_args()
+for epoch in range(a.num_epochs):
+    time.sleep(0.1)
+    acc = 0.9 - 0.1 * abs(math.log(a.lr / 0.02)) + 0.01 * epoch
+    print("Epoch[%d] Train-accuracy=%.4f" % (epoch, acc + 0.02), flush=True)
+    print("Epoch[%d] Validation-accuracy=%.4f" % (epoch, acc), flush=True)
+)";
+
+TEST_F(Experiments, KatibsOwnExamplesRunAsTranslated) {
+  const std::string stand_in = path("mnist.py");
+  std::ofstream(stand_in) << kKatibMnistStandIn;
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all |
+                                         std::filesystem::perms::group_exec |
+                                         std::filesystem::perms::others_exec);
+  std::filesystem::permissions(stand_in, std::filesystem::perms::owner_all |
+                                             std::filesystem::perms::others_read |
+                                             std::filesystem::perms::group_read);
+  for (const std::string example : {"random", "median-stop", "hyperband"}) {
+    std::string text =
+        read_file(std::string(CADRE_SOURCE_DIR) + "/examples/katib/" + example + ".yaml");
+    // Only the program's path changes: Katib's lives in its container image.
+    const std::string katib_path = "/opt/mxnet-mnist/mnist.py";
+    text.replace(text.find(katib_path), katib_path.size(), stand_in);
+    auto applied = apply(text);
+    ASSERT_EQ(applied.exit_code, 0) << example << ": " << applied.output;
+  }
+  for (const std::string example : {"random", "median-stop", "hyperband"}) {
+    auto done = wait_for(example, "Succeeded", 120);
+    ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe experiment " + example).output;
+    const auto json = experiment_json(example);
+    EXPECT_GT(json.at("counts").at("trialsSucceeded").get<int>(), 0) << json.dump(2);
+    EXPECT_TRUE(json.at("bestTrial").at("metrics").contains("Train-accuracy")) << json.dump(2);
+  }
+  EXPECT_EQ(experiment_json("random").at("counts").at("trials"), 12);
+}
+
 TEST_F(Experiments, BadSpecsAreRefusedWithTheFieldPathAndDeleteRemovesTheTrials) {
   auto bad = apply(experiment("bad", "  algorithm:\n    algorithmName: hyperband\n",
                               "    - name: x\n      parameterType: double\n"

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 namespace cadre::spec {
 namespace {
 
@@ -84,7 +87,7 @@ TEST(ExperimentSpec, ParsesKatibsRandomExample) {
   EXPECT_EQ(e->parallel_trial_count, 3);
   EXPECT_EQ(*e->max_trial_count, 12);
   EXPECT_EQ(e->trial_template.trial_kind, "Job");
-  EXPECT_TRUE(e->metrics_collector.metrics_format.empty()) << "Cadre's metric-line parser";
+  EXPECT_EQ(e->metrics_collector.metrics_format.front(), kDefaultMetricsFormat);
 }
 
 TEST(ExperimentSpec, RendersATrialWithItsValuesNameAndLabel) {
@@ -175,6 +178,35 @@ TEST(ExperimentSpec, AcceptsAshaOverEpochsWithMedianStopping) {
   ASSERT_TRUE(e->early_stopping.has_value());
   EXPECT_EQ(e->early_stopping->settings.at("min_trials_required"), "2");
 }
+
+}  // namespace
+}  // namespace cadre::spec
+
+namespace cadre::spec {
+namespace {
+
+// Katib's own examples, translated only in apiVersion and from a pod to a command
+// (examples/katib/README.md), are accepted as they are.
+class KatibExample : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KatibExample, IsAcceptedAsAnExperiment) {
+  const std::string path = std::string(CADRE_SOURCE_DIR) + "/examples/katib/" + GetParam();
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto manifest = parse_manifest(text);
+  ASSERT_TRUE(manifest.ok()) << GetParam() << ": " << manifest.status().to_string();
+  ASSERT_TRUE(manifest->experiment);
+  EXPECT_EQ(manifest->experiment->objective.objective_metric_name, "Validation-accuracy");
+  auto trial = render_trial(*manifest->experiment, "katib-1",
+                            tuning::Assignment(manifest->experiment->parameters.parameters.size()));
+  ASSERT_TRUE(trial.ok()) << trial.status().to_string();
+  EXPECT_NE(trial->yaml.find("/opt/mxnet-mnist/mnist.py"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Translated, KatibExample,
+                         ::testing::Values("random.yaml", "grid.yaml", "tpe.yaml", "hyperband.yaml",
+                                           "median-stop.yaml"));
 
 }  // namespace
 }  // namespace cadre::spec
