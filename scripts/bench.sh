@@ -6,6 +6,9 @@
 #              local job's submit-to-Running ($CADRE_BIN_DIR overrides $build/bin)
 #   serving    cadre-serve (mlp, cnn; batching off/on; HTTP JSON, HTTP binary, gRPC)
 #              vs the model in process, the pytorch backend and a FastAPI+PyTorch server
+#   tuning     Cadre experiments (random, ASHA with resume, TPE+ASHA) vs Optuna (random,
+#              TPE + SuccessiveHalvingPruner) over the same cadre-train trials; further
+#              flags go to bench/tuning_bench.py (--lr-range, --target, --budget)
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -275,10 +278,33 @@ print(json.dumps({
 PY
 }
 
+# Cadre's experiments (random, ASHA, TPE+ASHA) vs Optuna (random, TPE+SHA), the
+# same cadre-train trials on a local cluster of one agent, 2 at a time.
+bench_tuning() {
+  local args=(--seeds 3 --budget 54)
+  [ "${1:-}" = "--quick" ] && { args=(--seeds 1 --budget 27); shift; }
+  args+=("$@")  # e.g. --lr-range 0.0001,1 --target 0.85
+  ensure_built cadre cadre-coordinator cadre-agent cadre-train
+  $python -c "import optuna" 2>/dev/null || {
+    echo "bench tuning needs Optuna: apt-get install python3-optuna" >&2
+    exit 1
+  }
+  local dir
+  dir="$(mktemp -d /tmp/cadre-tuning-bench.XXXXXX)"
+  chmod 755 "$dir"  # replicas run as cadre-run and must reach their folders
+  # shellcheck disable=SC2064
+  trap "'$build/bin/cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN
+  "$build/bin/cadre" local up --dir "$dir" --agents 1 >&2
+  PATH="$build/bin:$PATH" $python "$root/bench/tuning_bench.py" --cadre "$build/bin/cadre" \
+    --config "$dir/config" --cadre-train "$build/bin/cadre-train" --machine "$(machine_json)" \
+    --plot "${CADRE_BENCH_PLOT:-$root/bench/tuning.svg}" "${args[@]}"
+}
+
 case "${1:-}" in
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
   scheduler) shift; bench_scheduler "$@" ;;
   serving) shift; bench_serving "$@" ;;
-  *) echo "usage: $0 allreduce|training|scheduler [--quick]" >&2; exit 2 ;;
+  tuning) shift; bench_tuning "$@" ;;
+  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning [--quick]" >&2; exit 2 ;;
 esac

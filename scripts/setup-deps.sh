@@ -22,6 +22,7 @@ packages=(
   prometheus curl                   # serving tests: a real Prometheus scrapes, curl talks V2
   python3-grpcio python3-protobuf   # serving tests: a client generated from the published proto
   python3-fastapi python3-uvicorn wrk  # serving benchmark: the Python peer and a cross-check client
+  python3-optuna                    # tuning benchmark: the peer (Optuna 3.1)
   clang libfuzzer-14-dev            # protocol decoder fuzzing
   clang-format
   dataset-fashion-mnist             # quickstart and accuracy tests
