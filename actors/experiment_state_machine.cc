@@ -181,6 +181,10 @@ bool ExperimentStateMachine::meets_goal(double objective) const {
 
 void ExperimentStateMachine::persist(ExperimentEffects& out, std::vector<Deferred> then) {
   recount();
+  // Once a delete has begun nothing is written: a write landing after the erase
+  // would bring the experiment back. (A failed delete writes the whole record
+  // again with its next change.)
+  if (deleting_) return;
   then.emplace_back(std::in_place_type<Publish>);
   out.push_back(fx::Persist{writes_.write(std::move(then))});
 }

@@ -359,6 +359,21 @@ TEST(ExperimentStateMachine, DeleteRemovesEveryTrialJobBeforeTheRecord) {
   EXPECT_TRUE(h.stopped_actor_);
 }
 
+TEST(ExperimentStateMachine, NothingIsWrittenOnceADeleteHasBegunSoTheEraseIsLast) {
+  Harness h(experiment_yaml(kRandom, "  parallelTrialCount: 2\n"));
+  h.run(h.machine_->create());
+  h.answer_deletes_ = false;
+  h.run(h.machine_->on_delete(1));
+  const size_t writes = h.writes_.size();
+  // The delete kills exp-1's job; its end and its going arrive while erasing.
+  h.job_ends("exp-1", JobPhase::kFailed, "Killed");
+  h.run(h.machine_->on_job_deleted("exp-1", Status::Ok()));
+  h.run(h.machine_->on_job_deleted("exp-2", Status::Ok()));
+  EXPECT_TRUE(h.erased_);
+  h.run(h.machine_->on_job_gone("exp-2"));
+  EXPECT_EQ(h.writes_.size(), writes) << "a write after the erase would resurrect it";
+}
+
 TEST(ExperimentStateMachine, AJobDeletedUnderARunningTrialFailsItAndTheSearchGoesOn) {
   Harness h(experiment_yaml(kRandom, "  parallelTrialCount: 1\n  maxTrialCount: 2\n"));
   h.run(h.machine_->create());
