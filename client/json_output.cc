@@ -87,6 +87,7 @@ nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail) {
       {"restarts", job.restarts},
       {"priority", job.priority},
       {"queue", job.queue},
+      {"owner", job.owner},
   };
   nlohmann::json conditions = nlohmann::json::array();
   for (const auto& condition : job.conditions) conditions.push_back(condition_to_json(condition));

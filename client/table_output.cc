@@ -109,6 +109,8 @@ std::vector<std::pair<std::string, std::string>> header_fields(const protocol::J
                                  {"Node:", job.node},
                                  {"Replica:", job.replica}});
   }
+  // A trial's job says whose it is; the user's own jobs have no owner line.
+  if (!job.owner.empty()) fields.push_back({"Owner:", job.owner});
   fields.insert(fields.end(), {{"Created:", when(job.created_ms, now_ms)},
                                {"Started:", when(job.started_ms, now_ms)},
                                {"Finished:", when(job.finished_ms, now_ms)}});
