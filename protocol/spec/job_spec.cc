@@ -36,8 +36,6 @@ Result<ObjectMeta> parse_metadata(YamlReader& top) {
   return meta;
 }
 
-namespace {
-
 Result<ResourceRequest> parse_resources(YamlReader& reader) {
   RETURN_IF_ERROR(reader.only({"cpu", "memory", "gpu"}));
   ResourceRequest out;
@@ -58,6 +56,8 @@ Result<ResourceRequest> parse_resources(YamlReader& reader) {
   RETURN_IF_ERROR(reader.reject_unknown());
   return out;
 }
+
+namespace {
 
 // A variable name a shell and execve accept: letters, digits and '_', not starting
 // with a digit (POSIX portable names). '=' would split the entry, NUL would cut it.

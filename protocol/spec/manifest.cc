@@ -56,9 +56,13 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   } else if (*kind == "Experiment") {
     ASSIGN_OR_RETURN(auto experiment, parse_experiment_spec(top, manifest.metadata));
     manifest.experiment = std::make_shared<const ExperimentSpec>(std::move(experiment));
+  } else if (*kind == "InferenceService") {
+    ASSIGN_OR_RETURN(auto service, parse_inference_service_spec(top, manifest.metadata));
+    manifest.inference_service = std::make_shared<const InferenceServiceSpec>(std::move(service));
   } else {
-    return field_error(
-        "kind", quote_value(*kind) + " is not supported (supported: Job, TrainJob, Experiment)");
+    return field_error("kind", quote_value(*kind) +
+                                   " is not supported (supported: Job, TrainJob, Experiment, "
+                                   "InferenceService)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

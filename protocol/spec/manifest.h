@@ -13,15 +13,17 @@
 
 namespace cadre::spec {
 
-struct ExperimentSpec;  // protocol/spec/experiment_spec.h
+struct ExperimentSpec;        // protocol/spec/experiment_spec.h
+struct InferenceServiceSpec;  // protocol/spec/inference_service_spec.h
 
 // A parsed and validated manifest. Exactly one of the kind's specs is set.
 struct Manifest {
-  std::string kind;  // "Job", "TrainJob" or "Experiment"
+  std::string kind;  // "Job", "TrainJob", "Experiment" or "InferenceService"
   ObjectMeta metadata;
-  std::optional<JobSpec> job;                        // set when kind == "Job"
-  std::optional<TrainJobSpec> train_job;             // set when kind == "TrainJob"
-  std::shared_ptr<const ExperimentSpec> experiment;  // set when kind == "Experiment"
+  std::optional<JobSpec> job;                                     // set when kind == "Job"
+  std::optional<TrainJobSpec> train_job;                          // set when kind == "TrainJob"
+  std::shared_ptr<const ExperimentSpec> experiment;               // set when kind == "Experiment"
+  std::shared_ptr<const InferenceServiceSpec> inference_service;  // kind == "InferenceService"
 
   // What a job supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
   TrainJobSpec gang() const;

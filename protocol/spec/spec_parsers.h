@@ -7,6 +7,7 @@
 #include <string>
 
 #include "protocol/spec/experiment_spec.h"
+#include "protocol/spec/inference_service_spec.h"
 #include "protocol/spec/job_spec.h"
 #include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/train_job_spec.h"
@@ -31,8 +32,10 @@ Result<std::string> read_header(YamlReader& top);
 
 Result<ObjectMeta> parse_metadata(YamlReader& top);                          // top-level "metadata"
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);          // a "template" map
+Result<ResourceRequest> parse_resources(YamlReader& reader);                 // a "resources" map
 Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata);             // kind: Job's "spec"
 Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata);  // kind: TrainJob
 Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadata);  // Experiment
+Result<InferenceServiceSpec> parse_inference_service_spec(YamlReader& top, ObjectMeta metadata);
 
 }  // namespace cadre::spec

@@ -70,7 +70,8 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(with("value: hi", "value: [1]")),
             "spec.template.env[0].value: must be a string");
   EXPECT_EQ(error_of(with("kind: Job", "kind: Pod")),
-            "kind: 'Pod' is not supported (supported: Job, TrainJob, Experiment)");
+            "kind: 'Pod' is not supported (supported: Job, TrainJob, Experiment, "
+            "InferenceService)");
   EXPECT_EQ(error_of(with("cadre/v1", "v1")).rfind("apiVersion:", 0), 0u);
 }
 
