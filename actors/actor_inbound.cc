@@ -32,6 +32,13 @@ class ActorInbound final : public Inbound {
   void logs_chunk(uint64_t reply_to, protocol::LogsChunk chunk) override {
     caf::anon_send(actors_.manager, chunk_atom::value, reply_to, std::move(chunk));
   }
+  void replica_ready(const std::string& node, uint64_t epoch,
+                     protocol::ReplicaReadiness readiness) override {
+    caf::anon_send(actors_.manager, ready_atom::value, node, epoch, std::move(readiness));
+  }
+  void routes(const ClientRef& ingress, protocol::RoutesRequest request) override {
+    caf::anon_send(actors_.manager, routes_atom::value, ingress, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

@@ -23,6 +23,7 @@ caf::actor spawn_scheduler(caf::actor_system& system);
 struct RestoredState {
   std::vector<JobRecord> jobs;
   std::vector<ExperimentRecord> experiments;
+  std::vector<ServiceRecord> services;
 };
 
 // The API: creates job and experiment supervisors, answers clients, routes agent
@@ -36,6 +37,11 @@ std::unique_ptr<Inbound> make_actor_inbound(const ActorContext& actors);
 // One per Job or TrainJob: its gang's state machine from Queued to Succeeded/Failed.
 caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,
                      spec::TrainJobSpec spec, bool restored);
+
+// One per InferenceService; started by a start_atom (new) or an adopt_atom
+// carrying its replica jobs' summaries (restored).
+caf::actor spawn_service(caf::actor_system& system, ActorContext ctx,
+                         std::shared_ptr<ServiceStateMachine> machine);
 
 // One per Experiment; started by a start_atom (new) or an adopt_atom carrying its
 // trial jobs' summaries and stored samples (restored).

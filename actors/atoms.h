@@ -11,6 +11,7 @@
 #include "actors/job_state_machine.h"
 #include "actors/outbox.h"
 #include "actors/scheduler.h"
+#include "actors/service_state_machine.h"
 #include "actors/state_store.h"
 #include "protocol/messages.h"
 #include "protocol/spec/job_spec.h"
@@ -55,6 +56,11 @@ using start_atom = caf::atom_constant<caf::atom("start")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using trial_atom = caf::atom_constant<caf::atom("trial")>;
 using experiment_atom = caf::atom_constant<caf::atom("experiment")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using routes_atom = caf::atom_constant<caf::atom("routes")>;
+using service_atom = caf::atom_constant<caf::atom("service")>;
+using replica_atom = caf::atom_constant<caf::atom("replica")>;
+using ingress_atom = caf::atom_constant<caf::atom("ingress")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -109,3 +115,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::JobEvent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RoutesRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::InferenceServiceStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ServiceRoute)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ServiceRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ServiceApply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::ServiceRecord>)

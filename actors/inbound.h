@@ -29,11 +29,15 @@ class Inbound {
                               protocol::ReplicaExited exited) = 0;
   virtual void metrics(const std::string& node, uint64_t epoch, protocol::MetricsReport report) = 0;
   virtual void logs_chunk(uint64_t reply_to, protocol::LogsChunk chunk) = 0;
+  virtual void replica_ready(const std::string& node, uint64_t epoch,
+                             protocol::ReplicaReadiness readiness) = 0;
   // ---- client port ----
   virtual void apply(const ClientRef& client, protocol::ApplyRequest request) = 0;
   virtual void get(const ClientRef& client, protocol::GetRequest request) = 0;
   virtual void remove(const ClientRef& client, protocol::DeleteRequest request) = 0;
   virtual void logs(const ClientRef& client, protocol::LogsRequest request) = 0;
+  // ---- ingress port ----
+  virtual void routes(const ClientRef& ingress, protocol::RoutesRequest request) = 0;
 };
 
 }  // namespace cadre::actors

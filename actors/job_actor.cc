@@ -151,6 +151,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](metrics_atom, const protocol::MetricsReport& report) {
         carry_out(self, machine()->on_metrics(report));
       },
+      [=](ready_atom, const std::string& node, const protocol::ReplicaReadiness& readiness) {
+        carry_out(self, machine()->on_readiness(node, readiness));
+      },
       [=](adopt_atom, const NodeReport& report) {
         carry_out(self, machine()->on_node_report(report));
       },

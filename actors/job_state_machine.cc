@@ -152,7 +152,8 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
                          root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + folder,
                          root,
                          rec_.status.created_ms,
-                         rec_.status.metrics_collection};
+                         rec_.status.metrics_collection,
+                         rec_.status.readiness_path};
     out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
   } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
     out.push_back(fx::AckExit{a->node, a->epoch, a->uid});
@@ -251,6 +252,8 @@ void JobStateMachine::new_instance(ReplicaStatus& r) {
   r.uid = name() + "-" + r.name + "-" + std::to_string(rec_.attempts++);
   r.state = ReplicaState::kStarting;
   r.started_ms = 0;
+  r.ready = false;
+  r.readiness_message.clear();
 }
 
 void JobStateMachine::arm_deadline(JobEffects& out) {
@@ -396,6 +399,19 @@ JobEffects JobStateMachine::on_started(const std::string& node,
                 ? "replica " + r.name + " pid " + std::to_string(started.pid) + " on " + node
                 : "all " + std::to_string(replicas().size()) + " replicas running");
   }
+  persist(out);
+  return out;
+}
+
+JobEffects JobStateMachine::on_readiness(const std::string& node,
+                                         const protocol::ReplicaReadiness& readiness) {
+  JobEffects out;
+  auto i = find_uid(readiness.uid);
+  if (!i || replicas()[*i].node != node || !protocol::is_alive(replicas()[*i].state)) return out;
+  auto& r = replicas()[*i];
+  if (r.ready == readiness.ready && r.readiness_message == readiness.message) return out;
+  r.ready = readiness.ready;
+  r.readiness_message = readiness.ready ? "" : readiness.message;
   persist(out);
   return out;
 }

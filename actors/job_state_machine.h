@@ -160,6 +160,8 @@ class JobStateMachine {
   JobEffects on_started(const std::string& node, const protocol::ReplicaStarted& started);
   JobEffects on_exited(const std::string& node, const protocol::ReplicaExited& exit);
   JobEffects on_metrics(const protocol::MetricsReport& report);
+  // The agent's probe of a serving replica changed its mind (LaunchReplica.readiness_path).
+  JobEffects on_readiness(const std::string& node, const protocol::ReplicaReadiness& readiness);
   JobEffects on_node_report(const NodeReport& report);
   JobEffects on_node_lost(const std::string& node);
   JobEffects on_timer(const JobTimer& timer);

@@ -34,7 +34,7 @@ std::string ref(const std::string& resource, const std::string& name) {
   return (resource == "jobs" ? "job/" : "trainjob/") + name;
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
-constexpr const char* kResources = "nodes, jobs, trainjobs, experiments";
+constexpr const char* kResources = "nodes, jobs, trainjobs, experiments, inferenceservices";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -125,6 +125,8 @@ void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifes
   record.status.owner = origin.owner;
   record.status.checkpoint_name = origin.checkpoint_name;
   record.status.metrics_collection = origin.metrics;
+  record.status.readiness_path = origin.readiness_path;
+  if (!origin.token.empty()) record.token = origin.token;
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
   auto not_stored = [=](const Status& why) {
@@ -157,6 +159,7 @@ namespace {
 void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
             const std::shared_ptr<const spec::Manifest>& manifest) {
   if (manifest->experiment) return manager::create_experiment(self, client, request, manifest);
+  if (manifest->inference_service) return manager::apply_service(self, client, request, manifest);
   const std::string kind = manifest->kind;
   const std::string name = manifest->metadata.name;
   manager::JobOrigin origin;
@@ -237,6 +240,9 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (request.resource == "experiments") {
     return manager::get_experiments(self, client, request.name);
   }
+  if (request.resource == "inferenceservices") {
+    return manager::get_services(self, client, request.name);
+  }
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
@@ -270,6 +276,9 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
   if (request.resource == "nodes") return remove_node(self, client, request.name);
   if (request.resource == "experiments") {
     return manager::delete_experiment(self, client, request.name);
+  }
+  if (request.resource == "inferenceservices") {
+    return manager::delete_service(self, client, request.name);
   }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
@@ -424,6 +433,9 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   restore_jobs(self, std::move(restored.jobs));
   // After the jobs: each experiment adopts its trials' jobs as they are now.
   manager::restore_experiments(self, std::move(restored.experiments));
+  manager::restore_services(self, std::move(restored.services));
+  // Notices an ingress that stops polling (services then say IngressReady False).
+  self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
@@ -450,6 +462,10 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         auto it = self->state.jobs.find(r.job);
         if (it != self->state.jobs.end()) self->send(it->second, metrics_atom::value, r);
       },
+      [=](ready_atom, const std::string& node, uint64_t, const protocol::ReplicaReadiness& r) {
+        auto it = self->state.jobs.find(r.job);
+        if (it != self->state.jobs.end()) self->send(it->second, ready_atom::value, node, r);
+      },
       [=](adopt_atom, const std::string& node, uint64_t epoch,
           const std::vector<protocol::ReplicaReport>& running) {
         adopt(self, node, epoch, running);
@@ -465,6 +481,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         if (!self->state.jobs.count(status.name)) return;
         self->state.summary[status.name] = status;
         manager::forward_status(self, status);
+        manager::forward_service_status(self, status);
       },
       [=](metrics_atom, const std::string& job,
           const std::vector<protocol::MetricSample>& samples) {
@@ -476,9 +493,12 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         self->state.jobs.erase(name);
         self->state.summary.erase(name);
         manager::forward_gone(self, name, owner);
+        manager::forward_service_gone(self, name, owner);
       },
   };
-  return manager::experiment_requests(self).or_else(jobs_and_nodes);
+  return manager::experiment_requests(self)
+      .or_else(manager::service_requests(self))
+      .or_else(jobs_and_nodes);
 }
 
 }  // namespace

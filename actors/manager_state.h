@@ -3,6 +3,7 @@
 // (experiments and the trial jobs they ask for). Only those two include this.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,14 @@ struct ManagerState {
   std::map<std::string, caf::actor> experiments;       // by name
   std::map<std::string, protocol::ExperimentStatus> experiment_summary;  // pushed by them
   std::set<std::string> creating_experiments;  // being written to the store right now
+  std::map<std::string, caf::actor> services;  // InferenceService supervisors, by name
+  std::map<std::string, protocol::InferenceServiceStatus> service_summary;  // pushed by them
+  std::map<std::string, protocol::ServiceRoute> service_routes;             // pushed by them
+  std::set<std::string> creating_services;  // being written to the store right now
+  uint64_t routes_version = 1;              // bumped whenever a service's route changes
+  std::string ingress_url;                  // how users reach the ingress (its last poll)
+  std::chrono::steady_clock::time_point ingress_polled{};  // when an ingress last polled
+  bool ingress_connected = false;
   caf::actor parser;  // parses manifests off the manager's path (see parser())
   std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
   uint64_t next_log_read = 1;
@@ -41,6 +50,10 @@ struct JobOrigin {
   std::string owner;
   std::string checkpoint_name;
   protocol::MetricsCollection metrics;
+  // An inference service's replica: the service's token (its replicas all ask the
+  // same one of the ingress) and the path its agent probes for readiness.
+  std::string token;
+  std::string readiness_path;
   // Called once: Ok with "created" / "unchanged", or why not.
   std::function<void(const Status&, const std::string& action)> done;
 };
@@ -63,6 +76,21 @@ void forward_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_metrics(ManagerSelf* self, const std::string& job,
                      const std::vector<protocol::MetricSample>& samples);
 void forward_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+
+// ---- manager_services.cc ----
+// The manager's side of inference services (the same shape as experiments').
+void apply_service(ManagerSelf* self, const ClientRef& client,
+                   const protocol::ApplyRequest& request,
+                   const std::shared_ptr<const spec::Manifest>& manifest);
+void get_services(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_service(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void restore_services(ManagerSelf* self, std::vector<ServiceRecord> restored);
+// The service supervisors' requests, the ingresses' route polls, and the check
+// that notices when no ingress polls any more.
+caf::message_handler service_requests(ManagerSelf* self);
+// A replica job's news for the service that owns it, if any.
+void forward_service_status(ManagerSelf* self, const protocol::JobStatus& job);
+void forward_service_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
 
 }  // namespace manager
 }  // namespace cadre::actors

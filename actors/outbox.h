@@ -29,6 +29,9 @@ class Outbox {
                                  uint64_t reply_to = 0) = 0;
   // To a client, answering its request.
   virtual void to_client(const ClientRef& client, protocol::MessageKind kind, std::string body) = 0;
+  // To an ingress, answering its request (the ingress port).
+  virtual void to_ingress(const ClientRef& ingress, protocol::MessageKind kind,
+                          std::string body) = 0;
   // Binds a node name to the ROUTER identity of its current connection.
   virtual void set_agent_route(const std::string& node, const std::string& identity) = 0;
 

@@ -21,6 +21,7 @@ struct JobIdentity {
   std::string checkpoint_root;  // the shared folder checkpoint_dir lies in (LaunchReplica)
   int64_t created_ms = 0;       // when the job was created: orders its generations (see below)
   protocol::MetricsCollection metrics;  // a trial's collector; default: its output
+  std::string readiness_path;           // a serving replica's: what its agent probes
 };
 
 // CADRE_GENERATION of a replica instance: its instance number (the uid's suffix)

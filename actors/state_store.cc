@@ -87,6 +87,8 @@ CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job);
 CREATE INDEX IF NOT EXISTS metrics_by_series ON metrics(job, uid, name, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
+CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB,
+  token TEXT);
 )";
 
 }  // namespace
@@ -329,6 +331,49 @@ Result<std::vector<ExperimentRecord>> StateStore::load_experiments() {
       ASSIGN_OR_RETURN(record.samples[trial.jobs.back()], metric_history(trial.jobs.back()));
     }
   }
+  return out;
+}
+
+Status StateStore::put_service(const ServiceRecord& service) {
+  const auto& st = service.status;
+  Statement s(db_,
+              "INSERT OR REPLACE INTO services (name, created_ms, detail, token) VALUES (?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::InferenceServiceStatus detail = st;
+  detail.events.clear();
+  return s.bind(1, st.name)
+      .bind(2, st.created_ms)
+      .bind_blob(3, protocol::encode(detail))
+      .bind(4, service.token)
+      .run()
+      .annotate("storing inferenceservice " + st.name);
+}
+
+Status StateStore::delete_service(const std::string& name) {
+  Statement s(db_, "DELETE FROM services WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting inferenceservice " + name));
+  Statement e(db_, "DELETE FROM events WHERE job = ?");
+  RETURN_IF_ERROR(e.prepared());
+  return e.bind(1, service_events_key(name)).run().annotate("deleting inferenceservice " + name);
+}
+
+Result<std::vector<ServiceRecord>> StateStore::load_services() {
+  std::vector<ServiceRecord> out;
+  Statement s(db_, "SELECT name, detail, token FROM services ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto st = protocol::decode<protocol::InferenceServiceStatus>(s.blob(1), limits);
+    if (!st.ok()) {
+      return Internal("inferenceservice " + name +
+                      " has an unreadable stored status: " + st.status().message());
+    }
+    out.push_back(ServiceRecord{std::move(*st), s.text(2)});
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading services: ") + sqlite3_errmsg(db_));
   return out;
 }
 

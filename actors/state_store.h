@@ -45,6 +45,18 @@ struct ExperimentRecord {
 // name can be (a DNS label has no '/').
 inline std::string experiment_events_key(const std::string& name) { return "experiment/" + name; }
 
+// An InferenceService: its status (revisions, replicas, traffic) and the bearer
+// token its replicas ask (never shown to users; the ingress gets it with the routes).
+struct ServiceRecord {
+  protocol::InferenceServiceStatus status;
+  std::string token;
+};
+
+// The events table holds a service's events under this key.
+inline std::string service_events_key(const std::string& name) {
+  return "inferenceservice/" + name;
+}
+
 class StateStore {
  public:
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
@@ -70,6 +82,11 @@ class StateStore {
   Status put_experiment(const protocol::ExperimentStatus& experiment);  // insert or replace
   Status delete_experiment(const std::string& name);                    // with its events
   Result<std::vector<ExperimentRecord>> load_experiments();
+
+  // Inference services: one row each, the status as one blob.
+  Status put_service(const ServiceRecord& service);  // insert or replace
+  Status delete_service(const std::string& name);    // with its events
+  Result<std::vector<ServiceRecord>> load_services();
 
   // Every stored sample of `job` in the order reported (every replica instance). A
   // NaN reads back as NaN.

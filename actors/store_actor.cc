@@ -17,6 +17,10 @@ struct PutExperiment {
   protocol::ExperimentStatus experiment;
   caf::response_promise promise;  // answered after the commit
 };
+struct PutService {
+  ServiceRecord service;
+  caf::response_promise promise;
+};
 struct AppendEvent {
   std::string job;
   protocol::JobEvent event;
@@ -25,7 +29,7 @@ struct AppendMetrics {
   std::string job, uid;
   std::vector<protocol::MetricSample> samples;
 };
-using Write = std::variant<PutJob, PutExperiment, AppendEvent, AppendMetrics>;
+using Write = std::variant<PutJob, PutExperiment, PutService, AppendEvent, AppendMetrics>;
 
 struct StoreState {
   std::shared_ptr<StateStore> store;
@@ -52,6 +56,8 @@ void flush(Self* self) {
       status = st.store->put_job(put->record);
     } else if (auto* experiment = std::get_if<PutExperiment>(&write)) {
       status = st.store->put_experiment(experiment->experiment);
+    } else if (auto* service = std::get_if<PutService>(&write)) {
+      status = st.store->put_service(service->service);
     } else if (auto* event = std::get_if<AppendEvent>(&write)) {
       Status s = st.store->append_event(event->job, event->event);
       if (!s.ok()) spdlog::warn("store: job={} event not stored: {}", event->job, s.to_string());
@@ -70,6 +76,7 @@ void flush(Self* self) {
   for (auto& write : batch) {
     if (auto* put = std::get_if<PutJob>(&write)) put->promise.deliver(verdict);
     if (auto* put = std::get_if<PutExperiment>(&write)) put->promise.deliver(verdict);
+    if (auto* put = std::get_if<PutService>(&write)) put->promise.deliver(verdict);
   }
 }
 
@@ -91,6 +98,15 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
       },
       [=](put_atom, const protocol::ExperimentStatus& experiment) {
         enqueue(self, PutExperiment{experiment, self->make_response_promise()});
+      },
+      [=](put_atom, const ServiceRecord& service) {
+        enqueue(self, PutService{service, self->make_response_promise()});
+      },
+      [=](delete_atom, service_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_service(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
       },
       [=](delete_atom, experiment_atom, const std::string& name) -> Status {
         flush(self);

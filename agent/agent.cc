@@ -51,9 +51,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   launcher_options.sandbox = options.sandbox;
   ASSIGN_OR_RETURN(auto launcher, ProcessLauncher::Create(launcher_options));
   ASSIGN_OR_RETURN(std::string push_dir, prepare_push_socket_dir(options.work_dir));
+  ASSIGN_OR_RETURN(auto prober, ReadinessProber::Create(ReadinessProberOptions{}));
   auto agent = std::unique_ptr<Agent>(
       new Agent(options, std::move(watchdog), std::move(link), std::move(launcher)));
   agent->push_dir_ = std::move(push_dir);
+  agent->prober_ = std::move(prober);
   return agent;
 }
 
@@ -167,6 +169,10 @@ void Agent::tick(Clock::time_point now) {
   if (session_.epoch == 0) return;  // nothing below makes sense before the first reply
   if (now - session_.exits_resent >= options_.timings.exit_resend) resend_exits();
   if (now - session_.heartbeat_sent >= session_.heartbeat_interval) send_heartbeat();
+  for (auto& change : prober_->take_changes()) {
+    send(MessageKind::kReplicaReady,
+         protocol::ReplicaReadiness{change.uid, change.job, change.ready, change.message});
+  }
   if (!session_.awaiting_reply && now - session_.last_ack >= options_.timings.ack_timeout) {
     // ZeroMQ reconnects silently: a coordinator restarted on a new socket would
     // otherwise never hear from us again except as an unknown heartbeat.
@@ -260,6 +266,7 @@ void Agent::on_register_reply(const protocol::Envelope& envelope) {
   session_.heartbeat_interval =
       std::max(milliseconds(50), milliseconds(reply->heartbeat_interval_ms));
   session_.awaiting_reply = false;
+  prober_->report_all_again();  // a new session may have missed what the old one heard
   session_.last_ack = now;
   // A new lease, counted from the Register this answers.
   lease_.length = milliseconds(std::max<int64_t>(0, reply->lease_ms));
@@ -381,6 +388,9 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
   }
   replica.push = std::move(*push);
   replicas_.emplace(msg->uid, std::move(replica));
+  if (!msg->readiness_path.empty() && msg->port > 0) {
+    prober_->watch({msg->uid, msg->job, options_.address, msg->port, msg->readiness_path});
+  }
   spdlog::info("node={} replica={} job={} started pid={} port={} command={}", session_.node,
                msg->uid, msg->job, *pid, msg->port, spec->argv.front());
   protocol::ReplicaStarted started;
@@ -581,6 +591,7 @@ void Agent::collect_exits() {
       if (it->second.push) send_metrics(exited.uid, exited.job, it->second.push->poll(wall_ms()));
       replicas_.erase(it);
     }
+    prober_->forget(exited.uid);
     protocol::ReplicaExited exit;
     exit.uid = exited.uid;
     exit.job = exited.job;

@@ -21,6 +21,7 @@
 #include "agent/log_tailer.h"
 #include "agent/metrics_socket.h"
 #include "agent/process_launcher.h"
+#include "agent/readiness_prober.h"
 #include "agent/resource_discovery.h"
 #include "protocol/messages.h"
 #include "protocol/status.h"
@@ -144,6 +145,7 @@ class Agent {
   std::unique_ptr<LeaseWatchdog> watchdog_;
   std::unique_ptr<CoordinatorLink> link_;
   std::unique_ptr<ProcessLauncher> launcher_;
+  std::unique_ptr<ReadinessProber> prober_;  // serving replicas' readiness probes
   std::string push_dir_;       // replicas' CADRE_METRICS_ADDR sockets (metrics_socket.h)
   uint64_t push_sockets_ = 0;  // names them: <push_dir_>/<n>.sock
   std::map<std::string, std::string> base_env_;  // the agent's own environment

@@ -202,4 +202,8 @@ Result<protocol::LogsReply> CoordinatorClient::logs(const protocol::LogsRequest&
   return call<protocol::LogsReply>(MessageKind::kLogs, MessageKind::kLogsReply, request);
 }
 
+Result<protocol::RoutesReply> CoordinatorClient::routes(const protocol::RoutesRequest& request) {
+  return call<protocol::RoutesReply>(MessageKind::kRoutes, MessageKind::kRoutesReply, request);
+}
+
 }  // namespace cadre::client

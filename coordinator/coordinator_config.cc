@@ -32,6 +32,10 @@ Status CoordinatorConfig::validate() const {
   if (client_port < 0 || client_port > 65535) {
     return InvalidArgument("client-port: " + std::to_string(client_port) + " is not a port");
   }
+  if (ingress_port < -1 || ingress_port > 65535) {
+    return InvalidArgument("ingress-port: " + std::to_string(ingress_port) +
+                           " is not a port (or -1 for none)");
+  }
   if (heartbeat_interval_ms <= 0) return InvalidArgument("heartbeat-interval-ms: must be > 0");
   if (not_ready_after_ms <= heartbeat_interval_ms) {
     return InvalidArgument("not-ready-after-ms: must exceed heartbeat-interval-ms (" +
@@ -77,14 +81,17 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   std::string config_file;  // read by config::parse_command_line
   app.add_option("--config", config_file, "YAML file with any of the settings below (flags win)");
   app.add_option("--config-dir", c.config_dir,
-                 "folder with server.key and authorized/{agents,clients}/*.pub")
+                 "folder with server.key and authorized/{agents,clients,ingresses}/*.pub")
       ->capture_default_str();
   app.add_option("--state-dir", c.state_dir, "folder for the SQLite state")->capture_default_str();
-  app.add_option("--bind-address", c.bind_address, "interface both ports bind to")
+  app.add_option("--bind-address", c.bind_address, "interface the ports bind to")
       ->capture_default_str();
   app.add_option("--agent-port", c.agent_port, "agents' port (0: pick a free one)")
       ->capture_default_str();
   app.add_option("--client-port", c.client_port, "clients' port (0: pick a free one)")
+      ->capture_default_str();
+  app.add_option("--ingress-port", c.ingress_port,
+                 "ingresses' port, routes only (0: pick a free one; -1: none)")
       ->capture_default_str();
   app.add_option("--endpoints-file", c.endpoints_file, "write bound endpoints here as JSON");
   app.add_flag("--insecure", c.insecure, "disable CURVE authentication (testing only)");

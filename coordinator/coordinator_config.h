@@ -13,12 +13,14 @@ namespace cadre::coordinator {
 
 struct CoordinatorConfig {
   static inline const actors::ClusterPolicy kPolicy{};  // the defaults below come from here
-  std::string config_dir = "/etc/cadre";     // server.key and authorized/{agents,clients}/*.pub
+  // server.key and authorized/{agents,clients,ingresses}/*.pub
+  std::string config_dir = "/etc/cadre";
   std::string state_dir = "/var/lib/cadre";  // SQLite state (cadre.db)
   std::string bind_address =
       "127.0.0.1";             // interface for both ports; other hosts need an explicit address
   int agent_port = 7070;       // agents' ROUTER port; 0 picks a free one
   int client_port = 7071;      // clients' ROUTER port; 0 picks a free one
+  int ingress_port = 7072;     // ingresses' ROUTER port (routes only); 0 picks one; -1 none
   std::string endpoints_file;  // if set, the bound endpoints are written here (JSON)
   bool insecure = false;       // disable CURVE and ZAP (testing only)
   int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger frames drop the connection

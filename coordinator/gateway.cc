@@ -13,6 +13,7 @@ using protocol::MessageKind;
 Gateway::Gateway(zmq::context_t& context)
     : agents_(context, zmq::socket_type::router),
       clients_(context, zmq::socket_type::router),
+      ingresses_(context, zmq::socket_type::router),
       outbox_pull_(context, zmq::socket_type::pull) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
@@ -48,18 +49,24 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
   RETURN_IF_ERROR(bind(g->agents_, options.agent_port, "agents", &g->agent_endpoint_, 100000));
   RETURN_IF_ERROR(bind(g->clients_, options.client_port, "clients", &g->client_endpoint_,
                        options.client_send_queue));
+  if (options.ingress_port >= 0) {
+    RETURN_IF_ERROR(bind(g->ingresses_, options.ingress_port, "ingresses", &g->ingress_endpoint_,
+                         options.client_send_queue));
+  }
   ZMQCHECK(g->outbox_pull_.bind(kOutboxEndpoint));
   ASSIGN_OR_RETURN(g->outbox_, ZmqOutbox::Create(context));
   return g;
 }
 
 void Gateway::run(actors::Inbound& inbound, const std::atomic<bool>& stop) {
+  const bool ingress = !ingress_endpoint_.empty();
   zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0},
                              {clients_.handle(), 0, ZMQ_POLLIN, 0},
-                             {outbox_pull_.handle(), 0, ZMQ_POLLIN, 0}};
+                             {outbox_pull_.handle(), 0, ZMQ_POLLIN, 0},
+                             {ingresses_.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stop) {
     try {
-      zmq::poll(items, 3, std::chrono::milliseconds(100));
+      zmq::poll(items, ingress ? 4 : 3, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;
       if (e.num() == EINTR) continue;
@@ -72,6 +79,10 @@ void Gateway::run(actors::Inbound& inbound, const std::atomic<bool>& stop) {
     }
     for (int i = 0; i < 256 && (clients_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
       on_client_frame(inbound);
+    }
+    for (int i = 0; ingress && i < 256 && (ingresses_.get(zmq::sockopt::events) & ZMQ_POLLIN);
+         ++i) {
+      on_ingress_frame(inbound);
     }
     for (int i = 0; i < 1024 && (outbox_pull_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
       on_outbox_frame();
@@ -173,6 +184,9 @@ Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inboun
     case MessageKind::kLogsChunk:
       return decoded<protocol::LogsChunk>(
           e, limits_, [&](auto b) { inbound.logs_chunk(h.reply_to, std::move(b)); });
+    case MessageKind::kReplicaReady:
+      return decoded<protocol::ReplicaReadiness>(
+          e, limits_, [&](auto b) { inbound.replica_ready(node, h.epoch, std::move(b)); });
     default:
       return not_accepted(h.kind, "agent");
   }
@@ -197,6 +211,25 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     default:
       return not_accepted(e.header.kind, "client");
   }
+}
+
+// Ingresses ask for routes and nothing else; their key role cannot apply or delete.
+Status Gateway::route_ingress(const protocol::Envelope& e, actors::Inbound& inbound) {
+  RETURN_IF_ERROR(check_key(e, "ingresses"));
+  const actors::ClientRef ingress{e.identity, e.header.id};
+  if (e.header.kind != MessageKind::kRoutes) return not_accepted(e.header.kind, "ingress");
+  return decoded<protocol::RoutesRequest>(e, limits_,
+                                          [&](auto b) { inbound.routes(ingress, std::move(b)); });
+}
+
+void Gateway::on_ingress_frame(actors::Inbound& inbound) {
+  std::string identity;
+  auto envelope = protocol::recv_envelope(ingresses_, true, limits_, &identity);
+  Status status = envelope.ok() ? route_ingress(*envelope, inbound) : envelope.status();
+  if (status.ok() || status.code() == StatusCode::kUnavailable) return;
+  reject("ingress", identity, status);
+  if (identity.empty()) return;
+  reply_error(ingresses_, identity, envelope.ok() ? envelope->header.id : 0, status);
 }
 
 // Agents get no answer to a bad frame (they may be anyone's socket); it is counted.
@@ -275,6 +308,8 @@ void Gateway::on_outbox_frame() {
       return send(agents_, address);
     case OutboxTarget::kClient:
       return send(clients_, address);
+    case OutboxTarget::kIngress:
+      return send(ingresses_, address);
   }
 }
 

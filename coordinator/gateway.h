@@ -24,6 +24,7 @@ struct GatewayOptions {
   std::string bind_address = "127.0.0.1";
   int agent_port = 7070;          // 0: any free port
   int client_port = 7071;         // 0: any free port
+  int ingress_port = 7072;        // 0: any free port; -1: no ingress port
   bool insecure = false;          // no CURVE
   protocol::KeyPair server_keys;  // CURVE server keys unless insecure
   int64_t max_message_bytes = 64ll << 20;
@@ -44,6 +45,7 @@ class Gateway {
 
   const std::string& agent_endpoint() const { return agent_endpoint_; }
   const std::string& client_endpoint() const { return client_endpoint_; }
+  const std::string& ingress_endpoint() const { return ingress_endpoint_; }  // "" when off
   std::shared_ptr<actors::Outbox> outbox() const { return outbox_; }
 
   // Runs the loop on the calling thread until `stop` becomes true.
@@ -56,9 +58,11 @@ class Gateway {
   Gateway(zmq::context_t& context);
   void on_agent_frame(actors::Inbound& inbound);
   void on_client_frame(actors::Inbound& inbound);
+  void on_ingress_frame(actors::Inbound& inbound);
   // Which kinds each port accepts, and from whom: an error is the frame's rejection.
   Status route_agent(const protocol::Envelope& envelope, actors::Inbound& inbound);
   Status route_client(const protocol::Envelope& envelope, actors::Inbound& inbound);
+  Status route_ingress(const protocol::Envelope& envelope, actors::Inbound& inbound);
   void on_outbox_frame();
   void reject(const char* port, const std::string& identity, const Status& why);
   // Answers a request with an ErrorReply naming `why`.
@@ -72,10 +76,12 @@ class Gateway {
   ZapHandler* keys_ = nullptr;
   zmq::socket_t agents_;
   zmq::socket_t clients_;
+  zmq::socket_t ingresses_;  // the ingresses' own port and key role: routes, nothing else
   zmq::socket_t outbox_pull_;
   std::shared_ptr<actors::Outbox> outbox_;
   std::string agent_endpoint_;
   std::string client_endpoint_;
+  std::string ingress_endpoint_;
   protocol::DecodeLimits limits_;
   std::map<std::string, std::string> node_identity_;  // node -> ROUTER identity
   std::map<std::string, std::string> identity_node_;  // ROUTER identity -> node

@@ -19,12 +19,12 @@ void on_signal(int) { g_stop = true; }
 
 // Written atomically (temp + rename) so a reader never sees half a file.
 cadre::Status write_endpoints(const std::string& path, const std::string& agents,
-                              const std::string& clients) {
+                              const std::string& clients, const std::string& ingresses) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients
-        << "\",\"pid\":" << ::getpid() << "}\n";
+    out << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients << "\",\"ingresses\":\""
+        << ingresses << "\",\"pid\":" << ::getpid() << "}\n";
     if (!out) return cadre::Internal("cannot write " + tmp);
   }
   std::error_code ec;
@@ -49,6 +49,7 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
   options.bind_address = config.bind_address;
   options.agent_port = config.agent_port;
   options.client_port = config.client_port;
+  options.ingress_port = config.ingress_port;
   options.insecure = config.insecure;
   options.max_message_bytes = config.max_message_bytes;
   options.client_send_queue = config.client_send_queue;
@@ -65,7 +66,7 @@ cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
   }
   options.server_keys = *keys;
   coordinator::ZapOptions zap_options;
-  for (const char* role : {"agents", "clients"}) {
+  for (const char* role : {"agents", "clients", "ingresses"}) {
     const auto dir = fs::path(config.config_dir) / "authorized" / role;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -102,7 +103,11 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto experiments = (*store)->load_experiments();
   if (!experiments.ok()) return fail(experiments.status());
   restored.experiments = std::move(*experiments);
-  const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size();
+  auto services = (*store)->load_services();
+  if (!services.ok()) return fail(services.status());
+  restored.services = std::move(*services);
+  const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
+               service_count = restored.services.size();
 
   zmq::context_t context;
   std::unique_ptr<coordinator::ZapHandler> zap;
@@ -110,7 +115,8 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   if (!gateway.ok()) return fail(gateway.status());
   auto& g = **gateway;
   if (!config.endpoints_file.empty()) {
-    Status s = write_endpoints(config.endpoints_file, g.agent_endpoint(), g.client_endpoint());
+    Status s = write_endpoints(config.endpoints_file, g.agent_endpoint(), g.client_endpoint(),
+                               g.ingress_endpoint());
     if (!s.ok()) return fail(s);
   }
 
@@ -126,8 +132,10 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 
   spdlog::info(
-      "cadre-coordinator serving: agents {} clients {} state {} ({} jobs, {} experiments restored)",
-      g.agent_endpoint(), g.client_endpoint(), config.state_dir, job_count, experiment_count);
+      "cadre-coordinator serving: agents {} clients {} ingresses {} state {} ({} jobs, {} "
+      "experiments, {} inference services restored)",
+      g.agent_endpoint(), g.client_endpoint(), g.ingress_endpoint(), config.state_dir, job_count,
+      experiment_count, service_count);
   auto inbound = actors::make_actor_inbound(ctx);
   g.run(*inbound, g_stop);
   spdlog::info("cadre-coordinator stopping");

@@ -56,6 +56,11 @@ void ZmqOutbox::to_client(const actors::ClientRef& client, protocol::MessageKind
   push(OutboxTarget::kClient, client.identity, header(kind, 0, 0, client.request_id), body);
 }
 
+void ZmqOutbox::to_ingress(const actors::ClientRef& ingress, protocol::MessageKind kind,
+                           std::string body) {
+  push(OutboxTarget::kIngress, ingress.identity, header(kind, 0, 0, ingress.request_id), body);
+}
+
 void ZmqOutbox::set_agent_route(const std::string& node, const std::string& identity) {
   push(OutboxTarget::kRoute, node, identity, "");
 }

@@ -20,6 +20,7 @@ enum class OutboxTarget : char {
   kAgentByNode = 'a',
   kAgentByIdentity = 'i',
   kClient = 'c',
+  kIngress = 'g',
   kRoute = 'r'
 };
 
@@ -34,6 +35,8 @@ class ZmqOutbox : public actors::Outbox {
                          std::string body, uint64_t reply_to) override;
   void to_client(const actors::ClientRef& client, protocol::MessageKind kind,
                  std::string body) override;
+  void to_ingress(const actors::ClientRef& ingress, protocol::MessageKind kind,
+                  std::string body) override;
   void set_agent_route(const std::string& node, const std::string& identity) override;
 
  private:

@@ -30,6 +30,8 @@ const char* kind_name(MessageKind kind) {
       return "ReadLogs";
     case MessageKind::kLogsChunk:
       return "LogsChunk";
+    case MessageKind::kReplicaReady:
+      return "ReplicaReady";
     case MessageKind::kApply:
       return "Apply";
     case MessageKind::kApplyReply:
@@ -48,6 +50,10 @@ const char* kind_name(MessageKind kind) {
       return "LogsReply";
     case MessageKind::kError:
       return "Error";
+    case MessageKind::kRoutes:
+      return "Routes";
+    case MessageKind::kRoutesReply:
+      return "RoutesReply";
   }
   return "Unknown";
 }

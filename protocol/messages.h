@@ -9,7 +9,7 @@
 // is ignored, while a field it does not send keeps its default. Add fields freely;
 // bump kProtocolVersion only for changes an old peer would misread.
 //
-// Directions: A = agent, C = coordinator, U = user client ("cadre").
+// Directions: A = agent, C = coordinator, U = user client ("cadre"), I = ingress.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +41,7 @@ enum class MessageKind : uint16_t {
   kMetrics = 109,           // A->C MetricsReport
   kReadLogs = 110,          // C->A ReadLogs
   kLogsChunk = 111,         // A->C LogsChunk
+  kReplicaReady = 112,      // A->C ReplicaReadiness (on every change)
   // ---- client <-> coordinator (port 7071) ----
   kApply = 200,        // U->C ApplyRequest
   kApplyReply = 201,   // C->U ApplyReply
@@ -51,6 +52,9 @@ enum class MessageKind : uint16_t {
   kLogs = 206,         // U->C LogsRequest
   kLogsReply = 207,    // C->U LogsReply
   kError = 299,        // C->U or C->A ErrorReply to any request
+  // ---- ingress <-> coordinator (port 7072) ----
+  kRoutes = 300,       // I->C RoutesRequest (polled)
+  kRoutesReply = 301,  // C->I RoutesReply
   // The replica-to-replica wires are separate schemas (see the top of this file);
   // they carry their own kinds and never reach these ports.
 };
@@ -154,9 +158,12 @@ struct LaunchReplica {
   // a spec that overrides the variable cannot make the agent create folders elsewhere.
   std::string checkpoint_root;
   MetricsCollection metrics;  // where the agent reads the replica's metrics
+  // When set, the agent probes http://<its address>:<port><readiness_path> (a serving
+  // replica's /v2/health/ready) and reports each change as ReplicaReadiness.
+  std::string readiness_path;
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
                      env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile,
-                     checkpoint_root, metrics)
+                     checkpoint_root, metrics, readiness_path)
 };
 
 struct KillReplica {
@@ -203,6 +210,15 @@ struct MetricsReport {
   std::string job;                    // job name
   std::vector<MetricSample> samples;  // in the order printed
   MSGPACK_DEFINE_MAP(uid, job, samples)
+};
+
+// A probed replica became ready or stopped being ready.
+struct ReplicaReadiness {
+  std::string uid;      // replica instance id
+  std::string job;      // job name
+  bool ready = false;   // its readiness path answered 200
+  std::string message;  // why not, when not ("connection refused", "HTTP 503")
+  MSGPACK_DEFINE_MAP(uid, job, ready, message)
 };
 
 struct ReadLogs {
@@ -297,8 +313,10 @@ struct ReplicaStatus {
   std::string reason;                // of the last exit: "Completed", "Error", "NodeLost", ...
   int32_t restarts = 0;              // instances started after the first
   int64_t started_ms = 0;            // of the current instance; 0 until it runs
+  bool ready = false;             // a probed replica (a server): its current instance answers ready
+  std::string readiness_message;  // why it is not ready, as the agent's probe saw it
   MSGPACK_DEFINE_MAP(name, type, index, rank, uid, state, node, address, port, gpu_indices, epoch,
-                     exit_code, reason, restarts, started_ms)
+                     exit_code, reason, restarts, started_ms, ready, readiness_message)
 };
 
 // Per replica type, like Kubeflow's replicaStatuses.
@@ -335,10 +353,11 @@ struct JobStatus {
   // job's name. A trial's jobs share the trial's, so a promotion resumes.
   std::string checkpoint_name;
   MetricsCollection metrics_collection;  // a trial's: how its replicas' metrics are read
+  std::string readiness_path;  // a serving replica's: what the agent probes (LaunchReplica)
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
                      replica_statuses, restarts, priority, queue, owner, checkpoint_name,
-                     metrics_collection)
+                     metrics_collection, readiness_path)
 };
 
 // One trial of an experiment: a point of the search space run as one or more jobs
@@ -407,11 +426,89 @@ struct ExperimentStatus {
                      epochs_consumed, epochs_resumed)
 };
 
+// One serving replica of an InferenceService: a one-replica job running cadre-serve.
+struct ServiceReplica {
+  std::string job;       // "<service>-<revision number>-<k>", the job that runs it
+  std::string revision;  // the revision it serves
+  ServiceReplicaState state = ServiceReplicaState::kPending;
+  std::string node;     // where it runs; empty while Pending
+  std::string address;  // the host the ingress reaches it at
+  int32_t port = 0;     // its HTTP port there
+  std::string uid;      // the job's current replica instance
+  std::string message;  // why it is not ready, or how it ended
+  int64_t created_ms = 0;
+  int64_t ready_ms = 0;  // when it last became ready; 0 until then
+  MSGPACK_DEFINE_MAP(job, revision, state, node, address, port, uid, message, created_ms, ready_ms)
+};
+
+// One revision: the predictor as one apply made it (KServe/Knative revisions).
+struct RevisionStatus {
+  std::string name;        // "<service>-<5-digit generation>", e.g. "fmnist-00002"
+  int64_t generation = 0;  // 1, 2, ... per predictor change
+  std::string manifest;    // the manifest that made it
+  std::string model_format;
+  std::string storage_uri;
+  std::string model_path;    // where the replicas load the model from (resolved)
+  int32_t min_replicas = 1;  // its predictor's bounds
+  int32_t max_replicas = 1;
+  int32_t desired_replicas = 0;  // what the supervisor keeps running now
+  int32_t ready_replicas = 0;
+  int32_t next_replica = 1;     // the next replica job's number
+  int32_t recent_failures = 0;  // replicas that failed in a row (crash-loop backoff)
+  int64_t created_ms = 0;
+  MSGPACK_DEFINE_MAP(name, generation, manifest, model_format, storage_uri, model_path,
+                     min_replicas, max_replicas, desired_replicas, ready_replicas, next_replica,
+                     recent_failures, created_ms)
+};
+
+// Where the ingress sends a share of the service's requests (KServe's status.traffic).
+struct TrafficTarget {
+  std::string revision_name;
+  int32_t percent = 0;
+  bool latest_revision = false;  // it is the latest created revision
+  MSGPACK_DEFINE_MAP(revision_name, percent, latest_revision)
+};
+
+struct ServiceCondition {
+  ServiceConditionType type = ServiceConditionType::kReady;
+  ConditionStatus status = ConditionStatus::kFalse;
+  std::string reason;
+  std::string message;
+  int64_t last_transition_ms = 0;
+  MSGPACK_DEFINE_MAP(type, status, reason, message, last_transition_ms)
+};
+
+struct InferenceServiceStatus {
+  std::string name;
+  std::string ns;      // metadata.namespace
+  std::string url;     // http://<ingress>/v2/models/<name>; empty until an ingress is known
+  bool ready = false;  // the Ready condition
+  int64_t created_ms = 0;
+  std::string manifest;                      // the latest applied YAML; only for a single named one
+  std::vector<ServiceCondition> conditions;  // PredictorReady, IngressReady, Ready
+  std::vector<JobEvent> events;              // only for a single named one
+  std::vector<TrafficTarget> traffic;        // the revisions with a share, in revision order
+  std::vector<RevisionStatus> revisions;     // every revision that still has replicas or traffic
+  std::vector<ServiceReplica> replicas;      // every replica of every revision
+  std::string latest_created_revision;
+  std::string latest_ready_revision;
+  std::string latest_rolledout_revision;          // had all the traffic last
+  std::string previous_rolledout_revision;        // had it before that (rollback target)
+  std::optional<int32_t> canary_traffic_percent;  // as applied
+  bool auth = true;                               // the ingress asks a token
+  int64_t generation = 0;                         // of the latest revision
+  MSGPACK_DEFINE_MAP(name, ns, url, ready, created_ms, manifest, conditions, events, traffic,
+                     revisions, replicas, latest_created_revision, latest_ready_revision,
+                     latest_rolledout_revision, previous_rolledout_revision, canary_traffic_percent,
+                     auth, generation)
+};
+
 struct GetReply {
-  std::vector<NodeStatus> nodes;              // for resource "nodes"
-  std::vector<JobStatus> jobs;                // for resources "jobs" and "trainjobs"
-  std::vector<ExperimentStatus> experiments;  // for resource "experiments"
-  MSGPACK_DEFINE_MAP(nodes, jobs, experiments)
+  std::vector<NodeStatus> nodes;                 // for resource "nodes"
+  std::vector<JobStatus> jobs;                   // for resources "jobs" and "trainjobs"
+  std::vector<ExperimentStatus> experiments;     // for resource "experiments"
+  std::vector<InferenceServiceStatus> services;  // for resource "inferenceservices"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services)
 };
 
 struct DeleteRequest {
@@ -440,6 +537,57 @@ struct LogsReply {
   int64_t next_offset = 0;  // where to continue
   bool finished = false;    // the replica has ended and all of its log was returned
   MSGPACK_DEFINE_MAP(data, offset, next_offset, finished)
+};
+
+// ---------------------------------------------------------------------------
+// Ingress <-> coordinator
+// ---------------------------------------------------------------------------
+
+// One replica the ingress may send requests to.
+struct RouteEndpoint {
+  std::string replica;  // its job name (in logs and metrics)
+  std::string address;
+  int32_t port = 0;
+  MSGPACK_DEFINE_MAP(replica, address, port)
+};
+
+struct RevisionRoute {
+  std::string revision;
+  int32_t percent = 0;                   // its share of the service's requests
+  std::vector<RouteEndpoint> endpoints;  // its ready replicas
+  MSGPACK_DEFINE_MAP(revision, percent, endpoints)
+};
+
+struct ServiceRoute {
+  std::string name;  // the model name in /v2/models/<name>/...
+  std::string ns;
+  bool auth = true;                   // requests need a Cadre token for `ns`
+  std::string replica_token;          // the bearer token the service's replicas ask
+  int64_t timeout_ms = 60000;         // per request
+  int32_t container_concurrency = 0;  // most requests in flight per replica; 0: no limit
+  std::vector<RevisionRoute> revisions;
+  MSGPACK_DEFINE_MAP(name, ns, auth, replica_token, timeout_ms, container_concurrency, revisions)
+};
+
+// A user token the ingress accepts: only its hash travels.
+struct IngressToken {
+  std::string sha256;  // hex SHA-256 of the token
+  std::string ns;      // the namespace it may call
+  MSGPACK_DEFINE_MAP(sha256, ns)
+};
+
+struct RoutesRequest {
+  uint64_t version = 0;  // the table the ingress has; 0: none
+  std::string url;       // how users reach this ingress ("http://127.0.0.1:8080")
+  MSGPACK_DEFINE_MAP(version, url)
+};
+
+struct RoutesReply {
+  uint64_t version = 0;  // the coordinator's table
+  bool changed = false;  // false: the ingress's table is current, nothing else is set
+  std::vector<ServiceRoute> services;
+  std::vector<IngressToken> tokens;
+  MSGPACK_DEFINE_MAP(version, changed, services, tokens)
 };
 
 struct ErrorReply {

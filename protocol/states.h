@@ -34,6 +34,16 @@ enum class TrialPhase {
   kMetricsUnavailable,  // its job succeeded without ever reporting the objective
   kKilled,              // stopped because the experiment ended or was deleted
 };
+// One serving replica of an InferenceService (ServiceReplica.state).
+enum class ServiceReplicaState {
+  kPending,   // its job is created, not yet running
+  kStarting,  // running, its model not yet ready
+  kReady,     // answering /v2/health/ready: in the ingress's routes
+  kDraining,  // out of the routes; stopped once in-flight requests had time to finish
+  kFailed,    // its job ended; a replacement is made
+};
+// KServe's InferenceService conditions (ServiceCondition.type).
+enum class ServiceConditionType { kPredictorReady, kIngressReady, kReady };
 
 template <>
 struct EnumNames<JobPhase> {
@@ -109,6 +119,24 @@ struct EnumNames<TrialPhase> {
   };
 };
 
+template <>
+struct EnumNames<ServiceReplicaState> {
+  static constexpr std::pair<ServiceReplicaState, std::string_view> kTable[] = {
+      {ServiceReplicaState::kPending, "Pending"}, {ServiceReplicaState::kStarting, "Starting"},
+      {ServiceReplicaState::kReady, "Ready"},     {ServiceReplicaState::kDraining, "Draining"},
+      {ServiceReplicaState::kFailed, "Failed"},
+  };
+};
+
+template <>
+struct EnumNames<ServiceConditionType> {
+  static constexpr std::pair<ServiceConditionType, std::string_view> kTable[] = {
+      {ServiceConditionType::kPredictorReady, "PredictorReady"},
+      {ServiceConditionType::kIngressReady, "IngressReady"},
+      {ServiceConditionType::kReady, "Ready"},
+  };
+};
+
 inline bool is_terminal(ExperimentPhase phase) {
   return phase == ExperimentPhase::kSucceeded || phase == ExperimentPhase::kFailed;
 }
@@ -168,6 +196,21 @@ inline constexpr const char* kTrialFinished = "TrialFinished";
 inline constexpr const char* kTrialKilled = "TrialKilled";
 inline constexpr const char* kTrialJobLost = "TrialJobLost";  // its job was deleted under it
 inline constexpr const char* kStopped = "Stopped";            // a job stopped by its owner
+// InferenceService reasons (conditions and events).
+inline constexpr const char* kRevisionCreated = "RevisionCreated";
+inline constexpr const char* kRevisionReady = "RevisionReady";
+inline constexpr const char* kRolledOut = "RolledOut";    // a revision got all the traffic
+inline constexpr const char* kRolledBack = "RolledBack";  // canaryTrafficPercent: 0
+inline constexpr const char* kCanary = "Canary";          // a revision got its canary share
+inline constexpr const char* kReplicaCreated = "ReplicaCreated";
+inline constexpr const char* kReplicaReady = "ReplicaReady";
+inline constexpr const char* kReplicaFailed = "ReplicaFailed";
+inline constexpr const char* kReplicaDraining = "ReplicaDraining";
+inline constexpr const char* kReplicaStopped = "ReplicaStopped";
+inline constexpr const char* kNoReadyReplicas = "NoReadyReplicas";
+inline constexpr const char* kModelUnavailable = "ModelUnavailable";  // the model cannot be found
+inline constexpr const char* kIngressNotConnected = "IngressNotConnected";
+inline constexpr const char* kRoutesPublished = "RoutesPublished";
 // Event-only reasons.
 inline constexpr const char* kScheduled = "Scheduled";
 inline constexpr const char* kReplicaCompleted = "ReplicaCompleted";

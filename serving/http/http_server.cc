@@ -163,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     r.content_type = std::string(req[bhttp::field::content_type]);
     r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
+    r.authorization = std::string(req[bhttp::field::authorization]);
     r.body = std::move(req.body());
     auto self = shared_from_this();
     server_->handler_(std::move(r), [self](HttpResponse response) {

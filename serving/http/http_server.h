@@ -26,6 +26,7 @@ struct HttpRequest {
   // The headers a handler may need, lower-case names.
   std::string content_type;
   std::string inference_header_content_length;  // Triton's binary extension
+  std::string authorization;  // for a handler that checks its own tokens (the ingress)
 };
 
 struct HttpResponse {

@@ -36,7 +36,7 @@ std::vector<protocol::ReplicaStatus> placed(const spec::TrainJobSpec& s, int nod
   return replicas;
 }
 
-const JobIdentity kJob{"fm", "default", "tok", "/ckpt/default/fm", "/ckpt", 0, {}};
+const JobIdentity kJob{"fm", "default", "tok", "/ckpt/default/fm", "/ckpt", 0, {}, ""};
 
 TEST(ReplicaEnvironment, EveryReplicaGetsCadreVariablesAndRankOrderedPeers) {
   auto s = train_job({{"Worker", 3}});

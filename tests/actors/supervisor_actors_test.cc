@@ -36,6 +36,9 @@ class RecordingOutbox : public Outbox {
   void to_client(const ClientRef& client, MessageKind kind, std::string body) override {
     record(clients_, Sent{client.identity, kind, std::move(body)});
   }
+  void to_ingress(const ClientRef& ingress, MessageKind kind, std::string body) override {
+    record(clients_, Sent{ingress.identity, kind, std::move(body)});
+  }
   void set_agent_route(const std::string&, const std::string&) override {}
 
   // The next message to a client, if one comes within `timeout`.

@@ -45,6 +45,12 @@ class RecordingInbound : public actors::Inbound {
   void logs_chunk(uint64_t reply_to, protocol::LogsChunk c) override {
     record("chunk " + std::to_string(reply_to));
   }
+  void replica_ready(const std::string& node, uint64_t, protocol::ReplicaReadiness r) override {
+    record("ready " + r.uid + " " + (r.ready ? "true" : "false") + " on " + node);
+  }
+  void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
+    record("routes " + std::to_string(r.version), c.identity);
+  }
   void apply(const actors::ClientRef& c, protocol::ApplyRequest r) override {
     record("apply " + std::to_string(c.request_id) + " " + r.manifest, c.identity);
   }
