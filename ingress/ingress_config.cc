@@ -1,0 +1,85 @@
+#include "ingress/ingress_config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <sstream>
+
+#include "protocol/config_file.h"
+
+namespace cadre::ingress {
+namespace {
+
+void declare_flags(CLI::App& app, IngressConfig& c) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--config", c.config_file, "YAML file of these settings (flags override it)");
+  app.add_option("--coordinator", c.coordinator, "the coordinator's ingress endpoint")
+      ->capture_default_str();
+  app.add_option("--server-key", c.server_key, "the coordinator's public key (.pub)");
+  app.add_option("--key", c.key, "this ingress's key pair (.key), allowed as an ingress");
+  app.add_flag("--insecure", c.insecure, "no CURVE (only with a coordinator run --insecure)");
+  app.add_option("--host", c.host, "interface users reach the ingress on")->capture_default_str();
+  app.add_option("--http-port", c.http_port, "HTTP port (0: any free port)")->capture_default_str();
+  app.add_option("--url", c.url, "how users reach it (default http://HOST:PORT)");
+  app.add_option("--http-threads", c.http_threads, "threads serving users")->capture_default_str();
+  app.add_option("--upstream-threads", c.upstream_threads, "threads talking to replicas")
+      ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections, "users' open connections, at most")
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", c.max_request_bytes, "largest request body")
+      ->capture_default_str();
+  app.add_option("--poll-interval", c.poll_interval_secs, "seconds between route polls")
+      ->capture_default_str();
+  app.add_option("--max-retries", c.max_retries,
+                 "other replicas tried for a request that reached none")
+      ->capture_default_str();
+  app.add_option("--ports-file", c.ports_file, "write the bound port here as JSON");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+std::string validate(const IngressConfig& c) {
+  if (c.http_port < 0 || c.http_port > 65535) {
+    return "--http-port: " + std::to_string(c.http_port) + " is not a port";
+  }
+  if (c.http_threads < 1 || c.http_threads > 64) return "--http-threads: must be 1..64";
+  if (c.upstream_threads < 1 || c.upstream_threads > 64) return "--upstream-threads: must be 1..64";
+  if (c.max_connections < 1) return "--max-connections: must be >= 1";
+  if (c.max_request_bytes < 1) return "--max-request-bytes: must be >= 1";
+  if (!(c.poll_interval_secs >= 0.01 && c.poll_interval_secs <= 10)) {
+    return "--poll-interval: must be 0.01..10 seconds";
+  }
+  if (c.max_retries < 0 || c.max_retries > 10) return "--max-retries: must be 0..10";
+  if (!c.insecure && (c.key.empty() || c.server_key.empty())) {
+    return "--key and --server-key are required (or --insecure against a coordinator run so)";
+  }
+  return "";
+}
+
+}  // namespace
+
+ParsedIngressCommandLine parse_ingress_command_line(int argc, const char* const* argv) {
+  IngressConfig config;
+  CLI::App app("cadre-ingress: the HTTP front door to Cadre's inference services", "cadre-ingress");
+  declare_flags(app, config);
+  std::ostringstream help;
+  auto parsed = config::parse_command_line(app, argc, argv, help);
+  if (!parsed.ok()) {
+    std::cerr << "cadre-ingress: " << parsed.status().message()
+              << "\nRun with --help for the settings.\n";
+    return {std::nullopt, 2};
+  }
+  if (*parsed == config::Parsed::kHelpShown) {
+    std::cout << help.str();
+    return {std::nullopt, 0};
+  }
+  const std::string error = validate(config);
+  if (!error.empty()) {
+    std::cerr << "cadre-ingress: " << error << "\n";
+    return {std::nullopt, 2};
+  }
+  return {std::move(config), 0};
+}
+
+}  // namespace cadre::ingress

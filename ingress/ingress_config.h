@@ -1,0 +1,38 @@
+// Every setting of cadre-ingress, declared once (declare_flags in
+// ingress_config.cc): flag, default and one-line doc together; the same names are
+// the keys of the optional YAML file given by --config. Flags override the file.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace cadre::ingress {
+
+struct IngressConfig {
+  std::string config_file;
+  std::string coordinator = "tcp://127.0.0.1:7072";  // the coordinator's ingress port
+  std::string server_key;                            // coordinator's public key (.pub)
+  std::string key;                                   // this ingress's key pair (.key)
+  bool insecure = false;                             // no CURVE (a coordinator run so)
+  std::string host = "127.0.0.1";                    // where users reach the ingress
+  int http_port = 8080;                              // 0: any free port
+  std::string url;  // how users reach it; default http://<host>:<port>
+  int http_threads = 2;
+  int upstream_threads = 2;
+  int max_connections = 4096;
+  int64_t max_request_bytes = 64ll << 20;
+  double poll_interval_secs = 0.25;  // how often the routes are asked for
+  int max_retries = 2;               // other replicas tried when one cannot be reached
+  std::string ports_file;            // if set, the bound port is written here (JSON)
+  std::string log_level = "info";
+};
+
+struct ParsedIngressCommandLine {
+  std::optional<IngressConfig> config;
+  int exit_code = 0;
+};
+
+// Parses and validates; prints --help or the error (naming the flag) itself.
+ParsedIngressCommandLine parse_ingress_command_line(int argc, const char* const* argv);
+
+}  // namespace cadre::ingress

@@ -1,0 +1,106 @@
+// cadre-ingress: the HTTP front door to Cadre's inference services
+// (docs/inference-services.md). Routes come from the coordinator's ingress port;
+// requests go to ready cadre-serve replicas.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "ingress/ingress_config.h"
+#include "ingress/ingress_metrics.h"
+#include "ingress/proxy.h"
+#include "ingress/route_poller.h"
+#include "ingress/route_table.h"
+#include "ingress/upstream_client.h"
+#include "serving/http/http_server.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+int fail(const cadre::Status& status) {
+  std::fprintf(stderr, "cadre-ingress: %s\n", status.message().c_str());
+  return 1;
+}
+
+cadre::Status write_ports(const std::string& path, int http) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "{\"http\":" << http << "}\n";
+    if (!out) return cadre::Internal("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return cadre::Internal("cannot rename " + tmp + ": " + ec.message());
+  return cadre::Status::Ok();
+}
+
+int run(const cadre::ingress::IngressConfig& c) {
+  using namespace cadre;
+  ingress::RouteTable table;
+  ingress::IngressMetrics metrics;
+  ingress::UpstreamClientOptions upstream_options;
+  upstream_options.threads = c.upstream_threads;
+  upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
+  auto upstream = ingress::UpstreamClient::Create(upstream_options);
+  if (!upstream.ok()) return fail(upstream.status());
+  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics);
+
+  serving::http::HttpServerOptions http;
+  http.host = c.host;
+  http.port = c.http_port;
+  http.threads = c.http_threads;
+  http.max_connections = c.max_connections;
+  http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
+  http.name = "ingress";
+  // Tokens are checked per service by the proxy (a service may opt out).
+  auto server = serving::http::HttpServer::Create(
+      http, [&proxy](serving::http::HttpRequest r, serving::http::Responder respond) {
+        proxy.handle(std::move(r), std::move(respond));
+      });
+  if (!server.ok()) return fail(server.status());
+  const int port = (*server)->port();
+
+  ingress::RoutePollerOptions poll;
+  poll.coordinator.endpoint = c.coordinator;
+  poll.coordinator.server_key_file = c.server_key;
+  poll.coordinator.key_file = c.key;
+  poll.coordinator.insecure = c.insecure;
+  poll.coordinator.timeout = std::chrono::milliseconds(2000);
+  poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
+  poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
+  auto poller = ingress::RoutePoller::Create(poll, table);
+  if (!poller.ok()) return fail(poller.status());
+  if (!c.ports_file.empty()) {
+    const Status s = write_ports(c.ports_file, port);
+    if (!s.ok()) return fail(s);
+  }
+  spdlog::info("cadre-ingress serving {} (routes from {})", poll.url, c.coordinator);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("cadre-ingress stopping");
+  (*server)->stop_accepting();
+  (*server)->stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = cadre::ingress::parse_ingress_command_line(argc, argv);
+  if (!parsed.config) return parsed.exit_code;
+  spdlog::set_level(spdlog::level::from_str(parsed.config->log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return run(*parsed.config);
+}

@@ -1,0 +1,133 @@
+#include "ingress/proxy.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cadre::ingress {
+namespace {
+
+using serving::http::HttpRequest;
+using serving::http::HttpResponse;
+using serving::http::Responder;
+using Clock = std::chrono::steady_clock;
+
+HttpResponse error_response(int status, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", message}}.dump();
+  return r;
+}
+
+// "/v2/models/fmnist/infer?x" -> "fmnist"; "" when the path is not a model's.
+std::string model_of(const std::string& path) {
+  static const std::string kPrefix = "/v2/models/";
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return "";
+  const auto end = path.find('/', kPrefix.size());
+  return path.substr(kPrefix.size(),
+                     end == std::string::npos ? std::string::npos : end - kPrefix.size());
+}
+
+}  // namespace
+
+struct Proxy::Call {
+  HttpRequest request;
+  Responder respond;
+  std::string service;
+  std::set<std::string> tried;  // replicas it could not reach
+  int attempts = 0;
+  Clock::time_point start = Clock::now();
+};
+
+double Proxy::uniform() {
+  std::lock_guard<std::mutex> lock(random_mutex_);
+  return std::uniform_real_distribution<double>(0, 1)(random_);
+}
+
+void Proxy::handle(HttpRequest request, Responder respond) {
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  if (path == "/v2/health/live") return respond(HttpResponse{200, "application/json", {}, "{}"});
+  if (path == "/v2/health/ready") {
+    // Ready once it has a table to route by (kept while the coordinator is away).
+    return respond(table_.has_table() ? HttpResponse{200, "application/json", {}, "{}"}
+                                      : error_response(503, "no routes from the coordinator yet"));
+  }
+  if (path == "/metrics") {
+    return respond(HttpResponse{200, "text/plain; version=0.0.4", {}, metrics_.render()});
+  }
+  const std::string service = model_of(path);
+  if (service.empty()) {
+    return respond(error_response(404, "not found: the ingress serves /v2/models/<name>/..."));
+  }
+  switch (table_.authorize(service, request.authorization)) {
+    case RouteTable::Auth::kOk:
+      break;
+    case RouteTable::Auth::kMissing:
+      return respond(error_response(
+          401, "inferenceservice '" + service +
+                   "' needs a token: Authorization: Bearer <token> (cadre tokens create)"));
+    case RouteTable::Auth::kWrong:
+      return respond(error_response(401, "the bearer token is not a Cadre token"));
+    case RouteTable::Auth::kOtherNamespace:
+      return respond(error_response(
+          403, "the token is for another namespace than inferenceservice '" + service + "'"));
+  }
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->respond = std::move(respond);
+  call->service = service;
+  metrics_.started(service);
+  dispatch(std::move(call));
+}
+
+void Proxy::dispatch(std::shared_ptr<Call> call) {
+  auto finish = [this, call](HttpResponse response, const std::string& revision) {
+    metrics_.finished(
+        call->service, revision, response.status,
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start));
+    call->respond(std::move(response));
+  };
+  auto pick = table_.pick(call->service, uniform(), uniform(), call->tried);
+  if (!pick.ok()) {
+    const bool missing = pick.status().code() == StatusCode::kNotFound;
+    return finish(
+        error_response(missing ? 404 : 503,
+                       pick.status().message() + (missing ? " (cadre get inferenceservices)" : "")),
+        "");
+  }
+  UpstreamRequest up;
+  up.address = pick->address;
+  up.port = pick->port;
+  up.method = call->request.method;
+  up.target = call->request.target;
+  up.body = call->request.body;  // kept: a request that reached no replica is sent again
+  up.content_type = call->request.content_type;
+  up.inference_header = call->request.inference_header_content_length;
+  up.authorization = "Bearer " + pick->token;
+  up.timeout = pick->timeout;
+  auto load = pick->load;
+  load->in_flight.fetch_add(1, std::memory_order_relaxed);
+  const std::string key = pick->key();
+  const std::string revision = pick->revision;
+  upstream_.send(std::move(up), [this, call, load, key, revision, finish](UpstreamResult r) {
+    load->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (!r.status.ok()) {
+      if (!r.reached && call->attempts < options_.max_retries) {
+        call->attempts++;
+        call->tried.insert(key);
+        return dispatch(call);
+      }
+      const bool late = r.status.code() == StatusCode::kDeadlineExceeded;
+      return finish(error_response(late ? 504 : 502, r.status.message()), revision);
+    }
+    HttpResponse response;
+    response.status = r.response.status;
+    response.content_type =
+        r.response.content_type.empty() ? "application/json" : r.response.content_type;
+    if (!r.response.inference_header.empty()) {
+      response.headers.emplace_back("Inference-Header-Content-Length", r.response.inference_header);
+    }
+    response.body = std::move(r.response.body);
+    finish(std::move(response), revision);
+  });
+}
+
+}  // namespace cadre::ingress

@@ -1,0 +1,48 @@
+// The ingress's request path: /v2/models/<name>/... is authenticated against the
+// service's namespace, sent to a replica the route table picks (canary weights,
+// then least outstanding requests) with the replica's own bearer token, and the
+// replica's answer is passed back. A request that never reached a replica (it
+// could not connect) is tried on another; one that did is never sent twice.
+// /v2/health/live and /v2/health/ready answer for the ingress itself, /metrics
+// serves its Prometheus metrics.
+#pragma once
+
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+
+#include "ingress/ingress_metrics.h"
+#include "ingress/route_table.h"
+#include "ingress/upstream_client.h"
+#include "serving/http/http_server.h"
+
+namespace cadre::ingress {
+
+struct ProxyOptions {
+  int max_retries = 2;
+};
+
+class Proxy {
+ public:
+  Proxy(ProxyOptions options, const RouteTable& table, UpstreamClient& upstream,
+        IngressMetrics& metrics)
+      : options_(options), table_(table), upstream_(upstream), metrics_(metrics) {}
+
+  // An HttpHandler: never blocks; answers from the upstream client's threads.
+  void handle(serving::http::HttpRequest request, serving::http::Responder respond);
+
+ private:
+  struct Call;
+  void dispatch(std::shared_ptr<Call> call);
+  double uniform();
+
+  ProxyOptions options_;
+  const RouteTable& table_;
+  UpstreamClient& upstream_;
+  IngressMetrics& metrics_;
+  std::mutex random_mutex_;  // guards random_
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+}  // namespace cadre::ingress

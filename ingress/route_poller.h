@@ -1,0 +1,45 @@
+// Keeps the ingress's route table current: asks the coordinator's ingress port
+// for the table every poll interval (an unchanged table costs a tiny reply) over
+// the CURVE wire with the ingress's own key. While the coordinator is away the
+// last table stays in force, so ready replicas keep answering.
+//
+// Threading: one thread of its own; it only writes the table (RouteTable locks).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "client/coordinator_client.h"
+#include "ingress/route_table.h"
+
+namespace cadre::ingress {
+
+struct RoutePollerOptions {
+  client::CoordinatorClientOptions coordinator;
+  std::string url;  // how users reach this ingress (sent with each poll)
+  std::chrono::milliseconds interval{250};
+};
+
+class RoutePoller {
+ public:
+  static Result<std::unique_ptr<RoutePoller>> Create(const RoutePollerOptions& options,
+                                                     RouteTable& table);
+  ~RoutePoller();
+
+ private:
+  RoutePoller(RoutePollerOptions options, RouteTable& table,
+              std::unique_ptr<client::CoordinatorClient> client)
+      : options_(std::move(options)), table_(table), client_(std::move(client)) {}
+  void run();
+
+  RoutePollerOptions options_;
+  RouteTable& table_;
+  std::unique_ptr<client::CoordinatorClient> client_;  // the poller thread's only
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace cadre::ingress

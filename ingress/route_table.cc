@@ -1,0 +1,125 @@
+#include "ingress/route_table.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace cadre::ingress {
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+void RouteTable::update(const protocol::RoutesReply& reply) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  version_ = reply.version;
+  services_.clear();
+  std::map<std::string, std::shared_ptr<EndpointLoad>> loads;
+  for (const auto& s : reply.services) {
+    for (const auto& rev : s.revisions) {
+      for (const auto& e : rev.endpoints) {
+        const std::string key = e.address + ":" + std::to_string(e.port);
+        auto old = loads_.find(key);
+        loads[key] = old != loads_.end() ? old->second : std::make_shared<EndpointLoad>();
+      }
+    }
+    services_[s.name] = s;
+  }
+  loads_ = std::move(loads);
+  tokens_.clear();
+  for (const auto& t : reply.tokens) tokens_[t.sha256] = t.ns;
+}
+
+uint64_t RouteTable::version() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return version_;
+}
+
+std::vector<std::string> RouteTable::services() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, s] : services_) out.push_back(name);
+  return out;
+}
+
+Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
+                              const std::set<std::string>& exclude) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = services_.find(service);
+  if (it == services_.end()) return NotFound("no inferenceservice '" + service + "'");
+  const auto& s = it->second;
+  auto usable = [&](const protocol::RevisionRoute& rev) {
+    return std::any_of(rev.endpoints.begin(), rev.endpoints.end(), [&](const auto& e) {
+      return !exclude.count(e.address + ":" + std::to_string(e.port));
+    });
+  };
+  // The canary split: a revision by its percent, among those that can answer.
+  int32_t total = 0;
+  for (const auto& rev : s.revisions) {
+    if (rev.percent > 0 && usable(rev)) total += rev.percent;
+  }
+  const protocol::RevisionRoute* chosen = nullptr;
+  if (total > 0) {
+    double point = u1 * total;
+    for (const auto& rev : s.revisions) {
+      if (rev.percent <= 0 || !usable(rev)) continue;
+      chosen = &rev;
+      if ((point -= rev.percent) < 0) break;
+    }
+  }
+  if (chosen == nullptr) {
+    return Unavailable("inferenceservice '" + service + "' has no ready replica");
+  }
+  // Least outstanding requests; ties broken at random so equal replicas share.
+  std::vector<const protocol::RouteEndpoint*> best;
+  int least = 0;
+  for (const auto& e : chosen->endpoints) {
+    const std::string key = e.address + ":" + std::to_string(e.port);
+    if (exclude.count(key)) continue;
+    const int n = loads_.at(key)->in_flight.load(std::memory_order_relaxed);
+    if (best.empty() || n < least) {
+      best = {&e};
+      least = n;
+    } else if (n == least) {
+      best.push_back(&e);
+    }
+  }
+  const auto* e = best[std::min(best.size() - 1, static_cast<size_t>(u2 * best.size()))];
+  Pick p;
+  p.service = s.name;
+  p.ns = s.ns;
+  p.revision = chosen->revision;
+  p.replica = e->replica;
+  p.address = e->address;
+  p.port = e->port;
+  p.token = s.replica_token;
+  p.timeout = std::chrono::milliseconds(s.timeout_ms);
+  p.load = loads_.at(p.key());
+  return p;
+}
+
+RouteTable::Auth RouteTable::authorize(const std::string& service,
+                                       const std::string& authorization) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = services_.find(service);
+  if (it == services_.end() || !it->second.auth) return Auth::kOk;
+  static const std::string kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      authorization.compare(0, kBearer.size(), kBearer) != 0) {
+    return Auth::kMissing;
+  }
+  // Only hashes are held; comparing hashes leaks nothing about the token.
+  auto token = tokens_.find(sha256_hex(authorization.substr(kBearer.size())));
+  if (token == tokens_.end()) return Auth::kWrong;
+  return token->second == it->second.ns ? Auth::kOk : Auth::kOtherNamespace;
+}
+
+}  // namespace cadre::ingress

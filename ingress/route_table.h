@@ -1,0 +1,75 @@
+// The ingress's routing table: for every InferenceService, the share of requests
+// each revision takes and the ready replicas of each, as the coordinator last
+// sent them, plus the requests in flight on every replica. pick() chooses a
+// revision by weight (the canary split) and, within it, the replica with the
+// fewest requests in flight (least outstanding requests), skipping replicas a
+// request already failed to reach. Tokens are checked here too.
+//
+// Thread-safety: every method may be called from any thread; one mutex guards the
+// table, held only for lookups and swaps. In-flight counters are atomics that a
+// Pick holds on to, so a table swap never loses a request's count.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/status.h"
+
+namespace cadre::ingress {
+
+// Requests in flight on one replica (address:port), shared by every table version.
+struct EndpointLoad {
+  std::atomic<int> in_flight{0};
+};
+
+struct Pick {
+  std::string service;
+  std::string ns;
+  std::string revision;
+  std::string replica;  // its job name
+  std::string address;
+  int port = 0;
+  std::string token;  // the bearer token the replica asks
+  std::chrono::milliseconds timeout{60000};
+  std::shared_ptr<EndpointLoad> load;
+  std::string key() const { return address + ":" + std::to_string(port); }
+};
+
+class RouteTable {
+ public:
+  // Replaces the table with the coordinator's (counters of replicas that stay are kept).
+  void update(const protocol::RoutesReply& reply);
+  uint64_t version() const;
+  bool has_table() const { return version() != 0; }
+  std::vector<std::string> services() const;
+
+  // NotFound: no such service; Unavailable: it has no ready replica (outside `exclude`).
+  // `u1`, `u2` are uniform in [0, 1): the revision draw and the tie-break.
+  Result<Pick> pick(const std::string& service, double u1, double u2,
+                    const std::set<std::string>& exclude = {}) const;
+  // Ok, or Unauthenticated-like PermissionDenied (401/403 at the front end):
+  // `authorization` is the request's header value.
+  enum class Auth { kOk, kMissing, kWrong, kOtherNamespace };
+  Auth authorize(const std::string& service, const std::string& authorization) const;
+
+ private:
+  mutable std::mutex mutex_;
+  uint64_t version_ = 0;
+  std::map<std::string, protocol::ServiceRoute> services_;  // by name
+  // token SHA-256 (hex) -> namespace
+  std::map<std::string, std::string> tokens_;
+  std::map<std::string, std::shared_ptr<EndpointLoad>> loads_;  // by address:port
+};
+
+// Lower-case hex SHA-256, as tokens are stored and compared.
+std::string sha256_hex(const std::string& text);
+
+}  // namespace cadre::ingress
