@@ -39,6 +39,9 @@ class ActorInbound final : public Inbound {
   void routes(const ClientRef& ingress, protocol::RoutesRequest request) override {
     caf::anon_send(actors_.manager, routes_atom::value, ingress, std::move(request));
   }
+  void create_token(const ClientRef& client, protocol::TokenCreateRequest request) override {
+    caf::anon_send(actors_.manager, token_atom::value, client, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

@@ -24,6 +24,7 @@ struct RestoredState {
   std::vector<JobRecord> jobs;
   std::vector<ExperimentRecord> experiments;
   std::vector<ServiceRecord> services;
+  std::vector<TokenRecord> tokens;
 };
 
 // The API: creates job and experiment supervisors, answers clients, routes agent

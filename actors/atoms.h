@@ -61,6 +61,7 @@ using routes_atom = caf::atom_constant<caf::atom("routes")>;
 using service_atom = caf::atom_constant<caf::atom("service")>;
 using replica_atom = caf::atom_constant<caf::atom("replica")>;
 using ingress_atom = caf::atom_constant<caf::atom("ingress")>;
+using token_atom = caf::atom_constant<caf::atom("token")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -116,6 +117,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::TokenCreateRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::TokenRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::TokenRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RoutesRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::InferenceServiceStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ServiceRoute)

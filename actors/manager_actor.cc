@@ -34,7 +34,7 @@ std::string ref(const std::string& resource, const std::string& name) {
   return (resource == "jobs" ? "job/" : "trainjob/") + name;
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
-constexpr const char* kResources = "nodes, jobs, trainjobs, experiments, inferenceservices";
+constexpr const char* kResources = "nodes, jobs, trainjobs, experiments, inferenceservices, tokens";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -243,6 +243,7 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (request.resource == "inferenceservices") {
     return manager::get_services(self, client, request.name);
   }
+  if (request.resource == "tokens") return manager::get_tokens(self, client);
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
@@ -280,6 +281,7 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
   if (request.resource == "inferenceservices") {
     return manager::delete_service(self, client, request.name);
   }
+  if (request.resource == "tokens") return manager::delete_token(self, client, request.name);
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then
@@ -434,6 +436,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   // After the jobs: each experiment adopts its trials' jobs as they are now.
   manager::restore_experiments(self, std::move(restored.experiments));
   manager::restore_services(self, std::move(restored.services));
+  manager::restore_tokens(self, std::move(restored.tokens));
   // Notices an ingress that stops polling (services then say IngressReady False).
   self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
@@ -443,6 +446,9 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         remove(self, c, r);
       },
       [=](logs_atom, const ClientRef& c, const protocol::LogsRequest& r) { logs(self, c, r); },
+      [=](token_atom, const ClientRef& c, const protocol::TokenCreateRequest& r) {
+        manager::create_token(self, c, r);
+      },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
         logs_chunk(self, id, chunk);
       },

@@ -296,6 +296,7 @@ caf::message_handler service_requests(Self* self) {
         reply.changed = request.version != st.routes_version;
         if (reply.changed) {
           for (const auto& [name, route] : st.service_routes) reply.services.push_back(route);
+          reply.tokens = ingress_tokens(self);
         }
         st.ctx.outbox->to_ingress(ingress, MessageKind::kRoutesReply, protocol::encode(reply));
       },

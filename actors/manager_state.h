@@ -35,6 +35,7 @@ struct ManagerState {
   std::string ingress_url;                  // how users reach the ingress (its last poll)
   std::chrono::steady_clock::time_point ingress_polled{};  // when an ingress last polled
   bool ingress_connected = false;
+  std::map<std::string, TokenRecord> tokens;  // user tokens, by id
   caf::actor parser;  // parses manifests off the manager's path (see parser())
   std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
   uint64_t next_log_read = 1;
@@ -91,6 +92,14 @@ caf::message_handler service_requests(ManagerSelf* self);
 // A replica job's news for the service that owns it, if any.
 void forward_service_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_service_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+
+// ---- manager_tokens.cc ----
+void restore_tokens(ManagerSelf* self, std::vector<TokenRecord> restored);
+void create_token(ManagerSelf* self, const ClientRef& client,
+                  const protocol::TokenCreateRequest& request);
+void get_tokens(ManagerSelf* self, const ClientRef& client);
+void delete_token(ManagerSelf* self, const ClientRef& client, const std::string& id);
+std::vector<protocol::IngressToken> ingress_tokens(ManagerSelf* self);  // for the routes
 
 }  // namespace manager
 }  // namespace cadre::actors

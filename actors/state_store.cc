@@ -87,6 +87,8 @@ CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job);
 CREATE INDEX IF NOT EXISTS metrics_by_series ON metrics(job, uid, name, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
+CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, sha256 TEXT, ns TEXT, description TEXT,
+  created_ms INTEGER);
 CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB,
   token TEXT);
 )";
@@ -374,6 +376,44 @@ Result<std::vector<ServiceRecord>> StateStore::load_services() {
     out.push_back(ServiceRecord{std::move(*st), s.text(2)});
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading services: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status StateStore::put_token(const TokenRecord& t) {
+  Statement s(db_,
+              "INSERT INTO tokens (id, sha256, ns, description, created_ms) VALUES (?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, t.info.id)
+      .bind(2, t.sha256)
+      .bind(3, t.info.ns)
+      .bind(4, t.info.description)
+      .bind(5, t.info.created_ms)
+      .run()
+      .annotate("storing token " + t.info.id);
+}
+
+Status StateStore::delete_token(const std::string& id) {
+  Statement s(db_, "DELETE FROM tokens WHERE id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, id).run().annotate("deleting token " + id);
+}
+
+Result<std::vector<TokenRecord>> StateStore::load_tokens() {
+  std::vector<TokenRecord> out;
+  Statement s(db_,
+              "SELECT id, sha256, ns, description, created_ms FROM tokens ORDER BY created_ms");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    TokenRecord t;
+    t.info.id = s.text(0);
+    t.sha256 = s.text(1);
+    t.info.ns = s.text(2);
+    t.info.description = s.text(3);
+    t.info.created_ms = s.integer(4);
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading tokens: ") + sqlite3_errmsg(db_));
   return out;
 }
 

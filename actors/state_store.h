@@ -57,6 +57,12 @@ inline std::string service_events_key(const std::string& name) {
   return "inferenceservice/" + name;
 }
 
+// A user token: what anyone may see, and the SHA-256 ingresses check tokens against.
+struct TokenRecord {
+  protocol::TokenInfo info;
+  std::string sha256;
+};
+
 class StateStore {
  public:
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
@@ -87,6 +93,10 @@ class StateStore {
   Status put_service(const ServiceRecord& service);  // insert or replace
   Status delete_service(const std::string& name);    // with its events
   Result<std::vector<ServiceRecord>> load_services();
+
+  Status put_token(const TokenRecord& token);
+  Status delete_token(const std::string& id);
+  Result<std::vector<TokenRecord>> load_tokens();
 
   // Every stored sample of `job` in the order reported (every replica instance). A
   // NaN reads back as NaN.

@@ -102,6 +102,14 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
       [=](put_atom, const ServiceRecord& service) {
         enqueue(self, PutService{service, self->make_response_promise()});
       },
+      [=](put_atom, const TokenRecord& token) -> Status {
+        flush(self);
+        return self->state.store->put_token(token);
+      },
+      [=](delete_atom, token_atom, const std::string& id) -> Status {
+        flush(self);
+        return self->state.store->delete_token(id);
+      },
       [=](delete_atom, service_atom, const std::string& name) -> Status {
         flush(self);
         Status s = self->state.store->delete_service(name);

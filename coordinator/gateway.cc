@@ -208,6 +208,9 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     case MessageKind::kLogs:
       return decoded<protocol::LogsRequest>(e, limits_,
                                             [&](auto b) { inbound.logs(client, std::move(b)); });
+    case MessageKind::kTokenCreate:
+      return decoded<protocol::TokenCreateRequest>(
+          e, limits_, [&](auto b) { inbound.create_token(client, std::move(b)); });
     default:
       return not_accepted(e.header.kind, "client");
   }

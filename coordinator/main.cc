@@ -106,6 +106,9 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto services = (*store)->load_services();
   if (!services.ok()) return fail(services.status());
   restored.services = std::move(*services);
+  auto tokens = (*store)->load_tokens();
+  if (!tokens.ok()) return fail(tokens.status());
+  restored.tokens = std::move(*tokens);
   const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
                service_count = restored.services.size();
 

@@ -1,22 +1,10 @@
 #include "ingress/route_table.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 
-namespace cadre::ingress {
+#include "protocol/user_tokens.h"
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
+namespace cadre::ingress {
 
 void RouteTable::update(const protocol::RoutesReply& reply) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -48,6 +36,11 @@ std::vector<std::string> RouteTable::services() const {
   std::vector<std::string> out;
   for (const auto& [name, s] : services_) out.push_back(name);
   return out;
+}
+
+bool RouteTable::has_service(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return services_.count(name) > 0;
 }
 
 Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
@@ -117,7 +110,7 @@ RouteTable::Auth RouteTable::authorize(const std::string& service,
     return Auth::kMissing;
   }
   // Only hashes are held; comparing hashes leaks nothing about the token.
-  auto token = tokens_.find(sha256_hex(authorization.substr(kBearer.size())));
+  auto token = tokens_.find(protocol::token_sha256(authorization.substr(kBearer.size())));
   if (token == tokens_.end()) return Auth::kWrong;
   return token->second == it->second.ns ? Auth::kOk : Auth::kOtherNamespace;
 }

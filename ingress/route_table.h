@@ -50,6 +50,7 @@ class RouteTable {
   uint64_t version() const;
   bool has_table() const { return version() != 0; }
   std::vector<std::string> services() const;
+  bool has_service(const std::string& name) const;
 
   // NotFound: no such service; Unavailable: it has no ready replica (outside `exclude`).
   // `u1`, `u2` are uniform in [0, 1): the revision draw and the tie-break.
@@ -68,8 +69,5 @@ class RouteTable {
   std::map<std::string, std::string> tokens_;
   std::map<std::string, std::shared_ptr<EndpointLoad>> loads_;  // by address:port
 };
-
-// Lower-case hex SHA-256, as tokens are stored and compared.
-std::string sha256_hex(const std::string& text);
 
 }  // namespace cadre::ingress

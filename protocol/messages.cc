@@ -48,6 +48,10 @@ const char* kind_name(MessageKind kind) {
       return "Logs";
     case MessageKind::kLogsReply:
       return "LogsReply";
+    case MessageKind::kTokenCreate:
+      return "TokenCreate";
+    case MessageKind::kTokenCreateReply:
+      return "TokenCreateReply";
     case MessageKind::kError:
       return "Error";
     case MessageKind::kRoutes:

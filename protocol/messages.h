@@ -43,15 +43,17 @@ enum class MessageKind : uint16_t {
   kLogsChunk = 111,         // A->C LogsChunk
   kReplicaReady = 112,      // A->C ReplicaReadiness (on every change)
   // ---- client <-> coordinator (port 7071) ----
-  kApply = 200,        // U->C ApplyRequest
-  kApplyReply = 201,   // C->U ApplyReply
-  kGet = 202,          // U->C GetRequest
-  kGetReply = 203,     // C->U GetReply
-  kDelete = 204,       // U->C DeleteRequest
-  kDeleteReply = 205,  // C->U DeleteReply
-  kLogs = 206,         // U->C LogsRequest
-  kLogsReply = 207,    // C->U LogsReply
-  kError = 299,        // C->U or C->A ErrorReply to any request
+  kApply = 200,             // U->C ApplyRequest
+  kApplyReply = 201,        // C->U ApplyReply
+  kGet = 202,               // U->C GetRequest
+  kGetReply = 203,          // C->U GetReply
+  kDelete = 204,            // U->C DeleteRequest
+  kDeleteReply = 205,       // C->U DeleteReply
+  kLogs = 206,              // U->C LogsRequest
+  kLogsReply = 207,         // C->U LogsReply
+  kTokenCreate = 208,       // U->C TokenCreateRequest
+  kTokenCreateReply = 209,  // C->U TokenCreateReply
+  kError = 299,             // C->U or C->A ErrorReply to any request
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
   kRoutesReply = 301,  // C->I RoutesReply
@@ -503,12 +505,34 @@ struct InferenceServiceStatus {
                      auth, generation)
 };
 
+// A user token as anyone may see it: never the token itself.
+struct TokenInfo {
+  std::string id;           // the first 12 hex digits of its SHA-256
+  std::string ns;           // the namespace it may call
+  std::string description;  // what it is for
+  int64_t created_ms = 0;
+  MSGPACK_DEFINE_MAP(id, ns, description, created_ms)
+};
+
+struct TokenCreateRequest {
+  std::string ns = "default";  // the namespace the token may call
+  std::string description;     // at most 256 bytes
+  MSGPACK_DEFINE_MAP(ns, description)
+};
+
+struct TokenCreateReply {
+  TokenInfo info;
+  std::string token;  // shown this once; only its hash is kept
+  MSGPACK_DEFINE_MAP(info, token)
+};
+
 struct GetReply {
   std::vector<NodeStatus> nodes;                 // for resource "nodes"
   std::vector<JobStatus> jobs;                   // for resources "jobs" and "trainjobs"
   std::vector<ExperimentStatus> experiments;     // for resource "experiments"
   std::vector<InferenceServiceStatus> services;  // for resource "inferenceservices"
-  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services)
+  std::vector<TokenInfo> tokens;                 // for resource "tokens"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens)
 };
 
 struct DeleteRequest {

@@ -48,6 +48,9 @@ class RecordingInbound : public actors::Inbound {
   void replica_ready(const std::string& node, uint64_t, protocol::ReplicaReadiness r) override {
     record("ready " + r.uid + " " + (r.ready ? "true" : "false") + " on " + node);
   }
+  void create_token(const actors::ClientRef& c, protocol::TokenCreateRequest r) override {
+    record("token " + r.ns, c.identity);
+  }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
   }

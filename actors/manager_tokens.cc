@@ -1,0 +1,102 @@
+// The manager's side of user tokens (protocol/user_tokens.h): made, listed and
+// deleted on clients' requests, stored as hashes, and handed to ingresses with the
+// routes (a change of tokens is a new routes version).
+#include <spdlog/spdlog.h>
+
+#include "actors/manager_state.h"
+#include "protocol/spec/yaml_reader.h"
+#include "protocol/user_tokens.h"
+#include "protocol/wall_clock.h"
+
+namespace cadre::actors::manager {
+namespace {
+
+using protocol::MessageKind;
+using Self = ManagerSelf;
+
+constexpr size_t kMaxTokens = 10000;
+constexpr size_t kMaxDescription = 256;
+
+}  // namespace
+
+void restore_tokens(Self* self, std::vector<TokenRecord> restored) {
+  for (auto& t : restored) self->state.tokens[t.info.id] = std::move(t);
+}
+
+void create_token(Self* self, const ClientRef& client, const protocol::TokenCreateRequest& r) {
+  auto& st = self->state;
+  if (!spec::is_dns_label(r.ns)) {
+    return st.ctx.outbox->client_error(
+        client, InvalidArgument("namespace: " + spec::quote_value(r.ns) + " is not a DNS label"));
+  }
+  if (r.description.size() > kMaxDescription) {
+    return st.ctx.outbox->client_error(client,
+                                       InvalidArgument("description: at most 256 bytes, got " +
+                                                       std::to_string(r.description.size())));
+  }
+  if (st.tokens.size() >= kMaxTokens) {
+    return st.ctx.outbox->client_error(
+        client, FailedPrecondition("there are 10000 tokens already; delete unused ones"));
+  }
+  const std::string token = protocol::new_user_token();
+  TokenRecord record;
+  record.sha256 = protocol::token_sha256(token);
+  record.info.id = protocol::token_id(record.sha256);
+  record.info.ns = r.ns;
+  record.info.description = r.description;
+  record.info.created_ms = wall_ms();
+  // The token is shown only once it is durable, and never again.
+  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
+      .then(
+          [=](const Status& stored) {
+            if (!stored.ok()) {
+              return self->state.ctx.outbox->client_error(
+                  client, Unavailable("token not created: " + stored.message()));
+            }
+            self->state.tokens[record.info.id] = record;
+            self->state.routes_version++;
+            spdlog::info("token {} created for namespace {}", record.info.id, record.info.ns);
+            self->state.ctx.outbox->client(client, MessageKind::kTokenCreateReply,
+                                           protocol::TokenCreateReply{record.info, token});
+          },
+          [=](const caf::error& error) {
+            self->state.ctx.outbox->client_error(
+                client, Unavailable("the store did not answer: " + caf::to_string(error)));
+          });
+}
+
+void get_tokens(Self* self, const ClientRef& client) {
+  protocol::GetReply reply;
+  for (const auto& [id, t] : self->state.tokens) reply.tokens.push_back(t.info);
+  self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+}
+
+void delete_token(Self* self, const ClientRef& client, const std::string& id) {
+  auto& st = self->state;
+  if (!st.tokens.count(id)) {
+    return st.ctx.outbox->client_error(client, NotFound("token " + id + " not found"));
+  }
+  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value, token_atom::value,
+                id)
+      .then(
+          [=](const Status& deleted) {
+            if (!deleted.ok()) return self->state.ctx.outbox->client_error(client, deleted);
+            // Ingresses refuse it from their next poll on.
+            self->state.tokens.erase(id);
+            self->state.routes_version++;
+            self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
+                                           protocol::DeleteReply{id});
+          },
+          [=](const caf::error& error) {
+            self->state.ctx.outbox->client_error(
+                client, Unavailable("the store did not answer: " + caf::to_string(error)));
+          });
+}
+
+std::vector<protocol::IngressToken> ingress_tokens(Self* self) {
+  std::vector<protocol::IngressToken> out;
+  for (const auto& [id, t] : self->state.tokens) out.push_back({t.sha256, t.info.ns});
+  return out;
+}
+
+}  // namespace cadre::actors::manager
