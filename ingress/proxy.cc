@@ -57,6 +57,12 @@ void Proxy::handle(HttpRequest request, Responder respond) {
   if (service.empty()) {
     return respond(error_response(404, "not found: the ingress serves /v2/models/<name>/..."));
   }
+  // Unknown names are answered before anything is counted under them: metrics
+  // label only services that exist, so random names cannot grow them.
+  if (!table_.has_service(service)) {
+    return respond(
+        error_response(404, "no inferenceservice '" + service + "' (cadre get inferenceservices)"));
+  }
   switch (table_.authorize(service, request.authorization)) {
     case RouteTable::Auth::kOk:
       break;
