@@ -6,6 +6,7 @@
 #include "client/experiment_output.h"
 #include "client/json_output.h"
 #include "client/manifest.h"
+#include "client/service_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
 #include "protocol/curve_keys.h"
@@ -95,6 +96,45 @@ Status get_trials(Coordinator& coordinator, const ResourceRef& ref, const std::s
   return Status::Ok();
 }
 
+Status get_services(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                    std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"inferenceservices", ref.name}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json = ref.name.empty() ? services_to_json(reply.services)
+                                           : service_to_json(reply.services.at(0), true);
+    out << json.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.services.empty()) {
+    out << "No inferenceservices found.\n";
+    return Status::Ok();
+  }
+  out << services_table(reply.services, now_unix_ms(), format == OutputFormat::kWide);
+  return Status::Ok();
+}
+
+Status get_tokens(Coordinator& coordinator, OutputFormat format, std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"tokens", ""}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& t : reply.tokens) {
+      items.push_back({{"id", t.id},
+                       {"namespace", t.ns},
+                       {"description", t.description},
+                       {"createdAt", rfc3339(t.created_ms)}});
+    }
+    out << items.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.tokens.empty()) {
+    out << "No tokens found.\n";
+    return Status::Ok();
+  }
+  out << tokens_table(reply.tokens, now_unix_ms());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> experiment_selector(const std::string& selector) {
@@ -135,6 +175,8 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   if (ref.type.resource == "trials") return get_trials(coordinator, ref, experiment, format, out);
   if (!experiment.empty()) return InvalidArgument("-l experiment=NAME selects trials only");
   if (ref.type.resource == "experiments") return get_experiments(coordinator, ref, format, out);
+  if (ref.type.resource == "inferenceservices") return get_services(coordinator, ref, format, out);
+  if (ref.type.resource == "tokens") return get_tokens(coordinator, format, out);
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   const bool single = !ref.name.empty();
@@ -166,11 +208,19 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 }
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref) && ref.type.resource != "experiments") {
-    return InvalidArgument("describe supports jobs, trainjobs and experiments");
+  if (!runs_replicas(ref) && ref.type.resource != "experiments" &&
+      ref.type.resource != "inferenceservices") {
+    return InvalidArgument("describe supports jobs, trainjobs, experiments and inferenceservices");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
+  }
+  if (ref.type.resource == "inferenceservices") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"inferenceservices", ref.name}));
+    if (reply.services.empty()) return NotFound(ref.display() + " not found");
+    out << describe_service(reply.services[0], now_unix_ms());
+    return Status::Ok();
   }
   if (ref.type.resource == "experiments") {
     ASSIGN_OR_RETURN(protocol::GetReply reply,
@@ -187,8 +237,11 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 }
 
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref) && ref.type.resource != "nodes" && ref.type.resource != "experiments") {
-    return InvalidArgument("only jobs, trainjobs, experiments and nodes can be deleted");
+  const auto& r = ref.type.resource;
+  if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
+      r != "tokens") {
+    return InvalidArgument(
+        "only jobs, trainjobs, experiments, inferenceservices, tokens and nodes can be deleted");
   }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");

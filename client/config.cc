@@ -58,6 +58,8 @@ void declare_settings(CLI::App& app, ClientConfig& c) {
   app.add_option("--key", c.key, "this client's key pair file");
   app.add_option("--timeout_seconds", c.timeout_seconds, "how long a request may take");
   app.add_flag("--insecure", c.insecure, "no CURVE (a coordinator started with --insecure)");
+  app.add_option("--ingress", c.ingress, "the ingress's URL, for cadre predict");
+  app.add_option("--token_file", c.token_file, "a file holding a Cadre token for the ingress");
 }
 
 }  // namespace
@@ -78,6 +80,7 @@ Result<ClientConfig> parse_config(const std::string& yaml_text, const std::strin
   }
   config.server_key = resolve_path(config.server_key, base_dir);
   config.key = resolve_path(config.key, base_dir);
+  if (!config.token_file.empty()) config.token_file = resolve_path(config.token_file, base_dir);
   return config;
 }
 
@@ -100,6 +103,10 @@ std::string render_config(const ClientConfig& config) {
     out << YAML::Key << "key" << YAML::Value << config.key;
   }
   out << YAML::Key << "timeout_seconds" << YAML::Value << config.timeout_seconds;
+  if (!config.ingress.empty()) out << YAML::Key << "ingress" << YAML::Value << config.ingress;
+  if (!config.token_file.empty()) {
+    out << YAML::Key << "token_file" << YAML::Value << config.token_file;
+  }
   out << YAML::EndMap;
   return std::string("# Cadre client config (see docs/cli.md)\n") + out.c_str() + "\n";
 }

@@ -24,6 +24,10 @@ struct ClientConfig {
   double timeout_seconds = 10;
   // `insecure`: talk plain ZeroMQ without CURVE (only to a coordinator run that way).
   bool insecure = false;
+  // `ingress`: the URL of the ingress (`cadre predict` sends requests there).
+  std::string ingress;
+  // `token_file`: a file holding a Cadre token (`cadre tokens create`) the ingress accepts.
+  std::string token_file;
   // Where this configuration was read from, for error messages; empty if defaults.
   std::string source;
 };

@@ -17,6 +17,8 @@ class Coordinator {
   virtual Result<protocol::GetReply> get(const protocol::GetRequest& request) = 0;
   virtual Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) = 0;
   virtual Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) = 0;
+  virtual Result<protocol::TokenCreateReply> create_token(
+      const protocol::TokenCreateRequest& request) = 0;
 };
 
 }  // namespace cadre::client

@@ -202,6 +202,12 @@ Result<protocol::LogsReply> CoordinatorClient::logs(const protocol::LogsRequest&
   return call<protocol::LogsReply>(MessageKind::kLogs, MessageKind::kLogsReply, request);
 }
 
+Result<protocol::TokenCreateReply> CoordinatorClient::create_token(
+    const protocol::TokenCreateRequest& request) {
+  return call<protocol::TokenCreateReply>(MessageKind::kTokenCreate, MessageKind::kTokenCreateReply,
+                                          request);
+}
+
 Result<protocol::RoutesReply> CoordinatorClient::routes(const protocol::RoutesRequest& request) {
   return call<protocol::RoutesReply>(MessageKind::kRoutes, MessageKind::kRoutesReply, request);
 }

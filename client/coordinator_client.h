@@ -42,6 +42,8 @@ class CoordinatorClient : public Coordinator {
   Result<protocol::GetReply> get(const protocol::GetRequest& request) override;
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override;
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override;
+  Result<protocol::TokenCreateReply> create_token(
+      const protocol::TokenCreateRequest& request) override;
   // On the ingress port, with an ingress key: the routing table.
   Result<protocol::RoutesReply> routes(const protocol::RoutesRequest& request);
 

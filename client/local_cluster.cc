@@ -14,9 +14,12 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "client/config.h"
 #include "client/coordinator_client.h"
 #include "client/daemon.h"
+#include "client/service_commands.h"
 #include "protocol/curve_keys.h"
 
 namespace cadre::client {
@@ -38,6 +41,7 @@ Status make_dirs(const LocalLayout& layout, int agents) {
   std::vector<std::string> dirs = {layout.keys_dir(),
                                    layout.coordinator_dir() + "/authorized/clients",
                                    layout.coordinator_dir() + "/authorized/agents",
+                                   layout.coordinator_dir() + "/authorized/ingresses",
                                    layout.state_dir(),
                                    layout.logs_dir(),
                                    layout.pids_dir()};
@@ -75,6 +79,9 @@ Status ensure_keys(const LocalLayout& layout, int agents) {
   ::chmod(server_key.c_str(), 0600);
   RETURN_IF_ERROR(copy_file(layout.key_prefix("client") + ".pub",
                             layout.coordinator_dir() + "/authorized/clients/client.pub"));
+  RETURN_IF_ERROR(ensure(layout.key_prefix("ingress"), ""));
+  RETURN_IF_ERROR(copy_file(layout.key_prefix("ingress") + ".pub",
+                            layout.coordinator_dir() + "/authorized/ingresses/ingress.pub"));
   for (int i = 1; i <= agents; ++i) {
     const std::string name = layout.agent_name(i);
     RETURN_IF_ERROR(ensure(layout.key_prefix(name), LocalLayout::node_name(i)));
@@ -230,6 +237,54 @@ Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
   return Status::Ok();
 }
 
+// Starts the ingress (unless one from before still runs) and waits for its port.
+// Returns its URL.
+Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOptions& options,
+                                  const std::string& endpoint, std::vector<Started>& started) {
+  const auto read_port = [&]() -> int {
+    std::ifstream in(layout.ingress_ports_file());
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      return nlohmann::json::parse(text.str()).at("http").get<int>();
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
+  if (running_pid(layout, "ingress", "cadre-ingress")) {
+    if (const int port = read_port()) return "http://127.0.0.1:" + std::to_string(port);
+  }
+  ASSIGN_OR_RETURN(std::string binary, find_sibling_binary("cadre-ingress"));
+  std::error_code ec;
+  fs::remove(layout.ingress_ports_file(), ec);
+  ASSIGN_OR_RETURN(Started ingress, start(layout, "ingress", "cadre-ingress",
+                                          ingress_command(binary, layout, options, endpoint)));
+  started.push_back(ingress);
+  const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
+  while (Clock::now() < deadline) {
+    RETURN_IF_ERROR(check_alive(layout, started));
+    if (const int port = read_port()) return "http://127.0.0.1:" + std::to_string(port);
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return DeadlineExceeded("the ingress did not write " + layout.ingress_ports_file() + "; see " +
+                          layout.log_file("ingress"));
+}
+
+// A token for namespace default, made once (keys/token, 0600), so `cadre predict`
+// works out of the box; the config points at it.
+Status ensure_token(const LocalLayout& layout, const ClientConfig& config) {
+  std::error_code ec;
+  if (fs::exists(layout.token_file(), ec)) return Status::Ok();
+  CoordinatorClientOptions client_options;
+  client_options.endpoint = config.coordinator;
+  client_options.server_key_file = config.server_key;
+  client_options.key_file = config.key;
+  client_options.timeout = std::chrono::seconds(5);
+  ASSIGN_OR_RETURN(auto client, CoordinatorClient::Create(client_options));
+  std::ostringstream ignored;
+  return create_token(*client, "default", "cadre local up", layout.token_file(), ignored);
+}
+
 // Starts the coordinator, then the agents, then waits for them; `started` lists
 // what runs so far, for the caller to undo on failure. `keep`: indexes of agents
 // still running from before; they reconnect on their own.
@@ -248,13 +303,16 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
 
   RETURN_IF_ERROR(start_agents(layout, options, endpoints.agents, keep, started));
+  ASSIGN_OR_RETURN(config->ingress, start_ingress(layout, options, endpoints.ingresses, started));
 
   config->coordinator = endpoints.clients;
   config->server_key = layout.key_prefix("server") + ".pub";
   config->key = layout.key_prefix("client") + ".key";
+  config->token_file = layout.token_file();
   config->source = layout.config_file();
-  RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*config)));
-  return wait_for_ready_nodes(layout, options, *config, started);
+  RETURN_IF_ERROR(wait_for_ready_nodes(layout, options, *config, started));
+  RETURN_IF_ERROR(ensure_token(layout, *config));
+  return write_text_file(layout.config_file(), render_config(*config));
 }
 
 // Whether the user (uid, gid) may traverse every folder down to `path` (so a replica
@@ -324,6 +382,10 @@ std::set<int> keep_live_agents(const LocalLayout& layout, LocalUpOptions& option
   if (keep.empty()) return keep;
   if (options.agent_port == 0) options.agent_port = port_of(previous->agents);
   if (options.client_port == 0) options.client_port = port_of(previous->clients);
+  // A running ingress polls the old ingress port: the new coordinator binds it.
+  if (options.ingress_port == 0 && running_pid(layout, "ingress", "cadre-ingress")) {
+    options.ingress_port = port_of(previous->ingresses);
+  }
   return keep;
 }
 
@@ -375,6 +437,24 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
       out << "started " << agent.name << " again (pid " << agent.pid << ")\n";
     }
   }
+  if (!running_pid(layout, "ingress", "cadre-ingress")) {
+    std::ifstream in(layout.endpoints_file());
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSIGN_OR_RETURN(Endpoints endpoints, parse_endpoints(text.str()));
+    std::vector<Started> started;
+    auto url = start_ingress(layout, options, endpoints.ingresses, started);
+    if (!url.ok()) {
+      stop_started(layout, started);
+      return url.status();
+    }
+    auto loaded = load_config(layout.config_file());
+    if (loaded.ok() && loaded->ingress != *url) {
+      loaded->ingress = *url;
+      RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
+    }
+    out << "started the ingress again: " << *url << "\n";
+  }
   out << "cadre local cluster running in " << layout.root << " (coordinator pid " << coordinator
       << "); config " << layout.config_file() << "\n";
   return Status::Ok();
@@ -403,8 +483,8 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
     return status;
   }
   out << "cadre local cluster up: coordinator " << config.coordinator << ", " << options.agents
-      << (options.agents == 1 ? " agent" : " agents") << " Ready; config " << layout.config_file()
-      << "\n";
+      << (options.agents == 1 ? " agent" : " agents") << " Ready, ingress " << config.ingress
+      << "; config " << layout.config_file() << "\n";
   if (layout.config_file() != LocalLayout::at("./.cadre").config_file()) {
     out << "use it with: cadre --config " << layout.config_file()
         << " ...  (or export CADRE_CONFIG=" << layout.config_file() << ")\n";
@@ -418,6 +498,7 @@ Status local_down(const std::string& dir, std::chrono::milliseconds grace, std::
   for (const std::string& name : agent_pid_names(layout)) {
     targets.push_back({name, "cadre-agent", 0});
   }
+  targets.push_back({"ingress", "cadre-ingress", 0});
   targets.push_back({"coordinator", "cadre-coordinator", 0});
 
   // Agents first, all at once, so none of them sees its coordinator vanish and
@@ -427,7 +508,7 @@ Status local_down(const std::string& dir, std::chrono::milliseconds grace, std::
     auto pid = running_pid(layout, target.name, target.program);
     if (pid) {
       target.pid = *pid;
-      if (target.program == "cadre-agent") ::kill(*pid, SIGTERM);
+      if (target.program != "cadre-coordinator") ::kill(*pid, SIGTERM);
     }
   }
   for (const Started& target : targets) {

@@ -29,6 +29,8 @@ std::vector<std::string> coordinator_command(const std::string& binary, const Lo
                                    std::to_string(options.agent_port),
                                    "--client-port",
                                    std::to_string(options.client_port),
+                                   "--ingress-port",
+                                   std::to_string(options.ingress_port),
                                    "--endpoints-file",
                                    layout.endpoints_file()};
   // Operators (and tests) tune timeouts in DIR/coordinator/coordinator.yaml.
@@ -39,6 +41,24 @@ std::vector<std::string> coordinator_command(const std::string& binary, const Lo
     argv.push_back(tuning);
   }
   return argv;
+}
+
+std::vector<std::string> ingress_command(const std::string& binary, const LocalLayout& layout,
+                                         const LocalUpOptions& options,
+                                         const std::string& ingresses_endpoint) {
+  return {binary,
+          "--coordinator",
+          ingresses_endpoint,
+          "--server-key",
+          layout.key_prefix("server") + ".pub",
+          "--key",
+          layout.key_prefix("ingress") + ".key",
+          "--host",
+          "127.0.0.1",
+          "--http-port",
+          std::to_string(options.http_port),
+          "--ports-file",
+          layout.ingress_ports_file()};
 }
 
 std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,
@@ -76,6 +96,7 @@ Result<Endpoints> parse_endpoints(const std::string& json_text) {
     Endpoints endpoints;
     endpoints.agents = json.at("agents").get<std::string>();
     endpoints.clients = json.at("clients").get<std::string>();
+    endpoints.ingresses = json.value("ingresses", "");
     if (json.contains("pid")) endpoints.pid = json.at("pid").get<long>();
     return endpoints;
   } catch (const std::exception& e) {

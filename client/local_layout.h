@@ -11,14 +11,16 @@
 namespace cadre::client {
 
 // DIR/
-//   keys/{server,client,agent}.{key,pub}   generated once; a restart keeps them
+//   keys/{server,client,ingress,agent}.{key,pub}   generated once; a restart keeps them
+//   keys/token                             a Cadre token for namespace default (0600)
 //   coordinator/server.key                 the coordinator's --config-dir
-//   coordinator/authorized/{clients,agents}/*.pub   allowlists per role
+//   coordinator/authorized/{clients,agents,ingresses}/*.pub   allowlists per role
 //   state/                                 coordinator state (SQLite)
-//   logs/{coordinator,agent-I}.log
+//   logs/{coordinator,ingress,agent-I}.log
 //   agents/agent-I/                        agent work dirs
-//   pids/{coordinator,agent-I}.pid
+//   pids/{coordinator,ingress,agent-I}.pid
 //   endpoints.json                         written by the coordinator once bound
+//   ingress.json                           the ingress's HTTP port, once bound
 //   config                                 the client config
 struct LocalLayout {
   std::string root;  // absolute
@@ -33,6 +35,8 @@ struct LocalLayout {
   std::string pids_dir() const { return root + "/pids"; }
   std::string endpoints_file() const { return root + "/endpoints.json"; }
   std::string config_file() const { return root + "/config"; }
+  std::string ingress_ports_file() const { return root + "/ingress.json"; }
+  std::string token_file() const { return keys_dir() + "/token"; }
   std::string agent_name(int i) const { return "agent-" + std::to_string(i); }
   // The node name agent i registers as (its key is bound to it).
   static std::string node_name(int i) { return "local-" + std::to_string(i); }
@@ -50,6 +54,8 @@ struct LocalUpOptions {
   int agents = 2;                        // number of agents
   int agent_port = 0;                    // coordinator agent port; 0: the coordinator picks
   int client_port = 0;                   // coordinator client port; 0: the coordinator picks
+  int ingress_port = 0;                  // coordinator ingress port; 0: the coordinator picks
+  int http_port = 0;                     // the ingress's HTTP port; 0: any free port
   std::optional<double> cpus_per_agent;  // default: what the agent detects
   int gpus_per_agent = 0;                // 0 keeps local clusters deterministic on GPU hosts
   double timeout_seconds = 15;           // for each start-up step
@@ -62,14 +68,19 @@ struct LocalUpOptions {
 std::vector<std::string> coordinator_command(const std::string& binary, const LocalLayout& layout,
                                              const LocalUpOptions& options);
 
+std::vector<std::string> ingress_command(const std::string& binary, const LocalLayout& layout,
+                                         const LocalUpOptions& options,
+                                         const std::string& ingresses_endpoint);
+
 std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,
                                        const LocalUpOptions& options, int index,
                                        const std::string& agents_endpoint);
 
 // What the coordinator wrote to endpoints.json after binding.
 struct Endpoints {
-  std::string agents;   // tcp://127.0.0.1:PORT
-  std::string clients;  // tcp://127.0.0.1:PORT
+  std::string agents;     // tcp://127.0.0.1:PORT
+  std::string clients;    // tcp://127.0.0.1:PORT
+  std::string ingresses;  // tcp://127.0.0.1:PORT
   long pid = 0;
 };
 

@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success, 1 the operation failed, 2 usage error.
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -13,6 +14,8 @@
 #include "client/config.h"
 #include "client/coordinator_client.h"
 #include "client/local_cluster.h"
+#include "client/predict.h"
+#include "client/service_commands.h"
 #include "client/watch_commands.h"
 
 namespace cadre::client {
@@ -36,14 +39,18 @@ struct Outcome {
 
 Outcome usage_error(Status status) { return {std::move(status), true}; }
 
-Result<std::unique_ptr<Coordinator>> connect(const GlobalFlags& flags) {
+Result<ClientConfig> client_config(const GlobalFlags& flags) {
   ConfigSources sources;
   sources.flag = flags.config;
   if (const char* env = std::getenv("CADRE_CONFIG")) sources.env = env;
   sources.cwd = ".";
   if (const char* home = std::getenv("HOME")) sources.home = home;
   ASSIGN_OR_RETURN(std::string path, resolve_config_path(sources));
-  ASSIGN_OR_RETURN(ClientConfig config, load_config(path));
+  return load_config(path);
+}
+
+Result<std::unique_ptr<Coordinator>> connect(const GlobalFlags& flags) {
+  ASSIGN_OR_RETURN(ClientConfig config, client_config(flags));
   CoordinatorClientOptions options;
   options.endpoint = config.coordinator;
   options.server_key_file = config.server_key;
@@ -78,7 +85,8 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand("get", "List nodes, jobs, trainjobs, experiments or trials");
+  auto* cmd = app.add_subcommand(
+      "get", "List nodes, jobs, trainjobs, experiments, trials, inferenceservices or tokens");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   auto selector = std::make_shared<std::string>();
@@ -104,14 +112,15 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
-                                 "Show a job, trainjob or experiment in detail, with its events");
+                                 "Show a job, trainjob, experiment or inferenceservice in detail, "
+                                 "with its events");
   auto args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("resource", *args, "job|trainjob|experiment NAME, or job/NAME")
+  cmd->add_option("resource", *args, "job|trainjob|experiment|isvc NAME, or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments"});
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -124,12 +133,28 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto args = std::make_shared<std::vector<std::string>>();
   auto options = std::make_shared<LogsOptions>();
   auto tail = std::make_shared<int64_t>(-1);
-  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
+  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or isvc/NAME")
+      ->required()
+      ->expected(1, 2);
   cmd->add_flag("-f,--follow", options->follow, "Keep printing until the replica ends");
-  cmd->add_option("--replica", options->replica, "Replica name, e.g. worker-1 (default: rank 0)");
+  cmd->add_option("--replica", options->replica,
+                  "Replica name, e.g. worker-1 (default: rank 0); of an isvc: its replica's name "
+                  "(default: a ready one)");
   cmd->add_option("--tail", *tail, "Only the last N lines")->check(CLI::NonNegativeNumber);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
+      auto isvc = parse_named_ref(*args, {"inferenceservices"});
+      if (isvc.ok()) {
+        // A serving replica is a one-replica job: its log is that job's.
+        LogsOptions run = *options;
+        run.replica.clear();
+        if (*tail >= 0) run.tail = *tail;
+        return with_coordinator(flags, [&](Coordinator& c) -> Status {
+          ASSIGN_OR_RETURN(run.ref.name, service_replica_job(c, isvc->name, options->replica));
+          ASSIGN_OR_RETURN(run.ref.type, parse_resource_type("jobs"));
+          return print_logs(c, run, std::cout);
+        });
+      }
       auto ref = parse_named_ref(*args, kJobResources);
       if (!ref.ok()) return usage_error(ref.status());
       if (!options->replica.empty()) {
@@ -145,27 +170,33 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd =
-      app.add_subcommand("wait", "Wait until a job, trainjob or experiment reaches a phase");
+  auto* cmd = app.add_subcommand(
+      "wait", "Wait until a job, trainjob or experiment reaches a phase, or a service is Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto condition = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("300");
-  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or experiment/NAME")
+  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, experiment/NAME or isvc/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("--for", *condition,
-                  "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded)")
+                  "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded); "
+                  "for an isvc: Ready, PredictorReady or IngressReady")
       ->required();
   cmd->add_option("--timeout", *timeout, "Give up after this long: 60, 90s, 5m (default 300s)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       WaitOptions options;
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments"});
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices"});
       if (!ref.ok()) return usage_error(ref.status());
-      auto phase = parse_wait_condition(*condition);
-      if (!phase.ok()) return usage_error(phase.status());
       auto limit = parse_duration(*timeout);
       if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      if (ref->type.resource == "inferenceservices") {
+        return with_coordinator(flags, [&](Coordinator& c) {
+          return wait_for_service(c, ref->name, *condition, *limit);
+        });
+      }
+      auto phase = parse_wait_condition(*condition);
+      if (!phase.ok()) return usage_error(phase.status());
       options.ref = *ref;
       options.condition = *phase;
       options.timeout = *limit;
@@ -177,11 +208,13 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "delete",
-      "Delete a job, trainjob or experiment (replicas are stopped), or a node that is not Ready");
+      "Delete a job, trainjob, experiment or inferenceservice (replicas are stopped), a token, "
+      "or a node that is not Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
-      cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, experiment/NAME or node/NAME")
+      cmd->add_option("resource", *args,
+                      "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, token/ID or node/NAME")
           ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
@@ -194,10 +227,90 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
         return usage_error(
             InvalidArgument("delete needs job/NAME, trainjob/NAME, experiment/NAME, node/NAME "
                             "or -f FILE"));
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "nodes"});
+      auto ref = parse_named_ref(
+          *args, {"jobs", "trainjobs", "experiments", "inferenceservices", "tokens", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });
+    };
+  });
+}
+
+void add_predict(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand("predict", "Send one inference request to a service");
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto options = std::make_shared<PredictOptions>();
+  auto token_file = std::make_shared<std::string>();
+  auto timeout = std::make_shared<std::string>("60");
+  cmd->add_option("resource", *args, "isvc/NAME")->required()->expected(1, 2);
+  cmd->add_option("-f,--filename", options->input_file, "A V2 JSON request ('-': stdin)");
+  cmd->add_option("--image", options->image_file, "A PNG or PGM image for the model's input");
+  cmd->add_flag("--json", options->json, "Print the V2 answer as it came");
+  cmd->add_option("--token-file", *token_file, "File with a Cadre token (default: the config's)");
+  cmd->add_option("--timeout", *timeout, "Give up after this long (default 60s)");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(*args, {"inferenceservices"});
+      if (!ref.ok()) return usage_error(ref.status());
+      auto limit = parse_duration(*timeout);
+      if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      auto config = client_config(flags);
+      if (!config.ok()) return {config.status()};
+      PredictOptions run = *options;
+      run.service = ref->name;
+      run.timeout = *limit;
+      const std::string file = token_file->empty() ? config->token_file : *token_file;
+      if (!file.empty()) {
+        std::ifstream in(file);
+        if (!in || !std::getline(in, run.token)) {
+          return {NotFound("cannot read a token from " + file)};
+        }
+      }
+      return with_coordinator(flags, [&](Coordinator& c) -> Status {
+        ASSIGN_OR_RETURN(protocol::GetReply reply,
+                         c.get(protocol::GetRequest{"inferenceservices", ref->name}));
+        if (reply.services.empty()) return NotFound(ref->display() + " not found");
+        run.url = reply.services[0].url;
+        return predict(run, std::cout);
+      });
+    };
+  });
+}
+
+void add_tokens(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* tokens =
+      app.add_subcommand("tokens", "Cadre tokens for the ingress")->require_subcommand(1);
+  auto* create = tokens->add_subcommand("create", "Make a token (shown once) for a namespace");
+  auto ns = std::make_shared<std::string>("default");
+  auto description = std::make_shared<std::string>();
+  auto out_file = std::make_shared<std::string>();
+  create->add_option("-n,--namespace", *ns, "The namespace it may call (default: default)");
+  create->add_option("--description", *description, "What it is for");
+  create->add_option("--out", *out_file, "Write it to this file (0600) instead of printing it");
+  create->callback([=, &flags] {
+    *action = [=, &flags] {
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return create_token(c, *ns, *description, *out_file, std::cout);
+      });
+    };
+  });
+  auto* list = tokens->add_subcommand("list", "List tokens (ids, never the tokens)");
+  list->callback([=, &flags] {
+    *action = [=, &flags] {
+      return with_coordinator(flags, [&](Coordinator& c) {
+        ResourceRef ref{ResourceType{"tokens", "token"}, ""};
+        return get_resources(c, ref, OutputFormat::kTable, std::cout);
+      });
+    };
+  });
+  auto* remove = tokens->add_subcommand("delete", "Delete a token: ingresses refuse it at once");
+  auto id = std::make_shared<std::string>();
+  remove->add_option("id", *id, "The token's id (cadre tokens list)")->required();
+  remove->callback([=, &flags] {
+    *action = [=, &flags] {
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return delete_resource(c, ResourceRef{ResourceType{"tokens", "token"}, *id}, std::cout);
+      });
     };
   });
 }
@@ -229,6 +342,11 @@ void add_local(CLI::App& app, Action* action) {
   up->add_option("--agent-port", options->agent_port, "Coordinator agent port (0: any free)")
       ->capture_default_str();
   up->add_option("--client-port", options->client_port, "Coordinator client port (0: any free)")
+      ->capture_default_str();
+  up->add_option("--ingress-port", options->ingress_port,
+                 "Coordinator port for ingresses (0: any free)")
+      ->capture_default_str();
+  up->add_option("--http-port", options->http_port, "The ingress's HTTP port (0: any free)")
       ->capture_default_str();
   up->add_option("--cpus-per-agent", *cpus, "CPU cores each agent offers (default: detected)");
   up->add_option("--gpus-per-agent", options->gpus_per_agent, "GPUs each agent offers")
@@ -271,6 +389,8 @@ int run(int argc, char** argv) {
   add_logs(app, flags, &action);
   add_wait(app, flags, &action);
   add_delete(app, flags, &action);
+  add_predict(app, flags, &action);
+  add_tokens(app, flags, &action);
   add_keys(app, &action);
   add_local(app, &action);
   try {

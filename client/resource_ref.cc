@@ -22,8 +22,13 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
     return ResourceType{"experiments", "experiment"};
   }
   if (w == "trial" || w == "trials") return ResourceType{"trials", "trial"};
-  return InvalidArgument("unknown resource type '" + word +
-                         "' (known: jobs, trainjobs, nodes, experiments, trials)");
+  if (w == "inferenceservice" || w == "inferenceservices" || w == "isvc") {
+    return ResourceType{"inferenceservices", "inferenceservice"};
+  }
+  if (w == "token" || w == "tokens") return ResourceType{"tokens", "token"};
+  return InvalidArgument(
+      "unknown resource type '" + word +
+      "' (known: jobs, trainjobs, nodes, experiments, trials, inferenceservices, tokens)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {

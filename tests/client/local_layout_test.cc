@@ -29,8 +29,31 @@ TEST(CoordinatorCommand, IsExactlyTheDocumentedCommandLine) {
                                              "0",
                                              "--client-port",
                                              "7071",
+                                             "--ingress-port",
+                                             "0",
                                              "--endpoints-file",
                                              "/c/endpoints.json"};
+  EXPECT_EQ(argv, expected);
+}
+
+TEST(IngressCommand, PollsTheIngressPortWithItsOwnKeyAndWritesItsPort) {
+  LocalUpOptions options;
+  options.http_port = 8080;
+  const auto argv =
+      ingress_command("/bin/cadre-ingress", LocalLayout::at("/c"), options, "tcp://127.0.0.1:7072");
+  const std::vector<std::string> expected = {"/bin/cadre-ingress",
+                                             "--coordinator",
+                                             "tcp://127.0.0.1:7072",
+                                             "--server-key",
+                                             "/c/keys/server.pub",
+                                             "--key",
+                                             "/c/keys/ingress.key",
+                                             "--host",
+                                             "127.0.0.1",
+                                             "--http-port",
+                                             "8080",
+                                             "--ports-file",
+                                             "/c/ingress.json"};
   EXPECT_EQ(argv, expected);
 }
 

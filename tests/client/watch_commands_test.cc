@@ -35,6 +35,13 @@ class FakeCoordinator : public Coordinator {
     get_requests.push_back(request);
     return next(gets);
   }
+  Result<protocol::TokenCreateReply> create_token(
+      const protocol::TokenCreateRequest& request) override {
+    protocol::TokenCreateReply reply;
+    reply.info.ns = request.ns;
+    reply.token = "cadre_test";
+    return reply;
+  }
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
     delete_requests.push_back(request);
     return protocol::DeleteReply{request.name};
