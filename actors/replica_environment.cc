@@ -147,6 +147,8 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
   launch.checkpoint_root = job.checkpoint_root;
   launch.metrics = job.metrics;
   launch.readiness_path = job.readiness_path;
+  // Probed replicas are servers: stateless, so the lease need not stop them.
+  launch.outlives_lease = !job.readiness_path.empty();
   add_cadre_env(replicas, self, job, launch.env);
   if (in_torch_world(self)) add_torch_env(replicas, self, launch.env);
   if (self.type == "Launcher") add_mpi_launcher(replicas, job, launch);

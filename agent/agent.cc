@@ -378,6 +378,7 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
                   session_.epoch,
                   LogTailer(spec->log_path, log_start, MetricLineParser(*formats), output),
                   /*fenced=*/false,
+                  /*outlives_lease=*/msg->outlives_lease,
                   /*metrics_file=*/std::nullopt,
                   /*push=*/nullptr};
   if (spec->metrics.source == "file") {
@@ -480,6 +481,7 @@ void Agent::check_lease(Clock::time_point now) {
       "registering again",
       session_.node, lease_.length.count(), replicas_.size());
   for (auto& [uid, replica] : replicas_) {
+    if (replica.outlives_lease) continue;  // a stateless server: running on is harmless
     replica.fenced = true;
     spdlog::warn("node={} replica={} job={} killed: the node's lease expired", session_.node, uid,
                  replica.job);

@@ -72,6 +72,7 @@ class Agent {
     uint64_t epoch = 0;   // registration epoch it was launched under
     LogTailer tailer;     // its output: the log, and metric lines unless they come from elsewhere
     bool fenced = false;  // killed because the lease expired
+    bool outlives_lease = false;            // a server the lease does not stop
     std::optional<LogTailer> metrics_file;  // the File metrics collector's file
     std::unique_ptr<MetricsSocket> push;    // CADRE_METRICS_ADDR
   };

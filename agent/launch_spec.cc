@@ -61,6 +61,7 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
 
   LaunchSpec spec;
   spec.uid = msg.uid;
+  spec.outlives_lease = msg.outlives_lease;
   spec.job = msg.job;
   spec.argv = msg.command;
   spec.argv.insert(spec.argv.end(), msg.args.begin(), msg.args.end());

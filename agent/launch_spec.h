@@ -14,6 +14,7 @@ namespace cadre::agent {
 
 struct LaunchSpec {
   std::string uid;                           // replica instance id
+  bool outlives_lease = false;               // not listed with the lease watchdog
   std::string job;                           // owning job (for logs)
   std::vector<std::string> argv;             // command followed by args
   std::map<std::string, std::string> env;    // the complete environment of the process

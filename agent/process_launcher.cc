@@ -155,11 +155,13 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   write_end.fd = -1;
   // Listed before launch() returns, so the agent never has a replica the lease
   // watchdog would miss. A full table (thousands of replicas) kills the child.
-  Status listed = options_.groups != nullptr ? options_.groups->add(pid) : Status::Ok();
+  // A server that outlives the lease (LaunchReplica.outlives_lease) is not listed.
+  const bool watched = options_.groups != nullptr && !spec.outlives_lease;
+  Status listed = watched ? options_.groups->add(pid) : Status::Ok();
 
   const Status exec_status = await_exec(read_end.fd, exec, spec.log_path);
   if (!exec_status.ok() || !listed.ok()) {
-    if (options_.groups != nullptr && listed.ok()) options_.groups->remove(pid);
+    if (watched && listed.ok()) options_.groups->remove(pid);
     kill_everything(spec.uid, pid);
     ::waitpid(pid, nullptr, 0);
     if (sandbox.cgroups) sandbox.cgroups->remove(spec.uid);

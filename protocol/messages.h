@@ -163,9 +163,13 @@ struct LaunchReplica {
   // When set, the agent probes http://<its address>:<port><readiness_path> (a serving
   // replica's /v2/health/ready) and reports each change as ReplicaReadiness.
   std::string readiness_path;
+  // A stateless server (a serving replica): the fencing lease does not stop it. Two
+  // copies of it answering is harmless; stopping it while the coordinator is away
+  // would be an outage the ingress could otherwise ride out.
+  bool outlives_lease = false;
   MSGPACK_DEFINE_MAP(uid, job, ns, replica_type, replica_index, rank, world_size, command, args,
                      env, working_dir, cpu_millis, memory_bytes, gpu_indices, port, hostfile,
-                     checkpoint_root, metrics, readiness_path)
+                     checkpoint_root, metrics, readiness_path, outlives_lease)
 };
 
 struct KillReplica {

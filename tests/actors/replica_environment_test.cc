@@ -56,6 +56,17 @@ TEST(ReplicaEnvironment, EveryReplicaGetsCadreVariablesAndRankOrderedPeers) {
   }
 }
 
+TEST(ReplicaEnvironment, AProbedServerIsProbedAndOutlivesTheLeaseWhileTrainingReplicasDoNot) {
+  auto s = train_job({{"Worker", 1}});
+  auto replicas = placed(s, 1);
+  EXPECT_FALSE(make_launch(s, replicas, 0, kJob).outlives_lease);
+  JobIdentity server = kJob;
+  server.readiness_path = "/v2/health/ready";
+  const auto launch = make_launch(s, replicas, 0, server);
+  EXPECT_TRUE(launch.outlives_lease);
+  EXPECT_EQ(launch.readiness_path, "/v2/health/ready");
+}
+
 TEST(ReplicaEnvironment, FencingGenerationsGrowWithinAJobAndAcrossItsRecreation) {
   EXPECT_LT(fencing_generation(1000, "fm-worker-0-3"), fencing_generation(1000, "fm-worker-0-4"));
   EXPECT_LT(fencing_generation(1000, "fm-worker-0-999"), fencing_generation(1001, "fm-worker-0-0"))
