@@ -421,7 +421,8 @@ void ServiceStateMachine::set_condition(ServiceEffects& out, ServiceConditionTyp
   const auto status = ok ? ConditionStatus::kTrue : ConditionStatus::kFalse;
   for (auto& c : st().conditions) {
     if (c.type != type) continue;
-    if (c.status == status && c.reason == why) {
+    if (c.status == status) {
+      c.reason = why;  // the same state for a new reason: no transition, no event
       c.message = message;
       return;
     }
@@ -469,14 +470,14 @@ void ServiceStateMachine::set_conditions(ServiceEffects& out) {
                   "routes at " + st().url);
   } else {
     set_condition(out, ServiceConditionType::kIngressReady, false, reason::kIngressNotConnected,
-                  "no cadre-ingress is polling the coordinator for routes");
+                  "no cadre-ingress has its routes yet (is one running?)");
   }
   const auto& pc = st().conditions[0];
   if (!predictor) {
     set_condition(out, ServiceConditionType::kReady, false, pc.reason, pc.message);
   } else if (!ingress_connected_) {
     set_condition(out, ServiceConditionType::kReady, false, reason::kIngressNotConnected,
-                  "no cadre-ingress is polling the coordinator for routes");
+                  "no cadre-ingress has its routes yet (is one running?)");
   } else {
     set_condition(out, ServiceConditionType::kReady, true, reason::kRevisionReady, st().url);
   }
@@ -616,7 +617,8 @@ ServiceEffects ServiceStateMachine::on_job_created(const std::string& job, const
 
 // The replica's job ended or never came to be: count it against its revision and
 // hold replacements back while they keep failing (doubling, capped).
-void ServiceStateMachine::fail(ServiceEffects& out, Replica& r, const std::string& message) {
+void ServiceStateMachine::fail(ServiceEffects& out, Replica& r, const std::string& message,
+                               bool counts) {
   r.state = ServiceReplicaState::kFailed;
   r.message = message;
   last_failure_ = r.job + ": " + message;
@@ -625,7 +627,7 @@ void ServiceStateMachine::fail(ServiceEffects& out, Replica& r, const std::strin
   if (rev == nullptr) return;
   // The first failure is replaced at once (a killed replica, a lost node); only a
   // revision whose replicas keep failing waits.
-  if (++rev->recent_failures < 2 || backing_off_) return;
+  if (!counts || ++rev->recent_failures < 2 || backing_off_) return;
   backing_off_ = true;
   auto delay = options_.failure_backoff;
   for (int k = 1; k < rev->recent_failures && delay < options_.failure_backoff_max; ++k) {
@@ -658,9 +660,15 @@ ServiceEffects ServiceStateMachine::on_job_status(const protocol::JobStatus& job
       }
       return out;
     }
+    // A fault of the node rather than of the program never holds replacements back.
+    const auto& why = jr.reason;
+    const bool node_fault = why == reason::kNodeLost || why == reason::kPortInUse ||
+                            why == reason::kLaunchLost || why == reason::kLeaseExpired ||
+                            why == reason::kReplicaLost;
     fail(out, *r,
          job.reason + (job.message.empty() ? "" : ": " + job.message) + " (cadre logs job/" +
-             job.name + ")");
+             job.name + ")",
+         !node_fault);
     deleting_jobs_.insert(job.name);
     out.push_back(fx::DeleteJob{job.name});
   } else if (r->state != ServiceReplicaState::kDraining) {

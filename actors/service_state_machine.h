@@ -177,7 +177,8 @@ class ServiceStateMachine {
   void set_conditions(ServiceEffects& out);
   void set_condition(ServiceEffects& out, protocol::ServiceConditionType type, bool ok,
                      const std::string& reason, const std::string& message);
-  void fail(ServiceEffects& out, Replica& r, const std::string& message);
+  // `counts`: the program failed, not its node: repeated ones back off.
+  void fail(ServiceEffects& out, Replica& r, const std::string& message, bool counts = true);
   void drop_replica(const std::string& job);  // its job is gone
   void drop_unused_revisions();
   void maybe_erase(ServiceEffects& out);

@@ -209,7 +209,7 @@ inline constexpr const char* kReplicaDraining = "ReplicaDraining";
 inline constexpr const char* kReplicaStopped = "ReplicaStopped";
 inline constexpr const char* kNoReadyReplicas = "NoReadyReplicas";
 inline constexpr const char* kModelUnavailable = "ModelUnavailable";  // the model cannot be found
-inline constexpr const char* kIngressNotConnected = "IngressNotConnected";
+inline constexpr const char* kIngressNotConnected = "IngressNotConnected";  // or not synced yet
 inline constexpr const char* kRoutesPublished = "RoutesPublished";
 // Event-only reasons.
 inline constexpr const char* kScheduled = "Scheduled";

@@ -256,6 +256,18 @@ TEST(ServiceStateMachine, AFailedReplicaIsReplacedAtOnceAndOneThatKeepsFailingWa
   EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-4");
 }
 
+TEST(ServiceStateMachine, ReplicasLostWithTheirNodeAreReplacedWithoutBackingOff) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    const std::string job = h.created_jobs().back();
+    auto s = Harness::status(job, JobPhase::kFailed, false, 9000);
+    s.replicas[0].reason = "NodeLost";
+    h.run(h.machine_->on_job_status(s));
+  }
+  EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-5");
+  for (const auto& t : h.timers_) EXPECT_NE(t.job, "") << "a back-off timer was set";
+}
+
 TEST(ServiceStateMachine, AModelThatNeverLoadsLeavesAConditionThatSaysWhy) {
   Harness h;
   h.job_ends("fmnist-00001-1", JobPhase::kFailed, "Error");
