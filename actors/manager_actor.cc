@@ -432,6 +432,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   });
   self->set_default_handler(caf::print_and_drop);
   self->state.parser = self->spawn(parser);
+  self->state.routes_version = static_cast<uint64_t>(wall_ms());
   restore_jobs(self, std::move(restored.jobs));
   // After the jobs: each experiment adopts its trials' jobs as they are now.
   manager::restore_experiments(self, std::move(restored.experiments));

@@ -112,8 +112,37 @@ void update_service(Self* self, const ClientRef& client, ServiceApply apply) {
           });
 }
 
-void tell_ingress_state(Self* self, const caf::actor& service) {
-  self->send(service, ingress_atom::value, self->state.ingress_connected, self->state.ingress_url);
+void tell_ingress_state(Self* self, const std::string& name, const caf::actor& service) {
+  const auto& st = self->state;
+  self->send(service, ingress_atom::value, st.ingress_connected && st.synced.count(name) > 0,
+             st.ingress_url);
+}
+
+void tell_all(Self* self) {
+  for (const auto& [name, actor] : self->state.services) tell_ingress_state(self, name, actor);
+}
+
+// Whether a request to the service can be answered from this route: every
+// revision with a share has a ready replica.
+bool serving(const protocol::ServiceRoute& route) {
+  bool any = false;
+  for (const auto& rev : route.revisions) {
+    if (rev.percent <= 0) continue;
+    if (rev.endpoints.empty()) return false;
+    any = true;
+  }
+  return any;
+}
+
+// The ingress has (at least) table `version`: services first served by it are synced.
+void ingress_has(Self* self, uint64_t version) {
+  auto& st = self->state;
+  for (const auto& [name, since] : st.serving_since) {
+    if (since > version || st.synced.count(name)) continue;
+    st.synced.insert(name);
+    auto actor = st.services.find(name);
+    if (actor != st.services.end()) tell_ingress_state(self, name, actor->second);
+  }
 }
 
 }  // namespace
@@ -150,7 +179,7 @@ void apply_service(Self* self, const ClientRef& client, const protocol::ApplyReq
             s.service_summary[name] = owned->summary();
             auto actor = spawn_service(self->system(), s.ctx, owned);
             s.services[name] = actor;
-            tell_ingress_state(self, actor);
+            tell_ingress_state(self, name, actor);
             self->send(actor, start_atom::value);
             reply_applied(self, client, name, "created");
           },
@@ -237,7 +266,7 @@ void restore_services(Self* self, std::vector<ServiceRecord> restored) {
     st.service_routes[name] = (*machine)->route();
     auto actor = spawn_service(self->system(), st.ctx, std::move(*machine));
     st.services[name] = actor;
-    tell_ingress_state(self, actor);
+    tell_ingress_state(self, name, actor);
     self->send(actor, adopt_atom::value, jobs);
   }
 }
@@ -274,12 +303,22 @@ caf::message_handler service_requests(Self* self) {
           st.service_routes[status.name] = route;
           st.routes_version++;
         }
+        if (!serving(route)) {
+          st.serving_since.erase(status.name);
+          if (st.synced.erase(status.name)) {
+            tell_ingress_state(self, status.name, st.services[status.name]);
+          }
+        } else if (!st.serving_since.count(status.name)) {
+          st.serving_since[status.name] = st.routes_version;
+        }
       },
       [=](gone_atom, service_atom, const std::string& name) {
         auto& st = self->state;
         st.services.erase(name);
         st.service_summary.erase(name);
         if (st.service_routes.erase(name)) st.routes_version++;
+        st.serving_since.erase(name);
+        st.synced.erase(name);
       },
       // An ingress asks for the table; it polls, so its polls also say it is alive.
       [=](routes_atom, const ClientRef& ingress, const protocol::RoutesRequest& request) {
@@ -288,9 +327,8 @@ caf::message_handler service_requests(Self* self) {
         const bool news = !st.ingress_connected || request.url != st.ingress_url;
         st.ingress_connected = true;
         st.ingress_url = request.url;
-        if (news) {
-          for (const auto& [name, actor] : st.services) tell_ingress_state(self, actor);
-        }
+        if (news) tell_all(self);
+        ingress_has(self, request.version);
         protocol::RoutesReply reply;
         reply.version = st.routes_version;
         reply.changed = request.version != st.routes_version;
@@ -308,7 +346,8 @@ caf::message_handler service_requests(Self* self) {
           st.ingress_connected = false;
           spdlog::warn("no cadre-ingress has polled for routes for {} s",
                        std::chrono::duration_cast<std::chrono::seconds>(kIngressSilence).count());
-          for (const auto& [name, actor] : st.services) tell_ingress_state(self, actor);
+          st.synced.clear();
+          tell_all(self);
         }
         self->delayed_send(self, std::chrono::seconds(1), ingress_atom::value);
       },

@@ -31,8 +31,15 @@ struct ManagerState {
   std::map<std::string, protocol::InferenceServiceStatus> service_summary;  // pushed by them
   std::map<std::string, protocol::ServiceRoute> service_routes;             // pushed by them
   std::set<std::string> creating_services;  // being written to the store right now
-  uint64_t routes_version = 1;              // bumped whenever a service's route changes
-  std::string ingress_url;                  // how users reach the ingress (its last poll)
+  // Bumped whenever a route or token changes. It starts from the wall clock, so it
+  // never goes back across coordinator restarts (an ingress compares versions).
+  uint64_t routes_version = 0;
+  // A service is "synced" once an ingress has a table in which it can be served
+  // (the version its route first had a ready replica for every share); its
+  // IngressReady condition says so. By service name.
+  std::map<std::string, uint64_t> serving_since;
+  std::set<std::string> synced;
+  std::string ingress_url;  // how users reach the ingress (its last poll)
   std::chrono::steady_clock::time_point ingress_polled{};  // when an ingress last polled
   bool ingress_connected = false;
   std::map<std::string, TokenRecord> tokens;  // user tokens, by id
