@@ -115,6 +115,7 @@ class GatewayTest : public ::testing::Test {
     options.bind_address = "127.0.0.1";
     options.agent_port = 0;
     options.client_port = 0;
+    options.ingress_port = 0;
     auto created = Gateway::Create(context_, options);
     ASSERT_OK(created);
     gateway_ = std::move(*created);
@@ -191,6 +192,22 @@ TEST_F(GatewayTest, AgentKindOnTheClientPortIsAnsweredWithAnErrorAndGoesNowhere)
   EXPECT_EQ(kind, MessageKind::kError);
   EXPECT_NE(text.find("Register is not accepted on the client port"), std::string::npos) << text;
   EXPECT_EQ(inbound_.next(200ms), "");
+}
+
+TEST_F(GatewayTest, TheIngressPortServesRoutePollsAndNothingElse) {
+  start(insecure());
+  auto ingress = peer(gateway_->ingress_endpoint());
+  send(ingress, MessageKind::kApply, protocol::ApplyRequest{"kind: Job"});
+  auto [kind, text] = reply(ingress);
+  EXPECT_EQ(kind, MessageKind::kError);
+  EXPECT_NE(text.find("Apply is not accepted on the ingress port"), std::string::npos) << text;
+  EXPECT_EQ(inbound_.next(200ms), "");
+  send(ingress, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x"});
+  EXPECT_EQ(inbound_.next(), "routes 5");
+  // And the client port does not serve route polls.
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x"});
+  EXPECT_EQ(reply(client).first, MessageKind::kError);
 }
 
 TEST_F(GatewayTest, MalformedClientFrameGetsAnErrorAndTheNextRequestIsServed) {
@@ -285,9 +302,13 @@ class ZapTest : public GatewayTest {
     unbound_ = *protocol::generate_keypair();
     ASSERT_OK(protocol::write_keypair((dir_ / "authorized/agents/old").string(), unbound_));
     ASSERT_OK(protocol::write_keypair((dir_ / "authorized/clients/alice").string(), client_));
+    ingress_ = *protocol::generate_keypair();
+    fs::create_directories(dir_ / "authorized/ingresses");
+    ASSERT_OK(protocol::write_keypair((dir_ / "authorized/ingresses/front").string(), ingress_));
     ZapOptions zap;
     zap.allowlist_dirs["agents"] = (dir_ / "authorized/agents").string();
     zap.allowlist_dirs["clients"] = (dir_ / "authorized/clients").string();
+    zap.allowlist_dirs["ingresses"] = (dir_ / "authorized/ingresses").string();
     auto handler = ZapHandler::Create(context_, zap);
     ASSERT_OK(handler);
     zap_ = std::move(*handler);
@@ -311,7 +332,14 @@ class ZapTest : public GatewayTest {
 
   static inline int counter_ = 0;
   fs::path dir_;
-  protocol::KeyPair server_, agent_, client_, unbound_;
+  // Whether a route poll sent with `keys` to the ingress port reaches the actors.
+  bool ingress_port_admits(const protocol::KeyPair& keys, uint64_t version) {
+    auto s = peer(gateway_->ingress_endpoint(), &keys, server_.public_key);
+    send(s, MessageKind::kRoutes, protocol::RoutesRequest{version, ""});
+    return inbound_.next(1s) == "routes " + std::to_string(version);
+  }
+
+  protocol::KeyPair server_, agent_, client_, unbound_, ingress_;
   std::unique_ptr<ZapHandler> zap_;
 };
 
@@ -327,6 +355,13 @@ TEST_F(ZapTest, EachRolesKeyWorksOnlyOnItsOwnPort) {
   auto agent = peer(gateway_->agent_endpoint(), &agent_, server_.public_key);
   send(agent, MessageKind::kRegister, registration("n1"));
   EXPECT_EQ(inbound_.next(), "register n1");
+}
+
+TEST_F(ZapTest, OnlyAnIngressKeyGetsRoutesAndItCannotActAsAClient) {
+  EXPECT_TRUE(ingress_port_admits(ingress_, 1));
+  EXPECT_FALSE(ingress_port_admits(client_, 2)) << "a client key read the routes and tokens";
+  EXPECT_FALSE(ingress_port_admits(agent_, 3)) << "an agent key read the routes and tokens";
+  EXPECT_FALSE(client_port_admits(ingress_, 4)) << "an ingress key acted as a client";
 }
 
 TEST_F(ZapTest, RemovedKeyIsRefusedOnItsNextConnectionWithoutARestart) {
