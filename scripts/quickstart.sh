@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Cadre in one command: installs dependencies, builds, starts a local cluster
 # (a coordinator and two agents on 127.0.0.1, everything under ./.cadre/) and
-# runs example jobs, tunes the model with an ASHA experiment, then serves the
-# trained model with cadre-serve and queries it with curl. The cluster is left running for you to explore.
+# runs example jobs, tunes the model with an ASHA experiment, trains a cnn with
+# two ring all-reduce workers, serves it as an InferenceService behind the ingress,
+# classifies a test image, and rolls a second model out as a 20% canary. The
+# cluster is left running for you to explore.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -50,36 +52,6 @@ run "$cadre" wait experiment/fmnist-asha --for Succeeded --timeout 900
 run "$cadre" describe experiment fmnist-asha
 run "$cadre" get trials -l experiment=fmnist-asha
 
-step "Serve the trained model: cadre-serve, queried with curl (Open Inference Protocol)"
-models="$root/.cadre/models"
-mkdir -p "$models/fmnist/1"
-run cp "$root/.cadre/state/checkpoints/default/fmnist-mlp/model.cadre" "$models/fmnist/1/model.cadre"
-rm -f "$models/ports.json"
-"$root/build/bin/cadre-serve" --model-repository "$models" --http-port 0 --grpc-port 0 \
-  --metrics-port 0 --ports-file "$models/ports.json" --log-level warn &
-serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$models/ports.json" ] && break; sleep 0.1; done
-port=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['http'])" \
-  "$models/ports.json")
-run curl -sf "http://127.0.0.1:$port/v2/models/fmnist"
-echo
-# The first test image (an ankle boot) as a V2 request: 784 raw pixel values.
-/usr/bin/python3 - "$models/request.json" <<'PY'
-import gzip, json, sys
-images = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
-pixels = list(images[16:16 + 784])
-json.dump({"id": "first-test-image", "inputs": [{"name": "input", "datatype": "FP32",
-           "shape": [1, 1, 28, 28], "data": pixels}],
-           "outputs": [{"name": "label"}, {"name": "probabilities"}]}, open(sys.argv[1], "w"))
-PY
-run curl -sf -X POST "http://127.0.0.1:$port/v2/models/fmnist/infer" \
-  -H 'Content-Type: application/json' --data-binary "@$models/request.json"
-echo
-kill "$serve_pid"
-wait "$serve_pid" 2>/dev/null || true
-trap - EXIT
-
 step "Distributed training: a TrainJob of 2 workers, ring all-reduce (cnn, 3 epochs)"
 apply examples/train-fmnist-allreduce.yaml
 run "$cadre" logs trainjob/fmnist-cnn --replica worker-0 -f
@@ -87,10 +59,39 @@ run "$cadre" wait trainjob/fmnist-cnn --for Succeeded --timeout 900
 run "$cadre" get trainjobs
 run "$cadre" describe trainjob fmnist-cnn
 
+step "Serve the cnn: an InferenceService behind the ingress (Open Inference Protocol)"
+apply examples/serve-fmnist.yaml
+run "$cadre" wait isvc/fmnist --for Ready --timeout 120
+run "$cadre" get isvc
+# The first test image (an ankle boot) as a PGM file.
+image="$root/.cadre/ankle-boot.pgm"
+/usr/bin/python3 - "$image" <<'PY'
+import gzip, sys
+images = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+open(sys.argv[1], "wb").write(b"P5\n28 28\n255\n" + images[16:16 + 784])
+PY
+run "$cadre" predict isvc/fmnist --image "$image"
+# The same through curl: the ingress asks the token `cadre local up` made.
+url=$("$cadre" get isvc fmnist -o json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['url'])")
+printf '$ curl -H "Authorization: Bearer $(cat .cadre/keys/token)" %s\n' "$url"
+curl -sf -H "Authorization: Bearer $(cat "$root/.cadre/keys/token")" "$url"
+echo
+
+step "A canary: the mlp takes 20% of the requests, the cnn the rest"
+apply examples/serve-fmnist-canary.yaml
+run "$cadre" wait isvc/fmnist --for Ready --timeout 120
+for _ in $(seq 50); do
+  "$cadre" get isvc fmnist -o json | grep -q '"percent": 20' && break
+  sleep 0.2
+done
+run "$cadre" describe isvc fmnist
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
 Try: $cadre describe job hello
+     $cadre predict isvc/fmnist --image $image     # answered by the cnn or the mlp canary
+     $cadre apply -f examples/serve-fmnist.yaml    # no canary: the cnn takes everything again
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "protocol/spec/inference_service_spec.h"
@@ -124,6 +126,26 @@ TEST(InferenceServiceSpec, AuthNoneOptsOutExplicitly) {
   EXPECT_FALSE(s->predictor.auth);
   EXPECT_EQ(error_of(with("timeout: 5", "timeout: 5\n    auth: off")),
             "spec.predictor.auth: 'off' is not token or none");
+}
+
+std::string read_example(const std::string& name) {
+  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/" + name);
+  EXPECT_TRUE(in.good()) << name;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(InferenceServiceSpec, TheServingExamplesAreAServiceAndItsCanary) {
+  auto service = parse_inference_service(read_example("serve-fmnist.yaml"));
+  auto canary = parse_inference_service(read_example("serve-fmnist-canary.yaml"));
+  ASSERT_TRUE(service.ok()) << service.status().message();
+  ASSERT_TRUE(canary.ok()) << canary.status().message();
+  EXPECT_EQ(service->predictor.storage.path, "fmnist-cnn");
+  EXPECT_EQ(canary->predictor.storage.path, "fmnist-mlp");
+  EXPECT_EQ(service->metadata.name, canary->metadata.name);
+  EXPECT_EQ(*canary->canary_traffic_percent, 20);
+  EXPECT_NE(service->revision_key, canary->revision_key);
 }
 
 }  // namespace

@@ -335,7 +335,11 @@ TEST(TrainJobSpec, ParsesTheAllReduceExample) {
   EXPECT_EQ(job.replica_specs[0].type, "Worker");
   EXPECT_EQ(job.replica_specs[0].replicas, 2);
   EXPECT_EQ(job.replica_specs[0].restart_policy, RestartPolicy::kOnFailure);
-  EXPECT_EQ(job.replica_specs[0].tmpl.command, (std::vector<std::string>{"cadre-train"}));
+  EXPECT_EQ(job.replica_specs[0].tmpl.command, (std::vector<std::string>{"sh", "-c"}));
+  // The chief exports where an InferenceService's trainjob:// finds it.
+  EXPECT_NE(
+      job.replica_specs[0].tmpl.args.at(0).find("--export \"$CADRE_CHECKPOINT_DIR/model.cadre\""),
+      std::string::npos);
   EXPECT_EQ(job.run_policy.backoff_limit, 3);
 }
 
