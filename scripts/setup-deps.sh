@@ -15,7 +15,8 @@ packages=(
   libopenblas-dev zlib1g-dev        # CPU kernels, IDX .gz reader
   libopenmpi-dev openmpi-bin        # MPI collective backend and peer benchmark
   libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev                      # Boost.Beast: cadre-serve's HTTP front end
+  libboost-dev                      # Boost.Beast: cadre-serve's and cadre-ingress's HTTP
+  libpng-dev                        # cadre predict --image
   libprotobuf-dev protobuf-compiler # cadre-serve's config.pbtxt and V2 gRPC messages
   libgrpc++-dev protobuf-compiler-grpc  # cadre-serve's gRPC front end
   libtorch-dev                      # cadre-serve's pytorch (TorchScript) backend

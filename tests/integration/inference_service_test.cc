@@ -165,7 +165,8 @@ TEST_F(InferenceServices, ACanaryTakesItsShareAndPromotionAndRollbackFailNoReque
 
   ASSERT_EQ(apply(service("b", "    canaryTrafficPercent: 20\n")).exit_code, 0);
   ASSERT_TRUE(eventually([&] { return traffic() == "fmnist-00001=80 fmnist-00002=20"; }, 30s))
-      << traffic() << "\n" << cadre("get isvc fmnist -o json").output;
+      << traffic() << "\n"
+      << cadre("get isvc fmnist -o json").output;
   std::this_thread::sleep_for(1s);  // the ingress's next poll
   const int stable0 = answered("fmnist-00001"), canary0 = answered("fmnist-00002");
   ASSERT_TRUE(eventually(
@@ -208,7 +209,8 @@ TEST_F(InferenceServices, AKilledReplicaCostsOnlyItsInFlightRequestsAndIsReplace
   ASSERT_TRUE(eventually([&] { return load.ok() > 100; }, 10s)) << load.failures();
   const auto victim = service_json().at("replicas").at(0);
   const int port = victim.at("port");
-  auto killed = run_command("pkill -9 -f '^cadre-serve .*--http-port " + std::to_string(port) + "'");
+  auto killed =
+      run_command("pkill -9 -f '^cadre-serve .*--http-port " + std::to_string(port) + "'");
   ASSERT_EQ(killed.exit_code, 0) << killed.output;
   const auto start = std::chrono::steady_clock::now();
   // A replacement is ready (the victim's job ends, a new one starts and loads).
