@@ -112,13 +112,16 @@ void close_inherited_descriptors() {
     }
     const int64_t deadline = shared->deadline_ns.load();
     if (deadline != 0 && monotonic_ns() >= deadline) {
-      // Again on every poll while expired: a group added meanwhile dies too.
-      const int killed = kill_groups(shared);
-      if (deadline != acted_on) {
+      // Counted before the kills, so whoever sees a replica die of it (the agent
+      // reaping, a test) already sees the expiry.
+      const bool first = deadline != acted_on;
+      if (first) {
         acted_on = deadline;
         shared->expirations.fetch_add(1);
-        write_expired_line(killed);
       }
+      // Again on every poll while expired: a group added meanwhile dies too.
+      const int killed = kill_groups(shared);
+      if (first) write_expired_line(killed);
     }
     timespec pause{poll_ns / 1'000'000'000, poll_ns % 1'000'000'000};
     ::nanosleep(&pause, nullptr);  // the death signal cuts it short
