@@ -62,6 +62,7 @@ using service_atom = caf::atom_constant<caf::atom("service")>;
 using replica_atom = caf::atom_constant<caf::atom("replica")>;
 using ingress_atom = caf::atom_constant<caf::atom("ingress")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {

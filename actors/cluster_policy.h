@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/autoscaler.h"
+
 namespace cadre::actors {
 
 // How a supervisor retries a write the store refused: backoff doubles from
@@ -39,6 +41,7 @@ struct ClusterPolicy {
   int client_send_queue = 64;
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
+  AutoscalePolicy autoscale;               // inference services' autoscaler windows
 };
 
 }  // namespace cadre::actors

@@ -39,6 +39,7 @@ std::optional<caf::actor> service_of_owner(Self* self, const std::string& owner)
 ServiceMachineOptions machine_options(const ActorContext& ctx) {
   ServiceMachineOptions options;
   options.store_retry = ctx.policy.store_retry;
+  options.autoscale = ctx.policy.autoscale;
   return options;
 }
 
@@ -329,6 +330,13 @@ caf::message_handler service_requests(Self* self) {
         st.ingress_url = request.url;
         if (news) tell_all(self);
         ingress_has(self, request.version);
+        // Bounded by the ingress's own table: at most one entry per revision it routes to.
+        for (const auto& load : request.load) {
+          auto service = st.services.find(load.service);
+          if (service == st.services.end()) continue;
+          self->send(service->second, load_atom::value, ingress.identity, load.revision,
+                     load.concurrency, load.rps);
+        }
         protocol::RoutesReply reply;
         reply.version = st.routes_version;
         reply.changed = request.version != st.routes_version;

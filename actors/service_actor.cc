@@ -157,6 +157,8 @@ caf::behavior service(Self* self, ActorContext ctx, std::shared_ptr<ServiceState
       },
       [=](gone_atom, const std::string& job) { carry_out(self, machine()->on_job_gone(job)); },
       [=](timer_atom, const std::string& job) { carry_out(self, machine()->on_timer(job)); },
+      [=](load_atom, const std::string& source, const std::string& revision, double concurrency,
+          double rps) { carry_out(self, machine()->on_load(source, revision, concurrency, rps)); },
       [=](ingress_atom, bool connected, const std::string& url) {
         carry_out(self, machine()->on_ingress(connected, url));
       },

@@ -169,7 +169,11 @@ ServiceStateMachine::ServiceStateMachine(ServiceRecord record, ServiceMachineOpt
     : rec_(std::move(record)),
       options_(std::move(options)),
       specs_(std::move(specs)),
-      writes_(options_.store_retry) {}
+      writes_(options_.store_retry) {
+  for (const auto& rev : rec_.status.revisions) {
+    if (rev.desired_replicas > 0) autoscaled_[rev.name] = rev.desired_replicas;
+  }
+}
 
 // ---- bookkeeping ------------------------------------------------------------------
 
@@ -362,7 +366,10 @@ int32_t ServiceStateMachine::desired_of(const Revision& rev) const {
   bool runs = wanted != wanted_.end() && wanted->second > 0;
   for (const auto& t : st().traffic) runs = runs || (t.revision_name == rev.name && t.percent > 0);
   if (!runs) return 0;
-  return std::max(rev.min_replicas, 1);
+  const int32_t min = std::max(rev.min_replicas, 1);
+  auto scaled = autoscaled_.find(rev.name);
+  const int32_t want = scaled != autoscaled_.end() ? scaled->second : min;
+  return std::clamp(want, min, std::max(min, rev.max_replicas));
 }
 
 void ServiceStateMachine::start_replica(ServiceEffects& out, Revision& rev) {
@@ -749,6 +756,39 @@ ServiceEffects ServiceStateMachine::on_timer(const std::string& job) {
     deleting_jobs_.insert(job);
     out.push_back(fx::DeleteJob{job});
   }
+  return out;
+}
+
+ServiceEffects ServiceStateMachine::on_load(const std::string& source,
+                                            const std::string& revision_name, double concurrency,
+                                            double rps) {
+  ServiceEffects out;
+  Revision* rev = revision(revision_name);
+  if (rev == nullptr || deleting_) return out;
+  const auto& p = spec_of(rev->name).predictor;
+  auto& scaler = autoscalers_.try_emplace(rev->name, options_.autoscale).first->second;
+  const bool by_rps = p.scale_metric == spec::ScaleMetric::kRps;
+  scaler.observe(source, now(), by_rps ? rps : concurrency);
+  int32_t running = 0;
+  for (const auto& r : st().replicas) {
+    if (r.revision == rev->name && live(r)) ++running;
+  }
+  const int32_t min = std::max(rev->min_replicas, 1);
+  const auto d = scaler.decide(now(), running, p.scale_target, min, rev->max_replicas);
+  auto current = autoscaled_.find(rev->name);
+  const int32_t before = current != autoscaled_.end() ? current->second : min;
+  if (d.desired == before) return out;
+  autoscaled_[rev->name] = d.desired;
+  char detail[160];
+  std::snprintf(detail, sizeof detail, "%s %.1f over the stable window, %.1f over the panic window",
+                by_rps ? "rps" : "concurrency", d.stable_load, d.panic_load);
+  event(out, EventType::kNormal, reason::kScaled,
+        rev->name + ": " + std::to_string(before) + " -> " + std::to_string(d.desired) +
+            " replicas (" + detail + "; target " +
+            std::to_string(static_cast<int>(p.scale_target)) + " per replica" +
+            (d.panic ? "; panic" : "") + ")");
+  reconcile(out);
+  persist(out);
   return out;
 }
 

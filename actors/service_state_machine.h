@@ -35,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/autoscaler.h"
 #include "actors/cluster_policy.h"
 #include "actors/state_store.h"
 #include "actors/write_barrier.h"
@@ -92,6 +93,7 @@ struct ServiceMachineOptions {
   // Replacing replicas that keep failing: 1 s, 2 s, 4 s ... up to the cap.
   std::chrono::milliseconds failure_backoff{1000};
   std::chrono::milliseconds failure_backoff_max{60000};
+  AutoscalePolicy autoscale;  // Knative's KPA windows (actors/autoscaler.h)
 };
 
 // A predictor as applied: the spec, its text, and where its model was found.
@@ -124,6 +126,10 @@ class ServiceStateMachine {
   ServiceEffects on_job_gone(const std::string& job);  // deleted by someone else
   ServiceEffects on_job_deleted(const std::string& job, const Status& status);
   ServiceEffects on_timer(const std::string& job);
+  // What ingress `source` saw of `revision` since its last report: the average
+  // requests in flight and the request rate. Feeds the revision's autoscaler.
+  ServiceEffects on_load(const std::string& source, const std::string& revision, double concurrency,
+                         double rps);
   // Whether an ingress polls the routes, and the URL users reach it at.
   ServiceEffects on_ingress(bool connected, const std::string& url);
   ServiceEffects on_delete(uint64_t request);
@@ -188,6 +194,10 @@ class ServiceStateMachine {
   std::map<std::string, spec::InferenceServiceSpec> specs_;  // by revision name
   std::map<std::string, int32_t> wanted_;  // the share each revision should have (KServe's rules)
   std::string last_failure_;               // "<job>: why", until a replica becomes ready
+  std::map<std::string, RevisionAutoscaler> autoscalers_;  // by revision
+  // What each revision's autoscaler asks for (kept as RevisionStatus.desired_replicas,
+  // so a restarted coordinator does not scale a loaded revision back in).
+  std::map<std::string, int32_t> autoscaled_;
   bool ingress_connected_ = false;
   bool deleting_ = false;
   bool erasing_ = false;

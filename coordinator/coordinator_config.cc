@@ -22,6 +22,8 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.client_send_queue = client_send_queue;
   p.lease = std::chrono::milliseconds(lease_ms < 0 ? lost_after_ms * 2 / 3 : lease_ms);
   p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
+  p.autoscale.stable_window = std::chrono::milliseconds(autoscale_stable_window_ms);
+  p.autoscale.panic_window = std::chrono::milliseconds(autoscale_panic_window_ms);
   return p;
 }
 
@@ -37,6 +39,10 @@ Status CoordinatorConfig::validate() const {
                            " is not a port (or -1 for none)");
   }
   if (heartbeat_interval_ms <= 0) return InvalidArgument("heartbeat-interval-ms: must be > 0");
+  if (autoscale_panic_window_ms <= 0 || autoscale_stable_window_ms < autoscale_panic_window_ms) {
+    return InvalidArgument(
+        "autoscale-panic-window-ms: must be > 0 and at most autoscale-stable-window-ms");
+  }
   if (not_ready_after_ms <= heartbeat_interval_ms) {
     return InvalidArgument("not-ready-after-ms: must exceed heartbeat-interval-ms (" +
                            std::to_string(heartbeat_interval_ms) + ")");
@@ -126,6 +132,12 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
       ->capture_default_str();
   app.add_option("--checkpoint-root", c.checkpoint_root,
                  "shared folder for CADRE_CHECKPOINT_DIR (default: <state-dir>/checkpoints)");
+  app.add_option("--autoscale-stable-window-ms", c.autoscale_stable_window_ms,
+                 "inference services scale to the load averaged over this window")
+      ->capture_default_str();
+  app.add_option("--autoscale-panic-window-ms", c.autoscale_panic_window_ms,
+                 "and scale out fast when this short window asks for twice the replicas")
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   ASSIGN_OR_RETURN(config::Parsed parsed, config::parse_command_line(app, argc, argv, std::cout));

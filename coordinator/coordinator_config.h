@@ -43,6 +43,9 @@ struct CoordinatorConfig {
   // restarted on other nodes resumes; empty: <state_dir>/checkpoints. Multi-host
   // clusters point it at a mount every node shares (NFS), like a Kubeflow PVC.
   std::string checkpoint_root;
+  // Inference services' autoscaler (Knative's KPA): the windows load is averaged over.
+  int64_t autoscale_stable_window_ms = kPolicy.autoscale.stable_window.count();
+  int64_t autoscale_panic_window_ms = kPolicy.autoscale.panic_window.count();
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 
   actors::ClusterPolicy policy() const;

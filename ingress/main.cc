@@ -46,12 +46,13 @@ int run(const cadre::ingress::IngressConfig& c) {
   using namespace cadre;
   ingress::RouteTable table;
   ingress::IngressMetrics metrics;
+  ingress::LoadMeter load;
   ingress::UpstreamClientOptions upstream_options;
   upstream_options.threads = c.upstream_threads;
   upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
   auto upstream = ingress::UpstreamClient::Create(upstream_options);
   if (!upstream.ok()) return fail(upstream.status());
-  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics);
+  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load);
 
   serving::http::HttpServerOptions http;
   http.host = c.host;
@@ -76,7 +77,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   poll.coordinator.timeout = std::chrono::milliseconds(2000);
   poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
   poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
-  auto poller = ingress::RoutePoller::Create(poll, table);
+  auto poller = ingress::RoutePoller::Create(poll, table, load);
   if (!poller.ok()) return fail(poller.status());
   if (!c.ports_file.empty()) {
     const Status s = write_ports(c.ports_file, port);

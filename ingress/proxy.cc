@@ -113,8 +113,10 @@ void Proxy::dispatch(std::shared_ptr<Call> call) {
   load->in_flight.fetch_add(1, std::memory_order_relaxed);
   const std::string key = pick->key();
   const std::string revision = pick->revision;
+  load_.started(call->service, revision, Clock::now());
   upstream_.send(std::move(up), [this, call, load, key, revision, finish](UpstreamResult r) {
     load->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    load_.finished(call->service, revision, Clock::now());
     if (!r.status.ok()) {
       if (!r.reached && call->attempts < options_.max_retries) {
         call->attempts++;

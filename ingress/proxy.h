@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ingress/ingress_metrics.h"
+#include "ingress/load_meter.h"
 #include "ingress/route_table.h"
 #include "ingress/upstream_client.h"
 #include "serving/http/http_server.h"
@@ -26,8 +27,8 @@ struct ProxyOptions {
 class Proxy {
  public:
   Proxy(ProxyOptions options, const RouteTable& table, UpstreamClient& upstream,
-        IngressMetrics& metrics)
-      : options_(options), table_(table), upstream_(upstream), metrics_(metrics) {}
+        IngressMetrics& metrics, LoadMeter& load)
+      : options_(options), table_(table), upstream_(upstream), metrics_(metrics), load_(load) {}
 
   // An HttpHandler: never blocks; answers from the upstream client's threads.
   void handle(serving::http::HttpRequest request, serving::http::Responder respond);
@@ -41,6 +42,7 @@ class Proxy {
   const RouteTable& table_;
   UpstreamClient& upstream_;
   IngressMetrics& metrics_;
+  LoadMeter& load_;          // what the autoscaler hears
   std::mutex random_mutex_;  // guards random_
   std::mt19937_64 random_{std::random_device{}()};
 };

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/coordinator_client.h"
+#include "ingress/load_meter.h"
 #include "ingress/route_table.h"
 
 namespace cadre::ingress {
@@ -26,17 +27,18 @@ struct RoutePollerOptions {
 class RoutePoller {
  public:
   static Result<std::unique_ptr<RoutePoller>> Create(const RoutePollerOptions& options,
-                                                     RouteTable& table);
+                                                     RouteTable& table, LoadMeter& load);
   ~RoutePoller();
 
  private:
-  RoutePoller(RoutePollerOptions options, RouteTable& table,
+  RoutePoller(RoutePollerOptions options, RouteTable& table, LoadMeter& load,
               std::unique_ptr<client::CoordinatorClient> client)
-      : options_(std::move(options)), table_(table), client_(std::move(client)) {}
+      : options_(std::move(options)), table_(table), load_(load), client_(std::move(client)) {}
   void run();
 
   RoutePollerOptions options_;
   RouteTable& table_;
+  LoadMeter& load_;  // reported with each poll, for the autoscaler
   std::unique_ptr<client::CoordinatorClient> client_;  // the poller thread's only
   std::atomic<bool> stop_{false};
   std::thread thread_;

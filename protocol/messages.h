@@ -604,10 +604,20 @@ struct IngressToken {
   MSGPACK_DEFINE_MAP(sha256, ns)
 };
 
+// What an ingress saw of one revision since its previous poll (the autoscaler's input).
+struct RevisionLoad {
+  std::string service;
+  std::string revision;
+  double concurrency = 0;  // requests in flight, averaged over the interval
+  double rps = 0;          // requests started per second over the interval
+  MSGPACK_DEFINE_MAP(service, revision, concurrency, rps)
+};
+
 struct RoutesRequest {
-  uint64_t version = 0;  // the table the ingress has; 0: none
-  std::string url;       // how users reach this ingress ("http://127.0.0.1:8080")
-  MSGPACK_DEFINE_MAP(version, url)
+  uint64_t version = 0;            // the table the ingress has; 0: none
+  std::string url;                 // how users reach this ingress ("http://127.0.0.1:8080")
+  std::vector<RevisionLoad> load;  // every revision it routed to since its previous poll
+  MSGPACK_DEFINE_MAP(version, url, load)
 };
 
 struct RoutesReply {

@@ -211,6 +211,7 @@ inline constexpr const char* kNoReadyReplicas = "NoReadyReplicas";
 inline constexpr const char* kModelUnavailable = "ModelUnavailable";  // the model cannot be found
 inline constexpr const char* kIngressNotConnected = "IngressNotConnected";  // or not synced yet
 inline constexpr const char* kRoutesPublished = "RoutesPublished";
+inline constexpr const char* kScaled = "Scaled";  // the autoscaler changed a revision's count
 // Event-only reasons.
 inline constexpr const char* kScheduled = "Scheduled";
 inline constexpr const char* kReplicaCompleted = "ReplicaCompleted";

@@ -58,6 +58,8 @@ class Harness {
       } else if (auto* d = std::get_if<fx::DeleteJob>(&effect)) {
         deleted_.push_back(d->job);
         run(machine_->on_job_deleted(d->job, Status::Ok()));
+      } else if (auto* e = std::get_if<fx::RecordEvent>(&effect)) {
+        events_.push_back(e->event);
       } else if (auto* t = std::get_if<fx::StartTimer>(&effect)) {
         timers_.push_back(*t);
       } else if (auto* a = std::get_if<fx::AnswerApply>(&effect)) {
@@ -138,6 +140,7 @@ class Harness {
   std::vector<fx::CreateJob> created_;
   std::vector<std::string> deleted_;
   std::vector<fx::StartTimer> timers_;
+  std::vector<protocol::JobEvent> events_;
   std::vector<std::string> answers_;
   int writes_ = 0;
   bool stopped_ = false;
@@ -266,6 +269,22 @@ TEST(ServiceStateMachine, ReplicasLostWithTheirNodeAreReplacedWithoutBackingOff)
   }
   EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-5");
   for (const auto& t : h.timers_) EXPECT_NE(t.job, "") << "a back-off timer was set";
+}
+
+TEST(ServiceStateMachine, TheAutoscalerScalesARevisionWithinItsBoundsAndSaysSo) {
+  Harness h;  // minReplicas 2, maxReplicas 4, scaleTarget 100 (the default)
+  h.job_runs("fmnist-00001-1", true);
+  h.job_runs("fmnist-00001-2", true);
+  for (int i = 0; i < 30; ++i) h.run(h.machine_->on_load("ingress", "fmnist-00001", 1000, 50));
+  EXPECT_EQ(h.created_jobs().size(), 4u);  // capped at maxReplicas
+  EXPECT_EQ(h.machine_->record().status.revisions[0].desired_replicas, 4);
+  bool scaled = false;
+  for (const auto& e : h.events_) scaled = scaled || e.reason == "Scaled";
+  EXPECT_TRUE(scaled);
+  // A restarted coordinator keeps the count instead of scaling back in.
+  auto again = ServiceStateMachine::Create(h.machine_->record(), ServiceMachineOptions{});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->record().status.revisions[0].desired_replicas, 4);
 }
 
 TEST(ServiceStateMachine, AModelThatNeverLoadsLeavesAConditionThatSaysWhy) {

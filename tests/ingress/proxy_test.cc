@@ -88,7 +88,7 @@ class ProxyTest : public ::testing::Test {
     auto upstream = UpstreamClient::Create(UpstreamClientOptions{});
     EXPECT_TRUE(upstream.ok());
     upstream_ = std::move(*upstream);
-    proxy_ = std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_);
+    proxy_ = std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_, load_);
   }
 
   // One request through the proxy, waited for.
@@ -115,6 +115,7 @@ class ProxyTest : public ::testing::Test {
 
   RouteTable table_;
   IngressMetrics metrics_;
+  LoadMeter load_;
   std::unique_ptr<UpstreamClient> upstream_;
   std::unique_ptr<Proxy> proxy_;
 };
