@@ -44,6 +44,7 @@ struct Options {
   std::string input = "input";
   std::string output = "logits";
   std::string path;  // HTTP path; default /v2/models/<model>/infer
+  std::vector<std::string> headers;  // extra HTTP headers, "Name: value" (a bearer token)
   int batch = 1;
   std::vector<int> concurrency{1};
   int window_ms = 1000;
@@ -97,6 +98,11 @@ class HttpClient : public Client {
     req_.set(bhttp::field::host, o.host);
     req_.set(bhttp::field::content_type, binary ? "application/octet-stream" : "application/json");
     if (binary) req_.set("Inference-Header-Content-Length", std::to_string(header.size()));
+    for (const auto& h : o.headers) {
+      const auto colon = h.find(':');
+      if (colon == std::string::npos) continue;
+      req_.set(h.substr(0, colon), h.substr(h.find_first_not_of(' ', colon + 1)));
+    }
     req_.body() = body_;
     req_.keep_alive(true);
     req_.prepare_payload();
@@ -418,6 +424,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", o.input, "Input tensor name");
   app.add_option("--output", o.output, "Output tensor name");
   app.add_option("--path", o.path, "HTTP path (default /v2/models/<model>/infer)");
+  app.add_option("--header", o.headers, "Extra HTTP header 'Name: value' (repeatable)");
   app.add_option("--batch", o.batch, "Images per request");
   app.add_option("--concurrency", o.concurrency, "Closed-loop client counts")->delimiter(',');
   app.add_option("--window-ms", o.window_ms);

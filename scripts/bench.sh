@@ -9,6 +9,8 @@
 #   tuning     Cadre experiments (random, ASHA with resume, TPE+ASHA) vs Optuna (random,
 #              TPE + SuccessiveHalvingPruner) over the same cadre-train trials; further
 #              flags go to bench/tuning_bench.py (--lr-range, --target, --budget)
+#   ingress    one InferenceService replica, loaded directly and through cadre-ingress:
+#              throughput at concurrency 64 and the p50 the ingress adds
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -300,11 +302,96 @@ bench_tuning() {
     --plot "${CADRE_BENCH_PLOT:-$root/bench/tuning.svg}" "${args[@]}"
 }
 
+bench_ingress() {
+  # One InferenceService replica (the mlp) on a real local cluster, loaded by the
+  # same closed-loop generator directly and through cadre-ingress, alternately:
+  # what the ingress costs (throughput at concurrency 64, p50 added at 1 and 64).
+  local quick=0
+  [ "${1:-}" = "--quick" ] && quick=1
+  ensure_built cadre cadre-coordinator cadre-agent cadre-ingress cadre-serve cadre-train \
+    serving_loadgen
+  local dir cadre="$build/bin/cadre"
+  dir="$(mktemp -d /tmp/cadre-ingress-bench.XXXXXX)"
+  chmod 755 "$dir"  # replicas run as cadre-run and must reach the model
+  # shellcheck disable=SC2064
+  trap "'$cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN
+  "$cadre" local up --dir "$dir" --agents 1 >&2
+  "$build/bin/cadre-train" --model mlp --epochs 1 --train-limit 6000 --threads 2 \
+    --export "$dir/model.cadre" >&2
+  chmod 644 "$dir/model.cadre"
+  printf '%s\n' "apiVersion: cadre/v1" "kind: InferenceService" "metadata: {name: mlp}" \
+    "spec:" "  predictor:" \
+    "    model: {modelFormat: {name: cadre}, storageUri: \"file://$dir/model.cadre\"}" \
+    "    resources: {cpu: 1, memory: 512Mi}" >"$dir/isvc.yaml"
+  local applied_ms ready_ms
+  applied_ms=$(date +%s%3N)
+  "$cadre" --config "$dir/config" apply -f "$dir/isvc.yaml" >&2
+  "$cadre" --config "$dir/config" wait isvc/mlp --for Ready --timeout 120 >&2
+  ready_ms=$(date +%s%3N)
+  local json replica_port ingress_url ingress_port token replica_token
+  json=$("$cadre" --config "$dir/config" get isvc mlp -o json)
+  replica_port=$($python -c "import json,sys; print(json.loads(sys.argv[1])['replicas'][0]['port'])" "$json")
+  ingress_url=$(grep '^ingress:' "$dir/config" | cut -d' ' -f2)
+  ingress_port=${ingress_url##*:}
+  token=$(cat "$dir/keys/token")
+  # The replica's own token, as the ingress gets it (the bench reads the store; users never do).
+  replica_token=$($python -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
+      'select token from services where name=?', ('mlp',)).fetchone()[0])" "$dir/state/cadre.db")
+  local window=1000 rounds=2 rows="$dir/rows.jsonl"
+  [ "$quick" = 1 ] && window=400 && rounds=1
+  for round in $(seq "$rounds"); do
+    for target in direct ingress; do
+      local port=$replica_port auth=$replica_token
+      [ "$target" = ingress ] && port=$ingress_port && auth=$token
+      "$build/bin/serving_loadgen" --port "$port" --model mlp --protocol http-json \
+        --output label --concurrency 1,64 --window-ms "$window" \
+        --header "Authorization: Bearer $auth" |
+        $python -c "import json,sys
+for l in sys.stdin:
+    r = json.loads(l); r.update(target=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(r))" \
+          "$target" "$round" | tee -a "$rows" >&2
+    done
+  done
+  # The autoscaler under a load step (skipped with --quick: it takes two minutes).
+  local autoscale="{}"
+  if [ "$quick" = 0 ]; then
+    printf '%s\n' "apiVersion: cadre/v1" "kind: InferenceService" "metadata: {name: auto}" \
+      "spec:" "  predictor:" \
+      "    model: {modelFormat: {name: cadre}, storageUri: \"file://$dir/model.cadre\"}" \
+      "    minReplicas: 1" "    maxReplicas: 8" "    scaleTarget: 4" \
+      "    resources: {cpu: 200m, memory: 256Mi}" >"$dir/auto.yaml"
+    "$cadre" --config "$dir/config" apply -f "$dir/auto.yaml" >&2
+    "$cadre" --config "$dir/config" wait isvc/auto --for Ready --timeout 120 >&2
+    autoscale=$($python "$root/bench/autoscale_bench.py" --cadre "$cadre" --config "$dir/config" \
+      --token-file "$dir/keys/token" --plot "${CADRE_BENCH_PLOT:-$root/bench/autoscale.svg}" |
+      tail -1)
+  fi
+  $python - "$rows" "$(machine_json)" "$quick" "$((ready_ms - applied_ms))" "$autoscale" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def best(target, c, key):
+    vals = [r[key] for r in rows if r.get("target") == target and r.get("concurrency") == c and key in r]
+    return max(vals) if key == "rps" else min(vals)
+d64, i64 = best("direct", 64, "rps"), best("ingress", 64, "rps")
+print(json.dumps({
+    "benchmark": "ingress", "quick": sys.argv[3] == "1", "machine": json.loads(sys.argv[2]),
+    "direct_c64_rps": round(d64, 1), "ingress_c64_rps": round(i64, 1),
+    "ingress_c64_fraction": round(i64 / d64, 3),
+    "ingress_p50_added_us_c1": round((best("ingress", 1, "p50_ms") - best("direct", 1, "p50_ms")) * 1000),
+    "ingress_p50_added_us": round((best("ingress", 64, "p50_ms") - best("direct", 64, "p50_ms")) * 1000),
+    "apply_to_ready_ms": int(sys.argv[4]),
+    "cold_start_ms": None,  # scale to zero is not built yet (docs/inference-services.md)
+    "autoscale": json.loads(sys.argv[5]),
+}))
+PY
+}
+
 case "${1:-}" in
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
   scheduler) shift; bench_scheduler "$@" ;;
   serving) shift; bench_serving "$@" ;;
   tuning) shift; bench_tuning "$@" ;;
-  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning [--quick]" >&2; exit 2 ;;
+  ingress) shift; bench_ingress "$@" ;;
+  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning|ingress [--quick]" >&2; exit 2 ;;
 esac
