@@ -43,7 +43,7 @@ struct Options {
   std::string model;
   std::string input = "input";
   std::string output = "logits";
-  std::string path;  // HTTP path; default /v2/models/<model>/infer
+  std::string path;                  // HTTP path; default /v2/models/<model>/infer
   std::vector<std::string> headers;  // extra HTTP headers, "Name: value" (a bearer token)
   int batch = 1;
   std::vector<int> concurrency{1};

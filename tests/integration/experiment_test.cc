@@ -234,8 +234,7 @@ TEST_F(Experiments, CoordinatorKilledMidExperimentFinishesWithNoTrialRunTwice) {
   for (std::string job; std::getline(in, job);) ++started[job];
   EXPECT_EQ(started.size(), 4u);
   for (const auto& [job, count] : started) EXPECT_EQ(count, 1) << job << " ran twice";
-  EXPECT_NE(read_file(path("logs/coordinator.log")).find("1 experiments, "),
-            std::string::npos);
+  EXPECT_NE(read_file(path("logs/coordinator.log")).find("1 experiments, "), std::string::npos);
 }
 
 TEST_F(Experiments, FileAndPushCollectorsReadTheirSourceAndNotTheOutput) {
