@@ -355,6 +355,8 @@ for l in sys.stdin:
   # The autoscaler under a load step (skipped with --quick: it takes two minutes).
   local autoscale="{}"
   if [ "$quick" = 0 ]; then
+    # Its CPU back first: 8 replicas of 200m must fit beside nothing else.
+    "$cadre" --config "$dir/config" delete isvc/mlp >&2
     printf '%s\n' "apiVersion: cadre/v1" "kind: InferenceService" "metadata: {name: auto}" \
       "spec:" "  predictor:" \
       "    model: {modelFormat: {name: cadre}, storageUri: \"file://$dir/model.cadre\"}" \
