@@ -28,6 +28,9 @@ int64_t file_size(const std::string& path) {
 
 // Metric samples per MetricsReport, so one burst of output stays one modest message.
 constexpr size_t kMaxSamplesPerReport = 4096;
+// Samples held while no session is up (the coordinator restarting): past this the
+// oldest are dropped, so an outage costs bounded memory.
+constexpr size_t kMaxUnsentSamples = 100000;
 // Messages handled per tick before timers get their turn.
 constexpr int kMaxMessagesPerTick = 1000;
 // Unanswered heartbeats remembered for the lease. Past this the newest are not
@@ -294,6 +297,7 @@ void Agent::on_register_reply(const protocol::Envelope& envelope) {
     if (!killed.ok()) spdlog::error("node={} replica={} {}", session_.node, uid, killed.message());
   }
   send_heartbeat();
+  send_unsent_metrics();  // before the exits: the coordinator reads them in this order
   resend_exits();
 }
 
@@ -565,8 +569,32 @@ void Agent::send_metrics(const std::string& uid, const std::string& job,
     report.job = job;
     report.samples.assign(std::make_move_iterator(samples.begin() + begin),
                           std::make_move_iterator(samples.begin() + end));
-    send(MessageKind::kMetrics, report);
+    if (link_->connected() && !session_.awaiting_reply && session_.epoch != 0) {
+      send(MessageKind::kMetrics, report);
+      continue;
+    }
+    // No session: a message now would be lost with the connection. Kept, and sent
+    // once registered again, before the exits are resent, so a replica that ended
+    // during a coordinator restart still has its last metrics when its exit lands.
+    unsent_samples_ += report.samples.size();
+    unsent_metrics_.push_back(std::move(report));
+    while (unsent_samples_ > kMaxUnsentSamples) {
+      unsent_samples_ -= unsent_metrics_.front().samples.size();
+      dropped_samples_ += unsent_metrics_.front().samples.size();
+      unsent_metrics_.pop_front();
+    }
   }
+}
+
+void Agent::send_unsent_metrics() {
+  if (dropped_samples_ > 0) {
+    spdlog::warn("node={} dropped {} metric samples while the coordinator was away (kept {})",
+                 session_.node, dropped_samples_, unsent_samples_);
+  }
+  for (const auto& report : unsent_metrics_) send(MessageKind::kMetrics, report);
+  unsent_metrics_.clear();
+  unsent_samples_ = 0;
+  dropped_samples_ = 0;
 }
 
 void Agent::tail_logs() {

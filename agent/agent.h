@@ -134,6 +134,7 @@ class Agent {
                              const std::string& message);
   void send_metrics(const std::string& uid, const std::string& job,
                     std::vector<protocol::MetricSample> samples);
+  void send_unsent_metrics();
   void tail_logs();
   void collect_exits();
   void stop_replicas();
@@ -154,6 +155,9 @@ class Agent {
   Lease lease_;
   std::map<std::string, Replica> replicas_;                       // by uid
   std::map<std::string, protocol::ReplicaExited> pending_exits_;  // sent, not yet acked
+  std::deque<protocol::MetricsReport> unsent_metrics_;  // while no session is up, oldest first
+  size_t unsent_samples_ = 0;                           // in unsent_metrics_
+  uint64_t dropped_samples_ = 0;                        // past the bound, this outage
   Clock::time_point tailed_{};
   bool stopping_ = false;
   bool handshake_failure_logged_ = false;  // one error per outage, not one per retry
