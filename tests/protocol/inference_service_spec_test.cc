@@ -6,6 +6,7 @@
 
 #include "protocol/spec/inference_service_spec.h"
 #include "protocol/spec/manifest.h"
+#include "tests/support/examples.h"
 
 namespace cadre::spec {
 namespace {
@@ -130,13 +131,7 @@ TEST(InferenceServiceSpec, AuthNoneOptsOutExplicitly) {
             "spec.predictor.auth: 'off' is not token or none");
 }
 
-std::string read_example(const std::string& name) {
-  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using cadre::testing::read_example;
 
 TEST(InferenceServiceSpec, TheServingExamplesAreAServiceAndItsCanary) {
   auto service = parse_inference_service(read_example("serve-fmnist.yaml"));

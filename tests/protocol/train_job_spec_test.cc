@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "protocol/spec/manifest.h"
+#include "tests/support/examples.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::spec {
@@ -320,13 +321,7 @@ TEST(TrainJobSpec, RefusesUnknownFieldsAtEveryLevelBeforeOtherErrors) {
             "spec.pytorchReplicaSpecs: unknown field");
 }
 
-std::string read_example(const std::string& name) {
-  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using cadre::testing::read_example;
 
 TEST(TrainJobSpec, ParsesTheAllReduceExample) {
   const TrainJobSpec job = parsed(read_example("train-fmnist-allreduce.yaml"));

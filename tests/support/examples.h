@@ -1,0 +1,21 @@
+// The text of a file under examples/, for tests that check the examples parse.
+// Needs CADRE_SOURCE_DIR defined by the test target.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace cadre::testing {
+
+inline std::string read_example(const std::string& name) {
+  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/" + name);
+  EXPECT_TRUE(in.good()) << name;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace cadre::testing
