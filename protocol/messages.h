@@ -260,7 +260,8 @@ struct ApplyReply {
 };
 
 struct GetRequest {
-  std::string resource;  // "nodes", "jobs", "trainjobs" or "experiments"
+  std::string resource;  // "nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
+                         // "tokens", "pipelines" or "runs"
   std::string name;      // empty: all
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -509,6 +510,100 @@ struct InferenceServiceStatus {
                      auth, generation)
 };
 
+// ---- Pipelines (docs/pipelines.md) ----
+
+// One stored version of a Pipeline: each apply of a changed spec adds one.
+struct PipelineVersion {
+  int32_t version = 0;  // 1, 2, ...
+  int64_t created_ms = 0;
+  std::string manifest;  // the applied YAML; only for a single named pipeline
+  MSGPACK_DEFINE_MAP(version, created_ms, manifest)
+};
+
+// A run input the pipeline declares (root.inputDefinitions.parameters).
+struct PipelineParameter {
+  std::string name;
+  std::string type;           // STRING, NUMBER_INTEGER, NUMBER_DOUBLE, BOOLEAN, LIST, STRUCT
+  std::string default_value;  // JSON; empty when there is none
+  bool optional = false;
+  MSGPACK_DEFINE_MAP(name, type, default_value, optional)
+};
+
+struct PipelineInfo {
+  std::string name;
+  std::string description;  // pipelineInfo.description
+  int64_t created_ms = 0;
+  int32_t latest_version = 0;
+  std::vector<PipelineParameter> parameters;  // of the latest version
+  std::vector<PipelineVersion> versions;      // every version, oldest first
+  MSGPACK_DEFINE_MAP(name, description, created_ms, latest_version, parameters, versions)
+};
+
+// An artifact a task produced or read.
+struct PipelineArtifact {
+  std::string name;  // its output (or input) key
+  std::string
+      uri;  // file:///<checkpoint root>/<namespace>/_pipelines/<run>/<task>/artifacts/<name>
+  std::string schema_title;  // system.Model, system.Metrics, system.Dataset, ...
+  std::string metadata;      // JSON object (from executor_output.json); "{}" when none
+  MSGPACK_DEFINE_MAP(name, uri, schema_title, metadata)
+};
+
+// One task of a run: a step, a sub-DAG, a loop or one loop iteration.
+struct PipelineTaskStatus {
+  std::string id;      // its path in the run: "train", "condition-1/deploy", "for-loop-2/0/double"
+  std::string parent;  // the id of the DAG, loop or iteration holding it; "" at the root
+  std::string name;    // its name in its DAG (an iteration's is its index)
+  PipelineTaskKind kind = PipelineTaskKind::kContainer;
+  std::string component;  // componentRef.name
+  PipelineState state = PipelineState::kPending;
+  std::string message;      // why it failed or was skipped
+  int32_t attempts = 0;     // jobs started for it (retries included)
+  std::string job;          // its current or last job
+  int64_t retry_at_ms = 0;  // waiting to retry until then (0: not waiting)
+  bool collecting = false;  // its job succeeded; its outputs are being read
+  bool cached = false;      // its outputs were reused from an earlier execution
+  std::string inputs;       // JSON object: the input parameter values it ran with
+  std::string outputs;      // JSON object: its output parameter values
+  std::vector<PipelineArtifact> input_artifacts;
+  std::vector<PipelineArtifact> output_artifacts;
+  std::string items;       // a loop's items (JSON list)
+  int64_t created_ms = 0;  // when it was triggered (or skipped)
+  int64_t started_ms = 0;  // when its current job was created
+  int64_t finished_ms = 0;
+  MSGPACK_DEFINE_MAP(id, parent, name, kind, component, state, message, attempts, job, retry_at_ms,
+                     collecting, cached, inputs, outputs, input_artifacts, output_artifacts, items,
+                     created_ms, started_ms, finished_ms)
+};
+
+struct PipelineRunStatus {
+  std::string name;
+  std::string ns;  // the namespace its jobs run in
+  std::string pipeline;
+  int32_t pipeline_version = 0;
+  std::string experiment;  // the group it is listed under ("Default" unless given)
+  PipelineState state = PipelineState::kPending;
+  std::string message;     // why it failed or was canceled
+  std::string parameters;  // JSON object: the run's input parameters, defaults applied
+  std::string outputs;     // JSON object: root.dag.outputs, once it succeeded
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  int64_t next_job = 1;                   // jobs are named <run>-<n>; n never repeats within a run
+  std::string manifest;                   // the PipelineRun as applied; only for a single named run
+  std::vector<PipelineTaskStatus> tasks;  // only for a single named run
+  std::vector<JobEvent> events;           // only for a single named run
+  int32_t tasks_total = 0;                // container tasks triggered so far
+  int32_t tasks_succeeded = 0;
+  int32_t tasks_failed = 0;
+  int32_t tasks_skipped = 0;
+  int32_t tasks_cached = 0;
+  MSGPACK_DEFINE_MAP(name, ns, pipeline, pipeline_version, experiment, state, message, parameters,
+                     outputs, created_ms, started_ms, finished_ms, next_job, manifest, tasks,
+                     events, tasks_total, tasks_succeeded, tasks_failed, tasks_skipped,
+                     tasks_cached)
+};
+
 // A user token as anyone may see it: never the token itself.
 struct TokenInfo {
   std::string id;           // the first 12 hex digits of its SHA-256
@@ -536,11 +631,14 @@ struct GetReply {
   std::vector<ExperimentStatus> experiments;     // for resource "experiments"
   std::vector<InferenceServiceStatus> services;  // for resource "inferenceservices"
   std::vector<TokenInfo> tokens;                 // for resource "tokens"
-  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens)
+  std::vector<PipelineInfo> pipelines;           // for resource "pipelines"
+  std::vector<PipelineRunStatus> runs;           // for resource "runs"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs)
 };
 
 struct DeleteRequest {
-  std::string resource;  // "jobs", "trainjobs" or "experiments"
+  std::string resource;  // "jobs", "trainjobs", "experiments", "inferenceservices", "tokens",
+                         // "pipelines" or "runs"
   std::string name;      // job or experiment name
   MSGPACK_DEFINE_MAP(resource, name)
 };

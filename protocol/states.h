@@ -44,6 +44,15 @@ enum class ServiceReplicaState {
 };
 // KServe's InferenceService conditions (ServiceCondition.type).
 enum class ServiceConditionType { kPredictorReady, kIngressReady, kReady };
+// A pipeline run and each of its tasks, as KFP's runtime states name them.
+enum class PipelineState { kPending, kRunning, kSucceeded, kFailed, kCanceled, kSkipped };
+// What a task of a run is (PipelineTaskStatus.kind).
+enum class PipelineTaskKind {
+  kContainer,  // runs its executor as a job
+  kDag,        // a sub-DAG (conditions and exit handlers compile to them)
+  kLoop,       // a ParallelFor: one iteration DAG per item
+  kIteration,  // one item of a loop
+};
 
 template <>
 struct EnumNames<JobPhase> {
@@ -80,6 +89,29 @@ struct EnumNames<ConditionType> {
       {ConditionType::kSucceeded, "Succeeded"}, {ConditionType::kFailed, "Failed"},
   };
 };
+
+template <>
+struct EnumNames<PipelineState> {
+  static constexpr std::pair<PipelineState, std::string_view> kTable[] = {
+      {PipelineState::kPending, "PENDING"},     {PipelineState::kRunning, "RUNNING"},
+      {PipelineState::kSucceeded, "SUCCEEDED"}, {PipelineState::kFailed, "FAILED"},
+      {PipelineState::kCanceled, "CANCELED"},   {PipelineState::kSkipped, "SKIPPED"},
+  };
+};
+
+template <>
+struct EnumNames<PipelineTaskKind> {
+  static constexpr std::pair<PipelineTaskKind, std::string_view> kTable[] = {
+      {PipelineTaskKind::kContainer, "Container"},
+      {PipelineTaskKind::kDag, "DAG"},
+      {PipelineTaskKind::kLoop, "ParallelFor"},
+      {PipelineTaskKind::kIteration, "Iteration"},
+  };
+};
+
+inline bool is_finished(PipelineState state) {
+  return state != PipelineState::kPending && state != PipelineState::kRunning;
+}
 
 template <>
 struct EnumNames<ConditionStatus> {

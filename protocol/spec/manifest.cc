@@ -1,6 +1,7 @@
 #include "protocol/spec/manifest.h"
 
 #include "protocol/spec/experiment_spec.h"
+#include "protocol/spec/pipeline_spec.h"
 #include "protocol/spec/spec_parsers.h"
 
 namespace cadre::spec {
@@ -41,8 +42,41 @@ Result<std::string> read_header(YamlReader& top) {
   return *kind;
 }
 
+namespace {
+
+// The KFP compiler's own output: no apiVersion, named by pipelineInfo.name.
+Result<Manifest> parse_bare_pipeline(const YAML::Node& root) {
+  ASSIGN_OR_RETURN(auto pipeline, parse_pipeline_spec(root, ""));
+  if (!is_dns_label(pipeline.name)) {
+    return field_error("pipelineInfo.name",
+                       quote_value(pipeline.name) +
+                           " is not a DNS label; wrap the spec in a cadre/v1 Pipeline with "
+                           "metadata.name (docs/pipelines.md)");
+  }
+  Manifest manifest;
+  manifest.kind = "Pipeline";
+  manifest.metadata.name = pipeline.name;
+  manifest.pipeline = std::make_shared<const PipelineSpec>(std::move(pipeline));
+  return manifest;
+}
+
+// kind: Pipeline, spec.pipelineSpec holding the compiler's output.
+Result<std::shared_ptr<const PipelineSpec>> parse_wrapped_pipeline(YamlReader& top) {
+  ASSIGN_OR_RETURN(auto spec, top.map("spec"));
+  if (!spec) return field_error("spec", "required");
+  RETURN_IF_ERROR(spec->only({"pipelineSpec"}));
+  const YAML::Node inner = spec->node("pipelineSpec");
+  if (!inner) return field_error("spec.pipelineSpec", "required (the KFP compiler's output)");
+  ASSIGN_OR_RETURN(auto pipeline, parse_pipeline_spec(inner, "spec.pipelineSpec"));
+  RETURN_IF_ERROR(spec->reject_unknown());
+  return std::make_shared<const PipelineSpec>(std::move(pipeline));
+}
+
+}  // namespace
+
 Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits) {
   ASSIGN_OR_RETURN(const YAML::Node root, load_document(yaml_text, limits));
+  if (is_kfp_pipeline_spec(root)) return parse_bare_pipeline(root);
   ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(root, ""));
   ASSIGN_OR_RETURN(const std::string kind_name, read_header(top));
   const std::optional<std::string> kind = kind_name;
@@ -59,10 +93,19 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   } else if (*kind == "InferenceService") {
     ASSIGN_OR_RETURN(auto service, parse_inference_service_spec(top, manifest.metadata));
     manifest.inference_service = std::make_shared<const InferenceServiceSpec>(std::move(service));
+  } else if (*kind == "Pipeline") {
+    ASSIGN_OR_RETURN(manifest.pipeline, parse_wrapped_pipeline(top));
+  } else if (*kind == "PipelineRun") {
+    if (manifest.metadata.name.size() > kMaxRunNameLength) {
+      return field_error("metadata.name", "a run's name is at most " +
+                                              std::to_string(kMaxRunNameLength) + " characters");
+    }
+    ASSIGN_OR_RETURN(auto run, parse_pipeline_run_spec(top));
+    manifest.pipeline_run = std::make_shared<const PipelineRunSpec>(std::move(run));
   } else {
     return field_error("kind", quote_value(*kind) +
                                    " is not supported (supported: Job, TrainJob, Experiment, "
-                                   "InferenceService)");
+                                   "InferenceService, Pipeline, PipelineRun)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

@@ -15,15 +15,20 @@ namespace cadre::spec {
 
 struct ExperimentSpec;        // protocol/spec/experiment_spec.h
 struct InferenceServiceSpec;  // protocol/spec/inference_service_spec.h
+struct PipelineSpec;          // protocol/spec/pipeline_spec.h
+struct PipelineRunSpec;       // protocol/spec/pipeline_spec.h
 
 // A parsed and validated manifest. Exactly one of the kind's specs is set.
 struct Manifest {
-  std::string kind;  // "Job", "TrainJob", "Experiment" or "InferenceService"
+  std::string
+      kind;  // "Job", "TrainJob", "Experiment", "InferenceService", "Pipeline", "PipelineRun"
   ObjectMeta metadata;
   std::optional<JobSpec> job;                                     // set when kind == "Job"
   std::optional<TrainJobSpec> train_job;                          // set when kind == "TrainJob"
   std::shared_ptr<const ExperimentSpec> experiment;               // set when kind == "Experiment"
   std::shared_ptr<const InferenceServiceSpec> inference_service;  // kind == "InferenceService"
+  std::shared_ptr<const PipelineSpec> pipeline;                   // kind == "Pipeline"
+  std::shared_ptr<const PipelineRunSpec> pipeline_run;            // kind == "PipelineRun"
 
   // What a job supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
   TrainJobSpec gang() const;
@@ -32,7 +37,8 @@ struct Manifest {
 // Parses one YAML document within `limits` (checked before anything is read).
 // Errors name the field path: "spec.template.command: required". Nothing is
 // defaulted silently except the documented defaults; a second document is refused,
-// not ignored.
+// not ignored. A bare Kubeflow Pipelines v2 spec (as the KFP compiler writes it,
+// without apiVersion) parses as a Pipeline named by its pipelineInfo.name.
 Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits = {});
 
 }  // namespace cadre::spec

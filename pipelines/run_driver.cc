@@ -1,0 +1,784 @@
+#include "pipelines/run_driver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "pipelines/cel_expression.h"
+#include "pipelines/placeholders.h"
+
+namespace cadre::pipelines {
+
+using nlohmann::json;
+using protocol::PipelineArtifact;
+using protocol::PipelineRunStatus;
+using protocol::PipelineState;
+using protocol::PipelineTaskKind;
+using protocol::PipelineTaskStatus;
+
+namespace {
+
+// Makes the task's output folders (as the replica's user), then runs the step.
+constexpr const char* kPrepareScript =
+    "mkdir -p \"$CADRE_CHECKPOINT_DIR/parameters\" \"$CADRE_CHECKPOINT_DIR/artifacts\" && "
+    "exec \"$@\"";
+
+json parse_object(const std::string& text) {
+  if (text.empty()) return json::object();
+  json v = json::parse(text, nullptr, false);
+  return v.is_object() ? v : json::object();
+}
+
+std::string state_name(PipelineState s) { return std::string(protocol::enum_name(s)); }
+
+std::string iso_utc(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
+
+// A value made to fit the declared type where KFP's launcher would accept it.
+Result<json> coerce(const json& v, spec::ParameterType type, const std::string& name) {
+  if (spec::parameter_has_type(v, type)) {
+    if (type == spec::ParameterType::kDouble) return json(v.get<double>());
+    return v;
+  }
+  if (type == spec::ParameterType::kString) return json(parameter_text(v));
+  if (v.is_string()) return spec::parse_parameter_text(v.get<std::string>(), type, name);
+  if (type == spec::ParameterType::kInteger && v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d == std::floor(d) && std::fabs(d) < 9e15) return json(static_cast<int64_t>(d));
+  }
+  return InvalidArgument("input parameter '" + name + "': " + shorten(v.dump()) + " is not a " +
+                         spec::parameter_type_name(type) + " value");
+}
+
+std::string strip(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+int64_t retry_backoff_ms(const spec::RetryPolicy& policy, int32_t attempt) {
+  const double factor = std::pow(policy.backoff_factor, std::max(0, attempt - 1));
+  const double seconds = std::min(policy.backoff_seconds * factor, policy.max_backoff_seconds);
+  return static_cast<int64_t>(std::llround(seconds * 1000));
+}
+
+// One call's work over the record: the task index, the actions gathered, and
+// whether the run has a failed task (fail fast).
+class RunDriver::Pass {
+ public:
+  Pass(const RunDriver& driver, PipelineRunStatus& run, int64_t now)
+      : d_(driver), spec_(*driver.spec_), run_(run), now_(now) {
+    for (size_t i = 0; i < run_.tasks.size(); ++i) {
+      index_[run_.tasks[i].id] = i;
+      if (run_.tasks[i].state == PipelineState::kFailed) failing_ = true;
+    }
+  }
+
+  DriverActions finish() {
+    recount();
+    return std::move(actions_);
+  }
+
+  void change() { actions_.changed = true; }
+  DriverActions& actions() { return actions_; }
+  PipelineTaskStatus* find(const std::string& id) {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &run_.tasks[it->second];
+  }
+
+  void run_forward() {
+    if (protocol::is_finished(run_.state)) return;
+    if (run_.state == PipelineState::kPending) {
+      run_.state = PipelineState::kRunning;
+      run_.started_ms = now_;
+      change();
+    }
+    start_due_retries();
+    for (bool progress = true; progress && !protocol::is_finished(run_.state);) {
+      progress = process_scope(root_scope());
+      const size_t n = run_.tasks.size();
+      for (size_t i = 0; i < n; ++i) {
+        const auto& t = run_.tasks[i];
+        if (t.state != PipelineState::kRunning) continue;
+        if (t.kind == PipelineTaskKind::kDag || t.kind == PipelineTaskKind::kIteration) {
+          progress = process_scope(scope_of(i)) || progress;
+        } else if (t.kind == PipelineTaskKind::kLoop) {
+          progress = process_loop(i) || progress;
+        }
+      }
+    }
+  }
+
+  void job_finished(const std::string& job, bool succeeded, const std::string& message) {
+    for (auto& t : run_.tasks) {
+      if (t.job != job || t.state != PipelineState::kRunning || t.collecting || t.retry_at_ms) {
+        continue;
+      }
+      change();
+      if (succeeded) {
+        t.collecting = true;
+        actions_.reads.push_back(d_.read_of(t));
+        return;
+      }
+      const auto& task = task_spec(t);
+      if (task && t.attempts - 1 < task->retry.max_retries) {
+        t.retry_at_ms = now_ + retry_backoff_ms(task->retry, t.attempts);
+        t.message = "attempt " + std::to_string(t.attempts) + " failed (" + message + "); retrying";
+        return;
+      }
+      fail(t, t.attempts > 1
+                  ? "failed after " + std::to_string(t.attempts) + " attempts: " + message
+                  : message);
+      return;
+    }
+  }
+
+  void outputs_read(const std::string& task_id, const TaskOutputFiles& files) {
+    PipelineTaskStatus* t = find(task_id);
+    if (!t || !t->collecting || t->state != PipelineState::kRunning) return;
+    change();
+    t->collecting = false;
+    auto outputs = parse_outputs(*t, files);
+    if (!outputs.ok()) return fail(*t, outputs.message());
+    t->state = PipelineState::kSucceeded;
+    t->finished_ms = now_;
+    t->message.clear();
+  }
+
+  void cancel_all(const std::string& why) {
+    if (protocol::is_finished(run_.state)) return;
+    for (auto& t : run_.tasks) {
+      if (protocol::is_finished(t.state)) continue;
+      if (t.kind == PipelineTaskKind::kContainer && !t.job.empty() && !t.retry_at_ms &&
+          !t.collecting) {
+        actions_.stop_jobs.push_back(t.job);
+      }
+      t.state = PipelineState::kCanceled;
+      t.message = why;
+      t.finished_ms = now_;
+    }
+    run_.state = PipelineState::kCanceled;
+    run_.message = why;
+    run_.finished_ms = now_;
+    change();
+  }
+
+ private:
+  struct Scope {
+    std::string prefix;  // "" at the root, "<id>/" below
+    const spec::Component* component = nullptr;
+    json inputs = json::object();
+    std::vector<PipelineArtifact> artifacts;
+    std::optional<size_t> record;  // the DAG or iteration record; none for the root
+  };
+
+  struct Resolved {
+    json parameters = json::object();
+    std::vector<PipelineArtifact> artifacts;
+  };
+
+  Scope root_scope() {
+    Scope s;
+    s.component = &spec_.root;
+    s.inputs = parse_object(run_.parameters);
+    return s;
+  }
+
+  Scope scope_of(size_t i) {
+    const auto& t = run_.tasks[i];
+    Scope s;
+    s.prefix = t.id + "/";
+    s.component = &spec_.components.at(t.component);
+    s.inputs = parse_object(t.inputs);
+    s.artifacts = t.input_artifacts;
+    s.record = i;
+    return s;
+  }
+
+  const spec::PipelineTask* task_spec(const PipelineTaskStatus& t) {
+    // The task's DAG is its parent's component's (the root's at the top).
+    const spec::Component* owner = &spec_.root;
+    if (!t.parent.empty()) {
+      const PipelineTaskStatus* parent = find(t.parent);
+      if (!parent) return nullptr;
+      owner = &spec_.components.at(parent->component);
+    }
+    if (!owner->dag) return nullptr;
+    auto it = owner->dag->tasks.find(t.name);
+    return it == owner->dag->tasks.end() ? nullptr : &it->second;
+  }
+
+  size_t add(PipelineTaskStatus t) {
+    t.created_ms = now_;
+    if (protocol::is_finished(t.state)) t.finished_ms = now_;
+    const size_t i = run_.tasks.size();
+    index_[t.id] = i;
+    run_.tasks.push_back(std::move(t));
+    change();
+    return i;
+  }
+
+  void fail(PipelineTaskStatus& t, const std::string& message) {
+    t.state = PipelineState::kFailed;
+    t.message = message;
+    t.finished_ms = now_;
+    t.collecting = false;
+    t.retry_at_ms = 0;
+    failing_ = true;
+    change();
+  }
+
+  PipelineTaskStatus skeleton(const Scope& scope, const std::string& name,
+                              const spec::PipelineTask& task) {
+    PipelineTaskStatus t;
+    t.id = scope.prefix + name;
+    t.parent = scope.record ? run_.tasks[*scope.record].id : "";
+    t.name = name;
+    t.component = task.component;
+    const auto& callee = spec_.components.at(task.component);
+    t.kind = task.iterator ? PipelineTaskKind::kLoop
+             : callee.dag  ? PipelineTaskKind::kDag
+                           : PipelineTaskKind::kContainer;
+    return t;
+  }
+
+  bool process_scope(const Scope& scope) {
+    const spec::Dag& dag = *scope.component->dag;
+    bool progress = false;
+    for (const auto& name : dag.order) {
+      const std::string id = scope.prefix + name;
+      if (index_.count(id)) continue;
+      progress = trigger(scope, name, dag.tasks.at(name)) || progress;
+    }
+    bool all_finished = true;
+    for (const auto& [name, task] : dag.tasks) {
+      const PipelineTaskStatus* t = find(scope.prefix + name);
+      all_finished = all_finished && t && protocol::is_finished(t->state);
+    }
+    if (!all_finished) return progress;
+    finish_scope(scope);
+    return true;
+  }
+
+  // Creates the task's record if its time has come; true if it did.
+  bool trigger(const Scope& scope, const std::string& name, const spec::PipelineTask& task) {
+    std::vector<std::string> upstream = task.dependent_tasks;
+    for (const auto& [_, src] : task.parameters) {
+      if (src.kind == spec::ParameterSource::Kind::kTaskOutput)
+        upstream.push_back(src.producer_task);
+    }
+    for (const auto& [_, src] : task.artifacts) {
+      if (src.kind == spec::ArtifactSource::Kind::kTaskOutput)
+        upstream.push_back(src.producer_task);
+    }
+    const bool runs_anyway = task.strategy == spec::TriggerStrategy::kAllUpstreamCompleted;
+    PipelineTaskStatus t = skeleton(scope, name, task);
+    if (failing_ && !runs_anyway) {
+      t.state = PipelineState::kSkipped;
+      t.message = "not started: another task failed";
+      add(std::move(t));
+      return true;
+    }
+    std::string not_succeeded;
+    for (const auto& u : upstream) {
+      const PipelineTaskStatus* up = find(scope.prefix + u);
+      if (!up || !protocol::is_finished(up->state)) return false;
+      if (up->state != PipelineState::kSucceeded && not_succeeded.empty()) {
+        not_succeeded = "upstream task '" + u + "' is " + state_name(up->state);
+      }
+    }
+    if (!runs_anyway && !not_succeeded.empty()) {
+      t.state = PipelineState::kSkipped;
+      t.message = not_succeeded;
+      add(std::move(t));
+      return true;
+    }
+    if (run_.tasks.size() >= d_.options_.max_tasks) {
+      t.state = PipelineState::kFailed;
+      t.message =
+          "the run reached its limit of " + std::to_string(d_.options_.max_tasks) + " tasks";
+      add(std::move(t));
+      failing_ = true;
+      return true;
+    }
+    const spec::Component& callee = spec_.components.at(task.component);
+    auto resolved = resolve(scope, task, callee);
+    if (!resolved.ok()) {
+      t.state = PipelineState::kFailed;
+      t.message = resolved.status().message();
+      add(std::move(t));
+      failing_ = true;
+      return true;
+    }
+    t.inputs = resolved->parameters.dump();
+    t.input_artifacts = resolved->artifacts;
+    if (!task.condition.empty()) {
+      auto condition = CelExpression::Parse(task.condition);
+      Result<bool> holds = condition.ok()
+                               ? condition->evaluate_condition(
+                                     json{{"inputs", {{"parameter_values", resolved->parameters}}}})
+                               : Result<bool>(condition.status());
+      if (!holds.ok()) {
+        t.state = PipelineState::kFailed;
+        t.message = "condition " + shorten(task.condition) + ": " + holds.status().message();
+        add(std::move(t));
+        failing_ = true;
+        return true;
+      }
+      if (!*holds) {
+        t.state = PipelineState::kSkipped;
+        t.message = "condition is false: " + shorten(task.condition);
+        add(std::move(t));
+        return true;
+      }
+    }
+    t.state = PipelineState::kRunning;
+    if (t.kind == PipelineTaskKind::kLoop) {
+      json items = task.iterator->raw_items
+                       ? *task.iterator->raw_items
+                       : resolved->parameters.value(task.iterator->input_parameter, json());
+      if (!items.is_array()) {
+        t.state = PipelineState::kFailed;
+        t.message = "loop items from '" + task.iterator->input_parameter +
+                    "' are not a list: " + shorten(items.dump());
+        add(std::move(t));
+        failing_ = true;
+        return true;
+      }
+      t.items = items.dump();
+      t.started_ms = now_;
+      add(std::move(t));
+      return true;
+    }
+    if (t.kind == PipelineTaskKind::kDag) {
+      t.started_ms = now_;
+      add(std::move(t));
+      return true;
+    }
+    start_job(add(std::move(t)));
+    return true;
+  }
+
+  // Names the task's next job in the record and asks for it to be created.
+  void start_job(size_t i) {
+    auto& t = run_.tasks[i];
+    t.attempts += 1;
+    t.job = run_.name + "-" + std::to_string(run_.next_job++);
+    t.retry_at_ms = 0;
+    t.started_ms = now_;
+    change();
+    auto launch = d_.launch_of(run_, t);
+    if (!launch.ok()) return fail(run_.tasks[i], launch.status().message());
+    actions_.launches.push_back(std::move(*launch));
+  }
+
+  void start_due_retries() {
+    for (size_t i = 0; i < run_.tasks.size(); ++i) {
+      const auto& t = run_.tasks[i];
+      if (t.state == PipelineState::kRunning && t.retry_at_ms && t.retry_at_ms <= now_) {
+        start_job(i);
+      }
+    }
+  }
+
+  Result<Resolved> resolve(const Scope& scope, const spec::PipelineTask& task,
+                           const spec::Component& callee) {
+    Resolved out;
+    for (const auto& [name, src] : task.parameters) {
+      std::optional<json> v;
+      std::string absent;
+      switch (src.kind) {
+        case spec::ParameterSource::Kind::kComponentInput:
+          if (scope.inputs.contains(src.name)) v = scope.inputs[src.name];
+          absent = "its source '" + src.name + "' has no value";
+          break;
+        case spec::ParameterSource::Kind::kTaskOutput: {
+          const PipelineTaskStatus* p = find(scope.prefix + src.producer_task);
+          if (p && p->state == PipelineState::kSucceeded) {
+            json outs = parse_object(p->outputs);
+            if (outs.contains(src.name)) v = outs[src.name];
+          }
+          absent = "task '" + src.producer_task + "' did not produce '" + src.name + "'" +
+                   (p ? " (it is " + state_name(p->state) + ")" : "");
+          break;
+        }
+        case spec::ParameterSource::Kind::kConstant:
+          v = src.constant;
+          break;
+      }
+      if (v && !src.selector.empty()) {
+        auto expr = CelExpression::Parse(src.selector);
+        if (!expr.ok()) return expr.status();
+        auto selected = expr->evaluate(json{{"string_value", parameter_text(*v)}});
+        if (!selected.ok()) {
+          return InvalidArgument("input parameter '" + name + "': selector " + src.selector + ": " +
+                                 selected.status().message());
+        }
+        v = *selected;
+      }
+      if (v) {
+        out.parameters[name] = *v;
+      } else if (!absent.empty()) {
+        missing_[name] = absent;
+      }
+    }
+    for (const auto& [name, def] : callee.inputs.parameters) {
+      if (task.iterator && name == task.iterator->item_input) continue;
+      if (!out.parameters.contains(name)) {
+        if (def.default_value) {
+          out.parameters[name] = *def.default_value;
+        } else if (!def.optional) {
+          auto why = missing_.find(name);
+          return InvalidArgument("input parameter '" + name + "' has no value" +
+                                 (why == missing_.end() ? "" : ": " + why->second));
+        }
+        continue;
+      }
+      ASSIGN_OR_RETURN(out.parameters[name], coerce(out.parameters[name], def.type, name));
+    }
+    missing_.clear();
+    for (const auto& [name, src] : task.artifacts) {
+      std::optional<PipelineArtifact> a;
+      if (src.kind == spec::ArtifactSource::Kind::kComponentInput) {
+        for (const auto& have : scope.artifacts) {
+          if (have.name == src.name) a = have;
+        }
+      } else {
+        const PipelineTaskStatus* p = find(scope.prefix + src.producer_task);
+        if (p && p->state == PipelineState::kSucceeded) {
+          for (const auto& have : p->output_artifacts) {
+            if (have.name == src.name) a = have;
+          }
+        }
+      }
+      if (!a) {
+        return InvalidArgument("input artifact '" + name + "' has no value" +
+                               (src.kind == spec::ArtifactSource::Kind::kTaskOutput
+                                    ? ": task '" + src.producer_task + "' did not produce it"
+                                    : std::string()));
+      }
+      a->name = name;
+      out.artifacts.push_back(*a);
+    }
+    return out;
+  }
+
+  void finish_scope(const Scope& scope) {
+    const spec::Dag& dag = *scope.component->dag;
+    std::string failed;
+    for (const auto& name : dag.order) {
+      const PipelineTaskStatus* t = find(scope.prefix + name);
+      if (t->state == PipelineState::kFailed && failed.empty()) {
+        failed = "task '" + t->id + "' failed: " + t->message;
+      }
+    }
+    json outputs = json::object();
+    std::vector<PipelineArtifact> artifacts;
+    for (const auto& [name, out] : dag.output_parameters) {
+      const PipelineTaskStatus* p = find(scope.prefix + out.producer_subtask);
+      if (!p || p->state != PipelineState::kSucceeded) continue;
+      json outs = parse_object(p->outputs);
+      if (outs.contains(out.output_key)) outputs[name] = outs[out.output_key];
+    }
+    for (const auto& [name, out] : dag.output_artifacts) {
+      const PipelineTaskStatus* p = find(scope.prefix + out.producer_subtask);
+      if (!p || p->state != PipelineState::kSucceeded) continue;
+      for (const auto& a : p->output_artifacts) {
+        if (a.name != out.output_key) continue;
+        PipelineArtifact copy = a;
+        copy.name = name;
+        artifacts.push_back(copy);
+      }
+    }
+    const PipelineState state = failed.empty() ? PipelineState::kSucceeded : PipelineState::kFailed;
+    change();
+    if (!scope.record) {
+      run_.state = state;
+      run_.message = failed;
+      run_.outputs = outputs.dump();
+      run_.finished_ms = now_;
+      return;
+    }
+    auto& t = run_.tasks[*scope.record];
+    t.state = state;
+    t.message = failed;
+    t.outputs = outputs.dump();
+    t.output_artifacts = artifacts;
+    t.finished_ms = now_;
+  }
+
+  bool process_loop(size_t i) {
+    const json items = json::parse(run_.tasks[i].items, nullptr, false);
+    const size_t n = items.is_array() ? items.size() : 0;
+    const spec::PipelineTask* task = task_spec(run_.tasks[i]);
+    if (!task || !task->iterator) {
+      fail(run_.tasks[i], "the loop's task is not in the spec");
+      return true;
+    }
+    const int32_t limit = task->parallelism_limit;
+    int32_t running = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const PipelineTaskStatus* it = find(run_.tasks[i].id + "/" + std::to_string(k));
+      if (it && it->state == PipelineState::kRunning) ++running;
+    }
+    bool progress = false;
+    for (size_t k = 0; k < n; ++k) {
+      const std::string id = run_.tasks[i].id + "/" + std::to_string(k);
+      if (index_.count(id)) continue;
+      PipelineTaskStatus t;
+      t.id = id;
+      t.parent = run_.tasks[i].id;
+      t.name = std::to_string(k);
+      t.kind = PipelineTaskKind::kIteration;
+      t.component = run_.tasks[i].component;
+      if (failing_) {
+        t.state = PipelineState::kSkipped;
+        t.message = "not started: another task failed";
+        add(std::move(t));
+        progress = true;
+        continue;
+      }
+      if (limit > 0 && running >= limit) break;
+      json inputs = parse_object(run_.tasks[i].inputs);
+      inputs[task->iterator->item_input] = items[k];
+      t.inputs = inputs.dump();
+      t.input_artifacts = run_.tasks[i].input_artifacts;
+      t.state = PipelineState::kRunning;
+      t.started_ms = now_;
+      add(std::move(t));
+      ++running;
+      progress = true;
+    }
+    // Done when every item has an iteration and all of them have finished.
+    std::vector<const PipelineTaskStatus*> iterations;
+    for (size_t k = 0; k < n; ++k) {
+      const PipelineTaskStatus* it = find(run_.tasks[i].id + "/" + std::to_string(k));
+      if (!it || !protocol::is_finished(it->state)) return progress;
+      iterations.push_back(it);
+    }
+    auto& loop = run_.tasks[i];
+    const spec::Dag& dag = *spec_.components.at(loop.component).dag;
+    json outputs = json::object();
+    for (const auto& [name, _] : dag.output_parameters) outputs[name] = json::array();
+    std::string failed;
+    for (const auto* it : iterations) {
+      if (it->state == PipelineState::kFailed && failed.empty()) {
+        failed = "iteration " + it->name + " failed: " + it->message;
+      }
+      if (it->state != PipelineState::kSucceeded) continue;
+      json outs = parse_object(it->outputs);
+      for (const auto& [name, _] : dag.output_parameters) {
+        if (outs.contains(name)) outputs[name].push_back(outs[name]);
+      }
+    }
+    loop.state = failed.empty() ? PipelineState::kSucceeded : PipelineState::kFailed;
+    loop.message = failed;
+    loop.outputs = outputs.dump();
+    loop.finished_ms = now_;
+    change();
+    return true;
+  }
+
+  Status parse_outputs(PipelineTaskStatus& t, const TaskOutputFiles& files) {
+    if (!files.error.empty())
+      return FailedPrecondition("reading its outputs failed: " + files.error);
+    const spec::Component& c = spec_.components.at(t.component);
+    json executor_output = json::object();
+    if (files.executor_output) {
+      executor_output = json::parse(*files.executor_output, nullptr, false);
+      if (!executor_output.is_object()) {
+        return InvalidArgument("executor_output.json is not a JSON object");
+      }
+    }
+    const json values = executor_output.value("parameterValues", json::object());
+    const std::string dir = d_.options_.run_dir + "/" + t.id;
+    json outputs = json::object();
+    for (const auto& [name, def] : c.outputs.parameters) {
+      if (values.is_object() && values.contains(name)) {
+        ASSIGN_OR_RETURN(outputs[name], coerce(values[name], def.type, name));
+        continue;
+      }
+      auto file = files.parameters.find(name);
+      if (file == files.parameters.end()) {
+        return InvalidArgument("output parameter '" + name + "' was not written (" + dir +
+                               "/parameters/" + name + ")");
+      }
+      if (def.type == spec::ParameterType::kString) {
+        // `echo value > file` is how most container steps write one: drop its newline.
+        std::string text = file->second;
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        outputs[name] = text;
+        continue;
+      }
+      auto v = spec::parse_parameter_text(strip(file->second), def.type, name);
+      if (!v.ok()) return InvalidArgument("output parameter: " + v.status().message());
+      outputs[name] = *v;
+    }
+    const json artifacts = executor_output.value("artifacts", json::object());
+    std::vector<PipelineArtifact> out_artifacts;
+    for (const auto& [name, def] : c.outputs.artifacts) {
+      PipelineArtifact a;
+      a.name = name;
+      a.uri = "file://" + dir + "/artifacts/" + name;
+      a.schema_title = def.schema_title;
+      json metadata = json::object();
+      if (artifacts.is_object() && artifacts.contains(name)) {
+        const json& list = artifacts[name].value("artifacts", json::array());
+        if (list.is_array() && !list.empty() && list[0].is_object()) {
+          metadata = list[0].value("metadata", json::object());
+          if (!metadata.is_object()) metadata = json::object();
+        }
+      }
+      a.metadata = metadata.dump();
+      out_artifacts.push_back(std::move(a));
+    }
+    t.outputs = outputs.dump();
+    t.output_artifacts = std::move(out_artifacts);
+    return Status::Ok();
+  }
+
+  void recount() {
+    int32_t total = 0, succeeded = 0, failed = 0, skipped = 0, cached = 0;
+    for (const auto& t : run_.tasks) {
+      if (t.kind != PipelineTaskKind::kContainer) continue;
+      if (t.state == PipelineState::kSkipped) {
+        ++skipped;
+        continue;
+      }
+      ++total;
+      succeeded += t.state == PipelineState::kSucceeded;
+      failed += t.state == PipelineState::kFailed;
+      cached += t.cached;
+    }
+    run_.tasks_total = total;
+    run_.tasks_succeeded = succeeded;
+    run_.tasks_failed = failed;
+    run_.tasks_skipped = skipped;
+    run_.tasks_cached = cached;
+  }
+
+  const RunDriver& d_;
+  const spec::PipelineSpec& spec_;
+  PipelineRunStatus& run_;
+  int64_t now_;
+  std::map<std::string, size_t> index_;
+  std::map<std::string, std::string> missing_;  // during resolve: why an input has no value
+  bool failing_ = false;
+  DriverActions actions_;
+};
+
+RunDriver::RunDriver(std::shared_ptr<const spec::PipelineSpec> spec, DriverOptions options)
+    : spec_(std::move(spec)), options_(std::move(options)) {}
+
+DriverActions RunDriver::advance(PipelineRunStatus& run, int64_t now_ms) const {
+  Pass pass(*this, run, now_ms);
+  pass.run_forward();
+  return pass.finish();
+}
+
+DriverActions RunDriver::on_job_finished(PipelineRunStatus& run, const std::string& job,
+                                         bool succeeded, const std::string& message,
+                                         int64_t now_ms) const {
+  Pass pass(*this, run, now_ms);
+  pass.job_finished(job, succeeded, message);
+  pass.run_forward();
+  return pass.finish();
+}
+
+DriverActions RunDriver::on_outputs(PipelineRunStatus& run, const std::string& task_id,
+                                    const TaskOutputFiles& files, int64_t now_ms) const {
+  Pass pass(*this, run, now_ms);
+  pass.outputs_read(task_id, files);
+  pass.run_forward();
+  return pass.finish();
+}
+
+DriverActions RunDriver::cancel(PipelineRunStatus& run, const std::string& why,
+                                int64_t now_ms) const {
+  Pass pass(*this, run, now_ms);
+  pass.cancel_all(why);
+  return pass.finish();
+}
+
+Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
+                                        const PipelineTaskStatus& task) const {
+  const spec::Component& c = spec_->components.at(task.component);
+  const spec::ContainerExecutor& e = spec_->executors.at(c.executor);
+  const std::string dir = options_.run_dir + "/" + task.id;
+  ExecutorContext ctx;
+  ctx.parameters = parse_object(task.inputs);
+  for (const auto& a : task.input_artifacts) {
+    ArtifactValue v;
+    v.uri = a.uri;
+    v.path = a.uri.compare(0, 7, "file://") == 0 ? a.uri.substr(7) : a.uri;
+    v.schema_title = a.schema_title;
+    v.metadata = parse_object(a.metadata);
+    ctx.input_artifacts[a.name] = std::move(v);
+  }
+  for (const auto& [name, def] : c.outputs.parameters) {
+    ctx.output_parameter_files[name] = dir + "/parameters/" + name;
+  }
+  for (const auto& [name, def] : c.outputs.artifacts) {
+    ArtifactValue v;
+    v.path = dir + "/artifacts/" + name;
+    v.uri = "file://" + v.path;
+    v.schema_title = def.schema_title;
+    ctx.output_artifacts[name] = std::move(v);
+  }
+  ctx.output_file = dir + "/executor_output.json";
+  ctx.pipeline_info = {{"pipeline_job_name", run.name},
+                       {"pipeline_job_resource_name", run.name},
+                       {"pipeline_job_uuid", run.name},
+                       {"pipeline_task_name", task.name},
+                       {"pipeline_task_uuid", task.id},
+                       {"pipeline_root", "file://" + options_.run_dir},
+                       {"pipeline_job_create_time_utc", iso_utc(run.created_ms)},
+                       {"pipeline_job_schedule_time_utc", iso_utc(run.created_ms)}};
+  auto command = resolve_args(e.command, ctx);
+  if (!command.ok()) return InvalidArgument("command: " + command.status().message());
+  auto args = resolve_args(e.args, ctx);
+  if (!args.ok()) return InvalidArgument("args: " + args.status().message());
+  TaskLaunch launch;
+  launch.task_id = task.id;
+  launch.job = task.job;
+  launch.folder = options_.run_folder + "/" + task.id;
+  launch.replica.command = {"/bin/sh", "-c", kPrepareScript, "cadre-task"};
+  launch.replica.args = std::move(*command);
+  launch.replica.args.insert(launch.replica.args.end(), args->begin(), args->end());
+  launch.replica.env = e.env;
+  launch.replica.env.push_back({"CADRE_PIPELINE_RUN", run.name});
+  launch.replica.env.push_back({"CADRE_PIPELINE_TASK", task.id});
+  launch.replica.resources = e.resources;
+  return launch;
+}
+
+OutputRead RunDriver::read_of(const PipelineTaskStatus& task) const {
+  OutputRead read;
+  read.task_id = task.id;
+  read.dir = options_.run_dir + "/" + task.id;
+  const spec::Component& c = spec_->components.at(task.component);
+  for (const auto& [name, _] : c.outputs.parameters) read.parameter_names.push_back(name);
+  return read;
+}
+
+std::optional<int64_t> RunDriver::next_retry_ms(const PipelineRunStatus& run) const {
+  std::optional<int64_t> next;
+  for (const auto& t : run.tasks) {
+    if (t.state != PipelineState::kRunning || !t.retry_at_ms) continue;
+    if (!next || t.retry_at_ms < *next) next = t.retry_at_ms;
+  }
+  return next;
+}
+
+}  // namespace cadre::pipelines

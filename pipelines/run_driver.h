@@ -1,0 +1,113 @@
+// The driver of one pipeline run: KFP's DAG semantics as a pure function of the
+// pipeline spec and the run's record (protocol::PipelineRunStatus). No CAF, no
+// clock, no files: the run's supervisor feeds it events (a job ended, a task's
+// outputs were read, time passed, a cancel) and carries out what it asks for
+// (start a job, read a task's outputs, stop a job), persisting the record first.
+//
+// The record is the whole state: every task that was ever triggered has a
+// PipelineTaskStatus with its resolved inputs, so after a coordinator restart a
+// new driver over the stored record continues exactly where the old one stopped,
+// and a task's job is named in the record before it is created (no step twice).
+//
+// Semantics (KFP v2, Argo's DAG rules underneath):
+// - A task is triggered once every task it depends on (dependentTasks and the
+//   producers of its inputs) has finished. With ALL_UPSTREAM_TASKS_SUCCEEDED (the
+//   default) an upstream that did not succeed makes it SKIPPED; with
+//   ALL_UPSTREAM_TASKS_COMPLETED (exit handlers, ignore_upstream_failure) it runs
+//   anyway, inputs from producers that did not succeed being absent.
+// - Its inputs are resolved (component inputs, upstream outputs, constants,
+//   selectors, defaults) and type-checked; then triggerPolicy.condition decides
+//   between running it and SKIPPED.
+// - Fail fast: once a task has failed (retries spent), no new task starts except
+//   those that run whatever their upstream did; running ones finish.
+// - A DAG (the root, a sub-DAG, a loop iteration) finishes when all of its tasks
+//   have: FAILED if one of them failed, else SUCCEEDED; its outputs come from
+//   dag.outputs. A loop runs at most parallelismLimit iterations at once and
+//   collects each output into a list, in item order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/spec/job_spec.h"
+#include "protocol/spec/pipeline_spec.h"
+
+namespace cadre::pipelines {
+
+// Start the job of a container task (its record already names the job).
+struct TaskLaunch {
+  std::string task_id;
+  std::string job;
+  std::string folder;  // the task's folder, relative to <checkpoint root>/<namespace>
+  spec::ReplicaTemplate replica;
+};
+
+// Read what a succeeded task wrote; answer with on_outputs.
+struct OutputRead {
+  std::string task_id;
+  std::string dir;                           // the task's folder (absolute)
+  std::vector<std::string> parameter_names;  // files under dir/parameters
+};
+
+// What a task's folder held after its job succeeded.
+struct TaskOutputFiles {
+  std::map<std::string, std::string> parameters;  // name -> file contents (absent: not written)
+  std::optional<std::string> executor_output;     // executor_output.json, if written
+  std::string error;                              // reading failed (not missing): why
+};
+
+struct DriverActions {
+  std::vector<TaskLaunch> launches;
+  std::vector<OutputRead> reads;
+  std::vector<std::string> stop_jobs;  // jobs to delete (a canceled run)
+  bool changed = false;                // the record changed: persist it
+};
+
+struct DriverOptions {
+  // The run's folder: tasks get <run_dir>/<task id>. run_folder is the same path
+  // relative to <checkpoint root>/<namespace> (the jobs' checkpoint folder name).
+  std::string run_dir;
+  std::string run_folder;
+  size_t max_tasks = 100000;  // tasks a run may trigger (loops over huge lists)
+};
+
+class RunDriver {
+ public:
+  RunDriver(std::shared_ptr<const spec::PipelineSpec> spec, DriverOptions options);
+
+  // Moves the run as far as it can go at `now_ms`: triggers, skips, finishes
+  // DAGs and the run, starts retries that are due. Idempotent.
+  DriverActions advance(protocol::PipelineRunStatus& run, int64_t now_ms) const;
+  // The job `job` ended (succeeded or failed with `message`).
+  DriverActions on_job_finished(protocol::PipelineRunStatus& run, const std::string& job,
+                                bool succeeded, const std::string& message, int64_t now_ms) const;
+  // The files of a task whose job succeeded.
+  DriverActions on_outputs(protocol::PipelineRunStatus& run, const std::string& task_id,
+                           const TaskOutputFiles& files, int64_t now_ms) const;
+  // Stops every running task; the run ends CANCELED.
+  DriverActions cancel(protocol::PipelineRunStatus& run, const std::string& why,
+                       int64_t now_ms) const;
+
+  // What a running container task's job runs (to create it again after a restart).
+  Result<TaskLaunch> launch_of(const protocol::PipelineRunStatus& run,
+                               const protocol::PipelineTaskStatus& task) const;
+  // The output read a collecting task needs (again after a restart).
+  OutputRead read_of(const protocol::PipelineTaskStatus& task) const;
+  // When the earliest waiting retry is due, if any.
+  std::optional<int64_t> next_retry_ms(const protocol::PipelineRunStatus& run) const;
+
+ private:
+  class Pass;
+  std::shared_ptr<const spec::PipelineSpec> spec_;
+  DriverOptions options_;
+};
+
+// The retry delay after `attempt` failed attempts (1-based), per retryPolicy.
+int64_t retry_backoff_ms(const spec::RetryPolicy& policy, int32_t attempt);
+
+}  // namespace cadre::pipelines

@@ -1,0 +1,1063 @@
+#include "protocol/spec/pipeline_spec.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <set>
+
+#include "pipelines/cel_expression.h"
+#include "pipelines/placeholders.h"
+#include "protocol/spec/quantity.h"
+#include "protocol/spec/spec_parsers.h"
+
+namespace cadre::spec {
+
+using nlohmann::json;
+
+namespace {
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+// Names become folder names and job-name parts: KFP's compiler writes
+// [a-z0-9-] ("comp-print-op-2", "pipelinechannel--text"); allow a little more.
+bool is_safe_name(const std::string& s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<ParameterType> parameter_type(const std::string& text, const std::string& path) {
+  static const std::map<std::string, ParameterType> kTypes = {
+      {"STRING", ParameterType::kString},
+      {"NUMBER_INTEGER", ParameterType::kInteger},
+      {"NUMBER_DOUBLE", ParameterType::kDouble},
+      {"BOOLEAN", ParameterType::kBoolean},
+      {"LIST", ParameterType::kList},
+      {"STRUCT", ParameterType::kStruct}};
+  auto it = kTypes.find(text);
+  if (it != kTypes.end()) return it->second;
+  return field_error(path, quote_value(text) +
+                               " is not supported (STRING, NUMBER_INTEGER, NUMBER_DOUBLE, "
+                               "BOOLEAN, LIST, STRUCT)");
+}
+
+// A YAML value as JSON without a declared type (inside lists and structs).
+json untyped(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    json out = json::array();
+    for (const auto& item : node) out.push_back(untyped(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    json out = json::object();
+    for (const auto& kv : node) out[kv.first.as<std::string>()] = untyped(kv.second);
+    return out;
+  }
+  if (node.IsNull()) return nullptr;
+  const std::string text = node.Scalar();
+  // A quoted scalar is a string, whatever it looks like.
+  if (node.Tag() == "!") return text;
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  char* end = nullptr;
+  errno = 0;
+  const long long i = std::strtoll(text.c_str(), &end, 10);
+  if (!text.empty() && *end == '\0' && errno != ERANGE) return static_cast<int64_t>(i);
+  const double d = std::strtod(text.c_str(), &end);
+  if (!text.empty() && *end == '\0' && std::isfinite(d)) return d;
+  return text;
+}
+
+Result<double> seconds_of(const std::string& text, const std::string& path) {
+  // protobuf Duration JSON: "3600s", "0.5s".
+  if (text.empty() || text.back() != 's') {
+    return field_error(path, quote_value(text) + " is not a duration like '30s'");
+  }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() - 1 || !std::isfinite(v) || v < 0 || v > kMaxSeconds) {
+    return field_error(path, quote_value(text) + " is not a duration like '30s'");
+  }
+  return v;
+}
+
+Result<ComponentInterface> parse_interface(YamlReader& parent, const std::string& key) {
+  ComponentInterface out;
+  ASSIGN_OR_RETURN(auto reader, parent.map(key));
+  if (!reader) return out;
+  RETURN_IF_ERROR(reader->only({"parameters", "artifacts"}));
+  const YAML::Node params = reader->node("parameters");
+  if (params && !params.IsNull()) {
+    const std::string ppath = reader->child_path("parameters");
+    if (!params.IsMap()) return field_error(ppath, "must be a map");
+    for (const auto& kv : params) {
+      const std::string name = kv.first.as<std::string>();
+      const std::string path = join(ppath, name);
+      if (!is_safe_name(name)) return field_error(path, "is not a usable parameter name");
+      ASSIGN_OR_RETURN(YamlReader p, YamlReader::Map(kv.second, path));
+      RETURN_IF_ERROR(p.only({"parameterType", "defaultValue", "isOptional", "description"}));
+      ParameterDefinition def;
+      ASSIGN_OR_RETURN(auto type, p.string("parameterType"));
+      if (!type) return field_error(p.child_path("parameterType"), "required");
+      ASSIGN_OR_RETURN(def.type, parameter_type(*type, p.child_path("parameterType")));
+      const YAML::Node dflt = p.node("defaultValue");
+      if (dflt) {
+        ASSIGN_OR_RETURN(auto v, parameter_value(dflt, def.type, p.child_path("defaultValue")));
+        def.default_value = std::move(v);
+      }
+      ASSIGN_OR_RETURN(auto optional, p.boolean("isOptional"));
+      def.optional = optional.value_or(false);
+      ASSIGN_OR_RETURN(auto description, p.string("description"));
+      (void)description;
+      out.parameters[name] = std::move(def);
+    }
+  }
+  const YAML::Node artifacts = reader->node("artifacts");
+  if (artifacts && !artifacts.IsNull()) {
+    const std::string apath = reader->child_path("artifacts");
+    if (!artifacts.IsMap()) return field_error(apath, "must be a map");
+    for (const auto& kv : artifacts) {
+      const std::string name = kv.first.as<std::string>();
+      const std::string path = join(apath, name);
+      if (!is_safe_name(name)) return field_error(path, "is not a usable artifact name");
+      ASSIGN_OR_RETURN(YamlReader a, YamlReader::Map(kv.second, path));
+      RETURN_IF_ERROR(a.only({"artifactType", "isArtifactList", "isOptional", "description"}));
+      ArtifactDefinition def;
+      ASSIGN_OR_RETURN(auto type, a.map("artifactType"));
+      if (!type) return field_error(a.child_path("artifactType"), "required");
+      RETURN_IF_ERROR(type->only({"schemaTitle", "schemaVersion"}));
+      ASSIGN_OR_RETURN(auto title, type->string("schemaTitle"));
+      if (!title) return field_error(type->child_path("schemaTitle"), "required");
+      def.schema_title = *title;
+      ASSIGN_OR_RETURN(auto version, type->string("schemaVersion"));
+      (void)version;
+      ASSIGN_OR_RETURN(auto is_list, a.boolean("isArtifactList"));
+      def.is_list = is_list.value_or(false);
+      if (def.is_list) {
+        return field_error(a.child_path("isArtifactList"),
+                           "lists of artifacts are not supported yet");
+      }
+      ASSIGN_OR_RETURN(auto optional, a.boolean("isOptional"));
+      ASSIGN_OR_RETURN(auto description, a.string("description"));
+      (void)optional;
+      (void)description;
+      out.artifacts[name] = std::move(def);
+    }
+  }
+  RETURN_IF_ERROR(reader->reject_unknown());
+  return out;
+}
+
+Result<ResourceRequest> parse_container_resources(YamlReader& r) {
+  RETURN_IF_ERROR(r.only({"cpuLimit", "cpuRequest", "memoryLimit", "memoryRequest",
+                          "resourceCpuLimit", "resourceCpuRequest", "resourceMemoryLimit",
+                          "resourceMemoryRequest", "accelerator"}));
+  ResourceRequest out;
+  // A reservation is what Cadre places by: the request when given, else the limit.
+  auto number = [&](const char* key) -> Result<std::optional<double>> {
+    ASSIGN_OR_RETURN(auto text, r.scalar(key));
+    if (!text) return std::optional<double>();
+    char* end = nullptr;
+    const double v = std::strtod(text->c_str(), &end);
+    if (end == text->c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v > 1e6) {
+      return field_error(r.child_path(key), quote_value(*text) + " is not a number");
+    }
+    return std::optional<double>(v);
+  };
+  ASSIGN_OR_RETURN(auto cpu_limit, number("cpuLimit"));
+  ASSIGN_OR_RETURN(auto cpu_request, number("cpuRequest"));
+  if (auto cpu = cpu_request ? cpu_request : cpu_limit) {
+    out.cpu_millis = static_cast<int64_t>(std::llround(*cpu * 1000));
+  }
+  // KFP writes memoryLimit/memoryRequest in (decimal) gigabytes.
+  ASSIGN_OR_RETURN(auto mem_limit, number("memoryLimit"));
+  ASSIGN_OR_RETURN(auto mem_request, number("memoryRequest"));
+  if (auto mem = mem_request ? mem_request : mem_limit) {
+    out.memory_bytes = static_cast<int64_t>(std::llround(*mem * 1e9));
+  }
+  for (const char* key : {"resourceCpuLimit", "resourceCpuRequest"}) {
+    ASSIGN_OR_RETURN(auto text, r.scalar(key));
+    if (!text) continue;
+    auto millis = parse_cpu_millis(*text);
+    if (!millis.ok()) return field_error(r.child_path(key), millis.status().message());
+    if (std::string(key) == "resourceCpuRequest" || !cpu_request) out.cpu_millis = *millis;
+  }
+  for (const char* key : {"resourceMemoryLimit", "resourceMemoryRequest"}) {
+    ASSIGN_OR_RETURN(auto text, r.scalar(key));
+    if (!text) continue;
+    auto bytes = parse_memory_bytes(*text);
+    if (!bytes.ok()) return field_error(r.child_path(key), bytes.status().message());
+    if (std::string(key) == "resourceMemoryRequest" || !mem_request) out.memory_bytes = *bytes;
+  }
+  ASSIGN_OR_RETURN(auto accel, r.map("accelerator"));
+  if (accel) {
+    RETURN_IF_ERROR(accel->only({"count", "type", "resourceCount", "resourceType"}));
+    for (const char* key : {"count", "resourceCount"}) {
+      ASSIGN_OR_RETURN(auto text, accel->scalar(key));
+      if (!text) continue;
+      char* end = nullptr;
+      const long v = std::strtol(text->c_str(), &end, 10);
+      if (end == text->c_str() || *end != '\0' || v < 0 || v > 64) {
+        return field_error(accel->child_path(key), quote_value(*text) + " is not a GPU count");
+      }
+      out.gpus = static_cast<int32_t>(v);
+    }
+    for (const char* key : {"type", "resourceType"}) {
+      ASSIGN_OR_RETURN(auto type, accel->string(key));
+      (void)type;  // Cadre places whole GPUs of any model; the type is informational
+    }
+    RETURN_IF_ERROR(accel->reject_unknown());
+  }
+  RETURN_IF_ERROR(r.reject_unknown());
+  return out;
+}
+
+Result<ContainerExecutor> parse_executor(const YAML::Node& node, const std::string& path) {
+  ASSIGN_OR_RETURN(YamlReader e, YamlReader::Map(node, path));
+  // importer, resolver and customJob executors need services Cadre does not run.
+  RETURN_IF_ERROR(e.only({"container"}));
+  ASSIGN_OR_RETURN(auto c, e.map("container"));
+  if (!c) return field_error(e.child_path("container"), "required");
+  RETURN_IF_ERROR(c->only({"image", "command", "args", "env", "resources"}));
+  ContainerExecutor out;
+  ASSIGN_OR_RETURN(auto image, c->string("image"));
+  out.image = image.value_or("");
+  ASSIGN_OR_RETURN(auto command, c->string_list("command"));
+  ASSIGN_OR_RETURN(auto args, c->string_list("args"));
+  out.command = command.value_or(std::vector<std::string>{});
+  out.args = args.value_or(std::vector<std::string>{});
+  if (out.command.empty() && out.args.empty()) {
+    // Without an image's entrypoint there is nothing to run.
+    return field_error(c->child_path("command"), "required (the image's entrypoint is not used)");
+  }
+  if (out.command.empty()) {
+    out.command = out.args;
+    out.args.clear();
+  }
+  const YAML::Node env = c->node("env");
+  if (env && !env.IsNull()) {
+    const std::string epath = c->child_path("env");
+    if (!env.IsSequence()) return field_error(epath, "must be a list");
+    for (size_t i = 0; i < env.size(); ++i) {
+      ASSIGN_OR_RETURN(YamlReader v,
+                       YamlReader::Map(env[i], epath + "[" + std::to_string(i) + "]"));
+      RETURN_IF_ERROR(v.only({"name", "value"}));
+      ASSIGN_OR_RETURN(auto name, v.string("name"));
+      if (!name || name->empty()) return field_error(v.child_path("name"), "required");
+      ASSIGN_OR_RETURN(auto value, v.string("value"));
+      out.env.push_back({*name, value.value_or("")});
+    }
+  }
+  ASSIGN_OR_RETURN(auto resources, c->map("resources"));
+  if (resources) {
+    ASSIGN_OR_RETURN(out.resources, parse_container_resources(*resources));
+  }
+  RETURN_IF_ERROR(c->reject_unknown());
+  RETURN_IF_ERROR(e.reject_unknown());
+  return out;
+}
+
+// Every placeholder in the executor's command and args names something the
+// component declares, so a typo fails at apply time rather than mid-run.
+Status check_placeholders(const ContainerExecutor& e, const Component& c, const std::string& path) {
+  using Kind = pipelines::PlaceholderRef::Kind;
+  auto check = [&](const std::string& arg, const std::string& at) -> Status {
+    auto refs = pipelines::scan_placeholders(arg);
+    if (!refs.ok()) return field_error(at, refs.status().message());
+    for (const auto& ref : *refs) {
+      bool known = true;
+      std::string what;
+      switch (ref.kind) {
+        case Kind::kInputParameter:
+          known = c.inputs.parameters.count(ref.name);
+          what = "input parameter";
+          break;
+        case Kind::kInputArtifact:
+          known = c.inputs.artifacts.count(ref.name);
+          what = "input artifact";
+          break;
+        case Kind::kOutputParameter:
+          known = c.outputs.parameters.count(ref.name);
+          what = "output parameter";
+          break;
+        case Kind::kOutputArtifact:
+          known = c.outputs.artifacts.count(ref.name);
+          what = "output artifact";
+          break;
+        case Kind::kIfPresent:
+          known = c.inputs.parameters.count(ref.name) || c.inputs.artifacts.count(ref.name);
+          what = "input";
+          break;
+        default:
+          break;
+      }
+      if (!known) {
+        return field_error(at, "component " + quote_value(c.name) + " has no " + what + " " +
+                                   quote_value(ref.name));
+      }
+    }
+    return Status::Ok();
+  };
+  for (size_t i = 0; i < e.command.size(); ++i) {
+    RETURN_IF_ERROR(check(e.command[i], path + ".container.command[" + std::to_string(i) + "]"));
+  }
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    RETURN_IF_ERROR(check(e.args[i], path + ".container.args[" + std::to_string(i) + "]"));
+  }
+  return Status::Ok();
+}
+
+// Pass 1 reads every component's interface; DAGs are read in pass 2 (DagParser),
+// once every component they may call is known.
+struct RawComponent {
+  Component component;
+  bool has_dag = false;
+  YAML::Node dag;  // when has_dag
+  std::string path;
+};
+
+Result<RawComponent> parse_component(const YAML::Node& node, const std::string& path,
+                                     bool is_root) {
+  ASSIGN_OR_RETURN(YamlReader c, YamlReader::Map(node, path));
+  if (is_root) {
+    RETURN_IF_ERROR(c.only({"dag", "inputDefinitions", "outputDefinitions"}));
+  } else {
+    RETURN_IF_ERROR(c.only({"executorLabel", "dag", "inputDefinitions", "outputDefinitions"}));
+  }
+  RawComponent out;
+  out.path = path;
+  ASSIGN_OR_RETURN(out.component.inputs, parse_interface(c, "inputDefinitions"));
+  ASSIGN_OR_RETURN(out.component.outputs, parse_interface(c, "outputDefinitions"));
+  ASSIGN_OR_RETURN(auto label, c.string("executorLabel"));
+  out.component.executor = label.value_or("");
+  out.dag = c.node("dag");
+  out.has_dag = out.dag.IsDefined() && !out.dag.IsNull();
+  if (is_root && !out.has_dag) return field_error(join(path, "dag"), "required");
+  if (!is_root && out.has_dag == !out.component.executor.empty()) {
+    return field_error(path, "needs exactly one of executorLabel and dag");
+  }
+  RETURN_IF_ERROR(c.reject_unknown());
+  return out;
+}
+
+class DagParser {
+ public:
+  DagParser(std::map<std::string, RawComponent>& components,
+            const std::map<std::string, ContainerExecutor>& executors)
+      : components_(components), executors_(executors) {}
+
+  // Parses the DAG of `owner` (whose inputs are the tasks' componentInputParameters).
+  Result<std::shared_ptr<const Dag>> parse(const YAML::Node& node, const std::string& path,
+                                           const Component& owner, size_t depth) {
+    if (depth > kMaxPipelineDagDepth) {
+      return field_error(path, "DAGs nest more than " + std::to_string(kMaxPipelineDagDepth) +
+                                   " deep (or a component calls itself)");
+    }
+    ASSIGN_OR_RETURN(YamlReader d, YamlReader::Map(node, path));
+    RETURN_IF_ERROR(d.only({"tasks", "outputs"}));
+    auto dag = std::make_shared<Dag>();
+    const YAML::Node tasks = d.node("tasks");
+    const std::string tpath = d.child_path("tasks");
+    if (!tasks || !tasks.IsMap() || tasks.size() == 0) {
+      return field_error(tpath, "must be a map with at least one task");
+    }
+    for (const auto& kv : tasks) {
+      const std::string name = kv.first.as<std::string>();
+      if (!is_safe_name(name)) return field_error(join(tpath, name), "is not a usable task name");
+      if (++task_count_ > kMaxPipelineTasks) {
+        return field_error(tpath, "more than " + std::to_string(kMaxPipelineTasks) + " tasks");
+      }
+      ASSIGN_OR_RETURN(auto task, parse_task(kv.second, join(tpath, name), owner));
+      task.name = name;
+      dag->tasks[name] = std::move(task);
+    }
+    for (const auto& [name, task] : dag->tasks) {
+      RETURN_IF_ERROR(check_references(*dag, task, join(tpath, name)));
+    }
+    ASSIGN_OR_RETURN(dag->order, topological_order(*dag, tpath));
+    ASSIGN_OR_RETURN(auto outputs, d.map("outputs"));
+    if (outputs) RETURN_IF_ERROR(parse_dag_outputs(*outputs, *dag));
+    RETURN_IF_ERROR(d.reject_unknown());
+    // Sub-DAGs: parsed once per use, since nesting depth is what the check bounds.
+    for (const auto& [name, task] : dag->tasks) {
+      RawComponent& callee = components_.at(task.component);
+      if (!callee.has_dag) continue;
+      if (!callee.component.dag) {
+        ASSIGN_OR_RETURN(auto sub,
+                         parse(callee.dag, join(callee.path, "dag"), callee.component, depth + 1));
+        callee.component.dag = sub;
+      }
+    }
+    return std::shared_ptr<const Dag>(dag);
+  }
+
+ private:
+  Result<PipelineTask> parse_task(const YAML::Node& node, const std::string& path,
+                                  const Component& owner) {
+    ASSIGN_OR_RETURN(YamlReader t, YamlReader::Map(node, path));
+    RETURN_IF_ERROR(
+        t.only({"componentRef", "dependentTasks", "inputs", "triggerPolicy", "parameterIterator",
+                "iteratorPolicy", "retryPolicy", "cachingOptions", "taskInfo"}));
+    PipelineTask task;
+    ASSIGN_OR_RETURN(auto ref, t.map("componentRef"));
+    if (!ref) return field_error(t.child_path("componentRef"), "required");
+    RETURN_IF_ERROR(ref->only({"name"}));
+    ASSIGN_OR_RETURN(auto component, ref->string("name"));
+    if (!component) return field_error(ref->child_path("name"), "required");
+    auto callee_it = components_.find(*component);
+    if (callee_it == components_.end()) {
+      return field_error(ref->child_path("name"),
+                         "there is no component " + quote_value(*component) + " in components");
+    }
+    task.component = *component;
+    const Component& callee = callee_it->second.component;
+    const bool callee_is_dag = callee_it->second.has_dag;
+
+    ASSIGN_OR_RETURN(auto deps, t.string_list("dependentTasks"));
+    task.dependent_tasks = deps.value_or(std::vector<std::string>{});
+
+    ASSIGN_OR_RETURN(auto iterator, t.map("parameterIterator"));
+    if (iterator) {
+      RETURN_IF_ERROR(iterator->only({"itemInput", "items"}));
+      ParameterIterator it;
+      ASSIGN_OR_RETURN(auto item_input, iterator->string("itemInput"));
+      if (!item_input) return field_error(iterator->child_path("itemInput"), "required");
+      it.item_input = *item_input;
+      if (!callee_is_dag) {
+        return field_error(iterator->path(), "a loop's component must be a DAG");
+      }
+      if (!callee.inputs.parameters.count(it.item_input)) {
+        return field_error(iterator->child_path("itemInput"),
+                           "component " + quote_value(task.component) + " has no input " +
+                               quote_value(it.item_input));
+      }
+      ASSIGN_OR_RETURN(auto items, iterator->map("items"));
+      if (!items) return field_error(iterator->child_path("items"), "required");
+      RETURN_IF_ERROR(items->only({"raw", "inputParameter"}));
+      ASSIGN_OR_RETURN(auto raw, items->string("raw"));
+      ASSIGN_OR_RETURN(auto input, items->string("inputParameter"));
+      if (raw.has_value() == input.has_value()) {
+        return field_error(items->path(), "needs exactly one of raw and inputParameter");
+      }
+      if (raw) {
+        json parsed = json::parse(*raw, nullptr, false);
+        if (parsed.is_discarded() || !parsed.is_array()) {
+          return field_error(items->child_path("raw"), quote_value(*raw) + " is not a JSON list");
+        }
+        it.raw_items = std::move(parsed);
+      } else {
+        it.input_parameter = *input;
+      }
+      task.iterator = std::move(it);
+    }
+    ASSIGN_OR_RETURN(auto iterator_policy, t.map("iteratorPolicy"));
+    if (iterator_policy) {
+      RETURN_IF_ERROR(iterator_policy->only({"parallelismLimit"}));
+      ASSIGN_OR_RETURN(auto limit, iterator_policy->integer("parallelismLimit", 0, 100000));
+      task.parallelism_limit = static_cast<int32_t>(limit.value_or(0));
+    }
+
+    ASSIGN_OR_RETURN(auto inputs, t.map("inputs"));
+    if (inputs) RETURN_IF_ERROR(parse_inputs(*inputs, task, owner, callee));
+    // Every input the callee needs has a value: given here, defaulted, or the loop item.
+    for (const auto& [name, def] : callee.inputs.parameters) {
+      if (task.parameters.count(name) || def.default_value || def.optional) continue;
+      if (task.iterator && task.iterator->item_input == name) continue;
+      return field_error(join(path, "inputs.parameters"),
+                         "component " + quote_value(task.component) + " needs input parameter " +
+                             quote_value(name) + ", which is not given");
+    }
+    for (const auto& [name, def] : callee.inputs.artifacts) {
+      (void)def;
+      if (!task.artifacts.count(name)) {
+        return field_error(join(path, "inputs.artifacts"),
+                           "component " + quote_value(task.component) + " needs input artifact " +
+                               quote_value(name) + ", which is not given");
+      }
+    }
+    if (task.iterator && !task.iterator->input_parameter.empty() &&
+        !task.parameters.count(task.iterator->input_parameter)) {
+      return field_error(join(path, "parameterIterator.items.inputParameter"),
+                         quote_value(task.iterator->input_parameter) +
+                             " is not one of the task's input parameters");
+    }
+
+    ASSIGN_OR_RETURN(auto trigger, t.map("triggerPolicy"));
+    if (trigger) {
+      RETURN_IF_ERROR(trigger->only({"condition", "strategy"}));
+      ASSIGN_OR_RETURN(auto condition, trigger->string("condition"));
+      if (condition) {
+        auto expr = pipelines::CelExpression::Parse(*condition);
+        if (!expr.ok()) {
+          return field_error(trigger->child_path("condition"),
+                             quote_value(*condition) + ": " + expr.status().message());
+        }
+        for (const auto& ident : expr->identifiers()) {
+          if (ident != "inputs") {
+            return field_error(trigger->child_path("condition"),
+                               "unknown identifier " + quote_value(ident) +
+                                   " (a condition reads inputs.parameter_values)");
+          }
+        }
+        for (const auto& ref_name : expr->parameter_refs()) {
+          if (!task.parameters.count(ref_name)) {
+            return field_error(trigger->child_path("condition"),
+                               "reads " + quote_value(ref_name) +
+                                   ", which is not one of the task's input parameters");
+          }
+        }
+        task.condition = *condition;
+      }
+      ASSIGN_OR_RETURN(auto strategy, trigger->string("strategy"));
+      if (strategy) {
+        if (*strategy == "ALL_UPSTREAM_TASKS_SUCCEEDED") {
+          task.strategy = TriggerStrategy::kAllUpstreamSucceeded;
+        } else if (*strategy == "ALL_UPSTREAM_TASKS_COMPLETED") {
+          task.strategy = TriggerStrategy::kAllUpstreamCompleted;
+        } else {
+          return field_error(trigger->child_path("strategy"),
+                             quote_value(*strategy) +
+                                 " is not supported (ALL_UPSTREAM_TASKS_SUCCEEDED, "
+                                 "ALL_UPSTREAM_TASKS_COMPLETED)");
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(auto retry, t.map("retryPolicy"));
+    if (retry) {
+      RETURN_IF_ERROR(
+          retry->only({"maxRetryCount", "backoffDuration", "backoffFactor", "backoffMaxDuration"}));
+      ASSIGN_OR_RETURN(auto count, retry->integer("maxRetryCount", 0, kMaxTaskRetries));
+      task.retry.max_retries = static_cast<int32_t>(count.value_or(0));
+      ASSIGN_OR_RETURN(auto backoff, retry->string("backoffDuration"));
+      if (backoff) {
+        ASSIGN_OR_RETURN(task.retry.backoff_seconds,
+                         seconds_of(*backoff, retry->child_path("backoffDuration")));
+      }
+      ASSIGN_OR_RETURN(auto max_backoff, retry->string("backoffMaxDuration"));
+      if (max_backoff) {
+        ASSIGN_OR_RETURN(task.retry.max_backoff_seconds,
+                         seconds_of(*max_backoff, retry->child_path("backoffMaxDuration")));
+      }
+      ASSIGN_OR_RETURN(auto factor, retry->scalar("backoffFactor"));
+      if (factor) {
+        char* end = nullptr;
+        const double f = std::strtod(factor->c_str(), &end);
+        if (end == factor->c_str() || *end != '\0' || !std::isfinite(f) || f < 1 || f > 100) {
+          return field_error(retry->child_path("backoffFactor"),
+                             quote_value(*factor) + " is not a number in [1, 100]");
+        }
+        task.retry.backoff_factor = f;
+      }
+    }
+    ASSIGN_OR_RETURN(auto caching, t.map("cachingOptions"));
+    if (caching) {
+      RETURN_IF_ERROR(caching->only({"enableCache"}));
+      ASSIGN_OR_RETURN(auto enable, caching->boolean("enableCache"));
+      task.enable_cache = enable.value_or(false);
+    }
+    ASSIGN_OR_RETURN(auto info, t.map("taskInfo"));
+    if (info) {
+      RETURN_IF_ERROR(info->only({"name"}));
+      ASSIGN_OR_RETURN(auto display, info->string("name"));
+      task.display_name = display.value_or("");
+    }
+    RETURN_IF_ERROR(t.reject_unknown());
+    return task;
+  }
+
+  Status parse_inputs(YamlReader& inputs, PipelineTask& task, const Component& owner,
+                      const Component& callee) {
+    RETURN_IF_ERROR(inputs.only({"parameters", "artifacts"}));
+    const YAML::Node params = inputs.node("parameters");
+    const std::string ppath = inputs.child_path("parameters");
+    if (params && !params.IsNull()) {
+      if (!params.IsMap()) return field_error(ppath, "must be a map");
+      for (const auto& kv : params) {
+        const std::string name = kv.first.as<std::string>();
+        const std::string path = join(ppath, name);
+        auto def = callee.inputs.parameters.find(name);
+        if (def == callee.inputs.parameters.end()) {
+          return field_error(path, "component " + quote_value(task.component) +
+                                       " has no input parameter " + quote_value(name));
+        }
+        ASSIGN_OR_RETURN(YamlReader p, YamlReader::Map(kv.second, path));
+        RETURN_IF_ERROR(p.only({"componentInputParameter", "taskOutputParameter", "runtimeValue",
+                                "parameterExpressionSelector"}));
+        ParameterSource src;
+        int given = 0;
+        ASSIGN_OR_RETURN(auto from_input, p.string("componentInputParameter"));
+        if (from_input) {
+          ++given;
+          src.kind = ParameterSource::Kind::kComponentInput;
+          src.name = *from_input;
+          if (!owner.inputs.parameters.count(src.name)) {
+            return field_error(
+                p.child_path("componentInputParameter"),
+                quote_value(src.name) + " is not an input parameter of " +
+                    (owner.name.empty() ? std::string("the pipeline") : quote_value(owner.name)));
+          }
+        }
+        ASSIGN_OR_RETURN(auto from_task, p.map("taskOutputParameter"));
+        if (from_task) {
+          ++given;
+          RETURN_IF_ERROR(from_task->only({"producerTask", "outputParameterKey"}));
+          src.kind = ParameterSource::Kind::kTaskOutput;
+          ASSIGN_OR_RETURN(auto producer, from_task->string("producerTask"));
+          ASSIGN_OR_RETURN(auto key, from_task->string("outputParameterKey"));
+          if (!producer) return field_error(from_task->child_path("producerTask"), "required");
+          if (!key) return field_error(from_task->child_path("outputParameterKey"), "required");
+          src.producer_task = *producer;
+          src.name = *key;
+        }
+        ASSIGN_OR_RETURN(auto runtime, p.map("runtimeValue"));
+        if (runtime) {
+          ++given;
+          RETURN_IF_ERROR(runtime->only({"constant"}));
+          src.kind = ParameterSource::Kind::kConstant;
+          const YAML::Node constant = runtime->node("constant");
+          if (!constant) return field_error(runtime->child_path("constant"), "required");
+          ASSIGN_OR_RETURN(src.constant, parameter_value(constant, def->second.type,
+                                                         runtime->child_path("constant")));
+        }
+        if (given != 1) {
+          return field_error(path,
+                             "needs exactly one of componentInputParameter, taskOutputParameter "
+                             "and runtimeValue");
+        }
+        ASSIGN_OR_RETURN(auto selector, p.string("parameterExpressionSelector"));
+        if (selector) {
+          auto expr = pipelines::CelExpression::Parse(*selector);
+          if (!expr.ok()) {
+            return field_error(p.child_path("parameterExpressionSelector"),
+                               quote_value(*selector) + ": " + expr.status().message());
+          }
+          src.selector = *selector;
+        }
+        task.parameters[name] = std::move(src);
+      }
+    }
+    const YAML::Node artifacts = inputs.node("artifacts");
+    const std::string apath = inputs.child_path("artifacts");
+    if (artifacts && !artifacts.IsNull()) {
+      if (!artifacts.IsMap()) return field_error(apath, "must be a map");
+      for (const auto& kv : artifacts) {
+        const std::string name = kv.first.as<std::string>();
+        const std::string path = join(apath, name);
+        if (!callee.inputs.artifacts.count(name)) {
+          return field_error(path, "component " + quote_value(task.component) +
+                                       " has no input artifact " + quote_value(name));
+        }
+        ASSIGN_OR_RETURN(YamlReader a, YamlReader::Map(kv.second, path));
+        RETURN_IF_ERROR(a.only({"componentInputArtifact", "taskOutputArtifact"}));
+        ArtifactSource src;
+        ASSIGN_OR_RETURN(auto from_input, a.string("componentInputArtifact"));
+        ASSIGN_OR_RETURN(auto from_task, a.map("taskOutputArtifact"));
+        if (from_input.has_value() == from_task.has_value()) {
+          return field_error(path,
+                             "needs exactly one of componentInputArtifact and "
+                             "taskOutputArtifact");
+        }
+        if (from_input) {
+          src.kind = ArtifactSource::Kind::kComponentInput;
+          src.name = *from_input;
+          if (!owner.inputs.artifacts.count(src.name)) {
+            return field_error(
+                a.child_path("componentInputArtifact"),
+                quote_value(src.name) + " is not an input artifact of " +
+                    (owner.name.empty() ? std::string("the pipeline") : quote_value(owner.name)));
+          }
+        } else {
+          RETURN_IF_ERROR(from_task->only({"producerTask", "outputArtifactKey"}));
+          ASSIGN_OR_RETURN(auto producer, from_task->string("producerTask"));
+          ASSIGN_OR_RETURN(auto key, from_task->string("outputArtifactKey"));
+          if (!producer) return field_error(from_task->child_path("producerTask"), "required");
+          if (!key) return field_error(from_task->child_path("outputArtifactKey"), "required");
+          src.producer_task = *producer;
+          src.name = *key;
+        }
+        task.artifacts[name] = std::move(src);
+      }
+    }
+    return inputs.reject_unknown();
+  }
+
+  // Producers and dependencies name tasks of the same DAG, and the outputs they read exist.
+  Status check_references(const Dag& dag, const PipelineTask& task, const std::string& path) {
+    for (const auto& dep : task.dependent_tasks) {
+      if (!dag.tasks.count(dep)) {
+        return field_error(join(path, "dependentTasks"),
+                           "there is no task " + quote_value(dep) + " in this DAG");
+      }
+    }
+    for (const auto& [name, src] : task.parameters) {
+      if (src.kind != ParameterSource::Kind::kTaskOutput) continue;
+      const std::string p = join(path, "inputs.parameters." + name + ".taskOutputParameter");
+      auto producer = dag.tasks.find(src.producer_task);
+      if (producer == dag.tasks.end()) {
+        return field_error(join(p, "producerTask"),
+                           "there is no task " + quote_value(src.producer_task) + " in this DAG");
+      }
+      const Component& pc = components_.at(producer->second.component).component;
+      if (!pc.outputs.parameters.count(src.name)) {
+        return field_error(join(p, "outputParameterKey"), "task " + quote_value(src.producer_task) +
+                                                              " has no output parameter " +
+                                                              quote_value(src.name));
+      }
+    }
+    for (const auto& [name, src] : task.artifacts) {
+      if (src.kind != ArtifactSource::Kind::kTaskOutput) continue;
+      const std::string p = join(path, "inputs.artifacts." + name + ".taskOutputArtifact");
+      auto producer = dag.tasks.find(src.producer_task);
+      if (producer == dag.tasks.end()) {
+        return field_error(join(p, "producerTask"),
+                           "there is no task " + quote_value(src.producer_task) + " in this DAG");
+      }
+      const Component& pc = components_.at(producer->second.component).component;
+      if (!pc.outputs.artifacts.count(src.name)) {
+        return field_error(join(p, "outputArtifactKey"), "task " + quote_value(src.producer_task) +
+                                                             " has no output artifact " +
+                                                             quote_value(src.name));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Kahn's algorithm over dependentTasks and producers; what is left is a cycle.
+  Result<std::vector<std::string>> topological_order(const Dag& dag, const std::string& path) {
+    std::map<std::string, std::set<std::string>> upstream;
+    for (const auto& [name, task] : dag.tasks) {
+      auto& up = upstream[name];
+      up.insert(task.dependent_tasks.begin(), task.dependent_tasks.end());
+      for (const auto& [_, src] : task.parameters) {
+        if (src.kind == ParameterSource::Kind::kTaskOutput) up.insert(src.producer_task);
+      }
+      for (const auto& [_, src] : task.artifacts) {
+        if (src.kind == ArtifactSource::Kind::kTaskOutput) up.insert(src.producer_task);
+      }
+    }
+    std::vector<std::string> order;
+    std::set<std::string> done;
+    while (order.size() < dag.tasks.size()) {
+      bool progressed = false;
+      for (const auto& [name, up] : upstream) {
+        if (done.count(name)) continue;
+        bool ready = true;
+        for (const auto& u : up) ready = ready && done.count(u);
+        if (!ready) continue;
+        order.push_back(name);
+        done.insert(name);
+        progressed = true;
+      }
+      if (!progressed) {
+        std::string cycle;
+        for (const auto& [name, up] : upstream) {
+          if (!done.count(name)) cycle += (cycle.empty() ? "" : ", ") + quote_value(name);
+        }
+        return field_error(path, "the tasks " + cycle + " depend on each other in a cycle");
+      }
+    }
+    return order;
+  }
+
+  Status parse_dag_outputs(YamlReader& outputs, Dag& dag) {
+    RETURN_IF_ERROR(outputs.only({"parameters", "artifacts"}));
+    const YAML::Node params = outputs.node("parameters");
+    if (params && !params.IsNull()) {
+      const std::string ppath = outputs.child_path("parameters");
+      if (!params.IsMap()) return field_error(ppath, "must be a map");
+      for (const auto& kv : params) {
+        const std::string name = kv.first.as<std::string>();
+        ASSIGN_OR_RETURN(YamlReader o, YamlReader::Map(kv.second, join(ppath, name)));
+        // valueFromOneof (dsl.OneOf) is refused here by name.
+        RETURN_IF_ERROR(o.only({"valueFromParameter"}));
+        ASSIGN_OR_RETURN(auto from, o.map("valueFromParameter"));
+        if (!from) return field_error(o.child_path("valueFromParameter"), "required");
+        RETURN_IF_ERROR(from->only({"producerSubtask", "outputParameterKey"}));
+        ASSIGN_OR_RETURN(auto producer, from->string("producerSubtask"));
+        ASSIGN_OR_RETURN(auto key, from->string("outputParameterKey"));
+        if (!producer || !dag.tasks.count(*producer)) {
+          return field_error(
+              from->child_path("producerSubtask"),
+              "there is no task " + quote_value(producer.value_or("")) + " in this DAG");
+        }
+        const Component& pc = components_.at(dag.tasks.at(*producer).component).component;
+        if (!key || !pc.outputs.parameters.count(*key)) {
+          return field_error(from->child_path("outputParameterKey"),
+                             "task " + quote_value(*producer) + " has no output parameter " +
+                                 quote_value(key.value_or("")));
+        }
+        dag.output_parameters[name] = {*producer, *key};
+      }
+    }
+    const YAML::Node artifacts = outputs.node("artifacts");
+    if (artifacts && !artifacts.IsNull()) {
+      const std::string apath = outputs.child_path("artifacts");
+      if (!artifacts.IsMap()) return field_error(apath, "must be a map");
+      for (const auto& kv : artifacts) {
+        const std::string name = kv.first.as<std::string>();
+        ASSIGN_OR_RETURN(YamlReader o, YamlReader::Map(kv.second, join(apath, name)));
+        RETURN_IF_ERROR(o.only({"artifactSelectors"}));
+        const YAML::Node selectors = o.node("artifactSelectors");
+        const std::string spath = o.child_path("artifactSelectors");
+        if (!selectors || !selectors.IsSequence() || selectors.size() != 1) {
+          return field_error(spath, "must be a list of one selector");
+        }
+        ASSIGN_OR_RETURN(YamlReader s, YamlReader::Map(selectors[0], spath + "[0]"));
+        RETURN_IF_ERROR(s.only({"producerSubtask", "outputArtifactKey"}));
+        ASSIGN_OR_RETURN(auto producer, s.string("producerSubtask"));
+        ASSIGN_OR_RETURN(auto key, s.string("outputArtifactKey"));
+        if (!producer || !dag.tasks.count(*producer)) {
+          return field_error(
+              s.child_path("producerSubtask"),
+              "there is no task " + quote_value(producer.value_or("")) + " in this DAG");
+        }
+        const Component& pc = components_.at(dag.tasks.at(*producer).component).component;
+        if (!key || !pc.outputs.artifacts.count(*key)) {
+          return field_error(s.child_path("outputArtifactKey"), "task " + quote_value(*producer) +
+                                                                    " has no output artifact " +
+                                                                    quote_value(key.value_or("")));
+        }
+        dag.output_artifacts[name] = {*producer, *key};
+      }
+    }
+    return outputs.reject_unknown();
+  }
+
+  std::map<std::string, RawComponent>& components_;
+  const std::map<std::string, ContainerExecutor>& executors_;
+  size_t task_count_ = 0;
+};
+
+}  // namespace
+
+const char* parameter_type_name(ParameterType type) {
+  switch (type) {
+    case ParameterType::kString:
+      return "STRING";
+    case ParameterType::kInteger:
+      return "NUMBER_INTEGER";
+    case ParameterType::kDouble:
+      return "NUMBER_DOUBLE";
+    case ParameterType::kBoolean:
+      return "BOOLEAN";
+    case ParameterType::kList:
+      return "LIST";
+    case ParameterType::kStruct:
+      return "STRUCT";
+  }
+  return "STRING";
+}
+
+bool parameter_has_type(const json& v, ParameterType type) {
+  switch (type) {
+    case ParameterType::kString:
+      return v.is_string();
+    case ParameterType::kInteger:
+      return v.is_number_integer();
+    case ParameterType::kDouble:
+      return v.is_number();
+    case ParameterType::kBoolean:
+      return v.is_boolean();
+    case ParameterType::kList:
+      return v.is_array();
+    case ParameterType::kStruct:
+      return v.is_object();
+  }
+  return false;
+}
+
+Result<json> parameter_value(const YAML::Node& node, ParameterType type, const std::string& path) {
+  const std::string want = parameter_type_name(type);
+  switch (type) {
+    case ParameterType::kList:
+      if (!node.IsSequence()) return field_error(path, "must be a list (" + want + ")");
+      return untyped(node);
+    case ParameterType::kStruct:
+      if (!node.IsMap()) return field_error(path, "must be a map (" + want + ")");
+      return untyped(node);
+    default:
+      break;
+  }
+  if (!node.IsScalar()) return field_error(path, "must be a single value (" + want + ")");
+  auto parsed = parse_parameter_text(node.Scalar(), type, path);
+  if (!parsed.ok()) return field_error(path, parsed.status().message());
+  return parsed;
+}
+
+Result<json> parse_parameter_text(const std::string& text, ParameterType type,
+                                  const std::string& name) {
+  const std::string want = parameter_type_name(type);
+  auto bad = [&]() {
+    return InvalidArgument(quote_value(text) + " is not a " + want + " value (parameter " +
+                           quote_value(name) + ")");
+  };
+  switch (type) {
+    case ParameterType::kString:
+      return json(text);
+    case ParameterType::kInteger: {
+      char* end = nullptr;
+      errno = 0;
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno == ERANGE) {
+        // KFP writes integral doubles for integers sometimes ("1.0").
+        const double d = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || d != std::floor(d) || std::fabs(d) > 9e15) {
+          return bad();
+        }
+        return json(static_cast<int64_t>(d));
+      }
+      return json(static_cast<int64_t>(v));
+    }
+    case ParameterType::kDouble: {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(v)) return bad();
+      return json(v);
+    }
+    case ParameterType::kBoolean:
+      if (text == "true" || text == "True") return json(true);
+      if (text == "false" || text == "False") return json(false);
+      return bad();
+    case ParameterType::kList:
+    case ParameterType::kStruct: {
+      json v = json::parse(text, nullptr, false);
+      if (v.is_discarded() || !parameter_has_type(v, type)) return bad();
+      return v;
+    }
+  }
+  return bad();
+}
+
+Result<PipelineRunSpec> parse_pipeline_run_spec(YamlReader& top) {
+  ASSIGN_OR_RETURN(auto spec, top.map("spec"));
+  if (!spec) return field_error("spec", "required");
+  RETURN_IF_ERROR(spec->only({"pipelineRef", "parameters", "experiment", "enableCaching"}));
+  PipelineRunSpec out;
+  ASSIGN_OR_RETURN(auto ref, spec->map("pipelineRef"));
+  if (!ref) return field_error("spec.pipelineRef", "required");
+  RETURN_IF_ERROR(ref->only({"name", "version"}));
+  ASSIGN_OR_RETURN(auto name, ref->string("name"));
+  if (!name) return field_error("spec.pipelineRef.name", "required");
+  if (!is_dns_label(*name)) {
+    return field_error("spec.pipelineRef.name", quote_value(*name) + " is not a pipeline name");
+  }
+  out.pipeline = *name;
+  ASSIGN_OR_RETURN(auto version, ref->integer("version", 1, 1000000));
+  if (version) out.version = static_cast<int32_t>(*version);
+  const YAML::Node params = spec->node("parameters");
+  if (params && !params.IsNull()) {
+    if (!params.IsMap()) return field_error("spec.parameters", "must be a map");
+    for (const auto& kv : params) {
+      const std::string key = kv.first.as<std::string>();
+      if (kv.second.IsScalar()) {
+        out.parameters[key] = kv.second.Scalar();
+      } else if (kv.second.IsNull()) {
+        return field_error("spec.parameters." + key, "has no value");
+      } else {
+        out.parameters[key] = untyped(kv.second).dump();
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(auto experiment, spec->string("experiment"));
+  if (experiment) {
+    if (experiment->empty() || experiment->size() > 128) {
+      return field_error("spec.experiment", "must be 1 to 128 characters");
+    }
+    out.experiment = *experiment;
+  }
+  ASSIGN_OR_RETURN(auto caching, spec->boolean("enableCaching"));
+  out.enable_caching = caching.value_or(true);
+  RETURN_IF_ERROR(spec->reject_unknown());
+  return out;
+}
+
+bool is_kfp_pipeline_spec(const YAML::Node& node) {
+  return node.IsMap() && !node["apiVersion"] && node["pipelineInfo"] && node["root"];
+}
+
+Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::string& path) {
+  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(node, path));
+  RETURN_IF_ERROR(top.only({"components", "deploymentSpec", "pipelineInfo", "root", "schemaVersion",
+                            "sdkVersion", "defaultPipelineRoot"}));
+  PipelineSpec spec;
+  ASSIGN_OR_RETURN(auto info, top.map("pipelineInfo"));
+  if (!info) return field_error(top.child_path("pipelineInfo"), "required");
+  RETURN_IF_ERROR(info->only({"name", "description", "displayName"}));
+  ASSIGN_OR_RETURN(auto name, info->string("name"));
+  if (!name || name->empty()) return field_error(info->child_path("name"), "required");
+  spec.name = *name;
+  ASSIGN_OR_RETURN(auto description, info->string("description"));
+  spec.description = description.value_or("");
+  ASSIGN_OR_RETURN(auto display, info->string("displayName"));
+  (void)display;
+  RETURN_IF_ERROR(info->reject_unknown());
+
+  ASSIGN_OR_RETURN(auto schema, top.string("schemaVersion"));
+  if (!schema) return field_error(top.child_path("schemaVersion"), "required (2.1.0)");
+  if (*schema != "2.1.0" && *schema != "2.0.0") {
+    return field_error(top.child_path("schemaVersion"),
+                       quote_value(*schema) + " is not supported (2.0.0, 2.1.0)");
+  }
+  spec.schema_version = *schema;
+  ASSIGN_OR_RETURN(auto sdk, top.string("sdkVersion"));
+  spec.sdk_version = sdk.value_or("");
+  // Cadre's artifact store is the cluster's shared checkpoint root, not a bucket.
+  ASSIGN_OR_RETURN(auto root_uri, top.string("defaultPipelineRoot"));
+  (void)root_uri;
+
+  ASSIGN_OR_RETURN(auto deployment, top.map("deploymentSpec"));
+  if (deployment) {
+    RETURN_IF_ERROR(deployment->only({"executors"}));
+    const YAML::Node executors = deployment->node("executors");
+    const std::string epath = deployment->child_path("executors");
+    if (executors && !executors.IsNull()) {
+      if (!executors.IsMap()) return field_error(epath, "must be a map");
+      for (const auto& kv : executors) {
+        const std::string label = kv.first.as<std::string>();
+        ASSIGN_OR_RETURN(spec.executors[label], parse_executor(kv.second, join(epath, label)));
+      }
+    }
+  }
+
+  std::map<std::string, RawComponent> raw;
+  const YAML::Node components = top.node("components");
+  const std::string cpath = top.child_path("components");
+  if (components && !components.IsNull()) {
+    if (!components.IsMap()) return field_error(cpath, "must be a map");
+    for (const auto& kv : components) {
+      const std::string cname = kv.first.as<std::string>();
+      if (!is_safe_name(cname)) return field_error(join(cpath, cname), "is not a usable name");
+      ASSIGN_OR_RETURN(auto component, parse_component(kv.second, join(cpath, cname), false));
+      component.component.name = cname;
+      if (!component.component.executor.empty() &&
+          !spec.executors.count(component.component.executor)) {
+        return field_error(join(cpath, cname + ".executorLabel"),
+                           "there is no executor " + quote_value(component.component.executor) +
+                               " in deploymentSpec.executors");
+      }
+      if (!component.component.executor.empty()) {
+        const std::string& label = component.component.executor;
+        RETURN_IF_ERROR(check_placeholders(spec.executors.at(label), component.component,
+                                           join(path, "deploymentSpec.executors." + label)));
+      }
+      raw[cname] = std::move(component);
+    }
+  }
+  const YAML::Node root_node = top.node("root");
+  ASSIGN_OR_RETURN(auto root, parse_component(root_node, top.child_path("root"), true));
+  DagParser dags(raw, spec.executors);
+  ASSIGN_OR_RETURN(root.component.dag,
+                   dags.parse(root.dag, top.child_path("root.dag"), root.component, 0));
+  spec.root = std::move(root.component);
+  for (auto& [cname, component] : raw) spec.components[cname] = std::move(component.component);
+  RETURN_IF_ERROR(top.reject_unknown());
+  return spec;
+}
+
+}  // namespace cadre::spec

@@ -1,0 +1,216 @@
+#include "protocol/spec/pipeline_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/spec/manifest.h"
+#include "tests/pipelines/kfp_specs.h"
+
+namespace cadre::spec {
+namespace {
+
+using cadre::testing::read_kfp_spec;
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// The error a manifest gets, or "" when it parses.
+std::string error_of(const std::string& text) {
+  auto m = parse_manifest(text);
+  return m.ok() ? "" : m.status().message();
+}
+
+TEST(PipelineSpec, ParsesEveryCompiledSpecAsAPipelineNamedByPipelineInfo) {
+  for (const char* file : {"two_step.yaml", "flip_coin.yaml", "parallel_for.yaml",
+                           "exit_handler.yaml", "retry.yaml"}) {
+    auto m = parse_manifest(read_kfp_spec(file));
+    ASSERT_TRUE(m.ok()) << file << ": " << m.status().to_string();
+    EXPECT_EQ(m->kind, "Pipeline");
+    ASSERT_TRUE(m->pipeline);
+    EXPECT_EQ(m->metadata.name, m->pipeline->name);
+    EXPECT_EQ(m->pipeline->schema_version, "2.1.0");
+  }
+}
+
+TEST(PipelineSpec, KeepsWhatTheDriverNeeds) {
+  auto m = parse_manifest(read_kfp_spec("parallel_for.yaml"));
+  ASSERT_TRUE(m.ok());
+  const PipelineSpec& p = *m->pipeline;
+  const Dag& root = *p.root.dag;
+  // Producers come before consumers.
+  const auto pos = [&](const std::string& t) {
+    return std::find(root.order.begin(), root.order.end(), t) - root.order.begin();
+  };
+  EXPECT_LT(pos("for-loop-2"), pos("add"));
+  EXPECT_LT(pos("make-list"), pos("for-loop-4"));
+  const PipelineTask& loop = root.tasks.at("for-loop-4");
+  ASSERT_TRUE(loop.iterator);
+  EXPECT_EQ(loop.iterator->input_parameter, "pipelinechannel--make-list-Output");
+  EXPECT_EQ(loop.parallelism_limit, 2);
+  EXPECT_EQ(*root.tasks.at("for-loop-2").iterator->raw_items, nlohmann::json::parse("[1,2,3]"));
+  EXPECT_EQ(root.output_parameters.at("Output").producer_subtask, "add");
+  EXPECT_EQ(p.executors.at("exec-double").command,
+            (std::vector<std::string>{"sh", "-c", "echo $(($0 * 2)) > \"$1\""}));
+
+  auto retry = parse_manifest(read_kfp_spec("retry.yaml"));
+  ASSERT_TRUE(retry.ok());
+  const RetryPolicy& policy = retry->pipeline->root.dag->tasks.at("flaky").retry;
+  EXPECT_EQ(policy.max_retries, 3);
+  EXPECT_DOUBLE_EQ(policy.backoff_seconds, 0.2);
+  EXPECT_EQ(*retry->pipeline->root.inputs.parameters.at("failures").default_value,
+            nlohmann::json(2));
+
+  auto exit = parse_manifest(read_kfp_spec("exit_handler.yaml"));
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->pipeline->root.dag->tasks.at("print-op").strategy,
+            TriggerStrategy::kAllUpstreamCompleted);
+}
+
+TEST(PipelineSpec, AcceptsTheCadreWrapperWithItsOwnName) {
+  std::string inner = read_kfp_spec("two_step.yaml");
+  std::string indented;
+  for (size_t start = 0; start < inner.size();) {
+    const size_t end = inner.find('\n', start);
+    indented += "    " + inner.substr(start, end - start) + "\n";
+    start = end == std::string::npos ? inner.size() : end + 1;
+  }
+  auto m = parse_manifest(
+      "apiVersion: cadre/v1\nkind: Pipeline\nmetadata:\n  name: words\n"
+      "spec:\n  pipelineSpec:\n" +
+      indented);
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ(m->metadata.name, "words");
+  EXPECT_EQ(m->pipeline->name, "two-step-pipeline");
+  EXPECT_NE(error_of("apiVersion: cadre/v1\nkind: Pipeline\nmetadata:\n  name: w\nspec: {}\n")
+                .find("spec.pipelineSpec: required"),
+            std::string::npos);
+}
+
+TEST(PipelineSpec, RefusesBadSpecsWithThePathOfWhatIsWrong) {
+  const std::string two = read_kfp_spec("two_step.yaml");
+  const std::string flip = read_kfp_spec("flip_coin.yaml");
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      // A cycle: the producer now depends on its consumer.
+      {replaced(two, "        componentRef:\n          name: comp-producer\n",
+                "        componentRef:\n          name: comp-producer\n        dependentTasks:\n"
+                "        - consumer\n"),
+       "root.dag.tasks: the tasks 'consumer', 'producer' depend on each other in a cycle"},
+      {replaced(two, "        - producer\n", "        - nobody\n"),
+       "root.dag.tasks.consumer.dependentTasks: there is no task 'nobody' in this DAG"},
+      {replaced(two, "                producerTask: producer",
+                "                producerTask: ghost"),
+       "root.dag.tasks.consumer.inputs.artifacts.dataset.taskOutputArtifact.producerTask: there "
+       "is no task 'ghost'"},
+      {replaced(two, "                outputArtifactKey: dataset",
+                "                outputArtifactKey: model"),
+       "outputArtifactKey: task 'producer' has no output artifact 'model'"},
+      {replaced(two, "              componentInputParameter: text",
+                "              componentInputParameter: txt"),
+       "root.dag.tasks.producer.inputs.parameters.text.componentInputParameter: 'txt' is not an "
+       "input parameter of the pipeline"},
+      {replaced(flip, "== 'heads'\n      condition-2", "=~ 'heads'\n      condition-2"),
+       "root.dag.tasks.condition-1.triggerPolicy.condition:"},
+      {replaced(flip, "== 'heads'\n      condition-2",
+                "== 'heads' && exists(x)\n      condition-2"),
+       "is not in the supported CEL subset"},
+      {replaced(two, "        image: alpine\n    exec-producer",
+                "        image: alpine\n        lifecycle: {}\n    exec-producer"),
+       "deploymentSpec.executors.exec-consumer.container.lifecycle: unknown field"},
+      {replaced(two, "    exec-producer:\n      container:",
+                "    exec-producer:\n      importer:\n        artifactUri: {}\n      container:"),
+       "deploymentSpec.executors.exec-producer.importer: unknown field"},
+      {replaced(two, "schemaVersion: 2.1.0", "schemaVersion: 3.0.0"),
+       "schemaVersion: '3.0.0' is not supported"},
+      {replaced(two, "  name: two-step-pipeline", "  name: Two Steps"),
+       "pipelineInfo.name: 'Two Steps' is not a DNS label"},
+      {replaced(two, "''text'']}}'\n        - '{{$.outputs.artifacts[''dataset'']",
+                "''txt'']}}'\n        - '{{$.outputs.artifacts[''dataset'']"),
+       "deploymentSpec.executors.exec-producer.container.args[0]: component 'comp-producer' has no "
+       "input parameter 'txt'"},
+      {replaced(two, "          name: comp-consumer\n        dependentTasks",
+                "          name: comp-nope\n        dependentTasks"),
+       "root.dag.tasks.consumer.componentRef.name: there is no component 'comp-nope'"},
+      {replaced(two,
+                "        inputs:\n          parameters:\n            text:\n              "
+                "componentInputParameter: text\n",
+                ""),
+       "root.dag.tasks.producer.inputs.parameters: component 'comp-producer' needs input parameter "
+       "'text', which is not given"},
+      {replaced(two, "          parameterType: NUMBER_INTEGER\n  comp-producer",
+                "          parameterType: FLOAT\n  comp-producer"),
+       "components.comp-consumer.outputDefinitions.parameters.words.parameterType: 'FLOAT' is not "
+       "supported"},
+      {replaced(read_kfp_spec("retry.yaml"), "maxRetryCount: 3", "maxRetryCount: 1000"),
+       "root.dag.tasks.flaky.retryPolicy.maxRetryCount"},
+      {replaced(read_kfp_spec("retry.yaml"), "backoffDuration: 0.2s", "backoffDuration: soon"),
+       "root.dag.tasks.flaky.retryPolicy.backoffDuration: 'soon' is not a duration"},
+      {replaced(read_kfp_spec("retry.yaml"), "defaultValue: 2", "defaultValue: two"),
+       "root.inputDefinitions.parameters.failures.defaultValue: 'two' is not a NUMBER_INTEGER"},
+      {replaced(read_kfp_spec("parallel_for.yaml"), "raw: '[1, 2, 3]'", "raw: '{1, 2}'"),
+       "root.dag.tasks.for-loop-2.parameterIterator.items.raw: '{1, 2}' is not a JSON list"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = error_of(c.text);
+    EXPECT_NE(error.find(c.error), std::string::npos) << "want: " << c.error << "\ngot:  " << error;
+  }
+}
+
+TEST(PipelineSpec, RefusesAComponentThatCallsItself) {
+  std::string text = replaced(read_kfp_spec("flip_coin.yaml"),
+                              "            name: comp-print-msg\n          inputs:",
+                              "            name: comp-condition-1\n          inputs:");
+  text = replaced(text,
+                  "              msg:\n                runtimeValue:\n                  constant: "
+                  "it was heads\n",
+                  "              pipelinechannel--flip-coin-Output:\n                "
+                  "runtimeValue:\n                  constant: again\n");
+  EXPECT_NE(error_of(text).find("nest more than"), std::string::npos) << error_of(text);
+}
+
+TEST(PipelineSpec, APipelineRunNamesItsPipelineAndParameters) {
+  auto m = parse_manifest(
+      "apiVersion: cadre/v1\nkind: PipelineRun\nmetadata:\n  name: r1\nspec:\n"
+      "  pipelineRef: {name: two-step-pipeline, version: 2}\n"
+      "  parameters: {text: hello, n: 3, xs: [1, 2]}\n  experiment: tuning\n"
+      "  enableCaching: false\n");
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  ASSERT_TRUE(m->pipeline_run);
+  EXPECT_EQ(m->pipeline_run->pipeline, "two-step-pipeline");
+  EXPECT_EQ(m->pipeline_run->version, 2);
+  EXPECT_EQ(m->pipeline_run->parameters.at("text"), "hello");
+  EXPECT_EQ(m->pipeline_run->parameters.at("n"), "3");
+  EXPECT_EQ(m->pipeline_run->parameters.at("xs"), "[1,2]");
+  EXPECT_EQ(m->pipeline_run->experiment, "tuning");
+  EXPECT_FALSE(m->pipeline_run->enable_caching);
+  EXPECT_NE(error_of("apiVersion: cadre/v1\nkind: PipelineRun\nmetadata:\n  name: r1\nspec:\n"
+                     "  pipelineRef: {}\n")
+                .find("spec.pipelineRef.name: required"),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: cadre/v1\nkind: PipelineRun\nmetadata:\n  name: " +
+                     std::string(55, 'r') + "\nspec:\n  pipelineRef: {name: p}\n")
+                .find("metadata.name: a run's name is at most 50"),
+            std::string::npos);
+}
+
+TEST(PipelineSpec, RunParametersAreCheckedAgainstTheirType) {
+  EXPECT_EQ(*parse_parameter_text("42", ParameterType::kInteger, "n"), nlohmann::json(42));
+  EXPECT_EQ(*parse_parameter_text("0.5", ParameterType::kDouble, "lr"), nlohmann::json(0.5));
+  EXPECT_EQ(*parse_parameter_text("true", ParameterType::kBoolean, "b"), nlohmann::json(true));
+  EXPECT_EQ(*parse_parameter_text("[1, 2]", ParameterType::kList, "xs"),
+            nlohmann::json::parse("[1,2]"));
+  EXPECT_EQ(*parse_parameter_text("007", ParameterType::kString, "s"), nlohmann::json("007"));
+  auto bad = parse_parameter_text("4x", ParameterType::kInteger, "epochs");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "'4x' is not a NUMBER_INTEGER value (parameter 'epochs')");
+  EXPECT_FALSE(parse_parameter_text("{\"a\": 1}", ParameterType::kList, "xs").ok());
+}
+
+}  // namespace
+}  // namespace cadre::spec

@@ -1,0 +1,331 @@
+#include "pipelines/run_driver.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+
+#include "protocol/spec/manifest.h"
+#include "tests/pipelines/kfp_specs.h"
+
+namespace cadre::pipelines {
+namespace {
+
+using nlohmann::json;
+using protocol::PipelineRunStatus;
+using protocol::PipelineState;
+using protocol::PipelineTaskStatus;
+
+// What a simulated step does: succeed (with these files) or fail.
+struct StepResult {
+  bool succeeded = true;
+  TaskOutputFiles files;
+};
+using Program = std::function<StepResult(const TaskLaunch&, const PipelineTaskStatus&)>;
+
+// Runs a pipeline through the driver with steps simulated in memory, one event
+// at a time, as the supervisor would feed it.
+class Harness {
+ public:
+  Harness(const std::string& file, json parameters = json::object()) {
+    auto m = spec::parse_manifest(cadre::testing::read_kfp_spec(file));
+    EXPECT_TRUE(m.ok()) << m.status().to_string();
+    spec_ = m->pipeline;
+    driver_ = std::make_unique<RunDriver>(spec_, DriverOptions{"/runs/r", "_pipelines/r"});
+    run.name = "r";
+    run.created_ms = now;
+    for (const auto& [name, def] : spec_->root.inputs.parameters) {
+      if (!parameters.contains(name) && def.default_value) parameters[name] = *def.default_value;
+    }
+    run.parameters = parameters.dump();
+  }
+
+  void take(DriverActions a) {
+    for (auto& l : a.launches) launches.push_back(std::move(l));
+    for (auto& r : a.reads) reads.push_back(std::move(r));
+    for (auto& s : a.stop_jobs) stopped.push_back(std::move(s));
+  }
+
+  // Runs until nothing is left to do (or `max_steps` jobs ran).
+  void run_all(const Program& program, int max_steps = 1000) {
+    take(driver_->advance(run, now));
+    while ((!launches.empty() || !reads.empty()) && max_steps-- > 0) {
+      if (!reads.empty()) {
+        OutputRead read = reads.front();
+        reads.pop_front();
+        take(driver_->on_outputs(run, read.task_id, files_[read.task_id], ++now));
+        continue;
+      }
+      TaskLaunch launch = launches.front();
+      launches.pop_front();
+      ++jobs_run;
+      peak_running = std::max(peak_running, running_count());
+      const PipelineTaskStatus& task = *find(launch.task_id);
+      StepResult result = program(launch, task);
+      files_[launch.task_id] = result.files;
+      take(driver_->on_job_finished(run, launch.job, result.succeeded,
+                                    result.succeeded ? "" : "exit code 1", ++now));
+      if (auto retry = driver_->next_retry_ms(run); retry && launches.empty() && reads.empty()) {
+        now = *retry;
+        take(driver_->advance(run, now));
+      }
+    }
+  }
+
+  const PipelineTaskStatus* find(const std::string& id) const {
+    for (const auto& t : run.tasks) {
+      if (t.id == id) return &t;
+    }
+    return nullptr;
+  }
+  PipelineState state_of(const std::string& id) const {
+    const auto* t = find(id);
+    EXPECT_TRUE(t) << id;
+    return t ? t->state : PipelineState::kPending;
+  }
+  json outputs_of(const std::string& id) const { return json::parse(find(id)->outputs); }
+  int running_count() const {
+    int n = 0;
+    for (const auto& t : run.tasks) {
+      n += t.kind == protocol::PipelineTaskKind::kIteration && t.state == PipelineState::kRunning;
+    }
+    return n;
+  }
+
+  PipelineRunStatus run;
+  int64_t now = 1000;
+  std::deque<TaskLaunch> launches;
+  std::deque<OutputRead> reads;
+  std::vector<std::string> stopped;
+  int jobs_run = 0;
+  int peak_running = 0;
+
+ private:
+  std::shared_ptr<const spec::PipelineSpec> spec_;
+  std::unique_ptr<RunDriver> driver_;
+  std::map<std::string, TaskOutputFiles> files_;
+};
+
+StepResult writes(std::map<std::string, std::string> parameters) {
+  StepResult r;
+  r.files.parameters = std::move(parameters);
+  return r;
+}
+
+// The user's argv: what follows the prepare script's "cadre-task".
+std::vector<std::string> argv_of(const TaskLaunch& l) { return l.replica.args; }
+
+TEST(RunDriver, PassesAnArtifactFromProducerToConsumer) {
+  Harness h("two_step.yaml", {{"text", "three little words"}});
+  std::string artifact_path;
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    EXPECT_EQ(l.replica.command[0], "/bin/sh");
+    if (t.name == "producer") {
+      artifact_path = argv_of(l).back();
+      EXPECT_EQ(argv_of(l)[3], "three little words");
+      EXPECT_EQ(artifact_path, "/runs/r/producer/artifacts/dataset");
+      EXPECT_EQ(l.folder, "_pipelines/r/producer");
+      return StepResult{};
+    }
+    EXPECT_EQ(argv_of(l)[3], artifact_path);  // the consumer reads where the producer wrote
+    EXPECT_EQ(argv_of(l)[4], "/runs/r/consumer/parameters/words");
+    return writes({{"words", "3\n"}});
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(h.outputs_of("consumer"), json({{"words", 3}}));
+  EXPECT_EQ(json::parse(h.run.outputs), json({{"words", 3}}));
+  ASSERT_EQ(h.find("consumer")->input_artifacts.size(), 1u);
+  EXPECT_EQ(h.find("consumer")->input_artifacts[0].uri, "file://" + artifact_path);
+  EXPECT_EQ(h.run.tasks_succeeded, 2);
+}
+
+TEST(RunDriver, RunsTheTrueBranchOfAConditionAndSkipsTheOther) {
+  for (const std::string side : {"heads", "tails"}) {
+    Harness h("flip_coin.yaml", {{"side", side}});
+    h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+      if (t.name == "flip-coin") return writes({{"Output", side}});
+      return StepResult{};
+    });
+    EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+    const bool heads = side == "heads";
+    EXPECT_EQ(h.state_of("condition-1"),
+              heads ? PipelineState::kSucceeded : PipelineState::kSkipped);
+    EXPECT_EQ(h.state_of("condition-2"),
+              heads ? PipelineState::kSkipped : PipelineState::kSucceeded);
+    EXPECT_EQ(h.find(heads ? "condition-1/print-msg" : "condition-2/print-msg-2") != nullptr, true);
+    EXPECT_EQ(h.find(heads ? "condition-2/print-msg-2" : "condition-1/print-msg"), nullptr);
+    EXPECT_NE(h.find(heads ? "condition-2" : "condition-1")->message.find("condition is false"),
+              std::string::npos);
+  }
+}
+
+TEST(RunDriver, FansOutLoopsWithinTheirParallelismAndCollectsTheOutputs) {
+  Harness h("parallel_for.yaml");
+  std::vector<std::string> printed;
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    const json in = json::parse(t.inputs);
+    if (t.name == "double") return writes({{"Output", std::to_string(2 * in["num"].get<int>())}});
+    if (t.name == "add") {
+      EXPECT_EQ(in["nums"], json::parse("[2, 4, 6]"));
+      return writes({{"Output", "12"}});
+    }
+    if (t.name == "make-list") return writes({{"Output", "[\"a\", \"b\", \"c\", \"d\"]\n"}});
+    printed.push_back(argv_of(l).back());
+    return StepResult{};
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(json::parse(h.run.outputs), json({{"Output", 12}}));
+  EXPECT_EQ(h.outputs_of("for-loop-2"), json({{"pipelinechannel--double-Output", {2, 4, 6}}}));
+  EXPECT_EQ(printed, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(h.state_of("for-loop-4/3/print-item"), PipelineState::kSucceeded);
+  // for-loop-4 allows two iterations at once; for-loop-2 three.
+  EXPECT_LE(h.peak_running, 2 + 3);
+  EXPECT_EQ(h.run.tasks_succeeded, 3 + 1 + 1 + 4);
+}
+
+TEST(RunDriver, ParallelismLimitHoldsIterationsBack) {
+  Harness h("parallel_for.yaml");
+  h.take(DriverActions{});
+  // Finish make-list, then look at how many print iterations start at once.
+  RunDriver driver(
+      spec::parse_manifest(cadre::testing::read_kfp_spec("parallel_for.yaml"))->pipeline,
+      DriverOptions{"/runs/r", "_pipelines/r"});
+  auto a = driver.advance(h.run, 1);
+  std::string make_list_job;
+  for (const auto& l : a.launches) {
+    if (l.task_id == "make-list") make_list_job = l.job;
+  }
+  ASSERT_FALSE(make_list_job.empty());
+  driver.on_job_finished(h.run, make_list_job, true, "", 2);
+  TaskOutputFiles files;
+  files.parameters["Output"] = "[\"a\", \"b\", \"c\", \"d\"]";
+  auto after = driver.on_outputs(h.run, "make-list", files, 3);
+  int print_launches = 0;
+  for (const auto& l : after.launches) print_launches += l.task_id.rfind("for-loop-4/", 0) == 0;
+  EXPECT_EQ(print_launches, 2);
+  EXPECT_EQ(h.find("for-loop-4/2"), nullptr);
+}
+
+TEST(RunDriver, ExitHandlerRunsAfterAFailureAndTheRunFails) {
+  Harness h("exit_handler.yaml");
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    StepResult r;
+    r.succeeded = t.name != "fail-op";
+    return r;
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kFailed);
+  EXPECT_EQ(h.state_of("exit-handler-1/fail-op"), PipelineState::kFailed);
+  EXPECT_EQ(h.state_of("exit-handler-1/print-op-2"), PipelineState::kSucceeded);
+  EXPECT_EQ(h.state_of("exit-handler-1"), PipelineState::kFailed);
+  EXPECT_EQ(h.state_of("print-op"), PipelineState::kSucceeded);
+  EXPECT_NE(h.run.message.find("exit-handler-1"), std::string::npos) << h.run.message;
+}
+
+TEST(RunDriver, RetriesWithBackoffUntilTheStepSucceeds) {
+  Harness h("retry.yaml");
+  int attempt = 0;
+  std::vector<int64_t> starts;
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    starts.push_back(t.started_ms);
+    if (++attempt <= 2) return StepResult{false, {}};
+    return writes({{"attempts", "3"}});
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(h.find("flaky")->attempts, 3);
+  EXPECT_EQ(h.find("flaky")->job, "r-3");
+  ASSERT_EQ(starts.size(), 3u);
+  // 0.2 s after the first failure, 0.4 s after the second.
+  EXPECT_GE(starts[1] - starts[0], 200);
+  EXPECT_GE(starts[2] - starts[1], 400);
+}
+
+TEST(RunDriver, GivesUpAfterMaxRetryCountAttempts) {
+  Harness h("retry.yaml", {{"failures", 10}});
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus&) { return StepResult{false, {}}; });
+  EXPECT_EQ(h.run.state, PipelineState::kFailed);
+  EXPECT_EQ(h.find("flaky")->attempts, 4);
+  EXPECT_NE(h.find("flaky")->message.find("after 4 attempts"), std::string::npos);
+}
+
+TEST(RunDriver, AMissingOrMalformedOutputFailsTheStepWithThatReason) {
+  {
+    Harness h("two_step.yaml");
+    h.run_all([&](const TaskLaunch&, const PipelineTaskStatus&) { return StepResult{}; });
+    EXPECT_EQ(h.run.state, PipelineState::kFailed);
+    EXPECT_EQ(h.find("consumer")->message,
+              "output parameter 'words' was not written (/runs/r/consumer/parameters/words)");
+  }
+  {
+    Harness h("two_step.yaml");
+    h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+      return t.name == "consumer" ? writes({{"words", "many"}}) : StepResult{};
+    });
+    EXPECT_EQ(h.run.state, PipelineState::kFailed);
+    EXPECT_NE(h.find("consumer")->message.find("'many' is not a NUMBER_INTEGER value"),
+              std::string::npos)
+        << h.find("consumer")->message;
+  }
+}
+
+TEST(RunDriver, ExecutorOutputFileOverridesParametersAndCarriesArtifactMetadata) {
+  Harness h("two_step.yaml");
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    StepResult r;
+    if (t.name == "producer") {
+      r.files.executor_output =
+          R"({"artifacts": {"dataset": {"artifacts": [{"metadata": {"rows": 3}}]}}})";
+    } else {
+      r.files.executor_output = R"({"parameterValues": {"words": 7}})";
+    }
+    return r;
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(h.outputs_of("consumer")["words"], 7);
+  EXPECT_EQ(json::parse(h.find("producer")->output_artifacts[0].metadata), json({{"rows", 3}}));
+}
+
+TEST(RunDriver, CancelStopsRunningJobsAndEndsTheRunCanceled) {
+  Harness h("parallel_for.yaml");
+  RunDriver driver(
+      spec::parse_manifest(cadre::testing::read_kfp_spec("parallel_for.yaml"))->pipeline,
+      DriverOptions{"/runs/r", "_pipelines/r"});
+  auto started = driver.advance(h.run, 1);
+  ASSERT_EQ(started.launches.size(), 4u);  // three doubles and make-list
+  auto canceled = driver.cancel(h.run, "deleted by a user", 2);
+  EXPECT_EQ(canceled.stop_jobs.size(), 4u);
+  EXPECT_EQ(h.run.state, PipelineState::kCanceled);
+  EXPECT_EQ(h.state_of("make-list"), PipelineState::kCanceled);
+  // A job ending after the cancel changes nothing.
+  auto late = driver.on_job_finished(h.run, started.launches[0].job, true, "", 3);
+  EXPECT_FALSE(late.changed);
+}
+
+TEST(RunDriver, ANewDriverOverTheStoredRecordContinuesWithoutRunningAStepTwice) {
+  Harness h("two_step.yaml");
+  auto spec = spec::parse_manifest(cadre::testing::read_kfp_spec("two_step.yaml"))->pipeline;
+  auto first = RunDriver(spec, DriverOptions{"/runs/r", "_pipelines/r"}).advance(h.run, 1);
+  ASSERT_EQ(first.launches.size(), 1u);
+  // "Restart": a second driver sees the producer running and starts nothing new.
+  RunDriver second(spec, DriverOptions{"/runs/r", "_pipelines/r"});
+  EXPECT_TRUE(second.advance(h.run, 2).launches.empty());
+  auto relaunch = second.launch_of(h.run, *h.find("producer"));
+  ASSERT_TRUE(relaunch.ok());
+  EXPECT_EQ(relaunch->job, first.launches[0].job);
+  EXPECT_EQ(relaunch->replica.args, first.launches[0].replica.args);
+}
+
+TEST(RunDriver, AWrongTypedInputFailsTheTaskWithItsName) {
+  Harness h("parallel_for.yaml");
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    if (t.name == "make-list") return writes({{"Output", "not a list"}});
+    if (t.name == "double") return writes({{"Output", "2"}});
+    return writes({{"Output", "1"}});
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kFailed);
+  EXPECT_NE(h.find("make-list")->message.find("'not a list' is not a LIST value"),
+            std::string::npos)
+      << h.find("make-list")->message;
+}
+
+}  // namespace
+}  // namespace cadre::pipelines
