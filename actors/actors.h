@@ -25,6 +25,8 @@ struct RestoredState {
   std::vector<ExperimentRecord> experiments;
   std::vector<ServiceRecord> services;
   std::vector<TokenRecord> tokens;
+  std::vector<PipelineRecord> pipelines;
+  std::vector<protocol::PipelineRunStatus> runs;
 };
 
 // The API: creates job and experiment supervisors, answers clients, routes agent
@@ -44,6 +46,10 @@ caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord reco
 caf::actor spawn_service(caf::actor_system& system, ActorContext ctx,
                          std::shared_ptr<ServiceStateMachine> machine);
 
+// One per pipeline run; started by a start_atom (new) or an adopt_atom carrying
+// its step jobs' summaries (restored).
+caf::actor spawn_pipeline_run(caf::actor_system& system, ActorContext ctx,
+                              std::shared_ptr<PipelineRunStateMachine> machine);
 // One per Experiment; started by a start_atom (new) or an adopt_atom carrying its
 // trial jobs' summaries and stored samples (restored).
 caf::actor spawn_experiment(caf::actor_system& system, ActorContext ctx,

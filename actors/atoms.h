@@ -10,6 +10,7 @@
 #include "actors/experiment_state_machine.h"
 #include "actors/job_state_machine.h"
 #include "actors/outbox.h"
+#include "actors/pipeline_run_state_machine.h"
 #include "actors/scheduler.h"
 #include "actors/service_state_machine.h"
 #include "actors/state_store.h"
@@ -63,6 +64,10 @@ using replica_atom = caf::atom_constant<caf::atom("replica")>;
 using ingress_atom = caf::atom_constant<caf::atom("ingress")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
+using pipeline_atom = caf::atom_constant<caf::atom("pipeline")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -118,6 +123,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineRunStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::pipelines::TaskOutputFiles)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::TokenCreateRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::TokenRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::TokenRecord>)

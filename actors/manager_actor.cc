@@ -34,7 +34,8 @@ std::string ref(const std::string& resource, const std::string& name) {
   return (resource == "jobs" ? "job/" : "trainjob/") + name;
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
-constexpr const char* kResources = "nodes, jobs, trainjobs, experiments, inferenceservices, tokens";
+constexpr const char* kResources =
+    "nodes, jobs, trainjobs, experiments, inferenceservices, tokens, pipelines, runs";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -160,6 +161,8 @@ void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& r
             const std::shared_ptr<const spec::Manifest>& manifest) {
   if (manifest->experiment) return manager::create_experiment(self, client, request, manifest);
   if (manifest->inference_service) return manager::apply_service(self, client, request, manifest);
+  if (manifest->pipeline) return manager::apply_pipeline(self, client, request, manifest);
+  if (manifest->pipeline_run) return manager::apply_run(self, client, request, manifest);
   const std::string kind = manifest->kind;
   const std::string name = manifest->metadata.name;
   manager::JobOrigin origin;
@@ -244,6 +247,8 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
     return manager::get_services(self, client, request.name);
   }
   if (request.resource == "tokens") return manager::get_tokens(self, client);
+  if (request.resource == "pipelines") return manager::get_pipelines(self, client, request.name);
+  if (request.resource == "runs") return manager::get_runs(self, client, request.name);
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
@@ -282,6 +287,10 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
     return manager::delete_service(self, client, request.name);
   }
   if (request.resource == "tokens") return manager::delete_token(self, client, request.name);
+  if (request.resource == "pipelines") {
+    return manager::delete_pipeline(self, client, request.name);
+  }
+  if (request.resource == "runs") return manager::delete_run(self, client, request.name);
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then
@@ -438,6 +447,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   manager::restore_experiments(self, std::move(restored.experiments));
   manager::restore_services(self, std::move(restored.services));
   manager::restore_tokens(self, std::move(restored.tokens));
+  manager::restore_pipelines(self, std::move(restored.pipelines), std::move(restored.runs));
   // Notices an ingress that stops polling (services then say IngressReady False).
   self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
@@ -489,6 +499,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         self->state.summary[status.name] = status;
         manager::forward_status(self, status);
         manager::forward_service_status(self, status);
+        manager::forward_run_status(self, status);
       },
       [=](metrics_atom, const std::string& job,
           const std::vector<protocol::MetricSample>& samples) {
@@ -501,10 +512,12 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         self->state.summary.erase(name);
         manager::forward_gone(self, name, owner);
         manager::forward_service_gone(self, name, owner);
+        manager::forward_run_gone(self, name, owner);
       },
   };
   return manager::experiment_requests(self)
       .or_else(manager::service_requests(self))
+      .or_else(manager::pipeline_requests(self))
       .or_else(jobs_and_nodes);
 }
 

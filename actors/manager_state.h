@@ -19,6 +19,12 @@ struct PendingLogRead {
   ReplicaLocation location;
 };
 
+// A stored pipeline: its versions and their parsed specs (runs keep a pointer).
+struct PipelineEntry {
+  std::vector<protocol::PipelineVersion> versions;                     // oldest first
+  std::map<int32_t, std::shared_ptr<const spec::PipelineSpec>> specs;  // by version
+};
+
 struct ManagerState {
   ActorContext ctx;
   std::map<std::string, caf::actor> jobs;              // by name
@@ -42,8 +48,13 @@ struct ManagerState {
   std::string ingress_url;  // how users reach the ingress (its last poll)
   std::chrono::steady_clock::time_point ingress_polled{};  // when an ingress last polled
   bool ingress_connected = false;
-  std::map<std::string, TokenRecord> tokens;  // user tokens, by id
-  caf::actor parser;  // parses manifests off the manager's path (see parser())
+  std::map<std::string, TokenRecord> tokens;       // user tokens, by id
+  std::map<std::string, PipelineEntry> pipelines;  // by name
+  std::set<std::string> creating_pipelines;        // a version is being stored
+  std::map<std::string, caf::actor> runs;          // pipeline run supervisors, by name
+  std::map<std::string, protocol::PipelineRunStatus> run_summary;  // pushed by them
+  std::set<std::string> creating_runs;  // being written to the store right now
+  caf::actor parser;                    // parses manifests off the manager's path (see parser())
   std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
   uint64_t next_log_read = 1;
 };
@@ -53,7 +64,8 @@ using ManagerSelf = caf::stateful_actor<ManagerState>;
 namespace manager {
 
 // What a created job is for: the client that applied it, or the experiment whose
-// trial it runs (owner "experiment/<name>", and the trial's checkpoint folder).
+// trial it runs (owner "experiment/<name>", and the trial's checkpoint folder), or
+// the pipeline run whose step it is (owner "run/<name>", the step's folder).
 struct JobOrigin {
   std::string owner;
   std::string checkpoint_name;
@@ -99,6 +111,25 @@ caf::message_handler service_requests(ManagerSelf* self);
 // A replica job's news for the service that owns it, if any.
 void forward_service_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_service_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+
+// ---- manager_pipelines.cc ----
+// Pipelines (versioned specs) and their runs (one supervisor each).
+void apply_pipeline(ManagerSelf* self, const ClientRef& client,
+                    const protocol::ApplyRequest& request,
+                    const std::shared_ptr<const spec::Manifest>& manifest);
+void apply_run(ManagerSelf* self, const ClientRef& client, const protocol::ApplyRequest& request,
+               const std::shared_ptr<const spec::Manifest>& manifest);
+void get_pipelines(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void get_runs(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_pipeline(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_run(ManagerSelf* self, const ClientRef& client, const std::string& name);
+// After the jobs: each run adopts its step jobs as they are now.
+void restore_pipelines(ManagerSelf* self, std::vector<PipelineRecord> pipelines,
+                       std::vector<protocol::PipelineRunStatus> runs);
+caf::message_handler pipeline_requests(ManagerSelf* self);
+// A step job's news for the run that owns it, if any.
+void forward_run_status(ManagerSelf* self, const protocol::JobStatus& job);
+void forward_run_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
 
 // ---- manager_tokens.cc ----
 void restore_tokens(ManagerSelf* self, std::vector<TokenRecord> restored);

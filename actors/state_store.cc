@@ -91,6 +91,9 @@ CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, sha256 TEXT, ns TEXT, de
   created_ms INTEGER);
 CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB,
   token TEXT);
+CREATE TABLE IF NOT EXISTS pipelines (name TEXT, version INTEGER, created_ms INTEGER,
+  manifest TEXT, PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 )";
 
 }  // namespace
@@ -376,6 +379,83 @@ Result<std::vector<ServiceRecord>> StateStore::load_services() {
     out.push_back(ServiceRecord{std::move(*st), s.text(2)});
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading services: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status StateStore::put_pipeline_version(const std::string& name,
+                                        const protocol::PipelineVersion& v) {
+  Statement s(db_, "INSERT INTO pipelines (name, version, created_ms, manifest) VALUES (?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, name)
+      .bind(2, static_cast<int64_t>(v.version))
+      .bind(3, v.created_ms)
+      .bind(4, v.manifest)
+      .run()
+      .annotate("storing pipeline " + name + " version " + std::to_string(v.version));
+}
+
+Status StateStore::delete_pipeline(const std::string& name) {
+  Statement s(db_, "DELETE FROM pipelines WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, name).run().annotate("deleting pipeline " + name);
+}
+
+Result<std::vector<PipelineRecord>> StateStore::load_pipelines() {
+  std::vector<PipelineRecord> out;
+  Statement s(db_,
+              "SELECT name, version, created_ms, manifest FROM pipelines ORDER BY name, version");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    if (out.empty() || out.back().name != name) out.push_back(PipelineRecord{name, {}});
+    protocol::PipelineVersion v;
+    v.version = static_cast<int32_t>(s.integer(1));
+    v.created_ms = s.integer(2);
+    v.manifest = s.text(3);
+    out.back().versions.push_back(std::move(v));
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading pipelines: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status StateStore::put_run(const protocol::PipelineRunStatus& run) {
+  Statement s(db_, "INSERT OR REPLACE INTO runs (name, created_ms, detail) VALUES (?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::PipelineRunStatus detail = run;
+  detail.events.clear();
+  return s.bind(1, run.name)
+      .bind(2, run.created_ms)
+      .bind_blob(3, protocol::encode(detail))
+      .run()
+      .annotate("storing run " + run.name);
+}
+
+Status StateStore::delete_run(const std::string& name) {
+  Statement s(db_, "DELETE FROM runs WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting run " + name));
+  Statement e(db_, "DELETE FROM events WHERE job = ?");
+  RETURN_IF_ERROR(e.prepared());
+  return e.bind(1, run_events_key(name)).run().annotate("deleting run " + name);
+}
+
+Result<std::vector<protocol::PipelineRunStatus>> StateStore::load_runs() {
+  std::vector<protocol::PipelineRunStatus> out;
+  Statement s(db_, "SELECT name, detail FROM runs ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto run = protocol::decode<protocol::PipelineRunStatus>(s.blob(1), limits);
+    if (!run.ok()) {
+      return Internal("run " + name +
+                      " has an unreadable stored status: " + run.status().message());
+    }
+    out.push_back(std::move(*run));
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading runs: ") + sqlite3_errmsg(db_));
   return out;
 }
 

@@ -57,6 +57,15 @@ inline std::string service_events_key(const std::string& name) {
   return "inferenceservice/" + name;
 }
 
+// A stored Pipeline: every version, oldest first, each with its applied YAML.
+struct PipelineRecord {
+  std::string name;
+  std::vector<protocol::PipelineVersion> versions;
+};
+
+// The events table holds a pipeline run's events under this key.
+inline std::string run_events_key(const std::string& name) { return "run/" + name; }
+
 // A user token: what anyone may see, and the SHA-256 ingresses check tokens against.
 struct TokenRecord {
   protocol::TokenInfo info;
@@ -93,6 +102,14 @@ class StateStore {
   Status put_service(const ServiceRecord& service);  // insert or replace
   Status delete_service(const std::string& name);    // with its events
   Result<std::vector<ServiceRecord>> load_services();
+
+  // Pipelines: one row per version; runs: one row each, the status as one blob.
+  Status put_pipeline_version(const std::string& name, const protocol::PipelineVersion& version);
+  Status delete_pipeline(const std::string& name);  // every version
+  Result<std::vector<PipelineRecord>> load_pipelines();
+  Status put_run(const protocol::PipelineRunStatus& run);  // insert or replace
+  Status delete_run(const std::string& name);              // with its events
+  Result<std::vector<protocol::PipelineRunStatus>> load_runs();
 
   Status put_token(const TokenRecord& token);
   Status delete_token(const std::string& id);

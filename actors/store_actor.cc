@@ -21,6 +21,10 @@ struct PutService {
   ServiceRecord service;
   caf::response_promise promise;
 };
+struct PutRun {
+  protocol::PipelineRunStatus run;
+  caf::response_promise promise;
+};
 struct AppendEvent {
   std::string job;
   protocol::JobEvent event;
@@ -29,7 +33,7 @@ struct AppendMetrics {
   std::string job, uid;
   std::vector<protocol::MetricSample> samples;
 };
-using Write = std::variant<PutJob, PutExperiment, PutService, AppendEvent, AppendMetrics>;
+using Write = std::variant<PutJob, PutExperiment, PutService, PutRun, AppendEvent, AppendMetrics>;
 
 struct StoreState {
   std::shared_ptr<StateStore> store;
@@ -58,6 +62,8 @@ void flush(Self* self) {
       status = st.store->put_experiment(experiment->experiment);
     } else if (auto* service = std::get_if<PutService>(&write)) {
       status = st.store->put_service(service->service);
+    } else if (auto* run = std::get_if<PutRun>(&write)) {
+      status = st.store->put_run(run->run);
     } else if (auto* event = std::get_if<AppendEvent>(&write)) {
       Status s = st.store->append_event(event->job, event->event);
       if (!s.ok()) spdlog::warn("store: job={} event not stored: {}", event->job, s.to_string());
@@ -77,6 +83,7 @@ void flush(Self* self) {
     if (auto* put = std::get_if<PutJob>(&write)) put->promise.deliver(verdict);
     if (auto* put = std::get_if<PutExperiment>(&write)) put->promise.deliver(verdict);
     if (auto* put = std::get_if<PutService>(&write)) put->promise.deliver(verdict);
+    if (auto* put = std::get_if<PutRun>(&write)) put->promise.deliver(verdict);
   }
 }
 
@@ -101,6 +108,24 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
       },
       [=](put_atom, const ServiceRecord& service) {
         enqueue(self, PutService{service, self->make_response_promise()});
+      },
+      [=](put_atom, const protocol::PipelineRunStatus& run) {
+        enqueue(self, PutRun{run, self->make_response_promise()});
+      },
+      [=](put_atom, pipeline_atom, const std::string& name,
+          const protocol::PipelineVersion& version) -> Status {
+        flush(self);
+        return self->state.store->put_pipeline_version(name, version);
+      },
+      [=](delete_atom, pipeline_atom, const std::string& name) -> Status {
+        flush(self);
+        return self->state.store->delete_pipeline(name);
+      },
+      [=](delete_atom, run_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_run(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
       },
       [=](put_atom, const TokenRecord& token) -> Status {
         flush(self);

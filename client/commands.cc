@@ -6,6 +6,7 @@
 #include "client/experiment_output.h"
 #include "client/json_output.h"
 #include "client/manifest.h"
+#include "client/pipeline_output.h"
 #include "client/service_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
@@ -135,6 +136,42 @@ Status get_tokens(Coordinator& coordinator, OutputFormat format, std::ostream& o
   return Status::Ok();
 }
 
+Status get_pipelines(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                     std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"pipelines", ref.name}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& p : reply.pipelines) items.push_back(pipeline_to_json(p, !ref.name.empty()));
+    out << (ref.name.empty() ? items : items.at(0)).dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.pipelines.empty()) {
+    out << "No pipelines found.\n";
+    return Status::Ok();
+  }
+  out << pipelines_table(reply.pipelines, now_unix_ms());
+  return Status::Ok();
+}
+
+Status get_runs(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"runs", ref.name}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json =
+        ref.name.empty() ? runs_to_json(reply.runs) : run_to_json(reply.runs.at(0), true);
+    out << json.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.runs.empty()) {
+    out << "No runs found.\n";
+    return Status::Ok();
+  }
+  out << runs_table(reply.runs, now_unix_ms(), format == OutputFormat::kWide);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> experiment_selector(const std::string& selector) {
@@ -177,6 +214,8 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   if (ref.type.resource == "experiments") return get_experiments(coordinator, ref, format, out);
   if (ref.type.resource == "inferenceservices") return get_services(coordinator, ref, format, out);
   if (ref.type.resource == "tokens") return get_tokens(coordinator, format, out);
+  if (ref.type.resource == "pipelines") return get_pipelines(coordinator, ref, format, out);
+  if (ref.type.resource == "runs") return get_runs(coordinator, ref, format, out);
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   const bool single = !ref.name.empty();
@@ -208,9 +247,11 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 }
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
-  if (!runs_replicas(ref) && ref.type.resource != "experiments" &&
-      ref.type.resource != "inferenceservices") {
-    return InvalidArgument("describe supports jobs, trainjobs, experiments and inferenceservices");
+  const auto& r = ref.type.resource;
+  if (!runs_replicas(ref) && r != "experiments" && r != "inferenceservices" && r != "pipelines" &&
+      r != "runs") {
+    return InvalidArgument(
+        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines and runs");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
@@ -220,6 +261,20 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
                      coordinator.get(protocol::GetRequest{"inferenceservices", ref.name}));
     if (reply.services.empty()) return NotFound(ref.display() + " not found");
     out << describe_service(reply.services[0], now_unix_ms());
+    return Status::Ok();
+  }
+  if (r == "pipelines") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"pipelines", ref.name}));
+    if (reply.pipelines.empty()) return NotFound(ref.display() + " not found");
+    out << describe_pipeline(reply.pipelines[0], now_unix_ms());
+    return Status::Ok();
+  }
+  if (r == "runs") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"runs", ref.name}));
+    if (reply.runs.empty()) return NotFound(ref.display() + " not found");
+    out << describe_run(reply.runs[0], now_unix_ms());
     return Status::Ok();
   }
   if (ref.type.resource == "experiments") {
@@ -239,9 +294,10 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
   if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
-      r != "tokens") {
+      r != "tokens" && r != "pipelines" && r != "runs") {
     return InvalidArgument(
-        "only jobs, trainjobs, experiments, inferenceservices, tokens and nodes can be deleted");
+        "only jobs, trainjobs, experiments, inferenceservices, pipelines, runs, tokens and nodes "
+        "can be deleted");
   }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");

@@ -14,6 +14,7 @@
 #include "client/config.h"
 #include "client/coordinator_client.h"
 #include "client/local_cluster.h"
+#include "client/pipeline_commands.h"
 #include "client/predict.h"
 #include "client/service_commands.h"
 #include "client/watch_commands.h"
@@ -86,11 +87,14 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
-      "get", "List nodes, jobs, trainjobs, experiments, trials, inferenceservices or tokens");
+      "get",
+      "List nodes, jobs, trainjobs, experiments, trials, inferenceservices, tokens, pipelines or "
+      "runs");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   auto selector = std::make_shared<std::string>();
-  cmd->add_option("resource", *args, "nodes|jobs|trainjobs|experiments|trials [NAME], or job/NAME")
+  cmd->add_option("resource", *args,
+                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs [NAME], or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
@@ -112,15 +116,16 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
-                                 "Show a job, trainjob, experiment or inferenceservice in detail, "
-                                 "with its events");
+                                 "Show a job, trainjob, experiment, inferenceservice, pipeline or "
+                                 "run in detail, with its events");
   auto args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("resource", *args, "job|trainjob|experiment|isvc NAME, or job/NAME")
+  cmd->add_option("resource", *args, "job|trainjob|experiment|isvc|pipeline|run NAME, or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices"});
+      auto ref = parse_named_ref(
+          *args, {"jobs", "trainjobs", "experiments", "inferenceservices", "pipelines", "runs"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -133,9 +138,11 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto args = std::make_shared<std::vector<std::string>>();
   auto options = std::make_shared<LogsOptions>();
   auto tail = std::make_shared<int64_t>(-1);
-  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME or isvc/NAME")
+  auto task = std::make_shared<std::string>();
+  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, isvc/NAME or run/NAME")
       ->required()
       ->expected(1, 2);
+  cmd->add_option("--task", *task, "Of a run: the step, by id (condition-1/train) or name");
   cmd->add_flag("-f,--follow", options->follow, "Keep printing until the replica ends");
   cmd->add_option("--replica", options->replica,
                   "Replica name, e.g. worker-1 (default: rank 0); of an isvc: its replica's name "
@@ -143,6 +150,20 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
   cmd->add_option("--tail", *tail, "Only the last N lines")->check(CLI::NonNegativeNumber);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
+      auto run_ref = parse_named_ref(*args, {"runs"});
+      if (run_ref.ok()) {
+        if (task->empty()) return usage_error(InvalidArgument("logs run/NAME needs --task STEP"));
+        // A step is a one-replica job: its log is that job's.
+        LogsOptions run = *options;
+        run.replica.clear();
+        if (*tail >= 0) run.tail = *tail;
+        return with_coordinator(flags, [&](Coordinator& c) -> Status {
+          ASSIGN_OR_RETURN(run.ref.name, run_task_job(c, run_ref->name, *task));
+          ASSIGN_OR_RETURN(run.ref.type, parse_resource_type("jobs"));
+          return print_logs(c, run, std::cout);
+        });
+      }
+      if (!task->empty()) return usage_error(InvalidArgument("--task is for run/NAME"));
       auto isvc = parse_named_ref(*args, {"inferenceservices"});
       if (isvc.ok()) {
         // A serving replica is a one-replica job: its log is that job's.
@@ -171,25 +192,33 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
-      "wait", "Wait until a job, trainjob or experiment reaches a phase, or a service is Ready");
+      "wait",
+      "Wait until a job, trainjob, experiment or run reaches a phase, or a service is Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto condition = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("300");
-  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, experiment/NAME or isvc/NAME")
+  cmd->add_option("resource", *args,
+                  "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME or run/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("--for", *condition,
                   "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded); "
-                  "for an isvc: Ready, PredictorReady or IngressReady")
+                  "for an isvc: Ready, PredictorReady or IngressReady; for a run: Succeeded, "
+                  "Failed, Canceled or Running")
       ->required();
   cmd->add_option("--timeout", *timeout, "Give up after this long: 60, 90s, 5m (default 300s)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       WaitOptions options;
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices"});
+      auto ref =
+          parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices", "runs"});
       if (!ref.ok()) return usage_error(ref.status());
       auto limit = parse_duration(*timeout);
       if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      if (ref->type.resource == "runs") {
+        return with_coordinator(
+            flags, [&](Coordinator& c) { return wait_for_run(c, ref->name, *condition, *limit); });
+      }
       if (ref->type.resource == "inferenceservices") {
         return with_coordinator(flags, [&](Coordinator& c) {
           return wait_for_service(c, ref->name, *condition, *limit);
@@ -208,13 +237,14 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "delete",
-      "Delete a job, trainjob, experiment or inferenceservice (replicas are stopped), a token, "
-      "or a node that is not Ready");
+      "Delete a job, trainjob, experiment, inferenceservice or run (replicas are stopped), a "
+      "pipeline, a token, or a node that is not Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
       cmd->add_option("resource", *args,
-                      "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, token/ID or node/NAME")
+                      "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, run/NAME, "
+                      "pipeline/NAME, token/ID or node/NAME")
           ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
@@ -227,11 +257,44 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
         return usage_error(
             InvalidArgument("delete needs job/NAME, trainjob/NAME, experiment/NAME, node/NAME "
                             "or -f FILE"));
-      auto ref = parse_named_ref(
-          *args, {"jobs", "trainjobs", "experiments", "inferenceservices", "tokens", "nodes"});
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
+                                         "runs", "pipelines", "tokens", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });
+    };
+  });
+}
+
+void add_run(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand("run", "Start a run of a pipeline");
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto options = std::make_shared<RunOptions>();
+  auto version = std::make_shared<int32_t>(0);
+  auto dry_run = std::make_shared<bool>(false);
+  cmd->add_option("pipeline", *args, "pipeline/NAME")->required()->expected(1, 2);
+  cmd->add_option("-p,--param", options->parameters, "A run parameter: NAME=VALUE (repeatable)");
+  cmd->add_option("--name", options->name, "The run's name (default: PIPELINE-<random>)");
+  cmd->add_option("--experiment", options->experiment, "Group the run under this experiment");
+  cmd->add_option("--version", *version, "Run this version (default: the latest)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("-n,--namespace", options->ns, "The namespace its steps run in");
+  cmd->add_flag("--no-cache", options->no_cache, "Run every step, even those cached before");
+  cmd->add_flag("--dry-run", *dry_run, "Print the PipelineRun manifest instead of applying it");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(*args, {"pipelines"});
+      if (!ref.ok()) return usage_error(ref.status());
+      RunOptions run = *options;
+      run.pipeline = ref->name;
+      if (*version > 0) run.version = *version;
+      if (*dry_run) {
+        auto manifest = render_run_manifest(run);
+        if (!manifest.ok()) return usage_error(manifest.status());
+        std::cout << *manifest;
+        return {Status::Ok()};
+      }
+      return with_coordinator(flags, [&](Coordinator& c) { return start_run(c, run, std::cout); });
     };
   });
 }
@@ -389,6 +452,7 @@ int run(int argc, char** argv) {
   add_logs(app, flags, &action);
   add_wait(app, flags, &action);
   add_delete(app, flags, &action);
+  add_run(app, flags, &action);
   add_predict(app, flags, &action);
   add_tokens(app, flags, &action);
   add_keys(app, &action);

@@ -54,6 +54,13 @@ Result<ManifestIdentity> manifest_identity(const std::string& document, size_t i
     const YAML::Node root = YAML::Load(document);
     if (!root.IsMap()) return InvalidArgument(where + ": not a YAML map");
     ManifestIdentity identity;
+    // The KFP compiler's output names itself in pipelineInfo (a Pipeline).
+    if (!root["apiVersion"] && root["pipelineInfo"] && root["pipelineInfo"].IsMap()) {
+      const YAML::Node name = root["pipelineInfo"]["name"];
+      if (!name || !name.IsScalar())
+        return InvalidArgument(where + ": pipelineInfo.name: required");
+      return ManifestIdentity{"Pipeline", name.as<std::string>()};
+    }
     if (root["kind"] && root["kind"].IsScalar()) identity.kind = root["kind"].as<std::string>();
     const YAML::Node metadata = root["metadata"];
     if (metadata && metadata.IsMap() && metadata["name"] && metadata["name"].IsScalar()) {

@@ -26,9 +26,15 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
     return ResourceType{"inferenceservices", "inferenceservice"};
   }
   if (w == "token" || w == "tokens") return ResourceType{"tokens", "token"};
-  return InvalidArgument(
-      "unknown resource type '" + word +
-      "' (known: jobs, trainjobs, nodes, experiments, trials, inferenceservices, tokens)");
+  if (w == "pipeline" || w == "pipelines" || w == "pl") {
+    return ResourceType{"pipelines", "pipeline"};
+  }
+  if (w == "run" || w == "runs" || w == "pipelinerun" || w == "pipelineruns") {
+    return ResourceType{"runs", "run"};
+  }
+  return InvalidArgument("unknown resource type '" + word +
+                         "' (known: jobs, trainjobs, nodes, experiments, trials, "
+                         "inferenceservices, tokens, pipelines, runs)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {

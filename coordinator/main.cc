@@ -109,8 +109,14 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto tokens = (*store)->load_tokens();
   if (!tokens.ok()) return fail(tokens.status());
   restored.tokens = std::move(*tokens);
+  auto pipelines = (*store)->load_pipelines();
+  if (!pipelines.ok()) return fail(pipelines.status());
+  restored.pipelines = std::move(*pipelines);
+  auto runs = (*store)->load_runs();
+  if (!runs.ok()) return fail(runs.status());
+  restored.runs = std::move(*runs);
   const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
-               service_count = restored.services.size();
+               service_count = restored.services.size(), run_count = restored.runs.size();
 
   zmq::context_t context;
   std::unique_ptr<coordinator::ZapHandler> zap;
@@ -136,9 +142,9 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
 
   spdlog::info(
       "cadre-coordinator serving: agents {} clients {} ingresses {} state {} ({} jobs, {} "
-      "experiments, {} inference services restored)",
+      "experiments, {} inference services, {} pipeline runs restored)",
       g.agent_endpoint(), g.client_endpoint(), g.ingress_endpoint(), config.state_dir, job_count,
-      experiment_count, service_count);
+      experiment_count, service_count, run_count);
   auto inbound = actors::make_actor_inbound(ctx);
   g.run(*inbound, g_stop);
   spdlog::info("cadre-coordinator stopping");

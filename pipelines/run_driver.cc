@@ -98,14 +98,14 @@ class RunDriver::Pass {
   }
 
   void run_forward() {
-    if (protocol::is_finished(run_.state)) return;
+    if (protocol::is_terminal(run_.state)) return;
     if (run_.state == PipelineState::kPending) {
       run_.state = PipelineState::kRunning;
       run_.started_ms = now_;
       change();
     }
     start_due_retries();
-    for (bool progress = true; progress && !protocol::is_finished(run_.state);) {
+    for (bool progress = true; progress && !protocol::is_terminal(run_.state);) {
       progress = process_scope(root_scope());
       const size_t n = run_.tasks.size();
       for (size_t i = 0; i < n; ++i) {
@@ -157,9 +157,9 @@ class RunDriver::Pass {
   }
 
   void cancel_all(const std::string& why) {
-    if (protocol::is_finished(run_.state)) return;
+    if (protocol::is_terminal(run_.state)) return;
     for (auto& t : run_.tasks) {
-      if (protocol::is_finished(t.state)) continue;
+      if (protocol::is_terminal(t.state)) continue;
       if (t.kind == PipelineTaskKind::kContainer && !t.job.empty() && !t.retry_at_ms &&
           !t.collecting) {
         actions_.stop_jobs.push_back(t.job);
@@ -221,7 +221,7 @@ class RunDriver::Pass {
 
   size_t add(PipelineTaskStatus t) {
     t.created_ms = now_;
-    if (protocol::is_finished(t.state)) t.finished_ms = now_;
+    if (protocol::is_terminal(t.state)) t.finished_ms = now_;
     const size_t i = run_.tasks.size();
     index_[t.id] = i;
     run_.tasks.push_back(std::move(t));
@@ -264,7 +264,7 @@ class RunDriver::Pass {
     bool all_finished = true;
     for (const auto& [name, task] : dag.tasks) {
       const PipelineTaskStatus* t = find(scope.prefix + name);
-      all_finished = all_finished && t && protocol::is_finished(t->state);
+      all_finished = all_finished && t && protocol::is_terminal(t->state);
     }
     if (!all_finished) return progress;
     finish_scope(scope);
@@ -293,7 +293,7 @@ class RunDriver::Pass {
     std::string not_succeeded;
     for (const auto& u : upstream) {
       const PipelineTaskStatus* up = find(scope.prefix + u);
-      if (!up || !protocol::is_finished(up->state)) return false;
+      if (!up || !protocol::is_terminal(up->state)) return false;
       if (up->state != PipelineState::kSucceeded && not_succeeded.empty()) {
         not_succeeded = "upstream task '" + u + "' is " + state_name(up->state);
       }
@@ -564,7 +564,7 @@ class RunDriver::Pass {
     std::vector<const PipelineTaskStatus*> iterations;
     for (size_t k = 0; k < n; ++k) {
       const PipelineTaskStatus* it = find(run_.tasks[i].id + "/" + std::to_string(k));
-      if (!it || !protocol::is_finished(it->state)) return progress;
+      if (!it || !protocol::is_terminal(it->state)) return progress;
       iterations.push_back(it);
     }
     auto& loop = run_.tasks[i];

@@ -109,7 +109,7 @@ struct EnumNames<PipelineTaskKind> {
   };
 };
 
-inline bool is_finished(PipelineState state) {
+inline bool is_terminal(PipelineState state) {
   return state != PipelineState::kPending && state != PipelineState::kRunning;
 }
 

@@ -134,6 +134,54 @@ TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
   EXPECT_TRUE(store->events("a", 10)->empty());
 }
 
+TEST_F(StateStoreTest, PipelineVersionsAndRunsSurviveReopening) {
+  {
+    auto store = open();
+    ASSERT_OK(store->put_pipeline_version("p", {1, 100, "v1 text"}));
+    ASSERT_OK(store->put_pipeline_version("p", {2, 200, "v2 text"}));
+    ASSERT_OK(store->put_pipeline_version("q", {1, 300, "q text"}));
+    // A version is written once: the same one again is an error, not a silent replace.
+    EXPECT_FALSE(store->put_pipeline_version("p", {2, 400, "other"}).ok());
+    protocol::PipelineRunStatus run;
+    run.name = "r";
+    run.pipeline = "p";
+    run.pipeline_version = 2;
+    run.state = protocol::PipelineState::kRunning;
+    run.next_job = 3;
+    protocol::PipelineTaskStatus task;
+    task.id = "loop/0/step";
+    task.kind = protocol::PipelineTaskKind::kContainer;
+    task.job = "r-2";
+    task.outputs = "{\"x\":1}";
+    run.tasks.push_back(task);
+    run.events.push_back({1, protocol::EventType::kNormal, "Started", "kept in the events table"});
+    ASSERT_OK(store->put_run(run));
+    ASSERT_OK(store->append_event(run_events_key("r"), run.events[0]));
+  }
+  auto store = open();
+  auto pipelines = store->load_pipelines();
+  ASSERT_OK(pipelines);
+  ASSERT_EQ(pipelines->size(), 2u);
+  EXPECT_EQ((*pipelines)[0].name, "p");
+  ASSERT_EQ((*pipelines)[0].versions.size(), 2u);
+  EXPECT_EQ((*pipelines)[0].versions[1].manifest, "v2 text");
+  auto runs = store->load_runs();
+  ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 1u);
+  const auto& r = (*runs)[0];
+  EXPECT_EQ(r.pipeline_version, 2);
+  EXPECT_EQ(r.next_job, 3);
+  EXPECT_TRUE(r.events.empty());
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_EQ(r.tasks[0].id, "loop/0/step");
+  EXPECT_EQ(r.tasks[0].outputs, "{\"x\":1}");
+  ASSERT_OK(store->delete_run("r"));
+  EXPECT_TRUE(store->load_runs()->empty());
+  EXPECT_TRUE(store->events(run_events_key("r"), 10)->empty());
+  ASSERT_OK(store->delete_pipeline("p"));
+  EXPECT_EQ(store->load_pipelines()->size(), 1u);
+}
+
 TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
   auto store = open();
   for (int i = 0; i < 5; ++i) {

@@ -25,7 +25,7 @@ std::string error_of(const std::string& text) {
 
 TEST(PipelineSpec, ParsesEveryCompiledSpecAsAPipelineNamedByPipelineInfo) {
   for (const char* file : {"two_step.yaml", "flip_coin.yaml", "parallel_for.yaml",
-                           "exit_handler.yaml", "retry.yaml"}) {
+                           "exit_handler.yaml", "retry.yaml", "sleep_steps.yaml"}) {
     auto m = parse_manifest(read_kfp_spec(file));
     ASSERT_TRUE(m.ok()) << file << ": " << m.status().to_string();
     EXPECT_EQ(m->kind, "Pipeline");

@@ -1,0 +1,332 @@
+#include "actors/pipeline_run_state_machine.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "protocol/wall_clock.h"
+
+namespace cadre::actors {
+namespace {
+
+namespace fx = pipeline_run_effect;
+using protocol::EventType;
+using protocol::PipelineState;
+using protocol::PipelineTaskKind;
+
+pipelines::DriverOptions driver_options(const protocol::PipelineRunStatus& run,
+                                        const std::string& checkpoint_root) {
+  pipelines::DriverOptions o;
+  o.run_folder = "_pipelines/" + run.name;
+  o.run_dir = checkpoint_root + "/" + run.ns + "/" + o.run_folder;
+  return o;
+}
+
+// Labels hold the task's path with '.' for '/', so they stay one word.
+std::string label_of(std::string id) {
+  std::replace(id.begin(), id.end(), '/', '.');
+  return id;
+}
+
+}  // namespace
+
+std::string render_step_job(const protocol::PipelineRunStatus& run,
+                            const pipelines::TaskLaunch& launch) {
+  const auto& r = launch.replica;
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << "Job";
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << launch.job;
+  y << YAML::Key << "namespace" << YAML::Value << run.ns;
+  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "pipeline" << YAML::Value << run.pipeline;
+  y << YAML::Key << "pipeline-run" << YAML::Value << run.name;
+  y << YAML::Key << "pipeline-task" << YAML::Value << label_of(launch.task_id);
+  y << YAML::EndMap << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "command" << YAML::Value << YAML::BeginSeq;
+  for (const auto& c : r.command) y << YAML::DoubleQuoted << c;
+  y << YAML::EndSeq;
+  y << YAML::Key << "args" << YAML::Value << YAML::BeginSeq;
+  for (const auto& a : r.args) y << YAML::DoubleQuoted << a;
+  y << YAML::EndSeq;
+  if (!r.env.empty()) {
+    y << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;
+    for (const auto& e : r.env) {
+      y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << e.name;
+      y << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted << e.value << YAML::EndMap;
+    }
+    y << YAML::EndSeq;
+  }
+  const auto& res = r.resources;
+  if (res.cpu_millis > 0 || res.memory_bytes > 0 || res.gpus > 0) {
+    y << YAML::Key << "resources" << YAML::Value << YAML::BeginMap;
+    if (res.cpu_millis > 0) {
+      y << YAML::Key << "cpu" << YAML::Value << std::to_string(res.cpu_millis) + "m";
+    }
+    if (res.memory_bytes > 0) {
+      y << YAML::Key << "memory" << YAML::Value << std::to_string(res.memory_bytes);
+    }
+    if (res.gpus > 0) y << YAML::Key << "gpu" << YAML::Value << res.gpus;
+    y << YAML::EndMap;
+  }
+  y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return y.c_str();
+}
+
+PipelineRunStateMachine::PipelineRunStateMachine(protocol::PipelineRunStatus record,
+                                                 std::shared_ptr<const spec::PipelineSpec> spec,
+                                                 PipelineRunMachineOptions options)
+    : rec_(std::move(record)),
+      spec_(spec),
+      options_(std::move(options)),
+      driver_(std::move(spec), driver_options(rec_, options_.checkpoint_root)),
+      writes_(options_.store_retry) {
+  if (!options_.now_ms) options_.now_ms = wall_ms;
+}
+
+protocol::PipelineRunStatus PipelineRunStateMachine::summary() const {
+  protocol::PipelineRunStatus s = rec_;
+  s.tasks.clear();
+  s.manifest.clear();
+  s.events.clear();
+  return s;
+}
+
+const protocol::PipelineTaskStatus* PipelineRunStateMachine::task(const std::string& id) const {
+  for (const auto& t : rec_.tasks) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+void PipelineRunStateMachine::event(PipelineRunEffects& out, EventType type,
+                                    const std::string& reason, const std::string& message) {
+  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, reason, message}});
+}
+
+void PipelineRunStateMachine::persist(PipelineRunEffects& out, std::vector<Deferred> then) {
+  then.push_back(Publish{});
+  out.push_back(fx::Persist{writes_.write(std::move(then))});
+}
+
+void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverActions actions,
+                                    PipelineState before) {
+  if (!actions.changed) return arm_timer(out);
+  std::vector<Deferred> then;
+  for (const auto& l : actions.launches) then.push_back(CreateIfCurrent{l.task_id, l.job});
+  for (auto& r : actions.reads) then.push_back(ReadIfCollecting{std::move(r)});
+  for (auto& j : actions.stop_jobs) then.push_back(DeleteAfterWrite{std::move(j)});
+  persist(out, std::move(then));
+  if (rec_.state != before) {
+    switch (rec_.state) {
+      case PipelineState::kRunning:
+        event(out, EventType::kNormal, "Started", "the run started");
+        break;
+      case PipelineState::kSucceeded:
+        event(out, EventType::kNormal, "Succeeded",
+              "every task finished (" + std::to_string(rec_.tasks_succeeded) + " steps succeeded)");
+        break;
+      case PipelineState::kFailed:
+        event(out, EventType::kWarning, "Failed", rec_.message);
+        break;
+      case PipelineState::kCanceled:
+        event(out, EventType::kWarning, "Canceled", rec_.message);
+        break;
+      default:
+        break;
+    }
+  }
+  arm_timer(out);
+}
+
+void PipelineRunStateMachine::arm_timer(PipelineRunEffects& out) {
+  auto next = driver_.next_retry_ms(rec_);
+  if (!next || (timer_at_ && *timer_at_ <= *next)) return;
+  timer_at_ = *next;
+  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, *next - now()))});
+}
+
+void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferred& d) {
+  if (const auto* c = std::get_if<CreateIfCurrent>(&d)) {
+    const auto* t = task(c->task_id);
+    if (deleting_ || !t || t->state != PipelineState::kRunning || t->job != c->job ||
+        t->collecting || t->retry_at_ms) {
+      return;
+    }
+    auto launch = driver_.launch_of(rec_, *t);
+    if (!launch.ok()) return;
+    out.push_back(fx::CreateJob{launch->job, render_step_job(rec_, *launch), launch->folder});
+  } else if (const auto* r = std::get_if<ReadIfCollecting>(&d)) {
+    const auto* t = task(r->read.task_id);
+    if (!deleting_ && t && t->collecting) out.push_back(fx::ReadOutputs{r->read});
+  } else if (const auto* del = std::get_if<DeleteAfterWrite>(&d)) {
+    out.push_back(fx::DeleteJob{del->job});
+  } else if (std::holds_alternative<Publish>(d)) {
+    out.push_back(fx::PublishSummary{});
+  }
+}
+
+PipelineRunEffects PipelineRunStateMachine::create() {
+  PipelineRunEffects out;
+  const PipelineState before = rec_.state;
+  apply(out, driver_.advance(rec_, now()), before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::restore(
+    const std::map<std::string, protocol::JobStatus>& jobs) {
+  PipelineRunEffects out;
+  const PipelineState before = rec_.state;
+  // What each running step was doing when the coordinator stopped.
+  std::vector<std::pair<std::string, const protocol::JobStatus*>> finished;
+  for (const auto& t : rec_.tasks) {
+    if (t.kind != PipelineTaskKind::kContainer || t.state != PipelineState::kRunning) continue;
+    if (t.collecting) {
+      out.push_back(fx::ReadOutputs{driver_.read_of(t)});
+      continue;
+    }
+    if (t.retry_at_ms || t.job.empty()) continue;
+    auto job = jobs.find(t.job);
+    if (job == jobs.end()) {
+      // Named in the record, never created (or created and lost with the store's
+      // last write): create it now under the same name.
+      auto launch = driver_.launch_of(rec_, t);
+      if (launch.ok()) {
+        out.push_back(fx::CreateJob{launch->job, render_step_job(rec_, *launch), launch->folder});
+      }
+    } else if (protocol::is_terminal(job->second.phase)) {
+      finished.emplace_back(t.job, &job->second);
+    }
+  }
+  pipelines::DriverActions actions = driver_.advance(rec_, now());
+  for (const auto& [job, status] : finished) {
+    auto more =
+        driver_.on_job_finished(rec_, job, status->phase == protocol::JobPhase::kSucceeded,
+                                status->message.empty() ? status->reason : status->message, now());
+    actions.changed = actions.changed || more.changed;
+    for (auto& l : more.launches) actions.launches.push_back(std::move(l));
+    for (auto& r : more.reads) actions.reads.push_back(std::move(r));
+  }
+  apply(out, std::move(actions), before);
+  out.push_back(fx::PublishSummary{});
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_stored(uint64_t seq, const Status& status) {
+  PipelineRunEffects out;
+  if (status.ok()) {
+    for (const auto& d : writes_.stored(seq)) run_deferred(out, d);
+    return out;
+  }
+  auto failure = writes_.failed(seq);
+  if (failure.superseded) return out;
+  if (failure.give_up) {
+    event(out, EventType::kWarning, protocol::reason::kStoreUnavailable,
+          "the store refused " + std::to_string(failure.failures) +
+              " writes; still retrying: " + status.message());
+  }
+  if (failure.retry_in) out.push_back(fx::StartTimer{*failure.retry_in});
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_timer() {
+  PipelineRunEffects out;
+  if (writes_.retry_due()) persist(out, {});
+  timer_at_.reset();
+  if (deleting_) return out;
+  const PipelineState before = rec_.state;
+  apply(out, driver_.advance(rec_, now()), before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_job_created(const std::string& job,
+                                                           const Status& status) {
+  PipelineRunEffects out;
+  // AlreadyExists: created before a restart, with the same text; it is adopted.
+  if (status.ok() || status.code() == StatusCode::kAlreadyExists || deleting_) return out;
+  const PipelineState before = rec_.state;
+  apply(out,
+        driver_.on_job_finished(rec_, job, false, "its job was not created: " + status.message(),
+                                now()),
+        before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_job_status(const protocol::JobStatus& job) {
+  PipelineRunEffects out;
+  if (deleting_ || !protocol::is_terminal(job.phase)) return out;
+  const PipelineState before = rec_.state;
+  const std::string message = job.message.empty() ? job.reason : job.message;
+  apply(out,
+        driver_.on_job_finished(rec_, job.name, job.phase == protocol::JobPhase::kSucceeded,
+                                message, now()),
+        before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_job_gone(const std::string& job) {
+  PipelineRunEffects out;
+  if (deleting_) return out;
+  const PipelineState before = rec_.state;
+  apply(out, driver_.on_job_finished(rec_, job, false, "its job was deleted", now()), before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_outputs(const std::string& task_id,
+                                                       const pipelines::TaskOutputFiles& files) {
+  PipelineRunEffects out;
+  if (deleting_) return out;
+  const PipelineState before = rec_.state;
+  apply(out, driver_.on_outputs(rec_, task_id, files, now()), before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_delete(uint64_t request) {
+  PipelineRunEffects out;
+  delete_requests_.push_back(request);
+  if (deleting_) return out;
+  deleting_ = true;
+  const PipelineState before = rec_.state;
+  driver_.cancel(rec_, "the run was deleted", now());
+  // Every job the run ever made (retries included) goes with it; the record says
+  // CANCELED first, so a restart mid-delete does not start the run again.
+  std::vector<Deferred> then;
+  for (int64_t n = 1; n < rec_.next_job; ++n) {
+    const std::string job = rec_.name + "-" + std::to_string(n);
+    deleting_jobs_.insert(job);
+    then.push_back(DeleteAfterWrite{job});
+  }
+  persist(out, std::move(then));
+  if (rec_.state != before) event(out, EventType::kWarning, "Canceled", rec_.message);
+  maybe_erase(out);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_job_deleted(const std::string& job,
+                                                           const Status& status) {
+  PipelineRunEffects out;
+  (void)status;  // NotFound: never created, or already gone; both are fine here
+  deleting_jobs_.erase(job);
+  maybe_erase(out);
+  return out;
+}
+
+void PipelineRunStateMachine::maybe_erase(PipelineRunEffects& out) {
+  if (!deleting_ || erasing_ || !deleting_jobs_.empty()) return;
+  erasing_ = true;
+  out.push_back(fx::EraseRecord{});
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_erased(const Status& status) {
+  PipelineRunEffects out;
+  erasing_ = false;
+  out.push_back(fx::AnswerDelete{delete_requests_, status});
+  delete_requests_.clear();
+  if (status.ok()) out.push_back(fx::Stop{});
+  return out;
+}
+
+}  // namespace cadre::actors

@@ -1,0 +1,148 @@
+#include "client/pipeline_commands.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <random>
+#include <thread>
+
+#include "client/resource_ref.h"
+#include "protocol/spec/pipeline_spec.h"
+#include "protocol/spec/yaml_reader.h"
+#include "protocol/string_enum.h"
+
+namespace cadre::client {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string random_suffix() {
+  std::random_device device;
+  std::uniform_int_distribution<uint32_t> digits;
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", digits(device));
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> render_run_manifest(const RunOptions& options) {
+  if (!spec::is_dns_label(options.pipeline)) {
+    return InvalidArgument(spec::quote_value(options.pipeline) + " is not a pipeline name");
+  }
+  std::string name = options.name;
+  if (name.empty()) {
+    const size_t keep = spec::kMaxRunNameLength - 9;
+    std::string prefix = options.pipeline.substr(0, keep);
+    while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
+    name = prefix + "-" + random_suffix();
+  }
+  if (!spec::is_dns_label(name) || name.size() > spec::kMaxRunNameLength) {
+    return InvalidArgument("--name " + spec::quote_value(name) +
+                           ": a run's name is a DNS label of at most " +
+                           std::to_string(spec::kMaxRunNameLength) + " characters");
+  }
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << "PipelineRun";
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << name;
+  if (!options.ns.empty()) y << YAML::Key << "namespace" << YAML::Value << options.ns;
+  y << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "pipelineRef" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << options.pipeline;
+  if (options.version) y << YAML::Key << "version" << YAML::Value << *options.version;
+  y << YAML::EndMap;
+  if (!options.parameters.empty()) {
+    y << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+    std::set<std::string> seen;
+    for (const auto& p : options.parameters) {
+      const auto eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return InvalidArgument("-p " + spec::quote_value(p) + ": expected NAME=VALUE");
+      }
+      const std::string key = p.substr(0, eq);
+      if (!seen.insert(key).second) {
+        return InvalidArgument("-p " + key + ": given twice");
+      }
+      // Quoted: the coordinator types the text by the pipeline's declaration.
+      y << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << p.substr(eq + 1);
+    }
+    y << YAML::EndMap;
+  }
+  if (!options.experiment.empty()) {
+    y << YAML::Key << "experiment" << YAML::Value << options.experiment;
+  }
+  if (options.no_cache) y << YAML::Key << "enableCaching" << YAML::Value << false;
+  y << YAML::EndMap << YAML::EndMap;
+  return std::string(y.c_str()) + "\n";
+}
+
+Status start_run(Coordinator& coordinator, const RunOptions& options, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::string manifest, render_run_manifest(options));
+  ASSIGN_OR_RETURN(protocol::ApplyReply reply, coordinator.apply(protocol::ApplyRequest{manifest}));
+  out << "run/" << reply.name << " " << (reply.action.empty() ? "created" : reply.action) << "\n";
+  return Status::Ok();
+}
+
+Status wait_for_run(Coordinator& coordinator, const std::string& name, const std::string& state,
+                    std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval) {
+  std::string wanted_text = state;
+  const std::string prefix = "condition=";
+  if (lowercase(wanted_text).rfind(prefix, 0) == 0) wanted_text = wanted_text.substr(prefix.size());
+  std::optional<protocol::PipelineState> wanted;
+  for (const auto& [s, text] : protocol::EnumNames<protocol::PipelineState>::kTable) {
+    if (lowercase(wanted_text) == lowercase(std::string(text))) wanted = s;
+  }
+  if (!wanted || *wanted == protocol::PipelineState::kSkipped) {
+    return InvalidArgument("--for '" + state +
+                           "': a run waits for Succeeded, Failed, Canceled, Running or Pending");
+  }
+  const auto deadline = Clock::now() + timeout;
+  const std::string what = "run/" + name;
+  while (true) {
+    ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", name}));
+    if (reply.runs.empty()) return NotFound(what + " not found");
+    const auto& run = reply.runs[0];
+    if (run.state == *wanted) return Status::Ok();
+    const std::string now_in =
+        protocol::to_string(run.state) + (run.message.empty() ? "" : ": " + run.message);
+    if (protocol::is_terminal(run.state)) {
+      return FailedPrecondition(what + " ended " + now_in + ", not " +
+                                protocol::to_string(*wanted));
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return DeadlineExceeded("timed out waiting for " + what + " to be " +
+                              protocol::to_string(*wanted) + " (it is " + now_in + ")");
+    }
+    std::this_thread::sleep_for(std::min<Clock::duration>(poll_interval, deadline - now));
+  }
+}
+
+Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
+                                 const std::string& task) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", run}));
+  if (reply.runs.empty()) return NotFound("run/" + run + " not found");
+  std::vector<const protocol::PipelineTaskStatus*> matches;
+  std::string steps;
+  for (const auto& t : reply.runs[0].tasks) {
+    if (t.kind != protocol::PipelineTaskKind::kContainer) continue;
+    steps += (steps.empty() ? "" : ", ") + t.id;
+    if (t.id == task)
+      return t.job.empty() ? Result<std::string>(
+                                 FailedPrecondition("task " + task + " has not started a job"))
+                           : Result<std::string>(t.job);
+    if (t.name == task) matches.push_back(&t);
+  }
+  if (matches.size() == 1 && !matches[0]->job.empty()) return matches[0]->job;
+  if (matches.size() > 1) {
+    return InvalidArgument("--task " + task + " names " + std::to_string(matches.size()) +
+                           " tasks; give its id (" + matches[0]->id + ", ...)");
+  }
+  return NotFound("run/" + run + " has no step " + spec::quote_value(task) +
+                  (steps.empty() ? "" : " (steps: " + steps + ")"));
+}
+
+}  // namespace cadre::client

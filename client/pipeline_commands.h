@@ -1,0 +1,43 @@
+// The commands about pipelines and their runs: start a run (cadre run
+// pipeline/NAME -p k=v), wait for a run's state, and find a task's job for logs.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/coordinator.h"
+#include "protocol/status.h"
+
+namespace cadre::client {
+
+struct RunOptions {
+  std::string pipeline;
+  std::vector<std::string> parameters;  // "name=value", as -p gives them
+  std::string name;                     // empty: <pipeline>-<8 random hex digits>
+  std::string experiment;               // empty: Default
+  std::optional<int32_t> version;       // empty: the latest
+  bool no_cache = false;
+  std::string ns;  // empty: default
+};
+
+// The PipelineRun manifest `cadre run` applies (also shown by --dry-run).
+Result<std::string> render_run_manifest(const RunOptions& options);
+
+// Applies the run; prints "run/NAME created".
+Status start_run(Coordinator& coordinator, const RunOptions& options, std::ostream& out);
+
+// Ok once the run is in `state` (SUCCEEDED, FAILED, CANCELED, RUNNING, any case);
+// an error naming the state and message when it ends in another, or time runs out.
+Status wait_for_run(Coordinator& coordinator, const std::string& name, const std::string& state,
+                    std::chrono::milliseconds timeout,
+                    std::chrono::milliseconds poll_interval = std::chrono::milliseconds(200));
+
+// The job of a run's task, named by its id ("condition-1/print-msg") or, when that
+// is unique, its name ("print-msg").
+Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
+                                 const std::string& task);
+
+}  // namespace cadre::client

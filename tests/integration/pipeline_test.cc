@@ -1,0 +1,187 @@
+// Kubeflow Pipelines v2 specs, as the KFP compiler writes them, run on a real local
+// cluster: steps are real jobs on real agents, outputs the files they write; the
+// coordinator is killed mid-run once.
+#include <fstream>
+
+#include "tests/integration/local_cluster.h"
+#include "tests/pipelines/kfp_specs.h"
+
+namespace cadre::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class Pipelines : public LocalCluster {
+ protected:
+  std::string up_flags() const override { return fixed_ports_flags(); }
+
+  void apply_spec(const std::string& file) const {
+    auto applied = apply(read_kfp_spec(file));
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  }
+  CommandResult run(const std::string& args) const { return cadre("run " + args); }
+  CommandResult wait_for(const std::string& run, const std::string& state, int seconds = 60) const {
+    return cadre("wait run/" + run + " --for " + state + " --timeout " + std::to_string(seconds));
+  }
+  json run_json(const std::string& name) const { return get_json("run " + name); }
+  // The run's tasks by id.
+  std::map<std::string, json> tasks(const json& run) const {
+    std::map<std::string, json> out;
+    for (const auto& t : run.at("tasks")) out[t.at("id").get<std::string>()] = t;
+    return out;
+  }
+  std::string task_folder(const std::string& run, const std::string& task) const {
+    return path("state/checkpoints/default/_pipelines/" + run + "/" + task);
+  }
+};
+
+TEST_F(Pipelines, AProducerPassesAnArtifactToItsConsumer) {
+  apply_spec("two_step.yaml");
+  ASSERT_EQ(
+      run("pipeline/two-step-pipeline -p text='four words right here' --name words").exit_code, 0);
+  auto done = wait_for("words", "Succeeded");
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run words").output;
+  const json r = run_json("words");
+  EXPECT_EQ(r.at("outputs"), json({{"words", 4}}));
+  auto t = tasks(r);
+  EXPECT_EQ(t.at("consumer").at("outputs"), json({{"words", 4}}));
+  const std::string uri = t.at("producer").at("outputArtifacts")[0].at("uri");
+  ASSERT_EQ(uri.rfind("file://", 0), 0u) << uri;
+  EXPECT_EQ(read_file(uri.substr(7)), "four words right here\n");
+  EXPECT_EQ(r.at("steps").at("succeeded"), 2);
+  // The same spec again is not a new version; a changed one is.
+  EXPECT_NE(apply(read_kfp_spec("two_step.yaml")).output.find("unchanged"), std::string::npos);
+}
+
+TEST_F(Pipelines, AConditionRunsOneBranchAndSkipsTheOther) {
+  apply_spec("flip_coin.yaml");
+  ASSERT_EQ(run("pipeline/flip-coin-pipeline --name heads").exit_code, 0);
+  ASSERT_EQ(run("pipeline/flip-coin-pipeline -p side=tails --name tails").exit_code, 0);
+  for (const std::string side : {"heads", "tails"}) {
+    auto done = wait_for(side, "Succeeded");
+    ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run " + side).output;
+    auto t = tasks(run_json(side));
+    const bool heads = side == "heads";
+    EXPECT_EQ(t.at("flip-coin").at("outputs").at("Output"), side);
+    EXPECT_EQ(t.at("condition-1").at("state"), heads ? "SUCCEEDED" : "SKIPPED");
+    EXPECT_EQ(t.at("condition-2").at("state"), heads ? "SKIPPED" : "SUCCEEDED");
+    EXPECT_EQ(t.count("condition-1/print-msg"), heads ? 1u : 0u);
+    EXPECT_EQ(t.count("condition-2/print-msg-2"), heads ? 0u : 1u);
+  }
+  auto log = cadre("logs run/tails --task print-msg-2");
+  EXPECT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_EQ(log.output, "tails\n");
+}
+
+TEST_F(Pipelines, ParallelForFansOutOverLiteralAndUpstreamListsAndCollectsOutputs) {
+  apply_spec("parallel_for.yaml");
+  ASSERT_EQ(run("pipeline/parallel-for-pipeline --name loops").exit_code, 0);
+  auto done = wait_for("loops", "Succeeded");
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run loops").output;
+  const json r = run_json("loops");
+  EXPECT_EQ(r.at("outputs"), json({{"Output", 12}}));
+  auto t = tasks(r);
+  EXPECT_EQ(t.at("for-loop-2").at("outputs"),
+            json({{"pipelinechannel--double-Output", {2, 4, 6}}}));
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "for-loop-4/" + std::to_string(i) + "/print-item";
+    ASSERT_TRUE(t.count(id)) << id;
+    auto log = cadre("logs run/loops --task " + id);
+    EXPECT_EQ(log.output, std::string(1, static_cast<char>('a' + i)) + "\n");
+  }
+  EXPECT_EQ(r.at("steps").at("succeeded"), 9);
+}
+
+TEST_F(Pipelines, AnExitHandlerRunsAfterAFailedStepAndTheRunFails) {
+  apply_spec("exit_handler.yaml");
+  ASSERT_EQ(run("pipeline/pipeline-with-exit-handler --name exits").exit_code, 0);
+  auto waited = wait_for("exits", "Succeeded");
+  EXPECT_NE(waited.exit_code, 0);
+  EXPECT_NE(waited.output.find("ended FAILED"), std::string::npos) << waited.output;
+  auto t = tasks(run_json("exits"));
+  EXPECT_EQ(t.at("exit-handler-1/fail-op").at("state"), "FAILED");
+  EXPECT_EQ(t.at("exit-handler-1/print-op-2").at("state"), "SUCCEEDED");
+  EXPECT_EQ(t.at("exit-handler-1").at("state"), "FAILED");
+  EXPECT_EQ(t.at("print-op").at("state"), "SUCCEEDED");
+  EXPECT_EQ(cadre("logs run/exits --task fail-op").output, "Task failed.\n");
+}
+
+TEST_F(Pipelines, AFlakyStepIsRetriedWithBackoffInItsOwnFolder) {
+  apply_spec("retry.yaml");
+  ASSERT_EQ(run("pipeline/retry-pipeline --name flaky").exit_code, 0);
+  auto done = wait_for("flaky", "Succeeded");
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run flaky").output;
+  auto t = tasks(run_json("flaky"));
+  EXPECT_EQ(t.at("flaky").at("attempts"), 3);
+  EXPECT_EQ(t.at("flaky").at("outputs").at("attempts"), 3);
+  // Past its retries, the run fails and says after how many attempts.
+  ASSERT_EQ(run("pipeline/retry-pipeline -p failures=9 --name hopeless").exit_code, 0);
+  EXPECT_EQ(wait_for("hopeless", "Failed").exit_code, 0);
+  EXPECT_NE(tasks(run_json("hopeless"))
+                .at("flaky")
+                .at("message")
+                .get<std::string>()
+                .find("after 4 attempts"),
+            std::string::npos);
+}
+
+TEST_F(Pipelines, BadSpecsAndParametersAreRefusedWithWhatWasWrong) {
+  // The producer made to depend on its consumer.
+  std::string cyclic = read_kfp_spec("two_step.yaml");
+  const std::string anchor = "        componentRef:\n          name: comp-producer\n";
+  cyclic.replace(cyclic.find(anchor), anchor.size(),
+                 anchor + "        dependentTasks:\n        - consumer\n");
+  auto refused = apply(cyclic);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("root.dag.tasks: the tasks 'consumer', 'producer' depend on each "
+                                "other in a cycle"),
+            std::string::npos)
+      << refused.output;
+  apply_spec("sleep_steps.yaml");
+  auto missing = run("pipeline/sleep-steps --name r1");
+  EXPECT_NE(missing.output.find("parameter 'seconds' (NUMBER_INTEGER) is required"),
+            std::string::npos)
+      << missing.output;
+  auto typed = run("pipeline/sleep-steps -p seconds=soon --name r1");
+  EXPECT_NE(typed.output.find("spec.parameters.seconds: 'soon' is not a NUMBER_INTEGER value"),
+            std::string::npos)
+      << typed.output;
+  auto unknown = run("pipeline/sleep-steps -p seconds=1 -p second=2 --name r1");
+  EXPECT_NE(unknown.output.find("has no parameter 'second' (it has: seconds)"), std::string::npos)
+      << unknown.output;
+  EXPECT_NE(run("pipeline/nope --name r1").output.find("pipeline/nope not found"),
+            std::string::npos);
+  EXPECT_NE(cadre("get runs").output.find("No runs found"), std::string::npos);
+}
+
+TEST_F(Pipelines, ACoordinatorKilledMidRunContinuesWithoutRunningAStepTwice) {
+  apply_spec("sleep_steps.yaml");
+  ASSERT_EQ(run("pipeline/sleep-steps -p seconds=2 --name survive").exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("survive-1") == "Running"; }, 20s));
+  kill9_and_restart_coordinator();
+  auto done = wait_for("survive", "Succeeded", 90);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run survive").output;
+  // Each step started once: its folder's "starts" has one line.
+  EXPECT_EQ(read_file(task_folder("survive", "first") + "/starts"), "started\n");
+  EXPECT_EQ(read_file(task_folder("survive", "second") + "/starts"), "started\n");
+  auto t = tasks(run_json("survive"));
+  EXPECT_EQ(t.at("first").at("attempts"), 1);
+  EXPECT_EQ(t.at("second").at("job"), "survive-2");
+}
+
+TEST_F(Pipelines, DeletingARunStopsItsStepsAndRemovesItsJobs) {
+  apply_spec("sleep_steps.yaml");
+  ASSERT_EQ(run("pipeline/sleep-steps -p seconds=60 --name doomed").exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("doomed-1") == "Running"; }, 20s));
+  auto deleted = cadre("delete run/doomed");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_NE(cadre("get run doomed").output.find("run/doomed not found"), std::string::npos);
+  EXPECT_EQ(job_phase("doomed-1"), "");
+  // With no run left, the pipeline can go too.
+  EXPECT_EQ(cadre("delete pipeline/sleep-steps").exit_code, 0);
+  EXPECT_NE(cadre("get pipelines").output.find("No pipelines found"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cadre::testing
