@@ -68,6 +68,7 @@ using pipeline_atom = caf::atom_constant<caf::atom("pipeline")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
+using cache_atom = caf::atom_constant<caf::atom("cache")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -126,6 +127,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineRunStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::pipelines::TaskOutputFiles)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::pipelines::CachedExecution>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::TokenCreateRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::TokenRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::TokenRecord>)

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "actors/manager_state.h"
+#include "pipelines/json_text.h"
 #include "protocol/spec/manifest.h"
 #include "protocol/spec/pipeline_spec.h"
 #include "protocol/wall_clock.h"
@@ -30,11 +31,26 @@ std::optional<caf::actor> run_of_owner(Self* self, const std::string& owner) {
   return it->second;
 }
 
-PipelineRunMachineOptions machine_options(const ActorContext& ctx) {
+PipelineRunMachineOptions machine_options(Self* self, const std::string& pipeline) {
   PipelineRunMachineOptions options;
-  options.store_retry = ctx.policy.store_retry;
-  options.checkpoint_root = ctx.policy.checkpoint_root;
+  options.store_retry = self->state.ctx.policy.store_retry;
+  options.checkpoint_root = self->state.ctx.policy.checkpoint_root;
+  auto cache = self->state.execution_cache.find(pipeline);
+  if (cache != self->state.execution_cache.end()) options.cache = cache->second;
   return options;
+}
+
+// A stored run's succeeded (not themselves cached) steps, as cache entries.
+void remember_executions(Self* self, const protocol::PipelineRunStatus& run) {
+  auto& cache = self->state.execution_cache[run.pipeline];
+  for (const auto& t : run.tasks) {
+    if (t.kind != protocol::PipelineTaskKind::kContainer || t.cached || t.fingerprint.empty() ||
+        t.state != protocol::PipelineState::kSucceeded) {
+      continue;
+    }
+    cache[t.fingerprint] =
+        pipelines::CachedExecution{t.fingerprint, run.name, t.id, t.outputs, t.output_artifacts};
+  }
 }
 
 auto unanswered(Self* self, const ClientRef& client, const std::string& who) {
@@ -50,7 +66,7 @@ std::vector<protocol::PipelineParameter> parameters_of(const spec::PipelineSpec&
     protocol::PipelineParameter p;
     p.name = name;
     p.type = spec::parameter_type_name(def.type);
-    if (def.default_value) p.default_value = def.default_value->dump();
+    if (def.default_value) p.default_value = pipelines::json_text(*def.default_value);
     p.optional = def.optional;
     out.push_back(std::move(p));
   }
@@ -216,11 +232,12 @@ void apply_run(Self* self, const ClientRef& client, const protocol::ApplyRequest
   record.pipeline = run.pipeline;
   record.pipeline_version = version;
   record.experiment = run.experiment;
-  record.parameters = parameters->dump();
+  record.caching = run.enable_caching;
+  record.parameters = pipelines::json_text(*parameters);
   record.created_ms = wall_ms();
   record.manifest = request.manifest;
-  auto machine =
-      std::make_shared<PipelineRunStateMachine>(record, spec->second, machine_options(st.ctx));
+  auto machine = std::make_shared<PipelineRunStateMachine>(record, spec->second,
+                                                           machine_options(self, run.pipeline));
   st.creating_runs.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_runs.erase(name);
@@ -355,6 +372,7 @@ void restore_pipelines(Self* self, std::vector<PipelineRecord> pipelines,
     }
     if (!entry.versions.empty()) st.pipelines[record.name] = std::move(entry);
   }
+  for (const auto& run : runs) remember_executions(self, run);
   for (auto& run : runs) {
     const std::string name = run.name;
     auto pipeline = st.pipelines.find(run.pipeline);
@@ -367,8 +385,9 @@ void restore_pipelines(Self* self, std::vector<PipelineRecord> pipelines,
     for (const auto& [job, status] : st.summary) {
       if (status.owner == kOwnerPrefix + name) jobs[job] = status;
     }
-    auto machine = std::make_shared<PipelineRunStateMachine>(
-        std::move(run), pipeline->second.specs.at(run.pipeline_version), machine_options(st.ctx));
+    const auto spec = pipeline->second.specs.at(run.pipeline_version);
+    auto options = machine_options(self, run.pipeline);
+    auto machine = std::make_shared<PipelineRunStateMachine>(std::move(run), spec, options);
     spawn_run(self, machine);
     self->send(st.runs[name], adopt_atom::value, jobs);
   }
@@ -382,6 +401,16 @@ caf::message_handler pipeline_requests(Self* self) {
       [=](gone_atom, run_atom, const std::string& name) {
         self->state.runs.erase(name);
         self->state.run_summary.erase(name);
+        for (auto& [pipeline, cache] : self->state.execution_cache) {
+          for (auto it = cache.begin(); it != cache.end();) {
+            it = it->second.run == name ? cache.erase(it) : std::next(it);
+          }
+        }
+      },
+      [=](cache_atom, const std::string& pipeline,
+          const std::vector<pipelines::CachedExecution>& executions) {
+        auto& cache = self->state.execution_cache[pipeline];
+        for (const auto& e : executions) cache[e.fingerprint] = e;
       },
   };
 }

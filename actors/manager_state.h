@@ -54,7 +54,11 @@ struct ManagerState {
   std::map<std::string, caf::actor> runs;          // pipeline run supervisors, by name
   std::map<std::string, protocol::PipelineRunStatus> run_summary;  // pushed by them
   std::set<std::string> creating_runs;  // being written to the store right now
-  caf::actor parser;                    // parses manifests off the manager's path (see parser())
+  // Every pipeline's succeeded step executions, by pipeline then fingerprint: what
+  // a new run may reuse. Rebuilt from the stored runs after a restart; a deleted
+  // run's entries go with it.
+  std::map<std::string, std::map<std::string, pipelines::CachedExecution>> execution_cache;
+  caf::actor parser;  // parses manifests off the manager's path (see parser())
   std::map<uint64_t, PendingLogRead> log_reads;  // by ReadLogs header id
   uint64_t next_log_read = 1;
 };

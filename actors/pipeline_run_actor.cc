@@ -108,6 +108,9 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
           // Answered through the mailbox, so the machine never re-enters itself.
           self->send(self, outputs_atom::value, e.read.task_id,
                      pipelines::read_task_outputs(e.read));
+        } else if constexpr (std::is_same_v<E, fx::RecordExecutions>) {
+          self->send(st.ctx.manager, cache_atom::value, st.machine->record().pipeline,
+                     e.executions);
         } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
         } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {

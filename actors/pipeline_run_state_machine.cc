@@ -15,8 +15,10 @@ using protocol::PipelineState;
 using protocol::PipelineTaskKind;
 
 pipelines::DriverOptions driver_options(const protocol::PipelineRunStatus& run,
-                                        const std::string& checkpoint_root) {
+                                        const std::string& checkpoint_root,
+                                        pipelines::CacheLookup cache) {
   pipelines::DriverOptions o;
+  o.cache = std::move(cache);
   o.run_folder = "_pipelines/" + run.name;
   o.run_dir = checkpoint_root + "/" + run.ns + "/" + o.run_folder;
   return o;
@@ -82,7 +84,13 @@ PipelineRunStateMachine::PipelineRunStateMachine(protocol::PipelineRunStatus rec
     : rec_(std::move(record)),
       spec_(spec),
       options_(std::move(options)),
-      driver_(std::move(spec), driver_options(rec_, options_.checkpoint_root)),
+      driver_(std::move(spec),
+              driver_options(
+                  rec_, options_.checkpoint_root,
+                  [this](const std::string& fingerprint) -> const pipelines::CachedExecution* {
+                    auto it = options_.cache.find(fingerprint);
+                    return it == options_.cache.end() ? nullptr : &it->second;
+                  })),
       writes_(options_.store_retry) {
   if (!options_.now_ms) options_.now_ms = wall_ms;
 }
@@ -119,6 +127,10 @@ void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverAc
   for (const auto& l : actions.launches) then.push_back(CreateIfCurrent{l.task_id, l.job});
   for (auto& r : actions.reads) then.push_back(ReadIfCollecting{std::move(r)});
   for (auto& j : actions.stop_jobs) then.push_back(DeleteAfterWrite{std::move(j)});
+  if (!actions.executions.empty()) {
+    for (const auto& e : actions.executions) options_.cache[e.fingerprint] = e;
+    then.push_back(Record{std::move(actions.executions)});
+  }
   persist(out, std::move(then));
   if (rec_.state != before) {
     switch (rec_.state) {
@@ -166,6 +178,8 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     out.push_back(fx::DeleteJob{del->job});
   } else if (std::holds_alternative<Publish>(d)) {
     out.push_back(fx::PublishSummary{});
+  } else if (const auto* r = std::get_if<Record>(&d)) {
+    out.push_back(fx::RecordExecutions{r->executions});
   }
 }
 

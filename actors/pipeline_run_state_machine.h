@@ -59,6 +59,10 @@ struct ReadOutputs {  // read the task's files; answer with on_outputs
 struct StartTimer {  // call on_timer after this long
   std::chrono::milliseconds after{0};
 };
+// Steps that succeeded (stored): the manager's cache of the pipeline's executions.
+struct RecordExecutions {
+  std::vector<pipelines::CachedExecution> executions;
+};
 struct EraseRecord {};  // delete the run from the store; answer with on_erased
 struct AnswerDelete {
   std::vector<uint64_t> requests;
@@ -71,14 +75,18 @@ using PipelineRunEffect =
     std::variant<pipeline_run_effect::Persist, pipeline_run_effect::PublishSummary,
                  pipeline_run_effect::RecordEvent, pipeline_run_effect::CreateJob,
                  pipeline_run_effect::DeleteJob, pipeline_run_effect::ReadOutputs,
-                 pipeline_run_effect::StartTimer, pipeline_run_effect::EraseRecord,
-                 pipeline_run_effect::AnswerDelete, pipeline_run_effect::Stop>;
+                 pipeline_run_effect::StartTimer, pipeline_run_effect::RecordExecutions,
+                 pipeline_run_effect::EraseRecord, pipeline_run_effect::AnswerDelete,
+                 pipeline_run_effect::Stop>;
 using PipelineRunEffects = std::vector<PipelineRunEffect>;
 
 struct PipelineRunMachineOptions {
   StoreRetryPolicy store_retry;
   std::function<int64_t()> now_ms;  // wall clock; default wall_ms()
   std::string checkpoint_root;      // tasks' folders: <root>/<namespace>/_pipelines/<run>/<task>
+  // The pipeline's succeeded executions when the run starts, by fingerprint; the
+  // run adds its own as they succeed.
+  std::map<std::string, pipelines::CachedExecution> cache;
 };
 
 class PipelineRunStateMachine {
@@ -121,7 +129,11 @@ class PipelineRunStateMachine {
     std::string job;
   };
   struct Publish {};
-  using Deferred = std::variant<CreateIfCurrent, ReadIfCollecting, DeleteAfterWrite, Publish>;
+  struct Record {
+    std::vector<pipelines::CachedExecution> executions;
+  };
+  using Deferred =
+      std::variant<CreateIfCurrent, ReadIfCollecting, DeleteAfterWrite, Publish, Record>;
 
   int64_t now() const { return options_.now_ms(); }
   // Applies what the driver asked for: persist, then jobs, reads and stops.
@@ -137,7 +149,7 @@ class PipelineRunStateMachine {
 
   protocol::PipelineRunStatus rec_;
   std::shared_ptr<const spec::PipelineSpec> spec_;
-  PipelineRunMachineOptions options_;
+  PipelineRunMachineOptions options_;  // options_.cache is the run's view of the cache
   pipelines::RunDriver driver_;
   WriteBarrier<Deferred> writes_;
   std::optional<int64_t> timer_at_;  // when the armed retry timer fires

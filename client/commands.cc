@@ -10,6 +10,7 @@
 #include "client/service_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
+#include "pipelines/json_text.h"
 #include "protocol/curve_keys.h"
 #include "protocol/spec/yaml_reader.h"
 
@@ -143,7 +144,7 @@ Status get_pipelines(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   if (format == OutputFormat::kJson) {
     nlohmann::json items = nlohmann::json::array();
     for (const auto& p : reply.pipelines) items.push_back(pipeline_to_json(p, !ref.name.empty()));
-    out << (ref.name.empty() ? items : items.at(0)).dump(2) << "\n";
+    out << pipelines::json_text(ref.name.empty() ? items : items.at(0), 2) << "\n";
     return Status::Ok();
   }
   if (reply.pipelines.empty()) {
@@ -161,7 +162,7 @@ Status get_runs(Coordinator& coordinator, const ResourceRef& ref, OutputFormat f
   if (format == OutputFormat::kJson) {
     nlohmann::json json =
         ref.name.empty() ? runs_to_json(reply.runs) : run_to_json(reply.runs.at(0), true);
-    out << json.dump(2) << "\n";
+    out << pipelines::json_text(json, 2) << "\n";
     return Status::Ok();
   }
   if (reply.runs.empty()) {

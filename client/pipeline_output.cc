@@ -1,4 +1,5 @@
 #include "client/pipeline_output.h"
+#include "pipelines/json_text.h"
 
 #include <map>
 #include <sstream>
@@ -35,7 +36,7 @@ std::string inline_values(const std::string& text) {
   if (!v.is_object() || v.empty()) return "";
   std::string out;
   for (const auto& [k, value] : v.items()) {
-    std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
+    std::string shown = value.is_string() ? value.get<std::string>() : pipelines::json_text(value);
     if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
     out += (out.empty() ? "" : " ") + k + "=" + shown;
   }
@@ -107,6 +108,7 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
               {"pipeline", r.pipeline},
               {"pipelineVersion", r.pipeline_version},
               {"experiment", r.experiment},
+              {"caching", r.caching},
               {"state", protocol::to_string(r.state)},
               {"message", r.message},
               {"parameters", parsed(r.parameters)},
@@ -130,6 +132,7 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                 {"component", t.component},
                 {"state", protocol::to_string(t.state)},
                 {"cached", t.cached},
+                {"cachedFrom", t.cached_from},
                 {"attempts", t.attempts},
                 {"job", t.job},
                 {"message", t.message},
@@ -193,6 +196,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
   out << "Namespace:   " << r.ns << "\n";
   out << "Pipeline:    " << r.pipeline << " (version " << r.pipeline_version << ")\n";
   out << "Experiment:  " << r.experiment << "\n";
+  if (!r.caching) out << "Caching:     off\n";
   out << "State:       " << protocol::to_string(r.state) << "\n";
   if (!r.message.empty()) out << "Message:     " << r.message << "\n";
   out << "Created:     " << rfc3339(r.created_ms) << " (" << age_since(r.created_ms, now_ms)
@@ -225,7 +229,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
       out << indent << label << "  " << protocol::to_string(t->state);
       const std::string took = duration_of(t->started_ms, t->finished_ms, now_ms);
       if (!took.empty() && t->kind == protocol::PipelineTaskKind::kContainer) out << "  " << took;
-      if (t->cached) out << "  cached";
+      if (t->cached) out << "  cached from " << t->cached_from;
       if (t->attempts > 1) out << "  attempts=" << t->attempts;
       if (!t->job.empty() && t->kind == protocol::PipelineTaskKind::kContainer) {
         out << "  job/" << t->job;

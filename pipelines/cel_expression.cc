@@ -1,4 +1,5 @@
 #include "pipelines/cel_expression.h"
+#include "pipelines/json_text.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -309,7 +310,7 @@ std::string type_name(const json& v) {
 }
 
 std::string short_text(const json& v) {
-  std::string s = v.dump();
+  std::string s = json_text(v);
   return s.size() > 64 ? s.substr(0, 64) + "..." : s;
 }
 
@@ -349,7 +350,7 @@ Result<json> call(const Node& n, const json& v) {
   }
   if (f == "string") {
     if (v.is_string()) return v;
-    return json(v.dump());
+    return json(json_text(v));
   }
   if (f == "bool") {
     if (v.is_boolean()) return v;

@@ -1,4 +1,5 @@
 #include "pipelines/placeholders.h"
+#include "pipelines/json_text.h"
 
 #include <set>
 
@@ -122,7 +123,7 @@ Status scan_item(const json& v, std::vector<PlaceholderRef>& out, int depth) {
     for (const auto& item : v) RETURN_IF_ERROR(scan_item(item, out, depth + 1));
     return Status::Ok();
   }
-  return InvalidArgument("a structured argument holds " + v.dump() + ", not a string");
+  return InvalidArgument("a structured argument holds " + json_text(v) + ", not a string");
 }
 
 Status scan_structure(const json& v, std::vector<PlaceholderRef>& out, int depth) {
@@ -212,7 +213,7 @@ class Resolver {
       if (p.contains(branch)) RETURN_IF_ERROR(expand(p[branch], out, depth + 1));
       return Status::Ok();
     }
-    return InvalidArgument("unexpected structured argument " + shorten(v.dump()));
+    return InvalidArgument("unexpected structured argument " + shorten(json_text(v)));
   }
 
  private:
@@ -220,7 +221,7 @@ class Resolver {
     using Kind = PlaceholderRef::Kind;
     switch (ref.kind) {
       case Kind::kExecutorInput:
-        return c_.executor_input().dump();
+        return json_text(c_.executor_input());
       case Kind::kInputParameter: {
         auto it = c_.parameters.find(ref.name);
         if (it == c_.parameters.end()) {
@@ -240,7 +241,7 @@ class Resolver {
         }
         if (ref.field == "uri") return it->second.uri;
         if (ref.field == "path") return it->second.path;
-        return it->second.metadata.dump();
+        return json_text(it->second.metadata);
       }
       case Kind::kOutputParameter: {
         auto it = c_.output_parameter_files.find(ref.name);
@@ -279,7 +280,7 @@ Result<std::vector<PlaceholderRef>> scan_placeholders(const std::string& arg) {
 
 std::string parameter_text(const json& value) {
   if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  return json_text(value);
 }
 
 json ExecutorContext::executor_input() const {

@@ -1,4 +1,5 @@
 #include "pipelines/run_driver.h"
+#include "pipelines/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,6 +7,7 @@
 
 #include "pipelines/cel_expression.h"
 #include "pipelines/placeholders.h"
+#include "protocol/digest.h"
 
 namespace cadre::pipelines {
 
@@ -54,7 +56,7 @@ Result<json> coerce(const json& v, spec::ParameterType type, const std::string& 
     const double d = v.get<double>();
     if (d == std::floor(d) && std::fabs(d) < 9e15) return json(static_cast<int64_t>(d));
   }
-  return InvalidArgument("input parameter '" + name + "': " + shorten(v.dump()) + " is not a " +
+  return InvalidArgument("input parameter '" + name + "': " + shorten(json_text(v)) + " is not a " +
                          spec::parameter_type_name(type) + " value");
 }
 
@@ -66,6 +68,37 @@ std::string strip(const std::string& s) {
 }
 
 }  // namespace
+
+std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& component,
+                             const std::string& inputs_json,
+                             const std::vector<PipelineArtifact>& input_artifacts) {
+  const spec::Component& c = spec.components.at(component);
+  const spec::ContainerExecutor& e = spec.executors.at(c.executor);
+  auto interface = [](const spec::ComponentInterface& i) {
+    json params = json::object();
+    for (const auto& [name, def] : i.parameters) params[name] = spec::parameter_type_name(def.type);
+    json artifacts = json::object();
+    for (const auto& [name, def] : i.artifacts) artifacts[name] = def.schema_title;
+    return json{{"parameters", params}, {"artifacts", artifacts}};
+  };
+  json env = json::array();
+  for (const auto& v : e.env) env.push_back({v.name, v.value});
+  json artifacts = json::object();
+  for (const auto& a : input_artifacts) artifacts[a.name] = a.uri;
+  // nlohmann's objects are ordered maps: the dump is canonical.
+  const json key = {
+      {"inputs", interface(c.inputs)},
+      {"outputs", interface(c.outputs)},
+      {"executor",
+       {{"image", e.image},
+        {"command", e.command},
+        {"args", e.args},
+        {"env", env},
+        {"resources", {e.resources.cpu_millis, e.resources.memory_bytes, e.resources.gpus}}}},
+      {"parameters", parse_object(inputs_json)},
+      {"artifacts", artifacts}};
+  return protocol::sha256_hex(json_text(key));
+}
 
 int64_t retry_backoff_ms(const spec::RetryPolicy& policy, int32_t attempt) {
   const double factor = std::pow(policy.backoff_factor, std::max(0, attempt - 1));
@@ -154,6 +187,10 @@ class RunDriver::Pass {
     t->state = PipelineState::kSucceeded;
     t->finished_ms = now_;
     t->message.clear();
+    if (!t->fingerprint.empty()) {
+      actions_.executions.push_back(
+          CachedExecution{t->fingerprint, run_.name, t->id, t->outputs, t->output_artifacts});
+    }
   }
 
   void cancel_all(const std::string& why) {
@@ -321,7 +358,7 @@ class RunDriver::Pass {
       failing_ = true;
       return true;
     }
-    t.inputs = resolved->parameters.dump();
+    t.inputs = json_text(resolved->parameters);
     t.input_artifacts = resolved->artifacts;
     if (!task.condition.empty()) {
       auto condition = CelExpression::Parse(task.condition);
@@ -351,12 +388,12 @@ class RunDriver::Pass {
       if (!items.is_array()) {
         t.state = PipelineState::kFailed;
         t.message = "loop items from '" + task.iterator->input_parameter +
-                    "' are not a list: " + shorten(items.dump());
+                    "' are not a list: " + shorten(json_text(items));
         add(std::move(t));
         failing_ = true;
         return true;
       }
-      t.items = items.dump();
+      t.items = json_text(items);
       t.started_ms = now_;
       add(std::move(t));
       return true;
@@ -365,6 +402,19 @@ class RunDriver::Pass {
       t.started_ms = now_;
       add(std::move(t));
       return true;
+    }
+    t.fingerprint = task_fingerprint(spec_, t.component, t.inputs, t.input_artifacts);
+    if (task.enable_cache && run_.caching && d_.options_.cache) {
+      if (const CachedExecution* hit = d_.options_.cache(t.fingerprint)) {
+        t.state = PipelineState::kSucceeded;
+        t.cached = true;
+        t.cached_from = hit->run + "/" + hit->task_id;
+        t.outputs = hit->outputs;
+        t.output_artifacts = hit->output_artifacts;
+        t.started_ms = now_;
+        add(std::move(t));
+        return true;
+      }
     }
     start_job(add(std::move(t)));
     return true;
@@ -506,14 +556,14 @@ class RunDriver::Pass {
     if (!scope.record) {
       run_.state = state;
       run_.message = failed;
-      run_.outputs = outputs.dump();
+      run_.outputs = json_text(outputs);
       run_.finished_ms = now_;
       return;
     }
     auto& t = run_.tasks[*scope.record];
     t.state = state;
     t.message = failed;
-    t.outputs = outputs.dump();
+    t.outputs = json_text(outputs);
     t.output_artifacts = artifacts;
     t.finished_ms = now_;
   }
@@ -552,7 +602,7 @@ class RunDriver::Pass {
       if (limit > 0 && running >= limit) break;
       json inputs = parse_object(run_.tasks[i].inputs);
       inputs[task->iterator->item_input] = items[k];
-      t.inputs = inputs.dump();
+      t.inputs = json_text(inputs);
       t.input_artifacts = run_.tasks[i].input_artifacts;
       t.state = PipelineState::kRunning;
       t.started_ms = now_;
@@ -584,7 +634,7 @@ class RunDriver::Pass {
     }
     loop.state = failed.empty() ? PipelineState::kSucceeded : PipelineState::kFailed;
     loop.message = failed;
-    loop.outputs = outputs.dump();
+    loop.outputs = json_text(outputs);
     loop.finished_ms = now_;
     change();
     return true;
@@ -640,10 +690,10 @@ class RunDriver::Pass {
           if (!metadata.is_object()) metadata = json::object();
         }
       }
-      a.metadata = metadata.dump();
+      a.metadata = json_text(metadata);
       out_artifacts.push_back(std::move(a));
     }
-    t.outputs = outputs.dump();
+    t.outputs = json_text(outputs);
     t.output_artifacts = std::move(out_artifacts);
     return Status::Ok();
   }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,11 +62,26 @@ struct TaskOutputFiles {
   std::string error;                              // reading failed (not missing): why
 };
 
+// A step execution that succeeded, as the cache keeps it: a later step with the
+// same fingerprint (same executor, inputs and output definitions) reuses its
+// outputs instead of running (KFP's execution caching).
+struct CachedExecution {
+  std::string fingerprint;
+  std::string run;      // the run that executed it
+  std::string task_id;  // and the task
+  std::string outputs;  // JSON object of its output parameters
+  std::vector<protocol::PipelineArtifact> output_artifacts;
+};
+
+// The cache a run sees; nullptr when the fingerprint has no succeeded execution.
+using CacheLookup = std::function<const CachedExecution*(const std::string& fingerprint)>;
+
 struct DriverActions {
   std::vector<TaskLaunch> launches;
   std::vector<OutputRead> reads;
-  std::vector<std::string> stop_jobs;  // jobs to delete (a canceled run)
-  bool changed = false;                // the record changed: persist it
+  std::vector<std::string> stop_jobs;       // jobs to delete (a canceled run)
+  std::vector<CachedExecution> executions;  // steps that just succeeded, for the cache
+  bool changed = false;                     // the record changed: persist it
 };
 
 struct DriverOptions {
@@ -74,7 +90,16 @@ struct DriverOptions {
   std::string run_dir;
   std::string run_folder;
   size_t max_tasks = 100000;  // tasks a run may trigger (loops over huge lists)
+  CacheLookup cache;          // empty: nothing is reused
 };
+
+// A step's cache key: SHA-256 over its component's interface, its executor (image,
+// command and args before substitution, env, resources), its input parameter
+// values and the URIs of its input artifacts. Names play no part, so the same
+// step under another task name hits the same entry.
+std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& component,
+                             const std::string& inputs_json,
+                             const std::vector<protocol::PipelineArtifact>& input_artifacts);
 
 class RunDriver {
  public:

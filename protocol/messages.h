@@ -563,6 +563,8 @@ struct PipelineTaskStatus {
   int64_t retry_at_ms = 0;  // waiting to retry until then (0: not waiting)
   bool collecting = false;  // its job succeeded; its outputs are being read
   bool cached = false;      // its outputs were reused from an earlier execution
+  std::string cached_from;  // then: "<run>/<task id>" of the execution it reused
+  std::string fingerprint;  // a step's cache key (executor, inputs, output definitions)
   std::string inputs;       // JSON object: the input parameter values it ran with
   std::string outputs;      // JSON object: its output parameter values
   std::vector<PipelineArtifact> input_artifacts;
@@ -572,8 +574,8 @@ struct PipelineTaskStatus {
   int64_t started_ms = 0;  // when its current job was created
   int64_t finished_ms = 0;
   MSGPACK_DEFINE_MAP(id, parent, name, kind, component, state, message, attempts, job, retry_at_ms,
-                     collecting, cached, inputs, outputs, input_artifacts, output_artifacts, items,
-                     created_ms, started_ms, finished_ms)
+                     collecting, cached, cached_from, fingerprint, inputs, outputs, input_artifacts,
+                     output_artifacts, items, created_ms, started_ms, finished_ms)
 };
 
 struct PipelineRunStatus {
@@ -582,6 +584,7 @@ struct PipelineRunStatus {
   std::string pipeline;
   int32_t pipeline_version = 0;
   std::string experiment;  // the group it is listed under ("Default" unless given)
+  bool caching = true;     // steps may reuse earlier executions' outputs (spec.enableCaching)
   PipelineState state = PipelineState::kPending;
   std::string message;     // why it failed or was canceled
   std::string parameters;  // JSON object: the run's input parameters, defaults applied
@@ -598,9 +601,9 @@ struct PipelineRunStatus {
   int32_t tasks_failed = 0;
   int32_t tasks_skipped = 0;
   int32_t tasks_cached = 0;
-  MSGPACK_DEFINE_MAP(name, ns, pipeline, pipeline_version, experiment, state, message, parameters,
-                     outputs, created_ms, started_ms, finished_ms, next_job, manifest, tasks,
-                     events, tasks_total, tasks_succeeded, tasks_failed, tasks_skipped,
+  MSGPACK_DEFINE_MAP(name, ns, pipeline, pipeline_version, experiment, caching, state, message,
+                     parameters, outputs, created_ms, started_ms, finished_ms, next_job, manifest,
+                     tasks, events, tasks_total, tasks_succeeded, tasks_failed, tasks_skipped,
                      tasks_cached)
 };
 

@@ -1,4 +1,5 @@
 #include "protocol/spec/pipeline_spec.h"
+#include "pipelines/json_text.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -960,7 +961,7 @@ Result<PipelineRunSpec> parse_pipeline_run_spec(YamlReader& top) {
       } else if (kv.second.IsNull()) {
         return field_error("spec.parameters." + key, "has no value");
       } else {
-        out.parameters[key] = untyped(kv.second).dump();
+        out.parameters[key] = pipelines::json_text(untyped(kv.second));
       }
     }
   }

@@ -54,6 +54,30 @@ TEST_F(Pipelines, AProducerPassesAnArtifactToItsConsumer) {
   EXPECT_NE(apply(read_kfp_spec("two_step.yaml")).output.find("unchanged"), std::string::npos);
 }
 
+TEST_F(Pipelines, ARunAgainReusesCachedStepsEvenAfterACoordinatorRestart) {
+  apply_spec("two_step.yaml");
+  ASSERT_EQ(run("pipeline/two-step-pipeline --name first").exit_code, 0);
+  ASSERT_EQ(wait_for("first", "Succeeded").exit_code, 0);
+  // The cache is rebuilt from the stored runs.
+  kill9_and_restart_coordinator();
+  ASSERT_EQ(run("pipeline/two-step-pipeline --name again").exit_code, 0);
+  auto done = wait_for("again", "Succeeded", 60);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run again").output;
+  const json r = run_json("again");
+  EXPECT_EQ(r.at("steps").at("cached"), 2);
+  EXPECT_EQ(r.at("outputs"), json({{"words", 2}}));
+  auto t = tasks(r);
+  EXPECT_EQ(t.at("consumer").at("cachedFrom"), "first/consumer");
+  EXPECT_EQ(t.at("consumer").at("job"), "");
+  EXPECT_NE(cadre("describe run again").output.find("cached from first/producer"),
+            std::string::npos);
+  // --no-cache runs every step again.
+  ASSERT_EQ(run("pipeline/two-step-pipeline --no-cache --name fresh").exit_code, 0);
+  ASSERT_EQ(wait_for("fresh", "Succeeded").exit_code, 0);
+  EXPECT_EQ(run_json("fresh").at("steps").at("cached"), 0);
+  EXPECT_EQ(tasks(run_json("fresh")).at("consumer").at("job"), "fresh-2");
+}
+
 TEST_F(Pipelines, AConditionRunsOneBranchAndSkipsTheOther) {
   apply_spec("flip_coin.yaml");
   ASSERT_EQ(run("pipeline/flip-coin-pipeline --name heads").exit_code, 0);

@@ -16,6 +16,13 @@ using protocol::PipelineRunStatus;
 using protocol::PipelineState;
 using protocol::PipelineTaskStatus;
 
+DriverOptions test_options() {
+  DriverOptions o;
+  o.run_dir = "/runs/r";
+  o.run_folder = "_pipelines/r";
+  return o;
+}
+
 // What a simulated step does: succeed (with these files) or fail.
 struct StepResult {
   bool succeeded = true;
@@ -27,12 +34,22 @@ using Program = std::function<StepResult(const TaskLaunch&, const PipelineTaskSt
 // at a time, as the supervisor would feed it.
 class Harness {
  public:
-  Harness(const std::string& file, json parameters = json::object()) {
+  Harness(const std::string& file, json parameters = json::object(),
+          std::map<std::string, CachedExecution>* cache = nullptr, const std::string& name = "r") {
     auto m = spec::parse_manifest(cadre::testing::read_kfp_spec(file));
     EXPECT_TRUE(m.ok()) << m.status().to_string();
     spec_ = m->pipeline;
-    driver_ = std::make_unique<RunDriver>(spec_, DriverOptions{"/runs/r", "_pipelines/r"});
-    run.name = "r";
+    DriverOptions options = test_options();
+    options.run_dir = "/runs/" + name;
+    options.run_folder = "_pipelines/" + name;
+    if (cache) {
+      options.cache = [cache](const std::string& fp) -> const CachedExecution* {
+        auto it = cache->find(fp);
+        return it == cache->end() ? nullptr : &it->second;
+      };
+    }
+    driver_ = std::make_unique<RunDriver>(spec_, options);
+    run.name = name;
     run.created_ms = now;
     for (const auto& [name, def] : spec_->root.inputs.parameters) {
       if (!parameters.contains(name) && def.default_value) parameters[name] = *def.default_value;
@@ -41,6 +58,7 @@ class Harness {
   }
 
   void take(DriverActions a) {
+    for (auto& e : a.executions) executions.push_back(std::move(e));
     for (auto& l : a.launches) launches.push_back(std::move(l));
     for (auto& r : a.reads) reads.push_back(std::move(r));
     for (auto& s : a.stop_jobs) stopped.push_back(std::move(s));
@@ -97,6 +115,7 @@ class Harness {
   std::deque<TaskLaunch> launches;
   std::deque<OutputRead> reads;
   std::vector<std::string> stopped;
+  std::vector<CachedExecution> executions;
   int jobs_run = 0;
   int peak_running = 0;
 
@@ -189,7 +208,7 @@ TEST(RunDriver, ParallelismLimitHoldsIterationsBack) {
   // Finish make-list, then look at how many print iterations start at once.
   RunDriver driver(
       spec::parse_manifest(cadre::testing::read_kfp_spec("parallel_for.yaml"))->pipeline,
-      DriverOptions{"/runs/r", "_pipelines/r"});
+      test_options());
   auto a = driver.advance(h.run, 1);
   std::string make_list_job;
   for (const auto& l : a.launches) {
@@ -288,7 +307,7 @@ TEST(RunDriver, CancelStopsRunningJobsAndEndsTheRunCanceled) {
   Harness h("parallel_for.yaml");
   RunDriver driver(
       spec::parse_manifest(cadre::testing::read_kfp_spec("parallel_for.yaml"))->pipeline,
-      DriverOptions{"/runs/r", "_pipelines/r"});
+      test_options());
   auto started = driver.advance(h.run, 1);
   ASSERT_EQ(started.launches.size(), 4u);  // three doubles and make-list
   auto canceled = driver.cancel(h.run, "deleted by a user", 2);
@@ -303,10 +322,10 @@ TEST(RunDriver, CancelStopsRunningJobsAndEndsTheRunCanceled) {
 TEST(RunDriver, ANewDriverOverTheStoredRecordContinuesWithoutRunningAStepTwice) {
   Harness h("two_step.yaml");
   auto spec = spec::parse_manifest(cadre::testing::read_kfp_spec("two_step.yaml"))->pipeline;
-  auto first = RunDriver(spec, DriverOptions{"/runs/r", "_pipelines/r"}).advance(h.run, 1);
+  auto first = RunDriver(spec, test_options()).advance(h.run, 1);
   ASSERT_EQ(first.launches.size(), 1u);
   // "Restart": a second driver sees the producer running and starts nothing new.
-  RunDriver second(spec, DriverOptions{"/runs/r", "_pipelines/r"});
+  RunDriver second(spec, test_options());
   EXPECT_TRUE(second.advance(h.run, 2).launches.empty());
   auto relaunch = second.launch_of(h.run, *h.find("producer"));
   ASSERT_TRUE(relaunch.ok());
@@ -325,6 +344,83 @@ TEST(RunDriver, AWrongTypedInputFailsTheTaskWithItsName) {
   EXPECT_NE(h.find("make-list")->message.find("'not a list' is not a LIST value"),
             std::string::npos)
       << h.find("make-list")->message;
+}
+
+TEST(RunDriver, HostileOutputBytesNeitherCrashNorSlipThrough) {
+  // Invalid UTF-8, a NUL and a huge number as a step's outputs.
+  Harness h("flip_coin.yaml");
+  h.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    if (t.name == "flip-coin") return writes({{"Output", std::string("\xff\xfe\0heads", 8)}});
+    return StepResult{};
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  // The value is kept (bad bytes replaced), and the condition compares it as text.
+  EXPECT_EQ(h.state_of("condition-2"), PipelineState::kSucceeded);
+  EXPECT_FALSE(json::parse(h.find("flip-coin")->outputs).at("Output").get<std::string>().empty());
+
+  Harness n("two_step.yaml");
+  n.run_all([&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    return t.name == "consumer" ? writes({{"words", "99999999999999999999999"}}) : StepResult{};
+  });
+  EXPECT_EQ(n.run.state, PipelineState::kFailed);
+  EXPECT_NE(n.find("consumer")->message.find("is not a NUMBER_INTEGER value"), std::string::npos);
+}
+
+TEST(RunDriverCache, ASecondRunReusesEveryStepsOutputsWithoutRunningThem) {
+  std::map<std::string, CachedExecution> cache;
+  auto program = [](const TaskLaunch&, const PipelineTaskStatus& t) {
+    return t.name == "consumer" ? writes({{"words", "2"}}) : StepResult{};
+  };
+  Harness first("two_step.yaml", {{"text", "two words"}}, &cache);
+  first.run_all(program);
+  ASSERT_EQ(first.run.state, PipelineState::kSucceeded);
+  ASSERT_EQ(first.executions.size(), 2u);
+  for (const auto& e : first.executions) cache[e.fingerprint] = e;
+
+  Harness second("two_step.yaml", {{"text", "two words"}}, &cache, "r2");
+  second.run_all(program);
+  EXPECT_EQ(second.run.state, PipelineState::kSucceeded);
+  EXPECT_EQ(second.jobs_run, 0);
+  EXPECT_TRUE(second.find("consumer")->cached);
+  EXPECT_EQ(second.find("consumer")->cached_from, "r/consumer");
+  EXPECT_EQ(json::parse(second.run.outputs), json({{"words", 2}}));
+  EXPECT_EQ(second.run.tasks_cached, 2);
+
+  // Another input misses; so does a run with caching off.
+  Harness other("two_step.yaml", {{"text", "three words here"}}, &cache, "r3");
+  other.run_all(program);
+  EXPECT_EQ(other.jobs_run, 2);
+  Harness off("two_step.yaml", {{"text", "two words"}}, &cache, "r4");
+  off.run.caching = false;
+  off.run_all(program);
+  EXPECT_EQ(off.jobs_run, 2);
+}
+
+TEST(RunDriverCache, AStepWithCachingDisabledAlwaysRuns) {
+  std::map<std::string, CachedExecution> cache;
+  auto program = [](const TaskLaunch&, const PipelineTaskStatus& t) {
+    return t.name == "flip-coin" ? writes({{"Output", "heads"}}) : StepResult{};
+  };
+  Harness first("flip_coin.yaml", json::object(), &cache);
+  first.run_all(program);
+  for (const auto& e : first.executions) cache[e.fingerprint] = e;
+  Harness second("flip_coin.yaml", json::object(), &cache, "r2");
+  second.run_all(program);
+  // flip-coin has cachingOptions: {} (KFP: off); print-msg has enableCache: true.
+  EXPECT_FALSE(second.find("flip-coin")->cached);
+  EXPECT_TRUE(second.find("condition-1/print-msg")->cached);
+  EXPECT_EQ(second.jobs_run, 1);
+}
+
+TEST(RunDriverCache, TheFingerprintCoversInputsAndExecutorButNotNames) {
+  auto spec = spec::parse_manifest(cadre::testing::read_kfp_spec("flip_coin.yaml"))->pipeline;
+  // comp-print-msg and comp-print-msg-2 are the same step under two names.
+  EXPECT_EQ(task_fingerprint(*spec, "comp-print-msg", R"({"msg":"x"})", {}),
+            task_fingerprint(*spec, "comp-print-msg-2", R"({"msg":"x"})", {}));
+  EXPECT_NE(task_fingerprint(*spec, "comp-print-msg", R"({"msg":"x"})", {}),
+            task_fingerprint(*spec, "comp-print-msg", R"({"msg":"y"})", {}));
+  EXPECT_NE(task_fingerprint(*spec, "comp-print-msg", R"({"msg":"x"})", {}),
+            task_fingerprint(*spec, "comp-flip-coin", R"({"side":"x"})", {}));
 }
 
 }  // namespace
