@@ -125,13 +125,16 @@ void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverAc
   if (!actions.changed) return arm_timer(out);
   std::vector<Deferred> then;
   for (const auto& l : actions.launches) then.push_back(CreateIfCurrent{l.task_id, l.job});
-  for (auto& r : actions.reads) then.push_back(ReadIfCollecting{std::move(r)});
   for (auto& j : actions.stop_jobs) then.push_back(DeleteAfterWrite{std::move(j)});
   if (!actions.executions.empty()) {
     for (const auto& e : actions.executions) options_.cache[e.fingerprint] = e;
     then.push_back(Record{std::move(actions.executions)});
   }
   persist(out, std::move(then));
+  // Reading outputs waits for no write: it changes nothing, and after a restart
+  // the stored record (job Running, or Succeeded and collecting) leads to the same
+  // read again.
+  for (auto& r : actions.reads) out.push_back(fx::ReadOutputs{std::move(r)});
   if (rec_.state != before) {
     switch (rec_.state) {
       case PipelineState::kRunning:
@@ -171,9 +174,6 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     auto launch = driver_.launch_of(rec_, *t);
     if (!launch.ok()) return;
     out.push_back(fx::CreateJob{launch->job, render_step_job(rec_, *launch), launch->folder});
-  } else if (const auto* r = std::get_if<ReadIfCollecting>(&d)) {
-    const auto* t = task(r->read.task_id);
-    if (!deleting_ && t && t->collecting) out.push_back(fx::ReadOutputs{r->read});
   } else if (const auto* del = std::get_if<DeleteAfterWrite>(&d)) {
     out.push_back(fx::DeleteJob{del->job});
   } else if (std::holds_alternative<Publish>(d)) {

@@ -12,9 +12,9 @@
 //
 // Durability as for jobs and experiments (write_barrier.h): the record names a
 // step's job before the job is created, and the job is created only once that
-// record is stored; a step's outputs are read only once "its job succeeded" is
-// stored. After a coordinator restart, a stored step whose job exists is adopted,
-// one whose job does not is created again under the same name, and a step whose
+// record is stored. A step's outputs are read as soon as its job succeeded (a read
+// changes nothing, so it waits for no write). After a coordinator restart, a stored step whose job
+// exists is adopted, one whose job does not is created again under the same name, and a step whose
 // outputs were being read is read again: no step runs twice.
 #pragma once
 
@@ -122,9 +122,6 @@ class PipelineRunStateMachine {
     std::string task_id;
     std::string job;
   };
-  struct ReadIfCollecting {
-    pipelines::OutputRead read;
-  };
   struct DeleteAfterWrite {
     std::string job;
   };
@@ -132,8 +129,7 @@ class PipelineRunStateMachine {
   struct Record {
     std::vector<pipelines::CachedExecution> executions;
   };
-  using Deferred =
-      std::variant<CreateIfCurrent, ReadIfCollecting, DeleteAfterWrite, Publish, Record>;
+  using Deferred = std::variant<CreateIfCurrent, DeleteAfterWrite, Publish, Record>;
 
   int64_t now() const { return options_.now_ms(); }
   // Applies what the driver asked for: persist, then jobs, reads and stops.

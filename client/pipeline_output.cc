@@ -113,15 +113,15 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
               {"message", r.message},
               {"parameters", parsed(r.parameters)},
               {"outputs", parsed(r.outputs)},
-              {"createdAt", rfc3339(r.created_ms)},
+              {"createdAt", rfc3339_ms(r.created_ms)},
               {"steps",
                {{"total", r.tasks_total},
                 {"succeeded", r.tasks_succeeded},
                 {"failed", r.tasks_failed},
                 {"skipped", r.tasks_skipped},
                 {"cached", r.tasks_cached}}}};
-  if (r.started_ms) out["startedAt"] = rfc3339(r.started_ms);
-  if (r.finished_ms) out["finishedAt"] = rfc3339(r.finished_ms);
+  if (r.started_ms) out["startedAt"] = rfc3339_ms(r.started_ms);
+  if (r.finished_ms) out["finishedAt"] = rfc3339_ms(r.finished_ms);
   if (!detail) return out;
   json tasks = json::array();
   for (const auto& t : r.tasks) {
@@ -146,14 +146,15 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                            {"metadata", parsed(a.metadata)}});
     }
     one["outputArtifacts"] = artifacts;
-    if (t.started_ms) one["startedAt"] = rfc3339(t.started_ms);
-    if (t.finished_ms) one["finishedAt"] = rfc3339(t.finished_ms);
+    one["createdAt"] = rfc3339_ms(t.created_ms);
+    if (t.started_ms) one["startedAt"] = rfc3339_ms(t.started_ms);
+    if (t.finished_ms) one["finishedAt"] = rfc3339_ms(t.finished_ms);
     tasks.push_back(one);
   }
   out["tasks"] = tasks;
   json events = json::array();
   for (const auto& e : r.events) {
-    events.push_back({{"time", rfc3339(e.time_ms)},
+    events.push_back({{"time", rfc3339_ms(e.time_ms)},
                       {"type", protocol::to_string(e.type)},
                       {"reason", e.reason},
                       {"message", e.message}});

@@ -17,6 +17,14 @@ std::string rfc3339(int64_t unix_ms) {
   return buffer;
 }
 
+std::string rfc3339_ms(int64_t unix_ms) {
+  std::string s = rfc3339(unix_ms);
+  char fraction[8];
+  std::snprintf(fraction, sizeof(fraction), ".%03d", static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
+  s.insert(s.size() - 1, fraction);
+  return s;
+}
+
 std::string format_age(int64_t span_ms) {
   if (span_ms < 0) span_ms = 0;
   const int64_t s = span_ms / 1000;

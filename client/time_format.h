@@ -8,6 +8,8 @@ namespace cadre::client {
 
 // Milliseconds since the Unix epoch as RFC 3339 UTC: "2024-05-01T12:00:03Z".
 std::string rfc3339(int64_t unix_ms);
+// The same with milliseconds ("2026-11-29T18:04:50.123Z"), for step and run times.
+std::string rfc3339_ms(int64_t unix_ms);
 
 // kubectl-style age of a span in milliseconds: "45s", "3m12s", "5h2m", "3d4h".
 std::string format_age(int64_t span_ms);

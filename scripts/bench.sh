@@ -11,6 +11,9 @@
 #              flags go to bench/tuning_bench.py (--lr-range, --target, --budget)
 #   ingress    one InferenceService replica, loaded directly and through cadre-ingress:
 #              throughput at concurrency 64 and the p50 the ingress adds
+#   pipelines  a KFP-compiled ParallelFor of 200 steps (--quick: 50): run time, a step's
+#              trigger-to-running p50, a fully cached re-run, and the same steps as
+#              plain Jobs
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -388,6 +391,23 @@ print(json.dumps({
 PY
 }
 
+bench_pipelines() {
+  local steps=200
+  [ "${1:-}" = "--quick" ] && steps=50
+  ensure_built cadre cadre-coordinator cadre-agent cadre-ingress
+  local dir cadre="$build/bin/cadre"
+  dir="$(mktemp -d /tmp/cadre-pipeline-bench.XXXXXX)"
+  # shellcheck disable=SC2064
+  trap "'$cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN
+  "$cadre" local up --dir "$dir" --agents 2 >&2
+  $python "$root/bench/pipeline_bench.py" --cadre "$cadre" --config "$dir/config" --dir "$dir" \
+    --steps "$steps" | tee "$dir/rows.jsonl" >&2
+  local summary
+  summary=$(tail -1 "$dir/rows.jsonl")
+  $python -c "import json,sys; s=json.loads(sys.argv[1]); s['machine']=json.loads(sys.argv[2]); print(json.dumps(s))" \
+    "$summary" "$(machine_json)"
+}
+
 case "${1:-}" in
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
@@ -395,5 +415,7 @@ case "${1:-}" in
   serving) shift; bench_serving "$@" ;;
   tuning) shift; bench_tuning "$@" ;;
   ingress) shift; bench_ingress "$@" ;;
-  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning|ingress [--quick]" >&2; exit 2 ;;
+  pipelines) shift; bench_pipelines "$@" ;;
+  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning|ingress|pipelines [--quick]" >&2
+     exit 2 ;;
 esac
