@@ -20,7 +20,8 @@ std::string rfc3339(int64_t unix_ms) {
 std::string rfc3339_ms(int64_t unix_ms) {
   std::string s = rfc3339(unix_ms);
   char fraction[8];
-  std::snprintf(fraction, sizeof(fraction), ".%03d", static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
+  std::snprintf(fraction, sizeof(fraction), ".%03d",
+                static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
   s.insert(s.size() - 1, fraction);
   return s;
 }
