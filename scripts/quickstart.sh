@@ -86,6 +86,16 @@ for _ in $(seq 50); do
 done
 run "$cadre" describe isvc fmnist
 
+step "A pipeline: a KFP v2 spec (check data -> train -> publish if accurate enough), run twice"
+apply examples/pipeline-fmnist-mlp.yaml
+run "$cadre" run pipeline/fmnist-mlp --name fmnist-mlp-1
+run "$cadre" wait run/fmnist-mlp-1 --for Succeeded --timeout 300
+run "$cadre" describe run fmnist-mlp-1
+# The same run again: every step is reused from the cache.
+run "$cadre" run pipeline/fmnist-mlp --name fmnist-mlp-2
+run "$cadre" wait run/fmnist-mlp-2 --for Succeeded --timeout 60
+run "$cadre" get runs
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
@@ -95,5 +105,6 @@ Try: $cadre describe job hello
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
+     $cadre run pipeline/fmnist-mlp -p threshold=0.99 && $cadre get runs   # publish skipped
 Stop it with: $cadre local down
 MSG

@@ -54,6 +54,31 @@ TEST_F(Pipelines, AProducerPassesAnArtifactToItsConsumer) {
   EXPECT_NE(apply(read_kfp_spec("two_step.yaml")).output.find("unchanged"), std::string::npos);
 }
 
+TEST_F(Pipelines, TheExamplePipelineTrainsPublishesOnlyWhenAccurateEnoughAndReRunsFromCache) {
+  auto applied =
+      cadre("apply -f " + std::string(CADRE_SOURCE_DIR) + "/examples/pipeline-fmnist-mlp.yaml");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_EQ(run("pipeline/fmnist-mlp --name trained").exit_code, 0);
+  auto done = wait_for("trained", "Succeeded", 180);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run trained").output;
+  const json r = run_json("trained");
+  const double accuracy = r.at("outputs").at("accuracy");
+  EXPECT_GT(accuracy, 0.8);
+  auto t = tasks(r);
+  // The published model is the trained one, byte for byte.
+  const std::string model = t.at("train").at("outputArtifacts")[0].at("uri");
+  const std::string published = t.at("condition-1/publish").at("outputArtifacts")[0].at("uri");
+  EXPECT_EQ(read_file(published.substr(7)), read_file(model.substr(7)));
+  EXPECT_GT(read_file(model.substr(7)).size(), 1000u);
+  // A threshold the model misses skips the publish step; training comes from the cache.
+  ASSERT_EQ(run("pipeline/fmnist-mlp -p threshold=0.99 --name strict").exit_code, 0);
+  ASSERT_EQ(wait_for("strict", "Succeeded").exit_code, 0);
+  auto strict = tasks(run_json("strict"));
+  EXPECT_EQ(strict.at("train").at("cached"), true);
+  EXPECT_EQ(strict.at("condition-1").at("state"), "SKIPPED");
+  EXPECT_EQ(strict.count("condition-1/publish"), 0u);
+}
+
 TEST_F(Pipelines, ARunAgainReusesCachedStepsEvenAfterACoordinatorRestart) {
   apply_spec("two_step.yaml");
   ASSERT_EQ(run("pipeline/two-step-pipeline --name first").exit_code, 0);

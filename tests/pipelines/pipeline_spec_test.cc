@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "protocol/spec/manifest.h"
 #include "tests/pipelines/kfp_specs.h"
 
@@ -33,6 +36,17 @@ TEST(PipelineSpec, ParsesEveryCompiledSpecAsAPipelineNamedByPipelineInfo) {
     EXPECT_EQ(m->metadata.name, m->pipeline->name);
     EXPECT_EQ(m->pipeline->schema_version, "2.1.0");
   }
+}
+
+TEST(PipelineSpec, TheExamplePipelineParses) {
+  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/pipeline-fmnist-mlp.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto m = parse_manifest(text.str());
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ(m->metadata.name, "fmnist-mlp");
+  EXPECT_EQ(m->pipeline->executors.at("exec-train").resources.cpu_millis, 1000);
+  EXPECT_EQ(m->pipeline->executors.at("exec-train").resources.memory_bytes, 1000000000);
 }
 
 TEST(PipelineSpec, KeepsWhatTheDriverNeeds) {
