@@ -42,6 +42,9 @@ class ActorInbound final : public Inbound {
   void create_token(const ClientRef& client, protocol::TokenCreateRequest request) override {
     caf::anon_send(actors_.manager, token_atom::value, client, std::move(request));
   }
+  void retry(const ClientRef& client, protocol::RetryRequest request) override {
+    caf::anon_send(actors_.manager, retry_atom::value, client, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

@@ -69,6 +69,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
 using cache_atom = caf::atom_constant<caf::atom("cache")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -125,6 +126,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineRunStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::pipelines::TaskOutputFiles)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::pipelines::CachedExecution>)

@@ -37,6 +37,7 @@ class Inbound {
   virtual void remove(const ClientRef& client, protocol::DeleteRequest request) = 0;
   virtual void logs(const ClientRef& client, protocol::LogsRequest request) = 0;
   virtual void create_token(const ClientRef& client, protocol::TokenCreateRequest request) = 0;
+  virtual void retry(const ClientRef& client, protocol::RetryRequest request) = 0;
   // ---- ingress port ----
   virtual void routes(const ClientRef& ingress, protocol::RoutesRequest request) = 0;
 };

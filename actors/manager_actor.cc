@@ -460,6 +460,9 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
       [=](token_atom, const ClientRef& c, const protocol::TokenCreateRequest& r) {
         manager::create_token(self, c, r);
       },
+      [=](retry_atom, const ClientRef& c, const protocol::RetryRequest& r) {
+        manager::retry_run(self, c, r);
+      },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
         logs_chunk(self, id, chunk);
       },

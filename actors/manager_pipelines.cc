@@ -354,6 +354,27 @@ void delete_run(Self* self, const ClientRef& client, const std::string& name) {
           unanswered(self, client, "the supervisor of " + run_ref(name)));
 }
 
+void retry_run(Self* self, const ClientRef& client, const protocol::RetryRequest& request) {
+  auto& st = self->state;
+  if (request.resource != "runs") {
+    return st.ctx.outbox->client_error(
+        client, InvalidArgument("only runs can be retried, not " + request.resource));
+  }
+  auto it = st.runs.find(request.name);
+  if (it == st.runs.end()) {
+    return st.ctx.outbox->client_error(client, NotFound(run_ref(request.name) + " not found"));
+  }
+  const std::string name = request.name;
+  self->request(it->second, st.ctx.policy.request_timeout, retry_atom::value)
+      .then(
+          [=](const Status& status, int32_t reset) {
+            if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
+            self->state.ctx.outbox->client(client, MessageKind::kRetryReply,
+                                           protocol::RetryReply{name, reset});
+          },
+          unanswered(self, client, "the supervisor of " + run_ref(name)));
+}
+
 void restore_pipelines(Self* self, std::vector<PipelineRecord> pipelines,
                        std::vector<protocol::PipelineRunStatus> runs) {
   auto& st = self->state;

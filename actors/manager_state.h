@@ -127,6 +127,7 @@ void get_pipelines(ManagerSelf* self, const ClientRef& client, const std::string
 void get_runs(ManagerSelf* self, const ClientRef& client, const std::string& name);
 void delete_pipeline(ManagerSelf* self, const ClientRef& client, const std::string& name);
 void delete_run(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void retry_run(ManagerSelf* self, const ClientRef& client, const protocol::RetryRequest& request);
 // After the jobs: each run adopts its step jobs as they are now.
 void restore_pipelines(ManagerSelf* self, std::vector<PipelineRecord> pipelines,
                        std::vector<protocol::PipelineRunStatus> runs);

@@ -18,6 +18,8 @@ struct PipelineRunActorState {
   std::shared_ptr<PipelineRunStateMachine> machine;
   std::map<uint64_t, caf::response_promise> deletes;  // by the id handed to on_delete
   uint64_t next_delete = 1;
+  std::map<uint64_t, caf::response_promise> retries;  // by the id handed to on_retry
+  uint64_t next_retry = 1;
 };
 
 using Self = caf::stateful_actor<PipelineRunActorState>;
@@ -122,6 +124,11 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
             it->second.deliver(e.status);
             st.deletes.erase(it);
           }
+        } else if constexpr (std::is_same_v<E, fx::AnswerRetry>) {
+          auto it = st.retries.find(e.request);
+          if (it == st.retries.end()) return;
+          it->second.deliver(e.status, e.tasks_reset);
+          st.retries.erase(it);
         } else if constexpr (std::is_same_v<E, fx::Stop>) {
           spdlog::info("run={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, run_atom::value, name);
@@ -162,6 +169,11 @@ caf::behavior pipeline_run(Self* self, ActorContext ctx,
         const uint64_t id = self->state.next_delete++;
         self->state.deletes.emplace(id, self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
+      },
+      [=](retry_atom) {
+        const uint64_t id = self->state.next_retry++;
+        self->state.retries.emplace(id, self->make_response_promise());
+        carry_out(self, machine()->on_retry(id));
       },
       [=](get_atom) { return machine()->record(); },
   };

@@ -121,9 +121,9 @@ void PipelineRunStateMachine::persist(PipelineRunEffects& out, std::vector<Defer
 }
 
 void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverActions actions,
-                                    PipelineState before) {
+                                    PipelineState before, std::vector<Deferred> also) {
   if (!actions.changed) return arm_timer(out);
-  std::vector<Deferred> then;
+  std::vector<Deferred> then = std::move(also);
   for (const auto& l : actions.launches) then.push_back(CreateIfCurrent{l.task_id, l.job});
   for (auto& j : actions.stop_jobs) then.push_back(DeleteAfterWrite{std::move(j)});
   if (!actions.executions.empty()) {
@@ -180,6 +180,8 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     out.push_back(fx::PublishSummary{});
   } else if (const auto* r = std::get_if<Record>(&d)) {
     out.push_back(fx::RecordExecutions{r->executions});
+  } else if (const auto* a = std::get_if<Answer>(&d)) {
+    out.push_back(fx::AnswerRetry{a->request, Status::Ok(), a->tasks_reset});
   }
 }
 
@@ -295,6 +297,26 @@ PipelineRunEffects PipelineRunStateMachine::on_outputs(const std::string& task_i
   if (deleting_) return out;
   const PipelineState before = rec_.state;
   apply(out, driver_.on_outputs(rec_, task_id, files, now()), before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_retry(uint64_t request) {
+  PipelineRunEffects out;
+  if (deleting_) {
+    out.push_back(
+        fx::AnswerRetry{request, FailedPrecondition("run/" + name() + " is being deleted"), 0});
+    return out;
+  }
+  const PipelineState before = rec_.state;
+  int32_t reset = 0;
+  auto actions = driver_.retry(rec_, now(), &reset);
+  if (!actions.ok()) {
+    out.push_back(fx::AnswerRetry{request, actions.status(), 0});
+    return out;
+  }
+  event(out, EventType::kNormal, "Retried",
+        std::to_string(reset) + " tasks that had not succeeded run again");
+  apply(out, std::move(*actions), before, {Answer{request, reset}});
   return out;
 }
 

@@ -68,6 +68,11 @@ struct AnswerDelete {
   std::vector<uint64_t> requests;
   Status status;
 };
+struct AnswerRetry {
+  uint64_t request = 0;
+  Status status;
+  int32_t tasks_reset = 0;
+};
 struct Stop {};  // the run is gone: the shell tells the manager and quits
 }  // namespace pipeline_run_effect
 
@@ -77,7 +82,7 @@ using PipelineRunEffect =
                  pipeline_run_effect::DeleteJob, pipeline_run_effect::ReadOutputs,
                  pipeline_run_effect::StartTimer, pipeline_run_effect::RecordExecutions,
                  pipeline_run_effect::EraseRecord, pipeline_run_effect::AnswerDelete,
-                 pipeline_run_effect::Stop>;
+                 pipeline_run_effect::AnswerRetry, pipeline_run_effect::Stop>;
 using PipelineRunEffects = std::vector<PipelineRunEffect>;
 
 struct PipelineRunMachineOptions {
@@ -107,6 +112,9 @@ class PipelineRunStateMachine {
   PipelineRunEffects on_outputs(const std::string& task_id,
                                 const pipelines::TaskOutputFiles& files);
   PipelineRunEffects on_timer();
+  // cadre retry run/NAME: Ok with how many tasks run again, or why not (the answer
+  // comes after the reset is stored, as AnswerRetry).
+  PipelineRunEffects on_retry(uint64_t request);
   PipelineRunEffects on_delete(uint64_t request);
   PipelineRunEffects on_job_deleted(const std::string& job, const Status& status);
   PipelineRunEffects on_erased(const Status& status);
@@ -129,12 +137,16 @@ class PipelineRunStateMachine {
   struct Record {
     std::vector<pipelines::CachedExecution> executions;
   };
-  using Deferred = std::variant<CreateIfCurrent, DeleteAfterWrite, Publish, Record>;
+  struct Answer {  // a retry, answered once its reset is stored
+    uint64_t request = 0;
+    int32_t tasks_reset = 0;
+  };
+  using Deferred = std::variant<CreateIfCurrent, DeleteAfterWrite, Publish, Record, Answer>;
 
   int64_t now() const { return options_.now_ms(); }
   // Applies what the driver asked for: persist, then jobs, reads and stops.
   void apply(PipelineRunEffects& out, pipelines::DriverActions actions,
-             protocol::PipelineState before);
+             protocol::PipelineState before, std::vector<Deferred> also = {});
   void persist(PipelineRunEffects& out, std::vector<Deferred> then);
   void run_deferred(PipelineRunEffects& out, const Deferred& d);
   void arm_timer(PipelineRunEffects& out);

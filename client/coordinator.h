@@ -19,6 +19,7 @@ class Coordinator {
   virtual Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) = 0;
   virtual Result<protocol::TokenCreateReply> create_token(
       const protocol::TokenCreateRequest& request) = 0;
+  virtual Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) = 0;
 };
 
 }  // namespace cadre::client

@@ -208,6 +208,10 @@ Result<protocol::TokenCreateReply> CoordinatorClient::create_token(
                                           request);
 }
 
+Result<protocol::RetryReply> CoordinatorClient::retry(const protocol::RetryRequest& request) {
+  return call<protocol::RetryReply>(MessageKind::kRetry, MessageKind::kRetryReply, request);
+}
+
 Result<protocol::RoutesReply> CoordinatorClient::routes(const protocol::RoutesRequest& request) {
   return call<protocol::RoutesReply>(MessageKind::kRoutes, MessageKind::kRoutesReply, request);
 }

@@ -42,6 +42,7 @@ class CoordinatorClient : public Coordinator {
   Result<protocol::GetReply> get(const protocol::GetRequest& request) override;
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override;
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override;
+  Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override;
   Result<protocol::TokenCreateReply> create_token(
       const protocol::TokenCreateRequest& request) override;
   // On the ingress port, with an ingress key: the routing table.

@@ -299,6 +299,20 @@ void add_run(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
+  auto args = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("run", *args, "run/NAME")->required()->expected(1, 2);
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(*args, {"runs"});
+      if (!ref.ok()) return usage_error(ref.status());
+      return with_coordinator(flags,
+                              [&](Coordinator& c) { return retry_run(c, ref->name, std::cout); });
+    };
+  });
+}
+
 void add_predict(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("predict", "Send one inference request to a service");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -453,6 +467,7 @@ int run(int argc, char** argv) {
   add_wait(app, flags, &action);
   add_delete(app, flags, &action);
   add_run(app, flags, &action);
+  add_retry(app, flags, &action);
   add_predict(app, flags, &action);
   add_tokens(app, flags, &action);
   add_keys(app, &action);

@@ -121,6 +121,13 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
   }
 }
 
+Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::RetryReply reply,
+                   coordinator.retry(protocol::RetryRequest{"runs", name}));
+  out << "run/" << reply.name << " retried (" << reply.tasks_reset << " tasks run again)\n";
+  return Status::Ok();
+}
+
 Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
                                  const std::string& task) {
   ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", run}));

@@ -35,6 +35,9 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
                     std::chrono::milliseconds timeout,
                     std::chrono::milliseconds poll_interval = std::chrono::milliseconds(200));
 
+// Retries a FAILED run from its failed steps; prints "run/NAME retried (N tasks run again)".
+Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out);
+
 // The job of a run's task, named by its id ("condition-1/print-msg") or, when that
 // is unique, its name ("print-msg").
 Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,

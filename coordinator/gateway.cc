@@ -211,6 +211,9 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     case MessageKind::kTokenCreate:
       return decoded<protocol::TokenCreateRequest>(
           e, limits_, [&](auto b) { inbound.create_token(client, std::move(b)); });
+    case MessageKind::kRetry:
+      return decoded<protocol::RetryRequest>(e, limits_,
+                                             [&](auto b) { inbound.retry(client, std::move(b)); });
     default:
       return not_accepted(e.header.kind, "client");
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <set>
 
 #include "pipelines/cel_expression.h"
 #include "pipelines/placeholders.h"
@@ -193,6 +194,48 @@ class RunDriver::Pass {
     }
   }
 
+  // For a retry: forgets every task that did not succeed (a task skipped by its
+  // condition stays skipped), and every task downstream of a forgotten one with
+  // all that it holds (an exit handler runs again after what it guards). Succeeded
+  // steps inside a forgotten DAG are kept: when the DAG runs again they are found
+  // and not run twice. Returns how many tasks were forgotten.
+  int32_t forget_unfinished_work() {
+    std::set<std::string> forgotten;
+    for (const auto& t : run_.tasks) {
+      const bool keep =
+          t.state == PipelineState::kSucceeded ||
+          (t.state == PipelineState::kSkipped && t.message.rfind("condition is false", 0) == 0);
+      if (!keep) forgotten.insert(t.id);
+    }
+    for (bool more = true; more;) {
+      more = false;
+      for (const auto& t : run_.tasks) {
+        if (forgotten.count(t.id)) continue;
+        const spec::PipelineTask* task = task_spec(t);
+        if (!task) continue;
+        const std::string prefix = t.parent.empty() ? "" : t.parent + "/";
+        bool downstream = false;
+        for (const auto& u : upstream_of(*task)) {
+          downstream = downstream || forgotten.count(prefix + u);
+        }
+        if (!downstream) continue;
+        forgotten.insert(t.id);
+        for (const auto& inner : run_.tasks) {
+          if (inner.id.rfind(t.id + "/", 0) == 0) forgotten.insert(inner.id);
+        }
+        more = true;
+      }
+    }
+    run_.tasks.erase(
+        std::remove_if(run_.tasks.begin(), run_.tasks.end(),
+                       [&](const PipelineTaskStatus& t) { return forgotten.count(t.id) > 0; }),
+        run_.tasks.end());
+    index_.clear();
+    for (size_t i = 0; i < run_.tasks.size(); ++i) index_[run_.tasks[i].id] = i;
+    failing_ = false;
+    return static_cast<int32_t>(forgotten.size());
+  }
+
   void cancel_all(const std::string& why) {
     if (protocol::is_terminal(run_.state)) return;
     for (auto& t : run_.tasks) {
@@ -309,16 +352,24 @@ class RunDriver::Pass {
   }
 
   // Creates the task's record if its time has come; true if it did.
-  bool trigger(const Scope& scope, const std::string& name, const spec::PipelineTask& task) {
+  // The tasks of the same DAG this one waits for: dependentTasks and producers.
+  static std::vector<std::string> upstream_of(const spec::PipelineTask& task) {
     std::vector<std::string> upstream = task.dependent_tasks;
     for (const auto& [_, src] : task.parameters) {
-      if (src.kind == spec::ParameterSource::Kind::kTaskOutput)
+      if (src.kind == spec::ParameterSource::Kind::kTaskOutput) {
         upstream.push_back(src.producer_task);
+      }
     }
     for (const auto& [_, src] : task.artifacts) {
-      if (src.kind == spec::ArtifactSource::Kind::kTaskOutput)
+      if (src.kind == spec::ArtifactSource::Kind::kTaskOutput) {
         upstream.push_back(src.producer_task);
+      }
     }
+    return upstream;
+  }
+
+  bool trigger(const Scope& scope, const std::string& name, const spec::PipelineTask& task) {
+    const std::vector<std::string> upstream = upstream_of(task);
     const bool runs_anyway = task.strategy == spec::TriggerStrategy::kAllUpstreamCompleted;
     PipelineTaskStatus t = skeleton(scope, name, task);
     if (failing_ && !runs_anyway) {
@@ -750,6 +801,24 @@ DriverActions RunDriver::on_outputs(PipelineRunStatus& run, const std::string& t
                                     const TaskOutputFiles& files, int64_t now_ms) const {
   Pass pass(*this, run, now_ms);
   pass.outputs_read(task_id, files);
+  pass.run_forward();
+  return pass.finish();
+}
+
+Result<DriverActions> RunDriver::retry(PipelineRunStatus& run, int64_t now_ms,
+                                       int32_t* reset) const {
+  if (run.state != PipelineState::kFailed) {
+    return FailedPrecondition("run/" + run.name + " is " + state_name(run.state) +
+                              "; only a FAILED run can be retried");
+  }
+  Pass pass(*this, run, now_ms);
+  const int32_t forgotten = pass.forget_unfinished_work();
+  if (reset) *reset = forgotten;
+  run.state = PipelineState::kRunning;
+  run.message.clear();
+  run.outputs.clear();
+  run.finished_ms = 0;
+  pass.change();
   pass.run_forward();
   return pass.finish();
 }

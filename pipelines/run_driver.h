@@ -114,6 +114,11 @@ class RunDriver {
   // The files of a task whose job succeeded.
   DriverActions on_outputs(protocol::PipelineRunStatus& run, const std::string& task_id,
                            const TaskOutputFiles& files, int64_t now_ms) const;
+  // A FAILED run again from where it failed: every task that did not succeed (and
+  // was not skipped by its condition) is forgotten and triggered anew; succeeded
+  // steps keep their outputs. `reset` is how many tasks were forgotten.
+  Result<DriverActions> retry(protocol::PipelineRunStatus& run, int64_t now_ms,
+                              int32_t* reset) const;
   // Stops every running task; the run ends CANCELED.
   DriverActions cancel(protocol::PipelineRunStatus& run, const std::string& why,
                        int64_t now_ms) const;

@@ -52,6 +52,10 @@ const char* kind_name(MessageKind kind) {
       return "TokenCreate";
     case MessageKind::kTokenCreateReply:
       return "TokenCreateReply";
+    case MessageKind::kRetry:
+      return "Retry";
+    case MessageKind::kRetryReply:
+      return "RetryReply";
     case MessageKind::kError:
       return "Error";
     case MessageKind::kRoutes:

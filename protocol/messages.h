@@ -53,6 +53,8 @@ enum class MessageKind : uint16_t {
   kLogsReply = 207,         // C->U LogsReply
   kTokenCreate = 208,       // U->C TokenCreateRequest
   kTokenCreateReply = 209,  // C->U TokenCreateReply
+  kRetry = 210,             // U->C RetryRequest
+  kRetryReply = 211,        // C->U RetryReply
   kError = 299,             // C->U or C->A ErrorReply to any request
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
@@ -666,6 +668,19 @@ struct LogsReply {
   int64_t next_offset = 0;  // where to continue
   bool finished = false;    // the replica has ended and all of its log was returned
   MSGPACK_DEFINE_MAP(data, offset, next_offset, finished)
+};
+
+// Retry a failed pipeline run from its failed steps (cadre retry run/NAME).
+struct RetryRequest {
+  std::string resource;  // "runs"
+  std::string name;
+  MSGPACK_DEFINE_MAP(resource, name)
+};
+
+struct RetryReply {
+  std::string name;
+  int32_t tasks_reset = 0;  // failed, canceled and not-started tasks that run again
+  MSGPACK_DEFINE_MAP(name, tasks_reset)
 };
 
 // ---------------------------------------------------------------------------

@@ -42,6 +42,9 @@ class FakeCoordinator : public Coordinator {
     reply.token = "cadre_test";
     return reply;
   }
+  Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override {
+    return protocol::RetryReply{request.name, 1};
+  }
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
     delete_requests.push_back(request);
     return protocol::DeleteReply{request.name};

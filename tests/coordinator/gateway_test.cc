@@ -51,6 +51,9 @@ class RecordingInbound : public actors::Inbound {
   void create_token(const actors::ClientRef& c, protocol::TokenCreateRequest r) override {
     record("token " + r.ns, c.identity);
   }
+  void retry(const actors::ClientRef& c, protocol::RetryRequest r) override {
+    record("retry " + r.name, c.identity);
+  }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
   }

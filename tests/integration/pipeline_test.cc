@@ -175,6 +175,28 @@ TEST_F(Pipelines, AFlakyStepIsRetriedWithBackoffInItsOwnFolder) {
             std::string::npos);
 }
 
+TEST_F(Pipelines, ARetriedRunRunsItsFailedStepAgainInTheSameFolder) {
+  apply_spec("retry.yaml");
+  // Fails its first 5 tries; 4 attempts (maxRetryCount 3) are not enough.
+  ASSERT_EQ(run("pipeline/retry-pipeline -p failures=5 --name second-chance").exit_code, 0);
+  ASSERT_EQ(wait_for("second-chance", "Failed").exit_code, 0);
+  EXPECT_NE(cadre("retry run/nope").output.find("run/nope not found"), std::string::npos);
+  auto retried = cadre("retry run/second-chance");
+  ASSERT_EQ(retried.exit_code, 0) << retried.output;
+  EXPECT_NE(retried.output.find("run/second-chance retried (1 tasks run again)"), std::string::npos)
+      << retried.output;
+  auto done = wait_for("second-chance", "Succeeded");
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run second-chance").output;
+  auto t = tasks(run_json("second-chance"));
+  // Tries 5 and 6: the step counts its tries in its folder, which a retry keeps.
+  EXPECT_EQ(t.at("flaky").at("attempts"), 2);
+  EXPECT_EQ(t.at("flaky").at("outputs").at("attempts"), 6);
+  EXPECT_EQ(t.at("flaky").at("job"), "second-chance-6");
+  // A run that succeeded cannot be retried.
+  EXPECT_NE(cadre("retry run/second-chance").output.find("only a FAILED run can be retried"),
+            std::string::npos);
+}
+
 TEST_F(Pipelines, BadSpecsAndParametersAreRefusedWithWhatWasWrong) {
   // The producer made to depend on its consumer.
   std::string cyclic = read_kfp_spec("two_step.yaml");

@@ -258,6 +258,42 @@ TEST(RunDriver, RetriesWithBackoffUntilTheStepSucceeds) {
   EXPECT_GE(starts[2] - starts[1], 400);
 }
 
+TEST(RunDriver, RetryRunsWhatFailedAndWhatItGuardsButNoSucceededStepAgain) {
+  Harness h("exit_handler.yaml");
+  bool broken = true;
+  std::vector<std::string> ran;
+  auto program = [&](const TaskLaunch&, const PipelineTaskStatus& t) {
+    ran.push_back(t.id);
+    StepResult r;
+    r.succeeded = !(broken && t.name == "fail-op");
+    return r;
+  };
+  h.run_all(program);
+  ASSERT_EQ(h.run.state, PipelineState::kFailed);
+  RunDriver driver(
+      spec::parse_manifest(cadre::testing::read_kfp_spec("exit_handler.yaml"))->pipeline,
+      test_options());
+  // Only a FAILED run can be retried.
+  protocol::PipelineRunStatus fine = h.run;
+  fine.state = PipelineState::kSucceeded;
+  EXPECT_FALSE(driver.retry(fine, h.now, nullptr).ok());
+
+  broken = false;
+  ran.clear();
+  const std::string kept_job = h.find("exit-handler-1/print-op-2")->job;
+  int32_t reset = 0;
+  auto retried = driver.retry(h.run, ++h.now, &reset);
+  ASSERT_TRUE(retried.ok()) << retried.status().to_string();
+  // fail-op, its DAG, and the exit handler downstream of it.
+  EXPECT_EQ(reset, 3);
+  EXPECT_EQ(h.run.state, PipelineState::kRunning);
+  h.take(std::move(*retried));
+  h.run_all(program);
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(ran, (std::vector<std::string>{"exit-handler-1/fail-op", "print-op"}));
+  EXPECT_EQ(h.find("exit-handler-1/print-op-2")->job, kept_job);  // kept from the first try
+}
+
 TEST(RunDriver, GivesUpAfterMaxRetryCountAttempts) {
   Harness h("retry.yaml", {{"failures", 10}});
   h.run_all([&](const TaskLaunch&, const PipelineTaskStatus&) { return StepResult{false, {}}; });
