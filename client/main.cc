@@ -299,6 +299,32 @@ void add_run(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_compare(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand(
+      "compare", "Pipeline runs side by side: parameters, outputs, metrics (KFP's Compare Runs)");
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto output = std::make_shared<std::string>();
+  cmd->add_option("runs", *args, "runs NAME NAME...")->required();
+  cmd->add_option("-o,--output", *output, "json");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      if (args->empty() || (lowercase((*args)[0]) != "runs" && lowercase((*args)[0]) != "run")) {
+        return usage_error(InvalidArgument("usage: cadre compare runs NAME NAME..."));
+      }
+      if (!output->empty() && *output != "json") {
+        return usage_error(InvalidArgument("-o " + *output + ": expected json"));
+      }
+      std::vector<std::string> names(args->begin() + 1, args->end());
+      if (names.size() < 2) {
+        return usage_error(InvalidArgument("compare needs two runs or more"));
+      }
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return compare_runs(c, names, !output->empty(), std::cout);
+      });
+    };
+  });
+}
+
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -468,6 +494,7 @@ int run(int argc, char** argv) {
   add_delete(app, flags, &action);
   add_run(app, flags, &action);
   add_retry(app, flags, &action);
+  add_compare(app, flags, &action);
   add_predict(app, flags, &action);
   add_tokens(app, flags, &action);
   add_keys(app, &action);

@@ -5,7 +5,10 @@
 #include <random>
 #include <thread>
 
+#include "client/pipeline_output.h"
 #include "client/resource_ref.h"
+#include "client/time_format.h"
+#include "pipelines/json_text.h"
 #include "protocol/spec/pipeline_spec.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/string_enum.h"
@@ -119,6 +122,23 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(poll_interval, deadline - now));
   }
+}
+
+Status compare_runs(Coordinator& coordinator, const std::vector<std::string>& names, bool as_json,
+                    std::ostream& out) {
+  if (names.size() < 2) return InvalidArgument("compare needs two runs or more");
+  std::vector<protocol::PipelineRunStatus> runs;
+  for (const auto& name : names) {
+    ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", name}));
+    if (reply.runs.empty()) return NotFound("run/" + name + " not found");
+    runs.push_back(std::move(reply.runs[0]));
+  }
+  if (as_json) {
+    out << pipelines::json_text(compare_runs_json(runs), 2) << "\n";
+  } else {
+    out << compare_runs_table(runs, now_unix_ms());
+  }
+  return Status::Ok();
 }
 
 Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out) {

@@ -35,6 +35,10 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
                     std::chrono::milliseconds timeout,
                     std::chrono::milliseconds poll_interval = std::chrono::milliseconds(200));
 
+// `cadre compare runs R1 R2 ...`: the runs side by side (table or JSON).
+Status compare_runs(Coordinator& coordinator, const std::vector<std::string>& names, bool json,
+                    std::ostream& out);
+
 // Retries a FAILED run from its failed steps; prints "run/NAME retried (N tasks run again)".
 Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out);
 

@@ -1,6 +1,7 @@
 #include "client/pipeline_output.h"
 #include "pipelines/json_text.h"
 
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -166,6 +167,98 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
 json runs_to_json(const std::vector<protocol::PipelineRunStatus>& runs) {
   json out = json::array();
   for (const auto& r : runs) out.push_back(run_to_json(r, false));
+  return out;
+}
+
+namespace {
+
+std::string shown(const json& v) {
+  std::string s = v.is_string() ? v.get<std::string>() : pipelines::json_text(v);
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+// A run's metrics: every numeric entry of its system.Metrics artifacts.
+std::map<std::string, json> metrics_of(const protocol::PipelineRunStatus& r) {
+  std::map<std::string, json> out;
+  for (const auto& t : r.tasks) {
+    for (const auto& a : t.output_artifacts) {
+      if (a.schema_title != "system.Metrics") continue;
+      json m = parsed(a.metadata);
+      if (!m.is_object()) continue;
+      for (const auto& [k, v] : m.items()) {
+        if (v.is_number()) out[t.name + "." + k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string compare_runs_table(const std::vector<protocol::PipelineRunStatus>& runs,
+                               int64_t now_ms) {
+  std::vector<std::string> headers = {""};
+  for (const auto& r : runs) headers.push_back(r.name);
+  std::vector<std::vector<std::string>> rows;
+  auto add_rows =
+      [&](const std::string& section,
+          const std::function<std::map<std::string, json>(const protocol::PipelineRunStatus&)>&
+              values) {
+        std::map<std::string, std::vector<std::string>> by_key;
+        for (size_t i = 0; i < runs.size(); ++i) {
+          for (const auto& [k, v] : values(runs[i])) {
+            auto& row = by_key[k];
+            row.resize(runs.size(), "-");
+            row[i] = shown(v);
+          }
+        }
+        for (auto& [k, cells] : by_key) {
+          cells.resize(runs.size(), "-");
+          std::vector<std::string> row = {section + k};
+          row.insert(row.end(), cells.begin(), cells.end());
+          rows.push_back(std::move(row));
+        }
+      };
+  auto object_of = [](const std::string& text) {
+    std::map<std::string, json> out;
+    json v = parsed(text);
+    if (v.is_object()) {
+      for (const auto& [k, value] : v.items()) out[k] = value;
+    }
+    return out;
+  };
+  std::vector<std::string> pipeline = {"pipeline"}, state = {"state"}, steps = {"steps"},
+                           duration = {"duration"};
+  for (const auto& r : runs) {
+    pipeline.push_back(r.pipeline + ":" + std::to_string(r.pipeline_version));
+    state.push_back(protocol::to_string(r.state));
+    steps.push_back(steps_of(r) +
+                    (r.tasks_cached ? " (" + std::to_string(r.tasks_cached) + " cached)" : ""));
+    duration.push_back(duration_of(r.started_ms, r.finished_ms, now_ms));
+  }
+  rows.push_back(pipeline);
+  rows.push_back(state);
+  add_rows("parameter ", [&](const auto& r) { return object_of(r.parameters); });
+  add_rows("output ", [&](const auto& r) { return object_of(r.outputs); });
+  add_rows("metric ", [&](const auto& r) { return metrics_of(r); });
+  rows.push_back(steps);
+  rows.push_back(duration);
+  return render_table(headers, rows);
+}
+
+json compare_runs_json(const std::vector<protocol::PipelineRunStatus>& runs) {
+  json out = json::array();
+  for (const auto& r : runs) {
+    json metrics = json::object();
+    for (const auto& [k, v] : metrics_of(r)) metrics[k] = v;
+    out.push_back({{"name", r.name},
+                   {"pipeline", r.pipeline},
+                   {"pipelineVersion", r.pipeline_version},
+                   {"state", protocol::to_string(r.state)},
+                   {"parameters", parsed(r.parameters)},
+                   {"outputs", parsed(r.outputs)},
+                   {"metrics", metrics}});
+  }
   return out;
 }
 

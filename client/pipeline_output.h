@@ -23,6 +23,13 @@ nlohmann::json pipeline_to_json(const protocol::PipelineInfo& pipeline, bool det
 nlohmann::json run_to_json(const protocol::PipelineRunStatus& run, bool detail);
 nlohmann::json runs_to_json(const std::vector<protocol::PipelineRunStatus>& runs);
 
+// KFP's Compare Runs page as text: one column per run, one row per parameter,
+// output and metric (a system.Metrics artifact's numeric metadata, as
+// "<task>.<name>"), then state, steps and duration. A value a run lacks is "-".
+std::string compare_runs_table(const std::vector<protocol::PipelineRunStatus>& runs,
+                               int64_t now_ms);
+nlohmann::json compare_runs_json(const std::vector<protocol::PipelineRunStatus>& runs);
+
 std::string describe_pipeline(const protocol::PipelineInfo& pipeline, int64_t now_ms);
 // Run fields, parameters and outputs, then every task as a tree (state, duration,
 // cached, attempts, outputs, why it failed or was skipped), then events.

@@ -66,10 +66,18 @@ TEST_F(Pipelines, TheExamplePipelineTrainsPublishesOnlyWhenAccurateEnoughAndReRu
   EXPECT_GT(accuracy, 0.8);
   auto t = tasks(r);
   // The published model is the trained one, byte for byte.
-  const std::string model = t.at("train").at("outputArtifacts")[0].at("uri");
+  std::string model;
+  for (const auto& a : t.at("train").at("outputArtifacts")) {
+    if (a.at("name") == "model") model = a.at("uri");
+    if (a.at("name") == "metrics") {
+      EXPECT_EQ(a.at("metadata").at("accuracy"), accuracy);
+    }
+  }
+  ASSERT_FALSE(model.empty());
   const std::string published = t.at("condition-1/publish").at("outputArtifacts")[0].at("uri");
-  EXPECT_EQ(read_file(published.substr(7)), read_file(model.substr(7)));
-  EXPECT_GT(read_file(model.substr(7)).size(), 1000u);
+  const std::string model_bytes = read_file(model.substr(7));
+  EXPECT_GT(model_bytes.size(), 1000u);
+  EXPECT_TRUE(read_file(published.substr(7)) == model_bytes);
   // A threshold the model misses skips the publish step; training comes from the cache.
   ASSERT_EQ(run("pipeline/fmnist-mlp -p threshold=0.99 --name strict").exit_code, 0);
   ASSERT_EQ(wait_for("strict", "Succeeded").exit_code, 0);
@@ -77,6 +85,19 @@ TEST_F(Pipelines, TheExamplePipelineTrainsPublishesOnlyWhenAccurateEnoughAndReRu
   EXPECT_EQ(strict.at("train").at("cached"), true);
   EXPECT_EQ(strict.at("condition-1").at("state"), "SKIPPED");
   EXPECT_EQ(strict.count("condition-1/publish"), 0u);
+  // Side by side: the parameters differ, the metric (from the Metrics artifact) does not.
+  auto compared = cadre("compare runs trained strict");
+  ASSERT_EQ(compared.exit_code, 0) << compared.output;
+  const auto threshold = compared.output.find("parameter threshold");
+  ASSERT_NE(threshold, std::string::npos) << compared.output;
+  const std::string row =
+      compared.output.substr(threshold, compared.output.find('\n', threshold) - threshold);
+  EXPECT_NE(row.find("0.8"), std::string::npos) << row;
+  EXPECT_NE(row.find("0.99"), std::string::npos) << row;
+  EXPECT_NE(compared.output.find("metric train.accuracy"), std::string::npos) << compared.output;
+  auto compared_json = json::parse(cadre("compare runs trained strict -o json").output);
+  EXPECT_EQ(compared_json[1].at("parameters").at("threshold"), 0.99);
+  EXPECT_DOUBLE_EQ(compared_json[0].at("metrics").at("train.accuracy").get<double>(), accuracy);
 }
 
 TEST_F(Pipelines, ARunAgainReusesCachedStepsEvenAfterACoordinatorRestart) {
