@@ -325,6 +325,38 @@ void add_compare(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_lineage(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand(
+      "lineage", "Where a pipeline artifact came from (--upstream) or went (--downstream)");
+  auto target = std::make_shared<std::string>();
+  auto downstream = std::make_shared<bool>(false);
+  auto upstream = std::make_shared<bool>(false);
+  auto depth = std::make_shared<int>(10);
+  auto output = std::make_shared<std::string>();
+  cmd->add_option("artifact", *target, "artifact/URI (a file:// URI, as `get run -o json` shows)")
+      ->required();
+  auto* up = cmd->add_flag("--upstream", *upstream, "What produced it, and from what (default)");
+  cmd->add_flag("--downstream", *downstream, "What consumed it, and what that made")->excludes(up);
+  cmd->add_option("--depth", *depth, "Steps away from the artifact (default 10)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("-o,--output", *output, "json");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      const std::string prefix = "artifact/";
+      if (target->rfind(prefix, 0) != 0 || target->size() == prefix.size()) {
+        return usage_error(InvalidArgument("expected artifact/URI, e.g. artifact/file:///..."));
+      }
+      if (!output->empty() && *output != "json") {
+        return usage_error(InvalidArgument("-o " + *output + ": expected json"));
+      }
+      const std::string uri = target->substr(prefix.size());
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return print_lineage(c, uri, *downstream, *depth, !output->empty(), std::cout);
+      });
+    };
+  });
+}
+
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -495,6 +527,7 @@ int run(int argc, char** argv) {
   add_run(app, flags, &action);
   add_retry(app, flags, &action);
   add_compare(app, flags, &action);
+  add_lineage(app, flags, &action);
   add_predict(app, flags, &action);
   add_tokens(app, flags, &action);
   add_keys(app, &action);

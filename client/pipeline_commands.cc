@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "client/lineage.h"
 #include "client/pipeline_output.h"
 #include "client/resource_ref.h"
 #include "client/time_format.h"
@@ -138,6 +139,29 @@ Status compare_runs(Coordinator& coordinator, const std::vector<std::string>& na
   } else {
     out << compare_runs_table(runs, now_unix_ms());
   }
+  return Status::Ok();
+}
+
+Status print_lineage(Coordinator& coordinator, const std::string& uri, bool downstream, int depth,
+                     bool as_json, std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply list, coordinator.get(protocol::GetRequest{"runs", ""}));
+  std::vector<protocol::PipelineRunStatus> runs;
+  for (const auto& r : list.runs) {
+    auto one = coordinator.get(protocol::GetRequest{"runs", r.name});
+    if (!one.ok() && one.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+    if (!one.ok()) return one.status();
+    for (auto& run : one->runs) runs.push_back(std::move(run));
+  }
+  LineageOptions options;
+  options.downstream = downstream;
+  options.depth = depth;
+  if (as_json) {
+    ASSIGN_OR_RETURN(nlohmann::json graph, lineage_json(runs, uri, options));
+    out << pipelines::json_text(graph, 2) << "\n";
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(std::string text, lineage_text(runs, uri, options));
+  out << text;
   return Status::Ok();
 }
 

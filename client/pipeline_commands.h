@@ -39,6 +39,10 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
 Status compare_runs(Coordinator& coordinator, const std::vector<std::string>& names, bool json,
                     std::ostream& out);
 
+// `cadre lineage artifact/URI`: reads every run, then walks (lineage.h).
+Status print_lineage(Coordinator& coordinator, const std::string& uri, bool downstream, int depth,
+                     bool json, std::ostream& out);
+
 // Retries a FAILED run from its failed steps; prints "run/NAME retried (N tasks run again)".
 Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out);
 

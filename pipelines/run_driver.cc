@@ -372,6 +372,7 @@ class RunDriver::Pass {
     const std::vector<std::string> upstream = upstream_of(task);
     const bool runs_anyway = task.strategy == spec::TriggerStrategy::kAllUpstreamCompleted;
     PipelineTaskStatus t = skeleton(scope, name, task);
+    for (const auto& u : upstream) t.upstream.push_back(scope.prefix + u);
     if (failing_ && !runs_anyway) {
       t.state = PipelineState::kSkipped;
       t.message = "not started: another task failed";

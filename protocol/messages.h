@@ -567,8 +567,11 @@ struct PipelineTaskStatus {
   bool cached = false;      // its outputs were reused from an earlier execution
   std::string cached_from;  // then: "<run>/<task id>" of the execution it reused
   std::string fingerprint;  // a step's cache key (executor, inputs, output definitions)
-  std::string inputs;       // JSON object: the input parameter values it ran with
-  std::string outputs;      // JSON object: its output parameter values
+  // The tasks it waited for (dependentTasks and the producers of its inputs), by
+  // id: with the artifacts' URIs, the edges `cadre lineage` walks.
+  std::vector<std::string> upstream;
+  std::string inputs;   // JSON object: the input parameter values it ran with
+  std::string outputs;  // JSON object: its output parameter values
   std::vector<PipelineArtifact> input_artifacts;
   std::vector<PipelineArtifact> output_artifacts;
   std::string items;       // a loop's items (JSON list)
@@ -576,8 +579,8 @@ struct PipelineTaskStatus {
   int64_t started_ms = 0;  // when its current job was created
   int64_t finished_ms = 0;
   MSGPACK_DEFINE_MAP(id, parent, name, kind, component, state, message, attempts, job, retry_at_ms,
-                     collecting, cached, cached_from, fingerprint, inputs, outputs, input_artifacts,
-                     output_artifacts, items, created_ms, started_ms, finished_ms)
+                     collecting, cached, cached_from, fingerprint, upstream, inputs, outputs,
+                     input_artifacts, output_artifacts, items, created_ms, started_ms, finished_ms)
 };
 
 struct PipelineRunStatus {

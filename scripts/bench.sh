@@ -398,7 +398,8 @@ bench_pipelines() {
   local dir cadre="$build/bin/cadre"
   dir="$(mktemp -d /tmp/cadre-pipeline-bench.XXXXXX)"
   # shellcheck disable=SC2064
-  trap "'$cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN
+  # EXIT too: a failing step ends the script (errexit), which skips RETURN traps.
+  trap "'$cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN EXIT
   "$cadre" local up --dir "$dir" --agents 2 >&2
   $python "$root/bench/pipeline_bench.py" --cadre "$cadre" --config "$dir/config" --dir "$dir" \
     --steps "$steps" | tee "$dir/rows.jsonl" >&2

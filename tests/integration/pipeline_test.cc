@@ -2,6 +2,7 @@
 // cluster: steps are real jobs on real agents, outputs the files they write; the
 // coordinator is killed mid-run once.
 #include <fstream>
+#include <set>
 
 #include "tests/integration/local_cluster.h"
 #include "tests/pipelines/kfp_specs.h"
@@ -78,6 +79,38 @@ TEST_F(Pipelines, TheExamplePipelineTrainsPublishesOnlyWhenAccurateEnoughAndReRu
   const std::string model_bytes = read_file(model.substr(7));
   EXPECT_GT(model_bytes.size(), 1000u);
   EXPECT_TRUE(read_file(published.substr(7)) == model_bytes);
+  // Lineage from the published model reaches the training step's parameters and the
+  // data step, with every edge.
+  auto lineage = cadre("lineage artifact/" + published);
+  ASSERT_EQ(lineage.exit_code, 0) << lineage.output;
+  EXPECT_NE(lineage.output.find("produced by run/trained step condition-1/publish"),
+            std::string::npos)
+      << lineage.output;
+  EXPECT_NE(lineage.output.find("produced by run/trained step train"), std::string::npos);
+  EXPECT_NE(lineage.output.find("parameters: epochs=2 files=4 train_limit=10000"),
+            std::string::npos)
+      << lineage.output;
+  EXPECT_NE(lineage.output.find("after run/trained step check-data"), std::string::npos);
+  const json graph = json::parse(cadre("lineage artifact/" + published + " -o json").output);
+  std::set<std::string> steps;
+  for (const auto& e : graph.at("executions")) steps.insert(e.at("task").get<std::string>());
+  EXPECT_EQ(steps, (std::set<std::string>{"condition-1/publish", "train", "check-data"}));
+  std::set<std::string> edges;
+  for (const auto& e : graph.at("edges")) {
+    edges.insert(e.at("from").get<std::string>() + " -> " + e.at("to").get<std::string>() + " " +
+                 e.at("artifact").get<std::string>());
+  }
+  EXPECT_EQ(edges, (std::set<std::string>{
+                       "trained/condition-1/publish ->  " + published,
+                       "trained/train -> trained/condition-1/publish " + model,
+                       "trained/check-data -> trained/train ",
+                   }));
+  auto downstream = cadre("lineage artifact/" + model + " --downstream");
+  EXPECT_NE(downstream.output.find("consumed by run/trained step condition-1/publish"),
+            std::string::npos)
+      << downstream.output;
+  EXPECT_NE(cadre("lineage artifact/file:///nowhere").output.find("no run produced or used"),
+            std::string::npos);
   // A threshold the model misses skips the publish step; training comes from the cache.
   ASSERT_EQ(run("pipeline/fmnist-mlp -p threshold=0.99 --name strict").exit_code, 0);
   ASSERT_EQ(wait_for("strict", "Succeeded").exit_code, 0);
