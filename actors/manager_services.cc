@@ -87,30 +87,21 @@ Result<std::string> resolve_model(Self* self, const spec::InferenceServiceSpec& 
   return file.string();
 }
 
-void reply_applied(Self* self, const ClientRef& client, const std::string& name,
-                   const std::string& action) {
-  self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                 protocol::ApplyReply{"InferenceService", name, action});
-}
+// How an apply ends: Ok with "created", "updated" or "unchanged", or why not.
+using AppliedFn = std::function<void(const Status&, const std::string& action)>;
 
-void update_service(Self* self, const ClientRef& client, ServiceApply apply) {
+void update_service(Self* self, ServiceApply apply, AppliedFn done) {
   auto& st = self->state;
   const std::string name = apply.spec.metadata.name;
   auto it = st.services.find(name);
-  if (it == st.services.end()) {
-    return st.ctx.outbox->client_error(client, AlreadyExists(ref(name) + " is being created"));
-  }
+  if (it == st.services.end()) return done(AlreadyExists(ref(name) + " is being created"), "");
   self->request(it->second, st.ctx.policy.request_timeout, apply_atom::value, apply)
-      .then(
-          [=](const Status& status, const std::string& action) {
-            if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
-            reply_applied(self, client, name, action);
-          },
-          [=](const caf::error& error) {
-            self->state.ctx.outbox->client_error(
-                client, Unavailable("the supervisor of " + ref(name) +
-                                    " did not answer: " + caf::to_string(error)));
-          });
+      .then([=](const Status& status, const std::string& action) { done(status, action); },
+            [=](const caf::error& error) {
+              done(Unavailable("the supervisor of " + ref(name) +
+                               " did not answer: " + caf::to_string(error)),
+                   "");
+            });
 }
 
 void tell_ingress_state(Self* self, const std::string& name, const caf::actor& service) {
@@ -148,27 +139,29 @@ void ingress_has(Self* self, uint64_t version) {
 
 }  // namespace
 
-void apply_service(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
-                   const std::shared_ptr<const spec::Manifest>& manifest) {
+namespace {
+
+// Creates the service or gives it a new revision (a client's apply, or a pipeline
+// step's deploy).
+void apply_service_spec(Self* self, const spec::InferenceServiceSpec& spec,
+                        const std::string& manifest_text, AppliedFn done) {
   auto& st = self->state;
-  const auto& spec = *manifest->inference_service;
   const std::string name = spec.metadata.name;
   auto model = resolve_model(self, spec);
-  if (!model.ok()) return st.ctx.outbox->client_error(client, model.status());
-  ServiceApply apply{spec, request.manifest, *model};
+  if (!model.ok()) return done(model.status(), "");
+  ServiceApply apply{spec, manifest_text, *model};
   if (st.services.count(name) || st.creating_services.count(name)) {
-    return update_service(self, client, std::move(apply));
+    return update_service(self, std::move(apply), std::move(done));
   }
   const auto record =
       ServiceStateMachine::first_record(apply, protocol::new_job_token(), wall_ms());
   auto machine = ServiceStateMachine::Create(record, machine_options(st.ctx));
-  if (!machine.ok()) return st.ctx.outbox->client_error(client, machine.status());
+  if (!machine.ok()) return done(machine.status(), "");
   std::shared_ptr<ServiceStateMachine> owned(std::move(*machine));
   st.creating_services.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_services.erase(name);
-    self->state.ctx.outbox->client_error(client,
-                                         Unavailable(ref(name) + " not created: " + why.message()));
+    done(Unavailable(ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, owned->record())
@@ -182,11 +175,26 @@ void apply_service(Self* self, const ClientRef& client, const protocol::ApplyReq
             s.services[name] = actor;
             tell_ingress_state(self, name, actor);
             self->send(actor, start_atom::value);
-            reply_applied(self, client, name, "created");
+            done(Status::Ok(), "created");
           },
           [=](const caf::error& error) {
             not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
           });
+}
+
+}  // namespace
+
+void apply_service(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+                   const std::shared_ptr<const spec::Manifest>& manifest) {
+  const std::string name = manifest->inference_service->metadata.name;
+  apply_service_spec(self, *manifest->inference_service, request.manifest,
+                     [=](const Status& status, const std::string& action) {
+                       if (!status.ok())
+                         return self->state.ctx.outbox->client_error(client, status);
+                       self->state.ctx.outbox->client(
+                           client, MessageKind::kApplyReply,
+                           protocol::ApplyReply{"InferenceService", name, action});
+                     });
 }
 
 void get_services(Self* self, const ClientRef& client, const std::string& name) {
@@ -312,6 +320,31 @@ caf::message_handler service_requests(Self* self) {
         } else if (!st.serving_since.count(status.name)) {
           st.serving_since[status.name] = st.routes_version;
         }
+      },
+      // A pipeline step deploys a service (answered once applied, or with why not).
+      [=](apply_atom, service_atom, const std::string& yaml) {
+        auto promise = self->make_response_promise();
+        auto manifest = spec::parse_manifest(yaml);
+        if (!manifest.ok() || !manifest->inference_service) {
+          promise.deliver(manifest.ok() ? InvalidArgument("not an InferenceService")
+                                        : manifest.status());
+          return;
+        }
+        apply_service_spec(self, *manifest->inference_service, yaml,
+                           [promise](const Status& status, const std::string&) mutable {
+                             promise.deliver(status);
+                           });
+      },
+      // A service as the list has it (its supervisor keeps it current).
+      [=](get_atom, service_atom, const std::string& name) {
+        auto promise = self->make_response_promise();
+        auto& st = self->state;
+        auto it = st.service_summary.find(name);
+        if (it == st.service_summary.end()) {
+          promise.deliver(NotFound(ref(name) + " not found"), protocol::InferenceServiceStatus{});
+          return;
+        }
+        promise.deliver(Status::Ok(), it->second);
       },
       [=](gone_atom, service_atom, const std::string& name) {
         auto& st = self->state;

@@ -58,6 +58,39 @@ void create_job(Self* self, const fx::CreateJob& e) {
           });
 }
 
+void apply_service(Self* self, const fx::ApplyService& e) {
+  auto& st = self->state;
+  self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
+                service_atom::value, e.yaml)
+      .then(
+          [=](const Status& status) {
+            carry_out(self, self->state.machine->on_service_applied(e.service, status));
+          },
+          [=](const caf::error& error) {
+            carry_out(self, self->state.machine->on_service_applied(
+                                e.service, request_failed("the manager did not answer", error)));
+          });
+}
+
+void watch_service(Self* self, const std::string& service) {
+  auto& st = self->state;
+  self->request(st.ctx.manager, st.ctx.policy.request_timeout, get_atom::value, service_atom::value,
+                service)
+      .then(
+          [=](const Status& found, const protocol::InferenceServiceStatus& status) {
+            Result<protocol::InferenceServiceStatus> r =
+                found.ok() ? Result<protocol::InferenceServiceStatus>(status)
+                           : Result<protocol::InferenceServiceStatus>(found);
+            carry_out(self, self->state.machine->on_service_status(service, r));
+          },
+          [=](const caf::error& error) {
+            // No answer this time: look again (the deploy timeout still bounds it).
+            self->delayed_send(self, std::chrono::seconds(1), service_atom::value, service);
+            spdlog::warn("run={} the manager did not answer about inferenceservice/{}: {}",
+                         self->state.machine->name(), service, caf::to_string(error));
+          });
+}
+
 void delete_job(Self* self, const std::string& job) {
   auto& st = self->state;
   // A delete waits out the replica's grace period (as a client's does).
@@ -104,6 +137,10 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
           self->send(st.ctx.store, event_atom::value, run_events_key(name), e.event);
         } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
           create_job(self, e);
+        } else if constexpr (std::is_same_v<E, fx::ApplyService>) {
+          apply_service(self, e);
+        } else if constexpr (std::is_same_v<E, fx::WatchService>) {
+          self->delayed_send(self, e.after, service_atom::value, e.service);
         } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
           delete_job(self, e.job);
         } else if constexpr (std::is_same_v<E, fx::ReadOutputs>) {
@@ -165,6 +202,7 @@ caf::behavior pipeline_run(Self* self, ActorContext ctx,
         carry_out(self, machine()->on_outputs(task, files));
       },
       [=](timer_atom) { carry_out(self, machine()->on_timer()); },
+      [=](service_atom, const std::string& service) { watch_service(self, service); },
       [=](delete_atom) {
         const uint64_t id = self->state.next_delete++;
         self->state.deletes.emplace(id, self->make_response_promise());

@@ -30,23 +30,36 @@ std::string label_of(std::string id) {
   return id;
 }
 
-}  // namespace
+constexpr const char* kServicePrefix = "inferenceservice/";
 
-std::string render_step_job(const protocol::PipelineRunStatus& run,
-                            const pipelines::TaskLaunch& launch) {
-  const auto& r = launch.replica;
-  YAML::Emitter y;
-  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
-  y << YAML::Key << "kind" << YAML::Value << "Job";
-  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << launch.job;
-  y << YAML::Key << "namespace" << YAML::Value << run.ns;
-  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "pipeline" << YAML::Value << run.pipeline;
-  y << YAML::Key << "pipeline-run" << YAML::Value << run.name;
-  y << YAML::Key << "pipeline-task" << YAML::Value << label_of(launch.task_id);
-  y << YAML::EndMap << YAML::EndMap;
-  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+bool is_service_job(const std::string& job) { return job.rfind(kServicePrefix, 0) == 0; }
+
+// The revision the step applied serves: the service is Ready and its newest
+// revision is its newest ready one (with a canary, at the canary's share).
+bool rolled_out(const protocol::InferenceServiceStatus& s) {
+  return s.ready && !s.latest_created_revision.empty() &&
+         s.latest_ready_revision == s.latest_created_revision;
+}
+
+// Why a service is not ready yet, from its conditions.
+std::string not_ready_because(const protocol::InferenceServiceStatus& s) {
+  for (const auto& c : s.conditions) {
+    if (c.status == protocol::ConditionStatus::kTrue) continue;
+    return std::string(protocol::enum_name(c.type)) + " is " +
+           std::string(protocol::enum_name(c.status)) + (c.reason.empty() ? "" : ": " + c.reason) +
+           (c.message.empty() ? "" : " (" + c.message + ")");
+  }
+  return "revision " + s.latest_created_revision + " is not ready";
+}
+
+nlohmann::json metrics_of(const protocol::JobStatus& job) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : job.metrics) out[name] = value;
+  return out;
+}
+
+void emit_container_spec(YAML::Emitter& y, const spec::ReplicaTemplate& r) {
+  y << YAML::BeginMap;
   y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "command" << YAML::Value << YAML::BeginSeq;
   for (const auto& c : r.command) y << YAML::DoubleQuoted << c;
@@ -74,7 +87,31 @@ std::string render_step_job(const protocol::PipelineRunStatus& run,
     if (res.gpus > 0) y << YAML::Key << "gpu" << YAML::Value << res.gpus;
     y << YAML::EndMap;
   }
-  y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  y << YAML::EndMap << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string render_step_job(const protocol::PipelineRunStatus& run,
+                            const pipelines::TaskLaunch& launch) {
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << launch.kind;
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << (launch.service.empty() ? launch.job : launch.service);
+  y << YAML::Key << "namespace" << YAML::Value << run.ns;
+  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "pipeline" << YAML::Value << run.pipeline;
+  y << YAML::Key << "pipeline-run" << YAML::Value << run.name;
+  y << YAML::Key << "pipeline-task" << YAML::Value << label_of(launch.task_id);
+  y << YAML::EndMap << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value;
+  if (launch.workload_spec.empty()) {
+    emit_container_spec(y, launch.replica);
+  } else {
+    y << YAML::Load(launch.workload_spec);
+  }
+  y << YAML::EndMap;
   return y.c_str();
 }
 
@@ -173,7 +210,7 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     }
     auto launch = driver_.launch_of(rec_, *t);
     if (!launch.ok()) return;
-    out.push_back(fx::CreateJob{launch->job, render_step_job(rec_, *launch), launch->folder});
+    start_launch(out, *launch);
   } else if (const auto* del = std::get_if<DeleteAfterWrite>(&d)) {
     out.push_back(fx::DeleteJob{del->job});
   } else if (std::holds_alternative<Publish>(d)) {
@@ -205,23 +242,27 @@ PipelineRunEffects PipelineRunStateMachine::restore(
       continue;
     }
     if (t.retry_at_ms || t.job.empty()) continue;
+    if (is_service_job(t.job)) {
+      // Applying the same revision again changes nothing; then it is watched.
+      auto launch = driver_.launch_of(rec_, t);
+      if (launch.ok()) start_launch(out, *launch);
+      continue;
+    }
     auto job = jobs.find(t.job);
     if (job == jobs.end()) {
       // Named in the record, never created (or created and lost with the store's
       // last write): create it now under the same name.
       auto launch = driver_.launch_of(rec_, t);
-      if (launch.ok()) {
-        out.push_back(fx::CreateJob{launch->job, render_step_job(rec_, *launch), launch->folder});
-      }
+      if (launch.ok()) start_launch(out, *launch);
     } else if (protocol::is_terminal(job->second.phase)) {
       finished.emplace_back(t.job, &job->second);
     }
   }
   pipelines::DriverActions actions = driver_.advance(rec_, now());
   for (const auto& [job, status] : finished) {
-    auto more =
-        driver_.on_job_finished(rec_, job, status->phase == protocol::JobPhase::kSucceeded,
-                                status->message.empty() ? status->reason : status->message, now());
+    auto more = driver_.on_job_finished(rec_, job, status->phase == protocol::JobPhase::kSucceeded,
+                                        status->message.empty() ? status->reason : status->message,
+                                        metrics_of(*status), now());
     actions.changed = actions.changed || more.changed;
     for (auto& l : more.launches) actions.launches.push_back(std::move(l));
     for (auto& r : more.reads) actions.reads.push_back(std::move(r));
@@ -266,7 +307,7 @@ PipelineRunEffects PipelineRunStateMachine::on_job_created(const std::string& jo
   const PipelineState before = rec_.state;
   apply(out,
         driver_.on_job_finished(rec_, job, false, "its job was not created: " + status.message(),
-                                now()),
+                                nlohmann::json::object(), now()),
         before);
   return out;
 }
@@ -278,7 +319,7 @@ PipelineRunEffects PipelineRunStateMachine::on_job_status(const protocol::JobSta
   const std::string message = job.message.empty() ? job.reason : job.message;
   apply(out,
         driver_.on_job_finished(rec_, job.name, job.phase == protocol::JobPhase::kSucceeded,
-                                message, now()),
+                                message, metrics_of(job), now()),
         before);
   return out;
 }
@@ -287,7 +328,75 @@ PipelineRunEffects PipelineRunStateMachine::on_job_gone(const std::string& job) 
   PipelineRunEffects out;
   if (deleting_) return out;
   const PipelineState before = rec_.state;
-  apply(out, driver_.on_job_finished(rec_, job, false, "its job was deleted", now()), before);
+  apply(out,
+        driver_.on_job_finished(rec_, job, false, "its job was deleted", nlohmann::json::object(),
+                                now()),
+        before);
+  return out;
+}
+
+void PipelineRunStateMachine::start_launch(PipelineRunEffects& out,
+                                           const pipelines::TaskLaunch& launch) {
+  if (launch.kind == "InferenceService") {
+    out.push_back(fx::ApplyService{launch.service, render_step_job(rec_, launch)});
+    return;
+  }
+  out.push_back(fx::CreateJob{launch.job, render_step_job(rec_, launch), launch.folder});
+}
+
+const protocol::PipelineTaskStatus* PipelineRunStateMachine::deploying(
+    const std::string& service) const {
+  for (const auto& t : rec_.tasks) {
+    if (t.job == kServicePrefix + service && t.state == PipelineState::kRunning && !t.collecting &&
+        !t.retry_at_ms) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_service_applied(const std::string& service,
+                                                               const Status& status) {
+  PipelineRunEffects out;
+  if (deleting_ || !deploying(service)) return out;
+  if (status.ok()) {
+    out.push_back(fx::WatchService{service, options_.service_poll});
+    return out;
+  }
+  const PipelineState before = rec_.state;
+  apply(out,
+        driver_.on_job_finished(
+            rec_, kServicePrefix + service, false,
+            "inferenceservice/" + service + " was not applied: " + status.message(),
+            nlohmann::json::object(), now()),
+        before);
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_service_status(
+    const std::string& service, const Result<protocol::InferenceServiceStatus>& status) {
+  PipelineRunEffects out;
+  const protocol::PipelineTaskStatus* t = deploying(service);
+  if (deleting_ || !t) return out;
+  const std::string job = kServicePrefix + service;
+  const PipelineState before = rec_.state;
+  if (status.ok() && rolled_out(*status)) {
+    const nlohmann::json reported = {{"name", status->name},
+                                     {"url", status->url},
+                                     {"revision", status->latest_created_revision}};
+    apply(out, driver_.on_job_finished(rec_, job, true, "", reported, now()), before);
+    return out;
+  }
+  if (status.ok() && now() - t->started_ms < options_.deploy_timeout.count()) {
+    out.push_back(fx::WatchService{service, options_.service_poll});
+    return out;
+  }
+  const std::string why = status.ok() ? "inferenceservice/" + service + " was not ready within " +
+                                            std::to_string(options_.deploy_timeout.count() / 1000) +
+                                            " s: " + not_ready_because(*status)
+                                      : status.status().message();
+  apply(out, driver_.on_job_finished(rec_, job, false, why, nlohmann::json::object(), now()),
+        before);
   return out;
 }
 

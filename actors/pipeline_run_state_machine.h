@@ -50,6 +50,17 @@ struct CreateJob {
   std::string yaml;
   std::string folder;
 };
+// Apply a step's InferenceService (created, or updated to a new revision); answer
+// with on_service_applied.
+struct ApplyService {
+  std::string service;
+  std::string yaml;
+};
+// Look at the service after `after`; answer with on_service_status.
+struct WatchService {
+  std::string service;
+  std::chrono::milliseconds after{0};
+};
 struct DeleteJob {  // answer with on_job_deleted
   std::string job;
 };
@@ -79,6 +90,7 @@ struct Stop {};  // the run is gone: the shell tells the manager and quits
 using PipelineRunEffect =
     std::variant<pipeline_run_effect::Persist, pipeline_run_effect::PublishSummary,
                  pipeline_run_effect::RecordEvent, pipeline_run_effect::CreateJob,
+                 pipeline_run_effect::ApplyService, pipeline_run_effect::WatchService,
                  pipeline_run_effect::DeleteJob, pipeline_run_effect::ReadOutputs,
                  pipeline_run_effect::StartTimer, pipeline_run_effect::RecordExecutions,
                  pipeline_run_effect::EraseRecord, pipeline_run_effect::AnswerDelete,
@@ -92,6 +104,9 @@ struct PipelineRunMachineOptions {
   // The pipeline's succeeded executions when the run starts, by fingerprint; the
   // run adds its own as they succeed.
   std::map<std::string, pipelines::CachedExecution> cache;
+  // A deploy step fails when its revision is not ready this long after it was applied.
+  std::chrono::milliseconds deploy_timeout = std::chrono::minutes(10);
+  std::chrono::milliseconds service_poll = std::chrono::milliseconds(250);
 };
 
 class PipelineRunStateMachine {
@@ -109,6 +124,10 @@ class PipelineRunStateMachine {
   PipelineRunEffects on_job_created(const std::string& job, const Status& status);
   PipelineRunEffects on_job_status(const protocol::JobStatus& job);
   PipelineRunEffects on_job_gone(const std::string& job);
+  PipelineRunEffects on_service_applied(const std::string& service, const Status& status);
+  // The service as the manager has it now (an error: it is gone, or no answer).
+  PipelineRunEffects on_service_status(const std::string& service,
+                                       const Result<protocol::InferenceServiceStatus>& status);
   PipelineRunEffects on_outputs(const std::string& task_id,
                                 const pipelines::TaskOutputFiles& files);
   PipelineRunEffects on_timer();
@@ -153,6 +172,10 @@ class PipelineRunStateMachine {
   void event(PipelineRunEffects& out, protocol::EventType type, const std::string& reason,
              const std::string& message);
   void maybe_erase(PipelineRunEffects& out);
+  // Creates a step's job, or applies the service it deploys.
+  void start_launch(PipelineRunEffects& out, const pipelines::TaskLaunch& launch);
+  // The running step that deploys `service`, if any.
+  const protocol::PipelineTaskStatus* deploying(const std::string& service) const;
   const protocol::PipelineTaskStatus* task(const std::string& id) const;
 
   protocol::PipelineRunStatus rec_;
@@ -167,7 +190,8 @@ class PipelineRunStateMachine {
   std::vector<uint64_t> delete_requests_;
 };
 
-// The Job manifest a step runs as (kind: Job, labelled with its run and task).
+// The manifest a step runs as: a Job of its command, or its workload (Job,
+// TrainJob, InferenceService), labelled with its run and task.
 std::string render_step_job(const protocol::PipelineRunStatus& run,
                             const pipelines::TaskLaunch& launch);
 

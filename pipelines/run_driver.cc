@@ -8,6 +8,7 @@
 
 #include "pipelines/cel_expression.h"
 #include "pipelines/placeholders.h"
+#include "pipelines/spec_placeholders.h"
 #include "protocol/digest.h"
 
 namespace cadre::pipelines {
@@ -45,6 +46,59 @@ std::string iso_utc(int64_t ms) {
 
 std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
 
+constexpr const char* kServicePrefix = "inferenceservice/";
+
+// A service step's `job` is the service it deploys.
+bool is_service_job(const std::string& job) { return job.rfind(kServicePrefix, 0) == 0; }
+
+// A replica template of a workload step: its command runs under the step's
+// preparation (the output folders), with the step's variables beside its own.
+void wrap_template(YAML::Node tmpl, const std::vector<spec::EnvVar>& step_env) {
+  if (!tmpl || !tmpl.IsMap()) return;  // the kind's parser says what is missing
+  YAML::Node command(YAML::NodeType::Sequence);
+  for (const char* part : {"/bin/sh", "-c", kPrepareScript, "cadre-task"}) command.push_back(part);
+  if (tmpl["command"] && tmpl["command"].IsSequence()) {
+    for (const auto& c : tmpl["command"]) command.push_back(c);
+  }
+  tmpl["command"] = command;
+  YAML::Node env = tmpl["env"];
+  if (!env || !env.IsSequence()) env = YAML::Node(YAML::NodeType::Sequence);
+  for (const auto& v : step_env) {
+    YAML::Node item;
+    item["name"] = v.name;
+    item["value"] = v.value;
+    env.push_back(item);
+  }
+  tmpl["env"] = env;
+}
+
+struct WorkloadLaunch {
+  std::string spec;  // YAML
+  std::string name;  // a service's
+};
+
+Result<WorkloadLaunch> workload_launch(const spec::WorkloadExecutor& w, const ExecutorContext& ctx,
+                                       const std::vector<spec::EnvVar>& step_env) {
+  WorkloadLaunch out;
+  ASSIGN_OR_RETURN(YAML::Node body,
+                   substitute_spec_placeholders(YAML::Load(w.spec_yaml), ctx, "spec"));
+  if (w.kind == "Job") {
+    wrap_template(body["template"], step_env);
+  } else if (w.kind == "TrainJob" && body["replicaSpecs"] && body["replicaSpecs"].IsMap()) {
+    for (auto kv : body["replicaSpecs"]) wrap_template(kv.second["template"], step_env);
+  }
+  if (!w.name.empty()) {
+    auto name = resolve_args({w.name}, ctx);
+    if (!name.ok()) return InvalidArgument("metadata.name: " + name.status().message());
+    if (name->size() != 1) return InvalidArgument("metadata.name: must be one string");
+    out.name = name->front();
+  }
+  YAML::Emitter text;
+  text << body;
+  out.spec = text.c_str();
+  return out;
+}
+
 // A value made to fit the declared type where KFP's launcher would accept it.
 Result<json> coerce(const json& v, spec::ParameterType type, const std::string& name) {
   if (spec::parameter_has_type(v, type)) {
@@ -74,7 +128,7 @@ std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& 
                              const std::string& inputs_json,
                              const std::vector<PipelineArtifact>& input_artifacts) {
   const spec::Component& c = spec.components.at(component);
-  const spec::ContainerExecutor& e = spec.executors.at(c.executor);
+  const spec::Executor& executor = spec.executors.at(c.executor);
   auto interface = [](const spec::ComponentInterface& i) {
     json params = json::object();
     for (const auto& [name, def] : i.parameters) params[name] = spec::parameter_type_name(def.type);
@@ -82,22 +136,28 @@ std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& 
     for (const auto& [name, def] : i.artifacts) artifacts[name] = def.schema_title;
     return json{{"parameters", params}, {"artifacts", artifacts}};
   };
-  json env = json::array();
-  for (const auto& v : e.env) env.push_back({v.name, v.value});
-  json artifacts = json::object();
-  for (const auto& a : input_artifacts) artifacts[a.name] = a.uri;
-  // nlohmann's objects are ordered maps: the dump is canonical.
-  const json key = {
-      {"inputs", interface(c.inputs)},
-      {"outputs", interface(c.outputs)},
-      {"executor",
-       {{"image", e.image},
+  json executor_key;
+  if (const auto& w = executor.workload) {
+    executor_key = {{"kind", w->kind}, {"name", w->name}, {"spec", w->spec_yaml}};
+  } else {
+    const spec::ContainerExecutor& e = *executor.container;
+    json env = json::array();
+    for (const auto& v : e.env) env.push_back({v.name, v.value});
+    executor_key = {
+        {"image", e.image},
         {"command", e.command},
         {"args", e.args},
         {"env", env},
-        {"resources", {e.resources.cpu_millis, e.resources.memory_bytes, e.resources.gpus}}}},
-      {"parameters", parse_object(inputs_json)},
-      {"artifacts", artifacts}};
+        {"resources", {e.resources.cpu_millis, e.resources.memory_bytes, e.resources.gpus}}};
+  }
+  json artifacts = json::object();
+  for (const auto& a : input_artifacts) artifacts[a.name] = a.uri;
+  // nlohmann's objects are ordered maps: the dump is canonical.
+  const json key = {{"inputs", interface(c.inputs)},
+                    {"outputs", interface(c.outputs)},
+                    {"executor", executor_key},
+                    {"parameters", parse_object(inputs_json)},
+                    {"artifacts", artifacts}};
   return protocol::sha256_hex(json_text(key));
 }
 
@@ -154,14 +214,18 @@ class RunDriver::Pass {
     }
   }
 
-  void job_finished(const std::string& job, bool succeeded, const std::string& message) {
+  void job_finished(const std::string& job, bool succeeded, const std::string& message,
+                    const json& reported) {
     for (auto& t : run_.tasks) {
       if (t.job != job || t.state != PipelineState::kRunning || t.collecting || t.retry_at_ms) {
         continue;
       }
       change();
       if (succeeded) {
+        t.reported = json_text(reported.is_object() ? reported : json::object());
         t.collecting = true;
+        // A service step wrote no files: what its service reported is all it has.
+        if (is_service_job(job)) return outputs_read(t.id, TaskOutputFiles{});
         actions_.reads.push_back(d_.read_of(t));
         return;
       }
@@ -240,8 +304,9 @@ class RunDriver::Pass {
     if (protocol::is_terminal(run_.state)) return;
     for (auto& t : run_.tasks) {
       if (protocol::is_terminal(t.state)) continue;
+      // A deployed service outlives the run, as one applied by hand would.
       if (t.kind == PipelineTaskKind::kContainer && !t.job.empty() && !t.retry_at_ms &&
-          !t.collecting) {
+          !t.collecting && !is_service_job(t.job)) {
         actions_.stop_jobs.push_back(t.job);
       }
       t.state = PipelineState::kCanceled;
@@ -476,12 +541,17 @@ class RunDriver::Pass {
   void start_job(size_t i) {
     auto& t = run_.tasks[i];
     t.attempts += 1;
-    t.job = run_.name + "-" + std::to_string(run_.next_job++);
+    t.job = run_.name + "-" + std::to_string(run_.next_job);
     t.retry_at_ms = 0;
     t.started_ms = now_;
     change();
     auto launch = d_.launch_of(run_, t);
     if (!launch.ok()) return fail(run_.tasks[i], launch.status().message());
+    if (launch->kind == "InferenceService") {
+      t.job = launch->job;  // the service it deploys, not a job of the run's
+    } else {
+      run_.next_job++;
+    }
     actions_.launches.push_back(std::move(*launch));
   }
 
@@ -705,6 +775,11 @@ class RunDriver::Pass {
     }
     const json values = executor_output.value("parameterValues", json::object());
     const std::string dir = d_.options_.run_dir + "/" + t.id;
+    // What the job reported when it ended (its final metrics; a service's url and
+    // revision): the value of any output it did not write as a file.
+    const json reported = parse_object(t.reported);
+    const spec::Executor& executor = spec_.executors.at(c.executor);
+    const bool workload = executor.workload.has_value();
     json outputs = json::object();
     for (const auto& [name, def] : c.outputs.parameters) {
       if (values.is_object() && values.contains(name)) {
@@ -712,9 +787,20 @@ class RunDriver::Pass {
         continue;
       }
       auto file = files.parameters.find(name);
+      if (file == files.parameters.end() && reported.contains(name)) {
+        auto v = coerce(reported[name], def.type, name);
+        if (!v.ok()) return InvalidArgument("output parameter: " + v.status().message());
+        outputs[name] = *v;
+        continue;
+      }
       if (file == files.parameters.end()) {
+        if (is_service_job(t.job)) {
+          return InvalidArgument("output parameter '" + name +
+                                 "' is not something a service reports (url, name, revision)");
+        }
         return InvalidArgument("output parameter '" + name + "' was not written (" + dir +
-                               "/parameters/" + name + ")");
+                               "/parameters/" + name + ") and its job reported no metric '" + name +
+                               "'");
       }
       if (def.type == spec::ParameterType::kString) {
         // `echo value > file` is how most container steps write one: drop its newline.
@@ -734,12 +820,33 @@ class RunDriver::Pass {
       a.name = name;
       a.uri = "file://" + dir + "/artifacts/" + name;
       a.schema_title = def.schema_title;
+      if (workload && !files.artifacts.count(name)) {
+        // A workload's model is the one its job exported, where trainjob:// finds it.
+        if (def.schema_title == "system.Model" && !files.exported_model.empty()) {
+          a.uri = "file://" + files.exported_model;
+        } else if (def.schema_title != "system.Metrics") {
+          return InvalidArgument("output artifact '" + name + "' was not written (" + dir +
+                                 "/artifacts/" + name + ")" +
+                                 (def.schema_title == "system.Model"
+                                      ? " and its job exported no model (model.cadre or model.pt "
+                                        "in $CADRE_CHECKPOINT_DIR)"
+                                      : ""));
+        }
+      }
       json metadata = json::object();
+      bool described = false;
       if (artifacts.is_object() && artifacts.contains(name)) {
         const json& list = artifacts[name].value("artifacts", json::array());
         if (list.is_array() && !list.empty() && list[0].is_object()) {
           metadata = list[0].value("metadata", json::object());
           if (!metadata.is_object()) metadata = json::object();
+          described = true;
+        }
+      }
+      if (!described && def.schema_title == "system.Metrics") {
+        // KFP's Metrics artifact holds name -> number: the job's final metrics.
+        for (const auto& [key, value] : reported.items()) {
+          if (value.is_number()) metadata[key] = value;
         }
       }
       a.metadata = json_text(metadata);
@@ -791,9 +898,9 @@ DriverActions RunDriver::advance(PipelineRunStatus& run, int64_t now_ms) const {
 
 DriverActions RunDriver::on_job_finished(PipelineRunStatus& run, const std::string& job,
                                          bool succeeded, const std::string& message,
-                                         int64_t now_ms) const {
+                                         const nlohmann::json& reported, int64_t now_ms) const {
   Pass pass(*this, run, now_ms);
-  pass.job_finished(job, succeeded, message);
+  pass.job_finished(job, succeeded, message, reported);
   pass.run_forward();
   return pass.finish();
 }
@@ -834,7 +941,7 @@ DriverActions RunDriver::cancel(PipelineRunStatus& run, const std::string& why,
 Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
                                         const PipelineTaskStatus& task) const {
   const spec::Component& c = spec_->components.at(task.component);
-  const spec::ContainerExecutor& e = spec_->executors.at(c.executor);
+  const spec::Executor& executor = spec_->executors.at(c.executor);
   const std::string dir = options_.run_dir + "/" + task.id;
   ExecutorContext ctx;
   ctx.parameters = parse_object(task.inputs);
@@ -865,20 +972,32 @@ Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
                        {"pipeline_root", "file://" + options_.run_dir},
                        {"pipeline_job_create_time_utc", iso_utc(run.created_ms)},
                        {"pipeline_job_schedule_time_utc", iso_utc(run.created_ms)}};
-  auto command = resolve_args(e.command, ctx);
-  if (!command.ok()) return InvalidArgument("command: " + command.status().message());
-  auto args = resolve_args(e.args, ctx);
-  if (!args.ok()) return InvalidArgument("args: " + args.status().message());
   TaskLaunch launch;
   launch.task_id = task.id;
   launch.job = task.job;
   launch.folder = options_.run_folder + "/" + task.id;
+  const std::vector<spec::EnvVar> step_env = {{"CADRE_PIPELINE_RUN", run.name},
+                                              {"CADRE_PIPELINE_TASK", task.id}};
+  if (executor.workload) {
+    ASSIGN_OR_RETURN(auto workload, workload_launch(*executor.workload, ctx, step_env));
+    launch.kind = executor.workload->kind;
+    launch.workload_spec = std::move(workload.spec);
+    if (launch.kind == "InferenceService") {
+      launch.service = std::move(workload.name);
+      launch.job = kServicePrefix + launch.service;
+    }
+    return launch;
+  }
+  const spec::ContainerExecutor& e = *executor.container;
+  auto command = resolve_args(e.command, ctx);
+  if (!command.ok()) return InvalidArgument("command: " + command.status().message());
+  auto args = resolve_args(e.args, ctx);
+  if (!args.ok()) return InvalidArgument("args: " + args.status().message());
   launch.replica.command = {"/bin/sh", "-c", kPrepareScript, "cadre-task"};
   launch.replica.args = std::move(*command);
   launch.replica.args.insert(launch.replica.args.end(), args->begin(), args->end());
   launch.replica.env = e.env;
-  launch.replica.env.push_back({"CADRE_PIPELINE_RUN", run.name});
-  launch.replica.env.push_back({"CADRE_PIPELINE_TASK", task.id});
+  launch.replica.env.insert(launch.replica.env.end(), step_env.begin(), step_env.end());
   launch.replica.resources = e.resources;
   return launch;
 }
@@ -889,6 +1008,10 @@ OutputRead RunDriver::read_of(const PipelineTaskStatus& task) const {
   read.dir = options_.run_dir + "/" + task.id;
   const spec::Component& c = spec_->components.at(task.component);
   for (const auto& [name, _] : c.outputs.parameters) read.parameter_names.push_back(name);
+  if (spec_->executors.at(c.executor).workload) {
+    for (const auto& [name, _] : c.outputs.artifacts) read.artifact_names.push_back(name);
+    read.find_exported_model = true;
+  }
   return read;
 }
 

@@ -31,8 +31,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "protocol/messages.h"
 #include "protocol/spec/job_spec.h"
@@ -40,12 +43,16 @@
 
 namespace cadre::pipelines {
 
-// Start the job of a container task (its record already names the job).
+// Start what a step runs (its record already names it): a Job for a container
+// executor; a Job, TrainJob or InferenceService for a workload executor.
 struct TaskLaunch {
   std::string task_id;
-  std::string job;
+  std::string job;     // the job to create; a service step's is "inferenceservice/<service>"
   std::string folder;  // the task's folder, relative to <checkpoint root>/<namespace>
-  spec::ReplicaTemplate replica;
+  std::string kind = "Job";
+  spec::ReplicaTemplate replica;  // a container step's command
+  std::string workload_spec;      // a workload step's spec (YAML), placeholders substituted
+  std::string service;            // a service step's InferenceService
 };
 
 // Read what a succeeded task wrote; answer with on_outputs.
@@ -53,12 +60,16 @@ struct OutputRead {
   std::string task_id;
   std::string dir;                           // the task's folder (absolute)
   std::vector<std::string> parameter_names;  // files under dir/parameters
+  std::vector<std::string> artifact_names;   // see whether dir/artifacts/<name> exists
+  bool find_exported_model = false;          // look for dir/model.cadre, dir/model.pt
 };
 
 // What a task's folder held after its job succeeded.
 struct TaskOutputFiles {
   std::map<std::string, std::string> parameters;  // name -> file contents (absent: not written)
   std::optional<std::string> executor_output;     // executor_output.json, if written
+  std::set<std::string> artifacts;                // artifact_names that exist
+  std::string exported_model;                     // the model the job exported (absolute path)
   std::string error;                              // reading failed (not missing): why
 };
 
@@ -108,9 +119,13 @@ class RunDriver {
   // Moves the run as far as it can go at `now_ms`: triggers, skips, finishes
   // DAGs and the run, starts retries that are due. Idempotent.
   DriverActions advance(protocol::PipelineRunStatus& run, int64_t now_ms) const;
-  // The job `job` ended (succeeded or failed with `message`).
+  // The job `job` ended (succeeded or failed with `message`), or the service a
+  // step deployed became ready ("inferenceservice/<name>") or failed to. `reported`
+  // (a JSON object: a job's final metrics, a service's url, name and revision)
+  // gives the outputs the step did not write as files.
   DriverActions on_job_finished(protocol::PipelineRunStatus& run, const std::string& job,
-                                bool succeeded, const std::string& message, int64_t now_ms) const;
+                                bool succeeded, const std::string& message,
+                                const nlohmann::json& reported, int64_t now_ms) const;
   // The files of a task whose job succeeded.
   DriverActions on_outputs(protocol::PipelineRunStatus& run, const std::string& task_id,
                            const TaskOutputFiles& files, int64_t now_ms) const;

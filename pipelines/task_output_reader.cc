@@ -82,6 +82,27 @@ TaskOutputFiles read_task_outputs(const OutputRead& read, const OutputReadLimits
     case Got::kMissing:
       break;
   }
+  // Artifacts are recorded by URI, never read here: whether one exists is enough.
+  struct stat st {};
+  if (!read.artifact_names.empty()) {
+    Fd artifacts(::openat(dir.get(), "artifacts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    for (const auto& name : read.artifact_names) {
+      if (artifacts.ok() &&
+          ::fstatat(artifacts.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        files.artifacts.insert(name);
+      }
+    }
+  }
+  if (read.find_exported_model) {
+    // Where cadre-train --export "$CADRE_CHECKPOINT_DIR/model.cadre" (or a
+    // TorchScript export) puts it, as an InferenceService's trainjob:// expects.
+    for (const char* name : {"model.cadre", "model.pt"}) {
+      if (::fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        files.exported_model = read.dir + "/" + name;
+        break;
+      }
+    }
+  }
   if (read.parameter_names.empty()) return files;
   Fd params(::openat(dir.get(), "parameters", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!params.ok()) {

@@ -572,6 +572,9 @@ struct PipelineTaskStatus {
   std::vector<std::string> upstream;
   std::string inputs;   // JSON object: the input parameter values it ran with
   std::string outputs;  // JSON object: its output parameter values
+  // JSON object: what its job reported as it ended (final metrics; a deployed
+  // service's url, name, revision), read for outputs it wrote no file for.
+  std::string reported;
   std::vector<PipelineArtifact> input_artifacts;
   std::vector<PipelineArtifact> output_artifacts;
   std::string items;       // a loop's items (JSON list)
@@ -580,7 +583,8 @@ struct PipelineTaskStatus {
   int64_t finished_ms = 0;
   MSGPACK_DEFINE_MAP(id, parent, name, kind, component, state, message, attempts, job, retry_at_ms,
                      collecting, cached, cached_from, fingerprint, upstream, inputs, outputs,
-                     input_artifacts, output_artifacts, items, created_ms, started_ms, finished_ms)
+                     reported, input_artifacts, output_artifacts, items, created_ms, started_ms,
+                     finished_ms)
 };
 
 struct PipelineRunStatus {

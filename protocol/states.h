@@ -48,7 +48,7 @@ enum class ServiceConditionType { kPredictorReady, kIngressReady, kReady };
 enum class PipelineState { kPending, kRunning, kSucceeded, kFailed, kCanceled, kSkipped };
 // What a task of a run is (PipelineTaskStatus.kind).
 enum class PipelineTaskKind {
-  kContainer,  // runs its executor as a job
+  kContainer,  // a step: runs its executor (a command, or a Cadre workload) as a job
   kDag,        // a sub-DAG (conditions and exit handlers compile to them)
   kLoop,       // a ParallelFor: one iteration DAG per item
   kIteration,  // one item of a loop

@@ -11,6 +11,7 @@
 #include "training/allreduce_updater.h"
 #include "training/collectives/communicator.h"
 #include "training/collectives/socket.h"
+#include "training/model_export.h"
 #include "training/ps/parameter_server.h"
 #include "training/ps/ps_worker.h"
 #include "training/trainer.h"
@@ -84,6 +85,18 @@ Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
   return trainer->run(std::cout);
 }
 
+// --evaluate: an exported model's test-set accuracy, as a metric line (a
+// pipeline's evaluate step reads it; Katib's StdOut collector would too).
+Status run_evaluate(const TrainOptions& o, kernels::Backend* backend) {
+  ASSIGN_OR_RETURN(auto loaded, load_exported_model(o.evaluate_path, backend));
+  ASSIGN_OR_RETURN(auto test,
+                   load_fashion_mnist(o.data_dir, Split::kTest, loaded.info.normalization));
+  ASSIGN_OR_RETURN(auto result, evaluate_model(*loaded.model, backend, test, o.eval_batch_size));
+  std::cout << "accuracy=" << result.first << " loss=" << result.second
+            << " test_images=" << test.count << std::endl;
+  return Status::Ok();
+}
+
 int exit_code(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
 }
@@ -129,8 +142,9 @@ int main(int argc, char** argv) {
     std::cerr << "cadre-train: " << backend.status().to_string() << std::endl;
     return exit_code(backend.status());
   }
-  s = options.mode == "ps" ? run_ps(options, backend->get())
-                           : run_allreduce(options, backend->get());
+  s = !options.evaluate_path.empty() ? run_evaluate(options, backend->get())
+      : options.mode == "ps"         ? run_ps(options, backend->get())
+                                     : run_allreduce(options, backend->get());
   if (!s.ok()) {
     spdlog::error("{}", s.to_string());
     std::cerr << "cadre-train: " << s.to_string() << std::endl;

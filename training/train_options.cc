@@ -49,6 +49,8 @@ void add_train_flags(CLI::App* app, TrainOptions* o) {
                   "Checkpoint every epoch here and resume from the latest (default "
                   "$CADRE_CHECKPOINT_DIR)");
   app->add_option("--export", o->export_path, "Write the trained model here (docs/training.md)");
+  app->add_option("--evaluate", o->evaluate_path,
+                  "Train nothing: print the test-set accuracy and loss of this exported model");
   app->add_option("--threads", o->threads, "CPU threads for kernels; 0 = all cores")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();

@@ -43,7 +43,9 @@ struct TrainOptions {
   // checkpoint_fence.h); 0 outside Cadre: no fencing.
   int64_t generation = 0;
   std::string export_path;
-  int threads = 0;  // 0: all cores
+  std::string
+      evaluate_path;  // --evaluate: score this exported model on the test set, train nothing
+  int threads = 0;    // 0: all cores
   int timeout_s = 60;
   std::string ring_transport = "auto";
   int train_limit = 0;  // 0: the whole training set

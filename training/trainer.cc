@@ -83,26 +83,35 @@ Status Trainer::resume() {
   return Status::Ok();
 }
 
-Result<std::pair<double, double>> Trainer::evaluate(const Dataset& data) {
+Result<std::pair<double, double>> evaluate_model(Model& model, kernels::Backend* backend,
+                                                 const Dataset& data, int batch_size) {
+  if (data.count <= 0) return InvalidArgument("nothing to evaluate: the dataset is empty");
+  if (batch_size < 1) return InvalidArgument("evaluation batch size must be >= 1");
+  SoftmaxCrossEntropy loss_fn(backend);
+  ASSIGN_OR_RETURN(auto input, Tensor::Create(backend, {0}));
   std::vector<int> order(data.count);
   for (int i = 0; i < data.count; ++i) order[i] = i;
   std::vector<float> images;
   std::vector<int32_t> labels;
   double loss = 0;
   int64_t correct = 0;
-  for (size_t b = 0; b < order.size(); b += options_.eval_batch_size) {
-    const size_t e = std::min(order.size(), b + options_.eval_batch_size);
+  for (size_t b = 0; b < order.size(); b += batch_size) {
+    const size_t e = std::min(order.size(), b + batch_size);
     gather_batch(data, order, b, e, &images, &labels);
     const int n = static_cast<int>(e - b);
-    RETURN_IF_ERROR(input_.ensure(batched(n, data.sample_shape)));
-    RETURN_IF_ERROR(input_.copy_from_host(images.data(), images.size()));
-    RETURN_IF_ERROR(model_->forward(input_, Pass{false, 0}));
-    RETURN_IF_ERROR(loss_->set_labels(labels.data(), n));
-    ASSIGN_OR_RETURN(auto r, loss_->compute(model_->output(), false));
+    RETURN_IF_ERROR(input.ensure(batched(n, data.sample_shape)));
+    RETURN_IF_ERROR(input.copy_from_host(images.data(), images.size()));
+    RETURN_IF_ERROR(model.forward(input, Pass{false, 0}));
+    RETURN_IF_ERROR(loss_fn.set_labels(labels.data(), n));
+    ASSIGN_OR_RETURN(auto r, loss_fn.compute(model.output(), false));
     loss += r.loss_sum;
     correct += r.correct;
   }
   return std::make_pair(static_cast<double>(correct) / data.count, loss / data.count);
+}
+
+Result<std::pair<double, double>> Trainer::evaluate(const Dataset& data) {
+  return evaluate_model(*model_, backend_, data, options_.eval_batch_size);
 }
 
 Status Trainer::train_epoch(int epoch, uint64_t shuffle_seed, EpochMetrics* m) {

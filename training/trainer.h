@@ -30,6 +30,10 @@ struct EpochMetrics {
   double images_per_sec = 0;
 };
 
+// Top-1 accuracy and mean loss of `model` on `data`, in batches of `batch_size`.
+Result<std::pair<double, double>> evaluate_model(Model& model, kernels::Backend* backend,
+                                                 const Dataset& data, int batch_size);
+
 class Trainer {
  public:
   static Result<std::unique_ptr<Trainer>> Create(const TrainOptions& options,

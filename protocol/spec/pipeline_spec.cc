@@ -8,6 +8,7 @@
 
 #include "pipelines/cel_expression.h"
 #include "pipelines/placeholders.h"
+#include "protocol/spec/pipeline_executor_parser.h"
 #include "protocol/spec/quantity.h"
 #include "protocol/spec/spec_parsers.h"
 
@@ -155,165 +156,6 @@ Result<ComponentInterface> parse_interface(YamlReader& parent, const std::string
   return out;
 }
 
-Result<ResourceRequest> parse_container_resources(YamlReader& r) {
-  RETURN_IF_ERROR(r.only({"cpuLimit", "cpuRequest", "memoryLimit", "memoryRequest",
-                          "resourceCpuLimit", "resourceCpuRequest", "resourceMemoryLimit",
-                          "resourceMemoryRequest", "accelerator"}));
-  ResourceRequest out;
-  // A reservation is what Cadre places by: the request when given, else the limit.
-  auto number = [&](const char* key) -> Result<std::optional<double>> {
-    ASSIGN_OR_RETURN(auto text, r.scalar(key));
-    if (!text) return std::optional<double>();
-    char* end = nullptr;
-    const double v = std::strtod(text->c_str(), &end);
-    if (end == text->c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v > 1e6) {
-      return field_error(r.child_path(key), quote_value(*text) + " is not a number");
-    }
-    return std::optional<double>(v);
-  };
-  ASSIGN_OR_RETURN(auto cpu_limit, number("cpuLimit"));
-  ASSIGN_OR_RETURN(auto cpu_request, number("cpuRequest"));
-  if (auto cpu = cpu_request ? cpu_request : cpu_limit) {
-    out.cpu_millis = static_cast<int64_t>(std::llround(*cpu * 1000));
-  }
-  // KFP writes memoryLimit/memoryRequest in (decimal) gigabytes.
-  ASSIGN_OR_RETURN(auto mem_limit, number("memoryLimit"));
-  ASSIGN_OR_RETURN(auto mem_request, number("memoryRequest"));
-  if (auto mem = mem_request ? mem_request : mem_limit) {
-    out.memory_bytes = static_cast<int64_t>(std::llround(*mem * 1e9));
-  }
-  for (const char* key : {"resourceCpuLimit", "resourceCpuRequest"}) {
-    ASSIGN_OR_RETURN(auto text, r.scalar(key));
-    if (!text) continue;
-    auto millis = parse_cpu_millis(*text);
-    if (!millis.ok()) return field_error(r.child_path(key), millis.status().message());
-    if (std::string(key) == "resourceCpuRequest" || !cpu_request) out.cpu_millis = *millis;
-  }
-  for (const char* key : {"resourceMemoryLimit", "resourceMemoryRequest"}) {
-    ASSIGN_OR_RETURN(auto text, r.scalar(key));
-    if (!text) continue;
-    auto bytes = parse_memory_bytes(*text);
-    if (!bytes.ok()) return field_error(r.child_path(key), bytes.status().message());
-    if (std::string(key) == "resourceMemoryRequest" || !mem_request) out.memory_bytes = *bytes;
-  }
-  ASSIGN_OR_RETURN(auto accel, r.map("accelerator"));
-  if (accel) {
-    RETURN_IF_ERROR(accel->only({"count", "type", "resourceCount", "resourceType"}));
-    for (const char* key : {"count", "resourceCount"}) {
-      ASSIGN_OR_RETURN(auto text, accel->scalar(key));
-      if (!text) continue;
-      char* end = nullptr;
-      const long v = std::strtol(text->c_str(), &end, 10);
-      if (end == text->c_str() || *end != '\0' || v < 0 || v > 64) {
-        return field_error(accel->child_path(key), quote_value(*text) + " is not a GPU count");
-      }
-      out.gpus = static_cast<int32_t>(v);
-    }
-    for (const char* key : {"type", "resourceType"}) {
-      ASSIGN_OR_RETURN(auto type, accel->string(key));
-      (void)type;  // Cadre places whole GPUs of any model; the type is informational
-    }
-    RETURN_IF_ERROR(accel->reject_unknown());
-  }
-  RETURN_IF_ERROR(r.reject_unknown());
-  return out;
-}
-
-Result<ContainerExecutor> parse_executor(const YAML::Node& node, const std::string& path) {
-  ASSIGN_OR_RETURN(YamlReader e, YamlReader::Map(node, path));
-  // importer, resolver and customJob executors need services Cadre does not run.
-  RETURN_IF_ERROR(e.only({"container"}));
-  ASSIGN_OR_RETURN(auto c, e.map("container"));
-  if (!c) return field_error(e.child_path("container"), "required");
-  RETURN_IF_ERROR(c->only({"image", "command", "args", "env", "resources"}));
-  ContainerExecutor out;
-  ASSIGN_OR_RETURN(auto image, c->string("image"));
-  out.image = image.value_or("");
-  ASSIGN_OR_RETURN(auto command, c->string_list("command"));
-  ASSIGN_OR_RETURN(auto args, c->string_list("args"));
-  out.command = command.value_or(std::vector<std::string>{});
-  out.args = args.value_or(std::vector<std::string>{});
-  if (out.command.empty() && out.args.empty()) {
-    // Without an image's entrypoint there is nothing to run.
-    return field_error(c->child_path("command"), "required (the image's entrypoint is not used)");
-  }
-  if (out.command.empty()) {
-    out.command = out.args;
-    out.args.clear();
-  }
-  const YAML::Node env = c->node("env");
-  if (env && !env.IsNull()) {
-    const std::string epath = c->child_path("env");
-    if (!env.IsSequence()) return field_error(epath, "must be a list");
-    for (size_t i = 0; i < env.size(); ++i) {
-      ASSIGN_OR_RETURN(YamlReader v,
-                       YamlReader::Map(env[i], epath + "[" + std::to_string(i) + "]"));
-      RETURN_IF_ERROR(v.only({"name", "value"}));
-      ASSIGN_OR_RETURN(auto name, v.string("name"));
-      if (!name || name->empty()) return field_error(v.child_path("name"), "required");
-      ASSIGN_OR_RETURN(auto value, v.string("value"));
-      out.env.push_back({*name, value.value_or("")});
-    }
-  }
-  ASSIGN_OR_RETURN(auto resources, c->map("resources"));
-  if (resources) {
-    ASSIGN_OR_RETURN(out.resources, parse_container_resources(*resources));
-  }
-  RETURN_IF_ERROR(c->reject_unknown());
-  RETURN_IF_ERROR(e.reject_unknown());
-  return out;
-}
-
-// Every placeholder in the executor's command and args names something the
-// component declares, so a typo fails at apply time rather than mid-run.
-Status check_placeholders(const ContainerExecutor& e, const Component& c, const std::string& path) {
-  using Kind = pipelines::PlaceholderRef::Kind;
-  auto check = [&](const std::string& arg, const std::string& at) -> Status {
-    auto refs = pipelines::scan_placeholders(arg);
-    if (!refs.ok()) return field_error(at, refs.status().message());
-    for (const auto& ref : *refs) {
-      bool known = true;
-      std::string what;
-      switch (ref.kind) {
-        case Kind::kInputParameter:
-          known = c.inputs.parameters.count(ref.name);
-          what = "input parameter";
-          break;
-        case Kind::kInputArtifact:
-          known = c.inputs.artifacts.count(ref.name);
-          what = "input artifact";
-          break;
-        case Kind::kOutputParameter:
-          known = c.outputs.parameters.count(ref.name);
-          what = "output parameter";
-          break;
-        case Kind::kOutputArtifact:
-          known = c.outputs.artifacts.count(ref.name);
-          what = "output artifact";
-          break;
-        case Kind::kIfPresent:
-          known = c.inputs.parameters.count(ref.name) || c.inputs.artifacts.count(ref.name);
-          what = "input";
-          break;
-        default:
-          break;
-      }
-      if (!known) {
-        return field_error(at, "component " + quote_value(c.name) + " has no " + what + " " +
-                                   quote_value(ref.name));
-      }
-    }
-    return Status::Ok();
-  };
-  for (size_t i = 0; i < e.command.size(); ++i) {
-    RETURN_IF_ERROR(check(e.command[i], path + ".container.command[" + std::to_string(i) + "]"));
-  }
-  for (size_t i = 0; i < e.args.size(); ++i) {
-    RETURN_IF_ERROR(check(e.args[i], path + ".container.args[" + std::to_string(i) + "]"));
-  }
-  return Status::Ok();
-}
-
 // Pass 1 reads every component's interface; DAGs are read in pass 2 (DagParser),
 // once every component they may call is known.
 struct RawComponent {
@@ -350,7 +192,7 @@ Result<RawComponent> parse_component(const YAML::Node& node, const std::string& 
 class DagParser {
  public:
   DagParser(std::map<std::string, RawComponent>& components,
-            const std::map<std::string, ContainerExecutor>& executors)
+            const std::map<std::string, Executor>& executors)
       : components_(components), executors_(executors) {}
 
   // Parses the DAG of `owner` (whose inputs are the tasks' componentInputParameters).
@@ -831,7 +673,7 @@ class DagParser {
   }
 
   std::map<std::string, RawComponent>& components_;
-  const std::map<std::string, ContainerExecutor>& executors_;
+  const std::map<std::string, Executor>& executors_;
   size_t task_count_ = 0;
 };
 
@@ -1044,8 +886,8 @@ Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::stri
       }
       if (!component.component.executor.empty()) {
         const std::string& label = component.component.executor;
-        RETURN_IF_ERROR(check_placeholders(spec.executors.at(label), component.component,
-                                           join(path, "deploymentSpec.executors." + label)));
+        RETURN_IF_ERROR(check_executor(spec.executors.at(label), component.component,
+                                       join(path, "deploymentSpec.executors." + label)));
       }
       raw[cname] = std::move(component);
     }

@@ -137,13 +137,28 @@ struct ContainerExecutor {
   ResourceRequest resources;  // cpuLimit/cpuRequest, memoryLimit/memoryRequest, accelerator.count
 };
 
+// Cadre's extension (docs/pipelines.md): an executor that runs as a Cadre workload
+// instead of one command, `cadre: {kind, metadata, spec}`. The spec is the kind's
+// own, with KFP placeholders in any of its strings, substituted at launch.
+struct WorkloadExecutor {
+  std::string kind;  // Job, TrainJob or InferenceService
+  std::string name;  // metadata.name: the InferenceService a step deploys (placeholders allowed)
+  std::string spec_yaml;  // spec, as written
+};
+
+// deploymentSpec.executors.<label>: exactly one of the two.
+struct Executor {
+  std::optional<ContainerExecutor> container;
+  std::optional<WorkloadExecutor> workload;
+};
+
 struct PipelineSpec {
   std::string name;            // pipelineInfo.name (a DNS label after Cadre's check)
   std::string description;     // pipelineInfo.description
   std::string schema_version;  // "2.1.0" or "2.0.0"
   std::string sdk_version;
   std::map<std::string, Component> components;
-  std::map<std::string, ContainerExecutor> executors;
+  std::map<std::string, Executor> executors;
   Component root;  // its dag is the pipeline's; its inputs are the run's parameters
 };
 

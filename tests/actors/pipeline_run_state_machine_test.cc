@@ -172,5 +172,165 @@ TEST(PipelineRunStateMachine, ARetryWaitsOnATimer) {
   EXPECT_EQ(m.record().tasks.at(0).attempts, 2);
 }
 
+// ---- Cadre workloads as steps: examples/fmnist-pipeline.yaml ----
+
+class WorkloadSteps : public ::testing::Test {
+ protected:
+  WorkloadSteps() {
+    auto m = spec::parse_manifest(cadre::testing::read_example("fmnist-pipeline.yaml"));
+    EXPECT_TRUE(m.ok()) << m.status().to_string();
+    spec_ = m->pipeline;
+    auto o = options();
+    o.now_ms = [this] { return now_; };
+    o.deploy_timeout = std::chrono::seconds(60);
+    options_ = o;
+  }
+
+  std::unique_ptr<PipelineRunStateMachine> machine() {
+    return std::make_unique<PipelineRunStateMachine>(
+        new_run(R"({"epochs": 1, "model": "mlp", "service": "fmnist-a", "threshold": 0.5,
+                    "workers": 2})"),
+        spec_, options_);
+  }
+
+  // Succeeds job `name` with these final metrics and reads its outputs; returns
+  // what the stored record released.
+  PipelineRunEffects succeed(PipelineRunStateMachine& m, const std::string& name,
+                             std::map<std::string, double> metrics,
+                             pipelines::TaskOutputFiles files = {}) {
+    protocol::JobStatus j = job(name, JobPhase::kSucceeded);
+    j.metrics = std::move(metrics);
+    auto finished = m.on_job_status(j);
+    auto reads = all<fx::ReadOutputs>(finished);
+    EXPECT_EQ(reads.size(), 1u) << name;
+    store_all(m, finished);
+    if (reads.empty()) return {};
+    return store_all(m, m.on_outputs(reads[0].read.task_id, files));
+  }
+
+  // Runs prepare, train and evaluate; returns the deploy's ApplyService.
+  fx::ApplyService run_to_deploy(PipelineRunStateMachine& m) {
+    store_all(m, m.create());
+    succeed(m, "r-1", {});
+    pipelines::TaskOutputFiles model;
+    model.artifacts = {"model"};
+    succeed(m, "r-2", {{"accuracy", 0.85}}, model);
+    auto applied = all<fx::ApplyService>(succeed(m, "r-3", {{"accuracy", 0.86}}));
+    EXPECT_EQ(applied.size(), 1u);
+    return applied.empty() ? fx::ApplyService{} : applied[0];
+  }
+
+  static protocol::InferenceServiceStatus service(bool ready) {
+    protocol::InferenceServiceStatus s;
+    s.name = "fmnist-a";
+    s.url = "http://127.0.0.1:8080/v2/models/fmnist-a";
+    s.ready = ready;
+    s.latest_created_revision = "fmnist-a-00001";
+    if (ready) s.latest_ready_revision = s.latest_created_revision;
+    protocol::ServiceCondition c;
+    c.type = protocol::ServiceConditionType::kPredictorReady;
+    c.status = ready ? protocol::ConditionStatus::kTrue : protocol::ConditionStatus::kFalse;
+    c.reason = ready ? "" : "NoReadyReplica";
+    s.conditions.push_back(c);
+    return s;
+  }
+
+  const protocol::PipelineTaskStatus& task(const PipelineRunStateMachine& m,
+                                           const std::string& id) {
+    for (const auto& t : m.record().tasks) {
+      if (t.id == id) return t;
+    }
+    ADD_FAILURE() << id;
+    static protocol::PipelineTaskStatus none;
+    return none;
+  }
+
+  std::shared_ptr<const spec::PipelineSpec> spec_;
+  PipelineRunMachineOptions options_;
+  int64_t now_ = 5000;
+};
+
+TEST_F(WorkloadSteps, ATrainJobStepIsCreatedAsATrainJobManifest) {
+  auto m = machine();
+  store_all(*m, m->create());
+  auto created = all<fx::CreateJob>(succeed(*m, "r-1", {}));
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].job, "r-2");
+  EXPECT_EQ(created[0].folder, "_pipelines/r/exit-handler-1/train");
+  auto manifest = spec::parse_manifest(created[0].yaml);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string() << "\n" << created[0].yaml;
+  ASSERT_TRUE(manifest->train_job);
+  EXPECT_EQ(manifest->kind, "TrainJob");
+  EXPECT_EQ(manifest->metadata.labels.at("pipeline-task"), "exit-handler-1.train");
+  ASSERT_TRUE(manifest->train_job->find("Worker"));
+  EXPECT_EQ(manifest->train_job->find("Worker")->replicas, 2);
+}
+
+TEST_F(WorkloadSteps, ADeployAppliesTheServiceAndSucceedsOnceItsRevisionServes) {
+  auto m = machine();
+  const fx::ApplyService apply = run_to_deploy(*m);
+  EXPECT_EQ(apply.service, "fmnist-a");
+  auto manifest = spec::parse_manifest(apply.yaml);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string() << "\n" << apply.yaml;
+  ASSERT_TRUE(manifest->inference_service);
+  EXPECT_NE(
+      apply.yaml.find("file:///ckpt/default/_pipelines/r/exit-handler-1/train/artifacts/model"),
+      std::string::npos)
+      << apply.yaml;
+
+  auto watching = m->on_service_applied("fmnist-a", Status::Ok());
+  ASSERT_EQ(all<fx::WatchService>(watching).size(), 1u);
+  // Not ready yet: look again.
+  EXPECT_EQ(all<fx::WatchService>(m->on_service_status("fmnist-a", service(false))).size(), 1u);
+  auto ready = m->on_service_status("fmnist-a", service(true));
+  EXPECT_TRUE(all<fx::WatchService>(ready).empty());
+  auto released = store_all(*m, ready);
+  const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
+  EXPECT_EQ(deploy.state, PipelineState::kSucceeded);
+  EXPECT_EQ(nlohmann::json::parse(deploy.outputs),
+            nlohmann::json({{"revision", "fmnist-a-00001"},
+                            {"url", "http://127.0.0.1:8080/v2/models/fmnist-a"}}));
+  // Then the exit handler's report runs as the run's fourth job.
+  auto report = all<fx::CreateJob>(released);
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_EQ(report[0].job, "r-4");
+}
+
+TEST_F(WorkloadSteps, ADeployFailsWhenTheServiceIsRefusedOrNeverServes) {
+  {
+    auto m = machine();
+    run_to_deploy(*m);
+    store_all(*m, m->on_service_applied("fmnist-a", InvalidArgument("spec.predictor: bad")));
+    const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
+    EXPECT_EQ(deploy.state, PipelineState::kFailed);
+    EXPECT_NE(deploy.message.find("was not applied: spec.predictor: bad"), std::string::npos)
+        << deploy.message;
+  }
+  {
+    auto m = machine();
+    run_to_deploy(*m);
+    m->on_service_applied("fmnist-a", Status::Ok());
+    now_ += 61000;
+    store_all(*m, m->on_service_status("fmnist-a", service(false)));
+    const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
+    EXPECT_EQ(deploy.state, PipelineState::kFailed);
+    EXPECT_NE(deploy.message.find("was not ready within 60 s: PredictorReady is False: "
+                                  "NoReadyReplica"),
+              std::string::npos)
+        << deploy.message;
+  }
+}
+
+TEST_F(WorkloadSteps, ARestartAppliesARunningDeployAgainAndWatchesIt) {
+  auto m = machine();
+  run_to_deploy(*m);
+  PipelineRunStateMachine restarted(m->record(), spec_, options_);
+  auto restored = restarted.restore({});
+  auto applied = all<fx::ApplyService>(restored);
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0].service, "fmnist-a");
+  EXPECT_TRUE(all<fx::CreateJob>(restored).empty());
+}
+
 }  // namespace
 }  // namespace cadre::actors

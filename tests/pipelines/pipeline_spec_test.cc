@@ -11,6 +11,7 @@
 namespace cadre::spec {
 namespace {
 
+using cadre::testing::read_example;
 using cadre::testing::read_kfp_spec;
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
@@ -45,8 +46,70 @@ TEST(PipelineSpec, TheExamplePipelineParses) {
   auto m = parse_manifest(text.str());
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   EXPECT_EQ(m->metadata.name, "fmnist-mlp");
-  EXPECT_EQ(m->pipeline->executors.at("exec-train").resources.cpu_millis, 1000);
-  EXPECT_EQ(m->pipeline->executors.at("exec-train").resources.memory_bytes, 1000000000);
+  EXPECT_EQ(m->pipeline->executors.at("exec-train").container->resources.cpu_millis, 1000);
+  EXPECT_EQ(m->pipeline->executors.at("exec-train").container->resources.memory_bytes, 1000000000);
+}
+
+TEST(PipelineSpec, WorkloadExecutorsKeepTheirKindNameAndSpec) {
+  auto m = parse_manifest(read_example("fmnist-pipeline.yaml"));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const auto& executors = m->pipeline->executors;
+  ASSERT_TRUE(executors.at("exec-train").workload);
+  EXPECT_FALSE(executors.at("exec-train").container);
+  EXPECT_EQ(executors.at("exec-train").workload->kind, "TrainJob");
+  EXPECT_EQ(executors.at("exec-train").workload->name, "");
+  const YAML::Node train = YAML::Load(executors.at("exec-train").workload->spec_yaml);
+  EXPECT_EQ(train["replicaSpecs"]["Worker"]["replicas"].as<std::string>(),
+            "{{$.inputs.parameters['workers']}}");
+  EXPECT_EQ(executors.at("exec-deploy").workload->kind, "InferenceService");
+  EXPECT_EQ(executors.at("exec-deploy").workload->name, "{{$.inputs.parameters['service']}}");
+  EXPECT_TRUE(executors.at("exec-evaluate").container);
+}
+
+TEST(PipelineSpec, RefusesWorkloadExecutorsThatCannotRunWithThePath) {
+  const std::string p = read_example("fmnist-pipeline.yaml");
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      // The kind's own parser checks the spec, under the executor's path.
+      {replaced(p, "              restartPolicy: OnFailure",
+                "              restartPolicy: Sometimes"),
+       "deploymentSpec.executors.exec-train.cadre.spec.replicaSpecs.Worker.restartPolicy"},
+      {replaced(p, "                resources:\n                  cpu: 1",
+                "                resorces:\n                  cpu: 1"),
+       "deploymentSpec.executors.exec-train.cadre.spec.replicaSpecs.Worker.template.resorces: "
+       "unknown field"},
+      {replaced(p, "            minReplicas: 1\n", "            minReplicas: many\n"),
+       "deploymentSpec.executors.exec-deploy.cadre.spec.predictor.minReplicas"},
+      {replaced(p, "                - '{{$.inputs.parameters[''epochs'']}}'",
+                "                - '{{$.inputs.parameters[''epoch'']}}'"),
+       "deploymentSpec.executors.exec-train.cadre.spec.replicaSpecs.Worker.template.args[3]: "
+       "component 'comp-train' has no input parameter 'epoch'"},
+      {replaced(p, "        kind: TrainJob", "        kind: Experiment"),
+       "deploymentSpec.executors.exec-train.cadre.kind: 'Experiment' cannot run as a pipeline "
+       "step"},
+      {replaced(p, "        metadata:\n          name: '{{$.inputs.parameters[''service'']}}'\n",
+                ""),
+       "deploymentSpec.executors.exec-deploy.cadre.metadata.name: required for an "
+       "InferenceService"},
+      {replaced(p, "        kind: TrainJob\n",
+                "        kind: TrainJob\n        metadata:\n"
+                "          name: mine\n"),
+       "deploymentSpec.executors.exec-train.cadre.metadata.name: a TrainJob step is named after "
+       "its run"},
+      {replaced(p, "        revision:\n          parameterType: STRING\n        url:",
+                "        replicas:\n          parameterType: STRING\n        url:"),
+       "deploymentSpec.executors.exec-deploy.cadre: component 'comp-deploy' outputs 'replicas'"},
+      {replaced(p, "    exec-report:\n      container:",
+                "    exec-report:\n      cadre:\n        kind: Job\n      container:"),
+       "deploymentSpec.executors.exec-report: needs exactly one of container and cadre"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = error_of(c.text);
+    EXPECT_NE(error.find(c.error), std::string::npos) << "want: " << c.error << "\ngot:  " << error;
+  }
 }
 
 TEST(PipelineSpec, KeepsWhatTheDriverNeeds) {
@@ -66,7 +129,7 @@ TEST(PipelineSpec, KeepsWhatTheDriverNeeds) {
   EXPECT_EQ(loop.parallelism_limit, 2);
   EXPECT_EQ(*root.tasks.at("for-loop-2").iterator->raw_items, nlohmann::json::parse("[1,2,3]"));
   EXPECT_EQ(root.output_parameters.at("Output").producer_subtask, "add");
-  EXPECT_EQ(p.executors.at("exec-double").command,
+  EXPECT_EQ(p.executors.at("exec-double").container->command,
             (std::vector<std::string>{"sh", "-c", "echo $(($0 * 2)) > \"$1\""}));
 
   auto retry = parse_manifest(read_kfp_spec("retry.yaml"));

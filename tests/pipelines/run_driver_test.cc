@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <deque>
 #include <functional>
+#include <set>
 
 #include "protocol/spec/manifest.h"
 #include "tests/pipelines/kfp_specs.h"
@@ -27,6 +30,7 @@ DriverOptions test_options() {
 struct StepResult {
   bool succeeded = true;
   TaskOutputFiles files;
+  json reported = json::object();  // the job's final metrics (a service's url, ...)
 };
 using Program = std::function<StepResult(const TaskLaunch&, const PipelineTaskStatus&)>;
 
@@ -36,7 +40,9 @@ class Harness {
  public:
   Harness(const std::string& file, json parameters = json::object(),
           std::map<std::string, CachedExecution>* cache = nullptr, const std::string& name = "r") {
-    auto m = spec::parse_manifest(cadre::testing::read_kfp_spec(file));
+    auto m = spec::parse_manifest(file.rfind("examples/", 0) == 0
+                                      ? cadre::testing::read_example(file.substr(9))
+                                      : cadre::testing::read_kfp_spec(file));
     EXPECT_TRUE(m.ok()) << m.status().to_string();
     spec_ = m->pipeline;
     DriverOptions options = test_options();
@@ -82,13 +88,15 @@ class Harness {
       StepResult result = program(launch, task);
       files_[launch.task_id] = result.files;
       take(driver_->on_job_finished(run, launch.job, result.succeeded,
-                                    result.succeeded ? "" : "exit code 1", ++now));
+                                    result.succeeded ? "" : "exit code 1", result.reported, ++now));
       if (auto retry = driver_->next_retry_ms(run); retry && launches.empty() && reads.empty()) {
         now = *retry;
         take(driver_->advance(run, now));
       }
     }
   }
+
+  void cancel() { take(driver_->cancel(run, "the run was deleted", ++now)); }
 
   const PipelineTaskStatus* find(const std::string& id) const {
     for (const auto& t : run.tasks) {
@@ -215,7 +223,7 @@ TEST(RunDriver, ParallelismLimitHoldsIterationsBack) {
     if (l.task_id == "make-list") make_list_job = l.job;
   }
   ASSERT_FALSE(make_list_job.empty());
-  driver.on_job_finished(h.run, make_list_job, true, "", 2);
+  driver.on_job_finished(h.run, make_list_job, true, "", json::object(), 2);
   TaskOutputFiles files;
   files.parameters["Output"] = "[\"a\", \"b\", \"c\", \"d\"]";
   auto after = driver.on_outputs(h.run, "make-list", files, 3);
@@ -308,7 +316,8 @@ TEST(RunDriver, AMissingOrMalformedOutputFailsTheStepWithThatReason) {
     h.run_all([&](const TaskLaunch&, const PipelineTaskStatus&) { return StepResult{}; });
     EXPECT_EQ(h.run.state, PipelineState::kFailed);
     EXPECT_EQ(h.find("consumer")->message,
-              "output parameter 'words' was not written (/runs/r/consumer/parameters/words)");
+              "output parameter 'words' was not written (/runs/r/consumer/parameters/words) "
+              "and its job reported no metric 'words'");
   }
   {
     Harness h("two_step.yaml");
@@ -351,7 +360,7 @@ TEST(RunDriver, CancelStopsRunningJobsAndEndsTheRunCanceled) {
   EXPECT_EQ(h.run.state, PipelineState::kCanceled);
   EXPECT_EQ(h.state_of("make-list"), PipelineState::kCanceled);
   // A job ending after the cancel changes nothing.
-  auto late = driver.on_job_finished(h.run, started.launches[0].job, true, "", 3);
+  auto late = driver.on_job_finished(h.run, started.launches[0].job, true, "", json::object(), 3);
   EXPECT_FALSE(late.changed);
 }
 
@@ -457,6 +466,154 @@ TEST(RunDriverCache, TheFingerprintCoversInputsAndExecutorButNotNames) {
             task_fingerprint(*spec, "comp-print-msg", R"({"msg":"y"})", {}));
   EXPECT_NE(task_fingerprint(*spec, "comp-print-msg", R"({"msg":"x"})", {}),
             task_fingerprint(*spec, "comp-flip-coin", R"({"side":"x"})", {}));
+}
+
+// ---- Cadre workloads as steps (examples/fmnist-pipeline.yaml) ----
+
+// What the quickstart pipeline's steps report: the train job's and the evaluate
+// job's final metrics, and the deployed service's address.
+StepResult fmnist_step(const TaskLaunch& launch, const PipelineTaskStatus& task, double accuracy) {
+  StepResult r;
+  if (task.name == "train") {
+    r.files.artifacts = {"model"};  // cadre-train --export wrote it
+    r.reported = {{"accuracy", accuracy - 0.01}, {"loss", 0.4}, {"epoch", 3}};
+  } else if (task.name == "evaluate") {
+    r.reported = {{"accuracy", accuracy}, {"loss", 0.35}, {"test_images", 10000}};
+  } else if (task.name == "deploy") {
+    r.reported = {{"name", launch.service},
+                  {"url", "http://127.0.0.1:8080/v2/models/" + launch.service},
+                  {"revision", launch.service + "-00001"}};
+  }
+  return r;
+}
+
+TEST(RunDriverWorkloads, RunsEachStepAsItsKindWithPlaceholdersSubstitutedInItsSpec) {
+  Harness h("examples/fmnist-pipeline.yaml", {{"workers", 3}, {"service", "fmnist-a"}});
+  std::map<std::string, TaskLaunch> seen;
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    seen[t.name] = l;
+    return fmnist_step(l, t, 0.9);
+  });
+  ASSERT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+
+  const TaskLaunch& train = seen.at("train");
+  EXPECT_EQ(train.kind, "TrainJob");
+  const YAML::Node spec = YAML::Load(train.workload_spec);
+  EXPECT_EQ(spec["replicaSpecs"]["Worker"]["replicas"].as<std::string>(), "3");
+  const YAML::Node tmpl = spec["replicaSpecs"]["Worker"]["template"];
+  // Every replica runs under the step's preparation, then its own command.
+  EXPECT_EQ(tmpl["command"][0].as<std::string>(), "/bin/sh");
+  EXPECT_EQ(tmpl["command"][3].as<std::string>(), "cadre-task");
+  EXPECT_EQ(tmpl["command"][4].as<std::string>(), "cadre-train");
+  std::vector<std::string> args;
+  for (const auto& a : tmpl["args"]) args.push_back(a.as<std::string>());
+  const std::string data = h.find("exit-handler-1/prepare")->output_artifacts[0].uri.substr(7);
+  EXPECT_NE(std::find(args.begin(), args.end(), data), args.end()) << data;
+  EXPECT_EQ(args.back(), "/runs/r/exit-handler-1/train/artifacts/model");
+  bool named = false;
+  for (const auto& e : tmpl["env"]) {
+    named = named || (e["name"].as<std::string>() == "CADRE_PIPELINE_TASK" &&
+                      e["value"].as<std::string>() == "exit-handler-1/train");
+  }
+  EXPECT_TRUE(named);
+  EXPECT_EQ(seen.at("evaluate").kind, "Job");
+
+  const TaskLaunch& deploy = seen.at("deploy");
+  EXPECT_EQ(deploy.kind, "InferenceService");
+  EXPECT_EQ(deploy.service, "fmnist-a");
+  EXPECT_EQ(deploy.job, "inferenceservice/fmnist-a");
+  EXPECT_EQ(YAML::Load(deploy.workload_spec)["predictor"]["model"]["storageUri"].as<std::string>(),
+            "file:///runs/r/exit-handler-1/train/artifacts/model");
+  // Jobs are numbered for the run's own jobs only: prepare, train, evaluate, report.
+  EXPECT_EQ(h.run.next_job, 5);
+  EXPECT_EQ(h.run.outputs, R"({"accuracy":0.9})");
+}
+
+TEST(RunDriverWorkloads, OutputsNotWrittenAsFilesComeFromWhatTheJobReported) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  h.run_all(
+      [&](const TaskLaunch& l, const PipelineTaskStatus& t) { return fmnist_step(l, t, 0.9); });
+  ASSERT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(h.outputs_of("exit-handler-1/train")["accuracy"], 0.89);
+  EXPECT_EQ(h.outputs_of("exit-handler-1/evaluate")["accuracy"], 0.9);
+  // KFP's Metrics artifact holds the job's final metrics.
+  const auto* evaluate = h.find("exit-handler-1/evaluate");
+  ASSERT_EQ(evaluate->output_artifacts.size(), 1u);
+  EXPECT_EQ(json::parse(evaluate->output_artifacts[0].metadata),
+            json({{"accuracy", 0.9}, {"loss", 0.35}, {"test_images", 10000}}));
+  EXPECT_EQ(h.outputs_of("exit-handler-1/condition-2/deploy"),
+            json({{"revision", "fmnist-pipeline-00001"},
+                  {"url", "http://127.0.0.1:8080/v2/models/fmnist-pipeline"}}));
+}
+
+TEST(RunDriverWorkloads, BelowTheThresholdNothingIsDeployedAndTheExitHandlerStillReports) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  std::set<std::string> ran;
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    ran.insert(t.name);
+    return fmnist_step(l, t, 0.8);
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  EXPECT_EQ(h.state_of("exit-handler-1/condition-2"), PipelineState::kSkipped);
+  EXPECT_FALSE(ran.count("deploy"));
+  EXPECT_TRUE(ran.count("report"));
+}
+
+TEST(RunDriverWorkloads, AModelNeitherWrittenNorExportedFailsTheStepWithWhy) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    StepResult r = fmnist_step(l, t, 0.9);
+    if (t.name == "train") r.files.artifacts.clear();
+    return r;
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kFailed);
+  EXPECT_NE(
+      h.find("exit-handler-1/train")
+          ->message.find(
+              "output artifact 'model' was not written (/runs/r/exit-handler-1/train/artifacts/"
+              "model) and its job exported no model"),
+      std::string::npos)
+      << h.find("exit-handler-1/train")->message;
+  EXPECT_EQ(h.state_of("report"), PipelineState::kSucceeded);  // the exit handler runs anyway
+}
+
+TEST(RunDriverWorkloads, AModelTheJobExportedToItsCheckpointFolderIsTheStepsModel) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    StepResult r = fmnist_step(l, t, 0.9);
+    if (t.name == "train") {
+      r.files.artifacts.clear();
+      r.files.exported_model = "/runs/r/exit-handler-1/train/model.cadre";
+    }
+    return r;
+  });
+  ASSERT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  const auto* deploy = h.find("exit-handler-1/condition-2/deploy");
+  ASSERT_EQ(deploy->input_artifacts.size(), 1u);
+  EXPECT_EQ(deploy->input_artifacts[0].uri, "file:///runs/r/exit-handler-1/train/model.cadre");
+}
+
+TEST(RunDriverWorkloads, ADeployedServiceOutlivesACanceledRun) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  // prepare, train and evaluate run; the deploy is launched and left running.
+  h.run_all(
+      [&](const TaskLaunch& l, const PipelineTaskStatus& t) { return fmnist_step(l, t, 0.9); }, 6);
+  ASSERT_EQ(h.launches.size(), 1u);
+  EXPECT_EQ(h.launches[0].job, "inferenceservice/fmnist-pipeline");
+  h.cancel();
+  EXPECT_EQ(h.run.state, PipelineState::kCanceled);
+  EXPECT_TRUE(h.stopped.empty());
+}
+
+TEST(RunDriverWorkloads, AServiceThatDoesNotBecomeReadyFailsTheDeployStep) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    StepResult r = fmnist_step(l, t, 0.9);
+    r.succeeded = t.name != "deploy";
+    return r;
+  });
+  EXPECT_EQ(h.run.state, PipelineState::kFailed);
+  EXPECT_EQ(h.state_of("exit-handler-1/condition-2/deploy"), PipelineState::kFailed);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace cadre::pipelines {
 namespace {
@@ -24,7 +25,11 @@ class TaskOutputReader : public ::testing::Test {
     std::ofstream(dir_ / relative) << text;
   }
   OutputRead read_of(std::vector<std::string> names) {
-    return OutputRead{"t", dir_.string(), std::move(names)};
+    OutputRead read;
+    read.task_id = "t";
+    read.dir = dir_.string();
+    read.parameter_names = std::move(names);
+    return read;
   }
   fs::path dir_;
 };
@@ -40,7 +45,9 @@ TEST_F(TaskOutputReader, ReadsParameterFilesAndTheExecutorOutput) {
 }
 
 TEST_F(TaskOutputReader, AFolderThatWasNeverMadeMeansNothingWasWritten) {
-  auto files = read_task_outputs(OutputRead{"t", (dir_ / "nope").string(), {"a"}});
+  OutputRead read = read_of({"a"});
+  read.dir = (dir_ / "nope").string();
+  auto files = read_task_outputs(read);
   EXPECT_EQ(files.error, "");
   EXPECT_TRUE(files.parameters.empty());
   EXPECT_FALSE(files.executor_output);
@@ -73,6 +80,24 @@ TEST_F(TaskOutputReader, RefusesOversizedFilesAndFifosBeforeReadingThem) {
   // A FIFO would block a plain read forever; it is refused at once.
   EXPECT_NE(read_task_outputs(read_of({"pipe"})).error.find("not a regular file"),
             std::string::npos);
+}
+
+TEST_F(TaskOutputReader, AWorkloadsArtifactsAndExportedModelAreFoundNotRead) {
+  fs::create_directories(dir_ / "artifacts" / "data");
+  write("model.cadre", "CADREMDL");
+  OutputRead read = read_of({});
+  read.artifact_names = {"data", "model"};
+  read.find_exported_model = true;
+  auto files = read_task_outputs(read);
+  EXPECT_EQ(files.error, "");
+  EXPECT_EQ(files.artifacts, std::set<std::string>{"data"});
+  EXPECT_EQ(files.exported_model, (dir_ / "model.cadre").string());
+
+  // A symlink is not a model the job exported.
+  fs::remove(dir_ / "model.cadre");
+  write("elsewhere.pt", "x");
+  fs::create_symlink(dir_ / "elsewhere.pt", dir_ / "model.pt");
+  EXPECT_EQ(read_task_outputs(read).exported_model, "");
 }
 
 }  // namespace
