@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "client/pipeline_output.h"
 #include "pipelines/json_text.h"
 #include "protocol/string_enum.h"
 
@@ -168,7 +169,8 @@ class Walk {
   void step(const Step& s, const std::string& how, int depth, int indent) {
     const auto& t = *s.task;
     line(indent) << how << " run/" << s.run->name << " step " << t.id << " ("
-                 << protocol::to_string(t.state) << (t.job.empty() ? "" : ", job/" + t.job)
+                 << protocol::to_string(t.state)
+                 << (t.job.empty() ? "" : ", " + step_workload_ref(t.job))
                  << (t.cached ? ", cached from " + t.cached_from : "") << ")";
     if (!visited_.insert(s.key()).second) {
       text_ << " (shown above)\n";

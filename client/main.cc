@@ -327,13 +327,17 @@ void add_compare(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_lineage(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
-      "lineage", "Where a pipeline artifact came from (--upstream) or went (--downstream)");
+      "lineage",
+      "Where a pipeline artifact, or the model a service serves, came from (--upstream) or went "
+      "(--downstream)");
   auto target = std::make_shared<std::string>();
   auto downstream = std::make_shared<bool>(false);
   auto upstream = std::make_shared<bool>(false);
   auto depth = std::make_shared<int>(10);
   auto output = std::make_shared<std::string>();
-  cmd->add_option("artifact", *target, "artifact/URI (a file:// URI, as `get run -o json` shows)")
+  cmd->add_option("artifact", *target,
+                  "artifact/URI (a file:// URI, as `get run -o json` shows), or isvc/NAME for the "
+                  "model an InferenceService serves")
       ->required();
   auto* up = cmd->add_flag("--upstream", *upstream, "What produced it, and from what (default)");
   cmd->add_flag("--downstream", *downstream, "What consumed it, and what that made")->excludes(up);
@@ -343,14 +347,22 @@ void add_lineage(CLI::App& app, const GlobalFlags& flags, Action* action) {
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       const std::string prefix = "artifact/";
-      if (target->rfind(prefix, 0) != 0 || target->size() == prefix.size()) {
-        return usage_error(InvalidArgument("expected artifact/URI, e.g. artifact/file:///..."));
+      auto service = parse_named_ref({*target}, {"inferenceservices"});
+      if (!service.ok() && (target->rfind(prefix, 0) != 0 || target->size() == prefix.size())) {
+        return usage_error(InvalidArgument(
+            "expected artifact/URI (e.g. artifact/file:///...) or isvc/NAME, not '" + *target +
+            "'"));
       }
       if (!output->empty() && *output != "json") {
         return usage_error(InvalidArgument("-o " + *output + ": expected json"));
       }
-      const std::string uri = target->substr(prefix.size());
-      return with_coordinator(flags, [&](Coordinator& c) {
+      return with_coordinator(flags, [&](Coordinator& c) -> Status {
+        std::string uri = target->substr(std::min(prefix.size(), target->size()));
+        if (service.ok()) {
+          // JSON output stays one document: the header goes to stderr then.
+          ASSIGN_OR_RETURN(
+              uri, served_model_uri(c, service->name, output->empty() ? std::cout : std::cerr));
+        }
         return print_lineage(c, uri, *downstream, *depth, !output->empty(), std::cout);
       });
     };

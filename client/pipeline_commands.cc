@@ -165,6 +165,25 @@ Status print_lineage(Coordinator& coordinator, const std::string& uri, bool down
   return Status::Ok();
 }
 
+Result<std::string> served_model_uri(Coordinator& coordinator, const std::string& service,
+                                     std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"inferenceservices", service}));
+  if (reply.services.empty()) return NotFound("inferenceservice/" + service + " not found");
+  const auto& s = reply.services[0];
+  // The revision that has (or last had) all the traffic; while a first rollout is
+  // under way, the newest.
+  std::string revision = s.latest_rolledout_revision;
+  if (revision.empty()) revision = s.latest_created_revision;
+  for (const auto& r : s.revisions) {
+    if (r.name != revision) continue;
+    out << "inferenceservice/" << service << " serves revision " << revision << ", model "
+        << r.storage_uri << "\n";
+    return r.storage_uri;
+  }
+  return NotFound("inferenceservice/" + service + " has no revision " + revision);
+}
+
 Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out) {
   ASSIGN_OR_RETURN(protocol::RetryReply reply,
                    coordinator.retry(protocol::RetryRequest{"runs", name}));

@@ -39,6 +39,11 @@ Status wait_for_run(Coordinator& coordinator, const std::string& name, const std
 Status compare_runs(Coordinator& coordinator, const std::vector<std::string>& names, bool json,
                     std::ostream& out);
 
+// The model URI an InferenceService's rolled-out revision serves (for `cadre lineage
+// isvc/NAME`); says which on `out` first.
+Result<std::string> served_model_uri(Coordinator& coordinator, const std::string& service,
+                                     std::ostream& out);
+
 // `cadre lineage artifact/URI`: reads every run, then walks (lineage.h).
 Status print_lineage(Coordinator& coordinator, const std::string& uri, bool downstream, int depth,
                      bool json, std::ostream& out);

@@ -326,7 +326,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
       if (t->cached) out << "  cached from " << t->cached_from;
       if (t->attempts > 1) out << "  attempts=" << t->attempts;
       if (!t->job.empty() && t->kind == protocol::PipelineTaskKind::kContainer) {
-        out << "  job/" << t->job;
+        out << "  " << step_workload_ref(t->job);
       }
       out << "\n";
       const std::string task_outputs = inline_values(t->outputs);
@@ -352,6 +352,10 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
     out << "Events:\n" << render_table({"TYPE", "REASON", "AGE", "MESSAGE"}, rows);
   }
   return out.str();
+}
+
+std::string step_workload_ref(const std::string& job) {
+  return job.rfind("inferenceservice/", 0) == 0 ? job : "job/" + job;
 }
 
 }  // namespace cadre::client

@@ -14,6 +14,10 @@
 namespace cadre::client {
 
 // NAME VERSION PARAMETERS AGE.
+// What a step ran, as users name it: "job/r-3", or "inferenceservice/fmnist" for
+// a step that deployed a service.
+std::string step_workload_ref(const std::string& job);
+
 std::string pipelines_table(const std::vector<protocol::PipelineInfo>& pipelines, int64_t now_ms);
 // NAME PIPELINE EXPERIMENT STATE STEPS AGE DURATION (+ CACHED SKIPPED MESSAGE when wide).
 std::string runs_table(const std::vector<protocol::PipelineRunStatus>& runs, int64_t now_ms,

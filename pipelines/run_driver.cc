@@ -521,7 +521,11 @@ class RunDriver::Pass {
       return true;
     }
     t.fingerprint = task_fingerprint(spec_, t.component, t.inputs, t.input_artifacts);
-    if (task.enable_cache && run_.caching && d_.options_.cache) {
+    // A deploy always applies: its effect is a service that may have changed or
+    // gone since, and applying an unchanged spec again changes nothing.
+    const auto& executor = spec_.executors.at(spec_.components.at(t.component).executor);
+    const bool deploys = executor.workload && executor.workload->kind == "InferenceService";
+    if (task.enable_cache && run_.caching && d_.options_.cache && !deploys) {
       if (const CachedExecution* hit = d_.options_.cache(t.fingerprint)) {
         t.state = PipelineState::kSucceeded;
         t.cached = true;

@@ -616,5 +616,26 @@ TEST(RunDriverWorkloads, AServiceThatDoesNotBecomeReadyFailsTheDeployStep) {
   EXPECT_EQ(h.state_of("exit-handler-1/condition-2/deploy"), PipelineState::kFailed);
 }
 
+TEST(RunDriverWorkloads, ACachedReRunStillAppliesItsDeployButRunsNoJob) {
+  std::map<std::string, CachedExecution> cache;
+  Harness first("examples/fmnist-pipeline.yaml", json::object(), &cache);
+  first.run_all(
+      [&](const TaskLaunch& l, const PipelineTaskStatus& t) { return fmnist_step(l, t, 0.9); });
+  ASSERT_EQ(first.run.state, PipelineState::kSucceeded);
+  for (const auto& e : first.executions) cache[e.fingerprint] = e;
+
+  Harness second("examples/fmnist-pipeline.yaml", json::object(), &cache, "r2");
+  std::vector<std::string> ran;
+  second.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    ran.push_back(l.kind + " " + t.name);
+    return fmnist_step(l, t, 0.9);
+  });
+  EXPECT_EQ(second.run.state, PipelineState::kSucceeded);
+  // The report has caching off (as the spec says); the deploy is never reused.
+  EXPECT_EQ(ran, (std::vector<std::string>{"InferenceService deploy", "Job report"}));
+  EXPECT_TRUE(second.find("exit-handler-1/train")->cached);
+  EXPECT_FALSE(second.find("exit-handler-1/condition-2/deploy")->cached);
+}
+
 }  // namespace
 }  // namespace cadre::pipelines
