@@ -308,5 +308,80 @@ TEST_F(Pipelines, DeletingARunStopsItsStepsAndRemovesItsJobs) {
   EXPECT_NE(cadre("get pipelines").output.find("No pipelines found"), std::string::npos);
 }
 
+// The quickstart's pipeline: prepare → TrainJob (2 ring workers) → evaluate →
+// deploy as an InferenceService when accurate enough, with an exit handler.
+TEST_F(Pipelines, TheFmnistPipelineTrainsAsATrainJobAndDeploysAServiceLineageCanTraceBack) {
+  auto applied =
+      cadre("apply -f " + std::string(CADRE_SOURCE_DIR) + "/examples/fmnist-pipeline.yaml");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_EQ(run("pipeline/fmnist-pipeline -p epochs=2 -p threshold=0.8 -p service=fmnist-p "
+                "--name deployed")
+                .exit_code,
+            0);
+  auto done = wait_for("deployed", "Succeeded", 240);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run deployed").output;
+  auto t = tasks(run_json("deployed"));
+
+  // The train step ran as a TrainJob of two workers, and reported its metrics.
+  const std::string train_job = t.at("exit-handler-1/train").at("job");
+  const json trainjob = get_json("trainjob " + train_job);
+  EXPECT_EQ(trainjob.at("kind"), "TrainJob");
+  EXPECT_EQ(trainjob.at("replicas").size(), 2u);
+  const double trained = t.at("exit-handler-1/train").at("outputs").at("accuracy");
+  const double evaluated = t.at("exit-handler-1/evaluate").at("outputs").at("accuracy");
+  EXPECT_GT(evaluated, 0.8);
+  // The evaluate step scored the exported model on the same test set the chief did.
+  EXPECT_NEAR(trained, evaluated, 1e-3);
+  for (const auto& a : t.at("exit-handler-1/train").at("outputArtifacts")) {
+    if (a.at("name") == "metrics") {
+      EXPECT_TRUE(a.at("metadata").contains("images_per_sec"));
+    }
+  }
+
+  // The deploy step applied the service and waited until it served.
+  const auto& deploy = t.at("exit-handler-1/condition-2/deploy");
+  EXPECT_EQ(deploy.at("job"), "inferenceservice/fmnist-p");
+  const json service = get_json("isvc fmnist-p");
+  EXPECT_EQ(service.at("ready"), true);
+  EXPECT_EQ(deploy.at("outputs").at("url"), service.at("url"));
+  EXPECT_EQ(t.at("report").at("state"), "SUCCEEDED");
+
+  // From the served model back to the training parameters and the data step.
+  auto lineage = cadre("lineage isvc/fmnist-p");
+  ASSERT_EQ(lineage.exit_code, 0) << lineage.output;
+  EXPECT_NE(lineage.output.find("produced by run/deployed step exit-handler-1/train"),
+            std::string::npos)
+      << lineage.output;
+  EXPECT_NE(lineage.output.find("parameters: epochs=2 model=mlp workers=2"), std::string::npos)
+      << lineage.output;
+  EXPECT_NE(lineage.output.find("produced by run/deployed step exit-handler-1/prepare"),
+            std::string::npos)
+      << lineage.output;
+
+  // Again: every job comes from the cache; the deploy applies (unchanged) and serves.
+  ASSERT_EQ(run("pipeline/fmnist-pipeline -p epochs=2 -p threshold=0.8 -p service=fmnist-p "
+                "--name again")
+                .exit_code,
+            0);
+  ASSERT_EQ(wait_for("again", "Succeeded", 60).exit_code, 0) << cadre("describe run again").output;
+  auto again = tasks(run_json("again"));
+  EXPECT_EQ(again.at("exit-handler-1/train").at("cached"), true);
+  EXPECT_EQ(again.at("exit-handler-1/condition-2/deploy").at("cached"), false);
+  EXPECT_EQ(again.at("exit-handler-1/condition-2/deploy").at("state"), "SUCCEEDED");
+  EXPECT_EQ(get_json("isvc fmnist-p").at("latestCreatedRevision"), "fmnist-p-00001");
+}
+
+TEST_F(Pipelines, AWorkloadStepWhoseSpecIsWrongForItsParametersFailsWithTheField) {
+  auto applied =
+      cadre("apply -f " + std::string(CADRE_SOURCE_DIR) + "/examples/fmnist-pipeline.yaml");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_EQ(run("pipeline/fmnist-pipeline -p workers=0 --name none").exit_code, 0);
+  ASSERT_EQ(wait_for("none", "Failed", 60).exit_code, 0) << cadre("describe run none").output;
+  auto t = tasks(run_json("none"));
+  const std::string why = t.at("exit-handler-1/train").at("message");
+  EXPECT_NE(why.find("spec.replicaSpecs.Worker.replicas"), std::string::npos) << why;
+  EXPECT_EQ(t.at("report").at("state"), "SUCCEEDED");  // the exit handler still reports
+}
+
 }  // namespace
 }  // namespace cadre::testing
