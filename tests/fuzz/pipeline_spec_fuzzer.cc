@@ -2,7 +2,8 @@
 // evaluates from it: any bytes as a KFP pipeline spec (read within the manifest
 // limits, then protocol/spec/pipeline_spec.h), as a CEL condition or selector
 // (pipelines/cel_expression.h) and as a command-line argument with placeholders
-// (pipelines/placeholders.h). Nothing may crash; a spec that parses has every
+// (pipelines/placeholders.h), and a workload executor's spec through substitution
+// (pipelines/spec_placeholders.h). Nothing may crash; a spec that parses has every
 // task of every DAG in its topological order, exactly once.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "pipelines/cel_expression.h"
 #include "pipelines/placeholders.h"
+#include "pipelines/spec_placeholders.h"
 #include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/pipeline_spec.h"
 
@@ -36,6 +38,14 @@ void as_spec(const std::string& text) {
   check_dag(*spec->root.dag);
   for (const auto& [name, component] : spec->components) {
     if (component.dag) check_dag(*component.dag);
+  }
+  // A workload executor's spec is substituted at launch: any values, any shape.
+  cadre::pipelines::ExecutorContext ctx;
+  ctx.parameters = {{"workers", 2}, {"a", "x"}};
+  for (const auto& [label, executor] : spec->executors) {
+    if (!executor.workload) continue;
+    (void)cadre::pipelines::substitute_spec_placeholders(YAML::Load(executor.workload->spec_yaml),
+                                                         ctx, "spec");
   }
 }
 
