@@ -3,8 +3,9 @@
 # (a coordinator and two agents on 127.0.0.1, everything under ./.cadre/) and
 # runs example jobs, tunes the model with an ASHA experiment, trains a cnn with
 # two ring all-reduce workers, serves it as an InferenceService behind the ingress,
-# classifies a test image, and rolls a second model out as a 20% canary. The
-# cluster is left running for you to explore.
+# classifies a test image, rolls a second model out as a 20% canary, and finally
+# runs the whole flow as one KFP pipeline (prepare -> train -> evaluate -> deploy).
+# The cluster is left running for you to explore.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -86,14 +87,25 @@ for _ in $(seq 50); do
 done
 run "$cadre" describe isvc fmnist
 
-step "A pipeline: a KFP v2 spec (check data -> train -> publish if accurate enough), run twice"
-apply examples/pipeline-fmnist-mlp.yaml
-run "$cadre" run pipeline/fmnist-mlp --name fmnist-mlp-1
-run "$cadre" wait run/fmnist-mlp-1 --for Succeeded --timeout 300
-run "$cadre" describe run fmnist-mlp-1
-# The same run again: every step is reused from the cache.
-run "$cadre" run pipeline/fmnist-mlp --name fmnist-mlp-2
-run "$cadre" wait run/fmnist-mlp-2 --for Succeeded --timeout 60
+step "The whole flow as one pipeline (KFP v2): prepare -> TrainJob (2 ring workers) -> evaluate -> deploy if accuracy >= 0.88, run twice"
+apply examples/fmnist-pipeline.yaml
+# Runs keep their names; those of an earlier quickstart go first (a deployed
+# service outlives its run, so the service stays).
+for r in fmnist-pipeline-1 fmnist-pipeline-2; do "$cadre" delete "run/$r" >/dev/null 2>&1 || true; done
+run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-1
+run "$cadre" wait run/fmnist-pipeline-1 --for Succeeded --timeout 300
+run "$cadre" describe run fmnist-pipeline-1
+if "$cadre" get isvc fmnist-pipeline >/dev/null 2>&1; then
+  run "$cadre" predict isvc/fmnist-pipeline --image "$image"
+  # Where the served model came from: its training step, parameters and data.
+  run "$cadre" lineage isvc/fmnist-pipeline
+else
+  echo "the model missed the 0.88 threshold: the deploy step was skipped"
+fi
+# The same run again: every job is reused from the cache; the deploy applies
+# its unchanged service again.
+run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-2
+run "$cadre" wait run/fmnist-pipeline-2 --for Succeeded --timeout 60
 run "$cadre" get runs
 
 cat <<MSG
@@ -105,6 +117,7 @@ Try: $cadre describe job hello
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
-     $cadre run pipeline/fmnist-mlp -p threshold=0.99 && $cadre get runs   # publish skipped
+     $cadre run pipeline/fmnist-pipeline -p threshold=0.99 && $cadre get runs   # deploy skipped
+     $cadre apply -f examples/pipeline-fmnist-mlp.yaml    # a pipeline of plain KFP container steps
 Stop it with: $cadre local down
 MSG
