@@ -69,6 +69,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
 using cache_atom = caf::atom_constant<caf::atom("cache")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // The actors every supervisor needs, handed down at spawn.

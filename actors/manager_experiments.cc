@@ -34,55 +34,49 @@ ExperimentMachineOptions machine_options(const ActorContext& ctx) {
   return options;
 }
 
-void answer_existing(Self* self, const ClientRef& client, const std::string& name,
-                     const std::string& text) {
+// How an apply ends: Ok with "created" or "unchanged", or why not.
+using AppliedFn = std::function<void(const Status&, const std::string& action)>;
+
+// An experiment of that name exists: the same text again is unchanged, another
+// is refused (experiments are immutable).
+void answer_existing(Self* self, const std::string& name, const std::string& text, AppliedFn done) {
   auto& st = self->state;
   auto it = st.experiments.find(name);
-  if (it == st.experiments.end()) {
-    return st.ctx.outbox->client_error(client, AlreadyExists(ref(name) + " is being created"));
-  }
+  if (it == st.experiments.end()) return done(AlreadyExists(ref(name) + " is being created"), "");
   self->request(it->second, st.ctx.policy.request_timeout, get_atom::value)
       .then(
           [=](const protocol::ExperimentStatus& status) {
-            if (status.manifest == text) {
-              return self->state.ctx.outbox->client(
-                  client, MessageKind::kApplyReply,
-                  protocol::ApplyReply{"Experiment", name, "unchanged"});
-            }
-            self->state.ctx.outbox->client_error(
-                client,
-                AlreadyExists(ref(name) + " already exists with a different spec; experiments are "
-                                          "immutable, delete it first"));
+            if (status.manifest == text) return done(Status::Ok(), "unchanged");
+            done(AlreadyExists(ref(name) + " already exists with a different spec; experiments "
+                                           "are immutable, delete it first"),
+                 "");
           },
           [=](const caf::error& error) {
-            self->state.ctx.outbox->client_error(
-                client, Unavailable("the supervisor of " + ref(name) +
-                                    " did not answer: " + caf::to_string(error)));
+            done(Unavailable("the supervisor of " + ref(name) +
+                             " did not answer: " + caf::to_string(error)),
+                 "");
           });
 }
 
-}  // namespace
-
-void create_experiment(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
-                       const std::shared_ptr<const spec::Manifest>& manifest) {
+void create_experiment_then(Self* self, const std::shared_ptr<const spec::Manifest>& manifest,
+                            const std::string& text, AppliedFn done) {
   auto& st = self->state;
   const std::string name = manifest->metadata.name;
   if (st.experiments.count(name) || st.creating_experiments.count(name)) {
-    return answer_existing(self, client, name, request.manifest);
+    return answer_existing(self, name, text, std::move(done));
   }
   protocol::ExperimentStatus record;
   record.name = name;
   record.created_ms = wall_ms();
-  record.manifest = request.manifest;
+  record.manifest = text;
   auto machine =
       ExperimentStateMachine::Create(record, *manifest->experiment, machine_options(st.ctx));
-  if (!machine.ok()) return st.ctx.outbox->client_error(client, machine.status());
+  if (!machine.ok()) return done(machine.status(), "");
   std::shared_ptr<ExperimentStateMachine> owned(std::move(*machine));
   st.creating_experiments.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_experiments.erase(name);
-    self->state.ctx.outbox->client_error(client,
-                                         Unavailable(ref(name) + " not created: " + why.message()));
+    done(Unavailable(ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, owned->record())
@@ -94,12 +88,30 @@ void create_experiment(Self* self, const ClientRef& client, const protocol::Appl
             auto actor = spawn_experiment(self->system(), self->state.ctx, owned);
             self->state.experiments[name] = actor;
             self->send(actor, start_atom::value);
-            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                           protocol::ApplyReply{"Experiment", name, "created"});
+            done(Status::Ok(), "created");
           },
           [=](const caf::error& error) {
             not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
           });
+}
+
+// The run a pipeline step's experiment belongs to: its `pipeline-run` label.
+std::string run_of(const spec::Manifest& manifest) {
+  auto it = manifest.metadata.labels.find("pipeline-run");
+  return it == manifest.metadata.labels.end() ? "" : it->second;
+}
+
+}  // namespace
+
+void create_experiment(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
+                       const std::shared_ptr<const spec::Manifest>& manifest) {
+  const std::string name = manifest->metadata.name;
+  create_experiment_then(
+      self, manifest, request.manifest, [=](const Status& status, const std::string& action) {
+        if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
+        self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
+                                       protocol::ApplyReply{"Experiment", name, action});
+      });
 }
 
 void get_experiments(Self* self, const ClientRef& client, const std::string& name) {
@@ -186,6 +198,7 @@ void restore_experiments(Self* self, std::vector<ExperimentRecord> restored) {
       if (status.owner == kOwnerPrefix + name) jobs[job] = status;
     }
     st.experiment_summary[name] = (*machine)->summary();
+    if (const std::string run = run_of(*manifest); !run.empty()) st.experiment_runs[name] = run;
     auto actor = spawn_experiment(self->system(), st.ctx, std::move(*machine));
     st.experiments[name] = actor;
     self->send(actor, adopt_atom::value, jobs, record.samples);
@@ -244,6 +257,34 @@ caf::message_handler experiment_requests(Self* self) {
       [=](gone_atom, experiment_atom, const std::string& name) {
         self->state.experiments.erase(name);
         self->state.experiment_summary.erase(name);
+        self->state.experiment_runs.erase(name);
+      },
+      // A pipeline's tuning step creates its experiment (answered once stored, or
+      // with why not; the same text again is fine: a restarted run applies again).
+      [=](apply_atom, experiment_atom, const std::string& yaml, const std::string& run) {
+        auto promise = self->make_response_promise();
+        auto parsed = spec::parse_manifest(yaml);
+        if (!parsed.ok() || !parsed->experiment) {
+          promise.deliver(parsed.ok() ? InvalidArgument("not an Experiment") : parsed.status());
+          return;
+        }
+        auto manifest = std::make_shared<const spec::Manifest>(std::move(*parsed));
+        const std::string name = manifest->metadata.name;
+        create_experiment_then(self, manifest, yaml,
+                               [=](const Status& status, const std::string&) mutable {
+                                 if (status.ok()) self->state.experiment_runs[name] = run;
+                                 promise.deliver(status);
+                               });
+      },
+      // An experiment as the list has it (its supervisor keeps it current).
+      [=](get_atom, experiment_atom, const std::string& name) {
+        auto promise = self->make_response_promise();
+        auto it = self->state.experiment_summary.find(name);
+        if (it == self->state.experiment_summary.end()) {
+          promise.deliver(NotFound(ref(name) + " not found"), protocol::ExperimentStatus{});
+          return;
+        }
+        promise.deliver(Status::Ok(), it->second);
       },
   };
 }

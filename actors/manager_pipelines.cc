@@ -419,6 +419,35 @@ caf::message_handler pipeline_requests(Self* self) {
       [=](status_atom, const protocol::PipelineRunStatus& status) {
         if (self->state.runs.count(status.name)) self->state.run_summary[status.name] = status;
       },
+      // Delete what run `run` made under `name`: a step's job, or a tuning step's
+      // experiment (NotFound when there is neither, or it is someone else's).
+      [=](delete_atom, run_atom, const std::string& name, const std::string& run) {
+        auto promise = self->make_response_promise();
+        auto& st = self->state;
+        const auto& policy = st.ctx.policy;
+        const auto timeout = policy.request_timeout + policy.kill_grace + policy.lost_after;
+        auto deliver = [promise](const Status& status) mutable { promise.deliver(status); };
+        auto unanswered = [promise](const caf::error& error) mutable {
+          promise.deliver(Unavailable("its supervisor did not answer: " + caf::to_string(error)));
+        };
+        auto job = st.jobs.find(name);
+        auto summary = st.summary.find(name);
+        if (job != st.jobs.end() && summary != st.summary.end() &&
+            summary->second.owner == "run/" + run) {
+          self->request(job->second, timeout, delete_atom::value).then(deliver, unanswered);
+          return;
+        }
+        auto experiment = st.experiments.find(name);
+        auto maker = st.experiment_runs.find(name);
+        if (experiment != st.experiments.end() && maker != st.experiment_runs.end() &&
+            maker->second == run) {
+          // Its trials' jobs go with it, each waiting out its grace period.
+          self->request(experiment->second, 2 * timeout, delete_atom::value)
+              .then(deliver, unanswered);
+          return;
+        }
+        promise.deliver(NotFound(name + " is not a job or experiment of run/" + run));
+      },
       [=](gone_atom, run_atom, const std::string& name) {
         self->state.runs.erase(name);
         self->state.run_summary.erase(name);

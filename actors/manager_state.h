@@ -33,6 +33,8 @@ struct ManagerState {
   std::map<std::string, caf::actor> experiments;       // by name
   std::map<std::string, protocol::ExperimentStatus> experiment_summary;  // pushed by them
   std::set<std::string> creating_experiments;  // being written to the store right now
+  // Experiments a pipeline step made, and the run that made each (its to delete).
+  std::map<std::string, std::string> experiment_runs;
   std::map<std::string, caf::actor> services;  // InferenceService supervisors, by name
   std::map<std::string, protocol::InferenceServiceStatus> service_summary;  // pushed by them
   std::map<std::string, protocol::ServiceRoute> service_routes;             // pushed by them

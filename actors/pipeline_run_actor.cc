@@ -58,45 +58,78 @@ void create_job(Self* self, const fx::CreateJob& e) {
           });
 }
 
-void apply_service(Self* self, const fx::ApplyService& e) {
+constexpr const char* kServicePrefix = "inferenceservice/";
+constexpr const char* kExperimentPrefix = "experiment/";
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// "inferenceservice/x" -> "x".
+std::string name_of(const std::string& ref) { return ref.substr(ref.find('/') + 1); }
+
+void apply_workload(Self* self, const fx::ApplyWorkload& e) {
   auto& st = self->state;
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
-                service_atom::value, e.yaml)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_service_applied(e.service, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_service_applied(
-                                e.service, request_failed("the manager did not answer", error)));
-          });
+  auto applied = [=](const Status& status) {
+    carry_out(self, self->state.machine->on_workload_applied(e.ref, status));
+  };
+  auto unanswered = [=](const caf::error& error) {
+    carry_out(self, self->state.machine->on_workload_applied(
+                        e.ref, request_failed("the manager did not answer", error)));
+  };
+  if (starts_with(e.ref, kServicePrefix)) {
+    self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
+                  service_atom::value, e.yaml)
+        .then(applied, unanswered);
+  } else {
+    self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
+                  experiment_atom::value, e.yaml, st.machine->name())
+        .then(applied, unanswered);
+  }
 }
 
-void watch_service(Self* self, const std::string& service) {
+template <typename S>
+Result<S> found(const Status& status, const S& value) {
+  return status.ok() ? Result<S>(value) : Result<S>(status);
+}
+
+void watch_workload(Self* self, const std::string& ref) {
   auto& st = self->state;
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, get_atom::value, service_atom::value,
-                service)
-      .then(
-          [=](const Status& found, const protocol::InferenceServiceStatus& status) {
-            Result<protocol::InferenceServiceStatus> r =
-                found.ok() ? Result<protocol::InferenceServiceStatus>(status)
-                           : Result<protocol::InferenceServiceStatus>(found);
-            carry_out(self, self->state.machine->on_service_status(service, r));
-          },
-          [=](const caf::error& error) {
-            // No answer this time: look again (the deploy timeout still bounds it).
-            self->delayed_send(self, std::chrono::seconds(1), service_atom::value, service);
-            spdlog::warn("run={} the manager did not answer about inferenceservice/{}: {}",
-                         self->state.machine->name(), service, caf::to_string(error));
-          });
+  auto unanswered = [=](const caf::error& error) {
+    // No answer this time: look again (a deploy's timeout still bounds it).
+    spdlog::warn("run={} the manager did not answer about {}: {}", self->state.machine->name(), ref,
+                 caf::to_string(error));
+    self->delayed_send(self, std::chrono::seconds(1), watch_atom::value, ref);
+  };
+  const std::string name = name_of(ref);
+  if (starts_with(ref, kServicePrefix)) {
+    self->request(st.ctx.manager, st.ctx.policy.request_timeout, get_atom::value,
+                  service_atom::value, name)
+        .then(
+            [=](const Status& status, const protocol::InferenceServiceStatus& service) {
+              carry_out(self, self->state.machine->on_service_status(name, found(status, service)));
+            },
+            unanswered);
+  } else {
+    self->request(st.ctx.manager, st.ctx.policy.request_timeout, get_atom::value,
+                  experiment_atom::value, name)
+        .then(
+            [=](const Status& status, const protocol::ExperimentStatus& experiment) {
+              carry_out(self,
+                        self->state.machine->on_experiment_status(name, found(status, experiment)));
+            },
+            unanswered);
+  }
 }
 
 void delete_job(Self* self, const std::string& job) {
   auto& st = self->state;
   // A delete waits out the replica's grace period (as a client's does).
+  // (An experiment's trials each do, in parallel.)
   const auto timeout =
-      st.ctx.policy.request_timeout + st.ctx.policy.kill_grace + st.ctx.policy.lost_after;
-  self->request(st.ctx.manager, timeout, delete_atom::value, job)
+      3 * (st.ctx.policy.request_timeout + st.ctx.policy.kill_grace + st.ctx.policy.lost_after);
+  // Only what this run made: its jobs, and its tuning steps' experiments.
+  const std::string name = starts_with(job, kExperimentPrefix) ? name_of(job) : job;
+  self->request(st.ctx.manager, timeout, delete_atom::value, run_atom::value, name,
+                st.machine->name())
       .then(
           [=](const Status& status) {
             carry_out(self, self->state.machine->on_job_deleted(job, status));
@@ -137,10 +170,10 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
           self->send(st.ctx.store, event_atom::value, run_events_key(name), e.event);
         } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
           create_job(self, e);
-        } else if constexpr (std::is_same_v<E, fx::ApplyService>) {
-          apply_service(self, e);
-        } else if constexpr (std::is_same_v<E, fx::WatchService>) {
-          self->delayed_send(self, e.after, service_atom::value, e.service);
+        } else if constexpr (std::is_same_v<E, fx::ApplyWorkload>) {
+          apply_workload(self, e);
+        } else if constexpr (std::is_same_v<E, fx::WatchWorkload>) {
+          self->delayed_send(self, e.after, watch_atom::value, e.ref);
         } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
           delete_job(self, e.job);
         } else if constexpr (std::is_same_v<E, fx::ReadOutputs>) {
@@ -202,7 +235,7 @@ caf::behavior pipeline_run(Self* self, ActorContext ctx,
         carry_out(self, machine()->on_outputs(task, files));
       },
       [=](timer_atom) { carry_out(self, machine()->on_timer()); },
-      [=](service_atom, const std::string& service) { watch_service(self, service); },
+      [=](watch_atom, const std::string& ref) { watch_workload(self, ref); },
       [=](delete_atom) {
         const uint64_t id = self->state.next_delete++;
         self->state.deletes.emplace(id, self->make_response_promise());

@@ -31,8 +31,12 @@ std::string label_of(std::string id) {
 }
 
 constexpr const char* kServicePrefix = "inferenceservice/";
+constexpr const char* kExperimentPrefix = "experiment/";
 
-bool is_service_job(const std::string& job) { return job.rfind(kServicePrefix, 0) == 0; }
+// A step whose `job` is a service or an experiment: applied, then watched.
+bool is_watched_job(const std::string& job) {
+  return job.rfind(kServicePrefix, 0) == 0 || job.rfind(kExperimentPrefix, 0) == 0;
+}
 
 // The revision the step applied serves: the service is Ready and its newest
 // revision is its newest ready one (with a canary, at the canary's share).
@@ -98,7 +102,8 @@ std::string render_step_job(const protocol::PipelineRunStatus& run,
   y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
   y << YAML::Key << "kind" << YAML::Value << launch.kind;
   y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << (launch.service.empty() ? launch.job : launch.service);
+  y << YAML::Key << "name" << YAML::Value
+    << (launch.workload_name.empty() ? launch.job : launch.workload_name);
   y << YAML::Key << "namespace" << YAML::Value << run.ns;
   y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "pipeline" << YAML::Value << run.pipeline;
@@ -242,8 +247,8 @@ PipelineRunEffects PipelineRunStateMachine::restore(
       continue;
     }
     if (t.retry_at_ms || t.job.empty()) continue;
-    if (is_service_job(t.job)) {
-      // Applying the same revision again changes nothing; then it is watched.
+    if (is_watched_job(t.job)) {
+      // Applying the same spec again changes nothing; then it is watched.
       auto launch = driver_.launch_of(rec_, t);
       if (launch.ok()) start_launch(out, *launch);
       continue;
@@ -337,66 +342,101 @@ PipelineRunEffects PipelineRunStateMachine::on_job_gone(const std::string& job) 
 
 void PipelineRunStateMachine::start_launch(PipelineRunEffects& out,
                                            const pipelines::TaskLaunch& launch) {
-  if (launch.kind == "InferenceService") {
-    out.push_back(fx::ApplyService{launch.service, render_step_job(rec_, launch)});
+  if (launch.kind == "InferenceService" || launch.kind == "Experiment") {
+    out.push_back(fx::ApplyWorkload{launch.job, render_step_job(rec_, launch)});
     return;
   }
   out.push_back(fx::CreateJob{launch.job, render_step_job(rec_, launch), launch.folder});
 }
 
-const protocol::PipelineTaskStatus* PipelineRunStateMachine::deploying(
-    const std::string& service) const {
+const protocol::PipelineTaskStatus* PipelineRunStateMachine::watching(
+    const std::string& ref) const {
   for (const auto& t : rec_.tasks) {
-    if (t.job == kServicePrefix + service && t.state == PipelineState::kRunning && !t.collecting &&
-        !t.retry_at_ms) {
+    if (t.job == ref && t.state == PipelineState::kRunning && !t.collecting && !t.retry_at_ms) {
       return &t;
     }
   }
   return nullptr;
 }
 
-PipelineRunEffects PipelineRunStateMachine::on_service_applied(const std::string& service,
-                                                               const Status& status) {
+void PipelineRunStateMachine::workload_ended(PipelineRunEffects& out, const std::string& ref,
+                                             bool succeeded, const std::string& message,
+                                             const nlohmann::json& reported) {
+  const PipelineState before = rec_.state;
+  apply(out, driver_.on_job_finished(rec_, ref, succeeded, message, reported, now()), before);
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_workload_applied(const std::string& ref,
+                                                                const Status& status) {
   PipelineRunEffects out;
-  if (deleting_ || !deploying(service)) return out;
+  if (deleting_ || !watching(ref)) return out;
   if (status.ok()) {
-    out.push_back(fx::WatchService{service, options_.service_poll});
+    out.push_back(fx::WatchWorkload{ref, options_.service_poll});
     return out;
   }
-  const PipelineState before = rec_.state;
-  apply(out,
-        driver_.on_job_finished(
-            rec_, kServicePrefix + service, false,
-            "inferenceservice/" + service + " was not applied: " + status.message(),
-            nlohmann::json::object(), now()),
-        before);
+  workload_ended(out, ref, false, ref + " was not applied: " + status.message(),
+                 nlohmann::json::object());
   return out;
 }
 
 PipelineRunEffects PipelineRunStateMachine::on_service_status(
     const std::string& service, const Result<protocol::InferenceServiceStatus>& status) {
   PipelineRunEffects out;
-  const protocol::PipelineTaskStatus* t = deploying(service);
+  const std::string ref = kServicePrefix + service;
+  const protocol::PipelineTaskStatus* t = watching(ref);
   if (deleting_ || !t) return out;
-  const std::string job = kServicePrefix + service;
-  const PipelineState before = rec_.state;
   if (status.ok() && rolled_out(*status)) {
-    const nlohmann::json reported = {{"name", status->name},
-                                     {"url", status->url},
-                                     {"revision", status->latest_created_revision}};
-    apply(out, driver_.on_job_finished(rec_, job, true, "", reported, now()), before);
+    workload_ended(out, ref, true, "",
+                   {{"name", status->name},
+                    {"url", status->url},
+                    {"revision", status->latest_created_revision}});
     return out;
   }
   if (status.ok() && now() - t->started_ms < options_.deploy_timeout.count()) {
-    out.push_back(fx::WatchService{service, options_.service_poll});
+    out.push_back(fx::WatchWorkload{ref, options_.service_poll});
     return out;
   }
-  const std::string why = status.ok() ? "inferenceservice/" + service + " was not ready within " +
+  const std::string why = status.ok() ? ref + " was not ready within " +
                                             std::to_string(options_.deploy_timeout.count() / 1000) +
                                             " s: " + not_ready_because(*status)
                                       : status.status().message();
-  apply(out, driver_.on_job_finished(rec_, job, false, why, nlohmann::json::object(), now()),
-        before);
+  workload_ended(out, ref, false, why, nlohmann::json::object());
+  return out;
+}
+
+PipelineRunEffects PipelineRunStateMachine::on_experiment_status(
+    const std::string& experiment, const Result<protocol::ExperimentStatus>& status) {
+  PipelineRunEffects out;
+  const std::string ref = kExperimentPrefix + experiment;
+  if (deleting_ || !watching(ref)) return out;
+  if (!status.ok()) {
+    workload_ended(out, ref, false, status.status().message(), nlohmann::json::object());
+    return out;
+  }
+  // An experiment runs as long as its own limits say (maxTrialCount, goal).
+  if (status->phase == protocol::ExperimentPhase::kSucceeded) {
+    const auto& best = status->current_optimal_trial;
+    if (best.best_trial_name.empty()) {
+      workload_ended(out, ref, false, ref + " succeeded without a best trial",
+                     nlohmann::json::object());
+      return out;
+    }
+    // Its outputs: the best trial's parameters (as text, typed by the driver),
+    // its metrics, and its name.
+    nlohmann::json reported = nlohmann::json::object();
+    for (const auto& [name, value] : best.parameter_assignments) reported[name] = value;
+    for (const auto& [name, value] : best.observation) reported[name] = value;
+    reported["best_trial"] = best.best_trial_name;
+    workload_ended(out, ref, true, "", reported);
+    return out;
+  }
+  if (status->phase == protocol::ExperimentPhase::kFailed) {
+    workload_ended(out, ref, false,
+                   ref + " failed: " + (status->message.empty() ? status->reason : status->message),
+                   nlohmann::json::object());
+    return out;
+  }
+  out.push_back(fx::WatchWorkload{ref, options_.service_poll});
   return out;
 }
 

@@ -50,15 +50,16 @@ struct CreateJob {
   std::string yaml;
   std::string folder;
 };
-// Apply a step's InferenceService (created, or updated to a new revision); answer
-// with on_service_applied.
-struct ApplyService {
-  std::string service;
+// Apply what a step runs that is not a job: "inferenceservice/<name>" (created,
+// or given a new revision) or "experiment/<run>-<n>"; answer with
+// on_workload_applied.
+struct ApplyWorkload {
+  std::string ref;
   std::string yaml;
 };
-// Look at the service after `after`; answer with on_service_status.
-struct WatchService {
-  std::string service;
+// Look at it after `after`; answer with on_service_status or on_experiment_status.
+struct WatchWorkload {
+  std::string ref;
   std::chrono::milliseconds after{0};
 };
 struct DeleteJob {  // answer with on_job_deleted
@@ -90,7 +91,7 @@ struct Stop {};  // the run is gone: the shell tells the manager and quits
 using PipelineRunEffect =
     std::variant<pipeline_run_effect::Persist, pipeline_run_effect::PublishSummary,
                  pipeline_run_effect::RecordEvent, pipeline_run_effect::CreateJob,
-                 pipeline_run_effect::ApplyService, pipeline_run_effect::WatchService,
+                 pipeline_run_effect::ApplyWorkload, pipeline_run_effect::WatchWorkload,
                  pipeline_run_effect::DeleteJob, pipeline_run_effect::ReadOutputs,
                  pipeline_run_effect::StartTimer, pipeline_run_effect::RecordExecutions,
                  pipeline_run_effect::EraseRecord, pipeline_run_effect::AnswerDelete,
@@ -124,10 +125,12 @@ class PipelineRunStateMachine {
   PipelineRunEffects on_job_created(const std::string& job, const Status& status);
   PipelineRunEffects on_job_status(const protocol::JobStatus& job);
   PipelineRunEffects on_job_gone(const std::string& job);
-  PipelineRunEffects on_service_applied(const std::string& service, const Status& status);
-  // The service as the manager has it now (an error: it is gone, or no answer).
+  PipelineRunEffects on_workload_applied(const std::string& ref, const Status& status);
+  // The service or experiment as the manager has it now (an error: it is gone).
   PipelineRunEffects on_service_status(const std::string& service,
                                        const Result<protocol::InferenceServiceStatus>& status);
+  PipelineRunEffects on_experiment_status(const std::string& experiment,
+                                          const Result<protocol::ExperimentStatus>& status);
   PipelineRunEffects on_outputs(const std::string& task_id,
                                 const pipelines::TaskOutputFiles& files);
   PipelineRunEffects on_timer();
@@ -172,10 +175,13 @@ class PipelineRunStateMachine {
   void event(PipelineRunEffects& out, protocol::EventType type, const std::string& reason,
              const std::string& message);
   void maybe_erase(PipelineRunEffects& out);
-  // Creates a step's job, or applies the service it deploys.
+  // Creates a step's job, or applies the service or experiment it runs.
   void start_launch(PipelineRunEffects& out, const pipelines::TaskLaunch& launch);
-  // The running step that deploys `service`, if any.
-  const protocol::PipelineTaskStatus* deploying(const std::string& service) const;
+  // The running step waiting on `ref` ("inferenceservice/x", "experiment/r-3"), if any.
+  const protocol::PipelineTaskStatus* watching(const std::string& ref) const;
+  // That step's workload ended (or will not start): the driver takes it from here.
+  void workload_ended(PipelineRunEffects& out, const std::string& ref, bool succeeded,
+                      const std::string& message, const nlohmann::json& reported);
   const protocol::PipelineTaskStatus* task(const std::string& id) const;
 
   protocol::PipelineRunStatus rec_;

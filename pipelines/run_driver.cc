@@ -47,9 +47,11 @@ std::string iso_utc(int64_t ms) {
 std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
 
 constexpr const char* kServicePrefix = "inferenceservice/";
+constexpr const char* kExperimentPrefix = "experiment/";
 
-// A service step's `job` is the service it deploys.
+// A deploy step's `job` is the service it deploys; a tuning step's, its experiment.
 bool is_service_job(const std::string& job) { return job.rfind(kServicePrefix, 0) == 0; }
+bool is_experiment_job(const std::string& job) { return job.rfind(kExperimentPrefix, 0) == 0; }
 
 // A replica template of a workload step: its command runs under the step's
 // preparation (the output folders), with the step's variables beside its own.
@@ -551,11 +553,9 @@ class RunDriver::Pass {
     change();
     auto launch = d_.launch_of(run_, t);
     if (!launch.ok()) return fail(run_.tasks[i], launch.status().message());
-    if (launch->kind == "InferenceService") {
-      t.job = launch->job;  // the service it deploys, not a job of the run's
-    } else {
-      run_.next_job++;
-    }
+    // The run's own objects take its next number; a deployed service keeps its name.
+    if (launch->kind != "InferenceService") run_.next_job++;
+    t.job = launch->job;
     actions_.launches.push_back(std::move(*launch));
   }
 
@@ -802,6 +802,11 @@ class RunDriver::Pass {
           return InvalidArgument("output parameter '" + name +
                                  "' is not something a service reports (url, name, revision)");
         }
+        if (is_experiment_job(t.job)) {
+          return InvalidArgument("output parameter '" + name +
+                                 "' is neither a parameter nor a metric of the best trial, nor "
+                                 "best_trial");
+        }
         return InvalidArgument("output parameter '" + name + "' was not written (" + dir +
                                "/parameters/" + name + ") and its job reported no metric '" + name +
                                "'");
@@ -987,8 +992,14 @@ Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
     launch.kind = executor.workload->kind;
     launch.workload_spec = std::move(workload.spec);
     if (launch.kind == "InferenceService") {
-      launch.service = std::move(workload.name);
-      launch.job = kServicePrefix + launch.service;
+      launch.workload_name = std::move(workload.name);
+      launch.job = kServicePrefix + launch.workload_name;
+    } else if (launch.kind == "Experiment") {
+      // Named as the run's jobs are: <run>-<n>.
+      launch.workload_name = is_experiment_job(task.job)
+                                 ? task.job.substr(std::string(kExperimentPrefix).size())
+                                 : task.job;
+      launch.job = kExperimentPrefix + launch.workload_name;
     }
     return launch;
   }
@@ -1015,6 +1026,17 @@ OutputRead RunDriver::read_of(const PipelineTaskStatus& task) const {
   if (spec_->executors.at(c.executor).workload) {
     for (const auto& [name, _] : c.outputs.artifacts) read.artifact_names.push_back(name);
     read.find_exported_model = true;
+    if (is_experiment_job(task.job)) {
+      // A tuning step's model is the one its best trial exported, in the trial's
+      // folder beside the run's (<checkpoint root>/<namespace>/<trial>).
+      const json reported = parse_object(task.reported);
+      const std::string best = reported.value("best_trial", "");
+      const std::string& dir = options_.run_dir;
+      const size_t cut = dir.size() - std::min(dir.size(), options_.run_folder.size() + 1);
+      read.find_exported_model =
+          !best.empty() && best.find('/') == std::string::npos && best != "." && best != "..";
+      read.model_dir = dir.substr(0, cut) + "/" + best;
+    }
   }
   return read;
 }

@@ -47,12 +47,14 @@ namespace cadre::pipelines {
 // executor; a Job, TrainJob or InferenceService for a workload executor.
 struct TaskLaunch {
   std::string task_id;
-  std::string job;     // the job to create; a service step's is "inferenceservice/<service>"
+  // The job to create; a deploy step's is "inferenceservice/<service>", a tuning
+  // step's "experiment/<run>-<n>".
+  std::string job;
   std::string folder;  // the task's folder, relative to <checkpoint root>/<namespace>
   std::string kind = "Job";
   spec::ReplicaTemplate replica;  // a container step's command
   std::string workload_spec;      // a workload step's spec (YAML), placeholders substituted
-  std::string service;            // a service step's InferenceService
+  std::string workload_name;      // the InferenceService or Experiment of a deploy or tuning step
 };
 
 // Read what a succeeded task wrote; answer with on_outputs.
@@ -61,7 +63,8 @@ struct OutputRead {
   std::string dir;                           // the task's folder (absolute)
   std::vector<std::string> parameter_names;  // files under dir/parameters
   std::vector<std::string> artifact_names;   // see whether dir/artifacts/<name> exists
-  bool find_exported_model = false;          // look for dir/model.cadre, dir/model.pt
+  bool find_exported_model = false;          // look for model.cadre, model.pt in model_dir
+  std::string model_dir;                     // where the job exported it; empty: dir
 };
 
 // What a task's folder held after its job succeeded.

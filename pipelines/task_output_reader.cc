@@ -60,14 +60,37 @@ Got read_file_at(int dir, const std::string& name, size_t limit, std::string& ou
   return Got::kFile;
 }
 
+// Where cadre-train --export "$CADRE_CHECKPOINT_DIR/model.cadre" (or a TorchScript
+// export) put the job's model, as an InferenceService's trainjob:// expects: in the
+// task's folder (`dir`, -1 if it was never made), or in read.model_dir.
+void find_exported_model(const OutputRead& read, int dir, TaskOutputFiles& files) {
+  if (!read.find_exported_model) return;
+  const std::string& model_dir = read.model_dir.empty() ? read.dir : read.model_dir;
+  Fd models(!read.model_dir.empty()
+                ? ::open(model_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            : dir >= 0 ? ::dup(dir)
+                       : -1);
+  struct stat st {};
+  for (const char* name : {"model.cadre", "model.pt"}) {
+    if (models.ok() && ::fstatat(models.get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode)) {
+      files.exported_model = model_dir + "/" + name;
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 TaskOutputFiles read_task_outputs(const OutputRead& read, const OutputReadLimits& limits) {
   TaskOutputFiles files;
   Fd dir(::open(read.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.ok()) {
-    // A step that wrote nothing may never have had its folder made.
-    if (errno != ENOENT) files.error = read.dir + ": " + std::strerror(errno);
+    // A step that wrote nothing (or ran elsewhere, as a tuning step's trials do)
+    // may never have had its folder made.
+    const int why = errno;
+    if (why != ENOENT) files.error = read.dir + ": " + std::strerror(why);
+    if (why == ENOENT) find_exported_model(read, -1, files);
     return files;
   }
   std::string text, error;
@@ -93,16 +116,7 @@ TaskOutputFiles read_task_outputs(const OutputRead& read, const OutputReadLimits
       }
     }
   }
-  if (read.find_exported_model) {
-    // Where cadre-train --export "$CADRE_CHECKPOINT_DIR/model.cadre" (or a
-    // TorchScript export) puts it, as an InferenceService's trainjob:// expects.
-    for (const char* name : {"model.cadre", "model.pt"}) {
-      if (::fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-        files.exported_model = read.dir + "/" + name;
-        break;
-      }
-    }
-  }
+  find_exported_model(read, dir.get(), files);
   if (read.parameter_names.empty()) return files;
   Fd params(::openat(dir.get(), "parameters", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!params.ok()) {

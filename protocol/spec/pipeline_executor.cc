@@ -118,21 +118,24 @@ Result<ContainerExecutor> parse_container(std::optional<YamlReader> c) {
   return out;
 }
 
-// The kinds a step may run as. An Experiment step (its best trial as outputs) is
-// not built yet; it is refused by name rather than run wrongly.
+// The kinds a step may run as.
 bool is_step_kind(const std::string& kind) {
-  return kind == "Job" || kind == "TrainJob" || kind == "InferenceService";
+  return kind == "Job" || kind == "TrainJob" || kind == "Experiment" || kind == "InferenceService";
 }
 
 Result<WorkloadExecutor> parse_workload(YamlReader& w) {
   RETURN_IF_ERROR(w.only({"kind", "metadata", "spec"}));
   WorkloadExecutor out;
   ASSIGN_OR_RETURN(auto kind, w.string("kind"));
-  if (!kind) return field_error(w.child_path("kind"), "required (Job, TrainJob, InferenceService)");
+  if (!kind) {
+    return field_error(w.child_path("kind"),
+                       "required (Job, TrainJob, Experiment, InferenceService)");
+  }
   if (!is_step_kind(*kind)) {
-    return field_error(w.child_path("kind"), quote_value(*kind) +
-                                                 " cannot run as a pipeline step (Job, TrainJob, "
-                                                 "InferenceService)");
+    return field_error(w.child_path("kind"),
+                       quote_value(*kind) +
+                           " cannot run as a pipeline step (Job, TrainJob, Experiment, "
+                           "InferenceService)");
   }
   out.kind = *kind;
   ASSIGN_OR_RETURN(auto metadata, w.map("metadata"));

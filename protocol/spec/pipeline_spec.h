@@ -141,7 +141,7 @@ struct ContainerExecutor {
 // instead of one command, `cadre: {kind, metadata, spec}`. The spec is the kind's
 // own, with KFP placeholders in any of its strings, substituted at launch.
 struct WorkloadExecutor {
-  std::string kind;  // Job, TrainJob or InferenceService
+  std::string kind;  // Job, TrainJob, Experiment or InferenceService
   std::string name;  // metadata.name: the InferenceService a step deploys (placeholders allowed)
   std::string spec_yaml;  // spec, as written
 };

@@ -209,15 +209,15 @@ class WorkloadSteps : public ::testing::Test {
   }
 
   // Runs prepare, train and evaluate; returns the deploy's ApplyService.
-  fx::ApplyService run_to_deploy(PipelineRunStateMachine& m) {
+  fx::ApplyWorkload run_to_deploy(PipelineRunStateMachine& m) {
     store_all(m, m.create());
     succeed(m, "r-1", {});
     pipelines::TaskOutputFiles model;
     model.artifacts = {"model"};
     succeed(m, "r-2", {{"accuracy", 0.85}}, model);
-    auto applied = all<fx::ApplyService>(succeed(m, "r-3", {{"accuracy", 0.86}}));
+    auto applied = all<fx::ApplyWorkload>(succeed(m, "r-3", {{"accuracy", 0.86}}));
     EXPECT_EQ(applied.size(), 1u);
-    return applied.empty() ? fx::ApplyService{} : applied[0];
+    return applied.empty() ? fx::ApplyWorkload{} : applied[0];
   }
 
   static protocol::InferenceServiceStatus service(bool ready) {
@@ -268,8 +268,8 @@ TEST_F(WorkloadSteps, ATrainJobStepIsCreatedAsATrainJobManifest) {
 
 TEST_F(WorkloadSteps, ADeployAppliesTheServiceAndSucceedsOnceItsRevisionServes) {
   auto m = machine();
-  const fx::ApplyService apply = run_to_deploy(*m);
-  EXPECT_EQ(apply.service, "fmnist-a");
+  const fx::ApplyWorkload apply = run_to_deploy(*m);
+  EXPECT_EQ(apply.ref, "inferenceservice/fmnist-a");
   auto manifest = spec::parse_manifest(apply.yaml);
   ASSERT_TRUE(manifest.ok()) << manifest.status().to_string() << "\n" << apply.yaml;
   ASSERT_TRUE(manifest->inference_service);
@@ -278,12 +278,12 @@ TEST_F(WorkloadSteps, ADeployAppliesTheServiceAndSucceedsOnceItsRevisionServes) 
       std::string::npos)
       << apply.yaml;
 
-  auto watching = m->on_service_applied("fmnist-a", Status::Ok());
-  ASSERT_EQ(all<fx::WatchService>(watching).size(), 1u);
+  auto watching = m->on_workload_applied("inferenceservice/fmnist-a", Status::Ok());
+  ASSERT_EQ(all<fx::WatchWorkload>(watching).size(), 1u);
   // Not ready yet: look again.
-  EXPECT_EQ(all<fx::WatchService>(m->on_service_status("fmnist-a", service(false))).size(), 1u);
+  EXPECT_EQ(all<fx::WatchWorkload>(m->on_service_status("fmnist-a", service(false))).size(), 1u);
   auto ready = m->on_service_status("fmnist-a", service(true));
-  EXPECT_TRUE(all<fx::WatchService>(ready).empty());
+  EXPECT_TRUE(all<fx::WatchWorkload>(ready).empty());
   auto released = store_all(*m, ready);
   const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
   EXPECT_EQ(deploy.state, PipelineState::kSucceeded);
@@ -300,7 +300,8 @@ TEST_F(WorkloadSteps, ADeployFailsWhenTheServiceIsRefusedOrNeverServes) {
   {
     auto m = machine();
     run_to_deploy(*m);
-    store_all(*m, m->on_service_applied("fmnist-a", InvalidArgument("spec.predictor: bad")));
+    store_all(*m, m->on_workload_applied("inferenceservice/fmnist-a",
+                                         InvalidArgument("spec.predictor: bad")));
     const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
     EXPECT_EQ(deploy.state, PipelineState::kFailed);
     EXPECT_NE(deploy.message.find("was not applied: spec.predictor: bad"), std::string::npos)
@@ -309,7 +310,7 @@ TEST_F(WorkloadSteps, ADeployFailsWhenTheServiceIsRefusedOrNeverServes) {
   {
     auto m = machine();
     run_to_deploy(*m);
-    m->on_service_applied("fmnist-a", Status::Ok());
+    m->on_workload_applied("inferenceservice/fmnist-a", Status::Ok());
     now_ += 61000;
     store_all(*m, m->on_service_status("fmnist-a", service(false)));
     const auto& deploy = task(*m, "exit-handler-1/condition-2/deploy");
@@ -326,10 +327,72 @@ TEST_F(WorkloadSteps, ARestartAppliesARunningDeployAgainAndWatchesIt) {
   run_to_deploy(*m);
   PipelineRunStateMachine restarted(m->record(), spec_, options_);
   auto restored = restarted.restore({});
-  auto applied = all<fx::ApplyService>(restored);
+  auto applied = all<fx::ApplyWorkload>(restored);
   ASSERT_EQ(applied.size(), 1u);
-  EXPECT_EQ(applied[0].service, "fmnist-a");
+  EXPECT_EQ(applied[0].ref, "inferenceservice/fmnist-a");
   EXPECT_TRUE(all<fx::CreateJob>(restored).empty());
+}
+
+protocol::ExperimentStatus experiment(protocol::ExperimentPhase phase) {
+  protocol::ExperimentStatus e;
+  e.name = "r-1";
+  e.phase = phase;
+  if (phase == protocol::ExperimentPhase::kSucceeded) {
+    e.current_optimal_trial.best_trial_name = "r-1-2";
+    e.current_optimal_trial.parameter_assignments = {{"x", "0.9"}};
+    e.current_optimal_trial.observation = {{"score", 0.9}};
+  }
+  if (phase == protocol::ExperimentPhase::kFailed) e.message = "3 trials failed";
+  return e;
+}
+
+TEST(PipelineRunStateMachine, ATuningStepCreatesItsExperimentAndWaitsUntilItEnds) {
+  PipelineRunStateMachine m(new_run(R"({"trials": 3})"), spec_of("tune_step.yaml"), options());
+  auto applied = all<fx::ApplyWorkload>(store_all(m, m.create()));
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0].ref, "experiment/r-1");
+  auto manifest = spec::parse_manifest(applied[0].yaml);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().to_string() << "\n" << applied[0].yaml;
+  ASSERT_TRUE(manifest->experiment);
+  EXPECT_EQ(manifest->metadata.name, "r-1");
+  EXPECT_EQ(manifest->metadata.labels.at("pipeline-run"), "r");
+
+  EXPECT_EQ(all<fx::WatchWorkload>(m.on_workload_applied("experiment/r-1", Status::Ok())).size(),
+            1u);
+  // Running: look again (an experiment has no deadline of the pipeline's).
+  EXPECT_EQ(all<fx::WatchWorkload>(
+                m.on_experiment_status("r-1", experiment(protocol::ExperimentPhase::kRunning)))
+                .size(),
+            1u);
+  auto done = m.on_experiment_status("r-1", experiment(protocol::ExperimentPhase::kSucceeded));
+  auto reads = all<fx::ReadOutputs>(done);
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].read.model_dir, "/ckpt/default/r-1-2");
+  store_all(m, done);
+  pipelines::TaskOutputFiles files;
+  files.exported_model = "/ckpt/default/r-1-2/model.cadre";
+  auto next = all<fx::CreateJob>(store_all(m, m.on_outputs("tune", files)));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].job, "r-2");
+  EXPECT_NE(next[0].yaml.find("/ckpt/default/r-1-2/model.cadre"), std::string::npos);
+}
+
+TEST(PipelineRunStateMachine, AFailedOrVanishedExperimentFailsItsStep) {
+  {
+    PipelineRunStateMachine m(new_run(R"({"trials": 3})"), spec_of("tune_step.yaml"), options());
+    store_all(m, m.create());
+    m.on_workload_applied("experiment/r-1", Status::Ok());
+    store_all(m, m.on_experiment_status("r-1", experiment(protocol::ExperimentPhase::kFailed)));
+    EXPECT_EQ(m.record().state, PipelineState::kFailed);
+    EXPECT_EQ(m.record().tasks.at(0).message, "experiment/r-1 failed: 3 trials failed");
+  }
+  {
+    PipelineRunStateMachine m(new_run(R"({"trials": 3})"), spec_of("tune_step.yaml"), options());
+    store_all(m, m.create());
+    m.on_workload_applied("experiment/r-1", Status::Ok());
+    store_all(m, m.on_experiment_status("r-1", NotFound("experiment/r-1 not found")));
+    EXPECT_EQ(m.record().tasks.at(0).state, PipelineState::kFailed);
+  }
 }
 
 }  // namespace

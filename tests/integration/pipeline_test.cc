@@ -383,5 +383,30 @@ TEST_F(Pipelines, AWorkloadStepWhoseSpecIsWrongForItsParametersFailsWithTheField
   EXPECT_EQ(t.at("report").at("state"), "SUCCEEDED");  // the exit handler still reports
 }
 
+TEST_F(Pipelines, ATuningStepRunsAnExperimentAndPassesOnItsBestTrial) {
+  apply_spec("tune_step.yaml");
+  ASSERT_EQ(run("pipeline/tune-then-use --name tuned").exit_code, 0);
+  auto done = wait_for("tuned", "Succeeded", 120);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run tuned").output;
+  auto t = tasks(run_json("tuned"));
+  const json& tune = t.at("tune");
+  EXPECT_EQ(tune.at("job"), "experiment/tuned-1");
+  EXPECT_EQ(tune.at("outputs").at("x"), 0.9);
+  EXPECT_EQ(tune.at("outputs").at("score"), 0.9);
+  const std::string best = tune.at("outputs").at("best_trial");
+  // The experiment is a real one, listed with its trials.
+  const json experiment = get_json("experiment tuned-1");
+  EXPECT_EQ(experiment.at("bestTrial").at("name"), best);
+  // The model is the one the best trial exported, and the next step read it.
+  const std::string model = tune.at("outputArtifacts")[0].at("uri");
+  EXPECT_EQ(model, "file://" + path("state/checkpoints/default/" + best + "/model.cadre"));
+  EXPECT_EQ(read_file(model.substr(7)), "x=0.9");
+  auto logs = cadre("logs run/tuned --task use");
+  EXPECT_NE(logs.output.find("best x=0.9, its model says x=0.9"), std::string::npos) << logs.output;
+  // Deleting the run deletes the experiment it made, and the experiment's trials.
+  ASSERT_EQ(cadre("delete run/tuned").exit_code, 0);
+  EXPECT_NE(cadre("get experiment tuned-1").output.find("not found"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cadre::testing

@@ -28,8 +28,9 @@ std::string error_of(const std::string& text) {
 }
 
 TEST(PipelineSpec, ParsesEveryCompiledSpecAsAPipelineNamedByPipelineInfo) {
-  for (const char* file : {"two_step.yaml", "flip_coin.yaml", "parallel_for.yaml",
-                           "exit_handler.yaml", "retry.yaml", "sleep_steps.yaml"}) {
+  for (const char* file :
+       {"two_step.yaml", "flip_coin.yaml", "parallel_for.yaml", "exit_handler.yaml", "retry.yaml",
+        "sleep_steps.yaml", "tune_step.yaml"}) {
     auto m = parse_manifest(read_kfp_spec(file));
     ASSERT_TRUE(m.ok()) << file << ": " << m.status().to_string();
     EXPECT_EQ(m->kind, "Pipeline");
@@ -87,9 +88,11 @@ TEST(PipelineSpec, RefusesWorkloadExecutorsThatCannotRunWithThePath) {
                 "                - '{{$.inputs.parameters[''epoch'']}}'"),
        "deploymentSpec.executors.exec-train.cadre.spec.replicaSpecs.Worker.template.args[3]: "
        "component 'comp-train' has no input parameter 'epoch'"},
+      {replaced(p, "        kind: TrainJob", "        kind: Pipeline"),
+       "deploymentSpec.executors.exec-train.cadre.kind: 'Pipeline' cannot run as a pipeline step"},
+      // A TrainJob's spec is not an Experiment's.
       {replaced(p, "        kind: TrainJob", "        kind: Experiment"),
-       "deploymentSpec.executors.exec-train.cadre.kind: 'Experiment' cannot run as a pipeline "
-       "step"},
+       "deploymentSpec.executors.exec-train.cadre.spec.runPolicy: unknown field"},
       {replaced(p, "        metadata:\n          name: '{{$.inputs.parameters[''service'']}}'\n",
                 ""),
        "deploymentSpec.executors.exec-deploy.cadre.metadata.name: required for an "

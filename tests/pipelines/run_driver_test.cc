@@ -480,9 +480,9 @@ StepResult fmnist_step(const TaskLaunch& launch, const PipelineTaskStatus& task,
   } else if (task.name == "evaluate") {
     r.reported = {{"accuracy", accuracy}, {"loss", 0.35}, {"test_images", 10000}};
   } else if (task.name == "deploy") {
-    r.reported = {{"name", launch.service},
-                  {"url", "http://127.0.0.1:8080/v2/models/" + launch.service},
-                  {"revision", launch.service + "-00001"}};
+    r.reported = {{"name", launch.workload_name},
+                  {"url", "http://127.0.0.1:8080/v2/models/" + launch.workload_name},
+                  {"revision", launch.workload_name + "-00001"}};
   }
   return r;
 }
@@ -520,7 +520,7 @@ TEST(RunDriverWorkloads, RunsEachStepAsItsKindWithPlaceholdersSubstitutedInItsSp
 
   const TaskLaunch& deploy = seen.at("deploy");
   EXPECT_EQ(deploy.kind, "InferenceService");
-  EXPECT_EQ(deploy.service, "fmnist-a");
+  EXPECT_EQ(deploy.workload_name, "fmnist-a");
   EXPECT_EQ(deploy.job, "inferenceservice/fmnist-a");
   EXPECT_EQ(YAML::Load(deploy.workload_spec)["predictor"]["model"]["storageUri"].as<std::string>(),
             "file:///runs/r/exit-handler-1/train/artifacts/model");
@@ -635,6 +635,49 @@ TEST(RunDriverWorkloads, ACachedReRunStillAppliesItsDeployButRunsNoJob) {
   EXPECT_EQ(ran, (std::vector<std::string>{"InferenceService deploy", "Job report"}));
   EXPECT_TRUE(second.find("exit-handler-1/train")->cached);
   EXPECT_FALSE(second.find("exit-handler-1/condition-2/deploy")->cached);
+}
+
+TEST(RunDriverWorkloads, ATuningStepsOutputsAreItsBestTrialsParametersMetricsAndModel) {
+  Harness h("tune_step.yaml");
+  std::map<std::string, TaskLaunch> seen;
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    seen[t.name] = l;
+    StepResult r;
+    if (t.name == "tune") {
+      // As the supervisor reports a Succeeded experiment: values as the trial had them.
+      r.reported = {{"x", "0.9"}, {"score", 0.9}, {"best_trial", "r-1-2"}};
+      r.files.exported_model = "/runs/r-1-2/model.cadre";
+    }
+    return r;
+  });
+  ASSERT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  const TaskLaunch& tune = seen.at("tune");
+  EXPECT_EQ(tune.kind, "Experiment");
+  EXPECT_EQ(tune.job, "experiment/r-1");
+  EXPECT_EQ(tune.workload_name, "r-1");
+  EXPECT_EQ(YAML::Load(tune.workload_spec)["maxTrialCount"].as<std::string>(), "3");
+  EXPECT_EQ(h.outputs_of("tune"), json({{"best_trial", "r-1-2"}, {"score", 0.9}, {"x", 0.9}}));
+  EXPECT_EQ(h.find("use")->input_artifacts[0].uri, "file:///runs/r-1-2/model.cadre");
+  EXPECT_EQ(h.run.next_job, 3);  // the experiment r-1, then use's job r-2
+}
+
+TEST(RunDriverWorkloads, ATuningStepLooksForItsModelInTheBestTrialsFolder) {
+  auto m = spec::parse_manifest(cadre::testing::read_kfp_spec("tune_step.yaml"));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  DriverOptions o = test_options();
+  o.run_dir = "/ckpt/team-a/_pipelines/r";
+  RunDriver driver(m->pipeline, o);
+  PipelineTaskStatus t;
+  t.id = "tune";
+  t.component = "comp-tune";
+  t.job = "experiment/r-1";
+  t.reported = R"({"best_trial": "r-1-2", "x": "0.9"})";
+  const OutputRead read = driver.read_of(t);
+  EXPECT_TRUE(read.find_exported_model);
+  EXPECT_EQ(read.model_dir, "/ckpt/team-a/r-1-2");
+  // A name that would leave the namespace's folder is not looked in.
+  t.reported = R"({"best_trial": ".."})";
+  EXPECT_FALSE(driver.read_of(t).find_exported_model);
 }
 
 }  // namespace
