@@ -62,8 +62,12 @@ nlohmann::json metrics_of(const protocol::JobStatus& job) {
   return out;
 }
 
-void emit_container_spec(YAML::Emitter& y, const spec::ReplicaTemplate& r) {
+void emit_container_spec(YAML::Emitter& y, const pipelines::TaskLaunch& launch) {
+  const spec::ReplicaTemplate& r = launch.replica;
   y << YAML::BeginMap;
+  if (launch.active_deadline_seconds > 0) {
+    y << YAML::Key << "activeDeadlineSeconds" << YAML::Value << launch.active_deadline_seconds;
+  }
   y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "command" << YAML::Value << YAML::BeginSeq;
   for (const auto& c : r.command) y << YAML::DoubleQuoted << c;
@@ -112,7 +116,7 @@ std::string render_step_job(const protocol::PipelineRunStatus& run,
   y << YAML::EndMap << YAML::EndMap;
   y << YAML::Key << "spec" << YAML::Value;
   if (launch.workload_spec.empty()) {
-    emit_container_spec(y, launch.replica);
+    emit_container_spec(y, launch);
   } else {
     y << YAML::Load(launch.workload_spec);
   }

@@ -25,6 +25,17 @@ bool has_content(const std::string& document) {
   return false;
 }
 
+// The KFP compiler's second document: the pipeline's Kubernetes settings
+// (kfp-kubernetes), `platforms:` and nothing else.
+bool is_platform_spec(const std::string& document) {
+  try {
+    const YAML::Node root = YAML::Load(document);
+    return root.IsMap() && root.size() == 1 && root["platforms"];
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> split_documents(const std::string& text) {
@@ -33,7 +44,16 @@ std::vector<std::string> split_documents(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   auto flush = [&] {
-    if (has_content(current)) documents.push_back(current);
+    if (!has_content(current)) {
+      current.clear();
+      return;
+    }
+    // A platform spec travels with the pipeline spec it belongs to.
+    if (!documents.empty() && is_platform_spec(current)) {
+      documents.back() += "---\n" + current;
+    } else {
+      documents.push_back(current);
+    }
     current.clear();
   };
   while (std::getline(in, line)) {

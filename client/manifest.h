@@ -10,7 +10,9 @@
 namespace cadre::client {
 
 // Splits on lines that are exactly `---` (trailing spaces allowed) and drops
-// documents holding only comments or whitespace. A leading `---` is fine.
+// documents holding only comments or whitespace. A leading `---` is fine. A KFP
+// platform spec (a document of only `platforms:`, which the KFP compiler writes
+// after the pipeline spec) stays with the document before it.
 std::vector<std::string> split_documents(const std::string& text);
 
 // What a document declares itself to be, for `delete -f`.

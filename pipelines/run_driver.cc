@@ -151,6 +151,8 @@ std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& 
         {"args", e.args},
         {"env", env},
         {"resources", {e.resources.cpu_millis, e.resources.memory_bytes, e.resources.gpus}}};
+    // Absent when unset, so specs without one keep their fingerprints.
+    if (e.active_deadline_seconds > 0) executor_key["deadline"] = e.active_deadline_seconds;
   }
   json artifacts = json::object();
   for (const auto& a : input_artifacts) artifacts[a.name] = a.uri;
@@ -1014,6 +1016,7 @@ Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
   launch.replica.env = e.env;
   launch.replica.env.insert(launch.replica.env.end(), step_env.begin(), step_env.end());
   launch.replica.resources = e.resources;
+  launch.active_deadline_seconds = e.active_deadline_seconds;
   return launch;
 }
 

@@ -52,9 +52,10 @@ struct TaskLaunch {
   std::string job;
   std::string folder;  // the task's folder, relative to <checkpoint root>/<namespace>
   std::string kind = "Job";
-  spec::ReplicaTemplate replica;  // a container step's command
-  std::string workload_spec;      // a workload step's spec (YAML), placeholders substituted
-  std::string workload_name;      // the InferenceService or Experiment of a deploy or tuning step
+  spec::ReplicaTemplate replica;        // a container step's command
+  int64_t active_deadline_seconds = 0;  // a container step's timeout (0: none)
+  std::string workload_spec;            // a workload step's spec (YAML), placeholders substituted
+  std::string workload_name;  // the InferenceService or Experiment of a deploy or tuning step
 };
 
 // Read what a succeeded task wrote; answer with on_outputs.

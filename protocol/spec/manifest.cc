@@ -20,6 +20,15 @@ Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLim
     return InvalidArgument("manifest is not valid YAML: " + e.msg + " (line " +
                            std::to_string(e.mark.line + 1) + ")");
   }
+  // The KFP compiler writes a pipeline's Kubernetes settings (kfp-kubernetes) as a
+  // second document, `platforms:`; it belongs to the spec before it.
+  if (documents.size() == 2 && documents[0].IsMap() && is_kfp_pipeline_spec(documents[0]) &&
+      documents[1].IsMap() && documents[1].size() == 1 && documents[1]["platforms"] &&
+      !documents[0]["platforms"]) {
+    RETURN_IF_ERROR(check_document(documents[1], limits));
+    documents[0]["platforms"] = documents[1]["platforms"];
+    documents.pop_back();
+  }
   if (documents.size() > 1) {
     return InvalidArgument("manifest has " + std::to_string(documents.size()) +
                            " YAML documents; send one per request (cadre apply -f splits a file)");

@@ -333,6 +333,48 @@ Result<Executor> parse_executor(const YAML::Node& node, const std::string& path)
   return out;
 }
 
+Status parse_platforms(YamlReader& top, std::map<std::string, Executor>& executors) {
+  ASSIGN_OR_RETURN(auto platforms, top.map("platforms"));
+  if (!platforms) return Status::Ok();
+  // Volumes, secrets, node selectors and the rest need Kubernetes; refused by name.
+  RETURN_IF_ERROR(platforms->only({"kubernetes"}));
+  ASSIGN_OR_RETURN(auto kubernetes, platforms->map("kubernetes"));
+  if (kubernetes) {
+    RETURN_IF_ERROR(kubernetes->only({"deploymentSpec"}));
+    ASSIGN_OR_RETURN(auto deployment, kubernetes->map("deploymentSpec"));
+    if (deployment) {
+      RETURN_IF_ERROR(deployment->only({"executors"}));
+      const YAML::Node node = deployment->node("executors");
+      const std::string epath = deployment->child_path("executors");
+      if (node && !node.IsNull()) {
+        if (!node.IsMap()) return field_error(epath, "must be a map");
+        for (const auto& kv : node) {
+          const std::string label = kv.first.as<std::string>();
+          const std::string path = epath + "." + label;
+          auto it = executors.find(label);
+          if (it == executors.end()) {
+            return field_error(path, "there is no executor " + quote_value(label) +
+                                         " in deploymentSpec.executors");
+          }
+          ASSIGN_OR_RETURN(YamlReader config, YamlReader::Map(kv.second, path));
+          RETURN_IF_ERROR(config.only({"activeDeadlineSeconds"}));
+          ASSIGN_OR_RETURN(auto deadline, config.integer("activeDeadlineSeconds", 1, kMaxSeconds));
+          if (deadline && !it->second.container) {
+            return field_error(config.child_path("activeDeadlineSeconds"),
+                               "a Cadre workload step sets its deadline in its own spec "
+                               "(activeDeadlineSeconds, runPolicy.activeDeadlineSeconds)");
+          }
+          if (deadline) it->second.container->active_deadline_seconds = *deadline;
+          RETURN_IF_ERROR(config.reject_unknown());
+        }
+      }
+      RETURN_IF_ERROR(deployment->reject_unknown());
+    }
+    RETURN_IF_ERROR(kubernetes->reject_unknown());
+  }
+  return platforms->reject_unknown();
+}
+
 Status check_executor(const Executor& executor, const Component& component,
                       const std::string& path) {
   if (executor.workload) return check_workload(*executor.workload, component, path);

@@ -3,6 +3,7 @@
 // pipeline_spec.cc only; the types are in pipeline_spec.h.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
@@ -14,6 +15,11 @@ namespace cadre::spec {
 
 // One executor (`path` is deploymentSpec.executors.<label>).
 Result<Executor> parse_executor(const YAML::Node& node, const std::string& path);
+
+// `platforms` (the KFP compiler's second document, kfp-kubernetes settings): of
+// platforms.kubernetes.deploymentSpec.executors.<label>, only activeDeadlineSeconds
+// (a container step's timeout) is run; anything else is refused with its path.
+Status parse_platforms(YamlReader& top, std::map<std::string, Executor>& executors);
 
 // Checks an executor against the component that runs it: every placeholder names
 // something the component declares, and a workload's spec, with sample values for

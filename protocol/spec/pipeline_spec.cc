@@ -827,7 +827,7 @@ bool is_kfp_pipeline_spec(const YAML::Node& node) {
 Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::string& path) {
   ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(node, path));
   RETURN_IF_ERROR(top.only({"components", "deploymentSpec", "pipelineInfo", "root", "schemaVersion",
-                            "sdkVersion", "defaultPipelineRoot"}));
+                            "sdkVersion", "defaultPipelineRoot", "platforms"}));
   PipelineSpec spec;
   ASSIGN_OR_RETURN(auto info, top.map("pipelineInfo"));
   if (!info) return field_error(top.child_path("pipelineInfo"), "required");
@@ -867,6 +867,7 @@ Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::stri
       }
     }
   }
+  RETURN_IF_ERROR(parse_platforms(top, spec.executors));
 
   std::map<std::string, RawComponent> raw;
   const YAML::Node components = top.node("components");

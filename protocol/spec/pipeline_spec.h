@@ -135,6 +135,9 @@ struct ContainerExecutor {
   std::vector<std::string> args;
   std::vector<EnvVar> env;
   ResourceRequest resources;  // cpuLimit/cpuRequest, memoryLimit/memoryRequest, accelerator.count
+  // kfp-kubernetes' activeDeadlineSeconds (kubernetes.set_timeout): the step's job
+  // fails with DeadlineExceeded after this long; 0: no deadline.
+  int64_t active_deadline_seconds = 0;
 };
 
 // Cadre's extension (docs/pipelines.md): an executor that runs as a Cadre workload

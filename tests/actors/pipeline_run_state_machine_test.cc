@@ -81,6 +81,21 @@ TEST(PipelineRunStateMachine, CreatesAStepsJobOnlyAfterTheRecordNamingItIsStored
   EXPECT_TRUE(spec::parse_manifest(jobs[0].yaml).ok()) << jobs[0].yaml;
 }
 
+TEST(PipelineRunStateMachine, AStepsTimeoutBecomesItsJobsActiveDeadline) {
+  auto m = spec::parse_manifest(cadre::testing::read_kfp_spec("sleep_steps.yaml") +
+                                "---\nplatforms:\n  kubernetes:\n    deploymentSpec:\n"
+                                "      executors:\n        exec-sleep:\n"
+                                "          activeDeadlineSeconds: '7'\n");
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  PipelineRunStateMachine machine(new_run(R"({"seconds": 1})"), m->pipeline, options());
+  auto jobs = all<fx::CreateJob>(store_all(machine, machine.create()));
+  ASSERT_EQ(jobs.size(), 1u);
+  auto job = spec::parse_manifest(jobs[0].yaml);
+  ASSERT_TRUE(job.ok()) << job.status().to_string() << "\n" << jobs[0].yaml;
+  ASSERT_TRUE(job->job);
+  EXPECT_EQ(job->job->active_deadline_seconds, std::optional<int64_t>(7));
+}
+
 TEST(PipelineRunStateMachine, ReadsOutputsAsSoonAsTheJobSucceededAndCreatesTheNextJobAfterAWrite) {
   PipelineRunStateMachine m(new_run(), spec_of("two_step.yaml"), options());
   store_all(m, m.create());

@@ -28,6 +28,16 @@ TEST(SplitDocuments, DoesNotSplitOnDashesInsideALine) {
   EXPECT_EQ(docs.size(), 1u);
 }
 
+TEST(SplitDocuments, KeepsAKfpPlatformSpecWithThePipelineSpecBeforeIt) {
+  const std::string pipeline = "pipelineInfo:\n  name: p\nschemaVersion: 2.1.0\n";
+  const std::string platform =
+      "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors: {}\n";
+  const auto docs = split_documents(pipeline + "---\n" + platform + "---\nkind: Job\n");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0], pipeline + "---\n" + platform);
+  EXPECT_EQ(docs[1], "kind: Job\n");
+}
+
 TEST(SplitDocuments, ReturnsNothingForEmptyInput) {
   EXPECT_TRUE(split_documents("").empty());
   EXPECT_TRUE(split_documents("\n\n# nothing\n").empty());

@@ -408,5 +408,21 @@ TEST_F(Pipelines, ATuningStepRunsAnExperimentAndPassesOnItsBestTrial) {
   EXPECT_NE(cadre("get experiment tuned-1").output.find("not found"), std::string::npos);
 }
 
+TEST_F(Pipelines, AStepPastItsKfpKubernetesTimeoutIsStoppedAndFails) {
+  // The compiler's file as kfp-kubernetes' set_timeout(task, 1) leaves it: two
+  // documents, which `cadre apply -f` keeps together.
+  auto applied = apply(read_kfp_spec("sleep_steps.yaml") +
+                       "---\nplatforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n"
+                       "        exec-sleep:\n          activeDeadlineSeconds: '1'\n");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_EQ(run("pipeline/sleep-steps -p seconds=30 --name late").exit_code, 0);
+  auto done = wait_for("late", "Failed", 30);
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run late").output;
+  auto t = tasks(run_json("late"));
+  const std::string why = t.at("first").at("message");
+  EXPECT_NE(why.find("active deadline of 1s exceeded"), std::string::npos) << why;
+  EXPECT_EQ(job_phase("late-1"), "Failed");
+}
+
 }  // namespace
 }  // namespace cadre::testing

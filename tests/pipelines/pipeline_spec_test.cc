@@ -51,6 +51,36 @@ TEST(PipelineSpec, TheExamplePipelineParses) {
   EXPECT_EQ(m->pipeline->executors.at("exec-train").container->resources.memory_bytes, 1000000000);
 }
 
+// What kfp-kubernetes' set_timeout(task, 30) adds: a second document.
+std::string with_platform(const std::string& executors) {
+  return read_kfp_spec("sleep_steps.yaml") +
+         "---\nplatforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n" + executors;
+}
+
+TEST(PipelineSpec, ReadsAStepsTimeoutFromTheKfpKubernetesPlatformSpec) {
+  auto m =
+      parse_manifest(with_platform("        exec-sleep:\n          activeDeadlineSeconds: '30'\n"));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ(m->pipeline->executors.at("exec-sleep").container->active_deadline_seconds, 30);
+  EXPECT_EQ(m->pipeline->executors.at("exec-sleep-2").container->active_deadline_seconds, 0);
+
+  // Everything else kfp-kubernetes sets needs Kubernetes: refused by name.
+  EXPECT_EQ(error_of(with_platform("        exec-sleep:\n          nodeSelector:\n"
+                                   "            labels: {disk: ssd}\n")),
+            "platforms.kubernetes.deploymentSpec.executors.exec-sleep.nodeSelector: unknown field");
+  EXPECT_NE(error_of(with_platform("        exec-nope:\n          activeDeadlineSeconds: '30'\n"))
+                .find("platforms.kubernetes.deploymentSpec.executors.exec-nope: there is no "
+                      "executor 'exec-nope'"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_platform("        exec-sleep:\n          activeDeadlineSeconds: '-1'\n"))
+                .find("activeDeadlineSeconds: must be >= 1"),
+            std::string::npos);
+  // A third document is still one too many.
+  EXPECT_NE(error_of(with_platform("        exec-sleep: {}\n") + "---\nkind: Job\n")
+                .find("3 YAML documents"),
+            std::string::npos);
+}
+
 TEST(PipelineSpec, WorkloadExecutorsKeepTheirKindNameAndSpec) {
   auto m = parse_manifest(read_example("fmnist-pipeline.yaml"));
   ASSERT_TRUE(m.ok()) << m.status().to_string();
