@@ -1,7 +1,8 @@
 // libFuzzer target for what `cadre apply` accepts as a pipeline and what a run
 // evaluates from it: any bytes as a KFP pipeline spec (read within the manifest
 // limits, then protocol/spec/pipeline_spec.h), as a CEL condition or selector
-// (pipelines/cel_expression.h) and as a command-line argument with placeholders
+// (pipelines/cel_expression.h), as a recurring run's cron schedule
+// (pipelines/cron_schedule.h) and as a command-line argument with placeholders
 // (pipelines/placeholders.h), and a workload executor's spec through substitution
 // (pipelines/spec_placeholders.h). Nothing may crash; a spec that parses has every
 // task of every DAG in its topological order, exactly once.
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "pipelines/cel_expression.h"
+#include "pipelines/cron_schedule.h"
 #include "pipelines/placeholders.h"
 #include "pipelines/spec_placeholders.h"
 #include "protocol/spec/manifest_limits.h"
@@ -58,6 +60,15 @@ void as_cel(const std::string& text) {
   (void)expr->evaluate(bindings);
 }
 
+void as_cron(const std::string& text) {
+  auto cron = cadre::pipelines::CronSchedule::Parse(text);
+  if (!cron.ok()) return;
+  // A next time is after the start and on a whole second.
+  const int64_t start = 1795000000123;
+  auto next = cron->next_after(start);
+  if (next && (*next <= start || *next % 1000 != 0)) __builtin_trap();
+}
+
 void as_argument(const std::string& text) {
   if (!cadre::pipelines::scan_placeholders(text).ok()) return;
   cadre::pipelines::ExecutorContext ctx;
@@ -74,6 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   as_spec(text);
   as_cel(text);
+  as_cron(text);
   as_argument(text);
   return 0;
 }
