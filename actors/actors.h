@@ -27,6 +27,7 @@ struct RestoredState {
   std::vector<TokenRecord> tokens;
   std::vector<PipelineRecord> pipelines;
   std::vector<protocol::PipelineRunStatus> runs;
+  std::vector<protocol::RecurringRunStatus> recurring_runs;
 };
 
 // The API: creates job and experiment supervisors, answers clients, routes agent
@@ -50,6 +51,9 @@ caf::actor spawn_service(caf::actor_system& system, ActorContext ctx,
 // its step jobs' summaries (restored).
 caf::actor spawn_pipeline_run(caf::actor_system& system, ActorContext ctx,
                               std::shared_ptr<PipelineRunStateMachine> machine);
+// One per RecurringRun; started by a start_atom (new or restored).
+caf::actor spawn_recurring_run(caf::actor_system& system, ActorContext ctx,
+                               std::shared_ptr<RecurringRunStateMachine> machine);
 // One per Experiment; started by a start_atom (new) or an adopt_atom carrying its
 // trial jobs' summaries and stored samples (restored).
 caf::actor spawn_experiment(caf::actor_system& system, ActorContext ctx,

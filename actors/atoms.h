@@ -11,6 +11,7 @@
 #include "actors/job_state_machine.h"
 #include "actors/outbox.h"
 #include "actors/pipeline_run_state_machine.h"
+#include "actors/recurring_run_state_machine.h"
 #include "actors/scheduler.h"
 #include "actors/service_state_machine.h"
 #include "actors/state_store.h"
@@ -70,6 +71,7 @@ using step_atom = caf::atom_constant<caf::atom("step")>;
 using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
 using cache_atom = caf::atom_constant<caf::atom("cache")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using recurring_atom = caf::atom_constant<caf::atom("recurring")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // The actors every supervisor needs, handed down at spawn.
@@ -127,6 +129,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::ReplicaReport>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaReadiness)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineRunStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RecurringRunStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::RecurringRunStatus>)
+using CadreRecurringRunSpecPtr = std::shared_ptr<const cadre::spec::RecurringRunSpec>;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreRecurringRunSpecPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)

@@ -35,7 +35,8 @@ std::string ref(const std::string& resource, const std::string& name) {
 }
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
 constexpr const char* kResources =
-    "nodes, jobs, trainjobs, experiments, inferenceservices, tokens, pipelines, runs";
+    "nodes, jobs, trainjobs, experiments, inferenceservices, tokens, pipelines, runs, "
+    "recurringruns";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -163,6 +164,9 @@ void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& r
   if (manifest->inference_service) return manager::apply_service(self, client, request, manifest);
   if (manifest->pipeline) return manager::apply_pipeline(self, client, request, manifest);
   if (manifest->pipeline_run) return manager::apply_run(self, client, request, manifest);
+  if (manifest->recurring_run) {
+    return manager::apply_recurring_run(self, client, request, manifest);
+  }
   const std::string kind = manifest->kind;
   const std::string name = manifest->metadata.name;
   manager::JobOrigin origin;
@@ -249,6 +253,9 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (request.resource == "tokens") return manager::get_tokens(self, client);
   if (request.resource == "pipelines") return manager::get_pipelines(self, client, request.name);
   if (request.resource == "runs") return manager::get_runs(self, client, request.name);
+  if (request.resource == "recurringruns") {
+    return manager::get_recurring_runs(self, client, request.name);
+  }
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
@@ -291,6 +298,9 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
     return manager::delete_pipeline(self, client, request.name);
   }
   if (request.resource == "runs") return manager::delete_run(self, client, request.name);
+  if (request.resource == "recurringruns") {
+    return manager::delete_recurring_run(self, client, request.name);
+  }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then
@@ -448,6 +458,8 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   manager::restore_services(self, std::move(restored.services));
   manager::restore_tokens(self, std::move(restored.tokens));
   manager::restore_pipelines(self, std::move(restored.pipelines), std::move(restored.runs));
+  // After the runs: each counts its unfinished runs from their summaries.
+  manager::restore_recurring_runs(self, std::move(restored.recurring_runs));
   // Notices an ingress that stops polling (services then say IngressReady False).
   self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
@@ -521,6 +533,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   return manager::experiment_requests(self)
       .or_else(manager::service_requests(self))
       .or_else(manager::pipeline_requests(self))
+      .or_else(manager::recurring_run_requests(self))
       .or_else(jobs_and_nodes);
 }
 

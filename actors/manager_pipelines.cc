@@ -181,50 +181,62 @@ void apply_pipeline(Self* self, const ClientRef& client, const protocol::ApplyRe
 
 void apply_run(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
                const std::shared_ptr<const spec::Manifest>& manifest) {
+  const std::string name = manifest->metadata.name;
+  apply_run_then(self, manifest, request.manifest, RunOrigin{},
+                 [=](const Status& status, const std::string& action) {
+                   if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
+                   self->state.ctx.outbox->client(
+                       client, MessageKind::kApplyReply,
+                       protocol::ApplyReply{"PipelineRun", name, action});
+                 });
+}
+
+void apply_run_then(Self* self, const std::shared_ptr<const spec::Manifest>& manifest,
+                    const std::string& text, RunOrigin origin,
+                    std::function<void(const Status&, const std::string&)> done) {
   auto& st = self->state;
   const std::string name = manifest->metadata.name;
   const spec::PipelineRunSpec& run = *manifest->pipeline_run;
-  if (st.creating_runs.count(name)) {
-    return st.ctx.outbox->client_error(client, AlreadyExists(run_ref(name) + " is being created"));
-  }
+  if (st.creating_runs.count(name))
+    return done(AlreadyExists(run_ref(name) + " is being created"), "");
   if (auto existing = st.runs.find(name); existing != st.runs.end()) {
     self->request(existing->second, st.ctx.policy.request_timeout, get_atom::value)
         .then(
             [=](const protocol::PipelineRunStatus& status) {
-              if (status.manifest == request.manifest) {
-                return self->state.ctx.outbox->client(
-                    client, MessageKind::kApplyReply,
-                    protocol::ApplyReply{"PipelineRun", name, "unchanged"});
-              }
-              self->state.ctx.outbox->client_error(
-                  client, AlreadyExists(run_ref(name) +
-                                        " already exists; runs are immutable (give the new run "
-                                        "another name, or delete this one)"));
+              if (status.manifest == text) return done(Status::Ok(), "unchanged");
+              done(AlreadyExists(run_ref(name) +
+                                 " already exists; runs are immutable (give the new run another "
+                                 "name, or delete this one)"),
+                   "");
             },
-            unanswered(self, client, "the supervisor of " + run_ref(name)));
+            [=](const caf::error& error) {
+              done(Unavailable("the supervisor of " + run_ref(name) +
+                               " did not answer: " + caf::to_string(error)),
+                   "");
+            });
     return;
   }
   if (st.ctx.policy.checkpoint_root.empty()) {
-    return st.ctx.outbox->client_error(
-        client, FailedPrecondition("pipelines keep their artifacts under the checkpoint root; "
-                                   "start the coordinator with --checkpoint-root"));
+    return done(FailedPrecondition("pipelines keep their artifacts under the checkpoint root; "
+                                   "start the coordinator with --checkpoint-root"),
+                "");
   }
   auto pipeline = st.pipelines.find(run.pipeline);
   if (pipeline == st.pipelines.end() || pipeline->second.versions.empty()) {
-    return st.ctx.outbox->client_error(
-        client, NotFound("spec.pipelineRef.name: " + pipeline_ref(run.pipeline) + " not found"));
+    return done(NotFound("spec.pipelineRef.name: " + pipeline_ref(run.pipeline) + " not found"),
+                "");
   }
   const int32_t latest = pipeline->second.versions.back().version;
   const int32_t version = run.version.value_or(latest);
   auto spec = pipeline->second.specs.find(version);
   if (spec == pipeline->second.specs.end()) {
-    return st.ctx.outbox->client_error(
-        client,
+    return done(
         NotFound("spec.pipelineRef.version: " + pipeline_ref(run.pipeline) + " has no version " +
-                 std::to_string(version) + " (latest: " + std::to_string(latest) + ")"));
+                 std::to_string(version) + " (latest: " + std::to_string(latest) + ")"),
+        "");
   }
   auto parameters = typed_parameters(*spec->second, run.pipeline, run);
-  if (!parameters.ok()) return st.ctx.outbox->client_error(client, parameters.status());
+  if (!parameters.ok()) return done(parameters.status(), "");
 
   protocol::PipelineRunStatus record;
   record.name = name;
@@ -235,14 +247,15 @@ void apply_run(Self* self, const ClientRef& client, const protocol::ApplyRequest
   record.caching = run.enable_caching;
   record.parameters = pipelines::json_text(*parameters);
   record.created_ms = wall_ms();
-  record.manifest = request.manifest;
+  record.manifest = text;
+  record.recurring_run = origin.recurring_run;
+  record.scheduled_ms = origin.scheduled_ms;
   auto machine = std::make_shared<PipelineRunStateMachine>(record, spec->second,
                                                            machine_options(self, run.pipeline));
   st.creating_runs.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_runs.erase(name);
-    self->state.ctx.outbox->client_error(
-        client, Unavailable(run_ref(name) + " not created: " + why.message()));
+    done(Unavailable(run_ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
@@ -252,8 +265,7 @@ void apply_run(Self* self, const ClientRef& client, const protocol::ApplyRequest
             self->state.creating_runs.erase(name);
             spawn_run(self, machine);
             self->send(self->state.runs[name], start_atom::value);
-            self->state.ctx.outbox->client(client, MessageKind::kApplyReply,
-                                           protocol::ApplyReply{"PipelineRun", name, "created"});
+            done(Status::Ok(), "created");
           },
           [=](const caf::error& error) {
             not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));

@@ -55,7 +55,10 @@ struct ManagerState {
   std::set<std::string> creating_pipelines;        // a version is being stored
   std::map<std::string, caf::actor> runs;          // pipeline run supervisors, by name
   std::map<std::string, protocol::PipelineRunStatus> run_summary;  // pushed by them
-  std::set<std::string> creating_runs;  // being written to the store right now
+  std::set<std::string> creating_runs;               // being written to the store right now
+  std::map<std::string, caf::actor> recurring_runs;  // RecurringRun supervisors, by name
+  std::map<std::string, protocol::RecurringRunStatus> recurring_summary;  // pushed by them
+  std::set<std::string> creating_recurring_runs;
   // Every pipeline's succeeded step executions, by pipeline then fingerprint: what
   // a new run may reuse. Rebuilt from the stored runs after a restart; a deleted
   // run's entries go with it.
@@ -125,6 +128,15 @@ void apply_pipeline(ManagerSelf* self, const ClientRef& client,
                     const std::shared_ptr<const spec::Manifest>& manifest);
 void apply_run(ManagerSelf* self, const ClientRef& client, const protocol::ApplyRequest& request,
                const std::shared_ptr<const spec::Manifest>& manifest);
+// Who started a run, when it was not a client: a recurring run, for a due time.
+struct RunOrigin {
+  std::string recurring_run;
+  int64_t scheduled_ms = 0;
+};
+// Creates a run (answered Ok with "created" or "unchanged", or why not).
+void apply_run_then(ManagerSelf* self, const std::shared_ptr<const spec::Manifest>& manifest,
+                    const std::string& text, RunOrigin origin,
+                    std::function<void(const Status&, const std::string&)> done);
 void get_pipelines(ManagerSelf* self, const ClientRef& client, const std::string& name);
 void get_runs(ManagerSelf* self, const ClientRef& client, const std::string& name);
 void delete_pipeline(ManagerSelf* self, const ClientRef& client, const std::string& name);
@@ -134,6 +146,15 @@ void retry_run(ManagerSelf* self, const ClientRef& client, const protocol::Retry
 void restore_pipelines(ManagerSelf* self, std::vector<PipelineRecord> pipelines,
                        std::vector<protocol::PipelineRunStatus> runs);
 caf::message_handler pipeline_requests(ManagerSelf* self);
+// ---- manager_recurring_runs.cc ----
+// RecurringRuns: schedules that start runs (one supervisor each).
+void apply_recurring_run(ManagerSelf* self, const ClientRef& client,
+                         const protocol::ApplyRequest& request,
+                         const std::shared_ptr<const spec::Manifest>& manifest);
+void get_recurring_runs(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_recurring_run(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void restore_recurring_runs(ManagerSelf* self, std::vector<protocol::RecurringRunStatus> records);
+caf::message_handler recurring_run_requests(ManagerSelf* self);
 // A step job's news for the run that owns it, if any.
 void forward_run_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_run_gone(ManagerSelf* self, const std::string& job, const std::string& owner);

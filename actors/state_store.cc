@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, created_ms INTEGER, 
 CREATE TABLE IF NOT EXISTS pipelines (name TEXT, version INTEGER, created_ms INTEGER,
   manifest TEXT, PRIMARY KEY (name, version));
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
+CREATE TABLE IF NOT EXISTS recurring_runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 )";
 
 }  // namespace
@@ -456,6 +457,49 @@ Result<std::vector<protocol::PipelineRunStatus>> StateStore::load_runs() {
     out.push_back(std::move(*run));
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading runs: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status StateStore::put_recurring_run(const protocol::RecurringRunStatus& recurring) {
+  Statement s(db_,
+              "INSERT OR REPLACE INTO recurring_runs (name, created_ms, detail) VALUES (?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::RecurringRunStatus detail = recurring;
+  detail.events.clear();
+  return s.bind(1, recurring.name)
+      .bind(2, recurring.created_ms)
+      .bind_blob(3, protocol::encode(detail))
+      .run()
+      .annotate("storing recurring run " + recurring.name);
+}
+
+Status StateStore::delete_recurring_run(const std::string& name) {
+  Statement s(db_, "DELETE FROM recurring_runs WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting recurring run " + name));
+  Statement e(db_, "DELETE FROM events WHERE job = ?");
+  RETURN_IF_ERROR(e.prepared());
+  return e.bind(1, recurring_run_events_key(name)).run().annotate("deleting recurring run " + name);
+}
+
+Result<std::vector<protocol::RecurringRunStatus>> StateStore::load_recurring_runs() {
+  std::vector<protocol::RecurringRunStatus> out;
+  Statement s(db_, "SELECT name, detail FROM recurring_runs ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto recurring = protocol::decode<protocol::RecurringRunStatus>(s.blob(1), limits);
+    if (!recurring.ok()) {
+      return Internal("recurring run " + name +
+                      " has an unreadable stored status: " + recurring.status().message());
+    }
+    out.push_back(std::move(*recurring));
+  }
+  if (rc != SQLITE_DONE) {
+    return Internal(std::string("loading recurring runs: ") + sqlite3_errmsg(db_));
+  }
   return out;
 }
 

@@ -65,6 +65,9 @@ struct PipelineRecord {
 
 // The events table holds a pipeline run's events under this key.
 inline std::string run_events_key(const std::string& name) { return "run/" + name; }
+inline std::string recurring_run_events_key(const std::string& name) {
+  return "recurringrun/" + name;
+}
 
 // A user token: what anyone may see, and the SHA-256 ingresses check tokens against.
 struct TokenRecord {
@@ -110,6 +113,10 @@ class StateStore {
   Status put_run(const protocol::PipelineRunStatus& run);  // insert or replace
   Status delete_run(const std::string& name);              // with its events
   Result<std::vector<protocol::PipelineRunStatus>> load_runs();
+  // Recurring runs: one row each, the status as one blob.
+  Status put_recurring_run(const protocol::RecurringRunStatus& recurring);  // insert or replace
+  Status delete_recurring_run(const std::string& name);                     // with its events
+  Result<std::vector<protocol::RecurringRunStatus>> load_recurring_runs();
 
   Status put_token(const TokenRecord& token);
   Status delete_token(const std::string& id);

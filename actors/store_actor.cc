@@ -135,6 +135,19 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
         flush(self);
         return self->state.store->delete_token(id);
       },
+      // Recurring runs write seldom (a run started): each commits on its own.
+      [=](put_atom, const protocol::RecurringRunStatus& recurring) -> Status {
+        flush(self);
+        Status s = self->state.store->put_recurring_run(recurring);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
+      [=](delete_atom, recurring_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_recurring_run(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
       [=](delete_atom, service_atom, const std::string& name) -> Status {
         flush(self);
         Status s = self->state.store->delete_service(name);

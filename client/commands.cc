@@ -7,6 +7,7 @@
 #include "client/json_output.h"
 #include "client/manifest.h"
 #include "client/pipeline_output.h"
+#include "client/recurring_run_output.h"
 #include "client/service_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
@@ -155,6 +156,24 @@ Status get_pipelines(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   return Status::Ok();
 }
 
+Status get_recurring_runs(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                          std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"recurringruns", ref.name}));
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& r : reply.recurring_runs) json.push_back(recurring_run_to_json(r));
+    out << pipelines::json_text(ref.name.empty() ? json : json.at(0), 2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.recurring_runs.empty()) {
+    out << "No recurring runs found.\n";
+    return Status::Ok();
+  }
+  out << recurring_runs_table(reply.recurring_runs, now_unix_ms());
+  return Status::Ok();
+}
+
 Status get_runs(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
                 std::ostream& out) {
   ASSIGN_OR_RETURN(protocol::GetReply reply,
@@ -217,6 +236,9 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   if (ref.type.resource == "tokens") return get_tokens(coordinator, format, out);
   if (ref.type.resource == "pipelines") return get_pipelines(coordinator, ref, format, out);
   if (ref.type.resource == "runs") return get_runs(coordinator, ref, format, out);
+  if (ref.type.resource == "recurringruns") {
+    return get_recurring_runs(coordinator, ref, format, out);
+  }
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   const bool single = !ref.name.empty();
@@ -250,9 +272,10 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
   if (!runs_replicas(ref) && r != "experiments" && r != "inferenceservices" && r != "pipelines" &&
-      r != "runs") {
+      r != "runs" && r != "recurringruns") {
     return InvalidArgument(
-        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines and runs");
+        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines, runs and "
+        "recurringruns");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
@@ -278,6 +301,13 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
     out << describe_run(reply.runs[0], now_unix_ms());
     return Status::Ok();
   }
+  if (r == "recurringruns") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"recurringruns", ref.name}));
+    if (reply.recurring_runs.empty()) return NotFound(ref.display() + " not found");
+    out << describe_recurring_run(reply.recurring_runs[0], now_unix_ms());
+    return Status::Ok();
+  }
   if (ref.type.resource == "experiments") {
     ASSIGN_OR_RETURN(protocol::GetReply reply,
                      coordinator.get(protocol::GetRequest{"experiments", ref.name}));
@@ -295,10 +325,10 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
   if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
-      r != "tokens" && r != "pipelines" && r != "runs") {
+      r != "tokens" && r != "pipelines" && r != "runs" && r != "recurringruns") {
     return InvalidArgument(
-        "only jobs, trainjobs, experiments, inferenceservices, pipelines, runs, tokens and nodes "
-        "can be deleted");
+        "only jobs, trainjobs, experiments, inferenceservices, pipelines, runs, recurringruns, "
+        "tokens and nodes can be deleted");
   }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");

@@ -88,13 +88,14 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "get",
-      "List nodes, jobs, trainjobs, experiments, trials, inferenceservices, tokens, pipelines or "
-      "runs");
+      "List nodes, jobs, trainjobs, experiments, trials, inferenceservices, tokens, pipelines, "
+      "runs or recurringruns");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   auto selector = std::make_shared<std::string>();
   cmd->add_option("resource", *args,
-                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs [NAME], or job/NAME")
+                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs|recurringruns "
+                  "[NAME], or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
@@ -116,16 +117,16 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
-                                 "Show a job, trainjob, experiment, inferenceservice, pipeline or "
-                                 "run in detail, with its events");
+                                 "Show a job, trainjob, experiment, inferenceservice, pipeline, "
+                                 "run or recurringrun in detail, with its events");
   auto args = std::make_shared<std::vector<std::string>>();
   cmd->add_option("resource", *args, "job|trainjob|experiment|isvc|pipeline|run NAME, or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(
-          *args, {"jobs", "trainjobs", "experiments", "inferenceservices", "pipelines", "runs"});
+      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
+                                         "pipelines", "runs", "recurringruns"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -258,7 +259,7 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
             InvalidArgument("delete needs job/NAME, trainjob/NAME, experiment/NAME, node/NAME "
                             "or -f FILE"));
       auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
-                                         "runs", "pipelines", "tokens", "nodes"});
+                                         "runs", "recurringruns", "pipelines", "tokens", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });

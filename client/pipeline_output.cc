@@ -123,6 +123,10 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                 {"cached", r.tasks_cached}}}};
   if (r.started_ms) out["startedAt"] = rfc3339_ms(r.started_ms);
   if (r.finished_ms) out["finishedAt"] = rfc3339_ms(r.finished_ms);
+  if (!r.recurring_run.empty()) {
+    out["recurringRun"] = r.recurring_run;
+    out["scheduledAt"] = rfc3339(r.scheduled_ms);
+  }
   if (!detail) return out;
   json tasks = json::array();
   for (const auto& t : r.tasks) {
@@ -290,6 +294,10 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
   out << "Namespace:   " << r.ns << "\n";
   out << "Pipeline:    " << r.pipeline << " (version " << r.pipeline_version << ")\n";
   out << "Experiment:  " << r.experiment << "\n";
+  if (!r.recurring_run.empty()) {
+    out << "Started by:  recurringrun/" << r.recurring_run << " (due " << rfc3339(r.scheduled_ms)
+        << ")\n";
+  }
   if (!r.caching) out << "Caching:     off\n";
   out << "State:       " << protocol::to_string(r.state) << "\n";
   if (!r.message.empty()) out << "Message:     " << r.message << "\n";

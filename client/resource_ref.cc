@@ -32,9 +32,12 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
   if (w == "run" || w == "runs" || w == "pipelinerun" || w == "pipelineruns") {
     return ResourceType{"runs", "run"};
   }
+  if (w == "recurringrun" || w == "recurringruns" || w == "rr") {
+    return ResourceType{"recurringruns", "recurringrun"};
+  }
   return InvalidArgument("unknown resource type '" + word +
                          "' (known: jobs, trainjobs, nodes, experiments, trials, "
-                         "inferenceservices, tokens, pipelines, runs)");
+                         "inferenceservices, tokens, pipelines, runs, recurringruns)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {

@@ -115,6 +115,9 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto runs = (*store)->load_runs();
   if (!runs.ok()) return fail(runs.status());
   restored.runs = std::move(*runs);
+  auto recurring = (*store)->load_recurring_runs();
+  if (!recurring.ok()) return fail(recurring.status());
+  restored.recurring_runs = std::move(*recurring);
   const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
                service_count = restored.services.size(), run_count = restored.runs.size();
 

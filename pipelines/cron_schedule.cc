@@ -122,7 +122,8 @@ Result<CronSchedule> CronSchedule::Parse(const std::string& text_in) {
   if (!text.empty() && text[0] == '@') {
     auto it = kDescriptors.find(text);
     if (it == kDescriptors.end()) {
-      return InvalidArgument("'" + text_in + "' is not a descriptor (@yearly, @monthly, @weekly, "
+      return InvalidArgument("'" + text_in +
+                             "' is not a descriptor (@yearly, @monthly, @weekly, "
                              "@daily, @hourly)");
     }
     text = it->second;

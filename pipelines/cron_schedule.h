@@ -36,8 +36,8 @@ class CronSchedule {
   std::string text_;
   std::bitset<60> seconds_, minutes_;
   std::bitset<24> hours_;
-  std::bitset<32> days_;    // 1..31
-  std::bitset<13> months_;  // 1..12
+  std::bitset<32> days_;     // 1..31
+  std::bitset<13> months_;   // 1..12
   std::bitset<7> weekdays_;  // 0 (Sunday) .. 6
   bool any_day_ = true;      // the day-of-month field is * (or ?)
   bool any_weekday_ = true;  // the day-of-week field is * (or ?)

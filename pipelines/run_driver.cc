@@ -982,7 +982,8 @@ Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
                        {"pipeline_task_uuid", task.id},
                        {"pipeline_root", "file://" + options_.run_dir},
                        {"pipeline_job_create_time_utc", iso_utc(run.created_ms)},
-                       {"pipeline_job_schedule_time_utc", iso_utc(run.created_ms)}};
+                       {"pipeline_job_schedule_time_utc",
+                        iso_utc(run.scheduled_ms ? run.scheduled_ms : run.created_ms)}};
   TaskLaunch launch;
   launch.task_id = task.id;
   launch.job = task.job;

@@ -263,7 +263,7 @@ struct ApplyReply {
 
 struct GetRequest {
   std::string resource;  // "nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
-                         // "tokens", "pipelines" or "runs"
+                         // "tokens", "pipelines", "runs" or "recurringruns"
   std::string name;      // empty: all
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -610,10 +610,37 @@ struct PipelineRunStatus {
   int32_t tasks_failed = 0;
   int32_t tasks_skipped = 0;
   int32_t tasks_cached = 0;
+  std::string recurring_run;  // the RecurringRun that started it; empty when started by hand
+  int64_t scheduled_ms =
+      0;  // then: the time it was scheduled for ({{$.pipeline_job_schedule_time_utc}})
   MSGPACK_DEFINE_MAP(name, ns, pipeline, pipeline_version, experiment, caching, state, message,
                      parameters, outputs, created_ms, started_ms, finished_ms, next_job, manifest,
                      tasks, events, tasks_total, tasks_succeeded, tasks_failed, tasks_skipped,
-                     tasks_cached)
+                     tasks_cached, recurring_run, scheduled_ms)
+};
+
+// A RecurringRun (docs/pipelines.md#schedules): a schedule that starts runs of a
+// pipeline, named <recurring run>-<yyyymmddhhmmss> after the time each was due.
+struct RecurringRunStatus {
+  std::string name;
+  std::string ns;
+  std::string pipeline;  // spec.pipelineRef.name
+  std::string trigger;   // "cron 0 0 2 * * *" or "every 3600s"
+  bool enabled = true;   // spec.mode
+  int32_t max_concurrency = 1;
+  bool no_catchup = false;
+  int64_t created_ms = 0;
+  int64_t last_scheduled_ms = 0;  // the time the latest run it started was due (0: none yet)
+  int64_t next_ms = 0;            // when it is due next (0: never again, or disabled)
+  int64_t runs_started = 0;
+  std::string last_run;          // the latest run it started
+  std::string message;           // why it waits (maxConcurrency), or the last start that failed
+  std::string manifest;          // the RecurringRun as applied
+  std::vector<JobEvent> events;  // only for a single named one
+  int64_t changed_ms = 0;  // its schedule was last changed then: earlier times are not made up
+  MSGPACK_DEFINE_MAP(name, ns, pipeline, trigger, enabled, max_concurrency, no_catchup, created_ms,
+                     last_scheduled_ms, next_ms, runs_started, last_run, message, manifest, events,
+                     changed_ms)
 };
 
 // A user token as anyone may see it: never the token itself.
@@ -638,19 +665,20 @@ struct TokenCreateReply {
 };
 
 struct GetReply {
-  std::vector<NodeStatus> nodes;                 // for resource "nodes"
-  std::vector<JobStatus> jobs;                   // for resources "jobs" and "trainjobs"
-  std::vector<ExperimentStatus> experiments;     // for resource "experiments"
-  std::vector<InferenceServiceStatus> services;  // for resource "inferenceservices"
-  std::vector<TokenInfo> tokens;                 // for resource "tokens"
-  std::vector<PipelineInfo> pipelines;           // for resource "pipelines"
-  std::vector<PipelineRunStatus> runs;           // for resource "runs"
-  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs)
+  std::vector<NodeStatus> nodes;                   // for resource "nodes"
+  std::vector<JobStatus> jobs;                     // for resources "jobs" and "trainjobs"
+  std::vector<ExperimentStatus> experiments;       // for resource "experiments"
+  std::vector<InferenceServiceStatus> services;    // for resource "inferenceservices"
+  std::vector<TokenInfo> tokens;                   // for resource "tokens"
+  std::vector<PipelineInfo> pipelines;             // for resource "pipelines"
+  std::vector<PipelineRunStatus> runs;             // for resource "runs"
+  std::vector<RecurringRunStatus> recurring_runs;  // for resource "recurringruns"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs, recurring_runs)
 };
 
 struct DeleteRequest {
   std::string resource;  // "jobs", "trainjobs", "experiments", "inferenceservices", "tokens",
-                         // "pipelines" or "runs"
+                         // "pipelines", "runs" or "recurringruns"
   std::string name;      // job or experiment name
   MSGPACK_DEFINE_MAP(resource, name)
 };

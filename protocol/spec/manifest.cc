@@ -111,10 +111,18 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
     }
     ASSIGN_OR_RETURN(auto run, parse_pipeline_run_spec(top));
     manifest.pipeline_run = std::make_shared<const PipelineRunSpec>(std::move(run));
+  } else if (*kind == "RecurringRun") {
+    if (manifest.metadata.name.size() > kMaxRecurringRunNameLength) {
+      return field_error("metadata.name", "a recurring run's name is at most " +
+                                              std::to_string(kMaxRecurringRunNameLength) +
+                                              " characters (its runs add a time)");
+    }
+    ASSIGN_OR_RETURN(auto recurring, parse_recurring_run_spec(top));
+    manifest.recurring_run = std::make_shared<const RecurringRunSpec>(std::move(recurring));
   } else {
     return field_error("kind", quote_value(*kind) +
                                    " is not supported (supported: Job, TrainJob, Experiment, "
-                                   "InferenceService, Pipeline, PipelineRun)");
+                                   "InferenceService, Pipeline, PipelineRun, RecurringRun)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

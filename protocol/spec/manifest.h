@@ -17,6 +17,7 @@ struct ExperimentSpec;        // protocol/spec/experiment_spec.h
 struct InferenceServiceSpec;  // protocol/spec/inference_service_spec.h
 struct PipelineSpec;          // protocol/spec/pipeline_spec.h
 struct PipelineRunSpec;       // protocol/spec/pipeline_spec.h
+struct RecurringRunSpec;      // protocol/spec/pipeline_spec.h
 
 // A parsed and validated manifest. Exactly one of the kind's specs is set.
 struct Manifest {
@@ -29,6 +30,7 @@ struct Manifest {
   std::shared_ptr<const InferenceServiceSpec> inference_service;  // kind == "InferenceService"
   std::shared_ptr<const PipelineSpec> pipeline;                   // kind == "Pipeline"
   std::shared_ptr<const PipelineRunSpec> pipeline_run;            // kind == "PipelineRun"
+  std::shared_ptr<const RecurringRunSpec> recurring_run;          // kind == "RecurringRun"
 
   // What a job supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
   TrainJobSpec gang() const;

@@ -781,8 +781,14 @@ Result<PipelineRunSpec> parse_pipeline_run_spec(YamlReader& top) {
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
   if (!spec) return field_error("spec", "required");
   RETURN_IF_ERROR(spec->only({"pipelineRef", "parameters", "experiment", "enableCaching"}));
+  ASSIGN_OR_RETURN(PipelineRunSpec out, parse_run_fields(*spec));
+  RETURN_IF_ERROR(spec->reject_unknown());
+  return out;
+}
+
+Result<PipelineRunSpec> parse_run_fields(YamlReader& spec) {
   PipelineRunSpec out;
-  ASSIGN_OR_RETURN(auto ref, spec->map("pipelineRef"));
+  ASSIGN_OR_RETURN(auto ref, spec.map("pipelineRef"));
   if (!ref) return field_error("spec.pipelineRef", "required");
   RETURN_IF_ERROR(ref->only({"name", "version"}));
   ASSIGN_OR_RETURN(auto name, ref->string("name"));
@@ -793,7 +799,7 @@ Result<PipelineRunSpec> parse_pipeline_run_spec(YamlReader& top) {
   out.pipeline = *name;
   ASSIGN_OR_RETURN(auto version, ref->integer("version", 1, 1000000));
   if (version) out.version = static_cast<int32_t>(*version);
-  const YAML::Node params = spec->node("parameters");
+  const YAML::Node params = spec.node("parameters");
   if (params && !params.IsNull()) {
     if (!params.IsMap()) return field_error("spec.parameters", "must be a map");
     for (const auto& kv : params) {
@@ -807,16 +813,15 @@ Result<PipelineRunSpec> parse_pipeline_run_spec(YamlReader& top) {
       }
     }
   }
-  ASSIGN_OR_RETURN(auto experiment, spec->string("experiment"));
+  ASSIGN_OR_RETURN(auto experiment, spec.string("experiment"));
   if (experiment) {
     if (experiment->empty() || experiment->size() > 128) {
       return field_error("spec.experiment", "must be 1 to 128 characters");
     }
     out.experiment = *experiment;
   }
-  ASSIGN_OR_RETURN(auto caching, spec->boolean("enableCaching"));
+  ASSIGN_OR_RETURN(auto caching, spec.boolean("enableCaching"));
   out.enable_caching = caching.value_or(true);
-  RETURN_IF_ERROR(spec->reject_unknown());
   return out;
 }
 

@@ -177,6 +177,30 @@ struct PipelineRunSpec {
   bool enable_caching = true;          // spec.enableCaching (cadre run --no-cache)
 };
 
+// The `RecurringRun` kind (KFP's recurring run): runs of a stored pipeline started
+// on a schedule. Trigger times are UTC.
+struct RecurringRunSpec {
+  PipelineRunSpec run;           // pipelineRef, parameters, experiment, enableCaching
+  std::string cron;              // spec.trigger.cronSchedule.cron (pipelines/cron_schedule.h)
+  int64_t interval_seconds = 0;  // or spec.trigger.periodicSchedule.intervalSecond
+  int64_t start_ms = 0;          // trigger's startTime (RFC 3339); 0: from when it is applied
+  int64_t end_ms = 0;            // trigger's endTime; 0: never ends
+  int32_t max_concurrency = 1;   // spec.maxConcurrency: runs of it at once (1..10, as KFP)
+  bool no_catchup = false;  // spec.noCatchup: after a pause or an outage, run once, not per miss
+  bool enabled = true;      // spec.mode: ENABLE | DISABLE
+};
+
+// Its names leave room for "-<yyyymmddhhmmss>" in the runs' names.
+inline constexpr size_t kMaxRecurringRunNameLength = 35;
+
+// Parses kind: RecurringRun's spec.
+Result<RecurringRunSpec> parse_recurring_run_spec(YamlReader& top);
+// A PipelineRun's fields in `spec` (used by both kinds; unknown fields are the
+// caller's to refuse).
+Result<PipelineRunSpec> parse_run_fields(YamlReader& spec);
+// RFC 3339 ("2026-11-29T02:00:00Z", "...+01:00") as Unix ms, or why not.
+Result<int64_t> parse_rfc3339_ms(const std::string& text);
+
 // Run names leave room for "-<n>" in their jobs' names (DNS labels of 63).
 inline constexpr size_t kMaxRunNameLength = 50;
 

@@ -134,6 +134,33 @@ TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {
   EXPECT_TRUE(store->events("a", 10)->empty());
 }
 
+TEST_F(StateStoreTest, RecurringRunsSurviveReopeningAndGoWithTheirEvents) {
+  {
+    auto store = open();
+    protocol::RecurringRunStatus rr;
+    rr.name = "nightly";
+    rr.trigger = "cron 0 0 2 * * *";
+    rr.last_scheduled_ms = 1794908800000;
+    rr.runs_started = 4;
+    rr.manifest = "kind: RecurringRun";
+    ASSERT_OK(store->put_recurring_run(rr));
+    rr.runs_started = 5;  // replaced, not added
+    ASSERT_OK(store->put_recurring_run(rr));
+    ASSERT_OK(store->append_event(recurring_run_events_key("nightly"),
+                                  {1, protocol::EventType::kNormal, "RunStarted", "x"}));
+  }
+  auto store = open();
+  auto loaded = store->load_recurring_runs();
+  ASSERT_OK(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].runs_started, 5);
+  EXPECT_EQ((*loaded)[0].last_scheduled_ms, 1794908800000);
+  EXPECT_EQ((*loaded)[0].manifest, "kind: RecurringRun");
+  ASSERT_OK(store->delete_recurring_run("nightly"));
+  EXPECT_TRUE(store->load_recurring_runs()->empty());
+  EXPECT_TRUE(store->events(recurring_run_events_key("nightly"), 10)->empty());
+}
+
 TEST_F(StateStoreTest, PipelineVersionsAndRunsSurviveReopening) {
   {
     auto store = open();

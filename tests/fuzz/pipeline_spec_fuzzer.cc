@@ -64,7 +64,7 @@ void as_cron(const std::string& text) {
   auto cron = cadre::pipelines::CronSchedule::Parse(text);
   if (!cron.ok()) return;
   // A next time is after the start and on a whole second.
-  const int64_t start = 1795000000123;
+  const int64_t start = 1794908800123;
   auto next = cron->next_after(start);
   if (next && (*next <= start || *next % 1000 != 0)) __builtin_trap();
 }

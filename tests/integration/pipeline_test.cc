@@ -3,6 +3,7 @@
 // coordinator is killed mid-run once.
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "tests/integration/local_cluster.h"
 #include "tests/pipelines/kfp_specs.h"
@@ -422,6 +423,50 @@ TEST_F(Pipelines, AStepPastItsKfpKubernetesTimeoutIsStoppedAndFails) {
   const std::string why = t.at("first").at("message");
   EXPECT_NE(why.find("active deadline of 1s exceeded"), std::string::npos) << why;
   EXPECT_EQ(job_phase("late-1"), "Failed");
+}
+
+TEST_F(Pipelines, ARecurringRunStartsRunsOnScheduleAndNoneTwiceAcrossACoordinatorRestart) {
+  apply_spec("two_step.yaml");
+  auto applied = apply(
+      "apiVersion: cadre/v1\nkind: RecurringRun\nmetadata:\n  name: every\nspec:\n"
+      "  pipelineRef: {name: two-step-pipeline}\n  parameters: {text: on a schedule}\n"
+      "  trigger:\n    periodicSchedule: {intervalSecond: 1}\n  maxConcurrency: 1\n");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  auto runs_of_schedule = [&] {
+    std::set<std::string> names;
+    for (const auto& r : get_json("runs")) {
+      if (r.value("recurringRun", "") == "every") names.insert(r.at("name").get<std::string>());
+    }
+    return names;
+  };
+  ASSERT_TRUE(eventually([&] { return runs_of_schedule().size() >= 2; }, 20s))
+      << cadre("describe rr every").output;
+  kill9_and_restart_coordinator();
+  const size_t before = runs_of_schedule().size();
+  ASSERT_TRUE(eventually([&] { return runs_of_schedule().size() >= before + 2; }, 20s))
+      << cadre("describe rr every").output;
+  // Every run is one due time, each second at most once; each ran.
+  const auto names = runs_of_schedule();
+  for (const auto& name : names) EXPECT_EQ(name.rfind("every-2", 0), 0u) << name;
+  const json rr = get_json("rr every");
+  EXPECT_EQ(rr.at("mode"), "ENABLE");
+  EXPECT_GE(rr.at("runsStarted").get<int>(), 3);
+  auto first = run_json(*names.begin());
+  EXPECT_EQ(first.at("recurringRun"), "every");
+  EXPECT_EQ(first.at("parameters").at("text"), "on a schedule");
+
+  // Deleted, it starts nothing more; its runs stay.
+  ASSERT_EQ(cadre("delete rr/every").exit_code, 0);
+  const size_t left = runs_of_schedule().size();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(runs_of_schedule().size(), left);
+  EXPECT_NE(cadre("get rr every").output.find("not found"), std::string::npos);
+  // A schedule of a pipeline that is not there is refused at apply.
+  auto orphan = apply(
+      "apiVersion: cadre/v1\nkind: RecurringRun\nmetadata:\n  name: orphan\nspec:\n"
+      "  pipelineRef: {name: nope}\n  trigger:\n    periodicSchedule: {intervalSecond: 60}\n");
+  EXPECT_NE(orphan.output.find("spec.pipelineRef.name: pipeline/nope not found"), std::string::npos)
+      << orphan.output;
 }
 
 }  // namespace

@@ -309,6 +309,64 @@ TEST(PipelineSpec, APipelineRunNamesItsPipelineAndParameters) {
             std::string::npos);
 }
 
+std::string recurring(const std::string& spec) {
+  return "apiVersion: cadre/v1\nkind: RecurringRun\nmetadata:\n  name: nightly\nspec:\n"
+         "  pipelineRef: {name: fmnist-pipeline}\n" +
+         spec;
+}
+
+TEST(PipelineSpec, ARecurringRunHasOneTriggerAndKfpsFields) {
+  auto m = parse_manifest(recurring(
+      "  parameters: {epochs: 3}\n  trigger:\n    cronSchedule:\n      cron: '0 0 2 * * *'\n"
+      "      startTime: '2026-12-01T00:00:00+01:00'\n  maxConcurrency: 2\n  noCatchup: true\n"
+      "  mode: DISABLE\n"));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const RecurringRunSpec& r = *m->recurring_run;
+  EXPECT_EQ(r.run.pipeline, "fmnist-pipeline");
+  EXPECT_EQ(r.run.parameters.at("epochs"), "3");
+  EXPECT_EQ(r.cron, "0 0 2 * * *");
+  EXPECT_EQ(r.start_ms, *parse_rfc3339_ms("2026-11-30T23:00:00Z"));
+  EXPECT_EQ(r.max_concurrency, 2);
+  EXPECT_TRUE(r.no_catchup);
+  EXPECT_FALSE(r.enabled);
+  auto nightly = parse_manifest(read_example("fmnist-nightly.yaml"));
+  ASSERT_TRUE(nightly.ok()) << nightly.status().to_string();
+  EXPECT_TRUE(nightly->recurring_run->no_catchup);
+
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {recurring(""), "spec.trigger: required (cronSchedule or periodicSchedule)"},
+      {recurring("  trigger:\n    cronSchedule: {cron: '0 0 2 * * *'}\n"
+                 "    periodicSchedule: {intervalSecond: 60}\n"),
+       "spec.trigger: needs exactly one of cronSchedule and periodicSchedule"},
+      {recurring("  trigger:\n    cronSchedule: {cron: '0 61 * * * *'}\n"),
+       "spec.trigger.cronSchedule.cron: minute: 61 is out of range 0-59"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 0}\n"),
+       "spec.trigger.periodicSchedule.intervalSecond: must be >= 1"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60, startTime: tomorrow}\n"),
+       "spec.trigger.periodicSchedule.startTime: 'tomorrow' is not an RFC 3339 time"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60,"
+                 " startTime: '2026-12-02T00:00:00Z', endTime: '2026-12-01T00:00:00Z'}\n"),
+       "spec.trigger.periodicSchedule.endTime: must be after startTime"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60}\n  maxConcurrency: 11\n"),
+       "spec.maxConcurrency: must be <= 10"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60}\n  mode: PAUSE\n"),
+       "spec.mode: 'PAUSE' is not ENABLE or DISABLE"},
+      {recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60}\n  schedule: x\n"),
+       "spec.schedule: unknown field"},
+      {replaced(recurring("  trigger:\n    periodicSchedule: {intervalSecond: 60}\n"), "nightly",
+                std::string(36, 'n')),
+       "metadata.name: a recurring run's name is at most 35 characters"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = error_of(c.text);
+    EXPECT_NE(error.find(c.error), std::string::npos) << "want: " << c.error << "\ngot:  " << error;
+  }
+}
+
 TEST(PipelineSpec, RunParametersAreCheckedAgainstTheirType) {
   EXPECT_EQ(*parse_parameter_text("42", ParameterType::kInteger, "n"), nlohmann::json(42));
   EXPECT_EQ(*parse_parameter_text("0.5", ParameterType::kDouble, "lr"), nlohmann::json(0.5));
