@@ -16,23 +16,7 @@ using protocol::EventType;
 // Bounds the walk to the latest missed time (noCatchup) of a very frequent cron.
 constexpr int kMaxCatchupSteps = 100000;
 
-std::string compact_utc(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-  return buf;
-}
-
-std::string iso_utc(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string compact_utc(int64_t ms) { return utc_text(ms, "%Y%m%d%H%M%S"); }
 
 void describe_spec(protocol::RecurringRunStatus& rec, const spec::RecurringRunSpec& spec) {
   rec.pipeline = spec.run.pipeline;
@@ -179,7 +163,7 @@ void RecurringRunStateMachine::tick(RecurringRunEffects& out) {
   if (next) {
     arm_timer(out, *next);
   } else if (rec_.message.empty()) {
-    rec_.message = "its trigger has ended (endTime " + iso_utc(spec_->end_ms) + ")";
+    rec_.message = "its trigger has ended (endTime " + utc_text(spec_->end_ms) + ")";
   }
 }
 
@@ -232,7 +216,7 @@ RecurringRunEffects RecurringRunStateMachine::on_run_started(const std::string& 
     rec_.last_run = run;
     rec_.message.clear();
     event(out, EventType::kNormal, "RunStarted",
-          "started run/" + run + " (due " + iso_utc(scheduled) + ")");
+          "started run/" + run + " (due " + utc_text(scheduled) + ")");
   } else if (status.code() == StatusCode::kAlreadyExists) {
     rec_.last_run = run;  // started before a restart; not again
   } else {

@@ -191,6 +191,25 @@ Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream
   return Status::Ok();
 }
 
+namespace {
+
+// The job whose logs a step has; a deploy or tuning step has none of its own.
+Result<std::string> job_of(const protocol::PipelineTaskStatus& t) {
+  if (t.job.empty()) return FailedPrecondition("task " + t.id + " has not started a job");
+  if (t.job.rfind("inferenceservice/", 0) == 0) {
+    return FailedPrecondition("task " + t.id + " deployed " + t.job +
+                              "; its replicas' logs: cadre logs isvc/" + t.job.substr(17));
+  }
+  if (t.job.rfind("experiment/", 0) == 0) {
+    return FailedPrecondition("task " + t.id + " ran " + t.job + "; its trials' logs: cadre get " +
+                              "trials -l experiment=" + t.job.substr(11) +
+                              ", then cadre logs job/TRIAL");
+  }
+  return t.job;
+}
+
+}  // namespace
+
 Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
                                  const std::string& task) {
   ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", run}));
@@ -200,13 +219,10 @@ Result<std::string> run_task_job(Coordinator& coordinator, const std::string& ru
   for (const auto& t : reply.runs[0].tasks) {
     if (t.kind != protocol::PipelineTaskKind::kContainer) continue;
     steps += (steps.empty() ? "" : ", ") + t.id;
-    if (t.id == task)
-      return t.job.empty() ? Result<std::string>(
-                                 FailedPrecondition("task " + task + " has not started a job"))
-                           : Result<std::string>(t.job);
+    if (t.id == task) return job_of(t);
     if (t.name == task) matches.push_back(&t);
   }
-  if (matches.size() == 1 && !matches[0]->job.empty()) return matches[0]->job;
+  if (matches.size() == 1 && !matches[0]->job.empty()) return job_of(*matches[0]);
   if (matches.size() > 1) {
     return InvalidArgument("--task " + task + " names " + std::to_string(matches.size()) +
                            " tasks; give its id (" + matches[0]->id + ", ...)");

@@ -351,14 +351,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
     }
   };
   print("", 0);
-  if (!r.events.empty()) {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& e : r.events) {
-      rows.push_back(
-          {protocol::to_string(e.type), e.reason, age_since(e.time_ms, now_ms), e.message});
-    }
-    out << "Events:\n" << render_table({"TYPE", "REASON", "AGE", "MESSAGE"}, rows);
-  }
+  out << events_section(r.events, now_ms);
   return out.str();
 }
 

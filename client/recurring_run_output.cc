@@ -69,14 +69,7 @@ std::string describe_recurring_run(const protocol::RecurringRunStatus& r, int64_
   if (!r.message.empty()) out << "Message:         " << r.message << "\n";
   out << "Created:         " << rfc3339(r.created_ms) << " (" << age_since(r.created_ms, now_ms)
       << " ago)\n";
-  if (!r.events.empty()) {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& e : r.events) {
-      rows.push_back(
-          {protocol::to_string(e.type), e.reason, age_since(e.time_ms, now_ms), e.message});
-    }
-    out << "Events:\n" << render_table({"TYPE", "REASON", "AGE", "MESSAGE"}, rows);
-  }
+  out << events_section(r.events, now_ms);
   return out.str();
 }
 

@@ -307,4 +307,14 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
   return out;
 }
 
+std::string events_section(const std::vector<protocol::JobEvent>& events, int64_t now_ms) {
+  if (events.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : events) {
+    rows.push_back(
+        {protocol::to_string(e.type), e.reason, age_since(e.time_ms, now_ms), e.message});
+  }
+  return "Events:\n" + render_table({"TYPE", "REASON", "AGE", "MESSAGE"}, rows);
+}
+
 }  // namespace cadre::client

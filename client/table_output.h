@@ -16,6 +16,9 @@ std::string render_table(const std::vector<std::string>& headers,
 
 // NAME STATE CPU MEMORY GPUS HEARTBEAT (+ ADDRESS EPOCH LABELS when wide). CPU,
 // MEMORY and GPUS read "allocated/allocatable".
+// "Events:" over a TYPE, REASON, AGE, MESSAGE table; nothing when there are none.
+std::string events_section(const std::vector<protocol::JobEvent>& events, int64_t now_ms);
+
 std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t now_ms, bool wide);
 
 // NAME KIND PHASE REASON EXIT NODE AGE (+ REPLICA DURATION METRICS MESSAGE when wide).

@@ -10,6 +10,7 @@
 #include "pipelines/placeholders.h"
 #include "pipelines/spec_placeholders.h"
 #include "protocol/digest.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::pipelines {
 
@@ -34,15 +35,6 @@ json parse_object(const std::string& text) {
 }
 
 std::string state_name(PipelineState s) { return std::string(protocol::enum_name(s)); }
-
-std::string iso_utc(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
 
@@ -981,9 +973,9 @@ Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
                        {"pipeline_task_name", task.name},
                        {"pipeline_task_uuid", task.id},
                        {"pipeline_root", "file://" + options_.run_dir},
-                       {"pipeline_job_create_time_utc", iso_utc(run.created_ms)},
+                       {"pipeline_job_create_time_utc", utc_text(run.created_ms)},
                        {"pipeline_job_schedule_time_utc",
-                        iso_utc(run.scheduled_ms ? run.scheduled_ms : run.created_ms)}};
+                        utc_text(run.scheduled_ms ? run.scheduled_ms : run.created_ms)}};
   TaskLaunch launch;
   launch.task_id = task.id;
   launch.job = task.job;
