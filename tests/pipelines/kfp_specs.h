@@ -8,19 +8,12 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/examples.h"  // read_example
+
 namespace cadre::testing {
 
 inline std::string read_kfp_spec(const std::string& name) {
   std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/tests/pipelines/kfp/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A file under examples/ (the pipelines users are shown).
-inline std::string read_example(const std::string& name) {
-  std::ifstream in(std::string(CADRE_SOURCE_DIR) + "/examples/" + name);
   EXPECT_TRUE(in.good()) << name;
   std::stringstream text;
   text << in.rdbuf();
