@@ -45,6 +45,9 @@ class ActorInbound final : public Inbound {
   void retry(const ClientRef& client, protocol::RetryRequest request) override {
     caf::anon_send(actors_.manager, retry_atom::value, client, std::move(request));
   }
+  void metrics_history(const ClientRef& client, protocol::MetricsHistoryRequest request) override {
+    caf::anon_send(actors_.manager, metrics_atom::value, client, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

@@ -31,6 +31,7 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using started_atom = caf::atom_constant<caf::atom("started")>;
 using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -111,6 +112,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ApplyRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::GetRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::DeleteRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::LogsRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsHistoryRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsHistoryReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ExperimentStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsCollection)

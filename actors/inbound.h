@@ -38,6 +38,8 @@ class Inbound {
   virtual void logs(const ClientRef& client, protocol::LogsRequest request) = 0;
   virtual void create_token(const ClientRef& client, protocol::TokenCreateRequest request) = 0;
   virtual void retry(const ClientRef& client, protocol::RetryRequest request) = 0;
+  virtual void metrics_history(const ClientRef& client,
+                               protocol::MetricsHistoryRequest request) = 0;
   // ---- ingress port ----
   virtual void routes(const ClientRef& ingress, protocol::RoutesRequest request) = 0;
 };

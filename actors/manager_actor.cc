@@ -351,20 +351,42 @@ void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& requ
           answer_error(self, client, "the supervisor of " + what));
 }
 
+// A job's stored metric points; the job must exist (a deleted job's are gone).
+void metrics_history(Self* self, const ClientRef& client,
+                     const protocol::MetricsHistoryRequest& request) {
+  if (request.max_points < 1 || request.max_points > protocol::kMaxMetricPoints) {
+    return self->state.ctx.outbox->client_error(
+        client,
+        InvalidArgument("max_points: must be 1.." + std::to_string(protocol::kMaxMetricPoints) +
+                        ", got " + std::to_string(request.max_points)));
+  }
+  if (!find_job(self, client, request.resource, request.name)) return;
+  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, history_atom::value,
+                request.name, request.metric, request.max_points)
+      .then(
+          [=](const protocol::MetricsHistoryReply& reply) {
+            self->state.ctx.outbox->client(client, MessageKind::kMetricsHistoryReply, reply);
+          },
+          answer_error(self, client,
+                       "the store (metrics of " + ref(request.resource, request.name) + ")"));
+}
+
 void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {
   auto it = self->state.log_reads.find(id);
   if (it == self->state.log_reads.end()) return;  // answered late: the client got a timeout
   const PendingLogRead read = it->second;
   self->state.log_reads.erase(it);
-  if (!chunk.found) {
+  if (!chunk.found && read.location.finished) {
     self->state.ctx.outbox->client_error(
         read.client, NotFound("log of replica " + read.location.uid + " not found on node " +
                               read.location.node));
     return;
   }
+  // A replica placed but not yet started has no log file yet: its log is empty
+  // so far, and a follower keeps waiting instead of failing.
   protocol::LogsReply reply;
   reply.data = chunk.data;
-  reply.offset = chunk.offset;
+  reply.offset = chunk.found ? chunk.offset : std::max<int64_t>(0, chunk.offset);
   reply.next_offset = chunk.offset + static_cast<int64_t>(chunk.data.size());
   reply.finished = read.location.finished && reply.next_offset >= chunk.size;
   self->state.ctx.outbox->client(read.client, MessageKind::kLogsReply, reply);
@@ -474,6 +496,9 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
       },
       [=](retry_atom, const ClientRef& c, const protocol::RetryRequest& r) {
         manager::retry_run(self, c, r);
+      },
+      [=](metrics_atom, const ClientRef& c, const protocol::MetricsHistoryRequest& r) {
+        metrics_history(self, c, r);
       },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
         logs_chunk(self, id, chunk);

@@ -557,6 +557,34 @@ Result<std::vector<protocol::MetricSample>> StateStore::metric_history(const std
   return out;
 }
 
+Result<protocol::MetricsHistoryReply> StateStore::recent_metrics(const std::string& job,
+                                                                 const std::string& metric,
+                                                                 int64_t max_points) {
+  // Newest first so LIMIT keeps the newest; reversed below. One more than asked
+  // tells whether older points were left out.
+  Statement s(db_,
+              "SELECT uid, name, value, step, time_ms FROM metrics WHERE job = ?1 AND "
+              "(?2 = '' OR name = ?2) ORDER BY id DESC LIMIT ?3");
+  RETURN_IF_ERROR(s.prepared());
+  s.bind(1, job);
+  s.bind(2, metric);
+  s.bind(3, max_points + 1);
+  protocol::MetricsHistoryReply reply;
+  reply.name = job;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (static_cast<int64_t>(reply.points.size()) == max_points) {
+      reply.truncated = true;
+      continue;
+    }
+    const double value = s.null(2) ? std::numeric_limits<double>::quiet_NaN() : s.real(2);
+    reply.points.push_back({s.text(0), s.text(1), value, s.integer(3), s.integer(4)});
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("reading metrics: ") + sqlite3_errmsg(db_));
+  std::reverse(reply.points.begin(), reply.points.end());
+  return reply;
+}
+
 Result<uint64_t> StateStore::next_epoch() {
   RETURN_IF_ERROR(
       exec("INSERT INTO meta (key, value) VALUES ('epoch', 1) "

@@ -125,6 +125,11 @@ class StateStore {
   // Every stored sample of `job` in the order reported (every replica instance). A
   // NaN reads back as NaN.
   Result<std::vector<protocol::MetricSample>> metric_history(const std::string& job);
+  // The newest `max_points` points of `job` (only `metric` when not empty), oldest
+  // first, with the replica instance that reported each.
+  Result<protocol::MetricsHistoryReply> recent_metrics(const std::string& job,
+                                                       const std::string& metric,
+                                                       int64_t max_points);
 
   // Strictly increasing across restarts: the fencing epoch for a registration.
   Result<uint64_t> next_epoch();

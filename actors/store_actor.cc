@@ -174,6 +174,13 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
         return s;
       },
+      [=](history_atom, const std::string& job, const std::string& metric,
+          int64_t max_points) -> caf::result<protocol::MetricsHistoryReply> {
+        flush(self);
+        auto reply = self->state.store->recent_metrics(job, metric, max_points);
+        if (!reply.ok()) return caf::make_error(caf::sec::runtime_error, reply.status().message());
+        return std::move(*reply);
+      },
       [=](events_atom, const std::string& job) -> std::vector<protocol::JobEvent> {
         flush(self);
         auto events = self->state.store->events(job, 200);

@@ -1,4 +1,4 @@
-// What the CLI asks of a coordinator: the four client requests of protocol/.
+// What the CLI asks of a coordinator: the client requests of protocol/messages.h.
 // Commands depend on this small interface so their logic (polling, waiting,
 // following logs) is tested against a fake; CoordinatorClient is the real one.
 #pragma once
@@ -20,6 +20,8 @@ class Coordinator {
   virtual Result<protocol::TokenCreateReply> create_token(
       const protocol::TokenCreateRequest& request) = 0;
   virtual Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) = 0;
+  virtual Result<protocol::MetricsHistoryReply> metrics_history(
+      const protocol::MetricsHistoryRequest& request) = 0;
 };
 
 }  // namespace cadre::client

@@ -212,6 +212,12 @@ Result<protocol::RetryReply> CoordinatorClient::retry(const protocol::RetryReque
   return call<protocol::RetryReply>(MessageKind::kRetry, MessageKind::kRetryReply, request);
 }
 
+Result<protocol::MetricsHistoryReply> CoordinatorClient::metrics_history(
+    const protocol::MetricsHistoryRequest& request) {
+  return call<protocol::MetricsHistoryReply>(MessageKind::kMetricsHistory,
+                                             MessageKind::kMetricsHistoryReply, request);
+}
+
 Result<protocol::RoutesReply> CoordinatorClient::routes(const protocol::RoutesRequest& request) {
   return call<protocol::RoutesReply>(MessageKind::kRoutes, MessageKind::kRoutesReply, request);
 }

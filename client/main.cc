@@ -14,6 +14,7 @@
 #include "client/config.h"
 #include "client/coordinator_client.h"
 #include "client/local_cluster.h"
+#include "client/metrics_commands.h"
 #include "client/pipeline_commands.h"
 #include "client/predict.h"
 #include "client/service_commands.h"
@@ -370,6 +371,32 @@ void add_lineage(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_metrics(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand("metrics", "Print the metric history a job reported");
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto options = std::make_shared<MetricsOptions>();
+  auto output = std::make_shared<std::string>();
+  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
+  cmd->add_option("--metric", options->metric, "Only this metric (default: every one)");
+  cmd->add_option("--max-points", options->max_points, "The newest this many (default 10000)")
+      ->check(CLI::Range(int64_t{1}, protocol::kMaxMetricPoints));
+  cmd->add_option("-o,--output", *output, "json");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(*args, kJobResources);
+      if (!ref.ok()) return usage_error(ref.status());
+      if (!output->empty() && *output != "json") {
+        return usage_error(InvalidArgument("-o " + *output + ": expected json"));
+      }
+      MetricsOptions run = *options;
+      run.ref = *ref;
+      run.json = !output->empty();
+      return with_coordinator(flags,
+                              [&](Coordinator& c) { return print_metrics(c, run, std::cout); });
+    };
+  });
+}
+
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -539,6 +566,7 @@ int run(int argc, char** argv) {
   add_delete(app, flags, &action);
   add_run(app, flags, &action);
   add_retry(app, flags, &action);
+  add_metrics(app, flags, &action);
   add_compare(app, flags, &action);
   add_lineage(app, flags, &action);
   add_predict(app, flags, &action);

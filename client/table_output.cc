@@ -9,15 +9,16 @@
 #include "client/time_format.h"
 
 namespace cadre::client {
-namespace {
-
-std::string cell(const std::string& text) { return text.empty() ? "-" : text; }
 
 std::string format_number(double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof(buffer), "%.6g", value);
   return buffer;
 }
+
+namespace {
+
+std::string cell(const std::string& text) { return text.empty() ? "-" : text; }
 
 std::string join_labels(const std::map<std::string, std::string>& labels) {
   std::string out;

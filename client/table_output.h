@@ -32,6 +32,9 @@ std::string trainjobs_table(const std::vector<protocol::JobStatus>& jobs, int64_
 // Active over total replicas per type, in rank order: "PS 1/1 Worker 2/2".
 std::string replica_summary(const protocol::JobStatus& job);
 
+// Six significant digits: "0.8841", "1e-05", "nan".
+std::string format_number(double value);
+
 // "accuracy=0.5 loss=0.31", by name.
 std::string format_metrics(const std::map<std::string, double>& metrics);
 

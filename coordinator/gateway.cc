@@ -214,6 +214,9 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     case MessageKind::kRetry:
       return decoded<protocol::RetryRequest>(e, limits_,
                                              [&](auto b) { inbound.retry(client, std::move(b)); });
+    case MessageKind::kMetricsHistory:
+      return decoded<protocol::MetricsHistoryRequest>(
+          e, limits_, [&](auto b) { inbound.metrics_history(client, std::move(b)); });
     default:
       return not_accepted(e.header.kind, "client");
   }

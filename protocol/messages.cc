@@ -56,6 +56,10 @@ const char* kind_name(MessageKind kind) {
       return "Retry";
     case MessageKind::kRetryReply:
       return "RetryReply";
+    case MessageKind::kMetricsHistory:
+      return "MetricsHistory";
+    case MessageKind::kMetricsHistoryReply:
+      return "MetricsHistoryReply";
     case MessageKind::kError:
       return "Error";
     case MessageKind::kRoutes:

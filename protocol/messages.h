@@ -43,19 +43,21 @@ enum class MessageKind : uint16_t {
   kLogsChunk = 111,         // A->C LogsChunk
   kReplicaReady = 112,      // A->C ReplicaReadiness (on every change)
   // ---- client <-> coordinator (port 7071) ----
-  kApply = 200,             // U->C ApplyRequest
-  kApplyReply = 201,        // C->U ApplyReply
-  kGet = 202,               // U->C GetRequest
-  kGetReply = 203,          // C->U GetReply
-  kDelete = 204,            // U->C DeleteRequest
-  kDeleteReply = 205,       // C->U DeleteReply
-  kLogs = 206,              // U->C LogsRequest
-  kLogsReply = 207,         // C->U LogsReply
-  kTokenCreate = 208,       // U->C TokenCreateRequest
-  kTokenCreateReply = 209,  // C->U TokenCreateReply
-  kRetry = 210,             // U->C RetryRequest
-  kRetryReply = 211,        // C->U RetryReply
-  kError = 299,             // C->U or C->A ErrorReply to any request
+  kApply = 200,                // U->C ApplyRequest
+  kApplyReply = 201,           // C->U ApplyReply
+  kGet = 202,                  // U->C GetRequest
+  kGetReply = 203,             // C->U GetReply
+  kDelete = 204,               // U->C DeleteRequest
+  kDeleteReply = 205,          // C->U DeleteReply
+  kLogs = 206,                 // U->C LogsRequest
+  kLogsReply = 207,            // C->U LogsReply
+  kTokenCreate = 208,          // U->C TokenCreateRequest
+  kTokenCreateReply = 209,     // C->U TokenCreateReply
+  kRetry = 210,                // U->C RetryRequest
+  kRetryReply = 211,           // C->U RetryReply
+  kMetricsHistory = 212,       // U->C MetricsHistoryRequest
+  kMetricsHistoryReply = 213,  // C->U MetricsHistoryReply
+  kError = 299,                // C->U or C->A ErrorReply to any request
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
   kRoutesReply = 301,  // C->I RoutesReply
@@ -716,6 +718,35 @@ struct RetryReply {
   std::string name;
   int32_t tasks_reset = 0;  // failed, canceled and not-started tasks that run again
   MSGPACK_DEFINE_MAP(name, tasks_reset)
+};
+
+// Every stored metric point of a job, oldest first (`cadre metrics`, the Python
+// SDK's metrics(history=True)). The store keeps a bounded history per series
+// (actors/state_store.h MetricRetention), so old points may be thinned.
+struct MetricsHistoryRequest {
+  std::string resource;        // "jobs" or "trainjobs"
+  std::string name;            // job name
+  std::string metric;          // only this metric; empty: every one
+  int64_t max_points = 10000;  // the newest this many points (1 .. kMaxMetricPoints)
+  MSGPACK_DEFINE_MAP(resource, name, metric, max_points)
+};
+
+inline constexpr int64_t kMaxMetricPoints = 100000;
+
+struct MetricPoint {
+  std::string replica;  // the replica instance (uid) that reported it
+  std::string name;     // metric name
+  double value = 0;
+  int64_t step = 0;     // epoch/step of the line, else a line counter
+  int64_t time_ms = 0;  // when the agent read it
+  MSGPACK_DEFINE_MAP(replica, name, value, step, time_ms)
+};
+
+struct MetricsHistoryReply {
+  std::string name;                 // the job
+  std::vector<MetricPoint> points;  // oldest first
+  bool truncated = false;           // older points were left out (max_points)
+  MSGPACK_DEFINE_MAP(name, points, truncated)
 };
 
 // ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 namespace cadre::actors {
@@ -122,6 +123,34 @@ TEST_F(StateStoreTest, AFloodOfPointsKeepsItsRetentionWithTheNewestExactAndTheFi
   auto jobs = store->load_jobs();
   ASSERT_OK(jobs);
   EXPECT_DOUBLE_EQ(jobs->at(0).status.metrics.at("loss"), 9999.0);
+}
+
+TEST_F(StateStoreTest, RecentMetricsAreTheNewestPointsOldestFirstWithTheirReplica) {
+  auto store = open();
+  ASSERT_OK(
+      store->append_metrics("a", "a-worker-0-0", {{"loss", 0.9, 1, 10}, {"accuracy", 0.5, 1, 10}}));
+  ASSERT_OK(store->append_metrics("a", "a-worker-1-1", {{"loss", std::nan(""), 2, 20}}));
+  ASSERT_OK(store->append_metrics("a", "a-worker-0-0", {{"loss", 0.4, 3, 30}}));
+  ASSERT_OK(store->append_metrics("b", "b-main-0-0", {{"loss", 7.0, 1, 40}}));
+  auto all = store->recent_metrics("a", "", 100);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->name, "a");
+  ASSERT_EQ(all->points.size(), 4u);
+  EXPECT_FALSE(all->truncated);
+  EXPECT_EQ(all->points[0].name, "loss");
+  EXPECT_EQ(all->points[0].replica, "a-worker-0-0");
+  EXPECT_TRUE(std::isnan(all->points[2].value));
+  EXPECT_EQ(all->points[2].replica, "a-worker-1-1");
+  auto newest = store->recent_metrics("a", "loss", 2);
+  ASSERT_OK(newest);
+  ASSERT_EQ(newest->points.size(), 2u);
+  EXPECT_TRUE(newest->truncated);
+  EXPECT_EQ(newest->points[0].step, 2);
+  EXPECT_DOUBLE_EQ(newest->points[1].value, 0.4);
+  EXPECT_EQ(newest->points[1].time_ms, 30);
+  auto none = store->recent_metrics("nobody", "", 10);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->points.empty());
 }
 
 TEST_F(StateStoreTest, DeleteRemovesTheJobItsEventsAndMetrics) {

@@ -1,12 +1,15 @@
 #include "client/watch_commands.h"
 
+#include <cmath>
 #include <deque>
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "client/commands.h"
+#include "client/metrics_commands.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::client {
@@ -18,6 +21,8 @@ class FakeCoordinator : public Coordinator {
   std::deque<Result<protocol::GetReply>> gets;
   std::deque<Result<protocol::LogsReply>> logs_replies;
   std::vector<protocol::LogsRequest> logs_requests;
+  std::deque<Result<protocol::MetricsHistoryReply>> metrics_replies;
+  std::vector<protocol::MetricsHistoryRequest> metrics_requests;
   std::vector<protocol::ApplyRequest> applies;
   std::vector<protocol::GetRequest> get_requests;
   std::vector<protocol::DeleteRequest> delete_requests;
@@ -44,6 +49,11 @@ class FakeCoordinator : public Coordinator {
   }
   Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override {
     return protocol::RetryReply{request.name, 1};
+  }
+  Result<protocol::MetricsHistoryReply> metrics_history(
+      const protocol::MetricsHistoryRequest& request) override {
+    metrics_requests.push_back(request);
+    return next(metrics_replies);
   }
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
     delete_requests.push_back(request);
@@ -357,6 +367,48 @@ TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {
   job.message.clear();
   job.exit_code.reset();
   EXPECT_EQ(describe_phase(job), "Failed");
+}
+
+TEST(PrintMetrics, PrintsThePointsOldestFirstAndSaysWhenOlderOnesWereLeftOut) {
+  FakeCoordinator fake;
+  protocol::MetricsHistoryReply reply;
+  reply.name = "fmnist";
+  reply.points = {{"fmnist-worker-0-1", "loss", 0.5, 1, 0},
+                  {"fmnist-worker-0-1", "loss", 0.25, 2, 0}};
+  reply.truncated = true;
+  fake.metrics_replies = {reply};
+  MetricsOptions options{*parse_named_ref({"tj/fmnist"}, kJobResources), "loss", 2, false};
+  std::ostringstream out;
+  ASSERT_OK(print_metrics(fake, options, out));
+  EXPECT_EQ(fake.metrics_requests[0].resource, "trainjobs");
+  EXPECT_EQ(fake.metrics_requests[0].metric, "loss");
+  EXPECT_EQ(fake.metrics_requests[0].max_points, 2);
+  const std::string text = out.str();
+  EXPECT_LT(text.find("0.5"), text.find("0.25")) << text;
+  EXPECT_NE(text.find("only the newest 2 points"), std::string::npos) << text;
+}
+
+TEST(PrintMetrics, WritesANaNAsNullInJson) {
+  FakeCoordinator fake;
+  protocol::MetricsHistoryReply reply;
+  reply.name = "j";
+  reply.points = {{"j-main-0-1", "loss", std::nan(""), 3, 0}};
+  fake.metrics_replies = {reply};
+  MetricsOptions options{*parse_named_ref({"job/j"}, kJobResources), "", 10, true};
+  std::ostringstream out;
+  ASSERT_OK(print_metrics(fake, options, out));
+  const auto json = nlohmann::json::parse(out.str());
+  EXPECT_TRUE(json["points"][0]["value"].is_null());
+  EXPECT_EQ(json["points"][0]["step"], 3);
+  EXPECT_EQ(json["truncated"], false);
+}
+
+TEST(PrintMetrics, PassesTheCoordinatorsErrorOn) {
+  FakeCoordinator fake;
+  fake.metrics_replies = {Result<protocol::MetricsHistoryReply>(NotFound("job/x not found"))};
+  MetricsOptions options{*parse_named_ref({"job/x"}, kJobResources), "", 10, false};
+  std::ostringstream out;
+  EXPECT_EQ(print_metrics(fake, options, out).message(), "job/x not found");
 }
 
 }  // namespace

@@ -54,6 +54,9 @@ class RecordingInbound : public actors::Inbound {
   void retry(const actors::ClientRef& c, protocol::RetryRequest r) override {
     record("retry " + r.name, c.identity);
   }
+  void metrics_history(const actors::ClientRef& c, protocol::MetricsHistoryRequest r) override {
+    record("metrics " + r.name, c.identity);
+  }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
   }
