@@ -28,6 +28,7 @@ packages=(
   clang-format
   dataset-fashion-mnist             # quickstart and accuracy tests
   python3 python3-torch python3-numpy  # PyTorch peer in benchmarks, DDP example
+  python3-zmq python3-msgpack python3-venv python3-setuptools  # the Python SDK (python/) and its tests
   procps iproute2
 )
 

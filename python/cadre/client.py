@@ -1,0 +1,220 @@
+"""``cadre.Client``: the coordinator's client wire from Python (docs/python.md)."""
+
+import time
+
+from . import config as config_module
+from . import errors, manifests, resources, wire
+
+class Client:
+    """A connection to a Cadre coordinator.
+
+    ``Client()`` reads the client config the CLI reads (``$CADRE_CONFIG``,
+    ``./.cadre/config``, ``~/.cadre/config``); ``Client(config=PATH)`` names one.
+    ``timeout`` (seconds) bounds every request; waits take their own timeouts.
+    """
+
+    def __init__(self, config=None, *, timeout=None):
+        if isinstance(config, config_module.ClientConfig):
+            self.config = config
+        else:
+            self.config = config_module.load(config)
+        if timeout is not None:
+            if timeout <= 0:
+                raise errors.InvalidArgument(f"timeout: must be > 0, got {timeout}")
+            self.config.timeout_seconds = float(timeout)
+        self._connection = wire.connect(self.config)
+
+    def close(self):
+        self._connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- the wire's requests ----
+
+    def _call(self, kind, body, reply_kind, timeout=None):
+        return self._connection.request(kind, body, reply_kind, timeout)
+
+    def apply(self, manifest):
+        """Applies a manifest: a dict, a list of dicts, a workload object
+        (``TrainJob(...)``), a path to a YAML file or YAML text. Returns one
+        ``{kind, name, action}`` per document, ``action`` "created", "configured"
+        or "unchanged"."""
+        replies = []
+        for document in manifests.documents(manifest):
+            replies.append(self._call("Apply", wire.message("ApplyRequest", manifest=document), "ApplyReply"))
+        return replies
+
+    def get(self, kind, name=None):
+        """One object's status as a dict (the wire's field names): ``get("job",
+        "hello")`` or ``get("job/hello")``. Raises NotFound when there is none."""
+        resource, name = resources.parse_ref(kind, name)
+        if not name:
+            raise errors.InvalidArgument("get needs a name; list() lists them all")
+        items = self._get(resource, name)
+        if not items:
+            raise errors.NotFound(f"{resources.TYPES[resource][0]}/{name} not found")
+        return items[0]
+
+    def list(self, kind):
+        """Every object of a kind, as dicts: ``list("trainjobs")``."""
+        resource, name = resources.parse_ref(kind)
+        if name:
+            raise errors.InvalidArgument(f"list takes a kind, not {kind!r}; get() reads one")
+        return self._get(resource, "")
+
+    def _get(self, resource, name):
+        reply = self._call("Get", wire.message("GetRequest", resource=resource, name=name), "GetReply")
+        items = reply.get(resources.TYPES[resource][1]) or []
+        if resource in ("jobs", "trainjobs"):
+            kind = "Job" if resource == "jobs" else "TrainJob"
+            items = [i for i in items if i.get("kind") == kind]
+        return items
+
+    def delete(self, kind, name=None):
+        """Deletes one object; its replicas are stopped. Returns its name."""
+        resource, name = resources.parse_ref(kind, name)
+        if not name:
+            raise errors.InvalidArgument("delete needs a name")
+        reply = self._call("Delete", wire.message("DeleteRequest", resource=resource, name=name), "DeleteReply")
+        return reply.get("name", name)
+
+    def logs(self, name, replica=None, *, follow=False, kind="jobs", timeout=None, poll_interval=0.25):
+        """A job's log, line by line (an iterator of str, newline kept). With
+        ``follow`` it waits for more until the replica ends (or ``timeout``
+        seconds pass: DeadlineExceeded)."""
+        resource, name = resources.parse_named(name, kind)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        offset, pending = 0, ""
+        while True:
+            body = wire.message("LogsRequest", resource=resource, name=name, replica=replica or "",
+                                offset=offset, max_bytes=1 << 20)
+            try:
+                reply = self._call("Logs", body, "LogsReply")
+            except (errors.FailedPrecondition, errors.Unavailable):
+                if not follow:
+                    raise
+                reply = None  # not placed yet, or its node is away: more will come
+            if reply is not None:
+                pending += reply.get("data", "")
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    yield line + "\n"
+                offset = reply.get("next_offset", offset)
+                if reply.get("finished") or (not follow and not reply.get("data")):
+                    if pending:
+                        yield pending
+                    return
+                if reply.get("data"):
+                    continue
+            if deadline is not None and time.monotonic() > deadline:
+                raise errors.DeadlineExceeded(f"{name}: still running after {timeout:g}s of logs")
+            time.sleep(poll_interval)
+
+    def log_tail(self, name, replica=None, *, kind="jobs", max_bytes=4096):
+        """The last ``max_bytes`` of a job's log, as text ("" when it has none)."""
+        resource, name = resources.parse_named(name, kind)
+        body = wire.message("LogsRequest", resource=resource, name=name, replica=replica or "",
+                            offset=-max_bytes, max_bytes=max_bytes)
+        try:
+            reply = self._call("Logs", body, "LogsReply")
+        except errors.CadreError:
+            return ""
+        data = reply.get("data", "")
+        if reply.get("offset", 0) > 0 and "\n" in data:
+            data = data.split("\n", 1)[1]  # the first line may be cut
+        return data
+
+    def metrics_history(self, name, *, kind="jobs", metric=None, max_points=10000):
+        """Every stored metric point of a job, oldest first: dicts with
+        ``replica, name, value, step, time_ms``."""
+        resource, name = resources.parse_named(name, kind)
+        body = wire.message("MetricsHistoryRequest", resource=resource, name=name, metric=metric or "",
+                            max_points=max_points)
+        return self._call("MetricsHistory", body, "MetricsHistoryReply").get("points", [])
+
+    def create_token(self, namespace="default", description=""):
+        """A new Cadre token for the ingress (shown once; only its hash is kept)."""
+        body = wire.message("TokenCreateRequest", ns=namespace, description=description)
+        return self._call("TokenCreate", body, "TokenCreateReply")["token"]
+
+    def retry_run(self, name):
+        """Runs a failed pipeline run again from its failed steps."""
+        reply = self._call("Retry", wire.message("RetryRequest", resource="runs", name=name), "RetryReply")
+        return reply.get("tasks_reset", 0)
+
+    # ---- workloads ----
+
+    def submit(self, workload):
+        """Applies a workload (``Job``, ``TrainJob``, or a manifest dict of either)
+        and returns its handle."""
+        from .jobs import JobHandle
+
+        manifest = workload.to_manifest() if hasattr(workload, "to_manifest") else workload
+        reply = self.apply(manifest)[0]
+        if reply["kind"] not in ("Job", "TrainJob"):
+            raise errors.InvalidArgument(f"submit takes a Job or TrainJob, not a {reply['kind']}")
+        return JobHandle(self, resources.KIND_RESOURCES[reply["kind"]], reply["name"])
+
+    def job(self, name, kind="jobs"):
+        """A handle on an existing job or TrainJob (``job("trainjob/fmnist")``)."""
+        from .jobs import JobHandle
+
+        resource, name = resources.parse_named(name, kind)
+        self._get_one(resource, name)
+        return JobHandle(self, resource, name)
+
+    def _get_one(self, resource, name):
+        items = self._get(resource, name)
+        if not items:
+            raise errors.NotFound(f"{resources.TYPES[resource][0]}/{name} not found")
+        return items[0]
+
+    def tune(self, **kwargs):
+        """Starts an Experiment around a command template (Katib's ``tune()``);
+        see :func:`cadre.tune.experiment_manifest` for the arguments."""
+        from .tune import ExperimentHandle, experiment_manifest
+
+        reply = self.apply(experiment_manifest(**kwargs))[0]
+        return ExperimentHandle(self, reply["name"])
+
+    def experiment(self, name):
+        from .tune import ExperimentHandle
+
+        self._get_one("experiments", name)
+        return ExperimentHandle(self, name)
+
+    def predict(self, service, inputs, *, timeout=60.0, outputs=None):
+        """One V2 inference request to an InferenceService through the ingress;
+        see :func:`cadre.serving.predict`."""
+        from . import serving
+
+        return serving.predict(self, service, inputs, timeout=timeout, outputs=outputs)
+
+    def run_pipeline(self, pipeline, arguments=None, **kwargs):
+        """Starts a run of a pipeline (a ``@pipeline`` function, a compiled spec
+        dict, a YAML path, or the name of a stored pipeline); returns its handle.
+        See :func:`cadre.pipelines.run_pipeline`."""
+        from . import pipelines
+
+        return pipelines.run_pipeline(self, pipeline, arguments, **kwargs)
+
+    def run(self, name):
+        from .pipelines import RunHandle
+
+        self._get_one("runs", name)
+        return RunHandle(self, name)
+
+def wait_until(read, done, *, timeout, poll_interval, what):
+    """Polls ``read()`` until ``done(value)``; DeadlineExceeded after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise errors.DeadlineExceeded(f"{what} after {timeout:g}s")
+        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))

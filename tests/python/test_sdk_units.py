@@ -1,0 +1,160 @@
+"""The SDK's pieces that need no cluster: config, manifests, workload builders,
+search spaces, V2 tensors and the exceptions."""
+
+import json
+import os
+import tempfile
+import unittest
+
+import cadre
+from cadre import config, errors, manifests, search, serving, tune
+from cadre.pipelines import run_manifest
+
+
+class ConfigTest(unittest.TestCase):
+    def test_reads_the_cli_config_with_key_paths_relative_to_its_folder(self):
+        c = config.parse("# comment\ncoordinator: tcp://127.0.0.1:7\nserver_key: keys/server.pub\n"
+                         "key: \"keys/client.key\"\ntimeout_seconds: 2.5\n", "/etc/cadre", "cfg")
+        self.assertEqual(c.coordinator, "tcp://127.0.0.1:7")
+        self.assertEqual(c.server_key, "/etc/cadre/keys/server.pub")
+        self.assertEqual(c.key, "/etc/cadre/keys/client.key")
+        self.assertEqual(c.timeout_seconds, 2.5)
+
+    def test_refuses_what_the_cli_refuses(self):
+        for text, message in [("colour: red\n", "unknown setting 'colour'"),
+                              ("insecure: maybe\n", "insecure: expected true or false"),
+                              ("coordinator: tcp://x:1\n", "server_key and key are required"),
+                              ("insecure: true\ntimeout_seconds: 0\n", "timeout_seconds: must be > 0"),
+                              ("  nested: 1\n", "expected `key: value`")]:
+            with self.assertRaisesRegex(errors.InvalidArgument, message):
+                config.parse(text, "", "cfg")
+
+    def test_an_explicit_config_must_exist_and_the_search_says_where_it_looked(self):
+        with self.assertRaisesRegex(errors.NotFound, "does not exist"):
+            config.resolve(environ={"CADRE_CONFIG": "/nonexistent/config"})
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(errors.NotFound, "cadre local up"):
+                config.resolve(environ={}, cwd=d, home=d)
+            os.makedirs(os.path.join(d, ".cadre"))
+            open(os.path.join(d, ".cadre", "config"), "w").close()
+            self.assertEqual(config.resolve(environ={}, cwd=d, home="/nonexistent"),
+                             os.path.join(d, ".cadre", "config"))
+
+    def test_key_files_are_read_and_checked(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".key", delete=False) as f:
+            f.write("public = " + "a" * 40 + "\nsecret = " + "b" * 40 + "\n")
+        self.assertEqual(config.read_keypair(f.name), ("a" * 40, "b" * 40))
+        with open(f.name, "w") as g:
+            g.write("public = short\n")
+        with self.assertRaisesRegex(errors.InvalidArgument, "not 40 Z85"):
+            config.read_public_key(f.name)
+
+
+class ManifestsTest(unittest.TestCase):
+    def test_splits_documents_as_the_cli_and_keeps_a_platform_spec_with_its_pipeline(self):
+        text = "# c\n---\na: 1\n---  \n# only a comment\n---\npipelineInfo: {name: p}\n---\nplatforms:\n  k: {}\n"
+        self.assertEqual(manifests.split_documents(text), ["a: 1\n", "pipelineInfo: {name: p}\n---\nplatforms:\n  k: {}\n"])
+
+    def test_a_dict_goes_as_json_and_a_workload_as_its_manifest(self):
+        self.assertEqual(json.loads(manifests.documents({"kind": "Job"})[0]), {"kind": "Job"})
+        doc = json.loads(manifests.documents(cadre.Job(["true"], name="j"))[0])
+        self.assertEqual(doc["metadata"]["name"], "j")
+
+    def test_a_missing_file_and_empty_text_are_errors(self):
+        with self.assertRaises(errors.NotFound):
+            manifests.documents("/nonexistent/job.yaml")
+        with self.assertRaises(errors.InvalidArgument):
+            manifests.documents("# nothing\n---\n")
+        with self.assertRaises(TypeError):
+            manifests.documents(42)
+
+
+class WorkloadTest(unittest.TestCase):
+    def test_a_trainjob_has_workers_and_parameter_servers_with_their_resources(self):
+        m = cadre.TrainJob(["cadre-train"], name="t", workers=2, ps=1, cpu=0.5, memory="1Gi", gpus=1,
+                           env={"LR": 0.1}).to_manifest()
+        worker = m["spec"]["replicaSpecs"]["Worker"]
+        self.assertEqual(worker["replicas"], 2)
+        self.assertEqual(worker["template"]["resources"], {"cpu": "500m", "memory": "1Gi", "gpu": 1})
+        self.assertEqual(worker["template"]["env"], [{"name": "LR", "value": "0.1"}])
+        self.assertEqual(m["spec"]["replicaSpecs"]["PS"]["template"]["resources"]["cpu"], "500m")
+        self.assertNotIn("gpu", m["spec"]["replicaSpecs"]["PS"]["template"]["resources"])
+
+    def test_bad_values_name_the_field(self):
+        with self.assertRaisesRegex(errors.InvalidArgument, "metadata.name: 'Bad_Name'"):
+            cadre.Job(["true"], name="Bad_Name")
+        with self.assertRaisesRegex(errors.InvalidArgument, "workers: must be >= 1"):
+            cadre.TrainJob(["true"], workers=0)
+
+    def test_a_shell_line_runs_under_sh(self):
+        self.assertEqual(cadre.Job("echo hi", name="j").to_manifest()["spec"]["template"]["command"],
+                         ["sh", "-c", "echo hi"])
+
+
+class TuneTest(unittest.TestCase):
+    def test_builds_katibs_experiment_with_placeholders_for_the_searched_names(self):
+        m = tune.experiment_manifest(
+            name="t", command="cadre-train --lr {lr} --batch-size {batch-size} --out ${CADRE_CHECKPOINT_DIR}/{x}",
+            parameters={"lr": search.double(1e-4, 1e-1, log=True), "batch-size": search.discrete([32, 64])},
+            objective="accuracy", algorithm="tpe", algorithm_settings={"n_startup_trials": 3}, max_trials=6,
+            parallel_trials=2, early_stopping="medianstop")
+        spec = m["spec"]
+        self.assertEqual(spec["parameters"][0], {"name": "lr", "parameterType": "double", "feasibleSpace": {
+            "min": "0.0001", "max": "0.1", "distribution": "logUniform"}})
+        self.assertEqual(spec["parameters"][1]["feasibleSpace"], {"list": ["32", "64"]})
+        self.assertEqual(spec["trialTemplate"]["trialParameters"],
+                         [{"name": "lr", "reference": "lr"}, {"name": "batchSize", "reference": "batch-size"}])
+        line = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["command"][2]
+        self.assertEqual(line, "cadre-train --lr ${trialParameters.lr} --batch-size ${trialParameters.batchSize}"
+                               " --out ${CADRE_CHECKPOINT_DIR}/{x}")
+        self.assertEqual(spec["algorithm"]["algorithmSettings"], [{"name": "n_startup_trials", "value": "3"}])
+        self.assertEqual(spec["earlyStopping"], {"algorithmName": "medianstop"})
+
+    def test_refuses_a_bad_space_or_algorithm(self):
+        with self.assertRaisesRegex(errors.InvalidArgument, "min 2 must be below max 1"):
+            search.double(2, 1)
+        with self.assertRaisesRegex(errors.InvalidArgument, "log scale needs min > 0"):
+            search.int(0, 5, log=True)
+        with self.assertRaisesRegex(errors.InvalidArgument, "algorithm: 'bayes'"):
+            tune.experiment_manifest(command="x", parameters={"a": search.int(1, 2)}, objective="m",
+                                     algorithm="bayes")
+        with self.assertRaisesRegex(errors.InvalidArgument, "parameters.a: expected a search space"):
+            tune.experiment_manifest(command="x", parameters={"a": [1, 2]}, objective="m")
+
+
+class RunManifestTest(unittest.TestCase):
+    def test_parameters_go_as_text_the_coordinator_types(self):
+        m = run_manifest("p", {"epochs": 3, "model": "mlp", "flags": [1]}, name="r", enable_caching=False)
+        self.assertEqual(m["spec"]["parameters"], {"epochs": "3", "model": "mlp", "flags": "[1]"})
+        self.assertFalse(m["spec"]["enableCaching"])
+        self.assertTrue(run_manifest("fmnist-pipeline")["metadata"]["name"].startswith("fmnist-pipeline-"))
+
+
+class TensorTest(unittest.TestCase):
+    def test_an_image_is_shaped_as_the_models_input_batch_first(self):
+        t = serving._as_tensor("image", [[0.5] * 28] * 28, {"datatype": "FP32", "shape": [-1, 1, 28, 28]})
+        self.assertEqual(t["shape"], [1, 1, 28, 28])
+        self.assertEqual(len(t["data"]), 784)
+
+    def test_values_that_do_not_fill_whole_items_are_refused(self):
+        with self.assertRaisesRegex(errors.InvalidArgument, "5 values do not make whole items"):
+            serving._as_tensor("x", [1, 2, 3, 4, 5], {"datatype": "FP32", "shape": [-1, 2]})
+
+
+class ErrorsTest(unittest.TestCase):
+    def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
+        e = errors.from_code("NotFound", "job/x not found")
+        self.assertIsInstance(e, cadre.NotFound)
+        self.assertIsInstance(e, LookupError)
+        self.assertEqual(str(e), "job/x not found")
+        odd = errors.from_code("Strange", "m")
+        self.assertEqual((type(odd), odd.code), (cadre.CadreError, "Strange"))
+
+    def test_a_failed_workload_carries_its_log_tail(self):
+        e = errors.WorkloadFailed("job/x ended Failed", {"phase": "Failed"}, "line 1\nboom\n")
+        self.assertIn("boom", str(e))
+        self.assertEqual(e.status["phase"], "Failed")
+
+
+if __name__ == "__main__":
+    unittest.main()
