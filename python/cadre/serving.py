@@ -92,21 +92,55 @@ def _as_tensor(name, value, spec):
     return {"name": name, "datatype": datatype, "shape": given, "data": flat}
 
 
+def _chunks(tensors, max_batch):
+    """The request's tensors cut into batches of at most ``max_batch`` items
+    (the model's max_batch_size; 0: it takes any batch)."""
+    batch = tensors[0]["shape"][0] if tensors and tensors[0]["shape"] else 0
+    if max_batch <= 0 or batch <= max_batch:
+        yield tensors
+        return
+    for t in tensors:
+        if not t["shape"] or t["shape"][0] != batch:
+            raise errors.InvalidArgument(f"input {t['name']}: every input needs the same batch size ({batch})")
+    for first in range(0, batch, max_batch):
+        count = min(max_batch, batch - first)
+        part = []
+        for t in tensors:
+            item = math.prod(t["shape"][1:])
+            part.append(dict(t, shape=[count] + t["shape"][1:], data=t["data"][first * item:(first + count) * item]))
+        yield part
+
+
+def _join(answers):
+    """The outputs of consecutive batches, joined along the batch axis."""
+    outputs = {}
+    for answer in answers:
+        for out in answer.get("outputs", []):
+            held = outputs.setdefault(out["name"], dict(out, data=[], shape=[0] + list(out.get("shape", [0]))[1:]))
+            held["data"].extend(out.get("data", []))
+            held["shape"][0] += (out.get("shape") or [0])[0]
+    return list(outputs.values())
+
+
 def predict(client, service, inputs, *, timeout=60.0, outputs=None):
     """Sends ``inputs`` to ``service`` and returns ``{output name: array}``.
 
     ``inputs``: one array (for a model with one input) or ``{input name: array}``.
-    ``outputs``: the output names to ask for (default: every one).
-    Raises Unavailable while no replica is ready, PermissionDenied without a
-    token the ingress accepts, InvalidArgument when the model refuses the input.
+    A batch larger than the model's max_batch_size goes as several requests, one
+    after the other, and the answers are joined. ``outputs``: the output names to
+    ask for (default: every one). Raises Unavailable while no replica is ready,
+    PermissionDenied without a token the ingress accepts, InvalidArgument when the
+    model refuses the input.
     """
     status = client.get("inferenceservices", service)
     url = status.get("url")
     if not url:
         raise errors.FailedPrecondition(
             f"inferenceservice/{service} has no URL yet: no cadre-ingress serves it")
+    url = url.rstrip("/")
     token = _token(client.config)
     metadata = _http("GET", url, token, timeout=timeout)
+    max_batch = int(_http("GET", url + "/config", token, timeout=timeout).get("max_batch_size", 0) or 0)
     specs = {i["name"]: i for i in metadata.get("inputs", [])}
     if not isinstance(inputs, dict):
         if len(specs) != 1:
@@ -116,12 +150,15 @@ def predict(client, service, inputs, *, timeout=60.0, outputs=None):
     unknown = sorted(set(inputs) - set(specs))
     if unknown:
         raise errors.InvalidArgument(f"{service} has no input {', '.join(unknown)} (inputs: {', '.join(specs)})")
-    body = {"inputs": [_as_tensor(n, v, specs[n]) for n, v in inputs.items()]}
-    if outputs:
-        body["outputs"] = [{"name": n} for n in outputs]
-    answer = _http("POST", url.rstrip("/") + "/infer", token, body, timeout=timeout)
+    tensors = [_as_tensor(n, v, specs[n]) for n, v in inputs.items()]
+    answers = []
+    for part in _chunks(tensors, max_batch):
+        body = {"inputs": part}
+        if outputs:
+            body["outputs"] = [{"name": n} for n in outputs]
+        answers.append(_http("POST", url + "/infer", token, body, timeout=timeout))
     result = {}
-    for out in answer.get("outputs", []):
+    for out in _join(answers):
         data = out.get("data", [])
         if numpy is not None:
             # BYTES (strings) come as an object array of str, shaped like the rest.

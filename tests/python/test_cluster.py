@@ -2,6 +2,7 @@
 docs/python.md through the real coordinator, agents and ingress on 127.0.0.1."""
 
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -183,7 +184,7 @@ class ClusterTest(unittest.TestCase):
             time.sleep(0.25)
         with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
             f.read(16)
-            images = numpy.frombuffer(f.read(784 * 4), dtype=numpy.uint8).reshape(4, 28, 28) / 255.0
+            images = numpy.frombuffer(f.read(784 * 4), dtype=numpy.uint8).reshape(4, 28, 28)
         out = self.client.predict("sdk-isvc", images)
         self.assertEqual(out["probabilities"].shape, (4, 10))
         self.assertTrue(numpy.allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-4))
@@ -192,6 +193,24 @@ class ClusterTest(unittest.TestCase):
             self.client.predict("sdk-isvc", numpy.zeros(5))
         with self.assertRaisesRegex(cadre.InvalidArgument, "has no input pixels"):
             self.client.predict("sdk-isvc", {"pixels": images})
+
+    def test_the_example_notebook_trains_tunes_serves_and_predicts_end_to_end(self):
+        notebook = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "notebooks", "fmnist.ipynb")
+        executed = os.path.join(self.dir, "fmnist-executed.ipynb")
+        env = dict(os.environ, CADRE_CONFIG=self.config, PYTHONPATH=os.path.dirname(cadre.__path__[0]),
+                   FMNIST_MODEL="mlp", FMNIST_EPOCHS="1", FMNIST_TRAIN_LIMIT="6000", FMNIST_TRIALS="2",
+                   FMNIST_WORKERS="2", PYDEVD_DISABLE_FILE_VALIDATION="1")
+        result = subprocess.run(["jupyter-nbconvert", "--to", "notebook", "--execute", notebook, "--output", executed,
+                                 "--ExecutePreprocessor.timeout=600"], env=env, capture_output=True, text=True,
+                                timeout=900)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        with open(executed) as f:
+            cells = json.load(f)["cells"]
+        text = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+        self.assertIn("Succeeded", text)
+        self.assertIn("best: ", text)
+        served = float(text.split("served accuracy on 200 test images: ")[1].split()[0])
+        self.assertGreater(served, 0.6, text)
 
     def test_a_key_the_coordinator_does_not_know_is_refused_not_timed_out(self):
         stranger = os.path.join(self.dir, "stranger")

@@ -141,6 +141,20 @@ class TensorTest(unittest.TestCase):
             serving._as_tensor("x", [1, 2, 3, 4, 5], {"datatype": "FP32", "shape": [-1, 2]})
 
 
+class BatchingTest(unittest.TestCase):
+    def test_a_batch_larger_than_the_models_goes_in_parts_that_join_back(self):
+        t = serving._as_tensor("x", [[i, i] for i in range(5)], {"datatype": "FP32", "shape": [-1, 2]})
+        parts = list(serving._chunks([t], 2))
+        self.assertEqual([p[0]["shape"] for p in parts], [[2, 2], [2, 2], [1, 2]])
+        self.assertEqual(parts[2][0]["data"], [4.0, 4.0])
+        answers = [{"outputs": [{"name": "y", "datatype": "FP32", "shape": [p[0]["shape"][0], 1],
+                                 "data": p[0]["data"][::2]}]} for p in parts]
+        joined = serving._join(answers)
+        self.assertEqual(joined[0]["shape"], [5, 1])
+        self.assertEqual(joined[0]["data"], [0.0, 1.0, 2.0, 3.0, 4.0])
+        self.assertEqual(len(list(serving._chunks([t], 0))), 1)
+
+
 class ErrorsTest(unittest.TestCase):
     def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
         e = errors.from_code("NotFound", "job/x not found")
