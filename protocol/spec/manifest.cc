@@ -1,5 +1,8 @@
 #include "protocol/spec/manifest.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "protocol/spec/experiment_spec.h"
 #include "protocol/spec/pipeline_spec.h"
 #include "protocol/spec/spec_parsers.h"
@@ -8,18 +11,68 @@ namespace cadre::spec {
 
 TrainJobSpec Manifest::gang() const { return train_job ? *train_job : to_train_job(*job); }
 
+namespace {
+
+// At most this many YAML documents in one manifest: the spec and a KFP platform spec.
+constexpr size_t kMaxDocuments = 2;
+
+// The text of each YAML document: a line starting with "---" and then a space or
+// its end is a document marker (YAML ends even a block scalar there). yaml-cpp's
+// LoadAll is never used on untrusted text: some inputs (a NUL byte after a flow
+// indicator) make it return empty documents forever, growing without bound.
+Result<std::vector<std::string>> document_texts(const std::string& text) {
+  std::vector<std::string> out(1);
+  size_t line_start = 0;
+  while (line_start < text.size()) {
+    size_t end = text.find('\n', line_start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + line_start, end - line_start);
+    const bool marker = line.substr(0, 3) == "---" &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker) {
+      if (out.size() == kMaxDocuments + 1) {
+        return InvalidArgument("manifest has at least " + std::to_string(kMaxDocuments + 1) +
+                               " YAML documents; send one per request (cadre apply -f splits a "
+                               "file)");
+      }
+      // Content after the marker ("--- {a: 1}") belongs to the new document.
+      out.emplace_back(line.substr(3));
+      out.back() += '\n';
+    } else {
+      out.back().append(line);
+      out.back() += '\n';
+    }
+    line_start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLimits& limits) {
   if (yaml_text.size() > limits.max_bytes) {
     return InvalidArgument("manifest is " + std::to_string(yaml_text.size()) +
                            " bytes; the limit is " + std::to_string(limits.max_bytes));
   }
+  ASSIGN_OR_RETURN(const std::vector<std::string> texts, document_texts(yaml_text));
   std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument("manifest is not valid YAML: " + e.msg + " (line " +
-                           std::to_string(e.mark.line + 1) + ")");
+  for (size_t i = 0; i < texts.size(); ++i) {
+    YAML::Node node;
+    try {
+      node = YAML::Load(texts[i]);
+    } catch (const YAML::Exception& e) {
+      // Lines are counted over the whole manifest.
+      size_t line = static_cast<size_t>(e.mark.line) + 1;
+      for (size_t j = 0; j < i; ++j) {
+        line += static_cast<size_t>(std::count(texts[j].begin(), texts[j].end(), '\n'));
+      }
+      return InvalidArgument("manifest is not valid YAML: " + e.msg + " (line " +
+                             std::to_string(line) + ")");
+    }
+    // An empty document (a leading "---", or only comments) is no document.
+    if (!node.IsNull() || i == 0) documents.push_back(node);
   }
+  if (documents.size() > 1 && documents[0].IsNull()) documents.erase(documents.begin());
   // The KFP compiler writes a pipeline's Kubernetes settings (kfp-kubernetes) as a
   // second document, `platforms:`; it belongs to the spec before it.
   if (documents.size() == 2 && documents[0].IsMap() && is_kfp_pipeline_spec(documents[0]) &&

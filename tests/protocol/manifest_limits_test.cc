@@ -71,6 +71,22 @@ TEST(ManifestLimits, SecondDocumentIsRefusedNotIgnored) {
   EXPECT_NE(error_of(two).find("manifest has 2 YAML documents"), std::string::npos);
 }
 
+TEST(ManifestLimits, ManyDocumentsAreRefusedBeforeAnyIsParsed) {
+  std::string many = job_with("");
+  for (int i = 0; i < 100000; ++i) many += "---\n";
+  EXPECT_NE(error_of(many).find("at least 3 YAML documents"), std::string::npos);
+  // A leading marker and an empty trailing document are no documents.
+  EXPECT_EQ(error_of("---\n" + job_with("") + "---\n"), "");
+}
+
+// Found by the pipeline_spec_fuzzer: yaml-cpp's LoadAll never returns on this
+// input (a NUL byte after flow indicators), yielding empty documents until memory
+// runs out. Manifests are never read with LoadAll.
+TEST(ManifestLimits, ANulByteAfterFlowIndicatorsIsAnErrorNotAnEndlessRead) {
+  const std::string hostile(",*/7 +-10/6 0,!=12 ? jan-mar,d,!=\001\000\000.7", 38);
+  EXPECT_NE(error_of(hostile), "");
+}
+
 TEST(ManifestLimits, HugeValuesAreQuotedShortInErrors) {
   const std::string name(10 << 20, 'A');
   ManifestLimits limits;
