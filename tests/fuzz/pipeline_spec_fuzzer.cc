@@ -4,8 +4,9 @@
 // (pipelines/cel_expression.h), as a recurring run's cron schedule
 // (pipelines/cron_schedule.h) and as a command-line argument with placeholders
 // (pipelines/placeholders.h), and a workload executor's spec through substitution
-// (pipelines/spec_placeholders.h). Nothing may crash; a spec that parses has every
-// task of every DAG in its topological order, exactly once.
+// (pipelines/spec_placeholders.h), and as a whole manifest of any kind
+// (protocol/spec/manifest.h: Job ... RecurringRun, Notebook). Nothing may crash; a
+// spec that parses has every task of every DAG in its topological order, exactly once.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -15,6 +16,7 @@
 #include "pipelines/cron_schedule.h"
 #include "pipelines/placeholders.h"
 #include "pipelines/spec_placeholders.h"
+#include "protocol/spec/manifest.h"
 #include "protocol/spec/manifest_limits.h"
 #include "protocol/spec/pipeline_spec.h"
 
@@ -51,6 +53,12 @@ void as_spec(const std::string& text) {
   }
 }
 
+void as_manifest(const std::string& text) {
+  cadre::spec::ManifestLimits limits;
+  limits.max_nodes = 20000;
+  (void)cadre::spec::parse_manifest(text, limits);
+}
+
 void as_cel(const std::string& text) {
   auto expr = cadre::pipelines::CelExpression::Parse(text);
   if (!expr.ok()) return;
@@ -84,6 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 16)) return 0;
   const std::string text(reinterpret_cast<const char*>(data), size);
   as_spec(text);
+  as_manifest(text);
   as_cel(text);
   as_cron(text);
   as_argument(text);
