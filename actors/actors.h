@@ -28,6 +28,7 @@ struct RestoredState {
   std::vector<PipelineRecord> pipelines;
   std::vector<protocol::PipelineRunStatus> runs;
   std::vector<protocol::RecurringRunStatus> recurring_runs;
+  std::vector<NotebookRecord> notebooks;
 };
 
 // The API: creates job and experiment supervisors, answers clients, routes agent
@@ -54,6 +55,10 @@ caf::actor spawn_pipeline_run(caf::actor_system& system, ActorContext ctx,
 // One per RecurringRun; started by a start_atom (new or restored).
 caf::actor spawn_recurring_run(caf::actor_system& system, ActorContext ctx,
                                std::shared_ptr<RecurringRunStateMachine> machine);
+// One per Notebook; started by a start_atom (new) or an adopt_atom carrying its
+// server jobs' summaries (restored).
+caf::actor spawn_notebook(caf::actor_system& system, ActorContext ctx,
+                          std::shared_ptr<NotebookStateMachine> machine);
 // One per Experiment; started by a start_atom (new) or an adopt_atom carrying its
 // trial jobs' summaries and stored samples (restored).
 caf::actor spawn_experiment(caf::actor_system& system, ActorContext ctx,

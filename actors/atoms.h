@@ -9,6 +9,7 @@
 #include "actors/cluster_policy.h"
 #include "actors/experiment_state_machine.h"
 #include "actors/job_state_machine.h"
+#include "actors/notebook_state_machine.h"
 #include "actors/outbox.h"
 #include "actors/pipeline_run_state_machine.h"
 #include "actors/recurring_run_state_machine.h"
@@ -73,6 +74,7 @@ using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
 using cache_atom = caf::atom_constant<caf::atom("cache")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using recurring_atom = caf::atom_constant<caf::atom("recurring")>;
+using notebook_atom = caf::atom_constant<caf::atom("notebook")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // The actors every supervisor needs, handed down at spawn.
@@ -148,5 +150,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RoutesRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::InferenceServiceStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ServiceRoute)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ServiceRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NotebookRecord)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::NotebookStatus)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NotebookApply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::NotebookRecord>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ServiceApply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::ServiceRecord>)

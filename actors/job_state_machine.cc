@@ -242,6 +242,7 @@ void JobStateMachine::request_placement(JobEffects& out) {
   gang.attempt = ++placement_attempt_;
   gang.placement = spec_.run_policy.scheduling.placement;
   gang.priority = spec_.run_policy.scheduling.priority;
+  gang.node = rec_.status.pinned_node;
   for (const auto& r : replicas()) gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources});
   out.push_back(fx::RequestPlacement{std::move(gang)});
 }

@@ -36,7 +36,7 @@ std::string ref(const std::string& resource, const std::string& name) {
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
 constexpr const char* kResources =
     "nodes, jobs, trainjobs, experiments, inferenceservices, tokens, pipelines, runs, "
-    "recurringruns";
+    "recurringruns, notebooks";
 // A job's shared secret (CADRE_JOB_TOKEN): 256 random bits from the system's
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
@@ -128,6 +128,7 @@ void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifes
   record.status.checkpoint_name = origin.checkpoint_name;
   record.status.metrics_collection = origin.metrics;
   record.status.readiness_path = origin.readiness_path;
+  record.status.pinned_node = origin.pinned_node;
   if (!origin.token.empty()) record.token = origin.token;
   st.creating.insert(name);
   // Acknowledge only what is durable: the reply waits for the store.
@@ -167,6 +168,7 @@ void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& r
   if (manifest->recurring_run) {
     return manager::apply_recurring_run(self, client, request, manifest);
   }
+  if (manifest->notebook) return manager::apply_notebook(self, client, request, manifest);
   const std::string kind = manifest->kind;
   const std::string name = manifest->metadata.name;
   manager::JobOrigin origin;
@@ -256,6 +258,7 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (request.resource == "recurringruns") {
     return manager::get_recurring_runs(self, client, request.name);
   }
+  if (request.resource == "notebooks") return manager::get_notebooks(self, client, request.name);
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
         client,
@@ -300,6 +303,9 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
   if (request.resource == "runs") return manager::delete_run(self, client, request.name);
   if (request.resource == "recurringruns") {
     return manager::delete_recurring_run(self, client, request.name);
+  }
+  if (request.resource == "notebooks") {
+    return manager::delete_notebook(self, client, request.name);
   }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
@@ -482,6 +488,8 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   manager::restore_pipelines(self, std::move(restored.pipelines), std::move(restored.runs));
   // After the runs: each counts its unfinished runs from their summaries.
   manager::restore_recurring_runs(self, std::move(restored.recurring_runs));
+  // After the jobs: each notebook adopts its server's job from the summaries.
+  manager::restore_notebooks(self, std::move(restored.notebooks));
   // Notices an ingress that stops polling (services then say IngressReady False).
   self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
@@ -540,6 +548,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         manager::forward_status(self, status);
         manager::forward_service_status(self, status);
         manager::forward_run_status(self, status);
+        manager::forward_notebook_status(self, status);
       },
       [=](metrics_atom, const std::string& job,
           const std::vector<protocol::MetricSample>& samples) {
@@ -553,12 +562,14 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         manager::forward_gone(self, name, owner);
         manager::forward_service_gone(self, name, owner);
         manager::forward_run_gone(self, name, owner);
+        manager::forward_notebook_gone(self, name, owner);
       },
   };
   return manager::experiment_requests(self)
       .or_else(manager::service_requests(self))
       .or_else(manager::pipeline_requests(self))
       .or_else(manager::recurring_run_requests(self))
+      .or_else(manager::notebook_requests(self))
       .or_else(jobs_and_nodes);
 }
 

@@ -59,6 +59,9 @@ struct ManagerState {
   std::map<std::string, caf::actor> recurring_runs;  // RecurringRun supervisors, by name
   std::map<std::string, protocol::RecurringRunStatus> recurring_summary;  // pushed by them
   std::set<std::string> creating_recurring_runs;
+  std::map<std::string, caf::actor> notebooks;  // Notebook supervisors, by name
+  std::map<std::string, protocol::NotebookStatus> notebook_summary;  // pushed by them
+  std::set<std::string> creating_notebooks;  // being written to the store right now
   // Every pipeline's succeeded step executions, by pipeline then fingerprint: what
   // a new run may reuse. Rebuilt from the stored runs after a restart; a deleted
   // run's entries go with it.
@@ -83,6 +86,7 @@ struct JobOrigin {
   // same one of the ingress) and the path its agent probes for readiness.
   std::string token;
   std::string readiness_path;
+  std::string pinned_node;  // a Notebook's job: the node holding its workspace
   // Called once: Ok with "created" / "unchanged", or why not.
   std::function<void(const Status&, const std::string& action)> done;
 };
@@ -90,6 +94,19 @@ struct JobOrigin {
 // Stores the job, then spawns its supervisor; the same manifest again is a no-op.
 void create_job(ManagerSelf* self, const std::shared_ptr<const spec::Manifest>& manifest,
                 const std::string& text, JobOrigin origin);
+
+// ---- manager_notebooks.cc ----
+void apply_notebook(ManagerSelf* self, const ClientRef& client,
+                    const protocol::ApplyRequest& request,
+                    const std::shared_ptr<const spec::Manifest>& manifest);
+void get_notebooks(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void delete_notebook(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void restore_notebooks(ManagerSelf* self, std::vector<NotebookRecord> restored);
+// The notebook supervisors' requests: a server's job to create; their summaries.
+caf::message_handler notebook_requests(ManagerSelf* self);
+// A server job's news for the notebook that owns it, if any.
+void forward_notebook_status(ManagerSelf* self, const protocol::JobStatus& job);
+void forward_notebook_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
 
 // ---- manager_experiments.cc ----
 void create_experiment(ManagerSelf* self, const ClientRef& client,

@@ -62,6 +62,11 @@ bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
 Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
                                         const spec::ResourceRequest& request,
                                         const std::vector<std::string>& used) {
+  if (!gang.node.empty()) {
+    auto it = nodes_.find(gang.node);
+    return it != nodes_.end() && !it->second.lost && fits_free(it->second, request) ? &it->second
+                                                                                    : nullptr;
+  }
   if (gang.placement == spec::PlacementPolicy::kPack) {
     for (const auto& name : used) {
       auto& node = nodes_.at(name);
@@ -148,6 +153,23 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
   // that counts (none registered, or all Lost) nothing is known to be impossible.
   const Totals& t = totals();
   if (t.nodes == 0) return std::nullopt;
+  if (!gang.node.empty()) {
+    // Pinned: only its node's size matters. A node not (or no longer) known may
+    // register again, so the gang waits for it rather than failing.
+    auto it = nodes_.find(gang.node);
+    if (it == nodes_.end() || it->second.lost) return std::nullopt;
+    for (const auto& member : gang.members) {
+      if (!fits_total(it->second, member.request)) {
+        const auto& r = member.request;
+        return "node " + gang.node + ", where it is pinned, can never hold replica " +
+               member.key.substr(member.key.find('/') + 1) +
+               " (cpu=" + spec::format_cpu(r.cpu_millis) +
+               " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus) +
+               ")";
+      }
+    }
+    return std::nullopt;
+  }
   const std::string largest = " (largest of " + std::to_string(t.nodes) +
                               " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
                               " memory=" + spec::format_memory(t.largest_memory) +

@@ -56,6 +56,9 @@ struct GangRequest {
   std::vector<Member> members;  // rank order
   spec::PlacementPolicy placement = spec::PlacementPolicy::kPack;
   int32_t priority = 0;
+  // When set, every member goes to this node or the gang waits (a Notebook pinned
+  // to the node that holds its workspace, as a local volume pins a pod).
+  std::string node;
 };
 
 class Scheduler {

@@ -91,6 +91,8 @@ CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, sha256 TEXT, ns TEXT, de
   created_ms INTEGER);
 CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB,
   token TEXT);
+CREATE TABLE IF NOT EXISTS notebooks (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB,
+  token TEXT);
 CREATE TABLE IF NOT EXISTS pipelines (name TEXT, version INTEGER, created_ms INTEGER,
   manifest TEXT, PRIMARY KEY (name, version));
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
@@ -380,6 +382,49 @@ Result<std::vector<ServiceRecord>> StateStore::load_services() {
     out.push_back(ServiceRecord{std::move(*st), s.text(2)});
   }
   if (rc != SQLITE_DONE) return Internal(std::string("loading services: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status StateStore::put_notebook(const NotebookRecord& notebook) {
+  const auto& st = notebook.status;
+  Statement s(
+      db_, "INSERT OR REPLACE INTO notebooks (name, created_ms, detail, token) VALUES (?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::NotebookStatus detail = st;
+  detail.events.clear();
+  return s.bind(1, st.name)
+      .bind(2, st.created_ms)
+      .bind_blob(3, protocol::encode(detail))
+      .bind(4, notebook.token)
+      .run()
+      .annotate("storing notebook " + st.name);
+}
+
+Status StateStore::delete_notebook(const std::string& name) {
+  Statement s(db_, "DELETE FROM notebooks WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  RETURN_IF_ERROR(s.bind(1, name).run().annotate("deleting notebook " + name));
+  Statement e(db_, "DELETE FROM events WHERE job = ?");
+  RETURN_IF_ERROR(e.prepared());
+  return e.bind(1, notebook_events_key(name)).run().annotate("deleting notebook " + name);
+}
+
+Result<std::vector<NotebookRecord>> StateStore::load_notebooks() {
+  std::vector<NotebookRecord> out;
+  Statement s(db_, "SELECT name, detail, token FROM notebooks ORDER BY created_ms, name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto st = protocol::decode<protocol::NotebookStatus>(s.blob(1), limits);
+    if (!st.ok()) {
+      return Internal("notebook " + name +
+                      " has an unreadable stored status: " + st.status().message());
+    }
+    out.push_back(NotebookRecord{std::move(*st), s.text(2)});
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading notebooks: ") + sqlite3_errmsg(db_));
   return out;
 }
 

@@ -57,6 +57,16 @@ inline std::string service_events_key(const std::string& name) {
   return "inferenceservice/" + name;
 }
 
+// A Notebook: its status and the token its Jupyter server asks (the job token of
+// every server it starts; never shown to users, the ingress gets it with the routes).
+struct NotebookRecord {
+  protocol::NotebookStatus status;
+  std::string token;
+};
+
+// The events table holds a notebook's events under this key.
+inline std::string notebook_events_key(const std::string& name) { return "notebook/" + name; }
+
 // A stored Pipeline: every version, oldest first, each with its applied YAML.
 struct PipelineRecord {
   std::string name;
@@ -117,6 +127,11 @@ class StateStore {
   Status put_recurring_run(const protocol::RecurringRunStatus& recurring);  // insert or replace
   Status delete_recurring_run(const std::string& name);                     // with its events
   Result<std::vector<protocol::RecurringRunStatus>> load_recurring_runs();
+
+  // Notebooks: one row each, the status as one blob.
+  Status put_notebook(const NotebookRecord& notebook);  // insert or replace
+  Status delete_notebook(const std::string& name);      // with its events
+  Result<std::vector<NotebookRecord>> load_notebooks();
 
   Status put_token(const TokenRecord& token);
   Status delete_token(const std::string& id);

@@ -142,6 +142,18 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
         return s;
       },
+      [=](put_atom, const NotebookRecord& notebook) -> Status {
+        flush(self);
+        Status s = self->state.store->put_notebook(notebook);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
+      [=](delete_atom, notebook_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_notebook(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
       [=](delete_atom, recurring_atom, const std::string& name) -> Status {
         flush(self);
         Status s = self->state.store->delete_recurring_run(name);

@@ -6,6 +6,7 @@
 #include "client/experiment_output.h"
 #include "client/json_output.h"
 #include "client/manifest.h"
+#include "client/notebook_output.h"
 #include "client/pipeline_output.h"
 #include "client/recurring_run_output.h"
 #include "client/service_output.h"
@@ -174,6 +175,25 @@ Status get_recurring_runs(Coordinator& coordinator, const ResourceRef& ref, Outp
   return Status::Ok();
 }
 
+Status get_notebooks(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
+                     std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply reply,
+                   coordinator.get(protocol::GetRequest{"notebooks", ref.name}));
+  if (!ref.name.empty() && reply.notebooks.empty()) return NotFound(ref.display() + " not found");
+  if (format == OutputFormat::kJson) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& n : reply.notebooks) json.push_back(notebook_to_json(n));
+    out << (ref.name.empty() ? json : json.at(0)).dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (reply.notebooks.empty()) {
+    out << "No notebooks found.\n";
+    return Status::Ok();
+  }
+  out << notebooks_table(reply.notebooks, now_unix_ms());
+  return Status::Ok();
+}
+
 Status get_runs(Coordinator& coordinator, const ResourceRef& ref, OutputFormat format,
                 std::ostream& out) {
   ASSIGN_OR_RETURN(protocol::GetReply reply,
@@ -239,6 +259,7 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
   if (ref.type.resource == "recurringruns") {
     return get_recurring_runs(coordinator, ref, format, out);
   }
+  if (ref.type.resource == "notebooks") return get_notebooks(coordinator, ref, format, out);
   ASSIGN_OR_RETURN(protocol::GetReply reply,
                    coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
   const bool single = !ref.name.empty();
@@ -272,10 +293,10 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
   if (!runs_replicas(ref) && r != "experiments" && r != "inferenceservices" && r != "pipelines" &&
-      r != "runs" && r != "recurringruns") {
+      r != "runs" && r != "recurringruns" && r != "notebooks") {
     return InvalidArgument(
-        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines, runs and "
-        "recurringruns");
+        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines, runs, "
+        "recurringruns and notebooks");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
@@ -308,6 +329,13 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
     out << describe_recurring_run(reply.recurring_runs[0], now_unix_ms());
     return Status::Ok();
   }
+  if (r == "notebooks") {
+    ASSIGN_OR_RETURN(protocol::GetReply reply,
+                     coordinator.get(protocol::GetRequest{"notebooks", ref.name}));
+    if (reply.notebooks.empty()) return NotFound(ref.display() + " not found");
+    out << describe_notebook(reply.notebooks[0], now_unix_ms());
+    return Status::Ok();
+  }
   if (ref.type.resource == "experiments") {
     ASSIGN_OR_RETURN(protocol::GetReply reply,
                      coordinator.get(protocol::GetRequest{"experiments", ref.name}));
@@ -325,10 +353,11 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
 Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
   if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
-      r != "tokens" && r != "pipelines" && r != "runs" && r != "recurringruns") {
+      r != "tokens" && r != "pipelines" && r != "runs" && r != "recurringruns" &&
+      r != "notebooks") {
     return InvalidArgument(
         "only jobs, trainjobs, experiments, inferenceservices, pipelines, runs, recurringruns, "
-        "tokens and nodes can be deleted");
+        "notebooks, tokens and nodes can be deleted");
   }
   if (ref.name.empty()) {
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");

@@ -15,6 +15,7 @@
 #include "client/coordinator_client.h"
 #include "client/local_cluster.h"
 #include "client/metrics_commands.h"
+#include "client/notebook_commands.h"
 #include "client/pipeline_commands.h"
 #include "client/predict.h"
 #include "client/service_commands.h"
@@ -90,13 +91,13 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "get",
       "List nodes, jobs, trainjobs, experiments, trials, inferenceservices, tokens, pipelines, "
-      "runs or recurringruns");
+      "runs, recurringruns or notebooks");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   auto selector = std::make_shared<std::string>();
   cmd->add_option("resource", *args,
-                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs|recurringruns "
-                  "[NAME], or job/NAME")
+                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs|recurringruns|"
+                  "notebooks [NAME], or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
@@ -119,15 +120,16 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
                                  "Show a job, trainjob, experiment, inferenceservice, pipeline, "
-                                 "run or recurringrun in detail, with its events");
+                                 "run, recurringrun or notebook in detail, with its events");
   auto args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("resource", *args, "job|trainjob|experiment|isvc|pipeline|run NAME, or job/NAME")
+  cmd->add_option("resource", *args,
+                  "job|trainjob|experiment|isvc|pipeline|run|notebook NAME, or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
-                                         "pipelines", "runs", "recurringruns"});
+                                         "pipelines", "runs", "recurringruns", "notebooks"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });
@@ -141,7 +143,8 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto options = std::make_shared<LogsOptions>();
   auto tail = std::make_shared<int64_t>(-1);
   auto task = std::make_shared<std::string>();
-  cmd->add_option("resource", *args, "job/NAME, trainjob/NAME, isvc/NAME or run/NAME")
+  cmd->add_option("resource", *args,
+                  "job/NAME, trainjob/NAME, isvc/NAME, run/NAME or notebook/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("--task", *task, "Of a run: the step, by id (condition-1/train) or name");
@@ -166,6 +169,18 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
         });
       }
       if (!task->empty()) return usage_error(InvalidArgument("--task is for run/NAME"));
+      auto notebook = parse_named_ref(*args, {"notebooks"});
+      if (notebook.ok()) {
+        // A notebook's server is a one-replica job: its log is that job's.
+        LogsOptions run = *options;
+        run.replica.clear();
+        if (*tail >= 0) run.tail = *tail;
+        return with_coordinator(flags, [&](Coordinator& c) -> Status {
+          ASSIGN_OR_RETURN(run.ref.name, notebook_job(c, notebook->name));
+          ASSIGN_OR_RETURN(run.ref.type, parse_resource_type("jobs"));
+          return print_logs(c, run, std::cout);
+        });
+      }
       auto isvc = parse_named_ref(*args, {"inferenceservices"});
       if (isvc.ok()) {
         // A serving replica is a one-replica job: its log is that job's.
@@ -195,28 +210,34 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "wait",
-      "Wait until a job, trainjob, experiment or run reaches a phase, or a service is Ready");
+      "Wait until a job, trainjob, experiment, run or notebook reaches a phase, or a service is "
+      "Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto condition = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("300");
   cmd->add_option("resource", *args,
-                  "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME or run/NAME")
+                  "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, run/NAME or notebook/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("--for", *condition,
                   "Succeeded, Failed, Running, Restarting or Queued (also condition=Succeeded); "
                   "for an isvc: Ready, PredictorReady or IngressReady; for a run: Succeeded, "
-                  "Failed, Canceled or Running")
+                  "Failed, Canceled or Running; for a notebook: Running, Stopped or Pending")
       ->required();
   cmd->add_option("--timeout", *timeout, "Give up after this long: 60, 90s, 5m (default 300s)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       WaitOptions options;
-      auto ref =
-          parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices", "runs"});
+      auto ref = parse_named_ref(
+          *args, {"jobs", "trainjobs", "experiments", "inferenceservices", "runs", "notebooks"});
       if (!ref.ok()) return usage_error(ref.status());
       auto limit = parse_duration(*timeout);
       if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      if (ref->type.resource == "notebooks") {
+        return with_coordinator(flags, [&](Coordinator& c) {
+          return wait_for_notebook(c, ref->name, *condition, *limit);
+        });
+      }
       if (ref->type.resource == "runs") {
         return with_coordinator(
             flags, [&](Coordinator& c) { return wait_for_run(c, ref->name, *condition, *limit); });
@@ -239,14 +260,15 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "delete",
-      "Delete a job, trainjob, experiment, inferenceservice or run (replicas are stopped), a "
-      "pipeline, a token, or a node that is not Ready");
+      "Delete a job, trainjob, experiment, inferenceservice, run or notebook (replicas are "
+      "stopped; a notebook's workspace is kept), a pipeline, a token, or a node that is not "
+      "Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
       cmd->add_option("resource", *args,
                       "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, run/NAME, "
-                      "pipeline/NAME, token/ID or node/NAME")
+                      "notebook/NAME, pipeline/NAME, token/ID or node/NAME")
           ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   cmd->callback([=, &flags] {
@@ -259,8 +281,9 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
         return usage_error(
             InvalidArgument("delete needs job/NAME, trainjob/NAME, experiment/NAME, node/NAME "
                             "or -f FILE"));
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
-                                         "runs", "recurringruns", "pipelines", "tokens", "nodes"});
+      auto ref =
+          parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices", "runs",
+                                  "recurringruns", "notebooks", "pipelines", "tokens", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(flags,
                               [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });
@@ -395,6 +418,28 @@ void add_metrics(CLI::App& app, const GlobalFlags& flags, Action* action) {
                               [&](Coordinator& c) { return print_metrics(c, run, std::cout); });
     };
   });
+}
+
+void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* notebook =
+      app.add_subcommand("notebook", "Stop or start a notebook's server")->require_subcommand(1);
+  for (const bool stop : {true, false}) {
+    auto* cmd = notebook->add_subcommand(
+        stop ? "stop" : "start",
+        stop ? "Stop its server; its workspace is kept" : "Start its server again");
+    auto name = std::make_shared<std::string>();
+    cmd->add_option("name", *name, "NAME (or notebook/NAME)")->required();
+    cmd->callback([=, &flags] {
+      *action = [=, &flags]() -> Outcome {
+        auto ref = parse_named_ref(
+            {name->find('/') == std::string::npos ? "notebook/" + *name : *name}, {"notebooks"});
+        if (!ref.ok()) return usage_error(ref.status());
+        return with_coordinator(flags, [&](Coordinator& c) {
+          return set_notebook_stopped(c, ref->name, stop, std::cout);
+        });
+      };
+    });
+  }
 }
 
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
@@ -567,6 +612,7 @@ int run(int argc, char** argv) {
   add_run(app, flags, &action);
   add_retry(app, flags, &action);
   add_metrics(app, flags, &action);
+  add_notebook(app, flags, &action);
   add_compare(app, flags, &action);
   add_lineage(app, flags, &action);
   add_predict(app, flags, &action);

@@ -35,9 +35,11 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
   if (w == "recurringrun" || w == "recurringruns" || w == "rr") {
     return ResourceType{"recurringruns", "recurringrun"};
   }
+  if (w == "notebook" || w == "notebooks" || w == "nb")
+    return ResourceType{"notebooks", "notebook"};
   return InvalidArgument("unknown resource type '" + word +
                          "' (known: jobs, trainjobs, nodes, experiments, trials, "
-                         "inferenceservices, tokens, pipelines, runs, recurringruns)");
+                         "inferenceservices, tokens, pipelines, runs, recurringruns, notebooks)");
 }
 
 Result<ResourceRef> parse_resource_ref(const std::vector<std::string>& args) {

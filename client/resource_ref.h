@@ -18,7 +18,7 @@ struct ResourceType {
 
 // Accepts the singular, the plural and short forms, case-insensitively:
 // job|jobs, trainjob|trainjobs|tj, node|nodes|no, experiment|experiments|exp,
-// trial|trials (trials are listed from their experiments).
+// trial|trials (trials are listed from their experiments), notebook|notebooks|nb.
 Result<ResourceType> parse_resource_type(const std::string& word);
 
 struct ResourceRef {

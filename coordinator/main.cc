@@ -118,6 +118,9 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto recurring = (*store)->load_recurring_runs();
   if (!recurring.ok()) return fail(recurring.status());
   restored.recurring_runs = std::move(*recurring);
+  auto notebooks = (*store)->load_notebooks();
+  if (!notebooks.ok()) return fail(notebooks.status());
+  restored.notebooks = std::move(*notebooks);
   const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
                service_count = restored.services.size(), run_count = restored.runs.size();
 

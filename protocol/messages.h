@@ -265,7 +265,7 @@ struct ApplyReply {
 
 struct GetRequest {
   std::string resource;  // "nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
-                         // "tokens", "pipelines", "runs" or "recurringruns"
+                         // "tokens", "pipelines", "runs", "recurringruns" or "notebooks"
   std::string name;      // empty: all
   MSGPACK_DEFINE_MAP(resource, name)
 };
@@ -365,10 +365,13 @@ struct JobStatus {
   std::string checkpoint_name;
   MetricsCollection metrics_collection;  // a trial's: how its replicas' metrics are read
   std::string readiness_path;  // a serving replica's: what the agent probes (LaunchReplica)
+  // The node every replica must run on (a Notebook's job: where its workspace is);
+  // empty: any node the scheduler picks.
+  std::string pinned_node;
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
                      replica_statuses, restarts, priority, queue, owner, checkpoint_name,
-                     metrics_collection, readiness_path)
+                     metrics_collection, readiness_path, pinned_node)
 };
 
 // One trial of an experiment: a point of the search space run as one or more jobs
@@ -645,6 +648,39 @@ struct RecurringRunStatus {
                      changed_ms)
 };
 
+// A Notebook (docs/notebooks.md): a Jupyter server run as a one-replica job
+// "<name>-<k>" (a new k for every start), pinned to the node that holds its workspace.
+struct NotebookStatus {
+  std::string name;
+  std::string ns;
+  NotebookPhase phase = NotebookPhase::kPending;
+  std::string reason;   // why it is in that phase (Stopped, IdleCulled, CrashLoopBackOff, ...)
+  std::string message;  // detail for the reason
+  bool ready = false;   // its server answers (the agent probes it)
+  std::string url;      // <ingress>/notebook/<ns>/<name>/; empty until an ingress is known
+  std::string node;     // where it runs and its workspace is; empty until first placed
+  std::string address;  // the host its server listens on (the node's address)
+  int32_t port = 0;     // its server's port there
+  std::vector<int32_t> gpu_indices;  // CUDA_VISIBLE_DEVICES of the running server
+  int32_t gpus = 0;                  // spec.template.resources.gpu
+  std::string workspace;             // the folder on its node
+  std::string job;                   // its current server's job; empty while stopped
+  int64_t jobs_started = 0;          // jobs made so far: the next is <name>-<jobs_started + 1>
+  int32_t restarts = 0;              // servers started again after one ended on its own
+  int32_t recent_failures = 0;       // servers that ended in a row (crash-loop back-off)
+  std::optional<int64_t> idle_culling_minutes;
+  int64_t last_activity_ms = 0;  // the latest activity the ingress saw (0: none reported)
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;        // its current server became ready then; 0 while not running
+  int64_t stopped_ms = 0;        // it was last stopped then
+  std::string manifest;          // as applied (stop and start rewrite spec.stopped)
+  std::vector<JobEvent> events;  // only for a single named one
+  MSGPACK_DEFINE_MAP(name, ns, phase, reason, message, ready, url, node, address, port, gpu_indices,
+                     gpus, workspace, job, jobs_started, restarts, recent_failures,
+                     idle_culling_minutes, last_activity_ms, created_ms, started_ms, stopped_ms,
+                     manifest, events)
+};
+
 // A user token as anyone may see it: never the token itself.
 struct TokenInfo {
   std::string id;           // the first 12 hex digits of its SHA-256
@@ -675,12 +711,14 @@ struct GetReply {
   std::vector<PipelineInfo> pipelines;             // for resource "pipelines"
   std::vector<PipelineRunStatus> runs;             // for resource "runs"
   std::vector<RecurringRunStatus> recurring_runs;  // for resource "recurringruns"
-  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs, recurring_runs)
+  std::vector<NotebookStatus> notebooks;           // for resource "notebooks"
+  MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs, recurring_runs,
+                     notebooks)
 };
 
 struct DeleteRequest {
   std::string resource;  // "jobs", "trainjobs", "experiments", "inferenceservices", "tokens",
-                         // "pipelines", "runs" or "recurringruns"
+                         // "pipelines", "runs", "recurringruns" or "notebooks"
   std::string name;      // job or experiment name
   MSGPACK_DEFINE_MAP(resource, name)
 };

@@ -54,6 +54,14 @@ enum class PipelineTaskKind {
   kIteration,  // one item of a loop
 };
 
+// A Notebook (NotebookStatus.phase).
+enum class NotebookPhase {
+  kPending,   // its server's job is queued or starting, or waits to restart
+  kRunning,   // its Jupyter server answers
+  kStopping,  // stopped (by a user or the culler): its job is being stopped
+  kStopped,   // no server runs; its workspace is kept
+};
+
 template <>
 struct EnumNames<JobPhase> {
   static constexpr std::pair<JobPhase, std::string_view> kTable[] = {
@@ -106,6 +114,16 @@ struct EnumNames<PipelineTaskKind> {
       {PipelineTaskKind::kDag, "DAG"},
       {PipelineTaskKind::kLoop, "ParallelFor"},
       {PipelineTaskKind::kIteration, "Iteration"},
+  };
+};
+
+template <>
+struct EnumNames<NotebookPhase> {
+  static constexpr std::pair<NotebookPhase, std::string_view> kTable[] = {
+      {NotebookPhase::kPending, "Pending"},
+      {NotebookPhase::kRunning, "Running"},
+      {NotebookPhase::kStopping, "Stopping"},
+      {NotebookPhase::kStopped, "Stopped"},
   };
 };
 
@@ -261,6 +279,13 @@ inline constexpr const char* kKilled = "Killed";
 inline constexpr const char* kOOMKilled = "OOMKilled";  // over its memory request (cgroup)
 inline constexpr const char* kSignaled = "Signaled";
 inline constexpr const char* kLaunchFailed = "LaunchFailed";
+// Notebooks.
+inline constexpr const char* kNotebookStarted = "Started";    // its server answers
+inline constexpr const char* kNotebookStopped = "Stopped";    // spec.stopped
+inline constexpr const char* kIdleCulled = "IdleCulled";      // idle past idleCullingMinutes
+inline constexpr const char* kServerExited = "ServerExited";  // restarted after it ended
+inline constexpr const char* kCrashLoopBackOff = "CrashLoopBackOff";
+inline constexpr const char* kWaitingForNode = "WaitingForNode";  // its pinned node is away
 }  // namespace reason
 
 }  // namespace cadre::protocol

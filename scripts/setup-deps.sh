@@ -29,7 +29,7 @@ packages=(
   dataset-fashion-mnist             # quickstart and accuracy tests
   python3 python3-torch python3-numpy  # PyTorch peer in benchmarks, DDP example
   python3-zmq python3-msgpack python3-venv python3-setuptools  # the Python SDK (python/) and its tests
-  jupyter-nbconvert python3-ipykernel  # the example notebook, executed by a test
+  jupyter-notebook jupyter-nbconvert python3-ipykernel  # Notebook servers; the example notebook
   procps iproute2
 )
 

@@ -110,12 +110,17 @@ Result<std::vector<EnvVar>> parse_env(YamlReader& reader) {
 }  // namespace
 
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
+  return parse_replica_template(reader, true);
+}
+
+Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_required) {
   RETURN_IF_ERROR(reader.only(
       {"command", "args", "env", "workingDir", "resources", "terminationGracePeriodSeconds"}));
   ReplicaTemplate out;
   ASSIGN_OR_RETURN(auto command, reader.string_list("command"));
-  if (!command || command->empty()) return field_error(reader.child_path("command"), "required");
-  out.command = *command;
+  if (command && command->empty()) return field_error(reader.child_path("command"), "empty");
+  if (!command && command_required) return field_error(reader.child_path("command"), "required");
+  if (command) out.command = *command;
   ASSIGN_OR_RETURN(auto args, reader.string_list("args"));
   if (args) out.args = *args;
   ASSIGN_OR_RETURN(out.env, parse_env(reader));

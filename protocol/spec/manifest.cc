@@ -172,10 +172,14 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
     }
     ASSIGN_OR_RETURN(auto recurring, parse_recurring_run_spec(top));
     manifest.recurring_run = std::make_shared<const RecurringRunSpec>(std::move(recurring));
+  } else if (*kind == "Notebook") {
+    ASSIGN_OR_RETURN(auto notebook, parse_notebook_spec(top, manifest.metadata));
+    manifest.notebook = std::make_shared<const NotebookSpec>(std::move(notebook));
   } else {
     return field_error("kind", quote_value(*kind) +
                                    " is not supported (supported: Job, TrainJob, Experiment, "
-                                   "InferenceService, Pipeline, PipelineRun, RecurringRun)");
+                                   "InferenceService, Pipeline, PipelineRun, RecurringRun, "
+                                   "Notebook)");
   }
   RETURN_IF_ERROR(top.reject_unknown());
   return manifest;

@@ -18,6 +18,7 @@ struct InferenceServiceSpec;  // protocol/spec/inference_service_spec.h
 struct PipelineSpec;          // protocol/spec/pipeline_spec.h
 struct PipelineRunSpec;       // protocol/spec/pipeline_spec.h
 struct RecurringRunSpec;      // protocol/spec/pipeline_spec.h
+struct NotebookSpec;          // protocol/spec/notebook_spec.h
 
 // A parsed and validated manifest. Exactly one of the kind's specs is set.
 struct Manifest {
@@ -31,6 +32,7 @@ struct Manifest {
   std::shared_ptr<const PipelineSpec> pipeline;                   // kind == "Pipeline"
   std::shared_ptr<const PipelineRunSpec> pipeline_run;            // kind == "PipelineRun"
   std::shared_ptr<const RecurringRunSpec> recurring_run;          // kind == "RecurringRun"
+  std::shared_ptr<const NotebookSpec> notebook;                   // kind == "Notebook"
 
   // What a job supervisor runs: the TrainJob itself, or a Job as a one-replica gang.
   TrainJobSpec gang() const;

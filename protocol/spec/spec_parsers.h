@@ -10,6 +10,7 @@
 #include "protocol/spec/inference_service_spec.h"
 #include "protocol/spec/job_spec.h"
 #include "protocol/spec/manifest_limits.h"
+#include "protocol/spec/notebook_spec.h"
 #include "protocol/spec/train_job_spec.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/status.h"
@@ -30,12 +31,15 @@ Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLim
 // Checks apiVersion and the top-level fields; returns the kind.
 Result<std::string> read_header(YamlReader& top);
 
-Result<ObjectMeta> parse_metadata(YamlReader& top);                          // top-level "metadata"
-Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);          // a "template" map
+Result<ObjectMeta> parse_metadata(YamlReader& top);                  // top-level "metadata"
+Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);  // a "template" map
+// The same, with `command` optional (a Notebook's defaults to jupyter-notebook).
+Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_required);
 Result<ResourceRequest> parse_resources(YamlReader& reader);                 // a "resources" map
 Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata);             // kind: Job's "spec"
 Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata);  // kind: TrainJob
 Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadata);  // Experiment
 Result<InferenceServiceSpec> parse_inference_service_spec(YamlReader& top, ObjectMeta metadata);
+Result<NotebookSpec> parse_notebook_spec(YamlReader& top, ObjectMeta metadata);  // kind: Notebook
 
 }  // namespace cadre::spec

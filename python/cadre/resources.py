@@ -14,10 +14,12 @@ TYPES = {
     "pipelines": ("pipeline", "pipelines"),
     "runs": ("run", "runs"),
     "recurringruns": ("recurringrun", "recurring_runs"),
+    "notebooks": ("notebook", "notebooks"),
 }
 
 _ALIASES = {"tj": "trainjobs", "no": "nodes", "exp": "experiments", "isvc": "inferenceservices",
-            "pl": "pipelines", "pipelinerun": "runs", "pipelineruns": "runs", "rr": "recurringruns"}
+            "pl": "pipelines", "pipelinerun": "runs", "pipelineruns": "runs", "rr": "recurringruns",
+            "nb": "notebooks"}
 for _wire, (_singular, _) in TYPES.items():
     _ALIASES[_wire] = _wire
     _ALIASES[_singular] = _wire
@@ -25,7 +27,7 @@ for _wire, (_singular, _) in TYPES.items():
 # The kind a manifest declares -> its resource.
 KIND_RESOURCES = {"Job": "jobs", "TrainJob": "trainjobs", "Experiment": "experiments",
                   "InferenceService": "inferenceservices", "Pipeline": "pipelines",
-                  "PipelineRun": "runs", "RecurringRun": "recurringruns"}
+                  "PipelineRun": "runs", "RecurringRun": "recurringruns", "Notebook": "notebooks"}
 
 
 def resource(word):

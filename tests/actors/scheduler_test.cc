@@ -78,6 +78,37 @@ TEST(Scheduler, PlacesAWholeGangOrNothing) {
   EXPECT_EQ(s.allocated_on("n1").cpu_millis + s.allocated_on("n2").cpu_millis, 4000);
 }
 
+TEST(Scheduler, APinnedGangGoesOnlyToItsNodeAndWaitsForIt) {
+  Scheduler s;
+  s.upsert_node(node("a", 4000, 1));
+  s.upsert_node(node("b", 4000, 1));
+  auto pinned = gang("nb-1", 1, request(1000, 0, 1));
+  pinned.node = "b";
+  std::vector<Placement> out;
+  ASSERT_EQ(place(s, pinned, &out), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(out[0].node, "b");
+  EXPECT_EQ(out[0].gpu_indices, std::vector<int32_t>{0});
+  // Its node is full (its one GPU is held): it waits, though node a is free.
+  auto second = gang("nb-2", 1, request(1000, 0, 1));
+  second.node = "b";
+  EXPECT_EQ(place(s, second), Scheduler::Fit::kWait);
+  // A node that is not ready, lost, or not (yet) known: it waits too.
+  s.release_job("nb-1");
+  s.set_schedulable("b", false);
+  EXPECT_EQ(place(s, second), Scheduler::Fit::kWait);
+  second.node = "gone";
+  EXPECT_EQ(place(s, second), Scheduler::Fit::kWait);
+  // More than its node could ever hold: never, naming the node.
+  auto huge = gang("nb-3", 1, request(8000));
+  huge.node = "a";
+  std::vector<Placement> none;
+  std::string why;
+  EXPECT_EQ(s.place(huge, &none, &why), Scheduler::Fit::kNever);
+  EXPECT_NE(why.find("node a, where it is pinned, can never hold replica worker-0"),
+            std::string::npos)
+      << why;
+}
+
 TEST(Scheduler, PackKeepsAGangOnTheNodesItAlreadyUses) {
   Scheduler s;
   s.upsert_node(node("a", 8000));

@@ -71,7 +71,7 @@ TEST(JobSpec, ErrorsNameTheFieldPath) {
             "spec.template.env[0].value: must be a string");
   EXPECT_EQ(error_of(with("kind: Job", "kind: Pod")),
             "kind: 'Pod' is not supported (supported: Job, TrainJob, Experiment, "
-            "InferenceService, Pipeline, PipelineRun, RecurringRun)");
+            "InferenceService, Pipeline, PipelineRun, RecurringRun, Notebook)");
   EXPECT_EQ(error_of(with("cadre/v1", "v1")).rfind("apiVersion:", 0), 0u);
 }
 

@@ -212,6 +212,18 @@ class ClusterTest(unittest.TestCase):
         served = float(text.split("served accuracy on 200 test images: ")[1].split()[0])
         self.assertGreater(served, 0.6, text)
 
+    def test_a_notebook_is_applied_listed_and_deleted_like_any_kind(self):
+        reply = self.client.apply({"apiVersion": "cadre/v1", "kind": "Notebook", "metadata": {"name": "sdk-nb"},
+                                   "spec": {"stopped": True}})
+        self.assertEqual(reply, [{"kind": "Notebook", "name": "sdk-nb", "action": "created"}])
+        notebook = self.client.get("nb/sdk-nb")
+        self.assertEqual((notebook["phase"], notebook["reason"]), ("Stopped", "Stopped"))
+        self.assertTrue(notebook["workspace"].endswith("/default/_notebooks/sdk-nb"))
+        self.assertIn("sdk-nb", [n["name"] for n in self.client.list("notebooks")])
+        self.client.delete("notebook", "sdk-nb")
+        with self.assertRaises(cadre.NotFound):
+            self.client.get("notebook/sdk-nb")
+
     def test_a_key_the_coordinator_does_not_know_is_refused_not_timed_out(self):
         stranger = os.path.join(self.dir, "stranger")
         cadre_cli("keys", "generate", "--out", stranger)

@@ -86,6 +86,7 @@ int main() {
       {"PipelineTaskStatus", fields<PipelineTaskStatus>()},
       {"PipelineArtifact", fields<PipelineArtifact>()},
       {"RecurringRunStatus", fields<RecurringRunStatus>()},
+      {"NotebookStatus", fields<NotebookStatus>()},
   };
   nlohmann::json enums = {
       {"JobPhase", names<JobPhase>()},
@@ -100,6 +101,7 @@ int main() {
       {"ServiceConditionType", names<ServiceConditionType>()},
       {"PipelineState", names<PipelineState>()},
       {"PipelineTaskKind", names<PipelineTaskKind>()},
+      {"NotebookPhase", names<NotebookPhase>()},
   };
   nlohmann::json codes = nlohmann::json::array();
   for (int c = 0; c <= static_cast<int>(cadre::StatusCode::kInternal); ++c) {

@@ -1,0 +1,495 @@
+#include "actors/notebook_state_machine.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "protocol/spec/manifest.h"
+#include "protocol/spec/quantity.h"
+#include "protocol/wall_clock.h"
+
+namespace cadre::actors {
+
+namespace fx = notebook_effect;
+using protocol::EventType;
+using protocol::JobPhase;
+using protocol::NotebookPhase;
+namespace reason = protocol::reason;
+
+namespace {
+
+// How a server starts ($0: its working folder; $1: "jupyter" to add Cadre's
+// Jupyter flags, "command" to run the user's command as it is; then the command).
+// Jupyter's token goes to a 0600 file in the replica's own folder, never on a
+// command line or in the environment of what the server starts; the server
+// listens on the node's address and the port the scheduler reserved for it.
+constexpr const char* kLauncher = R"sh(umask 077
+printf '%s' "$CADRE_JOB_TOKEN" > "$PWD/jupyter-token" || exit 66
+export JUPYTER_TOKEN_FILE="$PWD/jupyter-token" JUPYTER_RUNTIME_DIR="$PWD/jupyter-runtime"
+unset CADRE_JOB_TOKEN
+umask 022
+dir="$0"; mode="$1"; shift
+mkdir -p "$dir" && cd "$dir" || { echo "cadre: cannot use the folder $dir" >&2; exit 66; }
+[ -n "$HOME" ] && [ -w "$HOME" ] || export HOME="$dir"
+export CADRE_NOTEBOOK_HOST="${CADRE_PEERS%:*}" CADRE_NOTEBOOK_PORT="${CADRE_PEERS##*:}"
+if [ "$mode" = jupyter ]; then
+  [ "$(id -u)" = 0 ] && set -- "$@" --allow-root
+  exec "$@" --no-browser --ip="$CADRE_NOTEBOOK_HOST" --port="$CADRE_NOTEBOOK_PORT" \
+    --port-retries=0 --notebook-dir="$dir" --NotebookApp.base_url="$CADRE_NOTEBOOK_BASE_URL" \
+    --NotebookApp.allow_remote_access=True
+fi
+exec "$@"
+)sh";
+
+int64_t backoff_ms(const NotebookMachineOptions& o, int32_t failures) {
+  auto delay = o.failure_backoff;
+  for (int32_t k = 1; k < failures && delay < o.failure_backoff_max; ++k) delay *= 2;
+  return std::min(delay, o.failure_backoff_max).count();
+}
+
+std::string workspace_of(const spec::NotebookSpec& spec, const std::string& checkpoint_root) {
+  if (!spec.workspace_path.empty()) return spec.workspace_path;
+  return (std::filesystem::path(checkpoint_root) / spec.metadata.ns /
+          notebook_folder(spec.metadata.name))
+      .string();
+}
+
+Result<spec::NotebookSpec> parse(const std::string& manifest) {
+  ASSIGN_OR_RETURN(auto parsed, spec::parse_manifest(manifest, spec::ManifestLimits::none()));
+  if (!parsed.notebook) return InvalidArgument("not a Notebook");
+  return *parsed.notebook;
+}
+
+// Whether two specs run the same server (stopped and culling do not matter).
+bool same_server(const spec::NotebookSpec& a, const spec::NotebookSpec& b) {
+  const auto& x = a.replica;
+  const auto& y = b.replica;
+  auto env = [](const spec::ReplicaTemplate& t) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& e : t.env) out.emplace_back(e.name, e.value);
+    return out;
+  };
+  return x.command == y.command && x.args == y.args && env(x) == env(y) &&
+         x.working_dir == y.working_dir && x.resources.cpu_millis == y.resources.cpu_millis &&
+         x.resources.memory_bytes == y.resources.memory_bytes &&
+         x.resources.gpus == y.resources.gpus &&
+         x.termination_grace_seconds == y.termination_grace_seconds &&
+         a.workspace_path == b.workspace_path;
+}
+
+}  // namespace
+
+std::string notebook_base_url(const std::string& ns, const std::string& name) {
+  return "/notebook/" + ns + "/" + name + "/";
+}
+
+std::string notebook_folder(const std::string& name) { return "_notebooks/" + name; }
+
+NotebookRecord NotebookStateMachine::first_record(const NotebookApply& apply, std::string token,
+                                                  int64_t now_ms) {
+  NotebookRecord rec;
+  auto& s = rec.status;
+  s.name = apply.spec.metadata.name;
+  s.ns = apply.spec.metadata.ns;
+  s.manifest = apply.manifest;
+  s.created_ms = now_ms;
+  s.phase = apply.spec.stopped ? NotebookPhase::kStopped : NotebookPhase::kPending;
+  s.reason = apply.spec.stopped ? reason::kNotebookStopped : "";
+  rec.token = std::move(token);
+  return rec;
+}
+
+Result<std::unique_ptr<NotebookStateMachine>> NotebookStateMachine::Create(
+    NotebookRecord record, NotebookMachineOptions options) {
+  ASSIGN_OR_RETURN(auto spec, parse(record.status.manifest));
+  if (!options.now_ms) options.now_ms = [] { return wall_ms(); };
+  return std::unique_ptr<NotebookStateMachine>(
+      new NotebookStateMachine(std::move(record), std::move(options), std::move(spec)));
+}
+
+NotebookStateMachine::NotebookStateMachine(NotebookRecord record, NotebookMachineOptions options,
+                                           spec::NotebookSpec spec)
+    : rec_(std::move(record)),
+      options_(std::move(options)),
+      spec_(std::move(spec)),
+      writes_(options_.store_retry) {
+  st().gpus = spec_.replica.resources.gpus;
+  st().idle_culling_minutes = spec_.idle_culling_minutes;
+  st().workspace = workspace_of(spec_, options_.checkpoint_root);
+}
+
+protocol::NotebookStatus NotebookStateMachine::summary() const {
+  auto s = st();
+  s.manifest.clear();
+  s.events.clear();
+  return s;
+}
+
+std::string NotebookStateMachine::render_job(const std::string& job) const {
+  const auto& t = spec_.replica;
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << "Job";
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << job;
+  y << YAML::Key << "namespace" << YAML::Value << st().ns;
+  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "notebook"
+    << YAML::Value << name() << YAML::EndMap;
+  y << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
+  // workingDir is relative to the workspace, or absolute.
+  const std::string dir =
+      t.working_dir.empty()
+          ? st().workspace
+          : (std::filesystem::path(st().workspace) / t.working_dir).lexically_normal().string();
+  y << YAML::Key << "command" << YAML::Value << YAML::Flow << YAML::BeginSeq << "sh"
+    << "-c" << kLauncher << dir << (spec_.default_command ? "jupyter" : "command") << YAML::EndSeq;
+  y << YAML::Key << "args" << YAML::Value << YAML::BeginSeq;
+  for (const auto& a : t.command) y << a;
+  for (const auto& a : t.args) y << a;
+  y << YAML::EndSeq;
+  y << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;
+  auto var = [&](const std::string& n, const std::string& v) {
+    y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << n << YAML::Key << "value"
+      << YAML::Value << YAML::DoubleQuoted << v << YAML::EndMap;
+  };
+  var("CADRE_NOTEBOOK", name());
+  var("CADRE_NOTEBOOK_BASE_URL", notebook_base_url(st().ns, name()));
+  var("CADRE_NOTEBOOK_WORKSPACE", st().workspace);
+  for (const auto& e : t.env) var(e.name, e.value);
+  y << YAML::EndSeq;
+  const auto& r = t.resources;
+  y << YAML::Key << "resources" << YAML::Value << YAML::BeginMap;
+  if (r.cpu_millis > 0) y << YAML::Key << "cpu" << YAML::Value << spec::format_cpu(r.cpu_millis);
+  if (r.memory_bytes > 0) {
+    y << YAML::Key << "memory" << YAML::Value << spec::format_memory(r.memory_bytes);
+  }
+  y << YAML::Key << "gpu" << YAML::Value << r.gpus << YAML::EndMap;
+  // Jupyter saves and shuts its kernels down on SIGTERM within a few seconds.
+  y << YAML::Key << "terminationGracePeriodSeconds" << YAML::Value
+    << t.termination_grace_seconds.value_or(10);
+  y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return std::string(y.c_str()) + "\n";
+}
+
+// ---- durability ------------------------------------------------------------------
+
+void NotebookStateMachine::persist(NotebookEffects& out, std::vector<Deferred> then) {
+  // Once a delete has begun nothing is written: a write landing after the erase
+  // would bring the notebook back.
+  if (erasing_) return;
+  then.emplace_back(std::in_place_type<Publish>);
+  out.push_back(fx::Persist{writes_.write(std::move(then))});
+}
+
+NotebookEffects NotebookStateMachine::on_stored(uint64_t seq, const Status& status) {
+  NotebookEffects out;
+  if (status.ok()) {
+    for (const auto& d : writes_.stored(seq)) run_deferred(out, d);
+    return out;
+  }
+  const auto failure = writes_.failed(seq);
+  if (failure.superseded) return out;
+  if (failure.give_up) {
+    event(out, EventType::kWarning, reason::kStoreUnavailable,
+          "the store refused " + std::to_string(failure.failures) +
+              " writes; the server starts once it takes them: " + status.message());
+  }
+  if (failure.retry_in) out.push_back(fx::StartTimer{*failure.retry_in});
+  return out;
+}
+
+void NotebookStateMachine::run_deferred(NotebookEffects& out, const Deferred& d) {
+  if (std::holds_alternative<Publish>(d)) {
+    out.push_back(fx::PublishSummary{});
+  } else if (const auto* a = std::get_if<Answer>(&d)) {
+    out.push_back(fx::AnswerApply{a->request, Status::Ok(), "configured"});
+  } else {
+    const auto& job = std::get<CreateIfWanted>(d).job;
+    if (job != st().job || creating_ || deleting_ || deleting_job_ == job) return;
+    creating_ = true;
+    out.push_back(fx::CreateJob{job, render_job(job), st().node});
+  }
+}
+
+void NotebookStateMachine::event(NotebookEffects& out, EventType type, const std::string& why,
+                                 const std::string& message) {
+  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+}
+
+void NotebookStateMachine::set_phase(NotebookPhase phase, const std::string& why,
+                                     const std::string& message) {
+  st().phase = phase;
+  st().reason = why;
+  st().message = message;
+}
+
+// ---- the server's lifecycle --------------------------------------------------------
+
+void NotebookStateMachine::clear_server() {
+  st().job.clear();
+  st().ready = false;
+  st().address.clear();
+  st().port = 0;
+  st().gpu_indices.clear();
+  st().started_ms = 0;
+}
+
+void NotebookStateMachine::reconcile(NotebookEffects& out) {
+  if (deleting_) {
+    if (!st().job.empty() && deleting_job_.empty() && !creating_) {
+      deleting_job_ = st().job;
+      out.push_back(fx::DeleteJob{st().job});
+    } else if (st().job.empty() && !erasing_) {
+      erasing_ = true;
+      out.push_back(fx::EraseRecord{});
+    }
+    return;
+  }
+  if (spec_.stopped || restart_) {
+    if (!st().job.empty()) return stop_server(out);
+    restart_ = false;
+    if (spec_.stopped) {
+      if (st().phase != NotebookPhase::kStopped) {
+        set_phase(NotebookPhase::kStopped,
+                  stop_reason_.empty() ? reason::kNotebookStopped : stop_reason_,
+                  "its server is stopped; its workspace is kept");
+        st().stopped_ms = now();
+      }
+      return;
+    }
+  }
+  if (!st().job.empty() || backing_off_) return;
+  // A new server.
+  st().jobs_started++;
+  st().job = name() + "-" + std::to_string(st().jobs_started);
+  stop_reason_.clear();
+  set_phase(NotebookPhase::kPending, "",
+            st().node.empty() ? "its server is starting"
+                              : "its server is starting on " + st().node + " (its workspace)");
+  persist(out, {CreateIfWanted{st().job}});
+}
+
+void NotebookStateMachine::stop_server(NotebookEffects& out) {
+  if (!deleting_job_.empty() || creating_) return;  // on its way; reconciled when it answers
+  deleting_job_ = st().job;
+  st().ready = false;
+  if (spec_.stopped) {
+    set_phase(NotebookPhase::kStopping,
+              stop_reason_.empty() ? reason::kNotebookStopped : stop_reason_,
+              "its server is stopping; its workspace is kept");
+  }
+  out.push_back(fx::DeleteJob{deleting_job_});
+}
+
+// The current server ended (exited, failed to start, or was deleted by someone
+// else): it is started again after a back-off that grows while it keeps ending.
+void NotebookStateMachine::server_ended(NotebookEffects& out, const std::string& why) {
+  const bool was_ready = st().ready;
+  clear_server();
+  st().restarts++;
+  st().recent_failures = was_ready ? 1 : st().recent_failures + 1;
+  const int64_t wait = backoff_ms(options_, st().recent_failures);
+  set_phase(NotebookPhase::kPending,
+            st().recent_failures > 2 ? reason::kCrashLoopBackOff : reason::kServerExited,
+            why + "; starting it again in " + std::to_string(wait / 1000) + " s");
+  event(out, EventType::kWarning, reason::kServerExited, why);
+  backing_off_ = true;
+  out.push_back(fx::StartTimer{std::chrono::milliseconds(wait)});
+}
+
+NotebookEffects NotebookStateMachine::create() {
+  NotebookEffects out;
+  event(out, EventType::kNormal, reason::kCreated, "notebook created; workspace " + st().workspace);
+  reconcile(out);
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::restore(
+    const std::map<std::string, protocol::JobStatus>& jobs) {
+  NotebookEffects out;
+  if (!st().job.empty()) {
+    auto it = jobs.find(st().job);
+    if (it == jobs.end()) {
+      // Stored as wanted but never created (or deleted meanwhile): start again.
+      clear_server();
+    } else {
+      const auto more = on_job_status(it->second);
+      out.insert(out.end(), more.begin(), more.end());
+    }
+  }
+  // Older servers' jobs that outlived a stop interrupted by the restart.
+  for (const auto& [job, status] : jobs) {
+    if (job != st().job && deleting_job_.empty()) {
+      deleting_job_ = job;
+      out.push_back(fx::DeleteJob{job});
+    }
+  }
+  reconcile(out);
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_apply(uint64_t request, const NotebookApply& apply) {
+  NotebookEffects out;
+  if (deleting_) {
+    out.push_back(fx::AnswerApply{
+        request, FailedPrecondition("notebook/" + name() + " is being deleted"), ""});
+    return out;
+  }
+  if (apply.manifest == st().manifest) {
+    out.push_back(fx::AnswerApply{request, Status::Ok(), "unchanged"});
+    return out;
+  }
+  const bool restart = !same_server(spec_, apply.spec) && !st().job.empty() && !apply.spec.stopped;
+  const bool stopping = apply.spec.stopped && !spec_.stopped;
+  const bool starting = !apply.spec.stopped && spec_.stopped;
+  spec_ = apply.spec;
+  st().manifest = apply.manifest;
+  st().gpus = spec_.replica.resources.gpus;
+  st().idle_culling_minutes = spec_.idle_culling_minutes;
+  st().workspace = workspace_of(spec_, options_.checkpoint_root);
+  if (stopping) {
+    stop_reason_ = reason::kNotebookStopped;
+    event(out, EventType::kNormal, reason::kNotebookStopped,
+          "spec.stopped: its server stops; its workspace is kept");
+  }
+  if (starting) {
+    st().recent_failures = 0;
+    backing_off_ = false;
+    event(out, EventType::kNormal, "Starting", "spec.stopped is false: its server starts");
+  }
+  if (restart) {
+    restart_ = true;
+    event(out, EventType::kNormal, "Restarting", "its template changed: its server restarts");
+  }
+  reconcile(out);
+  persist(out, {Answer{request}});
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_job_created(const std::string& job, const Status& status) {
+  NotebookEffects out;
+  if (job != st().job) return out;
+  creating_ = false;
+  if (!status.ok()) {
+    server_ended(out, "its server's job " + job + " was not created: " + status.message());
+  }
+  reconcile(out);  // a stop or delete that came meanwhile
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_job_status(const protocol::JobStatus& job) {
+  NotebookEffects out;
+  if (job.name != st().job || deleting_job_ == job.name) return out;
+  auto& s = st();
+  const bool was_ready = s.ready;
+  const protocol::ReplicaStatus* replica = job.replicas.empty() ? nullptr : &job.replicas.front();
+  if (s.node.empty() && replica != nullptr && !replica->node.empty()) {
+    s.node = replica->node;
+    event(out, EventType::kNormal, "Pinned",
+          "placed on " + s.node + ": its workspace stays there, and so does every later server");
+  }
+  if (protocol::is_terminal(job.phase)) {
+    const std::string detail = job.message.empty() ? job.reason : job.reason + ": " + job.message;
+    deleting_job_ = job.name;  // the finished job goes; a new one starts after the back-off
+    out.push_back(fx::DeleteJob{job.name});
+    server_ended(out, "its server ended (" + detail + ")");
+    persist(out);
+    return out;
+  }
+  if (replica != nullptr) {
+    s.address = replica->address;
+    s.port = replica->port;
+    s.gpu_indices = replica->gpu_indices;
+    s.ready = replica->ready;
+  }
+  if (s.ready && !was_ready) {
+    s.started_ms = now();
+    s.recent_failures = 0;
+    set_phase(NotebookPhase::kRunning, reason::kNotebookStarted,
+              "its server answers on " + s.address + ":" + std::to_string(s.port));
+    event(out, EventType::kNormal, reason::kNotebookStarted, s.message);
+  } else if (!s.ready) {
+    std::string why =
+        job.phase == JobPhase::kQueued ? "its server waits to be placed" : "its server is starting";
+    if (job.phase == JobPhase::kQueued && !s.node.empty()) {
+      why = "its server waits for " + s.node + ", the node with its workspace";
+    }
+    if (!job.message.empty()) why += " (" + job.message + ")";
+    if (replica != nullptr && !replica->readiness_message.empty()) {
+      why += " (" + replica->readiness_message + ")";
+    }
+    set_phase(NotebookPhase::kPending,
+              job.phase == JobPhase::kQueued && !s.node.empty() ? reason::kWaitingForNode : "",
+              why);
+  }
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_job_gone(const std::string& job) {
+  NotebookEffects out;
+  if (job == deleting_job_) return on_job_deleted(job, Status::Ok());
+  if (job != st().job || creating_) return out;
+  server_ended(out, "its server's job " + job + " was deleted");
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_job_deleted(const std::string& job, const Status& status) {
+  NotebookEffects out;
+  if (job != deleting_job_) return out;
+  deleting_job_.clear();
+  if (!status.ok()) {
+    event(out, EventType::kWarning, "StopFailed",
+          "its server's job " + job + " was not deleted (trying again): " + status.message());
+    out.push_back(fx::StartTimer{options_.failure_backoff});
+    return out;
+  }
+  if (job == st().job) clear_server();
+  if (spec_.stopped && st().job.empty() && !deleting_) {
+    event(out, EventType::kNormal, stop_reason_.empty() ? reason::kNotebookStopped : stop_reason_,
+          "its server stopped; its workspace " + st().workspace + " is kept");
+  }
+  reconcile(out);
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_timer() {
+  NotebookEffects out;
+  backing_off_ = false;
+  writes_.retry_due();
+  reconcile(out);
+  persist(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_delete(uint64_t request) {
+  NotebookEffects out;
+  delete_requests_.push_back(request);
+  if (deleting_) return out;
+  deleting_ = true;
+  reconcile(out);
+  return out;
+}
+
+NotebookEffects NotebookStateMachine::on_erased(const Status& status) {
+  NotebookEffects out;
+  if (!status.ok()) {
+    erasing_ = false;
+    out.push_back(fx::StartTimer{options_.failure_backoff});
+    return out;
+  }
+  out.push_back(fx::AnswerDelete{delete_requests_, Status::Ok()});
+  delete_requests_.clear();
+  out.push_back(fx::Stop{});
+  return out;
+}
+
+}  // namespace cadre::actors

@@ -1,0 +1,172 @@
+// The supervisor of one Notebook as a pure state machine: events in, effects out,
+// no CAF (STYLE.md §12). notebook_actor.cc is the thin shell; the manager creates
+// and deletes the server jobs it asks for and forwards their status here.
+//
+// A notebook runs its Jupyter server as a one-replica job "<name>-<k>", a new k for
+// every start, so an old server's late news never mixes with the new one's. The
+// first placement pins the notebook to that node: its workspace lives there (as a
+// local volume pins a Kubeflow notebook's pod), and every later server asks the
+// scheduler for that node only, waiting while it is away. A server that ends on its
+// own is started again after a doubling back-off (crash loops slow down, not stop);
+// `spec.stopped: true` stops it and keeps the workspace; false starts it again. A
+// change of the template restarts the server with the new one.
+//
+// Durability as for jobs (write_barrier.h): every change is persisted first, and a
+// server's job is created only once the record naming it is stored. After a
+// coordinator restart a stored server whose job exists is adopted, one whose job
+// does not is started again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/cluster_policy.h"
+#include "actors/state_store.h"
+#include "actors/write_barrier.h"
+#include "protocol/messages.h"
+#include "protocol/spec/notebook_spec.h"
+#include "protocol/status.h"
+
+namespace cadre::actors {
+
+namespace notebook_effect {
+struct Persist {  // write record(); answer with on_stored(seq, status)
+  uint64_t seq = 0;
+};
+struct PublishSummary {};  // the manager gets summary()
+struct RecordEvent {
+  protocol::JobEvent event;
+};
+struct CreateJob {  // create a server's job (answer with on_job_created)
+  std::string job;
+  std::string yaml;
+  std::string node;  // the node it must run on; empty: any (the first start)
+};
+struct DeleteJob {  // stop and delete a server's job (answer with on_job_deleted)
+  std::string job;
+};
+struct StartTimer {  // call on_timer() after this long
+  std::chrono::milliseconds after{0};
+};
+struct AnswerApply {
+  uint64_t request = 0;
+  Status status;
+  std::string action;  // "configured" or "unchanged"
+};
+struct EraseRecord {};  // delete the notebook from the store; answer with on_erased
+struct AnswerDelete {
+  std::vector<uint64_t> requests;
+  Status status;
+};
+struct Stop {};  // the notebook is gone: the shell tells the manager and quits
+}  // namespace notebook_effect
+
+using NotebookEffect = std::variant<notebook_effect::Persist, notebook_effect::PublishSummary,
+                                    notebook_effect::RecordEvent, notebook_effect::CreateJob,
+                                    notebook_effect::DeleteJob, notebook_effect::StartTimer,
+                                    notebook_effect::AnswerApply, notebook_effect::EraseRecord,
+                                    notebook_effect::AnswerDelete, notebook_effect::Stop>;
+using NotebookEffects = std::vector<NotebookEffect>;
+
+struct NotebookMachineOptions {
+  StoreRetryPolicy store_retry;
+  std::function<int64_t()> now_ms;  // wall clock; default wall_ms()
+  // The shared checkpoint root: a notebook without workspace.path keeps its files
+  // in <root>/<namespace>/_notebooks/<name>.
+  std::string checkpoint_root;
+  // Starting servers that keep ending: 1 s, 2 s, 4 s ... up to the cap.
+  std::chrono::milliseconds failure_backoff{1000};
+  std::chrono::milliseconds failure_backoff_max{60000};
+};
+
+// A notebook as applied: its spec and the manifest text.
+struct NotebookApply {
+  spec::NotebookSpec spec;
+  std::string manifest;
+};
+
+// The URL path its server is served under, and what its agent probes.
+std::string notebook_base_url(const std::string& ns, const std::string& name);
+// The checkpoint folder name (under <root>/<namespace>) of a notebook's own workspace.
+std::string notebook_folder(const std::string& name);
+
+class NotebookStateMachine {
+ public:
+  static NotebookRecord first_record(const NotebookApply& apply, std::string token, int64_t now_ms);
+  // Fails when the stored manifest no longer parses (it did when applied).
+  static Result<std::unique_ptr<NotebookStateMachine>> Create(NotebookRecord record,
+                                                              NotebookMachineOptions options);
+
+  // Exactly one of these starts the machine.
+  NotebookEffects create();
+  // After a coordinator restart: the current summaries of the jobs it owns.
+  NotebookEffects restore(const std::map<std::string, protocol::JobStatus>& jobs);
+
+  NotebookEffects on_apply(uint64_t request, const NotebookApply& apply);
+  NotebookEffects on_job_created(const std::string& job, const Status& status);
+  NotebookEffects on_job_status(const protocol::JobStatus& job);
+  NotebookEffects on_job_gone(const std::string& job);  // deleted by someone else
+  NotebookEffects on_job_deleted(const std::string& job, const Status& status);
+  NotebookEffects on_timer();
+  NotebookEffects on_delete(uint64_t request);
+  NotebookEffects on_stored(uint64_t seq, const Status& status);
+  NotebookEffects on_erased(const Status& status);
+
+  const NotebookRecord& record() const { return rec_; }
+  const std::string& name() const { return rec_.status.name; }
+  protocol::NotebookStatus status() const { return rec_.status; }
+  protocol::NotebookStatus summary() const;  // without the manifest
+  // The server job's manifest for the current spec.
+  std::string render_job(const std::string& job) const;
+
+ private:
+  NotebookStateMachine(NotebookRecord record, NotebookMachineOptions options,
+                       spec::NotebookSpec spec);
+
+  struct CreateIfWanted {  // the server is still wanted: create its job
+    std::string job;
+  };
+  struct Publish {};
+  struct Answer {
+    uint64_t request = 0;
+  };
+  using Deferred = std::variant<CreateIfWanted, Publish, Answer>;
+
+  int64_t now() const { return options_.now_ms(); }
+  protocol::NotebookStatus& st() { return rec_.status; }
+  const protocol::NotebookStatus& st() const { return rec_.status; }
+
+  void persist(NotebookEffects& out, std::vector<Deferred> then = {});
+  void run_deferred(NotebookEffects& out, const Deferred& d);
+  void event(NotebookEffects& out, protocol::EventType type, const std::string& reason,
+             const std::string& message);
+  void set_phase(protocol::NotebookPhase phase, const std::string& reason,
+                 const std::string& message);
+  // Starts, stops or erases toward what the spec wants.
+  void reconcile(NotebookEffects& out);
+  void stop_server(NotebookEffects& out);
+  void server_ended(NotebookEffects& out, const std::string& why);
+  void clear_server();
+
+  NotebookRecord rec_;
+  NotebookMachineOptions options_;
+  spec::NotebookSpec spec_;
+  WriteBarrier<Deferred> writes_;
+  bool creating_ = false;     // the current job is being created
+  std::string deleting_job_;  // a job being stopped and deleted
+  bool restart_ = false;      // the template changed: the running server makes way
+  bool backing_off_ = false;  // a restart waits for its back-off timer
+  bool deleting_ = false;     // the notebook is being deleted
+  bool erasing_ = false;
+  std::vector<uint64_t> delete_requests_;
+  std::string stop_reason_;  // why the server is being stopped (Stopped, IdleCulled)
+};
+
+}  // namespace cadre::actors
