@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "actors/manager_state.h"
 #include "pipelines/json_text.h"
@@ -237,6 +238,22 @@ void apply_run_then(Self* self, const std::shared_ptr<const spec::Manifest>& man
   }
   auto parameters = typed_parameters(*spec->second, run.pipeline, run);
   if (!parameters.ok()) return done(parameters.status(), "");
+  // A deleted run of the same name left its folder (artifacts outlive runs, as in
+  // KFP): the new run must not resume its checkpoints or read its outputs, so the
+  // old folder is moved aside, its files kept.
+  const std::filesystem::path folder = std::filesystem::path(st.ctx.policy.checkpoint_root) /
+                                       manifest->metadata.ns / pipeline_run_folder(name);
+  std::error_code ec;
+  if (std::filesystem::exists(folder, ec)) {
+    const std::string aside = folder.string() + ".replaced-" + std::to_string(wall_ms());
+    std::filesystem::rename(folder, aside, ec);
+    if (ec) {
+      return done(Internal("cannot move aside " + folder.string() +
+                           ", the folder a deleted run of this name left: " + ec.message()),
+                  "");
+    }
+    spdlog::info("run={} the folder an earlier run of this name left is now {}", name, aside);
+  }
 
   protocol::PipelineRunStatus record;
   record.name = name;

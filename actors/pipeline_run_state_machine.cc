@@ -19,10 +19,16 @@ pipelines::DriverOptions driver_options(const protocol::PipelineRunStatus& run,
                                         pipelines::CacheLookup cache) {
   pipelines::DriverOptions o;
   o.cache = std::move(cache);
-  o.run_folder = "_pipelines/" + run.name;
+  o.run_folder = pipeline_run_folder(run.name);
   o.run_dir = checkpoint_root + "/" + run.ns + "/" + o.run_folder;
   return o;
 }
+
+}  // namespace
+
+std::string pipeline_run_folder(const std::string& run) { return "_pipelines/" + run; }
+
+namespace {
 
 // Labels hold the task's path with '.' for '/', so they stay one word.
 std::string label_of(std::string id) {

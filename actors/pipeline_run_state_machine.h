@@ -110,6 +110,9 @@ struct PipelineRunMachineOptions {
   std::chrono::milliseconds service_poll = std::chrono::milliseconds(250);
 };
 
+// A run's folder under <checkpoint root>/<namespace>: its tasks' folders are below.
+std::string pipeline_run_folder(const std::string& run);
+
 class PipelineRunStateMachine {
  public:
   PipelineRunStateMachine(protocol::PipelineRunStatus record,

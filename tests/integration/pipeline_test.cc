@@ -158,6 +158,28 @@ TEST_F(Pipelines, ARunAgainReusesCachedStepsEvenAfterACoordinatorRestart) {
   EXPECT_EQ(tasks(run_json("fresh")).at("consumer").at("job"), "fresh-2");
 }
 
+TEST_F(Pipelines, ARunMadeAgainUnderADeletedRunsNameStartsFromAnEmptyFolder) {
+  apply_spec("two_step.yaml");
+  ASSERT_EQ(run("pipeline/two-step-pipeline -p text='one two' --name again").exit_code, 0);
+  ASSERT_EQ(wait_for("again", "Succeeded").exit_code, 0);
+  const std::string stale = task_folder("again", "producer") + "/stale-checkpoint";
+  std::ofstream(stale) << "from the deleted run\n";
+  ASSERT_EQ(cadre("delete run/again").exit_code, 0);
+  ASSERT_EQ(run("pipeline/two-step-pipeline -p text='three four five' --name again").exit_code, 0);
+  auto done = wait_for("again", "Succeeded");
+  ASSERT_EQ(done.exit_code, 0) << done.output << cadre("describe run again").output;
+  EXPECT_EQ(run_json("again").at("outputs"), json({{"words", 3}}));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  // The deleted run's files are kept beside, not lost.
+  bool kept = false;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(path("state/checkpoints/default/_pipelines"))) {
+    kept |= entry.path().filename().string().rfind("again.replaced-", 0) == 0 &&
+            std::filesystem::exists(entry.path() / "producer" / "stale-checkpoint");
+  }
+  EXPECT_TRUE(kept);
+}
+
 TEST_F(Pipelines, AConditionRunsOneBranchAndSkipsTheOther) {
   apply_spec("flip_coin.yaml");
   ASSERT_EQ(run("pipeline/flip-coin-pipeline --name heads").exit_code, 0);
