@@ -3,8 +3,10 @@
 # (a coordinator and two agents on 127.0.0.1, everything under ./.cadre/) and
 # runs example jobs, tunes the model with an ASHA experiment, trains a cnn with
 # two ring all-reduce workers, serves it as an InferenceService behind the ingress,
-# classifies a test image, rolls a second model out as a 20% canary, and finally
-# runs the whole flow as one KFP pipeline (prepare -> train -> evaluate -> deploy).
+# classifies a test image, rolls a second model out as a 20% canary, runs the
+# whole flow as one KFP pipeline (prepare -> train -> evaluate -> deploy), starts
+# and stops a Jupyter notebook, and finally does it all from Python by executing
+# the example notebook through the SDK.
 # The cluster is left running for you to explore.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -89,9 +91,11 @@ run "$cadre" describe isvc fmnist
 
 step "The whole flow as one pipeline (KFP v2): prepare -> TrainJob (2 ring workers) -> evaluate -> deploy if accuracy >= 0.88, run twice"
 apply examples/fmnist-pipeline.yaml
-# Runs keep their names; those of an earlier quickstart go first (a deployed
-# service outlives its run, so the service stays).
+# Runs keep their names; those of an earlier quickstart go first.
 for r in fmnist-pipeline-1 fmnist-pipeline-2; do "$cadre" delete "run/$r" >/dev/null 2>&1 || true; done
+# Its deploy step makes the service again; an earlier one would hold the CPU its
+# TrainJob needs on these two small nodes.
+"$cadre" delete isvc/fmnist-pipeline >/dev/null 2>&1 || true
 run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-1
 run "$cadre" wait run/fmnist-pipeline-1 --for Succeeded --timeout 300
 run "$cadre" describe run fmnist-pipeline-1
@@ -108,6 +112,31 @@ run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-2
 run "$cadre" wait run/fmnist-pipeline-2 --for Succeeded --timeout 60
 run "$cadre" get runs
 
+step "A notebook: Jupyter on a node, its workspace kept across stop and start"
+apply examples/notebook.yaml
+run "$cadre" wait notebook/alice --for Running --timeout 120
+run "$cadre" get notebooks
+run "$cadre" notebook stop alice
+run "$cadre" wait notebook/alice --for Stopped --timeout 60
+run "$cadre" describe notebook alice
+
+step "From Python: the example notebook trains, tunes, serves and predicts through the SDK"
+# Executed with Debian's jupyter-nbconvert against this cluster: an mlp, and half a
+# CPU per worker and trial, so it fits beside the services the steps above left.
+executed="$root/.cadre/fmnist-notebook.ipynb"
+printf '$ PYTHONPATH=python jupyter-nbconvert --to notebook --execute examples/notebooks/fmnist.ipynb\n'
+CADRE_CONFIG="$root/.cadre/config" PYTHONPATH="$root/python" FMNIST_MODEL=mlp FMNIST_EPOCHS=2 \
+  FMNIST_TRAIN_LIMIT=20000 FMNIST_TRIALS=4 FMNIST_CPU=500m PYDEVD_DISABLE_FILE_VALIDATION=1 \
+  jupyter-nbconvert --to notebook --execute examples/notebooks/fmnist.ipynb \
+  --ExecutePreprocessor.timeout=900 --output "$executed" 2>/dev/null
+# What its cells printed.
+/usr/bin/python3 - "$executed" <<'PY'
+import json, sys
+for cell in json.load(open(sys.argv[1]))["cells"]:
+    for out in cell.get("outputs", []):
+        print("".join(out.get("text", "")), end="")
+PY
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
@@ -119,5 +148,6 @@ Try: $cadre describe job hello
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
      $cadre run pipeline/fmnist-pipeline -p threshold=0.99 && $cadre get runs   # deploy skipped
      $cadre apply -f examples/pipeline-fmnist-mlp.yaml    # a pipeline of plain KFP container steps
+     $cadre notebook start alice && $cadre logs notebook/alice   # Jupyter on its node
 Stop it with: $cadre local down
 MSG
