@@ -1,5 +1,7 @@
 #include "serving/http/http_server.h"
 
+#include "serving/http/http_connection.h"
+
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -28,6 +30,9 @@ class HttpServer::Impl {
 
   Status start();
   void do_accept();
+  // A connection starts (or, handed back by a taker, goes on) reading requests.
+  void serve(beast::tcp_stream stream, beast::flat_buffer buffer, std::shared_ptr<void> slot,
+             bool first);
   void stop_accepting() {
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
@@ -58,13 +63,13 @@ namespace {
 // holds it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)),
-        buffer_(server->options_.max_header_bytes + 64 * 1024),
-        server_(server) {
-    server_->connections_.fetch_add(1);
-  }
-  ~Session() { server_->connections_.fetch_sub(1); }
+  Session(beast::tcp_stream stream, beast::flat_buffer buffer, HttpServer::Impl* server,
+          std::shared_ptr<void> slot, bool first)
+      : stream_(std::move(stream)),
+        buffer_(std::move(buffer)),
+        server_(server),
+        slot_(std::move(slot)),
+        first_(first) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -74,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServerOptions& opts() const { return server_->options_; }
 
   void read_header() {
-    parser_.emplace();
+    parser_ = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
     parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
     parser_->body_limit(opts().max_body_bytes);
     stream_.expires_after(first_ ? opts().request_timeout : opts().idle_timeout);
@@ -95,8 +100,32 @@ class Session : public std::enable_shared_from_this<Session> {
                                 opts().bearer_token);
   }
 
+  bool taken_over() const {
+    if (!opts().takeover) return false;
+    const auto& target = parser_->get().target();
+    const std::string_view path(target.data(), target.size());
+    for (const auto& prefix : opts().takeover_prefixes)
+      if (path.substr(0, prefix.size()) == prefix) return true;
+    return false;
+  }
+
+  // The connection, its unread bytes and the parser go to the taker; this session ends.
+  void hand_over() {
+    stream_.expires_never();
+    auto connection = std::make_shared<HttpConnection>(std::move(stream_), std::move(buffer_),
+                                                       std::move(parser_));
+    connection->options = &opts();
+    connection->slot = slot_;
+    auto* server = server_;
+    connection->resume = [server](std::shared_ptr<HttpConnection> c) {
+      server->serve(std::move(c->stream), std::move(c->buffer), std::move(c->slot), false);
+    };
+    opts().takeover(std::move(connection));
+  }
+
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    if (taken_over()) return hand_over();
     if (!authorized()) {
       // Refused before the body is read; the connection closes after the answer.
       keep_alive_ = false;
@@ -204,7 +233,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;  // bounded: a request line or chunk header cannot grow it
   HttpServer::Impl* server_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<void> slot_;  // one of max_connections
+  std::unique_ptr<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   bool first_ = true;
   bool keep_alive_ = true;
@@ -262,10 +292,20 @@ void HttpServer::Impl::do_accept() {
       beast::error_code ignored;
       socket.close(ignored);
     } else {
-      std::make_shared<Session>(std::move(socket), this)->start();
+      // The slot is given back when the last owner of the connection lets it go.
+      connections_.fetch_add(1);
+      std::shared_ptr<void> slot(nullptr, [this](void*) { connections_.fetch_sub(1); });
+      serve(beast::tcp_stream(std::move(socket)),
+            beast::flat_buffer(options_.max_header_bytes + 64 * 1024), std::move(slot), true);
     }
     do_accept();
   });
+}
+
+void HttpServer::Impl::serve(beast::tcp_stream stream, beast::flat_buffer buffer,
+                             std::shared_ptr<void> slot, bool first) {
+  std::make_shared<Session>(std::move(stream), std::move(buffer), this, std::move(slot), first)
+      ->start();
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,

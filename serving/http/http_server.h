@@ -19,6 +19,8 @@
 
 namespace cadre::serving::http {
 
+struct HttpConnection;  // http_connection.h
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, as sent
@@ -57,6 +59,12 @@ struct HttpServerOptions {
   // a byte of the body is read, and a wrong or missing token gets 401.
   std::string bearer_token;
   std::vector<std::string> public_path_prefixes;
+  // Requests whose path starts with one of these are not read further: once their
+  // headers arrive the connection goes to `takeover`, which answers (streaming,
+  // switching protocols) and may hand it back for the next request. The bearer
+  // token above does not apply to them: the taker authenticates.
+  std::vector<std::string> takeover_prefixes;
+  std::function<void(std::shared_ptr<HttpConnection>)> takeover;
 };
 
 // Whether an Authorization header value carries `token` as a bearer token
