@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "actors/manager_state.h"
 #include "protocol/peer_auth.h"
@@ -19,6 +20,19 @@ using Self = ManagerSelf;
 constexpr const char* kOwnerPrefix = "notebook/";
 
 std::string ref(const std::string& name) { return "notebook/" + name; }
+
+bool same_route(const protocol::NotebookRoute& a, const protocol::NotebookRoute& b) {
+  return std::tie(a.name, a.ns, a.phase, a.reason, a.message, a.ready, a.address, a.port, a.job,
+                  a.token) == std::tie(b.name, b.ns, b.phase, b.reason, b.message, b.ready,
+                                       b.address, b.port, b.job, b.token);
+}
+
+// Where users open it: through the ingress that last polled (none yet: empty).
+protocol::NotebookStatus with_url(const Self* self, protocol::NotebookStatus status) {
+  const auto& ingress = self->state.ingress_url;
+  status.url = ingress.empty() ? "" : ingress + notebook_base_url(status.ns, status.name);
+  return status;
+}
 
 std::optional<caf::actor> notebook_of_owner(Self* self, const std::string& owner) {
   const std::string prefix = kOwnerPrefix;
@@ -98,7 +112,9 @@ void get_notebooks(Self* self, const ClientRef& client, const std::string& name)
   auto& st = self->state;
   if (name.empty()) {
     protocol::GetReply reply;
-    for (const auto& [n, status] : st.notebook_summary) reply.notebooks.push_back(status);
+    for (const auto& [n, status] : st.notebook_summary) {
+      reply.notebooks.push_back(with_url(self, status));
+    }
     std::sort(reply.notebooks.begin(), reply.notebooks.end(), [](const auto& a, const auto& b) {
       return std::tie(a.created_ms, a.name) < std::tie(b.created_ms, b.name);
     });
@@ -124,7 +140,7 @@ void get_notebooks(Self* self, const ClientRef& client, const std::string& name)
                     [=](const std::vector<protocol::JobEvent>& events) mutable {
                       status.events = events;
                       protocol::GetReply reply;
-                      reply.notebooks.push_back(std::move(status));
+                      reply.notebooks.push_back(with_url(self, std::move(status)));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
                     unanswered("the store (events of " + ref(name) + ")"));
@@ -198,15 +214,36 @@ caf::message_handler notebook_requests(Self* self) {
         create_job(self, std::make_shared<const spec::Manifest>(std::move(*manifest)), yaml,
                    std::move(origin));
       },
-      [=](status_atom, const protocol::NotebookStatus& status) {
+      [=](status_atom, const protocol::NotebookStatus& status,
+          const protocol::NotebookRoute& route) {
         auto& st = self->state;
-        if (st.notebooks.count(status.name)) st.notebook_summary[status.name] = status;
+        if (!st.notebooks.count(status.name)) return;
+        st.notebook_summary[status.name] = status;
+        auto& known = st.notebook_routes[status.name];
+        if (!same_route(known, route)) {
+          known = route;
+          st.routes_version++;
+        }
       },
       [=](gone_atom, notebook_atom, const std::string& name) {
-        self->state.notebooks.erase(name);
-        self->state.notebook_summary.erase(name);
+        auto& st = self->state;
+        st.notebooks.erase(name);
+        st.notebook_summary.erase(name);
+        if (st.notebook_routes.erase(name)) st.routes_version++;
       },
   };
+}
+
+void add_notebook_routes(Self* self, protocol::RoutesReply& reply) {
+  for (const auto& [name, route] : self->state.notebook_routes) reply.notebooks.push_back(route);
+}
+
+void forward_notebook_activity(Self* self, const std::vector<protocol::NotebookActivity>& seen) {
+  // Bounded by the notebooks that exist: others are dropped here.
+  for (const auto& activity : seen) {
+    auto it = self->state.notebooks.find(activity.name);
+    if (it != self->state.notebooks.end()) self->send(it->second, load_atom::value, activity);
+  }
 }
 
 void forward_notebook_status(Self* self, const protocol::JobStatus& job) {

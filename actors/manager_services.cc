@@ -370,12 +370,16 @@ caf::message_handler service_requests(Self* self) {
           self->send(service->second, load_atom::value, ingress.identity, load.revision,
                      load.concurrency, load.rps);
         }
+        forward_notebook_activity(self, request.notebooks);
+        redeem_login_codes(self, request.redeemed);
         protocol::RoutesReply reply;
         reply.version = st.routes_version;
         reply.changed = request.version != st.routes_version;
         if (reply.changed) {
           for (const auto& [name, route] : st.service_routes) reply.services.push_back(route);
           reply.tokens = ingress_tokens(self);
+          reply.login_codes = ingress_login_codes(self);
+          add_notebook_routes(self, reply);
         }
         st.ctx.outbox->to_ingress(ingress, MessageKind::kRoutesReply, protocol::encode(reply));
       },

@@ -50,10 +50,11 @@ struct ManagerState {
   std::string ingress_url;  // how users reach the ingress (its last poll)
   std::chrono::steady_clock::time_point ingress_polled{};  // when an ingress last polled
   bool ingress_connected = false;
-  std::map<std::string, TokenRecord> tokens;       // user tokens, by id
-  std::map<std::string, PipelineEntry> pipelines;  // by name
-  std::set<std::string> creating_pipelines;        // a version is being stored
-  std::map<std::string, caf::actor> runs;          // pipeline run supervisors, by name
+  std::map<std::string, TokenRecord> tokens;                  // user tokens, by id
+  std::map<std::string, protocol::IngressToken> login_codes;  // open ones, by SHA-256
+  std::map<std::string, PipelineEntry> pipelines;             // by name
+  std::set<std::string> creating_pipelines;                   // a version is being stored
+  std::map<std::string, caf::actor> runs;                     // pipeline run supervisors, by name
   std::map<std::string, protocol::PipelineRunStatus> run_summary;  // pushed by them
   std::set<std::string> creating_runs;               // being written to the store right now
   std::map<std::string, caf::actor> recurring_runs;  // RecurringRun supervisors, by name
@@ -61,6 +62,7 @@ struct ManagerState {
   std::set<std::string> creating_recurring_runs;
   std::map<std::string, caf::actor> notebooks;  // Notebook supervisors, by name
   std::map<std::string, protocol::NotebookStatus> notebook_summary;  // pushed by them
+  std::map<std::string, protocol::NotebookRoute> notebook_routes;    // pushed by them
   std::set<std::string> creating_notebooks;  // being written to the store right now
   // Every pipeline's succeeded step executions, by pipeline then fingerprint: what
   // a new run may reuse. Rebuilt from the stored runs after a restart; a deleted
@@ -107,6 +109,10 @@ caf::message_handler notebook_requests(ManagerSelf* self);
 // A server job's news for the notebook that owns it, if any.
 void forward_notebook_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_notebook_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+// The ingress's side: where notebooks are, and what it read from their servers.
+void add_notebook_routes(ManagerSelf* self, protocol::RoutesReply& reply);
+void forward_notebook_activity(ManagerSelf* self,
+                               const std::vector<protocol::NotebookActivity>& seen);
 
 // ---- manager_experiments.cc ----
 void create_experiment(ManagerSelf* self, const ClientRef& client,
@@ -182,7 +188,10 @@ void create_token(ManagerSelf* self, const ClientRef& client,
                   const protocol::TokenCreateRequest& request);
 void get_tokens(ManagerSelf* self, const ClientRef& client);
 void delete_token(ManagerSelf* self, const ClientRef& client, const std::string& id);
-std::vector<protocol::IngressToken> ingress_tokens(ManagerSelf* self);  // for the routes
+std::vector<protocol::IngressToken> ingress_tokens(ManagerSelf* self);       // for the routes
+std::vector<protocol::IngressToken> ingress_login_codes(ManagerSelf* self);  // open ones
+// Login codes an ingress has used: they are open no more, at any ingress.
+void redeem_login_codes(ManagerSelf* self, const std::vector<std::string>& redeemed);
 
 }  // namespace manager
 }  // namespace cadre::actors

@@ -16,6 +16,41 @@ using Self = ManagerSelf;
 
 constexpr size_t kMaxTokens = 10000;
 constexpr size_t kMaxDescription = 256;
+constexpr size_t kMaxLoginCodes = 1000;
+constexpr int64_t kLoginCodeLifetimeMs = 5 * 60 * 1000;
+
+void drop_expired_codes(Self* self) {
+  auto& codes = self->state.login_codes;
+  const int64_t now = wall_ms();
+  for (auto it = codes.begin(); it != codes.end();) {
+    it = it->second.expires_ms <= now ? codes.erase(it) : std::next(it);
+  }
+}
+
+// A one-time login code: memory only (a coordinator restart voids the few that
+// are open), handed to ingresses like a token until one redeems it.
+void create_login_code(Self* self, const ClientRef& client, const protocol::TokenCreateRequest& r) {
+  auto& st = self->state;
+  drop_expired_codes(self);
+  if (st.login_codes.size() >= kMaxLoginCodes) {
+    return st.ctx.outbox->client_error(
+        client, FailedPrecondition("1000 login codes are open; each lasts 5 minutes"));
+  }
+  const std::string code = protocol::new_user_token();
+  protocol::IngressToken entry{protocol::token_sha256(code), r.ns,
+                               wall_ms() + kLoginCodeLifetimeMs};
+  st.login_codes[entry.sha256] = entry;
+  st.routes_version++;
+  protocol::TokenCreateReply reply;
+  reply.info.id = protocol::token_id(entry.sha256);
+  reply.info.ns = r.ns;
+  reply.info.description = r.description;
+  reply.info.created_ms = wall_ms();
+  reply.token = code;
+  reply.expires_ms = entry.expires_ms;
+  spdlog::info("login code {} made for namespace {}", reply.info.id, r.ns);
+  st.ctx.outbox->client(client, MessageKind::kTokenCreateReply, reply);
+}
 
 }  // namespace
 
@@ -34,6 +69,7 @@ void create_token(Self* self, const ClientRef& client, const protocol::TokenCrea
                                        InvalidArgument("description: at most 256 bytes, got " +
                                                        std::to_string(r.description.size())));
   }
+  if (r.login_code) return create_login_code(self, client, r);
   if (st.tokens.size() >= kMaxTokens) {
     return st.ctx.outbox->client_error(
         client, FailedPrecondition("there are 10000 tokens already; delete unused ones"));
@@ -57,7 +93,7 @@ void create_token(Self* self, const ClientRef& client, const protocol::TokenCrea
             self->state.routes_version++;
             spdlog::info("token {} created for namespace {}", record.info.id, record.info.ns);
             self->state.ctx.outbox->client(client, MessageKind::kTokenCreateReply,
-                                           protocol::TokenCreateReply{record.info, token});
+                                           protocol::TokenCreateReply{record.info, token, 0});
           },
           [=](const caf::error& error) {
             self->state.ctx.outbox->client_error(
@@ -95,8 +131,21 @@ void delete_token(Self* self, const ClientRef& client, const std::string& id) {
 
 std::vector<protocol::IngressToken> ingress_tokens(Self* self) {
   std::vector<protocol::IngressToken> out;
-  for (const auto& [id, t] : self->state.tokens) out.push_back({t.sha256, t.info.ns});
+  for (const auto& [id, t] : self->state.tokens) out.push_back({t.sha256, t.info.ns, 0});
   return out;
+}
+
+std::vector<protocol::IngressToken> ingress_login_codes(Self* self) {
+  drop_expired_codes(self);
+  std::vector<protocol::IngressToken> out;
+  for (const auto& [hash, code] : self->state.login_codes) out.push_back(code);
+  return out;
+}
+
+void redeem_login_codes(Self* self, const std::vector<std::string>& redeemed) {
+  for (const auto& hash : redeemed) {
+    if (self->state.login_codes.erase(hash)) self->state.routes_version++;
+  }
 }
 
 }  // namespace cadre::actors::manager

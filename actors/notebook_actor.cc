@@ -96,7 +96,8 @@ void carry_out_one(Self* self, const NotebookEffect& effect) {
         if constexpr (std::is_same_v<E, fx::Persist>) {
           store_record(self, e.seq);
         } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
-          self->send(st.ctx.manager, status_atom::value, st.machine->summary());
+          self->send(st.ctx.manager, status_atom::value, st.machine->summary(),
+                     st.machine->route());
         } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
           if (e.event.type == protocol::EventType::kWarning) {
             spdlog::warn("notebook={} {}: {}", name, e.event.reason, e.event.message);
@@ -155,6 +156,9 @@ caf::behavior notebook(Self* self, ActorContext ctx, std::shared_ptr<NotebookSta
       },
       [=](gone_atom, const std::string& job) { carry_out(self, machine()->on_job_gone(job)); },
       [=](timer_atom) { carry_out(self, machine()->on_timer()); },
+      [=](load_atom, const protocol::NotebookActivity& activity) {
+        carry_out(self, machine()->on_activity(activity));
+      },
       [=](delete_atom) { carry_out(self, machine()->on_delete(remember())); },
       [=](get_atom) { return machine()->status(); },
   };

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "protocol/spec/manifest.h"
+#include "protocol/spec/notebook_spec.h"
 #include "protocol/spec/quantity.h"
 #include "protocol/wall_clock.h"
 
@@ -124,6 +125,21 @@ protocol::NotebookStatus NotebookStateMachine::summary() const {
   s.manifest.clear();
   s.events.clear();
   return s;
+}
+
+protocol::NotebookRoute NotebookStateMachine::route() const {
+  protocol::NotebookRoute r;
+  r.name = name();
+  r.ns = st().ns;
+  r.phase = st().phase;
+  r.reason = st().reason;
+  r.message = st().message;
+  r.ready = st().ready;
+  r.address = st().address;
+  r.port = st().port;
+  r.job = st().job;
+  r.token = rec_.token;
+  return r;
 }
 
 std::string NotebookStateMachine::render_job(const std::string& job) const {
@@ -468,6 +484,55 @@ NotebookEffects NotebookStateMachine::on_timer() {
   reconcile(out);
   persist(out);
   return out;
+}
+
+NotebookEffects NotebookStateMachine::on_activity(const protocol::NotebookActivity& activity) {
+  NotebookEffects out;
+  if (activity.job.empty() || activity.job != st().job || !st().ready || spec_.stopped ||
+      deleting_ || restart_) {
+    return out;
+  }
+  // A new server counts as active when it starts; a kernel executing is activity
+  // now; a node clock ahead of ours is not allowed to postpone culling forever.
+  int64_t last = std::max(activity.last_activity_ms, st().started_ms);
+  if (activity.busy || last > now()) last = now();
+  const bool changed = last != st().last_activity_ms;
+  st().last_activity_ms = last;
+  const int64_t idle = now() - last;
+  if (spec_.idle_culling_minutes && !activity.busy &&
+      idle >= *spec_.idle_culling_minutes * 60 * 1000) {
+    cull(out, idle);
+    return out;
+  }
+  // Activity is shown, not stored: it changes every poll, and a restart only
+  // makes the culler wait a little longer.
+  if (changed) out.push_back(fx::PublishSummary{});
+  return out;
+}
+
+void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms) {
+  auto manifest = spec::notebook_manifest_with_stopped(st().manifest, true);
+  auto spec = manifest.ok() ? parse(*manifest) : Result<spec::NotebookSpec>(manifest.status());
+  if (!spec.ok()) {
+    // Not expected: the manifest parsed when it was applied. Said, not retried each poll.
+    if (st().message.find("cannot be culled") == std::string::npos) {
+      st().message += "; it cannot be culled: " + spec.status().message();
+      event(out, EventType::kWarning, reason::kIdleCulled,
+            "idle past its limit but cannot be stopped: " + spec.status().message());
+      out.push_back(fx::PublishSummary{});
+    }
+    return;
+  }
+  spec_ = std::move(*spec);
+  st().manifest = std::move(*manifest);
+  stop_reason_ = reason::kIdleCulled;
+  event(out, EventType::kNormal, reason::kIdleCulled,
+        "no activity for " + std::to_string(idle_ms / 60000) +
+            " min (idleCullingMinutes: " + std::to_string(*spec_.idle_culling_minutes) +
+            "): its server stops, its workspace is kept; cadre notebook start " + name() +
+            " starts it again");
+  reconcile(out);
+  persist(out);
 }
 
 NotebookEffects NotebookStateMachine::on_delete(uint64_t request) {

@@ -11,6 +11,11 @@
 // `spec.stopped: true` stops it and keeps the workspace; false starts it again. A
 // change of the template restarts the server with the new one.
 //
+// Culling, as Kubeflow's culler does it: an ingress reads the server's Jupyter
+// activity (api/status, api/kernels) and reports it; a server idle past
+// spec.idleCullingMinutes, with no kernel executing, is stopped by rewriting
+// spec.stopped to true (reason IdleCulled; `cadre notebook start` brings it back).
+//
 // Durability as for jobs (write_barrier.h): every change is persisted first, and a
 // server's job is created only once the record naming it is stored. After a
 // coordinator restart a stored server whose job exists is adopted, one whose job
@@ -118,11 +123,15 @@ class NotebookStateMachine {
   NotebookEffects on_delete(uint64_t request);
   NotebookEffects on_stored(uint64_t seq, const Status& status);
   NotebookEffects on_erased(const Status& status);
+  // What an ingress read from the server; ignored unless it is the current one.
+  NotebookEffects on_activity(const protocol::NotebookActivity& activity);
 
   const NotebookRecord& record() const { return rec_; }
   const std::string& name() const { return rec_.status.name; }
   protocol::NotebookStatus status() const { return rec_.status; }
   protocol::NotebookStatus summary() const;  // without the manifest
+  // Where the ingress proxies it, with Jupyter's token.
+  protocol::NotebookRoute route() const;
   // The server job's manifest for the current spec.
   std::string render_job(const std::string& job) const;
 
@@ -154,6 +163,7 @@ class NotebookStateMachine {
   void stop_server(NotebookEffects& out);
   void server_ended(NotebookEffects& out, const std::string& why);
   void clear_server();
+  void cull(NotebookEffects& out, int64_t idle_ms);
 
   NotebookRecord rec_;
   NotebookMachineOptions options_;

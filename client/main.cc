@@ -421,8 +421,23 @@ void add_metrics(CLI::App& app, const GlobalFlags& flags, Action* action) {
 }
 
 void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* notebook =
-      app.add_subcommand("notebook", "Stop or start a notebook's server")->require_subcommand(1);
+  auto* notebook = app.add_subcommand("notebook", "Open, stop or start a notebook's server")
+                       ->require_subcommand(1);
+  {
+    auto* cmd = notebook->add_subcommand(
+        "open", "Print its URL with a one-time login link (valid 5 minutes, for one browser)");
+    auto name = std::make_shared<std::string>();
+    cmd->add_option("name", *name, "NAME (or notebook/NAME)")->required();
+    cmd->callback([=, &flags] {
+      *action = [=, &flags]() -> Outcome {
+        auto ref = parse_named_ref(
+            {name->find('/') == std::string::npos ? "notebook/" + *name : *name}, {"notebooks"});
+        if (!ref.ok()) return usage_error(ref.status());
+        return with_coordinator(
+            flags, [&](Coordinator& c) { return open_notebook(c, ref->name, std::cout); });
+      };
+    });
+  }
   for (const bool stop : {true, false}) {
     auto* cmd = notebook->add_subcommand(
         stop ? "stop" : "start",

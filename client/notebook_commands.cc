@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "client/resource_ref.h"
+#include "protocol/spec/notebook_spec.h"
 #include "protocol/string_enum.h"
 
 namespace cadre::client {
@@ -21,32 +22,49 @@ Result<protocol::NotebookStatus> get_notebook(Coordinator& coordinator, const st
 
 }  // namespace
 
-Result<std::string> with_stopped(const std::string& manifest, bool stopped) {
-  try {
-    YAML::Node root = YAML::Load(manifest);
-    if (!root.IsMap() || root["kind"].as<std::string>("") != "Notebook" || !root["spec"] ||
-        !root["spec"].IsMap()) {
-      return InvalidArgument("the stored manifest is not a Notebook's");
-    }
-    root["spec"]["stopped"] = stopped;
-    YAML::Emitter out;
-    out << root;
-    return std::string(out.c_str()) + "\n";
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(std::string("the stored manifest does not parse: ") + e.what());
-  }
-}
-
 Status set_notebook_stopped(Coordinator& coordinator, const std::string& name, bool stopped,
                             std::ostream& out) {
   ASSIGN_OR_RETURN(protocol::NotebookStatus notebook, get_notebook(coordinator, name));
-  ASSIGN_OR_RETURN(std::string manifest, with_stopped(notebook.manifest, stopped));
+  ASSIGN_OR_RETURN(std::string manifest,
+                   spec::notebook_manifest_with_stopped(notebook.manifest, stopped));
   ASSIGN_OR_RETURN(protocol::ApplyReply reply, coordinator.apply(protocol::ApplyRequest{manifest}));
   const bool changed = reply.action != "unchanged";
   out << "notebook/" << name << " "
       << (stopped ? (changed ? "stopping (its workspace is kept)" : "already stopped")
                   : (changed ? "starting" : "already started"))
       << "\n";
+  return Status::Ok();
+}
+
+Status open_notebook(Coordinator& coordinator, const std::string& name, std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::NotebookStatus notebook, get_notebook(coordinator, name));
+  if (notebook.url.empty()) {
+    return FailedPrecondition(
+        "no cadre-ingress has reached the coordinator yet: notebooks are "
+        "opened through it (cadre local up starts one)");
+  }
+  protocol::TokenCreateRequest request;
+  request.ns = notebook.ns;
+  request.description = "cadre notebook open " + name;
+  request.login_code = true;
+  ASSIGN_OR_RETURN(protocol::TokenCreateReply code, coordinator.create_token(request));
+  // The URL's origin is the ingress's: <origin>/notebook/<ns>/<name>/.
+  const std::string base = "/notebook/" + notebook.ns + "/" + name + "/";
+  const bool ends_in_base =
+      notebook.url.size() >= base.size() &&
+      notebook.url.compare(notebook.url.size() - base.size(), base.size(), base) == 0;
+  const std::string origin =
+      ends_in_base ? notebook.url.substr(0, notebook.url.size() - base.size()) : notebook.url;
+  out << notebook.url << "\n";
+  out << "Log in (once, within 5 minutes): " << origin << "/login?code=" << code.token
+      << "&next=" << base << "\n";
+  if (notebook.phase != protocol::NotebookPhase::kRunning) {
+    out << "notebook/" << name << " is " << protocol::enum_name(notebook.phase)
+        << (notebook.phase == protocol::NotebookPhase::kStopped
+                ? ": cadre notebook start " + name + " starts it"
+                : "")
+        << "\n";
+  }
   return Status::Ok();
 }
 

@@ -1,4 +1,4 @@
-// `cadre notebook stop|start NAME`, `cadre wait notebook/NAME`, and where a
+// `cadre notebook open|stop|start NAME`, `cadre wait notebook/NAME`, and where a
 // notebook's log is (docs/notebooks.md).
 #pragma once
 
@@ -11,14 +11,14 @@
 
 namespace cadre::client {
 
-// The notebook's applied manifest with spec.stopped set to `stopped`; an error
-// naming what is wrong when the manifest is not a Notebook's.
-Result<std::string> with_stopped(const std::string& manifest, bool stopped);
-
 // Stops (keeping its workspace) or starts a notebook: its manifest applied again
 // with spec.stopped changed, as Kubeflow's stop annotation does.
 Status set_notebook_stopped(Coordinator& coordinator, const std::string& name, bool stopped,
                             std::ostream& out);
+
+// Prints the notebook's URL and a one-time login link for a browser: the link
+// opens a session for the notebook's namespace once, within 5 minutes.
+Status open_notebook(Coordinator& coordinator, const std::string& name, std::ostream& out);
 
 // Ok once the notebook is in `state` (Running, Stopped, Pending); an error with its
 // reason and message when time runs out.

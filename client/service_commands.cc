@@ -73,7 +73,7 @@ Result<std::string> service_replica_job(Coordinator& coordinator, const std::str
 Status create_token(Coordinator& coordinator, const std::string& ns, const std::string& description,
                     const std::string& save_to, std::ostream& out) {
   ASSIGN_OR_RETURN(protocol::TokenCreateReply reply,
-                   coordinator.create_token(protocol::TokenCreateRequest{ns, description}));
+                   coordinator.create_token(protocol::TokenCreateRequest{ns, description, false}));
   if (save_to.empty()) {
     out << reply.token << "\n";
     return Status::Ok();

@@ -33,6 +33,14 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--max-retries", c.max_retries,
                  "other replicas tried for a request that reached none")
       ->capture_default_str();
+  app.add_option("--notebook-activity-interval", c.notebook_activity_secs,
+                 "seconds between reads of running notebooks' activity (for culling)")
+      ->capture_default_str();
+  app.add_option("--notebook-idle-timeout", c.notebook_idle_timeout_secs,
+                 "seconds after which a notebook WebSocket that carried nothing is closed")
+      ->capture_default_str();
+  app.add_option("--session-hours", c.session_hours, "how long a browser login lasts")
+      ->capture_default_str();
   app.add_option("--ports-file", c.ports_file, "write the bound port here as JSON");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str()
@@ -51,6 +59,15 @@ std::string validate(const IngressConfig& c) {
     return "--poll-interval: must be 0.01..10 seconds";
   }
   if (c.max_retries < 0 || c.max_retries > 10) return "--max-retries: must be 0..10";
+  if (!(c.notebook_activity_secs >= 0.1 && c.notebook_activity_secs <= 3600)) {
+    return "--notebook-activity-interval: must be 0.1..3600 seconds";
+  }
+  if (!(c.notebook_idle_timeout_secs >= 1 && c.notebook_idle_timeout_secs <= 7 * 86400)) {
+    return "--notebook-idle-timeout: must be 1..604800 seconds";
+  }
+  if (!(c.session_hours > 0 && c.session_hours <= 24 * 30)) {
+    return "--session-hours: must be > 0 and at most 720";
+  }
   if (!c.insecure && (c.key.empty() || c.server_key.empty())) {
     return "--key and --server-key are required (or --insecure against a coordinator run so)";
   }
@@ -61,7 +78,8 @@ std::string validate(const IngressConfig& c) {
 
 ParsedIngressCommandLine parse_ingress_command_line(int argc, const char* const* argv) {
   IngressConfig config;
-  CLI::App app("cadre-ingress: the HTTP front door to Cadre's inference services", "cadre-ingress");
+  CLI::App app("cadre-ingress: the HTTP front door to Cadre's inference services and notebooks",
+               "cadre-ingress");
   declare_flags(app, config);
   std::ostringstream help;
   auto parsed = config::parse_command_line(app, argc, argv, help);

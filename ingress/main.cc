@@ -1,6 +1,7 @@
 // cadre-ingress: the HTTP front door to Cadre's inference services
-// (docs/inference-services.md). Routes come from the coordinator's ingress port;
-// requests go to ready cadre-serve replicas.
+// (docs/inference-services.md) and notebooks (docs/notebooks.md). Routes come from
+// the coordinator's ingress port; requests go to ready cadre-serve replicas and
+// running Jupyter servers.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +14,9 @@
 
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_metrics.h"
+#include "ingress/login_sessions.h"
+#include "ingress/notebook_proxy.h"
+#include "ingress/notebook_watcher.h"
 #include "ingress/proxy.h"
 #include "ingress/route_poller.h"
 #include "ingress/route_table.h"
@@ -47,12 +51,20 @@ int run(const cadre::ingress::IngressConfig& c) {
   ingress::RouteTable table;
   ingress::IngressMetrics metrics;
   ingress::LoadMeter load;
+  ingress::NotebookActivityBoard activity;
+  ingress::LoginSessions sessions(
+      {std::chrono::seconds(static_cast<int64_t>(c.session_hours * 3600)), 100000});
   ingress::UpstreamClientOptions upstream_options;
   upstream_options.threads = c.upstream_threads;
   upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
   auto upstream = ingress::UpstreamClient::Create(upstream_options);
   if (!upstream.ok()) return fail(upstream.status());
   ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load);
+  ingress::NotebookProxyOptions notebook_options;
+  notebook_options.tunnel_idle_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(c.notebook_idle_timeout_secs * 1000));
+  notebook_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
+  ingress::NotebookProxy notebooks(notebook_options, table, sessions);
 
   serving::http::HttpServerOptions http;
   http.host = c.host;
@@ -61,6 +73,12 @@ int run(const cadre::ingress::IngressConfig& c) {
   http.max_connections = c.max_connections;
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
+  // Notebooks and logins are read by the notebook proxy itself (every header, WebSockets).
+  for (const char* prefix : ingress::NotebookProxy::kPrefixes)
+    http.takeover_prefixes.push_back(prefix);
+  http.takeover = [&notebooks](std::shared_ptr<serving::http::HttpConnection> connection) {
+    notebooks.take(std::move(connection));
+  };
   // Tokens are checked per service by the proxy (a service may opt out).
   auto server = serving::http::HttpServer::Create(
       http, [&proxy](serving::http::HttpRequest r, serving::http::Responder respond) {
@@ -77,8 +95,12 @@ int run(const cadre::ingress::IngressConfig& c) {
   poll.coordinator.timeout = std::chrono::milliseconds(2000);
   poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
   poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
-  auto poller = ingress::RoutePoller::Create(poll, table, load);
+  auto poller = ingress::RoutePoller::Create(poll, table, load, activity);
   if (!poller.ok()) return fail(poller.status());
+  ingress::NotebookWatcherOptions watch;
+  watch.interval = std::chrono::milliseconds(static_cast<int64_t>(c.notebook_activity_secs * 1000));
+  auto watcher = ingress::NotebookWatcher::Create(watch, table, **upstream, activity);
+  if (!watcher.ok()) return fail(watcher.status());
   if (!c.ports_file.empty()) {
     const Status s = write_ports(c.ports_file, port);
     if (!s.ok()) return fail(s);

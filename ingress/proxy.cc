@@ -55,7 +55,9 @@ void Proxy::handle(HttpRequest request, Responder respond) {
   }
   const std::string service = model_of(path);
   if (service.empty()) {
-    return respond(error_response(404, "not found: the ingress serves /v2/models/<name>/..."));
+    return respond(error_response(
+        404,
+        "not found: the ingress serves /v2/models/<name>/... and /notebook/<namespace>/<name>/"));
   }
   // Unknown names are answered before anything is counted under them: metrics
   // label only services that exist, so random names cannot grow them.

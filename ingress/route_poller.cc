@@ -5,9 +5,11 @@
 namespace cadre::ingress {
 
 Result<std::unique_ptr<RoutePoller>> RoutePoller::Create(const RoutePollerOptions& options,
-                                                         RouteTable& table, LoadMeter& load) {
+                                                         RouteTable& table, LoadMeter& load,
+                                                         NotebookActivityBoard& activity) {
   ASSIGN_OR_RETURN(auto client, client::CoordinatorClient::Create(options.coordinator));
-  std::unique_ptr<RoutePoller> poller(new RoutePoller(options, table, load, std::move(client)));
+  std::unique_ptr<RoutePoller> poller(
+      new RoutePoller(options, table, load, activity, std::move(client)));
   poller->thread_ = std::thread([raw = poller.get()] { raw->run(); });
   return poller;
 }
@@ -26,6 +28,8 @@ void RoutePoller::run() {
     request.url = options_.url;
     // A report the coordinator never answers is lost; its autoscaler keeps its count.
     request.load = load_.take(std::chrono::steady_clock::now());
+    request.redeemed = table_.redeemed();
+    request.notebooks = activity_.take();
     auto reply = client_->routes(request);
     if (reply.ok()) {
       if (!connected) spdlog::info("ingress: routes from {}", options_.coordinator.endpoint);

@@ -14,6 +14,7 @@
 
 #include "client/coordinator_client.h"
 #include "ingress/load_meter.h"
+#include "ingress/notebook_watcher.h"
 #include "ingress/route_table.h"
 
 namespace cadre::ingress {
@@ -27,18 +28,24 @@ struct RoutePollerOptions {
 class RoutePoller {
  public:
   static Result<std::unique_ptr<RoutePoller>> Create(const RoutePollerOptions& options,
-                                                     RouteTable& table, LoadMeter& load);
+                                                     RouteTable& table, LoadMeter& load,
+                                                     NotebookActivityBoard& activity);
   ~RoutePoller();
 
  private:
   RoutePoller(RoutePollerOptions options, RouteTable& table, LoadMeter& load,
-              std::unique_ptr<client::CoordinatorClient> client)
-      : options_(std::move(options)), table_(table), load_(load), client_(std::move(client)) {}
+              NotebookActivityBoard& activity, std::unique_ptr<client::CoordinatorClient> client)
+      : options_(std::move(options)),
+        table_(table),
+        load_(load),
+        activity_(activity),
+        client_(std::move(client)) {}
   void run();
 
   RoutePollerOptions options_;
   RouteTable& table_;
-  LoadMeter& load_;  // reported with each poll, for the autoscaler
+  LoadMeter& load_;                  // reported with each poll, for the autoscaler
+  NotebookActivityBoard& activity_;  // reported with each poll, for culling
   std::unique_ptr<client::CoordinatorClient> client_;  // the poller thread's only
   std::atomic<bool> stop_{false};
   std::thread thread_;

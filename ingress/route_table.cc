@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "protocol/user_tokens.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::ingress {
 
@@ -24,6 +25,37 @@ void RouteTable::update(const protocol::RoutesReply& reply) {
   loads_ = std::move(loads);
   tokens_.clear();
   for (const auto& t : reply.tokens) tokens_[t.sha256] = t.ns;
+  notebooks_.clear();
+  for (const auto& n : reply.notebooks) notebooks_[n.name] = n;
+  // A code used here stays used even while the coordinator has not heard so yet.
+  login_codes_.clear();
+  std::set<std::string> still_listed;
+  for (const auto& c : reply.login_codes) {
+    if (redeemed_.count(c.sha256)) {
+      still_listed.insert(c.sha256);
+    } else {
+      login_codes_[c.sha256] = c;
+    }
+  }
+  redeemed_ = std::move(still_listed);
+}
+
+std::optional<std::string> RouteTable::redeem_login_code(const std::string& code) {
+  if (code.empty() || code.size() > 256) return std::nullopt;
+  const std::string hash = protocol::token_sha256(code);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = login_codes_.find(hash);
+  if (it == login_codes_.end()) return std::nullopt;
+  const protocol::IngressToken entry = it->second;
+  login_codes_.erase(it);
+  redeemed_.insert(hash);
+  if (entry.expires_ms <= wall_ms()) return std::nullopt;
+  return entry.ns;
+}
+
+std::vector<std::string> RouteTable::redeemed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {redeemed_.begin(), redeemed_.end()};
 }
 
 uint64_t RouteTable::version() const {
@@ -113,6 +145,31 @@ RouteTable::Auth RouteTable::authorize(const std::string& service,
   auto token = tokens_.find(protocol::token_sha256(authorization.substr(kBearer.size())));
   if (token == tokens_.end()) return Auth::kWrong;
   return token->second == it->second.ns ? Auth::kOk : Auth::kOtherNamespace;
+}
+
+std::optional<std::string> RouteTable::token_namespace(const std::string& token) const {
+  if (token.empty()) return std::nullopt;
+  const std::string hash = protocol::token_sha256(token);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = tokens_.find(hash);
+  if (it == tokens_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<protocol::NotebookRoute> RouteTable::notebook(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = notebooks_.find(name);
+  if (it == notebooks_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<protocol::NotebookRoute> RouteTable::ready_notebooks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<protocol::NotebookRoute> out;
+  for (const auto& [name, n] : notebooks_) {
+    if (n.ready) out.push_back(n);
+  }
+  return out;
 }
 
 }  // namespace cadre::ingress

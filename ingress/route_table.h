@@ -3,7 +3,8 @@
 // sent them, plus the requests in flight on every replica. pick() chooses a
 // revision by weight (the canary split) and, within it, the replica with the
 // fewest requests in flight (least outstanding requests), skipping replicas a
-// request already failed to reach. Tokens are checked here too.
+// request already failed to reach. Tokens are checked here too, and notebooks'
+// servers are looked up here for the notebook proxy.
 //
 // Thread-safety: every method may be called from any thread; one mutex guards the
 // table, held only for lookups and swaps. In-flight counters are atomics that a
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -61,6 +63,19 @@ class RouteTable {
   enum class Auth { kOk, kMissing, kWrong, kOtherNamespace };
   Auth authorize(const std::string& service, const std::string& authorization) const;
 
+  // A one-time login code's namespace, once: it is used up here and reported to
+  // the coordinator (redeemed()), which ends it at every ingress. nullopt: no
+  // such open code (never made, used, or past its 5 minutes).
+  std::optional<std::string> redeem_login_code(const std::string& code);
+  // Hashes of codes used here that the coordinator still lists.
+  std::vector<std::string> redeemed() const;
+  // The namespace a Cadre token (the bare token) may call; nullopt: not one.
+  std::optional<std::string> token_namespace(const std::string& token) const;
+  // A notebook by name, as the coordinator last said (names are cluster-wide).
+  std::optional<protocol::NotebookRoute> notebook(const std::string& name) const;
+  // Every notebook whose server answers (whose activity the ingress reads).
+  std::vector<protocol::NotebookRoute> ready_notebooks() const;
+
  private:
   mutable std::mutex mutex_;
   uint64_t version_ = 0;
@@ -68,6 +83,9 @@ class RouteTable {
   // token SHA-256 (hex) -> namespace
   std::map<std::string, std::string> tokens_;
   std::map<std::string, std::shared_ptr<EndpointLoad>> loads_;  // by address:port
+  std::map<std::string, protocol::NotebookRoute> notebooks_;    // by name
+  std::map<std::string, protocol::IngressToken> login_codes_;   // open ones, by SHA-256
+  std::set<std::string> redeemed_;                              // used here, by SHA-256
 };
 
 }  // namespace cadre::ingress

@@ -693,13 +693,17 @@ struct TokenInfo {
 struct TokenCreateRequest {
   std::string ns = "default";  // the namespace the token may call
   std::string description;     // at most 256 bytes
-  MSGPACK_DEFINE_MAP(ns, description)
+  // A one-time login code instead (`cadre notebook open`): it opens one browser
+  // session at the ingress within 5 minutes, and is kept only in memory.
+  bool login_code = false;
+  MSGPACK_DEFINE_MAP(ns, description, login_code)
 };
 
 struct TokenCreateReply {
   TokenInfo info;
-  std::string token;  // shown this once; only its hash is kept
-  MSGPACK_DEFINE_MAP(info, token)
+  std::string token;       // shown this once; only its hash is kept
+  int64_t expires_ms = 0;  // a login code's end; 0 for a token (which lasts until deleted)
+  MSGPACK_DEFINE_MAP(info, token, expires_ms)
 };
 
 struct GetReply {
@@ -819,9 +823,10 @@ struct ServiceRoute {
 
 // A user token the ingress accepts: only its hash travels.
 struct IngressToken {
-  std::string sha256;  // hex SHA-256 of the token
-  std::string ns;      // the namespace it may call
-  MSGPACK_DEFINE_MAP(sha256, ns)
+  std::string sha256;      // hex SHA-256 of the token
+  std::string ns;          // the namespace it may call
+  int64_t expires_ms = 0;  // a one-time login code: redeemable until then; 0: a token
+  MSGPACK_DEFINE_MAP(sha256, ns, expires_ms)
 };
 
 // What an ingress saw of one revision since its previous poll (the autoscaler's input).
@@ -833,19 +838,49 @@ struct RevisionLoad {
   MSGPACK_DEFINE_MAP(service, revision, concurrency, rps)
 };
 
+// Where the ingress proxies /notebook/<ns>/<name>/, or why it cannot.
+struct NotebookRoute {
+  std::string name;
+  std::string ns;
+  NotebookPhase phase = NotebookPhase::kPending;
+  std::string reason;   // why it is in that phase (a stopped notebook's 503 says it)
+  std::string message;  // detail for the reason
+  bool ready = false;   // its server answers: requests go to address:port
+  std::string address;  // its Jupyter server
+  int32_t port = 0;
+  std::string job;    // its current server's job
+  std::string token;  // Jupyter's token, which the ingress adds to what it forwards
+  MSGPACK_DEFINE_MAP(name, ns, phase, reason, message, ready, address, port, job, token)
+};
+
+// What an ingress read from a running notebook's server (Jupyter's api/status and
+// api/kernels), as Kubeflow's culler reads it.
+struct NotebookActivity {
+  std::string name;
+  std::string job;               // the server's job it read (a restarted one starts afresh)
+  int64_t last_activity_ms = 0;  // Jupyter's latest activity (requests, kernels, terminals)
+  bool busy = false;             // a kernel is executing
+  int32_t kernels = 0;
+  MSGPACK_DEFINE_MAP(name, job, last_activity_ms, busy, kernels)
+};
+
 struct RoutesRequest {
   uint64_t version = 0;            // the table the ingress has; 0: none
   std::string url;                 // how users reach this ingress ("http://127.0.0.1:8080")
   std::vector<RevisionLoad> load;  // every revision it routed to since its previous poll
-  MSGPACK_DEFINE_MAP(version, url, load)
+  std::vector<NotebookActivity> notebooks;  // the notebooks it read since then
+  std::vector<std::string> redeemed;        // SHA-256 of login codes it has used up
+  MSGPACK_DEFINE_MAP(version, url, load, notebooks, redeemed)
 };
 
 struct RoutesReply {
   uint64_t version = 0;  // the coordinator's table
   bool changed = false;  // false: the ingress's table is current, nothing else is set
   std::vector<ServiceRoute> services;
-  std::vector<IngressToken> tokens;
-  MSGPACK_DEFINE_MAP(version, changed, services, tokens)
+  std::vector<IngressToken> tokens;       // user tokens
+  std::vector<IngressToken> login_codes;  // one-time login codes not yet used up
+  std::vector<NotebookRoute> notebooks;
+  MSGPACK_DEFINE_MAP(version, changed, services, tokens, login_codes, notebooks)
 };
 
 struct ErrorReply {

@@ -30,6 +30,7 @@ packages=(
   python3 python3-torch python3-numpy  # PyTorch peer in benchmarks, DDP example
   python3-zmq python3-msgpack python3-venv python3-setuptools  # the Python SDK (python/) and its tests
   jupyter-notebook jupyter-nbconvert python3-ipykernel  # Notebook servers; the example notebook
+  python3-websocket                 # notebook proxy tests: kernels over the proxied WebSocket
   procps iproute2
 )
 

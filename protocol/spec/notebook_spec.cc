@@ -1,3 +1,5 @@
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 
 #include "protocol/spec/notebook_spec.h"
@@ -58,6 +60,22 @@ Result<NotebookSpec> parse_notebook_spec(YamlReader& top, ObjectMeta metadata) {
   out.stopped = stopped.value_or(false);
   RETURN_IF_ERROR(spec->reject_unknown());
   return out;
+}
+
+Result<std::string> notebook_manifest_with_stopped(const std::string& manifest, bool stopped) {
+  try {
+    YAML::Node root = YAML::Load(manifest);
+    if (!root.IsMap() || root["kind"].as<std::string>("") != "Notebook" || !root["spec"] ||
+        !root["spec"].IsMap()) {
+      return InvalidArgument("the stored manifest is not a Notebook's");
+    }
+    root["spec"]["stopped"] = stopped;
+    YAML::Emitter out;
+    out << root;
+    return std::string(out.c_str()) + "\n";
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("the stored manifest does not parse: ") + e.what());
+  }
 }
 
 }  // namespace cadre::spec

@@ -34,4 +34,9 @@ struct NotebookSpec {
   bool stopped = false;
 };
 
+// A Notebook's manifest with spec.stopped set to `stopped` (how `cadre notebook
+// stop|start` and the culler stop and start one); an error naming what is wrong
+// when the text is not a Notebook's manifest.
+Result<std::string> notebook_manifest_with_stopped(const std::string& manifest, bool stopped);
+
 }  // namespace cadre::spec

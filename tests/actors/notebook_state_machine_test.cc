@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/spec/manifest.h"
+#include "protocol/spec/notebook_spec.h"
 
 namespace cadre::actors {
 namespace {
@@ -269,6 +270,100 @@ TEST(NotebookStateMachine, AfterARestartAStoredServerIsAdoptedOrStartedAgain) {
   ASSERT_EQ(h.created_.size(), 1u);
   EXPECT_EQ(h.created_[0].job, "alice-2");
   EXPECT_EQ(h.created_[0].node, "gpu-2");
+}
+
+protocol::NotebookActivity activity(const std::string& job, int64_t last_ms, bool busy = false) {
+  protocol::NotebookActivity a;
+  a.name = "alice";
+  a.job = job;
+  a.last_activity_ms = last_ms;
+  a.busy = busy;
+  a.kernels = 1;
+  return a;
+}
+
+constexpr int64_t kMinute = 60 * 1000;
+
+TEST(NotebookStateMachine, AServerIdlePastItsLimitIsCulledKeepingItsWorkspace) {
+  Harness h(notebook_yaml("  idleCullingMinutes: 2\n"));
+  h.serves("alice-1");
+  const int64_t started = h.st().started_ms;
+  h.clock_ = started + kMinute;
+  h.run(h.m().on_activity(activity("alice-1", started + 10)));
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);  // idle for a minute: not yet
+  EXPECT_EQ(h.st().last_activity_ms, started + 10);
+  h.clock_ = started + 10 + 2 * kMinute;
+  h.run(h.m().on_activity(activity("alice-1", started + 10)));
+  EXPECT_EQ(h.deleted_, std::vector<std::string>{"alice-1"});
+  EXPECT_EQ(h.st().phase, NotebookPhase::kStopped);
+  EXPECT_EQ(h.st().reason, "IdleCulled");
+  EXPECT_EQ(h.st().node, "gpu-2");
+  EXPECT_NE(std::find(h.events_.begin(), h.events_.end(), "IdleCulled"), h.events_.end());
+  // Culled as a stop: the stored manifest says stopped, and starting it again
+  // (what `cadre notebook start` applies) brings it back on its node.
+  auto stored = spec::parse_manifest(h.st().manifest);
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_TRUE(stored->notebook->stopped);
+  auto started_again = spec::notebook_manifest_with_stopped(h.st().manifest, false);
+  ASSERT_TRUE(started_again.ok());
+  h.run(h.m().on_apply(3, apply_of(*started_again)));
+  ASSERT_EQ(h.created_.size(), 2u);
+  EXPECT_EQ(h.created_[1].node, "gpu-2");
+}
+
+TEST(NotebookStateMachine, AKernelExecutingIsActivityNowAndIsNeverCulled) {
+  Harness h(notebook_yaml("  idleCullingMinutes: 1\n"));
+  h.serves("alice-1");
+  h.clock_ += 10 * kMinute;
+  h.run(h.m().on_activity(activity("alice-1", 5, /*busy=*/true)));
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);
+  EXPECT_TRUE(h.deleted_.empty());
+  EXPECT_GE(h.st().last_activity_ms, h.clock_ - 1);
+}
+
+TEST(NotebookStateMachine, ANewServerCountsAsActiveFromItsStart) {
+  Harness h(notebook_yaml("  idleCullingMinutes: 1\n"));
+  h.clock_ = 50 * kMinute;
+  h.serves("alice-1");
+  // Jupyter reports activity from long before (an old kernel file, a clock skew).
+  h.run(h.m().on_activity(activity("alice-1", 1)));
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);
+  EXPECT_GE(h.st().last_activity_ms, 50 * kMinute);
+}
+
+TEST(NotebookStateMachine, WithoutALimitActivityIsShownAndNothingIsCulled) {
+  Harness h;
+  h.serves("alice-1");
+  h.clock_ += 600 * kMinute;
+  h.run(h.m().on_activity(activity("alice-1", 1000)));
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);
+  EXPECT_GT(h.st().last_activity_ms, 0);
+}
+
+TEST(NotebookStateMachine, ActivityOfAnotherServerOrAServerNotYetReadyIsIgnored) {
+  Harness h(notebook_yaml("  idleCullingMinutes: 1\n"));
+  h.clock_ += 10 * kMinute;
+  h.run(h.m().on_activity(activity("alice-1", 1)));  // not ready yet
+  EXPECT_EQ(h.st().phase, NotebookPhase::kPending);
+  h.serves("alice-1");
+  h.clock_ += 10 * kMinute;
+  h.run(h.m().on_activity(activity("alice-0", 1)));  // an older server's
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);
+  EXPECT_TRUE(h.deleted_.empty());
+}
+
+TEST(NotebookStateMachine, ItsRouteCarriesTheServerAndJupytersToken) {
+  Harness h;
+  EXPECT_FALSE(h.m().route().ready);
+  h.serves("alice-1");
+  const auto route = h.m().route();
+  EXPECT_EQ(route.ns, "team");
+  EXPECT_TRUE(route.ready);
+  EXPECT_EQ(route.address, "10.0.0.2");
+  EXPECT_EQ(route.port, 31000);
+  EXPECT_EQ(route.job, "alice-1");
+  EXPECT_EQ(route.token, "tok");
+  EXPECT_EQ(h.m().summary().manifest, "");  // the summary never carries it
 }
 
 }  // namespace

@@ -208,11 +208,11 @@ TEST_F(GatewayTest, TheIngressPortServesRoutePollsAndNothingElse) {
   EXPECT_EQ(kind, MessageKind::kError);
   EXPECT_NE(text.find("Apply is not accepted on the ingress port"), std::string::npos) << text;
   EXPECT_EQ(inbound_.next(200ms), "");
-  send(ingress, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x", {}});
+  send(ingress, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x", {}, {}, {}});
   EXPECT_EQ(inbound_.next(), "routes 5");
   // And the client port does not serve route polls.
   auto client = peer(gateway_->client_endpoint());
-  send(client, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x", {}});
+  send(client, MessageKind::kRoutes, protocol::RoutesRequest{5, "http://x", {}, {}, {}});
   EXPECT_EQ(reply(client).first, MessageKind::kError);
 }
 
@@ -341,7 +341,7 @@ class ZapTest : public GatewayTest {
   // Whether a route poll sent with `keys` to the ingress port reaches the actors.
   bool ingress_port_admits(const protocol::KeyPair& keys, uint64_t version) {
     auto s = peer(gateway_->ingress_endpoint(), &keys, server_.public_key);
-    send(s, MessageKind::kRoutes, protocol::RoutesRequest{version, "", {}});
+    send(s, MessageKind::kRoutes, protocol::RoutesRequest{version, "", {}, {}, {}});
     return inbound_.next(1s) == "routes " + std::to_string(version);
   }
 
