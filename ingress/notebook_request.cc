@@ -2,7 +2,9 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "protocol/spec/yaml_reader.h"
@@ -204,6 +206,36 @@ Result<int64_t> parse_jupyter_time(std::string_view text) {
   t.tm_min = *minute;
   t.tm_sec = *second;
   return static_cast<int64_t>(timegm(&t)) * 1000 + millis;
+}
+
+Result<protocol::NotebookActivity> parse_jupyter_activity(const std::string& status_json,
+                                                          const std::string& kernels_json) {
+  // A custom server is the user's program: what it answers is bounded like any input.
+  constexpr size_t kMaxAnswer = 1 << 20;
+  if (status_json.size() > kMaxAnswer || kernels_json.size() > kMaxAnswer) {
+    return InvalidArgument("api/status or api/kernels answered more than 1 MiB");
+  }
+  const auto status = nlohmann::json::parse(status_json, nullptr, /*allow_exceptions=*/false);
+  if (!status.is_object() || !status.contains("last_activity") ||
+      !status["last_activity"].is_string()) {
+    return InvalidArgument("api/status is not Jupyter's status (no last_activity)");
+  }
+  protocol::NotebookActivity a;
+  ASSIGN_OR_RETURN(a.last_activity_ms,
+                   parse_jupyter_time(status["last_activity"].get<std::string>()));
+  const auto kernels = nlohmann::json::parse(kernels_json, nullptr, false);
+  if (!kernels.is_array()) return InvalidArgument("api/kernels is not a list of kernels");
+  for (const auto& k : kernels) {
+    if (!k.is_object()) return InvalidArgument("api/kernels has an entry that is not a kernel");
+    a.kernels++;
+    const auto state = k.value("execution_state", std::string());
+    if (state == "busy") a.busy = true;
+    if (k.contains("last_activity") && k["last_activity"].is_string()) {
+      auto at = parse_jupyter_time(k["last_activity"].get<std::string>());
+      if (at.ok()) a.last_activity_ms = std::max(a.last_activity_ms, *at);
+    }
+  }
+  return a;
 }
 
 std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {

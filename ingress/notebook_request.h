@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/messages.h"
 #include "protocol/status.h"
 
 namespace cadre::ingress {
@@ -52,6 +53,11 @@ bool changes_state(std::string_view method);
 // Jupyter's ISO 8601 UTC time ("2026-11-30T03:10:02.123456Z", or "+00:00") in
 // milliseconds since the epoch.
 Result<int64_t> parse_jupyter_time(std::string_view text);
+
+// Jupyter's api/status and api/kernels answers as one reading of a server's
+// activity (name and job left empty); an error names what did not parse.
+Result<protocol::NotebookActivity> parse_jupyter_activity(const std::string& status_json,
+                                                          const std::string& kernels_json);
 
 // A query parameter, percent-decoded; nullopt when it is not there.
 std::optional<std::string> query_parameter(std::string_view target, std::string_view name);

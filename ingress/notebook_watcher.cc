@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
 #include "ingress/notebook_request.h"
 
 namespace cadre::ingress {
@@ -19,31 +17,6 @@ std::vector<protocol::NotebookActivity> NotebookActivityBoard::take() {
   for (auto& [name, a] : latest_) out.push_back(std::move(a));
   latest_.clear();
   return out;
-}
-
-Result<protocol::NotebookActivity> parse_jupyter_activity(const std::string& status_json,
-                                                          const std::string& kernels_json) {
-  const auto status = nlohmann::json::parse(status_json, nullptr, /*allow_exceptions=*/false);
-  if (!status.is_object() || !status.contains("last_activity") ||
-      !status["last_activity"].is_string()) {
-    return InvalidArgument("api/status is not Jupyter's status (no last_activity)");
-  }
-  protocol::NotebookActivity a;
-  ASSIGN_OR_RETURN(a.last_activity_ms,
-                   parse_jupyter_time(status["last_activity"].get<std::string>()));
-  const auto kernels = nlohmann::json::parse(kernels_json, nullptr, false);
-  if (!kernels.is_array()) return InvalidArgument("api/kernels is not a list of kernels");
-  for (const auto& k : kernels) {
-    if (!k.is_object()) return InvalidArgument("api/kernels has an entry that is not a kernel");
-    a.kernels++;
-    const auto state = k.value("execution_state", std::string());
-    if (state == "busy") a.busy = true;
-    if (k.contains("last_activity") && k["last_activity"].is_string()) {
-      auto at = parse_jupyter_time(k["last_activity"].get<std::string>());
-      if (at.ok()) a.last_activity_ms = std::max(a.last_activity_ms, *at);
-    }
-  }
-  return a;
 }
 
 Result<std::unique_ptr<NotebookWatcher>> NotebookWatcher::Create(

@@ -34,10 +34,6 @@ class NotebookActivityBoard {
   std::map<std::string, protocol::NotebookActivity> latest_;  // by notebook
 };
 
-// Jupyter's two answers as one reading; an error names what did not parse.
-Result<protocol::NotebookActivity> parse_jupyter_activity(const std::string& status_json,
-                                                          const std::string& kernels_json);
-
 struct NotebookWatcherOptions {
   std::chrono::milliseconds interval{10000};
   std::chrono::milliseconds timeout{5000};  // per read
