@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "actors/client_keys.h"
 #include "actors/cluster_policy.h"
 #include "actors/experiment_state_machine.h"
 #include "actors/job_state_machine.h"
@@ -85,6 +86,7 @@ struct ActorContext {
   caf::actor manager;
   std::shared_ptr<Outbox> outbox;
   ClusterPolicy policy;
+  std::shared_ptr<ClientKeys> client_keys;  // null when the coordinator runs without CURVE
 };
 
 }  // namespace cadre::actors

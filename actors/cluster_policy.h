@@ -42,6 +42,11 @@ struct ClusterPolicy {
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
   AutoscalePolicy autoscale;               // inference services' autoscaler windows
+  // How programs the cluster runs for users reach the client port (a notebook's
+  // kernels get a client config with these): its endpoint and the coordinator's
+  // public key (empty without CURVE).
+  std::string client_endpoint;
+  std::string server_public_key;
 };
 
 }  // namespace cadre::actors

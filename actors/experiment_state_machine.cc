@@ -70,6 +70,7 @@ ExperimentStateMachine::ExperimentStateMachine(protocol::ExperimentStatus record
     if (median.ok()) median_ = *median;
   }
   rec_.algorithm = spec_.algorithm.name;
+  rec_.ns = spec_.metadata.ns;
   rec_.objective_metric = spec_.objective.objective_metric_name;
   rec_.objective_type = spec_.objective.type == tuning::Goal::kMaximize ? "maximize" : "minimize";
   for (size_t i = 0; i < rec_.trials.size(); ++i)

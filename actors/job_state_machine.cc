@@ -28,6 +28,7 @@ JobStateMachine::JobStateMachine(JobRecord record, spec::TrainJobSpec spec,
   confirmed_.assign(replicas().size(), true);
   rec_.status.priority = spec_.run_policy.scheduling.priority;
   rec_.status.queue = spec_.run_policy.scheduling.queue;
+  rec_.status.ns = spec_.metadata.ns;  // also for records stored before the field existed
 }
 
 // ---- queries ---------------------------------------------------------------

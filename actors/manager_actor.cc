@@ -55,6 +55,7 @@ JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
   JobRecord record;
   record.status.name = manifest.metadata.name;
   record.status.kind = manifest.kind;
+  record.status.ns = manifest.metadata.ns;
   record.status.phase = protocol::JobPhase::kQueued;
   record.status.reason = protocol::reason::kCreated;
   record.status.created_ms = wall_ms();
@@ -161,6 +162,17 @@ namespace {
 
 void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
             const std::shared_ptr<const spec::Manifest>& manifest) {
+  // A scoped key applies in its namespace only; pipelines are the cluster's.
+  if (!client.ns.empty() && manifest->pipeline) {
+    return self->state.ctx.outbox->client_error(
+        client, PermissionDenied("pipelines belong to the whole cluster; a key scoped to "
+                                 "namespace '" +
+                                 client.ns + "' may run them, not change them"));
+  }
+  if (!manager::in_scope_namespace(self, client, manifest->metadata.ns,
+                                   manifest->kind + "/" + manifest->metadata.name)) {
+    return;
+  }
   if (manifest->experiment) return manager::create_experiment(self, client, request, manifest);
   if (manifest->inference_service) return manager::apply_service(self, client, request, manifest);
   if (manifest->pipeline) return manager::apply_pipeline(self, client, request, manifest);
@@ -305,7 +317,7 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
     return manager::delete_recurring_run(self, client, request.name);
   }
   if (request.resource == "notebooks") {
-    return manager::delete_notebook(self, client, request.name);
+    return manager::delete_notebook(self, client, request.name, request.purge);
   }
   auto job = find_job(self, client, request.resource, request.name);
   if (!job) return;
@@ -496,17 +508,21 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
       [=](delete_atom, const ClientRef& c, const protocol::DeleteRequest& r) {
-        remove(self, c, r);
+        if (manager::in_scope(self, c, r.resource, r.name)) remove(self, c, r);
       },
-      [=](logs_atom, const ClientRef& c, const protocol::LogsRequest& r) { logs(self, c, r); },
+      [=](logs_atom, const ClientRef& c, const protocol::LogsRequest& r) {
+        if (manager::in_scope(self, c, r.resource, r.name)) logs(self, c, r);
+      },
       [=](token_atom, const ClientRef& c, const protocol::TokenCreateRequest& r) {
-        manager::create_token(self, c, r);
+        if (manager::in_scope_namespace(self, c, r.ns, "the token")) {
+          manager::create_token(self, c, r);
+        }
       },
       [=](retry_atom, const ClientRef& c, const protocol::RetryRequest& r) {
-        manager::retry_run(self, c, r);
+        if (manager::in_scope(self, c, r.resource, r.name)) manager::retry_run(self, c, r);
       },
       [=](metrics_atom, const ClientRef& c, const protocol::MetricsHistoryRequest& r) {
-        metrics_history(self, c, r);
+        if (manager::in_scope(self, c, r.resource, r.name)) metrics_history(self, c, r);
       },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
         logs_chunk(self, id, chunk);

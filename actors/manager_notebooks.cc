@@ -9,6 +9,7 @@
 #include "actors/manager_state.h"
 #include "protocol/peer_auth.h"
 #include "protocol/spec/manifest.h"
+#include "protocol/user_tokens.h"
 #include "protocol/wall_clock.h"
 
 namespace cadre::actors::manager {
@@ -46,7 +47,31 @@ NotebookMachineOptions machine_options(const ActorContext& ctx) {
   NotebookMachineOptions options;
   options.store_retry = ctx.policy.store_retry;
   options.checkpoint_root = ctx.policy.checkpoint_root;
+  options.client_endpoint = ctx.policy.client_endpoint;
+  options.server_public_key = ctx.policy.server_public_key;
   return options;
+}
+
+// Its kernels' key is allowed on the client port, scoped to its namespace, and its
+// ingress token joins the routes, for as long as the notebook exists.
+void grant_notebook_keys(Self* self, const protocol::NotebookRoute& route) {
+  auto& st = self->state;
+  auto credentials = notebook_credentials(route.token);
+  if (!credentials.ok()) {
+    spdlog::error("notebook={} gets no client key: {}", route.name,
+                  credentials.status().to_string());
+    return;
+  }
+  if (st.ctx.client_keys) st.ctx.client_keys->allow(credentials->client_public_key, route.ns);
+  st.notebook_keys[route.name] = {route.ns, std::move(*credentials)};
+}
+
+void revoke_notebook_keys(Self* self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.notebook_keys.find(name);
+  if (it == st.notebook_keys.end()) return;
+  if (st.ctx.client_keys) st.ctx.client_keys->revoke(it->second.credentials.client_public_key);
+  st.notebook_keys.erase(it);
 }
 
 void answer_apply(Self* self, const ClientRef& client, const std::string& name,
@@ -148,15 +173,18 @@ void get_notebooks(Self* self, const ClientRef& client, const std::string& name)
           unanswered("the supervisor of " + ref(name)));
 }
 
-void delete_notebook(Self* self, const ClientRef& client, const std::string& name) {
+void delete_notebook(Self* self, const ClientRef& client, const std::string& name, bool purge) {
   auto& st = self->state;
   auto it = st.notebooks.find(name);
   if (it == st.notebooks.end()) {
     return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
   }
   const auto& policy = st.ctx.policy;
-  const auto timeout = 2 * (policy.request_timeout + std::chrono::seconds(40) + policy.lost_after);
-  self->request(it->second, timeout, delete_atom::value)
+  // A purge adds its job on the workspace's node, bounded by the purge timeout.
+  const auto timeout = 2 * (policy.request_timeout + std::chrono::seconds(40) + policy.lost_after) +
+                       (purge ? machine_options(st.ctx).purge_timeout + policy.request_timeout
+                              : std::chrono::milliseconds(0));
+  self->request(it->second, timeout, delete_atom::value, purge)
       .then(
           [=](const Status& deleted) {
             if (!deleted.ok()) return self->state.ctx.outbox->client_error(client, deleted);
@@ -221,6 +249,7 @@ caf::message_handler notebook_requests(Self* self) {
         st.notebook_summary[status.name] = status;
         auto& known = st.notebook_routes[status.name];
         if (!same_route(known, route)) {
+          if (known.token != route.token) grant_notebook_keys(self, route);
           known = route;
           st.routes_version++;
         }
@@ -229,6 +258,7 @@ caf::message_handler notebook_requests(Self* self) {
         auto& st = self->state;
         st.notebooks.erase(name);
         st.notebook_summary.erase(name);
+        revoke_notebook_keys(self, name);
         if (st.notebook_routes.erase(name)) st.routes_version++;
       },
   };
@@ -236,6 +266,9 @@ caf::message_handler notebook_requests(Self* self) {
 
 void add_notebook_routes(Self* self, protocol::RoutesReply& reply) {
   for (const auto& [name, route] : self->state.notebook_routes) reply.notebooks.push_back(route);
+  for (const auto& [name, keys] : self->state.notebook_keys) {
+    reply.tokens.push_back({protocol::token_sha256(keys.credentials.ingress_token), keys.ns, 0});
+  }
 }
 
 void forward_notebook_activity(Self* self, const std::vector<protocol::NotebookActivity>& seen) {

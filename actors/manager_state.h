@@ -63,6 +63,12 @@ struct ManagerState {
   std::map<std::string, caf::actor> notebooks;  // Notebook supervisors, by name
   std::map<std::string, protocol::NotebookStatus> notebook_summary;  // pushed by them
   std::map<std::string, protocol::NotebookRoute> notebook_routes;    // pushed by them
+  // Each notebook's own client key and ingress token (derived from its token), by name.
+  struct NotebookKeys {
+    std::string ns;
+    NotebookCredentials credentials;
+  };
+  std::map<std::string, NotebookKeys> notebook_keys;
   std::set<std::string> creating_notebooks;  // being written to the store right now
   // Every pipeline's succeeded step executions, by pipeline then fingerprint: what
   // a new run may reuse. Rebuilt from the stored runs after a restart; a deleted
@@ -97,12 +103,24 @@ struct JobOrigin {
 void create_job(ManagerSelf* self, const std::shared_ptr<const spec::Manifest>& manifest,
                 const std::string& text, JobOrigin origin);
 
+// ---- manager_scope.cc ----
+// Whether a namespace-scoped client (ClientRef::ns) may act on the object; when it
+// may not, the client is answered (NotFound, or PermissionDenied for cluster-wide
+// objects) and false returned.
+bool in_scope(ManagerSelf* self, const ClientRef& client, const std::string& resource,
+              const std::string& name);
+// Whether it may make something in namespace `ns` (`what`: "the manifest", "the token").
+bool in_scope_namespace(ManagerSelf* self, const ClientRef& client, const std::string& ns,
+                        const std::string& what);
+
 // ---- manager_notebooks.cc ----
 void apply_notebook(ManagerSelf* self, const ClientRef& client,
                     const protocol::ApplyRequest& request,
                     const std::shared_ptr<const spec::Manifest>& manifest);
 void get_notebooks(ManagerSelf* self, const ClientRef& client, const std::string& name);
-void delete_notebook(ManagerSelf* self, const ClientRef& client, const std::string& name);
+// `purge`: its workspace folder goes too (docs/notebooks.md).
+void delete_notebook(ManagerSelf* self, const ClientRef& client, const std::string& name,
+                     bool purge);
 void restore_notebooks(ManagerSelf* self, std::vector<NotebookRecord> restored);
 // The notebook supervisors' requests: a server's job to create; their summaries.
 caf::message_handler notebook_requests(ManagerSelf* self);

@@ -159,7 +159,7 @@ caf::behavior notebook(Self* self, ActorContext ctx, std::shared_ptr<NotebookSta
       [=](load_atom, const protocol::NotebookActivity& activity) {
         carry_out(self, machine()->on_activity(activity));
       },
-      [=](delete_atom) { carry_out(self, machine()->on_delete(remember())); },
+      [=](delete_atom, bool purge) { carry_out(self, machine()->on_delete(remember(), purge)); },
       [=](get_atom) { return machine()->status(); },
   };
 }

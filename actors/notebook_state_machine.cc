@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "protocol/curve_keys.h"
 #include "protocol/spec/manifest.h"
 #include "protocol/spec/notebook_spec.h"
 #include "protocol/spec/quantity.h"
+#include "protocol/user_tokens.h"
 #include "protocol/wall_clock.h"
 
 namespace cadre::actors {
@@ -28,6 +30,36 @@ namespace {
 constexpr const char* kLauncher = R"sh(umask 077
 printf '%s' "$CADRE_JOB_TOKEN" > "$PWD/jupyter-token" || exit 66
 export JUPYTER_TOKEN_FILE="$PWD/jupyter-token" JUPYTER_RUNTIME_DIR="$PWD/jupyter-runtime"
+# The kernels' client config: a key pair and an ingress token derived from the job
+# token as the coordinator derives them (notebook_credentials), scoped to this
+# notebook's namespace, in 0600 files of this folder.
+# Jupyter's own Python has pyzmq; the first python3 that has it is used.
+py=
+for candidate in /usr/bin/python3 python3; do
+  "$candidate" -c 'import zmq' 2>/dev/null && { py="$candidate"; break; }
+done
+if [ -n "$CADRE_COORDINATOR" ] && [ -n "$CADRE_COORDINATOR_KEY" ] && [ -n "$py" ]; then
+  mkdir -p "$PWD/cadre-client" && "$py" - "$PWD/cadre-client" <<'PY' && export CADRE_CONFIG="$PWD/cadre-client/config"
+import hashlib, os, sys
+import zmq
+from zmq.utils import z85
+folder, token = sys.argv[1], os.environ["CADRE_JOB_TOKEN"].encode()
+secret = z85.encode(hashlib.sha256(b"cadre notebook client key\0" + token).digest())
+public = zmq.curve_public(secret)
+ingress = "cadre_" + hashlib.sha256(b"cadre notebook ingress token\0" + token).hexdigest()
+def write(name, text):
+    fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+write("client.key", "# this notebook's CURVE key pair (namespace %s); keep secret\npublic = %s\nsecret = %s\n"
+      % (os.environ.get("CADRE_NAMESPACE", ""), public.decode(), secret.decode()))
+write("server.pub", os.environ["CADRE_COORDINATOR_KEY"] + "\n")
+write("token", ingress + "\n")
+write("config", "# Cadre client config of this notebook: its namespace only\n"
+      "coordinator: %s\nserver_key: %s/server.pub\nkey: %s/client.key\ntoken_file: %s/token\n"
+      % (os.environ["CADRE_COORDINATOR"], folder, folder, folder))
+PY
+fi
 unset CADRE_JOB_TOKEN
 umask 022
 dir="$0"; mode="$1"; shift
@@ -86,6 +118,14 @@ std::string notebook_base_url(const std::string& ns, const std::string& name) {
 }
 
 std::string notebook_folder(const std::string& name) { return "_notebooks/" + name; }
+
+Result<NotebookCredentials> notebook_credentials(const std::string& token) {
+  ASSIGN_OR_RETURN(auto keys, protocol::derive_keypair(kNotebookClientKeyPurpose, token));
+  std::string seed = kNotebookIngressTokenPurpose;
+  seed.push_back('\0');
+  seed += token;
+  return NotebookCredentials{keys.public_key, "cadre_" + protocol::token_sha256(seed)};
+}
 
 NotebookRecord NotebookStateMachine::first_record(const NotebookApply& apply, std::string token,
                                                   int64_t now_ms) {
@@ -174,6 +214,10 @@ std::string NotebookStateMachine::render_job(const std::string& job) const {
   var("CADRE_NOTEBOOK", name());
   var("CADRE_NOTEBOOK_BASE_URL", notebook_base_url(st().ns, name()));
   var("CADRE_NOTEBOOK_WORKSPACE", st().workspace);
+  if (!options_.client_endpoint.empty() && !options_.server_public_key.empty()) {
+    var("CADRE_COORDINATOR", options_.client_endpoint);
+    var("CADRE_COORDINATOR_KEY", options_.server_public_key);
+  }
   for (const auto& e : t.env) var(e.name, e.value);
   y << YAML::EndSeq;
   const auto& r = t.resources;
@@ -186,6 +230,36 @@ std::string NotebookStateMachine::render_job(const std::string& job) const {
   // Jupyter saves and shuts its kernels down on SIGTERM within a few seconds.
   y << YAML::Key << "terminationGracePeriodSeconds" << YAML::Value
     << t.termination_grace_seconds.value_or(10);
+  y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return std::string(y.c_str()) + "\n";
+}
+
+std::string NotebookStateMachine::render_purge_job(const std::string& job) const {
+  // Removes what is inside (the replica's user owns it), then the folder itself
+  // where its parent allows; a folder that is not there is already purged.
+  constexpr const char* kPurge =
+      R"sh([ -e "$0" ] || exit 0
+find "$0" -mindepth 1 -delete || { echo "cadre: cannot remove everything in $0" >&2; exit 1; }
+rmdir "$0" 2>/dev/null
+exit 0
+)sh";
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << "Job";
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << job;
+  y << YAML::Key << "namespace" << YAML::Value << st().ns;
+  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "notebook"
+    << YAML::Value << name() << YAML::EndMap;
+  y << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "activeDeadlineSeconds" << YAML::Value
+    << std::max<int64_t>(1, options_.purge_timeout.count() / 1000);
+  y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "command" << YAML::Value << YAML::Flow << YAML::BeginSeq << "sh"
+    << "-c" << kPurge << st().workspace << YAML::EndSeq;
+  y << YAML::Key << "resources" << YAML::Value << YAML::BeginMap << YAML::Key << "cpu"
+    << YAML::Value << "100m" << YAML::Key << "memory" << YAML::Value << "64Mi" << YAML::EndMap;
   y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
   return std::string(y.c_str()) + "\n";
 }
@@ -258,7 +332,9 @@ void NotebookStateMachine::reconcile(NotebookEffects& out) {
     if (!st().job.empty() && deleting_job_.empty() && !creating_) {
       deleting_job_ = st().job;
       out.push_back(fx::DeleteJob{st().job});
-    } else if (st().job.empty() && !erasing_) {
+    } else if (st().job.empty() && purge_ && !purged_) {
+      if (purge_job_.empty() && deleting_job_.empty()) purge_workspace(out);
+    } else if (st().job.empty() && deleting_job_.empty() && !erasing_) {
       erasing_ = true;
       out.push_back(fx::EraseRecord{});
     }
@@ -389,6 +465,10 @@ NotebookEffects NotebookStateMachine::on_apply(uint64_t request, const NotebookA
 
 NotebookEffects NotebookStateMachine::on_job_created(const std::string& job, const Status& status) {
   NotebookEffects out;
+  if (!job.empty() && job == purge_job_) {
+    if (!status.ok()) purge_failed(out, "its purge job was not created: " + status.message());
+    return out;
+  }
   if (job != st().job) return out;
   creating_ = false;
   if (!status.ok()) {
@@ -401,6 +481,22 @@ NotebookEffects NotebookStateMachine::on_job_created(const std::string& job, con
 
 NotebookEffects NotebookStateMachine::on_job_status(const protocol::JobStatus& job) {
   NotebookEffects out;
+  if (!job.name.empty() && job.name == purge_job_ && !purged_ && protocol::is_terminal(job.phase)) {
+    if (job.phase != JobPhase::kSucceeded) {
+      // The failed job stays, for its log.
+      purge_failed(out, "its purge job " + job.name + " " +
+                            std::string(protocol::enum_name(job.phase)) + " (" + job.reason +
+                            (job.message.empty() ? "" : ": " + job.message) + "; cadre logs job/" +
+                            job.name + ")");
+      return out;
+    }
+    purged_ = true;
+    event(out, EventType::kNormal, "Purged",
+          "its workspace " + st().workspace + " on " + st().node + " was removed");
+    deleting_job_ = job.name;
+    out.push_back(fx::DeleteJob{job.name});
+    return out;
+  }
   if (job.name != st().job || deleting_job_ == job.name) return out;
   auto& s = st();
   const bool was_ready = s.ready;
@@ -479,6 +575,15 @@ NotebookEffects NotebookStateMachine::on_job_deleted(const std::string& job, con
 
 NotebookEffects NotebookStateMachine::on_timer() {
   NotebookEffects out;
+  if (!purge_job_.empty() && !purged_ && now() >= purge_deadline_ms_) {
+    if (deleting_job_.empty()) {
+      deleting_job_ = purge_job_;
+      out.push_back(fx::DeleteJob{purge_job_});
+    }
+    purge_failed(out, "its node " + st().node + " did not run the purge within " +
+                          std::to_string(options_.purge_timeout.count() / 1000) + " s");
+    return out;
+  }
   backing_off_ = false;
   writes_.retry_due();
   reconcile(out);
@@ -535,13 +640,58 @@ void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms) {
   persist(out);
 }
 
-NotebookEffects NotebookStateMachine::on_delete(uint64_t request) {
+NotebookEffects NotebookStateMachine::on_delete(uint64_t request, bool purge) {
   NotebookEffects out;
+  if (purge && !spec_.workspace_path.empty()) {
+    out.push_back(fx::AnswerDelete{
+        {request},
+        FailedPrecondition(
+            "notebook/" + name() + " keeps its files in spec.workspace.path " +
+            spec_.workspace_path +
+            ", a folder Cadre did not make: --purge removes only a notebook's "
+            "own folder; delete it without --purge and remove the folder yourself")});
+    return out;
+  }
   delete_requests_.push_back(request);
+  purge_ = purge_ || purge;
   if (deleting_) return out;
   deleting_ = true;
   reconcile(out);
   return out;
+}
+
+void NotebookStateMachine::purge_workspace(NotebookEffects& out) {
+  if (st().node.empty()) {
+    // Never placed: no node ever made its folder.
+    purged_ = true;
+    return reconcile(out);
+  }
+  st().jobs_started++;
+  purge_job_ = name() + "-purge-" + std::to_string(st().jobs_started);
+  purge_deadline_ms_ = now() + options_.purge_timeout.count();
+  event(out, EventType::kNormal, "Purging",
+        "removing its workspace " + st().workspace + " on " + st().node + " (job " + purge_job_ +
+            ")");
+  out.push_back(fx::CreateJob{purge_job_, render_purge_job(purge_job_), st().node});
+  out.push_back(fx::StartTimer{options_.purge_timeout});
+  persist(out);
+}
+
+// The notebook stays as it was: the delete is answered with why, and its server
+// starts again.
+void NotebookStateMachine::purge_failed(NotebookEffects& out, const std::string& why) {
+  const std::string message =
+      "its workspace " + st().workspace + " on " + st().node + " was not removed: " + why;
+  event(out, EventType::kWarning, "PurgeFailed", message);
+  out.push_back(fx::AnswerDelete{
+      delete_requests_, FailedPrecondition("notebook/" + name() + " is not deleted: " + message +
+                                           "; it is kept, and its server starts again")});
+  delete_requests_.clear();
+  deleting_ = false;
+  purge_ = false;
+  purge_job_.clear();
+  reconcile(out);
+  persist(out);
 }
 
 NotebookEffects NotebookStateMachine::on_erased(const Status& status) {

@@ -89,7 +89,24 @@ struct NotebookMachineOptions {
   // Starting servers that keep ending: 1 s, 2 s, 4 s ... up to the cap.
   std::chrono::milliseconds failure_backoff{1000};
   std::chrono::milliseconds failure_backoff_max{60000};
+  // A purge that has not removed the workspace by then fails (its node is away).
+  std::chrono::milliseconds purge_timeout{120000};
+  // Where its kernels reach the coordinator's client port, and its public key: the
+  // server gets a client config scoped to the notebook's namespace (empty: none).
+  std::string client_endpoint;
+  std::string server_public_key;
 };
+
+// A notebook's own credentials, derived from its token by the coordinator and, the
+// same way, by its launcher (so no secret travels in a manifest): a CURVE client key
+// pair scoped to its namespace, and a Cadre token for the ingress (its predictions).
+inline constexpr const char* kNotebookClientKeyPurpose = "cadre notebook client key";
+inline constexpr const char* kNotebookIngressTokenPurpose = "cadre notebook ingress token";
+struct NotebookCredentials {
+  std::string client_public_key;
+  std::string ingress_token;
+};
+Result<NotebookCredentials> notebook_credentials(const std::string& token);
 
 // A notebook as applied: its spec and the manifest text.
 struct NotebookApply {
@@ -120,7 +137,10 @@ class NotebookStateMachine {
   NotebookEffects on_job_gone(const std::string& job);  // deleted by someone else
   NotebookEffects on_job_deleted(const std::string& job, const Status& status);
   NotebookEffects on_timer();
-  NotebookEffects on_delete(uint64_t request);
+  // `purge`: the workspace folder is removed too, by a job on its node, before the
+  // record goes; refused for a spec.workspace.path (the user's folder). A purge
+  // that fails leaves the notebook as it was, running again.
+  NotebookEffects on_delete(uint64_t request, bool purge = false);
   NotebookEffects on_stored(uint64_t seq, const Status& status);
   NotebookEffects on_erased(const Status& status);
   // What an ingress read from the server; ignored unless it is the current one.
@@ -134,6 +154,8 @@ class NotebookStateMachine {
   protocol::NotebookRoute route() const;
   // The server job's manifest for the current spec.
   std::string render_job(const std::string& job) const;
+  // The job that removes the workspace on its node.
+  std::string render_purge_job(const std::string& job) const;
 
  private:
   NotebookStateMachine(NotebookRecord record, NotebookMachineOptions options,
@@ -164,6 +186,8 @@ class NotebookStateMachine {
   void server_ended(NotebookEffects& out, const std::string& why);
   void clear_server();
   void cull(NotebookEffects& out, int64_t idle_ms);
+  void purge_workspace(NotebookEffects& out);
+  void purge_failed(NotebookEffects& out, const std::string& why);
 
   NotebookRecord rec_;
   NotebookMachineOptions options_;
@@ -177,6 +201,10 @@ class NotebookStateMachine {
   bool erasing_ = false;
   std::vector<uint64_t> delete_requests_;
   std::string stop_reason_;  // why the server is being stopped (Stopped, IdleCulled)
+  bool purge_ = false;       // the delete removes the workspace too
+  bool purged_ = false;      // it is removed (or there was none)
+  std::string purge_job_;    // the job removing it
+  int64_t purge_deadline_ms_ = 0;
 };
 
 }  // namespace cadre::actors

@@ -6,14 +6,19 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/client_scope.h"
 #include "protocol/codec.h"
 
 namespace cadre::actors {
 
-// Who a client reply goes to: the ROUTER identity and the request's header id.
+// Who a client reply goes to: the ROUTER identity and the request's header id,
+// and what its key may do.
 struct ClientRef {
   std::string identity;
   uint64_t request_id = 0;
+  // A namespace-scoped key's namespace (actors/manager_scope.cc): it sees and
+  // changes only that namespace. Empty: every namespace (an operator's key).
+  std::string ns;
 };
 
 class Outbox {
@@ -43,6 +48,10 @@ class Outbox {
   template <typename T>
   void client(const ClientRef& client, protocol::MessageKind kind, const T& body) {
     to_client(client, kind, protocol::encode(body));
+  }
+  // Every list goes out through here: a scoped client never sees other namespaces.
+  void client(const ClientRef& client, protocol::MessageKind kind, const protocol::GetReply& body) {
+    to_client(client, kind, protocol::encode(within_scope(body, client.ns)));
   }
   void client_error(const ClientRef& client, const Status& status) {
     to_client(

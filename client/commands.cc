@@ -350,8 +350,13 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
   return Status::Ok();
 }
 
-Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
+Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out,
+                       bool purge) {
   const auto& r = ref.type.resource;
+  if (purge && r != "notebooks") {
+    return InvalidArgument("--purge removes a notebook's workspace; " + ref.type.singular + "/" +
+                           ref.name + " has none");
+  }
   if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
       r != "tokens" && r != "pipelines" && r != "runs" && r != "recurringruns" &&
       r != "notebooks") {
@@ -363,8 +368,9 @@ Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::os
     return InvalidArgument("delete needs a name: delete " + ref.type.singular + "/NAME");
   }
   ASSIGN_OR_RETURN(protocol::DeleteReply reply,
-                   coordinator.remove(protocol::DeleteRequest{ref.type.resource, ref.name}));
-  out << ref.type.singular << "/" << (reply.name.empty() ? ref.name : reply.name) << " deleted\n";
+                   coordinator.remove(protocol::DeleteRequest{ref.type.resource, ref.name, purge}));
+  out << ref.type.singular << "/" << (reply.name.empty() ? ref.name : reply.name) << " deleted"
+      << (purge ? ", its workspace removed" : "") << "\n";
   return Status::Ok();
 }
 

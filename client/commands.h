@@ -32,7 +32,9 @@ Result<std::string> experiment_selector(const std::string& selector);
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
 
 // Deletes one job or trainjob; prints `job/NAME deleted` or `trainjob/NAME deleted`.
-Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out);
+// `purge` (notebooks only): the notebook's workspace folder is removed too.
+Status delete_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out,
+                       bool purge = false);
 
 // Deletes what each document of FILE names (kind + metadata.name).
 Status delete_manifests(Coordinator& coordinator, const std::string& file, std::ostream& out);

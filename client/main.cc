@@ -271,9 +271,15 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
                       "notebook/NAME, pipeline/NAME, token/ID or node/NAME")
           ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
+  auto purge = std::make_shared<bool>(false);
+  cmd->add_flag("--purge", *purge,
+                "A notebook's workspace folder is removed too (only one Cadre made for it)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       if (!file->empty()) {
+        if (*purge) {
+          return usage_error(InvalidArgument("--purge takes notebook/NAME, not -f FILE"));
+        }
         return with_coordinator(
             flags, [&](Coordinator& c) { return delete_manifests(c, *file, std::cout); });
       }
@@ -285,8 +291,11 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
           parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices", "runs",
                                   "recurringruns", "notebooks", "pipelines", "tokens", "nodes"});
       if (!ref.ok()) return usage_error(ref.status());
-      return with_coordinator(flags,
-                              [&](Coordinator& c) { return delete_resource(c, *ref, std::cout); });
+      // A purge runs a job on the workspace's node: its answer may take minutes.
+      GlobalFlags patient = flags;
+      if (*purge) patient.request_timeout = std::max(patient.request_timeout, 300.0);
+      return with_coordinator(
+          patient, [&](Coordinator& c) { return delete_resource(c, *ref, std::cout, *purge); });
     };
   });
 }

@@ -194,7 +194,11 @@ Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inboun
 
 Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbound) {
   RETURN_IF_ERROR(check_key(e, "clients"));
-  const actors::ClientRef client{e.identity, e.header.id};
+  actors::ClientRef client{e.identity, e.header.id, ""};
+  if (keys_ != nullptr) {
+    // The key's scope travels with the request; the manager enforces it.
+    if (const auto grant = keys_->grant("clients", e.user_id)) client.ns = grant->ns;
+  }
   switch (e.header.kind) {
     case MessageKind::kApply:
       return decoded<protocol::ApplyRequest>(e, limits_,
@@ -225,7 +229,7 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
 // Ingresses ask for routes and nothing else; their key role cannot apply or delete.
 Status Gateway::route_ingress(const protocol::Envelope& e, actors::Inbound& inbound) {
   RETURN_IF_ERROR(check_key(e, "ingresses"));
-  const actors::ClientRef ingress{e.identity, e.header.id};
+  const actors::ClientRef ingress{e.identity, e.header.id, ""};
   if (e.header.kind != MessageKind::kRoutes) return not_accepted(e.header.kind, "ingress");
   return decoded<protocol::RoutesRequest>(e, limits_,
                                           [&](auto b) { inbound.routes(ingress, std::move(b)); });

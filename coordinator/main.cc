@@ -140,6 +140,14 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   actors::ActorContext ctx;
   ctx.outbox = g.outbox();
   ctx.policy = config.policy();
+  ctx.policy.client_endpoint = g.client_endpoint();
+  if (zap) {
+    auto server = protocol::read_keypair((fs::path(config.config_dir) / "server.key").string());
+    if (!server.ok()) return fail(server.status());
+    ctx.policy.server_public_key = server->public_key;
+    // The ZAP handler lives until the process ends (it exits without unwinding).
+    ctx.client_keys = std::shared_ptr<actors::ClientKeys>(zap.get(), [](actors::ClientKeys*) {});
+  }
   ctx.store = actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)));
   ctx.scheduler = actors::spawn_scheduler(system);
   ctx.registry = actors::spawn_registry(system, ctx);

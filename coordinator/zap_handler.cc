@@ -53,12 +53,19 @@ void ZapHandler::rescan(const std::string& domain) {
       spdlog::warn("zap: ignoring {}", key.status().message());
       continue;
     }
-    auto [it, added] = keys.emplace(key->public_key, KeyGrant{key->node});
+    auto [it, added] = keys.emplace(key->public_key, KeyGrant{key->node, key->ns});
     // One key in two files with different nodes would let it pick either: it gets neither.
     if (!added && it->second.node != key->node) {
       spdlog::warn("zap: key {} is bound to both '{}' and '{}'; it may register as no node",
                    key->public_key, it->second.node, key->node);
       it->second.node = "\n";  // matches no node name
+    }
+    // Likewise two namespaces: it may act in none (an unscoped file does not widen a
+    // scoped one).
+    if (!added && it->second.ns != key->ns) {
+      spdlog::warn("zap: key {} is scoped to both '{}' and '{}'; it may act in no namespace",
+                   key->public_key, it->second.ns, key->ns);
+      it->second.ns = "\n";  // matches no namespace
     }
   }
   keys_[domain] = std::move(keys);
@@ -72,8 +79,23 @@ std::optional<KeyGrant> ZapHandler::grant(const std::string& domain, const std::
   if (std::chrono::steady_clock::now() - scanned_[domain] > kRescanInterval) rescan(domain);
   auto& keys = keys_[domain];
   auto it = keys.find(key);
-  if (it == keys.end()) return std::nullopt;
-  return it->second;
+  if (it != keys.end()) return it->second;
+  if (domain == "clients") {
+    auto issued = issued_clients_.find(key);
+    if (issued != issued_clients_.end()) return KeyGrant{"", issued->second};
+  }
+  return std::nullopt;
+}
+
+void ZapHandler::allow(const std::string& public_key, const std::string& ns) {
+  if (ns.empty()) return;  // issued keys are always scoped
+  std::lock_guard<std::mutex> lock(mutex_);
+  issued_clients_[public_key] = ns;
+}
+
+void ZapHandler::revoke(const std::string& public_key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  issued_clients_.erase(public_key);
 }
 
 // A flood of unkeyed connection attempts must not become a flood of log lines:

@@ -7,8 +7,14 @@
 // gateway can ask, per message, whether that key is still allowed (revocation
 // takes effect on open connections too).
 //
-// Thread-safety: grant() and refused() may be called from any thread (the gateway's
-// loop); the allowlists are guarded by a mutex, held briefly.
+// Besides the folders, client keys the coordinator issues (a notebook's, through
+// actors::ClientKeys) are allowed while their owner exists. A client key may be
+// scoped to one namespace ("namespace = team-a" in its .pub, or as issued); the
+// gateway hands the scope to the actors with every request.
+//
+// Thread-safety: grant(), allow(), revoke() and refused() may be called from any
+// thread (the gateway's loop, actors); the allowlists are guarded by a mutex, held
+// briefly.
 #pragma once
 
 #include <atomic>
@@ -22,6 +28,7 @@
 
 #include <zmq.hpp>
 
+#include "actors/client_keys.h"
 #include "protocol/status.h"
 
 namespace cadre::coordinator {
@@ -33,13 +40,18 @@ struct ZapOptions {
 // What an allowed key may do.
 struct KeyGrant {
   std::string node;  // the node name an agent key is bound to; "" when unbound
+  std::string ns;    // the one namespace a client key may act in; "" for every one
 };
 
-class ZapHandler {
+class ZapHandler : public actors::ClientKeys {
  public:
   // Binds inproc://zeromq.zap.01 on `context`; must run before any CURVE socket binds.
   static Result<std::unique_ptr<ZapHandler>> Create(zmq::context_t& context, ZapOptions options);
-  ~ZapHandler();
+  ~ZapHandler() override;
+
+  // actors::ClientKeys: issued client keys, scoped to a namespace.
+  void allow(const std::string& public_key, const std::string& ns) override;
+  void revoke(const std::string& public_key) override;
 
   // The grant of `z85_key` in `domain`, or nullopt when it is not (or no longer)
   // allowed. The folder is rescanned at most once a second.
@@ -58,8 +70,9 @@ class ZapHandler {
 
   zmq::socket_t socket_;  // owned by the handler thread once started
   ZapOptions options_;
-  std::mutex mutex_;                                             // guards keys_ and scanned_
+  std::mutex mutex_;  // guards keys_, issued_clients_ and scanned_
   std::map<std::string, std::map<std::string, KeyGrant>> keys_;  // domain -> key -> grant
+  std::map<std::string, std::string> issued_clients_;            // key -> namespace
   std::map<std::string, std::chrono::steady_clock::time_point> scanned_;
   std::atomic<uint64_t> refused_{0};
   std::chrono::steady_clock::time_point last_refusal_log_{};  // handler thread only

@@ -1,5 +1,6 @@
 #include "protocol/curve_keys.h"
 
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -104,7 +105,23 @@ Result<std::string> read_public_key(const std::string& file) {
 Result<AuthorizedKey> read_authorized_key(const std::string& file) {
   ASSIGN_OR_RETURN(std::string key, read_public_key(file));
   ASSIGN_OR_RETURN(std::string text, read_file(file));
-  return AuthorizedKey{key, field(text, "node")};
+  return AuthorizedKey{key, field(text, "node"), field(text, "namespace")};
+}
+
+Result<KeyPair> derive_keypair(const std::string& purpose, const std::string& seed) {
+  std::string input = purpose;
+  input.push_back('\0');
+  input += seed;
+  unsigned char secret[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(secret, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  char secret_z85[41];
+  char public_z85[41];
+  if (zmq_z85_encode(secret_z85, secret, sizeof secret) == nullptr ||
+      zmq_curve_public(public_z85, secret_z85) != 0) {
+    return Internal(std::string("deriving a CURVE key pair failed: ") + zmq_strerror(zmq_errno()));
+  }
+  sodium_memzero(secret, sizeof secret);
+  return KeyPair{public_z85, secret_z85};
 }
 
 Status make_curve_server(zmq::socket_t& socket, const KeyPair& server, const std::string& domain) {

@@ -21,6 +21,11 @@ struct KeyPair {
 
 bool is_z85_key(const std::string& key);
 Result<KeyPair> generate_keypair();
+// A key pair derived from a secret: its secret key is SHA-256(purpose, NUL, seed)
+// (any 32 bytes are a Curve25519 secret). Whoever knows the seed can derive it, so
+// the seed must be as secret as the key. Notebooks' launcher derives the same pair
+// from their job token (actors/notebook_state_machine.cc).
+Result<KeyPair> derive_keypair(const std::string& purpose, const std::string& seed);
 // Writes PREFIX.key (0600) and PREFIX.pub, creating parent folders. A non-empty
 // `node` binds the key to that node name (written to both files).
 Status write_keypair(const std::string& prefix, const KeyPair& pair, const std::string& node = "");
@@ -31,7 +36,8 @@ Result<std::string> read_public_key(const std::string& file);
 // An allowlist entry: the key, and the node name it is bound to ("" if none).
 struct AuthorizedKey {
   std::string public_key;
-  std::string node;
+  std::string node;  // "node = gpu-1": an agent key bound to one node name
+  std::string ns;    // "namespace = team-a": a client key scoped to one namespace
 };
 Result<AuthorizedKey> read_authorized_key(const std::string& file);
 

@@ -341,6 +341,7 @@ struct ReplicaCounts {
 struct JobStatus {
   std::string name;                    // metadata.name
   std::string kind;                    // "Job" or "TrainJob"
+  std::string ns;                      // metadata.namespace
   JobPhase phase = JobPhase::kQueued;  // where the job is in its lifecycle
   std::string reason;   // why it is in that phase ("Completed", "Error", "Unschedulable", ...)
   std::string message;  // detail for the reason
@@ -371,7 +372,7 @@ struct JobStatus {
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
                      replica_statuses, restarts, priority, queue, owner, checkpoint_name,
-                     metrics_collection, readiness_path, pinned_node)
+                     metrics_collection, readiness_path, pinned_node, ns)
 };
 
 // One trial of an experiment: a point of the search space run as one or more jobs
@@ -433,11 +434,12 @@ struct ExperimentStatus {
   int32_t trials_killed = 0;
   int64_t epochs_consumed = 0;  // steps trained by every trial together
   int64_t epochs_resumed = 0;   // steps promotions did not train again
+  std::string ns;               // metadata.namespace: its trials' jobs run there
   MSGPACK_DEFINE_MAP(name, phase, reason, message, algorithm, objective_metric, objective_type,
                      created_ms, started_ms, finished_ms, manifest, conditions, events, trials,
                      current_optimal_trial, trials_total, trials_running, trials_succeeded,
                      trials_failed, trials_early_stopped, trials_metrics_unavailable, trials_killed,
-                     epochs_consumed, epochs_resumed)
+                     epochs_consumed, epochs_resumed, ns)
 };
 
 // One serving replica of an InferenceService: a one-replica job running cadre-serve.
@@ -724,7 +726,8 @@ struct DeleteRequest {
   std::string resource;  // "jobs", "trainjobs", "experiments", "inferenceservices", "tokens",
                          // "pipelines", "runs", "recurringruns" or "notebooks"
   std::string name;      // job or experiment name
-  MSGPACK_DEFINE_MAP(resource, name)
+  bool purge = false;    // a notebook's workspace folder is removed too (one Cadre made)
+  MSGPACK_DEFINE_MAP(resource, name, purge)
 };
 
 struct DeleteReply {

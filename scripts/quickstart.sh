@@ -112,10 +112,19 @@ run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-2
 run "$cadre" wait run/fmnist-pipeline-2 --for Succeeded --timeout 60
 run "$cadre" get runs
 
-step "A notebook: Jupyter on a node, its workspace kept across stop and start"
+step "A notebook: Jupyter on a node behind the ingress, its workspace kept across stop and start"
 apply examples/notebook.yaml
 run "$cadre" wait notebook/alice --for Running --timeout 120
 run "$cadre" get notebooks
+# Through the ingress: a browser opens the login link; a script sends a token.
+run "$cadre" notebook open alice
+nb_url=$("$cadre" get notebook alice -o json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['url'])")
+printf '$ curl -H "Authorization: Bearer $(cat .cadre/keys/token)" %sapi/status\n' "$nb_url"
+for _ in $(seq 20); do  # the ingress hears the server answers within a route poll
+  curl -sf -H "Authorization: Bearer $(cat "$root/.cadre/keys/token")" "${nb_url}api/status" && break
+  sleep 0.5
+done
+echo
 run "$cadre" notebook stop alice
 run "$cadre" wait notebook/alice --for Stopped --timeout 60
 run "$cadre" describe notebook alice
@@ -148,6 +157,6 @@ Try: $cadre describe job hello
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
      $cadre run pipeline/fmnist-pipeline -p threshold=0.99 && $cadre get runs   # deploy skipped
      $cadre apply -f examples/pipeline-fmnist-mlp.yaml    # a pipeline of plain KFP container steps
-     $cadre notebook start alice && $cadre logs notebook/alice   # Jupyter on its node
+     $cadre notebook start alice && $cadre notebook open alice   # Jupyter in your browser
 Stop it with: $cadre local down
 MSG

@@ -74,12 +74,17 @@ class Client:
             items = [i for i in items if i.get("kind") == kind]
         return items
 
-    def delete(self, kind, name=None):
-        """Deletes one object; its replicas are stopped. Returns its name."""
+    def delete(self, kind, name=None, *, purge=False):
+        """Deletes one object; its replicas are stopped. Returns its name. A
+        notebook's workspace is kept unless ``purge`` (only a folder Cadre made)."""
         resource, name = resources.parse_ref(kind, name)
         if not name:
             raise errors.InvalidArgument("delete needs a name")
-        reply = self._call("Delete", wire.message("DeleteRequest", resource=resource, name=name), "DeleteReply")
+        if purge and resource != "notebooks":
+            raise errors.InvalidArgument(f"purge removes a notebook's workspace; {kind} has none")
+        body = wire.message("DeleteRequest", resource=resource, name=name, purge=purge)
+        # A purge runs a job on the workspace's node.
+        reply = self._call("Delete", body, "DeleteReply", timeout=300 if purge else None)
         return reply.get("name", name)
 
     def logs(self, name, replica=None, *, follow=False, kind="jobs", timeout=None, poll_interval=0.25):

@@ -60,6 +60,7 @@ class Harness {
         run(machine_->on_erased(Status::Ok()));
       } else if (auto* ad = std::get_if<fx::AnswerDelete>(&effect)) {
         delete_answers_ += static_cast<int>(ad->requests.size());
+        if (!ad->status.ok()) delete_errors_.push_back(ad->status.message());
       } else if (std::holds_alternative<fx::Stop>(effect)) {
         stopped_ = true;
       }
@@ -100,6 +101,7 @@ class Harness {
   std::vector<std::chrono::milliseconds> timers_;
   std::vector<std::string> answers_;
   int delete_answers_ = 0;
+  std::vector<std::string> delete_errors_;
   bool stopped_ = false;
 };
 
@@ -364,6 +366,112 @@ TEST(NotebookStateMachine, ItsRouteCarriesTheServerAndJupytersToken) {
   EXPECT_EQ(route.job, "alice-1");
   EXPECT_EQ(route.token, "tok");
   EXPECT_EQ(h.m().summary().manifest, "");  // the summary never carries it
+}
+
+protocol::JobStatus finished(const std::string& name, JobPhase phase) {
+  protocol::JobStatus s;
+  s.name = name;
+  s.kind = "Job";
+  s.phase = phase;
+  s.reason = phase == JobPhase::kSucceeded ? "Completed" : "Error";
+  return s;
+}
+
+TEST(NotebookStateMachine, DeleteWithPurgeRemovesTheWorkspaceOnItsNodeThenErasesTheRecord) {
+  Harness h;
+  h.serves("alice-1");
+  h.run(h.m().on_delete(1, /*purge=*/true));
+  EXPECT_EQ(h.deleted_, std::vector<std::string>{"alice-1"});  // the server goes first
+  ASSERT_EQ(h.created_.size(), 2u);
+  const auto& purge = h.created_[1];
+  EXPECT_EQ(purge.job, "alice-purge-2");
+  EXPECT_EQ(purge.node, "gpu-2");  // where the folder is
+  auto job = spec::parse_manifest(purge.yaml);
+  ASSERT_TRUE(job.ok()) << job.status().to_string() << "\n" << purge.yaml;
+  EXPECT_EQ(job->job->replica.command.back(), "/ckpt/team/_notebooks/alice");
+  EXPECT_FALSE(h.stopped_);  // not before the folder is gone
+  h.run(h.m().on_job_status(finished("alice-purge-2", JobPhase::kSucceeded)));
+  EXPECT_EQ(h.deleted_.back(), "alice-purge-2");
+  EXPECT_TRUE(h.stopped_);
+  EXPECT_EQ(h.delete_answers_, 1);
+  EXPECT_TRUE(h.delete_errors_.empty());
+}
+
+TEST(NotebookStateMachine, APurgeThatFailsKeepsTheNotebookAndStartsItsServerAgain) {
+  Harness h;
+  h.serves("alice-1");
+  h.run(h.m().on_delete(1, true));
+  h.run(h.m().on_job_status(finished("alice-purge-2", JobPhase::kFailed)));
+  ASSERT_EQ(h.delete_errors_.size(), 1u);
+  EXPECT_NE(h.delete_errors_[0].find("was not removed"), std::string::npos) << h.delete_errors_[0];
+  EXPECT_NE(h.delete_errors_[0].find("cadre logs job/alice-purge-2"), std::string::npos);
+  EXPECT_FALSE(h.stopped_);
+  EXPECT_EQ(h.created_.back().job, "alice-3");  // running again, as before the delete
+  EXPECT_EQ(h.created_.back().node, "gpu-2");
+}
+
+TEST(NotebookStateMachine, APurgeItsNodeNeverRunsFailsAfterTheTimeout) {
+  Harness h;
+  h.serves("alice-1");
+  h.run(h.m().on_delete(1, true));
+  ASSERT_FALSE(h.timers_.empty());
+  EXPECT_EQ(h.timers_.back(), std::chrono::milliseconds(120000));
+  h.clock_ += 121000;
+  h.fire_timer();
+  ASSERT_EQ(h.delete_errors_.size(), 1u);
+  EXPECT_NE(h.delete_errors_[0].find("did not run the purge within 120 s"), std::string::npos);
+  EXPECT_EQ(h.deleted_.back(), "alice-purge-2");  // the waiting job is taken back
+  EXPECT_FALSE(h.stopped_);
+}
+
+TEST(NotebookStateMachine, PurgeRefusesAUsersOwnFolderAndStopsNothing) {
+  Harness h(notebook_yaml("  workspace: {path: /data/alice}\n"));
+  h.serves("alice-1");
+  h.run(h.m().on_delete(1, true));
+  ASSERT_EQ(h.delete_errors_.size(), 1u);
+  EXPECT_NE(h.delete_errors_[0].find("spec.workspace.path /data/alice"), std::string::npos);
+  EXPECT_TRUE(h.deleted_.empty());
+  EXPECT_EQ(h.st().phase, NotebookPhase::kRunning);
+}
+
+TEST(NotebookStateMachine, PurgingANotebookNeverPlacedNeedsNoJob) {
+  Harness h(notebook_yaml("  stopped: true\n"));
+  h.run(h.m().on_delete(1, true));
+  EXPECT_TRUE(h.created_.empty());
+  EXPECT_TRUE(h.stopped_);
+}
+
+TEST(NotebookStateMachine, ItsCredentialsAreTheOnesItsLauncherDerivesFromItsToken) {
+  // Expected values from the launcher's own Python (hashlib, pyzmq) for token "tok".
+  auto credentials = notebook_credentials("tok");
+  ASSERT_TRUE(credentials.ok()) << credentials.status().to_string();
+  EXPECT_EQ(credentials->client_public_key, "H%NgQ?N7>q>>7s>q={lmX{1n^kxSi}c+gI(/aw:d");
+  EXPECT_EQ(credentials->ingress_token,
+            "cadre_5305bc87653ac64ad411eb02f9c3b85335564b07e7f338ac619e59c4ce00ec19");
+  EXPECT_NE(notebook_credentials("tok2")->client_public_key, credentials->client_public_key);
+}
+
+TEST(NotebookStateMachine, ItsServerGetsTheClientPortAndKeyButNoSecret) {
+  NotebookMachineOptions options;
+  options.checkpoint_root = "/ckpt";
+  options.client_endpoint = "tcp://10.0.0.1:7071";
+  options.server_public_key = "server-public-key";
+  auto machine = NotebookStateMachine::Create(
+      NotebookStateMachine::first_record(apply_of(notebook_yaml()), "tok", 1), options);
+  ASSERT_TRUE(machine.ok());
+  const std::string yaml = (*machine)->render_job("alice-1");
+  auto job = spec::parse_manifest(yaml);
+  ASSERT_TRUE(job.ok()) << job.status().to_string();
+  std::map<std::string, std::string> env;
+  for (const auto& e : job->job->replica.env) env[e.name] = e.value;
+  EXPECT_EQ(env["CADRE_COORDINATOR"], "tcp://10.0.0.1:7071");
+  EXPECT_EQ(env["CADRE_COORDINATOR_KEY"], "server-public-key");
+  // The launcher derives the key and token with the same purposes, from the job
+  // token the agent hands it; the manifest holds neither.
+  EXPECT_NE(yaml.find(kNotebookClientKeyPurpose), std::string::npos);
+  EXPECT_NE(yaml.find(kNotebookIngressTokenPurpose), std::string::npos);
+  EXPECT_EQ(yaml.find("tok\n"), std::string::npos);
+  EXPECT_EQ(yaml.find(notebook_credentials("tok")->ingress_token), std::string::npos);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -64,7 +66,9 @@ class RecordingInbound : public actors::Inbound {
     record("apply " + std::to_string(c.request_id) + " " + r.manifest, c.identity);
   }
   void get(const actors::ClientRef& c, protocol::GetRequest r) override {
-    record("get " + std::to_string(c.request_id) + " " + r.resource, c.identity);
+    record("get " + std::to_string(c.request_id) + " " + r.resource +
+               (c.ns.empty() ? "" : " ns=" + c.ns),
+           c.identity);
   }
   void remove(const actors::ClientRef& c, protocol::DeleteRequest r) override {
     record("delete " + r.name, c.identity);
@@ -260,7 +264,7 @@ TEST_F(GatewayTest, OutboxRepliesReachTheClientThatAsked) {
   auto client = peer(gateway_->client_endpoint());
   send(client, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 44);
   ASSERT_EQ(inbound_.next(), "get 44 jobs");
-  gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44},
+  gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, ""},
                              MessageKind::kGetReply, protocol::GetReply{});
   EXPECT_EQ(reply(client).first, MessageKind::kGetReply);
 }
@@ -275,8 +279,8 @@ TEST_F(GatewayTest, AClientThatDoesNotReadLosesRepliesInsteadOfGrowingTheCoordin
   ASSERT_EQ(inbound_.next(), "get 44 jobs");
   const std::string big(1 << 20, 'x');
   for (int i = 0; i < 300; ++i) {
-    gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44}, MessageKind::kError,
-                               protocol::ErrorReply{"Internal", big});
+    gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, ""},
+                               MessageKind::kError, protocol::ErrorReply{"Internal", big});
   }
   std::this_thread::sleep_for(1500ms);  // the gateway forwards, queues or drops them
   int received = 0;
@@ -408,6 +412,31 @@ TEST_F(ZapTest, AnAgentKeyBoundToNoNodeCannotRegister) {
   EXPECT_EQ(kind, MessageKind::kError);
   EXPECT_NE(text.find("cadre keys generate --node"), std::string::npos) << text;
   EXPECT_EQ(inbound_.next(300ms), "");
+}
+
+TEST_F(ZapTest, AClientKeyScopedInItsPubFileCarriesItsNamespaceToTheActors) {
+  auto scoped = *protocol::generate_keypair();
+  std::ofstream(dir_ / "authorized/clients/bob.pub")
+      << "public = " << scoped.public_key << "\nnamespace = team-a\n";
+  std::this_thread::sleep_for(1200ms);  // the allowlist is rescanned at most once a second
+  auto s = peer(gateway_->client_endpoint(), &scoped, server_.public_key);
+  send(s, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 7);
+  EXPECT_EQ(inbound_.next(1s), "get 7 jobs ns=team-a");
+  EXPECT_TRUE(client_port_admits(client_, 8));  // unscoped keys stay unscoped
+}
+
+TEST_F(ZapTest, AnIssuedClientKeyActsInItsNamespaceUntilRevoked) {
+  auto issued = *protocol::generate_keypair();
+  EXPECT_FALSE(client_port_admits(issued, 1));
+  zap_->allow(issued.public_key, "team-b");
+  auto s = peer(gateway_->client_endpoint(), &issued, server_.public_key);
+  send(s, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 2);
+  EXPECT_EQ(inbound_.next(1s), "get 2 jobs ns=team-b");
+  zap_->revoke(issued.public_key);
+  send(s, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 3);
+  EXPECT_EQ(inbound_.next(300ms), "") << "a revoked key's open connection still acted";
+  zap_->allow(issued.public_key, "");  // an issued key without a namespace is never allowed
+  EXPECT_FALSE(client_port_admits(issued, 4));
 }
 
 TEST_F(ZapTest, RefusedConnectionsAreCounted) {

@@ -34,59 +34,19 @@ def notebook_json(name):
     return json.loads(cadre_cli("get", "notebook", name, "-o", "json").stdout)
 
 
-def notebook_yaml(name, namespace="default", extra=""):
+SDK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python")
+
+
+def notebook_yaml(name, namespace="default", extra="", env=None):
+    # Its kernels import the SDK from this checkout.
+    variables = dict(env or {}, PYTHONPATH=os.path.normpath(SDK))
+    listed = "".join(f"      - {{name: {k}, value: {json.dumps(str(v))}}}\n" for k, v in variables.items())
     return (f"apiVersion: cadre/v1\nkind: Notebook\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
-            f"spec:\n  template:\n    resources: {{cpu: 250m, memory: 512Mi}}\n{extra}")
+            f"spec:\n  template:\n    resources: {{cpu: 250m, memory: 512Mi}}\n    env:\n{listed}{extra}")
 
 
-class NotebookProxyTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not BIN:
-            raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
-        if websocket is None:
-            raise unittest.SkipTest("python3-websocket is not installed")
-        cls.dir = tempfile.mkdtemp(prefix="cadre-nbproxy-")
-        os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
-        cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
-        cls.config = os.path.join(cls.dir, "config")
-        os.environ["CADRE_CONFIG"] = cls.config
-        try:
-            cls.set_up_notebooks()
-        except BaseException:
-            cls.tearDownClass()  # unittest does not when setUpClass fails
-            raise
-
-    @classmethod
-    def set_up_notebooks(cls):
-        cls.client = cadre.Client(config=cls.config)
-        for name, extra in [("alice", ""), ("idle", "  idleCullingMinutes: 1\n"),
-                            ("busy", "  idleCullingMinutes: 1\n")]:
-            path = os.path.join(cls.dir, name + ".yaml")
-            with open(path, "w") as f:
-                f.write(notebook_yaml(name, extra=extra))
-            cadre_cli("apply", "-f", path)
-        cls.started = time.time()
-        cls.token = cls.client.create_token("default", "notebook proxy test")
-        cls.other_token = cls.client.create_token("other", "another namespace")
-        for name in ("alice", "idle", "busy"):
-            cadre_cli("wait", f"notebook/{name}", "--for", "Running", "--timeout", "120")
-        url = urllib.parse.urlparse(notebook_json("alice")["url"])
-        cls.host, cls.port = url.hostname, url.port
-        # A kernel that keeps executing keeps "busy" from being culled.
-        cls.busy_ws = None
-        kernel = cls.start_kernel("busy", cls.bearer())
-        cls.busy_ws = cls.channels("busy", kernel, cls.bearer())
-        cls.execute(cls.busy_ws, "print('ready')")  # the kernel answers on its channels
-        cls.execute(cls.busy_ws, "import time; time.sleep(900)", wait=False)
-
-    @classmethod
-    def tearDownClass(cls):
-        if getattr(cls, "busy_ws", None):
-            cls.busy_ws.close()
-        if getattr(cls, "dir", None):
-            cadre_cli("local", "down", "--dir", cls.dir, check=False)
-            shutil.rmtree(cls.dir, ignore_errors=True)
+class ProxyClient:
+    """Talks to notebooks through the ingress at cls.host:cls.port with cls.token."""
 
     @classmethod
     def request(cls, method, path, headers=None, body=None):
@@ -146,6 +106,61 @@ class NotebookProxyTest(unittest.TestCase):
             elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return out
 
+
+class NotebookProxyTest(ProxyClient, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not BIN:
+            raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
+        if websocket is None:
+            raise unittest.SkipTest("python3-websocket is not installed")
+        cls.dir = tempfile.mkdtemp(prefix="cadre-nbproxy-")
+        os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
+        cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
+        cls.config = os.path.join(cls.dir, "config")
+        os.environ["CADRE_CONFIG"] = cls.config
+        try:
+            cls.set_up_notebooks()
+        except BaseException:
+            cls.tearDownClass()  # unittest does not when setUpClass fails
+            raise
+
+    @classmethod
+    def set_up_notebooks(cls):
+        cls.client = cadre.Client(config=cls.config)
+        for name, extra in [("alice", ""), ("idle", "  idleCullingMinutes: 1\n"),
+                            ("busy", "  idleCullingMinutes: 1\n")]:
+            path = os.path.join(cls.dir, name + ".yaml")
+            with open(path, "w") as f:
+                f.write(notebook_yaml(name, extra=extra))
+            cadre_cli("apply", "-f", path)
+        # Another namespace's notebook, which a notebook's own key never sees.
+        path = os.path.join(cls.dir, "theirs.yaml")
+        with open(path, "w") as f:
+            f.write(notebook_yaml("theirs", namespace="other", extra="  stopped: true\n"))
+        cadre_cli("apply", "-f", path)
+        cls.started = time.time()
+        cls.token = cls.client.create_token("default", "notebook proxy test")
+        cls.other_token = cls.client.create_token("other", "another namespace")
+        for name in ("alice", "idle", "busy"):
+            cadre_cli("wait", f"notebook/{name}", "--for", "Running", "--timeout", "120")
+        url = urllib.parse.urlparse(notebook_json("alice")["url"])
+        cls.host, cls.port = url.hostname, url.port
+        # A kernel that keeps executing keeps "busy" from being culled.
+        cls.busy_ws = None
+        kernel = cls.start_kernel("busy", cls.bearer())
+        cls.busy_ws = cls.channels("busy", kernel, cls.bearer())
+        cls.execute(cls.busy_ws, "print('ready')")  # the kernel answers on its channels
+        cls.execute(cls.busy_ws, "import time; time.sleep(900)", wait=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "busy_ws", None):
+            cls.busy_ws.close()
+        if getattr(cls, "dir", None):
+            cadre_cli("local", "down", "--dir", cls.dir, check=False)
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
     def test_a_kernel_runs_code_through_the_proxy_with_a_cadre_token(self):
         kernel = self.start_kernel("alice", self.bearer())
         ws = self.channels("alice", kernel, self.bearer())
@@ -153,6 +168,46 @@ class NotebookProxyTest(unittest.TestCase):
             self.assertEqual(self.execute(ws, "print(6*7)"), "42\n")
         finally:
             ws.close()
+
+    def test_a_kernel_uses_the_sdk_with_the_notebooks_own_key_scoped_to_its_namespace(self):
+        kernel = self.start_kernel("alice", self.bearer())
+        ws = self.channels("alice", kernel, self.bearer())
+        try:
+            out = self.execute(ws, "\n".join([
+                "import json, os, cadre",
+                "c = cadre.Client()  # no setup: CADRE_CONFIG is the notebook's own",
+                "print(json.dumps({'config': os.environ['CADRE_CONFIG'],",
+                "  'notebooks': sorted(n['name'] for n in c.list('notebooks')),",
+                "  'token_namespaces': sorted({t['ns'] for t in c.list('tokens')}),",
+                "  'nodes': len(c.list('nodes'))}))",
+                "try:",
+                "    c.apply({'apiVersion': 'cadre/v1', 'kind': 'Job', 'metadata': {'name': 'x', 'namespace': 'other'},",
+                "             'spec': {'template': {'command': ['true']}}})",
+                "    print('applied')",
+                "except cadre.PermissionDenied as e:",
+                "    print('refused:', e)",
+                "try:",
+                "    c.get('notebook/theirs')",
+                "except cadre.NotFound:",
+                "    print('theirs: not found')",
+                "job = c.submit(cadre.Job(command=['sh', '-c', 'echo hello from $CADRE_NAMESPACE'], cpu=0.1, memory='64Mi'))",
+                "print('job:', job.wait(timeout=60).get('phase'))",
+                "print('log:', ''.join(c.logs(job.name)).strip())",
+            ]))
+        finally:
+            ws.close()
+        lines = out.strip().splitlines()
+        seen = json.loads(lines[0])
+        self.assertTrue(seen["config"].endswith("/cadre-client/config"), seen)
+        self.assertIn("alice", seen["notebooks"])
+        self.assertNotIn("theirs", seen["notebooks"])
+        self.assertEqual(seen["token_namespaces"], ["default"])
+        self.assertEqual(seen["nodes"], 2)
+        self.assertIn("refused: ", lines[1])
+        self.assertIn("namespace 'default' only", lines[1])
+        self.assertEqual(lines[2], "theirs: not found")
+        self.assertEqual(lines[3], "job: Succeeded", out)
+        self.assertEqual(lines[4], "log: hello from default", out)
 
     def test_without_a_login_it_is_401_and_another_namespaces_token_is_403(self):
         self.assertEqual(self.request("GET", "/notebook/default/alice/api/kernels")[0], 401)
@@ -217,6 +272,32 @@ class NotebookProxyTest(unittest.TestCase):
         self.assertLess(time.time() - began, 5)
         self.assertIn("Stopped", body)
         self.assertIn("cadre notebook start stopped", body)
+
+    def test_delete_with_purge_removes_the_workspace_and_refuses_a_users_folder(self):
+        path = os.path.join(self.dir, "scratch.yaml")
+        with open(path, "w") as f:
+            f.write(notebook_yaml("scratch"))
+        cadre_cli("apply", "-f", path)
+        cadre_cli("wait", "notebook/scratch", "--for", "Running", "--timeout", "120")
+        workspace = notebook_json("scratch")["workspace"]
+        with open(os.path.join(workspace, "results.csv"), "w") as f:
+            f.write("epoch,accuracy\n1,0.8\n")
+        os.makedirs(os.path.join(workspace, "data", "raw"), exist_ok=True)
+        deleted = cadre_cli("delete", "notebook/scratch", "--purge")
+        self.assertIn("its workspace removed", deleted.stdout)
+        self.assertFalse(os.path.exists(workspace) and os.listdir(workspace), workspace)
+        self.assertNotEqual(cadre_cli("get", "notebook", "scratch", check=False).returncode, 0)
+        # A folder the user named is the user's: Cadre does not remove it.
+        own = os.path.join(self.dir, "own-folder")
+        path = os.path.join(self.dir, "own.yaml")
+        with open(path, "w") as f:
+            f.write(notebook_yaml("own", extra=f"  workspace: {{path: {own}}}\n  stopped: true\n"))
+        cadre_cli("apply", "-f", path)
+        refused = cadre_cli("delete", "notebook/own", "--purge", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("spec.workspace.path", refused.stdout + refused.stderr)
+        self.assertEqual(notebook_json("own")["state"], "Stopped")
+        cadre_cli("delete", "notebook/own")
 
     def test_an_idle_notebook_is_culled_and_a_busy_one_is_not(self):
         deadline = self.started + 240
