@@ -90,12 +90,18 @@ done
 run "$cadre" describe isvc fmnist
 
 step "The whole flow as one pipeline (KFP v2): prepare -> TrainJob (2 ring workers) -> evaluate -> deploy if accuracy >= 0.88, run twice"
+# The canary ends (the cnn takes all traffic again): its replicas' CPU goes to the
+# pipeline's TrainJob on these two small nodes.
+apply examples/serve-fmnist.yaml
+run "$cadre" wait isvc/fmnist --for Ready --timeout 120
 apply examples/fmnist-pipeline.yaml
 # Runs keep their names; those of an earlier quickstart go first.
 for r in fmnist-pipeline-1 fmnist-pipeline-2; do "$cadre" delete "run/$r" >/dev/null 2>&1 || true; done
 # Its deploy step makes the service again; an earlier one would hold the CPU its
-# TrainJob needs on these two small nodes.
+# TrainJob needs on these two small nodes (as would the service an earlier
+# quickstart's example notebook left, made again below).
 "$cadre" delete isvc/fmnist-pipeline >/dev/null 2>&1 || true
+"$cadre" delete isvc/nb-fmnist >/dev/null 2>&1 || true
 run "$cadre" run pipeline/fmnist-pipeline --name fmnist-pipeline-1
 run "$cadre" wait run/fmnist-pipeline-1 --for Succeeded --timeout 300
 run "$cadre" describe run fmnist-pipeline-1
@@ -150,8 +156,8 @@ cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
 Try: $cadre describe job hello
-     $cadre predict isvc/fmnist --image $image     # answered by the cnn or the mlp canary
-     $cadre apply -f examples/serve-fmnist.yaml    # no canary: the cnn takes everything again
+     $cadre predict isvc/fmnist --image $image     # answered by the cnn
+     $cadre apply -f examples/serve-fmnist-canary.yaml   # the mlp canary takes 20% again
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
