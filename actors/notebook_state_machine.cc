@@ -167,6 +167,19 @@ protocol::NotebookStatus NotebookStateMachine::summary() const {
   return s;
 }
 
+// A Job of the notebook's namespace, labelled with it, up to its open spec map.
+void NotebookStateMachine::begin_job(YAML::Emitter& y, const std::string& job) const {
+  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
+  y << YAML::Key << "kind" << YAML::Value << "Job";
+  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << job;
+  y << YAML::Key << "namespace" << YAML::Value << st().ns;
+  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "notebook"
+    << YAML::Value << name() << YAML::EndMap;
+  y << YAML::EndMap;
+  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+}
+
 protocol::NotebookRoute NotebookStateMachine::route() const {
   protocol::NotebookRoute r;
   r.name = name();
@@ -185,15 +198,7 @@ protocol::NotebookRoute NotebookStateMachine::route() const {
 std::string NotebookStateMachine::render_job(const std::string& job) const {
   const auto& t = spec_.replica;
   YAML::Emitter y;
-  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
-  y << YAML::Key << "kind" << YAML::Value << "Job";
-  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << job;
-  y << YAML::Key << "namespace" << YAML::Value << st().ns;
-  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "notebook"
-    << YAML::Value << name() << YAML::EndMap;
-  y << YAML::EndMap;
-  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  begin_job(y, job);
   y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
   // workingDir is relative to the workspace, or absolute.
   const std::string dir =
@@ -244,15 +249,7 @@ rmdir "$0" 2>/dev/null
 exit 0
 )sh";
   YAML::Emitter y;
-  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
-  y << YAML::Key << "kind" << YAML::Value << "Job";
-  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << job;
-  y << YAML::Key << "namespace" << YAML::Value << st().ns;
-  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "notebook"
-    << YAML::Value << name() << YAML::EndMap;
-  y << YAML::EndMap;
-  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  begin_job(y, job);
   y << YAML::Key << "activeDeadlineSeconds" << YAML::Value
     << std::max<int64_t>(1, options_.purge_timeout.count() / 1000);
   y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;

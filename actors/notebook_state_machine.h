@@ -39,6 +39,10 @@
 #include "protocol/spec/notebook_spec.h"
 #include "protocol/status.h"
 
+namespace YAML {
+class Emitter;
+}
+
 namespace cadre::actors {
 
 namespace notebook_effect {
@@ -185,6 +189,7 @@ class NotebookStateMachine {
   void stop_server(NotebookEffects& out);
   void server_ended(NotebookEffects& out, const std::string& why);
   void clear_server();
+  void begin_job(YAML::Emitter& y, const std::string& job) const;
   void cull(NotebookEffects& out, int64_t idle_ms);
   void purge_workspace(NotebookEffects& out);
   void purge_failed(NotebookEffects& out, const std::string& why);

@@ -432,9 +432,10 @@ void add_metrics(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* notebook = app.add_subcommand("notebook", "Open, stop or start a notebook's server")
                        ->require_subcommand(1);
-  {
-    auto* cmd = notebook->add_subcommand(
-        "open", "Print its URL with a one-time login link (valid 5 minutes, for one browser)");
+  // Each subcommand takes NAME (or notebook/NAME) and runs `command` on it.
+  using Command = std::function<Status(Coordinator&, const std::string&)>;
+  auto add = [&](const char* verb, const char* help, Command command) {
+    auto* cmd = notebook->add_subcommand(verb, help);
     auto name = std::make_shared<std::string>();
     cmd->add_option("name", *name, "NAME (or notebook/NAME)")->required();
     cmd->callback([=, &flags] {
@@ -442,28 +443,19 @@ void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
         auto ref = parse_named_ref(
             {name->find('/') == std::string::npos ? "notebook/" + *name : *name}, {"notebooks"});
         if (!ref.ok()) return usage_error(ref.status());
-        return with_coordinator(
-            flags, [&](Coordinator& c) { return open_notebook(c, ref->name, std::cout); });
+        return with_coordinator(flags, [&](Coordinator& c) { return command(c, ref->name); });
       };
     });
-  }
-  for (const bool stop : {true, false}) {
-    auto* cmd = notebook->add_subcommand(
-        stop ? "stop" : "start",
-        stop ? "Stop its server; its workspace is kept" : "Start its server again");
-    auto name = std::make_shared<std::string>();
-    cmd->add_option("name", *name, "NAME (or notebook/NAME)")->required();
-    cmd->callback([=, &flags] {
-      *action = [=, &flags]() -> Outcome {
-        auto ref = parse_named_ref(
-            {name->find('/') == std::string::npos ? "notebook/" + *name : *name}, {"notebooks"});
-        if (!ref.ok()) return usage_error(ref.status());
-        return with_coordinator(flags, [&](Coordinator& c) {
-          return set_notebook_stopped(c, ref->name, stop, std::cout);
-        });
-      };
-    });
-  }
+  };
+  add("open", "Print its URL with a one-time login link (valid 5 minutes, for one browser)",
+      [](Coordinator& c, const std::string& name) { return open_notebook(c, name, std::cout); });
+  add("stop", "Stop its server; its workspace is kept",
+      [](Coordinator& c, const std::string& name) {
+        return set_notebook_stopped(c, name, true, std::cout);
+      });
+  add("start", "Start its server again", [](Coordinator& c, const std::string& name) {
+    return set_notebook_stopped(c, name, false, std::cout);
+  });
 }
 
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {

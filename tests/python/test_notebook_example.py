@@ -5,13 +5,11 @@ the SDK and the notebook's own namespace-scoped client config."""
 
 import json
 import os
-import shutil
-import tempfile
 import unittest
 import urllib.parse
 
 import cadre
-from test_notebook_proxy import BIN, ProxyClient, cadre_cli, notebook_json, notebook_yaml, websocket
+from test_notebook_proxy import ProxyClient, cadre_cli, notebook_json, notebook_yaml
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "notebooks",
                        "fmnist.ipynb")
@@ -20,14 +18,7 @@ EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 class NotebookExampleTest(ProxyClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not BIN:
-            raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
-        if websocket is None:
-            raise unittest.SkipTest("python3-websocket is not installed")
-        cls.dir = tempfile.mkdtemp(prefix="cadre-nbexample-")
-        os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
-        cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
-        os.environ["CADRE_CONFIG"] = os.path.join(cls.dir, "config")
+        cls.up_cluster("cadre-nbexample-")
         try:
             client = cadre.Client()
             cls.token = client.create_token("default", "example notebook test")
@@ -47,8 +38,7 @@ class NotebookExampleTest(ProxyClient, unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cadre_cli("local", "down", "--dir", cls.dir, check=False)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.down_cluster()
 
     def test_the_example_notebook_trains_tunes_serves_and_predicts_through_the_proxy(self):
         with open(EXAMPLE) as f:

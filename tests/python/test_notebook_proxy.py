@@ -46,7 +46,26 @@ def notebook_yaml(name, namespace="default", extra="", env=None):
 
 
 class ProxyClient:
-    """Talks to notebooks through the ingress at cls.host:cls.port with cls.token."""
+    """Talks to notebooks through the ingress at cls.host:cls.port with cls.token,
+    on a local cluster of its own (up_cluster in setUpClass)."""
+
+    @classmethod
+    def up_cluster(cls, prefix):
+        if not BIN:
+            raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
+        if websocket is None:
+            raise unittest.SkipTest("python3-websocket is not installed")
+        cls.dir = tempfile.mkdtemp(prefix=prefix)
+        os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
+        cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
+        cls.config = os.path.join(cls.dir, "config")
+        os.environ["CADRE_CONFIG"] = cls.config
+
+    @classmethod
+    def down_cluster(cls):
+        if getattr(cls, "dir", None):
+            cadre_cli("local", "down", "--dir", cls.dir, check=False)
+            shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
     def request(cls, method, path, headers=None, body=None):
@@ -110,15 +129,7 @@ class ProxyClient:
 class NotebookProxyTest(ProxyClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not BIN:
-            raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
-        if websocket is None:
-            raise unittest.SkipTest("python3-websocket is not installed")
-        cls.dir = tempfile.mkdtemp(prefix="cadre-nbproxy-")
-        os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
-        cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
-        cls.config = os.path.join(cls.dir, "config")
-        os.environ["CADRE_CONFIG"] = cls.config
+        cls.up_cluster("cadre-nbproxy-")
         try:
             cls.set_up_notebooks()
         except BaseException:
@@ -157,9 +168,7 @@ class NotebookProxyTest(ProxyClient, unittest.TestCase):
     def tearDownClass(cls):
         if getattr(cls, "busy_ws", None):
             cls.busy_ws.close()
-        if getattr(cls, "dir", None):
-            cadre_cli("local", "down", "--dir", cls.dir, check=False)
-            shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.down_cluster()
 
     def test_a_kernel_runs_code_through_the_proxy_with_a_cadre_token(self):
         kernel = self.start_kernel("alice", self.bearer())
