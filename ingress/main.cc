@@ -73,6 +73,10 @@ int run(const cadre::ingress::IngressConfig& c) {
   http.max_connections = c.max_connections;
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
+  // Requests the proxy would refuse are answered before their bodies are read.
+  http.check_headers = [&proxy](const serving::http::HttpRequest& head) {
+    return proxy.check_headers(head);
+  };
   // Notebooks and logins are read by the notebook proxy itself (every header, WebSockets).
   for (const char* prefix : ingress::NotebookProxy::kPrefixes)
     http.takeover_prefixes.push_back(prefix);

@@ -37,6 +37,45 @@ struct Proxy::Call {
   Clock::time_point start = Clock::now();
 };
 
+// Why a request to `path` with this Authorization is refused; nullopt: it may go on.
+std::optional<HttpResponse> Proxy::refusal(const std::string& path,
+                                           const std::string& authorization) const {
+  const std::string service = model_of(path);
+  if (service.empty()) {
+    return error_response(
+        404,
+        "not found: the ingress serves /v2/models/<name>/... and /notebook/<namespace>/<name>/");
+  }
+  // Unknown names are answered before anything is counted under them: metrics
+  // label only services that exist, so random names cannot grow them.
+  if (!table_.has_service(service)) {
+    return error_response(404,
+                          "no inferenceservice '" + service + "' (cadre get inferenceservices)");
+  }
+  switch (table_.authorize(service, authorization)) {
+    case RouteTable::Auth::kOk:
+      return std::nullopt;
+    case RouteTable::Auth::kMissing:
+      return error_response(401, "inferenceservice '" + service +
+                                     "' needs a token: Authorization: Bearer <token> (cadre "
+                                     "tokens create)");
+    case RouteTable::Auth::kWrong:
+      return error_response(401, "the bearer token is not a Cadre token");
+    case RouteTable::Auth::kOtherNamespace:
+      return error_response(
+          403, "the token is for another namespace than inferenceservice '" + service + "'");
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> Proxy::check_headers(const HttpRequest& head) const {
+  const std::string path = head.target.substr(0, head.target.find('?'));
+  if (path == "/v2/health/live" || path == "/v2/health/ready" || path == "/metrics") {
+    return std::nullopt;
+  }
+  return refusal(path, head.authorization);
+}
+
 double Proxy::uniform() {
   std::lock_guard<std::mutex> lock(random_mutex_);
   return std::uniform_real_distribution<double>(0, 1)(random_);
@@ -53,31 +92,10 @@ void Proxy::handle(HttpRequest request, Responder respond) {
   if (path == "/metrics") {
     return respond(HttpResponse{200, "text/plain; version=0.0.4", {}, metrics_.render()});
   }
+  // Checked again here (the server checked when the headers came): the route
+  // table may have changed while the body was read.
+  if (auto refused = refusal(path, request.authorization)) return respond(std::move(*refused));
   const std::string service = model_of(path);
-  if (service.empty()) {
-    return respond(error_response(
-        404,
-        "not found: the ingress serves /v2/models/<name>/... and /notebook/<namespace>/<name>/"));
-  }
-  // Unknown names are answered before anything is counted under them: metrics
-  // label only services that exist, so random names cannot grow them.
-  if (!table_.has_service(service)) {
-    return respond(
-        error_response(404, "no inferenceservice '" + service + "' (cadre get inferenceservices)"));
-  }
-  switch (table_.authorize(service, request.authorization)) {
-    case RouteTable::Auth::kOk:
-      break;
-    case RouteTable::Auth::kMissing:
-      return respond(error_response(
-          401, "inferenceservice '" + service +
-                   "' needs a token: Authorization: Bearer <token> (cadre tokens create)"));
-    case RouteTable::Auth::kWrong:
-      return respond(error_response(401, "the bearer token is not a Cadre token"));
-    case RouteTable::Auth::kOtherNamespace:
-      return respond(error_response(
-          403, "the token is for another namespace than inferenceservice '" + service + "'"));
-  }
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   call->respond = std::move(respond);

@@ -1,13 +1,13 @@
 // The ingress's request path: /v2/models/<name>/... is authenticated against the
-// service's namespace, sent to a replica the route table picks (canary weights,
-// then least outstanding requests) with the replica's own bearer token, and the
-// replica's answer is passed back. A request that never reached a replica (it
-// could not connect) is tried on another; one that did is never sent twice.
-// /v2/health/live and /v2/health/ready answer for the ingress itself, /metrics
-// serves its Prometheus metrics.
+// service's namespace (when its headers arrive, before its body is read), sent to a replica the
+// route table picks (canary weights, then least outstanding requests) with the replica's own bearer
+// token, and the replica's answer is passed back. A request that never reached a replica (it could
+// not connect) is tried on another; one that did is never sent twice. /v2/health/live and
+// /v2/health/ready answer for the ingress itself, /metrics serves its Prometheus metrics.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -32,10 +32,16 @@ class Proxy {
 
   // An HttpHandler: never blocks; answers from the upstream client's threads.
   void handle(serving::http::HttpRequest request, serving::http::Responder respond);
+  // HttpServerOptions::check_headers: a request to a service that does not exist
+  // or with a token it does not take is answered before its body is read.
+  std::optional<serving::http::HttpResponse> check_headers(
+      const serving::http::HttpRequest& head) const;
 
  private:
   struct Call;
   void dispatch(std::shared_ptr<Call> call);
+  std::optional<serving::http::HttpResponse> refusal(const std::string& path,
+                                                     const std::string& authorization) const;
   double uniform();
 
   ProxyOptions options_;

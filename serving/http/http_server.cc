@@ -135,6 +135,13 @@ class Session : public std::enable_shared_from_this<Session> {
                     {{"WWW-Authenticate", "Bearer"}},
                     "{\"error\":\"missing or wrong bearer token (Authorization: Bearer ...)\"}"});
     }
+    if (opts().check_headers) {
+      if (auto refused = opts().check_headers(head_of(parser_->get()))) {
+        keep_alive_ = false;
+        version_ = parser_->get().version();
+        return write(std::move(*refused));
+      }
+    }
     stream_.expires_after(opts().request_timeout);
     if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // curl waits for this before sending a body over 1 KiB.
@@ -181,18 +188,24 @@ class Session : public std::enable_shared_from_this<Session> {
                   "{\"error\":\"malformed HTTP request: " + ec.message() + "\"}"});
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
-    stream_.expires_never();  // the handler answers; the batcher bounds its wait
-    auto req = parser_->release();
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
+  // The request as a handler sees it, without its body.
+  static HttpRequest head_of(const bhttp::request<bhttp::string_body>& req) {
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     r.content_type = std::string(req[bhttp::field::content_type]);
     r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
     r.authorization = std::string(req[bhttp::field::authorization]);
+    return r;
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_never();  // the handler answers; the batcher bounds its wait
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequest r = head_of(req);
     r.body = std::move(req.body());
     auto self = shared_from_this();
     server_->handler_(std::move(r), [self](HttpResponse response) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,11 @@ struct HttpServerOptions {
   // a byte of the body is read, and a wrong or missing token gets 401.
   std::string bearer_token;
   std::vector<std::string> public_path_prefixes;
+  // Called when a request's headers have arrived, with everything but its body
+  // (which is not read yet): an answer it returns is sent at once and the
+  // connection closed, the body never read, so a request that would be refused
+  // costs no body's worth of memory. nullopt: the request goes on.
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> check_headers;
   // Requests whose path starts with one of these are not read further: once their
   // headers arrive the connection goes to `takeover`, which answers (streaming,
   // switching protocols) and may hand it back for the next request. The bearer

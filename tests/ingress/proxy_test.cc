@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -78,7 +84,7 @@ protocol::RoutesReply routes(const std::vector<int>& ports, int64_t timeout_ms =
   protocol::RoutesReply reply;
   reply.version = 1;
   reply.services = {s};
-  reply.tokens = {{protocol::token_sha256("cadre_user"), "default"}};
+  reply.tokens = {{protocol::token_sha256("cadre_user"), "default", 0}};
   return reply;
 }
 
@@ -157,6 +163,46 @@ TEST_F(ProxyTest, ASlowReplicaMeetsTheServicesTimeout) {
   const auto r = call("/v2/models/fmnist/infer");
   EXPECT_EQ(r.status, 504);
   EXPECT_EQ(slow.requests(), 1);  // reached: never sent twice
+}
+
+// The status of a request whose headers announce `content_length` body bytes that
+// never come; -1 when no answer arrives within 3 s (the server waits for the body).
+int status_without_body(int port, const std::string& target, const std::string& authorization,
+                        size_t content_length) {
+  namespace bhttp = boost::beast::http;
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket socket(ioc);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  timeval wait{3, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string head =
+      "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  if (!authorization.empty()) head += "Authorization: " + authorization + "\r\n";
+  head += "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(head));
+  boost::beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  boost::beast::error_code ec;
+  bhttp::read(socket, buffer, res, ec);
+  return ec ? -1 : static_cast<int>(res.result_int());
+}
+
+TEST_F(ProxyTest, ARequestItWouldRefuseIsAnsweredBeforeItsBodyIsRead) {
+  table_.update(routes({1}));
+  HttpServerOptions options;
+  options.port = 0;
+  options.check_headers = [this](const HttpRequest& head) { return proxy_->check_headers(head); };
+  auto server = HttpServer::Create(options, [this](HttpRequest r, serving::http::Responder done) {
+    proxy_->handle(std::move(r), std::move(done));
+  });
+  ASSERT_TRUE(server.ok());
+  const int port = (*server)->port();
+  const size_t big = 50u << 20;  // announced, never sent
+  EXPECT_EQ(status_without_body(port, "/v2/models/fmnist/infer", "", big), 401);
+  EXPECT_EQ(status_without_body(port, "/v2/models/fmnist/infer", "Bearer nope", big), 401);
+  EXPECT_EQ(status_without_body(port, "/v2/models/other/infer", "Bearer cadre_user", big), 404);
+  // The right token: the server waits for the body it was promised.
+  EXPECT_EQ(status_without_body(port, "/v2/models/fmnist/infer", "Bearer cadre_user", 100), -1);
 }
 
 TEST_F(ProxyTest, ReportsItsOwnHealthAndMetrics) {
