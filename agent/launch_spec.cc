@@ -95,6 +95,15 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
   spec.env["CADRE_RANK"] = std::to_string(msg.rank);
   spec.env["CADRE_WORLD_SIZE"] = std::to_string(msg.world_size);
   for (const auto& [name, value] : msg.env) spec.env[name] = value;
+  if (msg.env.count("TMPDIR") == 0) {
+    // A private /tmp, as a pod has: scratch files of two replicas (or of a replica
+    // and what an earlier run left behind) never meet. OpenMPI names its session
+    // folder by a hash that can repeat across runs, and a stale one in a shared /tmp
+    // failed orted's start ("File exists").
+    const std::string tmp = (replica_dir / "tmp").string();
+    spec.env["TMPDIR"] = tmp;
+    spec.create_dirs.push_back(tmp);
+  }
 
   std::string devices;
   for (int32_t index : msg.gpu_indices) {

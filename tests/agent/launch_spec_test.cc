@@ -70,6 +70,20 @@ TEST(MakeLaunchSpec, ListsAssignedGpusInCudaVisibleDevices) {
   EXPECT_EQ(make_launch_spec(msg, "/w", {})->env.at("CUDA_VISIBLE_DEVICES"), "2,3");
 }
 
+TEST(MakeLaunchSpec, GivesEachReplicaAPrivateTmpdirUnlessTheSpecSetsOne) {
+  auto spec = make_launch_spec(sample_launch(), "/w", {{"TMPDIR", "/tmp"}});
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->env.at("TMPDIR"), "/w/replicas/fmnist-main-0-a1/tmp");  // not the agent's
+  EXPECT_NE(std::find(spec->create_dirs.begin(), spec->create_dirs.end(),
+                      "/w/replicas/fmnist-main-0-a1/tmp"),
+            spec->create_dirs.end());
+  auto msg = sample_launch();
+  msg.env["TMPDIR"] = "/scratch";
+  spec = make_launch_spec(msg, "/w", {});
+  EXPECT_EQ(spec->env.at("TMPDIR"), "/scratch");
+  for (const auto& dir : spec->create_dirs) EXPECT_NE(dir, "/w/replicas/fmnist-main-0-a1/tmp");
+}
+
 TEST(MakeLaunchSpec, KeepsACheckpointDirTheCoordinatorChose) {
   auto msg = sample_launch();
   msg.env["CADRE_CHECKPOINT_DIR"] = "/shared/ckpt";
