@@ -7,6 +7,7 @@ namespace cadre::actors {
 
 void RevisionAutoscaler::observe(const std::string& source, int64_t at_ms, double value) {
   if (!std::isfinite(value) || value < 0) return;
+  if (observed_since_ms_ < 0) observed_since_ms_ = at_ms;
   auto& q = samples_[source];
   q.push_back({at_ms, value});
   // Nothing older than the stable window is ever read again.
@@ -23,6 +24,16 @@ double RevisionAutoscaler::average(int64_t now_ms, std::chrono::milliseconds win
       ++n;
     }
     if (n > 0) total += sum / n;  // each ingress's average; their loads add up
+  }
+  return total;
+}
+
+double RevisionAutoscaler::latest(int64_t now_ms) const {
+  double total = 0;
+  for (const auto& [source, q] : samples_) {
+    if (!q.empty() && q.back().at_ms >= now_ms - policy_.panic_window.count()) {
+      total += q.back().value;
+    }
   }
   return total;
 }
@@ -52,6 +63,16 @@ ScaleDecision RevisionAutoscaler::decide(int64_t now_ms, int32_t running, double
     d.desired = bound(panic_floor_);
   } else {
     d.desired = bound(want_stable);
+  }
+  if (d.desired == 0 && running > 0 &&
+      (d.stable_load > 0 || now_ms - observed_since_ms_ < policy_.stable_window.count())) {
+    d.desired = bound(1);  // to zero only after a whole stable window without a request
+  }
+  if (running == 0 && d.panic_load > 0) {
+    // Requests wait at zero: what waits now, not a window's average, says how many
+    // replicas to start (at least one).
+    const auto want_now = static_cast<int32_t>(std::ceil(latest(now_ms) / target - 1e-9));
+    d.desired = std::max(d.desired, bound(std::max(want_now, 1)));
   }
   return d;
 }

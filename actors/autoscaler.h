@@ -8,6 +8,10 @@
 //
 // Samples come from every ingress that routes the revision (each says what it saw
 // since its last poll); the load is the sum over ingresses of each one's average.
+//
+// With a lower bound of 0 (scale to zero) a revision goes to zero replicas only
+// after a whole stable window of samples without a request, and comes back to at
+// least one as soon as a sample shows any (the ingress holds those requests).
 #pragma once
 
 #include <chrono>
@@ -49,9 +53,11 @@ class RevisionAutoscaler {
     double value = 0;
   };
   double average(int64_t now_ms, std::chrono::milliseconds window) const;
+  double latest(int64_t now_ms) const;  // the sum of each source's newest recent sample
 
   AutoscalePolicy policy_;
   std::map<std::string, std::deque<Sample>> samples_;  // by source, oldest first
+  int64_t observed_since_ms_ = -1;                     // the first sample; -1: none yet
   int64_t panic_until_ms_ = 0;                         // 0: not panicking
   int32_t panic_floor_ = 0;  // while panicking, never below the most it asked for
 };

@@ -244,6 +244,9 @@ void JobStateMachine::request_placement(JobEffects& out) {
   gang.placement = spec_.run_policy.scheduling.placement;
   gang.priority = spec_.run_policy.scheduling.priority;
   gang.node = rec_.status.pinned_node;
+  // A service's replicas are jobs of their own: spread them, so one node's loss
+  // takes one replica and their CPU is not all taken from one node.
+  if (rec_.status.owner.rfind("inferenceservice/", 0) == 0) gang.spread_group = rec_.status.owner;
   for (const auto& r : replicas()) gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources});
   out.push_back(fx::RequestPlacement{std::move(gang)});
 }

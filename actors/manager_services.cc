@@ -115,12 +115,13 @@ void tell_all(Self* self) {
 }
 
 // Whether a request to the service can be answered from this route: every
-// revision with a share has a ready replica.
+// revision with a share has a ready replica, or starts one on demand (at zero).
 bool serving(const protocol::ServiceRoute& route) {
   bool any = false;
   for (const auto& rev : route.revisions) {
     if (rev.percent <= 0) continue;
-    if (rev.endpoints.empty()) return false;
+    // At zero replicas the ingress serves it all the same: it holds the requests.
+    if (rev.endpoints.empty() && !rev.activate) return false;
     any = true;
   }
   return any;

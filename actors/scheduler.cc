@@ -67,6 +67,22 @@ Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
     return it != nodes_.end() && !it->second.lost && fits_free(it->second, request) ? &it->second
                                                                                     : nullptr;
   }
+  if (!gang.spread_group.empty()) {
+    NodeState* best = nullptr;
+    int best_count = 0;
+    for (auto& [name, node] : nodes_) {
+      if (!fits_free(node, request)) continue;
+      const int count = held_of_group(name, gang.spread_group) +
+                        static_cast<int>(std::count(used.begin(), used.end(), name));
+      if (best == nullptr || count < best_count ||
+          (count == best_count &&
+           node.capacity.cpu_millis - node.used_cpu > best->capacity.cpu_millis - best->used_cpu)) {
+        best = &node;
+        best_count = count;
+      }
+    }
+    return best;
+  }
   if (gang.placement == spec::PlacementPolicy::kPack) {
     for (const auto& name : used) {
       auto& node = nodes_.at(name);
@@ -93,7 +109,7 @@ Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
 }
 
 Placement Scheduler::take(NodeState& node, const std::string& key,
-                          const spec::ResourceRequest& request) {
+                          const spec::ResourceRequest& request, const std::string& group) {
   std::vector<int32_t> gpus;
   for (int32_t g = 0; g < node.capacity.gpus && static_cast<int32_t>(gpus.size()) < request.gpus;
        ++g) {
@@ -107,7 +123,7 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
     }
     node.next_port = port >= node.capacity.port_max ? node.capacity.port_min : port + 1;
   }
-  reserve(key, node.capacity.name, request, gpus, port);
+  reserve(key, node.capacity.name, request, gpus, port, group);
   return Placement{key, node.capacity.name, node.capacity.address, node.capacity.epoch, gpus, port};
 }
 
@@ -140,7 +156,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
       }
       return Fit::kWait;
     }
-    placed[i] = take(*node, member.key, member.request);
+    placed[i] = take(*node, member.key, member.request, gang.spread_group);
     used.push_back(node->capacity.name);
   }
   *out = std::move(placed);
@@ -240,7 +256,7 @@ const Scheduler::Totals& Scheduler::totals() const {
 
 void Scheduler::reserve(const std::string& key, const std::string& node,
                         const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
-                        int32_t port) {
+                        int32_t port, const std::string& spread_group) {
   release(key);
   auto& state = nodes_[node];
   if (state.capacity.name.empty()) {
@@ -255,7 +271,7 @@ void Scheduler::reserve(const std::string& key, const std::string& node,
   state.used_memory += request.memory_bytes;
   state.used_gpus.insert(gpus.begin(), gpus.end());
   if (port != 0) state.used_ports.insert(port);
-  held_[key] = Held{node, request.cpu_millis, request.memory_bytes, gpus, port};
+  held_[key] = Held{node, request.cpu_millis, request.memory_bytes, gpus, port, spread_group};
 }
 
 void Scheduler::release(const std::string& key) {

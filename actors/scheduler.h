@@ -59,6 +59,10 @@ struct GangRequest {
   // When set, every member goes to this node or the gang waits (a Notebook pinned
   // to the node that holds its workspace, as a local volume pins a pod).
   std::string node;
+  // Jobs that are replicas of one thing (an InferenceService's): each goes to the
+  // node holding the fewest of its group, then the one with the most free CPU, as
+  // Kubernetes spreads a Deployment's pods. A soft preference: never a reason to wait.
+  std::string spread_group;
 };
 
 class Scheduler {
@@ -84,8 +88,8 @@ class Scheduler {
 
   // Re-asserts a placement that already exists (adoption after a coordinator restart).
   void reserve(const std::string& key, const std::string& node,
-               const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
-               int32_t port);
+               const spec::ResourceRequest& request, const std::vector<int32_t>& gpus, int32_t port,
+               const std::string& spread_group = "");
   void release(const std::string& key);
   void release_job(const std::string& job);  // every slot "<job>/..."
 
@@ -110,12 +114,15 @@ class Scheduler {
     std::vector<int32_t> gpus;
     int32_t port = 0;
   };
+    std::string group;  // GangRequest::spread_group of its job
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
   static bool has_port(const NodeState& n);
   NodeState* choose(const GangRequest& gang, const spec::ResourceRequest& request,
                     const std::vector<std::string>& used);
-  Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request);
+  Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,
+                 const std::string& group);
+  int held_of_group(const std::string& node, const std::string& group) const;
 
   // Cluster-wide largest and total capacities, recomputed after a node changes.
   struct Totals {

@@ -171,7 +171,10 @@ ServiceStateMachine::ServiceStateMachine(ServiceRecord record, ServiceMachineOpt
       specs_(std::move(specs)),
       writes_(options_.store_retry) {
   for (const auto& rev : rec_.status.revisions) {
-    if (rev.desired_replicas > 0) autoscaled_[rev.name] = rev.desired_replicas;
+    // A revision at zero stays there after a restart, as a loaded one stays out.
+    if (rev.desired_replicas > 0 || scales_to_zero(rev)) {
+      autoscaled_[rev.name] = rev.desired_replicas;
+    }
   }
 }
 
@@ -191,8 +194,25 @@ protocol::RevisionStatus* ServiceStateMachine::revision(const std::string& name)
   return nullptr;
 }
 
+const protocol::RevisionStatus* ServiceStateMachine::revision(const std::string& name) const {
+  for (const auto& rev : st().revisions) {
+    if (rev.name == name) return &rev;
+  }
+  return nullptr;
+}
+
 const spec::InferenceServiceSpec& ServiceStateMachine::spec_of(const std::string& rev) const {
   return specs_.at(rev);
+}
+
+// A revision with minReplicas 0 that has proven it serves: at zero it keeps its
+// traffic, and the ingress holds its requests while a replica starts.
+bool ServiceStateMachine::scales_to_zero(const Revision& rev) {
+  return rev.min_replicas == 0 && rev.first_ready_ms > 0;
+}
+
+bool ServiceStateMachine::servable(const Revision& rev) const {
+  return rev.ready_replicas > 0 || (scales_to_zero(rev) && last_failure_.empty());
 }
 
 bool ServiceStateMachine::live(const Replica& r) const {
@@ -278,7 +298,7 @@ void ServiceStateMachine::route_traffic(ServiceEffects& out) {
   const std::string& latest = s.latest_created_revision;
   auto ready = [&](const std::string& rev_name) {
     const Revision* rev = revision(rev_name);
-    return rev != nullptr && rev->ready_replicas > 0;
+    return rev != nullptr && servable(*rev);
   };
   const auto canary = s.canary_traffic_percent;
   const bool promote = !canary || *canary == 100;
@@ -359,17 +379,19 @@ void ServiceStateMachine::route_traffic(ServiceEffects& out) {
 // ---- replicas ---------------------------------------------------------------------
 
 // A revision runs while it should have traffic or still serves some; its count is
-// its predictor's minReplicas (at least one while it runs).
+// what its autoscaler asked for, within its predictor's bounds, and one to begin
+// with when minReplicas is 0 (Knative's initial scale: a revision proves it can
+// serve before it may scale to zero).
 int32_t ServiceStateMachine::desired_of(const Revision& rev) const {
   if (deleting_) return 0;
   auto wanted = wanted_.find(rev.name);
   bool runs = wanted != wanted_.end() && wanted->second > 0;
   for (const auto& t : st().traffic) runs = runs || (t.revision_name == rev.name && t.percent > 0);
   if (!runs) return 0;
-  const int32_t min = std::max(rev.min_replicas, 1);
+  const int32_t min = rev.min_replicas;
   auto scaled = autoscaled_.find(rev.name);
-  const int32_t want = scaled != autoscaled_.end() ? scaled->second : min;
-  return std::clamp(want, min, std::max(min, rev.max_replicas));
+  const int32_t want = scaled != autoscaled_.end() ? scaled->second : std::max(min, 1);
+  return std::clamp(want, min, std::max({min, rev.max_replicas, 1}));
 }
 
 void ServiceStateMachine::start_replica(ServiceEffects& out, Revision& rev) {
@@ -418,8 +440,13 @@ void ServiceStateMachine::scale(ServiceEffects& out, Revision& rev) {
   for (Replica* r : running) {
     if (have-- <= rev.desired_replicas) break;
     if (r->state == ServiceReplicaState::kReady) rev.ready_replicas--;
-    drain(out, *r,
-          rev.desired_replicas == 0 ? "revision " + rev.name + " has no traffic" : "scaled in");
+    std::string why = "scaled in";
+    if (rev.desired_replicas == 0) {
+      const auto share = wanted_.find(rev.name);
+      const bool has_traffic = share != wanted_.end() && share->second > 0;
+      why = has_traffic ? "scaled to zero" : "revision " + rev.name + " has no traffic";
+    }
+    drain(out, *r, why);
   }
 }
 
@@ -451,9 +478,14 @@ void ServiceStateMachine::set_condition(ServiceEffects& out, ServiceConditionTyp
 
 void ServiceStateMachine::set_conditions(ServiceEffects& out) {
   std::string unready;
+  std::string at_zero;  // revisions with traffic and no replica now (scaled to zero)
   for (const auto& t : st().traffic) {
     const Revision* rev = revision(t.revision_name);
-    if (t.percent > 0 && (rev == nullptr || rev->ready_replicas == 0)) unready = t.revision_name;
+    if (t.percent == 0) continue;
+    if (rev == nullptr || !servable(*rev)) unready = t.revision_name;
+    if (rev != nullptr && rev->ready_replicas == 0) {
+      at_zero += (at_zero.empty() ? "" : ", ") + t.revision_name;
+    }
   }
   // The latest failure says why better than "no ready replica" does.
   const std::string& failure = last_failure_;
@@ -464,7 +496,11 @@ void ServiceStateMachine::set_conditions(ServiceEffects& out) {
       if (t.percent > 0) text += (text.empty() ? "" : ", ") + t.revision_name;
     }
     set_condition(out, ServiceConditionType::kPredictorReady, true, reason::kRevisionReady,
-                  "serving from " + text);
+                  "serving from " + text +
+                      (at_zero.empty() ? ""
+                                       : " (" + at_zero +
+                                             " at zero replicas: a request starts one, "
+                                             "the ingress holds it meanwhile)"));
   } else if (!failure.empty()) {
     set_condition(out, ServiceConditionType::kPredictorReady, false, reason::kReplicaFailed,
                   failure);
@@ -522,6 +558,12 @@ void ServiceStateMachine::reconcile(ServiceEffects& out) {
     rev.ready_replicas = 0;
     for (const auto& r : st().replicas) {
       if (r.revision == rev.name && r.state == ServiceReplicaState::kReady) rev.ready_replicas++;
+    }
+    if (rev.ready_replicas > 0 && rev.first_ready_ms == 0) {
+      rev.first_ready_ms = now();
+      // Its idle window starts now: what was heard before it could serve does not
+      // take it to zero the moment it is ready.
+      autoscalers_.erase(rev.name);
     }
   }
   route_traffic(out);
@@ -773,10 +815,11 @@ ServiceEffects ServiceStateMachine::on_load(const std::string& source,
   for (const auto& r : st().replicas) {
     if (r.revision == rev->name && live(r)) ++running;
   }
-  const int32_t min = std::max(rev->min_replicas, 1);
-  const auto d = scaler.decide(now(), running, p.scale_target, min, rev->max_replicas);
+  // Only a revision that has served may go to zero (desired_of starts it at one).
+  const int32_t min = scales_to_zero(*rev) ? 0 : std::max(rev->min_replicas, 1);
+  const auto d = scaler.decide(now(), running, p.scale_target, min, std::max(rev->max_replicas, 1));
   auto current = autoscaled_.find(rev->name);
-  const int32_t before = current != autoscaled_.end() ? current->second : min;
+  const int32_t before = current != autoscaled_.end() ? current->second : std::max(min, 1);
   if (d.desired == before) return out;
   autoscaled_[rev->name] = d.desired;
   char detail[160];
@@ -860,6 +903,8 @@ protocol::ServiceRoute ServiceStateMachine::route() const {
     rev.revision = t.revision_name;
     rev.percent = t.percent;
     for (const auto& r : st().replicas) {
+    const Revision* status = revision(t.revision_name);
+    rev.activate = status != nullptr && scales_to_zero(*status);
       if (r.revision == t.revision_name && r.state == ServiceReplicaState::kReady) {
         rev.endpoints.push_back({r.job, r.address, r.port});
       }

@@ -170,8 +170,11 @@ class ServiceStateMachine {
   void persist(ServiceEffects& out, std::vector<Deferred> then = {});
   void run_deferred(ServiceEffects& out, const Deferred& d);
   void event(ServiceEffects& out, protocol::EventType type, const std::string& reason,
+  const Revision* revision(const std::string& name) const;
              const std::string& message);
   void add_revision(ServiceEffects& out, const ServiceApply& apply);
+  static bool scales_to_zero(const Revision& rev);
+  bool servable(const Revision& rev) const;  // traffic may go to it (now, or held at zero)
 
   // Traffic, promotion, desired counts, replicas made and drained, conditions.
   void reconcile(ServiceEffects& out);

@@ -33,6 +33,14 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--max-retries", c.max_retries,
                  "other replicas tried for a request that reached none")
       ->capture_default_str();
+  app.add_option("--max-held-requests", c.max_held_requests,
+                 "requests held per service while it is at zero replicas or at its "
+                 "containerConcurrency; past this, 503")
+      ->capture_default_str();
+  app.add_option("--held-poll-interval", c.held_poll_interval_secs,
+                 "seconds between route polls while requests are held, so a replica started "
+                 "from zero is used as soon as it is ready")
+      ->capture_default_str();
   app.add_option("--notebook-activity-interval", c.notebook_activity_secs,
                  "seconds between reads of running notebooks' activity (for culling)")
       ->capture_default_str();
@@ -59,6 +67,12 @@ std::string validate(const IngressConfig& c) {
     return "--poll-interval: must be 0.01..10 seconds";
   }
   if (c.max_retries < 0 || c.max_retries > 10) return "--max-retries: must be 0..10";
+  if (c.max_held_requests < 1 || c.max_held_requests > 100000) {
+    return "--max-held-requests: must be 1..100000";
+  }
+  if (!(c.held_poll_interval_secs >= 0.005 && c.held_poll_interval_secs <= 10)) {
+    return "--held-poll-interval: must be 0.005..10 seconds";
+  }
   if (!(c.notebook_activity_secs >= 0.1 && c.notebook_activity_secs <= 3600)) {
     return "--notebook-activity-interval: must be 0.1..3600 seconds";
   }

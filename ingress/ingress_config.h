@@ -21,8 +21,10 @@ struct IngressConfig {
   int upstream_threads = 2;
   int max_connections = 4096;
   int64_t max_request_bytes = 64ll << 20;
-  double poll_interval_secs = 0.25;          // how often the routes are asked for
-  int max_retries = 2;                       // other replicas tried when one cannot be reached
+  double poll_interval_secs = 0.25;  // how often the routes are asked for
+  int max_retries = 2;               // other replicas tried when one cannot be reached
+  int max_held_requests = 256;  // per service, held at zero replicas or at containerConcurrency
+  double held_poll_interval_secs = 0.02;     // route polls while requests are held (cold starts)
   double notebook_activity_secs = 10;        // how often running notebooks' activity is read
   double notebook_idle_timeout_secs = 3600;  // an idle notebook WebSocket is closed after
   double session_hours = 12;                 // a browser login lasts this long

@@ -1,6 +1,6 @@
 #include "ingress/ingress_metrics.h"
 
-#include <sstream>
+#include "protocol/prometheus_text.h"
 
 namespace cadre::ingress {
 namespace {
@@ -31,33 +31,52 @@ void IngressMetrics::finished(const std::string& service, const std::string& rev
   h.sum += seconds;
 }
 
+void IngressMetrics::held(const std::string& service, bool cold) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  held_now_[{service, cold}]++;
+  held_total_[{service, cold}]++;
+}
+
+void IngressMetrics::released(const std::string& service, bool cold) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  held_now_[{service, cold}]--;
+}
+
 std::string IngressMetrics::render() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::ostringstream out;
-  out << "# HELP cadre_ingress_requests_total Requests answered, by service, revision and code.\n"
-         "# TYPE cadre_ingress_requests_total counter\n";
+  protocol::PrometheusText out;
+  out.family("cadre_ingress_requests_total", "counter",
+             "Requests answered, by service, revision and code.");
   for (const auto& [key, n] : requests_) {
     const auto& [service, revision, code] = key;
-    out << "cadre_ingress_requests_total{service=\"" << service << "\",revision=\"" << revision
-        << "\",code=\"" << code << "\"} " << n << "\n";
+    out.sample("cadre_ingress_requests_total",
+               {{"service", service}, {"revision", revision}, {"code", std::to_string(code)}},
+               static_cast<double>(n));
   }
-  out << "# HELP cadre_ingress_request_duration_seconds Time to answer, at the ingress.\n"
-         "# TYPE cadre_ingress_request_duration_seconds histogram\n";
+  out.family("cadre_ingress_request_duration_seconds", "histogram",
+             "Time to answer, at the ingress.");
+  const std::vector<double> bounds(std::begin(kBounds), std::end(kBounds));
   for (const auto& [key, h] : latency_) {
-    const std::string labels = "service=\"" + key.first + "\",revision=\"" + key.second + "\"";
-    for (size_t i = 0; i < std::size(kBounds); ++i) {
-      out << "cadre_ingress_request_duration_seconds_bucket{" << labels << ",le=\"" << kBounds[i]
-          << "\"} " << h.buckets[i] << "\n";
-    }
-    out << "cadre_ingress_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << h.count
-        << "\n";
-    out << "cadre_ingress_request_duration_seconds_sum{" << labels << "} " << h.sum << "\n";
-    out << "cadre_ingress_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
+    out.histogram("cadre_ingress_request_duration_seconds",
+                  {{"service", key.first}, {"revision", key.second}}, bounds, h.buckets, h.count,
+                  h.sum);
   }
-  out << "# HELP cadre_ingress_in_flight Requests being answered now.\n"
-         "# TYPE cadre_ingress_in_flight gauge\n";
+  out.family("cadre_ingress_in_flight", "gauge", "Requests being answered now.");
   for (const auto& [service, n] : in_flight_) {
-    out << "cadre_ingress_in_flight{service=\"" << service << "\"} " << n << "\n";
+    out.sample("cadre_ingress_in_flight", {{"service", service}}, static_cast<double>(n));
+  }
+  const auto reason = [](bool cold) { return cold ? "cold_start" : "at_capacity"; };
+  out.family("cadre_ingress_held_requests", "gauge",
+             "Requests held now: at zero replicas (cold_start) or at containerConcurrency "
+             "(at_capacity).");
+  for (const auto& [key, n] : held_now_) {
+    out.sample("cadre_ingress_held_requests",
+               {{"service", key.first}, {"reason", reason(key.second)}}, static_cast<double>(n));
+  }
+  out.family("cadre_ingress_held_requests_total", "counter", "Requests that were held, by reason.");
+  for (const auto& [key, n] : held_total_) {
+    out.sample("cadre_ingress_held_requests_total",
+               {{"service", key.first}, {"reason", reason(key.second)}}, static_cast<double>(n));
   }
   return out.str();
 }

@@ -59,7 +59,11 @@ int run(const cadre::ingress::IngressConfig& c) {
   upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
   auto upstream = ingress::UpstreamClient::Create(upstream_options);
   if (!upstream.ok()) return fail(upstream.status());
-  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load);
+  ingress::ActivatorOptions activator_options;
+  activator_options.max_held_per_service = static_cast<size_t>(c.max_held_requests);
+  auto activator = ingress::Activator::Create(activator_options);
+  if (!activator.ok()) return fail(activator.status());
+  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator);
   ingress::NotebookProxyOptions notebook_options;
   notebook_options.tunnel_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(c.notebook_idle_timeout_secs * 1000));
@@ -99,7 +103,9 @@ int run(const cadre::ingress::IngressConfig& c) {
   poll.coordinator.timeout = std::chrono::milliseconds(2000);
   poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
   poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
-  auto poller = ingress::RoutePoller::Create(poll, table, load, activity);
+  poll.held_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(c.held_poll_interval_secs * 1000));
+  auto poller = ingress::RoutePoller::Create(poll, table, load, activity, **activator);
   if (!poller.ok()) return fail(poller.status());
   ingress::NotebookWatcherOptions watch;
   watch.interval = std::chrono::milliseconds(static_cast<int64_t>(c.notebook_activity_secs * 1000));
@@ -114,6 +120,10 @@ int run(const cadre::ingress::IngressConfig& c) {
   spdlog::info("cadre-ingress stopping");
   (*server)->stop_accepting();
   (*server)->stop();
+  // The poller wakes the activator, and what the activator still holds is answered
+  // through the proxy: stop them in that order, while the proxy still exists.
+  poller->reset();
+  activator->reset();
   return 0;
 }
 

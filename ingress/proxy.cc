@@ -105,46 +105,102 @@ void Proxy::handle(HttpRequest request, Responder respond) {
 }
 
 void Proxy::dispatch(std::shared_ptr<Call> call) {
-  auto finish = [this, call](HttpResponse response, const std::string& revision) {
-    metrics_.finished(
-        call->service, revision, response.status,
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start));
-    call->respond(std::move(response));
-  };
+void Proxy::finish(const std::shared_ptr<Call>& call, HttpResponse response,
+                   const std::string& revision) {
+  metrics_.finished(
+      call->service, revision, response.status,
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start));
+  call->respond(std::move(response));
+}
+
+  if (auto waiting = try_send(call)) hold(std::move(call), *waiting);
+}
+
+std::optional<Pick> Proxy::try_send(const std::shared_ptr<Call>& call) {
   auto pick = table_.pick(call->service, uniform(), uniform(), call->tried);
   if (!pick.ok()) {
     const bool missing = pick.status().code() == StatusCode::kNotFound;
-    return finish(
+    finish(
+        call,
         error_response(missing ? 404 : 503,
                        pick.status().message() + (missing ? " (cadre get inferenceservices)" : "")),
         "");
   }
+    return std::nullopt;
+  }
+  if (pick->wait != PickWait::kNone) return *pick;  // took no slot
+  send(call, *pick);
+  return std::nullopt;
+}
+
+void Proxy::hold(std::shared_ptr<Call> call, const Pick& pick) {
+  // Load while held: the autoscaler sees it and starts (or adds) replicas.
+  const std::string revision = pick.revision;
+  load_.started(call->service, revision, Clock::now());
+  const bool cold = pick.wait == PickWait::kColdStart;
+  metrics_.held(call->service, cold);
+  Activator::Held held;
+  held.service = call->service;
+  held.deadline = call->start + pick.timeout;
+  held.try_send = [this, call, revision, cold] {
+    if (try_send(call)) return false;
+    load_.finished(call->service, revision, Clock::now());
+    metrics_.released(call->service, cold);
+    return true;
+  };
+  held.expire = [this, call, revision, cold, pick] {
+    load_.finished(call->service, revision, Clock::now());
+    metrics_.released(call->service, cold);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(pick.timeout).count();
+    finish(call,
+           error_response(
+               503, cold ? "no replica of inferenceservice '" + call->service +
+                               "' was ready within its timeout of " + std::to_string(seconds) +
+                               " s (it was at zero replicas: cadre describe isvc " + call->service +
+                               ")"
+                         : "every replica of inferenceservice '" + call->service +
+                               "' stayed at its containerConcurrency of " +
+                               std::to_string(pick.container_concurrency) +
+                               " for the request's timeout of " + std::to_string(seconds) + " s"),
+           revision);
+  };
+  const Status held_status = activator_.hold(std::move(held));
+  if (!held_status.ok()) {
+    load_.finished(call->service, revision, Clock::now());
+    metrics_.released(call->service, cold);
+    finish(call, error_response(503, held_status.message()), revision);
   UpstreamRequest up;
-  up.address = pick->address;
-  up.port = pick->port;
+}
+
+void Proxy::send(std::shared_ptr<Call> call, const Pick& pick) {
+  up.address = pick.address;
+  up.port = pick.port;
   up.method = call->request.method;
   up.target = call->request.target;
   up.body = call->request.body;  // kept: a request that reached no replica is sent again
   up.content_type = call->request.content_type;
   up.inference_header = call->request.inference_header_content_length;
-  up.authorization = "Bearer " + pick->token;
-  up.timeout = pick->timeout;
-  auto load = pick->load;
-  load->in_flight.fetch_add(1, std::memory_order_relaxed);
-  const std::string key = pick->key();
-  const std::string revision = pick->revision;
+  up.authorization = "Bearer " + pick.token;
+  // The service's timeout bounds the whole request, time held included.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      call->start + pick.timeout - Clock::now());
+  up.timeout = std::max(left, std::chrono::milliseconds(1));
+  auto load = pick.load;  // the slot pick() took
+  const std::string key = pick.key();
+  const std::string revision = pick.revision;
   load_.started(call->service, revision, Clock::now());
-  upstream_.send(std::move(up), [this, call, load, key, revision, finish](UpstreamResult r) {
+  upstream_.send(std::move(up), [this, call, load, key, revision](UpstreamResult r) {
     load->in_flight.fetch_sub(1, std::memory_order_relaxed);
     load_.finished(call->service, revision, Clock::now());
     if (!r.status.ok()) {
+    activator_.wake();  // a slot is free
       if (!r.reached && call->attempts < options_.max_retries) {
         call->attempts++;
         call->tried.insert(key);
         return dispatch(call);
       }
       const bool late = r.status.code() == StatusCode::kDeadlineExceeded;
-      return finish(error_response(late ? 504 : 502, r.status.message()), revision);
+      return finish(call, error_response(late ? 504 : 502, r.status.message()), revision);
     }
     HttpResponse response;
     response.status = r.response.status;
@@ -154,7 +210,7 @@ void Proxy::dispatch(std::shared_ptr<Call> call) {
       response.headers.emplace_back("Inference-Header-Content-Length", r.response.inference_header);
     }
     response.body = std::move(r.response.body);
-    finish(std::move(response), revision);
+    finish(call, std::move(response), revision);
   });
 }
 

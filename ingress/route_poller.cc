@@ -2,14 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace cadre::ingress {
 
 Result<std::unique_ptr<RoutePoller>> RoutePoller::Create(const RoutePollerOptions& options,
                                                          RouteTable& table, LoadMeter& load,
-                                                         NotebookActivityBoard& activity) {
+                                                         NotebookActivityBoard& activity,
+                                                         Activator& activator) {
   ASSIGN_OR_RETURN(auto client, client::CoordinatorClient::Create(options.coordinator));
   std::unique_ptr<RoutePoller> poller(
-      new RoutePoller(options, table, load, activity, std::move(client)));
+      new RoutePoller(options, table, load, activity, activator, std::move(client)));
   poller->thread_ = std::thread([raw = poller.get()] { raw->run(); });
   return poller;
 }
@@ -17,6 +20,18 @@ Result<std::unique_ptr<RoutePoller>> RoutePoller::Create(const RoutePollerOption
 RoutePoller::~RoutePoller() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+// What the meter saw, and a 0 for every revision that may scale to zero and saw
+// nothing: its autoscaler needs a whole idle window of samples to take it to zero.
+std::vector<protocol::RevisionLoad> RoutePoller::load_report() {
+  auto report = load_.take(std::chrono::steady_clock::now());
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& l : report) seen.emplace(l.service, l.revision);
+  for (const auto& [service, revision] : table_.scale_to_zero_revisions()) {
+    if (!seen.count({service, revision})) report.push_back({service, revision, 0, 0});
+  }
+  return report;
 }
 
 void RoutePoller::run() {
@@ -27,7 +42,7 @@ void RoutePoller::run() {
     request.version = table_.version();
     request.url = options_.url;
     // A report the coordinator never answers is lost; its autoscaler keeps its count.
-    request.load = load_.take(std::chrono::steady_clock::now());
+    request.load = load_report();
     request.redeemed = table_.redeemed();
     request.notebooks = activity_.take();
     auto reply = client_->routes(request);
@@ -36,6 +51,7 @@ void RoutePoller::run() {
       connected = true;
       if (reply->changed) {
         table_.update(*reply);
+        activator_.wake();
         spdlog::debug("ingress: routes version {} ({} services)", reply->version,
                       reply->services.size());
       }
@@ -46,9 +62,11 @@ void RoutePoller::run() {
       connected = false;
       if (table_.version() == 0) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    const auto next = started + options_.interval;
-    while (!stop_ && std::chrono::steady_clock::now() < next) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // A request held at zero replicas shortens the wait at once.
+    while (!stop_) {
+      const auto interval = activator_.held() > 0 ? options_.held_interval : options_.interval;
+      if (std::chrono::steady_clock::now() >= started + interval) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
 }

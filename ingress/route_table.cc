@@ -81,10 +81,11 @@ Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
   auto it = services_.find(service);
   if (it == services_.end()) return NotFound("no inferenceservice '" + service + "'");
   const auto& s = it->second;
+  auto reachable = [&](const protocol::RouteEndpoint& e) {
+    return !exclude.count(e.address + ":" + std::to_string(e.port));
+  };
   auto usable = [&](const protocol::RevisionRoute& rev) {
-    return std::any_of(rev.endpoints.begin(), rev.endpoints.end(), [&](const auto& e) {
-      return !exclude.count(e.address + ":" + std::to_string(e.port));
-    });
+    return rev.activate || std::any_of(rev.endpoints.begin(), rev.endpoints.end(), reachable);
   };
   // The canary split: a revision by its percent, among those that can answer.
   int32_t total = 0;
@@ -103,13 +104,24 @@ Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
   if (chosen == nullptr) {
     return Unavailable("inferenceservice '" + service + "' has no ready replica");
   }
-  // Least outstanding requests; ties broken at random so equal replicas share.
+  Pick p;
+  p.service = s.name;
+  p.ns = s.ns;
+  p.revision = chosen->revision;
+  p.token = s.replica_token;
+  p.timeout = std::chrono::milliseconds(s.timeout_ms);
+  p.container_concurrency = s.container_concurrency;
+  // Least outstanding requests among those below the limit; ties broken at random
+  // so equal replicas share.
   std::vector<const protocol::RouteEndpoint*> best;
   int least = 0;
+  bool any = false;
   for (const auto& e : chosen->endpoints) {
-    const std::string key = e.address + ":" + std::to_string(e.port);
-    if (exclude.count(key)) continue;
-    const int n = loads_.at(key)->in_flight.load(std::memory_order_relaxed);
+    if (!reachable(e)) continue;
+    any = true;
+    const int n = loads_.at(e.address + ":" + std::to_string(e.port))
+                      ->in_flight.load(std::memory_order_relaxed);
+    if (s.container_concurrency > 0 && n >= s.container_concurrency) continue;
     if (best.empty() || n < least) {
       best = {&e};
       least = n;
@@ -117,18 +129,28 @@ Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
       best.push_back(&e);
     }
   }
+  if (best.empty()) {
+    p.wait = any ? PickWait::kAtCapacity : PickWait::kColdStart;
+    return p;
+  }
   const auto* e = best[std::min(best.size() - 1, static_cast<size_t>(u2 * best.size()))];
-  Pick p;
-  p.service = s.name;
-  p.ns = s.ns;
-  p.revision = chosen->revision;
   p.replica = e->replica;
   p.address = e->address;
   p.port = e->port;
-  p.token = s.replica_token;
-  p.timeout = std::chrono::milliseconds(s.timeout_ms);
   p.load = loads_.at(p.key());
+  p.load->in_flight.fetch_add(1, std::memory_order_relaxed);
   return p;
+}
+
+std::vector<std::pair<std::string, std::string>> RouteTable::scale_to_zero_revisions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, s] : services_) {
+    for (const auto& rev : s.revisions) {
+      if (rev.activate) out.emplace_back(name, rev.revision);
+    }
+  }
+  return out;
 }
 
 RouteTable::Auth RouteTable::authorize(const std::string& service,

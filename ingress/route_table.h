@@ -32,7 +32,15 @@ struct EndpointLoad {
   std::atomic<int> in_flight{0};
 };
 
+// Why a request cannot be sent now but may soon: the ingress holds it (activator.h).
+enum class PickWait {
+  kNone,        // send it to address:port
+  kColdStart,   // its revision is at zero replicas; one is starting
+  kAtCapacity,  // every replica of its revision has containerConcurrency requests
+};
+
 struct Pick {
+  PickWait wait = PickWait::kNone;  // not kNone: no endpoint was chosen
   std::string service;
   std::string ns;
   std::string revision;
@@ -41,7 +49,8 @@ struct Pick {
   int port = 0;
   std::string token;  // the bearer token the replica asks
   std::chrono::milliseconds timeout{60000};
-  std::shared_ptr<EndpointLoad> load;
+  int32_t container_concurrency = 0;   // the service's limit per replica; 0: none
+  std::shared_ptr<EndpointLoad> load;  // holds the slot this pick took on its replica
   std::string key() const { return address + ":" + std::to_string(port); }
 };
 
@@ -54,10 +63,19 @@ class RouteTable {
   std::vector<std::string> services() const;
   bool has_service(const std::string& name) const;
 
-  // NotFound: no such service; Unavailable: it has no ready replica (outside `exclude`).
-  // `u1`, `u2` are uniform in [0, 1): the revision draw and the tie-break.
+  // NotFound: no such service; Unavailable: it has no ready replica (outside
+  // `exclude`) and none is coming. A revision at zero replicas that starts on demand
+  // stays in the draw: drawn, it gives a Pick that waits (kColdStart), as does one
+  // whose replicas all have containerConcurrency requests in flight (kAtCapacity).
+  // A Pick with an endpoint has taken a slot on it (load->in_flight, under the
+  // table's lock, so the limit holds between threads); the caller gives it back
+  // when the request ends. `u1`, `u2` are uniform in [0, 1): the revision draw and
+  // the tie-break.
   Result<Pick> pick(const std::string& service, double u1, double u2,
                     const std::set<std::string>& exclude = {}) const;
+  // Every revision that may be at zero replicas, as (service, revision): the
+  // ingress reports their load even when idle, which is how they reach zero.
+  std::vector<std::pair<std::string, std::string>> scale_to_zero_revisions() const;
   // Ok, or Unauthenticated-like PermissionDenied (401/403 at the front end):
   // `authorization` is the request's header value.
   enum class Auth { kOk, kMissing, kWrong, kOtherNamespace };

@@ -474,8 +474,11 @@ struct RevisionStatus {
   int64_t created_ms = 0;
   MSGPACK_DEFINE_MAP(name, generation, manifest, model_format, storage_uri, model_path,
                      min_replicas, max_replicas, desired_replicas, ready_replicas, next_replica,
-                     recent_failures, created_ms)
+                     recent_failures, created_ms, first_ready_ms)
 };
+  // When a replica of it first answered ready; 0: never. Only a revision that has
+  // proven it can serve is scaled to zero, and kept in the routes while at zero.
+  int64_t first_ready_ms = 0;
 
 // Where the ingress sends a share of the service's requests (KServe's status.traffic).
 struct TrafficTarget {
@@ -810,7 +813,10 @@ struct RevisionRoute {
   std::string revision;
   int32_t percent = 0;                   // its share of the service's requests
   std::vector<RouteEndpoint> endpoints;  // its ready replicas
-  MSGPACK_DEFINE_MAP(revision, percent, endpoints)
+  // Scaled to zero (or starting from zero): a request that finds no endpoint is held
+  // by the ingress, which reports it as load, until a replica is ready.
+  bool activate = false;
+  MSGPACK_DEFINE_MAP(revision, percent, endpoints, activate)
 };
 
 struct ServiceRoute {

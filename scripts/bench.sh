@@ -371,9 +371,45 @@ for l in sys.stdin:
       --token-file "$dir/keys/token" --plot "${CADRE_BENCH_PLOT:-$root/bench/autoscale.svg}" |
       tail -1)
   fi
-  $python - "$rows" "$(machine_json)" "$quick" "$((ready_ms - applied_ms))" "$autoscale" <<'PY'
-import json, sys
+  # Scale to zero and back (skipped with --quick: each run idles a stable window,
+  # 60 s): a service at minReplicas 0 goes to zero, then one request's whole wait
+  # through the ingress is the cold start.
+  local cold="[]"
+  if [ "$quick" = 0 ]; then
+    "$cadre" --config "$dir/config" delete isvc/auto >&2
+    printf '%s\n' "apiVersion: cadre/v1" "kind: InferenceService" "metadata: {name: cold}" \
+      "spec:" "  predictor:" \
+      "    model: {modelFormat: {name: cadre}, storageUri: \"file://$dir/model.cadre\"}" \
+      "    minReplicas: 0" "    maxReplicas: 1" "    resources: {cpu: 1, memory: 512Mi}" \
+      >"$dir/cold.yaml"
+    "$cadre" --config "$dir/config" apply -f "$dir/cold.yaml" >&2
+    "$cadre" --config "$dir/config" wait isvc/cold --for Ready --timeout 120 >&2
+    $python -c "import json; json.dump({'inputs': [{'name': 'input', 'datatype': 'FP32',
+      'shape': [1, 1, 28, 28], 'data': [0.5] * 784}]}, open('$dir/cold.json', 'w'))"
+    local runs=()
+    for _ in 1 2 3; do
+      local waited=0
+      until "$cadre" --config "$dir/config" get isvc cold -o json |
+        $python -c "import json,sys; sys.exit(0 if not json.load(sys.stdin)['replicas'] else 1)"; do
+        sleep 1
+        waited=$((waited + 1))
+        [ "$waited" -lt 240 ] || { echo "bench ingress: cold never reached zero" >&2; exit 1; }
+      done
+      local answer
+      answer=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 60 \
+        -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data-binary @"$dir/cold.json" "$ingress_url/v2/models/cold/infer")
+      [ "${answer%% *}" = 200 ] || { echo "bench ingress: cold start answered $answer" >&2; exit 1; }
+      runs+=("$($python -c "print(round(float('${answer#* }') * 1000))")")
+      echo "cold start: ${runs[-1]} ms" >&2
+    done
+    cold="[$(IFS=,; echo "${runs[*]}")]"
+  fi
+  $python - "$rows" "$(machine_json)" "$quick" "$((ready_ms - applied_ms))" "$autoscale" \
+    "$cold" <<'PY'
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cold = json.loads(sys.argv[6])
 def best(target, c, key):
     vals = [r[key] for r in rows if r.get("target") == target and r.get("concurrency") == c and key in r]
     return max(vals) if key == "rps" else min(vals)
@@ -385,7 +421,8 @@ print(json.dumps({
     "ingress_p50_added_us_c1": round((best("ingress", 1, "p50_ms") - best("direct", 1, "p50_ms")) * 1000),
     "ingress_p50_added_us": round((best("ingress", 64, "p50_ms") - best("direct", 64, "p50_ms")) * 1000),
     "apply_to_ready_ms": int(sys.argv[4]),
-    "cold_start_ms": None,  # scale to zero is not built yet (docs/inference-services.md)
+    "cold_start_ms": statistics.median(cold) if cold else None,  # a request at zero replicas
+    "cold_start_runs_ms": cold,
     "autoscale": json.loads(sys.argv[5]),
 }))
 PY

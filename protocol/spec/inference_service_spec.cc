@@ -124,11 +124,6 @@ Status parse_scaling(YamlReader& predictor, PredictorSpec& p) {
   ASSIGN_OR_RETURN(auto min, predictor.integer("minReplicas", 0, 1000));
   ASSIGN_OR_RETURN(auto max, predictor.integer("maxReplicas", 1, 1000));
   p.min_replicas = static_cast<int32_t>(min.value_or(1));
-  if (p.min_replicas == 0) {
-    // Refused rather than served as 1: a spec that asks for what Cadre does not do
-    // must not look as if it did.
-    return field_error(at("minReplicas"), "0 (scale to zero) is not supported yet; use 1 or more");
-  }
   p.max_replicas = static_cast<int32_t>(max.value_or(std::max<int64_t>(p.min_replicas, 1)));
   if (p.min_replicas > p.max_replicas) {
     return field_error(

@@ -52,6 +52,33 @@ TEST(Autoscaler, NeverScalesInWhilePanickingAndScalesInAfterTheStableWindow) {
   EXPECT_EQ(d.desired, 1);
 }
 
+TEST(Autoscaler, ScalesToZeroOnlyAfterAWholeStableWindowWithoutARequest) {
+  RevisionAutoscaler a{AutoscalePolicy{}};
+  feed(a, 0, 30000, 0);
+  EXPECT_EQ(a.decide(30000, 1, 4, 0, 4).desired, 1) << "idle, but not heard for a whole window";
+  feed(a, 30250, 60000, 0);
+  EXPECT_EQ(a.decide(60000, 1, 4, 0, 4).desired, 0);
+  RevisionAutoscaler busy{AutoscalePolicy{}};
+  feed(busy, 0, 60000, 0);
+  busy.observe("ingress-1", 60250, 0.01);  // one short request
+  feed(busy, 60500, 119000, 0);
+  EXPECT_EQ(busy.decide(119000, 1, 4, 0, 4).desired, 1) << "a request within the window";
+  feed(busy, 119250, 121000, 0);
+  EXPECT_EQ(busy.decide(121000, 1, 4, 0, 4).desired, 0);
+}
+
+TEST(Autoscaler, ARequestHeldAtZeroAsksForAReplicaAtOnce) {
+  RevisionAutoscaler a{AutoscalePolicy{}};
+  feed(a, 0, 120000, 0);
+  EXPECT_EQ(a.decide(120000, 0, 4, 0, 4).desired, 0);
+  a.observe("ingress-1", 120010, 0.001);  // held for the last few microseconds of a report
+  EXPECT_EQ(a.decide(120010, 0, 100, 0, 4).desired, 1);
+  RevisionAutoscaler burst{AutoscalePolicy{}};
+  feed(burst, 0, 120000, 0);
+  burst.observe("ingress-1", 120250, 12);  // twelve held: the panic window asks for three
+  EXPECT_EQ(burst.decide(120250, 0, 4, 0, 4).desired, 3);
+}
+
 TEST(Autoscaler, StaysWithinMinAndMaxAndAddsUpIngresses) {
   RevisionAutoscaler a{AutoscalePolicy{}};
   feed(a, 0, 60000, 40, "ingress-1");

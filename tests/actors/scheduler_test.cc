@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace cadre::actors {
@@ -128,6 +129,37 @@ TEST(Scheduler, SpreadPutsOneReplicaPerNodeBeforeDoublingUp) {
   for (const auto& placement : p) per_node[placement.node]++;
   EXPECT_EQ(per_node.size(), 3u);
   for (const auto& [name, count] : per_node) EXPECT_LE(count, 2) << name;
+}
+
+TEST(Scheduler, JobsOfOneSpreadGroupGoToTheNodeHoldingFewestOfThem) {
+  Scheduler s;
+  for (const char* n : {"a", "b", "c"}) s.upsert_node(node(n, 8000));
+  std::map<std::string, int> per_node;
+  for (int i = 0; i < 6; ++i) {  // six one-replica jobs, as a service's replicas are
+    auto g = gang("fmnist-00001-" + std::to_string(i), 1, request(500));
+    g.spread_group = "inferenceservice/fmnist";
+    std::vector<Placement> p;
+    ASSERT_EQ(place(s, g, &p), Scheduler::Fit::kPlaced);
+    per_node[p[0].node]++;
+  }
+  EXPECT_EQ(per_node, (std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}}));
+  // Another group does not count; without a group, jobs still pack.
+  auto other = gang("other-1", 1, request(500));
+  other.spread_group = "inferenceservice/other";
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, other, &p), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(place(s, gang("plain", 1, request(500)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "a");
+  // A soft preference: a full node is skipped, the group never waits for it.
+  Scheduler small;
+  small.upsert_node(node("a", 8000));
+  small.upsert_node(node("b", 400));
+  for (int i = 0; i < 2; ++i) {
+    auto g = gang("s-" + std::to_string(i), 1, request(500));
+    g.spread_group = "inferenceservice/s";
+    ASSERT_EQ(place(small, g, &p), Scheduler::Fit::kPlaced);
+    EXPECT_EQ(p[0].node, "a");
+  }
 }
 
 TEST(Scheduler, PlacesLargestMembersFirstSoMixedGangsPackTightly) {

@@ -287,6 +287,60 @@ TEST(ServiceStateMachine, TheAutoscalerScalesARevisionWithinItsBoundsAndSaysSo) 
   EXPECT_EQ((*again)->record().status.revisions[0].desired_replicas, 4);
 }
 
+TEST(ServiceStateMachine, AtMinZeroItStartsOneScalesToZeroWhenIdleAndStartsOneOnARequest) {
+  std::string yaml = service_yaml("a");
+  yaml.replace(yaml.find("minReplicas: 2"), 14, "minReplicas: 0");
+  Harness h(yaml);
+  // One to begin with: a revision proves it serves before it may go to zero.
+  EXPECT_EQ(h.created_jobs(), (std::vector<std::string>{"fmnist-00001-1"}));
+  for (int i = 0; i < 300; ++i) {  // idle, but never ready: stays
+    h.clock_ += 250;
+    h.run(h.machine_->on_load("ingress", "fmnist-00001", 0, 0));
+  }
+  EXPECT_EQ(h.machine_->record().status.revisions[0].desired_replicas, 1);
+  EXPECT_FALSE(h.machine_->route().revisions[0].activate);
+
+  h.job_runs("fmnist-00001-1", true);
+  h.run(h.machine_->on_ingress(true, "http://127.0.0.1:8080"));
+  EXPECT_TRUE(h.machine_->route().revisions[0].activate);
+  for (int i = 0; i < 200; ++i) {  // 50 s without a request: not yet
+    h.clock_ += 250;
+    h.run(h.machine_->on_load("ingress", "fmnist-00001", 0, 0));
+  }
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kReady);
+  for (int i = 0; i < 60; ++i) {  // a whole stable window (60 s): to zero
+    h.clock_ += 250;
+    h.run(h.machine_->on_load("ingress", "fmnist-00001", 0, 0));
+  }
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kDraining);
+  EXPECT_EQ(h.replica("fmnist-00001-1")->message, "scaled to zero");
+  h.fire_timers();
+  EXPECT_EQ(h.deleted_, (std::vector<std::string>{"fmnist-00001-1"}));
+  // Still the service's traffic, still Ready: the ingress holds requests.
+  EXPECT_EQ(h.traffic(), "fmnist-00001=100");
+  EXPECT_TRUE(h.machine_->record().status.ready);
+  EXPECT_NE(h.condition(protocol::ServiceConditionType::kPredictorReady)
+                .message.find("fmnist-00001 at zero replicas"),
+            std::string::npos);
+  auto route = h.machine_->route();
+  EXPECT_TRUE(route.revisions[0].endpoints.empty());
+  EXPECT_TRUE(route.revisions[0].activate);
+
+  // A restarted coordinator keeps it at zero.
+  auto again = ServiceStateMachine::Create(h.machine_->record(), ServiceMachineOptions{});
+  ASSERT_TRUE(again.ok());
+  Harness restarted(std::move(*again));
+  restarted.run(restarted.machine_->restore({}));
+  EXPECT_TRUE(restarted.created_.empty());
+
+  // A held request is load: one replica at once.
+  h.clock_ += 250;
+  h.run(h.machine_->on_load("ingress", "fmnist-00001", 0.02, 4));
+  EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-2");
+  h.job_runs("fmnist-00001-2", true);
+  EXPECT_EQ(h.machine_->route().revisions[0].endpoints.size(), 1u);
+}
+
 TEST(ServiceStateMachine, AModelThatNeverLoadsLeavesAConditionThatSaysWhy) {
   Harness h;
   h.job_ends("fmnist-00001-1", JobPhase::kFailed, "Error");

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -31,14 +32,16 @@ class FakeReplica {
     options.port = 0;
     auto server = HttpServer::Create(
         options, [this, name, delay](HttpRequest r, serving::http::Responder respond) {
-          {
-            std::lock_guard<std::mutex> lock(mutex_);
-            authorizations_.push_back(r.authorization);
-            ++requests_;
-          }
           std::lock_guard<std::mutex> lock(mutex_);
-          answering_.emplace_back([respond, name, delay] {
+          authorizations_.push_back(r.authorization);
+          ++requests_;
+          most_at_once_ = std::max(most_at_once_, ++answering_now_);
+          answering_.emplace_back([this, respond, name, delay] {
             std::this_thread::sleep_for(delay);
+            {
+              std::lock_guard<std::mutex> lock(mutex_);
+              --answering_now_;
+            }
             respond(HttpResponse{200, "application/json", {}, "{\"from\":\"" + name + "\"}"});
           });
         });
@@ -59,6 +62,10 @@ class FakeReplica {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
   }
+  int most_at_once() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return most_at_once_;
+  }
   std::string last_authorization() {
     std::lock_guard<std::mutex> lock(mutex_);
     return authorizations_.empty() ? "" : authorizations_.back();
@@ -68,17 +75,21 @@ class FakeReplica {
   std::mutex mutex_;
   std::vector<std::string> authorizations_;
   int requests_ = 0;
+  int answering_now_ = 0;
+  int most_at_once_ = 0;
   std::vector<std::thread> answering_;
   std::unique_ptr<HttpServer> server_;
 };
 
-protocol::RoutesReply routes(const std::vector<int>& ports, int64_t timeout_ms = 5000) {
+protocol::RoutesReply routes(const std::vector<int>& ports, int64_t timeout_ms = 5000,
+                             bool scales_to_zero = false, int32_t container_concurrency = 0) {
   protocol::ServiceRoute s;
   s.name = "fmnist";
   s.ns = "default";
   s.replica_token = "replica-secret";
   s.timeout_ms = timeout_ms;
-  protocol::RevisionRoute rev{"fmnist-00001", 100, {}};
+  s.container_concurrency = container_concurrency;
+  protocol::RevisionRoute rev{"fmnist-00001", 100, {}, scales_to_zero};
   for (int port : ports) rev.endpoints.push_back({"r" + std::to_string(port), "127.0.0.1", port});
   s.revisions = {rev};
   protocol::RoutesReply reply;
@@ -94,7 +105,29 @@ class ProxyTest : public ::testing::Test {
     auto upstream = UpstreamClient::Create(UpstreamClientOptions{});
     EXPECT_TRUE(upstream.ok());
     upstream_ = std::move(*upstream);
-    proxy_ = std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_, load_);
+    activator_ = Activator::Create(ActivatorOptions{2, std::chrono::milliseconds(50)}).value();
+    proxy_ =
+        std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_, load_, *activator_);
+  }
+
+  // What the activator still holds is answered through the proxy: it goes first.
+  ~ProxyTest() override { activator_.reset(); }
+
+  // A request through the proxy, answered later.
+  std::future<HttpResponse> call_async(const std::string& target) {
+    auto answered = std::make_shared<std::promise<HttpResponse>>();
+    HttpRequest r;
+    r.method = "POST";
+    r.target = target;
+    r.body = "{}";
+    r.authorization = "Bearer cadre_user";
+    proxy_->handle(r, [answered](HttpResponse answer) { answered->set_value(std::move(answer)); });
+    return answered->get_future();
+  }
+  // A new route table, as the route poller installs one.
+  void install(const protocol::RoutesReply& reply) {
+    table_.update(reply);
+    activator_->wake();
   }
 
   // One request through the proxy, waited for.
@@ -122,6 +155,7 @@ class ProxyTest : public ::testing::Test {
   RouteTable table_;
   IngressMetrics metrics_;
   LoadMeter load_;
+  std::unique_ptr<Activator> activator_;
   std::unique_ptr<UpstreamClient> upstream_;
   std::unique_ptr<Proxy> proxy_;
 };
@@ -191,6 +225,7 @@ TEST_F(ProxyTest, ARequestItWouldRefuseIsAnsweredBeforeItsBodyIsRead) {
   table_.update(routes({1}));
   HttpServerOptions options;
   options.port = 0;
+  options.request_timeout = std::chrono::seconds(4);  // the body that never comes, not 30 s
   options.check_headers = [this](const HttpRequest& head) { return proxy_->check_headers(head); };
   auto server = HttpServer::Create(options, [this](HttpRequest r, serving::http::Responder done) {
     proxy_->handle(std::move(r), std::move(done));
@@ -217,6 +252,66 @@ TEST_F(ProxyTest, ReportsItsOwnHealthAndMetrics) {
                               "00001\",code=\"200\"} 1"),
             std::string::npos)
       << metrics.body;
+}
+
+TEST_F(ProxyTest, ARequestAtZeroReplicasIsHeldAsLoadUntilAReplicaIsReady) {
+  table_.update(routes({}, 5000, true));
+  auto answer = call_async("/v2/models/fmnist/infer");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "held";
+  // The autoscaler hears of it: one request waiting, on the revision it would take.
+  const auto load = load_.take(LoadMeter::Clock::now());
+  ASSERT_EQ(load.size(), 1u);
+  EXPECT_EQ(load[0].revision, "fmnist-00001");
+  EXPECT_GT(load[0].concurrency, 0.5);
+  EXPECT_NE(
+      call("/metrics")
+          .body.find("cadre_ingress_held_requests{service=\"fmnist\",reason=\"cold_start\"} 1"),
+      std::string::npos);
+
+  FakeReplica replica("started");
+  install(routes({replica.port()}, 5000, true));
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const auto r = answer.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"from\":\"started\"}");
+  EXPECT_NE(
+      call("/metrics")
+          .body.find("cadre_ingress_held_requests{service=\"fmnist\",reason=\"cold_start\"} 0"),
+      std::string::npos);
+}
+
+TEST_F(ProxyTest, AHeldRequestIsAnsweredWhenItsTimeoutPassesAndTheHoldIsBounded) {
+  table_.update(routes({}, 300, true));
+  const auto start = std::chrono::steady_clock::now();
+  auto first = call_async("/v2/models/fmnist/infer");
+  auto second = call_async("/v2/models/fmnist/infer");
+  // The activator holds two per service here: the third is answered at once.
+  const auto third = call("/v2/models/fmnist/infer");
+  EXPECT_EQ(third.status, 503);
+  EXPECT_NE(third.body.find("already waiting"), std::string::npos) << third.body;
+  const auto r = first.get();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("at zero replicas"), std::string::npos) << r.body;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(2000));
+  EXPECT_EQ(second.get().status, 503);
+}
+
+TEST_F(ProxyTest, ContainerConcurrencyHoldsRequestsPastTheLimitUntilASlotFrees) {
+  FakeReplica replica("a", std::chrono::milliseconds(100));
+  table_.update(routes({replica.port()}, 5000, false, 1));
+  std::vector<std::future<HttpResponse>> answers;
+  for (int i = 0; i < 2; ++i) answers.push_back(call_async("/v2/models/fmnist/infer"));
+  for (auto& a : answers) EXPECT_EQ(a.get().status, 200);
+  EXPECT_EQ(replica.requests(), 2);
+  EXPECT_EQ(replica.most_at_once(), 1) << "containerConcurrency 1 means one at a time";
+}
+
+TEST_F(ProxyTest, ARevisionThatCannotStartFromZeroIsNotHeldFor) {
+  table_.update(routes({}, 5000, false));  // no replica and none coming
+  EXPECT_EQ(call("/v2/models/fmnist/infer").status, 503);
 }
 
 }  // namespace

@@ -15,9 +15,10 @@ protocol::RoutesReply canary_routes() {
   s.ns = "team-a";
   s.replica_token = "replica-secret";
   s.timeout_ms = 5000;
-  protocol::RevisionRoute stable{"fmnist-00001", 80, {}};
+  protocol::RevisionRoute stable{"fmnist-00001", 80, {}, false};
   stable.endpoints = {{"fmnist-00001-1", "127.0.0.1", 9001}, {"fmnist-00001-2", "127.0.0.1", 9002}};
-  protocol::RevisionRoute canary{"fmnist-00002", 20, {{"fmnist-00002-1", "127.0.0.1", 9003}}};
+  protocol::RevisionRoute canary{
+      "fmnist-00002", 20, {{"fmnist-00002-1", "127.0.0.1", 9003}}, false};
   s.revisions = {stable, canary};
   protocol::RoutesReply reply;
   reply.version = 7;
@@ -51,6 +52,7 @@ TEST(RouteTable, PicksTheReplicaWithTheFewestRequestsInFlight) {
     auto next = table.pick("fmnist", 0.1, u2);
     ASSERT_TRUE(next.ok());
     EXPECT_NE(next->port, busy->port);
+    next->load->in_flight.fetch_sub(1);  // the request ends: its slot is free again
   }
   // The count outlives a table update that keeps the replica.
   table.update(canary_routes());
@@ -94,6 +96,39 @@ TEST(RouteTable, HandsOutTheReplicasTokenAndTimeout) {
   EXPECT_EQ(pick->token, "replica-secret");
   EXPECT_EQ(pick->timeout.count(), 5000);
   EXPECT_EQ(pick->replica, "fmnist-00002-1");
+}
+
+TEST(RouteTable, ARevisionAtZeroStaysInTheDrawAndItsPickWaits) {
+  RouteTable table;
+  auto reply = canary_routes();
+  reply.services[0].revisions[1].endpoints.clear();
+  reply.services[0].revisions[1].activate = true;  // the canary scaled to zero
+  table.update(reply);
+  auto pick = table.pick("fmnist", 0.95, 0.0);
+  ASSERT_TRUE(pick.ok());
+  EXPECT_EQ(pick->wait, PickWait::kColdStart);
+  EXPECT_EQ(pick->revision, "fmnist-00002");
+  EXPECT_EQ(pick->load, nullptr) << "a waiting pick takes no slot";
+  EXPECT_EQ(table.scale_to_zero_revisions(),
+            (std::vector<std::pair<std::string, std::string>>{{"fmnist", "fmnist-00002"}}));
+  EXPECT_EQ(table.pick("fmnist", 0.1, 0.0)->wait, PickWait::kNone);
+}
+
+TEST(RouteTable, APickTakesASlotAndContainerConcurrencyBoundsThem) {
+  RouteTable table;
+  auto reply = canary_routes();
+  reply.services[0].container_concurrency = 2;
+  table.update(reply);
+  // The canary's one replica: two slots, then every pick of it waits.
+  auto a = table.pick("fmnist", 0.95, 0.0);
+  auto b = table.pick("fmnist", 0.95, 0.0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->wait, PickWait::kNone);
+  EXPECT_EQ(b->wait, PickWait::kNone);
+  EXPECT_EQ(a->load->in_flight.load(), 2);
+  EXPECT_EQ(table.pick("fmnist", 0.95, 0.0)->wait, PickWait::kAtCapacity);
+  a->load->in_flight.fetch_sub(1);  // one request ends
+  EXPECT_EQ(table.pick("fmnist", 0.95, 0.0)->wait, PickWait::kNone);
 }
 
 }  // namespace

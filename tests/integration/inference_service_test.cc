@@ -407,5 +407,40 @@ TEST_F(AutoscaledServices, ALoadStepScalesOutQuicklyAndBackInAfterTheStableWindo
             << "back to 1 " << in_seconds << " s after it stopped\n";
 }
 
+TEST_F(AutoscaledServices, AtMinReplicasZeroItScalesToZeroAndARequestStartsAReplica) {
+  ASSERT_EQ(apply(service("a", "    maxReplicas: 2\n", 0)).exit_code, 0);
+  wait_ready();  // one replica to begin with: the revision proves it serves
+  // Idle for the stable window (6 s here): no replica left, still Ready.
+  ASSERT_TRUE(eventually([&] { return service_json().at("replicas").empty(); }, 30s))
+      << cadre("describe isvc fmnist").output;
+  EXPECT_TRUE(service_json().at("ready").get<bool>()) << cadre("describe isvc fmnist").output;
+  EXPECT_EQ(traffic(), "fmnist-00001=100");
+
+  // One request at zero: held by the ingress while a replica starts, then answered.
+  httplib::Client http(ingress_url());
+  http.set_read_timeout(30);
+  const auto sent = std::chrono::steady_clock::now();
+  auto res = http.Post("/v2/models/fmnist/infer", {{"Authorization", "Bearer " + token()}},
+                       image_request(), "application/json");
+  const double cold_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_LT(cold_ms, 10000);
+  EXPECT_EQ(service_json().at("replicas").size(), 1u);
+  const std::string events = cadre("describe isvc fmnist").output;
+  EXPECT_NE(events.find("1 -> 0 replicas"), std::string::npos) << events;
+  EXPECT_NE(events.find("0 -> 1 replicas"), std::string::npos) << events;
+  EXPECT_NE(events.find("scaled to zero"), std::string::npos) << events;
+  std::cout << "[ measure ] a request at zero replicas answered in " << cold_ms << " ms\n";
+
+  // Back at zero, a burst of clients: every request answered, none refused.
+  ASSERT_TRUE(eventually([&] { return service_json().at("replicas").empty(); }, 30s));
+  auto burst = load(4);
+  ASSERT_TRUE(eventually([&] { return burst.ok() >= 20; }, 30s)) << burst.failures();
+  burst.stop();
+  EXPECT_EQ(burst.failed(), 0) << burst.failures();
+}
+
 }  // namespace
 }  // namespace cadre::testing

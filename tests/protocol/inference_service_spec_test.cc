@@ -93,8 +93,8 @@ TEST(InferenceServiceSpec, OnlyAPredictorChangeMakesANewRevisionKey) {
 }
 
 TEST(InferenceServiceSpec, RefusesBadPredictorsWithTheFieldPath) {
-  EXPECT_EQ(error_of(with("minReplicas: 2", "minReplicas: 0")),
-            "spec.predictor.minReplicas: 0 (scale to zero) is not supported yet; use 1 or more");
+  EXPECT_EQ(error_of(with("minReplicas: 2", "minReplicas: -1")),
+            "spec.predictor.minReplicas: must be >= 0");
   EXPECT_EQ(error_of(with("minReplicas: 2", "minReplicas: 5")),
             "spec.predictor.minReplicas: 5 is above maxReplicas 4");
   EXPECT_EQ(error_of(with("{name: cadre}", "{name: onnx}")),
