@@ -10,14 +10,17 @@
 namespace cadre::actors {
 
 // Owns SQLite; runs detached (it blocks on fsync).
-caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store);
+// Store writes are timed into `metrics` when given.
+caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store,
+                       std::shared_ptr<CoordinatorMetrics> metrics = nullptr);
 
 // Owns node state: registration, epochs, heartbeats, NotReady/Lost. Send it
 // (put_atom, manager) once the manager exists.
 caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx);
 
 // Owns placement: capacities, allocations and the queue of unplaced replicas.
-caf::actor spawn_scheduler(caf::actor_system& system);
+caf::actor spawn_scheduler(caf::actor_system& system,
+                           std::shared_ptr<CoordinatorMetrics> metrics = nullptr);
 
 // What a restarted coordinator rebuilds its supervisors from.
 struct RestoredState {

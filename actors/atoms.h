@@ -8,6 +8,7 @@
 
 #include "actors/client_keys.h"
 #include "actors/cluster_policy.h"
+#include "actors/coordinator_metrics.h"
 #include "actors/experiment_state_machine.h"
 #include "actors/job_state_machine.h"
 #include "actors/notebook_state_machine.h"
@@ -77,6 +78,8 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using recurring_atom = caf::atom_constant<caf::atom("recurring")>;
 using notebook_atom = caf::atom_constant<caf::atom("notebook")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+// Asks an actor for its gauges in the Prometheus text format (a std::string).
+using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
 // The actors every supervisor needs, handed down at spawn.
 struct ActorContext {
@@ -86,7 +89,8 @@ struct ActorContext {
   caf::actor manager;
   std::shared_ptr<Outbox> outbox;
   ClusterPolicy policy;
-  std::shared_ptr<ClientKeys> client_keys;  // null when the coordinator runs without CURVE
+  std::shared_ptr<ClientKeys> client_keys;      // null when the coordinator runs without CURVE
+  std::shared_ptr<CoordinatorMetrics> metrics;  // never null once the coordinator runs
 };
 
 }  // namespace cadre::actors

@@ -505,6 +505,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   // Notices an ingress that stops polling (services then say IngressReady False).
   self->send(self, ingress_atom::value);
   caf::message_handler jobs_and_nodes{
+      [=](scrape_atom) { return manager::scrape_manager(self->state); },
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
       [=](delete_atom, const ClientRef& c, const protocol::DeleteRequest& r) {

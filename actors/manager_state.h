@@ -211,5 +211,10 @@ std::vector<protocol::IngressToken> ingress_login_codes(ManagerSelf* self);  // 
 // Login codes an ingress has used: they are open no more, at any ingress.
 void redeem_login_codes(ManagerSelf* self, const std::vector<std::string>& redeemed);
 
+// ---- manager_metrics.cc ----
+// Its gauges for /metrics (Prometheus text): jobs, experiments, runs and notebooks
+// by phase, services' readiness and replicas per revision.
+std::string scrape_manager(const ManagerState& st);
+
 }  // namespace manager
 }  // namespace cadre::actors

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/actors.h"
+#include "protocol/prometheus_text.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/wall_clock.h"
 
@@ -177,10 +178,34 @@ std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
   return out;
 }
 
+// Nodes by state (every state, zeros included, so an alert on Lost > 0 has a
+// series to read) and what each node offers.
+std::string scrape(const RegistryState& st) {
+  std::map<std::string_view, int> by_state;
+  for (const auto& [state, name] : protocol::EnumNames<NodeState>::kTable) by_state[name] = 0;
+  for (const auto& [name, node] : st.nodes) by_state[protocol::enum_name(node.state)]++;
+  protocol::PrometheusText out;
+  out.family("cadre_nodes", "gauge", "Registered nodes by state.");
+  for (const auto& [state, n] : by_state)
+    out.sample("cadre_nodes", {{"state", std::string(state)}}, n);
+  out.family("cadre_node_capacity", "gauge",
+             "What a node offers: cpu in cores, memory in bytes, gpu in devices.");
+  for (const auto& [name, node] : st.nodes) {
+    const auto& info = node.info;
+    out.sample("cadre_node_capacity", {{"node", name}, {"resource", "cpu"}},
+               static_cast<double>(info.cpu_millis) / 1000);
+    out.sample("cadre_node_capacity", {{"node", name}, {"resource", "memory"}},
+               static_cast<double>(info.memory_bytes));
+    out.sample("cadre_node_capacity", {{"node", name}, {"resource", "gpu"}}, info.gpus);
+  }
+  return out.str();
+}
+
 caf::behavior registry(Self* self, ActorContext base) {
   self->state.ctx = std::move(base);
   self->delayed_send(self, kTick, tick_atom::value);
   return {
+      [=](scrape_atom) { return scrape(self->state); },
       // The manager is spawned after the registry (each needs the other).
       [=](put_atom, caf::actor manager) { self->state.ctx.manager = std::move(manager); },
       [=](register_atom, const std::string& identity, uint64_t request_id,

@@ -108,6 +108,18 @@ Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
   return best;
 }
 
+std::vector<std::string> Scheduler::node_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, node] : nodes_) out.push_back(name);
+  return out;
+}
+
+int Scheduler::held_of_group(const std::string& node, const std::string& group) const {
+  int n = 0;
+  for (const auto& [key, held] : held_) n += held.node == node && held.group == group ? 1 : 0;
+  return n;
+}
+
 Placement Scheduler::take(NodeState& node, const std::string& key,
                           const spec::ResourceRequest& request, const std::string& group) {
   std::vector<int32_t> gpus;

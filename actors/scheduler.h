@@ -94,6 +94,7 @@ class Scheduler {
   void release_job(const std::string& job);  // every slot "<job>/..."
 
   Allocation allocated_on(const std::string& node) const;
+  std::vector<std::string> node_names() const;
   std::string address_of(const std::string& node) const;
 
  private:
@@ -113,8 +114,8 @@ class Scheduler {
     int64_t memory = 0;
     std::vector<int32_t> gpus;
     int32_t port = 0;
-  };
     std::string group;  // GangRequest::spread_group of its job
+  };
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
   static bool has_port(const NodeState& n);

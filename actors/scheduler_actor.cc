@@ -11,6 +11,7 @@
 #include <list>
 
 #include "actors/actors.h"
+#include "protocol/prometheus_text.h"
 
 namespace cadre::actors {
 namespace {
@@ -18,10 +19,12 @@ namespace {
 struct Pending {
   GangRequest gang;
   caf::actor job;
-  uint64_t seq = 0;  // arrival order
+  uint64_t seq = 0;                             // arrival order
+  std::chrono::steady_clock::time_point since;  // when it reached the scheduler
 };
 
 struct SchedulerState {
+  std::shared_ptr<CoordinatorMetrics> metrics;
   Scheduler scheduler;
   std::list<Pending> queue;  // priority descending, then arrival
   uint64_t next_seq = 0;
@@ -37,6 +40,7 @@ void drain(Self* self) {
     std::string why;
     switch (st.scheduler.place(it->gang, &placements, &why)) {
       case Scheduler::Fit::kPlaced:
+        if (st.metrics) st.metrics->placed(std::chrono::steady_clock::now() - it->since);
         self->send(it->job, placed_atom::value, it->gang.attempt, placements);
         it = st.queue.erase(it);
         break;
@@ -56,11 +60,33 @@ void enqueue(Self* self, GangRequest gang, caf::actor job) {
   queue.remove_if([&](const Pending& p) { return p.gang.job == gang.job; });
   auto at = std::find_if(queue.begin(), queue.end(),
                          [&](const Pending& p) { return p.gang.priority < gang.priority; });
-  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++});
+  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++,
+                           std::chrono::steady_clock::now()});
 }
 
-caf::behavior scheduler(Self* self) {
+// The queue's length and what is allocated on each node.
+std::string scrape(const SchedulerState& st) {
+  protocol::PrometheusText out;
+  out.family("cadre_scheduler_queue_length", "gauge", "Gangs waiting for capacity.");
+  out.sample("cadre_scheduler_queue_length", {}, static_cast<double>(st.queue.size()));
+  out.family("cadre_node_allocated", "gauge",
+             "What placed replicas hold on a node: cpu in cores, memory in bytes, gpu in devices.");
+  for (const auto& node : st.scheduler.node_names()) {
+    const Allocation a = st.scheduler.allocated_on(node);
+    out.sample("cadre_node_allocated", {{"node", node}, {"resource", "cpu"}},
+               static_cast<double>(a.cpu_millis) / 1000);
+    out.sample("cadre_node_allocated", {{"node", node}, {"resource", "memory"}},
+               static_cast<double>(a.memory_bytes));
+    out.sample("cadre_node_allocated", {{"node", node}, {"resource", "gpu"}},
+               static_cast<double>(a.gpu_indices.size()));
+  }
+  return out.str();
+}
+
+caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics) {
+  self->state.metrics = std::move(metrics);
   return {
+      [=](scrape_atom) { return scrape(self->state); },
       [=](node_up_atom, const NodeCapacity& node) {
         self->state.scheduler.upsert_node(node);
         drain(self);
@@ -110,6 +136,8 @@ caf::behavior scheduler(Self* self) {
 
 }  // namespace
 
-caf::actor spawn_scheduler(caf::actor_system& system) { return system.spawn(scheduler); }
+caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<CoordinatorMetrics> metrics) {
+  return system.spawn(scheduler, std::move(metrics));
+}
 
 }  // namespace cadre::actors

@@ -118,6 +118,8 @@ void carry_out_one(Self* self, const ServiceEffect& effect) {
           erase_record(self);
         } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
           for (uint64_t id : e.requests) answer(self, id, caf::make_message(e.status));
+        } else if constexpr (std::is_same_v<E, fx::Scaled>) {
+          if (st.ctx.metrics) st.ctx.metrics->scaled(name, e.to > e.from);
         } else if constexpr (std::is_same_v<E, fx::Stop>) {
           spdlog::info("inferenceservice={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, service_atom::value, name);

@@ -822,6 +822,7 @@ ServiceEffects ServiceStateMachine::on_load(const std::string& source,
   const int32_t before = current != autoscaled_.end() ? current->second : std::max(min, 1);
   if (d.desired == before) return out;
   autoscaled_[rev->name] = d.desired;
+  out.push_back(fx::Scaled{rev->name, before, d.desired});
   char detail[160];
   std::snprintf(detail, sizeof detail, "%s %.1f over the stable window, %.1f over the panic window",
                 by_rps ? "rps" : "concurrency", d.stable_load, d.panic_load);
@@ -902,9 +903,9 @@ protocol::ServiceRoute ServiceStateMachine::route() const {
     protocol::RevisionRoute rev;
     rev.revision = t.revision_name;
     rev.percent = t.percent;
-    for (const auto& r : st().replicas) {
     const Revision* status = revision(t.revision_name);
     rev.activate = status != nullptr && scales_to_zero(*status);
+    for (const auto& r : st().replicas) {
       if (r.revision == t.revision_name && r.state == ServiceReplicaState::kReady) {
         rev.endpoints.push_back({r.job, r.address, r.port});
       }

@@ -75,13 +75,19 @@ struct AnswerDelete {
   Status status;
 };
 struct Stop {};  // the service is gone: the shell tells the manager and quits
+struct Scaled {  // the autoscaler changed a revision's count (counted in the metrics)
+  std::string revision;
+  int32_t from = 0;
+  int32_t to = 0;
+};
 }  // namespace service_effect
 
 using ServiceEffect =
     std::variant<service_effect::Persist, service_effect::PublishSummary,
                  service_effect::RecordEvent, service_effect::CreateJob, service_effect::DeleteJob,
                  service_effect::StartTimer, service_effect::AnswerApply,
-                 service_effect::EraseRecord, service_effect::AnswerDelete, service_effect::Stop>;
+                 service_effect::EraseRecord, service_effect::AnswerDelete, service_effect::Stop,
+                 service_effect::Scaled>;
 using ServiceEffects = std::vector<ServiceEffect>;
 
 struct ServiceMachineOptions {
@@ -164,17 +170,17 @@ class ServiceStateMachine {
   const protocol::InferenceServiceStatus& st() const { return rec_.status; }
   Replica* replica(const std::string& job);
   Revision* revision(const std::string& name);
+  const Revision* revision(const std::string& name) const;
   const spec::InferenceServiceSpec& spec_of(const std::string& revision) const;
   bool live(const Replica& r) const;  // counts toward its revision's replicas
+  static bool scales_to_zero(const Revision& rev);
+  bool servable(const Revision& rev) const;  // traffic may go to it (now, or held at zero)
 
   void persist(ServiceEffects& out, std::vector<Deferred> then = {});
   void run_deferred(ServiceEffects& out, const Deferred& d);
   void event(ServiceEffects& out, protocol::EventType type, const std::string& reason,
-  const Revision* revision(const std::string& name) const;
              const std::string& message);
   void add_revision(ServiceEffects& out, const ServiceApply& apply);
-  static bool scales_to_zero(const Revision& rev);
-  bool servable(const Revision& rev) const;  // traffic may go to it (now, or held at zero)
 
   // Traffic, promotion, desired counts, replicas made and drained, conditions.
   void reconcile(ServiceEffects& out);

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <variant>
 
 #include "actors/actors.h"
@@ -37,6 +38,7 @@ using Write = std::variant<PutJob, PutExperiment, PutService, PutRun, AppendEven
 
 struct StoreState {
   std::shared_ptr<StateStore> store;
+  std::shared_ptr<CoordinatorMetrics> metrics;
   std::vector<Write> pending;  // in arrival order
   bool flush_queued = false;
 };
@@ -53,6 +55,7 @@ void flush(Self* self) {
   if (st.pending.empty()) return;
   std::vector<Write> batch;
   batch.swap(st.pending);
+  const auto began = std::chrono::steady_clock::now();
   Status status = st.store->begin();
   for (auto& write : batch) {
     if (!status.ok()) break;
@@ -74,6 +77,7 @@ void flush(Self* self) {
     }
   }
   status = status.ok() ? st.store->commit() : status;
+  if (st.metrics) st.metrics->committed(std::chrono::steady_clock::now() - began);
   if (!status.ok()) {
     st.store->rollback();
     spdlog::error("store: batch of {} writes not stored: {}", batch.size(), status.to_string());
@@ -96,8 +100,10 @@ void enqueue(Self* self, Write write) {
 }
 
 // Runs detached: it blocks on fsync, and must not hold a scheduler thread.
-caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
+caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store,
+                          std::shared_ptr<CoordinatorMetrics> metrics) {
   self->state.store = std::move(store);
+  self->state.metrics = std::move(metrics);
   return {
       [=](flush_atom) { flush(self); },
       [=](put_atom, const JobRecord& record) {
@@ -213,8 +219,9 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store) {
 
 }  // namespace
 
-caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store) {
-  return system.spawn<caf::detached>(store_actor, std::move(store));
+caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store,
+                       std::shared_ptr<CoordinatorMetrics> metrics) {
+  return system.spawn<caf::detached>(store_actor, std::move(store), std::move(metrics));
 }
 
 }  // namespace cadre::actors

@@ -312,6 +312,8 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   config->source = layout.config_file();
   RETURN_IF_ERROR(wait_for_ready_nodes(layout, options, *config, started));
   RETURN_IF_ERROR(ensure_token(layout, *config));
+  RETURN_IF_ERROR(write_text_file(layout.prometheus_config_file(),
+                                  render_prometheus_config(layout, endpoints, config->ingress)));
   return write_text_file(layout.config_file(), render_config(*config));
 }
 
@@ -382,6 +384,8 @@ std::set<int> keep_live_agents(const LocalLayout& layout, LocalUpOptions& option
   if (keep.empty()) return keep;
   if (options.agent_port == 0) options.agent_port = port_of(previous->agents);
   if (options.client_port == 0) options.client_port = port_of(previous->clients);
+  // A Prometheus may scrape the old /metrics port.
+  if (options.metrics_port == 0) options.metrics_port = port_of(previous->metrics);
   // A running ingress polls the old ingress port: the new coordinator binds it.
   if (options.ingress_port == 0 && running_pid(layout, "ingress", "cadre-ingress")) {
     options.ingress_port = port_of(previous->ingresses);
@@ -452,6 +456,8 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
     if (loaded.ok() && loaded->ingress != *url) {
       loaded->ingress = *url;
       RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
+      RETURN_IF_ERROR(write_text_file(layout.prometheus_config_file(),
+                                      render_prometheus_config(layout, endpoints, *url)));
     }
     out << "started the ingress again: " << *url << "\n";
   }
@@ -485,6 +491,7 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
   out << "cadre local cluster up: coordinator " << config.coordinator << ", " << options.agents
       << (options.agents == 1 ? " agent" : " agents") << " Ready, ingress " << config.ingress
       << "; config " << layout.config_file() << "\n";
+  out << "metrics: prometheus --config.file=" << layout.prometheus_config_file() << "\n";
   if (layout.config_file() != LocalLayout::at("./.cadre").config_file()) {
     out << "use it with: cadre --config " << layout.config_file()
         << " ...  (or export CADRE_CONFIG=" << layout.config_file() << ")\n";

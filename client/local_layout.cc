@@ -31,6 +31,8 @@ std::vector<std::string> coordinator_command(const std::string& binary, const Lo
                                    std::to_string(options.client_port),
                                    "--ingress-port",
                                    std::to_string(options.ingress_port),
+                                   "--metrics-port",
+                                   std::to_string(options.metrics_port),
                                    "--endpoints-file",
                                    layout.endpoints_file()};
   // Operators (and tests) tune timeouts in DIR/coordinator/coordinator.yaml.
@@ -97,12 +99,35 @@ Result<Endpoints> parse_endpoints(const std::string& json_text) {
     endpoints.agents = json.at("agents").get<std::string>();
     endpoints.clients = json.at("clients").get<std::string>();
     endpoints.ingresses = json.value("ingresses", "");
+    endpoints.metrics = json.value("metrics", "");
     if (json.contains("pid")) endpoints.pid = json.at("pid").get<long>();
     return endpoints;
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("endpoints file is not {agents, clients, pid}: ") +
                            e.what());
   }
+}
+
+std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
+                                     const std::string& ingress_url) {
+  auto host_port = [](const std::string& url) {
+    const auto scheme = url.find("://");
+    return scheme == std::string::npos ? url : url.substr(scheme + 3);
+  };
+  std::string text =
+      "# Written by `cadre local up`: prometheus --config.file=" + layout.prometheus_config_file() +
+      "\n# (scripts/prometheus/prometheus.yml is the same for a cluster on real nodes.)\n"
+      "global: {scrape_interval: 5s}\nscrape_configs:\n";
+  if (!endpoints.metrics.empty()) {
+    text += "  - job_name: cadre-coordinator\n    authorization: {credentials_file: " +
+            layout.coordinator_dir() + "/metrics.token}\n    static_configs: [{targets: [\"" +
+            host_port(endpoints.metrics) + "\"]}]\n";
+  }
+  if (!ingress_url.empty()) {
+    text += "  - job_name: cadre-ingress\n    static_configs: [{targets: [\"" +
+            host_port(ingress_url) + "\"]}]\n";
+  }
+  return text;
 }
 
 }  // namespace cadre::client

@@ -35,6 +35,8 @@ struct LocalLayout {
   std::string pids_dir() const { return root + "/pids"; }
   std::string endpoints_file() const { return root + "/endpoints.json"; }
   std::string config_file() const { return root + "/config"; }
+  // A Prometheus config that scrapes this cluster: prometheus --config.file=...
+  std::string prometheus_config_file() const { return root + "/prometheus.yml"; }
   std::string ingress_ports_file() const { return root + "/ingress.json"; }
   std::string token_file() const { return keys_dir() + "/token"; }
   std::string agent_name(int i) const { return "agent-" + std::to_string(i); }
@@ -55,6 +57,7 @@ struct LocalUpOptions {
   int agent_port = 0;                    // coordinator agent port; 0: the coordinator picks
   int client_port = 0;                   // coordinator client port; 0: the coordinator picks
   int ingress_port = 0;                  // coordinator ingress port; 0: the coordinator picks
+  int metrics_port = 0;                  // coordinator /metrics port; 0: the coordinator picks
   int http_port = 0;                     // the ingress's HTTP port; 0: any free port
   std::optional<double> cpus_per_agent;  // default: what the agent detects
   int gpus_per_agent = 0;                // 0 keeps local clusters deterministic on GPU hosts
@@ -81,9 +84,15 @@ struct Endpoints {
   std::string agents;     // tcp://127.0.0.1:PORT
   std::string clients;    // tcp://127.0.0.1:PORT
   std::string ingresses;  // tcp://127.0.0.1:PORT
+  std::string metrics;    // http://127.0.0.1:PORT (its /metrics); "" when off
   long pid = 0;
 };
 
 Result<Endpoints> parse_endpoints(const std::string& json_text);
+
+// A Prometheus config scraping the coordinator (with its metrics token) and the
+// ingress of a local cluster; `ingress_url` is "http://127.0.0.1:PORT" or "".
+std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
+                                     const std::string& ingress_url);
 
 }  // namespace cadre::client

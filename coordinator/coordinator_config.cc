@@ -38,6 +38,10 @@ Status CoordinatorConfig::validate() const {
     return InvalidArgument("ingress-port: " + std::to_string(ingress_port) +
                            " is not a port (or -1 for none)");
   }
+  if (metrics_port < -1 || metrics_port > 65535) {
+    return InvalidArgument("metrics-port: " + std::to_string(metrics_port) +
+                           " is not a port (or -1 for none)");
+  }
   if (heartbeat_interval_ms <= 0) return InvalidArgument("heartbeat-interval-ms: must be > 0");
   if (autoscale_panic_window_ms <= 0 || autoscale_stable_window_ms < autoscale_panic_window_ms) {
     return InvalidArgument(
@@ -99,6 +103,13 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
   app.add_option("--ingress-port", c.ingress_port,
                  "ingresses' port, routes only (0: pick a free one; -1: none)")
       ->capture_default_str();
+  app.add_option("--metrics-port", c.metrics_port,
+                 "Prometheus /metrics over HTTP, with a bearer token (0: pick a free one; -1: "
+                 "none)")
+      ->capture_default_str();
+  app.add_option("--metrics-token-file", c.metrics_token_file,
+                 "the /metrics bearer token (default CONFIG_DIR/metrics.token, made when "
+                 "missing)");
   app.add_option("--endpoints-file", c.endpoints_file, "write bound endpoints here as JSON");
   app.add_flag("--insecure", c.insecure, "disable CURVE authentication (testing only)");
   app.add_option("--max-message-bytes", c.max_message_bytes, "largest accepted frame")

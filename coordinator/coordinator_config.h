@@ -17,12 +17,16 @@ struct CoordinatorConfig {
   std::string config_dir = "/etc/cadre";
   std::string state_dir = "/var/lib/cadre";  // SQLite state (cadre.db)
   std::string bind_address =
-      "127.0.0.1";             // interface for both ports; other hosts need an explicit address
-  int agent_port = 7070;       // agents' ROUTER port; 0 picks a free one
-  int client_port = 7071;      // clients' ROUTER port; 0 picks a free one
-  int ingress_port = 7072;     // ingresses' ROUTER port (routes only); 0 picks one; -1 none
-  std::string endpoints_file;  // if set, the bound endpoints are written here (JSON)
-  bool insecure = false;       // disable CURVE and ZAP (testing only)
+      "127.0.0.1";          // interface for both ports; other hosts need an explicit address
+  int agent_port = 7070;    // agents' ROUTER port; 0 picks a free one
+  int client_port = 7071;   // clients' ROUTER port; 0 picks a free one
+  int ingress_port = 7072;  // ingresses' ROUTER port (routes only); 0 picks one; -1 none
+  // Prometheus /metrics over HTTP on the bind address; 0 picks a free one; -1: none.
+  int metrics_port = 7073;
+  // Its bearer token; default <config_dir>/metrics.token, made (0600) when missing.
+  std::string metrics_token_file;
+  std::string endpoints_file;              // if set, the bound endpoints are written here (JSON)
+  bool insecure = false;                   // disable CURVE and ZAP (testing only)
   int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger frames drop the connection
   // The actors' timings default to actors::ClusterPolicy's, declared there once.
   int64_t heartbeat_interval_ms =

@@ -20,6 +20,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(zmq::context_t& context,
                                                  const GatewayOptions& options) {
   std::unique_ptr<Gateway> g(new Gateway(context));
   g->keys_ = options.insecure ? nullptr : options.keys;
+  g->metrics_ = options.metrics;
   g->limits_.max_string_bytes = static_cast<size_t>(options.max_message_bytes);
   auto bind = [&](zmq::socket_t& socket, int port, const std::string& domain, std::string* endpoint,
                   int send_queue) -> Status {
@@ -262,6 +263,7 @@ void Gateway::on_client_frame(actors::Inbound& inbound) {
   Status status = envelope.ok() ? route_client(*envelope, inbound) : envelope.status();
   if (status.ok() || status.code() == StatusCode::kUnavailable) return;
   reject("client", identity, status);
+  if (status.ok()) count("ingresses", envelope->header.kind);
   if (identity.empty()) return;
   reply_error(clients_, identity, envelope.ok() ? envelope->header.id : 0,
               status.code() == StatusCode::kPermissionDenied
@@ -273,6 +275,7 @@ void Gateway::reply_error(zmq::socket_t& socket, const std::string& identity, ui
                           const Status& why) {
   protocol::Header h;
   h.kind = MessageKind::kError;
+  if (status.ok()) count("agents", envelope->header.kind);
   h.reply_to = reply_to;
   const Status sent = protocol::send_envelope(
       socket, identity, true, h,
@@ -283,6 +286,7 @@ void Gateway::reply_error(zmq::socket_t& socket, const std::string& identity, ui
 
 void Gateway::on_outbox_frame() {
   std::vector<zmq::message_t> parts;
+  if (status.ok()) count("clients", envelope->header.kind);
   do {
     zmq::message_t part;
     if (!outbox_pull_.recv(part, zmq::recv_flags::dontwait)) break;

@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include "actors/coordinator_metrics.h"
 #include "actors/inbound.h"
 #include "coordinator/zap_handler.h"
 #include "protocol/curve_keys.h"
@@ -35,6 +36,8 @@ struct GatewayOptions {
   // registration which node an agent key is bound to. Not owned; nullptr when
   // insecure.
   ZapHandler* keys = nullptr;
+  // Counts every accepted message by port and kind. Not owned; may be nullptr.
+  actors::CoordinatorMetrics* metrics = nullptr;
 };
 
 class Gateway {
@@ -73,7 +76,12 @@ class Gateway {
   Status check_key(const protocol::Envelope& envelope, const char* domain,
                    const std::string* node = nullptr);
 
+  void count(const char* port, protocol::MessageKind kind) {
+    if (metrics_ != nullptr) metrics_->message(port, kind);
+  }
+
   ZapHandler* keys_ = nullptr;
+  actors::CoordinatorMetrics* metrics_ = nullptr;
   zmq::socket_t agents_;
   zmq::socket_t clients_;
   zmq::socket_t ingresses_;  // the ingresses' own port and key role: routes, nothing else

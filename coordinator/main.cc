@@ -10,7 +10,9 @@
 #include "actors/actors.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/gateway.h"
+#include "coordinator/metrics_endpoint.h"
 #include "coordinator/zap_handler.h"
+#include "protocol/prometheus_text.h"
 
 namespace {
 
@@ -19,18 +21,54 @@ void on_signal(int) { g_stop = true; }
 
 // Written atomically (temp + rename) so a reader never sees half a file.
 cadre::Status write_endpoints(const std::string& path, const std::string& agents,
-                              const std::string& clients, const std::string& ingresses) {
+                              const std::string& clients, const std::string& ingresses,
+                              const std::string& metrics) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients << "\",\"ingresses\":\""
-        << ingresses << "\",\"pid\":" << ::getpid() << "}\n";
+        << ingresses << "\",\"metrics\":\"" << metrics << "\",\"pid\":" << ::getpid() << "}\n";
     if (!out) return cadre::Internal("cannot write " + tmp);
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return cadre::Internal("cannot rename " + tmp + ": " + ec.message());
   return cadre::Status::Ok();
+}
+
+// /metrics: the instruments, the edge's counters, and the gauges each actor that
+// owns state renders when asked (2 s each; one that does not answer is left out
+// and counted, so a stuck actor shows as scrape errors rather than a stuck scrape).
+std::string render_metrics(caf::actor_system& system, const cadre::actors::ActorContext& ctx,
+                           const cadre::actors::CoordinatorMetrics& metrics,
+                           const cadre::coordinator::ZapHandler* zap,
+                           const cadre::coordinator::Gateway& gateway) {
+  using namespace cadre;
+  protocol::PrometheusText out;
+  metrics.render(out);
+  out.family("cadre_coordinator_rejected_frames_total", "counter",
+             "Frames the gateway refused: malformed, oversized, wrong port, unregistered sender.");
+  out.sample("cadre_coordinator_rejected_frames_total", {},
+             static_cast<double>(gateway.rejected()));
+  if (zap != nullptr) {
+    out.family("cadre_coordinator_refused_connections_total", "counter",
+               "Connection attempts whose CURVE key no allowlist of their port holds.");
+    out.sample("cadre_coordinator_refused_connections_total", {},
+               static_cast<double>(zap->refused()));
+  }
+  std::string text = out.str();
+  int unanswered = 0;
+  caf::scoped_actor self{system};
+  for (const caf::actor& owner : {ctx.registry, ctx.scheduler, ctx.manager}) {
+    self->request(owner, std::chrono::seconds(2), actors::scrape_atom::value)
+        .receive([&](const std::string& part) { text += part; },
+                 [&](const caf::error&) { ++unanswered; });
+  }
+  protocol::PrometheusText errors;
+  errors.family("cadre_coordinator_scrape_errors", "gauge",
+                "Actors that did not render their part of this scrape within 2 s.");
+  errors.sample("cadre_coordinator_scrape_errors", {}, unanswered);
+  return text + errors.str();
 }
 
 int fail(const cadre::Status& status) {
@@ -42,10 +80,12 @@ int fail(const cadre::Status& status) {
 // --insecure), then the gateway's sockets. `zap` must outlive the gateway.
 cadre::Result<std::unique_ptr<cadre::coordinator::Gateway>> open_edge(
     const cadre::coordinator::CoordinatorConfig& config, zmq::context_t& context,
+    cadre::actors::CoordinatorMetrics* metrics,
     std::unique_ptr<cadre::coordinator::ZapHandler>* zap) {
   using namespace cadre;
   namespace fs = std::filesystem;
   coordinator::GatewayOptions options;
+  options.metrics = metrics;
   options.bind_address = config.bind_address;
   options.agent_port = config.agent_port;
   options.client_port = config.client_port;
@@ -125,15 +165,11 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
                service_count = restored.services.size(), run_count = restored.runs.size();
 
   zmq::context_t context;
+  auto metrics = std::make_shared<actors::CoordinatorMetrics>();
   std::unique_ptr<coordinator::ZapHandler> zap;
-  auto gateway = open_edge(config, context, &zap);
+  auto gateway = open_edge(config, context, metrics.get(), &zap);
   if (!gateway.ok()) return fail(gateway.status());
   auto& g = **gateway;
-  if (!config.endpoints_file.empty()) {
-    Status s = write_endpoints(config.endpoints_file, g.agent_endpoint(), g.client_endpoint(),
-                               g.ingress_endpoint());
-    if (!s.ok()) return fail(s);
-  }
 
   caf::actor_system_config caf_config;
   caf::actor_system system{caf_config};
@@ -148,16 +184,42 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
     // The ZAP handler lives until the process ends (it exits without unwinding).
     ctx.client_keys = std::shared_ptr<actors::ClientKeys>(zap.get(), [](actors::ClientKeys*) {});
   }
-  ctx.store = actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)));
-  ctx.scheduler = actors::spawn_scheduler(system);
+  ctx.metrics = metrics;
+  ctx.store =
+      actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
+  ctx.scheduler = actors::spawn_scheduler(system, metrics);
   ctx.registry = actors::spawn_registry(system, ctx);
   ctx.manager = actors::spawn_manager(system, ctx, std::move(restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 
+  std::unique_ptr<coordinator::MetricsEndpoint> metrics_endpoint;
+  std::string metrics_url;
+  if (config.metrics_port >= 0) {
+    const std::string token_file = config.metrics_token_file.empty()
+                                       ? (fs::path(config.config_dir) / "metrics.token").string()
+                                       : config.metrics_token_file;
+    auto token = coordinator::load_or_create_metrics_token(token_file);
+    if (!token.ok()) return fail(token.status());
+    auto endpoint = coordinator::MetricsEndpoint::Create(
+        {config.bind_address, config.metrics_port, *token},
+        [&system, ctx, metrics, zap = zap.get(), gateway = &g] {
+          return render_metrics(system, ctx, *metrics, zap, *gateway);
+        });
+    if (!endpoint.ok()) return fail(endpoint.status().annotate("metrics port"));
+    metrics_endpoint = std::move(*endpoint);
+    metrics_url = "http://" + config.bind_address + ":" + std::to_string(metrics_endpoint->port());
+  }
+  if (!config.endpoints_file.empty()) {
+    Status s = write_endpoints(config.endpoints_file, g.agent_endpoint(), g.client_endpoint(),
+                               g.ingress_endpoint(), metrics_url);
+    if (!s.ok()) return fail(s);
+  }
+
   spdlog::info(
-      "cadre-coordinator serving: agents {} clients {} ingresses {} state {} ({} jobs, {} "
-      "experiments, {} inference services, {} pipeline runs restored)",
-      g.agent_endpoint(), g.client_endpoint(), g.ingress_endpoint(), config.state_dir, job_count,
+      "cadre-coordinator serving: agents {} clients {} ingresses {} metrics {} state {} ({} jobs, "
+      "{} experiments, {} inference services, {} pipeline runs restored)",
+      g.agent_endpoint(), g.client_endpoint(), g.ingress_endpoint(),
+      metrics_url.empty() ? "off" : metrics_url + "/metrics", config.state_dir, job_count,
       experiment_count, service_count, run_count);
   auto inbound = actors::make_actor_inbound(ctx);
   g.run(*inbound, g_stop);

@@ -209,5 +209,34 @@ TEST_F(SupervisorActors, FailingStoreStartsNoReplicaAndFailsTheJobWithTheReason)
       << "a replica was launched whose placement was never stored";
 }
 
+TEST_F(SupervisorActors, EachActorRendersTheGaugesOfTheStateItOwnsWhenScraped) {
+  start(system_.spawn(failing_store));
+  apply(kHelloJob);
+  auto job = wait_for_job(
+      "hello", [](const protocol::JobStatus& s) { return s.phase == protocol::JobPhase::kFailed; });
+  ASSERT_TRUE(job.has_value());
+  caf::scoped_actor self{system_};
+  auto scrape = [&](const caf::actor& owner) {
+    std::string text;
+    self->request(owner, 2s, scrape_atom::value)
+        .receive([&](const std::string& part) { text = part; },
+                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    return text;
+  };
+  const std::string manager = scrape(ctx_.manager);
+  EXPECT_NE(manager.find("cadre_jobs{kind=\"Job\",phase=\"Failed\"} 1\n"), std::string::npos)
+      << manager;
+  EXPECT_NE(manager.find("cadre_jobs{kind=\"TrainJob\",phase=\"Running\"} 0\n"), std::string::npos)
+      << "every phase is a series, zeros included";
+  EXPECT_NE(manager.find("cadre_ingress_connected 0\n"), std::string::npos) << manager;
+  const std::string scheduler = scrape(ctx_.scheduler);
+  EXPECT_NE(scheduler.find("cadre_scheduler_queue_length 0\n"), std::string::npos) << scheduler;
+  EXPECT_NE(scheduler.find("cadre_node_allocated{node=\"a\",resource=\"cpu\"} 0\n"),
+            std::string::npos)
+      << scheduler;
+  const std::string registry = scrape(ctx_.registry);
+  EXPECT_NE(registry.find("cadre_nodes{state=\"Ready\"} 0\n"), std::string::npos) << registry;
+}
+
 }  // namespace
 }  // namespace cadre::actors

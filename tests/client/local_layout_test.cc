@@ -31,6 +31,8 @@ TEST(CoordinatorCommand, IsExactlyTheDocumentedCommandLine) {
                                              "7071",
                                              "--ingress-port",
                                              "0",
+                                             "--metrics-port",
+                                             "0",
                                              "--endpoints-file",
                                              "/c/endpoints.json"};
   EXPECT_EQ(argv, expected);
@@ -90,11 +92,32 @@ TEST(AgentCommand, PassesCpusOnlyWhenAsked) {
 
 TEST(ParseEndpoints, ReadsWhatTheCoordinatorWrites) {
   const auto endpoints = parse_endpoints(
-      R"({"agents":"tcp://127.0.0.1:40001","clients":"tcp://127.0.0.1:40002","pid":99})");
+      R"({"agents":"tcp://127.0.0.1:40001","clients":"tcp://127.0.0.1:40002","metrics":)"
+      R"("http://127.0.0.1:40003","pid":99})");
   ASSERT_OK(endpoints);
+  EXPECT_EQ(endpoints->metrics, "http://127.0.0.1:40003");
   EXPECT_EQ(endpoints->agents, "tcp://127.0.0.1:40001");
   EXPECT_EQ(endpoints->clients, "tcp://127.0.0.1:40002");
   EXPECT_EQ(endpoints->pid, 99);
+}
+
+TEST(PrometheusConfig, ScrapesTheCoordinatorWithItsTokenAndTheIngress) {
+  Endpoints endpoints;
+  endpoints.metrics = "http://127.0.0.1:40003";
+  const std::string config =
+      render_prometheus_config(LocalLayout::at("/c"), endpoints, "http://127.0.0.1:8080");
+  EXPECT_NE(config.find("job_name: cadre-coordinator\n    authorization: {credentials_file: "
+                        "/c/coordinator/metrics.token}\n    static_configs: [{targets: "
+                        "[\"127.0.0.1:40003\"]}]"),
+            std::string::npos)
+      << config;
+  EXPECT_NE(config.find("job_name: cadre-ingress\n    static_configs: [{targets: "
+                        "[\"127.0.0.1:8080\"]}]"),
+            std::string::npos)
+      << config;
+  // A coordinator without /metrics is left out, not scraped in vain.
+  EXPECT_EQ(render_prometheus_config(LocalLayout::at("/c"), Endpoints{}, "").find("job_name"),
+            std::string::npos);
 }
 
 TEST(ParseEndpoints, RejectsPartialOrMalformedFiles) {
