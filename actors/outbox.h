@@ -19,6 +19,9 @@ struct ClientRef {
   // A namespace-scoped key's namespace (actors/manager_scope.cc): it sees and
   // changes only that namespace. Empty: every namespace (an operator's key).
   std::string ns;
+  // A user's call through an ingress's HTTP API (ApiRequest): the reply goes back
+  // on the ingress port, to the ingress that asked.
+  bool via_ingress = false;
 };
 
 class Outbox {

@@ -222,4 +222,16 @@ Result<protocol::RoutesReply> CoordinatorClient::routes(const protocol::RoutesRe
   return call<protocol::RoutesReply>(MessageKind::kRoutes, MessageKind::kRoutesReply, request);
 }
 
+Result<protocol::GetReply> CoordinatorClient::api_get(const protocol::ApiRequest& request) {
+  return call<protocol::GetReply>(MessageKind::kApi, MessageKind::kGetReply, request);
+}
+
+Result<protocol::ApplyReply> CoordinatorClient::api_apply(const protocol::ApiRequest& request) {
+  return call<protocol::ApplyReply>(MessageKind::kApi, MessageKind::kApplyReply, request);
+}
+
+Result<protocol::DeleteReply> CoordinatorClient::api_delete(const protocol::ApiRequest& request) {
+  return call<protocol::DeleteReply>(MessageKind::kApi, MessageKind::kDeleteReply, request);
+}
+
 }  // namespace cadre::client

@@ -49,6 +49,10 @@ class CoordinatorClient : public Coordinator {
       const protocol::TokenCreateRequest& request) override;
   // On the ingress port, with an ingress key: the routing table.
   Result<protocol::RoutesReply> routes(const protocol::RoutesRequest& request);
+  // On the ingress port, with an ingress key: a user's API call, by its verb.
+  Result<protocol::GetReply> api_get(const protocol::ApiRequest& request);
+  Result<protocol::ApplyReply> api_apply(const protocol::ApiRequest& request);
+  Result<protocol::DeleteReply> api_delete(const protocol::ApiRequest& request);
 
  private:
   explicit CoordinatorClient(CoordinatorClientOptions options);

@@ -236,6 +236,7 @@ nlohmann::json experiment_to_json(const protocol::ExperimentStatus& e, bool deta
   }
   nlohmann::json out = {
       {"name", e.name},
+      {"namespace", e.ns},
       {"phase", protocol::to_string(e.phase)},
       {"reason", e.reason},
       {"message", e.message},

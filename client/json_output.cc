@@ -73,6 +73,7 @@ nlohmann::json node_to_json(const protocol::NodeStatus& node) {
 nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail) {
   nlohmann::json out = {
       {"name", job.name},
+      {"namespace", job.ns},
       {"kind", job.kind},
       {"phase", protocol::to_string(job.phase)},
       {"reason", job.reason},

@@ -14,7 +14,7 @@ namespace cadre::client {
 //  epoch, lastHeartbeat, replicas}
 nlohmann::json node_to_json(const protocol::NodeStatus& node);
 
-// {name, kind, phase, reason, message, exitCode, node, replica, metrics, createdAt,
+// {name, namespace, kind, phase, reason, message, exitCode, node, replica, metrics, createdAt,
 //  startedAt, finishedAt, restarts, priority, queue, conditions[], replicas[],
 //  replicaStatuses{}}, the same shape for Jobs and TrainJobs; with `detail`, also
 //  events and manifest.

@@ -195,7 +195,7 @@ Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inboun
 
 Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbound) {
   RETURN_IF_ERROR(check_key(e, "clients"));
-  actors::ClientRef client{e.identity, e.header.id, ""};
+  actors::ClientRef client{e.identity, e.header.id, "", false};
   if (keys_ != nullptr) {
     // The key's scope travels with the request; the manager enforces it.
     if (const auto grant = keys_->grant("clients", e.user_id)) client.ns = grant->ns;
@@ -227,19 +227,43 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
   }
 }
 
-// Ingresses ask for routes and nothing else; their key role cannot apply or delete.
+// Ingresses ask for routes, and make the API calls of users they authenticated:
+// each runs as the client request of its verb, scoped to the user's namespace, and
+// is answered on this port. An ingress key cannot act for the whole cluster.
 Status Gateway::route_ingress(const protocol::Envelope& e, actors::Inbound& inbound) {
   RETURN_IF_ERROR(check_key(e, "ingresses"));
-  const actors::ClientRef ingress{e.identity, e.header.id, ""};
-  if (e.header.kind != MessageKind::kRoutes) return not_accepted(e.header.kind, "ingress");
-  return decoded<protocol::RoutesRequest>(e, limits_,
-                                          [&](auto b) { inbound.routes(ingress, std::move(b)); });
+  const actors::ClientRef ingress{e.identity, e.header.id, "", false};
+  if (e.header.kind == MessageKind::kRoutes) {
+    return decoded<protocol::RoutesRequest>(e, limits_,
+                                            [&](auto b) { inbound.routes(ingress, std::move(b)); });
+  }
+  if (e.header.kind != MessageKind::kApi) return not_accepted(e.header.kind, "ingress");
+  auto call = protocol::decode_body<protocol::ApiRequest>(e, limits_);
+  if (!call.ok()) return call.status();
+  if (call->ns.empty()) return InvalidArgument("an API call needs the user's namespace");
+  const actors::ClientRef user{e.identity, e.header.id, call->ns, true};
+  if (call->verb == "get") {
+    inbound.get(user, std::move(call->get));
+  } else if (call->verb == "apply") {
+    inbound.apply(user, std::move(call->apply));
+  } else if (call->verb == "delete") {
+    inbound.remove(user, std::move(call->remove));
+  } else if (call->verb == "logs") {
+    inbound.logs(user, std::move(call->logs));
+  } else if (call->verb == "metrics") {
+    inbound.metrics_history(user, std::move(call->metrics));
+  } else {
+    return InvalidArgument("unknown API verb '" + call->verb.substr(0, 32) + "'");
+  }
+  spdlog::debug("gateway: api {} for user {} in namespace {}", call->verb, call->user, call->ns);
+  return Status::Ok();
 }
 
 void Gateway::on_ingress_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(ingresses_, true, limits_, &identity);
   Status status = envelope.ok() ? route_ingress(*envelope, inbound) : envelope.status();
+  if (status.ok()) count("ingresses", envelope->header.kind);
   if (status.ok() || status.code() == StatusCode::kUnavailable) return;
   reject("ingress", identity, status);
   if (identity.empty()) return;
@@ -251,6 +275,7 @@ void Gateway::on_agent_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(agents_, true, limits_, &identity);
   Status status = envelope.ok() ? route_agent(*envelope, inbound) : envelope.status();
+  if (status.ok()) count("agents", envelope->header.kind);
   if (!status.ok() && status.code() != StatusCode::kUnavailable) {
     reject("agent", identity, status);
   }
@@ -261,9 +286,9 @@ void Gateway::on_client_frame(actors::Inbound& inbound) {
   std::string identity;
   auto envelope = protocol::recv_envelope(clients_, true, limits_, &identity);
   Status status = envelope.ok() ? route_client(*envelope, inbound) : envelope.status();
+  if (status.ok()) count("clients", envelope->header.kind);
   if (status.ok() || status.code() == StatusCode::kUnavailable) return;
   reject("client", identity, status);
-  if (status.ok()) count("ingresses", envelope->header.kind);
   if (identity.empty()) return;
   reply_error(clients_, identity, envelope.ok() ? envelope->header.id : 0,
               status.code() == StatusCode::kPermissionDenied
@@ -275,7 +300,6 @@ void Gateway::reply_error(zmq::socket_t& socket, const std::string& identity, ui
                           const Status& why) {
   protocol::Header h;
   h.kind = MessageKind::kError;
-  if (status.ok()) count("agents", envelope->header.kind);
   h.reply_to = reply_to;
   const Status sent = protocol::send_envelope(
       socket, identity, true, h,
@@ -286,7 +310,6 @@ void Gateway::reply_error(zmq::socket_t& socket, const std::string& identity, ui
 
 void Gateway::on_outbox_frame() {
   std::vector<zmq::message_t> parts;
-  if (status.ok()) count("clients", envelope->header.kind);
   do {
     zmq::message_t part;
     if (!outbox_pull_.recv(part, zmq::recv_flags::dontwait)) break;

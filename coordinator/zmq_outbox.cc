@@ -53,7 +53,8 @@ void ZmqOutbox::to_agent_identity(const std::string& identity, uint64_t epoch,
 
 void ZmqOutbox::to_client(const actors::ClientRef& client, protocol::MessageKind kind,
                           std::string body) {
-  push(OutboxTarget::kClient, client.identity, header(kind, 0, 0, client.request_id), body);
+  push(client.via_ingress ? OutboxTarget::kIngress : OutboxTarget::kClient, client.identity,
+       header(kind, 0, 0, client.request_id), body);
 }
 
 void ZmqOutbox::to_ingress(const actors::ClientRef& ingress, protocol::MessageKind kind,

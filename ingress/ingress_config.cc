@@ -33,6 +33,12 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--max-retries", c.max_retries,
                  "other replicas tried for a request that reached none")
       ->capture_default_str();
+  app.add_option("--api-threads", c.api_threads,
+                 "connections to the coordinator serving the HTTP API (/api/v1/)")
+      ->capture_default_str();
+  app.add_option("--api-max-queued", c.api_max_queued,
+                 "HTTP API calls waiting for a connection; past this, 503")
+      ->capture_default_str();
   app.add_option("--max-held-requests", c.max_held_requests,
                  "requests held per service while it is at zero replicas or at its "
                  "containerConcurrency; past this, 503")
@@ -67,6 +73,10 @@ std::string validate(const IngressConfig& c) {
     return "--poll-interval: must be 0.01..10 seconds";
   }
   if (c.max_retries < 0 || c.max_retries > 10) return "--max-retries: must be 0..10";
+  if (c.api_threads < 1 || c.api_threads > 64) return "--api-threads: must be 1..64";
+  if (c.api_max_queued < 1 || c.api_max_queued > 100000) {
+    return "--api-max-queued: must be 1..100000";
+  }
   if (c.max_held_requests < 1 || c.max_held_requests > 100000) {
     return "--max-held-requests: must be 1..100000";
   }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "ingress/api_handler.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/login_sessions.h"
@@ -64,6 +65,19 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto activator = ingress::Activator::Create(activator_options);
   if (!activator.ok()) return fail(activator.status());
   ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator);
+  client::CoordinatorClientOptions coordinator;
+  coordinator.endpoint = c.coordinator;
+  coordinator.server_key_file = c.server_key;
+  coordinator.key_file = c.key;
+  coordinator.insecure = c.insecure;
+  coordinator.timeout = std::chrono::milliseconds(5000);
+  ingress::ApiClientOptions api_options;
+  api_options.coordinator = coordinator;
+  api_options.threads = c.api_threads;
+  api_options.max_queued = static_cast<size_t>(c.api_max_queued);
+  auto api_client = ingress::ApiClient::Create(api_options);
+  if (!api_client.ok()) return fail(api_client.status());
+  ingress::ApiHandler api(table, sessions, **api_client);
   ingress::NotebookProxyOptions notebook_options;
   notebook_options.tunnel_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(c.notebook_idle_timeout_secs * 1000));
@@ -78,8 +92,9 @@ int run(const cadre::ingress::IngressConfig& c) {
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
   // Requests the proxy would refuse are answered before their bodies are read.
-  http.check_headers = [&proxy](const serving::http::HttpRequest& head) {
-    return proxy.check_headers(head);
+  http.check_headers = [&proxy, &api](const serving::http::HttpRequest& head) {
+    const std::string path = head.target.substr(0, head.target.find('?'));
+    return ingress::ApiHandler::handles(path) ? api.check_headers(head) : proxy.check_headers(head);
   };
   // Notebooks and logins are read by the notebook proxy itself (every header, WebSockets).
   for (const char* prefix : ingress::NotebookProxy::kPrefixes)
@@ -89,17 +104,16 @@ int run(const cadre::ingress::IngressConfig& c) {
   };
   // Tokens are checked per service by the proxy (a service may opt out).
   auto server = serving::http::HttpServer::Create(
-      http, [&proxy](serving::http::HttpRequest r, serving::http::Responder respond) {
+      http, [&proxy, &api](serving::http::HttpRequest r, serving::http::Responder respond) {
+        const std::string path = r.target.substr(0, r.target.find('?'));
+        if (ingress::ApiHandler::handles(path)) return api.handle(std::move(r), std::move(respond));
         proxy.handle(std::move(r), std::move(respond));
       });
   if (!server.ok()) return fail(server.status());
   const int port = (*server)->port();
 
   ingress::RoutePollerOptions poll;
-  poll.coordinator.endpoint = c.coordinator;
-  poll.coordinator.server_key_file = c.server_key;
-  poll.coordinator.key_file = c.key;
-  poll.coordinator.insecure = c.insecure;
+  poll.coordinator = coordinator;
   poll.coordinator.timeout = std::chrono::milliseconds(2000);
   poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
   poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));

@@ -44,7 +44,8 @@ std::optional<HttpResponse> Proxy::refusal(const std::string& path,
   if (service.empty()) {
     return error_response(
         404,
-        "not found: the ingress serves /v2/models/<name>/... and /notebook/<namespace>/<name>/");
+        "not found: the ingress serves /v2/models/<name>/..., /notebook/<namespace>/<name>/ "
+        "and /api/v1/");
   }
   // Unknown names are answered before anything is counted under them: metrics
   // label only services that exist, so random names cannot grow them.
@@ -104,7 +105,6 @@ void Proxy::handle(HttpRequest request, Responder respond) {
   dispatch(std::move(call));
 }
 
-void Proxy::dispatch(std::shared_ptr<Call> call) {
 void Proxy::finish(const std::shared_ptr<Call>& call, HttpResponse response,
                    const std::string& revision) {
   metrics_.finished(
@@ -113,6 +113,7 @@ void Proxy::finish(const std::shared_ptr<Call>& call, HttpResponse response,
   call->respond(std::move(response));
 }
 
+void Proxy::dispatch(std::shared_ptr<Call> call) {
   if (auto waiting = try_send(call)) hold(std::move(call), *waiting);
 }
 
@@ -125,7 +126,6 @@ std::optional<Pick> Proxy::try_send(const std::shared_ptr<Call>& call) {
         error_response(missing ? 404 : 503,
                        pick.status().message() + (missing ? " (cadre get inferenceservices)" : "")),
         "");
-  }
     return std::nullopt;
   }
   if (pick->wait != PickWait::kNone) return *pick;  // took no slot
@@ -169,10 +169,11 @@ void Proxy::hold(std::shared_ptr<Call> call, const Pick& pick) {
     load_.finished(call->service, revision, Clock::now());
     metrics_.released(call->service, cold);
     finish(call, error_response(503, held_status.message()), revision);
-  UpstreamRequest up;
+  }
 }
 
 void Proxy::send(std::shared_ptr<Call> call, const Pick& pick) {
+  UpstreamRequest up;
   up.address = pick.address;
   up.port = pick.port;
   up.method = call->request.method;
@@ -192,8 +193,8 @@ void Proxy::send(std::shared_ptr<Call> call, const Pick& pick) {
   upstream_.send(std::move(up), [this, call, load, key, revision](UpstreamResult r) {
     load->in_flight.fetch_sub(1, std::memory_order_relaxed);
     load_.finished(call->service, revision, Clock::now());
-    if (!r.status.ok()) {
     activator_.wake();  // a slot is free
+    if (!r.status.ok()) {
       if (!r.reached && call->attempts < options_.max_retries) {
         call->attempts++;
         call->tried.insert(key);

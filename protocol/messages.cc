@@ -66,6 +66,8 @@ const char* kind_name(MessageKind kind) {
       return "Routes";
     case MessageKind::kRoutesReply:
       return "RoutesReply";
+    case MessageKind::kApi:
+      return "Api";
   }
   return "Unknown";
 }

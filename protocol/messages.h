@@ -61,6 +61,10 @@ enum class MessageKind : uint16_t {
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
   kRoutesReply = 301,  // C->I RoutesReply
+  // A user's call through the ingress's HTTP API, answered with the client wire's
+  // reply for its verb (GetReply, ApplyReply, DeleteReply, LogsReply,
+  // MetricsHistoryReply) or an ErrorReply, on this port.
+  kApi = 302,  // I->C ApiRequest
   // The replica-to-replica wires are separate schemas (see the top of this file);
   // they carry their own kinds and never reach these ports.
 };
@@ -472,13 +476,13 @@ struct RevisionStatus {
   int32_t next_replica = 1;     // the next replica job's number
   int32_t recent_failures = 0;  // replicas that failed in a row (crash-loop backoff)
   int64_t created_ms = 0;
+  // When a replica of it first answered ready; 0: never. Only a revision that has
+  // proven it can serve is scaled to zero, and kept in the routes while at zero.
+  int64_t first_ready_ms = 0;
   MSGPACK_DEFINE_MAP(name, generation, manifest, model_format, storage_uri, model_path,
                      min_replicas, max_replicas, desired_replicas, ready_replicas, next_replica,
                      recent_failures, created_ms, first_ready_ms)
 };
-  // When a replica of it first answered ready; 0: never. Only a revision that has
-  // proven it can serve is scaled to zero, and kept in the routes while at zero.
-  int64_t first_ready_ms = 0;
 
 // Where the ingress sends a share of the service's requests (KServe's status.traffic).
 struct TrafficTarget {
@@ -890,6 +894,23 @@ struct RoutesReply {
   std::vector<IngressToken> login_codes;  // one-time login codes not yet used up
   std::vector<NotebookRoute> notebooks;
   MSGPACK_DEFINE_MAP(version, changed, services, tokens, login_codes, notebooks)
+};
+
+// A call an ingress makes for a user it authenticated with a Cadre token (the HTTP
+// API under the dashboard). The coordinator runs it as the client request of its
+// verb, scoped to `ns` as a namespace-scoped client key is, and answers on the
+// ingress port. Only the ingress key role may send it; the coordinator trusts the
+// namespace because only an ingress, which checked the token, can say it.
+struct ApiRequest {
+  std::string ns;    // the token's namespace; the call sees and changes only it
+  std::string user;  // the token's id (first 12 hex digits of its hash), for the logs
+  std::string verb;  // "get", "apply", "delete", "logs" or "metrics"
+  GetRequest get;    // the verb's request; the others are left empty
+  ApplyRequest apply;
+  DeleteRequest remove;
+  LogsRequest logs;
+  MetricsHistoryRequest metrics;
+  MSGPACK_DEFINE_MAP(ns, user, verb, get, apply, remove, logs, metrics)
 };
 
 struct ErrorReply {

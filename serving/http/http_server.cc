@@ -196,6 +196,11 @@ class Session : public std::enable_shared_from_this<Session> {
     r.content_type = std::string(req[bhttp::field::content_type]);
     r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
     r.authorization = std::string(req[bhttp::field::authorization]);
+    r.cookie = std::string(req[bhttp::field::cookie]);
+    r.origin = std::string(req[bhttp::field::origin]);
+    r.host = std::string(req[bhttp::field::host]);
+    r.fetch_site = std::string(req["Sec-Fetch-Site"]);
+    r.csrf_token = std::string(req["X-Cadre-CSRF"]);
     return r;
   }
 

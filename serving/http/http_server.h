@@ -30,6 +30,13 @@ struct HttpRequest {
   std::string content_type;
   std::string inference_header_content_length;  // Triton's binary extension
   std::string authorization;  // for a handler that checks its own tokens (the ingress)
+  // What a handler serving browsers checks (the ingress's HTTP API): the session
+  // cookie, where the request comes from, and the CSRF header of a state change.
+  std::string cookie;
+  std::string origin;
+  std::string host;
+  std::string fetch_site;  // Sec-Fetch-Site
+  std::string csrf_token;  // X-Cadre-CSRF
 };
 
 struct HttpResponse {

@@ -139,7 +139,7 @@ class SupervisorActors : public ::testing::Test {
   }
 
   void apply(const std::string& manifest) {
-    caf::anon_send(ctx_.manager, apply_atom::value, ClientRef{"client", 1, ""},
+    caf::anon_send(ctx_.manager, apply_atom::value, ClientRef{"client", 1, "", false},
                    protocol::ApplyRequest{manifest});
   }
 
@@ -149,7 +149,7 @@ class SupervisorActors : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     std::optional<protocol::JobStatus> last;
     while (std::chrono::steady_clock::now() < deadline) {
-      caf::anon_send(ctx_.manager, get_atom::value, ClientRef{"client", 2, ""},
+      caf::anon_send(ctx_.manager, get_atom::value, ClientRef{"client", 2, "", false},
                      protocol::GetRequest{"jobs", name});
       auto reply = outbox_->next_client_message(1s);
       if (reply && reply->kind == MessageKind::kGetReply) {

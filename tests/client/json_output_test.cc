@@ -52,9 +52,9 @@ TEST(NodeToJson, GivesCoresMemoryBytesAndGpusAsNumbers) {
 TEST(JobToJson, HasEveryDocumentedKeyWithNullsUntilTheJobGetsThere) {
   const auto json = job_to_json(a_queued_job(), false);
   for (const char* key :
-       {"name", "kind", "phase", "reason", "message", "exitCode", "node", "replica", "metrics",
-        "createdAt", "startedAt", "finishedAt", "restarts", "priority", "queue", "owner",
-        "conditions", "replicas", "replicaStatuses"}) {
+       {"name",     "namespace", "kind",    "phase",      "reason",    "message",        "exitCode",
+        "node",     "replica",   "metrics", "createdAt",  "startedAt", "finishedAt",     "restarts",
+        "priority", "queue",     "owner",   "conditions", "replicas",  "replicaStatuses"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
   EXPECT_TRUE(json["exitCode"].is_null());

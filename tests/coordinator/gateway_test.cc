@@ -204,6 +204,37 @@ TEST_F(GatewayTest, AgentKindOnTheClientPortIsAnsweredWithAnErrorAndGoesNowhere)
   EXPECT_EQ(inbound_.next(200ms), "");
 }
 
+TEST_F(GatewayTest, AnIngresssApiCallRunsScopedToTheUsersNamespace) {
+  start(insecure());
+  auto ingress = peer(gateway_->ingress_endpoint());
+  protocol::ApiRequest call;
+  call.ns = "team-a";
+  call.user = "6e3dba894f2f";
+  call.verb = "get";
+  call.get.resource = "jobs";
+  send(ingress, MessageKind::kApi, call);
+  const std::string got = inbound_.next();
+  EXPECT_EQ(got.rfind("get ", 0), 0u) << got;
+  EXPECT_NE(got.find("jobs ns=team-a"), std::string::npos) << got;
+  // Without a namespace it would be an operator's request: refused.
+  call.ns.clear();
+  send(ingress, MessageKind::kApi, call);
+  auto [kind, text] = reply(ingress);
+  EXPECT_EQ(kind, MessageKind::kError);
+  EXPECT_NE(text.find("needs the user's namespace"), std::string::npos) << text;
+  call.ns = "team-a";
+  call.verb = "shutdown";
+  send(ingress, MessageKind::kApi, call);
+  EXPECT_NE(reply(ingress).second.find("unknown API verb 'shutdown'"), std::string::npos);
+  EXPECT_EQ(inbound_.next(200ms), "");
+  // The client port does not take it: only an ingress may speak for a user.
+  auto client = peer(gateway_->client_endpoint());
+  call.verb = "get";
+  send(client, MessageKind::kApi, call);
+  EXPECT_EQ(reply(client).first, MessageKind::kError);
+  EXPECT_EQ(inbound_.next(200ms), "");
+}
+
 TEST_F(GatewayTest, TheIngressPortServesRoutePollsAndNothingElse) {
   start(insecure());
   auto ingress = peer(gateway_->ingress_endpoint());
@@ -264,7 +295,7 @@ TEST_F(GatewayTest, OutboxRepliesReachTheClientThatAsked) {
   auto client = peer(gateway_->client_endpoint());
   send(client, MessageKind::kGet, protocol::GetRequest{"jobs", ""}, 44);
   ASSERT_EQ(inbound_.next(), "get 44 jobs");
-  gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, ""},
+  gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, "", false},
                              MessageKind::kGetReply, protocol::GetReply{});
   EXPECT_EQ(reply(client).first, MessageKind::kGetReply);
 }
@@ -279,7 +310,7 @@ TEST_F(GatewayTest, AClientThatDoesNotReadLosesRepliesInsteadOfGrowingTheCoordin
   ASSERT_EQ(inbound_.next(), "get 44 jobs");
   const std::string big(1 << 20, 'x');
   for (int i = 0; i < 300; ++i) {
-    gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, ""},
+    gateway_->outbox()->client(actors::ClientRef{inbound_.last_identity(), 44, "", false},
                                MessageKind::kError, protocol::ErrorReply{"Internal", big});
   }
   std::this_thread::sleep_for(1500ms);  // the gateway forwards, queues or drops them

@@ -42,6 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   decode_as<LogsRequest>(body, limits);
   decode_as<ReplicaReadiness>(body, limits);
   decode_as<RoutesRequest>(body, limits);
+  decode_as<ApiRequest>(body, limits);
   decode_as<RoutesReply>(body, limits);
   decode_as<TokenCreateRequest>(body, limits);
   decode_as<TokenCreateReply>(body, limits);

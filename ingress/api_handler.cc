@@ -1,0 +1,178 @@
+#include "ingress/api_handler.h"
+
+#include "client/experiment_output.h"
+#include "client/json_output.h"
+#include "client/notebook_output.h"
+#include "client/pipeline_output.h"
+#include "client/recurring_run_output.h"
+#include "client/service_output.h"
+#include "ingress/notebook_request.h"
+#include "protocol/user_tokens.h"
+
+namespace cadre::ingress {
+namespace {
+
+using serving::http::HttpRequest;
+using serving::http::HttpResponse;
+using serving::http::Responder;
+
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}};
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse error_response(int status, const std::string& message) {
+  auto r = json_response(status, {{"error", message}});
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+int http_status(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+// Every item of a list, in the CLI's JSON shape.
+template <typename T, typename Render>
+nlohmann::json each(const std::vector<T>& items, Render render) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) out.push_back(render(item));
+  return out;
+}
+
+}  // namespace
+
+Result<nlohmann::json> api_json(const ApiQuery& q, const protocol::GetReply& reply) {
+  nlohmann::json items;
+  const bool one = !q.name.empty();
+  if (q.kind == "nodes") {
+    items = each(reply.nodes, [](const auto& n) { return client::node_to_json(n); });
+  } else if (q.kind == "jobs" || q.kind == "trainjobs") {
+    items = each(reply.jobs, [one](const auto& j) { return client::job_to_json(j, one); });
+  } else if (q.kind == "experiments") {
+    items = each(reply.experiments,
+                 [one](const auto& e) { return client::experiment_to_json(e, one); });
+  } else if (q.kind == "inferenceservices") {
+    items = each(reply.services, [one](const auto& s) { return client::service_to_json(s, one); });
+  } else if (q.kind == "pipelines") {
+    items =
+        each(reply.pipelines, [one](const auto& p) { return client::pipeline_to_json(p, one); });
+  } else if (q.kind == "runs") {
+    items = each(reply.runs, [one](const auto& r) { return client::run_to_json(r, one); });
+  } else if (q.kind == "recurringruns") {
+    items =
+        each(reply.recurring_runs, [](const auto& r) { return client::recurring_run_to_json(r); });
+  } else if (q.kind == "notebooks") {
+    items = each(reply.notebooks, [](const auto& n) { return client::notebook_to_json(n); });
+  } else {
+    return InvalidArgument("no API kind '" + q.kind + "'");
+  }
+  if (!one) return api_page(std::move(items), q);
+  for (auto& item : items) {
+    if (item.value("name", "") == q.name) return std::move(item);
+  }
+  const std::string singular = q.kind.substr(0, q.kind.size() - 1);
+  return NotFound(singular + " '" + q.name + "' not found");
+}
+
+bool ApiHandler::handles(std::string_view path) { return path.rfind("/api/", 0) == 0; }
+
+Result<ApiHandler::Caller> ApiHandler::authenticate(const HttpRequest& request) const {
+  static constexpr std::string_view kBearer = "Bearer ";
+  if (!request.authorization.empty()) {
+    if (request.authorization.compare(0, kBearer.size(), kBearer) != 0) {
+      return PermissionDenied("Authorization must be 'Bearer <Cadre token>'");
+    }
+    const std::string token = request.authorization.substr(kBearer.size());
+    auto ns = table_.token_namespace(token);
+    if (!ns) return PermissionDenied("the bearer token is not a Cadre token");
+    return Caller{*ns, protocol::token_id(protocol::token_sha256(token)), false};
+  }
+  const std::string session = cookie_value(request.cookie, kSessionCookie);
+  if (!session.empty()) {
+    if (auto ns = sessions_.ns_of(session)) return Caller{*ns, "session", true};
+    return PermissionDenied("the session has ended: log in again at /login");
+  }
+  return PermissionDenied(
+      "the API needs a Cadre token (Authorization: Bearer <token>; cadre tokens create) or a "
+      "session from /login");
+}
+
+std::optional<HttpResponse> ApiHandler::refusal(const HttpRequest& request, Caller* caller,
+                                                ApiQuery* query) const {
+  auto who = authenticate(request);
+  if (!who.ok()) return error_response(401, who.status().message());
+  if (request.method != "GET") {
+    auto r = error_response(
+        405, request.method.substr(0, 16) + " is not served yet: the API reads (GET) only");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
+  }
+  auto q = parse_api_target(request.target);
+  if (!q.ok()) return error_response(http_status(q.status().code()), q.status().message());
+  if (!q->ns.empty() && q->ns != who->ns) {
+    return error_response(
+        403, "your credentials are for namespace '" + who->ns + "', not '" + q->ns + "'");
+  }
+  if (caller != nullptr) *caller = *who;
+  if (query != nullptr) *query = std::move(*q);
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> ApiHandler::check_headers(const HttpRequest& head) const {
+  return refusal(head, nullptr, nullptr);
+}
+
+void ApiHandler::handle(HttpRequest request, Responder respond) {
+  Caller caller;
+  ApiQuery query;
+  // Checked again: a session or token may have ended while the body was read.
+  if (auto refused = refusal(request, &caller, &query)) return respond(std::move(*refused));
+  if (query.kind == "session") {
+    return respond(json_response(200, {{"namespace", caller.ns},
+                                       {"user", caller.user},
+                                       {"via", caller.by_cookie ? "session" : "token"}}));
+  }
+  protocol::ApiRequest call;
+  call.ns = caller.ns;
+  call.user = caller.user;
+  call.verb = "get";
+  call.get.resource = query.kind;
+  call.get.name = query.name;
+  const Status queued = client_.submit([call, query, respond](client::CoordinatorClient& c) {
+    auto reply = c.api_get(call);
+    if (!reply.ok()) {
+      return respond(error_response(http_status(reply.status().code()), reply.status().message()));
+    }
+    auto json = api_json(query, *reply);
+    if (!json.ok()) {
+      return respond(error_response(http_status(json.status().code()), json.status().message()));
+    }
+    respond(json_response(200, *json));
+  });
+  if (!queued.ok()) respond(error_response(503, queued.message()));
+}
+
+}  // namespace cadre::ingress

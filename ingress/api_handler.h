@@ -1,0 +1,57 @@
+// The ingress's HTTP API (docs/api.md): /api/v1/... as JSON, read through the
+// coordinator's wire as the caller (an ApiRequest on the ingress port, scoped to
+// the caller's namespace), in the shapes `cadre get -o json` prints.
+//
+// Callers authenticate with a Cadre token (Authorization: Bearer) or a browser
+// session (the cadre_session cookie a /login made); either gives the namespace
+// they see. Both are checked when the headers arrive, before a body is read.
+// Answers are never cached (Cache-Control: no-store) nor sniffed (nosniff).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ingress/api_client.h"
+#include "ingress/api_request.h"
+#include "ingress/login_sessions.h"
+#include "ingress/route_table.h"
+#include "serving/http/http_server.h"
+
+namespace cadre::ingress {
+
+class ApiHandler {
+ public:
+  ApiHandler(const RouteTable& table, LoginSessions& sessions, ApiClient& client)
+      : table_(table), sessions_(sessions), client_(client) {}
+
+  // Whether a request path is the API's ("/api/" and below).
+  static bool handles(std::string_view path);
+  // HttpServerOptions::check_headers for API paths: who calls, with which method,
+  // and whether the path exists, answered before a body is read; nullopt: go on.
+  std::optional<serving::http::HttpResponse> check_headers(
+      const serving::http::HttpRequest& head) const;
+  // An HttpHandler: never blocks; answers from an API client thread.
+  void handle(serving::http::HttpRequest request, serving::http::Responder respond);
+
+ private:
+  struct Caller {
+    std::string ns;
+    std::string user;  // a token's id, or "session"
+    bool by_cookie = false;
+  };
+  // The caller, or the answer a caller without credentials gets (401).
+  Result<Caller> authenticate(const serving::http::HttpRequest& request) const;
+  std::optional<serving::http::HttpResponse> refusal(const serving::http::HttpRequest& request,
+                                                     Caller* caller, ApiQuery* query) const;
+
+  const RouteTable& table_;  // tokens' namespaces
+  LoginSessions& sessions_;  // browser sessions (shared with the notebook proxy)
+  ApiClient& client_;
+};
+
+// The JSON of `reply` for `query` (a list page or one object), as `cadre get -o
+// json` shapes it; NotFound when one object was asked for and is not there.
+Result<nlohmann::json> api_json(const ApiQuery& query, const protocol::GetReply& reply);
+
+}  // namespace cadre::ingress

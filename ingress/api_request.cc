@@ -1,0 +1,195 @@
+#include "ingress/api_request.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "ingress/notebook_request.h"
+
+namespace cadre::ingress {
+namespace {
+
+constexpr size_t kMaxTarget = 8 * 1024;
+constexpr std::array<std::string_view, 8> kKinds = {
+    "jobs",      "trainjobs", "experiments",   "inferenceservices",
+    "pipelines", "runs",      "recurringruns", "notebooks"};
+constexpr std::array<std::string_view, 6> kParameters = {"limit", "continue", "prefix",
+                                                         "phase", "owner",    "labelSelector"};
+
+std::vector<std::string_view> split(std::string_view text, char by) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = text.find(by, start);
+    parts.push_back(text.substr(start, end == std::string_view::npos ? text.npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+// A short, printable echo of what was sent (errors never return a megabyte).
+std::string echo_of(std::string_view text) {
+  std::string out = "'";
+  for (char c : text.substr(0, 64)) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  if (text.size() > 64) out += "...";
+  return out + "'";
+}
+
+Status check_name(std::string_view what, std::string_view name) {
+  if (is_api_name(name)) return Status::Ok();
+  return InvalidArgument(std::string(what) + " " + echo_of(name) + " is not a Cadre name");
+}
+
+Status parse_query(std::string_view query, ApiQuery& q) {
+  if (query.empty()) return Status::Ok();
+  for (std::string_view pair : split(query, '&')) {
+    if (pair.empty()) continue;
+    const std::string_view key = pair.substr(0, pair.find('='));
+    if (std::find(kParameters.begin(), kParameters.end(), key) == kParameters.end()) {
+      return InvalidArgument("unknown query parameter " + echo_of(key) +
+                             " (limit, continue, prefix, phase, owner, labelSelector)");
+    }
+  }
+  const std::string target = "?" + std::string(query);
+  if (auto limit = query_parameter(target, "limit")) {
+    size_t n = 0;
+    const bool digits = !limit->empty() && limit->size() <= 4 &&
+                        std::all_of(limit->begin(), limit->end(), ::isdigit);
+    if (digits) n = std::stoul(*limit);
+    if (!digits || n < 1 || n > kApiMaxLimit) {
+      return InvalidArgument("limit " + echo_of(*limit) + " must be 1.." +
+                             std::to_string(kApiMaxLimit));
+    }
+    q.limit = n;
+  }
+  if (auto after = query_parameter(target, "continue")) {
+    RETURN_IF_ERROR(check_name("continue", *after));
+    q.after = *after;
+  }
+  if (auto prefix = query_parameter(target, "prefix")) {
+    if (!prefix->empty()) RETURN_IF_ERROR(check_name("prefix", *prefix));
+    q.prefix = *prefix;
+  }
+  if (auto phase = query_parameter(target, "phase")) {
+    if (phase->size() > 32 || !std::all_of(phase->begin(), phase->end(), ::isalpha)) {
+      return InvalidArgument("phase " + echo_of(*phase) +
+                             " is not a phase (Running, Succeeded...)");
+    }
+    q.phase = *phase;
+  }
+  if (auto owner = query_parameter(target, "owner")) {
+    if (owner->size() > 300) return InvalidArgument("owner is longer than 300 bytes");
+    q.owner = *owner;
+  }
+  if (auto selector = query_parameter(target, "labelSelector")) {
+    for (std::string_view term : split(*selector, ',')) {
+      const size_t eq = term.find('=');
+      const std::string_view key = term.substr(0, eq),
+                             value = eq == term.npos ? "" : term.substr(eq + 1);
+      if (eq == term.npos || key.empty() || key.size() > 63 || value.size() > 63 ||
+          q.labels.size() >= 16) {
+        return InvalidArgument("labelSelector term " + echo_of(term) +
+                               " is not key=value (at most 16 terms)");
+      }
+      q.labels.emplace_back(key, value);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string text_of(const nlohmann::json& item, const char* key) {
+  auto it = item.find(key);
+  return it != item.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool passes(const nlohmann::json& item, const ApiQuery& q) {
+  const std::string name = text_of(item, "name");
+  if (name.compare(0, q.prefix.size(), q.prefix) != 0) return false;
+  if (q.phase && text_of(item, "phase") != *q.phase && text_of(item, "state") != *q.phase) {
+    return false;
+  }
+  if (q.owner && text_of(item, "owner") != *q.owner) return false;
+  if (!q.labels.empty()) {
+    auto labels = item.find("labels");
+    if (labels == item.end() || !labels->is_object()) return false;
+    for (const auto& [key, value] : q.labels) {
+      auto it = labels->find(key);
+      if (it == labels->end() || !it->is_string() || it->get<std::string>() != value) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_api_name(std::string_view name) {
+  // Starting with a letter or digit: never "." or "..".
+  if (name.empty() || name.size() > 253 || !std::isalnum(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+}
+
+Result<ApiQuery> parse_api_target(std::string_view target) {
+  if (target.size() > kMaxTarget) {
+    return InvalidArgument("the request target is longer than " + std::to_string(kMaxTarget) +
+                           " bytes");
+  }
+  const size_t mark = target.find('?');
+  std::string_view path = target.substr(0, mark);
+  const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
+  if (path.compare(0, kApiPrefix.size(), kApiPrefix) != 0) {
+    return NotFound("the API is under /api/v1/");
+  }
+  path.remove_prefix(kApiPrefix.size());
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  auto parts = split(path, '/');
+  ApiQuery q;
+  if (parts.size() >= 2 && parts[0] == "namespaces") {
+    RETURN_IF_ERROR(check_name("namespace", parts[1]));
+    q.ns = std::string(parts[1]);
+    parts.erase(parts.begin(), parts.begin() + 2);
+    if (parts.empty() || parts[0] == "nodes" || parts[0] == "session") {
+      return NotFound("/api/v1/namespaces/" + q.ns + "/ is followed by a kind (jobs, runs, ...)");
+    }
+  }
+  if (parts.empty() || parts.size() > 2 || parts[0].empty()) {
+    return NotFound("no such API path: " + echo_of(path));
+  }
+  const std::string_view kind = parts[0];
+  const bool known = kind == "session" || kind == "nodes" ||
+                     std::find(kKinds.begin(), kKinds.end(), kind) != kKinds.end();
+  if (!known) {
+    return NotFound("no API kind " + echo_of(kind) +
+                    " (session, nodes, jobs, trainjobs, experiments, inferenceservices, "
+                    "pipelines, runs, recurringruns, notebooks)");
+  }
+  q.kind = std::string(kind);
+  if (parts.size() == 2) {
+    if (kind == "session") return NotFound("/api/v1/session has nothing under it");
+    RETURN_IF_ERROR(check_name("name", parts[1]));
+    q.name = std::string(parts[1]);
+  }
+  RETURN_IF_ERROR(parse_query(query, q));
+  return q;
+}
+
+nlohmann::json api_page(nlohmann::json items, const ApiQuery& query) {
+  std::vector<nlohmann::json> kept;
+  for (auto& item : items) {
+    if (passes(item, query) && text_of(item, "name") > query.after) kept.push_back(std::move(item));
+  }
+  std::sort(kept.begin(), kept.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return text_of(a, "name") < text_of(b, "name");
+  });
+  nlohmann::json page = nlohmann::json::array();
+  for (size_t i = 0; i < kept.size() && i < query.limit; ++i) page.push_back(std::move(kept[i]));
+  nlohmann::json next = nullptr;
+  if (kept.size() > query.limit) next = text_of(page.back(), "name");
+  return {{"items", std::move(page)}, {"continue", std::move(next)}};
+}
+
+}  // namespace cadre::ingress

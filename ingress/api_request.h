@@ -1,0 +1,59 @@
+// The pure rules of the ingress's HTTP API (docs/api.md), apart from its sockets so
+// they are tested on their own: which call a request target names, its list
+// filters and page, each bounded and checked before the coordinator is asked; and
+// the filtering and paging of what the coordinator answered.
+//
+//   GET /api/v1/session                                  who the caller is
+//   GET /api/v1/nodes[/NAME]
+//   GET /api/v1/[namespaces/NS/]KIND[/NAME][?filters]    KIND: jobs, trainjobs,
+//       experiments, inferenceservices, pipelines, runs, recurringruns, notebooks
+//   filters: limit (1..1000, default 500), continue (the last name of the previous
+//   page), prefix (name prefix), phase (phase or state, as the object shows it),
+//   owner (who made a job: "" for users' own, "experiment/x", ...), labelSelector
+//   (k=v[,k=v...], on objects with labels)
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/status.h"
+
+namespace cadre::ingress {
+
+inline constexpr std::string_view kApiPrefix = "/api/v1/";
+inline constexpr size_t kApiMaxLimit = 1000;
+
+struct ApiQuery {
+  std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
+  std::string ns;    // from /namespaces/NS/; "" when the path names none
+  std::string name;  // one object; "" lists them
+  size_t limit = 500;
+  std::string after;  // `continue`: list names after this one
+  std::string prefix;
+  std::optional<std::string> phase;
+  std::optional<std::string> owner;
+  std::vector<std::pair<std::string, std::string>> labels;  // every one must match
+};
+
+// The call a GET target (path and query) names. InvalidArgument (400) names the
+// parameter or segment that is wrong; NotFound (404) for a path the API does not
+// have. The target is at most 8 KiB (the HTTP server's header bound is larger).
+Result<ApiQuery> parse_api_target(std::string_view target);
+
+// One page of `items` (each an object with "name"), sorted by name: those that
+// pass the filters, after `after`, at most `limit`:
+// {"items": [...], "continue": LAST_NAME or null when nothing follows}.
+nlohmann::json api_page(nlohmann::json items, const ApiQuery& query);
+
+// Whether a name could be an object's: ASCII letters, digits, '-', '.', '_',
+// starting with a letter or digit, at most 253 bytes (nothing that could climb a
+// path or need escaping).
+bool is_api_name(std::string_view name);
+
+}  // namespace cadre::ingress

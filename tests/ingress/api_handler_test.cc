@@ -1,0 +1,91 @@
+#include "ingress/api_handler.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/user_tokens.h"
+
+namespace cadre::ingress {
+namespace {
+
+using serving::http::HttpRequest;
+
+class ApiHandlerTest : public ::testing::Test {
+ protected:
+  ApiHandlerTest() {
+    protocol::RoutesReply routes;
+    routes.version = 1;
+    routes.tokens = {{protocol::token_sha256("cadre_a"), "team-a", 0}};
+    table_.update(routes);
+    ApiClientOptions options;
+    options.coordinator.endpoint = "tcp://127.0.0.1:1";  // never reached by these tests
+    options.coordinator.insecure = true;
+    client_ = ApiClient::Create(options).value();
+    handler_ = std::make_unique<ApiHandler>(table_, sessions_, *client_);
+  }
+
+  // The status check_headers answers with; 0 when the request may go on.
+  int refused(const std::string& target, const std::string& authorization = "Bearer cadre_a",
+              const std::string& method = "GET", const std::string& cookie = "") {
+    HttpRequest head;
+    head.method = method;
+    head.target = target;
+    head.authorization = authorization;
+    head.cookie = cookie;
+    auto answer = handler_->check_headers(head);
+    return answer ? answer->status : 0;
+  }
+
+  RouteTable table_;
+  LoginSessions sessions_;
+  std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<ApiHandler> handler_;
+};
+
+TEST_F(ApiHandlerTest, AnswersWhoCallsBeforeTheBodyIsRead) {
+  EXPECT_EQ(refused("/api/v1/jobs"), 0);
+  EXPECT_EQ(refused("/api/v1/jobs", ""), 401) << "no credentials";
+  EXPECT_EQ(refused("/api/v1/jobs", "Bearer cadre_guess"), 401);
+  EXPECT_EQ(refused("/api/v1/jobs", "Basic YTpi"), 401);
+  EXPECT_EQ(refused("/api/v1/jobs", "", "GET", "cadre_session=forged"), 401);
+  const std::string session = sessions_.create("team-a");
+  EXPECT_EQ(refused("/api/v1/jobs", "", "GET", "cadre_session=" + session), 0);
+}
+
+TEST_F(ApiHandlerTest, KeepsACallerToItsNamespaceAndToReads) {
+  EXPECT_EQ(refused("/api/v1/namespaces/team-a/jobs"), 0);
+  EXPECT_EQ(refused("/api/v1/namespaces/team-b/jobs"), 403);
+  EXPECT_EQ(refused("/api/v1/jobs/x", "Bearer cadre_a", "DELETE"), 405);
+  EXPECT_EQ(refused("/api/v1/secrets"), 404);
+  EXPECT_EQ(refused("/api/v1/jobs?limit=5000"), 400);
+}
+
+TEST(ApiJson, ShapesListsAndObjectsAsTheCliDoes) {
+  protocol::GetReply reply;
+  for (const char* name : {"b", "a"}) {
+    protocol::JobStatus job;
+    job.name = name;
+    job.ns = "team-a";
+    job.kind = "Job";
+    reply.jobs.push_back(job);
+  }
+  ApiQuery list;
+  list.kind = "jobs";
+  auto json = api_json(list, reply);
+  ASSERT_TRUE(json.ok());
+  ASSERT_EQ((*json)["items"].size(), 2u);
+  EXPECT_EQ((*json)["items"][0]["name"], "a");
+  EXPECT_EQ((*json)["items"][0]["namespace"], "team-a");
+  EXPECT_EQ((*json)["items"][0]["phase"], "Queued");
+  ApiQuery one = list;
+  one.name = "b";
+  json = api_json(one, reply);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ((*json)["name"], "b");
+  EXPECT_TRUE(json->contains("events")) << "one object comes with its details";
+  one.name = "c";
+  EXPECT_EQ(api_json(one, reply).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(api_json(one, reply).status().message(), "job 'c' not found");
+}
+
+}  // namespace
+}  // namespace cadre::ingress

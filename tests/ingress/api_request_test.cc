@@ -1,0 +1,92 @@
+#include "ingress/api_request.h"
+
+#include <gtest/gtest.h>
+
+namespace cadre::ingress {
+namespace {
+
+StatusCode code_of(std::string_view target) { return parse_api_target(target).status().code(); }
+std::string error_of(std::string_view target) {
+  return parse_api_target(target).status().message();
+}
+
+TEST(ApiRequest, NamesAKindOneObjectAndANamespace) {
+  auto list = parse_api_target("/api/v1/jobs");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->kind, "jobs");
+  EXPECT_EQ(list->name, "");
+  EXPECT_EQ(list->ns, "");
+  EXPECT_EQ(list->limit, 500u);
+  auto one = parse_api_target("/api/v1/namespaces/team-a/inferenceservices/fmnist/");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->kind, "inferenceservices");
+  EXPECT_EQ(one->ns, "team-a");
+  EXPECT_EQ(one->name, "fmnist");
+  EXPECT_EQ(parse_api_target("/api/v1/session")->kind, "session");
+  EXPECT_EQ(parse_api_target("/api/v1/nodes/local-1")->name, "local-1");
+}
+
+TEST(ApiRequest, ReadsEveryFilterAndBoundsThePage) {
+  auto q = parse_api_target(
+      "/api/v1/jobs?limit=2&continue=fmnist-3&prefix=fm&phase=Running&owner=experiment%2Ftune"
+      "&labelSelector=zone%3Da,gpu%3Dh200");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->limit, 2u);
+  EXPECT_EQ(q->after, "fmnist-3");
+  EXPECT_EQ(q->prefix, "fm");
+  EXPECT_EQ(q->phase, "Running");
+  EXPECT_EQ(q->owner, "experiment/tune");
+  ASSERT_EQ(q->labels.size(), 2u);
+  EXPECT_EQ(q->labels[1], (std::pair<std::string, std::string>{"gpu", "h200"}));
+  EXPECT_EQ(error_of("/api/v1/jobs?limit=0"), "limit '0' must be 1..1000");
+  EXPECT_EQ(error_of("/api/v1/jobs?limit=99999999999999999999"),
+            "limit '99999999999999999999' must be 1..1000");
+  EXPECT_EQ(error_of("/api/v1/jobs?sort=name"),
+            "unknown query parameter 'sort' (limit, continue, prefix, phase, owner, "
+            "labelSelector)");
+  EXPECT_EQ(code_of("/api/v1/jobs?phase=%3Cscript%3E"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/jobs?labelSelector=novalue"), StatusCode::kInvalidArgument);
+}
+
+TEST(ApiRequest, RefusesNamesThatCouldClimbAPathAndPathsItDoesNotHave) {
+  EXPECT_EQ(code_of("/api/v1/jobs/.."), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/jobs/%2e%2e"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/namespaces/../jobs"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/jobs/a/b"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/secrets"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v2/jobs"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/namespaces/a/nodes"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/session/x"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/" + std::string(9000, 'a')), StatusCode::kInvalidArgument);
+  // Errors quote at most a short prefix of what was sent.
+  EXPECT_LT(error_of("/api/v1/jobs/" + std::string(5000, '%')).size(), 120u);
+}
+
+TEST(ApiRequest, PagesSortedByNameAfterTheContinueMarkWithFilters) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const char* name : {"c", "a", "d", "b"}) {
+    items.push_back({{"name", name}, {"phase", std::string(name) == "d" ? "Failed" : "Running"}});
+  }
+  ApiQuery q;
+  q.limit = 2;
+  auto page = api_page(items, q);
+  EXPECT_EQ(page["items"].size(), 2u);
+  EXPECT_EQ(page["items"][0]["name"], "a");
+  EXPECT_EQ(page["continue"], "b");
+  q.after = "b";
+  page = api_page(items, q);
+  EXPECT_EQ(page["items"][0]["name"], "c");
+  EXPECT_EQ(page["items"][1]["name"], "d");
+  EXPECT_TRUE(page["continue"].is_null()) << "nothing follows the last page";
+  q = ApiQuery{};
+  q.phase = "Failed";
+  page = api_page(items, q);
+  ASSERT_EQ(page["items"].size(), 1u);
+  EXPECT_EQ(page["items"][0]["name"], "d");
+  q = ApiQuery{};
+  q.labels = {{"zone", "a"}};
+  EXPECT_TRUE(api_page(items, q)["items"].empty()) << "objects without labels never match";
+}
+
+}  // namespace
+}  // namespace cadre::ingress

@@ -1,0 +1,121 @@
+"""The ingress's HTTP API (/api/v1/) on a real local cluster, through real HTTP:
+who may read what, the shapes `cadre get -o json` prints, filters and pages."""
+
+import http.client
+import json
+import os
+import re
+import time
+import unittest
+import urllib.parse
+
+from test_notebook_proxy import ProxyClient, cadre_cli
+
+
+class ApiTest(ProxyClient, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up_cluster("cadre-api-")
+        try:
+            with open(os.path.join(cls.dir, "keys", "token")) as f:
+                cls.token = f.read().strip()
+            with open(os.path.join(cls.dir, "ingress.json")) as f:
+                cls.host, cls.port = "127.0.0.1", json.load(f)["http"]
+            created = cadre_cli("tokens", "create", "--namespace", "team-b").stdout
+            cls.other = re.search(r"cadre_[0-9a-f]{64}", created).group(0)
+            for name in ("alpha-1", "alpha-2", "beta-1"):
+                path = os.path.join(cls.dir, name + ".yaml")
+                with open(path, "w") as f:
+                    f.write(f"apiVersion: cadre/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n"
+                            f"  template:\n    command: [sh, -c, 'echo {name}']\n")
+                cadre_cli("apply", "-f", path)
+            for name in ("alpha-1", "alpha-2", "beta-1"):
+                cadre_cli("wait", f"job/{name}", "--for", "Succeeded", "--timeout", "60")
+            # Tokens reach the ingress with its next route poll.
+            deadline = time.time() + 15
+            for token in (cls.token, cls.other):
+                while cls.request("GET", "/api/v1/session", cls.bearer(token))[0] != 200:
+                    if time.time() > deadline:
+                        raise AssertionError("the ingress never took the tokens")
+                    time.sleep(0.1)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.down_cluster()
+
+    def get(self, path, headers=None):
+        status, answer, body = self.request("GET", path, headers if headers is not None
+                                            else self.bearer())
+        return status, answer, (json.loads(body) if body else None)
+
+    def test_a_token_says_who_calls_and_the_answers_are_never_cached(self):
+        status, headers, body = self.get("/api/v1/session")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["namespace"], "default")
+        self.assertEqual(body["via"], "token")
+        self.assertEqual(headers.get("Cache-Control"), "no-store")
+        self.assertEqual(headers.get("X-Content-Type-Options"), "nosniff")
+
+    def test_without_credentials_or_outside_its_namespace_it_is_refused(self):
+        self.assertEqual(self.get("/api/v1/jobs", headers={})[0], 401)
+        self.assertEqual(self.get("/api/v1/jobs", self.bearer("cadre_" + "0" * 64))[0], 401)
+        self.assertEqual(self.get("/api/v1/namespaces/team-b/jobs")[0], 403)
+        self.assertEqual(self.request("DELETE", "/api/v1/jobs/alpha-1", self.bearer())[0], 405)
+        self.assertEqual(self.get("/api/v1/secrets")[0], 404)
+        self.assertEqual(self.get("/api/v1/jobs?limit=100000")[0], 400)
+        # Another namespace's token sees none of default's jobs.
+        status, _, body = self.get("/api/v1/jobs", self.bearer(self.other))
+        self.assertEqual(status, 200)
+        self.assertEqual(body["items"], [])
+        self.assertEqual(self.get("/api/v1/jobs/alpha-1", self.bearer(self.other))[0], 404)
+
+    def test_nodes_and_jobs_come_in_the_clis_json_shapes(self):
+        status, _, nodes = self.get("/api/v1/nodes")
+        self.assertEqual(status, 200, nodes)
+        self.assertEqual([n["name"] for n in nodes["items"]], ["local-1", "local-2"])
+        self.assertEqual(nodes["items"][0]["state"], "Ready")
+        status, _, job = self.get("/api/v1/namespaces/default/jobs/alpha-1")
+        self.assertEqual(status, 200, job)
+        self.assertEqual(job["phase"], "Succeeded")
+        self.assertEqual(job["namespace"], "default")
+        self.assertIn("events", job)
+        cli = json.loads(cadre_cli("get", "job", "alpha-1", "-o", "json").stdout)
+        self.assertEqual({k: job[k] for k in cli}, cli, "the same fields with the same values")
+        status, _, missing = self.get("/api/v1/jobs/nope")
+        self.assertEqual(status, 404)
+        self.assertIn("nope", missing["error"])
+
+    def test_lists_are_filtered_and_paged_by_name(self):
+        status, _, page = self.get("/api/v1/jobs?prefix=alpha-&limit=1")
+        self.assertEqual(status, 200, page)
+        self.assertEqual([j["name"] for j in page["items"]], ["alpha-1"])
+        self.assertEqual(page["continue"], "alpha-1")
+        _, _, page = self.get("/api/v1/jobs?prefix=alpha-&limit=1&continue=alpha-1")
+        self.assertEqual([j["name"] for j in page["items"]], ["alpha-2"])
+        self.assertIsNone(page["continue"])
+        _, _, page = self.get("/api/v1/jobs?phase=Running")
+        self.assertEqual(page["items"], [])
+        _, _, page = self.get("/api/v1/jobs?phase=Succeeded&owner=")
+        self.assertEqual([j["name"] for j in page["items"]], ["alpha-1", "alpha-2", "beta-1"])
+
+    def test_a_browser_session_from_the_login_form_reads_the_api(self):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        origin = f"http://{self.host}:{self.port}"
+        conn.request("POST", "/login", body=urllib.parse.urlencode({"token": self.token, "next": "/"}),
+                     headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": origin})
+        res = conn.getresponse()
+        res.read()
+        conn.close()
+        self.assertEqual(res.status, 303)
+        cookie = res.getheader("Set-Cookie").split(";")[0]
+        status, _, body = self.get("/api/v1/session", {"Cookie": cookie})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["via"], "session")
+        self.assertEqual(body["namespace"], "default")
+
+
+if __name__ == "__main__":
+    unittest.main()
