@@ -58,7 +58,8 @@ bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
 
 // Pack: nodes this gang already uses first (fewer hosts, shared memory between
 // ranks), then first fit in name order. Spread: the node holding the fewest of this
-// gang's replicas, then the one with the most free CPU.
+// gang's replicas, then the one with the most free CPU. A spread group (a service's
+// replicas, each a job of its own) counts what the group already holds as well.
 Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
                                         const spec::ResourceRequest& request,
                                         const std::vector<std::string>& used) {
@@ -67,23 +68,7 @@ Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
     return it != nodes_.end() && !it->second.lost && fits_free(it->second, request) ? &it->second
                                                                                     : nullptr;
   }
-  if (!gang.spread_group.empty()) {
-    NodeState* best = nullptr;
-    int best_count = 0;
-    for (auto& [name, node] : nodes_) {
-      if (!fits_free(node, request)) continue;
-      const int count = held_of_group(name, gang.spread_group) +
-                        static_cast<int>(std::count(used.begin(), used.end(), name));
-      if (best == nullptr || count < best_count ||
-          (count == best_count &&
-           node.capacity.cpu_millis - node.used_cpu > best->capacity.cpu_millis - best->used_cpu)) {
-        best = &node;
-        best_count = count;
-      }
-    }
-    return best;
-  }
-  if (gang.placement == spec::PlacementPolicy::kPack) {
+  if (gang.placement == spec::PlacementPolicy::kPack && gang.spread_group.empty()) {
     for (const auto& name : used) {
       auto& node = nodes_.at(name);
       if (fits_free(node, request)) return &node;
@@ -97,7 +82,8 @@ Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
   int best_count = 0;
   for (auto& [name, node] : nodes_) {
     if (!fits_free(node, request)) continue;
-    const int count = static_cast<int>(std::count(used.begin(), used.end(), name));
+    int count = static_cast<int>(std::count(used.begin(), used.end(), name));
+    if (!gang.spread_group.empty()) count += held_of_group(name, gang.spread_group);
     if (best == nullptr || count < best_count ||
         (count == best_count &&
          node.capacity.cpu_millis - node.used_cpu > best->capacity.cpu_millis - best->used_cpu)) {
