@@ -79,6 +79,11 @@ url=$("$cadre" get isvc fmnist -o json | /usr/bin/python3 -c "import json,sys; p
 printf '$ curl -H "Authorization: Bearer $(cat .cadre/keys/token)" %s\n' "$url"
 curl -sf -H "Authorization: Bearer $(cat "$root/.cadre/keys/token")" "$url"
 echo
+# The HTTP API at the same front door, with the same token (docs/api.md).
+api="${url%/v2/models/*}/api/v1"
+printf '$ curl -H "Authorization: Bearer $(cat .cadre/keys/token)" "%s"\n' "$api/trainjobs?phase=Succeeded"
+curl -sf -H "Authorization: Bearer $(cat "$root/.cadre/keys/token")" "$api/trainjobs?phase=Succeeded" |
+  /usr/bin/python3 -c "import json,sys; [print(j['name'], j['phase'], 'accuracy', j['metrics'].get('accuracy')) for j in json.load(sys.stdin)['items']]"
 
 step "A canary: the mlp takes 20% of the requests, the cnn the rest"
 apply examples/serve-fmnist-canary.yaml
