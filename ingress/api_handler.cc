@@ -54,6 +54,14 @@ int http_status(StatusCode code) {
   }
 }
 
+// Compares in time that does not depend on where the first difference is.
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
 // Every item of a list, in the CLI's JSON shape.
 template <typename T, typename Render>
 nlohmann::json each(const std::vector<T>& items, Render render) {
@@ -108,11 +116,11 @@ Result<ApiHandler::Caller> ApiHandler::authenticate(const HttpRequest& request) 
     const std::string token = request.authorization.substr(kBearer.size());
     auto ns = table_.token_namespace(token);
     if (!ns) return PermissionDenied("the bearer token is not a Cadre token");
-    return Caller{*ns, protocol::token_id(protocol::token_sha256(token)), false};
+    return Caller{*ns, protocol::token_id(protocol::token_sha256(token)), false, ""};
   }
   const std::string session = cookie_value(request.cookie, kSessionCookie);
   if (!session.empty()) {
-    if (auto ns = sessions_.ns_of(session)) return Caller{*ns, "session", true};
+    if (auto ns = sessions_.ns_of(session)) return Caller{*ns, "session", true, session};
     return PermissionDenied("the session has ended: log in again at /login");
   }
   return PermissionDenied(
@@ -124,14 +132,25 @@ std::optional<HttpResponse> ApiHandler::refusal(const HttpRequest& request, Call
                                                 ApiQuery* query) const {
   auto who = authenticate(request);
   if (!who.ok()) return error_response(401, who.status().message());
-  if (request.method != "GET") {
-    auto r = error_response(
-        405, request.method.substr(0, 16) + " is not served yet: the API reads (GET) only");
-    r.headers.emplace_back("Allow", "GET");
+  auto q = parse_api_call(request.method, request.target);
+  if (!q.ok() && q.status().code() == StatusCode::kFailedPrecondition) {
+    auto r = error_response(405, q.status().message());
+    r.headers.emplace_back("Allow", "GET, DELETE, POST");
     return r;
   }
-  auto q = parse_api_target(request.target);
   if (!q.ok()) return error_response(http_status(q.status().code()), q.status().message());
+  if (q->verb != "get") {
+    // A change: only from this ingress's own pages, or from a program (which sends
+    // no Origin and authenticates with a token, never a cookie).
+    const Status origin =
+        check_origin(request.origin, request.host, request.fetch_site, who->by_cookie);
+    if (!origin.ok()) return error_response(403, origin.message());
+    if (who->by_cookie && !same_secret(request.csrf_token, csrf_token(who->session))) {
+      return error_response(403,
+                            "a change with a browser session needs its CSRF token in "
+                            "X-Cadre-CSRF (GET /api/v1/session gives it)");
+    }
+  }
   if (!q->ns.empty() && q->ns != who->ns) {
     return error_response(
         403, "your credentials are for namespace '" + who->ns + "', not '" + q->ns + "'");
@@ -145,34 +164,67 @@ std::optional<HttpResponse> ApiHandler::check_headers(const HttpRequest& head) c
   return refusal(head, nullptr, nullptr);
 }
 
-void ApiHandler::handle(HttpRequest request, Responder respond) {
-  Caller caller;
-  ApiQuery query;
-  // Checked again: a session or token may have ended while the body was read.
-  if (auto refused = refusal(request, &caller, &query)) return respond(std::move(*refused));
-  if (query.kind == "session") {
-    return respond(json_response(200, {{"namespace", caller.ns},
-                                       {"user", caller.user},
-                                       {"via", caller.by_cookie ? "session" : "token"}}));
-  }
-  protocol::ApiRequest call;
-  call.ns = caller.ns;
-  call.user = caller.user;
-  call.verb = "get";
-  call.get.resource = query.kind;
-  call.get.name = query.name;
-  const Status queued = client_.submit([call, query, respond](client::CoordinatorClient& c) {
-    auto reply = c.api_get(call);
-    if (!reply.ok()) {
-      return respond(error_response(http_status(reply.status().code()), reply.status().message()));
-    }
-    auto json = api_json(query, *reply);
+void ApiHandler::submit(protocol::ApiRequest call, Ask ask, Responder respond) {
+  const Status queued = client_.submit([call = std::move(call), ask,
+                                        respond](client::CoordinatorClient& c) {
+    auto json = ask(c, call);
     if (!json.ok()) {
       return respond(error_response(http_status(json.status().code()), json.status().message()));
     }
     respond(json_response(200, *json));
   });
   if (!queued.ok()) respond(error_response(503, queued.message()));
+}
+
+void ApiHandler::handle(HttpRequest request, Responder respond) {
+  Caller caller;
+  ApiQuery query;
+  // Checked again: a session or token may have ended while the body was read.
+  if (auto refused = refusal(request, &caller, &query)) return respond(std::move(*refused));
+  if (query.kind == "session") {
+    nlohmann::json who = {{"namespace", caller.ns},
+                          {"user", caller.user},
+                          {"via", caller.by_cookie ? "session" : "token"}};
+    if (caller.by_cookie) who["csrfToken"] = csrf_token(caller.session);
+    return respond(json_response(200, who));
+  }
+  protocol::ApiRequest call;
+  call.ns = caller.ns;
+  call.user = caller.user;
+  call.verb = query.verb;
+  if (query.verb == "delete") {
+    call.remove.resource = query.kind;
+    call.remove.name = query.name;
+    call.remove.purge = query.purge;
+    return submit(
+        std::move(call),
+        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto reply, c.api_delete(r));
+          return nlohmann::json{{"name", reply.name}, {"deleted", true}};
+        },
+        std::move(respond));
+  }
+  if (query.verb == "apply") {
+    call.apply.manifest = std::move(request.body);
+    return submit(
+        std::move(call),
+        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto reply, c.api_apply(r));
+          return nlohmann::json{
+              {"kind", reply.kind}, {"name", reply.name}, {"action", reply.action}};
+        },
+        std::move(respond));
+  }
+  call.get.resource = query.kind;
+  call.get.name = query.name;
+  submit(
+      std::move(call),
+      [query](client::CoordinatorClient& c,
+              const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+        ASSIGN_OR_RETURN(auto reply, c.api_get(r));
+        return api_json(query, reply);
+      },
+      std::move(respond));
 }
 
 }  // namespace cadre::ingress

@@ -5,9 +5,13 @@
 // Callers authenticate with a Cadre token (Authorization: Bearer) or a browser
 // session (the cadre_session cookie a /login made); either gives the namespace
 // they see. Both are checked when the headers arrive, before a body is read.
-// Answers are never cached (Cache-Control: no-store) nor sniffed (nosniff).
+// A change (DELETE, POST) must come from this ingress's own origin, and with a
+// session also carry the session's CSRF token (X-Cadre-CSRF): a page elsewhere can
+// make a browser send the cookie, never the token. Answers are never cached
+// (Cache-Control: no-store) nor sniffed (nosniff).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,11 +43,17 @@ class ApiHandler {
     std::string ns;
     std::string user;  // a token's id, or "session"
     bool by_cookie = false;
+    std::string session;  // the session id (by_cookie): its CSRF token is derived from it
   };
   // The caller, or the answer a caller without credentials gets (401).
   Result<Caller> authenticate(const serving::http::HttpRequest& request) const;
   std::optional<serving::http::HttpResponse> refusal(const serving::http::HttpRequest& request,
                                                      Caller* caller, ApiQuery* query) const;
+  // Asks the coordinator on an API client thread; the JSON `ask` makes of the reply
+  // is the answer, an error its status.
+  using Ask = std::function<Result<nlohmann::json>(client::CoordinatorClient&,
+                                                   const protocol::ApiRequest&)>;
+  void submit(protocol::ApiRequest call, Ask ask, serving::http::Responder respond);
 
   const RouteTable& table_;  // tokens' namespaces
   LoginSessions& sessions_;  // browser sessions (shared with the notebook proxy)

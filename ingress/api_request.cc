@@ -177,6 +177,49 @@ Result<ApiQuery> parse_api_target(std::string_view target) {
   return q;
 }
 
+Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target) {
+  if (method == "GET") return parse_api_target(target);
+  if (target.size() > kMaxTarget) return parse_api_target(target);
+  const size_t mark = target.find('?');
+  std::string_view path = target.substr(0, mark);
+  const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
+  while (path.size() > kApiPrefix.size() && path.back() == '/') path.remove_suffix(1);
+  if (method == "POST") {
+    ApiQuery q;
+    q.verb = "apply";
+    std::string_view rest = path.substr(std::min(path.size(), kApiPrefix.size()));
+    if (path.compare(0, kApiPrefix.size(), kApiPrefix) == 0 && rest.rfind("namespaces/", 0) == 0) {
+      const auto parts = split(rest, '/');
+      if (parts.size() == 3 && parts[2] == "apply") {
+        RETURN_IF_ERROR(check_name("namespace", parts[1]));
+        q.ns = std::string(parts[1]);
+        rest = "apply";
+      }
+    }
+    if (path.compare(0, kApiPrefix.size(), kApiPrefix) != 0 || rest != "apply") {
+      return FailedPrecondition("POST is served on /api/v1/apply (a manifest, as cadre apply -f)");
+    }
+    if (!query.empty()) return InvalidArgument("/api/v1/apply takes no query parameters");
+    return q;
+  }
+  if (method == "DELETE") {
+    ASSIGN_OR_RETURN(ApiQuery q, parse_api_target(path));
+    if (q.name.empty() || q.kind == "session") {
+      return FailedPrecondition("DELETE takes one object: /api/v1/KIND/NAME");
+    }
+    q.verb = "delete";
+    if (!query.empty()) {
+      if (query != "purge=true" && query != "purge=false") {
+        return InvalidArgument("DELETE takes only purge=true|false (a notebook's workspace)");
+      }
+      q.purge = query == "purge=true";
+    }
+    return q;
+  }
+  return FailedPrecondition(std::string(method.substr(0, 16)) +
+                            " is not served: the API takes GET, DELETE and POST /api/v1/apply");
+}
+
 nlohmann::json api_page(nlohmann::json items, const ApiQuery& query) {
   std::vector<nlohmann::json> kept;
   for (auto& item : items) {

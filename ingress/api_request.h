@@ -11,6 +11,8 @@
 //   page), prefix (name prefix), phase (phase or state, as the object shows it),
 //   owner (who made a job: "" for users' own, "experiment/x", ...), labelSelector
 //   (k=v[,k=v...], on objects with labels)
+//   DELETE /api/v1/[namespaces/NS/]KIND/NAME[?purge=true]    as `cadre delete`
+//   POST   /api/v1/[namespaces/NS/]apply   (a manifest)      as `cadre apply -f`
 #pragma once
 
 #include <cstddef>
@@ -30,21 +32,27 @@ inline constexpr std::string_view kApiPrefix = "/api/v1/";
 inline constexpr size_t kApiMaxLimit = 1000;
 
 struct ApiQuery {
-  std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
-  std::string ns;    // from /namespaces/NS/; "" when the path names none
-  std::string name;  // one object; "" lists them
+  std::string verb = "get";  // "get", "delete" or "apply"
+  std::string kind;          // "session", "nodes", or one of the kinds above (plural, lower case)
+  std::string ns;            // from /namespaces/NS/; "" when the path names none
+  std::string name;          // one object; "" lists them
   size_t limit = 500;
   std::string after;  // `continue`: list names after this one
   std::string prefix;
   std::optional<std::string> phase;
   std::optional<std::string> owner;
   std::vector<std::pair<std::string, std::string>> labels;  // every one must match
+  bool purge = false;  // DELETE of a notebook: its workspace folder too
 };
 
 // The call a GET target (path and query) names. InvalidArgument (400) names the
 // parameter or segment that is wrong; NotFound (404) for a path the API does not
 // have. The target is at most 8 KiB (the HTTP server's header bound is larger).
 Result<ApiQuery> parse_api_target(std::string_view target);
+// The call a request names by its method too: GET as above, DELETE of one object
+// (no parameter but purge), POST to apply. FailedPrecondition (answered 405) for
+// any other method, or a method on a path that does not take it.
+Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target);
 
 // One page of `items` (each an object with "name"), sorted by name: those that
 // pass the filters, after `after`, at most `limit`:

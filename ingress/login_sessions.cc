@@ -38,6 +38,10 @@ std::optional<std::string> LoginSessions::ns_of(const std::string& id, Clock::ti
   return it->second.ns;
 }
 
+std::string csrf_token(const std::string& session_id) {
+  return protocol::token_sha256("cadre csrf token of session " + session_id);
+}
+
 size_t LoginSessions::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return sessions_.size();

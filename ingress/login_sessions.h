@@ -44,4 +44,10 @@ class LoginSessions {
   std::multimap<Clock::time_point, std::string> by_expiry_;  // for eviction
 };
 
+// The CSRF token of a session: SHA-256 of a fixed label and the session id, so the
+// ingress recomputes it from the cookie instead of storing it, and a page that
+// cannot read the HttpOnly cookie cannot compute it. GET /api/v1/session hands it
+// to the dashboard, which sends it back as X-Cadre-CSRF on every state change.
+std::string csrf_token(const std::string& session_id);
+
 }  // namespace cadre::ingress

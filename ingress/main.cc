@@ -73,6 +73,8 @@ int run(const cadre::ingress::IngressConfig& c) {
   coordinator.timeout = std::chrono::milliseconds(5000);
   ingress::ApiClientOptions api_options;
   api_options.coordinator = coordinator;
+  // A delete waits for the object's replicas to stop (their kill grace).
+  api_options.coordinator.timeout = std::chrono::seconds(30);
   api_options.threads = c.api_threads;
   api_options.max_queued = static_cast<size_t>(c.api_max_queued);
   auto api_client = ingress::ApiClient::Create(api_options);

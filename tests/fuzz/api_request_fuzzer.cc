@@ -1,5 +1,6 @@
-// libFuzzer target for the HTTP API's request rules (ingress/api_request.h): any
-// target is refused or parsed into a call whose names could never climb a path,
+// libFuzzer target for the HTTP API's request rules (ingress/api_request.h): the
+// first byte picks a method, the rest is the target. Any request is refused or
+// parsed into a call of its method's verb whose names could never climb a path,
 // whose page is bounded, and whose page of a fixed list is sorted and no longer
 // than asked for.
 #include <cstddef>
@@ -18,9 +19,15 @@ void require(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cadre::ingress;
-  const std::string target(reinterpret_cast<const char*>(data), size);
-  auto q = parse_api_target(target);
+  if (size == 0) return 0;
+  static const char* const kMethods[] = {"GET", "DELETE", "POST", "PUT"};
+  const std::string method = kMethods[data[0] % 4];
+  const std::string target(reinterpret_cast<const char*>(data) + 1, size - 1);
+  auto q = parse_api_call(method, target);
   if (!q.ok()) return 0;
+  require(method != "PUT");
+  require(q->verb == (method == "GET" ? "get" : method == "DELETE" ? "delete" : "apply"));
+  require(q->verb != "delete" || !q->name.empty());
   require(q->limit >= 1 && q->limit <= kApiMaxLimit);
   require(q->name.empty() || is_api_name(q->name));
   require(q->ns.empty() || is_api_name(q->ns));

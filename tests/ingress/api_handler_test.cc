@@ -25,12 +25,16 @@ class ApiHandlerTest : public ::testing::Test {
 
   // The status check_headers answers with; 0 when the request may go on.
   int refused(const std::string& target, const std::string& authorization = "Bearer cadre_a",
-              const std::string& method = "GET", const std::string& cookie = "") {
+              const std::string& method = "GET", const std::string& cookie = "",
+              const std::string& origin = "", const std::string& csrf = "") {
     HttpRequest head;
     head.method = method;
     head.target = target;
     head.authorization = authorization;
     head.cookie = cookie;
+    head.origin = origin;
+    head.host = "127.0.0.1:8080";
+    head.csrf_token = csrf;
     auto answer = handler_->check_headers(head);
     return answer ? answer->status : 0;
   }
@@ -54,9 +58,31 @@ TEST_F(ApiHandlerTest, AnswersWhoCallsBeforeTheBodyIsRead) {
 TEST_F(ApiHandlerTest, KeepsACallerToItsNamespaceAndToReads) {
   EXPECT_EQ(refused("/api/v1/namespaces/team-a/jobs"), 0);
   EXPECT_EQ(refused("/api/v1/namespaces/team-b/jobs"), 403);
-  EXPECT_EQ(refused("/api/v1/jobs/x", "Bearer cadre_a", "DELETE"), 405);
+  EXPECT_EQ(refused("/api/v1/jobs/x", "Bearer cadre_a", "PUT"), 405);
+  EXPECT_EQ(refused("/api/v1/jobs", "Bearer cadre_a", "DELETE"), 405);
   EXPECT_EQ(refused("/api/v1/secrets"), 404);
   EXPECT_EQ(refused("/api/v1/jobs?limit=5000"), 400);
+}
+
+TEST_F(ApiHandlerTest, AChangeComesFromThisIngressAndABrowserSessionProvesItsCsrfToken) {
+  // A program with a token: no Origin, no CSRF token needed.
+  EXPECT_EQ(refused("/api/v1/jobs/x", "Bearer cadre_a", "DELETE"), 0);
+  // From a page elsewhere: refused, token or not.
+  EXPECT_EQ(refused("/api/v1/jobs/x", "Bearer cadre_a", "DELETE", "", "https://evil.example"), 403);
+  const std::string session = sessions_.create("team-a");
+  const std::string cookie = "cadre_session=" + session;
+  const std::string self = "http://127.0.0.1:8080";
+  EXPECT_EQ(refused("/api/v1/jobs/x", "", "DELETE", cookie, self), 403) << "no CSRF token";
+  EXPECT_EQ(refused("/api/v1/jobs/x", "", "DELETE", cookie, self, csrf_token("another")), 403);
+  EXPECT_EQ(refused("/api/v1/jobs/x", "", "DELETE", cookie, "", csrf_token(session)), 403)
+      << "a cookie without an Origin";
+  EXPECT_EQ(
+      refused("/api/v1/jobs/x", "", "DELETE", cookie, "https://evil.example", csrf_token(session)),
+      403);
+  EXPECT_EQ(refused("/api/v1/jobs/x", "", "DELETE", cookie, self, csrf_token(session)), 0);
+  EXPECT_EQ(refused("/api/v1/apply", "", "POST", cookie, self, csrf_token(session)), 0);
+  // Reading needs neither.
+  EXPECT_EQ(refused("/api/v1/jobs", "", "GET", cookie), 0);
 }
 
 TEST(ApiJson, ShapesListsAndObjectsAsTheCliDoes) {

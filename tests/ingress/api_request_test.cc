@@ -88,5 +88,35 @@ TEST(ApiRequest, PagesSortedByNameAfterTheContinueMarkWithFilters) {
   EXPECT_TRUE(api_page(items, q)["items"].empty()) << "objects without labels never match";
 }
 
+TEST(ApiRequest, ChangesAreADeleteOfOneObjectOrAnApplyAndNothingElse) {
+  auto removal = parse_api_call("DELETE", "/api/v1/namespaces/team-a/notebooks/lab?purge=true");
+  ASSERT_TRUE(removal.ok()) << removal.status().message();
+  EXPECT_EQ(removal->verb, "delete");
+  EXPECT_EQ(removal->kind, "notebooks");
+  EXPECT_EQ(removal->name, "lab");
+  EXPECT_TRUE(removal->purge);
+  auto apply = parse_api_call("POST", "/api/v1/apply");
+  ASSERT_TRUE(apply.ok());
+  EXPECT_EQ(apply->verb, "apply");
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/namespaces/team-a/apply")->ns, "team-a");
+  EXPECT_EQ(parse_api_call("GET", "/api/v1/jobs")->verb, "get");
+  // 405: not a method or path the API changes things with.
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"DELETE", "/api/v1/jobs"},
+                                                        {"DELETE", "/api/v1/session"},
+                                                        {"POST", "/api/v1/jobs"},
+                                                        {"PUT", "/api/v1/jobs/a"},
+                                                        {"PATCH", "/api/v1/jobs/a"}}) {
+    EXPECT_EQ(parse_api_call(method, target).status().code(), StatusCode::kFailedPrecondition)
+        << method << " " << target;
+  }
+  EXPECT_EQ(parse_api_call("DELETE", "/api/v1/jobs/a?limit=1").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_api_call("DELETE", "/api/v1/jobs/..").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/apply?x=1").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cadre::ingress

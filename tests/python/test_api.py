@@ -63,7 +63,7 @@ class ApiTest(ProxyClient, unittest.TestCase):
         self.assertEqual(self.get("/api/v1/jobs", headers={})[0], 401)
         self.assertEqual(self.get("/api/v1/jobs", self.bearer("cadre_" + "0" * 64))[0], 401)
         self.assertEqual(self.get("/api/v1/namespaces/team-b/jobs")[0], 403)
-        self.assertEqual(self.request("DELETE", "/api/v1/jobs/alpha-1", self.bearer())[0], 405)
+        self.assertEqual(self.request("PUT", "/api/v1/jobs/alpha-1", self.bearer())[0], 405)
         self.assertEqual(self.get("/api/v1/secrets")[0], 404)
         self.assertEqual(self.get("/api/v1/jobs?limit=100000")[0], 400)
         # Another namespace's token sees none of default's jobs.
@@ -101,20 +101,50 @@ class ApiTest(ProxyClient, unittest.TestCase):
         _, _, page = self.get("/api/v1/jobs?phase=Succeeded&owner=")
         self.assertEqual([j["name"] for j in page["items"]], ["alpha-1", "alpha-2", "beta-1"])
 
-    def test_a_browser_session_from_the_login_form_reads_the_api(self):
+    def login(self):
+        """A browser session from the login form: its cookie."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-        origin = f"http://{self.host}:{self.port}"
         conn.request("POST", "/login", body=urllib.parse.urlencode({"token": self.token, "next": "/"}),
-                     headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": origin})
+                     headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin()})
         res = conn.getresponse()
         res.read()
         conn.close()
         self.assertEqual(res.status, 303)
-        cookie = res.getheader("Set-Cookie").split(";")[0]
-        status, _, body = self.get("/api/v1/session", {"Cookie": cookie})
+        return res.getheader("Set-Cookie").split(";")[0]
+
+    def origin(self):
+        return f"http://{self.host}:{self.port}"
+
+    def test_a_browser_session_from_the_login_form_reads_the_api(self):
+        status, _, body = self.get("/api/v1/session", {"Cookie": self.login()})
         self.assertEqual(status, 200, body)
         self.assertEqual(body["via"], "session")
         self.assertEqual(body["namespace"], "default")
+        self.assertRegex(body["csrfToken"], "^[0-9a-f]{64}$")
+
+    def test_a_token_applies_and_deletes_and_a_session_must_prove_its_csrf_token(self):
+        manifest = ("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: gamma-1}\nspec:\n"
+                    "  template:\n    command: [sh, -c, 'sleep 60']\n")
+        yaml = {"Content-Type": "application/yaml"}
+        status, _, body = self.request("POST", "/api/v1/apply", dict(self.bearer(), **yaml), manifest)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body), {"kind": "Job", "name": "gamma-1", "action": "created"})
+        status, _, body = self.request("POST", "/api/v1/apply", dict(self.bearer(), **yaml), "kind: Nope\n")
+        self.assertEqual(status, 400, body)
+        # Another namespace's token cannot reach it.
+        self.assertEqual(self.request("DELETE", "/api/v1/jobs/gamma-1", self.bearer(self.other))[0], 404)
+        # A browser session: the cookie alone, or with a page elsewhere's Origin, changes nothing.
+        cookie = self.login()
+        session = {"Cookie": cookie, "Origin": self.origin()}
+        self.assertEqual(self.request("DELETE", "/api/v1/jobs/gamma-1", session)[0], 403)
+        csrf = self.get("/api/v1/session", {"Cookie": cookie})[2]["csrfToken"]
+        evil = {"Cookie": cookie, "Origin": "https://evil.example", "X-Cadre-CSRF": csrf}
+        self.assertEqual(self.request("DELETE", "/api/v1/jobs/gamma-1", evil)[0], 403)
+        self.assertEqual(self.get("/api/v1/jobs/gamma-1")[0], 200, "nothing was deleted")
+        status, _, body = self.request("DELETE", "/api/v1/jobs/gamma-1", dict(session, **{"X-Cadre-CSRF": csrf}))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["deleted"], True)
+        self.assertEqual(self.get("/api/v1/jobs/gamma-1")[0], 404)
 
 
 if __name__ == "__main__":
