@@ -36,9 +36,16 @@ void create_login_code(Self* self, const ClientRef& client, const protocol::Toke
     return st.ctx.outbox->client_error(
         client, FailedPrecondition("1000 login codes are open; each lasts 5 minutes"));
   }
+  if (r.login_code_lifetime_ms < 0 || r.login_code_lifetime_ms > kLoginCodeLifetimeMs) {
+    return st.ctx.outbox->client_error(
+        client,
+        InvalidArgument("login_code_lifetime_ms " + std::to_string(r.login_code_lifetime_ms) +
+                        " must be 0 (5 minutes) .. 300000"));
+  }
+  const int64_t lifetime =
+      r.login_code_lifetime_ms > 0 ? r.login_code_lifetime_ms : kLoginCodeLifetimeMs;
   const std::string code = protocol::new_user_token();
-  protocol::IngressToken entry{protocol::token_sha256(code), r.ns,
-                               wall_ms() + kLoginCodeLifetimeMs};
+  protocol::IngressToken entry{protocol::token_sha256(code), r.ns, wall_ms() + lifetime};
   st.login_codes[entry.sha256] = entry;
   st.routes_version++;
   protocol::TokenCreateReply reply;
@@ -48,6 +55,7 @@ void create_login_code(Self* self, const ClientRef& client, const protocol::Toke
   reply.info.created_ms = wall_ms();
   reply.token = code;
   reply.expires_ms = entry.expires_ms;
+  reply.ingress_url = st.ingress_url;
   spdlog::info("login code {} made for namespace {}", reply.info.id, r.ns);
   st.ctx.outbox->client(client, MessageKind::kTokenCreateReply, reply);
 }

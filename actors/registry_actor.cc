@@ -170,6 +170,7 @@ std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
     s.cpu_millis = node.info.cpu_millis;
     s.memory_bytes = node.info.memory_bytes;
     s.gpus = node.info.gpus;
+    s.gpu_models = node.info.gpu_models;
     s.labels = node.info.labels;
     s.epoch = node.epoch;
     s.last_heartbeat_ms = node.last_seen_ms;

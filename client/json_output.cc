@@ -59,6 +59,7 @@ nlohmann::json node_to_json(const protocol::NodeStatus& node) {
       {"cpus", cores(node.cpu_millis)},
       {"memory", node.memory_bytes},
       {"gpus", node.gpus},
+      {"gpuModels", node.gpu_models},
       {"labels", node.labels},
       {"allocated",
        {{"cpus", cores(node.allocated_cpu_millis)},

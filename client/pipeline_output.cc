@@ -142,7 +142,8 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                 {"job", t.job},
                 {"message", t.message},
                 {"inputs", parsed(t.inputs)},
-                {"outputs", parsed(t.outputs)}};
+                {"outputs", parsed(t.outputs)},
+                {"upstream", t.upstream}};
     json artifacts = json::array();
     for (const auto& a : t.output_artifacts) {
       artifacts.push_back({{"name", a.name},

@@ -281,6 +281,7 @@ struct NodeStatus {
   int64_t cpu_millis = 0;               // allocatable CPU
   int64_t memory_bytes = 0;             // allocatable memory
   int32_t gpus = 0;                     // GPUs
+  std::vector<std::string> gpu_models;  // one name per GPU, as its agent registered them
   int64_t allocated_cpu_millis = 0;     // held by placed replicas
   int64_t allocated_memory_bytes = 0;
   int32_t allocated_gpus = 0;
@@ -290,7 +291,7 @@ struct NodeStatus {
   std::vector<std::string> replicas;          // uids placed here
   MSGPACK_DEFINE_MAP(name, address, state, cpu_millis, memory_bytes, gpus, allocated_cpu_millis,
                      allocated_memory_bytes, allocated_gpus, labels, epoch, last_heartbeat_ms,
-                     replicas)
+                     replicas, gpu_models)
 };
 
 struct JobEvent {
@@ -705,14 +706,20 @@ struct TokenCreateRequest {
   // A one-time login code instead (`cadre notebook open`): it opens one browser
   // session at the ingress within 5 minutes, and is kept only in memory.
   bool login_code = false;
-  MSGPACK_DEFINE_MAP(ns, description, login_code)
+  // How long the login code lasts: 0 for 5 minutes (a notebook link); `cadre
+  // dashboard` asks for 60 s. At most 5 minutes.
+  int64_t login_code_lifetime_ms = 0;
+  MSGPACK_DEFINE_MAP(ns, description, login_code, login_code_lifetime_ms)
 };
 
 struct TokenCreateReply {
   TokenInfo info;
   std::string token;       // shown this once; only its hash is kept
   int64_t expires_ms = 0;  // a login code's end; 0 for a token (which lasts until deleted)
-  MSGPACK_DEFINE_MAP(info, token, expires_ms)
+  // A login code's: the URL users reach the ingress at (from its last route
+  // poll), where /login?code= redeems it; "" while no ingress has polled.
+  std::string ingress_url;
+  MSGPACK_DEFINE_MAP(info, token, expires_ms, ingress_url)
 };
 
 struct GetReply {
