@@ -234,4 +234,14 @@ Result<protocol::DeleteReply> CoordinatorClient::api_delete(const protocol::ApiR
   return call<protocol::DeleteReply>(MessageKind::kApi, MessageKind::kDeleteReply, request);
 }
 
+Result<protocol::LogsReply> CoordinatorClient::api_logs(const protocol::ApiRequest& request) {
+  return call<protocol::LogsReply>(MessageKind::kApi, MessageKind::kLogsReply, request);
+}
+
+Result<protocol::MetricsHistoryReply> CoordinatorClient::api_metrics(
+    const protocol::ApiRequest& request) {
+  return call<protocol::MetricsHistoryReply>(MessageKind::kApi, MessageKind::kMetricsHistoryReply,
+                                             request);
+}
+
 }  // namespace cadre::client

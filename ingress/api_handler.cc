@@ -7,6 +7,7 @@
 #include "client/recurring_run_output.h"
 #include "client/service_output.h"
 #include "ingress/notebook_request.h"
+#include "protocol/spec/notebook_spec.h"
 #include "protocol/user_tokens.h"
 
 namespace cadre::ingress {
@@ -21,7 +22,9 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   r.status = status;
   r.content_type = "application/json";
   r.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}};
-  r.body = body.dump();
+  // Strings are whatever users and their programs wrote (log lines, metric names):
+  // invalid UTF-8 becomes U+FFFD instead of an exception.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -105,6 +108,25 @@ Result<nlohmann::json> api_json(const ApiQuery& q, const protocol::GetReply& rep
   return NotFound(singular + " '" + q.name + "' not found");
 }
 
+nlohmann::json logs_json(const protocol::LogsReply& reply) {
+  return {{"data", reply.data},
+          {"offset", reply.offset},
+          {"nextOffset", reply.next_offset},
+          {"finished", reply.finished}};
+}
+
+nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& p : reply.points) {
+    points.push_back({{"replica", p.replica},
+                      {"name", p.name},
+                      {"value", p.value},
+                      {"step", p.step},
+                      {"timeMs", p.time_ms}});
+  }
+  return {{"name", reply.name}, {"points", std::move(points)}, {"truncated", reply.truncated}};
+}
+
 bool ApiHandler::handles(std::string_view path) { return path.rfind("/api/", 0) == 0; }
 
 Result<ApiHandler::Caller> ApiHandler::authenticate(const HttpRequest& request) const {
@@ -139,7 +161,7 @@ std::optional<HttpResponse> ApiHandler::refusal(const HttpRequest& request, Call
     return r;
   }
   if (!q.ok()) return error_response(http_status(q.status().code()), q.status().message());
-  if (q->verb != "get") {
+  if (is_change(*q)) {
     // A change: only from this ingress's own pages, or from a program (which sends
     // no Origin and authenticates with a token, never a cookie).
     const Status origin =
@@ -212,6 +234,59 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
           ASSIGN_OR_RETURN(auto reply, c.api_apply(r));
           return nlohmann::json{
               {"kind", reply.kind}, {"name", reply.name}, {"action", reply.action}};
+        },
+        std::move(respond));
+  }
+  if (query.verb == "stop" || query.verb == "start") {
+    // As `cadre notebook stop|start`: the notebook's own manifest again, with
+    // spec.stopped set, applied as the caller.
+    call.verb = "get";
+    call.get.resource = "notebooks";
+    call.get.name = query.name;
+    return submit(
+        std::move(call),
+        [stop = query.verb == "stop"](client::CoordinatorClient& c,
+                                      const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto reply, c.api_get(r));
+          if (reply.notebooks.empty()) return NotFound("notebook '" + r.get.name + "' not found");
+          ASSIGN_OR_RETURN(std::string manifest,
+                           spec::notebook_manifest_with_stopped(reply.notebooks[0].manifest, stop));
+          protocol::ApiRequest apply = r;
+          apply.verb = "apply";
+          apply.apply.manifest = std::move(manifest);
+          ASSIGN_OR_RETURN(auto applied, c.api_apply(apply));
+          const bool changed = applied.action != "unchanged";
+          return nlohmann::json{
+              {"name", applied.name},
+              {"action", changed ? (stop ? "stopping" : "starting")
+                                 : (stop ? "already stopped" : "already started")}};
+        },
+        std::move(respond));
+  }
+  if (query.verb == "logs") {
+    call.logs.resource = query.kind;
+    call.logs.name = query.name;
+    call.logs.replica = query.replica;
+    call.logs.offset = query.offset;
+    call.logs.max_bytes = query.max_bytes;
+    return submit(
+        std::move(call),
+        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto reply, c.api_logs(r));
+          return logs_json(reply);
+        },
+        std::move(respond));
+  }
+  if (query.verb == "metrics") {
+    call.metrics.resource = query.kind;
+    call.metrics.name = query.name;
+    call.metrics.metric = query.metric;
+    call.metrics.max_points = query.max_points;
+    return submit(
+        std::move(call),
+        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto reply, c.api_metrics(r));
+          return metrics_json(reply);
         },
         std::move(respond));
   }

@@ -63,5 +63,9 @@ class ApiHandler {
 // The JSON of `reply` for `query` (a list page or one object), as `cadre get -o
 // json` shapes it; NotFound when one object was asked for and is not there.
 Result<nlohmann::json> api_json(const ApiQuery& query, const protocol::GetReply& reply);
+// {data, offset, nextOffset, finished}: a piece of a replica's log.
+nlohmann::json logs_json(const protocol::LogsReply& reply);
+// {name, points: [{replica, name, value, step, timeMs}], truncated}, oldest first.
+nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply);
 
 }  // namespace cadre::ingress

@@ -15,6 +15,8 @@ constexpr std::array<std::string_view, 8> kKinds = {
     "pipelines", "runs",      "recurringruns", "notebooks"};
 constexpr std::array<std::string_view, 6> kParameters = {"limit", "continue", "prefix",
                                                          "phase", "owner",    "labelSelector"};
+constexpr std::array<std::string_view, 3> kLogParameters = {"replica", "offset", "maxBytes"};
+constexpr std::array<std::string_view, 2> kMetricParameters = {"metric", "maxPoints"};
 
 std::vector<std::string_view> split(std::string_view text, char by) {
   std::vector<std::string_view> parts;
@@ -41,16 +43,78 @@ Status check_name(std::string_view what, std::string_view name) {
   return InvalidArgument(std::string(what) + " " + echo_of(name) + " is not a Cadre name");
 }
 
-Status parse_query(std::string_view query, ApiQuery& q) {
-  if (query.empty()) return Status::Ok();
+// Every parameter of `query` is one of `known` (listed in the error otherwise).
+template <size_t N>
+Status check_parameters(std::string_view query, const std::array<std::string_view, N>& known) {
   for (std::string_view pair : split(query, '&')) {
     if (pair.empty()) continue;
     const std::string_view key = pair.substr(0, pair.find('='));
-    if (std::find(kParameters.begin(), kParameters.end(), key) == kParameters.end()) {
-      return InvalidArgument("unknown query parameter " + echo_of(key) +
-                             " (limit, continue, prefix, phase, owner, labelSelector)");
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string names;
+      for (auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+      return InvalidArgument("unknown query parameter " + echo_of(key) + " (" + names + ")");
     }
   }
+  return Status::Ok();
+}
+
+// A decimal integer in [low, high]; the error names the parameter and the range.
+Result<int64_t> bounded_integer(std::string_view name, const std::string& text, int64_t low,
+                                int64_t high) {
+  const size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+  const bool digits = text.size() > sign && text.size() <= 12 + sign &&
+                      std::all_of(text.begin() + sign, text.end(), ::isdigit);
+  const int64_t n = digits ? std::stoll(text) : 0;
+  if (!digits || n < low || n > high) {
+    return InvalidArgument(std::string(name) + " " + echo_of(text) + " must be " +
+                           std::to_string(low) + ".." + std::to_string(high));
+  }
+  return n;
+}
+
+Status parse_logs_query(std::string_view query, ApiQuery& q) {
+  RETURN_IF_ERROR(check_parameters(query, kLogParameters));
+  const std::string target = "?" + std::string(query);
+  if (auto replica = query_parameter(target, "replica")) {
+    if (!replica->empty()) RETURN_IF_ERROR(check_name("replica", *replica));
+    q.replica = *replica;
+  }
+  if (auto offset = query_parameter(target, "offset")) {
+    ASSIGN_OR_RETURN(q.offset,
+                     bounded_integer("offset", *offset, -(int64_t{1} << 40), int64_t{1} << 40));
+  }
+  if (auto max_bytes = query_parameter(target, "maxBytes")) {
+    ASSIGN_OR_RETURN(q.max_bytes, bounded_integer("maxBytes", *max_bytes, 1, kApiMaxLogBytes));
+  }
+  return Status::Ok();
+}
+
+Status parse_metrics_query(std::string_view query, ApiQuery& q) {
+  RETURN_IF_ERROR(check_parameters(query, kMetricParameters));
+  const std::string target = "?" + std::string(query);
+  if (auto metric = query_parameter(target, "metric")) {
+    const bool printable =
+        metric->size() <= 128 && std::all_of(metric->begin(), metric->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                 c == '/' || c == ':';
+        });
+    if (!printable) {
+      return InvalidArgument("metric " + echo_of(*metric) +
+                             " is not a metric name (letters, digits, _ - . / :)");
+    }
+    q.metric = *metric;
+  }
+  if (auto points = query_parameter(target, "maxPoints")) {
+    ASSIGN_OR_RETURN(q.max_points, bounded_integer("maxPoints", *points, 1, kApiMaxMetricPoints));
+  }
+  return Status::Ok();
+}
+
+Status parse_query(std::string_view query, ApiQuery& q) {
+  if (query.empty()) return Status::Ok();
+  if (q.verb == "logs") return parse_logs_query(query, q);
+  if (q.verb == "metrics") return parse_metrics_query(query, q);
+  RETURN_IF_ERROR(check_parameters(query, kParameters));
   const std::string target = "?" + std::string(query);
   if (auto limit = query_parameter(target, "limit")) {
     size_t n = 0;
@@ -123,6 +187,11 @@ bool passes(const nlohmann::json& item, const ApiQuery& q) {
 
 }  // namespace
 
+bool is_change(const ApiQuery& query) {
+  return query.verb == "apply" || query.verb == "delete" || query.verb == "stop" ||
+         query.verb == "start";
+}
+
 bool is_api_name(std::string_view name) {
   // Starting with a letter or digit: never "." or "..".
   if (name.empty() || name.size() > 253 || !std::isalnum(static_cast<unsigned char>(name[0]))) {
@@ -156,6 +225,12 @@ Result<ApiQuery> parse_api_target(std::string_view target) {
       return NotFound("/api/v1/namespaces/" + q.ns + "/ is followed by a kind (jobs, runs, ...)");
     }
   }
+  // A job's logs or metric history: .../jobs/NAME/logs, .../trainjobs/NAME/metrics.
+  if (parts.size() == 3 && (parts[0] == "jobs" || parts[0] == "trainjobs") &&
+      (parts[2] == "logs" || parts[2] == "metrics")) {
+    q.verb = std::string(parts[2]);
+    parts.pop_back();
+  }
   if (parts.empty() || parts.size() > 2 || parts[0].empty()) {
     return NotFound("no such API path: " + echo_of(path));
   }
@@ -185,6 +260,21 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
   const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
   while (path.size() > kApiPrefix.size() && path.back() == '/') path.remove_suffix(1);
   if (method == "POST") {
+    // A notebook's stop or start: POST .../notebooks/NAME/stop.
+    for (std::string_view action : {"stop", "start"}) {
+      const std::string suffix = "/" + std::string(action);
+      if (path.size() > suffix.size() &&
+          path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        auto q = parse_api_target(path.substr(0, path.size() - suffix.size()));
+        if (q.ok() && q->kind == "notebooks" && !q->name.empty() && q->verb == "get") {
+          if (!query.empty())
+            return InvalidArgument("a notebook's " + suffix.substr(1) +
+                                   " takes no query parameters");
+          q->verb = std::string(action);
+          return q;
+        }
+      }
+    }
     ApiQuery q;
     q.verb = "apply";
     std::string_view rest = path.substr(std::min(path.size(), kApiPrefix.size()));
@@ -197,14 +287,16 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
       }
     }
     if (path.compare(0, kApiPrefix.size(), kApiPrefix) != 0 || rest != "apply") {
-      return FailedPrecondition("POST is served on /api/v1/apply (a manifest, as cadre apply -f)");
+      return FailedPrecondition(
+          "POST is served on /api/v1/apply (a manifest, as cadre apply -f) and "
+          "/api/v1/notebooks/NAME/stop|start");
     }
     if (!query.empty()) return InvalidArgument("/api/v1/apply takes no query parameters");
     return q;
   }
   if (method == "DELETE") {
     ASSIGN_OR_RETURN(ApiQuery q, parse_api_target(path));
-    if (q.name.empty() || q.kind == "session") {
+    if (q.name.empty() || q.kind == "session" || q.verb != "get") {
       return FailedPrecondition("DELETE takes one object: /api/v1/KIND/NAME");
     }
     q.verb = "delete";

@@ -11,11 +11,15 @@
 //   page), prefix (name prefix), phase (phase or state, as the object shows it),
 //   owner (who made a job: "" for users' own, "experiment/x", ...), labelSelector
 //   (k=v[,k=v...], on objects with labels)
+//   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/logs[?replica=&offset=&maxBytes=]
+//   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/metrics[?metric=&maxPoints=]
 //   DELETE /api/v1/[namespaces/NS/]KIND/NAME[?purge=true]    as `cadre delete`
 //   POST   /api/v1/[namespaces/NS/]apply   (a manifest)      as `cadre apply -f`
+//   POST   /api/v1/[namespaces/NS/]notebooks/NAME/{stop,start}  as `cadre notebook stop`
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +34,16 @@ namespace cadre::ingress {
 
 inline constexpr std::string_view kApiPrefix = "/api/v1/";
 inline constexpr size_t kApiMaxLimit = 1000;
+inline constexpr int64_t kApiMaxLogBytes = 4 << 20;
+inline constexpr int64_t kApiDefaultLogBytes = 256 << 10;
+inline constexpr int64_t kApiMaxMetricPoints = 100000;
 
 struct ApiQuery {
-  std::string verb = "get";  // "get", "delete" or "apply"
-  std::string kind;          // "session", "nodes", or one of the kinds above (plural, lower case)
-  std::string ns;            // from /namespaces/NS/; "" when the path names none
-  std::string name;          // one object; "" lists them
+  // "get", "logs" or "metrics" read; "apply", "delete", "stop" and "start" change.
+  std::string verb = "get";
+  std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
+  std::string ns;    // from /namespaces/NS/; "" when the path names none
+  std::string name;  // one object; "" lists them
   size_t limit = 500;
   std::string after;  // `continue`: list names after this one
   std::string prefix;
@@ -43,6 +51,14 @@ struct ApiQuery {
   std::optional<std::string> owner;
   std::vector<std::pair<std::string, std::string>> labels;  // every one must match
   bool purge = false;  // DELETE of a notebook: its workspace folder too
+  // logs: which replica ("worker-1"; "" the first), from which byte (negative:
+  // that many from the end), at most how many bytes.
+  std::string replica;
+  int64_t offset = 0;
+  int64_t max_bytes = kApiDefaultLogBytes;
+  // metrics: one metric ("" every one), the newest this many points.
+  std::string metric;
+  int64_t max_points = 10000;
 };
 
 // The call a GET target (path and query) names. InvalidArgument (400) names the
@@ -58,6 +74,10 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
 // pass the filters, after `after`, at most `limit`:
 // {"items": [...], "continue": LAST_NAME or null when nothing follows}.
 nlohmann::json api_page(nlohmann::json items, const ApiQuery& query);
+
+// Whether a call changes something (and so must come from this ingress's pages
+// or a program, with the session's CSRF token when it has a session).
+bool is_change(const ApiQuery& query);
 
 // Whether a name could be an object's: ASCII letters, digits, '-', '.', '_',
 // starting with a letter or digit, at most 253 bytes (nothing that could climb a

@@ -1,6 +1,7 @@
 // libFuzzer target for the HTTP API's request rules (ingress/api_request.h): the
 // first byte picks a method, the rest is the target. Any request is refused or
-// parsed into a call of its method's verb whose names could never climb a path,
+// parsed into a call of its method's verb (a read for GET, a change otherwise)
+// whose names could never climb a path, whose log and metric reads are bounded,
 // whose page is bounded, and whose page of a fixed list is sorted and no longer
 // than asked for.
 #include <cstddef>
@@ -26,7 +27,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto q = parse_api_call(method, target);
   if (!q.ok()) return 0;
   require(method != "PUT");
-  require(q->verb == (method == "GET" ? "get" : method == "DELETE" ? "delete" : "apply"));
+  if (method == "GET") {
+    require(q->verb == "get" || q->verb == "logs" || q->verb == "metrics");
+  } else if (method == "DELETE") {
+    require(q->verb == "delete");
+  } else {
+    require(q->verb == "apply" || q->verb == "stop" || q->verb == "start");
+  }
+  require(is_change(*q) == (method != "GET"));
+  // Logs and metric histories: a job's, by name, with bounded reads.
+  if (q->verb == "logs" || q->verb == "metrics") {
+    require(!q->name.empty() && (q->kind == "jobs" || q->kind == "trainjobs"));
+  }
+  require(q->max_bytes >= 1 && q->max_bytes <= kApiMaxLogBytes);
+  require(q->max_points >= 1 && q->max_points <= kApiMaxMetricPoints);
+  require(q->replica.empty() || is_api_name(q->replica));
+  require(q->metric.size() <= 128);
+  if (q->verb == "stop" || q->verb == "start") require(q->kind == "notebooks" && !q->name.empty());
   require(q->verb != "delete" || !q->name.empty());
   require(q->limit >= 1 && q->limit <= kApiMaxLimit);
   require(q->name.empty() || is_api_name(q->name));

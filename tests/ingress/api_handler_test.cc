@@ -81,8 +81,38 @@ TEST_F(ApiHandlerTest, AChangeComesFromThisIngressAndABrowserSessionProvesItsCsr
       403);
   EXPECT_EQ(refused("/api/v1/jobs/x", "", "DELETE", cookie, self, csrf_token(session)), 0);
   EXPECT_EQ(refused("/api/v1/apply", "", "POST", cookie, self, csrf_token(session)), 0);
-  // Reading needs neither.
+  // Stopping a notebook is a change like any other.
+  EXPECT_EQ(refused("/api/v1/notebooks/lab/stop", "", "POST", cookie, self), 403);
+  EXPECT_EQ(refused("/api/v1/notebooks/lab/stop", "", "POST", cookie, self, csrf_token(session)),
+            0);
+  // Reading needs neither, logs and metric histories included.
   EXPECT_EQ(refused("/api/v1/jobs", "", "GET", cookie), 0);
+  EXPECT_EQ(refused("/api/v1/jobs/x/logs", "", "GET", cookie), 0);
+  EXPECT_EQ(refused("/api/v1/namespaces/team-b/jobs/x/metrics", "", "GET", cookie), 403);
+}
+
+TEST(ApiJson, LogsAndMetricsKeepEveryByteAsText) {
+  protocol::LogsReply logs;
+  logs.data = "epoch=1 <script>alert(1)</script>\n\xff\xfe";
+  logs.offset = 10;
+  logs.next_offset = 50;
+  logs.finished = true;
+  const auto json = logs_json(logs);
+  EXPECT_EQ(json["offset"], 10);
+  EXPECT_EQ(json["nextOffset"], 50);
+  EXPECT_TRUE(json["finished"]);
+  // Bytes that are not UTF-8 become U+FFFD when the answer is written, never an exception.
+  const std::string body = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  EXPECT_NE(body.find("<script>"), std::string::npos);
+  EXPECT_NE(body.find("\xef\xbf\xbd"), std::string::npos);
+  protocol::MetricsHistoryReply metrics;
+  metrics.name = "fmnist";
+  metrics.points = {{"fmnist-worker-0", "accuracy", 0.8, 1, 1000}};
+  const auto m = metrics_json(metrics);
+  EXPECT_EQ(m["points"][0]["name"], "accuracy");
+  EXPECT_EQ(m["points"][0]["step"], 1);
+  EXPECT_EQ(m["points"][0]["timeMs"], 1000);
+  EXPECT_FALSE(m["truncated"]);
 }
 
 TEST(ApiJson, ShapesListsAndObjectsAsTheCliDoes) {

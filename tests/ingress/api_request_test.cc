@@ -118,5 +118,64 @@ TEST(ApiRequest, ChangesAreADeleteOfOneObjectOrAnApplyAndNothingElse) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(ApiRequest, ReadsAJobsLogsAndMetricsWithTheirOwnBoundedParameters) {
+  auto logs = parse_api_target(
+      "/api/v1/namespaces/team-a/trainjobs/fmnist/"
+      "logs?replica=worker-1&offset=-4096&maxBytes=1000");
+  ASSERT_TRUE(logs.ok()) << logs.status().message();
+  EXPECT_EQ(logs->verb, "logs");
+  EXPECT_EQ(logs->kind, "trainjobs");
+  EXPECT_EQ(logs->name, "fmnist");
+  EXPECT_EQ(logs->replica, "worker-1");
+  EXPECT_EQ(logs->offset, -4096);
+  EXPECT_EQ(logs->max_bytes, 1000);
+  EXPECT_FALSE(is_change(*logs));
+  auto metrics = parse_api_target("/api/v1/jobs/fmnist/metrics?metric=accuracy&maxPoints=50");
+  ASSERT_TRUE(metrics.ok()) << metrics.status().message();
+  EXPECT_EQ(metrics->verb, "metrics");
+  EXPECT_EQ(metrics->metric, "accuracy");
+  EXPECT_EQ(metrics->max_points, 50);
+  EXPECT_EQ(parse_api_target("/api/v1/jobs/fmnist/logs")->max_bytes, kApiDefaultLogBytes);
+  EXPECT_EQ(error_of("/api/v1/jobs/fmnist/logs?maxBytes=0"), "maxBytes '0' must be 1..4194304");
+  EXPECT_EQ(error_of("/api/v1/jobs/fmnist/logs?maxBytes=99999999999999999999"),
+            "maxBytes '99999999999999999999' must be 1..4194304");
+  EXPECT_EQ(error_of("/api/v1/jobs/fmnist/logs?offset=1e3"),
+            "offset '1e3' must be -1099511627776..1099511627776");
+  EXPECT_EQ(error_of("/api/v1/jobs/fmnist/logs?limit=5"),
+            "unknown query parameter 'limit' (replica, offset, maxBytes)");
+  EXPECT_EQ(error_of("/api/v1/jobs/fmnist/metrics?maxPoints=100001"),
+            "maxPoints '100001' must be 1..100000");
+  EXPECT_EQ(code_of("/api/v1/jobs/fmnist/metrics?metric=%3Cimg%20onerror%3D1%3E"),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/jobs/fmnist/logs?replica=..%2F..%2Fkeys"),
+            StatusCode::kInvalidArgument);
+  // Only jobs have logs and metric histories, and only by name.
+  EXPECT_EQ(code_of("/api/v1/experiments/tune/logs"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/jobs/logs"), StatusCode::kOk) << "a job may be called logs";
+  EXPECT_EQ(code_of("/api/v1/jobs/a/secrets"), StatusCode::kNotFound);
+  EXPECT_EQ(parse_api_call("DELETE", "/api/v1/jobs/a/logs").status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(ApiRequest, StopsAndStartsANotebookByPostAndNothingElse) {
+  auto stop = parse_api_call("POST", "/api/v1/namespaces/team-a/notebooks/lab/stop");
+  ASSERT_TRUE(stop.ok()) << stop.status().message();
+  EXPECT_EQ(stop->verb, "stop");
+  EXPECT_EQ(stop->kind, "notebooks");
+  EXPECT_EQ(stop->name, "lab");
+  EXPECT_EQ(stop->ns, "team-a");
+  EXPECT_TRUE(is_change(*stop));
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/notebooks/lab/start")->verb, "start");
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/jobs/lab/stop").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/notebooks/stop").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/notebooks/lab/stop?now=1").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_api_call("GET", "/api/v1/notebooks/lab/stop").status().code(),
+            StatusCode::kNotFound)
+      << "reading cannot stop anything";
+}
+
 }  // namespace
 }  // namespace cadre::ingress
