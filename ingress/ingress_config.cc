@@ -39,6 +39,9 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--api-max-queued", c.api_max_queued,
                  "HTTP API calls waiting for a connection; past this, 503")
       ->capture_default_str();
+  app.add_option("--web-root", c.web_root,
+                 "the built web dashboard (index.html, assets/); default: "
+                 "../share/cadre/web from the binary");
   app.add_option("--max-held-requests", c.max_held_requests,
                  "requests held per service while it is at zero replicas or at its "
                  "containerConcurrency; past this, 503")

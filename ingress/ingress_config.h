@@ -30,7 +30,9 @@ struct IngressConfig {
   double notebook_activity_secs = 10;        // how often running notebooks' activity is read
   double notebook_idle_timeout_secs = 3600;  // an idle notebook WebSocket is closed after
   double session_hours = 12;                 // a browser login lasts this long
-  std::string ports_file;                    // if set, the bound port is written here (JSON)
+  // The built dashboard (index.html, assets/); "" for share/cadre/web beside the binary.
+  std::string web_root;
+  std::string ports_file;  // if set, the bound port is written here (JSON)
   std::string log_level = "info";
 };
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ingress/api_handler.h"
+#include "ingress/dashboard_assets.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/login_sessions.h"
@@ -28,6 +29,14 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
+
+// share/cadre/web beside bin/: the build tree's layout and an install's.
+std::string default_web_root() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (exe.parent_path().parent_path() / "share" / "cadre" / "web").string();
+}
 
 int fail(const cadre::Status& status) {
   std::fprintf(stderr, "cadre-ingress: %s\n", status.message().c_str());
@@ -64,7 +73,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   activator_options.max_held_per_service = static_cast<size_t>(c.max_held_requests);
   auto activator = ingress::Activator::Create(activator_options);
   if (!activator.ok()) return fail(activator.status());
-  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator);
+  ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator, &sessions);
   client::CoordinatorClientOptions coordinator;
   coordinator.endpoint = c.coordinator;
   coordinator.server_key_file = c.server_key;
@@ -86,6 +95,11 @@ int run(const cadre::ingress::IngressConfig& c) {
   notebook_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
   ingress::NotebookProxy notebooks(notebook_options, table, sessions);
 
+  ingress::DashboardAssetsOptions web;
+  web.root = c.web_root.empty() ? default_web_root() : c.web_root;
+  auto dashboard = ingress::DashboardAssets::Create(web);
+  if (!dashboard.ok()) return fail(dashboard.status());
+
   serving::http::HttpServerOptions http;
   http.host = c.host;
   http.port = c.http_port;
@@ -94,8 +108,11 @@ int run(const cadre::ingress::IngressConfig& c) {
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
   // Requests the proxy would refuse are answered before their bodies are read.
-  http.check_headers = [&proxy, &api](const serving::http::HttpRequest& head) {
+  http.check_headers =
+      [&proxy,
+       &api](const serving::http::HttpRequest& head) -> std::optional<serving::http::HttpResponse> {
     const std::string path = head.target.substr(0, head.target.find('?'));
+    if (ingress::DashboardAssets::handles(path)) return std::nullopt;
     return ingress::ApiHandler::handles(path) ? api.check_headers(head) : proxy.check_headers(head);
   };
   // Notebooks and logins are read by the notebook proxy itself (every header, WebSockets).
@@ -106,8 +123,10 @@ int run(const cadre::ingress::IngressConfig& c) {
   };
   // Tokens are checked per service by the proxy (a service may opt out).
   auto server = serving::http::HttpServer::Create(
-      http, [&proxy, &api](serving::http::HttpRequest r, serving::http::Responder respond) {
+      http, [&proxy, &api, &web = **dashboard](serving::http::HttpRequest r,
+                                               serving::http::Responder respond) {
         const std::string path = r.target.substr(0, r.target.find('?'));
+        if (ingress::DashboardAssets::handles(path)) return respond(web.serve(r));
         if (ingress::ApiHandler::handles(path)) return api.handle(std::move(r), std::move(respond));
         proxy.handle(std::move(r), std::move(respond));
       });

@@ -44,9 +44,9 @@ const char* kLoginPage = R"html(<!doctype html>
 <html><head><meta charset="utf-8"><title>Cadre login</title></head>
 <body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
 <h1>Cadre</h1>
-<p>Log in with a Cadre token for the notebook's namespace
+<p>Log in with a Cadre token for your namespace
 (<code>cadre tokens create --namespace NS</code>), or open the link
-<code>cadre notebook open NAME</code> prints.</p>
+<code>cadre dashboard</code> or <code>cadre notebook open NAME</code> prints.</p>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="%NEXT%">
 <input type="password" name="token" placeholder="cadre_..." size="60" autofocus>
@@ -286,6 +286,11 @@ void Exchange::login() {
       auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::ok, 11);
       res->set(bhttp::field::content_type, "text/html; charset=utf-8");
       res->set(bhttp::field::cache_control, "no-store");
+      // A login form inside someone else's frame is a clickjacking target.
+      res->set("Content-Security-Policy",
+               "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+               "frame-ancestors 'none'");
+      res->set("X-Frame-Options", "DENY");
       std::string page = kLoginPage;
       page.replace(page.find("%NEXT%"), 6, html_escape(next));
       res->body() = std::move(page);

@@ -249,10 +249,21 @@ std::optional<std::string> form_value(std::string_view body, std::string_view na
 }
 
 std::string safe_next(std::string_view next) {
+  static constexpr std::string_view kDashboard = "/ui/";
+  if (next.find("//") != std::string_view::npos || next.find("..") != std::string_view::npos) {
+    return std::string(kDashboard);
+  }
+  // A dashboard page: its path is all it is (no query, nothing to escape).
+  if (next.substr(0, kDashboard.size()) == kDashboard) {
+    const bool plain = std::all_of(next.begin(), next.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '.' ||
+             c == '_' || c == '~' || c == '%';
+    });
+    return plain ? std::string(next) : std::string(kDashboard);
+  }
   if (next.substr(0, kNotebookPrefix.size()) != kNotebookPrefix ||
-      next.find_first_of("\\\r\n") != std::string_view::npos ||
-      next.find("//") != std::string_view::npos || !parse_notebook_target(next).ok()) {
-    return std::string(kNotebookPrefix);
+      next.find_first_of("\\\r\n") != std::string_view::npos || !parse_notebook_target(next).ok()) {
+    return std::string(kDashboard);
   }
   return std::string(next);
 }

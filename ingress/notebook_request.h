@@ -64,7 +64,8 @@ std::optional<std::string> query_parameter(std::string_view target, std::string_
 // "a=1&b=2" form bodies (application/x-www-form-urlencoded), percent-decoded.
 std::optional<std::string> form_value(std::string_view body, std::string_view name);
 // Where a login may send the browser afterwards: only a path on this ingress
-// ("/notebook/..."); anything else ("//evil", "https://...", "/\\evil") is "/notebook/".
+// ("/notebook/...", "/ui/..."); anything else ("//evil", "https://...", "/\\evil")
+// is the dashboard, "/ui/".
 std::string safe_next(std::string_view next);
 
 }  // namespace cadre::ingress

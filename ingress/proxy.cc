@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ingress/login_sessions.h"
+#include "ingress/notebook_request.h"
+
 namespace cadre::ingress {
 namespace {
 
@@ -37,15 +40,14 @@ struct Proxy::Call {
   Clock::time_point start = Clock::now();
 };
 
-// Why a request to `path` with this Authorization is refused; nullopt: it may go on.
-std::optional<HttpResponse> Proxy::refusal(const std::string& path,
-                                           const std::string& authorization) const {
+// Why a request to `path` with these headers is refused; nullopt: it may go on.
+std::optional<HttpResponse> Proxy::refusal(const std::string& path, const HttpRequest& head) const {
   const std::string service = model_of(path);
   if (service.empty()) {
     return error_response(
         404,
-        "not found: the ingress serves /v2/models/<name>/..., /notebook/<namespace>/<name>/ "
-        "and /api/v1/");
+        "not found: the ingress serves the dashboard (/ui/), /v2/models/<name>/..., "
+        "/notebook/<namespace>/<name>/ and /api/v1/");
   }
   // Unknown names are answered before anything is counted under them: metrics
   // label only services that exist, so random names cannot grow them.
@@ -53,7 +55,21 @@ std::optional<HttpResponse> Proxy::refusal(const std::string& path,
     return error_response(404,
                           "no inferenceservice '" + service + "' (cadre get inferenceservices)");
   }
-  switch (table_.authorize(service, authorization)) {
+  // The dashboard's "try it" calls with the browser's session instead of a token;
+  // its CSRF token proves the call comes from the dashboard's own page.
+  const std::string session = cookie_value(head.cookie, kSessionCookie);
+  std::optional<RouteTable::Auth> by_session;
+  if (head.authorization.empty() && !session.empty() && sessions_ != nullptr) {
+    auto ns = sessions_->ns_of(session);
+    if (!ns) return error_response(401, "the session has ended: log in again at /login");
+    if (head.csrf_token != csrf_token(session)) {
+      return error_response(403,
+                            "a call with a browser session needs its CSRF token in "
+                            "X-Cadre-CSRF (GET /api/v1/session gives it)");
+    }
+    by_session = table_.authorize_namespace(service, *ns);
+  }
+  switch (by_session ? *by_session : table_.authorize(service, head.authorization)) {
     case RouteTable::Auth::kOk:
       return std::nullopt;
     case RouteTable::Auth::kMissing:
@@ -74,7 +90,7 @@ std::optional<HttpResponse> Proxy::check_headers(const HttpRequest& head) const 
   if (path == "/v2/health/live" || path == "/v2/health/ready" || path == "/metrics") {
     return std::nullopt;
   }
-  return refusal(path, head.authorization);
+  return refusal(path, head);
 }
 
 double Proxy::uniform() {
@@ -95,7 +111,7 @@ void Proxy::handle(HttpRequest request, Responder respond) {
   }
   // Checked again here (the server checked when the headers came): the route
   // table may have changed while the body was read.
-  if (auto refused = refusal(path, request.authorization)) return respond(std::move(*refused));
+  if (auto refused = refusal(path, request)) return respond(std::move(*refused));
   const std::string service = model_of(path);
   auto call = std::make_shared<Call>();
   call->request = std::move(request);

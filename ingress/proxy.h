@@ -17,6 +17,7 @@
 #include "ingress/activator.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/load_meter.h"
+#include "ingress/login_sessions.h"
 #include "ingress/route_table.h"
 #include "ingress/upstream_client.h"
 #include "serving/http/http_server.h"
@@ -29,14 +30,18 @@ struct ProxyOptions {
 
 class Proxy {
  public:
+  // `sessions`, when given, lets a browser session of the dashboard call a service
+  // of its namespace (with its CSRF token), as a bearer token would.
   Proxy(ProxyOptions options, const RouteTable& table, UpstreamClient& upstream,
-        IngressMetrics& metrics, LoadMeter& load, Activator& activator)
+        IngressMetrics& metrics, LoadMeter& load, Activator& activator,
+        LoginSessions* sessions = nullptr)
       : options_(options),
         table_(table),
         upstream_(upstream),
         metrics_(metrics),
         load_(load),
-        activator_(activator) {}
+        activator_(activator),
+        sessions_(sessions) {}
 
   // An HttpHandler: never blocks; answers from the upstream client's threads.
   void handle(serving::http::HttpRequest request, serving::http::Responder respond);
@@ -56,7 +61,7 @@ class Proxy {
   void finish(const std::shared_ptr<Call>& call, serving::http::HttpResponse response,
               const std::string& revision);
   std::optional<serving::http::HttpResponse> refusal(const std::string& path,
-                                                     const std::string& authorization) const;
+                                                     const serving::http::HttpRequest& head) const;
   double uniform();
 
   ProxyOptions options_;
@@ -65,6 +70,7 @@ class Proxy {
   IngressMetrics& metrics_;
   LoadMeter& load_;          // what the autoscaler hears
   Activator& activator_;     // holds what cannot be sent yet
+  LoginSessions* sessions_;  // browser sessions (may be null: tokens only)
   std::mutex random_mutex_;  // guards random_
   std::mt19937_64 random_{std::random_device{}()};
 };

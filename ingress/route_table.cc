@@ -169,6 +169,14 @@ RouteTable::Auth RouteTable::authorize(const std::string& service,
   return token->second == it->second.ns ? Auth::kOk : Auth::kOtherNamespace;
 }
 
+RouteTable::Auth RouteTable::authorize_namespace(const std::string& service,
+                                                 const std::string& ns) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = services_.find(service);
+  if (it == services_.end() || !it->second.auth) return Auth::kOk;
+  return it->second.ns == ns ? Auth::kOk : Auth::kOtherNamespace;
+}
+
 std::optional<std::string> RouteTable::token_namespace(const std::string& token) const {
   if (token.empty()) return std::nullopt;
   const std::string hash = protocol::token_sha256(token);

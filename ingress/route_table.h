@@ -80,6 +80,8 @@ class RouteTable {
   // `authorization` is the request's header value.
   enum class Auth { kOk, kMissing, kWrong, kOtherNamespace };
   Auth authorize(const std::string& service, const std::string& authorization) const;
+  // The same for a caller already known to be of namespace `ns` (a browser session).
+  Auth authorize_namespace(const std::string& service, const std::string& ns) const;
 
   // A one-time login code's namespace, once: it is used up here and reported to
   // the coordinator (redeemed()), which ends it at every ingress. nullopt: no

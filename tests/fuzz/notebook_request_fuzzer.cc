@@ -35,8 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         require(cadre::spec::is_dns_label(t->ns) && cadre::spec::is_dns_label(t->name));
       }
       const std::string next = safe_next(input);
-      require(next.rfind("/notebook/", 0) == 0);
+      // A login goes on to a notebook or a dashboard page of this ingress, nowhere else.
+      require(next.rfind("/notebook/", 0) == 0 || next.rfind("/ui/", 0) == 0);
       require(next.find("//") == std::string::npos);
+      require(next.find("..") == std::string::npos);
       require(next.find_first_of("\\\r\n") == std::string::npos);
       break;
     }

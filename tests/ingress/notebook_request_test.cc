@@ -87,9 +87,11 @@ TEST(LoginForms, DecodeParametersAndOnlyRedirectToNotebookPaths) {
   EXPECT_EQ(query_parameter("/login", "code"), std::nullopt);
   EXPECT_EQ(form_value("next=%2Fnotebook%2Fa%2Fb%2F&token=cadre_1+2", "token"), "cadre_1 2");
   EXPECT_EQ(safe_next("/notebook/team/alice/tree"), "/notebook/team/alice/tree");
+  EXPECT_EQ(safe_next("/ui/jobs/fmnist"), "/ui/jobs/fmnist");
   for (const char* bad : {"https://evil.example/", "//evil.example/", "/notebook//evil", "/\\evil",
-                          "/notebook/team/../x", "", "/v2/models/x"}) {
-    EXPECT_EQ(safe_next(bad), "/notebook/") << bad;
+                          "/notebook/team/../x", "", "/v2/models/x", "/ui//evil.example",
+                          "/ui/../v2", "/ui/x\"><script>", "/ui/x\r\nSet-Cookie: a=b"}) {
+    EXPECT_EQ(safe_next(bad), "/ui/") << bad;
   }
 }
 

@@ -106,8 +106,8 @@ class ProxyTest : public ::testing::Test {
     EXPECT_TRUE(upstream.ok());
     upstream_ = std::move(*upstream);
     activator_ = Activator::Create(ActivatorOptions{2, std::chrono::milliseconds(50)}).value();
-    proxy_ =
-        std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_, load_, *activator_);
+    proxy_ = std::make_unique<Proxy>(ProxyOptions{2}, table_, *upstream_, metrics_, load_,
+                                     *activator_, &sessions_);
   }
 
   // What the activator still holds is answered through the proxy: it goes first.
@@ -153,6 +153,7 @@ class ProxyTest : public ::testing::Test {
   }
 
   RouteTable table_;
+  LoginSessions sessions_;
   IngressMetrics metrics_;
   LoadMeter load_;
   std::unique_ptr<Activator> activator_;
@@ -238,6 +239,41 @@ TEST_F(ProxyTest, ARequestItWouldRefuseIsAnsweredBeforeItsBodyIsRead) {
   EXPECT_EQ(status_without_body(port, "/v2/models/other/infer", "Bearer cadre_user", big), 404);
   // The right token: the server waits for the body it was promised.
   EXPECT_EQ(status_without_body(port, "/v2/models/fmnist/infer", "Bearer cadre_user", 100), -1);
+}
+
+TEST_F(ProxyTest, ABrowserSessionCallsTheServicesOfItsNamespaceOnlyWithItsCsrfToken) {
+  FakeReplica replica("a");
+  table_.update(routes({replica.port()}));
+  auto refused = [this](const std::string& cookie, const std::string& csrf) {
+    HttpRequest head;
+    head.method = "POST";
+    head.target = "/v2/models/fmnist/infer";
+    head.cookie = cookie;
+    head.csrf_token = csrf;
+    auto answer = proxy_->check_headers(head);
+    return answer ? answer->status : 0;
+  };
+  const std::string mine = sessions_.create("default");
+  const std::string theirs = sessions_.create("team-b");
+  EXPECT_EQ(refused("cadre_session=" + mine, csrf_token(mine)), 0);
+  EXPECT_EQ(refused("cadre_session=" + mine, ""), 403) << "a form posted from elsewhere";
+  EXPECT_EQ(refused("cadre_session=" + mine, csrf_token(theirs)), 403);
+  EXPECT_EQ(refused("cadre_session=" + theirs, csrf_token(theirs)), 403) << "another namespace";
+  EXPECT_EQ(refused("cadre_session=forged", csrf_token("forged")), 401);
+  EXPECT_EQ(refused("", ""), 401);
+  // Through to the replica, which sees its own token, never the user's session.
+  HttpRequest r;
+  r.method = "POST";
+  r.target = "/v2/models/fmnist/infer";
+  r.body = "{}";
+  r.cookie = "cadre_session=" + mine;
+  r.csrf_token = csrf_token(mine);
+  std::promise<HttpResponse> answered;
+  proxy_->handle(r, [&](HttpResponse a) { answered.set_value(std::move(a)); });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(future.get().status, 200);
+  EXPECT_EQ(replica.last_authorization(), "Bearer replica-secret");
 }
 
 TEST_F(ProxyTest, ReportsItsOwnHealthAndMetrics) {

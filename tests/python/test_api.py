@@ -27,7 +27,8 @@ class ApiTest(ProxyClient, unittest.TestCase):
                 path = os.path.join(cls.dir, name + ".yaml")
                 with open(path, "w") as f:
                     f.write(f"apiVersion: cadre/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n"
-                            f"  template:\n    command: [sh, -c, 'echo {name}']\n")
+                            f"  template:\n    command: [sh, -c, 'echo {name}; echo epoch=1 accuracy=0.5; "
+                            f"echo epoch=2 accuracy=0.75']\n")
                 cadre_cli("apply", "-f", path)
             for name in ("alpha-1", "alpha-2", "beta-1"):
                 cadre_cli("wait", f"job/{name}", "--for", "Succeeded", "--timeout", "60")
@@ -96,10 +97,76 @@ class ApiTest(ProxyClient, unittest.TestCase):
         _, _, page = self.get("/api/v1/jobs?prefix=alpha-&limit=1&continue=alpha-1")
         self.assertEqual([j["name"] for j in page["items"]], ["alpha-2"])
         self.assertIsNone(page["continue"])
-        _, _, page = self.get("/api/v1/jobs?phase=Running")
+        _, _, page = self.get("/api/v1/jobs?phase=Running&owner=")
         self.assertEqual(page["items"], [])
         _, _, page = self.get("/api/v1/jobs?phase=Succeeded&owner=")
         self.assertEqual([j["name"] for j in page["items"]], ["alpha-1", "alpha-2", "beta-1"])
+
+    def test_a_jobs_log_is_read_in_pieces_and_its_metrics_as_a_history(self):
+        status, _, piece = self.get("/api/v1/jobs/alpha-1/logs?maxBytes=4")
+        self.assertEqual(status, 200, piece)
+        self.assertEqual(piece["data"], "alph")
+        self.assertEqual(piece["offset"], 0)
+        status, _, rest = self.get(f"/api/v1/jobs/alpha-1/logs?offset={piece['nextOffset']}")
+        self.assertTrue(rest["data"].startswith("a-1\nepoch=1"), rest)
+        self.assertTrue(rest["finished"])
+        status, _, tail = self.get("/api/v1/namespaces/default/jobs/alpha-1/logs?offset=-6")
+        self.assertEqual(tail["data"], "=0.75\n")
+        status, _, history = self.get("/api/v1/jobs/alpha-1/metrics?metric=accuracy")
+        self.assertEqual(status, 200, history)
+        self.assertEqual([(p["name"], p["step"], p["value"]) for p in history["points"]],
+                         [("accuracy", 1, 0.5), ("accuracy", 2, 0.75)])
+        self.assertFalse(history["truncated"])
+        _, _, every = self.get("/api/v1/jobs/alpha-1/metrics")
+        self.assertEqual({p["name"] for p in every["points"]}, {"epoch", "accuracy"})
+        _, _, newest = self.get("/api/v1/jobs/alpha-1/metrics?metric=accuracy&maxPoints=1")
+        self.assertEqual([p["value"] for p in newest["points"]], [0.75])
+        self.assertTrue(newest["truncated"])
+        _, _, one = self.get("/api/v1/jobs/alpha-1/metrics?metric=loss")
+        self.assertEqual(one["points"], [])
+        self.assertEqual(self.get("/api/v1/jobs/alpha-1/logs?maxBytes=0")[0], 400)
+        self.assertEqual(self.get("/api/v1/jobs/nope/logs")[0], 404)
+        # Another namespace's token reads neither.
+        self.assertEqual(self.get("/api/v1/jobs/alpha-1/logs", self.bearer(self.other))[0], 404)
+        self.assertEqual(self.get("/api/v1/jobs/alpha-1/metrics", self.bearer(self.other))[0], 404)
+
+    def test_a_notebook_is_stopped_and_started_as_the_cli_does(self):
+        manifest = ("apiVersion: cadre/v1\nkind: Notebook\nmetadata: {name: api-lab}\nspec:\n"
+                    "  template:\n    resources: {cpu: 0.2, memory: 256Mi}\n")
+        yaml = dict(self.bearer(), **{"Content-Type": "application/yaml"})
+        self.assertEqual(self.request("POST", "/api/v1/apply", yaml, manifest)[0], 200)
+        status, _, body = self.request("POST", "/api/v1/notebooks/api-lab/stop", self.bearer())
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body), {"name": "api-lab", "action": "stopping"})
+        status, _, body = self.request("POST", "/api/v1/notebooks/api-lab/stop", self.bearer())
+        self.assertEqual(json.loads(body)["action"], "already stopped")
+        deadline = time.time() + 30
+        while json.loads(cadre_cli("get", "notebook", "api-lab", "-o", "json").stdout)["state"] != "Stopped":
+            self.assertLess(time.time(), deadline, "the notebook never stopped")
+            time.sleep(0.2)
+        status, _, body = self.request("POST", "/api/v1/notebooks/api-lab/start", self.bearer())
+        self.assertEqual(json.loads(body)["action"], "starting", body)
+        self.assertEqual(self.request("POST", "/api/v1/notebooks/nope/stop", self.bearer())[0], 404)
+        self.assertEqual(self.request("POST", "/api/v1/notebooks/api-lab/stop", self.bearer(self.other))[0], 404)
+        self.request("DELETE", "/api/v1/notebooks/api-lab", self.bearer())
+
+    def test_the_dashboard_is_served_with_a_policy_that_allows_no_inline_script(self):
+        status, headers, body = self.request("GET", "/ui/jobs/alpha-1")
+        if status == 404 and "no dashboard" in body:
+            self.skipTest("this build has no dashboard (npm was not found)")
+        self.assertEqual(status, 200, body)
+        self.assertIn("<script defer src=\"/assets/app-", body)
+        self.assertNotIn("<script>", body, "no inline script")
+        policy = headers.get("Content-Security-Policy", "")
+        self.assertIn("script-src 'self'", policy)
+        self.assertNotIn("unsafe-inline", policy)
+        self.assertEqual(headers.get("X-Frame-Options"), "DENY")
+        script = re.search(r'src="(/assets/app-[^"]+\.js)"', body).group(1)
+        status, headers, _ = self.request("GET", script)
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/javascript"))
+        self.assertEqual(self.request("GET", "/")[0], 303)
+        self.assertEqual(self.request("GET", "/assets/../keys/token")[0], 404)
 
     def login(self):
         """A browser session from the login form: its cookie."""
