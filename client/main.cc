@@ -13,6 +13,7 @@
 #include "client/commands.h"
 #include "client/config.h"
 #include "client/coordinator_client.h"
+#include "client/dashboard_link.h"
 #include "client/local_cluster.h"
 #include "client/metrics_commands.h"
 #include "client/notebook_commands.h"
@@ -458,6 +459,19 @@ void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_dashboard(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand(
+      "dashboard", "Print a one-time login link to the web dashboard (valid 60 s, one browser)");
+  auto ns = std::make_shared<std::string>("default");
+  cmd->add_option("-n,--namespace", *ns, "The namespace to log in to (default: default)");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags] {
+      return with_coordinator(
+          flags, [&](Coordinator& c) { return print_dashboard_link(c, *ns, std::cout); });
+    };
+  });
+}
+
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -629,6 +643,7 @@ int run(int argc, char** argv) {
   add_retry(app, flags, &action);
   add_metrics(app, flags, &action);
   add_notebook(app, flags, &action);
+  add_dashboard(app, flags, &action);
   add_compare(app, flags, &action);
   add_lineage(app, flags, &action);
   add_predict(app, flags, &action);
