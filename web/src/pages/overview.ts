@@ -1,0 +1,106 @@
+// The cluster at a glance: nodes with what is allocated of them, how many objects
+// of each kind are in each phase, and what started last.
+import { listAll } from "../api";
+import { badge, fill, h, link, section, table } from "../dom";
+import { age, bytes } from "../format";
+import type { PageContext } from "../main";
+import type { ClusterNode, Experiment, Job, Notebook, Run, Service } from "../types";
+
+function bar(used: number, total: number, label: string): HTMLElement {
+  const share = total > 0 ? Math.min(1, used / total) : 0;
+  const fillBar = h("span", { class: "bar-fill" });
+  // A property, not a style attribute: the page's policy allows no inline style.
+  fillBar.style.width = `${(share * 100).toFixed(1)}%`;
+  return h("div", { class: "bar", title: label }, fillBar, h("span", { class: "bar-label" }, label));
+}
+
+function gpuCount(n: ClusterNode): number {
+  return n.gpus;
+}
+
+function gpuModels(n: ClusterNode): string {
+  const models = new Map<string, number>();
+  for (const m of n.gpuModels ?? []) models.set(m || "GPU", (models.get(m || "GPU") ?? 0) + 1);
+  return [...models].map(([m, c]) => `${c}× ${m}`).join(", ");
+}
+
+function counts(items: { phase?: string; state?: string }[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const i of items) {
+    const p = i.phase ?? i.state ?? "Unknown";
+    out.set(p, (out.get(p) ?? 0) + 1);
+  }
+  return out;
+}
+
+export async function overviewPage(ctx: PageContext): Promise<void> {
+  const show = async () => {
+    const [nodes, plainJobs, trainJobs, experiments, services, runs, notebooks] = await Promise.all([
+      listAll<ClusterNode>("nodes"),
+      listAll<Job>("jobs"),
+      listAll<Job>("trainjobs"),
+      listAll<Experiment>("experiments"),
+      listAll<Service>("inferenceservices"),
+      listAll<Run>("runs"),
+      listAll<Notebook>("notebooks"),
+    ]);
+    const jobs = [...plainJobs, ...trainJobs];
+    const kinds: [string, string, { phase?: string; state?: string }[]][] = [
+      ["TrainJobs", "/ui/jobs", trainJobs],
+      ["Jobs", "/ui/jobs", plainJobs],
+      ["Experiments", "/ui/experiments", experiments],
+      ["Inference services", "/ui/services", services.map((s) => ({ phase: s.ready ? "Ready" : "NotReady" }))],
+      ["Pipeline runs", "/ui/pipelines", runs],
+      ["Notebooks", "/ui/notebooks", notebooks],
+    ];
+    const recent = [...jobs]
+      .sort((a, b) => Date.parse(b.createdAt ?? "0") - Date.parse(a.createdAt ?? "0"))
+      .slice(0, 10);
+    fill(
+      ctx.root,
+      h("h1", {}, "Overview"),
+      section(
+        "Nodes",
+        table(
+          ["Node", "State", "CPU", "Memory", "GPUs", "Replicas", "Heartbeat"],
+          nodes.map((n) => [
+            n.name,
+            badge(n.state),
+            bar(n.allocated.cpus, n.cpus, `${n.allocated.cpus} / ${n.cpus} cores`),
+            bar(n.allocated.memory, n.memory, `${bytes(n.allocated.memory)} / ${bytes(n.memory)}`),
+            gpuCount(n) > 0
+              ? [bar(n.allocated.gpus, gpuCount(n), `${n.allocated.gpus} / ${gpuCount(n)}`), h("div", { class: "muted" }, gpuModels(n))]
+              : h("span", { class: "muted" }, "none"),
+            n.replicas,
+            age(n.lastHeartbeat) ? `${age(n.lastHeartbeat)} ago` : "",
+          ]),
+          { id: "nodes" },
+        ),
+      ),
+      section(
+        "Workloads",
+        h(
+          "div",
+          { class: "cards", id: "counts" },
+          kinds.map(([title, path, items]) =>
+            h(
+              "div",
+              { class: "card" },
+              h("h3", {}, link(path, title), " ", h("span", { class: "muted" }, String(items.length))),
+              [...counts(items)].map(([phase, n]) => h("div", {}, badge(phase), ` ${n}`)),
+            ),
+          ),
+        ),
+      ),
+      section(
+        "Recent jobs",
+        table(
+          ["Name", "Kind", "Phase", "Owner", "Age"],
+          recent.map((j) => [link(`/ui/jobs/${encodeURIComponent(j.name)}`, j.name), j.kind, badge(j.phase), j.owner, age(j.createdAt)]),
+        ),
+      ),
+    );
+  };
+  await show();
+  ctx.every(3000, show);
+}
