@@ -157,10 +157,14 @@ for cell in json.load(open(sys.argv[1]))["cells"]:
         print("".join(out.get("text", "")), end="")
 PY
 
+step "The web dashboard: every job, trial, run and service above, in a browser"
+$cadre dashboard
+
 cat <<MSG
 
 The cluster is still running (state, keys and logs in $root/.cadre/).
-Try: $cadre describe job hello
+Try: $cadre dashboard                              # a new login link (60 s, once)
+     $cadre describe job hello
      $cadre predict isvc/fmnist --image $image     # answered by the cnn
      $cadre apply -f examples/serve-fmnist-canary.yaml   # the mlp canary takes 20% again
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package Cadre needs to build, test and run its quickstart.
-# Idempotent: apt-get skips what is already there.
+# Idempotent: apt-get skips what is already there. --browser adds headless Chromium
+# and Selenium for the dashboard's browser tests (ctest -L browser).
 set -euo pipefail
+browser=0
+[ "${1:-}" = "--browser" ] && browser=1
 
 packages=(
   build-essential cmake pkg-config git
@@ -33,6 +36,12 @@ packages=(
   python3-websocket                 # notebook proxy tests: kernels over the proxied WebSocket
   procps iproute2
 )
+# The web dashboard is built with the machine's Node.js and npm (web/); Debian's
+# when there are none.
+command -v npm >/dev/null || packages+=(nodejs npm)
+if [ "$browser" = 1 ]; then
+  packages+=(chromium chromium-driver python3-selenium fonts-dejavu-core)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Set-up, build and test on a fresh machine: installs what is missing, checks the
 # formatting, builds with warnings as errors, runs ctest. Default run excludes tests
-# labelled gpu and slow; pass --all to include slow ones, or --labels REGEX to choose.
+# labelled gpu, slow and browser; pass --all to include slow and browser ones (and
+# install Chromium for them), or --labels REGEX to choose.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-exclude='gpu|slow'
+exclude='gpu|slow|browser'
+setup=()
 case "${1:-}" in
-  --all) exclude='gpu'; shift ;;
-  --labels) include="$2"; shift 2 ;;
+  --all) exclude='gpu'; setup=(--browser); shift ;;
+  --labels)
+    include="$2"
+    case "$include" in *browser*) setup=(--browser) ;; esac
+    shift 2
+    ;;
 esac
-"$root/scripts/setup-deps.sh"
+"$root/scripts/setup-deps.sh" "${setup[@]}"
 "$root/scripts/check-format.sh"
 "$root/scripts/build.sh" -DCADRE_WERROR=ON
 cd "$root/build"
