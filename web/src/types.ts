@@ -26,7 +26,6 @@ export interface ClusterNode {
   labels: Record<string, string>;
   allocated: { cpus: number; memory: number; gpus: number };
   lastHeartbeat: string | null;
-  replicas: number;
 }
 
 export interface Replica {

@@ -62,7 +62,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       section(
         "Nodes",
         table(
-          ["Node", "State", "CPU", "Memory", "GPUs", "Replicas", "Heartbeat"],
+          ["Node", "State", "CPU", "Memory", "GPUs", "Address", "Heartbeat"],
           nodes.map((n) => [
             n.name,
             badge(n.state),
@@ -71,7 +71,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
             gpuCount(n) > 0
               ? [bar(n.allocated.gpus, gpuCount(n), `${n.allocated.gpus} / ${gpuCount(n)}`), h("div", { class: "muted" }, gpuModels(n))]
               : h("span", { class: "muted" }, "none"),
-            n.replicas,
+            n.address,
             age(n.lastHeartbeat) ? `${age(n.lastHeartbeat)} ago` : "",
           ]),
           { id: "nodes" },
