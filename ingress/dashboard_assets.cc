@@ -114,8 +114,9 @@ HttpResponse DashboardAssets::serve(const HttpRequest& request) const {
   // Pages are routed by the script; a deep link loads the same page.
   const bool page = path.rfind("/ui/", 0) == 0;
   // Browsers ask for /favicon.ico on every page (the login form's too).
-  const std::string key =
-      page ? "index.html" : path == "/favicon.ico" ? "assets/favicon.svg" : path.substr(1);
+  const std::string key = page                     ? "index.html"
+                          : path == "/favicon.ico" ? "assets/favicon.svg"
+                                                   : path.substr(1);
   auto it = files_.find(key);
   if (it == files_.end()) return text(404, "no dashboard file " + path.substr(0, 128));
   auto r = answer(200, it->second.content_type, it->second.body);

@@ -23,9 +23,7 @@ class CodeCoordinator : public Coordinator {
   }
   Result<protocol::ApplyReply> apply(const protocol::ApplyRequest&) override { return unused(); }
   Result<protocol::GetReply> get(const protocol::GetRequest&) override { return unused(); }
-  Result<protocol::DeleteReply> remove(const protocol::DeleteRequest&) override {
-    return unused();
-  }
+  Result<protocol::DeleteReply> remove(const protocol::DeleteRequest&) override { return unused(); }
   Result<protocol::LogsReply> logs(const protocol::LogsRequest&) override { return unused(); }
   Result<protocol::RetryReply> retry(const protocol::RetryRequest&) override { return unused(); }
   Result<protocol::MetricsHistoryReply> metrics_history(
