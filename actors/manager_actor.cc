@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "actors/job_page.h"
 #include "actors/manager_state.h"
 #include "protocol/peer_auth.h"
 #include "protocol/spec/manifest.h"
@@ -279,6 +280,14 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (!request.name.empty()) return get_job(self, client, request);
   // Lists come from the summaries the supervisors push: no fan-out.
   protocol::GetReply reply;
+  if (request.limit > 0) {
+    // A page (the HTTP API): chosen here, so 10,000 jobs cost one page on the wire.
+    if (Status bad = check_page_request(request); !bad.ok()) {
+      return st.ctx.outbox->client_error(client, bad);
+    }
+    reply.jobs = job_page(st.summary, request, client.ns);
+    return st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
+  }
   for (const auto& [name, status] : st.summary) {
     if (resource_of(status.kind) == request.resource) reply.jobs.push_back(status);
   }

@@ -101,7 +101,7 @@ void create_token(Self* self, const ClientRef& client, const protocol::TokenCrea
             self->state.routes_version++;
             spdlog::info("token {} created for namespace {}", record.info.id, record.info.ns);
             self->state.ctx.outbox->client(client, MessageKind::kTokenCreateReply,
-                                           protocol::TokenCreateReply{record.info, token, 0});
+                                           protocol::TokenCreateReply{record.info, token, 0, ""});
           },
           [=](const caf::error& error) {
             self->state.ctx.outbox->client_error(

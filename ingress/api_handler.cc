@@ -292,6 +292,16 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
   }
   call.get.resource = query.kind;
   call.get.name = query.name;
+  if (query.name.empty() && (query.kind == "jobs" || query.kind == "trainjobs")) {
+    // The coordinator pages jobs itself (there may be tens of thousands); one more
+    // than the page says whether another follows.
+    call.get.limit = static_cast<int32_t>(query.limit + 1);
+    call.get.after = query.after;
+    call.get.prefix = query.prefix;
+    call.get.phase = query.phase.value_or("");
+    call.get.by_owner = query.owner.has_value();
+    call.get.owner = query.owner.value_or("");
+  }
   submit(
       std::move(call),
       [query](client::CoordinatorClient& c,

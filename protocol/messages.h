@@ -271,8 +271,21 @@ struct GetRequest {
   std::string resource;  // "nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
                          // "tokens", "pipelines", "runs", "recurringruns" or "notebooks"
   std::string name;      // empty: all
-  MSGPACK_DEFINE_MAP(resource, name)
+  // A page of a jobs or trainjobs list (the HTTP API; other kinds ignore these):
+  // with limit > 0, at most `limit` jobs sorted by name, those after `after`, whose
+  // names start with `prefix`, in `phase` ("" any) and, with by_owner, made by
+  // `owner` ("" users' own). limit 0: every job, sorted by creation (the CLI).
+  // (Initialized here so that GetRequest{"jobs", name} stays complete.)
+  int32_t limit = 0;  // 0 .. kMaxGetPage
+  std::string after = {};
+  std::string prefix = {};
+  std::string phase = {};
+  bool by_owner = false;
+  std::string owner = {};
+  MSGPACK_DEFINE_MAP(resource, name, limit, after, prefix, phase, by_owner, owner)
 };
+
+inline constexpr int32_t kMaxGetPage = 10000;
 
 struct NodeStatus {
   std::string name;                     // node name
