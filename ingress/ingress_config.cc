@@ -39,6 +39,12 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--api-max-queued", c.api_max_queued,
                  "HTTP API calls waiting for a connection; past this, 503")
       ->capture_default_str();
+  app.add_option("--watch-interval", c.watch_interval_secs,
+                 "seconds between the reads of a watch stream (/api/v1/watch/...)")
+      ->capture_default_str();
+  app.add_option("--max-watch-streams", c.max_watch_streams,
+                 "watch streams open at once; past this, 503")
+      ->capture_default_str();
   app.add_option("--web-root", c.web_root,
                  "the built web dashboard (index.html, assets/); default: "
                  "../share/cadre/web from the binary");
@@ -77,6 +83,12 @@ std::string validate(const IngressConfig& c) {
   }
   if (c.max_retries < 0 || c.max_retries > 10) return "--max-retries: must be 0..10";
   if (c.api_threads < 1 || c.api_threads > 64) return "--api-threads: must be 1..64";
+  if (!(c.watch_interval_secs >= 0.05 && c.watch_interval_secs <= 60)) {
+    return "--watch-interval: must be 0.05..60 seconds";
+  }
+  if (c.max_watch_streams < 1 || c.max_watch_streams > 100000) {
+    return "--max-watch-streams: must be 1..100000";
+  }
   if (c.api_max_queued < 1 || c.api_max_queued > 100000) {
     return "--api-max-queued: must be 1..100000";
   }

@@ -25,6 +25,8 @@ struct IngressConfig {
   int max_retries = 2;               // other replicas tried when one cannot be reached
   int api_threads = 2;               // connections to the coordinator that serve the HTTP API
   int api_max_queued = 256;          // API calls waiting for one; past this, 503
+  double watch_interval_secs = 1;    // a watch stream reads again this often
+  int max_watch_streams = 256;       // watch streams open at once; past this, 503
   int max_held_requests = 256;  // per service, held at zero replicas or at containerConcurrency
   double held_poll_interval_secs = 0.02;     // route polls while requests are held (cold starts)
   double notebook_activity_secs = 10;        // how often running notebooks' activity is read

@@ -23,6 +23,8 @@
 #include "ingress/route_poller.h"
 #include "ingress/route_table.h"
 #include "ingress/upstream_client.h"
+#include "ingress/watch_stream.h"
+#include "serving/http/http_connection.h"
 #include "serving/http/http_server.h"
 
 namespace {
@@ -115,10 +117,20 @@ int run(const cadre::ingress::IngressConfig& c) {
     if (ingress::DashboardAssets::handles(path)) return std::nullopt;
     return ingress::ApiHandler::handles(path) ? api.check_headers(head) : proxy.check_headers(head);
   };
-  // Notebooks and logins are read by the notebook proxy itself (every header, WebSockets).
+  ingress::WatchStreamOptions watch_options;
+  watch_options.interval =
+      std::chrono::milliseconds(static_cast<int64_t>(c.watch_interval_secs * 1000));
+  watch_options.max_streams = static_cast<size_t>(c.max_watch_streams);
+  ingress::WatchStreams watches(watch_options, api);
+  // Notebooks and logins are read by the notebook proxy itself (every header,
+  // WebSockets); watch streams write Server-Sent Events as long as they last.
   for (const char* prefix : ingress::NotebookProxy::kPrefixes)
     http.takeover_prefixes.push_back(prefix);
-  http.takeover = [&notebooks](std::shared_ptr<serving::http::HttpConnection> connection) {
+  http.takeover_prefixes.emplace_back(ingress::kWatchPrefix);
+  http.takeover = [&notebooks,
+                   &watches](std::shared_ptr<serving::http::HttpConnection> connection) {
+    const std::string target(connection->parser->get().target());
+    if (target.rfind(ingress::kWatchPrefix, 0) == 0) return watches.take(std::move(connection));
     notebooks.take(std::move(connection));
   };
   // Tokens are checked per service by the proxy (a service may opt out).

@@ -38,4 +38,8 @@ struct HttpConnection {
   std::shared_ptr<void> slot;
 };
 
+// The request as a handler sees it (HttpRequest), without its body.
+struct HttpRequest;
+HttpRequest request_head(const boost::beast::http::request<boost::beast::http::string_body>& req);
+
 }  // namespace cadre::serving::http

@@ -56,6 +56,21 @@ class HttpServer::Impl {
   int port_ = 0;
 };
 
+HttpRequest request_head(const bhttp::request<bhttp::string_body>& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  r.content_type = std::string(req[bhttp::field::content_type]);
+  r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
+  r.authorization = std::string(req[bhttp::field::authorization]);
+  r.cookie = std::string(req[bhttp::field::cookie]);
+  r.origin = std::string(req[bhttp::field::origin]);
+  r.host = std::string(req[bhttp::field::host]);
+  r.fetch_site = std::string(req["Sec-Fetch-Site"]);
+  r.csrf_token = std::string(req["X-Cadre-CSRF"]);
+  return r;
+}
+
 namespace {
 
 // One connection: reads a request, hands it to the handler, writes the answer,
@@ -188,20 +203,8 @@ class Session : public std::enable_shared_from_this<Session> {
                   "{\"error\":\"malformed HTTP request: " + ec.message() + "\"}"});
   }
 
-  // The request as a handler sees it, without its body.
   static HttpRequest head_of(const bhttp::request<bhttp::string_body>& req) {
-    HttpRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    r.content_type = std::string(req[bhttp::field::content_type]);
-    r.inference_header_content_length = std::string(req["Inference-Header-Content-Length"]);
-    r.authorization = std::string(req[bhttp::field::authorization]);
-    r.cookie = std::string(req[bhttp::field::cookie]);
-    r.origin = std::string(req[bhttp::field::origin]);
-    r.host = std::string(req[bhttp::field::host]);
-    r.fetch_site = std::string(req["Sec-Fetch-Site"]);
-    r.csrf_token = std::string(req["X-Cadre-CSRF"]);
-    return r;
+    return request_head(req);
   }
 
   void on_read(beast::error_code ec) {

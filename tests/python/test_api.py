@@ -150,6 +150,64 @@ class ApiTest(ProxyClient, unittest.TestCase):
         self.assertEqual(self.request("POST", "/api/v1/notebooks/api-lab/stop", self.bearer(self.other))[0], 404)
         self.request("DELETE", "/api/v1/notebooks/api-lab", self.bearer())
 
+    def watch(self, path, headers=None):
+        """A watch stream: its response and a reader of its events (name, data)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        conn.request("GET", path, headers=self.bearer() if headers is None else headers)
+        res = conn.getresponse()
+
+        def events():
+            name = None
+            while True:
+                line = res.readline().decode()
+                if not line:
+                    return
+                line = line.rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    yield name, json.loads(line[6:])
+        return conn, res, events()
+
+    def test_a_watch_streams_a_list_again_whenever_it_changes(self):
+        conn, res, events = self.watch("/api/v1/watch/jobs?prefix=delta-")
+        try:
+            self.assertEqual(res.status, 200)
+            self.assertEqual(res.getheader("Content-Type"), "text/event-stream")
+            self.assertEqual(next(events), ("snapshot", {"items": [], "continue": None}))
+            manifest = ("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: delta-1}\nspec:\n"
+                        "  template:\n    command: [sh, -c, 'echo delta']\n")
+            yaml = dict(self.bearer(), **{"Content-Type": "application/yaml"})
+            self.assertEqual(self.request("POST", "/api/v1/apply", yaml, manifest)[0], 200)
+            # The job appears, then runs and succeeds: each change is one snapshot.
+            phases = []
+            for name, data in events:
+                self.assertEqual(name, "snapshot")
+                phases.append(data["items"][0]["phase"] if data["items"] else None)
+                if phases[-1] == "Succeeded":
+                    break
+            self.assertEqual(phases[-1], "Succeeded")
+            self.assertEqual(len(phases), len(set(phases)), "no snapshot twice")
+        finally:
+            conn.close()
+        self.request("DELETE", "/api/v1/jobs/delta-1", self.bearer())
+
+    def test_a_watch_is_refused_as_the_read_would_be_and_ends_with_its_object(self):
+        for path, headers, status in (("/api/v1/watch/jobs", {}, 401),
+                                      ("/api/v1/watch/namespaces/team-b/jobs", None, 403),
+                                      ("/api/v1/watch/secrets", None, 404)):
+            conn, res, _ = self.watch(path, headers)
+            self.assertEqual(res.status, status, path)
+            conn.close()
+        conn, res, events = self.watch("/api/v1/watch/jobs/nope")
+        try:
+            self.assertEqual(res.status, 200)
+            name, data = next(events)
+            self.assertEqual((name, data["status"]), ("error", 404))
+            self.assertEqual(list(events), [], "the stream ends")
+        finally:
+            conn.close()
+
     def test_the_dashboard_is_served_with_a_policy_that_allows_no_inline_script(self):
         status, headers, body = self.request("GET", "/ui/jobs/alpha-1")
         if status == 404 and "no dashboard" in body:

@@ -229,6 +229,8 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(marker, 1)
         self.wait(lambda d: "Succeeded" in d.find_element(By.CSS_SELECTOR, "dl.facts").text, 60, "Succeeded")
         self.assertTrue(self.browser.execute_script("return window.__sameDocument === true"), "the page reloaded")
+        # (The job page hears of its job only through its watch stream: the phase
+        # changing in place is the stream at work.)
         chart = self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "figure[data-chart=accuracy] canvas"), what="the accuracy chart")
         self.assertGreater(chart.size["width"], 200)
         self.assertIn("loss", self.texts("figure.chart figcaption"))
@@ -269,8 +271,8 @@ class DashboardTest(unittest.TestCase):
         cadre_cli("wait", "run/words", "--for", "Succeeded", "--timeout", "120")
         self.open("/ui/runs/words")
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#dag g.task")) == 2, what="two steps")
-        states = {e.get_attribute("data-task"): e.get_attribute("data-state")
-                  for e in self.browser.find_elements(By.CSS_SELECTOR, "#dag g.task")}
+        states = self.wait(lambda d: {e.get_attribute("data-task"): e.get_attribute("data-state")
+                                      for e in d.find_elements(By.CSS_SELECTOR, "#dag g.task")}, what="the steps")
         self.assertEqual(states, {"producer": "SUCCEEDED", "consumer": "SUCCEEDED"})
         self.assertEqual(len(self.browser.find_elements(By.CSS_SELECTOR, "#dag polyline")), 1, "producer -> consumer")
         self.browser.find_element(By.CSS_SELECTOR, "#dag g.task[data-task=consumer]").click()

@@ -149,3 +149,26 @@ async function v2call<T>(method: string, path: string, body?: string): Promise<T
   if (!response.ok) throw new ApiError(response.status, (json as { error?: string } | null)?.error ?? `${response.status} from ${path}`);
   return json as T;
 }
+
+// A live read: the snapshots a watch stream (GET /api/v1/watch/...) sends when
+// what `read` names changes. The browser reconnects a dropped stream by itself;
+// an answer that cannot change by waiting (401, 403, 404) ends it. Returns a
+// function that closes it.
+export function watch<T>(read: string, onSnapshot: (value: T) => void, onError: (e: ApiError) => void): () => void {
+  const source = new EventSource(`/api/v1/watch/${read}`);
+  source.addEventListener("snapshot", (e) => onSnapshot(JSON.parse((e as MessageEvent).data) as T));
+  source.addEventListener("error", (e) => {
+    // The stream's own error event carries data; the browser's (a dropped
+    // connection, which it retries) carries none.
+    if (!(e instanceof MessageEvent) || !e.data) return;
+    const problem = JSON.parse(e.data) as { error: string; status: number };
+    if (problem.status === 401 || problem.status === 403 || problem.status === 404) source.close();
+    onError(new ApiError(problem.status, problem.error));
+  });
+  return () => source.close();
+}
+
+// The watch path of one object of the caller's namespace (or a cluster-wide one).
+export function objectPath(kind: string, name: string): string {
+  return `${base(kind).slice("/api/v1/".length)}/${encodeURIComponent(name)}`;
+}

@@ -18,6 +18,8 @@ export interface PageContext {
   params: string[];
   // Calls `refresh` every `ms` while this page is shown and the tab visible.
   every(ms: number, refresh: () => Promise<void>): void;
+  // Calls `close` when the page is left (a watch stream's closer).
+  onLeave(close: () => void): void;
 }
 
 type Render = (ctx: PageContext) => Promise<void>;
@@ -47,11 +49,14 @@ const nav: [string, string][] = [
 ];
 
 let timers: number[] = [];
+let closers: (() => void)[] = [];
 let generation = 0;
 
 function stopTimers(): void {
   for (const t of timers) window.clearInterval(t);
   timers = [];
+  for (const close of closers) close();
+  closers = [];
 }
 
 export function showError(root: Element, e: unknown): void {
@@ -84,6 +89,10 @@ async function render(): Promise<void> {
         });
       }, ms);
       timers.push(timer);
+    },
+    onLeave(close) {
+      if (mine === generation) closers.push(close);
+      else close();
     },
   };
   fill(root, h("p", { class: "muted" }, "Loading…"));

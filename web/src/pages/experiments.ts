@@ -7,6 +7,7 @@ import { parallelCoordinates } from "../charts/parallel_coordinates";
 import { badge, fill, h, link, section } from "../dom";
 import { age, between, number } from "../format";
 import type { PageContext } from "../main";
+import { showError } from "../main";
 import type { Experiment, Trial } from "../types";
 import { conditionsTable, eventsTable } from "./jobs";
 
@@ -214,11 +215,17 @@ export async function experimentPage(ctx: PageContext): Promise<void> {
     section("Events", events),
   );
   show();
-  ctx.every(3000, async () => {
-    const next = await api.get<Experiment>("experiments", name);
-    // Drawn again only when something changed (a sorted table keeps its rows).
-    if (JSON.stringify(next) === JSON.stringify(e)) return;
-    e = next;
-    show();
-  });
+  // Drawn again when the watch stream says something changed (a sorted table
+  // keeps its order).
+  ctx.onLeave(
+    api.watch<Experiment>(
+      api.objectPath("experiments", name),
+      (next) => {
+        if (JSON.stringify(next) === JSON.stringify(e)) return;  // the first snapshot
+        e = next;
+        show();
+      },
+      (err) => showError(ctx.root, err),
+    ),
+  );
 }

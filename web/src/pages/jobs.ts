@@ -270,12 +270,20 @@ export async function jobPage(ctx: PageContext): Promise<void> {
   );
   showHead();
   await Promise.all([charts.refresh(kind, name), logs.refresh().catch(() => undefined)]);
+  // The job itself comes from a watch stream (its phase changes as it happens);
+  // its metrics and log are read on while it runs.
+  ctx.onLeave(
+    api.watch<Job>(
+      api.objectPath(kind, name),
+      (next) => {
+        if (JSON.stringify(next) === JSON.stringify(job)) return;  // the first snapshot
+        job = next;
+        showHead();
+      },
+      (e) => showError(ctx.root, e),
+    ),
+  );
   ctx.every(2000, async () => {
-    const next = await api.get<Job>(kind, name);
-    if (JSON.stringify(next) !== JSON.stringify(job)) {
-      job = next;
-      showHead();
-    }
     await Promise.all([charts.refresh(kind, name), logs.refresh()]);
   });
 }

@@ -1,10 +1,12 @@
 // The cluster at a glance: nodes with what is allocated of them, how many objects
 // of each kind are in each phase, and what started last.
-import { listAll } from "../api";
+import { list, listAll } from "../api";
 import { badge, fill, h, link, section, table } from "../dom";
 import { age, bytes } from "../format";
 import type { PageContext } from "../main";
 import type { ClusterNode, Experiment, Job, Notebook, Run, Service } from "../types";
+
+const jobPage = 1000;  // jobs of each kind the overview reads
 
 function bar(used: number, total: number, label: string): HTMLElement {
   const share = total > 0 ? Math.min(1, used / total) : 0;
@@ -35,23 +37,27 @@ function counts(items: { phase?: string; state?: string }[]): Map<string, number
 
 export async function overviewPage(ctx: PageContext): Promise<void> {
   const show = async () => {
-    const [nodes, plainJobs, trainJobs, experiments, services, runs, notebooks] = await Promise.all([
+    // Jobs may run to tens of thousands: the overview reads one page of each kind
+    // (counts then say "1000+"), never the whole list every few seconds.
+    const [nodes, plainPage, trainPage, experiments, services, runs, notebooks] = await Promise.all([
       listAll<ClusterNode>("nodes"),
-      listAll<Job>("jobs"),
-      listAll<Job>("trainjobs"),
+      list<Job>("jobs", { limit: String(jobPage) }),
+      list<Job>("trainjobs", { limit: String(jobPage) }),
       listAll<Experiment>("experiments"),
       listAll<Service>("inferenceservices"),
       listAll<Run>("runs"),
       listAll<Notebook>("notebooks"),
     ]);
+    const plainJobs = plainPage.items;
+    const trainJobs = trainPage.items;
     const jobs = [...plainJobs, ...trainJobs];
-    const kinds: [string, string, { phase?: string; state?: string }[]][] = [
-      ["TrainJobs", "/ui/jobs", trainJobs],
-      ["Jobs", "/ui/jobs", plainJobs],
-      ["Experiments", "/ui/experiments", experiments],
-      ["Inference services", "/ui/services", services.map((s) => ({ phase: s.ready ? "Ready" : "NotReady" }))],
-      ["Pipeline runs", "/ui/pipelines", runs],
-      ["Notebooks", "/ui/notebooks", notebooks],
+    const kinds: [string, string, { phase?: string; state?: string }[], boolean][] = [
+      ["TrainJobs", "/ui/jobs", trainJobs, trainPage.continue !== null],
+      ["Jobs", "/ui/jobs", plainJobs, plainPage.continue !== null],
+      ["Experiments", "/ui/experiments", experiments, false],
+      ["Inference services", "/ui/services", services.map((s) => ({ phase: s.ready ? "Ready" : "NotReady" })), false],
+      ["Pipeline runs", "/ui/pipelines", runs, false],
+      ["Notebooks", "/ui/notebooks", notebooks, false],
     ];
     const recent = [...jobs]
       .sort((a, b) => Date.parse(b.createdAt ?? "0") - Date.parse(a.createdAt ?? "0"))
@@ -82,12 +88,12 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         h(
           "div",
           { class: "cards", id: "counts" },
-          kinds.map(([title, path, items]) =>
+          kinds.map(([title, path, items, more]) =>
             h(
               "div",
               { class: "card" },
-              h("h3", {}, link(path, title), " ", h("span", { class: "muted" }, String(items.length))),
-              [...counts(items)].map(([phase, n]) => h("div", {}, badge(phase), ` ${n}`)),
+              h("h3", {}, link(path, title), " ", h("span", { class: "muted" }, `${items.length}${more ? "+" : ""}`)),
+              [...counts(items)].map(([phase, n]) => h("div", {}, badge(phase), ` ${n}${more ? "+" : ""}`)),
             ),
           ),
         ),

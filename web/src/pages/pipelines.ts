@@ -6,6 +6,7 @@ import { LineChart } from "../charts/line_chart";
 import { badge, fill, h, link, section, table } from "../dom";
 import { age, between, number } from "../format";
 import type { PageContext } from "../main";
+import { showError } from "../main";
 import type { Pipeline, Run, Task } from "../types";
 import { eventsTable } from "./jobs";
 
@@ -218,9 +219,15 @@ export async function runPage(ctx: PageContext): Promise<void> {
     section("Events", events),
   );
   show();
-  ctx.every(2000, async () => {
-    const before = JSON.stringify(run);
-    run = await api.get<Run>("runs", name);
-    if (JSON.stringify(run) !== before) show();
-  });
+  ctx.onLeave(
+    api.watch<Run>(
+      api.objectPath("runs", name),
+      (next) => {
+        if (JSON.stringify(next) === JSON.stringify(run)) return;  // the first snapshot
+        run = next;
+        show();
+      },
+      (e) => showError(ctx.root, e),
+    ),
+  );
 }

@@ -4,6 +4,7 @@ import * as api from "../api";
 import { badge, fill, h, link, section, table } from "../dom";
 import { age } from "../format";
 import type { PageContext } from "../main";
+import { showError } from "../main";
 import type { Service } from "../types";
 import { conditionsTable, eventsTable } from "./jobs";
 
@@ -117,9 +118,8 @@ export async function servicePage(ctx: PageContext): Promise<void> {
   const name = ctx.params[0];
   const body = h("div", {});
   let seen = "";
-  const show = async () => {
-    const s = await api.get<Service>("inferenceservices", name);
-    if (JSON.stringify(s) === seen) return;
+  const show = (s: Service) => {
+    if (JSON.stringify(s) === seen) return;  // the first snapshot
     seen = JSON.stringify(s);
     fill(
       body,
@@ -153,6 +153,6 @@ export async function servicePage(ctx: PageContext): Promise<void> {
     );
   };
   fill(ctx.root, h("h1", {}, link("/ui/services", "Inference services"), " / ", name), section("Try it", tryIt(name)), body);
-  await show();
-  ctx.every(3000, show);
+  show(await api.get<Service>("inferenceservices", name));
+  ctx.onLeave(api.watch<Service>(api.objectPath("inferenceservices", name), show, (e) => showError(ctx.root, e)));
 }
