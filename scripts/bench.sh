@@ -14,6 +14,9 @@
 #   pipelines  a KFP-compiled ParallelFor of 200 steps (--quick: 50): run time, a step's
 #              trigger-to-running p50, a fully cached re-run, and the same steps as
 #              plain Jobs
+#   dashboard  the HTTP API and the web dashboard with 10,000 jobs and a 200-trial
+#              experiment (--quick: 2,000 and 50): a page's p50 and p95, the pages drawn
+#              in headless Chromium; vs the whole list as the CLI reads it
 # Each prints JSON rows and, as its last line, a JSON summary. --quick finishes in
 # under two minutes. Builds what it needs into $CADRE_BUILD_DIR (default build/).
 # To add a benchmark: write bench_<name>() below and add it to the case at the end.
@@ -446,7 +449,26 @@ bench_pipelines() {
     "$summary" "$(machine_json)"
 }
 
+bench_dashboard() {
+  local jobs=10000 trials=200
+  [ "${1:-}" = "--quick" ] && jobs=2000 && trials=50
+  ensure_built cadre cadre-coordinator cadre-agent cadre-ingress
+  [ -f "$build/share/cadre/web/index.html" ] || cmake --build "$build" --target web >&2
+  local dir cadre="$build/bin/cadre"
+  dir="$(mktemp -d /tmp/cadre-dashboard-bench.XXXXXX)"
+  # shellcheck disable=SC2064
+  trap "'$cadre' local down --dir '$dir' >/dev/null 2>&1; rm -rf '$dir'" RETURN EXIT
+  "$cadre" local up --dir "$dir" --agents 2 >&2
+  $python "$root/bench/dashboard_bench.py" --cadre "$cadre" --dir "$dir" --jobs "$jobs" \
+    --trials "$trials" | tee "$dir/rows.jsonl" >&2
+  local summary
+  summary=$(tail -1 "$dir/rows.jsonl")
+  $python -c "import json,sys; s=json.loads(sys.argv[1]); s['machine']=json.loads(sys.argv[2]); print(json.dumps(s))" \
+    "$summary" "$(machine_json)"
+}
+
 case "${1:-}" in
+  dashboard) shift; bench_dashboard "$@" ;;
   allreduce) shift; bench_allreduce "$@" ;;
   training) shift; bench_training "$@" ;;
   scheduler) shift; bench_scheduler "$@" ;;
@@ -454,6 +476,6 @@ case "${1:-}" in
   tuning) shift; bench_tuning "$@" ;;
   ingress) shift; bench_ingress "$@" ;;
   pipelines) shift; bench_pipelines "$@" ;;
-  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning|ingress|pipelines [--quick]" >&2
+  *) echo "usage: $0 allreduce|training|scheduler|serving|tuning|ingress|pipelines|dashboard [--quick]" >&2
      exit 2 ;;
 esac
