@@ -167,6 +167,10 @@ int run(const cadre::ingress::IngressConfig& c) {
   spdlog::info("cadre-ingress stopping");
   (*server)->stop_accepting();
   (*server)->stop();
+  // API calls still in flight (a watch stream has one every second) answer by
+  // posting to the server's connections: let them finish while its io_context
+  // still exists (stopped, it drops what is posted), not after it is destroyed.
+  api_client->reset();
   // The poller wakes the activator, and what the activator still holds is answered
   // through the proxy: stop them in that order, while the proxy still exists.
   poller->reset();
