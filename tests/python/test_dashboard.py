@@ -211,7 +211,7 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("Ready", rows[0])
         self.assertIn("cores", rows[0])
         self.assertIn("Experiments", self.browser.find_element(By.ID, "counts").text)
-        # The page's policy allows no inline script: the header says so.
+        # The page is the dashboard's own (its title), served under /ui/.
         self.assertIn("Cadre", self.browser.title)
 
     def test_2_a_trainjob_applied_from_the_page_succeeds_with_its_chart_and_log(self):
