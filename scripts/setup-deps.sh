@@ -19,6 +19,7 @@ packages=(
   libopenmpi-dev openmpi-bin        # MPI collective backend and peer benchmark
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev                      # Boost.Beast: cadre-serve's and cadre-ingress's HTTP
+  libssl-dev openssl                # HTTPS at the ingress (and cadre predict to it); test certificates
   libpng-dev                        # cadre predict --image
   libprotobuf-dev protobuf-compiler # cadre-serve's config.pbtxt and V2 gRPC messages
   libgrpc++-dev protobuf-compiler-grpc  # cadre-serve's gRPC front end
