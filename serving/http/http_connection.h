@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 
+#include "serving/http/http_stream.h"
+
 namespace cadre::serving::http {
 
 struct HttpServerOptions;
@@ -22,10 +24,10 @@ struct HttpServerOptions;
 struct HttpConnection {
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-  HttpConnection(boost::beast::tcp_stream s, boost::beast::flat_buffer b, std::unique_ptr<Parser> p)
+  HttpConnection(HttpStream s, boost::beast::flat_buffer b, std::unique_ptr<Parser> p)
       : stream(std::move(s)), buffer(std::move(b)), parser(std::move(p)) {}
 
-  boost::beast::tcp_stream stream;
+  HttpStream stream;                 // TLS already handshaken when the server has a certificate
   boost::beast::flat_buffer buffer;  // bytes read past the headers
   // The request's headers are read; its body is not (read it with this parser:
   // the server's header and body limits are already set on it).

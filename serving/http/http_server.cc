@@ -31,8 +31,9 @@ class HttpServer::Impl {
   Status start();
   void do_accept();
   // A connection starts (or, handed back by a taker, goes on) reading requests.
-  void serve(beast::tcp_stream stream, beast::flat_buffer buffer, std::shared_ptr<void> slot,
-             bool first);
+  void serve(HttpStream stream, beast::flat_buffer buffer, std::shared_ptr<void> slot, bool first);
+  // A new TCP connection: its TLS handshake first when there is a certificate.
+  void accepted(tcp::socket socket, std::shared_ptr<void> slot);
   void stop_accepting() {
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
@@ -51,6 +52,7 @@ class HttpServer::Impl {
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_;
+  std::unique_ptr<net::ssl::context> tls_;  // set when serving HTTPS
   std::vector<std::thread> threads_;
   std::atomic<int> connections_{0};
   int port_ = 0;
@@ -78,7 +80,7 @@ namespace {
 // holds it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(beast::tcp_stream stream, beast::flat_buffer buffer, HttpServer::Impl* server,
+  Session(HttpStream stream, beast::flat_buffer buffer, HttpServer::Impl* server,
           std::shared_ptr<void> slot, bool first)
       : stream_(std::move(stream)),
         buffer_(std::move(buffer)),
@@ -245,13 +247,9 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
-  }
+  void close() { stream_.close(); }
 
-  beast::tcp_stream stream_;
+  HttpStream stream_;
   beast::flat_buffer buffer_;  // bounded: a request line or chunk header cannot grow it
   HttpServer::Impl* server_;
   std::shared_ptr<void> slot_;  // one of max_connections
@@ -274,7 +272,42 @@ bool bearer_token_matches(std::string_view authorization, const std::string& tok
   return sodium_memcmp(authorization.data() + kScheme.size(), token.data(), token.size()) == 0;
 }
 
+namespace {
+
+// The server's TLS settings: its certificate and key, TLS 1.2 or newer, OpenSSL's
+// default cipher list for that (forward-secret suites first).
+Result<std::unique_ptr<net::ssl::context>> tls_context(const HttpServerOptions& o) {
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+    return InvalidArgument(o.name + ": TLS needs both a certificate and a key file (given: " +
+                           (o.tls_cert_file.empty() ? "key only" : "certificate only") + ")");
+  auto context = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                           net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                           net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use,
+                       ec);
+  if (ec) return Internal(o.name + ": TLS options: " + ec.message());
+  context->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec)
+    return InvalidArgument(o.name + ": TLS certificate '" + o.tls_cert_file +
+                           "' cannot be used: " + ec.message());
+  // OpenSSL also checks here that the key is the certificate's.
+  context->use_private_key_file(o.tls_key_file, net::ssl::context::pem, ec);
+  if (ec)
+    return InvalidArgument(o.name + ": TLS key '" + o.tls_key_file +
+                           "' cannot be used with certificate '" + o.tls_cert_file +
+                           "': " + ec.message());
+  return context;
+}
+
+}  // namespace
+
 Status HttpServer::Impl::start() {
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    auto context = tls_context(options_);
+    if (!context.ok()) return context.status();
+    tls_ = std::move(context).value();
+  }
   beast::error_code ec;
   const auto address = net::ip::make_address(options_.host, ec);
   if (ec)
@@ -316,14 +349,32 @@ void HttpServer::Impl::do_accept() {
       // The slot is given back when the last owner of the connection lets it go.
       connections_.fetch_add(1);
       std::shared_ptr<void> slot(nullptr, [this](void*) { connections_.fetch_sub(1); });
-      serve(beast::tcp_stream(std::move(socket)),
-            beast::flat_buffer(options_.max_header_bytes + 64 * 1024), std::move(slot), true);
+      accepted(std::move(socket), std::move(slot));
     }
     do_accept();
   });
 }
 
-void HttpServer::Impl::serve(beast::tcp_stream stream, beast::flat_buffer buffer,
+void HttpServer::Impl::accepted(tcp::socket socket, std::shared_ptr<void> slot) {
+  auto buffer = beast::flat_buffer(options_.max_header_bytes + 64 * 1024);
+  if (!tls_) {
+    return serve(HttpStream(beast::tcp_stream(std::move(socket))), std::move(buffer),
+                 std::move(slot), true);
+  }
+  // The handshake is bounded like a request's arrival, and holds its connection slot.
+  auto stream = std::make_shared<HttpStream>(beast::tcp_stream(std::move(socket)), *tls_);
+  stream->expires_after(options_.request_timeout);
+  stream->async_handshake([this, stream, slot = std::move(slot),
+                           buffer = std::move(buffer)](beast::error_code ec) mutable {
+    if (ec) {
+      spdlog::debug("{}: TLS handshake failed: {}", options_.name, ec.message());
+      return stream->close();
+    }
+    serve(std::move(*stream), std::move(buffer), std::move(slot), true);
+  });
+}
+
+void HttpServer::Impl::serve(HttpStream stream, beast::flat_buffer buffer,
                              std::shared_ptr<void> slot, bool first) {
   std::make_shared<Session>(std::move(stream), std::move(buffer), this, std::move(slot), first)
       ->start();

@@ -1,5 +1,5 @@
-// A bounded HTTP/1.1 server (Boost.Beast on Asio) for cadre-serve's V2 and metrics
-// endpoints, and later the ingress. Every input is bounded before it is read:
+// A bounded HTTP/1.1 server (Boost.Beast on Asio), optionally over TLS, for
+// cadre-serve's V2 and metrics endpoints and the ingress. Every input is bounded before it is read:
 // header bytes, body bytes (Content-Length checked before the body is read, and
 // chunked bodies counted as they arrive), the time a whole request may take to
 // arrive (slowloris), keep-alive idle time, and the number of open connections.
@@ -62,6 +62,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60000};     // between keep-alive requests
   std::chrono::milliseconds write_timeout{30000};
   std::string name = "http";  // in logs
+  // HTTPS when both are set: a PEM certificate chain (the server's certificate
+  // first) and its PEM private key. TLS 1.2 and newer; the handshake must finish
+  // within request_timeout.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // When set, every request but those under `public_path_prefixes` must carry
   // `Authorization: Bearer <token>`; it is checked when the headers arrive, before
   // a byte of the body is read, and a wrong or missing token gets 401.
