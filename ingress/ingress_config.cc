@@ -20,7 +20,11 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_flag("--insecure", c.insecure, "no CURVE (only with a coordinator run --insecure)");
   app.add_option("--host", c.host, "interface users reach the ingress on")->capture_default_str();
   app.add_option("--http-port", c.http_port, "HTTP port (0: any free port)")->capture_default_str();
-  app.add_option("--url", c.url, "how users reach it (default http://HOST:PORT)");
+  app.add_option("--url", c.url,
+                 "how users reach it (default http://HOST:PORT, https:// with --tls-cert)");
+  app.add_option("--tls-cert", c.tls_cert,
+                 "serve HTTPS with this PEM certificate chain (server certificate first)");
+  app.add_option("--tls-key", c.tls_key, "the PEM private key of --tls-cert");
   app.add_option("--http-threads", c.http_threads, "threads serving users")->capture_default_str();
   app.add_option("--upstream-threads", c.upstream_threads, "threads talking to replicas")
       ->capture_default_str();
@@ -106,6 +110,10 @@ std::string validate(const IngressConfig& c) {
   }
   if (!(c.session_hours > 0 && c.session_hours <= 24 * 30)) {
     return "--session-hours: must be > 0 and at most 720";
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return c.tls_cert.empty() ? "--tls-key: needs --tls-cert too"
+                              : "--tls-cert: needs --tls-key too";
   }
   if (!c.insecure && (c.key.empty() || c.server_key.empty())) {
     return "--key and --server-key are required (or --insecure against a coordinator run so)";

@@ -16,7 +16,10 @@ struct IngressConfig {
   bool insecure = false;                             // no CURVE (a coordinator run so)
   std::string host = "127.0.0.1";                    // where users reach the ingress
   int http_port = 8080;                              // 0: any free port
-  std::string url;  // how users reach it; default http://<host>:<port>
+  std::string url;  // how users reach it; default http(s)://<host>:<port>
+  // HTTPS on the front door when both are set (PEM files); plain HTTP otherwise.
+  std::string tls_cert;
+  std::string tls_key;
   int http_threads = 2;
   int upstream_threads = 2;
   int max_connections = 4096;

@@ -45,11 +45,11 @@ int fail(const cadre::Status& status) {
   return 1;
 }
 
-cadre::Status write_ports(const std::string& path, int http) {
+cadre::Status write_ports(const std::string& path, int http, bool tls) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"http\":" << http << "}\n";
+    out << "{\"http\":" << http << ",\"tls\":" << (tls ? "true" : "false") << "}\n";
     if (!out) return cadre::Internal("cannot write " + tmp);
   }
   std::error_code ec;
@@ -109,6 +109,8 @@ int run(const cadre::ingress::IngressConfig& c) {
   http.max_connections = c.max_connections;
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
+  http.tls_cert_file = c.tls_cert;
+  http.tls_key_file = c.tls_key;
   // Requests the proxy would refuse are answered before their bodies are read.
   http.check_headers =
       [&proxy,
@@ -148,7 +150,8 @@ int run(const cadre::ingress::IngressConfig& c) {
   ingress::RoutePollerOptions poll;
   poll.coordinator = coordinator;
   poll.coordinator.timeout = std::chrono::milliseconds(2000);
-  poll.url = c.url.empty() ? "http://" + c.host + ":" + std::to_string(port) : c.url;
+  const std::string scheme = c.tls_cert.empty() ? "http://" : "https://";
+  poll.url = c.url.empty() ? scheme + c.host + ":" + std::to_string(port) : c.url;
   poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
   poll.held_interval =
       std::chrono::milliseconds(static_cast<int64_t>(c.held_poll_interval_secs * 1000));
@@ -159,7 +162,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto watcher = ingress::NotebookWatcher::Create(watch, table, **upstream, activity);
   if (!watcher.ok()) return fail(watcher.status());
   if (!c.ports_file.empty()) {
-    const Status s = write_ports(c.ports_file, port);
+    const Status s = write_ports(c.ports_file, port, !c.tls_cert.empty());
     if (!s.ok()) return fail(s);
   }
   spdlog::info("cadre-ingress serving {} (routes from {})", poll.url, c.coordinator);

@@ -114,7 +114,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void connect(std::function<void()> then);
   void upgrade();  // WebSocket: the handshake forwarded, then bytes both ways
   void tunnel();
-  void pump(tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buffer);
+  // Either side: the client's HttpStream (TLS or not) or the upstream socket.
+  template <class From, class To>
+  void pump(From& from, To& to, std::array<char, 16384>& buffer);
   void arm_watchdog();
 
   template <class Body>
@@ -245,8 +247,7 @@ void Exchange::close() {
   closed_ = true;
   beast::error_code ec;
   watchdog_.cancel();
-  c_->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  c_->stream.socket().close(ec);
+  c_->stream.close();
   upstream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   upstream_.socket().close(ec);
 }
@@ -303,9 +304,9 @@ void Exchange::login() {
                     "the login link is not valid: it was used already or has expired "
                     "(cadre notebook open NAME prints a new one)");
     }
-    return redirect(
-        303, next,
-        session_set_cookie(deps_.sessions.create(*ns), deps_.sessions.lifetime().count()));
+    return redirect(303, next,
+                    session_set_cookie(deps_.sessions.create(*ns),
+                                       deps_.sessions.lifetime().count(), c_->stream.tls()));
   }
   if (req().method() != bhttp::verb::post) {
     return answer(405, "/login takes GET (the page, or ?code=) and POST (token=)",
@@ -321,9 +322,10 @@ void Exchange::login() {
     const std::string next = safe_next(form_value(body, "next").value_or(""));
     auto ns = token ? self->deps_.table.token_namespace(*token) : std::nullopt;
     if (!ns) return self->answer(401, "not a Cadre token (cadre tokens create --namespace NS)");
-    self->redirect(303, next,
-                   session_set_cookie(self->deps_.sessions.create(*ns),
-                                      self->deps_.sessions.lifetime().count()));
+    self->redirect(
+        303, next,
+        session_set_cookie(self->deps_.sessions.create(*ns),
+                           self->deps_.sessions.lifetime().count(), self->c_->stream.tls()));
   });
 }
 
@@ -345,6 +347,7 @@ void Exchange::copy_request_headers(bhttp::request<Body>& up, bool upgrade) cons
   beast::error_code ec;
   const auto peer = c_->stream.socket().remote_endpoint(ec);
   if (!ec) up.set("X-Forwarded-For", peer.address().to_string());
+  up.set("X-Forwarded-Proto", c_->stream.tls() ? "https" : "http");
 }
 
 void Exchange::connect(std::function<void()> then) {
@@ -465,16 +468,17 @@ void Exchange::tunnel() {
   net::async_write(upstream_.socket(), net::buffer(*client_early),
                    [self, client_early](beast::error_code ec, size_t) {
                      if (ec) return self->close();
-                     self->pump(self->c_->stream.socket(), self->upstream_.socket(), self->up_);
+                     self->pump(self->c_->stream, self->upstream_.socket(), self->up_);
                    });
-  net::async_write(c_->stream.socket(), net::buffer(*server_early),
+  net::async_write(c_->stream, net::buffer(*server_early),
                    [self, server_early](beast::error_code ec, size_t) {
                      if (ec) return self->close();
-                     self->pump(self->upstream_.socket(), self->c_->stream.socket(), self->down_);
+                     self->pump(self->upstream_.socket(), self->c_->stream, self->down_);
                    });
 }
 
-void Exchange::pump(tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buffer) {
+template <class From, class To>
+void Exchange::pump(From& from, To& to, std::array<char, 16384>& buffer) {
   from.async_read_some(net::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
                                                 beast::error_code ec, size_t n) {
     if (ec) return self->close();

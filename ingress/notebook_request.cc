@@ -133,9 +133,10 @@ std::string without_cookie(std::string_view header, std::string_view name) {
   return out;
 }
 
-std::string session_set_cookie(const std::string& session, int64_t max_age_seconds) {
+std::string session_set_cookie(const std::string& session, int64_t max_age_seconds, bool secure) {
   return std::string(kSessionCookie) + "=" + session +
-         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_seconds);
+         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_seconds) +
+         (secure ? "; Secure" : "");
 }
 
 bool changes_state(std::string_view method) {

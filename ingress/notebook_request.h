@@ -35,8 +35,9 @@ Result<NotebookTarget> parse_notebook_target(std::string_view target);
 std::string cookie_value(std::string_view cookie_header, std::string_view name);
 // The Cookie header without cookie `name` (Jupyter never sees Cadre's session).
 std::string without_cookie(std::string_view cookie_header, std::string_view name);
-// Set-Cookie for a session: HttpOnly, SameSite=Strict, Path=/, Max-Age.
-std::string session_set_cookie(const std::string& session, int64_t max_age_seconds);
+// Set-Cookie for a session: HttpOnly, SameSite=Strict, Path=/, Max-Age, and Secure
+// when it is set over TLS (`secure`), so the browser never sends it in the clear.
+std::string session_set_cookie(const std::string& session, int64_t max_age_seconds, bool secure);
 
 // Whether a request may change state or open a WebSocket with these headers.
 // A browser sends Origin with every such request; it must be this ingress itself

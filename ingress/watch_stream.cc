@@ -135,9 +135,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
-    beast::error_code ec;
-    c_->stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-    c_->stream.socket().close(ec);
+    c_->stream.close();
   }
 
   std::shared_ptr<HttpConnection> c_;

@@ -45,16 +45,18 @@ TEST(NotebookTarget, RefusesNamesThatAreNotDnsLabelsAndPathsWithoutANotebook) {
   EXPECT_EQ(parse_notebook_target("/v2/models/x").status().code(), StatusCode::kNotFound);
 }
 
-TEST(SessionCookie, IsFoundAmongOthersAndNeverForwarded) {
+TEST(SessionCookie, IsFoundAmongOthersNeverForwardedAndSecureOnlyOverTls) {
   const std::string header = "_xsrf=abc; cadre_session=s3cr3t ;username-x=\"2|1\"";
   EXPECT_EQ(cookie_value(header, kSessionCookie), "s3cr3t");
   EXPECT_EQ(cookie_value("a=1", kSessionCookie), "");
   EXPECT_EQ(without_cookie(header, kSessionCookie), "_xsrf=abc; username-x=\"2|1\"");
   EXPECT_EQ(without_cookie("cadre_session=x", kSessionCookie), "");
-  const std::string set = session_set_cookie("id", 60);
+  const std::string set = session_set_cookie("id", 60, /*secure=*/false);
   EXPECT_NE(set.find("HttpOnly"), std::string::npos);
   EXPECT_NE(set.find("SameSite=Strict"), std::string::npos);
   EXPECT_NE(set.find("Max-Age=60"), std::string::npos);
+  EXPECT_EQ(set.find("Secure"), std::string::npos);
+  EXPECT_NE(session_set_cookie("id", 60, /*secure=*/true).find("; Secure"), std::string::npos);
 }
 
 TEST(OriginCheck, AllowsThisIngressAndRefusesForeignOrMissingOriginsWithACookie) {
