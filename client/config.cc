@@ -60,6 +60,8 @@ void declare_settings(CLI::App& app, ClientConfig& c) {
   app.add_flag("--insecure", c.insecure, "no CURVE (a coordinator started with --insecure)");
   app.add_option("--ingress", c.ingress, "the ingress's URL, for cadre predict");
   app.add_option("--token_file", c.token_file, "a file holding a Cadre token for the ingress");
+  app.add_option("--ingress_ca", c.ingress_ca,
+                 "PEM CA certificates for an https ingress (default: the system's)");
 }
 
 }  // namespace
@@ -81,6 +83,7 @@ Result<ClientConfig> parse_config(const std::string& yaml_text, const std::strin
   config.server_key = resolve_path(config.server_key, base_dir);
   config.key = resolve_path(config.key, base_dir);
   if (!config.token_file.empty()) config.token_file = resolve_path(config.token_file, base_dir);
+  if (!config.ingress_ca.empty()) config.ingress_ca = resolve_path(config.ingress_ca, base_dir);
   return config;
 }
 
@@ -106,6 +109,9 @@ std::string render_config(const ClientConfig& config) {
   if (!config.ingress.empty()) out << YAML::Key << "ingress" << YAML::Value << config.ingress;
   if (!config.token_file.empty()) {
     out << YAML::Key << "token_file" << YAML::Value << config.token_file;
+  }
+  if (!config.ingress_ca.empty()) {
+    out << YAML::Key << "ingress_ca" << YAML::Value << config.ingress_ca;
   }
   out << YAML::EndMap;
   return std::string("# Cadre client config (see docs/cli.md)\n") + out.c_str() + "\n";

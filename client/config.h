@@ -28,6 +28,10 @@ struct ClientConfig {
   std::string ingress;
   // `token_file`: a file holding a Cadre token (`cadre tokens create`) the ingress accepts.
   std::string token_file;
+  // `ingress_ca`: PEM certificates an https ingress's certificate is checked against
+  // (its CA, or the self-signed certificate of `cadre local up --tls`); empty: the
+  // system's trusted CAs.
+  std::string ingress_ca;
   // Where this configuration was read from, for error messages; empty if defaults.
   std::string source;
 };

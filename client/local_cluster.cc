@@ -21,6 +21,7 @@
 #include "client/daemon.h"
 #include "client/service_commands.h"
 #include "protocol/curve_keys.h"
+#include "protocol/tls_certificate.h"
 
 namespace cadre::client {
 namespace fs = std::filesystem;
@@ -237,22 +238,54 @@ Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
   return Status::Ok();
 }
 
+// `--tls` without a certificate of its own: the cluster's self-signed one, made
+// the first time (and again if its files are gone), which clients then trust.
+Status resolve_tls(const LocalLayout& layout, LocalUpOptions& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return InvalidArgument(options.tls_cert.empty() ? "--tls-key needs --tls-cert too"
+                                                    : "--tls-cert needs --tls-key too");
+  }
+  if (!options.tls_cert.empty()) {
+    options.tls = true;
+    options.tls_cert = fs::absolute(options.tls_cert).string();
+    options.tls_key = fs::absolute(options.tls_key).string();
+    return Status::Ok();
+  }
+  if (!options.tls) return Status::Ok();
+  options.tls_cert = layout.tls_cert_file();
+  options.tls_key = layout.tls_key_file();
+  std::error_code ec;
+  if (fs::exists(options.tls_cert, ec) && fs::exists(options.tls_key, ec)) return Status::Ok();
+  return protocol::write_self_signed_certificate(options.tls_cert, options.tls_key);
+}
+
+// What the client config trusts for the ingress: the self-signed certificate when
+// the cluster made one, else nothing (the system's CAs check a certificate of its own).
+std::string own_tls_certificate(const LocalLayout& layout, const LocalUpOptions& options) {
+  return options.tls && options.tls_cert == layout.tls_cert_file() ? options.tls_cert : "";
+}
+
 // Starts the ingress (unless one from before still runs) and waits for its port.
 // Returns its URL.
 Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOptions& options,
                                   const std::string& endpoint, std::vector<Started>& started) {
-  const auto read_port = [&]() -> int {
+  // The URL in the ingress's ports file, once it has written one.
+  const auto read_url = [&]() -> std::string {
     std::ifstream in(layout.ingress_ports_file());
     std::stringstream text;
     text << in.rdbuf();
     try {
-      return nlohmann::json::parse(text.str()).at("http").get<int>();
+      const auto json = nlohmann::json::parse(text.str());
+      const int port = json.at("http").get<int>();
+      if (port <= 0) return "";
+      return (json.value("tls", false) ? "https" : "http") + std::string("://127.0.0.1:") +
+             std::to_string(port);
     } catch (const std::exception&) {
-      return 0;
+      return "";
     }
   };
   if (running_pid(layout, "ingress", "cadre-ingress")) {
-    if (const int port = read_port()) return "http://127.0.0.1:" + std::to_string(port);
+    if (auto url = read_url(); !url.empty()) return url;
   }
   ASSIGN_OR_RETURN(std::string binary, find_sibling_binary("cadre-ingress"));
   std::error_code ec;
@@ -263,7 +296,7 @@ Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOption
   const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
   while (Clock::now() < deadline) {
     RETURN_IF_ERROR(check_alive(layout, started));
-    if (const int port = read_port()) return "http://127.0.0.1:" + std::to_string(port);
+    if (auto url = read_url(); !url.empty()) return url;
     std::this_thread::sleep_for(kPollInterval);
   }
   return DeadlineExceeded("the ingress did not write " + layout.ingress_ports_file() + "; see " +
@@ -309,11 +342,13 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   config->server_key = layout.key_prefix("server") + ".pub";
   config->key = layout.key_prefix("client") + ".key";
   config->token_file = layout.token_file();
+  config->ingress_ca = own_tls_certificate(layout, options);
   config->source = layout.config_file();
   RETURN_IF_ERROR(wait_for_ready_nodes(layout, options, *config, started));
   RETURN_IF_ERROR(ensure_token(layout, *config));
-  RETURN_IF_ERROR(write_text_file(layout.prometheus_config_file(),
-                                  render_prometheus_config(layout, endpoints, config->ingress)));
+  RETURN_IF_ERROR(write_text_file(
+      layout.prometheus_config_file(),
+      render_prometheus_config(layout, endpoints, config->ingress, config->ingress_ca)));
   return write_text_file(layout.config_file(), render_config(*config));
 }
 
@@ -453,11 +488,13 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
       return url.status();
     }
     auto loaded = load_config(layout.config_file());
-    if (loaded.ok() && loaded->ingress != *url) {
+    const std::string ca = own_tls_certificate(layout, options);
+    if (loaded.ok() && (loaded->ingress != *url || loaded->ingress_ca != ca)) {
       loaded->ingress = *url;
+      loaded->ingress_ca = ca;
       RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
       RETURN_IF_ERROR(write_text_file(layout.prometheus_config_file(),
-                                      render_prometheus_config(layout, endpoints, *url)));
+                                      render_prometheus_config(layout, endpoints, *url, ca)));
     }
     out << "started the ingress again: " << *url << "\n";
   }
@@ -471,12 +508,14 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
 Status local_up(const LocalUpOptions& options, std::ostream& out) {
   if (options.agents < 0) return InvalidArgument("--agents must be >= 0");
   const LocalLayout layout = LocalLayout::at(options.dir);
+  LocalUpOptions resolved = options;
   if (auto pid = running_pid(layout, "coordinator", "cadre-coordinator")) {
-    return restart_missing_agents(layout, options, *pid, out);
+    RETURN_IF_ERROR(resolve_tls(layout, resolved));
+    return restart_missing_agents(layout, resolved, *pid, out);
   }
   RETURN_IF_ERROR(make_dirs(layout, options.agents));
   RETURN_IF_ERROR(ensure_keys(layout, options.agents));
-  LocalUpOptions resolved = options;
+  RETURN_IF_ERROR(resolve_tls(layout, resolved));
   const std::set<int> keep = keep_live_agents(layout, resolved, out);
   stop_leftover_agents(layout, keep, out);
 

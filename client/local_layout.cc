@@ -48,19 +48,23 @@ std::vector<std::string> coordinator_command(const std::string& binary, const Lo
 std::vector<std::string> ingress_command(const std::string& binary, const LocalLayout& layout,
                                          const LocalUpOptions& options,
                                          const std::string& ingresses_endpoint) {
-  return {binary,
-          "--coordinator",
-          ingresses_endpoint,
-          "--server-key",
-          layout.key_prefix("server") + ".pub",
-          "--key",
-          layout.key_prefix("ingress") + ".key",
-          "--host",
-          "127.0.0.1",
-          "--http-port",
-          std::to_string(options.http_port),
-          "--ports-file",
-          layout.ingress_ports_file()};
+  std::vector<std::string> argv = {binary,
+                                   "--coordinator",
+                                   ingresses_endpoint,
+                                   "--server-key",
+                                   layout.key_prefix("server") + ".pub",
+                                   "--key",
+                                   layout.key_prefix("ingress") + ".key",
+                                   "--host",
+                                   "127.0.0.1",
+                                   "--http-port",
+                                   std::to_string(options.http_port),
+                                   "--ports-file",
+                                   layout.ingress_ports_file()};
+  if (options.tls) {
+    argv.insert(argv.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
+  }
+  return argv;
 }
 
 std::vector<std::string> agent_command(const std::string& binary, const LocalLayout& layout,
@@ -109,7 +113,8 @@ Result<Endpoints> parse_endpoints(const std::string& json_text) {
 }
 
 std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
-                                     const std::string& ingress_url) {
+                                     const std::string& ingress_url,
+                                     const std::string& ingress_ca) {
   auto host_port = [](const std::string& url) {
     const auto scheme = url.find("://");
     return scheme == std::string::npos ? url : url.substr(scheme + 3);
@@ -124,8 +129,12 @@ std::string render_prometheus_config(const LocalLayout& layout, const Endpoints&
             host_port(endpoints.metrics) + "\"]}]\n";
   }
   if (!ingress_url.empty()) {
-    text += "  - job_name: cadre-ingress\n    static_configs: [{targets: [\"" +
-            host_port(ingress_url) + "\"]}]\n";
+    text += "  - job_name: cadre-ingress\n";
+    if (ingress_url.rfind("https://", 0) == 0) {
+      text += "    scheme: https\n";
+      if (!ingress_ca.empty()) text += "    tls_config: {ca_file: " + ingress_ca + "}\n";
+    }
+    text += "    static_configs: [{targets: [\"" + host_port(ingress_url) + "\"]}]\n";
   }
   return text;
 }

@@ -39,6 +39,9 @@ struct LocalLayout {
   std::string prometheus_config_file() const { return root + "/prometheus.yml"; }
   std::string ingress_ports_file() const { return root + "/ingress.json"; }
   std::string token_file() const { return keys_dir() + "/token"; }
+  // `local up --tls` without a certificate of its own: a self-signed one, made once.
+  std::string tls_cert_file() const { return keys_dir() + "/ingress-tls.crt"; }
+  std::string tls_key_file() const { return keys_dir() + "/ingress-tls.key"; }
   std::string agent_name(int i) const { return "agent-" + std::to_string(i); }
   // The node name agent i registers as (its key is bound to it).
   static std::string node_name(int i) { return "local-" + std::to_string(i); }
@@ -52,13 +55,19 @@ struct LocalLayout {
 };
 
 struct LocalUpOptions {
-  std::string dir = "./.cadre";          // where the cluster lives
-  int agents = 2;                        // number of agents
-  int agent_port = 0;                    // coordinator agent port; 0: the coordinator picks
-  int client_port = 0;                   // coordinator client port; 0: the coordinator picks
-  int ingress_port = 0;                  // coordinator ingress port; 0: the coordinator picks
-  int metrics_port = 0;                  // coordinator /metrics port; 0: the coordinator picks
-  int http_port = 0;                     // the ingress's HTTP port; 0: any free port
+  std::string dir = "./.cadre";  // where the cluster lives
+  int agents = 2;                // number of agents
+  int agent_port = 0;            // coordinator agent port; 0: the coordinator picks
+  int client_port = 0;           // coordinator client port; 0: the coordinator picks
+  int ingress_port = 0;          // coordinator ingress port; 0: the coordinator picks
+  int metrics_port = 0;          // coordinator /metrics port; 0: the coordinator picks
+  int http_port = 0;             // the ingress's HTTP port; 0: any free port
+  // HTTPS at the ingress: with tls_cert/tls_key when given, else a self-signed
+  // certificate made for 127.0.0.1 (LocalLayout::tls_cert_file) that the written
+  // client config trusts (ingress_ca).
+  bool tls = false;
+  std::string tls_cert;
+  std::string tls_key;
   std::optional<double> cpus_per_agent;  // default: what the agent detects
   int gpus_per_agent = 0;                // 0 keeps local clusters deterministic on GPU hosts
   double timeout_seconds = 15;           // for each start-up step
@@ -91,8 +100,9 @@ struct Endpoints {
 Result<Endpoints> parse_endpoints(const std::string& json_text);
 
 // A Prometheus config scraping the coordinator (with its metrics token) and the
-// ingress of a local cluster; `ingress_url` is "http://127.0.0.1:PORT" or "".
+// ingress of a local cluster; `ingress_url` is "http(s)://127.0.0.1:PORT" or "", and
+// `ingress_ca` the certificates an https one is checked against ("": the system's).
 std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
-                                     const std::string& ingress_url);
+                                     const std::string& ingress_url, const std::string& ingress_ca);
 
 }  // namespace cadre::client

@@ -509,6 +509,7 @@ void add_predict(CLI::App& app, const GlobalFlags& flags, Action* action) {
       PredictOptions run = *options;
       run.service = ref->name;
       run.timeout = *limit;
+      run.ca_file = config->ingress_ca;
       const std::string file = token_file->empty() ? config->token_file : *token_file;
       if (!file.empty()) {
         std::ifstream in(file);
@@ -598,6 +599,12 @@ void add_local(CLI::App& app, Action* action) {
       ->capture_default_str();
   up->add_option("--http-port", options->http_port, "The ingress's HTTP port (0: any free)")
       ->capture_default_str();
+  up->add_flag("--tls", options->tls,
+               "HTTPS at the ingress, with a self-signed certificate for 127.0.0.1 that the "
+               "written config trusts (keys/ingress-tls.crt)");
+  up->add_option("--tls-cert", options->tls_cert,
+                 "HTTPS at the ingress with this PEM certificate chain (implies --tls)");
+  up->add_option("--tls-key", options->tls_key, "The PEM private key of --tls-cert");
   up->add_option("--cpus-per-agent", *cpus, "CPU cores each agent offers (default: detected)");
   up->add_option("--gpus-per-agent", options->gpus_per_agent, "GPUs each agent offers")
       ->capture_default_str();

@@ -230,6 +230,9 @@ Status predict(const PredictOptions& options, std::ostream& out) {
   }
   ASSIGN_OR_RETURN(auto parts, split_url(options.url));
   httplib::Client http(parts.first);
+  if (!http.is_valid()) return InvalidArgument("'" + options.url + "' is not an http(s) URL");
+  // https: the certificate is checked (the default), against these CAs when given.
+  if (!options.ca_file.empty()) http.set_ca_cert_path(options.ca_file.c_str());
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count();
   http.set_connection_timeout(5);
   http.set_read_timeout(std::max<int64_t>(1, seconds));

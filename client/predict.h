@@ -21,6 +21,7 @@ struct PredictOptions {
   std::string image_file;  // a .png or .pgm image
   std::string url;         // the service's URL (from its status); else ingress + path
   std::string token;       // a Cadre token; empty: none sent
+  std::string ca_file;     // PEM CAs for an https URL; empty: the system's
   bool json = false;       // print the V2 answer as it came
   std::chrono::milliseconds timeout{60000};
 };

@@ -18,6 +18,7 @@ class ClientConfig:
     insecure: bool = False  # no CURVE (a coordinator run that way)
     ingress: str = ""  # the ingress's URL (predict)
     token_file: str = ""  # a file holding a Cadre token the ingress accepts
+    ingress_ca: str = ""  # PEM CAs an https ingress's certificate is checked against
     source: str = ""  # where it was read from, for messages
 
 
@@ -87,7 +88,7 @@ def parse(text, base_dir="", source="config"):
         raise errors.InvalidArgument(f"{source}: timeout_seconds: must be > 0")
     if not config.insecure and (not config.server_key or not config.key):
         raise errors.InvalidArgument(f"{source}: server_key and key are required unless insecure: true")
-    for name in ("server_key", "key", "token_file"):
+    for name in ("server_key", "key", "token_file", "ingress_ca"):
         value = getattr(config, name)
         if value and base_dir and not os.path.isabs(value):
             setattr(config, name, os.path.normpath(os.path.join(base_dir, value)))

@@ -4,6 +4,7 @@ numpy arrays in and out when numpy is installed; plain lists otherwise."""
 
 import json
 import math
+import ssl
 import urllib.error
 import urllib.request
 
@@ -22,14 +23,21 @@ _DTYPES = {  # numpy dtype name -> V2 datatype
 _NUMPY = {v: k for k, v in _DTYPES.items()}
 
 
-def _http(method, url, token, body=None, timeout=60.0):
+def _tls_context(ca_file):
+    """Checks an https ingress's certificate: against ``ca_file`` when given (the
+    client config's ``ingress_ca``), else the system's CAs."""
+    return ssl.create_default_context(cafile=ca_file or None)
+
+
+def _http(method, url, token, body=None, timeout=60.0, ca_file=""):
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = "Bearer " + token
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        context = _tls_context(ca_file) if url.startswith("https://") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return json.loads(response.read().decode() or "{}")
     except urllib.error.HTTPError as e:
         text = e.read().decode(errors="replace")
@@ -139,8 +147,10 @@ def predict(client, service, inputs, *, timeout=60.0, outputs=None):
             f"inferenceservice/{service} has no URL yet: no cadre-ingress serves it")
     url = url.rstrip("/")
     token = _token(client.config)
-    metadata = _http("GET", url, token, timeout=timeout)
-    max_batch = int(_http("GET", url + "/config", token, timeout=timeout).get("max_batch_size", 0) or 0)
+    ca = client.config.ingress_ca
+    metadata = _http("GET", url, token, timeout=timeout, ca_file=ca)
+    max_batch = int(_http("GET", url + "/config", token, timeout=timeout, ca_file=ca)
+                    .get("max_batch_size", 0) or 0)
     specs = {i["name"]: i for i in metadata.get("inputs", [])}
     if not isinstance(inputs, dict):
         if len(specs) != 1:
@@ -156,7 +166,7 @@ def predict(client, service, inputs, *, timeout=60.0, outputs=None):
         body = {"inputs": part}
         if outputs:
             body["outputs"] = [{"name": n} for n in outputs]
-        answers.append(_http("POST", url + "/infer", token, body, timeout=timeout))
+        answers.append(_http("POST", url + "/infer", token, body, timeout=timeout, ca_file=ca))
     result = {}
     for out in _join(answers):
         data = out.get("data", [])

@@ -119,6 +119,17 @@ TEST(RenderConfig, WritesWhatParseConfigReadsBack) {
   EXPECT_EQ(read->coordinator, written.coordinator);
   EXPECT_EQ(read->server_key, written.server_key);
   EXPECT_EQ(read->key, written.key);
+  EXPECT_EQ(read->ingress_ca, "") << "none written, none read";
+}
+
+TEST(ParseConfig, ReadsTheIngressCaRelativeToTheConfigAndWritesItBack) {
+  const auto read = parse_config(
+      "insecure: true\ningress: https://h:8443\ningress_ca: keys/ingress-tls.crt\n", "/x", "cfg");
+  ASSERT_OK(read);
+  EXPECT_EQ(read->ingress_ca, "/x/keys/ingress-tls.crt");
+  const auto again = parse_config(render_config(*read), "/elsewhere", "rendered");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->ingress_ca, "/x/keys/ingress-tls.crt");
 }
 
 }  // namespace

@@ -59,6 +59,18 @@ TEST(IngressCommand, PollsTheIngressPortWithItsOwnKeyAndWritesItsPort) {
   EXPECT_EQ(argv, expected);
 }
 
+TEST(IngressCommand, ServesHttpsWithTheCertificateItIsGiven) {
+  LocalUpOptions options;
+  options.tls = true;
+  options.tls_cert = "/c/keys/ingress-tls.crt";
+  options.tls_key = "/c/keys/ingress-tls.key";
+  const auto argv =
+      ingress_command("/bin/cadre-ingress", LocalLayout::at("/c"), options, "tcp://127.0.0.1:7072");
+  const std::vector<std::string> tail(argv.end() - 4, argv.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"--tls-cert", "/c/keys/ingress-tls.crt", "--tls-key",
+                                            "/c/keys/ingress-tls.key"}));
+}
+
 TEST(AgentCommand, NamesTheAgentAndDefaultsToNoGpus) {
   LocalUpOptions options;
   const auto argv =
@@ -105,7 +117,7 @@ TEST(PrometheusConfig, ScrapesTheCoordinatorWithItsTokenAndTheIngress) {
   Endpoints endpoints;
   endpoints.metrics = "http://127.0.0.1:40003";
   const std::string config =
-      render_prometheus_config(LocalLayout::at("/c"), endpoints, "http://127.0.0.1:8080");
+      render_prometheus_config(LocalLayout::at("/c"), endpoints, "http://127.0.0.1:8080", "");
   EXPECT_NE(config.find("job_name: cadre-coordinator\n    authorization: {credentials_file: "
                         "/c/coordinator/metrics.token}\n    static_configs: [{targets: "
                         "[\"127.0.0.1:40003\"]}]"),
@@ -116,8 +128,18 @@ TEST(PrometheusConfig, ScrapesTheCoordinatorWithItsTokenAndTheIngress) {
             std::string::npos)
       << config;
   // A coordinator without /metrics is left out, not scraped in vain.
-  EXPECT_EQ(render_prometheus_config(LocalLayout::at("/c"), Endpoints{}, "").find("job_name"),
+  EXPECT_EQ(render_prometheus_config(LocalLayout::at("/c"), Endpoints{}, "", "").find("job_name"),
             std::string::npos);
+}
+
+TEST(PrometheusConfig, ScrapesAnHttpsIngressCheckingItsCertificate) {
+  const std::string config = render_prometheus_config(
+      LocalLayout::at("/c"), Endpoints{}, "https://127.0.0.1:8443", "/c/keys/ingress-tls.crt");
+  EXPECT_NE(config.find("job_name: cadre-ingress\n    scheme: https\n    tls_config: {ca_file: "
+                        "/c/keys/ingress-tls.crt}\n    static_configs: [{targets: "
+                        "[\"127.0.0.1:8443\"]}]"),
+            std::string::npos)
+      << config;
 }
 
 TEST(ParseEndpoints, RejectsPartialOrMalformedFiles) {
