@@ -1,6 +1,7 @@
 #include "ingress/ingress_metrics.h"
 
 #include "protocol/prometheus_text.h"
+#include "protocol/wall_clock.h"
 
 namespace cadre::ingress {
 namespace {
@@ -11,15 +12,37 @@ constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 
 }  // namespace
 
+IngressMetrics::IngressMetrics(TrafficHistoryOptions traffic, std::function<int64_t()> wall_ms)
+    : wall_ms_(wall_ms ? std::move(wall_ms) : std::function<int64_t()>(cadre::wall_ms)),
+      traffic_(traffic) {}
+
+void IngressMetrics::roll_traffic(const std::string& service, int64_t now_ms, bool track) {
+  TrafficGauges gauges;
+  if (auto it = in_flight_.find(service); it != in_flight_.end()) gauges.in_flight = it->second;
+  for (const bool cold : {false, true}) {
+    if (auto it = held_now_.find({service, cold}); it != held_now_.end()) gauges.held += it->second;
+  }
+  if (track) {
+    traffic_.track(service, now_ms, gauges);
+  } else {
+    traffic_.roll(service, now_ms, gauges);
+  }
+}
+
 void IngressMetrics::started(const std::string& service) {
+  const int64_t now = wall_ms_();
   std::lock_guard<std::mutex> lock(mutex_);
+  roll_traffic(service, now, true);
   in_flight_[service]++;
 }
 
 void IngressMetrics::finished(const std::string& service, const std::string& revision, int code,
                               std::chrono::microseconds latency) {
   const double seconds = static_cast<double>(latency.count()) / 1e6;
+  const int64_t now = wall_ms_();
   std::lock_guard<std::mutex> lock(mutex_);
+  roll_traffic(service, now, true);
+  traffic_.answered(service, now, code, seconds * 1000);
   in_flight_[service]--;
   requests_[{service, revision, code}]++;
   auto& h = latency_[{service, revision}];
@@ -32,14 +55,25 @@ void IngressMetrics::finished(const std::string& service, const std::string& rev
 }
 
 void IngressMetrics::held(const std::string& service, bool cold) {
+  const int64_t now = wall_ms_();
   std::lock_guard<std::mutex> lock(mutex_);
+  roll_traffic(service, now, true);
   held_now_[{service, cold}]++;
   held_total_[{service, cold}]++;
 }
 
 void IngressMetrics::released(const std::string& service, bool cold) {
+  const int64_t now = wall_ms_();
   std::lock_guard<std::mutex> lock(mutex_);
+  roll_traffic(service, now, true);
   held_now_[{service, cold}]--;
+}
+
+std::vector<TrafficSample> IngressMetrics::traffic(const std::string& service) {
+  const int64_t now = wall_ms_();
+  std::lock_guard<std::mutex> lock(mutex_);
+  roll_traffic(service, now, false);
+  return traffic_.samples(service);
 }
 
 std::string IngressMetrics::render() const {
