@@ -127,6 +127,25 @@ nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply) {
   return {{"name", reply.name}, {"points", std::move(points)}, {"truncated", reply.truncated}};
 }
 
+nlohmann::json traffic_json(const std::string& service, const std::vector<TrafficSample>& samples,
+                            std::chrono::milliseconds interval) {
+  const double seconds = static_cast<double>(interval.count()) / 1000;
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& s : samples) {
+    nlohmann::json latency = nullptr;
+    if (s.p50_ms) latency = {{"p50", *s.p50_ms}, {"p90", *s.p90_ms}, {"p99", *s.p99_ms}};
+    points.push_back({{"timeMs", s.end_ms},
+                      {"requests", s.requests},
+                      {"errors", s.errors},
+                      {"requestsPerSecond", static_cast<double>(s.requests) / seconds},
+                      {"errorsPerSecond", static_cast<double>(s.errors) / seconds},
+                      {"latencyMs", std::move(latency)},
+                      {"inFlight", s.in_flight},
+                      {"held", s.held}});
+  }
+  return {{"name", service}, {"intervalSeconds", seconds}, {"points", std::move(points)}};
+}
+
 bool ApiHandler::handles(std::string_view path) { return path.rfind("/api/", 0) == 0; }
 
 Result<ApiHandler::Caller> ApiHandler::authenticate(const HttpRequest& request) const {
@@ -209,6 +228,15 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
                           {"via", caller.by_cookie ? "session" : "token"}};
     if (caller.by_cookie) who["csrfToken"] = csrf_token(caller.session);
     return respond(json_response(200, who));
+  }
+  if (query.verb == "traffic") {
+    // What this ingress saw; another namespace's service is as absent as a missing one.
+    if (table_.service_namespace(query.name) != caller.ns) {
+      return respond(error_response(
+          404, "no inferenceservice '" + query.name + "' in namespace '" + caller.ns + "'"));
+    }
+    return respond(json_response(
+        200, traffic_json(query.name, metrics_.traffic(query.name), metrics_.traffic_interval())));
   }
   protocol::ApiRequest call;
   call.ns = caller.ns;

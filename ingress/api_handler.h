@@ -18,6 +18,7 @@
 
 #include "ingress/api_client.h"
 #include "ingress/api_request.h"
+#include "ingress/ingress_metrics.h"
 #include "ingress/login_sessions.h"
 #include "ingress/route_table.h"
 #include "serving/http/http_server.h"
@@ -26,8 +27,9 @@ namespace cadre::ingress {
 
 class ApiHandler {
  public:
-  ApiHandler(const RouteTable& table, LoginSessions& sessions, ApiClient& client)
-      : table_(table), sessions_(sessions), client_(client) {}
+  ApiHandler(const RouteTable& table, LoginSessions& sessions, ApiClient& client,
+             IngressMetrics& metrics)
+      : table_(table), sessions_(sessions), client_(client), metrics_(metrics) {}
 
   // Whether a request path is the API's ("/api/" and below).
   static bool handles(std::string_view path);
@@ -58,6 +60,7 @@ class ApiHandler {
   const RouteTable& table_;  // tokens' namespaces
   LoginSessions& sessions_;  // browser sessions (shared with the notebook proxy)
   ApiClient& client_;
+  IngressMetrics& metrics_;  // services' traffic, answered here without the coordinator
 };
 
 // The JSON of `reply` for `query` (a list page or one object), as `cadre get -o
@@ -67,5 +70,9 @@ Result<nlohmann::json> api_json(const ApiQuery& query, const protocol::GetReply&
 nlohmann::json logs_json(const protocol::LogsReply& reply);
 // {name, points: [{replica, name, value, step, timeMs}], truncated}, oldest first.
 nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply);
+// {name, intervalSeconds, points: [{timeMs, requests, errors, requestsPerSecond,
+// errorsPerSecond, latencyMs: {p50, p90, p99} or null, inFlight, held}]}, oldest first.
+nlohmann::json traffic_json(const std::string& service, const std::vector<TrafficSample>& samples,
+                            std::chrono::milliseconds interval);
 
 }  // namespace cadre::ingress

@@ -114,6 +114,10 @@ Status parse_query(std::string_view query, ApiQuery& q) {
   if (query.empty()) return Status::Ok();
   if (q.verb == "logs") return parse_logs_query(query, q);
   if (q.verb == "metrics") return parse_metrics_query(query, q);
+  if (q.verb == "traffic") {
+    return InvalidArgument("a service's traffic takes no query parameters (got " +
+                           echo_of(query.substr(0, query.find('='))) + ")");
+  }
   RETURN_IF_ERROR(check_parameters(query, kParameters));
   const std::string target = "?" + std::string(query);
   if (auto limit = query_parameter(target, "limit")) {
@@ -229,6 +233,11 @@ Result<ApiQuery> parse_api_target(std::string_view target) {
   if (parts.size() == 3 && (parts[0] == "jobs" || parts[0] == "trainjobs") &&
       (parts[2] == "logs" || parts[2] == "metrics")) {
     q.verb = std::string(parts[2]);
+    parts.pop_back();
+  }
+  // A service's traffic as the ingress saw it: .../inferenceservices/NAME/traffic.
+  if (parts.size() == 3 && parts[0] == "inferenceservices" && parts[2] == "traffic") {
+    q.verb = "traffic";
     parts.pop_back();
   }
   if (parts.empty() || parts.size() > 2 || parts[0].empty()) {

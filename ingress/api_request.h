@@ -13,6 +13,7 @@
 //   (k=v[,k=v...], on objects with labels)
 //   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/logs[?replica=&offset=&maxBytes=]
 //   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/metrics[?metric=&maxPoints=]
+//   GET /api/v1/[namespaces/NS/]inferenceservices/NAME/traffic   this ingress's last hour
 //   DELETE /api/v1/[namespaces/NS/]KIND/NAME[?purge=true]    as `cadre delete`
 //   POST   /api/v1/[namespaces/NS/]apply   (a manifest)      as `cadre apply -f`
 //   POST   /api/v1/[namespaces/NS/]notebooks/NAME/{stop,start}  as `cadre notebook stop`
@@ -39,7 +40,8 @@ inline constexpr int64_t kApiDefaultLogBytes = 256 << 10;
 inline constexpr int64_t kApiMaxMetricPoints = 100000;
 
 struct ApiQuery {
-  // "get", "logs" or "metrics" read; "apply", "delete", "stop" and "start" change.
+  // "get", "logs", "metrics" or "traffic" read; "apply", "delete", "stop" and
+  // "start" change.
   std::string verb = "get";
   std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
   std::string ns;    // from /namespaces/NS/; "" when the path names none

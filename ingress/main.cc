@@ -90,7 +90,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   api_options.max_queued = static_cast<size_t>(c.api_max_queued);
   auto api_client = ingress::ApiClient::Create(api_options);
   if (!api_client.ok()) return fail(api_client.status());
-  ingress::ApiHandler api(table, sessions, **api_client);
+  ingress::ApiHandler api(table, sessions, **api_client, metrics);
   ingress::NotebookProxyOptions notebook_options;
   notebook_options.tunnel_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(c.notebook_idle_timeout_secs * 1000));

@@ -177,6 +177,13 @@ RouteTable::Auth RouteTable::authorize_namespace(const std::string& service,
   return it->second.ns == ns ? Auth::kOk : Auth::kOtherNamespace;
 }
 
+std::optional<std::string> RouteTable::service_namespace(const std::string& service) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = services_.find(service);
+  if (it == services_.end()) return std::nullopt;
+  return it->second.ns;
+}
+
 std::optional<std::string> RouteTable::token_namespace(const std::string& token) const {
   if (token.empty()) return std::nullopt;
   const std::string hash = protocol::token_sha256(token);

@@ -82,6 +82,8 @@ class RouteTable {
   Auth authorize(const std::string& service, const std::string& authorization) const;
   // The same for a caller already known to be of namespace `ns` (a browser session).
   Auth authorize_namespace(const std::string& service, const std::string& ns) const;
+  // The namespace of a service in the table; nullopt for one it does not have.
+  std::optional<std::string> service_namespace(const std::string& service) const;
 
   // A one-time login code's namespace, once: it is used up here and reported to
   // the coordinator (redeemed()), which ends it at every ingress. nullopt: no

@@ -15,12 +15,31 @@ class ApiHandlerTest : public ::testing::Test {
     protocol::RoutesReply routes;
     routes.version = 1;
     routes.tokens = {{protocol::token_sha256("cadre_a"), "team-a", 0}};
+    routes.services = {service("fmnist", "team-a"), service("theirs", "team-b")};
     table_.update(routes);
     ApiClientOptions options;
     options.coordinator.endpoint = "tcp://127.0.0.1:1";  // never reached by these tests
     options.coordinator.insecure = true;
     client_ = ApiClient::Create(options).value();
-    handler_ = std::make_unique<ApiHandler>(table_, sessions_, *client_);
+    handler_ = std::make_unique<ApiHandler>(table_, sessions_, *client_, metrics_);
+  }
+
+  static protocol::ServiceRoute service(const std::string& name, const std::string& ns) {
+    protocol::ServiceRoute s;
+    s.name = name;
+    s.ns = ns;
+    return s;
+  }
+
+  // What handle() answers (for calls the ingress answers itself).
+  serving::http::HttpResponse handled(const std::string& target) {
+    HttpRequest request;
+    request.method = "GET";
+    request.target = target;
+    request.authorization = "Bearer cadre_a";
+    serving::http::HttpResponse answer;
+    handler_->handle(request, [&answer](serving::http::HttpResponse r) { answer = std::move(r); });
+    return answer;
   }
 
   // The status check_headers answers with; 0 when the request may go on.
@@ -41,6 +60,7 @@ class ApiHandlerTest : public ::testing::Test {
 
   RouteTable table_;
   LoginSessions sessions_;
+  IngressMetrics metrics_;
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<ApiHandler> handler_;
 };
@@ -89,6 +109,41 @@ TEST_F(ApiHandlerTest, AChangeComesFromThisIngressAndABrowserSessionProvesItsCsr
   EXPECT_EQ(refused("/api/v1/jobs", "", "GET", cookie), 0);
   EXPECT_EQ(refused("/api/v1/jobs/x/logs", "", "GET", cookie), 0);
   EXPECT_EQ(refused("/api/v1/namespaces/team-b/jobs/x/metrics", "", "GET", cookie), 403);
+}
+
+TEST_F(ApiHandlerTest, AServicesTrafficIsAnsweredHereAndOnlyInItsNamespace) {
+  metrics_.started("fmnist");
+  metrics_.finished("fmnist", "fmnist-1", 200, std::chrono::milliseconds(3));
+  const auto own = handled("/api/v1/inferenceservices/fmnist/traffic");
+  EXPECT_EQ(own.status, 200) << own.body;
+  const auto json = nlohmann::json::parse(own.body);
+  EXPECT_EQ(json.at("name"), "fmnist");
+  EXPECT_EQ(json.at("intervalSeconds"), 5.0);
+  EXPECT_TRUE(json.at("points").is_array());
+  EXPECT_EQ(handled("/api/v1/inferenceservices/theirs/traffic").status, 404);
+  EXPECT_EQ(handled("/api/v1/inferenceservices/missing/traffic").status, 404);
+}
+
+TEST(ApiJson, AServicesTrafficHasRatesAndPercentilesPerInterval) {
+  TrafficSample busy;
+  busy.end_ms = 10'000;
+  busy.requests = 50;
+  busy.errors = 5;
+  busy.p50_ms = 2;
+  busy.p90_ms = 4;
+  busy.p99_ms = 9;
+  busy.held = 3;
+  TrafficSample quiet;
+  quiet.end_ms = 15'000;
+  const auto json = traffic_json("fmnist", {busy, quiet}, std::chrono::milliseconds(5000));
+  EXPECT_EQ(json.at("points").size(), 2u);
+  const auto& p = json.at("points")[0];
+  EXPECT_EQ(p.at("timeMs"), 10'000);
+  EXPECT_EQ(p.at("requestsPerSecond"), 10.0);
+  EXPECT_EQ(p.at("errorsPerSecond"), 1.0);
+  EXPECT_EQ(p.at("latencyMs").at("p99"), 9.0);
+  EXPECT_EQ(p.at("held"), 3);
+  EXPECT_TRUE(json.at("points")[1].at("latencyMs").is_null());
 }
 
 TEST(ApiJson, LogsAndMetricsKeepEveryByteAsText) {

@@ -157,6 +157,22 @@ TEST(ApiRequest, ReadsAJobsLogsAndMetricsWithTheirOwnBoundedParameters) {
             StatusCode::kFailedPrecondition);
 }
 
+TEST(ApiRequest, ReadsAServicesTrafficWithoutParameters) {
+  auto traffic = parse_api_target("/api/v1/namespaces/team-a/inferenceservices/fmnist/traffic");
+  ASSERT_TRUE(traffic.ok()) << traffic.status().message();
+  EXPECT_EQ(traffic->verb, "traffic");
+  EXPECT_EQ(traffic->kind, "inferenceservices");
+  EXPECT_EQ(traffic->name, "fmnist");
+  EXPECT_FALSE(is_change(*traffic));
+  EXPECT_EQ(code_of("/api/v1/inferenceservices/fmnist/traffic?since=1"),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/jobs/fmnist/traffic"), StatusCode::kNotFound);
+  EXPECT_EQ(code_of("/api/v1/inferenceservices/traffic"), StatusCode::kOk)
+      << "a service may be called traffic";
+  EXPECT_EQ(parse_api_call("DELETE", "/api/v1/inferenceservices/fmnist/traffic").status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 TEST(ApiRequest, StopsAndStartsANotebookByPostAndNothingElse) {
   auto stop = parse_api_call("POST", "/api/v1/namespaces/team-a/notebooks/lab/stop");
   ASSERT_TRUE(stop.ok()) << stop.status().message();

@@ -41,7 +41,7 @@ class WatchStreamsTest : public ::testing::Test {
     options.coordinator.insecure = true;
     options.coordinator.timeout = std::chrono::milliseconds(200);
     client_ = ApiClient::Create(options).value();
-    api_ = std::make_unique<ApiHandler>(table_, sessions_, *client_);
+    api_ = std::make_unique<ApiHandler>(table_, sessions_, *client_, metrics_);
     watches_ = std::make_unique<WatchStreams>(WatchStreamOptions{}, *api_);
     HttpServerOptions http;
     http.port = 0;
@@ -74,6 +74,7 @@ class WatchStreamsTest : public ::testing::Test {
 
   RouteTable table_;
   LoginSessions sessions_;
+  IngressMetrics metrics_;
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<ApiHandler> api_;
   std::unique_ptr<WatchStreams> watches_;
