@@ -14,6 +14,7 @@ import struct
 import tempfile
 import time
 import unittest
+import urllib.request
 import zlib
 
 from test_notebook_proxy import BIN, cadre_cli
@@ -306,6 +307,23 @@ class DashboardTest(unittest.TestCase):
         self.browser.find_element(By.ID, "try-image").send_keys(image)
         label = self.wait(lambda d: d.find_element(By.ID, "try-label"), 30, "the predicted class")
         self.assertIn(f"label: {label.text}", expected, "the page and the CLI agree")
+        # The CLI's and the page's requests (metadata, then infer, each) are on the
+        # service's charts once their 5 s interval has closed.
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-chart="Latency (ms)"] canvas'), 30,
+                  "the latency chart")
+        for chart in ("Requests per second", "In flight and held"):
+            self.assertTrue(self.browser.find_elements(By.CSS_SELECTOR, f'[data-chart="{chart}"] canvas'), chart)
+        deadline = time.time() + 15
+        while True:
+            request = urllib.request.Request(self.base + "/api/v1/inferenceservices/browser-isvc/traffic",
+                                             headers={"Authorization": "Bearer " + self.token})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                points = json.load(answer)["points"]
+            if sum(p["requests"] for p in points) >= 4 or time.time() > deadline:
+                break
+            time.sleep(1)
+        self.assertEqual(sum(p["requests"] for p in points), 4, points)
+        self.assertTrue(any(p["latencyMs"] for p in points), points)
 
     def test_8_a_one_time_link_from_the_cli_logs_a_new_browser_in_once(self):
         out = cadre_cli("dashboard").stdout

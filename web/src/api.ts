@@ -116,6 +116,28 @@ export function metrics(kind: string, name: string): Promise<{ points: MetricPoi
   return call("GET", `${base(kind)}/${encodeURIComponent(name)}/metrics?maxPoints=20000`);
 }
 
+// What the ingress saw of a service per interval (its last hour).
+export interface TrafficPoint {
+  timeMs: number;
+  requests: number;
+  errors: number;
+  requestsPerSecond: number;
+  errorsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number } | null;
+  inFlight: number;
+  held: number;
+}
+
+export interface Traffic {
+  name: string;
+  intervalSeconds: number;
+  points: TrafficPoint[];
+}
+
+export function traffic(name: string): Promise<Traffic> {
+  return call("GET", `${base("inferenceservices")}/${encodeURIComponent(name)}/traffic`);
+}
+
 export function apply(manifest: string): Promise<{ kind: string; name: string; action: string }> {
   const ns = session?.namespace;
   return call("POST", ns ? `/api/v1/namespaces/${encodeURIComponent(ns)}/apply` : "/api/v1/apply", manifest);

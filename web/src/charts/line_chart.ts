@@ -1,5 +1,7 @@
 // Metric histories as line charts (uPlot: canvas, fast with tens of thousands of
-// points). One chart per metric, one series per replica; x is the step (epoch).
+// points). One chart per metric, one series per replica; x is the step (epoch),
+// or the time in seconds since the epoch for a chart made with `time` (a
+// service's traffic).
 import uPlot from "uplot";
 import { h } from "../dom";
 
@@ -31,16 +33,19 @@ export class LineChart {
   constructor(
     readonly title: string,
     private readonly xLabel = "step",
+    private readonly time = false,
   ) {
     this.element = h("figure", { class: "chart", "data-chart": title }, h("figcaption", {}, title));
   }
 
-  // Draws `series`; the same series names again only update the data.
-  update(series: Series[]): void {
+  // Draws `series`; the same series names again only update the data. `xRange`
+  // fixes the x axis (a time window) instead of fitting it to the points.
+  update(series: Series[], xRange?: [number, number]): void {
     const labels = series.map((s) => s.label).join("\u0000");
     const data = aligned(series);
     if (this.plot && labels === this.labels) {
       this.plot.setData(data);
+      if (xRange) this.plot.setScale("x", { min: xRange[0], max: xRange[1] });
       return;
     }
     this.plot?.destroy();
@@ -50,7 +55,7 @@ export class LineChart {
       {
         width,
         height: 240,
-        scales: { x: { time: false } },
+        scales: { x: { time: this.time } },
         axes: [{ label: this.xLabel }, {}],
         series: [
           { label: this.xLabel },
@@ -60,6 +65,7 @@ export class LineChart {
       data,
       this.element,
     );
+    if (xRange) this.plot.setScale("x", { min: xRange[0], max: xRange[1] });
   }
 
   destroy(): void {

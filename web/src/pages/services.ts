@@ -1,6 +1,8 @@
 // Inference services: the list, and one service's URL, readiness, traffic split by
-// revision, replicas, revisions and events.
+// revision, request rate, latency and queue over the last hour, replicas,
+// revisions and events.
 import * as api from "../api";
+import { LineChart } from "../charts/line_chart";
 import { badge, fill, h, link, section, table } from "../dom";
 import { age } from "../format";
 import type { PageContext } from "../main";
@@ -114,6 +116,50 @@ function tryIt(service: string): HTMLElement {
   return h("div", { class: "try" }, h("label", {}, "Image ", file), preview, answer);
 }
 
+// What the ingress saw of a service over its last hour, one point per interval:
+// request and 5xx rates, latency percentiles, and the requests in flight and held
+// (the queue of a service at zero replicas or at its containerConcurrency).
+class TrafficCharts {
+  readonly element: HTMLElement;
+  private readonly note = h("p", { class: "muted" }, "");
+  private readonly rate = new LineChart("Requests per second", "time", true);
+  private readonly latency = new LineChart("Latency (ms)", "time", true);
+  private readonly queue = new LineChart("In flight and held", "time", true);
+
+  constructor(private readonly name: string) {
+    this.element = h("div", { class: "traffic-charts" }, this.note, this.rate.element, this.latency.element, this.queue.element);
+  }
+
+  async refresh(): Promise<void> {
+    const t = await api.traffic(this.name);
+    if (t.points.length === 0) {
+      this.note.textContent = `No requests through this ingress yet; a point is added every ${t.intervalSeconds} s.`;
+      return;
+    }
+    this.note.textContent = `As this ingress saw it: one point every ${t.intervalSeconds} s, the last hour.`;
+    const at = (p: api.TrafficPoint) => p.timeMs / 1000;
+    // At least the last five minutes, so a few points are not stretched over years.
+    const last = at(t.points[t.points.length - 1]);
+    const window: [number, number] = [Math.min(at(t.points[0]), last - 300), last];
+    const line = (label: string, points: api.TrafficPoint[], y: (p: api.TrafficPoint) => number) => ({
+      label,
+      points: points.map((p) => ({ x: at(p), y: y(p) })),
+    });
+    this.rate.update([line("requests", t.points, (p) => p.requestsPerSecond), line("5xx errors", t.points, (p) => p.errorsPerSecond)], window);
+    const answered = t.points.filter((p) => p.latencyMs !== null);
+    this.latency.update([
+      line("p50", answered, (p) => p.latencyMs!.p50),
+      line("p90", answered, (p) => p.latencyMs!.p90),
+      line("p99", answered, (p) => p.latencyMs!.p99),
+    ], window);
+    this.queue.update([line("in flight", t.points, (p) => p.inFlight), line("held", t.points, (p) => p.held)], window);
+  }
+
+  destroy(): void {
+    for (const chart of [this.rate, this.latency, this.queue]) chart.destroy();
+  }
+}
+
 export async function servicePage(ctx: PageContext): Promise<void> {
   const name = ctx.params[0];
   const body = h("div", {});
@@ -152,7 +198,17 @@ export async function servicePage(ctx: PageContext): Promise<void> {
       section("Events", eventsTable(s.events)),
     );
   };
-  fill(ctx.root, h("h1", {}, link("/ui/services", "Inference services"), " / ", name), section("Try it", tryIt(name)), body);
+  const charts = new TrafficCharts(name);
+  fill(
+    ctx.root,
+    h("h1", {}, link("/ui/services", "Inference services"), " / ", name),
+    section("Try it", tryIt(name)),
+    section("Requests", charts.element),
+    body,
+  );
   show(await api.get<Service>("inferenceservices", name));
+  await charts.refresh();
+  ctx.every(5000, () => charts.refresh());
+  ctx.onLeave(() => charts.destroy());
   ctx.onLeave(api.watch<Service>(api.objectPath("inferenceservices", name), show, (e) => showError(ctx.root, e)));
 }
