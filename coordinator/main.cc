@@ -10,9 +10,9 @@
 #include "actors/actors.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/gateway.h"
-#include "coordinator/metrics_endpoint.h"
 #include "coordinator/zap_handler.h"
 #include "protocol/prometheus_text.h"
+#include "serving/http/metrics_endpoint.h"
 
 namespace {
 
@@ -192,15 +192,15 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.manager = actors::spawn_manager(system, ctx, std::move(restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 
-  std::unique_ptr<coordinator::MetricsEndpoint> metrics_endpoint;
+  std::unique_ptr<serving::http::MetricsEndpoint> metrics_endpoint;
   std::string metrics_url;
   if (config.metrics_port >= 0) {
     const std::string token_file = config.metrics_token_file.empty()
                                        ? (fs::path(config.config_dir) / "metrics.token").string()
                                        : config.metrics_token_file;
-    auto token = coordinator::load_or_create_metrics_token(token_file);
+    auto token = serving::http::load_or_create_metrics_token(token_file);
     if (!token.ok()) return fail(token.status());
-    auto endpoint = coordinator::MetricsEndpoint::Create(
+    auto endpoint = serving::http::MetricsEndpoint::Create(
         {config.bind_address, config.metrics_port, *token},
         [&system, ctx, metrics, zap = zap.get(), gateway = &g] {
           return render_metrics(system, ctx, *metrics, zap, *gateway);

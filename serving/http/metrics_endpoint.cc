@@ -1,4 +1,4 @@
-#include "coordinator/metrics_endpoint.h"
+#include "serving/http/metrics_endpoint.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,12 +10,12 @@
 
 #include "protocol/user_tokens.h"
 
-namespace cadre::coordinator {
+namespace cadre::serving::http {
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
     const MetricsEndpointOptions& options, Render render) {
   if (options.token.empty()) return InvalidArgument("the metrics endpoint needs a token");
-  serving::http::HttpServerOptions http;
+  HttpServerOptions http;
   http.host = options.host;
   http.port = options.port;
   http.threads = 1;
@@ -24,9 +24,7 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
   http.name = "metrics";
   http.bearer_token = options.token;
   ASSIGN_OR_RETURN(
-      auto server,
-      serving::http::HttpServer::Create(http, [render](serving::http::HttpRequest request,
-                                                       serving::http::Responder respond) {
+      auto server, HttpServer::Create(http, [render](HttpRequest request, Responder respond) {
         const std::string path = request.target.substr(0, request.target.find('?'));
         if (request.method != "GET" || path != "/metrics") {
           return respond(
@@ -64,4 +62,4 @@ Result<std::string> load_or_create_metrics_token(const std::string& path) {
   return token;
 }
 
-}  // namespace cadre::coordinator
+}  // namespace cadre::serving::http

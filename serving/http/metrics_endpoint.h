@@ -1,9 +1,10 @@
-// The coordinator's Prometheus endpoint: GET /metrics over HTTP on its own port,
-// behind a bearer token (Prometheus sends it from `authorization.credentials_file`),
-// checked when the headers arrive. Anything else is 404; nothing else is served.
+// A Prometheus endpoint (the coordinator's and the agents'): GET /metrics over HTTP on its own
+// port, behind a bearer token (Prometheus sends it from `authorization.credentials_file`), checked
+// when the headers arrive. Anything else is 404; nothing else is served.
 //
-// Threading: one HTTP thread of its own. Rendering asks actors for their gauges
-// and waits for them (bounded), which only ever delays the next scrape.
+// Threading: one HTTP thread of its own, which calls Render: a slow render (the
+// coordinator asking its actors, an agent reading its replicas' usage) only ever
+// delays the next scrape.
 #pragma once
 
 #include <functional>
@@ -13,7 +14,7 @@
 #include "protocol/status.h"
 #include "serving/http/http_server.h"
 
-namespace cadre::coordinator {
+namespace cadre::serving::http {
 
 struct MetricsEndpointOptions {
   std::string host = "127.0.0.1";
@@ -29,13 +30,12 @@ class MetricsEndpoint {
   int port() const { return server_->port(); }
 
  private:
-  explicit MetricsEndpoint(std::unique_ptr<serving::http::HttpServer> server)
-      : server_(std::move(server)) {}
-  std::unique_ptr<serving::http::HttpServer> server_;
+  explicit MetricsEndpoint(std::unique_ptr<HttpServer> server) : server_(std::move(server)) {}
+  std::unique_ptr<HttpServer> server_;
 };
 
 // The token in `path`, made (random, 0600) when the file does not exist yet, so
 // the endpoint is never open: Prometheus reads the same file.
 Result<std::string> load_or_create_metrics_token(const std::string& path);
 
-}  // namespace cadre::coordinator
+}  // namespace cadre::serving::http
