@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +25,12 @@ namespace {
 int64_t file_size(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+// "Worker", 1 -> "worker-1", as replicas are named in status and logs.
+std::string replica_name(std::string type, int32_t index) {
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type + "-" + std::to_string(index);
 }
 
 // Metric samples per MetricsReport, so one burst of output stays one modest message.
@@ -96,6 +103,17 @@ Status Agent::run(const std::function<bool()>& should_stop) {
   std::error_code ec;
   std::filesystem::remove(push_dir_, ec);
   return Status::Ok();
+}
+
+void Agent::publish_replicas() {
+  if (!options_.metrics) return;
+  std::vector<ReplicaRef> refs;
+  for (const auto& [uid, r] : replicas_) {
+    ReplicaRef ref{uid, r.job, r.ns, r.name, r.pid, {}};
+    if (options_.sandbox.cgroups) ref.cgroup_dirs = options_.sandbox.cgroups->dirs_of(uid);
+    refs.push_back(std::move(ref));
+  }
+  options_.metrics->publish(std::move(refs));
 }
 
 void Agent::poll_once(milliseconds timeout) {
@@ -384,7 +402,9 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
                   /*fenced=*/false,
                   /*outlives_lease=*/msg->outlives_lease,
                   /*metrics_file=*/std::nullopt,
-                  /*push=*/nullptr};
+                  /*push=*/nullptr,
+                  /*ns=*/msg->ns,
+                  /*name=*/replica_name(msg->replica_type, msg->replica_index)};
   if (spec->metrics.source == "file") {
     TailOptions file;
     if (owner) file.owner = owner->first;
@@ -393,6 +413,7 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
   }
   replica.push = std::move(*push);
   replicas_.emplace(msg->uid, std::move(replica));
+  publish_replicas();
   if (!msg->readiness_path.empty() && msg->port > 0) {
     prober_->watch({msg->uid, msg->job, options_.address, msg->port, msg->readiness_path});
   }
@@ -620,6 +641,7 @@ void Agent::collect_exits() {
       }
       if (it->second.push) send_metrics(exited.uid, exited.job, it->second.push->poll(wall_ms()));
       replicas_.erase(it);
+      publish_replicas();
     }
     prober_->forget(exited.uid);
     protocol::ReplicaExited exit;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_metrics.h"
 #include "agent/coordinator_link.h"
 #include "agent/lease_watchdog.h"
 #include "agent/log_tailer.h"
@@ -52,6 +53,8 @@ struct AgentOptions {
   milliseconds shutdown_grace{5000};  // SIGTERM..SIGKILL for replicas when the agent stops
   AgentTimings timings;
   ReplicaSandbox sandbox;  // how replicas are confined (agent/replica_sandbox.h)
+  // Told which replicas run, for the /metrics endpoint; nullptr when there is none.
+  std::shared_ptr<AgentMetrics> metrics;
 };
 
 class Agent {
@@ -75,6 +78,8 @@ class Agent {
     bool outlives_lease = false;            // a server the lease does not stop
     std::optional<LogTailer> metrics_file;  // the File metrics collector's file
     std::unique_ptr<MetricsSocket> push;    // CADRE_METRICS_ADDR
+    std::string ns;                         // its namespace, for /metrics
+    std::string name;                       // "worker-1", for /metrics
   };
 
   // The registration with the coordinator. epoch 0: never registered.
@@ -111,6 +116,8 @@ class Agent {
   // One pass of the loop after poll: timers, escalation, reaping, tailing.
   void tick(Clock::time_point now);
   void poll_once(milliseconds timeout);
+  // Tells the metrics endpoint which replicas run now (after each launch and reap).
+  void publish_replicas();
   void handle_link_events();
   void drain_socket();
   void handle(const protocol::Envelope& envelope);

@@ -84,6 +84,17 @@ void declare_flags(CLI::App& app, AgentConfig& c, std::vector<std::string>& labe
   app.add_option("--replica-open-files", c.replica_open_files,
                  "Open files per replica process (RLIMIT_NOFILE)")
       ->capture_default_str();
+  app.add_option("--metrics-port", c.metrics_port,
+                 "Serve Prometheus metrics (replicas' CPU and memory, GPUs) on GET /metrics "
+                 "here; -1: off, 0: any free port")
+      ->capture_default_str();
+  app.add_option("--metrics-host", c.metrics_host, "Interface the /metrics port listens on")
+      ->capture_default_str();
+  app.add_option("--metrics-token-file", c.metrics_token_file,
+                 "Bearer token /metrics asks for (made, 0600, if missing; default "
+                 "WORK_DIR/metrics.token)");
+  app.add_option("--metrics-ports-file", c.metrics_ports_file,
+                 "Write the bound /metrics port here as JSON");
 }
 
 // "MIN-MAX", with 1024 <= MIN <= MAX <= 65535: no privileged ports.
@@ -170,6 +181,11 @@ Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
   if (c.address.empty()) c.address = hostname();
   if (c.work_dir.empty()) return InvalidArgument("--work-dir must not be empty");
   c.work_dir = std::filesystem::absolute(c.work_dir).lexically_normal().string();
+  if (c.metrics_port < -1 || c.metrics_port > 65535) {
+    return InvalidArgument("--metrics-port: " + std::to_string(c.metrics_port) +
+                           " is not a port (-1: off)");
+  }
+  if (c.metrics_token_file.empty()) c.metrics_token_file = c.work_dir + "/metrics.token";
   if (!c.insecure) {
     RETURN_IF_ERROR(check_readable("--key", c.key));
     RETURN_IF_ERROR(check_readable("--server-key", c.server_key));

@@ -37,6 +37,10 @@ struct AgentConfig {
   std::string cgroups = "auto";                                   // --cgroups auto|required|off
   int64_t replica_pids_max = 4096;                                // --replica-pids-max
   int64_t replica_open_files = 65536;                             // --replica-open-files
+  int metrics_port = -1;                   // --metrics-port (-1: no /metrics; 0: any free port)
+  std::string metrics_host = "127.0.0.1";  // --metrics-host
+  std::string metrics_token_file;          // --metrics-token-file (default WORK_DIR/metrics.token)
+  std::string metrics_ports_file;          // --metrics-ports-file: the bound port, as JSON
 
   // Resolved from the strings above by parse_agent_config.
   ResourceRequest resources;

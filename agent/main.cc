@@ -5,8 +5,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "serving/http/metrics_endpoint.h"
 
 namespace {
 
@@ -72,6 +76,40 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.sandbox = std::move(*sandbox);
+
+  std::unique_ptr<cadre::serving::http::MetricsEndpoint> metrics_endpoint;
+  if (config.metrics_port >= 0) {
+    AgentMetricsOptions metrics;
+    metrics.node = config.name;
+    if (options.sandbox.cgroups) metrics.cgroups = options.sandbox.cgroups->version();
+    options.metrics = std::make_shared<AgentMetrics>(metrics);
+    auto token = cadre::serving::http::load_or_create_metrics_token(config.metrics_token_file);
+    auto endpoint =
+        token.ok()
+            ? cadre::serving::http::MetricsEndpoint::Create(
+                  {config.metrics_host, config.metrics_port, *token},
+                  [m = options.metrics] { return m->render(); })
+            : cadre::Result<std::unique_ptr<cadre::serving::http::MetricsEndpoint>>(token.status());
+    if (!endpoint.ok()) {
+      std::fprintf(stderr, "cadre-agent: --metrics-port: %s\n",
+                   endpoint.status().message().c_str());
+      return 2;
+    }
+    metrics_endpoint = std::move(*endpoint);
+    if (!config.metrics_ports_file.empty()) {
+      // Renamed into place, so a reader never sees half of it.
+      const std::string tmp = config.metrics_ports_file + ".tmp";
+      std::ofstream(tmp, std::ios::trunc) << "{\"metrics\":" << metrics_endpoint->port() << "}\n";
+      std::error_code ec;
+      std::filesystem::rename(tmp, config.metrics_ports_file, ec);
+      if (ec) {
+        std::fprintf(stderr, "cadre-agent: --metrics-ports-file: %s\n", ec.message().c_str());
+        return 2;
+      }
+    }
+    spdlog::info("node={} metrics on {}:{}/metrics", config.name, config.metrics_host,
+                 metrics_endpoint->port());
+  }
 
   install_signal_handlers();
   auto agent = Agent::Create(options);

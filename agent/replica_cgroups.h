@@ -59,10 +59,11 @@ class ReplicaCgroups {
   void remove(const std::string& uid);
   // Removes the folders whose processes have gone since (called on every reap).
   void retry_removals();
+  // The group's folders, one per parent (pure: safe to call from any thread).
+  std::vector<std::string> dirs_of(const std::string& uid) const;
 
  private:
   ReplicaCgroups(CgroupVersion version, std::vector<std::string> parents);
-  std::vector<std::string> dirs_of(const std::string& uid) const;
 
   CgroupVersion version_;
   std::vector<std::string> parents_;  // v1: memory, pids, cpu; v2: one

@@ -28,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!q.ok()) return 0;
   require(method != "PUT");
   if (method == "GET") {
-    require(q->verb == "get" || q->verb == "logs" || q->verb == "metrics" ||
-            q->verb == "traffic");
+    require(q->verb == "get" || q->verb == "logs" || q->verb == "metrics" || q->verb == "traffic");
   } else if (method == "DELETE") {
     require(q->verb == "delete");
   } else {
