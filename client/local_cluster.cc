@@ -265,6 +265,24 @@ std::string own_tls_certificate(const LocalLayout& layout, const LocalUpOptions&
   return options.tls && options.tls_cert == layout.tls_cert_file() ? options.tls_cert : "";
 }
 
+// Where the agents serve /metrics (each wrote its port once it listened).
+std::vector<std::string> agent_metrics_targets(const LocalLayout& layout,
+                                               const LocalUpOptions& options) {
+  std::vector<std::string> targets;
+  for (int i = 1; i <= options.agents; ++i) {
+    std::ifstream in(layout.agent_metrics_ports_file(i));
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      const int port = nlohmann::json::parse(text.str()).at("metrics").get<int>();
+      if (port > 0) targets.push_back("127.0.0.1:" + std::to_string(port));
+    } catch (const std::exception&) {
+      // Not written (yet): that agent is left out of the scrape config.
+    }
+  }
+  return targets;
+}
+
 // Starts the ingress (unless one from before still runs) and waits for its port.
 // Returns its URL.
 Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOptions& options,
@@ -348,7 +366,8 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   RETURN_IF_ERROR(ensure_token(layout, *config));
   RETURN_IF_ERROR(write_text_file(
       layout.prometheus_config_file(),
-      render_prometheus_config(layout, endpoints, config->ingress, config->ingress_ca)));
+      render_prometheus_config(layout, endpoints, config->ingress, config->ingress_ca,
+                               agent_metrics_targets(layout, options))));
   return write_text_file(layout.config_file(), render_config(*config));
 }
 
@@ -493,8 +512,10 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
       loaded->ingress = *url;
       loaded->ingress_ca = ca;
       RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
-      RETURN_IF_ERROR(write_text_file(layout.prometheus_config_file(),
-                                      render_prometheus_config(layout, endpoints, *url, ca)));
+      RETURN_IF_ERROR(
+          write_text_file(layout.prometheus_config_file(),
+                          render_prometheus_config(layout, endpoints, *url, ca,
+                                                   agent_metrics_targets(layout, options))));
     }
     out << "started the ingress again: " << *url << "\n";
   }

@@ -82,7 +82,13 @@ std::vector<std::string> agent_command(const std::string& binary, const LocalLay
                                    "--address",
                                    "127.0.0.1",
                                    "--work-dir",
-                                   layout.agent_work_dir(index)};
+                                   layout.agent_work_dir(index),
+                                   "--metrics-port",
+                                   "0",
+                                   "--metrics-token-file",
+                                   layout.metrics_token_file(),
+                                   "--metrics-ports-file",
+                                   layout.agent_metrics_ports_file(index)};
   if (options.cpus_per_agent) {
     char cpus[32];
     std::snprintf(cpus, sizeof(cpus), "%g", *options.cpus_per_agent);
@@ -113,8 +119,8 @@ Result<Endpoints> parse_endpoints(const std::string& json_text) {
 }
 
 std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
-                                     const std::string& ingress_url,
-                                     const std::string& ingress_ca) {
+                                     const std::string& ingress_url, const std::string& ingress_ca,
+                                     const std::vector<std::string>& agent_targets) {
   auto host_port = [](const std::string& url) {
     const auto scheme = url.find("://");
     return scheme == std::string::npos ? url : url.substr(scheme + 3);
@@ -125,8 +131,14 @@ std::string render_prometheus_config(const LocalLayout& layout, const Endpoints&
       "global: {scrape_interval: 5s}\nscrape_configs:\n";
   if (!endpoints.metrics.empty()) {
     text += "  - job_name: cadre-coordinator\n    authorization: {credentials_file: " +
-            layout.coordinator_dir() + "/metrics.token}\n    static_configs: [{targets: [\"" +
+            layout.metrics_token_file() + "}\n    static_configs: [{targets: [\"" +
             host_port(endpoints.metrics) + "\"]}]\n";
+  }
+  if (!agent_targets.empty()) {
+    std::string targets;
+    for (const auto& t : agent_targets) targets += (targets.empty() ? "\"" : ", \"") + t + "\"";
+    text += "  - job_name: cadre-agent\n    authorization: {credentials_file: " +
+            layout.metrics_token_file() + "}\n    static_configs: [{targets: [" + targets + "]}]\n";
   }
   if (!ingress_url.empty()) {
     text += "  - job_name: cadre-ingress\n";

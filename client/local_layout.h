@@ -46,6 +46,10 @@ struct LocalLayout {
   // The node name agent i registers as (its key is bound to it).
   static std::string node_name(int i) { return "local-" + std::to_string(i); }
   std::string agent_work_dir(int i) const { return root + "/agents/" + agent_name(i); }
+  // Where agent i writes its /metrics port (JSON {"metrics": PORT}).
+  std::string agent_metrics_ports_file(int i) const { return agent_work_dir(i) + "/metrics.json"; }
+  // The bearer token of every /metrics of the cluster (the coordinator makes it).
+  std::string metrics_token_file() const { return coordinator_dir() + "/metrics.token"; }
   std::string log_file(const std::string& process) const {
     return logs_dir() + "/" + process + ".log";
   }
@@ -101,8 +105,10 @@ Result<Endpoints> parse_endpoints(const std::string& json_text);
 
 // A Prometheus config scraping the coordinator (with its metrics token) and the
 // ingress of a local cluster; `ingress_url` is "http(s)://127.0.0.1:PORT" or "", and
-// `ingress_ca` the certificates an https one is checked against ("": the system's).
+// `ingress_ca` the certificates an https one is checked against ("": the system's);
+// and the agents' /metrics at `agent_targets` ("127.0.0.1:PORT"), with the same token.
 std::string render_prometheus_config(const LocalLayout& layout, const Endpoints& endpoints,
-                                     const std::string& ingress_url, const std::string& ingress_ca);
+                                     const std::string& ingress_url, const std::string& ingress_ca,
+                                     const std::vector<std::string>& agent_targets);
 
 }  // namespace cadre::client

@@ -88,6 +88,12 @@ TEST(AgentCommand, NamesTheAgentAndDefaultsToNoGpus) {
                                              "127.0.0.1",
                                              "--work-dir",
                                              "/c/agents/agent-2",
+                                             "--metrics-port",
+                                             "0",
+                                             "--metrics-token-file",
+                                             "/c/coordinator/metrics.token",
+                                             "--metrics-ports-file",
+                                             "/c/agents/agent-2/metrics.json",
                                              "--gpus",
                                              "0"};
   EXPECT_EQ(argv, expected);
@@ -113,11 +119,12 @@ TEST(ParseEndpoints, ReadsWhatTheCoordinatorWrites) {
   EXPECT_EQ(endpoints->pid, 99);
 }
 
-TEST(PrometheusConfig, ScrapesTheCoordinatorWithItsTokenAndTheIngress) {
+TEST(PrometheusConfig, ScrapesTheCoordinatorAndTheAgentsWithTheTokenAndTheIngress) {
   Endpoints endpoints;
   endpoints.metrics = "http://127.0.0.1:40003";
   const std::string config =
-      render_prometheus_config(LocalLayout::at("/c"), endpoints, "http://127.0.0.1:8080", "");
+      render_prometheus_config(LocalLayout::at("/c"), endpoints, "http://127.0.0.1:8080", "",
+                               {"127.0.0.1:40010", "127.0.0.1:40011"});
   EXPECT_NE(config.find("job_name: cadre-coordinator\n    authorization: {credentials_file: "
                         "/c/coordinator/metrics.token}\n    static_configs: [{targets: "
                         "[\"127.0.0.1:40003\"]}]"),
@@ -127,14 +134,20 @@ TEST(PrometheusConfig, ScrapesTheCoordinatorWithItsTokenAndTheIngress) {
                         "[\"127.0.0.1:8080\"]}]"),
             std::string::npos)
       << config;
+  EXPECT_NE(config.find("job_name: cadre-agent\n    authorization: {credentials_file: "
+                        "/c/coordinator/metrics.token}\n    static_configs: [{targets: "
+                        "[\"127.0.0.1:40010\", \"127.0.0.1:40011\"]}]"),
+            std::string::npos)
+      << config;
   // A coordinator without /metrics is left out, not scraped in vain.
-  EXPECT_EQ(render_prometheus_config(LocalLayout::at("/c"), Endpoints{}, "", "").find("job_name"),
-            std::string::npos);
+  EXPECT_EQ(
+      render_prometheus_config(LocalLayout::at("/c"), Endpoints{}, "", "", {}).find("job_name"),
+      std::string::npos);
 }
 
 TEST(PrometheusConfig, ScrapesAnHttpsIngressCheckingItsCertificate) {
   const std::string config = render_prometheus_config(
-      LocalLayout::at("/c"), Endpoints{}, "https://127.0.0.1:8443", "/c/keys/ingress-tls.crt");
+      LocalLayout::at("/c"), Endpoints{}, "https://127.0.0.1:8443", "/c/keys/ingress-tls.crt", {});
   EXPECT_NE(config.find("job_name: cadre-ingress\n    scheme: https\n    tls_config: {ca_file: "
                         "/c/keys/ingress-tls.crt}\n    static_configs: [{targets: "
                         "[\"127.0.0.1:8443\"]}]"),

@@ -1,5 +1,6 @@
 """A real Prometheus (Debian's) scrapes a local cluster with the config `cadre local up`
-writes: the coordinator's /metrics behind its token, and the ingress's."""
+writes: the coordinator's /metrics behind its token, the agents' (the same token)
+and the ingress's."""
 
 import json
 import os
@@ -39,6 +40,18 @@ class PrometheusTest(ProxyClient, unittest.TestCase):
                         "  template:\n    command: [sh, -c, 'echo hi']\n")
             cadre_cli("apply", "-f", job)
             cadre_cli("wait", "job/hello", "--for", "Succeeded", "--timeout", "60")
+            # A replica that runs while Prometheus scrapes: ~64 MiB held, a second of CPU.
+            program = os.path.join(cls.dir, "busy.py")
+            with open(program, "w") as f:
+                f.write("import time\nb = bytearray(64 << 20)\nt = time.time()\n"
+                        "while time.time() < t + 1.5:\n    pass\ntime.sleep(600)\n")
+            busy = os.path.join(cls.dir, "busy.yaml")
+            with open(busy, "w") as f:
+                f.write("apiVersion: cadre/v1\nkind: Job\nmetadata: {name: busy}\nspec:\n"
+                        f"  template:\n    command: [python3, {program}]\n"
+                        "    resources: {cpu: 1, memory: 256Mi}\n")
+            cadre_cli("apply", "-f", busy)
+            cadre_cli("wait", "job/busy", "--for", "Running", "--timeout", "60")
             # The config local up wrote, scraped every second here.
             with open(os.path.join(cls.dir, "prometheus.yml")) as f:
                 config = f.read().replace("scrape_interval: 5s", "scrape_interval: 1s")
@@ -91,6 +104,21 @@ class PrometheusTest(ProxyClient, unittest.TestCase):
         self.assertGreater(self.query('cadre_node_capacity{resource="cpu"}'), 0)
         self.assertEqual(self.query("cadre_ingress_connected"), 1)
         self.assertEqual(self.query("cadre_coordinator_scrape_errors"), 0)
+
+    def test_prometheus_scrapes_every_agent_and_a_running_replicas_usage(self):
+        self.assertEqual(self.query('count(up{job="cadre-agent"} == 1) == 2'), 2)
+        self.assertEqual(self.query('count(cadre_agent_info) == 2'), 2)
+        self.assertEqual(self.query('sum(cadre_agent_replicas) == 1'), 1)
+        memory = self.query('cadre_agent_replica_memory_bytes{job_name="busy",namespace="default",'
+                            'replica="main-0"} > 0')
+        self.assertGreater(memory, 64 << 20, "the bytearray is resident")
+        self.assertLess(memory, 256 << 20)
+        self.assertGreaterEqual(self.query('cadre_agent_replica_processes{job_name="busy"}'), 1)
+        deadline = time.time() + 30
+        while self.query('cadre_agent_replica_cpu_seconds_total{job_name="busy"}') < 0.9:
+            self.assertLess(time.time(), deadline, "the replica's busy second never showed")
+            time.sleep(1)
+        self.assertEqual(self.query("sum(cadre_agent_gpu_query_failures_total)"), 0)
 
     def test_the_coordinator_metrics_need_its_token(self):
         with self.assertRaises(urllib.error.HTTPError) as refused:
