@@ -2,6 +2,7 @@
 
 #include "client/experiment_output.h"
 #include "client/json_output.h"
+#include "client/lineage.h"
 #include "client/notebook_output.h"
 #include "client/pipeline_output.h"
 #include "client/recurring_run_output.h"
@@ -302,6 +303,38 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
         [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
           ASSIGN_OR_RETURN(auto reply, c.api_logs(r));
           return logs_json(reply);
+        },
+        std::move(respond));
+  }
+  if (query.verb == "lineage") {
+    // Walked over the caller's runs as `cadre lineage` does: the list, then each
+    // run's record (its steps' artifacts), on one API connection.
+    call.verb = "get";
+    call.get.resource = "runs";
+    return submit(
+        std::move(call),
+        [query](client::CoordinatorClient& c,
+                const protocol::ApiRequest& r) -> Result<nlohmann::json> {
+          ASSIGN_OR_RETURN(auto list, c.api_get(r));
+          if (list.runs.size() > kApiMaxLineageRuns) {
+            return FailedPrecondition("lineage walks at most " +
+                                      std::to_string(kApiMaxLineageRuns) + " runs; namespace '" +
+                                      r.ns + "' has " + std::to_string(list.runs.size()) +
+                                      " (cadre delete run/NAME the old ones)");
+          }
+          std::vector<protocol::PipelineRunStatus> runs;
+          for (const auto& summary : list.runs) {
+            protocol::ApiRequest one = r;
+            one.get.name = summary.name;
+            auto got = c.api_get(one);
+            if (!got.ok() && got.status().code() == StatusCode::kNotFound) continue;  // deleted
+            if (!got.ok()) return got.status();
+            for (auto& run : got->runs) runs.push_back(std::move(run));
+          }
+          client::LineageOptions options;
+          options.downstream = query.downstream;
+          options.depth = query.depth;
+          return client::lineage_json(runs, query.artifact, options);
         },
         std::move(respond));
   }

@@ -17,6 +17,7 @@ constexpr std::array<std::string_view, 6> kParameters = {"limit", "continue", "p
                                                          "phase", "owner",    "labelSelector"};
 constexpr std::array<std::string_view, 3> kLogParameters = {"replica", "offset", "maxBytes"};
 constexpr std::array<std::string_view, 2> kMetricParameters = {"metric", "maxPoints"};
+constexpr std::array<std::string_view, 3> kLineageParameters = {"artifact", "direction", "depth"};
 
 std::vector<std::string_view> split(std::string_view text, char by) {
   std::vector<std::string_view> parts;
@@ -110,7 +111,37 @@ Status parse_metrics_query(std::string_view query, ApiQuery& q) {
   return Status::Ok();
 }
 
+Status parse_lineage_query(std::string_view query, ApiQuery& q) {
+  RETURN_IF_ERROR(check_parameters(query, kLineageParameters));
+  const std::string target = "?" + std::string(query);
+  const auto artifact = query_parameter(target, "artifact");
+  if (!artifact || artifact->empty()) {
+    return InvalidArgument("lineage needs artifact=URI (an artifact's uri, as a run shows it)");
+  }
+  const bool printable = std::all_of(artifact->begin(), artifact->end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  });
+  if (artifact->size() > kApiMaxArtifactUri || !printable) {
+    return InvalidArgument("artifact " + echo_of(*artifact) + " is not a URI of at most " +
+                           std::to_string(kApiMaxArtifactUri) + " printable bytes");
+  }
+  q.artifact = *artifact;
+  if (auto direction = query_parameter(target, "direction")) {
+    if (*direction != "upstream" && *direction != "downstream") {
+      return InvalidArgument("direction " + echo_of(*direction) +
+                             " must be upstream or downstream");
+    }
+    q.downstream = *direction == "downstream";
+  }
+  if (auto depth = query_parameter(target, "depth")) {
+    ASSIGN_OR_RETURN(const int64_t n, bounded_integer("depth", *depth, 1, kApiMaxLineageDepth));
+    q.depth = static_cast<int>(n);
+  }
+  return Status::Ok();
+}
+
 Status parse_query(std::string_view query, ApiQuery& q) {
+  if (q.verb == "lineage") return parse_lineage_query(query, q);
   if (query.empty()) return Status::Ok();
   if (q.verb == "logs") return parse_logs_query(query, q);
   if (q.verb == "metrics") return parse_metrics_query(query, q);
@@ -206,14 +237,10 @@ bool is_api_name(std::string_view name) {
   });
 }
 
-Result<ApiQuery> parse_api_target(std::string_view target) {
-  if (target.size() > kMaxTarget) {
-    return InvalidArgument("the request target is longer than " + std::to_string(kMaxTarget) +
-                           " bytes");
-  }
-  const size_t mark = target.find('?');
-  std::string_view path = target.substr(0, mark);
-  const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
+namespace {
+
+// The call a path names, before its query is read.
+Result<ApiQuery> parse_api_path(std::string_view path) {
   if (path.compare(0, kApiPrefix.size(), kApiPrefix) != 0) {
     return NotFound("the API is under /api/v1/");
   }
@@ -240,6 +267,12 @@ Result<ApiQuery> parse_api_target(std::string_view target) {
     q.verb = "traffic";
     parts.pop_back();
   }
+  // Where an artifact came from or went: .../lineage?artifact=URI.
+  if (parts.size() == 1 && parts[0] == "lineage") {
+    q.verb = "lineage";
+    q.kind = "runs";  // walked over the caller's runs
+    return q;
+  }
   if (parts.empty() || parts.size() > 2 || parts[0].empty()) {
     return NotFound("no such API path: " + echo_of(path));
   }
@@ -257,6 +290,19 @@ Result<ApiQuery> parse_api_target(std::string_view target) {
     RETURN_IF_ERROR(check_name("name", parts[1]));
     q.name = std::string(parts[1]);
   }
+  return q;
+}
+
+}  // namespace
+
+Result<ApiQuery> parse_api_target(std::string_view target) {
+  if (target.size() > kMaxTarget) {
+    return InvalidArgument("the request target is longer than " + std::to_string(kMaxTarget) +
+                           " bytes");
+  }
+  const size_t mark = target.find('?');
+  const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
+  ASSIGN_OR_RETURN(ApiQuery q, parse_api_path(target.substr(0, mark)));
   RETURN_IF_ERROR(parse_query(query, q));
   return q;
 }
@@ -304,7 +350,7 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
     return q;
   }
   if (method == "DELETE") {
-    ASSIGN_OR_RETURN(ApiQuery q, parse_api_target(path));
+    ASSIGN_OR_RETURN(ApiQuery q, parse_api_path(path));
     if (q.name.empty() || q.kind == "session" || q.verb != "get") {
       return FailedPrecondition("DELETE takes one object: /api/v1/KIND/NAME");
     }

@@ -14,6 +14,7 @@
 //   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/logs[?replica=&offset=&maxBytes=]
 //   GET /api/v1/[namespaces/NS/]{jobs,trainjobs}/NAME/metrics[?metric=&maxPoints=]
 //   GET /api/v1/[namespaces/NS/]inferenceservices/NAME/traffic   this ingress's last hour
+//   GET /api/v1/[namespaces/NS/]lineage?artifact=URI[&direction=upstream|downstream&depth=N]
 //   DELETE /api/v1/[namespaces/NS/]KIND/NAME[?purge=true]    as `cadre delete`
 //   POST   /api/v1/[namespaces/NS/]apply   (a manifest)      as `cadre apply -f`
 //   POST   /api/v1/[namespaces/NS/]notebooks/NAME/{stop,start}  as `cadre notebook stop`
@@ -38,10 +39,13 @@ inline constexpr size_t kApiMaxLimit = 1000;
 inline constexpr int64_t kApiMaxLogBytes = 4 << 20;
 inline constexpr int64_t kApiDefaultLogBytes = 256 << 10;
 inline constexpr int64_t kApiMaxMetricPoints = 100000;
+inline constexpr size_t kApiMaxArtifactUri = 2048;
+inline constexpr int kApiMaxLineageDepth = 50;
+inline constexpr size_t kApiMaxLineageRuns = 5000;
 
 struct ApiQuery {
-  // "get", "logs", "metrics" or "traffic" read; "apply", "delete", "stop" and
-  // "start" change.
+  // "get", "logs", "metrics", "traffic" or "lineage" read; "apply", "delete",
+  // "stop" and "start" change.
   std::string verb = "get";
   std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
   std::string ns;    // from /namespaces/NS/; "" when the path names none
@@ -61,6 +65,10 @@ struct ApiQuery {
   // metrics: one metric ("" every one), the newest this many points.
   std::string metric;
   int64_t max_points = 10000;
+  // lineage: which artifact (its URI), which way, how many steps away.
+  std::string artifact;
+  bool downstream = false;
+  int depth = 10;
 };
 
 // The call a GET target (path and query) names. InvalidArgument (400) names the

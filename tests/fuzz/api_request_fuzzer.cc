@@ -28,13 +28,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!q.ok()) return 0;
   require(method != "PUT");
   if (method == "GET") {
-    require(q->verb == "get" || q->verb == "logs" || q->verb == "metrics" || q->verb == "traffic");
+    require(q->verb == "get" || q->verb == "logs" || q->verb == "metrics" || q->verb == "traffic" ||
+            q->verb == "lineage");
   } else if (method == "DELETE") {
     require(q->verb == "delete");
   } else {
     require(q->verb == "apply" || q->verb == "stop" || q->verb == "start");
   }
   require(is_change(*q) == (method != "GET"));
+  // Lineage: of one artifact, bounded.
+  if (q->verb == "lineage") {
+    require(!q->artifact.empty() && q->artifact.size() <= kApiMaxArtifactUri && q->depth >= 1 &&
+            q->depth <= kApiMaxLineageDepth && q->name.empty());
+  }
   // Traffic: one inference service's, by name.
   if (q->verb == "traffic") require(q->kind == "inferenceservices" && !q->name.empty());
   // Logs and metric histories: a job's, by name, with bounded reads.

@@ -173,6 +173,33 @@ TEST(ApiRequest, ReadsAServicesTrafficWithoutParameters) {
             StatusCode::kFailedPrecondition);
 }
 
+TEST(ApiRequest, ReadsALineageQueryOfOneArtifactWithItsDirectionAndDepth) {
+  auto up =
+      parse_api_target("/api/v1/namespaces/team-a/lineage?artifact=file%3A%2F%2F%2Fd%2Fmodel");
+  ASSERT_TRUE(up.ok()) << up.status().message();
+  EXPECT_EQ(up->verb, "lineage");
+  EXPECT_EQ(up->ns, "team-a");
+  EXPECT_EQ(up->artifact, "file:///d/model");
+  EXPECT_FALSE(up->downstream);
+  EXPECT_EQ(up->depth, 10);
+  EXPECT_FALSE(is_change(*up));
+  auto down = parse_api_target("/api/v1/lineage?artifact=x&direction=downstream&depth=3");
+  ASSERT_TRUE(down.ok()) << down.status().message();
+  EXPECT_TRUE(down->downstream);
+  EXPECT_EQ(down->depth, 3);
+  EXPECT_EQ(error_of("/api/v1/lineage"),
+            "lineage needs artifact=URI (an artifact's uri, as a run shows it)");
+  EXPECT_EQ(error_of("/api/v1/lineage?artifact=x&direction=sideways"),
+            "direction 'sideways' must be upstream or downstream");
+  EXPECT_EQ(error_of("/api/v1/lineage?artifact=x&depth=51"), "depth '51' must be 1..50");
+  EXPECT_EQ(code_of("/api/v1/lineage?artifact=a%0Ab"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/lineage?artifact=" + std::string(3000, 'a')),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(code_of("/api/v1/lineage?artifact=x&limit=5"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_api_call("DELETE", "/api/v1/lineage?artifact=x").status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 TEST(ApiRequest, StopsAndStartsANotebookByPostAndNothingElse) {
   auto stop = parse_api_call("POST", "/api/v1/namespaces/team-a/notebooks/lab/stop");
   ASSERT_TRUE(stop.ok()) << stop.status().message();

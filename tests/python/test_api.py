@@ -11,6 +11,8 @@ import urllib.parse
 
 from test_notebook_proxy import ProxyClient, cadre_cli
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
 
 class ApiTest(ProxyClient, unittest.TestCase):
     @classmethod
@@ -30,6 +32,9 @@ class ApiTest(ProxyClient, unittest.TestCase):
                             f"  template:\n    command: [sh, -c, 'echo {name}; echo epoch=1 accuracy=0.5; "
                             f"echo epoch=2 accuracy=0.75']\n")
                 cadre_cli("apply", "-f", path)
+            # A pipeline run whose artifacts have a lineage.
+            cadre_cli("apply", "-f", os.path.join(ROOT, "tests", "pipelines", "kfp", "two_step.yaml"))
+            cadre_cli("run", "pipeline/two-step-pipeline", "-p", "text=one two three", "--name", "lin")
             for name in ("alpha-1", "alpha-2", "beta-1"):
                 cadre_cli("wait", f"job/{name}", "--for", "Succeeded", "--timeout", "60")
             # Tokens reach the ingress with its next route poll.
@@ -149,6 +154,26 @@ class ApiTest(ProxyClient, unittest.TestCase):
         self.assertEqual(self.request("POST", "/api/v1/notebooks/nope/stop", self.bearer())[0], 404)
         self.assertEqual(self.request("POST", "/api/v1/notebooks/api-lab/stop", self.bearer(self.other))[0], 404)
         self.request("DELETE", "/api/v1/notebooks/api-lab", self.bearer())
+
+    def test_an_artifacts_lineage_walks_the_runs_of_the_callers_namespace(self):
+        cadre_cli("wait", "run/lin", "--for", "Succeeded", "--timeout", "120")
+        status, _, run = self.get("/api/v1/runs/lin")
+        self.assertEqual(status, 200, run)
+        producer = next(t for t in run["tasks"] if t["id"] == "producer")
+        uri = producer["outputArtifacts"][0]["uri"]
+        quoted = urllib.parse.quote(uri, safe="")
+        status, _, up = self.get(f"/api/v1/lineage?artifact={quoted}")
+        self.assertEqual(status, 200, up)
+        self.assertEqual(up["artifact"], uri)
+        self.assertEqual(up["direction"], "upstream")
+        self.assertIn("lin/producer", [f"{e['run']}/{e['task']}" for e in up["executions"]])
+        self.assertIn({"from": "lin/producer", "to": "", "artifact": uri}, up["edges"])
+        _, _, down = self.get(f"/api/v1/namespaces/default/lineage?artifact={quoted}&direction=downstream")
+        self.assertIn("lin/consumer", [f"{e['run']}/{e['task']}" for e in down["executions"]])
+        self.assertEqual(self.get("/api/v1/lineage?artifact=file%3A%2F%2F%2Fnowhere")[0], 404)
+        self.assertEqual(self.get(f"/api/v1/lineage?artifact={quoted}", self.bearer(self.other))[0], 404,
+                         "another namespace's runs are not walked")
+        self.assertEqual(self.get("/api/v1/lineage?artifact=x&depth=0")[0], 400)
 
     def watch(self, path, headers=None):
         """A watch stream: its response and a reader of its events (name, data)."""
