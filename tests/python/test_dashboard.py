@@ -280,6 +280,22 @@ class DashboardTest(unittest.TestCase):
         panel = self.wait(lambda d: d.find_element(By.ID, "task-panel"), what="the step's panel")
         self.assertIn('"words": 4', panel.text)
 
+    def test_5b_an_artifacts_lineage_is_drawn_from_its_steps_panel(self):
+        self.open("/ui/runs/words")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#dag g.task[data-task=producer]"), what="the producer")
+        self.browser.find_element(By.CSS_SELECTOR, "#dag g.task[data-task=producer]").click()
+        panel = self.wait(lambda d: d.find_element(By.ID, "task-panel"), what="the step's panel")
+        panel.find_element(By.LINK_TEXT, "downstream").click()
+        nodes = self.wait(lambda d: [e.get_attribute("data-node") for e in d.find_elements(By.CSS_SELECTOR, "#lineage-graph g")]
+                          or None, what="the lineage graph")
+        self.assertEqual(set(nodes), {"artifact", "words/consumer"})
+        self.assertEqual(len(self.browser.find_elements(By.CSS_SELECTOR, "#lineage-graph polyline")), 1)
+        self.assertIn("consumer", self.texts("#lineage-steps tbody td")[1:2])
+        # Upstream from the same artifact: the step that made it.
+        self.browser.find_element(By.LINK_TEXT, "Upstream").click()
+        self.wait(lambda d: "words/producer" in [e.get_attribute("data-node") for e in d.find_elements(By.CSS_SELECTOR, "#lineage-graph g")],
+                  what="the producer upstream")
+
     def test_6_a_notebook_is_created_from_the_form_and_stopped(self):
         self.open("/ui/notebooks")
         form = self.wait(lambda d: d.find_element(By.ID, "new-notebook"), what="the form")

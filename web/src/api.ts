@@ -1,6 +1,7 @@
 // The dashboard's only way to the cluster: /api/v1/ on this origin, with the
 // browser's HttpOnly session cookie. Changes carry the session's CSRF token
 // (X-Cadre-CSRF, from /api/v1/session); the browser adds Origin itself.
+import type { Lineage } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -136,6 +137,12 @@ export interface Traffic {
 
 export function traffic(name: string): Promise<Traffic> {
   return call("GET", `${base("inferenceservices")}/${encodeURIComponent(name)}/traffic`);
+}
+
+export function lineage(artifact: string, downstream: boolean): Promise<Lineage> {
+  const q = new URLSearchParams({ artifact, direction: downstream ? "downstream" : "upstream" });
+  const ns = session?.namespace;
+  return call("GET", `${ns ? `/api/v1/namespaces/${encodeURIComponent(ns)}` : "/api/v1"}/lineage?${q}`);
 }
 
 export function apply(manifest: string): Promise<{ kind: string; name: string; action: string }> {

@@ -10,6 +10,7 @@ import { experimentPage, experimentsPage } from "./pages/experiments";
 import { jobPage, jobsPage } from "./pages/jobs";
 import { notebooksPage } from "./pages/notebooks";
 import { overviewPage } from "./pages/overview";
+import { lineagePage } from "./pages/lineage";
 import { pipelinesPage, runPage } from "./pages/pipelines";
 import { servicePage, servicesPage } from "./pages/services";
 
@@ -34,6 +35,7 @@ const routes: [RegExp, Render, string][] = [
   [/^\/ui\/services\/([^/]+)$/, servicePage, "services"],
   [/^\/ui\/pipelines\/?$/, pipelinesPage, "pipelines"],
   [/^\/ui\/runs\/([^/]+)$/, runPage, "pipelines"],
+  [/^\/ui\/lineage\/?$/, lineagePage, "pipelines"],
   [/^\/ui\/notebooks\/?$/, notebooksPage, "notebooks"],
   [/^\/ui\/apply\/?$/, applyPage, "apply"],
 ];

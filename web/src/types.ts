@@ -141,6 +141,27 @@ export interface Task {
   finishedAt?: string;
 }
 
+// GET /api/v1/lineage: the steps around an artifact and the edges between them
+// ("" is the artifact itself).
+export interface LineageExecution {
+  run: string;
+  pipeline: string;
+  task: string;
+  component: string;
+  state: string;
+  job: string;
+  cached: boolean;
+  inputArtifacts: { name: string; uri: string }[];
+  outputArtifacts: { name: string; uri: string }[];
+}
+
+export interface Lineage {
+  artifact: string;
+  direction: "upstream" | "downstream";
+  executions: LineageExecution[];
+  edges: { from: string; to: string; artifact: string }[];
+}
+
 export interface Run {
   name: string;
   pipeline: string;

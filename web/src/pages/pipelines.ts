@@ -9,6 +9,7 @@ import type { PageContext } from "../main";
 import { showError } from "../main";
 import type { Pipeline, Run, Task } from "../types";
 import { eventsTable } from "./jobs";
+import { lineagePath } from "./lineage";
 
 function json(v: unknown): string {
   return v === null || v === undefined ? "" : JSON.stringify(v, null, 1);
@@ -147,7 +148,16 @@ function taskPanel(run: Run, t: Task): HTMLElement {
     h("h4", {}, "Outputs"),
     h("pre", {}, json(t.outputs)),
     h("h4", {}, "Artifacts"),
-    table(["Name", "Type", "URI", "Metadata"], t.outputArtifacts.map((a) => [a.name, a.type, h("code", {}, a.uri), json(a.metadata)])),
+    table(
+      ["Name", "Type", "URI", "Metadata", "Lineage"],
+      t.outputArtifacts.map((a) => [
+        a.name,
+        a.type,
+        h("code", {}, a.uri),
+        json(a.metadata),
+        h("span", {}, link(lineagePath(a.uri), "upstream"), " · ", link(lineagePath(a.uri, true), "downstream")),
+      ]),
+    ),
     t.job && [h("h4", {}, "Log"), logBox],
     h("p", { class: "muted" }, `run ${run.name}`),
   );
