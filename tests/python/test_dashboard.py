@@ -149,6 +149,7 @@ class DashboardTest(unittest.TestCase):
             apply_text(cls.dir, "model.yaml", MODEL_JOB)
             cadre_cli("apply", "-f", os.path.join(ROOT, "tests", "pipelines", "kfp", "two_step.yaml"))
             cadre_cli("run", "pipeline/two-step-pipeline", "-p", "text=four words right here", "--name", "words")
+            cadre_cli("run", "pipeline/two-step-pipeline", "-p", f"text={XSS}", "--name", "markup")
             os.makedirs(SHOTS, exist_ok=True)
             options = Options()
             options.binary_location = CHROMIUM
@@ -295,6 +296,17 @@ class DashboardTest(unittest.TestCase):
         self.browser.find_element(By.LINK_TEXT, "Upstream").click()
         self.wait(lambda d: "words/producer" in [e.get_attribute("data-node") for e in d.find_elements(By.CSS_SELECTOR, "#lineage-graph g")],
                   what="the producer upstream")
+
+    def test_5c_markup_in_a_runs_parameters_and_outputs_is_shown_as_text(self):
+        cadre_cli("wait", "run/markup", "--for", "Succeeded", "--timeout", "120")
+        self.open("/ui/runs/markup")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#dag g.task[data-task=producer]"), what="the producer")
+        self.browser.find_element(By.CSS_SELECTOR, "#dag g.task[data-task=producer]").click()
+        panel = self.wait(lambda d: d.find_element(By.ID, "task-panel"), what="the step's panel")
+        self.assertIn("<script>window.__xss=1</script>", panel.text)
+        # The pipelines page lists the run with its parameters too.
+        self.open("/ui/pipelines")
+        self.wait(lambda d: "markup" in d.find_element(By.TAG_NAME, "body").text, what="the runs")
 
     def test_6_a_notebook_is_created_from_the_form_and_stopped(self):
         self.open("/ui/notebooks")
