@@ -206,6 +206,14 @@ std::optional<HttpResponse> ApiHandler::check_headers(const HttpRequest& head) c
   return refusal(head, nullptr, nullptr);
 }
 
+std::optional<HttpResponse> ApiHandler::check_read(const HttpRequest& request,
+                                                   std::string* ns) const {
+  Caller caller;
+  if (auto refused = refusal(request, &caller, nullptr)) return refused;
+  *ns = caller.ns;
+  return std::nullopt;
+}
+
 void ApiHandler::submit(protocol::ApiRequest call, Ask ask, Responder respond) {
   const Status queued = client_.submit([call = std::move(call), ask,
                                         respond](client::CoordinatorClient& c) {

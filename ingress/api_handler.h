@@ -37,6 +37,10 @@ class ApiHandler {
   // and whether the path exists, answered before a body is read; nullopt: go on.
   std::optional<serving::http::HttpResponse> check_headers(
       const serving::http::HttpRequest& head) const;
+  // For a watch stream about to read: the refusal the read would get now (as
+  // check_headers), or nullopt with `*ns` set to the namespace it reads as.
+  std::optional<serving::http::HttpResponse> check_read(const serving::http::HttpRequest& request,
+                                                        std::string* ns) const;
   // An HttpHandler: never blocks; answers from an API client thread.
   void handle(serving::http::HttpRequest request, serving::http::Responder respond);
 

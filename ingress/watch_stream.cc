@@ -22,11 +22,13 @@ using Clock = std::chrono::steady_clock;
 class Stream : public std::enable_shared_from_this<Stream> {
  public:
   Stream(std::shared_ptr<HttpConnection> c, HttpRequest read, WatchStreamOptions options,
-         ApiHandler& api, std::shared_ptr<std::atomic<size_t>> open)
+         ApiHandler& api, std::shared_ptr<SharedReads> reads,
+         std::shared_ptr<std::atomic<size_t>> open)
       : c_(std::move(c)),
         read_(std::move(read)),
         options_(options),
         api_(api),
+        reads_(std::move(reads)),
         open_(std::move(open)),
         timer_(c_->stream.get_executor()),
         ends_(Clock::now() + options.lifetime) {}
@@ -77,13 +79,16 @@ class Stream : public std::enable_shared_from_this<Stream> {
                                });
   }
 
-  // Reads through the API as the caller; the answer comes on an API thread.
+  // Checks the caller, then reads (shared with the streams reading the same thing
+  // as the same namespace); the answer comes on an API thread.
   void ask() {
     if (closed_) return;
     if (Clock::now() >= ends_) return close();
+    std::string ns;
+    if (auto refused = api_.check_read(read_, &ns)) return answered(std::move(*refused));
     std::weak_ptr<Stream> weak = shared_from_this();
     auto executor = c_->stream.get_executor();
-    api_.handle(read_, [weak, executor](HttpResponse r) {
+    reads_->read(ns + "\n" + read_.target, read_, [weak, executor](HttpResponse r) {
       net::post(executor, [weak, r = std::move(r)]() mutable {
         if (auto self = weak.lock()) self->answered(std::move(r));
       });
@@ -141,7 +146,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::shared_ptr<HttpConnection> c_;
   HttpRequest read_;
   WatchStreamOptions options_;
-  ApiHandler& api_;
+  ApiHandler& api_;  // checks the caller before each read
+  std::shared_ptr<SharedReads> reads_;
   std::shared_ptr<std::atomic<size_t>> open_;
   net::steady_timer timer_;
   Clock::time_point ends_;
@@ -162,7 +168,7 @@ void WatchStreams::take(std::shared_ptr<HttpConnection> connection) {
   HttpRequest read = serving::http::request_head(connection->parser->get());
   read.target = read_target(read.target);
   const size_t now_open = open_->fetch_add(1) + 1;
-  auto stream = std::make_shared<Stream>(connection, read, options_, api_, open_);
+  auto stream = std::make_shared<Stream>(connection, read, options_, api_, reads_, open_);
   net::dispatch(connection->stream.get_executor(), [this, stream, read, now_open] {
     HttpResponse refused;
     if (read.method != "GET") {

@@ -1,9 +1,10 @@
 // Live pages without polling from the browser: GET /api/v1/watch/<any API read>
 // (a list with its filters, one object, a job's metrics) answers as a stream of
-// Server-Sent Events. The ingress reads what the path names through the API
-// (ApiHandler, as the caller: the same credentials and namespace checks, asked
-// again on every read so an ended session ends the stream) every `interval`, and
-// sends it whole when it changed:
+// Server-Sent Events. Every `interval` the ingress checks the caller again (the
+// same credentials and namespace checks as the read, so an ended session ends the
+// stream) and reads what the path names through the API, sharing that read with
+// every stream of the same namespace and target (shared_reads.h: one read per
+// interval however many watch), and sends it whole when it changed:
 //
 //   event: snapshot            the JSON the read answered, on one line
 //   data: {...}
@@ -26,6 +27,7 @@
 #include <string_view>
 
 #include "ingress/api_handler.h"
+#include "ingress/shared_reads.h"
 
 namespace cadre::serving::http {
 struct HttpConnection;
@@ -44,7 +46,14 @@ struct WatchStreamOptions {
 
 class WatchStreams {
  public:
-  WatchStreams(WatchStreamOptions options, ApiHandler& api) : options_(options), api_(api) {}
+  WatchStreams(WatchStreamOptions options, ApiHandler& api)
+      : options_(options),
+        api_(api),
+        reads_(std::make_shared<SharedReads>(
+            [&api](const serving::http::HttpRequest& r, serving::http::Responder done) {
+              api.handle(r, std::move(done));
+            },
+            options.interval, 2 * options.max_streams)) {}
 
   // The API read a watch path names: "/api/v1/watch/jobs?phase=Running" ->
   // "/api/v1/jobs?phase=Running".
@@ -53,10 +62,12 @@ class WatchStreams {
   // Takes a connection whose request's headers named a path under kWatchPrefix.
   void take(std::shared_ptr<serving::http::HttpConnection> connection);
   size_t open() const { return open_->load(); }
+  size_t reads() const { return reads_->reads(); }  // API reads made for the streams
 
  private:
   WatchStreamOptions options_;
   ApiHandler& api_;
+  std::shared_ptr<SharedReads> reads_;
   // Shared with the streams, which may outlive a request's answer.
   std::shared_ptr<std::atomic<size_t>> open_ = std::make_shared<std::atomic<size_t>>(0);
 };
