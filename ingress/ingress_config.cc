@@ -20,6 +20,9 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_flag("--insecure", c.insecure, "no CURVE (only with a coordinator run --insecure)");
   app.add_option("--host", c.host, "interface users reach the ingress on")->capture_default_str();
   app.add_option("--http-port", c.http_port, "HTTP port (0: any free port)")->capture_default_str();
+  app.add_option("--grpc-port", c.grpc_port,
+                 "gRPC port of the Open Inference Protocol (0: any free port, -1: none)")
+      ->capture_default_str();
   app.add_option("--url", c.url,
                  "how users reach it (default http://HOST:PORT, https:// with --tls-cert)");
   app.add_option("--tls-cert", c.tls_cert,
@@ -68,7 +71,7 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
       ->capture_default_str();
   app.add_option("--session-hours", c.session_hours, "how long a browser login lasts")
       ->capture_default_str();
-  app.add_option("--ports-file", c.ports_file, "write the bound port here as JSON");
+  app.add_option("--ports-file", c.ports_file, "write the bound ports here as JSON");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -77,6 +80,9 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
 std::string validate(const IngressConfig& c) {
   if (c.http_port < 0 || c.http_port > 65535) {
     return "--http-port: " + std::to_string(c.http_port) + " is not a port";
+  }
+  if (c.grpc_port < -1 || c.grpc_port > 65535) {
+    return "--grpc-port: " + std::to_string(c.grpc_port) + " is not a port (-1: none)";
   }
   if (c.http_threads < 1 || c.http_threads > 64) return "--http-threads: must be 1..64";
   if (c.upstream_threads < 1 || c.upstream_threads > 64) return "--upstream-threads: must be 1..64";

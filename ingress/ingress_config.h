@@ -16,7 +16,8 @@ struct IngressConfig {
   bool insecure = false;                             // no CURVE (a coordinator run so)
   std::string host = "127.0.0.1";                    // where users reach the ingress
   int http_port = 8080;                              // 0: any free port
-  std::string url;  // how users reach it; default http(s)://<host>:<port>
+  int grpc_port = 8081;  // the V2 gRPC service; 0: any free port, -1: none
+  std::string url;       // how users reach it; default http(s)://<host>:<port>
   // HTTPS on the front door when both are set (PEM files); plain HTTP otherwise.
   std::string tls_cert;
   std::string tls_key;

@@ -14,6 +14,7 @@
 
 #include "ingress/api_handler.h"
 #include "ingress/dashboard_assets.h"
+#include "ingress/grpc_front.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/login_sessions.h"
@@ -45,11 +46,13 @@ int fail(const cadre::Status& status) {
   return 1;
 }
 
-cadre::Status write_ports(const std::string& path, int http, bool tls) {
+// {"http": P, "grpc": G (0: none), "tls": bool}
+cadre::Status write_ports(const std::string& path, int http, int grpc, bool tls) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"http\":" << http << ",\"tls\":" << (tls ? "true" : "false") << "}\n";
+    out << "{\"http\":" << http << ",\"grpc\":" << grpc << ",\"tls\":" << (tls ? "true" : "false")
+        << "}\n";
     if (!out) return cadre::Internal("cannot write " + tmp);
   }
   std::error_code ec;
@@ -146,6 +149,19 @@ int run(const cadre::ingress::IngressConfig& c) {
       });
   if (!server.ok()) return fail(server.status());
   const int port = (*server)->port();
+  std::unique_ptr<ingress::GrpcFront> grpc;
+  if (c.grpc_port >= 0) {
+    ingress::GrpcFrontOptions grpc_options;
+    grpc_options.host = c.host;
+    grpc_options.port = c.grpc_port;
+    grpc_options.tls_cert_file = c.tls_cert;
+    grpc_options.tls_key_file = c.tls_key;
+    grpc_options.max_message_bytes = static_cast<size_t>(c.max_request_bytes);
+    grpc_options.server_version = CADRE_VERSION;
+    auto created = ingress::GrpcFront::Create(grpc_options, proxy, table);
+    if (!created.ok()) return fail(created.status());
+    grpc = std::move(*created);
+  }
 
   ingress::RoutePollerOptions poll;
   poll.coordinator = coordinator;
@@ -162,10 +178,11 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto watcher = ingress::NotebookWatcher::Create(watch, table, **upstream, activity);
   if (!watcher.ok()) return fail(watcher.status());
   if (!c.ports_file.empty()) {
-    const Status s = write_ports(c.ports_file, port, !c.tls_cert.empty());
+    const Status s = write_ports(c.ports_file, port, grpc ? grpc->port() : 0, !c.tls_cert.empty());
     if (!s.ok()) return fail(s);
   }
-  spdlog::info("cadre-ingress serving {} (routes from {})", poll.url, c.coordinator);
+  spdlog::info("cadre-ingress serving {}{} (routes from {})", poll.url,
+               grpc ? ", gRPC on port " + std::to_string(grpc->port()) : "", c.coordinator);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("cadre-ingress stopping");
   (*server)->stop_accepting();
@@ -178,6 +195,8 @@ int run(const cadre::ingress::IngressConfig& c) {
   // through the proxy: stop them in that order, while the proxy still exists.
   poller->reset();
   activator->reset();
+  // gRPC calls still in flight finish from the upstream client's threads.
+  if (grpc) grpc->shutdown(std::chrono::seconds(1));
   return 0;
 }
 
