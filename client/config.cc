@@ -62,6 +62,7 @@ void declare_settings(CLI::App& app, ClientConfig& c) {
   app.add_option("--token_file", c.token_file, "a file holding a Cadre token for the ingress");
   app.add_option("--ingress_ca", c.ingress_ca,
                  "PEM CA certificates for an https ingress (default: the system's)");
+  app.add_option("--ingress_grpc", c.ingress_grpc, "host:port of the ingress's gRPC port");
 }
 
 }  // namespace
@@ -112,6 +113,9 @@ std::string render_config(const ClientConfig& config) {
   }
   if (!config.ingress_ca.empty()) {
     out << YAML::Key << "ingress_ca" << YAML::Value << config.ingress_ca;
+  }
+  if (!config.ingress_grpc.empty()) {
+    out << YAML::Key << "ingress_grpc" << YAML::Value << config.ingress_grpc;
   }
   out << YAML::EndMap;
   return std::string("# Cadre client config (see docs/cli.md)\n") + out.c_str() + "\n";

@@ -32,6 +32,9 @@ struct ClientConfig {
   // (its CA, or the self-signed certificate of `cadre local up --tls`); empty: the
   // system's trusted CAs.
   std::string ingress_ca;
+  // `ingress_grpc`: host:port of the ingress's gRPC port (the Open Inference
+  // Protocol's GRPCInferenceService), TLS when `ingress` is https.
+  std::string ingress_grpc;
   // Where this configuration was read from, for error messages; empty if defaults.
   std::string source;
 };

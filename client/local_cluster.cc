@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -283,27 +284,37 @@ std::vector<std::string> agent_metrics_targets(const LocalLayout& layout,
   return targets;
 }
 
-// Starts the ingress (unless one from before still runs) and waits for its port.
-// Returns its URL.
-Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOptions& options,
-                                  const std::string& endpoint, std::vector<Started>& started) {
-  // The URL in the ingress's ports file, once it has written one.
-  const auto read_url = [&]() -> std::string {
+// Where users reach the ingress: its URL and its gRPC host:port ("" when it has none).
+struct IngressAddress {
+  std::string url;
+  std::string grpc;
+};
+
+// Starts the ingress (unless one from before still runs) and waits for its ports.
+Result<IngressAddress> start_ingress(const LocalLayout& layout, const LocalUpOptions& options,
+                                     const std::string& endpoint, std::vector<Started>& started) {
+  // What the ingress's ports file says, once it has written one.
+  const auto read_address = [&]() -> std::optional<IngressAddress> {
     std::ifstream in(layout.ingress_ports_file());
     std::stringstream text;
     text << in.rdbuf();
     try {
       const auto json = nlohmann::json::parse(text.str());
       const int port = json.at("http").get<int>();
-      if (port <= 0) return "";
-      return (json.value("tls", false) ? "https" : "http") + std::string("://127.0.0.1:") +
-             std::to_string(port);
+      if (port <= 0) return std::nullopt;
+      IngressAddress address;
+      address.url = (json.value("tls", false) ? "https" : "http") + std::string("://127.0.0.1:") +
+                    std::to_string(port);
+      if (const int grpc = json.value("grpc", 0); grpc > 0) {
+        address.grpc = "127.0.0.1:" + std::to_string(grpc);
+      }
+      return address;
     } catch (const std::exception&) {
-      return "";
+      return std::nullopt;
     }
   };
   if (running_pid(layout, "ingress", "cadre-ingress")) {
-    if (auto url = read_url(); !url.empty()) return url;
+    if (auto address = read_address()) return *address;
   }
   ASSIGN_OR_RETURN(std::string binary, find_sibling_binary("cadre-ingress"));
   std::error_code ec;
@@ -314,7 +325,7 @@ Result<std::string> start_ingress(const LocalLayout& layout, const LocalUpOption
   const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
   while (Clock::now() < deadline) {
     RETURN_IF_ERROR(check_alive(layout, started));
-    if (auto url = read_url(); !url.empty()) return url;
+    if (auto address = read_address()) return *address;
     std::this_thread::sleep_for(kPollInterval);
   }
   return DeadlineExceeded("the ingress did not write " + layout.ingress_ports_file() + "; see " +
@@ -354,7 +365,10 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   ASSIGN_OR_RETURN(Endpoints endpoints, wait_for_endpoints(layout, options, started));
 
   RETURN_IF_ERROR(start_agents(layout, options, endpoints.agents, keep, started));
-  ASSIGN_OR_RETURN(config->ingress, start_ingress(layout, options, endpoints.ingresses, started));
+  ASSIGN_OR_RETURN(IngressAddress ingress,
+                   start_ingress(layout, options, endpoints.ingresses, started));
+  config->ingress = ingress.url;
+  config->ingress_grpc = ingress.grpc;
 
   config->coordinator = endpoints.clients;
   config->server_key = layout.key_prefix("server") + ".pub";
@@ -501,23 +515,25 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
     text << in.rdbuf();
     ASSIGN_OR_RETURN(Endpoints endpoints, parse_endpoints(text.str()));
     std::vector<Started> started;
-    auto url = start_ingress(layout, options, endpoints.ingresses, started);
-    if (!url.ok()) {
+    auto address = start_ingress(layout, options, endpoints.ingresses, started);
+    if (!address.ok()) {
       stop_started(layout, started);
-      return url.status();
+      return address.status();
     }
     auto loaded = load_config(layout.config_file());
     const std::string ca = own_tls_certificate(layout, options);
-    if (loaded.ok() && (loaded->ingress != *url || loaded->ingress_ca != ca)) {
-      loaded->ingress = *url;
+    if (loaded.ok() && (loaded->ingress != address->url || loaded->ingress_ca != ca ||
+                        loaded->ingress_grpc != address->grpc)) {
+      loaded->ingress = address->url;
       loaded->ingress_ca = ca;
+      loaded->ingress_grpc = address->grpc;
       RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
       RETURN_IF_ERROR(
           write_text_file(layout.prometheus_config_file(),
-                          render_prometheus_config(layout, endpoints, *url, ca,
+                          render_prometheus_config(layout, endpoints, address->url, ca,
                                                    agent_metrics_targets(layout, options))));
     }
-    out << "started the ingress again: " << *url << "\n";
+    out << "started the ingress again: " << address->url << "\n";
   }
   out << "cadre local cluster running in " << layout.root << " (coordinator pid " << coordinator
       << "); config " << layout.config_file() << "\n";
@@ -550,7 +566,8 @@ Status local_up(const LocalUpOptions& options, std::ostream& out) {
   }
   out << "cadre local cluster up: coordinator " << config.coordinator << ", " << options.agents
       << (options.agents == 1 ? " agent" : " agents") << " Ready, ingress " << config.ingress
-      << "; config " << layout.config_file() << "\n";
+      << (config.ingress_grpc.empty() ? "" : " (gRPC " + config.ingress_grpc + ")") << "; config "
+      << layout.config_file() << "\n";
   out << "metrics: prometheus --config.file=" << layout.prometheus_config_file() << "\n";
   if (layout.config_file() != LocalLayout::at("./.cadre").config_file()) {
     out << "use it with: cadre --config " << layout.config_file()

@@ -59,6 +59,8 @@ std::vector<std::string> ingress_command(const std::string& binary, const LocalL
                                    "127.0.0.1",
                                    "--http-port",
                                    std::to_string(options.http_port),
+                                   "--grpc-port",
+                                   std::to_string(options.grpc_port),
                                    "--ports-file",
                                    layout.ingress_ports_file()};
   if (options.tls) {

@@ -66,6 +66,7 @@ struct LocalUpOptions {
   int ingress_port = 0;          // coordinator ingress port; 0: the coordinator picks
   int metrics_port = 0;          // coordinator /metrics port; 0: the coordinator picks
   int http_port = 0;             // the ingress's HTTP port; 0: any free port
+  int grpc_port = 0;             // the ingress's gRPC port; 0: any free port, -1: none
   // HTTPS at the ingress: with tls_cert/tls_key when given, else a self-signed
   // certificate made for 127.0.0.1 (LocalLayout::tls_cert_file) that the written
   // client config trusts (ingress_ca).

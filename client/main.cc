@@ -597,6 +597,9 @@ void add_local(CLI::App& app, Action* action) {
   up->add_option("--ingress-port", options->ingress_port,
                  "Coordinator port for ingresses (0: any free)")
       ->capture_default_str();
+  up->add_option("--grpc-port", options->grpc_port,
+                 "The ingress's gRPC port (0: any free, -1: none)")
+      ->capture_default_str();
   up->add_option("--http-port", options->http_port, "The ingress's HTTP port (0: any free)")
       ->capture_default_str();
   up->add_flag("--tls", options->tls,

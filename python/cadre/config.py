@@ -19,6 +19,7 @@ class ClientConfig:
     ingress: str = ""  # the ingress's URL (predict)
     token_file: str = ""  # a file holding a Cadre token the ingress accepts
     ingress_ca: str = ""  # PEM CAs an https ingress's certificate is checked against
+    ingress_grpc: str = ""  # host:port of the ingress's gRPC port
     source: str = ""  # where it was read from, for messages
 
 

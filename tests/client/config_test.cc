@@ -132,5 +132,14 @@ TEST(ParseConfig, ReadsTheIngressCaRelativeToTheConfigAndWritesItBack) {
   EXPECT_EQ(again->ingress_ca, "/x/keys/ingress-tls.crt");
 }
 
+TEST(ParseConfig, ReadsTheIngressGrpcAddressAndWritesItBack) {
+  const auto read = parse_config("insecure: true\ningress_grpc: 127.0.0.1:8081\n", "/x", "cfg");
+  ASSERT_OK(read);
+  EXPECT_EQ(read->ingress_grpc, "127.0.0.1:8081");
+  const auto again = parse_config(render_config(*read), "/elsewhere", "rendered");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->ingress_grpc, "127.0.0.1:8081");
+}
+
 }  // namespace
 }  // namespace cadre::client

@@ -38,9 +38,10 @@ TEST(CoordinatorCommand, IsExactlyTheDocumentedCommandLine) {
   EXPECT_EQ(argv, expected);
 }
 
-TEST(IngressCommand, PollsTheIngressPortWithItsOwnKeyAndWritesItsPort) {
+TEST(IngressCommand, PollsTheIngressPortWithItsOwnKeyAndWritesItsPorts) {
   LocalUpOptions options;
   options.http_port = 8080;
+  options.grpc_port = 8081;
   const auto argv =
       ingress_command("/bin/cadre-ingress", LocalLayout::at("/c"), options, "tcp://127.0.0.1:7072");
   const std::vector<std::string> expected = {"/bin/cadre-ingress",
@@ -54,6 +55,8 @@ TEST(IngressCommand, PollsTheIngressPortWithItsOwnKeyAndWritesItsPort) {
                                              "127.0.0.1",
                                              "--http-port",
                                              "8080",
+                                             "--grpc-port",
+                                             "8081",
                                              "--ports-file",
                                              "/c/ingress.json"};
   EXPECT_EQ(argv, expected);

@@ -10,7 +10,10 @@ import tempfile
 import time
 import unittest
 
+import urllib.request
+
 import cadre
+import v2_grpc
 from cadre import dsl, search
 from cadre.dsl import Dataset, Input, Output
 
@@ -193,6 +196,49 @@ class ClusterTest(unittest.TestCase):
             self.client.predict("sdk-isvc", numpy.zeros(5))
         with self.assertRaisesRegex(cadre.InvalidArgument, "has no input pixels"):
             self.client.predict("sdk-isvc", {"pixels": images})
+        self.check_the_same_model_answers_over_grpc("sdk-isvc", images)
+
+    def check_the_same_model_answers_over_grpc(self, service, images):
+        """The ingress's gRPC port, through a client generated from the published
+        proto, answers as its HTTP port does for the same tensor."""
+        import numpy
+
+        grpc, pb, svc = v2_grpc.generated(os.path.join(self.dir, "grpc-py"))
+        self.assertTrue(self.client.config.ingress_grpc, "local up wrote no ingress_grpc")
+        stub = svc.GRPCInferenceServiceStub(grpc.insecure_channel(self.client.config.ingress_grpc))
+        with open(os.path.join(self.dir, "keys", "token")) as f:
+            token = f.read().strip()
+        auth = [("authorization", "Bearer " + token)]
+        self.assertTrue(stub.ServerReady(pb.ServerReadyRequest(), timeout=30).ready)
+        self.assertTrue(stub.ModelReady(pb.ModelReadyRequest(name=service), metadata=auth, timeout=30).ready)
+        md = stub.ModelMetadata(pb.ModelMetadataRequest(name=service), metadata=auth, timeout=30)
+        x = md.inputs[0]
+        shape = [len(images)] + list(x.shape[1:])
+        pixels = (images.astype(numpy.float32) / 255).reshape(shape)
+        request = pb.ModelInferRequest(model_name=service, id="grpc-1")
+        request.inputs.add(name=x.name, datatype="FP32", shape=shape)
+        request.raw_input_contents.append(pixels.tobytes())
+        answer = stub.ModelInfer(request, metadata=auth, timeout=30)
+        self.assertEqual(answer.id, "grpc-1")
+        names = [o.name for o in answer.outputs]
+        by_grpc = numpy.frombuffer(answer.raw_output_contents[names.index("probabilities")],
+                                   dtype=numpy.float32).reshape(len(images), 10)
+        body = json.dumps({"inputs": [{"name": x.name, "shape": shape, "datatype": "FP32",
+                                       "data": pixels.ravel().tolist()}]}).encode()
+        http = urllib.request.Request(f"{self.client.config.ingress}/v2/models/{service}/infer", data=body,
+                                      headers={"Authorization": "Bearer " + token,
+                                               "Content-Type": "application/json"})
+        with urllib.request.urlopen(http, timeout=30) as r:
+            outputs = json.loads(r.read())["outputs"]
+        by_http = numpy.array(next(o for o in outputs if o["name"] == "probabilities")["data"],
+                              dtype=numpy.float32).reshape(len(images), 10)
+        self.assertTrue(numpy.allclose(by_grpc, by_http, atol=1e-5), (by_grpc, by_http))
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.ModelInfer(request, timeout=30)  # no token
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.ModelInfer(pb.ModelInferRequest(model_name="no-such-isvc"), metadata=auth, timeout=30)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_the_example_notebook_trains_tunes_serves_and_predicts_end_to_end(self):
         notebook = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "notebooks", "fmnist.ipynb")

@@ -14,6 +14,7 @@ import time
 import unittest
 import urllib.parse
 
+import v2_grpc
 from test_notebook_proxy import BIN, ProxyClient, cadre_cli, notebook_yaml, websocket
 
 MODEL_JOB = """apiVersion: cadre/v1
@@ -204,6 +205,22 @@ class TlsIngressTest(ProxyClient, unittest.TestCase):
         import numpy
         out = cadre.Client().predict("tls-isvc", numpy.full((2, 28, 28), 128, dtype=numpy.uint8))
         self.assertEqual(out["probabilities"].shape, (2, 10))
+        # The gRPC port speaks TLS with the same certificate, and only TLS.
+        grpc, pb, svc = v2_grpc.generated(os.path.join(self.dir, "grpc-py"))
+        address = cadre.Client().config.ingress_grpc
+        self.assertEqual(address, f"127.0.0.1:{self.ports['grpc']}")
+        with open(self.ca, "rb") as f:
+            trusted = grpc.ssl_channel_credentials(root_certificates=f.read())
+        stub = svc.GRPCInferenceServiceStub(grpc.secure_channel(address, trusted))
+        request = pb.ModelInferRequest(model_name="tls-isvc")
+        request.inputs.add(name="input", datatype="FP32", shape=[1, 1, 28, 28])
+        request.raw_input_contents.append(numpy.full(784, 0.5, dtype=numpy.float32).tobytes())
+        answer = stub.ModelInfer(request, metadata=[("authorization", "Bearer " + self.token)], timeout=30)
+        self.assertIn("probabilities", [o.name for o in answer.outputs])
+        clear = svc.GRPCInferenceServiceStub(grpc.insecure_channel(address))
+        with self.assertRaises(grpc.RpcError) as e:
+            clear.ModelInfer(request, metadata=[("authorization", "Bearer " + self.token)], timeout=5)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
 
 
 if __name__ == "__main__":
