@@ -36,7 +36,8 @@ void declare_flags(CLI::App& app, ServeConfig& c) {
   app.add_option("--repository-poll-secs", c.repository_poll_secs,
                  "Poll mode: seconds between repository scans")
       ->capture_default_str();
-  app.add_option("--http-threads", c.http_threads, "Threads serving HTTP connections")
+  app.add_option("--http-threads", c.http_threads,
+                 "Event loops (a thread each) serving HTTP connections")
       ->capture_default_str();
   app.add_option("--max-request-bytes", c.max_request_bytes,
                  "Largest request body (HTTP, chunked included) or gRPC message; larger is 413 "

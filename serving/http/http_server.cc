@@ -24,8 +24,8 @@ class HttpServer::Impl {
   Impl(const HttpServerOptions& options, HttpHandler handler)
       : options_(options),
         handler_(std::move(handler)),
-        ioc_(std::max(1, options.threads)),
-        acceptor_(net::make_strand(ioc_)),
+        loops_(options.loops ? options.loops : EventLoops::Create(options.threads)),
+        acceptor_(net::make_strand(loops_->at(0))),
         accept_retry_(acceptor_.get_executor()) {}
 
   Status start();
@@ -35,26 +35,25 @@ class HttpServer::Impl {
   // A new TCP connection: its TLS handshake first when there is a certificate.
   void accepted(tcp::socket socket, std::shared_ptr<void> slot);
   void stop_accepting() {
+    closing_ = true;
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
     });
   }
-  void stop() {
-    ioc_.stop();
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-    threads_.clear();
-  }
+  void stop() { loops_->stop(); }
 
   const HttpServerOptions options_;
   HttpHandler handler_;
-  net::io_context ioc_;
+  std::shared_ptr<EventLoops> loops_;  // outlives the acceptor and timer below
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_;
   std::unique_ptr<net::ssl::context> tls_;  // set when serving HTTPS
-  std::vector<std::thread> threads_;
-  std::atomic<int> connections_{0};
+  // Open connections; a connection's slot gives its count back when the last
+  // owner lets it go, which may be after the server is gone (a handler still
+  // queued on a shared loop), hence shared.
+  std::shared_ptr<std::atomic<int>> connections_ = std::make_shared<std::atomic<int>>(0);
+  std::atomic<bool> closing_{false};  // stop_accepting: no new request is read either
   int port_ = 0;
 };
 
@@ -142,6 +141,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    // Stopping: a kept-alive connection's next request is not taken (its client
+    // sees the close before any answer and may send it elsewhere).
+    if (server_->closing_.load()) return close();
     if (taken_over()) return hand_over();
     if (!authorized()) {
       // Refused before the body is read; the connection closes after the answer.
@@ -323,13 +325,13 @@ Status HttpServer::Impl::start() {
                        std::to_string(options_.port) + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
   do_accept();
-  for (int i = 0; i < std::max(1, options_.threads); ++i)
-    threads_.emplace_back([this] { ioc_.run(); });
   return Status::Ok();
 }
 
 void HttpServer::Impl::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+  // Each connection goes to the next loop and stays there.
+  auto loop = net::make_strand(loops_->at(loops_->next()));
+  acceptor_.async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // Out of descriptors (or another transient failure): retry shortly rather
@@ -341,14 +343,14 @@ void HttpServer::Impl::do_accept() {
       });
       return;
     }
-    if (connections_.load() >= options_.max_connections) {
+    if (connections_->load() >= options_.max_connections) {
       // Over the cap: closed at once, before a byte is read.
       beast::error_code ignored;
       socket.close(ignored);
     } else {
       // The slot is given back when the last owner of the connection lets it go.
-      connections_.fetch_add(1);
-      std::shared_ptr<void> slot(nullptr, [this](void*) { connections_.fetch_sub(1); });
+      connections_->fetch_add(1);
+      std::shared_ptr<void> slot(nullptr, [count = connections_](void*) { count->fetch_sub(1); });
       accepted(std::move(socket), std::move(slot));
     }
     do_accept();
@@ -390,7 +392,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { stop(); }
 int HttpServer::port() const { return impl_->port_; }
-int HttpServer::open_connections() const { return impl_->connections_.load(); }
+int HttpServer::open_connections() const { return impl_->connections_->load(); }
 void HttpServer::stop_accepting() { impl_->stop_accepting(); }
 void HttpServer::stop() { impl_->stop(); }
 

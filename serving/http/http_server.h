@@ -3,8 +3,10 @@
 // header bytes, body bytes (Content-Length checked before the body is read, and
 // chunked bodies counted as they arrive), the time a whole request may take to
 // arrive (slowloris), keep-alive idle time, and the number of open connections.
-// Handlers may answer later from any thread; the answer is written on the
-// connection's strand. Beast's headers stay in http_server.cc.
+// Connections are spread over event loops (event_loops.h), one thread each; a
+// connection's requests reach the handler on its loop's thread. Handlers may
+// answer later from any thread; the answer is written on the connection's loop.
+// Beast's headers stay in http_server.cc.
 #pragma once
 
 #include <chrono>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "protocol/status.h"
+#include "serving/http/event_loops.h"
 
 namespace cadre::serving::http {
 
@@ -54,7 +57,10 @@ using HttpHandler = std::function<void(HttpRequest, Responder)>;
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;  // 0: any free port (see HttpServer::port)
-  int threads = 2;
+  int threads = 2;  // event loops of its own, when `loops` is not given
+  // Loops shared with other work (the ingress's requests to replicas run on the
+  // loop of the connection that asked); the server stops them when it stops.
+  std::shared_ptr<EventLoops> loops;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 64u << 20;
   int max_connections = 1024;
@@ -96,9 +102,11 @@ class HttpServer {
   ~HttpServer();
   int port() const;
   int open_connections() const;
-  // Stops accepting; open connections finish their current request.
+  // Stops accepting, and reading new requests on open connections: requests
+  // already read are still answered.
   void stop_accepting();
-  // Closes everything and joins the threads.
+  // Closes everything and joins the threads: stops its loops, shared ones too
+  // (their connections cannot outlive the server).
   void stop();
 
   class Impl;
