@@ -13,22 +13,33 @@ Result<std::unique_ptr<Activator>> Activator::Create(const ActivatorOptions& opt
   return activator;
 }
 
-Activator::~Activator() {
+Activator::~Activator() { stop(); }
+
+void Activator::stop() {
+  std::map<std::string, std::deque<Held>> left;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   changed_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    left.swap(queues_);
+  }
   // Nobody is left to send them: each is answered, none is dropped unanswered.
-  for (auto& [service, queue] : queues_) {
-    for (auto& h : queue) h.expire();
+  for (auto& [service, queue] : left) {
+    for (auto& h : queue) {
+      held_.fetch_sub(1, std::memory_order_relaxed);
+      h.expire();
+    }
   }
 }
 
 Status Activator::hold(Held held) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_) return Unavailable("the ingress is stopping");
     auto& queue = queues_[held.service];
     if (queue.size() >= options_.max_held_per_service) {
       return Unavailable(std::to_string(queue.size()) + " requests to inferenceservice '" +

@@ -49,8 +49,11 @@ class Activator {
   static Result<std::unique_ptr<Activator>> Create(const ActivatorOptions& options);
   ~Activator();
 
-  // Unavailable when the service already holds max_held_per_service.
+  // Unavailable when the service already holds max_held_per_service, or once
+  // stopped.
   Status hold(Held held);
+  // Answers (expires) everything held and holds nothing more; idempotent.
+  void stop();
   // Something changed that may let held requests go: try them again now.
   void wake();
   size_t held() const { return held_.load(std::memory_order_relaxed); }

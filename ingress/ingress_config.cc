@@ -28,8 +28,8 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--tls-cert", c.tls_cert,
                  "serve HTTPS with this PEM certificate chain (server certificate first)");
   app.add_option("--tls-key", c.tls_key, "the PEM private key of --tls-cert");
-  app.add_option("--http-threads", c.http_threads, "threads serving users")->capture_default_str();
-  app.add_option("--upstream-threads", c.upstream_threads, "threads talking to replicas")
+  app.add_option("--http-threads", c.http_threads,
+                 "event loops (a thread each) serving users and talking to replicas")
       ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "users' open connections, at most")
       ->capture_default_str();
@@ -85,7 +85,6 @@ std::string validate(const IngressConfig& c) {
     return "--grpc-port: " + std::to_string(c.grpc_port) + " is not a port (-1: none)";
   }
   if (c.http_threads < 1 || c.http_threads > 64) return "--http-threads: must be 1..64";
-  if (c.upstream_threads < 1 || c.upstream_threads > 64) return "--upstream-threads: must be 1..64";
   if (c.max_connections < 1) return "--max-connections: must be >= 1";
   if (c.max_request_bytes < 1) return "--max-request-bytes: must be >= 1";
   if (!(c.poll_interval_secs >= 0.01 && c.poll_interval_secs <= 10)) {

@@ -21,8 +21,9 @@ struct IngressConfig {
   // HTTPS on the front door when both are set (PEM files); plain HTTP otherwise.
   std::string tls_cert;
   std::string tls_key;
+  // Event loops, one thread each: a connection's requests and their requests to
+  // replicas run on its loop, never changing threads.
   int http_threads = 2;
-  int upstream_threads = 2;
   int max_connections = 4096;
   int64_t max_request_bytes = 64ll << 20;
   double poll_interval_secs = 0.25;  // how often the routes are asked for

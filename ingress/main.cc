@@ -69,8 +69,11 @@ int run(const cadre::ingress::IngressConfig& c) {
   ingress::NotebookActivityBoard activity;
   ingress::LoginSessions sessions(
       {std::chrono::seconds(static_cast<int64_t>(c.session_hours * 3600)), 100000});
+  // One set of loops for users' connections and the requests they make to
+  // replicas: a request is read, sent on, answered and written back on one thread.
+  auto loops = serving::http::EventLoops::Create(c.http_threads);
   ingress::UpstreamClientOptions upstream_options;
-  upstream_options.threads = c.upstream_threads;
+  upstream_options.loops = loops;
   upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
   auto upstream = ingress::UpstreamClient::Create(upstream_options);
   if (!upstream.ok()) return fail(upstream.status());
@@ -108,7 +111,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   serving::http::HttpServerOptions http;
   http.host = c.host;
   http.port = c.http_port;
-  http.threads = c.http_threads;
+  http.loops = loops;
   http.max_connections = c.max_connections;
   http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
   http.name = "ingress";
@@ -185,18 +188,17 @@ int run(const cadre::ingress::IngressConfig& c) {
                grpc ? ", gRPC on port " + std::to_string(grpc->port()) : "", c.coordinator);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("cadre-ingress stopping");
+  // No new connection or request; what is in flight is answered while the loops
+  // still run: held requests by the activator (after the poller that wakes it),
+  // gRPC calls through the proxy. Then the loops stop (the server's connections,
+  // watch streams and requests to replicas end there), and only then the API
+  // client, whose late answers post to the stopped loops, which drop them.
   (*server)->stop_accepting();
-  (*server)->stop();
-  // API calls still in flight (a watch stream has one every second) answer by
-  // posting to the server's connections: let them finish while its io_context
-  // still exists (stopped, it drops what is posted), not after it is destroyed.
-  api_client->reset();
-  // The poller wakes the activator, and what the activator still holds is answered
-  // through the proxy: stop them in that order, while the proxy still exists.
   poller->reset();
-  activator->reset();
-  // gRPC calls still in flight finish from the upstream client's threads.
+  (*activator)->stop();
   if (grpc) grpc->shutdown(std::chrono::seconds(1));
+  (*server)->stop();
+  api_client->reset();
   return 0;
 }
 

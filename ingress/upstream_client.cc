@@ -13,7 +13,7 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 struct Connection {
-  explicit Connection(net::io_context& io) : stream(net::make_strand(io)) {}
+  explicit Connection(net::io_context& io) : stream(io) {}
   beast::tcp_stream stream;
   Clock::time_point idle_since{};
 };
@@ -21,22 +21,27 @@ struct Connection {
 class UpstreamClient::Impl {
  public:
   explicit Impl(const UpstreamClientOptions& options)
-      : options_(options), work_(net::make_work_guard(io_)) {}
+      : options_(options),
+        loops_(options.loops ? options.loops : serving::http::EventLoops::Create(options.threads)),
+        owns_loops_(!options.loops),
+        idle_(loops_->size()) {}
 
-  void start() {
-    for (int i = 0; i < std::max(1, options_.threads); ++i)
-      threads_.emplace_back([this] { io_.run(); });
-  }
   void stop() {
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    if (owns_loops_) loops_->stop();
   }
 
-  // A pooled connection still young enough, or null.
-  std::unique_ptr<Connection> take(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto& pool = idle_[key];
+  // Runs `start` on the caller's loop, or on the next one when the caller runs none.
+  template <typename Start>
+  void run_on_a_loop(Start start) {
+    const int here = loops_->current();
+    if (here >= 0) return start(static_cast<size_t>(here));
+    const size_t loop = loops_->next();
+    net::post(loops_->at(loop), [start = std::move(start), loop]() mutable { start(loop); });
+  }
+
+  // A pooled connection of this loop still young enough, or null. On `loop`'s thread.
+  std::unique_ptr<Connection> take(size_t loop, const std::string& key) {
+    auto& pool = idle_[loop][key];
     while (!pool.empty()) {
       auto c = std::move(pool.back());
       pool.pop_back();
@@ -44,22 +49,22 @@ class UpstreamClient::Impl {
     }
     return nullptr;
   }
-  void give_back(const std::string& key, std::unique_ptr<Connection> c) {
+  void give_back(size_t loop, const std::string& key, std::unique_ptr<Connection> c) {
     c->idle_since = Clock::now();
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto& pool = idle_[key];
+    auto& pool = idle_[loop][key];
     if (pool.size() < options_.max_idle_per_endpoint) pool.push_back(std::move(c));
   }
-  std::unique_ptr<Connection> fresh() { return std::make_unique<Connection>(io_); }
+  std::unique_ptr<Connection> fresh(size_t loop) {
+    return std::make_unique<Connection>(loops_->at(loop));
+  }
   const UpstreamClientOptions& options() const { return options_; }
 
  private:
   UpstreamClientOptions options_;
-  net::io_context io_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;  // guards idle_
-  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  std::shared_ptr<serving::http::EventLoops> loops_;  // outlives the pooled connections
+  bool owns_loops_;
+  // Per loop (only its thread touches its pools): address:port -> idle connections.
+  std::vector<std::map<std::string, std::vector<std::unique_ptr<Connection>>>> idle_;
 };
 
 namespace {
@@ -88,8 +93,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     req_.prepare_payload();
   }
 
-  void start() {
-    conn_ = client_.take(key_);
+  // On `loop`'s thread; the whole exchange stays there.
+  void start(size_t loop) {
+    loop_ = loop;
+    conn_ = client_.take(loop_, key_);
     reused_ = conn_ != nullptr;
     if (reused_) return write();
     connect();
@@ -97,7 +104,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   void connect() {
-    conn_ = client_.fresh();
+    conn_ = client_.fresh(loop_);
     boost::system::error_code ec;
     const auto address = net::ip::make_address(request_.address, ec);
     if (ec) return finish(InvalidArgument("bad replica address " + request_.address), false);
@@ -156,7 +163,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     r.response.body = std::move(res.body());
     const bool keep = res.keep_alive();
     conn_->stream.expires_never();
-    if (keep) client_.give_back(key_, std::move(conn_));
+    if (keep) client_.give_back(loop_, key_, std::move(conn_));
     done_(std::move(r));
   }
 
@@ -168,6 +175,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   UpstreamClient::Impl& client_;
+  size_t loop_ = 0;
   UpstreamRequest request_;
   UpstreamDone done_;
   std::string key_;
@@ -183,7 +191,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 Result<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(
     const UpstreamClientOptions& options) {
   auto impl = std::make_unique<Impl>(options);
-  impl->start();
   return std::unique_ptr<UpstreamClient>(new UpstreamClient(std::move(impl)));
 }
 
@@ -192,7 +199,8 @@ UpstreamClient::UpstreamClient(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 UpstreamClient::~UpstreamClient() { impl_->stop(); }
 
 void UpstreamClient::send(UpstreamRequest request, UpstreamDone done) {
-  std::make_shared<Exchange>(*impl_, std::move(request), std::move(done))->start();
+  auto exchange = std::make_shared<Exchange>(*impl_, std::move(request), std::move(done));
+  impl_->run_on_a_loop([exchange](size_t loop) { exchange->start(loop); });
 }
 
 }  // namespace cadre::ingress

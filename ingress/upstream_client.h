@@ -4,9 +4,11 @@
 // ever reached the replica: only one that did not may be retried elsewhere (an
 // inference is not known to be idempotent).
 //
-// Threading: requests run on the client's own I/O threads; `done` is called there,
-// once per request. The idle pool is guarded by a mutex held only to take or give
-// back a connection.
+// Threading: requests run on event loops (serving/http/event_loops.h): a request
+// sent from a loop thread (the HTTP server's handler, when the server shares the
+// loops) runs on that loop, so the request never changes threads; one sent from
+// elsewhere goes to the next loop. `done` is called on that loop, once per
+// request. Each loop has its own idle pool, touched only by its thread.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "protocol/status.h"
+#include "serving/http/event_loops.h"
 
 namespace cadre::ingress {
 
@@ -50,6 +53,8 @@ struct UpstreamResult {
 using UpstreamDone = std::function<void(UpstreamResult)>;
 
 struct UpstreamClientOptions {
+  // The loops to run on (shared with the HTTP server); null: `threads` of its own.
+  std::shared_ptr<serving::http::EventLoops> loops;
   int threads = 2;
   std::chrono::milliseconds connect_timeout{1000};
   size_t max_response_bytes = 64u << 20;

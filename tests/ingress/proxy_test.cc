@@ -335,6 +335,20 @@ TEST_F(ProxyTest, AHeldRequestIsAnsweredWhenItsTimeoutPassesAndTheHoldIsBounded)
   EXPECT_EQ(second.get().status, 503);
 }
 
+TEST_F(ProxyTest, AStoppedActivatorAnswersWhatItHeldAndHoldsNothingMore) {
+  table_.update(routes({}, 60000, true));
+  auto held = call_async("/v2/models/fmnist/infer");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(held.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "held";
+  activator_->stop();  // the ingress stopping
+  ASSERT_EQ(held.wait_for(std::chrono::seconds(2)), std::future_status::ready)
+      << "answered at once, not after its 60 s timeout";
+  EXPECT_EQ(held.get().status, 503);
+  const auto late = call("/v2/models/fmnist/infer");
+  EXPECT_EQ(late.status, 503);
+  EXPECT_NE(late.body.find("stopping"), std::string::npos) << late.body;
+}
+
 TEST_F(ProxyTest, ContainerConcurrencyHoldsRequestsPastTheLimitUntilASlotFrees) {
   FakeReplica replica("a", std::chrono::milliseconds(100));
   table_.update(routes({replica.port()}, 5000, false, 1));
