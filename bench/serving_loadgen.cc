@@ -10,6 +10,7 @@
 // (raw_input_contents). Prints one JSON row per measurement on stdout.
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <iostream>
 #include <mutex>
@@ -125,10 +126,21 @@ class HttpClient : public Client {
   bhttp::request<bhttp::string_body> req_;
 };
 
+// --header values as gRPC metadata (lower-case keys, as HTTP/2 carries them).
+void add_metadata(const Options& o, grpc::ClientContext* ctx) {
+  for (const auto& h : o.headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = h.substr(0, colon);
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    ctx->AddMetadata(key, h.substr(h.find_first_not_of(' ', colon + 1)));
+  }
+}
+
 class GrpcClient : public Client {
  public:
   GrpcClient(const Options& o, std::shared_ptr<grpc::Channel> channel)
-      : stub_(channel ? inference::GRPCInferenceService::NewStub(channel) : nullptr) {
+      : options_(o), stub_(channel ? inference::GRPCInferenceService::NewStub(channel) : nullptr) {
     const auto x = random_images(o.batch);
     req_.set_model_name(o.model);
     auto* in = req_.add_inputs();
@@ -140,12 +152,14 @@ class GrpcClient : public Client {
   }
   bool send() override {
     grpc::ClientContext ctx;
+    add_metadata(options_, &ctx);
     inference::ModelInferResponse res;
     return stub_->ModelInfer(&ctx, req_, &res).ok();
   }
   const inference::ModelInferRequest& request() const { return req_; }
 
  private:
+  const Options& options_;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
   inference::ModelInferRequest req_;
 };
@@ -291,6 +305,7 @@ json closed_loop_grpc_async(const Options& o, int concurrency) {
     auto* call = new Call;
     call->stub = stub;
     call->start = Clock::now();
+    add_metadata(o, &call->ctx);
     call->reader = stub->AsyncModelInfer(&call->ctx, request, &cq);
     call->reader->Finish(&call->res, &call->status, call);
   };
@@ -424,7 +439,9 @@ int main(int argc, char** argv) {
   app.add_option("--input", o.input, "Input tensor name");
   app.add_option("--output", o.output, "Output tensor name");
   app.add_option("--path", o.path, "HTTP path (default /v2/models/<model>/infer)");
-  app.add_option("--header", o.headers, "Extra HTTP header 'Name: value' (repeatable)");
+  app.add_option(
+      "--header", o.headers,
+      "Extra HTTP header 'Name: value' (repeatable; gRPC metadata with --protocol grpc)");
   app.add_option("--batch", o.batch, "Images per request");
   app.add_option("--concurrency", o.concurrency, "Closed-loop client counts")->delimiter(',');
   app.add_option("--window-ms", o.window_ms);

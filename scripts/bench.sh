@@ -358,6 +358,19 @@ for l in sys.stdin:
           "$target" "$round" | tee -a "$rows" >&2
     done
   done
+  # gRPC through the ingress (the replica serves HTTP behind it): the same model
+  # and images, a client of the published proto, the user's token as metadata.
+  local grpc_port
+  grpc_port=$(grep '^ingress_grpc:' "$dir/config" | cut -d: -f3)
+  for round in $(seq "$rounds"); do
+    "$build/bin/serving_loadgen" --port "$grpc_port" --model mlp --protocol grpc --grpc-async \
+      --output label --concurrency 1,64 --window-ms "$window" \
+      --header "Authorization: Bearer $token" |
+      $python -c "import json,sys
+for l in sys.stdin:
+    r = json.loads(l); r.update(target='ingress-grpc', round=int(sys.argv[1])); print(json.dumps(r))" \
+        "$round" | tee -a "$rows" >&2
+  done
   # The autoscaler under a load step (skipped with --quick: it takes two minutes).
   local autoscale="{}"
   if [ "$quick" = 0 ]; then
@@ -421,6 +434,7 @@ print(json.dumps({
     "benchmark": "ingress", "quick": sys.argv[3] == "1", "machine": json.loads(sys.argv[2]),
     "direct_c64_rps": round(d64, 1), "ingress_c64_rps": round(i64, 1),
     "ingress_c64_fraction": round(i64 / d64, 3),
+    "ingress_grpc_c64_rps": round(best("ingress-grpc", 64, "rps"), 1),
     "ingress_p50_added_us_c1": round((best("ingress", 1, "p50_ms") - best("direct", 1, "p50_ms")) * 1000),
     "ingress_p50_added_us": round((best("ingress", 64, "p50_ms") - best("direct", 64, "p50_ms")) * 1000),
     "apply_to_ready_ms": int(sys.argv[4]),
