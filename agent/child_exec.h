@@ -75,7 +75,8 @@ struct ChildExec {
   // From ExecArrays. argv[0] is searched in envp's PATH.
   char* const* argv = nullptr;
   char* const* envp = nullptr;
-  // cgroup.procs files the child joins by writing "0" (agent/replica_cgroups.h).
+  // Files the child joins its cgroups through by writing "0" (v2: cgroup.procs,
+  // v1: tasks; agent/replica_cgroups.h).
   const int* cgroup_fds = nullptr;
   int cgroup_fd_count = 0;
   const ChildRlimit* rlimits = nullptr;

@@ -210,10 +210,9 @@ Result<std::vector<int>> ReplicaCgroups::create(const std::string& uid,
     if (!v2 && limits.memory_bytes > 0 && fs::exists(dir + "/memory.memsw.limit_in_bytes")) {
       (void)write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes));
     }
-    const int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return fail(FailedPrecondition("open(" + dir + "/cgroup.procs): " + std::strerror(errno)));
-    }
+    const std::string join = dir + (v2 ? "/cgroup.procs" : "/tasks");
+    const int fd = ::open(join.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(FailedPrecondition("open(" + join + "): " + std::strerror(errno)));
     fds.push_back(fd);
   }
   return fds;
