@@ -151,6 +151,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](metrics_atom, const protocol::MetricsReport& report) {
         carry_out(self, machine()->on_metrics(report));
       },
+      [=](metrics_atom, step_atom, const std::vector<protocol::MetricSample>& samples) {
+        carry_out(self, machine()->on_logged_metrics(samples));
+      },
       [=](ready_atom, const std::string& node, const protocol::ReplicaReadiness& readiness) {
         carry_out(self, machine()->on_readiness(node, readiness));
       },

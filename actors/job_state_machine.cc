@@ -458,6 +458,12 @@ JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report_in)
   return out;
 }
 
+JobEffects JobStateMachine::on_logged_metrics(const std::vector<protocol::MetricSample>& samples) {
+  const std::string leader = locate("").uid;
+  if (leader.empty()) return {};
+  return on_metrics(protocol::MetricsReport{leader, rec_.status.name, samples});
+}
+
 // The node (re)registered, reporting which of our instances it still runs.
 JobEffects JobStateMachine::on_node_report(const NodeReport& report) {
   JobEffects out;

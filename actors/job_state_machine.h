@@ -161,6 +161,9 @@ class JobStateMachine {
   JobEffects on_started(const std::string& node, const protocol::ReplicaStarted& started);
   JobEffects on_exited(const std::string& node, const protocol::ReplicaExited& exit);
   JobEffects on_metrics(const protocol::MetricsReport& report);
+  // Metrics a pipeline step logged into its Metrics artifact (not printed):
+  // stored as the leader's, bounded like printed ones.
+  JobEffects on_logged_metrics(const std::vector<protocol::MetricSample>& samples);
   // The agent's probe of a serving replica changed its mind (LaunchReplica.readiness_path).
   JobEffects on_readiness(const std::string& node, const protocol::ReplicaReadiness& readiness);
   JobEffects on_node_report(const NodeReport& report);

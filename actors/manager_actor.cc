@@ -553,6 +553,13 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         auto it = self->state.jobs.find(r.job);
         if (it != self->state.jobs.end()) self->send(it->second, metrics_atom::value, r);
       },
+      // A pipeline step's logged metrics, from its run: for the step's job.
+      [=](metrics_atom, step_atom, const protocol::MetricsReport& r) {
+        auto it = self->state.jobs.find(r.job);
+        if (it != self->state.jobs.end()) {
+          self->send(it->second, metrics_atom::value, step_atom::value, r.samples);
+        }
+      },
       [=](ready_atom, const std::string& node, uint64_t, const protocol::ReplicaReadiness& r) {
         auto it = self->state.jobs.find(r.job);
         if (it != self->state.jobs.end()) self->send(it->second, ready_atom::value, node, r);

@@ -183,6 +183,9 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
         } else if constexpr (std::is_same_v<E, fx::RecordExecutions>) {
           self->send(st.ctx.manager, cache_atom::value, st.machine->record().pipeline,
                      e.executions);
+        } else if constexpr (std::is_same_v<E, fx::RecordStepMetrics>) {
+          self->send(st.ctx.manager, metrics_atom::value, step_atom::value,
+                     protocol::MetricsReport{"", e.job, e.samples});
         } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
         } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {

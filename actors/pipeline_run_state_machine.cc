@@ -182,6 +182,7 @@ void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverAc
     for (const auto& e : actions.executions) options_.cache[e.fingerprint] = e;
     then.push_back(Record{std::move(actions.executions)});
   }
+  for (auto& m : actions.metrics) then.push_back(Logged{std::move(m)});
   persist(out, std::move(then));
   // Reading outputs waits for no write: it changes nothing, and after a restart
   // the stored record (job Running, or Succeeded and collecting) leads to the same
@@ -232,6 +233,12 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     out.push_back(fx::PublishSummary{});
   } else if (const auto* r = std::get_if<Record>(&d)) {
     out.push_back(fx::RecordExecutions{r->executions});
+  } else if (const auto* l = std::get_if<Logged>(&d)) {
+    fx::RecordStepMetrics record{l->metrics.job, {}};
+    for (const auto& [name, value] : l->metrics.values) {
+      record.samples.push_back(protocol::MetricSample{name, value, 0, now()});
+    }
+    out.push_back(std::move(record));
   } else if (const auto* a = std::get_if<Answer>(&d)) {
     out.push_back(fx::AnswerRetry{a->request, Status::Ok(), a->tasks_reset});
   }

@@ -75,6 +75,12 @@ struct StartTimer {  // call on_timer after this long
 struct RecordExecutions {
   std::vector<pipelines::CachedExecution> executions;
 };
+// What a succeeded step logged into its Metrics artifact (stored): recorded as
+// its job's metrics, the leader's, beside what the job printed.
+struct RecordStepMetrics {
+  std::string job;
+  std::vector<protocol::MetricSample> samples;
+};
 struct EraseRecord {};  // delete the run from the store; answer with on_erased
 struct AnswerDelete {
   std::vector<uint64_t> requests;
@@ -94,8 +100,9 @@ using PipelineRunEffect =
                  pipeline_run_effect::ApplyWorkload, pipeline_run_effect::WatchWorkload,
                  pipeline_run_effect::DeleteJob, pipeline_run_effect::ReadOutputs,
                  pipeline_run_effect::StartTimer, pipeline_run_effect::RecordExecutions,
-                 pipeline_run_effect::EraseRecord, pipeline_run_effect::AnswerDelete,
-                 pipeline_run_effect::AnswerRetry, pipeline_run_effect::Stop>;
+                 pipeline_run_effect::RecordStepMetrics, pipeline_run_effect::EraseRecord,
+                 pipeline_run_effect::AnswerDelete, pipeline_run_effect::AnswerRetry,
+                 pipeline_run_effect::Stop>;
 using PipelineRunEffects = std::vector<PipelineRunEffect>;
 
 struct PipelineRunMachineOptions {
@@ -162,11 +169,14 @@ class PipelineRunStateMachine {
   struct Record {
     std::vector<pipelines::CachedExecution> executions;
   };
+  struct Logged {
+    pipelines::StepMetrics metrics;
+  };
   struct Answer {  // a retry, answered once its reset is stored
     uint64_t request = 0;
     int32_t tasks_reset = 0;
   };
-  using Deferred = std::variant<CreateIfCurrent, DeleteAfterWrite, Publish, Record, Answer>;
+  using Deferred = std::variant<CreateIfCurrent, DeleteAfterWrite, Publish, Record, Logged, Answer>;
 
   int64_t now() const { return options_.now_ms(); }
   // Applies what the driver asked for: persist, then jobs, reads and stops.

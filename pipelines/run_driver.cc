@@ -252,6 +252,28 @@ class RunDriver::Pass {
       actions_.executions.push_back(
           CachedExecution{t->fingerprint, run_.name, t->id, t->outputs, t->output_artifacts});
     }
+    StepMetrics logged = logged_metrics(*t);
+    if (!logged.values.empty()) actions_.metrics.push_back(std::move(logged));
+  }
+
+  // The finite numbers of the step's Metrics artifacts under names its job did not
+  // report itself (a printed series keeps its own history; the artifact's copy of
+  // those stays in the artifact). Workloads other than jobs have no series.
+  StepMetrics logged_metrics(const PipelineTaskStatus& t) const {
+    StepMetrics m;
+    m.job = t.job;
+    if (t.job.empty() || is_service_job(t.job) || is_experiment_job(t.job)) return m;
+    const json reported = parse_object(t.reported);
+    for (const auto& a : t.output_artifacts) {
+      if (a.schema_title != "system.Metrics") continue;
+      const json metadata = parse_object(a.metadata);
+      for (const auto& [name, value] : metadata.items()) {
+        if (!value.is_number() || reported.contains(name)) continue;
+        const double x = value.get<double>();
+        if (std::isfinite(x)) m.values[name] = x;
+      }
+    }
+    return m;
   }
 
   // For a retry: forgets every task that did not succeed (a task skipped by its

@@ -91,11 +91,20 @@ struct CachedExecution {
 // The cache a run sees; nullptr when the fingerprint has no succeeded execution.
 using CacheLookup = std::function<const CachedExecution*(const std::string& fingerprint)>;
 
+// Values a succeeded step logged into its Metrics artifact (KFP's log_metric)
+// under names its job never printed: recorded as that job's metrics too, so the
+// job's own view (`cadre describe job`, its charts) has them.
+struct StepMetrics {
+  std::string job;
+  std::map<std::string, double> values;
+};
+
 struct DriverActions {
   std::vector<TaskLaunch> launches;
   std::vector<OutputRead> reads;
   std::vector<std::string> stop_jobs;       // jobs to delete (a canceled run)
   std::vector<CachedExecution> executions;  // steps that just succeeded, for the cache
+  std::vector<StepMetrics> metrics;         // for the jobs of steps that just succeeded
   bool changed = false;                     // the record changed: persist it
 };
 

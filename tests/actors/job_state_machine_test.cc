@@ -691,6 +691,18 @@ TEST_F(JobMachine, LeaderMetricsBecomeTheJobsHeadlineAndEveryReplicasAreStored) 
   EXPECT_DOUBLE_EQ(status().metrics.at("accuracy"), 0.9);
 }
 
+TEST_F(JobMachine, MetricsAPipelineStepLoggedAreStoredAsTheLeadersEvenAfterItEnded) {
+  running(gang(2));
+  exit(0, 0);
+  exit(1, 0);
+  ASSERT_EQ(status().phase, protocol::JobPhase::kSucceeded);
+  auto out = m->on_logged_metrics({{"auc", 0.97, 0, now}});
+  auto stored = all<fx::StoreMetrics>(out);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].uid, m->locate("").uid);
+  EXPECT_DOUBLE_EQ(status().metrics.at("auc"), 0.97);
+}
+
 TEST_F(JobMachine, MetricNamesPastTheLimitAreDroppedWithOneWarning) {
   running(gang(1));
   const int limit = ClusterPolicy{}.max_metric_names;

@@ -68,6 +68,7 @@ class Harness {
     for (auto& l : a.launches) launches.push_back(std::move(l));
     for (auto& r : a.reads) reads.push_back(std::move(r));
     for (auto& s : a.stop_jobs) stopped.push_back(std::move(s));
+    for (auto& m : a.metrics) logged.push_back(std::move(m));
   }
 
   // Runs until nothing is left to do (or `max_steps` jobs ran).
@@ -124,6 +125,7 @@ class Harness {
   std::deque<OutputRead> reads;
   std::vector<std::string> stopped;
   std::vector<CachedExecution> executions;
+  std::vector<StepMetrics> logged;
   int jobs_run = 0;
   int peak_running = 0;
 
@@ -544,6 +546,26 @@ TEST(RunDriverWorkloads, OutputsNotWrittenAsFilesComeFromWhatTheJobReported) {
   EXPECT_EQ(h.outputs_of("exit-handler-1/condition-2/deploy"),
             json({{"revision", "fmnist-pipeline-00001"},
                   {"url", "http://127.0.0.1:8080/v2/models/fmnist-pipeline"}}));
+}
+
+TEST(RunDriverWorkloads, MetricsAStepLoggedButItsJobNeverPrintedGoToTheJobToo) {
+  Harness h("examples/fmnist-pipeline.yaml");
+  h.run_all([&](const TaskLaunch& l, const PipelineTaskStatus& t) {
+    StepResult r = fmnist_step(l, t, 0.9);
+    if (t.name == "evaluate") {
+      // log_metric wrote these; the job printed accuracy (the same) and loss.
+      r.files.executor_output =
+          R"({"artifacts": {"metrics": {"artifacts": [{"metadata": )"
+          R"({"accuracy": 0.9, "auc": 0.97, "f1": 0.88, "note": "text"}}]}}})";
+    }
+    return r;
+  });
+  ASSERT_EQ(h.run.state, PipelineState::kSucceeded) << h.run.message;
+  const auto* evaluate = h.find("exit-handler-1/evaluate");
+  ASSERT_EQ(h.logged.size(), 1u) << "only the step that logged something new";
+  EXPECT_EQ(h.logged[0].job, evaluate->job);
+  EXPECT_EQ(h.logged[0].values, (std::map<std::string, double>{{"auc", 0.97}, {"f1", 0.88}}))
+      << "printed names keep their own series; text is not a metric";
 }
 
 TEST(RunDriverWorkloads, BelowTheThresholdNothingIsDeployedAndTheExitHandlerStillReports) {

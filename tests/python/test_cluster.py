@@ -15,7 +15,7 @@ import urllib.request
 import cadre
 import v2_grpc
 from cadre import dsl, search
-from cadre.dsl import Dataset, Input, Output
+from cadre.dsl import Dataset, Input, Metrics, Output
 
 BIN = os.environ.get("CADRE_BIN_DIR", "")
 
@@ -28,10 +28,11 @@ def cadre_cli(*args, check=True):
 
 
 @dsl.component
-def make_rows(rows: int, data: Output[Dataset]) -> int:
+def make_rows(rows: int, data: Output[Dataset], stats: Output[Metrics]) -> int:
     with open(data.path, "w") as f:
         f.write("row\n" * rows)
     data.metadata["rows"] = rows
+    stats.log_metric("rows_made", rows)
     return rows
 
 
@@ -162,6 +163,11 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(tasks["announce"]["state"], "SUCCEEDED")
         made = tasks["make-rows"]["output_artifacts"][0]
         self.assertEqual((made["schema_title"], made["metadata"]), ("system.Dataset", '{"rows":4}'))
+        # What the step logged into its Metrics artifact is its job's metric too.
+        deadline = time.monotonic() + 10
+        while self.client.get("job", tasks["make-rows"]["job"])["metrics"].get("rows_made") != 4:
+            self.assertLess(time.monotonic(), deadline, "the logged metric never reached the step's job")
+            time.sleep(0.1)
         # Too few rows: the condition skips the loop; the exit handler still runs.
         short = self.client.run_pipeline("sdk-flow", {"rows": 1}, name="sdk-flow-2").wait(timeout=120)
         states = {t["name"]: t["state"] for t in short["tasks"]}
