@@ -28,7 +28,8 @@ Result<Next> Asha::next(const TrialHistory& history) {
       if (!reached) continue;
       if (auto loss = result_at(history, t, rungs_[k])) results.emplace_back(*loss, &t);
     }
-    const auto top = static_cast<size_t>(std::floor(results.size() / options_.eta));
+    auto top = static_cast<size_t>(std::floor(results.size() / options_.eta));
+    if (top == 0 && options_.eager_promotion) top = results.empty() ? 0 : 1;
     if (top == 0) continue;
     std::stable_sort(results.begin(), results.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -18,6 +18,11 @@ struct MultiFidelityOptions {
   int64_t max_resource = 1;
   uint64_t seed = 0;
   bool tpe = false;  // ASHA's base sampler
+  // ASHA: a rung with fewer than η results still promotes its best (Optuna's
+  // SuccessiveHalvingPruner and Ray Tune's ASHA do), so the first configurations
+  // reach the top rung without waiting for the bottom rung to fill; false: only
+  // the top ⌊n/η⌋, as Li et al. write it ("promotion: strict").
+  bool eager_promotion = true;
   TpeOptions tpe_options;
 };
 

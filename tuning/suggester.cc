@@ -95,7 +95,7 @@ Result<std::unique_ptr<Suggester>> create_suggester(const std::string& algorithm
     RETURN_IF_ERROR(check_known(
         s,
         {"random_state", "resource_name", "reduction_factor", "min_resource", "max_resource",
-         "sampler", "n_startup_trials", "n_EI_candidates", "gamma", "prior_weight"},
+         "sampler", "promotion", "n_startup_trials", "n_EI_candidates", "gamma", "prior_weight"},
         kPath));
     ASSIGN_OR_RETURN(auto o, budget_options(space, s, "reduction_factor", seed));
     const auto& p = space.parameters[o.resource_index];
@@ -113,6 +113,11 @@ Result<std::unique_ptr<Suggester>> create_suggester(const std::string& algorithm
     if (sampler != s.end() && sampler->second != "tpe" && sampler->second != "random")
       return InvalidArgument(std::string(kPath) + ".sampler: '" + sampler->second.substr(0, 32) +
                              "' is not random or tpe");
+    auto promotion = s.find("promotion");
+    if (promotion != s.end() && promotion->second != "eager" && promotion->second != "strict")
+      return InvalidArgument(std::string(kPath) + ".promotion: '" +
+                             promotion->second.substr(0, 32) + "' is not eager or strict");
+    o.eager_promotion = promotion == s.end() || promotion->second == "eager";
     ASSIGN_OR_RETURN(o.tpe_options, tpe_options(s, seed, false));
     return std::unique_ptr<Suggester>(new Asha(space, o));
   }

@@ -309,13 +309,9 @@ TEST(Hyperband, RunsEveryBracketAndThenStartsOver) {
   EXPECT_EQ(winner->curve.size(), 27u);
 }
 
-TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
-  // Rungs at 1, 3, 9 epochs. Losses at 1 epoch are fixed per trial so the
-  // trace can be computed by hand: trial losses 5, 3, 8, 1, 7, 6, ...
-  SearchSpace space{{integer("cfg", 0, 100), integer("epochs", 1, 9)}};
-  Asha asha(space, budget(1, 9));
-  EXPECT_EQ(asha.rungs(), (std::vector<int64_t>{1, 3, 9}));
-  const double losses[] = {5, 3, 8, 1, 7, 6, 9, 4, 2, 0.5, 7, 7};
+// ASHA's decisions over `steps` slots, each trial finishing at once: a trial's
+// loss at 1 epoch is losses[id], one lower per rung above.
+std::vector<std::string> asha_trace(Asha& asha, const std::vector<double>& losses, int steps) {
   TrialHistory h;
   auto finish = [&](int64_t id, double loss) {
     auto& t = h.trials[id];
@@ -325,9 +321,9 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
   };
   std::vector<std::string> trace;
   int next_new = 0;
-  for (int step = 0; step < 14; ++step) {
+  for (int step = 0; step < steps; ++step) {
     auto next = asha.next(h).value();
-    ASSERT_EQ(next.decision, Decision::kSuggest);
+    EXPECT_EQ(next.decision, Decision::kSuggest);
     const auto& sg = next.suggestion;
     if (sg.continue_trial) {
       auto& t = h.trials[*sg.continue_trial];
@@ -335,7 +331,6 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
       t.resource = sg.resource;
       t.state = TrialState::kRunning;
       trace.push_back("promote " + std::to_string(t.id) + " to " + std::to_string(sg.resource));
-      // Deeper rungs: 1 lower per rung.
       finish(t.id, losses[t.id] - sg.rung);
     } else {
       TrialRecord t{next_new++, Assignment(sg.assignment), TrialState::kRunning, {}, {}};
@@ -345,6 +340,18 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
       finish(t.id, losses[t.id]);
     }
   }
+  return trace;
+}
+
+TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
+  // Rungs at 1, 3, 9 epochs. Losses at 1 epoch are fixed per trial so the
+  // trace can be computed by hand: trial losses 5, 3, 8, 1, 7, 6, ...
+  SearchSpace space{{integer("cfg", 0, 100), integer("epochs", 1, 9)}};
+  auto strict = budget(1, 9);
+  strict.eager_promotion = false;  // Li et al.'s rule, "promotion: strict"
+  Asha asha(space, strict);
+  EXPECT_EQ(asha.rungs(), (std::vector<int64_t>{1, 3, 9}));
+  const auto trace = asha_trace(asha, {5, 3, 8, 1, 7, 6, 9, 4, 2, 0.5, 7, 7}, 14);
   // By hand: 3 results at rung 0 make a top third of one (#1, loss 3), which
   // goes up; at 4 results #3 (loss 1) is the top and goes up; the top two of 6-8
   // results (#3, #1) are both promoted already; at 9 the top three add #8 (loss
@@ -353,6 +360,20 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
   const std::vector<std::string> expected = {
       "new 0", "new 1", "new 2", "promote 1 to 3", "new 3",          "promote 3 to 3", "new 4",
       "new 5", "new 6", "new 7", "new 8",          "promote 8 to 3", "promote 3 to 9", "new 9"};
+  EXPECT_EQ(trace, expected);
+}
+
+TEST(Asha, EagerPromotionLetsARungsBestGoOnBeforeTheRungHasEtaResults) {
+  SearchSpace space{{integer("cfg", 0, 100), integer("epochs", 1, 9)}};
+  Asha asha(space, budget(1, 9));  // eager: the default
+  const auto trace = asha_trace(asha, {5, 3, 8, 1, 7, 6, 9, 4, 2, 0.5, 7, 7}, 10);
+  // By hand: #0 alone at each rung is its best, so it goes straight to 9 epochs;
+  // #1 (3) beats #0 (5) at rung 0 and then (2 vs 4) at rung 1, so it goes up
+  // too; #2 (8) is not the best of three; at 4 results the top third is #3 (1),
+  // best again at rung 1 (0), so it also reaches 9 epochs.
+  const std::vector<std::string> expected = {
+      "new 0",          "promote 0 to 3", "promote 0 to 9", "new 1",          "promote 1 to 3",
+      "promote 1 to 9", "new 2",          "new 3",          "promote 3 to 3", "promote 3 to 9"};
   EXPECT_EQ(trace, expected);
 }
 
@@ -421,6 +442,7 @@ TEST(CreateSuggester, RefusesUnknownAlgorithmsAndSettingsByName) {
       {"hyperband", {{"resource_name", "x"}}, "'x' must be an int parameter"},
       {"asha", {{"resource_name", "nope"}}, "'nope' is not a parameter"},
       {"asha", {{"resource_name", "epochs"}, {"min_resource", "30"}}, "min_resource"},
+      {"asha", {{"resource_name", "epochs"}, {"promotion", "lazy"}}, ".promotion: 'lazy'"},
       {"grid", {}, "grid needs a step"},
   };
   for (const auto& c : cases) {
@@ -430,6 +452,8 @@ TEST(CreateSuggester, RefusesUnknownAlgorithmsAndSettingsByName) {
   }
   EXPECT_TRUE(
       create_suggester("asha", space, {{"resource_name", "epochs"}, {"sampler", "tpe"}}).ok());
+  EXPECT_TRUE(
+      create_suggester("asha", space, {{"resource_name", "epochs"}, {"promotion", "strict"}}).ok());
   EXPECT_TRUE(
       create_suggester("hyperband", space, {{"resource_name", "epochs"}, {"eta", "3"}}).ok());
 }
