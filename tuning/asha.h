@@ -3,8 +3,8 @@
 // 1/η of that rung's results, not yet promoted, promotes it (the same trial
 // continues from its checkpoint to the next rung's budget); otherwise a new
 // configuration starts at rung 0, drawn by the base sampler (random or TPE).
-// With eager promotion (the default) a rung of fewer than η results promotes its
-// best one, as Optuna's pruner and Ray Tune's ASHA do.
+// With eager promotion ("promotion: eager") a rung of fewer than η results
+// promotes its best one, as Optuna's pruner and Ray Tune's ASHA do.
 #pragma once
 
 #include <vector>

@@ -18,11 +18,12 @@ struct MultiFidelityOptions {
   int64_t max_resource = 1;
   uint64_t seed = 0;
   bool tpe = false;  // ASHA's base sampler
-  // ASHA: a rung with fewer than η results still promotes its best (Optuna's
-  // SuccessiveHalvingPruner and Ray Tune's ASHA do), so the first configurations
-  // reach the top rung without waiting for the bottom rung to fill; false: only
-  // the top ⌊n/η⌋, as Li et al. write it ("promotion: strict").
-  bool eager_promotion = true;
+  // ASHA ("promotion: eager"): a rung with fewer than η results still promotes
+  // its best (Optuna's SuccessiveHalvingPruner and Ray Tune's ASHA do), so the
+  // first configurations reach the top rung without waiting for the bottom rung
+  // to fill; false (the default, "strict"): only the top ⌊n/η⌋, as Li et al.
+  // write it. bench/RESULTS.md compares them.
+  bool eager_promotion = false;
   TpeOptions tpe_options;
 };
 

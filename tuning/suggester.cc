@@ -117,7 +117,7 @@ Result<std::unique_ptr<Suggester>> create_suggester(const std::string& algorithm
     if (promotion != s.end() && promotion->second != "eager" && promotion->second != "strict")
       return InvalidArgument(std::string(kPath) + ".promotion: '" +
                              promotion->second.substr(0, 32) + "' is not eager or strict");
-    o.eager_promotion = promotion == s.end() || promotion->second == "eager";
+    o.eager_promotion = promotion != s.end() && promotion->second == "eager";
     ASSIGN_OR_RETURN(o.tpe_options, tpe_options(s, seed, false));
     return std::unique_ptr<Suggester>(new Asha(space, o));
   }

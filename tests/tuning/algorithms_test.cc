@@ -347,9 +347,7 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
   // Rungs at 1, 3, 9 epochs. Losses at 1 epoch are fixed per trial so the
   // trace can be computed by hand: trial losses 5, 3, 8, 1, 7, 6, ...
   SearchSpace space{{integer("cfg", 0, 100), integer("epochs", 1, 9)}};
-  auto strict = budget(1, 9);
-  strict.eager_promotion = false;  // Li et al.'s rule, "promotion: strict"
-  Asha asha(space, strict);
+  Asha asha(space, budget(1, 9));  // Li et al.'s rule ("promotion: strict", the default)
   EXPECT_EQ(asha.rungs(), (std::vector<int64_t>{1, 3, 9}));
   const auto trace = asha_trace(asha, {5, 3, 8, 1, 7, 6, 9, 4, 2, 0.5, 7, 7}, 14);
   // By hand: 3 results at rung 0 make a top third of one (#1, loss 3), which
@@ -365,7 +363,9 @@ TEST(Asha, PromotesTheTopThirdOfARungAsAHandTraceSays) {
 
 TEST(Asha, EagerPromotionLetsARungsBestGoOnBeforeTheRungHasEtaResults) {
   SearchSpace space{{integer("cfg", 0, 100), integer("epochs", 1, 9)}};
-  Asha asha(space, budget(1, 9));  // eager: the default
+  auto eager = budget(1, 9);
+  eager.eager_promotion = true;  // "promotion: eager"
+  Asha asha(space, eager);
   const auto trace = asha_trace(asha, {5, 3, 8, 1, 7, 6, 9, 4, 2, 0.5, 7, 7}, 10);
   // By hand: #0 alone at each rung is its best, so it goes straight to 9 epochs;
   // #1 (3) beats #0 (5) at rung 0 and then (2 vs 4) at rung 1, so it goes up
