@@ -111,6 +111,8 @@ Result<LaunchSpec> make_launch_spec(const protocol::LaunchReplica& msg, const st
     devices += std::to_string(index);
   }
   spec.env["CUDA_VISIBLE_DEVICES"] = devices;
+  if (msg.env.count("CUDA_DEVICE_ORDER") == 0) spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+  spec.gpu_indices = msg.gpu_indices;
 
   if (!msg.hostfile.empty()) {
     const std::string hostfile = (replica_dir / "hostfile").string();

@@ -25,6 +25,7 @@ struct LaunchSpec {
   std::map<std::string, std::string> files;  // path -> contents, written before starting
   int64_t memory_bytes = 0;                  // the request: the replica's cgroup memory limit
   int64_t cpu_millis = 0;                    // the request: the replica's cgroup CPU weight
+  std::vector<int32_t> gpu_indices;          // the GPUs it was given (CUDA_VISIBLE_DEVICES)
   // Metrics: the source ("stdout", "file", "push"), the file to tail for "file"
   // (absolute), and the formats. The agent adds the push socket (CADRE_METRICS_ADDR).
   protocol::MetricsCollection metrics;
@@ -48,7 +49,9 @@ std::map<std::string, std::string> current_environment();
 
 // Builds the spec: `base_env`, then msg.env on top (the contract the coordinator
 // computed), then CUDA_VISIBLE_DEVICES from gpu_indices (empty when none, so a
-// CPU replica never grabs the node's GPUs), then CADRE_CHECKPOINT_DIR =
+// CPU replica never grabs the node's GPUs) with CUDA_DEVICE_ORDER=PCI_BUS_ID unless
+// msg.env sets it (CUDA's own default order is fastest first; nvidia-smi's indices,
+// which the scheduler and the device cgroup use, are PCI bus order), then CADRE_CHECKPOINT_DIR =
 // <work-dir>/checkpoints/<job> unless msg.env sets it. CADRE_JOB, CADRE_NAMESPACE,
 // CADRE_REPLICA_TYPE, CADRE_REPLICA_INDEX, CADRE_RANK and CADRE_WORLD_SIZE are filled
 // from the message's own fields when msg.env lacks them. A non-empty msg.hostfile

@@ -76,6 +76,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.sandbox = std::move(*sandbox);
+  options.sandbox.gpu_minors = resources->gpu_minors;
+  if (resources->gpus > 0 &&
+      !(options.sandbox.cgroups && options.sandbox.cgroups->isolates_devices())) {
+    spdlog::warn(
+        "node={} no cgroup v1 devices hierarchy: replicas are kept to their GPUs by "
+        "CUDA_VISIBLE_DEVICES only and could open the others' device files",
+        config.name);
+  }
 
   std::unique_ptr<cadre::serving::http::MetricsEndpoint> metrics_endpoint;
   if (config.metrics_port >= 0) {

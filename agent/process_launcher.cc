@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -116,7 +117,12 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   const ReplicaSandbox& sandbox = options_.sandbox;
   Fds cgroup_procs;  // the child joins through these; closed once it has exec'd
   if (sandbox.cgroups) {
-    const CgroupLimits limits{spec.memory_bytes, spec.cpu_millis, sandbox.pids_max};
+    CgroupLimits limits{spec.memory_bytes, spec.cpu_millis, sandbox.pids_max, {}};
+    for (size_t index = 0; index < sandbox.gpu_minors.size(); ++index) {
+      const bool given = std::find(spec.gpu_indices.begin(), spec.gpu_indices.end(),
+                                   static_cast<int32_t>(index)) != spec.gpu_indices.end();
+      if (!given) limits.denied_gpu_minors.push_back(sandbox.gpu_minors[index]);
+    }
     ASSIGN_OR_RETURN(cgroup_procs.fds, sandbox.cgroups->create(spec.uid, limits));
   }
   int pipe_fds[2];

@@ -17,7 +17,9 @@ namespace cadre::agent {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu"};
+constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu", "devices"};
+// The character-device major of NVIDIA's GPU device files (the driver's NV_MAJOR_DEVICE_NUMBER).
+constexpr int kNvidiaMajor = 195;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -146,8 +148,9 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
       if (m.type == "cgroup" && has_option(m.options, controller)) found = &m;
     }
     if (found == nullptr) {
-      // memory and pids are what isolation needs; cpu only shares out time.
-      if (std::string(controller) == "cpu") continue;
+      // memory and pids are what isolation needs; cpu only shares out time, and
+      // devices matters only to GPU nodes (the agent says so at start-up).
+      if (std::string(controller) == "cpu" || std::string(controller) == "devices") continue;
       return Unavailable(std::string("no cgroup v1 '") + controller +
                          "' hierarchy and no cgroup v2 with memory is mounted");
     }
@@ -157,6 +160,14 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
     parents.push_back(fs::path(parent).lexically_normal().string());
   }
   return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV1, parents));
+}
+
+bool ReplicaCgroups::isolates_devices() const {
+  if (version_ != CgroupVersion::kV1) return false;
+  for (const std::string& parent : parents_) {
+    if (fs::exists(parent + "/devices.deny")) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> ReplicaCgroups::dirs_of(const std::string& uid) const {
@@ -200,6 +211,13 @@ Result<std::vector<int>> ReplicaCgroups::create(const std::string& uid,
         settings.push_back({"cpu.weight", std::to_string(weight)});
       } else if (!v2 && fs::exists(dir + "/cpu.shares")) {
         settings.push_back({"cpu.shares", std::to_string(shares)});
+      }
+    }
+    if (!v2 && fs::exists(dir + "/devices.deny")) {
+      // One exception per write: the group inherits the parent's "a *:* rwm".
+      for (int32_t minor : limits.denied_gpu_minors) {
+        settings.push_back({"devices.deny", "c " + std::to_string(kNvidiaMajor) + ":" +
+                                                std::to_string(minor) + " rwm"});
       }
     }
     for (const auto& [file, value] : settings) {

@@ -7,7 +7,9 @@
 //
 // Both hierarchies exist on real nodes: cgroup v2 (unified; the agent's own group,
 // delegated by systemd, gets an "agent" leaf for the agent and a "replicas" subtree)
-// and v1 (one mount per controller; memory, pids and cpu are used). Detection reads
+// and v1 (one mount per controller; memory, pids, cpu and devices are used: the
+// devices controller denies a replica the GPUs it was not given, which v2 could only
+// do with a BPF program and does not here). Detection reads
 // /proc/self/mounts and /proc/self/cgroup, so the agent nests under whatever group
 // it was started in.
 //
@@ -31,6 +33,9 @@ struct CgroupLimits {
   int64_t memory_bytes = 0;  // 0: no memory limit
   int64_t cpu_millis = 0;    // 0: the default weight
   int64_t pids_max = 0;      // 0: no pids limit
+  // Minors of the NVIDIA devices (/dev/nvidia<minor>, major 195) the replica may
+  // not open: the node's GPUs it was not given.
+  std::vector<int32_t> denied_gpu_minors;
 };
 
 class ReplicaCgroups {
@@ -44,6 +49,8 @@ class ReplicaCgroups {
   CgroupVersion version() const { return version_; }
   // The parent folders replicas are created under, one per controller (v1) or one (v2).
   const std::vector<std::string>& parents() const { return parents_; }
+  // Whether CgroupLimits::denied_gpu_minors is enforced (a v1 devices hierarchy).
+  bool isolates_devices() const;
 
   // Creates the group of `uid` with `limits` and opens the files that move a
   // process into it (the caller closes them): the child writes "0" to each

@@ -46,6 +46,10 @@ struct ReplicaSandbox {
   bool no_new_privs = true;
   int64_t pids_max = 0;
   std::shared_ptr<ReplicaCgroups> cgroups;  // nullptr: no cgroups
+  // The node's GPUs by index: their device minors (NodeResources::gpu_minors). A
+  // replica's cgroup denies it every GPU it was not given (where the device
+  // controller exists: cgroup v1).
+  std::vector<int32_t> gpu_minors;
 };
 
 // Resolves the options against this process's privileges and the system's users

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/wait.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -104,23 +105,34 @@ Result<int64_t> detect_memory_bytes() {
   return Unavailable("no MemTotal in /proc/meminfo; pass --memory");
 }
 
-std::vector<std::string> detect_gpu_models(const std::string& nvidia_smi) {
-  std::vector<std::string> models;
-  const std::string command = nvidia_smi + " --query-gpu=name --format=csv,noheader 2>/dev/null";
+GpuDevices detect_gpus(const std::string& nvidia_smi) {
+  GpuDevices gpus;
+  const std::string command =
+      nvidia_smi + " --query-gpu=minor_number,name --format=csv,noheader 2>/dev/null";
   FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return models;
+  if (pipe == nullptr) return gpus;
   char buffer[512];
   while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) {
-    const std::string name = trim(buffer);
-    if (!name.empty()) models.push_back(name);
+    const std::string line = trim(buffer);
+    const auto comma = line.find(',');
+    if (line.empty() || comma == std::string::npos) continue;
+    // The name may hold commas; the minor never does, so it comes first.
+    const std::string minor = trim(line.substr(0, comma));
+    int32_t value = static_cast<int32_t>(gpus.minors.size());
+    auto [end, error] = std::from_chars(minor.data(), minor.data() + minor.size(), value);
+    if (error != std::errc() || end != minor.data() + minor.size() || value < 0) {
+      value = static_cast<int32_t>(gpus.minors.size());
+    }
+    gpus.minors.push_back(value);
+    gpus.models.push_back(trim(line.substr(comma + 1)));
   }
   const int status = ::pclose(pipe);
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // 127: not installed (a CPU node); anything else: driver trouble. Either way no GPUs.
     spdlog::info("nvidia-smi unavailable or failed (status {}); reporting 0 GPUs", status);
-    models.clear();
+    gpus = {};
   }
-  return models;
+  return gpus;
 }
 
 Result<NodeResources> discover_resources(const ResourceRequest& request) {
@@ -133,8 +145,11 @@ Result<NodeResources> discover_resources(const ResourceRequest& request) {
   }
   if (request.gpus) {
     resources.gpus = *request.gpus;
+    for (int32_t index = 0; index < resources.gpus; ++index) resources.gpu_minors.push_back(index);
   } else {
-    resources.gpu_models = detect_gpu_models(request.nvidia_smi);
+    GpuDevices found = detect_gpus(request.nvidia_smi);
+    resources.gpu_models = std::move(found.models);
+    resources.gpu_minors = std::move(found.minors);
     resources.gpus = static_cast<int32_t>(resources.gpu_models.size());
   }
   return resources;

@@ -16,6 +16,15 @@ struct NodeResources {
   int64_t memory_bytes = 0;
   int32_t gpus = 0;
   std::vector<std::string> gpu_models;  // one per GPU when discovered; empty when given
+  // The minor number of each GPU's device file (/dev/nvidia<minor>), by index: what
+  // the replica cgroups deny to replicas not given that GPU. Given counts: 0..N-1.
+  std::vector<int32_t> gpu_minors;
+};
+
+// The GPUs nvidia-smi lists, in its index order (PCI bus order).
+struct GpuDevices {
+  std::vector<std::string> models;
+  std::vector<int32_t> minors;
 };
 
 // What the operator asked for; unset fields are discovered.
@@ -38,9 +47,10 @@ Result<std::optional<int32_t>> parse_gpu_count(const std::string& text);
 int64_t detect_cpu_millis();
 // MemTotal from /proc/meminfo.
 Result<int64_t> detect_memory_bytes();
-// One model name per GPU from `nvidia-smi --query-gpu=name --format=csv,noheader`;
-// empty when nvidia-smi is missing or fails (a CPU node).
-std::vector<std::string> detect_gpu_models(const std::string& nvidia_smi);
+// One line per GPU from `nvidia-smi --query-gpu=minor_number,name --format=csv,noheader`;
+// none when nvidia-smi is missing or fails (a CPU node). A minor nvidia-smi cannot
+// tell ("[N/A]") is taken to be the GPU's index.
+GpuDevices detect_gpus(const std::string& nvidia_smi);
 
 Result<NodeResources> discover_resources(const ResourceRequest& request);
 

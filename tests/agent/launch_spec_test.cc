@@ -67,7 +67,18 @@ TEST(MakeLaunchSpec, LayersAgentEnvThenMessageEnvThenTheContract) {
 TEST(MakeLaunchSpec, ListsAssignedGpusInCudaVisibleDevices) {
   auto msg = sample_launch();
   msg.gpu_indices = {2, 3};
-  EXPECT_EQ(make_launch_spec(msg, "/w", {})->env.at("CUDA_VISIBLE_DEVICES"), "2,3");
+  auto spec = make_launch_spec(msg, "/w", {});
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->env.at("CUDA_VISIBLE_DEVICES"), "2,3");
+  EXPECT_EQ(spec->gpu_indices, (std::vector<int32_t>{2, 3})) << "what the device cgroup allows";
+  // The indices are nvidia-smi's (PCI bus order), so CUDA counts in that order too.
+  EXPECT_EQ(spec->env.at("CUDA_DEVICE_ORDER"), "PCI_BUS_ID");
+}
+
+TEST(MakeLaunchSpec, KeepsTheCudaDeviceOrderASpecAskedFor) {
+  auto msg = sample_launch();
+  msg.env["CUDA_DEVICE_ORDER"] = "FASTEST_FIRST";
+  EXPECT_EQ(make_launch_spec(msg, "/w", {})->env.at("CUDA_DEVICE_ORDER"), "FASTEST_FIRST");
 }
 
 TEST(MakeLaunchSpec, GivesEachReplicaAPrivateTmpdirUnlessTheSpecSetsOne) {

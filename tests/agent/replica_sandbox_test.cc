@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,6 +26,15 @@ class ReplicaSandboxTest : public LauncherFixture {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users and create cgroups";
+  }
+  void TearDown() override {
+    LauncherFixture::TearDown();
+    // The parent groups go too, so test runs leave nothing in the hierarchies.
+    if (::geteuid() != 0) return;
+    auto cgroups = ReplicaCgroups::Create(parent_name());
+    if (cgroups.ok()) {
+      for (const std::string& parent : (*cgroups)->parents()) ::rmdir(parent.c_str());
+    }
   }
 
   // Test processes run in parallel: each has its own parent group.
@@ -169,6 +179,69 @@ TEST_F(ReplicaCgroupTest, AForkBombStopsAtThePidsLimit) {
     if (!removed) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(removed) << "the replica's group is removed once its processes are gone";
+}
+
+// Two fake GPUs: device files with NVIDIA's major and minors 0 and 1, world-readable
+// as the driver's are. Without a driver behind them an allowed open fails with
+// ENXIO; the device cgroup refuses a denied one with EPERM before the driver is asked.
+class GpuDeviceCgroupTest : public ReplicaSandboxTest {
+ protected:
+  void SetUp() override {
+    ReplicaSandboxTest::SetUp();
+    if (IsSkipped()) return;
+    auto probe = ReplicaCgroups::Create(parent_name());
+    if (!probe.ok() || !(*probe)->isolates_devices()) {
+      GTEST_SKIP() << "no cgroup v1 devices hierarchy here";
+    }
+    SandboxOptions options;
+    options.run_as = "nobody";
+    options.cgroups = CgroupMode::kRequired;
+    options.cgroup_parent = parent_name();
+    auto sandbox = make_replica_sandbox(options);
+    ASSERT_OK(sandbox);
+    sandbox->gpu_minors = {0, 1};
+    ProcessLauncherOptions launcher_options;
+    launcher_options.sandbox = *sandbox;
+    start(launcher_options);
+    devices_ = work_ / "dev";
+    std::filesystem::create_directories(devices_);
+    std::filesystem::permissions(devices_, std::filesystem::perms(0755));
+    for (int minor : {0, 1}) {
+      const std::string path = (devices_ / ("nvidia" + std::to_string(minor))).string();
+      ASSERT_EQ(::mknod(path.c_str(), S_IFCHR | 0666, makedev(195, minor)), 0) << path;
+      ::chmod(path.c_str(), 0666);
+    }
+  }
+
+  // What the replica given `gpus` saw opening each device: "nvidia0: <error>" lines.
+  std::string open_each_gpu(const std::vector<int32_t>& gpus) {
+    protocol::LaunchReplica msg;
+    msg.gpu_indices = gpus;
+    const std::string dir = devices_.string();
+    auto spec = shell("r1",
+                      "for n in 0 1; do printf 'nvidia%s: ' $n; cat " + dir +
+                          "/nvidia$n 2>&1 | sed 's/.*: //'; done",
+                      msg);
+    EXPECT_OK(launcher_->launch(spec));
+    auto exit = wait_exit("r1", 30s);
+    EXPECT_TRUE(exit.has_value());
+    return read(spec.log_path);
+  }
+
+  std::filesystem::path devices_;
+};
+
+TEST_F(GpuDeviceCgroupTest, AReplicaOpensTheGpuItWasGivenAndNoOther) {
+  const std::string seen = open_each_gpu({1});
+  EXPECT_NE(seen.find("nvidia0: Operation not permitted"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("nvidia1: Operation not permitted"), std::string::npos)
+      << "its own GPU reaches the driver: " << seen;
+}
+
+TEST_F(GpuDeviceCgroupTest, AReplicaWithoutGpusOpensNone) {
+  const std::string seen = open_each_gpu({});
+  EXPECT_NE(seen.find("nvidia0: Operation not permitted"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("nvidia1: Operation not permitted"), std::string::npos) << seen;
 }
 
 }  // namespace

@@ -61,32 +61,50 @@ TEST(DiscoverResources, UsesTheGivenValuesOverDiscovery) {
   EXPECT_EQ(given->cpu_millis, 1500);
   EXPECT_EQ(given->memory_bytes, 1 << 30);
   EXPECT_EQ(given->gpus, 2);
+  EXPECT_EQ(given->gpu_minors, (std::vector<int32_t>{0, 1})) << "given GPUs are /dev/nvidia0..N-1";
 }
 
-TEST(DetectGpuModels, FindsNoGpusWhenNvidiaSmiIsMissing) {
-  EXPECT_TRUE(detect_gpu_models("/nonexistent/nvidia-smi").empty());
+TEST(DetectGpus, FindsNoGpusWhenNvidiaSmiIsMissing) {
+  EXPECT_TRUE(detect_gpus("/nonexistent/nvidia-smi").models.empty());
 }
 
-TEST(DetectGpuModels, ReadsOneModelPerLineOfNvidiaSmi) {
-  const auto script =
-      std::filesystem::temp_directory_path() / ("fake-nvidia-smi-" + std::to_string(::getpid()));
-  std::ofstream(script)
-      << "#!/bin/sh\necho 'NVIDIA H100 80GB HBM3'\necho 'NVIDIA H100 80GB HBM3'\n";
-  ::chmod(script.c_str(), 0755);
-  const auto models = detect_gpu_models(script.string());
-  std::filesystem::remove(script);
-  ASSERT_EQ(models.size(), 2u);
-  EXPECT_EQ(models[0], "NVIDIA H100 80GB HBM3");
+// A fake nvidia-smi printing `lines` for any query.
+class FakeNvidiaSmi {
+ public:
+  FakeNvidiaSmi(const std::string& lines, int exit_code = 0)
+      : path_(std::filesystem::temp_directory_path() /
+              ("fake-nvidia-smi-" + std::to_string(::getpid()))) {
+    std::ofstream(path_) << "#!/bin/sh\nprintf '" << lines << "'\nexit " << exit_code << "\n";
+    ::chmod(path_.c_str(), 0755);
+  }
+  ~FakeNvidiaSmi() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(DetectGpus, ReadsEachGpusMinorAndModelInIndexOrder) {
+  FakeNvidiaSmi smi("1, NVIDIA H100 80GB HBM3\n0, NVIDIA H100 80GB HBM3\n");
+  const GpuDevices gpus = detect_gpus(smi.path());
+  ASSERT_EQ(gpus.models.size(), 2u);
+  EXPECT_EQ(gpus.models[0], "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(gpus.minors, (std::vector<int32_t>{1, 0})) << "index 0 is /dev/nvidia1 here";
 }
 
-TEST(DetectGpuModels, FindsNoGpusWhenNvidiaSmiFails) {
-  const auto script =
-      std::filesystem::temp_directory_path() / ("failing-nvidia-smi-" + std::to_string(::getpid()));
-  std::ofstream(script) << "#!/bin/sh\necho 'NVIDIA-SMI has failed'\nexit 9\n";
-  ::chmod(script.c_str(), 0755);
-  const auto models = detect_gpu_models(script.string());
-  std::filesystem::remove(script);
-  EXPECT_TRUE(models.empty());
+TEST(DetectGpus, KeepsCommasInAModelNameAndTakesAnUnknownMinorToBeTheIndex) {
+  FakeNvidiaSmi smi("[N/A], Tesla, rev B\n3, Tesla, rev B\n");
+  const GpuDevices gpus = detect_gpus(smi.path());
+  ASSERT_EQ(gpus.models.size(), 2u);
+  EXPECT_EQ(gpus.models[0], "Tesla, rev B");
+  EXPECT_EQ(gpus.minors, (std::vector<int32_t>{0, 3}));
+}
+
+TEST(DetectGpus, FindsNoGpusWhenNvidiaSmiFails) {
+  FakeNvidiaSmi smi("NVIDIA-SMI has failed\n", 9);
+  const GpuDevices gpus = detect_gpus(smi.path());
+  EXPECT_TRUE(gpus.models.empty());
+  EXPECT_TRUE(gpus.minors.empty());
 }
 
 }  // namespace
