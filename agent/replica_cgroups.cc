@@ -64,9 +64,9 @@ struct Mount {
   std::string options;
 };
 
-std::vector<Mount> cgroup_mounts() {
+std::vector<Mount> cgroup_mounts(const CgroupHost& host) {
   std::vector<Mount> mounts;
-  std::ifstream in("/proc/self/mounts");
+  std::ifstream in(host.mounts);
   std::string device, point, type, options, rest;
   while (in >> device >> point >> type >> options && std::getline(in, rest)) {
     if (type == "cgroup" || type == "cgroup2") mounts.push_back({point, type, options});
@@ -76,8 +76,8 @@ std::vector<Mount> cgroup_mounts() {
 
 // From /proc/self/cgroup: "0::/path" for v2, "N:memory:/path" (controllers comma
 // separated) for v1. Returns the path of `controller` ("" for the unified line).
-std::optional<std::string> own_path(const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
+std::optional<std::string> own_path(const CgroupHost& host, const std::string& controller) {
+  std::ifstream in(host.own_groups);
   std::string line;
   while (std::getline(in, line)) {
     const auto first = line.find(':');
@@ -105,8 +105,9 @@ bool has_option(const std::string& options, const std::string& name) {
 // v2: the agent's own group gets an "agent" leaf it moves itself into (a group
 // whose children have controllers may hold no processes), and `parent_name`
 // beside it with memory, pids and cpu enabled for the replicas below.
-Result<std::string> setup_v2(const std::string& mount, const std::string& parent_name) {
-  const std::string own = mount + own_path("").value_or("/");
+Result<std::string> setup_v2(const CgroupHost& host, const std::string& mount,
+                             const std::string& parent_name) {
+  const std::string own = mount + own_path(host, "").value_or("/");
   const std::string controllers = read_text(own + "/cgroup.controllers");
   for (const char* needed : {"memory", "pids"}) {
     if (controllers.find(needed) == std::string::npos) {
@@ -131,14 +132,15 @@ Result<std::string> setup_v2(const std::string& mount, const std::string& parent
 ReplicaCgroups::ReplicaCgroups(CgroupVersion version, std::vector<std::string> parents)
     : version_(version), parents_(std::move(parents)) {}
 
-Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string& parent_name) {
-  const std::vector<Mount> mounts = cgroup_mounts();
+Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string& parent_name,
+                                                               const CgroupHost& host) {
+  const std::vector<Mount> mounts = cgroup_mounts(host);
   // Pure v2 (cgroup2 at the root with controllers) wins; a hybrid system's empty
   // unified mount is ignored in favour of its v1 controllers.
   for (const Mount& m : mounts) {
     if (m.type != "cgroup2") continue;
     if (read_text(m.point + "/cgroup.controllers").find("memory") == std::string::npos) continue;
-    ASSIGN_OR_RETURN(std::string parent, setup_v2(m.point, parent_name));
+    ASSIGN_OR_RETURN(std::string parent, setup_v2(host, m.point, parent_name));
     return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV2, {parent}));
   }
   std::vector<std::string> parents;
@@ -155,7 +157,7 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
                          "' hierarchy and no cgroup v2 with memory is mounted");
     }
     const std::string parent =
-        found->point + own_path(controller).value_or("/") + "/" + parent_name;
+        found->point + own_path(host, controller).value_or("/") + "/" + parent_name;
     RETURN_IF_ERROR(make_dir(parent));
     parents.push_back(fs::path(parent).lexically_normal().string());
   }

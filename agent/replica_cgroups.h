@@ -29,6 +29,13 @@ namespace cadre::agent {
 
 enum class CgroupVersion { kV1, kV2 };
 
+// Where the process's mount table and its own groups are read: the kernel's view
+// by default; tests point them at a tree laid out as a cgroup v2 system.
+struct CgroupHost {
+  std::string mounts = "/proc/self/mounts";
+  std::string own_groups = "/proc/self/cgroup";
+};
+
 struct CgroupLimits {
   int64_t memory_bytes = 0;  // 0: no memory limit
   int64_t cpu_millis = 0;    // 0: the default weight
@@ -43,7 +50,8 @@ class ReplicaCgroups {
   // Finds the hierarchy and creates the agent's replica parent groups. Unavailable
   // (with why) when no usable hierarchy is mounted or it is not writable.
   // `parent_name` names the subtree, e.g. "cadre-replicas".
-  static Result<std::unique_ptr<ReplicaCgroups>> Create(const std::string& parent_name);
+  static Result<std::unique_ptr<ReplicaCgroups>> Create(const std::string& parent_name,
+                                                        const CgroupHost& host = {});
   ~ReplicaCgroups() = default;
 
   CgroupVersion version() const { return version_; }
