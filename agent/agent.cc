@@ -99,9 +99,10 @@ Status Agent::run(const std::function<bool()>& should_stop) {
     tick(Clock::now());
   }
   stop_replicas();
-  // Each socket went with its replica; the folder goes if nothing else is in it.
+  // The folder is the agent's alone (a replica only connects to its socket); a
+  // socket whose replica's exit was never reaped goes with it.
   std::error_code ec;
-  std::filesystem::remove(push_dir_, ec);
+  std::filesystem::remove_all(push_dir_, ec);
   return Status::Ok();
 }
 
