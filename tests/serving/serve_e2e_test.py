@@ -7,6 +7,7 @@ abusive requests a hardened HTTP server must survive.
 Run by ctest (see CMakeLists.txt) as:
   serve_e2e_test.py BUILD_BIN_DIR [unittest args]
 """
+import atexit
 import gzip
 import http.client
 import json
@@ -144,6 +145,7 @@ class Fixture:
         if cls.root:
             return
         cls.root = tempfile.mkdtemp(prefix="cadre-serve-repo-")
+        atexit.register(shutil.rmtree, cls.root, True)  # shared by every class of this file
         repo = os.path.join(cls.root, "repo")
         os.makedirs(os.path.join(repo, "fmnist", "1"))
         train = subprocess.run(
