@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "pipelines/step_job.h"
 #include "pipelines/task_output_reader.h"
 
 namespace cadre::actors {
@@ -58,14 +59,6 @@ void create_job(Self* self, const fx::CreateJob& e) {
           });
 }
 
-constexpr const char* kServicePrefix = "inferenceservice/";
-constexpr const char* kExperimentPrefix = "experiment/";
-
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
-// "inferenceservice/x" -> "x".
-std::string name_of(const std::string& ref) { return ref.substr(ref.find('/') + 1); }
-
 void apply_workload(Self* self, const fx::ApplyWorkload& e) {
   auto& st = self->state;
   auto applied = [=](const Status& status) {
@@ -75,7 +68,7 @@ void apply_workload(Self* self, const fx::ApplyWorkload& e) {
     carry_out(self, self->state.machine->on_workload_applied(
                         e.ref, request_failed("the manager did not answer", error)));
   };
-  if (starts_with(e.ref, kServicePrefix)) {
+  if (pipelines::is_service_job(e.ref)) {
     self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
                   service_atom::value, e.yaml)
         .then(applied, unanswered);
@@ -99,8 +92,8 @@ void watch_workload(Self* self, const std::string& ref) {
                  caf::to_string(error));
     self->delayed_send(self, std::chrono::seconds(1), watch_atom::value, ref);
   };
-  const std::string name = name_of(ref);
-  if (starts_with(ref, kServicePrefix)) {
+  const std::string name = pipelines::workload_name_of(ref);
+  if (pipelines::is_service_job(ref)) {
     self->request(st.ctx.manager, st.ctx.policy.request_timeout, get_atom::value,
                   service_atom::value, name)
         .then(
@@ -127,7 +120,8 @@ void delete_job(Self* self, const std::string& job) {
   const auto timeout =
       3 * (st.ctx.policy.request_timeout + st.ctx.policy.kill_grace + st.ctx.policy.lost_after);
   // Only what this run made: its jobs, and its tuning steps' experiments.
-  const std::string name = starts_with(job, kExperimentPrefix) ? name_of(job) : job;
+  const std::string name =
+      pipelines::is_experiment_job(job) ? pipelines::workload_name_of(job) : job;
   self->request(st.ctx.manager, timeout, delete_atom::value, run_atom::value, name,
                 st.machine->name())
       .then(

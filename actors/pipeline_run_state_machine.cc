@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "pipelines/step_job.h"
 #include "protocol/wall_clock.h"
 
 namespace cadre::actors {
@@ -36,12 +37,9 @@ std::string label_of(std::string id) {
   return id;
 }
 
-constexpr const char* kServicePrefix = "inferenceservice/";
-constexpr const char* kExperimentPrefix = "experiment/";
-
 // A step whose `job` is a service or an experiment: applied, then watched.
 bool is_watched_job(const std::string& job) {
-  return job.rfind(kServicePrefix, 0) == 0 || job.rfind(kExperimentPrefix, 0) == 0;
+  return pipelines::is_service_job(job) || pipelines::is_experiment_job(job);
 }
 
 // The revision the step applied serves: the service is Ready and its newest
@@ -399,7 +397,7 @@ PipelineRunEffects PipelineRunStateMachine::on_workload_applied(const std::strin
 PipelineRunEffects PipelineRunStateMachine::on_service_status(
     const std::string& service, const Result<protocol::InferenceServiceStatus>& status) {
   PipelineRunEffects out;
-  const std::string ref = kServicePrefix + service;
+  const std::string ref = pipelines::kServiceJobPrefix + service;
   const protocol::PipelineTaskStatus* t = watching(ref);
   if (deleting_ || !t) return out;
   if (status.ok() && rolled_out(*status)) {
@@ -424,7 +422,7 @@ PipelineRunEffects PipelineRunStateMachine::on_service_status(
 PipelineRunEffects PipelineRunStateMachine::on_experiment_status(
     const std::string& experiment, const Result<protocol::ExperimentStatus>& status) {
   PipelineRunEffects out;
-  const std::string ref = kExperimentPrefix + experiment;
+  const std::string ref = pipelines::kExperimentJobPrefix + experiment;
   if (deleting_ || !watching(ref)) return out;
   if (!status.ok()) {
     workload_ended(out, ref, false, status.status().message(), nlohmann::json::object());

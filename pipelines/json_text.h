@@ -1,4 +1,4 @@
-// JSON values as text, for values that came from outside (a step's output file, a
+// JSON values as text, and back, for values that came from outside (a step's output file, a
 // spec's literal, a run parameter): invalid UTF-8 is replaced (U+FFFD) rather than
 // thrown, so no byte a step writes can take the coordinator down.
 #pragma once
@@ -11,6 +11,14 @@ namespace cadre::pipelines {
 
 inline std::string json_text(const nlohmann::json& value, int indent = -1) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The object `text` holds; an empty object for no text or anything else (records
+// hold only what json_text wrote, so "anything else" is a record from elsewhere).
+inline nlohmann::json parse_json_object(const std::string& text) {
+  if (text.empty()) return nlohmann::json::object();
+  nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+  return v.is_object() ? v : nlohmann::json::object();
 }
 
 }  // namespace cadre::pipelines

@@ -1,16 +1,15 @@
 #include "pipelines/run_driver.h"
-#include "pipelines/json_text.h"
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <set>
 
 #include "pipelines/cel_expression.h"
+#include "pipelines/json_text.h"
 #include "pipelines/placeholders.h"
-#include "pipelines/spec_placeholders.h"
-#include "protocol/digest.h"
-#include "protocol/wall_clock.h"
+#include "pipelines/step_job.h"
+#include "pipelines/task_inputs.h"
+#include "pipelines/task_outputs.h"
 
 namespace cadre::pipelines {
 
@@ -23,139 +22,11 @@ using protocol::PipelineTaskStatus;
 
 namespace {
 
-// Makes the task's output folders (as the replica's user), then runs the step.
-constexpr const char* kPrepareScript =
-    "mkdir -p \"$CADRE_CHECKPOINT_DIR/parameters\" \"$CADRE_CHECKPOINT_DIR/artifacts\" && "
-    "exec \"$@\"";
-
-json parse_object(const std::string& text) {
-  if (text.empty()) return json::object();
-  json v = json::parse(text, nullptr, false);
-  return v.is_object() ? v : json::object();
-}
-
 std::string state_name(PipelineState s) { return std::string(protocol::enum_name(s)); }
 
 std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
 
-constexpr const char* kServicePrefix = "inferenceservice/";
-constexpr const char* kExperimentPrefix = "experiment/";
-
-// A deploy step's `job` is the service it deploys; a tuning step's, its experiment.
-bool is_service_job(const std::string& job) { return job.rfind(kServicePrefix, 0) == 0; }
-bool is_experiment_job(const std::string& job) { return job.rfind(kExperimentPrefix, 0) == 0; }
-
-// A replica template of a workload step: its command runs under the step's
-// preparation (the output folders), with the step's variables beside its own.
-void wrap_template(YAML::Node tmpl, const std::vector<spec::EnvVar>& step_env) {
-  if (!tmpl || !tmpl.IsMap()) return;  // the kind's parser says what is missing
-  YAML::Node command(YAML::NodeType::Sequence);
-  for (const char* part : {"/bin/sh", "-c", kPrepareScript, "cadre-task"}) command.push_back(part);
-  if (tmpl["command"] && tmpl["command"].IsSequence()) {
-    for (const auto& c : tmpl["command"]) command.push_back(c);
-  }
-  tmpl["command"] = command;
-  YAML::Node env = tmpl["env"];
-  if (!env || !env.IsSequence()) env = YAML::Node(YAML::NodeType::Sequence);
-  for (const auto& v : step_env) {
-    YAML::Node item;
-    item["name"] = v.name;
-    item["value"] = v.value;
-    env.push_back(item);
-  }
-  tmpl["env"] = env;
-}
-
-struct WorkloadLaunch {
-  std::string spec;  // YAML
-  std::string name;  // a service's
-};
-
-Result<WorkloadLaunch> workload_launch(const spec::WorkloadExecutor& w, const ExecutorContext& ctx,
-                                       const std::vector<spec::EnvVar>& step_env) {
-  WorkloadLaunch out;
-  ASSIGN_OR_RETURN(YAML::Node body,
-                   substitute_spec_placeholders(YAML::Load(w.spec_yaml), ctx, "spec"));
-  if (w.kind == "Job") {
-    wrap_template(body["template"], step_env);
-  } else if (w.kind == "TrainJob" && body["replicaSpecs"] && body["replicaSpecs"].IsMap()) {
-    for (auto kv : body["replicaSpecs"]) wrap_template(kv.second["template"], step_env);
-  }
-  if (!w.name.empty()) {
-    auto name = resolve_args({w.name}, ctx);
-    if (!name.ok()) return InvalidArgument("metadata.name: " + name.status().message());
-    if (name->size() != 1) return InvalidArgument("metadata.name: must be one string");
-    out.name = name->front();
-  }
-  YAML::Emitter text;
-  text << body;
-  out.spec = text.c_str();
-  return out;
-}
-
-// A value made to fit the declared type where KFP's launcher would accept it.
-Result<json> coerce(const json& v, spec::ParameterType type, const std::string& name) {
-  if (spec::parameter_has_type(v, type)) {
-    if (type == spec::ParameterType::kDouble) return json(v.get<double>());
-    return v;
-  }
-  if (type == spec::ParameterType::kString) return json(parameter_text(v));
-  if (v.is_string()) return spec::parse_parameter_text(v.get<std::string>(), type, name);
-  if (type == spec::ParameterType::kInteger && v.is_number_float()) {
-    const double d = v.get<double>();
-    if (d == std::floor(d) && std::fabs(d) < 9e15) return json(static_cast<int64_t>(d));
-  }
-  return InvalidArgument("input parameter '" + name + "': " + shorten(json_text(v)) + " is not a " +
-                         spec::parameter_type_name(type) + " value");
-}
-
-std::string strip(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
-
-std::string task_fingerprint(const spec::PipelineSpec& spec, const std::string& component,
-                             const std::string& inputs_json,
-                             const std::vector<PipelineArtifact>& input_artifacts) {
-  const spec::Component& c = spec.components.at(component);
-  const spec::Executor& executor = spec.executors.at(c.executor);
-  auto interface = [](const spec::ComponentInterface& i) {
-    json params = json::object();
-    for (const auto& [name, def] : i.parameters) params[name] = spec::parameter_type_name(def.type);
-    json artifacts = json::object();
-    for (const auto& [name, def] : i.artifacts) artifacts[name] = def.schema_title;
-    return json{{"parameters", params}, {"artifacts", artifacts}};
-  };
-  json executor_key;
-  if (const auto& w = executor.workload) {
-    executor_key = {{"kind", w->kind}, {"name", w->name}, {"spec", w->spec_yaml}};
-  } else {
-    const spec::ContainerExecutor& e = *executor.container;
-    json env = json::array();
-    for (const auto& v : e.env) env.push_back({v.name, v.value});
-    executor_key = {
-        {"image", e.image},
-        {"command", e.command},
-        {"args", e.args},
-        {"env", env},
-        {"resources", {e.resources.cpu_millis, e.resources.memory_bytes, e.resources.gpus}}};
-    // Absent when unset, so specs without one keep their fingerprints.
-    if (e.active_deadline_seconds > 0) executor_key["deadline"] = e.active_deadline_seconds;
-  }
-  json artifacts = json::object();
-  for (const auto& a : input_artifacts) artifacts[a.name] = a.uri;
-  // nlohmann's objects are ordered maps: the dump is canonical.
-  const json key = {{"inputs", interface(c.inputs)},
-                    {"outputs", interface(c.outputs)},
-                    {"executor", executor_key},
-                    {"parameters", parse_object(inputs_json)},
-                    {"artifacts", artifacts}};
-  return protocol::sha256_hex(json_text(key));
-}
 
 int64_t retry_backoff_ms(const spec::RetryPolicy& policy, int32_t attempt) {
   const double factor = std::pow(policy.backoff_factor, std::max(0, attempt - 1));
@@ -243,8 +114,16 @@ class RunDriver::Pass {
     if (!t || !t->collecting || t->state != PipelineState::kRunning) return;
     change();
     t->collecting = false;
-    auto outputs = parse_outputs(*t, files);
-    if (!outputs.ok()) return fail(*t, outputs.message());
+    FinishedStep step;
+    step.component = &spec_.components.at(t->component);
+    step.workload = spec_.executors.at(step.component->executor).workload.has_value();
+    step.job = t->job;
+    step.dir = d_.options_.run_dir + "/" + t->id;
+    step.reported = parse_json_object(t->reported);
+    auto outputs = collect_task_outputs(step, files);
+    if (!outputs.ok()) return fail(*t, outputs.status().message());
+    t->outputs = json_text(outputs->parameters);
+    t->output_artifacts = std::move(outputs->artifacts);
     t->state = PipelineState::kSucceeded;
     t->finished_ms = now_;
     t->message.clear();
@@ -263,10 +142,10 @@ class RunDriver::Pass {
     StepMetrics m;
     m.job = t.job;
     if (t.job.empty() || is_service_job(t.job) || is_experiment_job(t.job)) return m;
-    const json reported = parse_object(t.reported);
+    const json reported = parse_json_object(t.reported);
     for (const auto& a : t.output_artifacts) {
       if (a.schema_title != "system.Metrics") continue;
-      const json metadata = parse_object(a.metadata);
+      const json metadata = parse_json_object(a.metadata);
       for (const auto& [name, value] : metadata.items()) {
         if (!value.is_number() || reported.contains(name)) continue;
         const double x = value.get<double>();
@@ -346,15 +225,10 @@ class RunDriver::Pass {
     std::optional<size_t> record;  // the DAG or iteration record; none for the root
   };
 
-  struct Resolved {
-    json parameters = json::object();
-    std::vector<PipelineArtifact> artifacts;
-  };
-
   Scope root_scope() {
     Scope s;
     s.component = &spec_.root;
-    s.inputs = parse_object(run_.parameters);
+    s.inputs = parse_json_object(run_.parameters);
     return s;
   }
 
@@ -363,7 +237,7 @@ class RunDriver::Pass {
     Scope s;
     s.prefix = t.id + "/";
     s.component = &spec_.components.at(t.component);
-    s.inputs = parse_object(t.inputs);
+    s.inputs = parse_json_object(t.inputs);
     s.artifacts = t.input_artifacts;
     s.record = i;
     return s;
@@ -485,7 +359,11 @@ class RunDriver::Pass {
       return true;
     }
     const spec::Component& callee = spec_.components.at(task.component);
-    auto resolved = resolve(scope, task, callee);
+    auto resolved = resolve_task_inputs(
+        task, callee,
+        InputScope{scope.inputs, scope.artifacts, [&](const std::string& sibling) {
+                     return static_cast<const PipelineTaskStatus*>(find(scope.prefix + sibling));
+                   }});
     if (!resolved.ok()) {
       t.state = PipelineState::kFailed;
       t.message = resolved.status().message();
@@ -584,88 +462,6 @@ class RunDriver::Pass {
     }
   }
 
-  Result<Resolved> resolve(const Scope& scope, const spec::PipelineTask& task,
-                           const spec::Component& callee) {
-    Resolved out;
-    for (const auto& [name, src] : task.parameters) {
-      std::optional<json> v;
-      std::string absent;
-      switch (src.kind) {
-        case spec::ParameterSource::Kind::kComponentInput:
-          if (scope.inputs.contains(src.name)) v = scope.inputs[src.name];
-          absent = "its source '" + src.name + "' has no value";
-          break;
-        case spec::ParameterSource::Kind::kTaskOutput: {
-          const PipelineTaskStatus* p = find(scope.prefix + src.producer_task);
-          if (p && p->state == PipelineState::kSucceeded) {
-            json outs = parse_object(p->outputs);
-            if (outs.contains(src.name)) v = outs[src.name];
-          }
-          absent = "task '" + src.producer_task + "' did not produce '" + src.name + "'" +
-                   (p ? " (it is " + state_name(p->state) + ")" : "");
-          break;
-        }
-        case spec::ParameterSource::Kind::kConstant:
-          v = src.constant;
-          break;
-      }
-      if (v && !src.selector.empty()) {
-        auto expr = CelExpression::Parse(src.selector);
-        if (!expr.ok()) return expr.status();
-        auto selected = expr->evaluate(json{{"string_value", parameter_text(*v)}});
-        if (!selected.ok()) {
-          return InvalidArgument("input parameter '" + name + "': selector " + src.selector + ": " +
-                                 selected.status().message());
-        }
-        v = *selected;
-      }
-      if (v) {
-        out.parameters[name] = *v;
-      } else if (!absent.empty()) {
-        missing_[name] = absent;
-      }
-    }
-    for (const auto& [name, def] : callee.inputs.parameters) {
-      if (task.iterator && name == task.iterator->item_input) continue;
-      if (!out.parameters.contains(name)) {
-        if (def.default_value) {
-          out.parameters[name] = *def.default_value;
-        } else if (!def.optional) {
-          auto why = missing_.find(name);
-          return InvalidArgument("input parameter '" + name + "' has no value" +
-                                 (why == missing_.end() ? "" : ": " + why->second));
-        }
-        continue;
-      }
-      ASSIGN_OR_RETURN(out.parameters[name], coerce(out.parameters[name], def.type, name));
-    }
-    missing_.clear();
-    for (const auto& [name, src] : task.artifacts) {
-      std::optional<PipelineArtifact> a;
-      if (src.kind == spec::ArtifactSource::Kind::kComponentInput) {
-        for (const auto& have : scope.artifacts) {
-          if (have.name == src.name) a = have;
-        }
-      } else {
-        const PipelineTaskStatus* p = find(scope.prefix + src.producer_task);
-        if (p && p->state == PipelineState::kSucceeded) {
-          for (const auto& have : p->output_artifacts) {
-            if (have.name == src.name) a = have;
-          }
-        }
-      }
-      if (!a) {
-        return InvalidArgument("input artifact '" + name + "' has no value" +
-                               (src.kind == spec::ArtifactSource::Kind::kTaskOutput
-                                    ? ": task '" + src.producer_task + "' did not produce it"
-                                    : std::string()));
-      }
-      a->name = name;
-      out.artifacts.push_back(*a);
-    }
-    return out;
-  }
-
   void finish_scope(const Scope& scope) {
     const spec::Dag& dag = *scope.component->dag;
     std::string failed;
@@ -680,7 +476,7 @@ class RunDriver::Pass {
     for (const auto& [name, out] : dag.output_parameters) {
       const PipelineTaskStatus* p = find(scope.prefix + out.producer_subtask);
       if (!p || p->state != PipelineState::kSucceeded) continue;
-      json outs = parse_object(p->outputs);
+      json outs = parse_json_object(p->outputs);
       if (outs.contains(out.output_key)) outputs[name] = outs[out.output_key];
     }
     for (const auto& [name, out] : dag.output_artifacts) {
@@ -742,7 +538,7 @@ class RunDriver::Pass {
         continue;
       }
       if (limit > 0 && running >= limit) break;
-      json inputs = parse_object(run_.tasks[i].inputs);
+      json inputs = parse_json_object(run_.tasks[i].inputs);
       inputs[task->iterator->item_input] = items[k];
       t.inputs = json_text(inputs);
       t.input_artifacts = run_.tasks[i].input_artifacts;
@@ -769,7 +565,7 @@ class RunDriver::Pass {
         failed = "iteration " + it->name + " failed: " + it->message;
       }
       if (it->state != PipelineState::kSucceeded) continue;
-      json outs = parse_object(it->outputs);
+      json outs = parse_json_object(it->outputs);
       for (const auto& [name, _] : dag.output_parameters) {
         if (outs.contains(name)) outputs[name].push_back(outs[name]);
       }
@@ -780,106 +576,6 @@ class RunDriver::Pass {
     loop.finished_ms = now_;
     change();
     return true;
-  }
-
-  Status parse_outputs(PipelineTaskStatus& t, const TaskOutputFiles& files) {
-    if (!files.error.empty())
-      return FailedPrecondition("reading its outputs failed: " + files.error);
-    const spec::Component& c = spec_.components.at(t.component);
-    json executor_output = json::object();
-    if (files.executor_output) {
-      executor_output = json::parse(*files.executor_output, nullptr, false);
-      if (!executor_output.is_object()) {
-        return InvalidArgument("executor_output.json is not a JSON object");
-      }
-    }
-    const json values = executor_output.value("parameterValues", json::object());
-    const std::string dir = d_.options_.run_dir + "/" + t.id;
-    // What the job reported when it ended (its final metrics; a service's url and
-    // revision): the value of any output it did not write as a file.
-    const json reported = parse_object(t.reported);
-    const spec::Executor& executor = spec_.executors.at(c.executor);
-    const bool workload = executor.workload.has_value();
-    json outputs = json::object();
-    for (const auto& [name, def] : c.outputs.parameters) {
-      if (values.is_object() && values.contains(name)) {
-        ASSIGN_OR_RETURN(outputs[name], coerce(values[name], def.type, name));
-        continue;
-      }
-      auto file = files.parameters.find(name);
-      if (file == files.parameters.end() && reported.contains(name)) {
-        auto v = coerce(reported[name], def.type, name);
-        if (!v.ok()) return InvalidArgument("output parameter: " + v.status().message());
-        outputs[name] = *v;
-        continue;
-      }
-      if (file == files.parameters.end()) {
-        if (is_service_job(t.job)) {
-          return InvalidArgument("output parameter '" + name +
-                                 "' is not something a service reports (url, name, revision)");
-        }
-        if (is_experiment_job(t.job)) {
-          return InvalidArgument("output parameter '" + name +
-                                 "' is neither a parameter nor a metric of the best trial, nor "
-                                 "best_trial");
-        }
-        return InvalidArgument("output parameter '" + name + "' was not written (" + dir +
-                               "/parameters/" + name + ") and its job reported no metric '" + name +
-                               "'");
-      }
-      if (def.type == spec::ParameterType::kString) {
-        // `echo value > file` is how most container steps write one: drop its newline.
-        std::string text = file->second;
-        if (!text.empty() && text.back() == '\n') text.pop_back();
-        outputs[name] = text;
-        continue;
-      }
-      auto v = spec::parse_parameter_text(strip(file->second), def.type, name);
-      if (!v.ok()) return InvalidArgument("output parameter: " + v.status().message());
-      outputs[name] = *v;
-    }
-    const json artifacts = executor_output.value("artifacts", json::object());
-    std::vector<PipelineArtifact> out_artifacts;
-    for (const auto& [name, def] : c.outputs.artifacts) {
-      PipelineArtifact a;
-      a.name = name;
-      a.uri = "file://" + dir + "/artifacts/" + name;
-      a.schema_title = def.schema_title;
-      if (workload && !files.artifacts.count(name)) {
-        // A workload's model is the one its job exported, where trainjob:// finds it.
-        if (def.schema_title == "system.Model" && !files.exported_model.empty()) {
-          a.uri = "file://" + files.exported_model;
-        } else if (def.schema_title != "system.Metrics") {
-          return InvalidArgument("output artifact '" + name + "' was not written (" + dir +
-                                 "/artifacts/" + name + ")" +
-                                 (def.schema_title == "system.Model"
-                                      ? " and its job exported no model (model.cadre or model.pt "
-                                        "in $CADRE_CHECKPOINT_DIR)"
-                                      : ""));
-        }
-      }
-      json metadata = json::object();
-      bool described = false;
-      if (artifacts.is_object() && artifacts.contains(name)) {
-        const json& list = artifacts[name].value("artifacts", json::array());
-        if (list.is_array() && !list.empty() && list[0].is_object()) {
-          metadata = list[0].value("metadata", json::object());
-          if (!metadata.is_object()) metadata = json::object();
-          described = true;
-        }
-      }
-      if (!described && def.schema_title == "system.Metrics") {
-        // KFP's Metrics artifact holds name -> number: the job's final metrics.
-        for (const auto& [key, value] : reported.items()) {
-          if (value.is_number()) metadata[key] = value;
-        }
-      }
-      a.metadata = json_text(metadata);
-      out_artifacts.push_back(std::move(a));
-    }
-    t.outputs = json_text(outputs);
-    t.output_artifacts = std::move(out_artifacts);
-    return Status::Ok();
   }
 
   void recount() {
@@ -907,7 +603,6 @@ class RunDriver::Pass {
   PipelineRunStatus& run_;
   int64_t now_;
   std::map<std::string, size_t> index_;
-  std::map<std::string, std::string> missing_;  // during resolve: why an input has no value
   bool failing_ = false;
   DriverActions actions_;
 };
@@ -961,102 +656,6 @@ DriverActions RunDriver::cancel(PipelineRunStatus& run, const std::string& why,
   Pass pass(*this, run, now_ms);
   pass.cancel_all(why);
   return pass.finish();
-}
-
-Result<TaskLaunch> RunDriver::launch_of(const PipelineRunStatus& run,
-                                        const PipelineTaskStatus& task) const {
-  const spec::Component& c = spec_->components.at(task.component);
-  const spec::Executor& executor = spec_->executors.at(c.executor);
-  const std::string dir = options_.run_dir + "/" + task.id;
-  ExecutorContext ctx;
-  ctx.parameters = parse_object(task.inputs);
-  for (const auto& a : task.input_artifacts) {
-    ArtifactValue v;
-    v.uri = a.uri;
-    v.path = a.uri.compare(0, 7, "file://") == 0 ? a.uri.substr(7) : a.uri;
-    v.schema_title = a.schema_title;
-    v.metadata = parse_object(a.metadata);
-    ctx.input_artifacts[a.name] = std::move(v);
-  }
-  for (const auto& [name, def] : c.outputs.parameters) {
-    ctx.output_parameter_files[name] = dir + "/parameters/" + name;
-  }
-  for (const auto& [name, def] : c.outputs.artifacts) {
-    ArtifactValue v;
-    v.path = dir + "/artifacts/" + name;
-    v.uri = "file://" + v.path;
-    v.schema_title = def.schema_title;
-    ctx.output_artifacts[name] = std::move(v);
-  }
-  ctx.output_file = dir + "/executor_output.json";
-  ctx.pipeline_info = {{"pipeline_job_name", run.name},
-                       {"pipeline_job_resource_name", run.name},
-                       {"pipeline_job_uuid", run.name},
-                       {"pipeline_task_name", task.name},
-                       {"pipeline_task_uuid", task.id},
-                       {"pipeline_root", "file://" + options_.run_dir},
-                       {"pipeline_job_create_time_utc", utc_text(run.created_ms)},
-                       {"pipeline_job_schedule_time_utc",
-                        utc_text(run.scheduled_ms ? run.scheduled_ms : run.created_ms)}};
-  TaskLaunch launch;
-  launch.task_id = task.id;
-  launch.job = task.job;
-  launch.folder = options_.run_folder + "/" + task.id;
-  const std::vector<spec::EnvVar> step_env = {{"CADRE_PIPELINE_RUN", run.name},
-                                              {"CADRE_PIPELINE_TASK", task.id}};
-  if (executor.workload) {
-    ASSIGN_OR_RETURN(auto workload, workload_launch(*executor.workload, ctx, step_env));
-    launch.kind = executor.workload->kind;
-    launch.workload_spec = std::move(workload.spec);
-    if (launch.kind == "InferenceService") {
-      launch.workload_name = std::move(workload.name);
-      launch.job = kServicePrefix + launch.workload_name;
-    } else if (launch.kind == "Experiment") {
-      // Named as the run's jobs are: <run>-<n>.
-      launch.workload_name = is_experiment_job(task.job)
-                                 ? task.job.substr(std::string(kExperimentPrefix).size())
-                                 : task.job;
-      launch.job = kExperimentPrefix + launch.workload_name;
-    }
-    return launch;
-  }
-  const spec::ContainerExecutor& e = *executor.container;
-  auto command = resolve_args(e.command, ctx);
-  if (!command.ok()) return InvalidArgument("command: " + command.status().message());
-  auto args = resolve_args(e.args, ctx);
-  if (!args.ok()) return InvalidArgument("args: " + args.status().message());
-  launch.replica.command = {"/bin/sh", "-c", kPrepareScript, "cadre-task"};
-  launch.replica.args = std::move(*command);
-  launch.replica.args.insert(launch.replica.args.end(), args->begin(), args->end());
-  launch.replica.env = e.env;
-  launch.replica.env.insert(launch.replica.env.end(), step_env.begin(), step_env.end());
-  launch.replica.resources = e.resources;
-  launch.active_deadline_seconds = e.active_deadline_seconds;
-  return launch;
-}
-
-OutputRead RunDriver::read_of(const PipelineTaskStatus& task) const {
-  OutputRead read;
-  read.task_id = task.id;
-  read.dir = options_.run_dir + "/" + task.id;
-  const spec::Component& c = spec_->components.at(task.component);
-  for (const auto& [name, _] : c.outputs.parameters) read.parameter_names.push_back(name);
-  if (spec_->executors.at(c.executor).workload) {
-    for (const auto& [name, _] : c.outputs.artifacts) read.artifact_names.push_back(name);
-    read.find_exported_model = true;
-    if (is_experiment_job(task.job)) {
-      // A tuning step's model is the one its best trial exported, in the trial's
-      // folder beside the run's (<checkpoint root>/<namespace>/<trial>).
-      const json reported = parse_object(task.reported);
-      const std::string best = reported.value("best_trial", "");
-      const std::string& dir = options_.run_dir;
-      const size_t cut = dir.size() - std::min(dir.size(), options_.run_folder.size() + 1);
-      read.find_exported_model =
-          !best.empty() && best.find('/') == std::string::npos && best != "." && best != "..";
-      read.model_dir = dir.substr(0, cut) + "/" + best;
-    }
-  }
-  return read;
 }
 
 std::optional<int64_t> RunDriver::next_retry_ms(const PipelineRunStatus& run) const {

@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipelines/task_outputs.h"
 #include "protocol/messages.h"
 #include "protocol/spec/job_spec.h"
 #include "protocol/spec/pipeline_spec.h"
@@ -66,15 +67,6 @@ struct OutputRead {
   std::vector<std::string> artifact_names;   // see whether dir/artifacts/<name> exists
   bool find_exported_model = false;          // look for model.cadre, model.pt in model_dir
   std::string model_dir;                     // where the job exported it; empty: dir
-};
-
-// What a task's folder held after its job succeeded.
-struct TaskOutputFiles {
-  std::map<std::string, std::string> parameters;  // name -> file contents (absent: not written)
-  std::optional<std::string> executor_output;     // executor_output.json, if written
-  std::set<std::string> artifacts;                // artifact_names that exist
-  std::string exported_model;                     // the model the job exported (absolute path)
-  std::string error;                              // reading failed (not missing): why
 };
 
 // A step execution that succeeded, as the cache keeps it: a later step with the
