@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "actors/manager_state.h"
+#include "actors/service_replica_job.h"
 #include "protocol/peer_auth.h"
 #include "protocol/spec/inference_service_spec.h"
 #include "protocol/spec/manifest.h"
@@ -295,7 +296,7 @@ caf::message_handler service_requests(Self* self) {
         JobOrigin origin;
         origin.owner = kOwnerPrefix + service;
         origin.token = token;
-        origin.readiness_path = "/v2/health/ready";
+        origin.readiness_path = kReplicaReadinessPath;
         origin.done = [promise](const Status& status, const std::string&) mutable {
           promise.deliver(status);
         };

@@ -1,10 +1,9 @@
 #include "actors/service_state_machine.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cstdio>
 
+#include "actors/service_replica_job.h"
 #include "protocol/spec/manifest.h"
 #include "protocol/wall_clock.h"
 
@@ -19,107 +18,12 @@ using protocol::ServiceConditionType;
 using protocol::ServiceReplicaState;
 namespace reason = protocol::reason;
 
-// Stages the model in the replica's folder as a one-model repository named after
-// the service, then becomes cadre-serve on the port the coordinator reserved
-// (CADRE_PEERS is this replica's "address:port"), asking the service's token.
-// $1 model name, $2 model file or folder, $3 config.pbtxt for a file ("" : none),
-// $4 the file's name in its version folder.
-constexpr const char* kReplicaScript = R"(set -eu
-if [ -z "${CADRE_PEERS:-}" ]; then
-  echo "cadre: this replica has no port: start the node's agent with --port-range" >&2; exit 64
-fi
-repo="$PWD/repository"
-rm -rf "$repo"; mkdir -p "$repo"
-if [ -d "$2" ]; then
-  ln -s "$2" "$repo/$1"
-elif [ -f "$2" ]; then
-  mkdir -p "$repo/$1/1"; ln -s "$2" "$repo/$1/1/$4"
-  if [ -n "$3" ]; then printf '%s\n' "$3" > "$repo/$1/config.pbtxt"; fi
-else
-  echo "cadre: the model $2 is not on this node" >&2; exit 65
-fi
-exec cadre-serve --model-repository "$repo" --host "${CADRE_PEERS%:*}" \
-  --http-port "${CADRE_PEERS##*:}" --grpc-port -1 --metrics-port -1 \
-  --auth-token-env CADRE_JOB_TOKEN --log-level warn
-)";
-
-constexpr const char* kReadinessPath = "/v2/health/ready";
-
-// config.pbtxt for a model file with batching settings; "" keeps cadre-serve's
-// auto-completed config (max_batch_size 64, dynamic batching without delay).
-std::string batching_config(const spec::PredictorSpec& p) {
-  const auto& b = p.batching;
-  if (b.empty()) return "";
-  std::string out =
-      "backend: \"cadre\"\nmax_batch_size: " + std::to_string(b.max_batch_size.value_or(64)) +
-      "\ndynamic_batching {\n";
-  for (int32_t size : b.preferred_batch_size) {
-    out += "  preferred_batch_size: " + std::to_string(size) + "\n";
-  }
-  if (b.max_queue_delay_microseconds) {
-    out +=
-        "  max_queue_delay_microseconds: " + std::to_string(*b.max_queue_delay_microseconds) + "\n";
-  }
-  if (b.preserve_ordering) {
-    out += std::string("  preserve_ordering: ") + (*b.preserve_ordering ? "true" : "false") + "\n";
-  }
-  if (b.max_queue_size || b.default_timeout_microseconds) {
-    out += "  default_queue_policy {\n";
-    if (b.max_queue_size) out += "    max_queue_size: " + std::to_string(*b.max_queue_size) + "\n";
-    if (b.default_timeout_microseconds) {
-      out +=
-          "    default_timeout_microseconds: " + std::to_string(*b.default_timeout_microseconds) +
-          "\n";
-    }
-    out += "  }\n";
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 std::string revision_name(const std::string& service, int64_t generation) {
   char digits[24];
   std::snprintf(digits, sizeof digits, "%05lld", static_cast<long long>(generation));
   return service + "-" + digits;
-}
-
-std::string render_replica_job(const protocol::InferenceServiceStatus& service,
-                               const spec::InferenceServiceSpec& spec,
-                               const protocol::RevisionStatus& rev, const std::string& job) {
-  const auto& p = spec.predictor;
-  const bool pytorch = p.model_format == spec::ModelFormat::kPytorch;
-  YAML::Emitter y;
-  y << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << spec::kApiVersion;
-  y << YAML::Key << "kind" << YAML::Value << "Job";
-  y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << job;
-  y << YAML::Key << "namespace" << YAML::Value << service.ns;
-  y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "inferenceservice" << YAML::Value << service.name;
-  y << YAML::Key << "revision" << YAML::Value << rev.name << YAML::EndMap;
-  y << YAML::EndMap;
-  y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "command" << YAML::Value << YAML::BeginSeq << "sh"
-    << "-c" << kReplicaScript << "cadre-serve-replica" << service.name << rev.model_path
-    << batching_config(p) << (pytorch ? "model.pt" : "model.cadre") << YAML::EndSeq;
-  const auto& r = p.resources;
-  if (r.cpu_millis > 0 || r.memory_bytes > 0 || r.gpus > 0) {
-    y << YAML::Key << "resources" << YAML::Value << YAML::BeginMap;
-    if (r.cpu_millis > 0)
-      y << YAML::Key << "cpu" << YAML::Value << std::to_string(r.cpu_millis) + "m";
-    if (r.memory_bytes > 0) {
-      y << YAML::Key << "memory" << YAML::Value << std::to_string(r.memory_bytes);
-    }
-    if (r.gpus > 0) y << YAML::Key << "gpu" << YAML::Value << r.gpus;
-    y << YAML::EndMap;
-  }
-  // cadre-serve finishes the requests it holds on SIGTERM before it exits.
-  y << YAML::Key << "terminationGracePeriodSeconds" << YAML::Value
-    << std::min<int64_t>(p.timeout_seconds + 5, 3600);
-  y << YAML::EndMap << YAML::EndMap << YAML::EndMap;
-  return y.c_str();
 }
 
 ServiceRecord ServiceStateMachine::first_record(const ServiceApply& apply, std::string token,
@@ -376,80 +280,6 @@ void ServiceStateMachine::route_traffic(ServiceEffects& out) {
   for (const auto& [rev_name, share] : wanted) wanted_[rev_name] = share;
 }
 
-// ---- replicas ---------------------------------------------------------------------
-
-// A revision runs while it should have traffic or still serves some; its count is
-// what its autoscaler asked for, within its predictor's bounds, and one to begin
-// with when minReplicas is 0 (Knative's initial scale: a revision proves it can
-// serve before it may scale to zero).
-int32_t ServiceStateMachine::desired_of(const Revision& rev) const {
-  if (deleting_) return 0;
-  auto wanted = wanted_.find(rev.name);
-  bool runs = wanted != wanted_.end() && wanted->second > 0;
-  for (const auto& t : st().traffic) runs = runs || (t.revision_name == rev.name && t.percent > 0);
-  if (!runs) return 0;
-  const int32_t min = rev.min_replicas;
-  auto scaled = autoscaled_.find(rev.name);
-  const int32_t want = scaled != autoscaled_.end() ? scaled->second : std::max(min, 1);
-  return std::clamp(want, min, std::max({min, rev.max_replicas, 1}));
-}
-
-void ServiceStateMachine::start_replica(ServiceEffects& out, Revision& rev) {
-  Replica r;
-  r.job = rev.name + "-" + std::to_string(rev.next_replica++);
-  r.revision = rev.name;
-  r.state = ServiceReplicaState::kPending;
-  r.created_ms = now();
-  event(out, EventType::kNormal, reason::kReplicaCreated, "replica " + r.job + " of " + rev.name);
-  const std::string job = r.job;
-  st().replicas.push_back(std::move(r));
-  // The job is created only once the record naming it is stored.
-  persist(out, {CreateIfWanted{job}});
-}
-
-void ServiceStateMachine::drain(ServiceEffects& out, Replica& r, const std::string& why) {
-  r.state = ServiceReplicaState::kDraining;
-  r.message = why;
-  event(out, EventType::kNormal, reason::kReplicaDraining, "replica " + r.job + ": " + why);
-  out.push_back(fx::StartTimer{r.job, options_.drain_delay});
-}
-
-void ServiceStateMachine::scale(ServiceEffects& out, Revision& rev) {
-  rev.desired_replicas = desired_of(rev);
-  std::vector<Replica*> running;
-  for (auto& r : st().replicas) {
-    if (r.revision == rev.name && live(r)) running.push_back(&r);
-  }
-  rev.ready_replicas =
-      static_cast<int32_t>(std::count_if(running.begin(), running.end(), [](const Replica* r) {
-        return r->state == ServiceReplicaState::kReady;
-      }));
-  int32_t have = static_cast<int32_t>(running.size());
-  if (have < rev.desired_replicas && !backing_off_) {
-    for (; have < rev.desired_replicas; ++have) start_replica(out, rev);
-    return;
-  }
-  if (have <= rev.desired_replicas) return;
-  // Too many: the ones not serving go first, then the newest.
-  std::stable_sort(running.begin(), running.end(), [](const Replica* a, const Replica* b) {
-    const bool ra = a->state == ServiceReplicaState::kReady;
-    const bool rb = b->state == ServiceReplicaState::kReady;
-    if (ra != rb) return !ra;
-    return a->created_ms > b->created_ms;
-  });
-  for (Replica* r : running) {
-    if (have-- <= rev.desired_replicas) break;
-    if (r->state == ServiceReplicaState::kReady) rev.ready_replicas--;
-    std::string why = "scaled in";
-    if (rev.desired_replicas == 0) {
-      const auto share = wanted_.find(rev.name);
-      const bool has_traffic = share != wanted_.end() && share->second > 0;
-      why = has_traffic ? "scaled to zero" : "revision " + rev.name + " has no traffic";
-    }
-    drain(out, *r, why);
-  }
-}
-
 void ServiceStateMachine::set_condition(ServiceEffects& out, ServiceConditionType type, bool ok,
                                         const std::string& why, const std::string& message) {
   const auto status = ok ? ConditionStatus::kTrue : ConditionStatus::kFalse;
@@ -638,166 +468,6 @@ ServiceEffects ServiceStateMachine::on_apply(uint64_t request, const ServiceAppl
   st().auth = apply.spec.predictor.auth;
   reconcile(out);
   persist(out, {Answer{request, "configured"}});
-  return out;
-}
-
-ServiceEffects ServiceStateMachine::on_job_created(const std::string& job, const Status& status) {
-  ServiceEffects out;
-  creating_.erase(job);
-  Replica* r = replica(job);
-  if (r == nullptr) return out;
-  if (deleting_) {
-    if (status.ok()) {
-      deleting_jobs_.insert(job);
-      out.push_back(fx::DeleteJob{job});
-    } else {
-      drop_replica(job);
-      maybe_erase(out);
-    }
-    return out;
-  }
-  if (status.ok()) return out;
-  fail(out, *r, "its job was not created: " + status.message());
-  drop_replica(job);
-  reconcile(out);
-  persist(out);
-  return out;
-}
-
-// The replica's job ended or never came to be: count it against its revision and
-// hold replacements back while they keep failing (doubling, capped).
-void ServiceStateMachine::fail(ServiceEffects& out, Replica& r, const std::string& message,
-                               bool counts) {
-  r.state = ServiceReplicaState::kFailed;
-  r.message = message;
-  last_failure_ = r.job + ": " + message;
-  event(out, EventType::kWarning, reason::kReplicaFailed, "replica " + last_failure_);
-  Revision* rev = revision(r.revision);
-  if (rev == nullptr) return;
-  // The first failure is replaced at once (a killed replica, a lost node); only a
-  // revision whose replicas keep failing waits.
-  if (!counts || ++rev->recent_failures < 2 || backing_off_) return;
-  backing_off_ = true;
-  auto delay = options_.failure_backoff;
-  for (int k = 1; k < rev->recent_failures && delay < options_.failure_backoff_max; ++k) {
-    delay *= 2;
-  }
-  out.push_back(fx::StartTimer{"", std::min(delay, options_.failure_backoff_max)});
-}
-
-void ServiceStateMachine::drop_replica(const std::string& job) {
-  auto& rs = st().replicas;
-  rs.erase(std::remove_if(rs.begin(), rs.end(), [&](const Replica& r) { return r.job == job; }),
-           rs.end());
-}
-
-ServiceEffects ServiceStateMachine::on_job_status(const protocol::JobStatus& job) {
-  ServiceEffects out;
-  Replica* r = replica(job.name);
-  if (r == nullptr || job.replicas.empty()) return out;
-  const Replica before = *r;
-  const auto& jr = job.replicas[0];
-  r->node = jr.node;
-  r->address = jr.address;
-  r->port = jr.port;
-  r->uid = jr.uid;
-  if (protocol::is_terminal(job.phase)) {
-    if (r->state == ServiceReplicaState::kFailed || r->state == ServiceReplicaState::kDraining) {
-      if (!deleting_jobs_.count(job.name) && !creating_.count(job.name)) {
-        deleting_jobs_.insert(job.name);
-        out.push_back(fx::DeleteJob{job.name});
-      }
-      return out;
-    }
-    // A fault of the node rather than of the program never holds replacements back.
-    const auto& why = jr.reason;
-    const bool node_fault = why == reason::kNodeLost || why == reason::kPortInUse ||
-                            why == reason::kLaunchLost || why == reason::kLeaseExpired ||
-                            why == reason::kReplicaLost;
-    fail(out, *r,
-         job.reason + (job.message.empty() ? "" : ": " + job.message) + " (cadre logs job/" +
-             job.name + ")",
-         !node_fault);
-    deleting_jobs_.insert(job.name);
-    out.push_back(fx::DeleteJob{job.name});
-  } else if (r->state != ServiceReplicaState::kDraining) {
-    const bool ready =
-        job.phase == JobPhase::kRunning && jr.state == protocol::ReplicaState::kRunning && jr.ready;
-    if (ready) {
-      if (r->state != ServiceReplicaState::kReady) {
-        r->ready_ms = now();
-        event(out, EventType::kNormal, reason::kReplicaReady,
-              "replica " + r->job + " on " + r->node + " port " + std::to_string(r->port));
-        Revision* rev = revision(r->revision);
-        if (rev != nullptr) rev->recent_failures = 0;
-        last_failure_.clear();
-      }
-      r->state = ServiceReplicaState::kReady;
-      r->message.clear();
-    } else {
-      r->state = job.phase == JobPhase::kQueued ? ServiceReplicaState::kPending
-                                                : ServiceReplicaState::kStarting;
-      r->message = job.phase == JobPhase::kQueued ? job.message : jr.readiness_message;
-    }
-  }
-  const bool changed = before.state != r->state || before.node != r->node ||
-                       before.port != r->port || before.uid != r->uid ||
-                       before.message != r->message;
-  if (!changed) return out;
-  reconcile(out);
-  persist(out);
-  return out;
-}
-
-ServiceEffects ServiceStateMachine::on_job_gone(const std::string& job) {
-  ServiceEffects out;
-  Replica* r = replica(job);
-  if (r == nullptr || deleting_jobs_.count(job)) return out;
-  if (live(*r)) fail(out, *r, "its job was deleted");
-  drop_replica(job);
-  reconcile(out);
-  persist(out);
-  maybe_erase(out);
-  return out;
-}
-
-ServiceEffects ServiceStateMachine::on_job_deleted(const std::string& job, const Status& status) {
-  ServiceEffects out;
-  deleting_jobs_.erase(job);
-  if (!status.ok() && status.code() != StatusCode::kNotFound) {
-    // Asked again shortly: a replica must not outlive its service.
-    event(out, EventType::kWarning, reason::kReplicaFailed,
-          "replica " + job + " not deleted yet: " + status.message());
-    out.push_back(fx::StartTimer{job, options_.failure_backoff});
-    return out;
-  }
-  Replica* r = replica(job);
-  if (r != nullptr) {
-    event(out, EventType::kNormal, reason::kReplicaStopped, "replica " + job + " stopped");
-  }
-  drop_replica(job);
-  reconcile(out);
-  persist(out);
-  maybe_erase(out);
-  return out;
-}
-
-ServiceEffects ServiceStateMachine::on_timer(const std::string& job) {
-  ServiceEffects out;
-  if (job.empty()) {
-    backing_off_ = false;
-    writes_.retry_due();
-    reconcile(out);
-    persist(out);
-    return out;
-  }
-  Replica* r = replica(job);
-  if (r == nullptr || deleting_jobs_.count(job) || creating_.count(job)) return out;
-  if (r->state == ServiceReplicaState::kDraining || r->state == ServiceReplicaState::kFailed ||
-      deleting_) {
-    deleting_jobs_.insert(job);
-    out.push_back(fx::DeleteJob{job});
-  }
   return out;
 }
 

@@ -217,9 +217,4 @@ class ServiceStateMachine {
   WriteBarrier<Deferred> writes_;
 };
 
-// The job manifest a replica of `rev` runs as: cadre-serve with the revision's model.
-std::string render_replica_job(const protocol::InferenceServiceStatus& service,
-                               const spec::InferenceServiceSpec& spec,
-                               const protocol::RevisionStatus& rev, const std::string& job);
-
 }  // namespace cadre::actors

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "actors/service_replica_job.h"
 #include "protocol/spec/manifest.h"
 
 namespace cadre::actors {
