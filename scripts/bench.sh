@@ -345,19 +345,26 @@ bench_ingress() {
       'select token from services where name=?', ('mlp',)).fetchone()[0])" "$dir/state/cadre.db")
   local window=1000 rounds=2 rows="$dir/rows.jsonl"
   [ "$quick" = 1 ] && window=400 && rounds=1
-  for round in $(seq "$rounds"); do
-    for target in direct ingress; do
-      local port=$replica_port auth=$replica_token
-      [ "$target" = ingress ] && port=$ingress_port && auth=$token
-      "$build/bin/serving_loadgen" --port "$port" --model mlp --protocol http-json \
-        --output label --concurrency 1,64 --window-ms "$window" \
-        --header "Authorization: Bearer $auth" |
-        $python -c "import json,sys
+  # Rounds of the load generator directly and through the ingress, alternately;
+  # $1 is what the rows' targets end with, the rest runs the generator (taskset).
+  load_rounds() {
+    local suffix=$1 round target port auth
+    shift
+    for round in $(seq "$rounds"); do
+      for target in direct ingress; do
+        port=$replica_port auth=$replica_token
+        [ "$target" = ingress ] && port=$ingress_port && auth=$token
+        "$@" "$build/bin/serving_loadgen" --port "$port" --model mlp --protocol http-json \
+          --output label --concurrency 1,64 --window-ms "$window" \
+          --header "Authorization: Bearer $auth" |
+          $python -c "import json,sys
 for l in sys.stdin:
     r = json.loads(l); r.update(target=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(r))" \
-          "$target" "$round" | tee -a "$rows" >&2
+            "$target$suffix" "$round" | tee -a "$rows" >&2
+      done
     done
-  done
+  }
+  load_rounds "" env
   # gRPC through the ingress (the replica serves HTTP behind it): the same model
   # and images, a client of the published proto, the user's token as metadata.
   local grpc_port
@@ -381,19 +388,7 @@ for l in sys.stdin:
   if [ "$(nproc)" -ge 2 ] && [ -n "$serve_pid" ]; then
     taskset -a -p -c 1 "$ingress_pid" >/dev/null
     taskset -a -p -c 0 "$serve_pid" >/dev/null
-    for round in $(seq "$rounds"); do
-      for target in direct ingress; do
-        local port=$replica_port auth=$replica_token
-        [ "$target" = ingress ] && port=$ingress_port && auth=$token
-        taskset -c 0 "$build/bin/serving_loadgen" --port "$port" --model mlp --protocol http-json \
-          --output label --concurrency 1,64 --window-ms "$window" \
-          --header "Authorization: Bearer $auth" |
-          $python -c "import json,sys
-for l in sys.stdin:
-    r = json.loads(l); r.update(target=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(r))" \
-            "$target-own-core" "$round" | tee -a "$rows" >&2
-      done
-    done
+    load_rounds -own-core taskset -c 0
     taskset -a -p -c "0-$(($(nproc) - 1))" "$ingress_pid" >/dev/null
     taskset -a -p -c "0-$(($(nproc) - 1))" "$serve_pid" >/dev/null
   fi
