@@ -40,8 +40,9 @@ class ReplicaSandboxTest : public LauncherFixture {
   // Test processes run in parallel: each has its own parent group.
   static std::string parent_name() { return "cadre-sandbox-test-" + std::to_string(::getpid()); }
 
-  // A launcher whose replicas run as `nobody` with cgroups as `mode`.
-  void start_sandboxed(CgroupMode mode) {
+  // A launcher whose replicas run as `nobody` with cgroups as `mode`, on a node
+  // whose GPUs have the device minors `gpu_minors`.
+  void start_sandboxed(CgroupMode mode, std::vector<int32_t> gpu_minors = {}) {
     SandboxOptions options;
     options.run_as = "nobody";
     options.cgroups = mode;
@@ -49,6 +50,7 @@ class ReplicaSandboxTest : public LauncherFixture {
     options.pids_max = 64;
     auto sandbox = make_replica_sandbox(options);
     ASSERT_OK(sandbox);
+    sandbox->gpu_minors = std::move(gpu_minors);
     ProcessLauncherOptions launcher_options;
     launcher_options.sandbox = *sandbox;
     start(launcher_options);
@@ -193,16 +195,7 @@ class GpuDeviceCgroupTest : public ReplicaSandboxTest {
     if (!probe.ok() || !(*probe)->isolates_devices()) {
       GTEST_SKIP() << "no cgroup v1 devices hierarchy here";
     }
-    SandboxOptions options;
-    options.run_as = "nobody";
-    options.cgroups = CgroupMode::kRequired;
-    options.cgroup_parent = parent_name();
-    auto sandbox = make_replica_sandbox(options);
-    ASSERT_OK(sandbox);
-    sandbox->gpu_minors = {0, 1};
-    ProcessLauncherOptions launcher_options;
-    launcher_options.sandbox = *sandbox;
-    start(launcher_options);
+    start_sandboxed(CgroupMode::kRequired, {0, 1});
     devices_ = work_ / "dev";
     std::filesystem::create_directories(devices_);
     std::filesystem::permissions(devices_, std::filesystem::perms(0755));
