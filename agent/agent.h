@@ -146,8 +146,14 @@ class Agent {
   void collect_exits();
   void stop_replicas();
 
+  // Sends under the current registration's epoch; a failure is logged (Register
+  // and ReplicaExited are resent on their own timers until answered).
   template <typename T>
-  void send(protocol::MessageKind kind, const T& body, uint64_t reply_to = 0);
+  void send(protocol::MessageKind kind, const T& body, uint64_t reply_to = 0) {
+    auto sent = link_->send(kind, body, session_.epoch, reply_to);
+    if (!sent.ok()) warn_unsent(kind, sent.status());
+  }
+  void warn_unsent(protocol::MessageKind kind, const Status& why) const;
 
   AgentOptions options_;
   // Before launcher_, so it is destroyed after: the launcher unlists groups in it.
