@@ -80,8 +80,9 @@ int main(int argc, char** argv) {
   if (resources->gpus > 0 &&
       !(options.sandbox.cgroups && options.sandbox.cgroups->isolates_devices())) {
     spdlog::warn(
-        "node={} no cgroup v1 devices hierarchy: replicas are kept to their GPUs by "
-        "CUDA_VISIBLE_DEVICES only and could open the others' device files",
+        "node={} replica cgroups cannot deny devices (no v1 devices hierarchy, no BPF "
+        "device programs): replicas are kept to their GPUs by CUDA_VISIBLE_DEVICES only "
+        "and could open the others' device files",
         config.name);
   }
 

@@ -13,13 +13,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/gpu_device_filter.h"
+
 namespace cadre::agent {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu", "devices"};
-// The character-device major of NVIDIA's GPU device files (the driver's NV_MAJOR_DEVICE_NUMBER).
-constexpr int kNvidiaMajor = 195;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -141,7 +141,11 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
     if (m.type != "cgroup2") continue;
     if (read_text(m.point + "/cgroup.controllers").find("memory") == std::string::npos) continue;
     ASSIGN_OR_RETURN(std::string parent, setup_v2(host, m.point, parent_name));
-    return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV2, {parent}));
+    std::unique_ptr<ReplicaCgroups> cgroups(new ReplicaCgroups(CgroupVersion::kV2, {parent}));
+    const Status programs = probe_gpu_device_filter();
+    cgroups->device_programs_ = programs.ok();
+    if (!programs.ok()) spdlog::debug("cgroups: no BPF device programs: {}", programs.message());
+    return cgroups;
   }
   std::vector<std::string> parents;
   for (const char* controller : kV1Controllers) {
@@ -165,7 +169,7 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
 }
 
 bool ReplicaCgroups::isolates_devices() const {
-  if (version_ != CgroupVersion::kV1) return false;
+  if (version_ == CgroupVersion::kV2) return device_programs_;
   for (const std::string& parent : parents_) {
     if (fs::exists(parent + "/devices.deny")) return true;
   }
@@ -218,7 +222,7 @@ Result<std::vector<int>> ReplicaCgroups::create(const std::string& uid,
     if (!v2 && fs::exists(dir + "/devices.deny")) {
       // One exception per write: the group inherits the parent's "a *:* rwm".
       for (int32_t minor : limits.denied_gpu_minors) {
-        settings.push_back({"devices.deny", "c " + std::to_string(kNvidiaMajor) + ":" +
+        settings.push_back({"devices.deny", "c " + std::to_string(kNvidiaDeviceMajor) + ":" +
                                                 std::to_string(minor) + " rwm"});
       }
     }
@@ -229,6 +233,12 @@ Result<std::vector<int>> ReplicaCgroups::create(const std::string& uid,
     }
     if (!v2 && limits.memory_bytes > 0 && fs::exists(dir + "/memory.memsw.limit_in_bytes")) {
       (void)write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes));
+    }
+    if (v2 && device_programs_) {
+      // Attached before anything joins the group, so no process of the replica
+      // ever sees the other GPUs.
+      Status filtered = attach_gpu_device_filter(dir, limits.denied_gpu_minors);
+      if (!filtered.ok()) return fail(filtered);
     }
     const std::string join = dir + (v2 ? "/cgroup.procs" : "/tasks");
     const int fd = ::open(join.c_str(), O_WRONLY | O_CLOEXEC);

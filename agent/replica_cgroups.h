@@ -7,9 +7,9 @@
 //
 // Both hierarchies exist on real nodes: cgroup v2 (unified; the agent's own group,
 // delegated by systemd, gets an "agent" leaf for the agent and a "replicas" subtree)
-// and v1 (one mount per controller; memory, pids, cpu and devices are used: the
-// devices controller denies a replica the GPUs it was not given, which v2 could only
-// do with a BPF program and does not here). Detection reads
+// and v1 (one mount per controller; memory, pids, cpu and devices are used). A
+// replica is denied the GPUs it was not given by its v1 devices group, or on v2 by
+// a BPF device program on its group (gpu_device_filter.h). Detection reads
 // /proc/self/mounts and /proc/self/cgroup, so the agent nests under whatever group
 // it was started in.
 //
@@ -57,7 +57,8 @@ class ReplicaCgroups {
   CgroupVersion version() const { return version_; }
   // The parent folders replicas are created under, one per controller (v1) or one (v2).
   const std::vector<std::string>& parents() const { return parents_; }
-  // Whether CgroupLimits::denied_gpu_minors is enforced (a v1 devices hierarchy).
+  // Whether CgroupLimits::denied_gpu_minors is enforced: a v1 devices hierarchy,
+  // or on v2 a kernel that runs BPF device programs for this process.
   bool isolates_devices() const;
 
   // Creates the group of `uid` with `limits` and opens the files that move a
@@ -84,6 +85,7 @@ class ReplicaCgroups {
   ReplicaCgroups(CgroupVersion version, std::vector<std::string> parents);
 
   CgroupVersion version_;
+  bool device_programs_ = false;      // v2: BPF device programs load here
   std::vector<std::string> parents_;  // v1: memory, pids, cpu; v2: one
   std::vector<std::string> pending_removal_;
 };

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/gpu_device_filter.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::agent {
@@ -89,7 +90,8 @@ TEST_F(CgroupV2Tree, NestsUnderTheAgentsDelegatedGroupWithAnAgentLeaf) {
   EXPECT_EQ(read(own_ / "agent/cgroup.procs"), "0");
   EXPECT_EQ(read(own_ / "cgroup.subtree_control"), "+memory +pids +cpu");
   EXPECT_EQ(read(own_ / "cadre-replicas/cgroup.subtree_control"), "+memory +pids +cpu");
-  EXPECT_FALSE((*cgroups)->isolates_devices()) << "v2 has no devices files";
+  EXPECT_EQ((*cgroups)->isolates_devices(), probe_gpu_device_filter().ok())
+      << "v2 denies devices with a BPF program, where one loads";
 }
 
 TEST_F(CgroupV2Tree, LeavesCpuOutOfTheSubtreeWhenTheGroupIsNotGivenIt) {
@@ -113,7 +115,7 @@ TEST_F(CgroupV2Tree, WritesTheRequestsAsLimitsInTheReplicasGroup) {
   ASSERT_OK(cgroups);
   const fs::path dir = own_ / "cadre-replicas/r1";
   replica_group(dir);
-  auto fds = (*cgroups)->create("r1", {512ll << 20, 1000, 64, {0, 1}});
+  auto fds = (*cgroups)->create("r1", {512ll << 20, 1000, 64, {}});
   ASSERT_OK(fds);
   ASSERT_EQ(fds->size(), 1u) << "one group to join on v2";
   EXPECT_EQ(read(dir / "memory.max"), std::to_string(512ll << 20));
@@ -125,6 +127,19 @@ TEST_F(CgroupV2Tree, WritesTheRequestsAsLimitsInTheReplicasGroup) {
   ASSERT_EQ(::write(fds->front(), "0", 1), 1);
   ::close(fds->front());
   EXPECT_EQ(read(dir / "cgroup.procs"), "0");
+}
+
+TEST_F(CgroupV2Tree, AGroupWhoseGpuDeviceProgramCannotBeAttachedIsNotJoined) {
+  auto cgroups = ReplicaCgroups::Create("cadre-replicas", host_);
+  ASSERT_OK(cgroups);
+  if (!(*cgroups)->isolates_devices()) GTEST_SKIP() << "no BPF device programs here";
+  replica_group(own_ / "cadre-replicas/r1");
+  // A folder is no cgroup: the kernel refuses the program, and the replica must not
+  // start without the rule it was promised.
+  auto fds = (*cgroups)->create("r1", {0, 0, 0, {1}});
+  ASSERT_FALSE(fds.ok());
+  EXPECT_NE(fds.status().message().find("BPF_PROG_ATTACH"), std::string::npos)
+      << fds.status().message();
 }
 
 TEST_F(CgroupV2Tree, SetsNoLimitThatWasNotAskedFor) {
