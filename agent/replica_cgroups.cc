@@ -153,16 +153,23 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
     for (const Mount& m : mounts) {
       if (m.type == "cgroup" && has_option(m.options, controller)) found = &m;
     }
+    // memory and pids are what isolation needs; cpu only shares out time, and
+    // devices matters only to GPU nodes (the agent says so at start-up): a node
+    // without them, or where they cannot be written, still isolates the rest.
+    const bool optional = std::string(controller) == "cpu" || std::string(controller) == "devices";
     if (found == nullptr) {
-      // memory and pids are what isolation needs; cpu only shares out time, and
-      // devices matters only to GPU nodes (the agent says so at start-up).
-      if (std::string(controller) == "cpu" || std::string(controller) == "devices") continue;
+      if (optional) continue;
       return Unavailable(std::string("no cgroup v1 '") + controller +
                          "' hierarchy and no cgroup v2 with memory is mounted");
     }
     const std::string parent =
         found->point + own_path(host, controller).value_or("/") + "/" + parent_name;
-    RETURN_IF_ERROR(make_dir(parent));
+    Status made = make_dir(parent);
+    if (!made.ok() && optional) {
+      spdlog::warn("cgroups: not using the v1 '{}' hierarchy: {}", controller, made.message());
+      continue;
+    }
+    RETURN_IF_ERROR(made);
     parents.push_back(fs::path(parent).lexically_normal().string());
   }
   return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV1, parents));

@@ -208,6 +208,26 @@ TEST_F(CgroupV2Tree, PrefersV1ControllersOnAHybridNodeWhoseUnifiedMountIsEmpty) 
   EXPECT_EQ((*cgroups)->parents(), expected);
 }
 
+TEST_F(CgroupV2Tree, AV1DevicesHierarchyItCannotWriteCostsTheDeviceRulesAndNothingElse) {
+  const fs::path v1 = root_ / "v1";
+  std::string mounts;
+  for (const char* controller : {"memory", "pids"}) {
+    fs::create_directories(v1 / controller);
+    mounts +=
+        std::string("cgroup ") + (v1 / controller).string() + " cgroup rw," + controller + " 0 0\n";
+  }
+  write(v1 / "devices", "a file where the hierarchy should be");  // mkdir below it fails
+  mounts += "cgroup " + (v1 / "devices").string() + " cgroup rw,devices 0 0\n";
+  write(host_.mounts, mounts);
+  write(host_.own_groups, "3:devices:/\n2:pids:/\n1:memory:/\n");
+  auto cgroups = ReplicaCgroups::Create("cadre-replicas", host_);
+  ASSERT_OK(cgroups) << "memory and pids still isolate";
+  const std::vector<std::string> expected = {(v1 / "memory/cadre-replicas").string(),
+                                             (v1 / "pids/cadre-replicas").string()};
+  EXPECT_EQ((*cgroups)->parents(), expected);
+  EXPECT_FALSE((*cgroups)->isolates_devices());
+}
+
 TEST_F(CgroupV2Tree, SaysWhyWhenNoHierarchyIsUsable) {
   write(host_.mounts, "proc /proc proc rw 0 0\n");
   auto cgroups = ReplicaCgroups::Create("cadre-replicas", host_);
