@@ -13,6 +13,11 @@ inline std::string json_text(const nlohmann::json& value, int indent = -1) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// At most `max` bytes of `text` for an error message, "..." marking a cut.
+inline std::string shortened(const std::string& text, size_t max = 200) {
+  return text.size() > max ? text.substr(0, max) + "..." : text;
+}
+
 // The object `text` holds; an empty object for no text or anything else (records
 // hold only what json_text wrote, so "anything else" is a record from elsewhere).
 inline nlohmann::json parse_json_object(const std::string& text) {

@@ -24,8 +24,6 @@ const std::set<std::string>& pipeline_fields() {
   return kFields;
 }
 
-std::string shorten(const std::string& s) { return s.size() > 80 ? s.substr(0, 80) + "..." : s; }
-
 // Parses the inside of one {{...}} (without the braces).
 Result<PlaceholderRef> parse_ref(const std::string& body) {
   using Kind = PlaceholderRef::Kind;
@@ -71,15 +69,15 @@ Result<PlaceholderRef> parse_ref(const std::string& body) {
       break;
     }
     if (!form.fields.count(ref.field)) {
-      return InvalidArgument("placeholder '{{" + shorten(body) + "}}' has no field " +
+      return InvalidArgument("placeholder '{{" + shortened(body, 80) + "}}' has no field " +
                              (ref.field.empty() ? std::string("(one of path, uri, metadata)")
                                                 : "'" + ref.field + "'"));
     }
     if (ref.name.empty())
-      return InvalidArgument("placeholder '{{" + shorten(body) + "}}' names nothing");
+      return InvalidArgument("placeholder '{{" + shortened(body, 80) + "}}' names nothing");
     return ref;
   }
-  return InvalidArgument("'{{" + shorten(body) + "}}' is not a KFP placeholder");
+  return InvalidArgument("'{{" + shortened(body, 80) + "}}' is not a KFP placeholder");
 }
 
 // Calls `visit(ref, begin, end)` for each {{$...}} in `s`.
@@ -89,7 +87,7 @@ Status for_each_ref(const std::string& s, Visit visit) {
   while ((pos = s.find("{{$", pos)) != std::string::npos) {
     const size_t end = s.find("}}", pos);
     if (end == std::string::npos) {
-      return InvalidArgument("unterminated placeholder in " + shorten(s));
+      return InvalidArgument("unterminated placeholder in " + shortened(s, 80));
     }
     ASSIGN_OR_RETURN(auto ref, parse_ref(s.substr(pos + 2, end - pos - 2)));
     RETURN_IF_ERROR(visit(ref, pos, end + 2));
@@ -213,7 +211,7 @@ class Resolver {
       if (p.contains(branch)) RETURN_IF_ERROR(expand(p[branch], out, depth + 1));
       return Status::Ok();
     }
-    return InvalidArgument("unexpected structured argument " + shorten(json_text(v)));
+    return InvalidArgument("unexpected structured argument " + shortened(json_text(v), 80));
   }
 
  private:

@@ -24,8 +24,6 @@ namespace {
 
 std::string state_name(PipelineState s) { return std::string(protocol::enum_name(s)); }
 
-std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
-
 }  // namespace
 
 int64_t retry_backoff_ms(const spec::RetryPolicy& policy, int32_t attempt) {
@@ -381,14 +379,14 @@ class RunDriver::Pass {
                                : Result<bool>(condition.status());
       if (!holds.ok()) {
         t.state = PipelineState::kFailed;
-        t.message = "condition " + shorten(task.condition) + ": " + holds.status().message();
+        t.message = "condition " + shortened(task.condition) + ": " + holds.status().message();
         add(std::move(t));
         failing_ = true;
         return true;
       }
       if (!*holds) {
         t.state = PipelineState::kSkipped;
-        t.message = "condition is false: " + shorten(task.condition);
+        t.message = "condition is false: " + shortened(task.condition);
         add(std::move(t));
         return true;
       }
@@ -401,7 +399,7 @@ class RunDriver::Pass {
       if (!items.is_array()) {
         t.state = PipelineState::kFailed;
         t.message = "loop items from '" + task.iterator->input_parameter +
-                    "' are not a list: " + shorten(json_text(items));
+                    "' are not a list: " + shortened(json_text(items));
         add(std::move(t));
         failing_ = true;
         return true;

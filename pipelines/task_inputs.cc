@@ -15,12 +15,6 @@ using protocol::PipelineArtifact;
 using protocol::PipelineState;
 using protocol::PipelineTaskStatus;
 
-namespace {
-
-std::string state_name(PipelineState s) { return std::string(protocol::enum_name(s)); }
-
-}  // namespace
-
 Result<TaskInputs> resolve_task_inputs(const spec::PipelineTask& task,
                                        const spec::Component& callee, const InputScope& scope) {
   TaskInputs out;
@@ -40,7 +34,7 @@ Result<TaskInputs> resolve_task_inputs(const spec::PipelineTask& task,
           if (outs.contains(src.name)) v = outs[src.name];
         }
         absent = "task '" + src.producer_task + "' did not produce '" + src.name + "'" +
-                 (p ? " (it is " + state_name(p->state) + ")" : "");
+                 (p ? " (it is " + std::string(protocol::enum_name(p->state)) + ")" : "");
         break;
       }
       case spec::ParameterSource::Kind::kConstant:

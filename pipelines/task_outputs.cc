@@ -13,8 +13,6 @@ using protocol::PipelineArtifact;
 
 namespace {
 
-std::string shorten(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
-
 std::string strip(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -112,8 +110,8 @@ Result<json> coerce_parameter(const json& v, spec::ParameterType type, const std
     const double d = v.get<double>();
     if (d == std::floor(d) && std::fabs(d) < 9e15) return json(static_cast<int64_t>(d));
   }
-  return InvalidArgument("input parameter '" + name + "': " + shorten(json_text(v)) + " is not a " +
-                         spec::parameter_type_name(type) + " value");
+  return InvalidArgument("input parameter '" + name + "': " + shortened(json_text(v)) +
+                         " is not a " + spec::parameter_type_name(type) + " value");
 }
 
 Result<TaskOutputs> collect_task_outputs(const FinishedStep& step, const TaskOutputFiles& files) {
