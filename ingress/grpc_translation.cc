@@ -163,7 +163,9 @@ Status parse_infer_http_response(const HttpResponse& response, pb::ModelInferRes
       return DataLoss("the replica answered an output without name, datatype or shape");
     }
     const std::string name = o["name"].get<std::string>();
-    const json size = o.value("parameters", json::object()).value("binary_data_size", json());
+    const json parameters = o.value("parameters", json::object());
+    const json size =
+        parameters.is_object() ? parameters.value("binary_data_size", json()) : json();
     if (!size.is_number_unsigned()) {
       return DataLoss("the replica answered output '" + name + "' without binary data");
     }

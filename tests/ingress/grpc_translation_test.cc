@@ -146,6 +146,10 @@ TEST(GrpcTranslation, AnAnswerThatIsNotWhatCadreServeWritesIsDataLossNotACrash) 
            R"({"outputs":[{"name":"y","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":-4}}]})",
            ""),
        "without binary data"},
+      // Parameters that are not an object (JSON's value() would throw on them).
+      {binary_answer(R"({"outputs":[{"name":"y","datatype":"FP32","shape":[1],"parameters":4}]})",
+                     ""),
+       "without binary data"},
   };
   for (const auto& c : cases) {
     ::inference::ModelInferResponse out;
