@@ -79,7 +79,7 @@ Result<PipelineArtifact> output_artifact(const FinishedStep& step, const TaskOut
   }
   json metadata = json::object();
   bool has_metadata = false;
-  if (described.is_object() && described.contains(name)) {
+  if (described.is_object() && described.contains(name) && described[name].is_object()) {
     const json& list = described[name].value("artifacts", json::array());
     if (list.is_array() && !list.empty() && list[0].is_object()) {
       metadata = list[0].value("metadata", json::object());

@@ -88,6 +88,11 @@ TEST_F(TaskOutputsTest, ExecutorOutputDescribesAnArtifactsMetadataAndMustBeAnObj
   ASSERT_OK(outputs);
   EXPECT_EQ(json::parse(outputs->artifacts[0].metadata), (json{{"auc", 0.7}}))
       << "what the step described wins over the job's report";
+  // An artifact described by something other than an object describes nothing.
+  files_.executor_output = R"({"artifacts": {"metrics": 3}, "parameterValues": [1]})";
+  auto undescribed = collect_task_outputs(step_, files_);
+  ASSERT_OK(undescribed);
+  EXPECT_EQ(json::parse(undescribed->artifacts[0].metadata), (json{{"accuracy", 0.9}}));
   files_.executor_output = "[1, 2]";
   EXPECT_FALSE(collect_task_outputs(step_, files_).ok());
   files_.executor_output.reset();
