@@ -100,6 +100,32 @@ Result<GrayImage> read_pgm(const std::string& path, const std::string& data) {
   return out;
 }
 
+// The label and top classes of a parsed answer; empty when it has neither.
+std::string summarize_outputs(const nlohmann::json& answer) {
+  std::string out;
+  const auto outputs = answer.value("outputs", nlohmann::json::array());
+  for (const auto& o : outputs) {
+    if (o.value("name", "") == "label" && o.contains("data") && !o["data"].empty()) {
+      out += "label: " + o["data"][0].get<std::string>() + "\n";
+    }
+  }
+  for (const auto& o : outputs) {
+    if (o.value("name", "") != "probabilities" || !o.contains("data")) continue;
+    std::vector<double> p = o["data"].get<std::vector<double>>();
+    std::vector<size_t> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+    out += "top classes:";
+    for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
+      char line[64];
+      std::snprintf(line, sizeof line, " %zu (%.3f)", order[i], p[order[i]]);
+      out += line;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<GrayImage> read_gray_image(const std::string& path) {
@@ -161,28 +187,14 @@ std::string summarize_answer(const std::string& answer_json) {
   } catch (const std::exception&) {
     return answer_json + "\n";
   }
-  std::string out;
-  const auto outputs = answer.value("outputs", nlohmann::json::array());
-  for (const auto& o : outputs) {
-    if (o.value("name", "") == "label" && o.contains("data") && !o["data"].empty()) {
-      out += "label: " + o["data"][0].get<std::string>() + "\n";
-    }
+  // An answer with fields of other types than V2's is shown as it came:
+  // value(), get() and [] throw on those.
+  try {
+    const std::string out = summarize_outputs(answer);
+    if (!out.empty()) return out;
+  } catch (const nlohmann::json::exception&) {
   }
-  for (const auto& o : outputs) {
-    if (o.value("name", "") != "probabilities" || !o.contains("data")) continue;
-    std::vector<double> p = o["data"].get<std::vector<double>>();
-    std::vector<size_t> order(p.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
-    out += "top classes:";
-    for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
-      char line[64];
-      std::snprintf(line, sizeof line, " %zu (%.3f)", order[i], p[order[i]]);
-      out += line;
-    }
-    out += "\n";
-  }
-  return out.empty() ? answer.dump(2) + "\n" : out;
+  return answer.dump(2) + "\n";
 }
 
 namespace {

@@ -129,5 +129,14 @@ TEST(SummarizeAnswer, PrintsTheLabelAndTheMostLikelyClasses) {
             "label: Ankle boot\ntop classes: 9 (0.700) 7 (0.200) 0 (0.100)\n");
 }
 
+TEST(SummarizeAnswer, ShowsAnAnswerOfOtherShapesAsItCame) {
+  for (const std::string answer :
+       {R"([1, 2])", R"({"outputs": 3})", R"({"outputs": [4, {"name": 5}]})",
+        R"({"outputs": [{"name": "label", "data": [6]}]})",
+        R"({"outputs": [{"name": "probabilities", "data": ["x"]}]})"}) {
+    EXPECT_EQ(summarize_answer(answer), nlohmann::json::parse(answer).dump(2) + "\n") << answer;
+  }
+}
+
 }  // namespace
 }  // namespace cadre::client
