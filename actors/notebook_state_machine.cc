@@ -603,7 +603,7 @@ NotebookEffects NotebookStateMachine::on_activity(const protocol::NotebookActivi
   const int64_t idle = now() - last;
   if (spec_.idle_culling_minutes && !activity.busy &&
       idle >= *spec_.idle_culling_minutes * 60 * 1000) {
-    cull(out, idle);
+    cull(out, idle, activity);
     return out;
   }
   // Activity is shown, not stored: it changes every poll, and a restart only
@@ -612,7 +612,8 @@ NotebookEffects NotebookStateMachine::on_activity(const protocol::NotebookActivi
   return out;
 }
 
-void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms) {
+void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms,
+                                const protocol::NotebookActivity& seen) {
   auto manifest = spec::notebook_manifest_with_stopped(st().manifest, true);
   auto spec = manifest.ok() ? parse(*manifest) : Result<spec::NotebookSpec>(manifest.status());
   if (!spec.ok()) {
@@ -629,10 +630,11 @@ void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms) {
   st().manifest = std::move(*manifest);
   stop_reason_ = reason::kIdleCulled;
   event(out, EventType::kNormal, reason::kIdleCulled,
-        "no activity for " + std::to_string(idle_ms / 60000) +
-            " min (idleCullingMinutes: " + std::to_string(*spec_.idle_culling_minutes) +
-            "): its server stops, its workspace is kept; cadre notebook start " + name() +
-            " starts it again");
+        "no activity for " + std::to_string(idle_ms / 60000) + " min (idleCullingMinutes: " +
+            std::to_string(*spec_.idle_culling_minutes) + "; its server has " +
+            std::to_string(seen.kernels) + (seen.kernels == 1 ? " kernel" : " kernels") +
+            ", none executing): its server stops, its workspace is kept; cadre notebook start " +
+            name() + " starts it again");
   reconcile(out);
   persist(out);
 }

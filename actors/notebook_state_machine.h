@@ -190,7 +190,7 @@ class NotebookStateMachine {
   void server_ended(NotebookEffects& out, const std::string& why);
   void clear_server();
   void begin_job(YAML::Emitter& y, const std::string& job) const;
-  void cull(NotebookEffects& out, int64_t idle_ms);
+  void cull(NotebookEffects& out, int64_t idle_ms, const protocol::NotebookActivity& seen);
   void purge_workspace(NotebookEffects& out);
   void purge_failed(NotebookEffects& out, const std::string& why);
 

@@ -229,8 +229,16 @@ Result<protocol::NotebookActivity> parse_jupyter_activity(const std::string& sta
   for (const auto& k : kernels) {
     if (!k.is_object()) return InvalidArgument("api/kernels has an entry that is not a kernel");
     a.kernels++;
-    const auto state = k.value("execution_state", std::string());
-    if (state == "busy") a.busy = true;
+    // A kernel counts as executing unless Jupyter says it is idle (or dead): a
+    // starting or restarting one may be about to run, and Jupyter's own tracking
+    // can stay at "starting" for good when it misses the kernel's first messages
+    // (seen with Debian 12's notebook 6.4 and pyzmq 24 under load). A kernel whose
+    // state is unknown is never culled: it may be running someone's work. A
+    // server that gives no state at all says nothing either way.
+    const auto state = k.contains("execution_state") && k["execution_state"].is_string()
+                           ? k["execution_state"].get<std::string>()
+                           : std::string();
+    if (!state.empty() && state != "idle" && state != "dead") a.busy = true;
     if (k.contains("last_activity") && k["last_activity"].is_string()) {
       auto at = parse_jupyter_time(k["last_activity"].get<std::string>());
       if (at.ok()) a.last_activity_ms = std::max(a.last_activity_ms, *at);

@@ -52,6 +52,7 @@ class Harness {
         run(machine_->on_job_deleted(d->job, Status::Ok()));
       } else if (auto* e = std::get_if<fx::RecordEvent>(&effect)) {
         events_.push_back(e->event.reason);
+        event_messages_.push_back(e->event.message);
       } else if (auto* t = std::get_if<fx::StartTimer>(&effect)) {
         timers_.push_back(t->after);
       } else if (auto* a = std::get_if<fx::AnswerApply>(&effect)) {
@@ -98,6 +99,7 @@ class Harness {
   std::vector<fx::CreateJob> created_;
   std::vector<std::string> deleted_;
   std::vector<std::string> events_;
+  std::vector<std::string> event_messages_;
   std::vector<std::chrono::milliseconds> timers_;
   std::vector<std::string> answers_;
   int delete_answers_ = 0;
@@ -301,6 +303,10 @@ TEST(NotebookStateMachine, AServerIdlePastItsLimitIsCulledKeepingItsWorkspace) {
   EXPECT_EQ(h.st().reason, "IdleCulled");
   EXPECT_EQ(h.st().node, "gpu-2");
   EXPECT_NE(std::find(h.events_.begin(), h.events_.end(), "IdleCulled"), h.events_.end());
+  // The event says what the culler saw, so a user can tell why.
+  EXPECT_TRUE(std::any_of(h.event_messages_.begin(), h.event_messages_.end(), [](auto& m) {
+    return m.find("its server has 1 kernel, none executing") != std::string::npos;
+  }));
   // Culled as a stop: the stored manifest says stopped, and starting it again
   // (what `cadre notebook start` applies) brings it back on its node.
   auto stored = spec::parse_manifest(h.st().manifest);

@@ -168,6 +168,32 @@ TEST(JupyterActivity, IsTheLatestOfTheServersAndKernelsActivityAndBusyWhenOneExe
   EXPECT_FALSE(idle->busy);
   EXPECT_EQ(idle->kernels, 0);
   EXPECT_FALSE(parse_jupyter_activity("<html>", "[]").ok());
+}
+
+TEST(JupyterActivity, AKernelNotKnownToBeIdleCountsAsExecuting) {
+  const std::string status = R"({"last_activity":"2026-11-30T03:10:00Z"})";
+  auto kernel = [&](const std::string& state) {
+    auto a = parse_jupyter_activity(status, R"([{"id":"k1","execution_state":)" + state + "}]");
+    EXPECT_TRUE(a.ok()) << state;
+    return a.ok() && a->busy;
+  };
+  EXPECT_TRUE(kernel(R"("busy")"));
+  // Starting or restarting: Jupyter does not know yet (and sometimes never learns).
+  EXPECT_TRUE(kernel(R"("starting")"));
+  EXPECT_TRUE(kernel(R"("restarting")"));
+  EXPECT_FALSE(kernel(R"("idle")"));
+  EXPECT_FALSE(kernel(R"("dead")"));
+  // A server that gives no state says nothing runs.
+  EXPECT_FALSE(kernel(R"(null)"));
+  EXPECT_FALSE(kernel(R"(7)"));
+  auto unsaid = parse_jupyter_activity(status, R"([{"id":"k1"}])");
+  ASSERT_TRUE(unsaid.ok());
+  EXPECT_FALSE(unsaid->busy);
+  EXPECT_EQ(unsaid->kernels, 1);
+}
+
+TEST(JupyterActivity, RefusesWhatIsNotJupyters) {
+  EXPECT_FALSE(parse_jupyter_activity("<html>", "[]").ok());
   EXPECT_FALSE(parse_jupyter_activity(R"({"last_activity":"x"})", "[]").ok());
   EXPECT_FALSE(parse_jupyter_activity(R"({"last_activity":"2026-11-30T03:10:00Z"})", "{}").ok());
   EXPECT_FALSE(parse_jupyter_activity(R"({"last_activity":"2026-11-30T03:10:00Z"})", "[1]").ok());

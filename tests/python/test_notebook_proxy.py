@@ -2,12 +2,14 @@
 Jupyter reached at /notebook/<namespace>/<name>/ with a Cadre token or a browser
 login, its kernels over the proxied WebSocket, the proxy's refusals, and culling."""
 
+import glob
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -139,6 +141,7 @@ class NotebookProxyTest(ProxyClient, unittest.TestCase):
     @classmethod
     def set_up_notebooks(cls):
         cls.client = cadre.Client(config=cls.config)
+        cls.stopping = False
         for name, extra in [("alice", ""), ("idle", "  idleCullingMinutes: 1\n"),
                             ("busy", "  idleCullingMinutes: 1\n")]:
             path = os.path.join(cls.dir, name + ".yaml")
@@ -163,9 +166,36 @@ class NotebookProxyTest(ProxyClient, unittest.TestCase):
         cls.busy_ws = cls.channels("busy", kernel, cls.bearer())
         cls.execute(cls.busy_ws, "print('ready')")  # the kernel answers on its channels
         cls.execute(cls.busy_ws, "import time; time.sleep(900)", wait=False)
+        # What Jupyter itself says of that kernel ("busy"; sometimes "starting" for
+        # good, when it missed the kernel's first messages), shown if the test fails.
+        cls.busy_kernel, cls.busy_seen = kernel, []
+        threading.Thread(target=cls.watch_busy_kernel, daemon=True).start()
+
+    @classmethod
+    def watch_busy_kernel(cls):
+        path = f"/notebook/default/busy/api/kernels/{cls.busy_kernel}?no_track_activity=1"
+        while not cls.stopping:
+            try:
+                status, _, body = cls.request("GET", path, cls.bearer())
+                kernel = json.loads(body) if status == 200 else {}
+                cls.busy_seen.append((time.strftime("%H:%M:%S"), kernel.get("execution_state", status),
+                                      kernel.get("last_activity")))
+            except (OSError, ValueError) as e:
+                cls.busy_seen.append((time.strftime("%H:%M:%S"), repr(e), None))
+            time.sleep(5)
+
+    @classmethod
+    def busy_server_log(cls):
+        """The last lines busy's Jupyter server wrote (its replica's log on its agent)."""
+        lines = []
+        for path in sorted(glob.glob(os.path.join(cls.dir, "agents", "*", "logs", "busy-*.log"))):
+            with open(path, errors="replace") as f:
+                lines += [f"{os.path.basename(path)}: {line.rstrip()}" for line in f.readlines()[-40:]]
+        return "\n".join(lines)
 
     @classmethod
     def tearDownClass(cls):
+        cls.stopping = True
         if getattr(cls, "busy_ws", None):
             cls.busy_ws.close()
         cls.down_cluster()
@@ -319,7 +349,9 @@ class NotebookProxyTest(ProxyClient, unittest.TestCase):
         self.assertEqual(idle["reason"], "IdleCulled")
         self.assertTrue(os.path.isdir(idle["workspace"]))  # culled like a stop: its files stay
         busy = notebook_json("busy")
-        self.assertEqual(busy["state"], "Running", busy)
+        seen = cadre_cli("describe", "notebook/busy", check=False).stdout
+        self.assertEqual(busy["state"], "Running", f"{busy}\n{seen}\nJupyter said of its kernel: "
+                         f"{self.busy_seen}\n{self.busy_server_log()}")
         self.assertIsNotNone(busy["lastActivity"])
 
 
