@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "protocol/config_file.h"
+#include "protocol/digest.h"
 
 namespace cadre::agent {
 namespace {
@@ -181,6 +182,8 @@ Status resolve(AgentConfig& c, const std::vector<std::string>& labels) {
   if (c.address.empty()) c.address = hostname();
   if (c.work_dir.empty()) return InvalidArgument("--work-dir must not be empty");
   c.work_dir = std::filesystem::absolute(c.work_dir).lexically_normal().string();
+  // One replica subtree per agent, found again by the same agent after a restart.
+  c.sandbox.cgroup_parent = "cadre-replicas-" + protocol::sha256_hex(c.work_dir).substr(0, 12);
   if (c.metrics_port < -1 || c.metrics_port > 65535) {
     return InvalidArgument("--metrics-port: " + std::to_string(c.metrics_port) +
                            " is not a port (-1: off)");

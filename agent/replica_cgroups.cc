@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -175,6 +176,11 @@ Result<std::unique_ptr<ReplicaCgroups>> ReplicaCgroups::Create(const std::string
   return std::unique_ptr<ReplicaCgroups>(new ReplicaCgroups(CgroupVersion::kV1, parents));
 }
 
+ReplicaCgroups::~ReplicaCgroups() {
+  retry_removals();
+  for (const std::string& parent : parents_) ::rmdir(parent.c_str());
+}
+
 bool ReplicaCgroups::isolates_devices() const {
   if (version_ == CgroupVersion::kV2) return device_programs_;
   for (const std::string& parent : parents_) {
@@ -290,6 +296,23 @@ void ReplicaCgroups::remove(const std::string& uid) {
   for (const std::string& dir : dirs_of(uid)) {
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) pending_removal_.push_back(dir);
   }
+}
+
+ReplicaCgroups::Leftovers ReplicaCgroups::stop_leftovers() {
+  std::set<std::string> uids;
+  for (const std::string& parent : parents_) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      if (entry.is_directory(ec)) uids.insert(entry.path().filename().string());
+    }
+  }
+  Leftovers found;
+  for (const std::string& uid : uids) {
+    found.processes += kill_all(uid);
+    remove(uid);  // a folder whose processes are still dying is retried on the next reap
+  }
+  found.groups = static_cast<int>(uids.size());
+  return found;
 }
 
 void ReplicaCgroups::retry_removals() {

@@ -52,7 +52,8 @@ class ReplicaCgroups {
   // `parent_name` names the subtree, e.g. "cadre-replicas".
   static Result<std::unique_ptr<ReplicaCgroups>> Create(const std::string& parent_name,
                                                         const CgroupHost& host = {});
-  ~ReplicaCgroups() = default;
+  // Removes the parent groups if they are empty by then (the agent's clean exit).
+  ~ReplicaCgroups();
 
   CgroupVersion version() const { return version_; }
   // The parent folders replicas are created under, one per controller (v1) or one (v2).
@@ -78,6 +79,16 @@ class ReplicaCgroups {
   void remove(const std::string& uid);
   // Removes the folders whose processes have gone since (called on every reap).
   void retry_removals();
+  // SIGKILLs whatever an earlier run of this agent left in its replica groups and
+  // removes them; returns how many groups there were. At start-up, before any
+  // launch: replicas die with the agent (PR_SET_PDEATHSIG), but what they started
+  // does not, and the coordinator has counted them failed and started them
+  // again elsewhere, so a survivor would be a second copy of a rank.
+  struct Leftovers {
+    int groups = 0;
+    int processes = 0;
+  };
+  Leftovers stop_leftovers();
   // The group's folders, one per parent (pure: safe to call from any thread).
   std::vector<std::string> dirs_of(const std::string& uid) const;
 

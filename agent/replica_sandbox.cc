@@ -66,6 +66,13 @@ Result<ReplicaSandbox> make_replica_sandbox(const SandboxOptions& options) {
       spdlog::info("sandbox: one cgroup {} per replica under {}",
                    sandbox.cgroups->version() == CgroupVersion::kV2 ? "v2" : "v1",
                    sandbox.cgroups->parents().front());
+      const auto left = sandbox.cgroups->stop_leftovers();
+      if (left.groups > 0) {
+        spdlog::warn(
+            "sandbox: an earlier run of this agent left {} replica groups; {} processes in them "
+            "were killed (their replicas were counted failed when it stopped)",
+            left.groups, left.processes);
+      }
     } else if (options.cgroups == CgroupMode::kRequired) {
       return FailedPrecondition("--cgroups required: " + cgroups.status().message());
     } else {

@@ -33,11 +33,13 @@ struct SandboxOptions {
   std::string run_as = "cadre-run";  // user replicas run as when the agent is root
   bool allow_root = false;           // --allow-root-replicas: run_as may be root
   CgroupMode cgroups = CgroupMode::kAuto;
-  std::string cgroup_parent = "cadre-replicas";  // subtree name under the agent's group
-  int64_t pids_max = 4096;                       // per replica (pids cgroup)
-  rlim_t max_open_files = 65536;                 // RLIMIT_NOFILE
-  rlim_t max_processes = 0;                      // RLIMIT_NPROC per user; 0: unchanged
-  rlim_t core_bytes = 0;                         // RLIMIT_CORE: no core dumps of secrets
+  // The subtree under the agent's group; the agent names it after its work dir
+  // (cadre-replicas-<hash>), so agents sharing a host never touch each other's.
+  std::string cgroup_parent = "cadre-replicas";
+  int64_t pids_max = 4096;        // per replica (pids cgroup)
+  rlim_t max_open_files = 65536;  // RLIMIT_NOFILE
+  rlim_t max_processes = 0;       // RLIMIT_NPROC per user; 0: unchanged
+  rlim_t core_bytes = 0;          // RLIMIT_CORE: no core dumps of secrets
 };
 
 struct ReplicaSandbox {

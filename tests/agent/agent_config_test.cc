@@ -44,6 +44,19 @@ TEST(AgentConfig, ResolvesQuantitiesAndLabels) {
   EXPECT_EQ(parsed.config->name, "n1");
 }
 
+TEST(AgentConfig, NamesItsReplicaGroupsAfterItsWorkDirSoAgentsSharingAHostNeverMeet) {
+  auto parent = [](const std::string& work_dir) {
+    auto parsed = parse({"--insecure", "--work-dir", work_dir});
+    EXPECT_TRUE(parsed.config.has_value()) << work_dir;
+    return parsed.config ? parsed.config->sandbox.cgroup_parent : std::string();
+  };
+  const std::string one = parent("/tmp/cluster-a/agents/agent-1");
+  EXPECT_EQ(one.rfind("cadre-replicas-", 0), 0u) << one;
+  EXPECT_EQ(one, parent("/tmp/cluster-a/agents/./agent-1"));  // the same folder: found again
+  EXPECT_NE(one, parent("/tmp/cluster-a/agents/agent-2"));
+  EXPECT_NE(one, parent("/tmp/cluster-b/agents/agent-1"));
+}
+
 TEST(AgentConfig, RejectsABadValueWithExitCodeTwo) {
   for (const auto& args :
        std::vector<std::vector<std::string>>{{"--insecure", "--cpus", "lots"},

@@ -183,6 +183,57 @@ TEST_F(ReplicaCgroupTest, AForkBombStopsAtThePidsLimit) {
   EXPECT_TRUE(removed) << "the replica's group is removed once its processes are gone";
 }
 
+// What a replica started outlives a crashed agent (PR_SET_PDEATHSIG reaches only
+// the replica's own process); the agent started again on the same work dir, and
+// so the same parent group, stops it before it launches anything.
+TEST_F(ReplicaSandboxTest, AnAgentStartingAgainStopsWhatItsEarlierRunLeftRunning) {
+  auto earlier = ReplicaCgroups::Create(parent_name());
+  if (!earlier.ok()) GTEST_SKIP() << "no usable cgroups here: " << earlier.status().message();
+  start();  // only for its folder
+  auto fds = (*earlier)->create("r1", {});
+  ASSERT_OK(fds);
+  const std::string pid_file = (work_ / "escaped.pid").string();
+  const pid_t replica = ::fork();
+  ASSERT_GE(replica, 0);
+  if (replica == 0) {
+    for (int fd : *fds) {
+      if (::write(fd, "0", 1) != 1) ::_exit(70);
+    }
+    const std::string script = "setsid sleep 300 & echo $! > " + pid_file + "; sleep 300";
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+    ::_exit(71);
+  }
+  for (int fd : *fds) ::close(fd);
+  pid_t escaped = 0;
+  for (int i = 0; i < 300 && escaped == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    std::istringstream(read(pid_file)) >> escaped;
+  }
+  ASSERT_GT(escaped, 0);
+  // The agent dies: the kernel kills the replica's process, nothing else.
+  earlier->reset();
+  ASSERT_EQ(::kill(replica, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(replica, nullptr, 0), replica);
+  ASSERT_EQ(::kill(escaped, 0), 0) << "the setsid child outlives its replica";
+
+  SandboxOptions options;
+  options.run_as = "nobody";
+  options.cgroups = CgroupMode::kRequired;
+  options.cgroup_parent = parent_name();
+  auto again = make_replica_sandbox(options);
+  ASSERT_OK(again);
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    gone = ::kill(escaped, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "pid " << escaped << " outlived the agent's restart";
+  again->cgroups->retry_removals();
+  for (const std::string& dir : again->cgroups->dirs_of("r1")) {
+    EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
+  }
+}
+
 // Two fake GPUs: device files with NVIDIA's major and minors 0 and 1, world-readable
 // as the driver's are. Without a driver behind them an allowed open fails with
 // ENXIO; the device cgroup refuses a denied one with EPERM before the driver is asked.
