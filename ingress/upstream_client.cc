@@ -13,8 +13,11 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 struct Connection {
-  explicit Connection(net::io_context& io) : stream(io) {}
+  // Room for a typical answer at once: Beast reads what the buffer has room for
+  // (at least 512 bytes), each read a recvmsg, an epoll round and a re-armed timer.
+  explicit Connection(net::io_context& io) : stream(io) { buffer.reserve(16 * 1024); }
   beast::tcp_stream stream;
+  beast::flat_buffer buffer;  // kept with the connection, so its room is made once
   Clock::time_point idle_since{};
 };
 
@@ -131,7 +134,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void read() {
     parser_.emplace();
     parser_->body_limit(client_.options().max_response_bytes);
-    http::async_read(conn_->stream, buffer_, *parser_,
+    // Bytes past an earlier answer belong to no request of ours.
+    conn_->buffer.consume(conn_->buffer.size());
+    http::async_read(conn_->stream, conn_->buffer, *parser_,
                      [self = shared_from_this()](beast::error_code e, size_t) {
                        if (e) return self->retry_or_fail(e, !self->parser_->got_some());
                        self->answer();
@@ -142,7 +147,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void retry_or_fail(beast::error_code e, bool nothing_back) {
     if (reused_ && nothing_back && e != beast::error::timeout) {
       reused_ = false;  // a stale keep-alive connection: once more on a new one
-      buffer_.clear();
       return connect();
     }
     if (e == beast::error::timeout) {
@@ -182,7 +186,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   http::request<http::string_body> req_;
   std::unique_ptr<Connection> conn_;
   bool reused_ = false;
-  beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
 };
 

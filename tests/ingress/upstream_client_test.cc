@@ -20,7 +20,15 @@ struct Answer {
   int status = 0;
   int loop = -2;
   std::thread::id thread;
+  std::string body;
 };
+
+// The replica's answer to GET /N: N bytes, counting up from 'a'.
+std::string body_of_size(size_t n) {
+  std::string body(n, 'a');
+  for (size_t i = 0; i < n; ++i) body[i] = static_cast<char>('a' + i % 26);
+  return body;
+}
 
 class UpstreamOnLoops : public ::testing::Test {
  protected:
@@ -28,9 +36,11 @@ class UpstreamOnLoops : public ::testing::Test {
     serving::http::HttpServerOptions options;
     options.port = 0;
     options.threads = 1;
-    replica_ = serving::http::HttpServer::Create(options, [](serving::http::HttpRequest,
+    replica_ = serving::http::HttpServer::Create(options, [](serving::http::HttpRequest request,
                                                              serving::http::Responder respond) {
-                 respond({200, "application/json", {}, "{}"});
+                 const std::string size = request.target.substr(1);
+                 if (size.empty()) return respond({200, "application/json", {}, "{}"});
+                 respond({200, "text/plain", {}, body_of_size(std::stoul(size))});
                }).value();
     loops_ = EventLoops::Create(2);
     UpstreamClientOptions upstream;
@@ -40,18 +50,19 @@ class UpstreamOnLoops : public ::testing::Test {
   // The client must not outlive work queued on shared loops.
   ~UpstreamOnLoops() override { loops_->stop(); }
 
-  UpstreamRequest request() const {
+  UpstreamRequest request(const std::string& target) const {
     UpstreamRequest r;
     r.address = "127.0.0.1";
     r.port = replica_->port();
     r.method = "GET";
-    r.target = "/";
+    r.target = target;
     return r;
   }
-  std::future<Answer> send() {
+  std::future<Answer> send(const std::string& target = "/") {
     auto answered = std::make_shared<std::promise<Answer>>();
-    client_->send(request(), [this, answered](UpstreamResult r) {
-      answered->set_value({r.response.status, loops_->current(), std::this_thread::get_id()});
+    client_->send(request(target), [this, answered](UpstreamResult r) {
+      answered->set_value({r.response.status, loops_->current(), std::this_thread::get_id(),
+                           std::move(r.response.body)});
     });
     return answered->get_future();
   }
@@ -80,6 +91,18 @@ TEST_F(UpstreamOnLoops, ARequestSentFromElsewhereIsAnsweredOnALoop) {
     const Answer a = send().get();
     EXPECT_EQ(a.status, 200);
     EXPECT_GE(a.loop, 0);
+  }
+}
+
+TEST_F(UpstreamOnLoops, AnswersOfEverySizeComeWholeOneAfterAnotherOnAPooledConnection) {
+  // On one loop, so each request after the first reuses the connection (and the
+  // read buffer that stays with it), across the buffer's first size and past it.
+  for (const size_t size : {0, 1, 16383, 16384, 16385, 5, 200000, 7}) {
+    std::promise<std::future<Answer>> sent;
+    net::post(loops_->at(0), [&] { sent.set_value(send("/" + std::to_string(size))); });
+    const Answer a = sent.get_future().get().get();
+    EXPECT_EQ(a.status, 200) << size;
+    EXPECT_EQ(a.body, body_of_size(size)) << "answer of " << size << " bytes";
   }
 }
 
