@@ -31,6 +31,10 @@ void declare_flags(CLI::App& app, IngressConfig& c) {
   app.add_option("--http-threads", c.http_threads,
                  "event loops (a thread each) serving users and talking to replicas")
       ->capture_default_str();
+  app.add_option("--idle-poll-us", c.idle_poll_us,
+                 "microseconds an event loop out of work polls before it sleeps (0: none; "
+                 "for an ingress with cores of its own)")
+      ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "users' open connections, at most")
       ->capture_default_str();
   app.add_option("--max-request-bytes", c.max_request_bytes, "largest request body")
@@ -85,6 +89,9 @@ std::string validate(const IngressConfig& c) {
     return "--grpc-port: " + std::to_string(c.grpc_port) + " is not a port (-1: none)";
   }
   if (c.http_threads < 1 || c.http_threads > 64) return "--http-threads: must be 1..64";
+  if (c.idle_poll_us < 0 || c.idle_poll_us > 100000) {
+    return "--idle-poll-us: must be 0..100000 microseconds";
+  }
   if (c.max_connections < 1) return "--max-connections: must be >= 1";
   if (c.max_request_bytes < 1) return "--max-request-bytes: must be >= 1";
   if (!(c.poll_interval_secs >= 0.01 && c.poll_interval_secs <= 10)) {

@@ -71,7 +71,8 @@ int run(const cadre::ingress::IngressConfig& c) {
       {std::chrono::seconds(static_cast<int64_t>(c.session_hours * 3600)), 100000});
   // One set of loops for users' connections and the requests they make to
   // replicas: a request is read, sent on, answered and written back on one thread.
-  auto loops = serving::http::EventLoops::Create(c.http_threads);
+  auto loops =
+      serving::http::EventLoops::Create(c.http_threads, std::chrono::microseconds(c.idle_poll_us));
   ingress::UpstreamClientOptions upstream_options;
   upstream_options.loops = loops;
   upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);

@@ -12,6 +12,21 @@ class EventLoops::Loop : public net::io_context {
  public:
   Loop() : net::io_context(1), work_(net::make_work_guard(*this)) {}
   void release() { work_.reset(); }
+  // run(), but after each burst of handlers it polls for `idle_poll` before it
+  // blocks (see Create).
+  void run_polling(std::chrono::microseconds idle_poll) {
+    if (idle_poll.count() <= 0) {
+      run();
+      return;
+    }
+    using Clock = std::chrono::steady_clock;
+    while (!stopped()) {
+      const auto until = Clock::now() + idle_poll;
+      bool worked = false;
+      while (!worked && !stopped() && Clock::now() < until) worked = poll() > 0;
+      if (!worked) run_one();  // blocks until the next handler has run
+    }
+  }
   // execution_context::shutdown is protected: it abandons (destroys) every queued
   // handler but keeps the services, so I/O objects may still be destroyed.
   using net::io_context::shutdown;
@@ -25,14 +40,14 @@ thread_local const EventLoops* tl_loops = nullptr;
 thread_local int tl_index = -1;
 }  // namespace
 
-std::shared_ptr<EventLoops> EventLoops::Create(int count) {
+std::shared_ptr<EventLoops> EventLoops::Create(int count, std::chrono::microseconds idle_poll) {
   std::shared_ptr<EventLoops> loops(new EventLoops());
   for (int i = 0; i < std::max(1, count); ++i) loops->loops_.push_back(std::make_unique<Loop>());
   for (int i = 0; i < static_cast<int>(loops->loops_.size()); ++i) {
-    loops->threads_.emplace_back([self = loops.get(), i] {
+    loops->threads_.emplace_back([self = loops.get(), i, idle_poll] {
       tl_loops = self;
       tl_index = i;
-      self->loops_[i]->run();
+      self->loops_[i]->run_polling(idle_poll);
     });
   }
   return loops;

@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <set>
@@ -71,6 +73,54 @@ TEST(EventLoops, StopDestroysQueuedWorkWhileWhatItHoldsStillExists) {
   EXPECT_FALSE(ran);
   EXPECT_TRUE(watch.expired()) << "stop() left the queued handler alive";
   loops->stop();  // idempotent
+}
+
+// CPU time this process has used, user and system.
+std::chrono::microseconds process_cpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto us = [](const timeval& t) {
+    return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+TEST(EventLoops, APollingLoopRunsWorkFromAnyThreadThenSleepsWhenNoneComes) {
+  using namespace std::chrono_literals;
+  auto loops = EventLoops::Create(2, 2000us);
+  // Work posted while a loop polls (just after other work) and while it sleeps
+  // (long after) runs, on that loop, and timers fire.
+  for (const auto pause : {0ms, 1ms, 50ms}) {
+    for (size_t i = 0; i < loops->size(); ++i) {
+      std::this_thread::sleep_for(pause);
+      std::promise<int> ran;
+      net::post(loops->at(i), [&] { ran.set_value(loops->current()); });
+      EXPECT_EQ(ran.get_future().get(), static_cast<int>(i)) << "posted after " << pause.count();
+      net::steady_timer timer(loops->at(i), 5ms);
+      std::promise<void> fired;
+      timer.async_wait([&](boost::system::error_code) { fired.set_value(); });
+      EXPECT_EQ(fired.get_future().wait_for(2s), std::future_status::ready);
+    }
+  }
+  // Idle past the poll: the loops block. Polling for good would spend ~2 CPU-seconds here.
+  std::this_thread::sleep_for(50ms);
+  const auto before = process_cpu();
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(process_cpu() - before, 200ms) << "idle loops kept polling";
+  const auto stop_started = std::chrono::steady_clock::now();
+  loops->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 1s);
+}
+
+TEST(EventLoops, APollingLoopStopsWhilePolling) {
+  using namespace std::chrono_literals;
+  auto loops = EventLoops::Create(1, 100000us);  // polls 100 ms after each handler
+  std::promise<void> ran;
+  net::post(loops->at(0), [&] { ran.set_value(); });
+  ran.get_future().wait();
+  const auto stop_started = std::chrono::steady_clock::now();
+  loops->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 1s);
 }
 
 // A blocking HTTP/1.1 client on one kept-alive connection.
