@@ -46,9 +46,20 @@ class Backend {
       const InstanceOptions& options) const = 0;
 };
 
-// The backend called `name` if this binary was built with it, else nullptr.
-const Backend* find_backend(const std::string& name);
-// "cadre", and "pytorch" when built with libtorch.
-std::vector<std::string> backend_names();
+// The backend called `name`. "cadre" is built in; "pytorch" is a shared library
+// (lib/cadre/backends/libcadre_backend_pytorch.so, beside the binary's bin/)
+// loaded the first time a model needs it, as Triton loads its backends: a replica
+// of a cadre model never pays libtorch's start-up (~0.5 s and ~350 MB resident).
+// An error names the backend and why it cannot be had. Thread-safe.
+Result<const Backend*> find_backend(const std::string& name);
+// The file a backend's version folder holds ("model.cadre", "model.pt"), known
+// without loading the backend; "" when no backend has that name.
+std::string backend_model_filename(const std::string& name);
+
+// What a backend library exports: its Backend, which lives as long as the process.
+extern "C" {
+using BackendEntryPoint = const Backend* (*)();
+}
+inline constexpr char kBackendEntryPoint[] = "cadre_backend_create";
 
 }  // namespace cadre::serving

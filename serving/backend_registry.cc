@@ -1,35 +1,88 @@
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+
 #include "serving/backend.h"
 #include "serving/backends/cadre/cadre_backend.h"
-#ifdef CADRE_WITH_TORCH
-#include "serving/backends/pytorch/pytorch_backend.h"
-#endif
 
 namespace cadre::serving {
 namespace {
 
-const std::vector<const Backend*>& backends() {
-  static const CadreBackend cadre;
-#ifdef CADRE_WITH_TORCH
-  static const PyTorchBackend pytorch;
-  static const std::vector<const Backend*> all{&cadre, &pytorch};
-#else
-  static const std::vector<const Backend*> all{&cadre};
-#endif
-  return all;
+struct KnownBackend {
+  const char* name;
+  const char* model_filename;
+  bool built_in;
+};
+
+// Every backend cadre-serve knows, and what a repository folder of each holds.
+constexpr KnownBackend kKnown[] = {
+    {"cadre", "model.cadre", true},
+    {"pytorch", "model.pt", false},
+};
+
+const KnownBackend* known(const std::string& name) {
+  for (const auto& k : kKnown)
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+// <prefix>/lib/cadre/backends beside <prefix>/bin/<this binary>: the build
+// tree's layout and an install's.
+std::filesystem::path backend_directory() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return exe.parent_path().parent_path() / "lib" / "cadre" / "backends";
+}
+
+// Loads a backend library once and keeps it for the life of the process (libtorch
+// cannot be unloaded safely). A failure is remembered too: the library does not
+// appear while cadre-serve runs.
+Result<const Backend*> load(const std::string& name) {
+  static std::mutex mutex;
+  static std::map<std::string, Result<const Backend*>> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = loaded.find(name); it != loaded.end()) return it->second;
+  const auto path = backend_directory() / ("libcadre_backend_" + name + ".so");
+  auto result = [&]() -> Result<const Backend*> {
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* why = dlerror();
+      return FailedPrecondition(
+          "the " + name + " backend cannot be loaded from " + path.string() + ": " +
+          (why ? why : "unknown error") +
+          (name == "pytorch" ? " (cadre-serve built without libtorch?)" : ""));
+    }
+    auto create = reinterpret_cast<BackendEntryPoint>(dlsym(handle, kBackendEntryPoint));
+    const Backend* backend = create ? create() : nullptr;
+    if (!backend || backend->name() != name)
+      return FailedPrecondition(path.string() + " is not the " + name + " backend (no " +
+                                kBackendEntryPoint + ", or another backend's)");
+    return backend;
+  }();
+  loaded.emplace(name, result);
+  return result;
 }
 
 }  // namespace
 
-const Backend* find_backend(const std::string& name) {
-  for (const Backend* b : backends())
-    if (b->name() == name) return b;
-  return nullptr;
+Result<const Backend*> find_backend(const std::string& name) {
+  const KnownBackend* k = known(name);
+  if (!k)
+    return InvalidArgument("backend: '" + name.substr(0, 64) +
+                           "' is not a cadre-serve backend (cadre, pytorch)");
+  if (k->built_in) {
+    static const CadreBackend cadre;
+    return &cadre;
+  }
+  return load(name);
 }
 
-std::vector<std::string> backend_names() {
-  std::vector<std::string> names;
-  for (const Backend* b : backends()) names.push_back(b->name());
-  return names;
+std::string backend_model_filename(const std::string& name) {
+  const KnownBackend* k = known(name);
+  return k ? k->model_filename : "";
 }
 
 }  // namespace cadre::serving

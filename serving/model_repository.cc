@@ -111,8 +111,7 @@ Result<ResolvedModel> ModelRepository::resolve(const std::string& name) const {
   if (m.config.backend().empty()) {
     const fs::path newest = dir / std::to_string(available.back());
     for (const char* candidate : {"cadre", "pytorch"}) {
-      const Backend* b = find_backend(candidate);
-      if (b && fs::exists(newest / b->default_model_filename(), ec)) {
+      if (fs::exists(newest / backend_model_filename(candidate), ec)) {
         m.config.set_backend(candidate);
         break;
       }
@@ -122,15 +121,9 @@ Result<ResolvedModel> ModelRepository::resolve(const std::string& name) const {
                              "': no backend in config.pbtxt and no model.cadre or model.pt in " +
                              newest.string());
   }
-  m.backend = find_backend(m.config.backend());
-  if (!m.backend) {
-    if (m.config.backend() == "pytorch")
-      return FailedPrecondition("model '" + name +
-                                "': this cadre-serve was built without libtorch (the pytorch "
-                                "backend)");
-    return InvalidArgument("model '" + name + "': backend: '" + m.config.backend().substr(0, 64) +
-                           "' is not a cadre-serve backend (cadre, pytorch)");
-  }
+  auto backend = find_backend(m.config.backend());
+  if (!backend.ok()) return backend.status().annotate("model '" + name + "'");
+  m.backend = *backend;
   const std::string filename = m.config.default_model_filename().empty()
                                    ? m.backend->default_model_filename()
                                    : m.config.default_model_filename();

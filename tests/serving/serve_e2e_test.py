@@ -52,12 +52,12 @@ def rss_kb(pid):
 class Server:
     """A cadre-serve process with every port chosen by the kernel."""
 
-    def __init__(self, repo, *flags):
+    def __init__(self, repo, *flags, binary=None):
         self.dir = tempfile.mkdtemp(prefix="cadre-serve-")
         self.ports_file = os.path.join(self.dir, "ports.json")
         self.log = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen(
-            [os.path.join(BIN, "cadre-serve"), "--model-repository", repo, "--http-port", "0",
+            [binary or os.path.join(BIN, "cadre-serve"), "--model-repository", repo, "--http-port", "0",
              "--grpc-port", "0", "--metrics-port", "0", "--ports-file", self.ports_file,
              *flags], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
@@ -82,6 +82,11 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def maps_libtorch(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libtorch" in f.read()
 
 
 def request(port, method, path, body=None, headers=None, timeout=30):
@@ -755,6 +760,45 @@ class LifecycleTest(unittest.TestCase):
         index = json.loads(curl(server.http, "POST", "/v2/repository/index",
                                 '{"ready": true}')[1])
         self.assertEqual([m["name"] for m in index], ["fmnist_tuned"])
+
+    def test_libtorch_is_loaded_only_when_a_model_needs_it(self):
+        # The pytorch backend is a library loaded on first use: a replica of a cadre
+        # model does not pay libtorch's start-up (~0.5 s) and memory (~350 MB).
+        server = Server(self.repo_copy(["fmnist"]))
+        self.addCleanup(server.stop)
+        self.assertEqual(curl(server.http, "GET", "/v2/health/ready")[0], 200)
+        self.assertFalse(maps_libtorch(server.proc.pid), "a server of cadre models mapped libtorch")
+        if not self.f.torch_ok:
+            self.skipTest("python3-torch is not installed")
+        torch_server = Server(self.repo_copy(["torch_mlp"]))
+        self.addCleanup(torch_server.stop)
+        self.assertEqual(curl(torch_server.http, "GET", "/v2/health/ready")[0], 200)
+        self.assertTrue(maps_libtorch(torch_server.proc.pid))
+
+    def test_a_backend_library_that_is_not_there_leaves_its_model_unavailable_saying_where(self):
+        # cadre-serve copied where no lib/cadre/backends lies beside its bin/.
+        root = tempfile.mkdtemp(prefix="cadre-serve-nolib-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.makedirs(os.path.join(root, "bin"))
+        binary = shutil.copy(os.path.join(BIN, "cadre-serve"), os.path.join(root, "bin"))
+        repo = self.repo_copy(["fmnist"])
+        os.makedirs(os.path.join(repo, "torch_model", "1"))
+        with open(os.path.join(repo, "torch_model", "1", "model.pt"), "wb") as f:
+            f.write(b"never read")
+        with open(os.path.join(repo, "torch_model", "config.pbtxt"), "w") as f:
+            f.write('platform: "pytorch_libtorch"\nmax_batch_size: 4\n'
+                    'input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]\n'
+                    'output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]\n')
+        server = Server(repo, binary=binary)
+        self.addCleanup(server.stop)
+        index = {m["name"]: m for m in
+                 json.loads(curl(server.http, "POST", "/v2/repository/index", "{}")[1])}
+        self.assertEqual(index["fmnist"]["state"], "READY")
+        self.assertEqual(index["torch_model"]["state"], "UNAVAILABLE")
+        self.assertIn(os.path.join(root, "lib", "cadre", "backends", "libcadre_backend_pytorch.so"),
+                      index["torch_model"]["reason"])
+        self.assertEqual(curl(server.http, "POST", "/v2/models/fmnist/infer",
+                              infer_json(self.f.images[:1]))[0], 200)
 
     def test_poll_mode_replaces_a_changed_version_without_failing_a_request(self):
         repo = self.repo_copy(["fmnist"])

@@ -137,3 +137,11 @@ Result<std::unique_ptr<ModelInstance>> PyTorchBackend::create_instance(
 }
 
 }  // namespace cadre::serving
+
+// The library's entry point (serving/backend.h): cadre-serve loads this backend
+// only when a model needs it.
+extern "C" __attribute__((visibility("default"))) const cadre::serving::Backend*
+cadre_backend_create() {
+  static const cadre::serving::PyTorchBackend backend;
+  return &backend;
+}
