@@ -407,7 +407,11 @@ for l in sys.stdin:
     until [ -s "$dir/polling.json" ]; do
       sleep 0.1
       waited=$((waited + 1))
-      [ "$waited" -lt 100 ] || { echo "bench ingress: the polling ingress never started" >&2; exit 1; }
+      if [ "$waited" -ge 100 ]; then
+        echo "bench ingress: the polling ingress never started: $(cat "$dir/polling.log")" >&2
+        kill "$polling_pid" 2>/dev/null
+        exit 1
+      fi
     done
     local first_port=$ingress_port
     ingress_port=$($python -c "import json,sys; print(json.load(open(sys.argv[1]))['http'])" \
