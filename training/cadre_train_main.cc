@@ -32,7 +32,7 @@ Status run_allreduce(const TrainOptions& o, kernels::Backend* backend) {
   copts.rendezvous = o.rendezvous;
   copts.ring_transport = o.ring_transport;
   ASSIGN_OR_RETURN(auto comm, create_communicator(o.backend, copts));
-  ASSIGN_OR_RETURN(auto def, model_definition(o.model));
+  ASSIGN_OR_RETURN(auto def, model_definition(o.model, o.hidden));
   ASSIGN_OR_RETURN(auto probe, Model::Create(backend, def));
   ASSIGN_OR_RETURN(auto optimizer,
                    Optimizer::Create(optimizer_options(o), backend, probe->parameters().size()));
@@ -44,7 +44,7 @@ Status run_allreduce(const TrainOptions& o, kernels::Backend* backend) {
 }
 
 Status run_ps(const TrainOptions& o, kernels::Backend* backend) {
-  ASSIGN_OR_RETURN(auto def, model_definition(o.model));
+  ASSIGN_OR_RETURN(auto def, model_definition(o.model, o.hidden));
   ASSIGN_OR_RETURN(auto model, Model::Create(backend, def));
   if (o.ps.role == "server") {
     // Every replica builds the same seeded model; a server keeps its shard.

@@ -7,15 +7,19 @@
 
 namespace cadre::training {
 
-Result<ModelDefinition> model_definition(const std::string& name) {
+Result<ModelDefinition> model_definition(const std::string& name, const std::vector<int>& hidden) {
   using nlohmann::json;
   if (name == "mlp") {
-    return ModelDefinition{name,
-                           {1, 28, 28},
-                           {json{{"type", "flatten"}}, json{{"type", "dense"}, {"out", 256}},
-                            json{{"type", "relu"}}, json{{"type", "dense"}, {"out", 128}},
-                            json{{"type", "relu"}}, json{{"type", "dense"}, {"out", 10}}}};
+    ModelDefinition def{name, {1, 28, 28}, {json{{"type", "flatten"}}}};
+    for (int width : hidden.empty() ? std::vector<int>{256, 128} : hidden) {
+      if (width < 1) return InvalidArgument("mlp: hidden widths must be >= 1");
+      def.layers.push_back(json{{"type", "dense"}, {"out", width}});
+      def.layers.push_back(json{{"type", "relu"}});
+    }
+    def.layers.push_back(json{{"type", "dense"}, {"out", 10}});
+    return def;
   }
+  if (!hidden.empty()) return InvalidArgument("model " + name + ": takes no hidden widths");
   if (name == "cnn") {
     // TensorFlow's layers-tutorial shape (5x5 conv, 2x2 pool, twice; two dense
     // layers) with half its widths: the accuracy target is met in a few CPU

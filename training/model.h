@@ -29,7 +29,9 @@ struct ModelDefinition {
 };
 
 // The built-in architectures: "mlp" and "cnn" for 1x28x28 images, 10 classes.
-Result<ModelDefinition> model_definition(const std::string& name);
+// `hidden` sets the mlp's hidden layer widths (empty: 256, 128); the cnn takes none.
+Result<ModelDefinition> model_definition(const std::string& name,
+                                         const std::vector<int>& hidden = {});
 
 class Model {
  public:

@@ -65,6 +65,15 @@ void add_train_flags(CLI::App* app, TrainOptions* o) {
   app->add_option("--train-limit", o->train_limit, "Use only the first N training images; 0 = all")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app->add_option("--validation", o->validation,
+                  "Hold out the last N training images and report val_loss and val_accuracy "
+                  "on them each epoch; 0 = none")
+      ->check(CLI::Range(0, 59999))
+      ->capture_default_str();
+  app->add_option("--hidden", o->hidden,
+                  "mlp: hidden layer widths, comma-separated (default 256,128)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 8192));
   app->add_option("--eval-batch-size", o->eval_batch_size, "Batch size for test-set evaluation")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
@@ -154,6 +163,11 @@ Status apply_environment(const std::map<std::string, std::string>& env, TrainOpt
   }
   if (!get("CADRE_JOB").empty()) o->job = get("CADRE_JOB");
   if (!(o->lr > 0.0f)) return InvalidArgument("--lr: must be > 0, got " + std::to_string(o->lr));
+  if (!o->hidden.empty() && o->model != "mlp")
+    return InvalidArgument("--hidden: only the mlp takes hidden widths, not --model " + o->model);
+  if (o->hidden.size() > 4)
+    return InvalidArgument("--hidden: at most 4 hidden layers, got " +
+                           std::to_string(o->hidden.size()));
   if (o->backend == "nccl" && o->device != "cuda")
     return InvalidArgument("--backend nccl: needs --device cuda (NCCL reduces GPU buffers)");
   if (o->mode == "ps") RETURN_IF_ERROR(apply_ps_environment(env, o));

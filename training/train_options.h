@@ -49,6 +49,12 @@ struct TrainOptions {
   int timeout_s = 60;
   std::string ring_transport = "auto";
   int train_limit = 0;  // 0: the whole training set
+  // Images held out of training, from the end of the training set, to score the
+  // model on each epoch (val_loss, val_accuracy): what a tuner should optimise,
+  // so that the test set stays unseen until the winner is picked. 0: none.
+  int validation = 0;
+  // The mlp's hidden layer widths; empty: 256, 128.
+  std::vector<int> hidden;
   int eval_batch_size = 1000;
   std::string log_level = "warn";
   // PS mode

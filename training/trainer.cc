@@ -22,6 +22,26 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options,
   t->role_ = role;
   t->updater_ = updater;
   ASSIGN_OR_RETURN(t->train_, load_fashion_mnist(options.data_dir, Split::kTrain));
+  if (options.validation > 0) {
+    // The held-out images come off the end, so --train-limit's first N and the
+    // validation images never overlap (as Keras's validation_split does).
+    if (options.validation >= t->train_.count)
+      return InvalidArgument("--validation " + std::to_string(options.validation) +
+                             ": the training set has only " + std::to_string(t->train_.count) +
+                             " images");
+    const int kept = t->train_.count - options.validation;
+    if (role.chief) {
+      auto& val = t->validation_;
+      val.count = options.validation;
+      val.sample_shape = t->train_.sample_shape;
+      val.images.assign(t->train_.images.begin() + t->train_.sample_size() * kept,
+                        t->train_.images.end());
+      val.labels.assign(t->train_.labels.begin() + kept, t->train_.labels.end());
+    }
+    t->train_.count = kept;
+    t->train_.images.resize(t->train_.sample_size() * kept);
+    t->train_.labels.resize(kept);
+  }
   if (options.train_limit > 0 && options.train_limit < t->train_.count) {
     t->train_.count = options.train_limit;
     t->train_.images.resize(t->train_.sample_size() * options.train_limit);
@@ -33,7 +53,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options,
   if (t->train_.count / role.world < 1)
     return InvalidArgument("training set of " + std::to_string(t->train_.count) +
                            " images is too small for " + std::to_string(role.world) + " ranks");
-  ASSIGN_OR_RETURN(auto def, model_definition(options.model));
+  ASSIGN_OR_RETURN(auto def, model_definition(options.model, options.hidden));
   ASSIGN_OR_RETURN(t->model_, Model::Create(backend, def));
   RETURN_IF_ERROR(t->model_->initialize(options.seed));
   t->loss_ = std::make_unique<SoftmaxCrossEntropy>(backend);
@@ -192,10 +212,18 @@ Status Trainer::run(std::ostream& out) {
     if (!role_.chief) continue;
     ASSIGN_OR_RETURN(auto eval, evaluate(test_));
     m.accuracy = eval.first;
+    char line[224];
+    int n = std::snprintf(line, sizeof(line), "epoch=%d loss=%.4f accuracy=%.4f", m.epoch, m.loss,
+                          m.accuracy);
+    if (validation_.count > 0) {
+      ASSIGN_OR_RETURN(auto val, evaluate(validation_));
+      m.val_accuracy = val.first;
+      m.val_loss = val.second;
+      n += std::snprintf(line + n, sizeof(line) - n, " val_loss=%.4f val_accuracy=%.4f",
+                         *m.val_loss, *m.val_accuracy);
+    }
+    std::snprintf(line + n, sizeof(line) - n, " images_per_sec=%.1f", m.images_per_sec);
     history_.push_back(m);
-    char line[160];
-    std::snprintf(line, sizeof(line), "epoch=%d loss=%.4f accuracy=%.4f images_per_sec=%.1f",
-                  m.epoch, m.loss, m.accuracy, m.images_per_sec);
     out << line << std::endl;  // flushed: the agent parses it as it arrives
     if (role_.checkpoints && !options_.checkpoint_dir.empty()) {
       // The chief's file is written last: it commits the epoch (PS shards first).

@@ -26,7 +26,8 @@ struct TrainerRole {
 struct EpochMetrics {
   int epoch = 0;
   double loss = 0;
-  double accuracy = 0;
+  double accuracy = 0;                           // on the test set
+  std::optional<double> val_loss, val_accuracy;  // with --validation
   double images_per_sec = 0;
 };
 
@@ -40,7 +41,7 @@ class Trainer {
                                                  kernels::Backend* backend, TrainerRole role,
                                                  ParameterUpdater* updater);
   // Runs the remaining epochs; the chief writes one metric line per epoch to out:
-  // "epoch=N loss=X accuracy=Y images_per_sec=Z".
+  // "epoch=N loss=X accuracy=Y [val_loss=V val_accuracy=W] images_per_sec=Z".
   Status run(std::ostream& out);
   // Top-1 accuracy and mean loss of the current model on a dataset.
   Result<std::pair<double, double>> evaluate(const Dataset& data);
@@ -58,6 +59,7 @@ class Trainer {
   TrainerRole role_;
   ParameterUpdater* updater_ = nullptr;
   Dataset train_, test_;
+  Dataset validation_;  // the chief's, with --validation; else empty
   std::unique_ptr<Model> model_;
   std::unique_ptr<SoftmaxCrossEntropy> loss_;
   Tensor input_;

@@ -53,6 +53,40 @@ TEST_F(CadreTrain, PrintsOneMetricLinePerEpochAndExportsTheModel) {
   EXPECT_TRUE(fs::exists(dir_ / "m.cadre"));
 }
 
+TEST_F(CadreTrain, AValidationSplitIsScoredEachEpochAndANarrowerMlpExportsFewerParameters) {
+  const auto narrow = dir_ / "narrow.cadre";
+  const auto wide = dir_ / "wide.cadre";
+  auto r = run_command(kTrain + kQuick + " --epochs 2 --validation 1000 --hidden 32 --export " +
+                       narrow.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::regex with_validation(
+      R"(epoch=(\d+) loss=[0-9.]+ accuracy=0\.\d{4} val_loss=([0-9.]+) val_accuracy=(0\.\d{4}) images_per_sec=[0-9.]+)");
+  std::smatch m;
+  std::string rest = r.output;
+  int lines = 0;
+  while (std::regex_search(rest, m, with_validation)) {
+    EXPECT_EQ(std::stoi(m[1]), ++lines);
+    EXPECT_GT(std::stod(m[2]), 0.0) << m[0];
+    EXPECT_GT(std::stod(m[3]), 0.5) << m[0];  // far above chance (0.1) after one epoch
+    rest = m.suffix();
+  }
+  EXPECT_EQ(lines, 2) << r.output;
+  ASSERT_EQ(run_command(kTrain + kQuick + " --epochs 1 --export " + wide.string()).exit_code, 0);
+  // 784*32+32 + 32*10+10 parameters against 784*256+256 + 256*128+128 + 128*10+10.
+  EXPECT_LT(fs::file_size(narrow) * 5, fs::file_size(wide));
+}
+
+TEST_F(CadreTrain, AValidationSplitOrHiddenWidthsThatCannotBeAreRefusedNamingTheFlag) {
+  for (const std::string bad : {" --model mlp --validation 60000", " --model cnn --hidden 64",
+                                " --model mlp --hidden 8,8,8,8,8", " --model mlp --hidden 0"}) {
+    auto r = run_command(kTrain + " --threads 1 --train-limit 3000 --epochs 1" + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    const std::string flag =
+        bad.find("validation") != std::string::npos ? "--validation" : "--hidden";
+    EXPECT_NE(r.output.find(flag), std::string::npos) << bad << ": " << r.output;
+  }
+}
+
 TEST_F(CadreTrain, ResumesFromTheLatestCheckpointInCadreCheckpointDir) {
   const std::string env = "CADRE_CHECKPOINT_DIR=" + (dir_ / "ckpt").string() + " ";
   auto first = run_command(env + kTrain + kQuick + " --epochs 1");
