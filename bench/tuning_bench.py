@@ -2,9 +2,10 @@
 """Cadre's experiments against Optuna 3.1 (Debian's python3-optuna), side by side.
 
 Every tuner drives the same trial program — `cadre-train --model mlp` on a slice of
-Fashion-MNIST, printing `epoch=N loss=... accuracy=...` per epoch (accuracy on the
-10,000 test images) — over the same space (log-uniform lr, batch size), with the
-same epoch budget, 2 trials at a time, seeds interleaved:
+Fashion-MNIST with 5,000 training images held out, printing `epoch=N ...
+accuracy=A val_loss=V ...` per epoch — over the same space (log-uniform lr, batch
+size, the hidden layer's width), minimising the validation loss, with the same
+epoch budget, 2 trials at a time, seeds interleaved:
 
   cadre-random      Cadre random search, every trial the full max_epochs
   cadre-asha        Cadre ASHA (random sampler), promotions resume from checkpoints
@@ -17,8 +18,10 @@ epoch with trial.report and stopping a trial when trial.should_prune() says so.
 Cadre runs each experiment on a local cluster (`cadre local up`) and is polled
 through `cadre get experiment -o json`.
 
-For every run: the best accuracy reported so far (any trial, any epoch) against the
-epochs trained so far, the epochs it took to reach --target, and the wall time. A
+For every run: the lowest validation loss reported so far (any trial, any epoch)
+against the epochs trained so far, the epochs it took to reach --target, the wall
+time, and the winner's test accuracy: the test-set accuracy printed on the epoch
+line that holds the run's lowest validation loss (the test set picks nothing). A
 run stops once its budget of epochs is spent. The last line is a JSON summary.
 """
 import argparse
@@ -32,15 +35,29 @@ import time
 
 SPACE_LR = [0.001, 0.3]  # --lr-range overrides
 BATCH_SIZES = ["32", "64", "128", "256"]
+HIDDEN_WIDTHS = ["32", "64", "128", "256", "512"]
+VALIDATION = 5000  # the last 5,000 of the 60,000 training images; --train-limit takes the first
 
 
-def trial_command(cadre_train, lr, batch, epochs, limit, extra=""):
-    return (f"{cadre_train} --model mlp --train-limit {limit} --threads 1 --lr {lr} "
-            f"--batch-size {batch} --epochs {epochs}{extra}")
+def trial_command(cadre_train, lr, batch, hidden, epochs, limit, extra=""):
+    return (f"{cadre_train} --model mlp --train-limit {limit} --validation {VALIDATION} "
+            f"--threads 1 --lr {lr} --batch-size {batch} --hidden {hidden} --epochs {epochs}{extra}")
+
+
+def metric_line(line):
+    """The fields of one `epoch=N ... val_loss=V ...` line, or None."""
+    fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    if not {"epoch", "accuracy", "val_loss"} <= fields.keys():
+        return None
+    try:
+        return {"epoch": int(fields["epoch"]), "accuracy": float(fields["accuracy"]),
+                "val_loss": float(fields["val_loss"])}
+    except ValueError:
+        return None
 
 
 class Timeline:
-    """Best accuracy so far against epochs trained so far."""
+    """Lowest validation loss so far against epochs trained so far."""
 
     def __init__(self, target):
         self.target = target
@@ -51,16 +68,16 @@ class Timeline:
     def observe(self, epochs, best):
         if best is None:
             return
-        if self.best is None or best > self.best:
+        if self.best is None or best < self.best:
             self.best = best
             self.points.append((epochs, best))
-        if self.epochs_to_target is None and best >= self.target:
+        if self.epochs_to_target is None and best <= self.target:
             self.epochs_to_target = epochs
 
     def epochs_to(self, level):
         """Epochs trained when the best so far first reached `level`."""
         for e, b in self.points:
-            if b >= level:
+            if b <= level:
                 return e
         return None
 
@@ -93,19 +110,20 @@ def experiment_yaml(name, algorithm, seed, args):
         epochs_value = "${trialParameters.epochs}"
     algorithm_name = "random" if algorithm == "random" else "asha"
     trial_parameters = ("      - {name: lr, reference: lr}\n"
-                        "      - {name: batch, reference: batch}\n")
+                        "      - {name: batch, reference: batch}\n"
+                        "      - {name: hidden, reference: hidden}\n")
     if epochs_param:
         trial_parameters += "      - {name: epochs, reference: epochs}\n"
     command = trial_command("cadre-train", "${trialParameters.lr}", "${trialParameters.batch}",
-                            epochs_value, args.train_limit)
+                            "${trialParameters.hidden}", epochs_value, args.train_limit)
     return f"""apiVersion: cadre/v1
 kind: Experiment
 metadata:
   name: {name}
 spec:
   objective:
-    type: maximize
-    objectiveMetricName: accuracy
+    type: minimize
+    objectiveMetricName: val_loss
   algorithm:
     algorithmName: {algorithm_name}
     algorithmSettings:
@@ -119,6 +137,9 @@ spec:
     - name: batch
       parameterType: categorical
       feasibleSpace: {{list: [{", ".join(BATCH_SIZES)}]}}
+    - name: hidden
+      parameterType: categorical
+      feasibleSpace: {{list: [{", ".join(HIDDEN_WIDTHS)}]}}
 {epochs_param}  trialTemplate:
     trialParameters:
 {trial_parameters}    trialSpec:
@@ -155,13 +176,30 @@ def run_cadre(algorithm, seed, args):
         # so a curve point is one epoch trained).
         epochs = sum(len(t["curve"]) for t in e["trials"])
         values = [p["value"] for t in e["trials"] for p in t["curve"] if p["value"] is not None]
-        timeline.observe(epochs, max(values) if values else None)
+        timeline.observe(epochs, min(values) if values else None)
         if epochs >= args.budget or e["phase"] in ("Succeeded", "Failed"):
             break
         time.sleep(0.25)
     wall = time.monotonic() - start
+    winner = winner_test_accuracy(args, e)
     cadre(args, "delete", f"experiment/{name}", check=False)
-    return timeline, epochs, wall
+    return timeline, epochs, wall, winner
+
+
+def winner_test_accuracy(args, experiment):
+    """The test accuracy on the epoch line of the experiment's lowest validation loss,
+    read from the logs of that trial's jobs (a promoted trial has one per rung)."""
+    scored = [t for t in experiment["trials"] if t["objective"] is not None]
+    if not scored:
+        return None
+    winner = min(scored, key=lambda t: t["objective"])
+    best = None
+    for job in winner["jobs"]:
+        for line in cadre(args, "logs", f"job/{job}", check=False).splitlines():
+            m = metric_line(line)
+            if m and (best is None or m["val_loss"] < best["val_loss"]):
+                best = m
+    return best["accuracy"] if best else None
 
 
 # ---- Optuna -------------------------------------------------------------------------
@@ -174,34 +212,36 @@ def run_optuna(kind, seed, args):
     else:
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=6)
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
     timeline = Timeline(args.target)
     lock = threading.Lock()
-    state = {"epochs": 0, "best": None}
+    state = {"epochs": 0, "best": None}  # best: the epoch line with the lowest val_loss
     out_of_budget = threading.Event()
 
     def objective(trial):
         lr = trial.suggest_float("lr", *SPACE_LR, log=True)
         batch = trial.suggest_categorical("batch", BATCH_SIZES)
-        command = trial_command(args.cadre_train, lr, batch, args.max_epochs, args.train_limit)
+        hidden = trial.suggest_categorical("hidden", HIDDEN_WIDTHS)
+        command = trial_command(args.cadre_train, lr, batch, hidden, args.max_epochs,
+                                args.train_limit)
         proc = subprocess.Popen(command.split(), stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         best = None
         try:
             for line in proc.stdout:
-                fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
-                if "epoch" not in fields or "accuracy" not in fields:
+                m = metric_line(line)
+                if m is None:
                     continue
-                epoch, accuracy = int(fields["epoch"]), float(fields["accuracy"])
-                best = accuracy if best is None else max(best, accuracy)
+                epoch, val_loss = m["epoch"], m["val_loss"]
+                best = val_loss if best is None else min(best, val_loss)
                 with lock:
                     state["epochs"] += 1
-                    state["best"] = accuracy if state["best"] is None else max(state["best"],
-                                                                              accuracy)
-                    timeline.observe(state["epochs"], state["best"])
+                    if state["best"] is None or val_loss < state["best"]["val_loss"]:
+                        state["best"] = m
+                    timeline.observe(state["epochs"], state["best"]["val_loss"])
                     if state["epochs"] >= args.budget:
                         out_of_budget.set()
-                trial.report(accuracy, epoch)
+                trial.report(val_loss, epoch)
                 if out_of_budget.is_set():
                     study.stop()
                     raise optuna.TrialPruned()
@@ -215,7 +255,8 @@ def run_optuna(kind, seed, args):
     start = time.monotonic()
     study.optimize(objective, n_trials=10000, n_jobs=2,
                    callbacks=[lambda s, t: s.stop() if out_of_budget.is_set() else None])
-    return timeline, state["epochs"], time.monotonic() - start
+    winner = state["best"]["accuracy"] if state["best"] else None
+    return timeline, state["epochs"], time.monotonic() - start, winner
 
 
 # ---- the plot -----------------------------------------------------------------------
@@ -226,7 +267,7 @@ def write_svg(path, curves, args):
     values = [b for points in curves.values() for _, b in points]
     if not values:
         return
-    lo, hi = min(values + [args.target]) - 0.01, max(values) + 0.01
+    lo, hi = min(values + [args.target]) - 0.01, max(values + [args.target]) + 0.01
     w, h, left, bottom = 720, 420, 60, 40
 
     def x(e):
@@ -242,7 +283,7 @@ def write_svg(path, curves, args):
            f'<line x1="{left}" y1="20" x2="{left}" y2="{h - bottom}" stroke="black"/>',
            f'<text x="{w / 2}" y="{h - 8}" text-anchor="middle">epochs trained</text>',
            f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
-           'text-anchor="middle">best test accuracy so far</text>',
+           'text-anchor="middle">lowest validation loss so far</text>',
            f'<line x1="{left}" y1="{y(args.target):.1f}" x2="{w - 20}" y2="{y(args.target):.1f}" '
            'stroke="grey" stroke-dasharray="4"/>']
     for tick in range(0, args.budget + 1, max(1, args.budget // 6)):
@@ -296,7 +337,11 @@ def main():
     parser.add_argument("--budget", type=int, default=54, help="epochs per run")
     parser.add_argument("--max-epochs", type=int, default=9)
     parser.add_argument("--train-limit", type=int, default=10000)
-    parser.add_argument("--target", type=float, default=0.855)
+    parser.add_argument("--target", type=float, default=0.40,
+                        help="the validation loss whose epochs-to-reach is reported")
+    parser.add_argument("--tolerance", type=float, default=0.01,
+                        help="validation loss counted as level with random search's best "
+                             "(the issue's 0.5 points of accuracy, measured in loss)")
     parser.add_argument("--plot", default="", help="write best-so-far curves as an SVG here")
     parser.add_argument("--lr-range", default="0.001,0.3",
                         help="the learning rate's log-uniform range, MIN,MAX")
@@ -307,19 +352,20 @@ def main():
     rows, curves, timelines = [], {}, {}
     for seed in range(1, args.seeds + 1):  # interleaved: one seed of every tuner, then the next
         for tuner in TUNERS:
-            timeline, epochs, wall = run(tuner, seed, args)
+            timeline, epochs, wall, winner = run(tuner, seed, args)
             row = {"tuner": tuner, "seed": seed, "best": timeline.best,
                    "best_at_budget": timeline.best_at(args.budget), "epochs_consumed": epochs,
-                   "epochs_to_target": timeline.epochs_to_target, "wall_s": round(wall, 1)}
+                   "epochs_to_target": timeline.epochs_to_target, "wall_s": round(wall, 1),
+                   "winner_test_accuracy": winner}
             rows.append(row)
             curves[(tuner, seed)] = timeline.points
             timelines[(tuner, seed)] = timeline
             print(json.dumps(row), flush=True)
 
-    # The issue's first target: epochs to come within 0.5 points of random search's
-    # (mean) best, for every run.
+    # The issue's first target: epochs to come level (within --tolerance) with random
+    # search's (mean) best, for every run.
     random_bests = [r["best"] for r in rows if r["tuner"] == "cadre-random" and r["best"]]
-    random_level = (sum(random_bests) / len(random_bests) - 0.005) if random_bests else None
+    random_level = (sum(random_bests) / len(random_bests) + args.tolerance) if random_bests else None
     for r in rows:
         timeline = timelines[(r["tuner"], r["seed"])]
         r["epochs_to_random_best"] = timeline.epochs_to(random_level) if random_level else None
@@ -335,10 +381,11 @@ def main():
         write_svg(args.plot, curves, args)
 
     summary = {
-        "benchmark": "tuning", "machine": json.loads(args.machine), "objective_type": "maximize",
-        "objective": "test accuracy", "budget_epochs": args.budget, "max_epochs": args.max_epochs,
-        "train_limit": args.train_limit, "target": args.target, "seeds": args.seeds,
-        "lr_range": SPACE_LR, "batch_sizes": BATCH_SIZES,
+        "benchmark": "tuning", "machine": json.loads(args.machine), "objective_type": "minimize",
+        "objective": "val_loss", "validation_images": VALIDATION, "budget_epochs": args.budget,
+        "max_epochs": args.max_epochs, "train_limit": args.train_limit, "target": args.target,
+        "tolerance": args.tolerance, "seeds": args.seeds, "lr_range": SPACE_LR,
+        "batch_sizes": BATCH_SIZES, "hidden_widths": HIDDEN_WIDTHS,
         "rows": rows,
         "random_best": mean("cadre-random", "best"),
         "random_epochs": mean("cadre-random", "epochs_to_target"),
@@ -350,7 +397,8 @@ def main():
         "optuna_random_epochs": mean("optuna-random", "epochs_to_target"),
         "optuna_tpe_sha_best": mean("optuna-tpe-sha", "best"),
         "optuna_tpe_sha_epochs": mean("optuna-tpe-sha", "epochs_to_target"),
-        "random_best_minus_half_point": round(random_level, 4) if random_level else None,
+        "random_best_plus_tolerance": round(random_level, 4) if random_level else None,
+        "winner_test_accuracy": {t: mean(t, "winner_test_accuracy") for t in TUNERS},
         "epochs_to_random_best": {t: mean(t, "epochs_to_random_best") for t in TUNERS},
         "reached_target": {t: reached(t) for t in TUNERS},
         "wall_s": {t: mean(t, "wall_s") for t in TUNERS},
