@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "protocol/install_layout.h"
 #include "serving/backend.h"
 #include "serving/backends/cadre/cadre_backend.h"
 
@@ -28,14 +29,7 @@ const KnownBackend* known(const std::string& name) {
   return nullptr;
 }
 
-// <prefix>/lib/cadre/backends beside <prefix>/bin/<this binary>: the build
-// tree's layout and an install's.
-std::filesystem::path backend_directory() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  return exe.parent_path().parent_path() / "lib" / "cadre" / "backends";
-}
+std::filesystem::path backend_directory() { return cadre_library_directory() / "backends"; }
 
 // Loads a backend library once and keeps it for the life of the process (libtorch
 // cannot be unloaded safely). A failure is remembered too: the library does not

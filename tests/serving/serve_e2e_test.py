@@ -85,8 +85,12 @@ class Server:
 
 
 def maps_libtorch(pid):
+    return maps_library(pid, "libtorch")
+
+
+def maps_library(pid, name):
     with open(f"/proc/{pid}/maps") as f:
-        return "libtorch" in f.read()
+        return name in f.read()
 
 
 def request(port, method, path, body=None, headers=None, timeout=30):
@@ -768,6 +772,14 @@ class LifecycleTest(unittest.TestCase):
         self.addCleanup(server.stop)
         self.assertEqual(curl(server.http, "GET", "/v2/health/ready")[0], 200)
         self.assertFalse(maps_libtorch(server.proc.pid), "a server of cadre models mapped libtorch")
+        # Nor the CUDA runtime and cuBLAS (~150 MB resident) on a node without a GPU.
+        if not any(os.path.exists(n) for n in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")):
+            self.assertEqual(curl(server.http, "POST", "/v2/models/fmnist/infer",
+                                  infer_json(self.f.images[:1]))[0], 200)
+            self.assertFalse(maps_library(server.proc.pid, "libcublas"),
+                             "a CPU server mapped cuBLAS")
+            self.assertFalse(maps_library(server.proc.pid, "libcudart"),
+                             "a CPU server mapped the CUDA runtime")
         if not self.f.torch_ok:
             self.skipTest("python3-torch is not installed")
         torch_server = Server(self.repo_copy(["torch_mlp"]))
