@@ -7,6 +7,34 @@
 
 namespace cadre::tuning {
 
+std::vector<std::pair<Assignment, double>> ranked_by_rung(const TrialHistory& history,
+                                                          const std::vector<int64_t>& rungs) {
+  struct Key {
+    int rung;
+    double loss;
+    size_t index;  // into `observed`
+  };
+  std::vector<std::pair<Assignment, double>> observed;
+  std::vector<Key> keys;
+  for (const auto& t : history.trials) {
+    // A running trial's rung is still in progress: its last complete one counts.
+    const int completed = t.state == TrialState::kRunning ? t.rung - 1 : t.rung;
+    for (int k = std::min(completed, static_cast<int>(rungs.size()) - 1); k >= 0; --k) {
+      if (auto loss = result_at(history, t, rungs[k])) {
+        keys.push_back({k, *loss, observed.size()});
+        observed.emplace_back(t.assignment, 0.0);
+        break;
+      }
+    }
+  }
+  std::stable_sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.rung != b.rung ? a.rung > b.rung : a.loss < b.loss;
+  });
+  for (size_t rank = 0; rank < keys.size(); ++rank)
+    observed[keys[rank].index].second = static_cast<double>(rank);
+  return observed;
+}
+
 Asha::Asha(SearchSpace space, MultiFidelityOptions options)
     : space_(std::move(space)), options_(options), tpe_(space_, options.tpe_options) {
   // r_k = min_resource·η^k for every k with r_k <= max_resource.
@@ -46,13 +74,11 @@ Result<Next> Asha::next(const TrialHistory& history) {
     }
   }
   // Otherwise a new configuration at the bottom rung.
-  std::vector<std::pair<Assignment, double>> observed;
   std::vector<Assignment> running;
-  for (const auto& t : history.trials) {
+  for (const auto& t : history.trials)
     if (t.state == TrialState::kRunning && t.rung == 0) running.push_back(t.assignment);
-    if (t.state != TrialState::kRunning || t.rung > 0)
-      if (auto loss = result_at(history, t, rungs_[0])) observed.emplace_back(t.assignment, *loss);
-  }
+  const auto observed =
+      options_.tpe ? ranked_by_rung(history, rungs_) : std::vector<std::pair<Assignment, double>>{};
   const int skip = options_.resource_index;
   Next next{Decision::kSuggest, {}};
   const int64_t size =

@@ -15,6 +15,16 @@
 
 namespace cadre::tuning {
 
+// What ASHA's TPE sampler learns from: every configuration with a result, in
+// trial order, each with its rank (0 = best) as its loss. Ranked as Optuna's
+// TPESampler ranks pruned trials: by the highest rung it completed (reaching it
+// means it beat that rung's others), then by its result there. Results at
+// different budgets are not comparable — a 1-epoch loss says little of a
+// 9-epoch one — and modelling only the bottom rung's would learn what trains
+// fast, not what trains well. TPE uses only the order of losses.
+std::vector<std::pair<Assignment, double>> ranked_by_rung(const TrialHistory& history,
+                                                          const std::vector<int64_t>& rungs);
+
 class Asha : public Suggester {
  public:
   Asha(SearchSpace space, MultiFidelityOptions options);

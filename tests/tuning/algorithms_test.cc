@@ -377,6 +377,30 @@ TEST(Asha, EagerPromotionLetsARungsBestGoOnBeforeTheRungHasEtaResults) {
   EXPECT_EQ(trace, expected);
 }
 
+TEST(Asha, ItsTpeRanksAConfigurationByTheHighestRungItCompletedThenByItsResultThere) {
+  TrialHistory h;
+  auto trial = [&](TrialState state, int rung, std::map<int64_t, double> curve) {
+    TrialRecord t{static_cast<int64_t>(h.trials.size()),
+                  {static_cast<double>(h.trials.size())},
+                  state,
+                  std::move(curve),
+                  {}};
+    t.rung = rung;
+    h.trials.push_back(t);
+  };
+  trial(TrialState::kSucceeded, 0, {{1, 0.1}});            // best at 1 epoch, not promoted
+  trial(TrialState::kSucceeded, 1, {{1, 0.3}, {3, 0.5}});  // completed 3 epochs
+  trial(TrialState::kSucceeded, 0, {{1, 0.2}});
+  trial(TrialState::kRunning, 1, {{1, 0.25}, {2, 0.01}});  // promoted, 3 epochs not done
+  trial(TrialState::kRunning, 0, {});                      // nothing yet: a pending point
+  trial(TrialState::kFailed, 0, {{1, 0.05}});
+  const auto ranked = ranked_by_rung(h, {1, 3, 9});
+  // In trial order; #1 reached the higher rung, so it leads whatever its loss.
+  const std::vector<std::pair<Assignment, double>> expected = {
+      {{0}, 1}, {{1}, 0}, {{2}, 2}, {{3}, 3}};
+  EXPECT_EQ(ranked, expected);
+}
+
 TEST(Asha, NeedsAThirdOfRandomSearchsEpochsForTheSameBest) {
   int64_t asha_epochs = 0, random_epochs = 0;
   double asha_best = 0, random_best = 0;
