@@ -339,6 +339,8 @@ def main():
     parser.add_argument("--train-limit", type=int, default=10000)
     parser.add_argument("--target", type=float, default=0.40,
                         help="the validation loss whose epochs-to-reach is reported")
+    parser.add_argument("--levels", default="0.40,0.38,0.37",
+                        help="validation losses whose epochs-to-reach are reported too")
     parser.add_argument("--tolerance", type=float, default=0.01,
                         help="validation loss counted as level with random search's best "
                              "(the issue's 0.5 points of accuracy, measured in loss)")
@@ -349,6 +351,7 @@ def main():
     args = parser.parse_args()
     SPACE_LR[:] = [float(v) for v in args.lr_range.split(",")]
 
+    levels = args.levels.split(",") if args.levels else []
     rows, curves, timelines = [], {}, {}
     for seed in range(1, args.seeds + 1):  # interleaved: one seed of every tuner, then the next
         for tuner in TUNERS:
@@ -356,7 +359,8 @@ def main():
             row = {"tuner": tuner, "seed": seed, "best": timeline.best,
                    "best_at_budget": timeline.best_at(args.budget), "epochs_consumed": epochs,
                    "epochs_to_target": timeline.epochs_to_target, "wall_s": round(wall, 1),
-                   "winner_test_accuracy": winner}
+                   "winner_test_accuracy": winner,
+                   "epochs_to_level": {lv: timeline.epochs_to(float(lv)) for lv in levels}}
             rows.append(row)
             curves[(tuner, seed)] = timeline.points
             timelines[(tuner, seed)] = timeline
@@ -373,6 +377,12 @@ def main():
     def mean(tuner, key):
         values = [r[key] for r in rows if r["tuner"] == tuner and r[key] is not None]
         return round(sum(values) / len(values), 4) if values else None
+
+    def level_mean(tuner, level):
+        values = [r["epochs_to_level"][level] for r in rows if r["tuner"] == tuner
+                  and r["epochs_to_level"][level] is not None]
+        return {"epochs": round(sum(values) / len(values), 1) if values else None,
+                "reached": len(values)}
 
     def reached(tuner):
         return sum(1 for r in rows if r["tuner"] == tuner and r["epochs_to_target"] is not None)
@@ -399,6 +409,8 @@ def main():
         "optuna_tpe_sha_epochs": mean("optuna-tpe-sha", "epochs_to_target"),
         "random_best_plus_tolerance": round(random_level, 4) if random_level else None,
         "winner_test_accuracy": {t: mean(t, "winner_test_accuracy") for t in TUNERS},
+        # Per level: mean epochs over the runs that reached it, and how many did.
+        "epochs_to_level": {lv: {t: level_mean(t, lv) for t in TUNERS} for lv in levels},
         "epochs_to_random_best": {t: mean(t, "epochs_to_random_best") for t in TUNERS},
         "reached_target": {t: reached(t) for t in TUNERS},
         "wall_s": {t: mean(t, "wall_s") for t in TUNERS},
