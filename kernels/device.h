@@ -16,6 +16,8 @@ const char* device_name(Device device);
 Result<Device> parse_device(const std::string& text);
 
 // True when this binary was built with CUDA and at least one device is visible.
+// Without an NVIDIA (or WSL) device node it answers false without loading the
+// CUDA library (kernels/cuda/cuda_module.h); with one, it loads it to ask.
 bool cuda_available();
 
 }  // namespace cadre::kernels
