@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "client/time_format.h"
+#include "protocol/spec/quantity.h"
 
 namespace cadre::client {
 
@@ -201,7 +202,8 @@ std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t 
         node.name,
         protocol::to_string(node.state),
         format_cores(node.allocated_cpu_millis) + "/" + format_cores(node.cpu_millis),
-        format_bytes(node.allocated_memory_bytes) + "/" + format_bytes(node.memory_bytes),
+        spec::format_memory_rounded(node.allocated_memory_bytes) + "/" +
+            spec::format_memory_rounded(node.memory_bytes),
         std::to_string(node.allocated_gpus) + "/" + std::to_string(node.gpus),
         node.last_heartbeat_ms > 0 ? age_since(node.last_heartbeat_ms, now_ms) + " ago" : "-",
     };

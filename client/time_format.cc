@@ -61,18 +61,6 @@ std::string trim_number(double value, int decimals) {
 
 }  // namespace
 
-std::string format_bytes(int64_t bytes) {
-  static const char* kUnits[] = {"Ki", "Mi", "Gi", "Ti", "Pi"};
-  if (bytes < 1024) return std::to_string(bytes);
-  double value = static_cast<double>(bytes);
-  int unit = -1;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  return trim_number(value, 1) + kUnits[unit];
-}
-
 std::string format_cores(int64_t millis) { return trim_number(millis / 1000.0, 3); }
 
 int64_t now_unix_ms() { return wall_ms(); }

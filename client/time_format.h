@@ -17,9 +17,6 @@ std::string format_age(int64_t span_ms);
 // Age of `unix_ms` relative to `now_ms`; "-" when the time is unset (0).
 std::string age_since(int64_t unix_ms, int64_t now_ms);
 
-// Bytes with binary units: "512Mi", "15.5Gi", "900".
-std::string format_bytes(int64_t bytes);
-
 // Millicores as cores: 4000 -> "4", 1500 -> "1.5", 250 -> "0.25".
 std::string format_cores(int64_t millis);
 

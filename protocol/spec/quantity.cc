@@ -77,6 +77,22 @@ std::string format_memory(int64_t bytes) {
   return std::to_string(bytes);
 }
 
+std::string format_memory_rounded(int64_t bytes) {
+  static const char* kUnits[] = {"Ki", "Mi", "Gi", "Ti", "Pi"};
+  if (bytes < 1024) return std::to_string(bytes);
+  double value = static_cast<double>(bytes);
+  int unit = -1;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", value);
+  std::string out = buf;
+  if (out.size() > 2 && out.compare(out.size() - 2, 2, ".0") == 0) out.resize(out.size() - 2);
+  return out + kUnits[unit];
+}
+
 std::string format_cpu(int64_t millis) {
   if (millis % 1000 == 0) return std::to_string(millis / 1000);
   if (millis < 1000) return std::to_string(millis) + "m";

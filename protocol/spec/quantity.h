@@ -16,6 +16,9 @@ Result<int64_t> parse_cpu_millis(const std::string& text);
 Result<int64_t> parse_memory_bytes(const std::string& text);
 // 134217728 -> "128Mi" (exact binary units when possible).
 std::string format_memory(int64_t bytes);
+// For people, not specs: the largest binary unit, to a tenth at most.
+// 23128948736 -> "21.5Gi", 1536 -> "1.5Ki", 16Gi -> "16Gi", 900 -> "900".
+std::string format_memory_rounded(int64_t bytes);
 // 2500 -> "2.5", 500 -> "500m".
 std::string format_cpu(int64_t millis);
 

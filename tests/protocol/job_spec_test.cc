@@ -109,6 +109,10 @@ TEST(Quantity, ParsesKubernetesCpuAndMemoryForms) {
   EXPECT_EQ(parse_memory_bytes("4096").value(), 4096);
   EXPECT_FALSE(parse_memory_bytes("12Qi").ok());
   EXPECT_EQ(format_memory(128ll << 20), "128Mi");
+  EXPECT_EQ(format_memory_rounded(900), "900");
+  EXPECT_EQ(format_memory_rounded(1536), "1.5Ki");
+  EXPECT_EQ(format_memory_rounded(16ll << 30), "16Gi");
+  EXPECT_EQ(format_memory_rounded(23128948736), "21.5Gi");
   EXPECT_EQ(format_cpu(2500), "2.5");
   EXPECT_EQ(format_cpu(500), "500m");
 }
