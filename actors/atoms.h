@@ -44,6 +44,7 @@ using node_lost_atom = caf::atom_constant<caf::atom("node_lost")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using placed_atom = caf::atom_constant<caf::atom("placed")>;
 using never_atom = caf::atom_constant<caf::atom("never")>;
+using waiting_atom = caf::atom_constant<caf::atom("waiting")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;

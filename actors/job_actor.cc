@@ -142,6 +142,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](never_atom, int64_t attempt, const std::string& reason) {
         carry_out(self, machine()->on_unschedulable(attempt, reason));
       },
+      [=](waiting_atom, int64_t attempt, const std::string& why) {
+        carry_out(self, machine()->on_waiting(attempt, why));
+      },
       [=](started_atom, const std::string& node, const protocol::ReplicaStarted& started) {
         carry_out(self, machine()->on_started(node, started));
       },

@@ -246,6 +246,7 @@ void JobStateMachine::request_placement(JobEffects& out) {
   GangRequest gang;
   gang.job = name();
   gang.attempt = ++placement_attempt_;
+  waiting_ = false;
   gang.placement = spec_.run_policy.scheduling.placement;
   gang.priority = spec_.run_policy.scheduling.priority;
   gang.node = rec_.status.pinned_node;
@@ -343,10 +344,31 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
     where += (where.empty() ? "" : ", ") + r.name + "@" + p.node +
              (p.port ? ":" + std::to_string(p.port) : "");
   }
+  if (waiting_) {
+    waiting_ = false;
+    rec_.status.message.clear();
+  }
   event(out, EventType::kNormal, reason::kScheduled,
         "gang of " + std::to_string(placements.size()) + " placed: " + where);
   // Launch only once the placement is durable, so a restart can find the replicas.
   persist(out, std::move(launches));
+  return out;
+}
+
+JobEffects JobStateMachine::on_waiting(int64_t attempt, const std::string& why) {
+  JobEffects out;
+  const auto phase = rec_.status.phase;
+  if (attempt != placement_attempt_ || deleting_ || why == rec_.status.message ||
+      (phase != JobPhase::kQueued && phase != JobPhase::kRestarting)) {
+    return out;
+  }
+  // One event per attempt; later changes (capacity freed or taken elsewhere) only
+  // rewrite the message, so a long wait does not fill the event log.
+  if (!waiting_) event(out, EventType::kNormal, reason::kQueued, why);
+  waiting_ = true;
+  rec_.status.message = why;
+  if (phase == JobPhase::kQueued) set_condition(ConditionType::kQueued, reason::kQueued, why);
+  persist(out);
   return out;
 }
 

@@ -158,6 +158,9 @@ class JobStateMachine {
 
   JobEffects on_placed(int64_t attempt, const std::vector<Placement>& placements);
   JobEffects on_unschedulable(int64_t attempt, const std::string& why);
+  // The scheduler's account of why the gang still waits (Scheduler::why_waiting):
+  // the job's message says it, as a pending pod's PodScheduled condition does.
+  JobEffects on_waiting(int64_t attempt, const std::string& why);
   JobEffects on_started(const std::string& node, const protocol::ReplicaStarted& started);
   JobEffects on_exited(const std::string& node, const protocol::ReplicaExited& exit);
   JobEffects on_metrics(const protocol::MetricsReport& report);
@@ -247,6 +250,7 @@ class JobStateMachine {
   bool warned_metric_names_ = false;
   std::vector<bool> confirmed_;    // per replica: its node reported it since restore/registration
   int64_t placement_attempt_ = 0;  // answers for an older gang request are ignored
+  bool waiting_ = false;           // the message says why the current attempt waits
   bool deleting_ = false;
   bool erasing_ = false;                   // EraseRecord sent, on_erased pending
   std::vector<uint64_t> delete_requests_;  // callers waiting for the delete to complete

@@ -186,7 +186,7 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
   }
   const std::string largest = " (largest of " + std::to_string(t.nodes) +
                               " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
-                              " memory=" + spec::format_memory(t.largest_memory) +
+                              " memory=" + spec::format_memory_rounded(t.largest_memory) +
                               " gpu=" + std::to_string(t.largest_gpus) + ")";
   int64_t want_cpu = 0, want_memory = 0;
   int32_t want_gpus = 0;
@@ -219,7 +219,7 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
            " memory=" + spec::format_memory(want_memory) + " gpu=" + std::to_string(want_gpus) +
            " in total; all " + std::to_string(t.nodes) +
            " nodes together hold cpu=" + spec::format_cpu(t.total_cpu) +
-           " memory=" + spec::format_memory(t.total_memory) +
+           " memory=" + spec::format_memory_rounded(t.total_memory) +
            " gpu=" + std::to_string(t.total_gpus);
   }
   if (!t.unlimited_ports && static_cast<int64_t>(gang.members.size()) > t.total_ports) {
@@ -227,6 +227,75 @@ std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const 
            std::to_string(t.total_ports);
   }
   return std::nullopt;
+}
+
+std::string Scheduler::free_on(const NodeState& n) {
+  std::string out =
+      n.capacity.name + " cpu=" + spec::format_cpu(n.capacity.cpu_millis - n.used_cpu) +
+      " memory=" + spec::format_memory_rounded(n.capacity.memory_bytes - n.used_memory) +
+      " gpu=" + std::to_string(n.capacity.gpus - static_cast<int32_t>(n.used_gpus.size()));
+  return has_port(n) ? out : out + " (no free port)";
+}
+
+std::string Scheduler::why_waiting(const GangRequest& gang) const {
+  int64_t cpu = 0, memory = 0;
+  int32_t gpus = 0;
+  for (const auto& member : gang.members) {
+    cpu += member.request.cpu_millis;
+    memory += member.request.memory_bytes;
+    gpus += member.request.gpus;
+  }
+  std::string need;
+  if (gang.members.size() == 1) {
+    const std::string& key = gang.members.front().key;
+    need = "replica " + key.substr(key.find('/') + 1) + " needs";
+  } else {
+    need = "its " + std::to_string(gang.members.size()) + " replicas start together and need";
+  }
+  need += " cpu=" + spec::format_cpu(cpu) + " memory=" + spec::format_memory(memory) +
+          " gpu=" + std::to_string(gpus) + (gang.members.size() == 1 ? "" : " in all");
+
+  if (!gang.node.empty()) {
+    auto it = nodes_.find(gang.node);
+    if (it == nodes_.end() || it->second.lost) {
+      return "waiting for node " + gang.node + ", where it is pinned, to register again";
+    }
+    if (!it->second.schedulable) {
+      return "waiting for node " + gang.node + ", where it is pinned, to be Ready again";
+    }
+    return "waiting for capacity on node " + gang.node + ", where it is pinned: " + need +
+           "; free there: " + free_on(it->second);
+  }
+
+  std::vector<const NodeState*> ready;
+  std::vector<std::string> not_ready;
+  for (const auto& [name, node] : nodes_) {
+    if (node.lost) continue;
+    if (node.schedulable) {
+      ready.push_back(&node);
+    } else {
+      not_ready.push_back(name);
+    }
+  }
+  if (ready.empty() && not_ready.empty()) return "waiting for a node to register";
+  std::stable_sort(ready.begin(), ready.end(), [](const NodeState* a, const NodeState* b) {
+    return a->capacity.cpu_millis - a->used_cpu > b->capacity.cpu_millis - b->used_cpu;
+  });
+  // A few nodes say enough; a cluster of hundreds would make the status unreadable.
+  constexpr size_t kListed = 4;
+  std::string out = "waiting for capacity: " + need + "; free now: ";
+  if (ready.empty()) out += "nothing (no node is Ready)";
+  for (size_t i = 0; i < ready.size() && i < kListed; ++i) {
+    out += (i == 0 ? "" : ", ") + free_on(*ready[i]);
+  }
+  if (ready.size() > kListed) {
+    out += " and " + std::to_string(ready.size() - kListed) + " more nodes with less cpu";
+  }
+  if (!not_ready.empty()) {
+    out += "; not Ready: " + not_ready.front();
+    if (not_ready.size() > 1) out += " and " + std::to_string(not_ready.size() - 1) + " more";
+  }
+  return out;
 }
 
 const Scheduler::Totals& Scheduler::totals() const {

@@ -85,6 +85,10 @@ class Scheduler {
   // Whether the gang could fit an empty cluster; the reason when not. Empty
   // clusters wait: with no node registered yet nothing is known to be impossible.
   std::optional<std::string> never_fits(const GangRequest& gang) const;
+  // Why a gang that place() answered kWait is waiting, for its job's status: what it
+  // needs, and what the nodes have free now (most free CPU first, a few of them).
+  // Built only when asked: place() runs on every queued gang at every change.
+  std::string why_waiting(const GangRequest& gang) const;
 
   // Re-asserts a placement that already exists (adoption after a coordinator restart).
   void reserve(const std::string& key, const std::string& node,
@@ -119,6 +123,7 @@ class Scheduler {
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
   static bool has_port(const NodeState& n);
+  static std::string free_on(const NodeState& n);
   NodeState* choose(const GangRequest& gang, const spec::ResourceRequest& request,
                     const std::vector<std::string>& used);
   Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,

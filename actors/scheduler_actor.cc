@@ -4,7 +4,8 @@
 // large gang can wait behind a stream of small ones; priorities are the lever.
 //
 // Messages: (schedule, GangRequest, job) answered later with (placed, attempt,
-// placements) or (never, attempt, reason); (cancel, job) drops a queued gang;
+// placements) or (never, attempt, reason), and meanwhile (waiting, attempt, why)
+// whenever why it waits has changed; (cancel, job) drops a queued gang;
 // (release, "<job>/<replica>") frees one slot and (release, "<job>/") all of a job's.
 #include <spdlog/spdlog.h>
 
@@ -16,11 +17,23 @@
 namespace cadre::actors {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// A gang that waits is told why after kFirstWhy (most waits are shorter: a
+// pipeline's fan-out queued behind its siblings), then again at most every
+// kWhyInterval: free capacity moves with every placement and exit, and a busy
+// cluster would otherwise rewrite every queued job's status at each of them.
+constexpr auto kFirstWhy = std::chrono::seconds(1);
+constexpr auto kWhyInterval = std::chrono::seconds(5);
+
 struct Pending {
   GangRequest gang;
   caf::actor job;
-  uint64_t seq = 0;                             // arrival order
-  std::chrono::steady_clock::time_point since;  // when it reached the scheduler
+  uint64_t seq = 0;         // arrival order
+  Clock::time_point since;  // when it reached the scheduler
+  std::string told;         // the last why_waiting its job was sent
+  Clock::time_point told_at;
+  bool stale = true;  // something changed since `told` was worked out
 };
 
 struct SchedulerState {
@@ -28,12 +41,38 @@ struct SchedulerState {
   Scheduler scheduler;
   std::list<Pending> queue;  // priority descending, then arrival
   uint64_t next_seq = 0;
+  bool recheck_armed = false;  // a tick will drain again: some gang's why may be stale
 };
 
 using Self = caf::stateful_actor<SchedulerState>;
 
+// Tells a waiting gang's job why it waits, when that is due and something
+// changed since it was last worked out; while it is not yet due, a tick comes back.
+void tell_why(Self* self, Pending& pending, bool changed) {
+  auto& st = self->state;
+  pending.stale = pending.stale || changed;
+  if (!pending.stale) return;
+  const auto now = Clock::now();
+  const auto due =
+      pending.told.empty() ? pending.since + kFirstWhy : pending.told_at + kWhyInterval;
+  if (now < due) {
+    if (!st.recheck_armed) {
+      st.recheck_armed = true;
+      self->delayed_send(self, kFirstWhy, tick_atom::value);
+    }
+    return;
+  }
+  pending.stale = false;
+  pending.told_at = now;
+  std::string why = st.scheduler.why_waiting(pending.gang);
+  if (why == pending.told) return;
+  pending.told = why;
+  self->send(pending.job, waiting_atom::value, pending.gang.attempt, std::move(why));
+}
+
 // Places what fits now, answers what can never fit, keeps the rest queued.
-void drain(Self* self) {
+// `changed`: the cluster or the queue changed (false for the tick of tell_why).
+void drain(Self* self, bool changed = true) {
   auto& st = self->state;
   for (auto it = st.queue.begin(); it != st.queue.end();) {
     std::vector<Placement> placements;
@@ -49,6 +88,7 @@ void drain(Self* self) {
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kWait:
+        tell_why(self, *it, changed);
         ++it;
         break;
     }
@@ -60,8 +100,7 @@ void enqueue(Self* self, GangRequest gang, caf::actor job) {
   queue.remove_if([&](const Pending& p) { return p.gang.job == gang.job; });
   auto at = std::find_if(queue.begin(), queue.end(),
                          [&](const Pending& p) { return p.gang.priority < gang.priority; });
-  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++,
-                           std::chrono::steady_clock::now()});
+  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++, Clock::now()});
 }
 
 // The queue's length and what is allocated on each node.
@@ -87,6 +126,10 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
   self->state.metrics = std::move(metrics);
   return {
       [=](scrape_atom) { return scrape(self->state); },
+      [=](tick_atom) {
+        self->state.recheck_armed = false;
+        drain(self, false);
+      },
       [=](node_up_atom, const NodeCapacity& node) {
         self->state.scheduler.upsert_node(node);
         drain(self);

@@ -237,6 +237,31 @@ TEST_F(JobMachine, GangThatCanNeverFitFailsUnschedulable) {
   EXPECT_TRUE(settle(m->on_unschedulable(attempt() - 1, "stale")).empty());
 }
 
+TEST_F(JobMachine, AWaitingGangSaysWhyInItsStatusWithOneEventAndClearsItOncePlaced) {
+  track(start(gang(2)));
+  auto first = settle(m->on_waiting(attempt(), "waiting for capacity: cpu=2 needed"));
+  EXPECT_EQ(status().phase, JobPhase::kQueued);
+  EXPECT_EQ(status().message, "waiting for capacity: cpu=2 needed");
+  EXPECT_EQ(status().conditions[1].type, ConditionType::kQueued);
+  EXPECT_EQ(status().conditions[1].message, "waiting for capacity: cpu=2 needed");
+  ASSERT_EQ(all<fx::RecordEvent>(first).size(), 1u);
+  EXPECT_EQ(all<fx::RecordEvent>(first)[0].event.reason, reason::kQueued);
+  EXPECT_EQ(count<fx::PublishSummary>(first), 1u) << "published only once stored";
+
+  // Capacity moved elsewhere: the message follows, the event log does not grow.
+  auto second = settle(m->on_waiting(attempt(), "waiting for capacity: cpu=2 needed, 1 free"));
+  EXPECT_EQ(status().message, "waiting for capacity: cpu=2 needed, 1 free");
+  EXPECT_EQ(count<fx::RecordEvent>(second), 0u);
+  EXPECT_TRUE(m->on_waiting(attempt(), "waiting for capacity: cpu=2 needed, 1 free").empty());
+  EXPECT_TRUE(m->on_waiting(attempt() - 1, "an older attempt's").empty());
+
+  place();
+  EXPECT_EQ(status().message, "");
+  start_all();
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+  EXPECT_TRUE(m->on_waiting(attempt(), "too late").empty());
+}
+
 TEST_F(JobMachine, JobIsRunningOnlyOnceEveryReplicaHasStarted) {
   track(start(gang(2)));
   place();

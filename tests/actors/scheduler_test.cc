@@ -110,6 +110,61 @@ TEST(Scheduler, APinnedGangGoesOnlyToItsNodeAndWaitsForIt) {
       << why;
 }
 
+TEST(Scheduler, AWaitingGangIsToldWhatItNeedsAndWhatTheNodesHaveFree) {
+  Scheduler s;
+  EXPECT_EQ(s.why_waiting(gang("a", 1, request(1000))), "waiting for a node to register");
+  s.upsert_node(node("n1", 2000));
+  s.upsert_node(node("n2", 4000));
+  ASSERT_EQ(place(s, gang("busy", 1, request(1500, 1ll << 30))), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(place(s, gang("big", 3, request(1000, 1ll << 30))), Scheduler::Fit::kPlaced);
+
+  // n1 and n2 have 500m and 1 cpu free; two 1-cpu replicas cannot both start.
+  const auto two = gang("two", 2, request(1000, 512ll << 20));
+  ASSERT_EQ(place(s, two), Scheduler::Fit::kWait);
+  EXPECT_EQ(s.why_waiting(two),
+            "waiting for capacity: its 2 replicas start together and need cpu=2 memory=1Gi gpu=0 "
+            "in all; free now: n2 cpu=1 memory=13Gi gpu=0, n1 cpu=500m memory=15Gi gpu=0");
+
+  const auto one = gang("one", 1, request(3000));
+  ASSERT_EQ(place(s, one), Scheduler::Fit::kWait);
+  s.set_schedulable("n1", false);
+  EXPECT_EQ(s.why_waiting(one),
+            "waiting for capacity: replica worker-0 needs cpu=3 memory=0 gpu=0; "
+            "free now: n2 cpu=1 memory=13Gi gpu=0; not Ready: n1");
+  s.set_schedulable("n2", false);
+  EXPECT_EQ(s.why_waiting(one),
+            "waiting for capacity: replica worker-0 needs cpu=3 memory=0 gpu=0; "
+            "free now: nothing (no node is Ready); not Ready: n1 and 1 more");
+}
+
+TEST(Scheduler, AWaitingGangListsAFewNodesWithTheMostFreeCpuAndCountsTheRest) {
+  Scheduler s;
+  for (int i = 0; i < 6; ++i) s.upsert_node(node("n" + std::to_string(i), 1000 * (i + 1)));
+  const auto huge = gang("huge", 2, request(6000));
+  ASSERT_EQ(place(s, huge), Scheduler::Fit::kWait);
+  const std::string why = s.why_waiting(huge);
+  EXPECT_NE(why.find("free now: n5 cpu=6 memory=16Gi gpu=0, n4 cpu=5"), std::string::npos) << why;
+  EXPECT_NE(why.find("n2 cpu=3 memory=16Gi gpu=0 and 2 more nodes with less cpu"),
+            std::string::npos)
+      << why;
+}
+
+TEST(Scheduler, AWaitingPinnedGangTalksOnlyOfItsNode) {
+  Scheduler s;
+  s.upsert_node(node("n1", 2000, 0, 9000, 9000));
+  auto pinned = gang("nb", 1, request(1000));
+  pinned.node = "n1";
+  ASSERT_EQ(place(s, gang("first", 1, request(500))), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(place(s, pinned), Scheduler::Fit::kWait);  // its one port is taken
+  EXPECT_EQ(s.why_waiting(pinned),
+            "waiting for capacity on node n1, where it is pinned: replica worker-0 needs cpu=1 "
+            "memory=0 gpu=0; free there: n1 cpu=1.5 memory=16Gi gpu=0 (no free port)");
+  s.set_schedulable("n1", false);
+  EXPECT_EQ(s.why_waiting(pinned), "waiting for node n1, where it is pinned, to be Ready again");
+  s.set_lost("n1");
+  EXPECT_EQ(s.why_waiting(pinned), "waiting for node n1, where it is pinned, to register again");
+}
+
 TEST(Scheduler, PackKeepsAGangOnTheNodesItAlreadyUses) {
   Scheduler s;
   s.upsert_node(node("a", 8000));

@@ -3,6 +3,7 @@
 // handling — a killed agent, a killed coordinator, a frozen agent.
 #include <signal.h>
 
+#include <regex>
 #include <set>
 
 #include "tests/integration/local_cluster.h"
@@ -148,7 +149,7 @@ TEST_F(TrainJobs, MpiJobSucceedsWithRanksStartedThroughTheWorkers) {
   EXPECT_NE(logs("mpi", "worker-1").find("orted"), std::string::npos) << logs("mpi", "worker-1");
 }
 
-TEST_F(TrainJobs, GangLargerThanFreeCapacityQueuesWithNothingStartedAndStartsWhenFreed) {
+TEST_F(TrainJobs, GangLargerThanFreeCapacityQueuesSayingWhyWithNothingStartedAndStartsWhenFreed) {
   const std::string whole_node = std::to_string(node_cpu_millis()) + "m";
   const std::string sleeper = "[sh, -c]";
   ASSERT_EQ(apply(train_job("hog", replica_spec("Worker", 1, sleeper, "['sleep 600']", whole_node)))
@@ -160,15 +161,29 @@ TEST_F(TrainJobs, GangLargerThanFreeCapacityQueuesWithNothingStartedAndStartsWhe
       apply(train_job("pair", replica_spec("Worker", 2, sleeper, "['sleep 600']", whole_node)))
           .exit_code,
       0);
-  std::this_thread::sleep_for(2s);
+  // After a second of waiting its status says why: what it needs, what is free.
+  ASSERT_TRUE(eventually(
+      [&] { return trainjob("pair").value("message", "").find("waiting for capacity") == 0; }, 5s))
+      << trainjob("pair");
   auto pair = trainjob("pair");
   EXPECT_EQ(pair["phase"], "Queued");
   for (const auto& replica : pair["replicas"]) {
     EXPECT_EQ(replica["state"], "Pending") << replica;
     EXPECT_EQ(replica.value("node", ""), "") << replica;
   }
+  const std::string message = pair["message"];
+  EXPECT_NE(message.find("its 2 replicas start together and need cpu=" +
+                         std::to_string(2 * node_cpu_millis() / 1000)),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("free now: "), std::string::npos) << message;
+  const auto described = cadre("describe trainjob pair");
+  EXPECT_TRUE(
+      std::regex_search(described.output, std::regex("Normal +Queued +waiting for capacity")))
+      << described.output;
   ASSERT_EQ(cadre("delete trainjob/hog").exit_code, 0);
   ASSERT_EQ(wait_for("pair", "Running", 20).exit_code, 0) << trainjob("pair");
+  EXPECT_EQ(trainjob("pair").value("message", "").find("waiting"), std::string::npos);
 }
 
 TEST_F(TrainJobs, GangThatNoNodeCouldHoldFailsUnschedulableAtOnce) {
