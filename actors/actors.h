@@ -15,8 +15,11 @@ caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> st
                        std::shared_ptr<CoordinatorMetrics> metrics = nullptr);
 
 // Owns node state: registration, epochs, heartbeats, NotReady/Lost. Send it
-// (put_atom, manager) once the manager exists.
-caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx);
+// (put_atom, manager) once the manager exists. `known`: the nodes the store
+// remembers; each is NotReady until its agent registers again, and Lost if it
+// has not within lost_after, as if it had gone silent at the restart.
+caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
+                          std::vector<protocol::RegisterRequest> known = {});
 
 // Owns placement: capacities, allocations and the queue of unplaced replicas.
 caf::actor spawn_scheduler(caf::actor_system& system,

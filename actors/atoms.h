@@ -38,6 +38,7 @@ using history_atom = caf::atom_constant<caf::atom("history")>;
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using node_atom = caf::atom_constant<caf::atom("node")>;
 using node_up_atom = caf::atom_constant<caf::atom("node_up")>;
 using node_state_atom = caf::atom_constant<caf::atom("node_state")>;
 using node_lost_atom = caf::atom_constant<caf::atom("node_lost")>;

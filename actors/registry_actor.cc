@@ -74,13 +74,47 @@ NodeCapacity capacity_of(const protocol::RegisterRequest& request, uint64_t epoc
   return capacity;
 }
 
+// Stores what the node offers, so that a restarted coordinator counts it (toward
+// what could ever fit) before its agent is back. Nothing waits for the write: a
+// node it misses is learnt again when its agent registers.
+void remember(Self* self, const protocol::RegisterRequest& request) {
+  const std::string name = request.name;
+  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, put_atom::value,
+                request)
+      .then(
+          [=](const Status& s) {
+            if (!s.ok()) spdlog::warn("registry: node={} not stored: {}", name, s.to_string());
+          },
+          [=](const caf::error& e) {
+            spdlog::warn("registry: node={} not stored: {}", name, caf::to_string(e));
+          });
+}
+
+// The nodes the store remembers, NotReady until their agents register again: they
+// count toward what could ever fit (a gang waiting for the whole cluster must not
+// fail because one agent reconnected first) but get nothing placed.
+void restore_known(Self* self, std::vector<protocol::RegisterRequest> known) {
+  const auto now = Clock::now();
+  for (auto& request : known) {
+    auto& node = self->state.nodes[request.name];
+    node.info = std::move(request);
+    node.state = NodeState::kNotReady;
+    node.last_seen = now;  // silent since the restart: Lost after lost_after
+    self->send(self->state.ctx.scheduler, node_up_atom::value, capacity_of(node.info, 0), false);
+  }
+  if (!self->state.nodes.empty()) {
+    spdlog::info("registry: {} known nodes NotReady until their agents register again",
+                 self->state.nodes.size());
+  }
+}
+
 // The registration is durable under `epoch`: record the node, answer the agent,
 // and tell the scheduler (capacity) and the manager (replicas to adopt).
 void registered(Self* self, const std::string& identity, uint64_t request_id,
                 const protocol::RegisterRequest& request, uint64_t epoch) {
   auto& ctx = self->state.ctx;
   auto& node = self->state.nodes[request.name];
-  const bool returning = node.epoch != 0;
+  const bool returning = !node.info.name.empty();
   node.info = request;
   node.identity = identity;
   node.epoch = epoch;
@@ -99,6 +133,7 @@ void registered(Self* self, const std::string& identity, uint64_t request_id,
   ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply, 0, request_id);
   self->send(ctx.scheduler, node_up_atom::value, capacity_of(request, epoch));
   self->send(ctx.manager, adopt_atom::value, request.name, epoch, request.running);
+  remember(self, request);
 }
 
 void on_register(Self* self, const std::string& identity, uint64_t request_id,
@@ -156,6 +191,13 @@ Status delete_node(Self* self, const std::string& name) {
   }
   self->state.nodes.erase(it);
   self->send(self->state.ctx.scheduler, delete_atom::value, name);
+  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, delete_atom::value,
+                node_atom::value, name)
+      .then([](const Status&) {},  // the store logs a failure; the node is gone here
+            [=](const caf::error& e) {
+              spdlog::warn("registry: node={} not deleted from the store: {}", name,
+                           caf::to_string(e));
+            });
   spdlog::info("registry: node={} deleted", name);
   return Status::Ok();
 }
@@ -202,8 +244,10 @@ std::string scrape(const RegistryState& st) {
   return out.str();
 }
 
-caf::behavior registry(Self* self, ActorContext base) {
+caf::behavior registry(Self* self, ActorContext base,
+                       std::vector<protocol::RegisterRequest> known) {
   self->state.ctx = std::move(base);
+  restore_known(self, std::move(known));
   self->delayed_send(self, kTick, tick_atom::value);
   return {
       [=](scrape_atom) { return scrape(self->state); },
@@ -226,8 +270,9 @@ caf::behavior registry(Self* self, ActorContext base) {
 
 }  // namespace
 
-caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx) {
-  return system.spawn(registry, std::move(ctx));
+caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
+                          std::vector<protocol::RegisterRequest> known) {
+  return system.spawn(registry, std::move(ctx), std::move(known));
 }
 
 }  // namespace cadre::actors

@@ -134,6 +134,12 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
         self->state.scheduler.upsert_node(node);
         drain(self);
       },
+      // A node known from before a restart: it counts, but holds nothing new yet.
+      [=](node_up_atom, const NodeCapacity& node, bool schedulable) {
+        self->state.scheduler.upsert_node(node);
+        self->state.scheduler.set_schedulable(node.name, schedulable);
+        drain(self);
+      },
       // Lost: it no longer counts toward what could ever fit; deleted: forgotten.
       [=](node_lost_atom, const std::string& node) {
         self->state.scheduler.set_lost(node);

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pipelines (name TEXT, version INTEGER, created_ms INT
   manifest TEXT, PRIMARY KEY (name, version));
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 CREATE TABLE IF NOT EXISTS recurring_runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
+CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, detail BLOB);
 )";
 
 }  // namespace

@@ -133,6 +133,12 @@ class StateStore {
   Status delete_notebook(const std::string& name);      // with its events
   Result<std::vector<NotebookRecord>> load_notebooks();
 
+  // Nodes as they last registered (without their replica reports): a restarted
+  // coordinator knows its cluster before every agent is back.
+  Status put_node(const protocol::RegisterRequest& node);  // insert or replace
+  Status delete_node(const std::string& name);
+  Result<std::vector<protocol::RegisterRequest>> load_nodes();
+
   Status put_token(const TokenRecord& token);
   Status delete_token(const std::string& id);
   Result<std::vector<TokenRecord>> load_tokens();

@@ -1,5 +1,5 @@
 // The state store's one-row-per-object tables: experiments, inference services,
-// notebooks, pipelines and their runs, recurring runs and tokens (state_store.h).
+// notebooks, pipelines and their runs, recurring runs, nodes and tokens (state_store.h).
 #include <sqlite3.h>
 
 #include "actors/sqlite_statement.h"
@@ -260,6 +260,42 @@ Result<std::vector<protocol::RecurringRunStatus>> StateStore::load_recurring_run
   if (rc != SQLITE_DONE) {
     return Internal(std::string("loading recurring runs: ") + sqlite3_errmsg(db_));
   }
+  return out;
+}
+
+Status StateStore::put_node(const protocol::RegisterRequest& node) {
+  Statement s(db_, "INSERT OR REPLACE INTO nodes (name, detail) VALUES (?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  protocol::RegisterRequest detail = node;
+  detail.running.clear();  // what ran then is the jobs' records' business
+  return s.bind(1, node.name)
+      .bind_blob(2, protocol::encode(detail))
+      .run()
+      .annotate("storing node " + node.name);
+}
+
+Status StateStore::delete_node(const std::string& name) {
+  Statement s(db_, "DELETE FROM nodes WHERE name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, name).run().annotate("deleting node " + name);
+}
+
+Result<std::vector<protocol::RegisterRequest>> StateStore::load_nodes() {
+  std::vector<protocol::RegisterRequest> out;
+  Statement s(db_, "SELECT name, detail FROM nodes ORDER BY name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string name = s.text(0);
+    auto node = protocol::decode<protocol::RegisterRequest>(s.blob(1), limits);
+    if (!node.ok()) {
+      return Internal("node " + name +
+                      " has an unreadable stored registration: " + node.status().message());
+    }
+    out.push_back(std::move(*node));
+  }
+  if (rc != SQLITE_DONE) return Internal(std::string("loading nodes: ") + sqlite3_errmsg(db_));
   return out;
 }
 

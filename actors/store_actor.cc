@@ -133,6 +133,19 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store,
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
         return s;
       },
+      // Registrations are rare (an agent starting or coming back): each commits alone.
+      [=](put_atom, const protocol::RegisterRequest& node) -> Status {
+        flush(self);
+        Status s = self->state.store->put_node(node);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
+      [=](delete_atom, node_atom, const std::string& name) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_node(name);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
       [=](put_atom, const TokenRecord& token) -> Status {
         flush(self);
         return self->state.store->put_token(token);

@@ -161,6 +161,8 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto notebooks = (*store)->load_notebooks();
   if (!notebooks.ok()) return fail(notebooks.status());
   restored.notebooks = std::move(*notebooks);
+  auto nodes = (*store)->load_nodes();
+  if (!nodes.ok()) return fail(nodes.status());
   const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
                service_count = restored.services.size(), run_count = restored.runs.size();
 
@@ -188,7 +190,7 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.store =
       actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
   ctx.scheduler = actors::spawn_scheduler(system, metrics);
-  ctx.registry = actors::spawn_registry(system, ctx);
+  ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes));
   ctx.manager = actors::spawn_manager(system, ctx, std::move(restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 

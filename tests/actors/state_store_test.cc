@@ -238,6 +238,50 @@ TEST_F(StateStoreTest, PipelineVersionsAndRunsSurviveReopening) {
   EXPECT_EQ(store->load_pipelines()->size(), 1u);
 }
 
+TEST_F(StateStoreTest, NodesSurviveReopeningAsTheyLastRegisteredWithoutTheirReplicas) {
+  protocol::RegisterRequest gpu;
+  gpu.name = "gpu-1";
+  gpu.address = "10.0.0.7";
+  gpu.cpu_millis = 32000;
+  gpu.memory_bytes = 256ll << 30;
+  gpu.gpus = 2;
+  gpu.gpu_models = {"H200", "H200"};
+  gpu.labels = {{"zone", "a"}};
+  gpu.port_min = 31000;
+  gpu.port_max = 31999;
+  gpu.running.push_back(protocol::ReplicaReport{});
+  protocol::RegisterRequest cpu;
+  cpu.name = "cpu-1";
+  cpu.cpu_millis = 2000;
+  {
+    auto store = open();
+    ASSERT_OK(store->put_node(gpu));
+    ASSERT_OK(store->put_node(cpu));
+    gpu.cpu_millis = 16000;  // registered again, smaller: the last registration wins
+    ASSERT_OK(store->put_node(gpu));
+  }
+  auto store = open();
+  auto nodes = store->load_nodes();
+  ASSERT_OK(nodes);
+  ASSERT_EQ(nodes->size(), 2u);
+  EXPECT_EQ((*nodes)[0].name, "cpu-1");
+  const auto& back = (*nodes)[1];
+  EXPECT_EQ(back.name, "gpu-1");
+  EXPECT_EQ(back.address, "10.0.0.7");
+  EXPECT_EQ(back.cpu_millis, 16000);
+  EXPECT_EQ(back.memory_bytes, 256ll << 30);
+  EXPECT_EQ(back.gpus, 2);
+  EXPECT_EQ(back.gpu_models, gpu.gpu_models);
+  EXPECT_EQ(back.labels, gpu.labels);
+  EXPECT_EQ(back.port_max, 31999);
+  EXPECT_TRUE(back.running.empty());
+  ASSERT_OK(store->delete_node("gpu-1"));
+  nodes = store->load_nodes();
+  ASSERT_OK(nodes);
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].name, "cpu-1");
+}
+
 TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
   auto store = open();
   for (int i = 0; i < 5; ++i) {

@@ -288,5 +288,61 @@ TEST_F(TrainJobs, AgentFrozenPastTheLeaseFindsItsReplicasKilledAndNoRankRunsTwic
   EXPECT_TRUE(eventually([&] { return count_processes(pattern) == 0; }, 15s));
 }
 
+// Lost only well after a restart, so a frozen agent can be thawed in time.
+class TrainJobsAcrossARestart : public TrainJobs {
+ protected:
+  std::string coordinator_yaml() const override {
+    return "not-ready-after-ms: 2000\nlost-after-ms: 12000\nlease-ms: 10000\n";
+  }
+  // "" while the coordinator does not answer.
+  std::string node_state(const std::string& name) const {
+    auto result = cadre("get nodes -o json");
+    if (result.exit_code != 0) return "";
+    try {
+      for (const auto& n : nlohmann::json::parse(result.output)) {
+        if (n["name"] == name) return n["state"];
+      }
+    } catch (...) {
+    }
+    return "";
+  }
+};
+
+TEST_F(TrainJobsAcrossARestart,
+       AQueuedGangNeedingEveryNodeWaitsForAnAgentNotYetBackInsteadOfFailing) {
+  const std::string whole_node = std::to_string(node_cpu_millis()) + "m";
+  const std::string sleeper = "[sh, -c]";
+  ASSERT_EQ(apply(train_job("hog", replica_spec("Worker", 1, sleeper, "['sleep 600']", whole_node)))
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually([&] { return phase("hog") == "Running"; }, 10s));
+  ASSERT_EQ(
+      apply(train_job("pair", replica_spec("Worker", 2, sleeper, "['sleep 600']", whole_node)))
+          .exit_code,
+      0);
+  ASSERT_EQ(phase("pair"), "Queued");
+  // Freeze the agent without the hog, then restart the coordinator: the hog's node
+  // registers again at once, the frozen one does not.
+  const std::string hog_node = trainjob("hog")["replicas"][0]["node"];
+  const std::string away = hog_node == "local-1" ? "local-2" : "local-1";
+  const int agent = pid_of(away == "local-1" ? "agent-1" : "agent-2");
+  ASSERT_EQ(::kill(agent, SIGSTOP), 0);
+  kill9_and_restart_coordinator();
+  const bool back = eventually([&] { return node_state(hog_node) == "Ready"; }, 10s);
+  std::this_thread::sleep_for(1s);  // the restored queue has met the one node that is back
+  const std::string away_state = node_state(away);
+  const auto pair = trainjob("pair");
+  ::kill(agent, SIGCONT);
+  ASSERT_TRUE(back);
+  // The restarted coordinator remembers the node that is away and counts it: the
+  // pair still fits the cluster, so it waits instead of failing Unschedulable.
+  EXPECT_EQ(away_state, "NotReady");
+  EXPECT_EQ(pair.value("phase", ""), "Queued") << pair.dump(2);
+  ASSERT_TRUE(eventually([&] { return node_state(away) == "Ready"; }, 10s));
+  ASSERT_EQ(cadre("delete trainjob/hog").exit_code, 0);
+  ASSERT_EQ(wait_for("pair", "Running", 20).exit_code, 0) << trainjob("pair").dump(2);
+  ASSERT_EQ(cadre("delete trainjob/pair").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace cadre::testing
