@@ -103,13 +103,15 @@ std::string describe_exit(const ReplicaStatus& r, int32_t signal, const std::str
 
 ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
                                const std::vector<ReplicaStatus>& replicas, size_t i,
-                               int32_t restarts) {
+                               int32_t restarts, int32_t port_retries) {
   const ReplicaStatus& r = replicas[i];
   const spec::ReplicaSpec* rs = spec.find(r.type);
   const auto policy = rs ? rs->restart_policy : spec::RestartPolicy::kNever;
-  // A launch that never ran (lost with a crashed coordinator) is placed again
-  // whatever the policy, and free: the program has not failed, it has not started.
-  const bool never_ran = r.reason == reason::kLaunchLost;
+  // A launch that never ran (lost with a crashed coordinator, or refused for a taken
+  // port) is placed again whatever the policy, and free: the program has not
+  // failed, it has not started.
+  const bool never_ran = r.reason == reason::kLaunchLost ||
+                         (r.reason == reason::kPortInUse && port_retries < kFreePortRetries);
   ExitDecision d;
   if (r.state == ReplicaState::kSucceeded) {
     if (job_succeeded(spec, replicas)) {

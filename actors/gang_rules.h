@@ -46,9 +46,16 @@ struct ExitDecision {
 
 // Replica `i` has just ended (its state, exit_code and reason already updated).
 // `restarts` is how many restarts the job has used.
+// A replica the agent did not start because its port was taken (PortInUse) never
+// ran, so the gang is placed again for free, on other ports (the scheduler rotates
+// them) — this many times in a row; past that something holds the node's port
+// range, and a taken port counts like any lost replica.
+inline constexpr int32_t kFreePortRetries = 10;
+
+// `port_retries`: the free placements after a taken port since the job last ran.
 ExitDecision decide_after_exit(const spec::TrainJobSpec& spec,
                                const std::vector<protocol::ReplicaStatus>& replicas, size_t i,
-                               int32_t restarts);
+                               int32_t restarts, int32_t port_retries = 0);
 
 // "replica worker-1 exited with code 3", "... was killed by signal 9", "... lost: <why>".
 std::string describe_exit(const protocol::ReplicaStatus& replica, int32_t signal,

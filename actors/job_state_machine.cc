@@ -410,6 +410,7 @@ void JobStateMachine::place_gang_again(JobEffects& out) {
 
 void JobStateMachine::mark_up(JobEffects& out, const std::string& why, const std::string& message) {
   if (rec_.status.started_ms == 0) rec_.status.started_ms = now();
+  port_retries_ = 0;
   set_phase(JobPhase::kRunning, why, message);
   event(out, EventType::kNormal, why, message);
 }

@@ -251,6 +251,7 @@ class JobStateMachine {
   std::vector<bool> confirmed_;    // per replica: its node reported it since restore/registration
   int64_t placement_attempt_ = 0;  // answers for an older gang request are ignored
   bool waiting_ = false;           // the message says why the current attempt waits
+  int32_t port_retries_ = 0;       // free placements after a taken port since it last ran
   bool deleting_ = false;
   bool erasing_ = false;                   // EraseRecord sent, on_erased pending
   std::vector<uint64_t> delete_requests_;  // callers waiting for the delete to complete

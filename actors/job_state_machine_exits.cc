@@ -58,7 +58,9 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
     }
     return;
   }
-  const ExitDecision d = decide_after_exit(spec_, replicas(), i, rec_.status.restarts);
+  const ExitDecision d =
+      decide_after_exit(spec_, replicas(), i, rec_.status.restarts, port_retries_);
+  if (r.reason == reason::kPortInUse) ++port_retries_;
   switch (d.verdict) {
     case Verdict::kNone:
       out.push_back(fx::Release{slot_key(r)});

@@ -49,9 +49,10 @@ size_t index_of(const std::vector<protocol::ReplicaStatus>& replicas, const std:
 }
 
 ExitDecision decide(const spec::TrainJobSpec& s, const std::string& name, ReplicaState state,
-                    int code, int restarts = 0, const std::string& reason = "") {
+                    int code, int restarts = 0, const std::string& reason = "",
+                    int port_retries = 0) {
   auto replicas = ended(s, name, state, code, reason);
-  return decide_after_exit(s, replicas, index_of(replicas, name), restarts);
+  return decide_after_exit(s, replicas, index_of(replicas, name), restarts, port_retries);
 }
 
 TEST(GangRules, RanksFollowTypeOrderPsFirstThenChiefWorkersEvaluator) {
@@ -170,6 +171,25 @@ TEST(GangRules, ALaunchThatNeverRanIsPlacedAgainFreeWhateverThePolicy) {
     EXPECT_EQ(d.verdict, Verdict::kRestartGang) << spec::to_string(policy);
     EXPECT_FALSE(d.counts) << "the backoffLimit of 2 is already used up, and it still restarts";
   }
+}
+
+TEST(GangRules, ATakenPortIsPlacedAgainFreeAFewTimesThenCountsLikeAnyLostReplica) {
+  spec::JobSpec job;
+  job.metadata.name = "hello";
+  job.replica.command = {"true"};
+  auto plain = spec::to_train_job(job);  // restartPolicy Never
+  for (int retries = 0; retries < kFreePortRetries; ++retries) {
+    auto d = decide(plain, "main-0", kFailed, 127, 0, "PortInUse", retries);
+    EXPECT_EQ(d.verdict, Verdict::kRestartGang) << retries;
+    EXPECT_FALSE(d.counts) << retries;
+  }
+  auto held = decide(plain, "main-0", kFailed, 127, 0, "PortInUse", kFreePortRetries);
+  EXPECT_EQ(held.verdict, Verdict::kFail);
+  EXPECT_EQ(held.reason, "PortInUse");
+  auto gang = train_job({{"Worker", 2}}, spec::RestartPolicy::kOnFailure);
+  auto counted = decide(gang, "worker-1", kFailed, 127, 0, "PortInUse", kFreePortRetries);
+  EXPECT_EQ(counted.verdict, Verdict::kRestartGang);
+  EXPECT_TRUE(counted.counts);
 }
 
 TEST(GangRules, ExitDescriptionsNameTheReplicaAndWhatHappened) {

@@ -473,6 +473,52 @@ TEST_F(JobMachine, ParameterServerJobRestartsAFailedReplicaInPlace) {
   EXPECT_EQ(count<fx::Release>(out), 0u) << "keeps its node, GPUs and port";
 }
 
+TEST_F(JobMachine, AJobWhosePortWasTakenIsPlacedAgainFreeUntilTheRangeLooksHeld) {
+  track(start(single_job()));  // restartPolicy Never
+  auto refuse = [&] {
+    protocol::ReplicaExited e = exit_of(uid(0), 127);
+    e.job = "hello";
+    e.reason = reason::kPortInUse;
+    e.message = "port 9000 is in use: Address already in use";
+    return track(settle(m->on_exited(node(0), e)));
+  };
+  for (int i = 0; i < kFreePortRetries; ++i) {
+    place();
+    auto out = refuse();
+    ASSERT_EQ(status().phase, JobPhase::kRestarting) << i;
+    EXPECT_EQ(status().reason, reason::kRescheduled);
+    EXPECT_EQ(status().restarts, 0);
+    EXPECT_EQ(count<fx::RequestPlacement>(out), 1u);
+  }
+  place();
+  refuse();
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kPortInUse);
+}
+
+TEST_F(JobMachine, TheFreeRetriesOfATakenPortStartAgainOnceTheJobHasRun) {
+  track(start(gang(2)));
+  auto refuse = [&] {
+    protocol::ReplicaExited e = exit_of(uid(1), 127);
+    e.reason = reason::kPortInUse;
+    track(settle(m->on_exited(node(1), e)));
+    // The gang restart stops the other replica; its end lets the gang be placed again.
+    track(settle(m->on_exited(node(0), exit_of(uid(0), 0, 15))));
+  };
+  for (int i = 0; i < kFreePortRetries - 1; ++i) {
+    place();
+    refuse();
+  }
+  place();
+  start_all();
+  ASSERT_EQ(status().phase, JobPhase::kRunning);
+  for (int i = 0; i < kFreePortRetries - 1; ++i) {
+    refuse();
+    place();
+  }
+  EXPECT_EQ(status().restarts, 0) << "every taken port was free: the job ran in between";
+}
+
 TEST_F(JobMachine, RestartsPastTheBackoffLimitFailTheJob) {
   running(single_job(spec::RestartPolicy::kOnFailure));  // backoffLimit 6 by default
   for (int i = 0; i < 6; ++i) {
