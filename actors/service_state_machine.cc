@@ -335,8 +335,16 @@ void ServiceStateMachine::set_conditions(ServiceEffects& out) {
     set_condition(out, ServiceConditionType::kPredictorReady, false, reason::kReplicaFailed,
                   failure);
   } else {
+    // A replica waiting for capacity (or its probe) says what the wait is for.
+    std::string detail;
+    for (const auto& r : st().replicas) {
+      if (r.revision == unready && live(r) && !r.message.empty()) {
+        detail = " (" + r.job + ": " + r.message + ")";
+        break;
+      }
+    }
     set_condition(out, ServiceConditionType::kPredictorReady, false, reason::kNoReadyReplicas,
-                  "waiting for a ready replica of " + unready);
+                  "waiting for a ready replica of " + unready + detail);
   }
   if (ingress_connected_) {
     set_condition(out, ServiceConditionType::kIngressReady, true, reason::kRoutesPublished,

@@ -163,6 +163,19 @@ TEST(ServiceStateMachine, CreatesMinReplicasOfTheFirstRevisionOnlyAfterTheRecord
   EXPECT_EQ(h.condition(protocol::ServiceConditionType::kPredictorReady).reason, "NoReadyReplicas");
 }
 
+TEST(ServiceStateMachine, ItsPredictorConditionSaysWhatAQueuedReplicaIsWaitingFor) {
+  Harness h;
+  auto queued = Harness::status("fmnist-00001-1", JobPhase::kQueued, false, 0);
+  queued.message = "waiting for capacity: replica main-0 needs cpu=1 memory=512Mi gpu=0";
+  h.run(h.machine_->on_job_status(queued));
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kPending);
+  const auto& c = h.condition(protocol::ServiceConditionType::kPredictorReady);
+  EXPECT_EQ(c.reason, "NoReadyReplicas");
+  EXPECT_EQ(c.message,
+            "waiting for a ready replica of fmnist-00001 (fmnist-00001-1: waiting for capacity: "
+            "replica main-0 needs cpu=1 memory=512Mi gpu=0)");
+}
+
 TEST(ServiceStateMachine, IsReadyWhenAReplicaAnswersReadyAndAnIngressPollsTheRoutes) {
   Harness h;
   h.job_runs("fmnist-00001-1", false);
