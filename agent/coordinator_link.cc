@@ -66,6 +66,18 @@ Status CoordinatorLink::open() {
   return Status::Ok();
 }
 
+void CoordinatorLink::close() {
+  // The monitored socket writes its events into a PAIR socket from ZeroMQ's I/O
+  // thread, and a PAIR with no reader blocks that write. A socket closed with its
+  // monitor still on can emit one more event while it lingers (an agent thawed
+  // after its coordinator restarted: the old socket reconnects, then closes) and
+  // so stall the one I/O thread, with every later message of the new socket
+  // behind it. Stopping the monitor first closes the PAIR inside the socket.
+  if (socket_.handle() != nullptr) zmq_socket_monitor(socket_.handle(), nullptr, 0);
+  monitor_.close();
+  socket_.close();
+}
+
 std::vector<LinkEvent> CoordinatorLink::events() {
   std::vector<LinkEvent> out;
   bool reopen = false;
@@ -110,8 +122,7 @@ std::vector<LinkEvent> CoordinatorLink::events() {
   }
   if (reopen) {
     // The old socket may never reconnect (see the header); a new one does.
-    monitor_.close();
-    socket_.close();
+    close();
     const Status opened = open();
     if (!opened.ok()) {
       out.push_back({LinkEvent::Kind::kHandshakeFailed, "reconnecting: " + opened.message()});

@@ -45,6 +45,7 @@ struct LinkEvent {
 class CoordinatorLink {
  public:
   static Result<std::unique_ptr<CoordinatorLink>> Create(const CoordinatorLinkOptions& options);
+  ~CoordinatorLink() { close(); }
 
   // Sends [header][body] with a fresh id; returns that id.
   template <typename T>
@@ -78,6 +79,8 @@ class CoordinatorLink {
   explicit CoordinatorLink(CoordinatorLinkOptions options) : options_(std::move(options)) {}
   // Makes the DEALER (keys, limits, timers), its monitor, and connects.
   Status open();
+  // Stops the monitor, then closes both sockets (see close() for why that order).
+  void close();
 
   CoordinatorLinkOptions options_;
   protocol::KeyPair own_keys_;

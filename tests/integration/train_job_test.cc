@@ -341,7 +341,12 @@ TEST_F(TrainJobsAcrossARestart,
   ASSERT_TRUE(eventually([&] { return node_state(away) == "Ready"; }, 10s));
   ASSERT_EQ(cadre("delete trainjob/hog").exit_code, 0);
   ASSERT_EQ(wait_for("pair", "Running", 20).exit_code, 0) << trainjob("pair").dump(2);
+  // The delete completes only with the thawed agent's exit report: its link to the
+  // restarted coordinator carries messages both ways (a monitor left on the old
+  // socket once stalled it until the agent exited).
   ASSERT_EQ(cadre("delete trainjob/pair").exit_code, 0);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(node_state(away), "Ready");
 }
 
 }  // namespace
