@@ -100,7 +100,12 @@ void enqueue(Self* self, GangRequest gang, caf::actor job) {
   queue.remove_if([&](const Pending& p) { return p.gang.job == gang.job; });
   auto at = std::find_if(queue.begin(), queue.end(),
                          [&](const Pending& p) { return p.gang.priority < gang.priority; });
-  queue.insert(at, Pending{std::move(gang), std::move(job), self->state.next_seq++, Clock::now()});
+  Pending pending;
+  pending.gang = std::move(gang);
+  pending.job = std::move(job);
+  pending.seq = self->state.next_seq++;
+  pending.since = Clock::now();
+  queue.insert(at, std::move(pending));
 }
 
 // The queue's length and what is allocated on each node.
