@@ -63,6 +63,20 @@ class TrainJobs : public LocalCluster {
   int node_cpu_millis() const {
     return static_cast<int>(get_json("nodes")[0]["cpus"].get<double>() * 1000);
   }
+  // "hog" takes a whole node and runs; then "pair" asks for two whole nodes.
+  void hog_one_node_then_ask_for_two() const {
+    const std::string whole_node = std::to_string(node_cpu_millis()) + "m";
+    const std::string sleeper = "[sh, -c]";
+    ASSERT_EQ(
+        apply(train_job("hog", replica_spec("Worker", 1, sleeper, "['sleep 600']", whole_node)))
+            .exit_code,
+        0);
+    ASSERT_TRUE(eventually([&] { return phase("hog") == "Running"; }, 10s));
+    ASSERT_EQ(
+        apply(train_job("pair", replica_spec("Worker", 2, sleeper, "['sleep 600']", whole_node)))
+            .exit_code,
+        0);
+  }
   int count_processes(const std::string& pattern) const {
     return std::atoi(run_command("pgrep -fc '" + pattern + "'").output.c_str());
   }
@@ -150,17 +164,8 @@ TEST_F(TrainJobs, MpiJobSucceedsWithRanksStartedThroughTheWorkers) {
 }
 
 TEST_F(TrainJobs, GangLargerThanFreeCapacityQueuesSayingWhyWithNothingStartedAndStartsWhenFreed) {
-  const std::string whole_node = std::to_string(node_cpu_millis()) + "m";
-  const std::string sleeper = "[sh, -c]";
-  ASSERT_EQ(apply(train_job("hog", replica_spec("Worker", 1, sleeper, "['sleep 600']", whole_node)))
-                .exit_code,
-            0);
-  ASSERT_TRUE(eventually([&] { return phase("hog") == "Running"; }, 10s));
   // Two whole nodes' worth while one node is taken: all or nothing, so nothing.
-  ASSERT_EQ(
-      apply(train_job("pair", replica_spec("Worker", 2, sleeper, "['sleep 600']", whole_node)))
-          .exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(hog_one_node_then_ask_for_two());
   // After a second of waiting its status says why: what it needs, what is free.
   ASSERT_TRUE(eventually(
       [&] { return trainjob("pair").value("message", "").find("waiting for capacity") == 0; }, 5s))
@@ -310,16 +315,7 @@ class TrainJobsAcrossARestart : public TrainJobs {
 
 TEST_F(TrainJobsAcrossARestart,
        AQueuedGangNeedingEveryNodeWaitsForAnAgentNotYetBackInsteadOfFailing) {
-  const std::string whole_node = std::to_string(node_cpu_millis()) + "m";
-  const std::string sleeper = "[sh, -c]";
-  ASSERT_EQ(apply(train_job("hog", replica_spec("Worker", 1, sleeper, "['sleep 600']", whole_node)))
-                .exit_code,
-            0);
-  ASSERT_TRUE(eventually([&] { return phase("hog") == "Running"; }, 10s));
-  ASSERT_EQ(
-      apply(train_job("pair", replica_spec("Worker", 2, sleeper, "['sleep 600']", whole_node)))
-          .exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(hog_one_node_then_ask_for_two());
   ASSERT_EQ(phase("pair"), "Queued");
   // Freeze the agent without the hog, then restart the coordinator: the hog's node
   // registers again at once, the frozen one does not.
