@@ -155,7 +155,10 @@ TEST_F(ReplicaCgroupTest, AChildThatCalledSetsidDiesWithItsReplica) {
     std::istringstream(read(pid_file)) >> escaped;
   }
   ASSERT_GT(escaped, 0);
-  ASSERT_NE(::getpgid(escaped), ::getpgid(*launcher_->pid_of("r1"))) << "setsid left the group";
+  // $! is written when the child is forked, before it has run setsid: wait for that.
+  const pid_t group = ::getpgid(*launcher_->pid_of("r1"));
+  for (int i = 0; i < 200 && ::getpgid(escaped) == group; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_NE(::getpgid(escaped), group) << "setsid did not leave the group";
   ASSERT_OK(launcher_->kill_now("r1"));
   ASSERT_TRUE(wait_exit("r1", 10s).has_value());
   bool gone = false;
