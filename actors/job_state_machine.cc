@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "actors/replica_environment.h"
+#include "protocol/codec.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/wall_clock.h"
 
@@ -139,23 +139,27 @@ JobEffects JobStateMachine::on_stored(uint64_t seq, const Status& status) {
   return out;
 }
 
+JobIdentity JobStateMachine::identity() const {
+  const auto& root = options_.policy.checkpoint_root;
+  // A trial's jobs share its folder (JobStatus.checkpoint_name), so a promotion resumes.
+  const std::string& folder =
+      rec_.status.checkpoint_name.empty() ? name() : rec_.status.checkpoint_name;
+  return JobIdentity{name(),
+                     spec_.metadata.ns,
+                     rec_.token,
+                     root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + folder,
+                     root,
+                     rec_.status.created_ms,
+                     rec_.status.metrics_collection,
+                     rec_.status.readiness_path};
+}
+
 void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
   if (const auto* l = std::get_if<LaunchIfCurrent>(&d)) {
     const auto& r = replicas()[l->index];
     if (r.uid != l->uid || r.state != ReplicaState::kStarting) return;
-    const auto& root = options_.policy.checkpoint_root;
-    // A trial's jobs share its folder (JobStatus.checkpoint_name), so a promotion resumes.
-    const std::string& folder =
-        rec_.status.checkpoint_name.empty() ? name() : rec_.status.checkpoint_name;
-    const JobIdentity id{name(),
-                         spec_.metadata.ns,
-                         rec_.token,
-                         root.empty() ? "" : root + "/" + spec_.metadata.ns + "/" + folder,
-                         root,
-                         rec_.status.created_ms,
-                         rec_.status.metrics_collection,
-                         rec_.status.readiness_path};
-    out.push_back(fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, id)});
+    out.push_back(
+        fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, identity())});
     // An agent answers a launch at once (ReplicaStarted after its fork, or a
     // failure); one that dropped it (an epoch it had just left behind) says
     // nothing, so silence past lost_after places the replica again.
@@ -344,6 +348,18 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
     where += (where.empty() ? "" : ", ") + r.name + "@" + p.node +
              (p.port ? ":" + std::to_string(p.port) : "");
   }
+  if (auto why = oversized_launch(placements)) {
+    // Sent, it would end that agent's connection and never arrive. Nothing ran, as
+    // when the store gives up: the gang is abandoned and the job fails, naming sizes.
+    for (auto& r : replicas()) {
+      r.state = ReplicaState::kFailed;
+      r.reason = reason::kLaunchTooLarge;
+    }
+    out.push_back(fx::Release{name() + "/"});
+    finish(out, JobPhase::kFailed, reason::kLaunchTooLarge, *why);
+    persist(out);
+    return out;
+  }
   if (waiting_) {
     waiting_ = false;
     rec_.status.message.clear();
@@ -353,6 +369,23 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
   // Launch only once the placement is durable, so a restart can find the replicas.
   persist(out, std::move(launches));
   return out;
+}
+
+std::optional<std::string> JobStateMachine::oversized_launch(
+    const std::vector<Placement>& placements) const {
+  const JobIdentity id = identity();
+  for (size_t i = 0; i < placements.size(); ++i) {
+    const int64_t limit = placements[i].max_message_bytes;
+    if (limit <= 0) continue;  // an agent that does not say: nothing to check against
+    const auto bytes =
+        static_cast<int64_t>(protocol::encode(make_launch(spec_, replicas(), i, id)).size());
+    if (bytes <= limit) continue;
+    return "replica " + replicas()[i].name + "'s launch is " + std::to_string(bytes) +
+           " bytes; node " + placements[i].node + " accepts at most " + std::to_string(limit) +
+           " (its agent's --max-message-bytes): make the command, args and env smaller or raise "
+           "that limit";
+  }
+  return std::nullopt;
 }
 
 JobEffects JobStateMachine::on_waiting(int64_t attempt, const std::string& why) {

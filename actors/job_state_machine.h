@@ -38,6 +38,7 @@
 
 #include "actors/cluster_policy.h"
 #include "actors/gang_rules.h"
+#include "actors/replica_environment.h"
 #include "actors/scheduler.h"
 #include "actors/state_store.h"
 #include "actors/write_barrier.h"
@@ -216,6 +217,11 @@ class JobStateMachine {
   bool all_up() const;  // every replica Running or Succeeded
   int64_t now() const { return options_.now_ms(); }
   int64_t grace_ms(const ReplicaStatus& r) const;
+
+  JobIdentity identity() const;  // what make_launch needs to know of the job
+  // Why the just-placed gang cannot be launched: a launch larger than its node's agent
+  // accepts. nullopt: every launch fits.
+  std::optional<std::string> oversized_launch(const std::vector<Placement>& placements) const;
 
   void persist(JobEffects& out, std::vector<Deferred> then = {});
   void run_deferred(JobEffects& out, const Deferred& d);

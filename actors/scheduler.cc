@@ -122,7 +122,13 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
     node.next_port = port >= node.capacity.port_max ? node.capacity.port_min : port + 1;
   }
   reserve(key, node.capacity.name, request, gpus, port, group);
-  return Placement{key, node.capacity.name, node.capacity.address, node.capacity.epoch, gpus, port};
+  return Placement{key,
+                   node.capacity.name,
+                   node.capacity.address,
+                   node.capacity.epoch,
+                   gpus,
+                   port,
+                   node.capacity.max_message_bytes};
 }
 
 Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>* out,

@@ -28,6 +28,7 @@ struct NodeCapacity {
   int32_t gpus = 0;
   int32_t port_min = 0;  // replica port range, inclusive; 0/0: none to assign
   int32_t port_max = 0;
+  int64_t max_message_bytes = 0;  // the largest launch its agent accepts; 0: not said
 };
 
 struct Placement {
@@ -36,7 +37,8 @@ struct Placement {
   std::string address;
   uint64_t epoch = 0;
   std::vector<int32_t> gpu_indices;
-  int32_t port = 0;  // 0 when the node has no port range
+  int32_t port = 0;               // 0 when the node has no port range
+  int64_t max_message_bytes = 0;  // the node's NodeCapacity::max_message_bytes
 };
 
 struct Allocation {

@@ -382,6 +382,7 @@ void Agent::send_register() {
   request.agent_version = CADRE_VERSION;
   request.port_min = options_.port_min;
   request.port_max = options_.port_max;
+  request.max_message_bytes = options_.link.max_message_bytes;
   for (const auto& [uid, replica] : replicas_) {
     if (replica.fenced) continue;  // dead or dying: the coordinator must not adopt it
     request.running.push_back(protocol::ReplicaReport{uid, replica.job, replica.pid,

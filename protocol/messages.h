@@ -108,8 +108,11 @@ struct RegisterRequest {
   std::string agent_version;                  // cadre version string of the agent
   int32_t port_min = 0;  // first port of the range the coordinator may assign to replicas here
   int32_t port_max = 0;  // last port of that range (inclusive); 0 and 0: no ports to assign
+  // The largest message this agent accepts (its ZMQ_MAXMSGSIZE); a larger one would end its
+  // connection, so the coordinator never sends it one. 0: not said (an older agent).
+  int64_t max_message_bytes = 0;
   MSGPACK_DEFINE_MAP(name, address, cpu_millis, memory_bytes, gpus, gpu_models, labels, running,
-                     agent_version, port_min, port_max)
+                     agent_version, port_min, port_max, max_message_bytes)
 };
 
 struct RegisterReply {

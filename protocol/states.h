@@ -232,6 +232,8 @@ inline constexpr const char* kReplicaRestart = "ReplicaRestart";
 inline constexpr const char* kGangRestart = "GangRestart";
 inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that never ran, placed again
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
+// A launch larger than its node's agent accepts (--max-message-bytes); nothing ran.
+inline constexpr const char* kLaunchTooLarge = "LaunchTooLarge";
 // Experiment and trial reasons (Katib's where Katib has them).
 inline constexpr const char* kGoalReached = "GoalReached";
 inline constexpr const char* kMaxTrialsReached = "MaxTrialsReached";

@@ -228,6 +228,43 @@ TEST_F(JobMachine, AnswerForAnOlderPlacementAttemptFreesItsSlotsAndLaunchesNothi
   EXPECT_EQ(replica(0).state, ReplicaState::kPending);
 }
 
+TEST_F(JobMachine, ALaunchLargerThanItsNodeAcceptsFailsTheJobAndNothingIsSent) {
+  auto s = gang(2);
+  s.replica_specs[0].tmpl.args = {std::string(20000, 'x')};
+  track(start(s));
+  std::vector<Placement> placements(2);
+  placements[0].node = "a";
+  placements[0].max_message_bytes = 1 << 20;  // fits
+  placements[1].node = "b";
+  placements[1].max_message_bytes = 16384;  // the same launch does not
+  auto out = settle(m->on_placed(attempt(), placements));
+  EXPECT_EQ(count<fx::Launch>(out), 0u) << "one replica cannot start: none may";
+  EXPECT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(status().reason, reason::kLaunchTooLarge);
+  EXPECT_NE(status().message.find("replica worker-1's launch is 2"), std::string::npos)
+      << status().message;
+  EXPECT_NE(status().message.find("node b accepts at most 16384"), std::string::npos);
+  ASSERT_EQ(all<fx::Release>(out).size(), 1u);
+  EXPECT_EQ(all<fx::Release>(out)[0].key, "fmnist/");
+  EXPECT_EQ(count<fx::Kill>(out), 0u) << "nothing ran, so there is nothing to stop";
+  EXPECT_EQ(replica(1).state, ReplicaState::kFailed);
+  EXPECT_EQ(replica(1).reason, reason::kLaunchTooLarge);
+}
+
+TEST_F(JobMachine, ALaunchWithinItsNodesLimitOrToAnAgentThatSaysNoneIsSent) {
+  auto s = gang(2);
+  s.replica_specs[0].tmpl.args = {std::string(20000, 'x')};
+  track(start(s));
+  std::vector<Placement> placements(2);
+  placements[0].node = "a";
+  placements[0].max_message_bytes = 0;  // an older agent: nothing to check against
+  placements[1].node = "b";
+  placements[1].max_message_bytes = 1 << 20;
+  auto out = settle(m->on_placed(attempt(), placements));
+  EXPECT_EQ(count<fx::Launch>(out), 2u);
+  EXPECT_EQ(status().phase, JobPhase::kQueued);
+}
+
 TEST_F(JobMachine, GangThatCanNeverFitFailsUnschedulable) {
   track(start(gang(2)));
   settle(m->on_unschedulable(attempt(), "needs 64 cpus"));

@@ -100,8 +100,12 @@ class LocalCluster : public ::testing::Test {
            std::to_string(client_port_);
   }
   // kill -9 of the coordinator, then the same command line again (as systemd would).
-  void kill9_and_restart_coordinator() {
-    const int pid = pid_of("coordinator");
+  void kill9_and_restart_coordinator() { kill9_and_restart("coordinator"); }
+
+  // kill -9 of `process` ("coordinator", "agent-1", ...), then its command line again
+  // with `extra_flags` appended (a later flag wins over an earlier one).
+  void kill9_and_restart(const std::string& process, const std::string& extra_flags = "") {
+    const int pid = pid_of(process);
     std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
     std::string command;
     for (size_t at = 0; at < cmdline.size();) {
@@ -111,8 +115,9 @@ class LocalCluster : public ::testing::Test {
     }
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5)));
-    auto restarted = run_command("setsid " + command + ">> " + path("logs/coordinator.log") +
-                                 " 2>&1 < /dev/null & echo $! > " + path("pids/coordinator.pid"));
+    auto restarted =
+        run_command("setsid " + command + extra_flags + " >> " + path("logs/" + process + ".log") +
+                    " 2>&1 < /dev/null & echo $! > " + path("pids/" + process + ".pid"));
     ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
   }
 

@@ -245,6 +245,38 @@ TEST_F(HostileInput, OversizedFrameDropsOnlyThatConnection) {
   EXPECT_EQ(get.exit_code, 0) << get.output;
 }
 
+// Agents that accept at most 64 KiB, and a Job whose args alone are 100 KB: sent, the
+// launch would end the agent's connection and never arrive.
+TEST_F(HostileInput, ALaunchLargerThanItsAgentAcceptsFailsTheJobAndTheNodesStayReady) {
+  for (const char* agent : {"agent-1", "agent-2"}) {
+    kill9_and_restart(agent, "--max-message-bytes 65536");
+    ASSERT_TRUE(eventually(
+        [&] {
+          const std::string log = read_file(path(std::string("logs/") + agent + ".log"));
+          size_t registrations = 0;
+          for (size_t at = 0; (at = log.find("registered, epoch", at)) != std::string::npos; ++at) {
+            ++registrations;
+          }
+          return registrations >= 2;
+        },
+        10s))
+        << agent << " did not register again";
+  }
+  ASSERT_EQ(apply(shell_job("big", "true " + std::string(100000, 'x'))).exit_code, 0);
+  auto waited = cadre("wait job/big --for Failed --timeout 10");
+  ASSERT_EQ(waited.exit_code, 0) << waited.output;
+  auto job = get_json("jobs big");
+  EXPECT_EQ(job["reason"], "LaunchTooLarge");
+  EXPECT_NE(job["message"].get<std::string>().find("accepts at most 65536"), std::string::npos)
+      << job["message"];
+  auto nodes = get_json("nodes");
+  ASSERT_EQ(nodes.size(), 2u);
+  for (const auto& node : nodes) EXPECT_EQ(node["state"], "Ready");
+  ASSERT_EQ(apply(shell_job("small", "true")).exit_code, 0);
+  auto small = cadre("wait job/small --for Succeeded --timeout 30");
+  EXPECT_EQ(small.exit_code, 0) << small.output;
+}
+
 // Resident memory of a process (VmRSS), in bytes.
 int64_t rss_bytes(int pid) {
   std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
