@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,32 +22,22 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options,
   t->backend_ = backend;
   t->role_ = role;
   t->updater_ = updater;
-  ASSIGN_OR_RETURN(t->train_, load_fashion_mnist(options.data_dir, Split::kTrain));
+  // Only the images used are converted to floats: a trial on 10,000 of the 60,000
+  // starts without filling 190 MB it never reads.
+  ASSIGN_OR_RETURN(const auto raw, read_fashion_mnist(options.data_dir, Split::kTrain));
+  int kept = raw.count;
   if (options.validation > 0) {
     // The held-out images come off the end, so --train-limit's first N and the
     // validation images never overlap (as Keras's validation_split does).
-    if (options.validation >= t->train_.count)
+    if (options.validation >= raw.count)
       return InvalidArgument("--validation " + std::to_string(options.validation) +
-                             ": the training set has only " + std::to_string(t->train_.count) +
+                             ": the training set has only " + std::to_string(raw.count) +
                              " images");
-    const int kept = t->train_.count - options.validation;
-    if (role.chief) {
-      auto& val = t->validation_;
-      val.count = options.validation;
-      val.sample_shape = t->train_.sample_shape;
-      val.images.assign(t->train_.images.begin() + t->train_.sample_size() * kept,
-                        t->train_.images.end());
-      val.labels.assign(t->train_.labels.begin() + kept, t->train_.labels.end());
-    }
-    t->train_.count = kept;
-    t->train_.images.resize(t->train_.sample_size() * kept);
-    t->train_.labels.resize(kept);
+    kept = raw.count - options.validation;
+    if (role.chief) t->validation_ = normalized(raw, kept, raw.count);
   }
-  if (options.train_limit > 0 && options.train_limit < t->train_.count) {
-    t->train_.count = options.train_limit;
-    t->train_.images.resize(t->train_.sample_size() * options.train_limit);
-    t->train_.labels.resize(options.train_limit);
-  }
+  t->train_ =
+      normalized(raw, 0, options.train_limit > 0 ? std::min(options.train_limit, kept) : kept);
   if (role.chief) {
     ASSIGN_OR_RETURN(t->test_, load_fashion_mnist(options.data_dir, Split::kTest));
   }

@@ -92,6 +92,21 @@ TEST_F(IdxFiles, DatasetRejectsMismatchedImageAndLabelCounts) {
   EXPECT_NE(d.status().message().find("3 images but"), std::string::npos);
 }
 
+TEST_F(IdxFiles, ASliceIsNormalisedExactlyAsTheSameSamplesOfTheWholeSplit) {
+  write_gz("t10k-images-idx3-ubyte.gz", idx({5, 2, 2}, 20));
+  write_gz("t10k-labels-idx1-ubyte.gz", idx({5}, 5));
+  auto whole = load_fashion_mnist(dir_.string(), Split::kTest);
+  ASSERT_OK(whole);
+  auto raw = read_fashion_mnist(dir_.string(), Split::kTest);
+  ASSERT_OK(raw);
+  const Dataset tail = normalized(*raw, 3, 5);
+  EXPECT_EQ(tail.count, 2);
+  EXPECT_EQ(tail.sample_shape, (Shape{1, 2, 2}));
+  EXPECT_EQ(tail.images, std::vector<float>(whole->images.begin() + 12, whole->images.end()));
+  EXPECT_EQ(tail.labels, (std::vector<int32_t>{3, 4}));
+  EXPECT_EQ(normalized(*raw, 2, 2).count, 0);
+}
+
 TEST(FashionMnist, LoadsBothSplitsNormalised) {
   auto train = load_fashion_mnist(CADRE_FASHION_MNIST_DIR, Split::kTrain);
   if (!train.ok() && train.status().code() == StatusCode::kNotFound)

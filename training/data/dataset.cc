@@ -21,7 +21,7 @@ std::string resolve(const std::string& dir, const std::string& stem) {
 
 }  // namespace
 
-Result<Dataset> load_fashion_mnist(const std::string& dir, Split split, const Normalization& norm) {
+Result<RawDataset> read_fashion_mnist(const std::string& dir, Split split) {
   const std::string prefix = split == Split::kTrain ? "train" : "t10k";
   const std::string image_path = resolve(dir, prefix + "-images-idx3-ubyte");
   const std::string label_path = resolve(dir, prefix + "-labels-idx1-ubyte");
@@ -36,13 +36,10 @@ Result<Dataset> load_fashion_mnist(const std::string& dir, Split split, const No
   if (images.dims[0] != labels.dims[0])
     return DataLoss(image_path + " has " + std::to_string(images.dims[0]) + " images but " +
                     label_path + " has " + std::to_string(labels.dims[0]) + " labels");
-  Dataset d;
+  RawDataset d;
   d.count = static_cast<int>(images.dims[0]);
   d.sample_shape = {1, static_cast<int>(images.dims[1]), static_cast<int>(images.dims[2])};
-  d.images.resize(images.values.size());
-  const float scale = 1.0f / (255.0f * norm.stddev);
-  const float shift = norm.mean / norm.stddev;
-  for (size_t i = 0; i < images.values.size(); ++i) d.images[i] = images.values[i] * scale - shift;
+  d.images = std::move(images.values);
   d.labels.resize(d.count);
   for (int i = 0; i < d.count; ++i) {
     if (labels.values[i] > 9)
@@ -51,6 +48,25 @@ Result<Dataset> load_fashion_mnist(const std::string& dir, Split split, const No
     d.labels[i] = labels.values[i];
   }
   return d;
+}
+
+Dataset normalized(const RawDataset& raw, int begin, int end, const Normalization& norm) {
+  Dataset d;
+  d.count = end - begin;
+  d.sample_shape = raw.sample_shape;
+  const size_t size = d.sample_size();
+  const uint8_t* pixels = raw.images.data() + size * begin;
+  d.images.resize(size * d.count);
+  const float scale = 1.0f / (255.0f * norm.stddev);
+  const float shift = norm.mean / norm.stddev;
+  for (size_t i = 0; i < d.images.size(); ++i) d.images[i] = pixels[i] * scale - shift;
+  d.labels.assign(raw.labels.begin() + begin, raw.labels.begin() + end);
+  return d;
+}
+
+Result<Dataset> load_fashion_mnist(const std::string& dir, Split split, const Normalization& norm) {
+  ASSIGN_OR_RETURN(auto raw, read_fashion_mnist(dir, split));
+  return normalized(raw, 0, raw.count, norm);
 }
 
 std::vector<int> epoch_shard(int count, uint64_t seed, int epoch, int rank, int world) {

@@ -29,8 +29,23 @@ struct Dataset {
 
 enum class Split { kTrain, kTest };
 
-// Loads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] from dir. Errors name
-// the file; images and labels must agree in count.
+// A split as stored: one byte a pixel. Four times smaller than a Dataset, so a
+// program that uses part of it converts only that part (normalized below).
+struct RawDataset {
+  int count = 0;
+  Shape sample_shape;
+  std::vector<uint8_t> images;  // count * prod(sample_shape)
+  std::vector<int32_t> labels;  // count values in [0, 10)
+};
+
+// Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] from dir. Errors name
+// the file; images and labels must agree in count, labels must be classes.
+Result<RawDataset> read_fashion_mnist(const std::string& dir, Split split);
+
+// Samples [begin, end) of `raw`, normalised; 0 <= begin <= end <= raw.count.
+Dataset normalized(const RawDataset& raw, int begin, int end, const Normalization& norm = {});
+
+// The whole split, normalised.
 Result<Dataset> load_fashion_mnist(const std::string& dir, Split split,
                                    const Normalization& norm = {});
 
