@@ -244,11 +244,14 @@ Endpoints wait_for_endpoints(const std::string& file, double timeout_s) {
 Endpoints start_coordinator(const BenchOptions& o, const fs::path& work) {
   // Node health timeouts are generous so a stalled benchmark process (2 shared cores)
   // never makes a simulated node NotReady; heartbeats stay at the production 1 s.
-  std::ofstream(work / "coordinator.yaml") << "heartbeat-interval-ms: 1000\n"
-                                              "not-ready-after-ms: 30000\n"
-                                              "lost-after-ms: 60000\n"
-                                              "log-level: "
-                                           << o.log_level << "\n";
+  // The one simulated client pipelines up to `window` applies; past client-send-queue
+  // (64 by default, for clients that send one request at a time) replies are dropped.
+  std::ofstream(work / "coordinator.yaml")
+      << "heartbeat-interval-ms: 1000\n"
+         "not-ready-after-ms: 30000\n"
+         "lost-after-ms: 60000\n"
+         "client-send-queue: "
+      << 2 * o.window + 64 << "\nlog-level: " << o.log_level << "\n";
   const std::string endpoints = (work / "endpoints.json").string();
   const pid_t pid =
       spawn({o.bin_dir + "/cadre-coordinator", "--config", (work / "coordinator.yaml").string(),
