@@ -174,6 +174,10 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto& g = **gateway;
 
   caf::actor_system_config caf_config;
+  // One shared queue whose idle workers block on a condition variable. CAF's default
+  // (work stealing) has idle workers poll with short sleeps: 10% of a core on an
+  // idle head node, where the coordinator shares its cores with the agents' replicas.
+  caf_config.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system system{caf_config};
   actors::ActorContext ctx;
   ctx.outbox = g.outbox();
