@@ -5,53 +5,39 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 
 namespace cadre::actors {
+namespace experiment_shell {
 namespace {
-
-namespace fx = experiment_effect;
 
 struct ExperimentActorState {
   ActorContext ctx;
   std::shared_ptr<ExperimentStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> deletes;  // by the id handed to on_delete
-  uint64_t next_delete = 1;
+  PendingReplies deletes;
 };
 
 using Self = caf::stateful_actor<ExperimentActorState>;
 
 void carry_out(Self* self, ExperimentEffects effects);
 
-Status request_failed(const std::string& what, const caf::error& error) {
-  return Unavailable(what + ": " + caf::to_string(error));
-}
-
 void store_record(Self* self, uint64_t seq) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, st.machine->record())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_stored(seq, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_stored(
-                                seq, request_failed("the store did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self, seq](const Status& s) { carry_out(self, self->state.machine->on_stored(seq, s)); },
+      put_atom::value, st.machine->record());
 }
 
-void create_job(Self* self, const fx::CreateJob& e) {
+void create_job(Self* self, const experiment_effect::CreateJob& e) {
   auto& st = self->state;
   const std::string owner = "experiment/" + st.machine->name();
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, trial_atom::value, e.job, e.yaml,
-                e.checkpoint_name, owner, e.metrics)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_created(e.job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_created(
-                                e.job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager",
+      [self, job = e.job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_created(job, s));
+      },
+      trial_atom::value, e.job, e.yaml, e.checkpoint_name, owner, e.metrics);
 }
 
 void delete_job(Self* self, const std::string& job) {
@@ -59,34 +45,20 @@ void delete_job(Self* self, const std::string& job) {
   // A delete waits out the replicas' grace period (as a client's does).
   const auto timeout =
       st.ctx.policy.request_timeout + st.ctx.policy.kill_grace + st.ctx.policy.lost_after;
-  self->request(st.ctx.manager, timeout, delete_atom::value, job)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_deleted(job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_deleted(
-                                job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, timeout, "the manager",
+      [self, job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_deleted(job, s));
+      },
+      delete_atom::value, job);
 }
 
 void erase_record(Self* self) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value,
-                experiment_atom::value, st.machine->name())
-      .then([=](const Status& status) { carry_out(self, self->state.machine->on_erased(status)); },
-            [=](const caf::error& error) {
-              carry_out(self, self->state.machine->on_erased(
-                                  request_failed("the store did not answer", error)));
-            });
-}
-
-void log_event(const std::string& experiment, const protocol::JobEvent& e) {
-  if (e.type == protocol::EventType::kWarning) {
-    spdlog::warn("experiment={} {}: {}", experiment, e.reason, e.message);
-  } else {
-    spdlog::info("experiment={} {}: {}", experiment, e.reason, e.message);
-  }
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+      delete_atom::value, experiment_atom::value, st.machine->name());
 }
 
 void carry_out_one(Self* self, const ExperimentEffect& effect) {
@@ -95,31 +67,26 @@ void carry_out_one(Self* self, const ExperimentEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, experiment_effect::Persist>) {
           store_record(self, e.seq);
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          log_event(name, e.event);
+        } else if constexpr (std::is_same_v<E, experiment_effect::RecordEvent>) {
+          log_event("experiment", name, e.event);
           self->send(st.ctx.store, event_atom::value, experiment_events_key(name), e.event);
-        } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::CreateJob>) {
           create_job(self, e);
-        } else if constexpr (std::is_same_v<E, fx::StopJob>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::StopJob>) {
           self->send(st.ctx.manager, stop_atom::value, e.job, e.reason, e.message);
-        } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::DeleteJob>) {
           delete_job(self, e.job);
-        } else if constexpr (std::is_same_v<E, fx::StartRetryTimer>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::StartRetryTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::EraseRecord>) {
           erase_record(self);
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          for (uint64_t id : e.requests) {
-            auto it = st.deletes.find(id);
-            if (it == st.deletes.end()) continue;
-            it->second.deliver(e.status);
-            st.deletes.erase(it);
-          }
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, experiment_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, experiment_effect::Stop>) {
           spdlog::info("experiment={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, experiment_atom::value, name);
           self->quit();
@@ -158,8 +125,7 @@ caf::behavior experiment(Self* self, ActorContext ctx,
       [=](gone_atom, const std::string& job) { carry_out(self, machine()->on_job_gone(job)); },
       [=](timer_atom) { carry_out(self, machine()->on_retry_timer()); },
       [=](delete_atom) {
-        const uint64_t id = self->state.next_delete++;
-        self->state.deletes.emplace(id, self->make_response_promise());
+        const uint64_t id = self->state.deletes.remember(self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
       },
       [=](get_atom) { return machine()->status(); },
@@ -167,11 +133,12 @@ caf::behavior experiment(Self* self, ActorContext ctx,
 }
 
 }  // namespace
+}  // namespace experiment_shell
 
 caf::actor spawn_experiment(caf::actor_system& system, ActorContext ctx,
                             std::shared_ptr<ExperimentStateMachine> machine) {
   // CAF 0.17 copies spawn arguments: the machine travels as a shared pointer.
-  return system.spawn(experiment, std::move(ctx), std::move(machine));
+  return system.spawn(experiment_shell::experiment, std::move(ctx), std::move(machine));
 }
 
 }  // namespace cadre::actors

@@ -9,7 +9,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = experiment_effect;
 using protocol::ConditionStatus;
 using protocol::ConditionType;
 using protocol::EventType;
@@ -181,7 +180,7 @@ void ExperimentStateMachine::persist(ExperimentEffects& out, std::vector<Deferre
   // again with its next change.)
   if (deleting_) return;
   then.emplace_back(std::in_place_type<Publish>);
-  out.push_back(fx::Persist{writes_.write(std::move(then))});
+  out.push_back(experiment_effect::Persist{writes_.write(std::move(then))});
 }
 
 ExperimentEffects ExperimentStateMachine::on_stored(uint64_t seq, const Status& status) {
@@ -197,7 +196,8 @@ ExperimentEffects ExperimentStateMachine::on_stored(uint64_t seq, const Status& 
     writes_.keep_only([](const Deferred& d) { return std::holds_alternative<Publish>(d); });
     for (auto& t : rec_.trials) {
       if (running(t) && !t.jobs.empty()) {
-        out.push_back(fx::StopJob{t.jobs.back(), reason::kStopped, "experiment failed"});
+        out.push_back(
+            experiment_effect::StopJob{t.jobs.back(), reason::kStopped, "experiment failed"});
       }
     }
     finish(out, ExperimentPhase::kFailed, reason::kStoreUnavailable,
@@ -205,13 +205,13 @@ ExperimentEffects ExperimentStateMachine::on_stored(uint64_t seq, const Status& 
                " retries: " + status.message());
     return out;
   }
-  if (failure.retry_in) out.push_back(fx::StartRetryTimer{*failure.retry_in});
+  if (failure.retry_in) out.push_back(experiment_effect::StartRetryTimer{*failure.retry_in});
   return out;
 }
 
 ExperimentEffects ExperimentStateMachine::on_retry_timer() {
   ExperimentEffects out;
-  if (writes_.retry_due()) out.push_back(fx::Persist{writes_.write({})});
+  if (writes_.retry_due()) out.push_back(experiment_effect::Persist{writes_.write({})});
   return out;
 }
 
@@ -248,15 +248,15 @@ void ExperimentStateMachine::run_deferred(ExperimentEffects& out, const Deferred
                                                                     : "stdout";
     metrics.file = collector.file_path;
     metrics.formats = collector.metrics_format;
-    out.push_back(fx::CreateJob{c->job, rendered->yaml, t.name, std::move(metrics)});
+    out.push_back(experiment_effect::CreateJob{c->job, rendered->yaml, t.name, std::move(metrics)});
   } else if (std::holds_alternative<Publish>(d)) {
-    out.push_back(fx::PublishSummary{});
+    out.push_back(experiment_effect::PublishSummary{});
   }
 }
 
 void ExperimentStateMachine::event(ExperimentEffects& out, EventType type, const std::string& why,
                                    const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+  out.push_back(experiment_effect::RecordEvent{protocol::JobEvent{now(), type, why, message}});
 }
 
 void ExperimentStateMachine::set_phase(ExperimentPhase phase, const std::string& why,
@@ -303,7 +303,8 @@ ExperimentEffects ExperimentStateMachine::restore(
     const std::string& job = t.jobs.back();
     if (protocol::is_terminal(rec_.phase)) {
       // The experiment ended while this trial's job was being stopped.
-      if (jobs.count(job)) out.push_back(fx::StopJob{job, reason::kStopped, "experiment ended"});
+      if (jobs.count(job))
+        out.push_back(experiment_effect::StopJob{job, reason::kStopped, "experiment ended"});
       end_trial(out, t, TrialPhase::kKilled, reason::kTrialKilled, "experiment ended");
       continue;
     }
@@ -311,7 +312,8 @@ ExperimentEffects ExperimentStateMachine::restore(
     if (stored != samples.end() && !absorb(t, stored->second)) {
       end_trial(out, t, TrialPhase::kFailed, reason::kInvalidMetric,
                 spec_.objective.objective_metric_name + " was not a finite number");
-      if (jobs.count(job)) out.push_back(fx::StopJob{job, reason::kStopped, "invalid metric"});
+      if (jobs.count(job))
+        out.push_back(experiment_effect::StopJob{job, reason::kStopped, "invalid metric"});
       continue;
     }
     auto current = jobs.find(job);
@@ -442,11 +444,11 @@ ExperimentEffects ExperimentStateMachine::on_job_created(const std::string& job,
     // Created after the trial ended or the experiment began to go: it must not run.
     if (deleting_) {
       deleting_jobs_.insert(job);
-      out.push_back(fx::DeleteJob{job});
+      out.push_back(experiment_effect::DeleteJob{job});
     } else if (protocol::is_terminal(rec_.phase) && !spec_.trial_template.retain) {
-      out.push_back(fx::DeleteJob{job});
+      out.push_back(experiment_effect::DeleteJob{job});
     } else {
-      out.push_back(fx::StopJob{job, reason::kStopped, "its trial has ended"});
+      out.push_back(experiment_effect::StopJob{job, reason::kStopped, "its trial has ended"});
     }
     return out;
   }
@@ -466,7 +468,7 @@ void ExperimentStateMachine::finish(ExperimentEffects& out, ExperimentPhase phas
   if (protocol::is_terminal(rec_.phase)) return;
   for (auto& t : rec_.trials) {
     if (!running(t)) continue;
-    out.push_back(fx::StopJob{t.jobs.back(), reason::kStopped, "experiment " + why});
+    out.push_back(experiment_effect::StopJob{t.jobs.back(), reason::kStopped, "experiment " + why});
     end_trial(out, t, TrialPhase::kKilled, reason::kTrialKilled, "experiment " + why);
   }
   set_phase(phase, why, message);
@@ -477,7 +479,7 @@ void ExperimentStateMachine::finish(ExperimentEffects& out, ExperimentPhase phas
   // experiment is, so a promotion never finds its trial's job gone.
   if (!spec_.trial_template.retain) {
     for (const auto& t : rec_.trials)
-      for (const auto& job : t.jobs) out.push_back(fx::DeleteJob{job});
+      for (const auto& job : t.jobs) out.push_back(experiment_effect::DeleteJob{job});
   }
   persist(out);
 }
@@ -496,7 +498,7 @@ void ExperimentStateMachine::start_delete(ExperimentEffects& out) {
   for (const auto& t : rec_.trials) {
     for (const auto& job : t.jobs) {
       deleting_jobs_.insert(job);
-      out.push_back(fx::DeleteJob{job});
+      out.push_back(experiment_effect::DeleteJob{job});
     }
   }
   maybe_erase(out);
@@ -512,7 +514,7 @@ ExperimentEffects ExperimentStateMachine::on_job_deleted(const std::string& job,
     deleting_jobs_.clear();
     std::vector<uint64_t> waiting;
     waiting.swap(delete_requests_);
-    out.push_back(fx::AnswerDelete{
+    out.push_back(experiment_effect::AnswerDelete{
         std::move(waiting), Unavailable("trial job " + job + " not deleted: " + status.message())});
     return out;
   }
@@ -525,7 +527,7 @@ void ExperimentStateMachine::maybe_erase(ExperimentEffects& out) {
   // A job still being created may appear after its delete was answered NotFound.
   if (!deleting_ || erasing_ || !deleting_jobs_.empty() || !creating_.empty()) return;
   erasing_ = true;
-  out.push_back(fx::EraseRecord{});
+  out.push_back(experiment_effect::EraseRecord{});
 }
 
 ExperimentEffects ExperimentStateMachine::on_erased(const Status& status) {
@@ -535,13 +537,13 @@ ExperimentEffects ExperimentStateMachine::on_erased(const Status& status) {
   waiting.swap(delete_requests_);
   if (!status.ok()) {
     deleting_ = false;
-    out.push_back(fx::AnswerDelete{
+    out.push_back(experiment_effect::AnswerDelete{
         std::move(waiting),
         Unavailable("experiment " + name() + " not removed from the store: " + status.message())});
     return out;
   }
-  out.push_back(fx::AnswerDelete{std::move(waiting), Status::Ok()});
-  out.push_back(fx::Stop{});
+  out.push_back(experiment_effect::AnswerDelete{std::move(waiting), Status::Ok()});
+  out.push_back(experiment_effect::Stop{});
   return out;
 }
 

@@ -9,7 +9,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = experiment_effect;
 using protocol::EventType;
 using protocol::ExperimentPhase;
 using protocol::TrialPhase;
@@ -67,7 +66,8 @@ ExperimentEffects ExperimentStateMachine::on_metrics(
   if (!t || !running(*t) || t->jobs.back() != job || protocol::is_terminal(rec_.phase)) return out;
   const size_t before = t->curve.size();
   if (!absorb(*t, samples)) {
-    out.push_back(fx::StopJob{job, reason::kInvalidMetric, "objective is not a finite number"});
+    out.push_back(experiment_effect::StopJob{job, reason::kInvalidMetric,
+                                             "objective is not a finite number"});
     end_trial(out, *t, TrialPhase::kFailed, reason::kInvalidMetric,
               spec_.objective.objective_metric_name + " was not a finite number (NaN or inf)");
     persist(out);
@@ -78,7 +78,8 @@ ExperimentEffects ExperimentStateMachine::on_metrics(
   const auto h = history();
   const auto* self = h.find(t->id);
   if (!self || !tuning::should_stop(h, *self, *median_)) return out;
-  out.push_back(fx::StopJob{job, reason::kEarlyStopped, "stopped by median stopping"});
+  out.push_back(
+      experiment_effect::StopJob{job, reason::kEarlyStopped, "stopped by median stopping"});
   end_trial(out, *t, TrialPhase::kEarlyStopped, reason::kEarlyStopped,
             "best " + spec_.objective.objective_metric_name +
                 " so far is worse than the median "

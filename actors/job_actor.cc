@@ -5,66 +5,38 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 
 namespace cadre::actors {
+namespace job_shell {
 namespace {
 
 using protocol::MessageKind;
-namespace fx = job_effect;
 
 struct JobActorState {
   ActorContext ctx;
   std::unique_ptr<JobStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> deletes;  // by the id handed to on_delete
-  uint64_t next_delete = 1;
+  PendingReplies deletes;
 };
 
 using Self = caf::stateful_actor<JobActorState>;
 
 void carry_out(Self* self, JobEffects effects);
 
-Status request_failed(const char* what, const caf::error& error) {
-  return Unavailable(std::string(what) + ": " + caf::to_string(error));
-}
-
 void store_record(Self* self, uint64_t seq) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, st.machine->record())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_stored(seq, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_stored(
-                                seq, request_failed("the store did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self, seq](const Status& s) { carry_out(self, self->state.machine->on_stored(seq, s)); },
+      put_atom::value, st.machine->record());
 }
 
 void erase_record(Self* self) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value, st.machine->name())
-      .then([=](const Status& status) { carry_out(self, self->state.machine->on_erased(status)); },
-            [=](const caf::error& error) {
-              carry_out(self, self->state.machine->on_erased(
-                                  request_failed("the store did not answer", error)));
-            });
-}
-
-void answer_deletes(Self* self, const fx::AnswerDelete& answer) {
-  for (uint64_t id : answer.requests) {
-    auto it = self->state.deletes.find(id);
-    if (it == self->state.deletes.end()) continue;
-    it->second.deliver(answer.status);
-    self->state.deletes.erase(it);
-  }
-}
-
-void log_event(const std::string& job, const protocol::JobEvent& e) {
-  if (e.type == protocol::EventType::kWarning) {
-    spdlog::warn("job={} {}: {}", job, e.reason, e.message);
-  } else {
-    spdlog::info("job={} {}: {}", job, e.reason, e.message);
-  }
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+      delete_atom::value, st.machine->name());
 }
 
 // One effect; the order of a batch is the machine's order.
@@ -75,41 +47,41 @@ void carry_out_one(Self* self, const JobEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, job_effect::Persist>) {
           store_record(self, e.seq);
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, job_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          log_event(name, e.event);
+        } else if constexpr (std::is_same_v<E, job_effect::RecordEvent>) {
+          log_event("job", name, e.event);
           self->send(st.ctx.store, event_atom::value, name, e.event);
-        } else if constexpr (std::is_same_v<E, fx::RequestPlacement>) {
+        } else if constexpr (std::is_same_v<E, job_effect::RequestPlacement>) {
           self->send(st.ctx.scheduler, schedule_atom::value, e.gang,
                      caf::actor_cast<caf::actor>(self));
-        } else if constexpr (std::is_same_v<E, fx::CancelPlacement>) {
+        } else if constexpr (std::is_same_v<E, job_effect::CancelPlacement>) {
           self->send(st.ctx.scheduler, cancel_atom::value, name);
-        } else if constexpr (std::is_same_v<E, fx::Release>) {
+        } else if constexpr (std::is_same_v<E, job_effect::Release>) {
           self->send(st.ctx.scheduler, release_atom::value, e.key);
-        } else if constexpr (std::is_same_v<E, fx::Reserve>) {
+        } else if constexpr (std::is_same_v<E, job_effect::Reserve>) {
           self->send(st.ctx.scheduler, reserve_atom::value, e.key, e.node, e.request, e.gpu_indices,
                      e.port);
-        } else if constexpr (std::is_same_v<E, fx::Launch>) {
+        } else if constexpr (std::is_same_v<E, job_effect::Launch>) {
           outbox->agent(e.node, e.epoch, MessageKind::kLaunchReplica, e.launch);
-        } else if constexpr (std::is_same_v<E, fx::Kill>) {
+        } else if constexpr (std::is_same_v<E, job_effect::Kill>) {
           outbox->agent(e.node, e.epoch, MessageKind::kKillReplica, e.kill);
-        } else if constexpr (std::is_same_v<E, fx::AckExit>) {
+        } else if constexpr (std::is_same_v<E, job_effect::AckExit>) {
           outbox->agent(e.node, e.epoch, MessageKind::kReplicaExitedAck,
                         protocol::ReplicaExitedAck{e.uid});
-        } else if constexpr (std::is_same_v<E, fx::StoreMetrics>) {
+        } else if constexpr (std::is_same_v<E, job_effect::StoreMetrics>) {
           self->send(st.ctx.store, metrics_atom::value, name, e.uid, e.samples);
-        } else if constexpr (std::is_same_v<E, fx::ForwardMetrics>) {
+        } else if constexpr (std::is_same_v<E, job_effect::ForwardMetrics>) {
           self->send(st.ctx.manager, metrics_atom::value, name, e.samples);
-        } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
+        } else if constexpr (std::is_same_v<E, job_effect::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value, e.timer);
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
+        } else if constexpr (std::is_same_v<E, job_effect::EraseRecord>) {
           erase_record(self);
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          answer_deletes(self, e);
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, job_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, job_effect::Stop>) {
           spdlog::info("job={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, name);
           self->quit();
@@ -168,8 +140,7 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       },
       [=](timer_atom, const JobTimer& timer) { carry_out(self, machine()->on_timer(timer)); },
       [=](delete_atom) {
-        const uint64_t id = self->state.next_delete++;
-        self->state.deletes.emplace(id, self->make_response_promise());
+        const uint64_t id = self->state.deletes.remember(self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
       },
       [=](stop_atom, const std::string& reason, const std::string& message) {
@@ -181,10 +152,11 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
 }
 
 }  // namespace
+}  // namespace job_shell
 
 caf::actor spawn_job(caf::actor_system& system, ActorContext ctx, JobRecord record,
                      spec::TrainJobSpec spec, bool restored) {
-  return system.spawn(job, std::move(ctx), std::move(record), std::move(spec), restored);
+  return system.spawn(job_shell::job, std::move(ctx), std::move(record), std::move(spec), restored);
 }
 
 }  // namespace cadre::actors

@@ -15,7 +15,6 @@ using protocol::JobPhase;
 using protocol::ReplicaState;
 using Verdict = ExitDecision::Verdict;
 namespace reason = protocol::reason;
-namespace fx = job_effect;
 
 JobStateMachine::JobStateMachine(JobRecord record, spec::TrainJobSpec spec,
                                  JobMachineOptions options)
@@ -108,7 +107,7 @@ ReplicaLocation JobStateMachine::locate(const std::string& replica) const {
 
 void JobStateMachine::persist(JobEffects& out, std::vector<Deferred> then) {
   then.insert(then.begin(), Publish{});
-  out.push_back(fx::Persist{writes_.write(std::move(then))});
+  out.push_back(job_effect::Persist{writes_.write(std::move(then))});
 }
 
 JobEffects JobStateMachine::on_stored(uint64_t seq, const Status& status) {
@@ -134,7 +133,8 @@ JobEffects JobStateMachine::on_stored(uint64_t seq, const Status& status) {
               " of " + std::to_string(writes_.retry_limit()));
   }
   if (failure.retry_in) {
-    out.push_back(fx::StartTimer{*failure.retry_in, JobTimer{JobTimer::Kind::kStoreRetry, ""}});
+    out.push_back(
+        job_effect::StartTimer{*failure.retry_in, JobTimer{JobTimer::Kind::kStoreRetry, ""}});
   }
   return out;
 }
@@ -159,18 +159,18 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
     const auto& r = replicas()[l->index];
     if (r.uid != l->uid || r.state != ReplicaState::kStarting) return;
     out.push_back(
-        fx::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, identity())});
+        job_effect::Launch{r.node, r.epoch, make_launch(spec_, replicas(), l->index, identity())});
     // An agent answers a launch at once (ReplicaStarted after its fork, or a
     // failure); one that dropped it (an epoch it had just left behind) says
     // nothing, so silence past lost_after places the replica again.
-    out.push_back(fx::StartTimer{options_.policy.lost_after,
-                                 JobTimer{JobTimer::Kind::kLaunchUnanswered, r.uid}});
+    out.push_back(job_effect::StartTimer{options_.policy.lost_after,
+                                         JobTimer{JobTimer::Kind::kLaunchUnanswered, r.uid}});
   } else if (const auto* a = std::get_if<AckIfStored>(&d)) {
-    out.push_back(fx::AckExit{a->node, a->epoch, a->uid});
+    out.push_back(job_effect::AckExit{a->node, a->epoch, a->uid});
   } else if (std::holds_alternative<FinishDeleteIfDone>(d)) {
     if (deleting_ && none_alive()) complete_delete(out);
   } else if (std::holds_alternative<Publish>(d)) {
-    out.push_back(fx::PublishSummary{});
+    out.push_back(job_effect::PublishSummary{});
   }
 }
 
@@ -184,7 +184,7 @@ void JobStateMachine::give_up_on_store(JobEffects& out, const Status& status) {
     if (r.state != ReplicaState::kStarting) continue;
     r.state = ReplicaState::kFailed;
     r.reason = reason::kStoreUnavailable;
-    out.push_back(fx::Release{slot_key(r)});
+    out.push_back(job_effect::Release{slot_key(r)});
   }
   const std::string message = "the coordinator could not store the job's state after " +
                               std::to_string(writes_.retry_limit()) +
@@ -193,14 +193,14 @@ void JobStateMachine::give_up_on_store(JobEffects& out, const Status& status) {
     finish(out, JobPhase::kFailed, reason::kStoreUnavailable, message, /*kill_all=*/true);
   }
   // Tell readers now: this job's state may not survive a restart.
-  out.push_back(fx::PublishSummary{});
+  out.push_back(job_effect::PublishSummary{});
 }
 
 // ---- small transitions ---------------------------------------------------------
 
 void JobStateMachine::event(JobEffects& out, EventType type, const std::string& why,
                             const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+  out.push_back(job_effect::RecordEvent{protocol::JobEvent{now(), type, why, message}});
 }
 
 // Kubeflow-style conditions: one entry per type; Queued, Running and Restarting
@@ -241,9 +241,9 @@ void JobStateMachine::set_phase(JobPhase phase, const std::string& why,
 void JobStateMachine::terminate(JobEffects& out, ReplicaStatus& r, const std::string& why) {
   if (!protocol::is_alive(r.state)) return;
   r.state = ReplicaState::kTerminating;
-  out.push_back(fx::Kill{r.node, r.epoch, protocol::KillReplica{r.uid, grace_ms(r), why}});
+  out.push_back(job_effect::Kill{r.node, r.epoch, protocol::KillReplica{r.uid, grace_ms(r), why}});
   const auto wait = std::chrono::milliseconds(grace_ms(r)) + options_.policy.lost_after;
-  out.push_back(fx::StartTimer{wait, JobTimer{JobTimer::Kind::kKillUnanswered, r.uid}});
+  out.push_back(job_effect::StartTimer{wait, JobTimer{JobTimer::Kind::kKillUnanswered, r.uid}});
 }
 
 void JobStateMachine::request_placement(JobEffects& out) {
@@ -258,7 +258,7 @@ void JobStateMachine::request_placement(JobEffects& out) {
   // takes one replica and their CPU is not all taken from one node.
   if (rec_.status.owner.rfind("inferenceservice/", 0) == 0) gang.spread_group = rec_.status.owner;
   for (const auto& r : replicas()) gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources});
-  out.push_back(fx::RequestPlacement{std::move(gang)});
+  out.push_back(job_effect::RequestPlacement{std::move(gang)});
 }
 
 // A new instance of a replica: a fresh uid, so the agent's folder, log and any
@@ -275,16 +275,16 @@ void JobStateMachine::arm_deadline(JobEffects& out) {
   const auto& deadline = spec_.run_policy.active_deadline_seconds;
   if (!deadline || protocol::is_terminal(rec_.status.phase)) return;
   const int64_t due = rec_.status.created_ms + *deadline * 1000;
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
-                               JobTimer{JobTimer::Kind::kDeadline, ""}});
+  out.push_back(job_effect::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
+                                       JobTimer{JobTimer::Kind::kDeadline, ""}});
 }
 
 void JobStateMachine::arm_ttl(JobEffects& out) {
   const auto& ttl = spec_.run_policy.ttl_seconds_after_finished;
   if (!ttl) return;
   const int64_t due = rec_.status.finished_ms + *ttl * 1000;
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
-                               JobTimer{JobTimer::Kind::kExpire, ""}});
+  out.push_back(job_effect::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
+                                       JobTimer{JobTimer::Kind::kExpire, ""}});
 }
 
 // ---- lifecycle ------------------------------------------------------------------
@@ -295,7 +295,7 @@ JobEffects JobStateMachine::create() {
   set_condition(ConditionType::kQueued, reason::kQueued, "waiting for the whole gang to fit");
   request_placement(out);
   arm_deadline(out);
-  out.push_back(fx::PublishSummary{});
+  out.push_back(job_effect::PublishSummary{});
   return out;
 }
 
@@ -310,9 +310,9 @@ JobEffects JobStateMachine::restore() {
     any_alive = true;
     confirmed_[i] = false;
     out.push_back(
-        fx::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices, r.port});
-    out.push_back(fx::StartTimer{options_.policy.lost_after,
-                                 JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
+        job_effect::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices, r.port});
+    out.push_back(job_effect::StartTimer{options_.policy.lost_after,
+                                         JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
   }
   if (protocol::is_terminal(rec_.status.phase)) {
     arm_ttl(out);
@@ -320,7 +320,7 @@ JobEffects JobStateMachine::restore() {
     place_gang_again(out);
   }
   arm_deadline(out);
-  out.push_back(fx::PublishSummary{});
+  out.push_back(job_effect::PublishSummary{});
   return out;
 }
 
@@ -329,7 +329,7 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
   if (attempt != placement_attempt_ || protocol::is_terminal(rec_.status.phase) || deleting_ ||
       placements.size() != replicas().size()) {
     // Nothing of this job runs while its gang waits for placement: free it all.
-    out.push_back(fx::Release{name() + "/"});
+    out.push_back(job_effect::Release{name() + "/"});
     return out;
   }
   std::string where;
@@ -355,7 +355,7 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
       r.state = ReplicaState::kFailed;
       r.reason = reason::kLaunchTooLarge;
     }
-    out.push_back(fx::Release{name() + "/"});
+    out.push_back(job_effect::Release{name() + "/"});
     finish(out, JobPhase::kFailed, reason::kLaunchTooLarge, *why);
     persist(out);
     return out;
@@ -420,7 +420,7 @@ void JobStateMachine::finish(JobEffects& out, JobPhase phase, const std::string&
   rec_.status.finished_ms = now();
   event(out, phase == JobPhase::kSucceeded ? EventType::kNormal : EventType::kWarning, why,
         message);
-  out.push_back(fx::CancelPlacement{});
+  out.push_back(job_effect::CancelPlacement{});
   if (kill_all || spec_.run_policy.clean_pod_policy != spec::CleanPodPolicy::kNone) {
     for (auto& r : replicas()) terminate(out, r, "job " + protocol::to_string(phase));
   }
@@ -429,7 +429,7 @@ void JobStateMachine::finish(JobEffects& out, JobPhase phase, const std::string&
 
 // Every old instance has ended: place the whole gang again.
 void JobStateMachine::place_gang_again(JobEffects& out) {
-  out.push_back(fx::Release{name() + "/"});
+  out.push_back(job_effect::Release{name() + "/"});
   for (auto& r : replicas()) {
     r.state = ReplicaState::kPending;
     r.node.clear();
@@ -507,10 +507,10 @@ JobEffects JobStateMachine::on_metrics(const protocol::MetricsReport& report_in)
   // The job's headline metrics are its leader's (rank 0 prints them for cadre-train).
   if (report.uid == locate("").uid || replicas().size() == 1) {
     for (const auto& sample : report.samples) rec_.status.metrics[sample.name] = sample.value;
-    out.push_back(fx::PublishSummary{});
-    if (!rec_.status.owner.empty()) out.push_back(fx::ForwardMetrics{report.samples});
+    out.push_back(job_effect::PublishSummary{});
+    if (!rec_.status.owner.empty()) out.push_back(job_effect::ForwardMetrics{report.samples});
   }
-  out.push_back(fx::StoreMetrics{report.uid, report.samples});
+  out.push_back(job_effect::StoreMetrics{report.uid, report.samples});
   return out;
 }
 
@@ -526,8 +526,8 @@ JobEffects JobStateMachine::on_node_report(const NodeReport& report) {
   for (const auto& uid : report.running) {
     auto i = find_uid(uid);
     if (!i || replicas()[*i].node != report.node || !protocol::is_alive(replicas()[*i].state)) {
-      out.push_back(
-          fx::Kill{report.node, report.epoch, protocol::KillReplica{uid, 0, "stale replica"}});
+      out.push_back(job_effect::Kill{report.node, report.epoch,
+                                     protocol::KillReplica{uid, 0, "stale replica"}});
     }
   }
   bool changed = false;
@@ -538,8 +538,8 @@ JobEffects JobStateMachine::on_node_report(const NodeReport& report) {
     if (report.running.count(r.uid) == 0) {
       // The exit may still be on its way: agents resend exits after registering.
       confirmed_[i] = false;
-      out.push_back(fx::StartTimer{options_.policy.heartbeat_interval * 3,
-                                   JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
+      out.push_back(job_effect::StartTimer{options_.policy.heartbeat_interval * 3,
+                                           JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
       continue;
     }
     confirmed_[i] = true;
@@ -644,16 +644,16 @@ void JobStateMachine::start_delete(JobEffects& out) {
     return;
   }
   persist(out);
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(longest + 5000),
-                               JobTimer{JobTimer::Kind::kDeleteTimeout, ""}});
+  out.push_back(job_effect::StartTimer{std::chrono::milliseconds(longest + 5000),
+                                       JobTimer{JobTimer::Kind::kDeleteTimeout, ""}});
 }
 
 void JobStateMachine::complete_delete(JobEffects& out) {
   if (!deleting_ || erasing_) return;
   erasing_ = true;
-  out.push_back(fx::CancelPlacement{});
-  out.push_back(fx::Release{name() + "/"});
-  out.push_back(fx::EraseRecord{});
+  out.push_back(job_effect::CancelPlacement{});
+  out.push_back(job_effect::Release{name() + "/"});
+  out.push_back(job_effect::EraseRecord{});
 }
 
 JobEffects JobStateMachine::on_erased(const Status& status) {
@@ -664,13 +664,13 @@ JobEffects JobStateMachine::on_erased(const Status& status) {
   if (!status.ok()) {
     // The job stays, with its replicas stopped: a later delete may try again.
     deleting_ = false;
-    out.push_back(fx::AnswerDelete{
+    out.push_back(job_effect::AnswerDelete{
         std::move(waiting),
         Unavailable("job " + name() + " not removed from the store: " + status.message())});
     return out;
   }
-  out.push_back(fx::AnswerDelete{std::move(waiting), Status::Ok()});
-  out.push_back(fx::Stop{});
+  out.push_back(job_effect::AnswerDelete{std::move(waiting), Status::Ok()});
+  out.push_back(job_effect::Stop{});
   return out;
 }
 

@@ -10,7 +10,6 @@ using protocol::JobPhase;
 using protocol::ReplicaState;
 using Verdict = ExitDecision::Verdict;
 namespace reason = protocol::reason;
-namespace fx = job_effect;
 
 void JobStateMachine::restart(JobEffects& out, std::vector<Deferred>& then, size_t i,
                               const ExitDecision& d, const std::string& what) {
@@ -51,7 +50,7 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
   const std::string what = describe_exit(r, signal, detail);
   const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
   if (over || was_terminating) {
-    out.push_back(fx::Release{slot_key(r)});
+    out.push_back(job_effect::Release{slot_key(r)});
     // The last old instance of a gang restart is gone: now the new gang may start.
     if (!over && rec_.status.phase == JobPhase::kRestarting && none_alive()) {
       place_gang_again(out);
@@ -63,16 +62,16 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
   if (r.reason == reason::kPortInUse) ++port_retries_;
   switch (d.verdict) {
     case Verdict::kNone:
-      out.push_back(fx::Release{slot_key(r)});
+      out.push_back(job_effect::Release{slot_key(r)});
       event(out, EventType::kNormal, reason::kReplicaCompleted, what);
       return;
     case Verdict::kSucceeded:
-      out.push_back(fx::Release{slot_key(r)});
+      out.push_back(job_effect::Release{slot_key(r)});
       rec_.status.exit_code = r.exit_code;
       finish(out, JobPhase::kSucceeded, d.reason, d.message);
       return;
     case Verdict::kFail:
-      out.push_back(fx::Release{slot_key(r)});
+      out.push_back(job_effect::Release{slot_key(r)});
       rec_.status.exit_code = r.exit_code;
       finish(out, JobPhase::kFailed, d.reason, d.message.empty() ? what : what + "; " + d.message);
       return;
@@ -80,7 +79,7 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
       restart(out, then, i, d, what);
       return;
     case Verdict::kRestartGang:
-      out.push_back(fx::Release{slot_key(r)});
+      out.push_back(job_effect::Release{slot_key(r)});
       restart(out, then, i, d, what);
       return;
   }
@@ -92,7 +91,7 @@ JobEffects JobStateMachine::on_exited(const std::string& node,
   auto i = find_uid(exit.uid);
   if (!i || replicas()[*i].node != node || !protocol::is_alive(replicas()[*i].state)) {
     // Stale or repeated: nothing to store, let the agent forget it.
-    out.push_back(fx::AckExit{node, i ? replicas()[*i].epoch : 0, exit.uid});
+    out.push_back(job_effect::AckExit{node, i ? replicas()[*i].epoch : 0, exit.uid});
     return out;
   }
   auto& r = replicas()[*i];

@@ -42,16 +42,6 @@ constexpr const char* kResources =
 // CSPRNG, since every replica-to-replica channel of the job is keyed by it.
 std::string new_token() { return protocol::new_job_token(); }
 
-// The error continuation of a request made for a client: the client hears why at
-// once instead of waiting out its own timeout.
-auto answer_error(Self* self, const ClientRef& client, const std::string& asked) {
-  return [=](const caf::error& error) {
-    spdlog::warn("manager: {} did not answer: {}", asked, caf::to_string(error));
-    self->state.ctx.outbox->client_error(
-        client, Unavailable(asked + " did not answer: " + caf::to_string(error)));
-  };
-}
-
 JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
   JobRecord record;
   record.status.name = manifest.metadata.name;
@@ -90,7 +80,7 @@ void apply(Self* self, const ClientRef& client, const protocol::ApplyRequest& re
             if (!parsed.ok()) return self->state.ctx.outbox->client_error(client, parsed);
             create(self, client, request, std::make_shared<const spec::Manifest>(manifest));
           },
-          answer_error(self, client, "the manifest parser"));
+          manager::answer_error(self, client, "the manifest parser"));
 }
 
 }  // namespace
@@ -229,9 +219,9 @@ void get_nodes(Self* self, const ClientRef& client, const std::string& name) {
       .then(
           [=](const std::vector<protocol::NodeStatus>& nodes) {
             self->request(self->state.ctx.scheduler, timeout, alloc_atom::value, nodes)
-                .then(answer, answer_error(self, client, "the scheduler"));
+                .then(answer, manager::answer_error(self, client, "the scheduler"));
           },
-          answer_error(self, client, "the node registry"));
+          manager::answer_error(self, client, "the node registry"));
 }
 
 // One job: its supervisor's status with the stored events.
@@ -251,9 +241,9 @@ void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& re
                       reply.jobs.push_back(std::move(status));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    answer_error(self, client, "the store (events of " + what + ")"));
+                    manager::answer_error(self, client, "the store (events of " + what + ")"));
           },
-          answer_error(self, client, "the supervisor of " + what));
+          manager::answer_error(self, client, "the supervisor of " + what));
 }
 
 void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
@@ -306,7 +296,7 @@ void remove_node(Self* self, const ClientRef& client, const std::string& name) {
             self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
                                            protocol::DeleteReply{name});
           },
-          answer_error(self, client, "the node registry"));
+          manager::answer_error(self, client, "the node registry"));
 }
 
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
@@ -342,7 +332,7 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
             self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
                                            protocol::DeleteReply{request.name});
           },
-          answer_error(self, client, "the supervisor of " + what));
+          manager::answer_error(self, client, "the supervisor of " + what));
 }
 
 void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& request) {
@@ -375,7 +365,7 @@ void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& requ
                 protocol::ReadLogs{location.uid, request.offset, request.max_bytes}, id);
             self->delayed_send(self, st.ctx.policy.log_read_timeout, timeout_atom::value, id);
           },
-          answer_error(self, client, "the supervisor of " + what));
+          manager::answer_error(self, client, "the supervisor of " + what));
 }
 
 // A job's stored metric points; the job must exist (a deleted job's are gone).
@@ -394,8 +384,8 @@ void metrics_history(Self* self, const ClientRef& client,
           [=](const protocol::MetricsHistoryReply& reply) {
             self->state.ctx.outbox->client(client, MessageKind::kMetricsHistoryReply, reply);
           },
-          answer_error(self, client,
-                       "the store (metrics of " + ref(request.resource, request.name) + ")"));
+          manager::answer_error(
+              self, client, "the store (metrics of " + ref(request.resource, request.name) + ")"));
 }
 
 void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {

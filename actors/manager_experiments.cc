@@ -16,12 +16,12 @@ namespace {
 using protocol::MessageKind;
 using Self = ManagerSelf;
 
-constexpr const char* kOwnerPrefix = "experiment/";
+constexpr const char* kExperimentOwner = "experiment/";
 
-std::string ref(const std::string& name) { return "experiment/" + name; }
+std::string experiment_ref(const std::string& name) { return "experiment/" + name; }
 
 std::optional<caf::actor> experiment_of_owner(Self* self, const std::string& owner) {
-  const std::string prefix = kOwnerPrefix;
+  const std::string prefix = kExperimentOwner;
   if (owner.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   auto it = self->state.experiments.find(owner.substr(prefix.size()));
   if (it == self->state.experiments.end()) return std::nullopt;
@@ -42,17 +42,19 @@ using AppliedFn = std::function<void(const Status&, const std::string& action)>;
 void answer_existing(Self* self, const std::string& name, const std::string& text, AppliedFn done) {
   auto& st = self->state;
   auto it = st.experiments.find(name);
-  if (it == st.experiments.end()) return done(AlreadyExists(ref(name) + " is being created"), "");
+  if (it == st.experiments.end())
+    return done(AlreadyExists(experiment_ref(name) + " is being created"), "");
   self->request(it->second, st.ctx.policy.request_timeout, get_atom::value)
       .then(
           [=](const protocol::ExperimentStatus& status) {
             if (status.manifest == text) return done(Status::Ok(), "unchanged");
-            done(AlreadyExists(ref(name) + " already exists with a different spec; experiments "
-                                           "are immutable, delete it first"),
+            done(AlreadyExists(experiment_ref(name) +
+                               " already exists with a different spec; experiments "
+                               "are immutable, delete it first"),
                  "");
           },
           [=](const caf::error& error) {
-            done(Unavailable("the supervisor of " + ref(name) +
+            done(Unavailable("the supervisor of " + experiment_ref(name) +
                              " did not answer: " + caf::to_string(error)),
                  "");
           });
@@ -76,7 +78,7 @@ void create_experiment_then(Self* self, const std::shared_ptr<const spec::Manife
   st.creating_experiments.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_experiments.erase(name);
-    done(Unavailable(ref(name) + " not created: " + why.message()), "");
+    done(Unavailable(experiment_ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, owned->record())
@@ -127,15 +129,9 @@ void get_experiments(Self* self, const ClientRef& client, const std::string& nam
   }
   auto it = st.experiments.find(name);
   if (it == st.experiments.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(experiment_ref(name) + " not found"));
   }
   const auto timeout = st.ctx.policy.request_timeout;
-  auto unanswered = [=](const std::string& who) {
-    return [=](const caf::error& error) {
-      self->state.ctx.outbox->client_error(
-          client, Unavailable(who + " did not answer: " + caf::to_string(error)));
-    };
-  };
   self->request(it->second, timeout, get_atom::value)
       .then(
           [=](protocol::ExperimentStatus status) {
@@ -148,16 +144,17 @@ void get_experiments(Self* self, const ClientRef& client, const std::string& nam
                       reply.experiments.push_back(std::move(status));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    unanswered("the store (events of " + ref(name) + ")"));
+                    answer_error(self, client,
+                                 "the store (events of " + experiment_ref(name) + ")"));
           },
-          unanswered("the supervisor of " + ref(name)));
+          answer_error(self, client, "the supervisor of " + experiment_ref(name)));
 }
 
 void delete_experiment(Self* self, const ClientRef& client, const std::string& name) {
   auto& st = self->state;
   auto it = st.experiments.find(name);
   if (it == st.experiments.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(experiment_ref(name) + " not found"));
   }
   // Each trial job's delete waits out its replicas' grace; the jobs go in parallel.
   const auto& policy = st.ctx.policy;
@@ -171,7 +168,7 @@ void delete_experiment(Self* self, const ClientRef& client, const std::string& n
           },
           [=](const caf::error& error) {
             self->state.ctx.outbox->client_error(
-                client, Unavailable("the supervisor of " + ref(name) +
+                client, Unavailable("the supervisor of " + experiment_ref(name) +
                                     " did not answer: " + caf::to_string(error)));
           });
 }
@@ -195,7 +192,7 @@ void restore_experiments(Self* self, std::vector<ExperimentRecord> restored) {
     }
     std::map<std::string, protocol::JobStatus> jobs;
     for (const auto& [job, status] : st.summary) {
-      if (status.owner == kOwnerPrefix + name) jobs[job] = status;
+      if (status.owner == kExperimentOwner + name) jobs[job] = status;
     }
     st.experiment_summary[name] = (*machine)->summary();
     if (const std::string run = run_of(*manifest); !run.empty()) st.experiment_runs[name] = run;
@@ -281,7 +278,8 @@ caf::message_handler experiment_requests(Self* self) {
         auto promise = self->make_response_promise();
         auto it = self->state.experiment_summary.find(name);
         if (it == self->state.experiment_summary.end()) {
-          promise.deliver(NotFound(ref(name) + " not found"), protocol::ExperimentStatus{});
+          promise.deliver(NotFound(experiment_ref(name) + " not found"),
+                          protocol::ExperimentStatus{});
           return;
         }
         promise.deliver(Status::Ok(), it->second);

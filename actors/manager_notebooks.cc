@@ -18,9 +18,9 @@ namespace {
 using protocol::MessageKind;
 using Self = ManagerSelf;
 
-constexpr const char* kOwnerPrefix = "notebook/";
+constexpr const char* kNotebookOwner = "notebook/";
 
-std::string ref(const std::string& name) { return "notebook/" + name; }
+std::string notebook_ref(const std::string& name) { return "notebook/" + name; }
 
 bool same_route(const protocol::NotebookRoute& a, const protocol::NotebookRoute& b) {
   return std::tie(a.name, a.ns, a.phase, a.reason, a.message, a.ready, a.address, a.port, a.job,
@@ -36,7 +36,7 @@ protocol::NotebookStatus with_url(const Self* self, protocol::NotebookStatus sta
 }
 
 std::optional<caf::actor> notebook_of_owner(Self* self, const std::string& owner) {
-  const std::string prefix = kOwnerPrefix;
+  const std::string prefix = kNotebookOwner;
   if (owner.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   auto it = self->state.notebooks.find(owner.substr(prefix.size()));
   if (it == self->state.notebooks.end()) return std::nullopt;
@@ -96,14 +96,15 @@ void apply_notebook(Self* self, const ClientRef& client, const protocol::ApplyRe
                   const std::string& action) { answer_apply(self, client, name, status, action); },
               [=](const caf::error& error) {
                 answer_apply(self, client, name,
-                             Unavailable("the supervisor of " + ref(name) +
+                             Unavailable("the supervisor of " + notebook_ref(name) +
                                          " did not answer: " + caf::to_string(error)),
                              "");
               });
     return;
   }
   if (st.creating_notebooks.count(name)) {
-    return answer_apply(self, client, name, AlreadyExists(ref(name) + " is being created"), "");
+    return answer_apply(self, client, name, AlreadyExists(notebook_ref(name) + " is being created"),
+                        "");
   }
   auto machine = NotebookStateMachine::Create(
       NotebookStateMachine::first_record(apply, protocol::new_job_token(), wall_ms()),
@@ -113,7 +114,8 @@ void apply_notebook(Self* self, const ClientRef& client, const protocol::ApplyRe
   st.creating_notebooks.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_notebooks.erase(name);
-    answer_apply(self, client, name, Unavailable(ref(name) + " not created: " + why.message()), "");
+    answer_apply(self, client, name,
+                 Unavailable(notebook_ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, owned->record())
@@ -147,15 +149,9 @@ void get_notebooks(Self* self, const ClientRef& client, const std::string& name)
   }
   auto it = st.notebooks.find(name);
   if (it == st.notebooks.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(notebook_ref(name) + " not found"));
   }
   const auto timeout = st.ctx.policy.request_timeout;
-  auto unanswered = [=](const std::string& who) {
-    return [=](const caf::error& error) {
-      self->state.ctx.outbox->client_error(
-          client, Unavailable(who + " did not answer: " + caf::to_string(error)));
-    };
-  };
   self->request(it->second, timeout, get_atom::value)
       .then(
           [=](protocol::NotebookStatus status) {
@@ -168,16 +164,16 @@ void get_notebooks(Self* self, const ClientRef& client, const std::string& name)
                       reply.notebooks.push_back(with_url(self, std::move(status)));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    unanswered("the store (events of " + ref(name) + ")"));
+                    answer_error(self, client, "the store (events of " + notebook_ref(name) + ")"));
           },
-          unanswered("the supervisor of " + ref(name)));
+          answer_error(self, client, "the supervisor of " + notebook_ref(name)));
 }
 
 void delete_notebook(Self* self, const ClientRef& client, const std::string& name, bool purge) {
   auto& st = self->state;
   auto it = st.notebooks.find(name);
   if (it == st.notebooks.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(notebook_ref(name) + " not found"));
   }
   const auto& policy = st.ctx.policy;
   // A purge adds its job on the workspace's node, bounded by the purge timeout.
@@ -193,7 +189,7 @@ void delete_notebook(Self* self, const ClientRef& client, const std::string& nam
           },
           [=](const caf::error& error) {
             self->state.ctx.outbox->client_error(
-                client, Unavailable("the supervisor of " + ref(name) +
+                client, Unavailable("the supervisor of " + notebook_ref(name) +
                                     " did not answer: " + caf::to_string(error)));
           });
 }
@@ -209,7 +205,7 @@ void restore_notebooks(Self* self, std::vector<NotebookRecord> restored) {
     }
     std::map<std::string, protocol::JobStatus> jobs;
     for (const auto& [job, status] : st.summary) {
-      if (status.owner == kOwnerPrefix + name) jobs[job] = status;
+      if (status.owner == kNotebookOwner + name) jobs[job] = status;
     }
     st.notebook_summary[name] = (*machine)->summary();
     auto actor = spawn_notebook(self->system(), st.ctx, std::move(*machine));
@@ -230,7 +226,7 @@ caf::message_handler notebook_requests(Self* self) {
           return;
         }
         JobOrigin origin;
-        origin.owner = kOwnerPrefix + notebook;
+        origin.owner = kNotebookOwner + notebook;
         origin.token = token;
         origin.checkpoint_name = notebook_folder(notebook);
         // Jupyter answers <base_url>api (its version) without a token.

@@ -19,13 +19,13 @@ using protocol::MessageKind;
 using Self = ManagerSelf;
 using nlohmann::json;
 
-constexpr const char* kOwnerPrefix = "run/";
+constexpr const char* kRunOwner = "run/";
 
 std::string pipeline_ref(const std::string& name) { return "pipeline/" + name; }
 std::string run_ref(const std::string& name) { return "run/" + name; }
 
 std::optional<caf::actor> run_of_owner(Self* self, const std::string& owner) {
-  const std::string prefix = kOwnerPrefix;
+  const std::string prefix = kRunOwner;
   if (owner.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   auto it = self->state.runs.find(owner.substr(prefix.size()));
   if (it == self->state.runs.end()) return std::nullopt;
@@ -52,13 +52,6 @@ void remember_executions(Self* self, const protocol::PipelineRunStatus& run) {
     cache[t.fingerprint] =
         pipelines::CachedExecution{t.fingerprint, run.name, t.id, t.outputs, t.output_artifacts};
   }
-}
-
-auto unanswered(Self* self, const ClientRef& client, const std::string& who) {
-  return [=](const caf::error& error) {
-    self->state.ctx.outbox->client_error(
-        client, Unavailable(who + " did not answer: " + caf::to_string(error)));
-  };
 }
 
 std::vector<protocol::PipelineParameter> parameters_of(const spec::PipelineSpec& spec) {
@@ -331,9 +324,9 @@ void get_runs(Self* self, const ClientRef& client, const std::string& name) {
                       reply.runs.push_back(std::move(status));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    unanswered(self, client, "the store (events of " + run_ref(name) + ")"));
+                    answer_error(self, client, "the store (events of " + run_ref(name) + ")"));
           },
-          unanswered(self, client, "the supervisor of " + run_ref(name)));
+          answer_error(self, client, "the supervisor of " + run_ref(name)));
 }
 
 void delete_pipeline(Self* self, const ClientRef& client, const std::string& name) {
@@ -361,7 +354,7 @@ void delete_pipeline(Self* self, const ClientRef& client, const std::string& nam
             self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
                                            protocol::DeleteReply{name});
           },
-          unanswered(self, client, "the store"));
+          answer_error(self, client, "the store"));
 }
 
 void delete_run(Self* self, const ClientRef& client, const std::string& name) {
@@ -380,7 +373,7 @@ void delete_run(Self* self, const ClientRef& client, const std::string& name) {
             self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
                                            protocol::DeleteReply{name});
           },
-          unanswered(self, client, "the supervisor of " + run_ref(name)));
+          answer_error(self, client, "the supervisor of " + run_ref(name)));
 }
 
 void retry_run(Self* self, const ClientRef& client, const protocol::RetryRequest& request) {
@@ -401,7 +394,7 @@ void retry_run(Self* self, const ClientRef& client, const protocol::RetryRequest
             self->state.ctx.outbox->client(client, MessageKind::kRetryReply,
                                            protocol::RetryReply{name, reset});
           },
-          unanswered(self, client, "the supervisor of " + run_ref(name)));
+          answer_error(self, client, "the supervisor of " + run_ref(name)));
 }
 
 void restore_pipelines(Self* self, std::vector<PipelineRecord> pipelines,
@@ -433,7 +426,7 @@ void restore_pipelines(Self* self, std::vector<PipelineRecord> pipelines,
     }
     std::map<std::string, protocol::JobStatus> jobs;
     for (const auto& [job, status] : st.summary) {
-      if (status.owner == kOwnerPrefix + name) jobs[job] = status;
+      if (status.owner == kRunOwner + name) jobs[job] = status;
     }
     const auto spec = pipeline->second.specs.at(run.pipeline_version);
     auto options = machine_options(self, run.pipeline);

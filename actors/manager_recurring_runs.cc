@@ -17,7 +17,7 @@ namespace {
 using protocol::MessageKind;
 using Self = ManagerSelf;
 
-std::string ref(const std::string& name) { return "recurringrun/" + name; }
+std::string recurring_run_ref(const std::string& name) { return "recurringrun/" + name; }
 
 RecurringRunMachineOptions machine_options() { return RecurringRunMachineOptions{}; }
 
@@ -28,13 +28,6 @@ void spawn(Self* self, std::shared_ptr<RecurringRunStateMachine> machine) {
   auto actor = spawn_recurring_run(self->system(), st.ctx, std::move(machine));
   st.recurring_runs[name] = actor;
   self->send(actor, start_atom::value);
-}
-
-auto unanswered(Self* self, const ClientRef& client, const std::string& who) {
-  return [=](const caf::error& error) {
-    self->state.ctx.outbox->client_error(
-        client, Unavailable(who + " did not answer: " + caf::to_string(error)));
-  };
 }
 
 }  // namespace
@@ -54,7 +47,8 @@ void apply_recurring_run(Self* self, const ClientRef& client, const protocol::Ap
         client, NotFound("spec.pipelineRef.name: pipeline/" + spec->run.pipeline + " not found"));
   }
   if (st.creating_recurring_runs.count(name)) {
-    return st.ctx.outbox->client_error(client, AlreadyExists(ref(name) + " is being created"));
+    return st.ctx.outbox->client_error(
+        client, AlreadyExists(recurring_run_ref(name) + " is being created"));
   }
   if (auto existing = st.recurring_runs.find(name); existing != st.recurring_runs.end()) {
     self->request(existing->second, st.ctx.policy.request_timeout, get_atom::value)
@@ -69,7 +63,7 @@ void apply_recurring_run(Self* self, const ClientRef& client, const protocol::Ap
                     reply("updated");
                   });
             },
-            unanswered(self, client, "the supervisor of " + ref(name)));
+            answer_error(self, client, "the supervisor of " + recurring_run_ref(name)));
     return;
   }
   auto record = RecurringRunStateMachine::first_record(*spec, name, manifest->metadata.ns,
@@ -85,7 +79,8 @@ void apply_recurring_run(Self* self, const ClientRef& client, const protocol::Ap
             self->state.creating_recurring_runs.erase(name);
             if (!stored.ok()) {
               return self->state.ctx.outbox->client_error(
-                  client, Unavailable(ref(name) + " not created: " + stored.message()));
+                  client,
+                  Unavailable(recurring_run_ref(name) + " not created: " + stored.message()));
             }
             spawn(self, owned);
             reply("created");
@@ -93,8 +88,9 @@ void apply_recurring_run(Self* self, const ClientRef& client, const protocol::Ap
           [=](const caf::error& error) {
             self->state.creating_recurring_runs.erase(name);
             self->state.ctx.outbox->client_error(
-                client, Unavailable(ref(name) + " not created: the store did not answer: " +
-                                    caf::to_string(error)));
+                client,
+                Unavailable(recurring_run_ref(name) +
+                            " not created: the store did not answer: " + caf::to_string(error)));
           });
 }
 
@@ -111,7 +107,7 @@ void get_recurring_runs(Self* self, const ClientRef& client, const std::string& 
   }
   auto it = st.recurring_runs.find(name);
   if (it == st.recurring_runs.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(recurring_run_ref(name) + " not found"));
   }
   const auto timeout = st.ctx.policy.request_timeout;
   self->request(it->second, timeout, get_atom::value)
@@ -126,16 +122,17 @@ void get_recurring_runs(Self* self, const ClientRef& client, const std::string& 
                       reply.recurring_runs.push_back(std::move(status));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    unanswered(self, client, "the store (events of " + ref(name) + ")"));
+                    answer_error(self, client,
+                                 "the store (events of " + recurring_run_ref(name) + ")"));
           },
-          unanswered(self, client, "the supervisor of " + ref(name)));
+          answer_error(self, client, "the supervisor of " + recurring_run_ref(name)));
 }
 
 void delete_recurring_run(Self* self, const ClientRef& client, const std::string& name) {
   auto& st = self->state;
   auto it = st.recurring_runs.find(name);
   if (it == st.recurring_runs.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(recurring_run_ref(name) + " not found"));
   }
   self->request(it->second, 2 * st.ctx.policy.request_timeout, delete_atom::value)
       .then(
@@ -144,7 +141,7 @@ void delete_recurring_run(Self* self, const ClientRef& client, const std::string
             self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
                                            protocol::DeleteReply{name});
           },
-          unanswered(self, client, "the supervisor of " + ref(name)));
+          answer_error(self, client, "the supervisor of " + recurring_run_ref(name)));
 }
 
 void restore_recurring_runs(Self* self, std::vector<protocol::RecurringRunStatus> records) {

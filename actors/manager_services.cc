@@ -22,15 +22,15 @@ namespace fs = std::filesystem;
 using protocol::MessageKind;
 using Self = ManagerSelf;
 
-constexpr const char* kOwnerPrefix = "inferenceservice/";
+constexpr const char* kServiceOwner = "inferenceservice/";
 constexpr const char* kUriField = "spec.predictor.model.storageUri";
 // An ingress polls every 250 ms; one silent this long is gone.
 constexpr auto kIngressSilence = std::chrono::seconds(3);
 
-std::string ref(const std::string& name) { return "inferenceservice/" + name; }
+std::string service_ref(const std::string& name) { return "inferenceservice/" + name; }
 
 std::optional<caf::actor> service_of_owner(Self* self, const std::string& owner) {
-  const std::string prefix = kOwnerPrefix;
+  const std::string prefix = kServiceOwner;
   if (owner.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   auto it = self->state.services.find(owner.substr(prefix.size()));
   if (it == self->state.services.end()) return std::nullopt;
@@ -95,11 +95,12 @@ void update_service(Self* self, ServiceApply apply, AppliedFn done) {
   auto& st = self->state;
   const std::string name = apply.spec.metadata.name;
   auto it = st.services.find(name);
-  if (it == st.services.end()) return done(AlreadyExists(ref(name) + " is being created"), "");
+  if (it == st.services.end())
+    return done(AlreadyExists(service_ref(name) + " is being created"), "");
   self->request(it->second, st.ctx.policy.request_timeout, apply_atom::value, apply)
       .then([=](const Status& status, const std::string& action) { done(status, action); },
             [=](const caf::error& error) {
-              done(Unavailable("the supervisor of " + ref(name) +
+              done(Unavailable("the supervisor of " + service_ref(name) +
                                " did not answer: " + caf::to_string(error)),
                    "");
             });
@@ -163,7 +164,7 @@ void apply_service_spec(Self* self, const spec::InferenceServiceSpec& spec,
   st.creating_services.insert(name);
   auto not_stored = [=](const Status& why) {
     self->state.creating_services.erase(name);
-    done(Unavailable(ref(name) + " not created: " + why.message()), "");
+    done(Unavailable(service_ref(name) + " not created: " + why.message()), "");
   };
   // Acknowledge only what is durable: the reply waits for the store.
   self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, owned->record())
@@ -211,15 +212,9 @@ void get_services(Self* self, const ClientRef& client, const std::string& name) 
   }
   auto it = st.services.find(name);
   if (it == st.services.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(service_ref(name) + " not found"));
   }
   const auto timeout = st.ctx.policy.request_timeout;
-  auto unanswered = [=](const std::string& who) {
-    return [=](const caf::error& error) {
-      self->state.ctx.outbox->client_error(
-          client, Unavailable(who + " did not answer: " + caf::to_string(error)));
-    };
-  };
   self->request(it->second, timeout, get_atom::value)
       .then(
           [=](protocol::InferenceServiceStatus status) {
@@ -232,16 +227,16 @@ void get_services(Self* self, const ClientRef& client, const std::string& name) 
                       reply.services.push_back(std::move(status));
                       self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
                     },
-                    unanswered("the store (events of " + ref(name) + ")"));
+                    answer_error(self, client, "the store (events of " + service_ref(name) + ")"));
           },
-          unanswered("the supervisor of " + ref(name)));
+          answer_error(self, client, "the supervisor of " + service_ref(name)));
 }
 
 void delete_service(Self* self, const ClientRef& client, const std::string& name) {
   auto& st = self->state;
   auto it = st.services.find(name);
   if (it == st.services.end()) {
-    return st.ctx.outbox->client_error(client, NotFound(ref(name) + " not found"));
+    return st.ctx.outbox->client_error(client, NotFound(service_ref(name) + " not found"));
   }
   const auto& policy = st.ctx.policy;
   const auto timeout = 2 * (policy.request_timeout + std::chrono::seconds(40) + policy.lost_after);
@@ -254,7 +249,7 @@ void delete_service(Self* self, const ClientRef& client, const std::string& name
           },
           [=](const caf::error& error) {
             self->state.ctx.outbox->client_error(
-                client, Unavailable("the supervisor of " + ref(name) +
+                client, Unavailable("the supervisor of " + service_ref(name) +
                                     " did not answer: " + caf::to_string(error)));
           });
 }
@@ -271,7 +266,7 @@ void restore_services(Self* self, std::vector<ServiceRecord> restored) {
     }
     std::map<std::string, protocol::JobStatus> jobs;
     for (const auto& [job, status] : st.summary) {
-      if (status.owner == kOwnerPrefix + name) jobs[job] = status;
+      if (status.owner == kServiceOwner + name) jobs[job] = status;
     }
     st.service_summary[name] = (*machine)->summary();
     st.service_routes[name] = (*machine)->route();
@@ -294,7 +289,7 @@ caf::message_handler service_requests(Self* self) {
           return;
         }
         JobOrigin origin;
-        origin.owner = kOwnerPrefix + service;
+        origin.owner = kServiceOwner + service;
         origin.token = token;
         origin.readiness_path = kReplicaReadinessPath;
         origin.done = [promise](const Status& status, const std::string&) mutable {
@@ -343,7 +338,8 @@ caf::message_handler service_requests(Self* self) {
         auto& st = self->state;
         auto it = st.service_summary.find(name);
         if (it == st.service_summary.end()) {
-          promise.deliver(NotFound(ref(name) + " not found"), protocol::InferenceServiceStatus{});
+          promise.deliver(NotFound(service_ref(name) + " not found"),
+                          protocol::InferenceServiceStatus{});
           return;
         }
         promise.deliver(Status::Ok(), it->second);

@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/actors.h"
 
 namespace cadre::actors {
@@ -102,6 +104,16 @@ struct JobOrigin {
 // Stores the job, then spawns its supervisor; the same manifest again is a no-op.
 void create_job(ManagerSelf* self, const std::shared_ptr<const spec::Manifest>& manifest,
                 const std::string& text, JobOrigin origin);
+
+// The error continuation of a request made for a client: the client hears at once
+// that `asked` did not answer, and why, instead of waiting out its own timeout.
+inline auto answer_error(ManagerSelf* self, const ClientRef& client, const std::string& asked) {
+  return [=](const caf::error& error) {
+    spdlog::warn("manager: {} did not answer: {}", asked, caf::to_string(error));
+    self->state.ctx.outbox->client_error(
+        client, Unavailable(asked + " did not answer: " + caf::to_string(error)));
+  };
+}
 
 // ---- manager_scope.cc ----
 // Whether a namespace-scoped client (ClientRef::ns) may act on the object; when it

@@ -5,52 +5,38 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 
 namespace cadre::actors {
+namespace notebook_shell {
 namespace {
-
-namespace fx = notebook_effect;
 
 struct NotebookActorState {
   ActorContext ctx;
   std::shared_ptr<NotebookStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> requests;  // applies and deletes, by id
-  uint64_t next_request = 1;
+  PendingReplies requests;  // applies and deletes
 };
 
 using Self = caf::stateful_actor<NotebookActorState>;
 
 void carry_out(Self* self, NotebookEffects effects);
 
-Status request_failed(const std::string& what, const caf::error& error) {
-  return Unavailable(what + ": " + caf::to_string(error));
-}
-
 void store_record(Self* self, uint64_t seq) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, st.machine->record())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_stored(seq, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_stored(
-                                seq, request_failed("the store did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self, seq](const Status& s) { carry_out(self, self->state.machine->on_stored(seq, s)); },
+      put_atom::value, st.machine->record());
 }
 
-void create_job(Self* self, const fx::CreateJob& e) {
+void create_job(Self* self, const notebook_effect::CreateJob& e) {
   auto& st = self->state;
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, notebook_atom::value, e.job, e.yaml,
-                st.machine->name(), st.machine->record().token, e.node)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_created(e.job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_created(
-                                e.job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager",
+      [self, job = e.job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_created(job, s));
+      },
+      notebook_atom::value, e.job, e.yaml, st.machine->name(), st.machine->record().token, e.node);
 }
 
 void delete_job(Self* self, const std::string& job) {
@@ -58,33 +44,20 @@ void delete_job(Self* self, const std::string& job) {
   // A delete waits out the server's grace period (Jupyter shuts its kernels down).
   const auto timeout =
       st.ctx.policy.request_timeout + std::chrono::seconds(40) + st.ctx.policy.lost_after;
-  self->request(st.ctx.manager, timeout, delete_atom::value, job)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_deleted(job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_deleted(
-                                job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, timeout, "the manager",
+      [self, job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_deleted(job, s));
+      },
+      delete_atom::value, job);
 }
 
 void erase_record(Self* self) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value,
-                notebook_atom::value, st.machine->name())
-      .then([=](const Status& status) { carry_out(self, self->state.machine->on_erased(status)); },
-            [=](const caf::error& error) {
-              carry_out(self, self->state.machine->on_erased(
-                                  request_failed("the store did not answer", error)));
-            });
-}
-
-void answer(Self* self, uint64_t id, caf::message reply) {
-  auto it = self->state.requests.find(id);
-  if (it == self->state.requests.end()) return;
-  it->second.deliver(std::move(reply));
-  self->state.requests.erase(it);
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+      delete_atom::value, notebook_atom::value, st.machine->name());
 }
 
 void carry_out_one(Self* self, const NotebookEffect& effect) {
@@ -93,31 +66,27 @@ void carry_out_one(Self* self, const NotebookEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, notebook_effect::Persist>) {
           store_record(self, e.seq);
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary(),
                      st.machine->route());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          if (e.event.type == protocol::EventType::kWarning) {
-            spdlog::warn("notebook={} {}: {}", name, e.event.reason, e.event.message);
-          } else {
-            spdlog::info("notebook={} {}: {}", name, e.event.reason, e.event.message);
-          }
+        } else if constexpr (std::is_same_v<E, notebook_effect::RecordEvent>) {
+          log_event("notebook", name, e.event);
           self->send(st.ctx.store, event_atom::value, notebook_events_key(name), e.event);
-        } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::CreateJob>) {
           create_job(self, e);
-        } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::DeleteJob>) {
           delete_job(self, e.job);
-        } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
-        } else if constexpr (std::is_same_v<E, fx::AnswerApply>) {
-          answer(self, e.request, caf::make_message(e.status, e.action));
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::AnswerApply>) {
+          st.requests.answer(e.request, e.status, e.action);
+        } else if constexpr (std::is_same_v<E, notebook_effect::EraseRecord>) {
           erase_record(self);
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          for (uint64_t id : e.requests) answer(self, id, caf::make_message(e.status));
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, notebook_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.requests.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, notebook_effect::Stop>) {
           spdlog::info("notebook={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, notebook_atom::value, name);
           self->quit();
@@ -138,11 +107,7 @@ caf::behavior notebook(Self* self, ActorContext ctx, std::shared_ptr<NotebookSta
     spdlog::warn("notebook supervisor {}: request failed: {}", actor->id(), caf::to_string(error));
   });
   auto machine = [self] { return self->state.machine.get(); };
-  auto remember = [self] {
-    const uint64_t id = self->state.next_request++;
-    self->state.requests.emplace(id, self->make_response_promise());
-    return id;
-  };
+  auto remember = [self] { return self->state.requests.remember(self->make_response_promise()); };
   return {
       [=](start_atom) { carry_out(self, machine()->create()); },
       [=](adopt_atom, const std::map<std::string, protocol::JobStatus>& jobs) {
@@ -165,11 +130,12 @@ caf::behavior notebook(Self* self, ActorContext ctx, std::shared_ptr<NotebookSta
 }
 
 }  // namespace
+}  // namespace notebook_shell
 
 caf::actor spawn_notebook(caf::actor_system& system, ActorContext ctx,
                           std::shared_ptr<NotebookStateMachine> machine) {
   // CAF 0.17 copies spawn arguments: the machine travels as a shared pointer.
-  return system.spawn(notebook, std::move(ctx), std::move(machine));
+  return system.spawn(notebook_shell::notebook, std::move(ctx), std::move(machine));
 }
 
 }  // namespace cadre::actors

@@ -14,7 +14,6 @@
 
 namespace cadre::actors {
 
-namespace fx = notebook_effect;
 using protocol::EventType;
 using protocol::JobPhase;
 using protocol::NotebookPhase;
@@ -268,7 +267,7 @@ void NotebookStateMachine::persist(NotebookEffects& out, std::vector<Deferred> t
   // would bring the notebook back.
   if (erasing_) return;
   then.emplace_back(std::in_place_type<Publish>);
-  out.push_back(fx::Persist{writes_.write(std::move(then))});
+  out.push_back(notebook_effect::Persist{writes_.write(std::move(then))});
 }
 
 NotebookEffects NotebookStateMachine::on_stored(uint64_t seq, const Status& status) {
@@ -284,26 +283,26 @@ NotebookEffects NotebookStateMachine::on_stored(uint64_t seq, const Status& stat
           "the store refused " + std::to_string(failure.failures) +
               " writes; the server starts once it takes them: " + status.message());
   }
-  if (failure.retry_in) out.push_back(fx::StartTimer{*failure.retry_in});
+  if (failure.retry_in) out.push_back(notebook_effect::StartTimer{*failure.retry_in});
   return out;
 }
 
 void NotebookStateMachine::run_deferred(NotebookEffects& out, const Deferred& d) {
   if (std::holds_alternative<Publish>(d)) {
-    out.push_back(fx::PublishSummary{});
+    out.push_back(notebook_effect::PublishSummary{});
   } else if (const auto* a = std::get_if<Answer>(&d)) {
-    out.push_back(fx::AnswerApply{a->request, Status::Ok(), "configured"});
+    out.push_back(notebook_effect::AnswerApply{a->request, Status::Ok(), "configured"});
   } else {
     const auto& job = std::get<CreateIfWanted>(d).job;
     if (job != st().job || creating_ || deleting_ || deleting_job_ == job) return;
     creating_ = true;
-    out.push_back(fx::CreateJob{job, render_job(job), st().node});
+    out.push_back(notebook_effect::CreateJob{job, render_job(job), st().node});
   }
 }
 
 void NotebookStateMachine::event(NotebookEffects& out, EventType type, const std::string& why,
                                  const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+  out.push_back(notebook_effect::RecordEvent{protocol::JobEvent{now(), type, why, message}});
 }
 
 void NotebookStateMachine::set_phase(NotebookPhase phase, const std::string& why,
@@ -328,12 +327,12 @@ void NotebookStateMachine::reconcile(NotebookEffects& out) {
   if (deleting_) {
     if (!st().job.empty() && deleting_job_.empty() && !creating_) {
       deleting_job_ = st().job;
-      out.push_back(fx::DeleteJob{st().job});
+      out.push_back(notebook_effect::DeleteJob{st().job});
     } else if (st().job.empty() && purge_ && !purged_) {
       if (purge_job_.empty() && deleting_job_.empty()) purge_workspace(out);
     } else if (st().job.empty() && deleting_job_.empty() && !erasing_) {
       erasing_ = true;
-      out.push_back(fx::EraseRecord{});
+      out.push_back(notebook_effect::EraseRecord{});
     }
     return;
   }
@@ -370,7 +369,7 @@ void NotebookStateMachine::stop_server(NotebookEffects& out) {
               stop_reason_.empty() ? reason::kNotebookStopped : stop_reason_,
               "its server is stopping; its workspace is kept");
   }
-  out.push_back(fx::DeleteJob{deleting_job_});
+  out.push_back(notebook_effect::DeleteJob{deleting_job_});
 }
 
 // The current server ended (exited, failed to start, or was deleted by someone
@@ -386,7 +385,7 @@ void NotebookStateMachine::server_ended(NotebookEffects& out, const std::string&
             why + "; starting it again in " + std::to_string(wait / 1000) + " s");
   event(out, EventType::kWarning, reason::kServerExited, why);
   backing_off_ = true;
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(wait)});
+  out.push_back(notebook_effect::StartTimer{std::chrono::milliseconds(wait)});
 }
 
 NotebookEffects NotebookStateMachine::create() {
@@ -414,7 +413,7 @@ NotebookEffects NotebookStateMachine::restore(
   for (const auto& [job, status] : jobs) {
     if (job != st().job && deleting_job_.empty()) {
       deleting_job_ = job;
-      out.push_back(fx::DeleteJob{job});
+      out.push_back(notebook_effect::DeleteJob{job});
     }
   }
   reconcile(out);
@@ -425,12 +424,12 @@ NotebookEffects NotebookStateMachine::restore(
 NotebookEffects NotebookStateMachine::on_apply(uint64_t request, const NotebookApply& apply) {
   NotebookEffects out;
   if (deleting_) {
-    out.push_back(fx::AnswerApply{
+    out.push_back(notebook_effect::AnswerApply{
         request, FailedPrecondition("notebook/" + name() + " is being deleted"), ""});
     return out;
   }
   if (apply.manifest == st().manifest) {
-    out.push_back(fx::AnswerApply{request, Status::Ok(), "unchanged"});
+    out.push_back(notebook_effect::AnswerApply{request, Status::Ok(), "unchanged"});
     return out;
   }
   const bool restart = !same_server(spec_, apply.spec) && !st().job.empty() && !apply.spec.stopped;
@@ -491,7 +490,7 @@ NotebookEffects NotebookStateMachine::on_job_status(const protocol::JobStatus& j
     event(out, EventType::kNormal, "Purged",
           "its workspace " + st().workspace + " on " + st().node + " was removed");
     deleting_job_ = job.name;
-    out.push_back(fx::DeleteJob{job.name});
+    out.push_back(notebook_effect::DeleteJob{job.name});
     return out;
   }
   if (job.name != st().job || deleting_job_ == job.name) return out;
@@ -506,7 +505,7 @@ NotebookEffects NotebookStateMachine::on_job_status(const protocol::JobStatus& j
   if (protocol::is_terminal(job.phase)) {
     const std::string detail = job.message.empty() ? job.reason : job.reason + ": " + job.message;
     deleting_job_ = job.name;  // the finished job goes; a new one starts after the back-off
-    out.push_back(fx::DeleteJob{job.name});
+    out.push_back(notebook_effect::DeleteJob{job.name});
     server_ended(out, "its server ended (" + detail + ")");
     persist(out);
     return out;
@@ -557,7 +556,7 @@ NotebookEffects NotebookStateMachine::on_job_deleted(const std::string& job, con
   if (!status.ok()) {
     event(out, EventType::kWarning, "StopFailed",
           "its server's job " + job + " was not deleted (trying again): " + status.message());
-    out.push_back(fx::StartTimer{options_.failure_backoff});
+    out.push_back(notebook_effect::StartTimer{options_.failure_backoff});
     return out;
   }
   if (job == st().job) clear_server();
@@ -575,7 +574,7 @@ NotebookEffects NotebookStateMachine::on_timer() {
   if (!purge_job_.empty() && !purged_ && now() >= purge_deadline_ms_) {
     if (deleting_job_.empty()) {
       deleting_job_ = purge_job_;
-      out.push_back(fx::DeleteJob{purge_job_});
+      out.push_back(notebook_effect::DeleteJob{purge_job_});
     }
     purge_failed(out, "its node " + st().node + " did not run the purge within " +
                           std::to_string(options_.purge_timeout.count() / 1000) + " s");
@@ -608,7 +607,7 @@ NotebookEffects NotebookStateMachine::on_activity(const protocol::NotebookActivi
   }
   // Activity is shown, not stored: it changes every poll, and a restart only
   // makes the culler wait a little longer.
-  if (changed) out.push_back(fx::PublishSummary{});
+  if (changed) out.push_back(notebook_effect::PublishSummary{});
   return out;
 }
 
@@ -622,7 +621,7 @@ void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms,
       st().message += "; it cannot be culled: " + spec.status().message();
       event(out, EventType::kWarning, reason::kIdleCulled,
             "idle past its limit but cannot be stopped: " + spec.status().message());
-      out.push_back(fx::PublishSummary{});
+      out.push_back(notebook_effect::PublishSummary{});
     }
     return;
   }
@@ -642,7 +641,7 @@ void NotebookStateMachine::cull(NotebookEffects& out, int64_t idle_ms,
 NotebookEffects NotebookStateMachine::on_delete(uint64_t request, bool purge) {
   NotebookEffects out;
   if (purge && !spec_.workspace_path.empty()) {
-    out.push_back(fx::AnswerDelete{
+    out.push_back(notebook_effect::AnswerDelete{
         {request},
         FailedPrecondition(
             "notebook/" + name() + " keeps its files in spec.workspace.path " +
@@ -671,8 +670,8 @@ void NotebookStateMachine::purge_workspace(NotebookEffects& out) {
   event(out, EventType::kNormal, "Purging",
         "removing its workspace " + st().workspace + " on " + st().node + " (job " + purge_job_ +
             ")");
-  out.push_back(fx::CreateJob{purge_job_, render_purge_job(purge_job_), st().node});
-  out.push_back(fx::StartTimer{options_.purge_timeout});
+  out.push_back(notebook_effect::CreateJob{purge_job_, render_purge_job(purge_job_), st().node});
+  out.push_back(notebook_effect::StartTimer{options_.purge_timeout});
   persist(out);
 }
 
@@ -682,7 +681,7 @@ void NotebookStateMachine::purge_failed(NotebookEffects& out, const std::string&
   const std::string message =
       "its workspace " + st().workspace + " on " + st().node + " was not removed: " + why;
   event(out, EventType::kWarning, "PurgeFailed", message);
-  out.push_back(fx::AnswerDelete{
+  out.push_back(notebook_effect::AnswerDelete{
       delete_requests_, FailedPrecondition("notebook/" + name() + " is not deleted: " + message +
                                            "; it is kept, and its server starts again")});
   delete_requests_.clear();
@@ -697,12 +696,12 @@ NotebookEffects NotebookStateMachine::on_erased(const Status& status) {
   NotebookEffects out;
   if (!status.ok()) {
     erasing_ = false;
-    out.push_back(fx::StartTimer{options_.failure_backoff});
+    out.push_back(notebook_effect::StartTimer{options_.failure_backoff});
     return out;
   }
-  out.push_back(fx::AnswerDelete{delete_requests_, Status::Ok()});
+  out.push_back(notebook_effect::AnswerDelete{delete_requests_, Status::Ok()});
   delete_requests_.clear();
-  out.push_back(fx::Stop{});
+  out.push_back(notebook_effect::Stop{});
   return out;
 }
 

@@ -6,76 +6,55 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 #include "pipelines/step_job.h"
 #include "pipelines/task_output_reader.h"
 
 namespace cadre::actors {
+namespace pipeline_run_shell {
 namespace {
-
-namespace fx = pipeline_run_effect;
 
 struct PipelineRunActorState {
   ActorContext ctx;
   std::shared_ptr<PipelineRunStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> deletes;  // by the id handed to on_delete
-  uint64_t next_delete = 1;
-  std::map<uint64_t, caf::response_promise> retries;  // by the id handed to on_retry
-  uint64_t next_retry = 1;
+  PendingReplies deletes;
+  PendingReplies retries;
 };
 
 using Self = caf::stateful_actor<PipelineRunActorState>;
 
 void carry_out(Self* self, PipelineRunEffects effects);
 
-Status request_failed(const std::string& what, const caf::error& error) {
-  return Unavailable(what + ": " + caf::to_string(error));
-}
-
 void store_record(Self* self, uint64_t seq) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, st.machine->record())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_stored(seq, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_stored(
-                                seq, request_failed("the store did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self, seq](const Status& s) { carry_out(self, self->state.machine->on_stored(seq, s)); },
+      put_atom::value, st.machine->record());
 }
 
-void create_job(Self* self, const fx::CreateJob& e) {
+void create_job(Self* self, const pipeline_run_effect::CreateJob& e) {
   auto& st = self->state;
   const std::string owner = "run/" + st.machine->name();
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, trial_atom::value, e.job, e.yaml,
-                e.folder, owner, protocol::MetricsCollection{})
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_created(e.job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_created(
-                                e.job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager",
+      [self, job = e.job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_created(job, s));
+      },
+      trial_atom::value, e.job, e.yaml, e.folder, owner, protocol::MetricsCollection{});
 }
 
-void apply_workload(Self* self, const fx::ApplyWorkload& e) {
+void apply_workload(Self* self, const pipeline_run_effect::ApplyWorkload& e) {
   auto& st = self->state;
-  auto applied = [=](const Status& status) {
-    carry_out(self, self->state.machine->on_workload_applied(e.ref, status));
-  };
-  auto unanswered = [=](const caf::error& error) {
-    carry_out(self, self->state.machine->on_workload_applied(
-                        e.ref, request_failed("the manager did not answer", error)));
+  auto applied = [self, ref = e.ref](const Status& s) {
+    carry_out(self, self->state.machine->on_workload_applied(ref, s));
   };
   if (pipelines::is_service_job(e.ref)) {
-    self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
-                  service_atom::value, e.yaml)
-        .then(applied, unanswered);
+    ask_status(self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager", applied,
+               apply_atom::value, service_atom::value, e.yaml);
   } else {
-    self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
-                  experiment_atom::value, e.yaml, st.machine->name())
-        .then(applied, unanswered);
+    ask_status(self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager", applied,
+               apply_atom::value, experiment_atom::value, e.yaml, st.machine->name());
   }
 }
 
@@ -122,27 +101,20 @@ void delete_job(Self* self, const std::string& job) {
   // Only what this run made: its jobs, and its tuning steps' experiments.
   const std::string name =
       pipelines::is_experiment_job(job) ? pipelines::workload_name_of(job) : job;
-  self->request(st.ctx.manager, timeout, delete_atom::value, run_atom::value, name,
-                st.machine->name())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_deleted(job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_deleted(
-                                job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, timeout, "the manager",
+      [self, job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_deleted(job, s));
+      },
+      delete_atom::value, run_atom::value, name, st.machine->name());
 }
 
 void erase_record(Self* self) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value, run_atom::value,
-                st.machine->name())
-      .then([=](const Status& status) { carry_out(self, self->state.machine->on_erased(status)); },
-            [=](const caf::error& error) {
-              carry_out(self, self->state.machine->on_erased(
-                                  request_failed("the store did not answer", error)));
-            });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+      delete_atom::value, run_atom::value, st.machine->name());
 }
 
 void carry_out_one(Self* self, const PipelineRunEffect& effect) {
@@ -151,52 +123,40 @@ void carry_out_one(Self* self, const PipelineRunEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, pipeline_run_effect::Persist>) {
           store_record(self, e.seq);
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          if (e.event.type == protocol::EventType::kWarning) {
-            spdlog::warn("run={} {}: {}", name, e.event.reason, e.event.message);
-          } else {
-            spdlog::info("run={} {}: {}", name, e.event.reason, e.event.message);
-          }
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::RecordEvent>) {
+          log_event("run", name, e.event);
           self->send(st.ctx.store, event_atom::value, run_events_key(name), e.event);
-        } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::CreateJob>) {
           create_job(self, e);
-        } else if constexpr (std::is_same_v<E, fx::ApplyWorkload>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::ApplyWorkload>) {
           apply_workload(self, e);
-        } else if constexpr (std::is_same_v<E, fx::WatchWorkload>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::WatchWorkload>) {
           self->delayed_send(self, e.after, watch_atom::value, e.ref);
-        } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::DeleteJob>) {
           delete_job(self, e.job);
-        } else if constexpr (std::is_same_v<E, fx::ReadOutputs>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::ReadOutputs>) {
           // Answered through the mailbox, so the machine never re-enters itself.
           self->send(self, outputs_atom::value, e.read.task_id,
                      pipelines::read_task_outputs(e.read));
-        } else if constexpr (std::is_same_v<E, fx::RecordExecutions>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::RecordExecutions>) {
           self->send(st.ctx.manager, cache_atom::value, st.machine->record().pipeline,
                      e.executions);
-        } else if constexpr (std::is_same_v<E, fx::RecordStepMetrics>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::RecordStepMetrics>) {
           self->send(st.ctx.manager, metrics_atom::value, step_atom::value,
                      protocol::MetricsReport{"", e.job, e.samples});
-        } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::EraseRecord>) {
           erase_record(self);
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          for (uint64_t id : e.requests) {
-            auto it = st.deletes.find(id);
-            if (it == st.deletes.end()) continue;
-            it->second.deliver(e.status);
-            st.deletes.erase(it);
-          }
-        } else if constexpr (std::is_same_v<E, fx::AnswerRetry>) {
-          auto it = st.retries.find(e.request);
-          if (it == st.retries.end()) return;
-          it->second.deliver(e.status, e.tasks_reset);
-          st.retries.erase(it);
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::AnswerRetry>) {
+          st.retries.answer(e.request, e.status, e.tasks_reset);
+        } else if constexpr (std::is_same_v<E, pipeline_run_effect::Stop>) {
           spdlog::info("run={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, run_atom::value, name);
           self->quit();
@@ -234,13 +194,11 @@ caf::behavior pipeline_run(Self* self, ActorContext ctx,
       [=](timer_atom) { carry_out(self, machine()->on_timer()); },
       [=](watch_atom, const std::string& ref) { watch_workload(self, ref); },
       [=](delete_atom) {
-        const uint64_t id = self->state.next_delete++;
-        self->state.deletes.emplace(id, self->make_response_promise());
+        const uint64_t id = self->state.deletes.remember(self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
       },
       [=](retry_atom) {
-        const uint64_t id = self->state.next_retry++;
-        self->state.retries.emplace(id, self->make_response_promise());
+        const uint64_t id = self->state.retries.remember(self->make_response_promise());
         carry_out(self, machine()->on_retry(id));
       },
       [=](get_atom) { return machine()->record(); },
@@ -248,10 +206,11 @@ caf::behavior pipeline_run(Self* self, ActorContext ctx,
 }
 
 }  // namespace
+}  // namespace pipeline_run_shell
 
 caf::actor spawn_pipeline_run(caf::actor_system& system, ActorContext ctx,
                               std::shared_ptr<PipelineRunStateMachine> machine) {
-  return system.spawn(pipeline_run, std::move(ctx), std::move(machine));
+  return system.spawn(pipeline_run_shell::pipeline_run, std::move(ctx), std::move(machine));
 }
 
 }  // namespace cadre::actors

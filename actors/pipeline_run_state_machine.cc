@@ -10,7 +10,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = pipeline_run_effect;
 using protocol::EventType;
 using protocol::PipelineState;
 using protocol::PipelineTaskKind;
@@ -162,12 +161,12 @@ const protocol::PipelineTaskStatus* PipelineRunStateMachine::task(const std::str
 
 void PipelineRunStateMachine::event(PipelineRunEffects& out, EventType type,
                                     const std::string& reason, const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, reason, message}});
+  out.push_back(pipeline_run_effect::RecordEvent{protocol::JobEvent{now(), type, reason, message}});
 }
 
 void PipelineRunStateMachine::persist(PipelineRunEffects& out, std::vector<Deferred> then) {
   then.push_back(Publish{});
-  out.push_back(fx::Persist{writes_.write(std::move(then))});
+  out.push_back(pipeline_run_effect::Persist{writes_.write(std::move(then))});
 }
 
 void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverActions actions,
@@ -185,7 +184,7 @@ void PipelineRunStateMachine::apply(PipelineRunEffects& out, pipelines::DriverAc
   // Reading outputs waits for no write: it changes nothing, and after a restart
   // the stored record (job Running, or Succeeded and collecting) leads to the same
   // read again.
-  for (auto& r : actions.reads) out.push_back(fx::ReadOutputs{std::move(r)});
+  for (auto& r : actions.reads) out.push_back(pipeline_run_effect::ReadOutputs{std::move(r)});
   if (rec_.state != before) {
     switch (rec_.state) {
       case PipelineState::kRunning:
@@ -212,7 +211,8 @@ void PipelineRunStateMachine::arm_timer(PipelineRunEffects& out) {
   auto next = driver_.next_retry_ms(rec_);
   if (!next || (timer_at_ && *timer_at_ <= *next)) return;
   timer_at_ = *next;
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, *next - now()))});
+  out.push_back(pipeline_run_effect::StartTimer{
+      std::chrono::milliseconds(std::max<int64_t>(0, *next - now()))});
 }
 
 void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferred& d) {
@@ -226,19 +226,19 @@ void PipelineRunStateMachine::run_deferred(PipelineRunEffects& out, const Deferr
     if (!launch.ok()) return;
     start_launch(out, *launch);
   } else if (const auto* del = std::get_if<DeleteAfterWrite>(&d)) {
-    out.push_back(fx::DeleteJob{del->job});
+    out.push_back(pipeline_run_effect::DeleteJob{del->job});
   } else if (std::holds_alternative<Publish>(d)) {
-    out.push_back(fx::PublishSummary{});
+    out.push_back(pipeline_run_effect::PublishSummary{});
   } else if (const auto* r = std::get_if<Record>(&d)) {
-    out.push_back(fx::RecordExecutions{r->executions});
+    out.push_back(pipeline_run_effect::RecordExecutions{r->executions});
   } else if (const auto* l = std::get_if<Logged>(&d)) {
-    fx::RecordStepMetrics record{l->metrics.job, {}};
+    pipeline_run_effect::RecordStepMetrics record{l->metrics.job, {}};
     for (const auto& [name, value] : l->metrics.values) {
       record.samples.push_back(protocol::MetricSample{name, value, 0, now()});
     }
     out.push_back(std::move(record));
   } else if (const auto* a = std::get_if<Answer>(&d)) {
-    out.push_back(fx::AnswerRetry{a->request, Status::Ok(), a->tasks_reset});
+    out.push_back(pipeline_run_effect::AnswerRetry{a->request, Status::Ok(), a->tasks_reset});
   }
 }
 
@@ -258,7 +258,7 @@ PipelineRunEffects PipelineRunStateMachine::restore(
   for (const auto& t : rec_.tasks) {
     if (t.kind != PipelineTaskKind::kContainer || t.state != PipelineState::kRunning) continue;
     if (t.collecting) {
-      out.push_back(fx::ReadOutputs{driver_.read_of(t)});
+      out.push_back(pipeline_run_effect::ReadOutputs{driver_.read_of(t)});
       continue;
     }
     if (t.retry_at_ms || t.job.empty()) continue;
@@ -288,7 +288,7 @@ PipelineRunEffects PipelineRunStateMachine::restore(
     for (auto& r : more.reads) actions.reads.push_back(std::move(r));
   }
   apply(out, std::move(actions), before);
-  out.push_back(fx::PublishSummary{});
+  out.push_back(pipeline_run_effect::PublishSummary{});
   return out;
 }
 
@@ -305,7 +305,7 @@ PipelineRunEffects PipelineRunStateMachine::on_stored(uint64_t seq, const Status
           "the store refused " + std::to_string(failure.failures) +
               " writes; still retrying: " + status.message());
   }
-  if (failure.retry_in) out.push_back(fx::StartTimer{*failure.retry_in});
+  if (failure.retry_in) out.push_back(pipeline_run_effect::StartTimer{*failure.retry_in});
   return out;
 }
 
@@ -358,10 +358,11 @@ PipelineRunEffects PipelineRunStateMachine::on_job_gone(const std::string& job) 
 void PipelineRunStateMachine::start_launch(PipelineRunEffects& out,
                                            const pipelines::TaskLaunch& launch) {
   if (launch.kind == "InferenceService" || launch.kind == "Experiment") {
-    out.push_back(fx::ApplyWorkload{launch.job, render_step_job(rec_, launch)});
+    out.push_back(pipeline_run_effect::ApplyWorkload{launch.job, render_step_job(rec_, launch)});
     return;
   }
-  out.push_back(fx::CreateJob{launch.job, render_step_job(rec_, launch), launch.folder});
+  out.push_back(
+      pipeline_run_effect::CreateJob{launch.job, render_step_job(rec_, launch), launch.folder});
 }
 
 const protocol::PipelineTaskStatus* PipelineRunStateMachine::watching(
@@ -386,7 +387,7 @@ PipelineRunEffects PipelineRunStateMachine::on_workload_applied(const std::strin
   PipelineRunEffects out;
   if (deleting_ || !watching(ref)) return out;
   if (status.ok()) {
-    out.push_back(fx::WatchWorkload{ref, options_.service_poll});
+    out.push_back(pipeline_run_effect::WatchWorkload{ref, options_.service_poll});
     return out;
   }
   workload_ended(out, ref, false, ref + " was not applied: " + status.message(),
@@ -408,7 +409,7 @@ PipelineRunEffects PipelineRunStateMachine::on_service_status(
     return out;
   }
   if (status.ok() && now() - t->started_ms < options_.deploy_timeout.count()) {
-    out.push_back(fx::WatchWorkload{ref, options_.service_poll});
+    out.push_back(pipeline_run_effect::WatchWorkload{ref, options_.service_poll});
     return out;
   }
   const std::string why = status.ok() ? ref + " was not ready within " +
@@ -451,7 +452,7 @@ PipelineRunEffects PipelineRunStateMachine::on_experiment_status(
                    nlohmann::json::object());
     return out;
   }
-  out.push_back(fx::WatchWorkload{ref, options_.service_poll});
+  out.push_back(pipeline_run_effect::WatchWorkload{ref, options_.service_poll});
   return out;
 }
 
@@ -467,15 +468,15 @@ PipelineRunEffects PipelineRunStateMachine::on_outputs(const std::string& task_i
 PipelineRunEffects PipelineRunStateMachine::on_retry(uint64_t request) {
   PipelineRunEffects out;
   if (deleting_) {
-    out.push_back(
-        fx::AnswerRetry{request, FailedPrecondition("run/" + name() + " is being deleted"), 0});
+    out.push_back(pipeline_run_effect::AnswerRetry{
+        request, FailedPrecondition("run/" + name() + " is being deleted"), 0});
     return out;
   }
   const PipelineState before = rec_.state;
   int32_t reset = 0;
   auto actions = driver_.retry(rec_, now(), &reset);
   if (!actions.ok()) {
-    out.push_back(fx::AnswerRetry{request, actions.status(), 0});
+    out.push_back(pipeline_run_effect::AnswerRetry{request, actions.status(), 0});
     return out;
   }
   event(out, EventType::kNormal, "Retried",
@@ -517,15 +518,15 @@ PipelineRunEffects PipelineRunStateMachine::on_job_deleted(const std::string& jo
 void PipelineRunStateMachine::maybe_erase(PipelineRunEffects& out) {
   if (!deleting_ || erasing_ || !deleting_jobs_.empty()) return;
   erasing_ = true;
-  out.push_back(fx::EraseRecord{});
+  out.push_back(pipeline_run_effect::EraseRecord{});
 }
 
 PipelineRunEffects PipelineRunStateMachine::on_erased(const Status& status) {
   PipelineRunEffects out;
   erasing_ = false;
-  out.push_back(fx::AnswerDelete{delete_requests_, status});
+  out.push_back(pipeline_run_effect::AnswerDelete{delete_requests_, status});
   delete_requests_.clear();
-  if (status.ok()) out.push_back(fx::Stop{});
+  if (status.ok()) out.push_back(pipeline_run_effect::Stop{});
   return out;
 }
 

@@ -4,36 +4,30 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 
 namespace cadre::actors {
+namespace recurring_run_shell {
 namespace {
-
-namespace fx = recurring_run_effect;
 
 struct RecurringRunActorState {
   ActorContext ctx;
   std::shared_ptr<RecurringRunStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> deletes;  // by the id handed to on_delete
-  uint64_t next_delete = 1;
+  PendingReplies deletes;
 };
 
 using Self = caf::stateful_actor<RecurringRunActorState>;
 
 void carry_out(Self* self, RecurringRunEffects effects);
 
-void start_run(Self* self, const fx::StartRun& e) {
+void start_run(Self* self, const recurring_run_effect::StartRun& e) {
   auto& st = self->state;
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, apply_atom::value,
-                recurring_atom::value, e.yaml, st.machine->name(), e.scheduled_ms)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_run_started(e.run, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_run_started(
-                                e.run, Unavailable("the manager did not answer: " +
-                                                   caf::to_string(error))));
-          });
+  ask_status(
+      self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager",
+      [self, run = e.run](const Status& s) {
+        carry_out(self, self->state.machine->on_run_started(run, s));
+      },
+      apply_atom::value, recurring_atom::value, e.yaml, st.machine->name(), e.scheduled_ms);
 }
 
 void count_active(Self* self) {
@@ -56,7 +50,7 @@ void carry_out_one(Self* self, const RecurringRunEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, recurring_run_effect::Persist>) {
           self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value,
                         st.machine->record())
               .then(
@@ -68,40 +62,25 @@ void carry_out_one(Self* self, const RecurringRunEffect& effect) {
                   [=](const caf::error& error) {
                     spdlog::warn("recurringrun={} not stored: {}", name, caf::to_string(error));
                   });
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          if (e.event.type == protocol::EventType::kWarning) {
-            spdlog::warn("recurringrun={} {}: {}", name, e.event.reason, e.event.message);
-          } else {
-            spdlog::info("recurringrun={} {}: {}", name, e.event.reason, e.event.message);
-          }
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::RecordEvent>) {
+          log_event("recurringrun", name, e.event);
           self->send(st.ctx.store, event_atom::value, recurring_run_events_key(name), e.event);
-        } else if constexpr (std::is_same_v<E, fx::CountActive>) {
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::CountActive>) {
           count_active(self);
-        } else if constexpr (std::is_same_v<E, fx::StartRun>) {
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::StartRun>) {
           start_run(self, e);
-        } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value);
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
-          self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value,
-                        recurring_atom::value, name)
-              .then(
-                  [=](const Status& status) {
-                    carry_out(self, self->state.machine->on_erased(status));
-                  },
-                  [=](const caf::error& error) {
-                    carry_out(self, self->state.machine->on_erased(Unavailable(
-                                        "the store did not answer: " + caf::to_string(error))));
-                  });
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          for (uint64_t id : e.requests) {
-            auto it = st.deletes.find(id);
-            if (it == st.deletes.end()) continue;
-            it->second.deliver(e.status);
-            st.deletes.erase(it);
-          }
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::EraseRecord>) {
+          ask_status(
+              self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+              [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+              delete_atom::value, recurring_atom::value, name);
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, recurring_run_effect::Stop>) {
           spdlog::info("recurringrun={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, recurring_atom::value, name);
           self->quit();
@@ -133,8 +112,7 @@ caf::behavior recurring_run(Self* self, ActorContext ctx,
         return Status::Ok();
       },
       [=](delete_atom) {
-        const uint64_t id = self->state.next_delete++;
-        self->state.deletes.emplace(id, self->make_response_promise());
+        const uint64_t id = self->state.deletes.remember(self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
       },
       [=](get_atom) { return machine()->record(); },
@@ -142,10 +120,11 @@ caf::behavior recurring_run(Self* self, ActorContext ctx,
 }
 
 }  // namespace
+}  // namespace recurring_run_shell
 
 caf::actor spawn_recurring_run(caf::actor_system& system, ActorContext ctx,
                                std::shared_ptr<RecurringRunStateMachine> machine) {
-  return system.spawn(recurring_run, std::move(ctx), std::move(machine));
+  return system.spawn(recurring_run_shell::recurring_run, std::move(ctx), std::move(machine));
 }
 
 }  // namespace cadre::actors

@@ -10,7 +10,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = recurring_run_effect;
 using protocol::EventType;
 
 // Bounds the walk to the latest missed time (noCatchup) of a very frequent cron.
@@ -134,7 +133,8 @@ std::string RecurringRunStateMachine::render_run(const std::string& run) const {
 
 void RecurringRunStateMachine::event(RecurringRunEffects& out, EventType type,
                                      const std::string& reason, const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, reason, message}});
+  out.push_back(
+      recurring_run_effect::RecordEvent{protocol::JobEvent{now(), type, reason, message}});
 }
 
 void RecurringRunStateMachine::arm_timer(RecurringRunEffects& out, int64_t at_ms) {
@@ -142,12 +142,12 @@ void RecurringRunStateMachine::arm_timer(RecurringRunEffects& out, int64_t at_ms
   const int64_t wake = now() + wait;
   if (timer_at_ && *timer_at_ <= wake) return;
   timer_at_ = wake;
-  out.push_back(fx::StartTimer{std::chrono::milliseconds(wait)});
+  out.push_back(recurring_run_effect::StartTimer{std::chrono::milliseconds(wait)});
 }
 
 void RecurringRunStateMachine::tick(RecurringRunEffects& out) {
   if (deleting_ || starting_) return;
-  out.push_back(fx::PublishSummary{});
+  out.push_back(recurring_run_effect::PublishSummary{});
   if (!spec_->enabled) {
     rec_.next_ms = 0;
     return;
@@ -155,7 +155,7 @@ void RecurringRunStateMachine::tick(RecurringRunEffects& out) {
   if (auto d = due(now())) {
     rec_.next_ms = *d;
     starting_ = *d;
-    out.push_back(fx::CountActive{});
+    out.push_back(recurring_run_effect::CountActive{});
     return;
   }
   auto next = next_due_after(std::max({rec_.last_scheduled_ms, rec_.changed_ms, now()}));
@@ -188,12 +188,12 @@ RecurringRunEffects RecurringRunStateMachine::on_active(int32_t unfinished_runs)
                    " of its runs have not finished (maxConcurrency " +
                    std::to_string(spec_->max_concurrency) + ")";
     starting_.reset();
-    out.push_back(fx::PublishSummary{});
+    out.push_back(recurring_run_effect::PublishSummary{});
     arm_timer(out, now() + options_.recheck.count());
     return out;
   }
   const std::string run = run_name(*starting_);
-  out.push_back(fx::StartRun{run, render_run(run), *starting_});
+  out.push_back(recurring_run_effect::StartRun{run, render_run(run), *starting_});
   return out;
 }
 
@@ -206,7 +206,7 @@ RecurringRunEffects RecurringRunStateMachine::on_run_started(const std::string& 
   if (status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kDeadlineExceeded) {
     // The coordinator is busy or its store is down: the same start again soon.
     rec_.message = "could not start run/" + run + " yet: " + status.message();
-    out.push_back(fx::PublishSummary{});
+    out.push_back(recurring_run_effect::PublishSummary{});
     arm_timer(out, now() + options_.recheck.count());
     return out;
   }
@@ -225,7 +225,7 @@ RecurringRunEffects RecurringRunStateMachine::on_run_started(const std::string& 
     rec_.message = "run/" + run + " was not started: " + status.message();
     event(out, EventType::kWarning, "RunNotStarted", rec_.message);
   }
-  out.push_back(fx::Persist{});
+  out.push_back(recurring_run_effect::Persist{});
   tick(out);
   return out;
 }
@@ -249,7 +249,7 @@ RecurringRunEffects RecurringRunStateMachine::on_update(
   // made up for.
   rec_.changed_ms = now();
   event(out, EventType::kNormal, "Updated", rec_.trigger + (spec_->enabled ? "" : " (disabled)"));
-  out.push_back(fx::Persist{});
+  out.push_back(recurring_run_effect::Persist{});
   timer_at_.reset();
   tick(out);
   return out;
@@ -260,16 +260,16 @@ RecurringRunEffects RecurringRunStateMachine::on_delete(uint64_t request) {
   delete_requests_.push_back(request);
   if (deleting_) return out;
   deleting_ = true;
-  out.emplace_back(std::in_place_type<fx::EraseRecord>);
+  out.emplace_back(std::in_place_type<recurring_run_effect::EraseRecord>);
   return out;
 }
 
 RecurringRunEffects RecurringRunStateMachine::on_erased(const Status& status) {
   RecurringRunEffects out;
-  out.push_back(fx::AnswerDelete{delete_requests_, status});
+  out.push_back(recurring_run_effect::AnswerDelete{delete_requests_, status});
   delete_requests_.clear();
   if (status.ok()) {
-    out.push_back(fx::Stop{});
+    out.push_back(recurring_run_effect::Stop{});
   } else {
     deleting_ = false;
   }

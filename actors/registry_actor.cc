@@ -8,6 +8,7 @@
 #include "protocol/wall_clock.h"
 
 namespace cadre::actors {
+namespace registry_shell {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -270,10 +271,11 @@ caf::behavior registry(Self* self, ActorContext base,
 }
 
 }  // namespace
+}  // namespace registry_shell
 
 caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
                           std::vector<protocol::RegisterRequest> known) {
-  return system.spawn(registry, std::move(ctx), std::move(known));
+  return system.spawn(registry_shell::registry, std::move(ctx), std::move(known));
 }
 
 }  // namespace cadre::actors

@@ -15,6 +15,7 @@
 #include "protocol/prometheus_text.h"
 
 namespace cadre::actors {
+namespace scheduler_shell {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -189,9 +190,10 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
 }
 
 }  // namespace
+}  // namespace scheduler_shell
 
 caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<CoordinatorMetrics> metrics) {
-  return system.spawn(scheduler, std::move(metrics));
+  return system.spawn(scheduler_shell::scheduler, std::move(metrics));
 }
 
 }  // namespace cadre::actors

@@ -6,52 +6,38 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actors.h"
+#include "actors/supervisor_shell.h"
 
 namespace cadre::actors {
+namespace service_shell {
 namespace {
-
-namespace fx = service_effect;
 
 struct ServiceActorState {
   ActorContext ctx;
   std::shared_ptr<ServiceStateMachine> machine;
-  std::map<uint64_t, caf::response_promise> requests;  // applies and deletes, by id
-  uint64_t next_request = 1;
+  PendingReplies requests;  // applies and deletes
 };
 
 using Self = caf::stateful_actor<ServiceActorState>;
 
 void carry_out(Self* self, ServiceEffects effects);
 
-Status request_failed(const std::string& what, const caf::error& error) {
-  return Unavailable(what + ": " + caf::to_string(error));
-}
-
 void store_record(Self* self, uint64_t seq) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, st.machine->record())
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_stored(seq, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_stored(
-                                seq, request_failed("the store did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self, seq](const Status& s) { carry_out(self, self->state.machine->on_stored(seq, s)); },
+      put_atom::value, st.machine->record());
 }
 
-void create_job(Self* self, const fx::CreateJob& e) {
+void create_job(Self* self, const service_effect::CreateJob& e) {
   auto& st = self->state;
-  self->request(st.ctx.manager, st.ctx.policy.request_timeout, replica_atom::value, e.job, e.yaml,
-                st.machine->name(), st.machine->record().token)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_created(e.job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_created(
-                                e.job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, st.ctx.policy.request_timeout, "the manager",
+      [self, job = e.job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_created(job, s));
+      },
+      replica_atom::value, e.job, e.yaml, st.machine->name(), st.machine->record().token);
 }
 
 void delete_job(Self* self, const std::string& job) {
@@ -59,33 +45,20 @@ void delete_job(Self* self, const std::string& job) {
   // A delete waits out the replica's grace period (cadre-serve finishes what it holds).
   const auto timeout =
       st.ctx.policy.request_timeout + std::chrono::seconds(40) + st.ctx.policy.lost_after;
-  self->request(st.ctx.manager, timeout, delete_atom::value, job)
-      .then(
-          [=](const Status& status) {
-            carry_out(self, self->state.machine->on_job_deleted(job, status));
-          },
-          [=](const caf::error& error) {
-            carry_out(self, self->state.machine->on_job_deleted(
-                                job, request_failed("the manager did not answer", error)));
-          });
+  ask_status(
+      self, st.ctx.manager, timeout, "the manager",
+      [self, job](const Status& s) {
+        carry_out(self, self->state.machine->on_job_deleted(job, s));
+      },
+      delete_atom::value, job);
 }
 
 void erase_record(Self* self) {
   auto& st = self->state;
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value,
-                service_atom::value, st.machine->name())
-      .then([=](const Status& status) { carry_out(self, self->state.machine->on_erased(status)); },
-            [=](const caf::error& error) {
-              carry_out(self, self->state.machine->on_erased(
-                                  request_failed("the store did not answer", error)));
-            });
-}
-
-void answer(Self* self, uint64_t id, caf::message reply) {
-  auto it = self->state.requests.find(id);
-  if (it == self->state.requests.end()) return;
-  it->second.deliver(std::move(reply));
-  self->state.requests.erase(it);
+  ask_status(
+      self, st.ctx.store, st.ctx.policy.request_timeout, "the store",
+      [self](const Status& s) { carry_out(self, self->state.machine->on_erased(s)); },
+      delete_atom::value, service_atom::value, st.machine->name());
 }
 
 void carry_out_one(Self* self, const ServiceEffect& effect) {
@@ -94,33 +67,29 @@ void carry_out_one(Self* self, const ServiceEffect& effect) {
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, fx::Persist>) {
+        if constexpr (std::is_same_v<E, service_effect::Persist>) {
           store_record(self, e.seq);
-        } else if constexpr (std::is_same_v<E, fx::PublishSummary>) {
+        } else if constexpr (std::is_same_v<E, service_effect::PublishSummary>) {
           self->send(st.ctx.manager, status_atom::value, st.machine->summary(),
                      st.machine->route());
-        } else if constexpr (std::is_same_v<E, fx::RecordEvent>) {
-          if (e.event.type == protocol::EventType::kWarning) {
-            spdlog::warn("inferenceservice={} {}: {}", name, e.event.reason, e.event.message);
-          } else {
-            spdlog::info("inferenceservice={} {}: {}", name, e.event.reason, e.event.message);
-          }
+        } else if constexpr (std::is_same_v<E, service_effect::RecordEvent>) {
+          log_event("inferenceservice", name, e.event);
           self->send(st.ctx.store, event_atom::value, service_events_key(name), e.event);
-        } else if constexpr (std::is_same_v<E, fx::CreateJob>) {
+        } else if constexpr (std::is_same_v<E, service_effect::CreateJob>) {
           create_job(self, e);
-        } else if constexpr (std::is_same_v<E, fx::DeleteJob>) {
+        } else if constexpr (std::is_same_v<E, service_effect::DeleteJob>) {
           delete_job(self, e.job);
-        } else if constexpr (std::is_same_v<E, fx::StartTimer>) {
+        } else if constexpr (std::is_same_v<E, service_effect::StartTimer>) {
           self->delayed_send(self, e.after, timer_atom::value, e.job);
-        } else if constexpr (std::is_same_v<E, fx::AnswerApply>) {
-          answer(self, e.request, caf::make_message(e.status, e.action));
-        } else if constexpr (std::is_same_v<E, fx::EraseRecord>) {
+        } else if constexpr (std::is_same_v<E, service_effect::AnswerApply>) {
+          st.requests.answer(e.request, e.status, e.action);
+        } else if constexpr (std::is_same_v<E, service_effect::EraseRecord>) {
           erase_record(self);
-        } else if constexpr (std::is_same_v<E, fx::AnswerDelete>) {
-          for (uint64_t id : e.requests) answer(self, id, caf::make_message(e.status));
-        } else if constexpr (std::is_same_v<E, fx::Scaled>) {
+        } else if constexpr (std::is_same_v<E, service_effect::AnswerDelete>) {
+          for (uint64_t id : e.requests) st.requests.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, service_effect::Scaled>) {
           if (st.ctx.metrics) st.ctx.metrics->scaled(name, e.to > e.from);
-        } else if constexpr (std::is_same_v<E, fx::Stop>) {
+        } else if constexpr (std::is_same_v<E, service_effect::Stop>) {
           spdlog::info("inferenceservice={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, service_atom::value, name);
           self->quit();
@@ -141,11 +110,7 @@ caf::behavior service(Self* self, ActorContext ctx, std::shared_ptr<ServiceState
     spdlog::warn("service supervisor {}: request failed: {}", actor->id(), caf::to_string(error));
   });
   auto machine = [self] { return self->state.machine.get(); };
-  auto remember = [self] {
-    const uint64_t id = self->state.next_request++;
-    self->state.requests.emplace(id, self->make_response_promise());
-    return id;
-  };
+  auto remember = [self] { return self->state.requests.remember(self->make_response_promise()); };
   return {
       [=](start_atom) { carry_out(self, machine()->create()); },
       [=](adopt_atom, const std::map<std::string, protocol::JobStatus>& jobs) {
@@ -170,11 +135,12 @@ caf::behavior service(Self* self, ActorContext ctx, std::shared_ptr<ServiceState
 }
 
 }  // namespace
+}  // namespace service_shell
 
 caf::actor spawn_service(caf::actor_system& system, ActorContext ctx,
                          std::shared_ptr<ServiceStateMachine> machine) {
   // CAF 0.17 copies spawn arguments: the machine travels as a shared pointer.
-  return system.spawn(service, std::move(ctx), std::move(machine));
+  return system.spawn(service_shell::service, std::move(ctx), std::move(machine));
 }
 
 }  // namespace cadre::actors

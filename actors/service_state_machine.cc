@@ -10,7 +10,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = service_effect;
 using protocol::ConditionStatus;
 using protocol::EventType;
 using protocol::JobPhase;
@@ -126,7 +125,7 @@ bool ServiceStateMachine::live(const Replica& r) const {
 
 void ServiceStateMachine::event(ServiceEffects& out, EventType type, const std::string& why,
                                 const std::string& message) {
-  out.push_back(fx::RecordEvent{protocol::JobEvent{now(), type, why, message}});
+  out.push_back(service_effect::RecordEvent{protocol::JobEvent{now(), type, why, message}});
 }
 
 void ServiceStateMachine::persist(ServiceEffects& out, std::vector<Deferred> then) {
@@ -134,7 +133,7 @@ void ServiceStateMachine::persist(ServiceEffects& out, std::vector<Deferred> the
   // would bring the service back.
   if (deleting_) return;
   then.emplace_back(std::in_place_type<Publish>);
-  out.push_back(fx::Persist{writes_.write(std::move(then))});
+  out.push_back(service_effect::Persist{writes_.write(std::move(then))});
 }
 
 ServiceEffects ServiceStateMachine::on_stored(uint64_t seq, const Status& status) {
@@ -150,17 +149,17 @@ ServiceEffects ServiceStateMachine::on_stored(uint64_t seq, const Status& status
           "the store refused " + std::to_string(failure.failures) +
               " writes; replicas are created again once it takes them: " + status.message());
   }
-  if (failure.retry_in) out.push_back(fx::StartTimer{"", *failure.retry_in});
+  if (failure.retry_in) out.push_back(service_effect::StartTimer{"", *failure.retry_in});
   return out;
 }
 
 void ServiceStateMachine::run_deferred(ServiceEffects& out, const Deferred& d) {
   if (std::holds_alternative<Publish>(d)) {
-    out.push_back(fx::PublishSummary{});
+    out.push_back(service_effect::PublishSummary{});
     return;
   }
   if (const auto* a = std::get_if<Answer>(&d)) {
-    out.push_back(fx::AnswerApply{a->request, Status::Ok(), a->action});
+    out.push_back(service_effect::AnswerApply{a->request, Status::Ok(), a->action});
     return;
   }
   const auto& job = std::get<CreateIfWanted>(d).job;
@@ -171,7 +170,8 @@ void ServiceStateMachine::run_deferred(ServiceEffects& out, const Deferred& d) {
   }
   const Revision* rev = revision(r->revision);
   creating_.insert(job);
-  out.push_back(fx::CreateJob{job, render_replica_job(st(), spec_of(rev->name), *rev, job)});
+  out.push_back(
+      service_effect::CreateJob{job, render_replica_job(st(), spec_of(rev->name), *rev, job)});
 }
 
 // ---- revisions and traffic -----------------------------------------------------
@@ -444,7 +444,7 @@ ServiceEffects ServiceStateMachine::restore(
   }
   for (const auto& r : st().replicas) {
     if (r.state == ServiceReplicaState::kDraining) {
-      out.push_back(fx::StartTimer{r.job, options_.drain_delay});
+      out.push_back(service_effect::StartTimer{r.job, options_.drain_delay});
     }
   }
   reconcile(out);
@@ -455,14 +455,15 @@ ServiceEffects ServiceStateMachine::restore(
 ServiceEffects ServiceStateMachine::on_apply(uint64_t request, const ServiceApply& apply) {
   ServiceEffects out;
   if (deleting_) {
-    out.push_back(fx::AnswerApply{request,
-                                  FailedPrecondition("inferenceservice/" + name() +
-                                                     " is being deleted; apply it again after"),
-                                  ""});
+    out.push_back(
+        service_effect::AnswerApply{request,
+                                    FailedPrecondition("inferenceservice/" + name() +
+                                                       " is being deleted; apply it again after"),
+                                    ""});
     return out;
   }
   if (apply.manifest == st().manifest) {
-    out.push_back(fx::AnswerApply{request, Status::Ok(), "unchanged"});
+    out.push_back(service_effect::AnswerApply{request, Status::Ok(), "unchanged"});
     return out;
   }
   const Revision* latest = revision(st().latest_created_revision);
@@ -500,7 +501,7 @@ ServiceEffects ServiceStateMachine::on_load(const std::string& source,
   const int32_t before = current != autoscaled_.end() ? current->second : std::max(min, 1);
   if (d.desired == before) return out;
   autoscaled_[rev->name] = d.desired;
-  out.push_back(fx::Scaled{rev->name, before, d.desired});
+  out.push_back(service_effect::Scaled{rev->name, before, d.desired});
   char detail[160];
   std::snprintf(detail, sizeof detail, "%s %.1f over the stable window, %.1f over the panic window",
                 by_rps ? "rps" : "concurrency", d.stable_load, d.panic_load);
@@ -533,7 +534,7 @@ ServiceEffects ServiceStateMachine::on_delete(uint64_t request) {
   for (auto& r : st().replicas) {
     if (creating_.count(r.job) || deleting_jobs_.count(r.job)) continue;
     deleting_jobs_.insert(r.job);
-    out.push_back(fx::DeleteJob{r.job});
+    out.push_back(service_effect::DeleteJob{r.job});
   }
   maybe_erase(out);
   return out;
@@ -542,16 +543,16 @@ ServiceEffects ServiceStateMachine::on_delete(uint64_t request) {
 void ServiceStateMachine::maybe_erase(ServiceEffects& out) {
   if (!deleting_ || erasing_ || !st().replicas.empty() || !creating_.empty()) return;
   erasing_ = true;
-  out.push_back(fx::EraseRecord{});
+  out.push_back(service_effect::EraseRecord{});
 }
 
 ServiceEffects ServiceStateMachine::on_erased(const Status& status) {
   ServiceEffects out;
   erasing_ = false;
-  out.push_back(fx::AnswerDelete{delete_requests_, status});
+  out.push_back(service_effect::AnswerDelete{delete_requests_, status});
   delete_requests_.clear();
   if (status.ok()) {
-    out.push_back(fx::Stop{});
+    out.push_back(service_effect::Stop{});
   } else {
     // Still there: the next delete tries again.
     deleting_ = false;

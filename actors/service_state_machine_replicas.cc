@@ -8,7 +8,6 @@
 namespace cadre::actors {
 namespace {
 
-namespace fx = service_effect;
 using protocol::EventType;
 using protocol::JobPhase;
 using protocol::ServiceReplicaState;
@@ -51,7 +50,7 @@ void ServiceStateMachine::drain(ServiceEffects& out, Replica& r, const std::stri
   r.state = ServiceReplicaState::kDraining;
   r.message = why;
   event(out, EventType::kNormal, reason::kReplicaDraining, "replica " + r.job + ": " + why);
-  out.push_back(fx::StartTimer{r.job, options_.drain_delay});
+  out.push_back(service_effect::StartTimer{r.job, options_.drain_delay});
 }
 
 void ServiceStateMachine::scale(ServiceEffects& out, Revision& rev) {
@@ -100,7 +99,7 @@ ServiceEffects ServiceStateMachine::on_job_created(const std::string& job, const
   if (deleting_) {
     if (status.ok()) {
       deleting_jobs_.insert(job);
-      out.push_back(fx::DeleteJob{job});
+      out.push_back(service_effect::DeleteJob{job});
     } else {
       drop_replica(job);
       maybe_erase(out);
@@ -133,7 +132,7 @@ void ServiceStateMachine::fail(ServiceEffects& out, Replica& r, const std::strin
   for (int k = 1; k < rev->recent_failures && delay < options_.failure_backoff_max; ++k) {
     delay *= 2;
   }
-  out.push_back(fx::StartTimer{"", std::min(delay, options_.failure_backoff_max)});
+  out.push_back(service_effect::StartTimer{"", std::min(delay, options_.failure_backoff_max)});
 }
 
 void ServiceStateMachine::drop_replica(const std::string& job) {
@@ -156,7 +155,7 @@ ServiceEffects ServiceStateMachine::on_job_status(const protocol::JobStatus& job
     if (r->state == ServiceReplicaState::kFailed || r->state == ServiceReplicaState::kDraining) {
       if (!deleting_jobs_.count(job.name) && !creating_.count(job.name)) {
         deleting_jobs_.insert(job.name);
-        out.push_back(fx::DeleteJob{job.name});
+        out.push_back(service_effect::DeleteJob{job.name});
       }
       return out;
     }
@@ -170,7 +169,7 @@ ServiceEffects ServiceStateMachine::on_job_status(const protocol::JobStatus& job
              job.name + ")",
          !node_fault);
     deleting_jobs_.insert(job.name);
-    out.push_back(fx::DeleteJob{job.name});
+    out.push_back(service_effect::DeleteJob{job.name});
   } else if (r->state != ServiceReplicaState::kDraining) {
     const bool ready =
         job.phase == JobPhase::kRunning && jr.state == protocol::ReplicaState::kRunning && jr.ready;
@@ -219,7 +218,7 @@ ServiceEffects ServiceStateMachine::on_job_deleted(const std::string& job, const
     // Asked again shortly: a replica must not outlive its service.
     event(out, EventType::kWarning, reason::kReplicaFailed,
           "replica " + job + " not deleted yet: " + status.message());
-    out.push_back(fx::StartTimer{job, options_.failure_backoff});
+    out.push_back(service_effect::StartTimer{job, options_.failure_backoff});
     return out;
   }
   Replica* r = replica(job);
@@ -247,7 +246,7 @@ ServiceEffects ServiceStateMachine::on_timer(const std::string& job) {
   if (r->state == ServiceReplicaState::kDraining || r->state == ServiceReplicaState::kFailed ||
       deleting_) {
     deleting_jobs_.insert(job);
-    out.push_back(fx::DeleteJob{job});
+    out.push_back(service_effect::DeleteJob{job});
   }
   return out;
 }

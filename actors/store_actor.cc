@@ -6,6 +6,7 @@
 #include "actors/actors.h"
 
 namespace cadre::actors {
+namespace store_shell {
 namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
@@ -231,10 +232,12 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store,
 }
 
 }  // namespace
+}  // namespace store_shell
 
 caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> store,
                        std::shared_ptr<CoordinatorMetrics> metrics) {
-  return system.spawn<caf::detached>(store_actor, std::move(store), std::move(metrics));
+  return system.spawn<caf::detached>(store_shell::store_actor, std::move(store),
+                                     std::move(metrics));
 }
 
 }  // namespace cadre::actors
