@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "client/json_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
 
@@ -37,11 +38,6 @@ std::string best_objective(const protocol::ExperimentStatus& e) {
   return number(it->second);
 }
 
-nlohmann::json time_or_null(int64_t unix_ms) {
-  if (unix_ms <= 0) return nullptr;
-  return rfc3339(unix_ms);
-}
-
 // NaN and infinities are not JSON numbers: they read as null.
 nlohmann::json number_or_null(double value) {
   if (!std::isfinite(value)) return nullptr;
@@ -52,11 +48,6 @@ nlohmann::json metrics_json(const std::map<std::string, double>& metrics) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : metrics) out[name] = number_or_null(value);
   return out;
-}
-
-std::string label(const std::string& name) {
-  constexpr size_t kWidth = 12;
-  return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');
 }
 
 }  // namespace
@@ -131,7 +122,7 @@ std::string trials_table(const std::vector<protocol::ExperimentStatus>& experime
 std::string describe_experiment(const protocol::ExperimentStatus& e, int64_t now_ms) {
   std::string out;
   auto field = [&](const std::string& name, const std::string& value) {
-    out += label(name) + (value.empty() ? "-" : value) + "\n";
+    out += describe_label(name) + (value.empty() ? "-" : value) + "\n";
   };
   auto when = [&](int64_t ms) {
     return ms <= 0 ? std::string() : rfc3339(ms) + " (" + age_since(ms, now_ms) + " ago)";
@@ -157,9 +148,10 @@ std::string describe_experiment(const protocol::ExperimentStatus& e, int64_t now
     field("Best Trial:", "");
   } else {
     out += "Best Trial:\n";
-    out += "  " + label("Name:") + best.best_trial_name + "\n";
-    out += "  " + label("Parameters:") + parameters_text(best.parameter_assignments) + "\n";
-    out += "  " + label("Metrics:") + format_metrics(best.observation) + "\n";
+    out += "  " + describe_label("Name:") + best.best_trial_name + "\n";
+    out +=
+        "  " + describe_label("Parameters:") + parameters_text(best.parameter_assignments) + "\n";
+    out += "  " + describe_label("Metrics:") + format_metrics(best.observation) + "\n";
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : e.trials) {
@@ -168,7 +160,7 @@ std::string describe_experiment(const protocol::ExperimentStatus& e, int64_t now
                     t.phase == protocol::TrialPhase::kSucceeded ? "" : t.reason});
   }
   if (rows.empty()) {
-    out += label("Trials:") + "<none>\n";
+    out += describe_label("Trials:") + "<none>\n";
   } else {
     std::istringstream table(render_table(
         {"NAME", "PHASE", "OBJECTIVE", "EPOCHS", "PARAMETERS", "CURVE", "REASON"}, rows));
@@ -181,7 +173,7 @@ std::string describe_experiment(const protocol::ExperimentStatus& e, int64_t now
                       event.reason, event.message});
   }
   if (events.empty()) {
-    out += label("Events:") + "<none>\n";
+    out += describe_label("Events:") + "<none>\n";
   } else {
     std::istringstream table(render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, events));
     out += "Events:\n";

@@ -5,13 +5,13 @@
 #include "client/time_format.h"
 
 namespace cadre::client {
-namespace {
 
-// Times the coordinator has not set yet (0) are null, so scripts can test for them.
 nlohmann::json time_or_null(int64_t unix_ms) {
   if (unix_ms <= 0) return nullptr;
   return rfc3339(unix_ms);
 }
+
+namespace {
 
 double cores(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
 

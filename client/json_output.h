@@ -2,6 +2,7 @@
 // in Kubernetes; a key is only ever added, never renamed or retyped.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,10 @@
 #include "protocol/messages.h"
 
 namespace cadre::client {
+
+// A time in RFC 3339, or null when the coordinator has not set it yet (0), so
+// scripts can test for it.
+nlohmann::json time_or_null(int64_t unix_ms);
 
 // {name, state, address, cpus, memory, gpus, labels, allocated{cpus,memory,gpus},
 //  epoch, lastHeartbeat, replicas}

@@ -16,12 +16,6 @@ using protocol::PipelineTaskStatus;
 
 namespace {
 
-json parsed(const std::string& text) {
-  if (text.empty()) return json::object();
-  json v = json::parse(text, nullptr, false);
-  return v.is_discarded() ? json(text) : v;
-}
-
 struct Step {
   const PipelineRunStatus* run = nullptr;
   const PipelineTaskStatus* task = nullptr;
@@ -122,9 +116,9 @@ json execution_json(const Step& s) {
           {"job", t.job},
           {"cached", t.cached},
           {"cachedFrom", t.cached_from},
-          {"parameters", parsed(t.inputs)},
-          {"outputs", parsed(t.outputs)},
-          {"runParameters", parsed(s.run->parameters)},
+          {"parameters", pipelines::parse_json_or_text(t.inputs)},
+          {"outputs", pipelines::parse_json_or_text(t.outputs)},
+          {"runParameters", pipelines::parse_json_or_text(s.run->parameters)},
           {"inputArtifacts", in},
           {"outputArtifacts", out}};
 }
@@ -210,7 +204,7 @@ class Walk {
   }
 
   static std::string inline_values(const std::string& text) {
-    json v = parsed(text);
+    json v = pipelines::parse_json_or_text(text);
     if (!v.is_object() || v.empty()) return "";
     std::string out;
     for (const auto& [k, value] : v.items()) {

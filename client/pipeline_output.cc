@@ -16,12 +16,6 @@ using protocol::PipelineState;
 
 namespace {
 
-json parsed(const std::string& text) {
-  if (text.empty()) return json::object();
-  json v = json::parse(text, nullptr, false);
-  return v.is_discarded() ? json(text) : v;
-}
-
 std::string duration_of(int64_t started, int64_t finished, int64_t now_ms) {
   if (started == 0) return "";
   return format_age((finished ? finished : now_ms) - started);
@@ -33,7 +27,7 @@ std::string steps_of(const protocol::PipelineRunStatus& run) {
 
 // "x=1 y='a b'": a task's or run's parameters on one line.
 std::string inline_values(const std::string& text) {
-  json v = parsed(text);
+  json v = pipelines::parse_json_or_text(text);
   if (!v.is_object() || v.empty()) return "";
   std::string out;
   for (const auto& [k, value] : v.items()) {
@@ -85,7 +79,8 @@ json pipeline_to_json(const protocol::PipelineInfo& p, bool detail) {
   json params = json::array();
   for (const auto& param : p.parameters) {
     json one = {{"name", param.name}, {"type", param.type}, {"optional", param.optional}};
-    if (!param.default_value.empty()) one["default"] = parsed(param.default_value);
+    if (!param.default_value.empty())
+      one["default"] = pipelines::parse_json_or_text(param.default_value);
     params.push_back(one);
   }
   json out = {{"name", p.name},
@@ -112,8 +107,8 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
               {"caching", r.caching},
               {"state", protocol::to_string(r.state)},
               {"message", r.message},
-              {"parameters", parsed(r.parameters)},
-              {"outputs", parsed(r.outputs)},
+              {"parameters", pipelines::parse_json_or_text(r.parameters)},
+              {"outputs", pipelines::parse_json_or_text(r.outputs)},
               {"createdAt", rfc3339_ms(r.created_ms)},
               {"steps",
                {{"total", r.tasks_total},
@@ -141,15 +136,15 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                 {"attempts", t.attempts},
                 {"job", t.job},
                 {"message", t.message},
-                {"inputs", parsed(t.inputs)},
-                {"outputs", parsed(t.outputs)},
+                {"inputs", pipelines::parse_json_or_text(t.inputs)},
+                {"outputs", pipelines::parse_json_or_text(t.outputs)},
                 {"upstream", t.upstream}};
     json artifacts = json::array();
     for (const auto& a : t.output_artifacts) {
       artifacts.push_back({{"name", a.name},
                            {"uri", a.uri},
                            {"type", a.schema_title},
-                           {"metadata", parsed(a.metadata)}});
+                           {"metadata", pipelines::parse_json_or_text(a.metadata)}});
     }
     one["outputArtifacts"] = artifacts;
     one["createdAt"] = rfc3339_ms(t.created_ms);
@@ -188,7 +183,7 @@ std::map<std::string, json> metrics_of(const protocol::PipelineRunStatus& r) {
   for (const auto& t : r.tasks) {
     for (const auto& a : t.output_artifacts) {
       if (a.schema_title != "system.Metrics") continue;
-      json m = parsed(a.metadata);
+      json m = pipelines::parse_json_or_text(a.metadata);
       if (!m.is_object()) continue;
       for (const auto& [k, v] : m.items()) {
         if (v.is_number()) out[t.name + "." + k] = v;
@@ -226,7 +221,7 @@ std::string compare_runs_table(const std::vector<protocol::PipelineRunStatus>& r
       };
   auto object_of = [](const std::string& text) {
     std::map<std::string, json> out;
-    json v = parsed(text);
+    json v = pipelines::parse_json_or_text(text);
     if (v.is_object()) {
       for (const auto& [k, value] : v.items()) out[k] = value;
     }
@@ -260,8 +255,8 @@ json compare_runs_json(const std::vector<protocol::PipelineRunStatus>& runs) {
                    {"pipeline", r.pipeline},
                    {"pipelineVersion", r.pipeline_version},
                    {"state", protocol::to_string(r.state)},
-                   {"parameters", parsed(r.parameters)},
-                   {"outputs", parsed(r.outputs)},
+                   {"parameters", pipelines::parse_json_or_text(r.parameters)},
+                   {"outputs", pipelines::parse_json_or_text(r.outputs)},
                    {"metrics", metrics}});
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "client/json_output.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
 
@@ -9,16 +10,6 @@ namespace cadre::client {
 namespace {
 
 using protocol::InferenceServiceStatus;
-
-nlohmann::json time_or_null(int64_t unix_ms) {
-  if (unix_ms <= 0) return nullptr;
-  return rfc3339(unix_ms);
-}
-
-std::string label(const std::string& name) {
-  constexpr size_t kWidth = 12;
-  return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');
-}
 
 std::string traffic_text(const InferenceServiceStatus& s) {
   std::string out;
@@ -41,7 +32,7 @@ std::string replicas_text(const InferenceServiceStatus& s) {
 void section(std::string& out, const std::string& heading, const std::vector<std::string>& headers,
              const std::vector<std::vector<std::string>>& rows) {
   if (rows.empty()) {
-    out += label(heading) + "<none>\n";
+    out += describe_label(heading) + "<none>\n";
     return;
   }
   out += heading + "\n";
@@ -75,7 +66,7 @@ std::string services_table(const std::vector<InferenceServiceStatus>& services, 
 std::string describe_service(const InferenceServiceStatus& s, int64_t now_ms) {
   std::string out;
   auto field = [&](const std::string& name, const std::string& value) {
-    out += label(name) + (value.empty() ? "-" : value) + "\n";
+    out += describe_label(name) + (value.empty() ? "-" : value) + "\n";
   };
   field("Name:", s.name);
   field("Namespace:", s.ns);

@@ -17,6 +17,11 @@ std::string format_number(double value) {
   return buffer;
 }
 
+std::string describe_label(const std::string& name) {
+  constexpr size_t kWidth = 12;
+  return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');
+}
+
 namespace {
 
 std::string cell(const std::string& text) { return text.empty() ? "-" : text; }
@@ -38,13 +43,6 @@ std::string indent(const std::string& text, const std::string& prefix) {
   std::string line, out;
   while (std::getline(in, line)) out += prefix + line + "\n";
   return out;
-}
-
-// Describe's label column is wide enough for "Exit Code:" so values line up; a
-// longer label still keeps one space before its value.
-std::string label(const std::string& name) {
-  constexpr size_t kWidth = 12;
-  return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');
 }
 
 std::string run_duration(const protocol::JobStatus& job, int64_t now_ms) {
@@ -282,10 +280,10 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
   const bool train_job = job.kind == "TrainJob";
   std::string out;
   for (const auto& [name, value] : header_fields(job, now_ms)) {
-    out += label(name) + cell(value) + "\n";
+    out += describe_label(name) + cell(value) + "\n";
   }
   const auto section = [&](const std::string& name, const std::string& body) {
-    out += body.empty() ? label(name) + "<none>\n" : name + "\n" + indent(body, "  ");
+    out += body.empty() ? describe_label(name) + "<none>\n" : name + "\n" + indent(body, "  ");
   };
   // A Job's page shows these only when the coordinator sent them, so a Job from an
   // older coordinator reads as before; a TrainJob's page always has them.

@@ -9,6 +9,10 @@
 
 namespace cadre::client {
 
+// A describe page's field name, padded so values line up in one column (wide
+// enough for "Exit Code:"); a longer name still keeps one space before its value.
+std::string describe_label(const std::string& name);
+
 // Left-aligned columns separated by three spaces; an empty cell prints as "-"
 // and no line has trailing spaces.
 std::string render_table(const std::vector<std::string>& headers,

@@ -26,4 +26,12 @@ inline nlohmann::json parse_json_object(const std::string& text) {
   return v.is_object() ? v : nlohmann::json::object();
 }
 
+// The value `text` holds, for showing it: an empty object for no text, and text
+// that is not JSON as a JSON string (a step may write any bytes as its output).
+inline nlohmann::json parse_json_or_text(const std::string& text) {
+  if (text.empty()) return nlohmann::json::object();
+  nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+  return v.is_discarded() ? nlohmann::json(text) : v;
+}
+
 }  // namespace cadre::pipelines
