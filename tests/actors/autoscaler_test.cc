@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::actors {
+namespace cadre::actors::autoscaler_test {
 namespace {
 
 // Feeds one ingress's report every 250 ms from `from_ms` to `to_ms`.
@@ -92,4 +92,4 @@ TEST(Autoscaler, StaysWithinMinAndMaxAndAddsUpIngresses) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::autoscaler_test

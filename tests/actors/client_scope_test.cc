@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::actors {
+namespace cadre::actors::client_scope_test {
 namespace {
 
 protocol::GetReply two_namespaces() {
@@ -67,4 +67,4 @@ TEST(ClientScope, AnotherNamespacesObjectIsNotFoundAndTheClustersIsNotTheKeysToC
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::client_scope_test

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-namespace cadre::actors {
+namespace cadre::actors::experiment_state_machine_test {
 namespace {
 
 namespace fx = experiment_effect;
@@ -384,4 +384,4 @@ TEST(ExperimentStateMachine, AJobDeletedUnderARunningTrialFailsItAndTheSearchGoe
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::experiment_state_machine_test

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::actors {
+namespace cadre::actors::gang_rules_test {
 namespace {
 
 using Verdict = ExitDecision::Verdict;
@@ -205,4 +205,4 @@ TEST(GangRules, ExitDescriptionsNameTheReplicaAndWhatHappened) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::gang_rules_test

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::actors {
+namespace cadre::actors::job_page_test {
 namespace {
 
 // 1,000 jobs: job-000..job-999, every tenth a TrainJob, odd ones Failed, those
@@ -86,4 +86,4 @@ TEST(JobPage, RefusesBoundsItCannotKeep) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::job_page_test

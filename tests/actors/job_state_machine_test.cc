@@ -7,7 +7,7 @@
 
 #include <memory>
 
-namespace cadre::actors {
+namespace cadre::actors::job_state_machine_test {
 namespace {
 
 using protocol::ConditionStatus;
@@ -847,4 +847,4 @@ TEST_F(JobMachine, StatusCountsReplicasPerType) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::job_state_machine_test

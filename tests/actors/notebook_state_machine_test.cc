@@ -5,7 +5,7 @@
 #include "protocol/spec/manifest.h"
 #include "protocol/spec/notebook_spec.h"
 
-namespace cadre::actors {
+namespace cadre::actors::notebook_state_machine_test {
 namespace {
 
 namespace fx = notebook_effect;
@@ -481,4 +481,4 @@ TEST(NotebookStateMachine, ItsServerGetsTheClientPortAndKeyButNoSecret) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::notebook_state_machine_test

@@ -5,7 +5,7 @@
 #include "protocol/spec/manifest.h"
 #include "tests/pipelines/kfp_specs.h"
 
-namespace cadre::actors {
+namespace cadre::actors::pipeline_run_state_machine_test {
 namespace {
 
 namespace fx = pipeline_run_effect;
@@ -411,4 +411,4 @@ TEST(PipelineRunStateMachine, AFailedOrVanishedExperimentFailsItsStep) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::pipeline_run_state_machine_test

@@ -4,7 +4,7 @@
 
 #include "protocol/spec/manifest.h"
 
-namespace cadre::actors {
+namespace cadre::actors::recurring_run_state_machine_test {
 namespace {
 
 namespace fx = recurring_run_effect;
@@ -191,4 +191,4 @@ TEST(RecurringRun, DisabledItStartsNothingAndAChangedScheduleDoesNotMakeUpThePas
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::recurring_run_state_machine_test

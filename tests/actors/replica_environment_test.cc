@@ -6,7 +6,7 @@
 
 #include "actors/gang_rules.h"
 
-namespace cadre::actors {
+namespace cadre::actors::replica_environment_test {
 namespace {
 
 spec::TrainJobSpec train_job(std::vector<std::pair<std::string, int>> types) {
@@ -138,4 +138,4 @@ TEST(ReplicaEnvironment, WithoutPortsThereAreNoEndpointsToAdvertise) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::replica_environment_test

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-namespace cadre::actors {
+namespace cadre::actors::scheduler_test {
 namespace {
 
 spec::ResourceRequest request(int64_t cpu, int64_t memory = 0, int32_t gpus = 0) {
@@ -386,4 +386,4 @@ TEST(Scheduler, ReleaseJobFreesEverySlotOfThatJobOnly) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::scheduler_test

@@ -7,7 +7,7 @@
 #include "actors/service_replica_job.h"
 #include "protocol/spec/manifest.h"
 
-namespace cadre::actors {
+namespace cadre::actors::service_state_machine_test {
 namespace {
 
 namespace fx = service_effect;
@@ -412,4 +412,4 @@ TEST(ServiceStateMachine, AReplicaRunsCadreServeWithTheRevisionsModelAndBatching
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::service_state_machine_test

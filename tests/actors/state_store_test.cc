@@ -6,7 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
-namespace cadre::actors {
+namespace cadre::actors::state_store_test {
 namespace {
 
 class StateStoreTest : public ::testing::Test {
@@ -324,4 +324,4 @@ TEST(StateStoreOpen, UnwritableLocationIsAnErrorValue) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::state_store_test

@@ -10,7 +10,7 @@
 #include "protocol/codec.h"
 #include "tests/support/status_matchers.h"
 
-namespace cadre::actors {
+namespace cadre::actors::supervisor_actors_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -239,4 +239,4 @@ TEST_F(SupervisorActors, EachActorRendersTheGaugesOfTheStateItOwnsWhenScraped) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::supervisor_actors_test

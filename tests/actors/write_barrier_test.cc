@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace cadre::actors {
+namespace cadre::actors::write_barrier_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -68,4 +68,4 @@ TEST(WriteBarrier, KeepOnlyDropsTheWorkThatMustNotHappen) {
 }
 
 }  // namespace
-}  // namespace cadre::actors
+}  // namespace cadre::actors::write_barrier_test

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::protocol {
+namespace cadre::protocol::codec_test {
 namespace {
 
 // A peer from a newer release with a field we do not know.
@@ -137,4 +137,4 @@ TEST(Codec, TrainingWireRefusesAnUnknownKindAndAnotherVersionByName) {
 }
 
 }  // namespace
-}  // namespace cadre::protocol
+}  // namespace cadre::protocol::codec_test

@@ -8,7 +8,7 @@
 
 #include "tests/support/status_matchers.h"
 
-namespace cadre::config {
+namespace cadre::config::config_file_test {
 namespace {
 
 struct Settings {
@@ -100,4 +100,4 @@ TEST_F(ConfigFile, HelpIsShownAndNothingRuns) {
 }
 
 }  // namespace
-}  // namespace cadre::config
+}  // namespace cadre::config::config_file_test

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace cadre::spec {
+namespace cadre::spec::experiment_spec_test {
 namespace {
 
 // Katib's random-search example (examples/v1beta1/hp-tuning/random.yaml),
@@ -180,9 +180,9 @@ TEST(ExperimentSpec, AcceptsAshaOverEpochsWithMedianStopping) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::experiment_spec_test
 
-namespace cadre::spec {
+namespace cadre::spec::experiment_spec_test {
 namespace {
 
 // Katib's own examples, translated only in apiVersion and from a pod to a command
@@ -209,4 +209,4 @@ INSTANTIATE_TEST_SUITE_P(Translated, KatibExample,
                                            "median-stop.yaml"));
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::experiment_spec_test

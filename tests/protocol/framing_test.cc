@@ -5,7 +5,7 @@
 #include "protocol/curve_keys.h"
 #include "tests/support/status_matchers.h"
 
-namespace cadre::protocol {
+namespace cadre::protocol::framing_test {
 namespace {
 
 // A ROUTER/DEALER pair over inproc, as the coordinator and an agent use them.
@@ -74,4 +74,4 @@ TEST(CurveKeys, GeneratedPairsSurviveTheirFiles) {
 }
 
 }  // namespace
-}  // namespace cadre::protocol
+}  // namespace cadre::protocol::framing_test

@@ -8,7 +8,7 @@
 #include "protocol/spec/manifest.h"
 #include "tests/support/examples.h"
 
-namespace cadre::spec {
+namespace cadre::spec::inference_service_spec_test {
 namespace {
 
 const char* kService = R"(apiVersion: cadre/v1
@@ -146,4 +146,4 @@ TEST(InferenceServiceSpec, TheServingExamplesAreAServiceAndItsCanary) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::inference_service_spec_test

@@ -6,7 +6,7 @@
 #include "protocol/spec/quantity.h"
 #include "tests/support/status_matchers.h"
 
-namespace cadre::spec {
+namespace cadre::spec::job_spec_test {
 namespace {
 
 const char* kHello = R"(
@@ -118,4 +118,4 @@ TEST(Quantity, ParsesKubernetesCpuAndMemoryForms) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::job_spec_test

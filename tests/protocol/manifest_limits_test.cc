@@ -10,7 +10,7 @@
 #include "tests/support/hostile_yaml.h"
 #include "tests/support/status_matchers.h"
 
-namespace cadre::spec {
+namespace cadre::spec::manifest_limits_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -118,4 +118,4 @@ TEST(ManifestLimits, EnvironmentEntriesMustBeNamesAndValuesWithoutNul) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::manifest_limits_test

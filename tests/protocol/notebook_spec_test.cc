@@ -3,7 +3,7 @@
 #include "protocol/spec/manifest.h"
 #include "protocol/spec/notebook_spec.h"
 
-namespace cadre::spec {
+namespace cadre::spec::notebook_spec_test {
 namespace {
 
 std::string notebook(const std::string& spec) {
@@ -87,4 +87,4 @@ TEST(NotebookSpec, HostileInputIsAnErrorNotACrash) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::notebook_spec_test

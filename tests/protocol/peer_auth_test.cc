@@ -12,7 +12,7 @@
 
 #include "tests/support/status_matchers.h"
 
-namespace cadre::protocol {
+namespace cadre::protocol::peer_auth_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -178,4 +178,4 @@ TEST(AuthenticatedAcceptor, AThousandIdleConnectionsDoNotStopALegitimatePeer) {
 }
 
 }  // namespace
-}  // namespace cadre::protocol
+}  // namespace cadre::protocol::peer_auth_test

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cadre::protocol {
+namespace cadre::protocol::prometheus_text_test {
 namespace {
 
 TEST(PrometheusText, WritesAFamilyOnceAndEscapesLabelValues) {
@@ -31,4 +31,4 @@ TEST(PrometheusText, WritesHistogramsAsCumulativeBucketsWithInfSumAndCount) {
 }
 
 }  // namespace
-}  // namespace cadre::protocol
+}  // namespace cadre::protocol::prometheus_text_test

@@ -13,7 +13,7 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
-namespace cadre::protocol {
+namespace cadre::protocol::tls_certificate_test {
 namespace {
 
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
@@ -81,4 +81,4 @@ TEST(SelfSignedCertificate, RefusesNoHostsAndNamesAFolderItCannotWrite) {
 }
 
 }  // namespace
-}  // namespace cadre::protocol
+}  // namespace cadre::protocol::tls_certificate_test

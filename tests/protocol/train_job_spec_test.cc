@@ -9,7 +9,7 @@
 #include "tests/support/examples.h"
 #include "tests/support/status_matchers.h"
 
-namespace cadre::spec {
+namespace cadre::spec::train_job_spec_test {
 namespace {
 
 const char* kFull = R"(
@@ -404,4 +404,4 @@ TEST(Manifest, GangIsTheTrainJobItselfOrTheJobAsOneReplica) {
 }
 
 }  // namespace
-}  // namespace cadre::spec
+}  // namespace cadre::spec::train_job_spec_test
