@@ -6,25 +6,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <random>
 
 #include "kernels/backend.h"
 #include "serving/backends/cadre/cadre_backend.h"
+#include "tests/support/temp_dir.h"
 #include "training/model_export.h"
 
 namespace cadre::serving {
 namespace {
 
-namespace fs = std::filesystem;
-
 class CadreBackendGpuTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!kernels::cuda_available()) GTEST_SKIP() << "no CUDA device visible";
-    dir_ = fs::temp_directory_path() / ("cadre-backend-gpu-" + GetParam());
-    fs::create_directories(dir_);
-    file_ = (dir_ / "model.cadre").string();
+    // A folder of its own: the tests of one model run as processes at once (ctest -j).
+    dir_ = std::make_unique<cadre::testing::TempDir>("cadre-backend-gpu-" + GetParam());
+    file_ = dir_->file("model.cadre");
     auto cpu = kernels::create_backend(kernels::BackendOptions{}).value();
     auto model =
         training::Model::Create(cpu.get(), training::model_definition(GetParam()).value()).value();
@@ -40,9 +38,6 @@ class CadreBackendGpuTest : public ::testing::TestWithParam<std::string> {
     logits->set_name("logits");
     logits->set_data_type(config::TYPE_FP32);
     logits->add_dims(10);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   InferTensor batch(int n) {
@@ -67,7 +62,7 @@ class CadreBackendGpuTest : public ::testing::TestWithParam<std::string> {
     return rows / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
-  fs::path dir_;
+  std::unique_ptr<cadre::testing::TempDir> dir_;
   std::string file_;
   ModelConfig config_;
   const CadreBackend backend_;

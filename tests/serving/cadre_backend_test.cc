@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <filesystem>
 
 #include "kernels/backend.h"
+#include "tests/support/temp_dir.h"
 #include "training/data/dataset.h"
 #include "training/data/idx_reader.h"
 #include "training/model_export.h"
@@ -16,14 +16,12 @@
 namespace cadre::serving {
 namespace {
 
-namespace fs = std::filesystem;
-
 class CadreBackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cadre-backend-" + GetParam());
-    fs::create_directories(dir_);
-    file_ = (dir_ / "model.cadre").string();
+    // A folder of its own: the tests of one model run as processes at once (ctest -j).
+    dir_ = std::make_unique<cadre::testing::TempDir>("cadre-backend-" + GetParam());
+    file_ = dir_->file("model.cadre");
     kernels_ = kernels::create_backend(kernels::BackendOptions{}).value();
     auto def = training::model_definition(GetParam()).value();
     model_ = training::Model::Create(kernels_.get(), def).value();
@@ -32,9 +30,7 @@ class CadreBackendTest : public ::testing::TestWithParam<std::string> {
     info.labels = training::fashion_mnist_labels();
     ASSERT_TRUE(training::export_model(file_, *model_, info).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  std::unique_ptr<cadre::testing::TempDir> dir_;
   std::string file_;
   std::unique_ptr<kernels::Backend> kernels_;
   std::unique_ptr<training::Model> model_;
