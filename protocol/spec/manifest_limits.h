@@ -3,7 +3,7 @@
 // YAML aliases expanded — its node count, scalar bytes and depth. The walk stops at
 // the first limit it passes, so a 1 KB "billion laughs" costs at most max_nodes
 // steps instead of gigabytes of arguments. The same walk refuses duplicate keys in
-// any map (YAML would silently keep one of them).
+// any map (YAML would silently keep one of them) and keys that are not text.
 #pragma once
 
 #include <cstddef>

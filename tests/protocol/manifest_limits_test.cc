@@ -103,6 +103,21 @@ TEST(ManifestLimits, HugeValuesAreQuotedShortInErrors) {
   EXPECT_LT(key_error.size(), 400u);
 }
 
+TEST(ManifestLimits, AKeyThatIsAListOrAMapIsRefusedWithWhereItIs) {
+  EXPECT_EQ(error_of(job_with("    env:\n      ? [A, B]\n      : x\n")),
+            "spec.template.env: a key must be text, not a list or a map");
+  EXPECT_EQ(error_of(job_with("    ? {a: 1}\n    : x\n")),
+            "spec.template: a key must be text, not a list or a map");
+  // A KFP spec whose output parameter is named by a map (the fuzzer's find).
+  const std::string pipeline =
+      "pipelineInfo: {name: p}\nschemaVersion: 2.1.0\nroot:\n  dag:\n    tasks: {}\n"
+      "components:\n  comp-a:\n    outputDefinitions:\n      parameters:\n"
+      "        ? Output:\n            parameterType: NUMBER_INTEGER\n";
+  EXPECT_EQ(error_of(pipeline),
+            "components.comp-a.outputDefinitions.parameters: a key must be text, not a list or "
+            "a map");
+}
+
 TEST(ManifestLimits, EnvironmentEntriesMustBeNamesAndValuesWithoutNul) {
   EXPECT_OK(parse_manifest(job_with("    env: {A_1: x, _B: \"\"}\n")));
   EXPECT_EQ(error_of(job_with("    env: [{name: \"A=B\", value: x}]\n")),
