@@ -1,14 +1,6 @@
 #include "ingress/api_handler.h"
 
-#include "client/experiment_output.h"
-#include "client/json_output.h"
-#include "client/lineage.h"
-#include "client/notebook_output.h"
-#include "client/pipeline_output.h"
-#include "client/recurring_run_output.h"
-#include "client/service_output.h"
 #include "ingress/notebook_request.h"
-#include "protocol/spec/notebook_spec.h"
 #include "protocol/user_tokens.h"
 
 namespace cadre::ingress {
@@ -66,67 +58,7 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-// Every item of a list, in the CLI's JSON shape.
-template <typename T, typename Render>
-nlohmann::json each(const std::vector<T>& items, Render render) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& item : items) out.push_back(render(item));
-  return out;
-}
-
 }  // namespace
-
-Result<nlohmann::json> api_json(const ApiQuery& q, const protocol::GetReply& reply) {
-  nlohmann::json items;
-  const bool one = !q.name.empty();
-  if (q.kind == "nodes") {
-    items = each(reply.nodes, [](const auto& n) { return client::node_to_json(n); });
-  } else if (q.kind == "jobs" || q.kind == "trainjobs") {
-    items = each(reply.jobs, [one](const auto& j) { return client::job_to_json(j, one); });
-  } else if (q.kind == "experiments") {
-    items = each(reply.experiments,
-                 [one](const auto& e) { return client::experiment_to_json(e, one); });
-  } else if (q.kind == "inferenceservices") {
-    items = each(reply.services, [one](const auto& s) { return client::service_to_json(s, one); });
-  } else if (q.kind == "pipelines") {
-    items =
-        each(reply.pipelines, [one](const auto& p) { return client::pipeline_to_json(p, one); });
-  } else if (q.kind == "runs") {
-    items = each(reply.runs, [one](const auto& r) { return client::run_to_json(r, one); });
-  } else if (q.kind == "recurringruns") {
-    items =
-        each(reply.recurring_runs, [](const auto& r) { return client::recurring_run_to_json(r); });
-  } else if (q.kind == "notebooks") {
-    items = each(reply.notebooks, [](const auto& n) { return client::notebook_to_json(n); });
-  } else {
-    return InvalidArgument("no API kind '" + q.kind + "'");
-  }
-  if (!one) return api_page(std::move(items), q);
-  for (auto& item : items) {
-    if (item.value("name", "") == q.name) return std::move(item);
-  }
-  const std::string singular = q.kind.substr(0, q.kind.size() - 1);
-  return NotFound(singular + " '" + q.name + "' not found");
-}
-
-nlohmann::json logs_json(const protocol::LogsReply& reply) {
-  return {{"data", reply.data},
-          {"offset", reply.offset},
-          {"nextOffset", reply.next_offset},
-          {"finished", reply.finished}};
-}
-
-nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply) {
-  nlohmann::json points = nlohmann::json::array();
-  for (const auto& p : reply.points) {
-    points.push_back({{"replica", p.replica},
-                      {"name", p.name},
-                      {"value", p.value},
-                      {"step", p.step},
-                      {"timeMs", p.time_ms}});
-  }
-  return {{"name", reply.name}, {"points", std::move(points)}, {"truncated", reply.truncated}};
-}
 
 nlohmann::json traffic_json(const std::string& service, const std::vector<TrafficSample>& samples,
                             std::chrono::milliseconds interval) {
@@ -214,10 +146,10 @@ std::optional<HttpResponse> ApiHandler::check_read(const HttpRequest& request,
   return std::nullopt;
 }
 
-void ApiHandler::submit(protocol::ApiRequest call, Ask ask, Responder respond) {
-  const Status queued = client_.submit([call = std::move(call), ask,
+void ApiHandler::submit(ApiCall call, Responder respond) {
+  const Status queued = client_.submit([call = std::move(call),
                                         respond](client::CoordinatorClient& c) {
-    auto json = ask(c, call);
+    auto json = call.ask(c, call.request);
     if (!json.ok()) {
       return respond(error_response(http_status(json.status().code()), json.status().message()));
     }
@@ -247,138 +179,10 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
     return respond(json_response(
         200, traffic_json(query.name, metrics_.traffic(query.name), metrics_.traffic_interval())));
   }
-  protocol::ApiRequest call;
-  call.ns = caller.ns;
-  call.user = caller.user;
-  call.verb = query.verb;
-  if (query.verb == "delete") {
-    call.remove.resource = query.kind;
-    call.remove.name = query.name;
-    call.remove.purge = query.purge;
-    return submit(
-        std::move(call),
-        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto reply, c.api_delete(r));
-          return nlohmann::json{{"name", reply.name}, {"deleted", true}};
-        },
-        std::move(respond));
-  }
-  if (query.verb == "apply") {
-    call.apply.manifest = std::move(request.body);
-    return submit(
-        std::move(call),
-        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto reply, c.api_apply(r));
-          return nlohmann::json{
-              {"kind", reply.kind}, {"name", reply.name}, {"action", reply.action}};
-        },
-        std::move(respond));
-  }
-  if (query.verb == "stop" || query.verb == "start") {
-    // As `cadre notebook stop|start`: the notebook's own manifest again, with
-    // spec.stopped set, applied as the caller.
-    call.verb = "get";
-    call.get.resource = "notebooks";
-    call.get.name = query.name;
-    return submit(
-        std::move(call),
-        [stop = query.verb == "stop"](client::CoordinatorClient& c,
-                                      const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto reply, c.api_get(r));
-          if (reply.notebooks.empty()) return NotFound("notebook '" + r.get.name + "' not found");
-          ASSIGN_OR_RETURN(std::string manifest,
-                           spec::notebook_manifest_with_stopped(reply.notebooks[0].manifest, stop));
-          protocol::ApiRequest apply = r;
-          apply.verb = "apply";
-          apply.apply.manifest = std::move(manifest);
-          ASSIGN_OR_RETURN(auto applied, c.api_apply(apply));
-          const bool changed = applied.action != "unchanged";
-          return nlohmann::json{
-              {"name", applied.name},
-              {"action", changed ? (stop ? "stopping" : "starting")
-                                 : (stop ? "already stopped" : "already started")}};
-        },
-        std::move(respond));
-  }
-  if (query.verb == "logs") {
-    call.logs.resource = query.kind;
-    call.logs.name = query.name;
-    call.logs.replica = query.replica;
-    call.logs.offset = query.offset;
-    call.logs.max_bytes = query.max_bytes;
-    return submit(
-        std::move(call),
-        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto reply, c.api_logs(r));
-          return logs_json(reply);
-        },
-        std::move(respond));
-  }
-  if (query.verb == "lineage") {
-    // Walked over the caller's runs as `cadre lineage` does: the list, then each
-    // run's record (its steps' artifacts), on one API connection.
-    call.verb = "get";
-    call.get.resource = "runs";
-    return submit(
-        std::move(call),
-        [query](client::CoordinatorClient& c,
-                const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto list, c.api_get(r));
-          if (list.runs.size() > kApiMaxLineageRuns) {
-            return FailedPrecondition("lineage walks at most " +
-                                      std::to_string(kApiMaxLineageRuns) + " runs; namespace '" +
-                                      r.ns + "' has " + std::to_string(list.runs.size()) +
-                                      " (cadre delete run/NAME the old ones)");
-          }
-          std::vector<protocol::PipelineRunStatus> runs;
-          for (const auto& summary : list.runs) {
-            protocol::ApiRequest one = r;
-            one.get.name = summary.name;
-            auto got = c.api_get(one);
-            if (!got.ok() && got.status().code() == StatusCode::kNotFound) continue;  // deleted
-            if (!got.ok()) return got.status();
-            for (auto& run : got->runs) runs.push_back(std::move(run));
-          }
-          client::LineageOptions options;
-          options.downstream = query.downstream;
-          options.depth = query.depth;
-          return client::lineage_json(runs, query.artifact, options);
-        },
-        std::move(respond));
-  }
-  if (query.verb == "metrics") {
-    call.metrics.resource = query.kind;
-    call.metrics.name = query.name;
-    call.metrics.metric = query.metric;
-    call.metrics.max_points = query.max_points;
-    return submit(
-        std::move(call),
-        [](client::CoordinatorClient& c, const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-          ASSIGN_OR_RETURN(auto reply, c.api_metrics(r));
-          return metrics_json(reply);
-        },
-        std::move(respond));
-  }
-  call.get.resource = query.kind;
-  call.get.name = query.name;
-  if (query.name.empty() && (query.kind == "jobs" || query.kind == "trainjobs")) {
-    // The coordinator pages jobs itself (there may be tens of thousands); one more
-    // than the page says whether another follows.
-    call.get.limit = static_cast<int32_t>(query.limit + 1);
-    call.get.after = query.after;
-    call.get.prefix = query.prefix;
-    call.get.phase = query.phase.value_or("");
-    call.get.by_owner = query.owner.has_value();
-    call.get.owner = query.owner.value_or("");
-  }
-  submit(
-      std::move(call),
-      [query](client::CoordinatorClient& c,
-              const protocol::ApiRequest& r) -> Result<nlohmann::json> {
-        ASSIGN_OR_RETURN(auto reply, c.api_get(r));
-        return api_json(query, reply);
-      },
-      std::move(respond));
+  ApiCall call = api_call(query, std::move(request.body));
+  call.request.ns = caller.ns;
+  call.request.user = caller.user;
+  submit(std::move(call), std::move(respond));
 }
 
 }  // namespace cadre::ingress

@@ -11,11 +11,11 @@
 // (Cache-Control: no-store) nor sniffed (nosniff).
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "ingress/api_calls.h"
 #include "ingress/api_client.h"
 #include "ingress/api_request.h"
 #include "ingress/ingress_metrics.h"
@@ -55,11 +55,9 @@ class ApiHandler {
   Result<Caller> authenticate(const serving::http::HttpRequest& request) const;
   std::optional<serving::http::HttpResponse> refusal(const serving::http::HttpRequest& request,
                                                      Caller* caller, ApiQuery* query) const;
-  // Asks the coordinator on an API client thread; the JSON `ask` makes of the reply
-  // is the answer, an error its status.
-  using Ask = std::function<Result<nlohmann::json>(client::CoordinatorClient&,
-                                                   const protocol::ApiRequest&)>;
-  void submit(protocol::ApiRequest call, Ask ask, serving::http::Responder respond);
+  // Asks the coordinator on an API client thread; the JSON the call's `ask` makes
+  // of the reply is the answer, an error its status.
+  void submit(ApiCall call, serving::http::Responder respond);
 
   const RouteTable& table_;  // tokens' namespaces
   LoginSessions& sessions_;  // browser sessions (shared with the notebook proxy)
@@ -67,13 +65,6 @@ class ApiHandler {
   IngressMetrics& metrics_;  // services' traffic, answered here without the coordinator
 };
 
-// The JSON of `reply` for `query` (a list page or one object), as `cadre get -o
-// json` shapes it; NotFound when one object was asked for and is not there.
-Result<nlohmann::json> api_json(const ApiQuery& query, const protocol::GetReply& reply);
-// {data, offset, nextOffset, finished}: a piece of a replica's log.
-nlohmann::json logs_json(const protocol::LogsReply& reply);
-// {name, points: [{replica, name, value, step, timeMs}], truncated}, oldest first.
-nlohmann::json metrics_json(const protocol::MetricsHistoryReply& reply);
 // {name, intervalSeconds, points: [{timeMs, requests, errors, requestsPerSecond,
 // errorsPerSecond, latencyMs: {p50, p90, p99} or null, inFlight, held}]}, oldest first.
 nlohmann::json traffic_json(const std::string& service, const std::vector<TrafficSample>& samples,
