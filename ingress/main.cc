@@ -61,6 +61,68 @@ cadre::Status write_ports(const std::string& path, int http, int grpc, bool tls)
   return cadre::Status::Ok();
 }
 
+// The coordinator connection every client of the ingress starts from.
+cadre::client::CoordinatorClientOptions coordinator_options(
+    const cadre::ingress::IngressConfig& c) {
+  cadre::client::CoordinatorClientOptions o;
+  o.endpoint = c.coordinator;
+  o.server_key_file = c.server_key;
+  o.key_file = c.key;
+  o.insecure = c.insecure;
+  o.timeout = std::chrono::milliseconds(5000);
+  return o;
+}
+
+cadre::ingress::ApiClientOptions api_client_options(const cadre::ingress::IngressConfig& c) {
+  cadre::ingress::ApiClientOptions o;
+  o.coordinator = coordinator_options(c);
+  // A delete waits for the object's replicas to stop (their kill grace).
+  o.coordinator.timeout = std::chrono::seconds(30);
+  o.threads = c.api_threads;
+  o.max_queued = static_cast<size_t>(c.api_max_queued);
+  return o;
+}
+
+cadre::serving::http::HttpServerOptions http_options(
+    const cadre::ingress::IngressConfig& c,
+    std::shared_ptr<cadre::serving::http::EventLoops> loops) {
+  cadre::serving::http::HttpServerOptions o;
+  o.host = c.host;
+  o.port = c.http_port;
+  o.loops = std::move(loops);
+  o.max_connections = c.max_connections;
+  o.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
+  o.name = "ingress";
+  o.tls_cert_file = c.tls_cert;
+  o.tls_key_file = c.tls_key;
+  return o;
+}
+
+cadre::ingress::GrpcFrontOptions grpc_options(const cadre::ingress::IngressConfig& c) {
+  cadre::ingress::GrpcFrontOptions o;
+  o.host = c.host;
+  o.port = c.grpc_port;
+  o.tls_cert_file = c.tls_cert;
+  o.tls_key_file = c.tls_key;
+  o.max_message_bytes = static_cast<size_t>(c.max_request_bytes);
+  o.server_version = CADRE_VERSION;
+  return o;
+}
+
+// `port`: the HTTP port the server got, for the URL services are reached at.
+cadre::ingress::RoutePollerOptions poller_options(const cadre::ingress::IngressConfig& c,
+                                                  int port) {
+  cadre::ingress::RoutePollerOptions o;
+  o.coordinator = coordinator_options(c);
+  o.coordinator.timeout = std::chrono::milliseconds(2000);
+  const std::string scheme = c.tls_cert.empty() ? "http://" : "https://";
+  o.url = c.url.empty() ? scheme + c.host + ":" + std::to_string(port) : c.url;
+  o.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
+  o.held_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(c.held_poll_interval_secs * 1000));
+  return o;
+}
+
 int run(const cadre::ingress::IngressConfig& c) {
   using namespace cadre;
   ingress::RouteTable table;
@@ -83,19 +145,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto activator = ingress::Activator::Create(activator_options);
   if (!activator.ok()) return fail(activator.status());
   ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator, &sessions);
-  client::CoordinatorClientOptions coordinator;
-  coordinator.endpoint = c.coordinator;
-  coordinator.server_key_file = c.server_key;
-  coordinator.key_file = c.key;
-  coordinator.insecure = c.insecure;
-  coordinator.timeout = std::chrono::milliseconds(5000);
-  ingress::ApiClientOptions api_options;
-  api_options.coordinator = coordinator;
-  // A delete waits for the object's replicas to stop (their kill grace).
-  api_options.coordinator.timeout = std::chrono::seconds(30);
-  api_options.threads = c.api_threads;
-  api_options.max_queued = static_cast<size_t>(c.api_max_queued);
-  auto api_client = ingress::ApiClient::Create(api_options);
+  auto api_client = ingress::ApiClient::Create(api_client_options(c));
   if (!api_client.ok()) return fail(api_client.status());
   ingress::ApiHandler api(table, sessions, **api_client, metrics);
   ingress::NotebookProxyOptions notebook_options;
@@ -109,15 +159,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto dashboard = ingress::DashboardAssets::Create(web);
   if (!dashboard.ok()) return fail(dashboard.status());
 
-  serving::http::HttpServerOptions http;
-  http.host = c.host;
-  http.port = c.http_port;
-  http.loops = loops;
-  http.max_connections = c.max_connections;
-  http.max_body_bytes = static_cast<size_t>(c.max_request_bytes);
-  http.name = "ingress";
-  http.tls_cert_file = c.tls_cert;
-  http.tls_key_file = c.tls_key;
+  serving::http::HttpServerOptions http = http_options(c, loops);
   // Requests the proxy would refuse are answered before their bodies are read.
   http.check_headers =
       [&proxy,
@@ -155,26 +197,12 @@ int run(const cadre::ingress::IngressConfig& c) {
   const int port = (*server)->port();
   std::unique_ptr<ingress::GrpcFront> grpc;
   if (c.grpc_port >= 0) {
-    ingress::GrpcFrontOptions grpc_options;
-    grpc_options.host = c.host;
-    grpc_options.port = c.grpc_port;
-    grpc_options.tls_cert_file = c.tls_cert;
-    grpc_options.tls_key_file = c.tls_key;
-    grpc_options.max_message_bytes = static_cast<size_t>(c.max_request_bytes);
-    grpc_options.server_version = CADRE_VERSION;
-    auto created = ingress::GrpcFront::Create(grpc_options, proxy, table);
+    auto created = ingress::GrpcFront::Create(grpc_options(c), proxy, table);
     if (!created.ok()) return fail(created.status());
     grpc = std::move(*created);
   }
 
-  ingress::RoutePollerOptions poll;
-  poll.coordinator = coordinator;
-  poll.coordinator.timeout = std::chrono::milliseconds(2000);
-  const std::string scheme = c.tls_cert.empty() ? "http://" : "https://";
-  poll.url = c.url.empty() ? scheme + c.host + ":" + std::to_string(port) : c.url;
-  poll.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
-  poll.held_interval =
-      std::chrono::milliseconds(static_cast<int64_t>(c.held_poll_interval_secs * 1000));
+  const ingress::RoutePollerOptions poll = poller_options(c, port);
   auto poller = ingress::RoutePoller::Create(poll, table, load, activity, **activator);
   if (!poller.ok()) return fail(poller.status());
   ingress::NotebookWatcherOptions watch;
