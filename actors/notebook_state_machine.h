@@ -33,15 +33,12 @@
 #include <vector>
 
 #include "actors/cluster_policy.h"
+#include "actors/notebook_server_job.h"
 #include "actors/state_store.h"
 #include "actors/write_barrier.h"
 #include "protocol/messages.h"
 #include "protocol/spec/notebook_spec.h"
 #include "protocol/status.h"
-
-namespace YAML {
-class Emitter;
-}
 
 namespace cadre::actors {
 
@@ -101,27 +98,11 @@ struct NotebookMachineOptions {
   std::string server_public_key;
 };
 
-// A notebook's own credentials, derived from its token by the coordinator and, the
-// same way, by its launcher (so no secret travels in a manifest): a CURVE client key
-// pair scoped to its namespace, and a Cadre token for the ingress (its predictions).
-inline constexpr const char* kNotebookClientKeyPurpose = "cadre notebook client key";
-inline constexpr const char* kNotebookIngressTokenPurpose = "cadre notebook ingress token";
-struct NotebookCredentials {
-  std::string client_public_key;
-  std::string ingress_token;
-};
-Result<NotebookCredentials> notebook_credentials(const std::string& token);
-
 // A notebook as applied: its spec and the manifest text.
 struct NotebookApply {
   spec::NotebookSpec spec;
   std::string manifest;
 };
-
-// The URL path its server is served under, and what its agent probes.
-std::string notebook_base_url(const std::string& ns, const std::string& name);
-// The checkpoint folder name (under <root>/<namespace>) of a notebook's own workspace.
-std::string notebook_folder(const std::string& name);
 
 class NotebookStateMachine {
  public:
@@ -189,7 +170,7 @@ class NotebookStateMachine {
   void stop_server(NotebookEffects& out);
   void server_ended(NotebookEffects& out, const std::string& why);
   void clear_server();
-  void begin_job(YAML::Emitter& y, const std::string& job) const;
+  NotebookJobContext job_context() const;
   void cull(NotebookEffects& out, int64_t idle_ms, const protocol::NotebookActivity& seen);
   void purge_workspace(NotebookEffects& out);
   void purge_failed(NotebookEffects& out, const std::string& why);
