@@ -306,7 +306,6 @@ class RunDriver::Pass {
     return true;
   }
 
-  // Creates the task's record if its time has come; true if it did.
   // The tasks of the same DAG this one waits for: dependentTasks and producers.
   static std::vector<std::string> upstream_of(const spec::PipelineTask& task) {
     std::vector<std::string> upstream = task.dependent_tasks;
@@ -323,38 +322,47 @@ class RunDriver::Pass {
     return upstream;
   }
 
-  bool trigger(const Scope& scope, const std::string& name, const spec::PipelineTask& task) {
-    const std::vector<std::string> upstream = upstream_of(task);
-    const bool runs_anyway = task.strategy == spec::TriggerStrategy::kAllUpstreamCompleted;
-    PipelineTaskStatus t = skeleton(scope, name, task);
-    for (const auto& u : upstream) t.upstream.push_back(scope.prefix + u);
-    if (failing_ && !runs_anyway) {
-      t.state = PipelineState::kSkipped;
-      t.message = "not started: another task failed";
-      add(std::move(t));
-      return true;
-    }
+  // Records a task that ends before it starts (skipped, or failed: then the run
+  // fails fast); true, as trigger() says it made a record.
+  bool settle(PipelineTaskStatus t, PipelineState state, std::string message) {
+    t.state = state;
+    t.message = std::move(message);
+    if (state == PipelineState::kFailed) failing_ = true;
+    add(std::move(t));
+    return true;
+  }
+
+  // Whether the task may start: nullopt while an upstream task has not finished,
+  // "" when it may, else why it is skipped. A task that runs anyway (an exit
+  // handler: allUpstreamTasksCompleted) waits for its upstream and then starts.
+  std::optional<std::string> upstream_verdict(const Scope& scope,
+                                              const std::vector<std::string>& upstream,
+                                              bool runs_anyway) {
+    if (failing_ && !runs_anyway) return "not started: another task failed";
     std::string not_succeeded;
     for (const auto& u : upstream) {
       const PipelineTaskStatus* up = find(scope.prefix + u);
-      if (!up || !protocol::is_terminal(up->state)) return false;
+      if (!up || !protocol::is_terminal(up->state)) return std::nullopt;
       if (up->state != PipelineState::kSucceeded && not_succeeded.empty()) {
         not_succeeded = "upstream task '" + u + "' is " + state_name(up->state);
       }
     }
-    if (!runs_anyway && !not_succeeded.empty()) {
-      t.state = PipelineState::kSkipped;
-      t.message = not_succeeded;
-      add(std::move(t));
-      return true;
-    }
+    return runs_anyway ? "" : not_succeeded;
+  }
+
+  // Creates the task's record if its time has come; true if it did.
+  bool trigger(const Scope& scope, const std::string& name, const spec::PipelineTask& task) {
+    const std::vector<std::string> upstream = upstream_of(task);
+    PipelineTaskStatus t = skeleton(scope, name, task);
+    for (const auto& u : upstream) t.upstream.push_back(scope.prefix + u);
+    const auto verdict = upstream_verdict(
+        scope, upstream, task.strategy == spec::TriggerStrategy::kAllUpstreamCompleted);
+    if (!verdict) return false;
+    if (!verdict->empty()) return settle(std::move(t), PipelineState::kSkipped, *verdict);
     if (run_.tasks.size() >= d_.options_.max_tasks) {
-      t.state = PipelineState::kFailed;
-      t.message =
-          "the run reached its limit of " + std::to_string(d_.options_.max_tasks) + " tasks";
-      add(std::move(t));
-      failing_ = true;
-      return true;
+      return settle(
+          std::move(t), PipelineState::kFailed,
+          "the run reached its limit of " + std::to_string(d_.options_.max_tasks) + " tasks");
     }
     const spec::Component& callee = spec_.components.at(task.component);
     auto resolved = resolve_task_inputs(
@@ -363,11 +371,7 @@ class RunDriver::Pass {
                      return static_cast<const PipelineTaskStatus*>(find(scope.prefix + sibling));
                    }});
     if (!resolved.ok()) {
-      t.state = PipelineState::kFailed;
-      t.message = resolved.status().message();
-      add(std::move(t));
-      failing_ = true;
-      return true;
+      return settle(std::move(t), PipelineState::kFailed, resolved.status().message());
     }
     t.inputs = json_text(resolved->parameters);
     t.input_artifacts = resolved->artifacts;
@@ -378,41 +382,41 @@ class RunDriver::Pass {
                                      json{{"inputs", {{"parameter_values", resolved->parameters}}}})
                                : Result<bool>(condition.status());
       if (!holds.ok()) {
-        t.state = PipelineState::kFailed;
-        t.message = "condition " + shortened(task.condition) + ": " + holds.status().message();
-        add(std::move(t));
-        failing_ = true;
-        return true;
+        return settle(std::move(t), PipelineState::kFailed,
+                      "condition " + shortened(task.condition) + ": " + holds.status().message());
       }
       if (!*holds) {
-        t.state = PipelineState::kSkipped;
-        t.message = "condition is false: " + shortened(task.condition);
-        add(std::move(t));
-        return true;
+        return settle(std::move(t), PipelineState::kSkipped,
+                      "condition is false: " + shortened(task.condition));
       }
     }
+    begin(std::move(t), task, resolved->parameters);
+    return true;
+  }
+
+  // A task whose inputs are resolved: a loop gets its items, a DAG opens, a step is
+  // answered from the cache or its job is started.
+  void begin(PipelineTaskStatus t, const spec::PipelineTask& task, const json& parameters) {
     t.state = PipelineState::kRunning;
     if (t.kind == PipelineTaskKind::kLoop) {
       json items = task.iterator->raw_items
                        ? *task.iterator->raw_items
-                       : resolved->parameters.value(task.iterator->input_parameter, json());
+                       : parameters.value(task.iterator->input_parameter, json());
       if (!items.is_array()) {
-        t.state = PipelineState::kFailed;
-        t.message = "loop items from '" + task.iterator->input_parameter +
-                    "' are not a list: " + shortened(json_text(items));
-        add(std::move(t));
-        failing_ = true;
-        return true;
+        settle(std::move(t), PipelineState::kFailed,
+               "loop items from '" + task.iterator->input_parameter +
+                   "' are not a list: " + shortened(json_text(items)));
+        return;
       }
       t.items = json_text(items);
       t.started_ms = now_;
       add(std::move(t));
-      return true;
+      return;
     }
     if (t.kind == PipelineTaskKind::kDag) {
       t.started_ms = now_;
       add(std::move(t));
-      return true;
+      return;
     }
     t.fingerprint = task_fingerprint(spec_, t.component, t.inputs, t.input_artifacts);
     // A deploy always applies: its effect is a service that may have changed or
@@ -428,11 +432,10 @@ class RunDriver::Pass {
         t.output_artifacts = hit->output_artifacts;
         t.started_ms = now_;
         add(std::move(t));
-        return true;
+        return;
       }
     }
     start_job(add(std::move(t)));
-    return true;
   }
 
   // Names the task's next job in the record and asks for it to be created.
