@@ -5,11 +5,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "protocol/atomic_file.h"
 #include "serving/http/metrics_endpoint.h"
 
 namespace {
@@ -106,13 +104,11 @@ int main(int argc, char** argv) {
     }
     metrics_endpoint = std::move(*endpoint);
     if (!config.metrics_ports_file.empty()) {
-      // Renamed into place, so a reader never sees half of it.
-      const std::string tmp = config.metrics_ports_file + ".tmp";
-      std::ofstream(tmp, std::ios::trunc) << "{\"metrics\":" << metrics_endpoint->port() << "}\n";
-      std::error_code ec;
-      std::filesystem::rename(tmp, config.metrics_ports_file, ec);
-      if (ec) {
-        std::fprintf(stderr, "cadre-agent: --metrics-ports-file: %s\n", ec.message().c_str());
+      const cadre::Status written = cadre::write_file_atomically(
+          config.metrics_ports_file,
+          "{\"metrics\":" + std::to_string(metrics_endpoint->port()) + "}\n");
+      if (!written.ok()) {
+        std::fprintf(stderr, "cadre-agent: --metrics-ports-file: %s\n", written.message().c_str());
         return 2;
       }
     }

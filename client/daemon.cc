@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "protocol/atomic_file.h"
+
 namespace cadre::client {
 namespace fs = std::filesystem;
 
@@ -104,16 +106,7 @@ bool stop_process(pid_t pid, std::chrono::milliseconds grace, bool* killed) {
 }
 
 Status write_pid_file(const std::string& path, pid_t pid) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << pid << "\n";
-    if (!out) return Internal("cannot write " + temp);
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) return Internal("cannot write " + path + ": " + ec.message());
-  return Status::Ok();
+  return write_file_atomically(path, std::to_string(pid) + "\n");
 }
 
 std::optional<pid_t> read_pid_file(const std::string& path) {

@@ -21,6 +21,7 @@
 #include "client/coordinator_client.h"
 #include "client/daemon.h"
 #include "client/service_commands.h"
+#include "protocol/atomic_file.h"
 #include "protocol/curve_keys.h"
 #include "protocol/tls_certificate.h"
 
@@ -199,19 +200,6 @@ Status wait_for_ready_nodes(const LocalLayout& layout, const LocalUpOptions& opt
                           "); see " + layout.logs_dir());
 }
 
-Status write_text_file(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) return Internal("cannot write " + temp);
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) return Internal("cannot write " + path + ": " + ec.message());
-  return Status::Ok();
-}
-
 // Starts agents 1..options.agents except those in `keep`, against `endpoint`.
 Status start_agents(const LocalLayout& layout, const LocalUpOptions& options,
                     const std::string& endpoint, const std::set<int>& keep,
@@ -378,11 +366,11 @@ Status start_cluster(const LocalLayout& layout, const LocalUpOptions& options,
   config->source = layout.config_file();
   RETURN_IF_ERROR(wait_for_ready_nodes(layout, options, *config, started));
   RETURN_IF_ERROR(ensure_token(layout, *config));
-  RETURN_IF_ERROR(write_text_file(
+  RETURN_IF_ERROR(write_file_atomically(
       layout.prometheus_config_file(),
       render_prometheus_config(layout, endpoints, config->ingress, config->ingress_ca,
                                agent_metrics_targets(layout, options))));
-  return write_text_file(layout.config_file(), render_config(*config));
+  return write_file_atomically(layout.config_file(), render_config(*config));
 }
 
 // Whether the user (uid, gid) may traverse every folder down to `path` (so a replica
@@ -527,11 +515,11 @@ Status restart_missing_agents(const LocalLayout& layout, const LocalUpOptions& o
       loaded->ingress = address->url;
       loaded->ingress_ca = ca;
       loaded->ingress_grpc = address->grpc;
-      RETURN_IF_ERROR(write_text_file(layout.config_file(), render_config(*loaded)));
+      RETURN_IF_ERROR(write_file_atomically(layout.config_file(), render_config(*loaded)));
       RETURN_IF_ERROR(
-          write_text_file(layout.prometheus_config_file(),
-                          render_prometheus_config(layout, endpoints, address->url, ca,
-                                                   agent_metrics_targets(layout, options))));
+          write_file_atomically(layout.prometheus_config_file(),
+                                render_prometheus_config(layout, endpoints, address->url, ca,
+                                                         agent_metrics_targets(layout, options))));
     }
     out << "started the ingress again: " << address->url << "\n";
   }

@@ -4,13 +4,13 @@
 #include <sys/resource.h>
 
 #include <csignal>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "actors/actors.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/gateway.h"
 #include "coordinator/zap_handler.h"
+#include "protocol/atomic_file.h"
 #include "protocol/prometheus_text.h"
 #include "serving/http/metrics_endpoint.h"
 
@@ -19,21 +19,14 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-// Written atomically (temp + rename) so a reader never sees half a file.
+// {"agents", "clients", "ingresses", "metrics": endpoints, "pid"}, for `cadre local up`.
 cadre::Status write_endpoints(const std::string& path, const std::string& agents,
                               const std::string& clients, const std::string& ingresses,
                               const std::string& metrics) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients << "\",\"ingresses\":\""
-        << ingresses << "\",\"metrics\":\"" << metrics << "\",\"pid\":" << ::getpid() << "}\n";
-    if (!out) return cadre::Internal("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return cadre::Internal("cannot rename " + tmp + ": " + ec.message());
-  return cadre::Status::Ok();
+  std::ostringstream text;
+  text << "{\"agents\":\"" << agents << "\",\"clients\":\"" << clients << "\",\"ingresses\":\""
+       << ingresses << "\",\"metrics\":\"" << metrics << "\",\"pid\":" << ::getpid() << "}\n";
+  return cadre::write_file_atomically(path, text.str());
 }
 
 // /metrics: the instruments, the edge's counters, and the gauges each actor that

@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "ingress/api_handler.h"
@@ -25,6 +24,7 @@
 #include "ingress/route_table.h"
 #include "ingress/upstream_client.h"
 #include "ingress/watch_stream.h"
+#include "protocol/atomic_file.h"
 #include "serving/http/http_connection.h"
 #include "serving/http/http_server.h"
 
@@ -48,17 +48,9 @@ int fail(const cadre::Status& status) {
 
 // {"http": P, "grpc": G (0: none), "tls": bool}
 cadre::Status write_ports(const std::string& path, int http, int grpc, bool tls) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"http\":" << http << ",\"grpc\":" << grpc << ",\"tls\":" << (tls ? "true" : "false")
-        << "}\n";
-    if (!out) return cadre::Internal("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return cadre::Internal("cannot rename " + tmp + ": " + ec.message());
-  return cadre::Status::Ok();
+  return cadre::write_file_atomically(path, "{\"http\":" + std::to_string(http) +
+                                                ",\"grpc\":" + std::to_string(grpc) +
+                                                ",\"tls\":" + (tls ? "true" : "false") + "}\n");
 }
 
 // The coordinator connection every client of the ingress starts from.

@@ -4,12 +4,12 @@
 // ones are refused, then the process exits 0.
 #include <signal.h>
 
-#include <fstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "protocol/atomic_file.h"
 #include "serving/serve_config.h"
 
 using namespace cadre;
@@ -77,9 +77,13 @@ int main(int argc, char** argv) {
     ports["metrics"] = metrics_server->port();
   }
   if (!config.ports_file.empty()) {
-    const std::string tmp = config.ports_file + ".tmp";
-    std::ofstream(tmp) << ports.dump() << "\n";
-    std::rename(tmp.c_str(), config.ports_file.c_str());
+    // Whoever started it waits for this file to learn the ports: not written, it fails.
+    const cadre::Status written =
+        cadre::write_file_atomically(config.ports_file, ports.dump() + "\n");
+    if (!written.ok()) {
+      spdlog::error("--ports-file: {}", written.message());
+      return 1;
+    }
   }
   spdlog::info("cadre-serve {} on {}: {} (models ready: {})", CADRE_VERSION, config.host,
                ports.dump(), (*server)->ready() ? "all" : "not all");
