@@ -352,7 +352,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
 }
 
 std::string step_workload_ref(const std::string& job) {
-  return job.rfind("inferenceservice/", 0) == 0 ? job : "job/" + job;
+  return job.find('/') != std::string::npos ? job : "job/" + job;
 }
 
 }  // namespace cadre::client

@@ -14,8 +14,9 @@
 namespace cadre::client {
 
 // NAME VERSION PARAMETERS AGE.
-// What a step ran, as users name it: "job/r-3", or "inferenceservice/fmnist" for
-// a step that deployed a service.
+// What a step ran, as users name it: "job/r-3"; "inferenceservice/fmnist" for a
+// step that deployed a service, "experiment/r-2" for one that tuned (the run
+// records those with their kind; a job's name never holds a '/').
 std::string step_workload_ref(const std::string& job);
 
 std::string pipelines_table(const std::vector<protocol::PipelineInfo>& pipelines, int64_t now_ms);
