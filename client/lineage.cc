@@ -114,6 +114,7 @@ json execution_json(const Step& s) {
           {"component", t.component},
           {"state", protocol::to_string(t.state)},
           {"job", t.job},
+          {"workload", step_workload_ref(t)},
           {"cached", t.cached},
           {"cachedFrom", t.cached_from},
           {"parameters", pipelines::parse_json_or_text(t.inputs)},
@@ -164,7 +165,7 @@ class Walk {
     const auto& t = *s.task;
     line(indent) << how << " run/" << s.run->name << " step " << t.id << " ("
                  << protocol::to_string(t.state)
-                 << (t.job.empty() ? "" : ", " + step_workload_ref(t.job))
+                 << (t.job.empty() ? "" : ", " + step_workload_ref(t))
                  << (t.cached ? ", cached from " + t.cached_from : "") << ")";
     if (!visited_.insert(s.key()).second) {
       text_ << " (shown above)\n";

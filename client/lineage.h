@@ -20,7 +20,8 @@ struct LineageOptions {
 };
 
 // The walk as JSON: {artifact, direction, executions[{run, task, component, state,
-// job, cached, cachedFrom, parameters, outputs, runParameters, inputArtifacts[],
+// job, workload ("trainjob/NAME", as describe takes it), cached, cachedFrom,
+// parameters, outputs, runParameters, inputArtifacts[],
 // outputArtifacts[]}], edges[{from, to, artifact}]}. NotFound when no run produced
 // or used the URI.
 Result<nlohmann::json> lineage_json(const std::vector<protocol::PipelineRunStatus>& runs,

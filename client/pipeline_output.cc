@@ -1,6 +1,8 @@
 #include "client/pipeline_output.h"
 #include "pipelines/json_text.h"
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -135,6 +137,7 @@ json run_to_json(const protocol::PipelineRunStatus& r, bool detail) {
                 {"cachedFrom", t.cached_from},
                 {"attempts", t.attempts},
                 {"job", t.job},
+                {"workload", step_workload_ref(t)},
                 {"message", t.message},
                 {"inputs", pipelines::parse_json_or_text(t.inputs)},
                 {"outputs", pipelines::parse_json_or_text(t.outputs)},
@@ -330,7 +333,7 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
       if (t->cached) out << "  cached from " << t->cached_from;
       if (t->attempts > 1) out << "  attempts=" << t->attempts;
       if (!t->job.empty() && t->kind == protocol::PipelineTaskKind::kContainer) {
-        out << "  " << step_workload_ref(t->job);
+        out << "  " << step_workload_ref(*t);
       }
       out << "\n";
       const std::string task_outputs = inline_values(t->outputs);
@@ -351,8 +354,16 @@ std::string describe_run(const protocol::PipelineRunStatus& r, int64_t now_ms) {
   return out.str();
 }
 
-std::string step_workload_ref(const std::string& job) {
-  return job.find('/') != std::string::npos ? job : "job/" + job;
+std::string step_workload_ref(const protocol::PipelineTaskStatus& task) {
+  if (task.job.empty()) return "";
+  // A deploy or tuning step's job already carries its kind ("experiment/r-2").
+  const size_t slash = task.job.find('/');
+  const std::string name = slash == std::string::npos ? task.job : task.job.substr(slash + 1);
+  if (task.workload_kind.empty()) return slash == std::string::npos ? "job/" + name : task.job;
+  std::string kind = task.workload_kind;
+  std::transform(kind.begin(), kind.end(), kind.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return kind + "/" + name;
 }
 
 }  // namespace cadre::client

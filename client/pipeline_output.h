@@ -13,12 +13,13 @@
 
 namespace cadre::client {
 
-// NAME VERSION PARAMETERS AGE.
-// What a step ran, as users name it: "job/r-3"; "inferenceservice/fmnist" for a
-// step that deployed a service, "experiment/r-2" for one that tuned (the run
-// records those with their kind; a job's name never holds a '/').
-std::string step_workload_ref(const std::string& job);
+// What a step ran, as `cadre describe` takes it: "job/r-3", "trainjob/r-4",
+// "experiment/r-2", "inferenceservice/fmnist"; "" before it started anything.
+// A run recorded before steps kept their workload's kind names a Job's or
+// TrainJob's as "job/NAME".
+std::string step_workload_ref(const protocol::PipelineTaskStatus& task);
 
+// NAME VERSION PARAMETERS AGE.
 std::string pipelines_table(const std::vector<protocol::PipelineInfo>& pipelines, int64_t now_ms);
 // NAME PIPELINE EXPERIMENT STATE STEPS AGE DURATION (+ CACHED SKIPPED MESSAGE when wide).
 std::string runs_table(const std::vector<protocol::PipelineRunStatus>& runs, int64_t now_ms,

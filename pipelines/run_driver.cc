@@ -451,6 +451,7 @@ class RunDriver::Pass {
     // The run's own objects take its next number; a deployed service keeps its name.
     if (launch->kind != "InferenceService") run_.next_job++;
     t.job = launch->job;
+    t.workload_kind = launch->kind;
     actions_.launches.push_back(std::move(*launch));
   }
 

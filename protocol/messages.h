@@ -612,10 +612,14 @@ struct PipelineTaskStatus {
   int64_t created_ms = 0;  // when it was triggered (or skipped)
   int64_t started_ms = 0;  // when its current job was created
   int64_t finished_ms = 0;
+  // The kind of what `job` names: "Job", "TrainJob", "Experiment" or
+  // "InferenceService"; "" until it starts one (and in records written before
+  // this field, where a name without a kind prefix is a Job's or TrainJob's).
+  std::string workload_kind;
   MSGPACK_DEFINE_MAP(id, parent, name, kind, component, state, message, attempts, job, retry_at_ms,
                      collecting, cached, cached_from, fingerprint, upstream, inputs, outputs,
                      reported, input_artifacts, output_artifacts, items, created_ms, started_ms,
-                     finished_ms)
+                     finished_ms, workload_kind)
 };
 
 struct PipelineRunStatus {

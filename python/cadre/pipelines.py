@@ -89,7 +89,8 @@ class RunHandle:
         return json.loads(self.status.get("outputs") or "{}")
 
     def tasks(self):
-        """Each task: id, state, inputs, outputs (JSON decoded), artifacts, job."""
+        """Each task: id, state, inputs, outputs (JSON decoded), artifacts, job and
+        workload_kind (what the job is: "Job", "TrainJob", "Experiment", ...)."""
         out = []
         for t in self.status.get("tasks", []):
             t = dict(t)

@@ -350,6 +350,12 @@ TEST_F(Pipelines, TheFmnistPipelineTrainsAsATrainJobAndDeploysAServiceLineageCan
   const json trainjob = get_json("trainjob " + train_job);
   EXPECT_EQ(trainjob.at("kind"), "TrainJob");
   EXPECT_EQ(trainjob.at("replicas").size(), 2u);
+  // describe run names it as describe takes it.
+  const std::string train_ref = t.at("exit-handler-1/train").at("workload");
+  EXPECT_EQ(train_ref, "trainjob/" + train_job);
+  EXPECT_EQ(cadre("describe " + train_ref).exit_code, 0);
+  EXPECT_NE(cadre("describe run deployed").output.find("  trainjob/" + train_job + "\n"),
+            std::string::npos);
   const double trained = t.at("exit-handler-1/train").at("outputs").at("accuracy");
   const double evaluated = t.at("exit-handler-1/evaluate").at("outputs").at("accuracy");
   EXPECT_GT(evaluated, 0.8);
@@ -364,6 +370,7 @@ TEST_F(Pipelines, TheFmnistPipelineTrainsAsATrainJobAndDeploysAServiceLineageCan
   // The deploy step applied the service and waited until it served.
   const auto& deploy = t.at("exit-handler-1/condition-2/deploy");
   EXPECT_EQ(deploy.at("job"), "inferenceservice/fmnist-p");
+  EXPECT_EQ(deploy.at("workload"), "inferenceservice/fmnist-p");
   const json service = get_json("isvc fmnist-p");
   EXPECT_EQ(service.at("ready"), true);
   EXPECT_EQ(deploy.at("outputs").at("url"), service.at("url"));

@@ -526,6 +526,11 @@ TEST(RunDriverWorkloads, RunsEachStepAsItsKindWithPlaceholdersSubstitutedInItsSp
   EXPECT_EQ(deploy.job, "inferenceservice/fmnist-a");
   EXPECT_EQ(YAML::Load(deploy.workload_spec)["predictor"]["model"]["storageUri"].as<std::string>(),
             "file:///runs/r/exit-handler-1/train/artifacts/model");
+  // The record keeps each step's kind beside its job, for describe and lineage.
+  EXPECT_EQ(h.find("exit-handler-1/prepare")->workload_kind, "Job");
+  EXPECT_EQ(h.find("exit-handler-1/train")->workload_kind, "TrainJob");
+  EXPECT_EQ(h.find("exit-handler-1/condition-2/deploy")->workload_kind, "InferenceService");
+  EXPECT_EQ(h.find("exit-handler-1/condition-2/deploy")->job, "inferenceservice/fmnist-a");
   // Jobs are numbered for the run's own jobs only: prepare, train, evaluate, report.
   EXPECT_EQ(h.run.next_job, 5);
   EXPECT_EQ(h.run.outputs, R"({"accuracy":0.9})");

@@ -280,6 +280,10 @@ class DashboardTest(unittest.TestCase):
         self.browser.find_element(By.CSS_SELECTOR, "#dag g.task[data-task=consumer]").click()
         panel = self.wait(lambda d: d.find_element(By.ID, "task-panel"), what="the step's panel")
         self.assertIn('"words": 4', panel.text)
+        # What the step ran links to its page, and its log is shown.
+        ran = panel.find_element(By.PARTIAL_LINK_TEXT, "job/")
+        self.assertTrue(ran.get_attribute("href").endswith("/ui/jobs/" + ran.text[len("job/"):]), ran.text)
+        self.wait(lambda d: d.find_element(By.ID, "task-log").text, what="the step's log")
 
     def test_5b_an_artifacts_lineage_is_drawn_from_its_steps_panel(self):
         self.open("/ui/runs/words")

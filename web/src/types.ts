@@ -131,6 +131,7 @@ export interface Task {
   cachedFrom: string;
   attempts: number;
   job: string;
+  workload: string; // what it ran, as "trainjob/NAME"; "" before it started
   message: string;
   inputs: Record<string, unknown> | null;
   outputs: Record<string, unknown> | null;

@@ -116,11 +116,26 @@ export async function pipelinesPage(ctx: PageContext): Promise<void> {
   ctx.every(3000, show);
 }
 
+// What a step ran ("trainjob/r-2", "inferenceservice/fmnist"): its page, and the
+// resource its log is read from. A tuning or deploy step has no log of its own
+// (its trials and replicas do, on their pages).
+function workloadOf(t: Task): { name: string; page: string; logs?: string } | null {
+  const slash = t.workload ? t.workload.indexOf("/") : -1;
+  if (slash < 0) return null;
+  const kind = t.workload.slice(0, slash);
+  const name = t.workload.slice(slash + 1);
+  const at = (section: string) => `/ui/${section}/${encodeURIComponent(name)}`;
+  if (kind === "experiment") return { name, page: at("experiments") };
+  if (kind === "inferenceservice") return { name, page: at("services") };
+  return { name, page: at("jobs"), logs: kind === "trainjob" ? "trainjobs" : "jobs" };
+}
+
 function taskPanel(run: Run, t: Task): HTMLElement {
   const logBox = h("pre", { class: "log", id: "task-log" });
-  if (t.job) {
+  const workload = workloadOf(t);
+  if (workload?.logs) {
     api
-      .logs("jobs", t.job, "", -64 * 1024)
+      .logs(workload.logs, workload.name, "", -64 * 1024)
       .then((piece) => logBox.append(document.createTextNode(piece.data || "(empty)")))
       .catch((e) => logBox.append(document.createTextNode(`(no log: ${e.message})`)));
   }
@@ -139,8 +154,8 @@ function taskPanel(run: Run, t: Task): HTMLElement {
       h("dd", {}, between(t.startedAt, t.finishedAt)),
       h("dt", {}, "Attempts"),
       h("dd", {}, String(t.attempts)),
-      h("dt", {}, "Job"),
-      h("dd", {}, t.job ? link(`/ui/jobs/${encodeURIComponent(t.job)}`, t.job) : "—"),
+      h("dt", {}, "Ran"),
+      h("dd", {}, workload ? link(workload.page, t.workload) : "—"),
       t.message && [h("dt", {}, "Message"), h("dd", {}, t.message)],
     ),
     h("h4", {}, "Inputs"),
@@ -158,7 +173,7 @@ function taskPanel(run: Run, t: Task): HTMLElement {
         h("span", {}, link(lineagePath(a.uri), "upstream"), " · ", link(lineagePath(a.uri, true), "downstream")),
       ]),
     ),
-    t.job && [h("h4", {}, "Log"), logBox],
+    workload?.logs && [h("h4", {}, "Log"), logBox],
     h("p", { class: "muted" }, `run ${run.name}`),
   );
 }
