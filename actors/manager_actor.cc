@@ -194,9 +194,20 @@ std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const st
         client, InvalidArgument("unknown resource '" + resource + "' (" + kResources + ")"));
     return std::nullopt;
   }
-  if (job == st.jobs.end() || summary == st.summary.end() ||
-      resource_of(summary->second.kind) != resource) {
+  if (job == st.jobs.end() || summary == st.summary.end()) {
     st.ctx.outbox->client_error(client, NotFound(ref(resource, name) + " not found"));
+    return std::nullopt;
+  }
+  if (const std::string is = resource_of(summary->second.kind); is != resource) {
+    // Names are unique across the kinds that run replicas: say which it is, to
+    // a client that may see it.
+    const bool visible = client.ns.empty() || client.ns == summary->second.ns;
+    if (!visible) {
+      st.ctx.outbox->client_error(client, NotFound(ref(resource, name) + " not found"));
+      return std::nullopt;
+    }
+    st.ctx.outbox->client_error(
+        client, NotFound(ref(resource, name) + " not found; " + ref(is, name) + " is"));
     return std::nullopt;
   }
   return job->second;

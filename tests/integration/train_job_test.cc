@@ -112,6 +112,11 @@ TEST_F(TrainJobs, TwoWorkerAllReduceTrainingSucceedsWithItsAccuracyInGet) {
   // Listing filters by kind.
   EXPECT_TRUE(get_json("jobs").empty());
   EXPECT_EQ(get_json("trainjobs").size(), 1u);
+  // Asked for as a Job, it is not one, and the answer says what it is.
+  const auto as_job = cadre("describe job/ring");
+  EXPECT_NE(as_job.exit_code, 0);
+  EXPECT_NE(as_job.output.find("job/ring not found; trainjob/ring is"), std::string::npos)
+      << as_job.output;
 }
 
 TEST_F(TrainJobs, ParameterServerJobSucceeds) {
