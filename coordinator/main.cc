@@ -122,6 +122,37 @@ void raise_open_file_limit() {
   }
 }
 
+// Every object the store holds but nodes (the registry restores those), for the
+// manager to rebuild its supervisors from.
+cadre::Result<cadre::actors::RestoredState> restore(cadre::actors::StateStore& store) {
+  cadre::actors::RestoredState restored;
+  ASSIGN_OR_RETURN(restored.jobs, store.load_jobs());
+  ASSIGN_OR_RETURN(restored.experiments, store.load_experiments());
+  ASSIGN_OR_RETURN(restored.services, store.load_services());
+  ASSIGN_OR_RETURN(restored.tokens, store.load_tokens());
+  ASSIGN_OR_RETURN(restored.pipelines, store.load_pipelines());
+  ASSIGN_OR_RETURN(restored.runs, store.load_runs());
+  ASSIGN_OR_RETURN(restored.recurring_runs, store.load_recurring_runs());
+  ASSIGN_OR_RETURN(restored.notebooks, store.load_notebooks());
+  return restored;
+}
+
+// /metrics on the bind address behind a bearer token (created beside the keys
+// unless one is configured).
+cadre::Result<std::unique_ptr<cadre::serving::http::MetricsEndpoint>> start_metrics(
+    const cadre::coordinator::CoordinatorConfig& config, std::function<std::string()> render) {
+  namespace fs = std::filesystem;
+  const std::string token_file = config.metrics_token_file.empty()
+                                     ? (fs::path(config.config_dir) / "metrics.token").string()
+                                     : config.metrics_token_file;
+  ASSIGN_OR_RETURN(const std::string token,
+                   cadre::serving::http::load_or_create_metrics_token(token_file));
+  auto endpoint = cadre::serving::http::MetricsEndpoint::Create(
+      {config.bind_address, config.metrics_port, token}, std::move(render));
+  if (!endpoint.ok()) return endpoint.status().annotate("metrics port");
+  return endpoint;
+}
+
 int run(const cadre::coordinator::CoordinatorConfig& config) {
   using namespace cadre;
   namespace fs = std::filesystem;
@@ -129,35 +160,12 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   auto store = actors::StateStore::Open((fs::path(config.state_dir) / "cadre.db").string(),
                                         {config.metric_points_per_series});
   if (!store.ok()) return fail(store.status());
-  actors::RestoredState restored;
-  auto jobs = (*store)->load_jobs();
-  if (!jobs.ok()) return fail(jobs.status());
-  restored.jobs = std::move(*jobs);
-  auto experiments = (*store)->load_experiments();
-  if (!experiments.ok()) return fail(experiments.status());
-  restored.experiments = std::move(*experiments);
-  auto services = (*store)->load_services();
-  if (!services.ok()) return fail(services.status());
-  restored.services = std::move(*services);
-  auto tokens = (*store)->load_tokens();
-  if (!tokens.ok()) return fail(tokens.status());
-  restored.tokens = std::move(*tokens);
-  auto pipelines = (*store)->load_pipelines();
-  if (!pipelines.ok()) return fail(pipelines.status());
-  restored.pipelines = std::move(*pipelines);
-  auto runs = (*store)->load_runs();
-  if (!runs.ok()) return fail(runs.status());
-  restored.runs = std::move(*runs);
-  auto recurring = (*store)->load_recurring_runs();
-  if (!recurring.ok()) return fail(recurring.status());
-  restored.recurring_runs = std::move(*recurring);
-  auto notebooks = (*store)->load_notebooks();
-  if (!notebooks.ok()) return fail(notebooks.status());
-  restored.notebooks = std::move(*notebooks);
+  auto restored = restore(**store);
+  if (!restored.ok()) return fail(restored.status());
   auto nodes = (*store)->load_nodes();
   if (!nodes.ok()) return fail(nodes.status());
-  const size_t job_count = restored.jobs.size(), experiment_count = restored.experiments.size(),
-               service_count = restored.services.size(), run_count = restored.runs.size();
+  const size_t job_count = restored->jobs.size(), experiment_count = restored->experiments.size(),
+               service_count = restored->services.size(), run_count = restored->runs.size();
 
   zmq::context_t context;
   auto metrics = std::make_shared<actors::CoordinatorMetrics>();
@@ -188,23 +196,16 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
       actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
   ctx.scheduler = actors::spawn_scheduler(system, metrics);
   ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes));
-  ctx.manager = actors::spawn_manager(system, ctx, std::move(restored));
+  ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 
   std::unique_ptr<serving::http::MetricsEndpoint> metrics_endpoint;
   std::string metrics_url;
   if (config.metrics_port >= 0) {
-    const std::string token_file = config.metrics_token_file.empty()
-                                       ? (fs::path(config.config_dir) / "metrics.token").string()
-                                       : config.metrics_token_file;
-    auto token = serving::http::load_or_create_metrics_token(token_file);
-    if (!token.ok()) return fail(token.status());
-    auto endpoint = serving::http::MetricsEndpoint::Create(
-        {config.bind_address, config.metrics_port, *token},
-        [&system, ctx, metrics, zap = zap.get(), gateway = &g] {
-          return render_metrics(system, ctx, *metrics, zap, *gateway);
-        });
-    if (!endpoint.ok()) return fail(endpoint.status().annotate("metrics port"));
+    auto endpoint = start_metrics(config, [&system, ctx, metrics, zap = zap.get(), gateway = &g] {
+      return render_metrics(system, ctx, *metrics, zap, *gateway);
+    });
+    if (!endpoint.ok()) return fail(endpoint.status());
     metrics_endpoint = std::move(*endpoint);
     metrics_url = "http://" + config.bind_address + ":" + std::to_string(metrics_endpoint->port());
   }

@@ -47,6 +47,11 @@ int fail(const cadre::Status& status) {
 }
 
 // {"http": P, "grpc": G (0: none), "tls": bool}
+// A duration given in (fractional) seconds on the command line.
+std::chrono::milliseconds seconds_of(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 cadre::Status write_ports(const std::string& path, int http, int grpc, bool tls) {
   return cadre::write_file_atomically(path, "{\"http\":" + std::to_string(http) +
                                                 ",\"grpc\":" + std::to_string(grpc) +
@@ -109,10 +114,72 @@ cadre::ingress::RoutePollerOptions poller_options(const cadre::ingress::IngressC
   o.coordinator.timeout = std::chrono::milliseconds(2000);
   const std::string scheme = c.tls_cert.empty() ? "http://" : "https://";
   o.url = c.url.empty() ? scheme + c.host + ":" + std::to_string(port) : c.url;
-  o.interval = std::chrono::milliseconds(static_cast<int64_t>(c.poll_interval_secs * 1000));
-  o.held_interval =
-      std::chrono::milliseconds(static_cast<int64_t>(c.held_poll_interval_secs * 1000));
+  o.interval = seconds_of(c.poll_interval_secs);
+  o.held_interval = seconds_of(c.held_poll_interval_secs);
   return o;
+}
+
+cadre::ingress::UpstreamClientOptions upstream_options(
+    const cadre::ingress::IngressConfig& c,
+    std::shared_ptr<cadre::serving::http::EventLoops> loops) {
+  cadre::ingress::UpstreamClientOptions o;
+  o.loops = std::move(loops);
+  o.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
+  return o;
+}
+
+cadre::ingress::NotebookProxyOptions notebook_proxy_options(
+    const cadre::ingress::IngressConfig& c) {
+  cadre::ingress::NotebookProxyOptions o;
+  o.tunnel_idle_timeout = seconds_of(c.notebook_idle_timeout_secs);
+  o.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
+  return o;
+}
+
+cadre::ingress::WatchStreamOptions watch_stream_options(const cadre::ingress::IngressConfig& c) {
+  cadre::ingress::WatchStreamOptions o;
+  o.interval = seconds_of(c.watch_interval_secs);
+  o.max_streams = static_cast<size_t>(c.max_watch_streams);
+  return o;
+}
+
+// Which part answers a request, by its path: the dashboard's files, the HTTP
+// API, or the proxy to services' replicas; notebooks, logins and watch streams
+// take their connection over. Sets the server's header check and takeovers in
+// `http`; returns the request handler.
+cadre::serving::http::HttpHandler route_requests(cadre::serving::http::HttpServerOptions* http,
+                                                 cadre::ingress::Proxy& proxy,
+                                                 cadre::ingress::ApiHandler& api,
+                                                 cadre::ingress::NotebookProxy& notebooks,
+                                                 cadre::ingress::WatchStreams& watches,
+                                                 const cadre::ingress::DashboardAssets& web) {
+  using namespace cadre;
+  // Requests the proxy would refuse are answered before their bodies are read.
+  http->check_headers =
+      [&proxy,
+       &api](const serving::http::HttpRequest& head) -> std::optional<serving::http::HttpResponse> {
+    const std::string path = head.target.substr(0, head.target.find('?'));
+    if (ingress::DashboardAssets::handles(path)) return std::nullopt;
+    return ingress::ApiHandler::handles(path) ? api.check_headers(head) : proxy.check_headers(head);
+  };
+  // Notebooks and logins are read by the notebook proxy itself (every header,
+  // WebSockets); watch streams write Server-Sent Events as long as they last.
+  for (const char* prefix : ingress::NotebookProxy::kPrefixes)
+    http->takeover_prefixes.push_back(prefix);
+  http->takeover_prefixes.emplace_back(ingress::kWatchPrefix);
+  http->takeover = [&notebooks,
+                    &watches](std::shared_ptr<serving::http::HttpConnection> connection) {
+    const std::string target(connection->parser->get().target());
+    if (target.rfind(ingress::kWatchPrefix, 0) == 0) return watches.take(std::move(connection));
+    notebooks.take(std::move(connection));
+  };
+  // Tokens are checked per service by the proxy (a service may opt out).
+  return [&proxy, &api, &web](serving::http::HttpRequest r, serving::http::Responder respond) {
+    const std::string path = r.target.substr(0, r.target.find('?'));
+    if (ingress::DashboardAssets::handles(path)) return respond(web.serve(r));
+    if (ingress::ApiHandler::handles(path)) return api.handle(std::move(r), std::move(respond));
+    proxy.handle(std::move(r), std::move(respond));
+  };
 }
 
 int run(const cadre::ingress::IngressConfig& c) {
@@ -127,64 +194,25 @@ int run(const cadre::ingress::IngressConfig& c) {
   // replicas: a request is read, sent on, answered and written back on one thread.
   auto loops =
       serving::http::EventLoops::Create(c.http_threads, std::chrono::microseconds(c.idle_poll_us));
-  ingress::UpstreamClientOptions upstream_options;
-  upstream_options.loops = loops;
-  upstream_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
-  auto upstream = ingress::UpstreamClient::Create(upstream_options);
+  auto upstream = ingress::UpstreamClient::Create(upstream_options(c, loops));
   if (!upstream.ok()) return fail(upstream.status());
-  ingress::ActivatorOptions activator_options;
-  activator_options.max_held_per_service = static_cast<size_t>(c.max_held_requests);
-  auto activator = ingress::Activator::Create(activator_options);
+  auto activator = ingress::Activator::Create({static_cast<size_t>(c.max_held_requests)});
   if (!activator.ok()) return fail(activator.status());
   ingress::Proxy proxy({c.max_retries}, table, **upstream, metrics, load, **activator, &sessions);
   auto api_client = ingress::ApiClient::Create(api_client_options(c));
   if (!api_client.ok()) return fail(api_client.status());
   ingress::ApiHandler api(table, sessions, **api_client, metrics);
-  ingress::NotebookProxyOptions notebook_options;
-  notebook_options.tunnel_idle_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(c.notebook_idle_timeout_secs * 1000));
-  notebook_options.max_response_bytes = static_cast<size_t>(c.max_request_bytes);
-  ingress::NotebookProxy notebooks(notebook_options, table, sessions);
+  ingress::NotebookProxy notebooks(notebook_proxy_options(c), table, sessions);
 
   ingress::DashboardAssetsOptions web;
   web.root = c.web_root.empty() ? default_web_root() : c.web_root;
   auto dashboard = ingress::DashboardAssets::Create(web);
   if (!dashboard.ok()) return fail(dashboard.status());
 
+  ingress::WatchStreams watches(watch_stream_options(c), api);
   serving::http::HttpServerOptions http = http_options(c, loops);
-  // Requests the proxy would refuse are answered before their bodies are read.
-  http.check_headers =
-      [&proxy,
-       &api](const serving::http::HttpRequest& head) -> std::optional<serving::http::HttpResponse> {
-    const std::string path = head.target.substr(0, head.target.find('?'));
-    if (ingress::DashboardAssets::handles(path)) return std::nullopt;
-    return ingress::ApiHandler::handles(path) ? api.check_headers(head) : proxy.check_headers(head);
-  };
-  ingress::WatchStreamOptions watch_options;
-  watch_options.interval =
-      std::chrono::milliseconds(static_cast<int64_t>(c.watch_interval_secs * 1000));
-  watch_options.max_streams = static_cast<size_t>(c.max_watch_streams);
-  ingress::WatchStreams watches(watch_options, api);
-  // Notebooks and logins are read by the notebook proxy itself (every header,
-  // WebSockets); watch streams write Server-Sent Events as long as they last.
-  for (const char* prefix : ingress::NotebookProxy::kPrefixes)
-    http.takeover_prefixes.push_back(prefix);
-  http.takeover_prefixes.emplace_back(ingress::kWatchPrefix);
-  http.takeover = [&notebooks,
-                   &watches](std::shared_ptr<serving::http::HttpConnection> connection) {
-    const std::string target(connection->parser->get().target());
-    if (target.rfind(ingress::kWatchPrefix, 0) == 0) return watches.take(std::move(connection));
-    notebooks.take(std::move(connection));
-  };
-  // Tokens are checked per service by the proxy (a service may opt out).
   auto server = serving::http::HttpServer::Create(
-      http, [&proxy, &api, &web = **dashboard](serving::http::HttpRequest r,
-                                               serving::http::Responder respond) {
-        const std::string path = r.target.substr(0, r.target.find('?'));
-        if (ingress::DashboardAssets::handles(path)) return respond(web.serve(r));
-        if (ingress::ApiHandler::handles(path)) return api.handle(std::move(r), std::move(respond));
-        proxy.handle(std::move(r), std::move(respond));
-      });
+      http, route_requests(&http, proxy, api, notebooks, watches, **dashboard));
   if (!server.ok()) return fail(server.status());
   const int port = (*server)->port();
   std::unique_ptr<ingress::GrpcFront> grpc;
@@ -198,7 +226,7 @@ int run(const cadre::ingress::IngressConfig& c) {
   auto poller = ingress::RoutePoller::Create(poll, table, load, activity, **activator);
   if (!poller.ok()) return fail(poller.status());
   ingress::NotebookWatcherOptions watch;
-  watch.interval = std::chrono::milliseconds(static_cast<int64_t>(c.notebook_activity_secs * 1000));
+  watch.interval = seconds_of(c.notebook_activity_secs);
   auto watcher = ingress::NotebookWatcher::Create(watch, table, **upstream, activity);
   if (!watcher.ok()) return fail(watcher.status());
   if (!c.ports_file.empty()) {
