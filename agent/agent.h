@@ -126,6 +126,7 @@ class Agent {
   void on_register_reply(const protocol::Envelope& envelope);
   void on_heartbeat_ack(const protocol::Envelope& envelope);
   void on_launch(const protocol::Envelope& envelope);
+  bool accepts_launch(const protocol::Envelope& envelope, const protocol::LaunchReplica& msg);
   void on_kill(const protocol::Envelope& envelope);
   void on_exited_ack(const protocol::Envelope& envelope);
   void on_read_logs(const protocol::Envelope& envelope);

@@ -37,28 +37,36 @@ constexpr size_t kMaxUnsentSamples = 100000;
 
 }  // namespace
 
+// A launch from an older epoch, while stopping, or of a replica this agent
+// already ran (the coordinator resends what it saw no answer to) starts nothing;
+// an already exited one has its exit sent again.
+bool Agent::accepts_launch(const protocol::Envelope& envelope, const protocol::LaunchReplica& msg) {
+  if (!is_current_epoch(envelope, "LaunchReplica")) return false;
+  if (stopping_) {
+    spdlog::warn("node={} replica={} not launched: the agent is stopping", session_.node, msg.uid);
+    return false;
+  }
+  if (replicas_.count(msg.uid) != 0) {
+    spdlog::info("node={} replica={} job={} already running; launch ignored", session_.node,
+                 msg.uid, msg.job);
+    return false;
+  }
+  if (auto pending = pending_exits_.find(msg.uid); pending != pending_exits_.end()) {
+    spdlog::info("node={} replica={} job={} already exited; resending its exit", session_.node,
+                 msg.uid, msg.job);
+    send(MessageKind::kReplicaExited, pending->second);
+    return false;
+  }
+  return true;
+}
+
 void Agent::on_launch(const protocol::Envelope& envelope) {
   auto msg = protocol::decode_body<protocol::LaunchReplica>(envelope, link_->limits());
   if (!msg.ok()) {
     spdlog::warn("node={} bad LaunchReplica: {}", session_.node, msg.status().message());
     return;
   }
-  if (!is_current_epoch(envelope, "LaunchReplica")) return;
-  if (stopping_) {
-    spdlog::warn("node={} replica={} not launched: the agent is stopping", session_.node, msg->uid);
-    return;
-  }
-  if (replicas_.count(msg->uid) != 0) {
-    spdlog::info("node={} replica={} job={} already running; launch ignored", session_.node,
-                 msg->uid, msg->job);
-    return;
-  }
-  if (auto pending = pending_exits_.find(msg->uid); pending != pending_exits_.end()) {
-    spdlog::info("node={} replica={} job={} already exited; resending its exit", session_.node,
-                 msg->uid, msg->job);
-    send(MessageKind::kReplicaExited, pending->second);
-    return;
-  }
+  if (!accepts_launch(envelope, *msg)) return;
   auto spec = make_launch_spec(*msg, options_.work_dir, base_env_);
   if (!spec.ok()) return report_launch_failure(*msg, "LaunchFailed", spec.status().message());
   if (msg->port != 0) {
