@@ -194,44 +194,59 @@ void ServiceStateMachine::add_revision(ServiceEffects& out, const ServiceApply& 
   st().revisions.push_back(std::move(rev));
 }
 
-// The shares each revision should have (KServe's rules), then the shares it can
-// have: a revision without a ready replica hands its share to the ready revision
-// that holds the most traffic now, so requests never go where nothing answers.
-void ServiceStateMachine::route_traffic(ServiceEffects& out) {
+namespace {
+
+// Every revision this service routes to, and its share: KServe's rules as pairs.
+using Shares = std::vector<std::pair<std::string, int32_t>>;
+
+// The shares each revision should have (KServe's rules).
+Shares wanted_shares(const protocol::InferenceServiceStatus& s) {
+  const std::string& latest = s.latest_created_revision;
+  const std::string& rolled = s.latest_rolledout_revision;
+  const auto canary = s.canary_traffic_percent;
+  const bool promote = !canary || *canary == 100;
+  if (rolled.empty() || (rolled == latest && promote)) return {{latest, 100}};
+  if (rolled == latest) {
+    // canaryTrafficPercent 0 or P after a promotion: back to the previous revision.
+    if (s.previous_rolledout_revision.empty()) return {{latest, 100}};
+    return {{s.previous_rolledout_revision, 100 - *canary}, {latest, *canary}};
+  }
+  const int32_t share = promote ? 100 : *canary;
+  return {{rolled, 100 - share}, {latest, share}};
+}
+
+}  // namespace
+
+// The latest revision takes all traffic once it is ready and no canary percent
+// (or 100) holds it back; the one it replaces becomes the previous.
+void ServiceStateMachine::promote_when_ready(ServiceEffects& out) {
   auto& s = st();
   const std::string& latest = s.latest_created_revision;
+  const Revision* rev = revision(latest);
+  const auto canary = s.canary_traffic_percent;
+  const bool promote = !canary || *canary == 100;
+  if (!promote || rev == nullptr || !servable(*rev) || s.latest_rolledout_revision == latest) {
+    return;
+  }
+  if (!s.latest_rolledout_revision.empty()) {
+    s.previous_rolledout_revision = s.latest_rolledout_revision;
+  }
+  s.latest_rolledout_revision = latest;
+  event(out, EventType::kNormal, reason::kRolledOut, "revision " + latest + " takes all traffic");
+}
+
+// The shares revisions can have: one without a ready replica hands its share to
+// the ready revision that holds the most traffic now (else the first wanted one
+// that is ready), so requests never go where nothing answers. Oldest first.
+std::vector<protocol::TrafficTarget> ServiceStateMachine::servable_traffic(
+    const Shares& wanted) const {
   auto ready = [&](const std::string& rev_name) {
     const Revision* rev = revision(rev_name);
     return rev != nullptr && servable(*rev);
   };
-  const auto canary = s.canary_traffic_percent;
-  const bool promote = !canary || *canary == 100;
-  if (promote && ready(latest) && s.latest_rolledout_revision != latest) {
-    if (!s.latest_rolledout_revision.empty()) {
-      s.previous_rolledout_revision = s.latest_rolledout_revision;
-    }
-    s.latest_rolledout_revision = latest;
-    event(out, EventType::kNormal, reason::kRolledOut, "revision " + latest + " takes all traffic");
-  }
-  const std::string& rolled = s.latest_rolledout_revision;
-  std::vector<std::pair<std::string, int32_t>> wanted;
-  if (rolled.empty() || (rolled == latest && promote)) {
-    wanted = {{latest, 100}};
-  } else if (rolled == latest) {
-    // canaryTrafficPercent 0 or P after a promotion: back to the previous revision.
-    if (s.previous_rolledout_revision.empty()) {
-      wanted = {{latest, 100}};
-    } else {
-      wanted = {{s.previous_rolledout_revision, 100 - *canary}, {latest, *canary}};
-    }
-  } else {
-    const int32_t share = promote ? 100 : *canary;
-    wanted = {{rolled, 100 - share}, {latest, share}};
-  }
-  // The revision that takes a share that cannot be served yet.
   std::string fallback;
   int32_t fallback_share = -1;
-  for (const auto& t : s.traffic) {
+  for (const auto& t : st().traffic) {
     if (ready(t.revision_name) && t.percent > fallback_share) {
       fallback = t.revision_name;
       fallback_share = t.percent;
@@ -248,7 +263,7 @@ void ServiceStateMachine::route_traffic(ServiceEffects& out) {
         return;
       }
     }
-    traffic.push_back({rev_name, percent, rev_name == latest});
+    traffic.push_back({rev_name, percent, rev_name == st().latest_created_revision});
   };
   for (const auto& [rev_name, share] : wanted) {
     if (share > 0 && !ready(rev_name) && !fallback.empty()) {
@@ -261,6 +276,14 @@ void ServiceStateMachine::route_traffic(ServiceEffects& out) {
   std::sort(traffic.begin(), traffic.end(), [&](const auto& a, const auto& b) {
     return revision(a.revision_name)->generation < revision(b.revision_name)->generation;
   });
+  return traffic;
+}
+
+void ServiceStateMachine::route_traffic(ServiceEffects& out) {
+  promote_when_ready(out);
+  const Shares wanted = wanted_shares(st());
+  std::vector<protocol::TrafficTarget> traffic = servable_traffic(wanted);
+  auto& s = st();
   if (traffic.size() != s.traffic.size() ||
       !std::equal(traffic.begin(), traffic.end(), s.traffic.begin(), [](auto& a, auto& b) {
         return a.revision_name == b.revision_name && a.percent == b.percent;

@@ -185,6 +185,9 @@ class ServiceStateMachine {
   // Traffic, promotion, desired counts, replicas made and drained, conditions.
   void reconcile(ServiceEffects& out);
   void route_traffic(ServiceEffects& out);
+  void promote_when_ready(ServiceEffects& out);
+  std::vector<protocol::TrafficTarget> servable_traffic(
+      const std::vector<std::pair<std::string, int32_t>>& wanted) const;
   int32_t desired_of(const Revision& rev) const;
   void scale(ServiceEffects& out, Revision& rev);
   void start_replica(ServiceEffects& out, Revision& rev);
