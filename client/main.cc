@@ -159,13 +159,11 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
       auto run_ref = parse_named_ref(*args, {"runs"});
       if (run_ref.ok()) {
         if (task->empty()) return usage_error(InvalidArgument("logs run/NAME needs --task STEP"));
-        // A step is a one-replica job: its log is that job's.
+        // A step's log is its job's (a TrainJob step's: --replica's, default rank 0).
         LogsOptions run = *options;
-        run.replica.clear();
         if (*tail >= 0) run.tail = *tail;
         return with_coordinator(flags, [&](Coordinator& c) -> Status {
-          ASSIGN_OR_RETURN(run.ref.name, run_task_job(c, run_ref->name, *task));
-          ASSIGN_OR_RETURN(run.ref.type, parse_resource_type("jobs"));
+          ASSIGN_OR_RETURN(run.ref, run_task_job(c, run_ref->name, *task));
           return print_logs(c, run, std::cout);
         });
       }

@@ -194,7 +194,7 @@ Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream
 namespace {
 
 // The job whose logs a step has; a deploy or tuning step has none of its own.
-Result<std::string> job_of(const protocol::PipelineTaskStatus& t) {
+Result<ResourceRef> job_of(const protocol::PipelineTaskStatus& t) {
   if (t.job.empty()) return FailedPrecondition("task " + t.id + " has not started a job");
   if (t.job.rfind("inferenceservice/", 0) == 0) {
     return FailedPrecondition("task " + t.id + " deployed " + t.job +
@@ -205,12 +205,14 @@ Result<std::string> job_of(const protocol::PipelineTaskStatus& t) {
                               "trials -l experiment=" + t.job.substr(11) +
                               ", then cadre logs job/TRIAL");
   }
-  return t.job;
+  ASSIGN_OR_RETURN(ResourceType type,
+                   parse_resource_type(t.workload_kind == "TrainJob" ? "trainjobs" : "jobs"));
+  return ResourceRef{type, t.job};
 }
 
 }  // namespace
 
-Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
+Result<ResourceRef> run_task_job(Coordinator& coordinator, const std::string& run,
                                  const std::string& task) {
   ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", run}));
   if (reply.runs.empty()) return NotFound("run/" + run + " not found");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client/coordinator.h"
+#include "client/resource_ref.h"
 #include "protocol/status.h"
 
 namespace cadre::client {
@@ -51,9 +52,9 @@ Status print_lineage(Coordinator& coordinator, const std::string& uri, bool down
 // Retries a FAILED run from its failed steps; prints "run/NAME retried (N tasks run again)".
 Status retry_run(Coordinator& coordinator, const std::string& name, std::ostream& out);
 
-// The job of a run's task, named by its id ("condition-1/print-msg") or, when that
-// is unique, its name ("print-msg").
-Result<std::string> run_task_job(Coordinator& coordinator, const std::string& run,
+// The job or trainjob of a run's task (its logs' resource), named by its id
+// ("condition-1/print-msg") or, when that is unique, its name ("print-msg").
+Result<ResourceRef> run_task_job(Coordinator& coordinator, const std::string& run,
                                  const std::string& task);
 
 }  // namespace cadre::client

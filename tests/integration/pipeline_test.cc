@@ -356,6 +356,13 @@ TEST_F(Pipelines, TheFmnistPipelineTrainsAsATrainJobAndDeploysAServiceLineageCan
   EXPECT_EQ(cadre("describe " + train_ref).exit_code, 0);
   EXPECT_NE(cadre("describe run deployed").output.find("  trainjob/" + train_job + "\n"),
             std::string::npos);
+  // Its log is rank 0's, which prints the epochs; or the replica asked for.
+  const auto chief_log = cadre("logs run/deployed --task train");
+  EXPECT_EQ(chief_log.exit_code, 0) << chief_log.output;
+  EXPECT_NE(chief_log.output.find("epoch="), std::string::npos) << chief_log.output;
+  const auto other_log = cadre("logs run/deployed --task train --replica worker-1");
+  EXPECT_EQ(other_log.exit_code, 0) << other_log.output;
+  EXPECT_EQ(other_log.output.find("epoch="), std::string::npos) << other_log.output;
   const double trained = t.at("exit-handler-1/train").at("outputs").at("accuracy");
   const double evaluated = t.at("exit-handler-1/evaluate").at("outputs").at("accuracy");
   EXPECT_GT(evaluated, 0.8);
