@@ -277,47 +277,90 @@ void restore_services(Self* self, std::vector<ServiceRecord> restored) {
   }
 }
 
+namespace {
+
+void create_replica_job(Self* self, caf::response_promise promise, const std::string& job,
+                        const std::string& yaml, const std::string& service,
+                        const std::string& token) {
+  auto manifest = spec::parse_manifest(yaml, spec::ManifestLimits::none());
+  if (!manifest.ok()) {
+    promise.deliver(manifest.status().annotate("replica job " + job));
+    return;
+  }
+  JobOrigin origin;
+  origin.owner = kServiceOwner + service;
+  origin.token = token;
+  origin.readiness_path = kReplicaReadinessPath;
+  origin.done = [promise](const Status& status, const std::string&) mutable {
+    promise.deliver(status);
+  };
+  create_job(self, std::make_shared<const spec::Manifest>(std::move(*manifest)), yaml,
+             std::move(origin));
+}
+
+// A supervisor's new status and route: a changed route is a new table version;
+// a service that stops serving is no longer known to be in the ingress's table.
+void take_service_status(Self* self, const protocol::InferenceServiceStatus& status,
+                         const protocol::ServiceRoute& route) {
+  auto& st = self->state;
+  if (!st.services.count(status.name)) return;
+  st.service_summary[status.name] = status;
+  auto old = st.service_routes.find(status.name);
+  if (old == st.service_routes.end() || protocol::encode(old->second) != protocol::encode(route)) {
+    st.service_routes[status.name] = route;
+    st.routes_version++;
+  }
+  if (!serving(route)) {
+    st.serving_since.erase(status.name);
+    if (st.synced.erase(status.name))
+      tell_ingress_state(self, status.name, st.services[status.name]);
+  } else if (!st.serving_since.count(status.name)) {
+    st.serving_since[status.name] = st.routes_version;
+  }
+}
+
+// An ingress's poll: what it measured goes to the services, what it redeemed
+// and saw of notebooks to their owners; the answer is the table, when it changed.
+void answer_routes(Self* self, const ClientRef& ingress, const protocol::RoutesRequest& request) {
+  auto& st = self->state;
+  st.ingress_polled = std::chrono::steady_clock::now();
+  const bool news = !st.ingress_connected || request.url != st.ingress_url;
+  st.ingress_connected = true;
+  st.ingress_url = request.url;
+  if (news) tell_all(self);
+  ingress_has(self, request.version);
+  // Bounded by the ingress's own table: at most one entry per revision it routes to.
+  for (const auto& load : request.load) {
+    auto service = st.services.find(load.service);
+    if (service == st.services.end()) continue;
+    self->send(service->second, load_atom::value, ingress.identity, load.revision, load.concurrency,
+               load.rps);
+  }
+  forward_notebook_activity(self, request.notebooks);
+  redeem_login_codes(self, request.redeemed);
+  protocol::RoutesReply reply;
+  reply.version = st.routes_version;
+  reply.changed = request.version != st.routes_version;
+  if (reply.changed) {
+    for (const auto& [name, route] : st.service_routes) reply.services.push_back(route);
+    reply.tokens = ingress_tokens(self);
+    reply.login_codes = ingress_login_codes(self);
+    add_notebook_routes(self, reply);
+  }
+  st.ctx.outbox->to_ingress(ingress, MessageKind::kRoutesReply, protocol::encode(reply));
+}
+
+}  // namespace
+
 caf::message_handler service_requests(Self* self) {
   return {
       // Create a replica's job (answered once it is stored, or with why not).
       [=](replica_atom, const std::string& job, const std::string& yaml, const std::string& service,
           const std::string& token) {
-        auto promise = self->make_response_promise();
-        auto manifest = spec::parse_manifest(yaml, spec::ManifestLimits::none());
-        if (!manifest.ok()) {
-          promise.deliver(manifest.status().annotate("replica job " + job));
-          return;
-        }
-        JobOrigin origin;
-        origin.owner = kServiceOwner + service;
-        origin.token = token;
-        origin.readiness_path = kReplicaReadinessPath;
-        origin.done = [promise](const Status& status, const std::string&) mutable {
-          promise.deliver(status);
-        };
-        create_job(self, std::make_shared<const spec::Manifest>(std::move(*manifest)), yaml,
-                   std::move(origin));
+        create_replica_job(self, self->make_response_promise(), job, yaml, service, token);
       },
       [=](status_atom, const protocol::InferenceServiceStatus& status,
-          const protocol::ServiceRoute& route) {
-        auto& st = self->state;
-        if (!st.services.count(status.name)) return;
-        st.service_summary[status.name] = status;
-        auto old = st.service_routes.find(status.name);
-        if (old == st.service_routes.end() ||
-            protocol::encode(old->second) != protocol::encode(route)) {
-          st.service_routes[status.name] = route;
-          st.routes_version++;
-        }
-        if (!serving(route)) {
-          st.serving_since.erase(status.name);
-          if (st.synced.erase(status.name)) {
-            tell_ingress_state(self, status.name, st.services[status.name]);
-          }
-        } else if (!st.serving_since.count(status.name)) {
-          st.serving_since[status.name] = st.routes_version;
-        }
-      },
+          const protocol::ServiceRoute& route) { take_service_status(self, status, route); },
       // A pipeline step deploys a service (answered once applied, or with why not).
       [=](apply_atom, service_atom, const std::string& yaml) {
         auto promise = self->make_response_promise();
@@ -354,32 +397,7 @@ caf::message_handler service_requests(Self* self) {
       },
       // An ingress asks for the table; it polls, so its polls also say it is alive.
       [=](routes_atom, const ClientRef& ingress, const protocol::RoutesRequest& request) {
-        auto& st = self->state;
-        st.ingress_polled = std::chrono::steady_clock::now();
-        const bool news = !st.ingress_connected || request.url != st.ingress_url;
-        st.ingress_connected = true;
-        st.ingress_url = request.url;
-        if (news) tell_all(self);
-        ingress_has(self, request.version);
-        // Bounded by the ingress's own table: at most one entry per revision it routes to.
-        for (const auto& load : request.load) {
-          auto service = st.services.find(load.service);
-          if (service == st.services.end()) continue;
-          self->send(service->second, load_atom::value, ingress.identity, load.revision,
-                     load.concurrency, load.rps);
-        }
-        forward_notebook_activity(self, request.notebooks);
-        redeem_login_codes(self, request.redeemed);
-        protocol::RoutesReply reply;
-        reply.version = st.routes_version;
-        reply.changed = request.version != st.routes_version;
-        if (reply.changed) {
-          for (const auto& [name, route] : st.service_routes) reply.services.push_back(route);
-          reply.tokens = ingress_tokens(self);
-          reply.login_codes = ingress_login_codes(self);
-          add_notebook_routes(self, reply);
-        }
-        st.ctx.outbox->to_ingress(ingress, MessageKind::kRoutesReply, protocol::encode(reply));
+        answer_routes(self, ingress, request);
       },
       // Once a second: has the ingress gone quiet?
       [=](ingress_atom) {
