@@ -31,9 +31,6 @@ caf::actor spawn_for(Self* self, JobRecord record, spec::TrainJobSpec spec, bool
 
 // "jobs" lists kind Job, "trainjobs" kind TrainJob; names are unique across both.
 const char* resource_of(const std::string& kind) { return kind == "Job" ? "jobs" : "trainjobs"; }
-std::string ref(const std::string& resource, const std::string& name) {
-  return (resource == "jobs" ? "job/" : "trainjob/") + name;
-}
 bool workload(const std::string& resource) { return resource == "jobs" || resource == "trainjobs"; }
 constexpr const char* kResources =
     "nodes, jobs, trainjobs, experiments, inferenceservices, tokens, pipelines, runs, "
@@ -91,7 +88,7 @@ void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifes
                 const std::string& text, JobOrigin origin) {
   auto& st = self->state;
   const std::string name = manifest->metadata.name;
-  const std::string what = ref(resource_of(manifest->kind), name);
+  const std::string what = manager::job_ref(resource_of(manifest->kind), name);
   if (st.summary.count(name) || st.creating.count(name)) {
     auto job = st.jobs.find(name);
     if (job == st.jobs.end()) return origin.done(AlreadyExists(what + " is being created"), "");
@@ -103,7 +100,7 @@ void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifes
               if (status.manifest == text && status.owner == origin.owner) {
                 return origin.done(Status::Ok(), "unchanged");
               }
-              origin.done(AlreadyExists(ref(resource_of(status.kind), name) +
+              origin.done(AlreadyExists(manager::job_ref(resource_of(status.kind), name) +
                                         " already exists with a different spec; jobs are "
                                         "immutable, delete it first"),
                           "");
@@ -183,36 +180,6 @@ void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& r
   manager::create_job(self, manifest, request.manifest, std::move(origin));
 }
 
-// The supervisor of `name` if it is of the kind `resource` lists; else answers NotFound.
-std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const std::string& resource,
-                                   const std::string& name) {
-  auto& st = self->state;
-  auto job = st.jobs.find(name);
-  auto summary = st.summary.find(name);
-  if (!workload(resource)) {
-    st.ctx.outbox->client_error(
-        client, InvalidArgument("unknown resource '" + resource + "' (" + kResources + ")"));
-    return std::nullopt;
-  }
-  if (job == st.jobs.end() || summary == st.summary.end()) {
-    st.ctx.outbox->client_error(client, NotFound(ref(resource, name) + " not found"));
-    return std::nullopt;
-  }
-  if (const std::string is = resource_of(summary->second.kind); is != resource) {
-    // Names are unique across the kinds that run replicas: say which it is, to
-    // a client that may see it.
-    const bool visible = client.ns.empty() || client.ns == summary->second.ns;
-    if (!visible) {
-      st.ctx.outbox->client_error(client, NotFound(ref(resource, name) + " not found"));
-      return std::nullopt;
-    }
-    st.ctx.outbox->client_error(
-        client, NotFound(ref(resource, name) + " not found; " + ref(is, name) + " is"));
-    return std::nullopt;
-  }
-  return job->second;
-}
-
 // Nodes from the registry, with what the scheduler has allocated on each.
 void get_nodes(Self* self, const ClientRef& client, const std::string& name) {
   const auto timeout = self->state.ctx.policy.request_timeout;
@@ -237,10 +204,10 @@ void get_nodes(Self* self, const ClientRef& client, const std::string& name) {
 
 // One job: its supervisor's status with the stored events.
 void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
-  auto job = find_job(self, client, request.resource, request.name);
+  auto job = manager::find_job(self, client, request.resource, request.name);
   if (!job) return;
   const auto timeout = self->state.ctx.policy.request_timeout;
-  const std::string what = ref(request.resource, request.name);
+  const std::string what = manager::job_ref(request.resource, request.name);
   self->request(*job, timeout, get_atom::value)
       .then(
           [=](protocol::JobStatus status) {
@@ -329,13 +296,13 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
   if (request.resource == "notebooks") {
     return manager::delete_notebook(self, client, request.name, request.purge);
   }
-  auto job = find_job(self, client, request.resource, request.name);
+  auto job = manager::find_job(self, client, request.resource, request.name);
   if (!job) return;
   // A delete waits for the replicas' grace period; the supervisor answers by then
   // (it gives up on replicas that never report), so this bound only catches a stuck actor.
   const auto& policy = self->state.ctx.policy;
   const auto timeout = policy.request_timeout + policy.kill_grace + policy.lost_after;
-  const std::string what = ref(request.resource, request.name);
+  const std::string what = manager::job_ref(request.resource, request.name);
   self->request(*job, timeout, delete_atom::value)
       .then(
           [=](const Status& deleted) {
@@ -344,80 +311,6 @@ void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& 
                                            protocol::DeleteReply{request.name});
           },
           manager::answer_error(self, client, "the supervisor of " + what));
-}
-
-void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& request) {
-  auto job = find_job(self, client, request.resource, request.name);
-  if (!job) return;
-  const std::string what = ref(request.resource, request.name);
-  self->request(*job, self->state.ctx.policy.request_timeout, where_atom::value, request.replica)
-      .then(
-          [=](const ReplicaLocation& location) {
-            auto& st = self->state;
-            if (location.uid.empty() && !request.replica.empty()) {
-              st.ctx.outbox->client_error(
-                  client, NotFound("replica " + request.replica + " of " +
-                                   ref(request.resource, request.name) +
-                                   " not found (names are like worker-0, ps-1, chief-0)"));
-              return;
-            }
-            if (!location.found) {
-              // Not placed yet: nothing to read, but more will come.
-              protocol::LogsReply reply;
-              reply.offset = reply.next_offset = std::max<int64_t>(0, request.offset);
-              reply.finished = location.finished;
-              st.ctx.outbox->client(client, MessageKind::kLogsReply, reply);
-              return;
-            }
-            const uint64_t id = st.next_log_read++;
-            st.log_reads[id] = PendingLogRead{client, location};
-            st.ctx.outbox->agent(
-                location.node, location.epoch, MessageKind::kReadLogs,
-                protocol::ReadLogs{location.uid, request.offset, request.max_bytes}, id);
-            self->delayed_send(self, st.ctx.policy.log_read_timeout, timeout_atom::value, id);
-          },
-          manager::answer_error(self, client, "the supervisor of " + what));
-}
-
-// A job's stored metric points; the job must exist (a deleted job's are gone).
-void metrics_history(Self* self, const ClientRef& client,
-                     const protocol::MetricsHistoryRequest& request) {
-  if (request.max_points < 1 || request.max_points > protocol::kMaxMetricPoints) {
-    return self->state.ctx.outbox->client_error(
-        client,
-        InvalidArgument("max_points: must be 1.." + std::to_string(protocol::kMaxMetricPoints) +
-                        ", got " + std::to_string(request.max_points)));
-  }
-  if (!find_job(self, client, request.resource, request.name)) return;
-  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, history_atom::value,
-                request.name, request.metric, request.max_points)
-      .then(
-          [=](const protocol::MetricsHistoryReply& reply) {
-            self->state.ctx.outbox->client(client, MessageKind::kMetricsHistoryReply, reply);
-          },
-          manager::answer_error(
-              self, client, "the store (metrics of " + ref(request.resource, request.name) + ")"));
-}
-
-void logs_chunk(Self* self, uint64_t id, const protocol::LogsChunk& chunk) {
-  auto it = self->state.log_reads.find(id);
-  if (it == self->state.log_reads.end()) return;  // answered late: the client got a timeout
-  const PendingLogRead read = it->second;
-  self->state.log_reads.erase(it);
-  if (!chunk.found && read.location.finished) {
-    self->state.ctx.outbox->client_error(
-        read.client, NotFound("log of replica " + read.location.uid + " not found on node " +
-                              read.location.node));
-    return;
-  }
-  // A replica placed but not yet started has no log file yet: its log is empty
-  // so far, and a follower keeps waiting instead of failing.
-  protocol::LogsReply reply;
-  reply.data = chunk.data;
-  reply.offset = chunk.found ? chunk.offset : std::max<int64_t>(0, chunk.offset);
-  reply.next_offset = chunk.offset + static_cast<int64_t>(chunk.data.size());
-  reply.finished = read.location.finished && reply.next_offset >= chunk.size;
-  self->state.ctx.outbox->client(read.client, MessageKind::kLogsReply, reply);
 }
 
 // A node registered: each job with replicas there (or reported by it) decides
@@ -491,17 +384,40 @@ void restore_jobs(Self* self, std::vector<JobRecord> restored) {
   }
 }
 
-caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState restored) {
-  self->state.ctx = std::move(ctx);
-  // Job supervisors report back to us; the context we were given predates our handle.
-  self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
-  // A failed request (e.g. to a job that just quit) must not take the API down.
-  self->set_error_handler([](caf::scheduled_actor*, caf::error& error) {
-    spdlog::warn("manager: request failed: {}", caf::to_string(error));
-  });
-  self->set_default_handler(caf::print_and_drop);
-  self->state.parser = self->spawn(parser);
-  self->state.routes_version = static_cast<uint64_t>(wall_ms());
+void tell_jobs_on_lost_node(Self* self, const std::string& node) {
+  for (const auto& [name, status] : self->state.summary) {
+    const bool there = std::any_of(status.replicas.begin(), status.replicas.end(),
+                                   [&](const auto& r) { return r.node == node; });
+    if (there) self->send(self->state.jobs[name], node_lost_atom::value, node);
+  }
+}
+
+// A supervisor's new status: the lists show it, and the job's owner (an
+// experiment, service, run or notebook) hears of it.
+void take_job_status(Self* self, const protocol::JobStatus& status) {
+  if (!self->state.jobs.count(status.name)) return;
+  self->state.summary[status.name] = status;
+  manager::forward_status(self, status);
+  manager::forward_service_status(self, status);
+  manager::forward_run_status(self, status);
+  manager::forward_notebook_status(self, status);
+}
+
+// A supervisor that ended (its job deleted): forgotten here and by its owner.
+void job_gone(Self* self, const std::string& name) {
+  auto summary = self->state.summary.find(name);
+  const std::string owner = summary == self->state.summary.end() ? "" : summary->second.owner;
+  self->state.jobs.erase(name);
+  self->state.summary.erase(name);
+  manager::forward_gone(self, name, owner);
+  manager::forward_service_gone(self, name, owner);
+  manager::forward_run_gone(self, name, owner);
+  manager::forward_notebook_gone(self, name, owner);
+}
+
+// Every supervisor the store remembers, jobs first: experiments, services,
+// runs and notebooks adopt their jobs as they are now.
+void restore_all(Self* self, RestoredState restored) {
   restore_jobs(self, std::move(restored.jobs));
   // After the jobs: each experiment adopts its trials' jobs as they are now.
   manager::restore_experiments(self, std::move(restored.experiments));
@@ -512,9 +428,12 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
   manager::restore_recurring_runs(self, std::move(restored.recurring_runs));
   // After the jobs: each notebook adopts its server's job from the summaries.
   manager::restore_notebooks(self, std::move(restored.notebooks));
-  // Notices an ingress that stops polling (services then say IngressReady False).
-  self->send(self, ingress_atom::value);
-  caf::message_handler jobs_and_nodes{
+}
+
+// Jobs and trainjobs (the client verbs on them, replicas' reports from agents,
+// supervisors' status) and the node events that concern them.
+caf::message_handler jobs_and_nodes(Self* self) {
+  return {
       [=](scrape_atom) { return manager::scrape_manager(self->state); },
       [=](apply_atom, const ClientRef& c, const protocol::ApplyRequest& r) { apply(self, c, r); },
       [=](get_atom, const ClientRef& c, const protocol::GetRequest& r) { get(self, c, r); },
@@ -522,7 +441,7 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         if (manager::in_scope(self, c, r.resource, r.name)) remove(self, c, r);
       },
       [=](logs_atom, const ClientRef& c, const protocol::LogsRequest& r) {
-        if (manager::in_scope(self, c, r.resource, r.name)) logs(self, c, r);
+        if (manager::in_scope(self, c, r.resource, r.name)) manager::logs(self, c, r);
       },
       [=](token_atom, const ClientRef& c, const protocol::TokenCreateRequest& r) {
         if (manager::in_scope_namespace(self, c, r.ns, "the token")) {
@@ -533,19 +452,12 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
         if (manager::in_scope(self, c, r.resource, r.name)) manager::retry_run(self, c, r);
       },
       [=](metrics_atom, const ClientRef& c, const protocol::MetricsHistoryRequest& r) {
-        if (manager::in_scope(self, c, r.resource, r.name)) metrics_history(self, c, r);
+        if (manager::in_scope(self, c, r.resource, r.name)) manager::metrics_history(self, c, r);
       },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
-        logs_chunk(self, id, chunk);
+        manager::logs_chunk(self, id, chunk);
       },
-      [=](timeout_atom, uint64_t id) {
-        auto it = self->state.log_reads.find(id);
-        if (it == self->state.log_reads.end()) return;
-        self->state.ctx.outbox->client_error(it->second.client,
-                                             Unavailable("node " + it->second.location.node +
-                                                         " did not answer the log read in time"));
-        self->state.log_reads.erase(it);
-      },
+      [=](timeout_atom, uint64_t id) { manager::log_read_timed_out(self, id); },
       [=](started_atom, const std::string& node, uint64_t epoch,
           const protocol::ReplicaStarted& started) { on_started(self, node, epoch, started); },
       [=](exited_atom, const std::string& node, uint64_t epoch,
@@ -569,45 +481,76 @@ caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState resto
           const std::vector<protocol::ReplicaReport>& running) {
         adopt(self, node, epoch, running);
       },
-      [=](node_lost_atom, const std::string& node) {
-        for (const auto& [name, status] : self->state.summary) {
-          const bool there = std::any_of(status.replicas.begin(), status.replicas.end(),
-                                         [&](const auto& r) { return r.node == node; });
-          if (there) self->send(self->state.jobs[name], node_lost_atom::value, node);
-        }
-      },
-      [=](status_atom, const protocol::JobStatus& status) {
-        if (!self->state.jobs.count(status.name)) return;
-        self->state.summary[status.name] = status;
-        manager::forward_status(self, status);
-        manager::forward_service_status(self, status);
-        manager::forward_run_status(self, status);
-        manager::forward_notebook_status(self, status);
-      },
+      [=](node_lost_atom, const std::string& node) { tell_jobs_on_lost_node(self, node); },
+      [=](status_atom, const protocol::JobStatus& status) { take_job_status(self, status); },
       [=](metrics_atom, const std::string& job,
           const std::vector<protocol::MetricSample>& samples) {
         manager::forward_metrics(self, job, samples);
       },
-      [=](gone_atom, const std::string& name) {
-        auto summary = self->state.summary.find(name);
-        const std::string owner = summary == self->state.summary.end() ? "" : summary->second.owner;
-        self->state.jobs.erase(name);
-        self->state.summary.erase(name);
-        manager::forward_gone(self, name, owner);
-        manager::forward_service_gone(self, name, owner);
-        manager::forward_run_gone(self, name, owner);
-        manager::forward_notebook_gone(self, name, owner);
-      },
+      [=](gone_atom, const std::string& name) { job_gone(self, name); },
   };
+}
+
+caf::behavior manager_behavior(Self* self, ActorContext ctx, RestoredState restored) {
+  self->state.ctx = std::move(ctx);
+  // Job supervisors report back to us; the context we were given predates our handle.
+  self->state.ctx.manager = caf::actor_cast<caf::actor>(self);
+  // A failed request (e.g. to a job that just quit) must not take the API down.
+  self->set_error_handler([](caf::scheduled_actor*, caf::error& error) {
+    spdlog::warn("manager: request failed: {}", caf::to_string(error));
+  });
+  self->set_default_handler(caf::print_and_drop);
+  self->state.parser = self->spawn(parser);
+  self->state.routes_version = static_cast<uint64_t>(wall_ms());
+  restore_all(self, std::move(restored));
+  // Notices an ingress that stops polling (services then say IngressReady False).
+  self->send(self, ingress_atom::value);
   return manager::experiment_requests(self)
       .or_else(manager::service_requests(self))
       .or_else(manager::pipeline_requests(self))
       .or_else(manager::recurring_run_requests(self))
       .or_else(manager::notebook_requests(self))
-      .or_else(jobs_and_nodes);
+      .or_else(jobs_and_nodes(self));
 }
 
 }  // namespace
+
+namespace manager {
+
+std::string job_ref(const std::string& resource, const std::string& name) {
+  return (resource == "jobs" ? "job/" : "trainjob/") + name;
+}
+
+std::optional<caf::actor> find_job(Self* self, const ClientRef& client, const std::string& resource,
+                                   const std::string& name) {
+  auto& st = self->state;
+  auto job = st.jobs.find(name);
+  auto summary = st.summary.find(name);
+  if (!workload(resource)) {
+    st.ctx.outbox->client_error(
+        client, InvalidArgument("unknown resource '" + resource + "' (" + kResources + ")"));
+    return std::nullopt;
+  }
+  if (job == st.jobs.end() || summary == st.summary.end()) {
+    st.ctx.outbox->client_error(client, NotFound(job_ref(resource, name) + " not found"));
+    return std::nullopt;
+  }
+  if (const std::string is = resource_of(summary->second.kind); is != resource) {
+    // Names are unique across the kinds that run replicas: say which it is, to
+    // a client that may see it.
+    const bool visible = client.ns.empty() || client.ns == summary->second.ns;
+    if (!visible) {
+      st.ctx.outbox->client_error(client, NotFound(job_ref(resource, name) + " not found"));
+      return std::nullopt;
+    }
+    st.ctx.outbox->client_error(
+        client, NotFound(job_ref(resource, name) + " not found; " + job_ref(is, name) + " is"));
+    return std::nullopt;
+  }
+  return job->second;
+}
+
+}  // namespace manager
 
 caf::actor spawn_manager(caf::actor_system& system, ActorContext ctx, RestoredState restored) {
   return system.spawn(manager_behavior, std::move(ctx), std::move(restored));

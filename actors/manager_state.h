@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -222,6 +223,25 @@ std::vector<protocol::IngressToken> ingress_tokens(ManagerSelf* self);       // 
 std::vector<protocol::IngressToken> ingress_login_codes(ManagerSelf* self);  // open ones
 // Login codes an ingress has used: they are open no more, at any ingress.
 void redeem_login_codes(ManagerSelf* self, const std::vector<std::string>& redeemed);
+
+// ---- manager_actor.cc ----
+// "job/NAME" or "trainjob/NAME" (resource "jobs" or "trainjobs").
+std::string job_ref(const std::string& resource, const std::string& name);
+// The supervisor of `name` if it is of the kind `resource` lists; else answers
+// the client NotFound (saying which kind it is, when it is the other one).
+std::optional<caf::actor> find_job(ManagerSelf* self, const ClientRef& client,
+                                   const std::string& resource, const std::string& name);
+
+// ---- manager_logs.cc ----
+// A replica's log, read from its agent (rank 0's unless the request names one).
+void logs(ManagerSelf* self, const ClientRef& client, const protocol::LogsRequest& request);
+// The agent's answer to the read with header id `id`.
+void logs_chunk(ManagerSelf* self, uint64_t id, const protocol::LogsChunk& chunk);
+// The agent did not answer read `id` within log-read-timeout.
+void log_read_timed_out(ManagerSelf* self, uint64_t id);
+// A job's stored metric points; the job must exist (a deleted job's are gone).
+void metrics_history(ManagerSelf* self, const ClientRef& client,
+                     const protocol::MetricsHistoryRequest& request);
 
 // ---- manager_metrics.cc ----
 // Its gauges for /metrics (Prometheus text): jobs, experiments, runs and notebooks
