@@ -364,6 +364,7 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
     waiting_ = false;
     rec_.status.message.clear();
   }
+  if (rec_.status.phase == JobPhase::kQueued) rec_.status.reason = reason::kScheduled;
   event(out, EventType::kNormal, reason::kScheduled,
         "gang of " + std::to_string(placements.size()) + " placed: " + where);
   // Launch only once the placement is durable, so a restart can find the replicas.
@@ -400,7 +401,10 @@ JobEffects JobStateMachine::on_waiting(int64_t attempt, const std::string& why) 
   if (!waiting_) event(out, EventType::kNormal, reason::kQueued, why);
   waiting_ = true;
   rec_.status.message = why;
-  if (phase == JobPhase::kQueued) set_condition(ConditionType::kQueued, reason::kQueued, why);
+  if (phase == JobPhase::kQueued) {
+    rec_.status.reason = reason::kQueued;  // what the REASON column shows while it waits
+    set_condition(ConditionType::kQueued, reason::kQueued, why);
+  }
   persist(out);
   return out;
 }

@@ -278,6 +278,7 @@ TEST_F(JobMachine, AWaitingGangSaysWhyInItsStatusWithOneEventAndClearsItOncePlac
   track(start(gang(2)));
   auto first = settle(m->on_waiting(attempt(), "waiting for capacity: cpu=2 needed"));
   EXPECT_EQ(status().phase, JobPhase::kQueued);
+  EXPECT_EQ(status().reason, reason::kQueued);
   EXPECT_EQ(status().message, "waiting for capacity: cpu=2 needed");
   EXPECT_EQ(status().conditions[1].type, ConditionType::kQueued);
   EXPECT_EQ(status().conditions[1].message, "waiting for capacity: cpu=2 needed");
@@ -293,6 +294,7 @@ TEST_F(JobMachine, AWaitingGangSaysWhyInItsStatusWithOneEventAndClearsItOncePlac
   EXPECT_TRUE(m->on_waiting(attempt() - 1, "an older attempt's").empty());
 
   place();
+  EXPECT_EQ(status().reason, reason::kScheduled);
   EXPECT_EQ(status().message, "");
   start_all();
   EXPECT_EQ(status().phase, JobPhase::kRunning);
