@@ -251,15 +251,33 @@ std::string Scheduler::why_waiting(const GangRequest& gang) const {
     memory += member.request.memory_bytes;
     gpus += member.request.gpus;
   }
+  const auto resources = [](int64_t c, int64_t m, int32_t g) {
+    return "cpu=" + spec::format_cpu(c) + " memory=" + spec::format_memory(m) +
+           " gpu=" + std::to_string(g);
+  };
   std::string need;
   if (gang.members.size() == 1) {
     const std::string& key = gang.members.front().key;
-    need = "replica " + key.substr(key.find('/') + 1) + " needs";
+    need = "replica " + key.substr(key.find('/') + 1) + " needs " + resources(cpu, memory, gpus);
   } else {
-    need = "its " + std::to_string(gang.members.size()) + " replicas start together and need";
+    // Each replica runs on one node: free capacity split across nodes may add up
+    // to the total and still not hold the gang, so say what one replica needs.
+    int64_t max_cpu = 0, max_memory = 0;
+    int32_t max_gpus = 0;
+    bool uniform = true;
+    const auto& first = gang.members.front().request;
+    for (const auto& member : gang.members) {
+      const auto& r = member.request;
+      max_cpu = std::max(max_cpu, r.cpu_millis);
+      max_memory = std::max(max_memory, r.memory_bytes);
+      max_gpus = std::max(max_gpus, r.gpus);
+      uniform = uniform && r.cpu_millis == first.cpu_millis &&
+                r.memory_bytes == first.memory_bytes && r.gpus == first.gpus;
+    }
+    need = "its " + std::to_string(gang.members.size()) + " replicas start together and need " +
+           resources(cpu, memory, gpus) + " in all, " + (uniform ? "each " : "up to ") +
+           resources(max_cpu, max_memory, max_gpus) + " on one node";
   }
-  need += " cpu=" + spec::format_cpu(cpu) + " memory=" + spec::format_memory(memory) +
-          " gpu=" + std::to_string(gpus) + (gang.members.size() == 1 ? "" : " in all");
 
   if (!gang.node.empty()) {
     auto it = nodes_.find(gang.node);

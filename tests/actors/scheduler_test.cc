@@ -123,7 +123,8 @@ TEST(Scheduler, AWaitingGangIsToldWhatItNeedsAndWhatTheNodesHaveFree) {
   ASSERT_EQ(place(s, two), Scheduler::Fit::kWait);
   EXPECT_EQ(s.why_waiting(two),
             "waiting for capacity: its 2 replicas start together and need cpu=2 memory=1Gi gpu=0 "
-            "in all; free now: n2 cpu=1 memory=13Gi gpu=0, n1 cpu=500m memory=15Gi gpu=0");
+            "in all, each cpu=1 memory=512Mi gpu=0 on one node; free now: n2 cpu=1 memory=13Gi "
+            "gpu=0, n1 cpu=500m memory=15Gi gpu=0");
 
   const auto one = gang("one", 1, request(3000));
   ASSERT_EQ(place(s, one), Scheduler::Fit::kWait);
@@ -145,6 +146,21 @@ TEST(Scheduler, AWaitingGangListsAFewNodesWithTheMostFreeCpuAndCountsTheRest) {
   const std::string why = s.why_waiting(huge);
   EXPECT_NE(why.find("free now: n5 cpu=6 memory=16Gi gpu=0, n4 cpu=5"), std::string::npos) << why;
   EXPECT_NE(why.find("n2 cpu=3 memory=16Gi gpu=0 and 2 more nodes with less cpu"),
+            std::string::npos)
+      << why;
+}
+
+TEST(Scheduler, AWaitingGangOfUnequalReplicasSaysTheMostAnyOneNeedsOnItsNode) {
+  Scheduler s;
+  s.upsert_node(node("n1", 1500));
+  s.upsert_node(node("n2", 1500));
+  // 3 cpu free in all, but no node holds two of these replicas.
+  auto ps = gang("ps", 2, request(1000, 1ll << 30));
+  ps.members.push_back({"ps/ps-0", request(1000, 2ll << 30)});
+  ASSERT_EQ(place(s, ps), Scheduler::Fit::kWait);
+  const std::string why = s.why_waiting(ps);
+  EXPECT_NE(why.find("its 3 replicas start together and need cpu=3 memory=4Gi gpu=0 in all, "
+                     "up to cpu=1 memory=2Gi gpu=0 on one node; free now: "),
             std::string::npos)
       << why;
 }
