@@ -50,6 +50,11 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
   const std::string what = describe_exit(r, signal, detail);
   const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
   if (over || was_terminating) {
+    // What we stopped because the job is over did not fail: a PS killed once
+    // the workers succeeded is no failed replica of a succeeded job.
+    if (over && was_terminating && r.state == ReplicaState::kFailed) {
+      r.state = ReplicaState::kStopped;
+    }
     out.push_back(job_effect::Release{slot_key(r)});
     // The last old instance of a gang restart is gone: now the new gang may start.
     if (!over && rec_.status.phase == JobPhase::kRestarting && none_alive()) {

@@ -14,7 +14,18 @@ namespace cadre::protocol {
 // A job's phase (JobStatus.phase).
 enum class JobPhase { kQueued, kRunning, kRestarting, kSucceeded, kFailed };
 // One replica's current instance (ReplicaStatus.state).
-enum class ReplicaState { kPending, kStarting, kRunning, kTerminating, kSucceeded, kFailed };
+// kStopped: stopped by Cadre because its job had ended (cleanPodPolicy) or was
+// being deleted; neither its success nor its failure (Kubeflow counts such a
+// replica in none of active, succeeded, failed).
+enum class ReplicaState {
+  kPending,
+  kStarting,
+  kRunning,
+  kTerminating,
+  kSucceeded,
+  kFailed,
+  kStopped
+};
 // A node's health as the registry sees it (NodeStatus.state).
 enum class NodeState { kReady, kNotReady, kLost };
 // Kubeflow-style condition types (JobCondition.type): the phases plus Created.
@@ -77,6 +88,7 @@ struct EnumNames<ReplicaState> {
       {ReplicaState::kPending, "Pending"},     {ReplicaState::kStarting, "Starting"},
       {ReplicaState::kRunning, "Running"},     {ReplicaState::kTerminating, "Terminating"},
       {ReplicaState::kSucceeded, "Succeeded"}, {ReplicaState::kFailed, "Failed"},
+      {ReplicaState::kStopped, "Stopped"},
   };
 };
 

@@ -424,6 +424,30 @@ TEST_F(JobMachine, JobSucceedsWhenItsLeaderExitsZeroAndStopsTheRest) {
   }
 }
 
+TEST_F(JobMachine, AReplicaStoppedBecauseTheJobEndedIsStoppedNotFailed) {
+  running(gang(3));
+  exit(0, 0);
+  ASSERT_EQ(status().phase, JobPhase::kSucceeded);
+  exit(1, 143);  // killed as asked
+  exit(2, 0);    // finished before the kill reached it
+  EXPECT_EQ(replica(1).state, ReplicaState::kStopped);
+  EXPECT_EQ(replica(1).exit_code, 143);
+  EXPECT_EQ(replica(2).state, ReplicaState::kSucceeded);
+  const auto counts = m->status().replica_statuses.at("Worker");
+  EXPECT_EQ(counts.succeeded, 2);
+  EXPECT_EQ(counts.failed, 0) << "a stopped replica is neither success nor failure";
+  EXPECT_EQ(counts.active, 0);
+}
+
+TEST_F(JobMachine, AReplicaThatFailsOnItsOwnIsFailedEvenIfTheJobThenStopsTheRest) {
+  running(gang(2, spec::RestartPolicy::kNever));
+  exit(1, 3);
+  ASSERT_EQ(status().phase, JobPhase::kFailed);
+  EXPECT_EQ(replica(1).state, ReplicaState::kFailed);
+  exit(0, 143);
+  EXPECT_EQ(replica(0).state, ReplicaState::kStopped);
+}
+
 TEST_F(JobMachine, CleanPodPolicyNoneLeavesTheOtherReplicasRunning) {
   auto s = gang(2);
   s.run_policy.clean_pod_policy = spec::CleanPodPolicy::kNone;

@@ -130,6 +130,12 @@ TEST_F(TrainJobs, ParameterServerJobSucceeds) {
   auto job = trainjob("ps");
   EXPECT_GT(job["metrics"]["accuracy"].get<double>(), 0.5);
   EXPECT_EQ(job["replicas"][0]["name"], "ps-0");  // parameter servers rank first
+  // The server, stopped once the workers succeeded, did not fail.
+  ASSERT_TRUE(
+      eventually([&] { return trainjob("ps")["replicas"][0]["state"] != "Terminating"; }, 10s));
+  job = trainjob("ps");
+  EXPECT_NE(job["replicas"][0]["state"], "Failed") << job["replicas"][0];
+  EXPECT_EQ(job["replicaStatuses"]["PS"]["failed"], 0) << job["replicaStatuses"];
 }
 
 TEST_F(TrainJobs, PyTorchDdpScriptRunsUnmodifiedWithBothRanksReporting) {
