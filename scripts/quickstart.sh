@@ -167,6 +167,7 @@ Try: $cadre dashboard                              # a new login link (60 s, onc
      $cadre describe job hello
      $cadre predict isvc/fmnist --image $image     # answered by the cnn
      $cadre apply -f examples/serve-fmnist-canary.yaml   # the mlp canary takes 20% again
+     $cadre delete isvc/fmnist-pipeline && $cadre delete isvc/nb-fmnist   # CPU for the next two
      $cadre apply -f examples/train-fmnist-ps.yaml && $cadre get trainjobs -o wide
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
