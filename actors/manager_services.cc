@@ -176,8 +176,9 @@ void apply_service_spec(Self* self, const spec::InferenceServiceSpec& spec,
             s.service_summary[name] = owned->summary();
             auto actor = spawn_service(self->system(), s.ctx, owned);
             s.services[name] = actor;
-            tell_ingress_state(self, name, actor);
+            // Created first, so its first events (RevisionCreated, ...) come first.
             self->send(actor, start_atom::value);
+            tell_ingress_state(self, name, actor);
             done(Status::Ok(), "created");
           },
           [=](const caf::error& error) {

@@ -344,6 +344,10 @@ TEST_F(InferenceServices, ServesTheModelATrainingJobExportedAndPredictClassifies
                 .exit_code,
             0);
   wait_ready();
+  // Its story starts where it did: the revision, then its routes and replicas.
+  const auto events = service_json().at("events");
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].at("reason"), "RevisionCreated") << events.dump();
   // The first test image (an ankle boot) as a PGM, through `cadre predict --image`.
   const std::string image = path("boot.pgm");
   {
