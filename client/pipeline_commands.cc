@@ -195,6 +195,14 @@ namespace {
 
 // The job whose logs a step has; a deploy or tuning step has none of its own.
 Result<ResourceRef> job_of(const protocol::PipelineTaskStatus& t) {
+  if (t.cached && t.job.empty()) {
+    // Reused outputs: the log is the execution's that made them ("<run>/<task id>").
+    const size_t slash = t.cached_from.find('/');
+    return FailedPrecondition("task " + t.id + " reused the outputs of " + t.cached_from +
+                              " and ran nothing; that execution's log: cadre logs run/" +
+                              t.cached_from.substr(0, slash) + " --task " +
+                              t.cached_from.substr(slash + 1));
+  }
   if (t.job.empty()) return FailedPrecondition("task " + t.id + " has not started a job");
   if (t.job.rfind("inferenceservice/", 0) == 0) {
     return FailedPrecondition("task " + t.id + " deployed " + t.job +
@@ -224,7 +232,7 @@ Result<ResourceRef> run_task_job(Coordinator& coordinator, const std::string& ru
     if (t.id == task) return job_of(t);
     if (t.name == task) matches.push_back(&t);
   }
-  if (matches.size() == 1 && !matches[0]->job.empty()) return job_of(*matches[0]);
+  if (matches.size() == 1) return job_of(*matches[0]);
   if (matches.size() > 1) {
     return InvalidArgument("--task " + task + " names " + std::to_string(matches.size()) +
                            " tasks; give its id (" + matches[0]->id + ", ...)");

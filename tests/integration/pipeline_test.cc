@@ -403,6 +403,13 @@ TEST_F(Pipelines, TheFmnistPipelineTrainsAsATrainJobAndDeploysAServiceLineageCan
   ASSERT_EQ(wait_for("again", "Succeeded", 60).exit_code, 0) << cadre("describe run again").output;
   auto again = tasks(run_json("again"));
   EXPECT_EQ(again.at("exit-handler-1/train").at("cached"), true);
+  const auto cached_log = cadre("logs run/again --task train");
+  EXPECT_NE(cached_log.exit_code, 0);
+  EXPECT_NE(cached_log.output.find("reused the outputs of deployed/exit-handler-1/train and ran "
+                                   "nothing; that execution's log: cadre logs run/deployed --task "
+                                   "exit-handler-1/train"),
+            std::string::npos)
+      << cached_log.output;
   EXPECT_EQ(again.at("exit-handler-1/condition-2/deploy").at("cached"), false);
   EXPECT_EQ(again.at("exit-handler-1/condition-2/deploy").at("state"), "SUCCEEDED");
   EXPECT_EQ(get_json("isvc fmnist-p").at("latestCreatedRevision"), "fmnist-p-00001");
