@@ -1,12 +1,11 @@
 #include "client/pipeline_output.h"
 #include "pipelines/json_text.h"
 
-#include <algorithm>
-#include <cctype>
 #include <functional>
 #include <map>
 #include <sstream>
 
+#include "client/resource_ref.h"
 #include "client/table_output.h"
 #include "client/time_format.h"
 #include "protocol/string_enum.h"
@@ -360,10 +359,7 @@ std::string step_workload_ref(const protocol::PipelineTaskStatus& task) {
   const size_t slash = task.job.find('/');
   const std::string name = slash == std::string::npos ? task.job : task.job.substr(slash + 1);
   if (task.workload_kind.empty()) return slash == std::string::npos ? "job/" + name : task.job;
-  std::string kind = task.workload_kind;
-  std::transform(kind.begin(), kind.end(), kind.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return kind + "/" + name;
+  return lowercase(task.workload_kind) + "/" + name;
 }
 
 }  // namespace cadre::client
