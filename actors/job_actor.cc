@@ -111,8 +111,8 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](placed_atom, int64_t attempt, const std::vector<Placement>& placements) {
         carry_out(self, machine()->on_placed(attempt, placements));
       },
-      [=](never_atom, int64_t attempt, const std::string& reason) {
-        carry_out(self, machine()->on_unschedulable(attempt, reason));
+      [=](never_atom, int64_t attempt, const std::string& reason, const std::string& why) {
+        carry_out(self, machine()->on_never_fits(attempt, NeverFits{reason, why}));
       },
       [=](waiting_atom, int64_t attempt, const std::string& why) {
         carry_out(self, machine()->on_waiting(attempt, why));

@@ -257,7 +257,24 @@ void JobStateMachine::request_placement(JobEffects& out) {
   // A service's replicas are jobs of their own: spread them, so one node's loss
   // takes one replica and their CPU is not all taken from one node.
   if (rec_.status.owner.rfind("inferenceservice/", 0) == 0) gang.spread_group = rec_.status.owner;
-  for (const auto& r : replicas()) gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources});
+  // What each launch weighs at least, so that no node whose agent would refuse it is
+  // chosen: the replicas as yet unplaced (no node, address, port, GPUs or uid), which
+  // placement only adds to. on_placed checks the exact size.
+  std::vector<ReplicaStatus> unplaced = replicas();
+  for (auto& r : unplaced) {
+    r.node.clear();
+    r.address.clear();
+    r.port = 0;
+    r.gpu_indices.clear();
+    r.uid.clear();
+  }
+  const JobIdentity id = identity();
+  for (size_t i = 0; i < unplaced.size(); ++i) {
+    const auto& r = replicas()[i];
+    const auto launch_bytes = protocol::encode(make_launch(spec_, unplaced, i, id)).size();
+    gang.members.push_back(
+        {slot_key(r), spec_of(r).tmpl.resources, static_cast<int64_t>(launch_bytes)});
+  }
   out.push_back(job_effect::RequestPlacement{std::move(gang)});
 }
 
@@ -409,10 +426,10 @@ JobEffects JobStateMachine::on_waiting(int64_t attempt, const std::string& why) 
   return out;
 }
 
-JobEffects JobStateMachine::on_unschedulable(int64_t attempt, const std::string& why) {
+JobEffects JobStateMachine::on_never_fits(int64_t attempt, const NeverFits& never) {
   JobEffects out;
   if (attempt != placement_attempt_ || protocol::is_terminal(rec_.status.phase)) return out;
-  finish(out, JobPhase::kFailed, reason::kUnschedulable, why);
+  finish(out, JobPhase::kFailed, never.reason, never.message);
   persist(out);
   return out;
 }

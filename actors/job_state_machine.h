@@ -9,6 +9,7 @@
 //   Restarting --every old instance ended, new gang placed, started---> Running
 //   Running    --permanent failure, or backoffLimit reached-----------> Failed
 //   Queued     --no node set could ever hold the gang-----------------> Failed/Unschedulable
+//   Queued     --no node that could hold it accepts its launch--------> Failed/LaunchTooLarge
 //   any        --activeDeadlineSeconds passed-------------------------> Failed/DeadlineExceeded
 //   any        --the store refused every retry------------------------> Failed/StoreUnavailable
 // clang-format on
@@ -158,7 +159,9 @@ class JobStateMachine {
   JobEffects restore();  // after a coordinator restart: hold placed slots, await reports
 
   JobEffects on_placed(int64_t attempt, const std::vector<Placement>& placements);
-  JobEffects on_unschedulable(int64_t attempt, const std::string& why);
+  // No node set could ever hold the gang (Unschedulable), or none that could
+  // accepts its launch (LaunchTooLarge): the job fails, saying why.
+  JobEffects on_never_fits(int64_t attempt, const NeverFits& never);
   // The scheduler's account of why the gang still waits (Scheduler::why_waiting):
   // the job's message says it, as a pending pod's PodScheduled condition does.
   JobEffects on_waiting(int64_t attempt, const std::string& why);

@@ -4,8 +4,67 @@
 #include <numeric>
 
 #include "protocol/spec/quantity.h"
+#include "protocol/states.h"
 
 namespace cadre::actors {
+namespace {
+
+namespace reason = protocol::reason;
+
+std::string replica_of(const std::string& key) { return key.substr(key.find('/') + 1); }
+
+std::string resources_of(int64_t cpu_millis, int64_t memory_bytes, int32_t gpus) {
+  return "cpu=" + spec::format_cpu(cpu_millis) + " memory=" + spec::format_memory(memory_bytes) +
+         " gpu=" + std::to_string(gpus);
+}
+
+std::string resources_of(const spec::ResourceRequest& r) {
+  return resources_of(r.cpu_millis, r.memory_bytes, r.gpus);
+}
+
+NeverFits launch_too_large(const GangRequest::Member& member, const std::string& where,
+                           int64_t accepted) {
+  return {reason::kLaunchTooLarge,
+          "replica " + replica_of(member.key) + "'s launch is at least " +
+              std::to_string(member.launch_bytes) + " bytes; " + where + " accepts at most " +
+              std::to_string(accepted) +
+              " (its agent's --max-message-bytes): make the command, args and env smaller or "
+              "raise that limit"};
+}
+
+// What a waiting gang needs, for why_waiting.
+std::string what_it_needs(const GangRequest& gang) {
+  int64_t cpu = 0, memory = 0;
+  int32_t gpus = 0;
+  for (const auto& member : gang.members) {
+    cpu += member.request.cpu_millis;
+    memory += member.request.memory_bytes;
+    gpus += member.request.gpus;
+  }
+  if (gang.members.size() == 1) {
+    return "replica " + replica_of(gang.members.front().key) + " needs " +
+           resources_of(cpu, memory, gpus);
+  }
+  // Each replica runs on one node: free capacity split across nodes may add up to
+  // the total and still not hold the gang, so say what one replica needs.
+  int64_t max_cpu = 0, max_memory = 0;
+  int32_t max_gpus = 0;
+  bool uniform = true;
+  const auto& first = gang.members.front().request;
+  for (const auto& member : gang.members) {
+    const auto& r = member.request;
+    max_cpu = std::max(max_cpu, r.cpu_millis);
+    max_memory = std::max(max_memory, r.memory_bytes);
+    max_gpus = std::max(max_gpus, r.gpus);
+    uniform = uniform && r.cpu_millis == first.cpu_millis && r.memory_bytes == first.memory_bytes &&
+              r.gpus == first.gpus;
+  }
+  return "its " + std::to_string(gang.members.size()) + " replicas start together and need " +
+         resources_of(cpu, memory, gpus) + " in all, " + (uniform ? "each " : "up to ") +
+         resources_of(max_cpu, max_memory, max_gpus) + " on one node";
+}
+
+}  // namespace
 
 void Scheduler::upsert_node(const NodeCapacity& node) {
   auto& state = nodes_[node.name];
@@ -50,6 +109,15 @@ bool Scheduler::has_port(const NodeState& n) {
   return static_cast<int64_t>(n.used_ports.size()) < range;
 }
 
+bool Scheduler::accepts(const NodeState& n, int64_t launch_bytes) {
+  const int64_t limit = n.capacity.max_message_bytes;
+  return limit <= 0 || launch_bytes <= limit;
+}
+
+bool Scheduler::can_take(const NodeState& n, const GangRequest::Member& member) {
+  return fits_free(n, member.request) && accepts(n, member.launch_bytes);
+}
+
 bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
   return n.schedulable && r.cpu_millis <= n.capacity.cpu_millis - n.used_cpu &&
          r.memory_bytes <= n.capacity.memory_bytes - n.used_memory &&
@@ -60,28 +128,27 @@ bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
 // ranks), then first fit in name order. Spread: the node holding the fewest of this
 // gang's replicas, then the one with the most free CPU. A spread group (a service's
 // replicas, each a job of its own) counts what the group already holds as well.
-Scheduler::NodeState* Scheduler::choose(const GangRequest& gang,
-                                        const spec::ResourceRequest& request,
+Scheduler::NodeState* Scheduler::choose(const GangRequest& gang, const GangRequest::Member& member,
                                         const std::vector<std::string>& used) {
   if (!gang.node.empty()) {
     auto it = nodes_.find(gang.node);
-    return it != nodes_.end() && !it->second.lost && fits_free(it->second, request) ? &it->second
-                                                                                    : nullptr;
+    return it != nodes_.end() && !it->second.lost && can_take(it->second, member) ? &it->second
+                                                                                  : nullptr;
   }
   if (gang.placement == spec::PlacementPolicy::kPack && gang.spread_group.empty()) {
     for (const auto& name : used) {
       auto& node = nodes_.at(name);
-      if (fits_free(node, request)) return &node;
+      if (can_take(node, member)) return &node;
     }
     for (auto& [name, node] : nodes_) {
-      if (fits_free(node, request)) return &node;
+      if (can_take(node, member)) return &node;
     }
     return nullptr;
   }
   NodeState* best = nullptr;
   int best_count = 0;
   for (auto& [name, node] : nodes_) {
-    if (!fits_free(node, request)) continue;
+    if (!can_take(node, member)) continue;
     int count = static_cast<int>(std::count(used.begin(), used.end(), name));
     if (!gang.spread_group.empty()) count += held_of_group(name, gang.spread_group);
     if (best == nullptr || count < best_count ||
@@ -132,10 +199,10 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
 }
 
 Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>* out,
-                                std::string* why) {
+                                NeverFits* never) {
   out->clear();
-  if (auto never = never_fits(gang)) {
-    *why = *never;
+  if (auto why = never_fits(gang)) {
+    *never = std::move(*why);
     return Fit::kNever;
   }
   // Largest requests first: first fit packs far better that way. Placements are
@@ -152,7 +219,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
   std::vector<std::string> used;
   for (size_t i : order) {
     const auto& member = gang.members[i];
-    NodeState* node = choose(gang, member.request, used);
+    NodeState* node = choose(gang, member, used);
     if (node == nullptr) {
       // All or nothing: give back what this attempt took.
       for (const auto& p : placed) {
@@ -167,72 +234,80 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
   return Fit::kPlaced;
 }
 
-std::optional<std::string> Scheduler::never_fits(const GangRequest& gang) const {
-  // Sound checks only (never a false "never"): one member larger than every node, or
-  // the gang's total larger than the whole cluster in some resource. With no node
-  // that counts (none registered, or all Lost) nothing is known to be impossible.
+// Sound checks only (never a false "never"): one member larger than every node, or
+// whose launch no node that could hold it accepts, or the gang's total larger than
+// the whole cluster in some resource. With no node that counts (none registered, or
+// all Lost) nothing is known to be impossible.
+std::optional<NeverFits> Scheduler::never_fits(const GangRequest& gang) const {
   const Totals& t = totals();
   if (t.nodes == 0) return std::nullopt;
-  if (!gang.node.empty()) {
-    // Pinned: only its node's size matters. A node not (or no longer) known may
-    // register again, so the gang waits for it rather than failing.
-    auto it = nodes_.find(gang.node);
-    if (it == nodes_.end() || it->second.lost) return std::nullopt;
-    for (const auto& member : gang.members) {
-      if (!fits_total(it->second, member.request)) {
-        const auto& r = member.request;
-        return "node " + gang.node + ", where it is pinned, can never hold replica " +
-               member.key.substr(member.key.find('/') + 1) +
-               " (cpu=" + spec::format_cpu(r.cpu_millis) +
-               " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus) +
-               ")";
-      }
-    }
-    return std::nullopt;
-  }
-  const std::string largest = " (largest of " + std::to_string(t.nodes) +
-                              " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
-                              " memory=" + spec::format_memory_rounded(t.largest_memory) +
-                              " gpu=" + std::to_string(t.largest_gpus) + ")";
+  if (!gang.node.empty()) return never_fits_pinned(gang);
   int64_t want_cpu = 0, want_memory = 0;
   int32_t want_gpus = 0;
   for (const auto& member : gang.members) {
-    const auto& r = member.request;
-    bool fits_somewhere = false;
-    const bool under_largest = r.cpu_millis <= t.largest_cpu &&
-                               r.memory_bytes <= t.largest_memory && r.gpus <= t.largest_gpus;
-    for (auto it = nodes_.begin(); under_largest && it != nodes_.end(); ++it) {
-      const auto& node = it->second;
-      if (!node.lost && fits_total(node, r)) {
-        fits_somewhere = true;
-        break;
-      }
-    }
-    if (!fits_somewhere) {
-      const auto slash = member.key.find('/');
-      return "no node can ever hold replica " + member.key.substr(slash + 1) +
-             " (cpu=" + spec::format_cpu(r.cpu_millis) +
-             " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus) +
-             ")" + largest;
-    }
-    want_cpu += r.cpu_millis;
-    want_memory += r.memory_bytes;
-    want_gpus += r.gpus;
+    if (auto never = never_fits_anywhere(member)) return never;
+    want_cpu += member.request.cpu_millis;
+    want_memory += member.request.memory_bytes;
+    want_gpus += member.request.gpus;
   }
   const std::string count = std::to_string(gang.members.size()) + " replicas";
   if (want_cpu > t.total_cpu || want_memory > t.total_memory || want_gpus > t.total_gpus) {
-    return "the gang of " + count + " needs cpu=" + spec::format_cpu(want_cpu) +
-           " memory=" + spec::format_memory(want_memory) + " gpu=" + std::to_string(want_gpus) +
-           " in total; all " + std::to_string(t.nodes) +
-           " nodes together hold cpu=" + spec::format_cpu(t.total_cpu) +
-           " memory=" + spec::format_memory_rounded(t.total_memory) +
-           " gpu=" + std::to_string(t.total_gpus);
+    return NeverFits{
+        reason::kUnschedulable,
+        "the gang of " + count + " needs " + resources_of(want_cpu, want_memory, want_gpus) +
+            " in total; all " + std::to_string(t.nodes) +
+            " nodes together hold cpu=" + spec::format_cpu(t.total_cpu) + " memory=" +
+            spec::format_memory_rounded(t.total_memory) + " gpu=" + std::to_string(t.total_gpus)};
   }
   if (!t.unlimited_ports && static_cast<int64_t>(gang.members.size()) > t.total_ports) {
-    return "the gang of " + count + " needs one port each; the nodes' port ranges hold " +
-           std::to_string(t.total_ports);
+    return NeverFits{reason::kUnschedulable,
+                     "the gang of " + count + " needs one port each; the nodes' port ranges hold " +
+                         std::to_string(t.total_ports)};
   }
   return std::nullopt;
+}
+
+// Pinned: only its node matters. A node not (or no longer) known may register
+// again, so the gang waits for it rather than failing.
+std::optional<NeverFits> Scheduler::never_fits_pinned(const GangRequest& gang) const {
+  auto it = nodes_.find(gang.node);
+  if (it == nodes_.end() || it->second.lost) return std::nullopt;
+  const NodeState& node = it->second;
+  const std::string where = "node " + gang.node + ", where it is pinned,";
+  for (const auto& member : gang.members) {
+    if (!fits_total(node, member.request)) {
+      return NeverFits{reason::kUnschedulable, where + " can never hold replica " +
+                                                   replica_of(member.key) + " (" +
+                                                   resources_of(member.request) + ")"};
+    }
+    if (!accepts(node, member.launch_bytes)) {
+      return launch_too_large(member, where, node.capacity.max_message_bytes);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<NeverFits> Scheduler::never_fits_anywhere(const GangRequest::Member& member) const {
+  const Totals& t = totals();
+  const auto& r = member.request;
+  const bool under_largest = r.cpu_millis <= t.largest_cpu && r.memory_bytes <= t.largest_memory &&
+                             r.gpus <= t.largest_gpus;
+  bool held = false;          // some node could hold it, were its launch accepted
+  int64_t most_accepted = 0;  // the largest launch such a node accepts
+  for (auto it = nodes_.begin(); under_largest && it != nodes_.end(); ++it) {
+    const auto& node = it->second;
+    if (node.lost || !fits_total(node, r)) continue;
+    if (accepts(node, member.launch_bytes)) return std::nullopt;
+    held = true;
+    most_accepted = std::max(most_accepted, node.capacity.max_message_bytes);
+  }
+  if (held) return launch_too_large(member, "no node that could hold it", most_accepted);
+  return NeverFits{reason::kUnschedulable,
+                   "no node can ever hold replica " + replica_of(member.key) + " (" +
+                       resources_of(r) + ") (largest of " + std::to_string(t.nodes) +
+                       " nodes: cpu=" + spec::format_cpu(t.largest_cpu) +
+                       " memory=" + spec::format_memory_rounded(t.largest_memory) +
+                       " gpu=" + std::to_string(t.largest_gpus) + ")"};
 }
 
 std::string Scheduler::free_on(const NodeState& n) {
@@ -244,41 +319,7 @@ std::string Scheduler::free_on(const NodeState& n) {
 }
 
 std::string Scheduler::why_waiting(const GangRequest& gang) const {
-  int64_t cpu = 0, memory = 0;
-  int32_t gpus = 0;
-  for (const auto& member : gang.members) {
-    cpu += member.request.cpu_millis;
-    memory += member.request.memory_bytes;
-    gpus += member.request.gpus;
-  }
-  const auto resources = [](int64_t c, int64_t m, int32_t g) {
-    return "cpu=" + spec::format_cpu(c) + " memory=" + spec::format_memory(m) +
-           " gpu=" + std::to_string(g);
-  };
-  std::string need;
-  if (gang.members.size() == 1) {
-    const std::string& key = gang.members.front().key;
-    need = "replica " + key.substr(key.find('/') + 1) + " needs " + resources(cpu, memory, gpus);
-  } else {
-    // Each replica runs on one node: free capacity split across nodes may add up
-    // to the total and still not hold the gang, so say what one replica needs.
-    int64_t max_cpu = 0, max_memory = 0;
-    int32_t max_gpus = 0;
-    bool uniform = true;
-    const auto& first = gang.members.front().request;
-    for (const auto& member : gang.members) {
-      const auto& r = member.request;
-      max_cpu = std::max(max_cpu, r.cpu_millis);
-      max_memory = std::max(max_memory, r.memory_bytes);
-      max_gpus = std::max(max_gpus, r.gpus);
-      uniform = uniform && r.cpu_millis == first.cpu_millis &&
-                r.memory_bytes == first.memory_bytes && r.gpus == first.gpus;
-    }
-    need = "its " + std::to_string(gang.members.size()) + " replicas start together and need " +
-           resources(cpu, memory, gpus) + " in all, " + (uniform ? "each " : "up to ") +
-           resources(max_cpu, max_memory, max_gpus) + " on one node";
-  }
-
+  const std::string need = what_it_needs(gang);
   if (!gang.node.empty()) {
     auto it = nodes_.find(gang.node);
     if (it == nodes_.end() || it->second.lost) {

@@ -54,6 +54,10 @@ struct GangRequest {
   struct Member {
     std::string key;  // "<job>/<name>"
     spec::ResourceRequest request;
+    // Its launch message's size before placement, a lower bound (placement adds the
+    // peers' addresses and ports): a node whose agent accepts less never gets it,
+    // since the agent would drop its connection instead. 0: not said.
+    int64_t launch_bytes = 0;
   };
   std::vector<Member> members;  // rank order
   spec::PlacementPolicy placement = spec::PlacementPolicy::kPack;
@@ -65,6 +69,14 @@ struct GangRequest {
   // node holding the fewest of its group, then the one with the most free CPU, as
   // Kubernetes spreads a Deployment's pods. A soft preference: never a reason to wait.
   std::string spread_group;
+};
+
+// Why a gang can never be placed: the reason its job fails with (Unschedulable, or
+// LaunchTooLarge when nodes could hold it but none of their agents accepts its launch)
+// and a message that says what it needs and what the nodes have.
+struct NeverFits {
+  std::string reason;
+  std::string message;
 };
 
 class Scheduler {
@@ -81,12 +93,12 @@ class Scheduler {
   void remove_node(const std::string& node);
   size_t node_count() const { return nodes_.size(); }
 
-  // Places every member or none. kNever (with *why set) when no node set, even
+  // Places every member or none. kNever (with *never set) when no node set, even
   // empty, could hold the gang; kWait when it could but the free capacity cannot now.
-  Fit place(const GangRequest& gang, std::vector<Placement>* out, std::string* why);
-  // Whether the gang could fit an empty cluster; the reason when not. Empty
-  // clusters wait: with no node registered yet nothing is known to be impossible.
-  std::optional<std::string> never_fits(const GangRequest& gang) const;
+  Fit place(const GangRequest& gang, std::vector<Placement>* out, NeverFits* never);
+  // Whether the gang could fit an empty cluster; why not when not. Empty clusters
+  // wait: with no node registered yet nothing is known to be impossible.
+  std::optional<NeverFits> never_fits(const GangRequest& gang) const;
   // Why a gang that place() answered kWait is waiting, for its job's status: what it
   // needs, and what the nodes have free now (most free CPU first, a few of them).
   // Built only when asked: place() runs on every queued gang at every change.
@@ -125,8 +137,12 @@ class Scheduler {
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
   static bool has_port(const NodeState& n);
+  static bool accepts(const NodeState& n, int64_t launch_bytes);
+  static bool can_take(const NodeState& n, const GangRequest::Member& member);
   static std::string free_on(const NodeState& n);
-  NodeState* choose(const GangRequest& gang, const spec::ResourceRequest& request,
+  std::optional<NeverFits> never_fits_pinned(const GangRequest& gang) const;
+  std::optional<NeverFits> never_fits_anywhere(const GangRequest::Member& member) const;
+  NodeState* choose(const GangRequest& gang, const GangRequest::Member& member,
                     const std::vector<std::string>& used);
   Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,
                  const std::string& group);

@@ -4,7 +4,7 @@
 // large gang can wait behind a stream of small ones; priorities are the lever.
 //
 // Messages: (schedule, GangRequest, job) answered later with (placed, attempt,
-// placements) or (never, attempt, reason), and meanwhile (waiting, attempt, why)
+// placements) or (never, attempt, reason, message), and meanwhile (waiting, attempt, why)
 // whenever why it waits has changed; (cancel, job) drops a queued gang;
 // (release, "<job>/<replica>") frees one slot and (release, "<job>/") all of a job's.
 #include <spdlog/spdlog.h>
@@ -77,15 +77,15 @@ void drain(Self* self, bool changed = true) {
   auto& st = self->state;
   for (auto it = st.queue.begin(); it != st.queue.end();) {
     std::vector<Placement> placements;
-    std::string why;
-    switch (st.scheduler.place(it->gang, &placements, &why)) {
+    NeverFits never;
+    switch (st.scheduler.place(it->gang, &placements, &never)) {
       case Scheduler::Fit::kPlaced:
         if (st.metrics) st.metrics->placed(std::chrono::steady_clock::now() - it->since);
         self->send(it->job, placed_atom::value, it->gang.attempt, placements);
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kNever:
-        self->send(it->job, never_atom::value, it->gang.attempt, why);
+        self->send(it->job, never_atom::value, it->gang.attempt, never.reason, never.message);
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kWait:

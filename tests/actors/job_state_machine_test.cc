@@ -1,6 +1,7 @@
 // The job supervisor's state machine, transition by transition, with no actors:
 // each test feeds events and reads the effects a shell would carry out.
 #include "actors/job_state_machine.h"
+#include "protocol/codec.h"
 #include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
@@ -265,13 +266,36 @@ TEST_F(JobMachine, ALaunchWithinItsNodesLimitOrToAnAgentThatSaysNoneIsSent) {
   EXPECT_EQ(status().phase, JobPhase::kQueued);
 }
 
-TEST_F(JobMachine, GangThatCanNeverFitFailsUnschedulable) {
+TEST_F(JobMachine, GangThatCanNeverFitFailsWithTheSchedulersReason) {
   track(start(gang(2)));
-  settle(m->on_unschedulable(attempt(), "needs 64 cpus"));
+  settle(m->on_never_fits(attempt(), {reason::kUnschedulable, "needs 64 cpus"}));
   EXPECT_EQ(status().phase, JobPhase::kFailed);
   EXPECT_EQ(status().reason, reason::kUnschedulable);
   EXPECT_EQ(status().message, "needs 64 cpus");
-  EXPECT_TRUE(settle(m->on_unschedulable(attempt() - 1, "stale")).empty());
+  EXPECT_TRUE(settle(m->on_never_fits(attempt() - 1, {reason::kUnschedulable, "stale"})).empty());
+
+  track(start(gang(1)));
+  settle(m->on_never_fits(attempt(), {reason::kLaunchTooLarge, "no node accepts it"}));
+  EXPECT_EQ(status().reason, reason::kLaunchTooLarge);
+}
+
+TEST_F(JobMachine, AGangRequestSaysHowLargeEachLaunchIsAtLeast) {
+  auto s = gang(2);
+  s.replica_specs[0].tmpl.args = {std::string(20000, 'x')};
+  auto requests = all<fx::RequestPlacement>(track(start(s)));
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& members = requests[0].gang.members;
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_GT(members[0].launch_bytes, 20000);
+  // Placement only adds to a launch (addresses, ports, peers), so the estimate never
+  // exceeds what on_placed then sends.
+  auto placed = place();
+  auto launches = all<fx::Launch>(placed);
+  ASSERT_EQ(launches.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_LE(members[i].launch_bytes,
+              static_cast<int64_t>(protocol::encode(launches[i].launch).size()));
+  }
 }
 
 TEST_F(JobMachine, AWaitingGangSaysWhyInItsStatusWithOneEventAndClearsItOncePlaced) {

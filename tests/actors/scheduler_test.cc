@@ -38,8 +38,8 @@ GangRequest gang(const std::string& job, int replicas, spec::ResourceRequest eac
 
 Scheduler::Fit place(Scheduler& s, const GangRequest& g, std::vector<Placement>* out = nullptr) {
   std::vector<Placement> ignored;
-  std::string why;
-  return s.place(g, out ? out : &ignored, &why);
+  NeverFits never;
+  return s.place(g, out ? out : &ignored, &never);
 }
 
 TEST(Scheduler, WaitsWhileNoNodeIsRegistered) {
@@ -103,11 +103,12 @@ TEST(Scheduler, APinnedGangGoesOnlyToItsNodeAndWaitsForIt) {
   auto huge = gang("nb-3", 1, request(8000));
   huge.node = "a";
   std::vector<Placement> none;
-  std::string why;
+  NeverFits why;
   EXPECT_EQ(s.place(huge, &none, &why), Scheduler::Fit::kNever);
-  EXPECT_NE(why.find("node a, where it is pinned, can never hold replica worker-0"),
+  EXPECT_EQ(why.reason, "Unschedulable");
+  EXPECT_NE(why.message.find("node a, where it is pinned, can never hold replica worker-0"),
             std::string::npos)
-      << why;
+      << why.message;
 }
 
 TEST(Scheduler, AWaitingGangIsToldWhatItNeedsAndWhatTheNodesHaveFree) {
@@ -303,13 +304,13 @@ TEST(Scheduler, ReplicaLargerThanEveryNodeNeverFitsAndSaysWhich) {
   Scheduler s;
   s.upsert_node(node("small", 2000));
   std::vector<Placement> p;
-  std::string why;
+  NeverFits why;
   GangRequest g = gang("a", 1, request(1000));
   g.members.push_back({"a/ps-0", request(4000)});
   EXPECT_EQ(s.place(g, &p, &why), Scheduler::Fit::kNever);
-  EXPECT_NE(why.find("replica ps-0"), std::string::npos) << why;
-  EXPECT_NE(why.find("cpu=4"), std::string::npos) << why;
-  EXPECT_NE(why.find("largest of 1 nodes: cpu=2"), std::string::npos) << why;
+  EXPECT_NE(why.message.find("replica ps-0"), std::string::npos) << why.message;
+  EXPECT_NE(why.message.find("cpu=4"), std::string::npos) << why.message;
+  EXPECT_NE(why.message.find("largest of 1 nodes: cpu=2"), std::string::npos) << why.message;
   EXPECT_EQ(s.allocated_on("small").cpu_millis, 0);
 }
 
@@ -317,10 +318,10 @@ TEST(Scheduler, GangLargerThanTheWholeClusterNeverFits) {
   Scheduler s;
   s.upsert_node(node("a", 2000));
   s.upsert_node(node("b", 2000));
-  std::string why;
+  NeverFits why;
   std::vector<Placement> p;
   EXPECT_EQ(s.place(gang("g", 5, request(1000)), &p, &why), Scheduler::Fit::kNever);
-  EXPECT_NE(why.find("gang of 5 replicas"), std::string::npos) << why;
+  EXPECT_NE(why.message.find("gang of 5 replicas"), std::string::npos) << why.message;
   // Four fit an empty cluster: while others hold capacity, it waits instead.
   ASSERT_EQ(place(s, gang("x", 1, request(1000))), Scheduler::Fit::kPlaced);
   EXPECT_EQ(s.place(gang("g", 4, request(1000)), &p, &why), Scheduler::Fit::kWait);
@@ -340,13 +341,78 @@ TEST(Scheduler, LostNodesDoNotCountTowardWhatCouldEverFit) {
   s.upsert_node(node("big", 8000));
   s.upsert_node(node("small", 2000));
   s.set_lost("big");
-  std::string why;
+  NeverFits why;
   std::vector<Placement> p;
   EXPECT_EQ(s.place(gang("g", 1, request(4000)), &p, &why), Scheduler::Fit::kNever);
-  EXPECT_NE(why.find("largest of 1 nodes: cpu=2"), std::string::npos) << why;
+  EXPECT_NE(why.message.find("largest of 1 nodes: cpu=2"), std::string::npos) << why.message;
   // Registering again makes it count (and hold work) again.
   s.upsert_node(node("big", 8000, 0, 0, 0, 2));
   EXPECT_EQ(place(s, gang("g", 1, request(4000))), Scheduler::Fit::kPlaced);
+}
+
+NodeCapacity accepting(NodeCapacity n, int64_t max_message_bytes) {
+  n.max_message_bytes = max_message_bytes;
+  return n;
+}
+
+GangRequest launching(GangRequest g, int64_t launch_bytes) {
+  for (auto& member : g.members) member.launch_bytes = launch_bytes;
+  return g;
+}
+
+TEST(Scheduler, AReplicaGoesOnlyToANodeWhoseAgentAcceptsItsLaunch) {
+  Scheduler s;
+  s.upsert_node(accepting(node("a", 4000), 65536));
+  s.upsert_node(accepting(node("b", 4000), 1 << 20));
+  s.upsert_node(node("c", 4000));  // an agent that does not say: accepts anything
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, launching(gang("big", 2, request(1000)), 100000), &p),
+            Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "b") << "a is first in order but refuses 100000 bytes";
+  EXPECT_EQ(p[1].node, "b");
+  ASSERT_EQ(place(s, launching(gang("small", 1, request(1000)), 1000), &p),
+            Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "a");
+  // Spread and pinned gangs skip such a node too.
+  auto spread = launching(gang("spread", 2, request(100), spec::PlacementPolicy::kSpread), 100000);
+  ASSERT_EQ(place(s, spread, &p), Scheduler::Fit::kPlaced);
+  EXPECT_NE(p[0].node, "a");
+  EXPECT_NE(p[1].node, "a");
+  auto pinned = launching(gang("pinned", 1, request(100)), 100000);
+  pinned.node = "a";
+  NeverFits why;
+  EXPECT_EQ(s.place(pinned, &p, &why), Scheduler::Fit::kNever);
+  EXPECT_EQ(why.reason, "LaunchTooLarge");
+  EXPECT_EQ(why.message,
+            "replica worker-0's launch is at least 100000 bytes; node a, where it is pinned, "
+            "accepts at most 65536 (its agent's --max-message-bytes): make the command, args "
+            "and env smaller or raise that limit");
+}
+
+TEST(Scheduler, ALaunchNoNodeThatCouldHoldItAcceptsNeverFitsAsLaunchTooLarge) {
+  Scheduler s;
+  s.upsert_node(accepting(node("small", 1000), 1 << 20));  // accepts it, cannot hold it
+  s.upsert_node(accepting(node("a", 4000), 65536));
+  s.upsert_node(accepting(node("b", 4000), 131072));
+  NeverFits why;
+  std::vector<Placement> p;
+  EXPECT_EQ(s.place(launching(gang("g", 1, request(2000)), 200000), &p, &why),
+            Scheduler::Fit::kNever);
+  EXPECT_EQ(why.reason, "LaunchTooLarge");
+  EXPECT_NE(why.message.find("replica worker-0's launch is at least 200000 bytes; no node that "
+                             "could hold it accepts at most 131072"),
+            std::string::npos)
+      << why.message;
+  EXPECT_EQ(s.allocated_on("a").cpu_millis + s.allocated_on("b").cpu_millis, 0);
+  // Resources come first: a replica no node can hold is Unschedulable, whatever its size.
+  EXPECT_EQ(s.place(launching(gang("g", 1, request(8000)), 200000), &p, &why),
+            Scheduler::Fit::kNever);
+  EXPECT_EQ(why.reason, "Unschedulable");
+  // While nodes that accept it are busy it waits, as for any capacity.
+  ASSERT_EQ(place(s, gang("x", 1, request(4000))), Scheduler::Fit::kPlaced);  // takes a
+  s.upsert_node(accepting(node("b", 4000, 0, 0, 0, 2), 1 << 20));
+  ASSERT_EQ(place(s, gang("y", 1, request(4000))), Scheduler::Fit::kPlaced);  // takes b
+  EXPECT_EQ(place(s, launching(gang("g", 1, request(2000)), 200000)), Scheduler::Fit::kWait);
 }
 
 TEST(Scheduler, WhenEveryNodeIsLostNothingIsKnownToBeImpossible) {

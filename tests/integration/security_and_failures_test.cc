@@ -246,26 +246,34 @@ TEST_F(HostileInput, OversizedFrameDropsOnlyThatConnection) {
 }
 
 // Agents that accept at most 64 KiB, and a Job whose args alone are 100 KB: sent, the
-// launch would end the agent's connection and never arrive.
-TEST_F(HostileInput, ALaunchLargerThanItsAgentAcceptsFailsTheJobAndTheNodesStayReady) {
-  for (const char* agent : {"agent-1", "agent-2"}) {
+// launch would end the agent's connection and never arrive. It goes to a node whose
+// agent accepts it, and fails at once when there is none.
+TEST_F(HostileInput, ALaunchGoesOnlyToAnAgentThatAcceptsItAndFailsWhenNoneDoes) {
+  const auto restart_accepting_64k = [&](const std::string& agent) {
     kill9_and_restart(agent, "--max-message-bytes 65536");
-    ASSERT_TRUE(eventually(
+    return eventually(
         [&] {
-          const std::string log = read_file(path(std::string("logs/") + agent + ".log"));
+          const std::string log = read_file(path("logs/" + agent + ".log"));
           size_t registrations = 0;
           for (size_t at = 0; (at = log.find("registered, epoch", at)) != std::string::npos; ++at) {
             ++registrations;
           }
           return registrations >= 2;
         },
-        10s))
-        << agent << " did not register again";
-  }
-  ASSERT_EQ(apply(shell_job("big", "true " + std::string(100000, 'x'))).exit_code, 0);
-  auto waited = cadre("wait job/big --for Failed --timeout 10");
+        10s);
+  };
+  const std::string big_args = "true " + std::string(100000, 'x');
+  ASSERT_TRUE(restart_accepting_64k("agent-1")) << "agent-1 did not register again";
+  ASSERT_EQ(apply(shell_job("big", big_args)).exit_code, 0);
+  auto ran = cadre("wait job/big --for Succeeded --timeout 30");
+  ASSERT_EQ(ran.exit_code, 0) << ran.output;
+  EXPECT_EQ(get_json("jobs big")["node"], "local-2") << "local-1's agent refuses its launch";
+
+  ASSERT_TRUE(restart_accepting_64k("agent-2")) << "agent-2 did not register again";
+  ASSERT_EQ(apply(shell_job("bigger", big_args)).exit_code, 0);
+  auto waited = cadre("wait job/bigger --for Failed --timeout 10");
   ASSERT_EQ(waited.exit_code, 0) << waited.output;
-  auto job = get_json("jobs big");
+  auto job = get_json("jobs bigger");
   EXPECT_EQ(job["reason"], "LaunchTooLarge");
   EXPECT_NE(job["message"].get<std::string>().find("accepts at most 65536"), std::string::npos)
       << job["message"];
