@@ -36,87 +36,105 @@ Status error_at(size_t column, const std::string& what) {
   return InvalidArgument("column " + std::to_string(column) + ": " + what);
 }
 
+// An int or double literal starting at s[i]; the index past it.
+Result<size_t> lex_number(const std::string& s, size_t i, std::vector<Token>& out) {
+  const size_t column = i + 1;
+  size_t j = i;
+  bool is_double = false;
+  while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+  if (j < s.size() && s[j] == '.') {
+    is_double = true;
+    ++j;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+  }
+  if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
+    is_double = true;
+    ++j;
+    if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+  }
+  const std::string text = s.substr(i, j - i);
+  Token t{is_double ? Tok::kDouble : Tok::kInt, text, nullptr, column};
+  errno = 0;
+  if (is_double) {
+    t.number = std::strtod(text.c_str(), nullptr);
+  } else {
+    const long long v = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE) return error_at(column, "integer " + text + " is out of range");
+    t.number = static_cast<int64_t>(v);
+  }
+  out.push_back(std::move(t));
+  return j;
+}
+
+// A string literal quoted by s[i] (' or "), escapes decoded; the index past it.
+Result<size_t> lex_string(const std::string& s, size_t i, std::vector<Token>& out) {
+  const size_t column = i + 1;
+  const char quote = s[i];
+  std::string text;
+  size_t j = i + 1;
+  for (;; ++j) {
+    if (j >= s.size()) return error_at(column, "unterminated string");
+    if (s[j] == quote) break;
+    if (s[j] != '\\') {
+      text += s[j];
+      continue;
+    }
+    if (++j >= s.size()) return error_at(column, "unterminated string");
+    switch (s[j]) {
+      case 'n':
+        text += '\n';
+        break;
+      case 't':
+        text += '\t';
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+        text += s[j];
+        break;
+      default:
+        return error_at(j, std::string("unsupported escape \\") + s[j]);
+    }
+  }
+  out.push_back({Tok::kString, std::move(text), nullptr, column});
+  return j + 1;
+}
+
+// An operator at s[i], two characters before one; the index past it.
+Result<size_t> lex_operator(const std::string& s, size_t i, std::vector<Token>& out) {
+  static const char* kTwo[] = {"==", "!=", "<=", ">=", "&&", "||"};
+  const char c = s[i];
+  std::string op;
+  for (const char* two : kTwo) {
+    if (s.compare(i, 2, two) == 0) op = two;
+  }
+  if (op.empty() && std::string("()[].,!<>-+").find(c) != std::string::npos) op = c;
+  if (op.empty()) {
+    return error_at(i + 1, std::string("'") + c + "' is not in the supported CEL subset");
+  }
+  out.push_back({Tok::kOp, op, nullptr, i + 1});
+  return i + op.size();
+}
+
 Result<std::vector<Token>> lex(const std::string& s) {
   std::vector<Token> out;
   size_t i = 0;
   while (i < s.size()) {
-    const char c = s[i];
-    const size_t column = i + 1;
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (std::isspace(c)) {
       ++i;
-    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+    } else if (std::isalpha(c) || c == '_') {
       size_t j = i;
       while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
-      out.push_back({Tok::kIdent, s.substr(i, j - i), nullptr, column});
+      out.push_back({Tok::kIdent, s.substr(i, j - i), nullptr, i + 1});
       i = j;
-    } else if (std::isdigit(static_cast<unsigned char>(c))) {
-      size_t j = i;
-      bool is_double = false;
-      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-      if (j < s.size() && s[j] == '.') {
-        is_double = true;
-        ++j;
-        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-      }
-      if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
-        is_double = true;
-        ++j;
-        if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
-        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-      }
-      const std::string text = s.substr(i, j - i);
-      Token t{is_double ? Tok::kDouble : Tok::kInt, text, nullptr, column};
-      errno = 0;
-      if (is_double) {
-        t.number = std::strtod(text.c_str(), nullptr);
-      } else {
-        const long long v = std::strtoll(text.c_str(), nullptr, 10);
-        if (errno == ERANGE) return error_at(column, "integer " + text + " is out of range");
-        t.number = static_cast<int64_t>(v);
-      }
-      out.push_back(std::move(t));
-      i = j;
+    } else if (std::isdigit(c)) {
+      ASSIGN_OR_RETURN(i, lex_number(s, i, out));
     } else if (c == '\'' || c == '"') {
-      std::string text;
-      size_t j = i + 1;
-      for (;; ++j) {
-        if (j >= s.size()) return error_at(column, "unterminated string");
-        if (s[j] == c) break;
-        if (s[j] == '\\') {
-          if (++j >= s.size()) return error_at(column, "unterminated string");
-          switch (s[j]) {
-            case 'n':
-              text += '\n';
-              break;
-            case 't':
-              text += '\t';
-              break;
-            case '\\':
-            case '\'':
-            case '"':
-              text += s[j];
-              break;
-            default:
-              return error_at(j, std::string("unsupported escape \\") + s[j]);
-          }
-        } else {
-          text += s[j];
-        }
-      }
-      out.push_back({Tok::kString, std::move(text), nullptr, column});
-      i = j + 1;
+      ASSIGN_OR_RETURN(i, lex_string(s, i, out));
     } else {
-      static const char* kTwo[] = {"==", "!=", "<=", ">=", "&&", "||"};
-      std::string op;
-      for (const char* two : kTwo) {
-        if (s.compare(i, 2, two) == 0) op = two;
-      }
-      if (op.empty() && std::string("()[].,!<>-+").find(c) != std::string::npos) op = c;
-      if (op.empty()) {
-        return error_at(column, std::string("'") + c + "' is not in the supported CEL subset");
-      }
-      out.push_back({Tok::kOp, op, nullptr, column});
-      i += op.size();
+      ASSIGN_OR_RETURN(i, lex_operator(s, i, out));
     }
   }
   out.push_back({Tok::kEnd, "", nullptr, s.size() + 1});
@@ -388,71 +406,39 @@ Result<int> compare(const Node& n, const json& a, const json& b) {
                                 type_name(b) + " " + short_text(b));
 }
 
-Result<json> eval(const Node& n, const json& bindings) {
-  switch (n.kind) {
-    case Node::Kind::kLiteral:
-      return n.value;
-    case Node::Kind::kIdent: {
-      auto it = bindings.find(n.name);
-      if (it == bindings.end()) return error_at(n.column, "unknown identifier '" + n.name + "'");
-      return *it;
-    }
-    case Node::Kind::kField: {
-      ASSIGN_OR_RETURN(json base, eval(*n.args[0], bindings));
-      if (!base.is_object()) return error_at(n.column, type_name(base) + " has no fields");
-      auto it = base.find(n.name);
-      if (it == base.end()) return error_at(n.column, "no field '" + n.name + "'");
-      return *it;
-    }
-    case Node::Kind::kIndex: {
-      ASSIGN_OR_RETURN(json base, eval(*n.args[0], bindings));
-      ASSIGN_OR_RETURN(json key, eval(*n.args[1], bindings));
-      if (base.is_object() && key.is_string()) {
-        auto it = base.find(key.get<std::string>());
-        if (it == base.end()) {
-          return error_at(n.column, "no key " + short_text(key) + " (it has no value)");
-        }
-        return *it;
-      }
-      if (base.is_array() && key.is_number_integer()) {
-        const int64_t i = key.get<int64_t>();
-        if (i < 0 || i >= static_cast<int64_t>(base.size())) {
-          return error_at(n.column, "index " + std::to_string(i) + " is out of range (size " +
-                                        std::to_string(base.size()) + ")");
-        }
-        return base[static_cast<size_t>(i)];
-      }
-      return error_at(n.column, "cannot index " + type_name(base) + " with " + type_name(key));
-    }
-    case Node::Kind::kCall: {
-      ASSIGN_OR_RETURN(json arg, eval(*n.args[0], bindings));
-      return call(n, arg);
-    }
-    case Node::Kind::kUnary: {
-      ASSIGN_OR_RETURN(json v, eval(*n.args[0], bindings));
-      if (n.name == "!") {
-        if (!v.is_boolean()) return error_at(n.column, "! needs a bool, got " + type_name(v));
-        return json(!v.get<bool>());
-      }
-      if (v.is_number_integer()) return json(-v.get<int64_t>());
-      if (v.is_number_float()) return json(-v.get<double>());
-      return error_at(n.column, "- needs a number, got " + type_name(v));
-    }
-    case Node::Kind::kBinary:
-      break;
+Result<json> eval(const Node& n, const json& bindings);
+
+Result<json> index(const Node& n, const json& base, const json& key) {
+  if (base.is_object() && key.is_string()) {
+    auto it = base.find(key.get<std::string>());
+    if (it == base.end())
+      return error_at(n.column, "no key " + short_text(key) + " (it has no value)");
+    return *it;
   }
+  if (base.is_array() && key.is_number_integer()) {
+    const int64_t i = key.get<int64_t>();
+    if (i < 0 || i >= static_cast<int64_t>(base.size())) {
+      return error_at(n.column, "index " + std::to_string(i) + " is out of range (size " +
+                                    std::to_string(base.size()) + ")");
+    }
+    return base[static_cast<size_t>(i)];
+  }
+  return error_at(n.column, "cannot index " + type_name(base) + " with " + type_name(key));
+}
+
+Result<json> unary(const Node& n, const json& v) {
+  if (n.name == "!") {
+    if (!v.is_boolean()) return error_at(n.column, "! needs a bool, got " + type_name(v));
+    return json(!v.get<bool>());
+  }
+  if (v.is_number_integer()) return json(-v.get<int64_t>());
+  if (v.is_number_float()) return json(-v.get<double>());
+  return error_at(n.column, "- needs a number, got " + type_name(v));
+}
+
+// + - == != < <= > >= on two evaluated operands (&& and || short-circuit in binary).
+Result<json> arithmetic_or_comparison(const Node& n, const json& a, const json& b) {
   const std::string& op = n.name;
-  ASSIGN_OR_RETURN(json a, eval(*n.args[0], bindings));
-  if (op == "&&" || op == "||") {
-    if (!a.is_boolean()) return error_at(n.column, op + " needs bools, got " + type_name(a));
-    // Short-circuit as CEL does (the right side may be an error only when it matters).
-    if (op == "&&" && !a.get<bool>()) return json(false);
-    if (op == "||" && a.get<bool>()) return json(true);
-    ASSIGN_OR_RETURN(json b, eval(*n.args[1], bindings));
-    if (!b.is_boolean()) return error_at(n.column, op + " needs bools, got " + type_name(b));
-    return b;
-  }
-  ASSIGN_OR_RETURN(json b, eval(*n.args[1], bindings));
   if (op == "+") {
     if (a.is_string() && b.is_string()) return json(a.get<std::string>() + b.get<std::string>());
     if (a.is_number_integer() && b.is_number_integer())
@@ -481,6 +467,57 @@ Result<json> eval(const Node& n, const json& bindings) {
   if (op == "<=") return json(c <= 0);
   if (op == ">") return json(c > 0);
   return json(c >= 0);
+}
+
+Result<json> binary(const Node& n, const json& bindings) {
+  const std::string& op = n.name;
+  ASSIGN_OR_RETURN(json a, eval(*n.args[0], bindings));
+  if (op == "&&" || op == "||") {
+    if (!a.is_boolean()) return error_at(n.column, op + " needs bools, got " + type_name(a));
+    // Short-circuit as CEL does (the right side may be an error only when it matters).
+    if (op == "&&" && !a.get<bool>()) return json(false);
+    if (op == "||" && a.get<bool>()) return json(true);
+    ASSIGN_OR_RETURN(json b, eval(*n.args[1], bindings));
+    if (!b.is_boolean()) return error_at(n.column, op + " needs bools, got " + type_name(b));
+    return b;
+  }
+  ASSIGN_OR_RETURN(json b, eval(*n.args[1], bindings));
+  return arithmetic_or_comparison(n, a, b);
+}
+
+Result<json> eval(const Node& n, const json& bindings) {
+  switch (n.kind) {
+    case Node::Kind::kLiteral:
+      return n.value;
+    case Node::Kind::kIdent: {
+      auto it = bindings.find(n.name);
+      if (it == bindings.end()) return error_at(n.column, "unknown identifier '" + n.name + "'");
+      return *it;
+    }
+    case Node::Kind::kField: {
+      ASSIGN_OR_RETURN(json base, eval(*n.args[0], bindings));
+      if (!base.is_object()) return error_at(n.column, type_name(base) + " has no fields");
+      auto it = base.find(n.name);
+      if (it == base.end()) return error_at(n.column, "no field '" + n.name + "'");
+      return *it;
+    }
+    case Node::Kind::kIndex: {
+      ASSIGN_OR_RETURN(json base, eval(*n.args[0], bindings));
+      ASSIGN_OR_RETURN(json key, eval(*n.args[1], bindings));
+      return index(n, base, key);
+    }
+    case Node::Kind::kCall: {
+      ASSIGN_OR_RETURN(json arg, eval(*n.args[0], bindings));
+      return call(n, arg);
+    }
+    case Node::Kind::kUnary: {
+      ASSIGN_OR_RETURN(json v, eval(*n.args[0], bindings));
+      return unary(n, v);
+    }
+    case Node::Kind::kBinary:
+      return binary(n, bindings);
+  }
+  return error_at(n.column, "unknown expression node");
 }
 
 }  // namespace
