@@ -314,11 +314,10 @@ bool is_kfp_pipeline_spec(const YAML::Node& node) {
   return node.IsMap() && !node["apiVersion"] && node["pipelineInfo"] && node["root"];
 }
 
-Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::string& path) {
-  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(node, path));
-  RETURN_IF_ERROR(top.only({"components", "deploymentSpec", "pipelineInfo", "root", "schemaVersion",
-                            "sdkVersion", "defaultPipelineRoot", "platforms"}));
-  PipelineSpec spec;
+namespace {
+
+// pipelineInfo, schemaVersion, sdkVersion.
+Status parse_pipeline_info(YamlReader& top, PipelineSpec& spec) {
   ASSIGN_OR_RETURN(auto info, top.map("pipelineInfo"));
   if (!info) return field_error(top.child_path("pipelineInfo"), "required");
   RETURN_IF_ERROR(info->only({"name", "description", "displayName"}));
@@ -340,10 +339,11 @@ Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::stri
   spec.schema_version = *schema;
   ASSIGN_OR_RETURN(auto sdk, top.string("sdkVersion"));
   spec.sdk_version = sdk.value_or("");
-  // Cadre's artifact store is the cluster's shared checkpoint root, not a bucket.
-  ASSIGN_OR_RETURN(auto root_uri, top.string("defaultPipelineRoot"));
-  (void)root_uri;
+  return Status::Ok();
+}
 
+// deploymentSpec.executors, then the platforms' additions to them.
+Status parse_executors(YamlReader& top, PipelineSpec& spec) {
   ASSIGN_OR_RETURN(auto deployment, top.map("deploymentSpec"));
   if (deployment) {
     RETURN_IF_ERROR(deployment->only({"executors"}));
@@ -358,34 +358,53 @@ Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::stri
       }
     }
   }
-  RETURN_IF_ERROR(parse_platforms(top, spec.executors));
+  return parse_platforms(top, spec.executors);
+}
 
+// components, each checked against the executor it names.
+Result<std::map<std::string, RawComponent>> parse_components(YamlReader& top,
+                                                             const std::string& path,
+                                                             const PipelineSpec& spec) {
   std::map<std::string, RawComponent> raw;
   const YAML::Node components = top.node("components");
   const std::string cpath = top.child_path("components");
-  if (components && !components.IsNull()) {
-    if (!components.IsMap()) return field_error(cpath, "must be a map");
-    for (const auto& kv : components) {
-      const std::string cname = kv.first.as<std::string>();
-      if (!is_usable_pipeline_name(cname))
-        return field_error(pipeline_field(cpath, cname), "is not a usable name");
-      ASSIGN_OR_RETURN(auto component,
-                       parse_component(kv.second, pipeline_field(cpath, cname), false));
-      component.component.name = cname;
-      if (!component.component.executor.empty() &&
-          !spec.executors.count(component.component.executor)) {
-        return field_error(pipeline_field(cpath, cname + ".executorLabel"),
-                           "there is no executor " + quote_value(component.component.executor) +
-                               " in deploymentSpec.executors");
-      }
-      if (!component.component.executor.empty()) {
-        const std::string& label = component.component.executor;
-        RETURN_IF_ERROR(check_executor(spec.executors.at(label), component.component,
-                                       pipeline_field(path, "deploymentSpec.executors." + label)));
-      }
-      raw[cname] = std::move(component);
+  if (!components || components.IsNull()) return raw;
+  if (!components.IsMap()) return field_error(cpath, "must be a map");
+  for (const auto& kv : components) {
+    const std::string cname = kv.first.as<std::string>();
+    if (!is_usable_pipeline_name(cname))
+      return field_error(pipeline_field(cpath, cname), "is not a usable name");
+    ASSIGN_OR_RETURN(auto component,
+                     parse_component(kv.second, pipeline_field(cpath, cname), false));
+    component.component.name = cname;
+    const std::string& label = component.component.executor;
+    if (!label.empty() && !spec.executors.count(label)) {
+      return field_error(
+          pipeline_field(cpath, cname + ".executorLabel"),
+          "there is no executor " + quote_value(label) + " in deploymentSpec.executors");
     }
+    if (!label.empty()) {
+      RETURN_IF_ERROR(check_executor(spec.executors.at(label), component.component,
+                                     pipeline_field(path, "deploymentSpec.executors." + label)));
+    }
+    raw[cname] = std::move(component);
   }
+  return raw;
+}
+
+}  // namespace
+
+Result<PipelineSpec> parse_pipeline_spec(const YAML::Node& node, const std::string& path) {
+  ASSIGN_OR_RETURN(YamlReader top, YamlReader::Map(node, path));
+  RETURN_IF_ERROR(top.only({"components", "deploymentSpec", "pipelineInfo", "root", "schemaVersion",
+                            "sdkVersion", "defaultPipelineRoot", "platforms"}));
+  PipelineSpec spec;
+  RETURN_IF_ERROR(parse_pipeline_info(top, spec));
+  // Cadre's artifact store is the cluster's shared checkpoint root, not a bucket.
+  ASSIGN_OR_RETURN(auto root_uri, top.string("defaultPipelineRoot"));
+  (void)root_uri;
+  RETURN_IF_ERROR(parse_executors(top, spec));
+  ASSIGN_OR_RETURN(auto raw, parse_components(top, path, spec));
   const YAML::Node root_node = top.node("root");
   ASSIGN_OR_RETURN(auto root, parse_component(root_node, top.child_path("root"), true));
   ASSIGN_OR_RETURN(root.component.dag,
