@@ -108,75 +108,79 @@ Result<ObjectiveSpec> parse_objective(YamlReader& spec) {
   return o;
 }
 
+Result<tuning::ParameterType> parameter_type(const std::optional<std::string>& type,
+                                             const std::string& path) {
+  const std::string t = type.value_or("");
+  if (t == "double") return tuning::ParameterType::kDouble;
+  if (t == "int") return tuning::ParameterType::kInt;
+  if (t == "discrete") return tuning::ParameterType::kDiscrete;
+  if (t == "categorical") return tuning::ParameterType::kCategorical;
+  return field_error(path, quote_value(t) + " is not double, int, discrete or categorical");
+}
+
+Result<tuning::Distribution> distribution(const std::optional<std::string>& name,
+                                          const std::string& path) {
+  const std::string d = name.value_or("uniform");
+  if (d == "uniform") return tuning::Distribution::kUniform;
+  if (d == "logUniform") return tuning::Distribution::kLogUniform;
+  if (d == "normal") return tuning::Distribution::kNormal;
+  if (d == "logNormal") return tuning::Distribution::kLogNormal;
+  return field_error(path, quote_value(d) + " is not uniform, logUniform, normal or logNormal");
+}
+
+// feasibleSpace: min, max and step for numeric parameters, list for the others.
+Status parse_feasible_space(YamlReader& fs, const std::string& fpath, tuning::ParameterSpec& p) {
+  RETURN_IF_ERROR(fs.only({"min", "max", "step", "list", "distribution"}));
+  if (p.numeric()) {
+    ASSIGN_OR_RETURN(auto min, fs.scalar("min"));
+    ASSIGN_OR_RETURN(auto max, fs.scalar("max"));
+    if (!min) return field_error(fpath + ".min", "required");
+    if (!max) return field_error(fpath + ".max", "required");
+    ASSIGN_OR_RETURN(p.min, number(*min, fpath + ".min"));
+    ASSIGN_OR_RETURN(p.max, number(*max, fpath + ".max"));
+    ASSIGN_OR_RETURN(auto step, fs.scalar("step"));
+    if (step) {
+      ASSIGN_OR_RETURN(p.step, number(*step, fpath + ".step"));
+    }
+    if (fs.has("list")) return field_error(fpath + ".list", "is for discrete and categorical");
+  } else {
+    ASSIGN_OR_RETURN(auto list, fs.string_list("list"));
+    if (!list) return field_error(fpath + ".list", "required");
+    if (list->size() > kMaxListEntries)
+      return field_error(fpath + ".list", "more than 1000 entries");
+    p.list = *list;
+    if (fs.has("min") || fs.has("max") || fs.has("step"))
+      return field_error(fpath, "min, max and step are for double and int parameters");
+  }
+  ASSIGN_OR_RETURN(auto dist, fs.string("distribution"));
+  ASSIGN_OR_RETURN(p.distribution, distribution(dist, fpath + ".distribution"));
+  if (!p.numeric() && dist)
+    return field_error(fpath + ".distribution", "is for double and int parameters");
+  return fs.reject_unknown();
+}
+
+Result<tuning::ParameterSpec> parse_parameter(YamlReader& r, const std::string& path) {
+  RETURN_IF_ERROR(r.only({"name", "parameterType", "feasibleSpace"}));
+  tuning::ParameterSpec p;
+  ASSIGN_OR_RETURN(auto name, r.string("name"));
+  if (!name) return field_error(path + ".name", "required");
+  p.name = *name;
+  ASSIGN_OR_RETURN(auto type, r.string("parameterType"));
+  ASSIGN_OR_RETURN(p.type, parameter_type(type, path + ".parameterType"));
+  ASSIGN_OR_RETURN(auto fs, r.map("feasibleSpace"));
+  if (!fs) return field_error(path + ".feasibleSpace", "required");
+  RETURN_IF_ERROR(parse_feasible_space(*fs, path + ".feasibleSpace", p));
+  return p;
+}
+
 Result<tuning::SearchSpace> parse_parameters(YamlReader& spec) {
   tuning::SearchSpace space;
   if (!spec.has("parameters")) return field_error("spec.parameters", "required");
-  auto read_parameter = [&](YamlReader& r, const std::string& path) {
-    RETURN_IF_ERROR(r.only({"name", "parameterType", "feasibleSpace"}));
-    tuning::ParameterSpec p;
-    ASSIGN_OR_RETURN(auto name, r.string("name"));
-    if (!name) return field_error(path + ".name", "required");
-    p.name = *name;
-    ASSIGN_OR_RETURN(auto type, r.string("parameterType"));
-    const std::string t = type.value_or("");
-    if (t == "double") {
-      p.type = tuning::ParameterType::kDouble;
-    } else if (t == "int") {
-      p.type = tuning::ParameterType::kInt;
-    } else if (t == "discrete") {
-      p.type = tuning::ParameterType::kDiscrete;
-    } else if (t == "categorical") {
-      p.type = tuning::ParameterType::kCategorical;
-    } else {
-      return field_error(path + ".parameterType",
-                         quote_value(t) + " is not double, int, discrete or categorical");
-    }
-    ASSIGN_OR_RETURN(auto fs, r.map("feasibleSpace"));
-    if (!fs) return field_error(path + ".feasibleSpace", "required");
-    RETURN_IF_ERROR(fs->only({"min", "max", "step", "list", "distribution"}));
-    const std::string fpath = path + ".feasibleSpace";
-    if (p.numeric()) {
-      ASSIGN_OR_RETURN(auto min, fs->scalar("min"));
-      ASSIGN_OR_RETURN(auto max, fs->scalar("max"));
-      if (!min) return field_error(fpath + ".min", "required");
-      if (!max) return field_error(fpath + ".max", "required");
-      ASSIGN_OR_RETURN(p.min, number(*min, fpath + ".min"));
-      ASSIGN_OR_RETURN(p.max, number(*max, fpath + ".max"));
-      ASSIGN_OR_RETURN(auto step, fs->scalar("step"));
-      if (step) {
-        ASSIGN_OR_RETURN(p.step, number(*step, fpath + ".step"));
-      }
-      if (fs->has("list")) return field_error(fpath + ".list", "is for discrete and categorical");
-    } else {
-      ASSIGN_OR_RETURN(auto list, fs->string_list("list"));
-      if (!list) return field_error(fpath + ".list", "required");
-      if (list->size() > kMaxListEntries)
-        return field_error(fpath + ".list", "more than 1000 entries");
-      p.list = *list;
-      if (fs->has("min") || fs->has("max") || fs->has("step"))
-        return field_error(fpath, "min, max and step are for double and int parameters");
-    }
-    ASSIGN_OR_RETURN(auto dist, fs->string("distribution"));
-    const std::string d = dist.value_or("uniform");
-    if (d == "uniform") {
-      p.distribution = tuning::Distribution::kUniform;
-    } else if (d == "logUniform") {
-      p.distribution = tuning::Distribution::kLogUniform;
-    } else if (d == "normal") {
-      p.distribution = tuning::Distribution::kNormal;
-    } else if (d == "logNormal") {
-      p.distribution = tuning::Distribution::kLogNormal;
-    } else {
-      return field_error(fpath + ".distribution",
-                         quote_value(d) + " is not uniform, logUniform, normal or logNormal");
-    }
-    if (!p.numeric() && dist)
-      return field_error(fpath + ".distribution", "is for double and int parameters");
-    RETURN_IF_ERROR(fs->reject_unknown());
+  RETURN_IF_ERROR(for_each_map(spec, "parameters", 64, [&](YamlReader& r, const std::string& path) {
+    ASSIGN_OR_RETURN(auto p, parse_parameter(r, path));
     space.parameters.push_back(std::move(p));
     return Status::Ok();
-  };
-  RETURN_IF_ERROR(for_each_map(spec, "parameters", 64, read_parameter));
+  }));
   RETURN_IF_ERROR(space.validate());
   return space;
 }
@@ -336,6 +340,60 @@ Result<TrialTemplateSpec> parse_trial_template(YamlReader& spec) {
   return t;
 }
 
+Result<AlgorithmSpec> parse_algorithm(YamlReader& spec, const tuning::SearchSpace& parameters) {
+  ASSIGN_OR_RETURN(auto algorithm, spec.map("algorithm"));
+  if (!algorithm) return field_error("spec.algorithm", "required");
+  RETURN_IF_ERROR(algorithm->only({"algorithmName", "algorithmSettings"}));
+  ASSIGN_OR_RETURN(auto name, algorithm->string("algorithmName"));
+  if (!name) return field_error("spec.algorithm.algorithmName", "required");
+  AlgorithmSpec out{*name, {}};
+  ASSIGN_OR_RETURN(out.settings, parse_settings(*algorithm, "algorithmSettings"));
+  // The suggester itself checks the algorithm, its settings and the space.
+  RETURN_IF_ERROR(tuning::create_suggester(out.name, parameters, out.settings).status());
+  return out;
+}
+
+Result<std::optional<AlgorithmSpec>> parse_early_stopping(YamlReader& spec) {
+  ASSIGN_OR_RETURN(auto early, spec.map("earlyStopping"));
+  if (!early) return std::optional<AlgorithmSpec>();
+  RETURN_IF_ERROR(early->only({"algorithmName", "algorithmSettings"}));
+  ASSIGN_OR_RETURN(auto es, early->string("algorithmName"));
+  if (!es || *es != "medianstop")
+    return field_error("spec.earlyStopping.algorithmName", "must be medianstop");
+  AlgorithmSpec stop{*es, {}};
+  ASSIGN_OR_RETURN(stop.settings, parse_settings(*early, "algorithmSettings"));
+  RETURN_IF_ERROR(tuning::median_stop_options(stop.settings).status());
+  return std::optional<AlgorithmSpec>(std::move(stop));
+}
+
+Result<ResumePolicy> parse_resume_policy(YamlReader& spec) {
+  ASSIGN_OR_RETURN(auto resume, spec.string("resumePolicy"));
+  const std::string rp = resume.value_or("Never");
+  if (rp == "Never") return ResumePolicy::kNever;
+  if (rp == "FromVolume") {
+    // Katib resumes a finished experiment whose maxTrialCount was raised; here an
+    // experiment is immutable, so there is nothing to resume into.
+    return field_error("spec.resumePolicy",
+                       "FromVolume is not supported: experiments are immutable and a finished "
+                       "one is never resumed (use Never)");
+  }
+  return field_error("spec.resumePolicy", quote_value(rp) + " is not Never or FromVolume");
+}
+
+// Every trial parameter references a parameter; the template renders to a valid
+// trial and uses every trial parameter.
+Status check_trial_template(const ExperimentSpec& e) {
+  for (size_t i = 0; i < e.trial_template.trial_parameters.size(); ++i) {
+    const auto& tp = e.trial_template.trial_parameters[i];
+    if (e.parameters.index_of(tp.reference) < 0)
+      return field_error(item("spec.trialTemplate.trialParameters", i) + ".reference",
+                         quote_value(tp.reference) + " is not a parameter of spec.parameters");
+  }
+  tuning::Assignment sample;
+  for (const auto& p : e.parameters.parameters) sample.push_back(tuning::snap(p, p.min));
+  return render_trial(e, e.metadata.name + "-template", sample).status();
+}
+
 }  // namespace
 
 Result<ExperimentSpec> parse_experiment(const std::string& yaml_text,
@@ -361,28 +419,8 @@ Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadat
   ASSIGN_OR_RETURN(e.objective, parse_objective(*spec));
   ASSIGN_OR_RETURN(e.parameters, parse_parameters(*spec));
 
-  ASSIGN_OR_RETURN(auto algorithm, spec->map("algorithm"));
-  if (!algorithm) return field_error("spec.algorithm", "required");
-  RETURN_IF_ERROR(algorithm->only({"algorithmName", "algorithmSettings"}));
-  ASSIGN_OR_RETURN(auto name, algorithm->string("algorithmName"));
-  if (!name) return field_error("spec.algorithm.algorithmName", "required");
-  e.algorithm.name = *name;
-  ASSIGN_OR_RETURN(e.algorithm.settings, parse_settings(*algorithm, "algorithmSettings"));
-  // The suggester itself checks the algorithm, its settings and the space.
-  RETURN_IF_ERROR(
-      tuning::create_suggester(e.algorithm.name, e.parameters, e.algorithm.settings).status());
-
-  ASSIGN_OR_RETURN(auto early, spec->map("earlyStopping"));
-  if (early) {
-    RETURN_IF_ERROR(early->only({"algorithmName", "algorithmSettings"}));
-    ASSIGN_OR_RETURN(auto es, early->string("algorithmName"));
-    if (!es || *es != "medianstop")
-      return field_error("spec.earlyStopping.algorithmName", "must be medianstop");
-    AlgorithmSpec stop{*es, {}};
-    ASSIGN_OR_RETURN(stop.settings, parse_settings(*early, "algorithmSettings"));
-    RETURN_IF_ERROR(tuning::median_stop_options(stop.settings).status());
-    e.early_stopping = stop;
-  }
+  ASSIGN_OR_RETURN(e.algorithm, parse_algorithm(*spec, e.parameters));
+  ASSIGN_OR_RETURN(e.early_stopping, parse_early_stopping(*spec));
   ASSIGN_OR_RETURN(auto parallel, spec->integer("parallelTrialCount", 1, 1000));
   if (parallel) e.parallel_trial_count = static_cast<int32_t>(*parallel);
   ASSIGN_OR_RETURN(auto max_trials, spec->integer("maxTrialCount", 1, 100000));
@@ -391,33 +429,10 @@ Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadat
   if (max_failed) e.max_failed_trial_count = static_cast<int32_t>(*max_failed);
   ASSIGN_OR_RETURN(e.metrics_collector, parse_collector(*spec));
   ASSIGN_OR_RETURN(e.trial_template, parse_trial_template(*spec));
-  ASSIGN_OR_RETURN(auto resume, spec->string("resumePolicy"));
-  const std::string rp = resume.value_or("Never");
-  if (rp == "Never") {
-    e.resume_policy = ResumePolicy::kNever;
-  } else if (rp == "FromVolume") {
-    // Katib resumes a finished experiment whose maxTrialCount was raised; here an
-    // experiment is immutable, so there is nothing to resume into.
-    return field_error("spec.resumePolicy",
-                       "FromVolume is not supported: experiments are immutable and a finished "
-                       "one is never resumed (use Never)");
-  } else {
-    return field_error("spec.resumePolicy", quote_value(rp) + " is not Never or FromVolume");
-  }
+  ASSIGN_OR_RETURN(e.resume_policy, parse_resume_policy(*spec));
   RETURN_IF_ERROR(spec->reject_unknown());
 
-  // Every trial parameter references a parameter; the template renders to a
-  // valid trial and uses every trial parameter.
-  for (size_t i = 0; i < e.trial_template.trial_parameters.size(); ++i) {
-    const auto& tp = e.trial_template.trial_parameters[i];
-    if (e.parameters.index_of(tp.reference) < 0)
-      return field_error(item("spec.trialTemplate.trialParameters", i) + ".reference",
-                         quote_value(tp.reference) + " is not a parameter of spec.parameters");
-  }
-  tuning::Assignment sample;
-  for (const auto& p : e.parameters.parameters) sample.push_back(tuning::snap(p, p.min));
-  ASSIGN_OR_RETURN(auto rendered, render_trial(e, e.metadata.name + "-template", sample));
-  (void)rendered;
+  RETURN_IF_ERROR(check_trial_template(e));
   return e;
 }
 
