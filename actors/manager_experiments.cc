@@ -202,27 +202,71 @@ void restore_experiments(Self* self, std::vector<ExperimentRecord> restored) {
   }
 }
 
+namespace {
+
+void create_trial_job(Self* self, caf::response_promise promise, const std::string& job,
+                      const std::string& yaml, const std::string& checkpoint_name,
+                      const std::string& owner, const protocol::MetricsCollection& metrics) {
+  auto manifest = spec::parse_manifest(yaml, spec::ManifestLimits::none());
+  if (!manifest.ok()) {
+    promise.deliver(manifest.status().annotate("trial job " + job));
+    return;
+  }
+  JobOrigin origin;
+  origin.owner = owner;
+  origin.checkpoint_name = checkpoint_name;
+  origin.metrics = metrics;
+  origin.done = [promise](const Status& status, const std::string&) mutable {
+    promise.deliver(status);
+  };
+  create_job(self, std::make_shared<const spec::Manifest>(std::move(*manifest)), yaml,
+             std::move(origin));
+}
+
+// Deletes a trial's job, answered once its supervisor has (it stops the replicas
+// first, so the wait covers their grace and a silent node's lease).
+void delete_trial_job(Self* self, caf::response_promise promise, const std::string& job) {
+  auto it = self->state.jobs.find(job);
+  if (it == self->state.jobs.end()) {
+    promise.deliver(NotFound("job/" + job + " not found"));
+    return;
+  }
+  const auto& policy = self->state.ctx.policy;
+  const auto timeout = policy.request_timeout + policy.kill_grace + policy.lost_after;
+  self->request(it->second, timeout, delete_atom::value)
+      .then(
+          [promise](const Status& deleted) mutable { promise.deliver(deleted); },
+          [promise](const caf::error& error) mutable {
+            promise.deliver(Unavailable("job supervisor did not answer: " + caf::to_string(error)));
+          });
+}
+
+void apply_run_experiment(Self* self, caf::response_promise promise, const std::string& yaml,
+                          const std::string& run) {
+  auto parsed = spec::parse_manifest(yaml);
+  if (!parsed.ok() || !parsed->experiment) {
+    promise.deliver(parsed.ok() ? InvalidArgument("not an Experiment") : parsed.status());
+    return;
+  }
+  auto manifest = std::make_shared<const spec::Manifest>(std::move(*parsed));
+  const std::string name = manifest->metadata.name;
+  create_experiment_then(self, manifest, yaml,
+                         [=](const Status& status, const std::string&) mutable {
+                           if (status.ok()) self->state.experiment_runs[name] = run;
+                           promise.deliver(status);
+                         });
+}
+
+}  // namespace
+
 caf::message_handler experiment_requests(Self* self) {
   return {
       // Create a trial's job (answered once it is stored, or with why not).
       [=](trial_atom, const std::string& job, const std::string& yaml,
           const std::string& checkpoint_name, const std::string& owner,
           const protocol::MetricsCollection& metrics) {
-        auto promise = self->make_response_promise();
-        auto manifest = spec::parse_manifest(yaml, spec::ManifestLimits::none());
-        if (!manifest.ok()) {
-          promise.deliver(manifest.status().annotate("trial job " + job));
-          return;
-        }
-        JobOrigin origin;
-        origin.owner = owner;
-        origin.checkpoint_name = checkpoint_name;
-        origin.metrics = metrics;
-        origin.done = [promise](const Status& status, const std::string&) mutable {
-          promise.deliver(status);
-        };
-        create_job(self, std::make_shared<const spec::Manifest>(std::move(*manifest)), yaml,
-                   std::move(origin));
+        create_trial_job(self, self->make_response_promise(), job, yaml, checkpoint_name, owner,
+                         metrics);
       },
       [=](stop_atom, const std::string& job, const std::string& reason,
           const std::string& message) {
@@ -231,20 +275,7 @@ caf::message_handler experiment_requests(Self* self) {
       },
       // Delete a trial's job; NotFound if it is already gone.
       [=](delete_atom, const std::string& job) {
-        auto promise = self->make_response_promise();
-        auto it = self->state.jobs.find(job);
-        if (it == self->state.jobs.end()) {
-          promise.deliver(NotFound("job/" + job + " not found"));
-          return;
-        }
-        const auto& policy = self->state.ctx.policy;
-        const auto timeout = policy.request_timeout + policy.kill_grace + policy.lost_after;
-        self->request(it->second, timeout, delete_atom::value)
-            .then([promise](const Status& deleted) mutable { promise.deliver(deleted); },
-                  [promise](const caf::error& error) mutable {
-                    promise.deliver(
-                        Unavailable("job supervisor did not answer: " + caf::to_string(error)));
-                  });
+        delete_trial_job(self, self->make_response_promise(), job);
       },
       [=](status_atom, const protocol::ExperimentStatus& status) {
         if (self->state.experiments.count(status.name)) {
@@ -259,19 +290,7 @@ caf::message_handler experiment_requests(Self* self) {
       // A pipeline's tuning step creates its experiment (answered once stored, or
       // with why not; the same text again is fine: a restarted run applies again).
       [=](apply_atom, experiment_atom, const std::string& yaml, const std::string& run) {
-        auto promise = self->make_response_promise();
-        auto parsed = spec::parse_manifest(yaml);
-        if (!parsed.ok() || !parsed->experiment) {
-          promise.deliver(parsed.ok() ? InvalidArgument("not an Experiment") : parsed.status());
-          return;
-        }
-        auto manifest = std::make_shared<const spec::Manifest>(std::move(*parsed));
-        const std::string name = manifest->metadata.name;
-        create_experiment_then(self, manifest, yaml,
-                               [=](const Status& status, const std::string&) mutable {
-                                 if (status.ok()) self->state.experiment_runs[name] = run;
-                                 promise.deliver(status);
-                               });
+        apply_run_experiment(self, self->make_response_promise(), yaml, run);
       },
       // An experiment as the list has it (its supervisor keeps it current).
       [=](get_atom, experiment_atom, const std::string& name) {
