@@ -54,6 +54,58 @@ Result<std::string> read_config_text(const fs::path& path) {
   return ss.str();
 }
 
+// The model's config.pbtxt if it has one (its stamp, for the fingerprint), with
+// Triton's defaults filled in either way.
+Status read_model_config(const std::string& name, const fs::path& config_path, ModelConfig* config,
+                         std::string* stamp) {
+  std::error_code ec;
+  if (fs::exists(config_path, ec)) {
+    ASSIGN_OR_RETURN(const std::string text, read_config_text(config_path));
+    ASSIGN_OR_RETURN(*config, parse_model_config(text, config_path.string()));
+    *stamp = file_stamp(config_path);
+    if (!config->name().empty() && config->name() != name)
+      return InvalidArgument(config_path.string() + ": name: '" + config->name().substr(0, 64) +
+                             "' must match the model's folder '" + name + "'");
+  }
+  apply_config_defaults(name, config);
+  return Status::Ok();
+}
+
+// The numeric version folders present, ascending; at least one.
+Result<std::vector<int64_t>> version_folders(const std::string& name, const fs::path& dir) {
+  std::vector<int64_t> available;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory(ec)) continue;
+    if (auto v = version_number(e.path().filename().string())) available.push_back(*v);
+  }
+  if (available.empty())
+    return NotFound("model '" + name + "' has no numeric version folder in " + dir.string());
+  std::sort(available.begin(), available.end());
+  return available;
+}
+
+// The backend: named by the config, else recognised by the newest version's file.
+Status choose_backend(const std::string& name, const fs::path& newest, ResolvedModel* m) {
+  std::error_code ec;
+  if (m->config.backend().empty()) {
+    for (const char* candidate : {"cadre", "pytorch"}) {
+      if (fs::exists(newest / backend_model_filename(candidate), ec)) {
+        m->config.set_backend(candidate);
+        break;
+      }
+    }
+    if (m->config.backend().empty())
+      return InvalidArgument("model '" + name +
+                             "': no backend in config.pbtxt and no model.cadre or model.pt in " +
+                             newest.string());
+  }
+  auto backend = find_backend(m->config.backend());
+  if (!backend.ok()) return backend.status().annotate("model '" + name + "'");
+  m->backend = *backend;
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool valid_model_name(const std::string& name) {
@@ -88,42 +140,9 @@ Result<ResolvedModel> ModelRepository::resolve(const std::string& name) const {
   ResolvedModel m;
   const fs::path config_path = dir / "config.pbtxt";
   std::string config_stamp;
-  if (fs::exists(config_path, ec)) {
-    ASSIGN_OR_RETURN(const std::string text, read_config_text(config_path));
-    ASSIGN_OR_RETURN(m.config, parse_model_config(text, config_path.string()));
-    config_stamp = file_stamp(config_path);
-    if (!m.config.name().empty() && m.config.name() != name)
-      return InvalidArgument(config_path.string() + ": name: '" + m.config.name().substr(0, 64) +
-                             "' must match the model's folder '" + name + "'");
-  }
-  apply_config_defaults(name, &m.config);
-
-  std::vector<int64_t> available;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_directory(ec)) continue;
-    if (auto v = version_number(e.path().filename().string())) available.push_back(*v);
-  }
-  if (available.empty())
-    return NotFound("model '" + name + "' has no numeric version folder in " + dir.string());
-  std::sort(available.begin(), available.end());
-
-  // The backend: named by the config, else recognised by the newest version's file.
-  if (m.config.backend().empty()) {
-    const fs::path newest = dir / std::to_string(available.back());
-    for (const char* candidate : {"cadre", "pytorch"}) {
-      if (fs::exists(newest / backend_model_filename(candidate), ec)) {
-        m.config.set_backend(candidate);
-        break;
-      }
-    }
-    if (m.config.backend().empty())
-      return InvalidArgument("model '" + name +
-                             "': no backend in config.pbtxt and no model.cadre or model.pt in " +
-                             newest.string());
-  }
-  auto backend = find_backend(m.config.backend());
-  if (!backend.ok()) return backend.status().annotate("model '" + name + "'");
-  m.backend = *backend;
+  RETURN_IF_ERROR(read_model_config(name, config_path, &m.config, &config_stamp));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> available, version_folders(name, dir));
+  RETURN_IF_ERROR(choose_backend(name, dir / std::to_string(available.back()), &m));
   const std::string filename = m.config.default_model_filename().empty()
                                    ? m.backend->default_model_filename()
                                    : m.config.default_model_filename();
