@@ -84,11 +84,10 @@ Status CoordinatorConfig::validate() const {
   return Status::Ok();
 }
 
-Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* exit_now) {
-  *exit_now = false;
-  CoordinatorConfig c;
-  CLI::App app{"cadre-coordinator: schedules Cadre jobs onto agents"};
-  std::string config_file;  // read by config::parse_command_line
+namespace {
+
+// Every setting as a flag (and, through --config, a YAML key), with its default.
+void declare_flags(CLI::App& app, CoordinatorConfig& c, std::string& config_file) {
   app.add_option("--config", config_file, "YAML file with any of the settings below (flags win)");
   app.add_option("--config-dir", c.config_dir,
                  "folder with server.key and authorized/{agents,clients,ingresses}/*.pub")
@@ -151,6 +150,16 @@ Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* 
       ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+}
+
+}  // namespace
+
+Result<CoordinatorConfig> parse_coordinator_config(int argc, char** argv, bool* exit_now) {
+  *exit_now = false;
+  CoordinatorConfig c;
+  CLI::App app{"cadre-coordinator: schedules Cadre jobs onto agents"};
+  std::string config_file;  // read by config::parse_command_line
+  declare_flags(app, c, config_file);
   ASSIGN_OR_RETURN(config::Parsed parsed, config::parse_command_line(app, argc, argv, std::cout));
   if (parsed == config::Parsed::kHelpShown) {
     *exit_now = true;
