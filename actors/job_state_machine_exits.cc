@@ -50,9 +50,12 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
   const std::string what = describe_exit(r, signal, detail);
   const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
   if (over || was_terminating) {
-    // What we stopped because the job is over did not fail: a PS killed once
-    // the workers succeeded is no failed replica of a succeeded job.
-    if (over && was_terminating && r.state == ReplicaState::kFailed) {
+    // What we stopped because the job is over neither failed nor succeeded: a PS
+    // killed once the workers succeeded is no failed replica of a succeeded job, and
+    // an MPI worker's `cadre-rsh serve` that exits 0 on our SIGTERM finished nothing.
+    // One that ended on its own before the kill reached it keeps its outcome.
+    if (over && was_terminating &&
+        (r.state == ReplicaState::kFailed || r.reason == reason::kKilled)) {
       r.state = ReplicaState::kStopped;
     }
     out.push_back(job_effect::Release{slot_key(r)});

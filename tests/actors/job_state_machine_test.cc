@@ -449,14 +449,18 @@ TEST_F(JobMachine, JobSucceedsWhenItsLeaderExitsZeroAndStopsTheRest) {
 }
 
 TEST_F(JobMachine, AReplicaStoppedBecauseTheJobEndedIsStoppedNotFailed) {
-  running(gang(3));
+  running(gang(4));
   exit(0, 0);
   ASSERT_EQ(status().phase, JobPhase::kSucceeded);
   exit(1, 143);  // killed as asked
   exit(2, 0);    // finished before the kill reached it
+  auto stopped_cleanly = exit_of(uid(3), 0);
+  stopped_cleanly.reason = reason::kKilled;  // the agent had sent the kill: exit 0 on SIGTERM
+  settle(m->on_exited(node(3), stopped_cleanly));
   EXPECT_EQ(replica(1).state, ReplicaState::kStopped);
   EXPECT_EQ(replica(1).exit_code, 143);
   EXPECT_EQ(replica(2).state, ReplicaState::kSucceeded);
+  EXPECT_EQ(replica(3).state, ReplicaState::kStopped);
   const auto counts = m->status().replica_statuses.at("Worker");
   EXPECT_EQ(counts.succeeded, 2);
   EXPECT_EQ(counts.failed, 0) << "a stopped replica is neither success nor failure";

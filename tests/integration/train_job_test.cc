@@ -3,6 +3,7 @@
 // handling — a killed agent, a killed coordinator, a frozen agent.
 #include <signal.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -172,6 +173,22 @@ TEST_F(TrainJobs, MpiJobSucceedsWithRanksStartedThroughTheWorkers) {
   // Each worker's serve ran an orted session for its rank.
   EXPECT_NE(logs("mpi", "worker-0").find("orted"), std::string::npos) << logs("mpi", "worker-0");
   EXPECT_NE(logs("mpi", "worker-1").find("orted"), std::string::npos) << logs("mpi", "worker-1");
+  // The Workers, stopped once the Launcher succeeded, neither failed nor succeeded.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto replicas = trainjob("mpi")["replicas"];
+        return std::all_of(replicas.begin(), replicas.end(),
+                           [](const auto& r) { return r["state"] != "Terminating"; });
+      },
+      10s));
+  job = trainjob("mpi");
+  for (const auto& r : job["replicas"]) {
+    if (r["name"] != "launcher-0") {
+      EXPECT_EQ(r["state"], "Stopped") << r;
+    }
+  }
+  EXPECT_EQ(job["replicaStatuses"]["Worker"]["succeeded"], 0) << job["replicaStatuses"];
+  EXPECT_EQ(job["replicaStatuses"]["Launcher"]["succeeded"], 1) << job["replicaStatuses"];
 }
 
 TEST_F(TrainJobs, GangLargerThanFreeCapacityQueuesSayingWhyWithNothingStartedAndStartsWhenFreed) {
