@@ -580,9 +580,30 @@ class RunDriver::Pass {
     return true;
   }
 
+  // The steps a component would run: 1 for a container, every step of its DAG for a
+  // DAG (a loop's body counted once: its items are known only when it runs).
+  int32_t steps_in(const spec::Component& component) const {
+    if (!component.dag) return 1;
+    int32_t n = 0;
+    for (const auto& [name, task] : component.dag->tasks) {
+      n += steps_in(spec_.components.at(task.component));
+    }
+    return n;
+  }
+
   void recount() {
     int32_t total = 0, succeeded = 0, failed = 0, skipped = 0, cached = 0;
+    std::set<std::string> parents;
+    for (const auto& t : run_.tasks) parents.insert(t.parent);
     for (const auto& t : run_.tasks) {
+      // A sub-DAG or loop skipped before it started (a false condition, a failed
+      // sibling) never makes its steps' tasks: they are skipped all the same.
+      if (t.kind != PipelineTaskKind::kContainer && t.state == PipelineState::kSkipped &&
+          parents.count(t.id) == 0) {
+        auto component = spec_.components.find(t.component);
+        if (component != spec_.components.end()) skipped += steps_in(component->second);
+        continue;
+      }
       if (t.kind != PipelineTaskKind::kContainer) continue;
       if (t.state == PipelineState::kSkipped) {
         ++skipped;

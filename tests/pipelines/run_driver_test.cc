@@ -185,6 +185,9 @@ TEST(RunDriver, RunsTheTrueBranchOfAConditionAndSkipsTheOther) {
     EXPECT_EQ(h.find(heads ? "condition-2/print-msg-2" : "condition-1/print-msg"), nullptr);
     EXPECT_NE(h.find(heads ? "condition-2" : "condition-1")->message.find("condition is false"),
               std::string::npos);
+    // The skipped branch's step never became a task, and still counts as skipped.
+    EXPECT_EQ(h.run.tasks_skipped, 1);
+    EXPECT_EQ(h.run.tasks_succeeded, 2);  // flip-coin and the branch taken
   }
 }
 
@@ -584,6 +587,8 @@ TEST(RunDriverWorkloads, BelowTheThresholdNothingIsDeployedAndTheExitHandlerStil
   EXPECT_EQ(h.state_of("exit-handler-1/condition-2"), PipelineState::kSkipped);
   EXPECT_FALSE(ran.count("deploy"));
   EXPECT_TRUE(ran.count("report"));
+  EXPECT_EQ(h.run.tasks_skipped, 1) << "deploy, inside the false condition";
+  EXPECT_EQ(h.run.tasks_succeeded, 4);
 }
 
 TEST(RunDriverWorkloads, AModelNeitherWrittenNorExportedFailsTheStepWithWhy) {
