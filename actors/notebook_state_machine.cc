@@ -303,7 +303,9 @@ NotebookEffects NotebookStateMachine::on_apply(uint64_t request, const NotebookA
   st().workspace = workspace_of(spec_, options_.checkpoint_root);
   if (stopping) {
     stop_reason_ = reason::kNotebookStopped;
-    event(out, EventType::kNormal, reason::kNotebookStopped,
+    // "Stopping" as its counterpart says "Starting": the "Stopped" event follows once
+    // the server has ended.
+    event(out, EventType::kNormal, "Stopping",
           "spec.stopped: its server stops; its workspace is kept");
   }
   if (starting) {

@@ -158,6 +158,10 @@ TEST(NotebookStateMachine, StopsItsServerKeepingTheWorkspaceAndStartsAgainOnTheS
   EXPECT_EQ(h.st().job, "");
   EXPECT_TRUE(h.st().gpu_indices.empty());  // its GPU is released with its job
   EXPECT_EQ(h.st().node, "gpu-2");
+  // Asked to stop, then stopped: one event each, as starting is one and started another.
+  const std::vector<std::string> stopping{"Stopping", "Stopped"};
+  EXPECT_TRUE(std::search(h.events_.begin(), h.events_.end(), stopping.begin(), stopping.end()) !=
+              h.events_.end());
   h.run(h.m().on_apply(8, apply_of(notebook_yaml("  stopped: false\n"))));
   ASSERT_EQ(h.created_.size(), 2u);
   EXPECT_EQ(h.created_[1].job, "alice-2");
