@@ -172,7 +172,7 @@ Try: $cadre dashboard                              # a new login link (60 s, onc
      $cadre apply -f examples/mpi-allreduce.yaml
      $cadre apply -f examples/failing-job.yaml && $cadre get jobs -o json
      $cadre run pipeline/fmnist-pipeline -p threshold=0.99 && $cadre get runs   # deploy skipped
-     $cadre apply -f examples/pipeline-fmnist-mlp.yaml    # a pipeline of plain KFP container steps
+     $cadre apply -f examples/pipeline-fmnist-mlp.yaml && $cadre run pipeline/fmnist-mlp   # plain KFP container steps
      $cadre notebook start alice && $cadre notebook open alice   # Jupyter in your browser
 Stop it with: $cadre local down
 MSG
