@@ -310,12 +310,21 @@ std::optional<NeverFits> Scheduler::never_fits_anywhere(const GangRequest::Membe
                        " gpu=" + std::to_string(t.largest_gpus) + ")"};
 }
 
-std::string Scheduler::free_on(const NodeState& n) {
+// What node n has free, and whether its agent takes the gang's largest launch: free
+// capacity on a node that refuses it is capacity the gang cannot use.
+std::string Scheduler::free_on(const NodeState& n, const GangRequest& gang) {
   std::string out =
       n.capacity.name + " cpu=" + spec::format_cpu(n.capacity.cpu_millis - n.used_cpu) +
       " memory=" + spec::format_memory_rounded(n.capacity.memory_bytes - n.used_memory) +
       " gpu=" + std::to_string(n.capacity.gpus - static_cast<int32_t>(n.used_gpus.size()));
-  return has_port(n) ? out : out + " (no free port)";
+  if (!has_port(n)) out += " (no free port)";
+  int64_t largest = 0;
+  for (const auto& member : gang.members) largest = std::max(largest, member.launch_bytes);
+  if (!accepts(n, largest)) {
+    out += " (its agent accepts launches up to " + std::to_string(n.capacity.max_message_bytes) +
+           " bytes; this gang's are up to " + std::to_string(largest) + ")";
+  }
+  return out;
 }
 
 std::string Scheduler::why_waiting(const GangRequest& gang) const {
@@ -329,7 +338,7 @@ std::string Scheduler::why_waiting(const GangRequest& gang) const {
       return "waiting for node " + gang.node + ", where it is pinned, to be Ready again";
     }
     return "waiting for capacity on node " + gang.node + ", where it is pinned: " + need +
-           "; free there: " + free_on(it->second);
+           "; free there: " + free_on(it->second, gang);
   }
 
   std::vector<const NodeState*> ready;
@@ -351,7 +360,7 @@ std::string Scheduler::why_waiting(const GangRequest& gang) const {
   std::string out = "waiting for capacity: " + need + "; free now: ";
   if (ready.empty()) out += "nothing (no node is Ready)";
   for (size_t i = 0; i < ready.size() && i < kListed; ++i) {
-    out += (i == 0 ? "" : ", ") + free_on(*ready[i]);
+    out += (i == 0 ? "" : ", ") + free_on(*ready[i], gang);
   }
   if (ready.size() > kListed) {
     out += " and " + std::to_string(ready.size() - kListed) + " more nodes with less cpu";

@@ -139,7 +139,7 @@ class Scheduler {
   static bool has_port(const NodeState& n);
   static bool accepts(const NodeState& n, int64_t launch_bytes);
   static bool can_take(const NodeState& n, const GangRequest::Member& member);
-  static std::string free_on(const NodeState& n);
+  static std::string free_on(const NodeState& n, const GangRequest& gang);
   std::optional<NeverFits> never_fits_pinned(const GangRequest& gang) const;
   std::optional<NeverFits> never_fits_anywhere(const GangRequest::Member& member) const;
   NodeState* choose(const GangRequest& gang, const GangRequest::Member& member,

@@ -412,7 +412,18 @@ TEST(Scheduler, ALaunchNoNodeThatCouldHoldItAcceptsNeverFitsAsLaunchTooLarge) {
   ASSERT_EQ(place(s, gang("x", 1, request(4000))), Scheduler::Fit::kPlaced);  // takes a
   s.upsert_node(accepting(node("b", 4000, 0, 0, 0, 2), 1 << 20));
   ASSERT_EQ(place(s, gang("y", 1, request(4000))), Scheduler::Fit::kPlaced);  // takes b
-  EXPECT_EQ(place(s, launching(gang("g", 1, request(2000)), 200000)), Scheduler::Fit::kWait);
+  const auto waiting = launching(gang("g", 1, request(2000)), 200000);
+  EXPECT_EQ(place(s, waiting), Scheduler::Fit::kWait);
+  // Free CPU on a node whose agent refuses the launch is not capacity for it: said so.
+  s.release_job("x");
+  s.upsert_node(accepting(node("a", 4000, 0, 0, 0, 2), 65536));
+  s.reserve("y/worker-0", "b", request(4000), {}, 0);
+  const std::string waits = s.why_waiting(waiting);
+  EXPECT_NE(waits.find("a cpu=4 memory=16Gi gpu=0 (its agent accepts launches up to 65536 bytes; "
+                       "this gang's are up to 200000)"),
+            std::string::npos)
+      << waits;
+  EXPECT_NE(waits.find("b cpu=0 memory=16Gi gpu=0"), std::string::npos) << waits;
 }
 
 TEST(Scheduler, WhenEveryNodeIsLostNothingIsKnownToBeImpossible) {
