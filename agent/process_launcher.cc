@@ -39,6 +39,32 @@ struct Fds {
   }
 };
 
+// What the child does to itself before exec: join its cgroup, set rlimits, drop
+// privileges and change user. `cgroup_fds` must outlive the fork.
+void confine(ChildExec& exec, const ReplicaSandbox& sandbox, const std::vector<int>& cgroup_fds) {
+  exec.cgroup_fds = cgroup_fds.data();
+  exec.cgroup_fd_count = static_cast<int>(cgroup_fds.size());
+  exec.rlimits = sandbox.rlimits.data();
+  exec.rlimit_count = static_cast<int>(sandbox.rlimits.size());
+  exec.no_new_privs = sandbox.no_new_privs;
+  if (sandbox.run_as) {
+    exec.change_user = true;
+    exec.uid = sandbox.run_as->uid;
+    exec.gid = sandbox.run_as->gid;
+  }
+}
+
+// The replica's cgroup limits: what it asked for, and every GPU it was not given denied.
+CgroupLimits limits_of(const ReplicaSandbox& sandbox, const LaunchSpec& spec) {
+  CgroupLimits limits{spec.memory_bytes, spec.cpu_millis, sandbox.pids_max, {}};
+  for (size_t index = 0; index < sandbox.gpu_minors.size(); ++index) {
+    const bool given = std::find(spec.gpu_indices.begin(), spec.gpu_indices.end(),
+                                 static_cast<int32_t>(index)) != spec.gpu_indices.end();
+    if (!given) limits.denied_gpu_minors.push_back(sandbox.gpu_minors[index]);
+  }
+  return limits;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ProcessLauncher>> ProcessLauncher::Create(
@@ -117,13 +143,7 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   const ReplicaSandbox& sandbox = options_.sandbox;
   Fds cgroup_procs;  // the child joins through these; closed once it has exec'd
   if (sandbox.cgroups) {
-    CgroupLimits limits{spec.memory_bytes, spec.cpu_millis, sandbox.pids_max, {}};
-    for (size_t index = 0; index < sandbox.gpu_minors.size(); ++index) {
-      const bool given = std::find(spec.gpu_indices.begin(), spec.gpu_indices.end(),
-                                   static_cast<int32_t>(index)) != spec.gpu_indices.end();
-      if (!given) limits.denied_gpu_minors.push_back(sandbox.gpu_minors[index]);
-    }
-    ASSIGN_OR_RETURN(cgroup_procs.fds, sandbox.cgroups->create(spec.uid, limits));
+    ASSIGN_OR_RETURN(cgroup_procs.fds, sandbox.cgroups->create(spec.uid, limits_of(sandbox, spec)));
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -144,16 +164,7 @@ Result<pid_t> ProcessLauncher::launch(const LaunchSpec& spec) {
   exec.working_dir = spec.working_dir.c_str();
   exec.argv = arrays.argv();
   exec.envp = arrays.envp();
-  exec.cgroup_fds = cgroup_procs.fds.data();
-  exec.cgroup_fd_count = static_cast<int>(cgroup_procs.fds.size());
-  exec.rlimits = sandbox.rlimits.data();
-  exec.rlimit_count = static_cast<int>(sandbox.rlimits.size());
-  exec.no_new_privs = sandbox.no_new_privs;
-  if (sandbox.run_as) {
-    exec.change_user = true;
-    exec.uid = sandbox.run_as->uid;
-    exec.gid = sandbox.run_as->gid;
-  }
+  confine(exec, sandbox, cgroup_procs.fds);
   auto forked = fork_child(exec);
   if (!forked.ok() && sandbox.cgroups) sandbox.cgroups->remove(spec.uid);
   ASSIGN_OR_RETURN(const pid_t pid, std::move(forked));
