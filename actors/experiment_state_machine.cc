@@ -542,8 +542,9 @@ ExperimentEffects ExperimentStateMachine::on_erased(const Status& status) {
         Unavailable("experiment " + name() + " not removed from the store: " + status.message())});
     return out;
   }
-  out.push_back(experiment_effect::AnswerDelete{std::move(waiting), Status::Ok()});
+  // Forgotten by the manager before the client hears (as a job is).
   out.push_back(experiment_effect::Stop{});
+  out.push_back(experiment_effect::AnswerDelete{std::move(waiting), Status::Ok()});
   return out;
 }
 

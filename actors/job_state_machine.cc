@@ -690,8 +690,11 @@ JobEffects JobStateMachine::on_erased(const Status& status) {
         Unavailable("job " + name() + " not removed from the store: " + status.message())});
     return out;
   }
-  out.push_back(job_effect::AnswerDelete{std::move(waiting), Status::Ok()});
+  // The manager forgets the job (Stop) before the client hears it is deleted, so a
+  // get sent on that answer finds nothing even if this actor's thread is preempted
+  // between the two sends.
   out.push_back(job_effect::Stop{});
+  out.push_back(job_effect::AnswerDelete{std::move(waiting), Status::Ok()});
   return out;
 }
 

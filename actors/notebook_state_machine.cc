@@ -562,9 +562,10 @@ NotebookEffects NotebookStateMachine::on_erased(const Status& status) {
     out.push_back(notebook_effect::StartTimer{options_.failure_backoff});
     return out;
   }
+  // Forgotten by the manager before the client hears (as a job is).
+  out.push_back(notebook_effect::Stop{});
   out.push_back(notebook_effect::AnswerDelete{delete_requests_, Status::Ok()});
   delete_requests_.clear();
-  out.push_back(notebook_effect::Stop{});
   return out;
 }
 

@@ -524,9 +524,10 @@ void PipelineRunStateMachine::maybe_erase(PipelineRunEffects& out) {
 PipelineRunEffects PipelineRunStateMachine::on_erased(const Status& status) {
   PipelineRunEffects out;
   erasing_ = false;
+  // Forgotten by the manager before the client hears (as a job is).
+  if (status.ok()) out.push_back(pipeline_run_effect::Stop{});
   out.push_back(pipeline_run_effect::AnswerDelete{delete_requests_, status});
   delete_requests_.clear();
-  if (status.ok()) out.push_back(pipeline_run_effect::Stop{});
   return out;
 }
 

@@ -266,13 +266,14 @@ RecurringRunEffects RecurringRunStateMachine::on_delete(uint64_t request) {
 
 RecurringRunEffects RecurringRunStateMachine::on_erased(const Status& status) {
   RecurringRunEffects out;
-  out.push_back(recurring_run_effect::AnswerDelete{delete_requests_, status});
-  delete_requests_.clear();
+  // Forgotten by the manager before the client hears (as a job is).
   if (status.ok()) {
     out.push_back(recurring_run_effect::Stop{});
   } else {
     deleting_ = false;
   }
+  out.push_back(recurring_run_effect::AnswerDelete{delete_requests_, status});
+  delete_requests_.clear();
   return out;
 }
 

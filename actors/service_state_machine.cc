@@ -572,9 +572,8 @@ void ServiceStateMachine::maybe_erase(ServiceEffects& out) {
 ServiceEffects ServiceStateMachine::on_erased(const Status& status) {
   ServiceEffects out;
   erasing_ = false;
-  out.push_back(service_effect::AnswerDelete{delete_requests_, status});
-  delete_requests_.clear();
   if (status.ok()) {
+    // Forgotten by the manager before the client hears (as a job is).
     out.push_back(service_effect::Stop{});
   } else {
     // Still there: the next delete tries again.
@@ -582,6 +581,8 @@ ServiceEffects ServiceStateMachine::on_erased(const Status& status) {
     reconcile(out);
     persist(out);
   }
+  out.push_back(service_effect::AnswerDelete{delete_requests_, status});
+  delete_requests_.clear();
   return out;
 }
 

@@ -805,6 +805,17 @@ TEST_F(JobMachine, DeleteStopsReplicasAndCompletesWhenTheLastOneEnds) {
   EXPECT_OK(answers[0].status);
 }
 
+TEST_F(JobMachine, TheManagerForgetsADeletedJobBeforeTheClientHearsItIsGone) {
+  running(gang(1));
+  m->on_delete(1);
+  exit(0, 143);
+  auto erased = m->on_erased(Status::Ok());
+  ASSERT_EQ(erased.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<fx::Stop>(erased[0]))
+      << "a get sent on the answer finds nothing";
+  EXPECT_TRUE(std::holds_alternative<fx::AnswerDelete>(erased[1]));
+}
+
 TEST_F(JobMachine, ConcurrentDeletesAreAllAnswered) {
   running(gang(1));
   m->on_delete(1);
