@@ -185,68 +185,111 @@ void apply_run(Self* self, const ClientRef& client, const protocol::ApplyRequest
                  });
 }
 
+namespace {
+
+using RunDone = std::function<void(const Status&, const std::string&)>;
+
+// A run of that name exists: the same text is a no-op, anything else is refused.
+void compare_with_existing_run(Self* self, const caf::actor& existing, const std::string& name,
+                               const std::string& text, const RunDone& done) {
+  self->request(existing, self->state.ctx.policy.request_timeout, get_atom::value)
+      .then(
+          [=](const protocol::PipelineRunStatus& status) {
+            if (status.manifest == text) return done(Status::Ok(), "unchanged");
+            done(AlreadyExists(run_ref(name) +
+                               " already exists; runs are immutable (give the new run another "
+                               "name, or delete this one)"),
+                 "");
+          },
+          [=](const caf::error& error) {
+            done(Unavailable("the supervisor of " + run_ref(name) +
+                             " did not answer: " + caf::to_string(error)),
+                 "");
+          });
+}
+
+// The version of the pipeline a run asks for (the latest unless it names one).
+Result<std::pair<int32_t, std::shared_ptr<const spec::PipelineSpec>>> pipeline_version(
+    Self* self, const spec::PipelineRunSpec& run) {
+  auto pipeline = self->state.pipelines.find(run.pipeline);
+  if (pipeline == self->state.pipelines.end() || pipeline->second.versions.empty()) {
+    return NotFound("spec.pipelineRef.name: " + pipeline_ref(run.pipeline) + " not found");
+  }
+  const int32_t latest = pipeline->second.versions.back().version;
+  const int32_t version = run.version.value_or(latest);
+  auto spec = pipeline->second.specs.find(version);
+  if (spec == pipeline->second.specs.end()) {
+    return NotFound("spec.pipelineRef.version: " + pipeline_ref(run.pipeline) + " has no version " +
+                    std::to_string(version) + " (latest: " + std::to_string(latest) + ")");
+  }
+  return std::make_pair(version, spec->second);
+}
+
+// A deleted run of the same name left its folder (artifacts outlive runs, as in
+// KFP): the new run must not resume its checkpoints or read its outputs, so the
+// old folder is moved aside, its files kept.
+Status move_aside_earlier_folder(const std::filesystem::path& folder, const std::string& name) {
+  std::error_code ec;
+  if (!std::filesystem::exists(folder, ec)) return Status::Ok();
+  const std::string aside = folder.string() + ".replaced-" + std::to_string(wall_ms());
+  std::filesystem::rename(folder, aside, ec);
+  if (ec) {
+    return Internal("cannot move aside " + folder.string() +
+                    ", the folder a deleted run of this name left: " + ec.message());
+  }
+  spdlog::info("run={} the folder an earlier run of this name left is now {}", name, aside);
+  return Status::Ok();
+}
+
+// Acknowledge only what is durable: the run's supervisor starts once it is stored.
+void store_and_start_run(Self* self, const protocol::PipelineRunStatus& record,
+                         std::shared_ptr<PipelineRunStateMachine> machine, const RunDone& done) {
+  const std::string name = record.name;
+  self->state.creating_runs.insert(name);
+  auto not_stored = [=](const Status& why) {
+    self->state.creating_runs.erase(name);
+    done(Unavailable(run_ref(name) + " not created: " + why.message()), "");
+  };
+  self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, put_atom::value,
+                record)
+      .then(
+          [=](const Status& stored) {
+            if (!stored.ok()) return not_stored(stored);
+            self->state.creating_runs.erase(name);
+            spawn_run(self, machine);
+            self->send(self->state.runs[name], start_atom::value);
+            done(Status::Ok(), "created");
+          },
+          [=](const caf::error& error) {
+            not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
+          });
+}
+
+}  // namespace
+
 void apply_run_then(Self* self, const std::shared_ptr<const spec::Manifest>& manifest,
-                    const std::string& text, RunOrigin origin,
-                    std::function<void(const Status&, const std::string&)> done) {
+                    const std::string& text, RunOrigin origin, RunDone done) {
   auto& st = self->state;
   const std::string name = manifest->metadata.name;
   const spec::PipelineRunSpec& run = *manifest->pipeline_run;
   if (st.creating_runs.count(name))
     return done(AlreadyExists(run_ref(name) + " is being created"), "");
   if (auto existing = st.runs.find(name); existing != st.runs.end()) {
-    self->request(existing->second, st.ctx.policy.request_timeout, get_atom::value)
-        .then(
-            [=](const protocol::PipelineRunStatus& status) {
-              if (status.manifest == text) return done(Status::Ok(), "unchanged");
-              done(AlreadyExists(run_ref(name) +
-                                 " already exists; runs are immutable (give the new run another "
-                                 "name, or delete this one)"),
-                   "");
-            },
-            [=](const caf::error& error) {
-              done(Unavailable("the supervisor of " + run_ref(name) +
-                               " did not answer: " + caf::to_string(error)),
-                   "");
-            });
-    return;
+    return compare_with_existing_run(self, existing->second, name, text, done);
   }
   if (st.ctx.policy.checkpoint_root.empty()) {
     return done(FailedPrecondition("pipelines keep their artifacts under the checkpoint root; "
                                    "start the coordinator with --checkpoint-root"),
                 "");
   }
-  auto pipeline = st.pipelines.find(run.pipeline);
-  if (pipeline == st.pipelines.end() || pipeline->second.versions.empty()) {
-    return done(NotFound("spec.pipelineRef.name: " + pipeline_ref(run.pipeline) + " not found"),
-                "");
-  }
-  const int32_t latest = pipeline->second.versions.back().version;
-  const int32_t version = run.version.value_or(latest);
-  auto spec = pipeline->second.specs.find(version);
-  if (spec == pipeline->second.specs.end()) {
-    return done(
-        NotFound("spec.pipelineRef.version: " + pipeline_ref(run.pipeline) + " has no version " +
-                 std::to_string(version) + " (latest: " + std::to_string(latest) + ")"),
-        "");
-  }
-  auto parameters = typed_parameters(*spec->second, run.pipeline, run);
+  auto pipeline = pipeline_version(self, run);
+  if (!pipeline.ok()) return done(pipeline.status(), "");
+  const auto& [version, spec] = *pipeline;
+  auto parameters = typed_parameters(*spec, run.pipeline, run);
   if (!parameters.ok()) return done(parameters.status(), "");
-  // A deleted run of the same name left its folder (artifacts outlive runs, as in
-  // KFP): the new run must not resume its checkpoints or read its outputs, so the
-  // old folder is moved aside, its files kept.
   const std::filesystem::path folder = std::filesystem::path(st.ctx.policy.checkpoint_root) /
                                        manifest->metadata.ns / pipeline_run_folder(name);
-  std::error_code ec;
-  if (std::filesystem::exists(folder, ec)) {
-    const std::string aside = folder.string() + ".replaced-" + std::to_string(wall_ms());
-    std::filesystem::rename(folder, aside, ec);
-    if (ec) {
-      return done(Internal("cannot move aside " + folder.string() +
-                           ", the folder a deleted run of this name left: " + ec.message()),
-                  "");
-    }
-    spdlog::info("run={} the folder an earlier run of this name left is now {}", name, aside);
-  }
+  if (Status moved = move_aside_earlier_folder(folder, name); !moved.ok()) return done(moved, "");
 
   protocol::PipelineRunStatus record;
   record.name = name;
@@ -260,26 +303,9 @@ void apply_run_then(Self* self, const std::shared_ptr<const spec::Manifest>& man
   record.manifest = text;
   record.recurring_run = origin.recurring_run;
   record.scheduled_ms = origin.scheduled_ms;
-  auto machine = std::make_shared<PipelineRunStateMachine>(record, spec->second,
-                                                           machine_options(self, run.pipeline));
-  st.creating_runs.insert(name);
-  auto not_stored = [=](const Status& why) {
-    self->state.creating_runs.erase(name);
-    done(Unavailable(run_ref(name) + " not created: " + why.message()), "");
-  };
-  // Acknowledge only what is durable: the reply waits for the store.
-  self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
-      .then(
-          [=](const Status& stored) {
-            if (!stored.ok()) return not_stored(stored);
-            self->state.creating_runs.erase(name);
-            spawn_run(self, machine);
-            self->send(self->state.runs[name], start_atom::value);
-            done(Status::Ok(), "created");
-          },
-          [=](const caf::error& error) {
-            not_stored(Unavailable("the store did not answer: " + caf::to_string(error)));
-          });
+  auto machine =
+      std::make_shared<PipelineRunStateMachine>(record, spec, machine_options(self, run.pipeline));
+  store_and_start_run(self, record, std::move(machine), done);
 }
 
 void get_pipelines(Self* self, const ClientRef& client, const std::string& name) {
