@@ -10,84 +10,136 @@
 
 namespace cadre::training {
 
-void add_train_flags(CLI::App* app, TrainOptions* o) {
+namespace {
+
+void add_data_and_model_flags(CLI::App* app, TrainOptions* o) {
+  const std::string group = "Model and data";
   app->add_option("--model", o->model, "Architecture: mlp or cnn")
       ->check(CLI::IsMember({"mlp", "cnn"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--data", o->data_dir, "Directory with the Fashion-MNIST IDX .gz files")
-      ->capture_default_str();
-  app->add_option("--epochs", o->epochs, "Epochs to train (a resumed run counts finished ones)")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app->add_option("--batch-size", o->batch_size, "Batch size per rank (as in PyTorch DDP)")
-      ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
-  app->add_option("--lr", o->lr, "Base learning rate")->capture_default_str();
-  app->add_option("--optimizer", o->optimizer, "sgd (with momentum) or adam")
-      ->check(CLI::IsMember({"sgd", "adam"}))
-      ->capture_default_str();
-  app->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str();
-  app->add_option("--weight-decay", o->weight_decay, "SGD L2 weight decay")->capture_default_str();
-  app->add_option("--lr-schedule", o->lr_schedule, "constant, step (x0.5 every 3 epochs) or cosine")
-      ->check(CLI::IsMember({"constant", "step", "cosine"}))
-      ->capture_default_str();
-  app->add_option("--warmup-steps", o->warmup_steps, "Linear LR warm-up steps")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app->add_option("--mode", o->mode, "allreduce (data parallel) or ps (parameter servers)")
-      ->check(CLI::IsMember({"allreduce", "ps"}))
-      ->capture_default_str();
-  app->add_option("--backend", o->backend, "All-reduce backend: ring, mpi or nccl")
-      ->check(CLI::IsMember({"ring", "mpi", "nccl"}))
-      ->capture_default_str();
-  app->add_option("--device", o->device, "cpu or cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
-  app->add_option("--seed", o->seed, "Seed for initialisation, shuffling and dropout")
-      ->capture_default_str();
-  app->add_option("--checkpoint-dir", o->checkpoint_dir,
-                  "Checkpoint every epoch here and resume from the latest (default "
-                  "$CADRE_CHECKPOINT_DIR)");
-  app->add_option("--export", o->export_path, "Write the trained model here (docs/training.md)");
-  app->add_option("--evaluate", o->evaluate_path,
-                  "Train nothing: print the test-set accuracy and loss of this exported model");
-  app->add_option("--threads", o->threads, "CPU threads for kernels; 0 = all cores")
-      ->check(CLI::Range(0, 1024))
-      ->capture_default_str();
-  app->add_option("--timeout", o->timeout_s,
-                  "Seconds to wait for a peer (rendezvous, or a collective making no progress)")
-      ->check(CLI::Range(1, 86400))
-      ->capture_default_str();
-  app->add_option("--ring-transport", o->ring_transport,
-                  "ring backend: auto (shared memory on one host) or tcp")
-      ->check(CLI::IsMember({"auto", "tcp"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--hidden", o->hidden,
+                  "mlp: hidden layer widths, comma-separated (default 256,128)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 8192))
+      ->group(group);
   app->add_option("--train-limit", o->train_limit, "Use only the first N training images; 0 = all")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--validation", o->validation,
                   "Hold out the last N training images and report val_loss and val_accuracy "
                   "on them each epoch; 0 = none")
       ->check(CLI::Range(0, 59999))
-      ->capture_default_str();
-  app->add_option("--hidden", o->hidden,
-                  "mlp: hidden layer widths, comma-separated (default 256,128)")
-      ->delimiter(',')
-      ->check(CLI::Range(1, 8192));
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--eval-batch-size", o->eval_batch_size, "Batch size for test-set evaluation")
       ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
-  app->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--seed", o->seed, "Seed for initialisation, shuffling and dropout")
+      ->capture_default_str()
+      ->group(group);
+}
+
+void add_optimisation_flags(CLI::App* app, TrainOptions* o) {
+  const std::string group = "Optimisation";
+  app->add_option("--epochs", o->epochs, "Epochs to train (a resumed run counts finished ones)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--batch-size", o->batch_size, "Batch size per rank (as in PyTorch DDP)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--lr", o->lr, "Base learning rate")->capture_default_str()->group(group);
+  app->add_option("--optimizer", o->optimizer, "sgd (with momentum) or adam")
+      ->check(CLI::IsMember({"sgd", "adam"}))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str()->group(group);
+  app->add_option("--weight-decay", o->weight_decay, "SGD L2 weight decay")
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--lr-schedule", o->lr_schedule, "constant, step (x0.5 every 3 epochs) or cosine")
+      ->check(CLI::IsMember({"constant", "step", "cosine"}))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--warmup-steps", o->warmup_steps, "Linear LR warm-up steps")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->group(group);
+}
+
+void add_distribution_flags(CLI::App* app, TrainOptions* o) {
+  const std::string group = "Distribution";
+  app->add_option("--mode", o->mode, "allreduce (data parallel) or ps (parameter servers)")
+      ->check(CLI::IsMember({"allreduce", "ps"}))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--backend", o->backend, "All-reduce backend: ring, mpi or nccl")
+      ->check(CLI::IsMember({"ring", "mpi", "nccl"}))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--device", o->device, "cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--threads", o->threads, "CPU threads for kernels; 0 = all cores")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--timeout", o->timeout_s,
+                  "Seconds to wait for a peer (rendezvous, or a collective making no progress)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--ring-transport", o->ring_transport,
+                  "ring backend: auto (shared memory on one host) or tcp")
+      ->check(CLI::IsMember({"auto", "tcp"}))
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--ps-role", o->ps_role,
                   "ps mode: server or worker (default from CADRE_REPLICA_TYPE or TF_CONFIG)")
-      ->check(CLI::IsMember({"server", "worker"}));
+      ->check(CLI::IsMember({"server", "worker"}))
+      ->group(group);
   app->add_option("--ps-sync", o->ps_sync, "ps mode: sync (aggregate all workers) or async")
       ->check(CLI::IsMember({"sync", "async"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--ps-replicas", o->ps_replicas,
                   "ps mode: how many leading CADRE_PEERS entries are servers (0: TF_CONFIG or 1)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->group(group);
+}
+
+void add_output_flags(CLI::App* app, TrainOptions* o) {
+  const std::string group = "Checkpoints and output";
+  app->add_option("--checkpoint-dir", o->checkpoint_dir,
+                  "Checkpoint every epoch here and resume from the latest (default "
+                  "$CADRE_CHECKPOINT_DIR)")
+      ->group(group);
+  app->add_option("--export", o->export_path, "Write the trained model here (docs/training.md)")
+      ->group(group);
+  app->add_option("--evaluate", o->evaluate_path,
+                  "Train nothing: print the test-set accuracy and loss of this exported model")
+      ->group(group);
+  app->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->group(group);
+}
+
+}  // namespace
+
+// Grouped as `cadre-train --help` shows them.
+void add_train_flags(CLI::App* app, TrainOptions* o) {
+  add_data_and_model_flags(app, o);
+  add_optimisation_flags(app, o);
+  add_distribution_flags(app, o);
+  add_output_flags(app, o);
 }
 
 namespace {
