@@ -11,6 +11,43 @@ struct Rung {
   int64_t resource = 0;  // their budget
 };
 
+// Bracket s of Li et al. (2017): n_i configurations at resource R·η^(i-s).
+std::vector<Rung> bracket_rungs(int s, int s_max, const MultiFidelityOptions& options) {
+  const double eta = options.eta;
+  const double R = static_cast<double>(options.max_resource);
+  const double budget = (s_max + 1) * R;
+  std::vector<Rung> rungs(s + 1);
+  const auto n0 = static_cast<int64_t>(std::ceil(budget / R * std::pow(eta, s) / (s + 1)));
+  for (int i = 0; i <= s; ++i) {
+    rungs[i].n = std::max<int64_t>(1, static_cast<int64_t>(std::floor(n0 * std::pow(eta, -i))));
+    rungs[i].resource =
+        std::max<int64_t>(options.min_resource, std::llround(R * std::pow(eta, i - s)));
+  }
+  return rungs;
+}
+
+// Successive halving is synchronous inside a bracket: rung i's members are the
+// best of rung i-1 once all of rung i-1 has finished. nullptr while rung i-1
+// still runs, or when failures left fewer survivors (the bracket ends there).
+const TrialRecord* to_promote(const TrialHistory& history,
+                              const std::vector<const TrialRecord*>& in,
+                              const std::vector<Rung>& rungs, int i) {
+  const bool waiting = std::any_of(in.begin(), in.end(), [&](auto* t) {
+    return t->rung == i - 1 && t->state == TrialState::kRunning;
+  });
+  if (waiting) return nullptr;
+  std::vector<std::pair<double, const TrialRecord*>> results;
+  for (auto* t : in)
+    if (t->rung >= i - 1)
+      if (auto loss = result_at(history, *t, rungs[i - 1].resource)) results.emplace_back(*loss, t);
+  std::stable_sort(results.begin(), results.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  const auto keep = std::min<size_t>(results.size(), static_cast<size_t>(rungs[i].n));
+  for (size_t r = 0; r < keep; ++r)
+    if (results[r].second->rung == i - 1) return results[r].second;
+  return nullptr;
+}
+
 }  // namespace
 
 Hyperband::Hyperband(SearchSpace space, MultiFidelityOptions options)
@@ -21,20 +58,11 @@ Hyperband::Hyperband(SearchSpace space, MultiFidelityOptions options)
 }
 
 Result<Next> Hyperband::next(const TrialHistory& history) {
-  const double eta = options_.eta;
-  const double R = static_cast<double>(options_.max_resource);
-  const double budget = (s_max_ + 1) * R;
   // Brackets run in the order s = s_max, ..., 0 and then again; bracket b of the
   // sequence has s = s_max - b mod (s_max + 1). Trials carry their b.
   for (int b = 0;; ++b) {
     const int s = s_max_ - b % (s_max_ + 1);
-    std::vector<Rung> rungs(s + 1);
-    const auto n0 = static_cast<int64_t>(std::ceil(budget / R * std::pow(eta, s) / (s + 1)));
-    for (int i = 0; i <= s; ++i) {
-      rungs[i].n = std::max<int64_t>(1, static_cast<int64_t>(std::floor(n0 * std::pow(eta, -i))));
-      rungs[i].resource =
-          std::max<int64_t>(options_.min_resource, std::llround(R * std::pow(eta, i - s)));
-    }
+    const std::vector<Rung> rungs = bracket_rungs(s, s_max_, options_);
     std::vector<const TrialRecord*> in;
     for (const auto& t : history.trials)
       if (t.bracket == b) in.push_back(&t);
@@ -56,24 +84,8 @@ Result<Next> Hyperband::next(const TrialHistory& history) {
             static_cast<double>(rungs[i].resource);
         return next;
       }
-      // Successive halving is synchronous inside a bracket: rung i's members are
-      // the best of rung i-1 once all of rung i-1 has finished.
-      const bool waiting = std::any_of(in.begin(), in.end(), [&](auto* t) {
-        return t->rung == i - 1 && t->state == TrialState::kRunning;
-      });
-      if (waiting) break;  // this bracket waits; a later one may have work
-      std::vector<std::pair<double, const TrialRecord*>> results;
-      for (auto* t : in)
-        if (t->rung >= i - 1)
-          if (auto loss = result_at(history, *t, rungs[i - 1].resource))
-            results.emplace_back(*loss, t);
-      std::stable_sort(results.begin(), results.end(),
-                       [](const auto& x, const auto& y) { return x.first < y.first; });
-      const auto keep = std::min<size_t>(results.size(), static_cast<size_t>(rungs[i].n));
-      const TrialRecord* promote = nullptr;
-      for (size_t r = 0; r < keep && !promote; ++r)
-        if (results[r].second->rung == i - 1) promote = results[r].second;
-      if (!promote) break;  // failures left fewer survivors: the bracket ends here
+      const TrialRecord* promote = to_promote(history, in, rungs, i);
+      if (!promote) break;  // this bracket waits or has ended; a later one may have work
       next.suggestion.assignment = promote->assignment;
       next.suggestion.assignment[options_.resource_index] = static_cast<double>(rungs[i].resource);
       next.suggestion.continue_trial = promote->id;
