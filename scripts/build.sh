@@ -3,5 +3,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="${CADRE_BUILD_JOBS:-$(nproc)}"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" "$@"
+# Ninja starts a target's compiles as soon as what they include exists, where
+# Make waits for every target it links against: a fresh build on two cores is
+# minutes shorter. A build folder keeps the generator it was made with.
+generator=()
+if [ ! -f "$root/build/CMakeCache.txt" ] && command -v ninja >/dev/null; then
+  generator=(-G Ninja)
+fi
+cmake -S "$root" -B "$root/build" "${generator[@]}" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" "$@"
 cmake --build "$root/build" -j "$jobs"

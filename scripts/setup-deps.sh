@@ -7,7 +7,7 @@ browser=0
 [ "${1:-}" = "--browser" ] && browser=1
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake ninja-build pkg-config git
   libcaf-dev                        # coordinator actor system (CAF 0.17)
   libzmq3-dev cppzmq-dev            # wire transport
   libsodium-dev                     # HMAC and Curve25519 for replica-to-replica authentication
