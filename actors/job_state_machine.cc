@@ -281,7 +281,7 @@ void JobStateMachine::request_placement(JobEffects& out) {
 // A new instance of a replica: a fresh uid, so the agent's folder, log and any
 // late report of the old instance stay apart.
 void JobStateMachine::new_instance(ReplicaStatus& r) {
-  r.uid = name() + "-" + r.name + "-" + std::to_string(rec_.attempts++);
+  r.uid = replica_uid(name(), rec_.status.created_ms, r.name, rec_.attempts++);
   r.state = ReplicaState::kStarting;
   r.started_ms = 0;
   r.ready = false;

@@ -1,5 +1,6 @@
 #include "actors/replica_environment.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -154,6 +155,17 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
   if (self.type == "Launcher") add_mpi_launcher(replicas, job, launch);
   for (const auto& var : tmpl.env) launch.env[var.name] = var.value;  // the user's env wins
   return launch;
+}
+
+std::string replica_uid(const std::string& job, int64_t created_ms, const std::string& replica,
+                        int32_t instance) {
+  std::string incarnation;
+  uint64_t v = static_cast<uint64_t>(std::max<int64_t>(0, created_ms));
+  do {
+    incarnation.insert(incarnation.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36]);
+    v /= 36;
+  } while (v > 0);
+  return job + "-" + incarnation + "-" + replica + "-" + std::to_string(instance);
 }
 
 int64_t fencing_generation(int64_t created_ms, const std::string& uid) {

@@ -24,6 +24,13 @@ struct JobIdentity {
   std::string readiness_path;           // a serving replica's: what its agent probes
 };
 
+// A replica instance's uid: `<job>-<incarnation>-<replica>-<instance>`. The
+// incarnation is the job's creation time in base 36, so a job deleted and created
+// again under the same name never reuses a uid of the one before: not its agent
+// folder, not its log, and a late report of an old replica cannot pass for a new one.
+std::string replica_uid(const std::string& job, int64_t created_ms, const std::string& replica,
+                        int32_t instance);
+
 // CADRE_GENERATION of a replica instance: its instance number (the uid's suffix)
 // under the job's creation time, so it grows within a job and across a job that
 // is deleted and created again under the same name, whose checkpoint folder (and

@@ -215,10 +215,21 @@ TEST_F(JobMachine, PlacementIsStoredBeforeAnyReplicaIsLaunched) {
   auto launches = all<fx::Launch>(stored);
   ASSERT_EQ(launches.size(), 2u);
   EXPECT_EQ(launches[0].node, "a");
-  EXPECT_EQ(launches[0].launch.uid, "fmnist-worker-0-0");
-  EXPECT_EQ(launches[1].launch.uid, "fmnist-worker-1-1");
+  EXPECT_EQ(launches[0].launch.uid, "fmnist-loyw3v28-worker-0-0") << "created at 1.7e12 ms";
+  EXPECT_EQ(launches[1].launch.uid, "fmnist-loyw3v28-worker-1-1");
   EXPECT_EQ(launches[0].launch.env.at("CADRE_CHECKPOINT_DIR"), "/ckpt/default/fmnist");
   EXPECT_EQ(count<fx::PublishSummary>(stored), 1u);
+}
+
+TEST_F(JobMachine, AJobCreatedAgainUnderItsNameReusesNoUidOfTheOneBefore) {
+  running(gang(2));
+  const std::vector<std::string> first = {uid(0), uid(1)};
+  now += 1;  // deleted and created again, a millisecond later
+  running(gang(2));
+  EXPECT_NE(uid(0), first[0]) << "the agent would append to the old replica's log and folder";
+  EXPECT_NE(uid(1), first[1]);
+  EXPECT_EQ(uid(0).rfind("fmnist-", 0), 0u);
+  EXPECT_EQ(uid(0).substr(uid(0).size() - 11), "-worker-0-0");
 }
 
 TEST_F(JobMachine, AnswerForAnOlderPlacementAttemptFreesItsSlotsAndLaunchesNothing) {
@@ -722,7 +733,8 @@ TEST_F(JobMachine, JobWhoseLaunchWasLostWithTheCoordinatorIsPlacedAgainNotFailed
   EXPECT_EQ(count<fx::RequestPlacement>(lost), 1u);
   EXPECT_EQ(status().restarts, 0);
   auto placed = place();
-  EXPECT_EQ(launched_uids(placed), std::vector<std::string>{"hello-main-0-1"});
+  EXPECT_EQ(launched_uids(placed), std::vector<std::string>{replica_uid("hello", now, "main-0", 1)})
+      << "a new instance, past the one the record holds";
   start_all();
   EXPECT_EQ(status().phase, JobPhase::kRunning);
 }

@@ -74,6 +74,14 @@ TEST(ReplicaEnvironment, FencingGenerationsGrowWithinAJobAndAcrossItsRecreation)
   EXPECT_EQ(fencing_generation(1764400000000, "fm-main-0-7"), 1764400000000000007);
 }
 
+TEST(ReplicaEnvironment, AUidNamesTheJobItsIncarnationTheReplicaAndEndsInItsInstance) {
+  EXPECT_EQ(replica_uid("fm", 1'700'000'000'000, "worker-0", 3), "fm-loyw3v28-worker-0-3");
+  EXPECT_EQ(replica_uid("fm", 0, "main-0", 0), "fm-0-main-0-0");
+  EXPECT_NE(replica_uid("fm", 1000, "main-0", 0), replica_uid("fm", 1001, "main-0", 0));
+  const std::string uid = replica_uid("fm", 1000, "main-0", 7);
+  EXPECT_EQ(fencing_generation(1000, uid), 1000 * 1000000 + 7) << "the instance stays last";
+}
+
 TEST(ReplicaEnvironment, PyTorchVariablesMakeMasterRankZeroAndCountLocalRanksPerNode) {
   auto s = train_job({{"Master", 1}, {"Worker", 3}});
   auto replicas = placed(s, 2);  // master, worker-1 on n0; worker-0, worker-2 on n1

@@ -30,7 +30,7 @@ TEST_F(JobLifecycle, TwoNodesAreReadyWithinFiveSeconds) {
   }
 }
 
-TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetrics) {
+TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetricsAndOneCreatedAgainHasOnlyItsOwn) {
   auto applied = apply(shell_job("hello", "echo hello-cadre; echo accuracy=0.5"));
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   EXPECT_NE(applied.output.find("job/hello created"), std::string::npos) << applied.output;
@@ -50,6 +50,17 @@ TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetrics) {
   EXPECT_EQ(jobs[0]["exitCode"], 0);
   EXPECT_DOUBLE_EQ(jobs[0]["metrics"]["accuracy"].get<double>(), 0.5);
   EXPECT_FALSE(jobs[0]["node"].get<std::string>().empty());
+
+  // Deleted and created again under its name: only the new job's log and metrics.
+  ASSERT_EQ(cadre("delete job/hello").exit_code, 0);
+  ASSERT_EQ(apply(shell_job("hello", "echo hello-again; echo accuracy=0.75")).exit_code, 0);
+  ASSERT_EQ(cadre("wait job/hello --for Succeeded --timeout 30").exit_code, 0);
+  logs = cadre("logs job/hello");
+  EXPECT_EQ(logs.output, "hello-again\naccuracy=0.75\n") << "the first job's lines are not its";
+  auto again = get_json("jobs");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_NE(again[0]["replica"], jobs[0]["replica"]) << "a uid of the first job, reused";
+  EXPECT_DOUBLE_EQ(again[0]["metrics"]["accuracy"].get<double>(), 0.75);
 }
 
 TEST_F(JobLifecycle, ReplicaSeesTheEnvironmentContract) {

@@ -37,7 +37,8 @@ class NotebookTest : public LocalCluster {
   std::string jupyter_token(const std::string& job) const {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(path("agents"))) {
       if (entry.path().filename() == "jupyter-token" &&
-          entry.path().parent_path().filename().string().rfind(job + "-main-0-", 0) == 0) {
+          entry.path().parent_path().filename().string().rfind(job + "-", 0) == 0 &&
+          entry.path().parent_path().filename().string().find("-main-0-") != std::string::npos) {
         std::ifstream in(entry.path());
         return std::string(std::istreambuf_iterator<char>(in), {});
       }
