@@ -260,14 +260,14 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "delete",
       "Delete a job, trainjob, experiment, inferenceservice, run or notebook (replicas are "
-      "stopped; a notebook's workspace is kept), a pipeline, a token, or a node that is not "
-      "Ready");
+      "stopped; a notebook's workspace is kept), a pipeline, a recurring run, a token, or a "
+      "node that is not Ready");
   auto args = std::make_shared<std::vector<std::string>>();
   auto file = std::make_shared<std::string>();
   auto* positional =
       cmd->add_option("resource", *args,
                       "job/NAME, trainjob/NAME, experiment/NAME, isvc/NAME, run/NAME, "
-                      "notebook/NAME, pipeline/NAME, token/ID or node/NAME")
+                      "notebook/NAME, pipeline/NAME, recurringrun/NAME, token/ID or node/NAME")
           ->expected(1, 2);
   cmd->add_option("-f,--filename", *file, "Delete what a manifest names")->excludes(positional);
   auto purge = std::make_shared<bool>(false);
