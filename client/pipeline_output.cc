@@ -1,6 +1,7 @@
 #include "client/pipeline_output.h"
 #include "pipelines/json_text.h"
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -175,6 +176,11 @@ json runs_to_json(const std::vector<protocol::PipelineRunStatus>& runs) {
 namespace {
 
 std::string shown(const json& v) {
+  // A whole number stored as a double (a metric: test_images=10000) reads as one.
+  if (v.is_number_float() && std::abs(v.get<double>()) < 1e15 &&
+      v.get<double>() == std::floor(v.get<double>())) {
+    return std::to_string(static_cast<int64_t>(v.get<double>()));
+  }
   std::string s = v.is_string() ? v.get<std::string>() : pipelines::json_text(v);
   return s.size() > 40 ? s.substr(0, 37) + "..." : s;
 }
@@ -199,7 +205,7 @@ std::map<std::string, json> metrics_of(const protocol::PipelineRunStatus& r) {
 
 std::string compare_runs_table(const std::vector<protocol::PipelineRunStatus>& runs,
                                int64_t now_ms) {
-  std::vector<std::string> headers = {""};
+  std::vector<std::string> headers = {"RUN"};
   for (const auto& r : runs) headers.push_back(r.name);
   std::vector<std::vector<std::string>> rows;
   auto add_rows =

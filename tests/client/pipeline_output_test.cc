@@ -65,5 +65,34 @@ TEST(RunToJson, GivesEachStepsWorkloadAsDescribeTakesIt) {
   EXPECT_EQ(j["tasks"][0]["job"], "r-2");
 }
 
+TEST(CompareRuns, PutsRunsSideBySideWithWholeNumbersShownWhole) {
+  auto run = [](const std::string& name, const std::string& parameters, double loss) {
+    protocol::PipelineRunStatus r;
+    r.name = name;
+    r.pipeline = "p";
+    r.pipeline_version = 1;
+    r.state = PipelineState::kSucceeded;
+    r.parameters = parameters;
+    auto t = step("evaluate", name + "-1", "Job");
+    t.output_artifacts.push_back(
+        {"metrics", "file:///m", "system.Metrics",
+         R"({"test_images": 10000.0, "loss": )" + std::to_string(loss) + "}"});
+    r.tasks = {t};
+    return r;
+  };
+  const std::string text = compare_runs_table(
+      {run("a", R"({"lr": 0.5, "epochs": 5})", 0.25), run("b", R"({"lr": 0.05})", 0.5)}, 0);
+  EXPECT_EQ(text.rfind("RUN", 0), 0u) << text;
+  EXPECT_NE(text.find("metric evaluate.test_images   10000"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10000.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("metric evaluate.loss          0.25"), std::string::npos) << text;
+  EXPECT_NE(text.find("parameter lr                  0.5"), std::string::npos) << text;
+  const auto epochs = text.find("parameter epochs");
+  ASSERT_NE(epochs, std::string::npos) << text;
+  const std::string row = text.substr(epochs, text.find('\n', epochs) - epochs);
+  EXPECT_NE(row.find(" 5 "), std::string::npos) << row;
+  EXPECT_EQ(row.back(), '-') << "a parameter one run lacks is a dash: " << row;
+}
+
 }  // namespace pipeline_output_test
 }  // namespace cadre::client
