@@ -30,7 +30,10 @@ Result<std::string> experiment_of_trial(const std::string& trial) {
   const bool numbered = dash != std::string::npos && dash > 0 && dash + 1 < trial.size() &&
                         trial.find_first_not_of("0123456789", dash + 1) == std::string::npos;
   if (!numbered) {
-    return InvalidArgument("'" + trial + "' is not a trial name (trials are <experiment>-<id>)");
+    return InvalidArgument("'" + trial +
+                           "' is not a trial name (trials are <experiment>-<id>); an "
+                           "experiment's trials: cadre get trials -l experiment=" +
+                           trial);
   }
   return trial.substr(0, dash);
 }

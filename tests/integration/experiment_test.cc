@@ -90,6 +90,16 @@ TEST_F(Experiments, TwoParallelCadreTrainTrialsFindABestTrialThatMatchesTheirOwn
   auto listed = cadre("get trials -l experiment=fmnist-random");
   EXPECT_EQ(listed.exit_code, 0);
   EXPECT_NE(listed.output.find("fmnist-random-3"), std::string::npos) << listed.output;
+  auto one = cadre("get trials fmnist-random-3");
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_NE(one.output.find("fmnist-random-3"), std::string::npos) << one.output;
+  EXPECT_EQ(one.output.find("fmnist-random-1"), std::string::npos) << one.output;
+  auto by_experiment = cadre("get trials fmnist-random");
+  EXPECT_NE(by_experiment.exit_code, 0);
+  EXPECT_NE(by_experiment.output.find("cadre get trials -l experiment=fmnist-random"),
+            std::string::npos)
+      << "an experiment's name where a trial's goes says how to list its trials: "
+      << by_experiment.output;
   auto described = cadre("describe experiment fmnist-random");
   EXPECT_NE(described.output.find("Best Trial:"), std::string::npos) << described.output;
   EXPECT_NE(cadre("get experiments").output.find("MaxTrialsReached"), std::string::npos);
