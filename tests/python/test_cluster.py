@@ -135,9 +135,11 @@ class ClusterTest(unittest.TestCase):
             '[ "$CADRE_RANK" = 0 ] && sleep 2; true', name="sdk-train", workers=2, cpu=0.25, memory="64Mi"))
         status = handle.wait(timeout=60)
         self.assertEqual([r["name"] for r in status["replicas"]], ["worker-0", "worker-1"])
-        accuracy = {p["replica"].rsplit("-", 1)[0]: p["value"]
+        # A sample names the replica instance (its uid) that reported it.
+        name_of = {r["uid"]: r["name"] for r in status["replicas"]}
+        accuracy = {name_of[p["replica"]]: p["value"]
                     for p in self.client.metrics_history("trainjob/sdk-train", metric="accuracy")}
-        self.assertEqual(accuracy, {"sdk-train-worker-0": 0.5, "sdk-train-worker-1": 0.6})
+        self.assertEqual(accuracy, {"worker-0": 0.5, "worker-1": 0.6})
         self.assertIn("world=2", "".join(handle.logs(replica="worker-1")))
 
     def test_tune_finds_the_best_learning_rate_of_an_experiment(self):
