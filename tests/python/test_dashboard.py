@@ -236,6 +236,10 @@ class DashboardTest(unittest.TestCase):
         chart = self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "figure[data-chart=accuracy] canvas"), what="the accuracy chart")
         self.assertGreater(chart.size["width"], 200)
         self.assertIn("loss", self.texts("figure.chart figcaption"))
+        # A line per replica instance, named as a person reads it, not by its uid.
+        legend = " ".join(self.texts("figure[data-chart=accuracy] .u-legend"))
+        self.assertIn("worker-0 #0", legend)
+        self.assertNotIn("browser-train-", legend)
         log = self.wait(lambda d: d.find_element(By.ID, "log") if "epoch=4" in d.find_element(By.ID, "log").text else None, what="the log")
         self.assertIn("<script>window.__xss=1</script>", log.text, "markup in a log line is shown as text")
         self.assertEqual(self.browser.find_elements(By.CSS_SELECTOR, "#log script, #log img"), [])

@@ -150,6 +150,16 @@ function replicasTable(job: Job): HTMLElement {
   );
 }
 
+// A replica instance as a legend names it: "worker-1 #3" for the uid
+// "<job>-<incarnation>-worker-1-3" (uids of older jobs lack the incarnation).
+export function instanceLabel(job: string, uid: string): string {
+  if (!uid.startsWith(job + "-")) return uid;
+  const parts = uid.slice(job.length + 1).split("-");
+  if (parts.length === 4) parts.shift();
+  if (parts.length !== 3) return uid;
+  return `${parts[0]}-${parts[1]} #${parts[2]}`;
+}
+
 // Metric charts: one per metric name, one line per replica instance.
 class MetricCharts {
   readonly element = h("div", { class: "charts", id: "charts" });
@@ -163,7 +173,7 @@ class MetricCharts {
       if (p.name === "epoch" || p.name === "step") continue;
       const series = byMetric.get(p.name) ?? new Map<string, Series>();
       byMetric.set(p.name, series);
-      const s = series.get(p.replica) ?? { label: p.replica, points: [] };
+      const s = series.get(p.replica) ?? { label: instanceLabel(name, p.replica), points: [] };
       series.set(p.replica, s);
       s.points.push({ x: p.step, y: p.value });
     }
