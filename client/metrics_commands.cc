@@ -31,8 +31,8 @@ Status print_metrics(Coordinator& coordinator, const MetricsOptions& options, st
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : reply.points) {
-    rows.push_back(
-        {std::to_string(p.step), p.name, format_number(p.value), p.replica, utc_text(p.time_ms)});
+    rows.push_back({std::to_string(p.step), p.name, format_number(p.value),
+                    instance_label(reply.name, p.replica), utc_text(p.time_ms)});
   }
   if (rows.empty()) {
     out << "No metrics reported by " << options.ref.display() << " yet.\n";

@@ -17,6 +17,21 @@ std::string format_number(double value) {
   return buffer;
 }
 
+std::string instance_label(const std::string& job, const std::string& uid) {
+  if (uid.size() <= job.size() + 1 || uid.compare(0, job.size() + 1, job + "-") != 0) return uid;
+  std::vector<std::string> parts;
+  std::string rest = uid.substr(job.size() + 1);
+  for (size_t start = 0;;) {
+    const size_t dash = rest.find('-', start);
+    parts.push_back(rest.substr(start, dash - start));
+    if (dash == std::string::npos) break;
+    start = dash + 1;
+  }
+  if (parts.size() == 4) parts.erase(parts.begin());
+  if (parts.size() != 3) return uid;
+  return parts[0] + "-" + parts[1] + " #" + parts[2];
+}
+
 std::string describe_label(const std::string& name) {
   constexpr size_t kWidth = 12;
   return name + std::string(name.size() < kWidth ? kWidth - name.size() : 1, ' ');

@@ -39,6 +39,11 @@ std::string replica_summary(const protocol::JobStatus& job);
 // Six significant digits: "0.8841", "1e-05", "nan".
 std::string format_number(double value);
 
+// A replica instance as a person reads it: "worker-1 #3" for the uid
+// "<job>-<incarnation>-worker-1-3" (or "<job>-worker-1-3", a uid from before
+// incarnations); any other uid as it is.
+std::string instance_label(const std::string& job, const std::string& uid);
+
 // "accuracy=0.5 loss=0.31", by name.
 std::string format_metrics(const std::map<std::string, double>& metrics);
 

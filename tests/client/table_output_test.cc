@@ -213,5 +213,14 @@ TEST(DescribeJob, ShowsTheMainReplicaWhenTheCoordinatorSendsIt) {
   EXPECT_EQ(page.find("Conditions:"), std::string::npos) << page;
 }
 
+TEST(InstanceLabel, NamesTheReplicaAndItsInstanceWhateverTheUidsAge) {
+  EXPECT_EQ(instance_label("fmnist", "fmnist-mx6finav-worker-1-3"), "worker-1 #3");
+  EXPECT_EQ(instance_label("fmnist", "fmnist-worker-1-3"), "worker-1 #3") << "before incarnations";
+  EXPECT_EQ(instance_label("a-b", "a-b-mx6finav-main-0-0"), "main-0 #0");
+  EXPECT_EQ(instance_label("fmnist", "other-worker-1-3"), "other-worker-1-3");
+  EXPECT_EQ(instance_label("fmnist", "fmnist-"), "fmnist-");
+  EXPECT_EQ(instance_label("fmnist", "fmnist-a-b-c-d-e"), "fmnist-a-b-c-d-e");
+}
+
 }  // namespace
 }  // namespace cadre::client

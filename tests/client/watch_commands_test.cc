@@ -385,6 +385,7 @@ TEST(PrintMetrics, PrintsThePointsOldestFirstAndSaysWhenOlderOnesWereLeftOut) {
   EXPECT_EQ(fake.metrics_requests[0].max_points, 2);
   const std::string text = out.str();
   EXPECT_LT(text.find("0.5"), text.find("0.25")) << text;
+  EXPECT_NE(text.find("worker-0 #1"), std::string::npos) << "the replica, not its uid: " << text;
   EXPECT_NE(text.find("only the newest 2 points"), std::string::npos) << text;
 }
 
