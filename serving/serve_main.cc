@@ -90,7 +90,16 @@ int main(int argc, char** argv) {
 
   const int sig = wait_for_signal();
   spdlog::info("signal {}: draining", sig);
-  if (http_server) http_server->stop_accepting();
+  if (http_server) {
+    // A request whose head was read before the signal is in flight: it reaches the
+    // server before the drain refuses new ones.
+    http_server->stop_accepting();
+    if (!http_server->wait_for_requests_read(
+            std::chrono::milliseconds(static_cast<int64_t>(config.drain_timeout_secs * 1000)))) {
+      spdlog::warn("requests still being read after {} s; draining without them",
+                   config.drain_timeout_secs);
+    }
+  }
   std::thread grpc_drain([&] {
     if (grpc_server)
       grpc_server->shutdown(

@@ -57,6 +57,9 @@ class HttpServer::Impl {
   // queued on a shared loop), hence shared.
   std::shared_ptr<std::atomic<int>> connections_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> closing_{false};  // stop_accepting: no new request is read either
+  // Requests whose head was read and which are not yet with the handler (their
+  // body being read): a stop waits for them (wait_for_requests_read).
+  std::shared_ptr<std::atomic<int>> reading_ = std::make_shared<std::atomic<int>>(0);
   int port_ = 0;
 };
 
@@ -88,7 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(std::move(buffer)),
         server_(server),
         slot_(std::move(slot)),
+        reading_count_(server->reading_),
         first_(first) {}
+  ~Session() { done_reading(); }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -144,10 +149,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
-    // Stopping: a kept-alive connection's next request is not taken (its client
-    // sees the close before any answer and may send it elsewhere).
-    if (server_->closing_.load()) return close();
-    if (taken_over()) return hand_over();
+    // Counted before the stop flag is read, as the stop sets the flag before it reads
+    // the count: either this request sees the stop, or the stop waits for it.
+    reading_count_->fetch_add(1);
+    reading_ = true;
+    if (server_->closing_.load()) {
+      // Stopping: a kept-alive connection's next request is not taken (its client
+      // sees the close before any answer and may send it elsewhere).
+      done_reading();
+      return close();
+    }
+    if (taken_over()) {
+      done_reading();
+      return hand_over();
+    }
+    // Taken: from here it is answered, even if a stop begins while its body is read.
     if (!authorized()) {
       // Refused before the body is read; the connection closes after the answer.
       keep_alive_ = false;
@@ -228,9 +244,11 @@ class Session : public std::enable_shared_from_this<Session> {
         self->write(std::move(response));
       });
     });
+    done_reading();  // with the handler now
   }
 
   void write(HttpResponse r) {
+    done_reading();
     res_ = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version_);
     res_->set(bhttp::field::server, "cadre-serve");
@@ -254,10 +272,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() { stream_.close(); }
 
+  void done_reading() {
+    if (!reading_) return;
+    reading_ = false;
+    reading_count_->fetch_sub(1);
+  }
+
   HttpStream stream_;
   beast::flat_buffer buffer_;  // bounded: a request line or chunk header cannot grow it
   HttpServer::Impl* server_;
   std::shared_ptr<void> slot_;  // one of max_connections
+  // The server's count of requests being read (Impl::reading_), shared because a
+  // session may outlive its server; reading_: this one's request is in that count.
+  std::shared_ptr<std::atomic<int>> reading_count_;
+  bool reading_ = false;
   std::unique_ptr<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   bool first_ = true;
@@ -401,6 +429,15 @@ HttpServer::~HttpServer() { stop(); }
 int HttpServer::port() const { return impl_->port_; }
 int HttpServer::open_connections() const { return impl_->connections_->load(); }
 void HttpServer::stop_accepting() { impl_->stop_accepting(); }
+
+bool HttpServer::wait_for_requests_read(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->reading_->load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 void HttpServer::stop() { impl_->stop(); }
 
 }  // namespace cadre::serving::http

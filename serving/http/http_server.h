@@ -105,6 +105,10 @@ class HttpServer {
   // Stops accepting, and reading new requests on open connections: requests
   // already read are still answered.
   void stop_accepting();
+  // After stop_accepting: waits until every request it took (its head read) is
+  // with the handler, so that a server draining behind it refuses none of them.
+  // False when `timeout` passed first.
+  bool wait_for_requests_read(std::chrono::milliseconds timeout);
   // Closes everything and joins the threads: stops its loops, shared ones too
   // (their connections cannot outlive the server).
   void stop();
