@@ -853,7 +853,9 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(failures, [])
 
     def test_sigterm_answers_every_request_in_flight_then_exits_zero(self):
-        repo = self.repo_copy(["fmnist_tuned"])
+        # fmnist has no config of its own, so --max-queue-size holds all 32 (fmnist_tuned
+        # queues 4: some of 32 were refused as a full queue, not by the drain).
+        repo = self.repo_copy(["fmnist"])
         server = Server(repo, "--max-queue-size", "1000")
         results = []
         lock = threading.Lock()
@@ -864,7 +866,7 @@ class LifecycleTest(unittest.TestCase):
             body = infer_json(self.f.images[:32])
             started.wait()
             try:
-                conn.request("POST", "/v2/models/fmnist_tuned/infer", body=body)
+                conn.request("POST", "/v2/models/fmnist/infer", body=body)
                 status = conn.getresponse().status
             except OSError as e:
                 status = repr(e)
