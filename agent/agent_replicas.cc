@@ -85,7 +85,11 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
   auto push = MetricsSocket::Create(socket, owner, MetricLineParser(*formats));
   if (!push.ok()) return report_launch_failure(*msg, "LaunchFailed", push.status().message());
   spec->env["CADRE_METRICS_ADDR"] = MetricsSocket::address(socket);
+  // Where each file stands before the program starts: text an earlier process left
+  // is not parsed again, and nothing this one writes, however soon, is skipped.
   const int64_t log_start = file_size(spec->log_path);
+  const int64_t metrics_file_start =
+      spec->metrics.source == "file" ? file_size(spec->metrics.file) : 0;
   auto pid = launcher_->launch(*spec);
   if (!pid.ok()) return report_launch_failure(*msg, "LaunchFailed", pid.status().message());
 
@@ -104,8 +108,8 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
   if (spec->metrics.source == "file") {
     TailOptions file;
     if (owner) file.owner = owner->first;
-    replica.metrics_file.emplace(spec->metrics.file, file_size(spec->metrics.file),
-                                 MetricLineParser(*formats), file);
+    replica.metrics_file.emplace(spec->metrics.file, metrics_file_start, MetricLineParser(*formats),
+                                 file);
   }
   replica.push = std::move(*push);
   replicas_.emplace(msg->uid, std::move(replica));

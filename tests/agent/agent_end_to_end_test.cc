@@ -69,6 +69,11 @@ class FakeCoordinator {
     return std::nullopt;
   }
 
+  // The next message of any kind, or nullopt after `timeout`.
+  std::optional<protocol::Envelope> expect_any(std::chrono::milliseconds timeout) {
+    return receive(timeout);
+  }
+
   template <typename T>
   T body(const protocol::Envelope& envelope) {
     auto decoded = protocol::decode_body<T>(envelope, protocol::DecodeLimits{});
@@ -328,6 +333,42 @@ TEST_F(AgentEndToEndTest, DropsCommandsFromAStaleEpoch) {
       EXPECT_NE(coordinator_->body<protocol::ReplicaStarted>(envelope).uid, "stale");
     }
   }
+}
+
+TEST_F(AgentEndToEndTest, AFileCollectorReadsWhatAReplicaWritesTheMomentItStarts) {
+  start_agent();
+  coordinator_->accept_registration(1);
+  // Each writes its metrics file first thing and exits: however soon that is, the
+  // agent reads the file from where it stood before the replica started.
+  constexpr int kReplicas = 16;
+  for (int i = 0; i < kReplicas; ++i) {
+    auto launch = shell_replica("file-" + std::to_string(i),
+                                "echo accuracy=0." + std::to_string(i + 1) + " > metrics.log");
+    launch.metrics.source = "file";
+    launch.metrics.file = "metrics.log";
+    coordinator_->send(MessageKind::kLaunchReplica, launch, 1);
+  }
+  std::map<std::string, double> accuracy;
+  int exits = 0;
+  const auto deadline = Clock::now() + 10s;
+  while (exits < kReplicas && Clock::now() < deadline) {
+    auto envelope = coordinator_->expect_any(1s);
+    if (!envelope) continue;
+    if (envelope->header.kind == MessageKind::kReplicaExited) {
+      const auto exit = coordinator_->body<protocol::ReplicaExited>(*envelope);
+      coordinator_->send(MessageKind::kReplicaExitedAck, protocol::ReplicaExitedAck{exit.uid}, 1);
+      EXPECT_EQ(accuracy.count(exit.uid), 1u) << exit.uid << " exited before its metrics came";
+      ++exits;
+    }
+    if (envelope->header.kind != MessageKind::kMetrics) continue;
+    const auto report = coordinator_->body<protocol::MetricsReport>(*envelope);
+    for (const auto& sample : report.samples) {
+      if (sample.name == "accuracy") accuracy[report.uid] = sample.value;
+    }
+  }
+  EXPECT_EQ(exits, kReplicas);
+  ASSERT_EQ(accuracy.size(), static_cast<size_t>(kReplicas));
+  EXPECT_DOUBLE_EQ(accuracy.at("file-6"), 0.7);
 }
 
 TEST_F(AgentEndToEndTest, ReportsAMissingBinaryAsLaunchFailed) {
