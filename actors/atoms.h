@@ -80,6 +80,7 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using recurring_atom = caf::atom_constant<caf::atom("recurring")>;
 using notebook_atom = caf::atom_constant<caf::atom("notebook")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using files_atom = caf::atom_constant<caf::atom("files")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
@@ -118,6 +119,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaStarted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ReplicaExited)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::MetricsReport)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::LogsChunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RemoveReplicaFiles)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::ApplyRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::GetRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::DeleteRequest)

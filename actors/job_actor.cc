@@ -81,6 +81,8 @@ void carry_out_one(Self* self, const JobEffect& effect) {
           erase_record(self);
         } else if constexpr (std::is_same_v<E, job_effect::AnswerDelete>) {
           for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, job_effect::RemoveFiles>) {
+          self->send(st.ctx.registry, files_atom::value, e.files);
         } else if constexpr (std::is_same_v<E, job_effect::Stop>) {
           spdlog::info("job={} deleted", name);
           self->send(st.ctx.manager, gone_atom::value, name);

@@ -690,6 +690,15 @@ JobEffects JobStateMachine::on_erased(const Status& status) {
         Unavailable("job " + name() + " not removed from the store: " + status.message())});
     return out;
   }
+  // Its replicas have exited (or the delete timed out, and an agent cleans a
+  // replica still running once it exits): nothing reads their files any more.
+  if (rec_.attempts > 0) {
+    job_effect::RemoveFiles remove;
+    remove.files.job = name();
+    remove.files.uid_prefix = replica_uid_prefix(name(), rec_.status.created_ms);
+    for (const auto& r : replicas()) remove.files.replicas.push_back(r.name);
+    out.push_back(std::move(remove));
+  }
   // The manager forgets the job (Stop) before the client hears it is deleted, so a
   // get sent on that answer finds nothing even if this actor's thread is preempted
   // between the two sends.

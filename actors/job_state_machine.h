@@ -134,6 +134,10 @@ struct AnswerDelete {   // answer each waiting delete request
   std::vector<uint64_t> requests;
   Status status;
 };
+// The job is erased: every agent removes the folders and logs of its replicas.
+struct RemoveFiles {
+  protocol::RemoveReplicaFiles files;
+};
 struct Stop {};  // the job is gone: the shell tells the manager and quits
 }  // namespace job_effect
 
@@ -142,7 +146,8 @@ using JobEffect =
                  job_effect::RequestPlacement, job_effect::CancelPlacement, job_effect::Release,
                  job_effect::Reserve, job_effect::Launch, job_effect::Kill, job_effect::AckExit,
                  job_effect::StoreMetrics, job_effect::ForwardMetrics, job_effect::StartTimer,
-                 job_effect::EraseRecord, job_effect::AnswerDelete, job_effect::Stop>;
+                 job_effect::EraseRecord, job_effect::AnswerDelete, job_effect::RemoveFiles,
+                 job_effect::Stop>;
 using JobEffects = std::vector<JobEffect>;
 
 struct JobMachineOptions {

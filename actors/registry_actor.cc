@@ -204,6 +204,18 @@ Status delete_node(Self* self, const std::string& name) {
   return Status::Ok();
 }
 
+// A deleted job's files may be on any node that ever ran one of its replicas (a
+// restarted replica can have moved), and the job keeps no such list: every node
+// with a live registration is told; an agent without them ignores it. A node down
+// now keeps its files (docs/agent.md says how to remove them).
+void remove_replica_files(Self* self, const protocol::RemoveReplicaFiles& files) {
+  const auto body = protocol::encode(files);
+  for (const auto& [name, node] : self->state.nodes) {
+    if (node.epoch == 0 || node.state == NodeState::kLost) continue;
+    self->state.ctx.outbox->to_agent(name, node.epoch, MessageKind::kRemoveReplicaFiles, body);
+  }
+}
+
 std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
   std::vector<protocol::NodeStatus> out;
   for (const auto& [name, node] : state.nodes) {
@@ -267,6 +279,9 @@ caf::behavior registry(Self* self, ActorContext base,
       },
       [=](get_atom) { return node_statuses(self->state); },
       [=](delete_atom, const std::string& name) { return delete_node(self, name); },
+      [=](files_atom, const protocol::RemoveReplicaFiles& files) {
+        remove_replica_files(self, files);
+      },
   };
 }
 

@@ -157,15 +157,19 @@ protocol::LaunchReplica make_launch(const spec::TrainJobSpec& spec,
   return launch;
 }
 
-std::string replica_uid(const std::string& job, int64_t created_ms, const std::string& replica,
-                        int32_t instance) {
+std::string replica_uid_prefix(const std::string& job, int64_t created_ms) {
   std::string incarnation;
   uint64_t v = static_cast<uint64_t>(std::max<int64_t>(0, created_ms));
   do {
     incarnation.insert(incarnation.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36]);
     v /= 36;
   } while (v > 0);
-  return job + "-" + incarnation + "-" + replica + "-" + std::to_string(instance);
+  return job + "-" + incarnation + "-";
+}
+
+std::string replica_uid(const std::string& job, int64_t created_ms, const std::string& replica,
+                        int32_t instance) {
+  return replica_uid_prefix(job, created_ms) + replica + "-" + std::to_string(instance);
 }
 
 int64_t fencing_generation(int64_t created_ms, const std::string& uid) {

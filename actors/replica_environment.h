@@ -30,6 +30,8 @@ struct JobIdentity {
 // folder, not its log, and a late report of an old replica cannot pass for a new one.
 std::string replica_uid(const std::string& job, int64_t created_ms, const std::string& replica,
                         int32_t instance);
+// `<job>-<incarnation>-`: how every replica uid of that job incarnation begins.
+std::string replica_uid_prefix(const std::string& job, int64_t created_ms);
 
 // CADRE_GENERATION of a replica instance: its instance number (the uid's suffix)
 // under the job's creation time, so it grows within a job and across a job that

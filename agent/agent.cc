@@ -209,6 +209,8 @@ void Agent::handle(const protocol::Envelope& envelope) {
       return on_exited_ack(envelope);
     case MessageKind::kReadLogs:
       return on_read_logs(envelope);
+    case MessageKind::kRemoveReplicaFiles:
+      return on_remove_files(envelope);
     case MessageKind::kError: {
       auto error = protocol::decode_body<protocol::ErrorReply>(envelope, link_->limits());
       const std::string text =

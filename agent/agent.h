@@ -44,7 +44,7 @@ struct AgentTimings {
 struct AgentOptions {
   std::string name;      // node name as registered
   std::string address;   // host other nodes use to reach this one
-  std::string work_dir;  // absolute; replicas/<uid>/ and checkpoints/<job>/ live here
+  std::string work_dir;  // absolute; replicas/<uid>/, logs/ and checkpoints/<job>/ live here
   std::map<std::string, std::string> labels;
   NodeResources resources;
   int32_t port_min = 0;  // ports the coordinator may assign to replicas here (--port-range)
@@ -80,6 +80,7 @@ class Agent {
     std::unique_ptr<MetricsSocket> push;    // CADRE_METRICS_ADDR
     std::string ns;                         // its namespace, for /metrics
     std::string name;                       // "worker-1", for /metrics
+    bool remove_files = false;  // its job is deleted: its folder and log go when it exits
   };
 
   // The registration with the coordinator. epoch 0: never registered.
@@ -130,6 +131,8 @@ class Agent {
   void on_kill(const protocol::Envelope& envelope);
   void on_exited_ack(const protocol::Envelope& envelope);
   void on_read_logs(const protocol::Envelope& envelope);
+  void on_remove_files(const protocol::Envelope& envelope);
+  void remove_files_of(const std::string& uid, const std::string& job);
 
   void check_lease(Clock::time_point now);
   void check_watchdog();

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/port_check.h"
+#include "agent/replica_files.h"
 #include "protocol/wall_clock.h"
 
 namespace cadre::agent {
@@ -104,7 +105,8 @@ void Agent::on_launch(const protocol::Envelope& envelope) {
                   /*metrics_file=*/std::nullopt,
                   /*push=*/nullptr,
                   /*ns=*/msg->ns,
-                  /*name=*/replica_name(msg->replica_type, msg->replica_index)};
+                  /*name=*/replica_name(msg->replica_type, msg->replica_index),
+                  /*remove_files=*/false};
   if (spec->metrics.source == "file") {
     TailOptions file;
     if (owner) file.owner = owner->first;
@@ -191,6 +193,40 @@ void Agent::on_read_logs(const protocol::Envelope& envelope) {
   send(MessageKind::kLogsChunk, chunk, envelope.header.id);
 }
 
+void Agent::on_remove_files(const protocol::Envelope& envelope) {
+  auto msg = protocol::decode_body<protocol::RemoveReplicaFiles>(envelope, link_->limits());
+  if (!msg.ok()) {
+    spdlog::warn("node={} bad RemoveReplicaFiles: {}", session_.node, msg.status().message());
+    return;
+  }
+  if (!is_current_epoch(envelope, "RemoveReplicaFiles")) return;
+  if (Status bad = check_remove_request(*msg); !bad.ok()) {
+    spdlog::warn("node={} job={} RemoveReplicaFiles refused: {}", session_.node, msg->job,
+                 bad.message());
+    return;
+  }
+  for (const auto& uid : replica_files_of(options_.work_dir, *msg)) {
+    // One still stopping (a delete that timed out) keeps its files until it exits:
+    // its log is still being written and tailed.
+    if (auto live = replicas_.find(uid); live != replicas_.end()) {
+      live->second.remove_files = true;
+      continue;
+    }
+    remove_files_of(uid, msg->job);
+  }
+}
+
+void Agent::remove_files_of(const std::string& uid, const std::string& job) {
+  auto freed = remove_replica_files(options_.work_dir, uid);
+  if (!freed.ok()) {
+    spdlog::warn("node={} replica={} job={} files not removed: {}", session_.node, uid, job,
+                 freed.status().message());
+    return;
+  }
+  spdlog::info("node={} replica={} job={} deleted: removed its folder and log ({} bytes)",
+               session_.node, uid, job, *freed);
+}
+
 void Agent::resend_exits() {
   for (const auto& [uid, exit] : pending_exits_) send(MessageKind::kReplicaExited, exit);
   session_.exits_resent = Clock::now();
@@ -252,6 +288,7 @@ void Agent::collect_exits() {
   for (auto& exited : launcher_->reap()) {
     auto it = replicas_.find(exited.uid);
     bool fenced = false;
+    bool remove_files = false;
     if (it != replicas_.end()) {
       fenced = it->second.fenced && exited.signal == SIGKILL;
       // The last metrics go out before the exit, so the coordinator has them when
@@ -261,6 +298,7 @@ void Agent::collect_exits() {
         send_metrics(exited.uid, exited.job, it->second.metrics_file->finish(wall_ms()));
       }
       if (it->second.push) send_metrics(exited.uid, exited.job, it->second.push->poll(wall_ms()));
+      remove_files = it->second.remove_files;
       replicas_.erase(it);
       publish_replicas();
     }
@@ -281,6 +319,7 @@ void Agent::collect_exits() {
                  exited.uid, exited.job, exited.exit_code, exited.signal, exit.reason);
     exit.finished_ms = wall_ms();
     report_exit(std::move(exit));
+    if (remove_files) remove_files_of(exited.uid, exited.job);
   }
 }
 

@@ -32,6 +32,8 @@ const char* kind_name(MessageKind kind) {
       return "LogsChunk";
     case MessageKind::kReplicaReady:
       return "ReplicaReady";
+    case MessageKind::kRemoveReplicaFiles:
+      return "RemoveReplicaFiles";
     case MessageKind::kApply:
       return "Apply";
     case MessageKind::kApplyReply:

@@ -29,19 +29,20 @@ inline constexpr int kProtocolVersion = 1;
 enum class MessageKind : uint16_t {
   kInvalid = 0,
   // ---- agent <-> coordinator (port 7070) ----
-  kRegister = 100,          // A->C RegisterRequest
-  kRegisterReply = 101,     // C->A RegisterReply
-  kHeartbeat = 102,         // A->C Heartbeat
-  kHeartbeatAck = 103,      // C->A HeartbeatAck
-  kLaunchReplica = 104,     // C->A LaunchReplica
-  kKillReplica = 105,       // C->A KillReplica
-  kReplicaStarted = 106,    // A->C ReplicaStarted
-  kReplicaExited = 107,     // A->C ReplicaExited (resent until acknowledged)
-  kReplicaExitedAck = 108,  // C->A ReplicaExitedAck
-  kMetrics = 109,           // A->C MetricsReport
-  kReadLogs = 110,          // C->A ReadLogs
-  kLogsChunk = 111,         // A->C LogsChunk
-  kReplicaReady = 112,      // A->C ReplicaReadiness (on every change)
+  kRegister = 100,            // A->C RegisterRequest
+  kRegisterReply = 101,       // C->A RegisterReply
+  kHeartbeat = 102,           // A->C Heartbeat
+  kHeartbeatAck = 103,        // C->A HeartbeatAck
+  kLaunchReplica = 104,       // C->A LaunchReplica
+  kKillReplica = 105,         // C->A KillReplica
+  kReplicaStarted = 106,      // A->C ReplicaStarted
+  kReplicaExited = 107,       // A->C ReplicaExited (resent until acknowledged)
+  kReplicaExitedAck = 108,    // C->A ReplicaExitedAck
+  kMetrics = 109,             // A->C MetricsReport
+  kReadLogs = 110,            // C->A ReadLogs
+  kLogsChunk = 111,           // A->C LogsChunk
+  kReplicaReady = 112,        // A->C ReplicaReadiness (on every change)
+  kRemoveReplicaFiles = 113,  // C->A RemoveReplicaFiles (a job was deleted)
   // ---- client <-> coordinator (port 7071) ----
   kApply = 200,                // U->C ApplyRequest
   kApplyReply = 201,           // C->U ApplyReply
@@ -243,6 +244,19 @@ struct ReadLogs {
   int64_t offset = 0;           // byte offset to start from; negative: from the end
   int64_t max_bytes = 1 << 20;  // most bytes to return
   MSGPACK_DEFINE_MAP(uid, offset, max_bytes)
+};
+
+// A job is deleted: the agent removes the folder (replicas/<uid>/) and the log
+// (logs/<uid>.log) of every replica of it that it ran, and of one still running
+// once it exits. Checkpoints stay: a model may be served from them. Nothing can
+// read these files once the job is gone (logs are found through the job).
+struct RemoveReplicaFiles {
+  std::string job;         // job name, for the agent's log
+  std::string uid_prefix;  // "<job>-<incarnation>-": how every replica uid of the job begins
+  // The job's replica names ("main-0", "worker-1"): a uid of the job is
+  // uid_prefix + name + "-" + instance number, and nothing else matches.
+  std::vector<std::string> replicas;
+  MSGPACK_DEFINE_MAP(job, uid_prefix, replicas)
 };
 
 struct LogsChunk {

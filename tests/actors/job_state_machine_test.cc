@@ -822,10 +822,40 @@ TEST_F(JobMachine, TheManagerForgetsADeletedJobBeforeTheClientHearsItIsGone) {
   m->on_delete(1);
   exit(0, 143);
   auto erased = m->on_erased(Status::Ok());
-  ASSERT_EQ(erased.size(), 2u);
-  EXPECT_TRUE(std::holds_alternative<fx::Stop>(erased[0]))
+  ASSERT_EQ(erased.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<fx::RemoveFiles>(erased[0]));
+  EXPECT_TRUE(std::holds_alternative<fx::Stop>(erased[1]))
       << "a get sent on the answer finds nothing";
-  EXPECT_TRUE(std::holds_alternative<fx::AnswerDelete>(erased[1]));
+  EXPECT_TRUE(std::holds_alternative<fx::AnswerDelete>(erased[2]));
+}
+
+TEST_F(JobMachine, AnErasedJobHasTheFilesOfEveryReplicaItRanRemovedAndNoOtherJobs) {
+  running(gang(2));
+  const std::string first = uid(0);
+  exit(0, 1);  // the gang restarts: a second instance of each worker
+  place();
+  start_all();
+  ASSERT_NE(uid(0), first);
+  m->on_delete(1);
+  exit(0, 143);
+  exit(1, 143);
+  auto removes = all<fx::RemoveFiles>(m->on_erased(Status::Ok()));
+  ASSERT_EQ(removes.size(), 1u);
+  const auto& files = removes[0].files;
+  EXPECT_EQ(files.job, "fmnist");
+  EXPECT_EQ(files.replicas, (std::vector<std::string>{"worker-0", "worker-1"}));
+  for (const std::string& u : {first, uid(0), uid(1)}) {
+    EXPECT_EQ(u.rfind(files.uid_prefix, 0), 0u) << u << " begins with " << files.uid_prefix;
+  }
+  EXPECT_NE(
+      replica_uid("fmnist", status().created_ms + 1, "worker-0", 0).rfind(files.uid_prefix, 0), 0u)
+      << "the job created again under its name keeps its files";
+}
+
+TEST_F(JobMachine, AJobDeletedBeforeItRanHasNoFilesToRemove) {
+  start(gang(2));
+  m->on_delete(1);
+  EXPECT_EQ(count<fx::RemoveFiles>(m->on_erased(Status::Ok())), 0u);
 }
 
 TEST_F(JobMachine, ConcurrentDeletesAreAllAnswered) {

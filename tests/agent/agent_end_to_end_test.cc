@@ -21,6 +21,7 @@
 #include "protocol/curve_keys.h"
 #include "protocol/framing.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::agent {
@@ -29,6 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 using protocol::MessageKind;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 // The coordinator's side of the agent port, reduced to what a test needs.
 class FakeCoordinator {
@@ -333,6 +335,49 @@ TEST_F(AgentEndToEndTest, DropsCommandsFromAStaleEpoch) {
       EXPECT_NE(coordinator_->body<protocol::ReplicaStarted>(envelope).uid, "stale");
     }
   }
+}
+
+TEST_F(AgentEndToEndTest, RemovesADeletedJobsFilesAndThoseOfAReplicaStillStoppingOnceItExits) {
+  start_agent();
+  coordinator_->accept_registration(3);
+  const auto work = dir_ / "work";
+  coordinator_->send(MessageKind::kLaunchReplica,
+                     shell_replica("hello-k1-main-0-0", "echo done > file; echo out"), 3);
+  coordinator_->send(MessageKind::kLaunchReplica,
+                     shell_replica("hello-k1-main-0-1", "echo first; exec sleep 30"), 3);
+  coordinator_->send(MessageKind::kLaunchReplica, shell_replica("hello-k2-main-0-0", "echo new"),
+                     3);
+  ASSERT_TRUE(
+      expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "hello-k1-main-0-0", 5s));
+  ASSERT_TRUE(
+      expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "hello-k2-main-0-0", 5s));
+  ASSERT_TRUE(fs::exists(work / "replicas" / "hello-k1-main-0-0" / "file"));
+  ASSERT_TRUE(fs::exists(work / "logs" / "hello-k1-main-0-0.log"));
+
+  protocol::RemoveReplicaFiles remove{"hello", "hello-k1-", {"main-0"}};
+  coordinator_->send(MessageKind::kRemoveReplicaFiles, remove, 2);  // a stale epoch: ignored
+  coordinator_->expect(MessageKind::kHeartbeat, 2s);
+  EXPECT_TRUE(fs::exists(work / "logs" / "hello-k1-main-0-0.log"));
+  coordinator_->send(MessageKind::kRemoveReplicaFiles, remove, 3);
+  EXPECT_TRUE(cadre::testing::eventually(
+      [&] { return !fs::exists(work / "replicas" / "hello-k1-main-0-0"); }, 5s));
+  EXPECT_FALSE(fs::exists(work / "logs" / "hello-k1-main-0-0.log"));
+  EXPECT_TRUE(fs::exists(work / "logs" / "hello-k2-main-0-0.log")) << "the job created again";
+  EXPECT_TRUE(fs::exists(work / "logs" / "hello-k1-main-0-1.log")) << "still running";
+
+  coordinator_->send(MessageKind::kKillReplica,
+                     protocol::KillReplica{"hello-k1-main-0-1", 2000, ""}, 3);
+  ASSERT_TRUE(
+      expect_for<protocol::ReplicaExited>(MessageKind::kReplicaExited, "hello-k1-main-0-1", 5s));
+  EXPECT_TRUE(cadre::testing::eventually(
+      [&] { return !fs::exists(work / "logs" / "hello-k1-main-0-1.log"); }, 5s))
+      << "removed once it exited";
+  EXPECT_FALSE(fs::exists(work / "replicas" / "hello-k1-main-0-1"));
+
+  coordinator_->send(MessageKind::kReadLogs, protocol::ReadLogs{"hello-k1-main-0-0", 0, 100}, 3);
+  auto chunk = coordinator_->expect(MessageKind::kLogsChunk, 3s);
+  ASSERT_TRUE(chunk.has_value());
+  EXPECT_FALSE(coordinator_->body<protocol::LogsChunk>(*chunk).found);
 }
 
 TEST_F(AgentEndToEndTest, AFileCollectorReadsWhatAReplicaWritesTheMomentItStarts) {

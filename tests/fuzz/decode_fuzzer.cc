@@ -36,7 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   decode_as<LaunchReplica>(body, limits);
   decode_as<ReplicaExited>(body, limits);
   decode_as<MetricsReport>(body, limits);
+  decode_as<KillReplica>(body, limits);
+  decode_as<ReadLogs>(body, limits);
   decode_as<LogsChunk>(body, limits);
+  decode_as<RemoveReplicaFiles>(body, limits);
   decode_as<ApplyRequest>(body, limits);
   decode_as<GetReply>(body, limits);
   decode_as<LogsRequest>(body, limits);

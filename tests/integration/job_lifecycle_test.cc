@@ -30,7 +30,8 @@ TEST_F(JobLifecycle, TwoNodesAreReadyWithinFiveSeconds) {
   }
 }
 
-TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetricsAndOneCreatedAgainHasOnlyItsOwn) {
+TEST_F(JobLifecycle,
+       HelloJobSucceedsWithItsLogsAndMetricsAndDeletedLeavesNoFileOrLineToOneCreatedAgain) {
   auto applied = apply(shell_job("hello", "echo hello-cadre; echo accuracy=0.5"));
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   EXPECT_NE(applied.output.find("job/hello created"), std::string::npos) << applied.output;
@@ -51,8 +52,18 @@ TEST_F(JobLifecycle, HelloJobSucceedsWithItsLogsAndMetricsAndOneCreatedAgainHasO
   EXPECT_DOUBLE_EQ(jobs[0]["metrics"]["accuracy"].get<double>(), 0.5);
   EXPECT_FALSE(jobs[0]["node"].get<std::string>().empty());
 
-  // Deleted and created again under its name: only the new job's log and metrics.
+  // Deleted: its node removes the replica's folder and log, which nothing can read
+  // any more. Created again under its name: only the new job's log and metrics.
+  const std::string node = jobs[0]["node"], uid = jobs[0]["replica"];
+  ASSERT_EQ(node.rfind("local-", 0), 0u) << node;
+  const std::string work = path("agents/agent-" + node.substr(6));  // local-N's work dir
+  const auto folder = std::filesystem::path(work + "/replicas/" + uid);
+  const auto log = std::filesystem::path(work + "/logs/" + uid + ".log");
+  ASSERT_TRUE(std::filesystem::exists(folder)) << folder;
+  ASSERT_TRUE(std::filesystem::exists(log)) << log;
   ASSERT_EQ(cadre("delete job/hello").exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(log); }, 10s)) << log;
+  EXPECT_FALSE(std::filesystem::exists(folder)) << folder;
   ASSERT_EQ(apply(shell_job("hello", "echo hello-again; echo accuracy=0.75")).exit_code, 0);
   ASSERT_EQ(cadre("wait job/hello --for Succeeded --timeout 30").exit_code, 0);
   logs = cadre("logs job/hello");
