@@ -13,14 +13,21 @@ void RouteTable::update(const protocol::RoutesReply& reply) {
   services_.clear();
   std::map<std::string, std::shared_ptr<EndpointLoad>> loads;
   for (const auto& s : reply.services) {
-    for (const auto& rev : s.revisions) {
+    Service& service = services_[s.name];
+    service = Service{};  // a name twice in a reply: the last one holds
+    service.route = s;
+    for (const auto& rev : service.route.revisions) {
+      auto& endpoints = service.endpoints.emplace_back();
       for (const auto& e : rev.endpoints) {
-        const std::string key = e.address + ":" + std::to_string(e.port);
-        auto old = loads_.find(key);
-        loads[key] = old != loads_.end() ? old->second : std::make_shared<EndpointLoad>();
+        std::string key = e.address + ":" + std::to_string(e.port);
+        auto& load = loads[key];
+        if (!load) {
+          auto old = loads_.find(key);
+          load = old != loads_.end() ? old->second : std::make_shared<EndpointLoad>();
+        }
+        endpoints.push_back(Endpoint{&e, std::move(key), load});
       }
     }
-    services_[s.name] = s;
   }
   loads_ = std::move(loads);
   tokens_.clear();
@@ -75,69 +82,92 @@ bool RouteTable::has_service(const std::string& name) const {
   return services_.count(name) > 0;
 }
 
+namespace {
+
+// The revision that takes the request: drawn by percent (u1 in [0, 1)) among those
+// that can answer, the canary split; nullptr when none can.
+template <typename Usable>
+const protocol::RevisionRoute* draw_revision(const std::vector<protocol::RevisionRoute>& revisions,
+                                             double u1, const Usable& usable, size_t* index) {
+  int32_t total = 0;
+  for (size_t i = 0; i < revisions.size(); ++i) {
+    if (revisions[i].percent > 0 && usable(i)) total += revisions[i].percent;
+  }
+  if (total == 0) return nullptr;
+  double point = u1 * total;
+  const protocol::RevisionRoute* chosen = nullptr;
+  for (size_t i = 0; i < revisions.size(); ++i) {
+    if (revisions[i].percent <= 0 || !usable(i)) continue;
+    chosen = &revisions[i];
+    *index = i;
+    if ((point -= revisions[i].percent) < 0) break;
+  }
+  return chosen;
+}
+
+}  // namespace
+
 Result<Pick> RouteTable::pick(const std::string& service, double u1, double u2,
                               const std::set<std::string>& exclude) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = services_.find(service);
   if (it == services_.end()) return NotFound("no inferenceservice '" + service + "'");
-  const auto& s = it->second;
-  auto reachable = [&](const protocol::RouteEndpoint& e) {
-    return !exclude.count(e.address + ":" + std::to_string(e.port));
+  const Service& s = it->second;
+  auto reachable = [&](const Endpoint& e) { return exclude.empty() || !exclude.count(e.key); };
+  auto usable = [&](size_t revision) {
+    const auto& endpoints = s.endpoints[revision];
+    return s.route.revisions[revision].activate ||
+           std::any_of(endpoints.begin(), endpoints.end(), reachable);
   };
-  auto usable = [&](const protocol::RevisionRoute& rev) {
-    return rev.activate || std::any_of(rev.endpoints.begin(), rev.endpoints.end(), reachable);
-  };
-  // The canary split: a revision by its percent, among those that can answer.
-  int32_t total = 0;
-  for (const auto& rev : s.revisions) {
-    if (rev.percent > 0 && usable(rev)) total += rev.percent;
-  }
-  const protocol::RevisionRoute* chosen = nullptr;
-  if (total > 0) {
-    double point = u1 * total;
-    for (const auto& rev : s.revisions) {
-      if (rev.percent <= 0 || !usable(rev)) continue;
-      chosen = &rev;
-      if ((point -= rev.percent) < 0) break;
-    }
-  }
+  size_t index = 0;
+  const protocol::RevisionRoute* chosen = draw_revision(s.route.revisions, u1, usable, &index);
   if (chosen == nullptr) {
     return Unavailable("inferenceservice '" + service + "' has no ready replica");
   }
   Pick p;
-  p.service = s.name;
-  p.ns = s.ns;
+  p.service = s.route.name;
+  p.ns = s.route.ns;
   p.revision = chosen->revision;
-  p.token = s.replica_token;
-  p.timeout = std::chrono::milliseconds(s.timeout_ms);
-  p.container_concurrency = s.container_concurrency;
+  p.token = s.route.replica_token;
+  p.timeout = std::chrono::milliseconds(s.route.timeout_ms);
+  p.container_concurrency = s.route.container_concurrency;
   // Least outstanding requests among those below the limit; ties broken at random
-  // so equal replicas share.
-  std::vector<const protocol::RouteEndpoint*> best;
+  // (u2) so equal replicas share.
+  const auto& endpoints = s.endpoints[index];
+  const int limit = s.route.container_concurrency;
+  auto open = [&](const Endpoint& e, int n) { return reachable(e) && (limit <= 0 || n < limit); };
   int least = 0;
+  size_t ties = 0;
   bool any = false;
-  for (const auto& e : chosen->endpoints) {
+  for (const auto& e : endpoints) {
     if (!reachable(e)) continue;
     any = true;
-    const int n = loads_.at(e.address + ":" + std::to_string(e.port))
-                      ->in_flight.load(std::memory_order_relaxed);
-    if (s.container_concurrency > 0 && n >= s.container_concurrency) continue;
-    if (best.empty() || n < least) {
-      best = {&e};
+    const int n = e.load->in_flight.load(std::memory_order_relaxed);
+    if (!open(e, n)) continue;
+    if (ties == 0 || n < least) {
       least = n;
+      ties = 1;
     } else if (n == least) {
-      best.push_back(&e);
+      ++ties;
     }
   }
-  if (best.empty()) {
+  if (ties == 0) {
     p.wait = any ? PickWait::kAtCapacity : PickWait::kColdStart;
     return p;
   }
-  const auto* e = best[std::min(best.size() - 1, static_cast<size_t>(u2 * best.size()))];
-  p.replica = e->replica;
-  p.address = e->address;
-  p.port = e->port;
-  p.load = loads_.at(p.key());
+  // The ties again, counters read anew: only pick() adds to one, under this lock,
+  // so each can only have dropped since (a request ended); every tie still
+  // qualifies, and one that dropped to the least is as good.
+  size_t nth = std::min(ties - 1, static_cast<size_t>(u2 * ties));
+  for (const auto& e : endpoints) {
+    const int n = e.load->in_flight.load(std::memory_order_relaxed);
+    if (!open(e, n) || n > least || nth-- > 0) continue;
+    p.replica = e.route->replica;
+    p.address = e.route->address;
+    p.port = e.route->port;
+    p.load = e.load;
+    break;
+  }
   p.load->in_flight.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
@@ -146,7 +176,7 @@ std::vector<std::pair<std::string, std::string>> RouteTable::scale_to_zero_revis
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, s] : services_) {
-    for (const auto& rev : s.revisions) {
+    for (const auto& rev : s.route.revisions) {
       if (rev.activate) out.emplace_back(name, rev.revision);
     }
   }
@@ -155,33 +185,35 @@ std::vector<std::pair<std::string, std::string>> RouteTable::scale_to_zero_revis
 
 RouteTable::Auth RouteTable::authorize(const std::string& service,
                                        const std::string& authorization) const {
+  static const std::string kBearer = "Bearer ";
+  const bool bearer = authorization.size() > kBearer.size() &&
+                      authorization.compare(0, kBearer.size(), kBearer) == 0;
+  // Only hashes are held; comparing hashes leaks nothing about the token. Hashed
+  // before the lock, which every request takes.
+  const std::string hash =
+      bearer ? protocol::token_sha256(authorization.substr(kBearer.size())) : std::string();
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = services_.find(service);
-  if (it == services_.end() || !it->second.auth) return Auth::kOk;
-  static const std::string kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      authorization.compare(0, kBearer.size(), kBearer) != 0) {
-    return Auth::kMissing;
-  }
-  // Only hashes are held; comparing hashes leaks nothing about the token.
-  auto token = tokens_.find(protocol::token_sha256(authorization.substr(kBearer.size())));
+  if (it == services_.end() || !it->second.route.auth) return Auth::kOk;
+  if (!bearer) return Auth::kMissing;
+  auto token = tokens_.find(hash);
   if (token == tokens_.end()) return Auth::kWrong;
-  return token->second == it->second.ns ? Auth::kOk : Auth::kOtherNamespace;
+  return token->second == it->second.route.ns ? Auth::kOk : Auth::kOtherNamespace;
 }
 
 RouteTable::Auth RouteTable::authorize_namespace(const std::string& service,
                                                  const std::string& ns) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = services_.find(service);
-  if (it == services_.end() || !it->second.auth) return Auth::kOk;
-  return it->second.ns == ns ? Auth::kOk : Auth::kOtherNamespace;
+  if (it == services_.end() || !it->second.route.auth) return Auth::kOk;
+  return it->second.route.ns == ns ? Auth::kOk : Auth::kOtherNamespace;
 }
 
 std::optional<std::string> RouteTable::service_namespace(const std::string& service) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = services_.find(service);
   if (it == services_.end()) return std::nullopt;
-  return it->second.ns;
+  return it->second.route.ns;
 }
 
 std::optional<std::string> RouteTable::token_namespace(const std::string& token) const {

@@ -99,9 +99,21 @@ class RouteTable {
   std::vector<protocol::NotebookRoute> ready_notebooks() const;
 
  private:
+  // A replica as pick() needs it, made once per table: its key for `exclude` and
+  // its counter, so choosing one allocates nothing.
+  struct Endpoint {
+    const protocol::RouteEndpoint* route = nullptr;  // in its Service's route
+    std::string key;                                 // address:port
+    std::shared_ptr<EndpointLoad> load;
+  };
+  struct Service {
+    protocol::ServiceRoute route;
+    std::vector<std::vector<Endpoint>> endpoints;  // per revision, as route.revisions
+  };
+
   mutable std::mutex mutex_;
   uint64_t version_ = 0;
-  std::map<std::string, protocol::ServiceRoute> services_;  // by name
+  std::map<std::string, Service> services_;  // by name
   // token SHA-256 (hex) -> namespace
   std::map<std::string, std::string> tokens_;
   std::map<std::string, std::shared_ptr<EndpointLoad>> loads_;  // by address:port

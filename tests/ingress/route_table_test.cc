@@ -60,6 +60,48 @@ TEST(RouteTable, PicksTheReplicaWithTheFewestRequestsInFlight) {
   EXPECT_NE(again->port, busy->port);
 }
 
+TEST(RouteTable, EqualReplicasShareByTheTieBreakAndAReplicaThatFreedUpIsStillChosen) {
+  auto routes = canary_routes();
+  routes.services[0].revisions[0].endpoints.push_back({"fmnist-00001-3", "127.0.0.1", 9004});
+  RouteTable table;
+  table.update(routes);
+  std::map<double, int> port_of;
+  for (double u2 : {0.0, 0.34, 0.67, 0.99}) {
+    auto pick = table.pick("fmnist", 0.1, u2);
+    ASSERT_TRUE(pick.ok());
+    port_of[u2] = pick->port;
+    pick->load->in_flight.fetch_sub(1);
+  }
+  EXPECT_EQ(port_of[0.0], 9001);
+  EXPECT_EQ(port_of[0.34], 9002);
+  EXPECT_EQ(port_of[0.67], 9004);
+  EXPECT_EQ(port_of[0.99], 9004);
+  // Two replicas busy, one free: the free one, whatever the tie-break.
+  auto a = table.pick("fmnist", 0.1, 0.0), b = table.pick("fmnist", 0.1, 0.0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->port, b->port);
+  auto c = table.pick("fmnist", 0.1, 0.99);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(c->port, a->port);
+  EXPECT_NE(c->port, b->port);
+}
+
+TEST(RouteTable, AServiceNamedTwiceInOneReplyIsRoutedByTheLastEntry) {
+  auto routes = canary_routes();
+  auto second = routes.services[0];
+  second.revisions = {{"fmnist-00003", 100, {{"fmnist-00003-1", "127.0.0.1", 9005}}, false}};
+  routes.services.push_back(second);
+  RouteTable table;
+  table.update(routes);
+  for (double u1 : {0.0, 0.5, 0.99}) {
+    auto pick = table.pick("fmnist", u1, 0.5);
+    ASSERT_TRUE(pick.ok());
+    EXPECT_EQ(pick->revision, "fmnist-00003");
+    EXPECT_EQ(pick->replica, "fmnist-00003-1");
+    EXPECT_EQ(pick->port, 9005);
+  }
+}
+
 TEST(RouteTable, SkipsReplicasARequestCouldNotReachAndThenTheRevision) {
   RouteTable table;
   table.update(canary_routes());
