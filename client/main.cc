@@ -232,18 +232,36 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
       if (!ref.ok()) return usage_error(ref.status());
       auto limit = parse_duration(*timeout);
       if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      // Says what was reached, as kubectl's "condition met", so a script's log
+      // shows it; the exit status is what scripts test.
+      const auto reached = [&](const std::string& state) {
+        return [what = ref->display(), state](Status status) {
+          if (status.ok()) std::cout << what << " is " << state << "\n";
+          return status;
+        };
+      };
       if (ref->type.resource == "notebooks") {
+        auto state = parse_notebook_state(*condition);
+        if (!state.ok()) return usage_error(state.status());
         return with_coordinator(flags, [&](Coordinator& c) {
-          return wait_for_notebook(c, ref->name, *condition, *limit);
+          return reached(protocol::to_string(*state))(
+              wait_for_notebook(c, ref->name, *condition, *limit));
         });
       }
       if (ref->type.resource == "runs") {
-        return with_coordinator(
-            flags, [&](Coordinator& c) { return wait_for_run(c, ref->name, *condition, *limit); });
+        auto state = parse_run_state(*condition);
+        if (!state.ok()) return usage_error(state.status());
+        return with_coordinator(flags, [&](Coordinator& c) {
+          return reached(protocol::to_string(*state))(
+              wait_for_run(c, ref->name, *condition, *limit));
+        });
       }
       if (ref->type.resource == "inferenceservices") {
+        auto state = parse_service_condition(*condition);
+        if (!state.ok()) return usage_error(state.status());
         return with_coordinator(flags, [&](Coordinator& c) {
-          return wait_for_service(c, ref->name, *condition, *limit);
+          return reached(protocol::to_string(*state))(
+              wait_for_service(c, ref->name, *condition, *limit));
         });
       }
       auto phase = parse_wait_condition(*condition);
@@ -251,7 +269,9 @@ void add_wait(CLI::App& app, const GlobalFlags& flags, Action* action) {
       options.ref = *ref;
       options.condition = *phase;
       options.timeout = *limit;
-      return with_coordinator(flags, [&](Coordinator& c) { return wait_for_job(c, options); });
+      return with_coordinator(flags, [&](Coordinator& c) {
+        return reached(protocol::to_string(*phase))(wait_for_job(c, options));
+      });
     };
   });
 }

@@ -68,33 +68,32 @@ Status open_notebook(Coordinator& coordinator, const std::string& name, std::ost
   return Status::Ok();
 }
 
+Result<protocol::NotebookPhase> parse_notebook_state(const std::string& state) {
+  std::string wanted = lowercase(strip_condition_prefix(state));
+  if (wanted == "ready") wanted = "running";
+  for (const auto& [phase, text] : protocol::EnumNames<protocol::NotebookPhase>::kTable) {
+    if (wanted == lowercase(std::string(text))) return phase;
+  }
+  return InvalidArgument("--for '" + state +
+                         "': a notebook waits for Running (or Ready), Stopped, Stopping or "
+                         "Pending");
+}
+
 Status wait_for_notebook(Coordinator& coordinator, const std::string& name,
                          const std::string& state, std::chrono::milliseconds timeout,
                          std::chrono::milliseconds poll_interval) {
-  std::string wanted_text = state;
-  const std::string prefix = "condition=";
-  if (lowercase(wanted_text).rfind(prefix, 0) == 0) wanted_text = wanted_text.substr(prefix.size());
-  if (lowercase(wanted_text) == "ready") wanted_text = "Running";
-  std::optional<protocol::NotebookPhase> wanted;
-  for (const auto& [phase, text] : protocol::EnumNames<protocol::NotebookPhase>::kTable) {
-    if (lowercase(wanted_text) == lowercase(std::string(text))) wanted = phase;
-  }
-  if (!wanted) {
-    return InvalidArgument("--for '" + state +
-                           "': a notebook waits for Running (or Ready), Stopped, Stopping or "
-                           "Pending");
-  }
+  ASSIGN_OR_RETURN(const protocol::NotebookPhase wanted, parse_notebook_state(state));
   const auto deadline = Clock::now() + timeout;
   while (true) {
     ASSIGN_OR_RETURN(protocol::NotebookStatus n, get_notebook(coordinator, name));
-    if (n.phase == *wanted) return Status::Ok();
+    if (n.phase == wanted) return Status::Ok();
     const auto now = Clock::now();
     if (now >= deadline) {
       std::string why(protocol::enum_name(n.phase));
       if (!n.reason.empty()) why += ", " + n.reason;
       if (!n.message.empty()) why += ": " + n.message;
       return DeadlineExceeded("timed out waiting for notebook/" + name + " to be " +
-                              protocol::to_string(*wanted) + " (" + why + ")");
+                              protocol::to_string(wanted) + " (" + why + ")");
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(poll_interval, deadline - now));
   }

@@ -20,6 +20,10 @@ Status set_notebook_stopped(Coordinator& coordinator, const std::string& name, b
 // opens a session for the notebook's namespace once, within 5 minutes.
 Status open_notebook(Coordinator& coordinator, const std::string& name, std::ostream& out);
 
+// A phase a notebook can be waited for (any case, also as condition=NAME; Ready
+// means Running).
+Result<protocol::NotebookPhase> parse_notebook_state(const std::string& state);
+
 // Ok once the notebook is in `state` (Running, Stopped, Pending); an error with its
 // reason and message when time runs out.
 Status wait_for_notebook(Coordinator& coordinator, const std::string& name,

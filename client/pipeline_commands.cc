@@ -90,36 +90,34 @@ Status start_run(Coordinator& coordinator, const RunOptions& options, std::ostre
   return Status::Ok();
 }
 
+Result<protocol::PipelineState> parse_run_state(const std::string& state) {
+  const std::string wanted = lowercase(strip_condition_prefix(state));
+  for (const auto& [s, text] : protocol::EnumNames<protocol::PipelineState>::kTable) {
+    if (wanted == lowercase(std::string(text)) && s != protocol::PipelineState::kSkipped) return s;
+  }
+  return InvalidArgument("--for '" + state +
+                         "': a run waits for Succeeded, Failed, Canceled, Running or Pending");
+}
+
 Status wait_for_run(Coordinator& coordinator, const std::string& name, const std::string& state,
                     std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval) {
-  std::string wanted_text = state;
-  const std::string prefix = "condition=";
-  if (lowercase(wanted_text).rfind(prefix, 0) == 0) wanted_text = wanted_text.substr(prefix.size());
-  std::optional<protocol::PipelineState> wanted;
-  for (const auto& [s, text] : protocol::EnumNames<protocol::PipelineState>::kTable) {
-    if (lowercase(wanted_text) == lowercase(std::string(text))) wanted = s;
-  }
-  if (!wanted || *wanted == protocol::PipelineState::kSkipped) {
-    return InvalidArgument("--for '" + state +
-                           "': a run waits for Succeeded, Failed, Canceled, Running or Pending");
-  }
+  ASSIGN_OR_RETURN(const protocol::PipelineState wanted, parse_run_state(state));
   const auto deadline = Clock::now() + timeout;
   const std::string what = "run/" + name;
   while (true) {
     ASSIGN_OR_RETURN(protocol::GetReply reply, coordinator.get(protocol::GetRequest{"runs", name}));
     if (reply.runs.empty()) return NotFound(what + " not found");
     const auto& run = reply.runs[0];
-    if (run.state == *wanted) return Status::Ok();
+    if (run.state == wanted) return Status::Ok();
     const std::string now_in =
         protocol::to_string(run.state) + (run.message.empty() ? "" : ": " + run.message);
     if (protocol::is_terminal(run.state)) {
-      return FailedPrecondition(what + " ended " + now_in + ", not " +
-                                protocol::to_string(*wanted));
+      return FailedPrecondition(what + " ended " + now_in + ", not " + protocol::to_string(wanted));
     }
     const auto now = Clock::now();
     if (now >= deadline) {
       return DeadlineExceeded("timed out waiting for " + what + " to be " +
-                              protocol::to_string(*wanted) + " (it is " + now_in + ")");
+                              protocol::to_string(wanted) + " (it is " + now_in + ")");
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(poll_interval, deadline - now));
   }

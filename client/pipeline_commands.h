@@ -30,6 +30,9 @@ Result<std::string> render_run_manifest(const RunOptions& options);
 // Applies the run; prints "run/NAME created".
 Status start_run(Coordinator& coordinator, const RunOptions& options, std::ostream& out);
 
+// A state a run can be waited for (any case, also as condition=NAME); not Skipped.
+Result<protocol::PipelineState> parse_run_state(const std::string& state);
+
 // Ok once the run is in `state` (SUCCEEDED, FAILED, CANCELED, RUNNING, any case);
 // an error naming the state and message when it ends in another, or time runs out.
 Status wait_for_run(Coordinator& coordinator, const std::string& name, const std::string& state,

@@ -96,11 +96,13 @@ Status check_replica_name(const std::string& name) {
                          "': expected <type>-<index> in lower case, e.g. worker-1 or ps-0");
 }
 
-Result<protocol::JobPhase> parse_wait_condition(const std::string& value) {
-  std::string condition = value;
+std::string strip_condition_prefix(const std::string& value) {
   const std::string prefix = "condition=";
-  if (lowercase(condition).rfind(prefix, 0) == 0) condition = condition.substr(prefix.size());
-  const std::string c = lowercase(condition);
+  return lowercase(value).rfind(prefix, 0) == 0 ? value.substr(prefix.size()) : value;
+}
+
+Result<protocol::JobPhase> parse_wait_condition(const std::string& value) {
+  const std::string c = lowercase(strip_condition_prefix(value));
   if (c == "complete") return protocol::JobPhase::kSucceeded;  // kubectl's name for it
   for (const auto& [phase, name] : protocol::EnumNames<protocol::JobPhase>::kTable) {
     if (c == lowercase(std::string(name))) return phase;

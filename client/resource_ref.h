@@ -41,6 +41,9 @@ Result<ResourceRef> parse_named_ref(const std::vector<std::string>& args,
 // index without leading zeros ("worker-1", "ps-0"). The error names the value.
 Status check_replica_name(const std::string& name);
 
+// `value` without a leading `condition=` (any case), as kubectl's --for writes it.
+std::string strip_condition_prefix(const std::string& value);
+
 // The phases a job can be waited for; the condition is matched case-insensitively
 // and returned in its canonical spelling. Accepts `Succeeded`, `condition=Succeeded`,
 // and kubectl's `condition=Complete` for Succeeded.

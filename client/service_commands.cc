@@ -12,21 +12,19 @@ namespace cadre::client {
 
 using Clock = std::chrono::steady_clock;
 
+Result<protocol::ServiceConditionType> parse_service_condition(const std::string& condition) {
+  const std::string wanted = lowercase(strip_condition_prefix(condition));
+  for (const auto& [type, text] : protocol::EnumNames<protocol::ServiceConditionType>::kTable) {
+    if (wanted == lowercase(std::string(text))) return type;
+  }
+  return InvalidArgument("--for '" + condition +
+                         "': an inferenceservice waits for Ready, PredictorReady or IngressReady");
+}
+
 Status wait_for_service(Coordinator& coordinator, const std::string& name,
                         const std::string& condition, std::chrono::milliseconds timeout,
                         std::chrono::milliseconds poll_interval) {
-  std::string wanted_text = condition;
-  const std::string prefix = "condition=";
-  if (lowercase(wanted_text).rfind(prefix, 0) == 0) wanted_text = wanted_text.substr(prefix.size());
-  std::optional<protocol::ServiceConditionType> wanted;
-  for (const auto& [type, text] : protocol::EnumNames<protocol::ServiceConditionType>::kTable) {
-    if (lowercase(wanted_text) == lowercase(std::string(text))) wanted = type;
-  }
-  if (!wanted) {
-    return InvalidArgument(
-        "--for '" + condition +
-        "': an inferenceservice waits for Ready, PredictorReady or IngressReady");
-  }
+  ASSIGN_OR_RETURN(const protocol::ServiceConditionType wanted, parse_service_condition(condition));
   const auto deadline = Clock::now() + timeout;
   const std::string what = "inferenceservice/" + name;
   while (true) {
@@ -35,14 +33,14 @@ Status wait_for_service(Coordinator& coordinator, const std::string& name,
     if (reply->services.empty()) return NotFound(what + " not found");
     std::string why = "no status yet";
     for (const auto& c : reply->services[0].conditions) {
-      if (c.type != *wanted) continue;
+      if (c.type != wanted) continue;
       if (c.status == protocol::ConditionStatus::kTrue) return Status::Ok();
       why = c.reason + (c.message.empty() ? "" : ": " + c.message);
     }
     const auto now = Clock::now();
     if (now >= deadline) {
       return DeadlineExceeded("timed out waiting for " + what + " to be " +
-                              protocol::to_string(*wanted) + " (" + why + ")");
+                              protocol::to_string(wanted) + " (" + why + ")");
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(poll_interval, deadline - now));
   }

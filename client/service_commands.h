@@ -10,6 +10,9 @@
 
 namespace cadre::client {
 
+// Ready, PredictorReady or IngressReady (any case, also as condition=NAME).
+Result<protocol::ServiceConditionType> parse_service_condition(const std::string& condition);
+
 // Ok once the service's condition `condition` (Ready, PredictorReady or
 // IngressReady, also as condition=NAME) is True; an error naming the condition's
 // reason when time runs out.

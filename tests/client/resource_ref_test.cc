@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "client/notebook_commands.h"
+#include "client/pipeline_commands.h"
+#include "client/service_commands.h"
 #include "client/watch_commands.h"
 #include "tests/support/status_matchers.h"
 
@@ -106,6 +109,21 @@ TEST(ParseWaitCondition, AcceptsPhasesBareOrAsKubectlConditions) {
   EXPECT_EQ(*parse_wait_condition("restarting"), protocol::JobPhase::kRestarting);
   EXPECT_EQ(*parse_wait_condition("condition=Restarting"), protocol::JobPhase::kRestarting);
   EXPECT_EQ(*parse_wait_condition("Queued"), protocol::JobPhase::kQueued);
+}
+
+TEST(ParseWaitCondition, ServicesRunsAndNotebooksTakeTheirOwnStatesInAnyCase) {
+  EXPECT_EQ(*parse_service_condition("condition=ready"), protocol::ServiceConditionType::kReady);
+  EXPECT_EQ(*parse_service_condition("PredictorReady"),
+            protocol::ServiceConditionType::kPredictorReady);
+  EXPECT_FALSE(parse_service_condition("Succeeded").ok());
+  EXPECT_EQ(*parse_run_state("succeeded"), protocol::PipelineState::kSucceeded);
+  EXPECT_EQ(*parse_run_state("condition=Canceled"), protocol::PipelineState::kCanceled);
+  EXPECT_FALSE(parse_run_state("Skipped").ok()) << "a run is never skipped";
+  EXPECT_EQ(*parse_notebook_state("Ready"), protocol::NotebookPhase::kRunning);
+  EXPECT_EQ(*parse_notebook_state("condition=stopped"), protocol::NotebookPhase::kStopped);
+  const auto bad = parse_notebook_state("Succeeded");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'Succeeded'"), std::string::npos);
 }
 
 TEST(ParseWaitCondition, RejectsAnythingElseNamingTheValue) {
