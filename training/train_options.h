@@ -56,7 +56,7 @@ struct TrainOptions {
   // The mlp's hidden layer widths; empty: 256, 128.
   std::vector<int> hidden;
   int eval_batch_size = 1000;
-  std::string log_level = "warn";
+  std::string log_level = "info";
   // PS mode
   std::string ps_role;
   std::string ps_sync = "sync";
