@@ -113,7 +113,10 @@ class JobHandle:
         self.client, self.resource, self.name = client, resource, name
 
     def __repr__(self):
-        return f"<{self.resource[:-1]}/{self.name}>"
+        return f"<{self}>"
+
+    def __str__(self):
+        return f"{self.resource[:-1]}/{self.name}"
 
     @property
     def status(self):

@@ -53,11 +53,16 @@ def run_pipeline(client, pipeline, arguments=None, **kwargs):
 class RunHandle:
     """A pipeline run."""
 
+    resource = "runs"
+
     def __init__(self, client, name):
         self.client, self.name = client, name
 
     def __repr__(self):
-        return f"<run/{self.name}>"
+        return f"<{self}>"
+
+    def __str__(self):
+        return f"run/{self.name}"
 
     @property
     def status(self):

@@ -38,8 +38,18 @@ def resource(word):
     return wire
 
 
+def _handle(obj):
+    """(resource, name) of a handle submit(), tune() or run_pipeline() returned; None otherwise."""
+    if isinstance(getattr(obj, "resource", None), str) and isinstance(getattr(obj, "name", None), str):
+        return obj.resource, obj.name
+    return None
+
+
 def parse_ref(kind, name=None):
-    """("job/hello") or ("job", "hello") -> ("jobs", "hello"); name may be None."""
+    """("job/hello") or ("job", "hello") -> ("jobs", "hello"); name may be None. A
+    handle (``client.submit(...)``'s) names itself."""
+    if name is None and _handle(kind):
+        return _handle(kind)
     if name is None and "/" in kind:
         kind, name = kind.split("/", 1)
         if not name:
@@ -48,7 +58,10 @@ def parse_ref(kind, name=None):
 
 
 def parse_named(name, default_kind):
-    """"trainjob/x" -> ("trainjobs", "x"); "x" -> (default_kind's resource, "x")."""
+    """"trainjob/x" -> ("trainjobs", "x"); "x" -> (default_kind's resource, "x"); a
+    handle -> its own kind and name, whatever default_kind says."""
+    if _handle(name):
+        return _handle(name)
     if "/" in name:
         return parse_ref(name)
     return parse_ref(default_kind, name)

@@ -102,11 +102,16 @@ def experiment_manifest(*, command, parameters, objective, objective_type="maxim
 class ExperimentHandle:
     """A started Experiment."""
 
+    resource = "experiments"
+
     def __init__(self, client, name):
         self.client, self.name = client, name
 
     def __repr__(self):
-        return f"<experiment/{self.name}>"
+        return f"<{self}>"
+
+    def __str__(self):
+        return f"experiment/{self.name}"
 
     @property
     def status(self):

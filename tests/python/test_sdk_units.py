@@ -155,6 +155,22 @@ class BatchingTest(unittest.TestCase):
         self.assertEqual(len(list(serving._chunks([t], 0))), 1)
 
 
+class ResourceRefTest(unittest.TestCase):
+    def test_a_handle_names_its_own_kind_wherever_a_name_is_taken(self):
+        from cadre import resources
+        from cadre.jobs import JobHandle
+        from cadre.pipelines import RunHandle
+
+        job = JobHandle(None, "trainjobs", "train-1")
+        self.assertEqual(str(job), "trainjob/train-1")
+        self.assertEqual(resources.parse_named(job, "jobs"), ("trainjobs", "train-1"))
+        self.assertEqual(resources.parse_ref(job), ("trainjobs", "train-1"))
+        self.assertEqual(resources.parse_named(str(job), "jobs"), ("trainjobs", "train-1"))
+        self.assertEqual(resources.parse_ref(tune.ExperimentHandle(None, "lr")), ("experiments", "lr"))
+        self.assertEqual(resources.parse_ref(RunHandle(None, "r-1")), ("runs", "r-1"))
+        self.assertEqual(resources.parse_named("hello", "jobs"), ("jobs", "hello"))
+
+
 class ErrorsTest(unittest.TestCase):
     def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
         e = errors.from_code("NotFound", "job/x not found")
