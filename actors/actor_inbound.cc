@@ -32,6 +32,9 @@ class ActorInbound final : public Inbound {
   void logs_chunk(uint64_t reply_to, protocol::LogsChunk chunk) override {
     caf::anon_send(actors_.manager, chunk_atom::value, reply_to, std::move(chunk));
   }
+  void replica_files_removed(const std::string& node, protocol::ReplicaFilesRemoved done) override {
+    caf::anon_send(actors_.registry, files_atom::value, node, std::move(done.uid_prefix));
+  }
   void replica_ready(const std::string& node, uint64_t epoch,
                      protocol::ReplicaReadiness readiness) override {
     caf::anon_send(actors_.manager, ready_atom::value, node, epoch, std::move(readiness));

@@ -29,6 +29,8 @@ class Inbound {
                               protocol::ReplicaExited exited) = 0;
   virtual void metrics(const std::string& node, uint64_t epoch, protocol::MetricsReport report) = 0;
   virtual void logs_chunk(uint64_t reply_to, protocol::LogsChunk chunk) = 0;
+  virtual void replica_files_removed(const std::string& node,
+                                     protocol::ReplicaFilesRemoved done) = 0;
   virtual void replica_ready(const std::string& node, uint64_t epoch,
                              protocol::ReplicaReadiness readiness) = 0;
   // ---- client port ----

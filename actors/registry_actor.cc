@@ -1,6 +1,9 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <set>
 
 #include "actors/actors.h"
 #include "protocol/prometheus_text.h"
@@ -24,10 +27,26 @@ struct NodeEntry {
   int64_t last_seen_ms = 0;
 };
 
+// A deleted job's RemoveReplicaFiles until every node known when it went out has
+// answered it (ReplicaFilesRemoved): a node that was away, or whose agent died as
+// it was sent, gets it again when it registers.
+struct PendingRemoval {
+  std::string uid_prefix;
+  std::string body;              // the encoded RemoveReplicaFiles
+  std::set<std::string> unsure;  // nodes that have not answered it
+};
+
 struct RegistryState {
   ActorContext ctx;
   std::map<std::string, NodeEntry> nodes;
+  std::deque<PendingRemoval> removals;  // oldest first
+  bool removals_overflowed = false;     // warned once that the oldest are being dropped
 };
+
+// Removals awaiting answers; past this the oldest are forgotten, and a node that
+// never answered keeps those files (a node gone for good holds them all until
+// `cadre delete node/NAME`; docs/agent.md says how to remove files by hand).
+constexpr size_t kMaxPendingRemovals = 4096;
 
 // Health transitions are driven by a periodic tick rather than per-node timers:
 // one timer for thousands of nodes, and a state change at most one tick late.
@@ -110,6 +129,61 @@ void restore_known(Self* self, std::vector<protocol::RegisterRequest> known) {
   }
 }
 
+// A deleted job's files may be on any node that ever ran one of its replicas (a
+// restarted replica can have moved), and the job keeps no such list: every node
+// with a live registration is told (an agent without them answers all the same),
+// and every known node must answer before the removal is forgotten.
+void remove_replica_files(Self* self, const protocol::RemoveReplicaFiles& files) {
+  auto& st = self->state;
+  PendingRemoval removal{files.uid_prefix, protocol::encode(files), {}};
+  for (const auto& [name, node] : st.nodes) {
+    removal.unsure.insert(name);
+    if (node.epoch != 0 && node.state != NodeState::kLost) {
+      st.ctx.outbox->to_agent(name, node.epoch, MessageKind::kRemoveReplicaFiles, removal.body);
+    }
+  }
+  if (removal.unsure.empty()) return;
+  if (st.removals.size() == kMaxPendingRemovals) {
+    if (!st.removals_overflowed) {
+      spdlog::warn(
+          "registry: {} deleted jobs' file removals still await nodes' answers (is a "
+          "node gone for good? cadre delete node/NAME); forgetting the oldest",
+          kMaxPendingRemovals);
+    }
+    st.removals_overflowed = true;
+    st.removals.pop_front();
+  }
+  st.removals.push_back(std::move(removal));
+}
+
+void forget_answered(RegistryState& st) {
+  st.removals.erase(std::remove_if(st.removals.begin(), st.removals.end(),
+                                   [](const PendingRemoval& r) { return r.unsure.empty(); }),
+                    st.removals.end());
+}
+
+// The node's agent removed what the job with this uid prefix left there.
+void files_removed(Self* self, const std::string& node, const std::string& uid_prefix) {
+  for (auto& removal : self->state.removals) {
+    if (removal.uid_prefix == uid_prefix) removal.unsure.erase(node);
+  }
+  forget_answered(self->state);
+}
+
+// A node registering gets again every removal it has not answered.
+void resend_removals(Self* self, const std::string& node, uint64_t epoch) {
+  size_t sent = 0;
+  for (const auto& removal : self->state.removals) {
+    if (removal.unsure.count(node) == 0) continue;
+    self->state.ctx.outbox->to_agent(node, epoch, MessageKind::kRemoveReplicaFiles, removal.body);
+    ++sent;
+  }
+  if (sent > 0) {
+    spdlog::info("registry: node={} sent {} deleted jobs' file removals it has not answered", node,
+                 sent);
+  }
+}
+
 // The registration is durable under `epoch`: record the node, answer the agent,
 // and tell the scheduler (capacity) and the manager (replicas to adopt).
 void registered(Self* self, const std::string& identity, uint64_t request_id,
@@ -133,6 +207,7 @@ void registered(Self* self, const std::string& identity, uint64_t request_id,
   reply.heartbeat_interval_ms = ctx.policy.heartbeat_interval.count();
   reply.lease_ms = ctx.policy.lease.count();
   ctx.outbox->agent(request.name, epoch, MessageKind::kRegisterReply, reply, 0, request_id);
+  resend_removals(self, request.name, epoch);
   self->send(ctx.scheduler, node_up_atom::value, capacity_of(request, epoch));
   self->send(ctx.manager, adopt_atom::value, request.name, epoch, request.running);
   remember(self, request);
@@ -192,6 +267,8 @@ Status delete_node(Self* self, const std::string& name) {
     self->send(self->state.ctx.manager, node_lost_atom::value, name);
   }
   self->state.nodes.erase(it);
+  for (auto& removal : self->state.removals) removal.unsure.erase(name);
+  forget_answered(self->state);
   self->send(self->state.ctx.scheduler, delete_atom::value, name);
   self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, delete_atom::value,
                 node_atom::value, name)
@@ -202,18 +279,6 @@ Status delete_node(Self* self, const std::string& name) {
             });
   spdlog::info("registry: node={} deleted", name);
   return Status::Ok();
-}
-
-// A deleted job's files may be on any node that ever ran one of its replicas (a
-// restarted replica can have moved), and the job keeps no such list: every node
-// with a live registration is told; an agent without them ignores it. A node down
-// now keeps its files (docs/agent.md says how to remove them).
-void remove_replica_files(Self* self, const protocol::RemoveReplicaFiles& files) {
-  const auto body = protocol::encode(files);
-  for (const auto& [name, node] : self->state.nodes) {
-    if (node.epoch == 0 || node.state == NodeState::kLost) continue;
-    self->state.ctx.outbox->to_agent(name, node.epoch, MessageKind::kRemoveReplicaFiles, body);
-  }
 }
 
 std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
@@ -281,6 +346,9 @@ caf::behavior registry(Self* self, ActorContext base,
       [=](delete_atom, const std::string& name) { return delete_node(self, name); },
       [=](files_atom, const protocol::RemoveReplicaFiles& files) {
         remove_replica_files(self, files);
+      },
+      [=](files_atom, const std::string& node, const std::string& uid_prefix) {
+        files_removed(self, node, uid_prefix);
       },
   };
 }

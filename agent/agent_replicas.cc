@@ -214,6 +214,7 @@ void Agent::on_remove_files(const protocol::Envelope& envelope) {
     }
     remove_files_of(uid, msg->job);
   }
+  send(MessageKind::kReplicaFilesRemoved, protocol::ReplicaFilesRemoved{msg->uid_prefix});
 }
 
 void Agent::remove_files_of(const std::string& uid, const std::string& job) {

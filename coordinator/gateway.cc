@@ -188,6 +188,9 @@ Status Gateway::route_agent(const protocol::Envelope& e, actors::Inbound& inboun
     case MessageKind::kReplicaReady:
       return decoded<protocol::ReplicaReadiness>(
           e, limits_, [&](auto b) { inbound.replica_ready(node, h.epoch, std::move(b)); });
+    case MessageKind::kReplicaFilesRemoved:
+      return decoded<protocol::ReplicaFilesRemoved>(
+          e, limits_, [&](auto b) { inbound.replica_files_removed(node, std::move(b)); });
     default:
       return not_accepted(h.kind, "agent");
   }

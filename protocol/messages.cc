@@ -34,6 +34,8 @@ const char* kind_name(MessageKind kind) {
       return "ReplicaReady";
     case MessageKind::kRemoveReplicaFiles:
       return "RemoveReplicaFiles";
+    case MessageKind::kReplicaFilesRemoved:
+      return "ReplicaFilesRemoved";
     case MessageKind::kApply:
       return "Apply";
     case MessageKind::kApplyReply:

@@ -29,20 +29,21 @@ inline constexpr int kProtocolVersion = 1;
 enum class MessageKind : uint16_t {
   kInvalid = 0,
   // ---- agent <-> coordinator (port 7070) ----
-  kRegister = 100,            // A->C RegisterRequest
-  kRegisterReply = 101,       // C->A RegisterReply
-  kHeartbeat = 102,           // A->C Heartbeat
-  kHeartbeatAck = 103,        // C->A HeartbeatAck
-  kLaunchReplica = 104,       // C->A LaunchReplica
-  kKillReplica = 105,         // C->A KillReplica
-  kReplicaStarted = 106,      // A->C ReplicaStarted
-  kReplicaExited = 107,       // A->C ReplicaExited (resent until acknowledged)
-  kReplicaExitedAck = 108,    // C->A ReplicaExitedAck
-  kMetrics = 109,             // A->C MetricsReport
-  kReadLogs = 110,            // C->A ReadLogs
-  kLogsChunk = 111,           // A->C LogsChunk
-  kReplicaReady = 112,        // A->C ReplicaReadiness (on every change)
-  kRemoveReplicaFiles = 113,  // C->A RemoveReplicaFiles (a job was deleted)
+  kRegister = 100,             // A->C RegisterRequest
+  kRegisterReply = 101,        // C->A RegisterReply
+  kHeartbeat = 102,            // A->C Heartbeat
+  kHeartbeatAck = 103,         // C->A HeartbeatAck
+  kLaunchReplica = 104,        // C->A LaunchReplica
+  kKillReplica = 105,          // C->A KillReplica
+  kReplicaStarted = 106,       // A->C ReplicaStarted
+  kReplicaExited = 107,        // A->C ReplicaExited (resent until acknowledged)
+  kReplicaExitedAck = 108,     // C->A ReplicaExitedAck
+  kMetrics = 109,              // A->C MetricsReport
+  kReadLogs = 110,             // C->A ReadLogs
+  kLogsChunk = 111,            // A->C LogsChunk
+  kReplicaReady = 112,         // A->C ReplicaReadiness (on every change)
+  kRemoveReplicaFiles = 113,   // C->A RemoveReplicaFiles (a job was deleted)
+  kReplicaFilesRemoved = 114,  // A->C ReplicaFilesRemoved (answers RemoveReplicaFiles)
   // ---- client <-> coordinator (port 7071) ----
   kApply = 200,                // U->C ApplyRequest
   kApplyReply = 201,           // C->U ApplyReply
@@ -257,6 +258,14 @@ struct RemoveReplicaFiles {
   // uid_prefix + name + "-" + instance number, and nothing else matches.
   std::vector<std::string> replicas;
   MSGPACK_DEFINE_MAP(job, uid_prefix, replicas)
+};
+
+// The agent has done what a RemoveReplicaFiles asked (a replica still running is
+// cleaned when it exits): the coordinator need not send it again when this node
+// registers anew.
+struct ReplicaFilesRemoved {
+  std::string uid_prefix;  // the request's
+  MSGPACK_DEFINE_MAP(uid_prefix)
 };
 
 struct LogsChunk {

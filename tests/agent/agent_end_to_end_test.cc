@@ -359,6 +359,9 @@ TEST_F(AgentEndToEndTest, RemovesADeletedJobsFilesAndThoseOfAReplicaStillStoppin
   coordinator_->expect(MessageKind::kHeartbeat, 2s);
   EXPECT_TRUE(fs::exists(work / "logs" / "hello-k1-main-0-0.log"));
   coordinator_->send(MessageKind::kRemoveReplicaFiles, remove, 3);
+  auto answer = coordinator_->expect(MessageKind::kReplicaFilesRemoved, 5s);
+  ASSERT_TRUE(answer.has_value()) << "the agent answers, so the coordinator need not resend";
+  EXPECT_EQ(coordinator_->body<protocol::ReplicaFilesRemoved>(*answer).uid_prefix, "hello-k1-");
   EXPECT_TRUE(cadre::testing::eventually(
       [&] { return !fs::exists(work / "replicas" / "hello-k1-main-0-0"); }, 5s));
   EXPECT_FALSE(fs::exists(work / "logs" / "hello-k1-main-0-0.log"));

@@ -47,6 +47,9 @@ class RecordingInbound : public actors::Inbound {
   void logs_chunk(uint64_t reply_to, protocol::LogsChunk c) override {
     record("chunk " + std::to_string(reply_to));
   }
+  void replica_files_removed(const std::string& node, protocol::ReplicaFilesRemoved d) override {
+    record("files removed " + d.uid_prefix + " on " + node);
+  }
   void replica_ready(const std::string& node, uint64_t, protocol::ReplicaReadiness r) override {
     record("ready " + r.uid + " " + (r.ready ? "true" : "false") + " on " + node);
   }

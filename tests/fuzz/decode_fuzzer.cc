@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   decode_as<ReadLogs>(body, limits);
   decode_as<LogsChunk>(body, limits);
   decode_as<RemoveReplicaFiles>(body, limits);
+  decode_as<ReplicaFilesRemoved>(body, limits);
   decode_as<ApplyRequest>(body, limits);
   decode_as<GetReply>(body, limits);
   decode_as<LogsRequest>(body, limits);

@@ -105,6 +105,13 @@ class LocalCluster : public ::testing::Test {
   // kill -9 of `process` ("coordinator", "agent-1", ...), then its command line again
   // with `extra_flags` appended (a later flag wins over an earlier one).
   void kill9_and_restart(const std::string& process, const std::string& extra_flags = "") {
+    const std::string command = kill9(process);
+    ASSERT_FALSE(command.empty());
+    restart(process, command + extra_flags);
+  }
+
+  // kill -9 of `process`; its command line (for restart), or "" if it did not die.
+  std::string kill9(const std::string& process) {
     const int pid = pid_of(process);
     std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
     std::string command;
@@ -113,10 +120,16 @@ class LocalCluster : public ::testing::Test {
       command += "'" + cmdline.substr(at, end - at) + "' ";
       at = end + 1;
     }
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5)));
+    EXPECT_EQ(::kill(pid, SIGKILL), 0);
+    const bool died = eventually([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5));
+    EXPECT_TRUE(died) << process << " survived kill -9";
+    return died ? command : "";
+  }
+
+  // Starts `process` again with `command` (kill9's), as systemd would.
+  void restart(const std::string& process, const std::string& command) {
     auto restarted =
-        run_command("setsid " + command + extra_flags + " >> " + path("logs/" + process + ".log") +
+        run_command("setsid " + command + " >> " + path("logs/" + process + ".log") +
                     " 2>&1 < /dev/null & echo $! > " + path("pids/" + process + ".pid"));
     ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
   }

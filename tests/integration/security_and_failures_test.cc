@@ -392,6 +392,30 @@ TEST_F(NodeFailure, ALostNodeCanBeDeletedAndNoLongerCountsTowardWhatCouldEverFit
   EXPECT_EQ(nodes[0]["name"], "local-2");
 }
 
+TEST_F(NodeFailure, AJobDeletedWhileItsNodeIsDownHasItsFilesRemovedWhenTheNodeComesBack) {
+  ASSERT_EQ(apply(shell_job("leftover", "echo some output")).exit_code, 0);
+  ASSERT_EQ(cadre("wait job/leftover --for Succeeded --timeout 30").exit_code, 0);
+  const auto job = get_json("jobs leftover");
+  const std::string node = job["node"], uid = job["replica"];
+  const std::string agent = "agent-" + node.substr(node.rfind('-') + 1);
+  const auto log = std::filesystem::path(path("agents/" + agent + "/logs/" + uid + ".log"));
+  ASSERT_TRUE(std::filesystem::exists(log)) << log;
+
+  // Deleted at once, before the node is even NotReady: the removal goes to an agent
+  // that is not there, and nothing answers it.
+  const std::string command = kill9(agent);
+  ASSERT_FALSE(command.empty());
+  ASSERT_EQ(cadre("delete job/leftover").exit_code, 0);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(std::filesystem::exists(log)) << "no agent removed it";
+
+  restart(agent, command);
+  ASSERT_TRUE(eventually([&] { return node_state(node) == "Ready"; }, 10s));
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(log); }, 10s))
+      << "the agent that came back was told to remove " << log;
+  EXPECT_FALSE(std::filesystem::exists(path("agents/" + agent + "/replicas/" + uid)));
+}
+
 TEST_F(NodeFailure, JobOnALostNodeFailsAsNodeLost) {
   ASSERT_EQ(apply(shell_job("doomed", "sleep 600")).exit_code, 0);
   ASSERT_TRUE(eventually([&] { return job_phase("doomed") == "Running"; }, 10s));
