@@ -13,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 // "in 5m", "2s ago", or "-" when it is not due again.
-std::string when(int64_t at_ms, int64_t now_ms) {
+std::string due_text(int64_t at_ms, int64_t now_ms) {
   if (at_ms == 0) return "-";
   return at_ms >= now_ms ? "in " + format_age(at_ms - now_ms) : format_age(now_ms - at_ms) + " ago";
 }
@@ -26,7 +26,8 @@ std::string recurring_runs_table(const std::vector<protocol::RecurringRunStatus>
   for (const auto& r : recurring) {
     rows.push_back({r.name, r.pipeline, r.trigger, r.enabled ? "ENABLE" : "DISABLE",
                     std::to_string(r.runs_started), r.last_run.empty() ? "-" : r.last_run,
-                    r.enabled ? when(r.next_ms, now_ms) : "-", age_since(r.created_ms, now_ms)});
+                    r.enabled ? due_text(r.next_ms, now_ms) : "-",
+                    age_since(r.created_ms, now_ms)});
   }
   return render_table({"NAME", "PIPELINE", "TRIGGER", "MODE", "RUNS", "LAST RUN", "NEXT", "AGE"},
                       rows);
@@ -64,7 +65,8 @@ std::string describe_recurring_run(const protocol::RecurringRunStatus& r, int64_
     out << "Last due:        " << rfc3339(r.last_scheduled_ms) << "\n";
   }
   if (r.enabled && r.next_ms) {
-    out << "Next due:        " << rfc3339(r.next_ms) << " (" << when(r.next_ms, now_ms) << ")\n";
+    out << "Next due:        " << rfc3339(r.next_ms) << " (" << due_text(r.next_ms, now_ms)
+        << ")\n";
   }
   if (!r.message.empty()) out << "Message:         " << r.message << "\n";
   out << "Created:         " << rfc3339(r.created_ms) << " (" << age_since(r.created_ms, now_ms)

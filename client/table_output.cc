@@ -48,7 +48,7 @@ std::string join_labels(const std::map<std::string, std::string>& labels) {
 }
 
 // "Completed 2m ago" style line for describe: the RFC 3339 time and its age.
-std::string when(int64_t unix_ms, int64_t now_ms) {
+std::string time_and_age(int64_t unix_ms, int64_t now_ms) {
   if (unix_ms <= 0) return "-";
   return rfc3339(unix_ms) + " (" + age_since(unix_ms, now_ms) + " ago)";
 }
@@ -126,9 +126,9 @@ std::vector<std::pair<std::string, std::string>> header_fields(const protocol::J
   }
   // A trial's job says whose it is; the user's own jobs have no owner line.
   if (!job.owner.empty()) fields.push_back({"Owner:", job.owner});
-  fields.insert(fields.end(), {{"Created:", when(job.created_ms, now_ms)},
-                               {"Started:", when(job.started_ms, now_ms)},
-                               {"Finished:", when(job.finished_ms, now_ms)}});
+  fields.insert(fields.end(), {{"Created:", time_and_age(job.created_ms, now_ms)},
+                               {"Started:", time_and_age(job.started_ms, now_ms)},
+                               {"Finished:", time_and_age(job.finished_ms, now_ms)}});
   return fields;
 }
 
