@@ -103,6 +103,9 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");
   cmd->add_option("-l,--selector", *selector, "For trials: experiment=NAME");
+  auto watch = std::make_shared<bool>(false);
+  cmd->add_flag("-w,--watch", *watch,
+                "After the table, print each row that appears or changes, until interrupted");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       auto ref = parse_resource_ref(*args);
@@ -111,6 +114,17 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
       if (!format.ok()) return usage_error(format.status());
       auto experiment = experiment_selector(*selector);
       if (!experiment.ok()) return usage_error(experiment.status());
+      if (*watch) {
+        if (*format == OutputFormat::kJson) {
+          return usage_error(InvalidArgument("-w prints tables; -o json lists once, without -w"));
+        }
+        if (ref->type.resource != "trials" && !experiment->empty()) {
+          return usage_error(InvalidArgument("-l experiment=NAME selects trials only"));
+        }
+        WatchListOptions watch_options{*ref, *experiment, *format == OutputFormat::kWide};
+        return with_coordinator(
+            flags, [&](Coordinator& c) { return watch_listing(c, watch_options, std::cout); });
+      }
       return with_coordinator(flags, [&](Coordinator& c) {
         return get_resources(c, *ref, *format, std::cout, *selector);
       });

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <sstream>
 #include <thread>
+
+#include "client/listing.h"
+#include "client/time_format.h"
 
 namespace cadre::client {
 namespace {
@@ -45,7 +50,71 @@ std::string seconds_text(std::chrono::milliseconds span) {
   return buffer;
 }
 
+// A table's rows by their first column (the item's name), the header skipped.
+std::map<std::string, std::string> rows_by_name(const std::string& table) {
+  std::map<std::string, std::string> rows;
+  std::istringstream lines(table);
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) rows[line.substr(0, line.find(' '))] = line;
+  return rows;
+}
+
+// A row with its padding collapsed: two renders of one item differ in column
+// widths whenever another item's cells are longer.
+std::string without_padding(const std::string& row) {
+  std::string out;
+  for (char c : row) {
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  }
+  return out;
+}
+
+// What a watch compares: each row as it reads at a clock frozen at 0, where every
+// age, duration and time-since is "0s", so only a change in the item shows.
+std::map<std::string, std::string> row_signatures(const WatchListOptions& options,
+                                                  const protocol::GetReply& reply) {
+  auto rows = rows_by_name(listing_table(options.ref, reply, 0, options.wide));
+  for (auto& [name, row] : rows) row = without_padding(row);
+  return rows;
+}
+
 }  // namespace
+
+Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out) {
+  std::map<std::string, std::string> seen;  // row signatures at the last fetch
+  bool first = true;
+  bool header_shown = false;  // not while the listing has been empty from the start
+  while (true) {
+    auto reply = fetch_listing(coordinator, options.ref, options.experiment);
+    // A named item deleted while watched lists as nothing, not as an error.
+    if (!first && reply.status().code() == StatusCode::kNotFound && !options.ref.name.empty()) {
+      reply = protocol::GetReply{};
+    }
+    if (!reply.ok()) return reply.status();
+    const std::string table = listing_table(options.ref, *reply, now_unix_ms(), options.wide);
+    auto signatures = row_signatures(options, *reply);
+    if (first) {
+      out << (table.empty() ? empty_listing_text(options.ref) : table);
+      header_shown = !table.empty();
+    } else {
+      for (const auto& [name, row] : rows_by_name(table)) {
+        const auto before = seen.find(name);
+        if (before != seen.end() && before->second == signatures[name]) continue;
+        if (!header_shown) out << table.substr(0, table.find('\n') + 1);
+        header_shown = true;
+        out << row << "\n";
+      }
+      for (const auto& [name, signature] : seen) {
+        if (signatures.count(name) == 0) out << name << "   (deleted)\n";
+      }
+    }
+    out.flush();
+    seen = std::move(signatures);
+    first = false;
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+}
 
 Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out) {
   protocol::LogsRequest request;

@@ -39,6 +39,24 @@ struct WaitOptions {
 // restart can begin and end between two polls.
 Status wait_for_job(Coordinator& coordinator, const WaitOptions& options);
 
+struct WatchListOptions {
+  ResourceRef ref;         // what `get` lists: jobs, trainjob/NAME, trials, ...
+  std::string experiment;  // of trials: -l experiment=NAME
+  bool wide = false;       // -o wide
+  // Between fetches: a listing has no push channel, and a second is prompt for a
+  // person reading along while light on the coordinator.
+  std::chrono::milliseconds poll_interval{1000};
+};
+
+// `cadre get -w`, kubectl's --watch: prints the table, then at each later fetch
+// the row of every item that appeared or changed in more than elapsed time (an
+// age, a duration, a node's last heartbeat, a notebook's idle time change every
+// second and print nothing on their own), and "NAME   (deleted)" for one that
+// went away (it is watched for coming back). Runs until interrupted; returns the
+// error of a fetch that failed (a name that matches nothing at the first fetch is
+// NotFound).
+Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out);
+
 // "Failed (Error: exit code 3)": the phase and why, for wait's messages.
 std::string describe_phase(const protocol::JobStatus& job);
 

@@ -10,6 +10,7 @@
 
 #include "client/commands.h"
 #include "client/metrics_commands.h"
+#include "client/time_format.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::client {
@@ -354,6 +355,138 @@ TEST(GetResources, SaysWhichTrainJobWasNotFound) {
       get_resources(fake, *parse_resource_ref({"tj", "nope"}), OutputFormat::kJson, out);
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(), "trainjob/nope not found");
+}
+
+TEST(GetResources, SaysWhichNamedItemWasNotFoundWhateverItsKind) {
+  for (const std::string kind : {"job", "experiment", "isvc", "pipeline", "run", "recurringrun",
+                                 "notebook", "node", "trial"}) {
+    FakeCoordinator fake;
+    fake.gets = {protocol::GetReply{}};
+    std::ostringstream out;
+    const auto ref = *parse_resource_ref({kind, kind == "trial" ? "tune-3" : "nope"});
+    for (const auto format : {OutputFormat::kJson, OutputFormat::kTable}) {
+      const Status status = get_resources(fake, ref, format, out);
+      EXPECT_EQ(status.code(), StatusCode::kNotFound) << kind;
+      EXPECT_EQ(status.message(), ref.display() + " not found");
+    }
+  }
+}
+
+TEST(GetResources, AnEmptyListingSaysSoInWords) {
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}};
+  std::ostringstream out;
+  ASSERT_OK(get_resources(fake, *parse_resource_ref({"recurringruns"}), OutputFormat::kTable, out));
+  ASSERT_OK(get_resources(fake, *parse_resource_ref({"isvc"}), OutputFormat::kTable, out));
+  EXPECT_EQ(out.str(), "No recurring runs found.\nNo inferenceservices found.\n");
+}
+
+protocol::JobStatus listed_job(const std::string& name, protocol::JobPhase phase,
+                               int64_t created_ms) {
+  protocol::JobStatus job;
+  job.name = name;
+  job.kind = "Job";
+  job.phase = phase;
+  job.created_ms = created_ms;
+  return job;
+}
+
+WatchListOptions watching(const std::vector<std::string>& args) {
+  WatchListOptions options;
+  options.ref = *parse_resource_ref(args);
+  options.poll_interval = std::chrono::milliseconds(0);
+  return options;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(WatchListing, PrintsTheTableThenOnlyTheRowsThatChangeOrAppear) {
+  const int64_t t = now_unix_ms() - 5000;
+  protocol::GetReply first, second, third;
+  first.jobs = {listed_job("a", protocol::JobPhase::kRunning, t),
+                listed_job("b", protocol::JobPhase::kQueued, t)};
+  second = first;
+  third = first;
+  third.jobs[0].phase = protocol::JobPhase::kSucceeded;
+  third.jobs.push_back(listed_job("c", protocol::JobPhase::kQueued, t + 1000));
+  FakeCoordinator fake;
+  fake.gets = {first, second, third, Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  const Status status = watch_listing(fake, watching({"jobs"}), out);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  const auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 5u) << out.str();
+  EXPECT_EQ(lines[0].rfind("NAME", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("a ", 0), 0u);
+  EXPECT_NE(lines[1].find("Running"), std::string::npos);
+  EXPECT_EQ(lines[2].rfind("b ", 0), 0u);
+  EXPECT_EQ(lines[3].rfind("a ", 0), 0u);
+  EXPECT_NE(lines[3].find("Succeeded"), std::string::npos);
+  EXPECT_EQ(lines[4].rfind("c ", 0), 0u);
+}
+
+TEST(WatchListing, ElapsedTimeAloneChangesNoRow) {
+  const int64_t now = now_unix_ms();
+  protocol::NodeStatus node;
+  node.name = "node-1";
+  node.state = protocol::NodeState::kReady;
+  protocol::GetReply first, later;
+  node.last_heartbeat_ms = now - 1000;
+  first.nodes = {node};
+  node.last_heartbeat_ms = now - 40000;  // reads "40s ago" instead of "1s ago"
+  later.nodes = {node};
+  FakeCoordinator fake;
+  fake.gets = {first, later, Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching({"nodes"}), out).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(lines_of(out.str()).size(), 2u) << out.str();
+}
+
+TEST(WatchListing, SaysWhenAnItemIsDeletedAndShowsANamedOneComingBack) {
+  const int64_t t = now_unix_ms();
+  protocol::GetReply there;
+  there.jobs = {listed_job("hello", protocol::JobPhase::kRunning, t)};
+  protocol::GetReply back;
+  back.jobs = {listed_job("hello", protocol::JobPhase::kQueued, t + 9000)};
+  FakeCoordinator fake;
+  fake.gets = {there, Result<protocol::GetReply>(NotFound("job/hello not found")), back,
+               Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching({"job/hello"}), out).code(), StatusCode::kUnavailable);
+  const auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 4u) << out.str();
+  EXPECT_EQ(lines[2], "hello   (deleted)");
+  EXPECT_NE(lines[3].find("Queued"), std::string::npos);
+}
+
+TEST(WatchListing, AListingEmptyAtFirstPrintsTheHeaderWithItsFirstRow) {
+  protocol::GetReply some;
+  some.jobs = {listed_job("first", protocol::JobPhase::kQueued, now_unix_ms())};
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}, protocol::GetReply{}, some,
+               Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching({"jobs"}), out).code(), StatusCode::kUnavailable);
+  const auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 3u) << out.str();
+  EXPECT_EQ(lines[0], "No jobs found.");
+  EXPECT_EQ(lines[1].rfind("NAME", 0), 0u);
+  EXPECT_EQ(lines[2].rfind("first ", 0), 0u);
+}
+
+TEST(WatchListing, ANameThatMatchesNothingAtTheStartIsNotFound) {
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}};
+  std::ostringstream out;
+  const Status status = watch_listing(fake, watching({"job/nope"}), out);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "job/nope not found");
+  EXPECT_EQ(out.str(), "");
 }
 
 TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {

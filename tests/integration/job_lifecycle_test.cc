@@ -1,6 +1,9 @@
 // The walking skeleton's acceptance, through the real binaries on 127.0.0.1.
 #include <signal.h>
 
+#include <sstream>
+#include <thread>
+
 #include "tests/integration/local_cluster.h"
 
 namespace cadre::testing {
@@ -72,6 +75,31 @@ TEST_F(JobLifecycle,
   ASSERT_EQ(again.size(), 1u);
   EXPECT_NE(again[0]["replica"], jobs[0]["replica"]) << "a uid of the first job, reused";
   EXPECT_DOUBLE_EQ(again[0]["metrics"]["accuracy"].get<double>(), 0.75);
+}
+
+TEST_F(JobLifecycle, GetWatchPrintsAJobsRowAsItChangesAndOnceItIsDeleted) {
+  std::thread user([&] {
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(apply(shell_job("watched", "sleep 1")).exit_code, 0);
+    EXPECT_EQ(cadre("wait job/watched --for Succeeded --timeout 20").exit_code, 0);
+    std::this_thread::sleep_for(2s);  // a fetch a second: the watch sees it Succeeded
+    EXPECT_EQ(cadre("delete job/watched").exit_code, 0);
+  });
+  auto watched =
+      run_command("timeout 10 " + bin("cadre") + " --config " + path("config") + " get jobs -w");
+  user.join();
+  EXPECT_EQ(watched.exit_code, 124) << watched.output;  // ended by timeout, not by an error
+  std::vector<std::string> lines;
+  std::istringstream in(watched.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 4u) << watched.output;
+  EXPECT_EQ(lines[0], "No jobs found.");
+  EXPECT_EQ(lines[1].rfind("NAME", 0), 0u) << watched.output;
+  size_t succeeded = 0;
+  for (const auto& line : lines) succeeded += line.find("Succeeded") != std::string::npos;
+  EXPECT_EQ(succeeded, 1u) << "a row prints when it changes, not at every fetch:\n"
+                           << watched.output;
+  EXPECT_EQ(lines.back(), "watched   (deleted)") << watched.output;
 }
 
 TEST_F(JobLifecycle, ReplicaSeesTheEnvironmentContract) {
