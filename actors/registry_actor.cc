@@ -25,6 +25,7 @@ struct NodeEntry {
   NodeState state = NodeState::kReady;
   Clock::time_point last_seen;
   int64_t last_seen_ms = 0;
+  std::vector<std::string> running;  // uids alive there, as its last heartbeat said
 };
 
 // A deleted job's RemoveReplicaFiles until every node known when it went out has
@@ -197,6 +198,8 @@ void registered(Self* self, const std::string& identity, uint64_t request_id,
   node.state = NodeState::kReady;
   node.last_seen = Clock::now();
   node.last_seen_ms = wall_ms();
+  node.running.clear();
+  for (const auto& replica : request.running) node.running.push_back(replica.uid);
   spdlog::info("registry: node={} registered epoch={} cpu={}m memory={} gpus={}{}", request.name,
                epoch, request.cpu_millis, request.memory_bytes, request.gpus,
                returning ? " (re-registration)" : "");
@@ -243,6 +246,7 @@ void on_heartbeat(Self* self, const std::string& identity, uint64_t epoch,
     node.last_seen = Clock::now();
     node.last_seen_ms = wall_ms();
     node.identity = identity;
+    node.running = beat.running;
     if (node.state != NodeState::kReady) {
       spdlog::info("registry: node={} Ready again", beat.node);
       node.state = NodeState::kReady;
@@ -295,6 +299,8 @@ std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
     s.labels = node.info.labels;
     s.epoch = node.epoch;
     s.last_heartbeat_ms = node.last_seen_ms;
+    // A Lost node's replicas count as failed, whatever it last said.
+    if (node.state != NodeState::kLost) s.replicas = node.running;
     out.push_back(std::move(s));
   }
   return out;

@@ -327,7 +327,7 @@ struct NodeStatus {
   std::map<std::string, std::string> labels;  // node labels
   uint64_t epoch = 0;                         // current registration epoch
   int64_t last_heartbeat_ms = 0;              // wall clock of the last heartbeat
-  std::vector<std::string> replicas;          // uids placed here
+  std::vector<std::string> replicas;          // uids alive here, as its last heartbeat said
   MSGPACK_DEFINE_MAP(name, address, state, cpu_millis, memory_bytes, gpus, allocated_cpu_millis,
                      allocated_memory_bytes, allocated_gpus, labels, epoch, last_heartbeat_ms,
                      replicas, gpu_models)
