@@ -77,61 +77,40 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
-  if (!runs_replicas(ref) && r != "experiments" && r != "inferenceservices" && r != "pipelines" &&
-      r != "runs" && r != "recurringruns" && r != "notebooks") {
+  if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
+      r != "pipelines" && r != "runs" && r != "recurringruns" && r != "notebooks") {
     return InvalidArgument(
-        "describe supports jobs, trainjobs, experiments, inferenceservices, pipelines, runs, "
-        "recurringruns and notebooks");
+        "describe supports nodes, jobs, trainjobs, experiments, inferenceservices, pipelines, "
+        "runs, recurringruns and notebooks");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
   }
-  if (ref.type.resource == "inferenceservices") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"inferenceservices", ref.name}));
-    if (reply.services.empty()) return NotFound(ref.display() + " not found");
-    out << describe_service(reply.services[0], now_unix_ms());
-    return Status::Ok();
+  ASSIGN_OR_RETURN(const protocol::GetReply reply, fetch_listing(coordinator, ref));
+  const int64_t now = now_unix_ms();
+  if (r == "nodes") {
+    // The node lists its replicas by uid; the jobs say whose each one is.
+    std::vector<protocol::JobStatus> jobs;
+    for (const char* kind : {"jobs", "trainjobs"}) {
+      ASSIGN_OR_RETURN(protocol::GetReply listed, coordinator.get(protocol::GetRequest{kind, ""}));
+      jobs.insert(jobs.end(), listed.jobs.begin(), listed.jobs.end());
+    }
+    out << describe_node(reply.nodes[0], jobs, now);
+  } else if (r == "inferenceservices") {
+    out << describe_service(reply.services[0], now);
+  } else if (r == "pipelines") {
+    out << describe_pipeline(reply.pipelines[0], now);
+  } else if (r == "runs") {
+    out << describe_run(reply.runs[0], now);
+  } else if (r == "recurringruns") {
+    out << describe_recurring_run(reply.recurring_runs[0], now);
+  } else if (r == "notebooks") {
+    out << describe_notebook(reply.notebooks[0], now);
+  } else if (r == "experiments") {
+    out << describe_experiment(reply.experiments[0], now);
+  } else {
+    out << describe_job(reply.jobs[0], now);
   }
-  if (r == "pipelines") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"pipelines", ref.name}));
-    if (reply.pipelines.empty()) return NotFound(ref.display() + " not found");
-    out << describe_pipeline(reply.pipelines[0], now_unix_ms());
-    return Status::Ok();
-  }
-  if (r == "runs") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"runs", ref.name}));
-    if (reply.runs.empty()) return NotFound(ref.display() + " not found");
-    out << describe_run(reply.runs[0], now_unix_ms());
-    return Status::Ok();
-  }
-  if (r == "recurringruns") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"recurringruns", ref.name}));
-    if (reply.recurring_runs.empty()) return NotFound(ref.display() + " not found");
-    out << describe_recurring_run(reply.recurring_runs[0], now_unix_ms());
-    return Status::Ok();
-  }
-  if (r == "notebooks") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"notebooks", ref.name}));
-    if (reply.notebooks.empty()) return NotFound(ref.display() + " not found");
-    out << describe_notebook(reply.notebooks[0], now_unix_ms());
-    return Status::Ok();
-  }
-  if (ref.type.resource == "experiments") {
-    ASSIGN_OR_RETURN(protocol::GetReply reply,
-                     coordinator.get(protocol::GetRequest{"experiments", ref.name}));
-    if (reply.experiments.empty()) return NotFound(ref.display() + " not found");
-    out << describe_experiment(reply.experiments[0], now_unix_ms());
-    return Status::Ok();
-  }
-  ASSIGN_OR_RETURN(protocol::GetReply reply,
-                   coordinator.get(protocol::GetRequest{ref.type.resource, ref.name}));
-  if (reply.jobs.empty()) return NotFound(ref.display() + " not found");
-  out << describe_job(reply.jobs[0], now_unix_ms());
   return Status::Ok();
 }
 

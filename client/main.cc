@@ -134,17 +134,18 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
-                                 "Show a job, trainjob, experiment, inferenceservice, pipeline, "
-                                 "run, recurringrun or notebook in detail, with its events");
+                                 "Show a node, job, trainjob, experiment, inferenceservice, "
+                                 "pipeline, run, recurringrun or notebook in detail");
   auto args = std::make_shared<std::vector<std::string>>();
   cmd->add_option("resource", *args,
-                  "job|trainjob|experiment|isvc|pipeline|run|notebook NAME, or job/NAME")
+                  "node|job|trainjob|experiment|isvc|pipeline|run|notebook NAME, or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref = parse_named_ref(*args, {"jobs", "trainjobs", "experiments", "inferenceservices",
-                                         "pipelines", "runs", "recurringruns", "notebooks"});
+      auto ref =
+          parse_named_ref(*args, {"nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
+                                  "pipelines", "runs", "recurringruns", "notebooks"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });

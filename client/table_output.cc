@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -320,6 +321,86 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms) {
   }
   section("Events:",
           event_rows.empty() ? "" : render_table({"AGE", "TYPE", "REASON", "MESSAGE"}, event_rows));
+  return out;
+}
+
+namespace {
+
+// "25%" of what the node offers; "-" when it offers none.
+std::string share(int64_t used, int64_t offered) {
+  if (offered <= 0) return "-";
+  return std::to_string(used * 100 / offered) + "%";
+}
+
+std::string node_resources_table(const protocol::NodeStatus& node) {
+  return render_table(
+      {"RESOURCE", "ALLOCATED", "ALLOCATABLE", "SHARE"},
+      {{"cpu", format_cores(node.allocated_cpu_millis), format_cores(node.cpu_millis),
+        share(node.allocated_cpu_millis, node.cpu_millis)},
+       {"memory", spec::format_memory_rounded(node.allocated_memory_bytes),
+        spec::format_memory_rounded(node.memory_bytes),
+        share(node.allocated_memory_bytes, node.memory_bytes)},
+       {"gpu", std::to_string(node.allocated_gpus), std::to_string(node.gpus),
+        share(node.allocated_gpus, node.gpus)}});
+}
+
+// The replicas the jobs place on the node and alive, then any uid its agent
+// reports alive that no job places there (one still stopping, or a stray).
+std::string node_replicas_table(const protocol::NodeStatus& node,
+                                const std::vector<protocol::JobStatus>& jobs, int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  std::set<std::string> listed;
+  std::map<std::string, std::pair<const protocol::JobStatus*, const protocol::ReplicaStatus*>>
+      by_uid;
+  const auto row = [&](const protocol::JobStatus& job, const protocol::ReplicaStatus& replica) {
+    rows.push_back({(job.kind == "TrainJob" ? "trainjob/" : "job/") + job.name, replica.name,
+                    protocol::to_string(replica.state), join_gpus(replica.gpu_indices), job.owner,
+                    age_since(replica.started_ms, now_ms)});
+    listed.insert(replica.uid);
+  };
+  for (const auto& job : jobs) {
+    for (const auto& replica : job.replicas) {
+      by_uid[replica.uid] = {&job, &replica};
+      if (replica.node == node.name && protocol::is_alive(replica.state)) row(job, replica);
+    }
+  }
+  for (const auto& uid : node.replicas) {
+    if (listed.count(uid) > 0) continue;
+    const auto found = by_uid.find(uid);
+    if (found != by_uid.end()) {
+      row(*found->second.first, *found->second.second);
+    } else {
+      rows.push_back({"-", uid, "-", "-", "-", "-"});
+      listed.insert(uid);
+    }
+  }
+  if (rows.empty()) return "";
+  return render_table({"JOB", "REPLICA", "STATE", "GPUS", "OWNER", "AGE"}, rows);
+}
+
+}  // namespace
+
+std::string describe_node(const protocol::NodeStatus& node,
+                          const std::vector<protocol::JobStatus>& jobs, int64_t now_ms) {
+  std::string gpu_models;
+  for (const auto& model : node.gpu_models) gpu_models += (gpu_models.empty() ? "" : ", ") + model;
+  std::string out;
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"Name:", node.name},
+           {"State:", protocol::to_string(node.state)},
+           {"Address:", node.address},
+           {"Epoch:", std::to_string(node.epoch)},
+           {"Heartbeat:", time_and_age(node.last_heartbeat_ms, now_ms)},
+           {"Labels:", join_labels(node.labels)},
+           {"GPUs:",
+            std::to_string(node.gpus) + (gpu_models.empty() ? "" : " (" + gpu_models + ")")},
+       }) {
+    out += describe_label(name) + cell(value) + "\n";
+  }
+  out += "Allocated resources:\n" + indent(node_resources_table(node), "  ");
+  const std::string replicas = node_replicas_table(node, jobs, now_ms);
+  out += replicas.empty() ? describe_label("Replicas:") + "<none>\n"
+                          : "Replicas:\n" + indent(replicas, "  ");
   return out;
 }
 

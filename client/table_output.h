@@ -53,4 +53,12 @@ std::string format_metrics(const std::map<std::string, double>& metrics);
 // restarts instead of the single replica's exit code and node.
 std::string describe_job(const protocol::JobStatus& job, int64_t now_ms);
 
+// The `describe node` page, kubectl's describe node: its registration and
+// heartbeat, what is allocated of what it offers, and the replicas on it: those
+// `jobs` (the cluster's Jobs and TrainJobs) place there and alive, then any its
+// agent reports alive that they do not (named by their job when one has the uid,
+// else by the uid alone).
+std::string describe_node(const protocol::NodeStatus& node,
+                          const std::vector<protocol::JobStatus>& jobs, int64_t now_ms);
+
 }  // namespace cadre::client

@@ -60,6 +60,71 @@ TEST(NodesTable, ShowsAllocatedOverAllocatable) {
             "local-1   Ready   0.5/4   512Mi/16Gi   0/0    1s ago\n");
 }
 
+TEST(DescribeNode, ShowsItsShareOfEachResourceAndWhoseReplicasRunThere) {
+  protocol::NodeStatus node;
+  node.name = "gpu-1";
+  node.address = "10.0.0.7";
+  node.epoch = 3;
+  node.last_heartbeat_ms = kNow - 2000;
+  node.labels = {{"zone", "a"}};
+  node.cpu_millis = 4000;
+  node.allocated_cpu_millis = 1000;
+  node.memory_bytes = 16ll << 30;
+  node.allocated_memory_bytes = 4ll << 30;
+  node.gpus = 2;
+  node.allocated_gpus = 1;
+  node.gpu_models = {"NVIDIA H200", "NVIDIA H200"};
+  // The heartbeat has not reported the worker yet, and reports a uid no job has.
+  node.replicas = {"gone-1-main-0-0"};
+  protocol::JobStatus mnist;
+  mnist.name = "mnist";
+  mnist.kind = "TrainJob";
+  mnist.owner = "experiment/tune";
+  protocol::ReplicaStatus worker;
+  worker.name = "worker-1";
+  worker.uid = "mnist-1-worker-1-0";
+  worker.state = protocol::ReplicaState::kRunning;
+  worker.gpu_indices = {1};
+  worker.started_ms = kNow - 65000;
+  worker.node = "gpu-1";
+  protocol::ReplicaStatus elsewhere = worker;  // on another node
+  elsewhere.name = "worker-0";
+  elsewhere.uid = "mnist-1-worker-0-0";
+  elsewhere.node = "gpu-2";
+  protocol::ReplicaStatus done = worker;  // ran here and exited
+  done.name = "ps-0";
+  done.uid = "mnist-1-ps-0-0";
+  done.state = protocol::ReplicaState::kSucceeded;
+  mnist.replicas = {done, elsewhere, worker};
+  EXPECT_EQ(describe_node(node, {mnist}, kNow),
+            "Name:       gpu-1\n"
+            "State:      Ready\n"
+            "Address:    10.0.0.7\n"
+            "Epoch:      3\n"
+            "Heartbeat:  2024-05-01T11:59:58Z (2s ago)\n"
+            "Labels:     zone=a\n"
+            "GPUs:       2 (NVIDIA H200, NVIDIA H200)\n"
+            "Allocated resources:\n"
+            "  RESOURCE   ALLOCATED   ALLOCATABLE   SHARE\n"
+            "  cpu        1           4             25%\n"
+            "  memory     4Gi         16Gi          25%\n"
+            "  gpu        1           2             50%\n"
+            "Replicas:\n"
+            "  JOB              REPLICA           STATE     GPUS   OWNER             AGE\n"
+            "  trainjob/mnist   worker-1          Running   1      experiment/tune   1m5s\n"
+            "  -                gone-1-main-0-0   -         -      -                 -\n");
+}
+
+TEST(DescribeNode, SaysNoneWhenNothingRunsThereAndDashesWhatItDoesNotOffer) {
+  protocol::NodeStatus node;
+  node.name = "cpu-1";
+  node.cpu_millis = 2000;
+  const std::string page = describe_node(node, {}, kNow);
+  EXPECT_NE(page.find("  gpu        0           0             -\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Replicas:   <none>\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("Heartbeat:  -\n"), std::string::npos) << page;
+}
+
 TEST(TimeFormat, RendersAgesCoresAndRfc3339) {
   EXPECT_EQ(format_age(0), "0s");
   EXPECT_EQ(format_age(59999), "59s");

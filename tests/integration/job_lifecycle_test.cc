@@ -144,6 +144,22 @@ TEST_F(JobLifecycle, DeleteStopsASleepingJobWithinTheGracePeriod) {
   ASSERT_TRUE(eventually([&] { return job_phase("sleeper") == "Running"; }, 15s));
   ASSERT_TRUE(
       eventually([&] { return run_command("pgrep -f '" + pattern + "'").exit_code == 0; }, 5s));
+  // Its node's page names it among the replicas placed there.
+  const std::string node = get_json("job/sleeper")["node"];
+  auto described = cadre("describe node " + node);
+  ASSERT_EQ(described.exit_code, 0) << described.output;
+  EXPECT_NE(described.output.find("Name:       " + node + "\n"), std::string::npos)
+      << described.output;
+  EXPECT_NE(described.output.find("  job/sleeper   main-0    Running"), std::string::npos)
+      << described.output;
+  // The node's own report (its heartbeat) lists the replica's uid too.
+  const std::string uid = get_json("job/sleeper")["replica"];
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto replicas = get_json("node/" + node)["replicas"];
+        return std::find(replicas.begin(), replicas.end(), uid) != replicas.end();
+      },
+      3s));
 
   const auto start = std::chrono::steady_clock::now();
   auto deleted = cadre("delete job/sleeper");
