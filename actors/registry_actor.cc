@@ -1,11 +1,9 @@
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
-#include <deque>
-#include <set>
 
 #include "actors/actors.h"
+#include "actors/file_removals.h"
 #include "protocol/prometheus_text.h"
 #include "protocol/spec/yaml_reader.h"
 #include "protocol/wall_clock.h"
@@ -28,26 +26,12 @@ struct NodeEntry {
   std::vector<std::string> running;  // uids alive there, as its last heartbeat said
 };
 
-// A deleted job's RemoveReplicaFiles until every node known when it went out has
-// answered it (ReplicaFilesRemoved): a node that was away, or whose agent died as
-// it was sent, gets it again when it registers.
-struct PendingRemoval {
-  std::string uid_prefix;
-  std::string body;              // the encoded RemoveReplicaFiles
-  std::set<std::string> unsure;  // nodes that have not answered it
-};
-
 struct RegistryState {
   ActorContext ctx;
   std::map<std::string, NodeEntry> nodes;
-  std::deque<PendingRemoval> removals;  // oldest first
-  bool removals_overflowed = false;     // warned once that the oldest are being dropped
+  FileRemovals removals;         // deleted jobs' file removals some nodes have not answered
+  bool warned_removals = false;  // that the oldest removals are being forgotten
 };
-
-// Removals awaiting answers; past this the oldest are forgotten, and a node that
-// never answered keeps those files (a node gone for good holds them all until
-// `cadre delete node/NAME`; docs/agent.md says how to remove files by hand).
-constexpr size_t kMaxPendingRemovals = 4096;
 
 // Health transitions are driven by a periodic tick rather than per-node timers:
 // one timer for thousands of nodes, and a state change at most one tick late.
@@ -130,58 +114,65 @@ void restore_known(Self* self, std::vector<protocol::RegisterRequest> known) {
   }
 }
 
+// Makes the store hold what `removals` holds (each write on its own; a failure is
+// logged, and costs only a resend after a restart).
+void store_removals(Self* self, const FileRemovals::Writes& writes) {
+  auto& st = self->state;
+  const auto warn = [](const std::string& prefix) {
+    return [=](const caf::error& e) {
+      spdlog::warn("registry: the file removal of {} not stored: {}", prefix, caf::to_string(e));
+    };
+  };
+  for (const auto& record : writes.put) {
+    self->request(st.ctx.store, st.ctx.policy.request_timeout, put_atom::value, record)
+        .then([](const Status&) {}, warn(record.files.uid_prefix));
+  }
+  for (const auto& prefix : writes.erase) {
+    self->request(st.ctx.store, st.ctx.policy.request_timeout, delete_atom::value,
+                  files_atom::value, prefix)
+        .then([](const Status&) {}, warn(prefix));
+  }
+  if (writes.forgot_oldest && !st.warned_removals) {
+    st.warned_removals = true;
+    spdlog::warn(
+        "registry: {} deleted jobs' file removals still await nodes' answers (is a node gone "
+        "for good? cadre delete node/NAME); forgetting the oldest",
+        FileRemovals::kDefaultCapacity);
+  }
+}
+
 // A deleted job's files may be on any node that ever ran one of its replicas (a
 // restarted replica can have moved), and the job keeps no such list: every node
 // with a live registration is told (an agent without them answers all the same),
 // and every known node must answer before the removal is forgotten.
 void remove_replica_files(Self* self, const protocol::RemoveReplicaFiles& files) {
   auto& st = self->state;
-  PendingRemoval removal{files.uid_prefix, protocol::encode(files), {}};
+  const std::string body = protocol::encode(files);
+  std::vector<std::string> known;
   for (const auto& [name, node] : st.nodes) {
-    removal.unsure.insert(name);
+    known.push_back(name);
     if (node.epoch != 0 && node.state != NodeState::kLost) {
-      st.ctx.outbox->to_agent(name, node.epoch, MessageKind::kRemoveReplicaFiles, removal.body);
+      st.ctx.outbox->to_agent(name, node.epoch, MessageKind::kRemoveReplicaFiles, body);
     }
   }
-  if (removal.unsure.empty()) return;
-  if (st.removals.size() == kMaxPendingRemovals) {
-    if (!st.removals_overflowed) {
-      spdlog::warn(
-          "registry: {} deleted jobs' file removals still await nodes' answers (is a "
-          "node gone for good? cadre delete node/NAME); forgetting the oldest",
-          kMaxPendingRemovals);
-    }
-    st.removals_overflowed = true;
-    st.removals.pop_front();
-  }
-  st.removals.push_back(std::move(removal));
-}
-
-void forget_answered(RegistryState& st) {
-  st.removals.erase(std::remove_if(st.removals.begin(), st.removals.end(),
-                                   [](const PendingRemoval& r) { return r.unsure.empty(); }),
-                    st.removals.end());
+  store_removals(self, st.removals.add(files, known));
 }
 
 // The node's agent removed what the job with this uid prefix left there.
 void files_removed(Self* self, const std::string& node, const std::string& uid_prefix) {
-  for (auto& removal : self->state.removals) {
-    if (removal.uid_prefix == uid_prefix) removal.unsure.erase(node);
-  }
-  forget_answered(self->state);
+  store_removals(self, self->state.removals.answered(node, uid_prefix));
 }
 
 // A node registering gets again every removal it has not answered.
 void resend_removals(Self* self, const std::string& node, uint64_t epoch) {
-  size_t sent = 0;
-  for (const auto& removal : self->state.removals) {
-    if (removal.unsure.count(node) == 0) continue;
-    self->state.ctx.outbox->to_agent(node, epoch, MessageKind::kRemoveReplicaFiles, removal.body);
-    ++sent;
+  const auto owed = self->state.removals.owed_to(node);
+  for (const auto& files : owed) {
+    self->state.ctx.outbox->to_agent(node, epoch, MessageKind::kRemoveReplicaFiles,
+                                     protocol::encode(files));
   }
-  if (sent > 0) {
+  if (!owed.empty()) {
     spdlog::info("registry: node={} sent {} deleted jobs' file removals it has not answered", node,
-                 sent);
+                 owed.size());
   }
 }
 
@@ -271,8 +262,7 @@ Status delete_node(Self* self, const std::string& name) {
     self->send(self->state.ctx.manager, node_lost_atom::value, name);
   }
   self->state.nodes.erase(it);
-  for (auto& removal : self->state.removals) removal.unsure.erase(name);
-  forget_answered(self->state);
+  store_removals(self, self->state.removals.node_deleted(name));
   self->send(self->state.ctx.scheduler, delete_atom::value, name);
   self->request(self->state.ctx.store, self->state.ctx.policy.request_timeout, delete_atom::value,
                 node_atom::value, name)
@@ -329,10 +319,15 @@ std::string scrape(const RegistryState& st) {
   return out.str();
 }
 
-caf::behavior registry(Self* self, ActorContext base,
-                       std::vector<protocol::RegisterRequest> known) {
+caf::behavior registry(Self* self, ActorContext base, std::vector<protocol::RegisterRequest> known,
+                       std::vector<FileRemovalRecord> removals) {
   self->state.ctx = std::move(base);
   restore_known(self, std::move(known));
+  self->state.removals.restore(std::move(removals));
+  if (self->state.removals.size() > 0) {
+    spdlog::info("registry: {} deleted jobs' file removals await nodes' answers",
+                 self->state.removals.size());
+  }
   self->delayed_send(self, kTick, tick_atom::value);
   return {
       [=](scrape_atom) { return scrape(self->state); },
@@ -363,8 +358,10 @@ caf::behavior registry(Self* self, ActorContext base,
 }  // namespace registry_shell
 
 caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
-                          std::vector<protocol::RegisterRequest> known) {
-  return system.spawn(registry_shell::registry, std::move(ctx), std::move(known));
+                          std::vector<protocol::RegisterRequest> known,
+                          std::vector<FileRemovalRecord> removals) {
+  return system.spawn(registry_shell::registry, std::move(ctx), std::move(known),
+                      std::move(removals));
 }
 
 }  // namespace cadre::actors

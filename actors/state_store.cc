@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS pipelines (name TEXT, version INTEGER, created_ms INT
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 CREATE TABLE IF NOT EXISTS recurring_runs (name TEXT PRIMARY KEY, created_ms INTEGER, detail BLOB);
 CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, detail BLOB);
+CREATE TABLE IF NOT EXISTS file_removals (uid_prefix TEXT PRIMARY KEY, created INTEGER,
+  detail BLOB, unsure TEXT);
 )";
 
 }  // namespace

@@ -85,6 +85,13 @@ struct TokenRecord {
   std::string sha256;
 };
 
+// A deleted job's RemoveReplicaFiles that some nodes have not answered yet: kept
+// so a node that was away gets it when it registers, even after a restart.
+struct FileRemovalRecord {
+  protocol::RemoveReplicaFiles files;
+  std::vector<std::string> unsure;  // the nodes that have not answered it
+};
+
 class StateStore {
  public:
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
@@ -138,6 +145,11 @@ class StateStore {
   Status put_node(const protocol::RegisterRequest& node);  // insert or replace
   Status delete_node(const std::string& name);
   Result<std::vector<protocol::RegisterRequest>> load_nodes();
+
+  // Replica-file removals awaiting nodes' answers, by uid prefix, oldest first.
+  Status put_file_removal(const FileRemovalRecord& removal);  // insert or replace
+  Status delete_file_removal(const std::string& uid_prefix);
+  Result<std::vector<FileRemovalRecord>> load_file_removals();
 
   Status put_token(const TokenRecord& token);
   Status delete_token(const std::string& id);

@@ -2,6 +2,8 @@
 // notebooks, pipelines and their runs, recurring runs, nodes and tokens (state_store.h).
 #include <sqlite3.h>
 
+#include <sstream>
+
 #include "actors/sqlite_statement.h"
 #include "actors/state_store.h"
 #include "protocol/codec.h"
@@ -259,6 +261,56 @@ Result<std::vector<protocol::RecurringRunStatus>> StateStore::load_recurring_run
   }
   if (rc != SQLITE_DONE) {
     return Internal(std::string("loading recurring runs: ") + sqlite3_errmsg(db_));
+  }
+  return out;
+}
+
+// `unsure` is stored one node name per line: names are DNS labels.
+Status StateStore::put_file_removal(const FileRemovalRecord& removal) {
+  std::string unsure;
+  for (const auto& node : removal.unsure) unsure += node + "\n";
+  // An update keeps the row's place in line (`created`), so the oldest go first.
+  Statement s(db_,
+              "INSERT INTO file_removals (uid_prefix, created, detail, unsure) VALUES "
+              "(?, (SELECT COALESCE(MAX(created), 0) + 1 FROM file_removals), ?, ?) "
+              "ON CONFLICT(uid_prefix) DO UPDATE SET detail = excluded.detail, "
+              "unsure = excluded.unsure");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, removal.files.uid_prefix)
+      .bind_blob(2, protocol::encode(removal.files))
+      .bind(3, unsure)
+      .run()
+      .annotate("storing the file removal of " + removal.files.uid_prefix);
+}
+
+Status StateStore::delete_file_removal(const std::string& uid_prefix) {
+  Statement s(db_, "DELETE FROM file_removals WHERE uid_prefix = ?");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, uid_prefix).run().annotate("deleting the file removal of " + uid_prefix);
+}
+
+Result<std::vector<FileRemovalRecord>> StateStore::load_file_removals() {
+  std::vector<FileRemovalRecord> out;
+  Statement s(db_, "SELECT uid_prefix, detail, unsure FROM file_removals ORDER BY created");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  const protocol::DecodeLimits limits;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::string prefix = s.text(0);
+    auto files = protocol::decode<protocol::RemoveReplicaFiles>(s.blob(1), limits);
+    if (!files.ok()) {
+      return Internal("the file removal of " + prefix +
+                      " is unreadable: " + files.status().message());
+    }
+    FileRemovalRecord removal{std::move(*files), {}};
+    std::istringstream unsure(s.text(2));
+    for (std::string node; std::getline(unsure, node);) {
+      if (!node.empty()) removal.unsure.push_back(node);
+    }
+    out.push_back(std::move(removal));
+  }
+  if (rc != SQLITE_DONE) {
+    return Internal(std::string("loading file removals: ") + sqlite3_errmsg(db_));
   }
   return out;
 }

@@ -147,6 +147,19 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store,
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
         return s;
       },
+      // A job's file removal is written when the job is deleted and as its nodes answer.
+      [=](put_atom, const FileRemovalRecord& removal) -> Status {
+        flush(self);
+        Status s = self->state.store->put_file_removal(removal);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
+      [=](delete_atom, files_atom, const std::string& uid_prefix) -> Status {
+        flush(self);
+        Status s = self->state.store->delete_file_removal(uid_prefix);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
       [=](put_atom, const TokenRecord& token) -> Status {
         flush(self);
         return self->state.store->put_token(token);

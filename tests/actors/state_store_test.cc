@@ -282,6 +282,29 @@ TEST_F(StateStoreTest, NodesSurviveReopeningAsTheyLastRegisteredWithoutTheirRepl
   EXPECT_EQ((*nodes)[0].name, "cpu-1");
 }
 
+TEST_F(StateStoreTest, FileRemovalsSurviveReopeningOldestFirstWithTheNodesStillOwed) {
+  const protocol::RemoveReplicaFiles a{"a", "a-1-", {"main-0"}};
+  const protocol::RemoveReplicaFiles b{"b", "b-2-", {"worker-0", "worker-1"}};
+  const protocol::RemoveReplicaFiles c{"c", "c-1-", {"main-0"}};
+  {
+    auto store = open();
+    ASSERT_OK(store->put_file_removal({a, {"n1", "n2"}}));
+    ASSERT_OK(store->put_file_removal({b, {"n2"}}));
+    ASSERT_OK(store->put_file_removal({c, {"n1"}}));
+    ASSERT_OK(store->put_file_removal({a, {"n2"}}));  // n1 answered: a keeps its place
+    ASSERT_OK(store->delete_file_removal("c-1-"));    // every node answered
+  }
+  auto store = open();
+  auto removals = store->load_file_removals();
+  ASSERT_OK(removals);
+  ASSERT_EQ(removals->size(), 2u);
+  EXPECT_EQ((*removals)[0].files.uid_prefix, "a-1-");
+  EXPECT_EQ((*removals)[0].unsure, std::vector<std::string>{"n2"});
+  EXPECT_EQ((*removals)[1].files.job, "b");
+  EXPECT_EQ((*removals)[1].files.replicas, b.replicas);
+  EXPECT_EQ((*removals)[1].unsure, std::vector<std::string>{"n2"});
+}
+
 TEST_F(StateStoreTest, EventsComeBackInOrderAndLimitedToTheNewest) {
   auto store = open();
   for (int i = 0; i < 5; ++i) {

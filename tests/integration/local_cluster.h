@@ -90,6 +90,17 @@ class LocalCluster : public ::testing::Test {
     }
   }
 
+  // A node's state ("Ready", "NotReady", "Lost"); "" while it cannot be read.
+  std::string node_state(const std::string& name) const {
+    auto result = cadre("get nodes " + name + " -o json");
+    if (result.exit_code != 0) return "";
+    try {
+      return nlohmann::json::parse(result.output).value("state", "");
+    } catch (...) {
+      return "";
+    }
+  }
+
   int pid_of(const std::string& process) const {
     return std::stoi(read_file(path("pids/" + process + ".pid")));
   }

@@ -339,15 +339,6 @@ class NodeFailure : public LocalCluster {
   std::string coordinator_yaml() const override {
     return "not-ready-after-ms: 2000\nlost-after-ms: 4000\n";
   }
-  std::string node_state(const std::string& name) {
-    auto result = cadre("get nodes " + name + " -o json");
-    if (result.exit_code != 0) return "";
-    try {
-      return nlohmann::json::parse(result.output).value("state", "");
-    } catch (...) {
-      return "";
-    }
-  }
 };
 
 TEST_F(NodeFailure, KilledAgentBecomesNotReadyThenLostWithinTheTimeouts) {
@@ -432,6 +423,30 @@ class CoordinatorRestart : public LocalCluster {
   std::string up_flags() const override { return fixed_ports_flags(); }
   void kill9_and_restart() { kill9_and_restart_coordinator(); }
 };
+
+TEST_F(CoordinatorRestart, AJobDeletedWhileItsNodeIsDownHasItsFilesRemovedAfterARestartToo) {
+  ASSERT_EQ(apply(shell_job("leftover", "echo some output")).exit_code, 0);
+  ASSERT_EQ(cadre("wait job/leftover --for Succeeded --timeout 30").exit_code, 0);
+  const auto job = get_json("jobs leftover");
+  const std::string node = job["node"], uid = job["replica"];
+  const std::string agent = "agent-" + node.substr(node.rfind('-') + 1);
+  const auto log = std::filesystem::path(path("agents/" + agent + "/logs/" + uid + ".log"));
+  ASSERT_TRUE(std::filesystem::exists(log)) << log;
+
+  // The node is down when the job is deleted, and the coordinator restarts before
+  // it comes back: what the node owes is read back from the store.
+  const std::string command = kill9(agent);
+  ASSERT_FALSE(command.empty());
+  ASSERT_EQ(cadre("delete job/leftover").exit_code, 0);
+  kill9_and_restart_coordinator();
+  ASSERT_TRUE(eventually([&] { return cadre("get nodes").exit_code == 0; }, 10s));
+  EXPECT_TRUE(std::filesystem::exists(log)) << "no agent removed it";
+
+  restart(agent, command);
+  ASSERT_TRUE(eventually([&] { return node_state(node) == "Ready"; }, 10s));
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(log); }, 10s))
+      << "the agent that came back was told to remove " << log;
+}
 
 TEST_F(CoordinatorRestart, Kill9AndRestartKeepsEveryJobAndItsPhase) {
   const std::string marker = "sleep 700." + std::to_string(::getpid());

@@ -327,18 +327,6 @@ class TrainJobsAcrossARestart : public TrainJobs {
   std::string coordinator_yaml() const override {
     return "not-ready-after-ms: 2000\nlost-after-ms: 12000\nlease-ms: 10000\n";
   }
-  // "" while the coordinator does not answer.
-  std::string node_state(const std::string& name) const {
-    auto result = cadre("get nodes -o json");
-    if (result.exit_code != 0) return "";
-    try {
-      for (const auto& n : nlohmann::json::parse(result.output)) {
-        if (n["name"] == name) return n["state"];
-      }
-    } catch (...) {
-    }
-    return "";
-  }
 };
 
 TEST_F(TrainJobsAcrossARestart,
