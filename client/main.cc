@@ -169,8 +169,24 @@ void add_logs(CLI::App& app, const GlobalFlags& flags, Action* action) {
                   "Replica name, e.g. worker-1 (default: rank 0); of an isvc: its replica's name "
                   "(default: a ready one)");
   cmd->add_option("--tail", *tail, "Only the last N lines")->check(CLI::NonNegativeNumber);
+  auto all_replicas = std::make_shared<bool>(false);
+  cmd->add_flag("--all-replicas", *all_replicas,
+                "Of a job or trainjob: every replica's log, each line led by [worker-1]");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
+      if (*all_replicas) {
+        auto ref = parse_named_ref(*args, kJobResources);
+        if (!ref.ok()) return usage_error(ref.status().annotate("--all-replicas"));
+        if (!options->replica.empty() || !task->empty()) {
+          return usage_error(InvalidArgument("--all-replicas reads every replica: drop --" +
+                                             std::string(task->empty() ? "replica" : "task")));
+        }
+        LogsOptions run = *options;
+        run.ref = *ref;
+        if (*tail >= 0) run.tail = *tail;
+        return with_coordinator(
+            flags, [&](Coordinator& c) { return print_all_replica_logs(c, run, std::cout); });
+      }
       auto run_ref = parse_named_ref(*args, {"runs"});
       if (run_ref.ok()) {
         if (task->empty()) return usage_error(InvalidArgument("logs run/NAME needs --task STEP"));

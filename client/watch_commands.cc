@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "client/listing.h"
@@ -141,6 +142,98 @@ Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ost
     if (reply->finished) return Status::Ok();
     if (!reply->data.empty()) continue;  // more may be waiting right now
     if (!options.follow) return Status::Ok();
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+}
+
+namespace {
+
+// One replica's log as --all-replicas reads it.
+struct ReplicaLog {
+  protocol::LogsRequest request;
+  std::string prefix;    // "[worker-1] "
+  std::string partial;   // a line begun but not yet ended
+  bool first = true;     // no chunk read yet (--tail applies to it)
+  bool waiting = false;  // following a replica that has no log yet
+  bool done = false;
+};
+
+// Prints each whole line of `data` after the replica's prefix; an unended last
+// line waits for the rest, unless the log is at its end.
+void print_lines(ReplicaLog& log, const std::string& data, bool at_end, std::ostream& out) {
+  log.partial += data;
+  size_t start = 0;
+  for (size_t newline; (newline = log.partial.find('\n', start)) != std::string::npos;
+       start = newline + 1) {
+    out << log.prefix << std::string_view(log.partial).substr(start, newline + 1 - start);
+  }
+  log.partial.erase(0, start);
+  if (at_end && !log.partial.empty()) {
+    out << log.prefix << log.partial << "\n";
+    log.partial.clear();
+  }
+}
+
+// Reads the next chunk of one replica's log; whether anything new was printed.
+Result<bool> read_replica_log(Coordinator& coordinator, const LogsOptions& options, ReplicaLog& log,
+                              std::ostream& out) {
+  auto reply = coordinator.logs(log.request);
+  if (!reply.ok()) {
+    if (!worth_retrying(reply.status())) return reply.status();
+    log.done = !options.follow;  // no log yet: skipped, or waited for while following
+    log.waiting = options.follow;
+    return false;
+  }
+  log.waiting = false;
+  std::string data = reply->data;
+  if (log.first && options.tail) data = last_lines(data, *options.tail, reply->offset > 0);
+  log.first = false;
+  log.request.offset = reply->next_offset;
+  log.done = reply->finished || (!options.follow && reply->data.empty());
+  print_lines(log, data, log.done, out);
+  return !reply->data.empty();
+}
+
+}  // namespace
+
+Status print_all_replica_logs(Coordinator& coordinator, const LogsOptions& options,
+                              std::ostream& out) {
+  ASSIGN_OR_RETURN(protocol::GetReply job, coordinator.get(protocol::GetRequest{
+                                               options.ref.type.resource, options.ref.name}));
+  if (job.jobs.empty()) return NotFound(options.ref.display() + " not found");
+  std::vector<ReplicaLog> logs;
+  for (const auto& replica : job.jobs[0].replicas) {
+    ReplicaLog log;
+    log.request.resource = options.ref.type.resource;
+    log.request.name = options.ref.name;
+    log.request.replica = replica.name;
+    log.request.offset = options.tail ? -tail_window_bytes(*options.tail) : 0;
+    log.prefix = "[" + replica.name + "] ";
+    logs.push_back(std::move(log));
+  }
+  while (true) {
+    bool printed = false, all_done = true;
+    for (auto& log : logs) {
+      // Without follow, one replica at a time: its whole log before the next's.
+      while (!log.done) {
+        ASSIGN_OR_RETURN(const bool more, read_replica_log(coordinator, options, log, out));
+        printed = printed || more;
+        if (options.follow) break;
+      }
+      all_done = all_done && log.done;
+    }
+    out.flush();
+    if (all_done) return Status::Ok();
+    if (printed) continue;
+    // A replica that never started has no log to wait for once its job has ended.
+    if (std::any_of(logs.begin(), logs.end(), [](const ReplicaLog& l) { return l.waiting; })) {
+      ASSIGN_OR_RETURN(protocol::GetReply now, coordinator.get(protocol::GetRequest{
+                                                   options.ref.type.resource, options.ref.name}));
+      if (now.jobs.empty() || protocol::is_terminal(now.jobs[0].phase)) {
+        for (auto& log : logs) log.done = log.done || log.waiting;
+        continue;
+      }
+    }
     std::this_thread::sleep_for(options.poll_interval);
   }
 }

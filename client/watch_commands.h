@@ -26,6 +26,15 @@ struct LogsOptions {
 // replica finished and all of its log was returned.
 Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out);
 
+// --all-replicas: every replica's log, each line led by "[worker-1] ". Without
+// follow, each replica's log up to its current end (or its last `tail` lines), in
+// rank order; with follow, lines as they come from any replica, until every
+// replica has ended. A replica that has no log yet is skipped (or, following,
+// waited for). Only whole lines are printed while following, so lines from two
+// replicas never mix.
+Status print_all_replica_logs(Coordinator& coordinator, const LogsOptions& options,
+                              std::ostream& out);
+
 struct WaitOptions {
   ResourceRef ref;                                                // job/NAME or trainjob/NAME
   protocol::JobPhase condition = protocol::JobPhase::kSucceeded;  // phase to wait for

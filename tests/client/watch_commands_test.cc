@@ -3,6 +3,7 @@
 #include <cmath>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -62,8 +63,11 @@ class FakeCoordinator : public Coordinator {
   }
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override {
     logs_requests.push_back(request);
+    if (!logs_by_replica.empty()) return next(logs_by_replica.at(request.replica));
     return next(logs_replies);
   }
+  // When set, each replica's log answers from its own script.
+  std::map<std::string, std::deque<Result<protocol::LogsReply>>> logs_by_replica;
 
  private:
   template <typename T>
@@ -139,7 +143,7 @@ TEST(WaitForJob, FailsAtOnceWhenTheJobDoesNotExist) {
             StatusCode::kNotFound);
 }
 
-protocol::LogsReply chunk(const std::string& data, int64_t offset, bool finished) {
+protocol::LogsReply chunk(const std::string& data, int64_t offset, bool finished = false) {
   return protocol::LogsReply{data, offset, offset + static_cast<int64_t>(data.size()), finished};
 }
 
@@ -487,6 +491,86 @@ TEST(WatchListing, ANameThatMatchesNothingAtTheStartIsNotFound) {
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(), "job/nope not found");
   EXPECT_EQ(out.str(), "");
+}
+
+protocol::GetReply job_with_replicas(const std::vector<std::string>& names,
+                                     protocol::JobPhase phase = protocol::JobPhase::kRunning) {
+  protocol::GetReply reply;
+  protocol::JobStatus job;
+  job.name = "mnist";
+  job.kind = "TrainJob";
+  job.phase = phase;
+  for (const auto& name : names) {
+    protocol::ReplicaStatus replica;
+    replica.name = name;
+    job.replicas.push_back(replica);
+  }
+  reply.jobs.push_back(job);
+  return reply;
+}
+
+LogsOptions all_replicas_of_mnist(bool follow) {
+  LogsOptions options;
+  options.ref = *parse_resource_ref({"trainjob/mnist"});
+  options.follow = follow;
+  options.poll_interval = std::chrono::milliseconds(1);
+  return options;
+}
+
+TEST(PrintAllReplicaLogs, PrintsEachReplicasLinesUnderItsNameOneReplicaAfterTheOther) {
+  FakeCoordinator fake;
+  fake.gets = {job_with_replicas({"ps-0", "worker-0"})};
+  fake.logs_by_replica["ps-0"] = {chunk("a\nb\n", 0), chunk("", 4)};
+  fake.logs_by_replica["worker-0"] = {chunk("c\nlast without newline", 0), chunk("", 23)};
+  std::ostringstream out;
+  ASSERT_OK(print_all_replica_logs(fake, all_replicas_of_mnist(false), out));
+  EXPECT_EQ(out.str(), "[ps-0] a\n[ps-0] b\n[worker-0] c\n[worker-0] last without newline\n");
+  EXPECT_EQ(fake.logs_requests[1].offset, 4);  // ps-0 read on from where it stopped
+}
+
+TEST(PrintAllReplicaLogs, FollowingPrintsOnlyWholeLinesSoTwoReplicasNeverMix) {
+  FakeCoordinator fake;
+  fake.gets = {job_with_replicas({"worker-0", "worker-1"})};
+  fake.logs_by_replica["worker-0"] = {chunk("hel", 0), chunk("lo\n", 3, true)};
+  fake.logs_by_replica["worker-1"] = {chunk("x\n", 0), chunk("y\n", 2, true)};
+  std::ostringstream out;
+  ASSERT_OK(print_all_replica_logs(fake, all_replicas_of_mnist(true), out));
+  EXPECT_EQ(out.str(), "[worker-1] x\n[worker-0] hello\n[worker-1] y\n");
+}
+
+TEST(PrintAllReplicaLogs, AReplicaWithNoLogIsWaitedForOnlyUntilItsJobHasEnded) {
+  FakeCoordinator fake;
+  fake.gets = {job_with_replicas({"worker-0", "worker-1"}),
+               job_with_replicas({"worker-0", "worker-1"}),
+               job_with_replicas({"worker-0", "worker-1"}, protocol::JobPhase::kFailed)};
+  fake.logs_by_replica["worker-0"] = {chunk("done\n", 0, true)};
+  fake.logs_by_replica["worker-1"] = {
+      Result<protocol::LogsReply>(FailedPrecondition("worker-1 has not started"))};
+  std::ostringstream out;
+  ASSERT_OK(print_all_replica_logs(fake, all_replicas_of_mnist(true), out));
+  EXPECT_EQ(out.str(), "[worker-0] done\n");
+  EXPECT_EQ(fake.get_calls, 3);
+}
+
+TEST(PrintAllReplicaLogs, TailKeepsTheLastLinesOfEachReplica) {
+  FakeCoordinator fake;
+  fake.gets = {job_with_replicas({"worker-0", "worker-1"})};
+  fake.logs_by_replica["worker-0"] = {chunk("1\n2\n3\n", 0), chunk("", 6)};
+  fake.logs_by_replica["worker-1"] = {chunk("partial\n4\n", 90), chunk("", 100)};
+  LogsOptions options = all_replicas_of_mnist(false);
+  options.tail = 1;
+  std::ostringstream out;
+  ASSERT_OK(print_all_replica_logs(fake, options, out));
+  EXPECT_EQ(out.str(), "[worker-0] 3\n[worker-1] 4\n");
+  EXPECT_LT(fake.logs_requests[0].offset, 0);  // read from near the end
+}
+
+TEST(PrintAllReplicaLogs, SaysWhichJobWasNotFound) {
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}};
+  std::ostringstream out;
+  EXPECT_EQ(print_all_replica_logs(fake, all_replicas_of_mnist(false), out).message(),
+            "trainjob/mnist not found");
 }
 
 TEST(DescribePhase, PrefersTheMessageOverTheExitCode) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "tests/integration/local_cluster.h"
 
@@ -137,6 +138,18 @@ TEST_F(TrainJobs, ParameterServerJobSucceeds) {
   job = trainjob("ps");
   EXPECT_NE(job["replicas"][0]["state"], "Failed") << job["replicas"][0];
   EXPECT_EQ(job["replicaStatuses"]["PS"]["failed"], 0) << job["replicaStatuses"];
+
+  // Every replica's log at once, each line under its replica's name.
+  auto all = cadre("logs trainjob/ps --all-replicas");
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_NE(all.output.find("[ps-0] "), std::string::npos) << all.output;
+  EXPECT_NE(all.output.find("[worker-0] epoch=1 "), std::string::npos) << all.output;
+  std::istringstream lines(all.output);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.rfind("[ps-0] ", 0) == 0 || line.rfind("[worker-0] ", 0) == 0 ||
+                line.rfind("[worker-1] ", 0) == 0)
+        << line;
+  }
 }
 
 TEST_F(TrainJobs, PyTorchDdpScriptRunsUnmodifiedWithBothRanksReporting) {
