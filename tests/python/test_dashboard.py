@@ -212,6 +212,8 @@ class DashboardTest(unittest.TestCase):
         self.assertTrue(rows[0].startswith("local-1"), rows)
         self.assertIn("Ready", rows[0])
         self.assertIn("cores", rows[0])
+        headers = self.texts("#nodes thead th")
+        self.assertIn("Replicas", headers)
         self.assertIn("Experiments", self.browser.find_element(By.ID, "counts").text)
         # The page is the dashboard's own (its title), served under /ui/.
         self.assertIn("Cadre", self.browser.title)

@@ -26,6 +26,7 @@ export interface ClusterNode {
   labels: Record<string, string>;
   allocated: { cpus: number; memory: number; gpus: number };
   lastHeartbeat: string | null;
+  replicas: string[]; // uids alive there, as its last heartbeat said
 }
 
 export interface Replica {

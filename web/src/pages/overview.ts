@@ -68,7 +68,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       section(
         "Nodes",
         table(
-          ["Node", "State", "CPU", "Memory", "GPUs", "Address", "Heartbeat"],
+          ["Node", "State", "CPU", "Memory", "GPUs", "Replicas", "Address", "Heartbeat"],
           nodes.map((n) => [
             n.name,
             badge(n.state),
@@ -77,6 +77,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
             gpuCount(n) > 0
               ? [bar(n.allocated.gpus, gpuCount(n), `${n.allocated.gpus} / ${gpuCount(n)}`), h("div", { class: "muted" }, gpuModels(n))]
               : h("span", { class: "muted" }, "none"),
+            String(n.replicas?.length ?? 0),
             n.address,
             age(n.lastHeartbeat) ? `${age(n.lastHeartbeat)} ago` : "",
           ]),
