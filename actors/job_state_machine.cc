@@ -95,11 +95,15 @@ ReplicaLocation JobStateMachine::locate(const std::string& replica) const {
   }
   ReplicaLocation loc;
   if (r == nullptr) return loc;
+  loc.exists = true;
   loc.found = !r->node.empty() && !r->uid.empty();
   loc.node = r->node;
   loc.epoch = r->epoch;
   loc.uid = r->uid;
-  loc.finished = !protocol::is_alive(r->state) && r->state != ReplicaState::kPending;
+  // A replica still Pending when its job has ended will never start: its (empty)
+  // log is finished, so a follower stops instead of waiting for it forever.
+  loc.finished = !protocol::is_alive(r->state) &&
+                 (r->state != ReplicaState::kPending || protocol::is_terminal(rec_.status.phase));
   return loc;
 }
 

@@ -59,7 +59,8 @@ struct NodeReport {
 
 // Where one replica of a job runs, for log reads.
 struct ReplicaLocation {
-  bool found = false;  // the job has (had) a replica on some node
+  bool exists = false;  // the job has a replica of that name (placed or not)
+  bool found = false;   // the job has (had) a replica on some node
   std::string node;
   uint64_t epoch = 0;
   std::string uid;

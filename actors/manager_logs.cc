@@ -18,7 +18,7 @@ void logs(Self* self, const ClientRef& client, const protocol::LogsRequest& requ
       .then(
           [=](const ReplicaLocation& location) {
             auto& st = self->state;
-            if (location.uid.empty() && !request.replica.empty()) {
+            if (!location.exists && !request.replica.empty()) {
               st.ctx.outbox->client_error(
                   client, NotFound("replica " + request.replica + " of " +
                                    job_ref(request.resource, request.name) +

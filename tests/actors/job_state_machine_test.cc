@@ -284,6 +284,12 @@ TEST_F(JobMachine, GangThatCanNeverFitFailsWithTheSchedulersReason) {
   EXPECT_EQ(status().reason, reason::kUnschedulable);
   EXPECT_EQ(status().message, "needs 64 cpus");
   EXPECT_TRUE(settle(m->on_never_fits(attempt() - 1, {reason::kUnschedulable, "stale"})).empty());
+  // Its replicas never started: their logs are finished, not awaited, and a
+  // replica named though never placed is one of the job's.
+  EXPECT_TRUE(m->locate("").finished);
+  EXPECT_FALSE(m->locate("").found);
+  EXPECT_TRUE(m->locate("worker-1").exists);
+  EXPECT_TRUE(m->locate("worker-1").finished);
 
   track(start(gang(1)));
   settle(m->on_never_fits(attempt(), {reason::kLaunchTooLarge, "no node accepts it"}));
@@ -941,6 +947,8 @@ TEST_F(JobMachine, LocateFindsTheLeaderOrANamedReplica) {
   EXPECT_EQ(m->locate("ps-0").uid, uid(0));
   EXPECT_FALSE(m->locate("ps-0").finished);
   EXPECT_TRUE(m->locate("nope").uid.empty());
+  EXPECT_FALSE(m->locate("nope").exists);
+  EXPECT_TRUE(m->locate("ps-0").exists);
 }
 
 TEST_F(JobMachine, StatusCountsReplicasPerType) {

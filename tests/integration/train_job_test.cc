@@ -240,6 +240,17 @@ TEST_F(TrainJobs, GangThatNoNodeCouldHoldFailsUnschedulableAtOnce) {
   auto job = trainjob("huge");
   EXPECT_EQ(job["reason"], "Unschedulable");
   EXPECT_NE(job["message"].get<std::string>().find("worker-"), std::string::npos) << job;
+  // Its replicas never ran: following their logs ends at once, empty.
+  for (const std::string how : {"--replica worker-1 -f", "--all-replicas -f"}) {
+    auto followed = run_command("timeout 10 " + bin("cadre") + " --config " + path("config") +
+                                " logs trainjob/huge " + how);
+    EXPECT_EQ(followed.exit_code, 0) << how << ": " << followed.output;
+    EXPECT_EQ(followed.output, "") << how;
+  }
+  auto unknown = cadre("logs trainjob/huge --replica worker-7");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("replica worker-7 of trainjob/huge not found"), std::string::npos)
+      << unknown.output;
 }
 
 TEST_F(TrainJobs, KilledAgentMidTrainingRestartsTheGangWhichResumesFromItsCheckpoint) {
