@@ -90,6 +90,20 @@ class LocalCluster : public ::testing::Test {
     }
   }
 
+  // Where a job's replica keeps its log: the node, that node's agent ("agent-N"),
+  // the replica's uid and the log file's path.
+  struct ReplicaLogFile {
+    std::string node, agent, uid;
+    std::filesystem::path log;
+  };
+  ReplicaLogFile log_file_of(const std::string& job) const {
+    const auto status = get_json("jobs " + job);
+    ReplicaLogFile out{status.value("node", ""), "", status.value("replica", ""), {}};
+    out.agent = "agent-" + out.node.substr(out.node.rfind('-') + 1);
+    out.log = path("agents/" + out.agent + "/logs/" + out.uid + ".log");
+    return out;
+  }
+
   // A node's state ("Ready", "NotReady", "Lost"); "" while it cannot be read.
   std::string node_state(const std::string& name) const {
     auto result = cadre("get nodes " + name + " -o json");

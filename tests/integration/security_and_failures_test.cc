@@ -386,10 +386,9 @@ TEST_F(NodeFailure, ALostNodeCanBeDeletedAndNoLongerCountsTowardWhatCouldEverFit
 TEST_F(NodeFailure, AJobDeletedWhileItsNodeIsDownHasItsFilesRemovedWhenTheNodeComesBack) {
   ASSERT_EQ(apply(shell_job("leftover", "echo some output")).exit_code, 0);
   ASSERT_EQ(cadre("wait job/leftover --for Succeeded --timeout 30").exit_code, 0);
-  const auto job = get_json("jobs leftover");
-  const std::string node = job["node"], uid = job["replica"];
-  const std::string agent = "agent-" + node.substr(node.rfind('-') + 1);
-  const auto log = std::filesystem::path(path("agents/" + agent + "/logs/" + uid + ".log"));
+  const auto leftover = log_file_of("leftover");
+  const std::string &node = leftover.node, &agent = leftover.agent, &uid = leftover.uid;
+  const auto& log = leftover.log;
   ASSERT_TRUE(std::filesystem::exists(log)) << log;
 
   // Deleted at once, before the node is even NotReady: the removal goes to an agent
@@ -427,10 +426,9 @@ class CoordinatorRestart : public LocalCluster {
 TEST_F(CoordinatorRestart, AJobDeletedWhileItsNodeIsDownHasItsFilesRemovedAfterARestartToo) {
   ASSERT_EQ(apply(shell_job("leftover", "echo some output")).exit_code, 0);
   ASSERT_EQ(cadre("wait job/leftover --for Succeeded --timeout 30").exit_code, 0);
-  const auto job = get_json("jobs leftover");
-  const std::string node = job["node"], uid = job["replica"];
-  const std::string agent = "agent-" + node.substr(node.rfind('-') + 1);
-  const auto log = std::filesystem::path(path("agents/" + agent + "/logs/" + uid + ".log"));
+  const auto leftover = log_file_of("leftover");
+  const std::string &node = leftover.node, &agent = leftover.agent;
+  const auto& log = leftover.log;
   ASSERT_TRUE(std::filesystem::exists(log)) << log;
 
   // The node is down when the job is deleted, and the coordinator restarts before
