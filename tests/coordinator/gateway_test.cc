@@ -281,6 +281,19 @@ TEST_F(GatewayTest, ReportsCarryTheNodeNameOnlyOnceTheConnectionIsRegistered) {
   EXPECT_EQ(inbound_.next(), "started job-main-0-0 on n1");
 }
 
+TEST_F(GatewayTest, AFileRemovalAnswerReachesTheRegistryAsTheRegisteredNodesOwn) {
+  start(insecure());
+  auto agent = peer(gateway_->agent_endpoint());
+  send(agent, MessageKind::kReplicaFilesRemoved, protocol::ReplicaFilesRemoved{"job-1-"});
+  EXPECT_EQ(inbound_.next(300ms), "") << "an unregistered connection answered for a node";
+
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+  bind_route(agent, "n1");
+  send(agent, MessageKind::kReplicaFilesRemoved, protocol::ReplicaFilesRemoved{"job-1-"});
+  EXPECT_EQ(inbound_.next(), "files removed job-1- on n1");
+}
+
 TEST_F(GatewayTest, ClientKindOnTheAgentPortIsDropped) {
   start(insecure());
   auto agent = peer(gateway_->agent_endpoint());
