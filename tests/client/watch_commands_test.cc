@@ -147,13 +147,15 @@ protocol::LogsReply chunk(const std::string& data, int64_t offset, bool finished
   return protocol::LogsReply{data, offset, offset + static_cast<int64_t>(data.size()), finished};
 }
 
-LogsOptions logs_of_hello(bool follow) {
+LogsOptions logs_of(const std::string& resource, bool follow) {
   LogsOptions options;
-  options.ref = *parse_resource_ref({"job/hello"});
+  options.ref = *parse_resource_ref({resource});
   options.follow = follow;
   options.poll_interval = std::chrono::milliseconds(1);
   return options;
 }
+
+LogsOptions logs_of_hello(bool follow) { return logs_of("job/hello", follow); }
 
 TEST(PrintLogs, PrintsUpToTheCurrentEndWithoutFollow) {
   FakeCoordinator fake;
@@ -509,13 +511,7 @@ protocol::GetReply job_with_replicas(const std::vector<std::string>& names,
   return reply;
 }
 
-LogsOptions all_replicas_of_mnist(bool follow) {
-  LogsOptions options;
-  options.ref = *parse_resource_ref({"trainjob/mnist"});
-  options.follow = follow;
-  options.poll_interval = std::chrono::milliseconds(1);
-  return options;
-}
+LogsOptions all_replicas_of_mnist(bool follow) { return logs_of("trainjob/mnist", follow); }
 
 TEST(PrintAllReplicaLogs, PrintsEachReplicasLinesUnderItsNameOneReplicaAfterTheOther) {
   FakeCoordinator fake;
