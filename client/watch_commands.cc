@@ -158,8 +158,12 @@ struct ReplicaLog {
   bool done = false;
 };
 
+// An unended line held back longer than this is printed as it stands: a replica
+// drawing a progress bar with carriage returns may never end one.
+constexpr size_t kMaxHeldLine = 64 * 1024;
+
 // Prints each whole line of `data` after the replica's prefix; an unended last
-// line waits for the rest, unless the log is at its end.
+// line waits for the rest, unless the log is at its end or the line is too long.
 void print_lines(ReplicaLog& log, const std::string& data, bool at_end, std::ostream& out) {
   log.partial += data;
   size_t start = 0;
@@ -168,7 +172,7 @@ void print_lines(ReplicaLog& log, const std::string& data, bool at_end, std::ost
     out << log.prefix << std::string_view(log.partial).substr(start, newline + 1 - start);
   }
   log.partial.erase(0, start);
-  if (at_end && !log.partial.empty()) {
+  if ((at_end || log.partial.size() > kMaxHeldLine) && !log.partial.empty()) {
     out << log.prefix << log.partial << "\n";
     log.partial.clear();
   }

@@ -534,6 +534,17 @@ TEST(PrintAllReplicaLogs, FollowingPrintsOnlyWholeLinesSoTwoReplicasNeverMix) {
   EXPECT_EQ(out.str(), "[worker-1] x\n[worker-0] hello\n[worker-1] y\n");
 }
 
+TEST(PrintAllReplicaLogs, FollowingPrintsALineThatNeverEndsOnceItIsLongInsteadOfHoldingIt) {
+  const std::string bar(70 * 1024, '#');  // a progress bar redrawn with carriage returns
+  FakeCoordinator fake;
+  fake.gets = {job_with_replicas({"worker-0"})};
+  fake.logs_by_replica["worker-0"] = {chunk(bar, 0), chunk("", 70 * 1024),
+                                      chunk("done\n", 70 * 1024, true)};
+  std::ostringstream out;
+  ASSERT_OK(print_all_replica_logs(fake, all_replicas_of_mnist(true), out));
+  EXPECT_EQ(out.str(), "[worker-0] " + bar + "\n[worker-0] done\n");
+}
+
 TEST(PrintAllReplicaLogs, AReplicaWithNoLogIsWaitedForOnlyUntilItsJobHasEnded) {
   FakeCoordinator fake;
   fake.gets = {job_with_replicas({"worker-0", "worker-1"}),
