@@ -114,58 +114,50 @@ Result<protocol::GetReply> fetch_listing(Coordinator& coordinator, const Resourc
   return reply;
 }
 
-std::string listing_json_text(const ResourceRef& ref, const protocol::GetReply& reply) {
+nlohmann::json listing_json(const ResourceRef& ref, const protocol::GetReply& reply) {
   const std::string& r = ref.type.resource;
+  const bool named = !ref.name.empty();
+  nlohmann::json items = nlohmann::json::array();
   if (r == "trials") {
-    nlohmann::json items = nlohmann::json::array();
     for (const auto& e : reply.experiments)
       for (const auto& t : e.trials) items.push_back(trial_to_json(e.name, t));
-    return (ref.name.empty() ? items : items.at(0)).dump(2) + "\n";
-  }
-  if (r == "tokens") return tokens_to_json(reply.tokens).dump(2) + "\n";
-  if (r == "experiments") {
+  } else if (r == "tokens") {
+    return tokens_to_json(reply.tokens);
+  } else if (r == "experiments") {
     return list_or_one(
-               ref, reply.experiments, [](const auto& e) { return experiment_to_json(e, true); },
-               experiments_to_json)
-               .dump(2) +
-           "\n";
-  }
-  if (r == "inferenceservices") {
+        ref, reply.experiments, [](const auto& e) { return experiment_to_json(e, true); },
+        experiments_to_json);
+  } else if (r == "inferenceservices") {
     return list_or_one(
-               ref, reply.services, [](const auto& s) { return service_to_json(s, true); },
-               services_to_json)
-               .dump(2) +
-           "\n";
-  }
-  if (r == "pipelines") {
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& p : reply.pipelines) items.push_back(pipeline_to_json(p, !ref.name.empty()));
-    return pipelines::json_text(ref.name.empty() ? items : items.at(0), 2) + "\n";
-  }
-  if (r == "runs") {
-    return pipelines::json_text(
-               list_or_one(
-                   ref, reply.runs, [](const auto& run) { return run_to_json(run, true); },
-                   runs_to_json),
-               2) +
-           "\n";
-  }
-  if (r == "recurringruns") {
-    nlohmann::json items = nlohmann::json::array();
+        ref, reply.services, [](const auto& s) { return service_to_json(s, true); },
+        services_to_json);
+  } else if (r == "pipelines") {
+    for (const auto& p : reply.pipelines) items.push_back(pipeline_to_json(p, named));
+  } else if (r == "runs") {
+    return list_or_one(
+        ref, reply.runs, [](const auto& run) { return run_to_json(run, true); }, runs_to_json);
+  } else if (r == "recurringruns") {
     for (const auto& rr : reply.recurring_runs) items.push_back(recurring_run_to_json(rr));
-    return pipelines::json_text(ref.name.empty() ? items : items.at(0), 2) + "\n";
-  }
-  if (r == "notebooks") {
-    nlohmann::json items = nlohmann::json::array();
+  } else if (r == "notebooks") {
     for (const auto& n : reply.notebooks) items.push_back(notebook_to_json(n));
-    return (ref.name.empty() ? items : items.at(0)).dump(2) + "\n";
+  } else if (r == "nodes") {
+    return list_or_one(ref, reply.nodes, node_to_json, nodes_to_json);
+  } else {
+    return list_or_one(
+        ref, reply.jobs, [](const auto& j) { return job_to_json(j, false); }, jobs_to_json);
   }
-  if (r == "nodes")
-    return list_or_one(ref, reply.nodes, node_to_json, nodes_to_json).dump(2) + "\n";
-  return list_or_one(
-             ref, reply.jobs, [](const auto& j) { return job_to_json(j, false); }, jobs_to_json)
-             .dump(2) +
-         "\n";
+  return named ? items.at(0) : items;
+}
+
+std::vector<nlohmann::json> listing_items(const ResourceRef& ref, const protocol::GetReply& reply) {
+  if (listed_count(ref.type.resource, reply) == 0) return {};
+  nlohmann::json listed = listing_json(ref, reply);
+  if (!listed.is_array()) return {std::move(listed)};
+  return {listed.begin(), listed.end()};
+}
+
+std::string listing_json_text(const ResourceRef& ref, const protocol::GetReply& reply) {
+  return pipelines::json_text(listing_json(ref, reply), 2) + "\n";
 }
 
 std::string listing_table(const ResourceRef& ref, const protocol::GetReply& reply, int64_t now_ms,

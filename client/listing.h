@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "client/coordinator.h"
 #include "client/resource_ref.h"
@@ -19,6 +22,14 @@ Result<protocol::GetReply> fetch_listing(Coordinator& coordinator, const Resourc
                                          const std::string& experiment = "");
 
 // -o json: a list, or the one object when `ref` names it.
+nlohmann::json listing_json(const ResourceRef& ref, const protocol::GetReply& reply);
+
+// Each listed item's JSON as listing_json gives it (the one object when `ref`
+// names it); none when the reply lists nothing.
+std::vector<nlohmann::json> listing_items(const ResourceRef& ref, const protocol::GetReply& reply);
+
+// listing_json as indented text; bytes that are not UTF-8 (a replica's message)
+// are replaced, never thrown on.
 std::string listing_json_text(const ResourceRef& ref, const protocol::GetReply& reply);
 
 // The table: a header line, then one line per item in the reply's order, its

@@ -105,7 +105,8 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
   cmd->add_option("-l,--selector", *selector, "For trials: experiment=NAME");
   auto watch = std::make_shared<bool>(false);
   cmd->add_flag("-w,--watch", *watch,
-                "After the table, print each row that appears or changes, until interrupted");
+                "After the table, print each row that appears or changes, until interrupted "
+                "(-o json: one watch event per line)");
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
       auto ref = parse_resource_ref(*args);
@@ -115,13 +116,11 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
       auto experiment = experiment_selector(*selector);
       if (!experiment.ok()) return usage_error(experiment.status());
       if (*watch) {
-        if (*format == OutputFormat::kJson) {
-          return usage_error(InvalidArgument("-w prints tables; -o json lists once, without -w"));
-        }
         if (ref->type.resource != "trials" && !experiment->empty()) {
           return usage_error(InvalidArgument("-l experiment=NAME selects trials only"));
         }
-        WatchListOptions watch_options{*ref, *experiment, *format == OutputFormat::kWide};
+        WatchListOptions watch_options{*ref, *experiment, *format == OutputFormat::kWide,
+                                       *format == OutputFormat::kJson};
         return with_coordinator(
             flags, [&](Coordinator& c) { return watch_listing(c, watch_options, std::cout); });
       }

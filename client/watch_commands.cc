@@ -9,6 +9,7 @@
 
 #include "client/listing.h"
 #include "client/time_format.h"
+#include "pipelines/json_text.h"
 
 namespace cadre::client {
 namespace {
@@ -80,18 +81,23 @@ std::map<std::string, std::string> row_signatures(const WatchListOptions& option
   return rows;
 }
 
-}  // namespace
+// One fetch of a watched listing. A named item deleted while watched lists as
+// nothing, not as an error; at the first fetch, a name that matches nothing is.
+Result<protocol::GetReply> fetch_watched(Coordinator& coordinator, const WatchListOptions& options,
+                                         bool first) {
+  auto reply = fetch_listing(coordinator, options.ref, options.experiment);
+  if (!first && reply.status().code() == StatusCode::kNotFound && !options.ref.name.empty()) {
+    return protocol::GetReply{};
+  }
+  return reply;
+}
 
-Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out) {
+Status watch_table(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out) {
   std::map<std::string, std::string> seen;  // row signatures at the last fetch
   bool first = true;
   bool header_shown = false;  // not while the listing has been empty from the start
   while (true) {
-    auto reply = fetch_listing(coordinator, options.ref, options.experiment);
-    // A named item deleted while watched lists as nothing, not as an error.
-    if (!first && reply.status().code() == StatusCode::kNotFound && !options.ref.name.empty()) {
-      reply = protocol::GetReply{};
-    }
+    auto reply = fetch_watched(coordinator, options, first);
     if (!reply.ok()) return reply.status();
     const std::string table = listing_table(options.ref, *reply, now_unix_ms(), options.wide);
     auto signatures = row_signatures(options, *reply);
@@ -115,6 +121,62 @@ Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, 
     first = false;
     std::this_thread::sleep_for(options.poll_interval);
   }
+}
+
+// An item's key in a watch: its name (a token's id).
+std::string item_key(const nlohmann::json& item) {
+  const auto name = item.find("name");
+  if (name != item.end() && name->is_string()) return name->get<std::string>();
+  const auto id = item.find("id");
+  return id != item.end() && id->is_string() ? id->get<std::string>() : item.dump();
+}
+
+// What a JSON watch compares: the item without the field that changes every
+// second while nothing else does.
+std::string item_signature(nlohmann::json item) {
+  item.erase("lastHeartbeat");
+  return pipelines::json_text(item);
+}
+
+void print_event(const char* type, const nlohmann::json& object, std::ostream& out) {
+  // Written by hand so "type" leads, as kubectl prints it (nlohmann sorts keys).
+  out << "{\"type\":\"" << type << "\",\"object\":" << pipelines::json_text(object) << "}\n";
+}
+
+Status watch_json(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out) {
+  struct Seen {
+    nlohmann::json object;
+    std::string signature;
+  };
+  std::map<std::string, Seen> seen;  // each item as of the last fetch
+  for (bool first = true;; first = false) {
+    ASSIGN_OR_RETURN(protocol::GetReply reply, fetch_watched(coordinator, options, first));
+    std::map<std::string, Seen> now;
+    for (auto& item : listing_items(options.ref, reply)) {
+      std::string signature = item_signature(item);
+      const std::string key = item_key(item);
+      const auto before = seen.find(key);
+      if (before == seen.end()) {
+        print_event("ADDED", item, out);
+      } else if (before->second.signature != signature) {
+        print_event("MODIFIED", item, out);
+      }
+      now[key] = Seen{std::move(item), std::move(signature)};
+    }
+    for (const auto& [key, item] : seen) {
+      if (now.count(key) == 0) print_event("DELETED", item.object, out);
+    }
+    out.flush();
+    seen = std::move(now);
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+}
+
+}  // namespace
+
+Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out) {
+  return options.json ? watch_json(coordinator, options, out)
+                      : watch_table(coordinator, options, out);
 }
 
 Status print_logs(Coordinator& coordinator, const LogsOptions& options, std::ostream& out) {

@@ -52,6 +52,7 @@ struct WatchListOptions {
   ResourceRef ref;         // what `get` lists: jobs, trainjob/NAME, trials, ...
   std::string experiment;  // of trials: -l experiment=NAME
   bool wide = false;       // -o wide
+  bool json = false;       // -o json: watch events as JSON lines instead of rows
   // Between fetches: a listing has no push channel, and a second is prompt for a
   // person reading along while light on the coordinator.
   std::chrono::milliseconds poll_interval{1000};
@@ -64,6 +65,12 @@ struct WatchListOptions {
 // went away (it is watched for coming back). Runs until interrupted; returns the
 // error of a fetch that failed (a name that matches nothing at the first fetch is
 // NotFound).
+//
+// With `json`, one line of JSON per event instead, in the shape of a Kubernetes
+// watch event (kubectl's --output-watch-events): {"type": "ADDED", "object": {...}}
+// for every item at the first fetch and each that appears later, "MODIFIED" with
+// the whole object when it changes ("lastHeartbeat" alone does not count, as a
+// heartbeat alone changes no row), "DELETED" with its last object.
 Status watch_listing(Coordinator& coordinator, const WatchListOptions& options, std::ostream& out);
 
 // "Failed (Error: exit code 3)": the phase and why, for wait's messages.

@@ -495,6 +495,99 @@ TEST(WatchListing, ANameThatMatchesNothingAtTheStartIsNotFound) {
   EXPECT_EQ(out.str(), "");
 }
 
+WatchListOptions watching_json(const std::vector<std::string>& args) {
+  WatchListOptions options = watching(args);
+  options.json = true;
+  return options;
+}
+
+std::vector<nlohmann::json> events_of(const std::string& text) {
+  std::vector<nlohmann::json> events;
+  for (const auto& line : lines_of(text)) events.push_back(nlohmann::json::parse(line));
+  return events;
+}
+
+TEST(WatchListingAsJson, PrintsOneEventPerLineForEachItemThatAppearsChangesOrGoes) {
+  const int64_t t = now_unix_ms() - 5000;
+  protocol::GetReply first, same, changed, gone;
+  first.jobs = {listed_job("a", protocol::JobPhase::kRunning, t),
+                listed_job("b", protocol::JobPhase::kQueued, t)};
+  same = first;
+  changed = first;
+  changed.jobs[0].phase = protocol::JobPhase::kSucceeded;
+  changed.jobs.push_back(listed_job("c", protocol::JobPhase::kQueued, t + 1000));
+  gone.jobs = {changed.jobs[0], changed.jobs[2]};
+  FakeCoordinator fake;
+  fake.gets = {first, same, changed, gone, Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching_json({"jobs"}), out).code(), StatusCode::kUnavailable);
+  const auto events = events_of(out.str());
+  ASSERT_EQ(events.size(), 5u) << out.str();
+  EXPECT_EQ(events[0]["type"], "ADDED");
+  EXPECT_EQ(events[0]["object"]["name"], "a");
+  EXPECT_EQ(events[0]["object"]["phase"], "Running");
+  EXPECT_EQ(events[1]["type"], "ADDED");
+  EXPECT_EQ(events[1]["object"]["name"], "b");
+  EXPECT_EQ(events[2]["type"], "MODIFIED");
+  EXPECT_EQ(events[2]["object"]["phase"], "Succeeded");
+  EXPECT_EQ(events[3]["type"], "ADDED");
+  EXPECT_EQ(events[3]["object"]["name"], "c");
+  EXPECT_EQ(events[4]["type"], "DELETED");
+  EXPECT_EQ(events[4]["object"]["name"], "b");
+  EXPECT_EQ(events[4]["object"]["phase"], "Queued");
+}
+
+TEST(WatchListingAsJson, ANodesHeartbeatAloneIsNoChangeButItsStateIs) {
+  protocol::NodeStatus node;
+  node.name = "node-1";
+  node.state = protocol::NodeState::kReady;
+  node.last_heartbeat_ms = now_unix_ms() - 1000;
+  protocol::GetReply first, beat, lost;
+  first.nodes = {node};
+  node.last_heartbeat_ms += 1000;
+  beat.nodes = {node};
+  node.state = protocol::NodeState::kLost;
+  lost.nodes = {node};
+  FakeCoordinator fake;
+  fake.gets = {first, beat, lost, Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching_json({"nodes"}), out).code(), StatusCode::kUnavailable);
+  const auto events = events_of(out.str());
+  ASSERT_EQ(events.size(), 2u) << out.str();
+  EXPECT_EQ(events[1]["type"], "MODIFIED");
+  EXPECT_EQ(events[1]["object"]["state"], "Lost");
+}
+
+TEST(WatchListingAsJson, ANamedItemDeletedAndBackIsDeletedThenAdded) {
+  const int64_t t = now_unix_ms();
+  protocol::GetReply there;
+  there.jobs = {listed_job("hello", protocol::JobPhase::kRunning, t)};
+  FakeCoordinator fake;
+  fake.gets = {there, Result<protocol::GetReply>(NotFound("job/hello not found")), there,
+               Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching_json({"job/hello"}), out).code(),
+            StatusCode::kUnavailable);
+  const auto events = events_of(out.str());
+  ASSERT_EQ(events.size(), 3u) << out.str();
+  EXPECT_EQ(events[0]["type"], "ADDED");
+  EXPECT_EQ(events[1]["type"], "DELETED");
+  EXPECT_EQ(events[2]["type"], "ADDED");
+  EXPECT_EQ(events[2]["object"]["name"], "hello");
+}
+
+TEST(WatchListingAsJson, AnEmptyListingPrintsNothingUntilSomethingAppears) {
+  protocol::GetReply some;
+  some.jobs = {listed_job("first", protocol::JobPhase::kQueued, now_unix_ms())};
+  FakeCoordinator fake;
+  fake.gets = {protocol::GetReply{}, some, Result<protocol::GetReply>(Unavailable("gone"))};
+  std::ostringstream out;
+  EXPECT_EQ(watch_listing(fake, watching_json({"jobs"}), out).code(), StatusCode::kUnavailable);
+  const auto events = events_of(out.str());
+  ASSERT_EQ(events.size(), 1u) << out.str();
+  EXPECT_EQ(events[0]["object"]["name"], "first");
+}
+
 protocol::GetReply job_with_replicas(const std::vector<std::string>& names,
                                      protocol::JobPhase phase = protocol::JobPhase::kRunning) {
   protocol::GetReply reply;
