@@ -66,6 +66,49 @@ class Client:
             raise errors.InvalidArgument(f"list takes a kind, not {kind!r}; get() reads one")
         return self._get(resource, "")
 
+    def watch(self, kind, name=None, *, timeout=None, poll_interval=1.0):
+        """Events as objects of a kind (or the one named) change, as the
+        Kubernetes client's ``watch.stream`` gives them: ``{"type": "ADDED",
+        "object": {...}}`` for each object at the start and each that appears
+        later, ``"MODIFIED"`` with the whole object when it changes (a node's
+        heartbeat alone does not count), ``"DELETED"`` with its last state. The
+        objects are what ``get`` and ``list`` return. Runs until ``timeout``
+        seconds passed (then it simply ends), or forever; a name that matches
+        nothing at the start raises NotFound. Objects are fetched every
+        ``poll_interval`` seconds: a state briefer than that may not show."""
+        resource, name = resources.parse_ref(kind, name)
+        if poll_interval <= 0:
+            raise errors.InvalidArgument(f"poll_interval: must be > 0, got {poll_interval}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = {}  # key -> (object, what a change is judged by)
+        first = True
+        while True:
+            items = self._get(resource, name or "")
+            if first and name and not items:
+                raise errors.NotFound(f"{resources.TYPES[resource][0]}/{name} not found")
+            first = False
+            now = {}
+            for item in items:
+                key = item.get("name") or item.get("id")
+                signature = {k: v for k, v in item.items() if k != "last_heartbeat_ms"}
+                before = seen.get(key)
+                if before is None:
+                    yield {"type": "ADDED", "object": item}
+                elif before[1] != signature:
+                    yield {"type": "MODIFIED", "object": item}
+                now[key] = (item, signature)
+            for key, (item, _) in seen.items():
+                if key not in now:
+                    yield {"type": "DELETED", "object": item}
+            seen = now
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                time.sleep(min(poll_interval, left))
+            else:
+                time.sleep(poll_interval)
+
     def _get(self, resource, name):
         reply = self._call("Get", wire.message("GetRequest", resource=resource, name=name), "GetReply")
         items = reply.get(resources.TYPES[resource][1]) or []

@@ -1,6 +1,7 @@
 """The SDK's pieces that need no cluster: config, manifests, workload builders,
 search spaces, V2 tensors and the exceptions."""
 
+import contextlib
 import json
 import os
 import tempfile
@@ -169,6 +170,60 @@ class ResourceRefTest(unittest.TestCase):
         self.assertEqual(resources.parse_ref(tune.ExperimentHandle(None, "lr")), ("experiments", "lr"))
         self.assertEqual(resources.parse_ref(RunHandle(None, "r-1")), ("runs", "r-1"))
         self.assertEqual(resources.parse_named("hello", "jobs"), ("jobs", "hello"))
+
+
+class ScriptedClient(cadre.Client):
+    """A client whose listings come from a script instead of a coordinator; past
+    its end, the coordinator is gone."""
+
+    def __init__(self, listings):
+        self.listings = list(listings)
+        self.asked = []
+
+    def _get(self, resource, name):
+        self.asked.append((resource, name))
+        if not self.listings:
+            raise errors.Unavailable("gone")
+        return self.listings.pop(0)
+
+
+def watched(client, *args, **kwargs):
+    events = []
+    with contextlib.suppress(errors.Unavailable):  # the script's end
+        for event in client.watch(*args, poll_interval=0.001, **kwargs):
+            events.append((event["type"], event["object"]["name"], event["object"].get("phase")))
+    return events
+
+
+class WatchTest(unittest.TestCase):
+    def test_each_object_is_added_then_modified_only_when_it_changes_then_deleted(self):
+        a, b = {"name": "a", "phase": "Running"}, {"name": "b", "phase": "Queued"}
+        client = ScriptedClient([[a, b], [a, b], [dict(a, phase="Succeeded"), b], [b]])
+        self.assertEqual(watched(client, "jobs"),
+                         [("ADDED", "a", "Running"), ("ADDED", "b", "Queued"),
+                          ("MODIFIED", "a", "Succeeded"), ("DELETED", "a", "Succeeded")])
+        self.assertEqual(client.asked[0], ("jobs", ""))
+
+    def test_a_nodes_heartbeat_alone_is_no_change(self):
+        node = {"name": "n", "state": "Ready", "last_heartbeat_ms": 1}
+        client = ScriptedClient([[node], [dict(node, last_heartbeat_ms=2)],
+                                 [dict(node, state="Lost", last_heartbeat_ms=3)]])
+        self.assertEqual([e[0] for e in watched(client, "nodes")], ["ADDED", "MODIFIED"])
+
+    def test_a_name_that_matches_nothing_at_the_start_is_not_found_but_later_is_deleted(self):
+        with self.assertRaisesRegex(errors.NotFound, "job/nope not found"):
+            next(ScriptedClient([[]]).watch("job/nope"))
+        hello = {"name": "hello", "phase": "Running"}
+        client = ScriptedClient([[hello], [], [hello]])
+        self.assertEqual([e[0] for e in watched(client, "job/hello")], ["ADDED", "DELETED", "ADDED"])
+        self.assertEqual(client.asked[0], ("jobs", "hello"))
+
+    def test_a_timeout_ends_the_watch_and_a_poll_interval_must_be_positive(self):
+        client = ScriptedClient([[{"name": "a"}]] * 1000)
+        events = list(client.watch("jobs", timeout=0.05, poll_interval=0.01))
+        self.assertEqual(len(events), 1)
+        with self.assertRaisesRegex(errors.InvalidArgument, "poll_interval"):
+            next(client.watch("jobs", poll_interval=0))
 
 
 class ErrorsTest(unittest.TestCase):
