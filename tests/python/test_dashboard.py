@@ -206,12 +206,18 @@ class DashboardTest(unittest.TestCase):
         return self.wait(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, css)], what=css)
 
     def test_1_the_overview_shows_every_node_with_what_is_allocated(self):
-        self.open("/ui/")
-        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 2, what="two nodes")
-        rows = self.texts("#nodes tbody tr")
+        cadre_cli("cordon", "local-2")
+        try:
+            self.open("/ui/")
+            self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 2, what="two nodes")
+            rows = self.texts("#nodes tbody tr")
+        finally:
+            cadre_cli("uncordon", "local-2")
         self.assertTrue(rows[0].startswith("local-1"), rows)
         self.assertIn("Ready", rows[0])
         self.assertIn("cores", rows[0])
+        self.assertNotIn("cordoned", rows[0])
+        self.assertIn("cordoned", rows[1])  # nothing new is placed there
         headers = self.texts("#nodes thead th")
         self.assertIn("Replicas", headers)
         self.assertIn("Experiments", self.browser.find_element(By.ID, "counts").text)

@@ -18,6 +18,7 @@ export interface ClusterEvent {
 export interface ClusterNode {
   name: string;
   state: string;
+  unschedulable?: boolean; // cordoned: nothing new is placed there
   address: string;
   cpus: number;
   memory: number;

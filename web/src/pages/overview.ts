@@ -71,7 +71,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
           ["Node", "State", "CPU", "Memory", "GPUs", "Replicas", "Address", "Heartbeat"],
           nodes.map((n) => [
             n.name,
-            badge(n.state),
+            n.unschedulable
+              ? [badge(n.state), " ", h("span", { class: "muted", title: "cadre uncordon " + n.name }, "cordoned")]
+              : badge(n.state),
             bar(n.allocated.cpus, n.cpus, `${n.allocated.cpus} / ${n.cpus} cores`),
             bar(n.allocated.memory, n.memory, `${bytes(n.allocated.memory)} / ${bytes(n.memory)}`),
             gpuCount(n) > 0
