@@ -184,6 +184,24 @@ class Client:
                             max_points=max_points)
         return self._call("MetricsHistory", body, "MetricsHistoryReply").get("points", [])
 
+    def cordon(self, node):
+        """Places nothing new on a node (``cadre cordon``); what runs there keeps
+        running. Returns whether this changed anything (False: already cordoned)."""
+        return self._cordon(node, True)
+
+    def uncordon(self, node):
+        """Lets the scheduler place replicas on a cordoned node again. Returns
+        whether this changed anything."""
+        return self._cordon(node, False)
+
+    def _cordon(self, node, cordon):
+        kind, name = (node, None) if "/" in str(node) else ("node", node)
+        resource, name = resources.parse_ref(kind, name)
+        if resource != "nodes" or not name:
+            raise errors.InvalidArgument(f"{node!r} is not a node (NAME or node/NAME)")
+        reply = self._call("Cordon", wire.message("CordonRequest", node=name, cordon=cordon), "CordonReply")
+        return bool(reply.get("changed"))
+
     def create_token(self, namespace="default", description=""):
         """A new Cadre token for the ingress (shown once; only its hash is kept)."""
         body = wire.message("TokenCreateRequest", ns=namespace, description=description)

@@ -226,6 +226,26 @@ class WatchTest(unittest.TestCase):
             next(client.watch("jobs", poll_interval=0))
 
 
+class CordonTest(unittest.TestCase):
+    class Recording(cadre.Client):
+        def __init__(self):
+            self.calls = []
+
+        def _call(self, kind, body, reply_kind, timeout=None):
+            self.calls.append((kind, body, reply_kind))
+            return {"node": body["node"], "cordoned": body["cordon"], "changed": True}
+
+    def test_a_node_is_named_bare_or_as_node_slash_name_and_nothing_else(self):
+        client = self.Recording()
+        self.assertTrue(client.cordon("local-1"))
+        self.assertTrue(client.uncordon("node/local-2"))
+        self.assertEqual([(k, b["node"], b["cordon"]) for k, b, _ in client.calls],
+                         [("Cordon", "local-1", True), ("Cordon", "local-2", False)])
+        with self.assertRaisesRegex(errors.InvalidArgument, "is not a node"):
+            client.cordon("job/hello")
+        self.assertEqual(len(client.calls), 2)
+
+
 class ErrorsTest(unittest.TestCase):
     def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
         e = errors.from_code("NotFound", "job/x not found")
