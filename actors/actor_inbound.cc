@@ -51,6 +51,9 @@ class ActorInbound final : public Inbound {
   void metrics_history(const ClientRef& client, protocol::MetricsHistoryRequest request) override {
     caf::anon_send(actors_.manager, metrics_atom::value, client, std::move(request));
   }
+  void cordon(const ClientRef& client, protocol::CordonRequest request) override {
+    caf::anon_send(actors_.manager, cordon_atom::value, client, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

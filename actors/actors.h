@@ -19,10 +19,12 @@ caf::actor spawn_store(caf::actor_system& system, std::shared_ptr<StateStore> st
 // remembers; each is NotReady until its agent registers again, and Lost if it
 // has not within lost_after, as if it had gone silent at the restart.
 // `removals`: deleted jobs' file removals stored before a restart, sent again to
-// each node that has not answered when it registers.
+// each node that has not answered when it registers. `cordoned`: the known nodes
+// cordoned before the restart (cadre cordon), which stay so.
 caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
                           std::vector<protocol::RegisterRequest> known = {},
-                          std::vector<FileRemovalRecord> removals = {});
+                          std::vector<FileRemovalRecord> removals = {},
+                          std::vector<std::string> cordoned = {});
 
 // Owns placement: capacities, allocations and the queue of unplaced replicas.
 caf::actor spawn_scheduler(caf::actor_system& system,

@@ -81,6 +81,7 @@ using recurring_atom = caf::atom_constant<caf::atom("recurring")>;
 using notebook_atom = caf::atom_constant<caf::atom("notebook")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
+using cordon_atom = caf::atom_constant<caf::atom("cordon")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
@@ -150,6 +151,7 @@ using CadreRecurringRunSpecPtr = std::shared_ptr<const cadre::spec::RecurringRun
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreRecurringRunSpecPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::CordonRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::pipelines::TaskOutputFiles)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::pipelines::CachedExecution>)

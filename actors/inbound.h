@@ -42,6 +42,7 @@ class Inbound {
   virtual void retry(const ClientRef& client, protocol::RetryRequest request) = 0;
   virtual void metrics_history(const ClientRef& client,
                                protocol::MetricsHistoryRequest request) = 0;
+  virtual void cordon(const ClientRef& client, protocol::CordonRequest request) = 0;
   // ---- ingress port ----
   virtual void routes(const ClientRef& ingress, protocol::RoutesRequest request) = 0;
 };

@@ -454,6 +454,12 @@ caf::message_handler jobs_and_nodes(Self* self) {
       [=](metrics_atom, const ClientRef& c, const protocol::MetricsHistoryRequest& r) {
         if (manager::in_scope(self, c, r.resource, r.name)) manager::metrics_history(self, c, r);
       },
+      // Nodes are the registry's; a key scoped to a namespace may not cordon one.
+      [=](cordon_atom, const ClientRef& c, const protocol::CordonRequest& r) {
+        if (manager::in_scope(self, c, "nodes", r.node)) {
+          self->send(self->state.ctx.registry, cordon_atom::value, c, r);
+        }
+      },
       [=](chunk_atom, uint64_t id, const protocol::LogsChunk& chunk) {
         manager::logs_chunk(self, id, chunk);
       },

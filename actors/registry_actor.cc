@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/actors.h"
@@ -24,6 +25,7 @@ struct NodeEntry {
   Clock::time_point last_seen;
   int64_t last_seen_ms = 0;
   std::vector<std::string> running;  // uids alive there, as its last heartbeat said
+  bool cordoned = false;             // cadre cordon: the scheduler places nothing new here
 };
 
 struct RegistryState {
@@ -99,14 +101,19 @@ void remember(Self* self, const protocol::RegisterRequest& request) {
 // The nodes the store remembers, NotReady until their agents register again: they
 // count toward what could ever fit (a gang waiting for the whole cluster must not
 // fail because one agent reconnected first) but get nothing placed.
-void restore_known(Self* self, std::vector<protocol::RegisterRequest> known) {
+void restore_known(Self* self, std::vector<protocol::RegisterRequest> known,
+                   const std::vector<std::string>& cordoned) {
   const auto now = Clock::now();
   for (auto& request : known) {
     auto& node = self->state.nodes[request.name];
     node.info = std::move(request);
     node.state = NodeState::kNotReady;
     node.last_seen = now;  // silent since the restart: Lost after lost_after
+    node.cordoned = std::find(cordoned.begin(), cordoned.end(), node.info.name) != cordoned.end();
     self->send(self->state.ctx.scheduler, node_up_atom::value, capacity_of(node.info, 0), false);
+    if (node.cordoned) {
+      self->send(self->state.ctx.scheduler, cordon_atom::value, node.info.name, true);
+    }
   }
   if (!self->state.nodes.empty()) {
     spdlog::info("registry: {} known nodes NotReady until their agents register again",
@@ -248,6 +255,47 @@ void on_heartbeat(Self* self, const std::string& identity, uint64_t epoch,
                                             protocol::encode(protocol::HeartbeatAck{known}));
 }
 
+// `cadre cordon` / `uncordon`: stored before it is acknowledged or acted on, so a
+// restarted coordinator keeps a node out of placement as it was told.
+void on_cordon(Self* self, const ClientRef& client, const protocol::CordonRequest& request) {
+  auto& st = self->state;
+  auto it = st.nodes.find(request.node);
+  if (it == st.nodes.end()) {
+    return st.ctx.outbox->client_error(client, NotFound("node/" + request.node + " not found"));
+  }
+  protocol::CordonReply reply{request.node, request.cordon, false};
+  if (it->second.cordoned == request.cordon) {
+    return st.ctx.outbox->client(client, MessageKind::kCordonReply, reply);
+  }
+  self->request(st.ctx.store, st.ctx.policy.request_timeout, cordon_atom::value, it->second.info,
+                request.cordon)
+      .then(
+          [=](const Status& stored) mutable {
+            auto& state = self->state;
+            if (!stored.ok()) {
+              return state.ctx.outbox->client_error(
+                  client, Unavailable("cordon of node/" + request.node +
+                                      " not stored: " + stored.message()));
+            }
+            auto node = state.nodes.find(request.node);
+            if (node == state.nodes.end()) {  // deleted meanwhile (and its row with it)
+              return state.ctx.outbox->client_error(
+                  client, NotFound("node/" + request.node + " not found"));
+            }
+            reply.changed = node->second.cordoned != request.cordon;
+            node->second.cordoned = request.cordon;
+            self->send(state.ctx.scheduler, cordon_atom::value, request.node, request.cordon);
+            spdlog::info("registry: node={} {}", request.node,
+                         request.cordon ? "cordoned: nothing new is placed here" : "uncordoned");
+            state.ctx.outbox->client(client, MessageKind::kCordonReply, reply);
+          },
+          [=](const caf::error& e) {
+            self->state.ctx.outbox->client_error(client,
+                                                 Unavailable("cordon of node/" + request.node +
+                                                             " not stored: " + caf::to_string(e)));
+          });
+}
+
 // `cadre delete node/NAME`: forgets a node that is not Ready. A node still NotReady
 // is declared lost first, so its replicas fail NodeLost and their jobs move on.
 Status delete_node(Self* self, const std::string& name) {
@@ -289,6 +337,7 @@ std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
     s.labels = node.info.labels;
     s.epoch = node.epoch;
     s.last_heartbeat_ms = node.last_seen_ms;
+    s.cordoned = node.cordoned;
     // A Lost node's replicas count as failed, whatever it last said.
     if (node.state != NodeState::kLost) s.replicas = node.running;
     out.push_back(std::move(s));
@@ -301,11 +350,17 @@ std::vector<protocol::NodeStatus> node_statuses(const RegistryState& state) {
 std::string scrape(const RegistryState& st) {
   std::map<std::string_view, int> by_state;
   for (const auto& [state, name] : protocol::EnumNames<NodeState>::kTable) by_state[name] = 0;
-  for (const auto& [name, node] : st.nodes) by_state[protocol::enum_name(node.state)]++;
+  int cordoned = 0;
+  for (const auto& [name, node] : st.nodes) {
+    by_state[protocol::enum_name(node.state)]++;
+    cordoned += node.cordoned ? 1 : 0;
+  }
   protocol::PrometheusText out;
   out.family("cadre_nodes", "gauge", "Registered nodes by state.");
   for (const auto& [state, n] : by_state)
     out.sample("cadre_nodes", {{"state", std::string(state)}}, n);
+  out.family("cadre_nodes_cordoned", "gauge", "Nodes cordoned: nothing new is placed there.");
+  out.sample("cadre_nodes_cordoned", {}, cordoned);
   out.family("cadre_node_capacity", "gauge",
              "What a node offers: cpu in cores, memory in bytes, gpu in devices.");
   for (const auto& [name, node] : st.nodes) {
@@ -320,9 +375,9 @@ std::string scrape(const RegistryState& st) {
 }
 
 caf::behavior registry(Self* self, ActorContext base, std::vector<protocol::RegisterRequest> known,
-                       std::vector<FileRemovalRecord> removals) {
+                       std::vector<FileRemovalRecord> removals, std::vector<std::string> cordoned) {
   self->state.ctx = std::move(base);
-  restore_known(self, std::move(known));
+  restore_known(self, std::move(known), cordoned);
   self->state.removals.restore(std::move(removals));
   if (self->state.removals.size() > 0) {
     spdlog::info("registry: {} deleted jobs' file removals await nodes' answers",
@@ -345,6 +400,9 @@ caf::behavior registry(Self* self, ActorContext base, std::vector<protocol::Regi
       },
       [=](get_atom) { return node_statuses(self->state); },
       [=](delete_atom, const std::string& name) { return delete_node(self, name); },
+      [=](cordon_atom, const ClientRef& client, const protocol::CordonRequest& request) {
+        on_cordon(self, client, request);
+      },
       [=](files_atom, const protocol::RemoveReplicaFiles& files) {
         remove_replica_files(self, files);
       },
@@ -359,9 +417,10 @@ caf::behavior registry(Self* self, ActorContext base, std::vector<protocol::Regi
 
 caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
                           std::vector<protocol::RegisterRequest> known,
-                          std::vector<FileRemovalRecord> removals) {
+                          std::vector<FileRemovalRecord> removals,
+                          std::vector<std::string> cordoned) {
   return system.spawn(registry_shell::registry, std::move(ctx), std::move(known),
-                      std::move(removals));
+                      std::move(removals), std::move(cordoned));
 }
 
 }  // namespace cadre::actors

@@ -82,6 +82,11 @@ void Scheduler::set_schedulable(const std::string& node, bool schedulable) {
   if (it != nodes_.end()) it->second.schedulable = schedulable;
 }
 
+void Scheduler::set_cordoned(const std::string& node, bool cordoned) {
+  auto it = nodes_.find(node);
+  if (it != nodes_.end()) it->second.cordoned = cordoned;
+}
+
 void Scheduler::set_lost(const std::string& node) {
   auto it = nodes_.find(node);
   if (it == nodes_.end()) return;
@@ -119,7 +124,7 @@ bool Scheduler::can_take(const NodeState& n, const GangRequest::Member& member) 
 }
 
 bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
-  return n.schedulable && r.cpu_millis <= n.capacity.cpu_millis - n.used_cpu &&
+  return n.schedulable && !n.cordoned && r.cpu_millis <= n.capacity.cpu_millis - n.used_cpu &&
          r.memory_bytes <= n.capacity.memory_bytes - n.used_memory &&
          r.gpus <= n.capacity.gpus - static_cast<int32_t>(n.used_gpus.size()) && has_port(n);
 }
@@ -337,38 +342,52 @@ std::string Scheduler::why_waiting(const GangRequest& gang) const {
     if (!it->second.schedulable) {
       return "waiting for node " + gang.node + ", where it is pinned, to be Ready again";
     }
+    if (it->second.cordoned) {
+      return "waiting for node " + gang.node + ", where it is pinned, to be uncordoned";
+    }
     return "waiting for capacity on node " + gang.node + ", where it is pinned: " + need +
            "; free there: " + free_on(it->second, gang);
   }
 
   std::vector<const NodeState*> ready;
   std::vector<std::string> not_ready;
+  std::vector<std::string> cordoned;
   for (const auto& [name, node] : nodes_) {
     if (node.lost) continue;
-    if (node.schedulable) {
-      ready.push_back(&node);
-    } else {
+    if (!node.schedulable) {
       not_ready.push_back(name);
+    } else if (node.cordoned) {
+      cordoned.push_back(name);
+    } else {
+      ready.push_back(&node);
     }
   }
-  if (ready.empty() && not_ready.empty()) return "waiting for a node to register";
+  if (ready.empty() && not_ready.empty() && cordoned.empty()) {
+    return "waiting for a node to register";
+  }
   std::stable_sort(ready.begin(), ready.end(), [](const NodeState* a, const NodeState* b) {
     return a->capacity.cpu_millis - a->used_cpu > b->capacity.cpu_millis - b->used_cpu;
   });
   // A few nodes say enough; a cluster of hundreds would make the status unreadable.
   constexpr size_t kListed = 4;
   std::string out = "waiting for capacity: " + need + "; free now: ";
-  if (ready.empty()) out += "nothing (no node is Ready)";
+  if (ready.empty()) {
+    out += cordoned.empty() ? "nothing (no node is Ready)"
+                            : "nothing (no node is Ready and uncordoned)";
+  }
   for (size_t i = 0; i < ready.size() && i < kListed; ++i) {
     out += (i == 0 ? "" : ", ") + free_on(*ready[i], gang);
   }
   if (ready.size() > kListed) {
     out += " and " + std::to_string(ready.size() - kListed) + " more nodes with less cpu";
   }
-  if (!not_ready.empty()) {
-    out += "; not Ready: " + not_ready.front();
-    if (not_ready.size() > 1) out += " and " + std::to_string(not_ready.size() - 1) + " more";
-  }
+  const auto name_some = [&](const char* what, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    out += std::string("; ") + what + ": " + names.front();
+    if (names.size() > 1) out += " and " + std::to_string(names.size() - 1) + " more";
+  };
+  name_some("not Ready", not_ready);
+  name_some("cordoned", cordoned);
   return out;
 }
 

@@ -86,6 +86,10 @@ class Scheduler {
   // Adds a node or updates its capacity/epoch; a node is schedulable while Ready.
   void upsert_node(const NodeCapacity& node);
   void set_schedulable(const std::string& node, bool schedulable);
+  // Cordoned (cadre cordon): the node gets no new replica but keeps what it holds
+  // and still counts toward what could ever fit, since a cordon is for a while.
+  // Kept when the node registers again.
+  void set_cordoned(const std::string& node, bool cordoned);
   // A Lost node holds nothing new and no longer counts toward what could ever fit
   // (it may never come back); registering again makes it count again.
   void set_lost(const std::string& node);
@@ -119,7 +123,8 @@ class Scheduler {
   struct NodeState {
     NodeCapacity capacity;
     bool schedulable = true;
-    bool lost = false;  // Lost, or known only from a restored placement: not in Totals
+    bool cordoned = false;  // set_cordoned: nothing new placed, still in Totals
+    bool lost = false;      // Lost, or known only from a restored placement: not in Totals
     int64_t used_cpu = 0;
     int64_t used_memory = 0;
     std::set<int32_t> used_gpus;

@@ -155,6 +155,10 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
         self->state.scheduler.remove_node(node);
         drain(self);
       },
+      [=](cordon_atom, const std::string& node, bool cordoned) {
+        self->state.scheduler.set_cordoned(node, cordoned);
+        if (!cordoned) drain(self);
+      },
       [=](node_state_atom, const std::string& node, bool schedulable) {
         self->state.scheduler.set_schedulable(node, schedulable);
         if (schedulable) drain(self);

@@ -67,6 +67,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   (void)store->exec("ALTER TABLE jobs ADD COLUMN gpus TEXT DEFAULT ''");
   (void)store->exec("ALTER TABLE jobs ADD COLUMN detail BLOB");
   (void)store->exec("ALTER TABLE jobs ADD COLUMN token TEXT DEFAULT ''");
+  (void)store->exec("ALTER TABLE nodes ADD COLUMN cordoned INTEGER DEFAULT 0");
   return store;
 }
 

@@ -142,9 +142,13 @@ class StateStore {
 
   // Nodes as they last registered (without their replica reports): a restarted
   // coordinator knows its cluster before every agent is back.
+  // put_node keeps a stored cordon; put_node_cordoned stores the registration too,
+  // since a cordon may come before the registration's own write.
   Status put_node(const protocol::RegisterRequest& node);  // insert or replace
+  Status put_node_cordoned(const protocol::RegisterRequest& node, bool cordoned);
   Status delete_node(const std::string& name);
   Result<std::vector<protocol::RegisterRequest>> load_nodes();
+  Result<std::vector<std::string>> load_cordoned_nodes();  // by name
 
   // Replica-file removals awaiting nodes' answers, by uid prefix, oldest first.
   Status put_file_removal(const FileRemovalRecord& removal);  // insert or replace

@@ -315,15 +315,51 @@ Result<std::vector<FileRemovalRecord>> StateStore::load_file_removals() {
   return out;
 }
 
-Status StateStore::put_node(const protocol::RegisterRequest& node) {
-  Statement s(db_, "INSERT OR REPLACE INTO nodes (name, detail) VALUES (?,?)");
-  RETURN_IF_ERROR(s.prepared());
+namespace {
+
+// A registration as stored: what ran then is the jobs' records' business.
+std::string stored_registration(const protocol::RegisterRequest& node) {
   protocol::RegisterRequest detail = node;
-  detail.running.clear();  // what ran then is the jobs' records' business
+  detail.running.clear();
+  return protocol::encode(detail);
+}
+
+}  // namespace
+
+Status StateStore::put_node(const protocol::RegisterRequest& node) {
+  // An upsert, not INSERT OR REPLACE: a replaced row would lose its cordon.
+  Statement s(db_,
+              "INSERT INTO nodes (name, detail) VALUES (?,?) "
+              "ON CONFLICT(name) DO UPDATE SET detail = excluded.detail");
+  RETURN_IF_ERROR(s.prepared());
   return s.bind(1, node.name)
-      .bind_blob(2, protocol::encode(detail))
+      .bind_blob(2, stored_registration(node))
       .run()
       .annotate("storing node " + node.name);
+}
+
+Status StateStore::put_node_cordoned(const protocol::RegisterRequest& node, bool cordoned) {
+  Statement s(db_,
+              "INSERT INTO nodes (name, detail, cordoned) VALUES (?,?,?) "
+              "ON CONFLICT(name) DO UPDATE SET cordoned = excluded.cordoned");
+  RETURN_IF_ERROR(s.prepared());
+  return s.bind(1, node.name)
+      .bind_blob(2, stored_registration(node))
+      .bind(3, int64_t{cordoned ? 1 : 0})
+      .run()
+      .annotate(std::string(cordoned ? "cordoning" : "uncordoning") + " node " + node.name);
+}
+
+Result<std::vector<std::string>> StateStore::load_cordoned_nodes() {
+  std::vector<std::string> out;
+  Statement s(db_, "SELECT name FROM nodes WHERE cordoned = 1 ORDER BY name");
+  RETURN_IF_ERROR(s.prepared());
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) {
+    return Internal(std::string("loading cordoned nodes: ") + sqlite3_errmsg(db_));
+  }
+  return out;
 }
 
 Status StateStore::delete_node(const std::string& name) {

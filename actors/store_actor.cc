@@ -141,6 +141,12 @@ caf::behavior store_actor(Self* self, std::shared_ptr<StateStore> store,
         if (!s.ok()) spdlog::error("store: {}", s.to_string());
         return s;
       },
+      [=](cordon_atom, const protocol::RegisterRequest& node, bool cordoned) -> Status {
+        flush(self);
+        Status s = self->state.store->put_node_cordoned(node, cordoned);
+        if (!s.ok()) spdlog::error("store: {}", s.to_string());
+        return s;
+      },
       [=](delete_atom, node_atom, const std::string& name) -> Status {
         flush(self);
         Status s = self->state.store->delete_node(name);

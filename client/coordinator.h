@@ -22,6 +22,7 @@ class Coordinator {
   virtual Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) = 0;
   virtual Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest& request) = 0;
+  virtual Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) = 0;
 };
 
 }  // namespace cadre::client

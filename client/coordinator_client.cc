@@ -212,6 +212,10 @@ Result<protocol::RetryReply> CoordinatorClient::retry(const protocol::RetryReque
   return call<protocol::RetryReply>(MessageKind::kRetry, MessageKind::kRetryReply, request);
 }
 
+Result<protocol::CordonReply> CoordinatorClient::cordon(const protocol::CordonRequest& request) {
+  return call<protocol::CordonReply>(MessageKind::kCordon, MessageKind::kCordonReply, request);
+}
+
 Result<protocol::MetricsHistoryReply> CoordinatorClient::metrics_history(
     const protocol::MetricsHistoryRequest& request) {
   return call<protocol::MetricsHistoryReply>(MessageKind::kMetricsHistory,

@@ -43,6 +43,7 @@ class CoordinatorClient : public Coordinator {
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override;
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override;
   Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override;
+  Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) override;
   Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest& request) override;
   Result<protocol::TokenCreateReply> create_token(

@@ -55,6 +55,7 @@ nlohmann::json node_to_json(const protocol::NodeStatus& node) {
   return {
       {"name", node.name},
       {"state", protocol::to_string(node.state)},
+      {"unschedulable", node.cordoned},
       {"address", node.address},
       {"cpus", cores(node.cpu_millis)},
       {"memory", node.memory_bytes},

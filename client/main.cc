@@ -1,20 +1,14 @@
-// cadre: the Cadre message client. This file only wires flags to commands; the
-// commands live in commands.h, watch_commands.h and local_cluster.h.
+// cadre: the Cadre message client. This file only wires flags to the workload
+// commands (the cluster's own are in cli_cluster.cc); the commands live in
+// commands.h, watch_commands.h and beside them.
 //
 // Exit codes: 0 success, 1 the operation failed, 2 usage error.
-#include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
-
+#include "client/cli.h"
 #include "client/commands.h"
-#include "client/config.h"
-#include "client/coordinator_client.h"
-#include "client/dashboard_link.h"
-#include "client/local_cluster.h"
 #include "client/metrics_commands.h"
 #include "client/notebook_commands.h"
 #include "client/pipeline_commands.h"
@@ -24,57 +18,6 @@
 
 namespace cadre::client {
 namespace {
-
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-// Flags every command shares.
-struct GlobalFlags {
-  std::string config;          // --config FILE
-  double request_timeout = 0;  // --timeout SECONDS; 0: from the config (default 10)
-};
-
-// What a subcommand's callback decided to run, and whether a failure before it
-// ran was the user's usage (exit 2) rather than the operation's (exit 1).
-struct Outcome {
-  Status status;
-  bool usage = false;
-};
-
-Outcome usage_error(Status status) { return {std::move(status), true}; }
-
-Result<ClientConfig> client_config(const GlobalFlags& flags) {
-  ConfigSources sources;
-  sources.flag = flags.config;
-  if (const char* env = std::getenv("CADRE_CONFIG")) sources.env = env;
-  sources.cwd = ".";
-  if (const char* home = std::getenv("HOME")) sources.home = home;
-  ASSIGN_OR_RETURN(std::string path, resolve_config_path(sources));
-  return load_config(path);
-}
-
-Result<std::unique_ptr<Coordinator>> connect(const GlobalFlags& flags) {
-  ASSIGN_OR_RETURN(ClientConfig config, client_config(flags));
-  CoordinatorClientOptions options;
-  options.endpoint = config.coordinator;
-  options.server_key_file = config.server_key;
-  options.key_file = config.key;
-  options.insecure = config.insecure;
-  const double seconds = flags.request_timeout > 0 ? flags.request_timeout : config.timeout_seconds;
-  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  ASSIGN_OR_RETURN(auto client, CoordinatorClient::Create(options));
-  return std::unique_ptr<Coordinator>(std::move(client));
-}
-
-// Runs `command` against a connected coordinator.
-Outcome with_coordinator(const GlobalFlags& flags,
-                         const std::function<Status(Coordinator&)>& command) {
-  auto coordinator = connect(flags);
-  if (!coordinator.ok()) return {coordinator.status()};
-  return {command(**coordinator)};
-}
-
-using Action = std::function<Outcome()>;
 
 void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("apply", "Create resources from YAML manifests");
@@ -507,19 +450,6 @@ void add_notebook(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
-void add_dashboard(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* cmd = app.add_subcommand(
-      "dashboard", "Print a one-time login link to the web dashboard (valid 60 s, one browser)");
-  auto ns = std::make_shared<std::string>("default");
-  cmd->add_option("-n,--namespace", *ns, "The namespace to log in to (default: default)");
-  cmd->callback([=, &flags] {
-    *action = [=, &flags] {
-      return with_coordinator(
-          flags, [&](Coordinator& c) { return print_dashboard_link(c, *ns, std::cout); });
-    };
-  });
-}
-
 void add_retry(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("retry", "Run a FAILED pipeline run again from its failed steps");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -576,107 +506,6 @@ void add_predict(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
-void add_tokens(CLI::App& app, const GlobalFlags& flags, Action* action) {
-  auto* tokens =
-      app.add_subcommand("tokens", "Cadre tokens for the ingress")->require_subcommand(1);
-  auto* create = tokens->add_subcommand("create", "Make a token (shown once) for a namespace");
-  auto ns = std::make_shared<std::string>("default");
-  auto description = std::make_shared<std::string>();
-  auto out_file = std::make_shared<std::string>();
-  create->add_option("-n,--namespace", *ns, "The namespace it may call (default: default)");
-  create->add_option("--description", *description, "What it is for");
-  create->add_option("--out", *out_file, "Write it to this file (0600) instead of printing it");
-  create->callback([=, &flags] {
-    *action = [=, &flags] {
-      return with_coordinator(flags, [&](Coordinator& c) {
-        return create_token(c, *ns, *description, *out_file, std::cout);
-      });
-    };
-  });
-  auto* list = tokens->add_subcommand("list", "List tokens (ids, never the tokens)");
-  list->callback([=, &flags] {
-    *action = [=, &flags] {
-      return with_coordinator(flags, [&](Coordinator& c) {
-        ResourceRef ref{ResourceType{"tokens", "token"}, ""};
-        return get_resources(c, ref, OutputFormat::kTable, std::cout);
-      });
-    };
-  });
-  auto* remove = tokens->add_subcommand("delete", "Delete a token: ingresses refuse it at once");
-  auto id = std::make_shared<std::string>();
-  remove->add_option("id", *id, "The token's id (cadre tokens list)")->required();
-  remove->callback([=, &flags] {
-    *action = [=, &flags] {
-      return with_coordinator(flags, [&](Coordinator& c) {
-        return delete_resource(c, ResourceRef{ResourceType{"tokens", "token"}, *id}, std::cout);
-      });
-    };
-  });
-}
-
-void add_keys(CLI::App& app, Action* action) {
-  auto* keys = app.add_subcommand("keys", "CURVE key pairs")->require_subcommand(1);
-  auto* generate = keys->add_subcommand("generate", "Write PREFIX.key (0600) and PREFIX.pub");
-  auto prefix = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
-  generate->add_option("--out", *prefix, "Path prefix of the files")->required();
-  generate->add_flag("--force", *force, "Replace an existing key pair");
-  auto node = std::make_shared<std::string>();
-  generate->add_option("--node", *node,
-                       "Bind an agent key to this node name: the coordinator refuses it under "
-                       "any other name");
-  generate->callback([=] {
-    *action = [=]() -> Outcome { return {generate_keys(*prefix, *force, *node, std::cout)}; };
-  });
-}
-
-void add_local(CLI::App& app, Action* action) {
-  auto* local = app.add_subcommand("local", "A local cluster on 127.0.0.1")->require_subcommand(1);
-  auto* up = local->add_subcommand("up", "Start a coordinator and agents in the background");
-  auto options = std::make_shared<LocalUpOptions>();
-  auto cpus = std::make_shared<double>(0);
-  up->add_option("--agents", options->agents, "Number of agents")->capture_default_str();
-  up->add_option("--dir", options->dir, "Folder for keys, state, logs, config")
-      ->capture_default_str();
-  up->add_option("--agent-port", options->agent_port, "Coordinator agent port (0: any free)")
-      ->capture_default_str();
-  up->add_option("--client-port", options->client_port, "Coordinator client port (0: any free)")
-      ->capture_default_str();
-  up->add_option("--ingress-port", options->ingress_port,
-                 "Coordinator port for ingresses (0: any free)")
-      ->capture_default_str();
-  up->add_option("--grpc-port", options->grpc_port,
-                 "The ingress's gRPC port (0: any free, -1: none)")
-      ->capture_default_str();
-  up->add_option("--http-port", options->http_port, "The ingress's HTTP port (0: any free)")
-      ->capture_default_str();
-  up->add_flag("--tls", options->tls,
-               "HTTPS at the ingress, with a self-signed certificate for 127.0.0.1 that the "
-               "written config trusts (keys/ingress-tls.crt)");
-  up->add_option("--tls-cert", options->tls_cert,
-                 "HTTPS at the ingress with this PEM certificate chain (implies --tls)");
-  up->add_option("--tls-key", options->tls_key, "The PEM private key of --tls-cert");
-  up->add_option("--cpus-per-agent", *cpus, "CPU cores each agent offers (default: detected)");
-  up->add_option("--gpus-per-agent", options->gpus_per_agent, "GPUs each agent offers")
-      ->capture_default_str();
-  up->add_option("--run-as", options->run_as,
-                 "User replicas run as when run as root (default: cadre-run if it can reach the "
-                 "cluster folder, else root)");
-  up->callback([=] {
-    *action = [=]() -> Outcome {
-      LocalUpOptions run = *options;
-      if (*cpus > 0) run.cpus_per_agent = *cpus;
-      return {local_up(run, std::cout)};
-    };
-  });
-  auto* down = local->add_subcommand("down", "Stop the local cluster's processes");
-  auto dir = std::make_shared<std::string>("./.cadre");
-  down->add_option("--dir", *dir, "Folder given to local up")->capture_default_str();
-  down->callback([=] {
-    *action = [=]() -> Outcome { return {local_down(*dir, std::chrono::seconds(10), std::cout)}; };
-  });
-}
-
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -701,13 +530,10 @@ int run(int argc, char** argv) {
   add_retry(app, flags, &action);
   add_metrics(app, flags, &action);
   add_notebook(app, flags, &action);
-  add_dashboard(app, flags, &action);
   add_compare(app, flags, &action);
   add_lineage(app, flags, &action);
   add_predict(app, flags, &action);
-  add_tokens(app, flags, &action);
-  add_keys(app, &action);
-  add_local(app, &action);
+  add_cluster_commands(app, flags, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

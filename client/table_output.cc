@@ -207,6 +207,11 @@ std::string render_table(const std::vector<std::string>& headers,
   return out;
 }
 
+std::string node_state_text(const protocol::NodeStatus& node) {
+  const std::string state = protocol::to_string(node.state);
+  return node.cordoned ? state + ",SchedulingDisabled" : state;
+}
+
 std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t now_ms, bool wide) {
   std::vector<std::string> headers = {"NAME", "STATE", "CPU", "MEMORY", "GPUS", "HEARTBEAT"};
   if (wide) headers.insert(headers.end(), {"ADDRESS", "EPOCH", "LABELS"});
@@ -214,7 +219,7 @@ std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t 
   for (const auto& node : nodes) {
     std::vector<std::string> row = {
         node.name,
-        protocol::to_string(node.state),
+        node_state_text(node),
         format_cores(node.allocated_cpu_millis) + "/" + format_cores(node.cpu_millis),
         spec::format_memory_rounded(node.allocated_memory_bytes) + "/" +
             spec::format_memory_rounded(node.memory_bytes),
@@ -387,7 +392,8 @@ std::string describe_node(const protocol::NodeStatus& node,
   std::string out;
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"Name:", node.name},
-           {"State:", protocol::to_string(node.state)},
+           {"State:", node_state_text(node) +
+                          (node.cordoned ? " (cordoned: nothing new is placed here)" : "")},
            {"Address:", node.address},
            {"Epoch:", std::to_string(node.epoch)},
            {"Heartbeat:", time_and_age(node.last_heartbeat_ms, now_ms)},

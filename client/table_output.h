@@ -18,11 +18,14 @@ std::string describe_label(const std::string& name);
 std::string render_table(const std::vector<std::string>& headers,
                          const std::vector<std::vector<std::string>>& rows);
 
-// NAME STATE CPU MEMORY GPUS HEARTBEAT (+ ADDRESS EPOCH LABELS when wide). CPU,
-// MEMORY and GPUS read "allocated/allocatable".
 // "Events:" over a TYPE, REASON, AGE, MESSAGE table; nothing when there are none.
 std::string events_section(const std::vector<protocol::JobEvent>& events, int64_t now_ms);
 
+// "Ready", or "Ready,SchedulingDisabled" for a cordoned node, as kubectl shows it.
+std::string node_state_text(const protocol::NodeStatus& node);
+
+// NAME STATE CPU MEMORY GPUS HEARTBEAT (+ ADDRESS EPOCH LABELS when wide). CPU,
+// MEMORY and GPUS read "allocated/allocatable".
 std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t now_ms, bool wide);
 
 // NAME KIND PHASE REASON EXIT NODE AGE (+ REPLICA DURATION METRICS MESSAGE when wide).

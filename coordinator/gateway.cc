@@ -225,6 +225,9 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     case MessageKind::kMetricsHistory:
       return decoded<protocol::MetricsHistoryRequest>(
           e, limits_, [&](auto b) { inbound.metrics_history(client, std::move(b)); });
+    case MessageKind::kCordon:
+      return decoded<protocol::CordonRequest>(
+          e, limits_, [&](auto b) { inbound.cordon(client, std::move(b)); });
     default:
       return not_accepted(e.header.kind, "client");
   }

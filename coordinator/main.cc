@@ -166,6 +166,8 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   if (!nodes.ok()) return fail(nodes.status());
   auto file_removals = (*store)->load_file_removals();
   if (!file_removals.ok()) return fail(file_removals.status());
+  auto cordoned = (*store)->load_cordoned_nodes();
+  if (!cordoned.ok()) return fail(cordoned.status());
   const size_t job_count = restored->jobs.size(), experiment_count = restored->experiments.size(),
                service_count = restored->services.size(), run_count = restored->runs.size();
 
@@ -197,7 +199,8 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.store =
       actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
   ctx.scheduler = actors::spawn_scheduler(system, metrics);
-  ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes), std::move(*file_removals));
+  ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes), std::move(*file_removals),
+                                        std::move(*cordoned));
   ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));
   caf::anon_send(ctx.registry, actors::put_atom::value, ctx.manager);
 

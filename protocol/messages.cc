@@ -64,6 +64,10 @@ const char* kind_name(MessageKind kind) {
       return "MetricsHistory";
     case MessageKind::kMetricsHistoryReply:
       return "MetricsHistoryReply";
+    case MessageKind::kCordon:
+      return "Cordon";
+    case MessageKind::kCordonReply:
+      return "CordonReply";
     case MessageKind::kError:
       return "Error";
     case MessageKind::kRoutes:

@@ -59,6 +59,8 @@ enum class MessageKind : uint16_t {
   kRetryReply = 211,           // C->U RetryReply
   kMetricsHistory = 212,       // U->C MetricsHistoryRequest
   kMetricsHistoryReply = 213,  // C->U MetricsHistoryReply
+  kCordon = 214,               // U->C CordonRequest
+  kCordonReply = 215,          // C->U CordonReply
   kError = 299,                // C->U or C->A ErrorReply to any request
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
@@ -328,9 +330,10 @@ struct NodeStatus {
   uint64_t epoch = 0;                         // current registration epoch
   int64_t last_heartbeat_ms = 0;              // wall clock of the last heartbeat
   std::vector<std::string> replicas;          // uids alive here, as its last heartbeat said
+  bool cordoned = false;  // nothing new is placed here (cadre cordon); what runs keeps running
   MSGPACK_DEFINE_MAP(name, address, state, cpu_millis, memory_bytes, gpus, allocated_cpu_millis,
                      allocated_memory_bytes, allocated_gpus, labels, epoch, last_heartbeat_ms,
-                     replicas, gpu_models)
+                     replicas, gpu_models, cordoned)
 };
 
 struct JobEvent {
@@ -820,6 +823,22 @@ struct RetryReply {
   std::string name;
   int32_t tasks_reset = 0;  // failed, canceled and not-started tasks that run again
   MSGPACK_DEFINE_MAP(name, tasks_reset)
+};
+
+// Marks a node unschedulable or schedulable again (cadre cordon / uncordon, as
+// kubectl's): a cordoned node gets no new replica, keeps running what it has, and
+// still counts toward what the cluster could ever hold. Kept across restarts.
+struct CordonRequest {
+  std::string node;    // node name
+  bool cordon = true;  // false: uncordon
+  MSGPACK_DEFINE_MAP(node, cordon)
+};
+
+struct CordonReply {
+  std::string node;
+  bool cordoned = false;  // the node's state now
+  bool changed = false;   // false when it already was so
+  MSGPACK_DEFINE_MAP(node, cordoned, changed)
 };
 
 // Every stored metric point of a job, oldest first (`cadre metrics`, the Python

@@ -182,6 +182,50 @@ TEST(Scheduler, AWaitingPinnedGangTalksOnlyOfItsNode) {
   EXPECT_EQ(s.why_waiting(pinned), "waiting for node n1, where it is pinned, to register again");
 }
 
+TEST(Scheduler, ACordonedNodeGetsNothingNewButKeepsWhatItHoldsAndStillCounts) {
+  Scheduler s;
+  s.upsert_node(node("n1", 4000));
+  s.upsert_node(node("n2", 2000));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, gang("before", 1, request(1000)), &p), Scheduler::Fit::kPlaced);
+  ASSERT_EQ(p[0].node, "n1");
+  s.set_cordoned("n1", true);
+  EXPECT_EQ(s.allocated_on("n1").cpu_millis, 1000);  // what runs there stays
+
+  ASSERT_EQ(place(s, gang("after", 1, request(1000)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "n2");  // n1 would have packed it
+
+  // Only n1 could hold 3 cpu: the gang waits for the cordon to lift, not fails.
+  const auto big = gang("big", 1, request(3000));
+  NeverFits never;
+  EXPECT_EQ(s.place(big, &p, &never), Scheduler::Fit::kWait);
+  EXPECT_EQ(s.why_waiting(big),
+            "waiting for capacity: replica worker-0 needs cpu=3 memory=0 gpu=0; "
+            "free now: n2 cpu=1 memory=16Gi gpu=0; cordoned: n1");
+  s.set_cordoned("n2", true);
+  EXPECT_EQ(s.why_waiting(big),
+            "waiting for capacity: replica worker-0 needs cpu=3 memory=0 gpu=0; "
+            "free now: nothing (no node is Ready and uncordoned); cordoned: n1 and 1 more");
+
+  s.upsert_node(node("n1", 4000, 0, 0, 0, 2));  // its agent registers again: still cordoned
+  EXPECT_EQ(s.place(big, &p, &never), Scheduler::Fit::kWait);
+  s.set_cordoned("n1", false);
+  ASSERT_EQ(s.place(big, &p, &never), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "n1");
+}
+
+TEST(Scheduler, AGangPinnedToACordonedNodeWaitsForTheUncordon) {
+  Scheduler s;
+  s.upsert_node(node("n1", 2000));
+  s.set_cordoned("n1", true);
+  auto pinned = gang("nb", 1, request(1000));
+  pinned.node = "n1";
+  ASSERT_EQ(place(s, pinned), Scheduler::Fit::kWait);
+  EXPECT_EQ(s.why_waiting(pinned), "waiting for node n1, where it is pinned, to be uncordoned");
+  s.set_cordoned("n1", false);
+  EXPECT_EQ(place(s, pinned), Scheduler::Fit::kPlaced);
+}
+
 TEST(Scheduler, PackKeepsAGangOnTheNodesItAlreadyUses) {
   Scheduler s;
   s.upsert_node(node("a", 8000));

@@ -282,6 +282,41 @@ TEST_F(StateStoreTest, NodesSurviveReopeningAsTheyLastRegisteredWithoutTheirRepl
   EXPECT_EQ((*nodes)[0].name, "cpu-1");
 }
 
+TEST_F(StateStoreTest, ACordonSurvivesReopeningAndTheNodesNextRegistrationButNotItsDeletion) {
+  protocol::RegisterRequest a;
+  a.name = "a";
+  a.cpu_millis = 1000;
+  protocol::RegisterRequest b;
+  b.name = "b";
+  {
+    auto store = open();
+    ASSERT_OK(store->put_node(a));
+    ASSERT_OK(store->put_node_cordoned(a, true));
+    ASSERT_OK(store->put_node_cordoned(b, true));  // cordoned before its registration was stored
+    ASSERT_OK(store->put_node(b));
+    a.cpu_millis = 2000;
+    ASSERT_OK(store->put_node(a));  // registered again
+  }
+  auto store = open();
+  auto cordoned = store->load_cordoned_nodes();
+  ASSERT_OK(cordoned);
+  EXPECT_EQ(*cordoned, (std::vector<std::string>{"a", "b"}));
+  auto nodes = store->load_nodes();
+  ASSERT_OK(nodes);
+  ASSERT_EQ(nodes->size(), 2u);
+  EXPECT_EQ((*nodes)[0].cpu_millis, 2000);
+
+  ASSERT_OK(store->put_node_cordoned(a, false));
+  ASSERT_OK(store->delete_node("b"));
+  ASSERT_OK(store->put_node(b));  // b comes back as a new node: not cordoned
+  cordoned = store->load_cordoned_nodes();
+  ASSERT_OK(cordoned);
+  EXPECT_TRUE(cordoned->empty());
+  nodes = store->load_nodes();
+  ASSERT_OK(nodes);
+  EXPECT_EQ((*nodes)[0].cpu_millis, 2000);  // uncordoning keeps the registration
+}
+
 TEST_F(StateStoreTest, FileRemovalsSurviveReopeningOldestFirstWithTheNodesStillOwed) {
   const protocol::RemoveReplicaFiles a{"a", "a-1-", {"main-0"}};
   const protocol::RemoveReplicaFiles b{"b", "b-2-", {"worker-0", "worker-1"}};

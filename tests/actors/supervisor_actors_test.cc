@@ -236,6 +236,7 @@ TEST_F(SupervisorActors, EachActorRendersTheGaugesOfTheStateItOwnsWhenScraped) {
       << scheduler;
   const std::string registry = scrape(ctx_.registry);
   EXPECT_NE(registry.find("cadre_nodes{state=\"Ready\"} 0\n"), std::string::npos) << registry;
+  EXPECT_NE(registry.find("cadre_nodes_cordoned 0\n"), std::string::npos) << registry;
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ class CodeCoordinator : public Coordinator {
   Result<protocol::DeleteReply> remove(const protocol::DeleteRequest&) override { return unused(); }
   Result<protocol::LogsReply> logs(const protocol::LogsRequest&) override { return unused(); }
   Result<protocol::RetryReply> retry(const protocol::RetryRequest&) override { return unused(); }
+  Result<protocol::CordonReply> cordon(const protocol::CordonRequest&) override { return unused(); }
   Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest&) override {
     return unused();

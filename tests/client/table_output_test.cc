@@ -125,6 +125,17 @@ TEST(DescribeNode, SaysNoneWhenNothingRunsThereAndDashesWhatItDoesNotOffer) {
   EXPECT_NE(page.find("Heartbeat:  -\n"), std::string::npos) << page;
 }
 
+TEST(DescribeNode, SaysACordonedNodeTakesNothingNew) {
+  protocol::NodeStatus node;
+  node.name = "cpu-1";
+  node.cordoned = true;
+  const std::string page = describe_node(node, {}, kNow);
+  EXPECT_NE(
+      page.find("State:      Ready,SchedulingDisabled (cordoned: nothing new is placed here)\n"),
+      std::string::npos)
+      << page;
+}
+
 TEST(TimeFormat, RendersAgesCoresAndRfc3339) {
   EXPECT_EQ(format_age(0), "0s");
   EXPECT_EQ(format_age(59999), "59s");

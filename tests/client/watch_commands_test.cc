@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "client/commands.h"
+#include "client/listing.h"
 #include "client/metrics_commands.h"
+#include "client/node_commands.h"
 #include "client/time_format.h"
 #include "tests/support/status_matchers.h"
 
@@ -51,6 +53,15 @@ class FakeCoordinator : public Coordinator {
   }
   Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override {
     return protocol::RetryReply{request.name, 1};
+  }
+  // Cordons are kept per node, as the registry keeps them; unknown nodes are NotFound.
+  std::map<std::string, bool> cordoned;
+  Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) override {
+    auto it = cordoned.find(request.node);
+    if (it == cordoned.end()) return NotFound("node/" + request.node + " not found");
+    const bool changed = it->second != request.cordon;
+    it->second = request.cordon;
+    return protocol::CordonReply{request.node, request.cordon, changed};
   }
   Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest& request) override {
@@ -727,6 +738,37 @@ TEST(PrintMetrics, PassesTheCoordinatorsErrorOn) {
   MetricsOptions options{*parse_named_ref({"job/x"}, kJobResources), "", 10, false};
   std::ostringstream out;
   EXPECT_EQ(print_metrics(fake, options, out).message(), "job/x not found");
+}
+
+TEST(CordonNode, SaysWhatChangedAndWhatAlreadyWasAsKubectlDoes) {
+  FakeCoordinator fake;
+  fake.cordoned["local-1"] = false;
+  std::ostringstream out;
+  ASSERT_OK(cordon_node(fake, "local-1", true, out));
+  ASSERT_OK(cordon_node(fake, "local-1", true, out));
+  ASSERT_OK(cordon_node(fake, "local-1", false, out));
+  ASSERT_OK(cordon_node(fake, "local-1", false, out));
+  EXPECT_EQ(out.str(),
+            "node/local-1 cordoned\nnode/local-1 already cordoned\n"
+            "node/local-1 uncordoned\nnode/local-1 already uncordoned\n");
+  EXPECT_EQ(cordon_node(fake, "gpu-9", true, out).message(), "node/gpu-9 not found");
+}
+
+TEST(NodeListing, ACordonedNodeReadsSchedulingDisabledAndUnschedulable) {
+  protocol::NodeStatus node;
+  node.name = "local-1";
+  node.state = protocol::NodeState::kReady;
+  node.cordoned = true;
+  protocol::GetReply reply;
+  reply.nodes = {node};
+  const auto ref = *parse_resource_ref({"nodes"});
+  EXPECT_NE(listing_table(ref, reply, 0, false).find("local-1   Ready,SchedulingDisabled"),
+            std::string::npos)
+      << listing_table(ref, reply, 0, false);
+  EXPECT_EQ(listing_json(ref, reply)[0]["unschedulable"], true);
+  reply.nodes[0].cordoned = false;
+  EXPECT_EQ(listing_json(ref, reply)[0]["unschedulable"], false);
+  EXPECT_EQ(listing_table(ref, reply, 0, false).find("SchedulingDisabled"), std::string::npos);
 }
 
 }  // namespace

@@ -62,6 +62,9 @@ class RecordingInbound : public actors::Inbound {
   void metrics_history(const actors::ClientRef& c, protocol::MetricsHistoryRequest r) override {
     record("metrics " + r.name, c.identity);
   }
+  void cordon(const actors::ClientRef& c, protocol::CordonRequest r) override {
+    record(std::string(r.cordon ? "cordon " : "uncordon ") + r.node, c.identity);
+  }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
   }
@@ -195,6 +198,22 @@ TEST_F(GatewayTest, ClientRequestsReachTheActorsWithTheirRequestId) {
   EXPECT_EQ(inbound_.next(), "apply 41 kind: Job");
   send(client, MessageKind::kGet, protocol::GetRequest{"nodes", ""}, 42);
   EXPECT_EQ(inbound_.next(), "get 42 nodes");
+}
+
+TEST_F(GatewayTest, ACordonFromAClientReachesTheActorsButNotFromAnAgent) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kCordon, protocol::CordonRequest{"gpu-1", true});
+  EXPECT_EQ(inbound_.next(), "cordon gpu-1");
+  send(client, MessageKind::kCordon, protocol::CordonRequest{"gpu-1", false});
+  EXPECT_EQ(inbound_.next(), "uncordon gpu-1");
+
+  auto agent = peer(gateway_->agent_endpoint());
+  send(agent, MessageKind::kRegister, registration("n1"));
+  EXPECT_EQ(inbound_.next(), "register n1");
+  bind_route(agent, "n1");
+  send(agent, MessageKind::kCordon, protocol::CordonRequest{"n1", true});
+  EXPECT_EQ(inbound_.next(300ms), "");
 }
 
 TEST_F(GatewayTest, AgentKindOnTheClientPortIsAnsweredWithAnErrorAndGoesNowhere) {

@@ -58,6 +58,8 @@ int main() {
       {"LogsReply", fields<LogsReply>()},
       {"RetryRequest", fields<RetryRequest>()},
       {"RetryReply", fields<RetryReply>()},
+      {"CordonRequest", fields<CordonRequest>()},
+      {"CordonReply", fields<CordonReply>()},
       {"TokenCreateRequest", fields<TokenCreateRequest>()},
       {"TokenCreateReply", fields<TokenCreateReply>()},
       {"TokenInfo", fields<TokenInfo>()},

@@ -1,0 +1,101 @@
+// Taking a node out of placement for maintenance (cadre cordon / uncordon), on a
+// real local cluster.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/local_cluster.h"
+
+namespace cadre::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Fixed ports: the coordinator is restarted where agents and clients expect it.
+class NodeMaintenance : public LocalCluster {
+ protected:
+  std::string up_flags() const override { return fixed_ports_flags(); }
+
+  bool unschedulable(const std::string& node) const {
+    return get_json("nodes " + node).value("unschedulable", false);
+  }
+};
+
+TEST_F(NodeMaintenance, ACordonedNodeKeepsWhatRunsButGetsNothingNewEvenAfterARestart) {
+  ASSERT_EQ(apply(shell_job("running", "sleep 600")).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("running") == "Running"; }, 10s));
+  const std::string busy = get_json("jobs running")["node"];
+  const std::string other = busy == "local-1" ? "local-2" : "local-1";
+
+  auto cordoned = cadre("cordon " + busy);
+  ASSERT_EQ(cordoned.exit_code, 0) << cordoned.output;
+  EXPECT_EQ(cordoned.output, "node/" + busy + " cordoned\n");
+  EXPECT_EQ(cadre("cordon node/" + busy).output, "node/" + busy + " already cordoned\n");
+  EXPECT_TRUE(unschedulable(busy));
+  EXPECT_NE(cadre("get nodes").output.find(busy + "   Ready,SchedulingDisabled"),
+            std::string::npos);
+
+  // New work goes to the other node, where pack would have put it with the first.
+  for (const std::string name : {"a", "b", "c"}) {
+    ASSERT_EQ(apply(shell_job(name, "true")).exit_code, 0);
+    ASSERT_EQ(cadre("wait job/" + name + " --for Succeeded --timeout 30").exit_code, 0);
+    EXPECT_EQ(get_json("jobs " + name)["node"], other) << name;
+  }
+  EXPECT_EQ(job_phase("running"), "Running");
+
+  // Both cordoned: a job waits, saying why, instead of failing Unschedulable.
+  ASSERT_EQ(cadre("cordon " + other).exit_code, 0);
+  ASSERT_EQ(apply(shell_job("waits", "true")).exit_code, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return get_json("jobs waits").value("message", "").find("cordoned") != std::string::npos;
+      },
+      5s))
+      << get_json("jobs waits").dump();
+
+  kill9_and_restart_coordinator();
+  ASSERT_TRUE(
+      eventually([&] { return node_state(busy) == "Ready" && node_state(other) == "Ready"; }, 10s));
+  EXPECT_TRUE(unschedulable(busy));
+  EXPECT_TRUE(unschedulable(other));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(job_phase("waits"), "Queued");
+  EXPECT_EQ(job_phase("running"), "Running");
+
+  auto uncordoned = cadre("uncordon " + busy);
+  EXPECT_EQ(uncordoned.output, "node/" + busy + " uncordoned\n");
+  ASSERT_EQ(cadre("wait job/waits --for Succeeded --timeout 30").exit_code, 0);
+  EXPECT_EQ(get_json("jobs waits")["node"], busy);
+  EXPECT_FALSE(unschedulable(busy));
+}
+
+TEST_F(NodeMaintenance, OnlyAKeyForTheWholeClusterCordonsAndAnUnknownNodeIsNotFound) {
+  auto unknown = cadre("cordon gpu-9");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("node/gpu-9 not found"), std::string::npos) << unknown.output;
+
+  // A key scoped to namespace team-a (docs/operations.md), allowed as a client.
+  ASSERT_EQ(run_command(bin("cadre") + " keys generate --out " + path("team")).exit_code, 0);
+  std::ofstream(path("coordinator/authorized/clients/team.pub"))
+      << "public = " << read_file(path("team.pub")) << "namespace = team-a\n";
+  std::string config = read_file(path("config"));
+  const auto at = config.find("key: ", config.find("server_key:") + 11);
+  config.replace(at, config.find('\n', at) - at, "key: " + path("team.key"));
+  std::ofstream(path("team-config")) << config;
+
+  // The allowlist is rescanned at most once a second: the key works within a few.
+  CommandResult scoped;
+  ASSERT_TRUE(eventually(
+      [&] {
+        scoped = run_command(bin("cadre") + " --config " + path("team-config") + " cordon local-1");
+        return scoped.output.find("allowlist") == std::string::npos;
+      },
+      5s))
+      << scoped.output;
+  EXPECT_EQ(scoped.exit_code, 1);
+  EXPECT_NE(scoped.output.find("belongs to the whole cluster"), std::string::npos) << scoped.output;
+  EXPECT_FALSE(unschedulable("local-1"));
+}
+
+}  // namespace
+}  // namespace cadre::testing
