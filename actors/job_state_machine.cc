@@ -245,6 +245,7 @@ void JobStateMachine::set_phase(JobPhase phase, const std::string& why,
 void JobStateMachine::terminate(JobEffects& out, ReplicaStatus& r, const std::string& why) {
   if (!protocol::is_alive(r.state)) return;
   r.state = ReplicaState::kTerminating;
+  r.ready = false;  // asked to stop: no new requests are its to take
   out.push_back(job_effect::Kill{r.node, r.epoch, protocol::KillReplica{r.uid, grace_ms(r), why}});
   const auto wait = std::chrono::milliseconds(grace_ms(r)) + options_.policy.lost_after;
   out.push_back(job_effect::StartTimer{wait, JobTimer{JobTimer::Kind::kKillUnanswered, r.uid}});

@@ -47,6 +47,7 @@ void JobStateMachine::restart(JobEffects& out, std::vector<Deferred>& then, size
 void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, size_t i,
                                  bool was_terminating, int32_t signal, const std::string& detail) {
   auto& r = replicas()[i];
+  r.ready = false;  // an ended instance answers nothing
   const std::string what = describe_exit(r, signal, detail);
   const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
   if (over || was_terminating) {

@@ -660,6 +660,21 @@ TEST_F(JobMachine, LostNodeFailsItsReplicasAndRestartsTheGangElsewhere) {
   EXPECT_EQ(count<fx::RequestPlacement>(done), 1u);
 }
 
+TEST_F(JobMachine, AReplicaAskedToStopOrEndedIsNoLongerReady) {
+  running(gang(2));
+  for (size_t i = 0; i < 2; ++i) {
+    protocol::ReplicaReadiness readiness;
+    readiness.uid = uid(i);
+    readiness.ready = true;
+    settle(m->on_readiness(node(i), readiness));
+    ASSERT_TRUE(replica(i).ready);
+  }
+  settle(m->on_node_lost(node(1)));  // ends worker-1, stops worker-0 for the gang restart
+  EXPECT_FALSE(replica(1).ready) << "an ended instance answers nothing";
+  EXPECT_EQ(replica(0).state, ReplicaState::kTerminating);
+  EXPECT_FALSE(replica(0).ready) << "routed to while it stops";
+}
+
 TEST_F(JobMachine, KillThatIsNeverAnsweredCountsTheReplicaLost) {
   auto s = gang(2);
   running(s);
