@@ -82,6 +82,7 @@ using notebook_atom = caf::atom_constant<caf::atom("notebook")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
 using cordon_atom = caf::atom_constant<caf::atom("cordon")>;
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 

@@ -137,6 +137,7 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](adopt_atom, const NodeReport& report) {
         carry_out(self, machine()->on_node_report(report));
       },
+      [=](evict_atom, const std::string& node) { carry_out(self, machine()->on_evict(node)); },
       [=](node_lost_atom, const std::string& node) {
         carry_out(self, machine()->on_node_lost(node));
       },

@@ -382,6 +382,12 @@ JobEffects JobStateMachine::on_placed(int64_t attempt, const std::vector<Placeme
     persist(out);
     return out;
   }
+  // A notebook's first server makes the workspace on the node it lands on, and the
+  // notebook pins its later servers there; this server's own restarts (a lost or
+  // drained node) must go nowhere else either.
+  if (rec_.status.pinned_node.empty() && rec_.status.owner.rfind("notebook/", 0) == 0) {
+    rec_.status.pinned_node = placements[0].node;
+  }
   if (waiting_) {
     waiting_ = false;
     rec_.status.message.clear();

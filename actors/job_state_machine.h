@@ -181,6 +181,9 @@ class JobStateMachine {
   JobEffects on_readiness(const std::string& node, const protocol::ReplicaReadiness& readiness);
   JobEffects on_node_report(const NodeReport& report);
   JobEffects on_node_lost(const std::string& node);
+  // Its node is drained (cadre drain): a gang with a replica running there restarts
+  // elsewhere (the node is cordoned first), not counted against backoffLimit.
+  JobEffects on_evict(const std::string& node);
   JobEffects on_timer(const JobTimer& timer);
   // A delete request (`request` names the caller for AnswerDelete); every caller of a
   // delete in progress is answered when it completes.

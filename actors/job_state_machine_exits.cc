@@ -133,6 +133,33 @@ JobEffects JobStateMachine::end_unreported(size_t i, const std::string& why,
   return out;
 }
 
+JobEffects JobStateMachine::on_evict(const std::string& node) {
+  JobEffects out;
+  if (protocol::is_terminal(rec_.status.phase) || deleting_) return out;
+  std::string evicted;
+  for (const auto& r : replicas()) {
+    if (r.node == node && protocol::is_alive(r.state) && r.state != ReplicaState::kTerminating) {
+      evicted += (evicted.empty() ? "" : ", ") + r.name;
+    }
+  }
+  if (evicted.empty()) return out;
+  // The whole gang, as for any restart: its replicas start together or not at all.
+  const std::string& pinned = rec_.status.pinned_node;
+  const std::string message =
+      "node " + node + " is drained: " + evicted + " evicted; restarting the whole gang " +
+      (pinned.empty() ? "elsewhere" : "on " + pinned + ", where it is pinned, once uncordoned") +
+      " (not counted)";
+  set_phase(JobPhase::kRestarting, reason::kEvicted, message);
+  event(out, EventType::kWarning, reason::kEvicted, message);
+  for (auto& r : replicas()) {
+    r.restarts++;
+    terminate(out, r, "evicted: node " + node + " is drained");
+  }
+  if (none_alive()) place_gang_again(out);
+  persist(out);
+  return out;
+}
+
 JobEffects JobStateMachine::on_node_lost(const std::string& node) {
   JobEffects out;
   std::vector<Deferred> then;

@@ -384,11 +384,13 @@ void restore_jobs(Self* self, std::vector<JobRecord> restored) {
   }
 }
 
-void tell_jobs_on_lost_node(Self* self, const std::string& node) {
+// Each job with a replica on `node` gets `atom` (node_lost_atom, evict_atom).
+template <typename Atom>
+void tell_jobs_on_node(Self* self, Atom atom, const std::string& node) {
   for (const auto& [name, status] : self->state.summary) {
     const bool there = std::any_of(status.replicas.begin(), status.replicas.end(),
                                    [&](const auto& r) { return r.node == node; });
-    if (there) self->send(self->state.jobs[name], node_lost_atom::value, node);
+    if (there) self->send(self->state.jobs[name], atom, node);
   }
 }
 
@@ -487,7 +489,13 @@ caf::message_handler jobs_and_nodes(Self* self) {
           const std::vector<protocol::ReplicaReport>& running) {
         adopt(self, node, epoch, running);
       },
-      [=](node_lost_atom, const std::string& node) { tell_jobs_on_lost_node(self, node); },
+      [=](node_lost_atom, const std::string& node) {
+        tell_jobs_on_node(self, node_lost_atom::value, node);
+      },
+      // The registry stored the node's cordon first: nothing evicted lands there again.
+      [=](evict_atom, const std::string& node) {
+        tell_jobs_on_node(self, evict_atom::value, node);
+      },
       [=](status_atom, const protocol::JobStatus& status) { take_job_status(self, status); },
       [=](metrics_atom, const std::string& job,
           const std::vector<protocol::MetricSample>& samples) {

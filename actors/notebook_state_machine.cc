@@ -386,8 +386,9 @@ NotebookEffects NotebookStateMachine::on_job_status(const protocol::JobStatus& j
               "its server answers on " + s.address + ":" + std::to_string(s.port));
     event(out, EventType::kNormal, reason::kNotebookStarted, s.message);
   } else if (!s.ready) {
-    std::string why =
-        job.phase == JobPhase::kQueued ? "its server waits to be placed" : "its server is starting";
+    std::string why = job.phase == JobPhase::kQueued       ? "its server waits to be placed"
+                      : job.phase == JobPhase::kRestarting ? "its server restarts"
+                                                           : "its server is starting";
     if (job.phase == JobPhase::kQueued && !s.node.empty()) {
       why = "its server waits for " + s.node + ", the node with its workspace";
     }

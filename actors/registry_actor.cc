@@ -255,8 +255,19 @@ void on_heartbeat(Self* self, const std::string& identity, uint64_t epoch,
                                             protocol::encode(protocol::HeartbeatAck{known}));
 }
 
-// `cadre cordon` / `uncordon`: stored before it is acknowledged or acted on, so a
-// restarted coordinator keeps a node out of placement as it was told.
+// The cordon is in place: answer, and for a drain have the jobs running on the
+// node restart elsewhere (the scheduler was told of the cordon before them).
+void cordon_done(Self* self, const ClientRef& client, const protocol::CordonRequest& request,
+                 const protocol::CordonReply& reply) {
+  if (request.cordon && request.drain) {
+    spdlog::info("registry: node={} drained: its jobs restart elsewhere", request.node);
+    self->send(self->state.ctx.manager, evict_atom::value, request.node);
+  }
+  self->state.ctx.outbox->client(client, MessageKind::kCordonReply, reply);
+}
+
+// `cadre cordon` / `uncordon` / `drain`: stored before it is acknowledged or acted
+// on, so a restarted coordinator keeps a node out of placement as it was told.
 void on_cordon(Self* self, const ClientRef& client, const protocol::CordonRequest& request) {
   auto& st = self->state;
   auto it = st.nodes.find(request.node);
@@ -264,9 +275,7 @@ void on_cordon(Self* self, const ClientRef& client, const protocol::CordonReques
     return st.ctx.outbox->client_error(client, NotFound("node/" + request.node + " not found"));
   }
   protocol::CordonReply reply{request.node, request.cordon, false};
-  if (it->second.cordoned == request.cordon) {
-    return st.ctx.outbox->client(client, MessageKind::kCordonReply, reply);
-  }
+  if (it->second.cordoned == request.cordon) return cordon_done(self, client, request, reply);
   self->request(st.ctx.store, st.ctx.policy.request_timeout, cordon_atom::value, it->second.info,
                 request.cordon)
       .then(
@@ -287,7 +296,7 @@ void on_cordon(Self* self, const ClientRef& client, const protocol::CordonReques
             self->send(state.ctx.scheduler, cordon_atom::value, request.node, request.cordon);
             spdlog::info("registry: node={} {}", request.node,
                          request.cordon ? "cordoned: nothing new is placed here" : "uncordoned");
-            state.ctx.outbox->client(client, MessageKind::kCordonReply, reply);
+            cordon_done(self, client, request, reply);
           },
           [=](const caf::error& e) {
             self->state.ctx.outbox->client_error(client,

@@ -42,7 +42,7 @@ Result<ClientConfig> client_config(const GlobalFlags& flags);
 Outcome with_coordinator(const GlobalFlags& flags,
                          const std::function<Status(Coordinator&)>& command);
 
-// The cluster's commands: cordon and uncordon, dashboard, tokens, keys, local.
+// The cluster's commands: cordon, uncordon, drain, dashboard, tokens, keys, local.
 void add_cluster_commands(CLI::App& app, const GlobalFlags& flags, Action* action);
 
 }  // namespace cadre::client

@@ -1,4 +1,4 @@
-// The cluster's own commands: nodes (cordon, uncordon), the dashboard link,
+// The cluster's own commands: nodes (cordon, uncordon, drain), the dashboard link,
 // tokens, keys and the local cluster. Workload commands are in main.cc.
 #include <iostream>
 #include <memory>
@@ -8,9 +8,16 @@
 #include "client/dashboard_link.h"
 #include "client/local_cluster.h"
 #include "client/node_commands.h"
+#include "client/watch_commands.h"
 
 namespace cadre::client {
 namespace {
+
+// A node is named bare, as kubectl names one, or as node/NAME or node NAME.
+std::vector<std::string> node_words(std::vector<std::string> args) {
+  if (args.size() == 1 && args[0].find('/') == std::string::npos) args.insert(args.begin(), "node");
+  return args;
+}
 
 void add_cordon(CLI::App& app, const GlobalFlags& flags, Action* action, bool cordon) {
   auto* cmd =
@@ -21,13 +28,33 @@ void add_cordon(CLI::App& app, const GlobalFlags& flags, Action* action, bool co
   cmd->add_option("node", *args, "NAME, node/NAME or node NAME")->required()->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      std::vector<std::string> words = *args;
-      if (words.size() == 1 && words[0].find('/') == std::string::npos)
-        words.insert(words.begin(), "node");
-      auto ref = parse_named_ref(words, {"nodes"});
+      auto ref = parse_named_ref(node_words(*args), {"nodes"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return cordon_node(c, ref->name, cordon, std::cout); });
+    };
+  });
+}
+
+void add_drain(CLI::App& app, const GlobalFlags& flags, Action* action) {
+  auto* cmd = app.add_subcommand(
+      "drain", "Cordon a node and restart what runs there elsewhere; wait until it is empty");
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto timeout = std::make_shared<std::string>("300");
+  cmd->add_option("node", *args, "NAME, node/NAME or node NAME")->required()->expected(1, 2);
+  cmd->add_option("--timeout", *timeout,
+                  "Give up waiting for the node to empty after this long: 90s, 5m (default 300s)");
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(node_words(*args), {"nodes"});
+      if (!ref.ok()) return usage_error(ref.status());
+      auto limit = parse_duration(*timeout);
+      if (!limit.ok()) return usage_error(limit.status().annotate("--timeout"));
+      DrainOptions options;
+      options.node = ref->name;
+      options.timeout = *limit;
+      return with_coordinator(flags,
+                              [&](Coordinator& c) { return drain_node(c, options, std::cout); });
     };
   });
 }
@@ -151,6 +178,7 @@ void add_local(CLI::App& app, Action* action) {
 void add_cluster_commands(CLI::App& app, const GlobalFlags& flags, Action* action) {
   add_cordon(app, flags, action, true);
   add_cordon(app, flags, action, false);
+  add_drain(app, flags, action);
   add_dashboard(app, flags, action);
   add_tokens(app, flags, action);
   add_keys(app, action);

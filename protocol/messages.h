@@ -831,7 +831,10 @@ struct RetryReply {
 struct CordonRequest {
   std::string node;    // node name
   bool cordon = true;  // false: uncordon
-  MSGPACK_DEFINE_MAP(node, cordon)
+  // With cordon (cadre drain): every job with a replica running there also restarts
+  // its gang elsewhere, not counted against its backoffLimit (reason Evicted).
+  bool drain = false;
+  MSGPACK_DEFINE_MAP(node, cordon, drain)
 };
 
 struct CordonReply {

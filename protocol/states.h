@@ -243,6 +243,7 @@ inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";
 inline constexpr const char* kReplicaRestart = "ReplicaRestart";
 inline constexpr const char* kGangRestart = "GangRestart";
 inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that never ran, placed again
+inline constexpr const char* kEvicted = "Evicted";          // its node was drained (cadre drain)
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
 // A launch larger than its node's agent accepts (--max-message-bytes); nothing ran.
 inline constexpr const char* kLaunchTooLarge = "LaunchTooLarge";

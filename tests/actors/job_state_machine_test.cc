@@ -660,6 +660,43 @@ TEST_F(JobMachine, LostNodeFailsItsReplicasAndRestartsTheGangElsewhere) {
   EXPECT_EQ(count<fx::RequestPlacement>(done), 1u);
 }
 
+TEST_F(JobMachine, ADrainedNodeRestartsTheWholeGangElsewhereWithoutCountingARestart) {
+  running(gang(2));  // worker-0 on a, worker-1 on b
+  auto out = track(settle(m->on_evict("b")));
+  EXPECT_EQ(status().phase, JobPhase::kRestarting);
+  EXPECT_EQ(status().reason, reason::kEvicted);
+  EXPECT_EQ(
+      status().message,
+      "node b is drained: worker-1 evicted; restarting the whole gang elsewhere (not counted)");
+  EXPECT_EQ(status().restarts, 0) << "an eviction is no failure of the job";
+  EXPECT_EQ(killed_uids(out), (std::vector<std::string>{uid(0), uid(1)}));
+  EXPECT_EQ(count<fx::RequestPlacement>(out), 0u) << "placed again only once both have stopped";
+
+  exit(0, 143);
+  auto last = exit(1, 143);
+  EXPECT_EQ(count<fx::RequestPlacement>(last), 1u);
+  EXPECT_EQ(replica(0).state, ReplicaState::kPending);
+  EXPECT_EQ(replica(1).node, "");
+}
+
+TEST_F(JobMachine, ANotebooksServerRestartsOnlyOnTheNodeItFirstLandedOnWhereItsWorkspaceIs) {
+  JobRecord record;
+  record.status.owner = "notebook/alice";
+  auto first = track(start(single_job(spec::RestartPolicy::kOnFailure), record));
+  ASSERT_EQ(all<fx::RequestPlacement>(first).at(0).gang.node, "")
+      << "the first server goes anywhere";
+  place();
+  start_all();
+  EXPECT_EQ(status().pinned_node, "a");
+  settle(m->on_evict("a"));
+  EXPECT_EQ(status().message,
+            "node a is drained: main-0 evicted; restarting the whole gang on a, where it is "
+            "pinned, once uncordoned (not counted)");
+  auto requests = all<fx::RequestPlacement>(exit(0, 143));
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].gang.node, "a");
+}
+
 TEST_F(JobMachine, AReplicaAskedToStopOrEndedIsNoLongerReady) {
   running(gang(2));
   for (size_t i = 0; i < 2; ++i) {
@@ -673,6 +710,16 @@ TEST_F(JobMachine, AReplicaAskedToStopOrEndedIsNoLongerReady) {
   EXPECT_FALSE(replica(1).ready) << "an ended instance answers nothing";
   EXPECT_EQ(replica(0).state, ReplicaState::kTerminating);
   EXPECT_FALSE(replica(0).ready) << "routed to while it stops";
+}
+
+TEST_F(JobMachine, ADrainOfANodeWithoutItsReplicasOrOfAnEndedJobChangesNothing) {
+  running(gang(2));
+  EXPECT_TRUE(m->on_evict("z").empty());
+  EXPECT_EQ(status().phase, JobPhase::kRunning);
+  exit(0, 0);
+  exit(1, 0);
+  ASSERT_EQ(status().phase, JobPhase::kSucceeded);
+  EXPECT_TRUE(m->on_evict("a").empty());
 }
 
 TEST_F(JobMachine, KillThatIsNeverAnsweredCountsTheReplicaLost) {

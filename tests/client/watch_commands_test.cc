@@ -56,7 +56,9 @@ class FakeCoordinator : public Coordinator {
   }
   // Cordons are kept per node, as the registry keeps them; unknown nodes are NotFound.
   std::map<std::string, bool> cordoned;
+  std::vector<protocol::CordonRequest> cordons;
   Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) override {
+    cordons.push_back(request);
     auto it = cordoned.find(request.node);
     if (it == cordoned.end()) return NotFound("node/" + request.node + " not found");
     const bool changed = it->second != request.cordon;
@@ -769,6 +771,68 @@ TEST(NodeListing, ACordonedNodeReadsSchedulingDisabledAndUnschedulable) {
   reply.nodes[0].cordoned = false;
   EXPECT_EQ(listing_json(ref, reply)[0]["unschedulable"], false);
   EXPECT_EQ(listing_table(ref, reply, 0, false).find("SchedulingDisabled"), std::string::npos);
+}
+
+protocol::GetReply node_running(const std::vector<std::string>& uids) {
+  protocol::GetReply reply;
+  protocol::NodeStatus node;
+  node.name = "a";
+  node.replicas = uids;
+  reply.nodes = {node};
+  return reply;
+}
+
+protocol::GetReply job_on(const std::string& node, protocol::ReplicaState state) {
+  protocol::ReplicaStatus replica;
+  replica.name = "main-0";
+  replica.uid = "u1";
+  replica.node = node;
+  replica.state = state;
+  protocol::JobStatus job = listed_job("hello", protocol::JobPhase::kRunning, 0);
+  job.replicas = {replica};
+  protocol::GetReply reply;
+  reply.jobs = {job};
+  return reply;
+}
+
+TEST(DrainNode, CordonsEvictsAndWaitsUntilNothingRunsThere) {
+  FakeCoordinator fake;
+  fake.cordoned["a"] = false;
+  // Each look: the node, then jobs, then trainjobs.
+  fake.gets = {node_running({"u1", "stray"}),
+               job_on("a", protocol::ReplicaState::kRunning),
+               protocol::GetReply{},
+               node_running({"stray"}),
+               job_on("a", protocol::ReplicaState::kTerminating),
+               protocol::GetReply{},
+               node_running({}),
+               job_on("b", protocol::ReplicaState::kRunning),
+               protocol::GetReply{}};
+  DrainOptions options;
+  options.node = "a";
+  options.poll_interval = std::chrono::milliseconds(0);
+  std::ostringstream out;
+  ASSERT_OK(drain_node(fake, options, out));
+  EXPECT_EQ(out.str(),
+            "node/a cordoned\nevicting job/hello main-0\nevicting replica stray\nnode/a drained\n");
+  ASSERT_EQ(fake.cordons.size(), 1u);
+  EXPECT_TRUE(fake.cordons[0].cordon);
+  EXPECT_TRUE(fake.cordons[0].drain);
+}
+
+TEST(DrainNode, SaysWhatStillRunsWhenTimeRunsOut) {
+  FakeCoordinator fake;
+  fake.cordoned["a"] = true;
+  fake.gets = {node_running({"u1"}), job_on("a", protocol::ReplicaState::kRunning),
+               protocol::GetReply{}};
+  DrainOptions options;
+  options.node = "a";
+  options.timeout = std::chrono::milliseconds(0);
+  std::ostringstream out;
+  const Status status = drain_node(fake, options, out);
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(status.message(), "node/a not drained in time; still running: job/hello main-0");
+  EXPECT_EQ(out.str(), "node/a already cordoned\nevicting job/hello main-0\n");
 }
 
 }  // namespace

@@ -69,6 +69,40 @@ TEST_F(NodeMaintenance, ACordonedNodeKeepsWhatRunsButGetsNothingNewEvenAfterARes
   EXPECT_FALSE(unschedulable(busy));
 }
 
+TEST_F(NodeMaintenance, ADrainMovesARunningGangToTheOtherNodeWithoutCountingARestart) {
+  ASSERT_EQ(apply("apiVersion: cadre/v1\nkind: TrainJob\nmetadata: {name: pair}\nspec:\n"
+                  "  runPolicy: {backoffLimit: 0}\n  replicaSpecs:\n    Worker:\n"
+                  "      replicas: 2\n      restartPolicy: Never\n      template:\n"
+                  "        command: [sleep, '600']\n        resources: {cpu: 0.5}\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually([&] { return get_json("trainjobs pair")["phase"] == "Running"; }, 10s));
+  const std::string from = get_json("trainjobs pair")["replicas"][0]["node"];
+  const std::string to = from == "local-1" ? "local-2" : "local-1";
+
+  auto drained = cadre("drain " + from + " --timeout 60s");
+  ASSERT_EQ(drained.exit_code, 0) << drained.output;
+  // What it waited for is named by job while the job still places it there, by uid
+  // once only the agent's heartbeat still reports it.
+  EXPECT_EQ(drained.output.rfind("node/" + from + " cordoned\nevicting ", 0), 0u) << drained.output;
+  EXPECT_NE(drained.output.find("\nnode/" + from + " drained\n"), std::string::npos)
+      << drained.output;
+  EXPECT_TRUE(unschedulable(from));
+  EXPECT_EQ(get_json("nodes " + from)["replicas"].size(), 0u);
+
+  // Placed again, whole, on the other node; a backoffLimit of 0 was not spent.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto pair = get_json("trainjobs pair");
+        return pair["phase"] == "Running" && pair["replicas"][0]["node"] == to &&
+               pair["replicas"][1]["node"] == to;
+      },
+      15s))
+      << get_json("trainjobs pair").dump();
+  EXPECT_EQ(get_json("trainjobs pair")["restarts"], 0);
+  EXPECT_NE(cadre("describe trainjob pair").output.find("Evicted"), std::string::npos);
+}
+
 TEST_F(NodeMaintenance, OnlyAKeyForTheWholeClusterCordonsAndAnUnknownNodeIsNotFound) {
   auto unknown = cadre("cordon gpu-9");
   EXPECT_EQ(unknown.exit_code, 1);
