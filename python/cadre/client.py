@@ -3,7 +3,7 @@
 import time
 
 from . import config as config_module
-from . import errors, manifests, resources, wire
+from . import errors, manifests, resources, states, wire
 
 class Client:
     """A connection to a Cadre coordinator.
@@ -187,20 +187,59 @@ class Client:
     def cordon(self, node):
         """Places nothing new on a node (``cadre cordon``); what runs there keeps
         running. Returns whether this changed anything (False: already cordoned)."""
-        return self._cordon(node, True)
+        return self._cordon(node, True)[1]
 
     def uncordon(self, node):
         """Lets the scheduler place replicas on a cordoned node again. Returns
         whether this changed anything."""
-        return self._cordon(node, False)
+        return self._cordon(node, False)[1]
 
-    def _cordon(self, node, cordon):
+    def drain(self, node, *, timeout=300.0, poll_interval=1.0):
+        """``cadre drain``: cordons the node, has every job with a replica running
+        there restart its gang on the other nodes (reason Evicted, not counted
+        against its backoffLimit), and waits until nothing runs there. Returns
+        what it waited for ("trainjob/fmnist worker-1", ...); DeadlineExceeded,
+        naming what still runs, after ``timeout`` seconds."""
+        name = self._cordon(node, True, drain=True)[0]
+        deadline = time.monotonic() + timeout
+        waited = []
+        while True:
+            running = self._running_on(name)
+            waited += [item for item in running if item not in waited]
+            if not running:
+                return waited
+            if time.monotonic() >= deadline:
+                raise errors.DeadlineExceeded(
+                    f"node/{name} not drained in time; still running: {', '.join(running)}")
+            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+
+    def _running_on(self, node):
+        """What runs on a node, as ``cadre drain`` names it: each job's replica
+        placed there and not ended, then each uid its agent still reports."""
+        reported = self.get("node", node).get("replicas") or []
+        out, by_uid = [], {}
+        for resource in ("jobs", "trainjobs"):
+            for job in self._get(resource, ""):
+                owner = f" ({job['owner']})" if job.get("owner") else ""
+                for replica in job.get("replicas") or []:
+                    text = f"{resources.TYPES[resource][0]}/{job['name']} {replica['name']}{owner}"
+                    by_uid[replica.get("uid")] = text
+                    if replica.get("node") == node and replica.get("state") in states.REPLICA_ALIVE:
+                        out.append(text)
+        for uid in reported:
+            text = by_uid.get(uid, f"replica {uid}")
+            if text not in out:
+                out.append(text)
+        return out
+
+    def _cordon(self, node, cordon, drain=False):
         kind, name = (node, None) if "/" in str(node) else ("node", node)
         resource, name = resources.parse_ref(kind, name)
         if resource != "nodes" or not name:
             raise errors.InvalidArgument(f"{node!r} is not a node (NAME or node/NAME)")
-        reply = self._call("Cordon", wire.message("CordonRequest", node=name, cordon=cordon), "CordonReply")
-        return bool(reply.get("changed"))
+        body = wire.message("CordonRequest", node=name, cordon=cordon, drain=drain)
+        reply = self._call("Cordon", body, "CordonReply")
+        return name, bool(reply.get("changed"))
 
     def create_token(self, namespace="default", description=""):
         """A new Cadre token for the ingress (shown once; only its hash is kept)."""

@@ -16,6 +16,8 @@ JOB_FAILED = _name("JobPhase", "Failed")
 JOB_PHASES = tuple(ENUMS["JobPhase"])
 EXPERIMENT_SUCCEEDED = _name("ExperimentPhase", "Succeeded")
 EXPERIMENT_FAILED = _name("ExperimentPhase", "Failed")
+# A replica whose process may still run (protocol::is_alive).
+REPLICA_ALIVE = tuple(_name("ReplicaState", s) for s in ("Starting", "Running", "Terminating"))
 RUN_SUCCEEDED = _name("PipelineState", "SUCCEEDED")
 RUN_FAILED = _name("PipelineState", "FAILED")
 RUN_CANCELED = _name("PipelineState", "CANCELED")

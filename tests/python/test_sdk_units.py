@@ -246,6 +246,37 @@ class CordonTest(unittest.TestCase):
         self.assertEqual(len(client.calls), 2)
 
 
+class DrainTest(unittest.TestCase):
+    class Draining(CordonTest.Recording):
+        """Each look at the node: what its agent reports, and where the job's replica is."""
+
+        def __init__(self, looks):
+            super().__init__()
+            self.looks = list(looks)
+
+        def _get(self, resource, name):
+            reported, node, state = self.looks[0]
+            if resource == "nodes":
+                return [{"name": name, "replicas": reported}]
+            if resource == "trainjobs":
+                if len(self.looks) > 1:
+                    self.looks.pop(0)
+                return []
+            return [{"name": "hello", "owner": "", "replicas": [
+                {"name": "main-0", "uid": "u1", "node": node, "state": state}]}]
+
+    def test_cordons_with_the_drain_flag_and_waits_until_nothing_runs_there(self):
+        client = self.Draining([(["u1", "stray"], "a", "Running"), (["u1"], "b", "Starting"), ([], "b", "Running")])
+        self.assertEqual(client.drain("a", poll_interval=0.001),
+                         ["job/hello main-0", "replica stray"])
+        self.assertEqual(client.calls[0][1]["drain"], True)
+
+    def test_says_what_still_runs_when_time_runs_out(self):
+        client = self.Draining([(["u1"], "a", "Running")])
+        with self.assertRaisesRegex(errors.DeadlineExceeded, "still running: job/hello main-0"):
+            client.drain("a", timeout=0)
+
+
 class ErrorsTest(unittest.TestCase):
     def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
         e = errors.from_code("NotFound", "job/x not found")
