@@ -1,6 +1,7 @@
 // What an ended replica instance means for its job: an exit the agent reported, a
-// node declared lost, an end nobody reported; and the restarts they lead to. Part
-// of JobStateMachine (job_state_machine.h); the rest is in job_state_machine.cc.
+// node declared lost or drained, an end nobody reported; and the restarts they lead
+// to. Part of JobStateMachine (job_state_machine.h), with job_state_machine.cc and
+// job_state_machine_placement.cc.
 #include "actors/job_state_machine.h"
 
 namespace cadre::actors {
