@@ -162,6 +162,57 @@ class Client:
                 raise errors.DeadlineExceeded(f"{name}: still running after {timeout:g}s of logs")
             time.sleep(poll_interval)
 
+    def all_logs(self, name, *, follow=False, kind="jobs", timeout=None, poll_interval=0.25):
+        """Every replica's log, as ``cadre logs --all-replicas``: an iterator of
+        lines each led by its replica ("[worker-1] epoch=1 ..."). Without
+        ``follow``, each replica's log to its current end, in rank order; with it,
+        whole lines as they come from any replica until every replica ended (or
+        ``timeout`` seconds pass: DeadlineExceeded). A replica with no log yet is
+        skipped, or, following, waited for until its job ends."""
+        resource, name = resources.parse_named(name, kind)
+        replicas = [r["name"] for r in self._get_one(resource, name).get("replicas") or []]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # Per replica: [offset, unended line, done, waiting for a log to exist].
+        state = {r: [0, "", False, False] for r in replicas}
+        while True:
+            printed = False
+            for replica in replicas:
+                log = state[replica]
+                while not log[2]:
+                    body = wire.message("LogsRequest", resource=resource, name=name, replica=replica,
+                                        offset=log[0], max_bytes=1 << 20)
+                    try:
+                        reply = self._call("Logs", body, "LogsReply")
+                    except (errors.FailedPrecondition, errors.Unavailable):
+                        log[2], log[3] = not follow, follow  # no log yet
+                        break
+                    log[3] = False
+                    data = reply.get("data", "")
+                    log[0] = reply.get("next_offset", log[0])
+                    log[2] = bool(reply.get("finished")) or (not follow and not data)
+                    *lines, log[1] = (log[1] + data).split("\n")
+                    for line in lines:
+                        yield f"[{replica}] {line}\n"
+                    if log[2] and log[1]:
+                        yield f"[{replica}] {log[1]}\n"
+                        log[1] = ""
+                    printed = printed or bool(data)
+                    if follow:
+                        break
+            if all(log[2] for log in state.values()):
+                return
+            if printed:
+                continue
+            if any(log[3] for log in state.values()):
+                # A replica that never started has no log to wait for once its job ended.
+                if states.is_terminal_job(self._get_one(resource, name).get("phase")):
+                    for log in state.values():
+                        log[2] = log[2] or log[3]
+                    continue
+            if deadline is not None and time.monotonic() > deadline:
+                raise errors.DeadlineExceeded(f"{name}: still running after {timeout:g}s of logs")
+            time.sleep(poll_interval)
+
     def log_tail(self, name, replica=None, *, kind="jobs", max_bytes=4096):
         """The last ``max_bytes`` of a job's log, as text ("" when it has none)."""
         resource, name = resources.parse_named(name, kind)

@@ -163,7 +163,11 @@ class JobHandle:
                  "time_ms": point["time_ms"]})
         return by_name
 
-    def logs(self, replica=None, *, follow=False, timeout=None):
+    def logs(self, replica=None, *, follow=False, timeout=None, all_replicas=False):
+        if all_replicas:
+            if replica is not None:
+                raise errors.InvalidArgument("all_replicas reads every replica; replica names one")
+            return self.client.all_logs(self.name, follow=follow, kind=self.resource, timeout=timeout)
         return self.client.logs(self.name, replica, follow=follow, kind=self.resource, timeout=timeout)
 
     def delete(self):

@@ -14,6 +14,10 @@ def _name(enum, name):
 JOB_SUCCEEDED = _name("JobPhase", "Succeeded")
 JOB_FAILED = _name("JobPhase", "Failed")
 JOB_PHASES = tuple(ENUMS["JobPhase"])
+
+
+def is_terminal_job(phase):
+    return phase in (JOB_SUCCEEDED, JOB_FAILED)
 EXPERIMENT_SUCCEEDED = _name("ExperimentPhase", "Succeeded")
 EXPERIMENT_FAILED = _name("ExperimentPhase", "Failed")
 # A replica whose process may still run (protocol::is_alive).

@@ -277,6 +277,44 @@ class DrainTest(unittest.TestCase):
             client.drain("a", timeout=0)
 
 
+class AllLogsTest(unittest.TestCase):
+    class Logs(cadre.Client):
+        """A job of two workers; each Logs call answers from that replica's script."""
+
+        def __init__(self, scripts, phase="Running"):
+            self.scripts = {r: list(s) for r, s in scripts.items()}
+            self.phase = phase
+
+        def _get(self, resource, name):
+            return [{"name": name, "phase": self.phase,
+                     "replicas": [{"name": "worker-0"}, {"name": "worker-1"}]}]
+
+        def _call(self, kind, body, reply_kind, timeout=None):
+            script = self.scripts[body["replica"]]
+            answer = script.pop(0) if len(script) > 1 else script[0]
+            if isinstance(answer, Exception):
+                raise answer
+            data, finished = answer
+            return {"data": data, "next_offset": body["offset"] + len(data), "finished": finished}
+
+    def test_without_follow_each_replica_to_its_end_in_rank_order(self):
+        client = self.Logs({"worker-0": [("a\nb", False), ("", False)],
+                            "worker-1": [errors.FailedPrecondition("no log yet")]})
+        self.assertEqual(list(client.all_logs("trainjob/t")), ["[worker-0] a\n", "[worker-0] b\n"])
+
+    def test_following_whole_lines_only_until_every_replica_ended(self):
+        client = self.Logs({"worker-0": [("epoch=1 lo", False), ("ss=2\n", False), ("", True)],
+                            "worker-1": [("x\n", False), ("y", True)]})
+        lines = list(client.all_logs("trainjob/t", follow=True, poll_interval=0.001))
+        self.assertEqual(sorted(lines), ["[worker-0] epoch=1 loss=2\n", "[worker-1] x\n", "[worker-1] y\n"])
+
+    def test_a_replica_that_never_started_is_not_waited_for_once_its_job_ended(self):
+        client = self.Logs({"worker-0": [("done\n", True)],
+                            "worker-1": [errors.FailedPrecondition("not placed")]}, phase="Failed")
+        self.assertEqual(list(client.all_logs("trainjob/t", follow=True, poll_interval=0.001)),
+                         ["[worker-0] done\n"])
+
+
 class ErrorsTest(unittest.TestCase):
     def test_a_coordinator_error_becomes_its_exception_and_keeps_an_unknown_code(self):
         e = errors.from_code("NotFound", "job/x not found")
