@@ -39,8 +39,8 @@ void JobStateMachine::request_placement(JobEffects& out) {
   for (size_t i = 0; i < unplaced.size(); ++i) {
     const auto& r = replicas()[i];
     const auto launch_bytes = protocol::encode(make_launch(spec_, unplaced, i, id)).size();
-    gang.members.push_back(
-        {slot_key(r), spec_of(r).tmpl.resources, static_cast<int64_t>(launch_bytes)});
+    gang.members.push_back({slot_key(r), spec_of(r).tmpl.resources,
+                            static_cast<int64_t>(launch_bytes), spec_of(r).tmpl.node_selector});
   }
   out.push_back(job_effect::RequestPlacement{std::move(gang)});
 }

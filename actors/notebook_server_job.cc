@@ -133,6 +133,12 @@ std::string render_server_job(const std::string& job, const spec::NotebookSpec& 
     y << YAML::Key << "memory" << YAML::Value << spec::format_memory(r.memory_bytes);
   }
   y << YAML::Key << "gpu" << YAML::Value << r.gpus << YAML::EndMap;
+  // Only the first server's placement uses it: later ones are pinned to its node.
+  if (!t.node_selector.empty()) {
+    y << YAML::Key << "nodeSelector" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : t.node_selector) y << YAML::Key << key << YAML::Value << value;
+    y << YAML::EndMap;
+  }
   // Jupyter saves and shuts its kernels down on SIGTERM within a few seconds.
   y << YAML::Key << "terminationGracePeriodSeconds" << YAML::Value
     << t.termination_grace_seconds.value_or(10);

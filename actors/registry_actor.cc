@@ -79,6 +79,7 @@ NodeCapacity capacity_of(const protocol::RegisterRequest& request, uint64_t epoc
   capacity.port_min = request.port_min;
   capacity.port_max = request.port_max;
   capacity.max_message_bytes = request.max_message_bytes;
+  capacity.labels = request.labels;
   return capacity;
 }
 

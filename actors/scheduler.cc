@@ -22,6 +22,13 @@ std::string resources_of(const spec::ResourceRequest& r) {
   return resources_of(r.cpu_millis, r.memory_bytes, r.gpus);
 }
 
+// "gpu=h200,zone=a": a nodeSelector as it reads in messages.
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [key, value] : labels) out += (out.empty() ? "" : ",") + key + "=" + value;
+  return out;
+}
+
 NeverFits launch_too_large(const GangRequest::Member& member, const std::string& where,
                            int64_t accepted) {
   return {reason::kLaunchTooLarge,
@@ -41,9 +48,16 @@ std::string what_it_needs(const GangRequest& gang) {
     memory += member.request.memory_bytes;
     gpus += member.request.gpus;
   }
+  // Replicas that select nodes say so: the free nodes listed may not be those.
+  std::string selected;
+  for (const auto& member : gang.members) {
+    if (member.node_selector.empty()) continue;
+    selected = " on a node labelled " + labels_text(member.node_selector);
+    break;
+  }
   if (gang.members.size() == 1) {
     return "replica " + replica_of(gang.members.front().key) + " needs " +
-           resources_of(cpu, memory, gpus);
+           resources_of(cpu, memory, gpus) + selected;
   }
   // Each replica runs on one node: free capacity split across nodes may add up to
   // the total and still not hold the gang, so say what one replica needs.
@@ -61,7 +75,7 @@ std::string what_it_needs(const GangRequest& gang) {
   }
   return "its " + std::to_string(gang.members.size()) + " replicas start together and need " +
          resources_of(cpu, memory, gpus) + " in all, " + (uniform ? "each " : "up to ") +
-         resources_of(max_cpu, max_memory, max_gpus) + " on one node";
+         resources_of(max_cpu, max_memory, max_gpus) + " on one node" + selected;
 }
 
 }  // namespace
@@ -120,7 +134,15 @@ bool Scheduler::accepts(const NodeState& n, int64_t launch_bytes) {
 }
 
 bool Scheduler::can_take(const NodeState& n, const GangRequest::Member& member) {
-  return fits_free(n, member.request) && accepts(n, member.launch_bytes);
+  return fits_free(n, member.request) && accepts(n, member.launch_bytes) && selects(n, member);
+}
+
+bool Scheduler::selects(const NodeState& n, const GangRequest::Member& member) {
+  for (const auto& [key, value] : member.node_selector) {
+    const auto label = n.capacity.labels.find(key);
+    if (label == n.capacity.labels.end() || label->second != value) return false;
+  }
+  return true;
 }
 
 bool Scheduler::fits_free(const NodeState& n, const spec::ResourceRequest& r) {
@@ -280,6 +302,11 @@ std::optional<NeverFits> Scheduler::never_fits_pinned(const GangRequest& gang) c
   const NodeState& node = it->second;
   const std::string where = "node " + gang.node + ", where it is pinned,";
   for (const auto& member : gang.members) {
+    if (!selects(node, member)) {
+      return NeverFits{reason::kUnschedulable,
+                       where + " lacks the labels " + labels_text(member.node_selector) +
+                           " that replica " + replica_of(member.key) + " selects"};
+    }
     if (!fits_total(node, member.request)) {
       return NeverFits{reason::kUnschedulable, where + " can never hold replica " +
                                                    replica_of(member.key) + " (" +
@@ -297,16 +324,33 @@ std::optional<NeverFits> Scheduler::never_fits_anywhere(const GangRequest::Membe
   const auto& r = member.request;
   const bool under_largest = r.cpu_millis <= t.largest_cpu && r.memory_bytes <= t.largest_memory &&
                              r.gpus <= t.largest_gpus;
+  const bool selecting = !member.node_selector.empty();
   bool held = false;          // some node could hold it, were its launch accepted
+  bool labelled = false;      // some node has the labels it selects
   int64_t most_accepted = 0;  // the largest launch such a node accepts
-  for (auto it = nodes_.begin(); under_largest && it != nodes_.end(); ++it) {
+  // Past the largest node nothing holds it; a selector must still find its nodes.
+  for (auto it = nodes_.begin(); (under_largest || selecting) && it != nodes_.end(); ++it) {
     const auto& node = it->second;
-    if (node.lost || !fits_total(node, r)) continue;
+    if (node.lost || !selects(node, member)) continue;
+    labelled = true;
+    if (!fits_total(node, r)) continue;
     if (accepts(node, member.launch_bytes)) return std::nullopt;
     held = true;
     most_accepted = std::max(most_accepted, node.capacity.max_message_bytes);
   }
   if (held) return launch_too_large(member, "no node that could hold it", most_accepted);
+  if (selecting && !labelled) {
+    return NeverFits{reason::kUnschedulable,
+                     "no node has the labels " + labels_text(member.node_selector) +
+                         " that replica " + replica_of(member.key) +
+                         " selects (nodeSelector; an agent's labels: cadre-agent --label)"};
+  }
+  if (selecting) {
+    return NeverFits{reason::kUnschedulable,
+                     "no node labelled " + labels_text(member.node_selector) +
+                         " can ever hold replica " + replica_of(member.key) + " (" +
+                         resources_of(r) + ")"};
+  }
   return NeverFits{reason::kUnschedulable,
                    "no node can ever hold replica " + replica_of(member.key) + " (" +
                        resources_of(r) + ") (largest of " + std::to_string(t.nodes) +

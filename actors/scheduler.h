@@ -28,7 +28,8 @@ struct NodeCapacity {
   int32_t gpus = 0;
   int32_t port_min = 0;  // replica port range, inclusive; 0/0: none to assign
   int32_t port_max = 0;
-  int64_t max_message_bytes = 0;  // the largest launch its agent accepts; 0: not said
+  int64_t max_message_bytes = 0;              // the largest launch its agent accepts; 0: not said
+  std::map<std::string, std::string> labels;  // as its agent registered them (--label)
 };
 
 struct Placement {
@@ -58,6 +59,8 @@ struct GangRequest {
     // peers' addresses and ports): a node whose agent accepts less never gets it,
     // since the agent would drop its connection instead. 0: not said.
     int64_t launch_bytes = 0;
+    // Its template's nodeSelector: only a node whose labels hold every pair takes it.
+    std::map<std::string, std::string> node_selector{};
   };
   std::vector<Member> members;  // rank order
   spec::PlacementPolicy placement = spec::PlacementPolicy::kPack;
@@ -144,6 +147,7 @@ class Scheduler {
   static bool has_port(const NodeState& n);
   static bool accepts(const NodeState& n, int64_t launch_bytes);
   static bool can_take(const NodeState& n, const GangRequest::Member& member);
+  static bool selects(const NodeState& n, const GangRequest::Member& member);
   static std::string free_on(const NodeState& n, const GangRequest& gang);
   std::optional<NeverFits> never_fits_pinned(const GangRequest& gang) const;
   std::optional<NeverFits> never_fits_anywhere(const GangRequest::Member& member) const;

@@ -97,6 +97,11 @@ std::string render_replica_job(const protocol::InferenceServiceStatus& service,
     if (r.gpus > 0) y << YAML::Key << "gpu" << YAML::Value << r.gpus;
     y << YAML::EndMap;
   }
+  if (!p.node_selector.empty()) {
+    y << YAML::Key << "nodeSelector" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : p.node_selector) y << YAML::Key << key << YAML::Value << value;
+    y << YAML::EndMap;
+  }
   // cadre-serve finishes the requests it holds on SIGTERM before it exits.
   y << YAML::Key << "terminationGracePeriodSeconds" << YAML::Value
     << std::min<int64_t>(p.timeout_seconds + 5, 3600);

@@ -149,7 +149,7 @@ Status parse_scaling(YamlReader& predictor, PredictorSpec& p) {
 Result<PredictorSpec> parse_predictor(YamlReader& predictor) {
   RETURN_IF_ERROR(predictor.only({"model", "minReplicas", "maxReplicas", "scaleMetric",
                                   "scaleTarget", "containerConcurrency", "timeout", "batching",
-                                  "resources", "canaryTrafficPercent", "auth"}));
+                                  "resources", "nodeSelector", "canaryTrafficPercent", "auth"}));
   PredictorSpec p;
   RETURN_IF_ERROR(parse_model(predictor, p));
   RETURN_IF_ERROR(parse_scaling(predictor, p));
@@ -164,6 +164,7 @@ Result<PredictorSpec> parse_predictor(YamlReader& predictor) {
                          "in its config.pbtxt");
     }
   }
+  ASSIGN_OR_RETURN(p.node_selector, parse_node_selector(predictor));
   ASSIGN_OR_RETURN(auto resources, predictor.map("resources"));
   if (resources) {
     ASSIGN_OR_RETURN(p.resources, parse_resources(*resources));

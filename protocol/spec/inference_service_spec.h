@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ struct PredictorSpec {
   int64_t timeout_seconds = 60;       // per request, at the ingress
   BatchingSpec batching;
   ResourceRequest resources;
+  // nodeSelector: each replica only on nodes whose labels hold every pair.
+  std::map<std::string, std::string> node_selector;
   bool auth = true;  // false: `auth: none`, the ingress asks no token
 };
 

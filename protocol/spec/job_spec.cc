@@ -113,9 +113,40 @@ Result<ReplicaTemplate> parse_replica_template(YamlReader& reader) {
   return parse_replica_template(reader, true);
 }
 
+// A label as Kubernetes writes one: a key of at most 253 characters (an optional
+// "prefix/" and a name), a value of at most 63, letters, digits, '-', '_' and '.'.
+Result<std::map<std::string, std::string>> parse_node_selector(YamlReader& reader) {
+  ASSIGN_OR_RETURN(auto selector, reader.string_map("nodeSelector"));
+  if (!selector) return std::map<std::string, std::string>{};
+  constexpr size_t kMaxPairs = 16;
+  if (selector->size() > kMaxPairs) {
+    return field_error(
+        reader.child_path("nodeSelector"),
+        std::to_string(selector->size()) + " labels; at most " + std::to_string(kMaxPairs));
+  }
+  const auto label_text = [](const std::string& text, size_t max, bool slash) {
+    return text.size() <= max && std::all_of(text.begin(), text.end(), [&](char c) {
+             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                    c == '.' || (slash && c == '/');
+           });
+  };
+  for (const auto& [key, value] : *selector) {
+    const std::string path = reader.child_path("nodeSelector") + "." + key;
+    if (key.empty() || !label_text(key, 253, true)) {
+      return field_error(path, "not a label key (at most 253 letters, digits, '-', '_', '.', '/')");
+    }
+    if (!label_text(value, 63, false)) {
+      return field_error(path, quote_value(value) +
+                                   " is not a label value (at most 63 letters, digits, '-', '_', "
+                                   "'.')");
+    }
+  }
+  return *selector;
+}
+
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_required) {
-  RETURN_IF_ERROR(reader.only(
-      {"command", "args", "env", "workingDir", "resources", "terminationGracePeriodSeconds"}));
+  RETURN_IF_ERROR(reader.only({"command", "args", "env", "workingDir", "resources",
+                               "terminationGracePeriodSeconds", "nodeSelector"}));
   ReplicaTemplate out;
   ASSIGN_OR_RETURN(auto command, reader.string_list("command"));
   if (command && command->empty()) return field_error(reader.child_path("command"), "empty");
@@ -142,6 +173,7 @@ Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_
   }
   ASSIGN_OR_RETURN(out.termination_grace_seconds,
                    reader.integer("terminationGracePeriodSeconds", 0, 3600));
+  ASSIGN_OR_RETURN(out.node_selector, parse_node_selector(reader));
   RETURN_IF_ERROR(reader.reject_unknown());
   return out;
 }

@@ -38,6 +38,9 @@ struct ReplicaTemplate {
   std::string working_dir;           // empty: the replica's own folder on the node
   ResourceRequest resources;
   std::optional<int64_t> termination_grace_seconds;  // SIGTERM-to-SIGKILL; default per cluster
+  // nodeSelector, as a pod's: only nodes whose labels (cadre-agent --label) hold
+  // every pair take this replica.
+  std::map<std::string, std::string> node_selector;
 };
 
 struct JobSpec {

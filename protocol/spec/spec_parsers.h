@@ -31,7 +31,10 @@ Result<YAML::Node> load_document(const std::string& yaml_text, const ManifestLim
 // Checks apiVersion and the top-level fields; returns the kind.
 Result<std::string> read_header(YamlReader& top);
 
-Result<ObjectMeta> parse_metadata(YamlReader& top);                  // top-level "metadata"
+Result<ObjectMeta> parse_metadata(YamlReader& top);  // top-level "metadata"
+// The "nodeSelector" map in `reader`, each key and value checked as a label; empty
+// when there is none.
+Result<std::map<std::string, std::string>> parse_node_selector(YamlReader& reader);
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);  // a "template" map
 // The same, with `command` optional (a Notebook's defaults to jupyter-notebook).
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_required);

@@ -226,6 +226,71 @@ TEST(Scheduler, AGangPinnedToACordonedNodeWaitsForTheUncordon) {
   EXPECT_EQ(place(s, pinned), Scheduler::Fit::kPlaced);
 }
 
+NodeCapacity labelled(const std::string& name, int64_t cpu,
+                      std::map<std::string, std::string> labels) {
+  NodeCapacity n = node(name, cpu);
+  n.labels = std::move(labels);
+  return n;
+}
+
+GangRequest selecting(const std::string& job, int replicas, spec::ResourceRequest each,
+                      std::map<std::string, std::string> selector) {
+  GangRequest g = gang(job, replicas, each);
+  for (auto& member : g.members) member.node_selector = selector;
+  return g;
+}
+
+TEST(Scheduler, AReplicaThatSelectsLabelsGoesOnlyToANodeThatHasThemAll) {
+  Scheduler s;
+  s.upsert_node(labelled("a", 8000, {{"gpu", "a100"}}));
+  s.upsert_node(labelled("b", 8000, {{"gpu", "h200"}, {"zone", "eu"}}));
+  s.upsert_node(labelled("c", 8000, {{"gpu", "h200"}}));
+  std::vector<Placement> p;
+  ASSERT_EQ(place(s, selecting("g", 2, request(1000), {{"gpu", "h200"}}), &p),
+            Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "b");  // packs on the first node that has the label
+  EXPECT_EQ(p[1].node, "b");
+  ASSERT_EQ(place(s, selecting("z", 1, request(1000), {{"gpu", "h200"}, {"zone", "eu"}}), &p),
+            Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "b");
+  ASSERT_EQ(place(s, gang("any", 1, request(1000)), &p), Scheduler::Fit::kPlaced);
+  EXPECT_EQ(p[0].node, "a");  // no selector: any node
+
+  // The labelled nodes full: it waits, saying which nodes it wants.
+  const auto big = selecting("big", 1, request(7500), {{"gpu", "h200"}, {"zone", "eu"}});
+  ASSERT_EQ(place(s, big), Scheduler::Fit::kWait);
+  EXPECT_EQ(s.why_waiting(big).rfind("waiting for capacity: replica worker-0 needs cpu=7.5 "
+                                     "memory=0 gpu=0 on a node labelled gpu=h200,zone=eu; ",
+                                     0),
+            0u)
+      << s.why_waiting(big);
+}
+
+TEST(Scheduler, AReplicaSelectingLabelsNoNodeHasCanNeverBePlaced) {
+  Scheduler s;
+  s.upsert_node(labelled("a", 8000, {{"gpu", "a100"}}));
+  s.upsert_node(labelled("b", 2000, {{"gpu", "h200"}}));
+  std::vector<Placement> p;
+  NeverFits never;
+  ASSERT_EQ(s.place(selecting("g", 1, request(1000), {{"gpu", "b200"}}), &p, &never),
+            Scheduler::Fit::kNever);
+  EXPECT_EQ(never.reason, "Unschedulable");
+  EXPECT_EQ(never.message,
+            "no node has the labels gpu=b200 that replica worker-0 selects (nodeSelector; an "
+            "agent's labels: cadre-agent --label)");
+  // Labelled, but too small: no labelled node can ever hold it, though another could.
+  ASSERT_EQ(s.place(selecting("h", 1, request(4000), {{"gpu", "h200"}}), &p, &never),
+            Scheduler::Fit::kNever);
+  EXPECT_EQ(never.message,
+            "no node labelled gpu=h200 can ever hold replica worker-0 (cpu=4 memory=0 gpu=0)");
+  // Pinned to a node without the labels.
+  auto pinned = selecting("nb", 1, request(1000), {{"gpu", "h200"}});
+  pinned.node = "a";
+  ASSERT_EQ(s.place(pinned, &p, &never), Scheduler::Fit::kNever);
+  EXPECT_EQ(never.message,
+            "node a, where it is pinned, lacks the labels gpu=h200 that replica worker-0 selects");
+}
+
 TEST(Scheduler, PackKeepsAGangOnTheNodesItAlreadyUses) {
   Scheduler s;
   s.upsert_node(node("a", 8000));

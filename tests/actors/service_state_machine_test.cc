@@ -394,7 +394,8 @@ TEST(ServiceStateMachine, AReplicaRunsCadreServeWithTheRevisionsModelAndBatching
   auto apply =
       apply_of(service_yaml("a",
                             "    batching: {maxBatchSize: 16, maxQueueDelayMicroseconds: 300}\n"
-                            "    resources: {cpu: 1, memory: 256Mi}\n"));
+                            "    resources: {cpu: 1, memory: 256Mi}\n"
+                            "    nodeSelector: {gpu: h200}\n"));
   const auto record = ServiceStateMachine::first_record(apply, "t", 1);
   const std::string yaml =
       render_replica_job(record.status, apply.spec, record.status.revisions[0], "fmnist-00001-1");
@@ -408,6 +409,8 @@ TEST(ServiceStateMachine, AReplicaRunsCadreServeWithTheRevisionsModelAndBatching
   EXPECT_NE(cmd[6].find("max_batch_size: 16"), std::string::npos);
   EXPECT_NE(cmd[6].find("max_queue_delay_microseconds: 300"), std::string::npos);
   EXPECT_EQ(manifest->job->replica.resources.cpu_millis, 1000);
+  EXPECT_EQ(manifest->job->replica.node_selector,
+            (std::map<std::string, std::string>{{"gpu", "h200"}}));
   EXPECT_EQ(manifest->metadata.labels.at("inferenceservice"), "fmnist");
 }
 

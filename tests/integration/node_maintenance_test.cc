@@ -103,6 +103,23 @@ TEST_F(NodeMaintenance, ADrainMovesARunningGangToTheOtherNodeWithoutCountingARes
   EXPECT_NE(cadre("describe trainjob pair").output.find("Evicted"), std::string::npos);
 }
 
+TEST_F(NodeMaintenance, AJobSelectingANodesLabelsRunsThereAndOneNoNodeHasFailsAtOnce) {
+  // The second agent comes back labelled, as a GPU node's would be configured.
+  kill9_and_restart("agent-2", "--label gpu=h200");
+  ASSERT_TRUE(eventually(
+      [&] { return get_json("nodes local-2")["labels"].value("gpu", "") == "h200"; }, 10s));
+  for (const std::string name : {"picky-1", "picky-2"}) {
+    ASSERT_EQ(apply(shell_job(name, "true") + "    nodeSelector: {gpu: h200}\n").exit_code, 0);
+    ASSERT_EQ(cadre("wait job/" + name + " --for Succeeded --timeout 30").exit_code, 0);
+    EXPECT_EQ(get_json("jobs " + name)["node"], "local-2") << name;
+  }
+  ASSERT_EQ(apply(shell_job("nowhere", "true") + "    nodeSelector: {gpu: b200}\n").exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return job_phase("nowhere") == "Failed"; }, 10s));
+  EXPECT_EQ(get_json("jobs nowhere")["reason"], "Unschedulable");
+  EXPECT_NE(get_json("jobs nowhere")["message"].get<std::string>().find("gpu=b200"),
+            std::string::npos);
+}
+
 TEST_F(NodeMaintenance, OnlyAKeyForTheWholeClusterCordonsAndAnUnknownNodeIsNotFound) {
   auto unknown = cadre("cordon gpu-9");
   EXPECT_EQ(unknown.exit_code, 1);

@@ -24,6 +24,7 @@ spec:
         value: hi
     workingDir: /tmp
     resources: {cpu: 500m, memory: 128Mi, gpu: 1}
+    nodeSelector: {gpu: h200, cadre.dev/zone: eu-1}
 )";
 
 std::string error_of(const std::string& yaml) {
@@ -52,6 +53,26 @@ TEST(JobSpec, ParsesEveryField) {
   EXPECT_EQ(job.replica.resources.memory_bytes, 128ll << 20);
   EXPECT_EQ(job.replica.resources.gpus, 1);
   EXPECT_EQ(job.active_deadline_seconds, 60);
+  EXPECT_EQ(job.replica.node_selector,
+            (std::map<std::string, std::string>{{"cadre.dev/zone", "eu-1"}, {"gpu", "h200"}}));
+}
+
+TEST(JobSpec, ANodeSelectorHoldsLabelsOnly) {
+  const std::string from = "nodeSelector: {gpu: h200, cadre.dev/zone: eu-1}";
+  EXPECT_EQ(error_of(with(from, "nodeSelector: {'gpu type': h200}")),
+            "spec.template.nodeSelector.gpu type: not a label key (at most 253 letters, digits, "
+            "'-', '_', '.', '/')");
+  EXPECT_EQ(error_of(with(from, "nodeSelector: {gpu: 'h 200'}")),
+            "spec.template.nodeSelector.gpu: 'h 200' is not a label value (at most 63 letters, "
+            "digits, '-', '_', '.')");
+  EXPECT_EQ(error_of(with(from, "nodeSelector: {gpu: " + std::string(64, 'a') + "}"))
+                .rfind("spec.template.nodeSelector.gpu: ", 0),
+            0u);
+  std::string many = "nodeSelector: {";
+  for (int i = 0; i < 17; ++i) many += (i ? ", k" : "k") + std::to_string(i) + ": v";
+  EXPECT_EQ(error_of(with(from, many + "}")), "spec.template.nodeSelector: 17 labels; at most 16");
+  EXPECT_NE(error_of(with(from, "nodeSelector: [gpu]")), "");
+  EXPECT_EQ(error_of(with(from, "nodeSelector: {}")), "");
 }
 
 TEST(JobSpec, ErrorsNameTheFieldPath) {
