@@ -172,46 +172,50 @@ class Client:
         resource, name = resources.parse_named(name, kind)
         replicas = [r["name"] for r in self._get_one(resource, name).get("replicas") or []]
         deadline = None if timeout is None else time.monotonic() + timeout
-        # Per replica: [offset, unended line, done, waiting for a log to exist].
-        state = {r: [0, "", False, False] for r in replicas}
+        logs = [_ReplicaLog(replica) for replica in replicas]
         while True:
             printed = False
-            for replica in replicas:
-                log = state[replica]
-                while not log[2]:
-                    body = wire.message("LogsRequest", resource=resource, name=name, replica=replica,
-                                        offset=log[0], max_bytes=1 << 20)
-                    try:
-                        reply = self._call("Logs", body, "LogsReply")
-                    except (errors.FailedPrecondition, errors.Unavailable):
-                        log[2], log[3] = not follow, follow  # no log yet
+            for log in logs:
+                # Without follow, one replica at a time: its whole log before the next's.
+                while not log.done:
+                    lines, more = self._read_replica_log(resource, name, log, follow)
+                    yield from lines
+                    printed = printed or more
+                    if follow or not more:
                         break
-                    log[3] = False
-                    data = reply.get("data", "")
-                    log[0] = reply.get("next_offset", log[0])
-                    log[2] = bool(reply.get("finished")) or (not follow and not data)
-                    *lines, log[1] = (log[1] + data).split("\n")
-                    for line in lines:
-                        yield f"[{replica}] {line}\n"
-                    if log[2] and log[1]:
-                        yield f"[{replica}] {log[1]}\n"
-                        log[1] = ""
-                    printed = printed or bool(data)
-                    if follow:
-                        break
-            if all(log[2] for log in state.values()):
+            if all(log.done for log in logs):
                 return
             if printed:
                 continue
-            if any(log[3] for log in state.values()):
+            if any(log.waiting for log in logs):
                 # A replica that never started has no log to wait for once its job ended.
                 if states.is_terminal_job(self._get_one(resource, name).get("phase")):
-                    for log in state.values():
-                        log[2] = log[2] or log[3]
+                    for log in logs:
+                        log.done = log.done or log.waiting
                     continue
             if deadline is not None and time.monotonic() > deadline:
                 raise errors.DeadlineExceeded(f"{name}: still running after {timeout:g}s of logs")
             time.sleep(poll_interval)
+
+    def _read_replica_log(self, resource, name, log, follow):
+        """The next chunk of one replica's log for all_logs: its whole lines, led by
+        the replica, and whether it held anything new."""
+        body = wire.message("LogsRequest", resource=resource, name=name, replica=log.replica,
+                            offset=log.offset, max_bytes=1 << 20)
+        try:
+            reply = self._call("Logs", body, "LogsReply")
+        except (errors.FailedPrecondition, errors.Unavailable):
+            log.done, log.waiting = not follow, follow  # no log yet
+            return [], False
+        log.waiting = False
+        data = reply.get("data", "")
+        log.offset = reply.get("next_offset", log.offset)
+        log.done = bool(reply.get("finished")) or (not follow and not data)
+        *lines, log.partial = (log.partial + data).split("\n")
+        if log.done and log.partial:
+            lines.append(log.partial)
+            log.partial = ""
+        return [f"[{log.replica}] {line}\n" for line in lines], bool(data)
 
     def log_tail(self, name, replica=None, *, kind="jobs", max_bytes=4096):
         """The last ``max_bytes`` of a job's log, as text ("" when it has none)."""
@@ -363,6 +367,17 @@ class Client:
 
         self._get_one("runs", name)
         return RunHandle(self, name)
+
+class _ReplicaLog:
+    """One replica's log as all_logs reads it."""
+
+    def __init__(self, replica):
+        self.replica = replica
+        self.offset = 0
+        self.partial = ""     # a line begun but not yet ended
+        self.done = False
+        self.waiting = False  # following a replica that has no log yet
+
 
 def wait_until(read, done, *, timeout, poll_interval, what):
     """Polls ``read()`` until ``done(value)``; DeadlineExceeded after ``timeout`` s."""
