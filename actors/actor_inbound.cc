@@ -54,6 +54,9 @@ class ActorInbound final : public Inbound {
   void cordon(const ClientRef& client, protocol::CordonRequest request) override {
     caf::anon_send(actors_.manager, cordon_atom::value, client, std::move(request));
   }
+  void suspend(const ClientRef& client, protocol::SuspendRequest request) override {
+    caf::anon_send(actors_.manager, suspend_atom::value, client, std::move(request));
+  }
   void apply(const ClientRef& client, protocol::ApplyRequest request) override {
     caf::anon_send(actors_.manager, apply_atom::value, client, std::move(request));
   }

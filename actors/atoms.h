@@ -83,6 +83,7 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
 using cordon_atom = caf::atom_constant<caf::atom("cordon")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
+using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
@@ -153,6 +154,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreRecurringRunSpecPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::RetryReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::CordonRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::SuspendRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::SuspendReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::PipelineVersion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::pipelines::TaskOutputFiles)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::pipelines::CachedExecution>)

@@ -43,6 +43,7 @@ class Inbound {
   virtual void metrics_history(const ClientRef& client,
                                protocol::MetricsHistoryRequest request) = 0;
   virtual void cordon(const ClientRef& client, protocol::CordonRequest request) = 0;
+  virtual void suspend(const ClientRef& client, protocol::SuspendRequest request) = 0;
   // ---- ingress port ----
   virtual void routes(const ClientRef& ingress, protocol::RoutesRequest request) = 0;
 };

@@ -17,6 +17,7 @@ struct JobActorState {
   ActorContext ctx;
   std::unique_ptr<JobStateMachine> machine;
   PendingReplies deletes;
+  PendingReplies suspends;  // answered with (Status, SuspendReply)
 };
 
 using Self = caf::stateful_actor<JobActorState>;
@@ -81,6 +82,8 @@ void carry_out_one(Self* self, const JobEffect& effect) {
           erase_record(self);
         } else if constexpr (std::is_same_v<E, job_effect::AnswerDelete>) {
           for (uint64_t id : e.requests) st.deletes.answer(id, e.status);
+        } else if constexpr (std::is_same_v<E, job_effect::AnswerSuspend>) {
+          st.suspends.answer(e.request, e.status, protocol::SuspendReply{name, e.phase, e.changed});
         } else if constexpr (std::is_same_v<E, job_effect::RemoveFiles>) {
           self->send(st.ctx.registry, files_atom::value, e.files);
         } else if constexpr (std::is_same_v<E, job_effect::Stop>) {
@@ -145,6 +148,10 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
       [=](delete_atom) {
         const uint64_t id = self->state.deletes.remember(self->make_response_promise());
         carry_out(self, machine()->on_delete(id));
+      },
+      [=](suspend_atom, bool suspend) {
+        const uint64_t id = self->state.suspends.remember(self->make_response_promise());
+        carry_out(self, machine()->on_suspend(id, suspend));
       },
       [=](stop_atom, const std::string& reason, const std::string& message) {
         carry_out(self, machine()->on_stop(reason, message));

@@ -175,6 +175,9 @@ void JobStateMachine::run_deferred(JobEffects& out, const Deferred& d) {
     if (deleting_ && none_alive()) complete_delete(out);
   } else if (std::holds_alternative<Publish>(d)) {
     out.push_back(job_effect::PublishSummary{});
+  } else if (const auto* s = std::get_if<AnswerSuspendIfStored>(&d)) {
+    out.push_back(
+        job_effect::AnswerSuspend{s->request, Status::Ok(), s->changed, rec_.status.phase});
   }
 }
 
@@ -261,10 +264,19 @@ void JobStateMachine::new_instance(ReplicaStatus& r) {
   r.readiness_message.clear();
 }
 
+int64_t JobStateMachine::deadline_due_ms() const {
+  const int64_t since = std::max(rec_.status.created_ms, rec_.status.resumed_ms);
+  return since + spec_.run_policy.active_deadline_seconds.value_or(0) * 1000;
+}
+
+// Paused while suspended; resume arms it afresh.
 void JobStateMachine::arm_deadline(JobEffects& out) {
-  const auto& deadline = spec_.run_policy.active_deadline_seconds;
-  if (!deadline || protocol::is_terminal(rec_.status.phase)) return;
-  const int64_t due = rec_.status.created_ms + *deadline * 1000;
+  const auto phase = rec_.status.phase;
+  if (!spec_.run_policy.active_deadline_seconds || protocol::is_terminal(phase) ||
+      phase == JobPhase::kSuspended) {
+    return;
+  }
+  const int64_t due = deadline_due_ms();
   out.push_back(job_effect::StartTimer{std::chrono::milliseconds(std::max<int64_t>(0, due - now())),
                                        JobTimer{JobTimer::Kind::kDeadline, ""}});
 }
@@ -282,6 +294,11 @@ void JobStateMachine::arm_ttl(JobEffects& out) {
 JobEffects JobStateMachine::create() {
   JobEffects out;
   set_condition(ConditionType::kCreated, reason::kCreated, "job created");
+  if (spec_.run_policy.suspend) {
+    suspend(out, "created suspended: nothing is placed until cadre resume " + ref());
+    persist(out);
+    return out;
+  }
   set_condition(ConditionType::kQueued, reason::kQueued, "waiting for the whole gang to fit");
   request_placement(out);
   arm_deadline(out);
@@ -293,6 +310,14 @@ JobEffects JobStateMachine::create() {
 // nodes to report them; place again what was waiting.
 JobEffects JobStateMachine::restore() {
   JobEffects out;
+  // Created suspended, and never resumed (resume sets resumed_ms): it still is, even
+  // if the coordinator stopped before that phase was stored.
+  if (spec_.run_policy.suspend && rec_.status.resumed_ms == 0 &&
+      rec_.status.phase == JobPhase::kQueued) {
+    set_phase(JobPhase::kSuspended, reason::kSuspended,
+              "created suspended: nothing is placed until cadre resume " + ref());
+    persist(out);
+  }
   bool any_alive = false;
   for (size_t i = 0; i < replicas().size(); ++i) {
     auto& r = replicas()[i];
@@ -306,7 +331,7 @@ JobEffects JobStateMachine::restore() {
   }
   if (protocol::is_terminal(rec_.status.phase)) {
     arm_ttl(out);
-  } else if (!any_alive) {
+  } else if (!any_alive && rec_.status.phase != JobPhase::kSuspended) {
     place_gang_again(out);
   }
   arm_deadline(out);
@@ -476,7 +501,11 @@ JobEffects JobStateMachine::on_timer(const JobTimer& timer) {
                             "node " + replicas()[*i].node + " never answered its launch");
     }
     case Kind::kDeadline:
-      if (protocol::is_terminal(rec_.status.phase)) return out;
+      // A timer armed before a suspension is stale: resume armed a later one.
+      if (protocol::is_terminal(rec_.status.phase) || rec_.status.phase == JobPhase::kSuspended ||
+          now() < deadline_due_ms()) {
+        return out;
+      }
       finish(out, JobPhase::kFailed, reason::kDeadlineExceeded,
              "active deadline of " + std::to_string(*spec_.run_policy.active_deadline_seconds) +
                  "s exceeded",

@@ -10,6 +10,9 @@
 //   Running    --permanent failure, or backoffLimit reached-----------> Failed
 //   Queued     --no node set could ever hold the gang-----------------> Failed/Unschedulable
 //   Queued     --no node that could hold it accepts its launch--------> Failed/LaunchTooLarge
+//   Queued, Running, Restarting --cadre suspend: replicas stopped-----> Suspended
+//   (created)  --runPolicy.suspend (a Job's spec.suspend)-------------> Suspended
+//   Suspended  --cadre resume: every old instance ended, gang queued--> Queued
 //   any        --activeDeadlineSeconds passed-------------------------> Failed/DeadlineExceeded
 //   any        --the store refused every retry------------------------> Failed/StoreUnavailable
 // clang-format on
@@ -139,7 +142,13 @@ struct AnswerDelete {   // answer each waiting delete request
 struct RemoveFiles {
   protocol::RemoveReplicaFiles files;
 };
-struct Stop {};  // the job is gone: the shell tells the manager and quits
+struct Stop {};         // the job is gone: the shell tells the manager and quits
+struct AnswerSuspend {  // answer a suspend or resume request (on_suspend)
+  uint64_t request = 0;
+  Status status;
+  bool changed = false;  // false: the job already was so
+  protocol::JobPhase phase = protocol::JobPhase::kQueued;
+};
 }  // namespace job_effect
 
 using JobEffect =
@@ -148,7 +157,7 @@ using JobEffect =
                  job_effect::Reserve, job_effect::Launch, job_effect::Kill, job_effect::AckExit,
                  job_effect::StoreMetrics, job_effect::ForwardMetrics, job_effect::StartTimer,
                  job_effect::EraseRecord, job_effect::AnswerDelete, job_effect::RemoveFiles,
-                 job_effect::Stop>;
+                 job_effect::Stop, job_effect::AnswerSuspend>;
 using JobEffects = std::vector<JobEffect>;
 
 struct JobMachineOptions {
@@ -191,6 +200,13 @@ class JobStateMachine {
   // The owner ends the job early (an experiment stopping a trial): its replicas are
   // killed and it ends Failed with `reason`. Nothing happens to a finished job.
   JobEffects on_stop(const std::string& reason, const std::string& message);
+  // cadre suspend (true) or resume (false), as Kubeflow's runPolicy.suspend: a
+  // suspended job's replicas are stopped (Stopped, not counted against backoffLimit),
+  // its queued gang withdrawn and its deadline paused; resumed, its whole gang is
+  // queued again (once every old instance has ended) and resumes from its
+  // checkpoints, its activeDeadlineSeconds counting afresh. `request` is answered
+  // (AnswerSuspend) once the change is stored; a finished or deleting job refuses.
+  JobEffects on_suspend(uint64_t request, bool suspend);
   JobEffects on_stored(uint64_t seq, const Status& status);
   JobEffects on_erased(const Status& status);
 
@@ -217,13 +233,19 @@ class JobStateMachine {
   };
   struct FinishDeleteIfDone {};
   struct Publish {};
-  using Deferred = std::variant<LaunchIfCurrent, AckIfStored, FinishDeleteIfDone, Publish>;
+  struct AnswerSuspendIfStored {
+    uint64_t request;
+    bool changed;
+  };
+  using Deferred = std::variant<LaunchIfCurrent, AckIfStored, FinishDeleteIfDone, Publish,
+                                AnswerSuspendIfStored>;
 
   using ReplicaStatus = protocol::ReplicaStatus;
   std::vector<ReplicaStatus>& replicas() { return rec_.status.replicas; }
   const std::vector<ReplicaStatus>& replicas() const { return rec_.status.replicas; }
   const spec::ReplicaSpec& spec_of(const ReplicaStatus& r) const { return *spec_.find(r.type); }
   std::string slot_key(const ReplicaStatus& r) const { return name() + "/" + r.name; }
+  std::string ref() const;  // "job/NAME" or "trainjob/NAME", as the client names it
   std::optional<size_t> find_uid(const std::string& uid) const;
   bool none_alive() const;
   bool all_up() const;  // every replica Running or Succeeded
@@ -258,8 +280,11 @@ class JobStateMachine {
   void start_delete(JobEffects& out);
   void complete_delete(JobEffects& out);
   void arm_deadline(JobEffects& out);
+  int64_t deadline_due_ms() const;  // from creation or the last resume
   void arm_ttl(JobEffects& out);
   void mark_up(JobEffects& out, const std::string& reason, const std::string& message);
+  void suspend(JobEffects& out, const std::string& message);
+  void resume(JobEffects& out);
 
   JobRecord rec_;
   spec::TrainJobSpec spec_;

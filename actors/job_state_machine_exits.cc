@@ -51,18 +51,22 @@ void JobStateMachine::handle_end(JobEffects& out, std::vector<Deferred>& then, s
   r.ready = false;  // an ended instance answers nothing
   const std::string what = describe_exit(r, signal, detail);
   const bool over = protocol::is_terminal(rec_.status.phase) || deleting_;
-  if (over || was_terminating) {
-    // What we stopped because the job is over neither failed nor succeeded: a PS
-    // killed once the workers succeeded is no failed replica of a succeeded job, and
-    // an MPI worker's `cadre-rsh serve` that exits 0 on our SIGTERM finished nothing.
-    // One that ended on its own before the kill reached it keeps its outcome.
-    if (over && was_terminating &&
+  const bool suspended = rec_.status.phase == JobPhase::kSuspended;
+  if (over || suspended || was_terminating) {
+    // What we stopped because the job is over (or suspended) neither failed nor
+    // succeeded: a PS killed once the workers succeeded is no failed replica of a
+    // succeeded job, and an MPI worker's `cadre-rsh serve` that exits 0 on our
+    // SIGTERM finished nothing. One that ended on its own before the kill reached
+    // it keeps its outcome.
+    if ((over || suspended) && was_terminating &&
         (r.state == ReplicaState::kFailed || r.reason == reason::kKilled)) {
       r.state = ReplicaState::kStopped;
     }
     out.push_back(job_effect::Release{slot_key(r)});
-    // The last old instance of a gang restart is gone: now the new gang may start.
-    if (!over && rec_.status.phase == JobPhase::kRestarting && none_alive()) {
+    // The last old instance of a gang restart (or of a suspension that was resumed
+    // while it ended) is gone: now the new gang may start.
+    const auto phase = rec_.status.phase;
+    if (!over && (phase == JobPhase::kRestarting || phase == JobPhase::kQueued) && none_alive()) {
       place_gang_again(out);
     }
     return;

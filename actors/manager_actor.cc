@@ -456,6 +456,9 @@ caf::message_handler jobs_and_nodes(Self* self) {
       [=](metrics_atom, const ClientRef& c, const protocol::MetricsHistoryRequest& r) {
         if (manager::in_scope(self, c, r.resource, r.name)) manager::metrics_history(self, c, r);
       },
+      [=](suspend_atom, const ClientRef& c, const protocol::SuspendRequest& r) {
+        if (manager::in_scope(self, c, r.resource, r.name)) manager::suspend_job(self, c, r);
+      },
       // Nodes are the registry's; a key scoped to a namespace may not cordon one.
       [=](cordon_atom, const ClientRef& c, const protocol::CordonRequest& r) {
         if (manager::in_scope(self, c, "nodes", r.node)) {

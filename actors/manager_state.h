@@ -232,6 +232,11 @@ std::string job_ref(const std::string& resource, const std::string& name);
 std::optional<caf::actor> find_job(ManagerSelf* self, const ClientRef& client,
                                    const std::string& resource, const std::string& name);
 
+// ---- manager_suspend.cc ----
+// cadre suspend / resume of a user's own Job or TrainJob (not one a workload owns).
+void suspend_job(ManagerSelf* self, const ClientRef& client,
+                 const protocol::SuspendRequest& request);
+
 // ---- manager_logs.cc ----
 // A replica's log, read from its agent (rank 0's unless the request names one).
 void logs(ManagerSelf* self, const ClientRef& client, const protocol::LogsRequest& request);

@@ -23,6 +23,7 @@ class Coordinator {
   virtual Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest& request) = 0;
   virtual Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) = 0;
+  virtual Result<protocol::SuspendReply> suspend(const protocol::SuspendRequest& request) = 0;
 };
 
 }  // namespace cadre::client

@@ -216,6 +216,10 @@ Result<protocol::CordonReply> CoordinatorClient::cordon(const protocol::CordonRe
   return call<protocol::CordonReply>(MessageKind::kCordon, MessageKind::kCordonReply, request);
 }
 
+Result<protocol::SuspendReply> CoordinatorClient::suspend(const protocol::SuspendRequest& request) {
+  return call<protocol::SuspendReply>(MessageKind::kSuspend, MessageKind::kSuspendReply, request);
+}
+
 Result<protocol::MetricsHistoryReply> CoordinatorClient::metrics_history(
     const protocol::MetricsHistoryRequest& request) {
   return call<protocol::MetricsHistoryReply>(MessageKind::kMetricsHistory,

@@ -44,6 +44,7 @@ class CoordinatorClient : public Coordinator {
   Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override;
   Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override;
   Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) override;
+  Result<protocol::SuspendReply> suspend(const protocol::SuspendRequest& request) override;
   Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest& request) override;
   Result<protocol::TokenCreateReply> create_token(

@@ -9,6 +9,7 @@
 
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/job_commands.h"
 #include "client/metrics_commands.h"
 #include "client/notebook_commands.h"
 #include "client/pipeline_commands.h"
@@ -292,6 +293,23 @@ void add_delete(CLI::App& app, const GlobalFlags& flags, Action* action) {
   });
 }
 
+void add_suspend(CLI::App& app, const GlobalFlags& flags, Action* action, bool suspend) {
+  auto* cmd = app.add_subcommand(
+      suspend ? "suspend" : "resume",
+      suspend ? "Stop a job's or trainjob's replicas and free its nodes until it is resumed"
+              : "Place a suspended job's whole gang again; it resumes from its checkpoints");
+  auto args = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("resource", *args, "job/NAME or trainjob/NAME")->required()->expected(1, 2);
+  cmd->callback([=, &flags] {
+    *action = [=, &flags]() -> Outcome {
+      auto ref = parse_named_ref(*args, kJobResources);
+      if (!ref.ok()) return usage_error(ref.status());
+      return with_coordinator(
+          flags, [&](Coordinator& c) { return suspend_job(c, *ref, suspend, std::cout); });
+    };
+  });
+}
+
 void add_run(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("run", "Start a run of a pipeline");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -526,6 +544,8 @@ int run(int argc, char** argv) {
   add_logs(app, flags, &action);
   add_wait(app, flags, &action);
   add_delete(app, flags, &action);
+  add_suspend(app, flags, &action, true);
+  add_suspend(app, flags, &action, false);
   add_run(app, flags, &action);
   add_retry(app, flags, &action);
   add_metrics(app, flags, &action);

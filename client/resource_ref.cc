@@ -108,7 +108,7 @@ Result<protocol::JobPhase> parse_wait_condition(const std::string& value) {
     if (c == lowercase(std::string(name))) return phase;
   }
   return InvalidArgument("--for '" + value +
-                         "': expected Succeeded, Failed, Running, Restarting or Queued "
+                         "': expected Succeeded, Failed, Running, Restarting, Queued or Suspended "
                          "(optionally as condition=NAME)");
 }
 

@@ -228,6 +228,9 @@ Status Gateway::route_client(const protocol::Envelope& e, actors::Inbound& inbou
     case MessageKind::kCordon:
       return decoded<protocol::CordonRequest>(
           e, limits_, [&](auto b) { inbound.cordon(client, std::move(b)); });
+    case MessageKind::kSuspend:
+      return decoded<protocol::SuspendRequest>(
+          e, limits_, [&](auto b) { inbound.suspend(client, std::move(b)); });
     default:
       return not_accepted(e.header.kind, "client");
   }

@@ -68,6 +68,10 @@ const char* kind_name(MessageKind kind) {
       return "Cordon";
     case MessageKind::kCordonReply:
       return "CordonReply";
+    case MessageKind::kSuspend:
+      return "Suspend";
+    case MessageKind::kSuspendReply:
+      return "SuspendReply";
     case MessageKind::kError:
       return "Error";
     case MessageKind::kRoutes:

@@ -61,6 +61,8 @@ enum class MessageKind : uint16_t {
   kMetricsHistoryReply = 213,  // C->U MetricsHistoryReply
   kCordon = 214,               // U->C CordonRequest
   kCordonReply = 215,          // C->U CordonReply
+  kSuspend = 216,              // U->C SuspendRequest
+  kSuspendReply = 217,         // C->U SuspendReply
   kError = 299,                // C->U or C->A ErrorReply to any request
   // ---- ingress <-> coordinator (port 7072) ----
   kRoutes = 300,       // I->C RoutesRequest (polled)
@@ -416,10 +418,13 @@ struct JobStatus {
   // The node every replica must run on (a Notebook's job: where its workspace is);
   // empty: any node the scheduler picks.
   std::string pinned_node;
+  // When the job was last resumed (cadre resume); 0: never. Its activeDeadlineSeconds
+  // counts from here, as a Kubernetes Job's does from its reset startTime.
+  int64_t resumed_ms = 0;
   MSGPACK_DEFINE_MAP(name, kind, phase, reason, message, exit_code, node, replica, created_ms,
                      started_ms, finished_ms, metrics, events, manifest, conditions, replicas,
                      replica_statuses, restarts, priority, queue, owner, checkpoint_name,
-                     metrics_collection, readiness_path, pinned_node, ns)
+                     metrics_collection, readiness_path, pinned_node, ns, resumed_ms)
 };
 
 // One trial of an experiment: a point of the search space run as one or more jobs
@@ -842,6 +847,24 @@ struct CordonReply {
   bool cordoned = false;  // the node's state now
   bool changed = false;   // false when it already was so
   MSGPACK_DEFINE_MAP(node, cordoned, changed)
+};
+
+// Suspends or resumes a Job or TrainJob (cadre suspend / resume, as Kubeflow's
+// runPolicy.suspend and a Kubernetes Job's spec.suspend): a suspended job's
+// replicas are stopped and its nodes freed until it is resumed, when its whole
+// gang is placed again and resumes from its checkpoints. Kept across restarts.
+struct SuspendRequest {
+  std::string resource;  // "jobs" or "trainjobs"
+  std::string name;
+  bool suspend = true;  // false: resume
+  MSGPACK_DEFINE_MAP(resource, name, suspend)
+};
+
+struct SuspendReply {
+  std::string name;
+  JobPhase phase = JobPhase::kQueued;  // the job's phase once the change is stored
+  bool changed = false;                // false when it already was so
+  MSGPACK_DEFINE_MAP(name, phase, changed)
 };
 
 // Every stored metric point of a job, oldest first (`cadre metrics`, the Python

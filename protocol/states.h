@@ -12,7 +12,9 @@
 namespace cadre::protocol {
 
 // A job's phase (JobStatus.phase).
-enum class JobPhase { kQueued, kRunning, kRestarting, kSucceeded, kFailed };
+// kSuspended: stopped by a user (cadre suspend, runPolicy.suspend) and holding no
+// node until resumed; not terminal.
+enum class JobPhase { kQueued, kRunning, kRestarting, kSucceeded, kFailed, kSuspended };
 // One replica's current instance (ReplicaStatus.state).
 // kStopped: stopped by Cadre because its job had ended (cleanPodPolicy) or was
 // being deleted; neither its success nor its failure (Kubeflow counts such a
@@ -29,7 +31,15 @@ enum class ReplicaState {
 // A node's health as the registry sees it (NodeStatus.state).
 enum class NodeState { kReady, kNotReady, kLost };
 // Kubeflow-style condition types (JobCondition.type): the phases plus Created.
-enum class ConditionType { kCreated, kQueued, kRunning, kRestarting, kSucceeded, kFailed };
+enum class ConditionType {
+  kCreated,
+  kQueued,
+  kRunning,
+  kRestarting,
+  kSucceeded,
+  kFailed,
+  kSuspended
+};
 // JobCondition.status, as Kubernetes spells it.
 enum class ConditionStatus { kFalse, kTrue };
 // JobEvent.type, as Kubernetes events have it.
@@ -78,7 +88,7 @@ struct EnumNames<JobPhase> {
   static constexpr std::pair<JobPhase, std::string_view> kTable[] = {
       {JobPhase::kQueued, "Queued"},         {JobPhase::kRunning, "Running"},
       {JobPhase::kRestarting, "Restarting"}, {JobPhase::kSucceeded, "Succeeded"},
-      {JobPhase::kFailed, "Failed"},
+      {JobPhase::kFailed, "Failed"},         {JobPhase::kSuspended, "Suspended"},
   };
 };
 
@@ -107,6 +117,7 @@ struct EnumNames<ConditionType> {
       {ConditionType::kCreated, "Created"},     {ConditionType::kQueued, "Queued"},
       {ConditionType::kRunning, "Running"},     {ConditionType::kRestarting, "Restarting"},
       {ConditionType::kSucceeded, "Succeeded"}, {ConditionType::kFailed, "Failed"},
+      {ConditionType::kSuspended, "Suspended"},
   };
 };
 
@@ -224,6 +235,8 @@ inline ConditionType condition_of(JobPhase phase) {
       return ConditionType::kSucceeded;
     case JobPhase::kFailed:
       return ConditionType::kFailed;
+    case JobPhase::kSuspended:
+      return ConditionType::kSuspended;
   }
   return ConditionType::kQueued;
 }
@@ -244,6 +257,8 @@ inline constexpr const char* kReplicaRestart = "ReplicaRestart";
 inline constexpr const char* kGangRestart = "GangRestart";
 inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that never ran, placed again
 inline constexpr const char* kEvicted = "Evicted";          // its node was drained (cadre drain)
+inline constexpr const char* kSuspended = "Suspended";      // cadre suspend, runPolicy.suspend
+inline constexpr const char* kResumed = "Resumed";          // cadre resume
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
 // A launch larger than its node's agent accepts (--max-message-bytes); nothing ran.
 inline constexpr const char* kLaunchTooLarge = "LaunchTooLarge";

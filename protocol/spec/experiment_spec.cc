@@ -391,7 +391,15 @@ Status check_trial_template(const ExperimentSpec& e) {
   }
   tuning::Assignment sample;
   for (const auto& p : e.parameters.parameters) sample.push_back(tuning::snap(p, p.min));
-  return render_trial(e, e.metadata.name + "-template", sample).status();
+  ASSIGN_OR_RETURN(auto trial, render_trial(e, e.metadata.name + "-template", sample));
+  // The experiment starts and stops its trials; one that waited for cadre resume
+  // would hold a parallel slot for ever.
+  if (trial.manifest.gang().run_policy.suspend) {
+    return field_error(std::string("spec.trialTemplate.trialSpec.spec.") +
+                           (e.trial_template.trial_kind == "Job" ? "suspend" : "runPolicy.suspend"),
+                       "a trial cannot start suspended");
+  }
+  return Status::Ok();
 }
 
 }  // namespace

@@ -183,12 +183,14 @@ Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata) {
   job.metadata = std::move(metadata);
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
   if (!spec) return field_error("spec", "required");
-  RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds"}));
+  RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds", "suspend"}));
   ASSIGN_OR_RETURN(auto tmpl, spec->map("template"));
   if (!tmpl) return field_error("spec.template", "required");
   ASSIGN_OR_RETURN(job.replica, parse_replica_template(*tmpl));
   ASSIGN_OR_RETURN(job.active_deadline_seconds,
                    spec->integer("activeDeadlineSeconds", 1, kMaxSeconds));
+  ASSIGN_OR_RETURN(auto suspend, spec->boolean("suspend"));
+  job.suspend = suspend.value_or(false);
   RETURN_IF_ERROR(spec->reject_unknown());
   return job;
 }

@@ -47,6 +47,7 @@ struct JobSpec {
   ObjectMeta metadata;
   ReplicaTemplate replica;                         // spec.template
   std::optional<int64_t> active_deadline_seconds;  // from creation; then Failed/DeadlineExceeded
+  bool suspend = false;  // spec.suspend: created Suspended, started by cadre resume
 };
 
 }  // namespace cadre::spec

@@ -309,6 +309,11 @@ Status check_workload(const WorkloadExecutor& w, const Component& c, const std::
   doc << YAML::Key << "spec" << YAML::Value << substituted << YAML::EndMap;
   auto manifest = parse_manifest(doc.c_str());
   if (!manifest.ok()) return under(path, manifest.status());
+  // The run starts and stops its steps; one that waited for cadre resume would stall it.
+  if ((w.kind == "Job" || w.kind == "TrainJob") && manifest->gang().run_policy.suspend) {
+    return field_error(spath + (w.kind == "Job" ? ".suspend" : ".runPolicy.suspend"),
+                       "a step cannot start suspended");
+  }
   return Status::Ok();
 }
 

@@ -226,7 +226,7 @@ Result<RunPolicy> parse_run_policy(YamlReader& spec, int32_t total) {
   ASSIGN_OR_RETURN(auto reader, spec.map("runPolicy"));
   if (!reader) return out;
   RETURN_IF_ERROR(reader->only({"backoffLimit", "activeDeadlineSeconds", "cleanPodPolicy",
-                                "ttlSecondsAfterFinished", "schedulingPolicy"}));
+                                "ttlSecondsAfterFinished", "schedulingPolicy", "suspend"}));
   ASSIGN_OR_RETURN(auto backoff, read_integer(*reader, "backoffLimit", 0, kInt32Max));
   if (backoff) out.backoff_limit = static_cast<int32_t>(*backoff);
   ASSIGN_OR_RETURN(out.active_deadline_seconds,
@@ -235,6 +235,8 @@ Result<RunPolicy> parse_run_policy(YamlReader& spec, int32_t total) {
   ASSIGN_OR_RETURN(out.ttl_seconds_after_finished,
                    read_integer(*reader, "ttlSecondsAfterFinished", 0, kMaxSeconds));
   ASSIGN_OR_RETURN(out.scheduling, parse_scheduling_policy(*reader, total));
+  ASSIGN_OR_RETURN(auto suspend, reader->boolean("suspend"));
+  out.suspend = suspend.value_or(false);
   RETURN_IF_ERROR(reader->reject_unknown());
   return out;
 }
@@ -292,6 +294,7 @@ TrainJobSpec to_train_job(const JobSpec& job) {
   out.run_policy.backoff_limit = 0;
   out.run_policy.active_deadline_seconds = job.active_deadline_seconds;
   out.run_policy.clean_pod_policy = CleanPodPolicy::kRunning;
+  out.run_policy.suspend = job.suspend;
   return out;
 }
 

@@ -62,11 +62,15 @@ struct SchedulingPolicy {
 };
 
 struct RunPolicy {
-  int32_t backoff_limit = 6;                       // restarts before Failed/BackoffLimitExceeded
-  std::optional<int64_t> active_deadline_seconds;  // from creation; then Failed/DeadlineExceeded
+  int32_t backoff_limit = 6;  // restarts before Failed/BackoffLimitExceeded
+  // From creation, or from the last resume; then Failed/DeadlineExceeded.
+  std::optional<int64_t> active_deadline_seconds;
   CleanPodPolicy clean_pod_policy = CleanPodPolicy::kRunning;
   std::optional<int64_t> ttl_seconds_after_finished;  // then the job is deleted
   SchedulingPolicy scheduling;
+  // Created Suspended: nothing is placed until cadre resume (Kubeflow's
+  // runPolicy.suspend; a Job's spec.suspend).
+  bool suspend = false;
 };
 
 struct TrainJobSpec {

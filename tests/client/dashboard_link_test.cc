@@ -27,6 +27,9 @@ class CodeCoordinator : public Coordinator {
   Result<protocol::LogsReply> logs(const protocol::LogsRequest&) override { return unused(); }
   Result<protocol::RetryReply> retry(const protocol::RetryRequest&) override { return unused(); }
   Result<protocol::CordonReply> cordon(const protocol::CordonRequest&) override { return unused(); }
+  Result<protocol::SuspendReply> suspend(const protocol::SuspendRequest&) override {
+    return unused();
+  }
   Result<protocol::MetricsHistoryReply> metrics_history(
       const protocol::MetricsHistoryRequest&) override {
     return unused();

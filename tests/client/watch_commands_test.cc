@@ -12,84 +12,12 @@
 #include "client/commands.h"
 #include "client/listing.h"
 #include "client/metrics_commands.h"
-#include "client/node_commands.h"
 #include "client/time_format.h"
+#include "tests/client/fake_coordinator.h"
 #include "tests/support/status_matchers.h"
 
 namespace cadre::client {
 namespace {
-
-// Answers from scripts; the last answer repeats once a script runs out.
-class FakeCoordinator : public Coordinator {
- public:
-  std::deque<Result<protocol::GetReply>> gets;
-  std::deque<Result<protocol::LogsReply>> logs_replies;
-  std::vector<protocol::LogsRequest> logs_requests;
-  std::deque<Result<protocol::MetricsHistoryReply>> metrics_replies;
-  std::vector<protocol::MetricsHistoryRequest> metrics_requests;
-  std::vector<protocol::ApplyRequest> applies;
-  std::vector<protocol::GetRequest> get_requests;
-  std::vector<protocol::DeleteRequest> delete_requests;
-  int get_calls = 0;
-
-  Result<protocol::ApplyReply> apply(const protocol::ApplyRequest& request) override {
-    applies.push_back(request);
-    if (request.manifest.find("bad") != std::string::npos) {
-      return InvalidArgument("spec.template.command: must not be empty");
-    }
-    return protocol::ApplyReply{"Job", "n" + std::to_string(applies.size()), "created"};
-  }
-  Result<protocol::GetReply> get(const protocol::GetRequest& request) override {
-    ++get_calls;
-    get_requests.push_back(request);
-    return next(gets);
-  }
-  Result<protocol::TokenCreateReply> create_token(
-      const protocol::TokenCreateRequest& request) override {
-    protocol::TokenCreateReply reply;
-    reply.info.ns = request.ns;
-    reply.token = "cadre_test";
-    return reply;
-  }
-  Result<protocol::RetryReply> retry(const protocol::RetryRequest& request) override {
-    return protocol::RetryReply{request.name, 1};
-  }
-  // Cordons are kept per node, as the registry keeps them; unknown nodes are NotFound.
-  std::map<std::string, bool> cordoned;
-  std::vector<protocol::CordonRequest> cordons;
-  Result<protocol::CordonReply> cordon(const protocol::CordonRequest& request) override {
-    cordons.push_back(request);
-    auto it = cordoned.find(request.node);
-    if (it == cordoned.end()) return NotFound("node/" + request.node + " not found");
-    const bool changed = it->second != request.cordon;
-    it->second = request.cordon;
-    return protocol::CordonReply{request.node, request.cordon, changed};
-  }
-  Result<protocol::MetricsHistoryReply> metrics_history(
-      const protocol::MetricsHistoryRequest& request) override {
-    metrics_requests.push_back(request);
-    return next(metrics_replies);
-  }
-  Result<protocol::DeleteReply> remove(const protocol::DeleteRequest& request) override {
-    delete_requests.push_back(request);
-    return protocol::DeleteReply{request.name};
-  }
-  Result<protocol::LogsReply> logs(const protocol::LogsRequest& request) override {
-    logs_requests.push_back(request);
-    if (!logs_by_replica.empty()) return next(logs_by_replica.at(request.replica));
-    return next(logs_replies);
-  }
-  // When set, each replica's log answers from its own script.
-  std::map<std::string, std::deque<Result<protocol::LogsReply>>> logs_by_replica;
-
- private:
-  template <typename T>
-  static T next(std::deque<T>& script) {
-    T value = script.front();
-    if (script.size() > 1) script.pop_front();
-    return value;
-  }
-};
 
 protocol::GetReply job_in(protocol::JobPhase phase, std::optional<int32_t> exit_code = {},
                           const std::string& reason = "") {
@@ -740,99 +668,6 @@ TEST(PrintMetrics, PassesTheCoordinatorsErrorOn) {
   MetricsOptions options{*parse_named_ref({"job/x"}, kJobResources), "", 10, false};
   std::ostringstream out;
   EXPECT_EQ(print_metrics(fake, options, out).message(), "job/x not found");
-}
-
-TEST(CordonNode, SaysWhatChangedAndWhatAlreadyWasAsKubectlDoes) {
-  FakeCoordinator fake;
-  fake.cordoned["local-1"] = false;
-  std::ostringstream out;
-  ASSERT_OK(cordon_node(fake, "local-1", true, out));
-  ASSERT_OK(cordon_node(fake, "local-1", true, out));
-  ASSERT_OK(cordon_node(fake, "local-1", false, out));
-  ASSERT_OK(cordon_node(fake, "local-1", false, out));
-  EXPECT_EQ(out.str(),
-            "node/local-1 cordoned\nnode/local-1 already cordoned\n"
-            "node/local-1 uncordoned\nnode/local-1 already uncordoned\n");
-  EXPECT_EQ(cordon_node(fake, "gpu-9", true, out).message(), "node/gpu-9 not found");
-}
-
-TEST(NodeListing, ACordonedNodeReadsSchedulingDisabledAndUnschedulable) {
-  protocol::NodeStatus node;
-  node.name = "local-1";
-  node.state = protocol::NodeState::kReady;
-  node.cordoned = true;
-  protocol::GetReply reply;
-  reply.nodes = {node};
-  const auto ref = *parse_resource_ref({"nodes"});
-  EXPECT_NE(listing_table(ref, reply, 0, false).find("local-1   Ready,SchedulingDisabled"),
-            std::string::npos)
-      << listing_table(ref, reply, 0, false);
-  EXPECT_EQ(listing_json(ref, reply)[0]["unschedulable"], true);
-  reply.nodes[0].cordoned = false;
-  EXPECT_EQ(listing_json(ref, reply)[0]["unschedulable"], false);
-  EXPECT_EQ(listing_table(ref, reply, 0, false).find("SchedulingDisabled"), std::string::npos);
-}
-
-protocol::GetReply node_running(const std::vector<std::string>& uids) {
-  protocol::GetReply reply;
-  protocol::NodeStatus node;
-  node.name = "a";
-  node.replicas = uids;
-  reply.nodes = {node};
-  return reply;
-}
-
-protocol::GetReply job_on(const std::string& node, protocol::ReplicaState state) {
-  protocol::ReplicaStatus replica;
-  replica.name = "main-0";
-  replica.uid = "u1";
-  replica.node = node;
-  replica.state = state;
-  protocol::JobStatus job = listed_job("hello", protocol::JobPhase::kRunning, 0);
-  job.replicas = {replica};
-  protocol::GetReply reply;
-  reply.jobs = {job};
-  return reply;
-}
-
-TEST(DrainNode, CordonsEvictsAndWaitsUntilNothingRunsThere) {
-  FakeCoordinator fake;
-  fake.cordoned["a"] = false;
-  // Each look: the node, then jobs, then trainjobs.
-  fake.gets = {node_running({"u1", "stray"}),
-               job_on("a", protocol::ReplicaState::kRunning),
-               protocol::GetReply{},
-               node_running({"stray"}),
-               job_on("a", protocol::ReplicaState::kTerminating),
-               protocol::GetReply{},
-               node_running({}),
-               job_on("b", protocol::ReplicaState::kRunning),
-               protocol::GetReply{}};
-  DrainOptions options;
-  options.node = "a";
-  options.poll_interval = std::chrono::milliseconds(0);
-  std::ostringstream out;
-  ASSERT_OK(drain_node(fake, options, out));
-  EXPECT_EQ(out.str(),
-            "node/a cordoned\nevicting job/hello main-0\nevicting replica stray\nnode/a drained\n");
-  ASSERT_EQ(fake.cordons.size(), 1u);
-  EXPECT_TRUE(fake.cordons[0].cordon);
-  EXPECT_TRUE(fake.cordons[0].drain);
-}
-
-TEST(DrainNode, SaysWhatStillRunsWhenTimeRunsOut) {
-  FakeCoordinator fake;
-  fake.cordoned["a"] = true;
-  fake.gets = {node_running({"u1"}), job_on("a", protocol::ReplicaState::kRunning),
-               protocol::GetReply{}};
-  DrainOptions options;
-  options.node = "a";
-  options.timeout = std::chrono::milliseconds(0);
-  std::ostringstream out;
-  const Status status = drain_node(fake, options, out);
-  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(status.message(), "node/a not drained in time; still running: job/hello main-0");
-  EXPECT_EQ(out.str(), "node/a already cordoned\nevicting job/hello main-0\n");
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ class RecordingInbound : public actors::Inbound {
   void cordon(const actors::ClientRef& c, protocol::CordonRequest r) override {
     record(std::string(r.cordon ? "cordon " : "uncordon ") + r.node, c.identity);
   }
+  void suspend(const actors::ClientRef& c, protocol::SuspendRequest r) override {
+    record(std::string(r.suspend ? "suspend " : "resume ") + r.resource + "/" + r.name, c.identity);
+  }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
   }
@@ -214,6 +217,15 @@ TEST_F(GatewayTest, ACordonFromAClientReachesTheActorsButNotFromAnAgent) {
   bind_route(agent, "n1");
   send(agent, MessageKind::kCordon, protocol::CordonRequest{"n1", true});
   EXPECT_EQ(inbound_.next(300ms), "");
+}
+
+TEST_F(GatewayTest, ASuspendOrResumeFromAClientReachesTheActors) {
+  start(insecure());
+  auto client = peer(gateway_->client_endpoint());
+  send(client, MessageKind::kSuspend, protocol::SuspendRequest{"trainjobs", "ring", true});
+  EXPECT_EQ(inbound_.next(), "suspend trainjobs/ring");
+  send(client, MessageKind::kSuspend, protocol::SuspendRequest{"jobs", "hello", false});
+  EXPECT_EQ(inbound_.next(), "resume jobs/hello");
 }
 
 TEST_F(GatewayTest, AgentKindOnTheClientPortIsAnsweredWithAnErrorAndGoesNowhere) {

@@ -120,6 +120,11 @@ TEST(PipelineSpec, RefusesWorkloadExecutorsThatCannotRunWithThePath) {
        "component 'comp-train' has no input parameter 'epoch'"},
       {replaced(p, "        kind: TrainJob", "        kind: Pipeline"),
        "deploymentSpec.executors.exec-train.cadre.kind: 'Pipeline' cannot run as a pipeline step"},
+      // The run starts and stops its steps.
+      {replaced(p, "          runPolicy:\n            backoffLimit: 2\n",
+                "          runPolicy:\n            backoffLimit: 2\n            suspend: true\n"),
+       "deploymentSpec.executors.exec-train.cadre.spec.runPolicy.suspend: a step cannot start "
+       "suspended"},
       // A TrainJob's spec is not an Experiment's.
       {replaced(p, "        kind: TrainJob", "        kind: Experiment"),
        "deploymentSpec.executors.exec-train.cadre.spec.runPolicy: unknown field"},

@@ -140,6 +140,9 @@ TEST(ExperimentSpec, RefusesBadSpecsWithTheFieldPath) {
       {with(k, "          command: [python3, /opt/mxnet-mnist/mnist.py]\n", ""),
        "renders to an invalid Job: spec.template.command: required"},
       {with(k, "type: maximize", "type: maximise"), "spec.objective.type: 'maximise'"},
+      {with(k, "      spec:\n        template:",
+            "      spec:\n        suspend: true\n        template:"),
+       "spec.trialTemplate.trialSpec.spec.suspend: a trial cannot start suspended"},
   };
   for (const auto& c : cases) {
     auto e = parse_experiment(c.text);

@@ -16,6 +16,7 @@ metadata:
   name: hello
 spec:
   activeDeadlineSeconds: 60
+  suspend: true
   template:
     command: [sh, -c]
     args: ["echo hello-cadre"]
@@ -53,6 +54,8 @@ TEST(JobSpec, ParsesEveryField) {
   EXPECT_EQ(job.replica.resources.memory_bytes, 128ll << 20);
   EXPECT_EQ(job.replica.resources.gpus, 1);
   EXPECT_EQ(job.active_deadline_seconds, 60);
+  EXPECT_TRUE(job.suspend);
+  EXPECT_TRUE(manifest->gang().run_policy.suspend) << "the supervisor reads it from the gang";
   EXPECT_EQ(job.replica.node_selector,
             (std::map<std::string, std::string>{{"cadre.dev/zone", "eu-1"}, {"gpu", "h200"}}));
 }

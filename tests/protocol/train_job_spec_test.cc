@@ -26,6 +26,7 @@ spec:
     activeDeadlineSeconds: 600
     cleanPodPolicy: All
     ttlSecondsAfterFinished: 60
+    suspend: true
     schedulingPolicy:
       minAvailable: 4
       priority: -5
@@ -100,6 +101,7 @@ TEST(TrainJobSpec, ParsesAFullSpecIntoEveryField) {
   EXPECT_EQ(job.run_policy.active_deadline_seconds, 600);
   EXPECT_EQ(job.run_policy.clean_pod_policy, CleanPodPolicy::kAll);
   EXPECT_EQ(job.run_policy.ttl_seconds_after_finished, 60);
+  EXPECT_TRUE(job.run_policy.suspend);
   EXPECT_EQ(job.run_policy.scheduling.min_available, 4);
   EXPECT_EQ(job.run_policy.scheduling.priority, -5);
   EXPECT_EQ(job.run_policy.scheduling.queue, "gpu-team");
@@ -143,6 +145,7 @@ TEST(TrainJobSpec, DefaultsEveryOptionalField) {
   EXPECT_FALSE(job.run_policy.active_deadline_seconds.has_value());
   EXPECT_EQ(job.run_policy.clean_pod_policy, CleanPodPolicy::kRunning);
   EXPECT_FALSE(job.run_policy.ttl_seconds_after_finished.has_value());
+  EXPECT_FALSE(job.run_policy.suspend) << "a job runs unless asked to wait";
   EXPECT_FALSE(job.run_policy.scheduling.min_available.has_value());
   EXPECT_EQ(job.run_policy.scheduling.priority, 0);
   EXPECT_EQ(job.run_policy.scheduling.queue, "default");
@@ -282,6 +285,8 @@ TEST(TrainJobSpec, RefusesRunPolicyValuesOutOfRangeEchoingTheValue) {
             "spec.runPolicy.activeDeadlineSeconds: must be >= 1, got 0");
   EXPECT_EQ(error_of(full_with("ttlSecondsAfterFinished: 60", "ttlSecondsAfterFinished: -5")),
             "spec.runPolicy.ttlSecondsAfterFinished: must be >= 0, got -5");
+  EXPECT_EQ(error_of(full_with("suspend: true", "suspend: later")),
+            "spec.runPolicy.suspend: must be true or false");
   EXPECT_EQ(error_of(full_with("priority: -5", "priority: 3000000000")),
             "spec.runPolicy.schedulingPolicy.priority: must be <= 2147483647, got 3000000000");
   EXPECT_EQ(error_of(full_with("queue: gpu-team", "queue: GPU_Team")),

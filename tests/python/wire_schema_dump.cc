@@ -60,6 +60,8 @@ int main() {
       {"RetryReply", fields<RetryReply>()},
       {"CordonRequest", fields<CordonRequest>()},
       {"CordonReply", fields<CordonReply>()},
+      {"SuspendRequest", fields<SuspendRequest>()},
+      {"SuspendReply", fields<SuspendReply>()},
       {"TokenCreateRequest", fields<TokenCreateRequest>()},
       {"TokenCreateReply", fields<TokenCreateReply>()},
       {"TokenInfo", fields<TokenInfo>()},

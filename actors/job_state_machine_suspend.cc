@@ -1,0 +1,78 @@
+// Suspend and resume (cadre suspend / resume; Kubeflow's runPolicy.suspend, a
+// Kubernetes Job's spec.suspend): a suspended job holds no node until resumed.
+// Part of JobStateMachine (job_state_machine.h), with job_state_machine.cc,
+// _exits.cc and _placement.cc.
+#include "actors/job_state_machine.h"
+
+namespace cadre::actors {
+
+using protocol::EventType;
+using protocol::JobPhase;
+using protocol::ReplicaState;
+namespace reason = protocol::reason;
+
+std::string JobStateMachine::ref() const {
+  return (rec_.status.kind == "Job" ? "job/" : "trainjob/") + name();
+}
+
+JobEffects JobStateMachine::on_suspend(uint64_t request, bool want_suspended) {
+  JobEffects out;
+  const JobPhase phase = rec_.status.phase;
+  const char* verb = want_suspended ? "suspended" : "resumed";
+  if (deleting_) {
+    out.push_back(job_effect::AnswerSuspend{
+        request, FailedPrecondition(ref() + " is being deleted; it cannot be " + verb), false,
+        phase});
+    return out;
+  }
+  if (protocol::is_terminal(phase)) {
+    out.push_back(job_effect::AnswerSuspend{
+        request,
+        FailedPrecondition(ref() + " has finished (" + protocol::to_string(phase) +
+                           "); only a queued, running or suspended job can be " + verb),
+        false, phase});
+    return out;
+  }
+  const bool changed = (phase == JobPhase::kSuspended) != want_suspended;
+  if (changed && want_suspended) {
+    suspend(out,
+            "suspended: its replicas are stopped and its nodes freed until cadre resume " + ref());
+  } else if (changed) {
+    resume(out);
+  }
+  // Even an unchanged answer waits for the store: the state it confirms may be a
+  // write still on its way.
+  persist(out, {AnswerSuspendIfStored{request, changed}});
+  return out;
+}
+
+void JobStateMachine::suspend(JobEffects& out, const std::string& message) {
+  set_phase(JobPhase::kSuspended, reason::kSuspended, message);
+  event(out, EventType::kNormal, reason::kSuspended, message);
+  // A queued gang is withdrawn, and an answer already on its way for it is stale.
+  out.push_back(job_effect::CancelPlacement{});
+  ++placement_attempt_;
+  waiting_ = false;
+  for (auto& r : replicas()) {
+    if (r.state != ReplicaState::kTerminating) terminate(out, r, "job suspended");
+  }
+  // Each stopped replica frees its slot as it ends (handle_end); none may be left
+  // from a gang that was never placed.
+  if (none_alive()) out.push_back(job_effect::Release{name() + "/"});
+}
+
+void JobStateMachine::resume(JobEffects& out) {
+  rec_.status.resumed_ms = now();
+  const bool ending = !none_alive();
+  const std::string message =
+      ending ? "resumed: the whole gang is queued once its stopped replicas have ended"
+             : "resumed: the whole gang is queued";
+  set_phase(JobPhase::kQueued, reason::kResumed, message);
+  event(out, EventType::kNormal, reason::kResumed, message);
+  arm_deadline(out);
+  // Otherwise the last old instance to end queues it (handle_end): no two
+  // instances of a rank ever run together.
+  if (!ending) place_gang_again(out);
+}
+
+}  // namespace cadre::actors

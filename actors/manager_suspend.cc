@@ -1,0 +1,37 @@
+// cadre suspend / resume: the manager finds the job's supervisor, which stops or
+// queues its gang and answers once the change is stored (JobStateMachine::on_suspend).
+#include "actors/manager_state.h"
+
+namespace cadre::actors::manager {
+
+void suspend_job(ManagerSelf* self, const ClientRef& client,
+                 const protocol::SuspendRequest& request) {
+  auto& st = self->state;
+  const char* verb = request.suspend ? "suspended" : "resumed";
+  if (request.resource != "jobs" && request.resource != "trainjobs") {
+    const std::string hint =
+        request.resource == "notebooks" ? " (a notebook stops with cadre notebook stop)" : "";
+    return st.ctx.outbox->client_error(
+        client, InvalidArgument("only jobs and trainjobs can be " + std::string(verb) + ", not " +
+                                request.resource + hint));
+  }
+  auto job = find_job(self, client, request.resource, request.name);
+  if (!job) return;
+  const std::string what = job_ref(request.resource, request.name);
+  // A trial's, step's, service replica's or notebook server's job runs and stops as
+  // its owner decides; a suspension it does not know of would stall it.
+  if (const std::string& owner = st.summary.at(request.name).owner; !owner.empty()) {
+    return st.ctx.outbox->client_error(
+        client, FailedPrecondition(what + " belongs to " + owner +
+                                   ", which starts and stops it; it cannot be " + verb));
+  }
+  self->request(*job, st.ctx.policy.request_timeout, suspend_atom::value, request.suspend)
+      .then(
+          [=](const Status& status, const protocol::SuspendReply& reply) {
+            if (!status.ok()) return self->state.ctx.outbox->client_error(client, status);
+            self->state.ctx.outbox->client(client, protocol::MessageKind::kSuspendReply, reply);
+          },
+          answer_error(self, client, "the supervisor of " + what));
+}
+
+}  // namespace cadre::actors::manager
