@@ -296,6 +296,27 @@ class Client:
         reply = self._call("Cordon", body, "CordonReply")
         return name, bool(reply.get("changed"))
 
+    def suspend(self, name, *, kind="jobs"):
+        """``cadre suspend``, as Kubeflow's ``runPolicy.suspend``: stops a Job's or
+        TrainJob's replicas and frees its nodes until :meth:`resume`. ``name`` is
+        "trainjob/NAME", a handle, or a name of ``kind``. Returns whether this
+        changed anything (False: already suspended). A finished job, or one an
+        experiment, run, service or notebook owns, raises FailedPrecondition."""
+        return self._suspend(name, kind, True)
+
+    def resume(self, name, *, kind="jobs"):
+        """``cadre resume``: places a suspended job's whole gang again; it resumes
+        from its checkpoints. Returns whether this changed anything (False: it was
+        not suspended)."""
+        return self._suspend(name, kind, False)
+
+    def _suspend(self, name, kind, suspend):
+        resource, name = resources.parse_named(name, kind)
+        if resource not in ("jobs", "trainjobs"):
+            raise errors.InvalidArgument(f"only jobs and trainjobs can be suspended or resumed, not {resource}")
+        body = wire.message("SuspendRequest", resource=resource, name=name, suspend=suspend)
+        return bool(self._call("Suspend", body, "SuspendReply").get("changed"))
+
     def create_token(self, namespace="default", description=""):
         """A new Cadre token for the ingress (shown once; only its hash is kept)."""
         body = wire.message("TokenCreateRequest", ns=namespace, description=description)

@@ -60,16 +60,20 @@ class Job:
     """One replica running ``command`` (a list, or one shell line)."""
 
     def __init__(self, command, *, name=None, args=None, env=None, working_dir=None, cpu=None,
-                 memory=None, gpus=0, namespace=None, labels=None, active_deadline_seconds=None):
+                 memory=None, gpus=0, namespace=None, labels=None, active_deadline_seconds=None,
+                 suspend=False):
         self.name = check_name(name or generated_name("job"))
         self.namespace, self.labels = namespace, labels
         self.template = _template(command, args, env, working_dir, cpu, memory, gpus)
         self.active_deadline_seconds = active_deadline_seconds
+        self.suspend = bool(suspend)
 
     def to_manifest(self):
         spec = {"template": self.template}
         if self.active_deadline_seconds is not None:
             spec["activeDeadlineSeconds"] = int(self.active_deadline_seconds)
+        if self.suspend:
+            spec["suspend"] = True
         return {"apiVersion": "cadre/v1", "kind": "Job",
                 "metadata": _metadata(self.name, self.namespace, self.labels), "spec": spec}
 
@@ -82,7 +86,8 @@ class TrainJob:
 
     def __init__(self, command, *, name=None, workers=1, args=None, env=None, working_dir=None,
                  cpu=1, memory="1Gi", gpus=0, ps=0, ps_command=None, restart_policy="OnFailure",
-                 backoff_limit=3, namespace=None, labels=None, active_deadline_seconds=None):
+                 backoff_limit=3, namespace=None, labels=None, active_deadline_seconds=None,
+                 suspend=False):
         if int(workers) < 1:
             raise errors.InvalidArgument(f"workers: must be >= 1, got {workers}")
         if int(ps) < 0:
@@ -99,6 +104,8 @@ class TrainJob:
         self.run_policy = {"backoffLimit": int(backoff_limit)}
         if active_deadline_seconds is not None:
             self.run_policy["activeDeadlineSeconds"] = int(active_deadline_seconds)
+        if suspend:
+            self.run_policy["suspend"] = True  # created Suspended: resume() starts it
 
     def to_manifest(self):
         return {"apiVersion": "cadre/v1", "kind": "TrainJob",
@@ -169,6 +176,15 @@ class JobHandle:
                 raise errors.InvalidArgument("all_replicas reads every replica; replica names one")
             return self.client.all_logs(self.name, follow=follow, kind=self.resource, timeout=timeout)
         return self.client.logs(self.name, replica, follow=follow, kind=self.resource, timeout=timeout)
+
+    def suspend(self):
+        """Stops its replicas and frees its nodes until :meth:`resume`. Returns
+        whether this changed anything."""
+        return self.client.suspend(self)
+
+    def resume(self):
+        """Places its whole gang again; it resumes from its checkpoints."""
+        return self.client.resume(self)
 
     def delete(self):
         return self.client.delete(self.resource, self.name)

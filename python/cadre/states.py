@@ -13,6 +13,7 @@ def _name(enum, name):
 
 JOB_SUCCEEDED = _name("JobPhase", "Succeeded")
 JOB_FAILED = _name("JobPhase", "Failed")
+JOB_SUSPENDED = _name("JobPhase", "Suspended")
 JOB_PHASES = tuple(ENUMS["JobPhase"])
 
 

@@ -277,6 +277,38 @@ class DrainTest(unittest.TestCase):
             client.drain("a", timeout=0)
 
 
+class SuspendTest(unittest.TestCase):
+    class Recording(cadre.Client):
+        def __init__(self):
+            self.calls = []
+
+        def _call(self, kind, body, reply_kind, timeout=None):
+            self.calls.append((kind, body["resource"], body["name"], body["suspend"]))
+            return {"name": body["name"], "phase": "Suspended", "changed": len(self.calls) == 1}
+
+    def test_suspends_and_resumes_a_job_named_by_kind_ref_or_handle(self):
+        client = self.Recording()
+        self.assertTrue(client.suspend("trainjob/ring"))
+        self.assertFalse(client.suspend("hello"))
+        handle = cadre.JobHandle(client, "trainjobs", "ring")
+        handle.resume()
+        self.assertEqual(client.calls, [("Suspend", "trainjobs", "ring", True),
+                                        ("Suspend", "jobs", "hello", True),
+                                        ("Suspend", "trainjobs", "ring", False)])
+
+    def test_only_jobs_and_trainjobs_can_be_suspended(self):
+        client = self.Recording()
+        with self.assertRaisesRegex(errors.InvalidArgument, "not experiments"):
+            client.suspend("experiment/tune")
+        self.assertEqual(client.calls, [])
+
+    def test_a_job_can_be_created_suspended(self):
+        self.assertTrue(cadre.Job("echo hi", name="j", suspend=True).to_manifest()["spec"]["suspend"])
+        self.assertNotIn("suspend", cadre.Job("echo hi", name="j").to_manifest()["spec"])
+        manifest = cadre.TrainJob("train", name="t", suspend=True).to_manifest()
+        self.assertTrue(manifest["spec"]["runPolicy"]["suspend"])
+
+
 class AllLogsTest(unittest.TestCase):
     class Logs(cadre.Client):
         """A job of two workers; each Logs call answers from that replica's script."""
