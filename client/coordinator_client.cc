@@ -242,6 +242,10 @@ Result<protocol::DeleteReply> CoordinatorClient::api_delete(const protocol::ApiR
   return call<protocol::DeleteReply>(MessageKind::kApi, MessageKind::kDeleteReply, request);
 }
 
+Result<protocol::SuspendReply> CoordinatorClient::api_suspend(const protocol::ApiRequest& request) {
+  return call<protocol::SuspendReply>(MessageKind::kApi, MessageKind::kSuspendReply, request);
+}
+
 Result<protocol::LogsReply> CoordinatorClient::api_logs(const protocol::ApiRequest& request) {
   return call<protocol::LogsReply>(MessageKind::kApi, MessageKind::kLogsReply, request);
 }

@@ -55,6 +55,7 @@ class CoordinatorClient : public Coordinator {
   Result<protocol::GetReply> api_get(const protocol::ApiRequest& request);
   Result<protocol::ApplyReply> api_apply(const protocol::ApiRequest& request);
   Result<protocol::DeleteReply> api_delete(const protocol::ApiRequest& request);
+  Result<protocol::SuspendReply> api_suspend(const protocol::ApiRequest& request);
   Result<protocol::LogsReply> api_logs(const protocol::ApiRequest& request);
   Result<protocol::MetricsHistoryReply> api_metrics(const protocol::ApiRequest& request);
 

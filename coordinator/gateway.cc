@@ -261,6 +261,8 @@ Status Gateway::route_ingress(const protocol::Envelope& e, actors::Inbound& inbo
     inbound.logs(user, std::move(call->logs));
   } else if (call->verb == "metrics") {
     inbound.metrics_history(user, std::move(call->metrics));
+  } else if (call->verb == "suspend") {
+    inbound.suspend(user, std::move(call->suspend));
   } else {
     return InvalidArgument("unknown API verb '" + call->verb.substr(0, 32) + "'");
   }

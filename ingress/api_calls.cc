@@ -75,6 +75,20 @@ ApiCall stop_or_start_call(const ApiQuery& query) {
   return call;
 }
 
+// As `cadre suspend|resume KIND/NAME`.
+ApiCall suspend_call(const ApiQuery& query) {
+  ApiCall call;
+  call.request.verb = "suspend";
+  call.request.suspend = protocol::SuspendRequest{query.kind, query.name, query.verb == "suspend"};
+  call.ask = [](CoordinatorClient& c, const ApiRequest& r) -> Result<nlohmann::json> {
+    ASSIGN_OR_RETURN(auto reply, c.api_suspend(r));
+    return nlohmann::json{{"name", reply.name},
+                          {"phase", protocol::to_string(reply.phase)},
+                          {"changed", reply.changed}};
+  };
+  return call;
+}
+
 ApiCall logs_call(const ApiQuery& query) {
   ApiCall call;
   call.request.verb = "logs";
@@ -163,6 +177,7 @@ ApiCall api_call(const ApiQuery& query, std::string body) {
   if (query.verb == "delete") return delete_call(query);
   if (query.verb == "apply") return apply_call(std::move(body));
   if (query.verb == "stop" || query.verb == "start") return stop_or_start_call(query);
+  if (query.verb == "suspend" || query.verb == "resume") return suspend_call(query);
   if (query.verb == "logs") return logs_call(query);
   if (query.verb == "lineage") return lineage_call(query);
   if (query.verb == "metrics") return metrics_call(query);

@@ -224,7 +224,7 @@ bool passes(const nlohmann::json& item, const ApiQuery& q) {
 
 bool is_change(const ApiQuery& query) {
   return query.verb == "apply" || query.verb == "delete" || query.verb == "stop" ||
-         query.verb == "start";
+         query.verb == "start" || query.verb == "suspend" || query.verb == "resume";
 }
 
 bool is_api_name(std::string_view name) {
@@ -315,17 +315,24 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
   const std::string_view query = mark == target.npos ? "" : target.substr(mark + 1);
   while (path.size() > kApiPrefix.size() && path.back() == '/') path.remove_suffix(1);
   if (method == "POST") {
-    // A notebook's stop or start: POST .../notebooks/NAME/stop.
-    for (std::string_view action : {"stop", "start"}) {
-      const std::string suffix = "/" + std::string(action);
+    // An action on one object: POST .../notebooks/NAME/stop, .../trainjobs/NAME/suspend.
+    struct Action {
+      std::string_view verb;
+      bool (*takes)(const std::string& kind);
+    };
+    const auto notebook = [](const std::string& kind) { return kind == "notebooks"; };
+    const auto job = [](const std::string& kind) { return kind == "jobs" || kind == "trainjobs"; };
+    for (const Action action : {Action{"stop", notebook}, Action{"start", notebook},
+                                Action{"suspend", job}, Action{"resume", job}}) {
+      const std::string suffix = "/" + std::string(action.verb);
       if (path.size() > suffix.size() &&
           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
         auto q = parse_api_target(path.substr(0, path.size() - suffix.size()));
-        if (q.ok() && q->kind == "notebooks" && !q->name.empty() && q->verb == "get") {
+        if (q.ok() && action.takes(q->kind) && !q->name.empty() && q->verb == "get") {
           if (!query.empty())
-            return InvalidArgument("a notebook's " + suffix.substr(1) +
-                                   " takes no query parameters");
-          q->verb = std::string(action);
+            return InvalidArgument("a " + q->kind.substr(0, q->kind.size() - 1) + "'s " +
+                                   suffix.substr(1) + " takes no query parameters");
+          q->verb = std::string(action.verb);
           return q;
         }
       }
@@ -343,8 +350,8 @@ Result<ApiQuery> parse_api_call(std::string_view method, std::string_view target
     }
     if (path.compare(0, kApiPrefix.size(), kApiPrefix) != 0 || rest != "apply") {
       return FailedPrecondition(
-          "POST is served on /api/v1/apply (a manifest, as cadre apply -f) and "
-          "/api/v1/notebooks/NAME/stop|start");
+          "POST is served on /api/v1/apply (a manifest, as cadre apply -f), "
+          "/api/v1/notebooks/NAME/stop|start and /api/v1/jobs|trainjobs/NAME/suspend|resume");
     }
     if (!query.empty()) return InvalidArgument("/api/v1/apply takes no query parameters");
     return q;

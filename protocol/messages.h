@@ -69,7 +69,7 @@ enum class MessageKind : uint16_t {
   kRoutesReply = 301,  // C->I RoutesReply
   // A user's call through the ingress's HTTP API, answered with the client wire's
   // reply for its verb (GetReply, ApplyReply, DeleteReply, LogsReply,
-  // MetricsHistoryReply) or an ErrorReply, on this port.
+  // MetricsHistoryReply, SuspendReply) or an ErrorReply, on this port.
   kApi = 302,  // I->C ApiRequest
   // The replica-to-replica wires are separate schemas (see the top of this file);
   // they carry their own kinds and never reach these ports.
@@ -999,13 +999,14 @@ struct RoutesReply {
 struct ApiRequest {
   std::string ns;    // the token's namespace; the call sees and changes only it
   std::string user;  // the token's id (first 12 hex digits of its hash), for the logs
-  std::string verb;  // "get", "apply", "delete", "logs" or "metrics"
+  std::string verb;  // "get", "apply", "delete", "logs", "metrics" or "suspend"
   GetRequest get;    // the verb's request; the others are left empty
   ApplyRequest apply;
   DeleteRequest remove;
   LogsRequest logs;
   MetricsHistoryRequest metrics;
-  MSGPACK_DEFINE_MAP(ns, user, verb, get, apply, remove, logs, metrics)
+  SuspendRequest suspend;  // suspend or resume, answered with SuspendReply
+  MSGPACK_DEFINE_MAP(ns, user, verb, get, apply, remove, logs, metrics, suspend)
 };
 
 struct ErrorReply {

@@ -66,7 +66,9 @@ class RecordingInbound : public actors::Inbound {
     record(std::string(r.cordon ? "cordon " : "uncordon ") + r.node, c.identity);
   }
   void suspend(const actors::ClientRef& c, protocol::SuspendRequest r) override {
-    record(std::string(r.suspend ? "suspend " : "resume ") + r.resource + "/" + r.name, c.identity);
+    record(std::string(r.suspend ? "suspend " : "resume ") + r.resource + "/" + r.name +
+               (c.ns.empty() ? "" : " ns=" + c.ns),
+           c.identity);
   }
   void routes(const actors::ClientRef& c, protocol::RoutesRequest r) override {
     record("routes " + std::to_string(r.version), c.identity);
@@ -257,6 +259,10 @@ TEST_F(GatewayTest, AnIngresssApiCallRunsScopedToTheUsersNamespace) {
   EXPECT_EQ(kind, MessageKind::kError);
   EXPECT_NE(text.find("needs the user's namespace"), std::string::npos) << text;
   call.ns = "team-a";
+  call.verb = "suspend";
+  call.suspend = protocol::SuspendRequest{"trainjobs", "ring", true};
+  send(ingress, MessageKind::kApi, call);
+  EXPECT_EQ(inbound_.next(), "suspend trainjobs/ring ns=team-a");
   call.verb = "shutdown";
   send(ingress, MessageKind::kApi, call);
   EXPECT_NE(reply(ingress).second.find("unknown API verb 'shutdown'"), std::string::npos);

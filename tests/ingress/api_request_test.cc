@@ -220,5 +220,29 @@ TEST(ApiRequest, StopsAndStartsANotebookByPostAndNothingElse) {
       << "reading cannot stop anything";
 }
 
+TEST(ApiRequest, SuspendsAndResumesAJobOrTrainJobByPostAndNothingElse) {
+  auto suspend = parse_api_call("POST", "/api/v1/namespaces/team-a/trainjobs/ring/suspend");
+  ASSERT_TRUE(suspend.ok()) << suspend.status().message();
+  EXPECT_EQ(suspend->verb, "suspend");
+  EXPECT_EQ(suspend->kind, "trainjobs");
+  EXPECT_EQ(suspend->name, "ring");
+  EXPECT_EQ(suspend->ns, "team-a");
+  EXPECT_TRUE(is_change(*suspend));
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/jobs/hello/resume")->verb, "resume");
+  EXPECT_TRUE(is_change(*parse_api_call("POST", "/api/v1/jobs/hello/resume")));
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/notebooks/lab/suspend").status().code(),
+            StatusCode::kFailedPrecondition)
+      << "a notebook stops";
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/experiments/tune/suspend").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/trainjobs/suspend").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(parse_api_call("POST", "/api/v1/jobs/hello/suspend?now=1").status().message(),
+            "a job's suspend takes no query parameters");
+  EXPECT_EQ(parse_api_call("GET", "/api/v1/jobs/hello/suspend").status().code(),
+            StatusCode::kNotFound)
+      << "reading cannot suspend anything";
+}
+
 }  // namespace
 }  // namespace cadre::ingress

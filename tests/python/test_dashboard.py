@@ -2,7 +2,7 @@
 Selenium) against a real local cluster: log in, see the nodes, apply a TrainJob
 from the Apply page and watch it succeed without reloading, read its accuracy
 chart and its log, open an experiment's parallel-coordinates plot and a pipeline
-run's graph, create and stop a notebook. User strings with markup in them (log
+run's graph, suspend and resume a job from its page, create and stop a notebook. User strings with markup in them (log
 lines, manifests, error messages) must stay text. Every test saves a screenshot
 and fails on any error in the browser's console."""
 
@@ -252,6 +252,23 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("<script>window.__xss=1</script>", log.text, "markup in a log line is shown as text")
         self.assertEqual(self.browser.find_elements(By.CSS_SELECTOR, "#log script, #log img"), [])
         self.assertIn("worker-0", self.texts("#replicas")[0])
+
+    def test_2b_a_job_is_suspended_and_resumed_from_its_page(self):
+        apply_text(self.dir, "sleeper.yaml", "apiVersion: cadre/v1\nkind: Job\nmetadata:\n  name: browser-sleeper\n"
+                   "spec:\n  template:\n    command: [sleep, '300']\n    resources: {cpu: 0.1}\n")
+        try:
+            self.open("/ui/jobs/browser-sleeper")
+            facts = lambda d: d.find_element(By.CSS_SELECTOR, "dl.facts").text
+            self.wait(lambda d: "Running" in facts(d), 30, "Running")
+            self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=suspend]"), what="suspend").click()
+            self.wait(lambda d: "browser-sleeper suspended" in d.find_element(By.ID, "job-message").text, what="the answer")
+            self.wait(lambda d: "Suspended" in facts(d), 30, "Suspended")
+            phase = json.loads(cadre_cli("get", "job", "browser-sleeper", "-o", "json").stdout)["phase"]
+            self.assertEqual(phase, "Suspended")
+            self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=resume]"), what="resume").click()
+            self.wait(lambda d: "Running" in facts(d), 30, "Running again")
+        finally:
+            cadre_cli("delete", "job/browser-sleeper")
 
     def test_3_an_invalid_manifest_shows_its_field_path_as_text(self):
         self.open("/ui/apply")

@@ -154,6 +154,11 @@ export function remove(kind: string, name: string, purge = false): Promise<{ nam
   return call("DELETE", `${base(kind)}/${encodeURIComponent(name)}${purge ? "?purge=true" : ""}`);
 }
 
+// As `cadre suspend|resume KIND/NAME`.
+export function jobAction(kind: string, name: string, action: "suspend" | "resume"): Promise<{ name: string; phase: string; changed: boolean }> {
+  return call("POST", `${base(kind)}/${encodeURIComponent(name)}/${action}`);
+}
+
 export function notebookAction(name: string, action: "stop" | "start"): Promise<{ name: string; action: string }> {
   return call("POST", `${base("notebooks")}/${encodeURIComponent(name)}/${action}`);
 }

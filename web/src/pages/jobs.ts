@@ -1,5 +1,6 @@
 // Jobs and TrainJobs: the list with filters, and one job with its replicas,
-// conditions, metric charts, logs per replica (followed while it runs) and events.
+// conditions, metric charts, logs per replica (followed while it runs) and events,
+// suspended and resumed from its page.
 import * as api from "../api";
 import { LineChart, type Series } from "../charts/line_chart";
 import { badge, fill, h, link, section, table, type Child } from "../dom";
@@ -8,7 +9,15 @@ import type { PageContext } from "../main";
 import { showError } from "../main";
 import type { ClusterEvent, Condition, Job } from "../types";
 
-const phases = ["", "Pending", "Running", "Restarting", "Succeeded", "Failed", "Suspended"];
+const phases = ["", "Queued", "Running", "Restarting", "Succeeded", "Failed", "Suspended"];
+
+// Suspend or resume, for a user's own job that has not finished (a trial's, a
+// step's, a service replica's or a notebook server's job is its owner's to run).
+function suspendButton(kind: string, job: Job, act: (action: "suspend" | "resume") => void): Child {
+  if (job.owner || job.phase === "Succeeded" || job.phase === "Failed") return null;
+  const action = job.phase === "Suspended" ? "resume" : "suspend";
+  return h("button", { type: "button", "data-action": action, onclick: () => act(action) }, action);
+}
 
 export function conditionsTable(conditions: Condition[]): HTMLElement {
   return table(
@@ -250,6 +259,16 @@ export async function jobPage(ctx: PageContext): Promise<void> {
   const events = h("div", {});
   const charts = new MetricCharts();
   const logs = new LogView(kind, name);
+  const message = h("div", { id: "job-message", role: "status" });
+  const act = async (action: "suspend" | "resume") => {
+    fill(message);
+    try {
+      const reply = await api.jobAction(kind, name, action);
+      fill(message, h("div", { class: "ok" }, `${name} ${reply.changed ? (action === "suspend" ? "suspended" : "resumed") : `already ${reply.phase}`}`));
+    } catch (e) {
+      showError(message, e);
+    }
+  };
   const showHead = () => {
     const facts: [string, Child][] = [
       ["Kind", job.kind],
@@ -262,7 +281,12 @@ export async function jobPage(ctx: PageContext): Promise<void> {
       ["Restarts", String(job.restarts)],
       ["Latest metrics", Object.entries(job.metrics).map(([k, v]) => `${k}=${number(v)}`).join(" ")],
     ];
-    fill(head, h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+    fill(
+      head,
+      h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      h("div", { class: "actions" }, suspendButton(kind, job, (action) => void act(action))),
+      message,
+    );
     fill(replicas, replicasTable(job));
     fill(conditions, conditionsTable(job.conditions));
     fill(events, eventsTable(job.events));
