@@ -153,6 +153,10 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
         const uint64_t id = self->state.suspends.remember(self->make_response_promise());
         carry_out(self, machine()->on_suspend(id, suspend));
       },
+      [=](suspend_atom, bool suspend, const std::string& manifest) {
+        const uint64_t id = self->state.suspends.remember(self->make_response_promise());
+        carry_out(self, machine()->on_suspend(id, suspend, manifest));
+      },
       [=](stop_atom, const std::string& reason, const std::string& message) {
         carry_out(self, machine()->on_stop(reason, message));
       },

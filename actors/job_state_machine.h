@@ -206,7 +206,9 @@ class JobStateMachine {
   // queued again (once every old instance has ended) and resumes from its
   // checkpoints, its activeDeadlineSeconds counting afresh. `request` is answered
   // (AnswerSuspend) once the change is stored; a finished or deleting job refuses.
-  JobEffects on_suspend(uint64_t request, bool suspend);
+  // `manifest`: applied again with only its suspend field changed, the new text
+  // the job keeps from now on (differ_only_in_suspend); empty for cadre suspend.
+  JobEffects on_suspend(uint64_t request, bool suspend, const std::string& manifest = "");
   JobEffects on_stored(uint64_t seq, const Status& status);
   JobEffects on_erased(const Status& status);
 

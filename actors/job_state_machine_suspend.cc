@@ -15,7 +15,8 @@ std::string JobStateMachine::ref() const {
   return (rec_.status.kind == "Job" ? "job/" : "trainjob/") + name();
 }
 
-JobEffects JobStateMachine::on_suspend(uint64_t request, bool want_suspended) {
+JobEffects JobStateMachine::on_suspend(uint64_t request, bool want_suspended,
+                                       const std::string& manifest) {
   JobEffects out;
   const JobPhase phase = rec_.status.phase;
   const char* verb = want_suspended ? "suspended" : "resumed";
@@ -32,6 +33,10 @@ JobEffects JobStateMachine::on_suspend(uint64_t request, bool want_suspended) {
                            "); only a queued, running or suspended job can be " + verb),
         false, phase});
     return out;
+  }
+  if (!manifest.empty()) {
+    rec_.status.manifest = manifest;
+    spec_.run_policy.suspend = want_suspended;
   }
   const bool changed = (phase == JobPhase::kSuspended) != want_suspended;
   if (changed && want_suspended) {

@@ -57,12 +57,15 @@ JobRecord new_record(const spec::Manifest& manifest, const std::string& text) {
 // scheduler thread and never holds up the answers to other clients.
 caf::behavior parser(caf::event_based_actor*) {
   return {[](parse_atom, const std::string& text, int64_t max_bytes) {
-    spec::ManifestLimits limits;
-    limits.max_bytes = static_cast<size_t>(max_bytes);
-    auto manifest = spec::parse_manifest(text, limits);
-    if (!manifest.ok()) return caf::make_message(manifest.status(), spec::Manifest{});
-    return caf::make_message(Status::Ok(), std::move(*manifest));
-  }};
+            spec::ManifestLimits limits;
+            limits.max_bytes = static_cast<size_t>(max_bytes);
+            auto manifest = spec::parse_manifest(text, limits);
+            if (!manifest.ok()) return caf::make_message(manifest.status(), spec::Manifest{});
+            return caf::make_message(Status::Ok(), std::move(*manifest));
+          },
+          [](parse_atom, suspend_atom, const std::string& before, const std::string& after) {
+            return spec::differ_only_in_suspend(before, after);
+          }};
 }
 
 void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& request,
@@ -92,18 +95,21 @@ void create_job(Self* self, const std::shared_ptr<const spec::Manifest>& manifes
   if (st.summary.count(name) || st.creating.count(name)) {
     auto job = st.jobs.find(name);
     if (job == st.jobs.end()) return origin.done(AlreadyExists(what + " is being created"), "");
-    self->request(job->second, st.ctx.policy.request_timeout, get_atom::value)
+    const caf::actor supervisor = job->second;
+    self->request(supervisor, st.ctx.policy.request_timeout, get_atom::value)
         .then(
             [=](const protocol::JobStatus& status) {
               // Jobs are immutable once created (as in Kubernetes): the same text is a
-              // no-op, different text is refused.
+              // no-op, a change of suspend alone suspends or resumes the job, any
+              // other change is refused.
               if (status.manifest == text && status.owner == origin.owner) {
                 return origin.done(Status::Ok(), "unchanged");
               }
-              origin.done(AlreadyExists(manager::job_ref(resource_of(status.kind), name) +
-                                        " already exists with a different spec; jobs are "
-                                        "immutable, delete it first"),
-                          "");
+              if (status.owner.empty() && origin.owner.empty() && status.kind == manifest->kind) {
+                return manager::apply_suspend(self, supervisor, status, text,
+                                              manifest->gang().run_policy.suspend, origin);
+              }
+              origin.done(manager::immutable(status), "");
             },
             [=](const caf::error& error) {
               origin.done(Unavailable("the supervisor of " + what +

@@ -236,6 +236,13 @@ std::optional<caf::actor> find_job(ManagerSelf* self, const ClientRef& client,
 // cadre suspend / resume of a user's own Job or TrainJob (not one a workload owns).
 void suspend_job(ManagerSelf* self, const ClientRef& client,
                  const protocol::SuspendRequest& request);
+// A user's job applied again with a different manifest (`before` is the stored one):
+// if only its suspend field changed, `job` is suspended or resumed ("configured",
+// or "unchanged") and keeps `after`; any other change is refused as immutable.
+void apply_suspend(ManagerSelf* self, const caf::actor& job, const protocol::JobStatus& before,
+                   const std::string& after, bool suspend, JobOrigin origin);
+// Why a job applied again with another spec is refused.
+Status immutable(const protocol::JobStatus& job);
 
 // ---- manager_logs.cc ----
 // A replica's log, read from its agent (rank 0's unless the request names one).

@@ -185,4 +185,56 @@ Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimi
   return manifest;
 }
 
+namespace {
+
+// Equal as data: maps by key whatever their order, sequences item by item,
+// scalars by their text.
+bool same_yaml(const YAML::Node& a, const YAML::Node& b) {
+  if (a.Type() != b.Type()) return false;
+  switch (a.Type()) {
+    case YAML::NodeType::Scalar:
+      return a.Scalar() == b.Scalar();
+    case YAML::NodeType::Sequence:
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (!same_yaml(a[i], b[i])) return false;
+      }
+      return true;
+    case YAML::NodeType::Map:
+      if (a.size() != b.size()) return false;
+      for (const auto& entry : a) {
+        if (!entry.first.IsScalar()) return false;
+        const YAML::Node other = b[entry.first.Scalar()];  // const: looks, never adds
+        if (!other.IsDefined() || !same_yaml(entry.second, other)) return false;
+      }
+      return true;
+    default:
+      return true;  // both null or undefined
+  }
+}
+
+// The manifest without its suspend field (and a runPolicy left empty by that).
+std::optional<YAML::Node> without_suspend(const std::string& text) {
+  auto root = load_document(text, ManifestLimits::none());
+  if (!root.ok() || !root->IsMap()) return std::nullopt;
+  YAML::Node copy = YAML::Clone(*root);
+  YAML::Node spec = copy["spec"];
+  if (!spec.IsMap()) return copy;
+  spec.remove("suspend");
+  YAML::Node run_policy = spec["runPolicy"];
+  if (run_policy.IsMap()) {
+    run_policy.remove("suspend");
+    if (run_policy.size() == 0) spec.remove("runPolicy");
+  }
+  return copy;
+}
+
+}  // namespace
+
+bool differ_only_in_suspend(const std::string& before, const std::string& after) {
+  const auto a = without_suspend(before);
+  const auto b = without_suspend(after);
+  return a && b && same_yaml(*a, *b);
+}
+
 }  // namespace cadre::spec

@@ -45,4 +45,10 @@ struct Manifest {
 // without apiVersion) parses as a Pipeline named by its pipelineInfo.name.
 Result<Manifest> parse_manifest(const std::string& yaml_text, const ManifestLimits& limits = {});
 
+// Whether two manifests of a Job or TrainJob, both accepted by parse_manifest,
+// say the same but for spec.suspend (a Job's) or spec.runPolicy.suspend (a
+// TrainJob's) — and for layout, comments, key order and aliases. Suspend is the one
+// field applying a job again may change, as in Kubernetes and Kubeflow.
+bool differ_only_in_suspend(const std::string& before, const std::string& after);
+
 }  // namespace cadre::spec

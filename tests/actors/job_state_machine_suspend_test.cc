@@ -114,6 +114,24 @@ TEST_F(SuspendedJob, AskingTwiceChangesNothingAndSaysSo) {
   EXPECT_EQ(count<fx::RequestPlacement>(not_suspended), 0u);
 }
 
+TEST_F(SuspendedJob, AppliedAgainWithSuspendItKeepsTheNewManifestAcrossARestart) {
+  auto s = gang(1);
+  JobRecord record;
+  record.status.manifest = "kind: TrainJob # suspend: false";
+  track(start(s, record));
+  place();
+  start_all();
+  auto out = track(settle(m->on_suspend(4, true, "kind: TrainJob # suspend: true")));
+  EXPECT_EQ(status().phase, JobPhase::kSuspended);
+  EXPECT_EQ(status().manifest, "kind: TrainJob # suspend: true")
+      << "describe shows what was applied";
+  ASSERT_EQ(answers(out).size(), 1u);
+  EXPECT_TRUE(answers(out)[0].changed);
+  // cadre suspend leaves the manifest as it is.
+  settle(m->on_suspend(5, true));
+  EXPECT_EQ(status().manifest, "kind: TrainJob # suspend: true");
+}
+
 TEST_F(SuspendedJob, AFinishedOrDeletingJobRefusesNamingWhy) {
   running(single_job());
   exit(0, 0);

@@ -121,6 +121,47 @@ TEST(JobSpec, AcceptsEnvAsAPlainMap) {
   EXPECT_EQ(manifest->job->replica.env.at(0).value, "hi");
 }
 
+TEST(DifferOnlyInSuspend, AllowsTheSuspendFieldAndLayoutToChangeButNothingElse) {
+  const std::string job = kHello;
+  EXPECT_TRUE(differ_only_in_suspend(job, job));
+  EXPECT_TRUE(differ_only_in_suspend(job, with("suspend: true", "suspend: false")));
+  EXPECT_TRUE(differ_only_in_suspend(job, with("  suspend: true\n", "")));
+  // Data, not text: comments, flow or block style and key order are no change.
+  EXPECT_TRUE(differ_only_in_suspend(
+      job, with("    resources: {cpu: 500m, memory: 128Mi, gpu: 1}",
+                "    # what it needs\n    resources:\n      gpu: 1\n      memory: 128Mi\n"
+                "      cpu: 500m")));
+  EXPECT_FALSE(differ_only_in_suspend(job, with("echo hello-cadre", "echo bye")));
+  EXPECT_FALSE(
+      differ_only_in_suspend(job, with("activeDeadlineSeconds: 60", "activeDeadlineSeconds: 61")));
+  EXPECT_FALSE(differ_only_in_suspend(job, with("cpu: 500m", "cpu: 0.5")))
+      << "the same quantity written otherwise is still other text";
+  EXPECT_FALSE(differ_only_in_suspend(job, with("    workingDir: /tmp\n", "")));
+
+  const std::string train = R"(
+apiVersion: cadre/v1
+kind: TrainJob
+metadata: {name: pair}
+spec:
+  runPolicy: {backoffLimit: 0, suspend: true}
+  replicaSpecs:
+    Worker:
+      replicas: 2
+      template: {command: [sleep, '60']}
+)";
+  auto changed = [&](const std::string& from, const std::string& to) {
+    std::string text = train;
+    return text.replace(text.find(from), from.size(), to);
+  };
+  EXPECT_TRUE(differ_only_in_suspend(train, changed("suspend: true", "suspend: false")));
+  EXPECT_TRUE(
+      differ_only_in_suspend(changed("{backoffLimit: 0, suspend: true}", "{suspend: true}"),
+                             changed("  runPolicy: {backoffLimit: 0, suspend: true}\n", "")))
+      << "a runPolicy that held only suspend is as good as none";
+  EXPECT_FALSE(differ_only_in_suspend(train, changed("replicas: 2", "replicas: 3")));
+  EXPECT_FALSE(differ_only_in_suspend(train, job));
+}
+
 TEST(Quantity, ParsesKubernetesCpuAndMemoryForms) {
   EXPECT_EQ(parse_cpu_millis("2").value(), 2000);
   EXPECT_EQ(parse_cpu_millis("0.25").value(), 250);
