@@ -210,15 +210,16 @@ void JobStateMachine::event(JobEffects& out, EventType type, const std::string& 
   out.push_back(job_effect::RecordEvent{protocol::JobEvent{now(), type, why, message}});
 }
 
-// Kubeflow-style conditions: one entry per type; Queued, Running and Restarting
-// exclude each other, and a finished job has none of them True.
+// Kubeflow-style conditions: one entry per type; Queued, Running, Restarting and
+// Suspended exclude each other, and a finished job has none of them True.
 void JobStateMachine::set_condition(ConditionType type, const std::string& why,
                                     const std::string& message) {
   auto& conditions = rec_.status.conditions;
   const bool finished = type == ConditionType::kSucceeded || type == ConditionType::kFailed;
   for (auto& c : conditions) {
     const bool exclusive = c.type == ConditionType::kQueued || c.type == ConditionType::kRunning ||
-                           c.type == ConditionType::kRestarting;
+                           c.type == ConditionType::kRestarting ||
+                           c.type == ConditionType::kSuspended;
     if (c.type != type && c.status == ConditionStatus::kTrue && (exclusive || finished) &&
         c.type != ConditionType::kCreated) {
       c.status = ConditionStatus::kFalse;

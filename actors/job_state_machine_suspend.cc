@@ -73,6 +73,13 @@ void JobStateMachine::resume(JobEffects& out) {
       ending ? "resumed: the whole gang is queued once its stopped replicas have ended"
              : "resumed: the whole gang is queued";
   set_phase(JobPhase::kQueued, reason::kResumed, message);
+  // As Kubeflow's JobSuspended condition: False, saying why.
+  for (auto& c : rec_.status.conditions) {
+    if (c.type == protocol::ConditionType::kSuspended) {
+      c.reason = reason::kResumed;
+      c.message = message;
+    }
+  }
   event(out, EventType::kNormal, reason::kResumed, message);
   arm_deadline(out);
   // Otherwise the last old instance to end queues it (handle_end): no two

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace cadre::actors::job_state_machine_test {
 namespace {
 
@@ -29,6 +31,11 @@ TEST_F(SuspendedJob, StopsEveryReplicaFreesItsSlotsAndAnswersOnceStored) {
   running(gang(2));
   auto asked = m->on_suspend(7, true);
   EXPECT_EQ(status().phase, JobPhase::kSuspended);
+  for (const auto& c : status().conditions) {
+    const bool is_suspended = c.type == ConditionType::kSuspended;
+    EXPECT_EQ(c.status == ConditionStatus::kTrue, is_suspended || c.type == ConditionType::kCreated)
+        << protocol::to_string(c.type);
+  }
   EXPECT_EQ(status().reason, reason::kSuspended);
   EXPECT_EQ(killed_uids(asked), (std::vector<std::string>{uid(0), uid(1)}));
   EXPECT_TRUE(answers(asked).empty()) << "answered before the suspension was stored";
@@ -80,6 +87,12 @@ TEST_F(SuspendedJob, ResumedItQueuesTheWholeGangAgainWithNewInstances) {
   ASSERT_EQ(answers(out).size(), 1u);
   EXPECT_TRUE(answers(out)[0].changed);
   EXPECT_EQ(answers(out)[0].phase, JobPhase::kQueued);
+  const auto& conditions = status().conditions;
+  auto suspended = std::find_if(conditions.begin(), conditions.end(),
+                                [](const auto& c) { return c.type == ConditionType::kSuspended; });
+  ASSERT_NE(suspended, conditions.end());
+  EXPECT_EQ(suspended->status, ConditionStatus::kFalse) << "as Kubeflow's JobSuspended";
+  EXPECT_EQ(suspended->reason, reason::kResumed);
   auto placed = place();
   EXPECT_NE(uid(0), first) << "the agent keeps the old instance's log and folder apart";
   // The same checkpoint folder: cadre-train resumes where it stopped.
