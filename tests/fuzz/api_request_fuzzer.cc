@@ -33,7 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (method == "DELETE") {
     require(q->verb == "delete");
   } else {
-    require(q->verb == "apply" || q->verb == "stop" || q->verb == "start");
+    require(q->verb == "apply" || q->verb == "stop" || q->verb == "start" || q->verb == "suspend" ||
+            q->verb == "resume");
+    // An action on one object takes only the kinds it is for.
+    if (q->verb == "stop" || q->verb == "start")
+      require(q->kind == "notebooks" && !q->name.empty());
+    if (q->verb == "suspend" || q->verb == "resume") {
+      require((q->kind == "jobs" || q->kind == "trainjobs") && !q->name.empty());
+    }
   }
   require(is_change(*q) == (method != "GET"));
   // Lineage: of one artifact, bounded.

@@ -50,5 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   decode_as<RoutesReply>(body, limits);
   decode_as<TokenCreateRequest>(body, limits);
   decode_as<TokenCreateReply>(body, limits);
+  decode_as<CordonRequest>(body, limits);
+  decode_as<SuspendRequest>(body, limits);
+  decode_as<SuspendReply>(body, limits);
   return 0;
 }
