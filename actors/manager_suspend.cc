@@ -37,8 +37,13 @@ void suspend_job(ManagerSelf* self, const ClientRef& client,
 
 Status immutable(const protocol::JobStatus& job) {
   const bool is_job = job.kind == "Job";
-  return AlreadyExists(std::string(is_job ? "job/" : "trainjob/") + job.name +
-                       " already exists with a different spec; jobs are immutable but for " +
+  const std::string what = std::string(is_job ? "job/" : "trainjob/") + job.name;
+  // A workload's own job is not the user's to suspend either.
+  if (!job.owner.empty()) {
+    return AlreadyExists(what + " already exists with a different spec; it belongs to " +
+                         job.owner + " and is immutable");
+  }
+  return AlreadyExists(what + " already exists with a different spec; jobs are immutable but for " +
                        (is_job ? "spec.suspend" : "spec.runPolicy.suspend") +
                        " (or cadre suspend/resume): delete it first");
 }
