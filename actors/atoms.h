@@ -84,6 +84,7 @@ using files_atom = caf::atom_constant<caf::atom("files")>;
 using cordon_atom = caf::atom_constant<caf::atom("cordon")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
+using preempt_atom = caf::atom_constant<caf::atom("preempt")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 

@@ -64,7 +64,7 @@ void carry_out_one(Self* self, const JobEffect& effect) {
           self->send(st.ctx.scheduler, release_atom::value, e.key);
         } else if constexpr (std::is_same_v<E, job_effect::Reserve>) {
           self->send(st.ctx.scheduler, reserve_atom::value, e.key, e.node, e.request, e.gpu_indices,
-                     e.port);
+                     e.port, e.priority, e.preemptible);
         } else if constexpr (std::is_same_v<E, job_effect::Launch>) {
           outbox->agent(e.node, e.epoch, MessageKind::kLaunchReplica, e.launch);
         } else if constexpr (std::is_same_v<E, job_effect::Kill>) {
@@ -141,6 +141,9 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
         carry_out(self, machine()->on_node_report(report));
       },
       [=](evict_atom, const std::string& node) { carry_out(self, machine()->on_evict(node)); },
+      [=](preempt_atom, const std::string& by, int32_t priority) {
+        carry_out(self, machine()->on_preempt(by, priority));
+      },
       [=](node_lost_atom, const std::string& node) {
         carry_out(self, machine()->on_node_lost(node));
       },

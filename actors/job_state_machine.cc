@@ -50,6 +50,11 @@ bool JobStateMachine::all_up() const {
   });
 }
 
+bool JobStateMachine::batch() const {
+  const std::string& owner = rec_.status.owner;
+  return owner.rfind("inferenceservice/", 0) != 0 && owner.rfind("notebook/", 0) != 0;
+}
+
 int64_t JobStateMachine::grace_ms(const ReplicaStatus& r) const {
   const auto& g = spec_of(r).tmpl.termination_grace_seconds;
   return g ? *g * 1000 : options_.policy.kill_grace.count();
@@ -325,8 +330,8 @@ JobEffects JobStateMachine::restore() {
     if (!protocol::is_alive(r.state)) continue;
     any_alive = true;
     confirmed_[i] = false;
-    out.push_back(
-        job_effect::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices, r.port});
+    out.push_back(job_effect::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices,
+                                      r.port, spec_.run_policy.scheduling.priority, batch()});
     out.push_back(job_effect::StartTimer{options_.policy.lost_after,
                                          JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
   }

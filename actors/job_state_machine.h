@@ -13,6 +13,8 @@
 //   Queued, Running, Restarting --cadre suspend: replicas stopped-----> Suspended
 //   (created)  --runPolicy.suspend (a Job's spec.suspend)-------------> Suspended
 //   Suspended  --cadre resume: every old instance ended, gang queued--> Queued
+//   Running, Restarting --preempted by a higher priority: replicas
+//                          stopped, gang queued again once they ended--> Queued/Preempted
 //   any        --activeDeadlineSeconds passed-------------------------> Failed/DeadlineExceeded
 //   any        --the store refused every retry------------------------> Failed/StoreUnavailable
 // clang-format on
@@ -106,6 +108,8 @@ struct Reserve {  // re-assert a slot that survived a coordinator restart
   spec::ResourceRequest request;
   std::vector<int32_t> gpu_indices;
   int32_t port = 0;
+  int32_t priority = 0;      // the job's, for the scheduler's choice of preemption victims
+  bool preemptible = false;  // GangRequest::preemptible
 };
 struct Launch {
   std::string node;
@@ -209,6 +213,12 @@ class JobStateMachine {
   // `manifest`: applied again with only its suspend field changed, the new text
   // the job keeps from now on (differ_only_in_suspend); empty for cadre suspend.
   JobEffects on_suspend(uint64_t request, bool suspend, const std::string& manifest = "");
+  // The scheduler stops this job to make room for `by`, a waiting gang of higher
+  // `priority` (Kubernetes' preemption, Kueue's eviction and requeue): every replica
+  // is stopped, not counted against backoffLimit, and the whole gang queued again once
+  // they have ended, to resume from its checkpoints. Nothing happens to a job that
+  // holds no running replica (finished, suspended, already stopping or queued).
+  JobEffects on_preempt(const std::string& by, int32_t priority);
   JobEffects on_stored(uint64_t seq, const Status& status);
   JobEffects on_erased(const Status& status);
 
@@ -251,6 +261,9 @@ class JobStateMachine {
   std::optional<size_t> find_uid(const std::string& uid) const;
   bool none_alive() const;
   bool all_up() const;  // every replica Running or Succeeded
+  // Batch work (not an InferenceService's replica nor a notebook's server): a
+  // higher-priority gang may preempt it, and it may preempt lower ones.
+  bool batch() const;
   int64_t now() const { return options_.now_ms(); }
   int64_t grace_ms(const ReplicaStatus& r) const;
 

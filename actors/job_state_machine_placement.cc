@@ -24,6 +24,9 @@ void JobStateMachine::request_placement(JobEffects& out) {
   // A service's replicas are jobs of their own: spread them, so one node's loss
   // takes one replica and their CPU is not all taken from one node.
   if (rec_.status.owner.rfind("inferenceservice/", 0) == 0) gang.spread_group = rec_.status.owner;
+  gang.preemptible = batch();
+  gang.preempts = batch() && spec_.run_policy.scheduling.preemption ==
+                                 spec::PreemptionPolicy::kPreemptLowerPriority;
   // What each launch weighs at least, so that no node whose agent would refuse it is
   // chosen: the replicas as yet unplaced (no node, address, port, GPUs or uid), which
   // placement only adds to. on_placed checks the exact size.

@@ -1,5 +1,6 @@
 // Suspend and resume (cadre suspend / resume; Kubeflow's runPolicy.suspend, a
 // Kubernetes Job's spec.suspend): a suspended job holds no node until resumed.
+// Preemption: stopped by the scheduler for a higher priority, queued again at once.
 // Part of JobStateMachine (job_state_machine.h), with job_state_machine.cc,
 // _exits.cc and _placement.cc.
 #include "actors/job_state_machine.h"
@@ -85,6 +86,36 @@ void JobStateMachine::resume(JobEffects& out) {
   // Otherwise the last old instance to end queues it (handle_end): no two
   // instances of a rank ever run together.
   if (!ending) place_gang_again(out);
+}
+
+JobEffects JobStateMachine::on_preempt(const std::string& by, int32_t priority) {
+  JobEffects out;
+  if (protocol::is_terminal(rec_.status.phase) || deleting_ ||
+      rec_.status.phase == JobPhase::kSuspended) {
+    return out;
+  }
+  const bool running = std::any_of(replicas().begin(), replicas().end(), [](const auto& r) {
+    return protocol::is_alive(r.state) && r.state != ReplicaState::kTerminating;
+  });
+  if (!running) return out;
+  const std::string message =
+      "preempted by job " + by + " (priority " + std::to_string(priority) + ", above its " +
+      std::to_string(spec_.run_policy.scheduling.priority) +
+      "): its replicas are stopped and the whole gang queued again (not counted)";
+  set_phase(JobPhase::kQueued, reason::kPreempted, message);
+  event(out, EventType::kWarning, reason::kPreempted, message);
+  // A gang restart may have queued it already: that request is withdrawn.
+  out.push_back(job_effect::CancelPlacement{});
+  ++placement_attempt_;
+  waiting_ = false;
+  for (auto& r : replicas()) {
+    if (!protocol::is_alive(r.state)) continue;
+    r.restarts++;
+    terminate(out, r, "preempted by job " + by);
+  }
+  // The last stopped instance to end queues the gang again (handle_end).
+  persist(out);
+  return out;
 }
 
 }  // namespace cadre::actors

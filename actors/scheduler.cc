@@ -250,7 +250,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
     if (node == nullptr) {
       // All or nothing: give back what this attempt took.
       for (const auto& p : placed) {
-        if (!p.key.empty()) release(p.key);
+        if (!p.key.empty()) unhold(p.key);
       }
       return Fit::kWait;
     }
@@ -258,7 +258,64 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
     used.push_back(node->capacity.name);
   }
   *out = std::move(placed);
+  classify(gang.job, gang.priority, gang.preemptible);
   return Fit::kPlaced;
+}
+
+std::vector<std::string> Scheduler::victims_for(const GangRequest& gang) const {
+  if (!gang.preempts) return {};
+  struct Candidate {
+    std::string job;
+    int32_t priority;
+    uint64_t order;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [job, admitted] : jobs_) {
+    if (job != gang.job && admitted.preemptible && admitted.priority < gang.priority &&
+        holds(job)) {
+      candidates.push_back({job, admitted.priority, admitted.order});
+    }
+  }
+  if (candidates.empty()) return {};
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.priority != b.priority ? a.priority < b.priority : a.order > b.order;
+  });
+  // Stop candidates, cheapest first, on a copy until the gang fits there.
+  std::vector<Placement> placements;
+  NeverFits never;
+  Scheduler trial = *this;
+  size_t needed = 0;
+  bool fits = false;
+  while (needed < candidates.size() && !fits) {
+    trial.release_job(candidates[needed++].job);
+    fits = trial.place(gang, &placements, &never) == Fit::kPlaced;
+  }
+  if (!fits) return {};
+  // An early, cheap victim may have freed nothing the gang needed: spare each one
+  // the gang fits without, the most valuable first.
+  std::vector<bool> spared(needed, false);
+  for (size_t k = needed; k-- > 0;) {
+    Scheduler without = *this;
+    for (size_t j = 0; j < needed; ++j) {
+      if (j != k && !spared[j]) without.release_job(candidates[j].job);
+    }
+    spared[k] = without.place(gang, &placements, &never) == Fit::kPlaced;
+  }
+  std::vector<std::string> victims;
+  for (size_t j = 0; j < needed; ++j) {
+    if (!spared[j]) victims.push_back(candidates[j].job);
+  }
+  return victims;
+}
+
+bool Scheduler::holds(const std::string& job) const {
+  const std::string prefix = job + "/";
+  auto it = held_.lower_bound(prefix);
+  return it != held_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
+void Scheduler::classify(const std::string& job, int32_t priority, bool preemptible) {
+  jobs_[job] = Admitted{priority, preemptible, ++next_order_};
 }
 
 // Sound checks only (never a false "never"): one member larger than every node, or
@@ -461,7 +518,7 @@ const Scheduler::Totals& Scheduler::totals() const {
 void Scheduler::reserve(const std::string& key, const std::string& node,
                         const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
                         int32_t port, const std::string& spread_group) {
-  release(key);
+  unhold(key);
   auto& state = nodes_[node];
   if (state.capacity.name.empty()) {
     // Restored before its node registered again (a coordinator restart): a
@@ -479,6 +536,12 @@ void Scheduler::reserve(const std::string& key, const std::string& node,
 }
 
 void Scheduler::release(const std::string& key) {
+  unhold(key);
+  const std::string job = key.substr(0, key.find('/'));
+  if (!holds(job)) jobs_.erase(job);
+}
+
+void Scheduler::unhold(const std::string& key) {
   auto it = held_.find(key);
   if (it == held_.end()) return;
   auto node = nodes_.find(it->second.node);
@@ -496,8 +559,9 @@ void Scheduler::release_job(const std::string& job) {
   for (auto it = held_.lower_bound(prefix);
        it != held_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
     const std::string key = (it++)->first;
-    release(key);
+    unhold(key);
   }
+  jobs_.erase(job);
 }
 
 Allocation Scheduler::allocated_on(const std::string& node) const {

@@ -72,6 +72,13 @@ struct GangRequest {
   // node holding the fewest of its group, then the one with the most free CPU, as
   // Kubernetes spreads a Deployment's pods. A soft preference: never a reason to wait.
   std::string spread_group;
+  // While it waits it may stop placed gangs of strictly lower priority to make room
+  // (schedulingPolicy.preemptionPolicy: PreemptLowerPriority).
+  bool preempts = false;
+  // Once placed, a gang that preempts may stop it: batch work (a Job, TrainJob, trial
+  // or pipeline step), which its supervisor queues again to resume from its
+  // checkpoints. Serving replicas and notebook servers are never stopped for another.
+  bool preemptible = false;
 };
 
 // Why a gang can never be placed: the reason its job fails with (Unschedulable, or
@@ -110,6 +117,18 @@ class Scheduler {
   // needs, and what the nodes have free now (most free CPU first, a few of them).
   // Built only when asked: place() runs on every queued gang at every change.
   std::string why_waiting(const GangRequest& gang) const;
+
+  // The placed gangs to stop so that `gang`, which waits, fits: preemptible ones of
+  // strictly lower priority, tried lowest priority and latest placed first (least
+  // work lost), then each one the gang can do without spared, highest priority first
+  // — Kubernetes' way of picking preemption victims. Empty when the gang may not
+  // preempt, or stopping every candidate would still not make room.
+  std::vector<std::string> victims_for(const GangRequest& gang) const;
+  // Whether any slot of `job` is held.
+  bool holds(const std::string& job) const;
+  // What a placed job's priority is and whether it may be preempted, for a job whose
+  // slots were re-asserted with reserve() (place() records it for the gangs it places).
+  void classify(const std::string& job, int32_t priority, bool preemptible);
 
   // Re-asserts a placement that already exists (adoption after a coordinator restart).
   void reserve(const std::string& key, const std::string& node,
@@ -156,6 +175,7 @@ class Scheduler {
   Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,
                  const std::string& group);
   int held_of_group(const std::string& node, const std::string& group) const;
+  void unhold(const std::string& key);  // frees a slot, keeping what jobs_ knows
 
   // Cluster-wide largest and total capacities, recomputed after a node changes.
   struct Totals {
@@ -170,6 +190,15 @@ class Scheduler {
   std::map<std::string, NodeState> nodes_;  // by name: deterministic placement
   mutable std::optional<Totals> totals_;    // reset by upsert_node
   std::map<std::string, Held> held_;        // by slot key
+  // Jobs holding slots: what preemption needs to know of them. `order` rises with
+  // each placement, so the latest placed is known.
+  struct Admitted {
+    int32_t priority = 0;
+    bool preemptible = false;
+    uint64_t order = 0;
+  };
+  std::map<std::string, Admitted> jobs_;
+  uint64_t next_order_ = 0;
 };
 
 }  // namespace cadre::actors

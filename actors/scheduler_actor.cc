@@ -7,9 +7,17 @@
 // placements) or (never, attempt, reason, message), and meanwhile (waiting, attempt, why)
 // whenever why it waits has changed; (cancel, job) drops a queued gang;
 // (release, "<job>/<replica>") frees one slot and (release, "<job>/") all of a job's.
+//
+// Preemption: a waiting gang that may preempt and would fit once some placed gangs
+// of lower priority stopped (Scheduler::victims_for) sends each of their jobs
+// (preempt, by, priority). Until those jobs hold nothing, it waits at the head of the
+// line: no gang behind it is placed, so the room it made is its own — bounded by
+// kPreemptionWait, after which it chooses again.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <list>
+#include <map>
 
 #include "actors/actors.h"
 #include "protocol/prometheus_text.h"
@@ -26,6 +34,9 @@ using Clock = std::chrono::steady_clock;
 // cluster would otherwise rewrite every queued job's status at each of them.
 constexpr auto kFirstWhy = std::chrono::seconds(1);
 constexpr auto kWhyInterval = std::chrono::seconds(5);
+// Longer than any victim needs to stop (its kill grace, then its node's lease when
+// the node went silent): past it the gang chooses its victims again.
+constexpr auto kPreemptionWait = std::chrono::minutes(2);
 
 struct Pending {
   GangRequest gang;
@@ -34,7 +45,9 @@ struct Pending {
   Clock::time_point since;  // when it reached the scheduler
   std::string told;         // the last why_waiting its job was sent
   Clock::time_point told_at;
-  bool stale = true;  // something changed since `told` was worked out
+  bool stale = true;                 // something changed since `told` was worked out
+  std::vector<std::string> victims;  // jobs it preempted that still hold slots
+  Clock::time_point preempted_at;
 };
 
 struct SchedulerState {
@@ -43,9 +56,18 @@ struct SchedulerState {
   std::list<Pending> queue;  // priority descending, then arrival
   uint64_t next_seq = 0;
   bool recheck_armed = false;  // a tick will drain again: some gang's why may be stale
+  std::map<std::string, caf::actor> holders;  // the supervisor of each job holding slots
+  uint64_t preemptions = 0;                   // jobs preempted since start
 };
 
 using Self = caf::stateful_actor<SchedulerState>;
+
+// Why a gang that preempted waits: "preempting job a, job b (lower priority); ...".
+std::string preempting(const std::vector<std::string>& victims) {
+  std::string names;
+  for (const auto& job : victims) names += (names.empty() ? "job " : ", job ") + job;
+  return "preempting " + names + " (lower priority): placed once their replicas have stopped";
+}
 
 // Tells a waiting gang's job why it waits, when that is due and something
 // changed since it was last worked out; while it is not yet due, a tick comes back.
@@ -65,22 +87,67 @@ void tell_why(Self* self, Pending& pending, bool changed) {
   }
   pending.stale = false;
   pending.told_at = now;
-  std::string why = st.scheduler.why_waiting(pending.gang);
+  std::string why = pending.victims.empty() ? st.scheduler.why_waiting(pending.gang)
+                                            : preempting(pending.victims);
   if (why == pending.told) return;
   pending.told = why;
   self->send(pending.job, waiting_atom::value, pending.gang.attempt, std::move(why));
 }
 
-// Places what fits now, answers what can never fit, keeps the rest queued.
+// Sends each victim's supervisor the preemption, and keeps the gang waiting for them.
+void preempt(Self* self, Pending& pending, std::vector<std::string> victims) {
+  auto& st = self->state;
+  for (const auto& victim : victims) {
+    spdlog::info("job={} preempted for job={} priority={}", victim, pending.gang.job,
+                 pending.gang.priority);
+    auto holder = st.holders.find(victim);
+    if (holder != st.holders.end()) {
+      self->send(holder->second, preempt_atom::value, pending.gang.job, pending.gang.priority);
+    }
+    ++st.preemptions;
+  }
+  pending.victims = std::move(victims);
+  pending.preempted_at = Clock::now();
+}
+
+// Whether the gang still waits for jobs it preempted to stop; forgets those that have.
+bool awaits_victims(const Scheduler& scheduler, Pending& pending) {
+  auto& victims = pending.victims;
+  victims.erase(std::remove_if(victims.begin(), victims.end(),
+                               [&](const std::string& job) { return !scheduler.holds(job); }),
+                victims.end());
+  if (!victims.empty() && Clock::now() - pending.preempted_at > kPreemptionWait) {
+    spdlog::warn("job={} still waits for preempted job={} after {} s; choosing again",
+                 pending.gang.job, victims.front(),
+                 std::chrono::duration_cast<std::chrono::seconds>(kPreemptionWait).count());
+    victims.clear();
+  }
+  return !victims.empty();
+}
+
+// Places what fits now, answers what can never fit, keeps the rest queued. A gang
+// that waits for the jobs it preempted holds back every gang behind it.
 // `changed`: the cluster or the queue changed (false for the tick of tell_why).
 void drain(Self* self, bool changed = true) {
   auto& st = self->state;
+  bool held_back = false;
   for (auto it = st.queue.begin(); it != st.queue.end();) {
     std::vector<Placement> placements;
     NeverFits never;
-    switch (st.scheduler.place(it->gang, &placements, &never)) {
+    Scheduler::Fit fit = Scheduler::Fit::kWait;
+    if (held_back || awaits_victims(st.scheduler, *it)) {
+      if (auto why = st.scheduler.never_fits(it->gang)) {
+        fit = Scheduler::Fit::kNever;
+        never = std::move(*why);
+      }
+      held_back = true;
+    } else {
+      fit = st.scheduler.place(it->gang, &placements, &never);
+    }
+    switch (fit) {
       case Scheduler::Fit::kPlaced:
         if (st.metrics) st.metrics->placed(std::chrono::steady_clock::now() - it->since);
+        st.holders[it->gang.job] = it->job;
         self->send(it->job, placed_atom::value, it->gang.attempt, placements);
         it = st.queue.erase(it);
         break;
@@ -89,6 +156,13 @@ void drain(Self* self, bool changed = true) {
         it = st.queue.erase(it);
         break;
       case Scheduler::Fit::kWait:
+        if (!held_back) {
+          auto victims = st.scheduler.victims_for(it->gang);
+          if (!victims.empty()) {
+            preempt(self, *it, std::move(victims));
+            held_back = true;
+          }
+        }
         tell_why(self, *it, changed);
         ++it;
         break;
@@ -114,6 +188,9 @@ std::string scrape(const SchedulerState& st) {
   protocol::PrometheusText out;
   out.family("cadre_scheduler_queue_length", "gauge", "Gangs waiting for capacity.");
   out.sample("cadre_scheduler_queue_length", {}, static_cast<double>(st.queue.size()));
+  out.family("cadre_scheduler_preemptions_total", "counter",
+             "Placed jobs stopped to make room for a waiting gang of higher priority.");
+  out.sample("cadre_scheduler_preemptions_total", {}, static_cast<double>(st.preemptions));
   out.family("cadre_node_allocated", "gauge",
              "What placed replicas hold on a node: cpu in cores, memory in bytes, gpu in devices.");
   for (const auto& node : st.scheduler.node_names()) {
@@ -171,16 +248,26 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
         self->state.queue.remove_if([&](const Pending& p) { return p.gang.job == job; });
       },
       [=](release_atom, const std::string& key) {
+        auto& st = self->state;
+        const std::string job = key.substr(0, key.find('/'));
         if (!key.empty() && key.back() == '/') {
-          self->state.scheduler.release_job(key.substr(0, key.size() - 1));
+          st.scheduler.release_job(job);
         } else {
-          self->state.scheduler.release(key);
+          st.scheduler.release(key);
         }
+        if (!st.scheduler.holds(job)) st.holders.erase(job);
         drain(self);
       },
+      // A placement that survived a coordinator restart, from its job's supervisor.
       [=](reserve_atom, const std::string& key, const std::string& node,
-          const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
-          int32_t port) { self->state.scheduler.reserve(key, node, request, gpus, port); },
+          const spec::ResourceRequest& request, const std::vector<int32_t>& gpus, int32_t port,
+          int32_t priority, bool preemptible) {
+        auto& st = self->state;
+        const std::string job = key.substr(0, key.find('/'));
+        st.scheduler.reserve(key, node, request, gpus, port);
+        st.scheduler.classify(job, priority, preemptible);
+        st.holders[job] = caf::actor_cast<caf::actor>(self->current_sender());
+      },
       [=](alloc_atom, std::vector<protocol::NodeStatus> nodes) {
         for (auto& node : nodes) {
           const Allocation a = self->state.scheduler.allocated_on(node.name);

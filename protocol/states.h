@@ -259,6 +259,8 @@ inline constexpr const char* kRescheduled = "Rescheduled";  // a launch that nev
 inline constexpr const char* kEvicted = "Evicted";          // its node was drained (cadre drain)
 inline constexpr const char* kSuspended = "Suspended";      // cadre suspend, runPolicy.suspend
 inline constexpr const char* kResumed = "Resumed";          // cadre resume
+// Stopped for a higher-priority gang that could not fit otherwise, and queued again.
+inline constexpr const char* kPreempted = "Preempted";
 inline constexpr const char* kStoreUnavailable = "StoreUnavailable";
 // A launch larger than its node's agent accepts (--max-message-bytes); nothing ran.
 inline constexpr const char* kLaunchTooLarge = "LaunchTooLarge";

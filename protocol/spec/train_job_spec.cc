@@ -38,6 +38,10 @@ constexpr EnumName<PlacementPolicy> kPlacementPolicies[] = {
     {"Pack", PlacementPolicy::kPack},
     {"Spread", PlacementPolicy::kSpread},
 };
+constexpr EnumName<PreemptionPolicy> kPreemptionPolicies[] = {
+    {"PreemptLowerPriority", PreemptionPolicy::kPreemptLowerPriority},
+    {"Never", PreemptionPolicy::kNever},
+};
 
 template <typename E, size_t N>
 const char* name_of(const EnumName<E> (&names)[N], E value) {
@@ -194,7 +198,8 @@ Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& run, int32_t total)
   SchedulingPolicy out;
   ASSIGN_OR_RETURN(auto reader, run.map("schedulingPolicy"));
   if (!reader) return out;
-  RETURN_IF_ERROR(reader->only({"minAvailable", "priority", "queue", "placement"}));
+  RETURN_IF_ERROR(
+      reader->only({"minAvailable", "priority", "queue", "placement", "preemptionPolicy"}));
   ASSIGN_OR_RETURN(auto min_available, read_integer(*reader, "minAvailable", 1, total));
   if (min_available && *min_available < total) {
     // Kubeflow (with Volcano) may start part of a gang; Cadre cannot, because each
@@ -216,6 +221,7 @@ Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& run, int32_t total)
     out.queue = *queue;
   }
   RETURN_IF_ERROR(read_enum(*reader, "placement", kPlacementPolicies, &out.placement));
+  RETURN_IF_ERROR(read_enum(*reader, "preemptionPolicy", kPreemptionPolicies, &out.preemption));
   RETURN_IF_ERROR(reader->reject_unknown());
   return out;
 }
@@ -301,5 +307,6 @@ TrainJobSpec to_train_job(const JobSpec& job) {
 const char* to_string(RestartPolicy policy) { return name_of(kRestartPolicies, policy); }
 const char* to_string(CleanPodPolicy policy) { return name_of(kCleanPodPolicies, policy); }
 const char* to_string(PlacementPolicy policy) { return name_of(kPlacementPolicies, policy); }
+const char* to_string(PreemptionPolicy policy) { return name_of(kPreemptionPolicies, policy); }
 
 }  // namespace cadre::spec

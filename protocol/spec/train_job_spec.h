@@ -32,6 +32,13 @@ enum class PlacementPolicy {
   kSpread,  // one replica per node where possible, least loaded first: failure isolation
 };
 
+// Whether a gang that waits may stop lower-priority gangs to fit (a Kubernetes
+// PriorityClass's preemptionPolicy).
+enum class PreemptionPolicy {
+  kPreemptLowerPriority,  // stop batch gangs of strictly lower priority, fewest first
+  kNever,                 // wait in the queue like any other gang
+};
+
 enum class SuccessPolicy {
   kDefault,     // Chief/Master (else Launcher, else Worker 0) exiting 0 decides
   kAllWorkers,  // every Worker (and the Chief/Master, if any) must exit 0
@@ -59,6 +66,7 @@ struct SchedulingPolicy {
   int32_t priority = 0;           // higher is placed first; FIFO within a priority
   std::string queue = "default";  // a label for grouping (DNS label)
   PlacementPolicy placement = PlacementPolicy::kPack;
+  PreemptionPolicy preemption = PreemptionPolicy::kPreemptLowerPriority;
 };
 
 struct RunPolicy {
@@ -89,5 +97,6 @@ TrainJobSpec to_train_job(const JobSpec& job);
 const char* to_string(RestartPolicy policy);
 const char* to_string(CleanPodPolicy policy);
 const char* to_string(PlacementPolicy policy);
+const char* to_string(PreemptionPolicy policy);
 
 }  // namespace cadre::spec

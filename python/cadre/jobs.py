@@ -87,7 +87,7 @@ class TrainJob:
     def __init__(self, command, *, name=None, workers=1, args=None, env=None, working_dir=None,
                  cpu=1, memory="1Gi", gpus=0, ps=0, ps_command=None, restart_policy="OnFailure",
                  backoff_limit=3, namespace=None, labels=None, active_deadline_seconds=None,
-                 suspend=False):
+                 suspend=False, priority=None, preemption_policy=None):
         if int(workers) < 1:
             raise errors.InvalidArgument(f"workers: must be >= 1, got {workers}")
         if int(ps) < 0:
@@ -106,6 +106,17 @@ class TrainJob:
             self.run_policy["activeDeadlineSeconds"] = int(active_deadline_seconds)
         if suspend:
             self.run_policy["suspend"] = True  # created Suspended: resume() starts it
+        scheduling = {}
+        if priority is not None:
+            scheduling["priority"] = int(priority)  # higher is placed first, and may preempt
+        if preemption_policy is not None:
+            if preemption_policy not in ("PreemptLowerPriority", "Never"):
+                raise errors.InvalidArgument(
+                    "preemption_policy: must be PreemptLowerPriority or Never, got "
+                    f"{preemption_policy!r}")
+            scheduling["preemptionPolicy"] = preemption_policy
+        if scheduling:
+            self.run_policy["schedulingPolicy"] = scheduling
 
     def to_manifest(self):
         return {"apiVersion": "cadre/v1", "kind": "TrainJob",

@@ -1,4 +1,5 @@
 #include "actors/scheduler.h"
+#include "tests/actors/scheduler_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -7,40 +8,6 @@
 
 namespace cadre::actors::scheduler_test {
 namespace {
-
-spec::ResourceRequest request(int64_t cpu, int64_t memory = 0, int32_t gpus = 0) {
-  return spec::ResourceRequest{cpu, memory, gpus};
-}
-
-NodeCapacity node(const std::string& name, int64_t cpu, int32_t gpus = 0, int32_t port_min = 0,
-                  int32_t port_max = 0, uint64_t epoch = 1) {
-  NodeCapacity n;
-  n.name = name;
-  n.address = "10.0.0." + std::to_string(name.size());
-  n.epoch = epoch;
-  n.cpu_millis = cpu;
-  n.memory_bytes = 1ll << 34;
-  n.gpus = gpus;
-  n.port_min = port_min;
-  n.port_max = port_max;
-  return n;
-}
-
-GangRequest gang(const std::string& job, int replicas, spec::ResourceRequest each,
-                 spec::PlacementPolicy placement = spec::PlacementPolicy::kPack) {
-  GangRequest g;
-  g.job = job;
-  g.placement = placement;
-  for (int i = 0; i < replicas; ++i)
-    g.members.push_back({job + "/worker-" + std::to_string(i), each});
-  return g;
-}
-
-Scheduler::Fit place(Scheduler& s, const GangRequest& g, std::vector<Placement>* out = nullptr) {
-  std::vector<Placement> ignored;
-  NeverFits never;
-  return s.place(g, out ? out : &ignored, &never);
-}
 
 TEST(Scheduler, WaitsWhileNoNodeIsRegistered) {
   Scheduler s;

@@ -1,6 +1,7 @@
-// Suspending and resuming jobs (cadre suspend / resume, runPolicy.suspend) on a
-// real local cluster: the nodes are freed for other work, the suspension survives
-// a coordinator kill -9, and the resumed gang continues from its checkpoints.
+// Suspending and resuming jobs (cadre suspend / resume, runPolicy.suspend), and
+// preemption by a higher priority, on a real local cluster: the nodes are freed for
+// other work, the suspension survives a coordinator kill -9, and the resumed or
+// requeued gang continues from its checkpoints.
 #include <string>
 #include <thread>
 
@@ -29,6 +30,16 @@ class JobSuspension : public LocalCluster {
            "sleep 0.2; done\n"
            "        resources: {cpu: " +
            cpus + "}\n";
+  }
+
+  // One worker taking `cpus`, echoing and exiting, with the given schedulingPolicy.
+  static std::string one_worker(const std::string& name, const std::string& cpus,
+                                const std::string& scheduling) {
+    return "apiVersion: cadre/v1\nkind: TrainJob\nmetadata: {name: " + name +
+           "}\nspec:\n  runPolicy:\n    schedulingPolicy: " + scheduling +
+           "\n  replicaSpecs:\n    Worker:\n      replicas: 1\n      template:\n"
+           "        command: [echo, " +
+           name + " ran]\n        resources: {cpu: " + cpus + "}\n";
   }
 
   double step_of(const std::string& trainjob) const {
@@ -90,6 +101,42 @@ TEST_F(JobSuspension, ASuspendedGangFreesItsNodesAndResumesFromItsCheckpointsAft
   ASSERT_NE(at, std::string::npos) << log;
   EXPECT_GE(std::stoi(log.substr(at + 18)), 3) << log;
   EXPECT_NE(cadre("describe trainjob/pair").output.find("Resumed"), std::string::npos);
+}
+
+TEST_F(JobSuspension, AHigherPriorityGangPreemptsALowerOneWhichThenResumesFromItsCheckpoints) {
+  const std::string cpus = std::to_string(get_json("nodes local-1")["cpus"].get<double>());
+  ASSERT_EQ(apply(counting_gang(cpus)).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return step_of("pair") >= 3; }, 15s))
+      << get_json("trainjobs pair").dump();
+
+  // A higher priority that may not preempt waits its turn.
+  ASSERT_EQ(apply(one_worker("polite", cpus, "{priority: 5, preemptionPolicy: Never}")).exit_code,
+            0);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(get_json("trainjobs polite")["phase"], "Queued");
+  EXPECT_EQ(get_json("trainjobs pair")["phase"], "Running");
+
+  ASSERT_EQ(apply(one_worker("urgent", cpus, "{priority: 5}")).exit_code, 0);
+  ASSERT_EQ(cadre("wait trainjob/urgent --for Succeeded --timeout 30").exit_code, 0)
+      << get_json("trainjobs urgent").dump() << get_json("trainjobs pair").dump();
+  EXPECT_EQ(cadre("logs trainjob/urgent").output, "urgent ran\n");
+  const std::string described = cadre("describe trainjob/pair").output;
+  EXPECT_NE(described.find("preempted by job urgent (priority 5, above its 0)"), std::string::npos)
+      << described;
+  const double stopped_at = step_of("pair");
+
+  // Once the higher priorities are done, the gang is placed again and carries on.
+  ASSERT_EQ(cadre("wait trainjob/polite --for Succeeded --timeout 30").exit_code, 0)
+      << get_json("trainjobs polite").dump();
+  ASSERT_TRUE(eventually([&] { return step_of("pair") > stopped_at + 2; }, 20s))
+      << get_json("trainjobs pair").dump();
+  auto pair = get_json("trainjobs pair");
+  EXPECT_EQ(pair["phase"], "Running");
+  EXPECT_EQ(pair["restarts"], 0) << "a preemption is not counted against backoffLimit";
+  const std::string log = cadre("logs trainjob/pair").output;
+  const auto at = log.find("resumed from step ");
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_GE(std::stoi(log.substr(at + 18)), 3) << log;
 }
 
 TEST_F(JobSuspension, AJobCreatedSuspendedWaitsForResumeAndAFinishedOrOwnedJobRefuses) {

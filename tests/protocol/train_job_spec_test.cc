@@ -32,6 +32,7 @@ spec:
       priority: -5
       queue: gpu-team
       placement: Spread
+      preemptionPolicy: Never
   replicaSpecs:
     Worker:
       replicas: 2
@@ -106,6 +107,7 @@ TEST(TrainJobSpec, ParsesAFullSpecIntoEveryField) {
   EXPECT_EQ(job.run_policy.scheduling.priority, -5);
   EXPECT_EQ(job.run_policy.scheduling.queue, "gpu-team");
   EXPECT_EQ(job.run_policy.scheduling.placement, PlacementPolicy::kSpread);
+  EXPECT_EQ(job.run_policy.scheduling.preemption, PreemptionPolicy::kNever);
   EXPECT_EQ(job.total_replicas(), 4);
 
   const ReplicaSpec* worker = job.find("Worker");
@@ -150,6 +152,8 @@ TEST(TrainJobSpec, DefaultsEveryOptionalField) {
   EXPECT_EQ(job.run_policy.scheduling.priority, 0);
   EXPECT_EQ(job.run_policy.scheduling.queue, "default");
   EXPECT_EQ(job.run_policy.scheduling.placement, PlacementPolicy::kPack);
+  EXPECT_EQ(job.run_policy.scheduling.preemption, PreemptionPolicy::kPreemptLowerPriority)
+      << "as a Kubernetes PriorityClass's default";
   ASSERT_EQ(job.replica_specs.size(), 1u);
   EXPECT_EQ(job.replica_specs[0].replicas, 1);
   EXPECT_EQ(job.replica_specs[0].restart_policy, RestartPolicy::kNever);
@@ -269,6 +273,9 @@ TEST(TrainJobSpec, RefusesUnknownEnumValuesListingTheAllowedOnesAndTheBadOne) {
             "spec.runPolicy.cleanPodPolicy: 'Some' is not one of All, Running, None");
   EXPECT_EQ(error_of(full_with("placement: Spread", "placement: Scatter")),
             "spec.runPolicy.schedulingPolicy.placement: 'Scatter' is not one of Pack, Spread");
+  EXPECT_EQ(error_of(full_with("preemptionPolicy: Never", "preemptionPolicy: Always")),
+            "spec.runPolicy.schedulingPolicy.preemptionPolicy: 'Always' is not one of "
+            "PreemptLowerPriority, Never");
   EXPECT_EQ(error_of(full_with("successPolicy: AllWorkers", "successPolicy: Everyone")),
             "spec.successPolicy: 'Everyone' is not one of AllWorkers, or empty for the default");
   // "None" is a string in YAML, not null.
@@ -363,6 +370,8 @@ TEST(TrainJobSpec, NamesEachEnumValueAsYamlSpellsIt) {
   EXPECT_STREQ(to_string(CleanPodPolicy::kNone), "None");
   EXPECT_STREQ(to_string(PlacementPolicy::kPack), "Pack");
   EXPECT_STREQ(to_string(PlacementPolicy::kSpread), "Spread");
+  EXPECT_STREQ(to_string(PreemptionPolicy::kPreemptLowerPriority), "PreemptLowerPriority");
+  EXPECT_STREQ(to_string(PreemptionPolicy::kNever), "Never");
 }
 
 const char* kJob = R"(

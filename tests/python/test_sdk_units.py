@@ -302,6 +302,17 @@ class SuspendTest(unittest.TestCase):
             client.suspend("experiment/tune")
         self.assertEqual(client.calls, [])
 
+    def test_a_trainjob_carries_its_priority_and_preemption_policy(self):
+        policy = cadre.TrainJob("train", name="t", priority=5,
+                                preemption_policy="Never").to_manifest()["spec"]["runPolicy"]
+        self.assertEqual(policy["schedulingPolicy"],
+                         {"priority": 5, "preemptionPolicy": "Never"})
+        self.assertNotIn("schedulingPolicy",
+                         cadre.TrainJob("train", name="t").to_manifest()["spec"]["runPolicy"])
+        with self.assertRaises(cadre.errors.InvalidArgument) as raised:
+            cadre.TrainJob("train", name="t", preemption_policy="Sometimes")
+        self.assertIn("preemption_policy", str(raised.exception))
+
     def test_a_job_can_be_created_suspended(self):
         self.assertTrue(cadre.Job("echo hi", name="j", suspend=True).to_manifest()["spec"]["suspend"])
         self.assertNotIn("suspend", cadre.Job("echo hi", name="j").to_manifest()["spec"])
