@@ -277,16 +277,24 @@ std::vector<std::string> Scheduler::victims_for(const GangRequest& gang) const {
     }
   }
   if (candidates.empty()) return {};
+  // drain() asks for every waiting gang at every change: most often even stopping
+  // all candidates would not do (they hold no GPU and it needs one), and one trial
+  // says so.
+  std::vector<Placement> placements;
+  NeverFits never;
+  {
+    Scheduler all_stopped = *this;
+    for (const auto& c : candidates) all_stopped.release_job(c.job);
+    if (all_stopped.place(gang, &placements, &never) != Fit::kPlaced) return {};
+  }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.priority != b.priority ? a.priority < b.priority : a.order > b.order;
   });
   // Stop candidates, cheapest first, on a copy until the gang fits there.
-  std::vector<Placement> placements;
-  NeverFits never;
   Scheduler trial = *this;
   size_t needed = 0;
   bool fits = false;
-  while (needed < candidates.size() && !fits) {
+  while (!fits && needed < candidates.size()) {
     trial.release_job(candidates[needed++].job);
     fits = trial.place(gang, &placements, &never) == Fit::kPlaced;
   }
