@@ -396,7 +396,12 @@ void tell_jobs_on_node(Self* self, Atom atom, const std::string& node) {
   for (const auto& [name, status] : self->state.summary) {
     const bool there = std::any_of(status.replicas.begin(), status.replicas.end(),
                                    [&](const auto& r) { return r.node == node; });
-    if (there) self->send(self->state.jobs[name], atom, node);
+    if (!there) continue;
+    // A service's replica is replaced before it stops (surge first): its service
+    // evicts it. A lost node's replicas are gone already: their jobs hear of it.
+    constexpr bool evicting = std::is_same_v<Atom, evict_atom>;
+    if (evicting && manager::forward_service_evict(self, status)) continue;
+    self->send(self->state.jobs[name], atom, node);
   }
 }
 

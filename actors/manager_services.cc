@@ -426,4 +426,10 @@ void forward_service_gone(Self* self, const std::string& job, const std::string&
   if (auto service = service_of_owner(self, owner)) self->send(*service, gone_atom::value, job);
 }
 
+bool forward_service_evict(Self* self, const protocol::JobStatus& job) {
+  auto service = service_of_owner(self, job.owner);
+  if (service) self->send(*service, evict_atom::value, job.name);
+  return service.has_value();
+}
+
 }  // namespace cadre::actors::manager

@@ -174,6 +174,9 @@ caf::message_handler service_requests(ManagerSelf* self);
 // A replica job's news for the service that owns it, if any.
 void forward_service_status(ManagerSelf* self, const protocol::JobStatus& job);
 void forward_service_gone(ManagerSelf* self, const std::string& job, const std::string& owner);
+// A drained node's replica of an InferenceService goes to its service, which replaces
+// it before stopping it; false: `job` is no service's replica.
+bool forward_service_evict(ManagerSelf* self, const protocol::JobStatus& job);
 
 // ---- manager_pipelines.cc ----
 // Pipelines (versioned specs) and their runs (one supervisor each).

@@ -80,7 +80,7 @@ void carry_out_one(Self* self, const ServiceEffect& effect) {
         } else if constexpr (std::is_same_v<E, service_effect::DeleteJob>) {
           delete_job(self, e.job);
         } else if constexpr (std::is_same_v<E, service_effect::StartTimer>) {
-          self->delayed_send(self, e.after, timer_atom::value, e.job);
+          self->delayed_send(self, e.after, timer_atom::value, e.job, e.eviction);
         } else if constexpr (std::is_same_v<E, service_effect::AnswerApply>) {
           st.requests.answer(e.request, e.status, e.action);
         } else if constexpr (std::is_same_v<E, service_effect::EraseRecord>) {
@@ -123,7 +123,10 @@ caf::behavior service(Self* self, ActorContext ctx, std::shared_ptr<ServiceState
         carry_out(self, machine()->on_job_status(job));
       },
       [=](gone_atom, const std::string& job) { carry_out(self, machine()->on_job_gone(job)); },
-      [=](timer_atom, const std::string& job) { carry_out(self, machine()->on_timer(job)); },
+      [=](timer_atom, const std::string& job, bool eviction) {
+        carry_out(self, machine()->on_timer(job, eviction));
+      },
+      [=](evict_atom, const std::string& job) { carry_out(self, machine()->on_evict(job)); },
       [=](load_atom, const std::string& source, const std::string& revision, double concurrency,
           double rps) { carry_out(self, machine()->on_load(source, revision, concurrency, rps)); },
       [=](ingress_atom, bool connected, const std::string& url) {

@@ -468,6 +468,8 @@ ServiceEffects ServiceStateMachine::restore(
   for (const auto& r : st().replicas) {
     if (r.state == ServiceReplicaState::kDraining) {
       out.push_back(service_effect::StartTimer{r.job, options_.drain_delay});
+    } else if (r.evicted && live(r)) {
+      out.push_back(service_effect::StartTimer{r.job, options_.eviction_grace, true});
     }
   }
   reconcile(out);

@@ -16,7 +16,8 @@
 // its desired count: a failed or lost replica is replaced (after a doubling
 // back-off when they keep failing), one too many is drained — taken out of the
 // ingress's routes first and stopped `drain_delay` later, so requests the ingress
-// already sent finish (cadre-serve also finishes what it holds on SIGTERM).
+// already sent finish (cadre-serve also finishes what it holds on SIGTERM). A replica
+// whose node is drained is replaced first and drained once its replacement is ready.
 //
 // Durability as for jobs (write_barrier.h): every change is persisted first, and a
 // replica's job is created only once the record naming it is stored. After a
@@ -60,9 +61,10 @@ struct CreateJob {  // create a replica's job (answer with on_job_created)
 struct DeleteJob {  // delete a replica's job (answer with on_job_deleted)
   std::string job;
 };
-struct StartTimer {  // call on_timer(job) after this long ("" : the back-off timer)
+struct StartTimer {  // call on_timer(job, eviction) after this long ("" : the back-off timer)
   std::string job;
   std::chrono::milliseconds after{0};
+  bool eviction = false;  // the evicted replica's wait for its replacement is over
 };
 struct AnswerApply {
   uint64_t request = 0;
@@ -99,6 +101,9 @@ struct ServiceMachineOptions {
   // Replacing replicas that keep failing: 1 s, 2 s, 4 s ... up to the cap.
   std::chrono::milliseconds failure_backoff{1000};
   std::chrono::milliseconds failure_backoff_max{60000};
+  // How long an evicted replica (its node drained) serves on while its replacement
+  // is placed and loads its model; then it drains even without one.
+  std::chrono::milliseconds eviction_grace{120000};
   AutoscalePolicy autoscale;  // Knative's KPA windows (actors/autoscaler.h)
 };
 
@@ -131,7 +136,12 @@ class ServiceStateMachine {
   ServiceEffects on_job_status(const protocol::JobStatus& job);
   ServiceEffects on_job_gone(const std::string& job);  // deleted by someone else
   ServiceEffects on_job_deleted(const std::string& job, const Status& status);
-  ServiceEffects on_timer(const std::string& job);
+  ServiceEffects on_timer(const std::string& job, bool eviction = false);
+  // The node of replica job `job` is drained (cadre drain): a replacement starts on
+  // another node first, and the replica drains once that one is ready — surge
+  // first, so a drain never takes a service's capacity away (a replica that is not
+  // ready yet drains at once).
+  ServiceEffects on_evict(const std::string& job);
   // What ingress `source` saw of `revision` since its last report: the average
   // requests in flight and the request rate. Feeds the revision's autoscaler.
   ServiceEffects on_load(const std::string& source, const std::string& revision, double concurrency,

@@ -55,14 +55,25 @@ void ServiceStateMachine::drain(ServiceEffects& out, Replica& r, const std::stri
 
 void ServiceStateMachine::scale(ServiceEffects& out, Revision& rev) {
   rev.desired_replicas = desired_of(rev);
-  std::vector<Replica*> running;
+  std::vector<Replica*> running;  // live, and staying where they are
+  std::vector<Replica*> evicted;  // live, on a drained node
   for (auto& r : st().replicas) {
-    if (r.revision == rev.name && live(r)) running.push_back(&r);
+    if (r.revision == rev.name && live(r)) (r.evicted ? evicted : running).push_back(&r);
   }
+  auto is_ready = [](const Replica* r) { return r->state == ServiceReplicaState::kReady; };
+  const auto ready_staying =
+      static_cast<int32_t>(std::count_if(running.begin(), running.end(), is_ready));
   rev.ready_replicas =
-      static_cast<int32_t>(std::count_if(running.begin(), running.end(), [](const Replica* r) {
-        return r->state == ServiceReplicaState::kReady;
-      }));
+      ready_staying + static_cast<int32_t>(std::count_if(evicted.begin(), evicted.end(), is_ready));
+  // Evicted replicas serve on while the staying ones are fewer than desired: those
+  // beyond that drain, ready ones kept first.
+  std::stable_partition(evicted.begin(), evicted.end(), is_ready);
+  int32_t keep = std::max(0, rev.desired_replicas - ready_staying);
+  for (Replica* r : evicted) {
+    if (keep-- > 0) continue;
+    if (is_ready(r)) rev.ready_replicas--;
+    drain(out, *r, "its node " + r->node + " is drained and a replica elsewhere serves instead");
+  }
   int32_t have = static_cast<int32_t>(running.size());
   if (have < rev.desired_replicas && !backing_off_) {
     for (; have < rev.desired_replicas; ++have) start_replica(out, rev);
@@ -183,7 +194,7 @@ ServiceEffects ServiceStateMachine::on_job_status(const protocol::JobStatus& job
         last_failure_.clear();
       }
       r->state = ServiceReplicaState::kReady;
-      r->message.clear();
+      if (!r->evicted) r->message.clear();  // an evicted one says why it will drain
     } else {
       r->state = job.phase == JobPhase::kQueued ? ServiceReplicaState::kPending
                                                 : ServiceReplicaState::kStarting;
@@ -232,8 +243,36 @@ ServiceEffects ServiceStateMachine::on_job_deleted(const std::string& job, const
   return out;
 }
 
-ServiceEffects ServiceStateMachine::on_timer(const std::string& job) {
+ServiceEffects ServiceStateMachine::on_evict(const std::string& job) {
   ServiceEffects out;
+  Replica* r = replica(job);
+  if (deleting_ || r == nullptr || !live(*r) || r->evicted) return out;
+  if (r->state == ServiceReplicaState::kReady) {
+    r->evicted = true;
+    r->message =
+        "its node " + r->node + " is drained: it serves until a replica elsewhere is ready";
+    event(out, EventType::kNormal, reason::kEvicted, "replica " + r->job + ": " + r->message);
+    out.push_back(service_effect::StartTimer{r->job, options_.eviction_grace, true});
+  } else {
+    drain(out, *r, "its node " + r->node + " is drained");  // it serves nothing yet
+  }
+  reconcile(out);
+  persist(out);
+  return out;
+}
+
+ServiceEffects ServiceStateMachine::on_timer(const std::string& job, bool eviction) {
+  ServiceEffects out;
+  if (eviction) {
+    Replica* r = replica(job);
+    if (deleting_ || r == nullptr || !r->evicted || !live(*r)) return out;
+    drain(out, *r,
+          "its node " + r->node + " is drained and no replica elsewhere was ready within " +
+              std::to_string(options_.eviction_grace.count() / 1000) + " s");
+    reconcile(out);
+    persist(out);
+    return out;
+  }
   if (job.empty()) {
     backing_off_ = false;
     writes_.retry_due();

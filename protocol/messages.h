@@ -506,7 +506,11 @@ struct ServiceReplica {
   std::string message;  // why it is not ready, or how it ended
   int64_t created_ms = 0;
   int64_t ready_ms = 0;  // when it last became ready; 0 until then
-  MSGPACK_DEFINE_MAP(job, revision, state, node, address, port, uid, message, created_ms, ready_ms)
+  // Its node is drained (cadre drain): it keeps serving until a replacement on
+  // another node is ready, then drains like a replica scaled in.
+  bool evicted = false;
+  MSGPACK_DEFINE_MAP(job, revision, state, node, address, port, uid, message, created_ms, ready_ms,
+                     evicted)
 };
 
 // One revision: the predictor as one apply made it (KServe/Knative revisions).

@@ -86,9 +86,18 @@ class Harness {
   void fire_timers() {
     auto timers = std::move(timers_);
     timers_.clear();
-    for (const auto& t : timers) run(machine_->on_timer(t.job));
+    for (const auto& t : timers) run(machine_->on_timer(t.job, t.eviction));
   }
   void apply(const std::string& yaml) { run(machine_->on_apply(1, apply_of(yaml))); }
+  // The replicas the ingress would route to.
+  std::vector<std::string> routed() const {
+    std::vector<std::string> out;
+    for (const auto& rev : machine_->route().revisions) {
+      for (const auto& e : rev.endpoints) out.push_back(e.replica);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 
   static protocol::JobStatus status(const std::string& job, JobPhase phase, bool ready,
                                     int32_t port) {
@@ -283,6 +292,70 @@ TEST(ServiceStateMachine, ReplicasLostWithTheirNodeAreReplacedWithoutBackingOff)
   }
   EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-5");
   for (const auto& t : h.timers_) EXPECT_NE(t.job, "") << "a back-off timer was set";
+}
+
+TEST(ServiceStateMachine, ADrainedNodesReplicaServesUntilOneElsewhereIsReadyThenDrains) {
+  Harness h;  // minReplicas 2
+  h.job_runs("fmnist-00001-1", true);
+  h.job_runs("fmnist-00001-2", true);
+  h.run(h.machine_->on_evict("fmnist-00001-1"));
+  EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-3") << "the replacement starts first";
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kReady);
+  EXPECT_TRUE(h.replica("fmnist-00001-1")->evicted);
+  EXPECT_EQ(h.replica("fmnist-00001-1")->message,
+            "its node node-1 is drained: it serves until a replica elsewhere is ready");
+  EXPECT_EQ(h.routed(), (std::vector<std::string>{"fmnist-00001-1", "fmnist-00001-2"}))
+      << "no capacity is lost while the replacement loads";
+  EXPECT_EQ(h.machine_->record().status.revisions[0].ready_replicas, 2);
+  h.run(h.machine_->on_evict("fmnist-00001-1"));
+  EXPECT_EQ(h.created_jobs().size(), 3u) << "evicted twice, replaced once";
+
+  h.job_runs("fmnist-00001-1", true);  // a status while it waits keeps its message
+  EXPECT_NE(h.replica("fmnist-00001-1")->message, "");
+  h.job_runs("fmnist-00001-3", false);
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kReady);
+  h.job_runs("fmnist-00001-3", true);
+  EXPECT_EQ(h.replica("fmnist-00001-1")->state, ServiceReplicaState::kDraining);
+  EXPECT_EQ(h.routed(), (std::vector<std::string>{"fmnist-00001-2", "fmnist-00001-3"}));
+  EXPECT_TRUE(h.deleted_.empty()) << "stopped only after the drain delay";
+  h.fire_timers();
+  EXPECT_EQ(h.deleted_, std::vector<std::string>{"fmnist-00001-1"});
+  EXPECT_EQ(h.created_jobs().size(), 3u);
+}
+
+TEST(ServiceStateMachine, AnEvictedReplicaWithNoReadyReplacementDrainsAfterTheGraceEvenRestored) {
+  Harness first;
+  first.job_runs("fmnist-00001-1", true);
+  first.job_runs("fmnist-00001-2", true);
+  first.run(first.machine_->on_evict("fmnist-00001-2"));
+  // The coordinator restarts while the replacement waits for a node.
+  auto machine = ServiceStateMachine::Create(first.machine_->record(), ServiceMachineOptions{});
+  ASSERT_TRUE(machine.ok());
+  Harness h(std::move(*machine));
+  h.run(h.machine_->restore(
+      {{"fmnist-00001-1", Harness::status("fmnist-00001-1", JobPhase::kRunning, true, 9000)},
+       {"fmnist-00001-2", Harness::status("fmnist-00001-2", JobPhase::kRunning, true, 9001)},
+       {"fmnist-00001-3", Harness::status("fmnist-00001-3", JobPhase::kQueued, false, 0)}}));
+  ASSERT_TRUE(h.replica("fmnist-00001-2")->evicted);
+  const auto eviction = std::count_if(h.timers_.begin(), h.timers_.end(),
+                                      [](const fx::StartTimer& t) { return t.eviction; });
+  EXPECT_EQ(eviction, 1) << "the wait for a replacement is armed again";
+  h.fire_timers();
+  EXPECT_EQ(h.replica("fmnist-00001-2")->state, ServiceReplicaState::kDraining);
+  EXPECT_EQ(h.replica("fmnist-00001-2")->message,
+            "its node node-1 is drained and no replica elsewhere was ready within 120 s");
+  h.fire_timers();
+  EXPECT_EQ(h.deleted_, std::vector<std::string>{"fmnist-00001-2"});
+}
+
+TEST(ServiceStateMachine, AReplicaNotYetReadyOnADrainedNodeDrainsAtOnce) {
+  Harness h;
+  h.job_runs("fmnist-00001-1", true);
+  h.job_runs("fmnist-00001-2", false);
+  h.run(h.machine_->on_evict("fmnist-00001-2"));
+  EXPECT_EQ(h.replica("fmnist-00001-2")->state, ServiceReplicaState::kDraining);
+  EXPECT_FALSE(h.replica("fmnist-00001-2")->evicted);
+  EXPECT_EQ(h.created_jobs().back(), "fmnist-00001-3");
 }
 
 TEST(ServiceStateMachine, TheAutoscalerScalesARevisionWithinItsBoundsAndSaysSo) {

@@ -238,6 +238,34 @@ TEST_F(InferenceServices, AKilledReplicaCostsOnlyItsInFlightRequestsAndIsReplace
             << load.total() << " requests failed\n";
 }
 
+TEST_F(InferenceServices, DrainingTheNodeOfItsOnlyReplicaFailsNoRequest) {
+  ASSERT_EQ(apply(service("a", "", 1)).exit_code, 0);
+  wait_ready();
+  ClosedLoopLoad load(ingress_url(), "/v2/models/fmnist/infer", token(), image_request(), 4);
+  ASSERT_TRUE(eventually([&] { return load.ok() > 100; }, 10s)) << load.failures();
+  const auto before = service_json().at("replicas").at(0);
+  const std::string node = before.at("node");
+  // Surge first: a replica on the other node is ready before this one leaves the routes.
+  auto drained = cadre("drain " + node + " --timeout 60");
+  ASSERT_EQ(drained.exit_code, 0) << drained.output << cadre("describe isvc fmnist").output;
+  EXPECT_NE(drained.output.find("node/" + node + " drained"), std::string::npos) << drained.output;
+  const auto replicas = service_json().at("replicas");
+  ASSERT_EQ(replicas.size(), 1u) << replicas.dump();
+  EXPECT_NE(replicas[0].at("name"), before.at("name"));
+  EXPECT_NE(replicas[0].at("node"), node);
+  EXPECT_EQ(replicas[0].at("state"), "Ready");
+  const int after = load.ok();
+  ASSERT_TRUE(eventually([&] { return load.ok() > after + 100; }, 10s)) << load.failures();
+  load.stop();
+  EXPECT_EQ(load.failed(), 0) << load.failures();
+  const std::string described = cadre("describe isvc fmnist").output;
+  EXPECT_NE(described.find("is drained: it serves until a replica elsewhere is ready"),
+            std::string::npos)
+      << described;
+  std::cout << "[ measure ] drained " << node << " under load: " << load.failed() << " of "
+            << load.total() << " requests failed\n";
+}
+
 TEST_F(InferenceServices, WhileTheCoordinatorIsDownTheIngressServesAndItsReplicasAreAdopted) {
   ASSERT_EQ(apply(service("a")).exit_code, 0);
   wait_ready();
