@@ -1,8 +1,8 @@
 // Suspend and resume (cadre suspend / resume; Kubeflow's runPolicy.suspend, a
 // Kubernetes Job's spec.suspend): a suspended job holds no node until resumed.
 // Preemption: stopped by the scheduler for a higher priority, queued again at once.
-// Part of JobStateMachine (job_state_machine.h), with job_state_machine.cc,
-// _exits.cc and _placement.cc.
+// Part of JobStateMachine (job_state_machine.h), as are the other
+// job_state_machine*.cc files.
 #include "actors/job_state_machine.h"
 
 namespace cadre::actors {
