@@ -42,6 +42,8 @@ kind: TrainJob
 metadata:
   name: browser-train
 spec:
+  runPolicy:
+    schedulingPolicy: {{priority: 3, queue: research, preemptionPolicy: Never}}
   replicaSpecs:
     Worker:
       replicas: 1
@@ -238,6 +240,9 @@ class DashboardTest(unittest.TestCase):
         marker = self.browser.execute_script("window.__sameDocument = true; return 1")
         self.assertEqual(marker, 1)
         self.wait(lambda d: "Succeeded" in d.find_element(By.CSS_SELECTOR, "dl.facts").text, 60, "Succeeded")
+        facts = self.browser.find_element(By.CSS_SELECTOR, "dl.facts").text
+        self.assertIn("Priority\n3", facts)
+        self.assertIn("Queue\nresearch", facts)
         self.assertTrue(self.browser.execute_script("return window.__sameDocument === true"), "the page reloaded")
         # (The job page hears of its job only through its watch stream: the phase
         # changing in place is the stream at work.)

@@ -59,6 +59,8 @@ export interface Job {
   startedAt: string | null;
   finishedAt: string | null;
   restarts: number;
+  priority: number;
+  queue: string;
   owner: string;
   conditions: Condition[];
   replicas: Replica[];
