@@ -298,6 +298,7 @@ class JobStateMachine {
   int64_t deadline_due_ms() const;  // from creation or the last resume
   void arm_ttl(JobEffects& out);
   void mark_up(JobEffects& out, const std::string& reason, const std::string& message);
+  void withdraw_placement(JobEffects& out);  // cancel the queued gang, ignore late answers
   void suspend(JobEffects& out, const std::string& message);
   void resume(JobEffects& out);
 

@@ -52,13 +52,17 @@ JobEffects JobStateMachine::on_suspend(uint64_t request, bool want_suspended,
   return out;
 }
 
-void JobStateMachine::suspend(JobEffects& out, const std::string& message) {
-  set_phase(JobPhase::kSuspended, reason::kSuspended, message);
-  event(out, EventType::kNormal, reason::kSuspended, message);
-  // A queued gang is withdrawn, and an answer already on its way for it is stale.
+// A queued gang is withdrawn, and an answer already on its way for it is stale.
+void JobStateMachine::withdraw_placement(JobEffects& out) {
   out.push_back(job_effect::CancelPlacement{});
   ++placement_attempt_;
   waiting_ = false;
+}
+
+void JobStateMachine::suspend(JobEffects& out, const std::string& message) {
+  set_phase(JobPhase::kSuspended, reason::kSuspended, message);
+  event(out, EventType::kNormal, reason::kSuspended, message);
+  withdraw_placement(out);
   for (auto& r : replicas()) {
     if (r.state != ReplicaState::kTerminating) terminate(out, r, "job suspended");
   }
@@ -104,10 +108,7 @@ JobEffects JobStateMachine::on_preempt(const std::string& by, int32_t priority) 
       "): its replicas are stopped and the whole gang queued again (not counted)";
   set_phase(JobPhase::kQueued, reason::kPreempted, message);
   event(out, EventType::kWarning, reason::kPreempted, message);
-  // A gang restart may have queued it already: that request is withdrawn.
-  out.push_back(job_effect::CancelPlacement{});
-  ++placement_attempt_;
-  waiting_ = false;
+  withdraw_placement(out);
   for (auto& r : replicas()) {
     if (!protocol::is_alive(r.state)) continue;
     r.restarts++;

@@ -22,6 +22,22 @@ std::string revision_name(const std::string& service, int64_t generation) {
   return service + "-" + digits;
 }
 
+protocol::RevisionStatus ServiceStateMachine::new_revision(const ServiceApply& apply,
+                                                           const std::string& service,
+                                                           int64_t generation, int64_t now_ms) {
+  protocol::RevisionStatus rev;
+  rev.generation = generation;
+  rev.name = revision_name(service, generation);
+  rev.manifest = apply.manifest;
+  rev.model_format = spec::model_format_name(apply.spec.predictor.model_format);
+  rev.storage_uri = apply.spec.predictor.storage_uri;
+  rev.model_path = apply.model_path;
+  rev.min_replicas = apply.spec.predictor.min_replicas;
+  rev.max_replicas = apply.spec.predictor.max_replicas;
+  rev.created_ms = now_ms;
+  return rev;
+}
+
 ServiceRecord ServiceStateMachine::first_record(const ServiceApply& apply, std::string token,
                                                 int64_t now_ms) {
   ServiceRecord rec;
@@ -33,16 +49,7 @@ ServiceRecord ServiceStateMachine::first_record(const ServiceApply& apply, std::
   s.canary_traffic_percent = apply.spec.canary_traffic_percent;
   s.auth = apply.spec.predictor.auth;
   rec.token = std::move(token);
-  protocol::RevisionStatus rev;
-  rev.generation = 1;
-  rev.name = revision_name(s.name, 1);
-  rev.manifest = apply.manifest;
-  rev.model_format = spec::model_format_name(apply.spec.predictor.model_format);
-  rev.storage_uri = apply.spec.predictor.storage_uri;
-  rev.model_path = apply.model_path;
-  rev.min_replicas = apply.spec.predictor.min_replicas;
-  rev.max_replicas = apply.spec.predictor.max_replicas;
-  rev.created_ms = now_ms;
+  protocol::RevisionStatus rev = new_revision(apply, s.name, 1, now_ms);
   s.generation = 1;
   s.latest_created_revision = rev.name;
   s.revisions.push_back(std::move(rev));

@@ -162,6 +162,10 @@ class ServiceStateMachine {
  private:
   ServiceStateMachine(ServiceRecord record, ServiceMachineOptions options,
                       std::map<std::string, spec::InferenceServiceSpec> specs);
+  // Revision `generation` of `service` as `apply` makes it.
+  static protocol::RevisionStatus new_revision(const ServiceApply& apply,
+                                               const std::string& service, int64_t generation,
+                                               int64_t now_ms);
 
   struct CreateIfWanted {  // the replica is still wanted: create its job
     std::string job;

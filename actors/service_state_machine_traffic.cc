@@ -19,16 +19,7 @@ namespace reason = protocol::reason;
 // ---- revisions and traffic -----------------------------------------------------
 
 void ServiceStateMachine::add_revision(ServiceEffects& out, const ServiceApply& apply) {
-  protocol::RevisionStatus rev;
-  rev.generation = ++st().generation;
-  rev.name = revision_name(name(), rev.generation);
-  rev.manifest = apply.manifest;
-  rev.model_format = spec::model_format_name(apply.spec.predictor.model_format);
-  rev.storage_uri = apply.spec.predictor.storage_uri;
-  rev.model_path = apply.model_path;
-  rev.min_replicas = apply.spec.predictor.min_replicas;
-  rev.max_replicas = apply.spec.predictor.max_replicas;
-  rev.created_ms = now();
+  protocol::RevisionStatus rev = new_revision(apply, name(), ++st().generation, now());
   specs_[rev.name] = apply.spec;
   st().latest_created_revision = rev.name;
   event(out, EventType::kNormal, reason::kRevisionCreated,
