@@ -3,9 +3,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "actors/autoscaler.h"
+#include "actors/queue_quota.h"
 
 namespace cadre::actors {
 
@@ -42,6 +44,7 @@ struct ClusterPolicy {
   std::chrono::milliseconds lease{10000};  // agents' fencing lease (RegisterReply.lease_ms); 0: off
   std::string checkpoint_root;             // CADRE_CHECKPOINT_DIR = <root>/<namespace>/<job>
   AutoscalePolicy autoscale;               // inference services' autoscaler windows
+  std::map<std::string, QueueQuota> queue_quotas;  // by schedulingPolicy.queue; others unlimited
   // How programs the cluster runs for users reach the client port (a notebook's
   // kernels get a client config with these): its endpoint and the coordinator's
   // public key (empty without CURVE).

@@ -64,7 +64,7 @@ void carry_out_one(Self* self, const JobEffect& effect) {
           self->send(st.ctx.scheduler, release_atom::value, e.key);
         } else if constexpr (std::is_same_v<E, job_effect::Reserve>) {
           self->send(st.ctx.scheduler, reserve_atom::value, e.key, e.node, e.request, e.gpu_indices,
-                     e.port, e.priority, e.preemptible);
+                     e.port, e.priority, e.preemptible, e.queue);
         } else if constexpr (std::is_same_v<E, job_effect::Launch>) {
           outbox->agent(e.node, e.epoch, MessageKind::kLaunchReplica, e.launch);
         } else if constexpr (std::is_same_v<E, job_effect::Kill>) {

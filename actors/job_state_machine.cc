@@ -331,7 +331,8 @@ JobEffects JobStateMachine::restore() {
     any_alive = true;
     confirmed_[i] = false;
     out.push_back(job_effect::Reserve{slot_key(r), r.node, spec_of(r).tmpl.resources, r.gpu_indices,
-                                      r.port, spec_.run_policy.scheduling.priority, batch()});
+                                      r.port, spec_.run_policy.scheduling.priority, batch(),
+                                      spec_.run_policy.scheduling.queue});
     out.push_back(job_effect::StartTimer{options_.policy.lost_after,
                                          JobTimer{JobTimer::Kind::kReportMissing, r.uid}});
   }

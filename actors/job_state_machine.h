@@ -110,6 +110,7 @@ struct Reserve {  // re-assert a slot that survived a coordinator restart
   int32_t port = 0;
   int32_t priority = 0;      // the job's, for the scheduler's choice of preemption victims
   bool preemptible = false;  // GangRequest::preemptible
+  std::string queue;         // GangRequest::queue, counted against its quota
 };
 struct Launch {
   std::string node;

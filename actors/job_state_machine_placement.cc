@@ -25,6 +25,7 @@ void JobStateMachine::request_placement(JobEffects& out) {
   // takes one replica and their CPU is not all taken from one node.
   if (rec_.status.owner.rfind("inferenceservice/", 0) == 0) gang.spread_group = rec_.status.owner;
   gang.preemptible = batch();
+  gang.queue = spec_.run_policy.scheduling.queue;
   gang.preempts = batch() && spec_.run_policy.scheduling.preemption ==
                                  spec::PreemptionPolicy::kPreemptLowerPriority;
   // What each launch weighs at least, so that no node whose agent would refuse it is

@@ -22,6 +22,17 @@ std::string resources_of(const spec::ResourceRequest& r) {
   return resources_of(r.cpu_millis, r.memory_bytes, r.gpus);
 }
 
+// What every member of a gang asks for, together.
+spec::ResourceRequest total_of(const GangRequest& gang) {
+  spec::ResourceRequest total;
+  for (const auto& member : gang.members) {
+    total.cpu_millis += member.request.cpu_millis;
+    total.memory_bytes += member.request.memory_bytes;
+    total.gpus += member.request.gpus;
+  }
+  return total;
+}
+
 // "gpu=h200,zone=a": a nodeSelector as it reads in messages.
 std::string labels_text(const std::map<std::string, std::string>& labels) {
   std::string out;
@@ -41,13 +52,9 @@ NeverFits launch_too_large(const GangRequest::Member& member, const std::string&
 
 // What a waiting gang needs, for why_waiting.
 std::string what_it_needs(const GangRequest& gang) {
-  int64_t cpu = 0, memory = 0;
-  int32_t gpus = 0;
-  for (const auto& member : gang.members) {
-    cpu += member.request.cpu_millis;
-    memory += member.request.memory_bytes;
-    gpus += member.request.gpus;
-  }
+  const spec::ResourceRequest total = total_of(gang);
+  const int64_t cpu = total.cpu_millis, memory = total.memory_bytes;
+  const int32_t gpus = total.gpus;
   // Replicas that select nodes say so: the free nodes listed may not be those.
   std::string selected;
   for (const auto& member : gang.members) {
@@ -201,7 +208,7 @@ int Scheduler::held_of_group(const std::string& node, const std::string& group) 
 }
 
 Placement Scheduler::take(NodeState& node, const std::string& key,
-                          const spec::ResourceRequest& request, const std::string& group) {
+                          const spec::ResourceRequest& request, const GangRequest& gang) {
   std::vector<int32_t> gpus;
   for (int32_t g = 0; g < node.capacity.gpus && static_cast<int32_t>(gpus.size()) < request.gpus;
        ++g) {
@@ -215,7 +222,7 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
     }
     node.next_port = port >= node.capacity.port_max ? node.capacity.port_min : port + 1;
   }
-  reserve(key, node.capacity.name, request, gpus, port, group);
+  reserve(key, node.capacity.name, request, gpus, port, gang.spread_group, gang.queue);
   return Placement{key,
                    node.capacity.name,
                    node.capacity.address,
@@ -225,6 +232,22 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
                    node.capacity.max_message_bytes};
 }
 
+spec::ResourceRequest Scheduler::used_by_queue(const std::string& queue) const {
+  spec::ResourceRequest used;
+  for (const auto& [key, held] : held_) {
+    if (held.queue != queue) continue;
+    used.cpu_millis += held.cpu;
+    used.memory_bytes += held.memory;
+    used.gpus += static_cast<int32_t>(held.gpus.size());
+  }
+  return used;
+}
+
+bool Scheduler::over_quota(const GangRequest& gang) const {
+  auto quota = quotas_.find(gang.queue);
+  return quota != quotas_.end() && !quota->second.admits(used_by_queue(gang.queue), total_of(gang));
+}
+
 Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>* out,
                                 NeverFits* never) {
   out->clear();
@@ -232,6 +255,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
     *never = std::move(*why);
     return Fit::kNever;
   }
+  if (over_quota(gang)) return Fit::kWait;
   // Largest requests first: first fit packs far better that way. Placements are
   // reported in member (rank) order.
   std::vector<size_t> order(gang.members.size());
@@ -254,7 +278,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
       }
       return Fit::kWait;
     }
-    placed[i] = take(*node, member.key, member.request, gang.spread_group);
+    placed[i] = take(*node, member.key, member.request, gang);
     used.push_back(node->capacity.name);
   }
   *out = std::move(placed);
@@ -267,6 +291,15 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
 // the whole cluster in some resource. With no node that counts (none registered, or
 // all Lost) nothing is known to be impossible.
 std::optional<NeverFits> Scheduler::never_fits(const GangRequest& gang) const {
+  if (auto quota = quotas_.find(gang.queue); quota != quotas_.end()) {
+    const spec::ResourceRequest want = total_of(gang);
+    if (!quota->second.admits({}, want)) {
+      return NeverFits{reason::kUnschedulable,
+                       "the gang of " + std::to_string(gang.members.size()) + " replicas needs " +
+                           resources_of(want) + " in total; queue " + gang.queue + "'s quota is " +
+                           to_string(quota->second)};
+    }
+  }
   const Totals& t = totals();
   if (t.nodes == 0) return std::nullopt;
   if (!gang.node.empty()) return never_fits_pinned(gang);
@@ -379,6 +412,12 @@ std::string Scheduler::free_on(const NodeState& n, const GangRequest& gang) {
 
 std::string Scheduler::why_waiting(const GangRequest& gang) const {
   const std::string need = what_it_needs(gang);
+  if (over_quota(gang)) {
+    return "waiting for room in queue " + gang.queue + "'s quota (" +
+           to_string(quotas_.at(gang.queue)) + "): its placed gangs hold " +
+           resources_of(used_by_queue(gang.queue)) + "; this gang needs " +
+           resources_of(total_of(gang));
+  }
   if (!gang.node.empty()) {
     auto it = nodes_.find(gang.node);
     if (it == nodes_.end() || it->second.lost) {
@@ -461,7 +500,7 @@ const Scheduler::Totals& Scheduler::totals() const {
 
 void Scheduler::reserve(const std::string& key, const std::string& node,
                         const spec::ResourceRequest& request, const std::vector<int32_t>& gpus,
-                        int32_t port, const std::string& spread_group) {
+                        int32_t port, const std::string& spread_group, const std::string& queue) {
   unhold(key);
   auto& state = nodes_[node];
   if (state.capacity.name.empty()) {
@@ -476,7 +515,8 @@ void Scheduler::reserve(const std::string& key, const std::string& node,
   state.used_memory += request.memory_bytes;
   state.used_gpus.insert(gpus.begin(), gpus.end());
   if (port != 0) state.used_ports.insert(port);
-  held_[key] = Held{node, request.cpu_millis, request.memory_bytes, gpus, port, spread_group};
+  held_[key] =
+      Held{node, request.cpu_millis, request.memory_bytes, gpus, port, spread_group, queue};
 }
 
 void Scheduler::release(const std::string& key) {

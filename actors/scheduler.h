@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/queue_quota.h"
 #include "protocol/spec/job_spec.h"
 #include "protocol/spec/train_job_spec.h"
 
@@ -75,6 +76,9 @@ struct GangRequest {
   // While it waits it may stop placed gangs of strictly lower priority to make room
   // (schedulingPolicy.preemptionPolicy: PreemptLowerPriority).
   bool preempts = false;
+  // schedulingPolicy.queue: with a quota (set_quotas), the gangs of one queue hold
+  // no more than it together.
+  std::string queue;
   // Once placed, a gang that preempts may stop it: batch work (a Job, TrainJob, trial
   // or pipeline step), which its supervisor queues again to resume from its
   // checkpoints. Serving replicas and notebook servers are never stopped for another.
@@ -106,6 +110,11 @@ class Scheduler {
   // Forgets a node (cadre delete node/NAME) and whatever its slots still held.
   void remove_node(const std::string& node);
   size_t node_count() const { return nodes_.size(); }
+  // Each queue's quota; queues not named are unlimited.
+  void set_quotas(std::map<std::string, QueueQuota> quotas) { quotas_ = std::move(quotas); }
+  const std::map<std::string, QueueQuota>& quotas() const { return quotas_; }
+  // What the placed gangs of `queue` hold together.
+  spec::ResourceRequest used_by_queue(const std::string& queue) const;
 
   // Places every member or none. kNever (with *never set) when no node set, even
   // empty, could hold the gang; kWait when it could but the free capacity cannot now.
@@ -133,7 +142,7 @@ class Scheduler {
   // Re-asserts a placement that already exists (adoption after a coordinator restart).
   void reserve(const std::string& key, const std::string& node,
                const spec::ResourceRequest& request, const std::vector<int32_t>& gpus, int32_t port,
-               const std::string& spread_group = "");
+               const std::string& spread_group = "", const std::string& queue = "");
   void release(const std::string& key);
   void release_job(const std::string& job);  // every slot "<job>/..."
 
@@ -160,6 +169,7 @@ class Scheduler {
     std::vector<int32_t> gpus;
     int32_t port = 0;
     std::string group;  // GangRequest::spread_group of its job
+    std::string queue;  // GangRequest::queue of its job
   };
   static bool fits_total(const NodeState& n, const spec::ResourceRequest& r);
   static bool fits_free(const NodeState& n, const spec::ResourceRequest& r);
@@ -173,7 +183,9 @@ class Scheduler {
   NodeState* choose(const GangRequest& gang, const GangRequest::Member& member,
                     const std::vector<std::string>& used);
   Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,
-                 const std::string& group);
+                 const GangRequest& gang);
+  // The gang's queue has a quota its placed gangs and this one together exceed.
+  bool over_quota(const GangRequest& gang) const;
   int held_of_group(const std::string& node, const std::string& group) const;
   void unhold(const std::string& key);  // frees a slot, keeping what jobs_ knows
 
@@ -187,9 +199,10 @@ class Scheduler {
   };
   const Totals& totals() const;
 
-  std::map<std::string, NodeState> nodes_;  // by name: deterministic placement
-  mutable std::optional<Totals> totals_;    // reset by upsert_node
-  std::map<std::string, Held> held_;        // by slot key
+  std::map<std::string, NodeState> nodes_;    // by name: deterministic placement
+  mutable std::optional<Totals> totals_;      // reset by upsert_node
+  std::map<std::string, Held> held_;          // by slot key
+  std::map<std::string, QueueQuota> quotas_;  // by queue
   // Jobs holding slots: what preemption needs to know of them. `order` rises with
   // each placement, so the latest placed is known.
   struct Admitted {

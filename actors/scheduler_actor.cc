@@ -191,6 +191,24 @@ std::string scrape(const SchedulerState& st) {
   out.family("cadre_scheduler_preemptions_total", "counter",
              "Placed jobs stopped to make room for a waiting gang of higher priority.");
   out.sample("cadre_scheduler_preemptions_total", {}, static_cast<double>(st.preemptions));
+  out.family("cadre_queue_quota", "gauge",
+             "A queue's quota: cpu in cores, memory in bytes, gpu in devices (set ones only).");
+  out.family("cadre_queue_used", "gauge",
+             "What the placed gangs of a queue with a quota hold: cpu, memory, gpu.");
+  for (const auto& [queue, quota] : st.scheduler.quotas()) {
+    const spec::ResourceRequest used = st.scheduler.used_by_queue(queue);
+    const auto sample = [&](const char* resource, std::optional<double> limit, double now) {
+      if (limit)
+        out.sample("cadre_queue_quota", {{"queue", queue}, {"resource", resource}}, *limit);
+      out.sample("cadre_queue_used", {{"queue", queue}, {"resource", resource}}, now);
+    };
+    sample("cpu",
+           quota.cpu_millis ? std::optional<double>(*quota.cpu_millis / 1000.0) : std::nullopt,
+           used.cpu_millis / 1000.0);
+    sample("memory", quota.memory_bytes ? std::optional<double>(*quota.memory_bytes) : std::nullopt,
+           static_cast<double>(used.memory_bytes));
+    sample("gpu", quota.gpus ? std::optional<double>(*quota.gpus) : std::nullopt, used.gpus);
+  }
   out.family("cadre_node_allocated", "gauge",
              "What placed replicas hold on a node: cpu in cores, memory in bytes, gpu in devices.");
   for (const auto& node : st.scheduler.node_names()) {
@@ -205,8 +223,10 @@ std::string scrape(const SchedulerState& st) {
   return out.str();
 }
 
-caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics) {
+caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics,
+                        std::map<std::string, QueueQuota> quotas) {
   self->state.metrics = std::move(metrics);
+  self->state.scheduler.set_quotas(std::move(quotas));
   return {
       [=](scrape_atom) { return scrape(self->state); },
       [=](tick_atom) {
@@ -261,10 +281,10 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
       // A placement that survived a coordinator restart, from its job's supervisor.
       [=](reserve_atom, const std::string& key, const std::string& node,
           const spec::ResourceRequest& request, const std::vector<int32_t>& gpus, int32_t port,
-          int32_t priority, bool preemptible) {
+          int32_t priority, bool preemptible, const std::string& queue) {
         auto& st = self->state;
         const std::string job = key.substr(0, key.find('/'));
-        st.scheduler.reserve(key, node, request, gpus, port);
+        st.scheduler.reserve(key, node, request, gpus, port, "", queue);
         st.scheduler.classify(job, priority, preemptible);
         st.holders[job] = caf::actor_cast<caf::actor>(self->current_sender());
       },
@@ -283,8 +303,9 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics)
 }  // namespace
 }  // namespace scheduler_shell
 
-caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<CoordinatorMetrics> metrics) {
-  return system.spawn(scheduler_shell::scheduler, std::move(metrics));
+caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<CoordinatorMetrics> metrics,
+                           std::map<std::string, QueueQuota> quotas) {
+  return system.spawn(scheduler_shell::scheduler, std::move(metrics), std::move(quotas));
 }
 
 }  // namespace cadre::actors

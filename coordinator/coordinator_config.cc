@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 namespace cadre::coordinator {
 
@@ -24,10 +25,21 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
   p.checkpoint_root = checkpoint_root.empty() ? state_dir + "/checkpoints" : checkpoint_root;
   p.autoscale.stable_window = std::chrono::milliseconds(autoscale_stable_window_ms);
   p.autoscale.panic_window = std::chrono::milliseconds(autoscale_panic_window_ms);
+  for (const auto& text : queue_quota) {
+    auto quota = actors::parse_queue_quota(text);  // validate() refused any that fail
+    if (quota.ok()) p.queue_quotas[quota->first] = quota->second;
+  }
   return p;
 }
 
 Status CoordinatorConfig::validate() const {
+  std::set<std::string> queues;
+  for (const auto& text : queue_quota) {
+    ASSIGN_OR_RETURN(auto quota, actors::parse_queue_quota(text));
+    if (!queues.insert(quota.first).second) {
+      return InvalidArgument("queue-quota: queue " + quota.first + " is given twice");
+    }
+  }
   if (agent_port < 0 || agent_port > 65535) {
     return InvalidArgument("agent-port: " + std::to_string(agent_port) + " is not a port");
   }
@@ -148,6 +160,9 @@ void declare_flags(CLI::App& app, CoordinatorConfig& c, std::string& config_file
   app.add_option("--autoscale-panic-window-ms", c.autoscale_panic_window_ms,
                  "and scale out fast when this short window asks for twice the replicas")
       ->capture_default_str();
+  app.add_option("--queue-quota", c.queue_quota,
+                 "QUEUE:cpu=N,memory=Q,gpu=N: what the placed gangs of one queue may hold "
+                 "together (repeat per queue; others unlimited)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "actors/cluster_policy.h"
 #include "protocol/status.h"
@@ -50,6 +51,9 @@ struct CoordinatorConfig {
   // Inference services' autoscaler (Knative's KPA): the windows load is averaged over.
   int64_t autoscale_stable_window_ms = kPolicy.autoscale.stable_window.count();
   int64_t autoscale_panic_window_ms = kPolicy.autoscale.panic_window.count();
+  // What the placed gangs of one schedulingPolicy.queue may hold together, as
+  // "QUEUE:cpu=N,memory=Q,gpu=N" (Kueue's nominalQuota); queues not named: unlimited.
+  std::vector<std::string> queue_quota;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 
   actors::ClusterPolicy policy() const;

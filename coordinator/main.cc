@@ -198,7 +198,7 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.metrics = metrics;
   ctx.store =
       actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
-  ctx.scheduler = actors::spawn_scheduler(system, metrics);
+  ctx.scheduler = actors::spawn_scheduler(system, metrics, ctx.policy.queue_quotas);
   ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes), std::move(*file_removals),
                                         std::move(*cordoned));
   ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));

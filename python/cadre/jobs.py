@@ -87,7 +87,7 @@ class TrainJob:
     def __init__(self, command, *, name=None, workers=1, args=None, env=None, working_dir=None,
                  cpu=1, memory="1Gi", gpus=0, ps=0, ps_command=None, restart_policy="OnFailure",
                  backoff_limit=3, namespace=None, labels=None, active_deadline_seconds=None,
-                 suspend=False, priority=None, preemption_policy=None):
+                 suspend=False, priority=None, preemption_policy=None, queue=None):
         if int(workers) < 1:
             raise errors.InvalidArgument(f"workers: must be >= 1, got {workers}")
         if int(ps) < 0:
@@ -115,6 +115,8 @@ class TrainJob:
                     "preemption_policy: must be PreemptLowerPriority or Never, got "
                     f"{preemption_policy!r}")
             scheduling["preemptionPolicy"] = preemption_policy
+        if queue is not None:
+            scheduling["queue"] = check_name(queue, "queue")  # counted against its quota, if any
         if scheduling:
             self.run_policy["schedulingPolicy"] = scheduling
 

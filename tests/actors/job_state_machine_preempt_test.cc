@@ -24,8 +24,10 @@ TEST_F(PreemptedJob, BatchWorkMayPreemptAndBePreemptedUnlessItsPolicySaysNever) 
   };
   spec::TrainJobSpec s = gang(2);
   s.run_policy.scheduling.priority = 3;
+  s.run_policy.scheduling.queue = "research";
   auto train = gang_of(start(s));
   EXPECT_EQ(train.priority, 3);
+  EXPECT_EQ(train.queue, "research");
   EXPECT_TRUE(train.preempts);
   EXPECT_TRUE(train.preemptible);
 
@@ -106,9 +108,10 @@ TEST_F(PreemptedJob, AGangAlreadyRestartingGivesUpItsSlotsOnItsOwn) {
   EXPECT_EQ(status().phase, JobPhase::kRestarting);
 }
 
-TEST_F(PreemptedJob, RestoredItsSlotsCarryItsPriorityToTheScheduler) {
+TEST_F(PreemptedJob, RestoredItsSlotsCarryItsPriorityAndQueueToTheScheduler) {
   spec::TrainJobSpec s = gang(1);
   s.run_policy.scheduling.priority = -2;
+  s.run_policy.scheduling.queue = "research";
   running(s);
   JobRecord record = m->record();
   auto restored = start(s, record, /*restored=*/true);
@@ -116,6 +119,7 @@ TEST_F(PreemptedJob, RestoredItsSlotsCarryItsPriorityToTheScheduler) {
   ASSERT_EQ(reserves.size(), 1u);
   EXPECT_EQ(reserves[0].priority, -2);
   EXPECT_TRUE(reserves[0].preemptible);
+  EXPECT_EQ(reserves[0].queue, "research") << "it counts against its queue's quota";
 }
 
 }  // namespace

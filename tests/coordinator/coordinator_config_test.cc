@@ -44,6 +44,27 @@ TEST(CoordinatorConfig, RequestTimeoutReachesTheActorsPolicy) {
   EXPECT_FALSE(parse({"--request-timeout-ms", "0"}).ok());
 }
 
+TEST(CoordinatorConfig, QueueQuotasComeFromFlagsOrAListInTheFileAndReachThePolicy) {
+  auto config = parse({"--queue-quota", "research:gpu=4,cpu=16", "--queue-quota", "ci:cpu=2"});
+  ASSERT_OK(config);
+  const auto quotas = config->policy().queue_quotas;
+  ASSERT_EQ(quotas.size(), 2u);
+  EXPECT_EQ(quotas.at("research").gpus, 4);
+  EXPECT_EQ(quotas.at("research").cpu_millis, 16000);
+  EXPECT_EQ(quotas.at("ci").cpu_millis, 2000);
+  auto from_file = parse({"--config", write_yaml("queue-quota: ['team-a:memory=8Gi']\n")});
+  ASSERT_OK(from_file);
+  EXPECT_EQ(from_file->policy().queue_quotas.at("team-a").memory_bytes, 8ll << 30);
+
+  auto twice = parse({"--queue-quota", "ci:cpu=2", "--queue-quota", "ci:cpu=3"});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "queue-quota: queue ci is given twice");
+  auto bad = parse({"--queue-quota", "ci:disks=2"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "queue-quota 'ci:disks=2': 'disks' is not one of cpu, memory, gpu");
+}
+
 TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {
   const auto file = write_yaml("agent-port: 9000\nclient-port: 9001\nlost-after-ms: 20000\n");
   auto config = parse({"--config", file, "--client-port", "9100"});

@@ -303,10 +303,10 @@ class SuspendTest(unittest.TestCase):
         self.assertEqual(client.calls, [])
 
     def test_a_trainjob_carries_its_priority_and_preemption_policy(self):
-        policy = cadre.TrainJob("train", name="t", priority=5,
-                                preemption_policy="Never").to_manifest()["spec"]["runPolicy"]
+        policy = cadre.TrainJob("train", name="t", priority=5, preemption_policy="Never",
+                                queue="research").to_manifest()["spec"]["runPolicy"]
         self.assertEqual(policy["schedulingPolicy"],
-                         {"priority": 5, "preemptionPolicy": "Never"})
+                         {"priority": 5, "preemptionPolicy": "Never", "queue": "research"})
         self.assertNotIn("schedulingPolicy",
                          cadre.TrainJob("train", name="t").to_manifest()["spec"]["runPolicy"])
         with self.assertRaises(cadre.errors.InvalidArgument) as raised:
