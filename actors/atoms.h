@@ -106,6 +106,7 @@ struct ActorContext {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::ClientRef)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::JobRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::NodeCapacity)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::NodeCapacity>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::Placement)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::Placement>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::GangRequest)

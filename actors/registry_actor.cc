@@ -105,16 +105,22 @@ void remember(Self* self, const protocol::RegisterRequest& request) {
 void restore_known(Self* self, std::vector<protocol::RegisterRequest> known,
                    const std::vector<std::string>& cordoned) {
   const auto now = Clock::now();
+  std::vector<NodeCapacity> capacities;
   for (auto& request : known) {
     auto& node = self->state.nodes[request.name];
     node.info = std::move(request);
     node.state = NodeState::kNotReady;
     node.last_seen = now;  // silent since the restart: Lost after lost_after
     node.cordoned = std::find(cordoned.begin(), cordoned.end(), node.info.name) != cordoned.end();
-    self->send(self->state.ctx.scheduler, node_up_atom::value, capacity_of(node.info, 0), false);
-    if (node.cordoned) {
-      self->send(self->state.ctx.scheduler, cordon_atom::value, node.info.name, true);
-    }
+    capacities.push_back(capacity_of(node.info, 0));
+  }
+  // All in one message: a gang restored meanwhile must not meet only some of them
+  // (it would look larger than the cluster and fail Unschedulable).
+  if (!capacities.empty()) {
+    self->send(self->state.ctx.scheduler, node_up_atom::value, std::move(capacities));
+  }
+  for (const auto& [name, node] : self->state.nodes) {
+    if (node.cordoned) self->send(self->state.ctx.scheduler, cordon_atom::value, name, true);
   }
   if (!self->state.nodes.empty()) {
     spdlog::info("registry: {} known nodes NotReady until their agents register again",

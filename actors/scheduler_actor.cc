@@ -237,10 +237,13 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics,
         self->state.scheduler.upsert_node(node);
         drain(self);
       },
-      // A node known from before a restart: it counts, but holds nothing new yet.
-      [=](node_up_atom, const NodeCapacity& node, bool schedulable) {
-        self->state.scheduler.upsert_node(node);
-        self->state.scheduler.set_schedulable(node.name, schedulable);
+      // The nodes known from before a restart, all at once (so no gang meets only
+      // some of them): they count, but hold nothing new until they register.
+      [=](node_up_atom, const std::vector<NodeCapacity>& nodes) {
+        for (const auto& node : nodes) {
+          self->state.scheduler.upsert_node(node);
+          self->state.scheduler.set_schedulable(node.name, false);
+        }
         drain(self);
       },
       // Lost: it no longer counts toward what could ever fit; deleted: forgotten.

@@ -239,5 +239,45 @@ TEST_F(SupervisorActors, EachActorRendersTheGaugesOfTheStateItOwnsWhenScraped) {
   EXPECT_NE(registry.find("cadre_nodes_cordoned 0\n"), std::string::npos) << registry;
 }
 
+// After a restart a gang may reach the scheduler before the nodes the store
+// remembers: they come in one message, so it never meets only some of them (and
+// looks larger than the cluster).
+TEST_F(SupervisorActors, AGangRestoredBeforeTheRememberedNodesWaitsForThemAll) {
+  ctx_.scheduler = spawn_scheduler(system_);
+  caf::scoped_actor job{system_};
+  GangRequest gang;
+  gang.job = "pair";
+  gang.attempt = 1;
+  for (const char* key : {"pair/worker-0", "pair/worker-1"}) {
+    gang.members.push_back({key, spec::ResourceRequest{2000, 0, 0}});
+  }
+  job->send(ctx_.scheduler, schedule_atom::value, gang, caf::actor_cast<caf::actor>(job));
+  std::vector<NodeCapacity> remembered(2);
+  for (size_t i = 0; i < remembered.size(); ++i) {
+    remembered[i].name = i == 0 ? "a" : "b";
+    remembered[i].cpu_millis = 2000;
+  }
+  job->send(ctx_.scheduler, node_up_atom::value, remembered);
+  // Both agents register again, one after the other: only then is the pair placed.
+  for (auto node : remembered) {
+    node.epoch = 2;
+    job->send(ctx_.scheduler, node_up_atom::value, node);
+  }
+  bool placed = false;
+  bool never = false;
+  while (!placed && !never) {
+    bool timed_out = false;
+    job->receive([&](placed_atom, int64_t, const std::vector<Placement>&) { placed = true; },
+                 [&](never_atom, int64_t, const std::string&, const std::string& why) {
+                   never = true;
+                   ADD_FAILURE() << why;
+                 },
+                 [&](waiting_atom, int64_t, const std::string&) {},
+                 caf::after(2s) >> [&] { timed_out = true; });
+    if (timed_out) break;
+  }
+  EXPECT_TRUE(placed);
+}
+
 }  // namespace
 }  // namespace cadre::actors::supervisor_actors_test
