@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -26,9 +28,11 @@ class ConfigFile : public ::testing::Test {
     app.add_flag("--insecure", s.insecure, "no keys");
     app.add_option("--label,--labels", s.labels, "k=v, repeatable");
   }
+  // ctest runs each test as its own process, two at a time: the pid keeps their
+  // files apart (they once shared config_file_test_1.yaml and read each other's).
   std::string write(const std::string& yaml) {
-    const std::string path =
-        ::testing::TempDir() + "/config_file_test_" + std::to_string(++files) + ".yaml";
+    const std::string path = ::testing::TempDir() + "/config_file_test_" +
+                             std::to_string(::getpid()) + "_" + std::to_string(++files) + ".yaml";
     std::ofstream(path) << yaml;
     return path;
   }
