@@ -322,7 +322,12 @@ TEST_F(ProxyTest, AHeldRequestIsAnsweredWhenItsTimeoutPassesAndTheHoldIsBounded)
   const auto start = std::chrono::steady_clock::now();
   auto first = call_async("/v2/models/fmnist/infer");
   auto second = call_async("/v2/models/fmnist/infer");
-  // The activator holds two per service here: the third is answered at once.
+  // The activator holds two per service here: the third is answered at once. (Once
+  // both are held: on a loaded machine the third could otherwise arrive first.)
+  for (int i = 0; i < 200 && activator_->held() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(activator_->held(), 2u);
   const auto third = call("/v2/models/fmnist/infer");
   EXPECT_EQ(third.status, 503);
   EXPECT_NE(third.body.find("already waiting"), std::string::npos) << third.body;
