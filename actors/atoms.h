@@ -85,6 +85,7 @@ using cordon_atom = caf::atom_constant<caf::atom("cordon")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
 using preempt_atom = caf::atom_constant<caf::atom("preempt")>;
+using queues_atom = caf::atom_constant<caf::atom("queues")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
@@ -143,6 +144,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(CadreSamplesMap)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobEvent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::NodeStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::NodeStatus>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::QueueStatus>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::JobEvent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)

@@ -23,7 +23,7 @@ protocol::GetReply within_scope(protocol::GetReply reply, const std::string& sco
   keep_namespace(reply.runs, scope);
   keep_namespace(reply.recurring_runs, scope);
   keep_namespace(reply.notebooks, scope);
-  return reply;  // nodes and pipelines are the cluster's
+  return reply;  // nodes, pipelines and queues are the cluster's
 }
 
 Status check_scope(const std::string& scope, const std::string& ns, const std::string& what) {

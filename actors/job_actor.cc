@@ -141,8 +141,8 @@ caf::behavior job(Self* self, ActorContext ctx, JobRecord record, spec::TrainJob
         carry_out(self, machine()->on_node_report(report));
       },
       [=](evict_atom, const std::string& node) { carry_out(self, machine()->on_evict(node)); },
-      [=](preempt_atom, const std::string& by, int32_t priority) {
-        carry_out(self, machine()->on_preempt(by, priority));
+      [=](preempt_atom, const std::string& by, const std::string& cause) {
+        carry_out(self, machine()->on_preempt(by, cause));
       },
       [=](node_lost_atom, const std::string& node) {
         carry_out(self, machine()->on_node_lost(node));

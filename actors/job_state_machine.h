@@ -214,12 +214,13 @@ class JobStateMachine {
   // `manifest`: applied again with only its suspend field changed, the new text
   // the job keeps from now on (differ_only_in_suspend); empty for cadre suspend.
   JobEffects on_suspend(uint64_t request, bool suspend, const std::string& manifest = "");
-  // The scheduler stops this job to make room for `by`, a waiting gang of higher
-  // `priority` (Kubernetes' preemption, Kueue's eviction and requeue): every replica
-  // is stopped, not counted against backoffLimit, and the whole gang queued again once
-  // they have ended, to resume from its checkpoints. Nothing happens to a job that
-  // holds no running replica (finished, suspended, already stopping or queued).
-  JobEffects on_preempt(const std::string& by, int32_t priority);
+  // The scheduler stops this job to make room for `by`, a waiting gang, for `cause`
+  // ("priority 10, above its 0", or a cohort reclaim) (Kubernetes' preemption, Kueue's
+  // eviction and requeue): every replica is stopped, not counted against
+  // backoffLimit, and the whole gang queued again once they have ended, to resume from
+  // its checkpoints. Nothing happens to a job that holds no running replica
+  // (finished, suspended, already stopping or queued).
+  JobEffects on_preempt(const std::string& by, const std::string& cause);
   JobEffects on_stored(uint64_t seq, const Status& status);
   JobEffects on_erased(const Status& status);
 

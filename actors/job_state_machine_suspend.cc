@@ -92,7 +92,7 @@ void JobStateMachine::resume(JobEffects& out) {
   if (!ending) place_gang_again(out);
 }
 
-JobEffects JobStateMachine::on_preempt(const std::string& by, int32_t priority) {
+JobEffects JobStateMachine::on_preempt(const std::string& by, const std::string& cause) {
   JobEffects out;
   if (protocol::is_terminal(rec_.status.phase) || deleting_ ||
       rec_.status.phase == JobPhase::kSuspended) {
@@ -102,10 +102,9 @@ JobEffects JobStateMachine::on_preempt(const std::string& by, int32_t priority) 
     return protocol::is_alive(r.state) && r.state != ReplicaState::kTerminating;
   });
   if (!running) return out;
-  const std::string message =
-      "preempted by job " + by + " (priority " + std::to_string(priority) + ", above its " +
-      std::to_string(spec_.run_policy.scheduling.priority) +
-      "): its replicas are stopped and the whole gang queued again (not counted)";
+  const std::string message = "preempted by job " + by + " (" + cause +
+                              "): its replicas are stopped and the whole gang queued again "
+                              "(not counted)";
   set_phase(JobPhase::kQueued, reason::kPreempted, message);
   event(out, EventType::kWarning, reason::kPreempted, message);
   withdraw_placement(out);

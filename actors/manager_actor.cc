@@ -186,28 +186,6 @@ void create(Self* self, const ClientRef& client, const protocol::ApplyRequest& r
   manager::create_job(self, manifest, request.manifest, std::move(origin));
 }
 
-// Nodes from the registry, with what the scheduler has allocated on each.
-void get_nodes(Self* self, const ClientRef& client, const std::string& name) {
-  const auto timeout = self->state.ctx.policy.request_timeout;
-  auto answer = [=](const std::vector<protocol::NodeStatus>& nodes) {
-    protocol::GetReply reply;
-    for (const auto& node : nodes) {
-      if (name.empty() || node.name == name) reply.nodes.push_back(node);
-    }
-    if (!name.empty() && reply.nodes.empty()) {
-      return self->state.ctx.outbox->client_error(client, NotFound("node/" + name + " not found"));
-    }
-    self->state.ctx.outbox->client(client, MessageKind::kGetReply, reply);
-  };
-  self->request(self->state.ctx.registry, timeout, get_atom::value)
-      .then(
-          [=](const std::vector<protocol::NodeStatus>& nodes) {
-            self->request(self->state.ctx.scheduler, timeout, alloc_atom::value, nodes)
-                .then(answer, manager::answer_error(self, client, "the scheduler"));
-          },
-          manager::answer_error(self, client, "the node registry"));
-}
-
 // One job: its supervisor's status with the stored events.
 void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
   auto job = manager::find_job(self, client, request.resource, request.name);
@@ -232,7 +210,8 @@ void get_job(Self* self, const ClientRef& client, const protocol::GetRequest& re
 
 void get(Self* self, const ClientRef& client, const protocol::GetRequest& request) {
   auto& st = self->state;
-  if (request.resource == "nodes") return get_nodes(self, client, request.name);
+  if (request.resource == "nodes") return manager::get_nodes(self, client, request.name);
+  if (request.resource == "queues") return manager::get_queues(self, client, request.name);
   if (request.resource == "experiments") {
     return manager::get_experiments(self, client, request.name);
   }
@@ -248,8 +227,8 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   if (request.resource == "notebooks") return manager::get_notebooks(self, client, request.name);
   if (!workload(request.resource)) {
     return st.ctx.outbox->client_error(
-        client,
-        InvalidArgument("unknown resource '" + request.resource + "' (" + kResources + ")"));
+        client, InvalidArgument("unknown resource '" + request.resource + "' (" + kResources +
+                                ", queues)"));
   }
   if (!request.name.empty()) return get_job(self, client, request);
   // Lists come from the summaries the supervisors push: no fan-out.
@@ -271,20 +250,8 @@ void get(Self* self, const ClientRef& client, const protocol::GetRequest& reques
   st.ctx.outbox->client(client, MessageKind::kGetReply, reply);
 }
 
-void remove_node(Self* self, const ClientRef& client, const std::string& name) {
-  self->request(self->state.ctx.registry, self->state.ctx.policy.request_timeout,
-                delete_atom::value, name)
-      .then(
-          [=](const Status& deleted) {
-            if (!deleted.ok()) return self->state.ctx.outbox->client_error(client, deleted);
-            self->state.ctx.outbox->client(client, MessageKind::kDeleteReply,
-                                           protocol::DeleteReply{name});
-          },
-          manager::answer_error(self, client, "the node registry"));
-}
-
 void remove(Self* self, const ClientRef& client, const protocol::DeleteRequest& request) {
-  if (request.resource == "nodes") return remove_node(self, client, request.name);
+  if (request.resource == "nodes") return manager::remove_node(self, client, request.name);
   if (request.resource == "experiments") {
     return manager::delete_experiment(self, client, request.name);
   }

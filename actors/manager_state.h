@@ -145,6 +145,11 @@ void add_notebook_routes(ManagerSelf* self, protocol::RoutesReply& reply);
 void forward_notebook_activity(ManagerSelf* self,
                                const std::vector<protocol::NotebookActivity>& seen);
 
+// ---- manager_cluster.cc ----
+void get_nodes(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void get_queues(ManagerSelf* self, const ClientRef& client, const std::string& name);
+void remove_node(ManagerSelf* self, const ClientRef& client, const std::string& name);
+
 // ---- manager_experiments.cc ----
 void create_experiment(ManagerSelf* self, const ClientRef& client,
                        const protocol::ApplyRequest& request,

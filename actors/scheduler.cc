@@ -14,23 +14,7 @@ namespace reason = protocol::reason;
 std::string replica_of(const std::string& key) { return key.substr(key.find('/') + 1); }
 
 std::string resources_of(int64_t cpu_millis, int64_t memory_bytes, int32_t gpus) {
-  return "cpu=" + spec::format_cpu(cpu_millis) + " memory=" + spec::format_memory(memory_bytes) +
-         " gpu=" + std::to_string(gpus);
-}
-
-std::string resources_of(const spec::ResourceRequest& r) {
-  return resources_of(r.cpu_millis, r.memory_bytes, r.gpus);
-}
-
-// What every member of a gang asks for, together.
-spec::ResourceRequest total_of(const GangRequest& gang) {
-  spec::ResourceRequest total;
-  for (const auto& member : gang.members) {
-    total.cpu_millis += member.request.cpu_millis;
-    total.memory_bytes += member.request.memory_bytes;
-    total.gpus += member.request.gpus;
-  }
-  return total;
+  return actors::resources_of(spec::ResourceRequest{cpu_millis, memory_bytes, gpus});
 }
 
 // "gpu=h200,zone=a": a nodeSelector as it reads in messages.
@@ -86,6 +70,21 @@ std::string what_it_needs(const GangRequest& gang) {
 }
 
 }  // namespace
+
+spec::ResourceRequest total_of(const GangRequest& gang) {
+  spec::ResourceRequest total;
+  for (const auto& member : gang.members) {
+    total.cpu_millis += member.request.cpu_millis;
+    total.memory_bytes += member.request.memory_bytes;
+    total.gpus += member.request.gpus;
+  }
+  return total;
+}
+
+std::string resources_of(const spec::ResourceRequest& r) {
+  return "cpu=" + spec::format_cpu(r.cpu_millis) +
+         " memory=" + spec::format_memory(r.memory_bytes) + " gpu=" + std::to_string(r.gpus);
+}
 
 void Scheduler::upsert_node(const NodeCapacity& node) {
   auto& state = nodes_[node.name];
@@ -232,22 +231,6 @@ Placement Scheduler::take(NodeState& node, const std::string& key,
                    node.capacity.max_message_bytes};
 }
 
-spec::ResourceRequest Scheduler::used_by_queue(const std::string& queue) const {
-  spec::ResourceRequest used;
-  for (const auto& [key, held] : held_) {
-    if (held.queue != queue) continue;
-    used.cpu_millis += held.cpu;
-    used.memory_bytes += held.memory;
-    used.gpus += static_cast<int32_t>(held.gpus.size());
-  }
-  return used;
-}
-
-bool Scheduler::over_quota(const GangRequest& gang) const {
-  auto quota = quotas_.find(gang.queue);
-  return quota != quotas_.end() && !quota->second.admits(used_by_queue(gang.queue), total_of(gang));
-}
-
 Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>* out,
                                 NeverFits* never) {
   out->clear();
@@ -291,15 +274,7 @@ Scheduler::Fit Scheduler::place(const GangRequest& gang, std::vector<Placement>*
 // the whole cluster in some resource. With no node that counts (none registered, or
 // all Lost) nothing is known to be impossible.
 std::optional<NeverFits> Scheduler::never_fits(const GangRequest& gang) const {
-  if (auto quota = quotas_.find(gang.queue); quota != quotas_.end()) {
-    const spec::ResourceRequest want = total_of(gang);
-    if (!quota->second.admits({}, want)) {
-      return NeverFits{reason::kUnschedulable,
-                       "the gang of " + std::to_string(gang.members.size()) + " replicas needs " +
-                           resources_of(want) + " in total; queue " + gang.queue + "'s quota is " +
-                           to_string(quota->second)};
-    }
-  }
+  if (auto never = never_fits_quota(gang)) return never;
   const Totals& t = totals();
   if (t.nodes == 0) return std::nullopt;
   if (!gang.node.empty()) return never_fits_pinned(gang);
@@ -412,12 +387,7 @@ std::string Scheduler::free_on(const NodeState& n, const GangRequest& gang) {
 
 std::string Scheduler::why_waiting(const GangRequest& gang) const {
   const std::string need = what_it_needs(gang);
-  if (over_quota(gang)) {
-    return "waiting for room in queue " + gang.queue + "'s quota (" +
-           to_string(quotas_.at(gang.queue)) + "): its placed gangs hold " +
-           resources_of(used_by_queue(gang.queue)) + "; this gang needs " +
-           resources_of(total_of(gang));
-  }
+  if (over_quota(gang)) return why_over_quota(gang);
   if (!gang.node.empty()) {
     auto it = nodes_.find(gang.node);
     if (it == nodes_.end() || it->second.lost) {

@@ -85,6 +85,11 @@ struct GangRequest {
   bool preemptible = false;
 };
 
+// What every member of a gang asks for, together.
+spec::ResourceRequest total_of(const GangRequest& gang);
+// "cpu=2 memory=1Gi gpu=0", as messages say what is needed or held.
+std::string resources_of(const spec::ResourceRequest& r);
+
 // Why a gang can never be placed: the reason its job fails with (Unschedulable, or
 // LaunchTooLarge when nodes could hold it but none of their agents accepts its launch)
 // and a message that says what it needs and what the nodes have.
@@ -115,6 +120,12 @@ class Scheduler {
   const std::map<std::string, QueueQuota>& quotas() const { return quotas_; }
   // What the placed gangs of `queue` hold together.
   spec::ResourceRequest used_by_queue(const std::string& queue) const;
+  // Whether `queue` holds more than its own quota, on what its cohort lent it.
+  bool borrows(const std::string& queue) const;
+  // Jobs of `queue` holding slots now (the queue's admitted workloads).
+  size_t admitted_in(const std::string& queue) const;
+  // Every queue some placed gang belongs to.
+  std::set<std::string> queues_in_use() const;
 
   // Places every member or none. kNever (with *never set) when no node set, even
   // empty, could hold the gang; kWait when it could but the free capacity cannot now.
@@ -135,6 +146,13 @@ class Scheduler {
   std::vector<std::string> victims_for(const GangRequest& gang) const;
   // Whether any slot of `job` is held.
   bool holds(const std::string& job) const;
+  // Why `victim`, one of victims_for(gang), is stopped, for its event: "priority 10,
+  // above its 0", or the cohort reclaim that took it.
+  struct PreemptionCause {
+    std::string message;
+    bool reclaim = false;  // a cohort reclaim, not a lower priority
+  };
+  PreemptionCause preemption_cause(const GangRequest& gang, const std::string& victim) const;
   // What a placed job's priority is and whether it may be preempted, for a job whose
   // slots were re-asserted with reserve() (place() records it for the gangs it places).
   void classify(const std::string& job, int32_t priority, bool preemptible);
@@ -184,8 +202,30 @@ class Scheduler {
                     const std::vector<std::string>& used);
   Placement take(NodeState& node, const std::string& key, const spec::ResourceRequest& request,
                  const GangRequest& gang);
-  // The gang's queue has a quota its placed gangs and this one together exceed.
+  // The gang's queue has a quota its placed gangs and this one together exceed, or,
+  // in a cohort, past what it may borrow or what the cohort leaves unused
+  // (scheduler_quota.cc).
   bool over_quota(const GangRequest& gang) const;
+  std::optional<NeverFits> never_fits_quota(const GangRequest& gang) const;
+  std::string why_over_quota(const GangRequest& gang) const;
+  // The most `quota`'s queue may hold: its quota plus borrowing limits in a cohort,
+  // where a resource without a limit is bounded by the cohort alone.
+  static ResourceLimits ceiling_of(const QueueQuota& quota);
+  // The cohort of `quota`: what its queues' quotas add up to and what they hold, in
+  // the resources `quota` sets.
+  struct Cohort {
+    ResourceLimits quota;
+    spec::ResourceRequest used;
+  };
+  Cohort cohort_of(const QueueQuota& quota) const;
+  // Both queues have quotas in one cohort.
+  bool shares_cohort(const std::string& a, const std::string& b) const;
+  // The queue of a job holding slots; "" when it holds none.
+  std::string queue_of(const std::string& job) const;
+  // The queues whose gangs `gang` may stop whatever their priority: the other queues
+  // of its cohort that borrow now, when its quota says reclaim=Any and it asks for
+  // no more than its own quota leaves (Kueue's reclaimWithinCohort: Any).
+  std::set<std::string> reclaimable_queues(const GangRequest& gang) const;
   int held_of_group(const std::string& node, const std::string& group) const;
   void unhold(const std::string& key);  // frees a slot, keeping what jobs_ knows
 

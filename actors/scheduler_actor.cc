@@ -20,6 +20,7 @@
 #include <map>
 
 #include "actors/actors.h"
+#include "actors/queue_status.h"
 #include "protocol/prometheus_text.h"
 
 namespace cadre::actors {
@@ -47,6 +48,7 @@ struct Pending {
   Clock::time_point told_at;
   bool stale = true;                 // something changed since `told` was worked out
   std::vector<std::string> victims;  // jobs it preempted that still hold slots
+  bool reclaim = false;              // some of them for a cohort reclaim
   Clock::time_point preempted_at;
 };
 
@@ -62,11 +64,14 @@ struct SchedulerState {
 
 using Self = caf::stateful_actor<SchedulerState>;
 
-// Why a gang that preempted waits: "preempting job a, job b (lower priority); ...".
-std::string preempting(const std::vector<std::string>& victims) {
+// Why a gang that preempted waits: "preempting job a, job b (lower priority): ...",
+// or "(reclaiming its queue's quota)" when a cohort reclaim chose any of them.
+std::string preempting(const std::vector<std::string>& victims, bool reclaim) {
   std::string names;
   for (const auto& job : victims) names += (names.empty() ? "job " : ", job ") + job;
-  return "preempting " + names + " (lower priority): placed once their replicas have stopped";
+  return "preempting " + names +
+         (reclaim ? " (reclaiming its queue's quota)" : " (lower priority)") +
+         ": placed once their replicas have stopped";
 }
 
 // Tells a waiting gang's job why it waits, when that is due and something
@@ -88,7 +93,7 @@ void tell_why(Self* self, Pending& pending, bool changed) {
   pending.stale = false;
   pending.told_at = now;
   std::string why = pending.victims.empty() ? st.scheduler.why_waiting(pending.gang)
-                                            : preempting(pending.victims);
+                                            : preempting(pending.victims, pending.reclaim);
   if (why == pending.told) return;
   pending.told = why;
   self->send(pending.job, waiting_atom::value, pending.gang.attempt, std::move(why));
@@ -97,12 +102,14 @@ void tell_why(Self* self, Pending& pending, bool changed) {
 // Sends each victim's supervisor the preemption, and keeps the gang waiting for them.
 void preempt(Self* self, Pending& pending, std::vector<std::string> victims) {
   auto& st = self->state;
+  pending.reclaim = false;
   for (const auto& victim : victims) {
-    spdlog::info("job={} preempted for job={} priority={}", victim, pending.gang.job,
-                 pending.gang.priority);
+    auto cause = st.scheduler.preemption_cause(pending.gang, victim);
+    spdlog::info("job={} preempted for job={}: {}", victim, pending.gang.job, cause.message);
+    pending.reclaim = pending.reclaim || cause.reclaim;
     auto holder = st.holders.find(victim);
     if (holder != st.holders.end()) {
-      self->send(holder->second, preempt_atom::value, pending.gang.job, pending.gang.priority);
+      self->send(holder->second, preempt_atom::value, pending.gang.job, cause.message);
     }
     ++st.preemptions;
   }
@@ -191,23 +198,45 @@ std::string scrape(const SchedulerState& st) {
   out.family("cadre_scheduler_preemptions_total", "counter",
              "Placed jobs stopped to make room for a waiting gang of higher priority.");
   out.sample("cadre_scheduler_preemptions_total", {}, static_cast<double>(st.preemptions));
+  // Each family's samples together, as the exposition format wants them.
+  std::map<std::string, int32_t> pending;
+  for (const auto& p : st.queue) ++pending[p.gang.queue];
+  const auto queues = queue_statuses(st.scheduler, pending);
+  const auto per_resource = [&](const char* family, auto value_of) {
+    for (const auto& queue : queues) {
+      if (!st.scheduler.quotas().count(queue.name)) continue;
+      for (const char* resource : {"cpu", "memory", "gpu"}) {
+        if (auto value = value_of(queue, std::string(resource))) {
+          out.sample(family, {{"queue", queue.name}, {"resource", resource}}, *value);
+        }
+      }
+    }
+  };
   out.family("cadre_queue_quota", "gauge",
              "A queue's quota: cpu in cores, memory in bytes, gpu in devices (set ones only).");
+  per_resource("cadre_queue_quota", [](const protocol::QueueStatus& q, const std::string& r) {
+    const auto& quota = q.quota;
+    if (r == "cpu")
+      return quota.cpu_millis ? std::optional<double>(*quota.cpu_millis / 1000.0) : std::nullopt;
+    if (r == "memory") {
+      return quota.memory_bytes ? std::optional<double>(*quota.memory_bytes) : std::nullopt;
+    }
+    return quota.gpus ? std::optional<double>(*quota.gpus) : std::nullopt;
+  });
   out.family("cadre_queue_used", "gauge",
              "What the placed gangs of a queue with a quota hold: cpu, memory, gpu.");
-  for (const auto& [queue, quota] : st.scheduler.quotas()) {
-    const spec::ResourceRequest used = st.scheduler.used_by_queue(queue);
-    const auto sample = [&](const char* resource, std::optional<double> limit, double now) {
-      if (limit)
-        out.sample("cadre_queue_quota", {{"queue", queue}, {"resource", resource}}, *limit);
-      out.sample("cadre_queue_used", {{"queue", queue}, {"resource", resource}}, now);
-    };
-    sample("cpu",
-           quota.cpu_millis ? std::optional<double>(*quota.cpu_millis / 1000.0) : std::nullopt,
-           used.cpu_millis / 1000.0);
-    sample("memory", quota.memory_bytes ? std::optional<double>(*quota.memory_bytes) : std::nullopt,
-           static_cast<double>(used.memory_bytes));
-    sample("gpu", quota.gpus ? std::optional<double>(*quota.gpus) : std::nullopt, used.gpus);
+  per_resource("cadre_queue_used", [](const protocol::QueueStatus& q, const std::string& r) {
+    return std::optional<double>(r == "cpu"      ? q.used_cpu_millis / 1000.0
+                                 : r == "memory" ? static_cast<double>(q.used_memory_bytes)
+                                                 : q.used_gpus);
+  });
+  out.family("cadre_queue_pending_gangs", "gauge", "Gangs of a queue waiting to be placed.");
+  for (const auto& queue : queues) {
+    out.sample("cadre_queue_pending_gangs", {{"queue", queue.name}}, queue.pending);
+  }
+  out.family("cadre_queue_admitted_jobs", "gauge", "Jobs of a queue holding slots.");
+  for (const auto& queue : queues) {
+    out.sample("cadre_queue_admitted_jobs", {{"queue", queue.name}}, queue.admitted);
   }
   out.family("cadre_node_allocated", "gauge",
              "What placed replicas hold on a node: cpu in cores, memory in bytes, gpu in devices.");
@@ -229,6 +258,11 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics,
   self->state.scheduler.set_quotas(std::move(quotas));
   return {
       [=](scrape_atom) { return scrape(self->state); },
+      [=](queues_atom) {
+        std::map<std::string, int32_t> pending;
+        for (const auto& p : self->state.queue) ++pending[p.gang.queue];
+        return queue_statuses(self->state.scheduler, pending);
+      },
       [=](tick_atom) {
         self->state.recheck_armed = false;
         drain(self, false);

@@ -49,7 +49,40 @@ nlohmann::json replica_to_json(const protocol::ReplicaStatus& replica) {
   };
 }
 
+nlohmann::json amounts_to_json(const protocol::ResourceAmounts& amounts) {
+  auto or_null = [](const auto& value, auto convert) {
+    return value ? nlohmann::json(convert(*value)) : nlohmann::json(nullptr);
+  };
+  auto same = [](auto v) { return v; };
+  return {{"cpus", or_null(amounts.cpu_millis, cores)},
+          {"memory", or_null(amounts.memory_bytes, same)},
+          {"gpus", or_null(amounts.gpus, same)}};
+}
+
 }  // namespace
+
+nlohmann::json queue_to_json(const protocol::QueueStatus& queue) {
+  return {
+      {"name", queue.name},
+      {"cohort", queue.cohort},
+      {"quota", amounts_to_json(queue.quota)},
+      {"borrowingLimit", amounts_to_json(queue.borrowing_limit)},
+      {"reclaimWithinCohort", queue.reclaim},
+      {"used",
+       {{"cpus", cores(queue.used_cpu_millis)},
+        {"memory", queue.used_memory_bytes},
+        {"gpus", queue.used_gpus}}},
+      {"borrowing", queue.borrowing},
+      {"pending", queue.pending},
+      {"admitted", queue.admitted},
+  };
+}
+
+nlohmann::json queues_to_json(const std::vector<protocol::QueueStatus>& queues) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& queue : queues) out.push_back(queue_to_json(queue));
+  return out;
+}
 
 nlohmann::json node_to_json(const protocol::NodeStatus& node) {
   return {

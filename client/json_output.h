@@ -25,7 +25,13 @@ nlohmann::json node_to_json(const protocol::NodeStatus& node);
 //  events and manifest.
 nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail);
 
+// {name, cohort, quota{cpus,memory,gpus}, borrowingLimit{...}, reclaimWithinCohort,
+//  used{cpus,memory,gpus}, borrowing, pending, admitted}; a resource a quota or limit
+//  does not set is null (unlimited).
+nlohmann::json queue_to_json(const protocol::QueueStatus& queue);
+
 nlohmann::json nodes_to_json(const std::vector<protocol::NodeStatus>& nodes);
+nlohmann::json queues_to_json(const std::vector<protocol::QueueStatus>& queues);
 nlohmann::json jobs_to_json(const std::vector<protocol::JobStatus>& jobs);
 
 }  // namespace cadre::client

@@ -68,6 +68,7 @@ size_t listed_count(const std::string& resource, const protocol::GetReply& reply
     return count;
   }
   if (resource == "nodes") return reply.nodes.size();
+  if (resource == "queues") return reply.queues.size();
   if (resource == "experiments") return reply.experiments.size();
   if (resource == "inferenceservices") return reply.services.size();
   if (resource == "tokens") return reply.tokens.size();
@@ -142,6 +143,8 @@ nlohmann::json listing_json(const ResourceRef& ref, const protocol::GetReply& re
     for (const auto& n : reply.notebooks) items.push_back(notebook_to_json(n));
   } else if (r == "nodes") {
     return list_or_one(ref, reply.nodes, node_to_json, nodes_to_json);
+  } else if (r == "queues") {
+    return list_or_one(ref, reply.queues, queue_to_json, queues_to_json);
   } else {
     return list_or_one(
         ref, reply.jobs, [](const auto& j) { return job_to_json(j, false); }, jobs_to_json);
@@ -173,6 +176,7 @@ std::string listing_table(const ResourceRef& ref, const protocol::GetReply& repl
   if (r == "recurringruns") return recurring_runs_table(reply.recurring_runs, now_ms);
   if (r == "notebooks") return notebooks_table(reply.notebooks, now_ms);
   if (r == "nodes") return nodes_table(reply.nodes, now_ms, wide);
+  if (r == "queues") return queues_table(reply.queues, wide);
   if (r == "trainjobs") return trainjobs_table(reply.jobs, now_ms, wide);
   return jobs_table(reply.jobs, now_ms, wide);
 }

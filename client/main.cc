@@ -35,14 +35,14 @@ void add_apply(CLI::App& app, const GlobalFlags& flags, Action* action) {
 void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand(
       "get",
-      "List nodes, jobs, trainjobs, experiments, trials, inferenceservices, tokens, pipelines, "
-      "runs, recurringruns or notebooks");
+      "List nodes, queues, jobs, trainjobs, experiments, trials, inferenceservices, tokens, "
+      "pipelines, runs, recurringruns or notebooks");
   auto args = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   auto selector = std::make_shared<std::string>();
   cmd->add_option("resource", *args,
-                  "nodes|jobs|trainjobs|experiments|trials|isvc|pipelines|runs|recurringruns|"
-                  "notebooks [NAME], or job/NAME")
+                  "nodes|queues|jobs|trainjobs|experiments|trials|isvc|pipelines|runs|"
+                  "recurringruns|notebooks [NAME], or job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->add_option("-o,--output", *output, "Output format: json or wide");

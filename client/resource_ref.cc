@@ -18,6 +18,7 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
     return ResourceType{"trainjobs", "trainjob"};
   }
   if (w == "node" || w == "nodes" || w == "no") return ResourceType{"nodes", "node"};
+  if (w == "queue" || w == "queues") return ResourceType{"queues", "queue"};
   if (w == "experiment" || w == "experiments" || w == "exp") {
     return ResourceType{"experiments", "experiment"};
   }
@@ -38,7 +39,7 @@ Result<ResourceType> parse_resource_type(const std::string& word) {
   if (w == "notebook" || w == "notebooks" || w == "nb")
     return ResourceType{"notebooks", "notebook"};
   return InvalidArgument("unknown resource type '" + word +
-                         "' (known: jobs, trainjobs, nodes, experiments, trials, "
+                         "' (known: jobs, trainjobs, nodes, queues, experiments, trials, "
                          "inferenceservices, tokens, pipelines, runs, recurringruns, notebooks)");
 }
 

@@ -234,6 +234,43 @@ std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t 
   return render_table(headers, rows);
 }
 
+std::string queues_table(const std::vector<protocol::QueueStatus>& queues, bool wide) {
+  std::vector<std::string> headers = {"NAME", "COHORT",  "CPU",     "MEMORY",
+                                      "GPUS", "PENDING", "ADMITTED"};
+  if (wide) headers.insert(headers.end(), {"BORROWING-LIMIT", "RECLAIM"});
+  // "used/quota", "used/-" where the quota leaves it unlimited.
+  auto of = [](const std::string& used, const auto& quota, auto format) {
+    return used + "/" + (quota ? format(*quota) : std::string("-"));
+  };
+  auto gpus = [](int32_t n) { return std::to_string(n); };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& queue : queues) {
+    std::vector<std::string> row = {
+        queue.name,
+        queue.cohort.empty() ? "-" : queue.cohort,
+        of(format_cores(queue.used_cpu_millis), queue.quota.cpu_millis, format_cores),
+        of(spec::format_memory_rounded(queue.used_memory_bytes), queue.quota.memory_bytes,
+           spec::format_memory_rounded),
+        of(gpus(queue.used_gpus), queue.quota.gpus, gpus),
+        std::to_string(queue.pending),
+        std::to_string(queue.admitted),
+    };
+    if (wide) {
+      std::string limit;
+      const auto& b = queue.borrowing_limit;
+      if (b.cpu_millis) limit += "cpu=" + format_cores(*b.cpu_millis);
+      if (b.memory_bytes) {
+        limit += (limit.empty() ? "" : ",") + ("memory=" + spec::format_memory(*b.memory_bytes));
+      }
+      if (b.gpus) limit += (limit.empty() ? "" : ",") + ("gpu=" + gpus(*b.gpus));
+      row.insert(row.end(),
+                 {limit.empty() ? "-" : limit, queue.reclaim.empty() ? "-" : queue.reclaim});
+    }
+    rows.push_back(std::move(row));
+  }
+  return render_table(headers, rows);
+}
+
 std::string format_metrics(const std::map<std::string, double>& metrics) {
   std::string out;
   for (const auto& [name, value] : metrics) {

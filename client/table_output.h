@@ -27,6 +27,9 @@ std::string node_state_text(const protocol::NodeStatus& node);
 // NAME STATE CPU MEMORY GPUS HEARTBEAT (+ ADDRESS EPOCH LABELS when wide). CPU,
 // MEMORY and GPUS read "allocated/allocatable".
 std::string nodes_table(const std::vector<protocol::NodeStatus>& nodes, int64_t now_ms, bool wide);
+// NAME COHORT CPU MEMORY GPUS (used/quota; "-" where unlimited) PENDING ADMITTED;
+// wide adds BORROWING-LIMIT and RECLAIM.
+std::string queues_table(const std::vector<protocol::QueueStatus>& queues, bool wide);
 
 // NAME KIND PHASE REASON EXIT NODE AGE (+ REPLICA DURATION METRICS MESSAGE when wide).
 std::string jobs_table(const std::vector<protocol::JobStatus>& jobs, int64_t now_ms, bool wide);

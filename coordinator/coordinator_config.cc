@@ -161,8 +161,9 @@ void declare_flags(CLI::App& app, CoordinatorConfig& c, std::string& config_file
                  "and scale out fast when this short window asks for twice the replicas")
       ->capture_default_str();
   app.add_option("--queue-quota", c.queue_quota,
-                 "QUEUE:cpu=N,memory=Q,gpu=N: what the placed gangs of one queue may hold "
-                 "together (repeat per queue; others unlimited)");
+                 "QUEUE:cpu=N,memory=Q,gpu=N[,cohort=C,borrow-cpu=N,...,reclaim=Any]: what "
+                 "the placed gangs of one queue may hold together, and the cohort whose "
+                 "unused quota it borrows (repeat per queue; others unlimited)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
 }

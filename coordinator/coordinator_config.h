@@ -52,7 +52,8 @@ struct CoordinatorConfig {
   int64_t autoscale_stable_window_ms = kPolicy.autoscale.stable_window.count();
   int64_t autoscale_panic_window_ms = kPolicy.autoscale.panic_window.count();
   // What the placed gangs of one schedulingPolicy.queue may hold together, as
-  // "QUEUE:cpu=N,memory=Q,gpu=N" (Kueue's nominalQuota); queues not named: unlimited.
+  // "QUEUE:cpu=N,memory=Q,gpu=N" (Kueue's nominalQuota), with an optional cohort,
+  // borrowing limits and reclaim (actors/queue_quota.h); queues not named: unlimited.
   std::vector<std::string> queue_quota;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 

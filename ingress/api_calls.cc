@@ -189,6 +189,8 @@ Result<nlohmann::json> api_json(const ApiQuery& q, const protocol::GetReply& rep
   const bool one = !q.name.empty();
   if (q.kind == "nodes") {
     items = each(reply.nodes, [](const auto& n) { return client::node_to_json(n); });
+  } else if (q.kind == "queues") {
+    items = each(reply.queues, [](const auto& queue) { return client::queue_to_json(queue); });
   } else if (q.kind == "jobs" || q.kind == "trainjobs") {
     items = each(reply.jobs, [one](const auto& j) { return client::job_to_json(j, one); });
   } else if (q.kind == "experiments") {

@@ -252,7 +252,7 @@ Result<ApiQuery> parse_api_path(std::string_view path) {
     RETURN_IF_ERROR(check_name("namespace", parts[1]));
     q.ns = std::string(parts[1]);
     parts.erase(parts.begin(), parts.begin() + 2);
-    if (parts.empty() || parts[0] == "nodes" || parts[0] == "session") {
+    if (parts.empty() || parts[0] == "nodes" || parts[0] == "queues" || parts[0] == "session") {
       return NotFound("/api/v1/namespaces/" + q.ns + "/ is followed by a kind (jobs, runs, ...)");
     }
   }
@@ -277,11 +277,11 @@ Result<ApiQuery> parse_api_path(std::string_view path) {
     return NotFound("no such API path: " + echo_of(path));
   }
   const std::string_view kind = parts[0];
-  const bool known = kind == "session" || kind == "nodes" ||
+  const bool known = kind == "session" || kind == "nodes" || kind == "queues" ||
                      std::find(kKinds.begin(), kKinds.end(), kind) != kKinds.end();
   if (!known) {
     return NotFound("no API kind " + echo_of(kind) +
-                    " (session, nodes, jobs, trainjobs, experiments, inferenceservices, "
+                    " (session, nodes, queues, jobs, trainjobs, experiments, inferenceservices, "
                     "pipelines, runs, recurringruns, notebooks)");
   }
   q.kind = std::string(kind);

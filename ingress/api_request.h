@@ -5,6 +5,7 @@
 //
 //   GET /api/v1/session                                  who the caller is
 //   GET /api/v1/nodes[/NAME]
+//   GET /api/v1/queues[/NAME]
 //   GET /api/v1/[namespaces/NS/]KIND[/NAME][?filters]    KIND: jobs, trainjobs,
 //       experiments, inferenceservices, pipelines, runs, recurringruns, notebooks
 //   filters: limit (1..1000, default 500), continue (the last name of the previous
@@ -47,7 +48,7 @@ struct ApiQuery {
   // "get", "logs", "metrics", "traffic" or "lineage" read; "apply", "delete",
   // "stop" and "start" change.
   std::string verb = "get";
-  std::string kind;  // "session", "nodes", or one of the kinds above (plural, lower case)
+  std::string kind;  // "session", "nodes", "queues", or one of the kinds above (plural, lower case)
   std::string ns;    // from /namespaces/NS/; "" when the path names none
   std::string name;  // one object; "" lists them
   size_t limit = 500;

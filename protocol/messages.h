@@ -299,7 +299,8 @@ struct ApplyReply {
 
 struct GetRequest {
   std::string resource;  // "nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
-                         // "tokens", "pipelines", "runs", "recurringruns" or "notebooks"
+                         // "tokens", "pipelines", "runs", "recurringruns", "notebooks" or
+                         // "queues"
   std::string name;      // empty: all
   // A page of a jobs or trainjobs list (the HTTP API; other kinds ignore these):
   // with limit > 0, at most `limit` jobs sorted by name, those after `after`, whose
@@ -777,6 +778,32 @@ struct TokenCreateReply {
   MSGPACK_DEFINE_MAP(info, token, expires_ms, ingress_url)
 };
 
+// Amounts of each resource where any may be unset (unlimited): a quota.
+struct ResourceAmounts {
+  std::optional<int64_t> cpu_millis;
+  std::optional<int64_t> memory_bytes;
+  std::optional<int32_t> gpus;
+  MSGPACK_DEFINE_MAP(cpu_millis, memory_bytes, gpus)
+};
+
+// A scheduling queue (schedulingPolicy.queue), as Kueue's ClusterQueue status shows it:
+// every queue with a quota, and any other that has a gang waiting or placed.
+struct QueueStatus {
+  std::string name;
+  std::string cohort;               // "" when in none
+  ResourceAmounts quota;            // --queue-quota; all unset: no quota
+  ResourceAmounts borrowing_limit;  // past the quota, from the cohort; unset: the cohort's room
+  std::string reclaim;              // "LowerPriority" or "Any"; "" without a cohort
+  int64_t used_cpu_millis = 0;      // held by the queue's placed gangs
+  int64_t used_memory_bytes = 0;
+  int32_t used_gpus = 0;
+  bool borrowing = false;  // holds more than its quota, lent by its cohort
+  int32_t pending = 0;     // gangs waiting to be placed
+  int32_t admitted = 0;    // jobs holding slots
+  MSGPACK_DEFINE_MAP(name, cohort, quota, borrowing_limit, reclaim, used_cpu_millis,
+                     used_memory_bytes, used_gpus, borrowing, pending, admitted)
+};
+
 struct GetReply {
   std::vector<NodeStatus> nodes;                   // for resource "nodes"
   std::vector<JobStatus> jobs;                     // for resources "jobs" and "trainjobs"
@@ -787,8 +814,9 @@ struct GetReply {
   std::vector<PipelineRunStatus> runs;             // for resource "runs"
   std::vector<RecurringRunStatus> recurring_runs;  // for resource "recurringruns"
   std::vector<NotebookStatus> notebooks;           // for resource "notebooks"
+  std::vector<QueueStatus> queues;                 // for resource "queues"
   MSGPACK_DEFINE_MAP(nodes, jobs, experiments, services, tokens, pipelines, runs, recurring_runs,
-                     notebooks)
+                     notebooks, queues)
 };
 
 struct DeleteRequest {

@@ -8,6 +8,7 @@ TYPES = {
     "jobs": ("job", "jobs"),
     "trainjobs": ("trainjob", "jobs"),
     "nodes": ("node", "nodes"),
+    "queues": ("queue", "queues"),
     "experiments": ("experiment", "experiments"),
     "inferenceservices": ("inferenceservice", "services"),
     "tokens": ("token", "tokens"),

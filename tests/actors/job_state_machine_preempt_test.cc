@@ -10,7 +10,9 @@ namespace {
 
 class PreemptedJob : public JobMachine {
  protected:
-  JobEffects preempt() { return track(settle(m->on_preempt("urgent", 10))); }
+  JobEffects preempt() {
+    return track(settle(m->on_preempt("urgent", "priority 10, above its 0")));
+  }
   JobEffects exit_killed(size_t i) {
     protocol::ReplicaExited e = exit_of(uid(i), 0, 15);
     e.reason = reason::kKilled;
@@ -86,23 +88,23 @@ TEST_F(PreemptedJob, ADuplicatePreemptionChangesNothing) {
 
 TEST_F(PreemptedJob, AJobThatHoldsNothingRunningIsLeftAlone) {
   track(start(gang(2)));
-  EXPECT_TRUE(m->on_preempt("urgent", 10).empty()) << "queued";
+  EXPECT_TRUE(m->on_preempt("urgent", "priority 10, above its 0").empty()) << "queued";
 
   running(gang(2));
   settle(m->on_suspend(1, true));
-  EXPECT_TRUE(m->on_preempt("urgent", 10).empty()) << "suspended";
+  EXPECT_TRUE(m->on_preempt("urgent", "priority 10, above its 0").empty()) << "suspended";
 
   running(single_job());
   exit(0, 0);
   ASSERT_EQ(status().phase, JobPhase::kSucceeded);
-  EXPECT_TRUE(m->on_preempt("urgent", 10).empty()) << "finished";
+  EXPECT_TRUE(m->on_preempt("urgent", "priority 10, above its 0").empty()) << "finished";
 }
 
 TEST_F(PreemptedJob, AGangAlreadyRestartingGivesUpItsSlotsOnItsOwn) {
   running(gang(2));
   exit(0, 1);  // OnFailure: the whole gang restarts, worker-1 is being stopped
   ASSERT_EQ(status().phase, JobPhase::kRestarting);
-  EXPECT_TRUE(m->on_preempt("urgent", 10).empty());
+  EXPECT_TRUE(m->on_preempt("urgent", "priority 10, above its 0").empty());
   // Its new gang queues behind the higher priority like any other.
   EXPECT_EQ(count<fx::RequestPlacement>(exit_killed(1)), 1u);
   EXPECT_EQ(status().phase, JobPhase::kRestarting);

@@ -45,13 +45,55 @@ TEST(QueueQuota, RefusesWhatIsNotAQuotaNamingThePart) {
             "queue-quota 'Research:gpu=1': must be QUEUE:cpu=N,memory=Q,gpu=N with QUEUE a DNS "
             "label");
   EXPECT_EQ(error_of("r:"), "queue-quota 'r:': names no resource (cpu, memory or gpu)");
-  EXPECT_EQ(error_of("r:disk=1"), "queue-quota 'r:disk=1': 'disk' is not one of cpu, memory, gpu");
-  EXPECT_EQ(error_of("r:gpu"), "queue-quota 'r:gpu': 'gpu' is not RESOURCE=AMOUNT");
+  EXPECT_EQ(error_of("r:disk=1"),
+            "queue-quota 'r:disk=1': 'disk' is not one of cpu, memory, gpu, cohort, borrow-cpu, "
+            "borrow-memory, borrow-gpu, reclaim");
+  EXPECT_EQ(error_of("r:gpu"), "queue-quota 'r:gpu': 'gpu' is not KEY=VALUE");
   EXPECT_EQ(error_of("r:gpu=1.5"),
             "queue-quota 'r:gpu=1.5': gpu '1.5' is not a whole number of devices");
   EXPECT_EQ(error_of("r:gpu=1,gpu=2"), "queue-quota 'r:gpu=1,gpu=2': gpu is given twice");
   EXPECT_NE(error_of("r:memory=lots").find("queue-quota 'r:memory=lots': memory"),
             std::string::npos);
+}
+
+TEST(QueueQuota, ParsesACohortWithBorrowingLimitsAndReclaim) {
+  auto parsed = parse_queue_quota(
+      "team-a:cpu=4,gpu=2,cohort=lab,borrow-cpu=2,borrow-gpu=1,"
+      "reclaim=Any");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  const QueueQuota& quota = parsed->second;
+  EXPECT_EQ(quota.cohort, "lab");
+  EXPECT_EQ(to_string(quota), "cpu=4 gpu=2");
+  EXPECT_EQ(to_string(quota.borrowing_limit), "cpu=2 gpu=1");
+  EXPECT_EQ(quota.reclaim, ReclaimPolicy::kAny);
+  auto plain = parse_queue_quota("team-b:gpu=2,cohort=lab");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->second.borrowing_limit.empty()) << "bounded only by the cohort";
+  EXPECT_EQ(plain->second.reclaim, ReclaimPolicy::kLowerPriority);
+}
+
+TEST(QueueQuota, RefusesBorrowingThatHasNothingToBorrowFromOrPast) {
+  EXPECT_EQ(error_of("a:cpu=1,borrow-cpu=1"),
+            "queue-quota 'a:cpu=1,borrow-cpu=1': borrowing limits and reclaim need a cohort "
+            "(cohort=NAME)");
+  EXPECT_EQ(error_of("a:cpu=1,reclaim=Any"),
+            "queue-quota 'a:cpu=1,reclaim=Any': borrowing limits and reclaim need a cohort "
+            "(cohort=NAME)");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=lab,borrow-gpu=1"),
+            "queue-quota 'a:cpu=1,cohort=lab,borrow-gpu=1': borrow-gpu needs a quota of gpu to "
+            "borrow past");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=Lab"),
+            "queue-quota 'a:cpu=1,cohort=Lab': cohort 'Lab' is not a DNS label");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=lab,reclaim=Always"),
+            "queue-quota 'a:cpu=1,cohort=lab,reclaim=Always': reclaim 'Always' is not "
+            "LowerPriority or Any");
+  EXPECT_EQ(error_of("a:cohort=lab"),
+            "queue-quota 'a:cohort=lab': names no resource (cpu, memory or gpu)");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=x,cohort=y"),
+            "queue-quota 'a:cpu=1,cohort=x,cohort=y': cohort is given twice");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=lab,borrow-cpu=1,borrow-cpu=2"),
+            "queue-quota 'a:cpu=1,cohort=lab,borrow-cpu=1,borrow-cpu=2': borrow-cpu is given "
+            "twice");
 }
 
 class QuotaScheduler : public ::testing::Test {

@@ -49,6 +49,33 @@ TEST(NodeToJson, GivesCoresMemoryBytesAndGpusAsNumbers) {
   EXPECT_TRUE(json["lastHeartbeat"].is_null());
 }
 
+TEST(QueueToJson, GivesQuotasWithNullForUnlimitedAndWhatTheQueueHolds) {
+  protocol::QueueStatus queue;
+  queue.name = "team-a";
+  queue.cohort = "lab";
+  queue.quota.cpu_millis = 4000;
+  queue.borrowing_limit.cpu_millis = 500;
+  queue.reclaim = "Any";
+  queue.used_cpu_millis = 4500;
+  queue.used_gpus = 1;
+  queue.borrowing = true;
+  queue.pending = 3;
+  queue.admitted = 2;
+  const auto json = queue_to_json(queue);
+  EXPECT_EQ(json["name"], "team-a");
+  EXPECT_EQ(json["cohort"], "lab");
+  EXPECT_DOUBLE_EQ(json["quota"]["cpus"].get<double>(), 4.0);
+  EXPECT_TRUE(json["quota"]["memory"].is_null());
+  EXPECT_TRUE(json["quota"]["gpus"].is_null());
+  EXPECT_DOUBLE_EQ(json["borrowingLimit"]["cpus"].get<double>(), 0.5);
+  EXPECT_EQ(json["reclaimWithinCohort"], "Any");
+  EXPECT_DOUBLE_EQ(json["used"]["cpus"].get<double>(), 4.5);
+  EXPECT_EQ(json["used"]["gpus"], 1);
+  EXPECT_EQ(json["borrowing"], true);
+  EXPECT_EQ(json["pending"], 3);
+  EXPECT_EQ(json["admitted"], 2);
+}
+
 TEST(JobToJson, HasEveryDocumentedKeyWithNullsUntilTheJobGetsThere) {
   const auto json = job_to_json(a_queued_job(), false);
   for (const char* key :

@@ -63,8 +63,9 @@ TEST(ParseResourceRef, RejectsMisspelledTrainJobFormsNamingTheKnownTypes) {
   for (const char* word : {"train-job/a", "tjs/a", "trainjobz", "pytorchjob/a"}) {
     const auto ref = parse_resource_ref({word});
     ASSERT_FALSE(ref.ok()) << word;
-    EXPECT_NE(ref.status().message().find("known: jobs, trainjobs, nodes, experiments, trials"),
-              std::string::npos)
+    EXPECT_NE(
+        ref.status().message().find("known: jobs, trainjobs, nodes, queues, experiments, trials"),
+        std::string::npos)
         << ref.status().message();
   }
   EXPECT_FALSE(parse_resource_ref({"trainjob/"}).ok());

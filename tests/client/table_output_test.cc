@@ -60,6 +60,35 @@ TEST(NodesTable, ShowsAllocatedOverAllocatable) {
             "local-1   Ready   0.5/4   512Mi/16Gi   0/0    1s ago\n");
 }
 
+protocol::QueueStatus a_borrowing_queue() {
+  protocol::QueueStatus queue;
+  queue.name = "team-a";
+  queue.cohort = "lab";
+  queue.quota.cpu_millis = 4000;
+  queue.quota.gpus = 2;
+  queue.borrowing_limit.gpus = 1;
+  queue.reclaim = "Any";
+  queue.used_cpu_millis = 1500;
+  queue.used_memory_bytes = 2ll << 30;
+  queue.used_gpus = 3;
+  queue.borrowing = true;
+  queue.pending = 2;
+  queue.admitted = 1;
+  return queue;
+}
+
+TEST(QueuesTable, ShowsUsedOverQuotaWithADashWhereUnlimited) {
+  protocol::QueueStatus plain;
+  plain.name = "default";
+  EXPECT_EQ(queues_table({a_borrowing_queue(), plain}, false),
+            "NAME      COHORT   CPU     MEMORY   GPUS   PENDING   ADMITTED\n"
+            "team-a    lab      1.5/4   2Gi/-    3/2    2         1\n"
+            "default   -        0/-     0/-      0/-    0         0\n");
+  const std::string wide = queues_table({a_borrowing_queue()}, true);
+  EXPECT_NE(wide.find("BORROWING-LIMIT   RECLAIM"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("gpu=1" + std::string(13, ' ') + "Any"), std::string::npos) << wide;
+}
+
 TEST(DescribeNode, ShowsItsShareOfEachResourceAndWhoseReplicasRunThere) {
   protocol::NodeStatus node;
   node.name = "gpu-1";

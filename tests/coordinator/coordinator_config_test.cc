@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <vector>
 
@@ -17,8 +19,10 @@ Result<CoordinatorConfig> parse(std::vector<std::string> args) {
   return parse_coordinator_config(static_cast<int>(argv.size()), argv.data(), &exit_now);
 }
 
+// ctest runs each test as its own process, two at a time: the pid keeps their files apart.
 std::string write_yaml(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/coordinator_config_test.yaml";
+  const std::string path =
+      ::testing::TempDir() + "/coordinator_config_test_" + std::to_string(::getpid()) + ".yaml";
   std::ofstream(path) << text;
   return path;
 }
@@ -62,7 +66,14 @@ TEST(CoordinatorConfig, QueueQuotasComeFromFlagsOrAListInTheFileAndReachThePolic
   auto bad = parse({"--queue-quota", "ci:disks=2"});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
-            "queue-quota 'ci:disks=2': 'disks' is not one of cpu, memory, gpu");
+            "queue-quota 'ci:disks=2': 'disks' is not one of cpu, memory, gpu, cohort, "
+            "borrow-cpu, borrow-memory, borrow-gpu, reclaim");
+
+  auto cohort = parse({"--queue-quota", "a:gpu=4,cohort=lab,reclaim=Any", "--queue-quota",
+                       "b:gpu=4,cohort=lab,borrow-gpu=2"});
+  ASSERT_OK(cohort);
+  EXPECT_EQ(cohort->policy().queue_quotas.at("a").reclaim, actors::ReclaimPolicy::kAny);
+  EXPECT_EQ(cohort->policy().queue_quotas.at("b").borrowing_limit.gpus, 2);
 }
 
 TEST(CoordinatorConfig, FileSetsValuesAndExplicitFlagsWin) {

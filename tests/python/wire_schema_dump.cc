@@ -69,6 +69,8 @@ int main() {
       {"MetricsHistoryReply", fields<MetricsHistoryReply>()},
       {"MetricPoint", fields<MetricPoint>()},
       {"NodeStatus", fields<NodeStatus>()},
+      {"QueueStatus", fields<QueueStatus>()},
+      {"ResourceAmounts", fields<ResourceAmounts>()},
       {"JobStatus", fields<JobStatus>()},
       {"JobEvent", fields<JobEvent>()},
       {"JobCondition", fields<JobCondition>()},
