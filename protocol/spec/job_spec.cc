@@ -183,7 +183,7 @@ Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata) {
   job.metadata = std::move(metadata);
   ASSIGN_OR_RETURN(auto spec, top.map("spec"));
   if (!spec) return field_error("spec", "required");
-  RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds", "suspend"}));
+  RETURN_IF_ERROR(spec->only({"template", "activeDeadlineSeconds", "suspend", "schedulingPolicy"}));
   ASSIGN_OR_RETURN(auto tmpl, spec->map("template"));
   if (!tmpl) return field_error("spec.template", "required");
   ASSIGN_OR_RETURN(job.replica, parse_replica_template(*tmpl));
@@ -191,6 +191,7 @@ Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata) {
                    spec->integer("activeDeadlineSeconds", 1, kMaxSeconds));
   ASSIGN_OR_RETURN(auto suspend, spec->boolean("suspend"));
   job.suspend = suspend.value_or(false);
+  ASSIGN_OR_RETURN(job.scheduling, parse_scheduling_policy(*spec, 1));
   RETURN_IF_ERROR(spec->reject_unknown());
   return job;
 }

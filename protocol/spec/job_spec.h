@@ -43,11 +43,36 @@ struct ReplicaTemplate {
   std::map<std::string, std::string> node_selector;
 };
 
+enum class PlacementPolicy {
+  kPack,    // fill nodes in name order: fewest nodes, least traffic between hosts
+  kSpread,  // one replica per node where possible, least loaded first: failure isolation
+};
+
+// Whether a gang that waits may stop lower-priority gangs to fit (a Kubernetes
+// PriorityClass's preemptionPolicy).
+enum class PreemptionPolicy {
+  kPreemptLowerPriority,  // stop batch gangs of strictly lower priority, fewest first
+  kNever,                 // wait in the queue like any other gang
+};
+
+struct SchedulingPolicy {
+  // Replicas that must be placeable together before any starts. Cadre admits a gang
+  // whole, so only the total replica count (the default) is accepted.
+  std::optional<int32_t> min_available;
+  int32_t priority = 0;           // higher is placed first; FIFO within a priority
+  std::string queue = "default";  // a label for grouping (DNS label)
+  PlacementPolicy placement = PlacementPolicy::kPack;
+  PreemptionPolicy preemption = PreemptionPolicy::kPreemptLowerPriority;
+};
+
 struct JobSpec {
   ObjectMeta metadata;
   ReplicaTemplate replica;                         // spec.template
   std::optional<int64_t> active_deadline_seconds;  // from creation; then Failed/DeadlineExceeded
   bool suspend = false;  // spec.suspend: created Suspended, started by cadre resume
+  // spec.schedulingPolicy: priority, queue and preemptionPolicy, as a TrainJob's
+  // runPolicy.schedulingPolicy (Kueue's queue-name label and a PriorityClass).
+  SchedulingPolicy scheduling;
 };
 
 }  // namespace cadre::spec

@@ -38,7 +38,10 @@ Result<std::map<std::string, std::string>> parse_node_selector(YamlReader& reade
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader);  // a "template" map
 // The same, with `command` optional (a Notebook's defaults to jupyter-notebook).
 Result<ReplicaTemplate> parse_replica_template(YamlReader& reader, bool command_required);
-Result<ResourceRequest> parse_resources(YamlReader& reader);                 // a "resources" map
+Result<ResourceRequest> parse_resources(YamlReader& reader);  // a "resources" map
+// The "schedulingPolicy" map under `parent` (a TrainJob's runPolicy, a Job's spec); `total`
+// is the gang's replica count, which minAvailable must equal.
+Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& parent, int32_t total);
 Result<JobSpec> parse_job(YamlReader& top, ObjectMeta metadata);             // kind: Job's "spec"
 Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata);  // kind: TrainJob
 Result<ExperimentSpec> parse_experiment_spec(YamlReader& top, ObjectMeta metadata);  // Experiment

@@ -194,38 +194,6 @@ Result<std::vector<ReplicaSpec>> parse_replica_specs(YamlReader& spec) {
   return out;
 }
 
-Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& run, int32_t total) {
-  SchedulingPolicy out;
-  ASSIGN_OR_RETURN(auto reader, run.map("schedulingPolicy"));
-  if (!reader) return out;
-  RETURN_IF_ERROR(
-      reader->only({"minAvailable", "priority", "queue", "placement", "preemptionPolicy"}));
-  ASSIGN_OR_RETURN(auto min_available, read_integer(*reader, "minAvailable", 1, total));
-  if (min_available && *min_available < total) {
-    // Kubeflow (with Volcano) may start part of a gang; Cadre cannot, because each
-    // replica is told all of its peers before any of them starts.
-    return field_error(reader->child_path("minAvailable"),
-                       "must equal the total replica count " + std::to_string(total) + ", got " +
-                           std::to_string(*min_available) +
-                           ": Cadre admits a gang whole, because every replica's CADRE_PEERS "
-                           "and TF_CONFIG name all of its peers (omit it for the default)");
-  }
-  if (min_available) out.min_available = static_cast<int32_t>(*min_available);
-  ASSIGN_OR_RETURN(auto priority, read_integer(*reader, "priority", kInt32Min, kInt32Max));
-  if (priority) out.priority = static_cast<int32_t>(*priority);
-  ASSIGN_OR_RETURN(auto queue, reader->string("queue"));
-  if (queue) {
-    if (!is_dns_label(*queue)) {
-      return field_error(reader->child_path("queue"), quote_value(*queue) + " must be a DNS label");
-    }
-    out.queue = *queue;
-  }
-  RETURN_IF_ERROR(read_enum(*reader, "placement", kPlacementPolicies, &out.placement));
-  RETURN_IF_ERROR(read_enum(*reader, "preemptionPolicy", kPreemptionPolicies, &out.preemption));
-  RETURN_IF_ERROR(reader->reject_unknown());
-  return out;
-}
-
 // spec.runPolicy; `total` is the gang's replica count (minAvailable must match it).
 Result<RunPolicy> parse_run_policy(YamlReader& spec, int32_t total) {
   RunPolicy out;
@@ -261,6 +229,38 @@ Result<SuccessPolicy> parse_success_policy(YamlReader& spec, const TrainJobSpec&
 }
 
 }  // namespace
+
+Result<SchedulingPolicy> parse_scheduling_policy(YamlReader& run, int32_t total) {
+  SchedulingPolicy out;
+  ASSIGN_OR_RETURN(auto reader, run.map("schedulingPolicy"));
+  if (!reader) return out;
+  RETURN_IF_ERROR(
+      reader->only({"minAvailable", "priority", "queue", "placement", "preemptionPolicy"}));
+  ASSIGN_OR_RETURN(auto min_available, read_integer(*reader, "minAvailable", 1, total));
+  if (min_available && *min_available < total) {
+    // Kubeflow (with Volcano) may start part of a gang; Cadre cannot, because each
+    // replica is told all of its peers before any of them starts.
+    return field_error(reader->child_path("minAvailable"),
+                       "must equal the total replica count " + std::to_string(total) + ", got " +
+                           std::to_string(*min_available) +
+                           ": Cadre admits a gang whole, because every replica's CADRE_PEERS "
+                           "and TF_CONFIG name all of its peers (omit it for the default)");
+  }
+  if (min_available) out.min_available = static_cast<int32_t>(*min_available);
+  ASSIGN_OR_RETURN(auto priority, read_integer(*reader, "priority", kInt32Min, kInt32Max));
+  if (priority) out.priority = static_cast<int32_t>(*priority);
+  ASSIGN_OR_RETURN(auto queue, reader->string("queue"));
+  if (queue) {
+    if (!is_dns_label(*queue)) {
+      return field_error(reader->child_path("queue"), quote_value(*queue) + " must be a DNS label");
+    }
+    out.queue = *queue;
+  }
+  RETURN_IF_ERROR(read_enum(*reader, "placement", kPlacementPolicies, &out.placement));
+  RETURN_IF_ERROR(read_enum(*reader, "preemptionPolicy", kPreemptionPolicies, &out.preemption));
+  RETURN_IF_ERROR(reader->reject_unknown());
+  return out;
+}
 
 Result<TrainJobSpec> parse_train_job(YamlReader& top, ObjectMeta metadata) {
   TrainJobSpec job;
@@ -301,6 +301,7 @@ TrainJobSpec to_train_job(const JobSpec& job) {
   out.run_policy.active_deadline_seconds = job.active_deadline_seconds;
   out.run_policy.clean_pod_policy = CleanPodPolicy::kRunning;
   out.run_policy.suspend = job.suspend;
+  out.run_policy.scheduling = job.scheduling;
   return out;
 }
 

@@ -27,18 +27,6 @@ enum class CleanPodPolicy {
   kNone,     // leave them running until they exit or the job is deleted
 };
 
-enum class PlacementPolicy {
-  kPack,    // fill nodes in name order: fewest nodes, least traffic between hosts
-  kSpread,  // one replica per node where possible, least loaded first: failure isolation
-};
-
-// Whether a gang that waits may stop lower-priority gangs to fit (a Kubernetes
-// PriorityClass's preemptionPolicy).
-enum class PreemptionPolicy {
-  kPreemptLowerPriority,  // stop batch gangs of strictly lower priority, fewest first
-  kNever,                 // wait in the queue like any other gang
-};
-
 enum class SuccessPolicy {
   kDefault,     // Chief/Master (else Launcher, else Worker 0) exiting 0 decides
   kAllWorkers,  // every Worker (and the Chief/Master, if any) must exit 0
@@ -57,16 +45,6 @@ struct ReplicaSpec {
   int32_t replicas = 1;  // >= 1; Chief, Master and Launcher: exactly 1
   RestartPolicy restart_policy = RestartPolicy::kNever;
   ReplicaTemplate tmpl;  // spec.replicaSpecs.<Type>.template
-};
-
-struct SchedulingPolicy {
-  // Replicas that must be placeable together before any starts. Cadre admits a gang
-  // whole, so only the total replica count (the default) is accepted.
-  std::optional<int32_t> min_available;
-  int32_t priority = 0;           // higher is placed first; FIFO within a priority
-  std::string queue = "default";  // a label for grouping (DNS label)
-  PlacementPolicy placement = PlacementPolicy::kPack;
-  PreemptionPolicy preemption = PreemptionPolicy::kPreemptLowerPriority;
 };
 
 struct RunPolicy {

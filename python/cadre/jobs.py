@@ -56,17 +56,34 @@ def _metadata(name, namespace, labels):
     return metadata
 
 
+def _scheduling(priority, preemption_policy, queue):
+    """A schedulingPolicy map from the arguments given (None: left to the default)."""
+    scheduling = {}
+    if priority is not None:
+        scheduling["priority"] = int(priority)  # higher is placed first, and may preempt
+    if preemption_policy is not None:
+        if preemption_policy not in ("PreemptLowerPriority", "Never"):
+            raise errors.InvalidArgument(
+                "preemption_policy: must be PreemptLowerPriority or Never, got "
+                f"{preemption_policy!r}")
+        scheduling["preemptionPolicy"] = preemption_policy
+    if queue is not None:
+        scheduling["queue"] = check_name(queue, "queue")  # counted against its quota, if any
+    return scheduling
+
+
 class Job:
     """One replica running ``command`` (a list, or one shell line)."""
 
     def __init__(self, command, *, name=None, args=None, env=None, working_dir=None, cpu=None,
                  memory=None, gpus=0, namespace=None, labels=None, active_deadline_seconds=None,
-                 suspend=False):
+                 suspend=False, priority=None, preemption_policy=None, queue=None):
         self.name = check_name(name or generated_name("job"))
         self.namespace, self.labels = namespace, labels
         self.template = _template(command, args, env, working_dir, cpu, memory, gpus)
         self.active_deadline_seconds = active_deadline_seconds
         self.suspend = bool(suspend)
+        self.scheduling = _scheduling(priority, preemption_policy, queue)
 
     def to_manifest(self):
         spec = {"template": self.template}
@@ -74,6 +91,8 @@ class Job:
             spec["activeDeadlineSeconds"] = int(self.active_deadline_seconds)
         if self.suspend:
             spec["suspend"] = True
+        if self.scheduling:
+            spec["schedulingPolicy"] = self.scheduling
         return {"apiVersion": "cadre/v1", "kind": "Job",
                 "metadata": _metadata(self.name, self.namespace, self.labels), "spec": spec}
 
@@ -106,17 +125,7 @@ class TrainJob:
             self.run_policy["activeDeadlineSeconds"] = int(active_deadline_seconds)
         if suspend:
             self.run_policy["suspend"] = True  # created Suspended: resume() starts it
-        scheduling = {}
-        if priority is not None:
-            scheduling["priority"] = int(priority)  # higher is placed first, and may preempt
-        if preemption_policy is not None:
-            if preemption_policy not in ("PreemptLowerPriority", "Never"):
-                raise errors.InvalidArgument(
-                    "preemption_policy: must be PreemptLowerPriority or Never, got "
-                    f"{preemption_policy!r}")
-            scheduling["preemptionPolicy"] = preemption_policy
-        if queue is not None:
-            scheduling["queue"] = check_name(queue, "queue")  # counted against its quota, if any
+        scheduling = _scheduling(priority, preemption_policy, queue)
         if scheduling:
             self.run_policy["schedulingPolicy"] = scheduling
 

@@ -114,6 +114,24 @@ TEST(JobSpec, RejectsNonYamlAndNonMaps) {
   EXPECT_EQ(error_of("- a\n- b\n"), "manifest: must be a map");
 }
 
+TEST(JobSpec, TakesASchedulingPolicyForItsPriorityAndQueueAsATrainJobDoes) {
+  EXPECT_EQ(parse_manifest(kHello)->gang().run_policy.scheduling.queue, "default");
+  auto manifest = parse_manifest(
+      with("  suspend: true\n",
+           "  schedulingPolicy: {priority: 7, queue: research, preemptionPolicy: Never}\n"));
+  ASSERT_OK(manifest);
+  EXPECT_EQ(manifest->job->scheduling.priority, 7);
+  const TrainJobSpec gang = manifest->gang();
+  EXPECT_EQ(gang.run_policy.scheduling.queue, "research");
+  EXPECT_EQ(gang.run_policy.scheduling.priority, 7);
+  EXPECT_EQ(gang.run_policy.scheduling.preemption, PreemptionPolicy::kNever);
+  EXPECT_EQ(error_of(with("  suspend: true\n", "  schedulingPolicy: {queue: Research}\n")),
+            "spec.schedulingPolicy.queue: 'Research' must be a DNS label");
+  EXPECT_NE(error_of(with("  suspend: true\n", "  schedulingPolicy: {minAvailable: 2}\n"))
+                .find("spec.schedulingPolicy.minAvailable"),
+            std::string::npos);
+}
+
 TEST(JobSpec, AcceptsEnvAsAPlainMap) {
   auto manifest = parse_manifest(
       with("env:\n      - name: GREETING\n        value: hi", "env: {GREETING: hi}"));

@@ -302,6 +302,15 @@ class SuspendTest(unittest.TestCase):
             client.suspend("experiment/tune")
         self.assertEqual(client.calls, [])
 
+    def test_a_job_carries_its_priority_queue_and_preemption_policy(self):
+        spec = cadre.Job("echo hi", name="j", priority=3, preemption_policy="Never",
+                         queue="research").to_manifest()["spec"]
+        self.assertEqual(spec["schedulingPolicy"],
+                         {"priority": 3, "preemptionPolicy": "Never", "queue": "research"})
+        self.assertNotIn("schedulingPolicy", cadre.Job("echo hi", name="j").to_manifest()["spec"])
+        with self.assertRaises(cadre.InvalidArgument):
+            cadre.Job("echo hi", name="j", queue="Research")
+
     def test_a_trainjob_carries_its_priority_and_preemption_policy(self):
         policy = cadre.TrainJob("train", name="t", priority=5, preemption_policy="Never",
                                 queue="research").to_manifest()["spec"]["runPolicy"]

@@ -279,13 +279,9 @@ export async function jobPage(ctx: PageContext): Promise<void> {
       ["Created", job.createdAt ? `${age(job.createdAt)} ago` : ""],
       ["Duration", between(job.startedAt, job.finishedAt)],
       ["Restarts", String(job.restarts)],
-      // A TrainJob's gang is queued and may preempt by priority; a Job's is 0.
-      ...(job.kind === "TrainJob"
-        ? ([
-            ["Priority", String(job.priority)],
-            ["Queue", job.queue],
-          ] as [string, Child][])
-        : []),
+      // Its schedulingPolicy: where it queues, and what it may preempt.
+      ["Priority", String(job.priority)],
+      ["Queue", job.queue],
       ["Latest metrics", Object.entries(job.metrics).map(([k, v]) => `${k}=${number(v)}`).join(" ")],
     ];
     fill(
