@@ -139,6 +139,10 @@ class DashboardTest(unittest.TestCase):
             raise unittest.SkipTest("CADRE_BIN_DIR is not set (ctest sets it)")
         cls.dir = tempfile.mkdtemp(prefix="cadre-dashboard-")
         os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
+        # A queue with a quota in a cohort, for the overview's queues.
+        os.makedirs(os.path.join(cls.dir, "coordinator"))
+        with open(os.path.join(cls.dir, "coordinator", "coordinator.yaml"), "w") as f:
+            f.write("queue-quota: ['research:cpu=2,memory=4Gi,cohort=lab']\n")
         cadre_cli("local", "up", "--dir", cls.dir, "--agents", "2")
         os.environ["CADRE_CONFIG"] = os.path.join(cls.dir, "config")
         try:
@@ -222,6 +226,12 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("cordoned", rows[1])  # nothing new is placed there
         headers = self.texts("#nodes thead th")
         self.assertIn("Replicas", headers)
+        queues = self.texts("#queues tbody tr")
+        research = [q for q in queues if q.startswith("research")]
+        self.assertEqual(len(research), 1, queues)
+        self.assertIn("lab", research[0])
+        self.assertIn("/ 2 cores", research[0])
+        self.assertIn("no limit", research[0])  # its quota sets no GPUs
         self.assertIn("Experiments", self.browser.find_element(By.ID, "counts").text)
         # The page is the dashboard's own (its title), served under /ui/.
         self.assertIn("Cadre", self.browser.title)

@@ -62,7 +62,7 @@ async function call<T>(method: string, path: string, body?: string): Promise<T> 
 
 function base(kind: string): string {
   const ns = session?.namespace;
-  const scoped = kind !== "nodes" && kind !== "pipelines";
+  const scoped = kind !== "nodes" && kind !== "queues" && kind !== "pipelines";
   return scoped && ns ? `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind}` : `/api/v1/${kind}`;
 }
 

@@ -30,6 +30,26 @@ export interface ClusterNode {
   replicas: string[]; // uids alive there, as its last heartbeat said
 }
 
+// A quota's or limit's amounts; null: unlimited.
+export interface Amounts {
+  cpus: number | null;
+  memory: number | null;
+  gpus: number | null;
+}
+
+// A scheduling queue (cadre get queues -o json).
+export interface Queue {
+  name: string;
+  cohort: string;
+  quota: Amounts;
+  borrowingLimit: Amounts;
+  reclaimWithinCohort: string;
+  used: { cpus: number; memory: number; gpus: number };
+  borrowing: boolean;
+  pending: number;
+  admitted: number;
+}
+
 export interface Replica {
   name: string;
   type: string;

@@ -1,10 +1,11 @@
-// The cluster at a glance: nodes with what is allocated of them, how many objects
-// of each kind are in each phase, and what started last.
+// The cluster at a glance: nodes with what is allocated of them, the scheduling
+// queues with what they hold of their quotas, how many objects of each kind are in
+// each phase, and what started last.
 import { list, listAll } from "../api";
 import { badge, fill, h, link, section, table } from "../dom";
 import { age, bytes } from "../format";
 import type { PageContext } from "../main";
-import type { ClusterNode, Experiment, Job, Notebook, Run, Service } from "../types";
+import type { ClusterNode, Experiment, Job, Notebook, Queue, Run, Service } from "../types";
 
 const jobPage = 1000;  // jobs of each kind the overview reads
 
@@ -26,6 +27,32 @@ function gpuModels(n: ClusterNode): string {
   return [...models].map(([m, c]) => `${c}× ${m}`).join(", ");
 }
 
+// What a queue holds of one resource: a bar against its quota, or the amount when
+// the quota leaves it unlimited.
+function held(used: number, quota: number | null, text: (n: number) => string, unit = ""): HTMLElement {
+  if (quota === null) return h("span", { class: "muted", title: "no quota" }, `${text(used)}${unit} / no limit`);
+  return bar(used, quota, `${text(used)} / ${text(quota)}${unit}`);
+}
+
+function queuesSection(queues: Queue[]): HTMLElement {
+  return section(
+    "Queues",
+    table(
+      ["Queue", "Cohort", "CPU", "Memory", "GPUs", "Pending", "Admitted"],
+      queues.map((q) => [
+        q.borrowing ? [q.name, " ", h("span", { class: "muted", title: "holds more than its quota, lent by its cohort" }, "borrowing")] : q.name,
+        q.cohort || h("span", { class: "muted" }, "none"),
+        held(q.used.cpus, q.quota.cpus, String, " cores"),
+        held(q.used.memory, q.quota.memory, bytes),
+        held(q.used.gpus, q.quota.gpus, String),
+        String(q.pending),
+        String(q.admitted),
+      ]),
+      { id: "queues" },
+    ),
+  );
+}
+
 function counts(items: { phase?: string; state?: string }[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const i of items) {
@@ -39,8 +66,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const show = async () => {
     // Jobs may run to tens of thousands: the overview reads one page of each kind
     // (counts then say "1000+"), never the whole list every few seconds.
-    const [nodes, plainPage, trainPage, experiments, services, runs, notebooks] = await Promise.all([
+    const [nodes, queues, plainPage, trainPage, experiments, services, runs, notebooks] = await Promise.all([
       listAll<ClusterNode>("nodes"),
+      listAll<Queue>("queues"),
       list<Job>("jobs", { limit: String(jobPage) }),
       list<Job>("trainjobs", { limit: String(jobPage) }),
       listAll<Experiment>("experiments"),
@@ -86,6 +114,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
           { id: "nodes" },
         ),
       ),
+      queuesSection(queues),
       section(
         "Workloads",
         h(
