@@ -27,7 +27,8 @@ caf::actor spawn_registry(caf::actor_system& system, ActorContext ctx,
                           std::vector<std::string> cordoned = {});
 
 // Owns placement: capacities, allocations and the queue of unplaced replicas.
-// `quotas`: each queue's (ClusterPolicy::queue_quotas).
+// `quotas`: each queue's (ClusterPolicy::queue_quotas); (quotas_atom, QueueQuotas)
+// replaces them while it runs.
 caf::actor spawn_scheduler(caf::actor_system& system,
                            std::shared_ptr<CoordinatorMetrics> metrics = nullptr,
                            std::map<std::string, QueueQuota> quotas = {});

@@ -86,6 +86,7 @@ using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
 using preempt_atom = caf::atom_constant<caf::atom("preempt")>;
 using queues_atom = caf::atom_constant<caf::atom("queues")>;
+using quotas_atom = caf::atom_constant<caf::atom("quotas")>;
 // Asks an actor for its gauges in the Prometheus text format (a std::string).
 using scrape_atom = caf::atom_constant<caf::atom("scrape")>;
 
@@ -145,6 +146,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::JobEvent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::protocol::NodeStatus)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::NodeStatus>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::QueueStatus>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cadre::actors::QueueQuotas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::JobEvent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::protocol::MetricSample>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cadre::actors::JobRecord>)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,6 +46,9 @@ struct QueueQuota : ResourceLimits {  // the nominal quota
   ResourceLimits borrowing_limit;
   ReclaimPolicy reclaim = ReclaimPolicy::kLowerPriority;
 };
+
+// Every queue's quota, by queue name.
+using QueueQuotas = std::map<std::string, QueueQuota>;
 
 // "research:cpu=16,memory=64Gi,gpu=4,cohort=lab,borrow-gpu=2,reclaim=Any", as
 // --queue-quota takes it: a DNS-label queue name, then any of cpu, memory and gpu,

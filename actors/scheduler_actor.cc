@@ -258,6 +258,13 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics,
   self->state.scheduler.set_quotas(std::move(quotas));
   return {
       [=](scrape_atom) { return scrape(self->state); },
+      // The quotas read again from the configuration (SIGHUP): placed gangs stay; the
+      // queue is walked at once, so a raised quota admits, and a gang now larger than
+      // its queue's quota fails Unschedulable as at start.
+      [=](quotas_atom, QueueQuotas quotas) {
+        self->state.scheduler.set_quotas(std::move(quotas));
+        drain(self);
+      },
       [=](queues_atom) {
         std::map<std::string, int32_t> pending;
         for (const auto& p : self->state.queue) ++pending[p.gang.queue];

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <sstream>
+#include <thread>
 
 #include "actors/actors.h"
 #include "coordinator/coordinator_config.h"
@@ -18,6 +19,37 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
+
+// SIGHUP (systemctl reload): the command line and its --config file are read again,
+// as at start, and the queue quotas take effect at once; other settings wait for the
+// next start. A configuration that no longer parses keeps the quotas in force. The
+// signal is blocked in every thread (main blocks it before any starts) and taken
+// here with sigwait, so nothing runs in a signal handler.
+void reload_on_sighup(int argc, char** argv, caf::actor scheduler) {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&hup, &signal) != 0) return;
+    bool exit_now = false;
+    auto config = cadre::coordinator::parse_coordinator_config(argc, argv, &exit_now);
+    if (!config.ok()) {
+      spdlog::error("SIGHUP: the configuration no longer reads ({}); queue quotas unchanged",
+                    config.status().message());
+      continue;
+    }
+    cadre::actors::QueueQuotas quotas = config->policy().queue_quotas;
+    std::string listed;
+    for (const auto& [queue, quota] : quotas) {
+      listed += (listed.empty() ? "" : "; ") + queue + " " + cadre::actors::to_string(quota) +
+                (quota.cohort.empty() ? "" : " cohort " + quota.cohort);
+    }
+    spdlog::info("SIGHUP: queue quotas now {} (other settings take effect at the next start)",
+                 listed.empty() ? "none" : listed);
+    caf::anon_send(scheduler, cadre::actors::quotas_atom::value, std::move(quotas));
+  }
+}
 
 // {"agents", "clients", "ingresses", "metrics": endpoints, "pid"}, for `cadre local up`.
 cadre::Status write_endpoints(const std::string& path, const std::string& agents,
@@ -153,7 +185,7 @@ cadre::Result<std::unique_ptr<cadre::serving::http::MetricsEndpoint>> start_metr
   return endpoint;
 }
 
-int run(const cadre::coordinator::CoordinatorConfig& config) {
+int run(const cadre::coordinator::CoordinatorConfig& config, int argc, char** argv) {
   using namespace cadre;
   namespace fs = std::filesystem;
   raise_open_file_limit();
@@ -199,6 +231,7 @@ int run(const cadre::coordinator::CoordinatorConfig& config) {
   ctx.store =
       actors::spawn_store(system, std::shared_ptr<actors::StateStore>(std::move(*store)), metrics);
   ctx.scheduler = actors::spawn_scheduler(system, metrics, ctx.policy.queue_quotas);
+  std::thread(reload_on_sighup, argc, argv, ctx.scheduler).detach();
   ctx.registry = actors::spawn_registry(system, ctx, std::move(*nodes), std::move(*file_removals),
                                         std::move(*cordoned));
   ctx.manager = actors::spawn_manager(system, ctx, std::move(*restored));
@@ -249,5 +282,11 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  return run(*config);
+  // Taken by reload_on_sighup's sigwait; blocked before any thread starts, so that
+  // every thread inherits the mask and none is interrupted by it.
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  return run(*config, argc, argv);
 }

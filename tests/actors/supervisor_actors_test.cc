@@ -279,5 +279,49 @@ TEST_F(SupervisorActors, AGangRestoredBeforeTheRememberedNodesWaitsForThemAll) {
   EXPECT_TRUE(placed);
 }
 
+TEST_F(SupervisorActors, AQuotaRaisedWhileTheSchedulerRunsAdmitsTheGangItHeldBack) {
+  QueueQuota quota;
+  quota.cpu_millis = 2000;
+  ctx_.scheduler = spawn_scheduler(system_, nullptr, {{"research", quota}});
+  caf::scoped_actor job{system_};
+  NodeCapacity node;
+  node.name = "a";
+  node.cpu_millis = 8000;
+  job->send(ctx_.scheduler, node_up_atom::value, node);
+  auto gang_of = [](const std::string& name, int64_t cpu) {
+    GangRequest gang;
+    gang.job = name;
+    gang.attempt = 1;
+    gang.queue = "research";
+    gang.members.push_back({name + "/main-0", spec::ResourceRequest{cpu, 0, 0}});
+    return gang;
+  };
+  // What each answer says, or "" when none came within a second.
+  auto answer = [&] {
+    std::string said;
+    job->receive(
+        [&](placed_atom, int64_t, const std::vector<Placement>&) { said = "placed"; },
+        [&](never_atom, int64_t, const std::string&, const std::string&) { said = "never"; },
+        [&](waiting_atom, int64_t, const std::string&) { said = "waiting"; },
+        caf::after(1s) >> [&] {});
+    return said;
+  };
+  job->send(ctx_.scheduler, schedule_atom::value, gang_of("first", 2000),
+            caf::actor_cast<caf::actor>(job));
+  ASSERT_EQ(answer(), "placed");
+  job->send(ctx_.scheduler, schedule_atom::value, gang_of("second", 1000),
+            caf::actor_cast<caf::actor>(job));
+  // Held back by the quota though the node has room, and told so; after that nothing
+  // wakes the queue until something changes.
+  std::string said = answer();
+  if (said.empty()) said = answer();
+  ASSERT_EQ(said, "waiting");
+
+  quota.cpu_millis = 3000;
+  job->send(ctx_.scheduler, quotas_atom::value, QueueQuotas{{"research", quota}});
+  const bool placed = answer() == "placed";
+  EXPECT_TRUE(placed) << "placed once the quota is raised, with no other change to wake the queue";
+}
+
 }  // namespace
 }  // namespace cadre::actors::supervisor_actors_test

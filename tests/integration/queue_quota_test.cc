@@ -1,6 +1,9 @@
 // Queue quotas (--queue-quota, Kueue's nominalQuota) on a real local cluster: a
 // queue's gangs wait for its quota while the nodes have room, and a gang larger
 // than the quota fails at once.
+#include <signal.h>
+
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -51,6 +54,39 @@ TEST_F(QueueQuotas, AQueuesGangsTakeTurnsWithinItsQuotaWhileOtherQueuesRun) {
   EXPECT_EQ(big["reason"], "Unschedulable");
   EXPECT_NE(big.value("message", "").find("queue research's quota is cpu=1"), std::string::npos)
       << big.dump();
+}
+
+TEST_F(QueueQuotas, AQuotaChangedInTheConfigurationTakesEffectOnSighupWithoutARestart) {
+  ASSERT_EQ(apply(gang("held", "research", 1, "sleep 30")).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return get_json("trainjobs held")["phase"] == "Running"; }, 15s));
+  ASSERT_EQ(apply(gang("next", "research", 1, "echo next done")).exit_code, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return get_json("trainjobs next").value("message", "").find("research's quota (cpu=1)") !=
+               std::string::npos;
+      },
+      10s))
+      << get_json("trainjobs next").dump();
+
+  // A configuration that no longer reads changes nothing.
+  std::ofstream(path("coordinator/coordinator.yaml")) << "queue-quota: ['research:disks=2']\n";
+  ASSERT_EQ(::kill(pid_of("coordinator"), SIGHUP), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return read_file(path("logs/coordinator.log")).find("queue quotas unchanged") !=
+               std::string::npos;
+      },
+      10s));
+  EXPECT_EQ(get_json("queues research")["quota"]["cpus"], 1.0);
+  EXPECT_EQ(get_json("trainjobs next")["phase"], "Queued");
+
+  std::ofstream(path("coordinator/coordinator.yaml")) << "queue-quota: ['research:cpu=2']\n";
+  ASSERT_EQ(::kill(pid_of("coordinator"), SIGHUP), 0);
+  ASSERT_EQ(cadre("wait trainjob/next --for Succeeded --timeout 20").exit_code, 0)
+      << get_json("trainjobs next").dump();
+  EXPECT_EQ(get_json("trainjobs held")["phase"], "Running") << "the raised quota holds both";
+  EXPECT_EQ(get_json("queues research")["quota"]["cpus"], 2.0);
+  EXPECT_EQ(get_json("trainjobs held")["restarts"], 0) << "no restart of anything";
 }
 
 }  // namespace

@@ -171,6 +171,15 @@ class ResourceRefTest(unittest.TestCase):
         self.assertEqual(resources.parse_ref(RunHandle(None, "r-1")), ("runs", "r-1"))
         self.assertEqual(resources.parse_named("hello", "jobs"), ("jobs", "hello"))
 
+    def test_queues_are_read_as_the_cli_names_them(self):
+        from cadre import resources
+
+        self.assertEqual(resources.parse_ref("queue/research"), ("queues", "research"))
+        self.assertEqual(resources.parse_ref("queues"), ("queues", None))
+        client = ScriptedClient([[{"name": "research", "pending": 2}]])
+        self.assertEqual(client.get("queue", "research")["pending"], 2)
+        self.assertEqual(client.asked, [("queues", "research")])
+
 
 class ScriptedClient(cadre.Client):
     """A client whose listings come from a script instead of a coordinator; past
