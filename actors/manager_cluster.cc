@@ -31,7 +31,7 @@ void get_nodes(ManagerSelf* self, const ClientRef& client, const std::string& na
 // The scheduling queues, from the scheduler.
 void get_queues(ManagerSelf* self, const ClientRef& client, const std::string& name) {
   self->request(self->state.ctx.scheduler, self->state.ctx.policy.request_timeout,
-                queues_atom::value)
+                queues_atom::value, name)
       .then(
           [=](const std::vector<protocol::QueueStatus>& queues) {
             protocol::GetReply reply;

@@ -13,9 +13,17 @@
 
 namespace cadre::actors {
 
-// Every queue with a quota, then any other that has a gang waiting (`pending`, gangs
-// per queue) or placed; sorted by name.
+// A gang waiting in the scheduler's queue: its job and its schedulingPolicy.queue.
+struct WaitingGang {
+  std::string job;
+  std::string queue;
+};
+
+// Every queue with a quota, then any other that has a gang waiting (`waiting`, in the
+// order the scheduler tries them) or placed; sorted by name. With `only`, just that
+// queue (none when it is neither), with its pending and admitted jobs listed.
 std::vector<protocol::QueueStatus> queue_statuses(const Scheduler& scheduler,
-                                                  const std::map<std::string, int32_t>& pending);
+                                                  const std::vector<WaitingGang>& waiting,
+                                                  const std::string& only = "");
 
 }  // namespace cadre::actors

@@ -122,8 +122,8 @@ class Scheduler {
   spec::ResourceRequest used_by_queue(const std::string& queue) const;
   // Whether `queue` holds more than its own quota, on what its cohort lent it.
   bool borrows(const std::string& queue) const;
-  // Jobs of `queue` holding slots now (the queue's admitted workloads).
-  size_t admitted_in(const std::string& queue) const;
+  // Jobs of `queue` holding slots now (the queue's admitted workloads), by name.
+  std::vector<std::string> admitted_in(const std::string& queue) const;
   // Every queue some placed gang belongs to.
   std::set<std::string> queues_in_use() const;
 

@@ -190,6 +190,14 @@ void enqueue(Self* self, GangRequest gang, caf::actor job) {
   queue.insert(at, std::move(pending));
 }
 
+// The gangs waiting, in the order drain() tries them.
+std::vector<WaitingGang> waiting_gangs(const SchedulerState& st) {
+  std::vector<WaitingGang> out;
+  out.reserve(st.queue.size());
+  for (const auto& p : st.queue) out.push_back({p.gang.job, p.gang.queue});
+  return out;
+}
+
 // The queue's length and what is allocated on each node.
 std::string scrape(const SchedulerState& st) {
   protocol::PrometheusText out;
@@ -199,9 +207,7 @@ std::string scrape(const SchedulerState& st) {
              "Placed jobs stopped to make room for a waiting gang of higher priority.");
   out.sample("cadre_scheduler_preemptions_total", {}, static_cast<double>(st.preemptions));
   // Each family's samples together, as the exposition format wants them.
-  std::map<std::string, int32_t> pending;
-  for (const auto& p : st.queue) ++pending[p.gang.queue];
-  const auto queues = queue_statuses(st.scheduler, pending);
+  const auto queues = queue_statuses(st.scheduler, waiting_gangs(st));
   const auto per_resource = [&](const char* family, auto value_of) {
     for (const auto& queue : queues) {
       if (!st.scheduler.quotas().count(queue.name)) continue;
@@ -265,10 +271,8 @@ caf::behavior scheduler(Self* self, std::shared_ptr<CoordinatorMetrics> metrics,
         self->state.scheduler.set_quotas(std::move(quotas));
         drain(self);
       },
-      [=](queues_atom) {
-        std::map<std::string, int32_t> pending;
-        for (const auto& p : self->state.queue) ++pending[p.gang.queue];
-        return queue_statuses(self->state.scheduler, pending);
+      [=](queues_atom, const std::string& name) {
+        return queue_statuses(self->state.scheduler, waiting_gangs(self->state), name);
       },
       [=](tick_atom) {
         self->state.recheck_armed = false;

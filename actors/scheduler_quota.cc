@@ -30,12 +30,12 @@ spec::ResourceRequest Scheduler::used_by_queue(const std::string& queue) const {
   return used;
 }
 
-size_t Scheduler::admitted_in(const std::string& queue) const {
+std::vector<std::string> Scheduler::admitted_in(const std::string& queue) const {
   std::set<std::string> jobs;
   for (const auto& [key, held] : held_) {
     if (held.queue == queue) jobs.insert(job_of(key));
   }
-  return jobs.size();
+  return {jobs.begin(), jobs.end()};
 }
 
 std::set<std::string> Scheduler::queues_in_use() const {

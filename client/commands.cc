@@ -77,11 +77,12 @@ Status get_resources(Coordinator& coordinator, const ResourceRef& ref, OutputFor
 
 Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::ostream& out) {
   const auto& r = ref.type.resource;
-  if (!runs_replicas(ref) && r != "nodes" && r != "experiments" && r != "inferenceservices" &&
-      r != "pipelines" && r != "runs" && r != "recurringruns" && r != "notebooks") {
+  if (!runs_replicas(ref) && r != "nodes" && r != "queues" && r != "experiments" &&
+      r != "inferenceservices" && r != "pipelines" && r != "runs" && r != "recurringruns" &&
+      r != "notebooks") {
     return InvalidArgument(
-        "describe supports nodes, jobs, trainjobs, experiments, inferenceservices, pipelines, "
-        "runs, recurringruns and notebooks");
+        "describe supports nodes, queues, jobs, trainjobs, experiments, inferenceservices, "
+        "pipelines, runs, recurringruns and notebooks");
   }
   if (ref.name.empty()) {
     return InvalidArgument("describe needs a name: describe " + ref.type.singular + " NAME");
@@ -96,6 +97,8 @@ Status describe_resource(Coordinator& coordinator, const ResourceRef& ref, std::
       jobs.insert(jobs.end(), listed.jobs.begin(), listed.jobs.end());
     }
     out << describe_node(reply.nodes[0], jobs, now);
+  } else if (r == "queues") {
+    out << describe_queue(reply.queues[0]);
   } else if (r == "inferenceservices") {
     out << describe_service(reply.services[0], now);
   } else if (r == "pipelines") {

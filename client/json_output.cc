@@ -75,6 +75,8 @@ nlohmann::json queue_to_json(const protocol::QueueStatus& queue) {
       {"borrowing", queue.borrowing},
       {"pending", queue.pending},
       {"admitted", queue.admitted},
+      {"pendingJobs", queue.pending_jobs},
+      {"admittedJobs", queue.admitted_jobs},
   };
 }
 

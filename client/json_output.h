@@ -26,8 +26,9 @@ nlohmann::json node_to_json(const protocol::NodeStatus& node);
 nlohmann::json job_to_json(const protocol::JobStatus& job, bool detail);
 
 // {name, cohort, quota{cpus,memory,gpus}, borrowingLimit{...}, reclaimWithinCohort,
-//  used{cpus,memory,gpus}, borrowing, pending, admitted}; a resource a quota or limit
-//  does not set is null (unlimited).
+//  used{cpus,memory,gpus}, borrowing, pending, admitted, pendingJobs[], admittedJobs[]};
+//  a resource a quota or limit does not set is null (unlimited); the job lists are
+//  filled only when one queue is asked for by name.
 nlohmann::json queue_to_json(const protocol::QueueStatus& queue);
 
 nlohmann::json nodes_to_json(const std::vector<protocol::NodeStatus>& nodes);

@@ -77,18 +77,20 @@ void add_get(CLI::App& app, const GlobalFlags& flags, Action* action) {
 
 void add_describe(CLI::App& app, const GlobalFlags& flags, Action* action) {
   auto* cmd = app.add_subcommand("describe",
-                                 "Show a node, job, trainjob, experiment, inferenceservice, "
-                                 "pipeline, run, recurringrun or notebook in detail");
+                                 "Show a node, queue, job, trainjob, experiment, "
+                                 "inferenceservice, pipeline, run, recurringrun or notebook in "
+                                 "detail");
   auto args = std::make_shared<std::vector<std::string>>();
   cmd->add_option("resource", *args,
-                  "node|job|trainjob|experiment|isvc|pipeline|run|notebook NAME, or job/NAME")
+                  "node|queue|job|trainjob|experiment|isvc|pipeline|run|notebook NAME, or "
+                  "job/NAME")
       ->required()
       ->expected(1, 2);
   cmd->callback([=, &flags] {
     *action = [=, &flags]() -> Outcome {
-      auto ref =
-          parse_named_ref(*args, {"nodes", "jobs", "trainjobs", "experiments", "inferenceservices",
-                                  "pipelines", "runs", "recurringruns", "notebooks"});
+      auto ref = parse_named_ref(
+          *args, {"nodes", "queues", "jobs", "trainjobs", "experiments", "inferenceservices",
+                  "pipelines", "runs", "recurringruns", "notebooks"});
       if (!ref.ok()) return usage_error(ref.status());
       return with_coordinator(
           flags, [&](Coordinator& c) { return describe_resource(c, *ref, std::cout); });

@@ -447,6 +447,49 @@ std::string describe_node(const protocol::NodeStatus& node,
   return out;
 }
 
+std::string describe_queue(const protocol::QueueStatus& queue) {
+  std::string out;
+  const std::string cohort =
+      queue.cohort.empty() ? "" : queue.cohort + " (reclaim " + queue.reclaim + ")";
+  out += describe_label("Name:") + queue.name + "\n";
+  out += describe_label("Cohort:") + cell(cohort) + "\n";
+  if (queue.borrowing) {
+    out += describe_label("Borrowing:") + "yes: holds more than its quota, lent by cohort " +
+           queue.cohort + "\n";
+  }
+  const auto amount = [](const auto& value, auto format) {
+    return value ? format(*value) : std::string("-");
+  };
+  const auto gpus = [](int32_t n) { return std::to_string(n); };
+  const auto& q = queue.quota;
+  const auto& b = queue.borrowing_limit;
+  out += "Resources:\n" +
+         indent(render_table(
+                    {"RESOURCE", "USED", "QUOTA", "BORROWING-LIMIT"},
+                    {{"cpu", format_cores(queue.used_cpu_millis),
+                      amount(q.cpu_millis, format_cores), amount(b.cpu_millis, format_cores)},
+                     {"memory", spec::format_memory_rounded(queue.used_memory_bytes),
+                      amount(q.memory_bytes, spec::format_memory_rounded),
+                      amount(b.memory_bytes, spec::format_memory_rounded)},
+                     {"gpu", gpus(queue.used_gpus), amount(q.gpus, gpus), amount(b.gpus, gpus)}}),
+                "  ");
+  // A list of job names, with how many the reply left out past its bound.
+  const auto jobs = [&](const std::string& title, const std::vector<std::string>& names,
+                        int32_t count) {
+    if (count == 0) return describe_label(title + ":") + "<none>\n";
+    std::string section = title + " (" + std::to_string(count) + "):\n";
+    for (const auto& name : names) section += "  " + name + "\n";
+    if (static_cast<int32_t>(names.size()) < count) {
+      section +=
+          "  ... and " + std::to_string(count - static_cast<int32_t>(names.size())) + " more\n";
+    }
+    return section;
+  };
+  out += jobs("Admitted", queue.admitted_jobs, queue.admitted);
+  out += jobs("Pending, in the order they are tried", queue.pending_jobs, queue.pending);
+  return out;
+}
+
 std::string events_section(const std::vector<protocol::JobEvent>& events, int64_t now_ms) {
   if (events.empty()) return "";
   std::vector<std::vector<std::string>> rows;

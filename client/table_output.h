@@ -67,4 +67,9 @@ std::string describe_job(const protocol::JobStatus& job, int64_t now_ms);
 std::string describe_node(const protocol::NodeStatus& node,
                           const std::vector<protocol::JobStatus>& jobs, int64_t now_ms);
 
+// The `describe queue` page (kubectl describe clusterqueue): cohort and reclaim, each
+// resource's use against its quota and borrowing limit, and the queue's admitted jobs
+// and waiting gangs, the latter in the order the scheduler tries them.
+std::string describe_queue(const protocol::QueueStatus& queue);
+
 }  // namespace cadre::client

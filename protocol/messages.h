@@ -800,9 +800,16 @@ struct QueueStatus {
   bool borrowing = false;  // holds more than its quota, lent by its cohort
   int32_t pending = 0;     // gangs waiting to be placed
   int32_t admitted = 0;    // jobs holding slots
+  // Only when one queue is asked for by name, each at most kMaxQueueJobsListed: the
+  // jobs of its waiting gangs in the order the scheduler tries them, and its placed ones.
+  std::vector<std::string> pending_jobs;
+  std::vector<std::string> admitted_jobs;
   MSGPACK_DEFINE_MAP(name, cohort, quota, borrowing_limit, reclaim, used_cpu_millis,
-                     used_memory_bytes, used_gpus, borrowing, pending, admitted)
+                     used_memory_bytes, used_gpus, borrowing, pending, admitted, pending_jobs,
+                     admitted_jobs)
 };
+
+inline constexpr size_t kMaxQueueJobsListed = 1000;
 
 struct GetReply {
   std::vector<NodeStatus> nodes;                   // for resource "nodes"

@@ -155,7 +155,8 @@ TEST_F(QueueCohorts, QueueStatusesShowQuotasUseAndWaitingGangs) {
   quotas(a, in_cohort(4000));
   ASSERT_EQ(place(s, of_queue("x", "a", 1, 5000)), Scheduler::Fit::kPlaced);
   ASSERT_EQ(place(s, of_queue("y", "default", 2, 1000)), Scheduler::Fit::kPlaced);
-  const auto statuses = queue_statuses(s, {{"b", 2}, {"ghost", 1}});
+  const std::vector<WaitingGang> waiting = {{"b-first", "b"}, {"g", "ghost"}, {"b-next", "b"}};
+  const auto statuses = queue_statuses(s, waiting);
   ASSERT_EQ(statuses.size(), 4u);
   EXPECT_EQ(statuses[0].name, "a");
   EXPECT_EQ(statuses[0].cohort, "lab");
@@ -175,6 +176,14 @@ TEST_F(QueueCohorts, QueueStatusesShowQuotasUseAndWaitingGangs) {
   EXPECT_TRUE(statuses[2].reclaim.empty());
   EXPECT_EQ(statuses[3].name, "ghost") << "no quota, but a gang waits in it";
   EXPECT_EQ(statuses[3].admitted, 0);
+  EXPECT_TRUE(statuses[1].pending_jobs.empty()) << "jobs are listed for one queue asked by name";
+
+  const auto b = queue_statuses(s, waiting, "b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].pending_jobs, (std::vector<std::string>{"b-first", "b-next"}))
+      << "in the order the scheduler tries them";
+  EXPECT_EQ(queue_statuses(s, waiting, "a")[0].admitted_jobs, std::vector<std::string>{"x"});
+  EXPECT_TRUE(queue_statuses(s, waiting, "nosuch").empty());
 }
 
 }  // namespace

@@ -89,6 +89,32 @@ TEST(QueuesTable, ShowsUsedOverQuotaWithADashWhereUnlimited) {
   EXPECT_NE(wide.find("gpu=1" + std::string(13, ' ') + "Any"), std::string::npos) << wide;
 }
 
+TEST(DescribeQueue, ShowsUseAgainstQuotaAndTheJobsAdmittedAndWaitingInOrder) {
+  protocol::QueueStatus queue = a_borrowing_queue();
+  queue.admitted_jobs = {"train-a"};
+  queue.pending_jobs = {"urgent"};  // one of the two waiting, as a bounded reply lists them
+  EXPECT_EQ(describe_queue(queue),
+            "Name:       team-a\n"
+            "Cohort:     lab (reclaim Any)\n"
+            "Borrowing:  yes: holds more than its quota, lent by cohort lab\n"
+            "Resources:\n"
+            "  RESOURCE   USED   QUOTA   BORROWING-LIMIT\n"
+            "  cpu        1.5    4       -\n"
+            "  memory     2Gi    -       -\n"
+            "  gpu        3      2       1\n"
+            "Admitted (1):\n"
+            "  train-a\n"
+            "Pending, in the order they are tried (2):\n"
+            "  urgent\n"
+            "  ... and 1 more\n");
+  protocol::QueueStatus idle;
+  idle.name = "default";
+  const std::string text = describe_queue(idle);
+  EXPECT_NE(text.find("Cohort:     -\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Admitted:   <none>\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Borrowing:"), std::string::npos) << text;
+}
+
 TEST(DescribeNode, ShowsItsShareOfEachResourceAndWhoseReplicasRunThere) {
   protocol::NodeStatus node;
   node.name = "gpu-1";

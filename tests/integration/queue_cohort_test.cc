@@ -43,17 +43,21 @@ TEST_F(QueueCohorts, AQueueBorrowsItsCohortsRoomAndTheLenderReclaimsIt) {
   EXPECT_NE(table.find("COHORT"), std::string::npos) << table;
   EXPECT_NE(table.find("team-b"), std::string::npos) << table;
   EXPECT_NE(table.find("Any"), std::string::npos) << table;
+  EXPECT_EQ(b["admittedJobs"], nlohmann::json::array({"borrower"}));
+  const std::string described = cadre("describe queue team-b").output;
+  EXPECT_NE(described.find("Borrowing:  yes"), std::string::npos) << described;
+  EXPECT_NE(described.find("Admitted (1):\n  borrower\n"), std::string::npos) << described;
 
   // team-a asks for its own core back: its gang is placed once the borrower stopped,
   // though the borrower's priority is higher.
   ASSERT_EQ(apply(gang("mine", "team-a", 1, 0, "echo mine ran")).exit_code, 0);
   ASSERT_EQ(cadre("wait trainjob/mine --for Succeeded --timeout 30").exit_code, 0)
       << get_json("trainjobs mine").dump() << get_json("trainjobs borrower").dump();
-  const std::string described = cadre("describe trainjob/borrower").output;
-  EXPECT_NE(described.find("preempted by job mine (queue team-a reclaiming its quota, which "
+  const std::string preempted = cadre("describe trainjob/borrower").output;
+  EXPECT_NE(preempted.find("preempted by job mine (queue team-a reclaiming its quota, which "
                            "queue team-b borrowed in cohort lab)"),
             std::string::npos)
-      << described;
+      << preempted;
   ASSERT_EQ(cadre("wait trainjob/borrower --for Succeeded --timeout 40").exit_code, 0)
       << get_json("trainjobs borrower").dump();
   EXPECT_EQ(get_json("trainjobs borrower")["restarts"], 0) << "a reclaim is not counted";
