@@ -117,7 +117,12 @@ void Scheduler::set_lost(const std::string& node) {
 
 void Scheduler::remove_node(const std::string& node) {
   for (auto it = held_.begin(); it != held_.end();) {
-    it = it->second.node == node ? held_.erase(it) : std::next(it);
+    if (it->second.node != node) {
+      ++it;
+      continue;
+    }
+    count_for_queue(it->second, -1);
+    it = held_.erase(it);
   }
   nodes_.erase(node);
   totals_.reset();
@@ -485,8 +490,18 @@ void Scheduler::reserve(const std::string& key, const std::string& node,
   state.used_memory += request.memory_bytes;
   state.used_gpus.insert(gpus.begin(), gpus.end());
   if (port != 0) state.used_ports.insert(port);
-  held_[key] =
+  Held& held = held_[key] =
       Held{node, request.cpu_millis, request.memory_bytes, gpus, port, spread_group, queue};
+  count_for_queue(held, +1);
+}
+
+void Scheduler::count_for_queue(const Held& held, int sign) {
+  QueueUse& use = queue_use_[held.queue];
+  use.used.cpu_millis += sign * held.cpu;
+  use.used.memory_bytes += sign * held.memory;
+  use.used.gpus += sign * static_cast<int32_t>(held.gpus.size());
+  use.slots += sign;
+  if (use.slots == 0) queue_use_.erase(held.queue);
 }
 
 void Scheduler::release(const std::string& key) {
@@ -505,6 +520,7 @@ void Scheduler::unhold(const std::string& key) {
     for (int32_t g : it->second.gpus) node->second.used_gpus.erase(g);
     if (it->second.port != 0) node->second.used_ports.erase(it->second.port);
   }
+  count_for_queue(it->second, -1);
   held_.erase(it);
 }
 

@@ -239,9 +239,17 @@ class Scheduler {
   };
   const Totals& totals() const;
 
-  std::map<std::string, NodeState> nodes_;    // by name: deterministic placement
-  mutable std::optional<Totals> totals_;      // reset by upsert_node
-  std::map<std::string, Held> held_;          // by slot key
+  std::map<std::string, NodeState> nodes_;  // by name: deterministic placement
+  mutable std::optional<Totals> totals_;    // reset by upsert_node
+  std::map<std::string, Held> held_;        // by slot key
+  // What the slots of each queue hold together, kept with held_ (count_for_queue):
+  // quotas are checked for every waiting gang at every change.
+  struct QueueUse {
+    spec::ResourceRequest used;
+    int64_t slots = 0;
+  };
+  std::map<std::string, QueueUse> queue_use_;  // by queue; only queues holding slots
+  void count_for_queue(const Held& held, int sign);
   std::map<std::string, QueueQuota> quotas_;  // by queue
   // Jobs holding slots: what preemption needs to know of them. `order` rises with
   // each placement, so the latest placed is known.

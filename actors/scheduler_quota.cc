@@ -20,14 +20,8 @@ std::string job_of(const std::string& key) { return key.substr(0, key.find('/'))
 }  // namespace
 
 spec::ResourceRequest Scheduler::used_by_queue(const std::string& queue) const {
-  spec::ResourceRequest used;
-  for (const auto& [key, held] : held_) {
-    if (held.queue != queue) continue;
-    used.cpu_millis += held.cpu;
-    used.memory_bytes += held.memory;
-    used.gpus += static_cast<int32_t>(held.gpus.size());
-  }
-  return used;
+  auto it = queue_use_.find(queue);
+  return it == queue_use_.end() ? spec::ResourceRequest{} : it->second.used;
 }
 
 std::vector<std::string> Scheduler::admitted_in(const std::string& queue) const {
@@ -40,7 +34,7 @@ std::vector<std::string> Scheduler::admitted_in(const std::string& queue) const 
 
 std::set<std::string> Scheduler::queues_in_use() const {
   std::set<std::string> queues;
-  for (const auto& [key, held] : held_) queues.insert(held.queue);
+  for (const auto& [queue, use] : queue_use_) queues.insert(queue);
   return queues;
 }
 

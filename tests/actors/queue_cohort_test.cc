@@ -148,6 +148,23 @@ TEST_F(QueueCohorts, AReclaimNeverTakesAQueueBelowItsOwnQuota) {
   EXPECT_TRUE(one.victims_for(of_queue("mine", "a", 1, 4000)).empty());
 }
 
+TEST_F(QueueCohorts, AQueuesUseFollowsItsSlotsThroughReservesReleasesAndARemovedNode) {
+  quotas(in_cohort(4000), in_cohort(4000));
+  std::vector<Placement> out;
+  ASSERT_EQ(place(s, of_queue("spread", "a", 2, 1000), &out), Scheduler::Fit::kPlaced);
+  s.reserve("kept/main-0", "n2", request(500), {}, 0, "", "a");
+  s.reserve("kept/main-0", "n2", request(700), {}, 0, "", "a");  // asserted again: replaced
+  EXPECT_EQ(s.used_by_queue("a").cpu_millis, 2700);
+  s.release("spread/worker-0");
+  EXPECT_EQ(s.used_by_queue("a").cpu_millis, 1700);
+  s.remove_node("n2");
+  const int64_t left = out[1].node == "n2" ? 0 : 1000;
+  EXPECT_EQ(s.used_by_queue("a").cpu_millis, left);
+  s.release_job("spread");
+  EXPECT_EQ(s.used_by_queue("a").cpu_millis, 0);
+  EXPECT_TRUE(s.queues_in_use().empty());
+}
+
 TEST_F(QueueCohorts, QueueStatusesShowQuotasUseAndWaitingGangs) {
   QueueQuota a = in_cohort(4000);
   a.borrowing_limit.cpu_millis = 2000;
