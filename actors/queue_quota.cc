@@ -8,6 +8,11 @@
 namespace cadre::actors {
 namespace {
 
+// Larger than any cluster, and small enough that a cohort of kMaxQueueQuotas queues
+// sums its quotas and borrowing limits without overflowing.
+constexpr int64_t kMaxQuotaMemory = int64_t{1} << 50;  // 1 PiB
+constexpr int32_t kMaxQuotaGpus = 1000000;
+
 // Sets one resource of `limits` from "cpu", "memory" or "gpu" and its amount.
 Status set_resource(ResourceLimits& limits, const std::string& resource, const std::string& value,
                     const std::string& where) {
@@ -20,6 +25,7 @@ Status set_resource(ResourceLimits& limits, const std::string& resource, const s
     if (limits.memory_bytes) return InvalidArgument(where + " is given twice");
     auto memory = spec::parse_memory_bytes(value);
     if (!memory.ok()) return memory.status().annotate(where);
+    if (*memory > kMaxQuotaMemory) return InvalidArgument(where + " '" + value + "' is over 1Pi");
     limits.memory_bytes = *memory;
   } else {
     if (limits.gpus) return InvalidArgument(where + " is given twice");
@@ -27,6 +33,9 @@ Status set_resource(ResourceLimits& limits, const std::string& resource, const s
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), gpus);
     if (ec != std::errc() || end != value.data() + value.size() || gpus < 0) {
       return InvalidArgument(where + " '" + value + "' is not a whole number of devices");
+    }
+    if (gpus > kMaxQuotaGpus) {
+      return InvalidArgument(where + " '" + value + "' is over " + std::to_string(kMaxQuotaGpus));
     }
     limits.gpus = gpus;
   }

@@ -47,6 +47,10 @@ struct QueueQuota : ResourceLimits {  // the nominal quota
   ReclaimPolicy reclaim = ReclaimPolicy::kLowerPriority;
 };
 
+// At most this many --queue-quota entries: with each amount bounded (cpu by its
+// parser, memory at 1 PiB, gpu at a million), a cohort's sums cannot overflow.
+inline constexpr size_t kMaxQueueQuotas = 1000;
+
 // Every queue's quota, by queue name.
 using QueueQuotas = std::map<std::string, QueueQuota>;
 

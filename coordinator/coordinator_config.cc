@@ -34,6 +34,10 @@ actors::ClusterPolicy CoordinatorConfig::policy() const {
 
 Status CoordinatorConfig::validate() const {
   std::set<std::string> queues;
+  if (queue_quota.size() > actors::kMaxQueueQuotas) {
+    return InvalidArgument("queue-quota: " + std::to_string(queue_quota.size()) +
+                           " queues; at most " + std::to_string(actors::kMaxQueueQuotas));
+  }
   for (const auto& text : queue_quota) {
     ASSIGN_OR_RETURN(auto quota, actors::parse_queue_quota(text));
     if (!queues.insert(quota.first).second) {

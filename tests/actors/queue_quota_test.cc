@@ -72,6 +72,17 @@ TEST(QueueQuota, ParsesACohortWithBorrowingLimitsAndReclaim) {
   EXPECT_EQ(plain->second.reclaim, ReclaimPolicy::kLowerPriority);
 }
 
+TEST(QueueQuota, RefusesAmountsLargerThanAnyClusterSoCohortSumsCannotOverflow) {
+  EXPECT_EQ(error_of("a:memory=2048Ti"),
+            "queue-quota 'a:memory=2048Ti': memory '2048Ti' is over 1Pi");
+  EXPECT_EQ(error_of("a:gpu=1000001"),
+            "queue-quota 'a:gpu=1000001': gpu '1000001' is over 1000000");
+  EXPECT_EQ(error_of("a:cpu=1,cohort=c,borrow-memory=8000000Ti"),
+            "queue-quota 'a:cpu=1,cohort=c,borrow-memory=8000000Ti': borrow-memory '8000000Ti' "
+            "is over 1Pi");
+  EXPECT_EQ(error_of("a:memory=1024Ti,gpu=1000000"), "");
+}
+
 TEST(QueueQuota, RefusesBorrowingThatHasNothingToBorrowFromOrPast) {
   EXPECT_EQ(error_of("a:cpu=1,borrow-cpu=1"),
             "queue-quota 'a:cpu=1,borrow-cpu=1': borrowing limits and reclaim need a cohort "

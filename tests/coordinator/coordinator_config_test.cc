@@ -69,6 +69,15 @@ TEST(CoordinatorConfig, QueueQuotasComeFromFlagsOrAListInTheFileAndReachThePolic
             "queue-quota 'ci:disks=2': 'disks' is not one of cpu, memory, gpu, cohort, "
             "borrow-cpu, borrow-memory, borrow-gpu, reclaim");
 
+  std::vector<std::string> many;
+  for (int i = 0; i <= 1000; ++i) {
+    many.push_back("--queue-quota");
+    many.push_back("q" + std::to_string(i) + ":gpu=1");
+  }
+  auto too_many = parse(many);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().message(), "queue-quota: 1001 queues; at most 1000");
+
   auto cohort = parse({"--queue-quota", "a:gpu=4,cohort=lab,reclaim=Any", "--queue-quota",
                        "b:gpu=4,cohort=lab,borrow-gpu=2"});
   ASSERT_OK(cohort);

@@ -1,6 +1,6 @@
 // libFuzzer target for the coordinator's --queue-quota entries (actors/queue_quota.h):
 // any text must parse or be refused, never crash; what parses names a DNS-label
-// queue, sets some resource, borrows only within a cohort and past a quota it has,
+// queue, sets some resource within bounds, borrows only within a cohort and past a quota it has,
 // and reads back the same from its canonical form.
 #include <cstddef>
 #include <cstdint>
@@ -37,9 +37,11 @@ bool same(const ResourceLimits& a, const ResourceLimits& b) {
   return a.cpu_millis == b.cpu_millis && a.memory_bytes == b.memory_bytes && a.gpus == b.gpus;
 }
 
-bool non_negative(const ResourceLimits& l) {
-  return (!l.cpu_millis || *l.cpu_millis >= 0) && (!l.memory_bytes || *l.memory_bytes >= 0) &&
-         (!l.gpus || *l.gpus >= 0);
+// Non-negative, and within the bounds that keep a cohort's sums from overflowing.
+bool in_bounds(const ResourceLimits& l) {
+  return (!l.cpu_millis || (*l.cpu_millis >= 0 && *l.cpu_millis <= 1000000000000)) &&
+         (!l.memory_bytes || (*l.memory_bytes >= 0 && *l.memory_bytes <= (int64_t{1} << 50))) &&
+         (!l.gpus || (*l.gpus >= 0 && *l.gpus <= 1000000));
 }
 
 }  // namespace
@@ -55,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& [name, quota] = *parsed;
   if (!cadre::spec::is_dns_label(name)) __builtin_trap();
   if (static_cast<const ResourceLimits&>(quota).empty()) __builtin_trap();
-  if (!non_negative(quota) || !non_negative(quota.borrowing_limit)) __builtin_trap();
+  if (!in_bounds(quota) || !in_bounds(quota.borrowing_limit)) __builtin_trap();
   const ResourceLimits& b = quota.borrowing_limit;
   if (quota.cohort.empty() &&
       (!b.empty() || quota.reclaim != cadre::actors::ReclaimPolicy::kLowerPriority)) {
